@@ -1,0 +1,3 @@
+module github.com/clmkit/clm
+
+go 1.25

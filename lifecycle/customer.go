@@ -1,0 +1,112 @@
+package lifecycle
+
+import (
+	"slices"
+	"time"
+
+	"github.com/clmkit/clm/stage"
+)
+
+// Customer is everything the library keeps about one customer: the facts
+// folded from their events, their current stage under the tracker's model,
+// the history of stage changes, and the bookkeeping that makes recording
+// idempotent and safe under concurrent writers.
+type Customer struct {
+	// ID is the customer's identifier, as in [Event.CustomerID].
+	ID string `json:"id"`
+	// Stage is the current stage; Since is when the customer entered it.
+	Stage stage.ID  `json:"stage"`
+	Since time.Time `json:"since"`
+	// AsOf is the time the stage was computed for: the latest of every
+	// event time and every sweep time applied to this customer.
+	AsOf time.Time `json:"as_of"`
+	// Facts are the customer's folded events.
+	Facts Facts `json:"facts"`
+	// History lists every stage change, oldest first. The first entry has
+	// an empty From: the customer entering the model.
+	History []Transition `json:"history"`
+	// Seen holds the digests (see [EventDigest]) of the event IDs applied,
+	// sorted ascending. Stores persist it as is.
+	Seen []uint64 `json:"seen"`
+	// Version counts successful writes; 0 means never stored. Stores use
+	// it for compare-and-swap (see [Store.Put]).
+	Version uint64 `json:"version"`
+}
+
+// Transition is one stage change in a customer's history.
+type Transition struct {
+	From stage.ID  `json:"from"`
+	To   stage.ID  `json:"to"`
+	At   time.Time `json:"at"`
+	// Cause is the ID of the event whose recording made the change, or
+	// empty when a [Tracker.Sweep] did (time passing).
+	Cause string `json:"cause,omitempty"`
+}
+
+// HasSeen reports whether an event with this ID has been applied.
+func (c *Customer) HasSeen(eventID string) bool {
+	_, found := slices.BinarySearch(c.Seen, EventDigest(eventID))
+	return found
+}
+
+// markSeen records a digest; it reports false if it was already there.
+func (c *Customer) markSeen(d uint64) bool {
+	i, found := slices.BinarySearch(c.Seen, d)
+	if found {
+		return false
+	}
+	c.Seen = slices.Insert(c.Seen, i, d)
+	return true
+}
+
+// Clone returns a deep copy of c.
+func (c *Customer) Clone() *Customer {
+	out := new(Customer)
+	c.CopyTo(out)
+	return out
+}
+
+// CopyTo makes dst a deep copy of c, reusing dst's slices where they are
+// large enough, so that copying into a recycled Customer allocates nothing.
+func (c *Customer) CopyTo(dst *Customer) {
+	tallies, sums, hist, seen := dst.Facts.Tallies, dst.Facts.Sums, dst.History, dst.Seen
+	*dst = *c
+	dst.Facts.Tallies = copyInto(tallies, c.Facts.Tallies)
+	dst.Facts.Sums = copyInto(sums, c.Facts.Sums)
+	dst.History = copyInto(hist, c.History)
+	dst.Seen = copyInto(seen, c.Seen)
+}
+
+func copyInto[T any](dst, src []T) []T {
+	if src == nil {
+		return nil
+	}
+	return append(dst[:0], src...)
+}
+
+// reset empties c for reuse, keeping its slices' capacity.
+func (c *Customer) reset() {
+	*c = Customer{
+		Facts:   Facts{Tallies: c.Facts.Tallies[:0], Sums: c.Facts.Sums[:0]},
+		History: c.History[:0],
+		Seen:    c.Seen[:0],
+	}
+}
+
+// EventDigest is the 64-bit FNV-1a hash of an event ID, the form in which
+// [Customer.Seen] remembers applied events. It is stable across processes
+// and versions. Two different IDs of one customer share a digest with a
+// probability near n²/2⁶⁵ for n events, so about 1 in 10¹³ for a customer
+// with ten thousand events.
+func EventDigest(id string) uint64 {
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+	)
+	h := uint64(offset)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= prime
+	}
+	return h
+}

@@ -1,0 +1,43 @@
+package lifecycle
+
+import (
+	"errors"
+	"strconv"
+)
+
+// Sentinel errors. Errors returned by this package and by conforming
+// [Store] implementations wrap one of these; test with [errors.Is].
+var (
+	// ErrInvalidEvent is wrapped by every error about a malformed event.
+	ErrInvalidEvent = errors.New("lifecycle: invalid event")
+	// ErrNotFound means the store holds no customer with that ID.
+	ErrNotFound = errors.New("lifecycle: customer not found")
+	// ErrConflict means a compare-and-swap write lost: the stored version
+	// was not the one the writer read.
+	ErrConflict = errors.New("lifecycle: version conflict")
+	// ErrInvalidCustomer is wrapped by errors about a customer record a
+	// store refuses to write (an empty ID, a wrong version).
+	ErrInvalidCustomer = errors.New("lifecycle: invalid customer")
+	// ErrInvalidModel means a model answered a stage its graph does not
+	// declare, or panicked.
+	ErrInvalidModel = errors.New("lifecycle: invalid model")
+)
+
+// ValidationError reports which field of an event is wrong and why. It
+// unwraps to [ErrInvalidEvent].
+type ValidationError struct {
+	Field  string // the JSON name of the field, e.g. "currency" or "attrs.score"
+	Value  string // the offending value (truncated when long)
+	Reason string // what is wrong, in plain words
+}
+
+func (e *ValidationError) Error() string {
+	return "lifecycle: invalid event: " + e.Field + " " + strconv.Quote(e.Value) + ": " + e.Reason
+}
+
+// Unwrap returns [ErrInvalidEvent].
+func (e *ValidationError) Unwrap() error { return ErrInvalidEvent }
+
+func invalid(field, value, reason string) error {
+	return &ValidationError{Field: field, Value: value, Reason: reason}
+}

@@ -1,0 +1,274 @@
+package lifecycle
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// EventType names what happened. The standard vocabulary below covers the
+// activities the customer-lifecycle literature names; standard names are
+// snake_case. Any other activity is a custom type, which must carry a vendor
+// prefix separated by a dot ("acme.wishlist_added") so it can never collide
+// with a standard name added later. An unprefixed name that is not standard
+// is refused, which catches typos such as "order_complete".
+type EventType string
+
+// The standard event vocabulary.
+const (
+	AdImpression          EventType = "ad_impression"          // an ad was shown to the person
+	SiteVisited           EventType = "site_visited"           // a visit to the shop's site or app
+	ContentViewed         EventType = "content_viewed"         // an article, video or guide was viewed
+	ContentDownloaded     EventType = "content_downloaded"     // a guide, e-book or app was downloaded
+	SignedUp              EventType = "signed_up"              // an account was created
+	NewsletterSubscribed  EventType = "newsletter_subscribed"  // the person subscribed to e-mails
+	InquirySent           EventType = "inquiry_sent"           // a question via form or e-mail
+	ChatStarted           EventType = "chat_started"           // a live chat was started
+	ProductViewed         EventType = "product_viewed"         // a product page was viewed
+	CartAdded             EventType = "cart_added"             // a product was added to the cart
+	CheckoutStarted       EventType = "checkout_started"       // checkout was started
+	OrderCompleted        EventType = "order_completed"        // an order was placed; Amount is its value
+	OrderRefunded         EventType = "order_refunded"         // an order was refunded; Amount is the refund
+	SubscriptionRenewed   EventType = "subscription_renewed"   // a subscription was renewed; Amount is its value
+	SubscriptionCancelled EventType = "subscription_cancelled" // a subscription was cancelled
+	TicketOpened          EventType = "ticket_opened"          // a support ticket was opened
+	TicketResolved        EventType = "ticket_resolved"        // a support ticket was resolved
+	SurveyAnswered        EventType = "survey_answered"        // a survey or NPS answer; Attrs["score"] is 0..10
+	ReviewPosted          EventType = "review_posted"          // a product or shop review was posted
+	SocialShared          EventType = "social_shared"          // the customer shared the shop or a product
+	ReferralMade          EventType = "referral_made"          // the customer invited someone (a referral link or code)
+	LoyaltyJoined         EventType = "loyalty_joined"         // the customer joined the loyalty programme
+	// ReferralConverted is recorded by the Tracker itself on a referrer when
+	// a customer they referred places a first order. Its ID is
+	// "clm.referral:" followed by the referred customer's ID, so the credit
+	// is given once however often it is derived.
+	ReferralConverted EventType = "referral_converted"
+)
+
+// StandardTypes returns the standard event vocabulary in a fixed order.
+func StandardTypes() []EventType {
+	return []EventType{
+		AdImpression, SiteVisited, ContentViewed, ContentDownloaded, SignedUp,
+		NewsletterSubscribed, InquirySent, ChatStarted, ProductViewed, CartAdded,
+		CheckoutStarted, OrderCompleted, OrderRefunded, SubscriptionRenewed,
+		SubscriptionCancelled, TicketOpened, TicketResolved, SurveyAnswered,
+		ReviewPosted, SocialShared, ReferralMade, LoyaltyJoined, ReferralConverted,
+	}
+}
+
+// Standard reports whether t is in the standard vocabulary.
+func (t EventType) Standard() bool {
+	switch t {
+	case AdImpression, SiteVisited, ContentViewed, ContentDownloaded, SignedUp,
+		NewsletterSubscribed, InquirySent, ChatStarted, ProductViewed, CartAdded,
+		CheckoutStarted, OrderCompleted, OrderRefunded, SubscriptionRenewed,
+		SubscriptionCancelled, TicketOpened, TicketResolved, SurveyAnswered,
+		ReviewPosted, SocialShared, ReferralMade, LoyaltyJoined, ReferralConverted:
+		return true
+	}
+	return false
+}
+
+// ScoreAttr is the attribute that carries a survey answer's score (an
+// integer from 0 to 10) on a [SurveyAnswered] event.
+const ScoreAttr = "score"
+
+// Event is one thing a customer did, as reported by the shop. Its JSON form
+// is stable: id, customer_id, type, time (RFC 3339), amount, currency,
+// referrer_id and attrs, the last four omitted when empty.
+type Event struct {
+	// ID is the idempotency key: recording the same ID twice for a customer
+	// has the effect of recording it once.
+	ID string `json:"id"`
+	// CustomerID identifies the customer (or anonymous visitor).
+	CustomerID string `json:"customer_id"`
+	// Type is what happened.
+	Type EventType `json:"type"`
+	// Time is when it happened.
+	Time time.Time `json:"time"`
+	// Amount is a sum of money in minor units (cents), never negative: a
+	// refund is an [OrderRefunded] event with a positive amount.
+	Amount int64 `json:"amount,omitempty"`
+	// Currency is the ISO 4217 code of Amount, such as "EUR"; required
+	// when Amount is not zero.
+	Currency string `json:"currency,omitempty"`
+	// ReferrerID is the customer who referred this one, if any.
+	ReferrerID string `json:"referrer_id,omitempty"`
+	// Attrs holds any further detail (product category, channel, score).
+	Attrs map[string]string `json:"attrs,omitempty"`
+}
+
+// Limits on event fields; longer values are refused by [Event.Validate].
+const (
+	MaxIDLen        = 256  // bytes in ID, CustomerID and ReferrerID
+	MaxTypeLen      = 64   // bytes in Type
+	MaxAttrs        = 64   // entries in Attrs
+	MaxAttrKeyLen   = 64   // bytes in an attribute key
+	MaxAttrValueLen = 1024 // bytes in an attribute value
+)
+
+// Validate checks the event on its own, without a clock: every required
+// field present, IDs and attributes within limits and valid UTF-8 without
+// NUL bytes, a known or vendor-prefixed type, a non-negative amount with a
+// well-formed currency, no self-referral, and a score on survey answers.
+// It returns a *[ValidationError] wrapping [ErrInvalidEvent].
+// ([Tracker.Record] also refuses times too far in the future.)
+func (e *Event) Validate() error {
+	if err := checkID("id", e.ID, true); err != nil {
+		return err
+	}
+	if err := checkID("customer_id", e.CustomerID, true); err != nil {
+		return err
+	}
+	if err := checkType(e.Type); err != nil {
+		return err
+	}
+	if e.Time.IsZero() {
+		return invalid("time", "", "is missing")
+	}
+	if y := e.Time.Year(); y < 1900 || y > 9999 {
+		return invalid("time", e.Time.Format(time.RFC3339), "is out of range (years 1900 to 9999)")
+	}
+	if e.Amount < 0 {
+		return invalid("amount", strconv.FormatInt(e.Amount, 10), "must not be negative (record refunds as order_refunded with a positive amount)")
+	}
+	if e.Currency != "" && !validCurrency(e.Currency) {
+		return invalid("currency", e.Currency, "must be an ISO 4217 code of three upper-case letters")
+	}
+	if e.Amount != 0 && e.Currency == "" {
+		return invalid("currency", "", "is required when amount is set")
+	}
+	if err := checkID("referrer_id", e.ReferrerID, false); err != nil {
+		return err
+	}
+	if e.ReferrerID != "" && e.ReferrerID == e.CustomerID {
+		return invalid("referrer_id", e.ReferrerID, "a customer cannot refer themselves")
+	}
+	if len(e.Attrs) > MaxAttrs {
+		return invalid("attrs", strconv.Itoa(len(e.Attrs))+" entries", "has more than "+strconv.Itoa(MaxAttrs)+" entries")
+	}
+	for k, v := range e.Attrs {
+		if k == "" || len(k) > MaxAttrKeyLen || !cleanText(k) {
+			return invalid("attrs", truncate(k), "keys must be 1 to "+strconv.Itoa(MaxAttrKeyLen)+" bytes of UTF-8 without NUL")
+		}
+		if len(v) > MaxAttrValueLen || !cleanText(v) {
+			return invalid("attrs."+k, truncate(v), "values must be at most "+strconv.Itoa(MaxAttrValueLen)+" bytes of UTF-8 without NUL")
+		}
+	}
+	if e.Type == SurveyAnswered {
+		s, ok := e.Attrs[ScoreAttr]
+		if !ok {
+			return invalid("attrs.score", "", "is required on survey_answered")
+		}
+		if _, err := parseScore(s); err != nil {
+			return invalid("attrs.score", s, "must be an integer from 0 to 10")
+		}
+	}
+	return nil
+}
+
+// Score returns the survey score carried by a [SurveyAnswered] event.
+func (e *Event) Score() (int, bool) {
+	s, ok := e.Attrs[ScoreAttr]
+	if !ok {
+		return 0, false
+	}
+	n, err := parseScore(s)
+	return n, err == nil
+}
+
+func parseScore(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 10 {
+		return 0, ErrInvalidEvent
+	}
+	return n, nil
+}
+
+func checkID(field, v string, required bool) error {
+	switch {
+	case v == "":
+		if required {
+			return invalid(field, "", "is missing")
+		}
+		return nil
+	case len(v) > MaxIDLen:
+		return invalid(field, truncate(v), "is longer than "+strconv.Itoa(MaxIDLen)+" bytes")
+	case !cleanText(v):
+		return invalid(field, truncate(v), "must be valid UTF-8 without NUL bytes")
+	case strings.TrimSpace(v) != v:
+		return invalid(field, v, "must not start or end with white space")
+	}
+	return nil
+}
+
+func checkType(t EventType) error {
+	if t == "" {
+		return invalid("type", "", "is missing")
+	}
+	if t.Standard() {
+		return nil
+	}
+	s := string(t)
+	if len(s) > MaxTypeLen {
+		return invalid("type", truncate(s), "is longer than "+strconv.Itoa(MaxTypeLen)+" bytes")
+	}
+	dot := strings.IndexByte(s, '.')
+	if dot <= 0 || dot == len(s)-1 || !typeChars(s) {
+		return invalid("type", s, `is not a standard type; custom types are lower-case snake_case with a vendor prefix, like "acme.wishlist_added"`)
+	}
+	return nil
+}
+
+func typeChars(s string) bool {
+	prevDot := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '_':
+			prevDot = false
+		case c == '.':
+			if prevDot {
+				return false
+			}
+			prevDot = true
+		default:
+			return false
+		}
+	}
+	return !prevDot
+}
+
+func validCurrency(c string) bool {
+	if len(c) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if c[i] < 'A' || c[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+func cleanText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == 0 {
+			return false
+		}
+		if c >= utf8.RuneSelf {
+			return utf8.ValidString(s[i:]) && strings.IndexByte(s[i:], 0) < 0
+		}
+	}
+	return true
+}
+
+func truncate(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
+}

@@ -1,0 +1,197 @@
+package lifecycle
+
+import (
+	"sort"
+	"time"
+)
+
+// Tally is what the facts hold about one event type: how many events of it,
+// and the first and last time one happened.
+type Tally struct {
+	Type  EventType `json:"type"`
+	Count int64     `json:"count"`
+	First time.Time `json:"first"`
+	Last  time.Time `json:"last"`
+}
+
+// Sum is the money carried by one event type in one currency, in minor
+// units.
+type Sum struct {
+	Type     EventType `json:"type"`
+	Currency string    `json:"currency"`
+	Amount   int64     `json:"amount"`
+}
+
+// Facts are a customer's events folded into commutative aggregates: counts,
+// first and last times and money sums per event type, who referred them and
+// their last survey score. Because every aggregate is commutative, the facts
+// do not depend on the order events arrive in. Times are held in UTC.
+//
+// Models read facts through the methods; the fields are exported so that
+// stores can persist them (the JSON form is stable).
+type Facts struct {
+	// First and Last are the times of the earliest and latest event.
+	First time.Time `json:"first"`
+	Last  time.Time `json:"last"`
+	// Tallies holds one entry per event type seen, sorted by type.
+	Tallies []Tally `json:"tallies,omitempty"`
+	// Sums holds money per event type and currency, sorted by both.
+	Sums []Sum `json:"sums,omitempty"`
+	// ReferredBy is the customer who referred this one: the referrer named
+	// by the earliest event that names one (ties: the smaller ID).
+	ReferredBy string    `json:"referred_by,omitempty"`
+	ReferredAt time.Time `json:"referred_at,omitzero"`
+	// Score is the latest survey score (ties in time: the higher score);
+	// ScoreAt is zero when the customer never answered a survey.
+	Score   int       `json:"score,omitempty"`
+	ScoreAt time.Time `json:"score_at,omitzero"`
+}
+
+// Tally returns the tally for an event type; ok is false when the customer
+// has no event of that type.
+func (f *Facts) Tally(t EventType) (tally Tally, ok bool) {
+	for i := range f.Tallies {
+		if f.Tallies[i].Type == t {
+			return f.Tallies[i], true
+		}
+	}
+	return Tally{}, false
+}
+
+// Count returns how many events of type t were recorded.
+func (f *Facts) Count(t EventType) int64 {
+	for i := range f.Tallies {
+		if f.Tallies[i].Type == t {
+			return f.Tallies[i].Count
+		}
+	}
+	return 0
+}
+
+// FirstTime returns the time of the first event of type t, or the zero time.
+func (f *Facts) FirstTime(t EventType) time.Time {
+	tl, _ := f.Tally(t)
+	return tl.First
+}
+
+// LastTime returns the time of the last event of type t, or the zero time.
+func (f *Facts) LastTime(t EventType) time.Time {
+	tl, _ := f.Tally(t)
+	return tl.Last
+}
+
+// Events returns the number of events recorded, of every type.
+func (f *Facts) Events() int64 {
+	var n int64
+	for i := range f.Tallies {
+		n += f.Tallies[i].Count
+	}
+	return n
+}
+
+// Amount returns the money carried by events of type t in currency cur.
+func (f *Facts) Amount(t EventType, cur string) int64 {
+	for i := range f.Sums {
+		if f.Sums[i].Type == t && f.Sums[i].Currency == cur {
+			return f.Sums[i].Amount
+		}
+	}
+	return 0
+}
+
+// Orders returns the net number of orders: completed orders less refunded
+// ones, never below zero. Each [OrderRefunded] event undoes one order.
+func (f *Facts) Orders() int64 {
+	n := f.Count(OrderCompleted) - f.Count(OrderRefunded)
+	if n < 0 {
+		return 0
+	}
+	return n
+}
+
+// Revenue returns the net money received in currency cur: completed orders
+// and subscription renewals less refunds.
+func (f *Facts) Revenue(cur string) int64 {
+	return f.Amount(OrderCompleted, cur) + f.Amount(SubscriptionRenewed, cur) - f.Amount(OrderRefunded, cur)
+}
+
+// Currencies returns the currencies the customer has paid or been refunded
+// in, sorted.
+func (f *Facts) Currencies() []string {
+	var out []string
+	for _, s := range f.Sums {
+		i := sort.SearchStrings(out, s.Currency)
+		if i == len(out) || out[i] != s.Currency {
+			out = append(out, "")
+			copy(out[i+1:], out[i:])
+			out[i] = s.Currency
+		}
+	}
+	return out
+}
+
+// LastScore returns the latest survey score; ok is false when the customer
+// never answered a survey.
+func (f *Facts) LastScore() (score int, ok bool) {
+	return f.Score, !f.ScoreAt.IsZero()
+}
+
+// Add folds one event into the facts. It assumes e is valid (see
+// [Event.Validate]); the Tracker calls it once per event ID.
+func (f *Facts) Add(e *Event) {
+	t := e.Time.UTC()
+	if f.First.IsZero() || t.Before(f.First) {
+		f.First = t
+	}
+	if t.After(f.Last) {
+		f.Last = t
+	}
+	f.addTally(e.Type, t)
+	if e.Amount != 0 {
+		f.addSum(e.Type, e.Currency, e.Amount)
+	}
+	if e.ReferrerID != "" {
+		if f.ReferredBy == "" || t.Before(f.ReferredAt) || (t.Equal(f.ReferredAt) && e.ReferrerID < f.ReferredBy) {
+			f.ReferredBy, f.ReferredAt = e.ReferrerID, t
+		}
+	}
+	if e.Type == SurveyAnswered {
+		if s, ok := e.Score(); ok {
+			if f.ScoreAt.IsZero() || t.After(f.ScoreAt) || (t.Equal(f.ScoreAt) && s > f.Score) {
+				f.Score, f.ScoreAt = s, t
+			}
+		}
+	}
+}
+
+func (f *Facts) addTally(typ EventType, t time.Time) {
+	i := sort.Search(len(f.Tallies), func(i int) bool { return f.Tallies[i].Type >= typ })
+	if i < len(f.Tallies) && f.Tallies[i].Type == typ {
+		tl := &f.Tallies[i]
+		tl.Count++
+		if t.Before(tl.First) {
+			tl.First = t
+		}
+		if t.After(tl.Last) {
+			tl.Last = t
+		}
+		return
+	}
+	f.Tallies = append(f.Tallies, Tally{})
+	copy(f.Tallies[i+1:], f.Tallies[i:])
+	f.Tallies[i] = Tally{Type: typ, Count: 1, First: t, Last: t}
+}
+
+func (f *Facts) addSum(typ EventType, cur string, amt int64) {
+	i := sort.Search(len(f.Sums), func(i int) bool {
+		s := &f.Sums[i]
+		return s.Type > typ || (s.Type == typ && s.Currency >= cur)
+	})
+	if i < len(f.Sums) && f.Sums[i].Type == typ && f.Sums[i].Currency == cur {
+		f.Sums[i].Amount += amt
+		return
+	}
+	f.Sums = append(f.Sums, Sum{})
+	copy(f.Sums[i+1:], f.Sums[i:])
+	f.Sums[i] = Sum{Type: typ, Currency: cur, Amount: amt}
+}

@@ -1,0 +1,38 @@
+package lifecycle
+
+import (
+	"context"
+	"iter"
+)
+
+// Store persists customers. Callers may implement it for their own
+// database; store/storetest checks an implementation against these rules,
+// and store.Memory is the zero-set-up default.
+//
+// Rules every implementation obeys:
+//   - Get returns a copy the caller may modify, or an error wrapping
+//     [ErrNotFound] when no customer has that ID.
+//   - Put writes c if and only if the stored version equals prev (prev 0
+//     means the customer must not exist yet) and c.Version is prev+1;
+//     otherwise it writes nothing and returns an error wrapping
+//     [ErrConflict] (version mismatch) or [ErrInvalidCustomer] (empty ID,
+//     c.Version != prev+1). A Put is atomic: after an error the stored
+//     customer is exactly as before. Put does not keep c: the caller may
+//     reuse it.
+//   - Scan yields a copy of every customer stored before Scan was called
+//     and not deleted since, each exactly once, in any order; a customer
+//     written during the scan is yielded at most once, in either version.
+//     A failure is yielded as a non-nil error, after which Scan stops.
+//   - Every method is safe for concurrent use and honours ctx.
+type Store interface {
+	Get(ctx context.Context, id string) (*Customer, error)
+	Put(ctx context.Context, c *Customer, prev uint64) error
+	Scan(ctx context.Context) iter.Seq2[*Customer, error]
+}
+
+// Loader is an optional Store capability: Load copies the customer into
+// dst, reusing dst's memory (see [Customer.CopyTo]), so that the Tracker's
+// hot path allocates nothing. It follows the same rules as Get.
+type Loader interface {
+	Load(ctx context.Context, id string, dst *Customer) error
+}

@@ -1,0 +1,455 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/clmkit/clm/stage"
+)
+
+// Tracker records events into customers' facts, classifies customers with
+// its [Model] and keeps their stage history in a [Store]. A Tracker is safe
+// for concurrent use by many goroutines, and several Trackers (in one
+// process or many) may share one Store.
+//
+// Guarantees:
+//   - Idempotent: an event ID is applied to a customer at most once, however
+//     often it is recorded (retries, duplicates, concurrent writers).
+//   - Order-independent: a customer's facts, stage and AsOf after a set of
+//     events do not depend on the order the events arrive in. (The history
+//     lists stage changes in the order the tracker saw them.)
+//   - Atomic: each write is a compare-and-swap on the customer's version,
+//     retried on conflict a bounded number of times; a failed write leaves
+//     the stored customer as it was, so a retry of the same event applies
+//     it exactly once.
+//   - Hooks run after the write has committed.
+//
+// A customer's stage is computed at their AsOf time, the latest event or
+// sweep time applied to them, not at the wall clock: replaying last year's
+// events gives last year's stages. Moves caused by time passing alone (a
+// buyer who lapses) are applied by [Tracker.Sweep].
+type Tracker struct {
+	model   Model
+	graph   *stage.Graph
+	store   Store
+	loader  Loader
+	now     func() time.Time
+	log     *slog.Logger
+	skew    time.Duration
+	retries int
+	hooks   []Hook
+	pool    sync.Pool
+}
+
+// Hook is called after a customer's stage change has been stored. Hooks
+// run synchronously on the goroutine that recorded the event, in the order
+// they were added; a slow hook delays the Record call that triggered it. A
+// panicking hook is recovered and logged: the event stays recorded.
+type Hook func(ctx context.Context, ch Change)
+
+// Change describes one stage change, as passed to a [Hook].
+type Change struct {
+	CustomerID string
+	Transition
+}
+
+// Option configures a [Tracker].
+type Option func(*Tracker)
+
+// WithClock sets the clock used to refuse events from the future
+// (default [time.Now]).
+func WithClock(now func() time.Time) Option { return func(t *Tracker) { t.now = now } }
+
+// WithLogger sets the logger for conflicts, retries and hook panics
+// (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(t *Tracker) { t.log = l } }
+
+// WithMaxSkew sets how far in the future of the clock an event's time may
+// be before it is refused (default 15 minutes).
+func WithMaxSkew(d time.Duration) Option { return func(t *Tracker) { t.skew = d } }
+
+// WithMaxRetries sets how many times a write that lost a compare-and-swap
+// race is retried before Record gives up with [ErrConflict] (default 32).
+func WithMaxRetries(n int) Option { return func(t *Tracker) { t.retries = n } }
+
+// WithHook adds a hook called after every stored stage change.
+func WithHook(h Hook) Option { return func(t *Tracker) { t.hooks = append(t.hooks, h) } }
+
+// NewTracker returns a Tracker that classifies with m and stores in s.
+func NewTracker(m Model, s Store, opts ...Option) *Tracker {
+	t := &Tracker{
+		model:   m,
+		graph:   m.Stages(),
+		store:   s,
+		now:     time.Now,
+		log:     slog.New(slog.DiscardHandler),
+		skew:    15 * time.Minute,
+		retries: 32,
+	}
+	t.loader, _ = s.(Loader)
+	for _, o := range opts {
+		o(t)
+	}
+	t.pool.New = func() any { return new(Customer) }
+	return t
+}
+
+// Model returns the tracker's model.
+func (t *Tracker) Model() Model { return t.model }
+
+// Store returns the tracker's store.
+func (t *Tracker) Store() Store { return t.store }
+
+// Result says what recording one event did.
+type Result struct {
+	EventID    string
+	CustomerID string
+	// Duplicate is true when the event had been applied before: nothing
+	// changed.
+	Duplicate bool
+	// From and To are the customer's stage before and after the event
+	// (equal unless Moved). From is empty for a new customer.
+	From, To stage.ID
+	// Moved reports a stage change.
+	Moved bool
+	// Version is the customer's stored version after the event.
+	Version uint64
+	// Err is set by [Tracker.RecordBatch] for an event that was not
+	// applied; [Tracker.Record] returns its error instead.
+	Err error
+}
+
+// Customer returns the stored customer with this ID, or an error wrapping
+// [ErrNotFound].
+func (t *Tracker) Customer(ctx context.Context, id string) (*Customer, error) {
+	return t.store.Get(ctx, id)
+}
+
+// Validate checks an event as Record would: [Event.Validate] plus a time no
+// further in the future of the tracker's clock than the allowed skew.
+func (t *Tracker) Validate(e *Event) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	if limit := t.now().Add(t.skew); e.Time.After(limit) {
+		return invalid("time", e.Time.Format(time.RFC3339Nano), "is more than "+t.skew.String()+" in the future")
+	}
+	return nil
+}
+
+// Record validates an event and applies it to its customer: folds it into
+// the facts, re-classifies, stores the result with compare-and-swap and
+// then calls the hooks if the stage changed. Recording an event ID the
+// customer already has is not an error: the result says Duplicate.
+//
+// Errors wrap [ErrInvalidEvent] (with a *[ValidationError]), [ErrConflict]
+// (retries exhausted), [ErrInvalidModel], the context's error, or the
+// store's error. After any error the stored customer is unchanged or has
+// the event applied exactly once; retrying the same event is always safe.
+func (t *Tracker) Record(ctx context.Context, e Event) (Result, error) {
+	res := Result{EventID: e.ID, CustomerID: e.CustomerID}
+	if err := t.Validate(&e); err != nil {
+		return res, err
+	}
+	var cr credit
+	err := t.apply(ctx, e.CustomerID, func(c *Customer) (bool, error) {
+		applied, err := t.fold(c, &e, &res)
+		cr.note(c, &e, applied)
+		return applied, err
+	}, &res)
+	if err != nil {
+		return res, err
+	}
+	if err := t.creditReferral(ctx, e.CustomerID, cr); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// RecordBatch records many events. It first validates all of them: if any
+// is invalid, it applies none, sets Err on each invalid event's result and
+// returns an error joining them (each names the event's index). Otherwise
+// it applies the events customer by customer, with one store write per
+// customer; a customer whose write fails gets Err on its events' results,
+// the others are still applied, and the returned error joins the failures.
+// Retrying the whole batch is safe: applied events come back Duplicate.
+func (t *Tracker) RecordBatch(ctx context.Context, events []Event) ([]Result, error) {
+	results := make([]Result, len(events))
+	var errs []error
+	for i := range events {
+		results[i] = Result{EventID: events[i].ID, CustomerID: events[i].CustomerID}
+		if err := t.Validate(&events[i]); err != nil {
+			results[i].Err = err
+			errs = append(errs, fmt.Errorf("event %d: %w", i, err))
+		}
+	}
+	if len(errs) > 0 {
+		return results, errors.Join(errs...)
+	}
+	order := make([]string, 0, len(events))
+	groups := make(map[string][]int)
+	for i := range events {
+		id := events[i].CustomerID
+		if _, ok := groups[id]; !ok {
+			order = append(order, id)
+		}
+		groups[id] = append(groups[id], i)
+	}
+	for _, id := range order {
+		idx := groups[id]
+		var last Result
+		var cr credit
+		err := t.apply(ctx, id, func(c *Customer) (bool, error) {
+			cr = credit{}
+			any := false
+			for _, i := range idx {
+				r := Result{EventID: events[i].ID, CustomerID: id}
+				applied, err := t.fold(c, &events[i], &r)
+				if err != nil {
+					return false, err
+				}
+				cr.note(c, &events[i], applied)
+				results[i] = r
+				any = any || applied
+			}
+			return any, nil
+		}, &last)
+		for _, i := range idx {
+			if err != nil {
+				results[i].Err = err
+			} else {
+				results[i].Version = last.Version
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("customer %q: %w", id, err))
+			continue
+		}
+		if err := t.creditReferral(ctx, id, cr); err != nil {
+			errs = append(errs, fmt.Errorf("customer %q: %w", id, err))
+		}
+	}
+	return results, errors.Join(errs...)
+}
+
+// SweepResult counts what a [Tracker.Sweep] did.
+type SweepResult struct {
+	Scanned int // customers read
+	Updated int // customers whose AsOf advanced to the sweep time
+	Moved   int // customers whose stage changed
+}
+
+// Sweep re-classifies every stored customer at now, applying the moves that
+// time alone causes (lapsing, at-risk). A customer whose AsOf is already
+// at or after now is left alone, so a sweep with a clock that went
+// backwards changes nothing. Hooks are called for every move. Sweep writes
+// each customer it advances (their AsOf becomes now) and stops at the
+// first error.
+func (t *Tracker) Sweep(ctx context.Context, now time.Time) (SweepResult, error) {
+	var sr SweepResult
+	now = now.UTC()
+	for c, err := range t.store.Scan(ctx) {
+		if err != nil {
+			return sr, err
+		}
+		sr.Scanned++
+		if !now.After(c.AsOf) {
+			continue
+		}
+		var res Result
+		err := t.apply(ctx, c.ID, func(c *Customer) (bool, error) {
+			if !now.After(c.AsOf) {
+				return false, nil
+			}
+			c.AsOf = now
+			res.From = c.Stage
+			err := t.classify(c, "", &res)
+			return err == nil, err
+		}, &res)
+		if err != nil {
+			return sr, fmt.Errorf("sweep customer %q: %w", c.ID, err)
+		}
+		if res.Version != 0 {
+			sr.Updated++
+		}
+		if res.Moved {
+			sr.Moved++
+		}
+	}
+	return sr, nil
+}
+
+// fold applies one event to c and re-classifies. It reports false for a
+// duplicate.
+func (t *Tracker) fold(c *Customer, e *Event, res *Result) (bool, error) {
+	res.From, res.To = c.Stage, c.Stage
+	if !c.markSeen(EventDigest(e.ID)) {
+		res.Duplicate = true
+		return false, nil
+	}
+	c.Facts.Add(e)
+	if at := e.Time.UTC(); at.After(c.AsOf) {
+		c.AsOf = at
+	}
+	return true, t.classify(c, e.ID, res)
+}
+
+// classify sets c's stage at c.AsOf, appending a transition if it changed.
+func (t *Tracker) classify(c *Customer, cause string, res *Result) error {
+	s, err := t.stageOf(&c.Facts, c.AsOf)
+	if err != nil {
+		return err
+	}
+	res.To = s
+	if s == c.Stage {
+		return nil
+	}
+	c.History = append(c.History, Transition{From: c.Stage, To: s, At: c.AsOf, Cause: cause})
+	c.Stage, c.Since = s, c.AsOf
+	res.Moved = true
+	return nil
+}
+
+func (t *Tracker) stageOf(f *Facts, now time.Time) (s stage.ID, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: model %q panicked: %v", ErrInvalidModel, t.model.Name(), r)
+		}
+	}()
+	s = t.model.Stage(f, now)
+	if !t.graph.Has(s) {
+		return "", fmt.Errorf("%w: model %q returned undeclared stage %q", ErrInvalidModel, t.model.Name(), s)
+	}
+	return s, nil
+}
+
+// apply runs the read-modify-write loop for one customer: load (or start a
+// new customer), let fn change it, and store it with compare-and-swap,
+// retrying on conflict. fn reports whether there is anything to write. On
+// success, res.Version is the stored version and the hooks have been called
+// for every new transition.
+func (t *Tracker) apply(ctx context.Context, id string, fn func(c *Customer) (bool, error), res *Result) error {
+	c := t.pool.Get().(*Customer)
+	defer t.pool.Put(c)
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := t.load(ctx, id, c); err != nil {
+			if !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			c.reset()
+			c.ID = id
+		}
+		prev := c.Version
+		hist := len(c.History)
+		write, err := fn(c)
+		if err != nil {
+			return err
+		}
+		if !write {
+			res.Version = 0
+			if prev != 0 {
+				res.Version = prev
+			}
+			return nil
+		}
+		c.Version = prev + 1
+		err = t.store.Put(ctx, c, prev)
+		if err == nil {
+			res.Version = c.Version
+			if len(t.hooks) > 0 {
+				for _, tr := range c.History[hist:] {
+					t.runHooks(ctx, Change{CustomerID: id, Transition: tr})
+				}
+			}
+			return nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+		if attempt >= t.retries {
+			return fmt.Errorf("customer %q: gave up after %d attempts: %w", id, attempt+1, err)
+		}
+		if t.log.Enabled(ctx, slog.LevelDebug) {
+			t.log.DebugContext(ctx, "lifecycle: write conflict, retrying", "customer", id, "attempt", attempt+1)
+		}
+		*res = Result{EventID: res.EventID, CustomerID: res.CustomerID}
+	}
+}
+
+func (t *Tracker) load(ctx context.Context, id string, dst *Customer) error {
+	if t.loader != nil {
+		return t.loader.Load(ctx, id, dst)
+	}
+	c, err := t.store.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	c.CopyTo(dst)
+	return nil
+}
+
+func (t *Tracker) runHooks(ctx context.Context, ch Change) {
+	for _, h := range t.hooks {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.log.ErrorContext(ctx, "lifecycle: transition hook panicked", "customer", ch.CustomerID, "from", ch.From, "to", ch.To, "panic", fmt.Sprint(r))
+				}
+			}()
+			h(ctx, ch)
+		}()
+	}
+}
+
+// ReferralEventID returns the ID of the [ReferralConverted] event the
+// Tracker records on a referrer when the customer with this ID converts.
+func ReferralEventID(customerID string) string { return "clm.referral:" + customerID }
+
+// credit is what the write loop learned about a referral credit owed.
+type credit struct {
+	referrer   string
+	firstOrder time.Time
+}
+
+// note records that c's referrer is owed a credit when c was referred, has
+// ordered, and e could have completed that (an order or a referral claim)
+// or is a duplicate (a retry, whose earlier credit may have failed).
+func (cr *credit) note(c *Customer, e *Event, applied bool) {
+	if c.Facts.ReferredBy == "" || (applied && e.Type != OrderCompleted && e.ReferrerID == "") {
+		return
+	}
+	if first := c.Facts.FirstTime(OrderCompleted); !first.IsZero() {
+		cr.referrer, cr.firstOrder = c.Facts.ReferredBy, first
+	}
+}
+
+// creditReferral records the [ReferralConverted] credit on the referrer of
+// customer id. It is idempotent (the credit's event ID is derived from the
+// referred customer), so running it again after a retry is harmless.
+func (t *Tracker) creditReferral(ctx context.Context, id string, cr credit) error {
+	if cr.referrer == "" {
+		return nil
+	}
+	e := Event{
+		ID:         ReferralEventID(id),
+		CustomerID: cr.referrer,
+		Type:       ReferralConverted,
+		Time:       cr.firstOrder,
+		Attrs:      map[string]string{"referred_id": id},
+	}
+	var r Result
+	err := t.apply(ctx, e.CustomerID, func(rc *Customer) (bool, error) {
+		return t.fold(rc, &e, &r)
+	}, &r)
+	if err != nil {
+		return fmt.Errorf("crediting referrer %q: %w", e.CustomerID, err)
+	}
+	return nil
+}

@@ -1,0 +1,270 @@
+// Package stage describes lifecycle stages and the graph of moves between
+// them.
+//
+// A [Graph] is an ordered list of stages (the first one is where a new
+// customer starts) and a set of directed edges: advances (towards the end of
+// the list), regressions (back, as when a loyal customer lapses) and loops
+// (from the end back to the start, as in a flywheel where advocates bring in
+// new prospects). [New] validates the graph and reports every problem it
+// finds: duplicate or empty IDs, edges that name unknown stages, edges whose
+// kind does not match their direction, and stages that cannot be reached
+// from the start.
+package stage
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ID identifies a stage within a model, such as "conversion". IDs are short,
+// lower-case, stable names: they are stored with every customer.
+type ID string
+
+// Stage is one stage of a customer lifecycle.
+type Stage struct {
+	// ID is the stable identifier stored with each customer.
+	ID ID
+	// Name is the human-readable name, e.g. "Conversion".
+	Name string
+	// Summary says in plain words what the customer is doing in this stage.
+	Summary string
+	// Action says what the shop should do for customers in this stage.
+	Action string
+}
+
+// EdgeKind says what a move between two stages means.
+type EdgeKind uint8
+
+const (
+	// Advance moves a customer to a later stage in the graph's order. An
+	// advance may skip stages (a customer first seen at checkout).
+	Advance EdgeKind = iota + 1
+	// Regress moves a customer back to an earlier stage, as when a buyer
+	// lapses or a refund undoes a purchase.
+	Regress
+	// Loop moves a customer from a late stage back to the first stage, closing
+	// a cycle such as the flywheel's advocate → engage.
+	Loop
+)
+
+// String returns "advance", "regress" or "loop".
+func (k EdgeKind) String() string {
+	switch k {
+	case Advance:
+		return "advance"
+	case Regress:
+		return "regress"
+	case Loop:
+		return "loop"
+	}
+	return fmt.Sprintf("EdgeKind(%d)", uint8(k))
+}
+
+// Edge is an allowed move from one stage to another.
+type Edge struct {
+	From, To ID
+	Kind     EdgeKind
+}
+
+// ErrInvalidGraph is wrapped by every error [New] returns.
+var ErrInvalidGraph = errors.New("stage: invalid graph")
+
+// Graph is a validated, immutable stage graph. Its methods are safe for
+// concurrent use. The zero Graph has no stages; build graphs with [New].
+type Graph struct {
+	stages []Stage
+	index  map[ID]int
+	edges  []Edge
+	// allowed[i*n+j] reports whether stage i may move to stage j.
+	allowed []bool
+}
+
+// New builds a graph from stages in order (the first is the start stage) and
+// the allowed moves between them. It returns an error wrapping
+// [ErrInvalidGraph] that lists every problem found.
+func New(stages []Stage, edges []Edge) (*Graph, error) {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidGraph}, args...)...))
+	}
+	if len(stages) == 0 {
+		bad("no stages")
+	}
+	g := &Graph{
+		stages: append([]Stage(nil), stages...),
+		index:  make(map[ID]int, len(stages)),
+	}
+	for i, s := range stages {
+		switch {
+		case s.ID == "":
+			bad("stage %d has an empty ID", i)
+			continue
+		case strings.TrimSpace(string(s.ID)) != string(s.ID):
+			bad("stage ID %q has surrounding spaces", s.ID)
+		}
+		if j, dup := g.index[s.ID]; dup {
+			bad("duplicate stage ID %q (positions %d and %d)", s.ID, j, i)
+			continue
+		}
+		g.index[s.ID] = i
+	}
+	n := len(stages)
+	g.allowed = make([]bool, n*n)
+	seen := make(map[Edge]bool, len(edges))
+	for _, e := range edges {
+		i, okFrom := g.index[e.From]
+		j, okTo := g.index[e.To]
+		if !okFrom {
+			bad("edge %s→%s: unknown stage %q", e.From, e.To, e.From)
+		}
+		if !okTo {
+			bad("edge %s→%s: unknown stage %q", e.From, e.To, e.To)
+		}
+		if !okFrom || !okTo {
+			continue
+		}
+		switch {
+		case i == j:
+			bad("edge %s→%s: a stage cannot move to itself", e.From, e.To)
+			continue
+		case e.Kind == Advance && j < i:
+			bad("edge %s→%s: an advance must go to a later stage", e.From, e.To)
+			continue
+		case e.Kind == Regress && j > i:
+			bad("edge %s→%s: a regression must go to an earlier stage", e.From, e.To)
+			continue
+		case e.Kind == Loop && j > i:
+			bad("edge %s→%s: a loop must go back to an earlier stage", e.From, e.To)
+			continue
+		case e.Kind != Advance && e.Kind != Regress && e.Kind != Loop:
+			bad("edge %s→%s: unknown edge kind %d", e.From, e.To, uint8(e.Kind))
+			continue
+		}
+		key := Edge{From: e.From, To: e.To}
+		if seen[key] {
+			bad("duplicate edge %s→%s", e.From, e.To)
+			continue
+		}
+		seen[key] = true
+		g.edges = append(g.edges, e)
+		g.allowed[i*n+j] = true
+	}
+	if len(errs) == 0 && n > 0 {
+		reached := make([]bool, n)
+		reached[0] = true
+		queue := []int{0}
+		for len(queue) > 0 {
+			i := queue[0]
+			queue = queue[1:]
+			for j := 0; j < n; j++ {
+				if g.allowed[i*n+j] && !reached[j] {
+					reached[j] = true
+					queue = append(queue, j)
+				}
+			}
+		}
+		for j, ok := range reached {
+			if !ok {
+				bad("stage %q cannot be reached from the start stage %q", stages[j].ID, stages[0].ID)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return g, nil
+}
+
+// MustNew is like [New] but panics on an invalid graph. It is meant for
+// package-level variables holding graphs fixed at compile time.
+func MustNew(stages []Stage, edges []Edge) *Graph {
+	g, err := New(stages, edges)
+	if err != nil {
+		panic(err)
+	}
+	return g
+}
+
+// Forward returns an [Advance] edge from every stage to every later stage in
+// the order given: the usual shape of a funnel, where a customer may skip
+// stages on the way forward.
+func Forward(ids ...ID) []Edge {
+	var edges []Edge
+	for i := range ids {
+		for j := i + 1; j < len(ids); j++ {
+			edges = append(edges, Edge{From: ids[i], To: ids[j], Kind: Advance})
+		}
+	}
+	return edges
+}
+
+// Len returns the number of stages.
+func (g *Graph) Len() int { return len(g.stages) }
+
+// Stages returns the stages in order. The caller may modify the returned
+// slice.
+func (g *Graph) Stages() []Stage { return append([]Stage(nil), g.stages...) }
+
+// IDs returns the stage IDs in order.
+func (g *Graph) IDs() []ID {
+	ids := make([]ID, len(g.stages))
+	for i, s := range g.stages {
+		ids[i] = s.ID
+	}
+	return ids
+}
+
+// Start returns the first stage's ID, where new customers begin, or "" for
+// an empty graph.
+func (g *Graph) Start() ID {
+	if len(g.stages) == 0 {
+		return ""
+	}
+	return g.stages[0].ID
+}
+
+// Index returns the position of id in the order, or -1 if the graph has no
+// such stage.
+func (g *Graph) Index(id ID) int {
+	if i, ok := g.index[id]; ok {
+		return i
+	}
+	return -1
+}
+
+// Has reports whether the graph declares a stage with this ID.
+func (g *Graph) Has(id ID) bool {
+	_, ok := g.index[id]
+	return ok
+}
+
+// Lookup returns the stage with this ID.
+func (g *Graph) Lookup(id ID) (Stage, bool) {
+	i, ok := g.index[id]
+	if !ok {
+		return Stage{}, false
+	}
+	return g.stages[i], true
+}
+
+// Edges returns the declared edges in the order given to [New].
+func (g *Graph) Edges() []Edge { return append([]Edge(nil), g.edges...) }
+
+// Allows reports whether a customer may move from one stage to another:
+// true when from == to (no move) or when an edge from → to is declared.
+// Entering the graph (from == "") is allowed into any declared stage.
+func (g *Graph) Allows(from, to ID) bool {
+	j, ok := g.index[to]
+	if !ok {
+		return false
+	}
+	if from == "" || from == to {
+		return true
+	}
+	i, ok := g.index[from]
+	if !ok {
+		return false
+	}
+	return g.allowed[i*len(g.stages)+j]
+}

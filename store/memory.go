@@ -1,0 +1,201 @@
+// Package store holds [Memory], the zero-set-up in-memory [lifecycle.Store].
+//
+// Memory is the default for tests, demos and single-process services: it
+// needs no set-up and is safe for concurrent use, but it keeps nothing when
+// the process ends. For durable, multi-instance storage use the SQL store in
+// store/sqlstore, or implement [lifecycle.Store] for your own database and
+// check it with store/storetest.
+package store
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"iter"
+	"sync"
+
+	"github.com/clmkit/clm/lifecycle"
+)
+
+const shardCount = 64
+
+// Memory is an in-memory [lifecycle.Store], sharded by customer ID so that
+// writers to different customers rarely wait for each other. It copies
+// customers on the way in and out, so callers can never change stored
+// state by accident. The zero value is not usable; call [NewMemory].
+type Memory struct {
+	seed   maphash.Seed
+	shards [shardCount]shard
+}
+
+type shard struct {
+	mu sync.RWMutex
+	m  map[string]*lifecycle.Customer
+	_  [40]byte // keep shards on separate cache lines
+}
+
+var (
+	_ lifecycle.Store  = (*Memory)(nil)
+	_ lifecycle.Loader = (*Memory)(nil)
+)
+
+// NewMemory returns an empty in-memory store.
+func NewMemory() *Memory {
+	m := &Memory{seed: maphash.MakeSeed()}
+	for i := range m.shards {
+		m.shards[i].m = make(map[string]*lifecycle.Customer)
+	}
+	return m
+}
+
+func (m *Memory) shard(id string) *shard {
+	return &m.shards[maphash.String(m.seed, id)%shardCount]
+}
+
+// Get returns a copy of the customer, or an error wrapping
+// [lifecycle.ErrNotFound].
+func (m *Memory) Get(ctx context.Context, id string) (*lifecycle.Customer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s := m.shard(id)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.m[id]
+	if !ok {
+		return nil, notFound(id)
+	}
+	return c.Clone(), nil
+}
+
+// Load copies the customer into dst, reusing dst's memory; it returns an
+// error wrapping [lifecycle.ErrNotFound] when there is no such customer.
+func (m *Memory) Load(ctx context.Context, id string, dst *lifecycle.Customer) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s := m.shard(id)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.m[id]
+	if !ok {
+		return notFound(id)
+	}
+	c.CopyTo(dst)
+	return nil
+}
+
+func notFound(id string) error {
+	return fmt.Errorf("store: customer %q: %w", id, lifecycle.ErrNotFound)
+}
+
+// Put stores a copy of c if the stored version is prev (0: not stored yet)
+// and c.Version is prev+1, as [lifecycle.Store] requires.
+func (m *Memory) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := CheckPut(c, prev); err != nil {
+		return err
+	}
+	s := m.shard(c.ID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.m[c.ID]
+	var have uint64
+	if ok {
+		have = old.Version
+	}
+	if have != prev {
+		return &ConflictError{ID: c.ID, Want: prev, Have: have}
+	}
+	if !ok {
+		s.m[c.ID] = c.Clone()
+		return nil
+	}
+	c.CopyTo(old)
+	return nil
+}
+
+// Delete removes a customer; deleting a missing customer is not an error.
+func (m *Memory) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s := m.shard(id)
+	s.mu.Lock()
+	delete(s.m, id)
+	s.mu.Unlock()
+	return nil
+}
+
+// Len returns the number of customers stored.
+func (m *Memory) Len() int {
+	n := 0
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.RLock()
+		n += len(s.m)
+		s.mu.RUnlock()
+	}
+	return n
+}
+
+// Scan yields a copy of every stored customer. It copies one shard (about
+// 1/64 of the customers) at a time under a read lock, so writers are held up
+// only briefly; a customer written during the scan is yielded once, in the
+// version its shard held when that shard was copied.
+func (m *Memory) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
+	return func(yield func(*lifecycle.Customer, error) bool) {
+		var batch []*lifecycle.Customer
+		for i := range m.shards {
+			if err := ctx.Err(); err != nil {
+				yield(nil, err)
+				return
+			}
+			s := &m.shards[i]
+			s.mu.RLock()
+			batch = batch[:0]
+			for _, c := range s.m {
+				batch = append(batch, c.Clone())
+			}
+			s.mu.RUnlock()
+			for j, c := range batch {
+				batch[j] = nil
+				if !yield(c, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// ConflictError is returned by Put when the stored version is not the one
+// the writer read. It unwraps to [lifecycle.ErrConflict].
+type ConflictError struct {
+	ID   string // the customer
+	Want uint64 // the version the writer expected (prev)
+	Have uint64 // the version stored (0: none)
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("store: customer %q: expected version %d, stored version is %d: %v", e.ID, e.Want, e.Have, lifecycle.ErrConflict)
+}
+
+// Unwrap returns [lifecycle.ErrConflict].
+func (e *ConflictError) Unwrap() error { return lifecycle.ErrConflict }
+
+// CheckPut checks the arguments of a Put as every [lifecycle.Store] must:
+// a non-empty ID and c.Version == prev+1. Store implementations may call it
+// first; the error wraps [lifecycle.ErrInvalidCustomer].
+func CheckPut(c *lifecycle.Customer, prev uint64) error {
+	switch {
+	case c == nil:
+		return fmt.Errorf("store: nil customer: %w", lifecycle.ErrInvalidCustomer)
+	case c.ID == "":
+		return fmt.Errorf("store: customer ID is empty: %w", lifecycle.ErrInvalidCustomer)
+	case c.Version != prev+1:
+		return fmt.Errorf("store: customer %q: version %d must be prev+1 = %d: %w", c.ID, c.Version, prev+1, lifecycle.ErrInvalidCustomer)
+	}
+	return nil
+}

@@ -1,0 +1,601 @@
+// Package storetest checks that a [lifecycle.Store] implementation obeys the
+// rules documented on that interface, in the manner of testing/fstest.
+//
+// Typical use, from the implementation's own tests:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) lifecycle.Store { return mystore.New(t) })
+//	}
+//
+// [Run] runs each rule as a subtest on a fresh store; [TestStore] runs all
+// rules on one store (using customer IDs under a unique prefix) and returns
+// every failure joined, for use outside the testing package. Every failure
+// names the rule broken and the input that broke it; a rule that hangs for
+// longer than [CaseTimeout] fails instead of hanging the test binary.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
+)
+
+// CaseTimeout bounds how long one rule may run.
+var CaseTimeout = 60 * time.Second
+
+// Case is one rule of the suite.
+type Case struct {
+	// Name identifies the rule, e.g. "PutConflict".
+	Name string
+	// Check runs the rule on s, using only customer IDs that start with
+	// prefix, and returns an error describing any violation.
+	Check func(ctx context.Context, s lifecycle.Store, prefix string) error
+}
+
+// Cases returns the suite's rules.
+func Cases() []Case {
+	return []Case{
+		{"GetMissing", getMissing},
+		{"PutNewGet", putNewGet},
+		{"PutUpdate", putUpdate},
+		{"PutConflict", putConflict},
+		{"PutInvalid", putInvalid},
+		{"CopyOnGet", copyOnGet},
+		{"CopyOnPut", copyOnPut},
+		{"LoadMatchesGet", loadMatchesGet},
+		{"Scan", scanAll},
+		{"ScanStopEarly", scanStopEarly},
+		{"ScanDuringWrites", scanDuringWrites},
+		{"ContextCancelled", contextCancelled},
+		{"RaceOneWinner", raceOneWinner},
+		{"ConcurrentIncrements", concurrentIncrements},
+		{"StressManyCustomers", stressManyCustomers},
+	}
+}
+
+// Run runs every rule as a subtest, each on a store from newStore.
+func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
+	t.Helper()
+	for i, c := range Cases() {
+		t.Run(c.Name, func(t *testing.T) {
+			s := newStore(t)
+			if err := runCase(c, s, fmt.Sprintf("st%d-%d-", time.Now().UnixNano(), i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestStore runs every rule on s and returns the failures joined, or nil.
+// The store may hold other customers; the suite only reads and writes IDs
+// under a prefix unique to this call.
+func TestStore(s lifecycle.Store) error {
+	var errs []error
+	base := fmt.Sprintf("st%d-", time.Now().UnixNano())
+	for i, c := range Cases() {
+		if err := runCase(c, s, base+strconv.Itoa(i)+"-"); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func runCase(c Case, s lifecycle.Store, prefix string) (err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), CaseTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("panicked: %v", r)
+			}
+		}()
+		done <- c.Check(ctx, s, prefix)
+	}()
+	select {
+	case err = <-done:
+	case <-time.After(CaseTimeout + 5*time.Second):
+		err = fmt.Errorf("did not finish within %v", CaseTimeout)
+	}
+	if err != nil {
+		return fmt.Errorf("storetest: %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// sample returns a customer with every field set, version 1.
+func sample(id string, n int) *lifecycle.Customer {
+	t0 := time.Date(2025, 1, 2, 3, 4, 5, 600_000_000, time.UTC)
+	c := &lifecycle.Customer{
+		ID:      id,
+		Stage:   "retention",
+		Since:   t0.Add(48 * time.Hour),
+		AsOf:    t0.Add(72 * time.Hour),
+		Version: 1,
+		Facts: lifecycle.Facts{
+			First: t0, Last: t0.Add(72 * time.Hour),
+			Tallies: []lifecycle.Tally{
+				{Type: lifecycle.OrderCompleted, Count: int64(2 + n), First: t0.Add(time.Hour), Last: t0.Add(48 * time.Hour)},
+				{Type: lifecycle.SiteVisited, Count: 7, First: t0, Last: t0.Add(72 * time.Hour)},
+			},
+			Sums:       []lifecycle.Sum{{Type: lifecycle.OrderCompleted, Currency: "EUR", Amount: 12_345 + int64(n)}},
+			ReferredBy: "ref-ü",
+			ReferredAt: t0,
+			Score:      9,
+			ScoreAt:    t0.Add(50 * time.Hour),
+		},
+		History: []lifecycle.Transition{
+			{From: "", To: "reach", At: t0, Cause: "e1"},
+			{From: "reach", To: "conversion", At: t0.Add(time.Hour), Cause: "e2"},
+			{From: "conversion", To: "retention", At: t0.Add(48 * time.Hour), Cause: "e3"},
+		},
+		Seen: []uint64{3, 99, 1 << 63},
+	}
+	return c
+}
+
+func same(want, got *lifecycle.Customer) error {
+	if got == nil {
+		return errors.New("got a nil customer")
+	}
+	w, _ := json.Marshal(want)
+	g, _ := json.Marshal(got)
+	if string(w) != string(g) {
+		return fmt.Errorf("stored customer differs\nwant %s\n got %s", w, g)
+	}
+	return nil
+}
+
+func getMissing(ctx context.Context, s lifecycle.Store, p string) error {
+	c, err := s.Get(ctx, p+"missing")
+	if !errors.Is(err, lifecycle.ErrNotFound) {
+		return fmt.Errorf("Get(%q) of a missing customer = %v, %v; want an error wrapping ErrNotFound", p+"missing", c, err)
+	}
+	return nil
+}
+
+func putNewGet(ctx context.Context, s lifecycle.Store, p string) error {
+	for _, id := range []string{p + "a", p + "ünïcödé-客户", p + "with space and 'quote\""} {
+		want := sample(id, 0)
+		if err := s.Put(ctx, want, 0); err != nil {
+			return fmt.Errorf("Put(new %q, prev 0) = %v; want nil", id, err)
+		}
+		got, err := s.Get(ctx, id)
+		if err != nil {
+			return fmt.Errorf("Get(%q) after Put = %v", id, err)
+		}
+		if err := same(want, got); err != nil {
+			return fmt.Errorf("Get(%q) after Put: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func putUpdate(ctx context.Context, s lifecycle.Store, p string) error {
+	id := p + "u"
+	c := sample(id, 0)
+	if err := s.Put(ctx, c, 0); err != nil {
+		return fmt.Errorf("Put(new, 0) = %v", err)
+	}
+	for v := uint64(1); v < 5; v++ {
+		next := sample(id, int(v))
+		next.Version = v + 1
+		next.History = append(next.History, lifecycle.Transition{From: "retention", To: "loyalty", At: next.AsOf, Cause: "e" + strconv.Itoa(int(v))})
+		if err := s.Put(ctx, next, v); err != nil {
+			return fmt.Errorf("Put(version %d, prev %d) = %v; want nil", v+1, v, err)
+		}
+		got, err := s.Get(ctx, id)
+		if err != nil {
+			return fmt.Errorf("Get after update to version %d = %v", v+1, err)
+		}
+		if err := same(next, got); err != nil {
+			return fmt.Errorf("after update to version %d: %w", v+1, err)
+		}
+	}
+	return nil
+}
+
+func putConflict(ctx context.Context, s lifecycle.Store, p string) error {
+	id := p + "c"
+	c := sample(id, 0)
+	if err := s.Put(ctx, c, 0); err != nil {
+		return fmt.Errorf("Put(new, 0) = %v", err)
+	}
+	again := sample(id, 1)
+	if err := s.Put(ctx, again, 0); !errors.Is(err, lifecycle.ErrConflict) {
+		return fmt.Errorf("Put(existing customer, prev 0) = %v; want an error wrapping ErrConflict", err)
+	}
+	stale := sample(id, 2)
+	stale.Version = 3
+	if err := s.Put(ctx, stale, 2); !errors.Is(err, lifecycle.ErrConflict) {
+		return fmt.Errorf("Put(prev 2) when version 1 is stored = %v; want an error wrapping ErrConflict", err)
+	}
+	got, err := s.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("Get after refused Puts = %v", err)
+	}
+	if err := same(c, got); err != nil {
+		return fmt.Errorf("a refused Put changed the stored customer: %w", err)
+	}
+	return nil
+}
+
+func putInvalid(ctx context.Context, s lifecycle.Store, p string) error {
+	empty := sample("", 0)
+	if err := s.Put(ctx, empty, 0); !errors.Is(err, lifecycle.ErrInvalidCustomer) {
+		return fmt.Errorf("Put(customer with empty ID) = %v; want an error wrapping ErrInvalidCustomer", err)
+	}
+	id := p + "v"
+	bad := sample(id, 0)
+	bad.Version = 7
+	if err := s.Put(ctx, bad, 0); !errors.Is(err, lifecycle.ErrInvalidCustomer) {
+		return fmt.Errorf("Put(version 7, prev 0) = %v; want an error wrapping ErrInvalidCustomer", err)
+	}
+	if _, err := s.Get(ctx, id); !errors.Is(err, lifecycle.ErrNotFound) {
+		return fmt.Errorf("a refused Put(version 7, prev 0) stored something: Get = %v", err)
+	}
+	return nil
+}
+
+func copyOnGet(ctx context.Context, s lifecycle.Store, p string) error {
+	id := p + "g"
+	want := sample(id, 0)
+	if err := s.Put(ctx, sample(id, 0), 0); err != nil {
+		return fmt.Errorf("Put = %v", err)
+	}
+	got, err := s.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("Get = %v", err)
+	}
+	got.Stage = "changed"
+	got.Facts.Tallies[0].Count = 1000
+	got.History[0].To = "changed"
+	got.Seen[0] = 42
+	again, err := s.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("second Get = %v", err)
+	}
+	if err := same(want, again); err != nil {
+		return fmt.Errorf("changing a customer returned by Get changed the store: %w", err)
+	}
+	return nil
+}
+
+func copyOnPut(ctx context.Context, s lifecycle.Store, p string) error {
+	id := p + "p"
+	want := sample(id, 0)
+	c := sample(id, 0)
+	if err := s.Put(ctx, c, 0); err != nil {
+		return fmt.Errorf("Put = %v", err)
+	}
+	c.Stage = "changed"
+	c.Facts.Tallies[0].Count = 1000
+	c.History[1].To = "changed"
+	c.Seen[1] = 42
+	got, err := s.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("Get = %v", err)
+	}
+	if err := same(want, got); err != nil {
+		return fmt.Errorf("changing a customer after Put changed the store: %w", err)
+	}
+	return nil
+}
+
+func loadMatchesGet(ctx context.Context, s lifecycle.Store, p string) error {
+	l, ok := s.(lifecycle.Loader)
+	if !ok {
+		return nil
+	}
+	id := p + "l"
+	want := sample(id, 0)
+	if err := s.Put(ctx, sample(id, 0), 0); err != nil {
+		return fmt.Errorf("Put = %v", err)
+	}
+	dst := sample("stale", 9)
+	dst.History = append(dst.History, dst.History...)
+	if err := l.Load(ctx, id, dst); err != nil {
+		return fmt.Errorf("Load = %v", err)
+	}
+	if err := same(want, dst); err != nil {
+		return fmt.Errorf("Load into a used Customer: %w", err)
+	}
+	if err := l.Load(ctx, p+"missing", dst); !errors.Is(err, lifecycle.ErrNotFound) {
+		return fmt.Errorf("Load(missing) = %v; want an error wrapping ErrNotFound", err)
+	}
+	return nil
+}
+
+func scanMine(ctx context.Context, s lifecycle.Store, p string) (map[string]*lifecycle.Customer, error) {
+	out := map[string]*lifecycle.Customer{}
+	for c, err := range s.Scan(ctx) {
+		if err != nil {
+			return out, fmt.Errorf("Scan yielded error %w", err)
+		}
+		if c == nil {
+			return out, errors.New("Scan yielded a nil customer without an error")
+		}
+		if len(c.ID) < len(p) || c.ID[:len(p)] != p {
+			continue
+		}
+		if _, dup := out[c.ID]; dup {
+			return out, fmt.Errorf("Scan yielded customer %q twice", c.ID)
+		}
+		out[c.ID] = c
+	}
+	return out, nil
+}
+
+func scanAll(ctx context.Context, s lifecycle.Store, p string) error {
+	const n = 300
+	for i := 0; i < n; i++ {
+		if err := s.Put(ctx, sample(p+strconv.Itoa(i), i), 0); err != nil {
+			return fmt.Errorf("Put(%d) = %v", i, err)
+		}
+	}
+	got, err := scanMine(ctx, s, p)
+	if err != nil {
+		return err
+	}
+	if len(got) != n {
+		return fmt.Errorf("Scan yielded %d of the %d customers stored", len(got), n)
+	}
+	for i := 0; i < n; i++ {
+		id := p + strconv.Itoa(i)
+		if err := same(sample(id, i), got[id]); err != nil {
+			return fmt.Errorf("Scan's copy of %q: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func scanStopEarly(ctx context.Context, s lifecycle.Store, p string) error {
+	for i := 0; i < 10; i++ {
+		if err := s.Put(ctx, sample(p+strconv.Itoa(i), i), 0); err != nil {
+			return fmt.Errorf("Put(%d) = %v", i, err)
+		}
+	}
+	n := 0
+	for _, err := range s.Scan(ctx) {
+		if err != nil {
+			return fmt.Errorf("Scan yielded error %w", err)
+		}
+		n++
+		break
+	}
+	if n != 1 {
+		return fmt.Errorf("Scan with an early break ran the loop body %d times", n)
+	}
+	// The store must still work after an abandoned scan.
+	if _, err := s.Get(ctx, p+"0"); err != nil {
+		return fmt.Errorf("Get after an abandoned Scan = %v", err)
+	}
+	return nil
+}
+
+func scanDuringWrites(ctx context.Context, s lifecycle.Store, p string) error {
+	const n = 100
+	for i := 0; i < n; i++ {
+		if err := s.Put(ctx, sample(p+strconv.Itoa(i), i), 0); err != nil {
+			return fmt.Errorf("Put(%d) = %v", i, err)
+		}
+	}
+	stop := make(chan struct{})
+	werr := make(chan error, 1)
+	go func() {
+		v := uint64(1)
+		defer close(werr)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for i := 0; i < n; i += 7 {
+				c := sample(p+strconv.Itoa(i), i)
+				c.Version = v + 1
+				if err := s.Put(ctx, c, v); err != nil {
+					werr <- fmt.Errorf("concurrent Put(%d, prev %d) = %v", i, v, err)
+					return
+				}
+			}
+			v++
+		}
+	}()
+	got, err := scanMine(ctx, s, p)
+	close(stop)
+	if e := <-werr; e != nil {
+		return e
+	}
+	if err != nil {
+		return err
+	}
+	if len(got) != n {
+		return fmt.Errorf("Scan during concurrent writes yielded %d of %d customers", len(got), n)
+	}
+	return nil
+}
+
+func contextCancelled(_ context.Context, s lifecycle.Store, p string) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	id := p + "x"
+	if err := s.Put(ctx, sample(id, 0), 0); err == nil {
+		return errors.New("Put with a cancelled context = nil; want an error")
+	}
+	if _, err := s.Get(context.Background(), id); !errors.Is(err, lifecycle.ErrNotFound) {
+		return fmt.Errorf("Put with a cancelled context stored the customer (Get = %v)", err)
+	}
+	there := p + "x-there"
+	if err := s.Put(context.Background(), sample(there, 0), 0); err != nil {
+		return fmt.Errorf("Put = %v", err)
+	}
+	if c, err := s.Get(ctx, there); err == nil {
+		return fmt.Errorf("Get with a cancelled context = %v, nil; want an error", c.ID)
+	}
+	for _, err := range s.Scan(ctx) {
+		if err == nil {
+			return errors.New("Scan with a cancelled context yielded a customer without an error")
+		}
+		break
+	}
+	return nil
+}
+
+func raceOneWinner(ctx context.Context, s lifecycle.Store, p string) error {
+	const writers = 8
+	for round := 0; round < 20; round++ {
+		id := p + "r" + strconv.Itoa(round)
+		if err := s.Put(ctx, sample(id, 0), 0); err != nil {
+			return fmt.Errorf("Put = %v", err)
+		}
+		var wins, conflicts atomic.Int32
+		var other atomic.Value
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for w := 0; w < writers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := sample(id, w+1)
+				c.Version = 2
+				<-start
+				err := s.Put(ctx, c, 1)
+				switch {
+				case err == nil:
+					wins.Add(1)
+				case errors.Is(err, lifecycle.ErrConflict):
+					conflicts.Add(1)
+				default:
+					other.Store(err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if e := other.Load(); e != nil {
+			return fmt.Errorf("round %d: a racing Put failed with %v", round, e)
+		}
+		if wins.Load() != 1 || conflicts.Load() != writers-1 {
+			return fmt.Errorf("round %d: %d writers raced Put(prev 1): %d won, %d got ErrConflict; want exactly 1 winner", round, writers, wins.Load(), conflicts.Load())
+		}
+	}
+	return nil
+}
+
+// increment is a read-modify-write loop that adds one order to a customer.
+func increment(ctx context.Context, s lifecycle.Store, id string) error {
+	for attempt := 0; attempt < 10_000; attempt++ {
+		c, err := s.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		prev := c.Version
+		c.Version++
+		c.Facts.Tallies[0].Count++
+		c.History = append(c.History, lifecycle.Transition{From: "a", To: stage.ID("b"), At: c.AsOf, Cause: strconv.Itoa(int(c.Version))})
+		err = s.Put(ctx, c, prev)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, lifecycle.ErrConflict) {
+			return err
+		}
+	}
+	return errors.New("gave up after 10000 conflicts")
+}
+
+func concurrentIncrements(ctx context.Context, s lifecycle.Store, p string) error {
+	const goroutines, each = 8, 25
+	id := p + "inc"
+	base := sample(id, 0)
+	base.Facts.Tallies[0].Count = 0
+	base.History = nil
+	if err := s.Put(ctx, base, 0); err != nil {
+		return fmt.Errorf("Put = %v", err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				if err := increment(ctx, s, id); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		return fmt.Errorf("read-modify-write loop failed: %w", err)
+	}
+	got, err := s.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("Get = %v", err)
+	}
+	const want = goroutines * each
+	if got.Facts.Tallies[0].Count != want || len(got.History) != want || got.Version != want+1 {
+		return fmt.Errorf("%d goroutines × %d compare-and-swap increments: count %d, history %d, version %d; want %d, %d, %d (lost or doubled updates)",
+			goroutines, each, got.Facts.Tallies[0].Count, len(got.History), got.Version, want, want, want+1)
+	}
+	return nil
+}
+
+func stressManyCustomers(ctx context.Context, s lifecycle.Store, p string) error {
+	const goroutines, customers, rounds = 8, 16, 12
+	for i := 0; i < customers; i++ {
+		c := sample(p+"m"+strconv.Itoa(i), 0)
+		c.Facts.Tallies[0].Count = 0
+		c.History = nil
+		if err := s.Put(ctx, c, 0); err != nil {
+			return fmt.Errorf("Put = %v", err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r < rounds; r++ {
+				for i := 0; i < customers; i++ {
+					if err := increment(ctx, s, p+"m"+strconv.Itoa((i+g)%customers)); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		return fmt.Errorf("read-modify-write loop failed: %w", err)
+	}
+	got, err := scanMine(ctx, s, p+"m")
+	if err != nil {
+		return err
+	}
+	for id, c := range got {
+		if c.Facts.Tallies[0].Count != goroutines*rounds {
+			return fmt.Errorf("customer %q: count %d after %d increments (lost or doubled updates)", id, c.Facts.Tallies[0].Count, goroutines*rounds)
+		}
+	}
+	if len(got) != customers {
+		return fmt.Errorf("Scan yielded %d of %d customers", len(got), customers)
+	}
+	return nil
+}
