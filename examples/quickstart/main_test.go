@@ -1,0 +1,27 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestRunPrintsStagesAndHistory(t *testing.T) {
+	var a, b bytes.Buffer
+	if err := run(context.Background(), &a, 40, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), &b, 40, 1); err != nil {
+		t.Fatal(err)
+	}
+	if a.String() != b.String() {
+		t.Fatal("two runs with the same seed printed different output")
+	}
+	out := a.String()
+	for _, want := range []string{"reach", "acquisition", "conversion", "retention", "loyalty", "customer cust-", "(new)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package storetest_test
+
+import (
+	"context"
+	"iter"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/store"
+	"github.com/clmkit/clm/store/storetest"
+)
+
+// broken wraps Memory and breaks one rule, to show the suite notices.
+type broken struct {
+	*store.Memory
+	mode string
+	mu   sync.Mutex
+	last map[string]*lifecycle.Customer
+}
+
+func (b *broken) Get(ctx context.Context, id string) (*lifecycle.Customer, error) {
+	if b.mode == "put-retains" {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		b.mu.Lock()
+		c, ok := b.last[id]
+		b.mu.Unlock()
+		if ok {
+			return c.Clone(), nil // reads the caller's pointer kept by Put
+		}
+	}
+	return b.Memory.Get(ctx, id)
+}
+
+func (b *broken) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) error {
+	switch b.mode {
+	case "no-cas":
+		// Last writer wins: ignores prev.
+		old, err := b.Memory.Get(ctx, c.ID)
+		if err == nil {
+			prev = old.Version
+		} else {
+			prev = 0
+		}
+		cc := c.Clone()
+		cc.Version = prev + 1
+		return b.Memory.Put(ctx, cc, prev)
+	case "put-retains":
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if err := b.Memory.Put(ctx, c, prev); err != nil {
+			return err
+		}
+		b.last[c.ID] = c // keeps the caller's customer instead of a copy
+		return nil
+	}
+	return b.Memory.Put(ctx, c, prev)
+}
+
+func (b *broken) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
+	if b.mode == "scan-drops" {
+		return func(yield func(*lifecycle.Customer, error) bool) {
+			n := 0
+			for c, err := range b.Memory.Scan(ctx) {
+				n++
+				if n%10 == 0 {
+					continue
+				}
+				if !yield(c, err) {
+					return
+				}
+			}
+		}
+	}
+	return b.Memory.Scan(ctx)
+}
+
+func TestBrokenStoresFail(t *testing.T) {
+	for _, tc := range []struct {
+		mode string
+		want []string // rules that must be reported
+	}{
+		{"no-cas", []string{"PutConflict", "RaceOneWinner"}},
+		{"put-retains", []string{"CopyOnPut"}},
+		{"scan-drops", []string{"Scan:"}},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			s := &broken{Memory: store.NewMemory(), mode: tc.mode, last: map[string]*lifecycle.Customer{}}
+			err := storetest.TestStore(s)
+			if err == nil {
+				t.Fatalf("a store with %s passed the suite", tc.mode)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), "storetest: "+w) {
+					t.Errorf("the suite did not report rule %q for %s; it said:\n%v", w, tc.mode, err)
+				}
+			}
+		})
+	}
+}
