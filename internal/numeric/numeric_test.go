@@ -289,3 +289,37 @@ func TestNelderMead(t *testing.T) {
 		t.Errorf("10 evaluations: err = %v, want ErrNoConvergence", err)
 	}
 }
+
+func TestHessianAndCholesky(t *testing.T) {
+	h, err := Hessian(rosenbrock, []float64{1, 1}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{802, -400, -400, 200}
+	for i := range want {
+		if math.Abs(h[i]-want[i]) > 1e-4 {
+			t.Errorf("Hessian[%d] = %v, want %v", i, h[i], want[i])
+		}
+	}
+	l, err := Cholesky(h, 2, 1e-12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// L Lᵀ must reproduce the matrix.
+	for i := range 2 {
+		for j := range 2 {
+			var s float64
+			for k := range 2 {
+				s += l[i*2+k] * l[j*2+k]
+			}
+			if math.Abs(s-h[i*2+j]) > 1e-9 {
+				t.Errorf("(L Lᵀ)[%d][%d] = %v, want %v", i, j, s, h[i*2+j])
+			}
+		}
+	}
+	for _, a := range [][]float64{{1, 2, 2, 1}, {1, 0, 0, 0}, {0, 0, 0, 0}, {1, 1, 1, 1}} {
+		if _, err := Cholesky(a, 2, 1e-10); !errors.Is(err, ErrDomain) {
+			t.Errorf("Cholesky(%v): err = %v, want ErrDomain", a, err)
+		}
+	}
+}

@@ -475,3 +475,72 @@ func allFinite(v []float64) bool {
 	}
 	return true
 }
+
+// Hessian returns the n×n Hessian (row-major) of f at x, by central
+// differences of the analytic gradient with relative step h (default 1e-5
+// when h ≤ 0), symmetrised. It costs 2n gradient evaluations.
+func Hessian(f Objective, x []float64, h float64) ([]float64, error) {
+	n := len(x)
+	if h <= 0 {
+		h = 1e-5
+	}
+	hess := make([]float64, n*n)
+	xp := slices.Clone(x)
+	gu := make([]float64, n)
+	gd := make([]float64, n)
+	for j := range n {
+		step := h * math.Max(1, math.Abs(x[j]))
+		xp[j] = x[j] + step
+		fu := f(xp, gu)
+		xp[j] = x[j] - step
+		fd := f(xp, gd)
+		xp[j] = x[j]
+		if !finite(fu) || !finite(fd) || !allFinite(gu) || !allFinite(gd) {
+			return nil, fmt.Errorf("%w: Hessian: objective not finite near x[%d] = %v", ErrDomain, j, x[j])
+		}
+		for i := range n {
+			hess[i*n+j] = (gu[i] - gd[i]) / (2 * step)
+		}
+	}
+	for i := range n {
+		for j := range i {
+			v := (hess[i*n+j] + hess[j*n+i]) / 2
+			hess[i*n+j], hess[j*n+i] = v, v
+		}
+	}
+	return hess, nil
+}
+
+// Cholesky returns the lower-triangular factor L (row-major) with
+// L Lᵀ = a for a symmetric n×n matrix a. It returns an error wrapping
+// ErrDomain unless every pivot exceeds rtol times the largest diagonal
+// element of a (a numerical test that a is positive definite).
+func Cholesky(a []float64, n int, rtol float64) ([]float64, error) {
+	if len(a) != n*n {
+		return nil, fmt.Errorf("%w: Cholesky: len(a) = %d, want %d", ErrDomain, len(a), n*n)
+	}
+	var maxDiag float64
+	for i := range n {
+		maxDiag = math.Max(maxDiag, a[i*n+i])
+	}
+	l := make([]float64, n*n)
+	for j := range n {
+		d := a[j*n+j]
+		for k := range j {
+			d -= l[j*n+k] * l[j*n+k]
+		}
+		if !(d > rtol*maxDiag) || !(maxDiag > 0) {
+			return nil, fmt.Errorf("%w: Cholesky: matrix not positive definite (pivot %d = %.3g, largest diagonal %.3g)",
+				ErrDomain, j, d, maxDiag)
+		}
+		l[j*n+j] = math.Sqrt(d)
+		for i := j + 1; i < n; i++ {
+			v := a[i*n+j]
+			for k := range j {
+				v -= l[i*n+k] * l[j*n+k]
+			}
+			l[i*n+j] = v / l[j*n+j]
+		}
+	}
+	return l, nil
+}

@@ -1,0 +1,34 @@
+// Package clv estimates customer value in non-contractual settings ("buy till
+// you die" models): who is still active, how many purchases each customer will
+// make, how much they will spend, and what they are worth.
+//
+// The workflow is:
+//
+//  1. Summarise a transaction log into one RFM row per customer with
+//     [Summarize]: Frequency (repeat purchase periods), Recency (age at the
+//     last purchase), T (age at the end of calibration), MonetaryValue (mean
+//     value of repeat purchases) and, optionally, purchases in a holdout
+//     period. [ReadCDNOW] loads the classic CDNOW transaction files.
+//  2. Fit a purchase model — [FitBGNBD] for the BG/NBD model of Fader, Hardie
+//     & Lee (2005), or [FitParetoNBD] for the Pareto/NBD model of Schmittlein,
+//     Morrison & Colombo (1987) — and a spend model, [FitGammaGamma] (Fader &
+//     Hardie 2013, "The Gamma-Gamma Model of Monetary Value").
+//  3. Predict: [BGNBD.ProbabilityAlive], [BGNBD.ConditionalExpectedPurchases],
+//     [GammaGamma.ConditionalExpectedSpend], and combine them into a
+//     discounted [LifetimeValue] and an [AffordableAcquisitionCost] per lead.
+//
+// Time is measured in the [TimeUnit] chosen when summarising (days or weeks);
+// fitted rate parameters (such as BG/NBD's Alpha) and prediction horizons are
+// in that same unit.
+//
+// Parameters are estimated by maximum likelihood with BFGS on the logarithms
+// of the parameters, using analytic gradients. Customers with identical
+// (Frequency, Recency, T) are collapsed into weighted rows before fitting, so
+// a million customers with day-resolution times fit in well under a second.
+//
+// Errors: invalid input (NaN, negative values, inconsistent RFM rows, empty
+// data, parameters out of range) yields an error wrapping [ErrInvalidInput]
+// whose message names the offending field and value; a fit that does not
+// converge yields an error wrapping [ErrNoConvergence]. Use errors.Is to test
+// for them. The package does not panic on user input.
+package clv
