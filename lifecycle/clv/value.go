@@ -1,0 +1,102 @@
+package clv
+
+import (
+	"fmt"
+	"math"
+)
+
+// PurchaseModel predicts repeat purchases of a customer; [BGNBD] and
+// [ParetoNBD] implement it.
+type PurchaseModel interface {
+	// ConditionalExpectedPurchases returns the expected number of
+	// purchases of c in the t time units following its T.
+	ConditionalExpectedPurchases(t float64, c Customer) (float64, error)
+}
+
+// SpendModel predicts the mean value of a customer's future purchases;
+// [GammaGamma] implements it.
+type SpendModel interface {
+	// ConditionalExpectedSpend returns the expected value per purchase of c.
+	ConditionalExpectedSpend(c Customer) (float64, error)
+}
+
+// DaysPerMonth is the average month length used to convert the monthly
+// horizon of [LifetimeValue] into the models' time unit: 365.25/12.
+const DaysPerMonth = 365.25 / 12
+
+// ValueOptions configure [LifetimeValue].
+type ValueOptions struct {
+	// Months is the horizon in months; it must be > 0.
+	Months int
+	// MonthlyDiscountRate is the discount rate per month (e.g. 0.01 for
+	// 1%/month, about 12.7%/year); it must be ≥ 0.
+	MonthlyDiscountRate float64
+	// Unit is the time unit the purchase model was fitted in: Day or
+	// Week. Default Week.
+	Unit TimeUnit
+}
+
+// LifetimeValue returns the discounted expected value of customer c over
+// the next opts.Months months:
+//
+//	Σ_{i=1..Months} (E[purchases by month i] − E[purchases by month i−1])
+//	                · E[spend] / (1 + MonthlyDiscountRate)^i
+//
+// where the expected purchases come from pm (conditional on c's history)
+// and the expected spend per purchase from sm. A month is [DaysPerMonth]
+// days. This is the definition used by the lifetimes package's
+// customer_lifetime_value. The value is revenue; multiply by a margin for
+// profit (see [AffordableAcquisitionCost]).
+func LifetimeValue(pm PurchaseModel, sm SpendModel, c Customer, opts ValueOptions) (float64, error) {
+	if pm == nil || sm == nil {
+		return 0, invalidf("LifetimeValue: nil model")
+	}
+	if opts.Months <= 0 {
+		return 0, invalidf("ValueOptions.Months = %d, must be > 0", opts.Months)
+	}
+	if err := checkNonNegative("ValueOptions.MonthlyDiscountRate", opts.MonthlyDiscountRate); err != nil {
+		return 0, err
+	}
+	unit := opts.Unit
+	if unit == 0 {
+		unit = Week
+	}
+	if unit.Days() == 0 {
+		return 0, invalidf("ValueOptions.Unit = %v, must be Day or Week", unit)
+	}
+	spend, err := sm.ConditionalExpectedSpend(c)
+	if err != nil {
+		return 0, err
+	}
+	month := DaysPerMonth / unit.Days()
+	var value, prev float64
+	for i := 1; i <= opts.Months; i++ {
+		cum, err := pm.ConditionalExpectedPurchases(float64(i)*month, c)
+		if err != nil {
+			return 0, err
+		}
+		value += (cum - prev) * spend / math.Pow(1+opts.MonthlyDiscountRate, float64(i))
+		prev = cum
+	}
+	return value, nil
+}
+
+// AffordableAcquisitionCost returns the most one can pay per lead and still
+// break even: value × margin × conversion, where value is the expected
+// (discounted) revenue of an acquired customer, margin the profit margin as
+// a fraction of revenue (0..1) and conversion the lead-to-customer
+// conversion rate (0..1).
+func AffordableAcquisitionCost(value, margin, conversion float64) (float64, error) {
+	if err := checkNonNegative("value", value); err != nil {
+		return 0, err
+	}
+	for _, p := range []struct {
+		name string
+		v    float64
+	}{{"margin", margin}, {"conversion", conversion}} {
+		if !(p.v >= 0 && p.v <= 1) {
+			return 0, fmt.Errorf("%w: %s = %v, must be in [0, 1]", ErrInvalidInput, p.name, p.v)
+		}
+	}
+	return value * margin * conversion, nil
+}
