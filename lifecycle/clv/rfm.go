@@ -74,7 +74,8 @@ type SummaryOptions struct {
 	CalibrationEnd time.Time
 	// ObservationEnd is the last moment of the observation (calibration +
 	// holdout); the whole period containing it is included, later
-	// transactions are ignored. Default: the latest transaction time.
+	// transactions are ignored. Default: the later of CalibrationEnd and
+	// the latest transaction time.
 	ObservationEnd time.Time
 }
 
@@ -155,6 +156,9 @@ func Summarize(txs []Transaction, opts SummaryOptions) ([]Customer, error) {
 	obsEnd := opts.ObservationEnd
 	if obsEnd.IsZero() {
 		obsEnd = latest
+		if opts.CalibrationEnd.After(latest) {
+			obsEnd = opts.CalibrationEnd
+		}
 	}
 	calEnd := opts.CalibrationEnd
 	if calEnd.IsZero() {
