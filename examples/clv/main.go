@@ -223,7 +223,7 @@ func holdoutChart(bins []bin, weeks float64) []byte {
 	// Series.
 	series := []struct {
 		name, color, dash string
-		val              func(bin) float64
+		val               func(bin) float64
 	}{
 		{"actual", "#1f77b4", "", func(b bin) float64 { return b.actual }},
 		{"predicted (BG/NBD)", "#d62728", ` stroke-dasharray="6 4"`, func(b bin) float64 { return b.predicted }},
