@@ -1,0 +1,85 @@
+package funnel
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// DefaultPercentiles are the percentiles a [Dist] reports unless
+// [Percentiles] chooses others.
+var DefaultPercentiles = []float64{25, 50, 75, 90}
+
+// Dist summarises a set of durations exactly (every duration is kept until
+// the report is built; no sketch, no interpolation).
+//
+// Percentiles use the nearest-rank definition: the p-th percentile of N
+// sorted durations d[1] ≤ … ≤ d[N] is d[⌈p/100 · N⌉], the smallest observed
+// duration such that at least p percent of the durations are at or below
+// it. So the median of an even number of durations is the lower of the two
+// middle ones, and every reported percentile is an observed duration.
+type Dist struct {
+	// N is the number of durations; every other field is zero when N is 0.
+	N int `json:"n"`
+	// Min, Median and Max are the smallest, the nearest-rank 50th
+	// percentile and the largest duration.
+	Min    time.Duration `json:"min"`
+	Median time.Duration `json:"median"`
+	Max    time.Duration `json:"max"`
+	// Mean is the arithmetic mean, rounded to the nanosecond.
+	Mean time.Duration `json:"mean"`
+	// Percentiles holds one entry per requested percentile, in the order
+	// requested (see [Percentiles]).
+	Percentiles []Percentile `json:"percentiles,omitempty"`
+}
+
+// Percentile is one nearest-rank percentile of a [Dist].
+type Percentile struct {
+	P     float64       `json:"p"` // in (0, 100]
+	Value time.Duration `json:"value"`
+}
+
+// Percentile returns the reported value for percentile p; ok is false when
+// p was not requested or the Dist is empty.
+func (d Dist) Percentile(p float64) (v time.Duration, ok bool) {
+	for _, q := range d.Percentiles {
+		if q.P == p {
+			return q.Value, d.N > 0
+		}
+	}
+	return 0, false
+}
+
+// newDist summarises ds, sorting it in place.
+func newDist(ds []time.Duration, ps []float64) Dist {
+	if len(ds) == 0 {
+		return Dist{}
+	}
+	slices.Sort(ds)
+	var sum float64
+	for _, v := range ds {
+		sum += float64(v)
+	}
+	d := Dist{
+		N:      len(ds),
+		Min:    ds[0],
+		Median: rank(ds, 50),
+		Max:    ds[len(ds)-1],
+		Mean:   time.Duration(math.Round(sum / float64(len(ds)))),
+	}
+	if len(ps) > 0 {
+		d.Percentiles = make([]Percentile, len(ps))
+		for i, p := range ps {
+			d.Percentiles[i] = Percentile{P: p, Value: rank(ds, p)}
+		}
+	}
+	return d
+}
+
+// rank returns the nearest-rank percentile p of sorted, non-empty ds.
+func rank(ds []time.Duration, p float64) time.Duration {
+	k := int(math.Ceil(p * float64(len(ds)) / 100))
+	// Guard against rounding in p/100*N producing N+1 or 0.
+	k = min(max(k, 1), len(ds))
+	return ds[k-1]
+}

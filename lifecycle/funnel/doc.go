@@ -1,0 +1,28 @@
+// Package funnel answers "where do customers sit, and where do they stop"
+// from recorded lifecycle data: customers per stage now or at any past
+// date, stage-to-stage conversion and drop-off, time from stage to stage
+// and time in stage, all per cohort and per segment; cohort retention
+// tables; and segments that stream matching customer IDs for a campaign.
+//
+// Everything reads customers one at a time from a sequence — usually a
+// [lifecycle.Store]'s Scan, so it runs on any store — and keeps only
+// counts and durations, never the customers:
+//
+//	rep, err := funnel.AnalyzeStore(ctx, m.Stages(), st,
+//		funnel.CohortBy(funnel.FirstSeen(funnel.Month)))
+//	fmt.Print(rep.Table())
+//
+// Definitions, used throughout. A customer "enters" a stage with a
+// transition into it in their History. A customer "reaches" stage i when
+// they are first in stage i or any later stage of the graph, so skipped
+// stages are reached in passing and regressions do not undo reaching.
+// Conversion from stage i is Reached(i+1) ÷ Reached(i), never above 1;
+// the customers who stop at stage i are those whose furthest stage is i.
+// Durations are summarised exactly ([Dist], nearest-rank percentiles);
+// stays still open are censored out of time-in-stage and reported apart.
+//
+// The cohort retention table ([Retention]) is computed exactly from a
+// transaction list. Stored customers keep only aggregates of their orders,
+// so [StoredRetention] fills only the cells they determine exactly. See
+// each type for the precise meaning of every number.
+package funnel

@@ -1,0 +1,454 @@
+package funnel
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"slices"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
+)
+
+// Option configures an [Analyzer] (and [Analyze]).
+type Option func(*config)
+
+type config struct {
+	asOf    time.Time
+	hasAsOf bool
+	cohort  func(*lifecycle.Customer) string
+	only    *Segment
+	ps      []float64
+	psSet   bool
+}
+
+// AsOf reconstructs every customer as they stood at t, from their History
+// alone: only transitions with At ≤ t count, the current stage is the To of
+// the last of them, and customers with no transition at or before t (not
+// yet entered) are left out. Without AsOf the report describes the stored
+// state: the current stage is [lifecycle.Customer.Stage] and every
+// transition counts.
+//
+// Moves caused by time alone (a buyer lapsing) are in a History only once
+// [lifecycle.Tracker.Sweep] has applied them, so an AsOf later than a
+// customer's last sweep shows the stage the store knew then.
+func AsOf(t time.Time) Option {
+	return func(c *config) { c.asOf, c.hasAsOf = t, true }
+}
+
+// CohortBy splits the report by a key computed for each customer: the
+// report's Cohorts hold one funnel per distinct key, sorted by key, beside
+// the total. [FirstSeen] and [FirstOrder] build keys from time periods; any
+// function of the customer works (an acquisition channel recorded as a
+// custom event type, a segment name). key must not keep or modify the
+// customer.
+func CohortBy(key func(*lifecycle.Customer) string) Option {
+	return func(c *config) { c.cohort = key }
+}
+
+// Only restricts the analysis to the customers that match s: the others
+// are not counted anywhere. s.Match sees the customer as stored (with
+// [AsOf], facts and stage are not rolled back to that time).
+func Only(s Segment) Option {
+	return func(c *config) { c.only = &s }
+}
+
+// Percentiles sets the percentiles (each in (0, 100], any order, kept as
+// given) every [Dist] of the report carries. The default is
+// [DefaultPercentiles]: 25, 50, 75 and 90. Percentiles() with no argument
+// reports none (the Dist still has Min, Median, Max and Mean).
+func Percentiles(ps ...float64) Option {
+	return func(c *config) { c.ps, c.psSet = slices.Clone(ps), true }
+}
+
+// Report is the funnel of a set of customers over one stage graph.
+type Report struct {
+	// AsOf is the time the customers were reconstructed at; zero for the
+	// stored state (see [AsOf]).
+	AsOf time.Time `json:"as_of,omitzero"`
+	// Funnel is the total over every customer analysed.
+	Funnel
+	// Cohorts holds one funnel per cohort key, sorted by key; nil without
+	// [CohortBy].
+	Cohorts []Cohort `json:"cohorts,omitempty"`
+}
+
+// Cohort is the funnel of the customers that share a cohort key.
+type Cohort struct {
+	Key string `json:"key"`
+	Funnel
+}
+
+// Funnel is the stage-by-stage summary of a set of customers.
+type Funnel struct {
+	// Customers is the number of customers analysed: those that had
+	// entered the model (at the AsOf time, if set) and matched [Only].
+	// It equals the sum of Current over the stages.
+	Customers int `json:"customers"`
+	// Stages has one entry per stage of the graph, in graph order.
+	Stages []StageStats `json:"stages"`
+}
+
+// Stage returns the statistics of the stage with this ID; ok is false when
+// the graph has no such stage.
+func (f *Funnel) Stage(id stage.ID) (s StageStats, ok bool) {
+	for _, s := range f.Stages {
+		if s.Stage == id {
+			return s, true
+		}
+	}
+	return StageStats{}, false
+}
+
+// StageStats describes one stage. "Reaching" a stage means being, for the
+// first time, in this stage or any later one in graph order: a customer
+// who skips a stage (enters the model at checkout, say) reaches every
+// stage they skipped at the moment they pass it, and a customer who later
+// regresses (a buyer who lapses) keeps having reached the stages they
+// left. So Reached never grows along the graph, and every conversion is
+// at most 1.
+type StageStats struct {
+	// Stage is the stage's ID.
+	Stage stage.ID `json:"stage"`
+	// Current counts customers in this stage now (or at the AsOf time).
+	Current int `json:"current"`
+	// Entered counts customers whose history has at least one transition
+	// into this very stage.
+	Entered int `json:"entered"`
+	// Reached counts customers who reached this stage (see above).
+	Reached int `json:"reached"`
+	// Stopped counts customers whose furthest stage is this one: they
+	// reached it but not the next. It is Reached minus the next stage's
+	// Reached (all of Reached for the last stage).
+	Stopped int `json:"stopped"`
+	// Conversion is the next stage's Reached ÷ this stage's Reached; 0
+	// when Reached is 0 and for the last stage (there is no next stage).
+	Conversion float64 `json:"conversion"`
+	// StopRate is Stopped ÷ Reached (0 when Reached is 0): the drop-off.
+	// It is 1 − Conversion for every stage but the last, where it is 1
+	// whenever Reached > 0.
+	StopRate float64 `json:"stop_rate"`
+	// ToNext is the time from reaching this stage to reaching the next,
+	// over customers who reached both and who entered this stage itself
+	// (those who skipped it have no time in it and are left out).
+	ToNext Dist `json:"to_next"`
+	// FromStart is the time from entering the model (the first transition)
+	// to reaching this stage, over the customers who reached it. It is
+	// empty for the first stage, where it would always be zero.
+	FromStart Dist `json:"from_start"`
+	// Stay is the time spent in this stage per completed stay: from a
+	// transition into it to the next transition out of it. A customer may
+	// contribute several stays (after a regression). Stays still open are
+	// censored: they are not in Stay but in Open.
+	Stay Dist `json:"stay"`
+	// Open is the age of the stays still open: for each customer currently
+	// in this stage, the time since they entered it, measured to the AsOf
+	// time, or without [AsOf] to the customer's own
+	// [lifecycle.Customer.AsOf] (their latest event or sweep). Open ages
+	// are lower bounds of the stays they will become.
+	Open Dist `json:"open"`
+}
+
+// Analyzer builds a [Report] from customers added one at a time, keeping
+// only counts and durations, never the customers. It is not safe for
+// concurrent use; run one Analyzer per goroutine. Use [Analyze] to feed it
+// from a store scan.
+type Analyzer struct {
+	g       *stage.Graph
+	ids     []stage.ID
+	cfg     config
+	total   *acc
+	cohorts map[string]*acc
+	// scratch, per customer
+	reachedAt []time.Time
+	direct    []bool
+	entered   []bool
+	accs      [2]*acc
+}
+
+type acc struct {
+	customers int
+	st        []stageAcc
+}
+
+type stageAcc struct {
+	current, entered, reached, stopped int
+	toNext, fromStart, stay, open      []time.Duration
+}
+
+func newAcc(n int) *acc { return &acc{st: make([]stageAcc, n)} }
+
+// New returns an Analyzer for graph g (usually a model's Stages()). It
+// returns an error wrapping [ErrInvalidInput] for a nil or empty graph, a
+// percentile outside (0, 100] or a segment without a predicate.
+func New(g *stage.Graph, opts ...Option) (*Analyzer, error) {
+	if g == nil || g.Len() == 0 {
+		return nil, fmt.Errorf("%w: graph is nil or has no stages", ErrInvalidInput)
+	}
+	cfg := config{}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if !cfg.psSet {
+		cfg.ps = slices.Clone(DefaultPercentiles)
+	}
+	for _, p := range cfg.ps {
+		if !(p > 0 && p <= 100) {
+			return nil, fmt.Errorf("%w: percentile %v is outside (0, 100]", ErrInvalidInput, p)
+		}
+	}
+	if cfg.only != nil && cfg.only.Match == nil {
+		return nil, fmt.Errorf("%w: segment %q has no Match function", ErrInvalidInput, cfg.only.Name)
+	}
+	n := g.Len()
+	a := &Analyzer{
+		g:         g,
+		ids:       g.IDs(),
+		cfg:       cfg,
+		total:     newAcc(n),
+		reachedAt: make([]time.Time, n),
+		direct:    make([]bool, n),
+		entered:   make([]bool, n),
+	}
+	if cfg.cohort != nil {
+		a.cohorts = make(map[string]*acc)
+	}
+	return a, nil
+}
+
+// Add counts one customer. It does not keep c. It returns an error
+// wrapping [ErrInvalidInput] for a nil customer and [ErrUnknownStage] when
+// the customer's stage or history names a stage the graph does not have;
+// the customer is then not counted.
+//
+// A customer with an empty History but a Stage (a record built outside the
+// Tracker) is treated as having one transition into Stage at Since.
+// Histories are read oldest first, as the Tracker writes them.
+func (a *Analyzer) Add(c *lifecycle.Customer) error {
+	if c == nil {
+		return fmt.Errorf("%w: nil customer", ErrInvalidInput)
+	}
+	if a.cfg.only != nil && !a.cfg.only.Match(c) {
+		return nil
+	}
+	hist := c.History
+	var one [1]lifecycle.Transition
+	if len(hist) == 0 && c.Stage != "" {
+		one[0] = lifecycle.Transition{To: c.Stage, At: c.Since}
+		hist = one[:]
+	}
+	// Find the transitions that count and check their stages before
+	// touching any accumulator, so that a bad customer counts nowhere.
+	end := len(hist)
+	if a.cfg.hasAsOf {
+		end = 0
+		for end < len(hist) && !hist[end].At.After(a.cfg.asOf) {
+			end++
+		}
+	}
+	if end == 0 {
+		return nil // not entered (yet)
+	}
+	hist = hist[:end]
+	for i := range hist {
+		if !a.g.Has(hist[i].To) {
+			return fmt.Errorf("%w: customer %q: history names stage %q", ErrUnknownStage, c.ID, hist[i].To)
+		}
+	}
+	var cur int
+	var curAt, ref time.Time
+	if a.cfg.hasAsOf {
+		cur, curAt, ref = a.g.Index(hist[end-1].To), hist[end-1].At, a.cfg.asOf
+	} else {
+		cur = a.g.Index(c.Stage)
+		if cur < 0 {
+			return fmt.Errorf("%w: customer %q: stage %q", ErrUnknownStage, c.ID, c.Stage)
+		}
+		curAt, ref = c.Since, c.AsOf
+	}
+
+	accs := a.accs[:1]
+	accs[0] = a.total
+	if a.cohorts != nil {
+		key := a.cfg.cohort(c)
+		ca := a.cohorts[key]
+		if ca == nil {
+			ca = newAcc(len(a.ids))
+			a.cohorts[key] = ca
+		}
+		accs = append(accs, ca)
+	}
+
+	clear(a.entered)
+	maxIdx, prev := -1, -1
+	var prevAt time.Time
+	for i := range hist {
+		tr := &hist[i]
+		j := a.g.Index(tr.To)
+		if prev >= 0 {
+			if d := tr.At.Sub(prevAt); d >= 0 {
+				for _, x := range accs {
+					x.st[prev].stay = append(x.st[prev].stay, d)
+				}
+			}
+		}
+		if j > maxIdx {
+			for k := maxIdx + 1; k <= j; k++ {
+				a.reachedAt[k] = tr.At
+				a.direct[k] = k == j
+			}
+			maxIdx = j
+		}
+		a.entered[j] = true
+		prev, prevAt = j, tr.At
+	}
+
+	open := ref.Sub(curAt)
+	for _, x := range accs {
+		x.customers++
+		s := &x.st[cur]
+		s.current++
+		if open >= 0 {
+			s.open = append(s.open, open)
+		}
+		x.st[maxIdx].stopped++
+		for k := 0; k <= maxIdx; k++ {
+			s := &x.st[k]
+			s.reached++
+			if a.entered[k] {
+				s.entered++
+			}
+			if k > 0 {
+				s.fromStart = append(s.fromStart, a.reachedAt[k].Sub(a.reachedAt[0]))
+			}
+			if k < maxIdx && a.direct[k] {
+				s.toNext = append(s.toNext, a.reachedAt[k+1].Sub(a.reachedAt[k]))
+			}
+		}
+	}
+	return nil
+}
+
+// Report summarises the customers added so far. It may be called more
+// than once; later calls include customers added since.
+func (a *Analyzer) Report() *Report {
+	r := &Report{Funnel: a.funnel(a.total)}
+	if a.cfg.hasAsOf {
+		r.AsOf = a.cfg.asOf
+	}
+	if a.cohorts != nil {
+		keys := make([]string, 0, len(a.cohorts))
+		for k := range a.cohorts {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		r.Cohorts = make([]Cohort, len(keys))
+		for i, k := range keys {
+			r.Cohorts[i] = Cohort{Key: k, Funnel: a.funnel(a.cohorts[k])}
+		}
+	}
+	return r
+}
+
+func (a *Analyzer) funnel(x *acc) Funnel {
+	f := Funnel{Customers: x.customers, Stages: make([]StageStats, len(a.ids))}
+	for i, id := range a.ids {
+		s := &x.st[i]
+		st := StageStats{
+			Stage:     id,
+			Current:   s.current,
+			Entered:   s.entered,
+			Reached:   s.reached,
+			Stopped:   s.stopped,
+			ToNext:    newDist(s.toNext, a.cfg.ps),
+			FromStart: newDist(s.fromStart, a.cfg.ps),
+			Stay:      newDist(s.stay, a.cfg.ps),
+			Open:      newDist(s.open, a.cfg.ps),
+		}
+		if s.reached > 0 {
+			if i+1 < len(a.ids) {
+				st.Conversion = float64(x.st[i+1].reached) / float64(s.reached)
+			}
+			st.StopRate = float64(s.stopped) / float64(s.reached)
+		}
+		f.Stages[i] = st
+	}
+	return f
+}
+
+// Analyze feeds every customer of customers to a new [Analyzer] and
+// returns its report. customers is usually a store's Scan (see
+// [AnalyzeStore]) or [Customers] over a slice. It stops at the first error
+// the sequence yields, the first error of [Analyzer.Add], or when ctx is
+// done, and returns that error.
+func Analyze(ctx context.Context, g *stage.Graph, customers iter.Seq2[*lifecycle.Customer, error], opts ...Option) (*Report, error) {
+	a, err := New(g, opts...)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for c, err := range customers {
+		if err != nil {
+			return nil, err
+		}
+		if n++; n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		if err := a.Add(c); err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return a.Report(), nil
+}
+
+// AnalyzeStore is [Analyze] over s.Scan(ctx): the funnel of every stored
+// customer, for any [lifecycle.Store].
+func AnalyzeStore(ctx context.Context, g *stage.Graph, s lifecycle.Store, opts ...Option) (*Report, error) {
+	return Analyze(ctx, g, s.Scan(ctx), opts...)
+}
+
+// Customers adapts a slice to the sequence [Analyze] reads.
+func Customers(cs []*lifecycle.Customer) iter.Seq2[*lifecycle.Customer, error] {
+	return func(yield func(*lifecycle.Customer, error) bool) {
+		for _, c := range cs {
+			if !yield(c, nil) {
+				return
+			}
+		}
+	}
+}
+
+// FirstSeen returns a cohort key (for [CohortBy]) naming the period p that
+// holds the customer's first event ([lifecycle.Facts.First]), or their
+// first transition when the facts have no time; "" when neither exists.
+func FirstSeen(p Period) func(*lifecycle.Customer) string {
+	return func(c *lifecycle.Customer) string {
+		t := c.Facts.First
+		if t.IsZero() && len(c.History) > 0 {
+			t = c.History[0].At
+		}
+		if t.IsZero() {
+			return ""
+		}
+		return p.Key(t)
+	}
+}
+
+// FirstOrder returns a cohort key (for [CohortBy]) naming the period p
+// that holds the customer's first completed order; "" for customers who
+// never ordered.
+func FirstOrder(p Period) func(*lifecycle.Customer) string {
+	return func(c *lifecycle.Customer) string {
+		t := c.Facts.FirstTime(lifecycle.OrderCompleted)
+		if t.IsZero() {
+			return ""
+		}
+		return p.Key(t)
+	}
+}

@@ -1,0 +1,338 @@
+package funnel
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"iter"
+	"slices"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
+)
+
+// Order is one completed order in a transaction list, the input of
+// [Retention].
+type Order struct {
+	CustomerID string
+	Time       time.Time
+	// Amount is the order's value in minor units (cents), ≥ 0.
+	Amount int64
+	// Currency is the ISO 4217 code of Amount; it may be empty when
+	// Amount is 0.
+	Currency string
+}
+
+// OrdersFrom returns the [lifecycle.OrderCompleted] events of events as
+// orders, in the same order. Refunds are not subtracted: a retention
+// table counts purchases.
+func OrdersFrom(events []lifecycle.Event) []Order {
+	var out []Order
+	for i := range events {
+		e := &events[i]
+		if e.Type == lifecycle.OrderCompleted {
+			out = append(out, Order{CustomerID: e.CustomerID, Time: e.Time, Amount: e.Amount, Currency: e.Currency})
+		}
+	}
+	return out
+}
+
+// RetentionOption configures [Retention] and [StoredRetention].
+type RetentionOption func(*retentionConfig)
+
+type retentionConfig struct {
+	until    time.Time
+	currency string
+}
+
+// Until sets the end of observation: later orders (or, for
+// [StoredRetention], later transitions) are ignored, and the last column
+// of each cohort is the period holding t. The default is the latest order
+// time ([Retention]) or the latest [lifecycle.Customer.AsOf]
+// ([StoredRetention]).
+func Until(t time.Time) RetentionOption {
+	return func(c *retentionConfig) { c.until = t }
+}
+
+// InCurrency sets the currency whose money is summed as revenue; money in
+// other currencies is left out of revenue (the orders still count as
+// orders). Without it, every amount must be in one currency, which
+// becomes the table's currency, or the call fails.
+func InCurrency(cur string) RetentionOption {
+	return func(c *retentionConfig) { c.currency = cur }
+}
+
+// RetentionTable is a cohort retention table: customers grouped by the
+// period of their first order (the cohort), and for each cohort one column
+// per period since, k = 0 (the cohort's own period) up to the period that
+// holds the end of observation; that last column may cover a period only
+// partly observed. Which fields are filled, and what they mean, depends on
+// the function that built the table: see [Retention] and
+// [StoredRetention].
+type RetentionTable struct {
+	// Period is the cohort and column period.
+	Period Period `json:"-"`
+	// Until is the end of observation.
+	Until time.Time `json:"until"`
+	// Currency is the currency of the revenue figures ("" when there was
+	// no money).
+	Currency string `json:"currency"`
+	// Cohorts are sorted by start.
+	Cohorts []RetentionCohort `json:"cohorts"`
+}
+
+// RetentionCohort is one row of a [RetentionTable]. Every per-period slice
+// has one entry per column k (or is nil when the table does not have that
+// measure).
+type RetentionCohort struct {
+	// Key is [Period.Key] of the cohort's period; Start its first instant.
+	Key   string    `json:"key"`
+	Start time.Time `json:"start"`
+	// Customers is the cohort's size.
+	Customers int `json:"customers"`
+	// Active[k]: customers with at least one order in period k (so
+	// Active[0] = Customers). [Retention] only.
+	Active []int `json:"active,omitempty"`
+	// Repeated[k]: customers who had repeated by the end of period k
+	// (cumulative, never decreasing). [Retention]: placed an order other
+	// than their first in periods 0..k. [StoredRetention]: their history
+	// had reached the repeat stage by the end of period k.
+	Repeated []int `json:"repeated"`
+	// Retained[k]: customers whose last order (up to the end of
+	// observation) is in period k or later, i.e. who ordered at least once
+	// in period k or after it. Retained[0] = Customers.
+	Retained []int `json:"retained"`
+	// Revenue[k]: money of the cohort's orders placed in period k, in
+	// minor units of the table's currency. [Retention] only.
+	Revenue []int64 `json:"revenue,omitempty"`
+	// TotalRevenue is the cohort's money: [Retention]: the sum of Revenue;
+	// [StoredRetention]: the sum of [lifecycle.Facts.Revenue] (lifetime net
+	// revenue, refunds subtracted, not limited to Until).
+	TotalRevenue int64 `json:"total_revenue"`
+}
+
+// Retention builds the classic cohort table exactly from a transaction
+// list: cohorts by the period of each customer's first order; for each
+// period k since, Active (customers ordering in period k), Repeated
+// (customers who had placed a second order by the end of period k; two
+// orders at the same time count as a first and a repeat), Retained
+// (customers ordering in period k or later) and Revenue (money of the
+// orders in period k). Orders after the end of observation (see [Until])
+// are ignored. orders is not modified.
+//
+// It returns an error wrapping [ErrInvalidInput] naming the order's index
+// for an order without a customer ID or time or with a negative amount,
+// or with money in a currency other than the table's (see [InCurrency]);
+// an empty list gives an empty table.
+func Retention(orders []Order, p Period, opts ...RetentionOption) (*RetentionTable, error) {
+	var cfg retentionConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	cur, fixed := cfg.currency, cfg.currency != ""
+	until := cfg.until
+	idx := make([]int, 0, len(orders))
+	for i := range orders {
+		o := &orders[i]
+		switch {
+		case o.CustomerID == "":
+			return nil, fmt.Errorf("%w: order %d: customer ID is empty", ErrInvalidInput, i)
+		case o.Time.IsZero():
+			return nil, fmt.Errorf("%w: order %d: time is missing", ErrInvalidInput, i)
+		case o.Amount < 0:
+			return nil, fmt.Errorf("%w: order %d: amount %d is negative", ErrInvalidInput, i, o.Amount)
+		}
+		if !cfg.until.IsZero() && o.Time.After(cfg.until) {
+			continue
+		}
+		if o.Amount != 0 && !fixed {
+			if cur == "" {
+				cur = o.Currency
+			} else if o.Currency != cur {
+				return nil, fmt.Errorf("%w: order %d: currency %q differs from %q; choose one with InCurrency", ErrInvalidInput, i, o.Currency, cur)
+			}
+		}
+		if cfg.until.IsZero() && o.Time.After(until) {
+			until = o.Time
+		}
+		idx = append(idx, i)
+	}
+	t := &RetentionTable{Period: p, Until: until, Currency: cur}
+	if len(idx) == 0 {
+		return t, nil
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		oa, ob := &orders[a], &orders[b]
+		return cmp.Or(cmp.Compare(oa.CustomerID, ob.CustomerID), oa.Time.Compare(ob.Time), cmp.Compare(a, b))
+	})
+	last := p.Index(until)
+	rows := map[int64]*RetentionCohort{}
+	for lo := 0; lo < len(idx); {
+		id := orders[idx[lo]].CustomerID
+		hi := lo + 1
+		for hi < len(idx) && orders[idx[hi]].CustomerID == id {
+			hi++
+		}
+		first := p.Index(orders[idx[lo]].Time)
+		row := rows[first]
+		if row == nil {
+			n := int(last-first) + 1
+			row = &RetentionCohort{
+				Key: p.Key(orders[idx[lo]].Time), Start: p.Start(first),
+				Active: make([]int, n), Repeated: make([]int, n), Retained: make([]int, n), Revenue: make([]int64, n),
+			}
+			rows[first] = row
+		}
+		row.Customers++
+		prevK := int64(-1)
+		for j := lo; j < hi; j++ {
+			o := &orders[idx[j]]
+			k := p.Index(o.Time) - first
+			if k != prevK {
+				row.Active[k]++
+				prevK = k
+			}
+			if j == lo+1 {
+				for m := k; m <= last-first; m++ {
+					row.Repeated[m]++
+				}
+			}
+			if o.Currency == cur {
+				row.Revenue[k] += o.Amount
+				row.TotalRevenue += o.Amount
+			}
+		}
+		for m := int64(0); m <= prevK; m++ {
+			row.Retained[m]++
+		}
+		lo = hi
+	}
+	t.Cohorts = sortedRows(rows)
+	return t, nil
+}
+
+func sortedRows(rows map[int64]*RetentionCohort) []RetentionCohort {
+	keys := make([]int64, 0, len(rows))
+	for k := range rows {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]RetentionCohort, len(keys))
+	for i, k := range keys {
+		out[i] = *rows[k]
+	}
+	return out
+}
+
+// StoredRetention builds the part of a cohort table that stored customers
+// determine exactly. Facts keep only the first and last time and the count
+// of each event type, not every order time, so "placed a second order by
+// period k" and revenue per period cannot be known from them; what can:
+//
+//   - the cohort: the period of the first completed order
+//     ([lifecycle.Facts.FirstTime]); customers who never ordered, or
+//     whose first order is after [Until], are left out;
+//   - Retained[k]: the last completed order is in period k or later;
+//   - Repeated[k]: the customer's History shows them reaching stage repeat
+//     (entering it or any later stage of g) at or before the end of period
+//     k — for model.SterneCutler with repeat = "retention", the moment of
+//     the second net order;
+//   - TotalRevenue: the sum of [lifecycle.Facts.Revenue] in the table's
+//     currency.
+//
+// Active and Revenue are nil. Facts describe the stored state, so an order
+// after [Until] still counts in Retained (of the last column) and
+// TotalRevenue; transitions after Until are ignored for Repeated. It returns an error wrapping
+// [ErrInvalidInput] for a nil graph or a repeat stage the graph does not
+// have, or money in two currencies without [InCurrency], and passes on the
+// sequence's errors.
+func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, customers iter.Seq2[*lifecycle.Customer, error], p Period, opts ...RetentionOption) (*RetentionTable, error) {
+	if g == nil || !g.Has(repeat) {
+		return nil, fmt.Errorf("%w: repeat stage %q is not in the graph", ErrInvalidInput, repeat)
+	}
+	var cfg retentionConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ri := g.Index(repeat)
+	type cust struct {
+		first, last int64
+		repeatAt    time.Time
+		revenue     int64
+	}
+	var all []cust
+	cur, fixed := cfg.currency, cfg.currency != ""
+	until := cfg.until
+	n := 0
+	for c, err := range customers {
+		if err != nil {
+			return nil, err
+		}
+		if n++; n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		if c == nil {
+			return nil, fmt.Errorf("%w: nil customer", ErrInvalidInput)
+		}
+		if cfg.until.IsZero() && c.AsOf.After(until) {
+			until = c.AsOf
+		}
+		tl, ok := c.Facts.Tally(lifecycle.OrderCompleted)
+		if !ok || (!cfg.until.IsZero() && tl.First.After(cfg.until)) {
+			continue
+		}
+		x := cust{first: p.Index(tl.First), last: p.Index(tl.Last)}
+		for _, tr := range c.History {
+			if !cfg.until.IsZero() && tr.At.After(cfg.until) {
+				break
+			}
+			if g.Index(tr.To) >= ri {
+				x.repeatAt = tr.At
+				break
+			}
+		}
+		if !fixed {
+			for _, cc := range c.Facts.Currencies() {
+				if cur == "" {
+					cur = cc
+				} else if cc != cur {
+					return nil, fmt.Errorf("%w: customer %q: currency %q differs from %q; choose one with InCurrency", ErrInvalidInput, c.ID, cc, cur)
+				}
+			}
+		}
+		x.revenue = c.Facts.Revenue(cur)
+		all = append(all, x)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	t := &RetentionTable{Period: p, Until: until, Currency: cur}
+	last := p.Index(until)
+	rows := map[int64]*RetentionCohort{}
+	for _, x := range all {
+		row := rows[x.first]
+		if row == nil {
+			n := max(int(last-x.first)+1, 1)
+			start := p.Start(x.first)
+			row = &RetentionCohort{Key: p.Key(start), Start: start, Repeated: make([]int, n), Retained: make([]int, n)}
+			rows[x.first] = row
+		}
+		row.Customers++
+		row.TotalRevenue += x.revenue
+		n := int64(len(row.Retained))
+		for k := int64(0); k <= x.last-x.first && k < n; k++ {
+			row.Retained[k]++
+		}
+		if !x.repeatAt.IsZero() {
+			k := max(p.Index(x.repeatAt)-x.first, 0)
+			for ; k < n; k++ {
+				row.Repeated[k]++
+			}
+		}
+	}
+	t.Cohorts = sortedRows(rows)
+	return t, nil
+}
