@@ -7,7 +7,8 @@ import (
 	"github.com/clmkit/clm/stage"
 )
 
-// Stage IDs of the Sterne–Cutler model.
+// Stage IDs of the [SterneCutler] model. (They predate the other
+// built-ins, whose constants carry the model's name as a prefix.)
 const (
 	Reach       stage.ID = "reach"
 	Acquisition stage.ID = "acquisition"
@@ -16,29 +17,14 @@ const (
 	Loyalty     stage.ID = "loyalty"
 )
 
-// SterneCutlerOption sets a threshold of the [SterneCutler] model.
-type SterneCutlerOption func(*sterneCutler)
+// SterneCutlerName is the name of the [SterneCutler] model in the registry.
+const SterneCutlerName = "sterne-cutler"
 
-// LapseAfter sets how long after their last purchase a buyer counts as
-// lapsed and falls back to acquisition (default 180 days).
-func LapseAfter(d time.Duration) SterneCutlerOption {
-	return func(m *sterneCutler) { m.lapse = d }
-}
-
-// LoyalOrders sets how many net orders make a retained customer loyal
-// (default 5).
-func LoyalOrders(n int64) SterneCutlerOption {
-	return func(m *sterneCutler) { m.loyalOrders = n }
-}
-
-type sterneCutler struct {
-	lapse       time.Duration
-	loyalOrders int64
-}
+type sterneCutler struct{ t thresholds }
 
 var sterneCutlerGraph = stage.MustNew([]stage.Stage{
-	{ID: Reach, Name: "Reach", Summary: "The person has seen an ad or visited the site.", Action: "Make a good first impression: relevant ads, a clear landing page."},
-	{ID: Acquisition, Name: "Acquisition", Summary: "The person engages: signs up, subscribes, views products or fills a cart.", Action: "Turn interest into a first order: product detail, reviews, cart reminders."},
+	{ID: Reach, Name: "Reach", Summary: "The person has seen an ad, visited the site or read its content.", Action: "Make a good first impression: relevant ads, a clear landing page."},
+	{ID: Acquisition, Name: "Acquisition", Summary: "The person engages (signs up, subscribes, views products, fills a cart), or bought before but not lately.", Action: "Turn interest into an order: product detail, reviews, cart reminders, win-back offers."},
 	{ID: Conversion, Name: "Conversion", Summary: "The person has bought once.", Action: "Make the first purchase a good experience; follow up after delivery."},
 	{ID: Retention, Name: "Retention", Summary: "The customer has bought again.", Action: "Reward repeat purchases; keep in touch with relevant offers."},
 	{ID: Loyalty, Name: "Loyalty", Summary: "The customer buys regularly and is attached to the brand.", Action: "Treat them as insiders: loyalty perks, early access, ask for referrals."},
@@ -51,61 +37,68 @@ var sterneCutlerGraph = stage.MustNew([]stage.Stage{
 	stage.Edge{From: Loyalty, To: Retention, Kind: stage.Regress},
 ))
 
-// SterneCutler returns the five-stage model of Sterne and Cutler: reach →
-// acquisition → conversion → retention → loyalty.
+// SterneCutler returns the five-stage model of Sterne and Cutler
+// ("E-Metrics", 2000): reach → acquisition → conversion → retention →
+// loyalty. Its registry name is "sterne-cutler".
 //
-// Entry rules, checked from the last stage down, at the classification time:
-//   - loyalty: at least LoyalOrders net orders (default 5) and not lapsed;
-//   - retention: at least 2 net orders and not lapsed;
-//   - conversion: 1 net order and not lapsed;
+// Terms used by the rules (shared by every built-in):
+//   - net purchases: completed orders less refunded ones (never below zero,
+//     see [lifecycle.Facts.Orders]) plus subscription renewals;
+//   - last purchase: the latest order_completed or subscription_renewed;
+//   - active: at least 1 net purchase, the last purchase no more than
+//     LapseAfter before now (default 180 days; ≤ 0 never lapses), and no
+//     subscription_cancelled later than the last purchase. A buyer who is
+//     not active has lapsed.
+//
+// Entry rules, checked from the last stage down (the first that holds
+// wins), at the classification time now:
+//   - loyalty: active and at least LoyalOrders net purchases (default 5);
+//   - retention: active and at least RepeatPurchases net purchases
+//     (default 2);
+//   - conversion: active;
 //   - acquisition: any engagement (signed_up, newsletter_subscribed,
 //     product_viewed, cart_added, checkout_started, inquiry_sent,
-//     chat_started, content_downloaded, loyalty_joined), or a lapsed buyer,
-//     or a buyer whose every order was refunded;
-//   - reach: everyone else (ad impressions, visits, content views).
+//     chat_started, content_downloaded, loyalty_joined), or any
+//     order_completed or subscription_renewed ever (a lapsed buyer, or one
+//     whose every order was refunded);
+//   - reach: everyone else (ad_impression, site_visited, content_viewed and
+//     custom events only).
 //
-// Net orders are completed orders less refunds ([lifecycle.Facts.Orders]).
-// A buyer is lapsed when their last order is more than LapseAfter (default
-// 180 days) before the classification time; they return to the buying
-// stages with their next order.
-func SterneCutler(opts ...SterneCutlerOption) lifecycle.Model {
-	m := &sterneCutler{lapse: 180 * 24 * time.Hour, loyalOrders: 5}
-	for _, o := range opts {
-		o(m)
-	}
-	return m
+// Edge cases: a lapsed buyer falls back to acquisition and returns to the
+// stage their net purchases earn with their next purchase (a lapsed loyal
+// customer who buys again is loyal at once); a refund of the only order
+// undoes the conversion (back to acquisition); a one-time buyer stays in
+// conversion until they lapse and never reaches retention; a subscription
+// cancellation after the last purchase lapses the customer at once; support
+// tickets and surveys do not move anyone; a loyal customer who stops buying
+// lapses like any other buyer, whatever their referrals or reviews.
+//
+// Options read: [LapseAfter], [LoyalOrders], [RepeatPurchases].
+func SterneCutler(opts ...Option) lifecycle.Model {
+	return &sterneCutler{t: apply(opts)}
 }
 
-func (m *sterneCutler) Name() string { return "sterne-cutler" }
+func (m *sterneCutler) Name() string { return SterneCutlerName }
 
 func (m *sterneCutler) Stages() *stage.Graph { return sterneCutlerGraph }
 
+const scEngaged = kSignedUp | kNewsletterSubscribed | kProductViewed | kCartAdded |
+	kCheckoutStarted | kInquirySent | kChatStarted | kContentDownloaded | kLoyaltyJoined
+
 func (m *sterneCutler) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
-	orders := f.Orders()
-	if orders > 0 && now.Sub(f.LastTime(lifecycle.OrderCompleted)) <= m.lapse {
-		switch {
-		case orders >= m.loyalOrders:
+	s := summarize(f)
+	if s.active(now, m.t.lapse) {
+		switch p := s.purchases(); {
+		case p >= m.t.loyalPurchases:
 			return Loyalty
-		case orders >= 2:
+		case p >= m.t.repeatPurch:
 			return Retention
 		default:
 			return Conversion
 		}
 	}
-	if f.Count(lifecycle.OrderCompleted) > 0 || engaged(f) {
+	if s.has&scEngaged != 0 || s.everBought() {
 		return Acquisition
 	}
 	return Reach
-}
-
-func engaged(f *lifecycle.Facts) bool {
-	for i := range f.Tallies {
-		switch f.Tallies[i].Type {
-		case lifecycle.SignedUp, lifecycle.NewsletterSubscribed, lifecycle.ProductViewed,
-			lifecycle.CartAdded, lifecycle.CheckoutStarted, lifecycle.InquirySent,
-			lifecycle.ChatStarted, lifecycle.ContentDownloaded, lifecycle.LoyaltyJoined:
-			return true
-		}
-	}
-	return false
 }

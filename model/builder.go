@@ -1,0 +1,195 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
+)
+
+// Builder declares a custom model: stages in order, each (but the first)
+// with an entry [Rule]. [Builder.Build] checks the declaration and returns
+// the model.
+//
+// Classification: a customer is in the last stage (in the declared order)
+// whose rule holds for their facts at now; when none holds they are in the
+// first stage, the fallback, which has no rule. So later stages take
+// precedence, and a rule need not repeat the rules of the stages before it.
+//
+// Graph: unless [Builder.Edges] declares the edges, Build derives them from
+// what the rules can do: an [stage.Advance] edge i → j (j later) when the
+// rule of j can turn from false to true as events arrive or time passes,
+// and [stage.Regress] edges from i to every earlier stage when the rule of
+// i can turn from true to false. (Counts, [Tenure] and [Referrals] only
+// turn true; [Orders], [Spent], [Within], [After], [Score] and [Func] can
+// turn either way; [Not] swaps the two, [All] and [Any] combine them.) The
+// derived graph therefore declares every move the model can make, and
+// perhaps a few it cannot. Declared edges are checked for well-formedness
+// only; check them against the rules with model/modeltest.
+//
+// A Builder is not safe for concurrent use; the built model is.
+type Builder struct {
+	name     string
+	stages   []stage.Stage
+	rules    []Rule
+	edges    []stage.Edge
+	declared bool
+	errs     []error
+}
+
+// NewBuilder starts a model named name (its [lifecycle.Model.Name]).
+func NewBuilder(name string) *Builder { return &Builder{name: name} }
+
+// Start declares the first stage: where new customers begin, and the
+// fallback for customers no other rule places. It must be called once,
+// before [Builder.Stage].
+func (b *Builder) Start(s stage.Stage) *Builder {
+	if len(b.stages) > 0 {
+		b.errs = append(b.errs, fmt.Errorf("%w: %q: Start(%q) must be called once, before any Stage", ErrInvalidModel, b.name, s.ID))
+		return b
+	}
+	b.stages = append(b.stages, s)
+	b.rules = append(b.rules, Rule{})
+	return b
+}
+
+// Stage declares the next stage and its entry rule.
+func (b *Builder) Stage(s stage.Stage, rule Rule) *Builder {
+	if len(b.stages) == 0 {
+		b.errs = append(b.errs, fmt.Errorf("%w: %q: Stage(%q) before Start: the first stage is the fallback and is declared with Start", ErrInvalidModel, b.name, s.ID))
+		return b
+	}
+	b.stages = append(b.stages, s)
+	b.rules = append(b.rules, rule)
+	return b
+}
+
+// Edges declares the model's edges instead of deriving them from the
+// rules. It may be called more than once; the edges add up.
+func (b *Builder) Edges(edges ...stage.Edge) *Builder {
+	b.declared = true
+	b.edges = append(b.edges, edges...)
+	return b
+}
+
+// Build checks the declaration and returns the model. It reports every
+// problem found, joined, each wrapping [ErrInvalidModel]: an empty name, no
+// stages, Start missing or repeated, a stage without a rule, a rule with a
+// bad parameter, two stages with the same rule (they can never be told
+// apart: the earlier would never be chosen), a stage no move can ever
+// enter, and any graph problem [stage.New] finds (duplicate or empty
+// IDs, edges naming unknown stages, unreachable stages).
+func (b *Builder) Build() (*Custom, error) {
+	errs := append([]error(nil), b.errs...)
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: %q: "+format, append([]any{ErrInvalidModel, b.name}, args...)...))
+	}
+	if strings.TrimSpace(b.name) == "" {
+		bad("the model has no name")
+	}
+	if len(b.stages) == 0 {
+		bad("no stages (declare the first with Start)")
+	}
+	seen := make(map[string]stage.ID)
+	for i := 1; i < len(b.stages); i++ {
+		id, r := b.stages[i].ID, b.rules[i]
+		if r.IsZero() {
+			bad("stage %q has no entry rule (only the first stage, the fallback, has none)", id)
+			continue
+		}
+		for _, p := range r.n.problems(nil) {
+			bad("stage %q: rule %s", id, p)
+		}
+		desc := r.String()
+		if prev, dup := seen[desc]; dup {
+			bad("stages %q and %q have the same rule %s: they can never be told apart (%q would never be chosen)", prev, id, desc, prev)
+		}
+		seen[desc] = id
+		if !b.declared && !r.n.canUp {
+			bad("stage %q can never be entered: its rule %s can only turn false as events arrive or time passes", id, desc)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	edges := b.edges
+	if !b.declared {
+		edges = derive(b.stages, b.rules)
+	}
+	g, err := stage.New(b.stages, edges)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q: %w", ErrInvalidModel, b.name, err)
+	}
+	m := &Custom{name: b.name, graph: g, ids: g.IDs(), rules: make([]*node, len(b.rules))}
+	for i, r := range b.rules {
+		m.rules[i] = r.n
+	}
+	return m, nil
+}
+
+// MustBuild is like [Builder.Build] but panics on an error. It is meant
+// for package-level variables holding models fixed at compile time.
+func (b *Builder) MustBuild() *Custom {
+	m, err := b.Build()
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+func derive(stages []stage.Stage, rules []Rule) []stage.Edge {
+	var edges []stage.Edge
+	for i := range stages {
+		for j := range stages {
+			switch {
+			case j > i && rules[j].n.canUp:
+				edges = append(edges, stage.Edge{From: stages[i].ID, To: stages[j].ID, Kind: stage.Advance})
+			case j < i && rules[i].n.canDn:
+				edges = append(edges, stage.Edge{From: stages[i].ID, To: stages[j].ID, Kind: stage.Regress})
+			}
+		}
+	}
+	return edges
+}
+
+// Custom is a model declared with a [Builder]. It is immutable and safe
+// for concurrent use; [Custom.Stage] does not allocate unless a [Func]
+// predicate does.
+type Custom struct {
+	name  string
+	graph *stage.Graph
+	ids   []stage.ID
+	rules []*node // rules[0] is nil: the fallback
+}
+
+var _ lifecycle.Model = (*Custom)(nil)
+
+// Name returns the name given to [NewBuilder].
+func (m *Custom) Name() string { return m.name }
+
+// Stages returns the stage graph, derived or declared.
+func (m *Custom) Stages() *stage.Graph { return m.graph }
+
+// Stage returns the last stage whose rule holds for f at now, or the first
+// stage when none does.
+func (m *Custom) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
+	for i := len(m.rules) - 1; i > 0; i-- {
+		if m.rules[i].holds(f, now) {
+			return m.ids[i]
+		}
+	}
+	return m.ids[0]
+}
+
+// Rule returns the entry rule of stage id: the zero Rule for the first
+// stage, and ok false for an unknown stage.
+func (m *Custom) Rule(id stage.ID) (r Rule, ok bool) {
+	i := m.graph.Index(id)
+	if i < 0 {
+		return Rule{}, false
+	}
+	return Rule{n: m.rules[i]}, true
+}

@@ -1,0 +1,271 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
+)
+
+// Row is one customer classified by several models side by side.
+type Row struct {
+	CustomerID string
+	// At is the time the customer was classified at.
+	At time.Time
+	// Stages holds the customer's stage under each model, in the order the
+	// models were given.
+	Stages []stage.ID
+}
+
+// CompareOption configures [Classify], [ClassifyCustomers], [Correspond]
+// and [CorrespondCustomers].
+type CompareOption func(*compareConfig)
+
+type compareConfig struct{ at time.Time }
+
+// At classifies every customer at now. By default each customer is
+// classified at their AsOf time, as a [lifecycle.Tracker] does (or at the
+// time of their last event when AsOf is zero).
+func At(now time.Time) CompareOption { return func(c *compareConfig) { c.at = now } }
+
+func compareOpts(opts []CompareOption) compareConfig {
+	var c compareConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	return c
+}
+
+func (c *compareConfig) when(cu *lifecycle.Customer) time.Time {
+	switch {
+	case !c.at.IsZero():
+		return c.at
+	case !cu.AsOf.IsZero():
+		return cu.AsOf
+	}
+	return cu.Facts.Last
+}
+
+func checkModels(models []lifecycle.Model) error {
+	if len(models) == 0 {
+		return fmt.Errorf("%w: no models to compare", ErrInvalidModel)
+	}
+	for i, m := range models {
+		if m == nil {
+			return fmt.Errorf("%w: model %d is nil", ErrInvalidModel, i)
+		}
+	}
+	return nil
+}
+
+// classify runs m safely: a panic or an undeclared stage is an error.
+func classify(m lifecycle.Model, c *lifecycle.Customer, now time.Time) (s stage.ID, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: model %q panicked on customer %q: %v", ErrInvalidModel, m.Name(), c.ID, r)
+		}
+	}()
+	s = m.Stage(&c.Facts, now)
+	if !m.Stages().Has(s) {
+		return "", fmt.Errorf("%w: model %q returned undeclared stage %q for customer %q", ErrInvalidModel, m.Name(), s, c.ID)
+	}
+	return s, nil
+}
+
+func row(c *lifecycle.Customer, models []lifecycle.Model, cfg *compareConfig) (Row, error) {
+	r := Row{CustomerID: c.ID, At: cfg.when(c), Stages: make([]stage.ID, len(models))}
+	for i, m := range models {
+		s, err := classify(m, c, r.At)
+		if err != nil {
+			return Row{}, err
+		}
+		r.Stages[i] = s
+	}
+	return r, nil
+}
+
+// Classify streams the customers of s, each classified by every model:
+// the customers × models table, one row per customer in the store's scan
+// order. A store error, a cancelled ctx, or a model that panics or answers
+// an undeclared stage (wrapping [ErrInvalidModel]) is yielded as the last
+// element. The stored customers are not changed.
+func Classify(ctx context.Context, s lifecycle.Store, models []lifecycle.Model, opts ...CompareOption) iter.Seq2[Row, error] {
+	cfg := compareOpts(opts)
+	return func(yield func(Row, error) bool) {
+		if err := checkModels(models); err != nil {
+			yield(Row{}, err)
+			return
+		}
+		for c, err := range s.Scan(ctx) {
+			if err == nil {
+				err = ctx.Err()
+			}
+			if err != nil {
+				yield(Row{}, err)
+				return
+			}
+			r, err := row(c, models, &cfg)
+			if err != nil {
+				yield(Row{}, err)
+				return
+			}
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
+}
+
+// ClassifyCustomers is [Classify] over a slice: one row per customer, in
+// order.
+func ClassifyCustomers(customers []*lifecycle.Customer, models []lifecycle.Model, opts ...CompareOption) ([]Row, error) {
+	if err := checkModels(models); err != nil {
+		return nil, err
+	}
+	cfg := compareOpts(opts)
+	rows := make([]Row, 0, len(customers))
+	for _, c := range customers {
+		r, err := row(c, models, &cfg)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// Correspondence counts customers by their stage under two models: which
+// stage of model B the customers in each stage of model A sit in, and the
+// other way round.
+type Correspondence struct {
+	// A and B are the two models' names.
+	A, B string
+	// AStages and BStages are the two models' stages in order.
+	AStages, BStages []stage.ID
+	// Counts[i][j] is the number of customers in stage AStages[i] under A
+	// and BStages[j] under B.
+	Counts [][]int
+	// Total is the number of customers counted.
+	Total int
+}
+
+func newCorrespondence(a, b lifecycle.Model) *Correspondence {
+	c := &Correspondence{A: a.Name(), B: b.Name(), AStages: a.Stages().IDs(), BStages: b.Stages().IDs()}
+	c.Counts = make([][]int, len(c.AStages))
+	for i := range c.Counts {
+		c.Counts[i] = make([]int, len(c.BStages))
+	}
+	return c
+}
+
+func (c *Correspondence) add(a, b lifecycle.Model, r Row) {
+	i, j := a.Stages().Index(r.Stages[0]), b.Stages().Index(r.Stages[1])
+	c.Counts[i][j]++
+	c.Total++
+}
+
+// Count returns the number of customers in stage a under model A and stage
+// b under model B (0 for unknown stages).
+func (c *Correspondence) Count(a, b stage.ID) int {
+	for i, s := range c.AStages {
+		if s != a {
+			continue
+		}
+		for j, t := range c.BStages {
+			if t == b {
+				return c.Counts[i][j]
+			}
+		}
+	}
+	return 0
+}
+
+// String renders the counts as a text table: one row per stage of A, one
+// column per stage of B, with row and column totals.
+func (c *Correspondence) String() string {
+	head := make([]string, 0, len(c.BStages)+2)
+	head = append(head, c.A+` \ `+c.B)
+	for _, s := range c.BStages {
+		head = append(head, string(s))
+	}
+	head = append(head, "total")
+	rows := [][]string{head}
+	colTot := make([]int, len(c.BStages))
+	for i, s := range c.AStages {
+		r := []string{string(s)}
+		tot := 0
+		for j, n := range c.Counts[i] {
+			r = append(r, strconv.Itoa(n))
+			tot += n
+			colTot[j] += n
+		}
+		rows = append(rows, append(r, strconv.Itoa(tot)))
+	}
+	last := []string{"total"}
+	for _, n := range colTot {
+		last = append(last, strconv.Itoa(n))
+	}
+	rows = append(rows, append(last, strconv.Itoa(c.Total)))
+	return formatTable(rows)
+}
+
+// formatTable pads columns: the first left-aligned, the others right.
+func formatTable(rows [][]string) string {
+	width := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, cell := range r {
+			width[i] = max(width[i], len([]rune(cell)))
+		}
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		for i, cell := range r {
+			pad := strings.Repeat(" ", width[i]-len([]rune(cell)))
+			if i == 0 {
+				b.WriteString(cell + pad)
+			} else {
+				b.WriteString("  " + pad + cell)
+			}
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// Correspond classifies the customers of s with models a and b and counts
+// them by (A stage, B stage). Errors are as for [Classify].
+func Correspond(ctx context.Context, s lifecycle.Store, a, b lifecycle.Model, opts ...CompareOption) (*Correspondence, error) {
+	models := []lifecycle.Model{a, b}
+	if err := checkModels(models); err != nil {
+		return nil, err
+	}
+	c := newCorrespondence(a, b)
+	for r, err := range Classify(ctx, s, models, opts...) {
+		if err != nil {
+			return nil, err
+		}
+		c.add(a, b, r)
+	}
+	return c, nil
+}
+
+// CorrespondCustomers is [Correspond] over a slice of customers.
+func CorrespondCustomers(customers []*lifecycle.Customer, a, b lifecycle.Model, opts ...CompareOption) (*Correspondence, error) {
+	models := []lifecycle.Model{a, b}
+	rows, err := ClassifyCustomers(customers, models, opts...)
+	if err != nil {
+		return nil, err
+	}
+	c := newCorrespondence(a, b)
+	for _, r := range rows {
+		c.add(a, b, r)
+	}
+	return c, nil
+}

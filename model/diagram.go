@@ -1,0 +1,81 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
+)
+
+// Mermaid returns a Mermaid flowchart of m's stage graph, left to right:
+// one node per stage (its ID, labelled with its name), and one arrow per
+// edge, labelled with its kind: solid for advance, dotted for regress,
+// thick for loop. Paste it into a ```mermaid block.
+func Mermaid(m lifecycle.Model) string {
+	g := m.Stages()
+	var b strings.Builder
+	fmt.Fprintf(&b, "---\ntitle: %s\n---\nflowchart LR\n", m.Name())
+	for _, s := range g.Stages() {
+		fmt.Fprintf(&b, "    %s[\"%s\"]\n", mermaidID(s.ID), strings.ReplaceAll(label(s), `"`, "#quot;"))
+	}
+	for _, e := range g.Edges() {
+		arrow := "-->"
+		switch e.Kind {
+		case stage.Regress:
+			arrow = "-.->"
+		case stage.Loop:
+			arrow = "==>"
+		}
+		fmt.Fprintf(&b, "    %s %s|%s| %s\n", mermaidID(e.From), arrow, e.Kind, mermaidID(e.To))
+	}
+	return b.String()
+}
+
+// DOT returns a Graphviz DOT digraph of m's stage graph, left to right:
+// one node per stage (labelled with its name) and one edge per graph edge,
+// labelled with its kind: solid for advance, dashed for regress, bold for
+// loop. Render it with `dot -Tsvg`.
+func DOT(m lifecycle.Model) string {
+	g := m.Stages()
+	var b strings.Builder
+	fmt.Fprintf(&b, "digraph %q {\n    rankdir=LR;\n    node [shape=box, style=rounded];\n", m.Name())
+	for _, s := range g.Stages() {
+		fmt.Fprintf(&b, "    %q [label=%q];\n", s.ID, label(s))
+	}
+	for _, e := range g.Edges() {
+		style := "solid"
+		switch e.Kind {
+		case stage.Regress:
+			style = "dashed"
+		case stage.Loop:
+			style = "bold"
+		}
+		fmt.Fprintf(&b, "    %q -> %q [label=%q, style=%s];\n", e.From, e.To, e.Kind.String(), style)
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+func label(s stage.Stage) string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return string(s.ID)
+}
+
+// mermaidID turns a stage ID into a Mermaid node ID: letters, digits and
+// underscores, prefixed so that it never clashes with a keyword ("end").
+func mermaidID(id stage.ID) string {
+	var b strings.Builder
+	b.WriteString("s_")
+	for _, r := range string(id) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		default:
+			fmt.Fprintf(&b, "_%x_", r)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,103 @@
+package model
+
+import (
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
+)
+
+// Stage IDs of the [FiveStage] model.
+const (
+	FiveStageAwareness  stage.ID = "awareness"
+	FiveStageConversion stage.ID = "conversion"
+	FiveStageNurturing  stage.ID = "nurturing"
+	FiveStageRetention  stage.ID = "retention"
+	FiveStageAdvocacy   stage.ID = "advocacy"
+)
+
+// FiveStageName is the name of the [FiveStage] model in the registry.
+const FiveStageName = "five-stage"
+
+type fiveStage struct{ t thresholds }
+
+var fiveStageGraph = stage.MustNew([]stage.Stage{
+	{ID: FiveStageAwareness, Name: "Awareness", Summary: "The person knows the shop but has not bought (or every purchase was refunded).", Action: "Attract and inform: content, ads, sign-up incentives."},
+	{ID: FiveStageConversion, Name: "Conversion", Summary: "The person has just bought for the first time.", Action: "Deliver well; confirm the choice; onboarding."},
+	{ID: FiveStageNurturing, Name: "Nurturing", Summary: "A buyer past their first weeks who has not bought again, or a buyer who lapsed.", Action: "Build the relationship: tips, personal offers, win-back campaigns."},
+	{ID: FiveStageRetention, Name: "Retention", Summary: "An active customer who has bought again.", Action: "Keep them: loyalty rewards, subscriptions, excellent service."},
+	{ID: FiveStageAdvocacy, Name: "Advocacy", Summary: "An active repeat customer who recommends the shop: referrals that bought, or a promoter score.", Action: "Give them a voice: referral rewards, reviews, ambassador programmes."},
+}, append(stage.Forward(FiveStageAwareness, FiveStageConversion, FiveStageNurturing, FiveStageRetention, FiveStageAdvocacy),
+	stage.Edge{From: FiveStageConversion, To: FiveStageAwareness, Kind: stage.Regress},
+	stage.Edge{From: FiveStageNurturing, To: FiveStageAwareness, Kind: stage.Regress},
+	stage.Edge{From: FiveStageNurturing, To: FiveStageConversion, Kind: stage.Regress},
+	stage.Edge{From: FiveStageRetention, To: FiveStageConversion, Kind: stage.Regress},
+	stage.Edge{From: FiveStageRetention, To: FiveStageNurturing, Kind: stage.Regress},
+	stage.Edge{From: FiveStageAdvocacy, To: FiveStageConversion, Kind: stage.Regress},
+	stage.Edge{From: FiveStageAdvocacy, To: FiveStageNurturing, Kind: stage.Regress},
+	stage.Edge{From: FiveStageAdvocacy, To: FiveStageRetention, Kind: stage.Regress},
+))
+
+// FiveStage returns the five-stage customer lifecycle management model:
+// awareness → conversion → nurturing → retention → advocacy. Its registry
+// name is "five-stage".
+//
+// Net purchases, last purchase and active are defined as for
+// [SterneCutler]; the first purchase is the earliest order_completed or
+// subscription_renewed, refunded or not. Entry rules, checked from the last
+// stage down (the first that holds wins), at now:
+//   - advocacy: active, at least RepeatPurchases net purchases (default 2),
+//     and at least AdvocateReferrals referral_converted events (default 1)
+//     or a last survey score of at least PromoterScore (default 9);
+//   - retention: active and at least RepeatPurchases net purchases;
+//   - nurturing: at least 1 net purchase, and either not active (lapsed or
+//     cancelled) or the first purchase at least NurtureAfter before now
+//     (default 14 days);
+//   - conversion: active (so: within NurtureAfter of the first purchase);
+//   - awareness: everyone else, including buyers whose every purchase was
+//     refunded.
+//
+// Edge cases: a lapsed buyer, whatever their stage, falls back to
+// nurturing (the shop nurtures them back) and returns with their next
+// purchase to the stage their net purchases earn (back to conversion when,
+// because of an earlier refund, that purchase leaves them with one net
+// purchase within NurtureAfter of their first); a refund of the only
+// order undoes the conversion (back to awareness); a one-time buyer moves
+// from conversion to nurturing after NurtureAfter and never reaches
+// retention; a subscription cancellation after the last purchase counts as
+// lapsing (nurturing); support tickets do not move anyone; an advocate who
+// stops buying lapses to nurturing (referrals alone do not keep them in
+// advocacy), and an advocate whose new survey score falls below
+// PromoterScore, with no converted referral, returns to retention.
+//
+// Options read: [LapseAfter], [RepeatPurchases], [NurtureAfter],
+// [AdvocateReferrals], [PromoterScore].
+func FiveStage(opts ...Option) lifecycle.Model {
+	return &fiveStage{t: apply(opts)}
+}
+
+func (m *fiveStage) Name() string { return FiveStageName }
+
+func (m *fiveStage) Stages() *stage.Graph { return fiveStageGraph }
+
+func (m *fiveStage) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
+	s := summarize(f)
+	p := s.purchases()
+	if p < 1 {
+		return FiveStageAwareness
+	}
+	if !s.active(now, m.t.lapse) {
+		return FiveStageNurturing
+	}
+	if p >= m.t.repeatPurch {
+		score, answered := f.LastScore()
+		if s.refs >= m.t.advocateRefs || (answered && score >= m.t.promoterScore) {
+			return FiveStageAdvocacy
+		}
+		return FiveStageRetention
+	}
+	if now.Sub(s.firstPurchase()) >= m.t.nurtureAfter {
+		return FiveStageNurturing
+	}
+	return FiveStageConversion
+}

@@ -1,0 +1,15 @@
+package modeltest_test
+
+import (
+	"testing"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/model"
+	"github.com/clmkit/clm/model/modeltest"
+)
+
+func TestBuiltins(t *testing.T) {
+	for _, m := range []lifecycle.Model{model.SterneCutler(), model.SixStage(), model.FiveStage()} {
+		t.Run(m.Name(), func(t *testing.T) { modeltest.Run(t, m, modeltest.Walks(2000)) })
+	}
+}

@@ -1,0 +1,572 @@
+// Package modeltest checks that a [lifecycle.Model] obeys the rules
+// documented on that interface, in the manner of testing/slogtest and
+// testing/fstest. A plugin author calls it from one test:
+//
+//	func TestConformance(t *testing.T) {
+//		modeltest.Run(t, mymodel.New())
+//	}
+//
+// [Run] runs each rule as a subtest; [TestModel] runs them all and returns
+// every failure joined (nil when the model conforms), for use outside
+// tests. The rules ([Rules] lists them):
+//   - Declared: Name is not empty and Stages declares at least one stage.
+//   - Total: every facts value, at every time, maps to a stage the graph
+//     declares.
+//   - NoPanic: Stage never panics, on zero facts, extreme facts (counts and
+//     amounts of MaxInt64, times in year 1 and year 9999, thousands of
+//     custom event types, more refunds than orders) or random ones.
+//   - Deterministic: a deep copy of the facts gets the same answer.
+//   - Pure: Stage never modifies the facts (compared with a deep copy).
+//   - Stable: classifying the same facts at the same time again gives the
+//     same answer.
+//   - Graph: along random histories — one random event at a time, never
+//     before now, classified at its time, or now moving later by a random
+//     step from a minute to two years — every change of stage from A to B
+//     is an edge A → B the graph declares. As in a [lifecycle.Tracker],
+//     now is never before the customer's last event on these walks.
+//
+// The facts are generated from a seeded math/rand/v2 source ([Seed]), so a
+// failure is reproducible; every failure message names the rule, the model,
+// the time and the facts (in the compact form of [FormatFacts]) that break
+// it, and wraps [lifecycle.ErrInvalidModel]. The suite finds violations by
+// searching, so passing it is evidence, not proof: raise [Walks] and
+// [Steps] to search harder.
+package modeltest
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
+)
+
+// Option configures the suite.
+type Option func(*config)
+
+type config struct {
+	seed1, seed2 uint64
+	walks, steps int
+	types        []lifecycle.EventType
+	start        time.Time
+	maxReports   int
+}
+
+// Seed sets the seeds of the PCG source the random facts are drawn from
+// (default 1, 2).
+func Seed(a, b uint64) Option { return func(c *config) { c.seed1, c.seed2 = a, b } }
+
+// Walks sets how many random customers are generated (default 300): each
+// is one random history for the Graph rule and one facts value, classified
+// at several times, for the other rules.
+func Walks(n int) Option { return func(c *config) { c.walks = max(n, 1) } }
+
+// Steps sets the number of steps (events or clock moves) in each random
+// history (default 40).
+func Steps(n int) Option { return func(c *config) { c.steps = max(n, 1) } }
+
+// Types adds event types to those the random histories draw from (by
+// default every standard type and one custom type, "modeltest.custom").
+// Pass the custom types the model reads.
+func Types(types ...lifecycle.EventType) Option {
+	return func(c *config) { c.types = append(c.types, types...) }
+}
+
+// Start sets the time the random histories start around (default
+// 2024-01-01 UTC; each history starts within a year after it).
+func Start(t time.Time) Option { return func(c *config) { c.start = t.UTC() } }
+
+// MaxReports sets how many failures are reported per rule (default 5); the
+// rest are counted in a last message.
+func MaxReports(n int) Option { return func(c *config) { c.maxReports = max(n, 1) } }
+
+func newConfig(opts []Option) *config {
+	c := &config{
+		seed1: 1, seed2: 2, walks: 300, steps: 40,
+		start:      time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
+		maxReports: 5,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	return c
+}
+
+// Rule is one rule of the suite.
+type Rule struct {
+	// Name identifies the rule, e.g. "Graph".
+	Name string
+	// Doc says what the rule checks.
+	Doc string
+	// check returns one error per failure found.
+	check func(s *suite) []error
+}
+
+// Rules returns the suite's rules in the order they run.
+func Rules() []Rule {
+	return []Rule{
+		{"Declared", "Name is not empty and Stages declares at least one stage", checkDeclared},
+		{"Total", "every facts value at every time maps to a declared stage", checkTotal},
+		{"NoPanic", "Stage never panics, on zero, extreme or random facts", checkNoPanic},
+		{"Deterministic", "a deep copy of the facts gets the same answer", checkDeterministic},
+		{"Pure", "Stage never modifies the facts", checkPure},
+		{"Stable", "classifying again at the same time gives the same answer", checkStable},
+		{"Graph", "every change of stage along a random history is a declared edge", checkGraph},
+	}
+}
+
+// Run runs every rule as a subtest of t, reporting each failure with
+// t.Error.
+func Run(t *testing.T, m lifecycle.Model, opts ...Option) {
+	t.Helper()
+	cfg := newConfig(opts)
+	for _, r := range Rules() {
+		t.Run(r.Name, func(t *testing.T) {
+			for _, err := range runRule(r, m, cfg) {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestModel runs every rule on m and returns every failure joined with
+// [errors.Join], or nil when the model conforms.
+func TestModel(m lifecycle.Model, opts ...Option) error {
+	cfg := newConfig(opts)
+	var errs []error
+	for _, r := range Rules() {
+		errs = append(errs, runRule(r, m, cfg)...)
+	}
+	return errors.Join(errs...)
+}
+
+func runRule(r Rule, m lifecycle.Model, cfg *config) []error {
+	if m == nil {
+		return []error{fmt.Errorf("%w: modeltest: rule %s: the model is nil", lifecycle.ErrInvalidModel, r.Name)}
+	}
+	s := &suite{m: m, cfg: cfg, rule: r.Name}
+	if r.Name != "Declared" {
+		if g := safeGraph(m); g == nil || g.Len() == 0 {
+			return []error{s.errorf("skipped: the model declares no stages (see rule Declared)")}
+		}
+	}
+	s.graph = safeGraph(m)
+	errs := r.check(s)
+	if s.dropped > 0 {
+		errs = append(errs, s.errorf("%d more failures not shown (see MaxReports)", s.dropped))
+	}
+	return errs
+}
+
+func safeGraph(m lifecycle.Model) (g *stage.Graph) {
+	defer func() {
+		if recover() != nil {
+			g = nil
+		}
+	}()
+	return m.Stages()
+}
+
+// suite is the state of one rule's run.
+type suite struct {
+	m       lifecycle.Model
+	graph   *stage.Graph
+	cfg     *config
+	rule    string
+	errs    []error
+	dropped int
+}
+
+func (s *suite) name() (n string) {
+	defer func() {
+		if r := recover(); r != nil {
+			n = fmt.Sprintf("<Name panicked: %v>", r)
+		}
+	}()
+	return s.m.Name()
+}
+
+func (s *suite) errorf(format string, args ...any) error {
+	return fmt.Errorf("%w: modeltest: model %q: rule %s: %s", lifecycle.ErrInvalidModel, s.name(), s.rule, fmt.Sprintf(format, args...))
+}
+
+// fail records one failure, keeping at most MaxReports.
+func (s *suite) fail(format string, args ...any) {
+	if len(s.errs) >= s.cfg.maxReports {
+		s.dropped++
+		return
+	}
+	s.errs = append(s.errs, s.errorf(format, args...))
+}
+
+// call classifies, recovering a panic.
+func (s *suite) call(f *lifecycle.Facts, now time.Time) (id stage.ID, panicked any) {
+	defer func() {
+		if r := recover(); r != nil {
+			panicked = fmt.Sprint(r)
+			if panicked == "" {
+				panicked = "panic"
+			}
+		}
+	}()
+	return s.m.Stage(f, now), nil
+}
+
+func checkDeclared(s *suite) []error {
+	n := s.name()
+	if strings.TrimSpace(n) == "" || strings.HasPrefix(n, "<Name panicked") {
+		s.fail("Name() returned %q; a model needs a stable, non-empty name", n)
+	}
+	if s.graph == nil || s.graph.Len() == 0 {
+		s.fail("Stages() declares no stages")
+	}
+	return s.errs
+}
+
+// sample is one facts value and a time to classify it at.
+type sample struct {
+	what string
+	f    *lifecycle.Facts
+	now  time.Time
+}
+
+func (s *suite) each(fn func(x sample)) {
+	for _, x := range corpus(s.cfg) {
+		fn(x)
+	}
+}
+
+func checkTotal(s *suite) []error {
+	s.each(func(x sample) {
+		id, p := s.call(x.f, x.now)
+		if p == nil && !s.graph.Has(id) {
+			s.fail("returned %q, which the graph does not declare (declared: %s), for %s at now=%s: facts %s",
+				id, ids(s.graph), x.what, ts(x.now), FormatFacts(x.f))
+		}
+	})
+	return s.errs
+}
+
+func checkNoPanic(s *suite) []error {
+	s.each(func(x sample) {
+		if _, p := s.call(x.f, x.now); p != nil {
+			s.fail("panicked (%v) for %s at now=%s: facts %s", p, x.what, ts(x.now), FormatFacts(x.f))
+		}
+	})
+	return s.errs
+}
+
+func checkDeterministic(s *suite) []error {
+	s.each(func(x sample) {
+		a, pa := s.call(clone(x.f), x.now)
+		b, pb := s.call(clone(x.f), x.now)
+		if pa == nil && pb == nil && a != b {
+			s.fail("two deep copies of the same facts got %q and %q for %s at now=%s: facts %s", a, b, x.what, ts(x.now), FormatFacts(x.f))
+		}
+	})
+	return s.errs
+}
+
+func checkPure(s *suite) []error {
+	s.each(func(x sample) {
+		work := clone(x.f)
+		if _, p := s.call(work, x.now); p != nil {
+			return
+		}
+		if !reflect.DeepEqual(work, x.f) {
+			s.fail("modified the facts for %s at now=%s: before %s, after %s", x.what, ts(x.now), FormatFacts(x.f), FormatFacts(work))
+		}
+	})
+	return s.errs
+}
+
+func checkStable(s *suite) []error {
+	s.each(func(x sample) {
+		f := clone(x.f)
+		first, p := s.call(f, x.now)
+		if p != nil {
+			return
+		}
+		for i := 0; i < 3; i++ {
+			if again, p := s.call(f, x.now); p == nil && again != first {
+				s.fail("classified the same facts as %q, then %q on call %d, for %s at now=%s: facts %s", first, again, i+2, x.what, ts(x.now), FormatFacts(x.f))
+				return
+			}
+		}
+	})
+	return s.errs
+}
+
+func checkGraph(s *suite) []error {
+	r := rand.New(rand.NewPCG(s.cfg.seed1, s.cfg.seed2^0x9e3779b97f4a7c15))
+	types := eventTypes(s.cfg)
+	for w := 0; w < s.cfg.walks; w++ {
+		f := new(lifecycle.Facts)
+		now := s.cfg.start.Add(time.Duration(r.Int64N(int64(365 * day))))
+		prev, p := s.call(f, now)
+		if p != nil || !s.graph.Has(prev) {
+			continue // reported by NoPanic and Total
+		}
+		for step := 0; step < s.cfg.steps; step++ {
+			before := clone(f)
+			var what string
+			if r.IntN(4) == 0 {
+				now = now.Add(gap(r, true))
+				what = "moving now to " + ts(now)
+			} else {
+				e := randomEvent(r, types, now.Add(gap(r, false)), w)
+				f.Add(&e)
+				now = e.Time.UTC()
+				what = "adding " + formatEvent(&e)
+			}
+			next, p := s.call(f, now)
+			if p != nil || !s.graph.Has(next) {
+				break // reported by NoPanic and Total
+			}
+			if !s.graph.Allows(prev, next) {
+				s.fail("moved %s → %s, an edge the graph does not declare, after %s (history %d, step %d); facts before: %s; facts after: %s",
+					prev, next, what, w, step, FormatFacts(before), FormatFacts(f))
+			}
+			prev = next
+		}
+	}
+	return s.errs
+}
+
+const day = 24 * time.Hour
+
+// gaps are the steps a random history takes between events and clock
+// moves; they straddle the usual thresholds (a week, a month, 90 and 180
+// days, a year).
+var gaps = []time.Duration{0, time.Minute, time.Hour, day, 3 * day, 7 * day, 14 * day, 31 * day, 61 * day, 95 * day, 181 * day, 366 * day, 731 * day}
+
+func gap(r *rand.Rand, clock bool) time.Duration {
+	if !clock && r.IntN(3) > 0 {
+		return time.Duration(r.Int64N(int64(2 * day)))
+	}
+	g := gaps[r.IntN(len(gaps))]
+	if clock && g == 0 {
+		g = time.Second
+	}
+	return g + time.Duration(r.Int64N(int64(time.Hour)))
+}
+
+func eventTypes(c *config) []lifecycle.EventType {
+	types := append(lifecycle.StandardTypes(), "modeltest.custom")
+	return append(types, c.types...)
+}
+
+var currencies = []string{"EUR", "EUR", "EUR", "USD"}
+
+// randomEvent draws an event; purchases and visits are drawn more often
+// than the rest, as in a real shop.
+func randomEvent(r *rand.Rand, types []lifecycle.EventType, at time.Time, walk int) lifecycle.Event {
+	var t lifecycle.EventType
+	switch r.IntN(10) {
+	case 0, 1:
+		t = lifecycle.OrderCompleted
+	case 2:
+		t = lifecycle.SiteVisited
+	case 3:
+		t = []lifecycle.EventType{lifecycle.OrderRefunded, lifecycle.SubscriptionRenewed, lifecycle.SubscriptionCancelled, lifecycle.TicketOpened, lifecycle.TicketResolved, lifecycle.SurveyAnswered, lifecycle.ReferralConverted}[r.IntN(7)]
+	default:
+		t = types[r.IntN(len(types))]
+	}
+	e := lifecycle.Event{ID: "e" + strconv.Itoa(r.IntN(1<<30)), CustomerID: "c" + strconv.Itoa(walk), Type: t, Time: at}
+	switch t {
+	case lifecycle.OrderCompleted, lifecycle.OrderRefunded, lifecycle.SubscriptionRenewed:
+		e.Amount = 100 + r.Int64N(50000)
+		e.Currency = currencies[r.IntN(len(currencies))]
+	case lifecycle.SurveyAnswered:
+		e.Attrs = map[string]string{lifecycle.ScoreAttr: strconv.Itoa(r.IntN(11))}
+	}
+	if r.IntN(20) == 0 {
+		e.ReferrerID = "r" + strconv.Itoa(r.IntN(10))
+	}
+	return e
+}
+
+// corpus returns the facts every rule but Graph classifies: zero facts,
+// extreme facts and random customers, each at several times.
+func corpus(c *config) []sample {
+	var out []sample
+	farPast := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	farFuture := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	nows := []time.Time{{}, farPast, c.start, farFuture}
+	for _, now := range nows {
+		out = append(out, sample{"zero facts", new(lifecycle.Facts), now})
+	}
+	for _, x := range extremes(farPast, farFuture) {
+		for _, now := range append(nows, x.now) {
+			out = append(out, sample{x.what, x.f, now})
+		}
+	}
+	r := rand.New(rand.NewPCG(c.seed1, c.seed2))
+	types := eventTypes(c)
+	for w := 0; w < c.walks; w++ {
+		f := new(lifecycle.Facts)
+		n := r.IntN(c.steps + 1)
+		at := c.start.Add(time.Duration(r.Int64N(int64(365 * day))))
+		for i := 0; i < n; i++ {
+			at = at.Add(gap(r, false))
+			e := randomEvent(r, types, at, w)
+			f.Add(&e)
+		}
+		what := "random customer " + strconv.Itoa(w)
+		out = append(out,
+			sample{what, f, f.Last},
+			sample{what, f, f.Last.Add(gap(r, true))},
+			sample{what, f, f.First.Add(-day)},
+		)
+	}
+	return out
+}
+
+// extremes returns facts at the edges of what the types allow.
+func extremes(farPast, farFuture time.Time) []sample {
+	all := lifecycle.StandardTypes()
+	huge := new(lifecycle.Facts)
+	huge.First, huge.Last = farPast, farFuture
+	for _, t := range all {
+		huge.Tallies = append(huge.Tallies, lifecycle.Tally{Type: t, Count: math.MaxInt64, First: farPast, Last: farFuture})
+	}
+	sortTallies(huge.Tallies)
+	huge.Sums = []lifecycle.Sum{
+		{Type: lifecycle.OrderCompleted, Currency: "EUR", Amount: math.MaxInt64},
+		{Type: lifecycle.OrderRefunded, Currency: "EUR", Amount: math.MaxInt64},
+		{Type: lifecycle.SubscriptionRenewed, Currency: "EUR", Amount: math.MaxInt64},
+	}
+	huge.Score, huge.ScoreAt = 10, farFuture
+
+	refunds := new(lifecycle.Facts) // more refunds than orders
+	at := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	refunds.First, refunds.Last = at, at
+	refunds.Tallies = []lifecycle.Tally{
+		{Type: lifecycle.OrderCompleted, Count: 1, First: at, Last: at},
+		{Type: lifecycle.OrderRefunded, Count: math.MaxInt64, First: at, Last: at},
+	}
+	refunds.Sums = []lifecycle.Sum{{Type: lifecycle.OrderRefunded, Currency: "EUR", Amount: math.MaxInt64}}
+
+	custom := new(lifecycle.Facts) // thousands of custom types
+	custom.First, custom.Last = at, at
+	for i := 0; i < 5000; i++ {
+		custom.Tallies = append(custom.Tallies, lifecycle.Tally{Type: lifecycle.EventType(fmt.Sprintf("vendor.t%05d", i)), Count: int64(i + 1), First: at, Last: at})
+	}
+	custom.Tallies = append(custom.Tallies, lifecycle.Tally{Type: lifecycle.OrderCompleted, Count: 3, First: at, Last: at})
+	sortTallies(custom.Tallies)
+
+	past := new(lifecycle.Facts) // every type once, in year 1
+	future := new(lifecycle.Facts)
+	for _, t := range all {
+		past.Add(&lifecycle.Event{Type: t, Time: farPast, Amount: 1, Currency: "EUR", Attrs: map[string]string{lifecycle.ScoreAttr: "0"}})
+		future.Add(&lifecycle.Event{Type: t, Time: farFuture, Amount: math.MaxInt64, Currency: "USD", ReferrerID: "r", Attrs: map[string]string{lifecycle.ScoreAttr: "10"}})
+	}
+	return []sample{
+		{"huge counts and amounts", huge, farFuture},
+		{"more refunds than orders", refunds, at},
+		{"5000 custom event types", custom, at},
+		{"every type once in year 1", past, farPast},
+		{"every type once in year 9999", future, farFuture},
+	}
+}
+
+func sortTallies(ts []lifecycle.Tally) {
+	for i := 1; i < len(ts); i++ {
+		for j := i; j > 0 && ts[j].Type < ts[j-1].Type; j-- {
+			ts[j], ts[j-1] = ts[j-1], ts[j]
+		}
+	}
+}
+
+// clone returns a deep copy of f (nil slices stay nil).
+func clone(f *lifecycle.Facts) *lifecycle.Facts {
+	c := *f
+	if f.Tallies != nil {
+		c.Tallies = append(make([]lifecycle.Tally, 0, len(f.Tallies)), f.Tallies...)
+	}
+	if f.Sums != nil {
+		c.Sums = append(make([]lifecycle.Sum, 0, len(f.Sums)), f.Sums...)
+	}
+	return &c
+}
+
+func ids(g *stage.Graph) string {
+	var b strings.Builder
+	for i, id := range g.IDs() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(string(id))
+	}
+	return b.String()
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return "zero"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func formatEvent(e *lifecycle.Event) string {
+	s := string(e.Type) + "@" + ts(e.Time)
+	if e.Amount != 0 {
+		s += " " + strconv.FormatInt(e.Amount, 10) + e.Currency
+	}
+	if sc, ok := e.Score(); ok {
+		s += " score=" + strconv.Itoa(sc)
+	}
+	return s
+}
+
+// FormatFacts prints facts compactly, for failure messages: the first and
+// last times, each tally as type×count[first..last], each sum as
+// type:amount+currency, the referrer and the last score. Long lists are
+// cut after 12 entries.
+func FormatFacts(f *lifecycle.Facts) string {
+	if f == nil {
+		return "<nil>"
+	}
+	var b strings.Builder
+	b.WriteString("{")
+	if f.First.IsZero() && f.Last.IsZero() && len(f.Tallies) == 0 && len(f.Sums) == 0 && f.ReferredBy == "" && f.ScoreAt.IsZero() {
+		return "{zero}"
+	}
+	fmt.Fprintf(&b, "first=%s last=%s", ts(f.First), ts(f.Last))
+	const limit = 12
+	for i, t := range f.Tallies {
+		if i == limit {
+			fmt.Fprintf(&b, " …(+%d tallies)", len(f.Tallies)-limit)
+			break
+		}
+		if t.First.Equal(t.Last) {
+			fmt.Fprintf(&b, " %s×%d[%s]", t.Type, t.Count, ts(t.First))
+		} else {
+			fmt.Fprintf(&b, " %s×%d[%s..%s]", t.Type, t.Count, ts(t.First), ts(t.Last))
+		}
+	}
+	for i, s := range f.Sums {
+		if i == limit {
+			fmt.Fprintf(&b, " …(+%d sums)", len(f.Sums)-limit)
+			break
+		}
+		fmt.Fprintf(&b, " %s:%d%s", s.Type, s.Amount, s.Currency)
+	}
+	if f.ReferredBy != "" {
+		fmt.Fprintf(&b, " referred_by=%s@%s", f.ReferredBy, ts(f.ReferredAt))
+	}
+	if !f.ScoreAt.IsZero() {
+		fmt.Fprintf(&b, " score=%d@%s", f.Score, ts(f.ScoreAt))
+	}
+	b.WriteString("}")
+	return b.String()
+}

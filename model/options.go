@@ -1,0 +1,154 @@
+package model
+
+import "time"
+
+// Option sets a threshold of a built-in model. The built-ins share one
+// option type so that a shop can configure "lapsed after 90 days" once and
+// use it with any of them; each constructor documents the options it reads
+// and ignores the others.
+type Option func(*thresholds)
+
+// SterneCutlerOption is the option type [SterneCutler] has always taken; it
+// is the same type as [Option].
+type SterneCutlerOption = Option
+
+// thresholds holds every built-in threshold; each constructor starts from
+// its own defaults.
+type thresholds struct {
+	lapse          time.Duration // 0: never lapse
+	loyalPurchases int64
+	repeatPurch    int64
+	engageVisits   int64
+	bondPurchases  int64
+	nurtureAfter   time.Duration
+	advocateRefs   int64
+	promoterScore  int
+}
+
+// Defaults of the built-in thresholds.
+const (
+	// DefaultLapseAfter is how long after their last purchase a buyer
+	// counts as lapsed in every built-in: 180 days.
+	DefaultLapseAfter = 180 * 24 * time.Hour
+	// DefaultLoyalOrders is the net purchases that make a Sterne–Cutler
+	// customer loyal: 5.
+	DefaultLoyalOrders = 5
+	// DefaultRepeatPurchases is the net purchases that make a repeat
+	// customer (Sterne–Cutler retention, five-stage retention): 2.
+	DefaultRepeatPurchases = 2
+	// DefaultEngageVisits is the number of site visits that count as
+	// engagement in the six-stage model: 3.
+	DefaultEngageVisits = 3
+	// DefaultBondPurchases is the net purchases that make a six-stage
+	// customer bonded (loyal): 3.
+	DefaultBondPurchases = 3
+	// DefaultNurtureAfter is how long after the first purchase a five-stage
+	// customer leaves conversion for nurturing: 14 days.
+	DefaultNurtureAfter = 14 * 24 * time.Hour
+	// DefaultAdvocateReferrals is the converted referrals that make a
+	// five-stage repeat customer an advocate: 1.
+	DefaultAdvocateReferrals = 1
+	// DefaultPromoterScore is the lowest last survey score that makes a
+	// five-stage repeat customer an advocate: 9 (an NPS promoter).
+	DefaultPromoterScore = 9
+)
+
+func defaults() thresholds {
+	return thresholds{
+		lapse:          DefaultLapseAfter,
+		loyalPurchases: DefaultLoyalOrders,
+		repeatPurch:    DefaultRepeatPurchases,
+		engageVisits:   DefaultEngageVisits,
+		bondPurchases:  DefaultBondPurchases,
+		nurtureAfter:   DefaultNurtureAfter,
+		advocateRefs:   DefaultAdvocateReferrals,
+		promoterScore:  DefaultPromoterScore,
+	}
+}
+
+func apply(opts []Option) thresholds {
+	t := defaults()
+	for _, o := range opts {
+		if o != nil {
+			o(&t)
+		}
+	}
+	if t.lapse < 0 {
+		t.lapse = 0
+	}
+	t.repeatPurch = max(t.repeatPurch, 2)
+	t.loyalPurchases = max(t.loyalPurchases, t.repeatPurch+1)
+	t.bondPurchases = max(t.bondPurchases, 2)
+	t.engageVisits = max(t.engageVisits, 1)
+	t.advocateRefs = max(t.advocateRefs, 1)
+	t.promoterScore = min(max(t.promoterScore, 0), 11)
+	if t.nurtureAfter < 0 {
+		t.nurtureAfter = 0
+	}
+	if t.lapse > 0 && t.nurtureAfter > t.lapse {
+		t.nurtureAfter = t.lapse
+	}
+	return t
+}
+
+// LapseAfter sets how long after their last purchase a buyer counts as
+// lapsed (default [DefaultLapseAfter], 180 days). A lapsed buyer leaves the
+// buying stages and comes back with their next purchase. d ≤ 0 means buyers
+// never lapse. Read by every built-in.
+func LapseAfter(d time.Duration) Option {
+	return func(t *thresholds) { t.lapse = d }
+}
+
+// LoyalOrders sets how many net purchases make a Sterne–Cutler customer
+// loyal (default [DefaultLoyalOrders], 5). Values not above the repeat
+// threshold are raised to one more than it. Read by [SterneCutler].
+func LoyalOrders(n int64) Option {
+	return func(t *thresholds) { t.loyalPurchases = n }
+}
+
+// RepeatPurchases sets how many net purchases make a repeat customer:
+// Sterne–Cutler retention and five-stage retention (default
+// [DefaultRepeatPurchases], 2; values below 2 are raised to 2, so that a
+// one-time buyer is never retained). Read by [SterneCutler] and
+// [FiveStage].
+func RepeatPurchases(n int64) Option {
+	return func(t *thresholds) { t.repeatPurch = n }
+}
+
+// EngageVisits sets how many site visits alone count as engagement in the
+// six-stage model (default [DefaultEngageVisits], 3; at least 1). Read by
+// [SixStage].
+func EngageVisits(n int64) Option {
+	return func(t *thresholds) { t.engageVisits = n }
+}
+
+// BondPurchases sets how many net purchases make a six-stage customer
+// bonded (default [DefaultBondPurchases], 3; at least 2). Read by
+// [SixStage].
+func BondPurchases(n int64) Option {
+	return func(t *thresholds) { t.bondPurchases = n }
+}
+
+// NurtureAfter sets how long after their first purchase a five-stage buyer
+// stays in conversion before moving to nurturing (default
+// [DefaultNurtureAfter], 14 days; negative values mean 0, and a value above
+// LapseAfter is lowered to it). Read by [FiveStage].
+func NurtureAfter(d time.Duration) Option {
+	return func(t *thresholds) { t.nurtureAfter = d }
+}
+
+// AdvocateReferrals sets how many converted referrals
+// ([lifecycle.ReferralConverted] events) make a five-stage repeat customer
+// an advocate (default [DefaultAdvocateReferrals], 1; at least 1). Read by
+// [FiveStage].
+func AdvocateReferrals(n int64) Option {
+	return func(t *thresholds) { t.advocateRefs = n }
+}
+
+// PromoterScore sets the lowest last survey score that makes a five-stage
+// repeat customer an advocate (default [DefaultPromoterScore], 9; values
+// are clamped to 0..11, and 11 turns the survey path off). Read by
+// [FiveStage].
+func PromoterScore(s int) Option {
+	return func(t *thresholds) { t.promoterScore = s }
+}

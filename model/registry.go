@@ -1,0 +1,79 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/clmkit/clm/lifecycle"
+)
+
+var registry = struct {
+	sync.RWMutex
+	models map[string]lifecycle.Model
+}{models: make(map[string]lifecycle.Model)}
+
+func init() {
+	for _, m := range []lifecycle.Model{SterneCutler(), SixStage(), FiveStage()} {
+		if err := Register(m.Name(), m); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// Register makes a model available by name, in the manner of
+// database/sql drivers, so that a shop can choose its model in
+// configuration with [Lookup]. The built-ins, with their default
+// thresholds, are registered at init as "sterne-cutler", "six-stage" and
+// "five-stage". Models are shared: a registered model must be safe for
+// concurrent use (every built-in and every [Custom] is).
+//
+// name is usually m.Name(), but may differ to register a variant
+// ("sterne-cutler-90d" for SterneCutler(LapseAfter(90*24*time.Hour))).
+// Register returns an error wrapping [ErrDuplicateModel] when the name is
+// taken (nothing is overwritten), and one wrapping [ErrInvalidModel] for an
+// empty or space-padded name, a nil model, or a model with no stages.
+// It is safe for concurrent use.
+func Register(name string, m lifecycle.Model) error {
+	switch {
+	case name == "" || strings.TrimSpace(name) != name:
+		return fmt.Errorf("%w: cannot register under name %q: names must be non-empty without surrounding spaces", ErrInvalidModel, name)
+	case m == nil:
+		return fmt.Errorf("%w: cannot register a nil model as %q", ErrInvalidModel, name)
+	}
+	if g := m.Stages(); g == nil || g.Len() == 0 {
+		return fmt.Errorf("%w: cannot register model %q as %q: it declares no stages", ErrInvalidModel, m.Name(), name)
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	if prev, dup := registry.models[name]; dup {
+		return fmt.Errorf("%w: %q is already registered (model %q)", ErrDuplicateModel, name, prev.Name())
+	}
+	registry.models[name] = m
+	return nil
+}
+
+// Lookup returns the model registered under name, or an error wrapping
+// [ErrUnknownModel] that lists the registered names.
+func Lookup(name string) (lifecycle.Model, error) {
+	registry.RLock()
+	m, ok := registry.models[name]
+	registry.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("%w %q (registered: %s)", ErrUnknownModel, name, strings.Join(Names(), ", "))
+	}
+	return m, nil
+}
+
+// Names returns the registered names, sorted.
+func Names() []string {
+	registry.RLock()
+	defer registry.RUnlock()
+	names := make([]string, 0, len(registry.models))
+	for n := range registry.models {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
