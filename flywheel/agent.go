@@ -1,0 +1,304 @@
+package flywheel
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/store"
+)
+
+// Defaults of the agent-mode options.
+const (
+	// DefaultEvery is the length of a simulated rotation: 30 days.
+	DefaultEvery = 30 * 24 * time.Hour
+	// DefaultMaxEvents is the most events an agent run generates before it
+	// stops with [ErrDiverged]: 10,000,000.
+	DefaultMaxEvents = 10_000_000
+)
+
+// DefaultStart is the start of the first simulated rotation: 2026-01-01
+// 00:00 UTC.
+var DefaultStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+type agentSettings struct {
+	model     lifecycle.Model
+	store     lifecycle.Store
+	start     time.Time
+	every     time.Duration
+	maxEvents int
+}
+
+func defaultAgentSettings() agentSettings {
+	return agentSettings{start: DefaultStart, every: DefaultEvery, maxEvents: DefaultMaxEvents}
+}
+
+// WithModel sets the model the agent run's Tracker classifies with
+// (default the flywheel [Model] with default thresholds). Any
+// [lifecycle.Model] works, a researcher's own included.
+func WithModel(m lifecycle.Model) Option { return func(s *settings) { s.agent.model = m } }
+
+// WithStore sets the store the agent run records into (default a new
+// store.NewMemory()). Customers already in it stay and are measured too.
+func WithStore(st lifecycle.Store) Option { return func(s *settings) { s.agent.store = st } }
+
+// StartAt sets the start of the first simulated rotation (default
+// [DefaultStart]).
+func StartAt(t time.Time) Option { return func(s *settings) { s.agent.start = t.UTC() } }
+
+// Every sets the length of a simulated rotation (default [DefaultEvery];
+// at least one minute).
+func Every(d time.Duration) Option { return func(s *settings) { s.agent.every = d } }
+
+// MaxEvents sets how many events an agent run may generate before it
+// stops with [ErrDiverged] (default [DefaultMaxEvents]).
+func MaxEvents(n int) Option { return func(s *settings) { s.agent.maxEvents = n } }
+
+// AgentRun is the outcome of [Agent].
+type AgentRun struct {
+	// Result holds the per-rotation metrics, comparable with the cohort
+	// modes'. Prospects, new customers, new referrals, customers, spend
+	// and acquisition cost are measured from the store; acquired, retained,
+	// new advocates, advocates and referring advocates are the agents' own
+	// counts of what they did.
+	Result *Result
+	// Measurement is [Measure] applied to the store with the model's
+	// graph: what the model made of the events.
+	Measurement *Measurement
+	// Events is the number of events generated and recorded (the
+	// Tracker's own referral credits not included).
+	Events int
+	// Tracker is the Tracker the events went through; its Store holds the
+	// simulated customers.
+	Tracker *lifecycle.Tracker
+}
+
+// Agent simulates one run of p customer by customer: it generates each
+// prospect's events and records them through a real [lifecycle.Tracker]
+// with the chosen model (see [WithModel]) into a store (see [WithStore]).
+// Options read: [Seed], [WithModel], [WithStore], [StartAt], [Every],
+// [MaxEvents].
+//
+// Rotation t (from 0) covers [start + t·every, start + (t+1)·every). In
+// it, each advocate that has waited Lag rotations and still advocates
+// refers Poisson(Referrals) prospects: a referral_made event on the
+// advocate and, a moment later, a site_visited event of the new prospect
+// carrying the advocate as ReferrerID. Poisson(PaidProspects) paid
+// prospects arrive with a site_visited event. Each prospect then walks the
+// funnel, with the step probabilities of p, a few days apart within the
+// rotation: signed_up (a lead), order_completed (a first order, 20 to
+// 100 EUR), a second order_completed, and review_posted (an advocate).
+// When a referred prospect's first order is recorded, the Tracker credits
+// the referrer with a referral_converted event, once. After referring, an
+// advocate stops with probability AdvocateChurn. Event IDs are the
+// customer ID and the step ("c17:visit", "c17:order1", …); customer IDs
+// are "c1", "c2", … in order of arrival. No sweeps are run: time-only moves
+// such as lapsing are not applied.
+//
+// The random draws come from rand.New(rand.NewPCG(seed, mix(0))), the
+// stream of Monte Carlo run 0, so the same seed gives the same events.
+// Errors wrap [ErrInvalidParams], [ErrDiverged] (more than MaxEvents
+// events), the Tracker's errors, or the context's.
+func Agent(ctx context.Context, p Params, opts ...Option) (*AgentRun, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	s := newSettings(opts)
+	as := s.agent
+	if as.every < time.Minute {
+		return nil, fmt.Errorf("%w: Every = %s must be at least a minute", ErrInvalidParams, as.every)
+	}
+	if as.maxEvents < 1 {
+		return nil, invalidf("MaxEvents", float64(as.maxEvents), "must be at least 1")
+	}
+	if as.start.Year() < 1900 || as.start.Add(time.Duration(p.Rotations+1)*as.every).Year() > 9999 {
+		return nil, fmt.Errorf("%w: the rotations from %s every %s leave the years 1900 to 9999", ErrInvalidParams, as.start.Format(time.RFC3339), as.every)
+	}
+	if as.model == nil {
+		as.model = Model()
+	}
+	if as.store == nil {
+		as.store = store.NewMemory()
+	}
+	end := as.start.Add(time.Duration(p.Rotations) * as.every)
+	tr := lifecycle.NewTracker(as.model, as.store, lifecycle.WithClock(func() time.Time { return end }))
+	a := &agent{
+		ctx: ctx, p: &p, tr: tr, every: as.every, max: as.maxEvents,
+		r:    rand.New(rand.NewPCG(s.seed, mix(0))),
+		ring: make([][]string, p.Lag),
+	}
+	n := p.Rotations
+	res := &Result{Mode: ModeAgent, Params: p, Runs: 1, Seed: s.seed, Rotations: make([]Rotation, n)}
+	own := make([][NumMetrics]float64, n)
+	paid := make([]float64, n)
+	for t := range n {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		np, err := a.rotation(t, as.start.Add(time.Duration(t)*as.every), &own[t])
+		if err != nil {
+			return nil, err
+		}
+		paid[t] = np
+	}
+	spend := make([]float64, n)
+	for t := range n {
+		spend[t] = paid[t] * p.SpendPerProspect
+	}
+	m, err := Measure(ctx, as.store, as.start, as.every, n, WithSpend(spend...), WithGraph(as.model.Stages()))
+	if err != nil {
+		return nil, err
+	}
+	var customers float64
+	for t := range n {
+		rm := &m.Rotations[t]
+		v := own[t]
+		v[PaidProspects] = float64(rm.Prospects - rm.ReferredProspects)
+		v[ReferredProspects] = float64(rm.ReferredProspects)
+		v[Engaged] = float64(rm.Prospects)
+		v[NewCustomers] = float64(rm.NewCustomers)
+		v[NewReferrals] = float64(rm.ReferredCustomers)
+		v[ViralK] = ratio(v[NewReferrals], customers)
+		customers += v[NewCustomers]
+		v[Customers] = customers
+		v[Spend] = v[PaidProspects] * p.SpendPerProspect
+		v[AcquisitionCost] = ratio(v[Spend], v[NewCustomers])
+		res.Rotations[t].N = t + 1
+		for k := range NumMetrics {
+			res.Rotations[t].Stats[k] = Stat{Mean: v[k], N: 1}
+		}
+	}
+	return &AgentRun{Result: res, Measurement: m, Events: a.events, Tracker: tr}, nil
+}
+
+type agent struct {
+	ctx    context.Context
+	p      *Params
+	tr     *lifecycle.Tracker
+	r      *rand.Rand
+	every  time.Duration
+	max    int
+	events int
+	nextID int
+	pool   []string   // referring advocates
+	ring   [][]string // advocates waiting out the lag, by rotation mod Lag
+	buf    []lifecycle.Event
+}
+
+// prospect is one arrival in a rotation.
+type prospect struct {
+	id, referrer string
+	at           time.Time
+}
+
+// rotation simulates rotation t starting at t0, storing the agents' own
+// counts in own and returning the number of paid prospects.
+func (a *agent) rotation(t int, t0 time.Time, own *[NumMetrics]float64) (float64, error) {
+	p := a.p
+	slot := t % p.Lag
+	referring := append(a.pool, a.ring[slot]...)
+	a.ring[slot] = nil
+	// Arrivals fall in the first half of the rotation; the funnel steps
+	// follow every/16 apart, so everything stays within the rotation.
+	arrival := func() time.Time {
+		off := a.every/64 + time.Duration(a.r.Float64()*float64(a.every/2))
+		return t0.Add(off).Truncate(time.Second)
+	}
+	var arrivals []prospect
+	paid := int(poisson(a.r, p.PaidProspects))
+	for range paid {
+		arrivals = append(arrivals, prospect{id: a.newID(), at: arrival()})
+	}
+	for _, adv := range referring {
+		k := int(poisson(a.r, p.Referrals))
+		for range k {
+			pr := prospect{id: a.newID(), referrer: adv, at: arrival()}
+			arrivals = append(arrivals, pr)
+			if err := a.record(lifecycle.Event{ID: adv + ":ref:" + pr.id, CustomerID: adv, Type: lifecycle.ReferralMade, Time: pr.at.Add(-time.Minute)}); err != nil {
+				return 0, err
+			}
+		}
+	}
+	step := a.every / 16
+	var newAdv []string
+	for _, pr := range arrivals {
+		conv := p.Conversion[EngageToAcquire]
+		if pr.referrer != "" {
+			conv = p.ReferredConversion
+		}
+		evs := a.buf[:0]
+		evs = append(evs, lifecycle.Event{ID: pr.id + ":visit", CustomerID: pr.id, Type: lifecycle.SiteVisited, Time: pr.at, ReferrerID: pr.referrer})
+		reached := 0
+		if a.r.Float64() < conv {
+			reached++
+			evs = append(evs, lifecycle.Event{ID: pr.id + ":signup", CustomerID: pr.id, Type: lifecycle.SignedUp, Time: pr.at.Add(step)})
+			if a.r.Float64() < p.Conversion[AcquireToNurture] {
+				reached++
+				evs = append(evs, a.order(pr, ":order1", 2*step))
+				if a.r.Float64() < p.Conversion[NurtureToRetain] {
+					reached++
+					evs = append(evs, a.order(pr, ":order2", 3*step))
+					if a.r.Float64() < p.Conversion[RetainToAdvocate] {
+						reached++
+						evs = append(evs, lifecycle.Event{ID: pr.id + ":review", CustomerID: pr.id, Type: lifecycle.ReviewPosted, Time: pr.at.Add(4 * step)})
+						newAdv = append(newAdv, pr.id)
+					}
+				}
+			}
+		}
+		a.buf = evs
+		if reached >= 1 {
+			own[Acquired]++
+		}
+		if reached >= 3 {
+			own[Retained]++
+		}
+		if reached >= 4 {
+			own[NewAdvocates]++
+		}
+		for _, e := range evs {
+			if err := a.record(e); err != nil {
+				return 0, err
+			}
+		}
+	}
+	a.ring[slot] = newAdv
+	a.pool = a.pool[:0:0]
+	for _, adv := range referring {
+		if a.r.Float64() >= p.AdvocateChurn {
+			a.pool = append(a.pool, adv)
+		}
+	}
+	own[ReferringAdvocates] = float64(len(referring))
+	adv := len(a.pool)
+	for _, c := range a.ring {
+		adv += len(c)
+	}
+	own[Advocates] = float64(adv)
+	return float64(paid), nil
+}
+
+func (a *agent) newID() string {
+	a.nextID++
+	return "c" + strconv.Itoa(a.nextID)
+}
+
+func (a *agent) order(pr prospect, suffix string, after time.Duration) lifecycle.Event {
+	amount := 2000 + a.r.Int64N(8001)
+	return lifecycle.Event{ID: pr.id + suffix, CustomerID: pr.id, Type: lifecycle.OrderCompleted, Time: pr.at.Add(after), Amount: amount, Currency: "EUR"}
+}
+
+func (a *agent) record(e lifecycle.Event) error {
+	if a.events >= a.max {
+		return fmt.Errorf("%w: more than %d events (MaxEvents)", ErrDiverged, a.max)
+	}
+	a.events++
+	if _, err := a.tr.Record(a.ctx, e); err != nil {
+		return fmt.Errorf("recording %s: %w", e.ID, err)
+	}
+	return nil
+}
+

@@ -1,0 +1,524 @@
+package flywheel
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// Metric names one per-rotation output of a simulation.
+type Metric int
+
+// The per-rotation metrics. The five funnel counts (Engaged, Acquired,
+// NewCustomers, Retained, NewAdvocates) are the customers who reached each
+// stage of the flywheel model during the rotation.
+const (
+	PaidProspects      Metric = iota // prospects bought through paid channels
+	ReferredProspects                // prospects referred by advocates (new referrals)
+	Engaged                          // all prospects: PaidProspects + ReferredProspects (reached engage)
+	Acquired                         // prospects who became leads (reached acquire)
+	NewCustomers                     // first orders (reached nurture)
+	Retained                         // second orders (reached retain)
+	NewAdvocates                     // customers who became advocates
+	Advocates                        // advocates still advocating at the end of the rotation (waiting out the lag or referring)
+	ReferringAdvocates               // advocates who referred during the rotation
+	NewReferrals                     // referred prospects who became customers: the referral credits given
+	Customers                        // cumulative customers (first orders) up to the end of the rotation
+	ViralK                           // effective viral coefficient: NewReferrals ÷ Customers at the end of the previous rotation (NaN when that is 0)
+	Spend                            // paid spend: PaidProspects × SpendPerProspect
+	AcquisitionCost                  // blended acquisition cost: Spend ÷ NewCustomers (NaN when there are none)
+
+	// NumMetrics is the number of metrics.
+	NumMetrics int = iota
+)
+
+var metricNames = [NumMetrics]string{
+	"paid_prospects", "referred_prospects", "engaged", "acquired", "new_customers", "retained",
+	"new_advocates", "advocates", "referring_advocates", "new_referrals", "customers", "k", "spend", "cac",
+}
+
+// String returns the metric's snake_case name, as used in CSV headers.
+func (m Metric) String() string {
+	if m < 0 || int(m) >= NumMetrics {
+		return fmt.Sprintf("Metric(%d)", int(m))
+	}
+	return metricNames[m]
+}
+
+// AllMetrics returns every metric in order.
+func AllMetrics() []Metric {
+	out := make([]Metric, NumMetrics)
+	for i := range out {
+		out[i] = Metric(i)
+	}
+	return out
+}
+
+// Mode says how a [Result] was computed.
+type Mode string
+
+// The simulation modes.
+const (
+	ModeExpected   Mode = "expected"    // the deterministic recurrence of expected values
+	ModeMonteCarlo Mode = "monte-carlo" // many random runs, with means and percentile bands
+	ModeAgent      Mode = "agent"       // one run of per-customer events through a Tracker
+)
+
+// Stat summarises one metric in one rotation. In expected-value and agent
+// modes Mean is the value, StdErr is 0 and Quantiles is nil. In Monte Carlo
+// mode the statistics are over the runs whose value is a number (ViralK and
+// AcquisitionCost are NaN in runs where they are undefined); N counts those
+// runs.
+type Stat struct {
+	Mean float64
+	// StdErr is the standard error of Mean: the sample standard deviation
+	// over √N. The mean's 95% confidence interval is Mean ± 1.96·StdErr.
+	StdErr float64
+	// Quantiles holds the percentiles named by [Result.Quantiles], in the
+	// same order (type-7 interpolation, as R's default).
+	Quantiles []float64
+	// N is the number of runs the statistics are over.
+	N int
+}
+
+// Rotation holds the metrics of one rotation.
+type Rotation struct {
+	// N is the rotation number, from 1.
+	N int
+	// Stats is indexed by [Metric].
+	Stats [NumMetrics]Stat
+}
+
+// Mean returns the mean of metric m in this rotation.
+func (r *Rotation) Mean(m Metric) float64 { return r.Stats[m].Mean }
+
+// Result is a simulation's output, one [Rotation] per simulated rotation.
+type Result struct {
+	Mode   Mode
+	Params Params
+	// Runs is the number of Monte Carlo runs (1 in the other modes).
+	Runs int
+	// Seed is the seed of the random streams (0 in expected-value mode).
+	Seed uint64
+	// Quantiles are the percentile levels of each [Stat.Quantiles], in
+	// (0, 1); nil except in Monte Carlo mode.
+	Quantiles []float64
+	Rotations []Rotation
+}
+
+// Series returns the mean of metric m in each rotation.
+func (r *Result) Series(m Metric) []float64 {
+	out := make([]float64, len(r.Rotations))
+	for i := range r.Rotations {
+		out[i] = r.Rotations[i].Stats[m].Mean
+	}
+	return out
+}
+
+// drawer makes the random draws of a run, or returns expectations when r
+// is nil.
+type drawer struct{ r *rand.Rand }
+
+func (d drawer) bin(n, p float64) float64 {
+	if d.r == nil {
+		return n * p
+	}
+	return binomial(d.r, n, p)
+}
+
+func (d drawer) poi(mean float64) float64 {
+	if d.r == nil {
+		return mean
+	}
+	return poisson(d.r, mean)
+}
+
+// run simulates one run of p, writing rotation t's metric m to
+// out[m*rotations+t]. ring must have length p.Lag.
+func run(p *Params, d drawer, ring []float64, out []float64) error {
+	clear(ring)
+	n := p.Rotations
+	var pool, waiting, customers float64
+	for t := 0; t < n; t++ {
+		slot := t % p.Lag
+		// The cohort that became advocates Lag rotations ago starts referring.
+		starting := ring[slot]
+		ring[slot] = 0
+		waiting -= starting
+		referring := pool + starting
+		paid := d.poi(p.PaidProspects)
+		referred := d.poi(p.Referrals * referring)
+		aP := d.bin(paid, p.Conversion[EngageToAcquire])
+		aR := d.bin(referred, p.ReferredConversion)
+		nP := d.bin(aP, p.Conversion[AcquireToNurture])
+		nR := d.bin(aR, p.Conversion[AcquireToNurture])
+		rP := d.bin(nP, p.Conversion[NurtureToRetain])
+		rR := d.bin(nR, p.Conversion[NurtureToRetain])
+		vP := d.bin(rP, p.Conversion[RetainToAdvocate])
+		vR := d.bin(rR, p.Conversion[RetainToAdvocate])
+		newAdv := vP + vR
+		ring[slot] = newAdv
+		waiting += newAdv
+		pool = d.bin(referring, 1-p.AdvocateChurn)
+		newCust := nP + nR
+		k := math.NaN()
+		if customers > 0 {
+			k = nR / customers
+		}
+		customers += newCust
+		spend := paid * p.SpendPerProspect
+		cac := math.NaN()
+		if newCust > 0 {
+			cac = spend / newCust
+		}
+		vals := [NumMetrics]float64{
+			PaidProspects:      paid,
+			ReferredProspects:  referred,
+			Engaged:            paid + referred,
+			Acquired:           aP + aR,
+			NewCustomers:       newCust,
+			Retained:           rP + rR,
+			NewAdvocates:       newAdv,
+			Advocates:          pool + waiting,
+			ReferringAdvocates: referring,
+			NewReferrals:       nR,
+			Customers:          customers,
+			ViralK:             k,
+			Spend:              spend,
+			AcquisitionCost:    cac,
+		}
+		if !(customers+referred+referring <= MaxPopulation) {
+			return fmt.Errorf("%w: rotation %d: population passed 2^50 (referred prospects %g, referring advocates %g)", ErrDiverged, t+1, referred, referring)
+		}
+		for m, v := range vals {
+			out[m*n+t] = v
+		}
+	}
+	return nil
+}
+
+// Expected runs the deterministic recurrence of expected values: every
+// binomial draw replaced by n·p and every Poisson draw by its mean. Because
+// every count is linear in the previous rotation's counts, the result is
+// the exact expectation of the Monte Carlo counts; ViralK and
+// AcquisitionCost are the ratios of expected values. It returns an error
+// wrapping [ErrInvalidParams] for invalid p and [ErrDiverged] when a count
+// passes [MaxPopulation].
+func Expected(p Params) (*Result, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	n := p.Rotations
+	out := make([]float64, NumMetrics*n)
+	if err := run(&p, drawer{}, make([]float64, p.Lag), out); err != nil {
+		return nil, err
+	}
+	res := &Result{Mode: ModeExpected, Params: p, Runs: 1, Rotations: make([]Rotation, n)}
+	for t := range n {
+		res.Rotations[t].N = t + 1
+		for m := range NumMetrics {
+			res.Rotations[t].Stats[m] = Stat{Mean: out[m*n+t], N: 1}
+		}
+	}
+	return res, nil
+}
+
+// Option configures [MonteCarlo], [Agent] and [Sweep]. Each function
+// documents the options it reads and ignores the others.
+type Option func(*settings)
+
+type settings struct {
+	runs      int
+	seed      uint64
+	workers   int
+	quantiles []float64
+	progress  func(done, total int)
+	sweepMode Mode
+	agent     agentSettings
+}
+
+// Defaults of the Monte Carlo options.
+const (
+	// DefaultRuns is the number of Monte Carlo runs: 1,000.
+	DefaultRuns = 1000
+	// MaxCells bounds runs × rotations × [NumMetrics], the number of values
+	// a Monte Carlo simulation keeps for its percentiles (8 bytes each):
+	// 2²⁸, which is 2 GiB.
+	MaxCells = 1 << 28
+)
+
+// DefaultQuantiles are the percentile levels of Monte Carlo bands: 5%, 50%
+// and 95%.
+func DefaultQuantiles() []float64 { return []float64{0.05, 0.5, 0.95} }
+
+// Runs sets the number of Monte Carlo runs (default [DefaultRuns]; at least
+// 1, and runs × rotations × NumMetrics at most [MaxCells]).
+func Runs(n int) Option { return func(s *settings) { s.runs = n } }
+
+// Seed sets the seed of the random streams (default 0). Monte Carlo run i
+// draws from rand.New(rand.NewPCG(seed, mix(i))), where mix is the
+// SplitMix64 finaliser, so its numbers depend on the seed and i only:
+// results are identical for the same seed whatever the number of workers.
+func Seed(seed uint64) Option { return func(s *settings) { s.seed = seed } }
+
+// Workers sets how many goroutines share the Monte Carlo runs (default 0:
+// runtime.GOMAXPROCS(0)). It changes only the speed, never the results.
+func Workers(n int) Option { return func(s *settings) { s.workers = n } }
+
+// Quantiles sets the percentile levels of the Monte Carlo bands, each
+// strictly between 0 and 1 (default [DefaultQuantiles]). They are kept in
+// the order given.
+func Quantiles(q ...float64) Option {
+	return func(s *settings) { s.quantiles = slices.Clone(q) }
+}
+
+// Progress sets a function called as Monte Carlo runs finish, with the
+// number done and the total: about every 1% of the runs and once at the
+// end. Calls come from worker goroutines but never at the same time, and
+// done increases from call to call.
+func Progress(f func(done, total int)) Option { return func(s *settings) { s.progress = f } }
+
+func newSettings(opts []Option) settings {
+	s := settings{runs: DefaultRuns, quantiles: DefaultQuantiles(), sweepMode: ModeExpected}
+	s.agent = defaultAgentSettings()
+	for _, o := range opts {
+		o(&s)
+	}
+	return s
+}
+
+func (s *settings) validateMC(p *Params) error {
+	if s.runs < 1 {
+		return invalidf("Runs", float64(s.runs), "must be at least 1")
+	}
+	if cells := float64(s.runs) * float64(p.Rotations) * float64(NumMetrics); cells > MaxCells {
+		return invalidf("Runs", float64(s.runs), fmt.Sprintf("with %d rotations keeps %g values, more than MaxCells (2^28)", p.Rotations, cells))
+	}
+	if s.workers < 0 {
+		return invalidf("Workers", float64(s.workers), "must not be negative")
+	}
+	for i, q := range s.quantiles {
+		if !(q > 0 && q < 1) {
+			return invalidf(fmt.Sprintf("Quantiles[%d]", i), q, "must be strictly between 0 and 1")
+		}
+	}
+	return nil
+}
+
+// mix is the SplitMix64 finaliser, used to derive each run's stream.
+func mix(i uint64) uint64 {
+	z := i + 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// MonteCarlo runs the simulation many times with binomial and Poisson
+// draws and returns, per rotation and metric, the mean, its standard error
+// and the percentile bands. Options read: [Runs], [Seed], [Workers],
+// [Quantiles], [Progress]. The results depend only on p, the seed, the
+// number of runs and the quantile levels.
+//
+// It stops early with the context's error when ctx is cancelled, with an
+// error wrapping [ErrInvalidParams] for invalid parameters or options, and
+// with [ErrDiverged] when a run's population passes [MaxPopulation].
+func MonteCarlo(ctx context.Context, p Params, opts ...Option) (*Result, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	s := newSettings(opts)
+	if err := s.validateMC(&p); err != nil {
+		return nil, err
+	}
+	runs, n := s.runs, p.Rotations
+	workers := s.workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, runs)
+	// vals[(m*n+t)*runs+i] is metric m in rotation t of run i.
+	vals := make([]float64, NumMetrics*n*runs)
+	var (
+		next     atomic.Int64
+		failed   atomic.Bool
+		mu       sync.Mutex
+		done     int
+		lastPct  = -1
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+		failed.Store(true)
+	}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ring := make([]float64, p.Lag)
+			out := make([]float64, NumMetrics*n)
+			pcg := rand.NewPCG(0, 0)
+			r := rand.New(pcg)
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= runs || failed.Load() {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					fail(err)
+					return
+				}
+				pcg.Seed(s.seed, mix(uint64(i)))
+				if err := run(&p, drawer{r}, ring, out); err != nil {
+					fail(fmt.Errorf("run %d: %w", i, err))
+					return
+				}
+				for j, v := range out {
+					vals[j*runs+i] = v
+				}
+				if s.progress != nil {
+					mu.Lock()
+					done++
+					if pct := done * 100 / runs; pct != lastPct || done == runs {
+						lastPct = pct
+						s.progress(done, runs)
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	res := &Result{Mode: ModeMonteCarlo, Params: p, Runs: runs, Seed: s.seed,
+		Quantiles: slices.Clone(s.quantiles), Rotations: make([]Rotation, n)}
+	for t := range n {
+		res.Rotations[t].N = t + 1
+	}
+	// Summaries, shared out by series; each series is summarised on its own
+	// so the result does not depend on the number of workers.
+	series := NumMetrics * n
+	next.Store(0)
+	for range min(workers, series) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				j := int(next.Add(1) - 1)
+				if j >= series {
+					return
+				}
+				m, t := j/n, j%n
+				res.Rotations[t].Stats[m] = summarise(vals[j*runs:(j+1)*runs], res.Quantiles)
+			}
+		}()
+	}
+	wg.Wait()
+	return res, nil
+}
+
+// summarise computes the statistics of xs (which it reorders), skipping NaN.
+func summarise(xs []float64, qs []float64) Stat {
+	// Move NaNs to the end, keeping the run order of the others for the
+	// sums.
+	k := 0
+	var sum float64
+	for _, x := range xs {
+		if !math.IsNaN(x) {
+			xs[k] = x
+			k++
+			sum += x
+		}
+	}
+	xs = xs[:k]
+	st := Stat{N: k, Mean: math.NaN(), StdErr: math.NaN()}
+	if k == 0 {
+		st.Quantiles = make([]float64, len(qs))
+		for i := range st.Quantiles {
+			st.Quantiles[i] = math.NaN()
+		}
+		return st
+	}
+	mean := sum / float64(k)
+	var ss float64
+	for _, x := range xs {
+		d := x - mean
+		ss += d * d
+	}
+	st.Mean = mean
+	st.StdErr = 0
+	if k > 1 {
+		st.StdErr = math.Sqrt(ss/float64(k-1)) / math.Sqrt(float64(k))
+	}
+	st.Quantiles = make([]float64, len(qs))
+	for i, q := range qs {
+		st.Quantiles[i] = quantile(xs, q)
+	}
+	return st
+}
+
+// quantile returns the type-7 quantile of xs (no NaN), reordering xs.
+func quantile(xs []float64, q float64) float64 {
+	h := float64(len(xs)-1) * q
+	lo := int(math.Floor(h))
+	a := selectK(xs, lo)
+	if lo+1 >= len(xs) {
+		return a
+	}
+	b := slices.Min(xs[lo+1:])
+	return a + (h-float64(lo))*(b-a)
+}
+
+// selectK partially sorts xs so that xs[k] is its k-th smallest element,
+// everything before it no larger and everything after no smaller, and
+// returns xs[k]. It is Hoare's quickselect with a median-of-three pivot.
+func selectK(xs []float64, k int) float64 {
+	lo, hi := 0, len(xs)-1
+	for hi > lo {
+		mid := lo + (hi-lo)/2
+		if xs[mid] < xs[lo] {
+			xs[mid], xs[lo] = xs[lo], xs[mid]
+		}
+		if xs[hi] < xs[lo] {
+			xs[hi], xs[lo] = xs[lo], xs[hi]
+		}
+		if xs[hi] < xs[mid] {
+			xs[hi], xs[mid] = xs[mid], xs[hi]
+		}
+		pivot := xs[mid]
+		i, j := lo, hi
+		for i <= j {
+			for xs[i] < pivot {
+				i++
+			}
+			for xs[j] > pivot {
+				j--
+			}
+			if i <= j {
+				xs[i], xs[j] = xs[j], xs[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return xs[k]
+		}
+	}
+	return xs[k]
+}
