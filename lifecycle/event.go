@@ -127,7 +127,7 @@ func (e *Event) Validate() error {
 	if e.Time.IsZero() {
 		return invalid("time", "", "is missing")
 	}
-	if y := e.Time.Year(); y < 1900 || y > 9999 {
+	if e.Time.Before(minTime) || !e.Time.Before(maxTime) {
 		return invalid("time", e.Time.Format(time.RFC3339), "is out of range (years 1900 to 9999)")
 	}
 	if e.Amount < 0 {
@@ -177,6 +177,12 @@ func (e *Event) Score() (int, bool) {
 	n, err := parseScore(s)
 	return n, err == nil
 }
+
+// The range of event times Validate accepts: years 1900 to 9999, UTC.
+var (
+	minTime = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+)
 
 func parseScore(s string) (int, error) {
 	n, err := strconv.Atoi(s)

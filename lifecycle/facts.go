@@ -138,7 +138,23 @@ func (f *Facts) LastScore() (score int, ok bool) {
 
 // Add folds one event into the facts. It assumes e is valid (see
 // [Event.Validate]); the Tracker calls it once per event ID.
-func (f *Facts) Add(e *Event) {
+func (f *Facts) Add(e *Event) { f.add(e) }
+
+// factsUndo is what [Facts.add] changed, so that [Facts.undo] can put the
+// facts back exactly as they were.
+type factsUndo struct {
+	prev     Facts // the scalar fields (slices are restored separately)
+	tally    int   // index of the tally changed or inserted
+	oldTally Tally // its previous value, unless inserted
+	newTally bool  // the tally was inserted
+	sum      int   // index of the sum changed or inserted; -1: none
+	oldSum   Sum
+	newSum   bool
+}
+
+// add folds e into f and returns how to undo it.
+func (f *Facts) add(e *Event) (u factsUndo) {
+	u.prev = *f
 	t := e.Time.UTC()
 	if f.First.IsZero() || t.Before(f.First) {
 		f.First = t
@@ -146,9 +162,10 @@ func (f *Facts) Add(e *Event) {
 	if t.After(f.Last) {
 		f.Last = t
 	}
-	f.addTally(e.Type, t)
+	u.tally, u.oldTally, u.newTally = f.addTally(e.Type, t)
+	u.sum = -1
 	if e.Amount != 0 {
-		f.addSum(e.Type, e.Currency, e.Amount)
+		u.sum, u.oldSum, u.newSum = f.addSum(e.Type, e.Currency, e.Amount)
 	}
 	if e.ReferrerID != "" {
 		if f.ReferredBy == "" || t.Before(f.ReferredAt) || (t.Equal(f.ReferredAt) && e.ReferrerID < f.ReferredBy) {
@@ -162,12 +179,45 @@ func (f *Facts) Add(e *Event) {
 			}
 		}
 	}
+	return u
 }
 
-func (f *Facts) addTally(typ EventType, t time.Time) {
-	i := sort.Search(len(f.Tallies), func(i int) bool { return f.Tallies[i].Type >= typ })
+// undo reverses the [Facts.add] that returned u; it must be the last
+// change made to f.
+func (f *Facts) undo(u *factsUndo) {
+	tallies, sums := f.Tallies, f.Sums
+	if u.newTally {
+		tallies = tallies[:u.tally+copy(tallies[u.tally:], tallies[u.tally+1:])]
+	} else {
+		tallies[u.tally] = u.oldTally
+	}
+	if u.sum >= 0 {
+		if u.newSum {
+			sums = sums[:u.sum+copy(sums[u.sum:], sums[u.sum+1:])]
+		} else {
+			sums[u.sum] = u.oldSum
+		}
+	}
+	*f = u.prev
+	f.Tallies, f.Sums = tallies, sums
+}
+
+// addTally counts one event of type typ at t. It returns the index of the
+// tally, its previous value and whether it was inserted.
+func (f *Facts) addTally(typ EventType, t time.Time) (int, Tally, bool) {
+	lo, hi := 0, len(f.Tallies)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if f.Tallies[m].Type < typ {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	i := lo
 	if i < len(f.Tallies) && f.Tallies[i].Type == typ {
 		tl := &f.Tallies[i]
+		old := *tl
 		tl.Count++
 		if t.Before(tl.First) {
 			tl.First = t
@@ -175,23 +225,48 @@ func (f *Facts) addTally(typ EventType, t time.Time) {
 		if t.After(tl.Last) {
 			tl.Last = t
 		}
-		return
+		return i, old, false
 	}
-	f.Tallies = append(f.Tallies, Tally{})
-	copy(f.Tallies[i+1:], f.Tallies[i:])
-	f.Tallies[i] = Tally{Type: typ, Count: 1, First: t, Last: t}
+	f.Tallies = insertTight(f.Tallies, i, Tally{Type: typ, Count: 1, First: t, Last: t})
+	return i, Tally{}, true
 }
 
-func (f *Facts) addSum(typ EventType, cur string, amt int64) {
-	i := sort.Search(len(f.Sums), func(i int) bool {
-		s := &f.Sums[i]
-		return s.Type > typ || (s.Type == typ && s.Currency >= cur)
-	})
-	if i < len(f.Sums) && f.Sums[i].Type == typ && f.Sums[i].Currency == cur {
-		f.Sums[i].Amount += amt
-		return
+// addSum adds amt to the sum for typ and cur. It returns the index of the
+// sum, its previous value and whether it was inserted.
+func (f *Facts) addSum(typ EventType, cur string, amt int64) (int, Sum, bool) {
+	lo, hi := 0, len(f.Sums)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		s := &f.Sums[m]
+		if s.Type < typ || (s.Type == typ && s.Currency < cur) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
 	}
-	f.Sums = append(f.Sums, Sum{})
-	copy(f.Sums[i+1:], f.Sums[i:])
-	f.Sums[i] = Sum{Type: typ, Currency: cur, Amount: amt}
+	i := lo
+	if i < len(f.Sums) && f.Sums[i].Type == typ && f.Sums[i].Currency == cur {
+		old := f.Sums[i]
+		f.Sums[i].Amount += amt
+		return i, old, false
+	}
+	f.Sums = insertTight(f.Sums, i, Sum{Type: typ, Currency: cur, Amount: amt})
+	return i, Sum{}, true
+}
+
+// insertTight inserts v at i. When s is full it grows by one element only:
+// tallies, sums and transitions are few per customer and kept for long, so
+// tight slices matter more than amortised growth.
+func insertTight[T any](s []T, i int, v T) []T {
+	if len(s) < cap(s) {
+		s = s[:len(s)+1]
+		copy(s[i+1:], s[i:])
+		s[i] = v
+		return s
+	}
+	out := make([]T, len(s)+1)
+	copy(out, s[:i])
+	out[i] = v
+	copy(out[i+1:], s[i:])
+	return out
 }

@@ -36,3 +36,27 @@ type Store interface {
 type Loader interface {
 	Load(ctx context.Context, id string, dst *Customer) error
 }
+
+// Updater is an optional Store capability: a read-modify-write of one
+// customer done inside the store, without copying the customer out and
+// back in. When a store has it, the Tracker records single events through
+// Update instead of Get (or Load) and Put; a Store without it works the
+// same, only slower.
+//
+// Rules every implementation obeys:
+//   - Update calls fn exactly once, with the stored customer or, when none
+//     is stored, with a new Customer whose ID is id and whose other fields
+//     are zero (Version 0). It returns fn's error, or the context's error
+//     (without calling fn) when ctx is done.
+//   - While fn runs, Update holds the customer exclusively: no Put, Get,
+//     Load, Scan copy or other Update of the same customer runs meanwhile.
+//     fn must therefore not call the store.
+//   - fn reports whether it changed c. When it returns true and a nil
+//     error, it has set c.Version to the previous version plus one and the
+//     change is committed (a new customer is inserted), atomically with
+//     respect to every other method. When it returns false or an error,
+//     fn must have left c exactly as it found it, and nothing is stored.
+//   - fn must not keep c, or any slice of it, after it returns.
+type Updater interface {
+	Update(ctx context.Context, id string, fn func(c *Customer) (bool, error)) error
+}

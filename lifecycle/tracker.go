@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,14 +36,17 @@ import (
 type Tracker struct {
 	model   Model
 	graph   *stage.Graph
+	ids     []stage.ID // graph.IDs(), searched faster than the graph's map
 	store   Store
 	loader  Loader
+	updater Updater
 	now     func() time.Time
 	log     *slog.Logger
 	skew    time.Duration
 	retries int
 	hooks   []Hook
-	pool    sync.Pool
+	pool    sync.Pool // *Customer scratch space
+	ops     sync.Pool // *inPlace
 }
 
 // Hook is called after a customer's stage change has been stored. Hooks
@@ -84,6 +88,7 @@ func NewTracker(m Model, s Store, opts ...Option) *Tracker {
 	t := &Tracker{
 		model:   m,
 		graph:   m.Stages(),
+		ids:     m.Stages().IDs(),
 		store:   s,
 		now:     time.Now,
 		log:     slog.New(slog.DiscardHandler),
@@ -91,6 +96,7 @@ func NewTracker(m Model, s Store, opts ...Option) *Tracker {
 		retries: 32,
 	}
 	t.loader, _ = s.(Loader)
+	t.updater, _ = s.(Updater)
 	for _, o := range opts {
 		o(t)
 	}
@@ -156,11 +162,12 @@ func (t *Tracker) Record(ctx context.Context, e Event) (Result, error) {
 		return res, err
 	}
 	var cr credit
-	err := t.apply(ctx, e.CustomerID, func(c *Customer) (bool, error) {
-		applied, err := t.fold(c, &e, &res)
-		cr.note(c, &e, applied)
-		return applied, err
-	}, &res)
+	var err error
+	if t.updater != nil {
+		err = t.recordInPlace(ctx, &e, &res, &cr)
+	} else {
+		err = t.recordCopy(ctx, e, &res, &cr)
+	}
 	if err != nil {
 		return res, err
 	}
@@ -168,6 +175,97 @@ func (t *Tracker) Record(ctx context.Context, e Event) (Result, error) {
 		return res, err
 	}
 	return res, nil
+}
+
+// recordCopy is Record's path for a store that is not an [Updater]: load
+// a copy, fold, compare-and-swap it back.
+func (t *Tracker) recordCopy(ctx context.Context, e Event, res *Result, cr *credit) error {
+	r := *res
+	var c credit
+	err := t.apply(ctx, e.CustomerID, func(cu *Customer) (bool, error) {
+		applied, err := t.fold(cu, &e, &r)
+		c.note(cu, &e, applied)
+		return applied, err
+	}, &r)
+	*res, *cr = r, c
+	return err
+}
+
+// inPlace is the state of one Record through an [Updater]. It is pooled,
+// with its fold method bound once to fn, so that passing fn to the store
+// allocates nothing.
+type inPlace struct {
+	t   *Tracker
+	e   Event
+	res Result
+	cr  credit
+	tr  Transition
+	fn  func(c *Customer) (bool, error)
+}
+
+// recordInPlace is Record's path for a store that is an [Updater]: the
+// event is folded into the stored customer in place, with no copy of the
+// customer.
+func (t *Tracker) recordInPlace(ctx context.Context, e *Event, res *Result, cr *credit) error {
+	op, _ := t.ops.Get().(*inPlace)
+	if op == nil {
+		op = &inPlace{t: t}
+		op.fn = op.fold
+	}
+	op.e = *e
+	err := t.updater.Update(ctx, e.CustomerID, op.fn)
+	*res, *cr = op.res, op.cr
+	tr := op.tr
+	*op = inPlace{t: t, fn: op.fn}
+	t.ops.Put(op)
+	if err != nil {
+		return err
+	}
+	if res.Moved && len(t.hooks) > 0 {
+		t.runHooks(ctx, Change{CustomerID: e.CustomerID, Transition: tr})
+	}
+	return nil
+}
+
+// fold applies op.e to the stored customer c. If the model fails, the facts
+// are put back as they were before anything else is touched, so c is left
+// unchanged, as [Updater] requires.
+func (op *inPlace) fold(c *Customer) (bool, error) {
+	e := &op.e
+	res := &op.res
+	*res = Result{EventID: e.ID, CustomerID: e.CustomerID, From: c.Stage, To: c.Stage, Version: c.Version}
+	op.cr = credit{}
+	d := EventDigest(e.ID)
+	i, found := slices.BinarySearch(c.Seen, d)
+	if found {
+		res.Duplicate = true
+		op.cr.note(c, e, false)
+		return false, nil
+	}
+	u := c.Facts.add(e)
+	asOf := c.AsOf
+	if at := e.Time.UTC(); at.After(asOf) {
+		asOf = at
+	}
+	s, err := op.t.stageOf(&c.Facts, asOf)
+	if err != nil {
+		c.Facts.undo(&u)
+		return false, err
+	}
+	// Nothing below can fail.
+	c.Seen = slices.Insert(c.Seen, i, d)
+	c.AsOf = asOf
+	res.To = s
+	if s != c.Stage {
+		op.tr = Transition{From: c.Stage, To: s, At: asOf, Cause: e.ID}
+		c.History = insertTight(c.History, len(c.History), op.tr)
+		c.Stage, c.Since = s, asOf
+		res.Moved = true
+	}
+	c.Version++
+	res.Version = c.Version
+	op.cr.note(c, e, true)
+	return true, nil
 }
 
 // RecordBatch records many events. It first validates all of them: if any
@@ -321,7 +419,7 @@ func (t *Tracker) stageOf(f *Facts, now time.Time) (s stage.ID, err error) {
 		}
 	}()
 	s = t.model.Stage(f, now)
-	if !t.graph.Has(s) {
+	if !slices.Contains(t.ids, s) {
 		return "", fmt.Errorf("%w: model %q returned undeclared stage %q", ErrInvalidModel, t.model.Name(), s)
 	}
 	return s, nil
@@ -335,6 +433,9 @@ func (t *Tracker) stageOf(f *Facts, now time.Time) (s stage.ID, err error) {
 func (t *Tracker) apply(ctx context.Context, id string, fn func(c *Customer) (bool, error), res *Result) error {
 	c := t.pool.Get().(*Customer)
 	defer t.pool.Put(c)
+	if t.updater != nil {
+		return t.applyUpdate(ctx, id, c, fn, res)
+	}
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -381,6 +482,37 @@ func (t *Tracker) apply(ctx context.Context, id string, fn func(c *Customer) (bo
 		}
 		*res = Result{EventID: res.EventID, CustomerID: res.CustomerID}
 	}
+}
+
+// applyUpdate is apply for an [Updater] store: fn works on scratch, a copy
+// of the stored customer, which replaces the stored one only if fn
+// succeeds, so a failing fn leaves the stored customer untouched.
+func (t *Tracker) applyUpdate(ctx context.Context, id string, scratch *Customer, fn func(c *Customer) (bool, error), res *Result) error {
+	var changes []Transition
+	err := t.updater.Update(ctx, id, func(c *Customer) (bool, error) {
+		changes = changes[:0]
+		c.CopyTo(scratch)
+		prev, hist := scratch.Version, len(scratch.History)
+		res.Version = prev
+		write, err := fn(scratch)
+		if err != nil || !write {
+			return false, err
+		}
+		scratch.Version = prev + 1
+		changes = append(changes, scratch.History[hist:]...)
+		scratch.CopyTo(c)
+		res.Version = c.Version
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(t.hooks) > 0 {
+		for _, tr := range changes {
+			t.runHooks(ctx, Change{CustomerID: id, Transition: tr})
+		}
+	}
+	return nil
 }
 
 func (t *Tracker) load(ctx context.Context, id string, dst *Customer) error {

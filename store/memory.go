@@ -35,8 +35,9 @@ type shard struct {
 }
 
 var (
-	_ lifecycle.Store  = (*Memory)(nil)
-	_ lifecycle.Loader = (*Memory)(nil)
+	_ lifecycle.Store   = (*Memory)(nil)
+	_ lifecycle.Loader  = (*Memory)(nil)
+	_ lifecycle.Updater = (*Memory)(nil)
 )
 
 // NewMemory returns an empty in-memory store.
@@ -114,6 +115,38 @@ func (m *Memory) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) er
 		return nil
 	}
 	c.CopyTo(old)
+	return nil
+}
+
+// Update runs fn on the stored customer in place, under the shard's write
+// lock, as [lifecycle.Updater] describes: a new customer (ID id, Version 0)
+// is inserted only if fn reports a change. If fn reports a change without
+// setting Version to the previous version plus one (breaking the
+// Updater's rules), Update returns an error wrapping
+// [lifecycle.ErrInvalidCustomer] and does not insert a new customer; an
+// existing one keeps whatever fn did to it.
+func (m *Memory) Update(ctx context.Context, id string, fn func(c *lifecycle.Customer) (bool, error)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s := m.shard(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.m[id]
+	if !ok {
+		c = &lifecycle.Customer{ID: id}
+	}
+	prev := c.Version
+	changed, err := fn(c)
+	if err != nil || !changed {
+		return err
+	}
+	if err := CheckPut(c, prev); err != nil {
+		return err
+	}
+	if !ok {
+		s.m[id] = c
+	}
 	return nil
 }
 
