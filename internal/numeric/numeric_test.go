@@ -323,3 +323,46 @@ func TestHessianAndCholesky(t *testing.T) {
 		}
 	}
 }
+
+func TestLogHyp2F1(t *testing.T) {
+	tests := []struct {
+		name       string
+		a, b, c, z float64
+	}{
+		{"small z", 0.7, 1.3, 2.6, 0.4},
+		{"switch point", 0.7, 1.3, 2.6, 0.9},
+		{"transform, c-a-b>0", 0.7, 1.3, 2.6, 0.97},
+		{"transform, c-a-b<0", 3.2426, 5.4258, 6.2187, 0.99},
+		{"pareto-like", 3.2, 1.6, 4.2, 0.995},
+		{"integer c-a-b", 1, 1, 2, 0.95},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			want, err := Hyp2F1(tc.a, tc.b, tc.c, tc.z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := LogHyp2F1(tc.a, tc.b, tc.c, tc.z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(got-math.Log(want)) > 1e-12*math.Max(1, math.Abs(got)) {
+				t.Errorf("LogHyp2F1 = %.17g, ln Hyp2F1 = %.17g", got, math.Log(want))
+			}
+		})
+	}
+	// Beyond the float64 range: 2F1(a, b; b; z) = (1−z)^(−a).
+	got, err := LogHyp2F1(400, 2.5, 2.5, 0.95)
+	if want := -400 * math.Log(0.05); err != nil || relErr(got, want) > 1e-12 {
+		t.Errorf("LogHyp2F1(400, 2.5; 2.5; 0.95) = %v, %v; want %v", got, err, want)
+	}
+	got, err = LogHyp2F1(2000, 2.5, 2.5, 0.5)
+	if want := 2000 * math.Ln2; err != nil || relErr(got, want) > 1e-12 {
+		t.Errorf("LogHyp2F1(2000, 2.5; 2.5; 0.5) = %v, %v; want %v", got, err, want)
+	}
+	for _, bad := range [][4]float64{{-1, 1, 1, 0.5}, {1, 1, 1, 1}, {1, 1, 1, -0.1}, {1, math.NaN(), 1, 0.5}} {
+		if _, err := LogHyp2F1(bad[0], bad[1], bad[2], bad[3]); !errors.Is(err, ErrDomain) {
+			t.Errorf("LogHyp2F1%v: err = %v, want ErrDomain", bad, err)
+		}
+	}
+}
