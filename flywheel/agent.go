@@ -301,4 +301,3 @@ func (a *agent) record(e lifecycle.Event) error {
 	}
 	return nil
 }
-

@@ -4,8 +4,18 @@ import (
 	"time"
 
 	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/model"
 	"github.com/clmkit/clm/stage"
 )
+
+// Importing the package registers the flywheel model, with default
+// thresholds, in the model registry as "flywheel" (see [model.Register]),
+// the way a database/sql driver registers itself.
+func init() {
+	if err := model.Register("flywheel", Model()); err != nil {
+		panic(err)
+	}
+}
 
 // Stage IDs of the flywheel model, in order.
 const (
@@ -32,31 +42,31 @@ const (
 )
 
 // ModelOption sets a threshold of the flywheel [Model].
-type ModelOption func(*model)
+type ModelOption func(*wheel)
 
 // LapseAfter sets how long after their last completed order a buyer counts
 // as lapsed (default [DefaultLapseAfter]). A lapsed buyer goes back to
 // engage. A duration of zero or less means buyers never lapse.
-func LapseAfter(d time.Duration) ModelOption { return func(m *model) { m.lapse = d } }
+func LapseAfter(d time.Duration) ModelOption { return func(m *wheel) { m.lapse = d } }
 
 // RetainOrders sets the net orders that make a buyer retained (default
 // [DefaultRetainOrders]). Values below 2 are treated as 2: the first order
 // makes a buyer nurtured, not retained.
-func RetainOrders(n int64) ModelOption { return func(m *model) { m.retainOrders = max(n, 2) } }
+func RetainOrders(n int64) ModelOption { return func(m *wheel) { m.retainOrders = max(n, 2) } }
 
 // AdvocateWindow sets how recent a review_posted, social_shared or
 // referral_made event must be, relative to the classification time, to make
 // an active buyer an advocate (default [DefaultAdvocateWindow]). A duration
 // of zero or less switches this path off: only converted referrals make
 // advocates.
-func AdvocateWindow(d time.Duration) ModelOption { return func(m *model) { m.window = d } }
+func AdvocateWindow(d time.Duration) ModelOption { return func(m *wheel) { m.window = d } }
 
 // AdvocateReferrals sets how many converted referrals (referral_converted
 // events, which the Tracker records) make an active buyer an advocate
 // (default [DefaultAdvocateReferrals]). Values below 1 are treated as 1.
-func AdvocateReferrals(n int64) ModelOption { return func(m *model) { m.referrals = max(n, 1) } }
+func AdvocateReferrals(n int64) ModelOption { return func(m *wheel) { m.referrals = max(n, 1) } }
 
-type model struct {
+type wheel struct {
 	lapse        time.Duration
 	retainOrders int64
 	window       time.Duration
@@ -119,7 +129,7 @@ func Graph() *stage.Graph { return graph }
 // order. Moves caused by time alone (lapsing, an advocacy window running
 // out) are applied by [lifecycle.Tracker.Sweep].
 func Model(opts ...ModelOption) lifecycle.Model {
-	m := &model{
+	m := &wheel{
 		lapse:        DefaultLapseAfter,
 		retainOrders: DefaultRetainOrders,
 		window:       DefaultAdvocateWindow,
@@ -131,11 +141,11 @@ func Model(opts ...ModelOption) lifecycle.Model {
 	return m
 }
 
-func (m *model) Name() string { return "flywheel" }
+func (m *wheel) Name() string { return "flywheel" }
 
-func (m *model) Stages() *stage.Graph { return graph }
+func (m *wheel) Stages() *stage.Graph { return graph }
 
-func (m *model) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
+func (m *wheel) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
 	orders := f.Orders()
 	if orders > 0 && (m.lapse <= 0 || now.Sub(f.LastTime(lifecycle.OrderCompleted)) <= m.lapse) {
 		if f.Count(lifecycle.ReferralConverted) >= m.referrals || m.advocacy(f, now) {
@@ -163,7 +173,7 @@ func (m *model) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
 }
 
 // advocacy reports a review, share or invitation within the window.
-func (m *model) advocacy(f *lifecycle.Facts, now time.Time) bool {
+func (m *wheel) advocacy(f *lifecycle.Facts, now time.Time) bool {
 	if m.window <= 0 {
 		return false
 	}

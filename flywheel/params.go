@@ -38,10 +38,10 @@ type Step int
 
 // The four funnel steps.
 const (
-	EngageToAcquire   Step = iota // an engaged prospect becomes a known lead
-	AcquireToNurture              // a lead places a first order
-	NurtureToRetain               // a first-time buyer orders again
-	RetainToAdvocate              // a repeat buyer becomes an advocate
+	EngageToAcquire  Step = iota // an engaged prospect becomes a known lead
+	AcquireToNurture             // a lead places a first order
+	NurtureToRetain              // a first-time buyer orders again
+	RetainToAdvocate             // a repeat buyer becomes an advocate
 )
 
 // Params are the simulator's parameters. One rotation is whatever period
