@@ -284,5 +284,13 @@ func (p Params) Validate() error {
 // invalidf returns an error wrapping ErrInvalidParams naming the parameter
 // and its value.
 func invalidf(name string, v float64, reason string) error {
-	return fmt.Errorf("%w: %s = %s %s", ErrInvalidParams, name, strconv.FormatFloat(v, 'g', -1, 64), reason)
+	return fmt.Errorf("%w: %s = %s %s", ErrInvalidParams, name, formatValue(v), reason)
+}
+
+// formatValue prints whole numbers without an exponent.
+func formatValue(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }
