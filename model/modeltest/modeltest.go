@@ -34,11 +34,13 @@
 package modeltest
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -283,7 +285,7 @@ func checkPure(s *suite) []error {
 			return
 		}
 		if !reflect.DeepEqual(work, x.f) {
-			s.fail("modified the facts for %s at now=%s: before %s, after %s", x.what, ts(x.now), FormatFacts(x.f), FormatFacts(work))
+			s.fail("modified the facts (%s) for %s at now=%s: before %s, after %s", changes(x.f, work), x.what, ts(x.now), FormatFacts(x.f), FormatFacts(work))
 		}
 	})
 	return s.errs
@@ -333,8 +335,8 @@ func checkGraph(s *suite) []error {
 				break // reported by NoPanic and Total
 			}
 			if !s.graph.Allows(prev, next) {
-				s.fail("moved %s → %s, an edge the graph does not declare, after %s (history %d, step %d); facts before: %s; facts after: %s",
-					prev, next, what, w, step, FormatFacts(before), FormatFacts(f))
+				s.fail("moved %s → %s, an edge the graph does not declare, after %s (history %d, step %d, seed %d,%d); facts before: %s; facts after: %s",
+					prev, next, what, w, step, s.cfg.seed1, s.cfg.seed2, FormatFacts(before), FormatFacts(f))
 			}
 			prev = next
 		}
@@ -399,7 +401,7 @@ func randomEvent(r *rand.Rand, types []lifecycle.EventType, at time.Time, walk i
 // extreme facts and random customers, each at several times.
 func corpus(c *config) []sample {
 	var out []sample
-	farPast := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	farPast := time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC)
 	farFuture := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 	nows := []time.Time{{}, farPast, c.start, farFuture}
 	for _, now := range nows {
@@ -428,6 +430,11 @@ func corpus(c *config) []sample {
 			sample{what, f, f.First.Add(-day)},
 		)
 	}
+	// Smallest facts first, so that the failures reported are the
+	// simplest found.
+	slices.SortStableFunc(out, func(a, b sample) int {
+		return cmp.Compare(len(a.f.Tallies)+len(a.f.Sums), len(b.f.Tallies)+len(b.f.Sums))
+	})
 	return out
 }
 
@@ -569,4 +576,45 @@ func FormatFacts(f *lifecycle.Facts) string {
 	}
 	b.WriteString("}")
 	return b.String()
+}
+
+// changes lists the first few differences between two facts values.
+func changes(a, b *lifecycle.Facts) string {
+	var out []string
+	add := func(format string, args ...any) {
+		if len(out) < 4 {
+			out = append(out, fmt.Sprintf(format, args...))
+		}
+	}
+	if a.First != b.First || a.Last != b.Last {
+		add("first/last %s/%s → %s/%s", ts(a.First), ts(a.Last), ts(b.First), ts(b.Last))
+	}
+	if len(a.Tallies) != len(b.Tallies) {
+		add("%d tallies → %d", len(a.Tallies), len(b.Tallies))
+	} else {
+		for i := range a.Tallies {
+			if a.Tallies[i] != b.Tallies[i] {
+				add("Tallies[%d] %+v → %+v", i, a.Tallies[i], b.Tallies[i])
+			}
+		}
+	}
+	if len(a.Sums) != len(b.Sums) {
+		add("%d sums → %d", len(a.Sums), len(b.Sums))
+	} else {
+		for i := range a.Sums {
+			if a.Sums[i] != b.Sums[i] {
+				add("Sums[%d] %+v → %+v", i, a.Sums[i], b.Sums[i])
+			}
+		}
+	}
+	if a.ReferredBy != b.ReferredBy || a.ReferredAt != b.ReferredAt {
+		add("referred_by %s@%s → %s@%s", a.ReferredBy, ts(a.ReferredAt), b.ReferredBy, ts(b.ReferredAt))
+	}
+	if a.Score != b.Score || a.ScoreAt != b.ScoreAt {
+		add("score %d@%s → %d@%s", a.Score, ts(a.ScoreAt), b.Score, ts(b.ScoreAt))
+	}
+	if len(out) == 0 {
+		return "a change only reflect.DeepEqual sees, such as a time's location"
+	}
+	return strings.Join(out, "; ")
 }
