@@ -366,3 +366,22 @@ func TestLogHyp2F1(t *testing.T) {
 		}
 	}
 }
+
+func TestCentralDifference(t *testing.T) {
+	f := CentralDifference(func(x []float64) float64 { return rosenbrock(x, nil) }, 0)
+	g := make([]float64, 2)
+	want := make([]float64, 2)
+	for _, x := range [][]float64{{-1.2, 1}, {0.3, 0.8}, {2, 4}} {
+		f(x, g)
+		rosenbrock(x, want)
+		for i := range g {
+			if math.Abs(g[i]-want[i]) > 1e-6*math.Max(1, math.Abs(want[i])) {
+				t.Errorf("at %v: grad[%d] = %v, want %v", x, i, g[i], want[i])
+			}
+		}
+	}
+	res, err := BFGS(f, []float64{-1.2, 1}, nil)
+	if err != nil || math.Abs(res.X[0]-1) > 1e-5 || math.Abs(res.X[1]-1) > 1e-5 {
+		t.Errorf("BFGS with numerical gradients: %v, %v", res.X, err)
+	}
+}

@@ -30,7 +30,8 @@ type FitInfo struct {
 	// identical customers into weighted rows.
 	DistinctRows int
 	// Iterations and Evaluations count optimiser iterations and objective
-	// evaluations over all starting points tried.
+	// evaluations over all starting points tried (a numerical gradient,
+	// as used by FitParetoNBD, counts as one evaluation).
 	Iterations, Evaluations int
 	// Starts is the number of starting points tried.
 	Starts int

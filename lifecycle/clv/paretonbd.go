@@ -1,0 +1,235 @@
+package clv
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/clmkit/clm/internal/numeric"
+)
+
+// ParetoNBD holds the parameters of the Pareto/NBD model (Schmittlein,
+// Morrison & Colombo 1987): while active a customer buys as a Poisson
+// process with rate λ ~ Gamma(shape R, rate Alpha) and stays active for an
+// exponential lifetime with rate μ ~ Gamma(shape S, rate Beta). Alpha and
+// Beta are in the time unit of the data.
+type ParetoNBD struct {
+	R, Alpha, S, Beta float64
+}
+
+// Validate reports an error wrapping [ErrInvalidInput] unless all four
+// parameters are finite and positive.
+func (m ParetoNBD) Validate() error {
+	for _, p := range []struct {
+		name string
+		v    float64
+	}{{"ParetoNBD.R", m.R}, {"ParetoNBD.Alpha", m.Alpha}, {"ParetoNBD.S", m.S}, {"ParetoNBD.Beta", m.Beta}} {
+		if err := checkPositive(p.name, p.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// String formats the parameters with 4 decimals.
+func (m ParetoNBD) String() string {
+	return fmt.Sprintf("paretonbd r=%.4f alpha=%.4f s=%.4f beta=%.4f", m.R, m.Alpha, m.S, m.Beta)
+}
+
+// logTerms returns, for one customer, ln L and the log-odds
+// ln[P(dead)/P(alive)], using the closed form of Fader & Hardie's note
+// "A Note on Deriving the Pareto/NBD Model and Related Expressions" (2005):
+//
+//	L = Γ(r+x) α^r β^s / Γ(r) · [ (α+T)^−(r+x) (β+T)^−s + s/(r+s+x) · A0 ]
+//
+// where A0 is a difference of two 2F1(r+s+x, ·; r+s+x+1; ·) terms. Every
+// factor is kept in log space (the hypergeometric terms and powers overflow
+// float64 for frequent buyers), and A0 is formed with a log-difference.
+func (m ParetoNBD) logTerms(x, tx, T float64) (ll, logOdds float64, err error) {
+	r, al, s, be := m.R, m.Alpha, m.S, m.Beta
+	a := r + s + x
+	mx, b := al, s+1
+	if al < be {
+		mx, b = be, r+x
+	}
+	d := math.Abs(al - be)
+	f1, err := numeric.LogHyp2F1(a, b, a+1, d/(mx+tx))
+	if err != nil {
+		return 0, 0, err
+	}
+	f2, err := numeric.LogHyp2F1(a, b, a+1, d/(mx+T))
+	if err != nil {
+		return 0, 0, err
+	}
+	l1 := f1 - a*math.Log(mx+tx)
+	l2 := f2 - a*math.Log(mx+T)
+	lA0 := math.Inf(-1)
+	if l1 > l2 {
+		lA0 = numeric.LogDiffExp(l1, l2)
+	}
+	p1 := -(r+x)*math.Log(al+T) - s*math.Log(be+T)
+	p2 := math.Log(s/a) + lA0
+	lgrx, _ := math.Lgamma(r + x)
+	lgr, _ := math.Lgamma(r)
+	ll = lgrx - lgr + r*math.Log(al) + s*math.Log(be) + numeric.LogSumExp(p1, p2)
+	return ll, p2 - p1, nil
+}
+
+// rfmRow is a distinct (Frequency, Recency, T) with its multiplicity.
+type rfmRow struct {
+	x, tx, t, w float64
+}
+
+// collapseRFM validates customers and merges identical rows.
+func collapseRFM(customers []Customer) ([]rfmRow, float64, error) {
+	if len(customers) == 0 {
+		return nil, 0, invalidf("customers: empty")
+	}
+	type key struct {
+		x     int
+		tx, t float64
+	}
+	idx := make(map[key]int)
+	var rows []rfmRow
+	var sumT float64
+	for i, c := range customers {
+		if err := checkCustomer(c); err != nil {
+			return nil, 0, fmt.Errorf("customers[%d]: %w", i, err)
+		}
+		sumT += c.T
+		k := key{c.Frequency, c.Recency, c.T}
+		if j, ok := idx[k]; ok {
+			rows[j].w++
+			continue
+		}
+		idx[k] = len(rows)
+		rows = append(rows, rfmRow{float64(c.Frequency), c.Recency, c.T, 1})
+	}
+	return rows, sumT, nil
+}
+
+// FitParetoNBD estimates the Pareto/NBD parameters by maximum likelihood
+// from the calibration RFM rows of customers (identical rows collapsed).
+// The optimiser is BFGS on the log-parameters with central-difference
+// gradients, so it is markedly slower than [FitBGNBD] (tens of
+// milliseconds per thousand distinct rows). Errors are as for [FitBGNBD].
+func FitParetoNBD(customers []Customer, opts *FitOptions) (ParetoNBD, FitInfo, error) {
+	if err := checkFitOptions(opts); err != nil {
+		return ParetoNBD{}, FitInfo{}, err
+	}
+	rows, sumT, err := collapseRFM(customers)
+	if err != nil {
+		return ParetoNBD{}, FitInfo{}, err
+	}
+	n := float64(len(customers))
+	info := FitInfo{Customers: len(customers), DistinctRows: len(rows)}
+	var sumX float64
+	for _, r := range rows {
+		sumX += r.w * r.x
+	}
+	nll := func(th []float64) float64 {
+		m := ParetoNBD{math.Exp(th[0]), math.Exp(th[1]), math.Exp(th[2]), math.Exp(th[3])}
+		if m.Validate() != nil {
+			return math.Inf(1)
+		}
+		var ll float64
+		for _, r := range rows {
+			l, _, err := m.logTerms(r.x, r.tx, r.t)
+			if err != nil {
+				return math.Inf(1)
+			}
+			ll += r.w * l
+		}
+		return -ll / n
+	}
+	rate := (sumX + 1) / (sumT + 1)
+	meanT := sumT/n + 1
+	starts := [][]float64{
+		{0, math.Log(1 / rate), 0, math.Log(meanT)},
+		{math.Log(0.5), math.Log(0.5 / rate), math.Log(0.5), math.Log(meanT / 2)},
+		{0, 0, 0, 0},
+	}
+	res, err := fitLogParams("Pareto/NBD fit", numeric.CentralDifference(nll, 1e-6), starts, opts, &info)
+	if err != nil {
+		return ParetoNBD{}, info, err
+	}
+	info.LogLikelihood = -res.F * n
+	return ParetoNBD{math.Exp(res.X[0]), math.Exp(res.X[1]), math.Exp(res.X[2]), math.Exp(res.X[3])}, info, nil
+}
+
+// LogLikelihood returns the total Pareto/NBD log-likelihood of the
+// customers' calibration rows under m.
+func (m ParetoNBD) LogLikelihood(customers []Customer) (float64, error) {
+	if err := m.Validate(); err != nil {
+		return 0, err
+	}
+	rows, _, err := collapseRFM(customers)
+	if err != nil {
+		return 0, err
+	}
+	var ll float64
+	for _, r := range rows {
+		l, _, err := m.logTerms(r.x, r.tx, r.t)
+		if err != nil {
+			return 0, fmt.Errorf("%w: Pareto/NBD likelihood at (x=%v, t_x=%v, T=%v): %w", ErrNoConvergence, r.x, r.tx, r.t, err)
+		}
+		ll += r.w * l
+	}
+	return ll, nil
+}
+
+// ProbabilityAlive returns P(customer still active at T | Frequency,
+// Recency, T).
+func (m ParetoNBD) ProbabilityAlive(c Customer) (float64, error) {
+	if err := m.Validate(); err != nil {
+		return 0, err
+	}
+	if err := checkCustomer(c); err != nil {
+		return 0, err
+	}
+	_, lo, err := m.logTerms(float64(c.Frequency), c.Recency, c.T)
+	if err != nil {
+		return 0, fmt.Errorf("%w: Pareto/NBD probability alive: %w", ErrNoConvergence, err)
+	}
+	return 1 / (1 + math.Exp(lo)), nil
+}
+
+// ConditionalExpectedPurchases returns the expected number of purchases of
+// customer c in the next t time units after T:
+//
+//	(r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)] · P(alive),
+//
+// evaluated stably at and near s = 1.
+func (m ParetoNBD) ConditionalExpectedPurchases(t float64, c Customer) (float64, error) {
+	if err := checkHorizon(t); err != nil {
+		return 0, err
+	}
+	alive, err := m.ProbabilityAlive(c)
+	if err != nil {
+		return 0, err
+	}
+	x := float64(c.Frequency)
+	return (m.R + x) / (m.Alpha + c.T) * (m.Beta + c.T) * m.lifetimeFactor(c.T, t) * alive, nil
+}
+
+// ExpectedPurchases returns E[X(t)], the expected number of repeat
+// purchases of a newly acquired customer in the t time units after the
+// first purchase: rβ/(α(s−1)) · [1 − (β/(β+t))^(s−1)].
+func (m ParetoNBD) ExpectedPurchases(t float64) (float64, error) {
+	if err := m.Validate(); err != nil {
+		return 0, err
+	}
+	if err := checkHorizon(t); err != nil {
+		return 0, err
+	}
+	return m.R / m.Alpha * m.Beta * m.lifetimeFactor(0, t), nil
+}
+
+// lifetimeFactor returns [1 − ((β+T)/(β+T+t))^(s−1)] / (s−1), with the
+// limit ln((β+T+t)/(β+T)) at s = 1.
+func (m ParetoNBD) lifetimeFactor(T, t float64) float64 {
+	q := -math.Log1p(t / (m.Beta + T)) // ln((β+T)/(β+T+t))
+	if m.S == 1 {
+		return -q
+	}
+	return -math.Expm1((m.S-1)*q) / (m.S - 1)
+}
