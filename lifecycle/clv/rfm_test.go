@@ -70,6 +70,17 @@ func TestSummarize(t *testing.T) {
 			},
 		},
 		{
+			// ObservationEnd defaults to the later of CalibrationEnd and
+			// the last transaction.
+			name: "calibration end after the last purchase",
+			opts: SummaryOptions{CalibrationEnd: day("2024-03-11")},
+			want: []Customer{
+				{ID: "a", Frequency: 5, Recency: 60, T: 70, MonetaryValue: (20 + 30 + 1 + 2 + 9) / 5.0},
+				{ID: "b", Frequency: 0, Recency: 0, T: 68},
+				{ID: "c", Frequency: 0, Recency: 0, T: 55},
+			},
+		},
+		{
 			name: "defaults: whole log is calibration",
 			opts: SummaryOptions{},
 			want: []Customer{
