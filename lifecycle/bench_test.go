@@ -135,4 +135,3 @@ func BenchmarkRecordParallel(b *testing.B) {
 
 var _ = fmt.Sprint
 var _ = runtime.GC
-

@@ -1,0 +1,475 @@
+package lifecycle
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SegmentTypes maps Segment spec event names (the "event" of a track call,
+// from the E-commerce v2, B2B SaaS, Mobile and Live Chat specs) to the
+// standard vocabulary. [FromSegment] also accepts the Title Case form of
+// every standard type name ("Newsletter Subscribed", "Ticket Opened",
+// "Survey Answered" …), except [ReferralConverted], which only the Tracker
+// records. The map is read-only: do not modify it.
+var SegmentTypes = map[string]EventType{
+	"Promotion Viewed":               AdImpression,
+	"Application Opened":             SiteVisited,
+	"Application Installed":          ContentDownloaded,
+	"Signed Up":                      SignedUp,
+	"Account Created":                SignedUp,
+	"Live Chat Conversation Started": ChatStarted,
+	"Product Viewed":                 ProductViewed,
+	"Product Added":                  CartAdded,
+	"Checkout Started":               CheckoutStarted,
+	"Order Completed":                OrderCompleted,
+	"Order Refunded":                 OrderRefunded,
+	"Product Reviewed":               ReviewPosted,
+	"Product Shared":                 SocialShared,
+	"Cart Shared":                    SocialShared,
+	"Invite Sent":                    ReferralMade,
+}
+
+// SegmentEventAttr is the attribute in which [FromSegment] keeps the
+// original Segment event name (or "page"/"screen" for those calls).
+const SegmentEventAttr = "segment_event"
+
+// segmentAttrs are the scalar properties FromSegment copies into Attrs,
+// under the same key.
+var segmentAttrs = []string{"order_id", "product_id", "category", "coupon", "score"}
+
+// FromSegment converts Segment-style calls into events. data is one call
+// object, a JSON array of calls, or a batch object {"batch": [calls…]}.
+//
+// For each call:
+//   - "type" "track" is converted by its "event" name: names in
+//     [SegmentTypes] and Title Case forms of standard types get the
+//     standard type; any other name becomes the custom type "segment."
+//     followed by the name in snake_case ("Trial Started" →
+//     "segment.trial_started"). "page" and "screen" calls become
+//     [SiteVisited]. "identify", "group" and "alias" calls carry no
+//     activity and are skipped. Any other type is an error.
+//   - "messageId" becomes the ID (the idempotency key); "userId", or
+//     "anonymousId" when userId is absent, the CustomerID (a JSON string
+//     or integer); "timestamp" (RFC 3339, fractional seconds allowed) the
+//     Time.
+//   - "properties.total", or "properties.revenue" when total is absent,
+//     becomes Amount: a JSON number or a string holding one, in major
+//     units, converted exactly (no floating point) to minor units with
+//     the currency's exponent ([MinorUnits]: JPY 0, EUR 2, KWD 3 …). A
+//     value with more non-zero decimals than the currency has is refused,
+//     as is a negative one, except that a negative amount on an Order
+//     Refunded call is taken as the refund's size. "properties.currency"
+//     (any case; stored upper-case) is required with an amount.
+//   - "properties.referrer_id" (or "referrerId") becomes ReferrerID.
+//   - Attrs holds the original event name under [SegmentEventAttr] and
+//     the properties order_id, product_id, category, coupon and score when
+//     they are strings or numbers.
+//
+// Every converted event passes [Event.Validate]. FromSegment returns the
+// events of every call that converted, in input order, and an error
+// joining one error per call that did not; each wraps [ErrInvalidEvent],
+// holds a *[ValidationError] whose Field names the Segment field
+// ("messageId", "timestamp", "properties.revenue" …), and, in an array or
+// batch, says the call's index. Input that is not JSON gives no events and
+// an error with Field "json".
+func FromSegment(data []byte) ([]Event, error) {
+	calls, single, err := splitSegment(data)
+	if err != nil {
+		return nil, err
+	}
+	events := make([]Event, 0, len(calls))
+	var errs []error
+	for i, raw := range calls {
+		e, ok, err := segmentEvent(raw)
+		if err != nil {
+			if !single {
+				err = fmt.Errorf("segment call %d: %w", i, err)
+			}
+			errs = append(errs, err)
+			continue
+		}
+		if ok {
+			events = append(events, e)
+		}
+	}
+	return events, errors.Join(errs...)
+}
+
+// splitSegment returns the call objects in data; single is true when data
+// is one call rather than an array or batch.
+func splitSegment(data []byte) (calls []json.RawMessage, single bool, err error) {
+	data = bytes.TrimSpace(data)
+	bad := func(err error) error {
+		return invalid("json", truncate(string(data)), "is not a Segment call, array of calls or batch: "+err.Error())
+	}
+	if len(data) == 0 {
+		return nil, false, invalid("json", "", "is empty")
+	}
+	switch data[0] {
+	case '[':
+		if err := json.Unmarshal(data, &calls); err != nil {
+			return nil, false, bad(err)
+		}
+		return calls, false, nil
+	case '{':
+		var probe struct {
+			Batch []json.RawMessage `json:"batch"`
+		}
+		if err := json.Unmarshal(data, &probe); err != nil {
+			return nil, false, bad(err)
+		}
+		if probe.Batch != nil {
+			return probe.Batch, false, nil
+		}
+		return []json.RawMessage{data}, true, nil
+	}
+	return nil, false, bad(errors.New("want a JSON object or array"))
+}
+
+type segmentCall struct {
+	Type        string                     `json:"type"`
+	Event       string                     `json:"event"`
+	UserID      json.RawMessage            `json:"userId"`
+	AnonymousID json.RawMessage            `json:"anonymousId"`
+	MessageID   string                     `json:"messageId"`
+	Timestamp   string                     `json:"timestamp"`
+	Properties  map[string]json.RawMessage `json:"properties"`
+}
+
+// segmentEvent converts one call; ok is false for a call that is skipped.
+func segmentEvent(raw json.RawMessage) (e Event, ok bool, err error) {
+	var c segmentCall
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return e, false, invalid("json", truncate(string(raw)), "is not a Segment call object: "+err.Error())
+	}
+	var name string
+	switch c.Type {
+	case "track":
+		if c.Event == "" {
+			return e, false, invalid("event", "", "is missing on a track call")
+		}
+		name = c.Event
+		e.Type = segmentType(c.Event)
+		if checkType(e.Type) != nil {
+			return e, false, invalid("event", truncate(c.Event), "cannot be turned into an event type (at most "+strconv.Itoa(MaxTypeLen-len("segment."))+" bytes of letters, digits and separators)")
+		}
+	case "page", "screen":
+		name = c.Type
+		e.Type = SiteVisited
+	case "identify", "group", "alias":
+		return e, false, nil
+	case "":
+		return e, false, invalid("type", "", "is missing")
+	default:
+		return e, false, invalid("type", truncate(c.Type), `must be "track", "page", "screen", "identify", "group" or "alias"`)
+	}
+	e.ID = c.MessageID
+	e.CustomerID, err = segmentID("userId", c.UserID)
+	if err != nil {
+		return e, false, err
+	}
+	if e.CustomerID == "" {
+		if e.CustomerID, err = segmentID("anonymousId", c.AnonymousID); err != nil {
+			return e, false, err
+		}
+		if e.CustomerID == "" {
+			return e, false, invalid("userId", "", "is missing, and so is anonymousId")
+		}
+	}
+	if c.Timestamp == "" {
+		return e, false, invalid("timestamp", "", "is missing")
+	}
+	if e.Time, err = time.Parse(time.RFC3339Nano, c.Timestamp); err != nil {
+		return e, false, invalid("timestamp", truncate(c.Timestamp), "is not an RFC 3339 time such as 2026-03-01T10:00:00.000Z")
+	}
+	if err := segmentMoney(&e, c.Properties); err != nil {
+		return e, false, err
+	}
+	for _, k := range []string{"referrer_id", "referrerId"} {
+		if v, ok := c.Properties[k]; ok && e.ReferrerID == "" {
+			if e.ReferrerID, err = segmentID("properties."+k, v); err != nil {
+				return e, false, err
+			}
+		}
+	}
+	e.Attrs = map[string]string{SegmentEventAttr: name}
+	for _, k := range segmentAttrs {
+		if v, ok := scalar(c.Properties[k]); ok {
+			e.Attrs[k] = v
+		}
+	}
+	if err := e.Validate(); err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			f := ve.Field
+			switch {
+			case f == "id":
+				f = "messageId"
+			case f == "customer_id":
+				f = "userId"
+			case f == "time":
+				f = "timestamp"
+			case f == "type":
+				f = "event"
+			case f == "referrer_id":
+				f = "properties.referrer_id"
+			case f == "amount":
+				f = "properties.total"
+			case f == "currency":
+				f = "properties.currency"
+			case f == "attrs.score":
+				f = "properties.score"
+			case strings.HasPrefix(f, "attrs"):
+				f = "properties" + strings.TrimPrefix(f, "attrs")
+			}
+			return e, false, &ValidationError{Field: f, Value: ve.Value, Reason: ve.Reason}
+		}
+		return e, false, err
+	}
+	return e, true, nil
+}
+
+// segmentType maps a track call's event name to an event type.
+func segmentType(name string) EventType {
+	if t, ok := SegmentTypes[name]; ok {
+		return t
+	}
+	snake := snakeCase(name)
+	if t := EventType(snake); t.Standard() && t != ReferralConverted {
+		return t
+	}
+	return EventType("segment." + snake)
+}
+
+// snakeCase lower-cases ASCII letters and turns every run of other
+// characters into one underscore, trimmed at both ends. Non-ASCII bytes
+// count as other characters.
+func snakeCase(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	sep := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		default:
+			sep = b.Len() > 0
+			continue
+		}
+		if sep {
+			b.WriteByte('_')
+			sep = false
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// segmentID reads an identifier that may be a JSON string or integer.
+func segmentID(field string, raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", invalid(field, truncate(string(raw)), "is not a valid JSON string")
+		}
+		return s, nil
+	}
+	if _, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+		return string(raw), nil
+	}
+	return "", invalid(field, truncate(string(raw)), "must be a string or an integer")
+}
+
+// scalar returns a JSON string's value or a number's text.
+func scalar(raw json.RawMessage) (string, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "", false
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return "", false
+		}
+		return s, true
+	}
+	if raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9') {
+		return string(raw), true
+	}
+	return "", false
+}
+
+// segmentMoney sets e's Amount and Currency from properties.total (or
+// revenue) and properties.currency.
+func segmentMoney(e *Event, props map[string]json.RawMessage) error {
+	field := "properties.total"
+	raw, ok := props["total"]
+	if !ok || string(bytes.TrimSpace(raw)) == "null" {
+		field = "properties.revenue"
+		raw, ok = props["revenue"]
+	}
+	if !ok || string(bytes.TrimSpace(raw)) == "null" {
+		return nil
+	}
+	num, err := numberText(raw)
+	if err != nil {
+		return invalid(field, truncate(string(raw)), err.Error())
+	}
+	cur := ""
+	if rc, ok := props["currency"]; ok {
+		if err := json.Unmarshal(rc, &cur); err != nil {
+			return invalid("properties.currency", truncate(string(rc)), "must be a string")
+		}
+	}
+	if cur == "" {
+		return invalid("properties.currency", "", "is required when "+field+" is set")
+	}
+	cur = strings.ToUpper(cur)
+	if !validCurrency(cur) {
+		return invalid("properties.currency", truncate(cur), "must be an ISO 4217 code of three letters")
+	}
+	neg := strings.HasPrefix(num, "-")
+	if neg {
+		if e.Type != OrderRefunded {
+			return invalid(field, num, "must not be negative")
+		}
+		num = num[1:]
+	}
+	amt, err := ParseMinor(num, cur)
+	if err != nil {
+		return invalid(field, num, err.Error())
+	}
+	e.Amount, e.Currency = amt, cur
+	return nil
+}
+
+// numberText returns the text of a JSON number, or of a number held in a
+// JSON string.
+func numberText(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	s := string(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", errors.New("is not a valid JSON string")
+		}
+		s = strings.TrimSpace(s)
+	}
+	if !json.Valid([]byte(s)) || s == "" || (s[0] != '-' && (s[0] < '0' || s[0] > '9')) {
+		return "", errors.New("must be a number")
+	}
+	return s, nil
+}
+
+// minorUnits lists ISO 4217 currencies whose minor unit is not 2 digits.
+var minorUnits = map[string]int{
+	// no minor unit
+	"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0,
+	"KRW": 0, "PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0,
+	"XAF": 0, "XOF": 0, "XPF": 0,
+	// thousandths
+	"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+	// ten-thousandths
+	"CLF": 4, "UYW": 4,
+}
+
+// MinorUnits returns how many decimal digits the currency's minor unit has
+// under ISO 4217: 0 for JPY, KRW, CLP and the other currencies without a
+// minor unit, 3 for BHD, IQD, JOD, KWD, LYD, OMR and TND, 4 for CLF and UYW,
+// and 2 for every other code.
+func MinorUnits(currency string) int {
+	if n, ok := minorUnits[currency]; ok {
+		return n
+	}
+	return 2
+}
+
+// ParseMinor converts a non-negative decimal amount in major units, such
+// as "49.99", "1e3" or "0.5", into minor units of the currency, exactly
+// ("49.99" EUR is 4999, "1500" JPY is 1500, "1.250" KWD is 1250). The text
+// is a JSON number without a sign. It is an error for the amount to have
+// non-zero digits below the currency's minor unit ("0.001" EUR) or to
+// exceed the int64 range.
+func ParseMinor(num, currency string) (int64, error) {
+	mant, exp, err := splitDecimal(num)
+	if err != nil {
+		return 0, err
+	}
+	exp += MinorUnits(currency)
+	mant = strings.TrimLeft(mant, "0")
+	if mant == "" {
+		return 0, nil
+	}
+	if exp < 0 {
+		if -exp > len(mant) {
+			return 0, fmt.Errorf("has more decimal places than %s's %d", currency, MinorUnits(currency))
+		}
+		cut := mant[len(mant)+exp:]
+		if strings.Trim(cut, "0") != "" {
+			return 0, fmt.Errorf("has more decimal places than %s's %d", currency, MinorUnits(currency))
+		}
+		mant = mant[:len(mant)+exp]
+		exp = 0
+	}
+	if len(mant)+exp > 19 {
+		return 0, errors.New("is too large")
+	}
+	mant += strings.Repeat("0", exp)
+	n, err := strconv.ParseInt(mant, 10, 64)
+	if err != nil {
+		return 0, errors.New("is too large")
+	}
+	return n, nil
+}
+
+// splitDecimal splits an unsigned JSON number into its digits and a power
+// of ten: "49.99" is ("4999", -2), "1.5e3" is ("15", 2).
+func splitDecimal(s string) (string, int, error) {
+	bad := errors.New("must be a non-negative decimal number")
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return "", 0, bad
+	}
+	intPart, frac := s[:i], ""
+	if i < len(s) && s[i] == '.' {
+		j := i + 1
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		if j == i+1 {
+			return "", 0, bad
+		}
+		frac, i = s[i+1:j], j
+	}
+	exp := 0
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		e, err := strconv.Atoi(s[i+1:])
+		if err != nil {
+			return "", 0, bad
+		}
+		if e > 1000 || e < -1000 {
+			if strings.Trim(intPart+frac, "0") == "" {
+				return "0", 0, nil
+			}
+			return "", 0, errors.New("is out of range")
+		}
+		exp, i = e, len(s)
+	}
+	if i != len(s) {
+		return "", 0, bad
+	}
+	return intPart + frac, exp - len(frac), nil
+}

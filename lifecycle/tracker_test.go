@@ -1,0 +1,630 @@
+package lifecycle_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/model"
+	"github.com/clmkit/clm/stage"
+	"github.com/clmkit/clm/store"
+)
+
+// farFuture is the tests' clock: no test event is from the future.
+var farFuture = t0.AddDate(20, 0, 0)
+
+func newTracker(t testing.TB, opts ...lifecycle.Option) *lifecycle.Tracker {
+	t.Helper()
+	return newTrackerOn(store.NewMemory(), opts...)
+}
+
+func newTrackerOn(s lifecycle.Store, opts ...lifecycle.Option) *lifecycle.Tracker {
+	opts = append([]lifecycle.Option{lifecycle.WithClock(func() time.Time { return farFuture })}, opts...)
+	return lifecycle.NewTracker(model.SterneCutler(), s, opts...)
+}
+
+// plainStore hides a store's optional capabilities (Loader, Updater), so
+// the Tracker takes its generic Get/Put path.
+type plainStore struct{ s lifecycle.Store }
+
+func (p plainStore) Get(ctx context.Context, id string) (*lifecycle.Customer, error) {
+	return p.s.Get(ctx, id)
+}
+func (p plainStore) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) error {
+	return p.s.Put(ctx, c, prev)
+}
+func (p plainStore) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
+	return p.s.Scan(ctx)
+}
+
+// stores runs f with each kind of store path the Tracker has.
+func stores(t *testing.T, f func(t *testing.T, newStore func() lifecycle.Store)) {
+	t.Run("updater", func(t *testing.T) { f(t, func() lifecycle.Store { return store.NewMemory() }) })
+	t.Run("get-put", func(t *testing.T) { f(t, func() lifecycle.Store { return plainStore{store.NewMemory()} }) })
+}
+
+func ev(id, cust string, typ lifecycle.EventType, at time.Time) lifecycle.Event {
+	return lifecycle.Event{ID: id, CustomerID: cust, Type: typ, Time: at}
+}
+
+func order(id, cust string, at time.Time, amt int64) lifecycle.Event {
+	return lifecycle.Event{ID: id, CustomerID: cust, Type: lifecycle.OrderCompleted, Time: at, Amount: amt, Currency: "EUR"}
+}
+
+func TestRecordDuplicates(t *testing.T) {
+	stores(t, func(t *testing.T, newStore func() lifecycle.Store) {
+		ctx := context.Background()
+		tr := newTrackerOn(newStore())
+		first, err := tr.Record(ctx, order("o1", "c1", t0, 100))
+		require.NoError(t, err)
+		want := lifecycle.Result{EventID: "o1", CustomerID: "c1", From: "", To: model.Conversion, Moved: true, Version: 1}
+		if diff := cmp.Diff(want, first); diff != "" {
+			t.Errorf("first Record (-want +got):\n%s", diff)
+		}
+		// The same ID again, even with other content, is a duplicate.
+		for _, e := range []lifecycle.Event{order("o1", "c1", t0, 100), order("o1", "c1", t0.Add(time.Hour), 999)} {
+			res, err := tr.Record(ctx, e)
+			require.NoError(t, err)
+			want := lifecycle.Result{EventID: "o1", CustomerID: "c1", Duplicate: true, From: model.Conversion, To: model.Conversion, Version: 1}
+			if diff := cmp.Diff(want, res); diff != "" {
+				t.Errorf("duplicate Record (-want +got):\n%s", diff)
+			}
+		}
+		c, err := tr.Customer(ctx, "c1")
+		require.NoError(t, err)
+		if c.Facts.Count(lifecycle.OrderCompleted) != 1 || c.Facts.Revenue("EUR") != 100 || c.Version != 1 || !c.HasSeen("o1") {
+			t.Errorf("after duplicates: %+v", c)
+		}
+		// The same event ID for another customer is a different event.
+		res, err := tr.Record(ctx, order("o1", "c2", t0, 100))
+		require.NoError(t, err)
+		if res.Duplicate {
+			t.Error("an event ID of another customer counted as a duplicate")
+		}
+	})
+}
+
+func TestRecordInvalid(t *testing.T) {
+	ctx := context.Background()
+	s := store.NewMemory()
+	tr := newTrackerOn(s)
+	e := order("o1", "c1", t0, -5)
+	_, err := tr.Record(ctx, e)
+	checkField(t, err, "amount")
+	if s.Len() != 0 {
+		t.Fatal("an invalid event created a customer")
+	}
+}
+
+func TestRecordBatch(t *testing.T) {
+	stores(t, func(t *testing.T, newStore func() lifecycle.Store) {
+		ctx := context.Background()
+		t.Run("invalid event applies nothing", func(t *testing.T) {
+			s := newStore()
+			tr := newTrackerOn(s)
+			batch := []lifecycle.Event{order("o1", "c1", t0, 100), ev("v1", "c2", lifecycle.SiteVisited, t0), order("o2", "c1", t0, 5)}
+			batch[2].Currency = ""
+			res, err := tr.RecordBatch(ctx, batch)
+			require.Error(t, err)
+			require.ErrorIs(t, err, lifecycle.ErrInvalidEvent)
+			require.Contains(t, err.Error(), "event 2")
+			require.Len(t, res, 3)
+			if res[0].Err != nil || res[1].Err != nil || !errors.Is(res[2].Err, lifecycle.ErrInvalidEvent) {
+				t.Errorf("result errors: %v, %v, %v", res[0].Err, res[1].Err, res[2].Err)
+			}
+			for _, id := range []string{"c1", "c2"} {
+				if _, err := s.Get(ctx, id); !errors.Is(err, lifecycle.ErrNotFound) {
+					t.Errorf("customer %s was stored by a batch holding an invalid event: %v", id, err)
+				}
+			}
+		})
+		t.Run("grouped per customer with duplicates", func(t *testing.T) {
+			tr := newTrackerOn(newStore())
+			batch := []lifecycle.Event{
+				ev("v1", "c1", lifecycle.SiteVisited, t0),
+				ev("v1", "c2", lifecycle.SiteVisited, t0),
+				order("o1", "c1", t0.Add(time.Hour), 100),
+				order("o1", "c1", t0.Add(time.Hour), 100),
+				order("o2", "c1", t0.Add(2*time.Hour), 100),
+			}
+			res, err := tr.RecordBatch(ctx, batch)
+			require.NoError(t, err)
+			dups := []bool{false, false, false, true, false}
+			for i, r := range res {
+				if r.Duplicate != dups[i] || r.Err != nil || r.EventID != batch[i].ID || r.CustomerID != batch[i].CustomerID {
+					t.Errorf("result %d: %+v", i, r)
+				}
+			}
+			// One write per customer: both have version 1.
+			if res[0].Version != 1 || res[4].Version != 1 || res[1].Version != 1 {
+				t.Errorf("versions %d %d %d, want 1 (one write per customer)", res[0].Version, res[4].Version, res[1].Version)
+			}
+			c1, err := tr.Customer(ctx, "c1")
+			require.NoError(t, err)
+			if c1.Stage != model.Retention || c1.Facts.Orders() != 2 || len(c1.History) != 3 {
+				t.Errorf("c1 = %s, %d orders, history %v", c1.Stage, c1.Facts.Orders(), c1.History)
+			}
+			// Retrying the whole batch changes nothing.
+			res, err = tr.RecordBatch(ctx, batch)
+			require.NoError(t, err)
+			for i, r := range res {
+				if !r.Duplicate {
+					t.Errorf("retried batch: result %d not a duplicate", i)
+				}
+			}
+			again, err := tr.Customer(ctx, "c1")
+			require.NoError(t, err)
+			if diff := cmp.Diff(c1, again); diff != "" {
+				t.Errorf("retried batch changed c1 (-before +after):\n%s", diff)
+			}
+		})
+	})
+}
+
+func TestSweep(t *testing.T) {
+	stores(t, func(t *testing.T, newStore func() lifecycle.Store) {
+		ctx := context.Background()
+		var changes []lifecycle.Change
+		tr := newTrackerOn(newStore(), lifecycle.WithHook(func(_ context.Context, ch lifecycle.Change) { changes = append(changes, ch) }))
+		_, err := tr.Record(ctx, order("o1", "buyer", t0, 100))
+		require.NoError(t, err)
+		_, err = tr.Record(ctx, ev("v1", "visitor", lifecycle.SiteVisited, t0))
+		require.NoError(t, err)
+		changes = nil
+
+		// 100 days later the buyer has not lapsed (default 180 days).
+		sr, err := tr.Sweep(ctx, t0.AddDate(0, 0, 100))
+		require.NoError(t, err)
+		require.Equal(t, lifecycle.SweepResult{Scanned: 2, Updated: 2, Moved: 0}, sr)
+
+		later := t0.AddDate(0, 0, 200)
+		sr, err = tr.Sweep(ctx, later)
+		require.NoError(t, err)
+		require.Equal(t, lifecycle.SweepResult{Scanned: 2, Updated: 2, Moved: 1}, sr)
+		c, err := tr.Customer(ctx, "buyer")
+		require.NoError(t, err)
+		want := lifecycle.Transition{From: model.Conversion, To: model.Acquisition, At: later}
+		if c.Stage != model.Acquisition || !c.AsOf.Equal(later) || !c.Since.Equal(later) {
+			t.Errorf("after sweep: stage %s since %v as of %v", c.Stage, c.Since, c.AsOf)
+		}
+		if diff := cmp.Diff(want, c.History[len(c.History)-1]); diff != "" {
+			t.Errorf("sweep transition (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]lifecycle.Change{{CustomerID: "buyer", Transition: want}}, changes); diff != "" {
+			t.Errorf("hook calls (-want +got):\n%s", diff)
+		}
+
+		// A clock that went backwards changes nothing.
+		before, err := tr.Customer(ctx, "buyer")
+		require.NoError(t, err)
+		sr, err = tr.Sweep(ctx, t0.AddDate(0, 0, 150))
+		require.NoError(t, err)
+		require.Equal(t, lifecycle.SweepResult{Scanned: 2}, sr)
+		after, err := tr.Customer(ctx, "buyer")
+		require.NoError(t, err)
+		if diff := cmp.Diff(before, after); diff != "" {
+			t.Errorf("a backwards sweep changed the customer:\n%s", diff)
+		}
+		// A new order brings the buyer back.
+		res, err := tr.Record(ctx, order("o2", "buyer", later.Add(time.Hour), 100))
+		require.NoError(t, err)
+		if res.To != model.Retention {
+			t.Errorf("after a new order: %s", res.To)
+		}
+	})
+}
+
+func TestHooksAfterCommit(t *testing.T) {
+	stores(t, func(t *testing.T, newStore func() lifecycle.Store) {
+		ctx := context.Background()
+		var tr *lifecycle.Tracker
+		var seen []string
+		var calls atomic.Int32
+		check := func(ctx context.Context, ch lifecycle.Change) {
+			c, err := tr.Customer(ctx, ch.CustomerID)
+			if err != nil {
+				seen = append(seen, "error: "+err.Error())
+				return
+			}
+			seen = append(seen, fmt.Sprintf("%s→%s stored %s v%d", ch.From, ch.To, c.Stage, c.Version))
+		}
+		tr = newTrackerOn(newStore(),
+			lifecycle.WithHook(func(context.Context, lifecycle.Change) { calls.Add(1); panic("hook bug") }),
+			lifecycle.WithHook(check))
+		_, err := tr.Record(ctx, ev("v1", "c", lifecycle.SiteVisited, t0))
+		require.NoError(t, err, "a panicking hook must not fail the Record")
+		_, err = tr.Record(ctx, order("o1", "c", t0.Add(time.Hour), 100))
+		require.NoError(t, err)
+		_, err = tr.Record(ctx, ev("v2", "c", lifecycle.SiteVisited, t0.Add(2*time.Hour))) // no move
+		require.NoError(t, err)
+		_, err = tr.RecordBatch(ctx, []lifecycle.Event{order("o2", "c", t0.Add(3*time.Hour), 1)})
+		require.NoError(t, err)
+		want := []string{"→reach stored reach v1", "reach→conversion stored conversion v2", "conversion→retention stored retention v4"}
+		if diff := cmp.Diff(want, seen); diff != "" {
+			t.Errorf("hooks saw (-want +got):\n%s", diff)
+		}
+		if calls.Load() != 3 {
+			t.Errorf("panicking hook called %d times, want 3", calls.Load())
+		}
+		c, err := tr.Customer(ctx, "c")
+		require.NoError(t, err)
+		if c.Facts.Events() != 4 {
+			t.Errorf("events lost: %d", c.Facts.Events())
+		}
+	})
+}
+
+// faultyModel is Sterne–Cutler, except that facts holding a "test.panic"
+// event make it panic and "test.undeclared" makes it answer a stage its
+// graph does not declare.
+type faultyModel struct{ lifecycle.Model }
+
+func (m faultyModel) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
+	if f.Count("test.panic") > 0 {
+		panic("model bug")
+	}
+	if f.Count("test.undeclared") > 0 {
+		return "nowhere"
+	}
+	return m.Model.Stage(f, now)
+}
+
+func TestModelFailure(t *testing.T) {
+	stores(t, func(t *testing.T, newStore func() lifecycle.Store) {
+		for _, typ := range []lifecycle.EventType{"test.panic", "test.undeclared"} {
+			t.Run(string(typ), func(t *testing.T) {
+				ctx := context.Background()
+				s := newStore()
+				tr := lifecycle.NewTracker(faultyModel{model.SterneCutler()}, s, lifecycle.WithClock(func() time.Time { return farFuture }))
+				// A new customer: nothing stored.
+				_, err := tr.Record(ctx, ev("x1", "new", typ, t0))
+				require.ErrorIs(t, err, lifecycle.ErrInvalidModel)
+				_, err = s.Get(ctx, "new")
+				require.ErrorIs(t, err, lifecycle.ErrNotFound)
+				// An existing customer: unchanged.
+				_, err = tr.Record(ctx, order("o1", "old", t0, 100))
+				require.NoError(t, err)
+				before, err := s.Get(ctx, "old")
+				require.NoError(t, err)
+				for _, e := range []lifecycle.Event{ev("x1", "old", typ, t0.Add(time.Hour)), ev("x2", "old", typ, t0.Add(-time.Hour))} {
+					_, err = tr.Record(ctx, e)
+					require.ErrorIs(t, err, lifecycle.ErrInvalidModel)
+					_, err = tr.RecordBatch(ctx, []lifecycle.Event{order("o9", "old", t0, 1), e})
+					require.ErrorIs(t, err, lifecycle.ErrInvalidModel)
+				}
+				after, err := s.Get(ctx, "old")
+				require.NoError(t, err)
+				if diff := cmp.Diff(before, after); diff != "" {
+					t.Errorf("a failing model changed the stored customer (-before +after):\n%s", diff)
+				}
+			})
+		}
+	})
+}
+
+func TestReferralCredit(t *testing.T) {
+	stores(t, func(t *testing.T, newStore func() lifecycle.Store) {
+		ctx := context.Background()
+		tr := newTrackerOn(newStore())
+		signup := ev("s1", "friend", lifecycle.SignedUp, t0)
+		signup.ReferrerID = "ann"
+		steps := []lifecycle.Event{
+			signup,
+			signup, // duplicate
+			order("o1", "friend", t0.Add(2*time.Hour), 100),
+			order("o1", "friend", t0.Add(2*time.Hour), 100), // retry
+			order("o0", "friend", t0.Add(time.Hour), 100),   // an earlier order arriving late
+			order("o2", "friend", t0.Add(3*time.Hour), 100),
+		}
+		for i, e := range steps {
+			_, err := tr.Record(ctx, e)
+			require.NoError(t, err, "step %d", i)
+		}
+		_, err := tr.RecordBatch(ctx, steps)
+		require.NoError(t, err)
+		ann, err := tr.Customer(ctx, "ann")
+		require.NoError(t, err)
+		if n := ann.Facts.Count(lifecycle.ReferralConverted); n != 1 {
+			t.Fatalf("referrer credited %d times, want 1", n)
+		}
+		if !ann.HasSeen(lifecycle.ReferralEventID("friend")) {
+			t.Error("credit not recorded under ReferralEventID")
+		}
+		// No credit before the referred customer orders.
+		s2 := ev("s2", "lurker", lifecycle.SignedUp, t0)
+		s2.ReferrerID = "bob"
+		_, err = tr.Record(ctx, s2)
+		require.NoError(t, err)
+		if _, err := tr.Customer(ctx, "bob"); !errors.Is(err, lifecycle.ErrNotFound) {
+			t.Errorf("referrer credited before any order: %v", err)
+		}
+	})
+}
+
+// --- streams, replay and comparison ---
+
+// stream returns a realistic event stream for n customers: visits, product
+// views, carts, sign-ups, orders, refunds, surveys, tickets, and
+// referrals. A referred customer names their referrer on their sign-up
+// only and orders at most once, so that which referrer is credited, and
+// when, does not depend on arrival order (see the report on referral
+// credit times).
+func stream(r *rand.Rand, n int) []lifecycle.Event {
+	var out []lifecycle.Event
+	for c := range n {
+		cust := "c" + strconv.Itoa(c)
+		id := 0
+		at := t0.Add(time.Duration(r.IntN(300*24)) * time.Hour)
+		add := func(typ lifecycle.EventType, amt int64) *lifecycle.Event {
+			id++
+			at = at.Add(time.Duration(1+r.IntN(30*24*60)) * time.Minute)
+			e := lifecycle.Event{ID: cust + "-" + strconv.Itoa(id), CustomerID: cust, Type: typ, Time: at}
+			if amt > 0 {
+				e.Amount, e.Currency = amt, "EUR"
+			}
+			out = append(out, e)
+			return &out[len(out)-1]
+		}
+		for range 1 + r.IntN(4) {
+			add(lifecycle.SiteVisited, 0)
+		}
+		for range r.IntN(4) {
+			add(lifecycle.ProductViewed, 0)
+		}
+		if r.IntN(3) == 0 {
+			continue
+		}
+		su := add(lifecycle.SignedUp, 0)
+		referred := c > 0 && r.IntN(4) == 0
+		if referred {
+			su.ReferrerID = "c" + strconv.Itoa(r.IntN(c))
+		}
+		add(lifecycle.CartAdded, 0)
+		orders := r.IntN(7)
+		if referred {
+			orders = min(orders, 1)
+		}
+		for range orders {
+			add(lifecycle.OrderCompleted, int64(500+r.IntN(20000)))
+			if r.IntN(8) == 0 {
+				add(lifecycle.OrderRefunded, int64(100+r.IntN(500)))
+			}
+		}
+		if r.IntN(3) == 0 {
+			e := add(lifecycle.SurveyAnswered, 0)
+			e.Attrs = map[string]string{"score": strconv.Itoa(r.IntN(11))}
+		}
+		if r.IntN(4) == 0 {
+			add(lifecycle.TicketOpened, 0)
+			add(lifecycle.TicketResolved, 0)
+		}
+	}
+	return out
+}
+
+// shuffled returns events in a random order with about a fifth of them
+// repeated.
+func shuffled(r *rand.Rand, events []lifecycle.Event) []lifecycle.Event {
+	out := slices.Clone(events)
+	for _, e := range events {
+		if r.IntN(5) == 0 {
+			out = append(out, e)
+		}
+	}
+	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
+}
+
+// state is what must not depend on arrival order.
+type state struct {
+	Facts lifecycle.Facts
+	Stage stage.ID
+	AsOf  time.Time
+	Seen  []uint64
+}
+
+func snapshot(t testing.TB, s lifecycle.Store) map[string]state {
+	t.Helper()
+	out := map[string]state{}
+	for c, err := range s.Scan(context.Background()) {
+		require.NoError(t, err)
+		out[c.ID] = state{Facts: c.Facts, Stage: c.Stage, AsOf: c.AsOf, Seen: c.Seen}
+	}
+	return out
+}
+
+func replay(t testing.TB, events []lifecycle.Event) map[string]state {
+	t.Helper()
+	s := store.NewMemory()
+	tr := newTrackerOn(s)
+	for _, e := range events {
+		_, err := tr.Record(context.Background(), e)
+		require.NoError(t, err)
+	}
+	return snapshot(t, s)
+}
+
+func TestOrderIndependence(t *testing.T) {
+	seeds := 40
+	if testing.Short() {
+		seeds = 10
+	}
+	for seed := range uint64(seeds) {
+		r := rand.New(rand.NewPCG(seed, 42))
+		events := stream(r, 12+r.IntN(20))
+		want := replay(t, events)
+		mixed := shuffled(r, events)
+		for _, st := range []lifecycle.Store{store.NewMemory(), plainStore{store.NewMemory()}} {
+			tr := newTrackerOn(st)
+			if seed%2 == 0 {
+				for _, e := range mixed {
+					_, err := tr.Record(context.Background(), e)
+					require.NoError(t, err)
+				}
+			} else {
+				for chunk := range slices.Chunk(mixed, 1+r.IntN(10)) {
+					_, err := tr.RecordBatch(context.Background(), chunk)
+					require.NoError(t, err)
+				}
+			}
+			if diff := cmp.Diff(want, snapshot(t, st)); diff != "" {
+				t.Fatalf("seed %d (%T): shuffled stream with duplicates differs from sequential replay (-replay +shuffled):\n%s", seed, st, diff)
+			}
+		}
+	}
+}
+
+func TestConcurrentRecord(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	events := stream(r, 40)
+	// One customer with many events, recorded by every goroutine.
+	for i := range 200 {
+		events = append(events, order("hot-"+strconv.Itoa(i), "hot", t0.Add(time.Duration(i)*time.Minute), 100))
+	}
+	want := replay(t, events)
+	mixed := shuffled(r, events)
+	mixed = append(mixed, mixed[:len(mixed)/3]...) // more duplicates, racing with their originals
+	for _, st := range []lifecycle.Store{store.NewMemory(), plainStore{store.NewMemory()}} {
+		tr := newTrackerOn(st)
+		const workers = 8
+		var wg sync.WaitGroup
+		errs := make(chan error, workers)
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < len(mixed); i += workers {
+					if _, err := tr.Record(context.Background(), mixed[i]); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, snapshot(t, st)); diff != "" {
+			t.Fatalf("%T: concurrent recording differs from sequential replay (-replay +concurrent):\n%s", st, diff)
+		}
+	}
+}
+
+// failingStore wraps a store and fails some calls, in the way chosen.
+type failingStore struct {
+	inner lifecycle.Store
+	k     int64
+	mode  string // "put", "get", "committed", "conflict"
+	n     atomic.Int64
+}
+
+var errInjected = errors.New("injected store failure")
+
+func (f *failingStore) fail() bool { return f.n.Add(1)%f.k == 0 }
+
+func (f *failingStore) Get(ctx context.Context, id string) (*lifecycle.Customer, error) {
+	if f.mode == "get" && f.fail() {
+		return nil, errInjected
+	}
+	return f.inner.Get(ctx, id)
+}
+
+func (f *failingStore) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) error {
+	switch {
+	case f.mode == "put" && f.fail():
+		return errInjected
+	case f.mode == "conflict" && f.fail():
+		return fmt.Errorf("spurious: %w", lifecycle.ErrConflict)
+	case f.mode == "committed" && f.fail():
+		if err := f.inner.Put(ctx, c, prev); err != nil {
+			return err
+		}
+		return errInjected // written, but the caller is told it failed
+	}
+	return f.inner.Put(ctx, c, prev)
+}
+
+func (f *failingStore) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
+	return f.inner.Scan(ctx)
+}
+
+func TestFailingStore(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 9))
+	events := stream(r, 30)
+	want := replay(t, events)
+	for _, mode := range []string{"put", "get", "committed", "conflict"} {
+		for _, k := range []int64{3, 5, 7} {
+			t.Run(fmt.Sprintf("%s every %d", mode, k), func(t *testing.T) {
+				inner := store.NewMemory()
+				fs := &failingStore{inner: inner, k: k, mode: mode}
+				tr := newTrackerOn(fs)
+				failures := 0
+				for _, e := range shuffled(r, events) {
+					for attempt := 0; ; attempt++ {
+						require.Less(t, attempt, 100, "event %s never recorded", e.ID)
+						_, err := tr.Record(context.Background(), e)
+						if err == nil {
+							break
+						}
+						if !errors.Is(err, errInjected) && !errors.Is(err, lifecycle.ErrConflict) {
+							t.Fatalf("unexpected error: %v", err)
+						}
+						failures++
+					}
+				}
+				if mode != "conflict" && failures == 0 {
+					t.Fatal("the store never failed: the test tests nothing")
+				}
+				if diff := cmp.Diff(want, snapshot(t, inner)); diff != "" {
+					t.Fatalf("after retries (-replay +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+func FuzzRecord(f *testing.F) {
+	f.Add("o1", "c1", "order_completed", int64(1_700_000_000), int64(4999), "EUR", "", "")
+	f.Add("s1", "c2", "survey_answered", int64(1_700_000_000), int64(0), "", "c1", "9")
+	f.Add("x", "c", "acme.thing", int64(-5_000_000_000), int64(-1), "eur", "c", "11")
+	f.Add("", "", "", int64(0), int64(0), "", "", "")
+	f.Fuzz(func(t *testing.T, id, cust, typ string, unix, amount int64, cur, ref, score string) {
+		tr := newTracker(t)
+		e := lifecycle.Event{ID: id, CustomerID: cust, Type: lifecycle.EventType(typ), Time: time.Unix(unix, 0),
+			Amount: amount, Currency: cur, ReferrerID: ref, Attrs: map[string]string{"score": score}}
+		res, err := tr.Record(context.Background(), e)
+		if err != nil {
+			if !errors.Is(err, lifecycle.ErrInvalidEvent) {
+				t.Fatalf("Record error %v does not wrap ErrInvalidEvent", err)
+			}
+			return
+		}
+		if res.Duplicate || res.Version != 1 {
+			t.Fatalf("first Record of a valid event: %+v", res)
+		}
+		c, err := tr.Customer(context.Background(), cust)
+		if err != nil || !c.HasSeen(id) || c.Facts.Events() != 1 {
+			t.Fatalf("event not applied: %+v, %v", c, err)
+		}
+		res, err = tr.Record(context.Background(), e)
+		if err != nil || !res.Duplicate {
+			t.Fatalf("second Record: %+v, %v", res, err)
+		}
+		_ = strings.TrimSpace
+	})
+}
