@@ -10,6 +10,6 @@ import (
 
 func TestBuiltins(t *testing.T) {
 	for _, m := range []lifecycle.Model{model.SterneCutler(), model.SixStage(), model.FiveStage()} {
-		t.Run(m.Name(), func(t *testing.T) { modeltest.Run(t, m, modeltest.Walks(1000)) })
+		t.Run(m.Name(), func(t *testing.T) { modeltest.Run(t, m) })
 	}
 }

@@ -59,6 +59,7 @@ type config struct {
 	types        []lifecycle.EventType
 	start        time.Time
 	maxReports   int
+	samples      []sample // the corpus, built on first use
 }
 
 // Seed sets the seeds of the PCG source the random facts are drawn from
@@ -201,13 +202,14 @@ func (s *suite) errorf(format string, args ...any) error {
 	return fmt.Errorf("%w: modeltest: model %q: rule %s: %s", lifecycle.ErrInvalidModel, s.name(), s.rule, fmt.Sprintf(format, args...))
 }
 
-// fail records one failure, keeping at most MaxReports.
-func (s *suite) fail(format string, args ...any) {
+// fail records one failure, keeping at most MaxReports; msg is called
+// only for the failures kept, since formatting facts is costly.
+func (s *suite) fail(msg func() string) {
 	if len(s.errs) >= s.cfg.maxReports {
 		s.dropped++
 		return
 	}
-	s.errs = append(s.errs, s.errorf(format, args...))
+	s.errs = append(s.errs, s.errorf("%s", msg()))
 }
 
 // call classifies, recovering a panic.
@@ -226,10 +228,10 @@ func (s *suite) call(f *lifecycle.Facts, now time.Time) (id stage.ID, panicked a
 func checkDeclared(s *suite) []error {
 	n := s.name()
 	if strings.TrimSpace(n) == "" || strings.HasPrefix(n, "<Name panicked") {
-		s.fail("Name() returned %q; a model needs a stable, non-empty name", n)
+		s.fail(func() string { return fmt.Sprintf("Name() returned %q; a model needs a stable, non-empty name", n) })
 	}
 	if s.graph == nil || s.graph.Len() == 0 {
-		s.fail("Stages() declares no stages")
+		s.fail(func() string { return "Stages() declares no stages" })
 	}
 	return s.errs
 }
@@ -242,7 +244,10 @@ type sample struct {
 }
 
 func (s *suite) each(fn func(x sample)) {
-	for _, x := range corpus(s.cfg) {
+	if s.cfg.samples == nil {
+		s.cfg.samples = corpus(s.cfg)
+	}
+	for _, x := range s.cfg.samples {
 		fn(x)
 	}
 }
@@ -251,8 +256,10 @@ func checkTotal(s *suite) []error {
 	s.each(func(x sample) {
 		id, p := s.call(x.f, x.now)
 		if p == nil && !s.graph.Has(id) {
-			s.fail("returned %q, which the graph does not declare (declared: %s), for %s at now=%s: facts %s",
-				id, ids(s.graph), x.what, ts(x.now), FormatFacts(x.f))
+			s.fail(func() string {
+				return fmt.Sprintf("returned %q, which the graph does not declare (declared: %s), for %s at now=%s: facts %s",
+					id, ids(s.graph), x.what, ts(x.now), FormatFacts(x.f))
+			})
 		}
 	})
 	return s.errs
@@ -261,7 +268,9 @@ func checkTotal(s *suite) []error {
 func checkNoPanic(s *suite) []error {
 	s.each(func(x sample) {
 		if _, p := s.call(x.f, x.now); p != nil {
-			s.fail("panicked (%v) for %s at now=%s: facts %s", p, x.what, ts(x.now), FormatFacts(x.f))
+			s.fail(func() string {
+				return fmt.Sprintf("panicked (%v) for %s at now=%s: facts %s", p, x.what, ts(x.now), FormatFacts(x.f))
+			})
 		}
 	})
 	return s.errs
@@ -272,7 +281,9 @@ func checkDeterministic(s *suite) []error {
 		a, pa := s.call(clone(x.f), x.now)
 		b, pb := s.call(clone(x.f), x.now)
 		if pa == nil && pb == nil && a != b {
-			s.fail("two deep copies of the same facts got %q and %q for %s at now=%s: facts %s", a, b, x.what, ts(x.now), FormatFacts(x.f))
+			s.fail(func() string {
+				return fmt.Sprintf("two deep copies of the same facts got %q and %q for %s at now=%s: facts %s", a, b, x.what, ts(x.now), FormatFacts(x.f))
+			})
 		}
 	})
 	return s.errs
@@ -285,7 +296,9 @@ func checkPure(s *suite) []error {
 			return
 		}
 		if !reflect.DeepEqual(work, x.f) {
-			s.fail("modified the facts (%s) for %s at now=%s: before %s, after %s", changes(x.f, work), x.what, ts(x.now), FormatFacts(x.f), FormatFacts(work))
+			s.fail(func() string {
+				return fmt.Sprintf("modified the facts (%s) for %s at now=%s: before %s, after %s", changes(x.f, work), x.what, ts(x.now), FormatFacts(x.f), FormatFacts(work))
+			})
 		}
 	})
 	return s.errs
@@ -300,7 +313,9 @@ func checkStable(s *suite) []error {
 		}
 		for i := 0; i < 3; i++ {
 			if again, p := s.call(f, x.now); p == nil && again != first {
-				s.fail("classified the same facts as %q, then %q on call %d, for %s at now=%s: facts %s", first, again, i+2, x.what, ts(x.now), FormatFacts(x.f))
+				s.fail(func() string {
+					return fmt.Sprintf("classified the same facts as %q, then %q on call %d, for %s at now=%s: facts %s", first, again, i+2, x.what, ts(x.now), FormatFacts(x.f))
+				})
 				return
 			}
 		}
@@ -335,8 +350,10 @@ func checkGraph(s *suite) []error {
 				break // reported by NoPanic and Total
 			}
 			if !s.graph.Allows(prev, next) {
-				s.fail("moved %s → %s, an edge the graph does not declare, after %s (history %d, step %d, seed %d,%d); facts before: %s; facts after: %s",
-					prev, next, what, w, step, s.cfg.seed1, s.cfg.seed2, FormatFacts(before), FormatFacts(f))
+				s.fail(func() string {
+					return fmt.Sprintf("moved %s → %s, an edge the graph does not declare, after %s (history %d, step %d, seed %d,%d); facts before: %s; facts after: %s",
+						prev, next, what, w, step, s.cfg.seed1, s.cfg.seed2, FormatFacts(before), FormatFacts(f))
+				})
 			}
 			prev = next
 		}

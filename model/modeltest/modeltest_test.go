@@ -111,7 +111,7 @@ func TestOnlyBrokenRulesFail(t *testing.T) {
 
 func TestMaxReports(t *testing.T) {
 	m := &broken{"limbo", sc.Stages(), func(*lifecycle.Facts, time.Time) stage.ID { return "limbo" }}
-	err := modeltest.TestModel(m, modeltest.Walks(50), modeltest.MaxReports(2))
+	err := modeltest.TestModel(m, modeltest.Walks(20), modeltest.MaxReports(2))
 	msg := err.Error()
 	if n := strings.Count(msg, `returned "limbo"`); n != 2 {
 		t.Errorf("%d Total failures reported, want 2", n)
@@ -133,7 +133,7 @@ func TestBuiltinsPassTestModel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, seed := range []uint64{3, 4} {
+		for _, seed := range []uint64{3} {
 			if err := modeltest.TestModel(m, modeltest.Seed(seed, seed*7)); err != nil {
 				t.Errorf("%s, seed %d:\n%v", name, seed, err)
 			}
