@@ -13,7 +13,10 @@ import (
 // λ ~ Gamma(shape R, rate Alpha); after each purchase the customer drops out
 // with probability p ~ Beta(A, B). Alpha is in the time unit of the data.
 type BGNBD struct {
-	R, Alpha, A, B float64
+	R     float64 // shape of the gamma distribution of purchase rates
+	Alpha float64 // rate (inverse scale) of that gamma distribution, in the data's time unit
+	A     float64 // first shape parameter of the beta distribution of dropout probabilities
+	B     float64 // second shape parameter of that beta distribution
 }
 
 // Validate reports an error wrapping [ErrInvalidInput] unless all four

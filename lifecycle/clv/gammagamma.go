@@ -14,7 +14,9 @@ import (
 // currency units. The model assumes spend is independent of purchase
 // frequency.
 type GammaGamma struct {
-	P, Q, V float64
+	P float64 // shape of the gamma distribution of individual purchase values
+	Q float64 // shape of the gamma distribution of the customer-level rate ν
+	V float64 // rate (inverse scale) of the distribution of ν, in currency units
 }
 
 // Validate reports an error wrapping [ErrInvalidInput] unless all three

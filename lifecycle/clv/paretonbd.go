@@ -13,7 +13,10 @@ import (
 // exponential lifetime with rate μ ~ Gamma(shape S, rate Beta). Alpha and
 // Beta are in the time unit of the data.
 type ParetoNBD struct {
-	R, Alpha, S, Beta float64
+	R     float64 // shape of the gamma distribution of purchase rates λ
+	Alpha float64 // rate of the gamma distribution of λ, in the data's time unit
+	S     float64 // shape of the gamma distribution of dropout rates μ
+	Beta  float64 // rate of the gamma distribution of μ, in the data's time unit
 }
 
 // Validate reports an error wrapping [ErrInvalidInput] unless all four
