@@ -1,0 +1,64 @@
+// Package shop is the HTTP face of a shop's customer lifecycle: an
+// [http.Handler] that ingests events, answers questions about customers
+// and stages, and serves a dashboard. It is the handler of the
+// examples/shop service, kept importable so that a shop can mount it in
+// its own server (and so that it has a runnable example).
+//
+// # API
+//
+// All API answers are JSON. Errors have the shape
+//
+//	{"error": {"code": "not_found", "message": "no customer \"c42\""}}
+//
+// POST /v1/events records events and answers 202 Accepted with one result
+// per event, in the order sent. The body (Content-Type application/json,
+// or none) is one of:
+//   - one event: a JSON object;
+//   - a batch: a JSON array of events;
+//   - a Segment batch: {"batch": [...]}.
+//
+// Each event is either in the library's JSON form ([lifecycle.Event]: id,
+// customer_id, type, time, amount, currency, referrer_id, attrs) or a
+// Segment-style track call: any object whose "type" is "track" (see
+// [FromTrack] for the mapping). Unknown fields are refused.
+//
+// A request is all or nothing as far as its content goes: if any event is
+// malformed or invalid, none is applied, and the answer lists an error for
+// every bad event, naming the field. Status codes:
+//   - 202: every event was applied (or was a duplicate: see "status");
+//   - 400: the body is not JSON, has the wrong shape, an unknown field, a
+//     value of the wrong JSON type, or holds no event;
+//   - 413: the body is larger than [DefaultMaxBodyBytes] (1 MiB; see
+//     [WithMaxBodyBytes]) or holds more than [DefaultMaxBatch] events
+//     (1000; see [WithMaxBatch]);
+//   - 415: a Content-Type other than application/json;
+//   - 422: the JSON is well formed but an event is invalid
+//     ([lifecycle.Event.Validate], or a time more than the tracker's skew
+//     in the future);
+//   - 500 or 503: the store failed for some customers. Results say which
+//     events were applied; retrying the whole request is safe, as applied
+//     events come back as duplicates.
+//
+// Each result has "index", "id", "customer_id" and a "status": "applied",
+// "duplicate", "rejected" (this event is bad: see its "error"),
+// "not_applied" (this event is good but another one in the request is
+// bad) or "failed" (a store error). Applied events also carry "from",
+// "to", "moved" and "version".
+//
+// GET /v1/customers/{id} returns a customer's stage, facts and history,
+// or 404. GET /v1/stages returns the number of customers in each stage, in
+// the model's order. GET /v1/funnel returns, per stage, the customers who
+// reached it, the conversion to the next stage, the drop-off, and the time
+// spent in it (see [funnel.StageStats] for the definitions). GET
+// /v1/webhooks returns the webhook sender's counters when one is
+// configured ([WithWebhooks]). Stages, funnel and dashboard read every
+// stored customer on each request: fine for thousands of customers, not
+// for millions.
+//
+// # Dashboard
+//
+// GET / serves an HTML page without scripts or external assets: the
+// funnel as an SVG bar chart (customers in each stage now, and customers
+// who ever reached it), the conversion between stages, the time in each
+// stage, and a customer lookup (GET /?customer=ID).
+package shop

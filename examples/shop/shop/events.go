@@ -1,0 +1,317 @@
+package shop
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
+)
+
+// Result statuses of POST /v1/events.
+const (
+	statusApplied    = "applied"
+	statusDuplicate  = "duplicate"
+	statusRejected   = "rejected"
+	statusNotApplied = "not_applied"
+	statusFailed     = "failed"
+)
+
+// eventsAnswer is the body of every POST /v1/events answer.
+type eventsAnswer struct {
+	Error    *errorBody    `json:"error,omitempty"`
+	Accepted int           `json:"accepted"` // applied or duplicate
+	Results  []eventResult `json:"results"`
+}
+
+type eventResult struct {
+	Index      int         `json:"index"`
+	ID         string      `json:"id,omitempty"`
+	CustomerID string      `json:"customer_id,omitempty"`
+	Status     string      `json:"status"`
+	From       stage.ID    `json:"from,omitempty"`
+	To         stage.ID    `json:"to,omitempty"`
+	Moved      bool        `json:"moved,omitempty"`
+	Version    uint64      `json:"version,omitempty"`
+	Error      *fieldError `json:"error,omitempty"`
+}
+
+// fieldError says what is wrong with one event, naming the field as the
+// client sent it (a Segment field for a track call).
+type fieldError struct {
+	Field   string `json:"field,omitempty"`
+	Value   string `json:"value,omitempty"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+func newFieldError(field, value, reason string) *fieldError {
+	msg := reason
+	if field != "" {
+		msg = field + ": " + reason
+		if value != "" {
+			msg = field + " " + strconv.Quote(value) + ": " + reason
+		}
+	}
+	return &fieldError{Field: field, Value: value, Reason: reason, Message: msg}
+}
+
+// decoded is one event of a request, with the names its fields had on
+// the wire.
+type decoded struct {
+	event  lifecycle.Event
+	fields map[string]string // library field → wire field; nil: same names
+	err    *fieldError
+}
+
+func (d *decoded) wireField(f string) string {
+	if w, ok := d.fields[f]; ok {
+		return w
+	}
+	if rest, ok := strings.CutPrefix(f, "attrs."); ok && d.fields != nil {
+		return "properties." + rest
+	}
+	return f
+}
+
+// segmentBatchFields are the fields of a Segment batch envelope besides
+// "batch"; they are accepted and ignored.
+var segmentBatchFields = map[string]bool{"batch": true, "context": true, "integrations": true, "sentAt": true, "writeKey": true, "metadata": true}
+
+func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type "+strconv.Quote(ct)+" is not application/json")
+			return
+		}
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", s.maxBody))
+			return
+		}
+		writeError(w, http.StatusBadRequest, "bad_body", "reading the body: "+err.Error())
+		return
+	}
+	raws, msg := splitBody(data)
+	if msg != "" {
+		writeError(w, http.StatusBadRequest, "malformed_json", msg)
+		return
+	}
+	if len(raws) > s.maxBatch {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_many_events", fmt.Sprintf("the request holds %d events; the limit is %d", len(raws), s.maxBatch))
+		return
+	}
+
+	ds := make([]decoded, len(raws))
+	bad := 0
+	for i, raw := range raws {
+		ds[i] = decodeEvent(raw)
+		if ds[i].err != nil {
+			bad++
+		}
+	}
+	ans := eventsAnswer{Results: make([]eventResult, len(ds))}
+	if bad > 0 {
+		for i := range ds {
+			res := eventResult{Index: i, ID: ds[i].event.ID, CustomerID: ds[i].event.CustomerID, Status: statusNotApplied}
+			if ds[i].err != nil {
+				res.Status, res.Error = statusRejected, ds[i].err
+			}
+			ans.Results[i] = res
+		}
+		ans.Error = &errorBody{Code: "malformed_event", Message: fmt.Sprintf("%d of %d events could not be decoded; none was applied", bad, len(ds))}
+		writeJSON(w, http.StatusBadRequest, ans)
+		return
+	}
+
+	events := make([]lifecycle.Event, len(ds))
+	for i := range ds {
+		events[i] = ds[i].event
+	}
+	results, batchErr := s.t.RecordBatch(r.Context(), events)
+	invalid, failed := 0, 0
+	var failure error
+	for i, res := range results {
+		out := eventResult{Index: i, ID: res.EventID, CustomerID: res.CustomerID}
+		var ve *lifecycle.ValidationError
+		switch {
+		case res.Err == nil:
+			out.Status = statusApplied
+			if res.Duplicate {
+				out.Status = statusDuplicate
+			}
+			out.From, out.To, out.Moved, out.Version = res.From, res.To, res.Moved, res.Version
+			ans.Accepted++
+		case errors.As(res.Err, &ve):
+			invalid++
+			out.Status = statusRejected
+			out.Error = newFieldError(ds[i].wireField(ve.Field), ve.Value, ve.Reason)
+		default:
+			failed++
+			failure = res.Err
+			out.Status = statusFailed
+			out.Error = &fieldError{Reason: "not stored; retry the request", Message: res.Err.Error()}
+		}
+		ans.Results[i] = out
+	}
+	switch {
+	case invalid > 0:
+		for i := range ans.Results {
+			if ans.Results[i].Status != statusRejected {
+				ans.Results[i].Status = statusNotApplied
+			}
+		}
+		ans.Accepted = 0
+		ans.Error = &errorBody{Code: "invalid_event", Message: fmt.Sprintf("%d of %d events are invalid; none was applied", invalid, len(ds))}
+		writeJSON(w, http.StatusUnprocessableEntity, ans)
+	case failed > 0 || batchErr != nil:
+		code := http.StatusInternalServerError
+		if errors.Is(failure, context.Canceled) || errors.Is(failure, context.DeadlineExceeded) || errors.Is(failure, lifecycle.ErrConflict) {
+			code = http.StatusServiceUnavailable
+		}
+		s.log.ErrorContext(r.Context(), "shop: recording events failed", "failed", failed, "events", len(ds), "err", batchErr)
+		ans.Error = &errorBody{Code: "store_failed", Message: fmt.Sprintf("%d of %d events were not stored; retrying the request is safe", failed, len(ds))}
+		writeJSON(w, code, ans)
+	default:
+		writeJSON(w, http.StatusAccepted, ans)
+	}
+}
+
+// splitBody parses the body's outer shape into its events' raw JSON. It
+// returns a message saying what is wrong instead.
+func splitBody(data []byte) ([]json.RawMessage, string) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return nil, "the body is empty; send an event, an array of events or {\"batch\": [...]}"
+	}
+	if !json.Valid(data) {
+		var v any
+		err := json.Unmarshal(data, &v)
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se)
+		}
+		return nil, fmt.Sprintf("malformed JSON: %v", err)
+	}
+	switch data[0] {
+	case '[':
+		var raws []json.RawMessage
+		if err := json.Unmarshal(data, &raws); err != nil {
+			return nil, "malformed JSON: " + err.Error()
+		}
+		if len(raws) == 0 {
+			return nil, "the batch is empty"
+		}
+		return raws, ""
+	case '{':
+		var top map[string]json.RawMessage
+		if err := json.Unmarshal(data, &top); err != nil {
+			return nil, "malformed JSON: " + err.Error()
+		}
+		batch, ok := top["batch"]
+		if !ok {
+			return []json.RawMessage{data}, ""
+		}
+		for k := range top {
+			if !segmentBatchFields[k] {
+				return nil, fmt.Sprintf("unknown field %q in a Segment batch envelope", k)
+			}
+		}
+		var raws []json.RawMessage
+		if err := json.Unmarshal(batch, &raws); err != nil || bytes.Equal(bytes.TrimSpace(batch), []byte("null")) {
+			return nil, `"batch" must be an array of track calls`
+		}
+		if len(raws) == 0 {
+			return nil, "the batch is empty"
+		}
+		return raws, ""
+	}
+	return nil, "the body must be a JSON object or array, not " + describe(data)
+}
+
+func describe(data []byte) string {
+	switch data[0] {
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// decodeEvent decodes one event, in the library's form or as a Segment
+// track call.
+func decodeEvent(raw json.RawMessage) decoded {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return decoded{err: newFieldError("", "", "an event must be a JSON object, not "+describe(raw))}
+	}
+	var peek struct {
+		Type json.RawMessage `json:"type"`
+	}
+	_ = json.Unmarshal(raw, &peek)
+	if string(bytes.TrimSpace(peek.Type)) == `"track"` {
+		return decodeTrack(raw)
+	}
+	var d decoded
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d.event); err != nil {
+		d.err = jsonFieldError(err, "time")
+	}
+	return d
+}
+
+// jsonFieldError turns a decoding error into a field error. timeField is
+// the name of the field holding a time.Time.
+func jsonFieldError(err error, timeField string) *fieldError {
+	var te *json.UnmarshalTypeError
+	var pe *time.ParseError
+	switch {
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			field = "(event)"
+		}
+		return newFieldError(field, "", "has the wrong JSON type: got "+te.Value+", want "+jsonKind(te.Type.Kind().String()))
+	case errors.As(err, &pe):
+		return newFieldError(timeField, pe.Value, "must be an RFC 3339 time such as 2026-03-01T10:00:00Z")
+	case strings.Contains(err.Error(), "Time.UnmarshalJSON"):
+		return newFieldError(timeField, "", "must be an RFC 3339 time string such as \"2026-03-01T10:00:00Z\"")
+	}
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		name, _ = strconv.Unquote(name)
+		return newFieldError(name, "", "is not a known field")
+	}
+	return newFieldError("", "", strings.TrimPrefix(msg, "json: "))
+}
+
+func jsonKind(k string) string {
+	switch {
+	case strings.HasPrefix(k, "int"), strings.HasPrefix(k, "uint"), strings.HasPrefix(k, "float"):
+		return "an integer"
+	case k == "string":
+		return "a string"
+	case k == "map", k == "struct":
+		return "an object"
+	case k == "slice":
+		return "an array"
+	}
+	return k
+}

@@ -1,0 +1,183 @@
+package shop
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/clmkit/clm/examples/shop/webhook"
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
+)
+
+// Limits of POST /v1/events.
+const (
+	// DefaultMaxBodyBytes is the largest request body accepted: 1 MiB.
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultMaxBatch is the most events accepted in one request.
+	DefaultMaxBatch = 1000
+)
+
+// Option configures a [Server].
+type Option func(*Server)
+
+// WithLogger sets the logger for requests and failures (default: discard).
+// Each request is logged at info level with its method, path, status and
+// duration.
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+
+// WithMaxBodyBytes sets the largest request body accepted (default
+// [DefaultMaxBodyBytes]); larger bodies get 413.
+func WithMaxBodyBytes(n int64) Option { return func(s *Server) { s.maxBody = n } }
+
+// WithMaxBatch sets the most events accepted in one request (default
+// [DefaultMaxBatch]); more get 413.
+func WithMaxBatch(n int) Option { return func(s *Server) { s.maxBatch = n } }
+
+// WithWebhooks shows the sender's counters on the dashboard and at GET
+// /v1/webhooks. (The sender itself is plugged into the tracker with
+// [lifecycle.WithHook].)
+func WithWebhooks(w *webhook.Sender) Option { return func(s *Server) { s.hooks = w } }
+
+// WithClock sets the clock the dashboard shows as its generation time
+// (default [time.Now]).
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// Server is the shop's [http.Handler]. Create it with [New].
+type Server struct {
+	t        *lifecycle.Tracker
+	graph    *stage.Graph
+	log      *slog.Logger
+	maxBody  int64
+	maxBatch int
+	hooks    *webhook.Sender
+	now      func() time.Time
+	mux      *http.ServeMux
+	page     *template.Template
+}
+
+// New returns a Server that records into t and reads t's store. Limits
+// below 1 are replaced by the defaults.
+func New(t *lifecycle.Tracker, opts ...Option) *Server {
+	s := &Server{
+		t:        t,
+		graph:    t.Model().Stages(),
+		log:      slog.New(slog.DiscardHandler),
+		maxBody:  DefaultMaxBodyBytes,
+		maxBatch: DefaultMaxBatch,
+		now:      time.Now,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.maxBody < 1 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.maxBatch < 1 {
+		s.maxBatch = DefaultMaxBatch
+	}
+	s.page = dashboardTemplate
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("/v1/events", s.methods(map[string]http.HandlerFunc{http.MethodPost: s.postEvents}))
+	s.mux.HandleFunc("/v1/customers/{id}", s.methods(map[string]http.HandlerFunc{http.MethodGet: s.getCustomer}))
+	s.mux.HandleFunc("/v1/stages", s.methods(map[string]http.HandlerFunc{http.MethodGet: s.getStages}))
+	s.mux.HandleFunc("/v1/funnel", s.methods(map[string]http.HandlerFunc{http.MethodGet: s.getFunnel}))
+	s.mux.HandleFunc("/v1/webhooks", s.methods(map[string]http.HandlerFunc{http.MethodGet: s.getWebhooks}))
+	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no API route "+r.URL.Path)
+	})
+	s.mux.HandleFunc("GET /{$}", s.dashboard)
+	return s
+}
+
+// ServeHTTP routes the request, logs it and turns a panic into a 500.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.ErrorContext(r.Context(), "shop: handler panicked", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p))
+			if !rec.wrote {
+				writeError(rec, http.StatusInternalServerError, "internal", "internal error")
+			}
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.code), slog.Duration("duration", time.Since(start)))
+	}()
+	s.mux.ServeHTTP(rec, r)
+}
+
+// methods dispatches on the request method and answers 405 with a JSON
+// error (and an Allow header) for the others.
+func (s *Server) methods(hs map[string]http.HandlerFunc) http.HandlerFunc {
+	allow := ""
+	for m := range hs {
+		allow = m // every route has a single method
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		h, ok := hs[r.Method]
+		if !ok && r.Method == http.MethodHead {
+			h, ok = hs[http.MethodGet]
+		}
+		if !ok {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path+"; use "+allow)
+			return
+		}
+		h(w, r)
+	}
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.code, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// apiError is the body of every error answer.
+type apiError struct {
+	Error errorBody `json:"error"`
+}
+
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func writeError(w http.ResponseWriter, code int, kind, msg string) {
+	writeJSON(w, code, apiError{Error: errorBody{Code: kind, Message: msg}})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		code = http.StatusInternalServerError
+		b = []byte(`{"error":{"code":"internal","message":"encoding the answer failed"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(b, '\n'))
+}

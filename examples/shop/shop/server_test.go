@@ -1,0 +1,527 @@
+package shop_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"iter"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clmkit/clm/examples/shop/shop"
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/model"
+	"github.com/clmkit/clm/stage"
+	"github.com/clmkit/clm/store"
+)
+
+var now = time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC)
+
+func newServer(t *testing.T, st lifecycle.Store, opts ...shop.Option) (*shop.Server, *lifecycle.Tracker) {
+	t.Helper()
+	if st == nil {
+		st = store.NewMemory()
+	}
+	tr := lifecycle.NewTracker(model.SterneCutler(), st, lifecycle.WithClock(func() time.Time { return now }))
+	return shop.New(tr, append([]shop.Option{shop.WithClock(func() time.Time { return now })}, opts...)...), tr
+}
+
+// answer is the decoded body of a POST /v1/events answer.
+type answer struct {
+	Error *struct {
+		Code, Message string
+	} `json:"error"`
+	Accepted int `json:"accepted"`
+	Results  []struct {
+		Index      int      `json:"index"`
+		ID         string   `json:"id"`
+		CustomerID string   `json:"customer_id"`
+		Status     string   `json:"status"`
+		From       stage.ID `json:"from"`
+		To         stage.ID `json:"to"`
+		Moved      bool     `json:"moved"`
+		Version    uint64   `json:"version"`
+		Error      *struct {
+			Field, Value, Reason, Message string
+		} `json:"error"`
+	} `json:"results"`
+}
+
+func do(t *testing.T, h http.Handler, method, target, contentType, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func decode[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
+	t.Helper()
+	var v T
+	require.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"), "body: %s", rec.Body)
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &v), "body: %s", rec.Body)
+	return v
+}
+
+const (
+	jsonCT = "application/json"
+	visit  = `{"id":"v-1","customer_id":"c1","type":"site_visited","time":"2026-03-01T10:00:00Z"}`
+	order  = `{"id":"o-1","customer_id":"c1","type":"order_completed","time":"2026-03-02T10:00:00Z","amount":4999,"currency":"EUR"}`
+	track  = `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"total":49.99,"currency":"EUR"}}`
+)
+
+func TestPostEventsBadInput(t *testing.T) {
+	long := `[` + strings.Repeat(visit+",", 20) + visit + `]`
+	tests := []struct {
+		name   string
+		ct     string
+		body   string
+		opts   []shop.Option
+		code   int
+		kind   string         // the top-level error code
+		fields map[int]string // per-event errors: index → field named
+	}{
+		{name: "empty body", body: "", code: 400, kind: "malformed_json"},
+		{name: "white space only", body: " \n", code: 400, kind: "malformed_json"},
+		{name: "not JSON", body: "hello", code: 400, kind: "malformed_json"},
+		{name: "truncated", body: `[{"id":"v-1",`, code: 400, kind: "malformed_json"},
+		{name: "two values", body: visit + visit, code: 400, kind: "malformed_json"},
+		{name: "a string", body: `"event"`, code: 400, kind: "malformed_json"},
+		{name: "a number", body: `42`, code: 400, kind: "malformed_json"},
+		{name: "null", body: `null`, code: 400, kind: "malformed_json"},
+		{name: "empty array", body: `[]`, code: 400, kind: "malformed_json"},
+		{name: "empty Segment batch", body: `{"batch":[]}`, code: 400, kind: "malformed_json"},
+		{name: "Segment batch not an array", body: `{"batch":{"type":"track"}}`, code: 400, kind: "malformed_json"},
+		{name: "Segment batch null", body: `{"batch":null}`, code: 400, kind: "malformed_json"},
+		{name: "unknown envelope field", body: `{"batch":[` + track + `],"colour":"red"}`, code: 400, kind: "malformed_json"},
+		{name: "element not an object", body: `[` + visit + `,7]`, code: 400, kind: "malformed_event", fields: map[int]string{1: ""}},
+		{name: "unknown field", body: `{"id":"v-1","customer_id":"c1","type":"site_visited","time":"2026-03-01T10:00:00Z","colour":"red"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "colour"}},
+		{name: "amount as string", body: `{"id":"o-1","customer_id":"c1","type":"order_completed","time":"2026-03-02T10:00:00Z","amount":"49.99","currency":"EUR"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "amount"}},
+		{name: "amount with decimals", body: `{"id":"o-1","customer_id":"c1","type":"order_completed","time":"2026-03-02T10:00:00Z","amount":49.99,"currency":"EUR"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "amount"}},
+		{name: "attrs value not a string", body: `{"id":"v-1","customer_id":"c1","type":"site_visited","time":"2026-03-01T10:00:00Z","attrs":{"page":3}}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "attrs"}},
+		{name: "time not RFC 3339", body: `{"id":"v-1","customer_id":"c1","type":"site_visited","time":"01/03/2026"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "time"}},
+		{name: "time as number", body: `{"id":"v-1","customer_id":"c1","type":"site_visited","time":1772359200}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "time"}},
+		{name: "one bad in a batch", body: `[` + visit + `,{"id":"x","colour":1}]`, code: 400, kind: "malformed_event", fields: map[int]string{1: "colour"}},
+		{name: "Segment unknown field", body: `{"type":"track","event":"Signed Up","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","traits":{}}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "traits"}},
+		{name: "Segment bad timestamp", body: `{"type":"track","event":"Signed Up","userId":"c2","messageId":"m-1","timestamp":"yesterday"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "timestamp"}},
+		{name: "Segment timestamp missing", body: `{"type":"track","event":"Signed Up","userId":"c2","messageId":"m-1"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "timestamp"}},
+		{name: "Segment no user", body: `{"type":"track","event":"Signed Up","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "userId"}},
+		{name: "Segment no event name", body: `{"type":"track","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "event"}},
+		{name: "Segment event name of symbols", body: `{"type":"track","event":"!!!","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "event"}},
+		{name: "Segment too many decimals", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"total":"49.999","currency":"EUR"}}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "properties.total"}},
+		{name: "Segment revenue not a number", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"revenue":"lots"}}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "properties.revenue"}},
+		{name: "Segment exponent amount", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"total":1e3}}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "properties.total"}},
+		{name: "Segment currency not a string", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"total":5,"currency":978}}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "properties.currency"}},
+		{name: "missing id", body: `{"customer_id":"c1","type":"site_visited","time":"2026-03-01T10:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "id"}},
+		{name: "missing customer", body: `{"id":"v-1","type":"site_visited","time":"2026-03-01T10:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "customer_id"}},
+		{name: "missing time", body: `{"id":"v-1","customer_id":"c1","type":"site_visited"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "time"}},
+		{name: "unknown type", body: `{"id":"v-1","customer_id":"c1","type":"order_complete","time":"2026-03-01T10:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "type"}},
+		{name: "lower-case currency", body: `{"id":"o-1","customer_id":"c1","type":"order_completed","time":"2026-03-02T10:00:00Z","amount":4999,"currency":"eur"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "currency"}},
+		{name: "amount without currency", body: `{"id":"o-1","customer_id":"c1","type":"order_completed","time":"2026-03-02T10:00:00Z","amount":4999}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "currency"}},
+		{name: "negative amount", body: `{"id":"o-1","customer_id":"c1","type":"order_completed","time":"2026-03-02T10:00:00Z","amount":-1,"currency":"EUR"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "amount"}},
+		{name: "self referral", body: `{"id":"v-1","customer_id":"c1","type":"site_visited","time":"2026-03-01T10:00:00Z","referrer_id":"c1"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "referrer_id"}},
+		{name: "survey without score", body: `{"id":"s-1","customer_id":"c1","type":"survey_answered","time":"2026-03-01T10:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "attrs.score"}},
+		{name: "time in the future", body: `{"id":"v-1","customer_id":"c1","type":"site_visited","time":"2026-04-01T13:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "time"}},
+		{name: "valid and invalid mixed", body: `[` + visit + `,` + order + `,{"id":"o-2","customer_id":"c1","type":"order_completed","time":"2026-03-02T10:00:00Z","amount":5}]`, code: 422, kind: "invalid_event", fields: map[int]string{2: "currency"}},
+		{name: "Segment bad currency", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"total":5,"currency":"eur"}}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "properties.currency"}},
+		{name: "Segment score out of range", body: `{"type":"track","event":"Survey Answered","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"score":11}}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "properties.score"}},
+		{name: "Segment anonymous self referral", body: `{"type":"track","event":"Signed Up","anonymousId":"a1","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"referrer_id":"a1"}}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "properties.referrer_id"}},
+		{name: "Segment no messageId", body: `{"type":"track","event":"Signed Up","userId":"c2","timestamp":"2026-03-03T10:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "messageId"}},
+		{name: "body too large", body: long, opts: []shop.Option{shop.WithMaxBodyBytes(512)}, code: 413, kind: "body_too_large"},
+		{name: "too many events", body: `[` + visit + `,` + order + `,` + track + `]`, opts: []shop.Option{shop.WithMaxBatch(2)}, code: 413, kind: "too_many_events"},
+		{name: "text content type", ct: "text/plain", body: visit, code: 415, kind: "unsupported_media_type"},
+		{name: "form content type", ct: "application/x-www-form-urlencoded", body: visit, code: 415, kind: "unsupported_media_type"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := store.NewMemory()
+			srv, _ := newServer(t, st, tc.opts...)
+			ct := tc.ct
+			if ct == "" {
+				ct = "application/json; charset=utf-8"
+			}
+			rec := do(t, srv, http.MethodPost, "/v1/events", ct, tc.body)
+			require.Equal(t, tc.code, rec.Code, "body: %s", rec.Body)
+			a := decode[answer](t, rec)
+			require.NotNil(t, a.Error, "an error body")
+			if a.Error.Code != tc.kind {
+				t.Errorf("error code %q, want %q (%s)", a.Error.Code, tc.kind, a.Error.Message)
+			}
+			if a.Accepted != 0 {
+				t.Errorf("accepted = %d, want 0", a.Accepted)
+			}
+			if tc.fields != nil {
+				require.NotEmpty(t, a.Results, "per-event results")
+				got := map[int]string{}
+				for i, r := range a.Results {
+					if r.Index != i {
+						t.Errorf("result %d has index %d", i, r.Index)
+					}
+					switch {
+					case r.Status == "rejected" && r.Error != nil:
+						got[i] = r.Error.Field
+						if r.Error.Reason == "" || r.Error.Message == "" {
+							t.Errorf("result %d: error without reason or message: %+v", i, r.Error)
+						}
+					case r.Status != "not_applied":
+						t.Errorf("result %d: status %q, want rejected or not_applied", i, r.Status)
+					}
+				}
+				if diff := cmp.Diff(tc.fields, got); diff != "" {
+					t.Errorf("fields named per event (-want +got):\n%s", diff)
+				}
+			}
+			if n := st.Len(); n != 0 {
+				t.Errorf("the store holds %d customers after a refused request; want none", n)
+			}
+		})
+	}
+}
+
+func TestPostEventsApplies(t *testing.T) {
+	srv, tr := newServer(t, nil)
+	ctx := context.Background()
+
+	rec := do(t, srv, http.MethodPost, "/v1/events", "", visit) // no Content-Type is accepted
+	require.Equal(t, http.StatusAccepted, rec.Code, "body: %s", rec.Body)
+	a := decode[answer](t, rec)
+	require.Len(t, a.Results, 1)
+	if r := a.Results[0]; r.Status != "applied" || r.To != model.Reach || !r.Moved || r.Version != 1 {
+		t.Errorf("single event result %+v", r)
+	}
+
+	batch := `[` + visit + `,` + order + `,` + track + `]`
+	rec = do(t, srv, http.MethodPost, "/v1/events", jsonCT, batch)
+	require.Equal(t, http.StatusAccepted, rec.Code, "body: %s", rec.Body)
+	a = decode[answer](t, rec)
+	var got []string
+	for _, r := range a.Results {
+		got = append(got, r.ID+" "+r.Status+" "+string(r.From)+"→"+string(r.To))
+	}
+	want := []string{"v-1 duplicate reach→reach", "o-1 applied reach→conversion", "m-1 applied →conversion"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("batch results (-want +got):\n%s", diff)
+	}
+	if a.Accepted != 3 {
+		t.Errorf("accepted = %d, want 3", a.Accepted)
+	}
+
+	seg := `{"batch":[
+		{"type":"track","event":"Product Added","anonymousId":"anon-7","messageId":"m-2","timestamp":"2026-03-04T10:00:00Z","properties":{"sku":"T-1","price":12.5,"in_stock":true,"tags":["a"]}},
+		{"type":"track","event":"orderCompleted","userId":"c3","messageId":"m-3","timestamp":"2026-03-05T10:00:00+01:00","properties":{"revenue":"1200","currency":"JPY","referrer_id":"c2"},"context":{"ip":"10.0.0.1"}},
+		{"type":"track","event":"Wishlist Added","userId":"c3","messageId":"m-4","timestamp":"2026-03-05T11:00:00Z"}
+	],"sentAt":"2026-03-05T11:00:01Z"}`
+	rec = do(t, srv, http.MethodPost, "/v1/events", jsonCT, seg)
+	require.Equal(t, http.StatusAccepted, rec.Code, "body: %s", rec.Body)
+
+	c, err := tr.Customer(ctx, "anon-7")
+	require.NoError(t, err)
+	tl, ok := c.Facts.Tally(lifecycle.CartAdded)
+	require.True(t, ok, "Product Added is recorded as cart_added")
+	require.EqualValues(t, 1, tl.Count)
+
+	c, err = tr.Customer(ctx, "c3")
+	require.NoError(t, err)
+	if got := c.Facts.Amount(lifecycle.OrderCompleted, "JPY"); got != 1200 {
+		t.Errorf("JPY order amount = %d, want 1200 (no minor unit)", got)
+	}
+	if c.Facts.ReferredBy != "c2" {
+		t.Errorf("ReferredBy = %q, want c2", c.Facts.ReferredBy)
+	}
+	if n := c.Facts.Count("segment.wishlist_added"); n != 1 {
+		t.Errorf("custom Segment event: count of segment.wishlist_added = %d, want 1", n)
+	}
+	c, err = tr.Customer(ctx, "c2")
+	require.NoError(t, err)
+	if n := c.Facts.Count(lifecycle.ReferralConverted); n != 1 {
+		t.Errorf("referrer c2 has %d referral_converted, want 1", n)
+	}
+	if got := c.Facts.Amount(lifecycle.OrderCompleted, "EUR"); got != 4999 {
+		t.Errorf("c2's Segment total 49.99 EUR recorded as %d, want 4999", got)
+	}
+}
+
+// failingStore refuses every write. It has only the three methods of
+// lifecycle.Store, so the tracker cannot use an optional capability of
+// the memory store behind it.
+type failingStore struct{ m *store.Memory }
+
+var errDisk = errors.New("disk on fire")
+
+func (f failingStore) Get(ctx context.Context, id string) (*lifecycle.Customer, error) {
+	return f.m.Get(ctx, id)
+}
+
+func (f failingStore) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
+	return f.m.Scan(ctx)
+}
+
+func (failingStore) Put(context.Context, *lifecycle.Customer, uint64) error { return errDisk }
+
+func TestPostEventsStoreFailure(t *testing.T) {
+	srv, _ := newServer(t, failingStore{store.NewMemory()})
+	rec := do(t, srv, http.MethodPost, "/v1/events", jsonCT, `[`+visit+`,`+track+`]`)
+	require.Equal(t, http.StatusInternalServerError, rec.Code, "body: %s", rec.Body)
+	a := decode[answer](t, rec)
+	require.Equal(t, "store_failed", a.Error.Code)
+	for _, r := range a.Results {
+		if r.Status != "failed" || r.Error == nil || !strings.Contains(r.Error.Message, "disk on fire") {
+			t.Errorf("result %+v, want failed with the store's error", r)
+		}
+	}
+}
+
+func TestCustomerEndpoint(t *testing.T) {
+	srv, _ := newServer(t, nil)
+	rec := do(t, srv, http.MethodPost, "/v1/events", jsonCT, `[`+visit+`,`+order+`]`)
+	require.Equal(t, http.StatusAccepted, rec.Code, "body: %s", rec.Body)
+
+	rec = do(t, srv, http.MethodGet, "/v1/customers/c1", "", "")
+	require.Equal(t, http.StatusOK, rec.Code)
+	type view struct {
+		ID        string                 `json:"id"`
+		Model     string                 `json:"model"`
+		Stage     stage.ID               `json:"stage"`
+		StageName string                 `json:"stage_name"`
+		Since     time.Time              `json:"since"`
+		Events    int64                  `json:"events"`
+		Orders    int64                  `json:"orders"`
+		Revenue   map[string]int64       `json:"revenue"`
+		History   []lifecycle.Transition `json:"history"`
+		Facts     lifecycle.Facts        `json:"facts"`
+	}
+	v := decode[view](t, rec)
+	t1 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	t2 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	want := view{
+		ID: "c1", Model: "sterne-cutler", Stage: model.Conversion, StageName: "Conversion", Since: t2,
+		Events: 2, Orders: 1, Revenue: map[string]int64{"EUR": 4999},
+		History: []lifecycle.Transition{{To: model.Reach, At: t1, Cause: "v-1"}, {From: model.Reach, To: model.Conversion, At: t2, Cause: "o-1"}},
+	}
+	if diff := cmp.Diff(want, v, cmp.FilterPath(func(p cmp.Path) bool { return p.String() == "Facts" }, cmp.Ignore())); diff != "" {
+		t.Errorf("customer view (-want +got):\n%s", diff)
+	}
+	if v.Facts.Count(lifecycle.OrderCompleted) != 1 || v.Facts.Amount(lifecycle.OrderCompleted, "EUR") != 4999 {
+		t.Errorf("facts %+v", v.Facts)
+	}
+
+	tests := []struct {
+		name, method, path string
+		code               int
+		kind               string
+	}{
+		{"unknown customer", http.MethodGet, "/v1/customers/nobody", 404, "not_found"},
+		{"ID too long", http.MethodGet, "/v1/customers/" + strings.Repeat("x", lifecycle.MaxIDLen+1), 400, "bad_id"},
+		{"POST to a customer", http.MethodPost, "/v1/customers/c1", 405, "method_not_allowed"},
+		{"GET events", http.MethodGet, "/v1/events", 405, "method_not_allowed"},
+		{"DELETE stages", http.MethodDelete, "/v1/stages", 405, "method_not_allowed"},
+		{"unknown API route", http.MethodGet, "/v1/orders", 404, "not_found"},
+		{"customers without ID", http.MethodGet, "/v1/customers/", 404, "not_found"},
+		{"webhooks not configured", http.MethodGet, "/v1/webhooks", 404, "not_configured"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := do(t, srv, tc.method, tc.path, "", "")
+			require.Equal(t, tc.code, rec.Code, "body: %s", rec.Body)
+			e := decode[struct {
+				Error struct{ Code, Message string }
+			}](t, rec)
+			if e.Error.Code != tc.kind || e.Error.Message == "" {
+				t.Errorf("error %+v, want code %q with a message", e.Error, tc.kind)
+			}
+			if tc.code == 405 && rec.Header().Get("Allow") == "" {
+				t.Error("405 without an Allow header")
+			}
+		})
+	}
+}
+
+// stream records a small, fixed set of customers and returns how many are
+// in each stage, counted from the store.
+func stream(t *testing.T, srv http.Handler, st lifecycle.Store) map[stage.ID]int {
+	t.Helper()
+	var evs []string
+	add := func(id, cust, typ string, day int, extra string) {
+		evs = append(evs, `{"id":"`+id+`","customer_id":"`+cust+`","type":"`+typ+`","time":"2026-03-`+twoDigits(day)+`T10:00:00Z"`+extra+`}`)
+	}
+	for i := range 12 {
+		c := "c" + strconv.Itoa(i)
+		add("v-"+c, c, "site_visited", 1, "")
+		if i%4 != 0 {
+			add("p-"+c, c, "product_viewed", 2, "")
+		}
+		for k := range i / 3 {
+			add("o-"+c+"-"+strconv.Itoa(k), c, "order_completed", 3+k, `,"amount":1000,"currency":"EUR"`)
+		}
+	}
+	rec := do(t, srv, http.MethodPost, "/v1/events", jsonCT, "["+strings.Join(evs, ",")+"]")
+	require.Equal(t, http.StatusAccepted, rec.Code, "body: %s", rec.Body)
+	counts := map[stage.ID]int{}
+	for c, err := range st.Scan(context.Background()) {
+		require.NoError(t, err)
+		counts[c.Stage]++
+	}
+	return counts
+}
+
+func twoDigits(n int) string {
+	if n < 10 {
+		return "0" + strconv.Itoa(n)
+	}
+	return strconv.Itoa(n)
+}
+
+func TestStagesAndFunnel(t *testing.T) {
+	st := store.NewMemory()
+	srv, _ := newServer(t, st)
+	counts := stream(t, srv, st)
+
+	rec := do(t, srv, http.MethodGet, "/v1/stages", "", "")
+	require.Equal(t, http.StatusOK, rec.Code)
+	type stagesView struct {
+		Model     string `json:"model"`
+		Customers int    `json:"customers"`
+		Stages    []struct {
+			ID        stage.ID `json:"id"`
+			Customers int      `json:"customers"`
+		} `json:"stages"`
+	}
+	sv := decode[stagesView](t, rec)
+	var ids []stage.ID
+	total := 0
+	for _, s := range sv.Stages {
+		ids = append(ids, s.ID)
+		if s.Customers != counts[s.ID] {
+			t.Errorf("stage %s: %d customers, store has %d", s.ID, s.Customers, counts[s.ID])
+		}
+		total += s.Customers
+	}
+	if diff := cmp.Diff(model.SterneCutler().Stages().IDs(), ids); diff != "" {
+		t.Errorf("stages not in model order (-want +got):\n%s", diff)
+	}
+	if sv.Customers != 12 || total != 12 {
+		t.Errorf("customers = %d, sum over stages = %d, want 12", sv.Customers, total)
+	}
+
+	rec = do(t, srv, http.MethodGet, "/v1/funnel", "", "")
+	require.Equal(t, http.StatusOK, rec.Code)
+	type funnelView struct {
+		Customers int `json:"customers"`
+		Stages    []struct {
+			ID         stage.ID `json:"id"`
+			Current    int      `json:"current"`
+			Reached    int      `json:"reached"`
+			Conversion float64  `json:"conversion"`
+			DropOff    float64  `json:"drop_off"`
+		} `json:"stages"`
+	}
+	fv := decode[funnelView](t, rec)
+	// Twelve customers: all reached reach; c1..c11 but c4, c8 viewed a
+	// product, and those with orders (c3..c11) passed acquisition as well.
+	// Orders: c3-c5 one, c6-c8 two, c9-c11 three.
+	type row struct {
+		ID               stage.ID
+		Current, Reached int
+	}
+	var got []row
+	for _, s := range fv.Stages {
+		got = append(got, row{s.ID, s.Current, s.Reached})
+	}
+	wantRows := []row{
+		{model.Reach, 1, 12},       // c0 visited only (c4 and c8 bought)
+		{model.Acquisition, 2, 11}, // c1, c2 viewed products
+		{model.Conversion, 3, 9},   // c3, c4, c5
+		{model.Retention, 6, 6},    // c6..c11 (2 or 3 orders, below 5)
+		{model.Loyalty, 0, 0},
+	}
+	if diff := cmp.Diff(wantRows, got); diff != "" {
+		t.Errorf("funnel (-want +got):\n%s", diff)
+	}
+	if s := fv.Stages[1]; s.Conversion != 9.0/11 || s.DropOff != 2.0/11 {
+		t.Errorf("acquisition conversion %v drop-off %v, want 9/11 and 2/11", s.Conversion, s.DropOff)
+	}
+}
+
+var countRE = regexp.MustCompile(`<text class="count" data-stage="([a-z_]+)"[^>]*>(\d+)</text>`)
+
+func TestDashboard(t *testing.T) {
+	st := store.NewMemory()
+	srv, _ := newServer(t, st)
+	counts := stream(t, srv, st)
+
+	rec := do(t, srv, http.MethodGet, "/", "", "")
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Equal(t, "text/html; charset=utf-8", rec.Header().Get("Content-Type"))
+	body := rec.Body.String()
+	got := map[stage.ID]int{}
+	for _, m := range countRE.FindAllStringSubmatch(body, -1) {
+		n, _ := strconv.Atoi(m[2])
+		got[stage.ID(m[1])] = n
+	}
+	want := map[stage.ID]int{}
+	for _, id := range model.SterneCutler().Stages().IDs() {
+		want[id] = counts[id]
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("chart counts (-want +got):\n%s", diff)
+	}
+	for _, s := range []string{"<svg", "Conversion between stages", "Time in stage", `name="customer"`} {
+		if !strings.Contains(body, s) {
+			t.Errorf("dashboard lacks %q", s)
+		}
+	}
+	for _, s := range []string{"<script", "http://", "https://"} {
+		if strings.Contains(strings.ReplaceAll(body, `xmlns="http://www.w3.org/2000/svg"`, ""), s) {
+			t.Errorf("dashboard contains %q: it must need no scripts or external assets", s)
+		}
+	}
+
+	tests := []struct {
+		name, query string
+		code        int
+		has         []string
+		hasNot      []string
+	}{
+		{"found", "c7", 200, []string{`data-customer="c7"`, `id="customer-stage">Retention<`, "o-c7-1"}, []string{"customer-missing"}},
+		{"not found", "nobody", 404, []string{`id="customer-missing"`, "No customer with ID &#34;nobody&#34;"}, []string{`id="customer"`}},
+		{"markup is escaped", `<script>alert(1)</script>`, 404, []string{"&lt;script&gt;alert(1)&lt;/script&gt;"}, []string{"<script>alert"}},
+		{"ID too long", strings.Repeat("y", 300), 404, []string{`id="customer-missing"`, "1 to 256 bytes"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := do(t, srv, http.MethodGet, "/?customer="+urlQuery(tc.query), "", "")
+			require.Equal(t, tc.code, rec.Code)
+			body := rec.Body.String()
+			for _, s := range tc.has {
+				if !strings.Contains(body, s) {
+					t.Errorf("page lacks %q", s)
+				}
+			}
+			for _, s := range tc.hasNot {
+				if strings.Contains(body, s) {
+					t.Errorf("page has %q", s)
+				}
+			}
+		})
+	}
+
+	if rec := do(t, srv, http.MethodGet, "/favicon.ico", "", ""); rec.Code != http.StatusNotFound {
+		t.Errorf("GET /favicon.ico = %d, want 404", rec.Code)
+	}
+}
+
+func urlQuery(s string) string {
+	r := strings.NewReplacer("<", "%3C", ">", "%3E", "(", "%28", ")", "%29", "/", "%2F", " ", "%20")
+	return r.Replace(s)
+}
