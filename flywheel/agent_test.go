@@ -1,0 +1,141 @@
+package flywheel_test
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/clmkit/clm/flywheel"
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/model"
+	"github.com/clmkit/clm/store"
+)
+
+// TestAgentAgreesWithCohortModes runs agent mode with several seeds and
+// checks that the mean of each count over the runs lies within Monte Carlo
+// error of the expected value: |mean − EV| ≤ 4·sd/√runs, where sd is the
+// per-run standard deviation the Monte Carlo mode measures.
+func TestAgentAgreesWithCohortModes(t *testing.T) {
+	ctx := context.Background()
+	p := flywheel.LiteratureExample()
+	p.Rotations = 8
+	p.AdvocateChurn = 0.2
+	p.ReferredConversion = 0.9
+	ev, err := flywheel.Expected(p)
+	require.NoError(t, err)
+	mc, err := flywheel.MonteCarlo(ctx, p, flywheel.Runs(2000), flywheel.Seed(3))
+	require.NoError(t, err)
+	const runs = 12
+	sum := make([][flywheel.NumMetrics]float64, p.Rotations)
+	for seed := range uint64(runs) {
+		run, err := flywheel.Agent(ctx, p, flywheel.Seed(100+seed))
+		require.NoError(t, err)
+		checkAgentRun(t, run)
+		for i, r := range run.Result.Rotations {
+			for _, m := range countMetrics {
+				sum[i][m] += r.Mean(m)
+			}
+		}
+	}
+	for i := range sum {
+		for _, m := range countMetrics {
+			mean := sum[i][m] / runs
+			st := mc.Rotations[i].Stats[m]
+			sd := st.StdErr * math.Sqrt(float64(st.N))
+			want := ev.Rotations[i].Mean(m)
+			if tol := 4 * sd / math.Sqrt(runs); math.Abs(mean-want) > tol+1e-9 {
+				t.Errorf("rotation %d %s: agent mean %.3f, expected %.3f ± %.3f (Monte Carlo mean %.3f)", i+1, m, mean, want, tol, st.Mean)
+			}
+		}
+	}
+}
+
+// checkAgentRun checks one agent run against what the store holds: the
+// flywheel model's history reaches the stages the agents walked, and every
+// referred customer's first order credited its referrer exactly once.
+func checkAgentRun(t *testing.T, run *flywheel.AgentRun) {
+	t.Helper()
+	ctx := context.Background()
+	res, m := run.Result, run.Measurement
+	var referredCustomers int
+	for i, r := range res.Rotations {
+		rm := m.Rotations[i]
+		want := []float64{r.Mean(flywheel.Engaged), r.Mean(flywheel.Acquired), r.Mean(flywheel.NewCustomers), r.Mean(flywheel.Retained), r.Mean(flywheel.NewAdvocates)}
+		for s, w := range want {
+			if float64(rm.Reached[s]) != w {
+				t.Errorf("rotation %d: model reached %s %d times, agents %v", i+1, m.Stages[s], rm.Reached[s], w)
+			}
+		}
+		referredCustomers += rm.ReferredCustomers
+	}
+	var credits int64
+	var events int
+	for c, err := range run.Tracker.Store().Scan(ctx) {
+		require.NoError(t, err)
+		credits += c.Facts.Count(lifecycle.ReferralConverted)
+		events += int(c.Facts.Events() - c.Facts.Count(lifecycle.ReferralConverted))
+	}
+	require.Equal(t, int64(referredCustomers), credits, "referral credits vs referred customers")
+	require.Equal(t, run.Events, events, "events in the store")
+}
+
+func TestAgentDeterministic(t *testing.T) {
+	ctx := context.Background()
+	p := flywheel.LiteratureExample()
+	p.Rotations = 5
+	a, err := flywheel.Agent(ctx, p, flywheel.Seed(9))
+	require.NoError(t, err)
+	b, err := flywheel.Agent(ctx, p, flywheel.Seed(9))
+	require.NoError(t, err)
+	require.Equal(t, a.Events, b.Events)
+	require.Equal(t, a.Result.Series(flywheel.Customers), b.Result.Series(flywheel.Customers))
+	require.Equal(t, a.Result.Series(flywheel.Advocates), b.Result.Series(flywheel.Advocates))
+}
+
+// TestAgentOwnModel drives the agents through another model: the run
+// works and the measurement follows that model's stages.
+func TestAgentOwnModel(t *testing.T) {
+	ctx := context.Background()
+	p := flywheel.LiteratureExample()
+	p.Rotations = 4
+	st := store.NewMemory()
+	start := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	run, err := flywheel.Agent(ctx, p, flywheel.WithModel(model.SterneCutler()), flywheel.WithStore(st),
+		flywheel.StartAt(start), flywheel.Every(7*24*time.Hour), flywheel.Seed(2))
+	require.NoError(t, err)
+	require.Equal(t, model.SterneCutler().Stages().IDs(), run.Measurement.Stages)
+	require.Equal(t, start, run.Measurement.Start)
+	require.Equal(t, st.Len(), run.Measurement.Customers)
+	var total int
+	for _, rm := range run.Measurement.Rotations {
+		total += rm.Prospects
+	}
+	require.Equal(t, run.Measurement.Customers, total, "every customer arrived within the rotations")
+	// Sterne–Cutler puts first orders into conversion.
+	var conv, newCust int
+	for _, rm := range run.Measurement.Rotations {
+		conv += rm.Reached[2]
+		newCust += rm.NewCustomers
+	}
+	require.Equal(t, newCust, conv)
+}
+
+func TestAgentOptionsInvalid(t *testing.T) {
+	ctx := context.Background()
+	p := flywheel.LiteratureExample()
+	for name, opt := range map[string]flywheel.Option{
+		"every":      flywheel.Every(time.Second),
+		"max events": flywheel.MaxEvents(0),
+		"start":      flywheel.StartAt(time.Date(1800, 1, 1, 0, 0, 0, 0, time.UTC)),
+	} {
+		_, err := flywheel.Agent(ctx, p, opt)
+		require.ErrorIs(t, err, flywheel.ErrInvalidParams, name)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err := flywheel.Agent(cctx, p)
+	require.ErrorIs(t, err, context.Canceled)
+}

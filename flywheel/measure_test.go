@@ -1,0 +1,130 @@
+package flywheel_test
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clmkit/clm/flywheel"
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/store"
+)
+
+func TestMeasure(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewMemory()
+	const week = 7 * day
+	tr := lifecycle.NewTracker(flywheel.Model(), st, lifecycle.WithClock(func() time.Time { return t0.Add(365 * day) }))
+	e := func(cust, id string, typ lifecycle.EventType, at time.Duration, referrer string) {
+		t.Helper()
+		ev := lifecycle.Event{ID: id, CustomerID: cust, Type: typ, Time: t0.Add(at), ReferrerID: referrer}
+		if typ == lifecycle.OrderCompleted {
+			ev.Amount, ev.Currency = 2500, "EUR"
+		}
+		_, err := tr.Record(ctx, ev)
+		require.NoError(t, err)
+	}
+	// Before the first rotation: ann becomes a customer.
+	e("ann", "a1", lifecycle.OrderCompleted, -day, "")
+	// Rotation 1 (week 0): paid prospects bob and cid; bob buys twice and
+	// reviews (advocate); ann orders again (retain).
+	e("bob", "b1", lifecycle.SiteVisited, day, "")
+	e("bob", "b2", lifecycle.SignedUp, 2*day, "")
+	e("bob", "b3", lifecycle.OrderCompleted, 3*day, "")
+	e("bob", "b4", lifecycle.OrderCompleted, 4*day, "")
+	e("bob", "b5", lifecycle.ReviewPosted, 5*day, "")
+	e("cid", "c1", lifecycle.SiteVisited, 2*day, "")
+	e("ann", "a2", lifecycle.OrderCompleted, 3*day, "")
+	// Rotation 2: bob refers dee and eve; dee signs up and orders (bob is
+	// credited); fay arrives paid and goes straight to an order.
+	e("dee", "d1", lifecycle.SiteVisited, week+day, "bob")
+	e("dee", "d2", lifecycle.SignedUp, week+2*day, "")
+	e("dee", "d3", lifecycle.OrderCompleted, week+3*day, "")
+	e("eve", "e1", lifecycle.SiteVisited, week+day, "bob")
+	e("fay", "f1", lifecycle.OrderCompleted, week+4*day, "")
+	// Rotation 3: nothing.
+
+	m, err := flywheel.Measure(ctx, st, t0, week, 3, flywheel.WithSpend(100, 50))
+	require.NoError(t, err)
+	require.Equal(t, 6, m.Customers)
+	nan := math.NaN()
+	want := []flywheel.RotationMeasure{
+		{
+			N: 1, Start: t0, End: t0.Add(week),
+			Prospects: 2, ReferredProspects: 0, NewCustomers: 1, ReferredCustomers: 0,
+			// ann had already reached nurture; bob reaches every stage, cid engage.
+			Reached: []int{2, 1, 1, 2, 1},
+			InStage: []int{1, 0, 0, 1, 1},
+			// ann in nurture then retain; bob in every stage; cid engage.
+			Exposed:       []int{2, 1, 2, 2, 1},
+			HandedOn:      []int{1, 1, 2, 1, 0},
+			Connected:     []float64{0.5, 1, 1, 0.5, 0},
+			ReferredShare: 0, Spend: 100, AcquisitionCost: 100,
+		},
+		{
+			N: 2, Start: t0.Add(week), End: t0.Add(2 * week),
+			Prospects: 3, ReferredProspects: 2, NewCustomers: 2, ReferredCustomers: 1,
+			Reached: []int{3, 2, 2, 0, 0},
+			// bob stays advocate (a converted referral now), dee nurtured, fay
+			// nurtured, eve engaged, ann retained, cid engaged. fay's first
+			// event is an order: she enters at nurture, never in engage.
+			InStage:       []int{2, 0, 2, 1, 1},
+			Exposed:       []int{3, 1, 2, 1, 1},
+			HandedOn:      []int{1, 1, 0, 0, 0},
+			Connected:     []float64{1.0 / 3, 1, 0, 0, 2},
+			ReferredShare: 2.0 / 3, Spend: 50, AcquisitionCost: 25,
+		},
+		{
+			N: 3, Start: t0.Add(2 * week), End: t0.Add(3 * week),
+			Reached:       []int{0, 0, 0, 0, 0},
+			InStage:       []int{2, 0, 2, 1, 1},
+			Exposed:       []int{2, 0, 2, 1, 1},
+			HandedOn:      []int{0, 0, 0, 0, 0},
+			Connected:     []float64{0, nan, 0, 0, 0},
+			ReferredShare: nan, Spend: nan, AcquisitionCost: nan,
+		},
+	}
+	if diff := cmp.Diff(want, m.Rotations, cmpopts.EquateNaNs()); diff != "" {
+		t.Errorf("rotations (-want +got):\n%s", diff)
+	}
+	require.InDelta(t, 2.0/3, m.ReferredShareTrend, 1e-12)
+	require.InDelta(t, -75, m.AcquisitionCostTrend, 1e-12)
+}
+
+func TestMeasureErrors(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewMemory()
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"zero rotation length", func() error { _, err := flywheel.Measure(ctx, st, t0, 0, 3); return err }},
+		{"no rotations", func() error { _, err := flywheel.Measure(ctx, st, t0, day, 0); return err }},
+		{"negative spend", func() error { _, err := flywheel.Measure(ctx, st, t0, day, 3, flywheel.WithSpend(1, -2)); return err }},
+		{"NaN spend", func() error { _, err := flywheel.Measure(ctx, st, t0, day, 3, flywheel.WithSpend(math.NaN())); return err }},
+		{"nil graph", func() error { _, err := flywheel.Measure(ctx, st, t0, day, 3, flywheel.WithGraph(nil)); return err }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.ErrorIs(t, tc.call(), flywheel.ErrInvalidParams)
+		})
+	}
+	boom := errors.New("disk on fire")
+	_, err := flywheel.Measure(ctx, failingStore{boom}, t0, day, 3)
+	require.ErrorIs(t, err, boom)
+}
+
+type failingStore struct{ err error }
+
+func (f failingStore) Get(context.Context, string) (*lifecycle.Customer, error) { return nil, f.err }
+func (f failingStore) Put(context.Context, *lifecycle.Customer, uint64) error   { return f.err }
+func (f failingStore) Scan(context.Context) iter.Seq2[*lifecycle.Customer, error] {
+	return func(yield func(*lifecycle.Customer, error) bool) { yield(nil, f.err) }
+}
