@@ -1,0 +1,352 @@
+package reliability_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/model"
+	"github.com/clmkit/clm/stage"
+	"github.com/clmkit/clm/store"
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/bad-inputs.md from the current errors")
+
+const badInputsFile = "../../docs/bad-inputs.md"
+
+// badClock is the tracker clock of the bad-input cases.
+var badClock = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// okEvent is a valid event; each case spoils one thing.
+func okEvent() lifecycle.Event {
+	return lifecycle.Event{ID: "e1", CustomerID: "c1", Type: lifecycle.SiteVisited, Time: badClock.Add(-time.Hour)}
+}
+
+type badInput struct {
+	group, input string
+	// accepted marks an input that is tolerated on purpose (the table
+	// says how); every other case must fail.
+	accepted bool
+	run      func(ctx context.Context) error
+}
+
+// record records e with a fresh tracker and memory store and fails the
+// case if a refused event left anything behind.
+func record(e lifecycle.Event) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		m := store.NewMemory()
+		tr := lifecycle.NewTracker(model.SterneCutler(), m, lifecycle.WithClock(func() time.Time { return badClock }))
+		_, err := tr.Record(ctx, e)
+		if err != nil && m.Len() != 0 {
+			return fmt.Errorf("BUG: refused event was stored: %w", err)
+		}
+		return err
+	}
+}
+
+func withEvent(edit func(e *lifecycle.Event)) func(ctx context.Context) error {
+	e := okEvent()
+	edit(&e)
+	return record(e)
+}
+
+// decode decodes JSON into an Event as a service would, then records it.
+func decode(js string) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		var e lifecycle.Event
+		if err := json.Unmarshal([]byte(js), &e); err != nil {
+			return err
+		}
+		return record(e)(ctx)
+	}
+}
+
+func manyAttrs(n int) map[string]string {
+	m := make(map[string]string, n)
+	for i := range n {
+		m["k"+strconv.Itoa(i)] = "v"
+	}
+	return m
+}
+
+// fixedModel answers one stage, or panics when s is empty.
+type fixedModel struct{ s stage.ID }
+
+func (fixedModel) Name() string         { return "fixed" }
+func (fixedModel) Stages() *stage.Graph { return model.SterneCutler().Stages() }
+func (m fixedModel) Stage(*lifecycle.Facts, time.Time) stage.ID {
+	if m.s == "" {
+		panic("model bug")
+	}
+	return m.s
+}
+
+func badInputs() []badInput {
+	long := func(n int) string { return strings.Repeat("x", n) }
+	ev := withEvent
+	type E = lifecycle.Event
+	cases := []badInput{
+		// Every rule of Event.Validate and Tracker.Validate.
+		{"event", "id empty", false, ev(func(e *E) { e.ID = "" })},
+		{"event", "id of 257 bytes", false, ev(func(e *E) { e.ID = long(257) })},
+		{"event", "id with a NUL byte", false, ev(func(e *E) { e.ID = "a\x00b" })},
+		{"event", "id not valid UTF-8", false, ev(func(e *E) { e.ID = "a\xffb" })},
+		{"event", "id with a leading space", false, ev(func(e *E) { e.ID = " e1" })},
+		{"event", "id with a trailing newline", false, ev(func(e *E) { e.ID = "e1\n" })},
+		{"event", "customer_id empty", false, ev(func(e *E) { e.CustomerID = "" })},
+		{"event", "customer_id of 257 bytes", false, ev(func(e *E) { e.CustomerID = long(257) })},
+		{"event", "customer_id with a NUL byte", false, ev(func(e *E) { e.CustomerID = "c\x00" })},
+		{"event", "customer_id not valid UTF-8", false, ev(func(e *E) { e.CustomerID = "\xc3\x28" })},
+		{"event", "customer_id with a trailing tab", false, ev(func(e *E) { e.CustomerID = "c1\t" })},
+		{"event", "type empty", false, ev(func(e *E) { e.Type = "" })},
+		{"event", "type not standard, no vendor prefix (typo)", false, ev(func(e *E) { e.Type = "order_complete" })},
+		{"event", "type in upper case", false, ev(func(e *E) { e.Type = "Acme.Thing" })},
+		{"event", "type with a trailing dot", false, ev(func(e *E) { e.Type = "acme." })},
+		{"event", "type with a leading dot", false, ev(func(e *E) { e.Type = ".thing" })},
+		{"event", "type with two dots in a row", false, ev(func(e *E) { e.Type = "acme..thing" })},
+		{"event", "type with a hyphen", false, ev(func(e *E) { e.Type = "acme.wish-list" })},
+		{"event", "type of 65 bytes", false, ev(func(e *E) { e.Type = lifecycle.EventType("acme." + long(60)) })},
+		{"event", "time zero", false, ev(func(e *E) { e.Time = time.Time{} })},
+		{"event", "time in year 1899", false, ev(func(e *E) { e.Time = time.Date(1899, 12, 31, 0, 0, 0, 0, time.UTC) })},
+		{"event", "time in year 10000", false, ev(func(e *E) { e.Time = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) })},
+		{"event", "time 16 minutes after the clock (default skew 15m)", false, ev(func(e *E) { e.Time = badClock.Add(16 * time.Minute) })},
+		{"event", "amount negative", false, ev(func(e *E) { e.Amount, e.Currency = -100, "EUR" })},
+		{"event", "amount without currency", false, ev(func(e *E) { e.Amount = 100 })},
+		{"event", "currency in lower case", false, ev(func(e *E) { e.Amount, e.Currency = 100, "eur" })},
+		{"event", "currency of two letters", false, ev(func(e *E) { e.Amount, e.Currency = 100, "EU" })},
+		{"event", "currency of four letters", false, ev(func(e *E) { e.Amount, e.Currency = 100, "EURO" })},
+		{"event", "currency with a digit", false, ev(func(e *E) { e.Currency = "E1R" })},
+		{"event", "referrer_id of 257 bytes", false, ev(func(e *E) { e.ReferrerID = long(257) })},
+		{"event", "referrer_id with a NUL byte", false, ev(func(e *E) { e.ReferrerID = "r\x00" })},
+		{"event", "referrer_id with a leading space", false, ev(func(e *E) { e.ReferrerID = " r" })},
+		{"event", "referrer_id equal to customer_id (self-referral)", false, ev(func(e *E) { e.ReferrerID = e.CustomerID })},
+		{"event", "attrs with 65 entries", false, ev(func(e *E) { e.Attrs = manyAttrs(65) })},
+		{"event", "attrs key empty", false, ev(func(e *E) { e.Attrs = map[string]string{"": "v"} })},
+		{"event", "attrs key of 65 bytes", false, ev(func(e *E) { e.Attrs = map[string]string{long(65): "v"} })},
+		{"event", "attrs key not valid UTF-8", false, ev(func(e *E) { e.Attrs = map[string]string{"k\xff": "v"} })},
+		{"event", "attrs value of 1025 bytes", false, ev(func(e *E) { e.Attrs = map[string]string{"k": long(1025)} })},
+		{"event", "attrs value with a NUL byte", false, ev(func(e *E) { e.Attrs = map[string]string{"k": "v\x00"} })},
+		{"event", "survey_answered without a score", false, ev(func(e *E) { e.Type = lifecycle.SurveyAnswered })},
+		{"event", "survey_answered with score 11", false, ev(func(e *E) { e.Type, e.Attrs = lifecycle.SurveyAnswered, map[string]string{"score": "11"} })},
+		{"event", "survey_answered with score -1", false, ev(func(e *E) { e.Type, e.Attrs = lifecycle.SurveyAnswered, map[string]string{"score": "-1"} })},
+		{"event", "survey_answered with score 7.5", false, ev(func(e *E) { e.Type, e.Attrs = lifecycle.SurveyAnswered, map[string]string{"score": "7.5"} })},
+		{"event", "survey_answered with score \"ten\"", false, ev(func(e *E) { e.Type, e.Attrs = lifecycle.SurveyAnswered, map[string]string{"score": "ten"} })},
+
+		// JSON decoding (encoding/json into lifecycle.Event, then Record).
+		{"json", "empty input", false, decode(``)},
+		{"json", "not JSON", false, decode(`id=e1`)},
+		{"json", "truncated object", false, decode(`{"id":"e1","customer_id":"c1"`)},
+		{"json", "an array, not an object", false, decode(`[]`)},
+		{"json", "null (decodes to an empty event)", false, decode(`null`)},
+		{"json", "empty object", false, decode(`{}`)},
+		{"json", "id a number", false, decode(`{"id":1,"customer_id":"c1","type":"site_visited","time":"2026-03-01T11:00:00Z"}`)},
+		{"json", "amount a string", false, decode(`{"id":"e1","customer_id":"c1","type":"order_completed","time":"2026-03-01T11:00:00Z","amount":"12","currency":"EUR"}`)},
+		{"json", "amount a fraction", false, decode(`{"id":"e1","customer_id":"c1","type":"order_completed","time":"2026-03-01T11:00:00Z","amount":12.5,"currency":"EUR"}`)},
+		{"json", "amount beyond int64", false, decode(`{"id":"e1","customer_id":"c1","type":"order_completed","time":"2026-03-01T11:00:00Z","amount":1e20,"currency":"EUR"}`)},
+		{"json", "time not RFC 3339", false, decode(`{"id":"e1","customer_id":"c1","type":"site_visited","time":"01/03/2026 11:00"}`)},
+		{"json", "time a Unix number", false, decode(`{"id":"e1","customer_id":"c1","type":"site_visited","time":1772362800}`)},
+		{"json", "time without a zone", false, decode(`{"id":"e1","customer_id":"c1","type":"site_visited","time":"2026-03-01T11:00:00"}`)},
+		{"json", "time missing", false, decode(`{"id":"e1","customer_id":"c1","type":"site_visited"}`)},
+		{"json", "attrs value a number", false, decode(`{"id":"e1","customer_id":"c1","type":"survey_answered","time":"2026-03-01T11:00:00Z","attrs":{"score":9}}`)},
+		{"json", "string with an invalid escape", false, decode(`{"id":"e\q","customer_id":"c1","type":"site_visited","time":"2026-03-01T11:00:00Z"}`)},
+		{"json", "trailing data after the object", false, decode(`{"id":"e1","customer_id":"c1","type":"site_visited","time":"2026-03-01T11:00:00Z"} {}`)},
+		{"json", "id \\u0000 escape (a NUL byte)", false, decode(`{"id":"e\u0000","customer_id":"c1","type":"site_visited","time":"2026-03-01T11:00:00Z"}`)},
+		{"json", "unknown field (ignored: forward compatible)", true, decode(`{"id":"e1","customer_id":"c1","type":"site_visited","time":"2026-03-01T11:00:00Z","colour":"red"}`)},
+		{"json", "duplicate key (the last one wins)", true, decode(`{"id":"e0","id":"e1","customer_id":"c1","type":"site_visited","time":"2026-03-01T11:00:00Z"}`)},
+		{"json", "invalid UTF-8 in a string (replaced by U+FFFD)", true, decode("{\"id\":\"e\xff\",\"customer_id\":\"c1\",\"type\":\"site_visited\",\"time\":\"2026-03-01T11:00:00Z\"}")},
+
+		// Batches.
+		{"batch", "RecordBatch with the second of three events invalid (none is applied)", false, func(ctx context.Context) error {
+			m := store.NewMemory()
+			tr := lifecycle.NewTracker(model.SterneCutler(), m, lifecycle.WithClock(func() time.Time { return badClock }))
+			a, b, c := okEvent(), okEvent(), okEvent()
+			b.ID, b.Currency = "e2", "eur"
+			c.ID = "e3"
+			_, err := tr.RecordBatch(ctx, []lifecycle.Event{a, b, c})
+			if m.Len() != 0 {
+				return errors.New("BUG: a batch with an invalid event applied some")
+			}
+			return err
+		}},
+
+		// Store-level inputs (store.Memory; storetest holds every Store to the same rules).
+		{"store", "Put(nil, 0)", false, func(ctx context.Context) error { return store.NewMemory().Put(ctx, nil, 0) }},
+		{"store", "Put of a customer with an empty ID", false, func(ctx context.Context) error {
+			return store.NewMemory().Put(ctx, &lifecycle.Customer{Version: 1}, 0)
+		}},
+		{"store", "Put with Version 3 and prev 1 (must be prev+1)", false, func(ctx context.Context) error {
+			return store.NewMemory().Put(ctx, &lifecycle.Customer{ID: "c1", Version: 3}, 1)
+		}},
+		{"store", "Put with prev 0 of a customer already stored", false, func(ctx context.Context) error {
+			m := store.NewMemory()
+			if err := m.Put(ctx, &lifecycle.Customer{ID: "c1", Version: 1}, 0); err != nil {
+				return err
+			}
+			return m.Put(ctx, &lifecycle.Customer{ID: "c1", Version: 1}, 0)
+		}},
+		{"store", "Put with prev 1 of a customer never stored", false, func(ctx context.Context) error {
+			return store.NewMemory().Put(ctx, &lifecycle.Customer{ID: "c1", Version: 2}, 1)
+		}},
+		{"store", "Get of a customer never stored", false, func(ctx context.Context) error {
+			_, err := store.NewMemory().Get(ctx, "nobody")
+			return err
+		}},
+		{"store", "Tracker.Customer of a customer never stored", false, func(ctx context.Context) error {
+			_, err := lifecycle.NewTracker(model.SterneCutler(), store.NewMemory()).Customer(ctx, "nobody")
+			return err
+		}},
+		{"store", "Get with a cancelled context", false, func(ctx context.Context) error {
+			ctx, cancel := context.WithCancel(ctx)
+			cancel()
+			_, err := store.NewMemory().Get(ctx, "c1")
+			return err
+		}},
+		{"store", "Put with a cancelled context", false, func(ctx context.Context) error {
+			ctx, cancel := context.WithCancel(ctx)
+			cancel()
+			return store.NewMemory().Put(ctx, &lifecycle.Customer{ID: "c1", Version: 1}, 0)
+		}},
+		{"store", "Scan with a cancelled context", false, func(ctx context.Context) error {
+			ctx, cancel := context.WithCancel(ctx)
+			cancel()
+			for _, err := range store.NewMemory().Scan(ctx) {
+				return err
+			}
+			return nil
+		}},
+		{"store", "Record with an expired deadline", false, func(ctx context.Context) error {
+			ctx, cancel := context.WithDeadline(ctx, time.Unix(0, 0))
+			defer cancel()
+			return record(okEvent())(ctx)
+		}},
+
+		// Models (a plugin's bugs are caught, not propagated as panics).
+		{"model", "model answers a stage its graph does not declare", false, func(ctx context.Context) error {
+			_, err := lifecycle.NewTracker(fixedModel{"limbo"}, store.NewMemory(), lifecycle.WithClock(func() time.Time { return badClock })).Record(ctx, okEvent())
+			return err
+		}},
+		{"model", "model panics", false, func(ctx context.Context) error {
+			_, err := lifecycle.NewTracker(fixedModel{}, store.NewMemory(), lifecycle.WithClock(func() time.Time { return badClock })).Record(ctx, okEvent())
+			return err
+		}},
+	}
+	return cases
+}
+
+// sentinels are the errors the table checks each error against.
+var sentinels = []struct {
+	name string
+	err  error
+}{
+	{"lifecycle.ErrInvalidEvent", lifecycle.ErrInvalidEvent},
+	{"lifecycle.ErrNotFound", lifecycle.ErrNotFound},
+	{"lifecycle.ErrConflict", lifecycle.ErrConflict},
+	{"lifecycle.ErrInvalidCustomer", lifecycle.ErrInvalidCustomer},
+	{"lifecycle.ErrInvalidModel", lifecycle.ErrInvalidModel},
+	{"context.Canceled", context.Canceled},
+	{"context.DeadlineExceeded", context.DeadlineExceeded},
+}
+
+func classify(err error) string {
+	var names []string
+	for _, s := range sentinels {
+		if errors.Is(err, s.err) {
+			names = append(names, s.name)
+		}
+	}
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var ve *lifecycle.ValidationError
+	var tp *time.ParseError
+	switch {
+	case errors.As(err, &tp):
+		names = append(names, "*time.ParseError")
+	case errors.As(err, &ve):
+		names = append(names, "*lifecycle.ValidationError{Field: "+strconv.Quote(ve.Field)+"}")
+	case errors.As(err, &syn):
+		names = append(names, "*json.SyntaxError")
+	case errors.As(err, &typ):
+		names = append(names, "*json.UnmarshalTypeError")
+	}
+	return strings.Join(names, ", ")
+}
+
+func cell(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "|", `\|`)
+	s = strings.ReplaceAll(s, "\n", "<br>")
+	s = strings.ReplaceAll(s, "`", "'")
+	return s
+}
+
+// TestBadInputs tries every bad input, checks each is refused with an
+// error naming what is wrong (or, for the few accepted on purpose, that it
+// is accepted), and checks that docs/bad-inputs.md lists exactly these
+// inputs and errors. Run with -update to rewrite the file.
+func TestBadInputs(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("# Bad inputs and the errors they get\n\n")
+	b.WriteString("Generated by `go test ./internal/reliability -run TestBadInputs -update`; a normal test run\n")
+	b.WriteString("fails when this file is out of date. Each row is one input the test tries, with the exact\n")
+	b.WriteString("error the library returns and the sentinel errors and types it matches with `errors.Is` /\n")
+	b.WriteString("`errors.As`. Events are recorded with `Tracker.Record` (Sterne–Cutler model, memory store,\n")
+	b.WriteString("clock at 2026-03-01T12:00:00Z); JSON is decoded with `encoding/json` into `lifecycle.Event`,\n")
+	b.WriteString("then recorded. The test also checks that no refused input left anything in the store.\n")
+	b.WriteString("Rows marked *accepted* are tolerated on purpose.\n")
+	group := ""
+	n := 0
+	var gaps []string
+	for _, c := range badInputs() {
+		if c.group != group {
+			group = c.group
+			fmt.Fprintf(&b, "\n## %s\n\n| # | Input | Error | Matches |\n|---|---|---|---|\n", group)
+		}
+		n++
+		err := c.run(context.Background())
+		switch {
+		case err != nil && strings.HasPrefix(err.Error(), "BUG:"):
+			t.Errorf("%s: %s: %v", c.group, c.input, err)
+		case c.accepted && err != nil:
+			t.Errorf("%s: %s: refused with %v; it is meant to be accepted", c.group, c.input, err)
+		case !c.accepted && err == nil:
+			t.Errorf("%s: %s: accepted; want an error", c.group, c.input)
+		}
+		msg, match := "*accepted*", ""
+		if err != nil {
+			msg, match = "`"+cell(err.Error())+"`", classify(err)
+			if match == "" {
+				match = "**nothing** (gap)"
+				gaps = append(gaps, fmt.Sprintf("%d (%s)", n, c.input))
+			}
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", n, cell(c.input), msg, match)
+	}
+	fmt.Fprintf(&b, "\n%d inputs tried.\n", n)
+	if len(gaps) > 0 {
+		fmt.Fprintf(&b, "\nGaps: the error of each of rows %s matches no sentinel error and no\n", strings.Join(gaps, ", "))
+		b.WriteString("known error type, and does not name the field: a caller cannot classify it with `errors.Is`.\n")
+	}
+	got := b.String()
+	if *update {
+		if err := os.WriteFile(badInputsFile, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(badInputsFile)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/reliability -run TestBadInputs -update)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s is out of date; run go test ./internal/reliability -run TestBadInputs -update (-file +now):\n%s", badInputsFile, diff)
+	}
+}
