@@ -83,3 +83,37 @@ func rank(ds []time.Duration, p float64) time.Duration {
 	k = min(max(k, 1), len(ds))
 	return ds[k-1]
 }
+
+// durs collects durations in chunks that are never moved once allocated,
+// so that adding millions of them costs no re-copying.
+type durs struct {
+	chunks [][]time.Duration
+	n      int
+}
+
+const (
+	firstChunk = 64
+	maxChunk   = 1 << 16
+)
+
+func (d *durs) add(v time.Duration) {
+	if k := len(d.chunks); k == 0 || len(d.chunks[k-1]) == cap(d.chunks[k-1]) {
+		size := firstChunk
+		if k > 0 {
+			size = min(2*cap(d.chunks[k-1]), maxChunk)
+		}
+		d.chunks = append(d.chunks, make([]time.Duration, 0, size))
+	}
+	last := &d.chunks[len(d.chunks)-1]
+	*last = append(*last, v)
+	d.n++
+}
+
+// dist summarises the durations collected so far.
+func (d *durs) dist(ps []float64) Dist {
+	all := make([]time.Duration, 0, d.n)
+	for _, c := range d.chunks {
+		all = append(all, c...)
+	}
+	return newDist(all, ps)
+}

@@ -174,7 +174,7 @@ type acc struct {
 
 type stageAcc struct {
 	current, entered, reached, stopped int
-	toNext, fromStart, stay, open      []time.Duration
+	toNext, fromStart, stay, open      durs
 }
 
 func newAcc(n int) *acc { return &acc{st: make([]stageAcc, n)} }
@@ -252,16 +252,16 @@ func (a *Analyzer) Add(c *lifecycle.Customer) error {
 	}
 	hist = hist[:end]
 	for i := range hist {
-		if !a.g.Has(hist[i].To) {
+		if a.index(hist[i].To) < 0 {
 			return fmt.Errorf("%w: customer %q: history names stage %q", ErrUnknownStage, c.ID, hist[i].To)
 		}
 	}
 	var cur int
 	var curAt, ref time.Time
 	if a.cfg.hasAsOf {
-		cur, curAt, ref = a.g.Index(hist[end-1].To), hist[end-1].At, a.cfg.asOf
+		cur, curAt, ref = a.index(hist[end-1].To), hist[end-1].At, a.cfg.asOf
 	} else {
-		cur = a.g.Index(c.Stage)
+		cur = a.index(c.Stage)
 		if cur < 0 {
 			return fmt.Errorf("%w: customer %q: stage %q", ErrUnknownStage, c.ID, c.Stage)
 		}
@@ -285,11 +285,11 @@ func (a *Analyzer) Add(c *lifecycle.Customer) error {
 	var prevAt time.Time
 	for i := range hist {
 		tr := &hist[i]
-		j := a.g.Index(tr.To)
+		j := a.index(tr.To)
 		if prev >= 0 {
 			if d := tr.At.Sub(prevAt); d >= 0 {
 				for _, x := range accs {
-					x.st[prev].stay = append(x.st[prev].stay, d)
+					x.st[prev].stay.add(d)
 				}
 			}
 		}
@@ -310,7 +310,7 @@ func (a *Analyzer) Add(c *lifecycle.Customer) error {
 		s := &x.st[cur]
 		s.current++
 		if open >= 0 {
-			s.open = append(s.open, open)
+			s.open.add(open)
 		}
 		x.st[maxIdx].stopped++
 		for k := 0; k <= maxIdx; k++ {
@@ -320,14 +320,28 @@ func (a *Analyzer) Add(c *lifecycle.Customer) error {
 				s.entered++
 			}
 			if k > 0 {
-				s.fromStart = append(s.fromStart, a.reachedAt[k].Sub(a.reachedAt[0]))
+				s.fromStart.add(a.reachedAt[k].Sub(a.reachedAt[0]))
 			}
 			if k < maxIdx && a.direct[k] {
-				s.toNext = append(s.toNext, a.reachedAt[k+1].Sub(a.reachedAt[k]))
+				s.toNext.add(a.reachedAt[k+1].Sub(a.reachedAt[k]))
 			}
 		}
 	}
 	return nil
+}
+
+// index returns the position of id in the graph, or -1. A linear scan
+// beats a map lookup for the handful of stages a model has.
+func (a *Analyzer) index(id stage.ID) int {
+	if len(a.ids) > 16 {
+		return a.g.Index(id)
+	}
+	for i, x := range a.ids {
+		if x == id {
+			return i
+		}
+	}
+	return -1
 }
 
 // Report summarises the customers added so far. It may be called more
@@ -361,10 +375,10 @@ func (a *Analyzer) funnel(x *acc) Funnel {
 			Entered:   s.entered,
 			Reached:   s.reached,
 			Stopped:   s.stopped,
-			ToNext:    newDist(s.toNext, a.cfg.ps),
-			FromStart: newDist(s.fromStart, a.cfg.ps),
-			Stay:      newDist(s.stay, a.cfg.ps),
-			Open:      newDist(s.open, a.cfg.ps),
+			ToNext:    s.toNext.dist(a.cfg.ps),
+			FromStart: s.fromStart.dist(a.cfg.ps),
+			Stay:      s.stay.dist(a.cfg.ps),
+			Open:      s.open.dist(a.cfg.ps),
 		}
 		if s.reached > 0 {
 			if i+1 < len(a.ids) {
