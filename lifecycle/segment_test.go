@@ -1,0 +1,172 @@
+package lifecycle_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clmkit/clm/lifecycle"
+)
+
+func TestFromSegment(t *testing.T) {
+	at := time.Date(2026, 3, 1, 10, 0, 0, 249_000_000, time.UTC)
+	ts := `"timestamp":"2026-03-01T10:00:00.249Z"`
+	tests := []struct {
+		name  string
+		in    string
+		want  []lifecycle.Event
+		field string // the ValidationError field expected, "" for none
+	}{
+		{"order completed with total", `{"type":"track","event":"Order Completed","userId":"u1","messageId":"m1",` + ts + `,"properties":{"order_id":"o-9","total":49.99,"revenue":40,"currency":"EUR"}}`,
+			[]lifecycle.Event{{ID: "m1", CustomerID: "u1", Type: lifecycle.OrderCompleted, Time: at, Amount: 4999, Currency: "EUR",
+				Attrs: map[string]string{"segment_event": "Order Completed", "order_id": "o-9"}}}, ""},
+		{"revenue when no total, JPY", `{"type":"track","event":"Order Completed","userId":"u1","messageId":"m1",` + ts + `,"properties":{"revenue":1500,"currency":"jpy"}}`,
+			[]lifecycle.Event{{ID: "m1", CustomerID: "u1", Type: lifecycle.OrderCompleted, Time: at, Amount: 1500, Currency: "JPY",
+				Attrs: map[string]string{"segment_event": "Order Completed"}}}, ""},
+		{"KWD three decimals, amount as string", `{"type":"track","event":"Order Completed","userId":"u1","messageId":"m1",` + ts + `,"properties":{"total":"1.250","currency":"KWD"}}`,
+			[]lifecycle.Event{{ID: "m1", CustomerID: "u1", Type: lifecycle.OrderCompleted, Time: at, Amount: 1250, Currency: "KWD",
+				Attrs: map[string]string{"segment_event": "Order Completed"}}}, ""},
+		{"no float rounding: 0.29 and 1.005e2", `[{"type":"track","event":"Order Completed","userId":"u","messageId":"a",` + ts + `,"properties":{"total":0.29,"currency":"EUR"}},` +
+			`{"type":"track","event":"Order Completed","userId":"u","messageId":"b",` + ts + `,"properties":{"total":1.005e2,"currency":"BHD"}}]`,
+			[]lifecycle.Event{
+				{ID: "a", CustomerID: "u", Type: lifecycle.OrderCompleted, Time: at, Amount: 29, Currency: "EUR", Attrs: map[string]string{"segment_event": "Order Completed"}},
+				{ID: "b", CustomerID: "u", Type: lifecycle.OrderCompleted, Time: at, Amount: 100500, Currency: "BHD", Attrs: map[string]string{"segment_event": "Order Completed"}},
+			}, ""},
+		{"negative refund is its size", `{"type":"track","event":"Order Refunded","anonymousId":"anon","messageId":"m",` + ts + `,"properties":{"total":-5.5,"currency":"USD"}}`,
+			[]lifecycle.Event{{ID: "m", CustomerID: "anon", Type: lifecycle.OrderRefunded, Time: at, Amount: 550, Currency: "USD", Attrs: map[string]string{"segment_event": "Order Refunded"}}}, ""},
+		{"batch with skipped identify, page, custom and referral", `{"batch":[` +
+			`{"type":"identify","userId":"u"},` +
+			`{"type":"page","userId":"u","messageId":"p",` + ts + `},` +
+			`{"type":"track","event":"Trial Started","userId":42,"messageId":"t",` + ts + `},` +
+			`{"type":"track","event":"Signed Up","userId":"u","messageId":"s",` + ts + `,"properties":{"referrer_id":"ann"}},` +
+			`{"type":"track","event":"Survey Answered","userId":"u","messageId":"q",` + ts + `,"properties":{"score":9}}]}`,
+			[]lifecycle.Event{
+				{ID: "p", CustomerID: "u", Type: lifecycle.SiteVisited, Time: at, Attrs: map[string]string{"segment_event": "page"}},
+				{ID: "t", CustomerID: "42", Type: "segment.trial_started", Time: at, Attrs: map[string]string{"segment_event": "Trial Started"}},
+				{ID: "s", CustomerID: "u", Type: lifecycle.SignedUp, Time: at, ReferrerID: "ann", Attrs: map[string]string{"segment_event": "Signed Up"}},
+				{ID: "q", CustomerID: "u", Type: lifecycle.SurveyAnswered, Time: at, Attrs: map[string]string{"segment_event": "Survey Answered", "score": "9"}},
+			}, ""},
+		{"spec names", `[` +
+			`{"type":"track","event":"Product Viewed","userId":"u","messageId":"1",` + ts + `},` +
+			`{"type":"track","event":"Product Added","userId":"u","messageId":"2",` + ts + `},` +
+			`{"type":"track","event":"Checkout Started","userId":"u","messageId":"3",` + ts + `},` +
+			`{"type":"track","event":"Newsletter Subscribed","userId":"u","messageId":"4",` + ts + `},` +
+			`{"type":"track","event":"Referral Converted","userId":"u","messageId":"5",` + ts + `}]`,
+			[]lifecycle.Event{
+				{ID: "1", CustomerID: "u", Type: lifecycle.ProductViewed, Time: at, Attrs: map[string]string{"segment_event": "Product Viewed"}},
+				{ID: "2", CustomerID: "u", Type: lifecycle.CartAdded, Time: at, Attrs: map[string]string{"segment_event": "Product Added"}},
+				{ID: "3", CustomerID: "u", Type: lifecycle.CheckoutStarted, Time: at, Attrs: map[string]string{"segment_event": "Checkout Started"}},
+				{ID: "4", CustomerID: "u", Type: lifecycle.NewsletterSubscribed, Time: at, Attrs: map[string]string{"segment_event": "Newsletter Subscribed"}},
+				{ID: "5", CustomerID: "u", Type: "segment.referral_converted", Time: at, Attrs: map[string]string{"segment_event": "Referral Converted"}},
+			}, ""},
+		{"not JSON", `{"type":`, nil, "json"},
+		{"empty", `  `, nil, "json"},
+		{"missing messageId", `{"type":"track","event":"Signed Up","userId":"u",` + ts + `}`, []lifecycle.Event{}, "messageId"},
+		{"missing user", `{"type":"track","event":"Signed Up","messageId":"m",` + ts + `}`, []lifecycle.Event{}, "userId"},
+		{"bad userId", `{"type":"track","event":"Signed Up","userId":1.5,"messageId":"m",` + ts + `}`, []lifecycle.Event{}, "userId"},
+		{"missing timestamp", `{"type":"track","event":"Signed Up","userId":"u","messageId":"m"}`, []lifecycle.Event{}, "timestamp"},
+		{"bad timestamp", `{"type":"track","event":"Signed Up","userId":"u","messageId":"m","timestamp":"yesterday"}`, []lifecycle.Event{}, "timestamp"},
+		{"unknown call type", `{"type":"flush","userId":"u","messageId":"m",` + ts + `}`, []lifecycle.Event{}, "type"},
+		{"track without event", `{"type":"track","userId":"u","messageId":"m",` + ts + `}`, []lifecycle.Event{}, "event"},
+		{"event name with no letters", `{"type":"track","event":"!!!","userId":"u","messageId":"m",` + ts + `}`, []lifecycle.Event{}, "event"},
+		{"too many decimals", `{"type":"track","event":"Order Completed","userId":"u","messageId":"m",` + ts + `,"properties":{"revenue":49.999,"currency":"EUR"}}`, []lifecycle.Event{}, "properties.revenue"},
+		{"negative revenue", `{"type":"track","event":"Order Completed","userId":"u","messageId":"m",` + ts + `,"properties":{"revenue":-1,"currency":"EUR"}}`, []lifecycle.Event{}, "properties.revenue"},
+		{"revenue not a number", `{"type":"track","event":"Order Completed","userId":"u","messageId":"m",` + ts + `,"properties":{"total":true,"currency":"EUR"}}`, []lifecycle.Event{}, "properties.total"},
+		{"revenue too large", `{"type":"track","event":"Order Completed","userId":"u","messageId":"m",` + ts + `,"properties":{"total":1e30,"currency":"EUR"}}`, []lifecycle.Event{}, "properties.total"},
+		{"revenue without currency", `{"type":"track","event":"Order Completed","userId":"u","messageId":"m",` + ts + `,"properties":{"total":5}}`, []lifecycle.Event{}, "properties.currency"},
+		{"bad currency", `{"type":"track","event":"Order Completed","userId":"u","messageId":"m",` + ts + `,"properties":{"total":5,"currency":"EU"}}`, []lifecycle.Event{}, "properties.currency"},
+		{"self-referral", `{"type":"track","event":"Signed Up","userId":"u","messageId":"m",` + ts + `,"properties":{"referrer_id":"u"}}`, []lifecycle.Event{}, "properties.referrer_id"},
+		{"survey without score", `{"type":"track","event":"Survey Answered","userId":"u","messageId":"m",` + ts + `}`, []lifecycle.Event{}, "properties.score"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := lifecycle.FromSegment([]byte(tc.in))
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+			checkField(t, err, tc.field)
+		})
+	}
+}
+
+func TestFromSegmentBatchKeepsGoodCalls(t *testing.T) {
+	in := `[{"type":"track","event":"Signed Up","userId":"u","messageId":"a","timestamp":"2026-03-01T10:00:00Z"},` +
+		`{"type":"track","event":"Signed Up","userId":"u","timestamp":"2026-03-01T10:00:00Z"}]`
+	got, err := lifecycle.FromSegment([]byte(in))
+	require.Len(t, got, 1)
+	require.ErrorIs(t, err, lifecycle.ErrInvalidEvent)
+	require.Contains(t, err.Error(), "segment call 1")
+}
+
+func TestParseMinor(t *testing.T) {
+	tests := []struct {
+		num, cur string
+		want     int64
+		err      bool
+	}{
+		{"49.99", "EUR", 4999, false},
+		{"49.9", "EUR", 4990, false},
+		{"49.990000", "EUR", 4999, false},
+		{"0", "EUR", 0, false},
+		{"1500", "JPY", 1500, false},
+		{"1500.0", "JPY", 1500, false},
+		{"1500.5", "JPY", 0, true},
+		{"1.234", "KWD", 1234, false},
+		{"1.2345", "CLF", 12345, false},
+		{"1E2", "EUR", 10000, false},
+		{"12345e-2", "EUR", 12345, false},
+		{"1e-3", "EUR", 0, true},
+		{"92233720368547758.07", "EUR", 9223372036854775807, false},
+		{"92233720368547758.08", "EUR", 0, true},
+		{"0e99999", "EUR", 0, false},
+		{"1.", "EUR", 0, true},
+		{".5", "EUR", 0, true},
+		{"-1", "EUR", 0, true},
+		{"1e", "EUR", 0, true},
+		{"", "EUR", 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.num+" "+tc.cur, func(t *testing.T) {
+			got, err := lifecycle.ParseMinor(tc.num, tc.cur)
+			if (err != nil) != tc.err || got != tc.want {
+				t.Fatalf("ParseMinor(%q, %q) = %d, %v; want %d, error %v", tc.num, tc.cur, got, err, tc.want, tc.err)
+			}
+		})
+	}
+}
+
+func FuzzSegment(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"track","event":"Order Completed","userId":"u1","messageId":"m1","timestamp":"2026-03-01T10:00:00.249Z","properties":{"total":49.99,"currency":"EUR"}}`,
+		`{"batch":[{"type":"page","anonymousId":"a","messageId":"p","timestamp":"2026-03-01T10:00:00Z"}]}`,
+		`[{"type":"track","event":"Order Refunded","userId":7,"messageId":"r","timestamp":"2026-03-01T10:00:00+01:00","properties":{"revenue":"-1e1","currency":"kwd"}}]`,
+		`{"type":"track","event":"Survey Answered","userId":"u","messageId":"q","timestamp":"2026-03-01T10:00:00Z","properties":{"score":11}}`,
+		`[]`, `{}`, `null`, `{"batch":null}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		events, err := lifecycle.FromSegment(data)
+		if err != nil {
+			if !errors.Is(err, lifecycle.ErrInvalidEvent) {
+				t.Fatalf("error %v does not wrap ErrInvalidEvent", err)
+			}
+			var ve *lifecycle.ValidationError
+			if !errors.As(err, &ve) || ve.Field == "" {
+				t.Fatalf("error %v holds no ValidationError naming a field", err)
+			}
+		}
+		for _, e := range events {
+			if err := e.Validate(); err != nil {
+				t.Fatalf("FromSegment returned an invalid event %+v: %v", e, err)
+			}
+			if !strings.HasPrefix(string(e.Type), "segment.") && !e.Type.Standard() {
+				t.Fatalf("type %q", e.Type)
+			}
+		}
+	})
+}

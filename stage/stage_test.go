@@ -1,0 +1,126 @@
+package stage_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clmkit/clm/stage"
+)
+
+func stages(ids ...stage.ID) []stage.Stage {
+	out := make([]stage.Stage, len(ids))
+	for i, id := range ids {
+		out[i] = stage.Stage{ID: id, Name: strings.ToUpper(string(id))}
+	}
+	return out
+}
+
+func TestNewInvalid(t *testing.T) {
+	abc := stages("a", "b", "c")
+	tests := []struct {
+		name   string
+		stages []stage.Stage
+		edges  []stage.Edge
+		want   []string // substrings, one per expected problem
+	}{
+		{"empty", nil, nil, []string{"no stages"}},
+		{"empty ID", stages("a", ""), nil, []string{"stage 1 has an empty ID"}},
+		{"spaces in ID", stages("a", " b"), stage.Forward("a", " b"), []string{`stage ID " b" has surrounding spaces`}},
+		{"duplicate ID", stages("a", "b", "a"), stage.Forward("a", "b"), []string{`duplicate stage ID "a" (positions 0 and 2)`}},
+		{"edge to unknown stage", abc, append(stage.Forward("a", "b", "c"), stage.Edge{From: "c", To: "x", Kind: stage.Regress}), []string{`edge c→x: unknown stage "x"`}},
+		{"edge from unknown stage", abc, append(stage.Forward("a", "b", "c"), stage.Edge{From: "y", To: "a", Kind: stage.Loop}), []string{`edge y→a: unknown stage "y"`}},
+		{"unreachable stage", abc, stage.Forward("a", "b"), []string{`stage "c" cannot be reached from the start stage "a"`}},
+		{"self-edge", abc, append(stage.Forward("a", "b", "c"), stage.Edge{From: "b", To: "b", Kind: stage.Advance}), []string{"edge b→b: a stage cannot move to itself"}},
+		{"advance backwards", abc, append(stage.Forward("a", "b", "c"), stage.Edge{From: "c", To: "a", Kind: stage.Advance}), []string{"edge c→a: an advance must go to a later stage"}},
+		{"regress forwards", abc, append(stage.Forward("a", "b"), stage.Edge{From: "b", To: "c", Kind: stage.Regress}), []string{"edge b→c: a regression must go to an earlier stage"}},
+		{"loop forwards", abc, append(stage.Forward("a", "b"), stage.Edge{From: "a", To: "c", Kind: stage.Loop}), []string{"edge a→c: a loop must go back to an earlier stage"}},
+		{"unknown kind", abc, append(stage.Forward("a", "b", "c"), stage.Edge{From: "c", To: "b", Kind: 9}), []string{"edge c→b: unknown edge kind 9"}},
+		{"zero kind", abc, append(stage.Forward("a", "b", "c"), stage.Edge{From: "c", To: "b"}), []string{"edge c→b: unknown edge kind 0"}},
+		{"duplicate edge", abc, append(stage.Forward("a", "b", "c"), stage.Edge{From: "a", To: "b", Kind: stage.Advance}), []string{"duplicate edge a→b"}},
+		{"several problems at once", stages("a", "a", "b"), []stage.Edge{{From: "a", To: "z", Kind: stage.Advance}, {From: "b", To: "b", Kind: stage.Loop}},
+			[]string{`duplicate stage ID "a"`, `unknown stage "z"`, "cannot move to itself"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g, err := stage.New(tc.stages, tc.edges)
+			require.Error(t, err)
+			require.Nil(t, g)
+			if !errors.Is(err, stage.ErrInvalidGraph) {
+				t.Fatalf("error %v does not wrap ErrInvalidGraph", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if n := strings.Count(err.Error(), "stage: invalid graph"); n != len(tc.want) {
+				t.Errorf("error reports %d problems, want %d: %v", n, len(tc.want), err)
+			}
+			require.Panics(t, func() { stage.MustNew(tc.stages, tc.edges) })
+		})
+	}
+}
+
+func TestGraph(t *testing.T) {
+	st := stages("engage", "buy", "advocate")
+	edges := append(stage.Forward("engage", "buy", "advocate"),
+		stage.Edge{From: "advocate", To: "buy", Kind: stage.Regress},
+		stage.Edge{From: "advocate", To: "engage", Kind: stage.Loop})
+	g, err := stage.New(st, edges)
+	require.NoError(t, err)
+	st[0].Name = "changed" // New copied its input
+	if diff := cmp.Diff(stages("engage", "buy", "advocate"), g.Stages()); diff != "" {
+		t.Errorf("Stages (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(edges, g.Edges()); diff != "" {
+		t.Errorf("Edges (-want +got):\n%s", diff)
+	}
+	require.Equal(t, []stage.ID{"engage", "buy", "advocate"}, g.IDs())
+	require.Equal(t, stage.ID("engage"), g.Start())
+	require.Equal(t, 3, g.Len())
+	require.Equal(t, 1, g.Index("buy"))
+	require.Equal(t, -1, g.Index("nope"))
+	require.True(t, g.Has("advocate"))
+	require.False(t, g.Has("nope"))
+	s, ok := g.Lookup("buy")
+	require.True(t, ok)
+	require.Equal(t, "BUY", s.Name)
+	_, ok = g.Lookup("nope")
+	require.False(t, ok)
+
+	allows := []struct {
+		from, to stage.ID
+		want     bool
+	}{
+		{"", "engage", true}, {"", "advocate", true}, {"", "nope", false},
+		{"engage", "engage", true}, {"engage", "buy", true}, {"engage", "advocate", true},
+		{"buy", "engage", false}, {"advocate", "buy", true}, {"advocate", "engage", true},
+		{"buy", "nope", false}, {"nope", "buy", false},
+	}
+	for _, a := range allows {
+		if got := g.Allows(a.from, a.to); got != a.want {
+			t.Errorf("Allows(%q, %q) = %v, want %v", a.from, a.to, got, a.want)
+		}
+	}
+	var empty stage.Graph
+	require.Equal(t, stage.ID(""), empty.Start())
+	require.False(t, empty.Allows("", "x"))
+}
+
+func TestEdgeKindString(t *testing.T) {
+	for k, want := range map[stage.EdgeKind]string{stage.Advance: "advance", stage.Regress: "regress", stage.Loop: "loop", 0: "EdgeKind(0)", 7: "EdgeKind(7)"} {
+		require.Equal(t, want, k.String())
+	}
+}
+
+func TestForward(t *testing.T) {
+	want := []stage.Edge{{From: "a", To: "b", Kind: stage.Advance}, {From: "a", To: "c", Kind: stage.Advance}, {From: "b", To: "c", Kind: stage.Advance}}
+	if diff := cmp.Diff(want, stage.Forward("a", "b", "c")); diff != "" {
+		t.Errorf("Forward (-want +got):\n%s", diff)
+	}
+	require.Empty(t, stage.Forward("a"))
+}
