@@ -48,66 +48,62 @@ type summary struct {
 	lastTicket, lastResolved time.Time
 }
 
+// kinds maps a standard event type to its bit through a collision-free
+// hash of its length and first and last bytes (checked at init), so that
+// summarize costs one string comparison per tally.
+var kinds [64]struct {
+	t lifecycle.EventType
+	k kind
+}
+
+func slot(t lifecycle.EventType) int {
+	return (len(t)*2 + int(t[0])*9 + int(t[len(t)-1])*4) & 63
+}
+
+func init() {
+	for i, t := range []lifecycle.EventType{
+		lifecycle.AdImpression, lifecycle.SiteVisited, lifecycle.ContentViewed, lifecycle.ContentDownloaded,
+		lifecycle.SignedUp, lifecycle.NewsletterSubscribed, lifecycle.InquirySent, lifecycle.ChatStarted,
+		lifecycle.ProductViewed, lifecycle.CartAdded, lifecycle.CheckoutStarted, lifecycle.OrderCompleted,
+		lifecycle.OrderRefunded, lifecycle.SubscriptionRenewed, lifecycle.SubscriptionCancelled,
+		lifecycle.TicketOpened, lifecycle.TicketResolved, lifecycle.SurveyAnswered, lifecycle.ReviewPosted,
+		lifecycle.SocialShared, lifecycle.ReferralMade, lifecycle.LoyaltyJoined, lifecycle.ReferralConverted,
+	} {
+		e := &kinds[slot(t)]
+		if e.t != "" {
+			panic("model: event types " + string(e.t) + " and " + string(t) + " share a slot")
+		}
+		e.t, e.k = t, kind(1)<<i
+	}
+}
+
 func summarize(f *lifecycle.Facts) (s summary) {
 	for i := range f.Tallies {
 		t := &f.Tallies[i]
-		if t.Count <= 0 {
+		if t.Count <= 0 || t.Type == "" {
 			continue
 		}
-		switch t.Type {
-		case lifecycle.AdImpression:
-			s.has |= kAdImpression
-		case lifecycle.SiteVisited:
-			s.has |= kSiteVisited
+		e := &kinds[slot(t.Type)]
+		if e.t != t.Type {
+			continue // a custom type
+		}
+		s.has |= e.k
+		switch e.k {
+		case kSiteVisited:
 			s.visits = t.Count
-		case lifecycle.ContentViewed:
-			s.has |= kContentViewed
-		case lifecycle.ContentDownloaded:
-			s.has |= kContentDownloaded
-		case lifecycle.SignedUp:
-			s.has |= kSignedUp
-		case lifecycle.NewsletterSubscribed:
-			s.has |= kNewsletterSubscribed
-		case lifecycle.InquirySent:
-			s.has |= kInquirySent
-		case lifecycle.ChatStarted:
-			s.has |= kChatStarted
-		case lifecycle.ProductViewed:
-			s.has |= kProductViewed
-		case lifecycle.CartAdded:
-			s.has |= kCartAdded
-		case lifecycle.CheckoutStarted:
-			s.has |= kCheckoutStarted
-		case lifecycle.OrderCompleted:
-			s.has |= kOrderCompleted
+		case kOrderCompleted:
 			s.completed, s.firstOrder, s.lastOrder = t.Count, t.First, t.Last
-		case lifecycle.OrderRefunded:
-			s.has |= kOrderRefunded
+		case kOrderRefunded:
 			s.refunded = t.Count
-		case lifecycle.SubscriptionRenewed:
-			s.has |= kSubscriptionRenewed
+		case kSubscriptionRenewed:
 			s.renewed, s.firstRenewal, s.lastRenew = t.Count, t.First, t.Last
-		case lifecycle.SubscriptionCancelled:
-			s.has |= kSubscriptionCancelled
+		case kSubscriptionCancelled:
 			s.lastCancel = t.Last
-		case lifecycle.TicketOpened:
-			s.has |= kTicketOpened
+		case kTicketOpened:
 			s.lastTicket = t.Last
-		case lifecycle.TicketResolved:
-			s.has |= kTicketResolved
+		case kTicketResolved:
 			s.lastResolved = t.Last
-		case lifecycle.SurveyAnswered:
-			s.has |= kSurveyAnswered
-		case lifecycle.ReviewPosted:
-			s.has |= kReviewPosted
-		case lifecycle.SocialShared:
-			s.has |= kSocialShared
-		case lifecycle.ReferralMade:
-			s.has |= kReferralMade
-		case lifecycle.LoyaltyJoined:
-			s.has |= kLoyaltyJoined
-		case lifecycle.ReferralConverted:
-			s.has |= kReferralConverted
+		case kReferralConverted:
 			s.refs = t.Count
 		}
 	}
