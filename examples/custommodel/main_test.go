@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestRun(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), &out, 7, 200); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	if !strings.Contains(text, `model "subscription-box": 5 stages`) || !strings.Contains(text, "modeltest: ok") {
+		t.Fatalf("missing model summary:\n%s", text)
+	}
+	// The stage table counts every customer once.
+	sum, total := 0, -1
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		n, err := strconv.Atoi(f[1])
+		if err != nil {
+			continue
+		}
+		switch f[0] {
+		case "Trial", "Activated", "Subscribed", "Renewed", "Champion":
+			sum += n
+			if f[0] == "Champion" && n == 0 {
+				t.Errorf("no champions in a year of 200 customers:\n%s", text)
+			}
+		case "total":
+			total = n
+		}
+	}
+	if sum != 200 || total != 200 {
+		t.Errorf("stage counts sum to %d, total %d, want 200:\n%s", sum, total, text)
+	}
+}
+
+func TestSubscriptionBoxIsValid(t *testing.T) {
+	m, err := subscriptionBox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Stages().IDs(); len(got) != 5 || got[0] != "trial" || got[4] != "champion" {
+		t.Errorf("stages = %v", got)
+	}
+}
