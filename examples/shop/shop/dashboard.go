@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/clmkit/clm/examples/shop/webhook"
+	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/lifecycle/funnel"
 	"github.com/clmkit/clm/stage"
 )
@@ -180,7 +181,7 @@ func fmtDur(d time.Duration) string {
 // fmtMoney prints minor units as a decimal in major units with the code:
 // 7499, "EUR" → "74.99 EUR".
 func fmtMoney(amount int64, cur string) string {
-	exp := exponent(cur)
+	exp := lifecycle.MinorUnits(cur)
 	neg := amount < 0
 	if neg {
 		amount = -amount

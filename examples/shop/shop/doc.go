@@ -19,31 +19,38 @@
 //
 // Each event is either in the library's JSON form ([lifecycle.Event]: id,
 // customer_id, type, time, amount, currency, referrer_id, attrs) or a
-// Segment-style track call: any object whose "type" is "track" (see
-// [FromTrack] for the mapping). Unknown fields are refused.
+// Segment call: any object whose "type" is "track", "page", "screen",
+// "identify", "group" or "alias". Segment calls are converted by
+// [lifecycle.FromSegment] (track calls by event name, "Order Completed"
+// → order_completed; page and screen calls → site_visited; amounts in
+// major units, "49.99" EUR → 4999); identify, group and alias calls record
+// nothing and get the status "skipped". Fields that neither form defines
+// are refused, and errors about a Segment call name its Segment fields
+// ("messageId", "timestamp", "properties.total").
 //
 // A request is all or nothing as far as its content goes: if any event is
 // malformed or invalid, none is applied, and the answer lists an error for
 // every bad event, naming the field. Status codes:
 //   - 202: every event was applied (or was a duplicate: see "status");
-//   - 400: the body is not JSON, has the wrong shape, an unknown field, a
-//     value of the wrong JSON type, or holds no event;
+//   - 400: the body is not JSON, has the wrong shape, holds no event, or
+//     an event has an unknown field or a value of the wrong JSON type;
 //   - 413: the body is larger than [DefaultMaxBodyBytes] (1 MiB; see
 //     [WithMaxBodyBytes]) or holds more than [DefaultMaxBatch] events
 //     (1000; see [WithMaxBatch]);
 //   - 415: a Content-Type other than application/json;
 //   - 422: the JSON is well formed but an event is invalid
-//     ([lifecycle.Event.Validate], or a time more than the tracker's skew
-//     in the future);
+//     ([lifecycle.Event.Validate], a Segment call FromSegment refuses, or
+//     a time more than the tracker's skew in the future);
 //   - 500 or 503: the store failed for some customers. Results say which
 //     events were applied; retrying the whole request is safe, as applied
 //     events come back as duplicates.
 //
 // Each result has "index", "id", "customer_id" and a "status": "applied",
-// "duplicate", "rejected" (this event is bad: see its "error"),
-// "not_applied" (this event is good but another one in the request is
-// bad) or "failed" (a store error). Applied events also carry "from",
-// "to", "moved" and "version".
+// "duplicate", "skipped" (a Segment call that records nothing),
+// "rejected" (this event is bad: its "error" has "field", "value",
+// "reason" and "message"), "not_applied" (this event is good but another
+// one in the request is bad) or "failed" (a store error). Applied and
+// duplicate events also carry "from", "to", "moved" and "version".
 //
 // GET /v1/customers/{id} returns a customer's stage, facts and history,
 // or 404. GET /v1/stages returns the number of customers in each stage, in

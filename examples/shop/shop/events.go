@@ -24,6 +24,7 @@ const (
 	statusRejected   = "rejected"
 	statusNotApplied = "not_applied"
 	statusFailed     = "failed"
+	statusSkipped    = "skipped"
 )
 
 // eventsAnswer is the body of every POST /v1/events answer.
@@ -68,9 +69,21 @@ func newFieldError(field, value, reason string) *fieldError {
 // decoded is one event of a request, with the names its fields had on
 // the wire.
 type decoded struct {
-	event  lifecycle.Event
-	fields map[string]string // library field → wire field; nil: same names
-	err    *fieldError
+	event     lifecycle.Event
+	fields    map[string]string // library field → wire field; nil: same names
+	err       *fieldError
+	malformed bool // err is about the JSON, not the event's values
+	skipped   bool // a Segment call that records nothing (identify, group, alias)
+}
+
+// setErr records a validation error, naming the field as sent.
+func (d *decoded) setErr(err error) {
+	var ve *lifecycle.ValidationError
+	if errors.As(err, &ve) {
+		d.err = newFieldError(d.wireField(ve.Field), ve.Value, ve.Reason)
+		return
+	}
+	d.err = newFieldError("", "", err.Error())
 }
 
 func (d *decoded) wireField(f string) string {
@@ -116,37 +129,47 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	}
 
 	ds := make([]decoded, len(raws))
-	bad := 0
+	malformed, invalid := 0, 0
 	for i, raw := range raws {
 		ds[i] = decodeEvent(raw)
-		if ds[i].err != nil {
-			bad++
+		switch {
+		case ds[i].malformed:
+			malformed++
+		case ds[i].err != nil:
+			invalid++
 		}
 	}
 	ans := eventsAnswer{Results: make([]eventResult, len(ds))}
-	if bad > 0 {
+	if malformed+invalid > 0 {
+		// Refuse the request, but report every bad event: validate the
+		// others as recording would.
 		for i := range ds {
-			res := eventResult{Index: i, ID: ds[i].event.ID, CustomerID: ds[i].event.CustomerID, Status: statusNotApplied}
-			if ds[i].err != nil {
-				res.Status, res.Error = statusRejected, ds[i].err
+			if ds[i].err == nil && !ds[i].skipped {
+				if err := s.t.Validate(&ds[i].event); err != nil {
+					ds[i].setErr(err)
+					invalid++
+				}
 			}
-			ans.Results[i] = res
 		}
-		ans.Error = &errorBody{Code: "malformed_event", Message: fmt.Sprintf("%d of %d events could not be decoded; none was applied", bad, len(ds))}
-		writeJSON(w, http.StatusBadRequest, ans)
+		s.refuse(w, ds, &ans, malformed, invalid)
 		return
 	}
 
-	events := make([]lifecycle.Event, len(ds))
+	events := make([]lifecycle.Event, 0, len(ds))
+	index := make([]int, 0, len(ds)) // events[k] is request event index[k]
 	for i := range ds {
-		events[i] = ds[i].event
+		ans.Results[i] = eventResult{Index: i, ID: ds[i].event.ID, CustomerID: ds[i].event.CustomerID, Status: statusSkipped}
+		if !ds[i].skipped {
+			events = append(events, ds[i].event)
+			index = append(index, i)
+		}
 	}
 	results, batchErr := s.t.RecordBatch(r.Context(), events)
-	invalid, failed := 0, 0
+	failed := 0
 	var failure error
-	for i, res := range results {
+	for k, res := range results {
+		i := index[k]
 		out := eventResult{Index: i, ID: res.EventID, CustomerID: res.CustomerID}
-		var ve *lifecycle.ValidationError
 		switch {
 		case res.Err == nil:
 			out.Status = statusApplied
@@ -155,10 +178,10 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 			}
 			out.From, out.To, out.Moved, out.Version = res.From, res.To, res.Moved, res.Version
 			ans.Accepted++
-		case errors.As(res.Err, &ve):
+		case errors.Is(res.Err, lifecycle.ErrInvalidEvent):
+			// Validated above; only a clock that moved can get here.
+			ds[i].setErr(res.Err)
 			invalid++
-			out.Status = statusRejected
-			out.Error = newFieldError(ds[i].wireField(ve.Field), ve.Value, ve.Reason)
 		default:
 			failed++
 			failure = res.Err
@@ -169,14 +192,8 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case invalid > 0:
-		for i := range ans.Results {
-			if ans.Results[i].Status != statusRejected {
-				ans.Results[i].Status = statusNotApplied
-			}
-		}
-		ans.Accepted = 0
-		ans.Error = &errorBody{Code: "invalid_event", Message: fmt.Sprintf("%d of %d events are invalid; none was applied", invalid, len(ds))}
-		writeJSON(w, http.StatusUnprocessableEntity, ans)
+		ans = eventsAnswer{Results: make([]eventResult, len(ds))}
+		s.refuse(w, ds, &ans, 0, invalid)
 	case failed > 0 || batchErr != nil:
 		code := http.StatusInternalServerError
 		if errors.Is(failure, context.Canceled) || errors.Is(failure, context.DeadlineExceeded) || errors.Is(failure, lifecycle.ErrConflict) {
@@ -188,6 +205,28 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusAccepted, ans)
 	}
+}
+
+// refuse answers a request none of whose events was applied: 400 when an
+// event could not be decoded, 422 when events are invalid.
+func (s *Server) refuse(w http.ResponseWriter, ds []decoded, ans *eventsAnswer, malformed, invalid int) {
+	for i := range ds {
+		res := eventResult{Index: i, ID: ds[i].event.ID, CustomerID: ds[i].event.CustomerID, Status: statusNotApplied}
+		switch {
+		case ds[i].err != nil:
+			res.Status, res.Error = statusRejected, ds[i].err
+		case ds[i].skipped:
+			res.Status = statusSkipped
+		}
+		ans.Results[i] = res
+	}
+	if malformed > 0 {
+		ans.Error = &errorBody{Code: "malformed_event", Message: fmt.Sprintf("%d of %d events could not be decoded; none was applied", malformed, len(ds))}
+		writeJSON(w, http.StatusBadRequest, ans)
+		return
+	}
+	ans.Error = &errorBody{Code: "invalid_event", Message: fmt.Sprintf("%d of %d events are invalid; none was applied", invalid, len(ds))}
+	writeJSON(w, http.StatusUnprocessableEntity, ans)
 }
 
 // splitBody parses the body's outer shape into its events' raw JSON. It
@@ -259,20 +298,17 @@ func describe(data []byte) string {
 func decodeEvent(raw json.RawMessage) decoded {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
-		return decoded{err: newFieldError("", "", "an event must be a JSON object, not "+describe(raw))}
+		return decoded{err: newFieldError("", "", "an event must be a JSON object, not "+describe(raw)), malformed: true}
 	}
-	var peek struct {
-		Type json.RawMessage `json:"type"`
-	}
-	_ = json.Unmarshal(raw, &peek)
-	if string(bytes.TrimSpace(peek.Type)) == `"track"` {
-		return decodeTrack(raw)
+	if isSegment(raw) {
+		return decodeSegment(raw)
 	}
 	var d decoded
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&d.event); err != nil {
 		d.err = jsonFieldError(err, "time")
+		d.malformed = true
 	}
 	return d
 }

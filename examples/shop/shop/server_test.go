@@ -113,16 +113,20 @@ func TestPostEventsBadInput(t *testing.T) {
 		{name: "time not RFC 3339", body: `{"id":"v-1","customer_id":"c1","type":"site_visited","time":"01/03/2026"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "time"}},
 		{name: "time as number", body: `{"id":"v-1","customer_id":"c1","type":"site_visited","time":1772359200}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "time"}},
 		{name: "one bad in a batch", body: `[` + visit + `,{"id":"x","colour":1}]`, code: 400, kind: "malformed_event", fields: map[int]string{1: "colour"}},
-		{name: "Segment unknown field", body: `{"type":"track","event":"Signed Up","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","traits":{}}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "traits"}},
-		{name: "Segment bad timestamp", body: `{"type":"track","event":"Signed Up","userId":"c2","messageId":"m-1","timestamp":"yesterday"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "timestamp"}},
-		{name: "Segment timestamp missing", body: `{"type":"track","event":"Signed Up","userId":"c2","messageId":"m-1"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "timestamp"}},
-		{name: "Segment no user", body: `{"type":"track","event":"Signed Up","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "userId"}},
-		{name: "Segment no event name", body: `{"type":"track","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "event"}},
-		{name: "Segment event name of symbols", body: `{"type":"track","event":"!!!","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "event"}},
-		{name: "Segment too many decimals", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"total":"49.999","currency":"EUR"}}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "properties.total"}},
-		{name: "Segment revenue not a number", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"revenue":"lots"}}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "properties.revenue"}},
-		{name: "Segment exponent amount", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"total":1e3}}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "properties.total"}},
-		{name: "Segment currency not a string", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"total":5,"currency":978}}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "properties.currency"}},
+		{name: "Segment unknown field", body: `{"type":"track","event":"Signed Up","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","colour":"red"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "colour"}},
+		{name: "Segment bad timestamp", body: `{"type":"track","event":"Signed Up","userId":"c2","messageId":"m-1","timestamp":"yesterday"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "timestamp"}},
+		{name: "Segment timestamp missing", body: `{"type":"track","event":"Signed Up","userId":"c2","messageId":"m-1"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "timestamp"}},
+		{name: "Segment no user", body: `{"type":"track","event":"Signed Up","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "userId"}},
+		{name: "Segment no event name", body: `{"type":"track","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "event"}},
+		{name: "Segment event name of symbols", body: `{"type":"track","event":"!!!","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "event"}},
+		{name: "Segment too many decimals", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"total":"49.999","currency":"EUR"}}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "properties.total"}},
+		{name: "Segment revenue not a number", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"revenue":"lots","currency":"EUR"}}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "properties.revenue"}},
+		{name: "Segment amount without currency", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"total":10}}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "properties.currency"}},
+		{name: "Segment unknown call type", body: `{"type":"trak","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "event"}},
+		{name: "Segment timestamp not a string", body: `{"type":"track","event":"Signed Up","userId":"c2","messageId":"m-1","timestamp":1772359200}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "timestamp"}},
+		{name: "Segment time in the future", body: `{"type":"track","event":"Signed Up","userId":"c2","messageId":"m-1","timestamp":"2026-04-02T00:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "timestamp"}},
+		{name: "bad Segment and bad library event", body: `[{"type":"track","event":"Signed Up","userId":"c2","timestamp":"2026-03-03T10:00:00Z"},` + visit + `,{"id":"v-9","customer_id":"c9","type":"nope","time":"2026-03-01T10:00:00Z"}]`, code: 422, kind: "invalid_event", fields: map[int]string{0: "messageId", 2: "type"}},
+		{name: "Segment currency not a string", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"total":5,"currency":978}}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "properties.currency"}},
 		{name: "missing id", body: `{"customer_id":"c1","type":"site_visited","time":"2026-03-01T10:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "id"}},
 		{name: "missing customer", body: `{"id":"v-1","type":"site_visited","time":"2026-03-01T10:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "customer_id"}},
 		{name: "missing time", body: `{"id":"v-1","customer_id":"c1","type":"site_visited"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "time"}},
@@ -134,7 +138,7 @@ func TestPostEventsBadInput(t *testing.T) {
 		{name: "survey without score", body: `{"id":"s-1","customer_id":"c1","type":"survey_answered","time":"2026-03-01T10:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "attrs.score"}},
 		{name: "time in the future", body: `{"id":"v-1","customer_id":"c1","type":"site_visited","time":"2026-04-01T13:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "time"}},
 		{name: "valid and invalid mixed", body: `[` + visit + `,` + order + `,{"id":"o-2","customer_id":"c1","type":"order_completed","time":"2026-03-02T10:00:00Z","amount":5}]`, code: 422, kind: "invalid_event", fields: map[int]string{2: "currency"}},
-		{name: "Segment bad currency", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"total":5,"currency":"eur"}}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "properties.currency"}},
+		{name: "Segment bad currency", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"total":5,"currency":"EURO"}}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "properties.currency"}},
 		{name: "Segment score out of range", body: `{"type":"track","event":"Survey Answered","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"score":11}}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "properties.score"}},
 		{name: "Segment anonymous self referral", body: `{"type":"track","event":"Signed Up","anonymousId":"a1","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"referrer_id":"a1"}}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "properties.referrer_id"}},
 		{name: "Segment no messageId", body: `{"type":"track","event":"Signed Up","userId":"c2","timestamp":"2026-03-03T10:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "messageId"}},
@@ -219,11 +223,23 @@ func TestPostEventsApplies(t *testing.T) {
 
 	seg := `{"batch":[
 		{"type":"track","event":"Product Added","anonymousId":"anon-7","messageId":"m-2","timestamp":"2026-03-04T10:00:00Z","properties":{"sku":"T-1","price":12.5,"in_stock":true,"tags":["a"]}},
-		{"type":"track","event":"orderCompleted","userId":"c3","messageId":"m-3","timestamp":"2026-03-05T10:00:00+01:00","properties":{"revenue":"1200","currency":"JPY","referrer_id":"c2"},"context":{"ip":"10.0.0.1"}},
+		{"type":"track","event":"Order Completed","userId":"c3","messageId":"m-3","timestamp":"2026-03-05T10:00:00+01:00","properties":{"revenue":"1200","currency":"JPY","referrer_id":"c2"},"context":{"ip":"10.0.0.1"}},
 		{"type":"track","event":"Wishlist Added","userId":"c3","messageId":"m-4","timestamp":"2026-03-05T11:00:00Z"}
 	],"sentAt":"2026-03-05T11:00:01Z"}`
 	rec = do(t, srv, http.MethodPost, "/v1/events", jsonCT, seg)
 	require.Equal(t, http.StatusAccepted, rec.Code, "body: %s", rec.Body)
+
+	rec = do(t, srv, http.MethodPost, "/v1/events", jsonCT, `[{"type":"identify","userId":"c9","messageId":"i-1","timestamp":"2026-03-05T10:00:00Z","traits":{"email":"x@example.com"}},`+
+		`{"type":"page","userId":"c9","messageId":"p-1","timestamp":"2026-03-05T10:01:00Z","name":"Home"}]`)
+	require.Equal(t, http.StatusAccepted, rec.Code, "body: %s", rec.Body)
+	a = decode[answer](t, rec)
+	got = nil
+	for _, r := range a.Results {
+		got = append(got, r.Status+" "+string(r.To))
+	}
+	if diff := cmp.Diff([]string{"skipped ", "applied reach"}, got); diff != "" {
+		t.Errorf("identify and page calls (-want +got):\n%s", diff)
+	}
 
 	c, err := tr.Customer(ctx, "anon-7")
 	require.NoError(t, err)
