@@ -56,44 +56,24 @@ type bgData struct {
 }
 
 func newBGData(customers []Customer) (*bgData, error) {
-	if len(customers) == 0 {
-		return nil, invalidf("customers: empty")
+	tb, sumX, sumT, err := collapseCustomers(customers)
+	if err != nil {
+		return nil, err
 	}
-	type key struct {
-		x     int
-		tx, t float64
-	}
-	d := &bgData{}
+	d := &bgData{wTotal: float64(len(customers)), sumX: sumX, sumT: sumT, distinct: len(tb.keys)}
 	xi, ti, txi := newIndexer(), newIndexer(), newIndexer()
-	rowOf := make(map[key]int32)
-	for i, c := range customers {
-		if err := checkCustomer(c); err != nil {
-			return nil, fmt.Errorf("customers[%d]: %w", i, err)
-		}
-		d.wTotal++
-		d.sumX += float64(c.Frequency)
-		d.sumT += c.T
-		t := ti.of(c.T)
-		if c.Frequency == 0 {
+	for i, k := range tb.keys {
+		w := tb.counts[i]
+		t := ti.of(k.t)
+		if k.x == 0 {
 			for int(t) >= len(d.w0) {
 				d.w0 = append(d.w0, 0)
 			}
-			if d.w0[t] == 0 {
-				d.distinct++
-			}
-			d.w0[t]++
+			d.w0[t] += w
 			continue
 		}
-		k := key{c.Frequency, c.Recency, c.T}
-		if r, ok := rowOf[k]; ok {
-			d.rows[r].w++
-			continue
-		}
-		rowOf[k] = int32(len(d.rows))
-		x := xi.of(float64(c.Frequency))
-		d.rows = append(d.rows, bgRow{x: x, t: t, tx: txi.of(c.Recency), w: 1})
+		d.rows = append(d.rows, bgRow{x: xi.of(float64(k.x)), t: t, tx: txi.of(k.tx), w: w})
 	}
-	d.distinct += len(d.rows)
 	d.xs, d.ts, d.txs = xi.vals, ti.vals, txi.vals
 	for len(d.w0) < len(d.ts) {
 		d.w0 = append(d.w0, 0)

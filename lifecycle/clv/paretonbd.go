@@ -82,30 +82,16 @@ type rfmRow struct {
 	x, tx, t, w float64
 }
 
-// collapseRFM validates customers and merges identical rows.
+// collapseRFM validates customers and merges identical rows; it also
+// returns Σ T.
 func collapseRFM(customers []Customer) ([]rfmRow, float64, error) {
-	if len(customers) == 0 {
-		return nil, 0, invalidf("customers: empty")
+	tb, _, sumT, err := collapseCustomers(customers)
+	if err != nil {
+		return nil, 0, err
 	}
-	type key struct {
-		x     int
-		tx, t float64
-	}
-	idx := make(map[key]int)
-	var rows []rfmRow
-	var sumT float64
-	for i, c := range customers {
-		if err := checkCustomer(c); err != nil {
-			return nil, 0, fmt.Errorf("customers[%d]: %w", i, err)
-		}
-		sumT += c.T
-		k := key{c.Frequency, c.Recency, c.T}
-		if j, ok := idx[k]; ok {
-			rows[j].w++
-			continue
-		}
-		idx[k] = len(rows)
-		rows = append(rows, rfmRow{float64(c.Frequency), c.Recency, c.T, 1})
+	rows := make([]rfmRow, len(tb.keys))
+	for i, k := range tb.keys {
+		rows[i] = rfmRow{float64(k.x), k.tx, k.t, tb.counts[i]}
 	}
 	return rows, sumT, nil
 }
