@@ -1,0 +1,221 @@
+package sqlstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
+)
+
+// record is the JSON held in the customers table's data column: the
+// customer without its ID, version and Seen, which have columns and rows of
+// their own.
+type record struct {
+	Stage   stage.ID               `json:"stage"`
+	Since   time.Time              `json:"since"`
+	AsOf    time.Time              `json:"as_of"`
+	Facts   lifecycle.Facts        `json:"facts"`
+	History []lifecycle.Transition `json:"history"`
+	// EmptySeen tells an empty, non-nil Seen from a nil one, which the
+	// events table alone cannot.
+	EmptySeen bool `json:"empty_seen,omitempty"`
+}
+
+// ValueError reports a customer field the store refuses to write because
+// the database could not hold it faithfully. It unwraps to
+// [lifecycle.ErrInvalidCustomer].
+type ValueError struct {
+	ID     string // the customer (truncated when long)
+	Field  string // e.g. "id", "stage", "history[2].cause", "facts.tallies[0].type", "seen"
+	Value  string // the offending value (truncated when long)
+	Reason string // what is wrong, in plain words
+}
+
+func (e *ValueError) Error() string {
+	return fmt.Sprintf("sqlstore: customer %s: %s %s: %s: %v", strconv.Quote(e.ID), e.Field, strconv.Quote(e.Value), e.Reason, lifecycle.ErrInvalidCustomer)
+}
+
+// Unwrap returns [lifecycle.ErrInvalidCustomer].
+func (e *ValueError) Unwrap() error { return lifecycle.ErrInvalidCustomer }
+
+func truncate(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
+}
+
+// badText describes why s cannot be stored as text, or returns "".
+func badText(s string, max int) string {
+	switch {
+	case len(s) > max:
+		return "is longer than " + strconv.Itoa(max) + " bytes"
+	case !utf8.ValidString(s):
+		return "is not valid UTF-8"
+	case strings.IndexByte(s, 0) >= 0:
+		return "contains a NUL byte"
+	}
+	return ""
+}
+
+// validID reports whether a customer with this ID could be stored.
+func validID(id string) bool { return id != "" && badText(id, MaxIDLen) == "" }
+
+// check refuses a customer whose strings the database would reject or
+// alter (PostgreSQL refuses NUL bytes and invalid UTF-8 in text and JSON;
+// encoding/json silently replaces invalid UTF-8), whose Seen is not
+// strictly ascending, or whose version does not fit a signed 64-bit column.
+func check(c *lifecycle.Customer) error {
+	bad := func(field, value, reason string) error {
+		return &ValueError{ID: truncate(c.ID), Field: field, Value: truncate(value), Reason: reason}
+	}
+	text := func(field, v string) error {
+		if why := badText(v, MaxStageLen); why != "" {
+			return bad(field, v, why)
+		}
+		return nil
+	}
+	if why := badText(c.ID, MaxIDLen); why != "" {
+		return bad("id", c.ID, why)
+	}
+	if c.Version > math.MaxInt64 {
+		return bad("version", strconv.FormatUint(c.Version, 10), "is larger than 2⁶³−1")
+	}
+	if err := text("stage", string(c.Stage)); err != nil {
+		return err
+	}
+	for i, t := range c.Facts.Tallies {
+		if err := text("facts.tallies["+strconv.Itoa(i)+"].type", string(t.Type)); err != nil {
+			return err
+		}
+	}
+	for i, s := range c.Facts.Sums {
+		if err := text("facts.sums["+strconv.Itoa(i)+"].type", string(s.Type)); err != nil {
+			return err
+		}
+		if err := text("facts.sums["+strconv.Itoa(i)+"].currency", s.Currency); err != nil {
+			return err
+		}
+	}
+	if err := text("facts.referred_by", c.Facts.ReferredBy); err != nil {
+		return err
+	}
+	for i, h := range c.History {
+		p := "history[" + strconv.Itoa(i) + "]"
+		if err := text(p+".from", string(h.From)); err != nil {
+			return err
+		}
+		if err := text(p+".to", string(h.To)); err != nil {
+			return err
+		}
+		if err := text(p+".cause", h.Cause); err != nil {
+			return err
+		}
+	}
+	for i := 1; i < len(c.Seen); i++ {
+		if c.Seen[i] <= c.Seen[i-1] {
+			return bad("seen", strconv.FormatUint(c.Seen[i], 10), "is not strictly ascending at index "+strconv.Itoa(i))
+		}
+	}
+	return nil
+}
+
+// encode returns the data column's JSON for c.
+func encode(c *lifecycle.Customer) ([]byte, error) {
+	b, err := json.Marshal(record{
+		Stage: c.Stage, Since: c.Since, AsOf: c.AsOf, Facts: c.Facts, History: c.History,
+		EmptySeen: c.Seen != nil && len(c.Seen) == 0,
+	})
+	if err != nil {
+		// Only times outside years 0–9999 fail to encode.
+		return nil, &ValueError{ID: truncate(c.ID), Field: "time", Value: err.Error(), Reason: "cannot be encoded"}
+	}
+	return b, nil
+}
+
+// decode fills dst from a row, reusing dst's slices.
+func decode(dst *lifecycle.Customer, id string, version int64, data []byte, digests string) error {
+	rec := record{
+		Facts:   lifecycle.Facts{Tallies: dst.Facts.Tallies[:0], Sums: dst.Facts.Sums[:0]},
+		History: dst.History[:0],
+	}
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return fmt.Errorf("sqlstore: customer %q: decoding data column: %w", id, err)
+	}
+	// Facts omits empty tallies and sums in JSON; decode them as a fresh
+	// decoder would, as nil.
+	if len(rec.Facts.Tallies) == 0 {
+		rec.Facts.Tallies = nil
+	}
+	if len(rec.Facts.Sums) == 0 {
+		rec.Facts.Sums = nil
+	}
+	seen, err := parseDigests(dst.Seen[:0], digests)
+	if err != nil {
+		return fmt.Errorf("sqlstore: customer %q: %w", id, err)
+	}
+	if len(seen) == 0 {
+		seen = nil
+		if rec.EmptySeen {
+			seen = []uint64{}
+		}
+	}
+	*dst = lifecycle.Customer{
+		ID:      id,
+		Stage:   rec.Stage,
+		Since:   rec.Since,
+		AsOf:    rec.AsOf,
+		Facts:   rec.Facts,
+		History: rec.History,
+		Seen:    seen,
+		Version: uint64(version),
+	}
+	return nil
+}
+
+// Digests are stored as the signed 64-bit integer with the same bits.
+
+func digestArgs(seen []uint64) []int64 {
+	out := make([]int64, len(seen)) // never nil: a NULL array would match nothing
+	for i, d := range seen {
+		out[i] = int64(d)
+	}
+	return out
+}
+
+func digestJSON(seen []uint64) string {
+	b := make([]byte, 0, 2+len(seen)*21)
+	b = append(b, '[')
+	for i, d := range seen {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(d), 10)
+	}
+	return string(append(b, ']'))
+}
+
+// parseDigests appends the comma-separated digests in s to dst, sorted.
+func parseDigests(dst []uint64, s string) ([]uint64, error) {
+	for s != "" {
+		var f string
+		f, s, _ = strings.Cut(s, ",")
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return dst, fmt.Errorf("reading applied event digest %q: %w", f, err)
+		}
+		dst = append(dst, uint64(n))
+	}
+	slices.Sort(dst)
+	return dst, nil
+}
+
+const sqliteTime = "2006-01-02T15:04:05.000000000Z"

@@ -1,0 +1,206 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+)
+
+// migration is one step of the schema. Steps are applied in order, each
+// at most once per database and table prefix; a step is never changed
+// once released, only new steps are appended.
+type migration struct {
+	name     string
+	postgres []string
+	sqlite   []string
+}
+
+// migrations is the schema history; the schema version is its length.
+// {c}, {e} and {p} stand for the customers table, the events table and the
+// table prefix.
+var migrations = []migration{
+	{
+		name: "customers and applied events",
+		postgres: []string{
+			`CREATE TABLE {c} (
+	id      text COLLATE "C" PRIMARY KEY CHECK (octet_length(id) BETWEEN 1 AND 256),
+	stage   text COLLATE "C" NOT NULL CHECK (octet_length(stage) <= 256),
+	version bigint NOT NULL CHECK (version > 0),
+	as_of   timestamptz NOT NULL,
+	data    jsonb NOT NULL
+)`,
+			`CREATE TABLE {e} (
+	customer_id text COLLATE "C" NOT NULL,
+	digest      bigint NOT NULL,
+	PRIMARY KEY (customer_id, digest)
+)`,
+		},
+		sqlite: []string{
+			`CREATE TABLE {c} (
+	id      TEXT NOT NULL PRIMARY KEY CHECK (length(CAST(id AS BLOB)) BETWEEN 1 AND 256),
+	stage   TEXT NOT NULL CHECK (length(CAST(stage AS BLOB)) <= 256),
+	version INTEGER NOT NULL CHECK (version > 0),
+	as_of   TEXT NOT NULL,
+	data    TEXT NOT NULL
+) WITHOUT ROWID`,
+			`CREATE TABLE {e} (
+	customer_id TEXT NOT NULL,
+	digest      INTEGER NOT NULL,
+	PRIMARY KEY (customer_id, digest)
+) WITHOUT ROWID`,
+		},
+	},
+	{
+		name:     "index customers by stage",
+		postgres: []string{`CREATE INDEX {p}customers_stage ON {c} (stage, id)`},
+		sqlite:   []string{`CREATE INDEX {p}customers_stage ON {c} (stage, id)`},
+	},
+}
+
+// SchemaVersion is the schema version this package creates and expects:
+// the number of migrations it knows.
+var SchemaVersion = len(migrations)
+
+// migrate brings the schema to version target (tests use targets below
+// len(migrations) to check upgrades).
+func (s *Store) migrate(ctx context.Context, target int) error {
+	r := strings.NewReplacer("{c}", s.prefix+"customers", "{e}", s.prefix+"events", "{p}", s.prefix)
+	table := s.prefix + "schema_migrations"
+	var err error
+	for attempt := 0; ; attempt++ {
+		switch s.dialect {
+		case Postgres:
+			err = s.migratePostgres(ctx, r, table, target)
+		case SQLite:
+			err = s.migrateSQLite(ctx, r, table, target)
+		}
+		// SQLite without a busy timeout answers "database is locked" at
+		// once when another process migrates: wait and try again.
+		if err == nil || !isTransient(err) || attempt >= 50 {
+			break
+		}
+		if serr := sleep(ctx, 20*time.Millisecond); serr != nil {
+			return serr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate %s tables %q: %w", s.dialect, s.prefix+"*", err)
+	}
+	return nil
+}
+
+func (s *Store) migratePostgres(ctx context.Context, r *strings.Replacer, table string, target int) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	// Instances starting at once queue here; the lock is released at
+	// commit or rollback. The key is derived from the prefix, so stores
+	// under other prefixes do not wait.
+	lockKey := int64(lifecycle.EventDigest("clm.sqlstore.migrate:" + s.prefix))
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (
+	version    integer PRIMARY KEY,
+	name       text NOT NULL,
+	applied_at timestamptz NOT NULL DEFAULT now()
+)`); err != nil {
+		return err
+	}
+	applied, err := s.apply(ctx, tx, r, table, target, func(m migration) []string { return m.postgres }, `INSERT INTO `+table+` (version, name) VALUES ($1, $2)`)
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.logApplied(ctx, applied, target)
+	return nil
+}
+
+func (s *Store) migrateSQLite(ctx context.Context, r *strings.Replacer, table string, target int) (err error) {
+	// database/sql's BeginTx cannot ask for BEGIN IMMEDIATE, which takes
+	// the write lock before the first read, so that two processes cannot
+	// both read "version 0" and then both create the tables. Run the
+	// transaction by hand on one connection.
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if committed {
+			return
+		}
+		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); rerr != nil {
+			// Never hand a connection with an open transaction back to
+			// the pool.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (
+	version    INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL,
+	applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+)`); err != nil {
+		return err
+	}
+	applied, err := s.apply(ctx, conn, r, table, target, func(m migration) []string { return m.sqlite }, `INSERT INTO `+table+` (version, name) VALUES (?, ?)`)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+		return err
+	}
+	committed = true
+	s.logApplied(ctx, applied, target)
+	return nil
+}
+
+type execQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// apply runs the migrations after the stored version up to target, inside
+// the caller's transaction, and returns how many it ran.
+func (s *Store) apply(ctx context.Context, tx execQuerier, r *strings.Replacer, table string, target int, stmts func(migration) []string, record string) (int, error) {
+	var have int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM `+table).Scan(&have); err != nil {
+		return 0, err
+	}
+	if have > len(migrations) {
+		return 0, fmt.Errorf("%w: the database is at version %d, this code knows %d", ErrSchemaVersion, have, len(migrations))
+	}
+	n := 0
+	for v := have + 1; v <= target; v++ {
+		m := migrations[v-1]
+		for _, q := range stmts(m) {
+			if _, err := tx.ExecContext(ctx, r.Replace(q)); err != nil {
+				return 0, fmt.Errorf("migration %d (%s): %w", v, m.name, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, record, v, m.name); err != nil {
+			return 0, fmt.Errorf("migration %d (%s): recording it: %w", v, m.name, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+func (s *Store) logApplied(ctx context.Context, n, target int) {
+	if n > 0 {
+		s.log.InfoContext(ctx, "sqlstore: migrated schema", "dialect", s.dialect.String(), "prefix", s.prefix, "applied", n, "version", target)
+	}
+}

@@ -1,0 +1,371 @@
+// Package sqlstore is a durable [lifecycle.Store] on database/sql, for
+// PostgreSQL (through the pgx driver) and SQLite (through modernc.org/sqlite,
+// pure Go, no cgo). It is the store for shop backends that run several
+// instances against one database, and for single processes that must keep
+// their customers across restarts.
+//
+// Two ways in:
+//
+//	s, err := sqlstore.Connect(ctx, "postgres://user:pw@db:5432/shop")   // or "sqlite:/var/lib/shop/clm.db"
+//	s, err := sqlstore.Open(ctx, db, sqlstore.Postgres)                   // your own *sql.DB
+//
+// Both create or upgrade the store's tables (see [Open]) before returning,
+// so the store is ready to hand to [lifecycle.NewTracker].
+//
+// What the store guarantees, beyond the rules of [lifecycle.Store]:
+//   - Each Put is one database transaction: the customer row and the rows
+//     of its applied event IDs (table "<prefix>events") change together or
+//     not at all, so the event IDs a customer has applied are a durable,
+//     queryable record that always agrees with [lifecycle.Customer.Seen].
+//   - Compare-and-swap is done by the database (UPDATE … WHERE version = prev;
+//     INSERT … ON CONFLICT DO NOTHING for prev 0), so any number of
+//     processes may write through their own connection pools.
+//   - Scan pages through the customers in ID order (keyset pagination), so
+//     its memory does not grow with the number of customers, and it holds no
+//     connection while the caller's loop body runs.
+//   - Values the database could not store faithfully (IDs longer than
+//     [MaxIDLen] bytes, invalid UTF-8, NUL bytes) are refused before
+//     anything is written, with a [*ValueError].
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/clmkit/clm/lifecycle"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
+	_ "modernc.org/sqlite"             // registers driver "sqlite"
+)
+
+// Sentinel errors; test with [errors.Is].
+var (
+	// ErrInvalidOption is wrapped by errors about a bad option or URL given
+	// to [Open] or [Connect].
+	ErrInvalidOption = errors.New("sqlstore: invalid option")
+	// ErrSchemaVersion means the database's schema was migrated by a newer
+	// version of this package than the running one; the store refuses to
+	// touch it.
+	ErrSchemaVersion = errors.New("sqlstore: schema version is newer than this code")
+)
+
+// MaxIDLen is the longest customer ID, in bytes, the store holds. It equals
+// [lifecycle.MaxIDLen], the longest ID an event may carry.
+const MaxIDLen = lifecycle.MaxIDLen
+
+// MaxStageLen is the longest stage ID, event type, currency or referrer ID,
+// in bytes, the store holds.
+const MaxStageLen = 256
+
+// Dialect names the SQL database behind a [Store].
+type Dialect int
+
+// The supported dialects.
+const (
+	// Postgres is PostgreSQL 12 or later, through the driver registered as
+	// "pgx" (github.com/jackc/pgx/v5/stdlib).
+	Postgres Dialect = iota + 1
+	// SQLite is SQLite 3.35 or later, through the driver registered as
+	// "sqlite" (modernc.org/sqlite).
+	SQLite
+)
+
+// String returns "postgres" or "sqlite".
+func (d Dialect) String() string {
+	switch d {
+	case Postgres:
+		return "postgres"
+	case SQLite:
+		return "sqlite"
+	}
+	return fmt.Sprintf("Dialect(%d)", int(d))
+}
+
+// Defaults of the options.
+const (
+	// DefaultTablePrefix is prepended to the names of the store's tables.
+	DefaultTablePrefix = "clm_"
+	// DefaultScanPageSize is how many customers Scan reads per query.
+	DefaultScanPageSize = 256
+	// DefaultRetries is how many times a Put is re-run after a transient
+	// database failure before it gives up.
+	DefaultRetries = 4
+)
+
+// Option configures a [Store]; pass options to [Open] or [Connect].
+type Option func(*config)
+
+type config struct {
+	prefix  string
+	page    int
+	retries int
+	log     *slog.Logger
+	errs    []error
+}
+
+// WithTablePrefix sets the prefix of the store's table names (default
+// [DefaultTablePrefix], giving clm_customers, clm_events and
+// clm_schema_migrations). Several stores may share one database under
+// different prefixes. The prefix is at most 32 bytes of lower-case ASCII
+// letters, digits and underscores, and does not start with a digit; it may
+// be empty.
+func WithTablePrefix(p string) Option {
+	return func(c *config) {
+		if !validPrefix(p) {
+			c.errs = append(c.errs, fmt.Errorf("%w: table prefix %q: want at most 32 bytes of [a-z0-9_], not starting with a digit", ErrInvalidOption, p))
+			return
+		}
+		c.prefix = p
+	}
+}
+
+// WithScanPageSize sets how many customers Scan and ListByStage read per
+// query (default [DefaultScanPageSize]; 1 to 100000). Scan keeps at most
+// one page of customers in memory.
+func WithScanPageSize(n int) Option {
+	return func(c *config) {
+		if n < 1 || n > 100_000 {
+			c.errs = append(c.errs, fmt.Errorf("%w: scan page size %d: want 1 to 100000", ErrInvalidOption, n))
+			return
+		}
+		c.page = n
+	}
+}
+
+// WithRetries sets how many times Put is re-run, after a short pause
+// (1 ms, doubling, at most 64 ms), when the database reports a transient
+// failure: a PostgreSQL serialization failure (SQLSTATE 40001) or deadlock
+// (40P01), or SQLite's "database is locked" (SQLITE_BUSY, SQLITE_LOCKED).
+// Default [DefaultRetries]; 0 disables retrying; at most 100.
+func WithRetries(n int) Option {
+	return func(c *config) {
+		if n < 0 || n > 100 {
+			c.errs = append(c.errs, fmt.Errorf("%w: retries %d: want 0 to 100", ErrInvalidOption, n))
+			return
+		}
+		c.retries = n
+	}
+}
+
+// WithLogger sets the logger for migrations (Info) and retried transient
+// failures (Debug). Default: discard.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l == nil {
+			c.errs = append(c.errs, fmt.Errorf("%w: nil logger", ErrInvalidOption))
+			return
+		}
+		c.log = l
+	}
+}
+
+func validPrefix(p string) bool {
+	if len(p) > 32 {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		b := p[i]
+		switch {
+		case b >= 'a' && b <= 'z', b == '_':
+		case b >= '0' && b <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Store is a [lifecycle.Store] and [lifecycle.Loader] on a SQL database.
+// It is safe for concurrent use; any number of Stores, in one process or
+// many, may share one database. Create it with [Open] or [Connect].
+type Store struct {
+	db      *sql.DB
+	own     bool
+	dialect Dialect
+	prefix  string
+	page    int
+	retries int
+	log     *slog.Logger
+	q       queries
+	// wlock serialises this Store's SQLite write transactions: SQLite has
+	// one writer at a time, and waiting here is cheaper than in SQLite's
+	// busy handler. Nil for PostgreSQL.
+	wlock chan struct{}
+}
+
+var (
+	_ lifecycle.Store  = (*Store)(nil)
+	_ lifecycle.Loader = (*Store)(nil)
+)
+
+// Open returns a Store on db, which must have been opened with the driver
+// of dialect d ("pgx" for [Postgres], "sqlite" for [SQLite]). Before
+// returning, Open brings the store's tables to the current schema version,
+// creating them in a fresh database; this is idempotent and safe when
+// several processes open the same database at once (PostgreSQL: a
+// transaction-scoped advisory lock; SQLite: BEGIN IMMEDIATE). Open fails
+// with an error wrapping [ErrSchemaVersion] if a newer version of this
+// package has migrated the database.
+//
+// The Store does not own db: [Store.Close] leaves it open. For SQLite,
+// open db with a busy timeout (e.g. "file:clm.db?_pragma=busy_timeout(10000)")
+// when other processes write to the same file; [Connect] does this for you.
+func Open(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
+	if db == nil {
+		return nil, fmt.Errorf("%w: nil *sql.DB", ErrInvalidOption)
+	}
+	if d != Postgres && d != SQLite {
+		return nil, fmt.Errorf("%w: unknown dialect %v", ErrInvalidOption, d)
+	}
+	cfg := config{prefix: DefaultTablePrefix, page: DefaultScanPageSize, retries: DefaultRetries, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if len(cfg.errs) > 0 {
+		return nil, errors.Join(cfg.errs...)
+	}
+	s := &Store{
+		db:      db,
+		dialect: d,
+		prefix:  cfg.prefix,
+		page:    cfg.page,
+		retries: cfg.retries,
+		log:     cfg.log,
+		q:       buildQueries(d, cfg.prefix),
+	}
+	if d == SQLite {
+		s.wlock = make(chan struct{}, 1)
+	}
+	if err := s.migrate(ctx, len(migrations)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Connect opens a database from a URL and returns a Store on it, as [Open]
+// does. The Store owns the connection pool: [Store.Close] closes it.
+//
+// URL forms:
+//   - "postgres://…" or "postgresql://…": PostgreSQL, any connection URL
+//     the pgx driver accepts (e.g. postgres://clm:secret@db:5432/shop?sslmode=require).
+//   - "sqlite:PATH": SQLite in the file PATH, created if missing. PATH may
+//     carry modernc.org/sqlite query parameters ("sqlite:clm.db?_pragma=synchronous(NORMAL)").
+//     Connect adds busy_timeout(10000) (wait up to 10 s for another
+//     writer), journal_mode(WAL) and _txlock=immediate unless the URL sets
+//     them. "sqlite::memory:" is a private in-memory database, limited to
+//     one connection.
+//
+// The pool keeps up to 16 idle connections (database/sql's default is 2,
+// too few for concurrent writers); change it with [Store.DB]'s
+// SetMaxIdleConns and SetMaxOpenConns.
+//
+// Any other URL is refused with an error wrapping [ErrInvalidOption].
+func Connect(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	var (
+		driver, dsn string
+		d           Dialect
+		memory      bool
+	)
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		driver, dsn, d = "pgx", url, Postgres
+	case strings.HasPrefix(url, "sqlite:"):
+		driver, d = "sqlite", SQLite
+		dsn, memory = sqliteDSN(strings.TrimPrefix(url, "sqlite:"))
+		if dsn == "" {
+			return nil, fmt.Errorf("%w: URL %q names no file", ErrInvalidOption, url)
+		}
+	default:
+		return nil, fmt.Errorf("%w: URL %q: want postgres://…, postgresql://… or sqlite:PATH", ErrInvalidOption, redact(url))
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open %s: %w", d, err)
+	}
+	if memory {
+		db.SetMaxOpenConns(1)
+	} else {
+		// database/sql keeps only 2 idle connections by default; with more
+		// concurrent writers every call would open a new one.
+		db.SetMaxIdleConns(connectMaxIdle)
+	}
+	s, err := Open(ctx, db, d, opts...)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.own = true
+	return s, nil
+}
+
+const connectMaxIdle = 16
+
+// sqliteDSN turns the part after "sqlite:" into a modernc.org/sqlite DSN.
+func sqliteDSN(path string) (dsn string, memory bool) {
+	if path == "" {
+		return "", false
+	}
+	if path == ":memory:" {
+		return ":memory:", true
+	}
+	name, query, _ := strings.Cut(path, "?")
+	if name == "" {
+		return "", false
+	}
+	if !strings.HasPrefix(name, "file:") {
+		name = "file:" + name
+	}
+	var add []string
+	if !strings.Contains(query, "busy_timeout") {
+		add = append(add, "_pragma=busy_timeout(10000)")
+	}
+	if !strings.Contains(query, "journal_mode") {
+		add = append(add, "_pragma=journal_mode(WAL)")
+	}
+	if !strings.Contains(query, "_txlock") {
+		add = append(add, "_txlock=immediate")
+	}
+	if query != "" {
+		add = append([]string{query}, add...)
+	}
+	return name + "?" + strings.Join(add, "&"), false
+}
+
+// redact hides a password in a URL for error messages.
+func redact(url string) string {
+	scheme, rest, ok := strings.Cut(url, "://")
+	if !ok {
+		return url
+	}
+	userinfo, host, ok := strings.Cut(rest, "@")
+	if !ok {
+		return url
+	}
+	if user, _, hasPw := strings.Cut(userinfo, ":"); hasPw {
+		return scheme + "://" + user + ":xxxxx@" + host
+	}
+	return url
+}
+
+// Close closes the connection pool if the Store was made by [Connect];
+// a Store made by [Open] leaves its *sql.DB open for the caller to close.
+func (s *Store) Close() error {
+	if s.own {
+		return s.db.Close()
+	}
+	return nil
+}
+
+// DB returns the connection pool the Store uses.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Dialect returns the Store's dialect.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Table returns the full name of one of the store's tables: name is
+// "customers", "events" or "schema_migrations".
+func (s *Store) Table(name string) string { return s.prefix + name }

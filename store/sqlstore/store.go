@@ -1,0 +1,400 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
+	"github.com/clmkit/clm/store"
+)
+
+// Get returns the customer with this ID, or an error wrapping
+// [lifecycle.ErrNotFound]. An ID the store could never hold (empty, longer
+// than [MaxIDLen], invalid UTF-8, a NUL byte) is not found.
+func (s *Store) Get(ctx context.Context, id string) (*lifecycle.Customer, error) {
+	c := new(lifecycle.Customer)
+	if err := s.Load(ctx, id, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Load copies the customer with this ID into dst, reusing dst's slices, as
+// [lifecycle.Loader] describes; it fails as [Store.Get] does. After an
+// error other than not-found, dst's contents are unspecified.
+func (s *Store) Load(ctx context.Context, id string, dst *lifecycle.Customer) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !validID(id) {
+		return notFound(id)
+	}
+	var (
+		version int64
+		data    []byte
+		digests sql.NullString
+	)
+	err := s.db.QueryRowContext(ctx, s.q.get, id).Scan(&version, &data, &digests)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound(id)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: get customer %q: %w", id, err)
+	}
+	return decode(dst, id, version, data, digests.String)
+}
+
+func notFound(id string) error {
+	return fmt.Errorf("sqlstore: customer %q: %w", truncate(id), lifecycle.ErrNotFound)
+}
+
+// Put stores c if the stored version is prev (0: the customer must not
+// exist yet) and c.Version is prev+1, as [lifecycle.Store] requires, in one
+// transaction that also records c.Seen in the events table.
+//
+// Errors: a [*store.ConflictError] (wrapping [lifecycle.ErrConflict]) when
+// the stored version is not prev; an error wrapping
+// [lifecycle.ErrInvalidCustomer] for an empty ID or a wrong version, or a
+// [*ValueError] for a value the database could not hold; the context's
+// error; or the database's error. Transient failures are retried as
+// [WithRetries] says; when PostgreSQL still reports a serialization failure
+// or deadlock after the last retry, the error also wraps
+// [lifecycle.ErrConflict], so that callers re-read and try again.
+//
+// After an error nothing was written, with one exception no client of a
+// networked database can rule out: when the connection fails while the
+// commit is in flight, the write may have been committed. Re-reading the
+// customer tells; the [lifecycle.Tracker] does this on its next attempt,
+// and finds the event already in Seen.
+func (s *Store) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := store.CheckPut(c, prev); err != nil {
+		return err
+	}
+	if err := check(c); err != nil {
+		return err
+	}
+	data, err := encode(c)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		var won bool
+		switch s.dialect {
+		case Postgres:
+			won, err = s.putPostgres(ctx, c, prev, data)
+		default:
+			won, err = s.putSQLite(ctx, c, prev, data)
+		}
+		if err == nil {
+			if won {
+				return nil
+			}
+			return s.conflict(ctx, c.ID, prev)
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return fmt.Errorf("sqlstore: put customer %q: %w", c.ID, cerr)
+		}
+		if !isTransient(err) {
+			return fmt.Errorf("sqlstore: put customer %q: %w", c.ID, err)
+		}
+		if attempt >= s.retries {
+			if s.dialect == Postgres {
+				return fmt.Errorf("sqlstore: put customer %q: %d attempts failed, the last with %w: %w", c.ID, attempt+1, err, lifecycle.ErrConflict)
+			}
+			return fmt.Errorf("sqlstore: put customer %q: %d attempts failed, the last with %w", c.ID, attempt+1, err)
+		}
+		s.log.DebugContext(ctx, "sqlstore: transient failure, retrying", "customer", c.ID, "attempt", attempt+1, "err", err.Error())
+		if err := sleep(ctx, backoff(attempt)); err != nil {
+			return fmt.Errorf("sqlstore: put customer %q: %w", c.ID, err)
+		}
+	}
+}
+
+func backoff(attempt int) time.Duration {
+	return time.Millisecond << min(attempt, 6)
+}
+
+func (s *Store) putPostgres(ctx context.Context, c *lifecycle.Customer, prev uint64, data []byte) (bool, error) {
+	var n int
+	var err error
+	if prev == 0 {
+		err = s.db.QueryRowContext(ctx, s.q.insert, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, digestArgs(c.Seen)).Scan(&n)
+	} else {
+		err = s.db.QueryRowContext(ctx, s.q.update, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, digestArgs(c.Seen), int64(prev)).Scan(&n)
+	}
+	return n == 1, err
+}
+
+func (s *Store) putSQLite(ctx context.Context, c *lifecycle.Customer, prev uint64, data []byte) (won bool, err error) {
+	select {
+	case s.wlock <- struct{}{}:
+		defer func() { <-s.wlock }()
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		if !won || err != nil {
+			tx.Rollback()
+		}
+	}()
+	asOf := c.AsOf.UTC().Format(sqliteTime)
+	var res sql.Result
+	if prev == 0 {
+		res, err = tx.ExecContext(ctx, s.q.insert, c.ID, string(c.Stage), int64(c.Version), asOf, data)
+	} else {
+		res, err = tx.ExecContext(ctx, s.q.update, string(c.Stage), int64(c.Version), asOf, data, c.ID, int64(prev))
+	}
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n != 1 {
+		return false, err
+	}
+	digests := digestJSON(c.Seen)
+	if _, err := tx.ExecContext(ctx, s.q.insEvents, c.ID, digests); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, s.q.delEvs, c.ID, digests); err != nil {
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// conflict builds the error for a lost compare-and-swap.
+func (s *Store) conflict(ctx context.Context, id string, prev uint64) error {
+	var have int64
+	err := s.db.QueryRowContext(ctx, s.q.version, id).Scan(&have)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		have = 0
+	case err != nil:
+		return fmt.Errorf("sqlstore: customer %q: stored version is not %d: %w", id, prev, lifecycle.ErrConflict)
+	}
+	return &store.ConflictError{ID: id, Want: prev, Have: uint64(have)}
+}
+
+// isTransient reports a failure after which running the same transaction
+// again may succeed.
+func isTransient(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		code := se.Code() & 0xff
+		return code == 5 || code == 6 // SQLITE_BUSY, SQLITE_LOCKED
+	}
+	return false
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Scan yields every stored customer, in ascending order of ID (byte-wise),
+// as [lifecycle.Store] requires. It reads one page of customers per query
+// (see [WithScanPageSize]) and continues after the last ID of the previous
+// page, so memory stays bounded by one page however many customers there
+// are, and no connection is held while the loop body runs: the body may
+// call Put. A customer written during the scan is yielded once, in the
+// version its page saw.
+func (s *Store) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
+	return func(yield func(*lifecycle.Customer, error) bool) {
+		after := ""
+		page := make([]*lifecycle.Customer, 0, s.page)
+		for {
+			var err error
+			page, err = s.scanPage(ctx, after, page[:0])
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if len(page) == 0 {
+				return
+			}
+			full, last := len(page) == s.page, page[len(page)-1].ID
+			for i, c := range page {
+				page[i] = nil // the caller's reference is the only one
+				if !yield(c, nil) {
+					return
+				}
+			}
+			if !full {
+				return
+			}
+			after = last
+		}
+	}
+}
+
+func (s *Store) scanPage(ctx context.Context, after string, page []*lifecycle.Customer) ([]*lifecycle.Customer, error) {
+	if err := ctx.Err(); err != nil {
+		return page, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.q.scan, after, s.page)
+	if err != nil {
+		return page, fmt.Errorf("sqlstore: scan after %q: %w", after, err)
+	}
+	defer rows.Close()
+	var (
+		id      string
+		version int64
+		data    []byte
+		digests sql.NullString
+	)
+	for rows.Next() {
+		if err := rows.Scan(&id, &version, &data, &digests); err != nil {
+			return page, fmt.Errorf("sqlstore: scan after %q: %w", after, err)
+		}
+		c := new(lifecycle.Customer)
+		if err := decode(c, id, version, data, digests.String); err != nil {
+			return page, err
+		}
+		page = append(page, c)
+	}
+	if err := rows.Err(); err != nil {
+		return page, fmt.Errorf("sqlstore: scan after %q: %w", after, err)
+	}
+	return page, nil
+}
+
+// Delete removes a customer and the record of their applied events, in one
+// transaction; deleting a missing customer is not an error.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !validID(id) {
+		return nil
+	}
+	if s.wlock != nil {
+		select {
+		case s.wlock <- struct{}{}:
+			defer func() { <-s.wlock }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete customer %q: %w", id, err)
+	}
+	defer tx.Rollback()
+	for _, q := range s.q.del {
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			return fmt.Errorf("sqlstore: delete customer %q: %w", id, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: delete customer %q: %w", id, err)
+	}
+	return nil
+}
+
+// Count returns the number of stored customers.
+func (s *Store) Count(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.QueryRowContext(ctx, s.q.countAll).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: count customers: %w", err)
+	}
+	return n, nil
+}
+
+// CountByStage returns how many customers are in each stage; stages with
+// no customer are absent from the map.
+func (s *Store) CountByStage(ctx context.Context) (map[stage.ID]int64, error) {
+	rows, err := s.db.QueryContext(ctx, s.q.count)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: count by stage: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[stage.ID]int64)
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("sqlstore: count by stage: %w", err)
+		}
+		out[stage.ID(st)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: count by stage: %w", err)
+	}
+	return out, nil
+}
+
+// ListByStage yields the IDs of the customers in stage st, in ascending
+// order, paging through the stage index as [Store.Scan] pages through the
+// customers. A failure is yielded as a non-nil error, after which it stops.
+func (s *Store) ListByStage(ctx context.Context, st stage.ID) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		after := ""
+		ids := make([]string, 0, s.page)
+		for {
+			var err error
+			ids, err = s.listPage(ctx, st, after, ids[:0])
+			if err != nil {
+				yield("", err)
+				return
+			}
+			for _, id := range ids {
+				if !yield(id, nil) {
+					return
+				}
+			}
+			if len(ids) < s.page {
+				return
+			}
+			after = ids[len(ids)-1]
+		}
+	}
+}
+
+func (s *Store) listPage(ctx context.Context, st stage.ID, after string, ids []string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return ids, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.q.listStage, string(st), after, s.page)
+	if err != nil {
+		return ids, fmt.Errorf("sqlstore: list stage %q: %w", st, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return ids, fmt.Errorf("sqlstore: list stage %q: %w", st, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return ids, fmt.Errorf("sqlstore: list stage %q: %w", st, err)
+	}
+	return ids, nil
+}
