@@ -2,7 +2,6 @@ package lifecycle_test
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -133,5 +132,60 @@ func BenchmarkRecordParallel(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
-var _ = fmt.Sprint
-var _ = runtime.GC
+// typicalCustomer returns the events of a typical customer: 12 events of
+// 5 types (4 visits, 3 product views, a sign-up, 2 cart adds, 2 orders in
+// EUR) over about two weeks, which move them reach → acquisition →
+// conversion → retention (4 history entries).
+func typicalCustomer(id string, start time.Time) []lifecycle.Event {
+	types := []lifecycle.EventType{
+		lifecycle.SiteVisited, lifecycle.ProductViewed, lifecycle.SiteVisited, lifecycle.SignedUp,
+		lifecycle.ProductViewed, lifecycle.CartAdded, lifecycle.OrderCompleted, lifecycle.SiteVisited,
+		lifecycle.ProductViewed, lifecycle.CartAdded, lifecycle.SiteVisited, lifecycle.OrderCompleted,
+	}
+	events := make([]lifecycle.Event, len(types))
+	for i, typ := range types {
+		events[i] = lifecycle.Event{ID: id + "-" + strconv.Itoa(i), CustomerID: id, Type: typ, Time: start.Add(time.Duration(i) * 29 * time.Hour)}
+		if typ == lifecycle.OrderCompleted {
+			events[i].Amount, events[i].Currency = 2999, "EUR"
+		}
+	}
+	return events
+}
+
+// BenchmarkBytesPerCustomer measures the live heap per stored customer with
+// typical facts (see typicalCustomer), recorded one event at a time into
+// store.NewMemory(). It stores 1,000,000 customers (100,000 with -short)
+// whatever b.N is; run it with -benchtime 1x.
+func BenchmarkBytesPerCustomer(b *testing.B) {
+	n := 1_000_000
+	if testing.Short() {
+		n = 100_000
+	}
+	ctx := context.Background()
+	for range b.N {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		s := store.NewMemory()
+		tr := lifecycle.NewTracker(model.SterneCutler(), s,
+			lifecycle.WithClock(func() time.Time { return benchT0.AddDate(50, 0, 0) }))
+		for i := range n {
+			for _, e := range typicalCustomer("c"+strconv.Itoa(i), benchT0.Add(time.Duration(i)*time.Second)) {
+				if _, err := tr.Record(ctx, e); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		c, err := tr.Customer(ctx, "c0")
+		if err != nil || c.Facts.Events() != 12 || len(c.Facts.Tallies) != 5 || len(c.History) != 4 {
+			b.Fatalf("customer is not typical: %+v, %v", c, err)
+		}
+		if s.Len() != n {
+			b.Fatalf("stored %d customers, want %d", s.Len(), n)
+		}
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "bytes/customer")
+		runtime.KeepAlive(s)
+	}
+}

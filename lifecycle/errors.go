@@ -31,6 +31,8 @@ type ValidationError struct {
 	Reason string // what is wrong, in plain words
 }
 
+// Error returns "lifecycle: invalid event: ", the field, the quoted value
+// and the reason.
 func (e *ValidationError) Error() string {
 	return "lifecycle: invalid event: " + e.Field + " " + strconv.Quote(e.Value) + ": " + e.Reason
 }
