@@ -71,7 +71,7 @@ func brokenModels() []struct {
 func TestBrokenModelsFail(t *testing.T) {
 	for _, tc := range brokenModels() {
 		t.Run(tc.name, func(t *testing.T) {
-			err := modeltest.TestModel(tc.m, modeltest.Walks(100))
+			err := modeltest.TestModel(tc.m, modeltest.Walks(60))
 			if err == nil {
 				t.Fatal("TestModel passed a broken model")
 			}
@@ -150,7 +150,7 @@ func TestBuiltinsWithOptionsPass(t *testing.T) {
 		model.FiveStage(model.LapseAfter(10*d), model.NurtureAfter(30*d), model.AdvocateReferrals(2), model.PromoterScore(6)),
 		model.FiveStage(model.LapseAfter(0), model.NurtureAfter(0)),
 	} {
-		if err := modeltest.TestModel(m); err != nil {
+		if err := modeltest.TestModel(m, modeltest.Walks(150)); err != nil {
 			t.Errorf("%s with options:\n%v", m.Name(), err)
 		}
 	}
