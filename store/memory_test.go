@@ -1,7 +1,12 @@
 package store_test
 
 import (
+	"context"
+	"errors"
+	"strconv"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/store"
@@ -20,5 +25,60 @@ func TestMemoryTestStore(t *testing.T) {
 	// Running it again on the same, now non-empty store must also pass.
 	if err := storetest.TestStore(s); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestMemoryViewMatchesScan(t *testing.T) {
+	ctx := t.Context()
+	m := store.NewMemory()
+	for i := range 500 {
+		c := &lifecycle.Customer{ID: "c" + strconv.Itoa(i), Stage: "reach", Version: 1}
+		if err := m.Put(ctx, c, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scanned := map[string]string{}
+	for c, err := range m.Scan(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		scanned[c.ID] = string(c.Stage)
+	}
+	viewed := map[string]string{}
+	for c, err := range lifecycle.Browse(ctx, m) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, dup := viewed[c.ID]; dup {
+			t.Fatalf("View yielded %q twice", c.ID)
+		}
+		viewed[c.ID] = string(c.Stage)
+	}
+	if diff := cmp.Diff(scanned, viewed); diff != "" {
+		t.Fatalf("View and Scan disagree (-scan +view):\n%s", diff)
+	}
+	// Stopping early releases the shard lock: a write afterwards succeeds.
+	for range m.View(ctx) {
+		break
+	}
+	if err := m.Put(ctx, &lifecycle.Customer{ID: "after", Version: 1}, 0); err != nil {
+		t.Fatal(err)
+	}
+	// A panicking loop body does not leave a shard locked.
+	func() {
+		defer func() { _ = recover() }()
+		for range m.View(ctx) {
+			panic("boom")
+		}
+	}()
+	if err := m.Put(ctx, &lifecycle.Customer{ID: "after-panic", Version: 1}, 0); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, err := range m.View(cancelled) {
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("View with a cancelled context yielded %v", err)
+		}
 	}
 }

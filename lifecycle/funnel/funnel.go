@@ -421,10 +421,13 @@ func Analyze(ctx context.Context, g *stage.Graph, customers iter.Seq2[*lifecycle
 	return a.Report(), nil
 }
 
-// AnalyzeStore is [Analyze] over s.Scan(ctx): the funnel of every stored
-// customer, for any [lifecycle.Store].
+// AnalyzeStore is [Analyze] over every stored customer, for any
+// [lifecycle.Store]. It reads through [lifecycle.Browse]: without copying
+// customers when the store is a [lifecycle.Viewer] (as store.Memory is),
+// so cohort keys and segment predicates passed in opts must not call the
+// store or keep the customer they are given.
 func AnalyzeStore(ctx context.Context, g *stage.Graph, s lifecycle.Store, opts ...Option) (*Report, error) {
-	return Analyze(ctx, g, s.Scan(ctx), opts...)
+	return Analyze(ctx, g, lifecycle.Browse(ctx, s), opts...)
 }
 
 // Customers adapts a slice to the sequence [Analyze] reads.

@@ -1,0 +1,27 @@
+package lifecycle
+
+import (
+	"context"
+	"iter"
+)
+
+// Viewer is an optional Store capability for fast, read-only passes over
+// every customer (analytics over millions of customers): View is like
+// [Store.Scan] but yields the stored customers themselves instead of
+// copies. A customer yielded by View is valid only until the loop body
+// returns; the body must not modify or keep it (Clone it to keep it) and
+// must not call the store, which may hold a lock while the body runs.
+type Viewer interface {
+	View(ctx context.Context) iter.Seq2[*Customer, error]
+}
+
+// Browse returns a read-only pass over every customer in s: s.View(ctx)
+// when s is a [Viewer], otherwise s.Scan(ctx). The same rules as for
+// [Viewer] apply to the loop body: do not modify or keep the customer, and
+// do not call the store from inside the loop.
+func Browse(ctx context.Context, s Store) iter.Seq2[*Customer, error] {
+	if v, ok := s.(Viewer); ok {
+		return v.View(ctx)
+	}
+	return s.Scan(ctx)
+}
