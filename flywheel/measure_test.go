@@ -108,7 +108,10 @@ func TestMeasureErrors(t *testing.T) {
 		{"zero rotation length", func() error { _, err := flywheel.Measure(ctx, st, t0, 0, 3); return err }},
 		{"no rotations", func() error { _, err := flywheel.Measure(ctx, st, t0, day, 0); return err }},
 		{"negative spend", func() error { _, err := flywheel.Measure(ctx, st, t0, day, 3, flywheel.WithSpend(1, -2)); return err }},
-		{"NaN spend", func() error { _, err := flywheel.Measure(ctx, st, t0, day, 3, flywheel.WithSpend(math.NaN())); return err }},
+		{"NaN spend", func() error {
+			_, err := flywheel.Measure(ctx, st, t0, day, 3, flywheel.WithSpend(math.NaN()))
+			return err
+		}},
 		{"nil graph", func() error { _, err := flywheel.Measure(ctx, st, t0, day, 3, flywheel.WithGraph(nil)); return err }},
 	}
 	for _, tc := range tests {

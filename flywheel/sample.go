@@ -5,45 +5,31 @@ import (
 	"math/rand/v2"
 )
 
-// The samplers below are exact: small means use inversion, large ones
-// Knuth's splitting by order statistics (TAOCP vol. 2, 3.4.1), which
-// reduces a draw with a large mean to O(log n) gamma draws. Counts are
-// float64 holding whole numbers (exact below 2⁵³).
+// The samplers below are exact. Small means use inversion (a sequential
+// search of the distribution function); larger ones use Hörmann's
+// transformed rejection with squeeze: BTRS for the binomial and PTRS for
+// the Poisson distribution (W. Hörmann, "The generation of binomial random
+// variates", J. Stat. Comput. Simul. 46, 1993; "The transformed rejection
+// method for generating Poisson random variables", Insurance: Mathematics
+// and Economics 12, 1993), which take O(1) time whatever the mean. Counts
+// are float64 holding whole numbers (exact below 2⁵³).
 
 // inversionMax is the mean below which inversion is used.
-const inversionMax = 16
+const inversionMax = 10
 
 // binomial draws from Binomial(n, p) for a whole n ≥ 0 and p in [0, 1].
 func binomial(r *rand.Rand, n, p float64) float64 {
-	var acc float64
-	sign := 1.0 // the result is acc + sign·X
-	for {
-		if n <= 0 || p <= 0 {
-			return acc
-		}
-		if p >= 1 {
-			return acc + sign*n
-		}
-		if p > 0.5 {
-			// X ~ Bin(n, p) is n − Bin(n, 1−p).
-			acc += sign * n
-			sign = -sign
-			p = 1 - p
-		}
-		if n*p < inversionMax {
-			return acc + sign*binomialInversion(r, n, p)
-		}
-		// The a-th smallest of n uniforms is Beta(a, n+1−a).
-		a := math.Floor(n/2) + 1
-		b := n + 1 - a
-		x := beta(r, a, b)
-		if x >= p {
-			n, p = a-1, p/x
-		} else {
-			acc += sign * a
-			n, p = b-1, (p-x)/(1-x)
-		}
+	switch {
+	case n <= 0 || p <= 0:
+		return 0
+	case p >= 1:
+		return n
+	case p > 0.5:
+		return n - binomial(r, n, 1-p)
+	case n*p < inversionMax:
+		return binomialInversion(r, n, p)
 	}
+	return btrs(r, n, p)
 }
 
 // binomialInversion draws Binomial(n, p) by sequential search of the
@@ -65,65 +51,104 @@ func binomialInversion(r *rand.Rand, n, p float64) float64 {
 	return k
 }
 
+// btrs draws Binomial(n, p) for p ≤ 0.5 and n·p ≥ inversionMax.
+func btrs(r *rand.Rand, n, p float64) float64 {
+	q := 1 - p
+	spq := math.Sqrt(n * p * q)
+	b := 1.15 + 2.53*spq
+	a := -0.0873 + 0.0248*b + 0.01*p
+	c := n*p + 0.5
+	vr := 0.92 - 4.2/b
+	alpha := (2.83 + 5.1/b) * spq
+	lpq := math.Log(p / q)
+	m := math.Floor((n + 1) * p)
+	h := logFactorial(m) + logFactorial(n-m)
+	for {
+		u := r.Float64() - 0.5
+		v := r.Float64()
+		us := 0.5 - math.Abs(u)
+		k := math.Floor((2*a/us+b)*u + c)
+		if k < 0 || k > n {
+			continue
+		}
+		if us >= 0.07 && v <= vr {
+			return k
+		}
+		v = math.Log(v * alpha / (a/(us*us) + b))
+		if v <= h-logFactorial(k)-logFactorial(n-k)+(k-m)*lpq {
+			return k
+		}
+	}
+}
+
 // poisson draws from Poisson(mean), mean ≥ 0.
 func poisson(r *rand.Rand, mean float64) float64 {
-	var acc float64
-	for {
-		if mean <= 0 {
-			return acc
-		}
-		if mean < inversionMax {
-			pk := math.Exp(-mean)
-			u := r.Float64()
-			k := 0.0
-			for u > pk {
-				u -= pk
-				k++
-				pk *= mean / k
-				if pk == 0 {
-					break
-				}
-			}
-			return acc + k
-		}
-		// The m-th arrival of a unit-rate Poisson process is Gamma(m).
-		m := math.Floor(mean * 7 / 8)
-		x := gamma(r, m)
-		if x < mean {
-			acc += m
-			mean -= x
-			continue
-		}
-		return acc + binomial(r, m-1, mean/x)
+	if mean <= 0 {
+		return 0
 	}
-}
-
-// gamma draws from Gamma(shape a ≥ 1, rate 1) by Marsaglia and Tsang's
-// method (ACM TOMS 26(3), 2000).
-func gamma(r *rand.Rand, a float64) float64 {
-	d := a - 1.0/3
-	c := 1 / math.Sqrt(9*d)
-	for {
-		x := r.NormFloat64()
-		v := 1 + c*x
-		if v <= 0 {
-			continue
-		}
-		v = v * v * v
+	if mean < inversionMax {
+		pk := math.Exp(-mean)
 		u := r.Float64()
-		x2 := x * x
-		if u < 1-0.0331*x2*x2 {
-			return d * v
+		k := 0.0
+		for u > pk {
+			u -= pk
+			k++
+			pk *= mean / k
+			if pk == 0 {
+				break
+			}
 		}
-		if math.Log(u) < 0.5*x2+d*(1-v+math.Log(v)) {
-			return d * v
+		return k
+	}
+	return ptrs(r, mean)
+}
+
+// ptrs draws Poisson(mean) for mean ≥ inversionMax.
+func ptrs(r *rand.Rand, mean float64) float64 {
+	slam := math.Sqrt(mean)
+	loglam := math.Log(mean)
+	b := 0.931 + 2.53*slam
+	a := -0.059 + 0.02483*b
+	invalpha := 1.1239 + 1.1328/(b-3.4)
+	vr := 0.9277 - 3.6224/(b-2)
+	for {
+		u := r.Float64() - 0.5
+		v := r.Float64()
+		us := 0.5 - math.Abs(u)
+		k := math.Floor((2*a/us+b)*u + mean + 0.43)
+		if us >= 0.07 && v <= vr {
+			return k
+		}
+		if k < 0 || (us < 0.013 && v > us) {
+			continue
+		}
+		if math.Log(v)+math.Log(invalpha)-math.Log(a/(us*us)+b) <= -mean+k*loglam-logFactorial(k) {
+			return k
 		}
 	}
 }
 
-// beta draws from Beta(a, b) for a, b ≥ 1.
-func beta(r *rand.Rand, a, b float64) float64 {
-	x := gamma(r, a)
-	y := gamma(r, b)
-	return x / (x + y)
+func lgamma(x float64) float64 {
+	v, _ := math.Lgamma(x)
+	return v
+}
+
+// logFactorials holds log(k!) for small k.
+var logFactorials = func() []float64 {
+	t := make([]float64, 1024)
+	for k := range t {
+		t[k] = lgamma(float64(k) + 1)
+	}
+	return t
+}()
+
+// logFactorial returns log(k!) for a whole k ≥ 0: from a table below 1024,
+// else by Stirling's series, whose first omitted term is below 10⁻¹⁸ there.
+func logFactorial(k float64) float64 {
+	if k < float64(len(logFactorials)) {
+		return logFactorials[int(k)]
+	}
+	x := k + 1
+	ix2 := 1 / (x * x)
+	return (x-0.5)*math.Log(x) - x + 0.5*math.Log(2*math.Pi) + (1.0/12-(1.0/360-ix2/1260)*ix2)/x
 }

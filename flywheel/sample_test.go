@@ -95,3 +95,79 @@ func seq(n int) []float64 {
 	}
 	return xs
 }
+
+// TestSamplerDistribution compares histograms of draws with the exact
+// probability mass functions by a chi-square test, in the rejection
+// regimes (BTRS, PTRS) and by inversion.
+func TestSamplerDistribution(t *testing.T) {
+	const draws = 40000
+	logBinom := func(n, p float64) func(k float64) float64 {
+		return func(k float64) float64 {
+			return lgamma(n+1) - lgamma(k+1) - lgamma(n-k+1) + k*math.Log(p) + (n-k)*math.Log1p(-p)
+		}
+	}
+	logPois := func(mu float64) func(k float64) float64 {
+		return func(k float64) float64 { return -mu + k*math.Log(mu) - lgamma(k+1) }
+	}
+	tests := []struct {
+		name   string
+		draw   func(r *rand.Rand) float64
+		logPMF func(k float64) float64
+		lo, hi float64 // support range checked; outside is pooled
+	}{
+		{"binomial inversion", func(r *rand.Rand) float64 { return binomial(r, 30, 0.2) }, logBinom(30, 0.2), 0, 30},
+		{"binomial btrs", func(r *rand.Rand) float64 { return binomial(r, 60, 0.3) }, logBinom(60, 0.3), 0, 60},
+		{"binomial btrs p>0.5", func(r *rand.Rand) float64 { return binomial(r, 200, 0.85) }, logBinom(200, 0.85), 0, 200},
+		{"binomial btrs large", func(r *rand.Rand) float64 { return binomial(r, 5000, 0.4) }, logBinom(5000, 0.4), 1850, 2150},
+		{"poisson inversion", func(r *rand.Rand) float64 { return poisson(r, 6) }, logPois(6), 0, 40},
+		{"poisson ptrs", func(r *rand.Rand) float64 { return poisson(r, 12) }, logPois(12), 0, 60},
+		{"poisson ptrs large", func(r *rand.Rand) float64 { return poisson(r, 900) }, logPois(900), 780, 1020},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(11, uint64(i)))
+			counts := map[float64]float64{}
+			for range draws {
+				counts[tc.draw(r)]++
+			}
+			// Cells with expected count ≥ 5; the rest pooled into one.
+			var chi, pooledObs, pooledExp, df float64
+			seen := 0.0
+			for k := tc.lo; k <= tc.hi; k++ {
+				e := draws * math.Exp(tc.logPMF(k))
+				o := counts[k]
+				seen += o
+				if e < 5 {
+					pooledObs += o
+					pooledExp += e
+					continue
+				}
+				chi += (o - e) * (o - e) / e
+				df++
+			}
+			pooledObs += draws - seen
+			var inRange float64
+			for k := tc.lo; k <= tc.hi; k++ {
+				inRange += math.Exp(tc.logPMF(k))
+			}
+			pooledExp += draws * (1 - inRange)
+			if pooledExp > 0 {
+				chi += (pooledObs - pooledExp) * (pooledObs - pooledExp) / math.Max(pooledExp, 1)
+			}
+			// The 99.99th percentile of chi-square with df degrees of freedom
+			// is below df + 6·√(2·df) for the df here.
+			if limit := df + 6*math.Sqrt(2*df); chi > limit {
+				t.Errorf("chi-square %.1f > %.1f (df %.0f)", chi, limit, df)
+			}
+		})
+	}
+}
+
+func TestLogFactorial(t *testing.T) {
+	for _, k := range []float64{0, 1, 5, 1023, 1024, 1025, 5000, 1e6, 1e12} {
+		want := lgamma(k + 1)
+		if got := logFactorial(k); math.Abs(got-want) > 1e-13*math.Max(1, math.Abs(want)) {
+			t.Errorf("logFactorial(%v) = %.17g, want %.17g", k, got, want)
+		}
+	}
+}

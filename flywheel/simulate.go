@@ -157,11 +157,10 @@ func run(p *Params, d drawer, ring []float64, out []float64) error {
 		aR := d.bin(referred, p.ReferredConversion)
 		nP := d.bin(aP, p.Conversion[AcquireToNurture])
 		nR := d.bin(aR, p.Conversion[AcquireToNurture])
-		rP := d.bin(nP, p.Conversion[NurtureToRetain])
-		rR := d.bin(nR, p.Conversion[NurtureToRetain])
-		vP := d.bin(rP, p.Conversion[RetainToAdvocate])
-		vR := d.bin(rR, p.Conversion[RetainToAdvocate])
-		newAdv := vP + vR
+		// From here on paid and referred customers share the same
+		// probabilities, and only the totals are reported: one draw each.
+		retained := d.bin(nP+nR, p.Conversion[NurtureToRetain])
+		newAdv := d.bin(retained, p.Conversion[RetainToAdvocate])
 		ring[slot] = newAdv
 		waiting += newAdv
 		pool = d.bin(referring, 1-p.AdvocateChurn)
@@ -182,7 +181,7 @@ func run(p *Params, d drawer, ring []float64, out []float64) error {
 			Engaged:            paid + referred,
 			Acquired:           aP + aR,
 			NewCustomers:       newCust,
-			Retained:           rP + rR,
+			Retained:           retained,
 			NewAdvocates:       newAdv,
 			Advocates:          pool + waiting,
 			ReferringAdvocates: referring,
@@ -341,8 +340,10 @@ func MonteCarlo(ctx context.Context, p Params, opts ...Option) (*Result, error) 
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, runs)
-	// vals[(m*n+t)*runs+i] is metric m in rotation t of run i.
-	vals := make([]float64, NumMetrics*n*runs)
+	series := NumMetrics * n
+	// vals[i*series+m*n+t] is metric m in rotation t of run i: each run
+	// writes one contiguous row.
+	vals := make([]float64, series*runs)
 	var (
 		next     atomic.Int64
 		failed   atomic.Bool
@@ -360,34 +361,34 @@ func MonteCarlo(ctx context.Context, p Params, opts ...Option) (*Result, error) 
 		mu.Unlock()
 		failed.Store(true)
 	}
+	const block = 64 // runs claimed at a time
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			ring := make([]float64, p.Lag)
-			out := make([]float64, NumMetrics*n)
 			pcg := rand.NewPCG(0, 0)
 			r := rand.New(pcg)
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= runs || failed.Load() {
+				i0 := int(next.Add(block) - block)
+				if i0 >= runs || failed.Load() {
 					return
 				}
 				if err := ctx.Err(); err != nil {
 					fail(err)
 					return
 				}
-				pcg.Seed(s.seed, mix(uint64(i)))
-				if err := run(&p, drawer{r}, ring, out); err != nil {
-					fail(fmt.Errorf("run %d: %w", i, err))
-					return
-				}
-				for j, v := range out {
-					vals[j*runs+i] = v
+				nb := min(block, runs-i0)
+				for i := i0; i < i0+nb; i++ {
+					pcg.Seed(s.seed, mix(uint64(i)))
+					if err := run(&p, drawer{r}, ring, vals[i*series:(i+1)*series]); err != nil {
+						fail(fmt.Errorf("run %d: %w", i, err))
+						return
+					}
 				}
 				if s.progress != nil {
 					mu.Lock()
-					done++
+					done += nb
 					if pct := done * 100 / runs; pct != lastPct || done == runs {
 						lastPct = pct
 						s.progress(done, runs)
@@ -406,21 +407,34 @@ func MonteCarlo(ctx context.Context, p Params, opts ...Option) (*Result, error) 
 	for t := range n {
 		res.Rotations[t].N = t + 1
 	}
-	// Summaries, shared out by series; each series is summarised on its own
-	// so the result does not depend on the number of workers.
-	series := NumMetrics * n
+	// Summaries, shared out in tiles of series: a worker gathers a tile's
+	// values run by run (a blocked transpose) and summarises each series on
+	// its own, so the result does not depend on the number of workers.
+	const tile = 32
+	tiles := (series + tile - 1) / tile
 	next.Store(0)
-	for range min(workers, series) {
+	for range min(workers, tiles) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			buf := make([]float64, tile*runs)
 			for {
-				j := int(next.Add(1) - 1)
-				if j >= series {
+				k := int(next.Add(1) - 1)
+				if k >= tiles {
 					return
 				}
-				m, t := j/n, j%n
-				res.Rotations[t].Stats[m] = summarise(vals[j*runs:(j+1)*runs], res.Quantiles)
+				j0 := k * tile
+				nt := min(tile, series-j0)
+				for i := range runs {
+					row := vals[i*series+j0 : i*series+j0+nt]
+					for j, v := range row {
+						buf[j*runs+i] = v
+					}
+				}
+				for j := range nt {
+					m, t := (j0+j)/n, (j0+j)%n
+					res.Rotations[t].Stats[m] = summarise(buf[j*runs:(j+1)*runs], res.Quantiles)
+				}
 			}
 		}()
 	}
