@@ -1,5 +1,5 @@
 // Package reliability holds no code, only tests: fault-injection tests that
-// drive the [lifecycle.Tracker] through its public API with a store that
+// drive the lifecycle.Tracker through its public API with a store that
 // fails (on Get, Put, Scan or Update, at random from a seeded source, or
 // after committing), contexts cancelled in the middle of a batch, hooks that
 // panic or block, and a clock that goes backwards; and the table of every
@@ -12,5 +12,3 @@
 // the same events into a fault-free store. docs/reliability.md lists the
 // tests and the promises they check.
 package reliability
-
-import _ "github.com/clmkit/clm/lifecycle" // for the doc link above
