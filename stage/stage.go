@@ -150,7 +150,9 @@ func New(stages []Stage, edges []Edge) (*Graph, error) {
 		g.edges = append(g.edges, e)
 		g.allowed[i*n+j] = true
 	}
-	if len(errs) == 0 && n > 0 {
+	if n > 0 && len(g.index) == n && g.index[stages[0].ID] == 0 {
+		// Reachability is checked even when edges had problems: the valid
+		// edges decide what can be reached.
 		reached := make([]bool, n)
 		reached[0] = true
 		queue := []int{0}
