@@ -1,0 +1,452 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	_ "image/png"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clmkit/clm/examples/shop/webhook"
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/lifecycle/funnel"
+	"github.com/clmkit/clm/model"
+	"github.com/clmkit/clm/stage"
+	"github.com/clmkit/clm/store"
+)
+
+// syncBuffer collects the service's logs for failure messages.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// service is the shop running in this process on a loopback port.
+type service struct {
+	URL  string
+	logs *syncBuffer
+	stop func() error // cancels run's context and returns its error
+}
+
+func start(t *testing.T, args ...string) *service {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	ready := make(chan net.Addr, 1)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-sweep-every", "0"}, args...), logs, func(a net.Addr) { ready <- a })
+	}()
+	s := &service{logs: logs}
+	select {
+	case a := <-ready:
+		s.URL = "http://" + a.String()
+	case err := <-errc:
+		cancel()
+		t.Fatalf("service did not start: %v\nlogs:\n%s", err, logs)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatalf("service did not start in 30 s\nlogs:\n%s", logs)
+	}
+	var once sync.Once
+	var stopErr error
+	s.stop = func() error {
+		once.Do(func() { cancel(); stopErr = <-errc })
+		return stopErr
+	}
+	t.Cleanup(func() { _ = s.stop() })
+	return s
+}
+
+// shopStream is a realistic seeded stream: visits, product views, carts,
+// sign-ups with referrals, orders over months, a few refunds. Each event
+// is sent either in the library's JSON or as a Segment call.
+type shopStream struct {
+	events []lifecycle.Event // what the service must record
+	wire   []any             // the same events as sent
+}
+
+func newStream(seed uint64, customers int) shopStream {
+	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
+	base := time.Date(2025, 1, 6, 9, 0, 0, 0, time.UTC)
+	var s shopStream
+	add := func(e lifecycle.Event) {
+		s.events = append(s.events, e)
+		s.wire = append(s.wire, wireForm(rng, e))
+	}
+	for i := range customers {
+		c := fmt.Sprintf("cust-%04d", i)
+		at := base.Add(time.Duration(rng.IntN(60*24)) * time.Hour)
+		add(lifecycle.Event{ID: c + "-visit", CustomerID: c, Type: lifecycle.SiteVisited, Time: at, Attrs: map[string]string{"channel": []string{"ads", "search", "social"}[rng.IntN(3)]}})
+		if rng.Float64() < 0.25 {
+			continue
+		}
+		at = at.Add(time.Duration(1+rng.IntN(72)) * time.Hour)
+		if rng.Float64() < 0.4 {
+			e := lifecycle.Event{ID: c + "-signup", CustomerID: c, Type: lifecycle.SignedUp, Time: at}
+			if i > 10 && rng.Float64() < 0.3 {
+				e.ReferrerID = fmt.Sprintf("cust-%04d", rng.IntN(i))
+			}
+			add(e)
+		}
+		add(lifecycle.Event{ID: c + "-view", CustomerID: c, Type: lifecycle.ProductViewed, Time: at.Add(time.Minute)})
+		if rng.Float64() < 0.45 {
+			continue
+		}
+		add(lifecycle.Event{ID: c + "-cart", CustomerID: c, Type: lifecycle.CartAdded, Time: at.Add(5 * time.Minute)})
+		if rng.Float64() < 0.35 {
+			continue
+		}
+		orders := 1 + rng.IntN(7)
+		ot := at.Add(10 * time.Minute)
+		for k := range orders {
+			add(lifecycle.Event{ID: fmt.Sprintf("%s-ord-%d", c, k), CustomerID: c, Type: lifecycle.OrderCompleted, Time: ot,
+				Amount: int64(1000 + rng.IntN(19000)), Currency: "EUR"})
+			ot = ot.Add(time.Duration(10+rng.IntN(40)) * 24 * time.Hour)
+		}
+		if rng.Float64() < 0.1 {
+			add(lifecycle.Event{ID: c + "-refund", CustomerID: c, Type: lifecycle.OrderRefunded, Time: at.Add(3 * 24 * time.Hour), Amount: 500, Currency: "EUR"})
+		}
+	}
+	return s
+}
+
+// segmentNames are the Segment event names of the types the stream uses.
+var segmentNames = map[lifecycle.EventType]string{
+	lifecycle.SiteVisited: "Site Visited", lifecycle.SignedUp: "Signed Up", lifecycle.ProductViewed: "Product Viewed",
+	lifecycle.CartAdded: "Product Added", lifecycle.OrderCompleted: "Order Completed", lifecycle.OrderRefunded: "Order Refunded",
+}
+
+// wireForm returns e as sent: the library's JSON (70%) or a Segment track
+// call carrying the same facts (30%).
+func wireForm(rng *rand.Rand, e lifecycle.Event) any {
+	if rng.Float64() < 0.7 {
+		return e
+	}
+	name := segmentNames[e.Type]
+	call := map[string]any{
+		"type": "track", "event": name, "userId": e.CustomerID, "messageId": e.ID,
+		"timestamp": e.Time.Format(time.RFC3339), "context": map[string]any{"library": map[string]string{"name": "analytics.js"}},
+	}
+	props := map[string]any{}
+	if e.Amount != 0 {
+		props["total"] = fmt.Sprintf("%d.%02d", e.Amount/100, e.Amount%100)
+		props["currency"] = e.Currency
+	}
+	if e.ReferrerID != "" {
+		props["referrer_id"] = e.ReferrerID
+	}
+	if len(props) > 0 {
+		call["properties"] = props
+	}
+	return call
+}
+
+func postJSON(t *testing.T, url string, v any) (int, []byte) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, body
+}
+
+func getJSON[T any](t *testing.T, url string) T {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "GET %s", url)
+	var v T
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&v))
+	return v
+}
+
+// post sends the stream in batches of 40 and checks every answer.
+func (s shopStream) post(t *testing.T, baseURL string) {
+	t.Helper()
+	for i := 0; i < len(s.wire); i += 40 {
+		code, body := postJSON(t, baseURL+"/v1/events", s.wire[i:min(i+40, len(s.wire))])
+		require.Equal(t, http.StatusAccepted, code, "batch at %d: %s", i, body)
+	}
+}
+
+// expected replays the stream through a tracker of its own.
+func (s shopStream) expected(t *testing.T) (*store.Memory, *funnel.Report) {
+	t.Helper()
+	st := store.NewMemory()
+	tr := lifecycle.NewTracker(model.SterneCutler(), st)
+	_, err := tr.RecordBatch(context.Background(), s.events)
+	require.NoError(t, err)
+	rep, err := funnel.AnalyzeStore(context.Background(), model.SterneCutler().Stages(), st)
+	require.NoError(t, err)
+	return st, rep
+}
+
+type funnelRow struct {
+	ID                        stage.ID
+	Current, Reached, Stopped int
+}
+
+func TestEndToEnd(t *testing.T) {
+	const secret = "e2e-secret"
+	var mu sync.Mutex
+	deliveries, bad := map[string]webhook.Payload{}, 0
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		if err := webhook.Verify([]byte(secret), r.Header, body, time.Now(), webhook.DefaultTolerance); err != nil {
+			bad++
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		var p webhook.Payload
+		if err := json.Unmarshal(body, &p); err != nil {
+			bad++
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		deliveries[p.ID] = p
+	}))
+	defer receiver.Close()
+
+	db := filepath.Join(t.TempDir(), "shop.db")
+	svc := start(t, "-db", db, "-webhook-url", receiver.URL+"/hooks", "-webhook-secret", secret)
+	stream := newStream(2026, 150)
+	stream.post(t, svc.URL)
+	// Posting it all again changes nothing: every event is a duplicate.
+	code, body := postJSON(t, svc.URL+"/v1/events", stream.wire[:40])
+	require.Equal(t, http.StatusAccepted, code)
+	require.NotContains(t, string(body), `"applied"`, "a replayed batch must come back as duplicates")
+
+	want, rep := stream.expected(t)
+	var wantRows []funnelRow
+	for _, s := range rep.Stages {
+		wantRows = append(wantRows, funnelRow{s.Stage, s.Current, s.Reached, s.Stopped})
+	}
+
+	type funnelView struct {
+		Customers int `json:"customers"`
+		Stages    []struct {
+			ID         stage.ID `json:"id"`
+			Current    int      `json:"current"`
+			Reached    int      `json:"reached"`
+			Stopped    int      `json:"stopped"`
+			Conversion float64  `json:"conversion"`
+			Stay       struct {
+				N             int     `json:"n"`
+				MedianSeconds float64 `json:"median_seconds"`
+			} `json:"stay"`
+		} `json:"stages"`
+	}
+	fv := getJSON[funnelView](t, svc.URL+"/v1/funnel")
+	var gotRows []funnelRow
+	for i, s := range fv.Stages {
+		gotRows = append(gotRows, funnelRow{s.ID, s.Current, s.Reached, s.Stopped})
+		ws := rep.Stages[i]
+		if s.Conversion != ws.Conversion || s.Stay.N != ws.Stay.N || s.Stay.MedianSeconds != ws.Stay.Median.Seconds() {
+			t.Errorf("stage %s: conversion %v, stays %d (median %vs); want %v, %d (%vs)", s.ID, s.Conversion, s.Stay.N, s.Stay.MedianSeconds, ws.Conversion, ws.Stay.N, ws.Stay.Median.Seconds())
+		}
+	}
+	if diff := cmp.Diff(wantRows, gotRows); diff != "" {
+		t.Errorf("funnel (-want +got):\n%s", diff)
+	}
+	if fv.Customers != 150 {
+		t.Errorf("funnel over %d customers, want 150", fv.Customers)
+	}
+	for _, r := range wantRows {
+		if r.Current == 0 && r.ID != model.Loyalty {
+			t.Errorf("stage %s is empty: the stream should fill every stage but loyalty", r.ID)
+		}
+	}
+
+	type stagesView struct {
+		Stages []struct {
+			ID        stage.ID `json:"id"`
+			Customers int      `json:"customers"`
+		} `json:"stages"`
+	}
+	sv := getJSON[stagesView](t, svc.URL+"/v1/stages")
+	for i, s := range sv.Stages {
+		if s.ID != wantRows[i].ID || s.Customers != wantRows[i].Current {
+			t.Errorf("stages[%d] = %s %d, want %s %d", i, s.ID, s.Customers, wantRows[i].ID, wantRows[i].Current)
+		}
+	}
+
+	type customerView struct {
+		Stage   stage.ID               `json:"stage"`
+		Orders  int64                  `json:"orders"`
+		Revenue map[string]int64       `json:"revenue"`
+		History []lifecycle.Transition `json:"history"`
+	}
+	transitions := 0
+	for c, err := range want.Scan(context.Background()) {
+		require.NoError(t, err)
+		transitions += len(c.History)
+		if !strings.HasSuffix(c.ID, "7") { // look a tenth of them up
+			continue
+		}
+		got := getJSON[customerView](t, svc.URL+"/v1/customers/"+c.ID)
+		w := customerView{Stage: c.Stage, Orders: c.Facts.Orders(), History: c.History}
+		if cur := c.Facts.Currencies(); len(cur) > 0 {
+			w.Revenue = map[string]int64{"EUR": c.Facts.Revenue("EUR")}
+		}
+		if diff := cmp.Diff(w, got, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
+			t.Errorf("customer %s (-want +got):\n%s", c.ID, diff)
+		}
+	}
+
+	// Graceful shutdown delivers every queued webhook before run returns.
+	require.NoError(t, svc.stop(), "logs:\n%s", svc.logs)
+	mu.Lock()
+	if len(deliveries) != transitions || bad != 0 {
+		t.Errorf("webhook receiver got %d verified deliveries (%d refused), want one per transition: %d", len(deliveries), bad, transitions)
+	}
+	mu.Unlock()
+	if !strings.Contains(svc.logs.String(), "webhooks drained") {
+		t.Errorf("shutdown did not log the webhook drain:\n%s", svc.logs)
+	}
+
+	// The SQLite file keeps the customers across a restart.
+	svc2 := start(t, "-db", db)
+	got := getJSON[customerView](t, svc2.URL+"/v1/customers/cust-0007")
+	c, err := want.Get(context.Background(), "cust-0007")
+	require.NoError(t, err)
+	if got.Stage != c.Stage || len(got.History) != len(c.History) {
+		t.Errorf("after restart: cust-0007 in %s with %d transitions, want %s with %d", got.Stage, len(got.History), c.Stage, len(c.History))
+	}
+	require.NoError(t, svc2.stop())
+}
+
+func TestRunRefusesBadFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown model", []string{"-model", "nope"}, "nope"},
+		{"webhook without secret", []string{"-webhook-url", "http://127.0.0.1:9/x", "-webhook-secret", ""}, "-webhook-secret"},
+		{"bad webhook URL", []string{"-webhook-url", "ftp://x", "-webhook-secret", "k"}, "http or https"},
+		{"bad log format", []string{"-log-format", "xml"}, "-log-format"},
+		{"stray argument", []string{"serve"}, "unexpected"},
+		{"bad postgres URL", []string{"-postgres", "mysql://x"}, "-postgres"},
+		{"address in use", []string{"-addr", "256.0.0.1:80"}, "256.0.0.1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"-db", ":memory:", "-addr", "127.0.0.1:0"}, tc.args...)
+			err := run(context.Background(), args, io.Discard, nil)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+// countRE finds the chart's count labels in the rendered DOM.
+var countRE = regexp.MustCompile(`<text[^>]*class="count"[^>]*data-stage="([a-z_]+)"[^>]*>\s*(\d+)\s*</text>`)
+
+func chromium(t *testing.T, args ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir=" + t.TempDir()}
+	cmd := exec.CommandContext(ctx, "/usr/bin/chromium", append(base, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "chromium %v\nstderr:\n%s", args, stderr.String())
+	return out
+}
+
+// TestBrowserDashboard loads the dashboard in headless Chromium and checks
+// that the funnel chart shows the service's stage counts.
+func TestBrowserDashboard(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		t.Skip("headless browser test skipped: /usr/bin/chromium not found (install the Debian package chromium)")
+	}
+	svc := start(t, "-db", ":memory:")
+	newStream(7, 80).post(t, svc.URL)
+
+	type stagesView struct {
+		Stages []struct {
+			ID        stage.ID `json:"id"`
+			Customers int      `json:"customers"`
+		} `json:"stages"`
+	}
+	want := map[string]int{}
+	for _, s := range getJSON[stagesView](t, svc.URL+"/v1/stages").Stages {
+		want[string(s.ID)] = s.Customers
+	}
+
+	dom := chromium(t, "--dump-dom", svc.URL+"/")
+	got := map[string]int{}
+	for _, m := range countRE.FindAllSubmatch(dom, -1) {
+		n, _ := strconv.Atoi(string(m[2]))
+		got[string(m[1])] = n
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("funnel chart counts in the rendered DOM (-want +got):\n%s\nDOM:\n%s", diff, dom)
+	}
+	if !bytes.Contains(dom, []byte(`<svg id="funnel"`)) {
+		t.Error("the rendered DOM has no funnel SVG")
+	}
+
+	dom = chromium(t, "--dump-dom", svc.URL+"/?customer=cust-0007")
+	if !bytes.Contains(dom, []byte(`data-customer="cust-0007"`)) {
+		t.Errorf("customer lookup did not render cust-0007:\n%s", dom)
+	}
+
+	dir := t.TempDir()
+	shot := filepath.Join(dir, "dashboard.png")
+	chromium(t, "--screenshot="+shot, "--window-size=1200,900", "--hide-scrollbars", svc.URL+"/")
+	f, err := os.Open(shot)
+	require.NoError(t, err, "screenshot not written")
+	defer f.Close()
+	cfg, format, err := image.DecodeConfig(f)
+	require.NoError(t, err)
+	if format != "png" || cfg.Width != 1200 || cfg.Height != 900 {
+		t.Errorf("screenshot is %s %dx%d, want png 1200x900", format, cfg.Width, cfg.Height)
+	}
+	t.Logf("screenshot: %s", shot)
+	if keep := os.Getenv("SHOP_SCREENSHOT_DIR"); keep != "" {
+		b, err := os.ReadFile(shot)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(keep, "dashboard.png"), b, 0o644))
+	}
+}
