@@ -1,0 +1,235 @@
+package flywheel
+
+import (
+	"bufio"
+	"encoding/csv"
+	"fmt"
+	"html"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// quantileName returns the CSV suffix of a quantile level: 0.05 → "p05",
+// 0.5 → "p50", 0.025 → "p2.5".
+func quantileName(q float64) string {
+	v := q * 100
+	if math.Abs(v-math.Round(v)) < 1e-9 {
+		return fmt.Sprintf("p%02d", int(math.Round(v)))
+	}
+	return "p" + strconv.FormatFloat(v, 'g', 6, 64)
+}
+
+func formatCSV(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// WriteCSV writes the result as CSV: a header line, then one line per
+// rotation. The first column is "rotation" (from 1); then, for every metric
+// in [AllMetrics] order, a column named by the metric (its mean). Monte
+// Carlo results add, after each metric's mean, its standard error
+// ("<metric>_se") and one column per quantile level ("<metric>_p05",
+// "<metric>_p50", "<metric>_p95" for the defaults). Numbers use Go's
+// shortest round-trip form; undefined values are "NaN".
+func (r *Result) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	mc := r.Mode == ModeMonteCarlo
+	header := []string{"rotation"}
+	for _, m := range AllMetrics() {
+		header = append(header, m.String())
+		if mc {
+			header = append(header, m.String()+"_se")
+			for _, q := range r.Quantiles {
+				header = append(header, m.String()+"_"+quantileName(q))
+			}
+		}
+	}
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	row := make([]string, 0, len(header))
+	for _, rot := range r.Rotations {
+		row = append(row[:0], strconv.Itoa(rot.N))
+		for _, m := range AllMetrics() {
+			st := rot.Stats[m]
+			row = append(row, formatCSV(st.Mean))
+			if mc {
+				row = append(row, formatCSV(st.StdErr))
+				for i := range r.Quantiles {
+					v := math.NaN()
+					if i < len(st.Quantiles) {
+						v = st.Quantiles[i]
+					}
+					row = append(row, formatCSV(v))
+				}
+			}
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// DefaultChartMetrics are the series [Result.WriteSVG] draws when given
+// none: paid prospects, referred prospects, new customers and advocates.
+func DefaultChartMetrics() []Metric {
+	return []Metric{PaidProspects, ReferredProspects, NewCustomers, Advocates}
+}
+
+var chartColors = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"}
+
+// WriteSVG draws the result as a self-contained SVG line chart (800×480
+// pixels): one line per metric (the mean, or the value outside Monte Carlo
+// mode) against the rotation, with axes, tick labels, a title, axis labels
+// and a legend. For a Monte Carlo result each line has a shaded band from
+// the first to the last quantile level (5% to 95% by default). With no
+// metrics it draws [DefaultChartMetrics]. Undefined (NaN) points are left
+// out.
+func (r *Result) WriteSVG(w io.Writer, metrics ...Metric) error {
+	if len(metrics) == 0 {
+		metrics = DefaultChartMetrics()
+	}
+	for _, m := range metrics {
+		if m < 0 || int(m) >= NumMetrics {
+			return fmt.Errorf("%w: metric %d is not a Metric", ErrInvalidParams, int(m))
+		}
+	}
+	const (
+		width, height          = 800, 480
+		left, right, top, bott = 72, 190, 48, 56
+		plotW, plotH           = width - left - right, height - top - bott
+	)
+	n := len(r.Rotations)
+	bands := r.Mode == ModeMonteCarlo && len(r.Quantiles) >= 2
+	lo, hi := 0, len(r.Quantiles)-1
+	ymax := 0.0
+	for _, rot := range r.Rotations {
+		for _, m := range metrics {
+			st := rot.Stats[m]
+			ymax = maxFinite(ymax, st.Mean)
+			if bands && len(st.Quantiles) > hi {
+				ymax = maxFinite(ymax, st.Quantiles[hi])
+			}
+		}
+	}
+	yTicks := niceTicks(ymax)
+	ytop := yTicks[len(yTicks)-1]
+	xOf := func(i int) float64 { // i is the 0-based rotation index
+		if n <= 1 {
+			return left + plotW/2
+		}
+		return left + float64(i)*plotW/float64(n-1)
+	}
+	yOf := func(v float64) float64 { return top + plotH - v/ytop*plotH }
+
+	bw := bufio.NewWriter(w)
+	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
+	p(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
+	p(`<rect width="%d" height="%d" fill="white"/>`+"\n", width, height)
+	title := fmt.Sprintf("Flywheel simulation (%s", r.Mode)
+	if r.Mode == ModeMonteCarlo {
+		title += fmt.Sprintf(", %d runs, band %s–%s", r.Runs, quantileName(r.Quantiles[lo]), quantileName(r.Quantiles[hi]))
+	}
+	title += ")"
+	p(`<text x="%d" y="24" font-size="16" font-weight="bold">%s</text>`+"\n", left, html.EscapeString(title))
+	// Grid and y ticks.
+	for _, v := range yTicks {
+		y := yOf(v)
+		p(`<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>`+"\n", left, y, left+plotW, y)
+		p(`<text x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`+"\n", left-6, y, formatTick(v))
+	}
+	// x ticks: at most about 13 labels.
+	step := max(1, (n+12)/13)
+	for i := 0; i < n; i += step {
+		x := xOf(i)
+		p(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#333"/>`+"\n", x, top+plotH, x, top+plotH+5)
+		p(`<text x="%.1f" y="%d" text-anchor="middle">%d</text>`+"\n", x, top+plotH+18, r.Rotations[i].N)
+	}
+	// Axes and labels.
+	p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333"/>`+"\n", left, top, left, top+plotH)
+	p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333"/>`+"\n", left, top+plotH, left+plotW, top+plotH)
+	p(`<text x="%d" y="%d" text-anchor="middle">rotation</text>`+"\n", left+plotW/2, height-14)
+	p(`<text x="18" y="%d" text-anchor="middle" transform="rotate(-90 18 %d)">count per rotation</text>`+"\n", top+plotH/2, top+plotH/2)
+	for k, m := range metrics {
+		color := chartColors[k%len(chartColors)]
+		if bands {
+			var pts []string
+			for i, rot := range r.Rotations {
+				if q := rot.Stats[m].Quantiles; len(q) > hi && finite(q[hi]) {
+					pts = append(pts, fmt.Sprintf("%.1f,%.1f", xOf(i), yOf(q[hi])))
+				}
+			}
+			for i := n - 1; i >= 0; i-- {
+				if q := r.Rotations[i].Stats[m].Quantiles; len(q) > hi && finite(q[lo]) {
+					pts = append(pts, fmt.Sprintf("%.1f,%.1f", xOf(i), yOf(q[lo])))
+				}
+			}
+			if len(pts) > 2 {
+				p(`<polygon points="%s" fill="%s" fill-opacity="0.18" stroke="none"/>`+"\n", strings.Join(pts, " "), color)
+			}
+		}
+		var pts []string
+		for i, rot := range r.Rotations {
+			if v := rot.Stats[m].Mean; finite(v) {
+				pts = append(pts, fmt.Sprintf("%.1f,%.1f", xOf(i), yOf(v)))
+			}
+		}
+		if len(pts) > 0 {
+			p(`<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>`+"\n", strings.Join(pts, " "), color)
+		}
+		// Legend.
+		ly := top + 10 + k*22
+		lx := left + plotW + 16
+		if bands {
+			p(`<rect x="%d" y="%d" width="24" height="12" fill="%s" fill-opacity="0.18"/>`+"\n", lx, ly-6, color)
+		}
+		p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"/>`+"\n", lx, ly, lx+24, ly, color)
+		p(`<text x="%d" y="%d" dominant-baseline="middle">%s</text>`+"\n", lx+30, ly, html.EscapeString(m.String()))
+	}
+	p("</svg>\n")
+	return bw.Flush()
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func maxFinite(a, b float64) float64 {
+	if finite(b) && b > a {
+		return b
+	}
+	return a
+}
+
+// niceTicks returns 0 and evenly spaced round values (1, 2 or 5 × 10ᵏ
+// apart) up to the first one at or above max.
+func niceTicks(max float64) []float64 {
+	if !(max > 0) {
+		return []float64{0, 1}
+	}
+	raw := max / 5
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, f := range []float64{1, 2, 5, 10} {
+		if f*mag >= raw {
+			step = f * mag
+			break
+		}
+	}
+	ticks := []float64{0}
+	for v := step; ; v += step {
+		ticks = append(ticks, v)
+		if v >= max {
+			return ticks
+		}
+	}
+}
+
+func formatTick(v float64) string {
+	switch {
+	case v >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'g', 4, 64) + "M"
+	case v >= 1e4:
+		return strconv.FormatFloat(v/1e3, 'g', 4, 64) + "k"
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
+}

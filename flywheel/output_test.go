@@ -1,0 +1,165 @@
+package flywheel_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/xml"
+	"errors"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/clmkit/clm/flywheel"
+)
+
+func TestWriteCSV(t *testing.T) {
+	p := flywheel.LiteratureExample()
+	p.Rotations = 6
+	ev, err := flywheel.Expected(p)
+	require.NoError(t, err)
+	mc, err := flywheel.MonteCarlo(context.Background(), p, flywheel.Runs(50), flywheel.Quantiles(0.025, 0.5, 0.975))
+	require.NoError(t, err)
+	tests := []struct {
+		name    string
+		res     *flywheel.Result
+		columns int
+		header  []string
+	}{
+		{"expected", ev, 1 + flywheel.NumMetrics, []string{"rotation", "paid_prospects", "referred_prospects", "engaged"}},
+		{"monte carlo", mc, 1 + 5*flywheel.NumMetrics, []string{"rotation", "paid_prospects", "paid_prospects_se", "paid_prospects_p2.5", "paid_prospects_p50", "paid_prospects_p97.5", "referred_prospects"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			require.NoError(t, tc.res.WriteCSV(&buf))
+			rows, err := csv.NewReader(&buf).ReadAll()
+			require.NoError(t, err)
+			require.Len(t, rows, 1+p.Rotations)
+			require.Len(t, rows[0], tc.columns)
+			require.Equal(t, tc.header, rows[0][:len(tc.header)])
+			col := map[string]int{}
+			for i, h := range rows[0] {
+				col[h] = i
+			}
+			for i, row := range rows[1:] {
+				require.Equal(t, strconv.Itoa(i+1), row[0])
+				for _, m := range flywheel.AllMetrics() {
+					v, err := strconv.ParseFloat(row[col[m.String()]], 64)
+					require.NoError(t, err)
+					want := tc.res.Rotations[i].Mean(m)
+					if !(v == want || math.IsNaN(v) && math.IsNaN(want)) {
+						t.Errorf("row %d %s = %v, want %v", i+1, m, v, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestWriteSVG(t *testing.T) {
+	p := flywheel.LiteratureExample()
+	ev, err := flywheel.Expected(p)
+	require.NoError(t, err)
+	mc, err := flywheel.MonteCarlo(context.Background(), p, flywheel.Runs(100))
+	require.NoError(t, err)
+	tests := []struct {
+		name     string
+		res      *flywheel.Result
+		metrics  []flywheel.Metric
+		polygons int
+		legend   []string
+	}{
+		{"monte carlo default", mc, nil, 4, []string{"paid_prospects", "referred_prospects", "new_customers", "advocates"}},
+		{"expected two series", ev, []flywheel.Metric{flywheel.Customers, flywheel.AcquisitionCost}, 0, []string{"customers", "cac"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			require.NoError(t, tc.res.WriteSVG(&buf, tc.metrics...))
+			counts := map[string]int{}
+			var texts []string
+			dec := xml.NewDecoder(&buf)
+			for {
+				tok, err := dec.Token()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				require.NoError(t, err, "SVG must be well-formed XML")
+				switch tok := tok.(type) {
+				case xml.StartElement:
+					counts[tok.Name.Local]++
+				case xml.CharData:
+					if s := strings.TrimSpace(string(tok)); s != "" {
+						texts = append(texts, s)
+					}
+				}
+			}
+			require.Equal(t, 1, counts["svg"])
+			require.Equal(t, tc.polygons, counts["polygon"], "bands")
+			require.Equal(t, max(len(tc.metrics), len(tc.legend)), counts["polyline"], "lines")
+			for _, want := range append(tc.legend, "rotation", "count per rotation") {
+				require.Contains(t, texts, want)
+			}
+		})
+	}
+	var buf bytes.Buffer
+	require.ErrorIs(t, ev.WriteSVG(&buf, flywheel.Metric(99)), flywheel.ErrInvalidParams)
+}
+
+func TestSweep(t *testing.T) {
+	ctx := context.Background()
+	base := flywheel.LiteratureExample()
+	base.Rotations = 40
+	refs := []float64{0.5, 1, 2}
+	tab, err := flywheel.Sweep(ctx, base, flywheel.CrossoverRotation(), []flywheel.Axis{{Param: flywheel.ParamReferrals, Values: refs}})
+	require.NoError(t, err)
+	require.Len(t, tab.Values, 1)
+	for i, r := range refs {
+		p := base
+		p.Referrals = r
+		res, err := flywheel.Expected(p)
+		require.NoError(t, err)
+		want := math.NaN()
+		for _, rot := range res.Rotations {
+			if rot.Mean(flywheel.ReferredProspects) > rot.Mean(flywheel.PaidProspects) {
+				want = float64(rot.N)
+				break
+			}
+		}
+		require.Equal(t, want, tab.Values[0][i], "referrals %v", r)
+	}
+	// More referrals turn the flywheel sooner.
+	require.Greater(t, tab.Values[0][0], tab.Values[0][1])
+	require.Greater(t, tab.Values[0][1], tab.Values[0][2])
+
+	two, err := flywheel.Sweep(ctx, base, flywheel.CustomersAfter(12), []flywheel.Axis{
+		{Param: flywheel.ParamReferrals, Values: refs},
+		{Param: flywheel.ParamAdvocateChurn, Values: []float64{0, 0.5}},
+	}, flywheel.SweepMode(flywheel.ModeMonteCarlo), flywheel.Runs(200), flywheel.Seed(1))
+	require.NoError(t, err)
+	require.Len(t, two.Values, 2)
+	for j := range two.Values {
+		require.Len(t, two.Values[j], 3)
+	}
+	require.Greater(t, two.Values[0][2], two.Values[1][2], "churn lowers customers")
+	var buf bytes.Buffer
+	require.NoError(t, two.WriteCSV(&buf))
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	require.Equal(t, "referrals,churn,customers_after_12", lines[0])
+	require.Len(t, lines, 7)
+
+	for name, axes := range map[string][]flywheel.Axis{
+		"no axes":       nil,
+		"unknown param": {{Param: "nope", Values: []float64{1}}},
+		"empty axis":    {{Param: flywheel.ParamReferrals}},
+		"invalid value": {{Param: flywheel.ParamAdvocateChurn, Values: []float64{0.5, 1.5}}},
+	} {
+		_, err := flywheel.Sweep(ctx, base, flywheel.CrossoverRotation(), axes)
+		require.ErrorIs(t, err, flywheel.ErrInvalidParams, name)
+	}
+}
