@@ -78,6 +78,30 @@ func (b *broken) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error]
 	return b.Memory.Scan(ctx)
 }
 
+// lostUpdate has an Update that works on a copy and never stores it.
+type lostUpdate struct{ *store.Memory }
+
+func (l lostUpdate) Update(ctx context.Context, id string, fn func(*lifecycle.Customer) (bool, error)) error {
+	c, err := l.Memory.Get(ctx, id)
+	if err != nil {
+		c = &lifecycle.Customer{ID: id}
+	}
+	_, err = fn(c)
+	return err
+}
+
+func TestBrokenUpdaterFails(t *testing.T) {
+	err := storetest.TestStore(lostUpdate{store.NewMemory()})
+	if err == nil {
+		t.Fatal("a store whose Update loses writes passed the suite")
+	}
+	for _, w := range []string{"UpdateNew", "UpdateExisting", "UpdateExclusive"} {
+		if !strings.Contains(err.Error(), "storetest: "+w) {
+			t.Errorf("the suite did not report rule %q; it said:\n%v", w, err)
+		}
+	}
+}
+
 func TestBrokenStoresFail(t *testing.T) {
 	for _, tc := range []struct {
 		mode string

@@ -9,7 +9,9 @@
 //
 // [Run] runs each rule as a subtest on a fresh store; [TestStore] runs all
 // rules on one store (using customer IDs under a unique prefix) and returns
-// every failure joined, for use outside the testing package. Every failure
+// every failure joined, for use outside the testing package. Rules for the
+// optional capabilities ([lifecycle.Loader], [lifecycle.Updater]) pass
+// trivially for stores without them. Every failure
 // names the rule broken and the input that broke it; a rule that hangs for
 // longer than [CaseTimeout] fails instead of hanging the test binary.
 package storetest
@@ -59,6 +61,9 @@ func Cases() []Case {
 		{"RaceOneWinner", raceOneWinner},
 		{"ConcurrentIncrements", concurrentIncrements},
 		{"StressManyCustomers", stressManyCustomers},
+		{"UpdateNew", updateNew},
+		{"UpdateExisting", updateExisting},
+		{"UpdateExclusive", updateExclusive},
 	}
 }
 

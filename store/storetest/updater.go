@@ -1,0 +1,167 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/clmkit/clm/lifecycle"
+)
+
+// The rules below apply to stores that have the optional
+// [lifecycle.Updater] capability; for other stores they pass trivially.
+
+var errFromFn = errors.New("storetest: error returned by fn")
+
+func updaterOf(s lifecycle.Store) (lifecycle.Updater, bool) {
+	u, ok := s.(lifecycle.Updater)
+	return u, ok
+}
+
+func updateNew(ctx context.Context, s lifecycle.Store, p string) error {
+	u, ok := updaterOf(s)
+	if !ok {
+		return nil
+	}
+	id := p + "un"
+	calls := 0
+	err := u.Update(ctx, id, func(c *lifecycle.Customer) (bool, error) {
+		calls++
+		if c.ID != id || c.Version != 0 || c.Stage != "" || len(c.History) != 0 {
+			return false, fmt.Errorf("Update of a missing customer gave fn %+v; want a zero Customer with ID %q", c, id)
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("Update(missing, fn reports no change) = %v", err)
+	}
+	if calls != 1 {
+		return fmt.Errorf("Update called fn %d times; want exactly once", calls)
+	}
+	if _, err := s.Get(ctx, id); !errors.Is(err, lifecycle.ErrNotFound) {
+		return fmt.Errorf("Update whose fn reported no change stored a customer (Get = %v)", err)
+	}
+	want := sample(id, 0)
+	err = u.Update(ctx, id, func(c *lifecycle.Customer) (bool, error) {
+		want.CopyTo(c)
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("Update(missing, fn inserts) = %v", err)
+	}
+	got, err := s.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("Get after an inserting Update = %v", err)
+	}
+	return same(want, got)
+}
+
+func updateExisting(ctx context.Context, s lifecycle.Store, p string) error {
+	u, ok := updaterOf(s)
+	if !ok {
+		return nil
+	}
+	id := p + "ue"
+	stored := sample(id, 0)
+	if err := s.Put(ctx, sample(id, 0), 0); err != nil {
+		return fmt.Errorf("Put = %v", err)
+	}
+	var seenErr error
+	err := u.Update(ctx, id, func(c *lifecycle.Customer) (bool, error) {
+		seenErr = same(stored, c)
+		c.Stage = "loyalty"
+		c.Version++
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("Update(existing) = %v", err)
+	}
+	if seenErr != nil {
+		return fmt.Errorf("fn was not given the stored customer: %w", seenErr)
+	}
+	stored.Stage, stored.Version = "loyalty", 2
+	got, err := s.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("Get after Update = %v", err)
+	}
+	if err := same(stored, got); err != nil {
+		return fmt.Errorf("after Update: %w", err)
+	}
+	// An error from fn is returned and nothing is stored.
+	err = u.Update(ctx, id, func(c *lifecycle.Customer) (bool, error) { return false, errFromFn })
+	if !errors.Is(err, errFromFn) {
+		return fmt.Errorf("Update whose fn failed = %v; want fn's error", err)
+	}
+	// A Put with the version Update left must succeed: versions agree.
+	next := stored.Clone()
+	next.Version = 3
+	if err := s.Put(ctx, next, 2); err != nil {
+		return fmt.Errorf("Put(prev 2) after Update to version 2 = %v", err)
+	}
+	// A cancelled context fails without calling fn.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	called := false
+	if err := u.Update(cctx, id, func(*lifecycle.Customer) (bool, error) { called = true; return false, nil }); err == nil || called {
+		return fmt.Errorf("Update with a cancelled context = %v (fn called: %v); want an error and no call", err, called)
+	}
+	return nil
+}
+
+func updateExclusive(ctx context.Context, s lifecycle.Store, p string) error {
+	u, ok := updaterOf(s)
+	if !ok {
+		return nil
+	}
+	id := p + "ux"
+	base := sample(id, 0)
+	base.Facts.Tallies[0].Count = 0
+	if err := s.Put(ctx, base, 0); err != nil {
+		return fmt.Errorf("Put = %v", err)
+	}
+	const goroutines, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*goroutines)
+	for g := 0; g < goroutines; g++ {
+		wg.Add(2)
+		go func() { // in-place updates
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				err := u.Update(ctx, id, func(c *lifecycle.Customer) (bool, error) {
+					c.Facts.Tallies[0].Count++
+					c.Version++
+					return true, nil
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+		go func() { // compare-and-swap writers on the same customer
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				if err := increment(ctx, s, id); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		return fmt.Errorf("concurrent Update/Put failed: %w", err)
+	}
+	got, err := s.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("Get = %v", err)
+	}
+	const want = 2 * goroutines * each
+	if got.Facts.Tallies[0].Count != want || got.Version != want+1 {
+		return fmt.Errorf("%d Updates and %d compare-and-swap increments raced: count %d, version %d; want %d, %d (lost or doubled updates)",
+			goroutines*each, goroutines*each, got.Facts.Tallies[0].Count, got.Version, want, want+1)
+	}
+	return nil
+}
