@@ -11,6 +11,7 @@
 //	-db                SQLite file (default clm-shop.db in the working directory);
 //	                   ":memory:" keeps customers in memory only
 //	-postgres          PostgreSQL URL (postgres://user:pw@host:5432/db); overrides -db
+//	-table-prefix      prefix of the SQL store's table names (default clm_)
 //	-model             lifecycle model by registry name (default sterne-cutler)
 //	-webhook-url       URL called on every stage change (default: none)
 //	-webhook-secret    HMAC key for webhook signatures (default: $CLM_WEBHOOK_SECRET)
@@ -58,6 +59,7 @@ func main() {
 
 type config struct {
 	addr, db, postgres, model string
+	tablePrefix               string
 	webhookURL, webhookSecret string
 	sweepEvery, shutdown      time.Duration
 	logFormat                 string
@@ -70,6 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen `address`")
 	fs.StringVar(&c.db, "db", "clm-shop.db", "SQLite `file`; \":memory:\" keeps customers in memory only")
 	fs.StringVar(&c.postgres, "postgres", "", "PostgreSQL `URL` (postgres://user:pw@host:5432/db); overrides -db")
+	fs.StringVar(&c.tablePrefix, "table-prefix", sqlstore.DefaultTablePrefix, "`prefix` of the SQL store's table names")
 	fs.StringVar(&c.model, "model", "sterne-cutler", "lifecycle model `name` ("+fmt.Sprint(model.Names())+")")
 	fs.StringVar(&c.webhookURL, "webhook-url", "", "`URL` called on every stage change")
 	fs.StringVar(&c.webhookSecret, "webhook-secret", os.Getenv("CLM_WEBHOOK_SECRET"), "HMAC `key` for webhook signatures (default $CLM_WEBHOOK_SECRET)")
@@ -191,7 +194,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(net.Ad
 func openStore(ctx context.Context, c config, log *slog.Logger) (lifecycle.Store, func(), error) {
 	switch {
 	case c.postgres != "":
-		s, err := sqlstore.Connect(ctx, c.postgres, sqlstore.WithLogger(log))
+		s, err := sqlstore.Connect(ctx, c.postgres, sqlstore.WithLogger(log), sqlstore.WithTablePrefix(c.tablePrefix))
 		if err != nil {
 			return nil, nil, fmt.Errorf("-postgres: %w", err)
 		}
@@ -201,7 +204,7 @@ func openStore(ctx context.Context, c config, log *slog.Logger) (lifecycle.Store
 		log.Info("shop: store", "kind", "memory")
 		return store.NewMemory(), func() {}, nil
 	}
-	s, err := sqlstore.Connect(ctx, "sqlite:"+c.db, sqlstore.WithLogger(log))
+	s, err := sqlstore.Connect(ctx, "sqlite:"+c.db, sqlstore.WithLogger(log), sqlstore.WithTablePrefix(c.tablePrefix))
 	if err != nil {
 		return nil, nil, fmt.Errorf("-db: %w", err)
 	}

@@ -222,6 +222,23 @@ type funnelRow struct {
 }
 
 func TestEndToEnd(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		endToEnd(t, "-db", filepath.Join(t.TempDir(), "shop.db"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := os.Getenv("CLM_POSTGRES_DSN")
+		if dsn == "" {
+			t.Skip("PostgreSQL end-to-end test skipped: CLM_POSTGRES_DSN is not set (see .ci/postgres.sh)")
+		}
+		prefix := fmt.Sprintf("shop_e2e_%d_", time.Now().UnixNano())
+		endToEnd(t, "-postgres", dsn, "-table-prefix", prefix)
+	})
+}
+
+// endToEnd starts the service on the store the flags name, posts a
+// realistic stream, reads the funnel and customers back, checks the
+// webhooks and restarts the service on the same store.
+func endToEnd(t *testing.T, storeFlags ...string) {
 	const secret = "e2e-secret"
 	var mu sync.Mutex
 	deliveries, bad := map[string]webhook.Payload{}, 0
@@ -244,8 +261,7 @@ func TestEndToEnd(t *testing.T) {
 	}))
 	defer receiver.Close()
 
-	db := filepath.Join(t.TempDir(), "shop.db")
-	svc := start(t, "-db", db, "-webhook-url", receiver.URL+"/hooks", "-webhook-secret", secret)
+	svc := start(t, append(storeFlags, "-webhook-url", receiver.URL+"/hooks", "-webhook-secret", secret)...)
 	stream := newStream(2026, 150)
 	stream.post(t, svc.URL)
 	// Posting it all again changes nothing: every event is a duplicate.
@@ -333,6 +349,7 @@ func TestEndToEnd(t *testing.T) {
 	// Graceful shutdown delivers every queued webhook before run returns.
 	require.NoError(t, svc.stop(), "logs:\n%s", svc.logs)
 	mu.Lock()
+	t.Logf("%d events, %d transitions, %d webhook deliveries", len(stream.events), transitions, len(deliveries))
 	if len(deliveries) != transitions || bad != 0 {
 		t.Errorf("webhook receiver got %d verified deliveries (%d refused), want one per transition: %d", len(deliveries), bad, transitions)
 	}
@@ -341,8 +358,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("shutdown did not log the webhook drain:\n%s", svc.logs)
 	}
 
-	// The SQLite file keeps the customers across a restart.
-	svc2 := start(t, "-db", db)
+	// The store keeps the customers across a restart.
+	svc2 := start(t, storeFlags...)
 	got := getJSON[customerView](t, svc2.URL+"/v1/customers/cust-0007")
 	c, err := want.Get(context.Background(), "cust-0007")
 	require.NoError(t, err)
