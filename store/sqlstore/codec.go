@@ -23,9 +23,6 @@ type record struct {
 	AsOf    time.Time              `json:"as_of"`
 	Facts   lifecycle.Facts        `json:"facts"`
 	History []lifecycle.Transition `json:"history"`
-	// EmptySeen tells an empty, non-nil Seen from a nil one, which the
-	// events table alone cannot.
-	EmptySeen bool `json:"empty_seen,omitempty"`
 }
 
 // ValueError reports a customer field the store refuses to write because
@@ -132,7 +129,6 @@ func check(c *lifecycle.Customer) error {
 func encode(c *lifecycle.Customer) ([]byte, error) {
 	b, err := json.Marshal(record{
 		Stage: c.Stage, Since: c.Since, AsOf: c.AsOf, Facts: c.Facts, History: c.History,
-		EmptySeen: c.Seen != nil && len(c.Seen) == 0,
 	})
 	if err != nil {
 		// Only times outside years 0–9999 fail to encode.
@@ -163,10 +159,7 @@ func decode(dst *lifecycle.Customer, id string, version int64, data []byte, dige
 		return fmt.Errorf("sqlstore: customer %q: %w", id, err)
 	}
 	if len(seen) == 0 {
-		seen = nil
-		if rec.EmptySeen {
-			seen = []uint64{}
-		}
+		seen = nil // as store.Memory does: an empty Seen comes back nil
 	}
 	*dst = lifecycle.Customer{
 		ID:      id,

@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/clmkit/clm/lifecycle"
@@ -25,6 +26,21 @@ func TestConformanceSharedTables(t *testing.T) {
 		}
 		if err := storetest.TestStore(s); err != nil {
 			t.Fatalf("second run on the same tables: %v", err)
+		}
+	})
+}
+
+// TestSeenCases runs storetest's rules about Customer.Seen, which this
+// store keeps in the events table.
+func TestSeenCases(t *testing.T) {
+	forEach(t, func(t *testing.T, d sqlstore.Dialect) {
+		s := newEnv(t, d).open(t)
+		for _, c := range storetest.SeenCases() {
+			t.Run(c.Name, func(t *testing.T) {
+				if err := c.Check(context.Background(), s, c.Name+"-"); err != nil {
+					t.Error(err)
+				}
+			})
 		}
 	})
 }

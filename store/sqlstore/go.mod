@@ -4,6 +4,7 @@ go 1.25.0
 
 require (
 	github.com/clmkit/clm v0.0.0
+	github.com/google/go-cmp v0.7.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/stretchr/testify v1.12.1
 	modernc.org/sqlite v1.59.0

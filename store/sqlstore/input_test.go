@@ -1,0 +1,93 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
+	"github.com/clmkit/clm/store/sqlstore"
+)
+
+// TestBadInput checks that values the database cannot hold faithfully are
+// refused with a ValueError naming the field, and that nothing is written.
+func TestBadInput(t *testing.T) {
+	good := func() *lifecycle.Customer {
+		return &lifecycle.Customer{
+			ID: "good", Stage: "reach", Version: 1,
+			Facts:   lifecycle.Facts{Tallies: []lifecycle.Tally{{Type: lifecycle.SiteVisited, Count: 1}}, Sums: []lifecycle.Sum{{Type: lifecycle.OrderCompleted, Currency: "EUR", Amount: 5}}},
+			History: []lifecycle.Transition{{To: "reach", Cause: "e1"}},
+			Seen:    []uint64{1, 2},
+		}
+	}
+	tests := []struct {
+		name  string
+		edit  func(c *lifecycle.Customer)
+		field string
+	}{
+		{"ID longer than the column", func(c *lifecycle.Customer) { c.ID = strings.Repeat("x", sqlstore.MaxIDLen+1) }, "id"},
+		{"ID of invalid UTF-8", func(c *lifecycle.Customer) { c.ID = "bad\xff\xfe" }, "id"},
+		{"ID with a NUL byte", func(c *lifecycle.Customer) { c.ID = "a\x00b" }, "id"},
+		{"stage of invalid UTF-8", func(c *lifecycle.Customer) { c.Stage = "re\xc3ach" }, "stage"},
+		{"stage too long", func(c *lifecycle.Customer) { c.Stage = lifecycleID(strings.Repeat("s", sqlstore.MaxStageLen+1)) }, "stage"},
+		{"tally type with NUL", func(c *lifecycle.Customer) { c.Facts.Tallies[0].Type = "site\x00visited" }, "facts.tallies[0].type"},
+		{"currency of invalid UTF-8", func(c *lifecycle.Customer) { c.Facts.Sums[0].Currency = "\xffUR" }, "facts.sums[0].currency"},
+		{"referrer with NUL", func(c *lifecycle.Customer) { c.Facts.ReferredBy = "\x00" }, "facts.referred_by"},
+		{"history cause with NUL", func(c *lifecycle.Customer) { c.History[0].Cause = "e\x001" }, "history[0].cause"},
+		{"Seen out of order", func(c *lifecycle.Customer) { c.Seen = []uint64{5, 3} }, "seen"},
+		{"Seen with a duplicate", func(c *lifecycle.Customer) { c.Seen = []uint64{3, 3} }, "seen"},
+		{"version beyond int64", func(c *lifecycle.Customer) { c.Version = 1 << 63 }, "version"},
+	}
+	forEach(t, func(t *testing.T, d sqlstore.Dialect) {
+		s := newEnv(t, d).open(t)
+		ctx := context.Background()
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				c := good()
+				tc.edit(c)
+				prev := c.Version - 1
+				err := s.Put(ctx, c, prev)
+				if !errors.Is(err, lifecycle.ErrInvalidCustomer) {
+					t.Fatalf("Put = %v; want an error wrapping ErrInvalidCustomer", err)
+				}
+				var ve *sqlstore.ValueError
+				require.ErrorAs(t, err, &ve)
+				require.Equal(t, tc.field, ve.Field, "error %q names the wrong field", err)
+				require.Contains(t, err.Error(), tc.field)
+				require.LessOrEqual(t, len(ve.Value), 64+len("…"), "the error's value is truncated")
+				if _, err := s.Get(ctx, c.ID); !errors.Is(err, lifecycle.ErrNotFound) {
+					t.Errorf("Get(%q) after the refused Put = %v; want ErrNotFound", c.ID, err)
+				}
+				require.Zero(t, rowCount(t, s, "customers"), "a refused Put wrote a customer row")
+				require.Zero(t, rowCount(t, s, "events"), "a refused Put wrote event rows")
+			})
+		}
+		t.Run("the good customer is stored", func(t *testing.T) {
+			require.NoError(t, s.Put(ctx, good(), 0))
+		})
+		t.Run("a bad update leaves the stored customer alone", func(t *testing.T) {
+			c := good()
+			c.Version, c.Stage, c.Seen = 2, "conv\x00ersion", []uint64{1, 2, 3}
+			require.ErrorIs(t, s.Put(ctx, c, 1), lifecycle.ErrInvalidCustomer)
+			got, err := s.Get(ctx, "good")
+			require.NoError(t, err)
+			require.Equal(t, uint64(1), got.Version)
+			require.Equal(t, []uint64{1, 2}, got.Seen)
+			require.Equal(t, 2, rowCount(t, s, "events"))
+		})
+		t.Run("IDs that cannot exist are not found", func(t *testing.T) {
+			for _, id := range []string{"", strings.Repeat("x", 300), "a\x00b", "\xff"} {
+				if _, err := s.Get(ctx, id); !errors.Is(err, lifecycle.ErrNotFound) {
+					t.Errorf("Get(%q) = %v; want ErrNotFound", id, err)
+				}
+				require.NoError(t, s.Delete(ctx, id))
+			}
+		})
+	})
+}
+
+func lifecycleID(s string) stage.ID { return stage.ID(s) }
