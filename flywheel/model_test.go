@@ -194,3 +194,12 @@ func TestReferralCreditedOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(2), alice.Facts.Count(lifecycle.ReferralConverted), "referral credits after carol")
 }
+
+func TestModelStageAllocatesNothing(t *testing.T) {
+	m := flywheel.Model()
+	f := facts(ev("o1", lifecycle.OrderCompleted, 0), ev("o2", lifecycle.OrderCompleted, day), ev("s", lifecycle.SocialShared, 2*day), ev("v", lifecycle.SiteVisited, 0))
+	now := t0.Add(200 * day)
+	if n := testing.AllocsPerRun(100, func() { m.Stage(f, now) }); n != 0 {
+		t.Errorf("Stage allocates %v times per call", n)
+	}
+}
