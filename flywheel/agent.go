@@ -186,6 +186,8 @@ type agent struct {
 	pool   []string   // referring advocates
 	ring   [][]string // advocates waiting out the lag, by rotation mod Lag
 	buf    []lifecycle.Event
+	arr    []prospect // arrivals, reused
+	refs   []string   // referring advocates, reused
 }
 
 // prospect is one arrival in a rotation.
@@ -199,7 +201,8 @@ type prospect struct {
 func (a *agent) rotation(t int, t0 time.Time, own *[NumMetrics]float64) (float64, error) {
 	p := a.p
 	slot := t % p.Lag
-	referring := append(a.pool, a.ring[slot]...)
+	referring := append(append(a.refs[:0], a.pool...), a.ring[slot]...)
+	a.refs = referring
 	a.ring[slot] = nil
 	// Arrivals fall in the first half of the rotation; the funnel steps
 	// follow every/16 apart, so everything stays within the rotation.
@@ -207,7 +210,8 @@ func (a *agent) rotation(t int, t0 time.Time, own *[NumMetrics]float64) (float64
 		off := a.every/64 + time.Duration(a.r.Float64()*float64(a.every/2))
 		return t0.Add(off).Truncate(time.Second)
 	}
-	var arrivals []prospect
+	arrivals := a.arr[:0]
+	defer func() { a.arr = arrivals[:0] }()
 	paid := int(poisson(a.r, p.PaidProspects))
 	for range paid {
 		arrivals = append(arrivals, prospect{id: a.newID(), at: arrival()})
@@ -266,7 +270,7 @@ func (a *agent) rotation(t int, t0 time.Time, own *[NumMetrics]float64) (float64
 		}
 	}
 	a.ring[slot] = newAdv
-	a.pool = a.pool[:0:0]
+	a.pool = a.pool[:0]
 	for _, adv := range referring {
 		if a.r.Float64() >= p.AdvocateChurn {
 			a.pool = append(a.pool, adv)
