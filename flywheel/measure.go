@@ -156,7 +156,8 @@ func Measure(ctx context.Context, s lifecycle.Store, start time.Time, every time
 	}
 	exposed := make([]bool, ns)
 	handed := make([]bool, ns)
-	for c, err := range s.Scan(ctx) {
+	// A read-only pass: no copies when the store is a lifecycle.Viewer.
+	for c, err := range lifecycle.Browse(ctx, s) {
 		if err != nil {
 			return nil, err
 		}
