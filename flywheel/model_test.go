@@ -176,7 +176,7 @@ func TestReferralCreditedOnce(t *testing.T) {
 	alice, err := tr.Customer(ctx, "alice")
 	require.NoError(t, err)
 	require.Equal(t, int64(1), alice.Facts.Count(lifecycle.ReferralConverted), "referral credits")
-	require.True(t, alice.HasSeen("clm.referral:bob"))
+	require.Equal(t, []lifecycle.Referral{{Customer: "bob", At: t0.Add(3 * day)}}, alice.Facts.Referrals)
 	require.Equal(t, flywheel.Advocate, alice.Stage)
 	want := []lifecycle.Transition{
 		{From: "", To: flywheel.Nurture, At: t0, Cause: "a-o1"},

@@ -17,8 +17,12 @@ type Customer struct {
 	// Stage is the current stage; Since is when the customer entered it.
 	Stage stage.ID  `json:"stage"`
 	Since time.Time `json:"since"`
-	// AsOf is the time the stage was computed for: the latest of every
-	// event time and every sweep time applied to this customer.
+	// AsOf is the latest of every event time and every sweep time applied
+	// to this customer, [ReferralConverted] credits excepted. The stage is
+	// computed at the classification time: the later of AsOf and
+	// Facts.LastTime(ReferralConverted), the latest referral credit held.
+	// (A credit's time can later be lowered, when an earlier order of the
+	// referred customer arrives, so it is kept out of AsOf.)
 	AsOf time.Time `json:"as_of"`
 	// Facts are the customer's folded events.
 	Facts Facts `json:"facts"`
@@ -26,7 +30,8 @@ type Customer struct {
 	// an empty From: the customer entering the model.
 	History []Transition `json:"history"`
 	// Seen holds the digests (see [EventDigest]) of the event IDs applied,
-	// sorted ascending. Stores persist it as is.
+	// sorted ascending; [ReferralConverted] credits are not in it (their
+	// idempotency is Facts.Referrals). Stores persist it as is.
 	Seen []uint64 `json:"seen"`
 	// Version counts successful writes; 0 means never stored. Stores use
 	// it for compare-and-swap (see [Store.Put]).
@@ -43,7 +48,9 @@ type Transition struct {
 	Cause string `json:"cause,omitempty"`
 }
 
-// HasSeen reports whether an event with this ID has been applied.
+// HasSeen reports whether an event with this ID has been applied. It is
+// always false for a [ReferralConverted] credit, which is not remembered by
+// ID: see [Facts.Referrals].
 func (c *Customer) HasSeen(eventID string) bool {
 	_, found := slices.BinarySearch(c.Seen, EventDigest(eventID))
 	return found
@@ -69,10 +76,11 @@ func (c *Customer) Clone() *Customer {
 // CopyTo makes dst a deep copy of c, reusing dst's slices where they are
 // large enough, so that copying into a recycled Customer allocates nothing.
 func (c *Customer) CopyTo(dst *Customer) {
-	tallies, sums, hist, seen := dst.Facts.Tallies, dst.Facts.Sums, dst.History, dst.Seen
+	tallies, sums, refs, hist, seen := dst.Facts.Tallies, dst.Facts.Sums, dst.Facts.Referrals, dst.History, dst.Seen
 	*dst = *c
 	dst.Facts.Tallies = copyInto(tallies, c.Facts.Tallies)
 	dst.Facts.Sums = copyInto(sums, c.Facts.Sums)
+	dst.Facts.Referrals = copyInto(refs, c.Facts.Referrals)
 	dst.History = copyInto(hist, c.History)
 	dst.Seen = copyInto(seen, c.Seen)
 }
@@ -87,7 +95,7 @@ func copyInto[T any](dst, src []T) []T {
 // reset empties c for reuse, keeping its slices' capacity.
 func (c *Customer) reset() {
 	*c = Customer{
-		Facts:   Facts{Tallies: c.Facts.Tallies[:0], Sums: c.Facts.Sums[:0]},
+		Facts:   Facts{Tallies: c.Facts.Tallies[:0], Sums: c.Facts.Sums[:0], Referrals: c.Facts.Referrals[:0]},
 		History: c.History[:0],
 		Seen:    c.Seen[:0],
 	}
@@ -109,4 +117,14 @@ func EventDigest(id string) uint64 {
 		h *= prime
 	}
 	return h
+}
+
+// ClassifiedAt returns the customer's classification time, at which the
+// Tracker computes their stage: the later of AsOf and
+// Facts.LastTime(ReferralConverted).
+func (c *Customer) ClassifiedAt() time.Time {
+	if at := c.Facts.LastTime(ReferralConverted); at.After(c.AsOf) {
+		return at
+	}
+	return c.AsOf
 }

@@ -39,10 +39,15 @@ const (
 	SocialShared          EventType = "social_shared"          // the customer shared the shop or a product
 	ReferralMade          EventType = "referral_made"          // the customer invited someone (a referral link or code)
 	LoyaltyJoined         EventType = "loyalty_joined"         // the customer joined the loyalty programme
-	// ReferralConverted is recorded by the Tracker itself on a referrer when
-	// a customer they referred places a first order. Its ID is
-	// "clm.referral:" followed by the referred customer's ID, so the credit
-	// is given once however often it is derived.
+	// ReferralConverted is a referral credit, recorded by the Tracker itself
+	// on a referrer when a customer they referred has ordered (see
+	// [Tracker]). Its ID is [ReferralEventID] of the referred customer,
+	// Attrs[ReferredIDAttr] names that customer and its time is their
+	// first order's. Credits are folded into [Facts.Referrals], one entry
+	// per referred customer holding the earliest credit time, so a credit
+	// derived again (a retry, an earlier order arriving late) counts once.
+	// Credits are not remembered in [Customer.Seen] and do not move
+	// [Customer.AsOf] or [Facts.First] and [Facts.Last].
 	ReferralConverted EventType = "referral_converted"
 )
 
@@ -73,6 +78,10 @@ func (t EventType) Standard() bool {
 // ScoreAttr is the attribute that carries a survey answer's score (an
 // integer from 0 to 10) on a [SurveyAnswered] event.
 const ScoreAttr = "score"
+
+// ReferredIDAttr is the attribute that names the referred customer on a
+// [ReferralConverted] credit.
+const ReferredIDAttr = "referred_id"
 
 // Event is one thing a customer did, as reported by the shop. Its JSON form
 // is stable: id, customer_id, type, time (RFC 3339), amount, currency,

@@ -1,7 +1,9 @@
 package lifecycle
 
 import (
+	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -22,18 +24,34 @@ type Sum struct {
 	Amount   int64     `json:"amount"`
 }
 
+// Referral is one referral credit a customer holds: a customer they
+// referred who converted (see [ReferralConverted]).
+type Referral struct {
+	// Customer is the referred customer: the credit's
+	// Attrs[ReferredIDAttr]; when that is absent, the ID that the event's
+	// ID is the [ReferralEventID] of, or else the event ID itself.
+	Customer string `json:"customer"`
+	// At is the earliest time among the credits received for Customer.
+	At time.Time `json:"at"`
+}
+
 // Facts are a customer's events folded into commutative aggregates: counts,
-// first and last times and money sums per event type, who referred them and
-// their last survey score. Because every aggregate is commutative, the facts
-// do not depend on the order events arrive in. Times are held in UTC.
+// first and last times and money sums per event type, who referred them,
+// their last survey score and the referral credits they hold. Because every
+// aggregate is commutative, the facts do not depend on the order events
+// arrive in. Times are held in UTC.
 //
 // Models read facts through the methods; the fields are exported so that
 // stores can persist them (the JSON form is stable).
 type Facts struct {
-	// First and Last are the times of the earliest and latest event.
+	// First and Last are the times of the earliest and latest event other
+	// than [ReferralConverted] credits, which are held in Referrals (a
+	// customer who only holds credits has zero First and Last).
 	First time.Time `json:"first"`
 	Last  time.Time `json:"last"`
-	// Tallies holds one entry per event type seen, sorted by type.
+	// Tallies holds one entry per event type seen, sorted by type. The
+	// [ReferralConverted] tally is derived from Referrals: Count is
+	// len(Referrals), First and Last are the earliest and latest At.
 	Tallies []Tally `json:"tallies,omitempty"`
 	// Sums holds money per event type and currency, sorted by both.
 	Sums []Sum `json:"sums,omitempty"`
@@ -45,6 +63,12 @@ type Facts struct {
 	// ScoreAt is zero when the customer never answered a survey.
 	Score   int       `json:"score,omitempty"`
 	ScoreAt time.Time `json:"score_at,omitzero"`
+	// Referrals holds the customer's referral credits ([ReferralConverted]
+	// events), sorted by Customer: one entry per referred customer
+	// credited, whose At is the earliest credit time received for that
+	// customer. Folding a credit inserts its entry or lowers its At, so
+	// credits may be folded any number of times, in any order.
+	Referrals []Referral `json:"referrals,omitempty"`
 }
 
 // Tally returns the tally for an event type; ok is false when the customer
@@ -137,24 +161,40 @@ func (f *Facts) LastScore() (score int, ok bool) {
 }
 
 // Add folds one event into the facts. It assumes e is valid (see
-// [Event.Validate]); the Tracker calls it once per event ID.
+// [Event.Validate]). Every event but a [ReferralConverted] credit must be
+// added once only (the Tracker adds each event ID once). A credit is
+// idempotent: it inserts the referred customer (see [Referral.Customer])
+// into Referrals or lowers their At to
+// the credit's time, and re-derives the ReferralConverted tally; it moves
+// neither First nor Last, and its Amount, Currency and ReferrerID are
+// ignored.
 func (f *Facts) Add(e *Event) { f.add(e) }
 
 // factsUndo is what [Facts.add] changed, so that [Facts.undo] can put the
 // facts back exactly as they were.
 type factsUndo struct {
 	prev     Facts // the scalar fields (slices are restored separately)
-	tally    int   // index of the tally changed or inserted
+	tally    int   // index of the tally changed or inserted; -1: none
 	oldTally Tally // its previous value, unless inserted
 	newTally bool  // the tally was inserted
 	sum      int   // index of the sum changed or inserted; -1: none
 	oldSum   Sum
 	newSum   bool
+	ref      int // index of the referral changed or inserted; -1: none
+	oldRef   Referral
+	newRef   bool
+	changed  bool // the event changed the facts
 }
 
 // add folds e into f and returns how to undo it.
 func (f *Facts) add(e *Event) (u factsUndo) {
 	u.prev = *f
+	u.tally, u.sum, u.ref = -1, -1, -1
+	if e.Type == ReferralConverted {
+		f.addReferral(e, &u)
+		return u
+	}
+	u.changed = true
 	t := e.Time.UTC()
 	if f.First.IsZero() || t.Before(f.First) {
 		f.First = t
@@ -163,7 +203,6 @@ func (f *Facts) add(e *Event) (u factsUndo) {
 		f.Last = t
 	}
 	u.tally, u.oldTally, u.newTally = f.addTally(e.Type, t)
-	u.sum = -1
 	if e.Amount != 0 {
 		u.sum, u.oldSum, u.newSum = f.addSum(e.Type, e.Currency, e.Amount)
 	}
@@ -185,26 +224,81 @@ func (f *Facts) add(e *Event) (u factsUndo) {
 // undo reverses the [Facts.add] that returned u; it must be the last
 // change made to f.
 func (f *Facts) undo(u *factsUndo) {
-	tallies, sums := f.Tallies, f.Sums
-	if u.newTally {
-		tallies = tallies[:u.tally+copy(tallies[u.tally:], tallies[u.tally+1:])]
-	} else {
-		tallies[u.tally] = u.oldTally
+	tallies, sums, refs := f.Tallies, f.Sums, f.Referrals
+	if u.tally >= 0 {
+		tallies = undoSlice(tallies, u.tally, u.newTally, u.oldTally)
 	}
 	if u.sum >= 0 {
-		if u.newSum {
-			sums = sums[:u.sum+copy(sums[u.sum:], sums[u.sum+1:])]
-		} else {
-			sums[u.sum] = u.oldSum
-		}
+		sums = undoSlice(sums, u.sum, u.newSum, u.oldSum)
+	}
+	if u.ref >= 0 {
+		refs = undoSlice(refs, u.ref, u.newRef, u.oldRef)
 	}
 	*f = u.prev
-	f.Tallies, f.Sums = tallies, sums
+	f.Tallies, f.Sums, f.Referrals = tallies, sums, refs
 }
 
-// addTally counts one event of type typ at t. It returns the index of the
-// tally, its previous value and whether it was inserted.
-func (f *Facts) addTally(typ EventType, t time.Time) (int, Tally, bool) {
+// undoSlice removes s[i] when it was inserted, or puts back its old value.
+func undoSlice[T any](s []T, i int, inserted bool, old T) []T {
+	if inserted {
+		return s[:i+copy(s[i:], s[i+1:])]
+	}
+	s[i] = old
+	return s
+}
+
+// addReferral folds the [ReferralConverted] credit e: it inserts the
+// referred customer or lowers their time, then re-derives the tally. It
+// leaves u.changed false when the credit was already held at e's time or
+// earlier.
+func (f *Facts) addReferral(e *Event, u *factsUndo) {
+	key := e.Attrs[ReferredIDAttr]
+	if key == "" {
+		key = e.ID
+		if id, ok := strings.CutPrefix(key, referralPrefix); ok && id != "" {
+			key = id
+		}
+	}
+	t := e.Time.UTC()
+	i, found := slices.BinarySearchFunc(f.Referrals, key, func(r Referral, k string) int { return strings.Compare(r.Customer, k) })
+	switch {
+	case found && !t.Before(f.Referrals[i].At):
+		return
+	case found:
+		u.ref, u.oldRef = i, f.Referrals[i]
+		f.Referrals[i].At = t
+	default:
+		u.ref, u.newRef = i, true
+		f.Referrals = insertTight(f.Referrals, i, Referral{Customer: key, At: t})
+	}
+	u.changed = true
+	tl := Tally{Type: ReferralConverted, Count: int64(len(f.Referrals)), First: t, Last: t}
+	for _, r := range f.Referrals {
+		if r.At.Before(tl.First) {
+			tl.First = r.At
+		}
+		if r.At.After(tl.Last) {
+			tl.Last = r.At
+		}
+	}
+	u.tally, u.oldTally, u.newTally = f.setTally(tl)
+}
+
+// setTally replaces the tally of tl.Type with tl, or inserts it. It
+// returns the index, the previous value and whether it was inserted.
+func (f *Facts) setTally(tl Tally) (int, Tally, bool) {
+	i := f.tallyIndex(tl.Type)
+	if i < len(f.Tallies) && f.Tallies[i].Type == tl.Type {
+		old := f.Tallies[i]
+		f.Tallies[i] = tl
+		return i, old, false
+	}
+	f.Tallies = insertTight(f.Tallies, i, tl)
+	return i, Tally{}, true
+}
+
+// tallyIndex returns where the tally of typ is or would be inserted.
+func (f *Facts) tallyIndex(typ EventType) int {
 	lo, hi := 0, len(f.Tallies)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -214,7 +308,13 @@ func (f *Facts) addTally(typ EventType, t time.Time) (int, Tally, bool) {
 			hi = m
 		}
 	}
-	i := lo
+	return lo
+}
+
+// addTally counts one event of type typ at t. It returns the index of the
+// tally, its previous value and whether it was inserted.
+func (f *Facts) addTally(typ EventType, t time.Time) (int, Tally, bool) {
+	i := f.tallyIndex(typ)
 	if i < len(f.Tallies) && f.Tallies[i].Type == typ {
 		tl := &f.Tallies[i]
 		old := *tl

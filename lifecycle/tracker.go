@@ -22,16 +22,37 @@ import (
 //     often it is recorded (retries, duplicates, concurrent writers).
 //   - Order-independent: a customer's facts, stage and AsOf after a set of
 //     events do not depend on the order the events arrive in. (The history
-//     lists stage changes in the order the tracker saw them.)
+//     lists stage changes in the order the tracker saw them.) This includes
+//     the referral credits the Tracker derives, with one exception below.
+//   - Referral credit: when a customer with a referrer ([Facts.ReferredBy])
+//     has at least one order_completed, the Tracker records a
+//     [ReferralConverted] credit on the referrer, with the ID
+//     [ReferralEventID] of the customer, Attrs[ReferredIDAttr] the
+//     customer's ID and the time of their first order_completed. It does so
+//     after recording an event of that customer that is an order_completed
+//     at their first order's time, that carries a ReferrerID, or that is a
+//     duplicate (a retry, whose earlier credit may have failed). Credits
+//     fold into [Facts.Referrals], keeping the earliest time per referred
+//     customer, so a credit given again counts once, and an earlier order
+//     arriving late moves the credit back to it. Credits do not enter
+//     [Customer.Seen], [Customer.AsOf] or [Facts.First] and [Facts.Last];
+//     a credit that changes nothing is not written.
+//   - The exception: a credit is never taken back. If a customer's events
+//     name two different referrers and the event naming the earlier one
+//     (which becomes [Facts.ReferredBy]) arrives after the customer's
+//     credit was given to the other, both referrers keep a credit.
 //   - Atomic: each write is a compare-and-swap on the customer's version,
 //     retried on conflict a bounded number of times; a failed write leaves
 //     the stored customer as it was, so a retry of the same event applies
 //     it exactly once.
 //   - Hooks run after the write has committed.
 //
-// A customer's stage is computed at their AsOf time, the latest event or
-// sweep time applied to them, not at the wall clock: replaying last year's
-// events gives last year's stages. Moves caused by time passing alone (a
+// A customer's stage is computed at their classification time, the later
+// of their AsOf (the latest event or sweep time applied to them, referral
+// credits excepted) and their latest referral credit
+// (Facts.LastTime(ReferralConverted)), not at the wall clock: replaying
+// last year's events gives last year's stages. Transitions are dated at the
+// classification time. Moves caused by time passing alone (a
 // buyer who lapses) are applied by [Tracker.Sweep].
 type Tracker struct {
 	model   Model
@@ -115,7 +136,8 @@ type Result struct {
 	EventID    string
 	CustomerID string
 	// Duplicate is true when the event had been applied before: nothing
-	// changed.
+	// changed. For a [ReferralConverted] credit it is true when the
+	// customer already held the credit at the event's time or earlier.
 	Duplicate bool
 	// From and To are the customer's stage before and after the event
 	// (equal unless Moved). From is empty for a new customer.
@@ -183,6 +205,7 @@ func (t *Tracker) recordCopy(ctx context.Context, e Event, res *Result, cr *cred
 	r := *res
 	var c credit
 	err := t.apply(ctx, e.CustomerID, func(cu *Customer) (bool, error) {
+		c = credit{}
 		applied, err := t.fold(cu, &e, &r)
 		c.note(cu, &e, applied)
 		return applied, err
@@ -235,31 +258,47 @@ func (op *inPlace) fold(c *Customer) (bool, error) {
 	res := &op.res
 	*res = Result{EventID: e.ID, CustomerID: e.CustomerID, From: c.Stage, To: c.Stage, Version: c.Version}
 	op.cr = credit{}
-	d := EventDigest(e.ID)
-	i, found := slices.BinarySearch(c.Seen, d)
-	if found {
-		res.Duplicate = true
-		op.cr.note(c, e, false)
-		return false, nil
+	isCredit := e.Type == ReferralConverted
+	var d uint64
+	var i int
+	if !isCredit {
+		var found bool
+		d = EventDigest(e.ID)
+		i, found = slices.BinarySearch(c.Seen, d)
+		if found {
+			res.Duplicate = true
+			op.cr.note(c, e, false)
+			return false, nil
+		}
 	}
 	u := c.Facts.add(e)
+	if !u.changed {
+		res.Duplicate = true // a credit already held
+		return false, nil
+	}
 	asOf := c.AsOf
-	if at := e.Time.UTC(); at.After(asOf) {
+	if at := e.Time.UTC(); !isCredit && at.After(asOf) {
 		asOf = at
 	}
-	s, err := op.t.stageOf(&c.Facts, asOf)
+	when := asOf
+	if at := c.Facts.LastTime(ReferralConverted); at.After(when) {
+		when = at
+	}
+	s, err := op.t.stageOf(&c.Facts, when)
 	if err != nil {
 		c.Facts.undo(&u)
 		return false, err
 	}
 	// Nothing below can fail.
-	c.Seen = slices.Insert(c.Seen, i, d)
+	if !isCredit {
+		c.Seen = slices.Insert(c.Seen, i, d)
+	}
 	c.AsOf = asOf
 	res.To = s
 	if s != c.Stage {
-		op.tr = Transition{From: c.Stage, To: s, At: asOf, Cause: e.ID}
+		op.tr = Transition{From: c.Stage, To: s, At: when, Cause: e.ID}
 		c.History = insertTight(c.History, len(c.History), op.tr)
-		c.Stage, c.Since = s, asOf
+		c.Stage, c.Since = s, when
 		res.Moved = true
 	}
 	c.Version++
@@ -382,23 +421,33 @@ func (t *Tracker) Sweep(ctx context.Context, now time.Time) (SweepResult, error)
 }
 
 // fold applies one event to c and re-classifies. It reports false for a
-// duplicate.
+// duplicate, or for a referral credit c already holds at that time or
+// earlier.
 func (t *Tracker) fold(c *Customer, e *Event, res *Result) (bool, error) {
 	res.From, res.To = c.Stage, c.Stage
+	if e.Type == ReferralConverted {
+		if u := c.Facts.add(e); !u.changed {
+			res.Duplicate = true
+			return false, nil
+		}
+		return true, t.classify(c, e.ID, res)
+	}
 	if !c.markSeen(EventDigest(e.ID)) {
 		res.Duplicate = true
 		return false, nil
 	}
-	c.Facts.Add(e)
+	c.Facts.add(e)
 	if at := e.Time.UTC(); at.After(c.AsOf) {
 		c.AsOf = at
 	}
 	return true, t.classify(c, e.ID, res)
 }
 
-// classify sets c's stage at c.AsOf, appending a transition if it changed.
+// classify sets c's stage at its classification time (see
+// [Customer.AsOf]), appending a transition if it changed.
 func (t *Tracker) classify(c *Customer, cause string, res *Result) error {
-	s, err := t.stageOf(&c.Facts, c.AsOf)
+	when := c.ClassifiedAt()
+	s, err := t.stageOf(&c.Facts, when)
 	if err != nil {
 		return err
 	}
@@ -406,8 +455,8 @@ func (t *Tracker) classify(c *Customer, cause string, res *Result) error {
 	if s == c.Stage {
 		return nil
 	}
-	c.History = append(c.History, Transition{From: c.Stage, To: s, At: c.AsOf, Cause: cause})
-	c.Stage, c.Since = s, c.AsOf
+	c.History = append(c.History, Transition{From: c.Stage, To: s, At: when, Cause: cause})
+	c.Stage, c.Since = s, when
 	res.Moved = true
 	return nil
 }
@@ -540,9 +589,12 @@ func (t *Tracker) runHooks(ctx context.Context, ch Change) {
 	}
 }
 
-// ReferralEventID returns the ID of the [ReferralConverted] event the
-// Tracker records on a referrer when the customer with this ID converts.
-func ReferralEventID(customerID string) string { return "clm.referral:" + customerID }
+// ReferralEventID returns the ID of the [ReferralConverted] credit the
+// Tracker records on a referrer when the customer with this ID has ordered:
+// "clm.referral:" followed by the ID.
+func ReferralEventID(customerID string) string { return referralPrefix + customerID }
+
+const referralPrefix = "clm.referral:"
 
 // credit is what the write loop learned about a referral credit owed.
 type credit struct {
@@ -550,21 +602,29 @@ type credit struct {
 	firstOrder time.Time
 }
 
-// note records that c's referrer is owed a credit when c was referred, has
-// ordered, and e could have completed that (an order or a referral claim)
-// or is a duplicate (a retry, whose earlier credit may have failed).
+// note records, after e was folded into c (or found a duplicate: applied
+// false), that c's referrer is owed a credit at c's first order: when c was
+// referred, has ordered, and e is an order at that first order's time, a
+// referral claim (a ReferrerID), or a duplicate (a retry, whose earlier
+// credit may have failed). Credits themselves owe nothing.
 func (cr *credit) note(c *Customer, e *Event, applied bool) {
-	if c.Facts.ReferredBy == "" || (applied && e.Type != OrderCompleted && e.ReferrerID == "") {
+	if c.Facts.ReferredBy == "" || e.Type == ReferralConverted {
 		return
 	}
-	if first := c.Facts.FirstTime(OrderCompleted); !first.IsZero() {
-		cr.referrer, cr.firstOrder = c.Facts.ReferredBy, first
+	orders, ok := c.Facts.Tally(OrderCompleted)
+	if !ok || orders.Count < 1 {
+		return
 	}
+	if applied && e.ReferrerID == "" && (e.Type != OrderCompleted || !e.Time.UTC().Equal(orders.First)) {
+		return
+	}
+	cr.referrer, cr.firstOrder = c.Facts.ReferredBy, orders.First
 }
 
 // creditReferral records the [ReferralConverted] credit on the referrer of
-// customer id. It is idempotent (the credit's event ID is derived from the
-// referred customer), so running it again after a retry is harmless.
+// customer id. It is idempotent (credits fold into [Facts.Referrals],
+// keeping the earliest time), so running it again after a retry is
+// harmless, and a credit that changes nothing is not written.
 func (t *Tracker) creditReferral(ctx context.Context, id string, cr credit) error {
 	if cr.referrer == "" {
 		return nil
@@ -574,7 +634,7 @@ func (t *Tracker) creditReferral(ctx context.Context, id string, cr credit) erro
 		CustomerID: cr.referrer,
 		Type:       ReferralConverted,
 		Time:       cr.firstOrder,
-		Attrs:      map[string]string{"referred_id": id},
+		Attrs:      map[string]string{ReferredIDAttr: id},
 	}
 	var r Result
 	err := t.apply(ctx, e.CustomerID, func(rc *Customer) (bool, error) {

@@ -29,8 +29,9 @@ type CompareOption func(*compareConfig)
 type compareConfig struct{ at time.Time }
 
 // At classifies every customer at now. By default each customer is
-// classified at their AsOf time, as a [lifecycle.Tracker] does (or at the
-// time of their last event when AsOf is zero).
+// classified at their classification time
+// ([lifecycle.Customer.ClassifiedAt]), as a [lifecycle.Tracker] does (or at
+// the time of their last event when that is zero).
 func At(now time.Time) CompareOption { return func(c *compareConfig) { c.at = now } }
 
 func compareOpts(opts []CompareOption) compareConfig {
@@ -47,8 +48,8 @@ func (c *compareConfig) when(cu *lifecycle.Customer) time.Time {
 	switch {
 	case !c.at.IsZero():
 		return c.at
-	case !cu.AsOf.IsZero():
-		return cu.AsOf
+	case !cu.ClassifiedAt().IsZero():
+		return cu.ClassifiedAt()
 	}
 	return cu.Facts.Last
 }

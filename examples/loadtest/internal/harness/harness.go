@@ -20,9 +20,13 @@
 //   - doubled: not lost, and n or s is above the reference's (an event was
 //     applied twice);
 //   - mismatched: neither, but something else differs or is not sane: the
-//     facts (every tally, sum, first/last time, referrer, score), the stage,
-//     AsOf or the set of seen event IDs differ; or Version is not between 1
-//     and s; or the history is not a chain from an empty stage to the
+//     facts (every tally, sum, first/last time, referrer, score, referral
+//     credit), the stage, AsOf or the set of seen event IDs differ; or
+//     Version is not between 1 and s+k, where k is, summed over the
+//     referral credits the customer holds, the referred customer's number
+//     of order_completed events in the reference (a write that applies no
+//     event inserts a credit or moves it back to an earlier order, and
+//     referral credits are not in Seen); or the history is not a chain from an empty stage to the
 //     current stage along moves the model's graph allows, with Since the
 //     time of its last entry. A customer the tested store holds under the
 //     run's ID prefix that the reference does not have is also mismatched.
@@ -545,7 +549,15 @@ func compare(ctx context.Context, g *stage.Graph, ref, st lifecycle.Store, prefi
 	slices.Sort(ids)
 	for _, id := range ids {
 		w, g2 := want[id], got[id]
-		switch verdict, why := Diff(g, w, g2); verdict {
+		k := 0
+		for _, r := range w.Facts.Referrals {
+			if rc, ok := want[r.Customer]; ok {
+				k += int(rc.Facts.Count(lifecycle.OrderCompleted))
+			} else {
+				k++
+			}
+		}
+		switch verdict, why := Diff(g, w, g2, k); verdict {
 		case Lost:
 			sum.Lost++
 			problem("lost: customer %q: %s", id, why)
@@ -583,9 +595,11 @@ const (
 )
 
 // Diff compares the customer got (nil: missing) with the reference want,
-// checking the tested customer's bookkeeping against graph g. It returns
-// the verdict and, unless Same, a description of the first difference.
-func Diff(g *stage.Graph, want, got *lifecycle.Customer) (Verdict, string) {
+// checking the tested customer's bookkeeping against graph g; creditWrites
+// is how many of its writes may have applied no event, only a referral
+// credit (k in the package documentation). It returns the verdict and,
+// unless Same, a description of the first difference.
+func Diff(g *stage.Graph, want, got *lifecycle.Customer, creditWrites int) (Verdict, string) {
 	if got == nil {
 		return Lost, fmt.Sprintf("missing; the reference has %d events", want.Facts.Events())
 	}
@@ -607,8 +621,8 @@ func Diff(g *stage.Graph, want, got *lifecycle.Customer) (Verdict, string) {
 		return Mismatched, fmt.Sprintf("as_of %s, the reference %s", got.AsOf, want.AsOf)
 	case !slices.Equal(got.Seen, want.Seen):
 		return Mismatched, "the seen event IDs differ from the reference's"
-	case got.Version < 1 || got.Version > uint64(gs):
-		return Mismatched, fmt.Sprintf("version %d with %d events seen (want 1 to %d)", got.Version, gs, gs)
+	case got.Version < 1 || got.Version > uint64(gs+creditWrites):
+		return Mismatched, fmt.Sprintf("version %d with %d events seen and up to %d credit writes (want 1 to %d)", got.Version, gs, creditWrites, gs+creditWrites)
 	}
 	if why := checkHistory(g, got); why != "" {
 		return Mismatched, "history: " + why
@@ -628,6 +642,14 @@ func diffFacts(w, g *lifecycle.Facts) string {
 		return fmt.Sprintf("referred by %q at %s, the reference %q at %s", g.ReferredBy, g.ReferredAt, w.ReferredBy, w.ReferredAt)
 	case g.Score != w.Score || !g.ScoreAt.Equal(w.ScoreAt):
 		return fmt.Sprintf("score %d at %s, the reference %d at %s", g.Score, g.ScoreAt, w.Score, w.ScoreAt)
+	case len(g.Referrals) != len(w.Referrals):
+		return fmt.Sprintf("%d referral credits, the reference %d", len(g.Referrals), len(w.Referrals))
+	}
+	for i := range w.Referrals {
+		a, b := g.Referrals[i], w.Referrals[i]
+		if a.Customer != b.Customer || !a.At.Equal(b.At) {
+			return fmt.Sprintf("referral credit %+v, the reference %+v", a, b)
+		}
 	}
 	for i := range w.Tallies {
 		a, b := g.Tallies[i], w.Tallies[i]

@@ -199,7 +199,8 @@ func TestDiff(t *testing.T) {
 			Facts: lifecycle.Facts{First: t0, Last: t0.Add(time.Hour), Tallies: []lifecycle.Tally{
 				{Type: lifecycle.OrderCompleted, Count: 1, First: t0.Add(time.Hour), Last: t0.Add(time.Hour)},
 				{Type: lifecycle.SiteVisited, Count: 1, First: t0, Last: t0},
-			}, Sums: []lifecycle.Sum{{Type: lifecycle.OrderCompleted, Currency: "EUR", Amount: 100}}},
+			}, Sums: []lifecycle.Sum{{Type: lifecycle.OrderCompleted, Currency: "EUR", Amount: 100}},
+				Referrals: []lifecycle.Referral{{Customer: "f", At: t0}}},
 			History: []lifecycle.Transition{{To: model.Reach, At: t0}, {From: model.Reach, To: model.Conversion, At: t0.Add(time.Hour)}},
 			Seen:    []uint64{1, 2},
 			Version: 2,
@@ -225,11 +226,18 @@ func TestDiff(t *testing.T) {
 		{"other sum", func(c *lifecycle.Customer) *lifecycle.Customer { c.Facts.Sums[0].Amount = 99; return c }, Mismatched},
 		{"other tally time", func(c *lifecycle.Customer) *lifecycle.Customer { c.Facts.Tallies[1].Last = t0.Add(1); return c }, Mismatched},
 		{"other referrer", func(c *lifecycle.Customer) *lifecycle.Customer { c.Facts.ReferredBy = "r"; return c }, Mismatched},
+		{"other referral credit time", func(c *lifecycle.Customer) *lifecycle.Customer { c.Facts.Referrals[0].At = t0.Add(1); return c }, Mismatched},
+		{"other referral credit", func(c *lifecycle.Customer) *lifecycle.Customer { c.Facts.Referrals[0].Customer = "g"; return c }, Mismatched},
+		{"more referral credits", func(c *lifecycle.Customer) *lifecycle.Customer {
+			c.Facts.Referrals = append(c.Facts.Referrals, lifecycle.Referral{Customer: "h", At: t0})
+			return c
+		}, Mismatched},
+		{"credit writes within the bound", func(c *lifecycle.Customer) *lifecycle.Customer { c.Version = 3; return c }, Same},
 		{"other score", func(c *lifecycle.Customer) *lifecycle.Customer { c.Facts.ScoreAt = t0; return c }, Mismatched},
 		{"other stage", func(c *lifecycle.Customer) *lifecycle.Customer { c.Stage = model.Retention; return c }, Mismatched},
 		{"other as_of", func(c *lifecycle.Customer) *lifecycle.Customer { c.AsOf = t0; return c }, Mismatched},
 		{"version 0", func(c *lifecycle.Customer) *lifecycle.Customer { c.Version = 0; return c }, Mismatched},
-		{"more writes than events", func(c *lifecycle.Customer) *lifecycle.Customer { c.Version = 3; return c }, Mismatched},
+		{"more writes than events and credit writes", func(c *lifecycle.Customer) *lifecycle.Customer { c.Version = 4; return c }, Mismatched},
 		{"no history", func(c *lifecycle.Customer) *lifecycle.Customer { c.History = nil; return c }, Mismatched},
 		{"history broken chain", func(c *lifecycle.Customer) *lifecycle.Customer { c.History[1].From = model.Acquisition; return c }, Mismatched},
 		{"history not ending in stage", func(c *lifecycle.Customer) *lifecycle.Customer { c.History = c.History[:1]; return c }, Mismatched},
@@ -243,7 +251,7 @@ func TestDiff(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			want := base()
-			got, why := Diff(g, want, tc.edit(base()))
+			got, why := Diff(g, want, tc.edit(base()), 1)
 			if got != tc.want {
 				t.Fatalf("verdict %d (%s), want %d", got, why, tc.want)
 			}
