@@ -103,9 +103,9 @@ func Graph() *stage.Graph { return graph }
 // [lifecycle.Facts.ReferredBy] set (any event carrying a ReferrerID does
 // that). When a referred customer places a first order, the [lifecycle.Tracker]
 // records a referral_converted event on the referrer with the ID
-// "clm.referral:"+referredID; because that ID is derived from the referred
-// customer, retries and duplicates of any event never credit a referrer
-// twice for the same referred customer.
+// "clm.referral:"+referredID. The referrer keeps one entry per referred
+// customer in [lifecycle.Facts.Referrals], so retries and duplicates of any
+// event never credit a referrer twice for the same referred customer.
 //
 // The stage is decided at the classification time now, checking from the
 // last stage down. A buyer has at least one net order ([lifecycle.Facts.Orders]);

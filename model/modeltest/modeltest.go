@@ -520,6 +520,9 @@ func clone(f *lifecycle.Facts) *lifecycle.Facts {
 	if f.Sums != nil {
 		c.Sums = append(make([]lifecycle.Sum, 0, len(f.Sums)), f.Sums...)
 	}
+	if f.Referrals != nil {
+		c.Referrals = append(make([]lifecycle.Referral, 0, len(f.Referrals)), f.Referrals...)
+	}
 	return &c
 }
 
@@ -621,6 +624,15 @@ func changes(a, b *lifecycle.Facts) string {
 		for i := range a.Sums {
 			if a.Sums[i] != b.Sums[i] {
 				add("Sums[%d] %+v → %+v", i, a.Sums[i], b.Sums[i])
+			}
+		}
+	}
+	if len(a.Referrals) != len(b.Referrals) {
+		add("%d referrals → %d", len(a.Referrals), len(b.Referrals))
+	} else {
+		for i := range a.Referrals {
+			if a.Referrals[i] != b.Referrals[i] {
+				add("Referrals[%d] %+v → %+v", i, a.Referrals[i], b.Referrals[i])
 			}
 		}
 	}
