@@ -47,7 +47,7 @@
 // -store postgres stop with an explanation. The engine is in the package
 // examples/loadtest/internal/harness; a program in a nested module under
 // examples/loadtest can import it and pass openers for the SQL stores to
-// harness.Main (see docs/reliability.md).
+// harness.Main (see RELIABILITY.md).
 package main
 
 import (
@@ -59,7 +59,7 @@ import (
 const sqlNote = "the SQL stores are in the nested module github.com/clmkit/clm/store/sqlstore, " +
 	"which this program (root module) does not import; it tests -store memory only. " +
 	"Run the same load test against SQL from a program in a nested module that passes " +
-	"a store opener to harness.Main (docs/reliability.md, \"Load test against a SQL store\")"
+	"a store opener to harness.Main (RELIABILITY.md, \"Load test against a SQL store\")"
 
 func main() {
 	os.Exit(harness.Main(os.Args[1:], os.Stdout, os.Stderr,

@@ -9,6 +9,6 @@
 //
 // Every fault test states what the caller sees and proves that nothing is
 // lost or doubled by comparing the final state with a sequential replay of
-// the same events into a fault-free store. docs/reliability.md lists the
+// the same events into a fault-free store. RELIABILITY.md lists the
 // tests and the promises they check.
 package reliability

@@ -21,7 +21,7 @@ func small() Config {
 	c.Dup, c.Shuffle, c.Window = 0.2, 0.3, 300
 	c.Progress = 0
 	// Referral credits carry an arrival-order-dependent time (see
-	// docs/reliability.md); these tests check the harness, so they use a
+	// RELIABILITY.md); these tests check the harness, so they use a
 	// stream without referrals. TestRunReferrals covers them in order.
 	c.Referrals = false
 	return c
