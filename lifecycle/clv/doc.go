@@ -9,6 +9,8 @@
 //     last purchase), T (age at the end of calibration), MonetaryValue (mean
 //     value of repeat purchases) and, optionally, purchases in a holdout
 //     period. [ReadCDNOW] loads the classic CDNOW transaction files.
+//     [SummarizeStore] approximates the same rows from the aggregate facts
+//     a lifecycle.Store keeps when the single orders are not kept.
 //  2. Fit a purchase model — [FitBGNBD] for the BG/NBD model of Fader, Hardie
 //     & Lee (2005), or [FitParetoNBD] for the Pareto/NBD model of Schmittlein,
 //     Morrison & Colombo (1987) — and a spend model, [FitGammaGamma] (Fader &
