@@ -245,6 +245,7 @@ type ConflictError struct {
 	Have uint64 // the version stored (0: none)
 }
 
+// Error describes the conflict: the customer and both versions.
 func (e *ConflictError) Error() string {
 	return fmt.Sprintf("store: customer %q: expected version %d, stored version is %d: %v", e.ID, e.Want, e.Have, lifecycle.ErrConflict)
 }
