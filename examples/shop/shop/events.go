@@ -318,7 +318,10 @@ func decodeEvent(raw json.RawMessage) decoded {
 func jsonFieldError(err error, timeField string) *fieldError {
 	var te *json.UnmarshalTypeError
 	var pe *time.ParseError
+	var ve *lifecycle.ValidationError
 	switch {
+	case errors.As(err, &ve):
+		return newFieldError(ve.Field, ve.Value, ve.Reason)
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {

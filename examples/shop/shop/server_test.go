@@ -109,7 +109,7 @@ func TestPostEventsBadInput(t *testing.T) {
 		{name: "unknown field", body: `{"id":"v-1","customer_id":"c1","type":"site_visited","time":"2026-03-01T10:00:00Z","colour":"red"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "colour"}},
 		{name: "amount as string", body: `{"id":"o-1","customer_id":"c1","type":"order_completed","time":"2026-03-02T10:00:00Z","amount":"49.99","currency":"EUR"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "amount"}},
 		{name: "amount with decimals", body: `{"id":"o-1","customer_id":"c1","type":"order_completed","time":"2026-03-02T10:00:00Z","amount":49.99,"currency":"EUR"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "amount"}},
-		{name: "attrs value not a string", body: `{"id":"v-1","customer_id":"c1","type":"site_visited","time":"2026-03-01T10:00:00Z","attrs":{"page":3}}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "attrs"}},
+		{name: "attrs value not a string", body: `{"id":"v-1","customer_id":"c1","type":"site_visited","time":"2026-03-01T10:00:00Z","attrs":{"page":3}}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "attrs.page"}},
 		{name: "time not RFC 3339", body: `{"id":"v-1","customer_id":"c1","type":"site_visited","time":"01/03/2026"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "time"}},
 		{name: "time as number", body: `{"id":"v-1","customer_id":"c1","type":"site_visited","time":1772359200}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "time"}},
 		{name: "one bad in a batch", body: `[` + visit + `,{"id":"x","colour":1}]`, code: 400, kind: "malformed_event", fields: map[int]string{1: "colour"}},
