@@ -126,14 +126,26 @@ func backoff(attempt int) time.Duration {
 }
 
 func (s *Store) putPostgres(ctx context.Context, c *lifecycle.Customer, prev uint64, data []byte) (bool, error) {
-	var n int
-	var err error
-	if prev == 0 {
-		err = s.db.QueryRowContext(ctx, s.q.insert, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, digestArgs(c.Seen)).Scan(&n)
-	} else {
-		err = s.db.QueryRowContext(ctx, s.q.update, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, digestArgs(c.Seen), int64(prev)).Scan(&n)
+	// The statement runs in an explicit transaction although it is atomic
+	// on its own: when ctx is cancelled, pgx closes the connection but the
+	// server finishes a statement that waits for a lock, and would
+	// autocommit it after Put has returned the error. In a transaction
+	// that nobody commits, the server rolls it back instead.
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
 	}
-	return n == 1, err
+	defer tx.Rollback()
+	var n int
+	if prev == 0 {
+		err = tx.QueryRowContext(ctx, s.q.insert, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, digestArgs(c.Seen)).Scan(&n)
+	} else {
+		err = tx.QueryRowContext(ctx, s.q.update, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, digestArgs(c.Seen), int64(prev)).Scan(&n)
+	}
+	if err != nil || n != 1 {
+		return false, err
+	}
+	return true, tx.Commit()
 }
 
 func (s *Store) putSQLite(ctx context.Context, c *lifecycle.Customer, prev uint64, data []byte) (won bool, err error) {
