@@ -35,6 +35,7 @@ type ValueError struct {
 	Reason string // what is wrong, in plain words
 }
 
+// Error names the customer, the field, the value and the reason.
 func (e *ValueError) Error() string {
 	return fmt.Sprintf("sqlstore: customer %s: %s %s: %s: %v", strconv.Quote(e.ID), e.Field, strconv.Quote(e.Value), e.Reason, lifecycle.ErrInvalidCustomer)
 }
