@@ -3,7 +3,6 @@ package sqlstore_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -319,4 +318,3 @@ func TestCrash(t *testing.T) {
 	})
 }
 
-var _ = errors.Is

@@ -57,8 +57,8 @@ var (
 // [lifecycle.MaxIDLen], the longest ID an event may carry.
 const MaxIDLen = lifecycle.MaxIDLen
 
-// MaxStageLen is the longest stage ID, event type, currency or referrer ID,
-// in bytes, the store holds.
+// MaxStageLen is the longest stage ID, event type, currency, referrer ID
+// or history cause, in bytes, the store holds.
 const MaxStageLen = 256
 
 // Dialect names the SQL database behind a [Store].

@@ -69,6 +69,10 @@ func notFound(id string) error {
 // or deadlock after the last retry, the error also wraps
 // [lifecycle.ErrConflict], so that callers re-read and try again.
 //
+// With SQLite, a Put that waits for another process's write lock notices
+// a cancelled ctx only when SQLite's busy timeout (10 s with [Connect])
+// expires.
+//
 // After an error nothing was written, with one exception no client of a
 // networked database can rule out: when the connection fails while the
 // commit is in flight, the write may have been committed. Re-reading the
