@@ -317,4 +317,3 @@ func TestCrash(t *testing.T) {
 		}
 	})
 }
-
