@@ -17,8 +17,12 @@ import (
 //     otherwise it writes nothing and returns an error wrapping
 //     [ErrConflict] (version mismatch) or [ErrInvalidCustomer] (empty ID,
 //     c.Version != prev+1). A Put is atomic: after an error the stored
-//     customer is exactly as before. Put does not keep c: the caller may
-//     reuse it.
+//     customer is exactly as before — except when a networked store
+//     cannot know whether its commit happened (the connection died while
+//     the commit was in flight); it then returns an error and the write
+//     may have committed. The Tracker is safe either way: the retry finds
+//     the event in Seen and reports it as a duplicate. Put does not keep
+//     c: the caller may reuse it.
 //   - Scan yields a copy of every customer stored before Scan was called
 //     and not deleted since, each exactly once, in any order; a customer
 //     written during the scan is yielded at most once, in either version.

@@ -106,6 +106,11 @@ func check(c *lifecycle.Customer) error {
 	if err := text("facts.referred_by", c.Facts.ReferredBy); err != nil {
 		return err
 	}
+	for i, r := range c.Facts.Referrals {
+		if err := text("facts.referrals["+strconv.Itoa(i)+"].customer", r.Customer); err != nil {
+			return err
+		}
+	}
 	for i, h := range c.History {
 		p := "history[" + strconv.Itoa(i) + "]"
 		if err := text(p+".from", string(h.From)); err != nil {
@@ -141,7 +146,7 @@ func encode(c *lifecycle.Customer) ([]byte, error) {
 // decode fills dst from a row, reusing dst's slices.
 func decode(dst *lifecycle.Customer, id string, version int64, data []byte, digests string) error {
 	rec := record{
-		Facts:   lifecycle.Facts{Tallies: dst.Facts.Tallies[:0], Sums: dst.Facts.Sums[:0]},
+		Facts:   lifecycle.Facts{Tallies: dst.Facts.Tallies[:0], Sums: dst.Facts.Sums[:0], Referrals: dst.Facts.Referrals[:0]},
 		History: dst.History[:0],
 	}
 	if err := json.Unmarshal(data, &rec); err != nil {
@@ -154,6 +159,9 @@ func decode(dst *lifecycle.Customer, id string, version int64, data []byte, dige
 	}
 	if len(rec.Facts.Sums) == 0 {
 		rec.Facts.Sums = nil
+	}
+	if len(rec.Facts.Referrals) == 0 {
+		rec.Facts.Referrals = nil
 	}
 	seen, err := parseDigests(dst.Seen[:0], digests)
 	if err != nil {

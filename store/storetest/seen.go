@@ -14,7 +14,8 @@ import (
 // customer (in rows of their own, as store/sqlstore does) can get wrong: a
 // Put replaces Seen exactly, however it changed, and large digest sets and
 // digests of 2⁶³ and above come back intact. An empty Seen may come back
-// nil. Run them like [Cases]; [Run] and [TestStore] do not include them.
+// nil. [Cases] (and so [Run] and [TestStore]) includes them; SeenCases
+// returns just these two.
 func SeenCases() []Case {
 	return []Case{
 		{"SeenReplaced", seenReplaced},

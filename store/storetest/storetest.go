@@ -64,6 +64,8 @@ func Cases() []Case {
 		{"UpdateNew", updateNew},
 		{"UpdateExisting", updateExisting},
 		{"UpdateExclusive", updateExclusive},
+		{"SeenReplaced", seenReplaced},
+		{"SeenLarge", seenLarge},
 	}
 }
 
