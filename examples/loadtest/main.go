@@ -44,10 +44,10 @@
 // This program is in the root module, which must not depend on the SQL
 // stores (they live in the nested module github.com/clmkit/clm/store/sqlstore
 // with their drivers), so it tests the memory store only: -store sqlite and
-// -store postgres stop with an explanation. The engine is in the package
-// examples/loadtest/internal/harness; a program in a nested module under
-// examples/loadtest can import it and pass openers for the SQL stores to
-// harness.Main (see RELIABILITY.md).
+// -store postgres stop with an explanation. The same load test against
+// SQLite and PostgreSQL is the nested module examples/loadtest/sql
+// (cd examples/loadtest/sql && go run . -store sqlite), which passes the SQL
+// store openers to the shared engine, examples/loadtest/internal/harness.
 package main
 
 import (
@@ -58,8 +58,8 @@ import (
 
 const sqlNote = "the SQL stores are in the nested module github.com/clmkit/clm/store/sqlstore, " +
 	"which this program (root module) does not import; it tests -store memory only. " +
-	"Run the same load test against SQL from a program in a nested module that passes " +
-	"a store opener to harness.Main (RELIABILITY.md, \"Load test against a SQL store\")"
+	"Run the same load test against SQL with: cd examples/loadtest/sql && go run . -store sqlite " +
+	"(or -store postgres -dsn DSN)"
 
 func main() {
 	os.Exit(harness.Main(os.Args[1:], os.Stdout, os.Stderr,

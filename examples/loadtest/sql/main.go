@@ -1,0 +1,81 @@
+// Command sql runs the load test of examples/loadtest against the SQL
+// stores of github.com/clmkit/clm/store/sqlstore as well as memory. It is a
+// nested module (the root module must not depend on the SQL drivers), with
+// the same flags, output and exit status as examples/loadtest:
+//
+//	cd examples/loadtest/sql
+//	go run . -store sqlite                                 # a new SQLite file in a temporary directory
+//	go run . -store sqlite -dsn sqlite:/path/to/load.db    # a SQLite file of your choice
+//	go run . -store postgres -dsn "$CLM_POSTGRES_DSN"      # a PostgreSQL server (-dsn defaults to $CLM_POSTGRES_DSN)
+//
+// The SQL stores are much slower than memory (every write is a database
+// transaction), so use smaller runs, e.g. -events 20000 -customers 2000.
+// Customer IDs carry a prefix unique to the run, so a database that already
+// holds customers can be used: only this run's customers are compared.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/clmkit/clm/examples/loadtest/internal/harness"
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/store/sqlstore"
+)
+
+func main() {
+	os.Exit(harness.Main(os.Args[1:], os.Stdout, os.Stderr, openers(), nil))
+}
+
+func openers() map[string]harness.Opener {
+	return map[string]harness.Opener{
+		"memory":       harness.Memory,
+		"memory-plain": harness.MemoryPlain,
+		"sqlite":       openSQLite,
+		"postgres":     openPostgres,
+	}
+}
+
+// openSQLite opens the SQLite file named by dsn ("sqlite:PATH"), or a new
+// file in a temporary directory that is removed when the run ends.
+func openSQLite(ctx context.Context, dsn string) (lifecycle.Store, func() error, error) {
+	cleanup := func() error { return nil }
+	if dsn == "" {
+		dir, err := os.MkdirTemp("", "clm-loadtest-")
+		if err != nil {
+			return nil, nil, err
+		}
+		dsn = "sqlite:" + filepath.Join(dir, "load.db")
+		cleanup = func() error { return os.RemoveAll(dir) }
+	}
+	s, err := sqlstore.Connect(ctx, dsn)
+	if err != nil {
+		_ = cleanup()
+		return nil, nil, err
+	}
+	return s, func() error {
+		err := s.Close()
+		if cerr := cleanup(); err == nil {
+			err = cerr
+		}
+		return err
+	}, nil
+}
+
+// openPostgres opens the PostgreSQL server named by dsn, or by
+// $CLM_POSTGRES_DSN when dsn is empty.
+func openPostgres(ctx context.Context, dsn string) (lifecycle.Store, func() error, error) {
+	if dsn == "" {
+		dsn = os.Getenv("CLM_POSTGRES_DSN")
+	}
+	if dsn == "" {
+		return nil, nil, fmt.Errorf("-store postgres needs -dsn or $CLM_POSTGRES_DSN (bash .ci/postgres.sh starts a throwaway server)")
+	}
+	s, err := sqlstore.Connect(ctx, dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, s.Close, nil
+}

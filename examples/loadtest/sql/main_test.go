@@ -1,0 +1,36 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/clmkit/clm/examples/loadtest/internal/harness"
+)
+
+func runLoad(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errs bytes.Buffer
+	code := harness.Main(append(args, "-progress", "0"), &out, &errs, openers(), nil)
+	if code != 0 {
+		t.Fatalf("load test %v exited %d\nstdout: %s\nstderr: %s", args, code, out.String(), errs.String())
+	}
+	line := strings.TrimSpace(out.String())
+	if !strings.HasSuffix(line, "lost=0 doubled=0 mismatched=0") {
+		t.Fatalf("summary line %q does not end with lost=0 doubled=0 mismatched=0", line)
+	}
+	return line
+}
+
+func TestLoadSQLite(t *testing.T) {
+	t.Log(runLoad(t, "-store", "sqlite", "-events", "3000", "-customers", "300", "-writers", "4", "-dup", "0.2", "-shuffle", "0.3", "-seed", "3"))
+}
+
+func TestLoadPostgres(t *testing.T) {
+	dsn := os.Getenv("CLM_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("CLM_POSTGRES_DSN is not set; run `bash .ci/test` (it starts a throwaway PostgreSQL) to run this test")
+	}
+	t.Log(runLoad(t, "-store", "postgres", "-dsn", dsn, "-events", "3000", "-customers", "300", "-writers", "4", "-dup", "0.2", "-shuffle", "0.3", "-seed", "4"))
+}
