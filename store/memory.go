@@ -28,10 +28,44 @@ type Memory struct {
 	shards [shardCount]shard
 }
 
+// shard holds its customers in a dense slice in insertion order, with a map
+// from ID to position. Passes over every customer (Scan, View) walk the
+// slice, which visits customers roughly in the order they were allocated:
+// several times faster than walking a map over a large heap.
 type shard struct {
-	mu sync.RWMutex
-	m  map[string]*lifecycle.Customer
-	_  [40]byte // keep shards on separate cache lines
+	mu   sync.RWMutex
+	idx  map[string]int
+	list []*lifecycle.Customer
+	_    [8]byte // pad to 64 bytes: neighbouring shards' locks rarely share a cache line
+}
+
+func (s *shard) get(id string) (*lifecycle.Customer, bool) {
+	i, ok := s.idx[id]
+	if !ok {
+		return nil, false
+	}
+	return s.list[i], true
+}
+
+func (s *shard) insert(c *lifecycle.Customer) {
+	s.idx[c.ID] = len(s.list)
+	s.list = append(s.list, c)
+}
+
+// remove deletes a customer by moving the last one into its place.
+func (s *shard) remove(id string) {
+	i, ok := s.idx[id]
+	if !ok {
+		return
+	}
+	last := len(s.list) - 1
+	if i != last {
+		s.list[i] = s.list[last]
+		s.idx[s.list[i].ID] = i
+	}
+	s.list[last] = nil
+	s.list = s.list[:last]
+	delete(s.idx, id)
 }
 
 var (
@@ -45,7 +79,7 @@ var (
 func NewMemory() *Memory {
 	m := &Memory{seed: maphash.MakeSeed()}
 	for i := range m.shards {
-		m.shards[i].m = make(map[string]*lifecycle.Customer)
+		m.shards[i].idx = make(map[string]int)
 	}
 	return m
 }
@@ -63,7 +97,7 @@ func (m *Memory) Get(ctx context.Context, id string) (*lifecycle.Customer, error
 	s := m.shard(id)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c, ok := s.m[id]
+	c, ok := s.get(id)
 	if !ok {
 		return nil, notFound(id)
 	}
@@ -79,7 +113,7 @@ func (m *Memory) Load(ctx context.Context, id string, dst *lifecycle.Customer) e
 	s := m.shard(id)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c, ok := s.m[id]
+	c, ok := s.get(id)
 	if !ok {
 		return notFound(id)
 	}
@@ -103,7 +137,7 @@ func (m *Memory) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) er
 	s := m.shard(c.ID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old, ok := s.m[c.ID]
+	old, ok := s.get(c.ID)
 	var have uint64
 	if ok {
 		have = old.Version
@@ -112,7 +146,7 @@ func (m *Memory) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) er
 		return &ConflictError{ID: c.ID, Want: prev, Have: have}
 	}
 	if !ok {
-		s.m[c.ID] = c.Clone()
+		s.insert(c.Clone())
 		return nil
 	}
 	c.CopyTo(old)
@@ -133,7 +167,7 @@ func (m *Memory) Update(ctx context.Context, id string, fn func(c *lifecycle.Cus
 	s := m.shard(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.m[id]
+	c, ok := s.get(id)
 	if !ok {
 		c = &lifecycle.Customer{ID: id}
 	}
@@ -146,7 +180,7 @@ func (m *Memory) Update(ctx context.Context, id string, fn func(c *lifecycle.Cus
 		return err
 	}
 	if !ok {
-		s.m[id] = c
+		s.insert(c)
 	}
 	return nil
 }
@@ -158,7 +192,7 @@ func (m *Memory) Delete(ctx context.Context, id string) error {
 	}
 	s := m.shard(id)
 	s.mu.Lock()
-	delete(s.m, id)
+	s.remove(id)
 	s.mu.Unlock()
 	return nil
 }
@@ -169,7 +203,7 @@ func (m *Memory) Len() int {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.RLock()
-		n += len(s.m)
+		n += len(s.list)
 		s.mu.RUnlock()
 	}
 	return n
@@ -190,7 +224,7 @@ func (m *Memory) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error]
 			s := &m.shards[i]
 			s.mu.RLock()
 			batch = batch[:0]
-			for _, c := range s.m {
+			for _, c := range s.list {
 				batch = append(batch, c.Clone())
 			}
 			s.mu.RUnlock()
@@ -229,7 +263,7 @@ func (m *Memory) View(ctx context.Context) iter.Seq2[*lifecycle.Customer, error]
 func (s *shard) view(yield func(*lifecycle.Customer, error) bool) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, c := range s.m {
+	for _, c := range s.list {
 		if !yield(c, nil) {
 			return false
 		}

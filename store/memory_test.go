@@ -82,3 +82,55 @@ func TestMemoryViewMatchesScan(t *testing.T) {
 		}
 	}
 }
+
+func TestMemoryDelete(t *testing.T) {
+	ctx := t.Context()
+	m := store.NewMemory()
+	const n = 300
+	for i := range n {
+		if err := m.Put(ctx, &lifecycle.Customer{ID: "c" + strconv.Itoa(i), Version: 1}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Delete every third customer, and one that does not exist.
+	for i := 0; i < n; i += 3 {
+		if err := m.Delete(ctx, "c"+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Delete(ctx, "nobody"); err != nil {
+		t.Fatalf("Delete(missing) = %v; want nil", err)
+	}
+	want := map[string]bool{}
+	for i := range n {
+		id := "c" + strconv.Itoa(i)
+		_, err := m.Get(ctx, id)
+		if i%3 == 0 {
+			if !errors.Is(err, lifecycle.ErrNotFound) {
+				t.Fatalf("Get(%s) after Delete = %v; want ErrNotFound", id, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("Get(%s) = %v (a Delete lost a neighbour)", id, err)
+		}
+		want[id] = true
+	}
+	got := map[string]bool{}
+	for c, err := range m.Scan(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[c.ID] = true
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("Scan after Delete (-want +got):\n%s", diff)
+	}
+	if m.Len() != len(want) {
+		t.Fatalf("Len = %d; want %d", m.Len(), len(want))
+	}
+	// A deleted ID can be created again, from version 0.
+	if err := m.Put(ctx, &lifecycle.Customer{ID: "c0", Version: 1}, 0); err != nil {
+		t.Fatalf("Put after Delete = %v", err)
+	}
+}
