@@ -530,23 +530,15 @@ func concurrentIncrements(ctx context.Context, s lifecycle.Store, p string) erro
 	if err := s.Put(ctx, base, 0); err != nil {
 		return fmt.Errorf("Put = %v", err)
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, goroutines)
-	for g := 0; g < goroutines; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < each; i++ {
-				if err := increment(ctx, s, id); err != nil {
-					errs <- err
-					return
-				}
+	err := parallel(goroutines, func(int) error {
+		for i := 0; i < each; i++ {
+			if err := increment(ctx, s, id); err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("read-modify-write loop failed: %w", err)
 	}
 	got, err := s.Get(ctx, id)
@@ -571,25 +563,17 @@ func stressManyCustomers(ctx context.Context, s lifecycle.Store, p string) error
 			return fmt.Errorf("Put = %v", err)
 		}
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, goroutines)
-	for g := 0; g < goroutines; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := 0; r < rounds; r++ {
-				for i := 0; i < customers; i++ {
-					if err := increment(ctx, s, p+"m"+strconv.Itoa((i+g)%customers)); err != nil {
-						errs <- err
-						return
-					}
+	err := parallel(goroutines, func(g int) error {
+		for r := 0; r < rounds; r++ {
+			for i := 0; i < customers; i++ {
+				if err := increment(ctx, s, p+"m"+strconv.Itoa((i+g)%customers)); err != nil {
+					return err
 				}
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("read-modify-write loop failed: %w", err)
 	}
 	got, err := scanMine(ctx, s, p+"m")
@@ -605,4 +589,22 @@ func stressManyCustomers(ctx context.Context, s lifecycle.Store, p string) error
 		return fmt.Errorf("Scan yielded %d of %d customers", len(got), customers)
 	}
 	return nil
+}
+
+// parallel runs fn(0) … fn(n-1) in n goroutines and returns the first error.
+func parallel(n int, fn func(g int) error) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for g := 0; g < n; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(g); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/clmkit/clm/lifecycle"
 )
@@ -121,37 +120,25 @@ func updateExclusive(ctx context.Context, s lifecycle.Store, p string) error {
 		return fmt.Errorf("Put = %v", err)
 	}
 	const goroutines, each = 8, 25
-	var wg sync.WaitGroup
-	errs := make(chan error, 2*goroutines)
-	for g := 0; g < goroutines; g++ {
-		wg.Add(2)
-		go func() { // in-place updates
-			defer wg.Done()
-			for i := 0; i < each; i++ {
-				err := u.Update(ctx, id, func(c *lifecycle.Customer) (bool, error) {
+	err := parallel(2*goroutines, func(g int) error {
+		for i := 0; i < each; i++ {
+			var err error
+			if g%2 == 0 { // in-place updates
+				err = u.Update(ctx, id, func(c *lifecycle.Customer) (bool, error) {
 					c.Facts.Tallies[0].Count++
 					c.Version++
 					return true, nil
 				})
-				if err != nil {
-					errs <- err
-					return
-				}
+			} else { // compare-and-swap writers on the same customer
+				err = increment(ctx, s, id)
 			}
-		}()
-		go func() { // compare-and-swap writers on the same customer
-			defer wg.Done()
-			for i := 0; i < each; i++ {
-				if err := increment(ctx, s, id); err != nil {
-					errs <- err
-					return
-				}
+			if err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("concurrent Update/Put failed: %w", err)
 	}
 	got, err := s.Get(ctx, id)
