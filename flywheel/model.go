@@ -118,9 +118,10 @@ func Graph() *stage.Graph { return graph }
 //   - retain: an active buyer with at least RetainOrders (default 2) net
 //     orders, the repeat order therefore within the lapse window;
 //   - nurture: an active buyer (the first order);
-//   - acquire: a known lead (signed_up, newsletter_subscribed, cart_added,
-//     checkout_started, inquiry_sent, chat_started or loyalty_joined), or a
-//     customer who ordered but whose every order was refunded;
+//   - acquire: a customer with no net order who is a known lead
+//     (signed_up, newsletter_subscribed, cart_added, checkout_started,
+//     inquiry_sent, chat_started or loyalty_joined) or who ordered but had
+//     every order refunded (a lapsed buyer is not a lead again);
 //   - engage: everyone else, including prospects who only visited, viewed
 //     or saw an ad, and lapsed buyers (a lapsed advocate takes the loop
 //     edge back to engage).

@@ -79,9 +79,11 @@ func (b *Builder) Edges(edges ...stage.Edge) *Builder {
 // problem found, joined, each wrapping [ErrInvalidModel]: an empty name, no
 // stages, Start missing or repeated, a stage without a rule, a rule with a
 // bad parameter, two stages with the same rule (they can never be told
-// apart: the earlier would never be chosen), a stage no move can ever
-// enter, and any graph problem [stage.New] finds (duplicate or empty
-// IDs, edges naming unknown stages, unreachable stages).
+// apart: the earlier would never be chosen), when the edges are derived
+// (no [Builder.Edges] call) a stage whose rule can only turn false (no
+// move can ever enter it), and, once none of those is found, any graph
+// problem [stage.New] finds (duplicate or empty IDs, edges naming unknown
+// stages, unreachable stages).
 func (b *Builder) Build() (*Custom, error) {
 	errs := append([]error(nil), b.errs...)
 	bad := func(format string, args ...any) {

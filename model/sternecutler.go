@@ -61,8 +61,9 @@ var sterneCutlerGraph = stage.MustNew([]stage.Stage{
 //     chat_started, content_downloaded, loyalty_joined), or any
 //     order_completed or subscription_renewed ever (a lapsed buyer, or one
 //     whose every order was refunded);
-//   - reach: everyone else (ad_impression, site_visited, content_viewed and
-//     custom events only).
+//   - reach: everyone else (for example a customer with only ad_impression,
+//     site_visited, content_viewed, support, survey, review, share or
+//     referral events, or custom events).
 //
 // Edge cases: a lapsed buyer falls back to acquisition and returns to the
 // stage their net purchases earn with their next purchase (a lapsed loyal

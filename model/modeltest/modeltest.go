@@ -21,9 +21,10 @@
 //     same answer.
 //   - Graph: along random histories — one random event at a time, never
 //     before now, classified at its time, or now moving later by a random
-//     step from a minute to two years — every change of stage from A to B
-//     is an edge A → B the graph declares. As in a [lifecycle.Tracker],
-//     now is never before the customer's last event on these walks.
+//     step from about a second to just over two years — every change of
+//     stage from A to B is an edge A → B the graph declares. As in a
+//     [lifecycle.Tracker], now is never before the customer's last event
+//     on these walks.
 //
 // The facts are generated from a seeded math/rand/v2 source ([Seed]), so a
 // failure is reproducible; every failure message names the rule, the model,
@@ -68,11 +69,11 @@ func Seed(a, b uint64) Option { return func(c *config) { c.seed1, c.seed2 = a, b
 
 // Walks sets how many random customers are generated (default 300): each
 // is one random history for the Graph rule and one facts value, classified
-// at several times, for the other rules.
+// at several times, for the other rules. Values below 1 mean 1.
 func Walks(n int) Option { return func(c *config) { c.walks = max(n, 1) } }
 
 // Steps sets the number of steps (events or clock moves) in each random
-// history (default 40).
+// history (default 40; values below 1 mean 1).
 func Steps(n int) Option { return func(c *config) { c.steps = max(n, 1) } }
 
 // Types adds event types to those the random histories draw from (by
@@ -87,7 +88,7 @@ func Types(types ...lifecycle.EventType) Option {
 func Start(t time.Time) Option { return func(c *config) { c.start = t.UTC() } }
 
 // MaxReports sets how many failures are reported per rule (default 5); the
-// rest are counted in a last message.
+// rest are counted in a last message. Values below 1 mean 1.
 func MaxReports(n int) Option { return func(c *config) { c.maxReports = max(n, 1) } }
 
 func newConfig(opts []Option) *config {
