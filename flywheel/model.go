@@ -137,7 +137,9 @@ func Model(opts ...ModelOption) lifecycle.Model {
 		referrals:    DefaultAdvocateReferrals,
 	}
 	for _, o := range opts {
-		o(m)
+		if o != nil {
+			o(m)
+		}
 	}
 	return m
 }

@@ -203,3 +203,10 @@ func TestModelStageAllocatesNothing(t *testing.T) {
 		t.Errorf("Stage allocates %v times per call", n)
 	}
 }
+
+func TestModelNilOption(t *testing.T) {
+	m := flywheel.Model(nil, flywheel.LapseAfter(0), nil)
+	if m.Name() != "flywheel" {
+		t.Fatalf("Name = %q", m.Name())
+	}
+}

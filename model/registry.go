@@ -42,8 +42,8 @@ func Register(name string, m lifecycle.Model) error {
 	case m == nil:
 		return fmt.Errorf("%w: cannot register a nil model as %q", ErrInvalidModel, name)
 	}
-	if g := m.Stages(); g == nil || g.Len() == 0 {
-		return fmt.Errorf("%w: cannot register model %q as %q: it declares no stages", ErrInvalidModel, m.Name(), name)
+	if err := checkStages(m, name); err != nil {
+		return err
 	}
 	registry.Lock()
 	defer registry.Unlock()
@@ -51,6 +51,23 @@ func Register(name string, m lifecycle.Model) error {
 		return fmt.Errorf("%w: %q is already registered (model %q)", ErrDuplicateModel, name, prev.Name())
 	}
 	registry.models[name] = m
+	return nil
+}
+
+// checkStages asks m for its stages and name, turning a panic (such as a
+// typed nil model's nil-pointer dereference) into an error.
+func checkStages(m lifecycle.Model, name string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: cannot register %q: the model panicked when asked for its stages or name: %v", ErrInvalidModel, name, r)
+		}
+	}()
+	if g := m.Stages(); g == nil || g.Len() == 0 {
+		return fmt.Errorf("%w: cannot register model %q as %q: it declares no stages", ErrInvalidModel, m.Name(), name)
+	}
+	if m.Name() == "" {
+		return fmt.Errorf("%w: cannot register a model with an empty Name as %q", ErrInvalidModel, name)
+	}
 	return nil
 }
 

@@ -90,3 +90,13 @@ func TestLookupUnknown(t *testing.T) {
 		}
 	}
 }
+
+func TestRegisterTypedNilModel(t *testing.T) {
+	err := model.Register("typed-nil", (*model.Custom)(nil))
+	if !errors.Is(err, model.ErrInvalidModel) {
+		t.Fatalf("Register(typed nil model) = %v; want an error wrapping ErrInvalidModel", err)
+	}
+	if _, err := model.Lookup("typed-nil"); err == nil {
+		t.Fatal("a refused model was registered")
+	}
+}
