@@ -26,7 +26,10 @@ var (
 // ValidationError reports which field of an event is wrong and why. It
 // unwraps to [ErrInvalidEvent].
 type ValidationError struct {
-	Field  string // the JSON name of the field, e.g. "currency" or "attrs.score"
+	// Field is the JSON name of the field, e.g. "currency" or
+	// "attrs.score"; "json" for a JSON document as a whole; from
+	// [FromSegment], the Segment field ("messageId", "properties.total").
+	Field  string
 	Value  string // the offending value (truncated when long)
 	Reason string // what is wrong, in plain words
 }

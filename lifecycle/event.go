@@ -118,9 +118,11 @@ const (
 )
 
 // Validate checks the event on its own, without a clock: every required
-// field present, IDs and attributes within limits and valid UTF-8 without
-// NUL bytes, a known or vendor-prefixed type, a non-negative amount with a
-// well-formed currency, no self-referral, and a score on survey answers.
+// field present (id, customer_id, type, time), IDs and attributes within
+// limits and valid UTF-8 without NUL bytes, IDs without leading or trailing
+// white space, a known or vendor-prefixed type, a time in the years 1900 to
+// 9999, a non-negative amount with a well-formed currency, no
+// self-referral, and a score on survey answers.
 // It returns a *[ValidationError] wrapping [ErrInvalidEvent].
 // ([Tracker.Record] also refuses times too far in the future.)
 func (e *Event) Validate() error {

@@ -104,7 +104,9 @@ func (f *Facts) LastTime(t EventType) time.Time {
 	return tl.Last
 }
 
-// Events returns the number of events recorded, of every type.
+// Events returns the number of events recorded, of every type, summing the
+// counts of Tallies: [ReferralConverted] credits count once per referred
+// customer (len(Referrals)).
 func (f *Facts) Events() int64 {
 	var n int64
 	for i := range f.Tallies {
@@ -139,8 +141,9 @@ func (f *Facts) Revenue(cur string) int64 {
 	return f.Amount(OrderCompleted, cur) + f.Amount(SubscriptionRenewed, cur) - f.Amount(OrderRefunded, cur)
 }
 
-// Currencies returns the currencies the customer has paid or been refunded
-// in, sorted.
+// Currencies returns the currencies of every amount recorded for the
+// customer (payments and refunds, and amounts on any other event type),
+// sorted, each once.
 func (f *Facts) Currencies() []string {
 	var out []string
 	for _, s := range f.Sums {

@@ -98,7 +98,9 @@ func WithLogger(l *slog.Logger) Option { return func(t *Tracker) { t.log = l } }
 func WithMaxSkew(d time.Duration) Option { return func(t *Tracker) { t.skew = d } }
 
 // WithMaxRetries sets how many times a write that lost a compare-and-swap
-// race is retried before Record gives up with [ErrConflict] (default 32).
+// race is retried before Record gives up with [ErrConflict] (default 32, so
+// at most 33 attempts; n ≤ 0 means a single attempt, no retry). Stores that
+// are an [Updater] never lose such a race.
 func WithMaxRetries(n int) Option { return func(t *Tracker) { t.retries = n } }
 
 // WithHook adds a hook called after every stored stage change.

@@ -4,11 +4,13 @@
 // A [Graph] is an ordered list of stages (the first one is where a new
 // customer starts) and a set of directed edges: advances (towards the end of
 // the list), regressions (back, as when a loyal customer lapses) and loops
-// (from the end back to the start, as in a flywheel where advocates bring in
-// new prospects). [New] validates the graph and reports every problem it
-// finds: duplicate or empty IDs, edges that name unknown stages, edges whose
-// kind does not match their direction, and stages that cannot be reached
-// from the start.
+// (back to an earlier stage closing a cycle, typically from the end to the
+// start, as in a flywheel where advocates bring in new prospects). [New]
+// validates the graph and reports every problem it finds: no stages,
+// duplicate or empty IDs, IDs with surrounding white space, edges that name
+// unknown stages, edges from a stage to itself, duplicate edges, edges of an
+// unknown kind or whose kind does not match their direction, and stages
+// that cannot be reached from the start.
 package stage
 
 import (
@@ -43,8 +45,11 @@ const (
 	// Regress moves a customer back to an earlier stage, as when a buyer
 	// lapses or a refund undoes a purchase.
 	Regress
-	// Loop moves a customer from a late stage back to the first stage, closing
-	// a cycle such as the flywheel's advocate → engage.
+	// Loop moves a customer back to an earlier stage, closing a cycle such
+	// as the flywheel's advocate → engage (typically from the last stage to
+	// the first, but [New] requires only that it goes back, as it does for
+	// [Regress]). A loop and a regression differ in meaning only: a loop is
+	// the cycle working as intended, a regression a customer slipping back.
 	Loop
 )
 
@@ -82,7 +87,9 @@ type Graph struct {
 
 // New builds a graph from stages in order (the first is the start stage) and
 // the allowed moves between them. It returns an error wrapping
-// [ErrInvalidGraph] that lists every problem found.
+// [ErrInvalidGraph] that lists every problem found (see the package doc):
+// each problem is its own error, joined with [errors.Join], and each wraps
+// ErrInvalidGraph.
 func New(stages []Stage, edges []Edge) (*Graph, error) {
 	var errs []error
 	bad := func(format string, args ...any) {

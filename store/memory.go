@@ -21,8 +21,10 @@ const shardCount = 64
 
 // Memory is an in-memory [lifecycle.Store], sharded by customer ID so that
 // writers to different customers rarely wait for each other. It copies
-// customers on the way in and out, so callers can never change stored
-// state by accident. The zero value is not usable; call [NewMemory].
+// customers on the way in and out (Get, Load, Put, Scan), so callers can
+// never change stored state by accident; only [Memory.View] and the fn of
+// [Memory.Update] see the stored customers themselves. The zero value is
+// not usable; call [NewMemory].
 type Memory struct {
 	seed   maphash.Seed
 	shards [shardCount]shard
@@ -211,8 +213,10 @@ func (m *Memory) Len() int {
 
 // Scan yields a copy of every stored customer. It copies one shard (about
 // 1/64 of the customers) at a time under a read lock, so writers are held up
-// only briefly; a customer written during the scan is yielded once, in the
-// version its shard held when that shard was copied.
+// only briefly. A customer stored when Scan is called and not deleted
+// before its shard is copied is yielded once, in the version its shard held
+// at that moment; a customer added during the scan is yielded at most once
+// (not at all if its shard was already copied).
 func (m *Memory) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
 	return func(yield func(*lifecycle.Customer, error) bool) {
 		var batch []*lifecycle.Customer
