@@ -130,8 +130,9 @@ type StageStats struct {
 	// whenever Reached > 0.
 	StopRate float64 `json:"stop_rate"`
 	// ToNext is the time from reaching this stage to reaching the next,
-	// over customers who reached both and who entered this stage itself
-	// (those who skipped it have no time in it and are left out).
+	// over customers who reached both and who reached this stage by a
+	// transition into it (those who skipped it have no time in it and are
+	// left out, even if they fall back into it later).
 	ToNext Dist `json:"to_next"`
 	// FromStart is the time from entering the model (the first transition)
 	// to reaching this stage, over the customers who reached it. It is

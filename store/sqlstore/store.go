@@ -239,8 +239,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 // (see [WithScanPageSize]) and continues after the last ID of the previous
 // page, so memory stays bounded by one page however many customers there
 // are, and no connection is held while the loop body runs: the body may
-// call Put. A customer written during the scan is yielded once, in the
-// version its page saw.
+// call Put. A customer written during the scan is yielded at most once,
+// in the version its page saw (one created with an ID below the scan's
+// position is not yielded).
 func (s *Store) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
 	return func(yield func(*lifecycle.Customer, error) bool) {
 		after := ""
