@@ -400,19 +400,23 @@ func (t *Tracker) Sweep(ctx context.Context, now time.Time) (SweepResult, error)
 			continue
 		}
 		var res Result
+		wrote := false
 		err := t.apply(ctx, c.ID, func(c *Customer) (bool, error) {
+			// Runs again after a write conflict: decide afresh each time.
+			wrote = false
 			if !now.After(c.AsOf) {
-				return false, nil
+				return false, nil // advanced since Scan copied it
 			}
 			c.AsOf = now
 			res.From = c.Stage
 			err := t.classify(c, "", &res)
-			return err == nil, err
+			wrote = err == nil
+			return wrote, err
 		}, &res)
 		if err != nil {
 			return sr, fmt.Errorf("sweep customer %q: %w", c.ID, err)
 		}
-		if res.Version != 0 {
+		if wrote {
 			sr.Updated++
 		}
 		if res.Moved {
