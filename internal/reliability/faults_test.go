@@ -166,50 +166,43 @@ func TestContextCancelledMidBatch(t *testing.T) {
 func TestContextCancelledUnderLoad(t *testing.T) {
 	events, end := stream(4000, 13, false)
 	want := reference(t, events, end, time.Time{})
-	for _, withUpdater := range []bool{false, true} {
-		t.Run(map[bool]string{false: "Get and Put", true: "Update"}[withUpdater], func(t *testing.T) {
-			m := store.NewMemory()
-			var s lifecycle.Store = struct{ lifecycle.Store }{m}
-			if withUpdater {
-				s = m
-			}
-			tr := lifecycle.NewTracker(model.SterneCutler(), s, lifecycle.WithClock(func() time.Time { return end }))
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			var next, recorded atomic.Int64
-			var wg sync.WaitGroup
-			errs := make(chan error, 4)
-			for range 4 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						i := int(next.Add(1)) - 1
-						if i >= len(events) {
-							return
-						}
-						if recorded.Add(1) == int64(len(events)/2) {
-							cancel()
-						}
-						if _, err := tr.Record(ctx, events[i]); err != nil && !errors.Is(err, context.Canceled) {
-							errs <- err
-							return
-						}
+	bothPaths(t, func(t *testing.T, m *store.Memory, s lifecycle.Store) {
+		tr := lifecycle.NewTracker(model.SterneCutler(), s, lifecycle.WithClock(func() time.Time { return end }))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var next, recorded atomic.Int64
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= len(events) {
+						return
 					}
-				}()
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Fatal(err)
-			}
-			for _, e := range events {
-				_, err := tr.Record(context.Background(), e)
-				require.NoError(t, err)
-			}
-			sameState(t, want, m)
-		})
-	}
+					if recorded.Add(1) == int64(len(events)/2) {
+						cancel()
+					}
+					if _, err := tr.Record(ctx, events[i]); err != nil && !errors.Is(err, context.Canceled) {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		for _, e := range events {
+			_, err := tr.Record(context.Background(), e)
+			require.NoError(t, err)
+		}
+		sameState(t, want, m)
+	})
 }
 
 // logBuffer is a slog handler target safe for concurrent use.
@@ -237,38 +230,31 @@ func (l *logBuffer) Count(s string) int {
 func TestPanickingHook(t *testing.T) {
 	events, end := stream(2000, 14, true)
 	want := reference(t, events, end, time.Time{})
-	for _, withUpdater := range []bool{false, true} {
-		t.Run(map[bool]string{false: "Get and Put", true: "Update"}[withUpdater], func(t *testing.T) {
-			m := store.NewMemory()
-			var s lifecycle.Store = struct{ lifecycle.Store }{m}
-			if withUpdater {
-				s = m
+	bothPaths(t, func(t *testing.T, m *store.Memory, s lifecycle.Store) {
+		var logs logBuffer
+		var after atomic.Int64
+		tr := lifecycle.NewTracker(model.SterneCutler(), s,
+			lifecycle.WithClock(func() time.Time { return end }),
+			lifecycle.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+			lifecycle.WithHook(func(context.Context, lifecycle.Change) { panic("hook exploded") }),
+			lifecycle.WithHook(func(context.Context, lifecycle.Change) { after.Add(1) }))
+		moves := 0
+		for _, e := range events {
+			res, err := tr.Record(context.Background(), e)
+			require.NoError(t, err, "event %s", e.ID)
+			if res.Moved {
+				moves++
 			}
-			var logs logBuffer
-			var after atomic.Int64
-			tr := lifecycle.NewTracker(model.SterneCutler(), s,
-				lifecycle.WithClock(func() time.Time { return end }),
-				lifecycle.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
-				lifecycle.WithHook(func(context.Context, lifecycle.Change) { panic("hook exploded") }),
-				lifecycle.WithHook(func(context.Context, lifecycle.Change) { after.Add(1) }))
-			moves := 0
-			for _, e := range events {
-				res, err := tr.Record(context.Background(), e)
-				require.NoError(t, err, "event %s", e.ID)
-				if res.Moved {
-					moves++
-				}
-			}
-			require.Positive(t, moves)
-			if got := logs.Count("hook exploded"); got < moves {
-				t.Errorf("%d panics logged for at least %d stage changes", got, moves)
-			}
-			if got := after.Load(); got < int64(moves) {
-				t.Errorf("the hook after the panicking one ran %d times for at least %d changes", got, moves)
-			}
-			sameState(t, want, m)
-		})
-	}
+		}
+		require.Positive(t, moves)
+		if got := logs.Count("hook exploded"); got < moves {
+			t.Errorf("%d panics logged for at least %d stage changes", got, moves)
+		}
+		if got := after.Load(); got < int64(moves) {
+			t.Errorf("the hook after the panicking one ran %d times for at least %d changes", got, moves)
+		}
+		sameState(t, want, m)
+	})
 }
 
 // A hook that blocks. Record waits for it: the call does not return while
@@ -280,55 +266,48 @@ func TestPanickingHook(t *testing.T) {
 func TestBlockingHook(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	clock := lifecycle.WithClock(func() time.Time { return t0.Add(time.Hour) })
-	for _, withUpdater := range []bool{false, true} {
-		t.Run(map[bool]string{false: "Get and Put", true: "Update"}[withUpdater], func(t *testing.T) {
-			m := store.NewMemory()
-			var s lifecycle.Store = struct{ lifecycle.Store }{m}
-			if withUpdater {
-				s = m
-			}
-			release := make(chan struct{})
-			entered := make(chan lifecycle.Change, 1)
-			var calls atomic.Int64
-			tr := lifecycle.NewTracker(model.SterneCutler(), s, clock,
-				lifecycle.WithHook(func(ctx context.Context, ch lifecycle.Change) {
-					if calls.Add(1) == 1 {
-						entered <- ch
-						<-release
-					}
-				}))
-			ctx := context.Background()
-			done := make(chan error, 1)
-			go func() {
-				_, err := tr.Record(ctx, lifecycle.Event{ID: "v1", CustomerID: "c", Type: lifecycle.SiteVisited, Time: t0})
-				done <- err
-			}()
-			select {
-			case ch := <-entered:
-				require.Equal(t, "c", ch.CustomerID)
-			case <-time.After(10 * time.Second):
-				t.Fatal("the hook was not called")
-			}
-			c, err := tr.Customer(ctx, "c")
+	bothPaths(t, func(t *testing.T, m *store.Memory, s lifecycle.Store) {
+		release := make(chan struct{})
+		entered := make(chan lifecycle.Change, 1)
+		var calls atomic.Int64
+		tr := lifecycle.NewTracker(model.SterneCutler(), s, clock,
+			lifecycle.WithHook(func(ctx context.Context, ch lifecycle.Change) {
+				if calls.Add(1) == 1 {
+					entered <- ch
+					<-release
+				}
+			}))
+		ctx := context.Background()
+		done := make(chan error, 1)
+		go func() {
+			_, err := tr.Record(ctx, lifecycle.Event{ID: "v1", CustomerID: "c", Type: lifecycle.SiteVisited, Time: t0})
+			done <- err
+		}()
+		select {
+		case ch := <-entered:
+			require.Equal(t, "c", ch.CustomerID)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the hook was not called")
+		}
+		c, err := tr.Customer(ctx, "c")
+		require.NoError(t, err)
+		require.True(t, c.HasSeen("v1"), "the event is not committed while the hook runs")
+		// Another event for the same customer is not held up.
+		_, err = tr.Record(ctx, lifecycle.Event{ID: "v2", CustomerID: "c", Type: lifecycle.ProductViewed, Time: t0.Add(time.Minute)})
+		require.NoError(t, err)
+		select {
+		case err := <-done:
+			t.Fatalf("Record returned (%v) while its hook was still blocked", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+		close(release)
+		select {
+		case err := <-done:
 			require.NoError(t, err)
-			require.True(t, c.HasSeen("v1"), "the event is not committed while the hook runs")
-			// Another event for the same customer is not held up.
-			_, err = tr.Record(ctx, lifecycle.Event{ID: "v2", CustomerID: "c", Type: lifecycle.ProductViewed, Time: t0.Add(time.Minute)})
-			require.NoError(t, err)
-			select {
-			case err := <-done:
-				t.Fatalf("Record returned (%v) while its hook was still blocked", err)
-			case <-time.After(100 * time.Millisecond):
-			}
-			close(release)
-			select {
-			case err := <-done:
-				require.NoError(t, err)
-			case <-time.After(10 * time.Second):
-				t.Fatal("Record did not return after the hook did")
-			}
-		})
-	}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Record did not return after the hook did")
+		}
+	})
 	t.Run("hook honours the deadline", func(t *testing.T) {
 		m := store.NewMemory()
 		tr := lifecycle.NewTracker(model.SterneCutler(), m, clock,
@@ -417,68 +396,77 @@ func TestSweepDuringRecords(t *testing.T) {
 	events, end := stream(4000, 16, false)
 	sweepAt := end.Add(time.Minute)
 	want := reference(t, events, end.Add(time.Hour), sweepAt)
-	for _, withUpdater := range []bool{false, true} {
-		t.Run(map[bool]string{false: "Get and Put", true: "Update"}[withUpdater], func(t *testing.T) {
-			ctx := context.Background()
-			m := store.NewMemory()
-			var s lifecycle.Store = struct{ lifecycle.Store }{m}
-			if withUpdater {
-				s = m
-			}
-			tr := lifecycle.NewTracker(model.SterneCutler(), s, lifecycle.WithClock(func() time.Time { return end.Add(time.Hour) }))
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			errs := make(chan error, 8)
-			stop := make(chan struct{})
-			for range 4 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						i := int(next.Add(1)) - 1
-						if i >= len(events) {
-							return
-						}
-						if _, err := tr.Record(ctx, events[i]); err != nil {
-							errs <- err
-							return
-						}
-					}
-				}()
-			}
-			sweeps := 0
+	bothPaths(t, func(t *testing.T, m *store.Memory, s lifecycle.Store) {
+		ctx := context.Background()
+		tr := lifecycle.NewTracker(model.SterneCutler(), s, lifecycle.WithClock(func() time.Time { return end.Add(time.Hour) }))
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		stop := make(chan struct{})
+		for range 4 {
+			wg.Add(1)
 			go func() {
-				defer close(errs)
-				var sw sync.WaitGroup
-				sw.Add(1)
-				go func() {
-					defer sw.Done()
-					for {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						if _, err := tr.Sweep(ctx, sweepAt); err != nil {
-							errs <- err
-							return
-						}
-						sweeps++
+				defer wg.Done()
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= len(events) {
+						return
 					}
-				}()
-				wg.Wait()
-				close(stop)
-				sw.Wait()
+					if _, err := tr.Record(ctx, events[i]); err != nil {
+						errs <- err
+						return
+					}
+				}
 			}()
-			for err := range errs {
-				t.Fatal(err)
-			}
-			if sweeps == 0 {
-				t.Fatal("no sweep ran during the writes")
-			}
-			_, err := tr.Sweep(ctx, sweepAt)
-			require.NoError(t, err)
-			sameState(t, want, m)
-		})
-	}
+		}
+		sweeps := 0
+		go func() {
+			defer close(errs)
+			var sw sync.WaitGroup
+			sw.Add(1)
+			go func() {
+				defer sw.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if _, err := tr.Sweep(ctx, sweepAt); err != nil {
+						errs <- err
+						return
+					}
+					sweeps++
+				}
+			}()
+			wg.Wait()
+			close(stop)
+			sw.Wait()
+		}()
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if sweeps == 0 {
+			t.Fatal("no sweep ran during the writes")
+		}
+		_, err := tr.Sweep(ctx, sweepAt)
+		require.NoError(t, err)
+		sameState(t, want, m)
+	})
+}
+
+// bothPaths runs fn as two subtests, on the Tracker's two write paths: a
+// Memory store seen only through the three Store methods (Get and a
+// compare-and-swap Put), and Memory itself (in-place Update). m is the
+// Memory behind s in both.
+func bothPaths(t *testing.T, fn func(t *testing.T, m *store.Memory, s lifecycle.Store)) {
+	t.Helper()
+	t.Run("Get and Put", func(t *testing.T) {
+		m := store.NewMemory()
+		fn(t, m, struct{ lifecycle.Store }{m})
+	})
+	t.Run("Update", func(t *testing.T) {
+		m := store.NewMemory()
+		fn(t, m, m)
+	})
 }
