@@ -610,33 +610,9 @@ func changes(a, b *lifecycle.Facts) string {
 	if a.First != b.First || a.Last != b.Last {
 		add("first/last %s/%s → %s/%s", ts(a.First), ts(a.Last), ts(b.First), ts(b.Last))
 	}
-	if len(a.Tallies) != len(b.Tallies) {
-		add("%d tallies → %d", len(a.Tallies), len(b.Tallies))
-	} else {
-		for i := range a.Tallies {
-			if a.Tallies[i] != b.Tallies[i] {
-				add("Tallies[%d] %+v → %+v", i, a.Tallies[i], b.Tallies[i])
-			}
-		}
-	}
-	if len(a.Sums) != len(b.Sums) {
-		add("%d sums → %d", len(a.Sums), len(b.Sums))
-	} else {
-		for i := range a.Sums {
-			if a.Sums[i] != b.Sums[i] {
-				add("Sums[%d] %+v → %+v", i, a.Sums[i], b.Sums[i])
-			}
-		}
-	}
-	if len(a.Referrals) != len(b.Referrals) {
-		add("%d referrals → %d", len(a.Referrals), len(b.Referrals))
-	} else {
-		for i := range a.Referrals {
-			if a.Referrals[i] != b.Referrals[i] {
-				add("Referrals[%d] %+v → %+v", i, a.Referrals[i], b.Referrals[i])
-			}
-		}
-	}
+	diffSlice(add, "tallies", "Tallies", a.Tallies, b.Tallies)
+	diffSlice(add, "sums", "Sums", a.Sums, b.Sums)
+	diffSlice(add, "referrals", "Referrals", a.Referrals, b.Referrals)
 	if a.ReferredBy != b.ReferredBy || a.ReferredAt != b.ReferredAt {
 		add("referred_by %s@%s → %s@%s", a.ReferredBy, ts(a.ReferredAt), b.ReferredBy, ts(b.ReferredAt))
 	}
@@ -647,4 +623,18 @@ func changes(a, b *lifecycle.Facts) string {
 		return "a change only reflect.DeepEqual sees, such as a time's location"
 	}
 	return strings.Join(out, "; ")
+}
+
+// diffSlice reports, through add, how slice a became b: a change of length,
+// or each element that differs.
+func diffSlice[T comparable](add func(string, ...any), plural, field string, a, b []T) {
+	if len(a) != len(b) {
+		add("%d %s → %d", len(a), plural, len(b))
+		return
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			add("%s[%d] %+v → %+v", field, i, a[i], b[i])
+		}
+	}
 }
