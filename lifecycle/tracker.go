@@ -509,10 +509,7 @@ func (t *Tracker) apply(ctx context.Context, id string, fn func(c *Customer) (bo
 			return err
 		}
 		if !write {
-			res.Version = 0
-			if prev != 0 {
-				res.Version = prev
-			}
+			res.Version = prev // 0 for a customer never stored
 			return nil
 		}
 		c.Version = prev + 1
