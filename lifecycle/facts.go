@@ -173,31 +173,12 @@ func (f *Facts) LastScore() (score int, ok bool) {
 // ignored.
 func (f *Facts) Add(e *Event) { f.add(e) }
 
-// factsUndo is what [Facts.add] changed, so that [Facts.undo] can put the
-// facts back exactly as they were.
-type factsUndo struct {
-	prev     Facts // the scalar fields (slices are restored separately)
-	tally    int   // index of the tally changed or inserted; -1: none
-	oldTally Tally // its previous value, unless inserted
-	newTally bool  // the tally was inserted
-	sum      int   // index of the sum changed or inserted; -1: none
-	oldSum   Sum
-	newSum   bool
-	ref      int // index of the referral changed or inserted; -1: none
-	oldRef   Referral
-	newRef   bool
-	changed  bool // the event changed the facts
-}
-
-// add folds e into f and returns how to undo it.
-func (f *Facts) add(e *Event) (u factsUndo) {
-	u.prev = *f
-	u.tally, u.sum, u.ref = -1, -1, -1
+// add folds e into f. It reports false only for a [ReferralConverted]
+// credit f already held at e's time or earlier, which changes nothing.
+func (f *Facts) add(e *Event) bool {
 	if e.Type == ReferralConverted {
-		f.addReferral(e, &u)
-		return u
+		return f.addReferral(e)
 	}
-	u.changed = true
 	t := e.Time.UTC()
 	if f.First.IsZero() || t.Before(f.First) {
 		f.First = t
@@ -205,9 +186,9 @@ func (f *Facts) add(e *Event) (u factsUndo) {
 	if t.After(f.Last) {
 		f.Last = t
 	}
-	u.tally, u.oldTally, u.newTally = f.addTally(e.Type, t)
+	f.addTally(e.Type, t)
 	if e.Amount != 0 {
-		u.sum, u.oldSum, u.newSum = f.addSum(e.Type, e.Currency, e.Amount)
+		f.addSum(e.Type, e.Currency, e.Amount)
 	}
 	if e.ReferrerID != "" {
 		if f.ReferredBy == "" || t.Before(f.ReferredAt) || (t.Equal(f.ReferredAt) && e.ReferrerID < f.ReferredBy) {
@@ -221,40 +202,13 @@ func (f *Facts) add(e *Event) (u factsUndo) {
 			}
 		}
 	}
-	return u
-}
-
-// undo reverses the [Facts.add] that returned u; it must be the last
-// change made to f.
-func (f *Facts) undo(u *factsUndo) {
-	tallies, sums, refs := f.Tallies, f.Sums, f.Referrals
-	if u.tally >= 0 {
-		tallies = undoSlice(tallies, u.tally, u.newTally, u.oldTally)
-	}
-	if u.sum >= 0 {
-		sums = undoSlice(sums, u.sum, u.newSum, u.oldSum)
-	}
-	if u.ref >= 0 {
-		refs = undoSlice(refs, u.ref, u.newRef, u.oldRef)
-	}
-	*f = u.prev
-	f.Tallies, f.Sums, f.Referrals = tallies, sums, refs
-}
-
-// undoSlice removes s[i] when it was inserted, or puts back its old value.
-func undoSlice[T any](s []T, i int, inserted bool, old T) []T {
-	if inserted {
-		return s[:i+copy(s[i:], s[i+1:])]
-	}
-	s[i] = old
-	return s
+	return true
 }
 
 // addReferral folds the [ReferralConverted] credit e: it inserts the
 // referred customer or lowers their time, then re-derives the tally. It
-// leaves u.changed false when the credit was already held at e's time or
-// earlier.
-func (f *Facts) addReferral(e *Event, u *factsUndo) {
+// reports false when the credit was already held at e's time or earlier.
+func (f *Facts) addReferral(e *Event) bool {
 	key := e.Attrs[ReferredIDAttr]
 	if key == "" {
 		key = e.ID
@@ -266,15 +220,12 @@ func (f *Facts) addReferral(e *Event, u *factsUndo) {
 	i, found := slices.BinarySearchFunc(f.Referrals, key, func(r Referral, k string) int { return strings.Compare(r.Customer, k) })
 	switch {
 	case found && !t.Before(f.Referrals[i].At):
-		return
+		return false
 	case found:
-		u.ref, u.oldRef = i, f.Referrals[i]
 		f.Referrals[i].At = t
 	default:
-		u.ref, u.newRef = i, true
 		f.Referrals = insertTight(f.Referrals, i, Referral{Customer: key, At: t})
 	}
-	u.changed = true
 	tl := Tally{Type: ReferralConverted, Count: int64(len(f.Referrals)), First: t, Last: t}
 	for _, r := range f.Referrals {
 		if r.At.Before(tl.First) {
@@ -284,20 +235,18 @@ func (f *Facts) addReferral(e *Event, u *factsUndo) {
 			tl.Last = r.At
 		}
 	}
-	u.tally, u.oldTally, u.newTally = f.setTally(tl)
+	f.setTally(tl)
+	return true
 }
 
-// setTally replaces the tally of tl.Type with tl, or inserts it. It
-// returns the index, the previous value and whether it was inserted.
-func (f *Facts) setTally(tl Tally) (int, Tally, bool) {
+// setTally replaces the tally of tl.Type with tl, or inserts it.
+func (f *Facts) setTally(tl Tally) {
 	i := f.tallyIndex(tl.Type)
 	if i < len(f.Tallies) && f.Tallies[i].Type == tl.Type {
-		old := f.Tallies[i]
 		f.Tallies[i] = tl
-		return i, old, false
+		return
 	}
 	f.Tallies = insertTight(f.Tallies, i, tl)
-	return i, Tally{}, true
 }
 
 // tallyIndex returns where the tally of typ is or would be inserted.
@@ -314,13 +263,11 @@ func (f *Facts) tallyIndex(typ EventType) int {
 	return lo
 }
 
-// addTally counts one event of type typ at t. It returns the index of the
-// tally, its previous value and whether it was inserted.
-func (f *Facts) addTally(typ EventType, t time.Time) (int, Tally, bool) {
+// addTally counts one event of type typ at t.
+func (f *Facts) addTally(typ EventType, t time.Time) {
 	i := f.tallyIndex(typ)
 	if i < len(f.Tallies) && f.Tallies[i].Type == typ {
 		tl := &f.Tallies[i]
-		old := *tl
 		tl.Count++
 		if t.Before(tl.First) {
 			tl.First = t
@@ -328,15 +275,13 @@ func (f *Facts) addTally(typ EventType, t time.Time) (int, Tally, bool) {
 		if t.After(tl.Last) {
 			tl.Last = t
 		}
-		return i, old, false
+		return
 	}
 	f.Tallies = insertTight(f.Tallies, i, Tally{Type: typ, Count: 1, First: t, Last: t})
-	return i, Tally{}, true
 }
 
-// addSum adds amt to the sum for typ and cur. It returns the index of the
-// sum, its previous value and whether it was inserted.
-func (f *Facts) addSum(typ EventType, cur string, amt int64) (int, Sum, bool) {
+// addSum adds amt to the sum for typ and cur.
+func (f *Facts) addSum(typ EventType, cur string, amt int64) {
 	lo, hi := 0, len(f.Sums)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -349,12 +294,10 @@ func (f *Facts) addSum(typ EventType, cur string, amt int64) (int, Sum, bool) {
 	}
 	i := lo
 	if i < len(f.Sums) && f.Sums[i].Type == typ && f.Sums[i].Currency == cur {
-		old := f.Sums[i]
 		f.Sums[i].Amount += amt
-		return i, old, false
+		return
 	}
 	f.Sums = insertTight(f.Sums, i, Sum{Type: typ, Currency: cur, Amount: amt})
-	return i, Sum{}, true
 }
 
 // insertTight inserts v at i. When s is full it grows by one element only:

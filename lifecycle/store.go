@@ -64,3 +64,31 @@ type Loader interface {
 type Updater interface {
 	Update(ctx context.Context, id string, fn func(c *Customer) (bool, error)) error
 }
+
+// EventUpdater is an optional Store capability for the Tracker's hot path:
+// a read-modify-write of one customer for one event, in which the store
+// keeps the customer's idempotency set ([Customer.Seen]) and history
+// itself, so that neither has to be copied out and back in for every
+// event. When a store has it, the Tracker records single events (other
+// than [ReferralConverted] credits) through UpdateEvent.
+//
+// Rules every implementation obeys:
+//   - UpdateEvent calls fn exactly once, or returns the context's error
+//     without calling it when ctx is done. It returns fn's error.
+//   - fn receives a working copy of the stored customer (or, when none is
+//     stored, a new Customer whose ID is id and whose other fields are
+//     zero) in which every field but History and Seen is as stored;
+//     History and Seen are empty. seen reports whether digest is in the
+//     stored Seen.
+//   - While fn runs, UpdateEvent holds the customer exclusively, as
+//     [Updater.Update] does; fn must not call the store.
+//   - When fn returns true and a nil error, it has set c.Version to the
+//     previous version plus one, and the store commits, atomically: every
+//     field of c but History and Seen, the transitions fn appended to
+//     c.History (added to the end of the stored history), and digest
+//     (added to Seen unless seen). When fn returns false or an error,
+//     nothing is stored, whatever fn did to c.
+//   - fn must not keep c, or any slice of it, after it returns.
+type EventUpdater interface {
+	UpdateEvent(ctx context.Context, id string, digest uint64, fn func(c *Customer, seen bool) (bool, error)) error
+}

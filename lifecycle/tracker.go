@@ -61,6 +61,7 @@ type Tracker struct {
 	store   Store
 	loader  Loader
 	updater Updater
+	events  EventUpdater
 	now     func() time.Time
 	log     *slog.Logger
 	skew    time.Duration
@@ -120,6 +121,7 @@ func NewTracker(m Model, s Store, opts ...Option) *Tracker {
 	}
 	t.loader, _ = s.(Loader)
 	t.updater, _ = s.(Updater)
+	t.events, _ = s.(EventUpdater)
 	for _, o := range opts {
 		o(t)
 	}
@@ -187,7 +189,7 @@ func (t *Tracker) Record(ctx context.Context, e Event) (Result, error) {
 	}
 	var cr credit
 	var err error
-	if t.updater != nil {
+	if t.events != nil && e.Type != ReferralConverted {
 		err = t.recordInPlace(ctx, &e, &res, &cr)
 	} else {
 		err = t.recordCopy(ctx, e, &res, &cr)
@@ -201,8 +203,10 @@ func (t *Tracker) Record(ctx context.Context, e Event) (Result, error) {
 	return res, nil
 }
 
-// recordCopy is Record's path for a store that is not an [Updater]: load
-// a copy, fold, compare-and-swap it back.
+// recordCopy is Record's path for a store that is not an [EventUpdater],
+// and for referral credits: fold into a working copy of the customer and
+// store it with [Updater.Update] when the store has it, or else with a
+// compare-and-swap Put.
 func (t *Tracker) recordCopy(ctx context.Context, e Event, res *Result, cr *credit) error {
 	r := *res
 	var c credit
@@ -216,21 +220,21 @@ func (t *Tracker) recordCopy(ctx context.Context, e Event, res *Result, cr *cred
 	return err
 }
 
-// inPlace is the state of one Record through an [Updater]. It is pooled,
-// with its fold method bound once to fn, so that passing fn to the store
-// allocates nothing.
+// inPlace is the state of one Record through an [EventUpdater]. It is
+// pooled, with its fold method bound once to fn, so that passing fn to the
+// store allocates nothing.
 type inPlace struct {
 	t   *Tracker
 	e   Event
 	res Result
 	cr  credit
 	tr  Transition
-	fn  func(c *Customer) (bool, error)
+	fn  func(c *Customer, seen bool) (bool, error)
 }
 
-// recordInPlace is Record's path for a store that is an [Updater]: the
-// event is folded into the stored customer in place, with no copy of the
-// customer.
+// recordInPlace is Record's path for a store that is an [EventUpdater]:
+// the store checks the event's digest against the customer's Seen and
+// keeps Seen and History itself, so neither is copied.
 func (t *Tracker) recordInPlace(ctx context.Context, e *Event, res *Result, cr *credit) error {
 	op, _ := t.ops.Get().(*inPlace)
 	if op == nil {
@@ -238,7 +242,7 @@ func (t *Tracker) recordInPlace(ctx context.Context, e *Event, res *Result, cr *
 		op.fn = op.fold
 	}
 	op.e = *e
-	err := t.updater.Update(ctx, e.CustomerID, op.fn)
+	err := t.events.UpdateEvent(ctx, e.CustomerID, EventDigest(e.ID), op.fn)
 	*res, *cr = op.res, op.cr
 	tr := op.tr
 	*op = inPlace{t: t, fn: op.fn}
@@ -252,54 +256,32 @@ func (t *Tracker) recordInPlace(ctx context.Context, e *Event, res *Result, cr *
 	return nil
 }
 
-// fold applies op.e to the stored customer c. If the model fails, the facts
-// are put back as they were before anything else is touched, so c is left
-// unchanged, as [Updater] requires.
-func (op *inPlace) fold(c *Customer) (bool, error) {
+// fold applies op.e, which is not a [ReferralConverted] credit, to c, a
+// working copy of the stored customer without History and Seen (see
+// [EventUpdater]); seen reports that the event was applied before.
+func (op *inPlace) fold(c *Customer, seen bool) (bool, error) {
 	e := &op.e
 	res := &op.res
 	*res = Result{EventID: e.ID, CustomerID: e.CustomerID, From: c.Stage, To: c.Stage, Version: c.Version}
 	op.cr = credit{}
-	isCredit := e.Type == ReferralConverted
-	var d uint64
-	var i int
-	if !isCredit {
-		var found bool
-		d = EventDigest(e.ID)
-		i, found = slices.BinarySearch(c.Seen, d)
-		if found {
-			res.Duplicate = true
-			op.cr.note(c, e, false)
-			return false, nil
-		}
-	}
-	u := c.Facts.add(e)
-	if !u.changed {
-		res.Duplicate = true // a credit already held
+	if seen {
+		res.Duplicate = true
+		op.cr.note(c, e, false)
 		return false, nil
 	}
-	asOf := c.AsOf
-	if at := e.Time.UTC(); !isCredit && at.After(asOf) {
-		asOf = at
+	c.Facts.add(e)
+	if at := e.Time.UTC(); at.After(c.AsOf) {
+		c.AsOf = at
 	}
-	when := asOf
-	if at := c.Facts.LastTime(ReferralConverted); at.After(when) {
-		when = at
-	}
+	when := c.ClassifiedAt()
 	s, err := op.t.stageOf(&c.Facts, when)
 	if err != nil {
-		c.Facts.undo(&u)
 		return false, err
 	}
-	// Nothing below can fail.
-	if !isCredit {
-		c.Seen = slices.Insert(c.Seen, i, d)
-	}
-	c.AsOf = asOf
 	res.To = s
 	if s != c.Stage {
 		op.tr = Transition{From: c.Stage, To: s, At: when, Cause: e.ID}
-		c.History = insertTight(c.History, len(c.History), op.tr)
+		c.History = append(c.History, op.tr)
 		c.Stage, c.Since = s, when
 		res.Moved = true
 	}
@@ -432,7 +414,7 @@ func (t *Tracker) Sweep(ctx context.Context, now time.Time) (SweepResult, error)
 func (t *Tracker) fold(c *Customer, e *Event, res *Result) (bool, error) {
 	res.From, res.To = c.Stage, c.Stage
 	if e.Type == ReferralConverted {
-		if u := c.Facts.add(e); !u.changed {
+		if !c.Facts.add(e) {
 			res.Duplicate = true
 			return false, nil
 		}

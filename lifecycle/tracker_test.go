@@ -36,7 +36,8 @@ func newTrackerOn(s lifecycle.Store, opts ...lifecycle.Option) *lifecycle.Tracke
 	return lifecycle.NewTracker(model.SterneCutler(), s, opts...)
 }
 
-// plainStore hides a store's optional capabilities (Loader, Updater), so
+// plainStore hides a store's optional capabilities (Loader, Updater,
+// EventUpdater), so
 // the Tracker takes its generic Get/Put path.
 type plainStore struct{ s lifecycle.Store }
 
@@ -50,9 +51,24 @@ func (p plainStore) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, err
 	return p.s.Scan(ctx)
 }
 
+// updaterOnly hides a store's capabilities but Updater, so the Tracker
+// writes every event through Update (as with a third-party store that
+// implements Updater but not EventUpdater).
+type updaterOnly struct {
+	plainStore
+	u lifecycle.Updater
+}
+
+func (u updaterOnly) Update(ctx context.Context, id string, fn func(c *lifecycle.Customer) (bool, error)) error {
+	return u.u.Update(ctx, id, fn)
+}
+
+func newUpdaterOnly(m *store.Memory) updaterOnly { return updaterOnly{plainStore{m}, m} }
+
 // stores runs f with each kind of store path the Tracker has.
 func stores(t *testing.T, f func(t *testing.T, newStore func() lifecycle.Store)) {
-	t.Run("updater", func(t *testing.T) { f(t, func() lifecycle.Store { return store.NewMemory() }) })
+	t.Run("event-updater", func(t *testing.T) { f(t, func() lifecycle.Store { return store.NewMemory() }) })
+	t.Run("updater", func(t *testing.T) { f(t, func() lifecycle.Store { return newUpdaterOnly(store.NewMemory()) }) })
 	t.Run("get-put", func(t *testing.T) { f(t, func() lifecycle.Store { return plainStore{store.NewMemory()} }) })
 }
 
@@ -474,7 +490,7 @@ func TestOrderIndependence(t *testing.T) {
 		events := stream(r, 12+r.IntN(20))
 		want := replay(t, events)
 		mixed := shuffled(r, events)
-		for _, st := range []lifecycle.Store{store.NewMemory(), plainStore{store.NewMemory()}} {
+		for _, st := range []lifecycle.Store{store.NewMemory(), newUpdaterOnly(store.NewMemory()), plainStore{store.NewMemory()}} {
 			tr := newTrackerOn(st)
 			if seed%2 == 0 {
 				for _, e := range mixed {
@@ -512,7 +528,7 @@ func TestConcurrentRecord(t *testing.T) {
 	want := replay(t, events)
 	mixed := shuffled(r, events)
 	mixed = append(mixed, mixed[:len(mixed)/3]...) // more duplicates, racing with their originals
-	for _, st := range []lifecycle.Store{store.NewMemory(), plainStore{store.NewMemory()}} {
+	for _, st := range []lifecycle.Store{store.NewMemory(), newUpdaterOnly(store.NewMemory()), plainStore{store.NewMemory()}} {
 		tr := newTrackerOn(st)
 		const workers = 8
 		var wg sync.WaitGroup
@@ -771,8 +787,8 @@ func TestReferralCreditDuplicates(t *testing.T) {
 }
 
 // flakyStore is a Memory store whose writes of one customer fail while
-// failures is positive (each failure counts it down), through Put and
-// Update alike.
+// failures is positive (each failure counts it down), through Put, Update
+// and UpdateEvent alike.
 type flakyStore struct {
 	*store.Memory
 	id       string
@@ -793,6 +809,13 @@ func (f *flakyStore) Update(ctx context.Context, id string, fn func(c *lifecycle
 		return errInjected
 	}
 	return f.Memory.Update(ctx, id, fn)
+}
+
+func (f *flakyStore) UpdateEvent(ctx context.Context, id string, d uint64, fn func(c *lifecycle.Customer, seen bool) (bool, error)) error {
+	if f.fail(id) {
+		return errInjected
+	}
+	return f.Memory.UpdateEvent(ctx, id, d, fn)
 }
 
 func TestReferralCreditWriteFails(t *testing.T) {

@@ -8,10 +8,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"hash/maphash"
 	"iter"
+	"slices"
 	"sync"
 
 	"github.com/clmkit/clm/lifecycle"
@@ -20,28 +22,39 @@ import (
 const shardCount = 64
 
 // Memory is an in-memory [lifecycle.Store], sharded by customer ID so that
-// writers to different customers rarely wait for each other. It copies
-// customers on the way in and out (Get, Load, Put, Scan), so callers can
-// never change stored state by accident; only [Memory.View] and the fn of
-// [Memory.Update] see the stored customers themselves. The zero value is
-// not usable; call [NewMemory].
+// writers to different customers rarely wait for each other. It keeps each
+// customer in a compact form (about a third of the memory of a
+// [lifecycle.Customer] with typical facts: see BENCHMARKS.md) and hands
+// out copies (Get, Load, Scan), so callers can never change stored state
+// by accident; the fns of [Memory.Update] and [Memory.UpdateEvent] work on
+// a copy that is stored only when they report a change, and [Memory.View]
+// yields a read-only copy it reuses. What Put stores, Get returns exactly:
+// a customer the compact form cannot hold exactly (a time that is not in
+// UTC or falls outside the years 1678–2261, or more than 65,535 distinct
+// stage IDs, event types and currencies in one store) is kept as is.
+// The zero value is not usable; call [NewMemory].
 type Memory struct {
 	seed   maphash.Seed
+	syms   *symbols
 	shards [shardCount]shard
 }
 
 // shard holds its customers in a dense slice in insertion order, with a map
 // from ID to position. Passes over every customer (Scan, View) walk the
 // slice, which visits customers roughly in the order they were allocated:
-// several times faster than walking a map over a large heap.
+// several times faster than walking a map over a large heap. scratch, buf,
+// hbuf and cache are working space for writers, used under the write lock.
 type shard struct {
-	mu   sync.RWMutex
-	idx  map[string]int
-	list []*lifecycle.Customer
-	_    [8]byte // pad to 64 bytes: neighbouring shards' locks rarely share a cache line
+	mu      sync.RWMutex
+	idx     map[string]int
+	list    []*record
+	scratch lifecycle.Customer
+	buf     []byte
+	hbuf    []byte
+	cache   symCache
 }
 
-func (s *shard) get(id string) (*lifecycle.Customer, bool) {
+func (s *shard) get(id string) (*record, bool) {
 	i, ok := s.idx[id]
 	if !ok {
 		return nil, false
@@ -49,9 +62,9 @@ func (s *shard) get(id string) (*lifecycle.Customer, bool) {
 	return s.list[i], true
 }
 
-func (s *shard) insert(c *lifecycle.Customer) {
-	s.idx[c.ID] = len(s.list)
-	s.list = append(s.list, c)
+func (s *shard) insert(r *record) {
+	s.idx[r.id] = len(s.list)
+	s.list = append(s.list, r)
 }
 
 // remove deletes a customer by moving the last one into its place.
@@ -63,7 +76,7 @@ func (s *shard) remove(id string) {
 	last := len(s.list) - 1
 	if i != last {
 		s.list[i] = s.list[last]
-		s.idx[s.list[i].ID] = i
+		s.idx[s.list[i].id] = i
 	}
 	s.list[last] = nil
 	s.list = s.list[:last]
@@ -71,15 +84,16 @@ func (s *shard) remove(id string) {
 }
 
 var (
-	_ lifecycle.Store   = (*Memory)(nil)
-	_ lifecycle.Loader  = (*Memory)(nil)
-	_ lifecycle.Updater = (*Memory)(nil)
-	_ lifecycle.Viewer  = (*Memory)(nil)
+	_ lifecycle.Store        = (*Memory)(nil)
+	_ lifecycle.Loader       = (*Memory)(nil)
+	_ lifecycle.Updater      = (*Memory)(nil)
+	_ lifecycle.EventUpdater = (*Memory)(nil)
+	_ lifecycle.Viewer       = (*Memory)(nil)
 )
 
 // NewMemory returns an empty in-memory store.
 func NewMemory() *Memory {
-	m := &Memory{seed: maphash.MakeSeed()}
+	m := &Memory{seed: maphash.MakeSeed(), syms: newSymbols()}
 	for i := range m.shards {
 		m.shards[i].idx = make(map[string]int)
 	}
@@ -88,6 +102,162 @@ func NewMemory() *Memory {
 
 func (m *Memory) shard(id string) *shard {
 	return &m.shards[maphash.String(m.seed, id)%shardCount]
+}
+
+func (m *Memory) names() []string { return *m.syms.names.Load() }
+
+// decode makes c a copy of the customer r holds, reusing c's slices.
+func (m *Memory) decode(r *record, c *lifecycle.Customer, names []string) {
+	if r.full != nil {
+		r.full.CopyTo(c)
+		return
+	}
+	m.decodeCore(r, c, names)
+	c.History = decodeHist(c.History, r.hist, names)
+	c.Seen = copyDigests(c.Seen, r.seen)
+}
+
+// decodeCore sets every field of c but History and Seen from r, which is
+// compact.
+func (m *Memory) decodeCore(r *record, c *lifecycle.Customer, names []string) {
+	c.ID = r.id
+	decodeBody(c, r.body, names)
+	if r.ext == nil {
+		c.Facts.ReferredBy, c.Facts.Referrals = "", nil
+		return
+	}
+	c.Facts.ReferredBy = r.ext.referredBy
+	c.Facts.Referrals = append(c.Facts.Referrals[:0], r.ext.referrals...)
+}
+
+func copyDigests(dst, src []uint64) []uint64 {
+	if len(src) == 0 {
+		return nil
+	}
+	return append(dst[:0], src...)
+}
+
+// encode makes r hold c, in compact form when it can, or else as a copy
+// of c.
+func (m *Memory) encode(s *shard, r *record, c *lifecycle.Customer) {
+	body, ok := encodeBody(s.buf, c, m.syms, &s.cache)
+	s.buf = body
+	var hist []byte
+	if ok {
+		hist, ok = appendHist(s.hbuf[:0], c.History, m.syms, &s.cache)
+		s.hbuf = hist
+	}
+	if !ok {
+		*r = record{id: r.id, full: c.Clone()}
+		r.full.ID = r.id
+		return
+	}
+	r.full = nil
+	r.body = setBytes(r.body, body)
+	switch {
+	case bytes.Equal(r.hist, hist):
+	case len(hist) > len(r.hist) && bytes.HasPrefix(hist, r.hist):
+		r.hist = append(r.hist, hist[len(r.hist):]...)
+	default:
+		// Never overwrite hist's bytes: decoded Causes point into them.
+		r.hist = bytes.Clone(hist)
+		if len(r.hist) == 0 {
+			r.hist = nil
+		}
+	}
+	if !slices.Equal(r.seen, c.Seen) {
+		r.seen = copyDigests(r.seen, c.Seen)
+	}
+	setExtra(r, &c.Facts)
+}
+
+// setBytes copies src into dst's array when it fits, or into a new one.
+func setBytes(dst, src []byte) []byte {
+	if cap(dst) >= len(src) {
+		return dst[:copy(dst[:len(src)], src)]
+	}
+	return bytes.Clone(src)
+}
+
+func setExtra(r *record, f *lifecycle.Facts) {
+	switch {
+	case f.ReferredBy == "" && len(f.Referrals) == 0:
+		r.ext = nil
+	case r.ext != nil && r.ext.referredBy == f.ReferredBy && slices.Equal(r.ext.referrals, f.Referrals):
+	default:
+		r.ext = &extra{referredBy: f.ReferredBy, referrals: slices.Clone(f.Referrals)}
+	}
+}
+
+// commitEvent stores c, the working copy an [Memory.UpdateEvent] fn
+// changed: its fields but History and Seen, the transitions it appended,
+// and digest unless seen.
+func (m *Memory) commitEvent(s *shard, r *record, c *lifecycle.Customer, digest uint64, seen bool) {
+	if r.full == nil {
+		body, ok := encodeBody(s.buf, c, m.syms, &s.cache)
+		s.buf = body
+		var hist []byte
+		if ok {
+			hist, ok = appendHist(r.hist, c.History, m.syms, &s.cache)
+		}
+		if ok {
+			r.body = setBytes(r.body, body)
+			r.hist = hist
+			if !seen {
+				r.seen = insertDigest(r.seen, digest)
+			}
+			setExtra(r, &c.Facts)
+			return
+		}
+	}
+	// Slow path: the whole customer, through encode.
+	whole := c.Clone()
+	var old lifecycle.Customer
+	m.decode(r, &old, m.names())
+	whole.History = append(old.History, c.History...)
+	whole.Seen = old.Seen
+	if !seen {
+		whole.Seen = insertDigest(whole.Seen, digest)
+	}
+	m.encode(s, r, whole)
+}
+
+// searchDigest returns where d is or would be inserted in the ascending
+// seen, and whether it is there. Digests are hashes, spread evenly over
+// the uint64 range, so d's place is first looked for near where that
+// spread puts it, which touches one or two cache lines of a long Seen;
+// binary search over all of seen is the fall-back.
+func searchDigest(seen []uint64, d uint64) (int, bool) {
+	n := len(seen)
+	lo, hi := 0, n
+	if n > 32 {
+		g := int((d >> 32) * uint64(n) >> 32)
+		l, h := max(g-8, 0), min(g+8, n)
+		if (l == 0 || seen[l-1] < d) && (h == n || seen[h] > d) {
+			lo, hi = l, h
+		}
+	}
+	i, found := slices.BinarySearch(seen[lo:hi], d)
+	return lo + i, found
+}
+
+func insertDigest(seen []uint64, d uint64) []uint64 {
+	i, found := searchDigest(seen, d)
+	if found {
+		return seen
+	}
+	return slices.Insert(seen, i, d)
+}
+
+// resetCustomer makes c a new customer with this ID, keeping its slices'
+// arrays.
+func resetCustomer(c *lifecycle.Customer, id string) {
+	*c = lifecycle.Customer{
+		ID:      id,
+		Facts:   lifecycle.Facts{Tallies: c.Facts.Tallies[:0], Sums: c.Facts.Sums[:0], Referrals: c.Facts.Referrals[:0]},
+		History: c.History[:0],
+		Seen:    c.Seen[:0],
+	}
 }
 
 // Get returns a copy of the customer, or an error wrapping
@@ -99,11 +269,13 @@ func (m *Memory) Get(ctx context.Context, id string) (*lifecycle.Customer, error
 	s := m.shard(id)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c, ok := s.get(id)
+	r, ok := s.get(id)
 	if !ok {
 		return nil, notFound(id)
 	}
-	return c.Clone(), nil
+	c := new(lifecycle.Customer)
+	m.decode(r, c, m.names())
+	return c, nil
 }
 
 // Load copies the customer into dst, reusing dst's memory; it returns an
@@ -115,11 +287,11 @@ func (m *Memory) Load(ctx context.Context, id string, dst *lifecycle.Customer) e
 	s := m.shard(id)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c, ok := s.get(id)
+	r, ok := s.get(id)
 	if !ok {
 		return notFound(id)
 	}
-	c.CopyTo(dst)
+	m.decode(r, dst, m.names())
 	return nil
 }
 
@@ -139,29 +311,38 @@ func (m *Memory) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) er
 	s := m.shard(c.ID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old, ok := s.get(c.ID)
+	r, ok := s.get(c.ID)
 	var have uint64
 	if ok {
-		have = old.Version
+		have = r.version()
 	}
 	if have != prev {
 		return &ConflictError{ID: c.ID, Want: prev, Have: have}
 	}
 	if !ok {
-		s.insert(c.Clone())
+		r = &record{id: c.ID}
+		m.encode(s, r, c)
+		s.insert(r)
 		return nil
 	}
-	c.CopyTo(old)
+	m.encode(s, r, c)
 	return nil
 }
 
-// Update runs fn on the stored customer in place, under the shard's write
-// lock, as [lifecycle.Updater] describes: a new customer (ID id, Version 0)
-// is inserted only if fn reports a change. If fn reports a change without
-// setting Version to the previous version plus one (breaking the
-// Updater's rules), Update returns an error wrapping
-// [lifecycle.ErrInvalidCustomer] and does not insert a new customer; an
-// existing one keeps whatever fn did to it.
+func (r *record) version() uint64 {
+	if r.full != nil {
+		return r.full.Version
+	}
+	return le.Uint64(r.body[offVersion:])
+}
+
+// Update runs fn on a working copy of the stored customer (or of a new
+// customer with ID id and Version 0) under the shard's write lock, as
+// [lifecycle.Updater] describes, and stores the copy when fn reports a
+// change. If fn reports a change without setting Version to the previous
+// version plus one (breaking the Updater's rules), Update returns an error
+// wrapping [lifecycle.ErrInvalidCustomer] and stores nothing. The stored
+// customer keeps the ID id whatever fn does to c.ID.
 func (m *Memory) Update(ctx context.Context, id string, fn func(c *lifecycle.Customer) (bool, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -169,9 +350,12 @@ func (m *Memory) Update(ctx context.Context, id string, fn func(c *lifecycle.Cus
 	s := m.shard(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.get(id)
-	if !ok {
-		c = &lifecycle.Customer{ID: id}
+	c := &s.scratch
+	r, ok := s.get(id)
+	if ok {
+		m.decode(r, c, m.names())
+	} else {
+		resetCustomer(c, id)
 	}
 	prev := c.Version
 	changed, err := fn(c)
@@ -182,8 +366,57 @@ func (m *Memory) Update(ctx context.Context, id string, fn func(c *lifecycle.Cus
 		return err
 	}
 	if !ok {
-		s.insert(c)
+		r = &record{id: id}
+		m.encode(s, r, c)
+		s.insert(r)
+		return nil
 	}
+	m.encode(s, r, c)
+	return nil
+}
+
+// UpdateEvent is the Tracker's hot path, as [lifecycle.EventUpdater]
+// describes: fn works on a copy of the stored customer without History and
+// Seen, and Memory appends the transitions fn adds and the event's digest
+// itself. The same rules about Version and ID apply as for
+// [Memory.Update].
+func (m *Memory) UpdateEvent(ctx context.Context, id string, digest uint64, fn func(c *lifecycle.Customer, seen bool) (bool, error)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s := m.shard(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := &s.scratch
+	r, ok := s.get(id)
+	var seen bool
+	switch {
+	case !ok:
+		resetCustomer(c, id)
+	case r.full != nil:
+		r.full.CopyTo(c)
+		_, seen = searchDigest(r.full.Seen, digest)
+		c.History, c.Seen = c.History[:0], c.Seen[:0]
+	default:
+		m.decodeCore(r, c, m.names())
+		_, seen = searchDigest(r.seen, digest)
+		c.History, c.Seen = c.History[:0], c.Seen[:0]
+	}
+	prev := c.Version
+	changed, err := fn(c, seen)
+	if err != nil || !changed {
+		return err
+	}
+	if err := CheckPut(c, prev); err != nil {
+		return err
+	}
+	if !ok {
+		r = &record{id: id}
+		m.commitEvent(s, r, c, digest, seen)
+		s.insert(r)
+		return nil
+	}
+	m.commitEvent(s, r, c, digest, seen)
 	return nil
 }
 
@@ -227,9 +460,12 @@ func (m *Memory) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error]
 			}
 			s := &m.shards[i]
 			s.mu.RLock()
+			names := m.names()
 			batch = batch[:0]
-			for _, c := range s.list {
-				batch = append(batch, c.Clone())
+			for _, r := range s.list {
+				c := new(lifecycle.Customer)
+				m.decode(r, c, names)
+				batch = append(batch, c)
 			}
 			s.mu.RUnlock()
 			for j, c := range batch {
@@ -242,19 +478,22 @@ func (m *Memory) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error]
 	}
 }
 
-// View yields every stored customer without copying it, one shard (about
-// 1/64 of the customers) at a time under that shard's read lock, as
-// [lifecycle.Viewer] describes: the loop body must not modify or keep the
-// customer and must not call the store (writers to the shard wait until
-// the body returns, and a call back into the store can deadlock).
+// View yields every stored customer, one shard (about 1/64 of the
+// customers) at a time under that shard's read lock, as [lifecycle.Viewer]
+// describes. It decodes each customer into one Customer it reuses (or
+// yields the customer itself, for one kept as is), so the loop body must
+// not modify or keep the customer, and must not call the store (writers to
+// the shard wait until the body returns, and a call back into the store
+// can deadlock).
 func (m *Memory) View(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
 	return func(yield func(*lifecycle.Customer, error) bool) {
+		c := new(lifecycle.Customer)
 		for i := range m.shards {
 			if err := ctx.Err(); err != nil {
 				yield(nil, err)
 				return
 			}
-			if !m.shards[i].view(yield) {
+			if !m.view(&m.shards[i], c, yield) {
 				return
 			}
 		}
@@ -264,11 +503,17 @@ func (m *Memory) View(ctx context.Context) iter.Seq2[*lifecycle.Customer, error]
 // view yields the shard's customers under its read lock; it reports false
 // when the loop body stopped early. The deferred unlock keeps the shard
 // usable even if the body panics.
-func (s *shard) view(yield func(*lifecycle.Customer, error) bool) bool {
+func (m *Memory) view(s *shard, c *lifecycle.Customer, yield func(*lifecycle.Customer, error) bool) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, c := range s.list {
-		if !yield(c, nil) {
+	names := m.names()
+	for _, r := range s.list {
+		v := r.full
+		if v == nil {
+			m.decode(r, c, names)
+			v = c
+		}
+		if !yield(v, nil) {
 			return false
 		}
 	}

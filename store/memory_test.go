@@ -3,12 +3,17 @@ package store_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
 
 	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
 	"github.com/clmkit/clm/store"
 	"github.com/clmkit/clm/store/storetest"
 )
@@ -133,4 +138,160 @@ func TestMemoryDelete(t *testing.T) {
 	if err := m.Put(ctx, &lifecycle.Customer{ID: "c0", Version: 1}, 0); err != nil {
 		t.Fatalf("Put after Delete = %v", err)
 	}
+}
+
+// roundTripCustomer is a customer with every field set, whose times are
+// all of the given location (and so of the given form).
+func roundTripCustomer(id string, at func(i int) time.Time) *lifecycle.Customer {
+	return &lifecycle.Customer{
+		ID: id, Stage: "retention", Since: at(1), AsOf: at(2), Version: 1,
+		Facts: lifecycle.Facts{
+			First: at(3), Last: at(4),
+			Tallies: []lifecycle.Tally{
+				{Type: lifecycle.OrderCompleted, Count: 3, First: at(5), Last: at(6)},
+				{Type: "acme.custom", Count: -1, First: at(7), Last: at(8)},
+			},
+			Sums:       []lifecycle.Sum{{Type: lifecycle.OrderCompleted, Currency: "EUR", Amount: -5}, {Type: "x", Currency: "", Amount: 1 << 62}},
+			ReferredBy: "r\x00ü", ReferredAt: at(9), Score: -3, ScoreAt: at(10),
+			Referrals: []lifecycle.Referral{{Customer: "b", At: at(11)}},
+		},
+		History: []lifecycle.Transition{{From: "", To: "reach", At: at(12), Cause: "e1"}, {From: "reach", To: "retention", At: at(13)}},
+		Seen:    []uint64{1, 2, 1 << 63},
+	}
+}
+
+// TestMemoryRoundTripsExactly checks that what Put stores, Get, Load, Scan
+// and View return unchanged (reflect-equal, so with the same locations and
+// monotonic readings), whether or not the compact form can hold it.
+func TestMemoryRoundTripsExactly(t *testing.T) {
+	ctx := t.Context()
+	base := time.Date(2025, 6, 7, 8, 9, 10, 11, time.UTC)
+	berlin := time.FixedZone("CEST", 2*3600)
+	now := time.Now() // has a monotonic reading
+	for name, at := range map[string]func(int) time.Time{
+		"utc":            func(i int) time.Time { return base.Add(time.Duration(i) * time.Hour) },
+		"zero times":     func(int) time.Time { return time.Time{} },
+		"not utc":        func(i int) time.Time { return base.Add(time.Duration(i) * time.Hour).In(berlin) },
+		"monotonic":      func(i int) time.Time { return now.Add(time.Duration(i)) },
+		"year 1":         func(i int) time.Time { return time.Date(1, 1, 1, 0, 0, i, 0, time.UTC) },
+		"year 9999":      func(i int) time.Time { return time.Date(9999, 12, 31, 0, 0, i, 0, time.UTC) },
+		"one not utc":    func(i int) time.Time { return map[bool]time.Time{true: base.In(berlin), false: base}[i == 8] },
+		"one far future": func(i int) time.Time { return base.AddDate(300*map[bool]int{true: 1}[i == 12], 0, 0) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := store.NewMemory()
+			want := roundTripCustomer("c", at)
+			require.NoError(t, m.Put(ctx, want.Clone(), 0))
+			check := func(stage string, got *lifecycle.Customer) {
+				t.Helper()
+				if !reflect.DeepEqual(want, got) {
+					t.Fatalf("%s: got\n%+v\nwant\n%+v", stage, got, want)
+				}
+			}
+			got, err := m.Get(ctx, "c")
+			require.NoError(t, err)
+			check("Get", got)
+			var dst lifecycle.Customer
+			require.NoError(t, m.Load(ctx, "c", &dst))
+			check("Load", &dst)
+			for c, err := range m.Scan(ctx) {
+				require.NoError(t, err)
+				check("Scan", c)
+			}
+			for c, err := range m.View(ctx) {
+				require.NoError(t, err)
+				check("View", c.Clone())
+			}
+			// Update and UpdateEvent keep every field they do not change.
+			require.NoError(t, m.Update(ctx, "c", func(c *lifecycle.Customer) (bool, error) {
+				check("Update's fn", c.Clone())
+				c.Version++
+				return true, nil
+			}))
+			want.Version = 2
+			got, err = m.Get(ctx, "c")
+			require.NoError(t, err)
+			check("Get after Update", got)
+			tr := lifecycle.Transition{From: "retention", To: "loyalty", At: at(14), Cause: "e9"}
+			require.NoError(t, m.UpdateEvent(ctx, "c", 5, func(c *lifecycle.Customer, seen bool) (bool, error) {
+				c.Version++
+				c.Stage = "loyalty"
+				c.History = append(c.History, tr)
+				return true, nil
+			}))
+			want.Version, want.Stage = 3, "loyalty"
+			want.History = append(want.History, tr)
+			want.Seen = []uint64{1, 2, 5, 1 << 63}
+			got, err = m.Get(ctx, "c")
+			require.NoError(t, err)
+			check("Get after UpdateEvent", got)
+		})
+	}
+}
+
+// TestMemoryHistoryStringsStayValid checks that a transition's Cause read
+// from the store is not changed by later writes that rewrite the history
+// (Memory decodes Causes without copying them).
+func TestMemoryHistoryStringsStayValid(t *testing.T) {
+	ctx := t.Context()
+	m := store.NewMemory()
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := &lifecycle.Customer{ID: "c", Version: 1, History: []lifecycle.Transition{{To: "a", At: at, Cause: "first-cause"}}}
+	require.NoError(t, m.Put(ctx, c, 0))
+	got, err := m.Get(ctx, "c")
+	require.NoError(t, err)
+	var viewed string
+	for v := range m.View(ctx) {
+		viewed = v.History[0].Cause
+	}
+	for i := range 50 {
+		require.NoError(t, m.Update(ctx, "c", func(c *lifecycle.Customer) (bool, error) {
+			c.History[0].Cause = strings.Repeat("x", len("first-cause"))
+			c.History = append(c.History, lifecycle.Transition{To: "b", At: at, Cause: "later-" + strconv.Itoa(i)})
+			c.Version++
+			return true, nil
+		}))
+		require.NoError(t, m.UpdateEvent(ctx, "c", uint64(i), func(c *lifecycle.Customer, _ bool) (bool, error) {
+			c.History = append(c.History, lifecycle.Transition{To: "c", At: at, Cause: "event-" + strconv.Itoa(i)})
+			c.Version++
+			return true, nil
+		}))
+	}
+	require.Equal(t, "first-cause", got.History[0].Cause)
+	require.Equal(t, "first-cause", viewed)
+}
+
+// TestMemoryManySymbols stores more distinct stage IDs than the compact
+// form numbers; the customers beyond that are kept as they are, and every
+// customer still reads back exactly.
+func TestMemoryManySymbols(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stores 70,000 customers")
+	}
+	ctx := t.Context()
+	m := store.NewMemory()
+	const n = 70_000
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	mk := func(i int) *lifecycle.Customer {
+		return &lifecycle.Customer{ID: "c" + strconv.Itoa(i), Stage: stage.ID("s" + strconv.Itoa(i)), Since: at, Version: 1}
+	}
+	for i := range n {
+		require.NoError(t, m.Put(ctx, mk(i), 0))
+	}
+	for i := 0; i < n; i += 997 {
+		got, err := m.Get(ctx, "c"+strconv.Itoa(i))
+		require.NoError(t, err)
+		require.Equal(t, mk(i), got)
+	}
+	// The last customer, held as is, takes the event path like the others.
+	last := "c" + strconv.Itoa(n-1)
+	require.NoError(t, m.UpdateEvent(ctx, last, 9, func(c *lifecycle.Customer, _ bool) (bool, error) {
+		c.Version++
+		return true, nil
+	}))
+	got, err := m.Get(ctx, last)
+	require.NoError(t, err)
+	want := mk(n - 1)
+	want.Version, want.Seen = 2, []uint64{9}
+	require.Equal(t, want, got)
 }

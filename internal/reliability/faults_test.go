@@ -27,15 +27,17 @@ import (
 func TestStoreFailsAtRandom(t *testing.T) {
 	tests := []struct {
 		name    string
-		updater bool // the store offers Update: the Tracker writes through it
+		updater int // 1: the store offers Update, 2: UpdateEvent too; the Tracker writes through them
 		edit    func(*flaky)
 	}{
-		{"Get fails", false, func(f *flaky) { f.get = 0.2 }},
-		{"Put fails before writing", false, func(f *flaky) { f.put = 0.2 }},
-		{"Put commits then fails", false, func(f *flaky) { f.putAfter = 0.2 }},
-		{"Get and Put fail, both ways", false, func(f *flaky) { f.get, f.put, f.putAfter = 0.1, 0.1, 0.1 }},
-		{"Update fails before writing", true, func(f *flaky) { f.put = 0.2 }},
-		{"Update commits then fails", true, func(f *flaky) { f.putAfter = 0.2 }},
+		{"Get fails", 0, func(f *flaky) { f.get = 0.2 }},
+		{"Put fails before writing", 0, func(f *flaky) { f.put = 0.2 }},
+		{"Put commits then fails", 0, func(f *flaky) { f.putAfter = 0.2 }},
+		{"Get and Put fail, both ways", 0, func(f *flaky) { f.get, f.put, f.putAfter = 0.1, 0.1, 0.1 }},
+		{"Update fails before writing", 1, func(f *flaky) { f.put = 0.2 }},
+		{"Update commits then fails", 1, func(f *flaky) { f.putAfter = 0.2 }},
+		{"UpdateEvent fails before writing", 2, func(f *flaky) { f.put = 0.2 }},
+		{"UpdateEvent commits then fails", 2, func(f *flaky) { f.putAfter = 0.2 }},
 	}
 	events, end := stream(3000, 11, true)
 	want := reference(t, events, end, end.Add(200*24*time.Hour))
@@ -45,8 +47,11 @@ func TestStoreFailsAtRandom(t *testing.T) {
 			f := newFlaky(uint64(i))
 			tc.edit(f)
 			var s lifecycle.Store = f
-			if tc.updater {
+			switch tc.updater {
+			case 1:
 				s = flakyUpdater{f}
+			case 2:
+				s = flakyEventUpdater{flakyUpdater{f}}
 			}
 			tr := lifecycle.NewTracker(model.SterneCutler(), s, lifecycle.WithClock(func() time.Time { return end }))
 			seenErrors, dupAfterErr := 0, 0
@@ -166,7 +171,7 @@ func TestContextCancelledMidBatch(t *testing.T) {
 func TestContextCancelledUnderLoad(t *testing.T) {
 	events, end := stream(4000, 13, false)
 	want := reference(t, events, end, time.Time{})
-	bothPaths(t, func(t *testing.T, m *store.Memory, s lifecycle.Store) {
+	writePaths(t, func(t *testing.T, m *store.Memory, s lifecycle.Store) {
 		tr := lifecycle.NewTracker(model.SterneCutler(), s, lifecycle.WithClock(func() time.Time { return end }))
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -230,7 +235,7 @@ func (l *logBuffer) Count(s string) int {
 func TestPanickingHook(t *testing.T) {
 	events, end := stream(2000, 14, true)
 	want := reference(t, events, end, time.Time{})
-	bothPaths(t, func(t *testing.T, m *store.Memory, s lifecycle.Store) {
+	writePaths(t, func(t *testing.T, m *store.Memory, s lifecycle.Store) {
 		var logs logBuffer
 		var after atomic.Int64
 		tr := lifecycle.NewTracker(model.SterneCutler(), s,
@@ -266,7 +271,7 @@ func TestPanickingHook(t *testing.T) {
 func TestBlockingHook(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	clock := lifecycle.WithClock(func() time.Time { return t0.Add(time.Hour) })
-	bothPaths(t, func(t *testing.T, m *store.Memory, s lifecycle.Store) {
+	writePaths(t, func(t *testing.T, m *store.Memory, s lifecycle.Store) {
 		release := make(chan struct{})
 		entered := make(chan lifecycle.Change, 1)
 		var calls atomic.Int64
@@ -396,7 +401,7 @@ func TestSweepDuringRecords(t *testing.T) {
 	events, end := stream(4000, 16, false)
 	sweepAt := end.Add(time.Minute)
 	want := reference(t, events, end.Add(time.Hour), sweepAt)
-	bothPaths(t, func(t *testing.T, m *store.Memory, s lifecycle.Store) {
+	writePaths(t, func(t *testing.T, m *store.Memory, s lifecycle.Store) {
 		ctx := context.Background()
 		tr := lifecycle.NewTracker(model.SterneCutler(), s, lifecycle.WithClock(func() time.Time { return end.Add(time.Hour) }))
 		var next atomic.Int64
@@ -455,15 +460,22 @@ func TestSweepDuringRecords(t *testing.T) {
 	})
 }
 
-// bothPaths runs fn as two subtests, on the Tracker's two write paths: a
-// Memory store seen only through the three Store methods (Get and a
-// compare-and-swap Put), and Memory itself (in-place Update). m is the
-// Memory behind s in both.
-func bothPaths(t *testing.T, fn func(t *testing.T, m *store.Memory, s lifecycle.Store)) {
+// writePaths runs fn as three subtests, on the Tracker's three write
+// paths: a Memory store seen only through the three Store methods (Get and
+// a compare-and-swap Put), seen through those and Update, and Memory itself
+// (UpdateEvent for single events). m is the Memory behind s in each.
+func writePaths(t *testing.T, fn func(t *testing.T, m *store.Memory, s lifecycle.Store)) {
 	t.Helper()
 	t.Run("Get and Put", func(t *testing.T) {
 		m := store.NewMemory()
 		fn(t, m, struct{ lifecycle.Store }{m})
+	})
+	t.Run("Update only", func(t *testing.T) {
+		m := store.NewMemory()
+		fn(t, m, struct {
+			lifecycle.Store
+			lifecycle.Updater
+		}{m, m})
 	})
 	t.Run("Update", func(t *testing.T) {
 		m := store.NewMemory()

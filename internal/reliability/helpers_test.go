@@ -162,3 +162,22 @@ func (f flakyUpdater) Update(ctx context.Context, id string, fn func(*lifecycle.
 }
 
 var _ lifecycle.Updater = flakyUpdater{}
+
+// flakyEventUpdater adds the EventUpdater capability too, with the same
+// faults.
+type flakyEventUpdater struct{ flakyUpdater }
+
+func (f flakyEventUpdater) UpdateEvent(ctx context.Context, id string, d uint64, fn func(*lifecycle.Customer, bool) (bool, error)) error {
+	if f.roll(f.put) {
+		return errInjected
+	}
+	if err := f.m.UpdateEvent(ctx, id, d, fn); err != nil {
+		return err
+	}
+	if f.roll(f.putAfter) {
+		return errInjected
+	}
+	return nil
+}
+
+var _ lifecycle.EventUpdater = flakyEventUpdater{}

@@ -3,6 +3,7 @@ package storetest_test
 import (
 	"context"
 	"iter"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -120,6 +121,60 @@ func TestBrokenStoresFail(t *testing.T) {
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), "storetest: "+w) {
 					t.Errorf("the suite did not report rule %q for %s; it said:\n%v", w, tc.mode, err)
+				}
+			}
+		})
+	}
+}
+
+// eventViaUpdate is an EventUpdater built on Update that gets the rule
+// wrong in one way, chosen by mode.
+type eventViaUpdate struct {
+	*store.Memory
+	mode string
+}
+
+func (e eventViaUpdate) UpdateEvent(ctx context.Context, id string, d uint64, fn func(*lifecycle.Customer, bool) (bool, error)) error {
+	return e.Memory.Update(ctx, id, func(c *lifecycle.Customer) (bool, error) {
+		_, seen := slices.BinarySearch(c.Seen, d)
+		hist, digests := c.History, c.Seen
+		if e.mode != "passes-logs" {
+			c.History, c.Seen = nil, nil
+		}
+		changed, err := fn(c, seen && e.mode != "never-seen")
+		if err != nil || !changed {
+			return false, err
+		}
+		if e.mode != "passes-logs" {
+			c.History = append(hist, c.History...)
+			c.Seen = digests
+		}
+		if !seen && e.mode != "forgets-digest" {
+			i, _ := slices.BinarySearch(c.Seen, d)
+			c.Seen = slices.Insert(c.Seen, i, d)
+		}
+		return true, nil
+	})
+}
+
+func TestBrokenEventUpdaterFails(t *testing.T) {
+	// A correct one passes, so the failures below are the modes' fault.
+	if err := storetest.TestStore(eventViaUpdate{store.NewMemory(), ""}); err != nil {
+		t.Fatalf("a correct EventUpdater failed the suite: %v", err)
+	}
+	for mode, want := range map[string][]string{
+		"forgets-digest": {"EventNew", "EventExisting", "EventExclusive"},
+		"never-seen":     {"EventExisting"},
+		"passes-logs":    {"EventExisting"},
+	} {
+		t.Run(mode, func(t *testing.T) {
+			err := storetest.TestStore(eventViaUpdate{store.NewMemory(), mode})
+			if err == nil {
+				t.Fatalf("an EventUpdater that %s passed the suite", mode)
+			}
+			for _, w := range want {
+				if !strings.Contains(err.Error(), "storetest: "+w) {
+					t.Errorf("the suite did not report rule %q; it said:\n%v", w, err)
 				}
 			}
 		})

@@ -10,8 +10,8 @@
 // [Run] runs each rule as a subtest on a fresh store; [TestStore] runs all
 // rules on one store (using customer IDs under a unique prefix) and returns
 // every failure joined, for use outside the testing package. Rules for the
-// optional capabilities ([lifecycle.Loader], [lifecycle.Updater]) pass
-// trivially for stores without them. Every failure
+// optional capabilities ([lifecycle.Loader], [lifecycle.Updater],
+// [lifecycle.EventUpdater]) pass trivially for stores without them. Every failure
 // names the rule broken and the input that broke it; a rule that hangs for
 // longer than [CaseTimeout] fails instead of hanging the test binary.
 package storetest
@@ -64,6 +64,9 @@ func Cases() []Case {
 		{"UpdateNew", updateNew},
 		{"UpdateExisting", updateExisting},
 		{"UpdateExclusive", updateExclusive},
+		{"EventNew", eventNew},
+		{"EventExisting", eventExisting},
+		{"EventExclusive", eventExclusive},
 		{"SeenReplaced", seenReplaced},
 		{"SeenLarge", seenLarge},
 	}

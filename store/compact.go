@@ -1,0 +1,305 @@
+package store
+
+import (
+	"encoding/binary"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
+)
+
+// This file holds the compact form in which Memory keeps a customer.
+//
+// A record keeps the customer's scalars, tallies and sums in body, a
+// pointer-free byte slice, with every time as UTC Unix nanoseconds and every
+// stage ID, event type and currency as a number in the store's symbol
+// table; its history in hist, an append-only byte log; and Seen as a
+// sorted []uint64. A typical customer takes a fraction of the memory of a
+// lifecycle.Customer (whose time.Time fields are 24 bytes each, every
+// tally 72), in five allocations instead of seven or more.
+//
+// A customer the compact form cannot hold exactly — a time that is not UTC
+// or is outside the years 1678–2261, or a symbol table that is full — is
+// kept as a lifecycle.Customer instead (record.full), so every Put
+// round-trips exactly.
+//
+// hist is append-only: bytes once written are never overwritten (a history
+// that changes other than by appending is written to a new slice), so the
+// Cause strings decoded from it may point into it and stay valid for ever.
+
+// record is one stored customer.
+type record struct {
+	id   string
+	full *lifecycle.Customer // non-nil: kept as is, body, hist and seen unused
+	body []byte
+	hist []byte
+	seen []uint64
+	ext  *extra // nil when the customer has no referrer and no credits
+}
+
+// extra holds the rarely set fields that are strings or hold strings.
+type extra struct {
+	referredBy string
+	referrals  []lifecycle.Referral
+}
+
+// Layout of body: a fixed header, then nTallies tallies, then nSums sums.
+const (
+	offVersion  = 0
+	offStage    = 8
+	offTallies  = 12 // uint16
+	offSums     = 14 // uint16
+	offScore    = 16
+	offSince    = 24
+	offAsOf     = 32
+	offFirst    = 40
+	offLast     = 48
+	offScoreAt  = 56
+	offReferred = 64
+	headerSize  = 72
+	tallySize   = 28 // type uint32, count, first, last int64
+	sumSize     = 16 // type, currency uint32, amount int64
+	histFixed   = 20 // from, to uint32, at int64, len(cause) uint32
+	maxSymbols  = 1 << 16
+	zeroTime    = math.MinInt64
+	minUnixSec  = math.MinInt64/1_000_000_000 + 1
+	maxUnixSec  = math.MaxInt64/1_000_000_000 - 1
+	symCacheLen = 32
+)
+
+var le = binary.LittleEndian
+
+// packTime returns t as Unix nanoseconds, or zeroTime for the zero time;
+// ok is false when t cannot be restored exactly from that.
+func packTime(t time.Time) (int64, bool) {
+	if t == (time.Time{}) {
+		return zeroTime, true
+	}
+	if t.Location() != time.UTC {
+		return 0, false
+	}
+	if s := t.Unix(); s < minUnixSec || s > maxUnixSec {
+		return 0, false
+	}
+	return t.UnixNano(), true
+}
+
+func unpackTime(ns int64) time.Time {
+	if ns == zeroTime {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
+
+// symbols numbers the stage IDs, event types and currencies a Memory has
+// stored; 0 is the empty string. Names are read without a lock from an
+// append-only snapshot.
+type symbols struct {
+	mu    sync.Mutex
+	index map[string]uint32
+	names atomic.Pointer[[]string]
+}
+
+func newSymbols() *symbols {
+	y := &symbols{index: map[string]uint32{"": 0}}
+	names := []string{""}
+	y.names.Store(&names)
+	return y
+}
+
+// id returns the number of s, adding it if new; ok is false when the table
+// is full.
+func (y *symbols) id(s string) (uint32, bool) {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	if i, ok := y.index[s]; ok {
+		return i, true
+	}
+	old := *y.names.Load()
+	if len(old) >= maxSymbols {
+		return 0, false
+	}
+	s = cloneString(s)
+	// Appending in place is safe: readers of older snapshots never look
+	// past their length, and the new one is published after the write.
+	names := append(old, s)
+	y.names.Store(&names)
+	i := uint32(len(old))
+	y.index[s] = i
+	return i, true
+}
+
+func cloneString(s string) string { return string([]byte(s)) }
+
+// symCache remembers the numbers of the strings a shard encoded last, by
+// the address of their bytes, so that the symbols' map is consulted only
+// for strings not seen recently. It is used under the shard's write lock.
+// Holding the string keeps its bytes alive, so an address is never reused
+// for other bytes while cached.
+type symCache [symCacheLen]struct {
+	s  string
+	id uint32
+}
+
+func (c *symCache) id(y *symbols, s string) (uint32, bool) {
+	if s == "" {
+		return 0, true
+	}
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	e := &c[(p>>4^p>>10)%symCacheLen]
+	if len(e.s) == len(s) && unsafe.StringData(e.s) == unsafe.StringData(s) {
+		return e.id, true
+	}
+	id, ok := y.id(s)
+	if ok {
+		e.s, e.id = s, id
+	}
+	return id, ok
+}
+
+// encodeBody appends c's scalars, tallies and sums to buf[:0] in body
+// layout; ok is false when c cannot be held compactly.
+func encodeBody(buf []byte, c *lifecycle.Customer, y *symbols, sc *symCache) ([]byte, bool) {
+	f := &c.Facts
+	if len(f.Tallies) > math.MaxUint16 || len(f.Sums) > math.MaxUint16 {
+		return buf, false
+	}
+	n := headerSize + tallySize*len(f.Tallies) + sumSize*len(f.Sums)
+	b := slices.Grow(buf[:0], n)[:n]
+	ok := true
+	sym := func(s string) uint32 {
+		id, good := sc.id(y, s)
+		ok = ok && good
+		return id
+	}
+	tm := func(t time.Time) uint64 {
+		ns, good := packTime(t)
+		ok = ok && good
+		return uint64(ns)
+	}
+	le.PutUint64(b[offVersion:], c.Version)
+	le.PutUint32(b[offStage:], sym(string(c.Stage)))
+	le.PutUint16(b[offTallies:], uint16(len(f.Tallies)))
+	le.PutUint16(b[offSums:], uint16(len(f.Sums)))
+	le.PutUint64(b[offScore:], uint64(int64(f.Score)))
+	le.PutUint64(b[offSince:], tm(c.Since))
+	le.PutUint64(b[offAsOf:], tm(c.AsOf))
+	le.PutUint64(b[offFirst:], tm(f.First))
+	le.PutUint64(b[offLast:], tm(f.Last))
+	le.PutUint64(b[offScoreAt:], tm(f.ScoreAt))
+	le.PutUint64(b[offReferred:], tm(f.ReferredAt))
+	p := b[headerSize:]
+	for i := range f.Tallies {
+		t := &f.Tallies[i]
+		le.PutUint32(p, sym(string(t.Type)))
+		le.PutUint64(p[4:], uint64(t.Count))
+		le.PutUint64(p[12:], tm(t.First))
+		le.PutUint64(p[20:], tm(t.Last))
+		p = p[tallySize:]
+	}
+	for i := range f.Sums {
+		s := &f.Sums[i]
+		le.PutUint32(p, sym(string(s.Type)))
+		le.PutUint32(p[4:], sym(s.Currency))
+		le.PutUint64(p[8:], uint64(s.Amount))
+		p = p[sumSize:]
+	}
+	return b, ok
+}
+
+// decodeBody sets c's scalars and facts (but not ID, History or Seen)
+// from body, reusing c's slices.
+func decodeBody(c *lifecycle.Customer, b []byte, names []string) {
+	f := &c.Facts
+	nt, ns := int(le.Uint16(b[offTallies:])), int(le.Uint16(b[offSums:]))
+	c.Version = le.Uint64(b[offVersion:])
+	c.Stage = stage.ID(names[le.Uint32(b[offStage:])])
+	f.Score = int(int64(le.Uint64(b[offScore:])))
+	c.Since = unpackTime(int64(le.Uint64(b[offSince:])))
+	c.AsOf = unpackTime(int64(le.Uint64(b[offAsOf:])))
+	f.First = unpackTime(int64(le.Uint64(b[offFirst:])))
+	f.Last = unpackTime(int64(le.Uint64(b[offLast:])))
+	f.ScoreAt = unpackTime(int64(le.Uint64(b[offScoreAt:])))
+	f.ReferredAt = unpackTime(int64(le.Uint64(b[offReferred:])))
+	p := b[headerSize:]
+	f.Tallies = resize(f.Tallies, nt)
+	for i := range f.Tallies {
+		f.Tallies[i] = lifecycle.Tally{
+			Type:  lifecycle.EventType(names[le.Uint32(p)]),
+			Count: int64(le.Uint64(p[4:])),
+			First: unpackTime(int64(le.Uint64(p[12:]))),
+			Last:  unpackTime(int64(le.Uint64(p[20:]))),
+		}
+		p = p[tallySize:]
+	}
+	f.Sums = resize(f.Sums, ns)
+	for i := range f.Sums {
+		f.Sums[i] = lifecycle.Sum{
+			Type:     lifecycle.EventType(names[le.Uint32(p)]),
+			Currency: names[le.Uint32(p[4:])],
+			Amount:   int64(le.Uint64(p[8:])),
+		}
+		p = p[sumSize:]
+	}
+}
+
+// resize returns s with length n, reusing its array when large enough; a
+// length of 0 gives nil, as a customer without entries has.
+func resize[T any](s []T, n int) []T {
+	if n == 0 {
+		return nil
+	}
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]T, n)
+}
+
+// appendHist appends the transitions in hist layout to b; ok is false when
+// one cannot be held compactly.
+func appendHist(b []byte, h []lifecycle.Transition, y *symbols, sc *symCache) ([]byte, bool) {
+	for i := range h {
+		tr := &h[i]
+		from, ok1 := sc.id(y, string(tr.From))
+		to, ok2 := sc.id(y, string(tr.To))
+		at, ok3 := packTime(tr.At)
+		if !ok1 || !ok2 || !ok3 || len(tr.Cause) > math.MaxUint32 {
+			return b, false
+		}
+		b = le.AppendUint32(b, from)
+		b = le.AppendUint32(b, to)
+		b = le.AppendUint64(b, uint64(at))
+		b = le.AppendUint32(b, uint32(len(tr.Cause)))
+		b = append(b, tr.Cause...)
+	}
+	return b, true
+}
+
+// decodeHist sets h to the transitions in b, reusing h's array. Causes
+// point into b, which is append-only.
+func decodeHist(h []lifecycle.Transition, b []byte, names []string) []lifecycle.Transition {
+	h = h[:0]
+	for len(b) > 0 {
+		n := int(le.Uint32(b[16:]))
+		var cause string
+		if n > 0 {
+			cause = unsafe.String(&b[histFixed], n)
+		}
+		h = append(h, lifecycle.Transition{
+			From:  stage.ID(names[le.Uint32(b)]),
+			To:    stage.ID(names[le.Uint32(b[4:])]),
+			At:    unpackTime(int64(le.Uint64(b[8:]))),
+			Cause: cause,
+		})
+		b = b[histFixed+n:]
+	}
+	if len(h) == 0 {
+		return nil
+	}
+	return h
+}
