@@ -34,3 +34,33 @@ func TestSearchDigest(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordDigests(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	rec := &record{seen: []uint64{5, 9}, run: 2}
+	want := []uint64{5, 9}
+	for i := range 500 {
+		d := r.Uint64()
+		if i%7 == 0 {
+			d = want[r.IntN(len(want))] // already there
+		}
+		_, there := slices.BinarySearch(want, d)
+		if got := rec.hasDigest(d); got != there {
+			t.Fatalf("after %d adds: hasDigest(%d) = %v; want %v", i, d, got, there)
+		}
+		if there {
+			continue
+		}
+		rec.addDigest(d)
+		j, _ := slices.BinarySearch(want, d)
+		want = slices.Insert(want, j, d)
+		if len(rec.seen)-int(rec.run) >= maxTail || !slices.IsSorted(rec.seen[:rec.run]) {
+			t.Fatalf("after %d adds: run %d of %d, tail too long or run unsorted", i, rec.run, len(rec.seen))
+		}
+		out := slices.Clone(rec.seen)
+		mergeTail(out, int(rec.run))
+		if !slices.Equal(out, want) {
+			t.Fatalf("after %d adds: merged seen = %v; want %v", i, out, want)
+		}
+	}
+}

@@ -47,7 +47,7 @@ type Memory struct {
 type shard struct {
 	mu      sync.RWMutex
 	idx     map[string]int
-	list    []*record
+	list    []record
 	scratch lifecycle.Customer
 	buf     []byte
 	hbuf    []byte
@@ -59,12 +59,14 @@ func (s *shard) get(id string) (*record, bool) {
 	if !ok {
 		return nil, false
 	}
-	return s.list[i], true
+	return &s.list[i], true
 }
 
-func (s *shard) insert(r *record) {
+// insert adds r and returns where it is kept.
+func (s *shard) insert(r *record) *record {
 	s.idx[r.id] = len(s.list)
-	s.list = append(s.list, r)
+	s.list = append(s.list, *r)
+	return &s.list[len(s.list)-1]
 }
 
 // remove deletes a customer by moving the last one into its place.
@@ -78,7 +80,7 @@ func (s *shard) remove(id string) {
 		s.list[i] = s.list[last]
 		s.idx[s.list[i].id] = i
 	}
-	s.list[last] = nil
+	s.list[last] = record{}
 	s.list = s.list[:last]
 	delete(s.idx, id)
 }
@@ -107,14 +109,29 @@ func (m *Memory) shard(id string) *shard {
 func (m *Memory) names() []string { return *m.syms.names.Load() }
 
 // decode makes c a copy of the customer r holds, reusing c's slices.
-func (m *Memory) decode(r *record, c *lifecycle.Customer, names []string) {
+// Empty slices are nil, as in the customer stored, unless keep is set:
+// then they keep c's arrays for the next decode (View's reused customer).
+func (m *Memory) decode(r *record, c *lifecycle.Customer, names []string, keep bool) {
 	if r.full != nil {
 		r.full.CopyTo(c)
 		return
 	}
 	m.decodeCore(r, c, names)
 	c.History = decodeHist(c.History, r.hist, names)
-	c.Seen = copyDigests(c.Seen, r.seen)
+	c.Seen = append(c.Seen[:0], r.seen...)
+	mergeTail(c.Seen, int(r.run))
+	if !keep {
+		f := &c.Facts
+		f.Tallies, f.Sums, f.Referrals = nilIfEmpty(f.Tallies), nilIfEmpty(f.Sums), nilIfEmpty(f.Referrals)
+		c.History, c.Seen = nilIfEmpty(c.History), nilIfEmpty(c.Seen)
+	}
+}
+
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }
 
 // decodeCore sets every field of c but History and Seen from r, which is
@@ -123,7 +140,7 @@ func (m *Memory) decodeCore(r *record, c *lifecycle.Customer, names []string) {
 	c.ID = r.id
 	decodeBody(c, r.body, names)
 	if r.ext == nil {
-		c.Facts.ReferredBy, c.Facts.Referrals = "", nil
+		c.Facts.ReferredBy, c.Facts.Referrals = "", c.Facts.Referrals[:0]
 		return
 	}
 	c.Facts.ReferredBy = r.ext.referredBy
@@ -168,6 +185,7 @@ func (m *Memory) encode(s *shard, r *record, c *lifecycle.Customer) {
 	if !slices.Equal(r.seen, c.Seen) {
 		r.seen = copyDigests(r.seen, c.Seen)
 	}
+	r.run = uint32(len(r.seen))
 	setExtra(r, &c.Facts)
 }
 
@@ -204,7 +222,7 @@ func (m *Memory) commitEvent(s *shard, r *record, c *lifecycle.Customer, digest 
 			r.body = setBytes(r.body, body)
 			r.hist = hist
 			if !seen {
-				r.seen = insertDigest(r.seen, digest)
+				r.addDigest(digest)
 			}
 			setExtra(r, &c.Facts)
 			return
@@ -213,11 +231,12 @@ func (m *Memory) commitEvent(s *shard, r *record, c *lifecycle.Customer, digest 
 	// Slow path: the whole customer, through encode.
 	whole := c.Clone()
 	var old lifecycle.Customer
-	m.decode(r, &old, m.names())
+	m.decode(r, &old, m.names(), false)
 	whole.History = append(old.History, c.History...)
 	whole.Seen = old.Seen
 	if !seen {
-		whole.Seen = insertDigest(whole.Seen, digest)
+		i, _ := searchDigest(whole.Seen, digest)
+		whole.Seen = slices.Insert(whole.Seen, i, digest)
 	}
 	m.encode(s, r, whole)
 }
@@ -241,12 +260,46 @@ func searchDigest(seen []uint64, d uint64) (int, bool) {
 	return lo + i, found
 }
 
-func insertDigest(seen []uint64, d uint64) []uint64 {
-	i, found := searchDigest(seen, d)
-	if found {
-		return seen
+// hasDigest reports whether d is in r's seen: in the sorted run, or in the
+// short unsorted tail after it.
+func (r *record) hasDigest(d uint64) bool {
+	if _, found := searchDigest(r.seen[:r.run], d); found {
+		return true
 	}
-	return slices.Insert(seen, i, d)
+	return slices.Contains(r.seen[r.run:], d)
+}
+
+// addDigest adds d, which is not in r's seen, to the tail; a full tail is
+// merged into the run. So a new digest costs an append and, every
+// maxTail digests, one pass over seen, instead of moving half of seen
+// each time.
+func (r *record) addDigest(d uint64) {
+	r.seen = append(r.seen, d)
+	if len(r.seen)-int(r.run) >= maxTail {
+		mergeTail(r.seen, int(r.run))
+		r.run = uint32(len(r.seen))
+	}
+}
+
+// mergeTail sorts s, whose first run elements are sorted and whose other
+// elements (at most maxTail) are not, in place.
+func mergeTail(s []uint64, run int) {
+	if run >= len(s) {
+		return
+	}
+	var buf [maxTail]uint64
+	tail := buf[:copy(buf[:], s[run:])]
+	slices.Sort(tail)
+	i, j := run-1, len(tail)-1
+	for k := len(s) - 1; j >= 0; k-- {
+		if i >= 0 && s[i] > tail[j] {
+			s[k] = s[i]
+			i--
+		} else {
+			s[k] = tail[j]
+			j--
+		}
+	}
 }
 
 // resetCustomer makes c a new customer with this ID, keeping its slices'
@@ -274,7 +327,7 @@ func (m *Memory) Get(ctx context.Context, id string) (*lifecycle.Customer, error
 		return nil, notFound(id)
 	}
 	c := new(lifecycle.Customer)
-	m.decode(r, c, m.names())
+	m.decode(r, c, m.names(), false)
 	return c, nil
 }
 
@@ -291,7 +344,7 @@ func (m *Memory) Load(ctx context.Context, id string, dst *lifecycle.Customer) e
 	if !ok {
 		return notFound(id)
 	}
-	m.decode(r, dst, m.names())
+	m.decode(r, dst, m.names(), false)
 	return nil
 }
 
@@ -353,7 +406,7 @@ func (m *Memory) Update(ctx context.Context, id string, fn func(c *lifecycle.Cus
 	c := &s.scratch
 	r, ok := s.get(id)
 	if ok {
-		m.decode(r, c, m.names())
+		m.decode(r, c, m.names(), false)
 	} else {
 		resetCustomer(c, id)
 	}
@@ -399,7 +452,7 @@ func (m *Memory) UpdateEvent(ctx context.Context, id string, digest uint64, fn f
 		c.History, c.Seen = c.History[:0], c.Seen[:0]
 	default:
 		m.decodeCore(r, c, m.names())
-		_, seen = searchDigest(r.seen, digest)
+		seen = r.hasDigest(digest)
 		c.History, c.Seen = c.History[:0], c.Seen[:0]
 	}
 	prev := c.Version
@@ -462,9 +515,10 @@ func (m *Memory) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error]
 			s.mu.RLock()
 			names := m.names()
 			batch = batch[:0]
-			for _, r := range s.list {
+			for k := range s.list {
+				r := &s.list[k]
 				c := new(lifecycle.Customer)
-				m.decode(r, c, names)
+				m.decode(r, c, names, false)
 				batch = append(batch, c)
 			}
 			s.mu.RUnlock()
@@ -507,10 +561,11 @@ func (m *Memory) view(s *shard, c *lifecycle.Customer, yield func(*lifecycle.Cus
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	names := m.names()
-	for _, r := range s.list {
+	for i := range s.list {
+		r := &s.list[i]
 		v := r.full
 		if v == nil {
-			m.decode(r, c, names)
+			m.decode(r, c, names, true)
 			v = c
 		}
 		if !yield(v, nil) {

@@ -74,7 +74,7 @@ func synthetic(n int, r *rand.Rand) []*lifecycle.Customer {
 
 // BenchmarkFunnel1M measures a full funnel (counts, conversion, every
 // duration distribution) over one million customers: "memory" reads them
-// through store.Memory's Scan, which copies each customer; "slice" reads
+XX
 // the same customers without copying, to show what the copy costs.
 func BenchmarkFunnel1M(b *testing.B) {
 	ctx := context.Background()
