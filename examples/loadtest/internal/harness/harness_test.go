@@ -100,7 +100,9 @@ func (c *corrupting) Put(ctx context.Context, cu *lifecycle.Customer, prev uint6
 	case "forget seen":
 		bad.Seen = bad.Seen[1:]
 	case "shift as_of":
-		bad.AsOf = bad.AsOf.Add(time.Second)
+		// Far enough that no later event of the customer moves AsOf past
+		// it again, which would hide the corruption.
+		bad.AsOf = bad.AsOf.AddDate(100, 0, 0)
 	case "wrong stage":
 		bad.Stage = "nowhere"
 	}
