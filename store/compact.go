@@ -169,17 +169,32 @@ func (c *symCache) id(y *symbols, s string) (uint32, bool) {
 	return id, ok
 }
 
-// encodeBody appends c's scalars, tallies and sums to buf[:0] in body
-// layout; ok is false when c cannot be held compactly.
-func encodeBody(buf []byte, c *lifecycle.Customer, y *symbols, sc *symCache) ([]byte, bool) {
+// encodeBody writes c's scalars, tallies and sums to buf[:0] in body
+// layout; ok is false when c cannot be held compactly. old, when not nil,
+// is the body c was decoded from, with names the symbol table it was
+// decoded with: a symbol equal to the one at the same place in old reuses
+// its number without a lookup, which is the common case on the hot path.
+func encodeBody(buf []byte, c *lifecycle.Customer, y *symbols, sc *symCache, old []byte, names []string) ([]byte, bool) {
 	f := &c.Facts
 	if len(f.Tallies) > math.MaxUint16 || len(f.Sums) > math.MaxUint16 {
 		return buf, false
 	}
 	n := headerSize + tallySize*len(f.Tallies) + sumSize*len(f.Sums)
 	b := slices.Grow(buf[:0], n)[:n]
+	var oldTallies, oldSums []byte
+	if old != nil {
+		nt := int(le.Uint16(old[offTallies:]))
+		oldTallies = old[headerSize : headerSize+tallySize*nt]
+		oldSums = old[headerSize+tallySize*nt:]
+	}
 	ok := true
-	sym := func(s string) uint32 {
+	// sym numbers s, reusing the number at old[at:] when it names s.
+	sym := func(s string, old []byte, at int) uint32 {
+		if at+4 <= len(old) {
+			if id := le.Uint32(old[at:]); int(id) < len(names) && names[id] == s {
+				return id
+			}
+		}
 		id, good := sc.id(y, s)
 		ok = ok && good
 		return id
@@ -190,7 +205,7 @@ func encodeBody(buf []byte, c *lifecycle.Customer, y *symbols, sc *symCache) ([]
 		return uint64(ns)
 	}
 	le.PutUint64(b[offVersion:], c.Version)
-	le.PutUint32(b[offStage:], sym(string(c.Stage)))
+	le.PutUint32(b[offStage:], sym(string(c.Stage), old, offStage))
 	le.PutUint16(b[offTallies:], uint16(len(f.Tallies)))
 	le.PutUint16(b[offSums:], uint16(len(f.Sums)))
 	le.PutUint64(b[offScore:], uint64(int64(f.Score)))
@@ -203,7 +218,7 @@ func encodeBody(buf []byte, c *lifecycle.Customer, y *symbols, sc *symCache) ([]
 	p := b[headerSize:]
 	for i := range f.Tallies {
 		t := &f.Tallies[i]
-		le.PutUint32(p, sym(string(t.Type)))
+		le.PutUint32(p, sym(string(t.Type), oldTallies, i*tallySize))
 		le.PutUint64(p[4:], uint64(t.Count))
 		le.PutUint64(p[12:], tm(t.First))
 		le.PutUint64(p[20:], tm(t.Last))
@@ -211,8 +226,8 @@ func encodeBody(buf []byte, c *lifecycle.Customer, y *symbols, sc *symCache) ([]
 	}
 	for i := range f.Sums {
 		s := &f.Sums[i]
-		le.PutUint32(p, sym(string(s.Type)))
-		le.PutUint32(p[4:], sym(s.Currency))
+		le.PutUint32(p, sym(string(s.Type), oldSums, i*sumSize))
+		le.PutUint32(p[4:], sym(s.Currency, oldSums, i*sumSize+4))
 		le.PutUint64(p[8:], uint64(s.Amount))
 		p = p[sumSize:]
 	}

@@ -157,7 +157,7 @@ func copyDigests(dst, src []uint64) []uint64 {
 // encode makes r hold c, in compact form when it can, or else as a copy
 // of c.
 func (m *Memory) encode(s *shard, r *record, c *lifecycle.Customer) {
-	body, ok := encodeBody(s.buf, c, m.syms, &s.cache)
+	body, ok := encodeBody(s.buf, c, m.syms, &s.cache, nil, nil)
 	s.buf = body
 	var hist []byte
 	if ok {
@@ -212,7 +212,7 @@ func setExtra(r *record, f *lifecycle.Facts) {
 // and digest unless seen.
 func (m *Memory) commitEvent(s *shard, r *record, c *lifecycle.Customer, digest uint64, seen bool) {
 	if r.full == nil {
-		body, ok := encodeBody(s.buf, c, m.syms, &s.cache)
+		body, ok := encodeBody(s.buf, c, m.syms, &s.cache, r.body, m.names())
 		s.buf = body
 		var hist []byte
 		if ok {
