@@ -9,7 +9,7 @@
 //	go run ./examples/loadtest -events 1000000 -customers 100000 -writers 32 -dup 0.2 -shuffle 0.3
 //
 // Flags (defaults in brackets): -store [memory] (memory-plain: the memory
-// store without its optional Loader and Updater capabilities, so that the
+// store without its optional Loader, Updater and EventUpdater capabilities, so that the
 // Tracker reads with Get and writes with compare-and-swap Put as it does
 // with a SQL store), -dsn, -events [200000],
 // -customers [20000], -writers [8], -dup [0.05] (probability an event is

@@ -477,7 +477,7 @@ func writePaths(t *testing.T, fn func(t *testing.T, m *store.Memory, s lifecycle
 			lifecycle.Updater
 		}{m, m})
 	})
-	t.Run("Update", func(t *testing.T) {
+	t.Run("UpdateEvent", func(t *testing.T) {
 		m := store.NewMemory()
 		fn(t, m, m)
 	})

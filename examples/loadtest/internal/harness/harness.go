@@ -181,7 +181,7 @@ func Memory(context.Context, string) (lifecycle.Store, func() error, error) {
 }
 
 // MemoryPlain opens a fresh in-memory store that offers only the three
-// [lifecycle.Store] methods, hiding Memory's optional Loader and Updater
+// [lifecycle.Store] methods, hiding Memory's optional Loader, Updater and EventUpdater
 // capabilities, so that the Tracker reads with Get and writes with a
 // compare-and-swap Put, as it does with a SQL store.
 func MemoryPlain(context.Context, string) (lifecycle.Store, func() error, error) {

@@ -75,7 +75,7 @@ func TestRunReferralsInOrder(t *testing.T) {
 	}
 }
 
-// corrupting wraps Memory (without its Loader and Updater capabilities,
+// corrupting wraps Memory (without its optional capabilities,
 // so every write goes through Put) and spoils every 97th write in one way.
 type corrupting struct {
 	*plain
