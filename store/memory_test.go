@@ -295,3 +295,15 @@ func TestMemoryManySymbols(t *testing.T) {
 	want.Version, want.Seen = 2, []uint64{9}
 	require.Equal(t, want, got)
 }
+
+// TestMemoryUnsortedSeen checks that a Seen which breaks Customer.Seen's
+// rule (ascending, no repeats) still reads back exactly as it was put.
+func TestMemoryUnsortedSeen(t *testing.T) {
+	ctx := t.Context()
+	m := store.NewMemory()
+	c := &lifecycle.Customer{ID: "c", Version: 1, Seen: []uint64{9, 3, 3, 0}}
+	require.NoError(t, m.Put(ctx, c.Clone(), 0))
+	got, err := m.Get(ctx, "c")
+	require.NoError(t, err)
+	require.Equal(t, c, got)
+}
