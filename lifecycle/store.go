@@ -42,10 +42,11 @@ type Loader interface {
 }
 
 // Updater is an optional Store capability: a read-modify-write of one
-// customer done inside the store, without copying the customer out and
-// back in. When a store has it, the Tracker records single events through
-// Update instead of Get (or Load) and Put; a Store without it works the
-// same, only slower.
+// customer done inside the store, under its own lock, so that writers never
+// lose a compare-and-swap race and retry. When a store has it (and is not
+// an [EventUpdater]), the Tracker records events through Update instead of
+// Get (or Load) and Put, and it writes batches, referral credits and
+// sweeps through it; a Store without it works the same, only slower.
 //
 // Rules every implementation obeys:
 //   - Update calls fn exactly once, with the stored customer or, when none

@@ -423,10 +423,11 @@ func Analyze(ctx context.Context, g *stage.Graph, customers iter.Seq2[*lifecycle
 }
 
 // AnalyzeStore is [Analyze] over every stored customer, for any
-// [lifecycle.Store]. It reads through [lifecycle.Browse]: without copying
-// customers when the store is a [lifecycle.Viewer] (as store.Memory is),
-// so cohort keys and segment predicates passed in opts must not call the
-// store or keep the customer they are given.
+// [lifecycle.Store]. It reads through [lifecycle.Browse]: with the store's
+// View when it is a [lifecycle.Viewer] (as store.Memory is), whose
+// customer is valid only until the next one, so cohort keys and segment
+// predicates passed in opts must not call the store or keep the customer
+// they are given.
 func AnalyzeStore(ctx context.Context, g *stage.Graph, s lifecycle.Store, opts ...Option) (*Report, error) {
 	return Analyze(ctx, g, lifecycle.Browse(ctx, s), opts...)
 }
