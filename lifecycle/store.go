@@ -49,10 +49,10 @@ type Loader interface {
 // sweeps through it; a Store without it works the same, only slower.
 //
 // Rules every implementation obeys:
-//   - Update calls fn exactly once, with the stored customer or, when none
-//     is stored, with a new Customer whose ID is id and whose other fields
-//     are zero (Version 0). It returns fn's error, or the context's error
-//     (without calling fn) when ctx is done.
+//   - Update calls fn exactly once, with the stored customer (or a copy of
+//     it) or, when none is stored, with a new Customer whose ID is id and
+//     whose other fields are zero or empty (Version 0). It returns fn's
+//     error, or the context's error (without calling fn) when ctx is done.
 //   - While fn runs, Update holds the customer exclusively: no Put, Get,
 //     Load, Scan copy or other Update of the same customer runs meanwhile.
 //     fn must therefore not call the store.
@@ -78,7 +78,7 @@ type Updater interface {
 //     without calling it when ctx is done. It returns fn's error.
 //   - fn receives a working copy of the stored customer (or, when none is
 //     stored, a new Customer whose ID is id and whose other fields are
-//     zero) in which every field but History and Seen is as stored;
+//     zero or empty) in which every field but History and Seen is as stored;
 //     History and Seen are empty. seen reports whether digest is in the
 //     stored Seen.
 //   - While fn runs, UpdateEvent holds the customer exclusively, as

@@ -11,9 +11,9 @@ import (
 )
 
 // FuzzMemoryRoundTrip checks that whatever customer is Put, Get returns it
-// exactly (reflect-equal), whether Memory keeps it compactly or as is, and
+// exactly (reflect-equal), whether Memory keeps it compactly or as is,
 // that an UpdateEvent then appends to its history and Seen and keeps the
-// rest.
+// rest, and that UpdateEvent can write the same customer as a new one.
 func FuzzMemoryRoundTrip(f *testing.F) {
 	f.Add("retention", "order_completed", "EUR", "e1", int64(1735689600), int64(5), false, uint64(7), int64(3))
 	f.Add("", "", "", "", int64(-62135596800), int64(0), false, uint64(0), int64(0))
@@ -63,6 +63,22 @@ func FuzzMemoryRoundTrip(f *testing.F) {
 		c.Seen = []uint64{min(digest, digest^1), max(digest, digest^1)}
 		if got, err = m.Get(ctx, "c"); err != nil || !reflect.DeepEqual(c, got) {
 			t.Fatalf("after UpdateEvent: Get = %+v, %v\nwant %+v", got, err, c)
+		}
+		// The same customer written by UpdateEvent as a new one.
+		n := c.Clone()
+		n.ID, n.Version, n.Seen = "n", 1, []uint64{digest}
+		err = m.UpdateEvent(ctx, "n", digest, func(w *lifecycle.Customer, seen bool) (bool, error) {
+			h := w.History
+			n.CopyTo(w)
+			w.History = append(h, n.History...)
+			w.Seen = nil
+			return true, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err = m.Get(ctx, "n"); err != nil || !reflect.DeepEqual(n, got) {
+			t.Fatalf("new customer by UpdateEvent: Get = %+v, %v\nwant %+v", got, err, n)
 		}
 	})
 }

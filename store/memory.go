@@ -23,16 +23,18 @@ const shardCount = 64
 
 // Memory is an in-memory [lifecycle.Store], sharded by customer ID so that
 // writers to different customers rarely wait for each other. It keeps each
-// customer in a compact form (about a third of the memory of a
+// customer in a compact form (about half the memory of a
 // [lifecycle.Customer] with typical facts: see BENCHMARKS.md) and hands
 // out copies (Get, Load, Scan), so callers can never change stored state
 // by accident; the fns of [Memory.Update] and [Memory.UpdateEvent] work on
 // a copy that is stored only when they report a change, and [Memory.View]
-// yields a read-only copy it reuses. What Put stores, Get returns exactly:
-// a customer the compact form cannot hold exactly (a time that is not in
-// UTC or falls outside the years 1678–2261, or more than 65,535 distinct
-// stage IDs, event types and currencies in one store) is kept as is.
-// The zero value is not usable; call [NewMemory].
+// is read-only (see its doc). What Put stores, Get returns exactly, except
+// that empty slices come back nil: a customer the compact form cannot hold
+// exactly (a time that is not in UTC or falls outside the years
+// 1678–2261, a Seen that is not strictly ascending, more than 65,535
+// tallies or sums, or more than 65,535 distinct stage IDs, event types and
+// currencies in one store) is kept as is. The zero value is not usable;
+// call [NewMemory].
 type Memory struct {
 	seed   maphash.Seed
 	syms   *symbols
@@ -109,8 +111,8 @@ func (m *Memory) shard(id string) *shard {
 func (m *Memory) names() []string { return *m.syms.names.Load() }
 
 // decode makes c a copy of the customer r holds, reusing c's slices.
-// Empty slices are nil, as in the customer stored, unless keep is set:
-// then they keep c's arrays for the next decode (View's reused customer).
+// Empty slices are nil unless keep is set: then they keep c's arrays for
+// the next decode (View's reused customer).
 func (m *Memory) decode(r *record, c *lifecycle.Customer, names []string, keep bool) {
 	if r.full != nil {
 		r.full.CopyTo(c)
@@ -159,6 +161,7 @@ func copyDigests(dst, src []uint64) []uint64 {
 func (m *Memory) encode(s *shard, r *record, c *lifecycle.Customer) {
 	body, ok := encodeBody(s.buf, c, m.syms, &s.cache, nil, nil)
 	s.buf = body
+	ok = ok && strictlyAscending(c.Seen)
 	var hist []byte
 	if ok {
 		hist, ok = appendHist(s.hbuf[:0], c.History, m.syms, &s.cache)
@@ -231,11 +234,13 @@ func (m *Memory) commitEvent(s *shard, r *record, c *lifecycle.Customer, digest 
 	// Slow path: the whole customer, through encode.
 	whole := c.Clone()
 	var old lifecycle.Customer
-	m.decode(r, &old, m.names(), false)
+	if r.full != nil || r.body != nil { // not a new customer
+		m.decode(r, &old, m.names(), false)
+	}
 	whole.History = append(old.History, c.History...)
 	whole.Seen = old.Seen
 	if !seen {
-		i, _ := searchDigest(whole.Seen, digest)
+		i, _ := slices.BinarySearch(whole.Seen, digest)
 		whole.Seen = slices.Insert(whole.Seen, i, digest)
 	}
 	m.encode(s, r, whole)
@@ -415,6 +420,7 @@ func (m *Memory) Update(ctx context.Context, id string, fn func(c *lifecycle.Cus
 	if err != nil || !changed {
 		return err
 	}
+	c.ID = id
 	if err := CheckPut(c, prev); err != nil {
 		return err
 	}
@@ -448,7 +454,7 @@ func (m *Memory) UpdateEvent(ctx context.Context, id string, digest uint64, fn f
 		resetCustomer(c, id)
 	case r.full != nil:
 		r.full.CopyTo(c)
-		_, seen = searchDigest(r.full.Seen, digest)
+		seen = slices.Contains(r.full.Seen, digest) // it may not be sorted
 		c.History, c.Seen = c.History[:0], c.Seen[:0]
 	default:
 		m.decodeCore(r, c, m.names())
@@ -460,6 +466,7 @@ func (m *Memory) UpdateEvent(ctx context.Context, id string, digest uint64, fn f
 	if err != nil || !changed {
 		return err
 	}
+	c.ID = id
 	if err := CheckPut(c, prev); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/model"
 	"github.com/clmkit/clm/stage"
 	"github.com/clmkit/clm/store"
 	"github.com/clmkit/clm/store/storetest"
@@ -306,4 +307,74 @@ func TestMemoryUnsortedSeen(t *testing.T) {
 	got, err := m.Get(ctx, "c")
 	require.NoError(t, err)
 	require.Equal(t, c, got)
+}
+
+// TestMemoryUpdateEventNewPlainCustomer covers a new customer that the
+// compact form cannot hold, written through UpdateEvent (it used to panic).
+func TestMemoryUpdateEventNewPlainCustomer(t *testing.T) {
+	ctx := t.Context()
+	for name, at := range map[string]time.Time{
+		"not utc":    time.Date(2025, 1, 1, 0, 0, 0, 0, time.FixedZone("X", 3600)),
+		"after 2261": time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := store.NewMemory()
+			tr := lifecycle.Transition{To: "reach", At: at, Cause: "e1"}
+			require.NoError(t, m.UpdateEvent(ctx, "new", 7, func(c *lifecycle.Customer, seen bool) (bool, error) {
+				require.False(t, seen)
+				c.Since, c.AsOf, c.Stage = at, at, "reach"
+				c.History = append(c.History, tr)
+				c.Version++
+				return true, nil
+			}))
+			got, err := m.Get(ctx, "new")
+			require.NoError(t, err)
+			require.Equal(t, &lifecycle.Customer{ID: "new", Stage: "reach", Since: at, AsOf: at, Version: 1,
+				History: []lifecycle.Transition{tr}, Seen: []uint64{7}}, got)
+		})
+	}
+	// Through the Tracker: an event after 2261, with a clock far enough ahead.
+	far := time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC)
+	tr := lifecycle.NewTracker(model.SterneCutler(), store.NewMemory(), lifecycle.WithClock(func() time.Time { return far }))
+	res, err := tr.Record(ctx, lifecycle.Event{ID: "e1", CustomerID: "c1", Type: lifecycle.OrderCompleted, Time: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), Amount: 1, Currency: "EUR"})
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), res.Version)
+}
+
+// TestMemoryUnsortedSeenLookups checks that UpdateEvent reports every
+// digest of a Seen that breaks the ascending rule as seen.
+func TestMemoryUnsortedSeenLookups(t *testing.T) {
+	ctx := t.Context()
+	m := store.NewMemory()
+	require.NoError(t, m.Put(ctx, &lifecycle.Customer{ID: "c", Version: 1, Seen: []uint64{9, 3, 0}}, 0))
+	for _, d := range []uint64{9, 3, 0} {
+		require.NoError(t, m.UpdateEvent(ctx, "c", d, func(_ *lifecycle.Customer, seen bool) (bool, error) {
+			if !seen {
+				t.Errorf("digest %d is in Seen but UpdateEvent says it is not", d)
+			}
+			return false, nil
+		}))
+	}
+}
+
+// TestMemoryKeepsID checks that Update and UpdateEvent store the customer
+// under id whatever fn does to c.ID.
+func TestMemoryKeepsID(t *testing.T) {
+	ctx := t.Context()
+	m := store.NewMemory()
+	require.NoError(t, m.Update(ctx, "c", func(c *lifecycle.Customer) (bool, error) {
+		c.ID, c.Version = "", 1
+		return true, nil
+	}))
+	require.NoError(t, m.UpdateEvent(ctx, "c", 1, func(c *lifecycle.Customer, _ bool) (bool, error) {
+		c.ID = "other"
+		c.Version++
+		return true, nil
+	}))
+	got, err := m.Get(ctx, "c")
+	require.NoError(t, err)
+	require.Equal(t, "c", got.ID)
+	require.Equal(t, uint64(2), got.Version)
+	_, err = m.Get(ctx, "other")
+	require.ErrorIs(t, err, lifecycle.ErrNotFound)
 }
