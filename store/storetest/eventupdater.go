@@ -161,51 +161,24 @@ func eventExclusive(ctx context.Context, s lifecycle.Store, p string) error {
 	if !ok {
 		return nil
 	}
-	id := p + "ex"
-	base := sample(id, 0)
-	base.Facts.Tallies[0].Count = 0
-	base.Seen = nil
-	if err := s.Put(ctx, base, 0); err != nil {
-		return fmt.Errorf("Put = %v", err)
-	}
-	const goroutines, each = 8, 25
-	err := parallel(2*goroutines, func(g int) error {
-		for i := 0; i < each; i++ {
-			var err error
-			if g%2 == 0 { // event updates, each with its own digest
-				d := uint64(g*each+i)*0x9e3779b97f4a7c15 + 1
-				err = u.UpdateEvent(ctx, id, d, func(c *lifecycle.Customer, seen bool) (bool, error) {
-					if seen {
-						return false, fmt.Errorf("digest %d reported seen before it was added", d)
-					}
-					c.Facts.Tallies[0].Count++
-					c.Version++
-					return true, nil
-				})
-			} else { // compare-and-swap writers on the same customer
-				err = increment(ctx, s, id)
+	got, err := raceWithIncrements(ctx, s, p+"ex", "UpdateEvent", func(id string, k int) error {
+		d := uint64(k)*0x9e3779b97f4a7c15 + 1 // a digest of its own
+		return u.UpdateEvent(ctx, id, d, func(c *lifecycle.Customer, seen bool) (bool, error) {
+			if seen {
+				return false, fmt.Errorf("digest %d reported seen before it was added", d)
 			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+			c.Facts.Tallies[0].Count++
+			c.Version++
+			return true, nil
+		})
 	})
 	if err != nil {
-		return fmt.Errorf("concurrent UpdateEvent/Put failed: %w", err)
+		return err
 	}
-	got, err := s.Get(ctx, id)
-	if err != nil {
-		return fmt.Errorf("Get = %v", err)
-	}
-	const want = 2 * goroutines * each
-	if got.Facts.Tallies[0].Count != want || got.Version != want+1 {
-		return fmt.Errorf("%d UpdateEvents and %d compare-and-swap increments raced: count %d, version %d; want %d, %d (lost or doubled updates)",
-			goroutines*each, goroutines*each, got.Facts.Tallies[0].Count, got.Version, want, want+1)
-	}
-	if len(got.Seen) != goroutines*each || !slices.IsSorted(got.Seen) {
+	const n = raceExclusiveWriters * raceEach
+	if len(got.Seen) != n || !slices.IsSorted(got.Seen) {
 		return fmt.Errorf("after %d UpdateEvents with distinct digests, Seen holds %d digests (sorted: %v); want all, ascending",
-			goroutines*each, len(got.Seen), slices.IsSorted(got.Seen))
+			n, len(got.Seen), slices.IsSorted(got.Seen))
 	}
 	return nil
 }

@@ -113,22 +113,37 @@ func updateExclusive(ctx context.Context, s lifecycle.Store, p string) error {
 	if !ok {
 		return nil
 	}
-	id := p + "ux"
+	_, err := raceWithIncrements(ctx, s, p+"ux", "Update", func(id string, _ int) error {
+		return u.Update(ctx, id, func(c *lifecycle.Customer) (bool, error) {
+			c.Facts.Tallies[0].Count++
+			c.Version++
+			return true, nil
+		})
+	})
+	return err
+}
+
+// raceExclusiveWriters and raceEach set how many goroutines of each kind
+// raceWithIncrements runs, and how many writes each makes.
+const raceExclusiveWriters, raceEach = 8, 25
+
+// raceWithIncrements stores a customer with a zero first tally, then races
+// raceExclusiveWriters goroutines that each call write raceEach times (k
+// numbers the write, from 0, across goroutines) against as many
+// compare-and-swap incrementers, and checks that every write counted once.
+// It returns the final customer.
+func raceWithIncrements(ctx context.Context, s lifecycle.Store, id, what string, write func(id string, k int) error) (*lifecycle.Customer, error) {
 	base := sample(id, 0)
 	base.Facts.Tallies[0].Count = 0
+	base.Seen = nil
 	if err := s.Put(ctx, base, 0); err != nil {
-		return fmt.Errorf("Put = %v", err)
+		return nil, fmt.Errorf("Put = %v", err)
 	}
-	const goroutines, each = 8, 25
-	err := parallel(2*goroutines, func(g int) error {
-		for i := 0; i < each; i++ {
+	err := parallel(2*raceExclusiveWriters, func(g int) error {
+		for i := 0; i < raceEach; i++ {
 			var err error
-			if g%2 == 0 { // in-place updates
-				err = u.Update(ctx, id, func(c *lifecycle.Customer) (bool, error) {
-					c.Facts.Tallies[0].Count++
-					c.Version++
-					return true, nil
-				})
+			if g%2 == 0 {
+				err = write(id, g/2*raceEach+i)
 			} else { // compare-and-swap writers on the same customer
 				err = increment(ctx, s, id)
 			}
@@ -139,16 +154,16 @@ func updateExclusive(ctx context.Context, s lifecycle.Store, p string) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("concurrent Update/Put failed: %w", err)
+		return nil, fmt.Errorf("concurrent %s/Put failed: %w", what, err)
 	}
 	got, err := s.Get(ctx, id)
 	if err != nil {
-		return fmt.Errorf("Get = %v", err)
+		return nil, fmt.Errorf("Get = %v", err)
 	}
-	const want = 2 * goroutines * each
-	if got.Facts.Tallies[0].Count != want || got.Version != want+1 {
-		return fmt.Errorf("%d Updates and %d compare-and-swap increments raced: count %d, version %d; want %d, %d (lost or doubled updates)",
-			goroutines*each, goroutines*each, got.Facts.Tallies[0].Count, got.Version, want, want+1)
+	const n = raceExclusiveWriters * raceEach
+	if got.Facts.Tallies[0].Count != 2*n || got.Version != 2*n+1 {
+		return nil, fmt.Errorf("%d %ss and %d compare-and-swap increments raced: count %d, version %d; want %d, %d (lost or doubled updates)",
+			n, what, n, got.Facts.Tallies[0].Count, got.Version, 2*n, 2*n+1)
 	}
-	return nil
+	return got, nil
 }
