@@ -50,22 +50,44 @@ func (d Dist) Percentile(p float64) (v time.Duration, ok bool) {
 	return 0, false
 }
 
+// mean returns the arithmetic mean of ds (not empty), rounded to the
+// nanosecond, half away from zero, computed exactly: a float64 sum would
+// lose nanoseconds once durations pass about 104 days (2⁵³ ns).
+func mean(ds []time.Duration) time.Duration {
+	// Each v is q·n + r with 0 ≤ r < n, so the mean is Σq + Σr/n; Σq stays
+	// within the range of the durations and Σr below n².
+	n := int64(len(ds))
+	var q, r int64
+	for _, v := range ds {
+		qi, ri := int64(v)/n, int64(v)%n
+		if ri < 0 {
+			qi, ri = qi-1, ri+n
+		}
+		q += qi
+		r += ri
+		if r >= n {
+			q, r = q+r/n, r%n
+		}
+	}
+	// The mean is q + r/n with 0 ≤ r < n.
+	if 2*r > n || (2*r == n && q >= 0) {
+		q++
+	}
+	return time.Duration(q)
+}
+
 // newDist summarises ds, sorting it in place.
 func newDist(ds []time.Duration, ps []float64) Dist {
 	if len(ds) == 0 {
 		return Dist{}
 	}
 	slices.Sort(ds)
-	var sum float64
-	for _, v := range ds {
-		sum += float64(v)
-	}
 	d := Dist{
 		N:      len(ds),
 		Min:    ds[0],
 		Median: rank(ds, 50),
 		Max:    ds[len(ds)-1],
-		Mean:   time.Duration(math.Round(sum / float64(len(ds)))),
+		Mean:   mean(ds),
 	}
 	if len(ps) > 0 {
 		d.Percentiles = make([]Percentile, len(ps))

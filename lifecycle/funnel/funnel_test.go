@@ -284,3 +284,55 @@ func TestDist(t *testing.T) {
 		t.Error("Percentile(50) reported though not requested")
 	}
 }
+
+// TestDistMeanExact checks that Mean is the exact mean rounded to the
+// nanosecond, also for stays longer than 2⁵³ ns (about 104 days), where a
+// float64 sum loses the last nanoseconds.
+func TestDistMeanExact(t *testing.T) {
+	g := model.SterneCutler().Stages()
+	long := 400*d + 1
+	var cs []*lifecycle.Customer
+	for i, extra := range []time.Duration{0, 1, 1} { // stays long, long+1, long+1
+		c := &lifecycle.Customer{ID: string(rune('a' + i)), Stage: model.Acquisition, Since: t0, AsOf: t0,
+			History: []lifecycle.Transition{{To: model.Reach, At: t0.Add(-long - extra)}, {From: model.Reach, To: model.Acquisition, At: t0}}}
+		cs = append(cs, c)
+	}
+	rep, err := funnel.Analyze(context.Background(), g, funnel.Customers(cs))
+	require.NoError(t, err)
+	// (3·long + 2) / 3 = long + 2/3, rounded: long + 1.
+	if got, want := rep.Stages[0].Stay.Mean, long+1; got != want {
+		t.Errorf("Mean = %d ns, want %d ns", int64(got), int64(want))
+	}
+	// Halves round away from zero, as math.Round does.
+	cs = cs[:2] // stays long, long+1: mean long + ½
+	rep, err = funnel.Analyze(context.Background(), g, funnel.Customers(cs))
+	require.NoError(t, err)
+	if got, want := rep.Stages[0].Stay.Mean, long+1; got != want {
+		t.Errorf("Mean of two = %d ns, want %d ns", int64(got), int64(want))
+	}
+}
+
+// TestTimeTablePercentileColumns checks the documented columns of
+// TimeTable: one per requested percentile, read from the distributions, so
+// none when every distribution is empty.
+func TestTimeTablePercentileColumns(t *testing.T) {
+	g := model.SterneCutler().Stages()
+	rep, err := funnel.Analyze(context.Background(), g, funnel.Customers(people()), funnel.Percentiles(90, 10))
+	require.NoError(t, err)
+	want := []string{"stage", "measure", "n", "min", "p90", "p10", "median", "max", "mean"}
+	if diff := cmp.Diff(want, rep.TimeTable().Header); diff != "" {
+		t.Errorf("header (-want +got):\n%s", diff)
+	}
+	rep, err = funnel.Analyze(context.Background(), g, funnel.Customers(nil), funnel.Percentiles(90, 10))
+	require.NoError(t, err)
+	tt := rep.TimeTable()
+	want = []string{"stage", "measure", "n", "min", "median", "max", "mean"}
+	if diff := cmp.Diff(want, tt.Header); diff != "" {
+		t.Errorf("empty funnel's header (-want +got):\n%s", diff)
+	}
+	for _, row := range tt.Rows {
+		if len(row) != len(tt.Header) {
+			t.Errorf("row %q has %d cells, header %d", row, len(row), len(tt.Header))
+		}
+	}
+}

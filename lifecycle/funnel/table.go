@@ -93,7 +93,10 @@ func median(d Dist) string {
 // TimeTable renders the funnel's durations in long form: one row per stage
 // and measure (to_next, from_start, stay, open, in that order), with
 // columns stage, measure, n, min, one column per requested percentile
-// named like "p50", median, max and mean.
+// named like "p50", median, max and mean. The percentile columns are read
+// from the funnel's distributions, and an empty [Dist] carries none, so a
+// funnel whose every distribution is empty (no customer, or none with a
+// duration) has no percentile columns.
 func (f *Funnel) TimeTable() Table {
 	ps := percentilesOf(f)
 	t := Table{Header: []string{"stage", "measure", "n", "min"}}
