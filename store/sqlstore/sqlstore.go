@@ -152,7 +152,8 @@ func WithRetries(n int) Option {
 }
 
 // WithLogger sets the logger for migrations (Info) and retried transient
-// failures (Debug). Default: discard.
+// failures (Debug). Default: discard. A nil logger is a bad option: Open
+// and Connect refuse it with an error wrapping [ErrInvalidOption].
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) {
 		if l == nil {
