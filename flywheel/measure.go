@@ -115,7 +115,9 @@ type Measurement struct {
 func Measure(ctx context.Context, s lifecycle.Store, start time.Time, every time.Duration, rotations int, opts ...MeasureOption) (*Measurement, error) {
 	ms := measureSettings{graph: graph}
 	for _, o := range opts {
-		o(&ms)
+		if o != nil { // a nil option is skipped, as model's are
+			o(&ms)
+		}
 	}
 	switch {
 	case every <= 0:

@@ -286,7 +286,9 @@ func newSettings(opts []Option) settings {
 	s := settings{runs: DefaultRuns, quantiles: DefaultQuantiles(), sweepMode: ModeExpected}
 	s.agent = defaultAgentSettings()
 	for _, o := range opts {
-		o(&s)
+		if o != nil { // a nil option is skipped, as model's are
+			o(&s)
+		}
 	}
 	return s
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clmkit/clm/flywheel"
+	"github.com/clmkit/clm/store"
 )
 
 // countMetrics are the metrics whose Monte Carlo mean is exactly the
@@ -305,4 +306,20 @@ func FuzzParams(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestNilOptionsSkipped checks that a nil Option or MeasureOption is
+// skipped, as a nil ModelOption is, instead of panicking.
+func TestNilOptionsSkipped(t *testing.T) {
+	ctx := context.Background()
+	p := flywheel.LiteratureExample()
+	p.Rotations = 2
+	_, err := flywheel.MonteCarlo(ctx, p, flywheel.Runs(2), nil)
+	require.NoError(t, err)
+	_, err = flywheel.Agent(ctx, p, nil, flywheel.Seed(1))
+	require.NoError(t, err)
+	_, err = flywheel.Sweep(ctx, p, flywheel.CustomersAfter(2), []flywheel.Axis{{Param: flywheel.ParamReferrals, Values: []float64{1}}}, nil)
+	require.NoError(t, err)
+	_, err = flywheel.Measure(ctx, store.NewMemory(), flywheel.DefaultStart, flywheel.DefaultEvery, 2, nil)
+	require.NoError(t, err)
 }

@@ -189,7 +189,9 @@ func New(g *stage.Graph, opts ...Option) (*Analyzer, error) {
 	}
 	cfg := config{}
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil { // a nil option is skipped, as model's are
+			o(&cfg)
+		}
 	}
 	if !cfg.psSet {
 		cfg.ps = slices.Clone(DefaultPercentiles)

@@ -336,3 +336,16 @@ func TestTimeTablePercentileColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestNilOptionsSkipped checks that a nil Option or RetentionOption is
+// skipped rather than panicking ("nothing panics on user input").
+func TestNilOptionsSkipped(t *testing.T) {
+	ctx := context.Background()
+	g := model.SterneCutler().Stages()
+	_, err := funnel.Analyze(ctx, g, funnel.Customers(people()), nil)
+	require.NoError(t, err)
+	_, err = funnel.Retention([]funnel.Order{{CustomerID: "a", Time: t0}}, funnel.Month, nil)
+	require.NoError(t, err)
+	_, err = funnel.StoredRetention(ctx, g, model.Retention, funnel.Customers(people()), funnel.Month, nil)
+	require.NoError(t, err)
+}

@@ -128,7 +128,9 @@ type RetentionCohort struct {
 func Retention(orders []Order, p Period, opts ...RetentionOption) (*RetentionTable, error) {
 	var cfg retentionConfig
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil { // a nil option is skipped, as model's are
+			o(&cfg)
+		}
 	}
 	cur, fixed := cfg.currency, cfg.currency != ""
 	until := cfg.until
@@ -253,7 +255,9 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 	}
 	var cfg retentionConfig
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil { // a nil option is skipped, as model's are
+			o(&cfg)
+		}
 	}
 	ri := g.Index(repeat)
 	type cust struct {
