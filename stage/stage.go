@@ -263,6 +263,7 @@ func (g *Graph) Edges() []Edge { return append([]Edge(nil), g.edges...) }
 // Allows reports whether a customer may move from one stage to another:
 // true when from == to (no move) or when an edge from → to is declared.
 // Entering the graph (from == "") is allowed into any declared stage.
+// It is false whenever to is not a declared stage, even when from == to.
 func (g *Graph) Allows(from, to ID) bool {
 	j, ok := g.index[to]
 	if !ok {

@@ -99,7 +99,7 @@ func TestGraph(t *testing.T) {
 		{"", "engage", true}, {"", "advocate", true}, {"", "nope", false},
 		{"engage", "engage", true}, {"engage", "buy", true}, {"engage", "advocate", true},
 		{"buy", "engage", false}, {"advocate", "buy", true}, {"advocate", "engage", true},
-		{"buy", "nope", false}, {"nope", "buy", false},
+		{"buy", "nope", false}, {"nope", "buy", false}, {"nope", "nope", false},
 	}
 	for _, a := range allows {
 		if got := g.Allows(a.from, a.to); got != a.want {
