@@ -87,12 +87,27 @@ type Change struct {
 type Option func(*Tracker)
 
 // WithClock sets the clock used to refuse events from the future
-// (default [time.Now]).
-func WithClock(now func() time.Time) Option { return func(t *Tracker) { t.now = now } }
+// (default, and when now is nil: [time.Now]).
+func WithClock(now func() time.Time) Option {
+	return func(t *Tracker) {
+		if now == nil {
+			now = time.Now
+		}
+		t.now = now
+	}
+}
 
-// WithLogger sets the logger for conflicts, retries and hook panics
-// (default: discard).
-func WithLogger(l *slog.Logger) Option { return func(t *Tracker) { t.log = l } }
+// WithLogger sets the logger for write conflicts (each retry, at Debug;
+// giving up, at Warn) and hook panics (at Error). The default, and what a
+// nil l means, is to discard.
+func WithLogger(l *slog.Logger) Option {
+	return func(t *Tracker) {
+		if l == nil {
+			l = slog.New(slog.DiscardHandler)
+		}
+		t.log = l
+	}
+}
 
 // WithMaxSkew sets how far in the future of the clock an event's time may
 // be before it is refused (default 15 minutes).
@@ -151,7 +166,9 @@ type Result struct {
 	// Version is the customer's stored version after the event.
 	Version uint64
 	// Err is set by [Tracker.RecordBatch] for an event that was not
-	// applied; [Tracker.Record] returns its error instead.
+	// applied; [Tracker.Record] returns its error instead. The result of
+	// an event that was not applied (an invalid event, a failed write) has
+	// only EventID, CustomerID and Err set.
 	Err error
 }
 
@@ -182,6 +199,9 @@ func (t *Tracker) Validate(e *Event) error {
 // (retries exhausted), [ErrInvalidModel], the context's error, or the
 // store's error. After any error the stored customer is unchanged or has
 // the event applied exactly once; retrying the same event is always safe.
+// With an error the result holds only EventID and CustomerID, except when
+// the event was applied and only the referrer's credit failed (the error
+// says "crediting referrer"): then the result is complete.
 func (t *Tracker) Record(ctx context.Context, e Event) (Result, error) {
 	res := Result{EventID: e.ID, CustomerID: e.CustomerID}
 	if err := t.Validate(&e); err != nil {
@@ -195,7 +215,7 @@ func (t *Tracker) Record(ctx context.Context, e Event) (Result, error) {
 		err = t.recordCopy(ctx, e, &res, &cr)
 	}
 	if err != nil {
-		return res, err
+		return Result{EventID: e.ID, CustomerID: e.CustomerID}, err
 	}
 	if err := t.creditReferral(ctx, e.CustomerID, cr); err != nil {
 		return res, err
@@ -341,7 +361,7 @@ func (t *Tracker) RecordBatch(ctx context.Context, events []Event) ([]Result, er
 		}, &last)
 		for _, i := range idx {
 			if err != nil {
-				results[i].Err = err
+				results[i] = Result{EventID: events[i].ID, CustomerID: id, Err: err}
 			} else {
 				results[i].Version = last.Version
 			}
@@ -509,6 +529,7 @@ func (t *Tracker) apply(ctx context.Context, id string, fn func(c *Customer) (bo
 			return err
 		}
 		if attempt >= t.retries {
+			t.log.WarnContext(ctx, "lifecycle: write conflict, giving up", "customer", id, "attempts", attempt+1)
 			return fmt.Errorf("customer %q: gave up after %d attempts: %w", id, attempt+1, err)
 		}
 		if t.log.Enabled(ctx, slog.LevelDebug) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -904,4 +905,87 @@ func TestReferralCreditModelFailure(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, []lifecycle.Referral{{Customer: "b", At: t0.Add(time.Hour)}}, after.Facts.Referrals)
 	})
+}
+
+// alwaysConflicts is a plain Store (no Updater) whose Put always loses the
+// compare-and-swap race.
+type alwaysConflicts struct {
+	plainStore
+	puts atomic.Int32
+}
+
+func (a *alwaysConflicts) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) error {
+	a.puts.Add(1)
+	return &store.ConflictError{ID: c.ID, Want: prev, Have: prev + 1}
+}
+
+func TestConflictRetriesBounded(t *testing.T) {
+	for _, tc := range []struct {
+		opts     []lifecycle.Option
+		attempts int32
+	}{
+		{nil, 33}, // the default: 32 retries
+		{[]lifecycle.Option{lifecycle.WithMaxRetries(0)}, 1},
+		{[]lifecycle.Option{lifecycle.WithMaxRetries(-4)}, 1},
+		{[]lifecycle.Option{lifecycle.WithMaxRetries(3)}, 4},
+	} {
+		s := &alwaysConflicts{plainStore: plainStore{store.NewMemory()}}
+		var logs strings.Builder
+		opts := append([]lifecycle.Option{lifecycle.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))}, tc.opts...)
+		tr := newTrackerOn(s, opts...)
+		res, err := tr.Record(context.Background(), order("o1", "c", t0, 1))
+		if !errors.Is(err, lifecycle.ErrConflict) {
+			t.Fatalf("Record = %v; want ErrConflict", err)
+		}
+		if got := s.puts.Load(); got != tc.attempts {
+			t.Errorf("%d attempts; want %d", got, tc.attempts)
+		}
+		if want := (lifecycle.Result{EventID: "o1", CustomerID: "c"}); res != want {
+			t.Errorf("result after giving up = %+v; want %+v", res, want)
+		}
+		if !strings.Contains(logs.String(), "giving up") {
+			t.Errorf("giving up after a conflict was not logged:\n%s", logs.String())
+		}
+	}
+}
+
+// An event that was not applied has a result with nothing but its IDs
+// (and, in a batch, Err), whichever store path failed.
+func TestFailedResultsClaimNothing(t *testing.T) {
+	stores(t, func(t *testing.T, newStore func() lifecycle.Store) {
+		var hooks int
+		tr := lifecycle.NewTracker(faultyModel{model.SterneCutler()}, newStore(),
+			lifecycle.WithClock(func() time.Time { return farFuture }),
+			lifecycle.WithHook(func(context.Context, lifecycle.Change) { hooks++ }))
+		cancelled, cancel := context.WithCancel(context.Background())
+		cancel()
+		res, err := tr.Record(cancelled, order("o1", "c", t0, 1))
+		require.ErrorIs(t, err, context.Canceled)
+		require.Equal(t, lifecycle.Result{EventID: "o1", CustomerID: "c"}, res)
+
+		results, err := tr.RecordBatch(context.Background(), []lifecycle.Event{
+			order("o1", "c", t0, 1), ev("p1", "c", "test.panic", t0.Add(time.Hour)), order("o1", "d", t0, 1),
+		})
+		require.ErrorIs(t, err, lifecycle.ErrInvalidModel)
+		for i, id := range []string{"o1", "p1"} {
+			r := results[i]
+			require.ErrorIs(t, r.Err, lifecycle.ErrInvalidModel)
+			r.Err = nil
+			require.Equal(t, lifecycle.Result{EventID: id, CustomerID: "c"}, r, "result %d", i)
+		}
+		require.Equal(t, lifecycle.Result{EventID: "o1", CustomerID: "d", To: model.Conversion, Moved: true, Version: 1}, results[2])
+		require.Equal(t, 1, hooks, "hooks called for a failed write")
+		_, err = tr.Customer(context.Background(), "c")
+		require.ErrorIs(t, err, lifecycle.ErrNotFound)
+	})
+}
+
+// nil for WithClock and WithLogger means the default, not a panic.
+func TestNilOptionsMeanDefault(t *testing.T) {
+	tr := lifecycle.NewTracker(model.SterneCutler(), store.NewMemory(), lifecycle.WithClock(nil), lifecycle.WithLogger(nil),
+		lifecycle.WithHook(func(context.Context, lifecycle.Change) { panic("hook bug") }))
+	_, err := tr.Record(context.Background(), order("o1", "c", time.Now().Add(-time.Hour), 1))
+	require.NoError(t, err)
+	err = tr.Validate(&lifecycle.Event{ID: "o2", CustomerID: "c", Type: lifecycle.OrderCompleted, Time: time.Now().Add(time.Hour)})
+	require.ErrorIs(t, err, lifecycle.ErrInvalidEvent, "the default clock is time.Now")
 }
