@@ -989,3 +989,68 @@ func TestNilOptionsMeanDefault(t *testing.T) {
 	err = tr.Validate(&lifecycle.Event{ID: "o2", CustomerID: "c", Type: lifecycle.OrderCompleted, Time: time.Now().Add(time.Hour)})
 	require.ErrorIs(t, err, lifecycle.ErrInvalidEvent, "the default clock is time.Now")
 }
+
+// TestStorePathsAgree records the same shuffled stream with duplicates
+// through each store path (EventUpdater, Updater, Get/Put), one event at a
+// time or in batches, then sweeps: every Result, hook call (per customer),
+// sweep count and stored customer, history and version included, agree.
+func TestStorePathsAgree(t *testing.T) {
+	for seed := range uint64(20) {
+		r := rand.New(rand.NewPCG(seed, 9))
+		mixed := shuffled(r, stream(r, 15))
+		type run struct {
+			results []lifecycle.Result
+			changes []lifecycle.Change
+			sweep   lifecycle.SweepResult
+			custs   map[string]*lifecycle.Customer
+		}
+		var runs []run
+		for _, mk := range []func() lifecycle.Store{
+			func() lifecycle.Store { return store.NewMemory() },
+			func() lifecycle.Store { return newUpdaterOnly(store.NewMemory()) },
+			func() lifecycle.Store { return plainStore{store.NewMemory()} },
+		} {
+			st := mk()
+			var ru run
+			tr := newTrackerOn(st, lifecycle.WithHook(func(_ context.Context, ch lifecycle.Change) { ru.changes = append(ru.changes, ch) }))
+			if seed%2 == 0 {
+				for _, e := range mixed {
+					res, err := tr.Record(context.Background(), e)
+					require.NoError(t, err)
+					ru.results = append(ru.results, res)
+				}
+			} else {
+				for chunk := range slices.Chunk(mixed, 7) {
+					res, err := tr.RecordBatch(context.Background(), chunk)
+					require.NoError(t, err)
+					ru.results = append(ru.results, res...)
+				}
+			}
+			sr, err := tr.Sweep(context.Background(), t0.AddDate(2, 0, 0))
+			require.NoError(t, err)
+			ru.sweep = sr
+			ru.custs = map[string]*lifecycle.Customer{}
+			for c, err := range st.Scan(context.Background()) {
+				require.NoError(t, err)
+				ru.custs[c.ID] = c
+			}
+			// Sweep's order is the store's scan order: compare per customer.
+			slices.SortStableFunc(ru.changes, func(a, b lifecycle.Change) int { return strings.Compare(a.CustomerID, b.CustomerID) })
+			runs = append(runs, ru)
+		}
+		for i := 1; i < len(runs); i++ {
+			if d := cmp.Diff(runs[0].results, runs[i].results); d != "" {
+				t.Fatalf("seed %d path %d results:\n%s", seed, i, d)
+			}
+			if d := cmp.Diff(runs[0].changes, runs[i].changes); d != "" {
+				t.Fatalf("seed %d path %d changes:\n%s", seed, i, d)
+			}
+			if d := cmp.Diff(runs[0].sweep, runs[i].sweep); d != "" {
+				t.Fatalf("seed %d path %d sweep:\n%s", seed, i, d)
+			}
+			if d := cmp.Diff(runs[0].custs, runs[i].custs); d != "" {
+				t.Fatalf("seed %d path %d customers:\n%s", seed, i, d)
+			}
+		}
+	}
+}
