@@ -311,13 +311,17 @@ func (op *inPlace) fold(c *Customer, seen bool) (bool, error) {
 	return true, nil
 }
 
-// RecordBatch records many events. It first validates all of them: if any
-// is invalid, it applies none, sets Err on each invalid event's result and
-// returns an error joining them (each names the event's index). Otherwise
-// it applies the events customer by customer, with one store write per
-// customer; a customer whose write fails gets Err on its events' results,
-// the others are still applied, and the returned error joins the failures.
-// Retrying the whole batch is safe: applied events come back Duplicate.
+// RecordBatch records many events and returns one result per event, in
+// the order of events. It first validates all of them: if any is invalid,
+// it applies none, sets Err on each invalid event's result and returns an
+// error joining them (each names the event's index). Otherwise it applies
+// the events customer by customer, in the order they come, with one store
+// write per customer (plus any retries, and the referral credits the
+// events owe); a customer whose write fails gets Err on its events'
+// results, the others are still applied, and the returned error joins the
+// failures. The Version of every result of a customer is the one stored
+// by that write. Retrying the whole batch is safe: applied events come
+// back Duplicate.
 func (t *Tracker) RecordBatch(ctx context.Context, events []Event) ([]Result, error) {
 	results := make([]Result, len(events))
 	var errs []error
