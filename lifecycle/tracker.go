@@ -391,9 +391,10 @@ type SweepResult struct {
 // Sweep re-classifies every stored customer at now, applying the moves that
 // time alone causes (lapsing, at-risk). A customer whose AsOf is already
 // at or after now is left alone, so a sweep with a clock that went
-// backwards changes nothing. Hooks are called for every move. Sweep writes
-// each customer it advances (their AsOf becomes now) and stops at the
-// first error.
+// backwards changes nothing, and a customer deleted after Scan yielded it
+// is not re-created. Hooks are called for every move. Sweep writes each
+// customer it advances (their AsOf becomes now) and stops at the first
+// error.
 func (t *Tracker) Sweep(ctx context.Context, now time.Time) (SweepResult, error) {
 	var sr SweepResult
 	now = now.UTC()
@@ -410,6 +411,9 @@ func (t *Tracker) Sweep(ctx context.Context, now time.Time) (SweepResult, error)
 		err := t.apply(ctx, c.ID, func(c *Customer) (bool, error) {
 			// Runs again after a write conflict: decide afresh each time.
 			wrote = false
+			if c.Version == 0 {
+				return false, nil // deleted since Scan copied it: not re-created
+			}
 			if !now.After(c.AsOf) {
 				return false, nil // advanced since Scan copied it
 			}

@@ -1054,3 +1054,46 @@ func TestStorePathsAgree(t *testing.T) {
 		}
 	}
 }
+
+// deletedDuringScan is a store whose customers are deleted (by someone
+// else) between Scan copying them and the loop body running.
+type deletedDuringScan struct{ *store.Memory }
+
+func (d deletedDuringScan) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
+	return func(yield func(*lifecycle.Customer, error) bool) {
+		for c, err := range d.Memory.Scan(ctx) {
+			if err == nil {
+				if err := d.Delete(ctx, c.ID); err != nil {
+					panic(err)
+				}
+			}
+			if !yield(c, err) {
+				return
+			}
+		}
+	}
+}
+
+// Sweep re-classifies stored customers; it never creates one, even when a
+// customer it scanned is deleted before it writes.
+func TestSweepDoesNotResurrect(t *testing.T) {
+	for name, wrap := range map[string]func(m *store.Memory) lifecycle.Store{
+		"updater": func(m *store.Memory) lifecycle.Store { return deletedDuringScan{m} },
+		"get-put": func(m *store.Memory) lifecycle.Store { return plainStore{deletedDuringScan{m}} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			m := store.NewMemory()
+			var hooks int
+			tr := newTrackerOn(wrap(m), lifecycle.WithHook(func(context.Context, lifecycle.Change) { hooks++ }))
+			_, err := tr.Record(ctx, order("o1", "c", t0, 1))
+			require.NoError(t, err)
+			hooks = 0
+			sr, err := tr.Sweep(ctx, t0.AddDate(1, 0, 0))
+			require.NoError(t, err)
+			require.Equal(t, lifecycle.SweepResult{Scanned: 1}, sr)
+			require.Zero(t, m.Len(), "Sweep created a customer")
+			require.Zero(t, hooks)
+		})
+	}
+}
