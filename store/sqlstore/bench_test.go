@@ -16,9 +16,14 @@ import (
 // benchEvent is the i-th event of a benchmark: a visit or an order of one
 // of 1,000 customers, with a fresh ID.
 func benchEvent(run string, i int, r *rand.Rand) lifecycle.Event {
+	return benchEventOf(run, i, r, 1000)
+}
+
+// benchEventOf is benchEvent for one of n customers.
+func benchEventOf(run string, i int, r *rand.Rand, n int) lifecycle.Event {
 	e := lifecycle.Event{
 		ID:         fmt.Sprintf("%s-%d", run, i),
-		CustomerID: fmt.Sprintf("b%04d", r.IntN(1000)),
+		CustomerID: fmt.Sprintf("b%04d", r.IntN(n)),
 		Type:       lifecycle.SiteVisited,
 		Time:       time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second),
 	}
@@ -95,6 +100,40 @@ func BenchmarkRecord(b *testing.B) {
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 			})
 		}
+	})
+}
+
+// BenchmarkRecordHot records new events for 4 customers from 8 concurrent
+// writers on two Stores (two connection pools, as two instances of a
+// service would have): every write contends with others for the same
+// customer.
+func BenchmarkRecordHot(b *testing.B) {
+	benchEnvs(b, func(b *testing.B, e env) {
+		trackers := []*lifecycle.Tracker{newTracker(e.open(b)), newTracker(e.open(b))}
+		run := fmt.Sprintf("hot-%d", time.Now().UnixNano())
+		var next atomic.Int64
+		ctx := context.Background()
+		b.ResetTimer()
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := rand.New(rand.NewPCG(uint64(w), 2))
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= b.N {
+						return
+					}
+					if _, err := trackers[w%2].Record(ctx, benchEventOf(run, i, r, 4)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
 }
 

@@ -5,6 +5,8 @@ import "strings"
 // queries holds the SQL text of one store, with its table names filled in.
 type queries struct {
 	get, scan         string
+	getLocked         string // PostgreSQL: get, locking the row (see loadLocked)
+	lockNew           string // PostgreSQL: a transaction-scoped advisory lock
 	insert, update    string // PostgreSQL: one statement that also syncs events
 	insEvents, delEvs string // SQLite only
 	version           string
@@ -20,8 +22,10 @@ func buildQueries(d Dialect, prefix string) queries {
 	case Postgres:
 		digests := `(SELECT string_agg(e.digest::text, ',') FROM {e} e WHERE e.customer_id = c.id)`
 		q = queries{
-			get:  `SELECT c.version, c.data, ` + digests + ` FROM {c} c WHERE c.id = $1`,
-			scan: `SELECT c.id, c.version, c.data, ` + digests + ` FROM {c} c WHERE c.id > $1 ORDER BY c.id LIMIT $2`,
+			get:       `SELECT c.version, c.data, ` + digests + ` FROM {c} c WHERE c.id = $1`,
+			getLocked: `SELECT c.version, c.data, ` + digests + `, (SELECT v.version FROM {c} v WHERE v.id = $1) FROM {c} c WHERE c.id = $1 FOR UPDATE OF c`,
+			lockNew:   `SELECT pg_advisory_xact_lock($1)`,
+			scan:      `SELECT c.id, c.version, c.data, ` + digests + ` FROM {c} c WHERE c.id > $1 ORDER BY c.id LIMIT $2`,
 			// The customer write, the new event rows and the removal of
 			// event rows no longer in Seen are one statement, hence one
 			// transaction. ins and del act only when upd wrote a row, i.e.
@@ -68,7 +72,7 @@ SELECT count(*) FROM upd`,
 			countAll:  `SELECT count(*) FROM {c}`,
 		}
 	}
-	q.get, q.scan = r.Replace(q.get), r.Replace(q.scan)
+	q.get, q.scan, q.getLocked = r.Replace(q.get), r.Replace(q.scan), r.Replace(q.getLocked)
 	q.insert, q.update = r.Replace(q.insert), r.Replace(q.update)
 	q.insEvents, q.delEvs = r.Replace(q.insEvents), r.Replace(q.delEvs)
 	q.version, q.listStage = r.Replace(q.version), r.Replace(q.listStage)

@@ -20,6 +20,12 @@
 //   - Compare-and-swap is done by the database (UPDATE … WHERE version = prev;
 //     INSERT … ON CONFLICT DO NOTHING for prev 0), so any number of
 //     processes may write through their own connection pools.
+//   - The store is a [lifecycle.Updater]: [Store.Update] runs the
+//     read-modify-write in one transaction that holds the customer locked
+//     (PostgreSQL: SELECT … FOR UPDATE, or an advisory lock for a customer
+//     not yet stored; SQLite: BEGIN IMMEDIATE), so the [lifecycle.Tracker]'s
+//     writers of one customer, in any number of processes, wait for each
+//     other instead of losing compare-and-swap races and retrying.
 //   - Scan pages through the customers in ID order (keyset pagination), so
 //     its memory does not grow with the number of customers, and it holds no
 //     connection while the caller's loop body runs.
@@ -180,7 +186,8 @@ func validPrefix(p string) bool {
 	return true
 }
 
-// Store is a [lifecycle.Store] and [lifecycle.Loader] on a SQL database.
+// Store is a [lifecycle.Store], [lifecycle.Loader] and [lifecycle.Updater]
+// on a SQL database.
 // It is safe for concurrent use; any number of Stores, in one process or
 // many, may share one database. Create it with [Open] or [Connect].
 type Store struct {
@@ -199,8 +206,9 @@ type Store struct {
 }
 
 var (
-	_ lifecycle.Store  = (*Store)(nil)
-	_ lifecycle.Loader = (*Store)(nil)
+	_ lifecycle.Store   = (*Store)(nil)
+	_ lifecycle.Loader  = (*Store)(nil)
+	_ lifecycle.Updater = (*Store)(nil)
 )
 
 // Open returns a Store on db, which must have been opened with the driver

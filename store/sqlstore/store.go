@@ -168,12 +168,26 @@ func (s *Store) putSQLite(ctx context.Context, c *lifecycle.Customer, prev uint6
 			tx.Rollback()
 		}
 	}()
+	if won, err := s.writeSQLite(ctx, tx, c, prev, data); !won || err != nil {
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// writeSQLite writes c, whose encoded data column is data, if the stored
+// version is prev, and makes the events table agree with c.Seen, in the
+// transaction that ex runs in; won is false when the stored version is not
+// prev.
+func (s *Store) writeSQLite(ctx context.Context, ex execQuerier, c *lifecycle.Customer, prev uint64, data []byte) (won bool, err error) {
 	asOf := c.AsOf.UTC().Format(sqliteTime)
 	var res sql.Result
 	if prev == 0 {
-		res, err = tx.ExecContext(ctx, s.q.insert, c.ID, string(c.Stage), int64(c.Version), asOf, data)
+		res, err = ex.ExecContext(ctx, s.q.insert, c.ID, string(c.Stage), int64(c.Version), asOf, data)
 	} else {
-		res, err = tx.ExecContext(ctx, s.q.update, string(c.Stage), int64(c.Version), asOf, data, c.ID, int64(prev))
+		res, err = ex.ExecContext(ctx, s.q.update, string(c.Stage), int64(c.Version), asOf, data, c.ID, int64(prev))
 	}
 	if err != nil {
 		return false, err
@@ -183,13 +197,10 @@ func (s *Store) putSQLite(ctx context.Context, c *lifecycle.Customer, prev uint6
 		return false, err
 	}
 	digests := digestJSON(c.Seen)
-	if _, err := tx.ExecContext(ctx, s.q.insEvents, c.ID, digests); err != nil {
+	if _, err := ex.ExecContext(ctx, s.q.insEvents, c.ID, digests); err != nil {
 		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, s.q.delEvs, c.ID, digests); err != nil {
-		return false, err
-	}
-	if err := tx.Commit(); err != nil {
+	if _, err := ex.ExecContext(ctx, s.q.delEvs, c.ID, digests); err != nil {
 		return false, err
 	}
 	return true, nil
