@@ -53,9 +53,13 @@ type Loader interface {
 //     it) or, when none is stored, with a new Customer whose ID is id and
 //     whose other fields are zero or empty (Version 0). It returns fn's
 //     error, or the context's error (without calling fn) when ctx is done.
-//   - While fn runs, Update holds the customer exclusively: no Put, Get,
-//     Load, Scan copy or other Update of the same customer runs meanwhile.
-//     fn must therefore not call the store.
+//   - While fn runs, Update holds the customer exclusively against other
+//     writers: no other Update of the same customer runs meanwhile, and a
+//     Put of it waits (or fails: a store may document a Put racing an
+//     Update that creates the customer as a conflict for one of the two).
+//     Readers (Get, Load, Scan) see the customer as it was before the
+//     Update or as it is after, never in between; an in-memory store may
+//     simply make them wait. fn must not call the store.
 //   - fn reports whether it changed c. When it returns true and a nil
 //     error, it has set c.Version to the previous version plus one and the
 //     change is committed (a new customer is inserted), atomically with
