@@ -115,14 +115,24 @@ func WithMaxSkew(d time.Duration) Option { return func(t *Tracker) { t.skew = d 
 
 // WithMaxRetries sets how many times a write that lost a compare-and-swap
 // race is retried before Record gives up with [ErrConflict] (default 32, so
-// at most 33 attempts; n ≤ 0 means a single attempt, no retry). Stores that
-// are an [Updater] never lose such a race.
+// at most 33 attempts; n ≤ 0 means a single attempt, no retry). Writes
+// through an [Updater] do not lose such races to each other; an Update that
+// reports a conflict all the same (one that lost to a plain Put, see
+// [Updater]) is retried under the same bound.
 func WithMaxRetries(n int) Option { return func(t *Tracker) { t.retries = n } }
 
-// WithHook adds a hook called after every stored stage change.
-func WithHook(h Hook) Option { return func(t *Tracker) { t.hooks = append(t.hooks, h) } }
+// WithHook adds a hook called after every stored stage change; a nil h
+// adds nothing.
+func WithHook(h Hook) Option {
+	return func(t *Tracker) {
+		if h != nil {
+			t.hooks = append(t.hooks, h)
+		}
+	}
+}
 
-// NewTracker returns a Tracker that classifies with m and stores in s.
+// NewTracker returns a Tracker that classifies with m and stores in s. Nil
+// options are ignored.
 func NewTracker(m Model, s Store, opts ...Option) *Tracker {
 	t := &Tracker{
 		model:   m,
@@ -138,7 +148,9 @@ func NewTracker(m Model, s Store, opts ...Option) *Tracker {
 	t.updater, _ = s.(Updater)
 	t.events, _ = s.(EventUpdater)
 	for _, o := range opts {
-		o(t)
+		if o != nil {
+			o(t)
+		}
 	}
 	t.pool.New = func() any { return new(Customer) }
 	return t
@@ -549,10 +561,13 @@ func (t *Tracker) apply(ctx context.Context, id string, fn func(c *Customer) (bo
 
 // applyUpdate is apply for an [Updater] store: fn works on scratch, a copy
 // of the stored customer, which replaces the stored one only if fn
-// succeeds, so a failing fn leaves the stored customer untouched.
+// succeeds, so a failing fn leaves the stored customer untouched. An
+// Update that reports a conflict (which an Updater may, against a writer
+// that does not go through Update: see [Updater]) stored nothing and is
+// run again, as a lost compare-and-swap is.
 func (t *Tracker) applyUpdate(ctx context.Context, id string, scratch *Customer, fn func(c *Customer) (bool, error), res *Result) error {
 	var changes []Transition
-	err := t.updater.Update(ctx, id, func(c *Customer) (bool, error) {
+	update := func(c *Customer) (bool, error) {
 		changes = changes[:0]
 		c.CopyTo(scratch)
 		prev, hist := scratch.Version, len(scratch.History)
@@ -566,9 +581,23 @@ func (t *Tracker) applyUpdate(ctx context.Context, id string, scratch *Customer,
 		scratch.CopyTo(c)
 		res.Version = c.Version
 		return true, nil
-	})
-	if err != nil {
-		return err
+	}
+	for attempt := 0; ; attempt++ {
+		err := t.updater.Update(ctx, id, update)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrConflict) || ctx.Err() != nil {
+			return err
+		}
+		if attempt >= t.retries {
+			t.log.WarnContext(ctx, "lifecycle: write conflict, giving up", "customer", id, "attempts", attempt+1)
+			return fmt.Errorf("customer %q: gave up after %d attempts: %w", id, attempt+1, err)
+		}
+		if t.log.Enabled(ctx, slog.LevelDebug) {
+			t.log.DebugContext(ctx, "lifecycle: write conflict, retrying", "customer", id, "attempt", attempt+1)
+		}
+		*res = Result{EventID: res.EventID, CustomerID: res.CustomerID}
 	}
 	if len(t.hooks) > 0 {
 		for _, tr := range changes {

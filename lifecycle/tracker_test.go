@@ -949,6 +949,56 @@ func TestConflictRetriesBounded(t *testing.T) {
 	}
 }
 
+// conflictingUpdater is an Updater over a Memory whose first fail Updates
+// run fn and then report a conflict, storing nothing, as an Update that
+// lost to a plain Put does.
+type conflictingUpdater struct {
+	plainStore
+	mem     *store.Memory
+	fail    int32
+	updates atomic.Int32
+}
+
+func (u *conflictingUpdater) Update(ctx context.Context, id string, fn func(c *lifecycle.Customer) (bool, error)) error {
+	if u.updates.Add(1) > u.fail {
+		return u.mem.Update(ctx, id, fn)
+	}
+	c, err := u.mem.Get(ctx, id)
+	if err != nil {
+		c = &lifecycle.Customer{ID: id}
+	}
+	if _, err := fn(c); err != nil {
+		return err
+	}
+	return &store.ConflictError{ID: id, Want: c.Version - 1, Have: c.Version}
+}
+
+// An Update that reports a conflict stored nothing: the Tracker runs it
+// again, under the WithMaxRetries bound, and calls hooks only for the
+// write that committed.
+func TestUpdaterConflictRetried(t *testing.T) {
+	mem := store.NewMemory()
+	u := &conflictingUpdater{plainStore: plainStore{mem}, mem: mem, fail: 3}
+	var hooks int
+	tr := newTrackerOn(u, lifecycle.WithHook(func(context.Context, lifecycle.Change) { hooks++ }))
+	res, err := tr.Record(context.Background(), order("o1", "c", t0, 1))
+	require.NoError(t, err)
+	require.Equal(t, lifecycle.Result{EventID: "o1", CustomerID: "c", To: model.Conversion, Moved: true, Version: 1}, res)
+	require.EqualValues(t, 4, u.updates.Load(), "three conflicts, then the write")
+	require.Equal(t, 1, hooks)
+	c, err := tr.Customer(context.Background(), "c")
+	require.NoError(t, err)
+	require.EqualValues(t, 1, c.Facts.Count(lifecycle.OrderCompleted))
+
+	u = &conflictingUpdater{plainStore: plainStore{store.NewMemory()}, mem: store.NewMemory(), fail: 100}
+	tr = newTrackerOn(u, lifecycle.WithMaxRetries(2), lifecycle.WithHook(func(context.Context, lifecycle.Change) { hooks++ }))
+	res, err = tr.Record(context.Background(), order("o1", "c", t0, 1))
+	require.ErrorIs(t, err, lifecycle.ErrConflict)
+	require.Equal(t, lifecycle.Result{EventID: "o1", CustomerID: "c"}, res)
+	require.EqualValues(t, 3, u.updates.Load(), "WithMaxRetries(2): three attempts")
+	require.Equal(t, 1, hooks, "no hook for a write that never committed")
+}
+
 // An event that was not applied has a result with nothing but its IDs
 // (and, in a batch, Err), whichever store path failed.
 func TestFailedResultsClaimNothing(t *testing.T) {
@@ -988,6 +1038,15 @@ func TestNilOptionsMeanDefault(t *testing.T) {
 	require.NoError(t, err)
 	err = tr.Validate(&lifecycle.Event{ID: "o2", CustomerID: "c", Type: lifecycle.OrderCompleted, Time: time.Now().Add(time.Hour)})
 	require.ErrorIs(t, err, lifecycle.ErrInvalidEvent, "the default clock is time.Now")
+
+	// A nil option, and a nil hook, are ignored.
+	var hooks int
+	tr = lifecycle.NewTracker(model.SterneCutler(), store.NewMemory(), nil, lifecycle.WithHook(nil),
+		lifecycle.WithHook(func(context.Context, lifecycle.Change) { hooks++ }))
+	res, err := tr.Record(context.Background(), order("o1", "c", time.Now().Add(-time.Hour), 1))
+	require.NoError(t, err)
+	require.True(t, res.Moved)
+	require.Equal(t, 1, hooks)
 }
 
 // TestStorePathsAgree records the same shuffled stream with duplicates
