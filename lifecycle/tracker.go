@@ -545,18 +545,32 @@ func (t *Tracker) apply(ctx context.Context, id string, fn func(c *Customer) (bo
 			}
 			return nil
 		}
-		if !errors.Is(err, ErrConflict) {
+		if err := t.retryConflict(ctx, id, attempt, err, res); err != nil {
 			return err
 		}
-		if attempt >= t.retries {
-			t.log.WarnContext(ctx, "lifecycle: write conflict, giving up", "customer", id, "attempts", attempt+1)
-			return fmt.Errorf("customer %q: gave up after %d attempts: %w", id, attempt+1, err)
-		}
-		if t.log.Enabled(ctx, slog.LevelDebug) {
-			t.log.DebugContext(ctx, "lifecycle: write conflict, retrying", "customer", id, "attempt", attempt+1)
-		}
-		*res = Result{EventID: res.EventID, CustomerID: res.CustomerID}
 	}
+}
+
+// retryConflict decides what follows a failed write attempt (attempt
+// counts from 0): it returns nil when the write lost a race (ErrConflict)
+// and may be tried again, having reset res, or else the error to return
+// (the context's, when it is done).
+func (t *Tracker) retryConflict(ctx context.Context, id string, attempt int, err error, res *Result) error {
+	if !errors.Is(err, ErrConflict) {
+		return err
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	if attempt >= t.retries {
+		t.log.WarnContext(ctx, "lifecycle: write conflict, giving up", "customer", id, "attempts", attempt+1)
+		return fmt.Errorf("customer %q: gave up after %d attempts: %w", id, attempt+1, err)
+	}
+	if t.log.Enabled(ctx, slog.LevelDebug) {
+		t.log.DebugContext(ctx, "lifecycle: write conflict, retrying", "customer", id, "attempt", attempt+1)
+	}
+	*res = Result{EventID: res.EventID, CustomerID: res.CustomerID}
+	return nil
 }
 
 // applyUpdate is apply for an [Updater] store: fn works on scratch, a copy
@@ -587,17 +601,9 @@ func (t *Tracker) applyUpdate(ctx context.Context, id string, scratch *Customer,
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, ErrConflict) || ctx.Err() != nil {
+		if err := t.retryConflict(ctx, id, attempt, err, res); err != nil {
 			return err
 		}
-		if attempt >= t.retries {
-			t.log.WarnContext(ctx, "lifecycle: write conflict, giving up", "customer", id, "attempts", attempt+1)
-			return fmt.Errorf("customer %q: gave up after %d attempts: %w", id, attempt+1, err)
-		}
-		if t.log.Enabled(ctx, slog.LevelDebug) {
-			t.log.DebugContext(ctx, "lifecycle: write conflict, retrying", "customer", id, "attempt", attempt+1)
-		}
-		*res = Result{EventID: res.EventID, CustomerID: res.CustomerID}
 	}
 	if len(t.hooks) > 0 {
 		for _, tr := range changes {

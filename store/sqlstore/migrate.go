@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"strings"
 	"time"
@@ -127,29 +126,15 @@ func (s *Store) migratePostgres(ctx context.Context, r *strings.Replacer, table 
 }
 
 func (s *Store) migrateSQLite(ctx context.Context, r *strings.Replacer, table string, target int) (err error) {
-	// database/sql's BeginTx cannot ask for BEGIN IMMEDIATE, which takes
-	// the write lock before the first read, so that two processes cannot
-	// both read "version 0" and then both create the tables. Run the
-	// transaction by hand on one connection.
-	conn, err := s.db.Conn(ctx)
+	// BEGIN IMMEDIATE takes the write lock before the first read, so that
+	// two processes cannot both read "version 0" and then both create the
+	// tables.
+	tx, err := beginImmediate(ctx, s.db)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-		return err
-	}
-	committed := false
-	defer func() {
-		if committed {
-			return
-		}
-		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); rerr != nil {
-			// Never hand a connection with an open transaction back to
-			// the pool.
-			conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-	}()
+	defer tx.end(ctx)
+	conn := tx.conn
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (
 	version    INTEGER PRIMARY KEY,
 	name       TEXT NOT NULL,
@@ -161,10 +146,9 @@ func (s *Store) migrateSQLite(ctx context.Context, r *strings.Replacer, table st
 	if err != nil {
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+	if err := tx.commit(ctx); err != nil {
 		return err
 	}
-	committed = true
 	s.logApplied(ctx, applied, target)
 	return nil
 }

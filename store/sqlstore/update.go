@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 
@@ -236,28 +235,13 @@ func (s *Store) updateSQLite(ctx context.Context, id string, c *lifecycle.Custom
 	case <-ctx.Done():
 		return false, ctx.Err()
 	}
-	// BEGIN IMMEDIATE takes the write lock before the read, which
-	// database/sql's BeginTx cannot ask for: run the transaction by hand on
-	// one connection.
-	conn, err := s.db.Conn(ctx)
+	// BEGIN IMMEDIATE takes the write lock before the read.
+	tx, err := beginImmediate(ctx, s.db)
 	if err != nil {
 		return false, err
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-		return false, err
-	}
-	committed := false
-	defer func() {
-		if committed {
-			return
-		}
-		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); rerr != nil {
-			// Never hand a connection with an open transaction back to
-			// the pool.
-			conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-	}()
+	defer tx.end(ctx)
+	conn := tx.conn
 	found, err := load(ctx, conn, s.q.get, id, c)
 	if err != nil {
 		return false, err
@@ -282,9 +266,5 @@ func (s *Store) updateSQLite(ctx context.Context, id string, c *lifecycle.Custom
 		}
 		return called, &store.ConflictError{ID: id, Want: prev, Have: uint64(have)}
 	}
-	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
-		return called, err
-	}
-	committed = true
-	return called, nil
+	return called, tx.commit(ctx)
 }
