@@ -17,7 +17,9 @@
 // and the answers 408, 425, 429 and 5xx are retried with exponential
 // back-off and jitter, up to a maximum number of attempts (default 6); any
 // other answer (a 4xx: the receiver refused the message) fails the delivery
-// at once.
+// at once. A retried answer with a Retry-After header (delay-seconds or an
+// HTTP date) makes the wait before the next attempt at least what it asks
+// for, up to the back-off maximum (see [WithBackoff]).
 //
 // # Drop policy
 //
@@ -53,10 +55,12 @@ import (
 	"hash/fnv"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -169,7 +173,8 @@ func WithMaxAttempts(n int) Option { return func(s *Sender) { s.attempts = n } }
 // WithBackoff sets the back-off between attempts. Before retry n (n = 1
 // for the second attempt) the Sender waits a random time, uniform in
 // [d/2, d), where d = min(base·2ⁿ⁻¹, max) (defaults [DefaultBaseDelay] and
-// [DefaultMaxDelay]).
+// [DefaultMaxDelay]). A retried answer's Retry-After header lengthens the
+// wait to what it asks for, but never beyond max.
 func WithBackoff(base, max time.Duration) Option {
 	return func(s *Sender) { s.base, s.max = base, max }
 }
@@ -361,7 +366,7 @@ func (s *Sender) deliver(p Payload) {
 		return
 	}
 	for attempt := 1; ; attempt++ {
-		retry, err := s.attempt(p.ID, body)
+		retry, after, err := s.attempt(p.ID, body)
 		if err == nil {
 			s.delivered.Add(1)
 			return
@@ -371,7 +376,7 @@ func (s *Sender) deliver(p Payload) {
 			s.log.Error("webhook: delivery failed", "id", p.ID, "customer", p.CustomerID, "to", p.To, "attempts", attempt, "err", err)
 			return
 		}
-		d := s.Backoff(attempt)
+		d := max(s.Backoff(attempt), min(after, s.max))
 		s.log.Warn("webhook: delivery attempt failed, retrying", "id", p.ID, "attempt", attempt, "delay", d, "err", err)
 		if err := s.sleep(s.ctx, d); err != nil {
 			s.failed.Add(1)
@@ -382,13 +387,15 @@ func (s *Sender) deliver(p Payload) {
 	}
 }
 
-// attempt POSTs once; it reports whether a failure may be retried.
-func (s *Sender) attempt(id string, body []byte) (retry bool, err error) {
+// attempt POSTs once; it reports whether a failure may be retried and,
+// for a retried answer, the wait its Retry-After header asks for (0 when
+// none).
+func (s *Sender) attempt(id string, body []byte) (retry bool, after time.Duration, err error) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	ts := strconv.FormatInt(s.now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
@@ -398,18 +405,39 @@ func (s *Sender) attempt(id string, body []byte) (retry bool, err error) {
 	req.Header.Set(HeaderSignature, Sign(s.secret, ts, body))
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return true, err
+		return true, 0, err
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
 	resp.Body.Close()
 	switch c := resp.StatusCode; {
 	case c >= 200 && c < 300:
-		return false, nil
+		return false, 0, nil
 	case c == http.StatusRequestTimeout, c == http.StatusTooEarly, c == http.StatusTooManyRequests, c >= 500:
-		return true, fmt.Errorf("receiver answered %s", resp.Status)
+		return true, RetryAfter(resp.Header, s.now()), fmt.Errorf("receiver answered %s", resp.Status)
 	default:
-		return false, fmt.Errorf("receiver refused the delivery: %s", resp.Status)
+		return false, 0, fmt.Errorf("receiver refused the delivery: %s", resp.Status)
 	}
+}
+
+// RetryAfter returns the wait an answer's Retry-After header asks for, at
+// now: its delay-seconds, or the time from now to its HTTP date. It is 0
+// when the header is absent, malformed or names a time already past, and
+// the longest Duration for more seconds than a Duration holds.
+func RetryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	switch secs, err := strconv.ParseUint(v, 10, 64); {
+	case errors.Is(err, strconv.ErrRange), err == nil && secs > math.MaxInt64/uint64(time.Second):
+		return math.MaxInt64 // digits only, but more seconds than a Duration holds
+	case err == nil:
+		return time.Duration(secs) * time.Second
+	}
+	if at, err := http.ParseTime(v); err == nil && at.After(now) {
+		return at.Sub(now)
+	}
+	return 0
 }
 
 // Backoff returns the wait before retry n (n ≥ 1), as described at

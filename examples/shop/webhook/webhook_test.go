@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -393,4 +394,67 @@ func change(customer string) lifecycle.Change {
 	c := testChange
 	c.CustomerID = customer
 	return c
+}
+
+// A retried answer's Retry-After (seconds or an HTTP date) sets the least
+// wait before the next attempt, capped at the back-off maximum; a
+// malformed one is ignored.
+func TestRetryAfter(t *testing.T) {
+	answers := []struct {
+		code  int
+		after string
+	}{
+		{http.StatusTooManyRequests, "7"},
+		{http.StatusServiceUnavailable, testNow.Add(20 * time.Second).Format(http.TimeFormat)},
+		{http.StatusServiceUnavailable, "999999999999999999999"},
+		{http.StatusServiceUnavailable, "soon"},
+		{http.StatusOK, ""},
+	}
+	var mu sync.Mutex
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		a := answers[min(n, len(answers)-1)]
+		n++
+		mu.Unlock()
+		if a.after != "" {
+			w.Header().Set("Retry-After", a.after)
+		}
+		w.WriteHeader(a.code)
+	}))
+	t.Cleanup(srv.Close)
+	var sl sleeps
+	s := newSender(t, srv.URL, WithSleeper(sl.sleep), WithBackoff(time.Second, 30*time.Second))
+	s.Hook(context.Background(), testChange)
+	require.NoError(t, s.Close(context.Background()))
+	require.Equal(t, Stats{Enqueued: 1, Delivered: 1, Retries: 4}, s.Stats())
+	require.Len(t, sl.d, 4)
+	require.Equal(t, 7*time.Second, sl.d[0], "Retry-After: 7")
+	require.Equal(t, 20*time.Second, sl.d[1], "Retry-After: a date 20 s ahead")
+	require.Equal(t, 30*time.Second, sl.d[2], "a huge Retry-After is capped at the back-off maximum")
+	require.GreaterOrEqual(t, sl.d[3], 4*time.Second, "a malformed Retry-After leaves the back-off")
+	require.Less(t, sl.d[3], 8*time.Second)
+}
+
+func TestRetryAfterParse(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		want time.Duration
+	}{
+		{"", 0},
+		{"0", 0},
+		{" 120 ", 2 * time.Minute},
+		{"-5", 0},
+		{"1.5", 0},
+		{testNow.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
+		{testNow.Add(-time.Minute).Format(http.TimeFormat), 0},
+		{"99999999999999999999", time.Duration(math.MaxInt64)}, // beyond uint64
+		{"18446744073709551615", time.Duration(math.MaxInt64)},
+	} {
+		h := http.Header{}
+		if tc.v != "" {
+			h.Set("Retry-After", tc.v)
+		}
+		require.Equal(t, tc.want, RetryAfter(h, testNow), "Retry-After %q", tc.v)
+	}
 }
