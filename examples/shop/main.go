@@ -35,6 +35,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -61,6 +62,7 @@ type config struct {
 	addr, db, postgres, model string
 	tablePrefix               string
 	webhookURL, webhookSecret string
+	apiKeys                   string
 	sweepEvery, shutdown      time.Duration
 	logFormat                 string
 }
@@ -76,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.model, "model", "sterne-cutler", "lifecycle model `name` ("+fmt.Sprint(model.Names())+")")
 	fs.StringVar(&c.webhookURL, "webhook-url", "", "`URL` called on every stage change")
 	fs.StringVar(&c.webhookSecret, "webhook-secret", os.Getenv("CLM_WEBHOOK_SECRET"), "HMAC `key` for webhook signatures (default $CLM_WEBHOOK_SECRET)")
+	fs.StringVar(&c.apiKeys, "api-keys", os.Getenv("CLM_SHOP_API_KEYS"), "comma-separated API `keys`, one of which every request must carry (default $CLM_SHOP_API_KEYS; empty: no authentication)")
 	fs.DurationVar(&c.sweepEvery, "sweep-every", time.Hour, "how often time-only moves are applied (0: never)")
 	fs.DurationVar(&c.shutdown, "shutdown-timeout", 15*time.Second, "how long shutdown waits for requests and webhooks")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log `format`: text or json")
@@ -131,7 +134,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(net.Ad
 		opts = append(opts, lifecycle.WithHook(hooks.Hook))
 	}
 	tr := lifecycle.NewTracker(m, st, opts...)
-	srvOpts := []shop.Option{shop.WithLogger(log)}
+	keys := strings.Split(c.apiKeys, ",")
+	for i := range keys {
+		keys[i] = strings.TrimSpace(keys[i])
+	}
+	srvOpts := []shop.Option{shop.WithLogger(log), shop.WithAPIKeys(keys...)}
 	if hooks != nil {
 		srvOpts = append(srvOpts, shop.WithWebhooks(hooks))
 	}
@@ -147,7 +154,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(net.Ad
 	if err != nil {
 		return err
 	}
-	log.Info("shop: listening", "addr", ln.Addr().String(), "model", m.Name(), "webhook", c.webhookURL != "")
+	auth := strings.TrimSpace(strings.ReplaceAll(c.apiKeys, ",", "")) != ""
+	log.Info("shop: listening", "addr", ln.Addr().String(), "model", m.Name(), "webhook", c.webhookURL != "", "auth", auth)
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !auth && !tcp.IP.IsLoopback() {
+		log.Warn("shop: listening beyond loopback without API keys: anyone who can connect can record events and read customers (set -api-keys)")
+	}
 	if ready != nil {
 		ready(ln.Addr())
 	}

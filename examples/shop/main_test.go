@@ -467,3 +467,30 @@ func TestBrowserDashboard(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(keep, "dashboard.png"), b, 0o644))
 	}
 }
+
+// -api-keys (or $CLM_SHOP_API_KEYS) turns authentication on for the whole
+// service.
+func TestRunAPIKeys(t *testing.T) {
+	s := start(t, "-db", ":memory:", "-api-keys", " k1 , k2 ")
+	get := func(key string) int {
+		req, err := http.NewRequest(http.MethodGet, s.URL+"/v1/stages", nil)
+		require.NoError(t, err)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusUnauthorized, get(""))
+	require.Equal(t, http.StatusUnauthorized, get("k3"))
+	require.Equal(t, http.StatusOK, get("k1"))
+	require.Equal(t, http.StatusOK, get("k2"))
+	require.Contains(t, s.logs.String(), "auth=true")
+
+	t.Setenv("CLM_SHOP_API_KEYS", "from-env")
+	s = start(t, "-db", ":memory:")
+	require.Equal(t, http.StatusUnauthorized, get(""))
+	require.Equal(t, http.StatusOK, get("from-env"))
+}

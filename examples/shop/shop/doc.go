@@ -10,6 +10,9 @@
 //
 //	{"error": {"code": "not_found", "message": "no customer \"c42\""}}
 //
+// With [WithAPIKeys], every request must carry one of the keys (see
+// there); others get 401 with the code "unauthorized".
+//
 // POST /v1/events records events and answers 202 Accepted with one result
 // per event, in the order sent. The body (Content-Type application/json,
 // or none) is one of:

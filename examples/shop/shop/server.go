@@ -1,11 +1,13 @@
 package shop
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/clmkit/clm/examples/shop/webhook"
@@ -46,6 +48,23 @@ func WithWebhooks(w *webhook.Sender) Option { return func(s *Server) { s.hooks =
 // (default [time.Now]).
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
+// WithAPIKeys makes every request (the API and the dashboard) carry one of
+// keys: as "Authorization: Bearer <key>", or, for a browser opening the
+// dashboard, as the password of HTTP Basic authentication (any user name).
+// Others get 401 with a WWW-Authenticate header and, for the API, a JSON
+// error with code "unauthorized". Keys are compared in constant time;
+// empty keys are ignored. Without this option, or with no non-empty key,
+// the server is open: run it only where the network is trusted.
+func WithAPIKeys(keys ...string) Option {
+	return func(s *Server) {
+		for _, k := range keys {
+			if k != "" {
+				s.keys = append(s.keys, []byte(k))
+			}
+		}
+	}
+}
+
 // Server is the shop's [http.Handler]. Create it with [New].
 type Server struct {
 	t        *lifecycle.Tracker
@@ -55,6 +74,7 @@ type Server struct {
 	maxBatch int
 	hooks    *webhook.Sender
 	now      func() time.Time
+	keys     [][]byte
 	mux      *http.ServeMux
 	page     *template.Template
 }
@@ -111,7 +131,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", rec.code), slog.Duration("duration", time.Since(start)))
 	}()
+	if !s.authorized(r) {
+		rec.Header().Add("WWW-Authenticate", `Bearer realm="clm-shop"`)
+		rec.Header().Add("WWW-Authenticate", `Basic realm="clm-shop"`)
+		writeError(rec, http.StatusUnauthorized, "unauthorized", "a valid API key is required (Authorization: Bearer <key>)")
+		return
+	}
 	s.mux.ServeHTTP(rec, r)
+}
+
+// authorized reports whether r carries one of the server's keys, or the
+// server has none.
+func (s *Server) authorized(r *http.Request) bool {
+	if len(s.keys) == 0 {
+		return true
+	}
+	var got string
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		got = strings.TrimSpace(tok)
+	} else if _, pw, ok := r.BasicAuth(); ok {
+		got = pw
+	} else {
+		return false
+	}
+	found := 0
+	for _, k := range s.keys {
+		found |= subtle.ConstantTimeCompare(k, []byte(got))
+	}
+	return found == 1
 }
 
 // methods dispatches on the request method and answers 405 with a JSON

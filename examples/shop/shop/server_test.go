@@ -541,3 +541,53 @@ func urlQuery(s string) string {
 	r := strings.NewReplacer("<", "%3C", ">", "%3E", "(", "%28", ")", "%29", "/", "%2F", " ", "%20")
 	return r.Replace(s)
 }
+
+// With API keys, every request must carry one: as a bearer token, or as
+// the Basic-auth password a browser sends for the dashboard.
+func TestAPIKeys(t *testing.T) {
+	srv, _ := newServer(t, nil, shop.WithAPIKeys("", "k-one", "k-two"))
+	send := func(method, target string, set func(h http.Header)) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, target, nil)
+		set(req.Header)
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		return rec
+	}
+	for name, set := range map[string]func(http.Header){
+		"no header":          func(http.Header) {},
+		"wrong key":          func(h http.Header) { h.Set("Authorization", "Bearer k-three") },
+		"empty bearer":       func(h http.Header) { h.Set("Authorization", "Bearer ") },
+		"prefix of a key":    func(h http.Header) { h.Set("Authorization", "Bearer k-on") },
+		"other scheme":       func(h http.Header) { h.Set("Authorization", "Token k-one") },
+		"basic, wrong pass":  func(h http.Header) { h.Set("Authorization", basic("u", "k-on")) },
+		"basic, key as user": func(h http.Header) { h.Set("Authorization", basic("k-one", "")) },
+	} {
+		for _, target := range []string{"/v1/stages", "/"} {
+			rec := send(http.MethodGet, target, set)
+			require.Equal(t, http.StatusUnauthorized, rec.Code, "%s, GET %s", name, target)
+			require.ElementsMatch(t, []string{`Bearer realm="clm-shop"`, `Basic realm="clm-shop"`}, rec.Header().Values("WWW-Authenticate"))
+			body := decode[map[string]map[string]string](t, rec)
+			require.Equal(t, "unauthorized", body["error"]["code"], "%s, GET %s", name, target)
+		}
+	}
+	rec := send(http.MethodPost, "/v1/events", func(http.Header) {})
+	require.Equal(t, http.StatusUnauthorized, rec.Code, "nothing is recorded without a key")
+
+	for name, set := range map[string]func(http.Header){
+		"first key":  func(h http.Header) { h.Set("Authorization", "Bearer k-one") },
+		"second key": func(h http.Header) { h.Set("Authorization", "Bearer k-two") },
+		"basic":      func(h http.Header) { h.Set("Authorization", basic("anyone", "k-two")) },
+	} {
+		require.Equal(t, http.StatusOK, send(http.MethodGet, "/v1/stages", set).Code, name)
+		require.Equal(t, http.StatusOK, send(http.MethodGet, "/", set).Code, name)
+	}
+
+	open, _ := newServer(t, nil, shop.WithAPIKeys("", ""))
+	require.Equal(t, http.StatusOK, do(t, open, http.MethodGet, "/v1/stages", "", "").Code, "only empty keys: no authentication")
+}
+
+func basic(user, pass string) string {
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.SetBasicAuth(user, pass)
+	return req.Header.Get("Authorization")
+}
