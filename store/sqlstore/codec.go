@@ -145,6 +145,13 @@ func encode(c *lifecycle.Customer) ([]byte, error) {
 
 // decode fills dst from a row, reusing dst's slices.
 func decode(dst *lifecycle.Customer, id string, version int64, data []byte, digests string) error {
+	// encoding/json decodes an array element into the memory already
+	// there, without zeroing it: a field the JSON omits (a transition's
+	// empty Cause) would keep the value of the customer dst held before.
+	clear(dst.Facts.Tallies[:cap(dst.Facts.Tallies)])
+	clear(dst.Facts.Sums[:cap(dst.Facts.Sums)])
+	clear(dst.Facts.Referrals[:cap(dst.Facts.Referrals)])
+	clear(dst.History[:cap(dst.History)])
 	rec := record{
 		Facts:   lifecycle.Facts{Tallies: dst.Facts.Tallies[:0], Sums: dst.Facts.Sums[:0], Referrals: dst.Facts.Referrals[:0]},
 		History: dst.History[:0],
