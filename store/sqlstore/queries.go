@@ -49,8 +49,18 @@ SELECT count(*) FROM upd`,
 	DELETE FROM {e} e USING upd WHERE e.customer_id = upd.id AND NOT (e.digest = ANY ($6::bigint[]))
 )
 SELECT count(*) FROM upd`,
-			version:   `SELECT version FROM {c} WHERE id = $1`,
-			del:       []string{`DELETE FROM {e} WHERE customer_id = $1`, `DELETE FROM {c} WHERE id = $1`},
+			version: `SELECT version FROM {c} WHERE id = $1`,
+			// The customer's row first: every writer (Put, Update) locks
+			// it before it writes event rows, and Delete must too, or a
+			// writer's insert of an event row Delete removed waits for
+			// Delete while Delete waits for the writer's row: a deadlock.
+			// Then the event rows, unless the customer exists: one that a
+			// Put or Update created after the first statement looked (so
+			// that it found no row) is not Delete's to strip of its Seen.
+			del: []string{
+				`DELETE FROM {c} WHERE id = $1`,
+				`DELETE FROM {e} WHERE customer_id = $1 AND NOT EXISTS (SELECT 1 FROM {c} WHERE id = $1)`,
+			},
 			listStage: `SELECT id FROM {c} WHERE stage = $1 AND id > $2 ORDER BY id LIMIT $3`,
 			count:     `SELECT stage, count(*) FROM {c} GROUP BY stage`,
 			countAll:  `SELECT count(*) FROM {c}`,

@@ -1,0 +1,70 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+)
+
+// TestDeleteRacingCreate runs Delete's statements one by one on
+// PostgreSQL (READ COMMITTED: each statement sees what committed before
+// it) with a Put that creates the customer committing between them. The
+// Delete comes first or last, but in no case half: the customer is gone
+// with all its event rows, or is there with all of them.
+func TestDeleteRacingCreate(t *testing.T) {
+	dsn := os.Getenv("CLM_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("CLM_POSTGRES_DSN is not set")
+	}
+	ctx := context.Background()
+	prefix := fmt.Sprintf("tdel%d_%d_", os.Getpid(), time.Now().UnixNano()%1e9)
+	s, err := Connect(ctx, dsn, WithTablePrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, name := range []string{"customers", "events", "schema_migrations"} {
+			s.db.Exec(`DROP TABLE IF EXISTS ` + s.Table(name))
+		}
+		s.Close()
+	})
+	for gap := 0; gap <= len(s.q.del); gap++ {
+		id := fmt.Sprint("x", gap)
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, q := range s.q.del {
+			if i == gap {
+				if err := s.Put(ctx, &lifecycle.Customer{ID: id, Stage: "reach", Version: 1, Seen: []uint64{7}}, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if gap == len(s.q.del) {
+			if err := s.Put(ctx, &lifecycle.Customer{ID: id, Stage: "reach", Version: 1, Seen: []uint64{7}}, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var rows, events int
+		if err := s.db.QueryRow(`SELECT count(*) FROM `+s.Table("customers")+` WHERE id = $1`, id).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.db.QueryRow(`SELECT count(*) FROM `+s.Table("events")+` WHERE customer_id = $1`, id).Scan(&events); err != nil {
+			t.Fatal(err)
+		}
+		if rows != events {
+			t.Errorf("Put committed before Delete's statement %d: %d customer rows, %d event rows; want 0 and 0, or 1 and 1", gap+1, rows, events)
+		}
+	}
+}
