@@ -52,6 +52,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(c *lifecycle.Cust
 		if err != nil || !changed {
 			return err
 		}
+		c.ID = id // as runFn does: fn cannot move the change to another ID
 		if err := store.CheckPut(c, 0); err != nil {
 			return err
 		}

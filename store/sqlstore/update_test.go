@@ -106,6 +106,15 @@ func TestUpdateRefusals(t *testing.T) {
 		require.ErrorAs(t, err, &ve)
 		require.ErrorIs(t, err, lifecycle.ErrInvalidCustomer)
 		require.EqualValues(t, 1, calls.Load())
+		// fn cannot escape the refusal by changing the ID: the change is
+		// still one to a customer under "", which nothing stores.
+		err = s.Update(ctx, "", func(c *lifecycle.Customer) (bool, error) {
+			c.ID, c.Stage, c.Version = "renamed", "reach", 1
+			return true, nil
+		})
+		require.ErrorIs(t, err, lifecycle.ErrInvalidCustomer)
+		_, err = s.Get(ctx, "renamed")
+		require.ErrorIs(t, err, lifecycle.ErrNotFound, "nothing stored")
 		require.NoError(t, s.Update(ctx, "a\x00b", func(c *lifecycle.Customer) (bool, error) {
 			require.Equal(t, "a\x00b", c.ID)
 			require.Zero(t, c.Version)
