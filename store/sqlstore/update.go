@@ -38,7 +38,10 @@ import (
 // its read and its write (PostgreSQL): it then returns a
 // [*store.ConflictError] and stores nothing. A failure after fn ran is
 // returned, with nothing stored, except that, as for Put, a connection
-// lost while the commit is in flight leaves the outcome unknown.
+// lost while the commit is in flight leaves the outcome unknown (on
+// PostgreSQL, a ctx cancelled during the commit ends the connection; on
+// SQLite, ctx is honoured until the commit starts, which then runs to its
+// end).
 func (s *Store) Update(ctx context.Context, id string, fn func(c *lifecycle.Customer) (bool, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
