@@ -36,7 +36,11 @@ import (
 // the previous plus one an error wrapping [lifecycle.ErrInvalidCustomer]).
 // An Update can lose only to a Put that creates the same customer between
 // its read and its write (PostgreSQL): it then returns a
-// [*store.ConflictError] and stores nothing. A failure after fn ran is
+// [*store.ConflictError] and stores nothing. A PostgreSQL serialization
+// failure or deadlock after fn ran is returned wrapping
+// [lifecycle.ErrConflict] (the Tracker runs the Update again), with
+// nothing stored. The transaction runs at READ COMMITTED whatever the
+// server's default isolation. Any other failure after fn ran is
 // returned, with nothing stored, except that, as for Put, a connection
 // lost while the commit is in flight leaves the outcome unknown (on
 // PostgreSQL, a ctx cancelled during the commit ends the connection; on
@@ -179,7 +183,9 @@ func runFn(id string, c *lifecycle.Customer, fn func(c *lifecycle.Customer) (boo
 // updatePostgres is one attempt of Update on PostgreSQL. called reports
 // whether fn ran.
 func (s *Store) updatePostgres(ctx context.Context, id string, c *lifecycle.Customer, fn func(c *lifecycle.Customer) (bool, error)) (called bool, err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	// READ COMMITTED, whatever the server's default: the locking read then
+	// waits for a concurrent writer instead of failing the transaction.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return false, err
 	}

@@ -41,53 +41,61 @@ func bump(calls *atomic.Int64) func(c *lifecycle.Customer) (bool, error) {
 // customer and race to create new ones. Every fn runs exactly once, no
 // Update fails or is lost, and the events table agrees with Seen.
 func TestUpdateAcrossInstances(t *testing.T) {
-	forEach(t, func(t *testing.T, d sqlstore.Dialect) {
-		e := newEnv(t, d)
-		stores := []*sqlstore.Store{e.open(t), e.open(t)}
-		ctx := context.Background()
-		require.NoError(t, stores[0].Put(ctx, &lifecycle.Customer{ID: "old", Stage: "reach", Version: 1}, 0))
-		const writers, each = 6, 15
-		var calls atomic.Int64
-		var wg sync.WaitGroup
-		errs := make(chan error, writers)
-		for w := range writers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				s := stores[w%2]
-				for k := range each {
-					id := "old"
-					if k%2 == 1 { // writers race to create each new customer
-						id = fmt.Sprintf("new-%d", k)
-					}
-					if err := s.Update(ctx, id, bump(&calls)); err != nil {
-						errs <- fmt.Errorf("writer %d: %w", w, err)
-						return
-					}
+	forEach(t, func(t *testing.T, d sqlstore.Dialect) { updateAcrossInstances(t, newEnv(t, d)) })
+}
+
+// TestUpdateSerializableDefault: Update runs at READ COMMITTED even on a
+// PostgreSQL server whose default isolation is SERIALIZABLE, where its
+// locking reads would otherwise fail with serialization errors.
+func TestUpdateSerializableDefault(t *testing.T) {
+	updateAcrossInstances(t, newEnv(t, sqlstore.Postgres).withQuery("default_transaction_isolation=serializable"))
+}
+
+func updateAcrossInstances(t *testing.T, e env) {
+	stores := []*sqlstore.Store{e.open(t), e.open(t)}
+	ctx := context.Background()
+	require.NoError(t, stores[0].Put(ctx, &lifecycle.Customer{ID: "old", Stage: "reach", Version: 1}, 0))
+	const writers, each = 6, 15
+	var calls atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := stores[w%2]
+			for k := range each {
+				id := "old"
+				if k%2 == 1 { // writers race to create each new customer
+					id = fmt.Sprintf("new-%d", k)
 				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
-		require.EqualValues(t, writers*each, calls.Load(), "fn calls: each Update calls fn exactly once")
-		total := 0
-		for c, err := range stores[1].Scan(ctx) {
-			require.NoError(t, err)
-			n := int(c.Facts.Count("x"))
-			require.Len(t, c.Seen, n, "customer %s: one digest per counted update", c.ID)
-			total += n
-			if c.ID == "old" {
-				require.EqualValues(t, n+1, c.Version)
-			} else {
-				require.EqualValues(t, n, c.Version)
+				if err := s.Update(ctx, id, bump(&calls)); err != nil {
+					errs <- fmt.Errorf("writer %d: %w", w, err)
+					return
+				}
 			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	require.EqualValues(t, writers*each, calls.Load(), "fn calls: each Update calls fn exactly once")
+	total := 0
+	for c, err := range stores[1].Scan(ctx) {
+		require.NoError(t, err)
+		n := int(c.Facts.Count("x"))
+		require.Len(t, c.Seen, n, "customer %s: one digest per counted update", c.ID)
+		total += n
+		if c.ID == "old" {
+			require.EqualValues(t, n+1, c.Version)
+		} else {
+			require.EqualValues(t, n, c.Version)
 		}
-		require.Equal(t, writers*each, total, "updates counted")
-		require.Equal(t, total, rowCount(t, stores[0], "events"), "rows in the events table")
-	})
+	}
+	require.Equal(t, writers*each, total, "updates counted")
+	require.Equal(t, total, rowCount(t, stores[0], "events"), "rows in the events table")
 }
 
 // TestUpdateRefusals: what Update does with an ID the store cannot hold,
