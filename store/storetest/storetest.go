@@ -319,6 +319,26 @@ func loadMatchesGet(ctx context.Context, s lifecycle.Store, p string) error {
 	if err := same(want, dst); err != nil {
 		return fmt.Errorf("Load into a used Customer: %w", err)
 	}
+	// A customer whose fields are empty where dst's are not: a sweep's
+	// transition (no Cause), no referrer, no survey. Nothing of the
+	// customer dst held may survive.
+	id2 := p + "l2"
+	sparse := func() *lifecycle.Customer {
+		c := sample(id2, 1)
+		c.History[1].Cause = ""
+		c.Facts.ReferredBy, c.Facts.ReferredAt = "", time.Time{}
+		c.Facts.Score, c.Facts.ScoreAt = 0, time.Time{}
+		return c
+	}
+	if err := s.Put(ctx, sparse(), 0); err != nil {
+		return fmt.Errorf("Put = %v", err)
+	}
+	if err := l.Load(ctx, id2, dst); err != nil {
+		return fmt.Errorf("Load = %v", err)
+	}
+	if err := same(sparse(), dst); err != nil {
+		return fmt.Errorf("Load of a customer with empty fields into a used Customer: %w", err)
+	}
 	if err := l.Load(ctx, p+"missing", dst); !errors.Is(err, lifecycle.ErrNotFound) {
 		return fmt.Errorf("Load(missing) = %v; want an error wrapping ErrNotFound", err)
 	}
