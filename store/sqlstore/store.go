@@ -134,8 +134,13 @@ func (s *Store) putPostgres(ctx context.Context, c *lifecycle.Customer, prev uin
 	// on its own: when ctx is cancelled, pgx closes the connection but the
 	// server finishes a statement that waits for a lock, and would
 	// autocommit it after Put has returned the error. In a transaction
-	// that nobody commits, the server rolls it back instead.
-	tx, err := s.db.BeginTx(ctx, nil)
+	// that nobody commits, the server rolls it back instead. The
+	// transaction itself is begun without ctx's cancellation (statements
+	// still honour ctx): pgx commits under the transaction's context, and
+	// a cancel landing while the COMMIT is in flight would report a
+	// failure for a write that may have committed. ctx is checked before
+	// the COMMIT instead (commitUnlessDone).
+	tx, err := s.db.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return false, err
 	}
@@ -149,7 +154,18 @@ func (s *Store) putPostgres(ctx context.Context, c *lifecycle.Customer, prev uin
 	if err != nil || n != 1 {
 		return false, err
 	}
-	return true, tx.Commit()
+	return true, commitUnlessDone(ctx, tx)
+}
+
+// commitUnlessDone commits tx, begun without ctx's cancellation, unless ctx
+// is done: then it returns ctx's error and the deferred rollback undoes
+// the transaction. Once the COMMIT is sent it runs to its end, so an error
+// means nothing was committed, unless the connection itself fails.
+func commitUnlessDone(ctx context.Context, tx *sql.Tx) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 func (s *Store) putSQLite(ctx context.Context, c *lifecycle.Customer, prev uint64, data []byte) (won bool, err error) {

@@ -42,10 +42,8 @@ import (
 // nothing stored. The transaction runs at READ COMMITTED whatever the
 // server's default isolation. Any other failure after fn ran is
 // returned, with nothing stored, except that, as for Put, a connection
-// lost while the commit is in flight leaves the outcome unknown (on
-// PostgreSQL, a ctx cancelled during the commit ends the connection; on
-// SQLite, ctx is honoured until the commit starts, which then runs to its
-// end).
+// lost while the commit is in flight leaves the outcome unknown. ctx is
+// honoured until the commit starts, which then runs to its end.
 func (s *Store) Update(ctx context.Context, id string, fn func(c *lifecycle.Customer) (bool, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -185,7 +183,9 @@ func runFn(id string, c *lifecycle.Customer, fn func(c *lifecycle.Customer) (boo
 func (s *Store) updatePostgres(ctx context.Context, id string, c *lifecycle.Customer, fn func(c *lifecycle.Customer) (bool, error)) (called bool, err error) {
 	// READ COMMITTED, whatever the server's default: the locking read then
 	// waits for a concurrent writer instead of failing the transaction.
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	// Begun without ctx's cancellation, as in putPostgres: statements
+	// honour ctx, the COMMIT runs to its end once sent.
+	tx, err := s.db.BeginTx(context.WithoutCancel(ctx), &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return false, err
 	}
@@ -233,7 +233,7 @@ func (s *Store) updatePostgres(ctx context.Context, id string, c *lifecycle.Cust
 		tx.Rollback()
 		return called, s.conflict(ctx, id, prev)
 	}
-	return called, tx.Commit()
+	return called, commitUnlessDone(ctx, tx)
 }
 
 // updateSQLite is one attempt of Update on SQLite. called reports whether
