@@ -152,10 +152,14 @@ func loadLocked(ctx context.Context, q execQuerier, query, id string, c *lifecyc
 	return true, true, decode(c, id, version, raw, digests.String)
 }
 
-// runFn calls fn on c and, when fn reports a change, checks it and returns
-// the encoded data; write is false when there is nothing to store. An
+// runFn calls fn on c (made a new customer with ID id when found is
+// false, no row having been read) and, when fn reports a change, checks
+// it and returns the encoded data; write is false when there is nothing to store. An
 // error of fn comes back as a fnError.
-func runFn(id string, c *lifecycle.Customer, fn func(c *lifecycle.Customer) (bool, error)) (prev uint64, data []byte, write bool, err error) {
+func runFn(id string, c *lifecycle.Customer, found bool, fn func(c *lifecycle.Customer) (bool, error)) (prev uint64, data []byte, write bool, err error) {
+	if !found {
+		*c = lifecycle.Customer{ID: id}
+	}
 	prev = c.Version
 	changed, err := fn(c)
 	if err != nil {
@@ -212,10 +216,7 @@ func (s *Store) updatePostgres(ctx context.Context, id string, c *lifecycle.Cust
 			return false, err
 		}
 	}
-	if !found {
-		*c = lifecycle.Customer{ID: id}
-	}
-	prev, data, write, err := runFn(id, c, fn)
+	prev, data, write, err := runFn(id, c, found, fn)
 	called = true
 	if err != nil || !write {
 		return called, err
@@ -256,10 +257,7 @@ func (s *Store) updateSQLite(ctx context.Context, id string, c *lifecycle.Custom
 	if err != nil {
 		return false, err
 	}
-	if !found {
-		*c = lifecycle.Customer{ID: id}
-	}
-	prev, data, write, err := runFn(id, c, fn)
+	prev, data, write, err := runFn(id, c, found, fn)
 	called = true
 	if err != nil || !write {
 		return called, err
