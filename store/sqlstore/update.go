@@ -51,17 +51,12 @@ func (s *Store) Update(ctx context.Context, id string, fn func(c *lifecycle.Cust
 	c := new(lifecycle.Customer)
 	if !validID(id) {
 		// Nothing can be stored under this ID: fn sees a new customer,
-		// and any change it makes is refused as Put would refuse it.
-		c.ID = id
-		changed, err := fn(c)
-		if err != nil || !changed {
-			return err
+		// and runFn's checks refuse any change it makes, as Put would.
+		_, _, _, err := runFn(id, c, false, fn)
+		if fnErr, ok := err.(fnError); ok {
+			return fnErr.err
 		}
-		c.ID = id // as runFn does: fn cannot move the change to another ID
-		if err := store.CheckPut(c, 0); err != nil {
-			return err
-		}
-		return check(c)
+		return err
 	}
 	for attempt := 0; ; attempt++ {
 		var called bool
@@ -79,9 +74,9 @@ func (s *Store) Update(ctx context.Context, id string, fn func(c *lifecycle.Cust
 		case errors.As(err, &fnErr):
 			return fnErr.err
 		case called:
-			var ce *store.ConflictError
-			var ve *ValueError
-			if errors.As(err, &ce) || errors.As(err, &ve) || errors.Is(err, lifecycle.ErrInvalidCustomer) {
+			// A lost race (*store.ConflictError) or a refused change
+			// (*ValueError, a wrong version) comes back as is.
+			if errors.Is(err, lifecycle.ErrConflict) || errors.Is(err, lifecycle.ErrInvalidCustomer) {
 				return err
 			}
 			if isTransient(err) && s.dialect == Postgres {
