@@ -35,6 +35,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -154,7 +155,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(net.Ad
 	if err != nil {
 		return err
 	}
-	auth := strings.TrimSpace(strings.ReplaceAll(c.apiKeys, ",", "")) != ""
+	auth := slices.ContainsFunc(keys, func(k string) bool { return k != "" })
 	log.Info("shop: listening", "addr", ln.Addr().String(), "model", m.Name(), "webhook", c.webhookURL != "", "auth", auth)
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !auth && !tcp.IP.IsLoopback() {
 		log.Warn("shop: listening beyond loopback without API keys: anyone who can connect can record events and read customers (set -api-keys)")

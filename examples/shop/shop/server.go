@@ -154,9 +154,9 @@ func (s *Server) authorized(r *http.Request) bool {
 	} else {
 		return false
 	}
-	found := 0
+	key, found := []byte(got), 0
 	for _, k := range s.keys {
-		found |= subtle.ConstantTimeCompare(k, []byte(got))
+		found |= subtle.ConstantTimeCompare(k, key)
 	}
 	return found == 1
 }
