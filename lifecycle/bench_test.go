@@ -87,6 +87,43 @@ func BenchmarkRecordExisting(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
+// heavyEvents is how many events the customer of BenchmarkRecordHeavy has
+// before the timed loop starts.
+const heavyEvents = 200_000
+
+// BenchmarkRecordHeavy records an order for one customer who already has
+// 200,000 events (a marketplace seller's account, a catch-all "guest"
+// customer): the cost of remembering and checking event IDs must not grow
+// with the customer's history.
+func BenchmarkRecordHeavy(b *testing.B) {
+	tr := benchTracker()
+	ctx := context.Background()
+	order := func(id string, i int) lifecycle.Event {
+		return lifecycle.Event{ID: id, CustomerID: "heavy", Type: lifecycle.OrderCompleted,
+			Time: benchT0.Add(time.Duration(i) * time.Second), Amount: 1999, Currency: "EUR"}
+	}
+	for i := range heavyEvents {
+		if _, err := tr.Record(ctx, order("h"+strconv.Itoa(i), i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	events := make([]lifecycle.Event, b.N)
+	for i := range events {
+		events[i] = order("o"+strconv.Itoa(i), heavyEvents+i)
+	}
+	runtime.GC() // do not charge the set-up's garbage to the timed loop
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range events {
+		res, err := tr.Record(ctx, events[i])
+		if err != nil || res.Duplicate {
+			b.Fatalf("event %d: %+v, %v", i, res, err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
 // BenchmarkRecordNew records the first event of a new customer.
 func BenchmarkRecordNew(b *testing.B) {
 	tr := benchTracker()

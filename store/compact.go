@@ -40,7 +40,7 @@ type record struct {
 	full *lifecycle.Customer // non-nil: kept as is, body, hist and seen unused
 	body []byte
 	hist []byte
-	seen []uint64 // seen[:run] ascending, seen[run:] (< maxTail) in arrival order
+	seen []uint64 // seen[:run] ascending, seen[run:] (< tailLimit(run)) in arrival order
 	run  uint32
 	ext  *extra // nil when the customer has no referrer and no credits
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -39,7 +40,7 @@ func TestRecordDigests(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	rec := &record{seen: []uint64{5, 9}, run: 2}
 	want := []uint64{5, 9}
-	for i := range 500 {
+	for i := range 5000 { // long enough for the tail limit to grow past maxTail
 		d := r.Uint64()
 		if i%7 == 0 {
 			d = want[r.IntN(len(want))] // already there
@@ -54,7 +55,7 @@ func TestRecordDigests(t *testing.T) {
 		rec.addDigest(d)
 		j, _ := slices.BinarySearch(want, d)
 		want = slices.Insert(want, j, d)
-		if len(rec.seen)-int(rec.run) >= maxTail || !slices.IsSorted(rec.seen[:rec.run]) {
+		if len(rec.seen)-int(rec.run) >= tailLimit(int(rec.run)) || !slices.IsSorted(rec.seen[:rec.run]) {
 			t.Fatalf("after %d adds: run %d of %d, tail too long or run unsorted", i, rec.run, len(rec.seen))
 		}
 		out := slices.Clone(rec.seen)
@@ -62,5 +63,23 @@ func TestRecordDigests(t *testing.T) {
 		if !slices.Equal(out, want) {
 			t.Fatalf("after %d adds: merged seen = %v; want %v", i, out, want)
 		}
+	}
+}
+
+func TestTailLimit(t *testing.T) {
+	prev := 0
+	for run := 0; run <= 1<<22; run += 1 + run/50 {
+		got := tailLimit(run)
+		if got < prev || got < maxTail {
+			t.Fatalf("tailLimit(%d) = %d after %d: must not shrink or go below %d", run, got, prev, maxTail)
+		}
+		if run < 512 && got != maxTail {
+			t.Fatalf("tailLimit(%d) = %d; want %d for runs below 512", run, got, maxTail)
+		}
+		// Near 2√run: between √run and 4√run.
+		if r := math.Sqrt(float64(run)); run >= 512 && (float64(got) < r || float64(got) > 4*r) {
+			t.Fatalf("tailLimit(%d) = %d; want about 2√%d = %.0f", run, got, run, 2*r)
+		}
+		prev = got
 	}
 }

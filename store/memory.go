@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"iter"
+	"math/bits"
 	"slices"
 	"sync"
 
@@ -274,26 +275,41 @@ func (r *record) hasDigest(d uint64) bool {
 	return slices.Contains(r.seen[r.run:], d)
 }
 
-// addDigest adds d, which is not in r's seen, to the tail; a full tail is
-// merged into the run. So a new digest costs an append and, every
-// maxTail digests, one pass over seen, instead of moving half of seen
-// each time.
+// addDigest adds d, which is not in r's seen, to the tail; a full tail (see
+// tailLimit) is merged into the run. So a new digest costs an append and,
+// every tailLimit digests, one pass over seen, instead of moving half of
+// seen each time.
 func (r *record) addDigest(d uint64) {
 	r.seen = append(r.seen, d)
-	if len(r.seen)-int(r.run) >= maxTail {
+	if len(r.seen)-int(r.run) >= tailLimit(int(r.run)) {
 		mergeTail(r.seen, int(r.run))
 		r.run = uint32(len(r.seen))
 	}
 }
 
+// tailLimit returns how many unsorted digests may follow a sorted run of
+// n before they are merged into it: maxTail, or about 2√n once the run is
+// longer than 511. Every look-up scans the tail and every merge moves all
+// of seen, so a tail near 2√n keeps both near √n per event for a customer
+// with hundreds of thousands of events, where a fixed tail would make each
+// event cost a pass over n/maxTail digests.
+func tailLimit(run int) int {
+	return max(maxTail, 2<<(bits.Len(uint(run))/2))
+}
+
 // mergeTail sorts s, whose first run elements are sorted and whose other
-// elements (at most maxTail) are not, in place.
+// elements (fewer than tailLimit(run)) are not, in place.
 func mergeTail(s []uint64, run int) {
 	if run >= len(s) {
 		return
 	}
 	var buf [maxTail]uint64
-	tail := buf[:copy(buf[:], s[run:])]
+	var tail []uint64
+	if len(s)-run <= maxTail {
+		tail = buf[:copy(buf[:], s[run:])]
+	} else {
+		tail = slices.Clone(s[run:])
+	}
 	slices.Sort(tail)
 	i, j := run-1, len(tail)-1
 	for k := len(s) - 1; j >= 0; k-- {
