@@ -1,9 +1,13 @@
 package lifecycle_test
 
 import (
+	"errors"
+	"hash/maphash"
 	"runtime"
 	"strconv"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/clmkit/clm/lifecycle"
 )
@@ -104,3 +108,183 @@ func BenchmarkFloorDedupe(b *testing.B) { benchmarkFloor(b, true) }
 // BenchmarkFloorNoDedupe is BenchmarkFloorDedupe without the digest set:
 // what remembering event IDs costs is the difference.
 func BenchmarkFloorNoDedupe(b *testing.B) { benchmarkFloor(b, false) }
+
+// The required floor: the least code that does, for one event, what the
+// library must (see issue 2 and BENCHMARKS.md): validate the event against
+// a clock, remember its ID, fold it into per-type counts with first and
+// last times and per-currency money sums, classify the customer by
+// Sterne–Cutler-like rules, append a transition when the stage moves, bump
+// a version, under a per-shard lock. It is hand-fused for this workload —
+// event types are small numbers, a customer is a fixed-size struct, the
+// "model" is inlined — so it has no Store or Model interface, no copy for
+// rollback, no hooks and no JSON-able Customer: a lower bound for any
+// design, not a design.
+
+// reqTypes numbers the event types the required floor knows.
+var reqTypes = map[lifecycle.EventType]uint8{
+	lifecycle.SiteVisited: 1, lifecycle.SignedUp: 2, lifecycle.OrderCompleted: 3, lifecycle.OrderRefunded: 4,
+}
+
+type reqTally struct {
+	typ                uint8
+	count, first, last int64
+}
+
+type reqSum struct {
+	typ    uint8
+	cur    string
+	amount int64
+}
+
+type reqTransition struct {
+	from, to uint8
+	at       int64
+	cause    string
+}
+
+type reqCustomer struct {
+	version                  uint64
+	stage                    uint8
+	since, asOf, first, last int64
+	tallies                  [4]reqTally
+	nTallies                 int
+	sums                     [2]reqSum
+	nSums                    int
+	history                  []reqTransition
+	seen                     floorCustomer
+}
+
+type reqShard struct {
+	mu        sync.Mutex
+	index     map[string]int
+	customers []reqCustomer
+}
+
+type reqTracker struct {
+	seed   maphash.Seed
+	now    func() time.Time
+	shards [64]reqShard
+}
+
+type reqResult struct {
+	from, to uint8
+	moved    bool
+	version  uint64
+}
+
+var errReqDuplicate = errors.New("duplicate")
+
+func (t *reqTracker) record(e *lifecycle.Event) (reqResult, error) {
+	if err := e.Validate(); err != nil {
+		return reqResult{}, err
+	}
+	if e.Time.After(t.now().Add(time.Minute)) {
+		return reqResult{}, errors.New("future")
+	}
+	typ, ok := reqTypes[e.Type]
+	if !ok {
+		return reqResult{}, errors.New("type")
+	}
+	d := lifecycle.EventDigest(e.ID)
+	s := &t.shards[maphash.String(t.seed, e.CustomerID)%64]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.index[e.CustomerID]
+	if !ok {
+		i = len(s.customers)
+		s.customers = append(s.customers, reqCustomer{})
+		s.index[e.CustomerID] = i
+	}
+	c := &s.customers[i]
+	if !c.seen.add(d) {
+		return reqResult{}, errReqDuplicate
+	}
+	at := e.Time.UnixNano()
+	j := 0
+	for j < c.nTallies && c.tallies[j].typ != typ {
+		j++
+	}
+	if j == c.nTallies {
+		c.tallies[j] = reqTally{typ: typ, first: at, last: at}
+		c.nTallies++
+	}
+	tl := &c.tallies[j]
+	tl.count++
+	tl.first, tl.last = min(tl.first, at), max(tl.last, at)
+	if e.Amount > 0 {
+		k := 0
+		for k < c.nSums && (c.sums[k].typ != typ || c.sums[k].cur != e.Currency) {
+			k++
+		}
+		if k == c.nSums {
+			c.sums[k] = reqSum{typ: typ, cur: e.Currency}
+			c.nSums++
+		}
+		c.sums[k].amount += e.Amount
+	}
+	if c.version == 0 || at < c.first {
+		c.first = at
+	}
+	c.last, c.asOf = max(c.last, at), max(c.asOf, at)
+	var orders, refunds, signups int64
+	for _, x := range c.tallies[:c.nTallies] {
+		switch x.typ {
+		case 2:
+			signups = x.count
+		case 3:
+			orders = x.count
+		case 4:
+			refunds = x.count
+		}
+	}
+	stage := uint8(1) // reach
+	switch net := orders - refunds; {
+	case net >= 5:
+		stage = 5
+	case net >= 2:
+		stage = 4
+	case net >= 1:
+		stage = 3
+	case signups > 0:
+		stage = 2
+	}
+	res := reqResult{from: c.stage, to: stage}
+	if stage != c.stage {
+		c.history = append(c.history, reqTransition{from: c.stage, to: stage, at: c.asOf, cause: e.ID})
+		c.stage, c.since, res.moved = stage, c.asOf, true
+	}
+	c.version++
+	res.version = c.version
+	return res, nil
+}
+
+// BenchmarkFloorRequired is RecordExisting's workload fed to the required
+// floor above.
+func BenchmarkFloorRequired(b *testing.B) {
+	later := benchT0.AddDate(50, 0, 0)
+	t := &reqTracker{seed: maphash.MakeSeed(), now: func() time.Time { return later }}
+	for i := range t.shards {
+		t.shards[i].index = map[string]int{}
+	}
+	ids := make([]string, benchCustomers)
+	for i := range ids {
+		ids[i] = "c" + strconv.Itoa(i)
+		for _, e := range []lifecycle.Event{
+			{ID: ids[i] + "-s", CustomerID: ids[i], Type: lifecycle.SignedUp, Time: benchT0},
+			{ID: ids[i] + "-o", CustomerID: ids[i], Type: lifecycle.OrderCompleted, Time: benchT0.Add(time.Hour), Amount: 4999, Currency: "EUR"},
+		} {
+			if _, err := t.record(&e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	events := orderEvents(ids, b.N)
+	runtime.GC()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range events {
+		if _, err := t.record(&events[i]); err != nil {
+			b.Fatalf("event %d: %v", i, err)
+		}
+	}
+}
