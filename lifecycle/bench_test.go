@@ -35,16 +35,41 @@ func seedCustomers(b *testing.B, tr *lifecycle.Tracker, n int) []string {
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = "c" + strconv.Itoa(i)
-		for _, e := range []lifecycle.Event{
-			{ID: ids[i] + "-s", CustomerID: ids[i], Type: lifecycle.SignedUp, Time: benchT0},
-			{ID: ids[i] + "-o", CustomerID: ids[i], Type: lifecycle.OrderCompleted, Time: benchT0.Add(time.Hour), Amount: 4999, Currency: "EUR"},
-		} {
+		for _, e := range seedEvents(ids[i]) {
 			if _, err := tr.Record(ctx, e); err != nil {
 				b.Fatal(err)
 			}
 		}
 	}
 	return ids
+}
+
+// seedEvents returns the events every benchmark customer starts with: a
+// sign-up and a first order, as in the peer.
+func seedEvents(id string) []lifecycle.Event {
+	return []lifecycle.Event{
+		{ID: id + "-s", CustomerID: id, Type: lifecycle.SignedUp, Time: benchT0},
+		{ID: id + "-o", CustomerID: id, Type: lifecycle.OrderCompleted, Time: benchT0.Add(time.Hour), Amount: 4999, Currency: "EUR"},
+	}
+}
+
+// timeRecords records events with the timer running (after a GC, so the
+// set-up's garbage is not charged to it), fails on an error or a
+// duplicate, and reports events/s.
+func timeRecords(b *testing.B, tr *lifecycle.Tracker, events []lifecycle.Event) {
+	b.Helper()
+	ctx := context.Background()
+	runtime.GC()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range events {
+		res, err := tr.Record(ctx, events[i])
+		if err != nil || res.Duplicate {
+			b.Fatalf("event %d: %+v, %v", i, res, err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
 // orderEvents builds n order events with unique IDs cycling over ids, each
@@ -72,19 +97,7 @@ func orderEvents(ids []string, n int) []lifecycle.Event {
 func BenchmarkRecordExisting(b *testing.B) {
 	tr := benchTracker()
 	ids := seedCustomers(b, tr, benchCustomers)
-	events := orderEvents(ids, b.N)
-	ctx := context.Background()
-	runtime.GC() // do not charge the set-up's garbage to the timed loop
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range events {
-		res, err := tr.Record(ctx, events[i])
-		if err != nil || res.Duplicate {
-			b.Fatalf("event %d: %+v, %v", i, res, err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	timeRecords(b, tr, orderEvents(ids, b.N))
 }
 
 // heavyEvents is how many events the customer of BenchmarkRecordHeavy has
@@ -111,17 +124,7 @@ func BenchmarkRecordHeavy(b *testing.B) {
 	for i := range events {
 		events[i] = order("o"+strconv.Itoa(i), heavyEvents+i)
 	}
-	runtime.GC() // do not charge the set-up's garbage to the timed loop
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range events {
-		res, err := tr.Record(ctx, events[i])
-		if err != nil || res.Duplicate {
-			b.Fatalf("event %d: %+v, %v", i, res, err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	timeRecords(b, tr, events)
 }
 
 // BenchmarkRecordNew records the first event of a new customer.

@@ -63,13 +63,7 @@ type floorTracker struct {
 
 // record applies an order; it reports false for a repeated event ID.
 func (t *floorTracker) record(e *lifecycle.Event) bool {
-	i, ok := t.index[e.CustomerID]
-	if !ok {
-		i = len(t.customers)
-		t.customers = append(t.customers, floorCustomer{})
-		t.index[e.CustomerID] = i
-	}
-	c := &t.customers[i]
+	c := customerOf(t.index, &t.customers, e.CustomerID)
 	if t.dedupe && !c.add(lifecycle.EventDigest(e.ID)) {
 		return false
 	}
@@ -78,6 +72,18 @@ func (t *floorTracker) record(e *lifecycle.Event) bool {
 	c.stage = uint8(min(c.orders, 3))
 	c.version++
 	return true
+}
+
+// customerOf returns the customer with this ID in a floor's dense list,
+// adding a zero one if it is new.
+func customerOf[T any](index map[string]int, list *[]T, id string) *T {
+	i, ok := index[id]
+	if !ok {
+		i = len(*list)
+		*list = append(*list, *new(T))
+		index[id] = i
+	}
+	return &(*list)[i]
 }
 
 func benchmarkFloor(b *testing.B, dedupe bool) {
@@ -189,13 +195,7 @@ func (t *reqTracker) record(e *lifecycle.Event) (reqResult, error) {
 	s := &t.shards[maphash.String(t.seed, e.CustomerID)%64]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.index[e.CustomerID]
-	if !ok {
-		i = len(s.customers)
-		s.customers = append(s.customers, reqCustomer{})
-		s.index[e.CustomerID] = i
-	}
-	c := &s.customers[i]
+	c := customerOf(s.index, &s.customers, e.CustomerID)
 	if !c.seen.add(d) {
 		return reqResult{}, errReqDuplicate
 	}
@@ -269,10 +269,7 @@ func BenchmarkFloorRequired(b *testing.B) {
 	ids := make([]string, benchCustomers)
 	for i := range ids {
 		ids[i] = "c" + strconv.Itoa(i)
-		for _, e := range []lifecycle.Event{
-			{ID: ids[i] + "-s", CustomerID: ids[i], Type: lifecycle.SignedUp, Time: benchT0},
-			{ID: ids[i] + "-o", CustomerID: ids[i], Type: lifecycle.OrderCompleted, Time: benchT0.Add(time.Hour), Amount: 4999, Currency: "EUR"},
-		} {
+		for _, e := range seedEvents(ids[i]) {
 			if _, err := t.record(&e); err != nil {
 				b.Fatal(err)
 			}
