@@ -244,6 +244,11 @@ type sample struct {
 	now  time.Time
 }
 
+// each calls fn for every sample of the corpus. The corpus is shared by
+// the rules, so fn must hand the model copies of x.f (see [clone]), never
+// x.f itself: a model that modifies its facts would otherwise change what
+// the later rules see, and Pure could miss a change made the same way on
+// every call.
 func (s *suite) each(fn func(x sample)) {
 	if s.cfg.samples == nil {
 		s.cfg.samples = corpus(s.cfg)
@@ -255,7 +260,7 @@ func (s *suite) each(fn func(x sample)) {
 
 func checkTotal(s *suite) []error {
 	s.each(func(x sample) {
-		id, p := s.call(x.f, x.now)
+		id, p := s.call(clone(x.f), x.now)
 		if p == nil && !s.graph.Has(id) {
 			s.fail(func() string {
 				return fmt.Sprintf("returned %q, which the graph does not declare (declared: %s), for %s at now=%s: facts %s",
@@ -268,7 +273,7 @@ func checkTotal(s *suite) []error {
 
 func checkNoPanic(s *suite) []error {
 	s.each(func(x sample) {
-		if _, p := s.call(x.f, x.now); p != nil {
+		if _, p := s.call(clone(x.f), x.now); p != nil {
 			s.fail(func() string {
 				return fmt.Sprintf("panicked (%v) for %s at now=%s: facts %s", p, x.what, ts(x.now), FormatFacts(x.f))
 			})

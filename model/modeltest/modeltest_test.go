@@ -54,6 +54,12 @@ func brokenModels() []struct {
 			}
 			return sc.Stage(f, now)
 		}}, []string{"Pure"}, []string{"modified the facts", "before {", "after {"}},
+		// A change that is the same every time must be caught too: the
+		// facts another rule classified must not be the ones Pure compares.
+		{"mutates the facts the same way every time", &broken{"forgetful", sc.Stages(), func(f *lifecycle.Facts, now time.Time) stage.ID {
+			f.ReferredBy = ""
+			return sc.Stage(f, now)
+		}}, []string{"Pure"}, []string{"modified the facts (referred_by r"}},
 		{"panics on huge counts", &broken{"panicky", sc.Stages(), func(f *lifecycle.Facts, now time.Time) stage.ID {
 			_ = make([]byte, f.Count(lifecycle.SiteVisited)%(1<<62)+1) // 1<<62 bytes: panics
 			return sc.Stage(f, now)
@@ -102,6 +108,9 @@ func TestOnlyBrokenRulesFail(t *testing.T) {
 		return model.Reach
 	}}
 	err := modeltest.TestModel(m, modeltest.Walks(20))
+	if err == nil || !strings.Contains(err.Error(), "rule Pure:") {
+		t.Errorf("rule Pure did not fail for a model that sets f.Score: %v", err)
+	}
 	for _, r := range []string{"Declared", "Total", "NoPanic", "Deterministic", "Stable", "Graph"} {
 		if err != nil && strings.Contains(err.Error(), "rule "+r+":") {
 			t.Errorf("rule %s failed for a model that only breaks Pure:\n%v", r, err)
