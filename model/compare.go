@@ -66,11 +66,22 @@ func checkModels(models []lifecycle.Model) error {
 	return nil
 }
 
+// modelName returns m.Name(), or a placeholder when Name panics (as a
+// typed nil model's may), for error messages.
+func modelName(m lifecycle.Model) (name string) {
+	defer func() {
+		if r := recover(); r != nil {
+			name = fmt.Sprintf("<Name panicked: %v>", r)
+		}
+	}()
+	return m.Name()
+}
+
 // classify runs m safely: a panic or an undeclared stage is an error.
 func classify(m lifecycle.Model, c *lifecycle.Customer, now time.Time) (s stage.ID, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: model %q panicked on customer %q: %v", ErrInvalidModel, m.Name(), c.ID, r)
+			err = fmt.Errorf("%w: model %q panicked on customer %q: %v", ErrInvalidModel, modelName(m), c.ID, r)
 		}
 	}()
 	s = m.Stage(&c.Facts, now)
@@ -157,13 +168,34 @@ type Correspondence struct {
 	Total int
 }
 
-func newCorrespondence(a, b lifecycle.Model) *Correspondence {
-	c := &Correspondence{A: a.Name(), B: b.Name(), AStages: a.Stages().IDs(), BStages: b.Stages().IDs()}
+// newCorrespondence returns the empty table for models a and b; a model
+// that panics when asked for its name or stages, or declares none, is an
+// error wrapping ErrInvalidModel.
+func newCorrespondence(a, b lifecycle.Model) (c *Correspondence, err error) {
+	var m lifecycle.Model
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = nil, fmt.Errorf("%w: model %q panicked when asked for its name or stages: %v", ErrInvalidModel, modelName(m), r)
+		}
+	}()
+	c = new(Correspondence)
+	for _, x := range []struct {
+		m     lifecycle.Model
+		name  *string
+		names *[]stage.ID
+	}{{a, &c.A, &c.AStages}, {b, &c.B, &c.BStages}} {
+		m = x.m
+		g := m.Stages()
+		if g == nil || g.Len() == 0 {
+			return nil, fmt.Errorf("%w: model %q declares no stages", ErrInvalidModel, modelName(m))
+		}
+		*x.name, *x.names = m.Name(), g.IDs()
+	}
 	c.Counts = make([][]int, len(c.AStages))
 	for i := range c.Counts {
 		c.Counts[i] = make([]int, len(c.BStages))
 	}
-	return c
+	return c, nil
 }
 
 func (c *Correspondence) add(a, b lifecycle.Model, r Row) {
@@ -247,7 +279,10 @@ func Correspond(ctx context.Context, s lifecycle.Store, a, b lifecycle.Model, op
 	if err := checkModels(models); err != nil {
 		return nil, err
 	}
-	c := newCorrespondence(a, b)
+	c, err := newCorrespondence(a, b)
+	if err != nil {
+		return nil, err
+	}
 	for r, err := range Classify(ctx, s, models, opts...) {
 		if err != nil {
 			return nil, err
@@ -264,7 +299,10 @@ func CorrespondCustomers(customers []*lifecycle.Customer, a, b lifecycle.Model, 
 	if err != nil {
 		return nil, err
 	}
-	c := newCorrespondence(a, b)
+	c, err := newCorrespondence(a, b)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range rows {
 		c.add(a, b, r)
 	}

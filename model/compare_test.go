@@ -159,3 +159,59 @@ func TestCompareErrors(t *testing.T) {
 		})
 	}
 }
+
+// noGraph is a model that declares no graph (Stages returns nil), and whose
+// Name panics when nameless is set, like a typed nil model.
+type noGraph struct{ nameless bool }
+
+func (m noGraph) Name() string {
+	if m.nameless {
+		panic("no name")
+	}
+	return "no-graph"
+}
+func (noGraph) Stages() *stage.Graph                       { return nil }
+func (noGraph) Stage(*lifecycle.Facts, time.Time) stage.ID { return "x" }
+
+// A model that panics when asked for its name or stages is an error from
+// every comparison function, whatever the customers: never a crash.
+func TestCompareModelPanicsOnNameOrStages(t *testing.T) {
+	ctx := context.Background()
+	sc := model.SterneCutler()
+	full := store.NewMemory()
+	for _, c := range customers() {
+		require.NoError(t, full.Put(ctx, c, 0))
+	}
+	for _, bad := range []lifecycle.Model{noGraph{}, noGraph{nameless: true}} {
+		for _, pair := range [][2]lifecycle.Model{{bad, sc}, {sc, bad}} {
+			check := func(what string, f func() error) {
+				t.Helper()
+				var err error
+				require.NotPanics(t, func() { err = f() }, what)
+				if !errors.Is(err, model.ErrInvalidModel) {
+					t.Errorf("%s with %#v = %v, want ErrInvalidModel", what, bad, err)
+				}
+			}
+			for _, s := range []lifecycle.Store{store.NewMemory(), full} {
+				check("Correspond", func() error { _, err := model.Correspond(ctx, s, pair[0], pair[1]); return err })
+			}
+			for _, cs := range [][]*lifecycle.Customer{nil, customers()} {
+				check("CorrespondCustomers", func() error { _, err := model.CorrespondCustomers(cs, pair[0], pair[1]); return err })
+				check("ClassifyCustomers", func() error {
+					if len(cs) == 0 {
+						return model.ErrInvalidModel // never calls the model
+					}
+					_, err := model.ClassifyCustomers(cs, pair[:])
+					return err
+				})
+			}
+			check("Classify", func() error {
+				var last error
+				for _, err := range model.Classify(ctx, full, pair[:]) {
+					last = err
+				}
+				return last
+			})
+		}
+	}
+}
