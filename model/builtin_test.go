@@ -135,6 +135,7 @@ func TestFiveStageRules(t *testing.T) {
 		{"conversion until just before 14 days", five, orders(1, 0, 0), 13.99, model.FiveStageConversion},
 		{"nurturing from 14 days after the first purchase", five, orders(1, 0, 0), 14, model.FiveStageNurturing},
 		{"NurtureAfter(30d)", model.FiveStage(model.NurtureAfter(30 * 24 * time.Hour)), orders(1, 0, 0), 20, model.FiveStageConversion},
+		{"NurtureAfter is kept when buyers never lapse", model.FiveStage(model.NurtureAfter(30*24*time.Hour), model.LapseAfter(0)), orders(1, 0, 0), 29, model.FiveStageConversion},
 		{"NurtureAfter above LapseAfter is lowered", model.FiveStage(model.NurtureAfter(400*24*time.Hour), model.LapseAfter(100*24*time.Hour)), orders(1, 0, 0), 100, model.FiveStageNurturing},
 		{"two orders are retention", five, two, 20, model.FiveStageRetention},
 		{"second order within the conversion window is retention", five, orders(2, 0, 1), 1, model.FiveStageRetention},

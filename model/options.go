@@ -132,7 +132,8 @@ func BondPurchases(n int64) Option {
 // NurtureAfter sets how long after their first purchase a five-stage buyer
 // stays in conversion before moving to nurturing (default
 // [DefaultNurtureAfter], 14 days; negative values mean 0, and a value above
-// LapseAfter is lowered to it). Read by [FiveStage].
+// a positive LapseAfter is lowered to it; with LapseAfter ≤ 0, buyers never
+// lapse and NurtureAfter is kept). Read by [FiveStage].
 func NurtureAfter(d time.Duration) Option {
 	return func(t *thresholds) { t.nurtureAfter = d }
 }

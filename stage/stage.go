@@ -53,7 +53,8 @@ const (
 	Loop
 )
 
-// String returns "advance", "regress" or "loop".
+// String returns "advance", "regress" or "loop", and "EdgeKind(n)" for any
+// other value n.
 func (k EdgeKind) String() string {
 	switch k {
 	case Advance:
