@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -60,6 +61,7 @@ func TestSterneCutlerRules(t *testing.T) {
 		{"LoyalOrders below repeat is raised", model.SterneCutler(model.LoyalOrders(1)), orders(2, 0, 10), 10, model.Retention},
 		{"RepeatPurchases(3): two orders stay conversion", model.SterneCutler(model.RepeatPurchases(3)), orders(2, 0, 10), 10, model.Conversion},
 		{"RepeatPurchases(1) is raised to 2", model.SterneCutler(model.RepeatPurchases(1)), orders(1, 0, 10), 0, model.Conversion},
+		{"RepeatPurchases(MaxInt64): LoyalOrders is raised, not wrapped round", model.SterneCutler(model.RepeatPurchases(math.MaxInt64)), orders(6, 0, 1), 5, model.Conversion},
 		// edge cases
 		{"lapse: one-time buyer at 180 days is still conversion", sc, orders(1, 0, 0), 180, model.Conversion},
 		{"lapse: one-time buyer after 180 days is back in acquisition", sc, orders(1, 0, 0), 180.01, model.Acquisition},

@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Option sets a threshold of a built-in model. The built-ins share one
 // option type so that a shop can configure "lapsed after 90 days" once and
@@ -77,7 +80,9 @@ func apply(opts []Option) thresholds {
 		t.lapse = 0
 	}
 	t.repeatPurch = max(t.repeatPurch, 2)
-	t.loyalPurchases = max(t.loyalPurchases, t.repeatPurch+1)
+	// One more than the repeat threshold, saturating: RepeatPurchases(MaxInt64)
+	// must not wrap LoyalOrders round to a negative floor.
+	t.loyalPurchases = max(t.loyalPurchases, t.repeatPurch+min(1, math.MaxInt64-t.repeatPurch))
 	t.bondPurchases = max(t.bondPurchases, 2)
 	t.engageVisits = max(t.engageVisits, 1)
 	t.advocateRefs = max(t.advocateRefs, 1)
