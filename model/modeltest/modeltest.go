@@ -15,6 +15,8 @@
 //   - NoPanic: Stage never panics, on zero facts, extreme facts (counts and
 //     amounts of MaxInt64, times in year 1 and year 9999, thousands of
 //     custom event types, more refunds than orders) or random ones.
+//     Total and NoPanic also classify every state of the Graph rule's
+//     random histories, so whatever the suite meets is reported.
 //   - Deterministic: a deep copy of the facts gets the same answer.
 //   - Pure: Stage never modifies the facts (compared with a deep copy).
 //   - Stable: classifying the same facts at the same time again gives the
@@ -68,8 +70,9 @@ type config struct {
 func Seed(a, b uint64) Option { return func(c *config) { c.seed1, c.seed2 = a, b } }
 
 // Walks sets how many random customers are generated (default 300): each
-// is one random history for the Graph rule and one facts value, classified
-// at several times, for the other rules. Values below 1 mean 1.
+// is one random history (for the Graph rule, and also classified by Total
+// and NoPanic) and one facts value, classified at several times, for the
+// rules other than Graph. Values below 1 mean 1.
 func Walks(n int) Option { return func(c *config) { c.walks = max(n, 1) } }
 
 // Steps sets the number of steps (events or clock moves) in each random
@@ -258,6 +261,9 @@ func (s *suite) each(fn func(x sample)) {
 	}
 }
 
+// checkTotal classifies the corpus, then the states of the Graph rule's
+// random histories, so that an undeclared stage the Graph rule meets is
+// reported too.
 func checkTotal(s *suite) []error {
 	s.each(func(x sample) {
 		id, p := s.call(clone(x.f), x.now)
@@ -268,9 +274,20 @@ func checkTotal(s *suite) []error {
 			})
 		}
 	})
+	s.walks(func(x step) bool {
+		if x.panicked == nil && !s.graph.Has(x.id) {
+			s.fail(func() string {
+				return fmt.Sprintf("returned %q, which the graph does not declare (declared: %s), on %s", x.id, ids(s.graph), x.where(s))
+			})
+			return false
+		}
+		return x.panicked == nil
+	})
 	return s.errs
 }
 
+// checkNoPanic classifies the corpus, then the states of the Graph rule's
+// random histories.
 func checkNoPanic(s *suite) []error {
 	s.each(func(x sample) {
 		if _, p := s.call(clone(x.f), x.now); p != nil {
@@ -278,6 +295,13 @@ func checkNoPanic(s *suite) []error {
 				return fmt.Sprintf("panicked (%v) for %s at now=%s: facts %s", p, x.what, ts(x.now), FormatFacts(x.f))
 			})
 		}
+	})
+	s.walks(func(x step) bool {
+		if x.panicked != nil {
+			s.fail(func() string { return fmt.Sprintf("panicked (%v) on %s", x.panicked, x.where(s)) })
+			return false
+		}
+		return s.graph.Has(x.id)
 	})
 	return s.errs
 }
@@ -330,16 +354,56 @@ func checkStable(s *suite) []error {
 }
 
 func checkGraph(s *suite) []error {
+	var prev stage.ID
+	s.walks(func(x step) bool {
+		if x.panicked != nil || !s.graph.Has(x.id) {
+			return false // reported by NoPanic and Total
+		}
+		if x.before != nil && !s.graph.Allows(prev, x.id) {
+			s.fail(func() string {
+				return fmt.Sprintf("moved %s → %s, an edge the graph does not declare, after %s (history %d, step %d, seed %d,%d); facts before: %s; facts after: %s",
+					prev, x.id, x.what, x.walk, x.step, s.cfg.seed1, s.cfg.seed2, FormatFacts(x.before), FormatFacts(x.after))
+			})
+		}
+		prev = x.id
+		return true
+	})
+	return s.errs
+}
+
+// step is one classification along a random history of [suite.walks].
+type step struct {
+	walk, step int
+	// before is the facts before the step (nil for the history's start,
+	// the zero facts), after the facts classified.
+	before, after *lifecycle.Facts
+	now           time.Time
+	what          string // the step: an event added or the clock moved
+	id            stage.ID
+	panicked      any
+}
+
+// where describes x for failure messages.
+func (x step) where(s *suite) string {
+	return fmt.Sprintf("random history %d, step %d (seed %d,%d), after %s, at now=%s: facts %s",
+		x.walk, x.step, s.cfg.seed1, s.cfg.seed2, x.what, ts(x.now), FormatFacts(x.after))
+}
+
+// walks generates the random histories of the Graph rule, the same for
+// every rule, and calls fn with each classification along them; a history
+// ends early when fn returns false.
+func (s *suite) walks(fn func(x step) bool) {
 	r := rand.New(rand.NewPCG(s.cfg.seed1, s.cfg.seed2^0x9e3779b97f4a7c15))
 	types := eventTypes(s.cfg)
 	for w := 0; w < s.cfg.walks; w++ {
 		f := new(lifecycle.Facts)
 		now := s.cfg.start.Add(time.Duration(r.Int64N(int64(365 * day))))
-		prev, p := s.call(f, now)
-		if p != nil || !s.graph.Has(prev) {
-			continue // reported by NoPanic and Total
+		x := step{walk: w, step: -1, after: f, now: now, what: "nothing (zero facts)"}
+		x.id, x.panicked = s.call(f, now)
+		if !fn(x) {
+			continue
 		}
-		for step := 0; step < s.cfg.steps; step++ {
+		for i := 0; i < s.cfg.steps; i++ {
 			before := clone(f)
 			var what string
 			if r.IntN(4) == 0 {
@@ -351,20 +415,13 @@ func checkGraph(s *suite) []error {
 				now = e.Time.UTC()
 				what = "adding " + formatEvent(&e)
 			}
-			next, p := s.call(f, now)
-			if p != nil || !s.graph.Has(next) {
-				break // reported by NoPanic and Total
+			x := step{walk: w, step: i, before: before, after: f, now: now, what: what}
+			x.id, x.panicked = s.call(f, now)
+			if !fn(x) {
+				break
 			}
-			if !s.graph.Allows(prev, next) {
-				s.fail(func() string {
-					return fmt.Sprintf("moved %s → %s, an edge the graph does not declare, after %s (history %d, step %d, seed %d,%d); facts before: %s; facts after: %s",
-						prev, next, what, w, step, s.cfg.seed1, s.cfg.seed2, FormatFacts(before), FormatFacts(f))
-				})
-			}
-			prev = next
 		}
 	}
-	return s.errs
 }
 
 const day = 24 * time.Hour

@@ -192,3 +192,39 @@ func TestFormatFacts(t *testing.T) {
 		t.Errorf("FormatFacts(zero) = %s", got)
 	}
 }
+
+// A model that answers an undeclared stage or panics only on facts the
+// random histories of the Graph rule reach (here: long histories, which
+// the one random customer of the corpus is not) fails Total or NoPanic
+// all the same: what the suite finds, it reports.
+func TestWalksFeedTotalAndNoPanic(t *testing.T) {
+	long := func(f *lifecycle.Facts) bool { n := f.Events(); return n > 35 && n < 1000 }
+	for _, tc := range []struct {
+		rule string
+		m    lifecycle.Model
+	}{
+		{"Total", &broken{"long-limbo", sc.Stages(), func(f *lifecycle.Facts, now time.Time) stage.ID {
+			if long(f) {
+				return "limbo"
+			}
+			return sc.Stage(f, now)
+		}}},
+		{"NoPanic", &broken{"long-panic", sc.Stages(), func(f *lifecycle.Facts, now time.Time) stage.ID {
+			if long(f) {
+				panic("too long")
+			}
+			return sc.Stage(f, now)
+		}}},
+	} {
+		t.Run(tc.rule, func(t *testing.T) {
+			opts := []modeltest.Option{modeltest.Walks(1), modeltest.Steps(60), modeltest.Seed(5, 6)}
+			err := modeltest.TestModel(tc.m, opts...)
+			if err == nil || !strings.Contains(err.Error(), "rule "+tc.rule+":") {
+				t.Fatalf("rule %s did not fail: %v", tc.rule, err)
+			}
+			if !strings.Contains(err.Error(), "random history 0") {
+				t.Errorf("the failure does not name the history:\n%v", err)
+			}
+		})
+	}
+}
