@@ -8,10 +8,14 @@ import (
 	"github.com/clmkit/clm/stage"
 )
 
-// Mermaid returns a Mermaid flowchart of m's stage graph, left to right:
-// one node per stage (its ID, labelled with its name), and one arrow per
-// edge, labelled with its kind: solid for advance, dotted for regress,
-// thick for loop. Paste it into a ```mermaid block.
+// Mermaid returns a Mermaid flowchart of m's stage graph, titled with
+// m.Name(), left to right: one node per stage, whose node ID is "s_"
+// followed by the stage ID (each character other than an ASCII letter or
+// digit written as _hex_, so "b-2" is s_b_2d_2) and whose label is the
+// stage's name, or its ID when it has none (double quotes written #quot;);
+// and one arrow per edge, in the graph's order, labelled with its kind:
+// solid for advance, dotted for regress, thick for loop. Paste it into a
+// ```mermaid block.
 func Mermaid(m lifecycle.Model) string {
 	g := m.Stages()
 	var b strings.Builder
@@ -32,10 +36,11 @@ func Mermaid(m lifecycle.Model) string {
 	return b.String()
 }
 
-// DOT returns a Graphviz DOT digraph of m's stage graph, left to right:
-// one node per stage (labelled with its name) and one edge per graph edge,
-// labelled with its kind: solid for advance, dashed for regress, bold for
-// loop. Render it with `dot -Tsvg`.
+// DOT returns a Graphviz DOT digraph of m's stage graph, named m.Name(),
+// left to right: one node per stage (its ID, labelled with its name, or
+// its ID when it has none) and one edge per graph edge, in the graph's
+// order, labelled with its kind: solid for advance, dashed for regress,
+// bold for loop. Render it with `dot -Tsvg`.
 func DOT(m lifecycle.Model) string {
 	g := m.Stages()
 	var b strings.Builder
