@@ -142,11 +142,22 @@ func (b *Builder) MustBuild() *Custom {
 	return m
 }
 
+// derive returns the edges the rules allow. A stage with an empty ID, or
+// repeating an earlier stage's ID, gets no edges: [stage.New] reports the
+// ID itself, and edges derived for it would only add confusing problems
+// (a stage moving to itself, an advance going back).
 func derive(stages []stage.Stage, rules []Rule) []stage.Edge {
+	ok := make([]bool, len(stages))
+	seen := make(map[stage.ID]bool, len(stages))
+	for i, s := range stages {
+		ok[i] = s.ID != "" && !seen[s.ID]
+		seen[s.ID] = true
+	}
 	var edges []stage.Edge
 	for i := range stages {
 		for j := range stages {
 			switch {
+			case !ok[i] || !ok[j]:
 			case j > i && rules[j].n.canUp:
 				edges = append(edges, stage.Edge{From: stages[i].ID, To: stages[j].ID, Kind: stage.Advance})
 			case j < i && rules[i].n.canDn:

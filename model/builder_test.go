@@ -234,6 +234,29 @@ func TestBuilderErrors(t *testing.T) {
 	}
 }
 
+// With derived edges, a duplicate or empty stage ID is reported once, as
+// stage.New reports it, without errors about edges the user never wrote.
+func TestBuilderBadIDsReportedOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		b    *model.Builder
+		want string
+	}{
+		{"duplicate", model.NewBuilder("x").Start(st("a")).Stage(st("b"), model.Orders(1)).Stage(st("a"), model.Referrals(1)), `duplicate stage ID "a" (positions 0 and 2)`},
+		{"empty", model.NewBuilder("x").Start(st("a")).Stage(stage.Stage{}, model.Orders(1)), "stage 1 has an empty ID"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.b.Build()
+			require.ErrorIs(t, err, model.ErrInvalidModel)
+			require.ErrorIs(t, err, stage.ErrInvalidGraph)
+			require.Contains(t, err.Error(), tc.want)
+			if n := strings.Count(err.Error(), "invalid graph"); n != 1 {
+				t.Errorf("%d graph problems reported, want 1:\n%v", n, err)
+			}
+		})
+	}
+}
+
 func TestMustBuildPanics(t *testing.T) {
 	defer func() {
 		if recover() == nil {
