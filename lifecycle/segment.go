@@ -12,9 +12,11 @@ import (
 
 // SegmentTypes maps Segment spec event names (the "event" of a track call,
 // from the E-commerce v2, B2B SaaS, Mobile and Live Chat specs) to the
-// standard vocabulary. [FromSegment] also accepts the Title Case form of
-// every standard type name ("Newsletter Subscribed", "Ticket Opened",
-// "Survey Answered" …), except [ReferralConverted], which only the Tracker
+// standard vocabulary. Keys match exactly, case and spaces included.
+// [FromSegment] also accepts every standard type name in Title Case
+// ("Newsletter Subscribed", "Ticket Opened", "Survey Answered" …) or any
+// other spelling whose snake_case form is the name ("newsletter_subscribed",
+// "TICKET OPENED"), except [ReferralConverted], which only the Tracker
 // records. The map is read-only: do not modify it.
 var SegmentTypes = map[string]EventType{
 	"Promotion Viewed":               AdImpression,
@@ -47,24 +49,31 @@ var segmentAttrs = []string{"order_id", "product_id", "category", "coupon", "sco
 //
 // For each call:
 //   - "type" "track" is converted by its "event" name: names in
-//     [SegmentTypes] and Title Case forms of standard types get the
-//     standard type; any other name becomes the custom type "segment."
-//     followed by the name in snake_case ("Trial Started" →
-//     "segment.trial_started"). "page" and "screen" calls become
+//     [SegmentTypes] get the type the map gives; a name whose snake_case
+//     form (ASCII letters lower-cased, every run of other characters one
+//     underscore) is a standard type name other than referral_converted
+//     gets that type ("Order Completed", "order_completed" and
+//     "ORDER COMPLETED" → [OrderCompleted]); any other name becomes the
+//     custom type "segment." followed by its snake_case form ("Trial
+//     Started" → "segment.trial_started", "Referral Converted" →
+//     "segment.referral_converted"). "page" and "screen" calls become
 //     [SiteVisited]. "identify", "group" and "alias" calls carry no
 //     activity and are skipped. Any other type is an error.
 //   - "messageId" becomes the ID (the idempotency key); "userId", or
-//     "anonymousId" when userId is absent, the CustomerID (a JSON string
-//     or integer); "timestamp" (RFC 3339, fractional seconds allowed) the
-//     Time.
+//     "anonymousId" when userId is absent, null or "", the CustomerID (a
+//     JSON string, or an integer kept as its decimal text); "timestamp"
+//     (RFC 3339, fractional seconds allowed) the Time. "type", "event",
+//     "messageId" and "timestamp" must be JSON strings and "properties"
+//     an object.
 //   - "properties.total", or "properties.revenue" when total is absent,
 //     becomes Amount: a JSON number or a string holding one, in major
 //     units, converted exactly (no floating point) to minor units with
 //     the currency's exponent ([MinorUnits]: JPY 0, EUR 2, KWD 3 …). A
 //     value with more non-zero decimals than the currency has is refused,
 //     as is a negative one, except that a negative amount on an Order
-//     Refunded call is taken as the refund's size. "properties.currency"
-//     (any case; stored upper-case) is required with an amount.
+//     Refunded call is taken as the refund's size. "properties.currency",
+//     a string of three ASCII letters in any case (stored upper-case), is
+//     required with an amount, even a zero one.
 //   - "properties.referrer_id" (or "referrerId") becomes ReferrerID.
 //   - Attrs holds the original event name under [SegmentEventAttr] and
 //     the properties order_id, product_id, category, coupon and score when
@@ -74,9 +83,12 @@ var segmentAttrs = []string{"order_id", "product_id", "category", "coupon", "sco
 // events of every call that converted, in input order, and an error
 // joining one error per call that did not; each wraps [ErrInvalidEvent],
 // holds a *[ValidationError] whose Field names the Segment field
-// ("messageId", "timestamp", "properties.revenue" …), and, in an array or
-// batch, says the call's index. Input that is not JSON gives no events and
-// an error with Field "json".
+// ("messageId", "anonymousId", "timestamp", "properties.revenue" …, also
+// for a field of the wrong type; "json" for a call that is not an object)
+// and whose Value is the offending value as sent (cut to 64 bytes), and,
+// in an array or batch, starts with the call's index, counted from 0
+// ("segment call 2: "). Input that is not JSON, or neither an object nor
+// an array, gives no events and an error with Field "json".
 func FromSegment(data []byte) ([]Event, error) {
 	calls, single, err := splitSegment(data)
 	if err != nil {
@@ -131,21 +143,71 @@ func splitSegment(data []byte) (calls []json.RawMessage, single bool, err error)
 	return nil, false, bad(errors.New("want a JSON object or array"))
 }
 
+// segmentCall holds the fields of a call as raw JSON, so that a field of
+// the wrong type is reported under its own name.
 type segmentCall struct {
-	Type        string                     `json:"type"`
-	Event       string                     `json:"event"`
-	UserID      json.RawMessage            `json:"userId"`
-	AnonymousID json.RawMessage            `json:"anonymousId"`
-	MessageID   string                     `json:"messageId"`
-	Timestamp   string                     `json:"timestamp"`
-	Properties  map[string]json.RawMessage `json:"properties"`
+	Type        json.RawMessage `json:"type"`
+	Event       json.RawMessage `json:"event"`
+	UserID      json.RawMessage `json:"userId"`
+	AnonymousID json.RawMessage `json:"anonymousId"`
+	MessageID   json.RawMessage `json:"messageId"`
+	Timestamp   json.RawMessage `json:"timestamp"`
+	Properties  json.RawMessage `json:"properties"`
+}
+
+// segmentCallFields are a call's fields decoded.
+type segmentCallFields struct {
+	Type, Event, MessageID, Timestamp string
+	Properties                        map[string]json.RawMessage
+}
+
+// decode checks the type of each field of c.
+func (c *segmentCall) decode() (f segmentCallFields, err error) {
+	for _, s := range []struct {
+		field string
+		raw   json.RawMessage
+		dst   *string
+	}{
+		{"type", c.Type, &f.Type},
+		{"event", c.Event, &f.Event},
+		{"messageId", c.MessageID, &f.MessageID},
+		{"timestamp", c.Timestamp, &f.Timestamp},
+	} {
+		if *s.dst, err = segmentString(s.field, s.raw); err != nil {
+			return f, err
+		}
+	}
+	if raw := bytes.TrimSpace(c.Properties); len(raw) > 0 && string(raw) != "null" {
+		if raw[0] != '{' || json.Unmarshal(raw, &f.Properties) != nil {
+			return f, invalid("properties", truncate(string(raw)), "must be an object")
+		}
+	}
+	return f, nil
+}
+
+// segmentString reads a field that must be a JSON string; absent and null
+// give "".
+func segmentString(field string, raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	var s string
+	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", invalid(field, truncate(string(raw)), "must be a string")
+	}
+	return s, nil
 }
 
 // segmentEvent converts one call; ok is false for a call that is skipped.
 func segmentEvent(raw json.RawMessage) (e Event, ok bool, err error) {
-	var c segmentCall
-	if err := json.Unmarshal(raw, &c); err != nil {
+	var call segmentCall
+	if err := json.Unmarshal(raw, &call); err != nil {
 		return e, false, invalid("json", truncate(string(raw)), "is not a Segment call object: "+err.Error())
+	}
+	c, err := call.decode()
+	if err != nil {
+		return e, false, err
 	}
 	var name string
 	switch c.Type {
@@ -169,12 +231,14 @@ func segmentEvent(raw json.RawMessage) (e Event, ok bool, err error) {
 		return e, false, invalid("type", truncate(c.Type), `must be "track", "page", "screen", "identify", "group" or "alias"`)
 	}
 	e.ID = c.MessageID
-	e.CustomerID, err = segmentID("userId", c.UserID)
+	customerField := "userId"
+	e.CustomerID, err = segmentID("userId", call.UserID)
 	if err != nil {
 		return e, false, err
 	}
 	if e.CustomerID == "" {
-		if e.CustomerID, err = segmentID("anonymousId", c.AnonymousID); err != nil {
+		customerField = "anonymousId"
+		if e.CustomerID, err = segmentID("anonymousId", call.AnonymousID); err != nil {
 			return e, false, err
 		}
 		if e.CustomerID == "" {
@@ -187,14 +251,17 @@ func segmentEvent(raw json.RawMessage) (e Event, ok bool, err error) {
 	if e.Time, err = time.Parse(time.RFC3339Nano, c.Timestamp); err != nil {
 		return e, false, invalid("timestamp", truncate(c.Timestamp), "is not an RFC 3339 time such as 2026-03-01T10:00:00.000Z")
 	}
-	if err := segmentMoney(&e, c.Properties); err != nil {
+	amountField, err := segmentMoney(&e, c.Properties)
+	if err != nil {
 		return e, false, err
 	}
+	referrerField := "properties.referrer_id"
 	for _, k := range []string{"referrer_id", "referrerId"} {
 		if v, ok := c.Properties[k]; ok && e.ReferrerID == "" {
 			if e.ReferrerID, err = segmentID("properties."+k, v); err != nil {
 				return e, false, err
 			}
+			referrerField = "properties." + k
 		}
 	}
 	e.Attrs = map[string]string{SegmentEventAttr: name}
@@ -211,19 +278,19 @@ func segmentEvent(raw json.RawMessage) (e Event, ok bool, err error) {
 			case f == "id":
 				f = "messageId"
 			case f == "customer_id":
-				f = "userId"
+				f = customerField
 			case f == "time":
 				f = "timestamp"
 			case f == "type":
 				f = "event"
 			case f == "referrer_id":
-				f = "properties.referrer_id"
+				f = referrerField
 			case f == "amount":
-				f = "properties.total"
+				f = amountField
 			case f == "currency":
 				f = "properties.currency"
-			case f == "attrs.score":
-				f = "properties.score"
+			case f == "attrs."+SegmentEventAttr:
+				f = "event"
 			case strings.HasPrefix(f, "attrs"):
 				f = "properties" + strings.TrimPrefix(f, "attrs")
 			}
@@ -285,10 +352,27 @@ func segmentID(field string, raw json.RawMessage) (string, error) {
 		}
 		return s, nil
 	}
-	if _, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+	if isJSONInteger(raw) {
 		return string(raw), nil
 	}
 	return "", invalid(field, truncate(string(raw)), "must be a string or an integer")
+}
+
+// isJSONInteger reports whether raw is a JSON number without a fraction
+// or an exponent, of any size.
+func isJSONInteger(raw []byte) bool {
+	if len(raw) > 0 && raw[0] == '-' {
+		raw = raw[1:]
+	}
+	if len(raw) == 0 || (raw[0] == '0' && len(raw) > 1) {
+		return false
+	}
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // scalar returns a JSON string's value or a number's text.
@@ -311,8 +395,9 @@ func scalar(raw json.RawMessage) (string, bool) {
 }
 
 // segmentMoney sets e's Amount and Currency from properties.total (or
-// revenue) and properties.currency.
-func segmentMoney(e *Event, props map[string]json.RawMessage) error {
+// revenue) and properties.currency. It returns the Segment field the
+// amount came from.
+func segmentMoney(e *Event, props map[string]json.RawMessage) (string, error) {
 	field := "properties.total"
 	raw, ok := props["total"]
 	if !ok || string(bytes.TrimSpace(raw)) == "null" {
@@ -320,38 +405,50 @@ func segmentMoney(e *Event, props map[string]json.RawMessage) error {
 		raw, ok = props["revenue"]
 	}
 	if !ok || string(bytes.TrimSpace(raw)) == "null" {
-		return nil
+		return field, nil
 	}
 	num, err := numberText(raw)
 	if err != nil {
-		return invalid(field, truncate(string(raw)), err.Error())
+		return field, invalid(field, truncate(string(raw)), err.Error())
 	}
 	cur := ""
 	if rc, ok := props["currency"]; ok {
-		if err := json.Unmarshal(rc, &cur); err != nil {
-			return invalid("properties.currency", truncate(string(rc)), "must be a string")
+		if cur, err = segmentString("properties.currency", rc); err != nil {
+			return field, err
 		}
 	}
 	if cur == "" {
-		return invalid("properties.currency", "", "is required when "+field+" is set")
+		return field, invalid("properties.currency", "", "is required when "+field+" is set")
 	}
-	cur = strings.ToUpper(cur)
-	if !validCurrency(cur) {
-		return invalid("properties.currency", truncate(cur), "must be an ISO 4217 code of three letters")
+	if upper := asciiUpper(cur); validCurrency(upper) {
+		cur = upper
+	} else {
+		return field, invalid("properties.currency", truncate(cur), "must be an ISO 4217 code of three letters")
 	}
-	neg := strings.HasPrefix(num, "-")
-	if neg {
+	digits := num
+	if strings.HasPrefix(num, "-") {
 		if e.Type != OrderRefunded {
-			return invalid(field, num, "must not be negative")
+			return field, invalid(field, truncate(num), "must not be negative")
 		}
-		num = num[1:]
+		digits = num[1:]
 	}
-	amt, err := ParseMinor(num, cur)
+	amt, err := ParseMinor(digits, cur)
 	if err != nil {
-		return invalid(field, num, err.Error())
+		return field, invalid(field, truncate(num), err.Error())
 	}
 	e.Amount, e.Currency = amt, cur
-	return nil
+	return field, nil
+}
+
+// asciiUpper upper-cases the ASCII letters of s, and only those.
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - ('a' - 'A')
+		}
+	}
+	return string(b)
 }
 
 // numberText returns the text of a JSON number, or of a number held in a

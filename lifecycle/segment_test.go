@@ -170,3 +170,75 @@ func FuzzSegment(f *testing.F) {
 		}
 	})
 }
+
+// TestFromSegmentFieldErrors checks that every refused call names the
+// Segment field at fault and its value as sent, whatever is wrong with it.
+func TestFromSegmentFieldErrors(t *testing.T) {
+	call := func(fields string) string {
+		return `{"type":"track","event":"Order Completed","userId":"u","messageId":"m","timestamp":"2026-03-01T10:00:00Z",` + fields + `}`
+	}
+	long := "1" + strings.Repeat("0", 100)
+	tests := []struct {
+		name, in     string
+		field, value string
+	}{
+		{"messageId a number", call(`"messageId":5`), "messageId", "5"},
+		{"timestamp a number", call(`"timestamp":1772359200`), "timestamp", "1772359200"},
+		{"event a number", call(`"event":5`), "event", "5"},
+		{"type a number", `{"type":1,"userId":"u","messageId":"m","timestamp":"2026-03-01T10:00:00Z"}`, "type", "1"},
+		{"properties a string", call(`"properties":"x"`), "properties", `"x"`},
+		{"properties an array", call(`"properties":[]`), "properties", `[]`},
+		{"currency a number", call(`"properties":{"total":5,"currency":978}`), "properties.currency", "978"},
+		{"anonymousId with a space", `{"type":"track","event":"Signed Up","anonymousId":" a","messageId":"m","timestamp":"2026-03-01T10:00:00Z"}`, "anonymousId", " a"},
+		{"referrerId self-referral", call(`"properties":{"referrerId":"u"}`), "properties.referrerId", "u"},
+		{"refund with too many decimals keeps its sign", `{"type":"track","event":"Order Refunded","userId":"u","messageId":"m","timestamp":"2026-03-01T10:00:00Z","properties":{"total":"-1.999","currency":"EUR"}}`, "properties.total", "-1.999"},
+		{"long negative amount is cut", call(`"properties":{"revenue":-` + long + `,"currency":"EUR"}`), "properties.revenue", "-" + long[:63] + "…"},
+		{"long amount is cut", call(`"properties":{"revenue":` + long + `,"currency":"EUR"}`), "properties.revenue", long[:64] + "…"},
+		{"currency shown as sent", call(`"properties":{"total":5,"currency":"eu"}`), "properties.currency", "eu"},
+		{"currency with a non-ASCII letter", call(`"properties":{"total":5,"currency":"ınr"}`), "properties.currency", "ınr"},
+		{"event name too long for an attribute", call(`"event":"a` + strings.Repeat(" ", 1100) + `b"`), "event", "a" + strings.Repeat(" ", 63) + "…"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := lifecycle.FromSegment([]byte(tc.in))
+			require.Empty(t, got)
+			checkField(t, err, tc.field)
+			var ve *lifecycle.ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Equal(t, tc.value, ve.Value)
+		})
+	}
+}
+
+func TestFromSegmentIDs(t *testing.T) {
+	in := `[{"type":"track","event":"Signed Up","userId":12345678901234567890,"messageId":"a","timestamp":"2026-03-01T10:00:00Z"},` +
+		`{"type":"track","event":"Signed Up","userId":"","anonymousId":-7,"messageId":"b","timestamp":"2026-03-01T10:00:00Z"},` +
+		`{"type":"track","event":"Signed Up","userId":1e3,"messageId":"c","timestamp":"2026-03-01T10:00:00Z"}]`
+	got, err := lifecycle.FromSegment([]byte(in))
+	require.Len(t, got, 2)
+	require.Equal(t, "12345678901234567890", got[0].CustomerID)
+	require.Equal(t, "-7", got[1].CustomerID)
+	checkField(t, err, "userId")
+	require.True(t, strings.HasPrefix(err.Error(), "segment call 2: "), err.Error())
+}
+
+func TestFromSegmentEventNames(t *testing.T) {
+	for name, want := range map[string]lifecycle.EventType{
+		"Order Completed":       lifecycle.OrderCompleted,
+		"order_completed":       lifecycle.OrderCompleted,
+		"ORDER COMPLETED":       lifecycle.OrderCompleted,
+		"Newsletter Subscribed": lifecycle.NewsletterSubscribed,
+		"Product Added":         lifecycle.CartAdded,
+		"product_added":         "segment.product_added", // SegmentTypes keys match exactly
+		"Referral Converted":    "segment.referral_converted",
+		"referral_converted":    "segment.referral_converted",
+		"Trial Started":         "segment.trial_started",
+	} {
+		in := `{"type":"track","event":"` + name + `","userId":"u","messageId":"m","timestamp":"2026-03-01T10:00:00Z"}`
+		got, err := lifecycle.FromSegment([]byte(in))
+		require.NoError(t, err, name)
+		require.Len(t, got, 1, name)
+		require.Equal(t, want, got[0].Type, name)
+		require.Equal(t, name, got[0].Attrs[lifecycle.SegmentEventAttr])
+	}
+}
