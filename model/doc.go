@@ -2,8 +2,10 @@
 // for custom ones, a registry by name, side-by-side comparison of models
 // and diagrams of their stage graphs.
 //
-// Built-in models, each a [lifecycle.Model] whose every threshold is an
-// [Option] with a documented default:
+// Built-in models, each a [lifecycle.Model] whose thresholds are [Option]
+// values with documented defaults (a few fixed ones aside, such as the
+// six-stage model's 2 net purchases for experience, stated in each
+// constructor's doc):
 //   - [SterneCutler] ("sterne-cutler"): reach → acquisition → conversion →
 //     retention → loyalty;
 //   - [SixStage] ("six-stage"): awareness → engagement → evaluation →
