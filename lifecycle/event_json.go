@@ -31,10 +31,10 @@ const jsonField = "json"
 //   - id, customer_id, type, currency and referrer_id are JSON strings;
 //     time is a JSON string holding an RFC 3339 time, such as
 //     "2026-03-01T10:00:00Z" or "2026-03-01T11:00:00.5+01:00", its
-//     offset kept; amount is a JSON integer in minor units (4999 for
-//     49.99 EUR): a fraction (49.99), an exponent (5e3) or a value
-//     outside the int64 range is refused; attrs is an object whose
-//     values are strings, its keys given once each.
+//     offset (at most ±23:59) kept; amount is a JSON integer in minor
+//     units (4999 for 49.99 EUR): a fraction (49.99), an exponent (5e3)
+//     or a value outside the int64 range is refused; attrs is an object
+//     whose values are strings, its keys given once each.
 //   - Every string, field names and attrs keys included, must be valid
 //     UTF-8, and a \u escape of a UTF-16 surrogate must be half of a
 //     pair: such strings are refused, where encoding/json would replace
@@ -78,7 +78,8 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 //
 // A batch is decoded whole or not at all: if any element is refused,
 // DecodeEvents returns no events and an error joining, in order, one error
-// per refused element, "event 3: " followed by that element's error.
+// per refused element, "event 3: " (the element's index, counted from 0)
+// followed by that element's error.
 // Every element error, and the joined error, matches
 // errors.Is(err, [ErrInvalidEvent]), and errors.As finds the first
 // element's *[ValidationError]. An array of more than [MaxBatch]
@@ -280,6 +281,11 @@ func timeField(val []byte) (time.Time, error) {
 	}
 	if err := t.UnmarshalText([]byte(s)); err != nil {
 		return t, invalid("time", truncate(s), "must be an RFC 3339 string such as 2026-03-01T10:00:00Z")
+	}
+	// time accepts offsets of ±24:00 and more, which RFC 3339 does not
+	// (and which json.Marshal cannot write back).
+	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
+		return time.Time{}, invalid("time", truncate(s), "has a UTC offset outside -23:59 to +23:59")
 	}
 	return t, nil
 }
