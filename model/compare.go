@@ -123,6 +123,10 @@ func Classify(ctx context.Context, s lifecycle.Store, models []lifecycle.Model, 
 				yield(Row{}, err)
 				return
 			}
+			if c == nil {
+				yield(Row{}, fmt.Errorf("%w: the store yielded a nil customer", lifecycle.ErrInvalidCustomer))
+				return
+			}
 			r, err := row(c, models, &cfg)
 			if err != nil {
 				yield(Row{}, err)
@@ -136,14 +140,18 @@ func Classify(ctx context.Context, s lifecycle.Store, models []lifecycle.Model, 
 }
 
 // ClassifyCustomers is [Classify] over a slice: one row per customer, in
-// order.
+// order. A nil customer in the slice is an error wrapping
+// [lifecycle.ErrInvalidCustomer] that names its index.
 func ClassifyCustomers(customers []*lifecycle.Customer, models []lifecycle.Model, opts ...CompareOption) ([]Row, error) {
 	if err := checkModels(models); err != nil {
 		return nil, err
 	}
 	cfg := compareOpts(opts)
 	rows := make([]Row, 0, len(customers))
-	for _, c := range customers {
+	for i, c := range customers {
+		if c == nil {
+			return nil, fmt.Errorf("%w: customers[%d] is nil", lifecycle.ErrInvalidCustomer, i)
+		}
 		r, err := row(c, models, &cfg)
 		if err != nil {
 			return nil, err
@@ -292,7 +300,9 @@ func Correspond(ctx context.Context, s lifecycle.Store, a, b lifecycle.Model, op
 	return c, nil
 }
 
-// CorrespondCustomers is [Correspond] over a slice of customers.
+// CorrespondCustomers is [Correspond] over a slice of customers. A nil
+// customer in the slice is an error wrapping [lifecycle.ErrInvalidCustomer]
+// that names its index.
 func CorrespondCustomers(customers []*lifecycle.Customer, a, b lifecycle.Model, opts ...CompareOption) (*Correspondence, error) {
 	models := []lifecycle.Model{a, b}
 	rows, err := ClassifyCustomers(customers, models, opts...)

@@ -3,6 +3,7 @@ package model_test
 import (
 	"context"
 	"errors"
+	"iter"
 	"strings"
 	"testing"
 	"time"
@@ -214,4 +215,33 @@ func TestCompareModelPanicsOnNameOrStages(t *testing.T) {
 			})
 		}
 	}
+}
+
+// A nil customer, in a slice or yielded by a store, is an error naming it,
+// never a crash.
+func TestCompareNilCustomer(t *testing.T) {
+	sc := model.SterneCutler()
+	cs := append(customers(), nil)
+	_, err := model.ClassifyCustomers(cs, []lifecycle.Model{sc})
+	if !errors.Is(err, lifecycle.ErrInvalidCustomer) || !strings.Contains(err.Error(), "customers[6] is nil") {
+		t.Errorf("ClassifyCustomers = %v, want ErrInvalidCustomer naming customers[6]", err)
+	}
+	_, err = model.CorrespondCustomers(cs, sc, model.SixStage())
+	if !errors.Is(err, lifecycle.ErrInvalidCustomer) {
+		t.Errorf("CorrespondCustomers = %v, want ErrInvalidCustomer", err)
+	}
+	var streamed error
+	for _, err := range model.Classify(context.Background(), nilStore{}, []lifecycle.Model{sc}) {
+		streamed = err
+	}
+	if !errors.Is(streamed, lifecycle.ErrInvalidCustomer) {
+		t.Errorf("Classify over a store yielding nil = %v, want ErrInvalidCustomer", streamed)
+	}
+}
+
+// nilStore is a broken store whose Scan yields one nil customer.
+type nilStore struct{ lifecycle.Store }
+
+func (nilStore) Scan(context.Context) iter.Seq2[*lifecycle.Customer, error] {
+	return func(yield func(*lifecycle.Customer, error) bool) { yield(nil, nil) }
 }
