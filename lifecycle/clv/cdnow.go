@@ -2,6 +2,7 @@ package clv
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"math"
 	"strconv"
@@ -11,8 +12,8 @@ import (
 
 // ReadCDNOW parses a CDNOW transaction file (Fader & Hardie 2001) into
 // transactions. Fields are separated by whitespace; CRLF line ends, blank
-// lines and a header line (a first line whose first field is not a number)
-// are accepted. Two layouts are recognised by their field count:
+// lines and a header line (a first non-blank line whose first field is not
+// a number) are accepted. Two layouts are recognised by their field count:
 //
 //   - 4 fields (CDNOW_master.txt): customer id, date (YYYYMMDD), number of
 //     CDs, dollar value. CustomerID is the customer id.
@@ -21,19 +22,24 @@ import (
 //     e.g. "0001"), the id used by the published CDNOW summaries.
 //
 // Times are midnight UTC of the date; Amount is the dollar value. The
-// number of CDs is not kept. Malformed lines yield an error wrapping
-// [ErrInvalidInput] that names the line number and field.
+// number of CDs is not kept. Malformed lines (a wrong number of fields, a
+// bad date or dollar value, a line of 64 KiB or more) yield an error
+// wrapping [ErrInvalidInput] that names the line number and field, and
+// input without transactions one wrapping ErrInvalidInput too; an error
+// reading r is returned as it is.
 func ReadCDNOW(r io.Reader) ([]Transaction, error) {
 	var txs []Transaction
 	sc := bufio.NewScanner(r)
 	line := 0
+	first := true // no non-blank line read yet
 	for sc.Scan() {
 		line++
 		fields := strings.Fields(sc.Text())
 		if len(fields) == 0 {
 			continue
 		}
-		if len(txs) == 0 && line == 1 {
+		if first {
+			first = false
 			if _, err := strconv.ParseUint(fields[0], 10, 64); err != nil {
 				continue // header
 			}
@@ -58,6 +64,9 @@ func ReadCDNOW(r io.Reader) ([]Transaction, error) {
 		txs = append(txs, Transaction{CustomerID: id, Time: t, Amount: amount})
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, invalidf("CDNOW line %d: %d bytes or more, too long for a CDNOW line", line+1, bufio.MaxScanTokenSize)
+		}
 		return nil, err
 	}
 	if len(txs) == 0 {

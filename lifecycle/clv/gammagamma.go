@@ -36,7 +36,8 @@ func (m GammaGamma) String() string {
 	return fmt.Sprintf("gammagamma p=%.4f q=%.4f v=%.4f", m.P, m.Q, m.V)
 }
 
-// ggData holds the repeat customers used by the Gamma-Gamma model.
+// ggData holds the repeat customers used by the Gamma-Gamma model, those
+// with identical (Frequency, MonetaryValue) collapsed into weighted rows.
 type ggData struct {
 	xs   []float64 // distinct frequencies
 	rows []ggRow
@@ -55,6 +56,11 @@ type ggRow struct {
 func newGGData(customers []Customer) (*ggData, error) {
 	d := &ggData{}
 	xi := newIndexer()
+	type key struct {
+		x int32
+		m float64
+	}
+	rowOf := make(map[key]int)
 	for i, c := range customers {
 		if c.Frequency < 0 {
 			return nil, invalidf("customers[%d] (%q): Frequency = %d, must be ≥ 0", i, c.ID, c.Frequency)
@@ -65,8 +71,13 @@ func newGGData(customers []Customer) (*ggData, error) {
 		if err := checkPositive(fmt.Sprintf("customers[%d] (%q): MonetaryValue", i, c.ID), c.MonetaryValue); err != nil {
 			return nil, err
 		}
-		k := xi.of(float64(c.Frequency))
-		d.rows = append(d.rows, ggRow{x: k, m: c.MonetaryValue, w: 1})
+		k := key{xi.of(float64(c.Frequency)), c.MonetaryValue}
+		if i, ok := rowOf[k]; ok {
+			d.rows[i].w++
+		} else {
+			rowOf[k] = len(d.rows)
+			d.rows = append(d.rows, ggRow{x: k.x, m: k.m, w: 1})
+		}
 		d.wTotal++
 		d.sumM += c.MonetaryValue
 	}

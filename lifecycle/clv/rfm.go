@@ -73,9 +73,10 @@ type SummaryOptions struct {
 	// Default: ObservationEnd (no holdout).
 	CalibrationEnd time.Time
 	// ObservationEnd is the last moment of the observation (calibration +
-	// holdout); the whole period containing it is included, later
-	// transactions are ignored. Default: the later of CalibrationEnd and
-	// the latest transaction time.
+	// holdout); the whole period containing it is included, transactions
+	// in later periods are ignored. Default: the latest period of any
+	// transaction or of CalibrationEnd, so that none is left out (periods
+	// are compared by calendar date, each time in its own location).
 	ObservationEnd time.Time
 }
 
@@ -138,7 +139,10 @@ func Summarize(txs []Transaction, opts SummaryOptions) ([]Customer, error) {
 	if unit.Days() == 0 {
 		return nil, invalidf("SummaryOptions.Unit = %v, must be Day or Week", unit)
 	}
-	var latest time.Time
+	var (
+		latest  time.Time // a transaction in the latest period
+		latestP int64
+	)
 	for i, tx := range txs {
 		if tx.CustomerID == "" {
 			return nil, invalidf("transactions[%d].CustomerID is empty", i)
@@ -149,14 +153,16 @@ func Summarize(txs []Transaction, opts SummaryOptions) ([]Customer, error) {
 		if !(tx.Amount >= 0) || math.IsInf(tx.Amount, 0) {
 			return nil, invalidf("transactions[%d].Amount = %v (customer %q), must be finite and ≥ 0", i, tx.Amount, tx.CustomerID)
 		}
-		if tx.Time.After(latest) {
-			latest = tx.Time
+		// Compare periods, not instants: with times in several locations
+		// the latest instant need not have the latest calendar date.
+		if p := periodOf(tx.Time, period); i == 0 || p > latestP {
+			latest, latestP = tx.Time, p
 		}
 	}
 	obsEnd := opts.ObservationEnd
 	if obsEnd.IsZero() {
 		obsEnd = latest
-		if opts.CalibrationEnd.After(latest) {
+		if !opts.CalibrationEnd.IsZero() && periodOf(opts.CalibrationEnd, period) > latestP {
 			obsEnd = opts.CalibrationEnd
 		}
 	}
