@@ -44,9 +44,11 @@ type ValueOptions struct {
 //
 // where the expected purchases come from pm (conditional on c's history)
 // and the expected spend per purchase from sm. A month is [DaysPerMonth]
-// days. This is the definition used by the lifetimes package's
-// customer_lifetime_value. The value is revenue; multiply by a margin for
-// profit (see [AffordableAcquisitionCost]).
+// days (DaysPerMonth/7 weeks). The lifetimes package's
+// customer_lifetime_value sums the same terms, but takes a month as 30
+// days (freq "D") or 4.345 weeks (freq "W"), so its values differ slightly.
+// The value is revenue; multiply by a margin for profit (see
+// [AffordableAcquisitionCost]).
 func LifetimeValue(pm PurchaseModel, sm SpendModel, c Customer, opts ValueOptions) (float64, error) {
 	if pm == nil || sm == nil {
 		return 0, invalidf("LifetimeValue: nil model")
