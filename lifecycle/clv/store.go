@@ -32,7 +32,9 @@ type StoreSummaryOptions struct {
 	// neither Currency nor a key of Rates makes the summary fail: their
 	// value cannot be expressed in Currency, and the stored counts are not
 	// split by currency, so those purchases cannot be left out either.
-	// Default: no rates.
+	// Customers the summary leaves out anyway (no net purchase, or a first
+	// purchase after ObservationEnd) never make it fail, whatever their
+	// currencies. Default: no rates.
 	Rates map[string]float64
 	// Unit is the unit of Recency and T: Day or Week. Default Day.
 	Unit TimeUnit
@@ -148,10 +150,7 @@ func SummarizeCustomers(ctx context.Context, seq iter.Seq2[*lifecycle.Customer, 
 		if c == nil {
 			continue
 		}
-		p, ok, err := cfg.purchases(c)
-		if err != nil {
-			return nil, err
-		}
+		p, ok := cfg.purchases(c)
 		if !ok {
 			continue
 		}
@@ -171,7 +170,11 @@ func SummarizeCustomers(ctx context.Context, seq iter.Seq2[*lifecycle.Customer, 
 					c.ID, p.last.In(cfg.loc).Format(time.DateOnly), opts.ObservationEnd.In(cfg.loc).Format(time.DateOnly))
 			}
 		}
-		rows = append(rows, row{c.ID, first, last, p.n, p.money})
+		money, err := cfg.money(c)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, row{c.ID, first, last, p.n, money})
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("clv: summarising customers: %w", err)
@@ -271,13 +274,12 @@ func (cfg *storeConfig) day(t time.Time) int64 { return periodOf(t.In(cfg.loc), 
 // storePurchases is what a customer's facts say about their purchases.
 type storePurchases struct {
 	first, last time.Time
-	n           int64   // net purchases
-	money       float64 // net money in Currency, ≥ 0
+	n           int64 // net purchases
 }
 
 // purchases reads c's purchases; ok is false when c has no purchase event
 // at all (not even a refunded one).
-func (cfg *storeConfig) purchases(c *lifecycle.Customer) (p storePurchases, ok bool, err error) {
+func (cfg *storeConfig) purchases(c *lifecycle.Customer) (p storePurchases, ok bool) {
 	f := &c.Facts
 	for _, t := range cfg.types {
 		tl, found := f.Tally(t)
@@ -297,10 +299,15 @@ func (cfg *storeConfig) purchases(c *lifecycle.Customer) (p storePurchases, ok b
 			p.n += tl.Count
 		}
 	}
-	if !ok || p.n == 0 {
-		return p, ok, nil // money is not looked at: the customer is left out
-	}
-	for _, s := range f.Sums {
+	return p, ok
+}
+
+// money returns c's net purchase money in Currency (never below 0), or an
+// error when some of it is in a currency with no rate. It is asked only of
+// customers who are kept.
+func (cfg *storeConfig) money(c *lifecycle.Customer) (float64, error) {
+	var money float64
+	for _, s := range c.Facts.Sums {
 		sign := 0.0
 		switch {
 		case s.Type == lifecycle.OrderRefunded && cfg.netting:
@@ -315,17 +322,14 @@ func (cfg *storeConfig) purchases(c *lifecycle.Customer) (p storePurchases, ok b
 		if s.Currency != cfg.currency {
 			r, found := cfg.rates[s.Currency]
 			if !found {
-				return p, false, invalidf("customer %q: %s money in %s, which is not StoreSummaryOptions.Currency = %s and has no entry in StoreSummaryOptions.Rates",
+				return 0, invalidf("customer %q: %s money in %s, which is not StoreSummaryOptions.Currency = %s and has no entry in StoreSummaryOptions.Rates",
 					c.ID, s.Type, s.Currency, cfg.currency)
 			}
 			rate = r
 		}
-		p.money += sign * float64(s.Amount) / math.Pow10(lifecycle.MinorUnits(s.Currency)) * rate
+		money += sign * float64(s.Amount) / math.Pow10(lifecycle.MinorUnits(s.Currency)) * rate
 	}
-	if p.money < 0 {
-		p.money = 0
-	}
-	return p, true, nil
+	return max(money, 0), nil
 }
 
 // isCurrencyCode reports whether s is three upper-case ASCII letters.

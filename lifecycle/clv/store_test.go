@@ -490,3 +490,22 @@ func FuzzSummarizeCustomers(f *testing.F) {
 		}
 	})
 }
+
+// A customer the summary leaves out (first purchase after ObservationEnd)
+// never makes it fail, whatever the currency of their money; a kept one
+// with money in a currency without a rate does.
+func TestSummarizeStoreLeftOutCurrency(t *testing.T) {
+	s := record(t, []lifecycle.Event{
+		order("a1", "a", at(1, 0), 1000, "EUR"),
+		order("a2", "a", at(5, 0), 2000, "EUR"),
+		order("late", "late", at(30, 0), 500, "GBP"),
+	})
+	got, err := clv.SummarizeStore(context.Background(), s, clv.StoreSummaryOptions{Currency: "EUR", ObservationEnd: at(20, 0)})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, "a", got[0].ID)
+
+	_, err = clv.SummarizeStore(context.Background(), s, clv.StoreSummaryOptions{Currency: "EUR", ObservationEnd: at(40, 0)})
+	require.ErrorIs(t, err, clv.ErrInvalidInput)
+	require.ErrorContains(t, err, `customer "late"`)
+}
