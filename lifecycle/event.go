@@ -85,7 +85,8 @@ const ReferredIDAttr = "referred_id"
 
 // Event is one thing a customer did, as reported by the shop. Its JSON form
 // is stable: id, customer_id, type, time (RFC 3339), amount, currency,
-// referrer_id and attrs, the last four omitted when empty.
+// referrer_id and attrs, the last four omitted when empty (see
+// [Event.MarshalJSON] and [Event.UnmarshalJSON]).
 type Event struct {
 	// ID is the idempotency key: recording the same ID twice for a customer
 	// has the effect of recording it once.

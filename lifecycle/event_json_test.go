@@ -407,3 +407,35 @@ func ExampleDecodeEvents() {
 	// true true time
 	// event 1: lifecycle: invalid event: time "1772359500": must be an RFC 3339 string
 }
+
+// An offset with seconds cannot be written in RFC 3339: MarshalJSON writes
+// the time in UTC, so the instant survives the round trip; other offsets
+// are kept as they are.
+func TestMarshalJSONOffsetWithSeconds(t *testing.T) {
+	lmt := time.FixedZone("LMT", 19*60+32) // Amsterdam before 1937
+	cet := time.FixedZone("CET", 3600)
+	for _, at := range []time.Time{
+		time.Date(1930, 5, 1, 12, 0, 0, 0, lmt),
+		time.Date(2026, 3, 1, 11, 0, 0, 500, cet),
+		time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC),
+	} {
+		e := lifecycle.Event{ID: "e1", CustomerID: "c1", Type: lifecycle.SiteVisited, Time: at}
+		for _, v := range []any{e, &e} {
+			data, err := json.Marshal(v)
+			if err != nil {
+				t.Fatalf("Marshal(%v): %v", at, err)
+			}
+			var back lifecycle.Event
+			if err := json.Unmarshal(data, &back); err != nil {
+				t.Fatalf("Unmarshal(%s): %v", data, err)
+			}
+			if !back.Time.Equal(at) {
+				t.Errorf("%s: time %v, want the instant %v", data, back.Time, at)
+			}
+			_, off := at.Zone()
+			if _, got := back.Time.Zone(); off%60 == 0 && got != off {
+				t.Errorf("%s: offset %d s, want %d s kept", data, got, off)
+			}
+		}
+	}
+}
