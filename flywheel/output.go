@@ -83,7 +83,8 @@ var chartColors = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"
 // pixels): one line per metric (the mean, or the value outside Monte Carlo
 // mode) against the rotation, with axes, tick labels, a title, axis labels
 // and a legend. For a Monte Carlo result each line has a shaded band from
-// the first to the last quantile level (5% to 95% by default). With no
+// the first to the last quantile level (5% to 95% by default); with fewer
+// than two quantile levels there are no bands. With no
 // metrics it draws [DefaultChartMetrics]. Undefined (NaN) points are left
 // out.
 func (r *Result) WriteSVG(w io.Writer, metrics ...Metric) error {
@@ -129,7 +130,10 @@ func (r *Result) WriteSVG(w io.Writer, metrics ...Metric) error {
 	p(`<rect width="%d" height="%d" fill="white"/>`+"\n", width, height)
 	title := fmt.Sprintf("Flywheel simulation (%s", r.Mode)
 	if r.Mode == ModeMonteCarlo {
-		title += fmt.Sprintf(", %d runs, band %s–%s", r.Runs, quantileName(r.Quantiles[lo]), quantileName(r.Quantiles[hi]))
+		title += fmt.Sprintf(", %d runs", r.Runs)
+		if bands {
+			title += fmt.Sprintf(", band %s–%s", quantileName(r.Quantiles[lo]), quantileName(r.Quantiles[hi]))
+		}
 	}
 	title += ")"
 	p(`<text x="%d" y="24" font-size="16" font-weight="bold">%s</text>`+"\n", left, html.EscapeString(title))
@@ -208,6 +212,10 @@ func niceTicks(max float64) []float64 {
 	}
 	raw := max / 5
 	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	if !(mag > 0) || math.IsInf(mag, 0) {
+		// max/5 underflows (a subnormal max): one tick at max.
+		return []float64{0, max}
+	}
 	step := mag
 	for _, f := range []float64{1, 2, 5, 10} {
 		if f*mag >= raw {

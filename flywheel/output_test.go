@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -161,5 +162,33 @@ func TestSweep(t *testing.T) {
 	} {
 		_, err := flywheel.Sweep(ctx, base, flywheel.CrossoverRotation(), axes)
 		require.ErrorIs(t, err, flywheel.ErrInvalidParams, name)
+	}
+}
+
+// WriteSVG draws a Monte Carlo result with fewer than two quantile levels
+// (no bands) and tiny values without panicking or hanging.
+func TestWriteSVGEdgeCases(t *testing.T) {
+	p := flywheel.LiteratureExample()
+	p.Rotations = 3
+	for _, qs := range [][]float64{nil, {0.5}} {
+		mc, err := flywheel.MonteCarlo(context.Background(), p, flywheel.Runs(20), flywheel.Quantiles(qs...))
+		require.NoError(t, err)
+		var buf bytes.Buffer
+		require.NoError(t, mc.WriteSVG(&buf), "quantiles %v", qs)
+		require.NotContains(t, buf.String(), "<polygon", "no bands with quantiles %v", qs)
+		require.NotContains(t, buf.String(), "band", "no band in the title with quantiles %v", qs)
+	}
+	for _, paid := range []float64{5e-324, 1e-310, 1e-300, 1e12} {
+		p.PaidProspects = paid
+		ev, err := flywheel.Expected(p)
+		require.NoError(t, err)
+		done := make(chan error, 1)
+		go func() { done <- ev.WriteSVG(io.Discard, flywheel.PaidProspects) }()
+		select {
+		case err := <-done:
+			require.NoError(t, err, "paid %g", paid)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("WriteSVG hangs on paid prospects %g", paid)
+		}
 	}
 }
