@@ -363,7 +363,9 @@ func MonteCarlo(ctx context.Context, p Params, opts ...Option) (*Result, error) 
 		mu.Unlock()
 		failed.Store(true)
 	}
-	const block = 64 // runs claimed at a time
+	// Runs claimed at a time: at most 64, and at most 1% of the runs so
+	// that progress is reported about every 1%.
+	block := int64(max(1, min(64, runs/100)))
 	for range workers {
 		wg.Add(1)
 		go func() {
@@ -380,7 +382,7 @@ func MonteCarlo(ctx context.Context, p Params, opts ...Option) (*Result, error) 
 					fail(err)
 					return
 				}
-				nb := min(block, runs-i0)
+				nb := min(int(block), runs-i0)
 				for i := i0; i < i0+nb; i++ {
 					pcg.Seed(s.seed, mix(uint64(i)))
 					if err := run(&p, drawer{r}, ring, vals[i*series:(i+1)*series]); err != nil {

@@ -323,3 +323,22 @@ func TestNilOptionsSkipped(t *testing.T) {
 	_, err = flywheel.Measure(ctx, store.NewMemory(), flywheel.DefaultStart, flywheel.DefaultEvery, 2, nil)
 	require.NoError(t, err)
 }
+
+// Progress is called about every 1% of the runs (every run below 100 runs).
+func TestMonteCarloProgressEveryPercent(t *testing.T) {
+	p := flywheel.LiteratureExample()
+	p.Rotations = 2
+	for _, runs := range []int{10, 250, 1000, 10000} {
+		var calls []int
+		_, err := flywheel.MonteCarlo(context.Background(), p, flywheel.Runs(runs), flywheel.Workers(2),
+			flywheel.Progress(func(done, total int) { calls = append(calls, done) }))
+		require.NoError(t, err)
+		require.Equal(t, runs, calls[len(calls)-1])
+		want := min(runs, 100)
+		require.GreaterOrEqual(t, len(calls), want*9/10, "runs %d: %d progress calls", runs, len(calls))
+		require.LessOrEqual(t, len(calls), want+1, "runs %d", runs)
+		for i := 1; i < len(calls); i++ {
+			require.LessOrEqual(t, calls[i]-calls[i-1], max(1, runs/50), "runs %d: a gap of more than about 1%% between calls", runs)
+		}
+	}
+}
