@@ -192,3 +192,24 @@ func TestWriteSVGEdgeCases(t *testing.T) {
 		}
 	}
 }
+
+// Every invalid grid point stops the sweep with an error naming the point,
+// a fractional integer parameter (refused by Params.Set) included.
+func TestSweepErrorNamesPoint(t *testing.T) {
+	ctx := context.Background()
+	base := flywheel.LiteratureExample()
+	tests := []struct {
+		name string
+		axes []flywheel.Axis
+		want string
+	}{
+		{"fractional rotations", []flywheel.Axis{{Param: flywheel.ParamRotations, Values: []float64{3, 2.5}}}, "sweep point rotations=2.5"},
+		{"fractional lag, second axis", []flywheel.Axis{{Param: flywheel.ParamReferrals, Values: []float64{1}}, {Param: flywheel.ParamLag, Values: []float64{1.5}}}, "sweep point referrals=1, lag=1.5"},
+		{"churn out of range", []flywheel.Axis{{Param: flywheel.ParamAdvocateChurn, Values: []float64{3}}}, "sweep point churn=3"},
+	}
+	for _, tc := range tests {
+		_, err := flywheel.Sweep(ctx, base, flywheel.CrossoverRotation(), tc.axes)
+		require.ErrorIs(t, err, flywheel.ErrInvalidParams, tc.name)
+		require.Contains(t, err.Error(), tc.want, tc.name)
+	}
+}

@@ -110,13 +110,15 @@ func Sweep(ctx context.Context, base Params, outcome Outcome, axes []Axis, opts 
 			}
 			p := base
 			point := fmt.Sprintf("%s=%s", t.X.Param, formatValue(x))
-			if err := p.Set(t.X.Param, x); err != nil {
-				return nil, err
-			}
 			if len(axes) == 2 {
 				point += fmt.Sprintf(", %s=%s", t.Y.Param, formatValue(y))
+			}
+			if err := p.Set(t.X.Param, x); err != nil {
+				return nil, fmt.Errorf("sweep point %s: %w", point, err)
+			}
+			if len(axes) == 2 {
 				if err := p.Set(t.Y.Param, y); err != nil {
-					return nil, err
+					return nil, fmt.Errorf("sweep point %s: %w", point, err)
 				}
 			}
 			var res *Result
