@@ -108,10 +108,10 @@ type Measurement struct {
 // all new customers, and its trend). Customers and transitions outside the
 // rotations only set the state at the first rotation's start.
 //
-// It returns an error wrapping [ErrInvalidParams] when every is not
-// positive, rotations is outside 1..[MaxMeasureRotations] or a spend is
-// negative or not finite, and the store's error (or the context's) if the
-// scan fails.
+// It returns an error wrapping [ErrInvalidParams] when s is nil, every is
+// not positive, rotations is outside 1..[MaxMeasureRotations], the graph
+// ([WithGraph]) is nil or empty or a spend is negative or not finite, and
+// the store's error (or the context's) if the scan fails.
 func Measure(ctx context.Context, s lifecycle.Store, start time.Time, every time.Duration, rotations int, opts ...MeasureOption) (*Measurement, error) {
 	ms := measureSettings{graph: graph}
 	for _, o := range opts {
@@ -120,6 +120,8 @@ func Measure(ctx context.Context, s lifecycle.Store, start time.Time, every time
 		}
 	}
 	switch {
+	case s == nil:
+		return nil, fmt.Errorf("%w: store is nil", ErrInvalidParams)
 	case every <= 0:
 		return nil, fmt.Errorf("%w: every = %s must be positive", ErrInvalidParams, every)
 	case rotations < 1 || rotations > MaxMeasureRotations:
@@ -138,22 +140,33 @@ func Measure(ctx context.Context, s lifecycle.Store, start time.Time, every time
 	for r := range m.Rotations {
 		rm := &m.Rotations[r]
 		rm.N = r + 1
-		rm.Start = m.Start.Add(time.Duration(r) * every)
+		// Added one rotation at a time: r·every may pass the ±292 years
+		// a time.Duration holds.
+		rm.Start = m.Start
+		if r > 0 {
+			rm.Start = m.Rotations[r-1].End
+		}
 		rm.End = rm.Start.Add(every)
 		rm.Reached = make([]int, ns)
 		rm.InStage = make([]int, ns)
 		rm.Exposed = make([]int, ns)
 		rm.HandedOn = make([]int, ns)
 	}
+	end := m.Rotations[rotations-1].End
 	rotationOf := func(t time.Time) int {
-		if t.IsZero() || t.Before(m.Start) {
+		if t.IsZero() || t.Before(m.Start) || !t.Before(end) {
 			return -1
 		}
-		d := t.Sub(m.Start)
-		r := int(d / every)
-		if d < 0 || r >= rotations {
-			return -1
+		if d := t.Sub(m.Start); d < math.MaxInt64 {
+			return min(int(d/every), rotations-1)
 		}
+		// More than 292 years after the start: t.Sub saturated.
+		r, _ := slices.BinarySearchFunc(m.Rotations, t, func(rm RotationMeasure, t time.Time) int {
+			if !rm.End.After(t) {
+				return -1
+			}
+			return 1
+		})
 		return r
 	}
 	exposed := make([]bool, ns)

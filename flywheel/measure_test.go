@@ -113,6 +113,7 @@ func TestMeasureErrors(t *testing.T) {
 			return err
 		}},
 		{"nil graph", func() error { _, err := flywheel.Measure(ctx, st, t0, day, 3, flywheel.WithGraph(nil)); return err }},
+		{"nil store", func() error { _, err := flywheel.Measure(ctx, nil, t0, day, 3); return err }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,4 +131,43 @@ func (f failingStore) Get(context.Context, string) (*lifecycle.Customer, error) 
 func (f failingStore) Put(context.Context, *lifecycle.Customer, uint64) error   { return f.err }
 func (f failingStore) Scan(context.Context) iter.Seq2[*lifecycle.Customer, error] {
 	return func(yield func(*lifecycle.Customer, error) bool) { yield(nil, f.err) }
+}
+
+// Rotations more than 292 years (the range of a time.Duration) after the
+// start still start at start + r·every, and customers are counted in them.
+func TestMeasureLongRange(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const every = 30 * day
+	at := func(r int) time.Time { // start + r·every, one rotation at a time
+		t := start
+		for range r {
+			t = t.Add(every)
+		}
+		return t
+	}
+	st := store.NewMemory()
+	late := at(5000).Add(day) // in rotation 5001, in the year 2436
+	tr := lifecycle.NewTracker(flywheel.Model(), st, lifecycle.WithClock(func() time.Time { return late.Add(day) }))
+	for _, e := range []lifecycle.Event{
+		{ID: "v1", CustomerID: "early", Type: lifecycle.SiteVisited, Time: start.Add(day)},
+		{ID: "v2", CustomerID: "late", Type: lifecycle.SiteVisited, Time: late},
+	} {
+		_, err := tr.Record(ctx, e)
+		require.NoError(t, err)
+	}
+	m, err := flywheel.Measure(ctx, st, start, every, 6000)
+	require.NoError(t, err)
+	for _, r := range []int{0, 1, 3000, 5000, 5999} {
+		require.True(t, m.Rotations[r].Start.Equal(at(r)), "rotation %d starts %v, want %v", r+1, m.Rotations[r].Start, at(r))
+		require.True(t, m.Rotations[r].End.Equal(at(r+1)), "rotation %d ends %v", r+1, m.Rotations[r].End)
+	}
+	var prospects []int
+	for _, rm := range m.Rotations {
+		if rm.Prospects > 0 {
+			prospects = append(prospects, rm.N)
+		}
+	}
+	require.Equal(t, []int{1, 5001}, prospects)
+	require.Equal(t, []int{1, 2}, []int{m.Rotations[4999].InStage[0], m.Rotations[5000].InStage[0]}, "the late customer engages in rotation 5001")
 }
