@@ -83,7 +83,9 @@ func eventExisting(ctx context.Context, s lifecycle.Store, p string) error {
 	// A digest already in Seen: fn is told so, and a no-change fn stores
 	// nothing.
 	var fnErr error
+	calls := 0
 	err := u.UpdateEvent(ctx, id, 99, func(c *lifecycle.Customer, seen bool) (bool, error) {
+		calls++
 		switch {
 		case !seen:
 			fnErr = errors.New("seen is false for digest 99, which is in the stored Seen")
@@ -100,12 +102,17 @@ func eventExisting(ctx context.Context, s lifecycle.Store, p string) error {
 	if err != nil || fnErr != nil {
 		return fmt.Errorf("UpdateEvent(existing, seen digest) = %v; %v", err, fnErr)
 	}
+	if calls != 1 {
+		return fmt.Errorf("UpdateEvent(existing, seen digest) called fn %d times; want exactly once", calls)
+	}
 	if got, err := s.Get(ctx, id); err != nil || same(stored, got) != nil {
 		return fmt.Errorf("UpdateEvent whose fn reported no change changed the customer (Get = %+v, %v)", got, err)
 	}
 	// A new digest: committed with the appended transition.
 	tr := lifecycle.Transition{From: stored.Stage, To: "loyalty", At: stored.AsOf.Add(time.Hour), Cause: "e4"}
+	calls = 0
 	err = u.UpdateEvent(ctx, id, 50, func(c *lifecycle.Customer, seen bool) (bool, error) {
+		calls++
 		if seen {
 			fnErr = errors.New("seen is true for digest 50, which is not in the stored Seen")
 		}
@@ -117,6 +124,9 @@ func eventExisting(ctx context.Context, s lifecycle.Store, p string) error {
 	})
 	if err != nil || fnErr != nil {
 		return fmt.Errorf("UpdateEvent(existing, new digest) = %v; %v", err, fnErr)
+	}
+	if calls != 1 {
+		return fmt.Errorf("UpdateEvent(existing, new digest) called fn %d times; want exactly once", calls)
 	}
 	stored.Stage, stored.Since, stored.Version = tr.To, tr.At, 2
 	stored.History = append(stored.History, tr)
@@ -150,8 +160,8 @@ func eventExisting(ctx context.Context, s lifecycle.Store, p string) error {
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	called := false
-	if err := u.UpdateEvent(cctx, id, 8, func(*lifecycle.Customer, bool) (bool, error) { called = true; return false, nil }); err == nil || called {
-		return fmt.Errorf("UpdateEvent with a cancelled context = %v (fn called: %v); want an error and no call", err, called)
+	if err := u.UpdateEvent(cctx, id, 8, func(*lifecycle.Customer, bool) (bool, error) { called = true; return false, nil }); !errors.Is(err, context.Canceled) || called {
+		return fmt.Errorf("UpdateEvent with a cancelled context = %v (fn called: %v); want the context's error and no call", err, called)
 	}
 	return nil
 }

@@ -53,6 +53,7 @@ func Cases() []Case {
 		{"PutInvalid", putInvalid},
 		{"CopyOnGet", copyOnGet},
 		{"CopyOnPut", copyOnPut},
+		{"CopyOnScan", copyOnScan},
 		{"LoadMatchesGet", loadMatchesGet},
 		{"Scan", scanAll},
 		{"ScanStopEarly", scanStopEarly},
@@ -122,9 +123,10 @@ func runCase(c Case, s lifecycle.Store, prefix string) (err error) {
 	return nil
 }
 
-// sample returns a customer with every field set, version 1.
+// sample returns a customer with every field set, version 1. Its times
+// are in UTC, to the nanosecond (see withOffsets for other offsets).
 func sample(id string, n int) *lifecycle.Customer {
-	t0 := time.Date(2025, 1, 2, 3, 4, 5, 600_000_000, time.UTC)
+	t0 := time.Date(2025, 1, 2, 3, 4, 5, 600_000_789, time.UTC)
 	c := &lifecycle.Customer{
 		ID:      id,
 		Stage:   "retention",
@@ -142,6 +144,7 @@ func sample(id string, n int) *lifecycle.Customer {
 			ReferredAt: t0,
 			Score:      9,
 			ScoreAt:    t0.Add(50 * time.Hour),
+			Referrals:  []lifecycle.Referral{{Customer: "friend-" + strconv.Itoa(n), At: t0.Add(60 * time.Hour)}},
 		},
 		History: []lifecycle.Transition{
 			{From: "", To: "reach", At: t0, Cause: "e1"},
@@ -150,6 +153,39 @@ func sample(id string, n int) *lifecycle.Customer {
 		},
 		Seen: []uint64{3, 99, 1 << 63},
 	}
+	return c
+}
+
+// withOffsets returns c with some of its times moved to other UTC offsets
+// (the same instants): a store must give them back with their offsets.
+func withOffsets(c *lifecycle.Customer) *lifecycle.Customer {
+	c.Since = c.Since.In(time.FixedZone("CET", 3600))
+	c.Facts.First = c.Facts.First.In(time.FixedZone("PST", -8*3600))
+	c.Facts.Tallies[0].Last = c.Facts.Tallies[0].Last.In(time.FixedZone("IST", 5*3600+1800))
+	c.History[1].At = c.History[1].At.In(time.FixedZone("NPT", 5*3600+2700))
+	return c
+}
+
+// scribble changes c in every slice and in some scalars, as a caller may
+// change a customer it got from, or gave to, the store.
+func scribble(c *lifecycle.Customer) {
+	c.Stage = "changed"
+	c.Facts.Tallies[0].Count = 1000
+	c.Facts.Sums[0].Amount = -1
+	c.Facts.Referrals[0].Customer = "changed"
+	c.History[1].To = "changed"
+	c.Seen[1] = 42
+}
+
+// differ returns c changed in every part, for writes that must be refused.
+func differ(c *lifecycle.Customer) *lifecycle.Customer {
+	c.Stage = "refused"
+	c.Facts.Tallies = c.Facts.Tallies[:1]
+	c.Facts.Sums[0].Currency = "USD"
+	c.Facts.Referrals = append(c.Facts.Referrals, lifecycle.Referral{Customer: "refused", At: c.AsOf})
+	c.Facts.ReferredBy = "refused"
+	c.History = c.History[:1]
+	c.Seen = []uint64{5, 6}
 	return c
 }
 
@@ -174,8 +210,11 @@ func getMissing(ctx context.Context, s lifecycle.Store, p string) error {
 }
 
 func putNewGet(ctx context.Context, s lifecycle.Store, p string) error {
-	for _, id := range []string{p + "a", p + "ünïcödé-客户", p + "with space and 'quote\""} {
+	for i, id := range []string{p + "a", p + "ünïcödé-客户", p + "with space and 'quote\""} {
 		want := sample(id, 0)
+		if i == 2 {
+			want = withOffsets(want) // times come back with their offsets
+		}
 		if err := s.Put(ctx, want, 0); err != nil {
 			return fmt.Errorf("Put(new %q, prev 0) = %v; want nil", id, err)
 		}
@@ -220,11 +259,14 @@ func putConflict(ctx context.Context, s lifecycle.Store, p string) error {
 	if err := s.Put(ctx, c, 0); err != nil {
 		return fmt.Errorf("Put(new, 0) = %v", err)
 	}
-	again := sample(id, 1)
+	// The refused writes differ in every part, Seen and History included,
+	// so that a store that writes any part before the compare-and-swap
+	// fails is caught.
+	again := differ(sample(id, 1))
 	if err := s.Put(ctx, again, 0); !errors.Is(err, lifecycle.ErrConflict) {
 		return fmt.Errorf("Put(existing customer, prev 0) = %v; want an error wrapping ErrConflict", err)
 	}
-	stale := sample(id, 2)
+	stale := differ(sample(id, 2))
 	stale.Version = 3
 	if err := s.Put(ctx, stale, 2); !errors.Is(err, lifecycle.ErrConflict) {
 		return fmt.Errorf("Put(prev 2) when version 1 is stored = %v; want an error wrapping ErrConflict", err)
@@ -253,6 +295,25 @@ func putInvalid(ctx context.Context, s lifecycle.Store, p string) error {
 	if _, err := s.Get(ctx, id); !errors.Is(err, lifecycle.ErrNotFound) {
 		return fmt.Errorf("a refused Put(version 7, prev 0) stored something: Get = %v", err)
 	}
+	// A stored customer, and Puts with the right prev but a wrong version.
+	id = p + "v-stored"
+	if err := s.Put(ctx, sample(id, 0), 0); err != nil {
+		return fmt.Errorf("Put(new, 0) = %v", err)
+	}
+	for _, v := range []uint64{1, 3} {
+		bad := differ(sample(id, 1))
+		bad.Version = v
+		if err := s.Put(ctx, bad, 1); !errors.Is(err, lifecycle.ErrInvalidCustomer) {
+			return fmt.Errorf("Put(version %d, prev 1) of a stored customer = %v; want an error wrapping ErrInvalidCustomer", v, err)
+		}
+		got, err := s.Get(ctx, id)
+		if err != nil {
+			return fmt.Errorf("Get after a refused Put(version %d, prev 1) = %v", v, err)
+		}
+		if err := same(sample(id, 0), got); err != nil {
+			return fmt.Errorf("a refused Put(version %d, prev 1) changed the stored customer: %w", v, err)
+		}
+	}
 	return nil
 }
 
@@ -266,10 +327,7 @@ func copyOnGet(ctx context.Context, s lifecycle.Store, p string) error {
 	if err != nil {
 		return fmt.Errorf("Get = %v", err)
 	}
-	got.Stage = "changed"
-	got.Facts.Tallies[0].Count = 1000
-	got.History[0].To = "changed"
-	got.Seen[0] = 42
+	scribble(got)
 	again, err := s.Get(ctx, id)
 	if err != nil {
 		return fmt.Errorf("second Get = %v", err)
@@ -287,16 +345,40 @@ func copyOnPut(ctx context.Context, s lifecycle.Store, p string) error {
 	if err := s.Put(ctx, c, 0); err != nil {
 		return fmt.Errorf("Put = %v", err)
 	}
-	c.Stage = "changed"
-	c.Facts.Tallies[0].Count = 1000
-	c.History[1].To = "changed"
-	c.Seen[1] = 42
+	scribble(c)
 	got, err := s.Get(ctx, id)
 	if err != nil {
 		return fmt.Errorf("Get = %v", err)
 	}
 	if err := same(want, got); err != nil {
 		return fmt.Errorf("changing a customer after Put changed the store: %w", err)
+	}
+	return nil
+}
+
+func copyOnScan(ctx context.Context, s lifecycle.Store, p string) error {
+	const n = 3
+	for i := range n {
+		if err := s.Put(ctx, sample(p+strconv.Itoa(i), i), 0); err != nil {
+			return fmt.Errorf("Put(%d) = %v", i, err)
+		}
+	}
+	got, err := scanMine(ctx, s, p)
+	if err != nil {
+		return err
+	}
+	for _, c := range got {
+		scribble(c)
+	}
+	for i := range n {
+		id := p + strconv.Itoa(i)
+		c, err := s.Get(ctx, id)
+		if err != nil {
+			return fmt.Errorf("Get(%q) = %v", id, err)
+		}
+		if err := same(sample(id, i), c); err != nil {
+			return fmt.Errorf("changing a customer yielded by Scan changed the store: %w", err)
+		}
 	}
 	return nil
 }
@@ -318,6 +400,11 @@ func loadMatchesGet(ctx context.Context, s lifecycle.Store, p string) error {
 	}
 	if err := same(want, dst); err != nil {
 		return fmt.Errorf("Load into a used Customer: %w", err)
+	}
+	// dst is a copy: changing it does not change the store.
+	scribble(dst)
+	if got, err := s.Get(ctx, id); err != nil || same(want, got) != nil {
+		return fmt.Errorf("changing a customer filled by Load changed the store (Get = %+v, %v)", got, err)
 	}
 	// A customer whose fields are empty where dst's are not: a sweep's
 	// transition (no Cause), no referrer, no survey. Nothing of the
@@ -472,11 +559,22 @@ func contextCancelled(_ context.Context, s lifecycle.Store, p string) error {
 	if c, err := s.Get(ctx, there); err == nil {
 		return fmt.Errorf("Get with a cancelled context = %v, nil; want an error", c.ID)
 	}
-	for _, err := range s.Scan(ctx) {
-		if err == nil {
-			return errors.New("Scan with a cancelled context yielded a customer without an error")
+	if l, ok := s.(lifecycle.Loader); ok {
+		if err := l.Load(ctx, there, new(lifecycle.Customer)); err == nil {
+			return errors.New("Load with a cancelled context = nil; want an error")
 		}
-		break
+	}
+	// Scan cannot yield every customer: it must yield the failure, once,
+	// and stop; yielding nothing would pass for an empty store.
+	n := 0
+	for c, err := range s.Scan(ctx) {
+		n++
+		if err == nil {
+			return fmt.Errorf("Scan with a cancelled context yielded customer %+v without an error", c)
+		}
+	}
+	if n != 1 {
+		return fmt.Errorf("Scan with a cancelled context yielded %d items; want exactly one, an error (a failure is yielded as a non-nil error, after which Scan stops)", n)
 	}
 	return nil
 }

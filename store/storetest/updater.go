@@ -67,7 +67,9 @@ func updateExisting(ctx context.Context, s lifecycle.Store, p string) error {
 		return fmt.Errorf("Put = %v", err)
 	}
 	var seenErr error
+	calls := 0
 	err := u.Update(ctx, id, func(c *lifecycle.Customer) (bool, error) {
+		calls++
 		seenErr = same(stored, c)
 		c.Stage = "loyalty"
 		c.Version++
@@ -79,6 +81,9 @@ func updateExisting(ctx context.Context, s lifecycle.Store, p string) error {
 	if seenErr != nil {
 		return fmt.Errorf("fn was not given the stored customer: %w", seenErr)
 	}
+	if calls != 1 {
+		return fmt.Errorf("Update(existing) called fn %d times; want exactly once", calls)
+	}
 	stored.Stage, stored.Version = "loyalty", 2
 	got, err := s.Get(ctx, id)
 	if err != nil {
@@ -88,9 +93,13 @@ func updateExisting(ctx context.Context, s lifecycle.Store, p string) error {
 		return fmt.Errorf("after Update: %w", err)
 	}
 	// An error from fn is returned and nothing is stored.
-	err = u.Update(ctx, id, func(c *lifecycle.Customer) (bool, error) { return false, errFromFn })
+	calls = 0
+	err = u.Update(ctx, id, func(c *lifecycle.Customer) (bool, error) { calls++; return false, errFromFn })
 	if !errors.Is(err, errFromFn) {
 		return fmt.Errorf("Update whose fn failed = %v; want fn's error", err)
+	}
+	if calls != 1 {
+		return fmt.Errorf("Update whose fn failed called fn %d times; want exactly once", calls)
 	}
 	// A Put with the version Update left must succeed: versions agree.
 	next := stored.Clone()
@@ -102,8 +111,8 @@ func updateExisting(ctx context.Context, s lifecycle.Store, p string) error {
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	called := false
-	if err := u.Update(cctx, id, func(*lifecycle.Customer) (bool, error) { called = true; return false, nil }); err == nil || called {
-		return fmt.Errorf("Update with a cancelled context = %v (fn called: %v); want an error and no call", err, called)
+	if err := u.Update(cctx, id, func(*lifecycle.Customer) (bool, error) { called = true; return false, nil }); !errors.Is(err, context.Canceled) || called {
+		return fmt.Errorf("Update with a cancelled context = %v (fn called: %v); want the context's error and no call", err, called)
 	}
 	return nil
 }

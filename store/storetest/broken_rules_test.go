@@ -1,0 +1,272 @@
+package storetest_test
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/store"
+	"github.com/clmkit/clm/store/storetest"
+)
+
+// mapStore is a plain, correct Store, Loader, Updater and EventUpdater on
+// a map; mode makes it break one rule, so that each rule's check can be
+// shown to fail a store that breaks it.
+type mapStore struct {
+	mu   sync.Mutex
+	m    map[string]*lifecycle.Customer
+	mode string
+}
+
+func newMapStore(mode string) *mapStore {
+	return &mapStore{m: map[string]*lifecycle.Customer{}, mode: mode}
+}
+
+func (s *mapStore) Get(ctx context.Context, id string) (*lifecycle.Customer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.m[id]
+	if !ok {
+		return nil, fmt.Errorf("customer %q: %w", id, lifecycle.ErrNotFound)
+	}
+	out := c.Clone()
+	switch s.mode {
+	case "get-shares-sums":
+		out.Facts.Sums = c.Facts.Sums
+	case "get-shares-referrals":
+		out.Facts.Referrals = c.Facts.Referrals
+	}
+	return out, nil
+}
+
+func (s *mapStore) Load(ctx context.Context, id string, dst *lifecycle.Customer) error {
+	switch s.mode {
+	case "load-ignores-ctx":
+		ctx = context.Background()
+	case "load-shares":
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		c, ok := s.m[id]
+		if !ok {
+			return lifecycle.ErrNotFound
+		}
+		*dst = *c // the stored slices, not copies
+		return nil
+	}
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	c.CopyTo(dst)
+	return nil
+}
+
+// keep returns what Put stores of c.
+func (s *mapStore) keep(c *lifecycle.Customer) *lifecycle.Customer {
+	out := c.Clone()
+	at := func(t *time.Time) {
+		switch s.mode {
+		case "times-utc":
+			*t = t.UTC()
+		case "times-ms":
+			*t = t.Truncate(time.Millisecond)
+		}
+	}
+	at(&out.Since)
+	at(&out.AsOf)
+	at(&out.Facts.First)
+	at(&out.Facts.Last)
+	for i := range out.History {
+		at(&out.History[i].At)
+	}
+	switch s.mode {
+	case "put-keeps-sums":
+		out.Facts.Sums = c.Facts.Sums
+	case "put-keeps-referrals":
+		out.Facts.Referrals = c.Facts.Referrals
+	}
+	return out
+}
+
+func (s *mapStore) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mode == "invalid-put-writes" && c != nil {
+		// Writes the new stage before checking the version.
+		if old, ok := s.m[c.ID]; ok && old.Version == prev {
+			old.Stage = c.Stage
+		}
+	}
+	if err := store.CheckPut(c, prev); err != nil {
+		return err
+	}
+	old, ok := s.m[c.ID]
+	var have uint64
+	if ok {
+		have = old.Version
+		if s.mode == "seen-before-cas" {
+			// Writes Seen (kept apart, say in a table of its own)
+			// before the compare-and-swap, and not undone when it fails.
+			old.Seen = slices.Clone(c.Seen)
+		}
+	}
+	if have != prev {
+		return &store.ConflictError{ID: c.ID, Want: prev, Have: have}
+	}
+	s.m[c.ID] = s.keep(c)
+	return nil
+}
+
+func (s *mapStore) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
+	return func(yield func(*lifecycle.Customer, error) bool) {
+		if err := ctx.Err(); err != nil {
+			switch s.mode {
+			case "scan-cancel-silent":
+				return // as if the store were empty
+			case "scan-goes-on":
+				if !yield(nil, err) {
+					return
+				}
+			default:
+				yield(nil, err)
+				return
+			}
+		}
+		s.mu.Lock()
+		ids := make([]string, 0, len(s.m))
+		for id := range s.m {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		out := make([]*lifecycle.Customer, len(ids))
+		for i, id := range ids {
+			out[i] = s.m[id]
+			if s.mode != "scan-shares" {
+				out[i] = out[i].Clone()
+			}
+		}
+		s.mu.Unlock()
+		for _, c := range out {
+			if !yield(c, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (s *mapStore) Update(ctx context.Context, id string, fn func(*lifecycle.Customer) (bool, error)) error {
+	if err := ctx.Err(); err != nil {
+		if s.mode == "update-other-error" {
+			return fmt.Errorf("update %q: refused", id)
+		}
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := &lifecycle.Customer{ID: id}
+	if old, ok := s.m[id]; ok {
+		if s.mode == "update-twice" {
+			fn(old.Clone()) // a dry run, thrown away
+		}
+		c = old.Clone()
+	}
+	prev := c.Version
+	changed, err := fn(c)
+	if err != nil || !changed {
+		return err
+	}
+	if err := store.CheckPut(c, prev); err != nil {
+		return err
+	}
+	c.ID = id
+	s.m[id] = c.Clone()
+	return nil
+}
+
+func (s *mapStore) UpdateEvent(ctx context.Context, id string, d uint64, fn func(*lifecycle.Customer, bool) (bool, error)) error {
+	if err := ctx.Err(); err != nil {
+		if s.mode == "update-other-error" {
+			return fmt.Errorf("update %q: refused", id)
+		}
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := &lifecycle.Customer{ID: id}
+	old, ok := s.m[id]
+	if ok {
+		c = old.Clone()
+	}
+	hist, seen := c.History, c.Seen
+	c.History, c.Seen = nil, nil
+	_, found := slices.BinarySearch(seen, d)
+	if ok && s.mode == "event-twice" {
+		fn(c.Clone(), found) // a dry run, thrown away
+	}
+	prev := c.Version
+	changed, err := fn(c, found)
+	if err != nil || !changed {
+		return err
+	}
+	if err := store.CheckPut(c, prev); err != nil {
+		return err
+	}
+	c.ID = id
+	c.History = append(hist, c.History...)
+	c.Seen = seen
+	if !found {
+		i, _ := slices.BinarySearch(c.Seen, d)
+		c.Seen = slices.Insert(c.Seen, i, d)
+	}
+	s.m[id] = c.Clone()
+	return nil
+}
+
+// TestBrokenRulesFail breaks each rule in one way and checks that the
+// suite reports that rule.
+func TestBrokenRulesFail(t *testing.T) {
+	if err := storetest.TestStore(newMapStore("")); err != nil {
+		t.Fatalf("the correct map store failed the suite: %v", err)
+	}
+	for mode, rule := range map[string]string{
+		"get-shares-sums":      "CopyOnGet",
+		"get-shares-referrals": "CopyOnGet",
+		"put-keeps-sums":       "CopyOnPut",
+		"put-keeps-referrals":  "CopyOnPut",
+		"scan-shares":          "CopyOnScan",
+		"scan-cancel-silent":   "ContextCancelled",
+		"scan-goes-on":         "ContextCancelled",
+		"load-ignores-ctx":     "ContextCancelled",
+		"load-shares":          "LoadMatchesGet",
+		"seen-before-cas":      "PutConflict",
+		"invalid-put-writes":   "PutInvalid",
+		"update-twice":         "UpdateExisting",
+		"event-twice":          "EventExisting",
+		"update-other-error":   "UpdateExisting",
+		"times-utc":            "PutNewGet",
+		"times-ms":             "PutNewGet",
+	} {
+		t.Run(mode, func(t *testing.T) {
+			err := storetest.TestStore(newMapStore(mode))
+			if err == nil {
+				t.Fatalf("a store with %s passed the suite", mode)
+			}
+			if !strings.Contains(err.Error(), "storetest: "+rule+":") {
+				t.Errorf("the suite did not report rule %q for %s; it said:\n%v", rule, mode, err)
+			}
+		})
+	}
+}
