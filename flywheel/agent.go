@@ -3,6 +3,7 @@ package flywheel
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -95,8 +96,10 @@ type AgentRun struct {
 // the referrer with a referral_converted event, once. After referring, an
 // advocate stops with probability AdvocateChurn. Event IDs are the
 // customer ID and the step ("c17:visit", "c17:order1", …); customer IDs
-// are "c1", "c2", … in order of arrival. No sweeps are run: time-only moves
-// such as lapsing are not applied.
+// are "c1", "c2", … in the order the prospects are drawn (in each rotation
+// the paid prospects first, then the referred ones, advocate by advocate),
+// not in the order of their arrival times. No sweeps are run: time-only
+// moves such as lapsing are not applied.
 //
 // The random draws come from rand.New(rand.NewPCG(seed, mix(0))), the
 // stream of Monte Carlo run 0, so the same seed gives the same events.
@@ -114,7 +117,7 @@ func Agent(ctx context.Context, p Params, opts ...Option) (*AgentRun, error) {
 	if as.maxEvents < 1 {
 		return nil, invalidf("MaxEvents", float64(as.maxEvents), "must be at least 1")
 	}
-	if as.start.Year() < 1900 || as.start.Add(time.Duration(p.Rotations+1)*as.every).Year() > 9999 {
+	if as.start.Year() < 1900 || addRotations(as.start, p.Rotations+1, as.every).Year() > 9999 {
 		return nil, fmt.Errorf("%w: the rotations from %s every %s leave the years 1900 to 9999", ErrInvalidParams, as.start.Format(time.RFC3339), as.every)
 	}
 	if as.model == nil {
@@ -123,7 +126,7 @@ func Agent(ctx context.Context, p Params, opts ...Option) (*AgentRun, error) {
 	if as.store == nil {
 		as.store = store.NewMemory()
 	}
-	end := as.start.Add(time.Duration(p.Rotations) * as.every)
+	end := addRotations(as.start, p.Rotations, as.every)
 	tr := lifecycle.NewTracker(as.model, as.store, lifecycle.WithClock(func() time.Time { return end }))
 	a := &agent{
 		ctx: ctx, p: &p, tr: tr, every: as.every, max: as.maxEvents,
@@ -134,15 +137,17 @@ func Agent(ctx context.Context, p Params, opts ...Option) (*AgentRun, error) {
 	res := &Result{Mode: ModeAgent, Params: p, Runs: 1, Seed: s.seed, Rotations: make([]Rotation, n)}
 	own := make([][NumMetrics]float64, n)
 	paid := make([]float64, n)
+	t0 := as.start
 	for t := range n {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		np, err := a.rotation(t, as.start.Add(time.Duration(t)*as.every), &own[t])
+		np, err := a.rotation(t, t0, &own[t])
 		if err != nil {
 			return nil, err
 		}
 		paid[t] = np
+		t0 = t0.Add(as.every)
 	}
 	spend := make([]float64, n)
 	for t := range n {
@@ -208,16 +213,34 @@ func (a *agent) rotation(t int, t0 time.Time, own *[NumMetrics]float64) (float64
 	// follow every/16 apart, so everything stays within the rotation.
 	arrival := func() time.Time {
 		off := a.every/64 + time.Duration(a.r.Float64()*float64(a.every/2))
-		return t0.Add(off).Truncate(time.Second)
+		at := t0.Add(off)
+		if tr := at.Truncate(time.Second); !tr.Before(t0) {
+			at = tr
+		}
+		return at
+	}
+	// Every arrival records at least one event: too many arrivals stop the
+	// run before any of them is generated.
+	tooMany := func(arrivals, more int) error {
+		if more > a.max-a.events-arrivals {
+			return fmt.Errorf("%w: more than %d events (MaxEvents)", ErrDiverged, a.max)
+		}
+		return nil
 	}
 	arrivals := a.arr[:0]
 	defer func() { a.arr = arrivals[:0] }()
 	paid := int(poisson(a.r, p.PaidProspects))
+	if err := tooMany(0, paid); err != nil {
+		return 0, err
+	}
 	for range paid {
 		arrivals = append(arrivals, prospect{id: a.newID(), at: arrival()})
 	}
 	for _, adv := range referring {
 		k := int(poisson(a.r, p.Referrals))
+		if err := tooMany(len(arrivals), 2*k); err != nil { // a referral_made and a visit each
+			return 0, err
+		}
 		for range k {
 			pr := prospect{id: a.newID(), referrer: adv, at: arrival()}
 			arrivals = append(arrivals, pr)
@@ -283,6 +306,17 @@ func (a *agent) rotation(t int, t0 time.Time, own *[NumMetrics]float64) (float64
 	}
 	own[Advocates] = float64(adv)
 	return float64(paid), nil
+}
+
+// addRotations returns t + n·every without overflowing time.Duration
+// (about 292 years).
+func addRotations(t time.Time, n int, every time.Duration) time.Time {
+	for n > 0 {
+		k := min(n, int(math.MaxInt64/int64(every)))
+		t = t.Add(time.Duration(k) * every)
+		n -= k
+	}
+	return t
 }
 
 func (a *agent) newID() string {

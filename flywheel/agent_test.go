@@ -139,3 +139,84 @@ func TestAgentOptionsInvalid(t *testing.T) {
 	_, err := flywheel.Agent(cctx, p)
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+// Far more prospects than MaxEvents allows stop the run with ErrDiverged
+// at once, without generating them first.
+func TestAgentHugeCountsDivergeQuickly(t *testing.T) {
+	ctx := context.Background()
+	paid := flywheel.LiteratureExample()
+	paid.PaidProspects = 1e12
+	referred := flywheel.LiteratureExample()
+	referred.PaidProspects = 5
+	referred.Conversion = [4]float64{1, 1, 1, 1}
+	referred.ReferredConversion = 1
+	referred.Referrals = 1e12
+	for name, p := range map[string]flywheel.Params{"paid": paid, "referred": referred} {
+		done := make(chan error, 1)
+		go func() { _, err := flywheel.Agent(ctx, p, flywheel.MaxEvents(1000)); done <- err }()
+		select {
+		case err := <-done:
+			require.ErrorIs(t, err, flywheel.ErrDiverged, name)
+			require.Contains(t, err.Error(), "1000", name)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s: Agent with 10^12 prospects did not stop with ErrDiverged", name)
+		}
+	}
+	// A run that stays within MaxEvents is unaffected.
+	p := flywheel.LiteratureExample()
+	p.Rotations = 2
+	run, err := flywheel.Agent(ctx, p, flywheel.Seed(1))
+	require.NoError(t, err)
+	_, err = flywheel.Agent(ctx, p, flywheel.Seed(1), flywheel.MaxEvents(run.Events))
+	require.NoError(t, err, "exactly MaxEvents events")
+	_, err = flywheel.Agent(ctx, p, flywheel.Seed(1), flywheel.MaxEvents(run.Events-1))
+	require.ErrorIs(t, err, flywheel.ErrDiverged)
+}
+
+// Rotation t covers [start + t·every, start + (t+1)·every), also more than
+// 292 years (the range of a time.Duration) after the start, and also when
+// the start is not on a whole second.
+func TestAgentRotationTimes(t *testing.T) {
+	ctx := context.Background()
+	p := flywheel.LiteratureExample()
+	p.Rotations = flywheel.MaxRotations
+	p.PaidProspects = 0.02
+	p.Referrals = 0
+	run, err := flywheel.Agent(ctx, p, flywheel.Seed(3))
+	require.NoError(t, err, "10,000 rotations of 30 days stay within the year 9999")
+	last := run.Measurement.Rotations[p.Rotations-1]
+	want := flywheel.DefaultStart
+	for range p.Rotations - 1 {
+		want = want.Add(flywheel.DefaultEvery)
+	}
+	require.True(t, last.Start.Equal(want), "last rotation starts %v, want %v", last.Start, want)
+	checkProspects(t, run)
+
+	// With one-minute rotations a prospect may arrive under a second after
+	// the start of the rotation.
+	p = flywheel.LiteratureExample()
+	p.Rotations = 50
+	p.Referrals = 0
+	run, err = flywheel.Agent(ctx, p, flywheel.Seed(3), flywheel.Every(time.Minute),
+		flywheel.StartAt(flywheel.DefaultStart.Add(time.Millisecond)))
+	require.NoError(t, err)
+	checkProspects(t, run)
+}
+
+// checkProspects checks that every customer of the run arrived in one of
+// its rotations, and that the paid prospects measured in each rotation are
+// those drawn for it (the Measurement's spend is from the drawn ones).
+func checkProspects(t *testing.T, run *flywheel.AgentRun) {
+	t.Helper()
+	var prospects int
+	for _, rm := range run.Measurement.Rotations {
+		prospects += rm.Prospects
+	}
+	require.Equal(t, run.Measurement.Customers, prospects, "every customer's first event falls in a rotation")
+	var paid float64
+	for i, r := range run.Result.Rotations {
+		paid += r.Mean(flywheel.PaidProspects)
+		require.Equal(t, run.Measurement.Rotations[i].Spend, r.Mean(flywheel.Spend), "rotation %d: spend of the measured and the drawn paid prospects", i+1)
+	}
+	require.Greater(t, paid, 0.0)
+}
