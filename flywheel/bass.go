@@ -77,21 +77,28 @@ func FitBass(cumulative []float64) (Bass, error) {
 	if len(cumulative) < 3 {
 		return Bass{}, fmt.Errorf("%w: a Bass fit needs at least 3 values, got %d", ErrInvalidParams, len(cumulative))
 	}
-	var sumY float64
+	var scale float64
 	for i, y := range cumulative {
 		if !(y >= 0 && y <= math.MaxFloat64) {
 			return Bass{}, invalidf(fmt.Sprintf("cumulative[%d]", i), y, "must be finite and not negative")
 		}
-		sumY += y
+		scale = math.Max(scale, y)
 	}
-	if sumY == 0 {
+	if scale == 0 {
 		return Bass{}, fmt.Errorf("%w: the adoption series is all zero", ErrInvalidParams)
+	}
+	// The fit runs on the series divided by its largest value, so that it
+	// does not depend on the series' units (no overflow or underflow of
+	// the squares), and M is scaled back at the end.
+	ys := make([]float64, len(cumulative))
+	for i, y := range cumulative {
+		ys[i] = y / scale
 	}
 	// profile returns the SSE at (P, Q) and the best M.
 	profile := func(p, q float64) (sse, m float64) {
 		b := Bass{P: p, Q: q, M: 1}
 		var fy, ff, yy float64
-		for i, y := range cumulative {
+		for i, y := range ys {
 			f := b.F(float64(i + 1))
 			fy += f * y
 			ff += f * f
@@ -126,7 +133,7 @@ func FitBass(cumulative []float64) (Bass, error) {
 			}
 			p, q := math.Exp(res.X[0]), math.Exp(res.X[1])
 			_, m := profile(p, q)
-			if m > 0 && finite(m) {
+			if m *= scale; m > 0 && finite(m) {
 				best, bestSSE = Bass{P: p, Q: q, M: m}, res.F
 			}
 		}

@@ -81,3 +81,16 @@ func TestFitBassErrors(t *testing.T) {
 	}
 	require.ErrorIs(t, flywheel.Bass{P: 0, Q: -1, M: math.Inf(1)}.Validate(), flywheel.ErrInvalidParams)
 }
+
+// FitBass does not depend on the series' units: it recovers the same P
+// and Q, and M in the series' units, from tiny and huge markets.
+func TestFitBassScaleFree(t *testing.T) {
+	for _, m := range []float64{1e-200, 1e-6, 1, 1e12, 1e200, 1e306} {
+		truth := flywheel.Bass{P: 0.03, Q: 0.38, M: m}
+		got, err := flywheel.FitBass(truth.Series(20))
+		require.NoError(t, err, "M = %g", m)
+		require.InDelta(t, truth.P, got.P, 1e-4, "M = %g: %+v", m, got)
+		require.InDelta(t, truth.Q, got.Q, 1e-3, "M = %g: %+v", m, got)
+		require.InDelta(t, 1, got.M/m, 1e-4, "M = %g: %+v", m, got)
+	}
+}
