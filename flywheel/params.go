@@ -166,13 +166,18 @@ func ParamNames() []string {
 }
 
 // Set sets the parameter with the given name (see [ParamNames]) to v.
-// Integer parameters (rotations, lag) must be given whole numbers. Set does
-// not check ranges (see [Params.Validate]); an unknown name or a fractional
-// integer is an error wrapping [ErrInvalidParams].
+// Integer parameters (rotations, lag) must be given whole numbers of at
+// most 10⁹ in absolute value. Set does not otherwise check ranges (see
+// [Params.Validate]); an unknown name, a fractional integer or one beyond
+// ±10⁹ is an error wrapping [ErrInvalidParams] naming the parameter and
+// the value.
 func (p *Params) Set(name string, v float64) error {
 	whole := func() (int, error) {
-		if v != math.Trunc(v) || math.Abs(v) > 1e9 {
+		if v != math.Trunc(v) {
 			return 0, invalidf(name, v, "must be a whole number")
+		}
+		if math.Abs(v) > 1e9 {
+			return 0, invalidf(name, v, "must be a whole number from -10^9 to 10^9")
 		}
 		return int(v), nil
 	}

@@ -270,7 +270,13 @@ func TestParamsSetGet(t *testing.T) {
 	}
 	require.ErrorIs(t, p.Set("nope", 1), flywheel.ErrInvalidParams)
 	require.ErrorIs(t, p.Set(flywheel.ParamLag, 1.5), flywheel.ErrInvalidParams)
-	_, err := p.Get("nope")
+	// Set does not check ranges beyond whole numbers up to ±10⁹; Validate does.
+	require.NoError(t, p.Set(flywheel.ParamRotations, -5))
+	require.ErrorContains(t, p.Validate(), "Rotations = -5")
+	err := p.Set(flywheel.ParamRotations, 1e10)
+	require.ErrorIs(t, err, flywheel.ErrInvalidParams)
+	require.ErrorContains(t, err, "rotations = 10000000000 must be a whole number from -10^9 to 10^9")
+	_, err = p.Get("nope")
 	require.ErrorIs(t, err, flywheel.ErrInvalidParams)
 }
 
