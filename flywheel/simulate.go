@@ -327,7 +327,8 @@ func mix(i uint64) uint64 {
 //
 // It stops early with the context's error when ctx is cancelled, with an
 // error wrapping [ErrInvalidParams] for invalid parameters or options, and
-// with [ErrDiverged] when a run's population passes [MaxPopulation].
+// with [ErrDiverged] when a run's population passes [MaxPopulation] (the
+// error of the lowest such run, whatever the number of workers).
 func MonteCarlo(ctx context.Context, p Params, opts ...Option) (*Result, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -353,12 +354,17 @@ func MonteCarlo(ctx context.Context, p Params, opts ...Option) (*Result, error) 
 		done     int
 		lastPct  = -1
 		firstErr error
+		errRun   int
 		wg       sync.WaitGroup
 	)
-	fail := func(err error) {
+	// fail keeps the error of the lowest run. A worker checks failed only
+	// before claiming a block and runs a claimed block to its end (or its
+	// own failure), so every run below the lowest failing one runs: the
+	// error does not depend on the number of workers.
+	fail := func(i int, err error) {
 		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
+		if firstErr == nil || i < errRun {
+			firstErr, errRun = err, i
 		}
 		mu.Unlock()
 		failed.Store(true)
@@ -374,19 +380,22 @@ func MonteCarlo(ctx context.Context, p Params, opts ...Option) (*Result, error) 
 			pcg := rand.NewPCG(0, 0)
 			r := rand.New(pcg)
 			for {
+				if failed.Load() {
+					return
+				}
 				i0 := int(next.Add(block) - block)
-				if i0 >= runs || failed.Load() {
+				if i0 >= runs {
 					return
 				}
 				if err := ctx.Err(); err != nil {
-					fail(err)
+					fail(i0, err)
 					return
 				}
 				nb := min(int(block), runs-i0)
 				for i := i0; i < i0+nb; i++ {
 					pcg.Seed(s.seed, mix(uint64(i)))
 					if err := run(&p, drawer{r}, ring, vals[i*series:(i+1)*series]); err != nil {
-						fail(fmt.Errorf("run %d: %w", i, err))
+						fail(i, fmt.Errorf("run %d: %w", i, err))
 						return
 					}
 				}

@@ -348,3 +348,18 @@ func TestMonteCarloProgressEveryPercent(t *testing.T) {
 		}
 	}
 }
+
+// A diverging Monte Carlo simulation reports the same error (that of the
+// lowest diverging run) whatever the number of workers.
+func TestMonteCarloDivergedDeterministic(t *testing.T) {
+	p := flywheel.LiteratureExample()
+	p.PaidProspects = 1 << 48
+	p.Conversion = [4]float64{1, 1, 1, 1}
+	p.ReferredConversion = 1
+	_, want := flywheel.MonteCarlo(context.Background(), p, flywheel.Runs(1000), flywheel.Workers(1), flywheel.Seed(3))
+	require.ErrorIs(t, want, flywheel.ErrDiverged)
+	for i := range 40 {
+		_, err := flywheel.MonteCarlo(context.Background(), p, flywheel.Runs(1000), flywheel.Workers(2+i%7), flywheel.Seed(3))
+		require.Equal(t, want.Error(), err.Error(), "workers %d", 2+i%7)
+	}
+}
