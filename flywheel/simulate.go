@@ -94,8 +94,14 @@ type Rotation struct {
 	Stats [NumMetrics]Stat
 }
 
-// Mean returns the mean of metric m in this rotation.
-func (r *Rotation) Mean(m Metric) float64 { return r.Stats[m].Mean }
+// Mean returns the mean of metric m in this rotation (NaN when m is not a
+// [Metric]).
+func (r *Rotation) Mean(m Metric) float64 {
+	if m < 0 || int(m) >= NumMetrics {
+		return math.NaN()
+	}
+	return r.Stats[m].Mean
+}
 
 // Result is a simulation's output, one [Rotation] per simulated rotation.
 type Result struct {
@@ -111,11 +117,12 @@ type Result struct {
 	Rotations []Rotation
 }
 
-// Series returns the mean of metric m in each rotation.
+// Series returns the mean of metric m in each rotation (NaN throughout
+// when m is not a [Metric]).
 func (r *Result) Series(m Metric) []float64 {
 	out := make([]float64, len(r.Rotations))
 	for i := range r.Rotations {
-		out[i] = r.Rotations[i].Stats[m].Mean
+		out[i] = r.Rotations[i].Mean(m)
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package flywheel_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -362,4 +363,21 @@ func TestMonteCarloDivergedDeterministic(t *testing.T) {
 		_, err := flywheel.MonteCarlo(context.Background(), p, flywheel.Runs(1000), flywheel.Workers(2+i%7), flywheel.Seed(3))
 		require.Equal(t, want.Error(), err.Error(), "workers %d", 2+i%7)
 	}
+}
+
+// Mean and Series answer NaN for a Metric out of range instead of
+// panicking.
+func TestMetricOutOfRange(t *testing.T) {
+	p := flywheel.LiteratureExample()
+	p.Rotations = 2
+	res, err := flywheel.Expected(p)
+	require.NoError(t, err)
+	for _, m := range []flywheel.Metric{-1, flywheel.Metric(flywheel.NumMetrics), 99} {
+		require.True(t, math.IsNaN(res.Rotations[0].Mean(m)), "Mean(%d)", int(m))
+		s := res.Series(m)
+		require.Len(t, s, 2)
+		require.True(t, math.IsNaN(s[0]) && math.IsNaN(s[1]), "Series(%d)", int(m))
+		require.Equal(t, fmt.Sprintf("Metric(%d)", int(m)), m.String())
+	}
+	require.Equal(t, []float64{100, 100}, res.Series(flywheel.PaidProspects))
 }
