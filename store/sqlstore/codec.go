@@ -30,7 +30,7 @@ type record struct {
 // [lifecycle.ErrInvalidCustomer].
 type ValueError struct {
 	ID     string // the customer (truncated when long)
-	Field  string // e.g. "id", "stage", "history[2].cause", "facts.tallies[0].type", "seen"
+	Field  string // e.g. "id", "stage", "history[2].cause", "facts.tallies[0].type", "since", "seen"
 	Value  string // the offending value (truncated when long)
 	Reason string // what is wrong, in plain words
 }
@@ -64,13 +64,35 @@ func badText(s string, max int) string {
 	return ""
 }
 
+// badTime describes why t cannot be stored exactly in the data column's
+// JSON, or returns "". encoding/json writes times in RFC 3339, which has no
+// years outside 0–9999, no offsets of 24 hours or more, and offsets only to
+// the minute: a time whose offset has seconds (local mean time, as in
+// time zones before about 1940) would come back at another instant.
+func badTime(t time.Time) string {
+	_, off := t.Zone()
+	switch {
+	case t.Year() < 0 || t.Year() > 9999:
+		return "is outside the years 0–9999"
+	case off%60 != 0:
+		return "has a UTC offset with seconds, which RFC 3339 cannot hold"
+	case off <= -24*3600 || off >= 24*3600:
+		return "has a UTC offset of 24 hours or more"
+	}
+	return ""
+}
+
+// errorTime formats a refused time, its offset to the second.
+const errorTime = "2006-01-02T15:04:05.999999999Z07:00:00"
+
 // validID reports whether a customer with this ID could be stored.
 func validID(id string) bool { return id != "" && badText(id, MaxIDLen) == "" }
 
 // check refuses a customer whose strings the database would reject or
 // alter (PostgreSQL refuses NUL bytes and invalid UTF-8 in text and JSON;
-// encoding/json silently replaces invalid UTF-8), whose Seen is not
-// strictly ascending, or whose version does not fit a signed 64-bit column.
+// encoding/json silently replaces invalid UTF-8), whose times JSON cannot
+// hold exactly (see badTime), whose Seen is not strictly ascending, or
+// whose version does not fit a signed 64-bit column.
 func check(c *lifecycle.Customer) error {
 	bad := func(field, value, reason string) error {
 		return &ValueError{ID: truncate(c.ID), Field: field, Value: truncate(value), Reason: reason}
@@ -87,11 +109,35 @@ func check(c *lifecycle.Customer) error {
 	if c.Version > math.MaxInt64 {
 		return bad("version", strconv.FormatUint(c.Version, 10), "is larger than 2⁶³−1")
 	}
+	at := func(field string, t time.Time) error {
+		if why := badTime(t); why != "" {
+			return bad(field, t.Format(errorTime), why)
+		}
+		return nil
+	}
 	if err := text("stage", string(c.Stage)); err != nil {
 		return err
 	}
+	for _, f := range []struct {
+		name string
+		t    time.Time
+	}{
+		{"since", c.Since}, {"as_of", c.AsOf}, {"facts.first", c.Facts.First}, {"facts.last", c.Facts.Last},
+		{"facts.referred_at", c.Facts.ReferredAt}, {"facts.score_at", c.Facts.ScoreAt},
+	} {
+		if err := at(f.name, f.t); err != nil {
+			return err
+		}
+	}
 	for i, t := range c.Facts.Tallies {
-		if err := text("facts.tallies["+strconv.Itoa(i)+"].type", string(t.Type)); err != nil {
+		p := "facts.tallies[" + strconv.Itoa(i) + "]"
+		if err := text(p+".type", string(t.Type)); err != nil {
+			return err
+		}
+		if err := at(p+".first", t.First); err != nil {
+			return err
+		}
+		if err := at(p+".last", t.Last); err != nil {
 			return err
 		}
 	}
@@ -107,7 +153,11 @@ func check(c *lifecycle.Customer) error {
 		return err
 	}
 	for i, r := range c.Facts.Referrals {
-		if err := text("facts.referrals["+strconv.Itoa(i)+"].customer", r.Customer); err != nil {
+		p := "facts.referrals[" + strconv.Itoa(i) + "]"
+		if err := text(p+".customer", r.Customer); err != nil {
+			return err
+		}
+		if err := at(p+".at", r.At); err != nil {
 			return err
 		}
 	}
@@ -120,6 +170,9 @@ func check(c *lifecycle.Customer) error {
 			return err
 		}
 		if err := text(p+".cause", h.Cause); err != nil {
+			return err
+		}
+		if err := at(p+".at", h.At); err != nil {
 			return err
 		}
 	}
@@ -137,7 +190,7 @@ func encode(c *lifecycle.Customer) ([]byte, error) {
 		Stage: c.Stage, Since: c.Since, AsOf: c.AsOf, Facts: c.Facts, History: c.History,
 	})
 	if err != nil {
-		// Only times outside years 0–9999 fail to encode.
+		// Not expected: check refuses the times JSON cannot encode.
 		return nil, &ValueError{ID: truncate(c.ID), Field: "time", Value: err.Error(), Reason: "cannot be encoded"}
 	}
 	return b, nil

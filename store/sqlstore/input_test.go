@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -41,6 +42,17 @@ func TestBadInput(t *testing.T) {
 		{"Seen out of order", func(c *lifecycle.Customer) { c.Seen = []uint64{5, 3} }, "seen"},
 		{"Seen with a duplicate", func(c *lifecycle.Customer) { c.Seen = []uint64{3, 3} }, "seen"},
 		{"version beyond int64", func(c *lifecycle.Customer) { c.Version = 1 << 63 }, "version"},
+		// encoding/json writes offsets to the minute: 1900 in Amsterdam
+		// (+00:19:32) would come back 32 seconds off.
+		{"time whose offset has seconds", func(c *lifecycle.Customer) { c.Since = lmt }, "since"},
+		{"referral time whose offset has seconds", func(c *lifecycle.Customer) {
+			c.Facts.Referrals = []lifecycle.Referral{{Customer: "r", At: lmt}}
+		}, "facts.referrals[0].at"},
+		{"time after year 9999", func(c *lifecycle.Customer) { c.Facts.Tallies[0].Last = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, "facts.tallies[0].last"},
+		{"time before year 0", func(c *lifecycle.Customer) { c.History[0].At = time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC) }, "history[0].at"},
+		{"time with an offset of 24 hours", func(c *lifecycle.Customer) {
+			c.Facts.ScoreAt = time.Date(2025, 1, 1, 0, 0, 0, 0, time.FixedZone("X", 24*3600))
+		}, "facts.score_at"},
 	}
 	forEach(t, func(t *testing.T, d sqlstore.Dialect) {
 		s := newEnv(t, d).open(t)
@@ -91,3 +103,30 @@ func TestBadInput(t *testing.T) {
 }
 
 func lifecycleID(s string) stage.ID { return stage.ID(s) }
+
+// lmt is a time whose UTC offset has seconds, as local mean time has.
+var lmt = time.Date(1900, 1, 1, 12, 0, 0, 5, time.FixedZone("LMT", 19*60+32))
+
+// TestBadTimeNamesValue checks that a refused time is shown in the error
+// with its full offset, and that times at whole-minute offsets (and the
+// zero time) are stored exactly.
+func TestBadTimeNamesValue(t *testing.T) {
+	forEach(t, func(t *testing.T, d sqlstore.Dialect) {
+		s := newEnv(t, d).open(t)
+		ctx := context.Background()
+		err := s.Put(ctx, &lifecycle.Customer{ID: "c", Stage: "reach", Version: 1, AsOf: lmt}, 0)
+		var ve *sqlstore.ValueError
+		require.ErrorAs(t, err, &ve)
+		require.Equal(t, "as_of", ve.Field)
+		require.Equal(t, "1900-01-01T12:00:00.000000005+00:19:32", ve.Value)
+		require.Contains(t, err.Error(), ve.Value)
+		ok := &lifecycle.Customer{ID: "ok", Stage: "reach", Version: 1,
+			AsOf:  time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), // also a column of its own
+			Since: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("X", -(23*3600+59*60)))}
+		require.NoError(t, s.Put(ctx, ok, 0))
+		got, err := s.Get(ctx, "ok")
+		require.NoError(t, err)
+		require.Equal(t, ok.Since.Format(time.RFC3339Nano), got.Since.Format(time.RFC3339Nano))
+		require.Equal(t, ok.AsOf.Format(time.RFC3339Nano), got.AsOf.Format(time.RFC3339Nano))
+	})
+}

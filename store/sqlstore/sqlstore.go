@@ -30,8 +30,9 @@
 //     its memory does not grow with the number of customers, and it holds no
 //     connection while the caller's loop body runs.
 //   - Values the database could not store faithfully (IDs longer than
-//     [MaxIDLen] bytes, invalid UTF-8, NUL bytes) are refused before
-//     anything is written, with a [*ValueError].
+//     [MaxIDLen] bytes, invalid UTF-8, NUL bytes, times outside the years
+//     0–9999 or whose UTC offset has seconds or is 24 hours or more) are
+//     refused before anything is written, with a [*ValueError].
 package sqlstore
 
 import (
