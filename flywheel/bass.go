@@ -46,7 +46,12 @@ func (b Bass) F(t float64) float64 {
 		return 0
 	}
 	e := math.Exp(-(b.P + b.Q) * t)
-	return (1 - e) / (1 + b.Q/b.P*e)
+	qe := b.Q / b.P * e
+	if math.IsNaN(qe) || math.IsInf(qe, 0) {
+		// Q/P overflows (a tiny P): (Q/P)·e in logarithms.
+		qe = math.Exp(math.Log(b.Q) - math.Log(b.P) - (b.P+b.Q)*t)
+	}
+	return (1 - e) / (1 + qe)
 }
 
 // Cumulative returns M·F(t), the adopters by time t.

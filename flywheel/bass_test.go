@@ -94,3 +94,18 @@ func TestFitBassScaleFree(t *testing.T) {
 		require.InDelta(t, 1, got.M/m, 1e-4, "M = %g: %+v", m, got)
 	}
 }
+
+// F stays a share in [0, 1] for every valid Bass model, a tiny P (Q/P
+// overflows) included.
+func TestBassFTinyP(t *testing.T) {
+	for _, b := range []flywheel.Bass{{P: 1e-320, Q: 0.5, M: 10}, {P: 5e-324, Q: 1e300, M: 1}, {P: 1e-300, Q: 1e10, M: 1}} {
+		require.NoError(t, b.Validate())
+		prev := 0.0
+		for _, tt := range []float64{0, 1e-3, 1, 10, 1e3, 1e6, math.Inf(1)} {
+			f := b.F(tt)
+			require.True(t, f >= prev && f <= 1, "%+v: F(%v) = %v after %v", b, tt, f, prev)
+			prev = f
+		}
+		require.Equal(t, 1.0, b.F(math.Inf(1)), "%+v", b)
+	}
+}
