@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -185,4 +186,45 @@ func TestConnectMemory(t *testing.T) {
 	got, err := s.Get(ctx, "m")
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), got.Version)
+}
+
+// TestConnectMemoryWithParameters checks that "sqlite::memory:" carrying
+// query parameters is still the one private in-memory database, however
+// many goroutines use the Store: every connection of a pool to
+// ":memory:" would be a database of its own, without the tables.
+func TestConnectMemoryWithParameters(t *testing.T) {
+	ctx := context.Background()
+	for _, url := range []string{"sqlite::memory:?_pragma=synchronous(NORMAL)", "sqlite:file::memory:"} {
+		t.Run(url, func(t *testing.T) {
+			s, err := sqlstore.Connect(ctx, url)
+			require.NoError(t, err)
+			defer s.Close()
+			for i := range 8 {
+				require.NoError(t, s.Put(ctx, &lifecycle.Customer{ID: "c" + strconv.Itoa(i), Stage: "reach", Version: 1}, 0))
+			}
+			// Concurrent readers: the pool would open more connections.
+			var wg sync.WaitGroup
+			errs := make(chan error, 8)
+			for range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range 8 {
+						if _, err := s.Get(ctx, "c"+strconv.Itoa(i)); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			n, err := s.Count(ctx)
+			require.NoError(t, err)
+			require.Equal(t, int64(8), n)
+		})
+	}
 }

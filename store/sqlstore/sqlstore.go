@@ -266,8 +266,8 @@ func Open(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, e
 //     carry modernc.org/sqlite query parameters ("sqlite:clm.db?_pragma=synchronous(NORMAL)").
 //     Connect adds busy_timeout(10000) (wait up to 10 s for another
 //     writer), journal_mode(WAL) and _txlock=immediate unless the URL sets
-//     them. "sqlite::memory:" is a private in-memory database, limited to
-//     one connection.
+//     them. "sqlite::memory:" (with or without parameters) is a private
+//     in-memory database, limited to one connection.
 //
 // The pool keeps up to 16 idle connections (database/sql's default is 2,
 // too few for concurrent writers); change it with [Store.DB]'s
@@ -319,12 +319,17 @@ func sqliteDSN(path string) (dsn string, memory bool) {
 	if path == "" {
 		return "", false
 	}
-	if path == ":memory:" {
-		return ":memory:", true
-	}
 	name, query, _ := strings.Cut(path, "?")
 	if name == "" {
 		return "", false
+	}
+	if name == ":memory:" || name == "file::memory:" {
+		// Every connection to ":memory:" is a database of its own: the
+		// caller limits the pool to one. Busy timeout and WAL do not apply.
+		if query != "" {
+			return name + "?" + query, true
+		}
+		return name, true
 	}
 	if !strings.HasPrefix(name, "file:") {
 		name = "file:" + name
