@@ -125,8 +125,10 @@ func (p Params) AdvocateShare(referred bool) float64 {
 
 // ViralCoefficient returns the expected number of referred prospects who
 // become advocates per referring advocate per rotation:
-// Referrals × AdvocateShare(true). With AdvocateChurn 0 and Lag 1 the
-// expected advocates grow by this factor plus one each rotation.
+// Referrals × AdvocateShare(true). With AdvocateChurn 0 and Lag 1, the
+// advocates that referrals bring grow by about this factor plus one each
+// rotation; paid prospects who become advocates come on top (see
+// docs/flywheel.md for the exact recurrence).
 func (p Params) ViralCoefficient() float64 { return p.Referrals * p.AdvocateShare(true) }
 
 // GenerationK returns the expected number of referred prospects who become
