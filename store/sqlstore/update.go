@@ -32,8 +32,9 @@ import (
 // the lock are retried first, as [WithRetries] says. fn's error is
 // returned as is, and nothing is stored when fn returns an error or false.
 // A change fn makes is checked as [Store.Put] checks its argument (an ID
-// the store could never hold gives a [*ValueError], a version other than
-// the previous plus one an error wrapping [lifecycle.ErrInvalidCustomer]).
+// longer than [MaxIDLen], of invalid UTF-8 or with a NUL byte gives a
+// [*ValueError]; an empty ID, or a version other than the previous plus
+// one, an error wrapping [lifecycle.ErrInvalidCustomer]).
 // An Update can lose only to a Put that creates the same customer between
 // its read and its write (PostgreSQL): it then returns a
 // [*store.ConflictError] and stores nothing. A PostgreSQL serialization
