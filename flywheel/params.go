@@ -128,7 +128,7 @@ func (p Params) AdvocateShare(referred bool) float64 {
 // Referrals × AdvocateShare(true). With AdvocateChurn 0 and Lag 1, the
 // advocates that referrals bring grow by about this factor plus one each
 // rotation; paid prospects who become advocates come on top (see
-// docs/flywheel.md for the exact recurrence).
+// the closed forms in docs/flywheel.md).
 func (p Params) ViralCoefficient() float64 { return p.Referrals * p.AdvocateShare(true) }
 
 // GenerationK returns the expected number of referred prospects who become
