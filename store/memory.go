@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"iter"
+	"math"
 	"math/bits"
 	"slices"
 	"sync"
@@ -615,14 +616,19 @@ func (e *ConflictError) Error() string {
 func (e *ConflictError) Unwrap() error { return lifecycle.ErrConflict }
 
 // CheckPut checks the arguments of a Put as every [lifecycle.Store] must:
-// a non-empty ID and c.Version == prev+1. Store implementations may call it
-// first; the error wraps [lifecycle.ErrInvalidCustomer].
+// a non-nil customer, a non-empty ID and c.Version == prev+1 (so prev is
+// below math.MaxUint64: no version follows it). Store implementations may
+// call it first; the error wraps [lifecycle.ErrInvalidCustomer] and names
+// the customer and the versions.
 func CheckPut(c *lifecycle.Customer, prev uint64) error {
 	switch {
 	case c == nil:
 		return fmt.Errorf("store: nil customer: %w", lifecycle.ErrInvalidCustomer)
 	case c.ID == "":
 		return fmt.Errorf("store: customer ID is empty: %w", lifecycle.ErrInvalidCustomer)
+	case prev == math.MaxUint64:
+		// prev+1 would wrap round to 0, the version of no stored customer.
+		return fmt.Errorf("store: customer %q: prev %d is the largest version, no version follows it: %w", c.ID, prev, lifecycle.ErrInvalidCustomer)
 	case c.Version != prev+1:
 		return fmt.Errorf("store: customer %q: version %d must be prev+1 = %d: %w", c.ID, c.Version, prev+1, lifecycle.ErrInvalidCustomer)
 	}
