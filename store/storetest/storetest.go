@@ -105,12 +105,7 @@ func runCase(c Case, s lifecycle.Store, prefix string) (err error) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				done <- fmt.Errorf("panicked: %v", r)
-			}
-		}()
-		done <- c.Check(ctx, s, prefix)
+		done <- recovered(func() error { return c.Check(ctx, s, prefix) })
 	}()
 	select {
 	case err = <-done:
@@ -121,6 +116,18 @@ func runCase(c Case, s lifecycle.Store, prefix string) (err error) {
 		return fmt.Errorf("storetest: %s: %w", c.Name, err)
 	}
 	return nil
+}
+
+// recovered runs fn and returns its error, or a panic in it as an error:
+// every goroutine of the suite runs the store's methods through it, so that
+// a store that panics fails the rule instead of crashing the test binary.
+func recovered(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panicked: %v", r)
+		}
+	}()
+	return fn()
 }
 
 // sample returns a customer with every field set, version 1. Its times
@@ -452,6 +459,17 @@ func scanMine(ctx context.Context, s lifecycle.Store, p string) (map[string]*lif
 	return out, nil
 }
 
+// recoveredScan is scanMine, with a panic returned as an error (so that a
+// goroutine racing the scan is stopped before the rule returns).
+func recoveredScan(ctx context.Context, s lifecycle.Store, p string) (got map[string]*lifecycle.Customer, err error) {
+	err = recovered(func() error {
+		var err error
+		got, err = scanMine(ctx, s, p)
+		return err
+	})
+	return got, err
+}
+
 func scanAll(ctx context.Context, s lifecycle.Store, p string) error {
 	const n = 300
 	for i := 0; i < n; i++ {
@@ -509,26 +527,28 @@ func scanDuringWrites(ctx context.Context, s lifecycle.Store, p string) error {
 	stop := make(chan struct{})
 	werr := make(chan error, 1)
 	go func() {
-		v := uint64(1)
 		defer close(werr)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			for i := 0; i < n; i += 7 {
-				c := sample(p+strconv.Itoa(i), i)
-				c.Version = v + 1
-				if err := s.Put(ctx, c, v); err != nil {
-					werr <- fmt.Errorf("concurrent Put(%d, prev %d) = %v", i, v, err)
-					return
+		err := recovered(func() error {
+			for v := uint64(1); ; v++ {
+				select {
+				case <-stop:
+					return nil
+				default:
+				}
+				for i := 0; i < n; i += 7 {
+					c := sample(p+strconv.Itoa(i), i)
+					c.Version = v + 1
+					if err := s.Put(ctx, c, v); err != nil {
+						return fmt.Errorf("concurrent Put(%d, prev %d) = %v", i, v, err)
+					}
 				}
 			}
-			v++
+		})
+		if err != nil {
+			werr <- err
 		}
 	}()
-	got, err := scanMine(ctx, s, p)
+	got, err := recoveredScan(ctx, s, p)
 	close(stop)
 	if e := <-werr; e != nil {
 		return e
@@ -597,7 +617,7 @@ func raceOneWinner(ctx context.Context, s lifecycle.Store, p string) error {
 				c := sample(id, w+1)
 				c.Version = 2
 				<-start
-				err := s.Put(ctx, c, 1)
+				err := recovered(func() error { return s.Put(ctx, c, 1) })
 				switch {
 				case err == nil:
 					wins.Add(1)
@@ -720,7 +740,7 @@ func parallel(n int, fn func(g int) error) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := fn(g); err != nil {
+			if err := recovered(func() error { return fn(g) }); err != nil {
 				errs <- err
 			}
 		}()
