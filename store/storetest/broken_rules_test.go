@@ -107,7 +107,17 @@ func (s *mapStore) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.mu.Lock()
+	if s.mode == "scan-holds-lock" {
+		// Waits for the lock as long as ctx lets it.
+		for !s.mu.TryLock() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			time.Sleep(time.Millisecond)
+		}
+	} else {
+		s.mu.Lock()
+	}
 	defer s.mu.Unlock()
 	if s.mode == "invalid-put-writes" && c != nil {
 		// Writes the new stage before checking the version.
@@ -151,6 +161,9 @@ func (s *mapStore) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, erro
 			}
 		}
 		s.mu.Lock()
+		if s.mode == "scan-holds-lock" {
+			defer s.mu.Unlock() // while the loop body runs
+		}
 		ids := make([]string, 0, len(s.m))
 		for id := range s.m {
 			ids = append(ids, id)
@@ -163,7 +176,9 @@ func (s *mapStore) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, erro
 				out[i] = out[i].Clone()
 			}
 		}
-		s.mu.Unlock()
+		if s.mode != "scan-holds-lock" {
+			s.mu.Unlock()
+		}
 		for _, c := range out {
 			if !yield(c, nil) {
 				return
@@ -243,6 +258,9 @@ func (s *mapStore) UpdateEvent(ctx context.Context, id string, d uint64, fn func
 // TestBrokenRulesFail breaks each rule in one way and checks that the
 // suite reports that rule.
 func TestBrokenRulesFail(t *testing.T) {
+	// A rule whose store waits for itself ends when its context does.
+	defer func(d time.Duration) { storetest.CaseTimeout = d }(storetest.CaseTimeout)
+	storetest.CaseTimeout = 2 * time.Second
 	if err := storetest.TestStore(newMapStore("")); err != nil {
 		t.Fatalf("the correct map store failed the suite: %v", err)
 	}
@@ -264,6 +282,7 @@ func TestBrokenRulesFail(t *testing.T) {
 		"times-utc":            "PutNewGet",
 		"times-ms":             "PutNewGet",
 		"panics-in-goroutines": "ConcurrentIncrements",
+		"scan-holds-lock":      "ScanBodyWrites",
 	} {
 		t.Run(mode, func(t *testing.T) {
 			err := storetest.TestStore(newMapStore(mode))

@@ -58,6 +58,7 @@ func Cases() []Case {
 		{"Scan", scanAll},
 		{"ScanStopEarly", scanStopEarly},
 		{"ScanDuringWrites", scanDuringWrites},
+		{"ScanBodyWrites", scanBodyWrites},
 		{"ContextCancelled", contextCancelled},
 		{"RaceOneWinner", raceOneWinner},
 		{"ConcurrentIncrements", concurrentIncrements},
@@ -558,6 +559,53 @@ func scanDuringWrites(ctx context.Context, s lifecycle.Store, p string) error {
 	}
 	if len(got) != n {
 		return fmt.Errorf("Scan during concurrent writes yielded %d of %d customers", len(got), n)
+	}
+	return nil
+}
+
+// scanBodyWrites writes every customer Scan yields from inside the loop
+// body, as Tracker.Sweep does: a store that holds a lock while the body
+// runs fails (or hangs) here.
+func scanBodyWrites(ctx context.Context, s lifecycle.Store, p string) error {
+	const n = 20
+	for i := 0; i < n; i++ {
+		if err := s.Put(ctx, sample(p+strconv.Itoa(i), i), 0); err != nil {
+			return fmt.Errorf("Put(%d) = %v", i, err)
+		}
+	}
+	seen := map[string]bool{}
+	for c, err := range s.Scan(ctx) {
+		if err != nil {
+			return fmt.Errorf("Scan yielded error %w", err)
+		}
+		if c == nil {
+			return errors.New("Scan yielded a nil customer without an error")
+		}
+		if len(c.ID) < len(p) || c.ID[:len(p)] != p {
+			continue
+		}
+		if seen[c.ID] {
+			return fmt.Errorf("Scan whose loop body writes yielded customer %q twice", c.ID)
+		}
+		seen[c.ID] = true
+		c.Version++
+		c.Stage = "swept"
+		if err := s.Put(ctx, c, c.Version-1); err != nil {
+			return fmt.Errorf("Put(%q) in Scan's loop body = %v; want nil (the body may write to the store)", c.ID, err)
+		}
+	}
+	if len(seen) != n {
+		return fmt.Errorf("Scan whose loop body writes yielded %d of the %d customers stored", len(seen), n)
+	}
+	for i := 0; i < n; i++ {
+		id := p + strconv.Itoa(i)
+		got, err := s.Get(ctx, id)
+		if err != nil {
+			return fmt.Errorf("Get(%q) = %v", id, err)
+		}
+		if got.Version != 2 || got.Stage != "swept" {
+			return fmt.Errorf("customer %q after a write in Scan's loop body: version %d, stage %q; want 2, \"swept\"", id, got.Version, got.Stage)
+		}
 	}
 	return nil
 }
