@@ -187,11 +187,18 @@ func (s *mapStore) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, erro
 	}
 }
 
+// ctxErr is what Update and UpdateEvent return when ctx is done: its
+// error, or another one in mode update-other-error.
+func (s *mapStore) ctxErr(ctx context.Context, id string) error {
+	err := ctx.Err()
+	if err != nil && s.mode == "update-other-error" {
+		return fmt.Errorf("update %q: refused", id)
+	}
+	return err
+}
+
 func (s *mapStore) Update(ctx context.Context, id string, fn func(*lifecycle.Customer) (bool, error)) error {
-	if err := ctx.Err(); err != nil {
-		if s.mode == "update-other-error" {
-			return fmt.Errorf("update %q: refused", id)
-		}
+	if err := s.ctxErr(ctx, id); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -217,10 +224,7 @@ func (s *mapStore) Update(ctx context.Context, id string, fn func(*lifecycle.Cus
 }
 
 func (s *mapStore) UpdateEvent(ctx context.Context, id string, d uint64, fn func(*lifecycle.Customer, bool) (bool, error)) error {
-	if err := ctx.Err(); err != nil {
-		if s.mode == "update-other-error" {
-			return fmt.Errorf("update %q: refused", id)
-		}
+	if err := s.ctxErr(ctx, id); err != nil {
 		return err
 	}
 	s.mu.Lock()
