@@ -30,7 +30,7 @@ type ValidationError struct {
 	// "attrs.score"; "json" for a JSON document as a whole; from
 	// [FromSegment], the Segment field ("messageId", "properties.total").
 	Field  string
-	Value  string // the offending value (truncated when long)
+	Value  string // the offending value; past 64 bytes, its first 64 or fewer (cut between characters) and "…"
 	Reason string // what is wrong, in plain words
 }
 
@@ -43,6 +43,8 @@ func (e *ValidationError) Error() string {
 // Unwrap returns [ErrInvalidEvent].
 func (e *ValidationError) Unwrap() error { return ErrInvalidEvent }
 
+// invalid returns a *ValidationError; it truncates value (see truncate),
+// so that every Value is short, whichever check refused it.
 func invalid(field, value, reason string) error {
-	return &ValidationError{Field: field, Value: value, Reason: reason}
+	return &ValidationError{Field: field, Value: truncate(value), Reason: reason}
 }
