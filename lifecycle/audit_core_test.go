@@ -2,6 +2,7 @@ package lifecycle_test
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -40,5 +41,30 @@ func TestValidationErrorValueTruncated(t *testing.T) {
 			require.GreaterOrEqual(t, len(strings.TrimSuffix(ve.Value, "…")), 61, "Value %q", ve.Value)
 			require.True(t, utf8.ValidString(ve.Value), "Value %q is not valid UTF-8", ve.Value)
 		})
+	}
+}
+
+// Sums of huge amounts saturate instead of wrapping to a negative number,
+// in any order, and Revenue does not overflow either.
+func TestSumsSaturate(t *testing.T) {
+	const max = math.MaxInt64
+	money := func(id string, typ lifecycle.EventType, amt int64) lifecycle.Event {
+		return lifecycle.Event{ID: id, CustomerID: "c", Type: typ, Time: t0, Amount: amt, Currency: "EUR"}
+	}
+	events := []lifecycle.Event{
+		money("o1", lifecycle.OrderCompleted, max-5),
+		money("o2", lifecycle.OrderCompleted, 10),
+		money("o3", lifecycle.OrderCompleted, max),
+		money("s1", lifecycle.SubscriptionRenewed, max),
+		money("r1", lifecycle.OrderRefunded, 7),
+	}
+	for _, order := range [][]int{{0, 1, 2, 3, 4}, {4, 3, 2, 1, 0}, {1, 3, 0, 4, 2}} {
+		var f lifecycle.Facts
+		for _, i := range order {
+			f.Add(&events[i])
+		}
+		require.Equal(t, int64(max), f.Amount(lifecycle.OrderCompleted, "EUR"), "order %v", order)
+		require.Equal(t, int64(max), f.Amount(lifecycle.SubscriptionRenewed, "EUR"))
+		require.Equal(t, int64(max-7), f.Revenue("EUR"))
 	}
 }

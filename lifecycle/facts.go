@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -17,7 +18,9 @@ type Tally struct {
 }
 
 // Sum is the money carried by one event type in one currency, in minor
-// units.
+// units. Amount saturates at math.MaxInt64 instead of overflowing, so it
+// is never negative and, like every aggregate, does not depend on the
+// order events arrive in.
 type Sum struct {
 	Type     EventType `json:"type"`
 	Currency string    `json:"currency"`
@@ -136,9 +139,16 @@ func (f *Facts) Orders() int64 {
 }
 
 // Revenue returns the net money received in currency cur: completed orders
-// and subscription renewals less refunds.
+// and subscription renewals less refunds. Orders and renewals together
+// count at most math.MaxInt64 (see [Sum]), so the result never overflows.
 func (f *Facts) Revenue(cur string) int64 {
-	return f.Amount(OrderCompleted, cur) + f.Amount(SubscriptionRenewed, cur) - f.Amount(OrderRefunded, cur)
+	in := f.Amount(OrderCompleted, cur)
+	if r := f.Amount(SubscriptionRenewed, cur); in > math.MaxInt64-r {
+		in = math.MaxInt64
+	} else {
+		in += r
+	}
+	return in - f.Amount(OrderRefunded, cur)
 }
 
 // Currencies returns the currencies of every amount recorded for the
@@ -294,7 +304,11 @@ func (f *Facts) addSum(typ EventType, cur string, amt int64) {
 	}
 	i := lo
 	if i < len(f.Sums) && f.Sums[i].Type == typ && f.Sums[i].Currency == cur {
-		f.Sums[i].Amount += amt
+		if s := &f.Sums[i]; amt > 0 && s.Amount > math.MaxInt64-amt {
+			s.Amount = math.MaxInt64 // saturate: amounts are never negative
+		} else {
+			s.Amount += amt
+		}
 		return
 	}
 	f.Sums = insertTight(f.Sums, i, Sum{Type: typ, Currency: cur, Amount: amt})
