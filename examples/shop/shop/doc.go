@@ -53,7 +53,8 @@
 // "rejected" (this event is bad: its "error" has "field", "value",
 // "reason" and "message"), "not_applied" (this event is good but another
 // one in the request is bad) or "failed" (a store error). Applied and
-// duplicate events also carry "from", "to", "moved" and "version".
+// duplicate events also carry "from" (absent for a new customer), "to",
+// "moved" (true or false) and "version".
 //
 // GET /v1/customers/{id} returns a customer's stage, facts and history,
 // or 404. GET /v1/stages returns the number of customers in each stage, in

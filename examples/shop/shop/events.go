@@ -41,7 +41,7 @@ type eventResult struct {
 	Status     string      `json:"status"`
 	From       stage.ID    `json:"from,omitempty"`
 	To         stage.ID    `json:"to,omitempty"`
-	Moved      bool        `json:"moved,omitempty"`
+	Moved      *bool       `json:"moved,omitempty"` // set for applied and duplicate events
 	Version    uint64      `json:"version,omitempty"`
 	Error      *fieldError `json:"error,omitempty"`
 }
@@ -97,8 +97,10 @@ func (d *decoded) wireField(f string) string {
 }
 
 // segmentBatchFields are the fields of a Segment batch envelope besides
-// "batch"; they are accepted and ignored.
-var segmentBatchFields = map[string]bool{"batch": true, "context": true, "integrations": true, "sentAt": true, "writeKey": true, "metadata": true}
+// "batch"; they are accepted and ignored. Segment's libraries send some
+// of them: analytics-node "timestamp" and "sentAt", analytics-go
+// "messageId", "sentAt" and "context".
+var segmentBatchFields = map[string]bool{"batch": true, "context": true, "integrations": true, "sentAt": true, "timestamp": true, "messageId": true, "writeKey": true, "metadata": true}
 
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
@@ -176,7 +178,8 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 			if res.Duplicate {
 				out.Status = statusDuplicate
 			}
-			out.From, out.To, out.Moved, out.Version = res.From, res.To, res.Moved, res.Version
+			moved := res.Moved
+			out.From, out.To, out.Moved, out.Version = res.From, res.To, &moved, res.Version
 			ans.Accepted++
 		case errors.Is(res.Err, lifecycle.ErrInvalidEvent):
 			// Validated above; only a clock that moved can get here.

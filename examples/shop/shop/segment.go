@@ -35,6 +35,7 @@ type segmentCall struct {
 	ReceivedAt        json.RawMessage `json:"receivedAt"`
 	OriginalTimestamp json.RawMessage `json:"originalTimestamp"`
 	WriteKey          json.RawMessage `json:"writeKey"`
+	Metadata          json.RawMessage `json:"_metadata"` // added by analytics-node and analytics.js
 }
 
 // segmentFields maps the library's field names to a Segment call's, for

@@ -147,7 +147,8 @@ func (s *Server) authorized(r *http.Request) bool {
 		return true
 	}
 	var got string
-	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if strings.EqualFold(scheme, "Bearer") { // auth schemes are case-insensitive
 		got = strings.TrimSpace(tok)
 	} else if _, pw, ok := r.BasicAuth(); ok {
 		got = pw

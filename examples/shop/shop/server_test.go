@@ -591,3 +591,67 @@ func basic(user, pass string) string {
 	req.SetBasicAuth(user, pass)
 	return req.Header.Get("Authorization")
 }
+
+// Segment's own libraries add fields to what they send: analytics-node a
+// "timestamp" on the batch envelope and "_metadata" on every call,
+// analytics-go a "messageId" on the envelope. Their batches must import.
+func TestSegmentLibraryBatches(t *testing.T) {
+	for name, body := range map[string]string{
+		"analytics-node": `{"batch":[{"type":"track","event":"Product Added","userId":"c5","messageId":"node-1","timestamp":"2026-03-03T10:00:00.000Z",` +
+			`"context":{"library":{"name":"analytics-node","version":"6.2.0"}},"_metadata":{"nodeVersion":"20.11.1"}}],` +
+			`"timestamp":"2026-03-03T10:00:01.000Z","sentAt":"2026-03-03T10:00:01.000Z"}`,
+		"analytics-go": `{"messageId":"b-7","sentAt":"2026-03-03T10:00:01Z","batch":[{"type":"track","event":"Product Added","userId":"c5","messageId":"go-1",` +
+			`"timestamp":"2026-03-03T10:00:00Z","context":{"library":{"name":"analytics-go","version":"3.0.0"}}}],"context":{"library":{"name":"analytics-go"}}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv, _ := newServer(t, nil)
+			rec := do(t, srv, http.MethodPost, "/v1/events", jsonCT, body)
+			require.Equal(t, http.StatusAccepted, rec.Code, "body: %s", rec.Body)
+			a := decode[answer](t, rec)
+			require.Len(t, a.Results, 1)
+			require.Equal(t, "applied", a.Results[0].Status)
+		})
+	}
+}
+
+// The scheme of an Authorization header is case-insensitive (RFC 9110,
+// section 11.1): "bearer <key>" is as good as "Bearer <key>".
+func TestAPIKeysBearerSchemeAnyCase(t *testing.T) {
+	srv, _ := newServer(t, nil, shop.WithAPIKeys("k-one"))
+	for _, scheme := range []string{"Bearer", "bearer", "BEARER"} {
+		req := httptest.NewRequest(http.MethodGet, "/v1/stages", nil)
+		req.Header.Set("Authorization", scheme+" k-one")
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		require.Equal(t, http.StatusOK, rec.Code, "scheme %q", scheme)
+	}
+}
+
+// Applied and duplicate results carry "moved" and "version" even when the
+// event moved nobody; "from" only when the customer had a stage before.
+func TestResultFieldsPresent(t *testing.T) {
+	srv, _ := newServer(t, nil)
+	rec := do(t, srv, http.MethodPost, "/v1/events", jsonCT, `[`+visit+`,`+visit+`]`)
+	require.Equal(t, http.StatusAccepted, rec.Code, "body: %s", rec.Body)
+	a := decode[struct {
+		Results []map[string]any `json:"results"`
+	}](t, rec)
+	require.Len(t, a.Results, 2)
+	first, dup := a.Results[0], a.Results[1]
+	require.Equal(t, "applied", first["status"])
+	require.Equal(t, true, first["moved"])
+	require.NotContains(t, first, "from", "a new customer has no previous stage")
+	require.Equal(t, "duplicate", dup["status"])
+	require.Equal(t, false, dup["moved"], "a duplicate carries moved: false")
+	require.Equal(t, "reach", dup["from"])
+	require.EqualValues(t, 1, dup["version"])
+
+	rec = do(t, srv, http.MethodPost, "/v1/events", jsonCT, `[`+visit+`,{"id":"x"}]`)
+	require.Equal(t, http.StatusUnprocessableEntity, rec.Code, "body: %s", rec.Body)
+	b := decode[struct {
+		Results []map[string]any `json:"results"`
+	}](t, rec)
+	for _, r := range b.Results {
+		require.NotContains(t, r, "moved", "only applied and duplicate results carry moved: %v", r)
+	}
+}
