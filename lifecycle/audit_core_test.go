@@ -5,11 +5,14 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/model"
+	"github.com/clmkit/clm/store"
 )
 
 // ValidationError.Value is the offending value, truncated when long, from
@@ -66,5 +69,21 @@ func TestSumsSaturate(t *testing.T) {
 		require.Equal(t, int64(max), f.Amount(lifecycle.OrderCompleted, "EUR"), "order %v", order)
 		require.Equal(t, int64(max), f.Amount(lifecycle.SubscriptionRenewed, "EUR"))
 		require.Equal(t, int64(max-7), f.Revenue("EUR"))
+	}
+}
+
+// WithMaxSkew(0) and a negative skew refuse only times after the clock:
+// a past event is never "in the future".
+func TestMaxSkewZeroOrNegative(t *testing.T) {
+	now := t0
+	at := func(d time.Duration) *lifecycle.Event {
+		return &lifecycle.Event{ID: "e", CustomerID: "c", Type: lifecycle.SiteVisited, Time: now.Add(d)}
+	}
+	for _, d := range []time.Duration{0, -time.Hour} {
+		tr := lifecycle.NewTracker(model.SterneCutler(), store.NewMemory(),
+			lifecycle.WithClock(func() time.Time { return now }), lifecycle.WithMaxSkew(d))
+		require.NoError(t, tr.Validate(at(0)), "skew %v: an event at the clock's time", d)
+		require.NoError(t, tr.Validate(at(-time.Minute)), "skew %v: a past event", d)
+		checkField(t, tr.Validate(at(time.Nanosecond)), "time")
 	}
 }

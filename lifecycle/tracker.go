@@ -110,8 +110,11 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithMaxSkew sets how far in the future of the clock an event's time may
-// be before it is refused (default 15 minutes).
-func WithMaxSkew(d time.Duration) Option { return func(t *Tracker) { t.skew = d } }
+// be before it is refused (default 15 minutes). A d of 0, or a negative d,
+// refuses every time after the clock's and accepts every other.
+func WithMaxSkew(d time.Duration) Option {
+	return func(t *Tracker) { t.skew = max(d, 0) }
+}
 
 // WithMaxRetries sets how many times a write that lost a compare-and-swap
 // race is retried before Record gives up with [ErrConflict] (default 32, so
