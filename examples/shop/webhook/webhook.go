@@ -443,12 +443,14 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 // Backoff returns the wait before retry n (n ≥ 1), as described at
 // [WithBackoff]. It draws from the Sender's random source.
 func (s *Sender) Backoff(n int) time.Duration {
-	d := s.max
-	if n < 62 {
-		if e := s.base << (n - 1); e > 0 && e < s.max {
-			d = e
+	d := s.base
+	for i := 1; i < n && d < s.max; i++ {
+		d *= 2
+		if d <= 0 { // wrapped around: d was above half the longest Duration
+			d = s.max
 		}
 	}
+	d = min(d, s.max)
 	half := d / 2
 	if d-half <= 0 {
 		return d

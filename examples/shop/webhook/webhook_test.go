@@ -458,3 +458,20 @@ func TestRetryAfterParse(t *testing.T) {
 		require.Equal(t, tc.want, RetryAfter(h, testNow), "Retry-After %q", tc.v)
 	}
 }
+
+// TestBackoffNoOverflow: base·2ⁿ⁻¹ can wrap around int64 to a small
+// positive number for a large base; the wait must still be capped at
+// max, never drop back to a few milliseconds.
+func TestBackoffNoOverflow(t *testing.T) {
+	base, max := time.Duration(1<<40+1), time.Duration(1<<42)
+	s := newSender(t, "http://127.0.0.1:1/", WithBackoff(base, max))
+	for n := 1; n <= 70; n++ {
+		full := max
+		if n <= 2 {
+			full = base << (n - 1)
+		}
+		if d := s.Backoff(n); d < full/2 || d >= full {
+			t.Fatalf("Backoff(%d) = %v, want in [%v, %v)", n, d, full/2, full)
+		}
+	}
+}
