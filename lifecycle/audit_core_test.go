@@ -87,3 +87,53 @@ func TestMaxSkewZeroOrNegative(t *testing.T) {
 		checkField(t, tr.Validate(at(time.Nanosecond)), "time")
 	}
 }
+
+// Clone and CopyTo: a deep copy, in which an empty slice comes back nil
+// when the destination had none (as their doc says; store.Memory relies on
+// it), and stays empty when the destination had one.
+func TestCloneEmptySlices(t *testing.T) {
+	c := &lifecycle.Customer{ID: "c", History: []lifecycle.Transition{}, Seen: []uint64{}, Facts: lifecycle.Facts{Tallies: []lifecycle.Tally{}}}
+	d := c.Clone()
+	require.Nil(t, d.History)
+	require.Nil(t, d.Seen)
+	require.Nil(t, d.Facts.Tallies)
+	dst := &lifecycle.Customer{History: make([]lifecycle.Transition, 0, 4), Seen: make([]uint64, 3)}
+	c.CopyTo(dst)
+	require.NotNil(t, dst.History)
+	require.Empty(t, dst.History)
+	require.NotNil(t, dst.Seen)
+	require.Empty(t, dst.Seen)
+	c.Seen = nil
+	c.CopyTo(dst)
+	require.Nil(t, dst.Seen, "a nil slice is nil in the copy")
+}
+
+// The year range of Validate is in UTC: a time written in a zone ahead of
+// UTC is refused when its instant falls before 1900 (and one behind UTC
+// when it falls in 10000).
+func TestValidateYearsUTC(t *testing.T) {
+	e := lifecycle.Event{ID: "e", CustomerID: "c", Type: lifecycle.SiteVisited}
+	e.Time = time.Date(1900, 1, 1, 0, 30, 0, 0, time.FixedZone("+01", 3600))
+	checkField(t, e.Validate(), "time")
+	e.Time = time.Date(9999, 12, 31, 23, 30, 0, 0, time.FixedZone("-01", -3600))
+	checkField(t, e.Validate(), "time")
+	e.Time = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	checkField(t, e.Validate(), "")
+	e.Time = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+	checkField(t, e.Validate(), "")
+}
+
+// ReferredBy ties in time go to the smaller referrer ID, whatever the
+// event IDs and order; ReferredAt is that event's time.
+func TestReferredByTies(t *testing.T) {
+	a := lifecycle.Event{ID: "z", CustomerID: "c", Type: lifecycle.SiteVisited, Time: t0, ReferrerID: "r1"}
+	b := lifecycle.Event{ID: "a", CustomerID: "c", Type: lifecycle.SiteVisited, Time: t0, ReferrerID: "r2"}
+	for _, order := range [][]*lifecycle.Event{{&a, &b}, {&b, &a}} {
+		var f lifecycle.Facts
+		for _, e := range order {
+			f.Add(e)
+		}
+		require.Equal(t, "r1", f.ReferredBy)
+		require.True(t, f.ReferredAt.Equal(t0))
+	}
+}

@@ -66,7 +66,8 @@ func (c *Customer) markSeen(d uint64) bool {
 	return true
 }
 
-// Clone returns a deep copy of c.
+// Clone returns a deep copy of c, except that an empty slice comes back
+// nil (see [Customer.CopyTo]).
 func (c *Customer) Clone() *Customer {
 	out := new(Customer)
 	c.CopyTo(out)
@@ -75,6 +76,8 @@ func (c *Customer) Clone() *Customer {
 
 // CopyTo makes dst a deep copy of c, reusing dst's slices where they are
 // large enough, so that copying into a recycled Customer allocates nothing.
+// A nil slice of c is nil in dst; an empty one is empty in dst, or nil
+// when dst's slice was nil.
 func (c *Customer) CopyTo(dst *Customer) {
 	tallies, sums, refs, hist, seen := dst.Facts.Tallies, dst.Facts.Sums, dst.Facts.Referrals, dst.History, dst.Seen
 	*dst = *c
@@ -104,8 +107,8 @@ func (c *Customer) reset() {
 // EventDigest is the 64-bit FNV-1a hash of an event ID, the form in which
 // [Customer.Seen] remembers applied events. It is stable across processes
 // and versions. Two different IDs of one customer share a digest with a
-// probability near n²/2⁶⁵ for n events, so about 1 in 10¹³ for a customer
-// with ten thousand events.
+// probability near n²/2⁶⁵ for n events, so about 1 in 4×10¹¹ for a
+// customer with ten thousand events.
 func EventDigest(id string) uint64 {
 	const (
 		offset = 14695981039346656037

@@ -122,7 +122,7 @@ const (
 // field present (id, customer_id, type, time), IDs and attributes within
 // limits and valid UTF-8 without NUL bytes, IDs without leading or trailing
 // white space, a known or vendor-prefixed type, a time in the years 1900 to
-// 9999, a non-negative amount with a well-formed currency, no
+// 9999 (UTC), a non-negative amount with a well-formed currency, no
 // self-referral, and a score on survey answers.
 // It returns a *[ValidationError] wrapping [ErrInvalidEvent].
 // ([Tracker.Record] also refuses times too far in the future.)

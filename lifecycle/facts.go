@@ -59,7 +59,8 @@ type Facts struct {
 	// Sums holds money per event type and currency, sorted by both.
 	Sums []Sum `json:"sums,omitempty"`
 	// ReferredBy is the customer who referred this one: the referrer named
-	// by the earliest event that names one (ties: the smaller ID).
+	// by the earliest event that names one (ties in time: the smaller
+	// referrer ID); ReferredAt is that event's time.
 	ReferredBy string    `json:"referred_by,omitempty"`
 	ReferredAt time.Time `json:"referred_at,omitzero"`
 	// Score is the latest survey score (ties in time: the higher score);
