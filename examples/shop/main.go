@@ -15,6 +15,8 @@
 //	-model             lifecycle model by registry name (default sterne-cutler)
 //	-webhook-url       URL called on every stage change (default: none)
 //	-webhook-secret    HMAC key for webhook signatures (default: $CLM_WEBHOOK_SECRET)
+//	-api-keys          comma-separated API keys, one of which every request must carry
+//	                   (default: $CLM_SHOP_API_KEYS; empty: no authentication)
 //	-sweep-every       how often time-only moves (lapses) are applied (default 1h; 0: never)
 //	-shutdown-timeout  how long shutdown waits for requests and webhooks (default 15s)
 //	-log-format        text or json (default text)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"image"
 	_ "image/png"
@@ -493,4 +494,27 @@ func TestRunAPIKeys(t *testing.T) {
 	s = start(t, "-db", ":memory:")
 	require.Equal(t, http.StatusUnauthorized, get(""))
 	require.Equal(t, http.StatusOK, get("from-env"))
+}
+
+// TestDocListsEveryFlag: the command's doc comment lists every flag the
+// command defines, and no other.
+func TestDocListsEveryFlag(t *testing.T) {
+	src, err := os.ReadFile("main.go")
+	require.NoError(t, err)
+	doc, _, ok := strings.Cut(string(src), "\npackage main")
+	require.True(t, ok, "main.go has a package clause")
+	documented := regexp.MustCompile(`(?m)^//\t(-[a-z-]+) `).FindAllStringSubmatch(doc, -1)
+	var inDoc []string
+	for _, m := range documented {
+		inDoc = append(inDoc, m[1])
+	}
+	var usage bytes.Buffer
+	_, err = parseFlags([]string{"-h"}, &usage)
+	require.ErrorIs(t, err, flag.ErrHelp)
+	var defined []string
+	for _, m := range regexp.MustCompile(`(?m)^  (-[a-z-]+)`).FindAllStringSubmatch(usage.String(), -1) {
+		defined = append(defined, m[1])
+	}
+	require.NotEmpty(t, defined)
+	require.ElementsMatch(t, defined, inDoc, "flags defined (usage) vs. flags in main.go's doc comment")
 }
