@@ -36,7 +36,9 @@
 // every bad event, naming the field. Status codes:
 //   - 202: every event was applied (or was a duplicate: see "status");
 //   - 400: the body is not JSON, has the wrong shape, holds no event, or
-//     an event has an unknown field or a value of the wrong JSON type;
+//     an event has an unknown field or a value of the wrong JSON type (for
+//     a Segment call: a field Segment does not define, or a "type",
+//     "event", "messageId" or "timestamp" that is not a JSON string);
 //   - 413: the body is larger than [DefaultMaxBodyBytes] (1 MiB; see
 //     [WithMaxBodyBytes]) or holds more than [DefaultMaxBatch] events
 //     (1000; see [WithMaxBatch]);
