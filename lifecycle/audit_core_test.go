@@ -1,6 +1,7 @@
 package lifecycle_test
 
 import (
+	"context"
 	"errors"
 	"math"
 	"strings"
@@ -136,4 +137,43 @@ func TestReferredByTies(t *testing.T) {
 		require.Equal(t, "r1", f.ReferredBy)
 		require.True(t, f.ReferredAt.Equal(t0))
 	}
+}
+
+// A batch with an invalid event applies nothing: the invalid event's
+// result has Err, the valid ones' only their IDs, as Result.Err says.
+func TestRecordBatchInvalidResults(t *testing.T) {
+	s := store.NewMemory()
+	tr := newTrackerOn(s)
+	bad := order("o2", "c", t0, 5)
+	bad.Currency = "eur"
+	results, err := tr.RecordBatch(context.Background(), []lifecycle.Event{order("o1", "c", t0, 5), bad})
+	require.ErrorIs(t, err, lifecycle.ErrInvalidEvent)
+	require.Equal(t, lifecycle.Result{EventID: "o1", CustomerID: "c"}, results[0])
+	checkField(t, results[1].Err, "currency")
+	results[1].Err = nil
+	require.Equal(t, lifecycle.Result{EventID: "o2", CustomerID: "c"}, results[1])
+	require.Equal(t, 0, s.Len())
+}
+
+// In a batch, a failed referral credit is reported in the returned error
+// only: the referred customer's events were applied and their results are
+// complete, with no Err.
+func TestRecordBatchCreditFailureResults(t *testing.T) {
+	ctx := context.Background()
+	fs := &flakyStore{Memory: store.NewMemory(), id: "a"}
+	tr := newTrackerOn(fs)
+	signup := ev("s", "b", lifecycle.SignedUp, t0)
+	signup.ReferrerID = "a"
+	fs.failures.Store(1)
+	results, err := tr.RecordBatch(ctx, []lifecycle.Event{signup, order("o1", "b", t0.Add(time.Hour), 1)})
+	require.ErrorIs(t, err, errInjected)
+	require.ErrorContains(t, err, "crediting referrer")
+	for _, r := range results {
+		require.NoError(t, r.Err)
+		require.Equal(t, uint64(1), r.Version)
+	}
+	require.True(t, results[1].Moved)
+	c, err := tr.Customer(ctx, "b")
+	require.NoError(t, err)
+	require.Equal(t, int64(1), c.Facts.Count(lifecycle.OrderCompleted))
 }

@@ -180,10 +180,12 @@ type Result struct {
 	Moved bool
 	// Version is the customer's stored version after the event.
 	Version uint64
-	// Err is set by [Tracker.RecordBatch] for an event that was not
-	// applied; [Tracker.Record] returns its error instead. The result of
-	// an event that was not applied (an invalid event, a failed write) has
-	// only EventID, CustomerID and Err set.
+	// Err is set by [Tracker.RecordBatch] on the result of an event that
+	// is invalid or whose customer's write failed; [Tracker.Record]
+	// returns its error instead. Such a result has only EventID,
+	// CustomerID and Err set. When a batch holds an invalid event, no
+	// event is applied, and the results of its valid events have only
+	// EventID and CustomerID set (Err nil): check the returned error.
 	Err error
 }
 
@@ -334,7 +336,10 @@ func (op *inPlace) fold(c *Customer, seen bool) (bool, error) {
 // write per customer (plus any retries, and the referral credits the
 // events owe); a customer whose write fails gets Err on its events'
 // results, the others are still applied, and the returned error joins the
-// failures. The Version of every result of a customer is the one stored
+// failures. A referral credit owed by a customer's events that fails to
+// be written is reported in the returned error only ("crediting
+// referrer"): that customer's events were applied, and their results have
+// no Err. The Version of every result of a customer is the one stored
 // by that write. Retrying the whole batch is safe: applied events come
 // back Duplicate.
 func (t *Tracker) RecordBatch(ctx context.Context, events []Event) ([]Result, error) {
