@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strconv"
 	"sync"
 	"testing"
@@ -474,4 +477,20 @@ func TestBackoffNoOverflow(t *testing.T) {
 			t.Fatalf("Backoff(%d) = %v, want in [%v, %v)", n, d, full/2, full)
 		}
 	}
+}
+
+// TestDocPayloadExample: the payload shown in docs/shop.md is what
+// PayloadOf gives for its change, ID included.
+func TestDocPayloadExample(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/shop.md")
+	if errors.Is(err, fs.ErrNotExist) {
+		t.Skip("docs/shop.md not found: not inside the clm repository")
+	}
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?s)\{"id": "chg_[^}]*\}`).Find(doc)
+	require.NotNil(t, m, "docs/shop.md shows a payload")
+	var p Payload
+	require.NoError(t, json.Unmarshal(m, &p), "%s", m)
+	got := PayloadOf(lifecycle.Change{CustomerID: p.CustomerID, Transition: lifecycle.Transition{From: p.From, To: p.To, At: p.At, Cause: p.Cause}})
+	require.Equal(t, got, p, "docs/shop.md's payload vs. PayloadOf of its change")
 }
