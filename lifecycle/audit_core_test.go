@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
@@ -176,4 +177,26 @@ func TestRecordBatchCreditFailureResults(t *testing.T) {
 	c, err := tr.Customer(ctx, "b")
 	require.NoError(t, err)
 	require.Equal(t, int64(1), c.Facts.Count(lifecycle.OrderCompleted))
+}
+
+// WithLogger: each conflict retry is logged at Debug, giving up at Warn
+// and a hook panic at Error, as its doc says.
+func TestLoggerLevels(t *testing.T) {
+	var logs strings.Builder
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s := &alwaysConflicts{plainStore: plainStore{store.NewMemory()}}
+	tr := newTrackerOn(s, lifecycle.WithLogger(logger), lifecycle.WithMaxRetries(2))
+	_, err := tr.Record(context.Background(), order("o1", "c", t0, 1))
+	require.ErrorIs(t, err, lifecycle.ErrConflict)
+	require.Equal(t, 2, strings.Count(logs.String(), "level=DEBUG"), logs.String())
+	require.Equal(t, 1, strings.Count(logs.String(), "level=WARN"), logs.String())
+
+	logs.Reset()
+	tr = newTrackerOn(store.NewMemory(), lifecycle.WithLogger(logger),
+		lifecycle.WithHook(func(context.Context, lifecycle.Change) { panic("hook bug") }))
+	res, err := tr.Record(context.Background(), order("o1", "c", t0, 1))
+	require.NoError(t, err)
+	require.True(t, res.Moved)
+	require.Equal(t, 1, strings.Count(logs.String(), "level=ERROR"), logs.String())
+	require.Contains(t, logs.String(), "hook bug")
 }
