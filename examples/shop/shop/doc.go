@@ -34,7 +34,8 @@
 // A request is all or nothing as far as its content goes: if any event is
 // malformed or invalid, none is applied, and the answer lists an error for
 // every bad event, naming the field. Status codes:
-//   - 202: every event was applied (or was a duplicate: see "status");
+//   - 202: every event was applied, or was a duplicate or skipped (see
+//     "status");
 //   - 400: the body is not JSON, has the wrong shape, holds no event, or
 //     an event has an unknown field or a value of the wrong JSON type (for
 //     a Segment call: a field Segment does not define, or a "type",
