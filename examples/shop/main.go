@@ -97,6 +97,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-webhook-url needs -webhook-secret (or $CLM_WEBHOOK_SECRET)")
 	case c.sweepEvery < 0:
 		return c, fmt.Errorf("-sweep-every %v: must not be negative", c.sweepEvery)
+	case c.postgres != "" && !strings.HasPrefix(c.postgres, "postgres://") && !strings.HasPrefix(c.postgres, "postgresql://"):
+		scheme, _, _ := strings.Cut(c.postgres, ":") // not the whole URL: it may hold a password
+		return c, fmt.Errorf("-postgres: want a postgres:// or postgresql:// URL, not %q…", scheme+":")
 	case c.db == "" && c.postgres == "":
 		return c, errors.New("-db is empty and no -postgres URL is given")
 	}

@@ -382,6 +382,7 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{"bad log format", []string{"-log-format", "xml"}, "-log-format"},
 		{"stray argument", []string{"serve"}, "unexpected"},
 		{"bad postgres URL", []string{"-postgres", "mysql://x"}, "-postgres"},
+		{"SQLite URL as -postgres", []string{"-postgres", "sqlite::memory:"}, "-postgres"},
 		{"address in use", []string{"-addr", "256.0.0.1:80"}, "256.0.0.1"},
 	}
 	for _, tc := range tests {
