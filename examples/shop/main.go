@@ -54,9 +54,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "shop:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			stop()
+			os.Exit(0) // -h asked for the usage, as with flag.ExitOnError
 		}
+		fmt.Fprintln(os.Stderr, "shop:", err)
 		os.Exit(2)
 	}
 }

@@ -519,3 +519,25 @@ func TestDocListsEveryFlag(t *testing.T) {
 	require.NotEmpty(t, defined)
 	require.ElementsMatch(t, defined, inDoc, "flags defined (usage) vs. flags in main.go's doc comment")
 }
+
+// TestHelpExitsZero: -h prints the usage and exits 0, as a flag set with
+// flag.ExitOnError would; bad flags and failures exit 2.
+func TestHelpExitsZero(t *testing.T) {
+	if os.Getenv("SHOP_TEST_MAIN") == "1" {
+		os.Args = append([]string{"shop"}, strings.Fields(os.Getenv("SHOP_TEST_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	for args, want := range map[string]int{"-h": 0, "-help": 0, "-no-such-flag": 2, "-log-format xml": 2} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelpExitsZero$")
+		cmd.Env = append(os.Environ(), "SHOP_TEST_MAIN=1", "SHOP_TEST_ARGS="+args)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else {
+			require.NoError(t, err)
+		}
+		require.Equal(t, want, code, "shop %s exit code; output:\n%s", args, out)
+	}
+}
