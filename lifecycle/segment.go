@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // SegmentTypes maps Segment spec event names (the "event" of a track call,
@@ -84,7 +85,8 @@ var segmentAttrs = []string{"order_id", "product_id", "category", "coupon", "sco
 // joining one error per call that did not; each wraps [ErrInvalidEvent],
 // holds a *[ValidationError] whose Field names the Segment field
 // ("messageId", "anonymousId", "timestamp", "properties.revenue" …, also
-// for a field of the wrong type; "json" for a call that is not an object)
+// for a field of the wrong type; "json" for a call that is not an object
+// or not valid UTF-8)
 // and whose Value is the offending value as sent (cut to 64 bytes), and,
 // in an array or batch, starts with the call's index, counted from 0
 // ("segment call 2: "). Input that is not JSON, or neither an object nor
@@ -97,7 +99,17 @@ func FromSegment(data []byte) ([]Event, error) {
 	events := make([]Event, 0, len(calls))
 	var errs []error
 	for i, raw := range calls {
-		e, ok, err := segmentEvent(raw)
+		var e Event
+		var ok bool
+		var err error
+		if utf8.Valid(raw) {
+			e, ok, err = segmentEvent(raw)
+		} else {
+			// encoding/json would quietly turn the bad bytes into U+FFFD,
+			// changing an ID or a customer; Event.UnmarshalJSON refuses
+			// them too.
+			err = invalid("json", string(raw), "is not valid UTF-8")
+		}
 		if err != nil {
 			if !single {
 				err = fmt.Errorf("segment call %d: %w", i, err)

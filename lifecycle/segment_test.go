@@ -242,3 +242,19 @@ func TestFromSegmentEventNames(t *testing.T) {
 		require.Equal(t, name, got[0].Attrs[lifecycle.SegmentEventAttr])
 	}
 }
+
+// A call with bytes that are not UTF-8 is refused (as the event JSON form
+// refuses them), not stored with U+FFFD in place of the bytes; the other
+// calls of a batch still convert.
+func TestFromSegmentInvalidUTF8(t *testing.T) {
+	good := `{"type":"track","event":"Order Completed","userId":"c1","messageId":"m1","timestamp":"2026-03-01T10:00:00Z"}`
+	bad := "{\"type\":\"track\",\"event\":\"Order Completed\",\"userId\":\"c\xff\",\"messageId\":\"m2\",\"timestamp\":\"2026-03-01T10:00:00Z\"}"
+	events, err := lifecycle.FromSegment([]byte("[" + good + "," + bad + "]"))
+	if len(events) != 1 || events[0].ID != "m1" {
+		t.Fatalf("events = %+v; want only m1", events)
+	}
+	var ve *lifecycle.ValidationError
+	if !errors.Is(err, lifecycle.ErrInvalidEvent) || !errors.As(err, &ve) || ve.Field != "json" || !strings.Contains(err.Error(), "segment call 1") || !strings.Contains(err.Error(), "not valid UTF-8") {
+		t.Fatalf("err = %v; want call 1 refused, Field json, not valid UTF-8", err)
+	}
+}
