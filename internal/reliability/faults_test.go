@@ -145,6 +145,18 @@ func TestContextCancelledMidBatch(t *testing.T) {
 	if okCount == 0 || cancelled == 0 {
 		t.Fatalf("%d applied, %d cancelled: the cancellation did not land mid-batch", okCount, cancelled)
 	}
+	// What the results say is what the store holds: an event whose result
+	// has no Err is stored, one whose result wraps context.Canceled is not.
+	for _, r := range res {
+		c, err := s.Memory.Get(context.Background(), r.CustomerID)
+		stored := err == nil && c.HasSeen(r.EventID)
+		if err != nil && !errors.Is(err, lifecycle.ErrNotFound) {
+			t.Fatal(err)
+		}
+		if stored != (r.Err == nil) {
+			t.Fatalf("event %s of customer %s: result error %v, but stored is %v", r.EventID, r.CustomerID, r.Err, stored)
+		}
+	}
 	res, err = tr.RecordBatch(context.Background(), events)
 	require.NoError(t, err)
 	for _, r := range res {
@@ -255,6 +267,16 @@ func TestPanickingHook(t *testing.T) {
 		if got := logs.Count("hook exploded"); got < moves {
 			t.Errorf("%d panics logged for at least %d stage changes", got, moves)
 		}
+		// Each panic is logged at error level, with the customer and the move.
+		if got := logs.Count("level=ERROR msg=\"lifecycle: transition hook panicked\" customer="); got < moves {
+			t.Errorf("%d panics logged at error level with the customer for at least %d stage changes:\n%.500s", got, moves, logs.b.String())
+		}
+		if got := logs.Count(" from="); got < moves {
+			t.Errorf("%d panic logs name the stage moved from, for at least %d stage changes", got, moves)
+		}
+		if got := logs.Count(" to="); got < moves {
+			t.Errorf("%d panic logs name the stage moved to, for at least %d stage changes", got, moves)
+		}
 		if got := after.Load(); got < int64(moves) {
 			t.Errorf("the hook after the panicking one ran %d times for at least %d changes", got, moves)
 		}
@@ -312,6 +334,10 @@ func TestBlockingHook(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("Record did not return after the hook did")
 		}
+		sameState(t, reference(t, []lifecycle.Event{
+			{ID: "v1", CustomerID: "c", Type: lifecycle.SiteVisited, Time: t0},
+			{ID: "v2", CustomerID: "c", Type: lifecycle.ProductViewed, Time: t0.Add(time.Minute)},
+		}, t0.Add(time.Hour), time.Time{}), m)
 	})
 	t.Run("hook honours the deadline", func(t *testing.T) {
 		m := store.NewMemory()
@@ -326,6 +352,9 @@ func TestBlockingHook(t *testing.T) {
 		c, err := m.Get(context.Background(), "c")
 		require.NoError(t, err)
 		require.True(t, c.HasSeen("v1"))
+		sameState(t, reference(t, []lifecycle.Event{
+			{ID: "v1", CustomerID: "c", Type: lifecycle.SiteVisited, Time: t0},
+		}, t0.Add(time.Hour), time.Time{}), m)
 	})
 }
 
@@ -357,7 +386,7 @@ func TestClockBackwards(t *testing.T) {
 	require.NoError(t, err)
 	require.Positive(t, first.Updated)
 	before := all(t, m)
-	for _, back := range []time.Duration{time.Nanosecond, time.Hour, 400 * 24 * time.Hour, 10 * 365 * 24 * time.Hour} {
+	for _, back := range []time.Duration{0, time.Nanosecond, time.Hour, 400 * 24 * time.Hour, 10 * 365 * 24 * time.Hour} {
 		sr, err := tr.Sweep(ctx, sweepAt.Add(-back))
 		require.NoError(t, err)
 		require.Equal(t, lifecycle.SweepResult{Scanned: len(before)}, sr, "sweep %v back", back)
