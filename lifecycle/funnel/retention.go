@@ -76,7 +76,8 @@ type RetentionTable struct {
 	// Until is the end of observation.
 	Until time.Time `json:"until"`
 	// Currency is the currency of the revenue figures ("" when there was
-	// no money).
+	// no money, or when the money carried no currency code). Money
+	// without a code and money with one are two currencies.
 	Currency string `json:"currency"`
 	// Cohorts are sorted by start.
 	Cohorts []RetentionCohort `json:"cohorts"`
@@ -132,7 +133,10 @@ func Retention(orders []Order, p Period, opts ...RetentionOption) (*RetentionTab
 			o(&cfg)
 		}
 	}
+	// seen: some money set cur (possibly to "", money without a code), so
+	// money in any other currency, "" included, is a second currency.
 	cur, fixed := cfg.currency, cfg.currency != ""
+	seen := fixed
 	until := cfg.until
 	idx := make([]int, 0, len(orders))
 	for i := range orders {
@@ -149,8 +153,8 @@ func Retention(orders []Order, p Period, opts ...RetentionOption) (*RetentionTab
 			continue
 		}
 		if o.Amount != 0 && !fixed {
-			if cur == "" {
-				cur = o.Currency
+			if !seen {
+				cur, seen = o.Currency, true
 			} else if o.Currency != cur {
 				return nil, fmt.Errorf("%w: order %d: currency %q differs from %q; choose one with InCurrency", ErrInvalidInput, i, o.Currency, cur)
 			}
@@ -267,6 +271,7 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 	}
 	var all []cust
 	cur, fixed := cfg.currency, cfg.currency != ""
+	seen := fixed
 	until := cfg.until
 	n := 0
 	for c, err := range customers {
@@ -300,8 +305,8 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 		}
 		if !fixed {
 			for _, cc := range c.Facts.Currencies() {
-				if cur == "" {
-					cur = cc
+				if !seen {
+					cur, seen = cc, true
 				} else if cc != cur {
 					return nil, fmt.Errorf("%w: customer %q: currency %q differs from %q; choose one with InCurrency", ErrInvalidInput, c.ID, cc, cur)
 				}

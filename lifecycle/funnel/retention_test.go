@@ -93,6 +93,10 @@ func TestRetentionErrors(t *testing.T) {
 		{"no time", []funnel.Order{{CustomerID: "a"}}},
 		{"negative amount", []funnel.Order{{CustomerID: "a", Time: t0, Amount: -1, Currency: "EUR"}}},
 		{"two currencies", []funnel.Order{{CustomerID: "a", Time: t0, Amount: 1, Currency: "EUR"}, {CustomerID: "a", Time: t0, Amount: 1, Currency: "USD"}}},
+		// Money without a currency code and money in EUR are two
+		// currencies, whichever comes first.
+		{"no currency then EUR", []funnel.Order{{CustomerID: "a", Time: t0, Amount: 1}, {CustomerID: "b", Time: t0, Amount: 2, Currency: "EUR"}}},
+		{"EUR then no currency", []funnel.Order{{CustomerID: "b", Time: t0, Amount: 2, Currency: "EUR"}, {CustomerID: "a", Time: t0, Amount: 1}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,5 +147,17 @@ func TestStoredRetention(t *testing.T) {
 	}
 	if _, err := funnel.StoredRetention(context.Background(), g, "nope", funnel.Customers(stored()), funnel.Month); !errors.Is(err, funnel.ErrInvalidInput) {
 		t.Errorf("unknown repeat stage: error = %v, want ErrInvalidInput", err)
+	}
+}
+
+// Money without a currency code beside money in EUR is two currencies for
+// StoredRetention too, not EUR with the uncoded money dropped.
+func TestStoredRetentionUncodedMoney(t *testing.T) {
+	g := model.SterneCutler().Stages()
+	c := stored()[0]
+	c.Facts.Sums = append([]lifecycle.Sum{{Type: lifecycle.OrderCompleted, Amount: 5}}, c.Facts.Sums...)
+	_, err := funnel.StoredRetention(context.Background(), g, model.Retention, funnel.Customers([]*lifecycle.Customer{c}), funnel.Month)
+	if !errors.Is(err, funnel.ErrInvalidInput) {
+		t.Fatalf("error = %v, want ErrInvalidInput", err)
 	}
 }
