@@ -37,8 +37,8 @@
 // stderr before the summary line.
 //
 // Exit status: 0 when nothing is lost, doubled or mismatched and every
-// event came back applied exactly once; 1 otherwise; 2 for bad flags or an
-// unavailable store; 3 when the store cannot be opened or the run reaches
+// event came back applied exactly once (and for -h, which prints the
+// flags); 1 otherwise; 2 for bad flags or an unknown or unavailable store; 3 when the store cannot be opened or the run reaches
 // -timeout (then no summary line is printed).
 //
 // This program is in the root module, which must not depend on the SQL

@@ -204,7 +204,7 @@ func (p *plain) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] 
 
 // Exit codes of [Main].
 const (
-	ExitOK      = 0 // nothing lost, doubled or mismatched
+	ExitOK      = 0 // nothing lost, doubled or mismatched; or -h (usage printed)
 	ExitFailed  = 1 // something was lost, doubled or mismatched
 	ExitUsage   = 2 // bad flags or an unknown store
 	ExitAborted = 3 // the store could not be opened, or the run hit -timeout
@@ -221,6 +221,9 @@ func Main(args []string, stdout, stderr io.Writer, stores map[string]Opener, una
 	fs.SetOutput(stderr)
 	cfg.Flags(fs)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK // -h or -help: the usage was asked for
+		}
 		return ExitUsage
 	}
 	if fs.NArg() > 0 {

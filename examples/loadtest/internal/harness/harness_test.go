@@ -170,6 +170,8 @@ func TestMain_(t *testing.T) {
 		{"bad flag", []string{"-events", "0"}, memory, ExitUsage, nil, "-events 0: must be at least 1"},
 		{"bad dup", []string{"-dup", "1.5"}, memory, ExitUsage, nil, "-dup 1.5"},
 		{"extra args", []string{"now"}, memory, ExitUsage, nil, "unexpected arguments"},
+		{"help", []string{"-h"}, memory, ExitOK, nil, "-events int"},
+		{"undefined flag", []string{"-event", "10"}, memory, ExitUsage, nil, "flag provided but not defined: -event"},
 		{"timeout", append(append([]string{}, args...), "-timeout", "1ns"), memory, ExitAborted, nil, "-timeout 1ns"},
 	}
 	for _, tc := range tests {
