@@ -222,8 +222,9 @@ func New(g *stage.Graph, opts ...Option) (*Analyzer, error) {
 
 // Add counts one customer. It does not keep c. It returns an error
 // wrapping [ErrInvalidInput] for a nil customer and [ErrUnknownStage] when
-// the customer's stage or history names a stage the graph does not have;
-// the customer is then not counted.
+// the customer's stage or history names a stage the graph does not have
+// (with [AsOf] too, even in transitions after its time); the customer is
+// then not counted.
 //
 // A customer with an empty History but a Stage (a record built outside the
 // Tracker) is treated as having one transition into Stage at Since.
@@ -241,8 +242,17 @@ func (a *Analyzer) Add(c *lifecycle.Customer) error {
 		one[0] = lifecycle.Transition{To: c.Stage, At: c.Since}
 		hist = one[:]
 	}
-	// Find the transitions that count and check their stages before
-	// touching any accumulator, so that a bad customer counts nowhere.
+	// Check every stage the customer names, whatever AsOf cuts off, and
+	// before touching any accumulator, so that a bad customer counts
+	// nowhere; then find the transitions that count.
+	for i := range hist {
+		if a.index(hist[i].To) < 0 {
+			return fmt.Errorf("%w: customer %q: history names stage %q", ErrUnknownStage, c.ID, hist[i].To)
+		}
+	}
+	if c.Stage != "" && a.index(c.Stage) < 0 {
+		return fmt.Errorf("%w: customer %q: stage %q", ErrUnknownStage, c.ID, c.Stage)
+	}
 	end := len(hist)
 	if a.cfg.hasAsOf {
 		end = 0
@@ -254,11 +264,6 @@ func (a *Analyzer) Add(c *lifecycle.Customer) error {
 		return nil // not entered (yet)
 	}
 	hist = hist[:end]
-	for i := range hist {
-		if a.index(hist[i].To) < 0 {
-			return fmt.Errorf("%w: customer %q: history names stage %q", ErrUnknownStage, c.ID, hist[i].To)
-		}
-	}
 	var cur int
 	var curAt, ref time.Time
 	if a.cfg.hasAsOf {

@@ -227,6 +227,11 @@ func TestErrors(t *testing.T) {
 		{name: "unknown stored stage", g: g, customers: []*lifecycle.Customer{{ID: "x", Stage: "nowhere"}}, want: funnel.ErrUnknownStage},
 		{name: "unknown stage in history", g: g, customers: []*lifecycle.Customer{{ID: "x", Stage: model.Reach,
 			History: []lifecycle.Transition{{To: "elsewhere", At: t0}, {To: model.Reach, At: t0}}}}, want: funnel.ErrUnknownStage},
+		// The store was written under another model whatever AsOf says.
+		{name: "unknown stored stage, as of a past date", g: g, opts: []funnel.Option{funnel.AsOf(day(10))},
+			customers: []*lifecycle.Customer{{ID: "x", Stage: "nowhere", History: []lifecycle.Transition{{To: model.Reach, At: t0}}}}, want: funnel.ErrUnknownStage},
+		{name: "unknown stage later in history, as of a past date", g: g, opts: []funnel.Option{funnel.AsOf(day(1))},
+			customers: []*lifecycle.Customer{{ID: "x", Stage: model.Reach, History: []lifecycle.Transition{{To: model.Reach, At: t0}, {To: "elsewhere", At: day(5)}, {To: model.Reach, At: day(6)}}}}, want: funnel.ErrUnknownStage},
 		{name: "scan error", g: g, seq: func(yield func(*lifecycle.Customer, error) bool) { yield(nil, boom) }, want: boom},
 		{name: "cancelled", ctx: cancelled, g: g, customers: people(), want: context.Canceled},
 	}
