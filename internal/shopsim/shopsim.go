@@ -88,7 +88,7 @@ func Generate(cfg Config) []lifecycle.Event {
 			ch = "referral"
 		}
 		if r.Float64() < 0.5 {
-			add(cust, lifecycle.AdImpression, first.Add(-time.Duration(r.IntN(72))*time.Hour), 0, "", map[string]string{"channel": ch})
+			add(cust, lifecycle.AdImpression, notBefore(first.Add(-time.Duration(r.IntN(72))*time.Hour), cfg.Start), 0, "", map[string]string{"channel": ch})
 		}
 		at := first
 		orders := 0
@@ -165,6 +165,16 @@ func Generate(cfg Config) []lifecycle.Event {
 		return cmpString(a.ID, b.ID)
 	})
 	return out
+}
+
+// notBefore returns t, or start when t is earlier: an ad impression shown
+// before a first visit close to Start is dated at Start, the first
+// possible event time.
+func notBefore(t, start time.Time) time.Time {
+	if t.Before(start) {
+		return start
+	}
+	return t
 }
 
 func cmpString(a, b string) int {

@@ -148,7 +148,7 @@ func Stream(cfg StreamConfig) []lifecycle.Event {
 				if first {
 					ref = c.referrer
 					if r.IntN(2) == 0 {
-						add(i, lifecycle.AdImpression, at.Add(-time.Duration(1+r.IntN(72))*time.Hour), 0, -1, channelAttrs[c.channel])
+						add(i, lifecycle.AdImpression, notBefore(at.Add(-time.Duration(1+r.IntN(72))*time.Hour), cfg.Start), 0, -1, channelAttrs[c.channel])
 					}
 				}
 				add(i, lifecycle.SiteVisited, at, 0, ref, channelAttrs[c.channel])

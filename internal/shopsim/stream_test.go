@@ -3,6 +3,7 @@ package shopsim
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/google/go-cmp/cmp"
@@ -91,6 +92,25 @@ func TestStreamReferrals(t *testing.T) {
 	for _, e := range Stream(StreamConfig{Events: 20000, Customers: 2000, Seed: 5, NoReferrals: true}) {
 		if e.ReferrerID != "" {
 			t.Fatalf("NoReferrals: event %s names referrer %q", e.ID, e.ReferrerID)
+		}
+	}
+}
+
+// Start is the first possible event time: ad impressions, which precede a
+// customer's first visit, must not fall before it.
+func TestNoEventBeforeStart(t *testing.T) {
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for seed := uint64(1); seed <= 3; seed++ {
+		for _, e := range Stream(StreamConfig{Events: 20000, Customers: 2000, Seed: seed}) {
+			if e.Time.Before(start) {
+				t.Fatalf("Stream seed %d: event %s (%s) at %s, before Start %s", seed, e.ID, e.Type, e.Time, start)
+			}
+		}
+		gstart := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		for _, e := range Generate(Config{Customers: 2000, Seed: seed}) {
+			if e.Time.Before(gstart) {
+				t.Fatalf("Generate seed %d: event %s (%s) at %s, before Start %s", seed, e.ID, e.Type, e.Time, gstart)
+			}
 		}
 	}
 }
