@@ -37,7 +37,9 @@ var (
 // Every returns a period of fixed length d: buckets [origin + k·d,
 // origin + (k+1)·d) for every integer k, so times before origin fall in
 // buckets with negative k. The key of a bucket is its start in RFC 3339
-// form (UTC), like "2026-03-01T00:00:00Z". It returns an error wrapping
+// form (UTC), like "2026-03-01T00:00:00Z"; when d or origin is not a whole
+// number of seconds, every key has nine fractional digits, like
+// "2026-03-01T00:00:00.500000000Z". It returns an error wrapping
 // [ErrInvalidInput] when d is not positive.
 func Every(d time.Duration, origin time.Time) (Period, error) {
 	if d <= 0 {
@@ -103,7 +105,13 @@ func (p Period) Key(t time.Time) string {
 	case unitMonth:
 		return t.Format("2006-01")
 	case unitEvery:
-		return p.Start(p.Index(t)).Format(time.RFC3339)
+		layout := time.RFC3339
+		if p.every%time.Second != 0 || p.origin.Nanosecond() != 0 {
+			// Bucket starts inside a second: a fixed-width fraction keeps
+			// every key distinct and in time order.
+			layout = "2006-01-02T15:04:05.000000000Z07:00"
+		}
+		return p.Start(p.Index(t)).Format(layout)
 	}
 	return t.Format(time.DateOnly)
 }

@@ -78,3 +78,34 @@ func FuzzPeriod(f *testing.F) {
 		}
 	})
 }
+
+// Buckets shorter than a second, or an origin inside a second, still get
+// one key each, and the keys still sort in time order.
+func TestEveryKeysBelowASecond(t *testing.T) {
+	origin := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		d      time.Duration
+		origin time.Time
+	}{
+		{500 * time.Millisecond, origin},
+		{1500 * time.Millisecond, origin},
+		{time.Hour, origin.Add(250 * time.Millisecond)},
+	} {
+		p, err := funnel.Every(tc.d, tc.origin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var prev string
+		for k := int64(-3); k < 4; k++ {
+			s := p.Start(k)
+			key := p.Key(s)
+			if got, err := time.Parse(time.RFC3339Nano, key); err != nil || !got.Equal(s) {
+				t.Errorf("%v: Key(%v) = %q, want its start in RFC 3339", p, s, key)
+			}
+			if k > -3 && key <= prev {
+				t.Errorf("%v: key %q of bucket %d does not sort after %q", p, key, k, prev)
+			}
+			prev = key
+		}
+	}
+}
