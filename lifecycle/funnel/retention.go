@@ -254,7 +254,10 @@ func sortedRows(rows map[int64]*RetentionCohort) []RetentionCohort {
 // have, or money in two currencies without [InCurrency], and passes on the
 // sequence's errors.
 func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, customers iter.Seq2[*lifecycle.Customer, error], p Period, opts ...RetentionOption) (*RetentionTable, error) {
-	if g == nil || !g.Has(repeat) {
+	if g == nil {
+		return nil, fmt.Errorf("%w: graph is nil", ErrInvalidInput)
+	}
+	if !g.Has(repeat) {
 		return nil, fmt.Errorf("%w: repeat stage %q is not in the graph", ErrInvalidInput, repeat)
 	}
 	var cfg retentionConfig

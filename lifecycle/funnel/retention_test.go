@@ -3,6 +3,7 @@ package funnel_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,5 +160,13 @@ func TestStoredRetentionUncodedMoney(t *testing.T) {
 	_, err := funnel.StoredRetention(context.Background(), g, model.Retention, funnel.Customers([]*lifecycle.Customer{c}), funnel.Month)
 	if !errors.Is(err, funnel.ErrInvalidInput) {
 		t.Fatalf("error = %v, want ErrInvalidInput", err)
+	}
+}
+
+// A nil graph is reported as such, not as a repeat stage missing from it.
+func TestStoredRetentionNilGraph(t *testing.T) {
+	_, err := funnel.StoredRetention(context.Background(), nil, model.Retention, funnel.Customers(stored()), funnel.Month)
+	if !errors.Is(err, funnel.ErrInvalidInput) || !strings.Contains(err.Error(), "graph is nil") {
+		t.Fatalf("error = %v, want ErrInvalidInput saying the graph is nil", err)
 	}
 }
