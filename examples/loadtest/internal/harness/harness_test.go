@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -105,6 +106,13 @@ func (c *corrupting) Put(ctx context.Context, cu *lifecycle.Customer, prev uint6
 		bad.AsOf = bad.AsOf.AddDate(100, 0, 0)
 	case "wrong stage":
 		bad.Stage = "nowhere"
+	case "stray customer":
+		// A customer under the run's ID prefix that no event names.
+		stray := &lifecycle.Customer{ID: cu.ID + "-stray-" + strconv.FormatInt(c.n.Load(), 10), Version: 1}
+		if err := c.m.Put(ctx, stray, 0); err != nil {
+			return err
+		}
+		return c.m.Put(ctx, cu, prev)
 	}
 	return c.m.Put(ctx, bad, prev)
 }
@@ -122,6 +130,7 @@ func TestRunCorruptingStore(t *testing.T) {
 		{"forget seen", 1, -1, -1},
 		{"shift as_of", 0, 0, 1},
 		{"wrong stage", 0, 0, 1},
+		{"stray customer", 0, 0, 1},
 	}
 	check := func(t *testing.T, name string, got, want int) {
 		t.Helper()
