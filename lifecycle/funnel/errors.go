@@ -2,13 +2,15 @@ package funnel
 
 import "errors"
 
-// Sentinel errors. Every error this package returns wraps one of these (or
-// the error of the customer source it reads); test with [errors.Is].
+// Sentinel errors. Every error this package returns wraps one of these, or
+// is the error of the customer source it reads or of the context it was
+// given ([context.Canceled], [context.DeadlineExceeded]); test with
+// [errors.Is].
 var (
 	// ErrInvalidInput is wrapped by errors about bad arguments: a nil
 	// graph or customer, a percentile outside (0, 100], a period that is
 	// not positive, a segment without a predicate, an order without a
-	// customer or time, money in two currencies.
+	// customer or time or with a negative amount, money in two currencies.
 	ErrInvalidInput = errors.New("funnel: invalid input")
 	// ErrUnknownStage means a customer's stage or history names a stage
 	// the graph does not declare (the store was written under another

@@ -126,8 +126,8 @@ type StageStats struct {
 	// when Reached is 0 and for the last stage (there is no next stage).
 	Conversion float64 `json:"conversion"`
 	// StopRate is Stopped ÷ Reached (0 when Reached is 0): the drop-off.
-	// It is 1 − Conversion for every stage but the last, where it is 1
-	// whenever Reached > 0.
+	// When Reached > 0 it is 1 − Conversion for every stage but the last,
+	// where it is 1; a stage nobody reached has both at 0.
 	StopRate float64 `json:"stop_rate"`
 	// ToNext is the time from reaching this stage to reaching the next,
 	// over customers who reached both and who reached this stage by a
@@ -147,7 +147,9 @@ type StageStats struct {
 	// in this stage, the time since they entered it, measured to the AsOf
 	// time, or without [AsOf] to the customer's own
 	// [lifecycle.Customer.AsOf] (their latest event or sweep). Open ages
-	// are lower bounds of the stays they will become.
+	// are lower bounds of the stays they will become. A customer whose
+	// reference time is before they entered the stage (a record built
+	// without AsOf) adds no age, so Open.N may be below Current.
 	Open Dist `json:"open"`
 }
 

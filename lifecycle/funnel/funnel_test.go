@@ -354,3 +354,15 @@ func TestNilOptionsSkipped(t *testing.T) {
 	_, err = funnel.StoredRetention(ctx, g, model.Retention, funnel.Customers(people()), funnel.Month, nil)
 	require.NoError(t, err)
 }
+
+// A record built without AsOf has no reference time for its open stay: it
+// counts in Current but adds no Open age.
+func TestOpenWithoutReferenceTime(t *testing.T) {
+	g := model.SterneCutler().Stages()
+	c := &lifecycle.Customer{ID: "x", Stage: model.Conversion, Since: day(1)}
+	rep, err := funnel.Analyze(context.Background(), g, funnel.Customers([]*lifecycle.Customer{c}))
+	require.NoError(t, err)
+	if s := rep.Stages[2]; s.Current != 1 || s.Open.N != 0 {
+		t.Errorf("current %d, open %+v; want 1 and no age", s.Current, s.Open)
+	}
+}

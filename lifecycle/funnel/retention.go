@@ -124,8 +124,9 @@ type RetentionCohort struct {
 //
 // It returns an error wrapping [ErrInvalidInput] naming the order's index
 // for an order without a customer ID or time or with a negative amount,
-// or with money in a currency other than the table's (see [InCurrency]);
-// an empty list gives an empty table.
+// or, without [InCurrency], with money in a second currency (with it,
+// money in other currencies is only left out of revenue); an empty list
+// gives an empty table.
 func Retention(orders []Order, p Period, opts ...RetentionOption) (*RetentionTable, error) {
 	var cfg retentionConfig
 	for _, o := range opts {
