@@ -183,7 +183,8 @@ func Memory(context.Context, string) (lifecycle.Store, func() error, error) {
 // MemoryPlain opens a fresh in-memory store that offers only the three
 // [lifecycle.Store] methods, hiding Memory's optional Loader, Updater and EventUpdater
 // capabilities, so that the Tracker reads with Get and writes with a
-// compare-and-swap Put, as it does with a SQL store.
+// compare-and-swap Put, as it does with a store that has only the three
+// required methods (the SQL store is an Updater and a Loader).
 func MemoryPlain(context.Context, string) (lifecycle.Store, func() error, error) {
 	return &plain{store.NewMemory()}, func() error { return nil }, nil
 }
