@@ -162,10 +162,10 @@ func (e *Event) Validate() error {
 	}
 	for k, v := range e.Attrs {
 		if k == "" || len(k) > MaxAttrKeyLen || !cleanText(k) {
-			return invalid("attrs", truncate(k), "keys must be 1 to "+strconv.Itoa(MaxAttrKeyLen)+" bytes of UTF-8 without NUL")
+			return invalid("attrs", k, "keys must be 1 to "+strconv.Itoa(MaxAttrKeyLen)+" bytes of UTF-8 without NUL")
 		}
 		if len(v) > MaxAttrValueLen || !cleanText(v) {
-			return invalid("attrs."+k, truncate(v), "values must be at most "+strconv.Itoa(MaxAttrValueLen)+" bytes of UTF-8 without NUL")
+			return invalid("attrs."+k, v, "values must be at most "+strconv.Itoa(MaxAttrValueLen)+" bytes of UTF-8 without NUL")
 		}
 	}
 	if e.Type == SurveyAnswered {
@@ -212,9 +212,9 @@ func checkID(field, v string, required bool) error {
 		}
 		return nil
 	case len(v) > MaxIDLen:
-		return invalid(field, truncate(v), "is longer than "+strconv.Itoa(MaxIDLen)+" bytes")
+		return invalid(field, v, "is longer than "+strconv.Itoa(MaxIDLen)+" bytes")
 	case !cleanText(v):
-		return invalid(field, truncate(v), "must be valid UTF-8 without NUL bytes")
+		return invalid(field, v, "must be valid UTF-8 without NUL bytes")
 	case strings.TrimSpace(v) != v:
 		return invalid(field, v, "must not start or end with white space")
 	}
@@ -230,7 +230,7 @@ func checkType(t EventType) error {
 	}
 	s := string(t)
 	if len(s) > MaxTypeLen {
-		return invalid("type", truncate(s), "is longer than "+strconv.Itoa(MaxTypeLen)+" bytes")
+		return invalid("type", s, "is longer than "+strconv.Itoa(MaxTypeLen)+" bytes")
 	}
 	dot := strings.IndexByte(s, '.')
 	if dot <= 0 || dot == len(s)-1 || !typeChars(s) {

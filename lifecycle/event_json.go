@@ -121,7 +121,7 @@ func DecodeEvents(data []byte) ([]Event, error) {
 		return []Event{e}, nil
 	case '[':
 	default:
-		return nil, invalid(jsonField, truncate(string(data[i:])), "must be an event object or an array of event objects")
+		return nil, invalid(jsonField, string(data[i:]), "must be an event object or an array of event objects")
 	}
 	var raws [][]byte
 	i = skipSpace(data, i+1)
@@ -168,14 +168,14 @@ func checkJSON(data []byte) error {
 	var first json.RawMessage
 	if err := dec.Decode(&first); err == nil {
 		off := int(dec.InputOffset())
-		return invalid(jsonField, truncate(string(bytes.TrimSpace(data[off:]))), "has data after the JSON value at byte "+strconv.Itoa(off))
+		return invalid(jsonField, string(bytes.TrimSpace(data[off:])), "has data after the JSON value at byte "+strconv.Itoa(off))
 	}
 	err := json.Unmarshal(data, &first)
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return invalid(jsonField, truncate(string(data)), "is not valid JSON: "+se.Error()+" at byte "+strconv.FormatInt(se.Offset, 10))
+		return invalid(jsonField, string(data), "is not valid JSON: "+se.Error()+" at byte "+strconv.FormatInt(se.Offset, 10))
 	}
-	return invalid(jsonField, truncate(string(data)), "is not valid JSON")
+	return invalid(jsonField, string(data), "is not valid JSON")
 }
 
 // decodeEvent decodes one event object from data, which checkJSON has
@@ -184,7 +184,7 @@ func decodeEvent(data []byte) (Event, error) {
 	var e Event
 	i := skipSpace(data, 0)
 	if data[i] != '{' {
-		return e, invalid(jsonField, truncate(string(data[i:])), "must be a JSON object")
+		return e, invalid(jsonField, string(data[i:]), "must be a JSON object")
 	}
 	var seen [8]bool // one per field, in the order of fieldIndex
 	err := eachMember(data, i, func(key, val []byte) error {
@@ -194,10 +194,10 @@ func decodeEvent(data []byte) (Event, error) {
 		}
 		f, ok := fieldIndex(name)
 		if !ok {
-			return invalid(fieldName(name, ""), truncate(string(val)), "unknown field")
+			return invalid(fieldName(name, ""), string(val), "unknown field")
 		}
 		if seen[f] {
-			return invalid(name, truncate(string(val)), "duplicate key")
+			return invalid(name, string(val), "duplicate key")
 		}
 		seen[f] = true
 		if string(val) == "null" {
@@ -277,11 +277,11 @@ func eachMember(data []byte, i int, fn func(key, val []byte) error) error {
 
 func stringField(field string, val []byte) (string, error) {
 	if val[0] != '"' {
-		return "", invalid(field, truncate(string(val)), "must be a string")
+		return "", invalid(field, string(val), "must be a string")
 	}
 	s, reason := jsonString(val)
 	if reason != "" {
-		return "", invalid(field, truncate(string(val[1:len(val)-1])), reason)
+		return "", invalid(field, string(val[1:len(val)-1]), reason)
 	}
 	return s, nil
 }
@@ -289,19 +289,19 @@ func stringField(field string, val []byte) (string, error) {
 func timeField(val []byte) (time.Time, error) {
 	var t time.Time
 	if val[0] != '"' {
-		return t, invalid("time", truncate(string(val)), "must be an RFC 3339 string")
+		return t, invalid("time", string(val), "must be an RFC 3339 string")
 	}
 	s, err := stringField("time", val)
 	if err != nil {
 		return t, err
 	}
 	if err := t.UnmarshalText([]byte(s)); err != nil {
-		return t, invalid("time", truncate(s), "must be an RFC 3339 string such as 2026-03-01T10:00:00Z")
+		return t, invalid("time", s, "must be an RFC 3339 string such as 2026-03-01T10:00:00Z")
 	}
 	// time accepts offsets of ±24:00 and more, which RFC 3339 does not
 	// (and which json.Marshal cannot write back).
 	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
-		return time.Time{}, invalid("time", truncate(s), "has a UTC offset outside -23:59 to +23:59")
+		return time.Time{}, invalid("time", s, "has a UTC offset outside -23:59 to +23:59")
 	}
 	return t, nil
 }
@@ -309,21 +309,21 @@ func timeField(val []byte) (time.Time, error) {
 func amountField(val []byte) (int64, error) {
 	c := val[0]
 	if c != '-' && (c < '0' || c > '9') {
-		return 0, invalid("amount", truncate(string(val)), "must be a JSON integer in minor units (4999 for 49.99)")
+		return 0, invalid("amount", string(val), "must be a JSON integer in minor units (4999 for 49.99)")
 	}
 	if bytes.ContainsAny(val, ".eE") {
-		return 0, invalid("amount", truncate(string(val)), "must be an integer in minor units (4999 for 49.99), without a fraction or exponent")
+		return 0, invalid("amount", string(val), "must be an integer in minor units (4999 for 49.99), without a fraction or exponent")
 	}
 	n, err := strconv.ParseInt(string(val), 10, 64)
 	if err != nil {
-		return 0, invalid("amount", truncate(string(val)), "is outside the int64 range of minor units")
+		return 0, invalid("amount", string(val), "is outside the int64 range of minor units")
 	}
 	return n, nil
 }
 
 func attrsField(val []byte) (map[string]string, error) {
 	if val[0] != '{' {
-		return nil, invalid("attrs", truncate(string(val)), "must be an object of strings")
+		return nil, invalid("attrs", string(val), "must be an object of strings")
 	}
 	attrs := map[string]string{}
 	err := eachMember(val, 0, func(key, v []byte) error {
@@ -333,7 +333,7 @@ func attrsField(val []byte) (map[string]string, error) {
 		}
 		field := fieldName(k, "attrs.")
 		if _, dup := attrs[k]; dup {
-			return invalid(field, truncate(string(v)), "duplicate key")
+			return invalid(field, string(v), "duplicate key")
 		}
 		s, err := stringField(field, v)
 		if err != nil {
@@ -353,7 +353,7 @@ func jsonKey(raw []byte, prefix string) (string, error) {
 	s, reason := jsonString(raw)
 	if reason != "" {
 		content := string(raw[1 : len(raw)-1])
-		return "", invalid(fieldName(content, prefix), truncate(content), "the key "+reason)
+		return "", invalid(fieldName(content, prefix), content, "the key "+reason)
 	}
 	return s, nil
 }

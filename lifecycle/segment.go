@@ -129,7 +129,7 @@ func FromSegment(data []byte) ([]Event, error) {
 func splitSegment(data []byte) (calls []json.RawMessage, single bool, err error) {
 	data = bytes.TrimSpace(data)
 	bad := func(err error) error {
-		return invalid("json", truncate(string(data)), "is not a Segment call, array of calls or batch: "+err.Error())
+		return invalid("json", string(data), "is not a Segment call, array of calls or batch: "+err.Error())
 	}
 	if len(data) == 0 {
 		return nil, false, invalid("json", "", "is empty")
@@ -191,7 +191,7 @@ func (c *segmentCall) decode() (f segmentCallFields, err error) {
 	}
 	if raw := bytes.TrimSpace(c.Properties); len(raw) > 0 && string(raw) != "null" {
 		if raw[0] != '{' || json.Unmarshal(raw, &f.Properties) != nil {
-			return f, invalid("properties", truncate(string(raw)), "must be an object")
+			return f, invalid("properties", string(raw), "must be an object")
 		}
 	}
 	return f, nil
@@ -206,7 +206,7 @@ func segmentString(field string, raw json.RawMessage) (string, error) {
 	}
 	var s string
 	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
-		return "", invalid(field, truncate(string(raw)), "must be a string")
+		return "", invalid(field, string(raw), "must be a string")
 	}
 	return s, nil
 }
@@ -215,7 +215,7 @@ func segmentString(field string, raw json.RawMessage) (string, error) {
 func segmentEvent(raw json.RawMessage) (e Event, ok bool, err error) {
 	var call segmentCall
 	if err := json.Unmarshal(raw, &call); err != nil {
-		return e, false, invalid("json", truncate(string(raw)), "is not a Segment call object: "+err.Error())
+		return e, false, invalid("json", string(raw), "is not a Segment call object: "+err.Error())
 	}
 	c, err := call.decode()
 	if err != nil {
@@ -230,7 +230,7 @@ func segmentEvent(raw json.RawMessage) (e Event, ok bool, err error) {
 		name = c.Event
 		e.Type = segmentType(c.Event)
 		if checkType(e.Type) != nil {
-			return e, false, invalid("event", truncate(c.Event), "cannot be turned into an event type (at most "+strconv.Itoa(MaxTypeLen-len("segment."))+" bytes of letters, digits and separators)")
+			return e, false, invalid("event", c.Event, "cannot be turned into an event type (at most "+strconv.Itoa(MaxTypeLen-len("segment."))+" bytes of letters, digits and separators)")
 		}
 	case "page", "screen":
 		name = c.Type
@@ -240,7 +240,7 @@ func segmentEvent(raw json.RawMessage) (e Event, ok bool, err error) {
 	case "":
 		return e, false, invalid("type", "", "is missing")
 	default:
-		return e, false, invalid("type", truncate(c.Type), `must be "track", "page", "screen", "identify", "group" or "alias"`)
+		return e, false, invalid("type", c.Type, `must be "track", "page", "screen", "identify", "group" or "alias"`)
 	}
 	e.ID = c.MessageID
 	customerField := "userId"
@@ -261,7 +261,7 @@ func segmentEvent(raw json.RawMessage) (e Event, ok bool, err error) {
 		return e, false, invalid("timestamp", "", "is missing")
 	}
 	if e.Time, err = time.Parse(time.RFC3339Nano, c.Timestamp); err != nil {
-		return e, false, invalid("timestamp", truncate(c.Timestamp), "is not an RFC 3339 time such as 2026-03-01T10:00:00.000Z")
+		return e, false, invalid("timestamp", c.Timestamp, "is not an RFC 3339 time such as 2026-03-01T10:00:00.000Z")
 	}
 	amountField, err := segmentMoney(&e, c.Properties)
 	if err != nil {
@@ -360,14 +360,14 @@ func segmentID(field string, raw json.RawMessage) (string, error) {
 	if raw[0] == '"' {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", invalid(field, truncate(string(raw)), "is not a valid JSON string")
+			return "", invalid(field, string(raw), "is not a valid JSON string")
 		}
 		return s, nil
 	}
 	if isJSONInteger(raw) {
 		return string(raw), nil
 	}
-	return "", invalid(field, truncate(string(raw)), "must be a string or an integer")
+	return "", invalid(field, string(raw), "must be a string or an integer")
 }
 
 // isJSONInteger reports whether raw is a JSON number without a fraction
@@ -421,7 +421,7 @@ func segmentMoney(e *Event, props map[string]json.RawMessage) (string, error) {
 	}
 	num, err := numberText(raw)
 	if err != nil {
-		return field, invalid(field, truncate(string(raw)), err.Error())
+		return field, invalid(field, string(raw), err.Error())
 	}
 	cur := ""
 	if rc, ok := props["currency"]; ok {
@@ -435,18 +435,18 @@ func segmentMoney(e *Event, props map[string]json.RawMessage) (string, error) {
 	if upper := asciiUpper(cur); validCurrency(upper) {
 		cur = upper
 	} else {
-		return field, invalid("properties.currency", truncate(cur), "must be an ISO 4217 code of three letters")
+		return field, invalid("properties.currency", cur, "must be an ISO 4217 code of three letters")
 	}
 	digits := num
 	if strings.HasPrefix(num, "-") {
 		if e.Type != OrderRefunded {
-			return field, invalid(field, truncate(num), "must not be negative")
+			return field, invalid(field, num, "must not be negative")
 		}
 		digits = num[1:]
 	}
 	amt, err := ParseMinor(digits, cur)
 	if err != nil {
-		return field, invalid(field, truncate(num), err.Error())
+		return field, invalid(field, num, err.Error())
 	}
 	e.Amount, e.Currency = amt, cur
 	return field, nil
