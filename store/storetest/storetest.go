@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -366,10 +367,8 @@ func copyOnPut(ctx context.Context, s lifecycle.Store, p string) error {
 
 func copyOnScan(ctx context.Context, s lifecycle.Store, p string) error {
 	const n = 3
-	for i := range n {
-		if err := s.Put(ctx, sample(p+strconv.Itoa(i), i), 0); err != nil {
-			return fmt.Errorf("Put(%d) = %v", i, err)
-		}
+	if err := putSamples(ctx, s, p, n); err != nil {
+		return err
 	}
 	got, err := scanMine(ctx, s, p)
 	if err != nil {
@@ -440,6 +439,16 @@ func loadMatchesGet(ctx context.Context, s lifecycle.Store, p string) error {
 	return nil
 }
 
+// putSamples stores sample(p+i, i) for i in 0..n-1, each new.
+func putSamples(ctx context.Context, s lifecycle.Store, p string, n int) error {
+	for i := range n {
+		if err := s.Put(ctx, sample(p+strconv.Itoa(i), i), 0); err != nil {
+			return fmt.Errorf("Put(%d) = %v", i, err)
+		}
+	}
+	return nil
+}
+
 func scanMine(ctx context.Context, s lifecycle.Store, p string) (map[string]*lifecycle.Customer, error) {
 	out := map[string]*lifecycle.Customer{}
 	for c, err := range s.Scan(ctx) {
@@ -449,7 +458,7 @@ func scanMine(ctx context.Context, s lifecycle.Store, p string) (map[string]*lif
 		if c == nil {
 			return out, errors.New("Scan yielded a nil customer without an error")
 		}
-		if len(c.ID) < len(p) || c.ID[:len(p)] != p {
+		if !strings.HasPrefix(c.ID, p) {
 			continue
 		}
 		if _, dup := out[c.ID]; dup {
@@ -473,10 +482,8 @@ func recoveredScan(ctx context.Context, s lifecycle.Store, p string) (got map[st
 
 func scanAll(ctx context.Context, s lifecycle.Store, p string) error {
 	const n = 300
-	for i := 0; i < n; i++ {
-		if err := s.Put(ctx, sample(p+strconv.Itoa(i), i), 0); err != nil {
-			return fmt.Errorf("Put(%d) = %v", i, err)
-		}
+	if err := putSamples(ctx, s, p, n); err != nil {
+		return err
 	}
 	got, err := scanMine(ctx, s, p)
 	if err != nil {
@@ -495,10 +502,8 @@ func scanAll(ctx context.Context, s lifecycle.Store, p string) error {
 }
 
 func scanStopEarly(ctx context.Context, s lifecycle.Store, p string) error {
-	for i := 0; i < 10; i++ {
-		if err := s.Put(ctx, sample(p+strconv.Itoa(i), i), 0); err != nil {
-			return fmt.Errorf("Put(%d) = %v", i, err)
-		}
+	if err := putSamples(ctx, s, p, 10); err != nil {
+		return err
 	}
 	n := 0
 	for _, err := range s.Scan(ctx) {
@@ -520,10 +525,8 @@ func scanStopEarly(ctx context.Context, s lifecycle.Store, p string) error {
 
 func scanDuringWrites(ctx context.Context, s lifecycle.Store, p string) error {
 	const n = 100
-	for i := 0; i < n; i++ {
-		if err := s.Put(ctx, sample(p+strconv.Itoa(i), i), 0); err != nil {
-			return fmt.Errorf("Put(%d) = %v", i, err)
-		}
+	if err := putSamples(ctx, s, p, n); err != nil {
+		return err
 	}
 	stop := make(chan struct{})
 	werr := make(chan error, 1)
@@ -568,10 +571,8 @@ func scanDuringWrites(ctx context.Context, s lifecycle.Store, p string) error {
 // runs fails (or hangs) here.
 func scanBodyWrites(ctx context.Context, s lifecycle.Store, p string) error {
 	const n = 20
-	for i := 0; i < n; i++ {
-		if err := s.Put(ctx, sample(p+strconv.Itoa(i), i), 0); err != nil {
-			return fmt.Errorf("Put(%d) = %v", i, err)
-		}
+	if err := putSamples(ctx, s, p, n); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for c, err := range s.Scan(ctx) {
@@ -581,7 +582,7 @@ func scanBodyWrites(ctx context.Context, s lifecycle.Store, p string) error {
 		if c == nil {
 			return errors.New("Scan yielded a nil customer without an error")
 		}
-		if len(c.ID) < len(p) || c.ID[:len(p)] != p {
+		if !strings.HasPrefix(c.ID, p) {
 			continue
 		}
 		if seen[c.ID] {
