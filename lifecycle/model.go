@@ -28,3 +28,23 @@ type Model interface {
 	// Stage returns the stage a customer with these facts is in at now.
 	Stage(f *Facts, now time.Time) stage.ID
 }
+
+// Scheduler is an optional [Model] capability: it tells when time alone
+// would next change a customer's stage, so that [Tracker.Sweep] visits
+// only the customers who are due instead of every stored one.
+//
+// NextChange returns a time T such that, for the same facts f, Stage(f, t)
+// equals Stage(f, now) for every t with now ≤ t < T. The zero time means
+// never: with these facts the stage stays the same at every later time.
+// Announcing a T earlier than the real change is allowed (a sweep then
+// re-classifies a customer who does not move, and asks again); announcing
+// one later than the real change is a bug, because the sweep would miss
+// the move (model/modeltest checks this on random histories). A T at or
+// before now means "due now". Like Stage, NextChange is pure, must not
+// modify f, and must not panic.
+//
+// A model without this capability is treated as always due: every sweep
+// re-classifies every customer whose AsOf is before the sweep time.
+type Scheduler interface {
+	NextChange(f *Facts, now time.Time) time.Time
+}
