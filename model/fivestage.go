@@ -70,6 +70,14 @@ var fiveStageGraph = stage.MustNew([]stage.Stage{
 // advocacy), and an advocate whose new survey score falls below
 // PromoterScore, with no converted referral, returns to retention.
 //
+// Two conditions depend on time alone, the lapse and the end of the
+// conversion window, so the model is a [lifecycle.Scheduler]: NextChange
+// returns, for a buyer in conversion, the end of the window, first
+// purchase + NurtureAfter (or the lapse, when that comes first); for one
+// in retention or advocacy, the instant they lapse, last purchase +
+// LapseAfter + 1ns; for everyone else the zero time (never), a nurtured
+// buyer included, since lapsing leaves them in nurturing.
+//
 // Options read: [LapseAfter], [RepeatPurchases], [NurtureAfter],
 // [AdvocateReferrals], [PromoterScore].
 func FiveStage(opts ...Option) lifecycle.Model {
@@ -100,4 +108,33 @@ func (m *fiveStage) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
 		return FiveStageNurturing
 	}
 	return FiveStageConversion
+}
+
+var _ lifecycle.Scheduler = (*fiveStage)(nil)
+
+// NextChange implements [lifecycle.Scheduler]. Time alone moves an active
+// buyer in two ways: they lapse (to nurturing) at last purchase +
+// LapseAfter + 1ns (active holds while now − last ≤ LapseAfter), and a
+// buyer in conversion moves to nurturing at first purchase + NurtureAfter
+// (conversion holds while now − first < NurtureAfter). Lapsing does not
+// move a buyer who is already nurtured, and a buyer who is not active, or
+// has no net purchase, stays where they are until an event arrives.
+func (m *fiveStage) NextChange(f *lifecycle.Facts, now time.Time) time.Time {
+	s := summarize(f)
+	p := s.purchases()
+	if p < 1 || !s.active(now, m.t.lapse) {
+		return time.Time{}
+	}
+	lapse := s.activeUntil(now, m.t.lapse)
+	if p >= m.t.repeatPurch {
+		return lapse // retention or advocacy, until the lapse
+	}
+	first := s.firstPurchase()
+	if now.Sub(first) >= m.t.nurtureAfter {
+		return time.Time{} // nurturing, active or lapsed
+	}
+	// Conversion, until the window ends or the buyer lapses (the window
+	// ends first unless the facts are odd: NurtureAfter ≤ LapseAfter and
+	// the first purchase is no later than the last).
+	return earliest(lapse, reaches(first, m.t.nurtureAfter, now))
 }

@@ -75,6 +75,12 @@ var sixStageGraph = stage.MustNew([]stage.Stage{
 // ticket_resolved follows; a bonded customer who stops buying lapses to
 // evaluation, whatever their referrals or reviews.
 //
+// Only the lapse depends on time alone (an open ticket and a ticket after
+// the first purchase depend on the events only), so the model is a
+// [lifecycle.Scheduler]: for an active buyer, NextChange returns the
+// instant they lapse, last purchase + LapseAfter + 1ns; for everyone else,
+// and when buyers never lapse, the zero time (never).
+//
 // Options read: [LapseAfter], [EngageVisits], [BondPurchases].
 func SixStage(opts ...Option) lifecycle.Model {
 	return &sixStage{t: apply(opts)}
@@ -111,4 +117,17 @@ func (m *sixStage) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
 		return SixStageEngagement
 	}
 	return SixStageAwareness
+}
+
+var _ lifecycle.Scheduler = (*sixStage)(nil)
+
+// NextChange implements [lifecycle.Scheduler]: an active buyer lapses at
+// last purchase + LapseAfter + 1ns; nothing else Stage reads depends on
+// time alone.
+func (m *sixStage) NextChange(f *lifecycle.Facts, now time.Time) time.Time {
+	s := summarize(f)
+	if !s.active(now, m.t.lapse) {
+		return time.Time{}
+	}
+	return s.activeUntil(now, m.t.lapse)
 }

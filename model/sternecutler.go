@@ -74,6 +74,11 @@ var sterneCutlerGraph = stage.MustNew([]stage.Stage{
 // tickets and surveys do not move anyone; a loyal customer who stops buying
 // lapses like any other buyer, whatever their referrals or reviews.
 //
+// Only the lapse depends on time alone, so the model is a
+// [lifecycle.Scheduler]: for an active buyer, NextChange returns the
+// instant they lapse, last purchase + LapseAfter + 1ns; for everyone else,
+// and when buyers never lapse, the zero time (never).
+//
 // Options read: [LapseAfter], [LoyalOrders], [RepeatPurchases].
 func SterneCutler(opts ...Option) lifecycle.Model {
 	return &sterneCutler{t: apply(opts)}
@@ -102,4 +107,17 @@ func (m *sterneCutler) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
 		return Acquisition
 	}
 	return Reach
+}
+
+var _ lifecycle.Scheduler = (*sterneCutler)(nil)
+
+// NextChange implements [lifecycle.Scheduler]: an active buyer lapses at
+// last purchase + LapseAfter + 1ns; nothing else Stage reads depends on
+// time alone.
+func (m *sterneCutler) NextChange(f *lifecycle.Facts, now time.Time) time.Time {
+	s := summarize(f)
+	if !s.active(now, m.t.lapse) {
+		return time.Time{}
+	}
+	return s.activeUntil(now, m.t.lapse)
 }
