@@ -197,6 +197,33 @@ func (m *Custom) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
 	return m.ids[0]
 }
 
+var _ lifecycle.Scheduler = (*Custom)(nil)
+
+// NextChange implements [lifecycle.Scheduler]: it returns a time before
+// which time alone does not change the stage [Custom.Stage] returns for f,
+// or the zero time when time alone never changes it. The stage is the
+// last one whose rule holds, so it changes only when that rule or a rule
+// of a later stage changes; NextChange returns the earliest time at which
+// one of them may. A [Within] rule that holds turns false at the last
+// event of its type + the window + 1ns; a [Tenure] rule that does not
+// hold turns true at the first event of its type + the tenure; the other
+// rules but [Func] do not change with time alone ([After] compares two
+// event times, not now); [All], [Any] and [Not] change only when their
+// rules do, and not at all when a rule that decides them (one false rule
+// of an All, one true rule of an Any) never changes. A [Func] rule cannot
+// tell, so a model whose stage may depend on one answers now: due now
+// (1ns before now when now is the zero time, which means never).
+func (m *Custom) NextChange(f *lifecycle.Facts, now time.Time) time.Time {
+	var next time.Time
+	for i := len(m.rules) - 1; i > 0; i-- {
+		next = earliest(next, m.rules[i].nextChange(f, now))
+		if m.rules[i].holds(f, now) {
+			break
+		}
+	}
+	return next
+}
+
 // Rule returns the entry rule of stage id: the zero Rule for the first
 // stage, and ok false for an unknown stage.
 func (m *Custom) Rule(id stage.ID) (r Rule, ok bool) {

@@ -24,6 +24,11 @@
 // subscription, a loyal customer with a support ticket, an advocate who
 // stops buying) as its doc comment states.
 //
+// Every built-in, and every [Custom] model, is also a
+// [lifecycle.Scheduler]: NextChange tells when time alone would next
+// change a customer's stage (a buyer lapsing, a window ending), so that a
+// sweep visits only the customers who are due.
+//
 // Custom models are declared with a [Builder] over [Rule] values; the
 // registry ([Register], [Lookup], [Names]) lets a shop name its model in
 // configuration; [Classify] and [Correspond] put several models side by

@@ -271,6 +271,57 @@ func (r *node) holds(f *lifecycle.Facts, now time.Time) bool {
 	return false
 }
 
+// nextChange returns a time T such that the rule's truth for f stays what
+// it is at now for every t with now ≤ t < T, or the zero time when time
+// alone never changes it (see [lifecycle.Scheduler]; an answer at or
+// before now means "due now"). Only [Within] and [Tenure] read now among
+// the leaves, besides [Func], which cannot tell and answers "due now".
+// [After] compares the times of two events, not now, so time alone does
+// not change it.
+func (r *node) nextChange(f *lifecycle.Facts, now time.Time) time.Time {
+	switch r.op {
+	case opWithin:
+		// Holds while now − last ≤ d, so it turns false, for good, at
+		// last + d + 1ns; once false it stays false.
+		if !r.holds(f, now) {
+			return time.Time{}
+		}
+		t, _ := f.Tally(r.typ)
+		return exceeds(t.Last, r.d, now)
+	case opTenure:
+		// Holds from first + d on, for good.
+		if r.holds(f, now) {
+			return time.Time{}
+		}
+		t, ok := f.Tally(r.typ)
+		if !ok || t.Count <= 0 {
+			return time.Time{}
+		}
+		return reaches(t.First, r.d, now)
+	case opFunc:
+		return dueNow(now)
+	case opAll, opAny:
+		// The group changes only when a child does, so the earliest
+		// child change is a safe answer. Better: a child that decides the
+		// group (false for All, true for Any) and never changes fixes it.
+		decides := r.op == opAny
+		var next time.Time
+		for _, k := range r.kids {
+			kn := k.nextChange(f, now)
+			if kn.IsZero() && k.holds(f, now) == decides {
+				return time.Time{}
+			}
+			next = earliest(next, kn)
+		}
+		return next
+	case opNot:
+		return r.kids[0].nextChange(f, now)
+	}
+	// Count, Orders, Spent, Referrals, Score and After depend on the
+	// events only.
+	return time.Time{}
+}
+
 // String describes the rule, e.g. "all(count(order_completed) >= 2,
 // within(order_completed, 180d))". Two rules with the same description are
 // the same rule.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/model"
+	"github.com/clmkit/clm/stage"
 )
 
 // nextCase pins one NextChange answer. want is an instant, or the zero
@@ -173,5 +174,77 @@ func TestBuiltinsAreSchedulers(t *testing.T) {
 		if _, ok := m.(lifecycle.Scheduler); !ok {
 			t.Errorf("%s does not implement lifecycle.Scheduler", name)
 		}
+	}
+}
+
+func TestCustomNextChange(t *testing.T) {
+	const (
+		SU = lifecycle.SignedUp
+		RV = lifecycle.ReviewPosted
+	)
+	build := func(stages ...any) *model.Custom {
+		b := model.NewBuilder("custom").Start(stage.Stage{ID: "new"})
+		for i := 0; i < len(stages); i += 2 {
+			b.Stage(stage.Stage{ID: stage.ID(stages[i].(string))}, stages[i+1].(model.Rule))
+		}
+		return b.MustBuild()
+	}
+	within := build("recent", model.Within(30*d24, O))
+	tenure := build("veteran", model.Tenure(365*d24, SU))
+	ordersOnly := build("buyer", model.Orders(1), "big", model.Spent("EUR", 5000), "fan", model.All(model.Referrals(1), model.Score(9)), "open", model.After(TO, TR))
+	layered := build("old", model.Tenure(30*d24, SU), "buyer", model.Orders(1), "recent", model.All(model.Orders(1), model.Within(60*d24, O)))
+	pruned := build("active", model.All(model.Orders(2), model.Within(60*d24, O)))
+	anyOf := build("engaged", model.Any(model.Count(SU, 1), model.Within(10*d24, V)))
+	negated := build("quiet", model.Not(model.Within(20*d24, V)))
+	fn := build("custom", model.Func("odd", func(f *lifecycle.Facts, _ time.Time) bool { return f.Events()%2 == 1 }))
+	fnBelow := build("custom", model.Func("odd", func(f *lifecycle.Facts, _ time.Time) bool { return f.Events()%2 == 1 }), "buyer", model.Orders(1))
+	fnIrrelevant := build("fan", model.All(model.Referrals(1), model.Func("any", func(*lifecycle.Facts, time.Time) bool { return true })))
+	runNextCases(t, []nextCase{
+		// Within holds while now − last ≤ d: it ends at last + d + 1ns.
+		{"within ends 1ns after the window", within, orders(1, 0, 0), day(1), day(30).Add(ns)},
+		{"within at its limit", within, orders(1, 0, 0), day(30), day(30).Add(ns)},
+		{"within over never comes back", within, orders(1, 0, 0), day(31), never},
+		{"within of a missing type never changes", within, []ev{e(V, 0)}, day(1), never},
+		// Tenure holds from first + d on.
+		{"tenure begins at first + d", tenure, []ev{e(SU, 10), e(SU, 20)}, day(11), day(10 + 365)},
+		{"tenure reached never changes", tenure, []ev{e(SU, 10)}, day(375), never},
+		{"tenure of a missing type never changes", tenure, []ev{e(V, 0)}, day(1), never},
+		{"rules without time never change", ordersOnly, cat(orders(3, 0, 1), []ev{e(TO, 4), e(RC, 5), survey(6, 10)}), day(10), never},
+		// Only the holding rule and the rules after it matter.
+		{"a later rule's window", layered, []ev{e(SU, 0), e(O, 5)}, day(10), day(65).Add(ns)},
+		{"the rules below the holding one are ignored", layered, []ev{e(SU, 0), e(O, 5)}, day(66), never},
+		{"fallback: an earlier tenure", layered, []ev{e(SU, 0)}, day(1), day(30)},
+		// All with a child false for good is false for good.
+		{"all with a child false for good", pruned, orders(1, 0, 0), day(1), never},
+		{"all with every child able to change", pruned, orders(2, 0, 1), day(2), day(61).Add(ns)},
+		// Any with a child true for good is true for good.
+		{"any with a child true for good", anyOf, []ev{e(SU, 0), e(V, 1)}, day(2), never},
+		{"any held by a window only", anyOf, []ev{e(V, 1)}, day(2), day(11).Add(ns)},
+		{"not of a window turns true when it ends", negated, []ev{e(V, 0)}, day(1), day(20).Add(ns)},
+		{"not of an ended window never changes", negated, []ev{e(V, 0)}, day(21), never},
+		{"a func rule is due now", fn, []ev{e(V, 0)}, day(1), day(1)},
+		{"a func rule is due now, also when it does not hold", fn, []ev{e(V, 0), e(V, 1)}, day(1), day(1)},
+		{"a func rule below the holding one is ignored", fnBelow, orders(1, 0, 0), day(1), never},
+		{"a func rule that cannot decide is ignored", fnIrrelevant, []ev{e(V, 0)}, day(1), never},
+	})
+	// Due now at the zero time is a non-zero time before it.
+	if got := fn.NextChange(facts(e(V, 0)), time.Time{}); got.IsZero() || got.After(time.Time{}) {
+		t.Errorf("a func rule at now = zero: NextChange = %s, want a non-zero time at or before now", show(got))
+	}
+	// An answer that would be the zero instant (January 1 of year 1) is
+	// given 1ns earlier: the zero time means never.
+	zeroAt := (time.Time{}).Add(-30*d24 - ns)
+	pre := &lifecycle.Facts{First: zeroAt, Last: zeroAt, Tallies: []lifecycle.Tally{{Type: O, Count: 1, First: zeroAt, Last: zeroAt}}}
+	if got, want := within.NextChange(pre, zeroAt), (time.Time{}).Add(-ns); !got.Equal(want) {
+		t.Errorf("NextChange whose answer is the zero instant = %s, want %s", show(got), show(want))
+	}
+	// Extreme windows: Within(MaxInt64) never ends (Sub saturates), and
+	// instants out of range are answered early.
+	huge := build("recent", model.Within(math.MaxInt64, O))
+	checkNext(t, huge, facts(e(O, 0)), day(1), never)
+	maxTime := time.Unix(math.MaxInt64-62135596800, 999999999).UTC()
+	end := &lifecycle.Facts{First: maxTime, Last: maxTime, Tallies: []lifecycle.Tally{{Type: SU, Count: 1, First: maxTime, Last: maxTime}}}
+	if got := tenure.NextChange(end, day(0)); got.IsZero() || got.After(day(0)) {
+		t.Errorf("tenure out of range: NextChange = %s, want due now", show(got))
 	}
 }
