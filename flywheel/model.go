@@ -1,6 +1,7 @@
 package flywheel
 
 import (
+	"math"
 	"time"
 
 	"github.com/clmkit/clm/lifecycle"
@@ -128,7 +129,13 @@ func Graph() *stage.Graph { return graph }
 //
 // A lapsed buyer returns to nurture, retain or advocate with their next
 // order. Moves caused by time alone (lapsing, an advocacy window running
-// out) are applied by [lifecycle.Tracker.Sweep].
+// out) are applied by [lifecycle.Tracker.Sweep]. The model is a
+// [lifecycle.Scheduler]: for an active buyer, NextChange returns the
+// instant they lapse, last order_completed + LapseAfter + 1ns, or, for an
+// advocate by a recent review, share or invitation alone, the instant the
+// latest of them leaves the window (its time + AdvocateWindow + 1ns) when
+// that is earlier; for everyone else, and for an active buyer when buyers
+// never lapse and no window can close, the zero time (never).
 func Model(opts ...ModelOption) lifecycle.Model {
 	m := &wheel{
 		lapse:        DefaultLapseAfter,
@@ -189,4 +196,78 @@ func (m *wheel) advocacy(f *lifecycle.Facts, now time.Time) bool {
 		}
 	}
 	return false
+}
+
+var _ lifecycle.Scheduler = (*wheel)(nil)
+
+// NextChange implements [lifecycle.Scheduler]. Time alone moves only an
+// active buyer: they lapse to engage at last order_completed + LapseAfter
+// + 1ns (active holds while now − last ≤ LapseAfter), and an advocate by
+// the advocacy window alone (too few converted referrals) leaves advocate
+// when the last review_posted, social_shared or referral_made inside the
+// window leaves it, at its time + AdvocateWindow + 1ns. Both conditions
+// only turn false as time passes, so a customer who is not an active
+// buyer, or not in the window, stays so until an event arrives.
+func (m *wheel) NextChange(f *lifecycle.Facts, now time.Time) time.Time {
+	orders := f.Orders()
+	if orders <= 0 {
+		return time.Time{}
+	}
+	var next time.Time
+	if m.lapse > 0 {
+		last := f.LastTime(lifecycle.OrderCompleted)
+		if now.Sub(last) > m.lapse {
+			return time.Time{} // lapsed, for good
+		}
+		next = exceeds(last, m.lapse, now)
+	}
+	if f.Count(lifecycle.ReferralConverted) >= m.referrals || m.window <= 0 {
+		return next
+	}
+	// An advocate by the window alone stays one until the last event in
+	// the window leaves it.
+	var out time.Time
+	for i := range f.Tallies {
+		switch t := &f.Tallies[i]; t.Type {
+		case lifecycle.ReviewPosted, lifecycle.SocialShared, lifecycle.ReferralMade:
+			if now.Sub(t.Last) <= m.window {
+				end := exceeds(t.Last, m.window, now)
+				if end.IsZero() {
+					return next // the window never closes
+				}
+				if out.IsZero() || end.After(out) {
+					out = end
+				}
+			}
+		}
+	}
+	if out.IsZero() {
+		return next // not an advocate: the window can only close
+	}
+	if next.IsZero() || out.Before(next) {
+		return out
+	}
+	return next
+}
+
+// exceeds returns the first instant t at which t.Sub(from) > d, when a
+// condition "now.Sub(from) <= d" turns false for good: from + d + 1ns; the
+// zero time (never) when d is the largest Duration, which Sub saturates
+// at; and an instant at or before now (due now) when from + d + 1ns is out
+// of time.Time's range.
+func exceeds(from time.Time, d time.Duration, now time.Time) time.Time {
+	if d == math.MaxInt64 {
+		return time.Time{}
+	}
+	t := from.Add(d + 1)
+	if !t.After(from) || t.Sub(from) != d+1 {
+		if now.IsZero() {
+			return now.Add(-time.Nanosecond)
+		}
+		return now
+	}
+	if t.IsZero() { // the zero time means never: answer 1ns earlier
+		return t.Add(-time.Nanosecond)
+	}
+	return t
 }
