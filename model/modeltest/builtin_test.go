@@ -10,6 +10,12 @@ import (
 
 func TestBuiltins(t *testing.T) {
 	for _, m := range []lifecycle.Model{model.SterneCutler(), model.SixStage(), model.FiveStage()} {
-		t.Run(m.Name(), func(t *testing.T) { modeltest.Run(t, m) })
+		t.Run(m.Name(), func(t *testing.T) {
+			// Else the NextChange rule would be skipped.
+			if _, ok := m.(lifecycle.Scheduler); !ok {
+				t.Errorf("%s does not implement lifecycle.Scheduler", m.Name())
+			}
+			modeltest.Run(t, m)
+		})
 	}
 }

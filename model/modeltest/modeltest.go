@@ -27,6 +27,17 @@
 //     stage from A to B is an edge A → B the graph declares. As in a
 //     [lifecycle.Tracker], now is never before the customer's last event
 //     on these walks.
+//   - NextChange: for a model that implements [lifecycle.Scheduler],
+//     NextChange never panics and never modifies the facts, and the stage
+//     does not change before the time T it announces: for the facts and
+//     times the other rules classify, and every state of the Graph rule's
+//     random histories, Stage at probe times t with now ≤ t < T (just
+//     after now, just before T, the usual thresholds after now, random
+//     times between) equals Stage at now; when T is the zero time (never),
+//     the probes reach centuries ahead and the year 9999. A T at or before
+//     now (due now) is always right. Its failures print times to the
+//     nanosecond. A model without the capability passes (Run skips the
+//     subtest).
 //
 // The facts are generated from a seeded math/rand/v2 source ([Seed]), so a
 // failure is reproducible; every failure message names the rule, the model,
@@ -116,18 +127,22 @@ type Rule struct {
 	Doc string
 	// check returns one error per failure found.
 	check func(s *suite) []error
+	// skip, when set and non-empty for a model, says why the rule does
+	// not apply to it: the rule passes, and Run skips its subtest.
+	skip func(m lifecycle.Model) string
 }
 
 // Rules returns the suite's rules in the order they run.
 func Rules() []Rule {
 	return []Rule{
-		{"Declared", "Name is not empty and Stages declares at least one stage", checkDeclared},
-		{"Total", "every facts value at every time maps to a declared stage", checkTotal},
-		{"NoPanic", "Stage never panics, on zero, extreme or random facts", checkNoPanic},
-		{"Deterministic", "a deep copy of the facts gets the same answer", checkDeterministic},
-		{"Pure", "Stage never modifies the facts", checkPure},
-		{"Stable", "classifying again at the same time gives the same answer", checkStable},
-		{"Graph", "every change of stage along a random history is a declared edge", checkGraph},
+		{"Declared", "Name is not empty and Stages declares at least one stage", checkDeclared, nil},
+		{"Total", "every facts value at every time maps to a declared stage", checkTotal, nil},
+		{"NoPanic", "Stage never panics, on zero, extreme or random facts", checkNoPanic, nil},
+		{"Deterministic", "a deep copy of the facts gets the same answer", checkDeterministic, nil},
+		{"Pure", "Stage never modifies the facts", checkPure, nil},
+		{"Stable", "classifying again at the same time gives the same answer", checkStable, nil},
+		{"Graph", "every change of stage along a random history is a declared edge", checkGraph, nil},
+		{"NextChange", "for a lifecycle.Scheduler: NextChange never panics or modifies the facts, and the stage does not change before the time it announces", checkNextChange, notScheduler},
 	}
 }
 
@@ -138,6 +153,11 @@ func Run(t *testing.T, m lifecycle.Model, opts ...Option) {
 	cfg := newConfig(opts)
 	for _, r := range Rules() {
 		t.Run(r.Name, func(t *testing.T) {
+			if r.skip != nil && m != nil {
+				if why := r.skip(m); why != "" {
+					t.Skip(why)
+				}
+			}
 			for _, err := range runRule(r, m, cfg) {
 				t.Error(err)
 			}
@@ -159,6 +179,9 @@ func TestModel(m lifecycle.Model, opts ...Option) error {
 func runRule(r Rule, m lifecycle.Model, cfg *config) []error {
 	if m == nil {
 		return []error{fmt.Errorf("%w: modeltest: rule %s: the model is nil", lifecycle.ErrInvalidModel, r.Name)}
+	}
+	if r.skip != nil && r.skip(m) != "" {
+		return nil
 	}
 	s := &suite{m: m, cfg: cfg, rule: r.Name}
 	if r.Name != "Declared" {
@@ -369,6 +392,169 @@ func checkGraph(s *suite) []error {
 		return true
 	})
 	return s.errs
+}
+
+// notScheduler is the skip of the NextChange rule.
+func notScheduler(m lifecycle.Model) string {
+	if _, ok := m.(lifecycle.Scheduler); ok {
+		return ""
+	}
+	return fmt.Sprintf("the model (%T) does not implement lifecycle.Scheduler", m)
+}
+
+// checkNextChange checks the [lifecycle.Scheduler] contract on the corpus
+// and along the random histories of the Graph rule.
+func checkNextChange(s *suite) []error {
+	sch, ok := s.m.(lifecycle.Scheduler)
+	if !ok {
+		return nil
+	}
+	r := rand.New(rand.NewPCG(s.cfg.seed1^0x6a09e667f3bcc908, s.cfg.seed2))
+	s.each(func(x sample) {
+		s.schedule(sch, r, x.f, x.now, func() string { return x.what })
+	})
+	s.walks(func(x step) bool {
+		if x.panicked != nil || !s.graph.Has(x.id) {
+			return false // reported by NoPanic and Total
+		}
+		return s.schedule(sch, r, x.after, x.now, func() string {
+			return fmt.Sprintf("random history %d, step %d (seed %d,%d), after %s", x.walk, x.step, s.cfg.seed1, s.cfg.seed2, x.what)
+		})
+	})
+	return s.errs
+}
+
+// schedule checks NextChange(f, now) and the stage at probe times before
+// the time it announces; it reports false after a failure. f is never
+// handed to the model: each call gets a deep copy.
+func (s *suite) schedule(sch lifecycle.Scheduler, r *rand.Rand, f *lifecycle.Facts, now time.Time, what func() string) bool {
+	work := clone(f)
+	due, p := s.nextChange(sch, work, now)
+	if p != nil {
+		s.fail(func() string {
+			return fmt.Sprintf("NextChange panicked (%v) for %s at now=%s: facts %s", p, what(), tsn(now), formatFacts(f, tsn))
+		})
+		return false
+	}
+	if !reflect.DeepEqual(work, f) {
+		s.fail(func() string {
+			return fmt.Sprintf("NextChange modified the facts (%s) for %s at now=%s: before %s, after %s", changes(f, work), what(), tsn(now), formatFacts(f, tsn), formatFacts(work, tsn))
+		})
+		return false
+	}
+	base, p := s.call(work, now)
+	if p != nil {
+		return false // reported by NoPanic
+	}
+	for _, t := range probes(r, now, due) {
+		// The probes share one copy, to spare a copy per probe; a
+		// difference found is confirmed on fresh copies, so that a model
+		// that modifies its facts (which Pure reports) is not blamed here.
+		if id, p := s.call(work, t); p == nil && id == base {
+			continue
+		}
+		if b, p := s.call(clone(f), now); p != nil || b != base {
+			return false // reported by Pure, Deterministic or Stable
+		}
+		id, p := s.call(clone(f), t)
+		switch {
+		case p != nil:
+			s.fail(func() string {
+				return fmt.Sprintf("Stage panicked (%v) at t=%s, a time this rule probes after NextChange(facts, now=%s) = %s, for %s: facts %s",
+					p, tsn(t), tsn(now), announced(due), what(), formatFacts(f, tsn))
+			})
+			return false
+		case id != base:
+			s.fail(func() string {
+				before := "announced never (zero time)"
+				if !due.IsZero() {
+					before = due.Sub(t).String() + " before the time announced"
+				}
+				return fmt.Sprintf("the stage changed before the time NextChange announced: for %s, NextChange(facts, now=%s) = %s, but Stage is %q at now and %q at t=%s (%s after now, %s); NextChange must return a time no later than the first instant at which the stage changes (here at most t): facts %s",
+					what(), tsn(now), announced(due), base, id, tsn(t), t.Sub(now), before, formatFacts(f, tsn))
+			})
+			return false
+		}
+	}
+	return true
+}
+
+// nextChange calls NextChange, recovering a panic.
+func (s *suite) nextChange(sch lifecycle.Scheduler, f *lifecycle.Facts, now time.Time) (t time.Time, panicked any) {
+	defer func() {
+		if r := recover(); r != nil {
+			panicked = fmt.Sprint(r)
+			if panicked == "" {
+				panicked = "panic"
+			}
+		}
+	}()
+	return sch.NextChange(f, now), nil
+}
+
+// announced formats a NextChange answer.
+func announced(t time.Time) string {
+	if t.IsZero() {
+		return "zero (never)"
+	}
+	return tsn(t)
+}
+
+// lastYear is the last instant of year 9999, the far future probed when
+// NextChange answers never.
+var lastYear = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+
+// probes returns the times the NextChange rule classifies facts at, in
+// order, given now and the time due that NextChange announced: times t
+// with now < t < due (every t > now when due is zero, never). They are
+// just after now, just before due (1ns to a day before), now plus each of
+// the gaps the random histories take (which straddle the usual
+// thresholds), the midpoint, a few random times in between and, for
+// never, times centuries ahead and the last instant of the year 9999. It
+// returns none when due is at or before now (due now), which is always
+// right.
+func probes(r *rand.Rand, now, due time.Time) []time.Time {
+	never := due.IsZero()
+	if !never && !due.After(now) {
+		return nil
+	}
+	var out []time.Time
+	add := func(t time.Time) {
+		if t.After(now) && (never || t.Before(due)) {
+			out = append(out, t)
+		}
+	}
+	after := func(d time.Duration) {
+		if t := now.Add(d); t.Sub(now) == d {
+			add(t)
+		}
+	}
+	after(time.Nanosecond)
+	after(time.Second)
+	for _, g := range gaps[1:] {
+		after(g)
+	}
+	span := time.Duration(math.MaxInt64) // (now, due) or, for never, ~292 years
+	if never {
+		for _, y := range []int{10, 100, 290} {
+			after(time.Duration(y) * 365 * day)
+		}
+		after(span)
+		add(lastYear)
+	} else {
+		span = due.Sub(now) // saturates: then the random times stay below due all the same
+		for _, d := range []time.Duration{time.Nanosecond, time.Microsecond, time.Millisecond, time.Second, time.Minute, time.Hour, day} {
+			add(due.Add(-d))
+		}
+		after(span / 2)
+	}
+	for i := 0; i < 3 && span > 0; i++ {
+		after(time.Duration(r.Int64N(int64(span))))
+	}
+	// In time order, so that the failure reported is the earliest probe
+	// found in another stage: the closest to the real change.
+	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
+	return out
 }
 
 // step is one classification along a random history of [suite.walks].
@@ -607,6 +793,16 @@ func ts(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// tsn formats t to the nanosecond, for the NextChange rule: thresholds
+// such as "no more than 180 days" flip a nanosecond apart. A whole second
+// prints as [ts] prints it.
+func tsn(t time.Time) string {
+	if t.IsZero() {
+		return "zero"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
 func formatEvent(e *lifecycle.Event) string {
 	s := string(e.Type) + "@" + ts(e.Time)
 	if e.Amount != 0 {
@@ -622,7 +818,10 @@ func formatEvent(e *lifecycle.Event) string {
 // last times, each tally as type×count[first..last], each sum as
 // type:amount+currency, the referrer and the last score. Long lists are
 // cut after 12 entries.
-func FormatFacts(f *lifecycle.Facts) string {
+func FormatFacts(f *lifecycle.Facts) string { return formatFacts(f, ts) }
+
+// formatFacts is [FormatFacts] with the times formatted by ts.
+func formatFacts(f *lifecycle.Facts, ts func(time.Time) string) string {
 	if f == nil {
 		return "<nil>"
 	}

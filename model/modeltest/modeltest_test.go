@@ -24,7 +24,29 @@ func (b *broken) Name() string                                     { return b.na
 func (b *broken) Stages() *stage.Graph                             { return b.graph }
 func (b *broken) Stage(f *lifecycle.Facts, now time.Time) stage.ID { return b.stage(f, now) }
 
-var sc = model.SterneCutler()
+// scheduled is a broken model with a NextChange.
+type scheduled struct {
+	broken
+	next func(f *lifecycle.Facts, now time.Time) time.Time
+}
+
+func (s *scheduled) NextChange(f *lifecycle.Facts, now time.Time) time.Time { return s.next(f, now) }
+
+var (
+	sc      = model.SterneCutler()
+	scSched = sc.(lifecycle.Scheduler)
+)
+
+// late returns Sterne–Cutler announcing its changes by later than they
+// happen.
+func late(name string, by time.Duration) *scheduled {
+	return &scheduled{broken{name, sc.Stages(), sc.Stage}, func(f *lifecycle.Facts, now time.Time) time.Time {
+		if t := scSched.NextChange(f, now); !t.IsZero() {
+			return t.Add(by)
+		}
+		return time.Time{}
+	}}
+}
 
 func brokenModels() []struct {
 	name  string
@@ -71,6 +93,24 @@ func brokenModels() []struct {
 			return model.Loyalty
 		}}, []string{"Deterministic", "Stable", "Graph"}, []string{"two deep copies of the same facts got", "then"}},
 		{"no name", &broken{"", sc.Stages(), sc.Stage}, []string{"Declared"}, []string{"a model needs a stable, non-empty name"}},
+		{"announces the lapse 1ns late", late("late-1ns", time.Nanosecond), []string{"NextChange"},
+			[]string{"the stage changed before the time NextChange announced", "1ns before the time announced)", "NextChange(facts, now=", "at now and \"acquisition\" at t=", "order_completed×"}},
+		{"announces the lapse a day late", late("late-1d", 24*time.Hour), []string{"NextChange"},
+			[]string{"the stage changed before the time NextChange announced", "before the time announced)"}},
+		// The zero time means never, so "due now" at now = zero must be
+		// answered with an earlier time.
+		{"answers now, the zero time, for due now", &scheduled{broken{"zero-now", sc.Stages(), sc.Stage}, func(_ *lifecycle.Facts, now time.Time) time.Time { return now }},
+			[]string{"NextChange"}, []string{"NextChange(facts, now=zero) = zero (never)"}},
+		{"announces never", &scheduled{broken{"never", sc.Stages(), sc.Stage}, func(*lifecycle.Facts, time.Time) time.Time { return time.Time{} }},
+			[]string{"NextChange"}, []string{"= zero (never), but Stage is", "announced never (zero time)"}},
+		{"NextChange panics on huge counts", &scheduled{broken{"panicky-next", sc.Stages(), sc.Stage}, func(f *lifecycle.Facts, now time.Time) time.Time {
+			_ = make([]byte, f.Count(lifecycle.SiteVisited)%(1<<62)+1) // 1<<62 bytes: panics
+			return scSched.NextChange(f, now)
+		}}, []string{"NextChange"}, []string{"NextChange panicked", "huge counts and amounts"}},
+		{"NextChange mutates the facts", &scheduled{broken{"next-mutator", sc.Stages(), sc.Stage}, func(f *lifecycle.Facts, now time.Time) time.Time {
+			f.ReferredBy = ""
+			return scSched.NextChange(f, now)
+		}}, []string{"NextChange"}, []string{"NextChange modified the facts (referred_by r"}},
 	}
 }
 
@@ -111,120 +151,52 @@ func TestOnlyBrokenRulesFail(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "rule Pure:") {
 		t.Errorf("rule Pure did not fail for a model that sets f.Score: %v", err)
 	}
-	for _, r := range []string{"Declared", "Total", "NoPanic", "Deterministic", "Stable", "Graph"} {
+	for _, r := range []string{"Declared", "Total", "NoPanic", "Deterministic", "Stable", "Graph", "NextChange"} {
 		if err != nil && strings.Contains(err.Error(), "rule "+r+":") {
 			t.Errorf("rule %s failed for a model that only breaks Pure:\n%v", r, err)
 		}
 	}
 }
 
-func TestMaxReports(t *testing.T) {
-	m := &broken{"limbo", sc.Stages(), func(*lifecycle.Facts, time.Time) stage.ID { return "limbo" }}
-	err := modeltest.TestModel(m, modeltest.Walks(20), modeltest.MaxReports(2))
-	msg := err.Error()
-	if n := strings.Count(msg, `returned "limbo"`); n != 2 {
-		t.Errorf("%d Total failures reported, want 2", n)
+// A Scheduler that announces its changes late fails NextChange only; one
+// that announces them early, or always answers due now, passes.
+func TestNextChangeRule(t *testing.T) {
+	err := modeltest.TestModel(late("late", time.Nanosecond), modeltest.Walks(60), modeltest.MaxReports(1000))
+	if err == nil || !strings.Contains(err.Error(), "rule NextChange:") {
+		t.Fatalf("rule NextChange did not fail for a late Scheduler: %v", err)
 	}
-	if !strings.Contains(msg, "more failures not shown") {
-		t.Errorf("no count of the failures left out:\n%s", msg)
+	if !strings.Contains(err.Error(), "for random history ") {
+		t.Errorf("no failure found along the random histories:\n%v", err)
 	}
-}
-
-func TestNilModel(t *testing.T) {
-	if err := modeltest.TestModel(nil); !errors.Is(err, lifecycle.ErrInvalidModel) {
-		t.Errorf("TestModel(nil) = %v", err)
-	}
-}
-
-func TestBuiltinsPassTestModel(t *testing.T) {
-	for _, name := range []string{"sterne-cutler", "six-stage", "five-stage"} {
-		m, err := model.Lookup(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, seed := range []uint64{3} {
-			if err := modeltest.TestModel(m, modeltest.Seed(seed, seed*7)); err != nil {
-				t.Errorf("%s, seed %d:\n%v", name, seed, err)
-			}
+	for _, r := range []string{"Declared", "Total", "NoPanic", "Deterministic", "Pure", "Stable", "Graph"} {
+		if strings.Contains(err.Error(), "rule "+r+":") {
+			t.Errorf("rule %s failed for a model that only breaks NextChange:\n%v", r, err)
 		}
 	}
-}
-
-func TestBuiltinsWithOptionsPass(t *testing.T) {
-	const d = 24 * time.Hour
 	for _, m := range []lifecycle.Model{
-		model.SterneCutler(model.LapseAfter(20*d), model.LoyalOrders(3), model.RepeatPurchases(2)),
-		model.SterneCutler(model.LapseAfter(0)),
-		model.SixStage(model.LapseAfter(30*d), model.BondPurchases(2), model.EngageVisits(1)),
-		model.FiveStage(model.LapseAfter(10*d), model.NurtureAfter(30*d), model.AdvocateReferrals(2), model.PromoterScore(6)),
-		model.FiveStage(model.LapseAfter(0), model.NurtureAfter(0)),
+		late("early", -time.Hour),
+		&scheduled{broken{"always-due", sc.Stages(), sc.Stage}, func(_ *lifecycle.Facts, now time.Time) time.Time { return now.Add(-time.Nanosecond) }},
+		&scheduled{broken{"long-due", sc.Stages(), sc.Stage}, func(*lifecycle.Facts, time.Time) time.Time { return time.Date(-1000, 1, 1, 0, 0, 0, 0, time.UTC) }},
 	} {
-		if err := modeltest.TestModel(m, modeltest.Walks(150)); err != nil {
-			t.Errorf("%s with options:\n%v", m.Name(), err)
+		if err := modeltest.TestModel(m, modeltest.Walks(60)); err != nil {
+			t.Errorf("%s: %v", m.Name(), err)
 		}
 	}
 }
 
-func TestCustomModelsPass(t *testing.T) {
-	m, err := model.NewBuilder("custom").
-		Start(stage.Stage{ID: "new"}).
-		Stage(stage.Stage{ID: "buyer"}, model.Orders(1)).
-		Stage(stage.Stage{ID: "fan"}, model.All(model.Orders(2), model.Any(model.Score(9), model.Referrals(1)), model.Not(model.After(lifecycle.TicketOpened, lifecycle.TicketResolved)))).
-		Stage(stage.Stage{ID: "big"}, model.All(model.Spent("EUR", 100000), model.Within(90*24*time.Hour, lifecycle.OrderCompleted))).
-		Build()
-	if err != nil {
-		t.Fatal(err)
+// The NextChange rule is in the suite, and passes a model that is not a
+// Scheduler (Run skips its subtest).
+func TestNextChangeSkipsPlainModels(t *testing.T) {
+	var found bool
+	for _, r := range modeltest.Rules() {
+		found = found || r.Name == "NextChange"
 	}
-	modeltest.Run(t, m)
-}
-
-func TestFormatFacts(t *testing.T) {
-	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	f := new(lifecycle.Facts)
-	f.Add(&lifecycle.Event{Type: lifecycle.OrderCompleted, Time: at, Amount: 4999, Currency: "EUR", ReferrerID: "r1"})
-	f.Add(&lifecycle.Event{Type: lifecycle.OrderCompleted, Time: at.Add(time.Hour), Amount: 1, Currency: "EUR"})
-	f.Add(&lifecycle.Event{Type: lifecycle.SurveyAnswered, Time: at, Attrs: map[string]string{"score": "9"}})
-	want := "{first=2025-01-02T03:04:05Z last=2025-01-02T04:04:05Z order_completed×2[2025-01-02T03:04:05Z..2025-01-02T04:04:05Z] survey_answered×1[2025-01-02T03:04:05Z] order_completed:5000EUR referred_by=r1@2025-01-02T03:04:05Z score=9@2025-01-02T03:04:05Z}"
-	if got := modeltest.FormatFacts(f); got != want {
-		t.Errorf("FormatFacts =\n%s\nwant\n%s", got, want)
+	if !found {
+		t.Error("Rules does not list NextChange")
 	}
-	if got := modeltest.FormatFacts(new(lifecycle.Facts)); got != "{zero}" {
-		t.Errorf("FormatFacts(zero) = %s", got)
+	plain := &broken{"plain", sc.Stages(), sc.Stage}
+	if err := modeltest.TestModel(plain, modeltest.Walks(20)); err != nil {
+		t.Errorf("TestModel failed a conforming model without NextChange: %v", err)
 	}
-}
-
-// A model that answers an undeclared stage or panics only on facts the
-// random histories of the Graph rule reach (here: long histories, which
-// the one random customer of the corpus is not) fails Total or NoPanic
-// all the same: what the suite finds, it reports.
-func TestWalksFeedTotalAndNoPanic(t *testing.T) {
-	long := func(f *lifecycle.Facts) bool { n := f.Events(); return n > 35 && n < 1000 }
-	for _, tc := range []struct {
-		rule string
-		m    lifecycle.Model
-	}{
-		{"Total", &broken{"long-limbo", sc.Stages(), func(f *lifecycle.Facts, now time.Time) stage.ID {
-			if long(f) {
-				return "limbo"
-			}
-			return sc.Stage(f, now)
-		}}},
-		{"NoPanic", &broken{"long-panic", sc.Stages(), func(f *lifecycle.Facts, now time.Time) stage.ID {
-			if long(f) {
-				panic("too long")
-			}
-			return sc.Stage(f, now)
-		}}},
-	} {
-		t.Run(tc.rule, func(t *testing.T) {
-			opts := []modeltest.Option{modeltest.Walks(1), modeltest.Steps(60), modeltest.Seed(5, 6)}
-			err := modeltest.TestModel(tc.m, opts...)
-			if err == nil || !strings.Contains(err.Error(), "rule "+tc.rule+":") {
-				t.Fatalf("rule %s did not fail: %v", tc.rule, err)
-			}
-			if !strings.Contains(err.Error(), "random history 0") {
-				t.Errorf("the failure does not name the history:\n%v", err)
-			}
-		})
-	}
+	modeltest.Run(t, plain, modeltest.Walks(20))
 }
