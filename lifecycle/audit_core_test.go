@@ -92,22 +92,34 @@ func TestMaxSkewZeroOrNegative(t *testing.T) {
 
 // Clone and CopyTo: a deep copy, in which an empty slice comes back nil
 // when the destination had none (as their doc says; store.Memory relies on
-// it), and stays empty when the destination had one.
+// it), and stays empty when the destination had one. Seen's layout is
+// private, so only what it holds is checked: an empty set copies empty,
+// and a copy into a destination that held keys holds exactly the source's.
 func TestCloneEmptySlices(t *testing.T) {
-	c := &lifecycle.Customer{ID: "c", History: []lifecycle.Transition{}, Seen: []uint64{}, Facts: lifecycle.Facts{Tallies: []lifecycle.Tally{}}}
+	c := &lifecycle.Customer{ID: "c", History: []lifecycle.Transition{}, Facts: lifecycle.Facts{Tallies: []lifecycle.Tally{}}}
 	d := c.Clone()
 	require.Nil(t, d.History)
-	require.Nil(t, d.Seen)
+	require.Zero(t, d.Seen.Len())
 	require.Nil(t, d.Facts.Tallies)
-	dst := &lifecycle.Customer{History: make([]lifecycle.Transition, 0, 4), Seen: make([]uint64, 3)}
+	dst := &lifecycle.Customer{History: make([]lifecycle.Transition, 0, 4)}
+	for _, id := range []string{"x", "y", "z"} {
+		dst.Seen.Add(lifecycle.KeyOf(id))
+	}
 	c.CopyTo(dst)
 	require.NotNil(t, dst.History)
 	require.Empty(t, dst.History)
-	require.NotNil(t, dst.Seen)
-	require.Empty(t, dst.Seen)
-	c.Seen = nil
+	require.Zero(t, dst.Seen.Len(), "the destination's keys survived the copy")
+	require.False(t, dst.HasSeen("x"))
+	require.True(t, dst.Seen.Equal(&c.Seen))
+	c.Seen.Add(lifecycle.KeyOf("a"))
 	c.CopyTo(dst)
-	require.Nil(t, dst.Seen, "a nil slice is nil in the copy")
+	require.Equal(t, 1, dst.Seen.Len())
+	require.True(t, dst.HasSeen("a"))
+	require.True(t, dst.Seen.Equal(&c.Seen))
+	// The copy does not share the source's memory.
+	dst.Seen.Add(lifecycle.KeyOf("b"))
+	require.False(t, c.HasSeen("b"), "adding to the copy's Seen changed the source's")
+	require.Equal(t, 1, c.Seen.Len())
 }
 
 // The year range of Validate is in UTC: a time written in a zone ahead of

@@ -1,7 +1,6 @@
 package lifecycle
 
 import (
-	"slices"
 	"time"
 
 	"github.com/clmkit/clm/stage"
@@ -29,10 +28,18 @@ type Customer struct {
 	// History lists every stage change, oldest first. The first entry has
 	// an empty From: the customer entering the model.
 	History []Transition `json:"history"`
-	// Seen holds the digests (see [EventDigest]) of the event IDs applied,
-	// sorted ascending; [ReferralConverted] credits are not in it (their
-	// idempotency is Facts.Referrals). Stores persist it as is.
-	Seen []uint64 `json:"seen"`
+	// Seen is the set of events applied (see [EventSet]);
+	// [ReferralConverted] credits are not in it (their idempotency is
+	// Facts.Referrals). Stores that persist whole customers persist it
+	// as is; an [Applier] keeps it in its own layout.
+	Seen EventSet `json:"seen"`
+	// Due is when a [Tracker.Sweep] should next re-classify the customer,
+	// because time alone may change their stage then (see [Scheduler]).
+	// The zero time means "at any sweep" (the Tracker's model cannot tell,
+	// or the customer was stored before this field existed); [Never]
+	// means time alone will not move them. The Tracker sets it on every
+	// write; stores persist it and may index it (see [DueLister]).
+	Due time.Time `json:"due"`
 	// Version counts successful writes; 0 means never stored. Stores use
 	// it for compare-and-swap (see [Store.Put]).
 	Version uint64 `json:"version"`
@@ -48,23 +55,15 @@ type Transition struct {
 	Cause string `json:"cause,omitempty"`
 }
 
-// HasSeen reports whether an event with this ID has been applied. It is
-// always false for a [ReferralConverted] credit, which is not remembered by
-// ID: see [Facts.Referrals].
-func (c *Customer) HasSeen(eventID string) bool {
-	_, found := slices.BinarySearch(c.Seen, EventDigest(eventID))
-	return found
-}
+// Never is the [Customer.Due] of a customer whom time alone will not
+// move: the last instant RFC 3339 and every store can hold.
+var Never = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
 
-// markSeen records a digest; it reports false if it was already there.
-func (c *Customer) markSeen(d uint64) bool {
-	i, found := slices.BinarySearch(c.Seen, d)
-	if found {
-		return false
-	}
-	c.Seen = slices.Insert(c.Seen, i, d)
-	return true
-}
+// HasSeen reports whether an event with this ID has been applied, as far
+// as c.Seen tells (a customer read from a store fills it). It is always
+// false for a [ReferralConverted] credit, which is not remembered by ID:
+// see [Facts.Referrals].
+func (c *Customer) HasSeen(eventID string) bool { return c.Seen.Has(eventID) }
 
 // Clone returns a deep copy of c, except that an empty slice comes back
 // nil (see [Customer.CopyTo]).
@@ -85,7 +84,8 @@ func (c *Customer) CopyTo(dst *Customer) {
 	dst.Facts.Sums = copyInto(sums, c.Facts.Sums)
 	dst.Facts.Referrals = copyInto(refs, c.Facts.Referrals)
 	dst.History = copyInto(hist, c.History)
-	dst.Seen = copyInto(seen, c.Seen)
+	dst.Seen = seen
+	c.Seen.copyTo(&dst.Seen)
 }
 
 func copyInto[T any](dst, src []T) []T {
@@ -100,26 +100,8 @@ func (c *Customer) reset() {
 	*c = Customer{
 		Facts:   Facts{Tallies: c.Facts.Tallies[:0], Sums: c.Facts.Sums[:0], Referrals: c.Facts.Referrals[:0]},
 		History: c.History[:0],
-		Seen:    c.Seen[:0],
+		Seen:    EventSet{keys: c.Seen.keys[:0]},
 	}
-}
-
-// EventDigest is the 64-bit FNV-1a hash of an event ID, the form in which
-// [Customer.Seen] remembers applied events. It is stable across processes
-// and versions. Two different IDs of one customer share a digest with a
-// probability near n²/2⁶⁵ for n events, so about 1 in 4×10¹¹ for a
-// customer with ten thousand events.
-func EventDigest(id string) uint64 {
-	const (
-		offset = 14695981039346656037
-		prime  = 1099511628211
-	)
-	h := uint64(offset)
-	for i := 0; i < len(id); i++ {
-		h ^= uint64(id[i])
-		h *= prime
-	}
-	return h
 }
 
 // ClassifiedAt returns the customer's classification time, at which the

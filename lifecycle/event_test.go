@@ -192,9 +192,11 @@ func TestCustomerJSON(t *testing.T) {
 			ReferredBy: "c0", ReferredAt: t0, Score: 9, ScoreAt: t0.Add(2 * time.Hour),
 		},
 		History: []lifecycle.Transition{{To: "conversion", At: t0, Cause: "o1"}, {From: "conversion", To: "retention", At: t0.Add(time.Hour), Cause: "o2"}},
-		Seen:    []uint64{1, 1 << 63},
 		Version: 3,
+		Due:     t0.AddDate(0, 6, 0),
 	}
+	c.Seen.Add(lifecycle.KeyOf("o2"))
+	c.Seen.Add(lifecycle.KeyOf("o1"))
 	b, err := json.Marshal(c)
 	require.NoError(t, err)
 	want := `{"id":"c1","stage":"retention","since":"2026-03-01T11:00:00Z","as_of":"2026-03-01T12:00:00Z",` +
@@ -203,14 +205,37 @@ func TestCustomerJSON(t *testing.T) {
 		`"sums":[{"type":"order_completed","currency":"EUR","amount":9998}],` +
 		`"referred_by":"c0","referred_at":"2026-03-01T10:00:00Z","score":9,"score_at":"2026-03-01T12:00:00Z"},` +
 		`"history":[{"from":"","to":"conversion","at":"2026-03-01T10:00:00Z","cause":"o1"},{"from":"conversion","to":"retention","at":"2026-03-01T11:00:00Z","cause":"o2"}],` +
-		`"seen":[1,9223372036854775808],"version":3}`
+		// The keys of o1 and o2 (the first 16 bytes of their SHA-256), ascending.
+		`"seen":["2352da7280f1decc3acf1ba84eb945c9","9250b9912ee91d6b46e23299459ecd6e"],` +
+		`"due":"2026-09-01T10:00:00Z","version":3}`
 	if diff := cmp.Diff(want, string(b)); diff != "" {
 		t.Errorf("JSON (-want +got):\n%s", diff)
 	}
 	var back lifecycle.Customer
 	require.NoError(t, json.Unmarshal(b, &back))
-	if diff := cmp.Diff(c, &back); diff != "" {
+	if diff := cmp.Diff(c, &back, cmpSeen); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	if !back.HasSeen("o1") || !back.HasSeen("o2") || back.HasSeen("o3") || back.Seen.Len() != 2 {
+		t.Errorf("after a round trip: seen o1, o2, o3 = %v, %v, %v, %d keys; want true, true, false, 2",
+			back.HasSeen("o1"), back.HasSeen("o2"), back.HasSeen("o3"), back.Seen.Len())
+	}
+	// A customer stored by an older version has 64-bit digests (FNV-1a
+	// of the IDs) in seen and no due: the events it remembers are still
+	// seen, and its Due is zero (due at any sweep).
+	var old lifecycle.Customer
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"c1","seen":[12638187200555641996,626025670079018237],"version":2}`), &old))
+	if !old.HasSeen("a") || !old.HasSeen("o1") || old.HasSeen("o2") || old.Seen.Len() != 2 || !old.Due.IsZero() {
+		t.Errorf("legacy customer: seen a, o1, o2 = %v, %v, %v, %d keys, due %v; want true, true, false, 2, zero",
+			old.HasSeen("a"), old.HasSeen("o1"), old.HasSeen("o2"), old.Seen.Len(), old.Due)
+	}
+	// and it is written back in the new form, legacy keys included.
+	b, err = json.Marshal(&old)
+	require.NoError(t, err)
+	var again lifecycle.Customer
+	require.NoError(t, json.Unmarshal(b, &again))
+	if !again.Seen.Equal(&old.Seen) || !again.HasSeen("a") {
+		t.Errorf("legacy keys lost in a round trip: %s", b)
 	}
 	// Empty facts omit the optional fields.
 	b, err = json.Marshal(lifecycle.Facts{})
@@ -221,26 +246,48 @@ func TestCustomerJSON(t *testing.T) {
 }
 
 func TestCustomerCloneIsDeep(t *testing.T) {
-	c := &lifecycle.Customer{ID: "c", Facts: lifecycle.Facts{Tallies: []lifecycle.Tally{{Type: "site_visited", Count: 1}}}, History: []lifecycle.Transition{{To: "a"}}, Seen: []uint64{1, 2}}
+	c := &lifecycle.Customer{ID: "c", Facts: lifecycle.Facts{Tallies: []lifecycle.Tally{{Type: "site_visited", Count: 1}}}, History: []lifecycle.Transition{{To: "a"}}}
+	c.Seen.Add(lifecycle.KeyOf("x"))
 	d := c.Clone()
 	d.Facts.Tallies[0].Count = 9
 	d.History[0].To = "b"
-	d.Seen[0] = 7
-	if c.Facts.Tallies[0].Count != 1 || c.History[0].To != "a" || c.Seen[0] != 1 {
+	d.Seen.Add(lifecycle.KeyOf("y"))
+	if c.Facts.Tallies[0].Count != 1 || c.History[0].To != "a" || c.HasSeen("y") || c.Seen.Len() != 1 {
 		t.Fatalf("changing a clone changed the original: %+v", c)
 	}
-	c.Seen = []uint64{lifecycle.EventDigest("x")}
-	if !c.HasSeen("x") || c.HasSeen("y") {
-		t.Fatalf("HasSeen(x), HasSeen(y) = %v, %v; want true, false", c.HasSeen("x"), c.HasSeen("y"))
+	if !c.HasSeen("x") || c.HasSeen("y") || !d.HasSeen("x") || !d.HasSeen("y") {
+		t.Fatalf("HasSeen(x), HasSeen(y) = %v, %v (clone %v, %v); want true, false (clone true, true)",
+			c.HasSeen("x"), c.HasSeen("y"), d.HasSeen("x"), d.HasSeen("y"))
 	}
 }
 
-func TestEventDigestStable(t *testing.T) {
-	// FNV-1a 64 of well-known inputs: the digests are persisted, so they
-	// must never change.
-	for in, want := range map[string]uint64{"": 0xcbf29ce484222325, "a": 0xaf63dc4c8601ec8c, "foobar": 0x85944171f73967e8} {
-		if got := lifecycle.EventDigest(in); got != want {
-			t.Errorf("EventDigest(%q) = %#x, want %#x", in, got, want)
+func TestEventKeyStable(t *testing.T) {
+	// Keys are persisted (by stores, in JSON), so they must never change:
+	// the first 16 bytes of the SHA-256 of the ID.
+	for in, want := range map[string]string{
+		"":       "e3b0c44298fc1c149afbf4c8996fb924",
+		"a":      "ca978112ca1bbdcafac231b39a23dc4d",
+		"foobar": "c3ab8ff13720e8ad9047dd39466b3c89",
+	} {
+		if got := lifecycle.KeyOf(in).String(); got != want {
+			t.Errorf("KeyOf(%q) = %s, want %s", in, got, want)
+		}
+		if lifecycle.KeyOf(in).IsLegacy() {
+			t.Errorf("KeyOf(%q) is a legacy key", in)
+		}
+	}
+	// Legacy keys hold the FNV-1a 64 digest older versions persisted,
+	// behind 8 bytes of 0xff; they must never change either.
+	for in, want := range map[string]string{
+		"":       "ffffffffffffffffcbf29ce484222325",
+		"a":      "ffffffffffffffffaf63dc4c8601ec8c",
+		"foobar": "ffffffffffffffff85944171f73967e8",
+	} {
+		if got := lifecycle.LegacyKeyOf(in).String(); got != want {
+			t.Errorf("LegacyKeyOf(%q) = %s, want %s", in, got, want)
+		}
+		if !lifecycle.LegacyKeyOf(in).IsLegacy() {
+			t.Errorf("LegacyKeyOf(%q) is not a legacy key", in)
 		}
 	}
 }

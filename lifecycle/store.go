@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"iter"
+	"time"
 )
 
 // Store persists customers. Callers may implement it for their own
@@ -41,59 +42,61 @@ type Loader interface {
 	Load(ctx context.Context, id string, dst *Customer) error
 }
 
-// Updater is an optional Store capability: a read-modify-write of one
-// customer done inside the store, under its own lock, so that writers never
-// lose a compare-and-swap race and retry. When a store has it (and is not
-// an [EventUpdater]), the Tracker records events through Update instead of
-// Get (or Load) and Put, and it writes batches, referral credits and
-// sweeps through it; a Store without it works the same, only slower.
+// Applier is the Store capability through which the [Tracker] writes:
+// the store itself checks which of an event's (or a batch's) IDs it has
+// applied to the customer before, and applies the Tracker's fold under its
+// own lock or transaction, keeping the applied IDs and the history in a
+// layout of its own. A store with it does the work of recording an event
+// in time that does not grow with the customer's history; a Store without
+// it works the same through the Tracker's one fallback (load, fold,
+// compare-and-swap Put, with Seen and History copied whole), only slower.
+// store/storetest checks the rules below for any store that has it.
 //
 // Rules every implementation obeys:
-//   - Update calls fn exactly once, with the stored customer (or a copy of
-//     it) or, when none is stored, with a new Customer whose ID is id and
-//     whose other fields are zero or empty (Version 0). It returns fn's
-//     error, or the context's error (without calling fn) when ctx is done.
-//   - While fn runs, Update holds the customer exclusively against other
-//     writers: no other Update of the same customer runs meanwhile, and a
-//     Put of it waits (or fails: a store may document a Put racing an
-//     Update that creates the customer as a conflict for one of the two).
-//     Readers (Get, Load, Scan) see the customer as it was before the
-//     Update or as it is after, never in between; an in-memory store may
-//     simply make them wait. fn must not call the store.
+//   - events holds distinct event IDs (the Tracker never passes a
+//     [ReferralConverted] credit's ID, nor the same ID twice); it may be
+//     empty (a sweep, a referral credit): then nothing is checked or
+//     recorded but the customer.
+//   - Apply calls fn at most once. When ctx is done before, it returns the
+//     context's error without calling fn. Otherwise it calls fn with a
+//     working copy of the stored customer (or, when none is stored, a new
+//     Customer whose ID is id and whose other fields are zero or empty,
+//     Version 0), in which every field but History and Seen is as stored;
+//     History is empty or holds the stored history (the store chooses),
+//     Seen is unspecified. seen[i] reports whether events[i] was applied
+//     to the customer before. It returns fn's error as is.
 //   - fn reports whether it changed c. When it returns true and a nil
-//     error, it has set c.Version to the previous version plus one and the
-//     change is committed (a new customer is inserted), atomically with
-//     respect to every other method. When it returns false or an error,
-//     fn must have left c exactly as it found it, and nothing is stored.
-//   - fn must not keep c, or any slice of it, after it returns.
-type Updater interface {
-	Update(ctx context.Context, id string, fn func(c *Customer) (bool, error)) error
+//     error, it has set c.Version to the previous version plus one, and
+//     the store commits atomically, with respect to every other method:
+//     every field of c but History and Seen; the transitions fn appended
+//     to c.History (those past its length when fn was called), added to
+//     the end of the stored history; and every event of events not seen,
+//     which from then on counts as seen. When fn returns false or an
+//     error, nothing is stored, whatever fn did to c.
+//   - Against concurrent writers of the same customer, Apply either holds
+//     the customer exclusively while fn runs, or checks at commit that the
+//     customer is still at the version fn read; a store that loses such a
+//     race stores nothing and returns an error wrapping [ErrConflict]
+//     (the Tracker calls Apply again, with a new fn call). No event is
+//     ever applied twice: seen must be true for an event committed by
+//     another writer before fn's changes are committed.
+//   - Readers (Get, Load, Scan) see the customer as it was before an Apply
+//     or as it is after, never in between. fn must not call the store, and
+//     must not keep c, or any slice of it, after it returns.
+type Applier interface {
+	Apply(ctx context.Context, id string, events []string, fn func(c *Customer, seen []bool) (bool, error)) error
 }
 
-// EventUpdater is an optional Store capability for the Tracker's hot path:
-// a read-modify-write of one customer for one event, in which the store
-// keeps the customer's idempotency set ([Customer.Seen]) and history
-// itself, so that neither has to be copied out and back in for every
-// event. When a store has it, the Tracker records single events (other
-// than [ReferralConverted] credits) through UpdateEvent.
+// DueLister is an optional Store capability for [Tracker.Sweep]: ListDue
+// yields the ID of every customer whose [Customer.Due] is zero or at or
+// before now, from an index, so that a sweep reads only the customers
+// who are due instead of every stored one. A customer written during the
+// listing may be yielded or not. A failure is yielded as a non-nil error,
+// after which ListDue stops. It honours ctx, and the loop body may call
+// the store (to write the customer yielded, in particular).
 //
-// Rules every implementation obeys:
-//   - UpdateEvent calls fn exactly once, or returns the context's error
-//     without calling it when ctx is done. It returns fn's error.
-//   - fn receives a working copy of the stored customer (or, when none is
-//     stored, a new Customer whose ID is id and whose other fields are
-//     zero or empty) in which every field but History and Seen is as stored;
-//     History and Seen are empty. seen reports whether digest is in the
-//     stored Seen.
-//   - While fn runs, UpdateEvent holds the customer exclusively, as
-//     [Updater.Update] does; fn must not call the store.
-//   - When fn returns true and a nil error, it has set c.Version to the
-//     previous version plus one, and the store commits, atomically: every
-//     field of c but History and Seen, the transitions fn appended to
-//     c.History (added to the end of the stored history), and digest
-//     (added to Seen unless seen). When fn returns false or an error,
-//     nothing is stored, whatever fn did to c.
-//   - fn must not keep c, or any slice of it, after it returns.
-type EventUpdater interface {
-	UpdateEvent(ctx context.Context, id string, digest uint64, fn func(c *Customer, seen bool) (bool, error)) error
+// A Store without it is swept by [Store.Scan], skipping the customers who
+// are not due.
+type DueLister interface {
+	ListDue(ctx context.Context, now time.Time) iter.Seq2[string, error]
 }

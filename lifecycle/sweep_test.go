@@ -11,10 +11,11 @@ import (
 	"github.com/clmkit/clm/store"
 )
 
-// staleScan is a Memory whose Scan yields copies taken earlier, as the Store
-// contract allows for customers written during a scan.
+// staleScan is a store whose Scan yields copies taken earlier, as the Store
+// contract allows for customers written during a scan. It has no ListDue,
+// so Sweep scans.
 type staleScan struct {
-	*store.Memory
+	lifecycle.Store
 	old []*lifecycle.Customer
 }
 
@@ -28,50 +29,128 @@ func (s staleScan) Scan(context.Context) iter.Seq2[*lifecycle.Customer, error] {
 	}
 }
 
-// A customer whose AsOf moved past the sweep time after Scan copied it is
-// left alone, and not counted as updated.
+// staleApplier is a staleScan that writes through Memory's Apply.
+type staleApplier struct {
+	staleScan
+	m *store.Memory
+}
+
+func (s staleApplier) Apply(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
+	return s.m.Apply(ctx, id, events, fn)
+}
+
+// staleList is a Memory whose ListDue yields IDs listed earlier, as the
+// DueLister contract allows for customers written during the listing.
+type staleList struct {
+	*store.Memory
+	ids []string
+}
+
+func (s staleList) ListDue(context.Context, time.Time) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		for _, id := range s.ids {
+			if !yield(id, nil) {
+				return
+			}
+		}
+	}
+}
+
+// A customer who was due when listed (by ListDue or Scan) but is not any
+// more when the sweep writes — their AsOf moved past the sweep time, or
+// (with a Scheduler) a new event moved their Due past it — is left alone,
+// and counted as scanned but not as updated.
 func TestSweepCountsOnlyWrites(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	clock := lifecycle.WithClock(func() time.Time { return at.Add(72 * time.Hour) })
-	for _, inPlace := range []bool{true, false} {
-		m := store.NewMemory()
-		tr := lifecycle.NewTracker(model.SterneCutler(), m, clock)
-		if _, err := tr.Record(ctx, lifecycle.Event{ID: "e1", CustomerID: "c", Type: lifecycle.SiteVisited, Time: at}); err != nil {
-			t.Fatal(err)
-		}
-		old, err := m.Get(ctx, "c")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tr.Record(ctx, lifecycle.Event{ID: "e2", CustomerID: "c", Type: lifecycle.SiteVisited, Time: at.Add(48 * time.Hour)}); err != nil {
-			t.Fatal(err)
-		}
-		var s lifecycle.Store = staleScan{m, []*lifecycle.Customer{old}}
-		if !inPlace {
-			s = struct{ lifecycle.Store }{s} // hides Updater and Loader
-		}
-		sr, err := lifecycle.NewTracker(model.SterneCutler(), s, clock).Sweep(ctx, at.Add(24*time.Hour))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := (lifecycle.SweepResult{Scanned: 1}); sr != want {
-			t.Errorf("in place %v: Sweep = %+v; want %+v (nothing was written)", inPlace, sr, want)
-		}
-		c, err := m.Get(ctx, "c")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.Version != 2 || !c.AsOf.Equal(at.Add(48*time.Hour)) {
-			t.Errorf("in place %v: stored version %d AsOf %v; want 2 and %v", inPlace, c.Version, c.AsOf, at.Add(48*time.Hour))
-		}
-		// A sweep later than AsOf does write, and counts.
-		sr, err = lifecycle.NewTracker(model.SterneCutler(), m, clock).Sweep(ctx, at.Add(60*time.Hour))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sr.Updated != 1 {
-			t.Errorf("in place %v: a sweep after AsOf = %+v; want Updated 1", inPlace, sr)
+	clock := lifecycle.WithClock(func() time.Time { return at.AddDate(2, 0, 0) })
+	for _, tc := range []struct {
+		name  string
+		model lifecycle.Model
+		// first and second are the customer's events; sweep is the sweep
+		// time, due when the customer had only the first event and not
+		// due after the second; later is a time due after the second.
+		first, second   lifecycle.Event
+		sweep, later    time.Time
+		wantDueAfterTwo time.Time
+		movesLater      int
+	}{
+		{
+			name:   "AsOf moved past the sweep time",
+			model:  noSchedule{model.SterneCutler()}, // every customer is due
+			first:  lifecycle.Event{ID: "e1", CustomerID: "c", Type: lifecycle.SiteVisited, Time: at},
+			second: lifecycle.Event{ID: "e2", CustomerID: "c", Type: lifecycle.SiteVisited, Time: at.Add(48 * time.Hour)},
+			sweep:  at.Add(24 * time.Hour), later: at.Add(60 * time.Hour),
+		},
+		{
+			name:   "Due moved past the sweep time",
+			model:  model.SterneCutler(), // a buyer is due when they lapse
+			first:  lifecycle.Event{ID: "o1", CustomerID: "c", Type: lifecycle.OrderCompleted, Time: at, Amount: 1, Currency: "EUR"},
+			second: lifecycle.Event{ID: "o2", CustomerID: "c", Type: lifecycle.OrderCompleted, Time: at.AddDate(0, 0, 100), Amount: 1, Currency: "EUR"},
+			sweep:  at.AddDate(0, 0, 200), later: at.AddDate(0, 0, 300), movesLater: 1, // the buyer lapses
+			wantDueAfterTwo: at.AddDate(0, 0, 100).Add(model.DefaultLapseAfter + time.Nanosecond),
+		},
+	} {
+		for _, path := range []string{"ListDue", "Apply and Scan", "Get and Put"} {
+			t.Run(tc.name+"/"+path, func(t *testing.T) {
+				m := store.NewMemory()
+				tr := lifecycle.NewTracker(tc.model, m, clock)
+				if _, err := tr.Record(ctx, tc.first); err != nil {
+					t.Fatal(err)
+				}
+				old, err := m.Get(ctx, "c")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tr.Record(ctx, tc.second); err != nil {
+					t.Fatal(err)
+				}
+				cur, err := m.Get(ctx, "c")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !cur.Due.Equal(tc.wantDueAfterTwo) {
+					t.Fatalf("Due after the second event %v, want %v", cur.Due, tc.wantDueAfterTwo)
+				}
+				// The customer's real listing at the sweep time is empty
+				// (not due); the stale one is not.
+				if _, sched := tc.model.(lifecycle.Scheduler); sched {
+					for id, err := range m.ListDue(ctx, tc.sweep) {
+						t.Fatalf("ListDue(%v) = %q, %v; want nothing", tc.sweep, id, err)
+					}
+				}
+				var s lifecycle.Store
+				switch path {
+				case "ListDue":
+					s = staleList{m, []string{"c"}}
+				case "Apply and Scan":
+					s = staleApplier{staleScan{plainStore{m}, []*lifecycle.Customer{old}}, m}
+				case "Get and Put":
+					s = staleScan{plainStore{m}, []*lifecycle.Customer{old}}
+				}
+				sr, err := lifecycle.NewTracker(tc.model, s, clock).Sweep(ctx, tc.sweep)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := (lifecycle.SweepResult{Scanned: 1}); sr != want {
+					t.Errorf("Sweep = %+v; want %+v (nothing was written)", sr, want)
+				}
+				c, err := m.Get(ctx, "c")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.Version != 2 || !c.AsOf.Equal(tc.second.Time) {
+					t.Errorf("stored version %d AsOf %v; want 2 and %v", c.Version, c.AsOf, tc.second.Time)
+				}
+				// A sweep when the customer is due does write, and counts.
+				sr, err = lifecycle.NewTracker(tc.model, m, clock).Sweep(ctx, tc.later)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := (lifecycle.SweepResult{Scanned: 1, Updated: 1, Moved: tc.movesLater}); sr != want {
+					t.Errorf("a sweep when due = %+v; want %+v", sr, want)
+				}
+			})
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"slices"
 	"sync"
@@ -41,10 +42,12 @@ import (
 //     name two different referrers and the event naming the earlier one
 //     (which becomes [Facts.ReferredBy]) arrives after the customer's
 //     credit was given to the other, both referrers keep a credit.
-//   - Atomic: each write is a compare-and-swap on the customer's version,
-//     retried on conflict a bounded number of times; a failed write leaves
-//     the stored customer as it was, so a retry of the same event applies
-//     it exactly once.
+//   - Atomic: each write goes through the store's [Applier] (which checks
+//     the events' identity and applies the fold under its own lock or
+//     transaction), or, for a store without it, is a compare-and-swap Put
+//     on the customer's version; a lost race is retried a bounded number
+//     of times. A failed write leaves the stored customer as it was, so a
+//     retry of the same event applies it exactly once.
 //   - Hooks run after the write has committed.
 //
 // A customer's stage is computed at their classification time, the later
@@ -60,15 +63,16 @@ type Tracker struct {
 	ids     []stage.ID // graph.IDs(), searched faster than the graph's map
 	store   Store
 	loader  Loader
-	updater Updater
-	events  EventUpdater
+	applier Applier
+	lister  DueLister
+	sched   Scheduler
 	now     func() time.Time
 	log     *slog.Logger
 	skew    time.Duration
 	retries int
 	hooks   []Hook
-	pool    sync.Pool // *Customer scratch space
-	ops     sync.Pool // *inPlace
+	pool    sync.Pool // *Customer scratch space (the fallback write path)
+	ops     sync.Pool // *writeOp
 }
 
 // Hook is called after a customer's stage change has been stored. Hooks
@@ -116,12 +120,11 @@ func WithMaxSkew(d time.Duration) Option {
 	return func(t *Tracker) { t.skew = max(d, 0) }
 }
 
-// WithMaxRetries sets how many times a write that lost a compare-and-swap
-// race is retried before Record gives up with [ErrConflict] (default 32, so
-// at most 33 attempts; n ≤ 0 means a single attempt, no retry). Writes
-// through an [Updater] do not lose such races to each other; an Update that
-// reports a conflict all the same (one that lost to a plain Put, see
-// [Updater]) is retried under the same bound.
+// WithMaxRetries sets how many times a write that lost a race to another
+// writer of the same customer ([ErrConflict]: a compare-and-swap Put, or an
+// [Applier] that checks the version at commit) is retried before Record
+// gives up with [ErrConflict] (default 32, so at most 33 attempts; n ≤ 0
+// means a single attempt, no retry).
 func WithMaxRetries(n int) Option { return func(t *Tracker) { t.retries = n } }
 
 // WithHook adds a hook called after every stored stage change; a nil h
@@ -148,8 +151,9 @@ func NewTracker(m Model, s Store, opts ...Option) *Tracker {
 		retries: 32,
 	}
 	t.loader, _ = s.(Loader)
-	t.updater, _ = s.(Updater)
-	t.events, _ = s.(EventUpdater)
+	t.applier, _ = s.(Applier)
+	t.lister, _ = s.(DueLister)
+	t.sched, _ = m.(Scheduler)
 	for _, o := range opts {
 		if o != nil {
 			o(t)
@@ -208,9 +212,10 @@ func (t *Tracker) Validate(e *Event) error {
 }
 
 // Record validates an event and applies it to its customer: folds it into
-// the facts, re-classifies, stores the result with compare-and-swap and
-// then calls the hooks if the stage changed. Recording an event ID the
-// customer already has is not an error: the result says Duplicate.
+// the facts, re-classifies, stores the result (through the store's
+// [Applier], or else with a compare-and-swap Put) and then calls the hooks
+// if the stage changed. Recording an event ID the customer already has is
+// not an error: the result says Duplicate.
 //
 // Errors wrap [ErrInvalidEvent] (with a *[ValidationError]), [ErrConflict]
 // (retries exhausted), [ErrInvalidModel], the context's error, or the
@@ -224,13 +229,12 @@ func (t *Tracker) Record(ctx context.Context, e Event) (Result, error) {
 	if err := t.Validate(&e); err != nil {
 		return res, err
 	}
-	var cr credit
-	var err error
-	if t.events != nil && e.Type != ReferralConverted {
-		err = t.recordInPlace(ctx, &e, &res, &cr)
-	} else {
-		err = t.recordCopy(ctx, e, &res, &cr)
-	}
+	op := t.newOp()
+	op.one[0] = e
+	op.setEvents(op.one[:1], op.oneRes[:1])
+	err := t.write(ctx, e.CustomerID, op)
+	res, cr := op.oneRes[0], op.cr
+	t.freeOp(op)
 	if err != nil {
 		return Result{EventID: e.ID, CustomerID: e.CustomerID}, err
 	}
@@ -238,94 +242,6 @@ func (t *Tracker) Record(ctx context.Context, e Event) (Result, error) {
 		return res, err
 	}
 	return res, nil
-}
-
-// recordCopy is Record's path for a store that is not an [EventUpdater],
-// and for referral credits: fold into a working copy of the customer and
-// store it with [Updater.Update] when the store has it, or else with a
-// compare-and-swap Put.
-func (t *Tracker) recordCopy(ctx context.Context, e Event, res *Result, cr *credit) error {
-	r := *res
-	var c credit
-	err := t.apply(ctx, e.CustomerID, func(cu *Customer) (bool, error) {
-		c = credit{}
-		applied, err := t.fold(cu, &e, &r)
-		c.note(cu, &e, applied)
-		return applied, err
-	}, &r)
-	*res, *cr = r, c
-	return err
-}
-
-// inPlace is the state of one Record through an [EventUpdater]. It is
-// pooled, with its fold method bound once to fn, so that passing fn to the
-// store allocates nothing.
-type inPlace struct {
-	t   *Tracker
-	e   Event
-	res Result
-	cr  credit
-	tr  Transition
-	fn  func(c *Customer, seen bool) (bool, error)
-}
-
-// recordInPlace is Record's path for a store that is an [EventUpdater]:
-// the store checks the event's digest against the customer's Seen and
-// keeps Seen and History itself, so neither is copied.
-func (t *Tracker) recordInPlace(ctx context.Context, e *Event, res *Result, cr *credit) error {
-	op, _ := t.ops.Get().(*inPlace)
-	if op == nil {
-		op = &inPlace{t: t}
-		op.fn = op.fold
-	}
-	op.e = *e
-	err := t.events.UpdateEvent(ctx, e.CustomerID, EventDigest(e.ID), op.fn)
-	*res, *cr = op.res, op.cr
-	tr := op.tr
-	*op = inPlace{t: t, fn: op.fn}
-	t.ops.Put(op)
-	if err != nil {
-		return err
-	}
-	if res.Moved && len(t.hooks) > 0 {
-		t.runHooks(ctx, Change{CustomerID: e.CustomerID, Transition: tr})
-	}
-	return nil
-}
-
-// fold applies op.e, which is not a [ReferralConverted] credit, to c, a
-// working copy of the stored customer without History and Seen (see
-// [EventUpdater]); seen reports that the event was applied before.
-func (op *inPlace) fold(c *Customer, seen bool) (bool, error) {
-	e := &op.e
-	res := &op.res
-	*res = Result{EventID: e.ID, CustomerID: e.CustomerID, From: c.Stage, To: c.Stage, Version: c.Version}
-	op.cr = credit{}
-	if seen {
-		res.Duplicate = true
-		op.cr.note(c, e, false)
-		return false, nil
-	}
-	c.Facts.add(e)
-	if at := e.Time.UTC(); at.After(c.AsOf) {
-		c.AsOf = at
-	}
-	when := c.ClassifiedAt()
-	s, err := op.t.stageOf(&c.Facts, when)
-	if err != nil {
-		return false, err
-	}
-	res.To = s
-	if s != c.Stage {
-		op.tr = Transition{From: c.Stage, To: s, At: when, Cause: e.ID}
-		c.History = append(c.History, op.tr)
-		c.Stage, c.Since = s, when
-		res.Moved = true
-	}
-	c.Version++
-	res.Version = c.Version
-	op.cr.note(c, e, true)
-	return true, nil
 }
 
 // RecordBatch records many events and returns one result per event, in
@@ -364,37 +280,31 @@ func (t *Tracker) RecordBatch(ctx context.Context, events []Event) ([]Result, er
 		}
 		groups[id] = append(groups[id], i)
 	}
+	op := t.newOp()
+	defer t.freeOp(op)
+	var evs []Event
+	var res []Result
 	for _, id := range order {
 		idx := groups[id]
-		var last Result
-		var cr credit
-		err := t.apply(ctx, id, func(c *Customer) (bool, error) {
-			cr = credit{}
-			any := false
-			for _, i := range idx {
-				r := Result{EventID: events[i].ID, CustomerID: id}
-				applied, err := t.fold(c, &events[i], &r)
-				if err != nil {
-					return false, err
-				}
-				cr.note(c, &events[i], applied)
-				results[i] = r
-				any = any || applied
-			}
-			return any, nil
-		}, &last)
+		evs, res = evs[:0], res[:0]
 		for _, i := range idx {
+			evs = append(evs, events[i])
+			res = append(res, Result{})
+		}
+		op.setEvents(evs, res)
+		err := t.write(ctx, id, op)
+		for k, i := range idx {
 			if err != nil {
 				results[i] = Result{EventID: events[i].ID, CustomerID: id, Err: err}
 			} else {
-				results[i].Version = last.Version
+				results[i] = res[k]
 			}
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("customer %q: %w", id, err))
 			continue
 		}
-		if err := t.creditReferral(ctx, id, cr); err != nil {
+		if err := t.creditReferral(ctx, id, op.cr); err != nil {
 			errs = append(errs, fmt.Errorf("customer %q: %w", id, err))
 		}
 	}
@@ -403,63 +313,291 @@ func (t *Tracker) RecordBatch(ctx context.Context, events []Event) ([]Result, er
 
 // SweepResult counts what a [Tracker.Sweep] did.
 type SweepResult struct {
-	Scanned int // customers read
+	Scanned int // customers due, read and re-classified (or found not due any more)
 	Updated int // customers whose AsOf advanced to the sweep time
 	Moved   int // customers whose stage changed
 }
 
-// Sweep re-classifies every stored customer at now, applying the moves that
-// time alone causes (lapsing, at-risk). A customer whose AsOf is already
-// at or after now is left alone, so a sweep with a clock that went
-// backwards changes nothing, and a customer deleted after Scan yielded it
-// is not re-created. Hooks are called for every move. Sweep writes each
-// customer it advances (their AsOf becomes now) and stops at the first
+// Sweep re-classifies, at now, every stored customer who is due (see
+// [Customer.Due]: those whose Due is zero or at or before now), applying
+// the moves that time alone causes (lapsing, at-risk), and writes each of
+// them with AsOf now and their next due time. Customers who are not due
+// are neither read through the store's index ([DueLister]) nor written,
+// so a sweep that finds nobody due writes nothing; a store without the
+// index is read whole with Scan. A customer whose AsOf is already at or
+// after now is left alone, so a sweep with a clock that went backwards
+// changes nothing, and a customer deleted after being listed is not
+// re-created. Hooks are called for every move. Sweep stops at the first
 // error.
+//
+// With a model that is a [Scheduler], a customer is due only when time
+// alone may change their stage; with any other model every customer is
+// due at every sweep.
 func (t *Tracker) Sweep(ctx context.Context, now time.Time) (SweepResult, error) {
 	var sr SweepResult
 	now = now.UTC()
-	for c, err := range t.store.Scan(ctx) {
+	op := t.newOp()
+	defer t.freeOp(op)
+	for id, err := range t.due(ctx, now) {
 		if err != nil {
 			return sr, err
 		}
 		sr.Scanned++
-		if !now.After(c.AsOf) {
-			continue
+		op.setSweep(now)
+		if err := t.write(ctx, id, op); err != nil {
+			return sr, fmt.Errorf("sweep customer %q: %w", id, err)
 		}
-		var res Result
-		wrote := false
-		err := t.apply(ctx, c.ID, func(c *Customer) (bool, error) {
-			// Runs again after a write conflict: decide afresh each time.
-			wrote = false
-			if c.Version == 0 {
-				return false, nil // deleted since Scan copied it: not re-created
-			}
-			if !now.After(c.AsOf) {
-				return false, nil // advanced since Scan copied it
-			}
-			c.AsOf = now
-			res.From = c.Stage
-			err := t.classify(c, "", &res)
-			wrote = err == nil
-			return wrote, err
-		}, &res)
-		if err != nil {
-			return sr, fmt.Errorf("sweep customer %q: %w", c.ID, err)
-		}
-		if wrote {
+		if op.wrote {
 			sr.Updated++
 		}
-		if res.Moved {
+		if op.oneRes[0].Moved {
 			sr.Moved++
 		}
 	}
 	return sr, nil
 }
 
-// fold applies one event to c and re-classifies. It reports false for a
-// duplicate, or for a referral credit c already holds at that time or
-// earlier.
-func (t *Tracker) fold(c *Customer, e *Event, res *Result) (bool, error) {
+// due yields the IDs of the customers due at now: from the store's index,
+// or from a Scan.
+func (t *Tracker) due(ctx context.Context, now time.Time) iter.Seq2[string, error] {
+	if t.lister != nil {
+		return t.lister.ListDue(ctx, now)
+	}
+	return func(yield func(string, error) bool) {
+		for c, err := range t.store.Scan(ctx) {
+			if err != nil {
+				yield("", err)
+				return
+			}
+			if c == nil {
+				yield("", fmt.Errorf("%w: the store's Scan yielded a nil customer", ErrInvalidCustomer))
+				return
+			}
+			if (c.Due.IsZero() || !c.Due.After(now)) && !yield(c.ID, nil) {
+				return
+			}
+		}
+	}
+}
+
+// isDue reports whether a sweep at now re-classifies c.
+func isDue(c *Customer, now time.Time) bool {
+	return now.After(c.AsOf) && (c.Due.IsZero() || !c.Due.After(now))
+}
+
+// writeOp is one write of one customer: the events to fold (a Record, a
+// customer's share of a batch, a referral credit) or a sweep. It is
+// pooled, with its run method bound once to fn, so that passing fn to the
+// store allocates nothing.
+type writeOp struct {
+	t       *Tracker
+	sweep   bool
+	now     time.Time // the sweep time
+	events  []Event   // folded in order
+	results []Result  // one per event (for a sweep, oneRes[0])
+	ids     []string  // distinct IDs to check: the events' but credits'
+	slot    []int     // per event: its index in ids, or -1 (a credit)
+	applied []bool    // per ids entry: applied earlier in this fn call
+	cr      credit
+	moves   []Transition // the transitions the last fn call appended
+	version uint64       // the customer's version after the last fn call
+	wrote   bool         // the last fn call reported a change
+	seen    []bool       // the fallback's seen flags
+	fn      func(c *Customer, seen []bool) (bool, error)
+	one     [1]Event
+	oneRes  [1]Result
+	oneID   [1]string
+	oneSlot [1]int
+	oneApp  [1]bool
+	index   map[string]int
+}
+
+func (t *Tracker) newOp() *writeOp {
+	op, _ := t.ops.Get().(*writeOp)
+	if op == nil {
+		op = &writeOp{t: t}
+		op.fn = op.run
+	}
+	return op
+}
+
+func (t *Tracker) freeOp(op *writeOp) {
+	clear(op.one[:])
+	op.events, op.results, op.cr = nil, nil, credit{}
+	t.ops.Put(op)
+}
+
+// setEvents prepares op to fold events, writing their results into
+// results (of the same length).
+func (op *writeOp) setEvents(events []Event, results []Result) {
+	op.sweep = false
+	op.events, op.results = events, results
+	if len(events) == 1 {
+		op.ids, op.slot, op.applied = op.oneID[:0], op.oneSlot[:1], op.oneApp[:1]
+		op.slot[0] = -1
+		if events[0].Type != ReferralConverted {
+			op.ids = append(op.ids, events[0].ID)
+			op.slot[0] = 0
+		}
+		return
+	}
+	if op.index == nil {
+		op.index = make(map[string]int)
+	}
+	clear(op.index)
+	op.ids, op.slot = op.ids[:0], op.slot[:0]
+	if cap(op.ids) == 1 { // op.oneID's array: never append into it for a batch
+		op.ids = nil
+	}
+	if cap(op.slot) == 1 {
+		op.slot = nil
+	}
+	for i := range events {
+		if events[i].Type == ReferralConverted {
+			op.slot = append(op.slot, -1)
+			continue
+		}
+		j, ok := op.index[events[i].ID]
+		if !ok {
+			j = len(op.ids)
+			op.index[events[i].ID] = j
+			op.ids = append(op.ids, events[i].ID)
+		}
+		op.slot = append(op.slot, j)
+	}
+	if cap(op.applied) < len(op.ids) || cap(op.applied) == 1 {
+		op.applied = make([]bool, len(op.ids))
+	}
+	op.applied = op.applied[:len(op.ids)]
+}
+
+// setSweep prepares op to re-classify a customer at now.
+func (op *writeOp) setSweep(now time.Time) {
+	op.sweep, op.now = true, now
+	op.events, op.results = nil, op.oneRes[:1]
+	op.ids = op.oneID[:0]
+}
+
+// run is the one fold of the write path, passed to the store as fn: it
+// applies op's events (or the sweep) to c and re-classifies. It may run
+// more than once for one write (after a lost race), and starts afresh
+// each time.
+func (op *writeOp) run(c *Customer, seen []bool) (bool, error) {
+	t := op.t
+	hist, prev := len(c.History), c.Version
+	op.moves, op.cr, op.wrote, op.version = op.moves[:0], credit{}, false, prev
+	changed := false
+	if op.sweep {
+		r := &op.results[0]
+		*r = Result{CustomerID: c.ID, From: c.Stage, To: c.Stage, Version: prev}
+		if prev == 0 || !isDue(c, op.now) {
+			return false, nil // deleted, advanced or rescheduled since listed
+		}
+		c.AsOf = op.now
+		if err := t.classify(c, "", r); err != nil {
+			return false, err
+		}
+		changed = true
+	} else {
+		clear(op.applied)
+		for i := range op.events {
+			e, r := &op.events[i], &op.results[i]
+			*r = Result{EventID: e.ID, CustomerID: e.CustomerID}
+			dup := false
+			if j := op.slot[i]; j >= 0 {
+				dup = seen[j] || op.applied[j]
+				op.applied[j] = true
+			}
+			applied, err := t.fold(c, e, dup, r)
+			if err != nil {
+				return false, err
+			}
+			op.cr.note(c, e, applied)
+			changed = changed || applied
+		}
+	}
+	if !changed {
+		return false, nil
+	}
+	due, err := t.dueOf(c)
+	if err != nil {
+		return false, err
+	}
+	c.Due = due
+	c.Version = prev + 1
+	op.version, op.wrote = c.Version, true
+	op.moves = append(op.moves, c.History[hist:]...)
+	return true, nil
+}
+
+// write is the one write path: it applies op to customer id through the
+// store's [Applier], or else through the fallback (load, fold, Put with
+// compare-and-swap), retrying a lost race a bounded number of times, and
+// then calls the hooks for the transitions it stored.
+func (t *Tracker) write(ctx context.Context, id string, op *writeOp) error {
+	for attempt := 0; ; attempt++ {
+		var err error
+		if t.applier != nil {
+			err = t.applier.Apply(ctx, id, op.ids, op.fn)
+		} else {
+			err = t.writeCAS(ctx, id, op)
+		}
+		if err == nil {
+			break
+		}
+		if err := t.retryConflict(ctx, id, attempt, err); err != nil {
+			return err
+		}
+	}
+	for i := range op.results {
+		op.results[i].Version = op.version
+	}
+	if len(t.hooks) > 0 {
+		for _, tr := range op.moves {
+			t.runHooks(ctx, Change{CustomerID: id, Transition: tr})
+		}
+	}
+	return nil
+}
+
+// writeCAS is one attempt of the fallback for a store that is not an
+// [Applier]: load the whole customer (Seen and History included), fold,
+// mark the events in Seen, and Put with compare-and-swap.
+func (t *Tracker) writeCAS(ctx context.Context, id string, op *writeOp) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c := t.pool.Get().(*Customer)
+	defer t.pool.Put(c)
+	if err := t.load(ctx, id, c); err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		c.reset()
+		c.ID = id
+	}
+	op.seen = op.seen[:0]
+	for _, eid := range op.ids {
+		op.seen = append(op.seen, c.Seen.Has(eid))
+	}
+	prev := c.Version
+	write, err := op.fn(c, op.seen)
+	if err != nil || !write {
+		return err
+	}
+	for i, eid := range op.ids {
+		if !op.seen[i] {
+			c.Seen.Add(KeyOf(eid))
+		}
+	}
+	return t.store.Put(ctx, c, prev)
+}
+
+// fold applies one event to c and re-classifies; dup reports that the
+// event (other than a referral credit) was applied before. It reports
+// false for a duplicate, or for a referral credit c already holds at that
+// time or earlier.
+func (t *Tracker) fold(c *Customer, e *Event, dup bool, res *Result) (bool, error) {
 	res.From, res.To = c.Stage, c.Stage
 	if e.Type == ReferralConverted {
 		if !c.Facts.add(e) {
@@ -468,7 +606,7 @@ func (t *Tracker) fold(c *Customer, e *Event, res *Result) (bool, error) {
 		}
 		return true, t.classify(c, e.ID, res)
 	}
-	if !c.markSeen(EventDigest(e.ID)) {
+	if dup {
 		res.Duplicate = true
 		return false, nil
 	}
@@ -510,60 +648,35 @@ func (t *Tracker) stageOf(f *Facts, now time.Time) (s stage.ID, err error) {
 	return s, nil
 }
 
-// apply runs the read-modify-write loop for one customer: load (or start a
-// new customer), let fn change it, and store it with compare-and-swap,
-// retrying on conflict. fn reports whether there is anything to write. On
-// success, res.Version is the stored version and the hooks have been called
-// for every new transition.
-func (t *Tracker) apply(ctx context.Context, id string, fn func(c *Customer) (bool, error), res *Result) error {
-	c := t.pool.Get().(*Customer)
-	defer t.pool.Put(c)
-	if t.updater != nil {
-		return t.applyUpdate(ctx, id, c, fn, res)
+// dueOf returns c's next due time (see [Customer.Due]): zero when the
+// model is not a [Scheduler] or announces a change at or before c's
+// classification time, [Never] when it announces none (or one after
+// Never), else the announced time in UTC.
+func (t *Tracker) dueOf(c *Customer) (due time.Time, err error) {
+	if t.sched == nil {
+		return time.Time{}, nil
 	}
-	for attempt := 0; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			return err
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: model %q panicked in NextChange: %v", ErrInvalidModel, t.model.Name(), r)
 		}
-		if err := t.load(ctx, id, c); err != nil {
-			if !errors.Is(err, ErrNotFound) {
-				return err
-			}
-			c.reset()
-			c.ID = id
-		}
-		prev := c.Version
-		hist := len(c.History)
-		write, err := fn(c)
-		if err != nil {
-			return err
-		}
-		if !write {
-			res.Version = prev // 0 for a customer never stored
-			return nil
-		}
-		c.Version = prev + 1
-		err = t.store.Put(ctx, c, prev)
-		if err == nil {
-			res.Version = c.Version
-			if len(t.hooks) > 0 {
-				for _, tr := range c.History[hist:] {
-					t.runHooks(ctx, Change{CustomerID: id, Transition: tr})
-				}
-			}
-			return nil
-		}
-		if err := t.retryConflict(ctx, id, attempt, err, res); err != nil {
-			return err
-		}
+	}()
+	at := c.ClassifiedAt()
+	next := t.sched.NextChange(&c.Facts, at)
+	switch {
+	case next.IsZero(), next.After(Never):
+		return Never, nil
+	case !next.After(at):
+		return time.Time{}, nil
 	}
+	return next.UTC(), nil
 }
 
 // retryConflict decides what follows a failed write attempt (attempt
 // counts from 0): it returns nil when the write lost a race (ErrConflict)
-// and may be tried again, having reset res, or else the error to return
-// (the context's, when it is done).
-func (t *Tracker) retryConflict(ctx context.Context, id string, attempt int, err error, res *Result) error {
+// and may be tried again, or else the error to return (the context's,
+// when it is done).
+func (t *Tracker) retryConflict(ctx context.Context, id string, attempt int, err error) error {
 	if !errors.Is(err, ErrConflict) {
 		return err
 	}
@@ -577,47 +690,6 @@ func (t *Tracker) retryConflict(ctx context.Context, id string, attempt int, err
 	if t.log.Enabled(ctx, slog.LevelDebug) {
 		t.log.DebugContext(ctx, "lifecycle: write conflict, retrying", "customer", id, "attempt", attempt+1)
 	}
-	*res = Result{EventID: res.EventID, CustomerID: res.CustomerID}
-	return nil
-}
-
-// applyUpdate is apply for an [Updater] store: fn works on scratch, a copy
-// of the stored customer, which replaces the stored one only if fn
-// succeeds, so a failing fn leaves the stored customer untouched. An
-// Update that reports a conflict (which an Updater may, against a writer
-// that does not go through Update: see [Updater]) stored nothing and is
-// run again, as a lost compare-and-swap is.
-func (t *Tracker) applyUpdate(ctx context.Context, id string, scratch *Customer, fn func(c *Customer) (bool, error), res *Result) error {
-	var changes []Transition
-	update := func(c *Customer) (bool, error) {
-		changes = changes[:0]
-		c.CopyTo(scratch)
-		prev, hist := scratch.Version, len(scratch.History)
-		res.Version = prev
-		write, err := fn(scratch)
-		if err != nil || !write {
-			return false, err
-		}
-		scratch.Version = prev + 1
-		changes = append(changes, scratch.History[hist:]...)
-		scratch.CopyTo(c)
-		res.Version = c.Version
-		return true, nil
-	}
-	for attempt := 0; ; attempt++ {
-		err := t.updater.Update(ctx, id, update)
-		if err == nil {
-			break
-		}
-		if err := t.retryConflict(ctx, id, attempt, err, res); err != nil {
-			return err
-		}
-	}
-	if len(t.hooks) > 0 {
-		for _, tr := range changes {
-			t.runHooks(ctx, Change{CustomerID: id, Transition: tr})
-		}
-	}
 	return nil
 }
 
@@ -628,6 +700,9 @@ func (t *Tracker) load(ctx context.Context, id string, dst *Customer) error {
 	c, err := t.store.Get(ctx, id)
 	if err != nil {
 		return err
+	}
+	if c == nil {
+		return fmt.Errorf("%w: the store's Get returned a nil customer for %q", ErrInvalidCustomer, id)
 	}
 	c.CopyTo(dst)
 	return nil
@@ -686,19 +761,18 @@ func (t *Tracker) creditReferral(ctx context.Context, id string, cr credit) erro
 	if cr.referrer == "" {
 		return nil
 	}
-	e := Event{
+	op := t.newOp()
+	defer t.freeOp(op)
+	op.one[0] = Event{
 		ID:         ReferralEventID(id),
 		CustomerID: cr.referrer,
 		Type:       ReferralConverted,
 		Time:       cr.firstOrder,
 		Attrs:      map[string]string{ReferredIDAttr: id},
 	}
-	var r Result
-	err := t.apply(ctx, e.CustomerID, func(rc *Customer) (bool, error) {
-		return t.fold(rc, &e, &r)
-	}, &r)
-	if err != nil {
-		return fmt.Errorf("crediting referrer %q: %w", e.CustomerID, err)
+	op.setEvents(op.one[:1], op.oneRes[:1])
+	if err := t.write(ctx, cr.referrer, op); err != nil {
+		return fmt.Errorf("crediting referrer %q: %w", cr.referrer, err)
 	}
 	return nil
 }

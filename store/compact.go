@@ -25,8 +25,8 @@ import (
 // allocations (body, hist, seen) instead of six.
 //
 // A customer the compact form cannot hold exactly — a time that is not UTC
-// or is outside the years 1678–2261, a Seen that is not strictly
-// ascending, more than 65,535 tallies or sums, or a symbol table that is
+// or is outside the years 1678–2261, a Seen with legacy keys (see
+// lifecycle.LegacyKeyOf), more than 65,535 tallies or sums, or a symbol table that is
 // full — is kept as a lifecycle.Customer instead (record.full), so every
 // Put round-trips exactly (empty slices aside, which come back nil).
 //
@@ -40,8 +40,9 @@ type record struct {
 	full *lifecycle.Customer // non-nil: kept as is, body, hist and seen unused
 	body []byte
 	hist []byte
-	seen []uint64 // seen[:run] ascending, seen[run:] (< tailLimit(run)) in arrival order
+	seen []lifecycle.EventKey // seen[:run] ascending, seen[run:] (< tailLimit(run)) in arrival order
 	run  uint32
+	due  int64  // packDue(Customer.Due), in both forms: ListDue reads it without decoding
 	ext  *extra // nil when the customer has no referrer and no credits
 }
 
@@ -321,13 +322,59 @@ func decodeHist(h []lifecycle.Transition, b []byte, names []string) []lifecycle.
 	return h
 }
 
-// strictlyAscending reports whether s is sorted without repeats, as
-// Customer.Seen must be for the compact form's digest search.
-func strictlyAscending(s []uint64) bool {
-	for i := 1; i < len(s); i++ {
-		if s[i] <= s[i-1] {
+// noLegacy reports whether s holds no legacy key, as the compact form's
+// key search needs (it looks for an event's key only).
+func noLegacy(s *lifecycle.EventSet) bool {
+	for k := range s.All() {
+		if k.IsLegacy() {
 			return false
 		}
 	}
 	return true
+}
+
+// Due times: zero and Never have codes of their own, so that the common
+// Never (year 9999) is held although it is outside packTime's range.
+const (
+	dueZero  = math.MinInt64
+	dueNever = math.MaxInt64
+)
+
+// packDue returns Customer.Due's code; ok is false when it cannot be
+// restored exactly.
+func packDue(t time.Time) (int64, bool) {
+	switch {
+	case t.IsZero():
+		return dueZero, true
+	case t.Equal(lifecycle.Never) && t.Location() == time.UTC:
+		return dueNever, true
+	}
+	ns, ok := packTime(t)
+	return ns, ok && ns != dueNever
+}
+
+func unpackDue(d int64) time.Time {
+	switch d {
+	case dueZero:
+		return time.Time{}
+	case dueNever:
+		return lifecycle.Never
+	}
+	return unpackTime(d)
+}
+
+// dueCode returns the code of a due time that may not be held exactly:
+// the nearest earlier code for one outside packTime's range (a sweep then
+// visits early, which is allowed).
+func dueCode(t time.Time) int64 {
+	if d, ok := packDue(t.UTC()); ok {
+		return d
+	}
+	switch {
+	case t.Equal(lifecycle.Never) || t.After(lifecycle.Never):
+		return dueNever
+	case t.Unix() > maxUnixSec:
+		return dueNever - 1
+	}
+	return dueZero
 }

@@ -1,67 +1,87 @@
 package store
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/clmkit/clm/lifecycle"
 )
+
+func randKey(r *rand.Rand) lifecycle.EventKey {
+	var k lifecycle.EventKey
+	binary.BigEndian.PutUint64(k[:8], r.Uint64())
+	binary.BigEndian.PutUint64(k[8:], r.Uint64())
+	return k
+}
+
+// smallKey is a key whose first half is 0, so that keys cluster.
+func smallKey(n uint64) lifecycle.EventKey {
+	var k lifecycle.EventKey
+	binary.BigEndian.PutUint64(k[8:], n)
+	return k
+}
 
 func TestSearchDigest(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{0, 1, 5, 32, 33, 100, 1000} {
-		seen := make([]uint64, 0, n)
+		seen := make([]lifecycle.EventKey, 0, n)
 		for len(seen) < n {
-			seen = append(seen, r.Uint64())
+			seen = append(seen, randKey(r))
 		}
-		// Clustered digests defeat the estimate: the fall-back must
+		// Clustered keys defeat the estimate: the fall-back must
 		// still find everything.
 		if n == 1000 {
 			for i := range seen[:500] {
-				seen[i] = uint64(i) * 3
+				seen[i] = smallKey(uint64(i) * 3)
 			}
 		}
-		slices.Sort(seen)
+		slices.SortFunc(seen, lifecycle.EventKey.Compare)
 		seen = slices.Compact(seen)
 		probes := slices.Clone(seen)
 		for range 2000 {
-			probes = append(probes, r.Uint64(), r.Uint64()%4000)
+			probes = append(probes, randKey(r), smallKey(r.Uint64()%4000))
 		}
 		for _, d := range probes {
-			wi, wf := slices.BinarySearch(seen, d)
+			wi, wf := slices.BinarySearchFunc(seen, d, lifecycle.EventKey.Compare)
 			if i, f := searchDigest(seen, d); i != wi || f != wf {
-				t.Fatalf("n=%d: searchDigest(%d) = %d, %v; want %d, %v", n, d, i, f, wi, wf)
+				t.Fatalf("n=%d: searchDigest(%v) = %d, %v; want %d, %v", n, d, i, f, wi, wf)
 			}
 		}
 	}
 }
 
-func TestRecordDigests(t *testing.T) {
+func TestRecordKeys(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	rec := &record{seen: []uint64{5, 9}, run: 2}
-	want := []uint64{5, 9}
+	rec := &record{seen: []lifecycle.EventKey{smallKey(5), smallKey(9)}, run: 2}
+	want := []lifecycle.EventKey{smallKey(5), smallKey(9)}
 	for i := range 5000 { // long enough for the tail limit to grow past maxTail
-		d := r.Uint64()
+		d := randKey(r)
 		if i%7 == 0 {
 			d = want[r.IntN(len(want))] // already there
 		}
-		_, there := slices.BinarySearch(want, d)
-		if got := rec.hasDigest(d); got != there {
-			t.Fatalf("after %d adds: hasDigest(%d) = %v; want %v", i, d, got, there)
+		_, there := slices.BinarySearchFunc(want, d, lifecycle.EventKey.Compare)
+		if got := rec.hasKey(d); got != there {
+			t.Fatalf("after %d adds: hasKey(%v) = %v; want %v", i, d, got, there)
 		}
 		if there {
 			continue
 		}
-		rec.addDigest(d)
-		j, _ := slices.BinarySearch(want, d)
+		rec.addKey(d)
+		j, _ := slices.BinarySearchFunc(want, d, lifecycle.EventKey.Compare)
 		want = slices.Insert(want, j, d)
-		if len(rec.seen)-int(rec.run) >= tailLimit(int(rec.run)) || !slices.IsSorted(rec.seen[:rec.run]) {
+		if len(rec.seen)-int(rec.run) >= tailLimit(int(rec.run)) || !slices.IsSortedFunc(rec.seen[:rec.run], lifecycle.EventKey.Compare) {
 			t.Fatalf("after %d adds: run %d of %d, tail too long or run unsorted", i, rec.run, len(rec.seen))
 		}
 		out := slices.Clone(rec.seen)
 		mergeTail(out, int(rec.run))
 		if !slices.Equal(out, want) {
-			t.Fatalf("after %d adds: merged seen = %v; want %v", i, out, want)
+			t.Fatalf("after %d adds: merged seen differs from the %d keys added", i, len(want))
 		}
 	}
 }
@@ -82,4 +102,107 @@ func TestTailLimit(t *testing.T) {
 		}
 		prev = got
 	}
+}
+
+// TestMemoryForms checks which customers Memory keeps compactly: every
+// customer it can hold exactly, and no other (a Seen with legacy keys, a
+// Due the due code cannot restore exactly), also when Apply changes what
+// it can hold; and that the due code kept beside the record is the one
+// ListDue needs.
+func TestMemoryForms(t *testing.T) {
+	ctx := t.Context()
+	t0 := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	berlin := time.FixedZone("CEST", 2*3600)
+	var legacy lifecycle.EventSet
+	legacy.Add(lifecycle.KeyOf("new"))
+	legacy.Add(lifecycle.LegacyKeyOf("old"))
+	var modern lifecycle.EventSet
+	modern.Add(lifecycle.KeyOf("new"))
+	for _, tc := range []struct {
+		name  string
+		seen  lifecycle.EventSet
+		due   time.Time
+		plain bool
+	}{
+		{"no seen, due zero", lifecycle.EventSet{}, time.Time{}, false},
+		{"keys, due never", modern, lifecycle.Never, false},
+		{"keys, due utc", modern, t0, false},
+		{"legacy keys", legacy, t0, true},
+		{"legacy keys, due never", legacy, lifecycle.Never, true},
+		{"due not utc", modern, t0.In(berlin), true},
+		{"due never not utc", modern, lifecycle.Never.In(berlin), true},
+		{"due year 1500", modern, time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC), true},
+		{"due year 2300", modern, time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), true},
+		{"due monotonic", modern, time.Now(), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMemory()
+			c := &lifecycle.Customer{ID: "c", Stage: "reach", Since: t0, AsOf: t0, Version: 1, Seen: tc.seen, Due: tc.due}
+			require.NoError(t, m.Put(ctx, c, 0))
+			form := func(what string, plain bool, due time.Time) {
+				t.Helper()
+				s := m.shard("c")
+				r, ok := s.get("c")
+				require.True(t, ok)
+				require.Equal(t, plain, r.full != nil, "%s: kept as is", what)
+				require.Equal(t, dueCode(due), r.due, "%s: due code", what)
+			}
+			form("Put", tc.plain, tc.due)
+			// Recording events keeps the form.
+			require.NoError(t, m.Apply(ctx, "c", []string{"e1", "old"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+				require.Equal(t, []bool{false, tc.seen.Contains(lifecycle.LegacyKeyOf("old"))}, seen)
+				c.Version++
+				return true, nil
+			}))
+			form("Apply", tc.plain, tc.due)
+			// A Due the compact form cannot hold moves the customer out
+			// of it; one it can, written whole, back unless Seen has
+			// legacy keys.
+			require.NoError(t, m.Apply(ctx, "c", nil, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+				c.Due = t0.In(berlin)
+				c.Version++
+				return true, nil
+			}))
+			form("Apply sets a Due not in UTC", true, t0.In(berlin))
+			got, err := m.Get(ctx, "c")
+			require.NoError(t, err)
+			got.Due = t0
+			got.Version++
+			require.NoError(t, m.Put(ctx, got, got.Version-1))
+			form("Put with a Due in UTC", tc.seen.Contains(lifecycle.LegacyKeyOf("old")), t0)
+		})
+	}
+}
+
+func TestDueCodes(t *testing.T) {
+	t0 := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	berlin := time.FixedZone("CEST", 2*3600)
+	// Exactly held: packDue and unpackDue round-trip.
+	for _, due := range []time.Time{{}, lifecycle.Never, t0, t0.Add(time.Nanosecond), time.Date(1700, 1, 1, 0, 0, 0, 1, time.UTC), time.Date(2261, 12, 31, 0, 0, 0, 0, time.UTC)} {
+		d, ok := packDue(due)
+		require.True(t, ok, "packDue(%v)", due)
+		require.Equal(t, due, unpackDue(d))
+		require.Equal(t, d, dueCode(due))
+	}
+	// Not held exactly.
+	for _, due := range []time.Time{t0.In(berlin), lifecycle.Never.In(berlin), time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), lifecycle.Never.Add(-1)} {
+		_, ok := packDue(due)
+		require.False(t, ok, "packDue(%v)", due)
+	}
+	// Codes keep the order of the times (ties allowed only outside the
+	// compact range), so ListDue can compare codes.
+	times := []time.Time{
+		time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1700, 1, 1, 0, 0, 0, 0, time.UTC),
+		t0.Add(-time.Nanosecond).In(berlin), t0, t0.Add(time.Nanosecond),
+		time.Date(2261, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC),
+		lifecycle.Never.Add(-1), lifecycle.Never.In(berlin),
+	}
+	for i := 1; i < len(times); i++ {
+		require.LessOrEqual(t, dueCode(times[i-1]), dueCode(times[i]), "%v then %v", times[i-1], times[i])
+	}
+	require.Equal(t, dueCode(t0), dueCode(t0.In(berlin)))
+	require.Equal(t, int64(dueNever), dueCode(lifecycle.Never.In(berlin)))
+	require.Less(t, dueCode(lifecycle.Never.Add(-1)), int64(dueNever))
 }

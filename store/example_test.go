@@ -34,3 +34,30 @@ func ExampleMemory() {
 	// update: <nil>
 	// missing: true stored: 1
 }
+
+// Apply is how the Tracker writes: Memory says which events the customer
+// has had, fn changes the customer, and Memory records the new events.
+func ExampleMemory_Apply() {
+	ctx := context.Background()
+	m := store.NewMemory()
+
+	record := func(events ...string) {
+		err := m.Apply(ctx, "c1", events, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			fmt.Println("seen:", seen)
+			c.Version++
+			return true, nil
+		})
+		if err != nil {
+			fmt.Println(err)
+		}
+	}
+	record("e1")
+	record("e1", "e2")
+
+	c, _ := m.Get(ctx, "c1")
+	fmt.Println("version:", c.Version, "events:", c.Seen.Len(), c.HasSeen("e2"))
+	// Output:
+	// seen: [false]
+	// seen: [true false]
+	// version: 2 events: 2 true
+}

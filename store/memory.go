@@ -10,6 +10,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"iter"
@@ -17,6 +18,7 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/clmkit/clm/lifecycle"
 )
@@ -28,12 +30,12 @@ const shardCount = 64
 // customer in a compact form (about half the memory of a
 // [lifecycle.Customer] with typical facts: see BENCHMARKS.md) and hands
 // out copies (Get, Load, Scan), so callers can never change stored state
-// by accident; the fns of [Memory.Update] and [Memory.UpdateEvent] work on
-// a copy that is stored only when they report a change, and [Memory.View]
+// by accident; the fn of [Memory.Apply] works on a copy that is stored
+// only when it reports a change, and [Memory.View]
 // is read-only (see its doc). What Put stores, Get returns exactly, except
 // that empty slices come back nil: a customer the compact form cannot hold
 // exactly (a time that is not in UTC or falls outside the years
-// 1678–2261, a Seen that is not strictly ascending, more than 65,535
+// 1678–2261, a Seen with legacy keys (see [lifecycle.LegacyKeyOf]), more than 65,535
 // tallies or sums, or more than 65,535 distinct stage IDs, event types and
 // currencies in one store) is kept as is. The zero value is not usable;
 // call [NewMemory].
@@ -53,6 +55,8 @@ type shard struct {
 	idx     map[string]int
 	list    []record
 	scratch lifecycle.Customer
+	keys    []lifecycle.EventKey
+	seen    []bool
 	buf     []byte
 	hbuf    []byte
 	cache   symCache
@@ -90,11 +94,11 @@ func (s *shard) remove(id string) {
 }
 
 var (
-	_ lifecycle.Store        = (*Memory)(nil)
-	_ lifecycle.Loader       = (*Memory)(nil)
-	_ lifecycle.Updater      = (*Memory)(nil)
-	_ lifecycle.EventUpdater = (*Memory)(nil)
-	_ lifecycle.Viewer       = (*Memory)(nil)
+	_ lifecycle.Store     = (*Memory)(nil)
+	_ lifecycle.Loader    = (*Memory)(nil)
+	_ lifecycle.Applier   = (*Memory)(nil)
+	_ lifecycle.DueLister = (*Memory)(nil)
+	_ lifecycle.Viewer    = (*Memory)(nil)
 )
 
 // NewMemory returns an empty in-memory store.
@@ -122,12 +126,14 @@ func (m *Memory) decode(r *record, c *lifecycle.Customer, names []string, keep b
 	}
 	m.decodeCore(r, c, names)
 	c.History = decodeHist(c.History, r.hist, names)
-	c.Seen = append(c.Seen[:0], r.seen...)
-	mergeTail(c.Seen, int(r.run))
+	c.Seen.Set(r.seen)
 	if !keep {
 		f := &c.Facts
 		f.Tallies, f.Sums, f.Referrals = nilIfEmpty(f.Tallies), nilIfEmpty(f.Sums), nilIfEmpty(f.Referrals)
-		c.History, c.Seen = nilIfEmpty(c.History), nilIfEmpty(c.Seen)
+		c.History = nilIfEmpty(c.History)
+		if c.Seen.Len() == 0 {
+			c.Seen = lifecycle.EventSet{}
+		}
 	}
 }
 
@@ -143,6 +149,7 @@ func nilIfEmpty[T any](s []T) []T {
 func (m *Memory) decodeCore(r *record, c *lifecycle.Customer, names []string) {
 	c.ID = r.id
 	decodeBody(c, r.body, names)
+	c.Due = unpackDue(r.due)
 	if r.ext == nil {
 		c.Facts.ReferredBy, c.Facts.Referrals = "", c.Facts.Referrals[:0]
 		return
@@ -151,30 +158,25 @@ func (m *Memory) decodeCore(r *record, c *lifecycle.Customer, names []string) {
 	c.Facts.Referrals = append(c.Facts.Referrals[:0], r.ext.referrals...)
 }
 
-func copyDigests(dst, src []uint64) []uint64 {
-	if len(src) == 0 {
-		return nil
-	}
-	return append(dst[:0], src...)
-}
-
 // encode makes r hold c, in compact form when it can, or else as a copy
 // of c.
 func (m *Memory) encode(s *shard, r *record, c *lifecycle.Customer) {
 	body, ok := encodeBody(s.buf, c, m.syms, &s.cache, nil, nil)
 	s.buf = body
-	ok = ok && strictlyAscending(c.Seen)
+	due, dueOK := packDue(c.Due)
+	ok = ok && dueOK && noLegacy(&c.Seen)
 	var hist []byte
 	if ok {
 		hist, ok = appendHist(s.hbuf[:0], c.History, m.syms, &s.cache)
 		s.hbuf = hist
 	}
 	if !ok {
-		*r = record{id: r.id, full: c.Clone()}
+		*r = record{id: r.id, full: c.Clone(), due: dueCode(c.Due)}
 		r.full.ID = r.id
 		return
 	}
 	r.full = nil
+	r.due = due
 	r.body = setBytes(r.body, body)
 	switch {
 	case bytes.Equal(r.hist, hist):
@@ -187,8 +189,12 @@ func (m *Memory) encode(s *shard, r *record, c *lifecycle.Customer) {
 			r.hist = nil
 		}
 	}
-	if !slices.Equal(r.seen, c.Seen) {
-		r.seen = copyDigests(r.seen, c.Seen)
+	r.seen = r.seen[:0]
+	for k := range c.Seen.All() {
+		r.seen = append(r.seen, k)
+	}
+	if len(r.seen) == 0 {
+		r.seen = nil
 	}
 	r.run = uint32(len(r.seen))
 	setExtra(r, &c.Facts)
@@ -212,13 +218,15 @@ func setExtra(r *record, f *lifecycle.Facts) {
 	}
 }
 
-// commitEvent stores c, the working copy an [Memory.UpdateEvent] fn
-// changed: its fields but History and Seen, the transitions it appended,
-// and digest unless seen.
-func (m *Memory) commitEvent(s *shard, r *record, c *lifecycle.Customer, digest uint64, seen bool) {
+// commit stores c, the working copy an [Memory.Apply] fn changed: its
+// fields but History and Seen, the transitions it appended, and the keys
+// not seen.
+func (m *Memory) commit(s *shard, r *record, c *lifecycle.Customer, keys []lifecycle.EventKey, seen []bool) {
 	if r.full == nil {
 		body, ok := encodeBody(s.buf, c, m.syms, &s.cache, r.body, m.names())
 		s.buf = body
+		due, dueOK := packDue(c.Due)
+		ok = ok && dueOK
 		var hist []byte
 		if ok {
 			hist, ok = appendHist(r.hist, c.History, m.syms, &s.cache)
@@ -226,8 +234,11 @@ func (m *Memory) commitEvent(s *shard, r *record, c *lifecycle.Customer, digest 
 		if ok {
 			r.body = setBytes(r.body, body)
 			r.hist = hist
-			if !seen {
-				r.addDigest(digest)
+			r.due = due
+			for i, k := range keys {
+				if !seen[i] {
+					r.addKey(k)
+				}
 			}
 			setExtra(r, &c.Facts)
 			return
@@ -241,9 +252,10 @@ func (m *Memory) commitEvent(s *shard, r *record, c *lifecycle.Customer, digest 
 	}
 	whole.History = append(old.History, c.History...)
 	whole.Seen = old.Seen
-	if !seen {
-		i, _ := slices.BinarySearch(whole.Seen, digest)
-		whole.Seen = slices.Insert(whole.Seen, i, digest)
+	for i, k := range keys {
+		if !seen[i] {
+			whole.Seen.Add(k)
+		}
 	}
 	m.encode(s, r, whole)
 }
@@ -253,34 +265,34 @@ func (m *Memory) commitEvent(s *shard, r *record, c *lifecycle.Customer, digest 
 // the uint64 range, so d's place is first looked for near where that
 // spread puts it, which touches one or two cache lines of a long Seen;
 // binary search over all of seen is the fall-back.
-func searchDigest(seen []uint64, d uint64) (int, bool) {
+func searchDigest(seen []lifecycle.EventKey, d lifecycle.EventKey) (int, bool) {
 	n := len(seen)
 	lo, hi := 0, n
 	if n > 32 {
-		g := int((d >> 32) * uint64(n) >> 32)
+		g := int((uint64(binary.BigEndian.Uint32(d[:4]))) * uint64(n) >> 32)
 		l, h := max(g-8, 0), min(g+8, n)
-		if (l == 0 || seen[l-1] < d) && (h == n || seen[h] > d) {
+		if (l == 0 || seen[l-1].Compare(d) < 0) && (h == n || seen[h].Compare(d) > 0) {
 			lo, hi = l, h
 		}
 	}
-	i, found := slices.BinarySearch(seen[lo:hi], d)
+	i, found := slices.BinarySearchFunc(seen[lo:hi], d, lifecycle.EventKey.Compare)
 	return lo + i, found
 }
 
-// hasDigest reports whether d is in r's seen: in the sorted run, or in the
+// hasKey reports whether d is in r's seen: in the sorted run, or in the
 // short unsorted tail after it.
-func (r *record) hasDigest(d uint64) bool {
+func (r *record) hasKey(d lifecycle.EventKey) bool {
 	if _, found := searchDigest(r.seen[:r.run], d); found {
 		return true
 	}
 	return slices.Contains(r.seen[r.run:], d)
 }
 
-// addDigest adds d, which is not in r's seen, to the tail; a full tail (see
-// tailLimit) is merged into the run. So a new digest costs an append and,
-// every tailLimit digests, one pass over seen, instead of moving half of
+// addKey adds d, which is not in r's seen, to the tail; a full tail (see
+// tailLimit) is merged into the run. So a new key costs an append and,
+// every tailLimit keys, one pass over seen, instead of moving half of
 // seen each time.
-func (r *record) addDigest(d uint64) {
+func (r *record) addKey(d lifecycle.EventKey) {
 	r.seen = append(r.seen, d)
 	if len(r.seen)-int(r.run) >= tailLimit(int(r.run)) {
 		mergeTail(r.seen, int(r.run))
@@ -300,21 +312,21 @@ func tailLimit(run int) int {
 
 // mergeTail sorts s, whose first run elements are sorted and whose other
 // elements (fewer than tailLimit(run)) are not, in place.
-func mergeTail(s []uint64, run int) {
+func mergeTail(s []lifecycle.EventKey, run int) {
 	if run >= len(s) {
 		return
 	}
-	var buf [maxTail]uint64
-	var tail []uint64
+	var buf [maxTail]lifecycle.EventKey
+	var tail []lifecycle.EventKey
 	if len(s)-run <= maxTail {
 		tail = buf[:copy(buf[:], s[run:])]
 	} else {
 		tail = slices.Clone(s[run:])
 	}
-	slices.Sort(tail)
+	slices.SortFunc(tail, lifecycle.EventKey.Compare)
 	i, j := run-1, len(tail)-1
 	for k := len(s) - 1; j >= 0; k-- {
-		if i >= 0 && s[i] > tail[j] {
+		if i >= 0 && s[i].Compare(tail[j]) > 0 {
 			s[k] = s[i]
 			i--
 		} else {
@@ -331,7 +343,6 @@ func resetCustomer(c *lifecycle.Customer, id string) {
 		ID:      id,
 		Facts:   lifecycle.Facts{Tallies: c.Facts.Tallies[:0], Sums: c.Facts.Sums[:0], Referrals: c.Facts.Referrals[:0]},
 		History: c.History[:0],
-		Seen:    c.Seen[:0],
 	}
 }
 
@@ -411,14 +422,17 @@ func (r *record) version() uint64 {
 	return le.Uint64(r.body[offVersion:])
 }
 
-// Update runs fn on a working copy of the stored customer (or of a new
-// customer with ID id and Version 0) under the shard's write lock, as
-// [lifecycle.Updater] describes, and stores the copy when fn reports a
-// change. If fn reports a change without setting Version to the previous
-// version plus one (breaking the Updater's rules), Update returns an error
+// Apply is the Tracker's write path, as [lifecycle.Applier] describes: fn
+// works on a copy of the stored customer without History and Seen, under
+// the shard's write lock (so Apply never reports a conflict), and Memory
+// appends the transitions fn adds and the keys of the events not seen
+// itself. Looking an event up costs the same however many events the
+// customer has had (a search of a sorted run of keys and a scan of a short
+// tail). If fn reports a change without setting Version to the previous
+// version plus one (breaking the Applier's rules), Apply returns an error
 // wrapping [lifecycle.ErrInvalidCustomer] and stores nothing. The stored
 // customer keeps the ID id whatever fn does to c.ID.
-func (m *Memory) Update(ctx context.Context, id string, fn func(c *lifecycle.Customer) (bool, error)) error {
+func (m *Memory) Apply(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -426,60 +440,31 @@ func (m *Memory) Update(ctx context.Context, id string, fn func(c *lifecycle.Cus
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := &s.scratch
+	s.keys, s.seen = s.keys[:0], s.seen[:0]
+	for _, e := range events {
+		s.keys = append(s.keys, lifecycle.KeyOf(e))
+		s.seen = append(s.seen, false)
+	}
 	r, ok := s.get(id)
-	if ok {
-		m.decode(r, c, m.names(), false)
-	} else {
-		resetCustomer(c, id)
-	}
-	prev := c.Version
-	changed, err := fn(c)
-	if err != nil || !changed {
-		return err
-	}
-	c.ID = id
-	if err := CheckPut(c, prev); err != nil {
-		return err
-	}
-	if !ok {
-		r = &record{id: id}
-		m.encode(s, r, c)
-		s.insert(r)
-		return nil
-	}
-	m.encode(s, r, c)
-	return nil
-}
-
-// UpdateEvent is the Tracker's hot path, as [lifecycle.EventUpdater]
-// describes: fn works on a copy of the stored customer without History and
-// Seen, and Memory appends the transitions fn adds and the event's digest
-// itself. The same rules about Version and ID apply as for
-// [Memory.Update].
-func (m *Memory) UpdateEvent(ctx context.Context, id string, digest uint64, fn func(c *lifecycle.Customer, seen bool) (bool, error)) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s := m.shard(id)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := &s.scratch
-	r, ok := s.get(id)
-	var seen bool
 	switch {
 	case !ok:
 		resetCustomer(c, id)
 	case r.full != nil:
 		r.full.CopyTo(c)
-		seen = slices.Contains(r.full.Seen, digest) // it may not be sorted
-		c.History, c.Seen = c.History[:0], c.Seen[:0]
+		for i, e := range events {
+			s.seen[i] = r.full.Seen.Has(e)
+		}
+		c.History = c.History[:0]
 	default:
 		m.decodeCore(r, c, m.names())
-		seen = r.hasDigest(digest)
-		c.History, c.Seen = c.History[:0], c.Seen[:0]
+		for i, k := range s.keys {
+			s.seen[i] = r.hasKey(k)
+		}
+		c.History = c.History[:0]
 	}
+	c.Seen = lifecycle.EventSet{}
 	prev := c.Version
-	changed, err := fn(c, seen)
+	changed, err := fn(c, s.seen)
 	if err != nil || !changed {
 		return err
 	}
@@ -489,12 +474,44 @@ func (m *Memory) UpdateEvent(ctx context.Context, id string, digest uint64, fn f
 	}
 	if !ok {
 		r = &record{id: id}
-		m.commitEvent(s, r, c, digest, seen)
+		m.commit(s, r, c, s.keys, s.seen)
 		s.insert(r)
 		return nil
 	}
-	m.commitEvent(s, r, c, digest, seen)
+	m.commit(s, r, c, s.keys, s.seen)
 	return nil
+}
+
+// ListDue yields the IDs of the customers whose Due is zero or at or
+// before now, as [lifecycle.DueLister] describes. It reads each shard's
+// due times (kept beside the records, in a dense array, so a shard is
+// read without decoding a customer) under its read lock, and yields the
+// shard's due IDs after releasing it, so the loop body may write.
+func (m *Memory) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, error] {
+	at := dueCode(now)
+	return func(yield func(string, error) bool) {
+		var ids []string
+		for i := range m.shards {
+			if err := ctx.Err(); err != nil {
+				yield("", err)
+				return
+			}
+			s := &m.shards[i]
+			ids = ids[:0]
+			s.mu.RLock()
+			for k := range s.list {
+				if s.list[k].due <= at {
+					ids = append(ids, s.list[k].id)
+				}
+			}
+			s.mu.RUnlock()
+			for _, id := range ids {
+				if !yield(id, nil) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // Delete removes a customer; deleting a missing customer is not an error.

@@ -9,9 +9,9 @@
 //	go run ./examples/loadtest -events 1000000 -customers 100000 -writers 32 -dup 0.2 -shuffle 0.3
 //
 // Flags (defaults in brackets): -store [memory] (memory-plain: the memory
-// store without its optional Loader, Updater and EventUpdater capabilities, so that the
-// Tracker reads with Get and writes with compare-and-swap Put, as with a
-// store that has only the three required methods), -dsn, -events [200000],
+// store without its optional Loader, Applier and DueLister capabilities, so
+// that the Tracker reads with Get and writes with compare-and-swap Put, as
+// with a store that has only the three required methods), -dsn, -events [200000],
 // -customers [20000], -writers [8], -dup [0.05] (probability an event is
 // delivered twice), -shuffle [0.1] (probability an event is delivered out of
 // order), -window [2000] (how many deliveries such an event may move),

@@ -28,12 +28,19 @@ func stream(n int, seed uint64, referrals bool) ([]lifecycle.Event, time.Time) {
 }
 
 // reference records the events one by one, in order, into a fault-free
-// memory store, sweeps at sweep unless it is zero, and returns the store.
+// memory store with Sterne–Cutler, sweeps at sweep unless it is zero, and
+// returns the store.
 func reference(t *testing.T, events []lifecycle.Event, end, sweep time.Time) *store.Memory {
 	t.Helper()
+	return referenceWith(t, model.SterneCutler(), events, end, sweep)
+}
+
+// referenceWith is reference with the model m.
+func referenceWith(t *testing.T, m lifecycle.Model, events []lifecycle.Event, end, sweep time.Time) *store.Memory {
+	t.Helper()
 	ctx := context.Background()
-	m := store.NewMemory()
-	tr := lifecycle.NewTracker(model.SterneCutler(), m, lifecycle.WithClock(func() time.Time { return end }))
+	mem := store.NewMemory()
+	tr := lifecycle.NewTracker(m, mem, lifecycle.WithClock(func() time.Time { return end }))
 	for _, e := range events {
 		_, err := tr.Record(ctx, e)
 		require.NoError(t, err)
@@ -42,8 +49,22 @@ func reference(t *testing.T, events []lifecycle.Event, end, sweep time.Time) *st
 		_, err := tr.Sweep(ctx, sweep)
 		require.NoError(t, err)
 	}
-	return m
+	return mem
 }
+
+// noSchedule hides the Scheduler capability of a model: every customer
+// is due at every sweep.
+type noSchedule struct{ lifecycle.Model }
+
+// cmpSeen lets cmp compare EventSets, whose layout is private, as their
+// keys.
+var cmpSeen = cmp.Transformer("Keys", func(s lifecycle.EventSet) []string {
+	var out []string
+	for k := range s.All() {
+		out = append(out, k.String())
+	}
+	return out
+})
 
 func all(t *testing.T, s lifecycle.Store) map[string]*lifecycle.Customer {
 	t.Helper()
@@ -56,14 +77,14 @@ func all(t *testing.T, s lifecycle.Store) map[string]*lifecycle.Customer {
 }
 
 // sameState fails unless every customer in got matches want in everything
-// that does not depend on arrival order or write count: facts, stage, AsOf
-// and the seen event IDs. (Since, History and Version legitimately differ
-// when events arrive in another order or in other writes.)
+// that does not depend on arrival order or write count: facts, stage, AsOf,
+// Due and the seen event IDs. (Since, History and Version legitimately
+// differ when events arrive in another order or in other writes.)
 func sameState(t *testing.T, want, got lifecycle.Store) {
 	t.Helper()
 	ignore := cmpopts.IgnoreFields(lifecycle.Customer{}, "Since", "History", "Version")
 	w, g := all(t, want), all(t, got)
-	if diff := cmp.Diff(w, g, ignore, cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(w, g, ignore, cmpSeen, cmpopts.EquateEmpty()); diff != "" {
 		t.Fatalf("state differs from the sequential replay (-want +got):\n%s", diff)
 	}
 	if len(w) == 0 {
@@ -71,12 +92,35 @@ func sameState(t *testing.T, want, got lifecycle.Store) {
 	}
 }
 
-// flaky is a Store (Get, Put and Scan only: the Tracker reads with Get and
-// writes with compare-and-swap Put) that fails at random, from a seeded
-// source, with errInjected.
+// sameStateButAsOf is sameState, except that a customer's AsOf may be
+// sweep instead of want's, when sweep is after want's.
+func sameStateButAsOf(t *testing.T, want, got lifecycle.Store, sweep time.Time) {
+	t.Helper()
+	w, g := all(t, want), all(t, got)
+	for id, gc := range g {
+		if wc, ok := w[id]; ok && !gc.AsOf.Equal(wc.AsOf) {
+			if !gc.AsOf.Equal(sweep) || !sweep.After(wc.AsOf) {
+				t.Fatalf("customer %s: AsOf %v; want the replay's %v or the sweep time %v", id, gc.AsOf, wc.AsOf, sweep)
+			}
+			gc.AsOf = wc.AsOf
+		}
+	}
+	ignore := cmpopts.IgnoreFields(lifecycle.Customer{}, "Since", "History", "Version")
+	if diff := cmp.Diff(w, g, ignore, cmpSeen, cmpopts.EquateEmpty()); diff != "" {
+		t.Fatalf("state differs from the sequential replay (-want +got):\n%s", diff)
+	}
+	if len(w) == 0 {
+		t.Fatal("the reference holds no customers: the test checks nothing")
+	}
+}
+
+// flaky is a Store (Get, Put and Scan only: the Tracker reads with Get,
+// writes with compare-and-swap Put and sweeps with Scan) that fails at
+// random, from a seeded source, with errInjected.
 type flaky struct {
 	m *store.Memory
-	// Probabilities of each failure.
+	// Probabilities of each failure (scan: per customer Scan or ListDue
+	// yields).
 	get, put, putAfter, scan float64
 	mu                       sync.Mutex
 	r                        *rand.Rand
@@ -144,15 +188,16 @@ func (f *flaky) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] 
 	}
 }
 
-// flakyUpdater adds the optional Updater capability, failing before
-// calling fn (with probability put) or after committing (putAfter).
-type flakyUpdater struct{ *flaky }
+// flakyApplier adds the Applier capability, Memory's Apply, failing
+// before calling fn (with probability put) or after committing (putAfter).
+// It has no ListDue: Sweep goes through the flaky Scan.
+type flakyApplier struct{ *flaky }
 
-func (f flakyUpdater) Update(ctx context.Context, id string, fn func(*lifecycle.Customer) (bool, error)) error {
+func (f flakyApplier) Apply(ctx context.Context, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
 	if f.roll(f.put) {
 		return errInjected
 	}
-	if err := f.m.Update(ctx, id, fn); err != nil {
+	if err := f.m.Apply(ctx, id, events, fn); err != nil {
 		return err
 	}
 	if f.roll(f.putAfter) {
@@ -161,23 +206,24 @@ func (f flakyUpdater) Update(ctx context.Context, id string, fn func(*lifecycle.
 	return nil
 }
 
-var _ lifecycle.Updater = flakyUpdater{}
+var _ lifecycle.Applier = flakyApplier{}
 
-// flakyEventUpdater adds the EventUpdater capability too, with the same
-// faults.
-type flakyEventUpdater struct{ flakyUpdater }
+// flakyLister adds the DueLister capability too, Memory's ListDue,
+// failing with probability scan per ID instead of yielding it.
+type flakyLister struct{ flakyApplier }
 
-func (f flakyEventUpdater) UpdateEvent(ctx context.Context, id string, d uint64, fn func(*lifecycle.Customer, bool) (bool, error)) error {
-	if f.roll(f.put) {
-		return errInjected
+func (f flakyLister) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		for id, err := range f.m.ListDue(ctx, now) {
+			if err == nil && f.roll(f.scan) {
+				yield("", errInjected)
+				return
+			}
+			if !yield(id, err) || err != nil {
+				return
+			}
+		}
 	}
-	if err := f.m.UpdateEvent(ctx, id, d, fn); err != nil {
-		return err
-	}
-	if f.roll(f.putAfter) {
-		return errInjected
-	}
-	return nil
 }
 
-var _ lifecycle.EventUpdater = flakyEventUpdater{}
+var _ lifecycle.DueLister = flakyLister{}

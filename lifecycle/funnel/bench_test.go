@@ -34,7 +34,7 @@ func synthetic(n int, r *rand.Rand) []*lifecycle.Customer {
 			}
 			seq++
 			c.Facts.Add(&e)
-			c.Seen = append(c.Seen, lifecycle.EventDigest(e.ID))
+			c.Seen.Add(lifecycle.KeyOf(e.ID))
 		}
 		move := func(to stage.ID) {
 			c.History = append(c.History, lifecycle.Transition{From: c.Stage, To: to, At: at, Cause: strconv.Itoa(seq - 1)})

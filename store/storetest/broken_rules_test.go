@@ -16,7 +16,7 @@ import (
 	"github.com/clmkit/clm/store/storetest"
 )
 
-// mapStore is a plain, correct Store, Loader, Updater and EventUpdater on
+// mapStore is a plain, correct Store, Loader, Applier and DueLister on
 // a map; mode makes it break one rule, so that each rule's check can be
 // shown to fail a store that breaks it.
 type mapStore struct {
@@ -135,7 +135,7 @@ func (s *mapStore) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) 
 		if s.mode == "seen-before-cas" {
 			// Writes Seen (kept apart, say in a table of its own)
 			// before the compare-and-swap, and not undone when it fails.
-			old.Seen = slices.Clone(c.Seen)
+			old.Seen.Set(slices.Collect(c.Seen.All()))
 		}
 	}
 	if have != prev {
@@ -187,7 +187,7 @@ func (s *mapStore) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, erro
 	}
 }
 
-// ctxErr is what Update and UpdateEvent return when ctx is done: its
+// ctxErr is what Apply returns when ctx is done: its
 // error, or another one in mode update-other-error.
 func (s *mapStore) ctxErr(ctx context.Context, id string) error {
 	err := ctx.Err()
@@ -197,33 +197,7 @@ func (s *mapStore) ctxErr(ctx context.Context, id string) error {
 	return err
 }
 
-func (s *mapStore) Update(ctx context.Context, id string, fn func(*lifecycle.Customer) (bool, error)) error {
-	if err := s.ctxErr(ctx, id); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := &lifecycle.Customer{ID: id}
-	if old, ok := s.m[id]; ok {
-		if s.mode == "update-twice" {
-			fn(old.Clone()) // a dry run, thrown away
-		}
-		c = old.Clone()
-	}
-	prev := c.Version
-	changed, err := fn(c)
-	if err != nil || !changed {
-		return err
-	}
-	if err := store.CheckPut(c, prev); err != nil {
-		return err
-	}
-	c.ID = id
-	s.m[id] = c.Clone()
-	return nil
-}
-
-func (s *mapStore) UpdateEvent(ctx context.Context, id string, d uint64, fn func(*lifecycle.Customer, bool) (bool, error)) error {
+func (s *mapStore) Apply(ctx context.Context, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
 	if err := s.ctxErr(ctx, id); err != nil {
 		return err
 	}
@@ -235,9 +209,12 @@ func (s *mapStore) UpdateEvent(ctx context.Context, id string, d uint64, fn func
 		c = old.Clone()
 	}
 	hist, seen := c.History, c.Seen
-	c.History, c.Seen = nil, nil
-	_, found := slices.BinarySearch(seen, d)
-	if ok && s.mode == "event-twice" {
+	c.History, c.Seen = nil, lifecycle.EventSet{}
+	found := make([]bool, len(events))
+	for i, e := range events {
+		found[i] = seen.Has(e) && s.mode != "never-seen"
+	}
+	if ok && s.mode == "apply-twice" {
 		fn(c.Clone(), found) // a dry run, thrown away
 	}
 	prev := c.Version
@@ -249,14 +226,43 @@ func (s *mapStore) UpdateEvent(ctx context.Context, id string, d uint64, fn func
 		return err
 	}
 	c.ID = id
-	c.History = append(hist, c.History...)
+	if s.mode != "drops-history" {
+		c.History = append(hist, c.History...)
+	}
 	c.Seen = seen
-	if !found {
-		i, _ := slices.BinarySearch(c.Seen, d)
-		c.Seen = slices.Insert(c.Seen, i, d)
+	for i, e := range events {
+		if !found[i] && s.mode != "forgets-event" {
+			c.Seen.Add(lifecycle.KeyOf(e))
+		}
 	}
 	s.m[id] = c.Clone()
 	return nil
+}
+
+func (s *mapStore) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		if err := ctx.Err(); err != nil {
+			yield("", err)
+			return
+		}
+		s.mu.Lock()
+		var ids []string
+		for id, c := range s.m {
+			due := c.Due.IsZero() || !c.Due.After(now)
+			if s.mode == "due-strict" {
+				due = c.Due.IsZero() || c.Due.Before(now)
+			}
+			if due {
+				ids = append(ids, id)
+			}
+		}
+		s.mu.Unlock()
+		for _, id := range ids {
+			if !yield(id, nil) {
+				return
+			}
+		}
+	}
 }
 
 // TestBrokenRulesFail breaks each rule in one way and checks that the
@@ -280,9 +286,11 @@ func TestBrokenRulesFail(t *testing.T) {
 		"load-shares":          "LoadMatchesGet",
 		"seen-before-cas":      "PutConflict",
 		"invalid-put-writes":   "PutInvalid",
-		"update-twice":         "UpdateExisting",
-		"event-twice":          "EventExisting",
-		"update-other-error":   "UpdateExisting",
+		"apply-twice":          "ApplyExisting",
+		"never-seen":           "ApplyExisting",
+		"forgets-event":        "ApplyNew",
+		"drops-history":        "ApplyExisting",
+		"due-strict":           "ListDue",
 		"times-utc":            "PutNewGet",
 		"times-ms":             "PutNewGet",
 		"panics-in-goroutines": "ConcurrentIncrements",

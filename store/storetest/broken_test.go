@@ -2,6 +2,7 @@ package storetest_test
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"slices"
 	"strings"
@@ -79,98 +80,88 @@ func (b *broken) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error]
 	return b.Memory.Scan(ctx)
 }
 
-// lostUpdate has an Update that works on a copy and never stores it.
-type lostUpdate struct{ *store.Memory }
+// lostApply has an Apply that works on a copy and never stores it.
+type lostApply struct{ *store.Memory }
 
-func (l lostUpdate) Update(ctx context.Context, id string, fn func(*lifecycle.Customer) (bool, error)) error {
+func (l lostApply) Apply(ctx context.Context, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
 	c, err := l.Memory.Get(ctx, id)
 	if err != nil {
 		c = &lifecycle.Customer{ID: id}
 	}
-	_, err = fn(c)
+	_, err = fn(c, make([]bool, len(events)))
 	return err
 }
 
-func TestBrokenUpdaterFails(t *testing.T) {
-	err := storetest.TestStore(lostUpdate{store.NewMemory()})
+func TestBrokenLostApplyFails(t *testing.T) {
+	err := storetest.TestStore(lostApply{store.NewMemory()})
 	if err == nil {
-		t.Fatal("a store whose Update loses writes passed the suite")
+		t.Fatal("a store whose Apply loses writes passed the suite")
 	}
-	for _, w := range []string{"UpdateNew", "UpdateExisting", "UpdateExclusive"} {
+	for _, w := range []string{"ApplyNew", "ApplyExisting", "ApplyExclusive", "ApplyOnce"} {
 		if !strings.Contains(err.Error(), "storetest: "+w) {
 			t.Errorf("the suite did not report rule %q; it said:\n%v", w, err)
 		}
 	}
 }
 
-func TestBrokenStoresFail(t *testing.T) {
-	for _, tc := range []struct {
-		mode string
-		want []string // rules that must be reported
-	}{
-		{"no-cas", []string{"PutConflict", "RaceOneWinner"}},
-		{"put-retains", []string{"CopyOnPut"}},
-		{"scan-drops", []string{"Scan:"}},
-	} {
-		t.Run(tc.mode, func(t *testing.T) {
-			s := &broken{Memory: store.NewMemory(), mode: tc.mode, last: map[string]*lifecycle.Customer{}}
-			err := storetest.TestStore(s)
-			if err == nil {
-				t.Fatalf("a store with %s passed the suite", tc.mode)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), "storetest: "+w) {
-					t.Errorf("the suite did not report rule %q for %s; it said:\n%v", w, tc.mode, err)
-				}
-			}
-		})
-	}
-}
-
-// eventViaUpdate is an EventUpdater built on Update that gets the rule
-// wrong in one way, chosen by mode.
-type eventViaUpdate struct {
+// applyViaPut is an Applier built on Memory's Get and Put (checking the
+// version at commit) that gets the rules wrong in one way, chosen by mode.
+type applyViaPut struct {
 	*store.Memory
 	mode string
 }
 
-func (e eventViaUpdate) UpdateEvent(ctx context.Context, id string, d uint64, fn func(*lifecycle.Customer, bool) (bool, error)) error {
-	return e.Memory.Update(ctx, id, func(c *lifecycle.Customer) (bool, error) {
-		_, seen := slices.BinarySearch(c.Seen, d)
-		hist, digests := c.History, c.Seen
-		if e.mode != "passes-logs" {
-			c.History, c.Seen = nil, nil
+func (a applyViaPut) Apply(ctx context.Context, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c, err := a.Memory.Get(ctx, id)
+	if errors.Is(err, lifecycle.ErrNotFound) {
+		c, err = &lifecycle.Customer{ID: id}, nil
+	}
+	if err != nil {
+		return err
+	}
+	seen := make([]bool, len(events))
+	for i, e := range events {
+		seen[i] = c.HasSeen(e) && a.mode != "never-seen"
+	}
+	hist, keys := c.History, c.Seen
+	if a.mode != "doubles-history" {
+		c.History, c.Seen = nil, lifecycle.EventSet{}
+	} else {
+		keys = lifecycle.EventSet{}
+		keys.Set(slices.Collect(c.Seen.All()))
+	}
+	prev := c.Version
+	changed, err := fn(c, seen)
+	if err != nil || !changed {
+		return err
+	}
+	c.History = append(hist, c.History...) // doubles-history: hist was passed to fn too
+	c.Seen = keys
+	for i, e := range events {
+		if !seen[i] && a.mode != "forgets-key" {
+			c.Seen.Add(lifecycle.KeyOf(e))
 		}
-		changed, err := fn(c, seen && e.mode != "never-seen")
-		if err != nil || !changed {
-			return false, err
-		}
-		if e.mode != "passes-logs" {
-			c.History = append(hist, c.History...)
-			c.Seen = digests
-		}
-		if !seen && e.mode != "forgets-digest" {
-			i, _ := slices.BinarySearch(c.Seen, d)
-			c.Seen = slices.Insert(c.Seen, i, d)
-		}
-		return true, nil
-	})
+	}
+	return a.Memory.Put(ctx, c, prev)
 }
 
-func TestBrokenEventUpdaterFails(t *testing.T) {
+func TestBrokenApplierFails(t *testing.T) {
 	// A correct one passes, so the failures below are the modes' fault.
-	if err := storetest.TestStore(eventViaUpdate{store.NewMemory(), ""}); err != nil {
-		t.Fatalf("a correct EventUpdater failed the suite: %v", err)
+	if err := storetest.TestStore(applyViaPut{store.NewMemory(), ""}); err != nil {
+		t.Fatalf("a correct Applier failed the suite: %v", err)
 	}
 	for mode, want := range map[string][]string{
-		"forgets-digest": {"EventNew", "EventExisting", "EventExclusive"},
-		"never-seen":     {"EventExisting"},
-		"passes-logs":    {"EventExisting"},
+		"forgets-key":     {"ApplyNew", "ApplyExisting", "ApplyExclusive", "ApplyOnce"},
+		"never-seen":      {"ApplyExisting", "ApplyOnce"},
+		"doubles-history": {"ApplyExisting"},
 	} {
 		t.Run(mode, func(t *testing.T) {
-			err := storetest.TestStore(eventViaUpdate{store.NewMemory(), mode})
+			err := storetest.TestStore(applyViaPut{store.NewMemory(), mode})
 			if err == nil {
-				t.Fatalf("an EventUpdater that %s passed the suite", mode)
+				t.Fatalf("an Applier that %s passed the suite", mode)
 			}
 			for _, w := range want {
 				if !strings.Contains(err.Error(), "storetest: "+w) {

@@ -10,8 +10,12 @@
 // [Run] runs each rule as a subtest on a fresh store; [TestStore] runs all
 // rules on one store (using customer IDs under a unique prefix) and returns
 // every failure joined, for use outside the testing package. Rules for the
-// optional capabilities ([lifecycle.Loader], [lifecycle.Updater],
-// [lifecycle.EventUpdater]) pass trivially for stores without them. Every failure
+// optional capabilities ([lifecycle.Loader], [lifecycle.Applier],
+// [lifecycle.DueLister]) pass trivially for stores without them. A store
+// without [lifecycle.Applier] is written by the Tracker's fallback (load,
+// fold, compare-and-swap Put of the whole customer, Seen and History
+// included), which costs more per event the more events a customer has;
+// [Run] logs when a store lacks it. Every failure
 // names the rule broken and the input that broke it; a rule that hangs for
 // longer than [CaseTimeout] fails instead of hanging the test binary.
 package storetest
@@ -64,23 +68,31 @@ func Cases() []Case {
 		{"RaceOneWinner", raceOneWinner},
 		{"ConcurrentIncrements", concurrentIncrements},
 		{"StressManyCustomers", stressManyCustomers},
-		{"UpdateNew", updateNew},
-		{"UpdateExisting", updateExisting},
-		{"UpdateExclusive", updateExclusive},
-		{"EventNew", eventNew},
-		{"EventExisting", eventExisting},
-		{"EventExclusive", eventExclusive},
+		{"ApplyNew", applyNew},
+		{"ApplyExisting", applyExisting},
+		{"ApplyExclusive", applyExclusive},
+		{"ApplyOnce", applyOnce},
+		{"ListDue", listDue},
 		{"SeenReplaced", seenReplaced},
 		{"SeenLarge", seenLarge},
 	}
 }
 
 // Run runs every rule as a subtest, each on a store from newStore.
+//
+// It logs (t.Log) when the store has no [lifecycle.Applier]: the Tracker
+// then writes it through the fallback, which loads and stores the whole
+// customer (Seen and History included) for every event.
 func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
 	t.Helper()
+	logged := false
 	for i, c := range Cases() {
 		t.Run(c.Name, func(t *testing.T) {
 			s := newStore(t)
+			if _, ok := s.(lifecycle.Applier); !ok && !logged {
+				logged = true
+				t.Log("storetest: the store is not a lifecycle.Applier: the Tracker writes it through the slow fallback (load, fold, Put of the whole customer with Seen and History), whose cost per event grows with the customer's history")
+			}
 			if err := runCase(c, s, fmt.Sprintf("st%d-%d-", time.Now().UnixNano(), i)); err != nil {
 				t.Error(err)
 			}
@@ -160,7 +172,8 @@ func sample(id string, n int) *lifecycle.Customer {
 			{From: "reach", To: "conversion", At: t0.Add(time.Hour), Cause: "e2"},
 			{From: "conversion", To: "retention", At: t0.Add(48 * time.Hour), Cause: "e3"},
 		},
-		Seen: []uint64{3, 99, 1 << 63},
+		Seen: seenOf("e1", "e2", "e3"),
+		Due:  t0.Add(30 * 24 * time.Hour),
 	}
 	return c
 }
@@ -183,7 +196,8 @@ func scribble(c *lifecycle.Customer) {
 	c.Facts.Sums[0].Amount = -1
 	c.Facts.Referrals[0].Customer = "changed"
 	c.History[1].To = "changed"
-	c.Seen[1] = 42
+	c.Seen.Add(lifecycle.KeyOf("scribbled"))
+	c.Due = c.Due.Add(time.Hour)
 }
 
 // differ returns c changed in every part, for writes that must be refused.
@@ -194,7 +208,8 @@ func differ(c *lifecycle.Customer) *lifecycle.Customer {
 	c.Facts.Referrals = append(c.Facts.Referrals, lifecycle.Referral{Customer: "refused", At: c.AsOf})
 	c.Facts.ReferredBy = "refused"
 	c.History = c.History[:1]
-	c.Seen = []uint64{5, 6}
+	c.Seen = seenOf("refused-1", "refused-2")
+	c.Due = lifecycle.Never
 	return c
 }
 

@@ -13,7 +13,7 @@
 // replay stored is compared with the customer the tested store holds under
 // the same ID. Let n be the number of events a customer's facts count
 // ([lifecycle.Facts.Events]) and s the number of event IDs it has seen
-// (len(Seen)):
+// (Seen.Len()):
 //
 //   - lost: the customer is missing, or n or s is below the reference's
 //     (an event that was recorded was not kept);
@@ -181,10 +181,11 @@ func Memory(context.Context, string) (lifecycle.Store, func() error, error) {
 }
 
 // MemoryPlain opens a fresh in-memory store that offers only the three
-// [lifecycle.Store] methods, hiding Memory's optional Loader, Updater and EventUpdater
-// capabilities, so that the Tracker reads with Get and writes with a
-// compare-and-swap Put, as it does with a store that has only the three
-// required methods (the SQL store is an Updater and a Loader).
+// [lifecycle.Store] methods, hiding Memory's optional Loader, Applier and
+// DueLister capabilities, so that the Tracker reads with Get and writes
+// with a compare-and-swap Put, as it does with a store that has only the
+// three required methods (the SQL store is an Applier, a DueLister and a
+// Loader).
 func MemoryPlain(context.Context, string) (lifecycle.Store, func() error, error) {
 	return &plain{store.NewMemory()}, func() error { return nil }, nil
 }
@@ -608,7 +609,7 @@ func Diff(g *stage.Graph, want, got *lifecycle.Customer, creditWrites int) (Verd
 		return Lost, fmt.Sprintf("missing; the reference has %d events", want.Facts.Events())
 	}
 	wn, gn := want.Facts.Events(), got.Facts.Events()
-	ws, gs := len(want.Seen), len(got.Seen)
+	ws, gs := want.Seen.Len(), got.Seen.Len()
 	switch {
 	case gn < wn || gs < ws:
 		return Lost, fmt.Sprintf("%d events and %d seen IDs; the reference has %d and %d", gn, gs, wn, ws)
@@ -623,7 +624,7 @@ func Diff(g *stage.Graph, want, got *lifecycle.Customer, creditWrites int) (Verd
 		return Mismatched, fmt.Sprintf("stage %q, the reference %q", got.Stage, want.Stage)
 	case !got.AsOf.Equal(want.AsOf):
 		return Mismatched, fmt.Sprintf("as_of %s, the reference %s", got.AsOf, want.AsOf)
-	case !slices.Equal(got.Seen, want.Seen):
+	case !got.Seen.Equal(&want.Seen):
 		return Mismatched, "the seen event IDs differ from the reference's"
 	case got.Version < 1 || got.Version > uint64(gs+creditWrites):
 		return Mismatched, fmt.Sprintf("version %d with %d events seen and up to %d credit writes (want 1 to %d)", got.Version, gs, creditWrites, gs+creditWrites)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -99,7 +100,8 @@ func (c *corrupting) Put(ctx context.Context, cu *lifecycle.Customer, prev uint6
 	case "count twice":
 		bad.Facts.Tallies[0].Count++
 	case "forget seen":
-		bad.Seen = bad.Seen[1:]
+		keys := slices.Collect(bad.Seen.All())
+		bad.Seen.Set(keys[min(1, len(keys)):])
 	case "shift as_of":
 		// Far enough that no later event of the customer moves AsOf past
 		// it again, which would hide the corruption.
@@ -215,7 +217,7 @@ func TestDiff(t *testing.T) {
 			}, Sums: []lifecycle.Sum{{Type: lifecycle.OrderCompleted, Currency: "EUR", Amount: 100}},
 				Referrals: []lifecycle.Referral{{Customer: "f", At: t0}}},
 			History: []lifecycle.Transition{{To: model.Reach, At: t0}, {From: model.Reach, To: model.Conversion, At: t0.Add(time.Hour)}},
-			Seen:    []uint64{1, 2},
+			Seen:    seen("v1", "o1"),
 			Version: 2,
 		}
 	}
@@ -232,10 +234,14 @@ func TestDiff(t *testing.T) {
 		{"same, one write per event at most", func(c *lifecycle.Customer) *lifecycle.Customer { c.Version = 1; return c }, Same},
 		{"missing", func(*lifecycle.Customer) *lifecycle.Customer { return nil }, Lost},
 		{"fewer events", func(c *lifecycle.Customer) *lifecycle.Customer { c.Facts.Tallies[1].Count = 0; return c }, Lost},
-		{"fewer seen", func(c *lifecycle.Customer) *lifecycle.Customer { c.Seen = c.Seen[:1]; return c }, Lost},
+		{"fewer seen", func(c *lifecycle.Customer) *lifecycle.Customer { c.Seen = seen("v1"); return c }, Lost},
 		{"more events", func(c *lifecycle.Customer) *lifecycle.Customer { c.Facts.Tallies[1].Count = 2; return c }, Doubled},
-		{"more seen", func(c *lifecycle.Customer) *lifecycle.Customer { c.Seen = append(c.Seen, 3); return c }, Doubled},
-		{"other seen", func(c *lifecycle.Customer) *lifecycle.Customer { c.Seen[1] = 3; return c }, Mismatched},
+		{"more seen", func(c *lifecycle.Customer) *lifecycle.Customer { c.Seen.Add(lifecycle.KeyOf("o2")); return c }, Doubled},
+		{"other seen", func(c *lifecycle.Customer) *lifecycle.Customer { c.Seen = seen("v1", "o2"); return c }, Mismatched},
+		{"other seen, legacy key", func(c *lifecycle.Customer) *lifecycle.Customer {
+			c.Seen.Set([]lifecycle.EventKey{lifecycle.KeyOf("v1"), lifecycle.LegacyKeyOf("o1")})
+			return c
+		}, Mismatched},
 		{"other sum", func(c *lifecycle.Customer) *lifecycle.Customer { c.Facts.Sums[0].Amount = 99; return c }, Mismatched},
 		{"other tally time", func(c *lifecycle.Customer) *lifecycle.Customer { c.Facts.Tallies[1].Last = t0.Add(1); return c }, Mismatched},
 		{"other referrer", func(c *lifecycle.Customer) *lifecycle.Customer { c.Facts.ReferredBy = "r"; return c }, Mismatched},
@@ -273,6 +279,15 @@ func TestDiff(t *testing.T) {
 			}
 		})
 	}
+}
+
+// seen returns the set of the keys of ids.
+func seen(ids ...string) lifecycle.EventSet {
+	var s lifecycle.EventSet
+	for _, id := range ids {
+		s.Add(lifecycle.KeyOf(id))
+	}
+	return s
 }
 
 func TestDeliveries(t *testing.T) {

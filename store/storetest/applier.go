@@ -1,0 +1,413 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+)
+
+// The rules below apply to stores that have the optional
+// [lifecycle.Applier] or [lifecycle.DueLister] capability; for other stores
+// they pass trivially.
+
+var errFromFn = errors.New("storetest: error returned by fn")
+
+func applierOf(s lifecycle.Store) (lifecycle.Applier, bool) {
+	a, ok := s.(lifecycle.Applier)
+	return a, ok
+}
+
+// seenOf returns the set of these event IDs' keys.
+func seenOf(ids ...string) lifecycle.EventSet {
+	var s lifecycle.EventSet
+	for _, id := range ids {
+		s.Add(lifecycle.KeyOf(id))
+	}
+	return s
+}
+
+// withoutLogs returns a copy of c with History and Seen emptied, for
+// comparing what an Applier's fn receives.
+func withoutLogs(c *lifecycle.Customer) *lifecycle.Customer {
+	out := c.Clone()
+	out.History, out.Seen = nil, lifecycle.EventSet{}
+	return out
+}
+
+// applyRetry calls Apply until it does not report a lost race (an
+// Applier may check the version at commit and report ErrConflict).
+func applyRetry(ctx context.Context, a lifecycle.Applier, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
+	for {
+		err := a.Apply(ctx, id, events, fn)
+		if !errors.Is(err, lifecycle.ErrConflict) || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+func applyNew(ctx context.Context, s lifecycle.Store, p string) error {
+	a, ok := applierOf(s)
+	if !ok {
+		return nil
+	}
+	id := p + "an"
+	calls := 0
+	err := a.Apply(ctx, id, []string{"x1", "x2"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+		calls++
+		if c.ID != id || c.Version != 0 || c.Stage != "" || len(c.History) != 0 || c.Facts.Events() != 0 || !slices.Equal(seen, []bool{false, false}) {
+			return false, fmt.Errorf("Apply to a missing customer gave fn %+v, seen %v; want a zero Customer with ID %q, seen [false false]", c, seen, id)
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("Apply(missing, fn reports no change) = %v", err)
+	}
+	if calls != 1 {
+		return fmt.Errorf("Apply called fn %d times; want exactly once", calls)
+	}
+	if _, err := s.Get(ctx, id); !errors.Is(err, lifecycle.ErrNotFound) {
+		return fmt.Errorf("Apply whose fn reported no change stored a customer (Get = %v)", err)
+	}
+	want := sample(id, 0)
+	want.Seen = seenOf("x1", "x2")
+	err = applyRetry(ctx, a, id, []string{"x1", "x2"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+		withoutLogs(want).CopyTo(c)
+		c.History = append(c.History, want.History...)
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("Apply(missing, fn inserts) = %v", err)
+	}
+	got, err := s.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("Get after an inserting Apply = %v", err)
+	}
+	if err := same(want, got); err != nil {
+		return fmt.Errorf("after an inserting Apply (History appended, x1 and x2 seen): %w", err)
+	}
+	if !got.HasSeen("x1") || !got.HasSeen("x2") || got.HasSeen("x3") {
+		return fmt.Errorf("after Apply(x1, x2), HasSeen = %v, %v, %v for x1, x2, x3; want true, true, false", got.HasSeen("x1"), got.HasSeen("x2"), got.HasSeen("x3"))
+	}
+	return nil
+}
+
+func applyExisting(ctx context.Context, s lifecycle.Store, p string) error {
+	a, ok := applierOf(s)
+	if !ok {
+		return nil
+	}
+	id := p + "ae"
+	stored := sample(id, 0) // e1, e2, e3 seen
+	if err := s.Put(ctx, sample(id, 0), 0); err != nil {
+		return fmt.Errorf("Put = %v", err)
+	}
+	// Events already applied: fn is told so, and a no-change fn stores
+	// nothing.
+	var fnErr error
+	calls := 0
+	err := a.Apply(ctx, id, []string{"e2", "new", "e3"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+		calls++
+		switch {
+		case !slices.Equal(seen, []bool{true, false, true}):
+			fnErr = fmt.Errorf("seen = %v for events e2, new, e3; want [true false true] (e2 and e3 were put in Seen)", seen)
+		case len(c.History) != 0 && len(c.History) != len(stored.History):
+			fnErr = fmt.Errorf("fn was given %d transitions; want none or the %d stored", len(c.History), len(stored.History))
+		default:
+			if err := same(withoutLogs(stored), withoutLogs(c)); err != nil {
+				fnErr = fmt.Errorf("fn was not given the stored customer: %w", err)
+			}
+		}
+		c.Stage = "changed but not reported" // must not be stored
+		return false, nil
+	})
+	if err != nil || fnErr != nil {
+		return fmt.Errorf("Apply(existing, seen events) = %v; %v", err, fnErr)
+	}
+	if calls != 1 {
+		return fmt.Errorf("Apply(existing, seen events) called fn %d times; want exactly once", calls)
+	}
+	if got, err := s.Get(ctx, id); err != nil || same(stored, got) != nil {
+		return fmt.Errorf("Apply whose fn reported no change changed the customer (Get = %+v, %v)", got, err)
+	}
+	// A new event: committed with the appended transition.
+	tr := lifecycle.Transition{From: stored.Stage, To: "loyalty", At: stored.AsOf.Add(time.Hour), Cause: "e4"}
+	err = applyRetry(ctx, a, id, []string{"e4"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+		if seen[0] {
+			fnErr = errors.New("seen is true for e4, which was never applied")
+		}
+		c.Stage, c.Since = tr.To, tr.At
+		c.History = append(c.History, tr)
+		c.Facts.Tallies[0].Count++
+		c.Due = tr.At.Add(24 * time.Hour)
+		c.Version++
+		return true, nil
+	})
+	if err != nil || fnErr != nil {
+		return fmt.Errorf("Apply(existing, new event) = %v; %v", err, fnErr)
+	}
+	stored.Stage, stored.Since, stored.Version = tr.To, tr.At, 2
+	stored.History = append(stored.History, tr)
+	stored.Facts.Tallies[0].Count++
+	stored.Due = tr.At.Add(24 * time.Hour)
+	stored.Seen.Add(lifecycle.KeyOf("e4"))
+	got, err := s.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("Get after Apply = %v", err)
+	}
+	if err := same(stored, got); err != nil {
+		return fmt.Errorf("after Apply (transition appended, e4 seen): %w", err)
+	}
+	// No events (a sweep, a credit): the customer alone is written.
+	err = applyRetry(ctx, a, id, nil, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+		if len(seen) != 0 {
+			fnErr = fmt.Errorf("Apply with no events gave fn seen %v; want empty", seen)
+		}
+		c.AsOf = c.AsOf.Add(time.Hour)
+		c.Version++
+		return true, nil
+	})
+	if err != nil || fnErr != nil {
+		return fmt.Errorf("Apply(existing, no events) = %v; %v", err, fnErr)
+	}
+	stored.AsOf, stored.Version = stored.AsOf.Add(time.Hour), 3
+	if got, err := s.Get(ctx, id); err != nil || same(stored, got) != nil {
+		return fmt.Errorf("after Apply with no events: Get = %v; %v", err, same(stored, got))
+	}
+	// An error from fn is returned and nothing is stored.
+	err = a.Apply(ctx, id, []string{"e5"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+		c.Version++
+		c.History = append(c.History, tr)
+		return true, errFromFn
+	})
+	if !errors.Is(err, errFromFn) {
+		return fmt.Errorf("Apply whose fn failed = %v; want fn's error", err)
+	}
+	if got, err := s.Get(ctx, id); err != nil || same(stored, got) != nil || got.HasSeen("e5") {
+		return fmt.Errorf("Apply whose fn failed changed the customer (Get = %+v, %v)", got, err)
+	}
+	// The versions agree with Put.
+	next := stored.Clone()
+	next.Version = 4
+	if err := s.Put(ctx, next, 3); err != nil {
+		return fmt.Errorf("Put(prev 3) after Apply to version 3 = %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	called := false
+	if err := a.Apply(cctx, id, []string{"e6"}, func(*lifecycle.Customer, []bool) (bool, error) { called = true; return false, nil }); !errors.Is(err, context.Canceled) || called {
+		return fmt.Errorf("Apply with a cancelled context = %v (fn called: %v); want the context's error and no call", err, called)
+	}
+	return nil
+}
+
+func applyExclusive(ctx context.Context, s lifecycle.Store, p string) error {
+	a, ok := applierOf(s)
+	if !ok {
+		return nil
+	}
+	got, err := raceWithIncrements(ctx, s, p+"ax", "Apply", func(id string, k int) error {
+		ev := "race-" + strconv.Itoa(k)
+		return applyRetry(ctx, a, id, []string{ev}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			if seen[0] {
+				return false, fmt.Errorf("event %s reported seen before it was applied", ev)
+			}
+			c.Facts.Tallies[0].Count++
+			c.Version++
+			return true, nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	const n = raceExclusiveWriters * raceEach
+	if got.Seen.Len() != n {
+		return fmt.Errorf("after %d Applies of distinct events, Seen holds %d; want %d", n, got.Seen.Len(), n)
+	}
+	for k := range n {
+		if !got.HasSeen("race-" + strconv.Itoa(k)) {
+			return fmt.Errorf("after %d Applies of distinct events, race-%d is not seen", n, k)
+		}
+	}
+	return nil
+}
+
+// applyOnce races writers that all apply the same events to one
+// customer: each event must be applied exactly once.
+func applyOnce(ctx context.Context, s lifecycle.Store, p string) error {
+	a, ok := applierOf(s)
+	if !ok {
+		return nil
+	}
+	id := p + "a1"
+	const events = 20
+	err := parallel(raceExclusiveWriters, func(g int) error {
+		for k := range events {
+			ev := "same-" + strconv.Itoa((k+g)%events)
+			err := applyRetry(ctx, a, id, []string{ev}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+				if seen[0] {
+					return false, nil
+				}
+				if c.Version == 0 {
+					c.Facts.Tallies = []lifecycle.Tally{{Type: lifecycle.SiteVisited}}
+				}
+				c.Facts.Tallies[0].Count++
+				c.Version++
+				return true, nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("concurrent Apply of the same events failed: %w", err)
+	}
+	got, err := s.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("Get = %v", err)
+	}
+	if got.Facts.Tallies[0].Count != events || got.Version != events || got.Seen.Len() != events {
+		return fmt.Errorf("%d writers applied the same %d events: count %d, version %d, %d seen; want %d each (an event applied twice or lost)",
+			raceExclusiveWriters, events, got.Facts.Tallies[0].Count, got.Version, got.Seen.Len(), events)
+	}
+	return nil
+}
+
+// listDue checks a [lifecycle.DueLister]: every customer whose Due is zero
+// or at or before now is listed, no other.
+func listDue(ctx context.Context, s lifecycle.Store, p string) error {
+	d, ok := s.(lifecycle.DueLister)
+	if !ok {
+		return nil
+	}
+	t0 := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	dues := map[string]time.Time{
+		p + "due-zero":   {},
+		p + "due-past":   t0.Add(-time.Hour),
+		p + "due-now":    t0,
+		p + "due-later":  t0.Add(time.Nanosecond),
+		p + "due-never":  lifecycle.Never,
+		p + "due-offset": t0.Add(-time.Minute).In(time.FixedZone("X", -5*3600)),
+	}
+	want := map[string]bool{p + "due-zero": true, p + "due-past": true, p + "due-now": true, p + "due-offset": true}
+	for id, due := range dues {
+		c := sample(id, 0)
+		c.Due = due
+		if err := s.Put(ctx, c, 0); err != nil {
+			return fmt.Errorf("Put(%q, Due %v) = %v", id, due, err)
+		}
+		got, err := s.Get(ctx, id)
+		if err != nil || same(c, got) != nil {
+			return fmt.Errorf("Get(%q) after Put with Due %v = %v; %v", id, due, err, same(c, got))
+		}
+	}
+	listed := map[string]bool{}
+	for id, err := range d.ListDue(ctx, t0) {
+		if err != nil {
+			return fmt.Errorf("ListDue(%v) yielded %v", t0, err)
+		}
+		if len(id) < len(p) || id[:len(p)] != p {
+			continue // another rule's customer
+		}
+		if listed[id] {
+			return fmt.Errorf("ListDue(%v) yielded %q twice", t0, id)
+		}
+		listed[id] = true
+	}
+	for id := range dues {
+		if listed[id] != want[id] {
+			return fmt.Errorf("ListDue(%v): customer %q with Due %v listed = %v; want %v", t0, id, dues[id], listed[id], want[id])
+		}
+	}
+	// The loop body may write the customer it was given.
+	n := 0
+	for id, err := range d.ListDue(ctx, t0) {
+		if err != nil {
+			return fmt.Errorf("ListDue yielded %v", err)
+		}
+		if id != p+"due-past" {
+			continue
+		}
+		c, err := s.Get(ctx, id)
+		if err != nil {
+			return fmt.Errorf("Get(%q) inside ListDue = %v", id, err)
+		}
+		c.Due = lifecycle.Never
+		c.Version++
+		if err := s.Put(ctx, c, c.Version-1); err != nil {
+			return fmt.Errorf("Put(%q) inside ListDue = %v", id, err)
+		}
+		n++
+	}
+	if n != 1 {
+		return fmt.Errorf("ListDue yielded %q %d times while it was written; want once", p+"due-past", n)
+	}
+	for id, err := range d.ListDue(ctx, t0) {
+		if err != nil {
+			return fmt.Errorf("ListDue yielded %v", err)
+		}
+		if id == p+"due-past" {
+			return fmt.Errorf("ListDue still yields %q after its Due became Never", id)
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, err := range d.ListDue(cctx, t0) {
+		if !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("ListDue with a cancelled context yielded %v; want the context's error", err)
+		}
+		return nil
+	}
+	return errors.New("ListDue with a cancelled context yielded nothing; want the context's error")
+}
+
+// raceExclusiveWriters and raceEach set how many goroutines of each kind
+// raceWithIncrements runs, and how many writes each makes.
+const raceExclusiveWriters, raceEach = 8, 25
+
+// raceWithIncrements stores a customer with a zero first tally, then races
+// raceExclusiveWriters goroutines that each call write raceEach times (k
+// numbers the write, from 0, across goroutines) against as many
+// compare-and-swap incrementers, and checks that every write counted once.
+// It returns the final customer.
+func raceWithIncrements(ctx context.Context, s lifecycle.Store, id, what string, write func(id string, k int) error) (*lifecycle.Customer, error) {
+	base := sample(id, 0)
+	base.Facts.Tallies[0].Count = 0
+	base.Seen = lifecycle.EventSet{}
+	if err := s.Put(ctx, base, 0); err != nil {
+		return nil, fmt.Errorf("Put = %v", err)
+	}
+	err := parallel(2*raceExclusiveWriters, func(g int) error {
+		for i := 0; i < raceEach; i++ {
+			var err error
+			if g%2 == 0 {
+				err = write(id, g/2*raceEach+i)
+			} else { // compare-and-swap writers on the same customer
+				err = increment(ctx, s, id)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("concurrent %s/Put failed: %w", what, err)
+	}
+	got, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("Get = %v", err)
+	}
+	const n = raceExclusiveWriters * raceEach
+	if got.Facts.Tallies[0].Count != 2*n || got.Version != 2*n+1 {
+		return nil, fmt.Errorf("%d %ss and %d compare-and-swap increments raced: count %d, version %d; want %d, %d (lost or doubled updates)",
+			n, what, n, got.Facts.Tallies[0].Count, got.Version, 2*n, 2*n+1)
+	}
+	return got, nil
+}
