@@ -1,10 +1,10 @@
 package sqlstore
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +23,7 @@ type record struct {
 	AsOf    time.Time              `json:"as_of"`
 	Facts   lifecycle.Facts        `json:"facts"`
 	History []lifecycle.Transition `json:"history"`
+	Due     time.Time              `json:"due"`
 }
 
 // ValueError reports a customer field the store refuses to write because
@@ -91,8 +92,7 @@ func validID(id string) bool { return id != "" && badText(id, MaxIDLen) == "" }
 // check refuses a customer whose strings the database would reject or
 // alter (PostgreSQL refuses NUL bytes and invalid UTF-8 in text and JSON;
 // encoding/json silently replaces invalid UTF-8), whose times JSON cannot
-// hold exactly (see badTime), whose Seen is not strictly ascending, or
-// whose version does not fit a signed 64-bit column.
+// hold exactly (see badTime), or whose version does not fit a signed 64-bit column.
 func check(c *lifecycle.Customer) error {
 	bad := func(field, value, reason string) error {
 		return &ValueError{ID: truncate(c.ID), Field: field, Value: truncate(value), Reason: reason}
@@ -123,7 +123,7 @@ func check(c *lifecycle.Customer) error {
 		t    time.Time
 	}{
 		{"since", c.Since}, {"as_of", c.AsOf}, {"facts.first", c.Facts.First}, {"facts.last", c.Facts.Last},
-		{"facts.referred_at", c.Facts.ReferredAt}, {"facts.score_at", c.Facts.ScoreAt},
+		{"facts.referred_at", c.Facts.ReferredAt}, {"facts.score_at", c.Facts.ScoreAt}, {"due", c.Due},
 	} {
 		if err := at(f.name, f.t); err != nil {
 			return err
@@ -176,18 +176,13 @@ func check(c *lifecycle.Customer) error {
 			return err
 		}
 	}
-	for i := 1; i < len(c.Seen); i++ {
-		if c.Seen[i] <= c.Seen[i-1] {
-			return bad("seen", strconv.FormatUint(c.Seen[i], 10), "is not strictly ascending at index "+strconv.Itoa(i))
-		}
-	}
 	return nil
 }
 
 // encode returns the data column's JSON for c.
 func encode(c *lifecycle.Customer) ([]byte, error) {
 	b, err := json.Marshal(record{
-		Stage: c.Stage, Since: c.Since, AsOf: c.AsOf, Facts: c.Facts, History: c.History,
+		Stage: c.Stage, Since: c.Since, AsOf: c.AsOf, Facts: c.Facts, History: c.History, Due: c.Due,
 	})
 	if err != nil {
 		// Not expected: check refuses the times JSON cannot encode.
@@ -197,7 +192,7 @@ func encode(c *lifecycle.Customer) ([]byte, error) {
 }
 
 // decode fills dst from a row, reusing dst's slices.
-func decode(dst *lifecycle.Customer, id string, version int64, data []byte, digests string) error {
+func decode(dst *lifecycle.Customer, id string, version int64, data []byte, keys string) error {
 	// encoding/json decodes an array element into the memory already
 	// there, without zeroing it: a field the JSON omits (a transition's
 	// empty Cause) would keep the value of the customer dst held before.
@@ -223,12 +218,9 @@ func decode(dst *lifecycle.Customer, id string, version int64, data []byte, dige
 	if len(rec.Facts.Referrals) == 0 {
 		rec.Facts.Referrals = nil
 	}
-	seen, err := parseDigests(dst.Seen[:0], digests)
-	if err != nil {
+	seen := dst.Seen
+	if err := parseKeys(&seen, keys); err != nil {
 		return fmt.Errorf("sqlstore: customer %q: %w", id, err)
-	}
-	if len(seen) == 0 {
-		seen = nil // as store.Memory does: an empty Seen comes back nil
 	}
 	*dst = lifecycle.Customer{
 		ID:      id,
@@ -238,46 +230,89 @@ func decode(dst *lifecycle.Customer, id string, version int64, data []byte, dige
 		Facts:   rec.Facts,
 		History: rec.History,
 		Seen:    seen,
+		Due:     rec.Due,
 		Version: uint64(version),
 	}
 	return nil
 }
 
-// Digests are stored as the signed 64-bit integer with the same bits.
+// Event keys are stored as 16-byte binary strings, read back in
+// hexadecimal.
 
-func digestArgs(seen []uint64) []int64 {
-	out := make([]int64, len(seen)) // never nil: a NULL array would match nothing
-	for i, d := range seen {
-		out[i] = int64(d)
+// keyArgs returns the keys of c's Seen as PostgreSQL bytea array elements.
+func keyArgs(seen *lifecycle.EventSet) [][]byte {
+	out := make([][]byte, 0, seen.Len()) // never nil: a NULL array would match nothing
+	for k := range seen.All() {
+		out = append(out, k[:])
 	}
 	return out
 }
 
-func digestJSON(seen []uint64) string {
-	b := make([]byte, 0, 2+len(seen)*21)
+// keyJSON returns keys as a JSON array of upper-case hexadecimal strings,
+// as SQLite's hex() writes them.
+func keyJSON(keys func(yield func(lifecycle.EventKey) bool)) string {
+	b := make([]byte, 0, 64)
 	b = append(b, '[')
-	for i, d := range seen {
-		if i > 0 {
+	first := true
+	for k := range keys {
+		if !first {
 			b = append(b, ',')
 		}
-		b = strconv.AppendInt(b, int64(d), 10)
+		first = false
+		b = append(b, '"')
+		b = append(b, strings.ToUpper(k.String())...)
+		b = append(b, '"')
 	}
 	return string(append(b, ']'))
 }
 
-// parseDigests appends the comma-separated digests in s to dst, sorted.
-func parseDigests(dst []uint64, s string) ([]uint64, error) {
+// parseKeys makes seen hold the comma-separated hexadecimal keys in s.
+func parseKeys(seen *lifecycle.EventSet, s string) error {
+	if s == "" {
+		*seen = lifecycle.EventSet{} // as store.Memory does: nothing kept
+		return nil
+	}
+	keys := make([]lifecycle.EventKey, 0, strings.Count(s, ",")+1)
 	for s != "" {
 		var f string
 		f, s, _ = strings.Cut(s, ",")
-		n, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			return dst, fmt.Errorf("reading applied event digest %q: %w", f, err)
+		var k lifecycle.EventKey
+		if len(f) != 2*len(k) {
+			return fmt.Errorf("reading applied event key %q: want %d hexadecimal digits", truncate(f), 2*len(k))
 		}
-		dst = append(dst, uint64(n))
+		if _, err := hex.Decode(k[:], []byte(f)); err != nil {
+			return fmt.Errorf("reading applied event key %q: %w", f, err)
+		}
+		keys = append(keys, k)
 	}
-	slices.Sort(dst)
-	return dst, nil
+	seen.Set(keys)
+	return nil
+}
+
+// Due times are stored as Unix nanoseconds in an indexed column: NULL for
+// lifecycle.Never, the smallest int64 for the zero time (due at any
+// sweep); a time outside the years 1678–2261 gets the nearest earlier
+// code (a sweep then visits early, which is allowed). The exact time is in
+// the data column.
+func dueArg(t time.Time) any {
+	switch {
+	case t.IsZero():
+		return int64(math.MinInt64)
+	case !t.Before(lifecycle.Never):
+		return nil
+	}
+	return dueNanos(t)
+}
+
+// dueNanos returns t's code for comparisons (see dueArg).
+func dueNanos(t time.Time) int64 {
+	switch s := t.Unix(); {
+	case s < -9223372036:
+		return math.MinInt64
+	case s >= 9223372036:
+		return math.MaxInt64 - 1
+	}
+	return t.UnixNano()
 }
 
 const sqliteTime = "2006-01-02T15:04:05.000000000Z"

@@ -10,15 +10,17 @@ import (
 	"github.com/clmkit/clm/store/storetest"
 )
 
-// TestConformance runs store/storetest on each dialect. All rules share one
-// set of tables that also holds other customers (the rules use IDs under
-// their own prefixes), and the scan page is small, so that Scan crosses
-// many page boundaries.
+// TestConformance runs store/storetest on each dialect, the rules of
+// lifecycle.Applier (Apply*) and lifecycle.DueLister (ListDue) included.
+// All rules share one set of tables that also holds other customers (the
+// rules use IDs under their own prefixes; the others are due at any
+// sweep), and the page is small, so that Scan and ListDue cross many page
+// boundaries.
 func TestConformance(t *testing.T) {
 	forEach(t, func(t *testing.T, d sqlstore.Dialect) {
 		s := newEnv(t, d).open(t, sqlstore.WithScanPageSize(7))
 		for i := range 30 {
-			c := &lifecycle.Customer{ID: "other-" + strconv.Itoa(i), Stage: "reach", Version: 1, Seen: []uint64{uint64(i)}}
+			c := &lifecycle.Customer{ID: "other-" + strconv.Itoa(i), Stage: "reach", Version: 1, Seen: seenOf("other-event-" + strconv.Itoa(i))}
 			if err := s.Put(context.Background(), c, 0); err != nil {
 				t.Fatal(err)
 			}

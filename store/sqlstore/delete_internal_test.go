@@ -12,9 +12,9 @@ import (
 
 // TestDeleteRacingCreate runs Delete's statements one by one on
 // PostgreSQL (READ COMMITTED: each statement sees what committed before
-// it) with a Put that creates the customer committing between them. The
-// Delete comes first or last, but in no case half: the customer is gone
-// with all its event rows, or is there with all of them.
+// it) with a Put or an Apply that creates the customer committing between
+// them. The Delete comes first or last, but in no case half: the customer
+// is gone with all its event rows, or is there with all of them.
 func TestDeleteRacingCreate(t *testing.T) {
 	dsn := os.Getenv("CLM_POSTGRES_DSN")
 	if dsn == "" {
@@ -32,39 +32,52 @@ func TestDeleteRacingCreate(t *testing.T) {
 		}
 		s.Close()
 	})
-	for gap := 0; gap <= len(s.q.del); gap++ {
-		id := fmt.Sprint("x", gap)
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, q := range s.q.del {
-			if i == gap {
-				if err := s.Put(ctx, &lifecycle.Customer{ID: id, Stage: "reach", Version: 1, Seen: []uint64{7}}, 0); err != nil {
+	creates := map[string]func(id string) error{
+		"Put": func(id string) error {
+			return s.Put(ctx, &lifecycle.Customer{ID: id, Stage: "reach", Version: 1, Seen: seenKeys(7)}, 0)
+		},
+		"Apply": func(id string) error {
+			return s.Apply(ctx, id, []string{"e7"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+				c.Stage, c.Version = "reach", 1
+				return true, nil
+			})
+		},
+	}
+	for name, create := range creates {
+		for gap := 0; gap <= len(s.q.del); gap++ {
+			id := fmt.Sprint(name, gap)
+			tx, err := s.db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, q := range s.q.del {
+				if i == gap {
+					if err := create(id); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if _, err := tx.ExecContext(ctx, q, id); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			if err := tx.Commit(); err != nil {
 				t.Fatal(err)
 			}
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
-		if gap == len(s.q.del) {
-			if err := s.Put(ctx, &lifecycle.Customer{ID: id, Stage: "reach", Version: 1, Seen: []uint64{7}}, 0); err != nil {
+			if gap == len(s.q.del) {
+				if err := create(id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var rows, events int
+			if err := s.db.QueryRow(`SELECT count(*) FROM `+s.Table("customers")+` WHERE id = $1`, id).Scan(&rows); err != nil {
 				t.Fatal(err)
 			}
-		}
-		var rows, events int
-		if err := s.db.QueryRow(`SELECT count(*) FROM `+s.Table("customers")+` WHERE id = $1`, id).Scan(&rows); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.db.QueryRow(`SELECT count(*) FROM `+s.Table("events")+` WHERE customer_id = $1`, id).Scan(&events); err != nil {
-			t.Fatal(err)
-		}
-		if rows != events {
-			t.Errorf("Put committed before Delete's statement %d: %d customer rows, %d event rows; want 0 and 0, or 1 and 1", gap+1, rows, events)
+			if err := s.db.QueryRow(`SELECT count(*) FROM `+s.Table("events")+` WHERE customer_id = $1`, id).Scan(&events); err != nil {
+				t.Fatal(err)
+			}
+			if rows != events {
+				t.Errorf("%s committed before Delete's statement %d: %d customer rows, %d event rows; want 0 and 0, or 1 and 1", name, gap+1, rows, events)
+			}
 		}
 	}
 }

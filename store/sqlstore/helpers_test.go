@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/store/sqlstore"
 )
 
@@ -103,4 +105,62 @@ func rowCount(t testing.TB, s *sqlstore.Store, table string) int {
 	var n int
 	require.NoError(t, s.DB().QueryRow(`SELECT count(*) FROM `+s.Table(table)).Scan(&n))
 	return n
+}
+
+// seenOf returns the set of the keys of these event IDs.
+func seenOf(ids ...string) lifecycle.EventSet {
+	var s lifecycle.EventSet
+	for _, id := range ids {
+		s.Add(lifecycle.KeyOf(id))
+	}
+	return s
+}
+
+// hexKeys returns the keys of s in ascending order, as hexadecimal
+// strings (nil for the empty set).
+func hexKeys(s *lifecycle.EventSet) []string {
+	var out []string
+	for k := range s.All() {
+		out = append(out, k.String())
+	}
+	return out
+}
+
+// cmpSeen lets cmp compare (and show) EventSets, whose layout is private,
+// as their keys.
+var cmpSeen = cmp.Transformer("Keys", func(s lifecycle.EventSet) []string { return hexKeys(&s) })
+
+// requireSeen checks that got holds exactly the keys of want.
+func requireSeen(t testing.TB, want, got lifecycle.EventSet, msgAndArgs ...any) {
+	t.Helper()
+	require.Equal(t, hexKeys(&want), hexKeys(&got), msgAndArgs...)
+}
+
+// placeholder returns the dialect's n-th query parameter (from 1).
+func placeholder(d sqlstore.Dialect, n int) string {
+	if d == sqlstore.Postgres {
+		return fmt.Sprintf("$%d", n)
+	}
+	return "?"
+}
+
+// keyRows returns the keys the events table holds for customer id, in
+// ascending order, as lower-case hexadecimal strings (nil for none).
+func keyRows(t testing.TB, s *sqlstore.Store, id string) []string {
+	t.Helper()
+	q := `SELECT lower(hex(key)) FROM ` + s.Table("events") + ` WHERE customer_id = ? ORDER BY key`
+	if s.Dialect() == sqlstore.Postgres {
+		q = `SELECT encode(key, 'hex') FROM ` + s.Table("events") + ` WHERE customer_id = $1 ORDER BY key`
+	}
+	rows, err := s.DB().Query(q, id)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var k string
+		require.NoError(t, rows.Scan(&k))
+		out = append(out, k)
+	}
+	require.NoError(t, rows.Err())
+	return out
 }

@@ -4,10 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
-
-	"github.com/clmkit/clm/lifecycle"
 )
 
 // migration is one step of the schema. Steps are applied in order, each
@@ -59,12 +58,47 @@ var migrations = []migration{
 		postgres: []string{`CREATE INDEX {p}customers_stage ON {c} (stage, id)`},
 		sqlite:   []string{`CREATE INDEX {p}customers_stage ON {c} (stage, id)`},
 	},
+	{
+		// Seen becomes 128-bit event keys (lifecycle.EventKey); the old
+		// 64-bit digests stay as legacy keys (lifecycle.LegacyKeyOf), so
+		// a retry of an event recorded before the upgrade is still found.
+		// Customers get an indexed due time (NULL: never); those stored
+		// before it are due at the next sweep, which computes theirs.
+		name: "event keys and due times",
+		postgres: []string{
+			`ALTER TABLE {e} RENAME TO {p}events_v2`,
+			`CREATE TABLE {e} (
+	customer_id text COLLATE "C" NOT NULL,
+	key         bytea NOT NULL CHECK (octet_length(key) = 16),
+	CONSTRAINT {p}event_keys_pkey PRIMARY KEY (customer_id, key)
+)`,
+			`INSERT INTO {e} (customer_id, key) SELECT customer_id, '\xffffffffffffffff'::bytea || int8send(digest) FROM {p}events_v2`,
+			`DROP TABLE {p}events_v2`,
+			`ALTER TABLE {c} ADD COLUMN due bigint`,
+			`UPDATE {c} SET due = -9223372036854775808`,
+			`CREATE INDEX {p}customers_due ON {c} (due, id) WHERE due IS NOT NULL`,
+		},
+		sqlite: []string{
+			`ALTER TABLE {e} RENAME TO {p}events_v2`,
+			`CREATE TABLE {e} (
+	customer_id TEXT NOT NULL,
+	key         BLOB NOT NULL CHECK (length(key) = 16),
+	PRIMARY KEY (customer_id, key)
+) WITHOUT ROWID`,
+			`INSERT INTO {e} (customer_id, key) SELECT customer_id, unhex('FFFFFFFFFFFFFFFF' || printf('%016X', digest)) FROM {p}events_v2`,
+			`DROP TABLE {p}events_v2`,
+			`ALTER TABLE {c} ADD COLUMN due INTEGER`,
+			`UPDATE {c} SET due = -9223372036854775808`,
+			`CREATE INDEX {p}customers_due ON {c} (due, id) WHERE due IS NOT NULL`,
+		},
+	},
 }
 
 // SchemaVersion is the schema version this package creates and expects:
 // the number of migrations it knows (1: customers and events tables; 2: the
-// stage index).
-const SchemaVersion = 2
+// stage index; 3: 128-bit event keys, with the old digests kept as legacy
+// keys, and the indexed due time).
+const SchemaVersion = 3
 
 // migrate brings the schema to version target (tests use targets below
 // len(migrations) to check upgrades).
@@ -103,7 +137,7 @@ func (s *Store) migratePostgres(ctx context.Context, r *strings.Replacer, table 
 	// Instances starting at once queue here; the lock is released at
 	// commit or rollback. The key is derived from the prefix, so stores
 	// under other prefixes do not wait.
-	lockKey := int64(lifecycle.EventDigest("clm.sqlstore.migrate:" + s.prefix))
+	lockKey := lockKey("clm.sqlstore.migrate:" + s.prefix)
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey); err != nil {
 		return err
 	}
@@ -188,4 +222,12 @@ func (s *Store) logApplied(ctx context.Context, n, target int) {
 	if n > 0 {
 		s.log.InfoContext(ctx, "sqlstore: migrated schema", "dialect", s.dialect.String(), "prefix", s.prefix, "applied", n, "version", target)
 	}
+}
+
+// lockKey returns a PostgreSQL advisory lock key for name: its 64-bit
+// FNV-1a hash, the same in every process.
+func lockKey(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return int64(h.Sum64())
 }

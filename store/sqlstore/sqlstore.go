@@ -14,18 +14,21 @@
 //
 // What the store guarantees, beyond the rules of [lifecycle.Store]:
 //   - Each Put is one database transaction: the customer row and the rows
-//     of its applied event IDs (table "<prefix>events") change together or
-//     not at all, so the event IDs a customer has applied are a durable,
+//     of its applied event keys (table "<prefix>events") change together or
+//     not at all, so the events a customer has applied are a durable,
 //     queryable record that always agrees with [lifecycle.Customer.Seen].
 //   - Compare-and-swap is done by the database (UPDATE … WHERE version = prev;
 //     INSERT … ON CONFLICT DO NOTHING for prev 0), so any number of
 //     processes may write through their own connection pools.
-//   - The store is a [lifecycle.Updater]: [Store.Update] runs the
-//     read-modify-write in one transaction that holds the customer locked
-//     (PostgreSQL: SELECT … FOR UPDATE, or an advisory lock for a customer
-//     not yet stored; SQLite: BEGIN IMMEDIATE), so the [lifecycle.Tracker]'s
-//     writers of one customer, in any number of processes, wait for each
-//     other instead of losing compare-and-swap races and retrying.
+//   - The store is a [lifecycle.Applier]: the [lifecycle.Tracker] records
+//     an event through [Store.Apply], which looks up only that event's key
+//     and writes only the customer's row and the new key, so its cost does
+//     not grow with the customer's history (PostgreSQL: two round trips,
+//     with the version checked at commit; SQLite: one BEGIN IMMEDIATE
+//     transaction).
+//   - The store is a [lifecycle.DueLister]: customers carry an indexed due
+//     time, and [lifecycle.Tracker.Sweep] reads only the customers who are
+//     due ([Store.ListDue]).
 //   - Scan pages through the customers in ID order (keyset pagination), so
 //     its memory does not grow with the number of customers, and it holds no
 //     connection while the caller's loop body runs.
@@ -98,8 +101,9 @@ const (
 	DefaultTablePrefix = "clm_"
 	// DefaultScanPageSize is how many customers Scan reads per query.
 	DefaultScanPageSize = 256
-	// DefaultRetries is how many times a Put is re-run after a transient
-	// database failure before it gives up.
+	// DefaultRetries is how many times a Put (or an Apply, before its fn
+	// runs) is re-run after a transient database failure before it gives
+	// up.
 	DefaultRetries = 4
 )
 
@@ -143,7 +147,8 @@ func WithScanPageSize(n int) Option {
 	}
 }
 
-// WithRetries sets how many times Put is re-run, after a short pause
+// WithRetries sets how many times Put (and Apply, before it calls its fn)
+// is re-run, after a short pause
 // (1 ms, doubling, at most 64 ms), when the database reports a transient
 // failure: a PostgreSQL serialization failure (SQLSTATE 40001) or deadlock
 // (40P01), or SQLite's "database is locked" (SQLITE_BUSY, SQLITE_LOCKED).
@@ -187,8 +192,8 @@ func validPrefix(p string) bool {
 	return true
 }
 
-// Store is a [lifecycle.Store], [lifecycle.Loader] and [lifecycle.Updater]
-// on a SQL database.
+// Store is a [lifecycle.Store], [lifecycle.Loader], [lifecycle.Applier]
+// and [lifecycle.DueLister] on a SQL database.
 // It is safe for concurrent use; any number of Stores, in one process or
 // many, may share one database. Create it with [Open] or [Connect].
 type Store struct {
@@ -207,9 +212,10 @@ type Store struct {
 }
 
 var (
-	_ lifecycle.Store   = (*Store)(nil)
-	_ lifecycle.Loader  = (*Store)(nil)
-	_ lifecycle.Updater = (*Store)(nil)
+	_ lifecycle.Store     = (*Store)(nil)
+	_ lifecycle.Loader    = (*Store)(nil)
+	_ lifecycle.Applier   = (*Store)(nil)
+	_ lifecycle.DueLister = (*Store)(nil)
 )
 
 // Open returns a Store on db, which must have been opened with the driver

@@ -58,7 +58,9 @@ func notFound(id string) error {
 
 // Put stores c if the stored version is prev (0: the customer must not
 // exist yet) and c.Version is prev+1, as [lifecycle.Store] requires, in one
-// transaction that also records c.Seen in the events table.
+// transaction that also makes the events table hold exactly c.Seen's keys
+// (so a Put costs time in proportion to the customer's Seen; the
+// [lifecycle.Tracker] writes through [Store.Apply] instead).
 //
 // Errors: a [*store.ConflictError] (wrapping [lifecycle.ErrConflict]) when
 // the stored version is not prev; an error wrapping
@@ -147,9 +149,9 @@ func (s *Store) putPostgres(ctx context.Context, c *lifecycle.Customer, prev uin
 	defer tx.Rollback()
 	var n int
 	if prev == 0 {
-		err = tx.QueryRowContext(ctx, s.q.insert, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, digestArgs(c.Seen)).Scan(&n)
+		err = tx.QueryRowContext(ctx, s.q.insert, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueArg(c.Due), keyArgs(&c.Seen)).Scan(&n)
 	} else {
-		err = tx.QueryRowContext(ctx, s.q.update, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, digestArgs(c.Seen), int64(prev)).Scan(&n)
+		err = tx.QueryRowContext(ctx, s.q.update, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueArg(c.Due), keyArgs(&c.Seen), int64(prev)).Scan(&n)
 	}
 	if err != nil || n != 1 {
 		return false, err
@@ -184,7 +186,7 @@ func (s *Store) putSQLite(ctx context.Context, c *lifecycle.Customer, prev uint6
 			tx.Rollback()
 		}
 	}()
-	if won, err := s.writeSQLite(ctx, tx, c, prev, data); !won || err != nil {
+	if won, err := s.writeSQLite(ctx, tx, c, prev, data, nil); !won || err != nil {
 		return false, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -194,16 +196,17 @@ func (s *Store) putSQLite(ctx context.Context, c *lifecycle.Customer, prev uint6
 }
 
 // writeSQLite writes c, whose encoded data column is data, if the stored
-// version is prev, and makes the events table agree with c.Seen, in the
-// transaction that ex runs in; won is false when the stored version is not
-// prev.
-func (s *Store) writeSQLite(ctx context.Context, ex execQuerier, c *lifecycle.Customer, prev uint64, data []byte) (won bool, err error) {
+// version is prev, in the transaction that ex runs in, and then, when
+// keys is not nil, adds keys (a JSON array) to the events table, or, when
+// it is nil, makes the table agree with c.Seen; won is false when the
+// stored version is not prev.
+func (s *Store) writeSQLite(ctx context.Context, ex execQuerier, c *lifecycle.Customer, prev uint64, data []byte, keys *string) (won bool, err error) {
 	asOf := c.AsOf.UTC().Format(sqliteTime)
 	var res sql.Result
 	if prev == 0 {
-		res, err = ex.ExecContext(ctx, s.q.insert, c.ID, string(c.Stage), int64(c.Version), asOf, data)
+		res, err = ex.ExecContext(ctx, s.q.insert, c.ID, string(c.Stage), int64(c.Version), asOf, data, dueArg(c.Due))
 	} else {
-		res, err = ex.ExecContext(ctx, s.q.update, string(c.Stage), int64(c.Version), asOf, data, c.ID, int64(prev))
+		res, err = ex.ExecContext(ctx, s.q.update, string(c.Stage), int64(c.Version), asOf, data, dueArg(c.Due), c.ID, int64(prev))
 	}
 	if err != nil {
 		return false, err
@@ -212,11 +215,19 @@ func (s *Store) writeSQLite(ctx context.Context, ex execQuerier, c *lifecycle.Cu
 	if err != nil || n != 1 {
 		return false, err
 	}
-	digests := digestJSON(c.Seen)
-	if _, err := ex.ExecContext(ctx, s.q.insEvents, c.ID, digests); err != nil {
+	if keys != nil {
+		if *keys != "[]" {
+			if _, err := ex.ExecContext(ctx, s.q.addKeys, c.ID, *keys); err != nil {
+				return false, err
+			}
+		}
+		return true, nil
+	}
+	all := keyJSON(c.Seen.All())
+	if _, err := ex.ExecContext(ctx, s.q.insKeys, c.ID, all); err != nil {
 		return false, err
 	}
-	if _, err := ex.ExecContext(ctx, s.q.delEvs, c.ID, digests); err != nil {
+	if _, err := ex.ExecContext(ctx, s.q.delKeys, c.ID, all); err != nil {
 		return false, err
 	}
 	return true, nil
