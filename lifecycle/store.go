@@ -44,47 +44,68 @@ type Loader interface {
 
 // Applier is the Store capability through which the [Tracker] writes:
 // the store itself checks which of an event's (or a batch's) IDs it has
-// applied to the customer before, and applies the Tracker's fold under its
-// own lock or transaction, keeping the applied IDs and the history in a
-// layout of its own. A store with it does the work of recording an event
-// in time that does not grow with the customer's history; a Store without
-// it works the same through the Tracker's one fallback (load, fold,
-// compare-and-swap Put, with Seen and History copied whole), only slower.
-// store/storetest checks the rules below for any store that has it.
+// applied to each customer before, and applies the Tracker's fold under
+// its own lock or transaction, keeping the applied IDs and the history in
+// a layout of its own. A store with it does the work of recording an
+// event in time that does not grow with the customer's history, and may
+// write many customers at once (one statement or transaction for a whole
+// [Tracker.RecordBatch], [Tracker.Import] chunk or [Tracker.Sweep] page); a
+// Store without it works the same through the Tracker's one fallback
+// (load, fold, compare-and-swap Put, with Seen and History copied whole),
+// only slower. store/storetest checks the rules below for any store that
+// has it.
 //
-// Rules every implementation obeys:
-//   - events holds distinct event IDs (the Tracker never passes a
-//     [ReferralConverted] credit's ID, nor the same ID twice); it may be
-//     empty (a sweep, a referral credit): then nothing is checked or
+// Apply applies every write of ws and sets each write's Err to its
+// outcome. Rules every implementation obeys, for each write w:
+//   - The customer IDs of ws are distinct. w.Events holds distinct event
+//     IDs (the Tracker never passes a [ReferralConverted] credit's ID); it
+//     may be empty (a sweep, a referral credit): then nothing is checked or
 //     recorded but the customer.
-//   - Apply calls fn at most once. When ctx is done before, it returns the
-//     context's error without calling fn. Otherwise it calls fn with a
-//     working copy of the stored customer (or, when none is stored, a new
-//     Customer whose ID is id and whose other fields are zero or empty,
-//     Version 0), in which every field but History and Seen is as stored;
-//     History is empty or holds the stored history (the store chooses),
-//     Seen is unspecified. seen[i] reports whether events[i] was applied
-//     to the customer before. It returns fn's error as is.
-//   - fn reports whether it changed c. When it returns true and a nil
+//   - Apply calls w.Fn at most once. When ctx is done before, it sets
+//     w.Err to the context's error without calling it. Otherwise it calls
+//     w.Fn with a working copy of the stored customer (or, when none is
+//     stored, a new Customer whose ID is w.ID and whose other fields are
+//     zero or empty, Version 0), in which every field but History and Seen
+//     is as stored; History is empty or holds the stored history (the
+//     store chooses), Seen is unspecified. seen[i] reports whether
+//     w.Events[i] was applied to the customer before. An error w.Fn
+//     returns becomes w.Err as is.
+//   - w.Fn reports whether it changed c. When it returns true and a nil
 //     error, it has set c.Version to the previous version plus one, and
 //     the store commits atomically, with respect to every other method:
-//     every field of c but History and Seen; the transitions fn appended
-//     to c.History (those past its length when fn was called), added to
-//     the end of the stored history; and every event of events not seen,
-//     which from then on counts as seen. When fn returns false or an
-//     error, nothing is stored, whatever fn did to c.
+//     every field of c but History and Seen; the transitions w.Fn appended
+//     to c.History (those past its length when w.Fn was called), added to
+//     the end of the stored history; and every event of w.Events not
+//     seen, which from then on counts as seen. When w.Fn returns false or
+//     an error, nothing is stored for w, whatever w.Fn did to c. w.Err is
+//     nil when the change (or no change) took effect.
 //   - Against concurrent writers of the same customer, Apply either holds
-//     the customer exclusively while fn runs, or checks at commit that the
-//     customer is still at the version fn read; a store that loses such a
-//     race stores nothing and returns an error wrapping [ErrConflict]
-//     (the Tracker calls Apply again, with a new fn call). No event is
-//     ever applied twice: seen must be true for an event committed by
-//     another writer before fn's changes are committed.
-//   - Readers (Get, Load, Scan) see the customer as it was before an Apply
-//     or as it is after, never in between. fn must not call the store, and
-//     must not keep c, or any slice of it, after it returns.
+//     the customer exclusively while w.Fn runs, or checks at commit that
+//     the customer is still at the version w.Fn read; a write that loses
+//     such a race stores nothing and gets an Err wrapping [ErrConflict]
+//     (the Tracker applies it again, with a new call of its fn). No event
+//     is ever applied twice: seen must be true for an event committed by
+//     another writer before w.Fn's changes are committed.
+//   - Any other failure sets w.Err, with nothing stored for w, except
+//     where a networked store cannot know whether a commit in flight took
+//     effect (as for [Store.Put]): a retry then finds the events seen.
+//     Writes may succeed or fail separately, or together.
+//   - Readers (Get, Load, Scan) see a customer as it was before an Apply
+//     or as it is after, never in between. A fn must not call the store,
+//     and must not keep c, or any slice of it, after it returns.
 type Applier interface {
-	Apply(ctx context.Context, id string, events []string, fn func(c *Customer, seen []bool) (bool, error)) error
+	Apply(ctx context.Context, ws []Write)
+}
+
+// Write is one customer's part of an [Applier.Apply]: the events to check
+// and record, the Tracker's fold, and the outcome the store sets.
+type Write struct {
+	ID     string   // the customer
+	Events []string // distinct IDs of the events to check and record; may be empty
+	// Fn is the Tracker's fold (see [Applier]).
+	Fn func(c *Customer, seen []bool) (bool, error)
+	// Err is the write's outcome, set by Apply: nil when it took effect.
+	Err error
 }
 
 // DueLister is an optional Store capability for [Tracker.Sweep]: ListDue

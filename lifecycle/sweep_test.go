@@ -35,8 +35,8 @@ type staleApplier struct {
 	m *store.Memory
 }
 
-func (s staleApplier) Apply(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
-	return s.m.Apply(ctx, id, events, fn)
+func (s staleApplier) Apply(ctx context.Context, ws []lifecycle.Write) {
+	s.m.Apply(ctx, ws)
 }
 
 // staleList is a Memory whose ListDue yields IDs listed earlier, as the

@@ -230,16 +230,19 @@ func (t *Tracker) Record(ctx context.Context, e Event) (Result, error) {
 		return res, err
 	}
 	op := t.newOp()
+	op.id = e.CustomerID
 	op.one[0] = e
 	op.setEvents(op.one[:1], op.oneRes[:1])
-	err := t.write(ctx, e.CustomerID, op)
+	err := t.write(ctx, op)
 	res, cr := op.oneRes[0], op.cr
 	t.freeOp(op)
 	if err != nil {
 		return Result{EventID: e.ID, CustomerID: e.CustomerID}, err
 	}
-	if err := t.creditReferral(ctx, e.CustomerID, cr); err != nil {
-		return res, err
+	if cr.referrer != "" {
+		if err := t.credit(ctx, []owed{{customer: e.CustomerID, credit: cr}})[0]; err != nil {
+			return res, err
+		}
 	}
 	return res, nil
 }
@@ -280,32 +283,45 @@ func (t *Tracker) RecordBatch(ctx context.Context, events []Event) ([]Result, er
 		}
 		groups[id] = append(groups[id], i)
 	}
-	op := t.newOp()
-	defer t.freeOp(op)
-	var evs []Event
-	var res []Result
+	// Each customer's events and results, contiguous, in batch order.
+	evs := make([]Event, 0, len(events))
+	res := make([]Result, len(events))
+	ops := make([]*writeOp, 0, len(order))
 	for _, id := range order {
-		idx := groups[id]
-		evs, res = evs[:0], res[:0]
-		for _, i := range idx {
+		from := len(evs)
+		for _, i := range groups[id] {
 			evs = append(evs, events[i])
-			res = append(res, Result{})
 		}
-		op.setEvents(evs, res)
-		err := t.write(ctx, id, op)
-		for k, i := range idx {
-			if err != nil {
-				results[i] = Result{EventID: events[i].ID, CustomerID: id, Err: err}
+		op := t.newOp()
+		op.id = id
+		op.setEvents(evs[from:], res[from:len(evs)])
+		ops = append(ops, op)
+	}
+	defer func() {
+		for _, op := range ops {
+			t.freeOp(op)
+		}
+	}()
+	t.writeAll(ctx, ops, nil, nil)
+	var debts []owed
+	for _, op := range ops {
+		for k, i := range groups[op.id] {
+			if op.err != nil {
+				results[i] = Result{EventID: events[i].ID, CustomerID: op.id, Err: op.err}
 			} else {
-				results[i] = res[k]
+				results[i] = op.results[k]
 			}
 		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("customer %q: %w", id, err))
-			continue
+		switch {
+		case op.err != nil:
+			errs = append(errs, fmt.Errorf("customer %q: %w", op.id, op.err))
+		case op.cr.referrer != "":
+			debts = append(debts, owed{customer: op.id, credit: op.cr})
 		}
-		if err := t.creditReferral(ctx, id, op.cr); err != nil {
-			errs = append(errs, fmt.Errorf("customer %q: %w", id, err))
+	}
+	for i, err := range t.credit(ctx, debts) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("customer %q: %w", debts[i].customer, err))
 		}
 	}
 	return results, errors.Join(errs...)
@@ -327,8 +343,10 @@ type SweepResult struct {
 // index is read whole with Scan. A customer whose AsOf is already at or
 // after now is left alone, so a sweep with a clock that went backwards
 // changes nothing, and a customer deleted after being listed is not
-// re-created. Hooks are called for every move. Sweep stops at the first
-// error.
+// re-created. Hooks are called for every move. Sweep writes the due
+// customers in pages of up to 100 (one [Applier.Apply] each) and stops
+// after the first page with an error, returning the first error of that
+// page; the counts include that page.
 //
 // With a model that is a [Scheduler], a customer is due only when time
 // alone may change their stage; with any other model every customer is
@@ -336,26 +354,56 @@ type SweepResult struct {
 func (t *Tracker) Sweep(ctx context.Context, now time.Time) (SweepResult, error) {
 	var sr SweepResult
 	now = now.UTC()
-	op := t.newOp()
-	defer t.freeOp(op)
+	page := make([]*writeOp, 0, sweepPage)
+	todo := make([]*writeOp, 0, sweepPage)
+	ws := make([]Write, 0, sweepPage)
+	flush := func() error {
+		t.writeAll(ctx, page, todo, ws)
+		var first error
+		for _, op := range page {
+			sr.Scanned++
+			if op.err != nil {
+				if first == nil {
+					first = fmt.Errorf("sweep customer %q: %w", op.id, op.err)
+				}
+			} else {
+				if op.wrote {
+					sr.Updated++
+				}
+				if op.oneRes[0].Moved {
+					sr.Moved++
+				}
+			}
+			t.freeOp(op)
+		}
+		page = page[:0]
+		return first
+	}
 	for id, err := range t.due(ctx, now) {
 		if err != nil {
+			if ferr := flush(); ferr != nil {
+				return sr, ferr
+			}
 			return sr, err
 		}
-		sr.Scanned++
+		if slices.ContainsFunc(page, func(op *writeOp) bool { return op.id == id }) {
+			continue // listed again (its Due moved during the listing): once per page
+		}
+		op := t.newOp()
+		op.id = id
 		op.setSweep(now)
-		if err := t.write(ctx, id, op); err != nil {
-			return sr, fmt.Errorf("sweep customer %q: %w", id, err)
-		}
-		if op.wrote {
-			sr.Updated++
-		}
-		if op.oneRes[0].Moved {
-			sr.Moved++
+		page = append(page, op)
+		if len(page) == sweepPage {
+			if err := flush(); err != nil {
+				return sr, err
+			}
 		}
 	}
-	return sr, nil
+	return sr, flush()
 }
+
+// sweepPage is how many customers a sweep writes in one [Applier.Apply].
+const sweepPage = 100
 
 // due yields the IDs of the customers due at now: from the store's index,
 // or from a Scan.
@@ -391,6 +439,9 @@ func isDue(c *Customer, now time.Time) bool {
 // store allocates nothing.
 type writeOp struct {
 	t       *Tracker
+	id      string // the customer
+	err     error  // the outcome of the last writeAll
+	attempt int    // lost races so far in this writeAll
 	sweep   bool
 	now     time.Time // the sweep time
 	events  []Event   // folded in order
@@ -409,6 +460,9 @@ type writeOp struct {
 	oneID   [1]string
 	oneSlot [1]int
 	oneApp  [1]bool
+	self    [1]*writeOp // write's arrays, so that one op allocates nothing
+	todo    [1]*writeOp
+	w       [1]Write
 	index   map[string]int
 }
 
@@ -423,7 +477,8 @@ func (t *Tracker) newOp() *writeOp {
 
 func (t *Tracker) freeOp(op *writeOp) {
 	clear(op.one[:])
-	op.events, op.results, op.cr = nil, nil, credit{}
+	op.events, op.results, op.cr, op.err = nil, nil, credit{}, nil
+	op.self[0], op.todo[0], op.w[0] = nil, nil, Write{}
 	t.ops.Put(op)
 }
 
@@ -530,40 +585,73 @@ func (op *writeOp) run(c *Customer, seen []bool) (bool, error) {
 	return true, nil
 }
 
-// write is the one write path: it applies op to customer id through the
-// store's [Applier], or else through the fallback (load, fold, Put with
-// compare-and-swap), retrying a lost race a bounded number of times, and
-// then calls the hooks for the transitions it stored.
-func (t *Tracker) write(ctx context.Context, id string, op *writeOp) error {
-	for attempt := 0; ; attempt++ {
-		var err error
+// write applies one op (see writeAll) and returns its error.
+func (t *Tracker) write(ctx context.Context, op *writeOp) error {
+	op.self[0] = op
+	t.writeAll(ctx, op.self[:1], op.todo[:0], op.w[:0])
+	return op.err
+}
+
+// writeAll is the one write path: it applies ops (one per customer, their
+// IDs distinct) through the store's [Applier], in one call, or else each
+// through the fallback (load, fold, Put with compare-and-swap), applies
+// again the ones that lost a race, a bounded number of times, and then,
+// in the order of ops, calls the hooks for the transitions stored. Each
+// op's err says how it ended. todo and ws are scratch space (nil will do).
+func (t *Tracker) writeAll(ctx context.Context, ops, todo []*writeOp, ws []Write) {
+	todo = append(todo[:0], ops...)
+	for _, op := range ops {
+		op.err, op.attempt = nil, 0
+	}
+	for len(todo) > 0 {
 		if t.applier != nil {
-			err = t.applier.Apply(ctx, id, op.ids, op.fn)
-		} else {
-			err = t.writeCAS(ctx, id, op)
+			ws = ws[:0]
+			for _, op := range todo {
+				ws = append(ws, Write{ID: op.id, Events: op.ids, Fn: op.fn})
+			}
+			t.applier.Apply(ctx, ws)
 		}
-		if err == nil {
-			break
+		next := todo[:0]
+		for i, op := range todo {
+			var err error
+			if t.applier != nil {
+				err = ws[i].Err
+			} else {
+				err = t.writeCAS(ctx, op)
+			}
+			if err == nil {
+				continue
+			}
+			if rerr := t.retryConflict(ctx, op.id, op.attempt, err); rerr != nil {
+				op.err = rerr
+				continue
+			}
+			op.attempt++
+			next = append(next, op)
 		}
-		if err := t.retryConflict(ctx, id, attempt, err); err != nil {
-			return err
+		todo = next
+	}
+	clear(ws[:cap(ws)])
+	for _, op := range ops {
+		if op.err != nil {
+			continue
+		}
+		for i := range op.results {
+			op.results[i].Version = op.version
+		}
+		if len(t.hooks) > 0 {
+			for _, tr := range op.moves {
+				t.runHooks(ctx, Change{CustomerID: op.id, Transition: tr})
+			}
 		}
 	}
-	for i := range op.results {
-		op.results[i].Version = op.version
-	}
-	if len(t.hooks) > 0 {
-		for _, tr := range op.moves {
-			t.runHooks(ctx, Change{CustomerID: id, Transition: tr})
-		}
-	}
-	return nil
 }
 
 // writeCAS is one attempt of the fallback for a store that is not an
 // [Applier]: load the whole customer (Seen and History included), fold,
 // mark the events in Seen, and Put with compare-and-swap.
-func (t *Tracker) writeCAS(ctx context.Context, id string, op *writeOp) error {
+func (t *Tracker) writeCAS(ctx context.Context, op *writeOp) error {
+	id := op.id
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -753,26 +841,58 @@ func (cr *credit) note(c *Customer, e *Event, applied bool) {
 	cr.referrer, cr.firstOrder = c.Facts.ReferredBy, orders.First
 }
 
-// creditReferral records the [ReferralConverted] credit on the referrer of
-// customer id. It is idempotent (credits fold into [Facts.Referrals],
-// keeping the earliest time), so running it again after a retry is
-// harmless, and a credit that changes nothing is not written.
-func (t *Tracker) creditReferral(ctx context.Context, id string, cr credit) error {
-	if cr.referrer == "" {
-		return nil
+// owed is a referral credit that customer's events earned their referrer.
+type owed struct {
+	customer string
+	credit
+}
+
+// credit records the [ReferralConverted] credits debts owe, one write per
+// referrer, and returns one error per debt (nil when its credit was
+// written, or changed nothing). Credits are idempotent (they fold into
+// [Facts.Referrals], keeping the earliest time), so running one again
+// after a retry is harmless, and a credit that changes nothing is not
+// written.
+func (t *Tracker) credit(ctx context.Context, debts []owed) []error {
+	errs := make([]error, len(debts))
+	if len(debts) == 0 {
+		return errs
 	}
-	op := t.newOp()
-	defer t.freeOp(op)
-	op.one[0] = Event{
-		ID:         ReferralEventID(id),
-		CustomerID: cr.referrer,
-		Type:       ReferralConverted,
-		Time:       cr.firstOrder,
-		Attrs:      map[string]string{ReferredIDAttr: id},
+	byReferrer := make(map[string][]int)
+	var order []string
+	for i, d := range debts {
+		if _, ok := byReferrer[d.referrer]; !ok {
+			order = append(order, d.referrer)
+		}
+		byReferrer[d.referrer] = append(byReferrer[d.referrer], i)
 	}
-	op.setEvents(op.one[:1], op.oneRes[:1])
-	if err := t.write(ctx, cr.referrer, op); err != nil {
-		return fmt.Errorf("crediting referrer %q: %w", cr.referrer, err)
+	ops := make([]*writeOp, 0, len(order))
+	for _, ref := range order {
+		idx := byReferrer[ref]
+		evs := make([]Event, 0, len(idx))
+		for _, i := range idx {
+			d := debts[i]
+			evs = append(evs, Event{
+				ID:         ReferralEventID(d.customer),
+				CustomerID: ref,
+				Type:       ReferralConverted,
+				Time:       d.firstOrder,
+				Attrs:      map[string]string{ReferredIDAttr: d.customer},
+			})
+		}
+		op := t.newOp()
+		op.id = ref
+		op.setEvents(evs, make([]Result, len(evs)))
+		ops = append(ops, op)
 	}
-	return nil
+	t.writeAll(ctx, ops, nil, nil)
+	for _, op := range ops {
+		if op.err != nil {
+			for _, i := range byReferrer[op.id] {
+				errs[i] = fmt.Errorf("crediting referrer %q: %w", op.id, op.err)
+			}
+		}
+		t.freeOp(op)
+	}
+	return errs
 }

@@ -61,8 +61,8 @@ type applierOnly struct {
 	a lifecycle.Applier
 }
 
-func (a applierOnly) Apply(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
-	return a.a.Apply(ctx, id, events, fn)
+func (a applierOnly) Apply(ctx context.Context, ws []lifecycle.Write) {
+	a.a.Apply(ctx, ws)
 }
 
 func newApplierOnly(m *store.Memory) applierOnly { return applierOnly{plainStore{m}, m} }
@@ -73,9 +73,11 @@ func newApplierOnly(m *store.Memory) applierOnly { return applierOnly{plainStore
 // history (the store's choice) and a Seen it must not rely on (emptied,
 // as the rules leave it unspecified); a lost race stores nothing and
 // reports ErrConflict, and the Tracker calls Apply again. It has no
-// Loader and no DueLister. applies counts the calls. It fails when the
-// Tracker passes events against the Applier rules (an ID twice, or a
-// referral credit's).
+// Loader and no DueLister. applies counts the calls.
+// Every write of a call fails when the Tracker passes writes against the
+// Applier rules (a customer twice in one call, an event ID twice in one
+// write, or a referral credit's); each write then succeeds or fails on
+// its own.
 type casApplier struct {
 	plainStore
 	applies *atomic.Int64
@@ -85,8 +87,23 @@ func newCASApplier(m *store.Memory) casApplier {
 	return casApplier{plainStore{m}, new(atomic.Int64)}
 }
 
-func (a casApplier) Apply(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
+func (a casApplier) Apply(ctx context.Context, ws []lifecycle.Write) {
 	a.applies.Add(1)
+	for i := range ws {
+		if slices.ContainsFunc(ws[:i], func(w lifecycle.Write) bool { return w.ID == ws[i].ID }) {
+			for j := range ws {
+				ws[j].Err = fmt.Errorf("casApplier: the Tracker passed customer %q twice in one Apply, against the Applier rules", ws[i].ID)
+			}
+			return
+		}
+	}
+	for i := range ws {
+		ws[i].Err = a.apply(ctx, ws[i].ID, ws[i].Events, ws[i].Fn)
+	}
+}
+
+// apply is Apply for one write.
+func (a casApplier) apply(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
 	// The Tracker's side of the Applier rules: distinct IDs, and never a
 	// referral credit's (no test event but a credit has its prefix).
 	for i, e := range events {
@@ -800,19 +817,24 @@ type failingApplier struct {
 	mem *store.Memory
 }
 
-func (f failingApplier) Apply(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
-	switch {
-	case (f.mode == "put" || f.mode == "get") && f.fail():
-		return errInjected
-	case f.mode == "conflict" && f.fail():
-		return fmt.Errorf("spurious: %w", lifecycle.ErrConflict)
-	case f.mode == "committed" && f.fail():
-		if err := f.mem.Apply(ctx, id, events, fn); err != nil {
-			return err
+// Apply injects the faults per write: each write of ws may fail on its
+// own, the others are applied.
+func (f failingApplier) Apply(ctx context.Context, ws []lifecycle.Write) {
+	for i := range ws {
+		w := ws[i : i+1]
+		switch {
+		case (f.mode == "put" || f.mode == "get") && f.fail():
+			w[0].Err = errInjected
+		case f.mode == "conflict" && f.fail():
+			w[0].Err = fmt.Errorf("spurious: %w", lifecycle.ErrConflict)
+		case f.mode == "committed" && f.fail():
+			if f.mem.Apply(ctx, w); w[0].Err == nil {
+				w[0].Err = errInjected // written, but the caller is told it failed
+			}
+		default:
+			f.mem.Apply(ctx, w)
 		}
-		return errInjected // written, but the caller is told it failed
 	}
-	return f.mem.Apply(ctx, id, events, fn)
 }
 
 func TestFailingStore(t *testing.T) {
@@ -1034,11 +1056,16 @@ func (f *flakyStore) Put(ctx context.Context, c *lifecycle.Customer, prev uint64
 	return f.Memory.Put(ctx, c, prev)
 }
 
-func (f *flakyStore) Apply(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
-	if f.fail(id) {
-		return errInjected
+// Apply fails the writes of f.id (while failures lasts) and applies the
+// others.
+func (f *flakyStore) Apply(ctx context.Context, ws []lifecycle.Write) {
+	for i := range ws {
+		if f.fail(ws[i].ID) {
+			ws[i].Err = errInjected
+			continue
+		}
+		f.Memory.Apply(ctx, ws[i:i+1])
 	}
-	return f.Memory.Apply(ctx, id, events, fn)
 }
 
 func TestReferralCreditWriteFails(t *testing.T) {
@@ -1171,20 +1198,41 @@ func TestConflictRetriesBounded(t *testing.T) {
 	}
 }
 
-// conflictingApplier is an Applier over a Memory whose first fail Applies
-// run fn on a copy of the customer and then report a conflict, storing
-// nothing, as an optimistic Apply that lost a race does.
+// conflictingApplier is an Applier over a Memory whose first fail Apply
+// calls run each write's fn on a copy of the customer and then report a
+// conflict for it, storing nothing, as an optimistic Apply that lost a
+// race does; with only set, just the writes of the customers in only
+// conflict, the others are applied. applies counts the calls, and sizes
+// holds the number of writes of each call.
 type conflictingApplier struct {
 	plainStore
 	mem     *store.Memory
 	fail    int32
+	only    map[string]bool
 	applies atomic.Int32
+	mu      sync.Mutex
+	sizes   []int
 }
 
-func (u *conflictingApplier) Apply(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
+func (u *conflictingApplier) Apply(ctx context.Context, ws []lifecycle.Write) {
+	u.mu.Lock()
+	u.sizes = append(u.sizes, len(ws))
+	u.mu.Unlock()
 	if u.applies.Add(1) > u.fail {
-		return u.mem.Apply(ctx, id, events, fn)
+		u.mem.Apply(ctx, ws)
+		return
 	}
+	for i := range ws {
+		if u.only != nil && !u.only[ws[i].ID] {
+			u.mem.Apply(ctx, ws[i:i+1])
+			continue
+		}
+		ws[i].Err = u.conflict(ctx, ws[i].ID, ws[i].Events, ws[i].Fn)
+	}
+}
+
+// conflict runs fn on a copy of the customer and reports a conflict.
+func (u *conflictingApplier) conflict(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
 	c, err := u.mem.Get(ctx, id)
 	if err != nil {
 		c = &lifecycle.Customer{ID: id}
@@ -1240,6 +1288,29 @@ func TestApplierConflictRetried(t *testing.T) {
 	require.Equal(t, model.Acquisition, b.Stage)
 	require.Equal(t, 2, b.Seen.Len())
 
+	// A batch of several customers is one Apply; after a conflict, only
+	// the writes that lost are applied again, in one Apply, and the
+	// others are not written twice.
+	mem = store.NewMemory()
+	u = &conflictingApplier{plainStore: plainStore{mem}, mem: mem, fail: 1, only: map[string]bool{"x": true, "z": true}}
+	hooks = 0
+	tr = newTrackerOn(u, lifecycle.WithHook(func(context.Context, lifecycle.Change) { hooks++ }))
+	results, err = tr.RecordBatch(context.Background(), []lifecycle.Event{
+		order("ox", "x", t0, 1), order("oy", "y", t0, 1), order("oz", "z", t0, 1), ev("vy", "y", lifecycle.SiteVisited, t0.Add(time.Hour)),
+	})
+	require.NoError(t, err)
+	require.Equal(t, []int{3, 2}, u.sizes, "one Apply of x, y and z; then one of x and z, which lost the race")
+	require.Equal(t, 3, hooks, "one move each")
+	for i, r := range results {
+		require.EqualValues(t, 1, r.Version, "result %d", i)
+	}
+	for _, id := range []string{"x", "y", "z"} {
+		c, err := mem.Get(context.Background(), id)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, c.Version, "customer %s", id)
+		require.EqualValues(t, 1, c.Facts.Count(lifecycle.OrderCompleted), "customer %s", id)
+	}
+
 	u = &conflictingApplier{plainStore: plainStore{store.NewMemory()}, mem: store.NewMemory(), fail: 100}
 	hooks = 0
 	tr = newTrackerOn(u, lifecycle.WithMaxRetries(2), lifecycle.WithHook(func(context.Context, lifecycle.Change) { hooks++ }))
@@ -1248,6 +1319,128 @@ func TestApplierConflictRetried(t *testing.T) {
 	require.Equal(t, lifecycle.Result{EventID: "o1", CustomerID: "c"}, res)
 	require.EqualValues(t, 3, u.applies.Load(), "WithMaxRetries(2): three attempts")
 	require.Zero(t, hooks, "no hook for a write that never committed")
+}
+
+// countingApplier is a Memory (Load and ListDue included) whose writes go
+// through inner, recording the customers of each Apply call.
+type countingApplier struct {
+	*store.Memory
+	inner lifecycle.Applier
+	mu    sync.Mutex
+	calls [][]string
+}
+
+func (c *countingApplier) Apply(ctx context.Context, ws []lifecycle.Write) {
+	ids := make([]string, len(ws))
+	for i, w := range ws {
+		ids[i] = w.ID
+	}
+	c.mu.Lock()
+	c.calls = append(c.calls, ids)
+	c.mu.Unlock()
+	c.inner.Apply(ctx, ws)
+}
+
+// sizes returns the number of writes of each call so far, and forgets them.
+func (c *countingApplier) sizes() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := make([]int, len(c.calls))
+	for i, ids := range c.calls {
+		n[i] = len(ids)
+	}
+	c.calls = nil
+	return n
+}
+
+// The Tracker writes through the Applier in batches, as documented: a
+// Record is one Apply of one write; a RecordBatch one Apply of all its
+// customers (in order of first appearance), then one of its referral
+// credits, one write per referrer; a Sweep one Apply per page of up to
+// 100 due customers, stopping after the first page with an error.
+func TestWritesBatched(t *testing.T) {
+	ctx := context.Background()
+	mem := store.NewMemory()
+	ca := &countingApplier{Memory: mem, inner: mem}
+	tr := lifecycle.NewTracker(noSchedule{model.SterneCutler()}, ca, lifecycle.WithClock(func() time.Time { return farFuture }))
+
+	_, err := tr.Record(ctx, order("o1", "c", t0, 1))
+	require.NoError(t, err)
+	require.Equal(t, [][]string{{"c"}}, ca.calls)
+	ca.calls = nil
+
+	referred := func(id, cust, by string) lifecycle.Event {
+		e := ev(id, cust, lifecycle.SignedUp, t0)
+		e.ReferrerID = by
+		return e
+	}
+	results, err := tr.RecordBatch(ctx, []lifecycle.Event{
+		referred("sb", "b", "a"), referred("sc", "c2", "a"), order("ob", "b", t0.Add(time.Hour), 1),
+		referred("sd", "d", "e"), order("oc", "c2", t0.Add(time.Hour), 1), order("od", "d", t0.Add(time.Hour), 1),
+		ev("vx", "x", lifecycle.SiteVisited, t0),
+	})
+	require.NoError(t, err)
+	for i, r := range results {
+		require.NoError(t, r.Err, "result %d", i)
+		require.EqualValues(t, 1, r.Version, "result %d", i)
+	}
+	require.Equal(t, [][]string{{"b", "c2", "d", "x"}, {"a", "e"}}, ca.calls,
+		"one Apply of the batch's customers, then one of the credits, one write per referrer")
+	ca.calls = nil
+	a, err := mem.Get(ctx, "a")
+	require.NoError(t, err)
+	require.Len(t, a.Facts.Referrals, 2, "a's two credits, written in one write")
+	require.EqualValues(t, 1, a.Version, "a's two credits, written in one write")
+
+	// 250 customers in one batch: one Apply.
+	var batch []lifecycle.Event
+	for i := range 250 {
+		batch = append(batch, ev("v", fmt.Sprintf("s%03d", i), lifecycle.SiteVisited, t0))
+	}
+	_, err = tr.RecordBatch(ctx, batch)
+	require.NoError(t, err)
+	require.Equal(t, []int{250}, ca.sizes())
+
+	// Sweeps: every customer is due (noSchedule), 257 of them, in pages.
+	total := mem.Len()
+	require.Equal(t, 257, total)
+	sr, err := tr.Sweep(ctx, t0.AddDate(0, 0, 1))
+	require.NoError(t, err)
+	require.Equal(t, lifecycle.SweepResult{Scanned: total, Updated: total, Moved: sr.Moved}, sr)
+	require.Equal(t, []int{100, 100, 57}, ca.sizes())
+
+	// A write that fails: the sweep stops after its page, and counts it.
+	fs := &flakyStore{Memory: mem, id: "s123"}
+	fs.failures.Store(1)
+	ca.inner = fs
+	sweep := t0.AddDate(0, 0, 2)
+	sr, err = tr.Sweep(ctx, sweep)
+	require.ErrorIs(t, err, errInjected)
+	require.ErrorContains(t, err, `sweep customer "s123"`)
+	pages := ca.sizes()
+	require.NotEmpty(t, pages)
+	require.Equal(t, sum(pages), sr.Scanned, "the counts include the failed page, and no page after it")
+	require.Equal(t, sr.Scanned-1, sr.Updated, "every customer of the pages written but s123")
+	for _, n := range pages[:len(pages)-1] {
+		require.Equal(t, 100, n, "only the last page may be short")
+	}
+	// Sweeping again writes the rest, s123 included; those written are
+	// left alone (their AsOf is the sweep time).
+	sr2, err := tr.Sweep(ctx, sweep)
+	require.NoError(t, err)
+	require.Equal(t, total, sr2.Scanned)
+	require.Equal(t, total-sr.Updated, sr2.Updated)
+	c, err := mem.Get(ctx, "s123")
+	require.NoError(t, err)
+	require.Equal(t, sweep, c.AsOf)
+}
+
+func sum(ns []int) int {
+	n := 0
+	for _, k := range ns {
+		n += k
+	}
+	return n
 }
 
 // An event that was not applied has a result with nothing but its IDs

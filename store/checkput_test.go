@@ -49,7 +49,7 @@ func TestCheckPut(t *testing.T) {
 	// Memory refuses the wrapping Put of a customer at the largest version.
 	ctx := context.Background()
 	m := store.NewMemory()
-	if err := m.Apply(ctx, "c", nil, func(c *lifecycle.Customer, _ []bool) (bool, error) { c.Version = 1; return true, nil }); err != nil {
+	if err := applyOne(ctx, m, "c", nil, func(c *lifecycle.Customer, _ []bool) (bool, error) { c.Version = 1; return true, nil }); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Put(ctx, &lifecycle.Customer{ID: "c", Version: 0}, math.MaxUint64); !errors.Is(err, lifecycle.ErrInvalidCustomer) {

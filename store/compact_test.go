@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
@@ -12,6 +13,13 @@ import (
 
 	"github.com/clmkit/clm/lifecycle"
 )
+
+// applyOne applies one write through m.Apply and returns its outcome.
+func applyOne(ctx context.Context, m *Memory, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
+	ws := []lifecycle.Write{{ID: id, Events: events, Fn: fn}}
+	m.Apply(ctx, ws)
+	return ws[0].Err
+}
 
 func randKey(r *rand.Rand) lifecycle.EventKey {
 	var k lifecycle.EventKey
@@ -149,7 +157,7 @@ func TestMemoryForms(t *testing.T) {
 			}
 			form("Put", tc.plain, tc.due)
 			// Recording events keeps the form.
-			require.NoError(t, m.Apply(ctx, "c", []string{"e1", "old"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			require.NoError(t, applyOne(ctx, m, "c", []string{"e1", "old"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 				require.Equal(t, []bool{false, tc.seen.Contains(lifecycle.LegacyKeyOf("old"))}, seen)
 				c.Version++
 				return true, nil
@@ -158,7 +166,7 @@ func TestMemoryForms(t *testing.T) {
 			// A Due the compact form cannot hold moves the customer out
 			// of it; one it can, written whole, back unless Seen has
 			// legacy keys.
-			require.NoError(t, m.Apply(ctx, "c", nil, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+			require.NoError(t, applyOne(ctx, m, "c", nil, func(c *lifecycle.Customer, _ []bool) (bool, error) {
 				c.Due = t0.In(berlin)
 				c.Version++
 				return true, nil

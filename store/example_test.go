@@ -35,29 +35,36 @@ func ExampleMemory() {
 	// missing: true stored: 1
 }
 
-// Apply is how the Tracker writes: Memory says which events the customer
-// has had, fn changes the customer, and Memory records the new events.
+// Apply is how the Tracker writes: for each write, Memory says which of
+// its events the customer has had, the write's Fn changes the customer,
+// and Memory records the new events and sets the write's Err. One Apply
+// may write many customers.
 func ExampleMemory_Apply() {
 	ctx := context.Background()
 	m := store.NewMemory()
 
-	record := func(events ...string) {
-		err := m.Apply(ctx, "c1", events, func(c *lifecycle.Customer, seen []bool) (bool, error) {
-			fmt.Println("seen:", seen)
+	write := func(id string, events ...string) lifecycle.Write {
+		return lifecycle.Write{ID: id, Events: events, Fn: func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			fmt.Println(c.ID, "seen:", seen)
 			c.Version++
 			return true, nil
-		})
-		if err != nil {
-			fmt.Println(err)
-		}
+		}}
 	}
-	record("e1")
-	record("e1", "e2")
+	ws := []lifecycle.Write{write("c1", "e1")}
+	m.Apply(ctx, ws)
+	fmt.Println("err:", ws[0].Err)
+
+	ws = []lifecycle.Write{write("c1", "e1", "e2"), write("c2", "e1")}
+	m.Apply(ctx, ws)
+	fmt.Println("errs:", ws[0].Err, ws[1].Err)
 
 	c, _ := m.Get(ctx, "c1")
-	fmt.Println("version:", c.Version, "events:", c.Seen.Len(), c.HasSeen("e2"))
+	fmt.Println("c1 version:", c.Version, "events:", c.Seen.Len(), c.HasSeen("e2"))
 	// Output:
-	// seen: [false]
-	// seen: [true false]
-	// version: 2 events: 2 true
+	// c1 seen: [false]
+	// err: <nil>
+	// c1 seen: [true false]
+	// c2 seen: [false]
+	// errs: <nil> <nil>
+	// c1 version: 2 events: 2 true
 }

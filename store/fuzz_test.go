@@ -68,7 +68,7 @@ func FuzzMemoryRoundTrip(f *testing.F) {
 		}
 		other := ev + "'"
 		tr := lifecycle.Transition{From: stage.ID(st), To: stage.ID(typ), At: at, Cause: cur}
-		err = m.Apply(ctx, "c", []string{other, ev}, func(w *lifecycle.Customer, seen []bool) (bool, error) {
+		err = applyOne(ctx, m, "c", []string{other, ev}, func(w *lifecycle.Customer, seen []bool) (bool, error) {
 			if len(seen) != 2 || seen[0] || !seen[1] {
 				t.Errorf("Apply(%q, %q) gave seen %v; want [false true] (Seen holds %q only, legacy %v)", other, ev, seen, ev, legacy)
 			}
@@ -95,7 +95,7 @@ func FuzzMemoryRoundTrip(f *testing.F) {
 		n := c.Clone()
 		n.ID, n.Version, n.Seen = "n", 1, lifecycle.EventSet{}
 		n.Seen.Add(lifecycle.KeyOf(ev))
-		err = m.Apply(ctx, "n", []string{ev}, func(w *lifecycle.Customer, seen []bool) (bool, error) {
+		err = applyOne(ctx, m, "n", []string{ev}, func(w *lifecycle.Customer, seen []bool) (bool, error) {
 			if len(seen) != 1 || seen[0] {
 				t.Errorf("Apply to a new customer gave seen %v; want [false]", seen)
 			}

@@ -422,17 +422,26 @@ func (r *record) version() uint64 {
 	return le.Uint64(r.body[offVersion:])
 }
 
-// Apply is the Tracker's write path, as [lifecycle.Applier] describes: fn
-// works on a copy of the stored customer without History and Seen, under
-// the shard's write lock (so Apply never reports a conflict), and Memory
-// appends the transitions fn adds and the keys of the events not seen
-// itself. Looking an event up costs the same however many events the
+// Apply is the Tracker's write path, as [lifecycle.Applier] describes: it
+// applies the writes one after the other, each under its customer's
+// shard's write lock (so Apply never reports a conflict); a write's fn
+// works on a copy of the stored customer without History and Seen, and
+// Memory appends the transitions fn adds and the keys of the events not
+// seen itself. Looking an event up costs the same however many events the
 // customer has had (a search of a sorted run of keys and a scan of a short
-// tail). If fn reports a change without setting Version to the previous
-// version plus one (breaking the Applier's rules), Apply returns an error
-// wrapping [lifecycle.ErrInvalidCustomer] and stores nothing. The stored
+// tail). If a fn reports a change without setting Version to the previous
+// version plus one (breaking the Applier's rules), the write's Err wraps
+// [lifecycle.ErrInvalidCustomer] and nothing is stored for it. The stored
 // customer keeps the ID id whatever fn does to c.ID.
-func (m *Memory) Apply(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
+func (m *Memory) Apply(ctx context.Context, ws []lifecycle.Write) {
+	for i := range ws {
+		w := &ws[i]
+		w.Err = m.apply(ctx, w.ID, w.Events, w.Fn)
+	}
+}
+
+// apply is Apply for one write.
+func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

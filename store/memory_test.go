@@ -21,6 +21,13 @@ import (
 	"github.com/clmkit/clm/store/storetest"
 )
 
+// applyOne applies one write through a.Apply and returns its outcome.
+func applyOne(ctx context.Context, a lifecycle.Applier, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
+	ws := []lifecycle.Write{{ID: id, Events: events, Fn: fn}}
+	a.Apply(ctx, ws)
+	return ws[0].Err
+}
+
 func TestMemoryConformance(t *testing.T) {
 	storetest.Run(t, func(*testing.T) lifecycle.Store { return store.NewMemory() })
 }
@@ -235,7 +242,7 @@ func TestMemoryRoundTripsExactly(t *testing.T) {
 			// (History empty: Memory appends what fn appends), and keeps
 			// every field fn does not change.
 			calls := 0
-			require.NoError(t, m.Apply(ctx, "c", nil, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			require.NoError(t, applyOne(ctx, m, "c", nil, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 				calls++
 				require.Empty(t, seen)
 				require.Empty(t, c.History)
@@ -249,7 +256,7 @@ func TestMemoryRoundTripsExactly(t *testing.T) {
 			require.NoError(t, err)
 			check("Get after Apply", want, got)
 			tr := lifecycle.Transition{From: "retention", To: "loyalty", At: at(15), Cause: "e9"}
-			require.NoError(t, m.Apply(ctx, "c", []string{"e9", "e2"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			require.NoError(t, applyOne(ctx, m, "c", []string{"e9", "e2"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 				require.Equal(t, []bool{false, true}, seen)
 				c.Version++
 				c.Stage = "loyalty"
@@ -264,7 +271,7 @@ func TestMemoryRoundTripsExactly(t *testing.T) {
 			require.NoError(t, err)
 			check("Get after Apply(e9, e2)", want, got)
 			// A fn that changes c but reports no change stores nothing.
-			require.NoError(t, m.Apply(ctx, "c", []string{"e9", "e10"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			require.NoError(t, applyOne(ctx, m, "c", []string{"e9", "e10"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 				require.Equal(t, []bool{true, false}, seen)
 				c.Version++
 				c.Stage = "lapsed"
@@ -304,7 +311,7 @@ func TestMemoryHistoryStringsStayValid(t *testing.T) {
 		w.Version++
 		require.NoError(t, m.Put(ctx, w, w.Version-1))
 		// An Apply that appends.
-		require.NoError(t, m.Apply(ctx, "c", []string{"e" + strconv.Itoa(i)}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+		require.NoError(t, applyOne(ctx, m, "c", []string{"e" + strconv.Itoa(i)}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
 			c.History = append(c.History, lifecycle.Transition{To: "c", At: at, Cause: "event-" + strconv.Itoa(i)})
 			c.Version++
 			return true, nil
@@ -344,7 +351,7 @@ func TestMemoryManySymbols(t *testing.T) {
 	}
 	// The last customer, held as is, takes the Apply path like the others.
 	last := "c" + strconv.Itoa(n-1)
-	require.NoError(t, m.Apply(ctx, last, []string{"e9"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+	require.NoError(t, applyOne(ctx, m, last, []string{"e9"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 		require.Equal(t, []bool{false}, seen)
 		c.Version++
 		return true, nil
@@ -354,7 +361,7 @@ func TestMemoryManySymbols(t *testing.T) {
 	want := mk(n - 1)
 	want.Version, want.Seen = 2, seenOf("e9")
 	require.Equal(t, want, got)
-	require.NoError(t, m.Apply(ctx, last, []string{"e9", "e10"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+	require.NoError(t, applyOne(ctx, m, last, []string{"e9", "e10"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 		require.Equal(t, []bool{true, false}, seen)
 		return false, nil
 	}))
@@ -398,7 +405,7 @@ func TestMemoryLegacySeen(t *testing.T) {
 
 	events := []string{"old1", "new1", "fresh", "old2", "old3"}
 	tr := lifecycle.Transition{From: "reach", To: "acquisition", At: want.AsOf, Cause: "fresh"}
-	require.NoError(t, m.Apply(ctx, "c", events, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+	require.NoError(t, applyOne(ctx, m, "c", events, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 		require.Equal(t, []bool{true, true, false, true, false}, seen)
 		require.Empty(t, c.History)
 		require.Equal(t, withoutLogs(want), withoutLogs(c))
@@ -414,7 +421,7 @@ func TestMemoryLegacySeen(t *testing.T) {
 	got, err = m.Get(ctx, "c")
 	require.NoError(t, err)
 	require.True(t, reflect.DeepEqual(want, got), "Get after Apply = %+v\nwant %+v", got, want)
-	require.NoError(t, m.Apply(ctx, "c", append(events, "other"), func(c *lifecycle.Customer, seen []bool) (bool, error) {
+	require.NoError(t, applyOne(ctx, m, "c", append(events, "other"), func(c *lifecycle.Customer, seen []bool) (bool, error) {
 		require.Equal(t, []bool{true, true, true, true, true, false}, seen)
 		return false, nil
 	}))
@@ -430,7 +437,7 @@ func TestMemoryLegacySeen(t *testing.T) {
 	var old lifecycle.Customer
 	require.NoError(t, json.Unmarshal([]byte(`{"id":"j","stage":"reach","version":1,"seen":[`+strconv.FormatUint(digest, 10)+`]}`), &old))
 	require.NoError(t, m.Put(ctx, &old, 0))
-	require.NoError(t, m.Apply(ctx, "j", []string{"e-old", "e-new"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+	require.NoError(t, applyOne(ctx, m, "j", []string{"e-old", "e-new"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 		require.Equal(t, []bool{true, false}, seen)
 		c.Version++
 		return true, nil
@@ -446,7 +453,7 @@ func TestMemoryLegacySeen(t *testing.T) {
 	var only lifecycle.EventSet
 	only.Add(lifecycle.KeyOf("x"))
 	require.NoError(t, m.Put(ctx, &lifecycle.Customer{ID: "k", Version: 1, Seen: only}, 0))
-	require.NoError(t, m.Apply(ctx, "k", []string{"x", "y"}, func(_ *lifecycle.Customer, seen []bool) (bool, error) {
+	require.NoError(t, applyOne(ctx, m, "k", []string{"x", "y"}, func(_ *lifecycle.Customer, seen []bool) (bool, error) {
 		require.Equal(t, []bool{true, false}, seen)
 		return false, nil
 	}))
@@ -507,7 +514,7 @@ func TestMemoryDueRoundTrip(t *testing.T) {
 					}
 				}
 				// fn sees it; an Apply that leaves it keeps it.
-				require.NoError(t, m.Apply(ctx, id, []string{"e2"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+				require.NoError(t, applyOne(ctx, m, id, []string{"e2"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
 					if !reflect.DeepEqual(due, c.Due) {
 						t.Errorf("%s: fn got Due %#v; want %#v", id, c.Due, due)
 					}
@@ -522,7 +529,7 @@ func TestMemoryDueRoundTrip(t *testing.T) {
 				// An Apply that sets it, from another Due, stores it.
 				for _, from := range []time.Time{{}, base.Add(time.Hour), lifecycle.Never, base.In(berlin)} {
 					for _, to := range []time.Time{from, due} {
-						require.NoError(t, m.Apply(ctx, id, nil, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+						require.NoError(t, applyOne(ctx, m, id, nil, func(c *lifecycle.Customer, _ []bool) (bool, error) {
 							c.Due = to
 							c.Version++
 							return true, nil
@@ -614,7 +621,7 @@ func TestMemoryListDue(t *testing.T) {
 	// Writes move customers in and out of the list.
 	setDue := func(id string, due time.Time) {
 		t.Helper()
-		require.NoError(t, m.Apply(ctx, id, nil, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+		require.NoError(t, applyOne(ctx, m, id, nil, func(c *lifecycle.Customer, _ []bool) (bool, error) {
 			c.Due = due
 			c.Version++
 			return true, nil
@@ -709,7 +716,7 @@ func TestMemoryApply(t *testing.T) {
 			// A done context: its error, without calling fn.
 			cancelled, cancel := context.WithCancel(ctx)
 			cancel()
-			err := m.Apply(cancelled, "c", []string{"x"}, func(*lifecycle.Customer, []bool) (bool, error) {
+			err := applyOne(cancelled, m, "c", []string{"x"}, func(*lifecycle.Customer, []bool) (bool, error) {
 				calls++
 				return true, nil
 			})
@@ -717,7 +724,7 @@ func TestMemoryApply(t *testing.T) {
 			require.Zero(t, calls)
 
 			// No events, no change: nothing stored, whatever fn did.
-			require.NoError(t, m.Apply(ctx, "c", nil, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			require.NoError(t, applyOne(ctx, m, "c", nil, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 				fnSees(c)
 				require.Empty(t, seen)
 				c.Stage, c.Version, c.Due = "x", 2, time.Time{}
@@ -730,7 +737,7 @@ func TestMemoryApply(t *testing.T) {
 			// fn's error comes back as is, and nothing is stored: not
 			// the fields, the transitions, nor the events.
 			boom := errors.New("boom")
-			err = m.Apply(ctx, "c", []string{"e1", "a"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			err = applyOne(ctx, m, "c", []string{"e1", "a"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 				fnSees(c)
 				require.Equal(t, []bool{false, true}, seen)
 				c.Stage, c.Version = "x", 2
@@ -746,7 +753,7 @@ func TestMemoryApply(t *testing.T) {
 			// No events, a change: every field but History and Seen, and
 			// the transitions appended; no event recorded.
 			tr1 := lifecycle.Transition{From: "reach", To: "acquisition", At: t0.Add(time.Minute)}
-			require.NoError(t, m.Apply(ctx, "c", []string{}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			require.NoError(t, applyOne(ctx, m, "c", []string{}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 				fnSees(c)
 				require.Empty(t, seen)
 				c.Stage, c.AsOf, c.Due = "acquisition", t0.Add(time.Minute), lifecycle.Never
@@ -766,7 +773,7 @@ func TestMemoryApply(t *testing.T) {
 			wantSeen := []bool{false, true, form == "legacy", false, true}
 			tr2 := lifecycle.Transition{From: "acquisition", To: "conversion", At: t0.Add(2 * time.Minute), Cause: "c"}
 			tr3 := lifecycle.Transition{From: "conversion", To: "retention", At: t0.Add(3 * time.Minute), Cause: "d"}
-			require.NoError(t, m.Apply(ctx, "c", events, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			require.NoError(t, applyOne(ctx, m, "c", events, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 				fnSees(c)
 				require.Equal(t, wantSeen, seen)
 				c.Stage = "retention"
@@ -782,7 +789,7 @@ func TestMemoryApply(t *testing.T) {
 				}
 			}
 			same("after an Apply of several events")
-			require.NoError(t, m.Apply(ctx, "c", append([]string{"new"}, events...), func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			require.NoError(t, applyOne(ctx, m, "c", append([]string{"new"}, events...), func(c *lifecycle.Customer, seen []bool) (bool, error) {
 				fnSees(c)
 				require.Equal(t, []bool{false, true, true, true, true, true}, seen)
 				return false, nil
@@ -790,7 +797,7 @@ func TestMemoryApply(t *testing.T) {
 
 			// A version that is not the previous plus one: an error
 			// wrapping ErrInvalidCustomer, nothing stored.
-			err = m.Apply(ctx, "c", []string{"e2"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+			err = applyOne(ctx, m, "c", []string{"e2"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
 				c.Version += 2
 				c.History = append(c.History, tr1)
 				return true, nil
@@ -804,7 +811,7 @@ func TestMemoryApply(t *testing.T) {
 			for i := range many {
 				many[i] = "m" + strconv.Itoa(i)
 			}
-			require.NoError(t, m.Apply(ctx, "c", many, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			require.NoError(t, applyOne(ctx, m, "c", many, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 				fnSees(c)
 				require.Equal(t, make([]bool, len(many)), seen)
 				c.Version++
@@ -816,7 +823,7 @@ func TestMemoryApply(t *testing.T) {
 			}
 			same("after an Apply of 200 events")
 			all := append(append([]string{"e2"}, many...), events...)
-			require.NoError(t, m.Apply(ctx, "c", all, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			require.NoError(t, applyOne(ctx, m, "c", all, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 				fnSees(c)
 				for i, s := range seen {
 					if s != (i > 0) {
@@ -840,7 +847,7 @@ func TestMemoryApplyNew(t *testing.T) {
 	for i := range 300 {
 		id := "o" + strconv.Itoa(i)
 		require.NoError(t, m.Put(ctx, roundTripCustomer(id, func(i int) time.Time { return time.Date(2025, 1, i, 0, 0, 0, 0, time.UTC) }), 0))
-		require.NoError(t, m.Apply(ctx, id, []string{"e1"}, func(*lifecycle.Customer, []bool) (bool, error) { return false, nil }))
+		require.NoError(t, applyOne(ctx, m, id, []string{"e1"}, func(*lifecycle.Customer, []bool) (bool, error) { return false, nil }))
 	}
 	fresh := func(c *lifecycle.Customer, seen []bool, n int) {
 		t.Helper()
@@ -849,13 +856,13 @@ func TestMemoryApplyNew(t *testing.T) {
 		require.Equal(t, &lifecycle.Customer{ID: "c"}, withoutLogs(c))
 	}
 	for _, events := range [][]string{nil, {"x", "y"}} {
-		require.NoError(t, m.Apply(ctx, "c", events, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+		require.NoError(t, applyOne(ctx, m, "c", events, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 			fresh(c, seen, len(events))
 			c.Stage, c.Version = "reach", 1
 			return false, nil
 		}))
 		boom := errors.New("boom")
-		err := m.Apply(ctx, "c", events, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+		err := applyOne(ctx, m, "c", events, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 			fresh(c, seen, len(events))
 			c.Stage, c.Version = "reach", 1
 			return true, boom
@@ -868,7 +875,7 @@ func TestMemoryApplyNew(t *testing.T) {
 	}
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	tr := lifecycle.Transition{To: "reach", At: at, Cause: "x"}
-	require.NoError(t, m.Apply(ctx, "c", []string{"x", "y"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+	require.NoError(t, applyOne(ctx, m, "c", []string{"x", "y"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 		fresh(c, seen, 2)
 		c.Stage, c.Since, c.AsOf, c.Due, c.Version = "reach", at, at, lifecycle.Never, 1
 		c.History = append(c.History, tr)
@@ -879,13 +886,68 @@ func TestMemoryApplyNew(t *testing.T) {
 	require.Equal(t, &lifecycle.Customer{ID: "c", Stage: "reach", Since: at, AsOf: at, Due: lifecycle.Never, Version: 1,
 		History: []lifecycle.Transition{tr}, Seen: seenOf("x", "y")}, got)
 	// A new customer with no events has an empty Seen.
-	require.NoError(t, m.Apply(ctx, "d", nil, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+	require.NoError(t, applyOne(ctx, m, "d", nil, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 		c.Version = 1
 		return true, nil
 	}))
 	got, err = m.Get(ctx, "d")
 	require.NoError(t, err)
 	require.Equal(t, &lifecycle.Customer{ID: "d", Version: 1}, got)
+}
+
+// TestMemoryApplyBatch checks an Apply of several writes: each write gets
+// its own outcome, a failed one stores nothing while the others are
+// stored, and a done context fails every write without calling any fn.
+func TestMemoryApplyBatch(t *testing.T) {
+	ctx := t.Context()
+	m := store.NewMemory()
+	require.NoError(t, m.Put(ctx, &lifecycle.Customer{ID: "a", Stage: "reach", Version: 1}, 0))
+	m.Apply(ctx, nil) // no writes: nothing to do
+
+	calls := 0
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	ws := []lifecycle.Write{
+		{ID: "a", Events: []string{"e1"}, Fn: func(*lifecycle.Customer, []bool) (bool, error) { calls++; return false, nil }},
+		{ID: "b", Fn: func(*lifecycle.Customer, []bool) (bool, error) { calls++; return false, nil }},
+	}
+	m.Apply(cancelled, ws)
+	require.ErrorIs(t, ws[0].Err, context.Canceled)
+	require.ErrorIs(t, ws[1].Err, context.Canceled)
+	require.Zero(t, calls)
+
+	ws = []lifecycle.Write{
+		{ID: "a", Events: []string{"e1"}, Fn: func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			calls++
+			require.Equal(t, []bool{false}, seen)
+			c.Stage, c.Version = "x", c.Version+2 // not the previous plus one
+			return true, nil
+		}},
+		{ID: "b", Events: []string{"e1", "e2"}, Fn: func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			calls++
+			require.Equal(t, []bool{false, false}, seen)
+			c.Stage, c.Version = "reach", 1
+			return true, nil
+		}},
+		{ID: "c", Events: []string{"e1"}, Fn: func(c *lifecycle.Customer, _ []bool) (bool, error) {
+			calls++
+			c.Version = 1
+			return false, nil
+		}},
+	}
+	m.Apply(ctx, ws)
+	require.Equal(t, 3, calls)
+	require.ErrorIs(t, ws[0].Err, lifecycle.ErrInvalidCustomer)
+	require.NoError(t, ws[1].Err)
+	require.NoError(t, ws[2].Err)
+	got, err := m.Get(ctx, "a")
+	require.NoError(t, err)
+	require.Equal(t, &lifecycle.Customer{ID: "a", Stage: "reach", Version: 1}, got, "the failed write stored something")
+	got, err = m.Get(ctx, "b")
+	require.NoError(t, err)
+	require.Equal(t, &lifecycle.Customer{ID: "b", Stage: "reach", Version: 1, Seen: seenOf("e1", "e2")}, got)
+	_, err = m.Get(ctx, "c")
+	require.ErrorIs(t, err, lifecycle.ErrNotFound, "a write whose fn reported no change was stored")
 }
 
 // TestMemoryApplyConcurrent runs Applies of overlapping events to one
@@ -923,7 +985,7 @@ func TestMemoryApplyConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for j := range each {
 				events := []string{"shared-" + strconv.Itoa(j%shared), "g" + strconv.Itoa(g) + "-" + strconv.Itoa(j)}
-				err := m.Apply(ctx, "c", events, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+				err := applyOne(ctx, m, "c", events, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 					for _, s := range seen {
 						if !s {
 							c.Facts.Score++
@@ -962,7 +1024,7 @@ func TestMemoryApplyNewPlainCustomer(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m := store.NewMemory()
 			tr := lifecycle.Transition{To: "reach", At: at, Cause: "e1"}
-			require.NoError(t, m.Apply(ctx, "new", []string{"e7"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			require.NoError(t, applyOne(ctx, m, "new", []string{"e7"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 				require.Equal(t, []bool{false}, seen)
 				c.Since, c.AsOf, c.Stage, c.Due = at, at, "reach", at
 				c.History = append(c.History, tr)
@@ -973,7 +1035,7 @@ func TestMemoryApplyNewPlainCustomer(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, &lifecycle.Customer{ID: "new", Stage: "reach", Since: at, AsOf: at, Due: at, Version: 1,
 				History: []lifecycle.Transition{tr}, Seen: seenOf("e7")}, got)
-			require.NoError(t, m.Apply(ctx, "new", []string{"e7"}, func(_ *lifecycle.Customer, seen []bool) (bool, error) {
+			require.NoError(t, applyOne(ctx, m, "new", []string{"e7"}, func(_ *lifecycle.Customer, seen []bool) (bool, error) {
 				require.Equal(t, []bool{true}, seen)
 				return false, nil
 			}))
@@ -996,11 +1058,11 @@ func TestMemoryApplyNewPlainCustomer(t *testing.T) {
 func TestMemoryKeepsID(t *testing.T) {
 	ctx := t.Context()
 	m := store.NewMemory()
-	require.NoError(t, m.Apply(ctx, "c", nil, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+	require.NoError(t, applyOne(ctx, m, "c", nil, func(c *lifecycle.Customer, _ []bool) (bool, error) {
 		c.ID, c.Version = "", 1
 		return true, nil
 	}))
-	require.NoError(t, m.Apply(ctx, "c", []string{"e1"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+	require.NoError(t, applyOne(ctx, m, "c", []string{"e1"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
 		c.ID = "other"
 		c.Version++
 		return true, nil

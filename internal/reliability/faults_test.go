@@ -104,12 +104,15 @@ func TestStoreFailsAtRandom(t *testing.T) {
 	}
 }
 
-// cancelAfter is a Memory whose writes (Put, or Apply) cancel a context
-// after n of them.
+// cancelAfter is a Memory whose writes (Put, or each write of an Apply)
+// cancel a context after n of them. Its Apply applies the writes one at a
+// time, as Memory's does, so that the cancellation lands in the middle of
+// one Apply: the writes after it get the context's error.
 type cancelAfter struct {
 	*store.Memory
-	n      atomic.Int64
-	cancel context.CancelFunc
+	n       atomic.Int64
+	applies atomic.Int64 // Apply calls
+	cancel  context.CancelFunc
 }
 
 func (c *cancelAfter) count() {
@@ -124,10 +127,12 @@ func (c *cancelAfter) Put(ctx context.Context, cu *lifecycle.Customer, prev uint
 	return err
 }
 
-func (c *cancelAfter) Apply(ctx context.Context, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
-	err := c.Memory.Apply(ctx, id, events, fn)
-	c.count()
-	return err
+func (c *cancelAfter) Apply(ctx context.Context, ws []lifecycle.Write) {
+	c.applies.Add(1)
+	for i := range ws {
+		c.Memory.Apply(ctx, ws[i:i+1])
+		c.count()
+	}
 }
 
 // The context is cancelled in the middle of a RecordBatch. The caller sees
@@ -157,6 +162,13 @@ func TestContextCancelledMidBatch(t *testing.T) {
 			tr := lifecycle.NewTracker(model.SterneCutler(), st, lifecycle.WithClock(func() time.Time { return end }))
 			res, err := tr.RecordBatch(ctx, events)
 			require.ErrorIs(t, err, context.Canceled)
+			if path == "Apply" {
+				// One Apply of every customer of the batch, then at most
+				// one of the referral credits: the cancellation landed in
+				// the middle of the first.
+				require.LessOrEqual(t, s.applies.Load(), int64(2), "RecordBatch writes its customers in one Apply")
+				require.GreaterOrEqual(t, s.applies.Load(), int64(1))
+			}
 			applied := map[string]bool{}
 			okCount, cancelled := 0, 0
 			for _, r := range res {

@@ -188,22 +188,31 @@ func (f *flaky) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] 
 	}
 }
 
-// flakyApplier adds the Applier capability, Memory's Apply, failing
-// before calling fn (with probability put) or after committing (putAfter).
-// It has no ListDue: Sweep goes through the flaky Scan.
+// flakyApplier adds the Applier capability, Memory's Apply, failing each
+// write on its own: before calling its fn (with probability put) or after
+// committing it (putAfter). The writes that do not fail before are applied
+// by one call of Memory's Apply. It has no ListDue: Sweep goes through the
+// flaky Scan.
 type flakyApplier struct{ *flaky }
 
-func (f flakyApplier) Apply(ctx context.Context, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
-	if f.roll(f.put) {
-		return errInjected
+func (f flakyApplier) Apply(ctx context.Context, ws []lifecycle.Write) {
+	live := make([]lifecycle.Write, 0, len(ws))
+	idx := make([]int, 0, len(ws))
+	for i := range ws {
+		if f.roll(f.put) {
+			ws[i].Err = errInjected
+			continue
+		}
+		live = append(live, ws[i])
+		idx = append(idx, i)
 	}
-	if err := f.m.Apply(ctx, id, events, fn); err != nil {
-		return err
+	f.m.Apply(ctx, live)
+	for k, i := range idx {
+		ws[i].Err = live[k].Err
+		if ws[i].Err == nil && f.roll(f.putAfter) {
+			ws[i].Err = errInjected
+		}
 	}
-	if f.roll(f.putAfter) {
-		return errInjected
-	}
-	return nil
 }
 
 var _ lifecycle.Applier = flakyApplier{}

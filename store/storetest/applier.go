@@ -39,11 +39,18 @@ func withoutLogs(c *lifecycle.Customer) *lifecycle.Customer {
 	return out
 }
 
-// applyRetry calls Apply until it does not report a lost race (an
+// applyOne applies one write and returns its outcome.
+func applyOne(ctx context.Context, a lifecycle.Applier, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
+	ws := []lifecycle.Write{{ID: id, Events: events, Fn: fn}}
+	a.Apply(ctx, ws)
+	return ws[0].Err
+}
+
+// applyRetry applies one write until it does not report a lost race (an
 // Applier may check the version at commit and report ErrConflict).
 func applyRetry(ctx context.Context, a lifecycle.Applier, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
 	for {
-		err := a.Apply(ctx, id, events, fn)
+		err := applyOne(ctx, a, id, events, fn)
 		if !errors.Is(err, lifecycle.ErrConflict) || ctx.Err() != nil {
 			return err
 		}
@@ -57,7 +64,7 @@ func applyNew(ctx context.Context, s lifecycle.Store, p string) error {
 	}
 	id := p + "an"
 	calls := 0
-	err := a.Apply(ctx, id, []string{"x1", "x2"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+	err := applyOne(ctx, a, id, []string{"x1", "x2"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 		calls++
 		if c.ID != id || c.Version != 0 || c.Stage != "" || len(c.History) != 0 || c.Facts.Events() != 0 || !slices.Equal(seen, []bool{false, false}) {
 			return false, fmt.Errorf("Apply to a missing customer gave fn %+v, seen %v; want a zero Customer with ID %q, seen [false false]", c, seen, id)
@@ -110,7 +117,7 @@ func applyExisting(ctx context.Context, s lifecycle.Store, p string) error {
 	// nothing.
 	var fnErr error
 	calls := 0
-	err := a.Apply(ctx, id, []string{"e2", "new", "e3"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+	err := applyOne(ctx, a, id, []string{"e2", "new", "e3"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 		calls++
 		switch {
 		case !slices.Equal(seen, []bool{true, false, true}):
@@ -179,7 +186,7 @@ func applyExisting(ctx context.Context, s lifecycle.Store, p string) error {
 		return fmt.Errorf("after Apply with no events: Get = %v; %v", err, same(stored, got))
 	}
 	// An error from fn is returned and nothing is stored.
-	err = a.Apply(ctx, id, []string{"e5"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+	err = applyOne(ctx, a, id, []string{"e5"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
 		c.Version++
 		c.History = append(c.History, tr)
 		return true, errFromFn
@@ -199,7 +206,7 @@ func applyExisting(ctx context.Context, s lifecycle.Store, p string) error {
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	called := false
-	if err := a.Apply(cctx, id, []string{"e6"}, func(*lifecycle.Customer, []bool) (bool, error) { called = true; return false, nil }); !errors.Is(err, context.Canceled) || called {
+	if err := applyOne(cctx, a, id, []string{"e6"}, func(*lifecycle.Customer, []bool) (bool, error) { called = true; return false, nil }); !errors.Is(err, context.Canceled) || called {
 		return fmt.Errorf("Apply with a cancelled context = %v (fn called: %v); want the context's error and no call", err, called)
 	}
 	return nil
@@ -275,6 +282,124 @@ func applyOnce(ctx context.Context, s lifecycle.Store, p string) error {
 	if got.Facts.Tallies[0].Count != events || got.Version != events || got.Seen.Len() != events {
 		return fmt.Errorf("%d writers applied the same %d events: count %d, version %d, %d seen; want %d each (an event applied twice or lost)",
 			raceExclusiveWriters, events, got.Facts.Tallies[0].Count, got.Version, got.Seen.Len(), events)
+	}
+	return nil
+}
+
+// applyMany checks one Apply of several writes: each gets its own seen
+// flags and outcome, and only the writes that report a change are stored.
+func applyMany(ctx context.Context, s lifecycle.Store, p string) error {
+	a, ok := applierOf(s)
+	if !ok {
+		return nil
+	}
+	old, fresh, failing, still := p+"m-old", p+"m-new", p+"m-fails", p+"m-still"
+	for _, id := range []string{old, failing, still} {
+		if err := s.Put(ctx, sample(id, 0), 0); err != nil {
+			return fmt.Errorf("Put(%q) = %v", id, err)
+		}
+	}
+	bump := func(c *lifecycle.Customer, _ []bool) (bool, error) {
+		c.Facts.Tallies[0].Count++
+		c.Version++
+		return true, nil
+	}
+	var seenOld, seenNew []bool
+	ws := []lifecycle.Write{
+		{ID: old, Events: []string{"e1", "m1"}, Fn: func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			seenOld = slices.Clone(seen)
+			return bump(c, seen)
+		}},
+		{ID: fresh, Events: []string{"e1"}, Fn: func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			seenNew = slices.Clone(seen)
+			withoutLogs(sample(fresh, 0)).CopyTo(c)
+			return true, nil
+		}},
+		{ID: failing, Events: []string{"m2"}, Fn: func(c *lifecycle.Customer, _ []bool) (bool, error) {
+			c.Version++
+			return true, errFromFn
+		}},
+		{ID: still, Events: []string{"m3"}, Fn: func(*lifecycle.Customer, []bool) (bool, error) { return false, nil }},
+	}
+	a.Apply(ctx, ws)
+	errs := []error{ws[0].Err, ws[1].Err, ws[2].Err, ws[3].Err}
+	if errs[0] != nil || errs[1] != nil || !errors.Is(errs[2], errFromFn) || errs[3] != nil {
+		return fmt.Errorf("Apply of 4 writes set Errs %v; want nil, nil, fn's error, nil", errs)
+	}
+	if !slices.Equal(seenOld, []bool{true, false}) || !slices.Equal(seenNew, []bool{false}) {
+		return fmt.Errorf("Apply of 4 writes gave seen %v (stored customer, events e1, m1) and %v (new customer, e1); want [true false] and [false]: seen flags are per customer", seenOld, seenNew)
+	}
+	got, err := s.Get(ctx, old)
+	if err != nil || got.Version != 2 || got.Facts.Tallies[0].Count != sample(old, 0).Facts.Tallies[0].Count+1 || !got.HasSeen("m1") {
+		return fmt.Errorf("after Apply, the written customer is %+v, %v; want version 2, one more order, m1 seen", got, err)
+	}
+	if got, err := s.Get(ctx, fresh); err != nil || !got.HasSeen("e1") || got.Version != 1 {
+		return fmt.Errorf("after Apply, the new customer is %+v, %v; want version 1, e1 seen", got, err)
+	}
+	for _, id := range []string{failing, still} {
+		got, err := s.Get(ctx, id)
+		if err != nil || same(sample(id, 0), got) != nil {
+			return fmt.Errorf("after Apply, customer %q whose fn failed or reported no change changed: %v; %v", id, err, same(sample(id, 0), got))
+		}
+	}
+	return nil
+}
+
+// applyManyOnce races writers that each apply the same events to the
+// same customers, several customers per Apply: each event is applied
+// exactly once.
+func applyManyOnce(ctx context.Context, s lifecycle.Store, p string) error {
+	a, ok := applierOf(s)
+	if !ok {
+		return nil
+	}
+	const customers, events = 5, 12
+	err := parallel(4, func(g int) error {
+		for k := range events {
+			ev := "same-" + strconv.Itoa((k+g)%events)
+			ws := make([]lifecycle.Write, 0, customers)
+			for c := range customers {
+				ws = append(ws, lifecycle.Write{ID: p + "mo" + strconv.Itoa(c), Events: []string{ev}, Fn: func(c *lifecycle.Customer, seen []bool) (bool, error) {
+					if seen[0] {
+						return false, nil
+					}
+					if c.Version == 0 {
+						c.Facts.Tallies = []lifecycle.Tally{{Type: lifecycle.SiteVisited}}
+					}
+					c.Facts.Tallies[0].Count++
+					c.Version++
+					return true, nil
+				}})
+			}
+			for len(ws) > 0 {
+				a.Apply(ctx, ws)
+				next := ws[:0]
+				for _, w := range ws {
+					switch {
+					case errors.Is(w.Err, lifecycle.ErrConflict):
+						w.Err = nil
+						next = append(next, w)
+					case w.Err != nil:
+						return w.Err
+					}
+				}
+				ws = next
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("concurrent Applies of several customers failed: %w", err)
+	}
+	for c := range customers {
+		id := p + "mo" + strconv.Itoa(c)
+		got, err := s.Get(ctx, id)
+		if err != nil {
+			return fmt.Errorf("Get(%q) = %v", id, err)
+		}
+		if got.Facts.Tallies[0].Count != events || got.Version != events || got.Seen.Len() != events {
+			return fmt.Errorf("4 writers applied the same %d events to %q, several customers per Apply: count %d, version %d, %d seen; want %d each", events, id, got.Facts.Tallies[0].Count, got.Version, got.Seen.Len(), events)
+		}
 	}
 	return nil
 }

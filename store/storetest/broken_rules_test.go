@@ -197,7 +197,13 @@ func (s *mapStore) ctxErr(ctx context.Context, id string) error {
 	return err
 }
 
-func (s *mapStore) Apply(ctx context.Context, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
+func (s *mapStore) Apply(ctx context.Context, ws []lifecycle.Write) {
+	for i := range ws {
+		ws[i].Err = s.applyOne(ctx, ws[i].ID, ws[i].Events, ws[i].Fn)
+	}
+}
+
+func (s *mapStore) applyOne(ctx context.Context, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
 	if err := s.ctxErr(ctx, id); err != nil {
 		return err
 	}

@@ -83,7 +83,13 @@ func (b *broken) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error]
 // lostApply has an Apply that works on a copy and never stores it.
 type lostApply struct{ *store.Memory }
 
-func (l lostApply) Apply(ctx context.Context, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
+func (l lostApply) Apply(ctx context.Context, ws []lifecycle.Write) {
+	for i := range ws {
+		ws[i].Err = l.applyOne(ctx, ws[i].ID, ws[i].Events, ws[i].Fn)
+	}
+}
+
+func (l lostApply) applyOne(ctx context.Context, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
 	c, err := l.Memory.Get(ctx, id)
 	if err != nil {
 		c = &lifecycle.Customer{ID: id}
@@ -111,7 +117,13 @@ type applyViaPut struct {
 	mode string
 }
 
-func (a applyViaPut) Apply(ctx context.Context, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
+func (a applyViaPut) Apply(ctx context.Context, ws []lifecycle.Write) {
+	for i := range ws {
+		ws[i].Err = a.applyOne(ctx, ws[i].ID, ws[i].Events, ws[i].Fn)
+	}
+}
+
+func (a applyViaPut) applyOne(ctx context.Context, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

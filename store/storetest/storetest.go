@@ -72,6 +72,8 @@ func Cases() []Case {
 		{"ApplyExisting", applyExisting},
 		{"ApplyExclusive", applyExclusive},
 		{"ApplyOnce", applyOnce},
+		{"ApplyMany", applyMany},
+		{"ApplyManyOnce", applyManyOnce},
 		{"ListDue", listDue},
 		{"SeenReplaced", seenReplaced},
 		{"SeenLarge", seenLarge},

@@ -1,0 +1,143 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+)
+
+// ImportResult counts what a [Tracker.Import] did.
+type ImportResult struct {
+	Events     int // events read and applied or found applied
+	Applied    int // events applied now
+	Duplicates int // events applied before (or earlier in the input)
+	Customers  int // customers written (counted once per chunk)
+	Moved      int // stage changes stored
+}
+
+// ImportChunk is how many events [Tracker.Import] folds and writes at once.
+const ImportChunk = 20_000
+
+// Import records a large history of events, as a backfill when a shop
+// adopts the library: it reads events in chunks of [ImportChunk], folds
+// each chunk's events per customer in memory and writes every customer of
+// the chunk with one [Applier.Apply] (on sqlstore: two statements for the
+// whole chunk), then the referral credits the chunk owes. The result is
+// the same as recording the events one by one with [Tracker.Record] in
+// the order they come: exactly once (events already applied, in the store
+// or earlier in the input, count as Duplicates), order-independent facts
+// and stages, hooks called for every stored move, and safe against
+// customers that already exist and against writers recording at the same
+// time.
+//
+// Each event is validated as Record does. Import stops at the first
+// invalid event, at the first error the iterator yields, or at the first
+// chunk whose write fails, and returns the counts so far with an error
+// that names the event's position in the input (from 0) or the customer;
+// the chunks before were applied, and importing the same input again is
+// safe: what was applied comes back as Duplicates. progress, when not
+// nil, is called after each chunk with the counts so far.
+func (t *Tracker) Import(ctx context.Context, events iter.Seq2[Event, error], progress func(ImportResult)) (ImportResult, error) {
+	var ir ImportResult
+	chunk := make([]Event, 0, ImportChunk)
+	pos := 0 // position in the input of chunk[0]
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		err := t.importChunk(ctx, chunk, &ir)
+		pos += len(chunk)
+		chunk = chunk[:0]
+		if progress != nil {
+			progress(ir)
+		}
+		return err
+	}
+	for e, err := range events {
+		if err != nil {
+			if ferr := flush(); ferr != nil {
+				return ir, ferr
+			}
+			return ir, fmt.Errorf("import: reading event %d: %w", pos, err)
+		}
+		if err := t.Validate(&e); err != nil {
+			if ferr := flush(); ferr != nil {
+				return ir, ferr
+			}
+			return ir, fmt.Errorf("import: event %d: %w", pos, err)
+		}
+		chunk = append(chunk, e)
+		if len(chunk) == ImportChunk {
+			if err := flush(); err != nil {
+				return ir, err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return ir, err
+		}
+	}
+	return ir, flush()
+}
+
+// importChunk writes the valid events of one chunk, one write per
+// customer, all in one writeAll, then their referral credits.
+func (t *Tracker) importChunk(ctx context.Context, events []Event, ir *ImportResult) error {
+	groups := make(map[string][]int)
+	var order []string
+	for i := range events {
+		id := events[i].CustomerID
+		if _, ok := groups[id]; !ok {
+			order = append(order, id)
+		}
+		groups[id] = append(groups[id], i)
+	}
+	evs := make([]Event, 0, len(events))
+	res := make([]Result, len(events))
+	ops := make([]*writeOp, 0, len(order))
+	defer func() {
+		for _, op := range ops {
+			t.freeOp(op)
+		}
+	}()
+	for _, id := range order {
+		from := len(evs)
+		for _, i := range groups[id] {
+			evs = append(evs, events[i])
+		}
+		op := t.newOp()
+		op.id = id
+		op.setEvents(evs[from:], res[from:len(evs)])
+		ops = append(ops, op)
+	}
+	t.writeAll(ctx, ops, nil, nil)
+	var errs []error
+	var debts []owed
+	for _, op := range ops {
+		if op.err != nil {
+			errs = append(errs, fmt.Errorf("import: customer %q: %w", op.id, op.err))
+			continue
+		}
+		for _, r := range op.results {
+			ir.Events++
+			if r.Duplicate {
+				ir.Duplicates++
+			} else {
+				ir.Applied++
+			}
+		}
+		if op.wrote {
+			ir.Customers++
+		}
+		ir.Moved += len(op.moves)
+		if op.cr.referrer != "" {
+			debts = append(debts, owed{customer: op.id, credit: op.cr})
+		}
+	}
+	for i, err := range t.credit(ctx, debts) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("import: customer %q: %w", debts[i].customer, err))
+		}
+	}
+	return errors.Join(errs...)
+}

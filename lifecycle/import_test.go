@@ -1,0 +1,155 @@
+package lifecycle_test
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/store"
+)
+
+func eventSeq(events []lifecycle.Event) iter.Seq2[lifecycle.Event, error] {
+	return func(yield func(lifecycle.Event, error) bool) {
+		for _, e := range events {
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+// TestImportMatchesReplay imports shuffled streams with repeats, on every
+// store path, and compares with a sequential replay of the distinct
+// events through Record.
+func TestImportMatchesReplay(t *testing.T) {
+	for seed := range uint64(8) {
+		r := rand.New(rand.NewPCG(seed, 9))
+		events := stream(r, 15+r.IntN(20))
+		want := replay(t, events)
+		mixed := shuffled(r, events)
+		for _, p := range storePaths {
+			st := p.new()
+			tr := newTrackerOn(st)
+			var calls int
+			ir, err := tr.Import(context.Background(), eventSeq(mixed), func(lifecycle.ImportResult) { calls++ })
+			require.NoError(t, err, "seed %d (%s)", seed, p.name)
+			if diff := cmp.Diff(want, snapshot(t, st)); diff != "" {
+				t.Fatalf("seed %d (%s): import differs from sequential replay (-replay +import):\n%s", seed, p.name, diff)
+			}
+			if ir.Events != len(mixed) || ir.Applied != len(events) || ir.Duplicates != len(mixed)-len(events) || calls != 1 {
+				t.Fatalf("seed %d (%s): %+v, %d progress calls; want %d events, %d applied, %d duplicates, 1 call", seed, p.name, ir, calls, len(mixed), len(events), len(mixed)-len(events))
+			}
+			// Importing again applies nothing.
+			again, err := tr.Import(context.Background(), eventSeq(events), nil)
+			require.NoError(t, err)
+			if again.Applied != 0 || again.Duplicates != len(events) || again.Customers != 0 {
+				t.Fatalf("seed %d (%s): importing again = %+v; want every event a duplicate and no write", seed, p.name, again)
+			}
+		}
+	}
+}
+
+// TestImportExistingAndConcurrent imports into a store whose customers
+// already hold part of the events, while other goroutines record the
+// same events: every event is applied once, as in a replay.
+func TestImportExistingAndConcurrent(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	events := stream(r, 60)
+	want := replay(t, events)
+	for _, p := range storePaths {
+		st := p.new()
+		tr := newTrackerOn(st, lifecycle.WithMaxRetries(1000))
+		ctx := context.Background()
+		for _, e := range events[:len(events)/3] { // already recorded
+			_, err := tr.Record(ctx, e)
+			require.NoError(t, err)
+		}
+		var wg sync.WaitGroup
+		for g := range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rr := rand.New(rand.NewPCG(uint64(g), 5))
+				for _, e := range shuffled(rr, events) {
+					if _, err := tr.Record(ctx, e); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		_, err := tr.Import(ctx, eventSeq(shuffled(r, events)), nil)
+		require.NoError(t, err, p.name)
+		wg.Wait()
+		if diff := cmp.Diff(want, snapshot(t, st)); diff != "" {
+			t.Fatalf("%s: import with existing customers and concurrent writers differs from replay (-replay +import):\n%s", p.name, diff)
+		}
+	}
+}
+
+// TestImportChunks imports more events than one chunk and checks the
+// progress reports.
+func TestImportChunks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("imports 45,000 events")
+	}
+	const n = 2*lifecycle.ImportChunk + 5000
+	events := make([]lifecycle.Event, n)
+	for i := range events {
+		events[i] = ev("e"+itoa(i), "c"+itoa(i%997), lifecycle.SiteVisited, t0.Add(timeSec(i)))
+	}
+	st := store.NewMemory()
+	tr := newTrackerOn(st)
+	var seen []lifecycle.ImportResult
+	ir, err := tr.Import(context.Background(), eventSeq(events), func(r lifecycle.ImportResult) { seen = append(seen, r) })
+	require.NoError(t, err)
+	if ir.Applied != n || len(seen) != 3 || seen[0].Events != lifecycle.ImportChunk || seen[1].Events != 2*lifecycle.ImportChunk || seen[2] != ir {
+		t.Fatalf("Import = %+v with progress %+v; want %d applied in 3 chunks", ir, seen, n)
+	}
+	if st.Len() != 997 {
+		t.Fatalf("%d customers stored; want 997", st.Len())
+	}
+}
+
+// TestImportStops checks that an invalid event or an iterator error stops
+// the import, naming the event's position, after applying what came
+// before.
+func TestImportStops(t *testing.T) {
+	ctx := context.Background()
+	good := []lifecycle.Event{ev("a", "c1", lifecycle.SiteVisited, t0), ev("b", "c2", lifecycle.SiteVisited, t0)}
+	bad := append(slices.Clone(good), ev("", "c3", lifecycle.SiteVisited, t0), ev("d", "c4", lifecycle.SiteVisited, t0))
+	st := store.NewMemory()
+	ir, err := newTrackerOn(st).Import(ctx, eventSeq(bad), nil)
+	if !errors.Is(err, lifecycle.ErrInvalidEvent) || !strings.Contains(err.Error(), "event 2") {
+		t.Fatalf("Import with an invalid third event = %v; want ErrInvalidEvent naming event 2", err)
+	}
+	if ir.Applied != 2 || st.Len() != 2 {
+		t.Fatalf("after the invalid event: %+v, %d stored; want the 2 events before it applied", ir, st.Len())
+	}
+	boom := errors.New("read failed")
+	failing := func(yield func(lifecycle.Event, error) bool) {
+		if yield(ev("x", "c9", lifecycle.SiteVisited, t0), nil) {
+			yield(lifecycle.Event{}, boom)
+		}
+	}
+	st = store.NewMemory()
+	ir, err = newTrackerOn(st).Import(ctx, failing, nil)
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "event 1") || ir.Applied != 1 {
+		t.Fatalf("Import whose iterator fails = %+v, %v; want the error, naming event 1, after 1 applied", ir, err)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func timeSec(i int) time.Duration { return time.Duration(i) * time.Second }
