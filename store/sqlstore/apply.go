@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/clmkit/clm/lifecycle"
@@ -14,145 +16,146 @@ import (
 )
 
 // Apply is the [lifecycle.Tracker]'s write path, as [lifecycle.Applier]
-// describes. Its cost does not depend on how many events the customer
-// already has: it reads the customer's row and looks up only the keys of
-// the given events (each event's [lifecycle.KeyOf] key and its
+// describes. Its cost does not depend on how many events the customers
+// already have: it reads the customers' rows and looks up only the keys
+// of the given events (each event's [lifecycle.KeyOf] key and its
 // [lifecycle.LegacyKeyOf] key, so that an event recorded before schema
-// version 3 is still found), and writes the customer's row and the keys of
-// the events not seen.
+// version 3 is still found), and writes the customers' rows and the keys
+// of the events not seen.
 //
-// PostgreSQL: two statements, each one round trip and its own
-// transaction: the read, then one statement that updates the customer if
-// its version is still the one read (or inserts it, if no other writer
-// did first) and inserts the new keys with it. A writer that lost the race
-// stores nothing, and Apply returns a [*store.ConflictError] (wrapping
-// [lifecycle.ErrConflict]); the Tracker applies again. Any number of
-// processes may apply to the same customer at once: an event is applied
-// at most once, because every write of a customer checks its version and
-// writes its keys in the same statement.
+// PostgreSQL: two statements for all the writes together, each one round
+// trip and its own transaction: the read, then one statement that updates
+// each customer whose version is still the one read (or inserts it, if no
+// other writer did first) and inserts the new keys of exactly those
+// customers. A write that lost the race stores nothing and gets a
+// [*store.ConflictError] (wrapping [lifecycle.ErrConflict]); the Tracker
+// applies it again. Any number of processes may apply to the same
+// customers at once: an event is applied at most once, because every
+// write of a customer checks its version and writes its keys in the same
+// statement. A serialization failure or deadlock of the write statement
+// gives each of its writes an Err wrapping [lifecycle.ErrConflict].
 //
-// SQLite: one write transaction (BEGIN IMMEDIATE, which takes the
-// database's write lock before the read), so Apply never loses a race.
+// SQLite: one write transaction for all the writes (BEGIN IMMEDIATE, which
+// takes the database's write lock before the first read), so no write
+// loses a race; a failure of the transaction fails every write in it.
 //
-// fn is called at most once, and not at all when ctx is done or the
-// customer cannot be read; failures before fn runs are retried as
-// [WithRetries] says. fn is given the customer with its whole History;
-// Seen is left empty. A change fn makes is checked as [Store.Put] checks
+// Each fn is called at most once, and not at all when ctx is done or the
+// customers cannot be read; failures before any fn runs are retried as
+// [WithRetries] says. A fn is given its customer with the whole History;
+// Seen is left empty. A change a fn makes is checked as [Store.Put] checks
 // its argument (a [*ValueError], or an error wrapping
-// [lifecycle.ErrInvalidCustomer]); nothing is stored then. A PostgreSQL
-// serialization failure or deadlock after fn ran is returned wrapping
-// [lifecycle.ErrConflict], with nothing stored. Readers never wait for
-// Apply.
+// [lifecycle.ErrInvalidCustomer]); nothing is stored for that write then.
+// Readers never wait for Apply.
 //
 // As for Put, a connection lost while the write is in flight leaves its
 // outcome unknown; on PostgreSQL so does a ctx cancelled while the write
 // statement runs (the server may finish and commit it). The events were
 // then applied once or not at all: applying them again finds them seen.
-func (s *Store) Apply(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
+func (s *Store) Apply(ctx context.Context, ws []lifecycle.Write) {
 	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c := new(lifecycle.Customer)
-	seen := make([]bool, len(events))
-	if !validID(id) {
-		// Nothing can be stored under this ID: fn sees a new customer,
-		// and runFn's checks refuse any change it makes, as Put would.
-		_, _, _, err := runFn(id, c, false, seen, fn)
-		if fnErr, ok := err.(fnError); ok {
-			return fnErr.err
+		for i := range ws {
+			ws[i].Err = err
 		}
-		return err
+		return
+	}
+	// Writes to IDs the store could never hold see a new customer, and
+	// runFn's checks refuse any change their fn makes, as Put would.
+	todo := make([]*lifecycle.Write, 0, len(ws))
+	for i := range ws {
+		w := &ws[i]
+		w.Err = nil
+		if validID(w.ID) {
+			todo = append(todo, w)
+			continue
+		}
+		_, _, _, err := runFn(w.ID, new(lifecycle.Customer), false, make([]bool, len(w.Events)), w.Fn)
+		if fnErr, ok := err.(fnError); ok {
+			err = fnErr.err
+		}
+		w.Err = err
+	}
+	if len(todo) == 0 {
+		return
 	}
 	for attempt := 0; ; attempt++ {
 		var called bool
 		var err error
 		switch s.dialect {
 		case Postgres:
-			called, err = s.applyPostgres(ctx, id, events, c, seen, fn)
+			called, err = s.applyPostgres(ctx, todo)
 		default:
-			called, err = s.applySQLite(ctx, id, events, c, seen, fn)
+			called, err = s.applySQLite(ctx, todo)
 		}
-		var fnErr fnError
-		switch {
-		case err == nil:
-			return nil
-		case errors.As(err, &fnErr):
-			return fnErr.err
-		case called:
-			// A lost race (*store.ConflictError) or a refused change
-			// (*ValueError, a wrong version) comes back as is.
-			if errors.Is(err, lifecycle.ErrConflict) || errors.Is(err, lifecycle.ErrInvalidCustomer) {
-				return err
-			}
-			if isTransient(err) && s.dialect == Postgres {
-				return fmt.Errorf("sqlstore: apply to customer %q: %w: %w", id, err, lifecycle.ErrConflict)
-			}
-			return fmt.Errorf("sqlstore: apply to customer %q: %w", id, err)
+		if err == nil {
+			return
 		}
 		if cerr := ctx.Err(); cerr != nil {
-			return fmt.Errorf("sqlstore: apply to customer %q: %w", id, cerr)
+			err = cerr
 		}
-		if !isTransient(err) || attempt >= s.retries {
-			return fmt.Errorf("sqlstore: apply to customer %q: %w", id, err)
+		if called || ctx.Err() != nil || !isTransient(err) || attempt >= s.retries {
+			fail(todo, err, false)
+			return
 		}
-		s.log.DebugContext(ctx, "sqlstore: transient failure before apply, retrying", "customer", id, "attempt", attempt+1, "err", err.Error())
+		s.log.DebugContext(ctx, "sqlstore: transient failure before apply, retrying", "customers", len(todo), "attempt", attempt+1, "err", err.Error())
 		if err := sleep(ctx, backoff(attempt)); err != nil {
-			return fmt.Errorf("sqlstore: apply to customer %q: %w", id, err)
+			fail(todo, err, false)
+			return
 		}
 	}
 }
 
-// fnError carries the error of Apply's fn through the dialect's apply,
-// so that Apply returns it unwrapped.
+// fnError carries the error of a write's fn through runFn.
 type fnError struct{ err error }
 
 func (e fnError) Error() string { return e.err.Error() }
 
-// lookupKeys returns the keys Apply looks up for events: each event's key
-// and legacy key.
-func lookupKeys(events []string) []lifecycle.EventKey {
-	keys := make([]lifecycle.EventKey, 0, 2*len(events))
-	for _, e := range events {
-		keys = append(keys, lifecycle.KeyOf(e), lifecycle.LegacyKeyOf(e))
+// lookupKeys returns the keys Apply looks up for ws: each event's key and
+// legacy key.
+func lookupKeys(ws []*lifecycle.Write) []lifecycle.EventKey {
+	n := 0
+	for _, w := range ws {
+		n += len(w.Events)
+	}
+	keys := make([]lifecycle.EventKey, 0, 2*n)
+	for _, w := range ws {
+		for _, e := range w.Events {
+			keys = append(keys, lifecycle.KeyOf(e), lifecycle.LegacyKeyOf(e))
+		}
 	}
 	return keys
 }
 
-// read reads the customer id with the applyRead query, whose key argument
-// is keyArg, into c, and sets seen from the keys it found; found is false
-// when no customer is stored (seen is then all false).
-func (s *Store) read(ctx context.Context, q execQuerier, id string, events []string, keyArg any, c *lifecycle.Customer, seen []bool) (found bool, err error) {
-	var (
-		version int64
-		data    []byte
-		have    sql.NullString
-	)
-	clear(seen)
-	var row *sql.Row
-	if s.dialect == Postgres {
-		row = q.QueryRowContext(ctx, s.q.applyRead, id, keyArg)
-	} else {
-		row = q.QueryRowContext(ctx, s.q.applyRead, keyArg, id)
-	}
-	switch err := row.Scan(&version, &data, &have); {
-	case errors.Is(err, sql.ErrNoRows):
-		return false, nil
-	case err != nil:
-		return false, err
-	}
-	if err := decode(c, id, version, data, ""); err != nil {
-		return false, err
-	}
-	if have.String != "" {
-		var got lifecycle.EventSet
-		if err := parseKeys(&got, have.String); err != nil {
-			return false, fmt.Errorf("sqlstore: customer %q: %w", id, err)
+// stored is one customer row as Apply read it.
+type stored struct {
+	version int64
+	data    []byte
+	keys    string // the keys found among those looked up, in hexadecimal
+}
+
+// prepare decodes w's customer from row (nil: none stored) into c, sets
+// seen from the keys found, and runs w's fn. It returns what to write, or
+// write false when there is nothing; an error is w's outcome (fn's error,
+// a refused change, an undecodable row).
+func prepare(w *lifecycle.Write, row *stored, c *lifecycle.Customer, seen []bool) (prev uint64, data []byte, write bool, err error) {
+	if row != nil {
+		if err := decode(c, w.ID, row.version, row.data, ""); err != nil {
+			return 0, nil, false, err
 		}
-		for i, e := range events {
-			seen[i] = got.Has(e)
+		if row.keys != "" {
+			var got lifecycle.EventSet
+			if err := parseKeys(&got, row.keys); err != nil {
+				return 0, nil, false, fmt.Errorf("sqlstore: customer %q: %w", w.ID, err)
+			}
+			for i, e := range w.Events {
+				seen[i] = got.Has(e)
+			}
 		}
 	}
-	return true, nil
+	prev, data, write, err = runFn(w.ID, c, row != nil, seen, w.Fn)
+	if fnErr, ok := err.(fnError); ok {
+		err = fnErr.err
+	}
+	return prev, data, write, err
 }
 
 // runFn calls fn on c (made a new customer with ID id when found is
@@ -186,100 +189,246 @@ func runFn(id string, c *lifecycle.Customer, found bool, seen []bool, fn func(c 
 }
 
 // applyPostgres is one attempt of Apply on PostgreSQL. called reports
-// whether fn ran.
-func (s *Store) applyPostgres(ctx context.Context, id string, events []string, c *lifecycle.Customer, seen []bool, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) (called bool, err error) {
-	look := lookupKeys(events)
-	arg := make([][]byte, len(look))
+// whether any fn ran; once one has, every write's Err is set and the
+// error is nil.
+func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (called bool, err error) {
+	// The write statement updates (so locks) and inserts the rows in the
+	// order of its arrays: in the order of ID, two statements whose
+	// customers overlap take their rows in the same order and do not
+	// deadlock (which PostgreSQL detects only after deadlock_timeout, and
+	// which fails every write of one of them).
+	slices.SortFunc(ws, func(a, b *lifecycle.Write) int { return strings.Compare(a.ID, b.ID) })
+	look := lookupKeys(ws)
+	keyArg := make([][]byte, len(look))
 	for i := range look {
-		arg[i] = look[i][:]
+		keyArg[i] = look[i][:]
 	}
-	found, err := s.read(ctx, s.db, id, events, arg, c, seen)
+	ids := make([]string, len(ws))
+	for i, w := range ws {
+		ids[i] = w.ID
+	}
+	rows, err := s.db.QueryContext(ctx, s.q.applyRead, ids, keyArg)
 	if err != nil {
 		return false, err
 	}
-	prev, data, write, err := runFn(id, c, found, seen, fn)
-	if err != nil || !write {
-		return true, err
+	found := make(map[string]*stored, len(ws))
+	for rows.Next() {
+		var id string
+		var r stored
+		var keys sql.NullString
+		if err := rows.Scan(&id, &r.version, &r.data, &keys); err != nil {
+			rows.Close()
+			return false, err
+		}
+		r.keys = keys.String
+		found[id] = &r
 	}
-	add := make([][]byte, 0, len(events))
-	for i := range events {
-		if !seen[i] {
-			add = append(add, look[2*i][:])
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	// Run the fns, and gather the rows and keys to write.
+	var (
+		wIDs, stages, datas   []string
+		versions, dues, prevs []int64
+		asOfs                 []time.Time
+		kIDs                  []string
+		kKeys                 [][]byte
+		writing               []*lifecycle.Write
+		prevOf                []uint64
+	)
+	k := 0 // index into look
+	for _, w := range ws {
+		c := new(lifecycle.Customer)
+		seen := make([]bool, len(w.Events))
+		prev, data, write, err := prepare(w, found[w.ID], c, seen)
+		called = true
+		evKeys := look[k : k+2*len(w.Events)]
+		k += 2 * len(w.Events)
+		if err != nil || !write {
+			w.Err = err
+			continue
+		}
+		writing, prevOf = append(writing, w), append(prevOf, prev)
+		wIDs, stages, datas = append(wIDs, c.ID), append(stages, string(c.Stage)), append(datas, string(data))
+		versions, prevs, asOfs = append(versions, int64(c.Version)), append(prevs, int64(prev)), append(asOfs, c.AsOf)
+		dues = append(dues, dueCol(c.Due))
+		for i := range w.Events {
+			if !seen[i] {
+				kIDs, kKeys = append(kIDs, c.ID), append(kKeys, evKeys[2*i][:])
+			}
 		}
 	}
-	var n int
-	if prev == 0 {
-		err = s.db.QueryRowContext(ctx, s.q.applyInsert, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueArg(c.Due), add).Scan(&n)
-	} else {
-		err = s.db.QueryRowContext(ctx, s.q.applyUpdate, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueArg(c.Due), add, int64(prev)).Scan(&n)
+	if len(writing) == 0 {
+		return called, nil
 	}
+	won, err := s.writePostgres(ctx, wIDs, stages, versions, asOfs, datas, dues, prevs, kIDs, kKeys)
 	if err != nil {
-		return true, err
+		fail(writing, err, isTransient(err))
+		return true, nil
 	}
-	if n != 1 {
-		return true, s.conflict(ctx, id, prev)
+	var lost []string
+	for _, w := range writing {
+		if !won[w.ID] {
+			lost = append(lost, w.ID)
+		}
 	}
-	return true, nil
+	if len(lost) == 0 {
+		return called, nil
+	}
+	have := s.versionsOf(ctx, lost)
+	for i, w := range writing {
+		if !won[w.ID] {
+			w.Err = &store.ConflictError{ID: w.ID, Want: prevOf[i], Have: have[w.ID]}
+		}
+	}
+	return called, nil
+}
+
+// writePostgres runs applyWrite and returns the IDs it wrote.
+func (s *Store) writePostgres(ctx context.Context, args ...any) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, s.q.applyWrite, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	won := make(map[string]bool)
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		won[id] = true
+	}
+	return won, rows.Err()
+}
+
+// fail sets err as the outcome of every write of ws, wrapping
+// [lifecycle.ErrConflict] too when conflict is set.
+func fail(ws []*lifecycle.Write, err error, conflict bool) {
+	for _, w := range ws {
+		if conflict {
+			w.Err = fmt.Errorf("sqlstore: apply to customer %q: %w: %w", w.ID, err, lifecycle.ErrConflict)
+		} else {
+			w.Err = fmt.Errorf("sqlstore: apply to customer %q: %w", w.ID, err)
+		}
+	}
+}
+
+// versionsOf returns the stored versions of ids (missing: 0), as far as
+// one query can tell; it is only for error messages.
+func (s *Store) versionsOf(ctx context.Context, ids []string) map[string]uint64 {
+	out := make(map[string]uint64, len(ids))
+	rows, err := s.db.QueryContext(ctx, s.q.versions, ids)
+	if err != nil {
+		return out
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var v int64
+		if rows.Scan(&id, &v) == nil {
+			out[id] = uint64(v)
+		}
+	}
+	return out
+}
+
+// dueCol is the due column's value for PostgreSQL's applyWrite, which
+// turns MaxInt64 into NULL (never).
+func dueCol(t time.Time) int64 {
+	switch v := dueArg(t).(type) {
+	case int64:
+		return v
+	}
+	return math.MaxInt64
 }
 
 // applySQLite is one attempt of Apply on SQLite. called reports whether
-// fn ran.
-func (s *Store) applySQLite(ctx context.Context, id string, events []string, c *lifecycle.Customer, seen []bool, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) (called bool, err error) {
+// any fn ran; once one has, every write's Err is set and the error is
+// nil.
+func (s *Store) applySQLite(ctx context.Context, ws []*lifecycle.Write) (called bool, err error) {
 	select {
 	case s.wlock <- struct{}{}:
 		defer func() { <-s.wlock }()
 	case <-ctx.Done():
 		return false, ctx.Err()
 	}
-	look := lookupKeys(events)
-	// BEGIN IMMEDIATE takes the write lock before the read.
+	// BEGIN IMMEDIATE takes the write lock before the first read.
 	tx, err := beginImmediate(ctx, s.db)
 	if err != nil {
 		return false, err
 	}
 	defer tx.end(ctx)
 	conn := tx.conn
-	found, err := s.read(ctx, conn, id, events, keyJSON(func(yield func(lifecycle.EventKey) bool) {
-		for _, k := range look {
-			if !yield(k) {
-				return
+	look := lookupKeys(ws)
+	defer func() {
+		// A failure after some fn ran rolls the transaction back: it fails
+		// every write not already failed by its own fn (those whose fn
+		// reported no change too, which are harmless to apply again).
+		if called && err != nil {
+			for _, w := range ws {
+				if w.Err == nil {
+					fail([]*lifecycle.Write{w}, err, false)
+				}
 			}
+			err = nil
 		}
-	}), c, seen)
-	if err != nil {
-		return false, err
-	}
-	prev, data, write, err := runFn(id, c, found, seen, fn)
-	if err != nil || !write {
-		return true, err
-	}
-	add := keyJSON(func(yield func(lifecycle.EventKey) bool) {
-		for i := range events {
-			if !seen[i] && !yield(look[2*i]) {
-				return
+	}()
+	k := 0
+	for _, w := range ws {
+		evKeys := look[k : k+2*len(w.Events)]
+		k += 2 * len(w.Events)
+		var r stored
+		var keys sql.NullString
+		row := &r
+		err := conn.QueryRowContext(ctx, s.q.applyRead, keyJSON(slices.Values(evKeys)), w.ID).Scan(&r.version, &r.data, &keys)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			row = nil
+		case err != nil:
+			return called, err
+		}
+		r.keys = keys.String
+		c := new(lifecycle.Customer)
+		seen := make([]bool, len(w.Events))
+		prev, data, write, err := prepare(w, row, c, seen)
+		called = true
+		if err != nil || !write {
+			w.Err = err
+			continue
+		}
+		add := keyJSON(func(yield func(lifecycle.EventKey) bool) {
+			for i := range w.Events {
+				if !seen[i] && !yield(evKeys[2*i]) {
+					return
+				}
 			}
+		})
+		won, err := s.writeSQLite(ctx, conn, c, prev, data, &add)
+		if err != nil {
+			return called, err
 		}
-	})
-	won, err := s.writeSQLite(ctx, conn, c, prev, data, &add)
-	if err != nil {
-		return true, err
-	}
-	if !won {
-		// Not expected: the write lock is held. Report what is stored.
-		var have int64
-		if err := conn.QueryRowContext(ctx, s.q.version, id).Scan(&have); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return true, err
+		if !won {
+			// Not expected: the write lock is held. Report what is stored.
+			var have int64
+			if err := conn.QueryRowContext(ctx, s.q.version, w.ID).Scan(&have); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return called, err
+			}
+			return called, &store.ConflictError{ID: w.ID, Want: prev, Have: uint64(have)}
 		}
-		return true, &store.ConflictError{ID: id, Want: prev, Have: uint64(have)}
 	}
-	return true, tx.commit(ctx)
+	err = tx.commit(ctx)
+	return called, err
 }
 
 // ListDue yields the IDs of the customers whose Due is zero or at or
 // before now, as [lifecycle.DueLister] describes, in order of due time,
 // paging through the due index (see [WithScanPageSize]) without holding a
-// connection while the loop body runs. A customer written during the
-// listing with a new due time is yielded at most once.
+// connection while the loop body runs. A customer whose due time another
+// writer moves, during the listing, to a later time still at or before
+// now may be yielded again ([lifecycle.Tracker.Sweep] writes it once per
+// page, and a second write finds it no longer due).
 func (s *Store) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		at := dueNanos(now)

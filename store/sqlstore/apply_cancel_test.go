@@ -52,7 +52,7 @@ func TestApplyCancelled(t *testing.T) {
 			}
 			for i := range 20 {
 				cctx, cancel := context.WithCancel(ctx)
-				err := s.Apply(cctx, "big", events, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+				err := applyOne(cctx, s, "big", events, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 					c.Stage = "reach"
 					c.Version++
 					time.AfterFunc(time.Duration(i%10+1)*time.Millisecond, cancel)
@@ -81,7 +81,7 @@ func TestApplyCancelled(t *testing.T) {
 			var calls atomic.Int64
 			start := time.Now()
 			for k := range 50 {
-				require.NoError(t, s.Apply(ctx, "x", []string{fmt.Sprint("warm-", k)}, bump(&calls)))
+				require.NoError(t, applyOne(ctx, s, "x", []string{fmt.Sprint("warm-", k)}, bump(&calls)))
 			}
 			took := time.Since(start) / 50
 			const n = 500
@@ -91,7 +91,7 @@ func TestApplyCancelled(t *testing.T) {
 				ev := fmt.Sprint("ev-", i)
 				cctx, cancel := context.WithCancel(ctx)
 				time.AfterFunc(time.Duration(rand.Int64N(int64(took*3/2)+1)), cancel)
-				err := s.Apply(cctx, "x", []string{ev}, bump(&calls))
+				err := applyOne(cctx, s, "x", []string{ev}, bump(&calls))
 				cancel()
 				c, gerr := s.Get(ctx, "x")
 				require.NoError(t, gerr)

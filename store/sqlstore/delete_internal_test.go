@@ -37,7 +37,7 @@ func TestDeleteRacingCreate(t *testing.T) {
 			return s.Put(ctx, &lifecycle.Customer{ID: id, Stage: "reach", Version: 1, Seen: seenKeys(7)}, 0)
 		},
 		"Apply": func(id string) error {
-			return s.Apply(ctx, id, []string{"e7"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+			return applyOne(ctx, s, id, []string{"e7"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
 				c.Stage, c.Version = "reach", 1
 				return true, nil
 			})
@@ -80,4 +80,11 @@ func TestDeleteRacingCreate(t *testing.T) {
 			}
 		}
 	}
+}
+
+// applyOne applies one write with s.Apply and returns its outcome.
+func applyOne(ctx context.Context, s *Store, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
+	ws := []lifecycle.Write{{ID: id, Events: events, Fn: fn}}
+	s.Apply(ctx, ws)
+	return ws[0].Err
 }

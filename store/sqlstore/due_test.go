@@ -57,7 +57,7 @@ func TestListDue(t *testing.T) {
 		// Apply moves a customer in the index, Delete takes it out.
 		setDue := func(id string, due time.Time) {
 			t.Helper()
-			require.NoError(t, s.Apply(ctx, id, nil, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+			require.NoError(t, applyOne(ctx, s, id, nil, func(c *lifecycle.Customer, _ []bool) (bool, error) {
 				c.Due = due
 				c.Version++
 				return true, nil

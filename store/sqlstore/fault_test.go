@@ -50,7 +50,7 @@ var (
 
 // applyVictim applies e3 to the victim at version 1, making version 2.
 func applyVictim(ctx context.Context, s *sqlstore.Store) error {
-	return s.Apply(ctx, "victim", []string{"e3"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+	return applyOne(ctx, s, "victim", []string{"e3"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 		if c.Version != 1 || c.Stage != "reach" || seen[0] {
 			return false, fmt.Errorf("Apply's fn was given version %d, stage %s, e3 seen %v; want version 1, reach, not seen", c.Version, c.Stage, seen[0])
 		}
@@ -195,7 +195,7 @@ func TestPostgresContextCancelled(t *testing.T) {
 			}
 			requireVictimV2(t, s)
 			calls := 0
-			require.NoError(t, s.Apply(context.Background(), "victim", []string{"e3"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			require.NoError(t, applyOne(context.Background(), s, "victim", []string{"e3"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 				calls++
 				require.True(t, seen[0], "e3 is stored but Apply does not report it seen")
 				return false, nil

@@ -164,3 +164,10 @@ func keyRows(t testing.TB, s *sqlstore.Store, id string) []string {
 	require.NoError(t, rows.Err())
 	return out
 }
+
+// applyOne applies one write with s.Apply and returns its outcome.
+func applyOne(ctx context.Context, s *sqlstore.Store, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
+	ws := []lifecycle.Write{{ID: id, Events: events, Fn: fn}}
+	s.Apply(ctx, ws)
+	return ws[0].Err
+}

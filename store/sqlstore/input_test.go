@@ -76,7 +76,7 @@ func TestBadInput(t *testing.T) {
 				require.Zero(t, rowCount(t, s, "events"), "a refused Put wrote event rows")
 
 				// Apply refuses the same customer made by its fn.
-				err = s.Apply(ctx, c.ID, []string{"e9"}, func(w *lifecycle.Customer, _ []bool) (bool, error) {
+				err = applyOne(ctx, s, c.ID, []string{"e9"}, func(w *lifecycle.Customer, _ []bool) (bool, error) {
 					c.CopyTo(w)
 					return true, nil
 				})
@@ -102,7 +102,7 @@ func TestBadInput(t *testing.T) {
 			requireSeen(t, seenOf("e1", "e2"), got.Seen)
 			require.Equal(t, 2, rowCount(t, s, "events"))
 
-			err = s.Apply(ctx, "good", []string{"e3"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+			err = applyOne(ctx, s, "good", []string{"e3"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
 				c.Version, c.Stage = 2, "conv\x00ersion"
 				return true, nil
 			})

@@ -8,9 +8,9 @@ type queries struct {
 	version          string
 	insert, update   string // Put: the customer and its whole key set (PostgreSQL: one statement)
 	insKeys, delKeys string // SQLite only: Put's key set
-	applyRead        string // Apply: the customer and which of the given keys it has
-	applyInsert      string // Apply: a new customer and its keys (PostgreSQL: one statement)
-	applyUpdate      string // Apply: the customer if still at the version read, and its new keys
+	applyRead        string // Apply: the customers and which of the given keys they have
+	applyWrite       string // PostgreSQL only: Apply's customers, each if still at the version read, and their new keys
+	versions         string // PostgreSQL only: the versions of some customers (after a lost race)
 	addKeys          string // SQLite only: Apply's new keys
 	due              string // ListDue: one page of due customers
 	del              []string
@@ -34,11 +34,6 @@ func buildQueries(d Dialect, prefix string) queries {
 	DELETE FROM {e} e USING upd WHERE e.customer_id = upd.id AND NOT (e.key = ANY ($7::bytea[]))
 )
 SELECT count(*) FROM upd`
-		add := `, ins AS (
-	INSERT INTO {e} (customer_id, key) SELECT upd.id, k FROM upd, unnest($7::bytea[]) AS k
-	ON CONFLICT DO NOTHING
-)
-SELECT count(*) FROM upd`
 		q = queries{
 			get:     `SELECT c.version, c.data, ` + keys + ` FROM {c} c WHERE c.id = $1`,
 			scan:    `SELECT c.id, c.version, c.data, ` + keys + ` FROM {c} c WHERE c.id > $1 ORDER BY c.id LIMIT $2`,
@@ -50,15 +45,33 @@ SELECT count(*) FROM upd`
 			update: `WITH upd AS (
 	UPDATE {c} SET stage = $2, version = $3, as_of = $4, data = $5, due = $6 WHERE id = $1 AND version = $8 RETURNING id
 )` + sync,
-			applyRead: `SELECT c.version, c.data, (SELECT string_agg(encode(e.key, 'hex'), ',') FROM {e} e WHERE e.customer_id = $1 AND e.key = ANY ($2::bytea[])) FROM {c} c WHERE c.id = $1`,
-			applyInsert: `WITH upd AS (
-	INSERT INTO {c} (id, stage, version, as_of, data, due) VALUES ($1, $2, $3, $4, $5, $6)
+			// Apply reads every customer of its writes, and only the keys
+			// of their events, in one statement.
+			applyRead: `SELECT c.id, c.version, c.data, (SELECT string_agg(encode(e.key, 'hex'), ',') FROM {e} e WHERE e.customer_id = c.id AND e.key = ANY ($2::bytea[])) FROM {c} c WHERE c.id = ANY ($1::text[])`,
+			// ... and writes them in one: each row updated if its version
+			// is still the one read (prev > 0) or inserted if no other
+			// writer did first (prev = 0), and the new keys of exactly the
+			// rows written. It returns the IDs written.
+			applyWrite: `WITH v AS (
+	SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[], $6::bigint[], $7::bigint[])
+		AS v(id, stage, version, as_of, data, due, prev)
+), upd AS (
+	UPDATE {c} c SET stage = v.stage, version = v.version, as_of = v.as_of, data = v.data::jsonb, due = NULLIF(v.due, 9223372036854775807)
+	FROM v WHERE v.prev > 0 AND c.id = v.id AND c.version = v.prev RETURNING c.id
+), new AS (
+	INSERT INTO {c} (id, stage, version, as_of, data, due)
+	SELECT v.id, v.stage, v.version, v.as_of, v.data::jsonb, NULLIF(v.due, 9223372036854775807) FROM v WHERE v.prev = 0
 	ON CONFLICT (id) DO NOTHING RETURNING id
-)` + add,
-			applyUpdate: `WITH upd AS (
-	UPDATE {c} SET stage = $2, version = $3, as_of = $4, data = $5, due = $6 WHERE id = $1 AND version = $8 RETURNING id
-)` + add,
-			due: `SELECT id, due FROM {c} WHERE due <= $1 AND (due, id) > ($2, $3) ORDER BY due, id LIMIT $4`,
+), won AS (
+	SELECT id FROM upd UNION ALL SELECT id FROM new
+), ins AS (
+	INSERT INTO {e} (customer_id, key)
+	SELECT k.id, k.key FROM unnest($8::text[], $9::bytea[]) AS k(id, key) JOIN won ON won.id = k.id
+	ON CONFLICT DO NOTHING
+)
+SELECT id FROM won`,
+			versions: `SELECT id, version FROM {c} WHERE id = ANY ($1::text[])`,
+			due:      `SELECT id, due FROM {c} WHERE due <= $1 AND (due, id) > ($2, $3) ORDER BY due, id LIMIT $4`,
 			// The customer's row first: every writer locks it before it
 			// writes key rows, and Delete must too, or a writer's insert
 			// of a key row Delete removed waits for Delete while Delete
@@ -96,7 +109,7 @@ SELECT count(*) FROM upd`
 		}
 	}
 	for _, p := range []*string{&q.get, &q.scan, &q.version, &q.insert, &q.update, &q.insKeys, &q.delKeys,
-		&q.applyRead, &q.applyInsert, &q.applyUpdate, &q.addKeys, &q.due, &q.listStage, &q.count, &q.countAll} {
+		&q.applyRead, &q.applyWrite, &q.versions, &q.addKeys, &q.due, &q.listStage, &q.count, &q.countAll} {
 		*p = r.Replace(*p)
 	}
 	for i := range q.del {

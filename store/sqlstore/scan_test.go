@@ -177,7 +177,7 @@ func TestDelete(t *testing.T) {
 		// Deleted again, it is created anew by Apply, which does not find
 		// the old customer's events.
 		require.NoError(t, s.Delete(ctx, "gone"))
-		require.NoError(t, s.Apply(ctx, "gone", []string{"e5", "e6"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+		require.NoError(t, applyOne(ctx, s, "gone", []string{"e5", "e6"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 			require.Zero(t, c.Version)
 			require.Equal(t, []bool{false, false}, seen, "Apply after Delete finds the deleted customer's events")
 			c.Stage, c.Version = "reach", 1
