@@ -17,7 +17,7 @@ type ImportResult struct {
 }
 
 // ImportChunk is how many events [Tracker.Import] folds and writes at once.
-const ImportChunk = 20_000
+const ImportChunk = 100_000
 
 // Import records a large history of events, as a backfill when a shop
 // adopts the library: it reads events in chunks of [ImportChunk], folds

@@ -68,8 +68,11 @@ type Loader interface {
 //     zero or empty, Version 0), in which every field but History and Seen
 //     is as stored; History is empty or holds the stored history (the
 //     store chooses), Seen is unspecified. seen[i] reports whether
-//     w.Events[i] was applied to the customer before. An error w.Fn
-//     returns becomes w.Err as is.
+//     w.Events[i] was applied to the customer before, with one latitude:
+//     a store that checks at commit (below) may call w.Fn without having
+//     looked the events up, with seen all false; its commit then also
+//     checks that none of w.Events was applied, and when one was, refuses
+//     the write as a lost race. An error w.Fn returns becomes w.Err as is.
 //   - w.Fn reports whether it changed c. When it returns true and a nil
 //     error, it has set c.Version to the previous version plus one, and
 //     the store commits atomically, with respect to every other method:

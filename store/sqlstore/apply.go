@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clmkit/clm/lifecycle"
@@ -125,11 +126,60 @@ func lookupKeys(ws []*lifecycle.Write) []lifecycle.EventKey {
 	return keys
 }
 
-// stored is one customer row as Apply read it.
+// stored is one customer row as Apply read (or wrote) it.
 type stored struct {
 	version int64
 	data    []byte
 	keys    string // the keys found among those looked up, in hexadecimal
+	xmin    string // PostgreSQL: the row version's transaction ID
+}
+
+// rowCacheSize is how many customers' rows a PostgreSQL Store holds for
+// Apply (about 1 KB each).
+const rowCacheSize = 4096
+
+// rowCache holds the rows a PostgreSQL Store last read or wrote through
+// Apply, so that the next Apply to the same customer needs no read: it
+// runs fn on the row held, as if none of the events were seen, and its
+// write statement stores the change only if the row is still the one
+// held (the same version and xmin, the transaction ID of the row version,
+// which a customer deleted and created again does not share) and none of
+// the events' keys is stored. Otherwise the write stores nothing and is a
+// lost race (ErrConflict): the row is dropped, and the Tracker's next
+// Apply reads it. So a customer written through one instance costs one
+// round trip per event, and the cache is never trusted: a stale row only
+// costs a retry.
+type rowCache struct {
+	mu sync.Mutex
+	m  map[string]*stored
+}
+
+func (c *rowCache) get(id string) (*stored, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.m[id]
+	return r, ok
+}
+
+func (c *rowCache) put(id string, r *stored) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]*stored)
+	}
+	if _, ok := c.m[id]; !ok && len(c.m) >= rowCacheSize {
+		for k := range c.m { // evict one, at random
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[id] = r
+}
+
+func (c *rowCache) drop(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
 }
 
 // prepare decodes w's customer from row (nil: none stored) into c, sets
@@ -199,49 +249,48 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	// which fails every write of one of them).
 	slices.SortFunc(ws, func(a, b *lifecycle.Write) int { return strings.Compare(a.ID, b.ID) })
 	look := lookupKeys(ws)
-	keyArg := make([][]byte, len(look))
-	for i := range look {
-		keyArg[i] = look[i][:]
-	}
-	ids := make([]string, len(ws))
-	for i, w := range ws {
-		ids[i] = w.ID
-	}
-	rows, err := s.db.QueryContext(ctx, s.q.applyRead, ids, keyArg)
-	if err != nil {
-		return false, err
-	}
+	// The customers whose row this Store holds are not read: their write
+	// is guarded instead (see rowCache). The others are read, with the
+	// keys of their events.
 	found := make(map[string]*stored, len(ws))
-	for rows.Next() {
-		var id string
-		var r stored
-		var keys sql.NullString
-		if err := rows.Scan(&id, &r.version, &r.data, &keys); err != nil {
-			rows.Close()
+	held := make(map[string]bool, len(ws))
+	var ids, keyIDs []string
+	var keyArg [][]byte
+	k := 0
+	for _, w := range ws {
+		evKeys := look[k : k+2*len(w.Events)]
+		k += 2 * len(w.Events)
+		if r, ok := s.rows.get(w.ID); ok {
+			found[w.ID], held[w.ID] = r, true
+			continue
+		}
+		ids = append(ids, w.ID)
+		for i := range evKeys {
+			keyIDs, keyArg = append(keyIDs, w.ID), append(keyArg, evKeys[i][:])
+		}
+	}
+	if len(ids) > 0 {
+		if err := s.readPostgres(ctx, ids, keyIDs, keyArg, found); err != nil {
 			return false, err
 		}
-		r.keys = keys.String
-		found[id] = &r
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return false, err
 	}
 	// Run the fns, and gather the rows and keys to write.
 	var (
-		wIDs, stages, datas   []string
-		versions, dues, prevs []int64
-		asOfs                 []time.Time
-		kIDs                  []string
-		kKeys                 [][]byte
-		writing               []*lifecycle.Write
-		prevOf                []uint64
+		wIDs, stages, datas, xmins []string
+		versions, dues, prevs      []int64
+		asOfs                      []time.Time
+		kIDs, gIDs                 []string
+		kKeys, gKeys               [][]byte
+		writing                    []*lifecycle.Write
+		prevOf                     []uint64
+		written                    []string // the data written, for the row cache
 	)
-	k := 0 // index into look
+	k = 0
 	for _, w := range ws {
 		c := new(lifecycle.Customer)
 		seen := make([]bool, len(w.Events))
-		prev, data, write, err := prepare(w, found[w.ID], c, seen)
+		row := found[w.ID]
+		prev, data, write, err := prepare(w, row, c, seen)
 		called = true
 		evKeys := look[k : k+2*len(w.Events)]
 		k += 2 * len(w.Events)
@@ -249,10 +298,18 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			w.Err = err
 			continue
 		}
-		writing, prevOf = append(writing, w), append(prevOf, prev)
+		writing, prevOf, written = append(writing, w), append(prevOf, prev), append(written, string(data))
 		wIDs, stages, datas = append(wIDs, c.ID), append(stages, string(c.Stage)), append(datas, string(data))
 		versions, prevs, asOfs = append(versions, int64(c.Version)), append(prevs, int64(prev)), append(asOfs, c.AsOf)
 		dues = append(dues, dueCol(c.Due))
+		xmin := ""
+		if held[w.ID] {
+			xmin = row.xmin
+			for i := range evKeys {
+				gIDs, gKeys = append(gIDs, c.ID), append(gKeys, evKeys[i][:])
+			}
+		}
+		xmins = append(xmins, xmin)
 		for i := range w.Events {
 			if !seen[i] {
 				kIDs, kKeys = append(kIDs, c.ID), append(kKeys, evKeys[2*i][:])
@@ -262,43 +319,73 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	if len(writing) == 0 {
 		return called, nil
 	}
-	won, err := s.writePostgres(ctx, wIDs, stages, versions, asOfs, datas, dues, prevs, kIDs, kKeys)
+	won, err := s.writePostgres(ctx, wIDs, stages, versions, asOfs, datas, dues, prevs, kIDs, kKeys, xmins, gIDs, gKeys)
 	if err != nil {
+		for _, w := range writing {
+			s.rows.drop(w.ID)
+		}
 		fail(writing, err, isTransient(err))
 		return true, nil
 	}
 	var lost []string
-	for _, w := range writing {
-		if !won[w.ID] {
-			lost = append(lost, w.ID)
+	for i, w := range writing {
+		if xmin, ok := won[w.ID]; ok {
+			s.rows.put(w.ID, &stored{version: int64(prevOf[i] + 1), data: []byte(written[i]), xmin: xmin})
+			continue
 		}
+		s.rows.drop(w.ID)
+		lost = append(lost, w.ID)
 	}
 	if len(lost) == 0 {
 		return called, nil
 	}
 	have := s.versionsOf(ctx, lost)
 	for i, w := range writing {
-		if !won[w.ID] {
+		if _, ok := won[w.ID]; !ok {
 			w.Err = &store.ConflictError{ID: w.ID, Want: prevOf[i], Have: have[w.ID]}
 		}
 	}
 	return called, nil
 }
 
-// writePostgres runs applyWrite and returns the IDs it wrote.
-func (s *Store) writePostgres(ctx context.Context, args ...any) (map[string]bool, error) {
+// readPostgres reads the customers ids, and which of the keys keyArg
+// (each of the customer in keyIDs at the same place) they have, into
+// found; it keeps each row it read in the row cache.
+func (s *Store) readPostgres(ctx context.Context, ids, keyIDs []string, keyArg [][]byte, found map[string]*stored) error {
+	rows, err := s.db.QueryContext(ctx, s.q.applyRead, ids, keyIDs, keyArg)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var r stored
+		var keys sql.NullString
+		if err := rows.Scan(&id, &r.version, &r.data, &r.xmin, &keys); err != nil {
+			return err
+		}
+		r.keys = keys.String
+		found[id] = &r
+		s.rows.put(id, &stored{version: r.version, data: r.data, xmin: r.xmin})
+	}
+	return rows.Err()
+}
+
+// writePostgres runs applyWrite and returns the IDs it wrote, each with
+// its row's new xmin.
+func (s *Store) writePostgres(ctx context.Context, args ...any) (map[string]string, error) {
 	rows, err := s.db.QueryContext(ctx, s.q.applyWrite, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	won := make(map[string]bool)
+	won := make(map[string]string)
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var id, xmin string
+		if err := rows.Scan(&id, &xmin); err != nil {
 			return nil, err
 		}
-		won[id] = true
+		won[id] = xmin
 	}
 	return won, rows.Err()
 }

@@ -9,7 +9,7 @@ type queries struct {
 	insert, update   string // Put: the customer and its whole key set (PostgreSQL: one statement)
 	insKeys, delKeys string // SQLite only: Put's key set
 	applyRead        string // Apply: the customers and which of the given keys they have
-	applyWrite       string // PostgreSQL only: Apply's customers, each if still at the version read, and their new keys
+	applyWrite       string // PostgreSQL only: Apply's customers, each if still at the version read (or held), and their new keys
 	versions         string // PostgreSQL only: the versions of some customers (after a lost race)
 	addKeys          string // SQLite only: Apply's new keys
 	due              string // ListDue: one page of due customers
@@ -47,29 +47,38 @@ SELECT count(*) FROM upd`
 )` + sync,
 			// Apply reads every customer of its writes, and only the keys
 			// of their events, in one statement.
-			applyRead: `SELECT c.id, c.version, c.data, (SELECT string_agg(encode(e.key, 'hex'), ',') FROM {e} e WHERE e.customer_id = c.id AND e.key = ANY ($2::bytea[])) FROM {c} c WHERE c.id = ANY ($1::text[])`,
+			// ($2, $3 pair each key looked up with its customer, so that
+			// each is one index probe.)
+			applyRead: `SELECT c.id, c.version, c.data, c.xmin::text, f.keys FROM {c} c LEFT JOIN (
+	SELECT e.customer_id, string_agg(encode(e.key, 'hex'), ',') AS keys
+	FROM unnest($2::text[], $3::bytea[]) AS k(id, key) JOIN {e} e ON e.customer_id = k.id AND e.key = k.key
+	GROUP BY e.customer_id
+) f ON f.customer_id = c.id WHERE c.id = ANY ($1::text[])`,
 			// ... and writes them in one: each row updated if its version
 			// is still the one read (prev > 0) or inserted if no other
 			// writer did first (prev = 0), and the new keys of exactly the
 			// rows written. It returns the IDs written.
 			applyWrite: `WITH v AS (
-	SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[], $6::bigint[], $7::bigint[])
-		AS v(id, stage, version, as_of, data, due, prev)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[], $6::bigint[], $7::bigint[], $10::text[])
+		AS v(id, stage, version, as_of, data, due, prev, xmin)
 ), upd AS (
 	UPDATE {c} c SET stage = v.stage, version = v.version, as_of = v.as_of, data = v.data::jsonb, due = NULLIF(v.due, 9223372036854775807)
-	FROM v WHERE v.prev > 0 AND c.id = v.id AND c.version = v.prev RETURNING c.id
+	FROM v WHERE v.prev > 0 AND c.id = v.id AND c.version = v.prev
+	AND (v.xmin = '' OR (c.xmin = v.xmin::xid AND NOT EXISTS (
+		SELECT 1 FROM unnest($11::text[], $12::bytea[]) AS g(id, key) JOIN {e} e ON e.customer_id = g.id AND e.key = g.key WHERE g.id = c.id)))
+	RETURNING c.id, c.xmin
 ), new AS (
 	INSERT INTO {c} (id, stage, version, as_of, data, due)
 	SELECT v.id, v.stage, v.version, v.as_of, v.data::jsonb, NULLIF(v.due, 9223372036854775807) FROM v WHERE v.prev = 0
-	ON CONFLICT (id) DO NOTHING RETURNING id
+	ON CONFLICT (id) DO NOTHING RETURNING id, xmin
 ), won AS (
-	SELECT id FROM upd UNION ALL SELECT id FROM new
+	SELECT id, xmin FROM upd UNION ALL SELECT id, xmin FROM new
 ), ins AS (
 	INSERT INTO {e} (customer_id, key)
 	SELECT k.id, k.key FROM unnest($8::text[], $9::bytea[]) AS k(id, key) JOIN won ON won.id = k.id
 	ON CONFLICT DO NOTHING
 )
-SELECT id FROM won`,
+SELECT id, xmin::text FROM won`,
 			versions: `SELECT id, version FROM {c} WHERE id = ANY ($1::text[])`,
 			due:      `SELECT id, due FROM {c} WHERE due <= $1 AND (due, id) > ($2, $3) ORDER BY due, id LIMIT $4`,
 			// The customer's row first: every writer locks it before it
@@ -99,7 +108,10 @@ SELECT id FROM won`,
 			// array parameter.
 			insKeys:   `INSERT INTO {e} (customer_id, key) SELECT ?, unhex(value) FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
 			delKeys:   `DELETE FROM {e} WHERE customer_id = ? AND hex(key) NOT IN (SELECT value FROM json_each(?))`,
-			applyRead: `SELECT c.version, c.data, (SELECT group_concat(hex(e.key), ',') FROM {e} e WHERE e.customer_id = c.id AND e.key IN (SELECT unhex(value) FROM json_each(?))) FROM {c} c WHERE c.id = ?`,
+			// The keys looked up drive the join (CROSS JOIN keeps them
+			// the outer loop): one index probe each, never a pass over
+			// the customer's keys.
+			applyRead: `SELECT c.version, c.data, (SELECT group_concat(hex(e.key), ',') FROM json_each(?) j CROSS JOIN {e} e WHERE e.customer_id = c.id AND e.key = unhex(j.value)) FROM {c} c WHERE c.id = ?`,
 			addKeys:   `INSERT INTO {e} (customer_id, key) SELECT ?, unhex(value) FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
 			due:       `SELECT id, due FROM {c} WHERE due <= ? AND (due, id) > (?, ?) ORDER BY due, id LIMIT ?`,
 			del:       []string{`DELETE FROM {e} WHERE customer_id = ?`, `DELETE FROM {c} WHERE id = ?`},

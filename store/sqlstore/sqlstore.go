@@ -205,6 +205,8 @@ type Store struct {
 	retries int
 	log     *slog.Logger
 	q       queries
+	// rows holds the customer rows Apply last read or wrote (PostgreSQL).
+	rows rowCache
 	// wlock serialises this Store's SQLite write transactions: SQLite has
 	// one writer at a time, and waiting here is cheaper than in SQLite's
 	// busy handler. Nil for PostgreSQL.
@@ -226,6 +228,13 @@ var (
 // transaction-scoped advisory lock; SQLite: BEGIN IMMEDIATE). Open fails
 // with an error wrapping [ErrSchemaVersion] if a newer version of this
 // package has migrated the database.
+//
+// On PostgreSQL, open db with plan_cache_mode=force_generic_plan (as a
+// connection parameter, e.g. "postgres://…?plan_cache_mode=force_generic_plan";
+// [Connect] adds it): the store's statements take arrays, and planning
+// them anew at every execution, which PostgreSQL otherwise does for their
+// first executions on each connection and whenever it judges a custom plan
+// cheaper, costs more than running them.
 //
 // The Store does not own db: [Store.Close] leaves it open. For SQLite,
 // open db with a busy timeout (e.g. "file:clm.db?_pragma=busy_timeout(10000)")
@@ -275,6 +284,10 @@ func Open(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, e
 //     them. "sqlite::memory:" (with or without parameters) is a private
 //     in-memory database, limited to one connection.
 //
+// For PostgreSQL, Connect adds plan_cache_mode=force_generic_plan (a
+// setting of the store's own connections; PostgreSQL 12 or later) unless
+// the URL sets plan_cache_mode: see [Open].
+//
 // The pool keeps up to 16 idle connections (database/sql's default is 2,
 // too few for concurrent writers); change it with [Store.DB]'s
 // SetMaxIdleConns and SetMaxOpenConns.
@@ -288,7 +301,7 @@ func Connect(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	)
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		driver, dsn, d = "pgx", url, Postgres
+		driver, dsn, d = "pgx", postgresDSN(url), Postgres
 	case strings.HasPrefix(url, "sqlite:"):
 		driver, d = "sqlite", SQLite
 		dsn, memory = sqliteDSN(strings.TrimPrefix(url, "sqlite:"))
@@ -354,6 +367,20 @@ func sqliteDSN(path string) (dsn string, memory bool) {
 		add = append([]string{query}, add...)
 	}
 	return name + "?" + strings.Join(add, "&"), false
+}
+
+// postgresDSN adds plan_cache_mode=force_generic_plan to a PostgreSQL URL
+// that does not set it: the store's statements are prepared once per
+// connection, and with their array parameters a custom plan per execution
+// costs more than the statement itself (measured: Record 2.5× faster).
+func postgresDSN(url string) string {
+	if strings.Contains(url, "plan_cache_mode") {
+		return url
+	}
+	if strings.Contains(url, "?") {
+		return url + "&plan_cache_mode=force_generic_plan"
+	}
+	return url + "?plan_cache_mode=force_generic_plan"
 }
 
 // redact hides a password in a URL for error messages.

@@ -94,6 +94,7 @@ func (s *Store) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) err
 	if err != nil {
 		return err
 	}
+	s.rows.drop(c.ID)
 	for attempt := 0; ; attempt++ {
 		var won bool
 		switch s.dialect {
@@ -349,6 +350,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if !validID(id) {
 		return nil
 	}
+	s.rows.drop(id)
 	if s.wlock != nil {
 		select {
 		case s.wlock <- struct{}{}:
