@@ -12,6 +12,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/store"
 )
@@ -319,6 +323,16 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	if len(writing) == 0 {
 		return called, nil
 	}
+	if len(writing) >= copyMin && !slices.ContainsFunc(prevs, func(p int64) bool { return p != 0 }) {
+		// Only customers not stored yet, and many (an Import into an empty
+		// store): COPY them and their keys in one transaction.
+		if err := s.copyNew(ctx, wIDs, stages, versions, asOfs, datas, dues, kIDs, kKeys); err != nil {
+			var pe *pgconn.PgError
+			lost := errors.As(err, &pe) && pe.Code == "23505" // another writer created one of them
+			fail(writing, err, lost || isTransient(err))
+		}
+		return true, nil
+	}
 	won, err := s.writePostgres(ctx, wIDs, stages, versions, asOfs, datas, dues, prevs, kIDs, kKeys, xmins, gIDs, gKeys)
 	if err != nil {
 		for _, w := range writing {
@@ -346,6 +360,66 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		}
 	}
 	return called, nil
+}
+
+// copyMin is how many new customers one Apply must write before they are
+// written with COPY instead of the write statement.
+const copyMin = 1000
+
+// copyNew writes new customers and their keys with COPY, in one
+// transaction on one connection: all of them or, after an error, none. A
+// customer another writer created meanwhile fails it with a unique
+// violation (SQLSTATE 23505).
+func (s *Store) copyNew(ctx context.Context, ids, stages []string, versions []int64, asOfs []time.Time, datas []string, dues []int64, kIDs []string, kKeys [][]byte) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		tx, err := pc.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx))
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{s.prefix + "customers"}, []string{"id", "stage", "version", "as_of", "data", "due"},
+			pgx.CopyFromFunc(func() func() ([]any, error) {
+				i := -1
+				return func() ([]any, error) {
+					i++
+					if i == len(ids) {
+						return nil, nil
+					}
+					var due any
+					if dues[i] != math.MaxInt64 {
+						due = dues[i]
+					}
+					return []any{ids[i], stages[i], versions[i], asOfs[i], datas[i], due}, nil
+				}
+			}()))
+		if err != nil {
+			return err
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{s.prefix + "events"}, []string{"customer_id", "key"},
+			pgx.CopyFromFunc(func() func() ([]any, error) {
+				i := -1
+				return func() ([]any, error) {
+					i++
+					if i == len(kIDs) {
+						return nil, nil
+					}
+					return []any{kIDs[i], kKeys[i]}, nil
+				}
+			}()))
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return tx.Commit(context.WithoutCancel(ctx))
+	})
 }
 
 // readPostgres reads the customers ids, and which of the keys keyArg

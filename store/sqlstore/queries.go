@@ -106,8 +106,8 @@ SELECT id, xmin::text FROM won`,
 			update:  `UPDATE {c} SET stage = ?, version = ?, as_of = ?, data = ?, due = ? WHERE id = ? AND version = ?`,
 			// json_each reads the keys, in hexadecimal, from one JSON
 			// array parameter.
-			insKeys:   `INSERT INTO {e} (customer_id, key) SELECT ?, unhex(value) FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
-			delKeys:   `DELETE FROM {e} WHERE customer_id = ? AND hex(key) NOT IN (SELECT value FROM json_each(?))`,
+			insKeys: `INSERT INTO {e} (customer_id, key) SELECT ?, unhex(value) FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
+			delKeys: `DELETE FROM {e} WHERE customer_id = ? AND hex(key) NOT IN (SELECT value FROM json_each(?))`,
 			// The keys looked up drive the join (CROSS JOIN keeps them
 			// the outer loop): one index probe each, never a pass over
 			// the customer's keys.
