@@ -61,11 +61,12 @@ SELECT count(*) FROM upd`
 			applyWrite: `WITH v AS (
 	SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[], $6::bigint[], $7::bigint[], $10::text[])
 		AS v(id, stage, version, as_of, data, due, prev, xmin)
+), seen AS (
+	SELECT DISTINCT g.id FROM unnest($11::text[], $12::bytea[]) AS g(id, key) JOIN {e} e ON e.customer_id = g.id AND e.key = g.key
 ), upd AS (
 	UPDATE {c} c SET stage = v.stage, version = v.version, as_of = v.as_of, data = v.data::jsonb, due = NULLIF(v.due, 9223372036854775807)
 	FROM v WHERE v.prev > 0 AND c.id = v.id AND c.version = v.prev
-	AND (v.xmin = '' OR (c.xmin = v.xmin::xid AND NOT EXISTS (
-		SELECT 1 FROM unnest($11::text[], $12::bytea[]) AS g(id, key) JOIN {e} e ON e.customer_id = g.id AND e.key = g.key WHERE g.id = c.id)))
+	AND (v.xmin = '' OR (c.xmin = v.xmin::xid AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.id = c.id)))
 	RETURNING c.id, c.xmin
 ), new AS (
 	INSERT INTO {c} (id, stage, version, as_of, data, due)
