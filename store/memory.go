@@ -266,17 +266,30 @@ func (m *Memory) commit(s *shard, r *record, c *lifecycle.Customer, keys []lifec
 // spread puts it, which touches one or two cache lines of a long Seen;
 // binary search over all of seen is the fall-back.
 func searchDigest(seen []lifecycle.EventKey, d lifecycle.EventKey) (int, bool) {
+	dh, dl := binary.BigEndian.Uint64(d[:8]), binary.BigEndian.Uint64(d[8:])
+	// before reports whether seen[i] sorts before d.
+	before := func(i int) bool {
+		h := binary.BigEndian.Uint64(seen[i][:8])
+		return h < dh || h == dh && binary.BigEndian.Uint64(seen[i][8:]) < dl
+	}
 	n := len(seen)
 	lo, hi := 0, n
 	if n > 32 {
-		g := int((uint64(binary.BigEndian.Uint32(d[:4]))) * uint64(n) >> 32)
+		g := int((dh >> 32) * uint64(n) >> 32)
 		l, h := max(g-8, 0), min(g+8, n)
-		if (l == 0 || seen[l-1].Compare(d) < 0) && (h == n || seen[h].Compare(d) > 0) {
+		if (l == 0 || before(l-1)) && (h == n || !before(h) && seen[h] != d) {
 			lo, hi = l, h
 		}
 	}
-	i, found := slices.BinarySearchFunc(seen[lo:hi], d, lifecycle.EventKey.Compare)
-	return lo + i, found
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if before(m) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < n && seen[lo] == d
 }
 
 // hasKey reports whether d is in r's seen: in the sorted run, or in the
@@ -285,7 +298,12 @@ func (r *record) hasKey(d lifecycle.EventKey) bool {
 	if _, found := searchDigest(r.seen[:r.run], d); found {
 		return true
 	}
-	return slices.Contains(r.seen[r.run:], d)
+	for i := range r.seen[r.run:] {
+		if r.seen[int(r.run)+i] == d {
+			return true
+		}
+	}
+	return false
 }
 
 // addKey adds d, which is not in r's seen, to the tail; a full tail (see

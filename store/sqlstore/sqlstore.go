@@ -21,11 +21,13 @@
 //     INSERT … ON CONFLICT DO NOTHING for prev 0), so any number of
 //     processes may write through their own connection pools.
 //   - The store is a [lifecycle.Applier]: the [lifecycle.Tracker] records
-//     an event through [Store.Apply], which looks up only that event's key
-//     and writes only the customer's row and the new key, so its cost does
-//     not grow with the customer's history (PostgreSQL: two round trips,
-//     with the version checked at commit; SQLite: one BEGIN IMMEDIATE
-//     transaction).
+//     through [Store.Apply], which looks up only the given events' keys and
+//     writes only the customers' rows and the new keys, so its cost does
+//     not grow with a customer's history. On PostgreSQL an Apply is one
+//     read and one write statement for all its customers (so a
+//     RecordBatch is two round trips), and a customer this Store last read
+//     or wrote needs only the write (see [Store.Apply]); on SQLite it is
+//     one BEGIN IMMEDIATE transaction.
 //   - The store is a [lifecycle.DueLister]: customers carry an indexed due
 //     time, and [lifecycle.Tracker.Sweep] reads only the customers who are
 //     due ([Store.ListDue]).
