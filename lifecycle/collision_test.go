@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"hash/fnv"
-	"iter"
 	"testing"
 	"time"
 
@@ -33,7 +32,7 @@ func TestNoMergeOfCollidingIDs(t *testing.T) {
 		t.Fatalf("LegacyKeyOf(%q) = %v, LegacyKeyOf(%q) = %v; want both 0xff×8 then the FNV digest %x", a, la, b, lb, fa.Sum64())
 	}
 	t0 := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
-	for name, s := range map[string]lifecycle.Store{"memory": store.NewMemory(), "get-put": plainOnly{store.NewMemory()}} {
+	for name, s := range map[string]lifecycle.Store{"memory": store.NewMemory(), "get-put": plainStore{store.NewMemory()}} {
 		ctx := context.Background()
 		tr := lifecycle.NewTracker(model.SterneCutler(), s, lifecycle.WithClock(func() time.Time { return t0.Add(time.Hour) }))
 		for i, id := range []string{a, b} {
@@ -50,17 +49,4 @@ func TestNoMergeOfCollidingIDs(t *testing.T) {
 			t.Fatalf("%s: after both orders: %d orders, %d seen; want 2 and 2", name, tally.Count, c.Seen.Len())
 		}
 	}
-}
-
-// plainOnly hides every optional capability of a store.
-type plainOnly struct{ s *store.Memory }
-
-func (p plainOnly) Get(ctx context.Context, id string) (*lifecycle.Customer, error) {
-	return p.s.Get(ctx, id)
-}
-func (p plainOnly) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) error {
-	return p.s.Put(ctx, c, prev)
-}
-func (p plainOnly) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
-	return p.s.Scan(ctx)
 }

@@ -83,33 +83,12 @@ func (t *Tracker) Import(ctx context.Context, events iter.Seq2[Event, error], pr
 // importChunk writes the valid events of one chunk, one write per
 // customer, all in one writeAll, then their referral credits.
 func (t *Tracker) importChunk(ctx context.Context, events []Event, ir *ImportResult) error {
-	groups := make(map[string][]int)
-	var order []string
-	for i := range events {
-		id := events[i].CustomerID
-		if _, ok := groups[id]; !ok {
-			order = append(order, id)
-		}
-		groups[id] = append(groups[id], i)
-	}
-	evs := make([]Event, 0, len(events))
-	res := make([]Result, len(events))
-	ops := make([]*writeOp, 0, len(order))
+	ops, _ := t.opsFor(events)
 	defer func() {
 		for _, op := range ops {
 			t.freeOp(op)
 		}
 	}()
-	for _, id := range order {
-		from := len(evs)
-		for _, i := range groups[id] {
-			evs = append(evs, events[i])
-		}
-		op := t.newOp()
-		op.id = id
-		op.setEvents(evs[from:], res[from:len(evs)])
-		ops = append(ops, op)
-	}
 	t.writeAll(ctx, ops, nil, nil)
 	var errs []error
 	var debts []owed

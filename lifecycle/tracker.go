@@ -274,29 +274,7 @@ func (t *Tracker) RecordBatch(ctx context.Context, events []Event) ([]Result, er
 	if len(errs) > 0 {
 		return results, errors.Join(errs...)
 	}
-	order := make([]string, 0, len(events))
-	groups := make(map[string][]int)
-	for i := range events {
-		id := events[i].CustomerID
-		if _, ok := groups[id]; !ok {
-			order = append(order, id)
-		}
-		groups[id] = append(groups[id], i)
-	}
-	// Each customer's events and results, contiguous, in batch order.
-	evs := make([]Event, 0, len(events))
-	res := make([]Result, len(events))
-	ops := make([]*writeOp, 0, len(order))
-	for _, id := range order {
-		from := len(evs)
-		for _, i := range groups[id] {
-			evs = append(evs, events[i])
-		}
-		op := t.newOp()
-		op.id = id
-		op.setEvents(evs[from:], res[from:len(evs)])
-		ops = append(ops, op)
-	}
+	ops, groups := t.opsFor(events)
 	defer func() {
 		for _, op := range ops {
 			t.freeOp(op)
@@ -325,6 +303,36 @@ func (t *Tracker) RecordBatch(ctx context.Context, events []Event) ([]Result, er
 		}
 	}
 	return results, errors.Join(errs...)
+}
+
+// opsFor returns one write per customer of events, in the order their
+// customers first appear, each folding that customer's events in the order
+// they come; groups maps each customer to the indexes of its events.
+func (t *Tracker) opsFor(events []Event) (ops []*writeOp, groups map[string][]int) {
+	var order []string
+	groups = make(map[string][]int)
+	for i := range events {
+		id := events[i].CustomerID
+		if _, ok := groups[id]; !ok {
+			order = append(order, id)
+		}
+		groups[id] = append(groups[id], i)
+	}
+	// Each customer's events and results, contiguous.
+	evs := make([]Event, 0, len(events))
+	res := make([]Result, len(events))
+	ops = make([]*writeOp, 0, len(order))
+	for _, id := range order {
+		from := len(evs)
+		for _, i := range groups[id] {
+			evs = append(evs, events[i])
+		}
+		op := t.newOp()
+		op.id = id
+		op.setEvents(evs[from:], res[from:len(evs)])
+		ops = append(ops, op)
+	}
+	return ops, groups
 }
 
 // SweepResult counts what a [Tracker.Sweep] did.

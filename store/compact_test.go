@@ -57,16 +57,27 @@ func TestSearchDigest(t *testing.T) {
 		}
 		for _, d := range probes {
 			wi, wf := slices.BinarySearchFunc(seen, d, lifecycle.EventKey.Compare)
-			if i, f := searchDigest(seen, d); i != wi || f != wf {
+			hi, lo := halves(seen)
+			dh, dl := split(d)
+			if i, f := searchDigest(hi, lo, dh, dl); i != wi || f != wf {
 				t.Fatalf("n=%d: searchDigest(%v) = %d, %v; want %d, %v", n, d, i, f, wi, wf)
 			}
 		}
 	}
 }
 
+// halves splits sorted keys into their first and second halves.
+func halves(keys []lifecycle.EventKey) (hi, lo []uint64) {
+	for _, k := range keys {
+		h, l := split(k)
+		hi, lo = append(hi, h), append(lo, l)
+	}
+	return hi, lo
+}
+
 func TestRecordKeys(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	rec := &record{seen: []lifecycle.EventKey{smallKey(5), smallKey(9)}, run: 2}
+	rec := &record{hi: []uint64{0, 0}, lo: []uint64{5, 9}, run: 2}
 	want := []lifecycle.EventKey{smallKey(5), smallKey(9)}
 	for i := range 5000 { // long enough for the tail limit to grow past maxTail
 		d := randKey(r)
@@ -83,11 +94,13 @@ func TestRecordKeys(t *testing.T) {
 		rec.addKey(d)
 		j, _ := slices.BinarySearchFunc(want, d, lifecycle.EventKey.Compare)
 		want = slices.Insert(want, j, d)
-		if len(rec.seen)-int(rec.run) >= tailLimit(int(rec.run)) || !slices.IsSortedFunc(rec.seen[:rec.run], lifecycle.EventKey.Compare) {
-			t.Fatalf("after %d adds: run %d of %d, tail too long or run unsorted", i, rec.run, len(rec.seen))
+		keys := rec.keys()
+		if len(rec.hi)-int(rec.run) >= tailLimit(int(rec.run)) || !slices.IsSortedFunc(keys[:rec.run], lifecycle.EventKey.Compare) {
+			t.Fatalf("after %d adds: run %d of %d, tail too long or run unsorted", i, rec.run, len(rec.hi))
 		}
-		out := slices.Clone(rec.seen)
-		mergeTail(out, int(rec.run))
+		hi, lo := slices.Clone(rec.hi), slices.Clone(rec.lo)
+		mergeTail(hi, lo, int(rec.run))
+		out := (&record{hi: hi, lo: lo}).keys()
 		if !slices.Equal(out, want) {
 			t.Fatalf("after %d adds: merged seen differs from the %d keys added", i, len(want))
 		}

@@ -126,7 +126,7 @@ func (m *Memory) decode(r *record, c *lifecycle.Customer, names []string, keep b
 	}
 	m.decodeCore(r, c, names)
 	c.History = decodeHist(c.History, r.hist, names)
-	c.Seen.Set(r.seen)
+	c.Seen.Set(r.keys())
 	if !keep {
 		f := &c.Facts
 		f.Tallies, f.Sums, f.Referrals = nilIfEmpty(f.Tallies), nilIfEmpty(f.Sums), nilIfEmpty(f.Referrals)
@@ -189,14 +189,15 @@ func (m *Memory) encode(s *shard, r *record, c *lifecycle.Customer) {
 			r.hist = nil
 		}
 	}
-	r.seen = r.seen[:0]
+	r.hi, r.lo = r.hi[:0], r.lo[:0]
 	for k := range c.Seen.All() {
-		r.seen = append(r.seen, k)
+		r.hi = append(r.hi, binary.BigEndian.Uint64(k[:8]))
+		r.lo = append(r.lo, binary.BigEndian.Uint64(k[8:]))
 	}
-	if len(r.seen) == 0 {
-		r.seen = nil
+	if len(r.hi) == 0 {
+		r.hi, r.lo = nil, nil
 	}
-	r.run = uint32(len(r.seen))
+	r.run = uint32(len(r.hi))
 	setExtra(r, &c.Facts)
 }
 
@@ -260,62 +261,78 @@ func (m *Memory) commit(s *shard, r *record, c *lifecycle.Customer, keys []lifec
 	m.encode(s, r, whole)
 }
 
-// searchDigest returns where d is or would be inserted in the ascending
-// seen, and whether it is there. Digests are hashes, spread evenly over
-// the uint64 range, so d's place is first looked for near where that
-// spread puts it, which touches one or two cache lines of a long Seen;
-// binary search over all of seen is the fall-back.
-func searchDigest(seen []lifecycle.EventKey, d lifecycle.EventKey) (int, bool) {
-	dh, dl := binary.BigEndian.Uint64(d[:8]), binary.BigEndian.Uint64(d[8:])
-	// before reports whether seen[i] sorts before d.
-	before := func(i int) bool {
-		h := binary.BigEndian.Uint64(seen[i][:8])
-		return h < dh || h == dh && binary.BigEndian.Uint64(seen[i][8:]) < dl
-	}
-	n := len(seen)
-	lo, hi := 0, n
+// searchDigest returns where the key (dh, dl) is or would be inserted in
+// the ascending keys (hi[i], lo[i]), and whether it is there. Keys are
+// hashes, spread evenly, so its place is first looked for near where that
+// spread puts it, which touches one or two cache lines of a long hi;
+// binary search over all of it is the fall-back.
+func searchDigest(hi, lo []uint64, dh, dl uint64) (int, bool) {
+	n := len(hi)
+	a, b := 0, n
+	before := func(i int) bool { return hi[i] < dh || hi[i] == dh && lo[i] < dl }
 	if n > 32 {
 		g := int((dh >> 32) * uint64(n) >> 32)
 		l, h := max(g-8, 0), min(g+8, n)
-		if (l == 0 || before(l-1)) && (h == n || !before(h) && seen[h] != d) {
-			lo, hi = l, h
+		if (l == 0 || before(l-1)) && (h == n || !before(h) && (hi[h] != dh || lo[h] != dl)) {
+			a, b = l, h
 		}
 	}
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
+	for a < b {
+		m := int(uint(a+b) >> 1)
 		if before(m) {
-			lo = m + 1
+			a = m + 1
 		} else {
-			hi = m
+			b = m
 		}
 	}
-	return lo, lo < n && seen[lo] == d
+	return a, a < n && hi[a] == dh && lo[a] == dl
 }
 
-// hasKey reports whether d is in r's seen: in the sorted run, or in the
+// split returns a key's halves.
+func split(k lifecycle.EventKey) (hi, lo uint64) {
+	return binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:])
+}
+
+// hasKey reports whether d is in r's keys: in the sorted run, or in the
 // short unsorted tail after it.
 func (r *record) hasKey(d lifecycle.EventKey) bool {
-	if _, found := searchDigest(r.seen[:r.run], d); found {
+	dh, dl := split(d)
+	run := int(r.run)
+	if _, found := searchDigest(r.hi[:run], r.lo[:run], dh, dl); found {
 		return true
 	}
-	for i := range r.seen[r.run:] {
-		if r.seen[int(r.run)+i] == d {
+	for i, h := range r.hi[run:] {
+		if h == dh && r.lo[run+i] == dl {
 			return true
 		}
 	}
 	return false
 }
 
-// addKey adds d, which is not in r's seen, to the tail; a full tail (see
+// addKey adds d, which is not in r's keys, to the tail; a full tail (see
 // tailLimit) is merged into the run. So a new key costs an append and,
-// every tailLimit keys, one pass over seen, instead of moving half of
-// seen each time.
+// every tailLimit keys, one pass over the keys, instead of moving half of
+// them each time.
 func (r *record) addKey(d lifecycle.EventKey) {
-	r.seen = append(r.seen, d)
-	if len(r.seen)-int(r.run) >= tailLimit(int(r.run)) {
-		mergeTail(r.seen, int(r.run))
-		r.run = uint32(len(r.seen))
+	dh, dl := split(d)
+	r.hi, r.lo = append(r.hi, dh), append(r.lo, dl)
+	if len(r.hi)-int(r.run) >= tailLimit(int(r.run)) {
+		mergeTail(r.hi, r.lo, int(r.run))
+		r.run = uint32(len(r.hi))
 	}
+}
+
+// keys returns r's keys, in any order.
+func (r *record) keys() []lifecycle.EventKey {
+	if len(r.hi) == 0 {
+		return nil
+	}
+	out := make([]lifecycle.EventKey, len(r.hi))
+	for i := range out {
+		binary.BigEndian.PutUint64(out[i][:8], r.hi[i])
+		binary.BigEndian.PutUint64(out[i][8:], r.lo[i])
+	}
+	return out
 }
 
 // tailLimit returns how many unsorted digests may follow a sorted run of
@@ -328,27 +345,38 @@ func tailLimit(run int) int {
 	return max(maxTail, 2<<(bits.Len(uint(run))/2))
 }
 
-// mergeTail sorts s, whose first run elements are sorted and whose other
-// elements (fewer than tailLimit(run)) are not, in place.
-func mergeTail(s []lifecycle.EventKey, run int) {
-	if run >= len(s) {
+// mergeTail sorts the keys (hi[i], lo[i]), whose first run are sorted and
+// whose others (fewer than tailLimit(run)) are not, in place.
+func mergeTail(hi, lo []uint64, run int) {
+	if run >= len(hi) {
 		return
 	}
-	var buf [maxTail]lifecycle.EventKey
-	var tail []lifecycle.EventKey
-	if len(s)-run <= maxTail {
-		tail = buf[:copy(buf[:], s[run:])]
-	} else {
-		tail = slices.Clone(s[run:])
+	type key struct{ hi, lo uint64 }
+	var buf [maxTail]key
+	tail := buf[:0]
+	if len(hi)-run > maxTail {
+		tail = make([]key, 0, len(hi)-run)
 	}
-	slices.SortFunc(tail, lifecycle.EventKey.Compare)
+	for i := run; i < len(hi); i++ {
+		tail = append(tail, key{hi[i], lo[i]})
+	}
+	less := func(a, b key) bool { return a.hi < b.hi || a.hi == b.hi && a.lo < b.lo }
+	slices.SortFunc(tail, func(a, b key) int {
+		switch {
+		case less(a, b):
+			return -1
+		case less(b, a):
+			return 1
+		}
+		return 0
+	})
 	i, j := run-1, len(tail)-1
-	for k := len(s) - 1; j >= 0; k-- {
-		if i >= 0 && s[i].Compare(tail[j]) > 0 {
-			s[k] = s[i]
+	for k := len(hi) - 1; j >= 0; k-- {
+		if i >= 0 && less(tail[j], key{hi[i], lo[i]}) {
+			hi[k], lo[k] = hi[i], lo[i]
 			i--
 		} else {
-			s[k] = tail[j]
+			hi[k], lo[k] = tail[j].hi, tail[j].lo
 			j--
 		}
 	}

@@ -73,34 +73,39 @@ func BenchmarkRecord(b *testing.B) {
 	benchEnvs(b, func(b *testing.B, e env) {
 		for _, writers := range []int{1, 8} {
 			b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-				tr := newTracker(e.open(b))
-				run := fmt.Sprintf("w%d-%d", writers, time.Now().UnixNano())
-				var next atomic.Int64
-				ctx := context.Background()
-				b.ResetTimer()
-				var wg sync.WaitGroup
-				for w := range writers {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						r := rand.New(rand.NewPCG(uint64(w), 1))
-						for {
-							i := int(next.Add(1)) - 1
-							if i >= b.N {
-								return
-							}
-							if _, err := tr.Record(ctx, benchEvent(run, i, r)); err != nil {
-								b.Error(err)
-								return
-							}
-						}
-					}()
-				}
-				wg.Wait()
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+				recordWriters(b, newTracker(e.open(b)), writers)
 			})
 		}
 	})
+}
+
+// recordWriters records b.N events of the peer's workload (benchEvent)
+// from writers goroutines sharing tr, and reports events/s.
+func recordWriters(b *testing.B, tr *lifecycle.Tracker, writers int) {
+	run := fmt.Sprintf("w%d-%d", writers, time.Now().UnixNano())
+	var next atomic.Int64
+	ctx := context.Background()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 1))
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				if _, err := tr.Record(ctx, benchEvent(run, i, r)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
 // BenchmarkRecordHot records new events for 4 customers from 8 concurrent

@@ -12,8 +12,6 @@ import (
 	"fmt"
 	"iter"
 	"math/rand/v2"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,32 +44,7 @@ func BenchmarkRecordPostgres(b *testing.B) {
 	peerCommits(b, func(b *testing.B, e env) {
 		tr := newTracker(e.open(b))
 		for _, writers := range []int{1, 8} {
-			b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-				run := fmt.Sprintf("w%d-%d", writers, time.Now().UnixNano())
-				var next atomic.Int64
-				ctx := context.Background()
-				b.ResetTimer()
-				var wg sync.WaitGroup
-				for w := range writers {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						r := rand.New(rand.NewPCG(uint64(w), 1))
-						for {
-							i := int(next.Add(1)) - 1
-							if i >= b.N {
-								return
-							}
-							if _, err := tr.Record(ctx, benchEvent(run, i, r)); err != nil {
-								b.Error(err)
-								return
-							}
-						}
-					}()
-				}
-				wg.Wait()
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-			})
+			b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) { recordWriters(b, tr, writers) })
 		}
 	})
 }
