@@ -13,10 +13,12 @@ import (
 )
 
 // EventKey is the form in which a customer remembers an applied event: the
-// first 128 bits of the SHA-256 of the event ID (see [KeyOf]). SHA-256 is
-// collision resistant, so two different IDs of one customer are never
-// taken for the same event, even when an adversary picks the IDs (the odds
-// for IDs not chosen to collide are about n²/2¹²⁹ for n events).
+// first 128 bits of the SHA-256 of the event ID (see [KeyOf]). Two
+// different IDs of one customer share a key with odds of about n²/2¹²⁹
+// for n events, and finding such a pair on purpose takes about 2⁶⁴
+// SHA-256 computations. (A set that holds legacy keys, read from data
+// written before keys existed, also matches an ID by its 64-bit FNV-1a
+// digest, which can be collided on purpose: see [LegacyKeyOf].)
 type EventKey [16]byte
 
 // KeyOf returns the key of an event ID: the first 16 bytes of its SHA-256.
@@ -88,6 +90,10 @@ func fnv64(id string) uint64 {
 // Stores that implement [Applier] keep the keys in a layout of their own
 // and need not fill a Customer's set for the Tracker; they fill it for
 // Get, Load and Scan.
+//
+// A copy of an EventSet by value shares its memory with the original:
+// change neither afterwards. Copy a Customer with [Customer.Clone] or
+// [Customer.CopyTo], which copy the set.
 type EventSet struct {
 	keys []EventKey // ascending, distinct; legacy keys sort last
 }
@@ -179,13 +185,15 @@ var ErrEventSet = errors.New("lifecycle: invalid event set")
 // set). An element may also be a JSON number, an unsigned 64-bit digest as
 // older versions of this library wrote in Customer.Seen: it is read as the
 // legacy key of that digest (see [LegacyKeyOf]), so customers stored
-// before event keys existed still recognise a retried old event.
+// before event keys existed still recognise a retried old event. On error
+// the set is unchanged; the error wraps [ErrEventSet] and names the
+// element's index and value.
 func (s *EventSet) UnmarshalJSON(data []byte) error {
 	var raw []json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return fmt.Errorf("%w: %w", ErrEventSet, err)
+		return fmt.Errorf("%w: %s is not a JSON array of keys", ErrEventSet, truncate(string(data)))
 	}
-	keys := s.keys[:0]
+	keys := make([]EventKey, 0, len(raw))
 	for i, r := range raw {
 		var k EventKey
 		if len(r) > 0 && r[0] == '"' {

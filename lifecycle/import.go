@@ -13,7 +13,7 @@ type ImportResult struct {
 	Applied    int // events applied now
 	Duplicates int // events applied before (or earlier in the input)
 	Customers  int // customers written (counted once per chunk)
-	Moved      int // stage changes stored
+	Moved      int // stage changes stored for the imported customers (not those referral credits cause)
 }
 
 // ImportChunk is how many events [Tracker.Import] folds and writes at once.
@@ -22,14 +22,18 @@ const ImportChunk = 100_000
 // Import records a large history of events, as a backfill when a shop
 // adopts the library: it reads events in chunks of [ImportChunk], folds
 // each chunk's events per customer in memory and writes every customer of
-// the chunk with one [Applier.Apply] (on sqlstore: two statements for the
-// whole chunk), then the referral credits the chunk owes. The result is
-// the same as recording the events one by one with [Tracker.Record] in
-// the order they come: exactly once (events already applied, in the store
-// or earlier in the input, count as Duplicates), order-independent facts
-// and stages, hooks called for every stored move, and safe against
-// customers that already exist and against writers recording at the same
-// time.
+// the chunk with one [Applier.Apply] (sqlstore on PostgreSQL: one read and
+// one write statement, or a COPY transaction for customers not stored
+// yet; on SQLite one transaction), then the referral credits the chunk
+// owes, with one more Apply. Every event is applied exactly once (events
+// already applied, in the store or earlier in the input, count as
+// Duplicates), and the customers end with the same facts, stages, AsOf,
+// Seen and referral credits as recording the events one by one with
+// [Tracker.Record]; where a customer's own events and the credits they
+// earn from others interleave, History, Since and Version may differ
+// (the credits of a chunk come after its events). Hooks are called for
+// every stored move. It is safe against customers that already exist and
+// against writers recording at the same time.
 //
 // Each event is validated as Record does. Import stops at the first
 // invalid event, at the first error the iterator yields, or at the first
@@ -40,6 +44,9 @@ const ImportChunk = 100_000
 // nil, is called after each chunk with the counts so far.
 func (t *Tracker) Import(ctx context.Context, events iter.Seq2[Event, error], progress func(ImportResult)) (ImportResult, error) {
 	var ir ImportResult
+	if events == nil {
+		return ir, fmt.Errorf("%w: import: the event iterator is nil", ErrInvalidEvent)
+	}
 	chunk := make([]Event, 0, ImportChunk)
 	pos := 0 // position in the input of chunk[0]
 	flush := func() error {

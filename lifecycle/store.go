@@ -47,7 +47,8 @@ type Loader interface {
 // applied to each customer before, and applies the Tracker's fold under
 // its own lock or transaction, keeping the applied IDs and the history in
 // a layout of its own. A store with it does the work of recording an
-// event in time that does not grow with the customer's history, and may
+// event in time that does not grow with the number of events the customer
+// has had, and may
 // write many customers at once (one statement or transaction for a whole
 // [Tracker.RecordBatch], [Tracker.Import] chunk or [Tracker.Sweep] page); a
 // Store without it works the same through the Tracker's one fallback
@@ -101,7 +102,8 @@ type Applier interface {
 }
 
 // Write is one customer's part of an [Applier.Apply]: the events to check
-// and record, the Tracker's fold, and the outcome the store sets.
+// and record, the Tracker's fold, and the outcome the store sets. Fn must
+// not be nil.
 type Write struct {
 	ID     string   // the customer
 	Events []string // distinct IDs of the events to check and record; may be empty
@@ -113,7 +115,7 @@ type Write struct {
 
 // DueLister is an optional Store capability for [Tracker.Sweep]: ListDue
 // yields the ID of every customer whose [Customer.Due] is zero or at or
-// before now, from an index, so that a sweep reads only the customers
+// before now (one whose Due is [Never] may be left out), from an index, so that a sweep reads only the customers
 // who are due instead of every stored one. A customer written during the
 // listing may be yielded or not. A failure is yielded as a non-nil error,
 // after which ListDue stops. It honours ctx, and the loop body may call

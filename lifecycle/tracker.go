@@ -46,8 +46,10 @@ import (
 //     the events' identity and applies the fold under its own lock or
 //     transaction), or, for a store without it, is a compare-and-swap Put
 //     on the customer's version; a lost race is retried a bounded number
-//     of times. A failed write leaves the stored customer as it was, so a
-//     retry of the same event applies it exactly once.
+//     of times. A failed write leaves the stored customer as it was (or,
+//     where a networked store cannot know whether a commit in flight took
+//     effect, with the event applied once), so a retry of the same event
+//     applies it exactly once.
 //   - Hooks run after the write has committed.
 //
 // A customer's stage is computed at their classification time, the later
@@ -124,7 +126,11 @@ func WithMaxSkew(d time.Duration) Option {
 // writer of the same customer ([ErrConflict]: a compare-and-swap Put, or an
 // [Applier] that checks the version at commit) is retried before Record
 // gives up with [ErrConflict] (default 32, so at most 33 attempts; n ≤ 0
-// means a single attempt, no retry).
+// means a single attempt, no retry). An Applier that checks at commit may
+// also refuse a write it prepared from a row it held that was stale, or
+// that would apply an event again (sqlstore on PostgreSQL does: see its
+// Store.Apply); with n ≤ 0 such a write, a retried event among them, fails
+// with [ErrConflict] instead of being reported Duplicate.
 func WithMaxRetries(n int) Option { return func(t *Tracker) { t.retries = n } }
 
 // WithHook adds a hook called after every stored stage change; a nil h

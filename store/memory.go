@@ -473,9 +473,10 @@ func (r *record) version() uint64 {
 // shard's write lock (so Apply never reports a conflict); a write's fn
 // works on a copy of the stored customer without History and Seen, and
 // Memory appends the transitions fn adds and the keys of the events not
-// seen itself. Looking an event up costs the same however many events the
-// customer has had (a search of a sorted run of keys and a scan of a short
-// tail). If a fn reports a change without setting Version to the previous
+// seen itself. Looking an event up is a search of a sorted run of keys
+// and a scan of a short tail (at most about 2√n keys for a customer with n
+// events), never a pass over all of them; a customer kept whole (see the
+// type's doc) is copied whole. If a fn reports a change without setting Version to the previous
 // version plus one (breaking the Applier's rules), the write's Err wraps
 // [lifecycle.ErrInvalidCustomer] and nothing is stored for it. The stored
 // customer keeps the ID id whatever fn does to c.ID.
@@ -539,8 +540,8 @@ func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(
 
 // ListDue yields the IDs of the customers whose Due is zero or at or
 // before now, as [lifecycle.DueLister] describes. It reads each shard's
-// due times (kept beside the records, in a dense array, so a shard is
-// read without decoding a customer) under its read lock, and yields the
+// due times (kept in each record of the shard's dense slice of records,
+// so a shard is read without decoding a customer) under its read lock, and yields the
 // shard's due IDs after releasing it, so the loop body may write.
 func (m *Memory) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, error] {
 	at := dueCode(now)

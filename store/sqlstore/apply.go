@@ -22,8 +22,9 @@ import (
 
 // Apply is the [lifecycle.Tracker]'s write path, as [lifecycle.Applier]
 // describes. Its cost does not depend on how many events the customers
-// already have: it reads the customers' rows and looks up only the keys
-// of the given events (each event's [lifecycle.KeyOf] key and its
+// have had: it reads the customers' rows (their history of stage changes
+// included, in the data column) and looks up only the keys of the given
+// events (each event's [lifecycle.KeyOf] key and its
 // [lifecycle.LegacyKeyOf] key, so that an event recorded before schema
 // version 3 is still found), and writes the customers' rows and the keys
 // of the events not seen.
@@ -48,8 +49,11 @@ import (
 // allows), and its write is stored only if the row is still the one held
 // (the same version and xmin, which a customer deleted and created again
 // does not share) and none of its events' keys is stored; otherwise it is
-// a lost race, the row is dropped, and the next Apply reads. So a customer
-// written through one instance costs one round trip per event.
+// a lost race (an error wrapping [lifecycle.ErrConflict] that says so),
+// the row is dropped, and the next Apply reads. So a customer written
+// through one instance costs one round trip per event, and an event
+// applied before costs one refused write and a retry (the
+// [lifecycle.Tracker] retries it, within [lifecycle.WithMaxRetries]).
 //
 // An Apply of 1,000 or more customers none of which is stored (an Import
 // into an empty store) writes them and their keys with COPY, in one
@@ -66,7 +70,8 @@ import (
 // Seen is left empty. A change a fn makes is checked as [Store.Put] checks
 // its argument (a [*ValueError], or an error wrapping
 // [lifecycle.ErrInvalidCustomer]); nothing is stored for that write then.
-// Readers never wait for Apply.
+// Readers do not wait for Apply (on SQLite, in WAL mode, which [Connect]
+// sets).
 //
 // As for Put, a connection lost while the write is in flight leaves its
 // outcome unknown; on PostgreSQL so does a ctx cancelled while the write
@@ -371,9 +376,14 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	}
 	have := s.versionsOf(ctx, lost)
 	for i, w := range writing {
-		if _, ok := won[w.ID]; !ok {
-			w.Err = &store.ConflictError{ID: w.ID, Want: prevOf[i], Have: have[w.ID]}
+		if _, ok := won[w.ID]; ok {
+			continue
 		}
+		if held[w.ID] {
+			w.Err = fmt.Errorf("sqlstore: customer %q: the row this Store held (version %d) is no longer the stored one (stored version %d), or one of the events was applied before: %w", w.ID, prevOf[i], have[w.ID], lifecycle.ErrConflict)
+			continue
+		}
+		w.Err = &store.ConflictError{ID: w.ID, Want: prevOf[i], Have: have[w.ID]}
 	}
 	return called, nil
 }

@@ -426,6 +426,10 @@ func TestOpenRefusesBadOptions(t *testing.T) {
 		{"mysql URL", func() (*sqlstore.Store, error) { return sqlstore.Connect(ctx, "mysql://u:secret@h/db") }, "mysql://u:xxxxx@h/db"},
 		{"empty sqlite path", func() (*sqlstore.Store, error) { return sqlstore.Connect(ctx, "sqlite:") }, "names no file"},
 	}
+	// A nil option is ignored, as lifecycle.NewTracker ignores one.
+	s, err := sqlstore.Open(ctx, db, sqlstore.SQLite, nil, sqlstore.WithScanPageSize(3), nil)
+	require.NoError(t, err, "Open with nil options")
+	s.Close()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := tc.open()

@@ -10,7 +10,8 @@
 //	s, err := sqlstore.Open(ctx, db, sqlstore.Postgres)                   // your own *sql.DB
 //
 // Both create or upgrade the store's tables (see [Open]) before returning,
-// so the store is ready to hand to [lifecycle.NewTracker].
+// so the store is ready to hand to [lifecycle.NewTracker]; both ignore nil
+// options.
 //
 // What the store guarantees, beyond the rules of [lifecycle.Store]:
 //   - Each Put is one database transaction: the customer row and the rows
@@ -23,11 +24,13 @@
 //   - The store is a [lifecycle.Applier]: the [lifecycle.Tracker] records
 //     through [Store.Apply], which looks up only the given events' keys and
 //     writes only the customers' rows and the new keys, so its cost does
-//     not grow with a customer's history. On PostgreSQL an Apply is one
-//     read and one write statement for all its customers (so a
-//     RecordBatch is two round trips), and a customer this Store last read
-//     or wrote needs only the write (see [Store.Apply]); on SQLite it is
-//     one BEGIN IMMEDIATE transaction.
+//     not grow with the number of events a customer has had (it does
+//     rewrite the customer's row, history of stage changes included). On
+//     PostgreSQL an Apply is one read and one write statement for all its
+//     customers (a RecordBatch is two round trips, plus one Apply for the
+//     referral credits it earns), and a customer this Store last read or
+//     wrote needs only the write (see [Store.Apply]); on SQLite it is one
+//     BEGIN IMMEDIATE transaction.
 //   - The store is a [lifecycle.DueLister]: customers carry an indexed due
 //     time, and [lifecycle.Tracker.Sweep] reads only the customers who are
 //     due ([Store.ListDue]).
@@ -81,7 +84,7 @@ const (
 	// Postgres is PostgreSQL 12 or later, through the driver registered as
 	// "pgx" (github.com/jackc/pgx/v5/stdlib).
 	Postgres Dialect = iota + 1
-	// SQLite is SQLite 3.35 or later, through the driver registered as
+	// SQLite is SQLite 3.41 or later (for unhex), through the driver registered as
 	// "sqlite" (modernc.org/sqlite).
 	SQLite
 )
@@ -136,8 +139,8 @@ func WithTablePrefix(p string) Option {
 	}
 }
 
-// WithScanPageSize sets how many customers Scan and ListByStage read per
-// query (default [DefaultScanPageSize]; 1 to 100000). Scan keeps at most
+// WithScanPageSize sets how many customers Scan, ListByStage and ListDue
+// read per query (default [DefaultScanPageSize]; 1 to 100000). Scan keeps at most
 // one page of customers in memory.
 func WithScanPageSize(n int) Option {
 	return func(c *config) {
@@ -250,7 +253,9 @@ func Open(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, e
 	}
 	cfg := config{prefix: DefaultTablePrefix, page: DefaultScanPageSize, retries: DefaultRetries, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	if len(cfg.errs) > 0 {
 		return nil, errors.Join(cfg.errs...)

@@ -17,7 +17,8 @@
 // included), which costs more per event the more events a customer has;
 // [Run] logs when a store lacks it. Every failure
 // names the rule broken and the input that broke it; a rule that hangs for
-// longer than [CaseTimeout] fails instead of hanging the test binary.
+// longer than [CaseTimeout] (plus a 5-second grace) fails instead of
+// hanging the test binary.
 package storetest
 
 import (
