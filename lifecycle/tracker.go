@@ -221,7 +221,8 @@ func (t *Tracker) Validate(e *Event) error {
 // the facts, re-classifies, stores the result (through the store's
 // [Applier], or else with a compare-and-swap Put) and then calls the hooks
 // if the stage changed. Recording an event ID the customer already has is
-// not an error: the result says Duplicate.
+// not an error: the result says Duplicate (with one exception, when
+// retries are turned off: see [WithMaxRetries]).
 //
 // Errors wrap [ErrInvalidEvent] (with a *[ValidationError]), [ErrConflict]
 // (retries exhausted), [ErrInvalidModel], the context's error, or the
