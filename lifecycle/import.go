@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -90,18 +91,14 @@ func (t *Tracker) Import(ctx context.Context, events iter.Seq2[Event, error], pr
 // importChunk writes the valid events of one chunk, one write per
 // customer, all in one writeAll, then their referral credits.
 func (t *Tracker) importChunk(ctx context.Context, events []Event, ir *ImportResult) error {
-	ops, _ := t.opsFor(events)
-	defer func() {
-		for _, op := range ops {
-			t.freeOp(op)
-		}
-	}()
-	t.writeAll(ctx, ops, nil, nil)
+	ops, _, credited := t.recordAll(ctx, events)
+	defer t.freeOps(ops)
 	var errs []error
-	var debts []owed
-	for _, op := range ops {
+	for k, op := range ops {
+		if err := cmp.Or(op.err, credited[k]); err != nil {
+			errs = append(errs, fmt.Errorf("import: customer %q: %w", op.id, err))
+		}
 		if op.err != nil {
-			errs = append(errs, fmt.Errorf("import: customer %q: %w", op.id, op.err))
 			continue
 		}
 		for _, r := range op.results {
@@ -116,14 +113,6 @@ func (t *Tracker) importChunk(ctx context.Context, events []Event, ir *ImportRes
 			ir.Customers++
 		}
 		ir.Moved += len(op.moves)
-		if op.cr.referrer != "" {
-			debts = append(debts, owed{customer: op.id, credit: op.cr})
-		}
-	}
-	for i, err := range t.credit(ctx, debts) {
-		if err != nil {
-			errs = append(errs, fmt.Errorf("import: customer %q: %w", debts[i].customer, err))
-		}
 	}
 	return errors.Join(errs...)
 }

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -281,40 +282,54 @@ func (t *Tracker) RecordBatch(ctx context.Context, events []Event) ([]Result, er
 	if len(errs) > 0 {
 		return results, errors.Join(errs...)
 	}
-	ops, groups := t.opsFor(events)
-	defer func() {
-		for _, op := range ops {
-			t.freeOp(op)
-		}
-	}()
-	t.writeAll(ctx, ops, nil, nil)
-	var debts []owed
-	for _, op := range ops {
-		for k, i := range groups[op.id] {
+	ops, groups, credited := t.recordAll(ctx, events)
+	defer t.freeOps(ops)
+	for k, op := range ops {
+		for j, i := range groups[op.id] {
 			if op.err != nil {
 				results[i] = Result{EventID: events[i].ID, CustomerID: op.id, Err: op.err}
 			} else {
-				results[i] = op.results[k]
+				results[i] = op.results[j]
 			}
 		}
-		switch {
-		case op.err != nil:
-			errs = append(errs, fmt.Errorf("customer %q: %w", op.id, op.err))
-		case op.cr.referrer != "":
-			debts = append(debts, owed{customer: op.id, credit: op.cr})
-		}
-	}
-	for i, err := range t.credit(ctx, debts) {
-		if err != nil {
-			errs = append(errs, fmt.Errorf("customer %q: %w", debts[i].customer, err))
+		if err := cmp.Or(op.err, credited[k]); err != nil {
+			errs = append(errs, fmt.Errorf("customer %q: %w", op.id, err))
 		}
 	}
 	return results, errors.Join(errs...)
 }
 
-// opsFor returns one write per customer of events, in the order their
-// customers first appear, each folding that customer's events in the order
-// they come; groups maps each customer to the indexes of its events.
+// recordAll writes valid events with one write per customer, all in one
+// writeAll, and then the referral credits they earn. The writes come in
+// the order their customers first appear in events, each folding that
+// customer's events in the order they come; groups maps each customer to
+// the indexes of its events, and credited[k] is the error of the credit
+// ops[k] owes (nil when none failed). The caller frees ops with freeOps.
+func (t *Tracker) recordAll(ctx context.Context, events []Event) (ops []*writeOp, groups map[string][]int, credited []error) {
+	ops, groups = t.opsFor(events)
+	t.writeAll(ctx, ops, nil, nil)
+	var debts []owed
+	var owers []int
+	for k, op := range ops {
+		if op.err == nil && op.cr.referrer != "" {
+			debts, owers = append(debts, owed{customer: op.id, credit: op.cr}), append(owers, k)
+		}
+	}
+	credited = make([]error, len(ops))
+	for i, err := range t.credit(ctx, debts) {
+		credited[owers[i]] = err
+	}
+	return ops, groups, credited
+}
+
+// freeOps gives ops back to the pool.
+func (t *Tracker) freeOps(ops []*writeOp) {
+	for _, op := range ops {
+		t.freeOp(op)
+	}
+}
+
+// opsFor returns one write per customer of events (see recordAll).
 func (t *Tracker) opsFor(events []Event) (ops []*writeOp, groups map[string][]int) {
 	var order []string
 	groups = make(map[string][]int)
@@ -436,17 +451,18 @@ func (t *Tracker) due(ctx context.Context, now time.Time) iter.Seq2[string, erro
 				yield("", fmt.Errorf("%w: the store's Scan yielded a nil customer", ErrInvalidCustomer))
 				return
 			}
-			if (c.Due.IsZero() || !c.Due.After(now)) && !yield(c.ID, nil) {
+			if dueBy(c, now) && !yield(c.ID, nil) {
 				return
 			}
 		}
 	}
 }
 
+// dueBy reports whether c's Due is zero or at or before now.
+func dueBy(c *Customer, now time.Time) bool { return c.Due.IsZero() || !c.Due.After(now) }
+
 // isDue reports whether a sweep at now re-classifies c.
-func isDue(c *Customer, now time.Time) bool {
-	return now.After(c.AsOf) && (c.Due.IsZero() || !c.Due.After(now))
-}
+func isDue(c *Customer, now time.Time) bool { return now.After(c.AsOf) && dueBy(c, now) }
 
 // writeOp is one write of one customer: the events to fold (a Record, a
 // customer's share of a batch, a referral credit) or a sweep. It is
@@ -472,9 +488,6 @@ type writeOp struct {
 	fn      func(c *Customer, seen []bool) (bool, error)
 	one     [1]Event
 	oneRes  [1]Result
-	oneID   [1]string
-	oneSlot [1]int
-	oneApp  [1]bool
 	self    [1]*writeOp // write's arrays, so that one op allocates nothing
 	todo    [1]*writeOp
 	w       [1]Write
@@ -492,6 +505,7 @@ func (t *Tracker) newOp() *writeOp {
 
 func (t *Tracker) freeOp(op *writeOp) {
 	clear(op.one[:])
+	clear(op.ids)
 	op.events, op.results, op.cr, op.err = nil, nil, credit{}, nil
 	op.self[0], op.todo[0], op.w[0] = nil, nil, Write{}
 	t.ops.Put(op)
@@ -502,50 +516,37 @@ func (t *Tracker) freeOp(op *writeOp) {
 func (op *writeOp) setEvents(events []Event, results []Result) {
 	op.sweep = false
 	op.events, op.results = events, results
-	if len(events) == 1 {
-		op.ids, op.slot, op.applied = op.oneID[:0], op.oneSlot[:1], op.oneApp[:1]
-		op.slot[0] = -1
-		if events[0].Type != ReferralConverted {
-			op.ids = append(op.ids, events[0].ID)
-			op.slot[0] = 0
-		}
-		return
-	}
-	if op.index == nil {
-		op.index = make(map[string]int)
-	}
-	clear(op.index)
 	op.ids, op.slot = op.ids[:0], op.slot[:0]
-	if cap(op.ids) == 1 { // op.oneID's array: never append into it for a batch
-		op.ids = nil
-	}
-	if cap(op.slot) == 1 {
-		op.slot = nil
+	if len(events) > 1 { // an ID may repeat
+		if op.index == nil {
+			op.index = make(map[string]int)
+		}
+		clear(op.index)
 	}
 	for i := range events {
-		if events[i].Type == ReferralConverted {
+		e := &events[i]
+		if e.Type == ReferralConverted {
 			op.slot = append(op.slot, -1)
 			continue
 		}
-		j, ok := op.index[events[i].ID]
-		if !ok {
+		j, ok := op.index[e.ID]
+		if !ok || len(events) == 1 {
 			j = len(op.ids)
-			op.index[events[i].ID] = j
-			op.ids = append(op.ids, events[i].ID)
+			op.ids = append(op.ids, e.ID)
+			if len(events) > 1 {
+				op.index[e.ID] = j
+			}
 		}
 		op.slot = append(op.slot, j)
 	}
-	if cap(op.applied) < len(op.ids) || cap(op.applied) == 1 {
-		op.applied = make([]bool, len(op.ids))
-	}
-	op.applied = op.applied[:len(op.ids)]
+	op.applied = slices.Grow(op.applied[:0], len(op.ids))[:len(op.ids)]
 }
 
 // setSweep prepares op to re-classify a customer at now.
 func (op *writeOp) setSweep(now time.Time) {
 	op.sweep, op.now = true, now
 	op.events, op.results = nil, op.oneRes[:1]
-	op.ids = op.oneID[:0]
+	op.ids = op.ids[:0]
 }
 
 // run is the one fold of the write path, passed to the store as fn: it
