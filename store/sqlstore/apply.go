@@ -43,7 +43,7 @@ import (
 // writes are sorted by customer ID, so two Applies lock shared customers
 // in the same order.
 //
-// The Store holds the rows it last read or wrote for up to 4,096
+// The Store holds, decoded, the rows it last wrote for up to 4,096
 // customers. A write to a customer it holds skips the read: its fn is
 // given the held row with seen all false (the latitude [lifecycle.Applier]
 // allows), and its write is stored only if the row is still the one held
@@ -151,21 +151,23 @@ func lookupKeys(ws []*lifecycle.Write) []lifecycle.EventKey {
 	return keys
 }
 
-// stored is one customer row as Apply read (or wrote) it.
+// stored is one customer row as Apply read it, or, in the row cache, as
+// it wrote it.
 type stored struct {
 	version int64
-	data    []byte
-	keys    string // the keys found among those looked up, in hexadecimal
-	xmin    string // PostgreSQL: the row version's transaction ID
+	data    []byte              // as read: the data column
+	held    *lifecycle.Customer // as written (History included, Seen empty): never changed
+	keys    string              // the keys found among those looked up, in hexadecimal
+	xmin    string              // PostgreSQL: the row version's transaction ID
 }
 
 // rowCacheSize is how many customers' rows a PostgreSQL Store holds for
-// Apply (about 1 KB each).
+// Apply, decoded (a few KB each).
 const rowCacheSize = 4096
 
-// rowCache holds the rows a PostgreSQL Store last read or wrote through
-// Apply, so that the next Apply to the same customer needs no read: it
-// runs fn on the row held, as if none of the events were seen, and its
+// rowCache holds the customers a PostgreSQL Store last wrote through
+// Apply, decoded, so that the next Apply to the same customer needs no
+// read (nor JSON decoding): it runs fn on a copy of the customer held, as if none of the events were seen, and its
 // write statement stores the change only if the row is still the one
 // held (the same version and xmin, the transaction ID of the row version,
 // which a customer deleted and created again does not share) and none of
@@ -212,10 +214,15 @@ func (c *rowCache) drop(id string) {
 // write false when there is nothing; an error is w's outcome (fn's error,
 // a refused change, an undecodable row).
 func prepare(w *lifecycle.Write, row *stored, c *lifecycle.Customer, seen []bool) (prev uint64, data []byte, write bool, err error) {
-	if row != nil {
+	switch {
+	case row != nil && row.held != nil:
+		row.held.CopyTo(c)
+	case row != nil:
 		if err := decode(c, w.ID, row.version, row.data, ""); err != nil {
 			return 0, nil, false, err
 		}
+	}
+	if row != nil {
 		if row.keys != "" {
 			var got lifecycle.EventSet
 			if err := parseKeys(&got, row.keys); err != nil {
@@ -308,7 +315,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		kKeys, gKeys               [][]byte
 		writing                    []*lifecycle.Write
 		prevOf                     []uint64
-		written                    []string // the data written, for the row cache
+		cs                         []*lifecycle.Customer // as written, for the row cache
 	)
 	k = 0
 	for _, w := range ws {
@@ -323,7 +330,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			w.Err = err
 			continue
 		}
-		writing, prevOf, written = append(writing, w), append(prevOf, prev), append(written, string(data))
+		writing, prevOf, cs = append(writing, w), append(prevOf, prev), append(cs, c)
 		wIDs, stages, datas = append(wIDs, c.ID), append(stages, string(c.Stage)), append(datas, string(data))
 		versions, prevs, asOfs = append(versions, int64(c.Version)), append(prevs, int64(prev)), append(asOfs, c.AsOf)
 		dues = append(dues, dueCol(c.Due))
@@ -365,7 +372,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	var lost []string
 	for i, w := range writing {
 		if xmin, ok := won[w.ID]; ok {
-			s.rows.put(w.ID, &stored{version: int64(prevOf[i] + 1), data: []byte(written[i]), xmin: xmin})
+			s.rows.put(w.ID, &stored{version: int64(prevOf[i] + 1), held: cs[i], xmin: xmin})
 			continue
 		}
 		s.rows.drop(w.ID)
@@ -450,7 +457,7 @@ func (s *Store) copyNew(ctx context.Context, ids, stages []string, versions []in
 
 // readPostgres reads the customers ids, and which of the keys keyArg
 // (each of the customer in keyIDs at the same place) they have, into
-// found; it keeps each row it read in the row cache.
+// found.
 func (s *Store) readPostgres(ctx context.Context, ids, keyIDs []string, keyArg [][]byte, found map[string]*stored) error {
 	rows, err := s.db.QueryContext(ctx, s.q.applyRead, ids, keyIDs, keyArg)
 	if err != nil {
@@ -466,7 +473,6 @@ func (s *Store) readPostgres(ctx context.Context, ids, keyIDs []string, keyArg [
 		}
 		r.keys = keys.String
 		found[id] = &r
-		s.rows.put(id, &stored{version: r.version, data: r.data, xmin: r.xmin})
 	}
 	return rows.Err()
 }

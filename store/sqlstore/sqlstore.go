@@ -210,7 +210,7 @@ type Store struct {
 	retries int
 	log     *slog.Logger
 	q       queries
-	// rows holds the customer rows Apply last read or wrote (PostgreSQL).
+	// rows holds the customers Apply last wrote (PostgreSQL).
 	rows rowCache
 	// wlock serialises this Store's SQLite write transactions: SQLite has
 	// one writer at a time, and waiting here is cheaper than in SQLite's
