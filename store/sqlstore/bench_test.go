@@ -146,21 +146,29 @@ func BenchmarkRecordHot(b *testing.B) {
 // customers, one writer; an op is one batch.
 func BenchmarkRecordBatch(b *testing.B) {
 	benchEnvs(b, func(b *testing.B, e env) {
-		tr := newTracker(e.open(b))
-		ctx := context.Background()
-		r := rand.New(rand.NewPCG(1, 2))
-		batch := make([]lifecycle.Event, 100)
-		run := fmt.Sprintf("batch-%d", time.Now().UnixNano())
-		b.ResetTimer()
-		for n := 0; n < b.N; n++ {
-			for i := range batch {
-				batch[i] = benchEvent(run, n*len(batch)+i, r)
-				batch[i].CustomerID = fmt.Sprintf("b%04d", n%100*10+i%10)
-			}
-			if _, err := tr.RecordBatch(ctx, batch); err != nil {
-				b.Fatal(err)
+		recordBatches(b, newTracker(e.open(b)), func(n, i int) string { return fmt.Sprintf("b%04d", n%100*10+i%10) })
+	})
+}
+
+// recordBatches records b.N batches of 100 events of the peer's workload
+// (benchEvent), one writer, and reports events/s; customer, when not nil,
+// gives the customer of the i-th event of the n-th batch instead.
+func recordBatches(b *testing.B, tr *lifecycle.Tracker, customer func(n, i int) string) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(1, 2))
+	batch := make([]lifecycle.Event, 100)
+	run := fmt.Sprintf("batch-%d", time.Now().UnixNano())
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		for i := range batch {
+			batch[i] = benchEvent(run, n*len(batch)+i, r)
+			if customer != nil {
+				batch[i].CustomerID = customer(n, i)
 			}
 		}
-		b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "events/s")
-	})
+		if _, err := tr.RecordBatch(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "events/s")
 }

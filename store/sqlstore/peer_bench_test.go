@@ -53,23 +53,7 @@ func BenchmarkRecordPostgres(b *testing.B) {
 // through Tracker.RecordBatch: an op is a batch of 100 events of customers
 // drawn from 1,000; one writer.
 func BenchmarkRecordBatchPostgres(b *testing.B) {
-	peerCommits(b, func(b *testing.B, e env) {
-		tr := newTracker(e.open(b))
-		ctx := context.Background()
-		r := rand.New(rand.NewPCG(1, 2))
-		batch := make([]lifecycle.Event, 100)
-		run := fmt.Sprintf("batch-%d", time.Now().UnixNano())
-		b.ResetTimer()
-		for n := 0; n < b.N; n++ {
-			for i := range batch {
-				batch[i] = benchEvent(run, n*len(batch)+i, r)
-			}
-			if _, err := tr.RecordBatch(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "events/s")
-	})
+	peerCommits(b, func(b *testing.B, e env) { recordBatches(b, newTracker(e.open(b)), nil) })
 }
 
 // seq yields events as an import stream.
