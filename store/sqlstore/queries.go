@@ -47,11 +47,14 @@ SELECT count(*) FROM upd`
 )` + sync,
 			// Apply reads every customer of its writes, and only the keys
 			// of their events, in one statement.
-			// ($2, $3 pair each key looked up with its customer, so that
-			// each is one index probe.)
+			// ($2, $3 pair each key looked up with its customer; LATERAL
+			// ... LIMIT 1 makes each one index probe, whatever the
+			// statistics were when the connection planned it: a hash join
+			// would read every key of every customer.)
 			applyRead: `SELECT c.id, c.version, c.data, c.xmin::text, f.keys FROM {c} c LEFT JOIN (
 	SELECT e.customer_id, string_agg(encode(e.key, 'hex'), ',') AS keys
-	FROM unnest($2::text[], $3::bytea[]) AS k(id, key) JOIN {e} e ON e.customer_id = k.id AND e.key = k.key
+	FROM unnest($2::text[], $3::bytea[]) AS k(id, key)
+	CROSS JOIN LATERAL (SELECT * FROM {e} e WHERE e.customer_id = k.id AND e.key = k.key LIMIT 1) e
 	GROUP BY e.customer_id
 ) f ON f.customer_id = c.id WHERE c.id = ANY ($1::text[])`,
 			// ... and writes them in one: each row updated if its version
@@ -62,10 +65,12 @@ SELECT count(*) FROM upd`
 	SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[], $6::bigint[], $7::bigint[], $10::text[])
 		AS v(id, stage, version, as_of, data, due, prev, xmin)
 ), seen AS (
-	SELECT DISTINCT g.id FROM unnest($11::text[], $12::bytea[]) AS g(id, key) JOIN {e} e ON e.customer_id = g.id AND e.key = g.key
+	SELECT DISTINCT g.id FROM unnest($11::text[], $12::bytea[]) AS g(id, key)
+	CROSS JOIN LATERAL (SELECT 1 FROM {e} e WHERE e.customer_id = g.id AND e.key = g.key LIMIT 1) e
 ), upd AS (
+	-- (id = ANY: an index scan, not a hash join of v to every customer)
 	UPDATE {c} c SET stage = v.stage, version = v.version, as_of = v.as_of, data = v.data::jsonb, due = NULLIF(v.due, 9223372036854775807)
-	FROM v WHERE v.prev > 0 AND c.id = v.id AND c.version = v.prev
+	FROM v WHERE c.id = ANY ($1::text[]) AND v.prev > 0 AND c.id = v.id AND c.version = v.prev
 	AND (v.xmin = '' OR (c.xmin = v.xmin::xid AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.id = c.id)))
 	RETURNING c.id, c.xmin
 ), new AS (

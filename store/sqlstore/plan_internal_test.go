@@ -1,0 +1,83 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPlansUseIndexes checks the plans PostgreSQL makes for the hot
+// statements. Connect asks for generic plans (plan_cache_mode), and a
+// connection keeps the plan it made first: for tables that were empty
+// then, a plan that joins the statement's rows to a sequential scan of
+// every customer looks cheap, and it stays, making each write cost
+// O(customers). Every statement that looks customers or keys up by ID
+// must reach them through an index in its generic plan on empty tables.
+func TestPlansUseIndexes(t *testing.T) {
+	dsn := os.Getenv("CLM_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("CLM_POSTGRES_DSN is not set")
+	}
+	ctx := context.Background()
+	prefix := fmt.Sprintf("tplan%d_%d_", os.Getpid(), time.Now().UnixNano()%1e9)
+	s, err := Connect(ctx, dsn, WithTablePrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, name := range []string{"customers", "events", "schema_migrations"} {
+			s.db.Exec(`DROP TABLE IF EXISTS ` + s.Table(name))
+		}
+		s.Close()
+	})
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
+		t.Fatal(err)
+	}
+	param := regexp.MustCompile(`\$(\d+)`)
+	seqScan := regexp.MustCompile(`Seq Scan on (` + regexp.QuoteMeta(s.Table("customers")) + `|` + regexp.QuoteMeta(s.Table("events")) + `)\b`)
+	for name, q := range map[string]string{
+		"get": s.q.get, "version": s.q.version, "applyRead": s.q.applyRead, "applyWrite": s.q.applyWrite,
+		"versions": s.q.versions, "due": s.q.due, "scan": s.q.scan, "listStage": s.q.listStage,
+		"insert": s.q.insert, "update": s.q.update, "delete0": s.q.del[0], "delete1": s.q.del[1],
+	} {
+		n := 0
+		for _, m := range param.FindAllStringSubmatch(q, -1) {
+			if i, _ := strconv.Atoi(m[1]); i > n {
+				n = i
+			}
+		}
+		if _, err := conn.ExecContext(ctx, `PREPARE plan_`+name+` AS `+q); err != nil {
+			t.Fatalf("%s: prepare: %v", name, err)
+		}
+		args := strings.TrimSuffix(strings.Repeat("NULL, ", n), ", ")
+		rows, err := conn.QueryContext(ctx, `EXPLAIN EXECUTE plan_`+name+`(`+args+`)`)
+		if err != nil {
+			t.Fatalf("%s: explain: %v", name, err)
+		}
+		var plan strings.Builder
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan.WriteString(line + "\n")
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		if m := seqScan.FindString(plan.String()); m != "" {
+			t.Errorf("the generic plan of %s reads a whole table (%s):\n%s", name, m, plan.String())
+		}
+	}
+}
