@@ -70,8 +70,9 @@ SELECT count(*) FROM upd`
 ), upd AS (
 	-- (id = ANY: an index scan, not a hash join of v to every customer)
 	UPDATE {c} c SET stage = v.stage, version = v.version, as_of = v.as_of, data = v.data::jsonb, due = NULLIF(v.due, 9223372036854775807)
-	FROM v WHERE c.id = ANY ($1::text[]) AND v.prev > 0 AND c.id = v.id AND c.version = v.prev
-	AND (v.xmin = '' OR (c.xmin = v.xmin::xid AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.id = c.id)))
+	FROM v LEFT JOIN seen ON seen.id = v.id
+	WHERE c.id = ANY ($1::text[]) AND v.prev > 0 AND c.id = v.id AND c.version = v.prev
+	AND (v.xmin = '' OR (c.xmin = v.xmin::xid AND seen.id IS NULL))
 	RETURNING c.id, c.xmin
 ), new AS (
 	INSERT INTO {c} (id, stage, version, as_of, data, due)
