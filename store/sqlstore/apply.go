@@ -308,14 +308,15 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	}
 	// Run the fns, and gather the rows and keys to write.
 	var (
-		wIDs, stages, datas, xmins []string
-		versions, dues, prevs      []int64
-		asOfs                      []time.Time
-		kIDs, gIDs                 []string
-		kKeys, gKeys               [][]byte
-		writing                    []*lifecycle.Write
-		prevOf                     []uint64
-		cs                         []*lifecycle.Customer // as written, for the row cache
+		wIDs, stages, xmins   []string
+		datas                 [][]byte
+		versions, dues, prevs []int64
+		asOfs                 []time.Time
+		kIDs, gIDs            []string
+		kKeys, gKeys          [][]byte
+		writing               []*lifecycle.Write
+		prevOf                []uint64
+		cs                    []*lifecycle.Customer // as written, for the row cache
 	)
 	k = 0
 	for _, w := range ws {
@@ -331,7 +332,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			continue
 		}
 		writing, prevOf, cs = append(writing, w), append(prevOf, prev), append(cs, c)
-		wIDs, stages, datas = append(wIDs, c.ID), append(stages, string(c.Stage)), append(datas, string(data))
+		wIDs, stages, datas = append(wIDs, c.ID), append(stages, string(c.Stage)), append(datas, data)
 		versions, prevs, asOfs = append(versions, int64(c.Version)), append(prevs, int64(prev)), append(asOfs, c.AsOf)
 		dues = append(dues, dueCol(c.Due))
 		xmin := ""
@@ -403,7 +404,7 @@ const copyMin = 1000
 // transaction on one connection: all of them or, after an error, none. A
 // customer another writer created meanwhile fails it with a unique
 // violation (SQLSTATE 23505).
-func (s *Store) copyNew(ctx context.Context, ids, stages []string, versions []int64, asOfs []time.Time, datas []string, dues []int64, kIDs []string, kKeys [][]byte) error {
+func (s *Store) copyNew(ctx context.Context, ids, stages []string, versions []int64, asOfs []time.Time, datas [][]byte, dues []int64, kIDs []string, kKeys [][]byte) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err

@@ -16,6 +16,9 @@ type migration struct {
 	name     string
 	postgres []string
 	sqlite   []string
+	// only names the one dialect a step is for ("postgres" or "sqlite");
+	// the other dialect records the step with no statements.
+	only string
 }
 
 // migrations is the schema history; the schema version is its length.
@@ -92,13 +95,23 @@ var migrations = []migration{
 			`CREATE INDEX {p}customers_due ON {c} (due, id) WHERE due IS NOT NULL`,
 		},
 	},
+	{
+		// The data column holds the JSON form as bytes: PostgreSQL no
+		// longer parses it into jsonb on every write, which only Go reads.
+		// (SQLite's TEXT column is stored as given already.)
+		name: "data column as bytes",
+		only: "postgres",
+		postgres: []string{
+			`ALTER TABLE {c} ALTER COLUMN data TYPE bytea USING convert_to(data::text, 'UTF8')`,
+		},
+	},
 }
 
 // SchemaVersion is the schema version this package creates and expects:
 // the number of migrations it knows (1: customers and events tables; 2: the
 // stage index; 3: 128-bit event keys, with the old digests kept as legacy
-// keys, and the indexed due time).
-const SchemaVersion = 3
+// keys, and the indexed due time; 4: PostgreSQL's data column as bytea).
+const SchemaVersion = 4
 
 // migrate brings the schema to version target (tests use targets below
 // len(migrations) to check upgrades).

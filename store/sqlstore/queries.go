@@ -62,21 +62,21 @@ SELECT count(*) FROM upd`
 			// writer did first (prev = 0), and the new keys of exactly the
 			// rows written. It returns the IDs written.
 			applyWrite: `WITH v AS (
-	SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[], $6::bigint[], $7::bigint[], $10::text[])
+	SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::bytea[], $6::bigint[], $7::bigint[], $10::text[])
 		AS v(id, stage, version, as_of, data, due, prev, xmin)
 ), seen AS (
 	SELECT DISTINCT g.id FROM unnest($11::text[], $12::bytea[]) AS g(id, key)
 	CROSS JOIN LATERAL (SELECT 1 FROM {e} e WHERE e.customer_id = g.id AND e.key = g.key LIMIT 1) e
 ), upd AS (
 	-- (id = ANY: an index scan, not a hash join of v to every customer)
-	UPDATE {c} c SET stage = v.stage, version = v.version, as_of = v.as_of, data = v.data::jsonb, due = NULLIF(v.due, 9223372036854775807)
+	UPDATE {c} c SET stage = v.stage, version = v.version, as_of = v.as_of, data = v.data, due = NULLIF(v.due, 9223372036854775807)
 	FROM v LEFT JOIN seen ON seen.id = v.id
 	WHERE c.id = ANY ($1::text[]) AND v.prev > 0 AND c.id = v.id AND c.version = v.prev
 	AND (v.xmin = '' OR (c.xmin = v.xmin::xid AND seen.id IS NULL))
 	RETURNING c.id, c.xmin
 ), new AS (
 	INSERT INTO {c} (id, stage, version, as_of, data, due)
-	SELECT v.id, v.stage, v.version, v.as_of, v.data::jsonb, NULLIF(v.due, 9223372036854775807) FROM v WHERE v.prev = 0
+	SELECT v.id, v.stage, v.version, v.as_of, v.data, NULLIF(v.due, 9223372036854775807) FROM v WHERE v.prev = 0
 	ON CONFLICT (id) DO NOTHING RETURNING id, xmin
 ), won AS (
 	SELECT id, xmin FROM upd UNION ALL SELECT id, xmin FROM new
