@@ -78,17 +78,12 @@ type Tracker struct {
 	ops     sync.Pool // *writeOp
 }
 
-// Hook is called after a customer's stage change has been stored. Hooks
+// Hook is called after a customer's stage change has been stored, with
+// the change's Seq and Pos zero (see [Change]). Hooks
 // run synchronously on the goroutine that recorded the event, in the order
 // they were added; a slow hook delays the Record call that triggered it. A
 // panicking hook is recovered and logged: the event stays recorded.
 type Hook func(ctx context.Context, ch Change)
-
-// Change describes one stage change, as passed to a [Hook].
-type Change struct {
-	CustomerID string
-	Transition
-}
 
 // Option configures a [Tracker].
 type Option func(*Tracker)

@@ -43,6 +43,7 @@ type Memory struct {
 	seed   maphash.Seed
 	syms   *symbols
 	shards [shardCount]shard
+	feed   feed
 }
 
 // shard holds its customers in a dense slice in insertion order, with a map
@@ -99,6 +100,9 @@ var (
 	_ lifecycle.Applier   = (*Memory)(nil)
 	_ lifecycle.DueLister = (*Memory)(nil)
 	_ lifecycle.Viewer    = (*Memory)(nil)
+
+	_ lifecycle.ChangeLister = (*Memory)(nil)
+	_ lifecycle.CursorKeeper = (*Memory)(nil)
 )
 
 // NewMemory returns an empty in-memory store.
@@ -451,13 +455,16 @@ func (m *Memory) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) er
 	if have != prev {
 		return &ConflictError{ID: c.ID, Want: prev, Have: have}
 	}
+	old := 0
 	if !ok {
 		r = &record{id: c.ID}
 		m.encode(s, r, c)
 		s.insert(r)
-		return nil
+	} else {
+		old = histLen(r)
+		m.encode(s, r, c)
 	}
-	m.encode(s, r, c)
+	m.feed.note(c.ID, old, len(c.History))
 	return nil
 }
 
@@ -528,13 +535,18 @@ func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(
 	if err := CheckPut(c, prev); err != nil {
 		return err
 	}
+	old := 0
+	if ok && len(c.History) > 0 {
+		old = histLen(r)
+	}
 	if !ok {
 		r = &record{id: id}
 		m.commit(s, r, c, s.keys, s.seen)
 		s.insert(r)
-		return nil
+	} else {
+		m.commit(s, r, c, s.keys, s.seen)
 	}
-	m.commit(s, r, c, s.keys, s.seen)
+	m.feed.note(id, old, old+len(c.History))
 	return nil
 }
 
@@ -570,14 +582,18 @@ func (m *Memory) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, e
 	}
 }
 
-// Delete removes a customer; deleting a missing customer is not an error.
+// Delete removes a customer, and its changes from the change feed;
+// deleting a missing customer is not an error.
 func (m *Memory) Delete(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s := m.shard(id)
 	s.mu.Lock()
-	s.remove(id)
+	if _, ok := s.get(id); ok {
+		s.remove(id)
+		m.feed.forget(id)
+	}
 	s.mu.Unlock()
 	return nil
 }

@@ -211,33 +211,37 @@ func (c *rowCache) drop(id string) {
 
 // prepare decodes w's customer from row (nil: none stored) into c, sets
 // seen from the keys found, and runs w's fn. It returns what to write, or
-// write false when there is nothing; an error is w's outcome (fn's error,
-// a refused change, an undecodable row).
-func prepare(w *lifecycle.Write, row *stored, c *lifecycle.Customer, seen []bool) (prev uint64, data []byte, write bool, err error) {
+// write false when there is nothing, and how many transitions the stored
+// history held (those fn appended past it are new changes); an error is
+// w's outcome (fn's error, a refused change, an undecodable row).
+func prepare(w *lifecycle.Write, row *stored, c *lifecycle.Customer, seen []bool) (prev uint64, old int, data []byte, write bool, err error) {
 	switch {
 	case row != nil && row.held != nil:
 		row.held.CopyTo(c)
 	case row != nil:
 		if err := decode(c, w.ID, row.version, row.data, ""); err != nil {
-			return 0, nil, false, err
+			return 0, 0, nil, false, err
 		}
 	}
 	if row != nil {
 		if row.keys != "" {
 			var got lifecycle.EventSet
 			if err := parseKeys(&got, row.keys); err != nil {
-				return 0, nil, false, fmt.Errorf("sqlstore: customer %q: %w", w.ID, err)
+				return 0, 0, nil, false, fmt.Errorf("sqlstore: customer %q: %w", w.ID, err)
 			}
 			for i, e := range w.Events {
 				seen[i] = got.Has(e)
 			}
 		}
 	}
+	if row != nil {
+		old = len(c.History)
+	}
 	prev, data, write, err = runFn(w.ID, c, row != nil, seen, w.Fn)
 	if fnErr, ok := err.(fnError); ok {
 		err = fnErr.err
 	}
-	return prev, data, write, err
+	return prev, old, data, write, err
 }
 
 // runFn calls fn on c (made a new customer with ID id when found is
@@ -312,8 +316,9 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		datas                 [][]byte
 		versions, dues, prevs []int64
 		asOfs                 []time.Time
-		kIDs, gIDs            []string
+		kIDs, gIDs, chIDs     []string
 		kKeys, gKeys          [][]byte
+		chSeqs                []int64
 		writing               []*lifecycle.Write
 		prevOf                []uint64
 		cs                    []*lifecycle.Customer // as written, for the row cache
@@ -323,7 +328,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		c := new(lifecycle.Customer)
 		seen := make([]bool, len(w.Events))
 		row := found[w.ID]
-		prev, data, write, err := prepare(w, row, c, seen)
+		prev, old, data, write, err := prepare(w, row, c, seen)
 		called = true
 		evKeys := look[k : k+2*len(w.Events)]
 		k += 2 * len(w.Events)
@@ -348,6 +353,9 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 				kIDs, kKeys = append(kIDs, c.ID), append(kKeys, evKeys[2*i][:])
 			}
 		}
+		for seq := old + 1; seq <= len(c.History); seq++ {
+			chIDs, chSeqs = append(chIDs, c.ID), append(chSeqs, int64(seq))
+		}
 	}
 	if len(writing) == 0 {
 		return called, nil
@@ -355,14 +363,14 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	if len(writing) >= copyMin && !slices.ContainsFunc(prevs, func(p int64) bool { return p != 0 }) {
 		// Only customers not stored yet, and many (an Import into an empty
 		// store): COPY them and their keys in one transaction.
-		if err := s.copyNew(ctx, wIDs, stages, versions, asOfs, datas, dues, kIDs, kKeys); err != nil {
+		if err := s.copyNew(ctx, wIDs, stages, versions, asOfs, datas, dues, kIDs, kKeys, chIDs, chSeqs); err != nil {
 			var pe *pgconn.PgError
 			lost := errors.As(err, &pe) && pe.Code == "23505" // another writer created one of them
 			fail(writing, err, lost || isTransient(err))
 		}
 		return true, nil
 	}
-	won, err := s.writePostgres(ctx, wIDs, stages, versions, asOfs, datas, dues, prevs, kIDs, kKeys, xmins, gIDs, gKeys)
+	won, err := s.writePostgres(ctx, wIDs, stages, versions, asOfs, datas, dues, prevs, kIDs, kKeys, xmins, gIDs, gKeys, chIDs, chSeqs)
 	if err != nil {
 		for _, w := range writing {
 			s.rows.drop(w.ID)
@@ -404,7 +412,7 @@ const copyMin = 1000
 // transaction on one connection: all of them or, after an error, none. A
 // customer another writer created meanwhile fails it with a unique
 // violation (SQLSTATE 23505).
-func (s *Store) copyNew(ctx context.Context, ids, stages []string, versions []int64, asOfs []time.Time, datas [][]byte, dues []int64, kIDs []string, kKeys [][]byte) error {
+func (s *Store) copyNew(ctx context.Context, ids, stages []string, versions []int64, asOfs []time.Time, datas [][]byte, dues []int64, kIDs []string, kKeys [][]byte, chIDs []string, chSeqs []int64) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -448,6 +456,19 @@ func (s *Store) copyNew(ctx context.Context, ids, stages []string, versions []in
 			}()))
 		if err != nil {
 			return err
+		}
+		if len(chIDs) > 0 {
+			_, err = tx.CopyFrom(ctx, pgx.Identifier{s.prefix + "changes"}, []string{"customer_id", "seq"},
+				pgx.CopyFromRows(func() [][]any {
+					rows := make([][]any, len(chIDs))
+					for i := range chIDs {
+						rows[i] = []any{chIDs[i], chSeqs[i]}
+					}
+					return rows
+				}()))
+			if err != nil {
+				return err
+			}
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -586,7 +607,7 @@ func (s *Store) applySQLite(ctx context.Context, ws []*lifecycle.Write) (called 
 		r.keys = keys.String
 		c := new(lifecycle.Customer)
 		seen := make([]bool, len(w.Events))
-		prev, data, write, err := prepare(w, row, c, seen)
+		prev, old, data, write, err := prepare(w, row, c, seen)
 		called = true
 		if err != nil || !write {
 			w.Err = err
@@ -599,7 +620,7 @@ func (s *Store) applySQLite(ctx context.Context, ws []*lifecycle.Write) (called 
 				}
 			}
 		})
-		won, err := s.writeSQLite(ctx, conn, c, prev, data, &add)
+		won, err := s.writeSQLite(ctx, conn, c, prev, data, &add, old)
 		if err != nil {
 			return called, err
 		}

@@ -316,3 +316,17 @@ func dueNanos(t time.Time) int64 {
 }
 
 const sqliteTime = "2006-01-02T15:04:05.000000000Z"
+
+// seqJSON returns the JSON array of the integers from to through (SQLite's
+// json_each reads it).
+func seqJSON(from, through int) string {
+	b := make([]byte, 0, 8*(through-from+1)+2)
+	b = append(b, '[')
+	for i := from; i <= through; i++ {
+		if i > from {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(i), 10)
+	}
+	return string(append(b, ']'))
+}

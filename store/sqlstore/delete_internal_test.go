@@ -27,7 +27,7 @@ func TestDeleteRacingCreate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		for _, name := range []string{"customers", "events", "schema_migrations"} {
+		for _, name := range []string{"customers", "events", "changes", "feed", "feed_cursors", "schema_migrations"} {
 			s.db.Exec(`DROP TABLE IF EXISTS ` + s.Table(name))
 		}
 		s.Close()

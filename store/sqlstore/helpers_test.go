@@ -65,7 +65,7 @@ func dropTables(t testing.TB, e env) {
 		return
 	}
 	defer db.Close()
-	for _, name := range []string{"customers", "events", "schema_migrations"} {
+	for _, name := range []string{"customers", "events", "changes", "feed", "feed_cursors", "schema_migrations"} {
 		if _, err := db.Exec(`DROP TABLE IF EXISTS ` + e.prefix + name); err != nil {
 			t.Errorf("cleanup: drop %s: %v", e.prefix+name, err)
 		}

@@ -105,13 +105,58 @@ var migrations = []migration{
 			`ALTER TABLE {c} ALTER COLUMN data TYPE bytea USING convert_to(data::text, 'UTF8')`,
 		},
 	},
+	{
+		// The change feed: a row per transition written from now on
+		// (those stored before are not listed), numbered (pos) only
+		// when a reader lists the feed, under the lock of the feed row,
+		// in an order writers cannot overtake; and the dispatchers'
+		// named cursors with their leases.
+		name: "change feed",
+		postgres: []string{
+			`CREATE TABLE {p}changes (
+	customer_id text COLLATE "C" NOT NULL,
+	seq         bigint NOT NULL CHECK (seq > 0),
+	pos         bigint,
+	CONSTRAINT {p}changes_pkey PRIMARY KEY (customer_id, seq)
+)`,
+			`CREATE UNIQUE INDEX {p}changes_pos ON {p}changes (pos)`,
+			`CREATE INDEX {p}changes_new ON {p}changes (customer_id, seq) WHERE pos IS NULL`,
+			`CREATE TABLE {p}feed (one integer PRIMARY KEY CHECK (one = 1), last bigint NOT NULL)`,
+			`INSERT INTO {p}feed (one, last) VALUES (1, 0)`,
+			`CREATE TABLE {p}feed_cursors (
+	name  text COLLATE "C" PRIMARY KEY,
+	pos   bigint NOT NULL,
+	owner text NOT NULL,
+	until bigint NOT NULL
+)`,
+		},
+		sqlite: []string{
+			`CREATE TABLE {p}changes (
+	customer_id TEXT NOT NULL,
+	seq         INTEGER NOT NULL CHECK (seq > 0),
+	pos         INTEGER,
+	PRIMARY KEY (customer_id, seq)
+) WITHOUT ROWID`,
+			`CREATE UNIQUE INDEX {p}changes_pos ON {p}changes (pos)`,
+			`CREATE INDEX {p}changes_new ON {p}changes (customer_id, seq) WHERE pos IS NULL`,
+			`CREATE TABLE {p}feed (one INTEGER PRIMARY KEY CHECK (one = 1), last INTEGER NOT NULL)`,
+			`INSERT INTO {p}feed (one, last) VALUES (1, 0)`,
+			`CREATE TABLE {p}feed_cursors (
+	name  TEXT PRIMARY KEY,
+	pos   INTEGER NOT NULL,
+	owner TEXT NOT NULL,
+	until INTEGER NOT NULL
+) WITHOUT ROWID`,
+		},
+	},
 }
 
 // SchemaVersion is the schema version this package creates and expects:
 // the number of migrations it knows (1: customers and events tables; 2: the
 // stage index; 3: 128-bit event keys, with the old digests kept as legacy
-// keys, and the indexed due time; 4: PostgreSQL's data column as bytea).
-const SchemaVersion = 4
+// keys, and the indexed due time; 4: PostgreSQL's data column as bytea;
+// 5: the change feed and its cursors).
+const SchemaVersion = 5
 
 // migrate brings the schema to version target (tests use targets below
 // len(migrations) to check upgrades).

@@ -30,7 +30,7 @@ func TestPlansUseIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		for _, name := range []string{"customers", "events", "schema_migrations"} {
+		for _, name := range []string{"customers", "events", "changes", "feed", "feed_cursors", "schema_migrations"} {
 			s.db.Exec(`DROP TABLE IF EXISTS ` + s.Table(name))
 		}
 		s.Close()
@@ -44,11 +44,12 @@ func TestPlansUseIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	param := regexp.MustCompile(`\$(\d+)`)
-	seqScan := regexp.MustCompile(`Seq Scan on (` + regexp.QuoteMeta(s.Table("customers")) + `|` + regexp.QuoteMeta(s.Table("events")) + `)\b`)
+	seqScan := regexp.MustCompile(`Seq Scan on (` + regexp.QuoteMeta(s.Table("customers")) + `|` + regexp.QuoteMeta(s.Table("events")) + `|` + regexp.QuoteMeta(s.Table("changes")) + `)\b`)
 	for name, q := range map[string]string{
 		"get": s.q.get, "version": s.q.version, "applyRead": s.q.applyRead, "applyWrite": s.q.applyWrite,
 		"versions": s.q.versions, "due": s.q.due, "scan": s.q.scan, "listStage": s.q.listStage,
-		"insert": s.q.insert, "update": s.q.update, "delete0": s.q.del[0], "delete1": s.q.del[1],
+		"insert": s.q.insert, "update": s.q.update, "delete0": s.q.del[0], "delete1": s.q.del[1], "delete2": s.q.del[2],
+		"changes": s.q.changes, "sequence": s.q.sequence, "advance": s.q.advance, "cursor": s.q.cursor,
 	} {
 		n := 0
 		for _, m := range param.FindAllStringSubmatch(q, -1) {

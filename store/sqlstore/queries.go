@@ -13,13 +13,20 @@ type queries struct {
 	versions         string // PostgreSQL only: the versions of some customers (after a lost race)
 	addKeys          string // SQLite only: Apply's new keys
 	due              string // ListDue: one page of due customers
-	del              []string
-	listStage, count string
-	countAll         string
+	addChanges       string // SQLite only: Apply's and Put's change rows (PostgreSQL: in applyWrite, insert, update)
+	// The change feed: lockFeed takes the feed row (serializing readers);
+	// sequence numbers the changes not numbered yet after the given last
+	// position, returning the positions; setFeed stores the last position;
+	// changes lists a page after a position, with each customer's data.
+	lockFeed, sequence, setFeed, changes string
+	claim, cursor, advance               string // CursorKeeper
+	del                                  []string
+	listStage, count                     string
+	countAll                             string
 }
 
 func buildQueries(d Dialect, prefix string) queries {
-	r := strings.NewReplacer("{c}", prefix+"customers", "{e}", prefix+"events")
+	r := strings.NewReplacer("{c}", prefix+"customers", "{e}", prefix+"events", "{p}", prefix)
 	var q queries
 	switch d {
 	case Postgres:
@@ -27,7 +34,10 @@ func buildQueries(d Dialect, prefix string) queries {
 		// ins and del act only when upd wrote a row, i.e. when the
 		// compare-and-swap won: the customer and its keys change in one
 		// statement, hence one transaction.
-		sync := `, ins AS (
+		sync := `, chg AS (
+	INSERT INTO {p}changes (customer_id, seq) SELECT upd.id, g FROM upd, generate_series(1, {h}::bigint) AS g
+	ON CONFLICT DO NOTHING
+), ins AS (
 	INSERT INTO {e} (customer_id, key) SELECT upd.id, k FROM upd, unnest($7::bytea[]) AS k
 	ON CONFLICT DO NOTHING
 ), del AS (
@@ -41,10 +51,10 @@ SELECT count(*) FROM upd`
 			insert: `WITH upd AS (
 	INSERT INTO {c} (id, stage, version, as_of, data, due) VALUES ($1, $2, $3, $4, $5, $6)
 	ON CONFLICT (id) DO NOTHING RETURNING id
-)` + sync,
+)` + strings.Replace(sync, "{h}", "$8", 1),
 			update: `WITH upd AS (
 	UPDATE {c} SET stage = $2, version = $3, as_of = $4, data = $5, due = $6 WHERE id = $1 AND version = $8 RETURNING id
-)` + sync,
+)` + strings.Replace(sync, "{h}", "$9", 1),
 			// Apply reads every customer of its writes, and only the keys
 			// of their events, in one statement.
 			// ($2, $3 pair each key looked up with its customer; LATERAL
@@ -84,6 +94,10 @@ SELECT count(*) FROM upd`
 	INSERT INTO {e} (customer_id, key)
 	SELECT k.id, k.key FROM unnest($8::text[], $9::bytea[]) AS k(id, key) JOIN won ON won.id = k.id
 	ON CONFLICT DO NOTHING
+), chg AS (
+	INSERT INTO {p}changes (customer_id, seq)
+	SELECT g.id, g.seq FROM unnest($13::text[], $14::bigint[]) AS g(id, seq) JOIN won ON won.id = g.id
+	ON CONFLICT DO NOTHING
 )
 SELECT id, xmin::text FROM won`,
 			versions: `SELECT id, version FROM {c} WHERE id = ANY ($1::text[])`,
@@ -98,7 +112,23 @@ SELECT id, xmin::text FROM won`,
 			del: []string{
 				`DELETE FROM {c} WHERE id = $1`,
 				`DELETE FROM {e} WHERE customer_id = $1 AND NOT EXISTS (SELECT 1 FROM {c} WHERE id = $1)`,
+				`DELETE FROM {p}changes WHERE customer_id = $1 AND NOT EXISTS (SELECT 1 FROM {c} WHERE id = $1)`,
 			},
+			lockFeed: `SELECT last FROM {p}feed WHERE one = 1 FOR UPDATE`,
+			sequence: `WITH todo AS (
+	SELECT customer_id, seq, row_number() OVER (ORDER BY customer_id, seq) AS n
+	FROM {p}changes WHERE pos IS NULL ORDER BY customer_id, seq LIMIT 10000
+)
+UPDATE {p}changes ch SET pos = $1 + todo.n FROM todo
+WHERE ch.customer_id = todo.customer_id AND ch.seq = todo.seq AND ch.pos IS NULL RETURNING ch.pos`,
+			setFeed: `UPDATE {p}feed SET last = $1 WHERE one = 1`,
+			changes: `SELECT ch.customer_id, ch.seq, ch.pos, c.data FROM {p}changes ch JOIN {c} c ON c.id = ch.customer_id
+WHERE ch.pos > $1 ORDER BY ch.pos LIMIT $2`,
+			claim: `INSERT INTO {p}feed_cursors AS f (name, pos, owner, until) VALUES ($1, 0, $2, $4)
+ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+WHERE f.owner = excluded.owner OR f.until <= $3 RETURNING f.pos`,
+			cursor:    `SELECT pos, owner, until FROM {p}feed_cursors WHERE name = $1`,
+			advance:   `UPDATE {p}feed_cursors SET pos = $3, until = $5 WHERE name = $1 AND owner = $2 AND until > $4 AND pos <= $3`,
 			listStage: `SELECT id FROM {c} WHERE stage = $1 AND id > $2 ORDER BY id LIMIT $3`,
 			count:     `SELECT stage, count(*) FROM {c} GROUP BY stage`,
 			countAll:  `SELECT count(*) FROM {c}`,
@@ -118,17 +148,34 @@ SELECT id, xmin::text FROM won`,
 			// The keys looked up drive the join (CROSS JOIN keeps them
 			// the outer loop): one index probe each, never a pass over
 			// the customer's keys.
-			applyRead: `SELECT c.version, c.data, (SELECT group_concat(hex(e.key), ',') FROM json_each(?) j CROSS JOIN {e} e WHERE e.customer_id = c.id AND e.key = unhex(j.value)) FROM {c} c WHERE c.id = ?`,
-			addKeys:   `INSERT INTO {e} (customer_id, key) SELECT ?, unhex(value) FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
-			due:       `SELECT id, due FROM {c} WHERE due <= ? AND (due, id) > (?, ?) ORDER BY due, id LIMIT ?`,
-			del:       []string{`DELETE FROM {e} WHERE customer_id = ?`, `DELETE FROM {c} WHERE id = ?`},
+			applyRead:  `SELECT c.version, c.data, (SELECT group_concat(hex(e.key), ',') FROM json_each(?) j CROSS JOIN {e} e WHERE e.customer_id = c.id AND e.key = unhex(j.value)) FROM {c} c WHERE c.id = ?`,
+			addKeys:    `INSERT INTO {e} (customer_id, key) SELECT ?, unhex(value) FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
+			due:        `SELECT id, due FROM {c} WHERE due <= ? AND (due, id) > (?, ?) ORDER BY due, id LIMIT ?`,
+			del:        []string{`DELETE FROM {e} WHERE customer_id = ?`, `DELETE FROM {p}changes WHERE customer_id = ?`, `DELETE FROM {c} WHERE id = ?`},
+			addChanges: `INSERT INTO {p}changes (customer_id, seq) SELECT ?, value FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
+			lockFeed:   `SELECT last FROM {p}feed WHERE one = 1`,
+			sequence: `WITH todo AS (
+	SELECT customer_id, seq, row_number() OVER (ORDER BY customer_id, seq) AS n
+	FROM {p}changes WHERE pos IS NULL ORDER BY customer_id, seq LIMIT 10000
+)
+UPDATE {p}changes AS ch SET pos = ? + todo.n FROM todo
+WHERE ch.customer_id = todo.customer_id AND ch.seq = todo.seq AND ch.pos IS NULL RETURNING pos`,
+			setFeed: `UPDATE {p}feed SET last = ? WHERE one = 1`,
+			changes: `SELECT ch.customer_id, ch.seq, ch.pos, c.data FROM {p}changes ch JOIN {c} c ON c.id = ch.customer_id
+WHERE ch.pos > ? ORDER BY ch.pos LIMIT ?`,
+			claim: `INSERT INTO {p}feed_cursors AS f (name, pos, owner, until) VALUES (?1, 0, ?2, ?4)
+ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+WHERE f.owner = excluded.owner OR f.until <= ?3 RETURNING pos`,
+			cursor:    `SELECT pos, owner, until FROM {p}feed_cursors WHERE name = ?`,
+			advance:   `UPDATE {p}feed_cursors SET pos = ?3, until = ?5 WHERE name = ?1 AND owner = ?2 AND until > ?4 AND pos <= ?3`,
 			listStage: `SELECT id FROM {c} WHERE stage = ? AND id > ? ORDER BY id LIMIT ?`,
 			count:     `SELECT stage, count(*) FROM {c} GROUP BY stage`,
 			countAll:  `SELECT count(*) FROM {c}`,
 		}
 	}
 	for _, p := range []*string{&q.get, &q.scan, &q.version, &q.insert, &q.update, &q.insKeys, &q.delKeys,
-		&q.applyRead, &q.applyWrite, &q.versions, &q.addKeys, &q.due, &q.listStage, &q.count, &q.countAll} {
+		&q.applyRead, &q.applyWrite, &q.versions, &q.addKeys, &q.due, &q.listStage, &q.count, &q.countAll,
+		&q.addChanges, &q.lockFeed, &q.sequence, &q.setFeed, &q.changes, &q.claim, &q.cursor, &q.advance} {
 		*p = r.Replace(*p)
 	}
 	for i := range q.del {

@@ -150,9 +150,9 @@ func (s *Store) putPostgres(ctx context.Context, c *lifecycle.Customer, prev uin
 	defer tx.Rollback()
 	var n int
 	if prev == 0 {
-		err = tx.QueryRowContext(ctx, s.q.insert, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueArg(c.Due), keyArgs(&c.Seen)).Scan(&n)
+		err = tx.QueryRowContext(ctx, s.q.insert, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueArg(c.Due), keyArgs(&c.Seen), int64(len(c.History))).Scan(&n)
 	} else {
-		err = tx.QueryRowContext(ctx, s.q.update, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueArg(c.Due), keyArgs(&c.Seen), int64(prev)).Scan(&n)
+		err = tx.QueryRowContext(ctx, s.q.update, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueArg(c.Due), keyArgs(&c.Seen), int64(prev), int64(len(c.History))).Scan(&n)
 	}
 	if err != nil || n != 1 {
 		return false, err
@@ -187,7 +187,7 @@ func (s *Store) putSQLite(ctx context.Context, c *lifecycle.Customer, prev uint6
 			tx.Rollback()
 		}
 	}()
-	if won, err := s.writeSQLite(ctx, tx, c, prev, data, nil); !won || err != nil {
+	if won, err := s.writeSQLite(ctx, tx, c, prev, data, nil, 0); !won || err != nil {
 		return false, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -199,9 +199,10 @@ func (s *Store) putSQLite(ctx context.Context, c *lifecycle.Customer, prev uint6
 // writeSQLite writes c, whose encoded data column is data, if the stored
 // version is prev, in the transaction that ex runs in, and then, when
 // keys is not nil, adds keys (a JSON array) to the events table, or, when
-// it is nil, makes the table agree with c.Seen; won is false when the
-// stored version is not prev.
-func (s *Store) writeSQLite(ctx context.Context, ex execQuerier, c *lifecycle.Customer, prev uint64, data []byte, keys *string) (won bool, err error) {
+// it is nil, makes the table agree with c.Seen; it adds the change rows
+// of c's transitions past the first old (those there stay); won is false
+// when the stored version is not prev.
+func (s *Store) writeSQLite(ctx context.Context, ex execQuerier, c *lifecycle.Customer, prev uint64, data []byte, keys *string, old int) (won bool, err error) {
 	asOf := c.AsOf.UTC().Format(sqliteTime)
 	var res sql.Result
 	if prev == 0 {
@@ -215,6 +216,11 @@ func (s *Store) writeSQLite(ctx context.Context, ex execQuerier, c *lifecycle.Cu
 	n, err := res.RowsAffected()
 	if err != nil || n != 1 {
 		return false, err
+	}
+	if old < len(c.History) {
+		if _, err := ex.ExecContext(ctx, s.q.addChanges, c.ID, seqJSON(old+1, len(c.History))); err != nil {
+			return false, err
+		}
 	}
 	if keys != nil {
 		if *keys != "[]" {

@@ -78,6 +78,9 @@ func Cases() []Case {
 		{"ListDue", listDue},
 		{"SeenReplaced", seenReplaced},
 		{"SeenLarge", seenLarge},
+		{"ChangesListed", changesListed},
+		{"ChangesConcurrent", changesConcurrent},
+		{"CursorLease", cursorLease},
 	}
 }
 

@@ -1,0 +1,240 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+)
+
+var (
+	_ lifecycle.ChangeLister = (*Store)(nil)
+	_ lifecycle.CursorKeeper = (*Store)(nil)
+)
+
+// Changes lists the transitions committed to the store, as
+// [lifecycle.ChangeLister] describes; the feed is durable, and shared by
+// every Store on the same tables.
+//
+// Each write adds a row per new transition to the changes table, in its
+// own transaction (a transactional outbox), without a position. Changes
+// first numbers the rows not numbered yet, in one transaction that holds
+// the feed row's lock (so readers number one at a time): a row is numbered
+// only once it is committed, after every row already numbered, so a
+// writer that commits late gets a later position instead of one a reader
+// has already passed; a customer's rows are numbered in history order,
+// since the later one commits after the earlier. Then it reads the page,
+// each transition from its customer's history. Transitions stored before
+// schema version 5 are not in the feed. Delete removes a customer's rows.
+func (s *Store) Changes(ctx context.Context, after lifecycle.Cursor, limit int) ([]lifecycle.Change, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if limit < 1 {
+		limit = 100
+	}
+	limit = min(limit, 10_000)
+	if after > math.MaxInt64 {
+		return nil, nil
+	}
+	var out []lifecycle.Change
+	err := s.inFeedTx(ctx, func(ex feedQuerier) error {
+		var last int64
+		if err := ex.QueryRowContext(ctx, s.q.lockFeed).Scan(&last); err != nil {
+			return err
+		}
+		rows, err := ex.QueryContext(ctx, s.q.sequence, last)
+		if err != nil {
+			return err
+		}
+		top := last
+		for rows.Next() {
+			var pos int64
+			if err := rows.Scan(&pos); err != nil {
+				rows.Close()
+				return err
+			}
+			top = max(top, pos)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if top > last {
+			if _, err := ex.ExecContext(ctx, s.q.setFeed, top); err != nil {
+				return err
+			}
+		}
+		out, err = s.changesPage(ctx, ex, int64(after), limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list changes after %d: %w", after, err)
+	}
+	return out, nil
+}
+
+// feedQuerier is what the feed's statements run on: a transaction, or a
+// connection inside one.
+type feedQuerier interface {
+	execQuerier
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// changesPage reads the numbered changes after after.
+func (s *Store) changesPage(ctx context.Context, ex feedQuerier, after int64, limit int) ([]lifecycle.Change, error) {
+	rows, err := ex.QueryContext(ctx, s.q.changes, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []lifecycle.Change
+	var c lifecycle.Customer
+	for rows.Next() {
+		var (
+			id       string
+			seq, pos int64
+			data     []byte
+		)
+		if err := rows.Scan(&id, &seq, &pos, &data); err != nil {
+			return nil, err
+		}
+		if err := decode(&c, id, 1, data, ""); err != nil {
+			return nil, err
+		}
+		if seq < 1 || seq > int64(len(c.History)) {
+			// Not expected: a Put replaced the history with a shorter one.
+			continue
+		}
+		out = append(out, lifecycle.Change{CustomerID: id, Transition: c.History[seq-1], Seq: uint64(seq), Pos: lifecycle.Cursor(pos)})
+	}
+	return out, rows.Err()
+}
+
+// sqliteWriteLock takes the Store's write lock on SQLite (a no-op on
+// PostgreSQL) and returns its release.
+func (s *Store) sqliteWriteLock(ctx context.Context) (func(), error) {
+	if s.dialect != SQLite {
+		return func() {}, nil
+	}
+	select {
+	case s.wlock <- struct{}{}:
+		return func() { <-s.wlock }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// inFeedTx runs f in a transaction: on SQLite an immediate one, under the
+// Store's write lock, as every SQLite write is.
+func (s *Store) inFeedTx(ctx context.Context, f func(ex feedQuerier) error) error {
+	if s.dialect == SQLite {
+		unlock, err := s.sqliteWriteLock(ctx)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		tx, err := beginImmediate(ctx, s.db)
+		if err != nil {
+			return err
+		}
+		defer tx.end(ctx)
+		if err := f(tx.conn); err != nil {
+			return err
+		}
+		return tx.commit(ctx)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := f(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// leaseNanos is a lease time in Unix nanoseconds, clamped to the years
+// 1678–2262.
+func leaseNanos(t time.Time) int64 {
+	switch s := t.Unix(); {
+	case s <= -9223372036:
+		return math.MinInt64
+	case s >= 9223372036:
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// ClaimCursor keeps named cursors in the feed_cursors table, as
+// [lifecycle.CursorKeeper] describes, so that dispatchers in several
+// processes on one database take turns.
+func (s *Store) ClaimCursor(ctx context.Context, name, owner string, now, until time.Time) (lifecycle.Cursor, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, false, err
+	}
+	if unlock, err := s.sqliteWriteLock(ctx); err != nil {
+		return 0, false, err
+	} else {
+		defer unlock()
+	}
+	var pos int64
+	err := s.db.QueryRowContext(ctx, s.q.claim, name, owner, leaseNanos(now), leaseNanos(until)).Scan(&pos)
+	switch {
+	case err == nil:
+		return lifecycle.Cursor(pos), until.After(now), nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return 0, false, fmt.Errorf("sqlstore: claim cursor %q: %w", name, err)
+	}
+	// Another owner holds it.
+	var holder string
+	var held int64
+	if err := s.db.QueryRowContext(ctx, s.q.cursor, name).Scan(&pos, &holder, &held); err != nil {
+		return 0, false, fmt.Errorf("sqlstore: claim cursor %q: %w", name, err)
+	}
+	return lifecycle.Cursor(pos), false, nil
+}
+
+// AdvanceCursor moves a named cursor, as [lifecycle.CursorKeeper]
+// describes.
+func (s *Store) AdvanceCursor(ctx context.Context, name, owner string, c lifecycle.Cursor, now, until time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c > math.MaxInt64 {
+		return fmt.Errorf("sqlstore: advance cursor %q to %d: beyond any position: %w", name, c, lifecycle.ErrConflict)
+	}
+	if unlock, err := s.sqliteWriteLock(ctx); err != nil {
+		return err
+	} else {
+		defer unlock()
+	}
+	res, err := s.db.ExecContext(ctx, s.q.advance, name, owner, int64(c), leaseNanos(now), leaseNanos(until))
+	if err != nil {
+		return fmt.Errorf("sqlstore: advance cursor %q: %w", name, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlstore: advance cursor %q: %w", name, err)
+	} else if n == 1 {
+		return nil
+	}
+	var (
+		pos    int64
+		holder string
+		held   int64
+	)
+	if err := s.db.QueryRowContext(ctx, s.q.cursor, name).Scan(&pos, &holder, &held); errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlstore: advance cursor %q: nobody holds it (claim it first): %w", name, lifecycle.ErrConflict)
+	} else if err != nil {
+		return fmt.Errorf("sqlstore: advance cursor %q: %w", name, err)
+	}
+	if holder == owner && leaseNanos(now) < held && int64(c) < pos {
+		return fmt.Errorf("sqlstore: advance cursor %q: %d is before the stored %d: %w", name, c, pos, lifecycle.ErrConflict)
+	}
+	return fmt.Errorf("sqlstore: advance cursor %q: the lease is %q's until %s, not %q's: %w", name, holder, time.Unix(0, held).UTC().Format(time.RFC3339Nano), owner, lifecycle.ErrConflict)
+}

@@ -1,0 +1,90 @@
+package storetest_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/store"
+	"github.com/clmkit/clm/store/storetest"
+)
+
+// brokenFeed wraps Memory and breaks one rule of its change feed or its
+// cursors.
+type brokenFeed struct {
+	*store.Memory
+	mode string
+}
+
+func (b brokenFeed) Changes(ctx context.Context, after lifecycle.Cursor, limit int) ([]lifecycle.Change, error) {
+	switch b.mode {
+	case "inclusive": // lists the change at the cursor again
+		if after > 0 {
+			after--
+		}
+	case "drops": // loses the customers' third changes
+		page, err := b.Memory.Changes(ctx, after, limit)
+		out := page[:0]
+		for _, ch := range page {
+			if ch.Seq != 3 {
+				out = append(out, ch)
+			}
+		}
+		if len(out) == 0 && len(page) > 0 { // keep paging past what it dropped
+			out = append(out, page[len(page)-1])
+			out[0].Seq = 99
+		}
+		return out, err
+	case "seq-from-0":
+		page, err := b.Memory.Changes(ctx, after, limit)
+		for i := range page {
+			page[i].Seq--
+		}
+		return page, err
+	case "wrong-transition":
+		page, err := b.Memory.Changes(ctx, after, limit)
+		for i := range page {
+			page[i].At = page[i].At.Add(time.Second)
+		}
+		return page, err
+	case "over-limit":
+		return b.Memory.Changes(ctx, after, limit+1)
+	}
+	return b.Memory.Changes(ctx, after, limit)
+}
+
+func (b brokenFeed) ClaimCursor(ctx context.Context, name, owner string, now, until time.Time) (lifecycle.Cursor, bool, error) {
+	if b.mode == "steal" { // every claim wins
+		c, _, err := b.Memory.ClaimCursor(ctx, name, owner, now, until)
+		return c, true, err
+	}
+	return b.Memory.ClaimCursor(ctx, name, owner, now, until)
+}
+
+func (b brokenFeed) AdvanceCursor(ctx context.Context, name, owner string, c lifecycle.Cursor, now, until time.Time) error {
+	if b.mode == "backwards" { // moves back when asked: gives up and re-claims
+		err := b.Memory.AdvanceCursor(ctx, name, owner, c, now, until)
+		if err != nil && strings.Contains(err.Error(), "before the stored") {
+			return nil
+		}
+		return err
+	}
+	return b.Memory.AdvanceCursor(ctx, name, owner, c, now, until)
+}
+
+func TestBrokenFeeds(t *testing.T) {
+	for _, mode := range []string{"inclusive", "drops", "seq-from-0", "wrong-transition", "over-limit", "steal", "backwards"} {
+		t.Run(mode, func(t *testing.T) {
+			err := storetest.TestStore(brokenFeed{store.NewMemory(), mode})
+			if err == nil {
+				t.Fatalf("TestStore passed a store whose feed breaks a rule (%s)", mode)
+			}
+			if !strings.Contains(err.Error(), "Changes") && !strings.Contains(err.Error(), "Cursor") {
+				t.Errorf("TestStore failed, but not in a feed rule:\n%v", err)
+			}
+			t.Log(err)
+		})
+	}
+}
