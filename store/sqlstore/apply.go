@@ -290,8 +290,10 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	// keys of their events.
 	found := make(map[string]*stored, len(ws))
 	held := make(map[string]bool, len(ws))
-	var ids, keyIDs []string
-	var keyArg [][]byte
+	// (The arguments are sized up front: an import chunk has 100,000
+	// events, and growing them by appending cost more than filling them.)
+	ids := make([]string, 0, len(ws))
+	keyIDs, keyArg := make([]string, 0, len(look)), make([][]byte, 0, len(look))
 	k := 0
 	for _, w := range ws {
 		evKeys := look[k : k+2*len(w.Events)]
@@ -311,17 +313,19 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		}
 	}
 	// Run the fns, and gather the rows and keys to write.
+	n := len(ws)
 	var (
-		wIDs, stages, xmins   []string
-		datas                 [][]byte
-		versions, dues, prevs []int64
-		asOfs                 []time.Time
-		kIDs, gIDs, chIDs     []string
-		kKeys, gKeys          [][]byte
+		wIDs, stages, xmins   = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		datas                 = make([][]byte, 0, n)
+		versions, dues, prevs = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+		asOfs                 = make([]time.Time, 0, n)
+		kIDs, kKeys           = make([]string, 0, len(look)/2), make([][]byte, 0, len(look)/2)
+		gIDs, chIDs           []string
+		gKeys                 [][]byte
 		chSeqs                []int64
-		writing               []*lifecycle.Write
-		prevOf                []uint64
-		cs                    []*lifecycle.Customer // as written, for the row cache
+		writing               = make([]*lifecycle.Write, 0, n)
+		prevOf                = make([]uint64, 0, n)
+		cs                    = make([]*lifecycle.Customer, 0, n) // as written, for the row cache
 	)
 	k = 0
 	for _, w := range ws {
