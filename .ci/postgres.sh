@@ -17,7 +17,9 @@
 #               1. finds initdb/pg_ctl (PATH, then /usr/lib/postgresql/*/bin,
 #                  newest first); if there are none, runs
 #                  `apt-get update && apt-get install -y postgresql`
-#                  (needs root; DEBIAN_FRONTEND=noninteractive);
+#                  (needs root; DEBIAN_FRONTEND=noninteractive), waiting
+#                  up to CLM_APT_LOCK_TIMEOUT seconds (default 300) for
+#                  another apt-get or dpkg to finish (see .ci/apt.sh);
 #               2. creates a cluster in a new temporary directory (trust
 #                  authentication, UTF8, locale C), owned by the user
 #                  "postgres" when running as root (PostgreSQL refuses to run
@@ -34,7 +36,8 @@
 #             server (CLM_POSTGRES_DSN given by the caller) alone.
 #
 # It sets no shell options and no traps in the sourcing shell; it defines
-# only functions and variables whose names start with pg_ or PG_.
+# only functions and variables whose names start with pg_ or PG_ (and,
+# from .ci/apt.sh, functions whose names start with apt_).
 #
 # When executed instead of sourced:
 #
@@ -43,6 +46,9 @@
 # it starts a cluster, runs COMMAND with CLM_POSTGRES_DSN set (default:
 # the store/sqlstore tests, `go test -race -count=1 ./...` in that
 # directory), stops the cluster and exits with COMMAND's status.
+
+# shellcheck source=apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 pg__log() { echo "postgres.sh: $*" >&2; }
 
@@ -67,8 +73,7 @@ pg__install() {
 		return 1
 	fi
 	pg__log "installing PostgreSQL from Debian packages"
-	DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 &&
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+	apt_install postgresql
 }
 
 # pg__as runs a command as the cluster's owner.

@@ -95,7 +95,8 @@ type Measurement struct {
 	// per rotation; negative means it gets more efficient. NaN with fewer
 	// than two defined rotations.
 	AcquisitionCostTrend float64
-	// Customers is the number of customers scanned.
+	// Customers is the number of customers scanned, pending referrers
+	// ([lifecycle.Customer.PendingReferrer]) left out.
 	Customers int
 }
 
@@ -106,7 +107,9 @@ type Measurement struct {
 // customer's History), easier (the referred share of new prospects, and
 // its trend) and more efficient (the blended acquisition cost, paid spend ÷
 // all new customers, and its trend). Customers and transitions outside the
-// rotations only set the state at the first rotation's start.
+// rotations only set the state at the first rotation's start. Pending
+// referrers (referral credits but no event of their own) are not
+// customers yet and are left out.
 //
 // It returns an error wrapping [ErrInvalidParams] when s is nil, every is
 // not positive, rotations is outside 1..[MaxMeasureRotations], the graph
@@ -175,6 +178,9 @@ func Measure(ctx context.Context, s lifecycle.Store, start time.Time, every time
 	for c, err := range lifecycle.Browse(ctx, s) {
 		if err != nil {
 			return nil, err
+		}
+		if c.PendingReferrer() {
+			continue
 		}
 		m.Customers++
 		referred := c.Facts.ReferredBy != ""

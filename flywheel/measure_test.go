@@ -171,3 +171,32 @@ func TestMeasureLongRange(t *testing.T) {
 	require.Equal(t, []int{1, 5001}, prospects)
 	require.Equal(t, []int{1, 2}, []int{m.Rotations[4999].InStage[0], m.Rotations[5000].InStage[0]}, "the late customer engages in rotation 5001")
 }
+
+// TestMeasurePendingReferrers checks that a pending referrer (referral
+// credits, no event of its own) is not measured as a customer (issue 16),
+// nor is a record an earlier version stored for one, with a history.
+func TestMeasurePendingReferrers(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewMemory()
+	tr := lifecycle.NewTracker(flywheel.Model(), st, lifecycle.WithClock(func() time.Time { return t0.Add(365 * day) }))
+	for _, ev := range []lifecycle.Event{
+		{ID: "d1", CustomerID: "dee", Type: lifecycle.SiteVisited, Time: t0.Add(day), ReferrerID: "nobody"},
+		{ID: "d2", CustomerID: "dee", Type: lifecycle.OrderCompleted, Time: t0.Add(2 * day), Amount: 2500, Currency: "EUR"},
+	} {
+		_, err := tr.Record(ctx, ev)
+		require.NoError(t, err)
+	}
+	old := &lifecycle.Customer{ID: "old-ghost", Stage: flywheel.Engage, Since: t0.Add(day), Version: 1,
+		History: []lifecycle.Transition{{To: flywheel.Engage, At: t0.Add(day), Cause: lifecycle.ReferralEventID("x")}},
+		Facts:   lifecycle.Facts{Referrals: []lifecycle.Referral{{Customer: "x", At: t0.Add(day)}}}}
+	require.NoError(t, st.Put(ctx, old, 0))
+	m, err := flywheel.Measure(ctx, st, t0, 7*day, 1)
+	require.NoError(t, err)
+	require.Equal(t, 1, m.Customers)
+	in := 0
+	for _, n := range m.Rotations[0].InStage {
+		in += n
+	}
+	require.Equal(t, 1, in, "customers in a stage at the end of the rotation")
+	require.Equal(t, 1, m.Rotations[0].Reached[0], "customers who reached engage")
+}

@@ -169,9 +169,10 @@ func TestReferralCreditedOnce(t *testing.T) {
 	}
 	_, err = tr.RecordBatch(ctx, events)
 	require.NoError(t, err)
-	// A retry of the credit itself, as a caller replaying the Tracker's
-	// derived events would do.
-	rec(lifecycle.Event{ID: lifecycle.ReferralEventID("bob"), CustomerID: "alice", Type: lifecycle.ReferralConverted, Time: t0.Add(3 * day)})
+	// The credit itself cannot be recorded from outside, not even as a
+	// replay of the Tracker's derived event: only the Tracker records it.
+	_, err = tr.Record(ctx, lifecycle.Event{ID: lifecycle.ReferralEventID("bob"), CustomerID: "alice", Type: lifecycle.ReferralConverted, Time: t0.Add(3 * day)})
+	require.ErrorIs(t, err, lifecycle.ErrInvalidEvent)
 
 	alice, err := tr.Customer(ctx, "alice")
 	require.NoError(t, err)

@@ -14,6 +14,7 @@ type Customer struct {
 	// ID is the customer's identifier, as in [Event.CustomerID].
 	ID string `json:"id"`
 	// Stage is the current stage; Since is when the customer entered it.
+	// Both are empty for a pending referrer (see [Customer.PendingReferrer]).
 	Stage stage.ID  `json:"stage"`
 	Since time.Time `json:"since"`
 	// AsOf is the latest of every event time and every sweep time applied
@@ -102,6 +103,22 @@ func (c *Customer) reset() {
 		History: c.History[:0],
 		Seen:    EventSet{keys: c.Seen.keys[:0]},
 	}
+}
+
+// PendingReferrer reports whether c is a pending referrer: a record that
+// holds referral credits ([Facts.Referrals]) but no event of its own
+// ([Facts.First] is zero; credits do not set it). The Tracker creates one
+// when a customer names as referrer an ID it has seen no event of (a
+// mistyped ID, or a referrer whose own events have not arrived yet), so
+// that the credits are kept for when the referrer's first event arrives.
+// Until then it is not a customer: the Tracker does not classify it (its
+// Stage stays empty, its History empty, no hook is called, it is never due
+// for a sweep), and analytics leave it out of stage counts, funnels and
+// cohorts (see lifecycle/funnel, model.Classify, flywheel.Measure). A
+// record written by an earlier version of the library may have a Stage;
+// it is left out all the same.
+func (c *Customer) PendingReferrer() bool {
+	return c.Facts.First.IsZero() && len(c.Facts.Referrals) > 0
 }
 
 // ClassifiedAt returns the customer's classification time, at which the

@@ -1,9 +1,11 @@
 package lifecycle
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -41,7 +43,9 @@ const (
 	LoyaltyJoined         EventType = "loyalty_joined"         // the customer joined the loyalty programme
 	// ReferralConverted is a referral credit, recorded by the Tracker itself
 	// on a referrer when a customer they referred has ordered (see
-	// [Tracker]). Its ID is [ReferralEventID] of the referred customer,
+	// [Tracker]); [Event.Validate] refuses it, so that no caller can
+	// record (or forge) a credit: record the referred customer's events,
+	// with a ReferrerID, instead. Its ID is [ReferralEventID] of the referred customer,
 	// Attrs[ReferredIDAttr] names that customer and its time is their
 	// first order's. Credits are folded into [Facts.Referrals], one entry
 	// per referred customer holding the earliest credit time, so a credit
@@ -111,19 +115,28 @@ type Event struct {
 
 // Limits on event fields; longer values are refused by [Event.Validate].
 const (
-	MaxIDLen        = 256  // bytes in ID, CustomerID and ReferrerID
+	MaxIDLen        = 256  // bytes in ID, CustomerID and ReferrerID (see [ValidateID])
 	MaxTypeLen      = 64   // bytes in Type
 	MaxAttrs        = 64   // entries in Attrs
 	MaxAttrKeyLen   = 64   // bytes in an attribute key
 	MaxAttrValueLen = 1024 // bytes in an attribute value
 )
 
+// MaxCauseLen is the longest [Transition.Cause] the Tracker writes, in
+// bytes: a cause is an event ID (at most [MaxIDLen] bytes), empty (a
+// sweep), or the ID of a referral credit, [ReferralEventID] of a customer
+// ID, which is "clm.referral:" and up to MaxIDLen bytes. Every store must
+// hold causes this long (store/storetest checks it), so that no valid
+// event makes one store refuse a write another accepts.
+const MaxCauseLen = len(referralPrefix) + MaxIDLen
+
 // Validate checks the event on its own, without a clock: every required
-// field present (id, customer_id, type, time), IDs and attributes within
-// limits and valid UTF-8 without NUL bytes, IDs without leading or trailing
-// white space, a known or vendor-prefixed type, a time in the years 1900 to
-// 9999 (UTC), a non-negative amount with a well-formed currency, no
-// self-referral, and a score on survey answers.
+// field present (id, customer_id, type, time), IDs by the rule of
+// [ValidateID] (referrer_id may be empty), attributes within limits and
+// valid UTF-8 without NUL bytes, a known or vendor-prefixed type other
+// than [ReferralConverted] (which only the Tracker records), a time in the
+// years 1900 to 9999 (UTC), a non-negative amount with a well-formed
+// currency, no self-referral, and a score on survey answers.
 // It returns a *[ValidationError] wrapping [ErrInvalidEvent].
 // ([Tracker.Record] also refuses times too far in the future.)
 func (e *Event) Validate() error {
@@ -135,6 +148,9 @@ func (e *Event) Validate() error {
 	}
 	if err := checkType(e.Type); err != nil {
 		return err
+	}
+	if e.Type == ReferralConverted {
+		return invalid("type", string(e.Type), "is a referral credit, which only the Tracker records (when a referred customer orders); record the referred customer's events with referrer_id instead")
 	}
 	if e.Time.IsZero() {
 		return invalid("time", "", "is missing")
@@ -204,6 +220,31 @@ func parseScore(s string) (int, error) {
 	return n, nil
 }
 
+// ValidateID checks an identifier (a customer, event or referrer ID) by
+// the one rule every ID the library accepts follows, on every path (the
+// fields of [Event], the JSON form, [FromSegment]):
+//
+//   - 1 to [MaxIDLen] bytes of valid UTF-8;
+//   - no white space at either end (as [unicode.IsSpace] has it: " ",
+//     U+00A0, U+3000 …; spaces inside are allowed);
+//   - no control characters (Unicode category Cc: NUL, "\t", "\n",
+//     ESC, DEL, U+0080–U+009F …), no format characters (Cf: the
+//     invisible U+200B zero width space, U+200C/U+200D joiners, U+2060
+//     word joiner, U+FEFF byte order mark, U+00AD soft hyphen, the
+//     bidirectional marks and overrides U+200E/U+200F, U+202A–U+202E
+//     and U+2066–U+2069 …) and no line or paragraph separators (Zl
+//     U+2028, Zp U+2029), anywhere: such characters make two IDs that
+//     look the same differ, or make an ID display as another.
+//
+// IDs are not normalised: they are compared byte by byte, so "é" as one
+// code point (NFC) and as "e" and a combining accent (NFD) are two
+// different IDs. Normalise them before recording if your sources mix
+// forms.
+//
+// It returns nil or a *[ValidationError] naming field, wrapping
+// [ErrInvalidEvent].
+func ValidateID(field, id string) error { return checkID(field, id, true) }
+
 func checkID(field, v string, required bool) error {
 	switch {
 	case v == "":
@@ -218,7 +259,30 @@ func checkID(field, v string, required bool) error {
 	case strings.TrimSpace(v) != v:
 		return invalid(field, v, "must not start or end with white space")
 	}
+	if i, r := invisible(v); i >= 0 {
+		return invalid(field, v, fmt.Sprintf("must not contain control, format or separator characters (Unicode Cc, Cf, Zl, Zp): U+%04X at byte %d", r, i))
+	}
 	return nil
+}
+
+// invisible returns the byte offset and value of the first character of s
+// (valid UTF-8) that an ID must not contain (see [ValidateID]), or -1.
+func invisible(s string) (int, rune) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == 0x7f {
+			return i, rune(c)
+		}
+		if c >= utf8.RuneSelf {
+			for j, r := range s[i:] {
+				if r < 0x20 || r == 0x7f || (r >= utf8.RuneSelf && unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)) {
+					return i + j, r
+				}
+			}
+			return -1, 0
+		}
+	}
+	return -1, 0
 }
 
 func checkType(t EventType) error {

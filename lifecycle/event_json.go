@@ -47,7 +47,9 @@ func (e Event) MarshalJSON() ([]byte, error) {
 //   - id, customer_id, type, currency and referrer_id are JSON strings;
 //     time is a JSON string holding an RFC 3339 time, such as
 //     "2026-03-01T10:00:00Z" or "2026-03-01T11:00:00.5+01:00", its
-//     offset (at most ±23:59) kept; amount is a JSON integer in minor
+//     offset kept: exactly that layout, with at most nine digits of
+//     fraction after a full stop and an offset from -23:59 to +23:59
+//     (no "+00:60", no comma before the fraction); amount is a JSON integer in minor
 //     units (4999 for 49.99 EUR): a fraction (49.99), an exponent (5e3)
 //     or a value outside the int64 range is refused; attrs is an object
 //     whose values are strings, its keys given once each.
@@ -295,15 +297,69 @@ func timeField(val []byte) (time.Time, error) {
 	if err != nil {
 		return t, err
 	}
-	if err := t.UnmarshalText([]byte(s)); err != nil {
-		return t, invalid("time", s, "must be an RFC 3339 string such as 2026-03-01T10:00:00Z")
-	}
-	// time accepts offsets of ±24:00 and more, which RFC 3339 does not
-	// (and which json.Marshal cannot write back).
-	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
-		return time.Time{}, invalid("time", s, "has a UTC offset outside -23:59 to +23:59")
+	t, reason := parseTime(s)
+	if reason != "" {
+		return time.Time{}, invalid("time", s, reason)
 	}
 	return t, nil
+}
+
+// parseTime parses an RFC 3339 time strictly, as every path that reads a
+// time from text does (the JSON form and [FromSegment]): exactly
+// YYYY-MM-DDTHH:MM:SS, then optionally "." and 1 to 9 digits of fraction,
+// then "Z" or an offset ±HH:MM from -23:59 to +23:59, with upper-case T
+// and Z. It returns the time, offset kept, or a reason instead. (The
+// time package is laxer: it takes "+00:60" as +01:00 and offsets of 24
+// hours or more, a comma before the fraction, and more than nine
+// fraction digits, cutting the rest.)
+func parseTime(s string) (time.Time, string) {
+	const form = "must be an RFC 3339 time such as 2026-03-01T10:00:00Z or 2026-03-01T11:00:00.5+01:00"
+	n := len(s)
+	if n < 20 || !digits(s[0:4]) || s[4] != '-' || !digits(s[5:7]) || s[7] != '-' || !digits(s[8:10]) ||
+		s[10] != 'T' || !digits(s[11:13]) || s[13] != ':' || !digits(s[14:16]) || s[16] != ':' || !digits(s[17:19]) {
+		return time.Time{}, form
+	}
+	i := 19
+	if s[i] == '.' || s[i] == ',' {
+		if s[i] == ',' {
+			return time.Time{}, "has a comma before the fraction of a second; RFC 3339 has a full stop"
+		}
+		j := i + 1
+		for j < n && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		switch {
+		case j == i+1:
+			return time.Time{}, form
+		case j-i-1 > 9:
+			return time.Time{}, "has more than 9 digits of fraction (nanoseconds are the finest time kept)"
+		}
+		i = j
+	}
+	switch {
+	case i+1 == n && s[i] == 'Z':
+	case i+6 == n && (s[i] == '+' || s[i] == '-') && digits(s[i+1:i+3]) && s[i+3] == ':' && digits(s[i+4:i+6]):
+		if s[i+1:i+3] > "23" || s[i+4:i+6] > "59" {
+			return time.Time{}, "has a UTC offset outside -23:59 to +23:59 (hours 00 to 23, minutes 00 to 59)"
+		}
+	default:
+		return time.Time{}, form
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, "is not a valid date and time of day (months 01 to 12, days that exist in the month, hours 00 to 23, minutes and seconds 00 to 59)"
+	}
+	return t, ""
+}
+
+// digits reports whether s is non-empty and all ASCII digits.
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func amountField(val []byte) (int64, error) {

@@ -336,3 +336,82 @@ func FuzzEventJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestValidateIDInvisible checks the one ID rule (issue 16): control (Cc),
+// format (Cf) and line/paragraph separator (Zl, Zp) characters are
+// refused anywhere in every ID field, through Validate and ValidateID
+// alike; other characters, spaces inside and non-ASCII letters included,
+// are accepted, byte for byte.
+func TestValidateIDInvisible(t *testing.T) {
+	bad := map[string]string{
+		"ESC":                          "a\x1bb",
+		"tab inside":                   "a\tb",
+		"newline inside":               "a\nb",
+		"DEL":                          "a\x7fb",
+		"C1 control U+0085":            "a\u0085b",
+		"C1 control U+009B":            "a\u009bb",
+		"zero width space at end":      "alice\u200b",
+		"only a zero width space":      "\u200b",
+		"only a BOM":                   "\ufeff",
+		"BOM first":                    "\ufeffalice",
+		"zero width joiner":            "a\u200db",
+		"word joiner":                  "a\u2060b",
+		"soft hyphen":                  "ali\u00adce",
+		"right-to-left override":       "\u202egnp.exe",
+		"left-to-right mark":           "a\u200eb",
+		"first strong isolate":         "a\u2068b",
+		"line separator":               "a\u2028b",
+		"paragraph separator":          "a\u2029b",
+		"tag character (Cf, plane 14)": "a\U000E0041b",
+	}
+	good := []string{"alice", "Alice Smith", "c-42_x.y@shop", "Zoë", "東京", "e\u0301", "😀", "a\u00a0b", strings.Repeat("é", lifecycle.MaxIDLen/2)}
+	for name, id := range bad {
+		t.Run(name, func(t *testing.T) {
+			checkField(t, lifecycle.ValidateID("customer_id", id), "customer_id")
+			for _, f := range []string{"id", "customer_id", "referrer_id"} {
+				e := valid()
+				switch f {
+				case "id":
+					e.ID = id
+				case "customer_id":
+					e.CustomerID = id
+				case "referrer_id":
+					e.ReferrerID = id
+				}
+				err := e.Validate()
+				checkField(t, err, f)
+				var ve *lifecycle.ValidationError
+				require.ErrorAs(t, err, &ve)
+				require.Contains(t, ve.Reason, "Cc, Cf, Zl, Zp")
+				require.NotContains(t, ve.Reason, "white space", "refused by the new rule, not the white space rule")
+			}
+		})
+	}
+	for _, id := range good {
+		require.NoError(t, lifecycle.ValidateID("customer_id", id), "%q", id)
+		e := valid()
+		e.ID, e.CustomerID, e.ReferrerID = id, id+"-c", id+"-r"
+		if len(e.CustomerID) > lifecycle.MaxIDLen {
+			e.CustomerID, e.ReferrerID = "c1", "c0"
+		}
+		require.NoError(t, e.Validate(), "%q", id)
+	}
+	// The white space rule still applies at the ends, and the error
+	// quotes the value with the invisible character escaped.
+	checkField(t, lifecycle.ValidateID("id", "alice\u00a0"), "id")
+	err := lifecycle.ValidateID("customer_id", "alice\u200b")
+	require.Contains(t, err.Error(), `"alice\u200b"`)
+	require.Contains(t, err.Error(), "U+200B at byte 5")
+	checkField(t, lifecycle.ValidateID("customer_id", ""), "customer_id")
+}
+
+// TestValidateRefusesReferralCredits checks that no caller can record a
+// referral credit (issue 16): only the Tracker derives them.
+func TestValidateRefusesReferralCredits(t *testing.T) {
+	e := lifecycle.Event{ID: lifecycle.ReferralEventID("b"), CustomerID: "a", Type: lifecycle.ReferralConverted, Time: t0,
+		Attrs: map[string]string{lifecycle.ReferredIDAttr: "b"}}
+	checkField(t, e.Validate(), "type")
+	var fromJSON lifecycle.Event
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"x1","customer_id":"a","type":"referral_converted","time":"2026-03-01T10:00:00Z"}`), &fromJSON))
+	checkField(t, fromJSON.Validate(), "type")
+}

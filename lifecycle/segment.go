@@ -2,12 +2,13 @@ package lifecycle
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 )
 
@@ -63,9 +64,18 @@ var segmentAttrs = []string{"order_id", "product_id", "category", "coupon", "sco
 //   - "messageId" becomes the ID (the idempotency key); "userId", or
 //     "anonymousId" when userId is absent, null or "", the CustomerID (a
 //     JSON string, or an integer kept as its decimal text); "timestamp"
-//     (RFC 3339, fractional seconds allowed) the Time. "type", "event",
+//     the Time, read as strictly as the time of the JSON form (see
+//     [Event.UnmarshalJSON]: RFC 3339, at most nine fraction digits after
+//     a full stop, an offset from -23:59 to +23:59). "type", "event",
 //     "messageId" and "timestamp" must be JSON strings and "properties"
-//     an object.
+//     an object. IDs follow [ValidateID].
+//   - The call, its properties and a batch object are decoded strictly,
+//     so that what is converted is what was sent: a key given twice is
+//     refused (encoding/json would keep the last), and so is a key that
+//     differs only in case from one FromSegment reads ("MESSAGEID",
+//     "properties.Total"; encoding/json would match it). Other members
+//     (context, integrations, products …) are ignored. Strings must be
+//     valid UTF-8, without unpaired surrogate escapes.
 //   - "properties.total", or "properties.revenue" when total is absent,
 //     becomes Amount: a JSON number or a string holding one, in major
 //     units, converted exactly (no floating point) to minor units with
@@ -125,7 +135,8 @@ func FromSegment(data []byte) ([]Event, error) {
 }
 
 // splitSegment returns the call objects in data; single is true when data
-// is one call rather than an array or batch.
+// is one call rather than an array or batch. A batch object's "batch"
+// must be named exactly so, once.
 func splitSegment(data []byte) (calls []json.RawMessage, single bool, err error) {
 	data = bytes.TrimSpace(data)
 	bad := func(err error) error {
@@ -134,6 +145,10 @@ func splitSegment(data []byte) (calls []json.RawMessage, single bool, err error)
 	if len(data) == 0 {
 		return nil, false, invalid("json", "", "is empty")
 	}
+	if !json.Valid(data) {
+		var v any
+		return nil, false, bad(cmp.Or(json.Unmarshal(data, &v), errors.New("not valid JSON")))
+	}
 	switch data[0] {
 	case '[':
 		if err := json.Unmarshal(data, &calls); err != nil {
@@ -141,16 +156,29 @@ func splitSegment(data []byte) (calls []json.RawMessage, single bool, err error)
 		}
 		return calls, false, nil
 	case '{':
-		var probe struct {
-			Batch []json.RawMessage `json:"batch"`
+		var batch []byte
+		err := eachMember(data, 0, func(key, val []byte) error {
+			name, err := jsonKey(key, "")
+			switch {
+			case err != nil:
+				return nil // not "batch"; the call's own check reports it
+			case name == "batch" && batch != nil:
+				return invalid("batch", string(val), "duplicate key")
+			case name == "batch":
+				batch = val
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, false, err
 		}
-		if err := json.Unmarshal(data, &probe); err != nil {
+		if batch == nil || string(batch) == "null" {
+			return []json.RawMessage{data}, true, nil
+		}
+		if err := json.Unmarshal(batch, &calls); err != nil {
 			return nil, false, bad(err)
 		}
-		if probe.Batch != nil {
-			return probe.Batch, false, nil
-		}
-		return []json.RawMessage{data}, true, nil
+		return calls, false, nil
 	}
 	return nil, false, bad(errors.New("want a JSON object or array"))
 }
@@ -158,13 +186,76 @@ func splitSegment(data []byte) (calls []json.RawMessage, single bool, err error)
 // segmentCall holds the fields of a call as raw JSON, so that a field of
 // the wrong type is reported under its own name.
 type segmentCall struct {
-	Type        json.RawMessage `json:"type"`
-	Event       json.RawMessage `json:"event"`
-	UserID      json.RawMessage `json:"userId"`
-	AnonymousID json.RawMessage `json:"anonymousId"`
-	MessageID   json.RawMessage `json:"messageId"`
-	Timestamp   json.RawMessage `json:"timestamp"`
-	Properties  json.RawMessage `json:"properties"`
+	Type        json.RawMessage
+	Event       json.RawMessage
+	UserID      json.RawMessage
+	AnonymousID json.RawMessage
+	MessageID   json.RawMessage
+	Timestamp   json.RawMessage
+	Properties  json.RawMessage
+}
+
+// field returns where the member named name goes, or nil for a member
+// FromSegment does not read.
+func (c *segmentCall) field(name string) *json.RawMessage {
+	switch name {
+	case "type":
+		return &c.Type
+	case "event":
+		return &c.Event
+	case "userId":
+		return &c.UserID
+	case "anonymousId":
+		return &c.AnonymousID
+	case "messageId":
+		return &c.MessageID
+	case "timestamp":
+		return &c.Timestamp
+	case "properties":
+		return &c.Properties
+	}
+	return nil
+}
+
+// segmentCallKeys and segmentPropKeys are the members of a call (or of a
+// batch object) and of a call's properties that FromSegment reads; a key
+// that differs from one of them only in case is refused rather than
+// ignored.
+var (
+	segmentCallKeys = []string{"type", "event", "userId", "anonymousId", "messageId", "timestamp", "properties", "batch"}
+	segmentPropKeys = append([]string{"total", "revenue", "currency", "referrer_id", "referrerId"}, segmentAttrs...)
+)
+
+// strictObject calls fn with the decoded key and raw value of each member
+// of the JSON object raw (valid JSON, an object), in order, refusing what
+// encoding/json lets through: a key given twice (encoding/json keeps the
+// last) and a key that differs only in case from one of known
+// (encoding/json matches struct fields case-insensitively), each with a
+// *ValidationError whose Field is prefix and the key.
+func strictObject(raw []byte, prefix string, known []string, fn func(key string, val []byte) error) error {
+	var keys []string
+	return eachMember(raw, skipSpace(raw, 0), func(k, val []byte) error {
+		key, err := jsonKey(k, prefix)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(keys, key) {
+			field := fieldName(key, prefix)
+			if key == "" {
+				field = prefix + `""` // the empty key, named
+			}
+			return invalid(field, string(val), "duplicate key")
+		}
+		keys = append(keys, key)
+		if !slices.Contains(known, key) {
+			for _, want := range known {
+				if strings.EqualFold(key, want) {
+					return invalid(fieldName(key, prefix), string(val), "unknown field; field names are case-sensitive: did you mean "+strconv.Quote(want)+"?")
+				}
+			}
+		}
+		return fn(key, val)
+	})
 }
 
 // segmentCallFields are a call's fields decoded.
@@ -190,8 +281,16 @@ func (c *segmentCall) decode() (f segmentCallFields, err error) {
 		}
 	}
 	if raw := bytes.TrimSpace(c.Properties); len(raw) > 0 && string(raw) != "null" {
-		if raw[0] != '{' || json.Unmarshal(raw, &f.Properties) != nil {
+		if raw[0] != '{' {
 			return f, invalid("properties", string(raw), "must be an object")
+		}
+		f.Properties = make(map[string]json.RawMessage)
+		err := strictObject(raw, "properties.", segmentPropKeys, func(key string, val []byte) error {
+			f.Properties[key] = val
+			return nil
+		})
+		if err != nil {
+			return f, err
 		}
 	}
 	return f, nil
@@ -204,18 +303,27 @@ func segmentString(field string, raw json.RawMessage) (string, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return "", nil
 	}
-	var s string
-	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+	if raw[0] != '"' {
 		return "", invalid(field, string(raw), "must be a string")
 	}
-	return s, nil
+	return stringField(field, raw)
 }
 
 // segmentEvent converts one call; ok is false for a call that is skipped.
 func segmentEvent(raw json.RawMessage) (e Event, ok bool, err error) {
 	var call segmentCall
-	if err := json.Unmarshal(raw, &call); err != nil {
-		return e, false, invalid("json", string(raw), "is not a Segment call object: "+err.Error())
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return e, false, invalid("json", string(raw), "is not a Segment call object")
+	}
+	err = strictObject(raw, "", segmentCallKeys, func(key string, val []byte) error {
+		if dst := call.field(key); dst != nil {
+			*dst = val
+		}
+		return nil
+	})
+	if err != nil {
+		return e, false, err
 	}
 	c, err := call.decode()
 	if err != nil {
@@ -260,8 +368,9 @@ func segmentEvent(raw json.RawMessage) (e Event, ok bool, err error) {
 	if c.Timestamp == "" {
 		return e, false, invalid("timestamp", "", "is missing")
 	}
-	if e.Time, err = time.Parse(time.RFC3339Nano, c.Timestamp); err != nil {
-		return e, false, invalid("timestamp", c.Timestamp, "is not an RFC 3339 time such as 2026-03-01T10:00:00.000Z")
+	var reason string
+	if e.Time, reason = parseTime(c.Timestamp); reason != "" {
+		return e, false, invalid("timestamp", c.Timestamp, reason)
 	}
 	amountField, err := segmentMoney(&e, c.Properties)
 	if err != nil {
@@ -278,7 +387,11 @@ func segmentEvent(raw json.RawMessage) (e Event, ok bool, err error) {
 	}
 	e.Attrs = map[string]string{SegmentEventAttr: name}
 	for _, k := range segmentAttrs {
-		if v, ok := scalar(c.Properties[k]); ok {
+		v, ok, err := scalar("properties."+k, c.Properties[k])
+		if err != nil {
+			return e, false, err
+		}
+		if ok {
 			e.Attrs[k] = v
 		}
 	}
@@ -358,11 +471,7 @@ func segmentID(field string, raw json.RawMessage) (string, error) {
 		return "", nil
 	}
 	if raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", invalid(field, string(raw), "is not a valid JSON string")
-		}
-		return s, nil
+		return stringField(field, raw)
 	}
 	if isJSONInteger(raw) {
 		return string(raw), nil
@@ -387,23 +496,22 @@ func isJSONInteger(raw []byte) bool {
 	return true
 }
 
-// scalar returns a JSON string's value or a number's text.
-func scalar(raw json.RawMessage) (string, bool) {
+// scalar returns a JSON string's value or a number's text; ok is false
+// for any other value. A string that is not valid UTF-8 is an error
+// naming field.
+func scalar(field string, raw json.RawMessage) (v string, ok bool, err error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
-		return "", false
+		return "", false, nil
 	}
 	if raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return "", false
-		}
-		return s, true
+		s, err := stringField(field, raw)
+		return s, err == nil, err
 	}
 	if raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9') {
-		return string(raw), true
+		return string(raw), true, nil
 	}
-	return "", false
+	return "", false, nil
 }
 
 // segmentMoney sets e's Amount and Currency from properties.total (or
@@ -469,8 +577,9 @@ func numberText(raw json.RawMessage) (string, error) {
 	raw = bytes.TrimSpace(raw)
 	s := string(raw)
 	if len(raw) > 0 && raw[0] == '"' {
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", errors.New("is not a valid JSON string")
+		var reason string
+		if s, reason = jsonString(raw); reason != "" {
+			return "", errors.New(reason)
 		}
 		s = strings.TrimSpace(s)
 	}

@@ -2,6 +2,7 @@ package lifecycle_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -174,8 +175,13 @@ func FuzzSegment(f *testing.F) {
 // TestFromSegmentFieldErrors checks that every refused call names the
 // Segment field at fault and its value as sent, whatever is wrong with it.
 func TestFromSegmentFieldErrors(t *testing.T) {
+	// call is a valid call with fields added, each replacing the base
+	// field of the same name (a key given twice is refused).
 	call := func(fields string) string {
-		return `{"type":"track","event":"Order Completed","userId":"u","messageId":"m","timestamp":"2026-03-01T10:00:00Z",` + fields + `}`
+		base := []string{`"type":"track"`, `"event":"Order Completed"`, `"userId":"u"`, `"messageId":"m"`, `"timestamp":"2026-03-01T10:00:00Z"`}
+		key, _, _ := strings.Cut(fields, ":")
+		base = slices.DeleteFunc(base, func(f string) bool { return strings.HasPrefix(f, key+":") })
+		return "{" + strings.Join(base, ",") + "," + fields + "}"
 	}
 	long := "1" + strings.Repeat("0", 100)
 	tests := []struct {
@@ -257,4 +263,63 @@ func TestFromSegmentInvalidUTF8(t *testing.T) {
 	if !errors.Is(err, lifecycle.ErrInvalidEvent) || !errors.As(err, &ve) || ve.Field != "json" || !strings.Contains(err.Error(), "segment call 1") || !strings.Contains(err.Error(), "not valid UTF-8") {
 		t.Fatalf("err = %v; want call 1 refused, Field json, not valid UTF-8", err)
 	}
+}
+
+// FromSegment decodes as strictly as the JSON form (issue 16): a key
+// given twice, at any level it reads, and a key that differs only in
+// case from one it reads are refused, where encoding/json would keep the
+// last value or match the key; times are parsed strictly; IDs follow
+// ValidateID.
+func TestFromSegmentStrictDecoding(t *testing.T) {
+	const ts = `"timestamp":"2026-03-01T10:00:00Z"`
+	track := func(fields string) string {
+		return `{"type":"track","event":"Order Completed","userId":"u",` + fields + `}`
+	}
+	tests := []struct {
+		name, in, field, reason string
+	}{
+		{"messageId twice", track(`"messageId":"m-first","messageId":"m-second",` + ts), "messageId", "duplicate key"},
+		{"messageId twice, once through an escape", track(`"messageId":"m-first","message\u0049d":"m-second",` + ts), "messageId", "duplicate key"},
+		{"total twice", track(`"messageId":"m",` + ts + `,"properties":{"total":"1.00","currency":"EUR","total":"999.00"}`), "properties.total", "duplicate key"},
+		{"unread key twice", track(`"messageId":"m",` + ts + `,"context":{},"context":{}`), "context", "duplicate key"},
+		{"unread property twice", track(`"messageId":"m",` + ts + `,"properties":{"sku":"a","sku":"b"}`), "properties.sku", "duplicate key"},
+		{"MESSAGEID", track(`"MESSAGEID":"m",` + ts), "MESSAGEID", "case-sensitive"},
+		{"messageID beside messageId", track(`"messageId":"m","messageID":"m2",` + ts), "messageID", "case-sensitive"},
+		{"UserId", `{"type":"track","event":"Signed Up","UserId":"u","messageId":"m",` + ts + `}`, "UserId", "case-sensitive"},
+		{"Type", `{"Type":"track","event":"Signed Up","userId":"u","messageId":"m",` + ts + `}`, "Type", "case-sensitive"},
+		{"properties.Total", track(`"messageId":"m",` + ts + `,"properties":{"Total":"999.00","currency":"EUR"}`), "properties.Total", "case-sensitive"},
+		{"properties.referrerID", track(`"messageId":"m",` + ts + `,"properties":{"referrerID":"r"}`), "properties.referrerID", "case-sensitive"},
+		{"batch twice", `{"batch":[` + track(`"messageId":"m1",`+ts) + `],"batch":[` + track(`"messageId":"m2",`+ts) + `]}`, "batch", "duplicate key"},
+		{"Batch", `{"Batch":[` + track(`"messageId":"m1",`+ts) + `]}`, "Batch", "case-sensitive"},
+		{"messageId with an unpaired surrogate", track(`"messageId":"m\ud800",` + ts), "messageId", "unpaired UTF-16 surrogate"},
+		{"order_id with an unpaired surrogate", track(`"messageId":"m",` + ts + `,"properties":{"order_id":"o\udc00"}`), "properties.order_id", "unpaired UTF-16 surrogate"},
+
+		{"timestamp offset +00:60", track(`"messageId":"m","timestamp":"2026-03-01T10:00:00+00:60"`), "timestamp", "outside -23:59 to +23:59"},
+		{"timestamp comma fraction", track(`"messageId":"m","timestamp":"2026-03-01T10:00:00,250Z"`), "timestamp", "comma before the fraction"},
+		{"timestamp ten fraction digits", track(`"messageId":"m","timestamp":"2026-03-01T10:00:00.1234567891Z"`), "timestamp", "more than 9 digits"},
+		{"timestamp offset +24:00", track(`"messageId":"m","timestamp":"2026-03-01T10:00:00+24:00"`), "timestamp", "outside -23:59 to +23:59"},
+
+		{"userId with a zero width space", `{"type":"track","event":"Signed Up","userId":"alice\u200b","messageId":"m",` + ts + `}`, "userId", "U+200B"},
+		{"anonymousId only a BOM", `{"type":"track","event":"Signed Up","anonymousId":"\ufeff","messageId":"m",` + ts + `}`, "anonymousId", "U+FEFF"},
+		{"messageId with a right-to-left override", track(`"messageId":"\u202egnp.exe",` + ts), "messageId", "U+202E"},
+		{"referrer_id with a line separator", track(`"messageId":"m",` + ts + `,"properties":{"referrer_id":"r\u2028x"}`), "properties.referrer_id", "U+2028"},
+		{"referrerId with ESC", track(`"messageId":"m",` + ts + `,"properties":{"referrerId":"r\u001bx"}`), "properties.referrerId", "U+001B"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := lifecycle.FromSegment([]byte(tc.in))
+			require.Empty(t, got)
+			checkField(t, err, tc.field)
+			var ve *lifecycle.ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Contains(t, ve.Reason, tc.reason)
+		})
+	}
+	// Members FromSegment does not read, nested deeper, are not decoded;
+	// the same call without the faults converts.
+	ok := track(`"messageId":"m",` + ts + `,"context":{"ip":"1","ip":"2"},"properties":{"total":"1.00","currency":"EUR","products":[{"sku":"a","sku":"b"}]}`)
+	got, err := lifecycle.FromSegment([]byte(ok))
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, int64(100), got[0].Amount)
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/model"
 	"github.com/clmkit/clm/store"
@@ -153,4 +155,38 @@ func TestSweepCountsOnlyWrites(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestSweepTimeRange checks that Sweep refuses a time outside the years
+// 1900 to 9999 itself, naming it, before reading any customer, on every
+// store path (issue 16: the SQL stores used to fail on the first due
+// customer, blaming it, where Memory accepted the time).
+func TestSweepTimeRange(t *testing.T) {
+	stores(t, func(t *testing.T, newStore func() lifecycle.Store) {
+		ctx := context.Background()
+		s := newStore()
+		tr := lifecycle.NewTracker(noSchedule{model.SterneCutler()}, s, lifecycle.WithClock(func() time.Time { return farFuture }))
+		_, err := tr.Record(ctx, order("o1", "c1", t0, 100))
+		require.NoError(t, err)
+		before, err := s.Get(ctx, "c1")
+		require.NoError(t, err)
+		for _, now := range []time.Time{
+			time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+			time.Date(9999, 12, 31, 23, 0, 0, 0, time.FixedZone("", -2*3600)), // 10000-01-01T01:00Z
+			time.Date(1899, 12, 31, 23, 59, 59, 0, time.UTC),
+			{},
+		} {
+			sr, err := tr.Sweep(ctx, now)
+			checkField(t, err, "now")
+			require.Zero(t, sr)
+			require.NotContains(t, err.Error(), "c1", "the error blames a customer")
+			after, err := s.Get(ctx, "c1")
+			require.NoError(t, err)
+			require.Equal(t, before.Version, after.Version, "a refused sweep wrote %v", now)
+		}
+		// The last instant of 9999 is a valid sweep time.
+		sr, err := tr.Sweep(ctx, lifecycle.Never)
+		require.NoError(t, err)
+		require.Equal(t, 1, sr.Updated)
+	})
 }

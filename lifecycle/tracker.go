@@ -39,6 +39,12 @@ import (
 //     arriving late moves the credit back to it. Credits do not enter
 //     [Customer.Seen], [Customer.AsOf] or [Facts.First] and [Facts.Last];
 //     a credit that changes nothing is not written.
+//   - A referrer the Tracker has seen no event of (a mistyped referrer
+//     ID, or a customer whose own events have not arrived yet) is stored
+//     as a pending referrer ([Customer.PendingReferrer]): a record that
+//     holds its credits but is not classified (empty Stage, no History,
+//     no hook called, never due for a sweep) and that analytics leave
+//     out. Its first own event classifies it, credits included.
 //   - The exception: a credit is never taken back. If a customer's events
 //     name two different referrers and the event naming the earlier one
 //     (which becomes [Facts.ReferredBy]) arrives after the customer's
@@ -375,9 +381,19 @@ type SweepResult struct {
 //
 // With a model that is a [Scheduler], a customer is due only when time
 // alone may change their stage; with any other model every customer is
-// due at every sweep.
+// due at every sweep. A pending referrer ([Customer.PendingReferrer]) is
+// never due.
+//
+// A now outside the years 1900 to 9999 (the range of event times) is
+// refused with a *[ValidationError] whose Field is "now", wrapping
+// [ErrInvalidEvent], before anything is read or written.
 func (t *Tracker) Sweep(ctx context.Context, now time.Time) (SweepResult, error) {
 	var sr SweepResult
+	if now.Before(minTime) || !now.Before(maxTime) {
+		// The range of event times: every store holds it, so no store
+		// refuses (and blames a customer for) a time another accepts.
+		return sr, invalid("now", now.Format(time.RFC3339Nano), "is out of range (years 1900 to 9999): Sweep refuses it before reading any customer")
+	}
 	now = now.UTC()
 	page := make([]*writeOp, 0, sweepPage)
 	todo := make([]*writeOp, 0, sweepPage)
@@ -556,8 +572,8 @@ func (op *writeOp) run(c *Customer, seen []bool) (bool, error) {
 	if op.sweep {
 		r := &op.results[0]
 		*r = Result{CustomerID: c.ID, From: c.Stage, To: c.Stage, Version: prev}
-		if prev == 0 || !isDue(c, op.now) {
-			return false, nil // deleted, advanced or rescheduled since listed
+		if prev == 0 || !isDue(c, op.now) || c.PendingReferrer() {
+			return false, nil // deleted, advanced or rescheduled since listed; or not a customer yet
 		}
 		c.AsOf = op.now
 		if err := t.classify(c, "", r); err != nil {
@@ -717,8 +733,13 @@ func (t *Tracker) fold(c *Customer, e *Event, dup bool, res *Result) (bool, erro
 }
 
 // classify sets c's stage at its classification time (see
-// [Customer.AsOf]), appending a transition if it changed.
+// [Customer.AsOf]), appending a transition if it changed. A pending
+// referrer is not classified: it enters the model with its first event.
 func (t *Tracker) classify(c *Customer, cause string, res *Result) error {
+	if c.PendingReferrer() {
+		res.To = c.Stage
+		return nil
+	}
 	when := c.ClassifiedAt()
 	s, err := t.stageOf(&c.Facts, when)
 	if err != nil {
@@ -747,11 +768,15 @@ func (t *Tracker) stageOf(f *Facts, now time.Time) (s stage.ID, err error) {
 	return s, nil
 }
 
-// dueOf returns c's next due time (see [Customer.Due]): zero when the
+// dueOf returns c's next due time (see [Customer.Due]): [Never] for a
+// pending referrer; zero when the
 // model is not a [Scheduler] or announces a change at or before c's
 // classification time, [Never] when it announces none (or one after
 // Never), else the announced time in UTC.
 func (t *Tracker) dueOf(c *Customer) (due time.Time, err error) {
+	if c.PendingReferrer() {
+		return Never, nil // not classified until its first event
+	}
 	if t.sched == nil {
 		return time.Time{}, nil
 	}

@@ -1000,40 +1000,29 @@ func TestReferralCreditDuplicates(t *testing.T) {
 		if diff := cmp.Diff(before, after, cmpSeen); diff != "" {
 			t.Errorf("re-derived credits changed a (-before +after):\n%s", diff)
 		}
-		// A credit recorded directly: the same one again, or a later one,
-		// is a duplicate; an earlier one lowers the time.
-		credit := func(h int) lifecycle.Event {
-			return lifecycle.Event{ID: lifecycle.ReferralEventID("b"), CustomerID: "a", Type: lifecycle.ReferralConverted,
-				Time: t0.Add(time.Duration(h) * time.Hour), Attrs: map[string]string{lifecycle.ReferredIDAttr: "b"}}
-		}
-		for _, step := range []struct {
-			h        int
-			dup      bool
-			version  uint64
-			referral time.Time
-		}{{1, true, 1, t0.Add(time.Hour)}, {5, true, 1, t0.Add(time.Hour)}, {-2, false, 2, t0.Add(-2 * time.Hour)}, {-2, true, 2, t0.Add(-2 * time.Hour)}} {
-			res, err := tr.Record(ctx, credit(step.h))
-			require.NoError(t, err)
+		// A credit cannot be recorded from outside (issue 16): Record,
+		// RecordBatch and Import refuse it on field type, and nothing
+		// changes, whatever its ID or time.
+		for _, e := range []lifecycle.Event{
+			{ID: lifecycle.ReferralEventID("b"), CustomerID: "a", Type: lifecycle.ReferralConverted, Time: t0.Add(-2 * time.Hour), Attrs: map[string]string{lifecycle.ReferredIDAttr: "b"}},
+			{ID: "forged-1", CustomerID: "a", Type: lifecycle.ReferralConverted, Time: t0},
+			{ID: "forged-2", CustomerID: "newcomer", Type: lifecycle.ReferralConverted, Time: t0},
+		} {
+			_, err := tr.Record(ctx, e)
+			checkField(t, err, "type")
+			res, err := tr.RecordBatch(ctx, []lifecycle.Event{ev("v-ok", "a", lifecycle.SiteVisited, t0), e})
+			checkField(t, err, "type")
+			checkField(t, res[1].Err, "type")
+			ir, err := tr.Import(ctx, func(yield func(lifecycle.Event, error) bool) { yield(e, nil) }, nil)
+			checkField(t, err, "type")
+			require.Zero(t, ir.Events)
 			c, err := s.Get(ctx, "a")
 			require.NoError(t, err)
-			if res.Duplicate != step.dup || res.Version != step.version || c.Version != step.version {
-				t.Errorf("credit at %dh: result %+v, stored version %d; want duplicate %v, version %d", step.h, res, c.Version, step.dup, step.version)
+			if diff := cmp.Diff(after, c, cmpSeen); diff != "" {
+				t.Errorf("a refused credit %q changed a (-before +after):\n%s", e.ID, diff)
 			}
-			if diff := cmp.Diff([]lifecycle.Referral{{Customer: "b", At: step.referral}}, c.Facts.Referrals); diff != "" {
-				t.Errorf("credit at %dh: referrals (-want +got):\n%s", step.h, diff)
-			}
-		}
-		// Without a referred_id attribute, the event ID is the key.
-		_, err = tr.Record(ctx, lifecycle.Event{ID: "shop-credit-1", CustomerID: "a", Type: lifecycle.ReferralConverted, Time: t0})
-		require.NoError(t, err)
-		c, err := s.Get(ctx, "a")
-		require.NoError(t, err)
-		want := []lifecycle.Referral{{Customer: "b", At: t0.Add(-2 * time.Hour)}, {Customer: "shop-credit-1", At: t0}}
-		if diff := cmp.Diff(want, c.Facts.Referrals); diff != "" {
-			t.Errorf("referrals (-want +got):\n%s", diff)
-		}
-		if n := c.Facts.Count(lifecycle.ReferralConverted); n != 2 {
-			t.Errorf("Count(ReferralConverted) = %d, want 2", n)
+			_, err = s.Get(ctx, "newcomer")
+			require.ErrorIs(t, err, lifecycle.ErrNotFound)
 		}
 	})
 }
@@ -1124,35 +1113,47 @@ func (m creditBomb) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
 }
 
 func TestReferralCreditModelFailure(t *testing.T) {
-	credit := func(referred string, h int) lifecycle.Event {
-		return lifecycle.Event{ID: lifecycle.ReferralEventID(referred), CustomerID: "a", Type: lifecycle.ReferralConverted,
-			Time: t0.Add(time.Duration(h) * time.Hour), Attrs: map[string]string{lifecycle.ReferredIDAttr: referred}}
+	signup := func(id, cust string) lifecycle.Event {
+		e := ev(id, cust, lifecycle.SignedUp, t0)
+		e.ReferrerID = "a"
+		return e
 	}
 	stores(t, func(t *testing.T, newStore func() lifecycle.Store) {
 		ctx := context.Background()
 		s := newStore()
-		tr := recordAll(t, s, creditBomb{model.SterneCutler()}, []lifecycle.Event{order("o1", "a", t0, 1), credit("b", 2)})
-		before, err := s.Get(ctx, "a")
-		require.NoError(t, err)
-		require.Len(t, before.Facts.Referrals, 1)
-		for name, e := range map[string]lifecycle.Event{"new referral": credit("c", 3), "earlier time": credit("b", -1)} {
+		tr := recordAll(t, s, creditBomb{model.SterneCutler()}, []lifecycle.Event{
+			order("o1", "a", t0, 1), signup("sb", "b"), order("ob2", "b", t0.Add(2*time.Hour), 1), signup("sc", "c"),
+		})
+		get := func() *lifecycle.Customer {
+			t.Helper()
+			a, err := s.Get(ctx, "a")
+			require.NoError(t, err)
+			return a
+		}
+		// fails records e, which earns a a credit the model panics on: the
+		// event is applied, the credit is not, and a is unchanged (also
+		// when the event is retried, as RecordBatch).
+		fails := func(name string, e lifecycle.Event) {
+			t.Helper()
+			before := get()
 			_, err := tr.Record(ctx, e)
 			require.ErrorIs(t, err, lifecycle.ErrInvalidModel, name)
+			require.ErrorContains(t, err, "crediting referrer", name)
 			_, err = tr.RecordBatch(ctx, []lifecycle.Event{e})
 			require.ErrorIs(t, err, lifecycle.ErrInvalidModel, name)
-			after, err := s.Get(ctx, "a")
-			require.NoError(t, err)
-			if diff := cmp.Diff(before, after, cmpSeen); diff != "" {
+			if diff := cmp.Diff(before, get(), cmpSeen); diff != "" {
 				t.Errorf("%s: a failing model changed the stored customer (-before +after):\n%s", name, diff)
 			}
 		}
-		// The stored customer is intact: a good credit still applies.
-		res, err := tr.Record(ctx, credit("b", 1))
+		require.Len(t, get().Facts.Referrals, 1)
+		fails("new referral", order("oc3", "c", t0.Add(3*time.Hour), 1))
+		// The stored customer is intact: a good credit still applies (b's
+		// earlier order moves the credit back to it).
+		res, err := tr.Record(ctx, order("ob1", "b", t0.Add(time.Hour), 1))
 		require.NoError(t, err)
 		require.False(t, res.Duplicate)
-		after, err := s.Get(ctx, "a")
-		require.NoError(t, err)
-		require.Equal(t, []lifecycle.Referral{{Customer: "b", At: t0.Add(time.Hour)}}, after.Facts.Referrals)
+		require.Equal(t, []lifecycle.Referral{{Customer: "b", At: t0.Add(time.Hour)}}, get().Facts.Referrals)
+		fails("earlier time", order("ob0", "b", t0.Add(-time.Hour), 1))
 	})
 }
 
@@ -1401,13 +1402,15 @@ func TestWritesBatched(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []int{250}, ca.sizes())
 
-	// Sweeps: every customer is due (noSchedule), 257 of them, in pages.
-	total := mem.Len()
-	require.Equal(t, 257, total)
+	// Sweeps: every customer is due (noSchedule), in pages, but for the
+	// pending referrers a and e (credits, no event of their own), who
+	// never are: 255 of the 257 stored.
+	require.Equal(t, 257, mem.Len())
+	total := mem.Len() - 2
 	sr, err := tr.Sweep(ctx, t0.AddDate(0, 0, 1))
 	require.NoError(t, err)
 	require.Equal(t, lifecycle.SweepResult{Scanned: total, Updated: total, Moved: sr.Moved}, sr)
-	require.Equal(t, []int{100, 100, 57}, ca.sizes())
+	require.Equal(t, []int{100, 100, 55}, ca.sizes())
 
 	// A write that fails: the sweep stops after its page, and counts it.
 	fs := &flakyStore{Memory: mem, id: "s123"}
@@ -1623,4 +1626,73 @@ func TestSweepDoesNotResurrect(t *testing.T) {
 			require.Zero(t, hooks)
 		})
 	}
+}
+
+// TestPendingReferrer checks what a referrer with no event of its own is
+// (issue 16): a record that keeps its referral credits but is not
+// classified (no stage, no history, no hook, never due) until its first
+// own event, which classifies it with its credits.
+func TestPendingReferrer(t *testing.T) {
+	stores(t, func(t *testing.T, newStore func() lifecycle.Store) {
+		ctx := context.Background()
+		s := newStore()
+		var changes []lifecycle.Change
+		tr := newTrackerOn(s, lifecycle.WithHook(func(_ context.Context, ch lifecycle.Change) { changes = append(changes, ch) }))
+		signup := ev("s", "b", lifecycle.SignedUp, t0)
+		signup.ReferrerID = "ghost" // say, a mistyped referrer ID
+		for _, e := range []lifecycle.Event{signup, order("o1", "b", t0.Add(time.Hour), 100)} {
+			_, err := tr.Record(ctx, e)
+			require.NoError(t, err)
+		}
+		get := func(id string) *lifecycle.Customer {
+			t.Helper()
+			c, err := s.Get(ctx, id)
+			require.NoError(t, err)
+			return c
+		}
+		g := get("ghost")
+		require.True(t, g.PendingReferrer())
+		require.Equal(t, []lifecycle.Referral{{Customer: "b", At: t0.Add(time.Hour)}}, g.Facts.Referrals, "the credit is kept")
+		require.Empty(t, g.Stage)
+		require.Empty(t, g.History)
+		require.True(t, g.Since.IsZero() && g.AsOf.IsZero(), "since %v, as of %v", g.Since, g.AsOf)
+		require.Equal(t, lifecycle.Never, g.Due)
+		for _, ch := range changes {
+			require.NotEqual(t, "ghost", ch.CustomerID, "a hook was called for a pending referrer")
+		}
+		require.False(t, get("b").PendingReferrer())
+
+		// A record an earlier version stored for a pending referrer, with
+		// a stage and due at any sweep: sweeps leave both alone.
+		old := &lifecycle.Customer{ID: "old-ghost", Stage: model.Reach, Since: t0, Version: 1,
+			History: []lifecycle.Transition{{To: model.Reach, At: t0, Cause: lifecycle.ReferralEventID("x")}},
+			Facts:   lifecycle.Facts{Referrals: []lifecycle.Referral{{Customer: "x", At: t0}}}}
+		require.NoError(t, s.Put(ctx, old, 0))
+		old = get("old-ghost")
+		_, err := tr.Sweep(ctx, t0.AddDate(1, 0, 0))
+		require.NoError(t, err)
+		if diff := cmp.Diff(g, get("ghost"), cmpSeen); diff != "" {
+			t.Errorf("a sweep changed the pending referrer (-before +after):\n%s", diff)
+		}
+		if diff := cmp.Diff(old, get("old-ghost"), cmpSeen); diff != "" {
+			t.Errorf("a sweep changed the old pending referrer (-before +after):\n%s", diff)
+		}
+
+		// Its first own event makes it a customer, classified with its
+		// credits at the classification time.
+		changes = nil
+		res, err := tr.Record(ctx, ev("gv", "ghost", lifecycle.SiteVisited, t0.Add(2*time.Hour)))
+		require.NoError(t, err)
+		g = get("ghost")
+		require.False(t, g.PendingReferrer())
+		require.Equal(t, model.SterneCutler().Stage(&g.Facts, g.ClassifiedAt()), g.Stage)
+		require.NotEmpty(t, g.Stage)
+		want := []lifecycle.Transition{{From: "", To: g.Stage, At: t0.Add(2 * time.Hour), Cause: "gv"}}
+		if diff := cmp.Diff(want, g.History); diff != "" {
+			t.Errorf("history (-want +got):\n%s", diff)
+		}
+		require.True(t, res.Moved)
+		require.Equal(t, []lifecycle.Change{{CustomerID: "ghost", Transition: want[0]}}, changes)
+		require.Equal(t, int64(1), g.Facts.Count(lifecycle.ReferralConverted))
+	})
 }

@@ -105,7 +105,8 @@ func row(c *lifecycle.Customer, models []lifecycle.Model, cfg *compareConfig) (R
 
 // Classify streams the customers of s, each classified by every model:
 // the customers × models table, one row per customer in the store's scan
-// order. A store error, a cancelled ctx, or a model that panics or answers
+// order. Pending referrers ([lifecycle.Customer.PendingReferrer]: referral
+// credits, no event of their own) are not customers yet and get no row. A store error, a cancelled ctx, or a model that panics or answers
 // an undeclared stage (wrapping [ErrInvalidModel]) is yielded as the last
 // element. The stored customers are not changed.
 func Classify(ctx context.Context, s lifecycle.Store, models []lifecycle.Model, opts ...CompareOption) iter.Seq2[Row, error] {
@@ -127,6 +128,9 @@ func Classify(ctx context.Context, s lifecycle.Store, models []lifecycle.Model, 
 				yield(Row{}, fmt.Errorf("%w: the store yielded a nil customer", lifecycle.ErrInvalidCustomer))
 				return
 			}
+			if c.PendingReferrer() {
+				continue
+			}
 			r, err := row(c, models, &cfg)
 			if err != nil {
 				yield(Row{}, err)
@@ -140,8 +144,8 @@ func Classify(ctx context.Context, s lifecycle.Store, models []lifecycle.Model, 
 }
 
 // ClassifyCustomers is [Classify] over a slice: one row per customer, in
-// order. A nil customer in the slice is an error wrapping
-// [lifecycle.ErrInvalidCustomer] that names its index.
+// order, pending referrers left out. A nil customer in the slice is an
+// error wrapping [lifecycle.ErrInvalidCustomer] that names its index.
 func ClassifyCustomers(customers []*lifecycle.Customer, models []lifecycle.Model, opts ...CompareOption) ([]Row, error) {
 	if err := checkModels(models); err != nil {
 		return nil, err
@@ -151,6 +155,9 @@ func ClassifyCustomers(customers []*lifecycle.Customer, models []lifecycle.Model
 	for i, c := range customers {
 		if c == nil {
 			return nil, fmt.Errorf("%w: customers[%d] is nil", lifecycle.ErrInvalidCustomer, i)
+		}
+		if c.PendingReferrer() {
+			continue
 		}
 		r, err := row(c, models, &cfg)
 		if err != nil {

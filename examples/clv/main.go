@@ -3,33 +3,53 @@
 //
 // Usage (from the repository root):
 //
-//	go run ./examples/clv -data ../shared/data/cdnow/CDNOW_sample.txt [-out DIR]
+//	go run ./examples/clv [-data FILE] [-out DIR] [flags]
 //
-// It reads the raw CDNOW transactions (clv.ReadCDNOW), builds the RFM
-// summary with a 39-week calibration period ending 1997-09-30 (same-day
-// purchases collapsed, time in weeks) and a holdout to the end of the data,
-// fits the BG/NBD and Gamma-Gamma models and prints one line per model:
+// -data names the raw CDNOW transactions (the 1/10 sample or the master
+// file). By default it is lifecycle/clv/testdata/CDNOW_sample.txt, a path
+// relative to the repository root: run the command from there, or pass
+// -data. The repository ships both files in lifecycle/clv/testdata (see
+// the README there for their source and licence):
+//
+//	go run ./examples/clv -data lifecycle/clv/testdata/CDNOW_master.txt
+//
+// It reads the transactions (clv.ReadCDNOW), builds the RFM summary with a
+// 39-week calibration period ending 1997-09-30 (same-day purchases
+// collapsed, time in weeks) and a holdout to the end of the data, fits the
+// BG/NBD and Gamma-Gamma models and prints one line per model:
 //
 //	bgnbd r=… alpha=… a=… b=…
 //	gammagamma p=… q=… v=…
 //
-// followed by the ten customers with the highest expected 12-month value
+// The Gamma-Gamma model needs a positive mean spend for every repeat buyer,
+// and the master file has repeat buyers whose repeat purchases cost $0.00;
+// they are left out of the Gamma-Gamma fit (only), and a line after the
+// model lines says how many.
+//
+// Then come the ten customers with the highest expected 12-month value
 // (1% monthly discount) with their probability of being alive, and the
 // total predicted versus actual repeat purchases in the holdout period.
+// Scoring takes a second or less with the default horizon; with a long
+// one (-months 1200 on the master file takes tens of seconds) its progress
+// shows on standard error: a bar on a terminal, a line every two seconds
+// otherwise.
 //
 // It also writes holdout.svg, a chart of the mean number of holdout
 // purchases per customer, predicted and actual, by number of repeat
 // purchases in calibration. The chart goes to the directory given by -out;
 // by default that is the system temporary directory (os.TempDir), so a
 // plain run does not write into the working tree. The path is printed.
+//
+// -h lists the flags. A bad flag or flag value exits with status 2, a
+// failure with status 1.
 package main
 
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -38,45 +58,56 @@ import (
 	"slices"
 	"time"
 
+	"github.com/clmkit/clm/examples/internal/cli"
 	"github.com/clmkit/clm/lifecycle/clv"
 )
 
-func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "clv:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("clv", run) }
+
+// defaultData is the CDNOW sample shipped with the repository, relative to
+// the repository root.
+const defaultData = "lifecycle/clv/testdata/CDNOW_sample.txt"
 
 // run is the whole program, separated from main for testing.
-func run(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("clv", flag.ContinueOnError)
-	data := fs.String("data", "../shared/data/cdnow/CDNOW_sample.txt", "CDNOW transaction file (master or 1/10 sample layout)")
-	out := fs.String("out", os.TempDir(), "directory for the holdout.svg chart")
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlagSet("clv", "Fits BG/NBD and Gamma-Gamma to the CDNOW transactions and lists the customers\n"+
+		"with the highest expected value. Run it from the repository root, or pass -data.", stderr)
+	data := fs.String("data", defaultData, "CDNOW transaction file (master or 1/10 sample layout)")
+	out := fs.String("out", os.TempDir(), "existing directory for the holdout.svg chart")
 	calEnd := fs.String("calibration-end", "1997-09-30", "last day of the calibration period (YYYY-MM-DD)")
-	months := fs.Int("months", 12, "horizon of the customer value, in months")
-	discount := fs.Float64("discount", 0.01, "monthly discount rate")
-	top := fs.Int("top", 10, "number of customers to list")
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
+	months := fs.Int("months", 12, "horizon of the customer value, in months (1 to 1200)")
+	discount := fs.Float64("discount", 0.01, "monthly discount rate (0 or more)")
+	top := fs.Int("top", 10, "number of customers to list (0 or more)")
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	switch {
+	case *months < 1 || *months > 1200:
+		return cli.Usagef("-months %d: must be from 1 to 1200 (100 years)", *months)
+	case !(*discount >= 0) || math.IsInf(*discount, 0):
+		return cli.Usagef("-discount %v: must be a finite number, 0 or more", *discount)
+	case *top < 0:
+		return cli.Usagef("-top %d: must not be negative", *top)
+	}
+	if fi, err := os.Stat(*out); err != nil || !fi.IsDir() {
+		return cli.Usagef("-out %s: not an existing directory", *out)
 	}
 	cutoff, err := time.Parse(time.DateOnly, *calEnd)
 	if err != nil {
-		return fmt.Errorf("-calibration-end: %w", err)
+		return cli.Usagef("-calibration-end %s: want YYYY-MM-DD", *calEnd)
 	}
 
 	f, err := os.Open(*data)
 	if err != nil {
-		return err
+		if *data == defaultData {
+			return cli.Usagef("-data %s: %w (the default is relative to the repository root: run from there, or pass -data)", *data, err)
+		}
+		return cli.Usagef("-data %s: %w", *data, err)
 	}
 	txs, err := clv.ReadCDNOW(f)
 	f.Close()
 	if err != nil {
-		return fmt.Errorf("%s: %w", *data, err)
+		return fmt.Errorf("reading %s: %w", *data, err)
 	}
 	customers, err := clv.Summarize(txs, clv.SummaryOptions{Period: clv.Day, Unit: clv.Week, CalibrationEnd: cutoff})
 	if err != nil {
@@ -87,12 +118,24 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	gg, _, err := clv.FitGammaGamma(customers, nil)
+	// Gamma-Gamma models a positive mean spend: repeat buyers whose repeat
+	// purchases cost nothing are left out of its fit.
+	spenders := slices.DeleteFunc(slices.Clone(customers), func(c clv.Customer) bool {
+		return c.Frequency > 0 && c.MonetaryValue <= 0
+	})
+	gg, _, err := clv.FitGammaGamma(spenders, nil)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, bg)
 	fmt.Fprintln(stdout, gg)
+	if n := len(customers) - len(spenders); n > 0 {
+		who := "repeat buyers"
+		if n == 1 {
+			who = "repeat buyer"
+		}
+		fmt.Fprintf(stdout, "gammagamma: left out %d %s with a mean repeat spend of 0\n", n, who)
+	}
 
 	type scored struct {
 		c         clv.Customer
@@ -101,7 +144,12 @@ func run(args []string, stdout io.Writer) error {
 		value     float64
 	}
 	rows := make([]scored, len(customers))
+	bar := cli.StartProgress(stderr, "clv", "customers scored", int64(len(customers)), 2*time.Second)
+	defer bar.Stop()
 	for i, c := range customers {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		s := scored{c: c}
 		if s.alive, err = bg.ProbabilityAlive(c); err != nil {
 			return err
@@ -114,7 +162,9 @@ func run(args []string, stdout io.Writer) error {
 			return err
 		}
 		rows[i] = s
+		bar.Add(1)
 	}
+	bar.Stop()
 
 	byValue := slices.Clone(rows)
 	slices.SortStableFunc(byValue, func(a, b scored) int { return cmp.Compare(b.value, a.value) })

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -10,37 +11,18 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/clmkit/clm/examples/internal/cli"
 )
 
-// cdnowSample returns the path of the CDNOW sample under ../shared/data
-// (relative to the directory holding go.mod), skipping when absent.
-func cdnowSample(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Skip("no go.mod above the test directory; reference data not located")
-		}
-		dir = filepath.Dir(dir)
-	}
-	p := filepath.Join(dir, "..", "shared", "data", "cdnow", "CDNOW_sample.txt")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("reference data not available (%v)", err)
-	}
-	return p
-}
+// testdata is the directory of the CDNOW files shipped with the
+// repository, from this package's directory (where go test runs).
+const testdata = "../../lifecycle/clv/testdata/"
 
 func TestRun(t *testing.T) {
-	data := cdnowSample(t)
 	out := t.TempDir()
 	var stdout bytes.Buffer
-	if err := run([]string{"-data", data, "-out", out}, &stdout); err != nil {
+	if err := run(context.Background(), []string{"-data", testdata + "CDNOW_sample.txt", "-out", out}, &stdout, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
@@ -89,22 +71,55 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// The master file has a repeat buyer whose repeat purchases cost $0.00:
+// the Gamma-Gamma fit leaves that customer out and says so.
+func TestRunMaster(t *testing.T) {
+	var stdout bytes.Buffer
+	if err := run(context.Background(), []string{"-data", testdata + "CDNOW_master.txt", "-out", t.TempDir()}, &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 17 || !strings.HasPrefix(lines[0], "bgnbd ") || !strings.HasPrefix(lines[1], "gammagamma ") ||
+		lines[2] != "gammagamma: left out 1 repeat buyer with a mean repeat spend of 0" {
+		t.Errorf("output:\n%s\nwant the model lines, the left-out line, the top 10, the holdout and chart lines", stdout.String())
+	}
+}
+
 func TestRunErrors(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.txt")
+	if err := os.WriteFile(bad, []byte("00001 19970101 1 10.00\n00001 1997-01-02 1 10.00\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sample := testdata + "CDNOW_sample.txt"
 	tests := []struct {
-		name string
-		args []string
-		want string
+		name  string
+		args  []string
+		want  string
+		usage bool // a bad flag value
 	}{
-		{"missing file", []string{"-data", filepath.Join(t.TempDir(), "nope.txt")}, "no such file"},
-		{"bad flag", []string{"-bogus"}, "flag provided but not defined"},
-		{"bad date", []string{"-calibration-end", "30/09/1997"}, "-calibration-end"},
-		{"stray argument", []string{"extra"}, "unexpected arguments"},
+		{"missing file", []string{"-data", filepath.Join(t.TempDir(), "nope.txt")}, "nope.txt: no such file", true},
+		{"bad flag", []string{"-bogus"}, "flag provided but not defined: -bogus", true},
+		{"bad date", []string{"-data", sample, "-calibration-end", "30/09/1997"}, "-calibration-end 30/09/1997: want YYYY-MM-DD", true},
+		{"bad months", []string{"-data", sample, "-months", "0"}, "-months 0: must be from 1 to 1200", true},
+		{"bad discount", []string{"-data", sample, "-discount", "-0.1"}, "-discount -0.1: must be", true},
+		{"bad top", []string{"-data", sample, "-top", "-1"}, "-top -1: must not be negative", true},
+		{"bad out", []string{"-data", sample, "-out", bad}, "-out " + bad + ": not an existing directory", true},
+		{"stray argument", []string{"extra"}, "unexpected arguments", true},
+		{"bad data", []string{"-data", bad, "-out", t.TempDir()}, "reading " + bad + ": clv: invalid input: CDNOW line 2: date", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := run(tc.args, io.Discard)
+			var stderr bytes.Buffer
+			err := run(context.Background(), tc.args, io.Discard, &stderr)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("run(%q) = %v, want an error containing %q", tc.args, err, tc.want)
+				t.Fatalf("run(%q) = %v, want an error containing %q", tc.args, err, tc.want)
+			}
+			want := cli.ExitError
+			if tc.usage {
+				want = cli.ExitUsage
+			}
+			if got := cli.Status("clv", err, &stderr); got != want {
+				t.Errorf("exit status %d, want %d", got, want)
 			}
 		})
 	}

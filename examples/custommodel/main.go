@@ -5,7 +5,11 @@
 // a lifecycle.Tracker on a memory store, then prints how many customers
 // are in each stage.
 //
-//	go run ./examples/custommodel
+//	go run ./examples/custommodel [-customers N] [-seed S]
+//
+// -customers (default 500) is the number of simulated customers and -seed
+// (default 42) seeds the simulation, so a run prints the same figures every
+// time. -h lists the flags.
 package main
 
 import (
@@ -13,11 +17,11 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/clmkit/clm/examples/internal/cli"
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/model"
 	"github.com/clmkit/clm/model/modeltest"
@@ -118,8 +122,9 @@ func simulate(r *rand.Rand, start time.Time, n int) []lifecycle.Event {
 	return events
 }
 
-// run is the walkthrough; main calls it with a fixed seed.
-func run(ctx context.Context, w io.Writer, seed uint64, customers int) error {
+// walkthrough declares, checks and registers the model, then tracks the
+// simulated customers and prints the stage counts.
+func walkthrough(ctx context.Context, w io.Writer, seed uint64, customers int) error {
 	// 1. Declare the model; Build checks it.
 	m, err := subscriptionBox()
 	if err != nil {
@@ -153,7 +158,7 @@ func run(ctx context.Context, w io.Writer, seed uint64, customers int) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%d events for %d customers; the year-end sweep moved %d\n\n", len(events), sw.Scanned, sw.Moved)
+	fmt.Fprintf(w, "%d events for %d customers; the year-end sweep moved %d\n\n", len(events), customers, sw.Moved)
 
 	// 5. Count customers per stage.
 	counts := map[stage.ID]int{}
@@ -180,9 +185,18 @@ func run(ctx context.Context, w io.Writer, seed uint64, customers int) error {
 	return nil
 }
 
-func main() {
-	if err := run(context.Background(), os.Stdout, 42, 500); err != nil {
-		fmt.Fprintln(os.Stderr, "custommodel:", err)
-		os.Exit(1)
+func main() { cli.Main("custommodel", run) }
+
+// run parses args and runs the walkthrough.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlagSet("custommodel", "Declares a subscription-box lifecycle model, checks it with modeltest, and tracks\na year of simulated customers with it.", stderr)
+	customers := fs.Int("customers", 500, "number of simulated customers (at least 1)")
+	seed := fs.Uint64("seed", 42, "seed of the simulation")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
+	if *customers < 1 {
+		return cli.Usagef("-customers %d: must be at least 1", *customers)
+	}
+	return walkthrough(ctx, stdout, *seed, *customers)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,12 +11,15 @@ import (
 
 func TestRun(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, 7, 200); err != nil {
+	if err := run(context.Background(), []string{"-seed", "7", "-customers", "200"}, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
 	if !strings.Contains(text, `model "subscription-box": 5 stages`) || !strings.Contains(text, "modeltest: ok") {
 		t.Fatalf("missing model summary:\n%s", text)
+	}
+	if !strings.Contains(text, " events for 200 customers;") {
+		t.Errorf("the event line does not count the 200 customers:\n%s", text)
 	}
 	// The stage table counts every customer once.
 	sum, total := 0, -1
@@ -50,5 +54,21 @@ func TestSubscriptionBoxIsValid(t *testing.T) {
 	}
 	if got := m.Stages().IDs(); len(got) != 5 || got[0] != "trial" || got[4] != "champion" {
 		t.Errorf("stages = %v", got)
+	}
+}
+
+func TestRunRefusesBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-customers", "-5"}, "-customers -5: must be at least 1"},
+		{[]string{"-customers", "0"}, "-customers 0: must be at least 1"},
+		{[]string{"extra"}, "unexpected arguments"},
+	} {
+		err := run(context.Background(), tc.args, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("run(%q) = %v, want an error with %q", tc.args, err, tc.want)
+		}
 	}
 }

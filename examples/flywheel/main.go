@@ -10,30 +10,26 @@
 //	go run ./examples/flywheel -out /tmp/fw
 //	go run ./examples/flywheel -referrals 2 -churn 0.2 -rotations 24 -out /tmp/fw
 //	go run ./examples/flywheel -help
+//
+// A long Monte Carlo run (say -runs 200000 -rotations 60) shows its progress
+// on standard error: a bar on a terminal, a line every two seconds
+// otherwise.
 package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
+	"time"
 
+	"github.com/clmkit/clm/examples/internal/cli"
 	"github.com/clmkit/clm/flywheel"
 )
 
-func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		fmt.Fprintln(os.Stderr, "flywheel:", err)
-		os.Exit(2)
-	}
-}
+func main() { cli.Main("flywheel", run) }
 
 // paramHelp describes each simulator parameter for -help.
 var paramHelp = map[string]string{
@@ -52,13 +48,8 @@ var paramHelp = map[string]string{
 
 // run parses args, simulates and writes the table (and files with -out).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("flywheel", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: flywheel [flags]\n\nSimulates a customer flywheel (expected values and Monte Carlo bands) and prints")
-		fmt.Fprintln(stderr, "one line per rotation. Defaults reproduce the literature's example.\n\nflags:")
-		fs.PrintDefaults()
-	}
+	fs := cli.NewFlagSet("flywheel", "Simulates a customer flywheel (expected values and Monte Carlo bands) and prints\n"+
+		"one line per rotation. Defaults reproduce the literature's example.", stderr)
 	p := flywheel.LiteratureExample()
 	vals := map[string]*float64{}
 	for _, name := range flywheel.ParamNames() {
@@ -66,25 +57,40 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		vals[name] = fs.Float64(name, v, paramHelp[name])
 	}
 	out := fs.String("out", "", "directory to write flywheel.csv and flywheel.svg into (created if missing)")
-	runs := fs.Int("runs", 2000, "Monte Carlo runs")
+	runs := fs.Int("runs", 2000, "Monte Carlo runs (at least 1)")
 	seed := fs.Uint64("seed", 1, "seed of the Monte Carlo streams")
 	workers := fs.Int("workers", 0, "Monte Carlo workers (0: all cores)")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
 	for _, name := range flywheel.ParamNames() {
-		if err := p.Set(name, *vals[name]); err != nil {
-			return fmt.Errorf("-%s: %w", name, err)
+		// Each value is checked on its own, so the error names its flag.
+		v, one := *vals[name], flywheel.LiteratureExample()
+		err := one.Set(name, v)
+		if err == nil {
+			err = one.Validate()
 		}
+		if err == nil {
+			err = p.Set(name, v)
+		}
+		if err != nil {
+			return cli.Usagef("-%s %v: %w", name, v, err)
+		}
+	}
+	if *runs < 1 {
+		return cli.Usagef("-runs %d: must be at least 1", *runs)
+	}
+	if *workers < 0 {
+		return cli.Usagef("-workers %d: must not be negative", *workers)
 	}
 	ev, err := flywheel.Expected(p)
 	if err != nil {
 		return err
 	}
-	mc, err := flywheel.MonteCarlo(ctx, p, flywheel.Runs(*runs), flywheel.Seed(*seed), flywheel.Workers(*workers))
+	bar := cli.StartProgress(stderr, "flywheel", "runs", int64(*runs), 2*time.Second)
+	mc, err := flywheel.MonteCarlo(ctx, p, flywheel.Runs(*runs), flywheel.Seed(*seed), flywheel.Workers(*workers),
+		flywheel.Progress(func(done, _ int) { bar.Set(int64(done)) }))
+	bar.Stop()
 	if err != nil {
 		return err
 	}

@@ -54,9 +54,12 @@ func TestRunFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"probability out of range", []string{"-churn", "1.5"}, "AdvocateChurn = 1.5"},
-		{"fractional lag", []string{"-lag", "1.5"}, "-lag"},
-		{"bad runs", []string{"-runs", "0"}, "Runs = 0"},
+		{"probability out of range", []string{"-churn", "1.5"}, "-churn 1.5: flywheel: invalid parameters: AdvocateChurn = 1.5"},
+		{"negative count", []string{"-paid", "-3"}, "-paid -3: "},
+		{"fractional lag", []string{"-lag", "1.5"}, "-lag 1.5: "},
+		{"zero rotations", []string{"-rotations", "0"}, "-rotations 0: "},
+		{"bad runs", []string{"-runs", "0"}, "-runs 0: must be at least 1"},
+		{"negative workers", []string{"-workers", "-1"}, "-workers -1: must not be negative"},
 		{"stray argument", []string{"extra"}, "unexpected arguments"},
 	}
 	for _, tc := range tests {

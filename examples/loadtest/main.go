@@ -18,10 +18,11 @@
 // -batch [1] (events per call; above 1 uses RecordBatch), -seed [1],
 // -referrals [true] (false: no customer arrives through a referral link),
 // -timeout [5m] (bound on the whole run), -progress [1s] (interval of the
-// progress lines on stderr; 0 turns them off).
+// progress lines on stderr; 0 turns progress off).
 //
-// While it runs it prints a progress line to stderr every -progress; it
-// ends by printing exactly one line to stdout:
+// While it replays, it shows its progress on stderr: a line every
+// -progress, or a progress bar when stderr is a terminal. It ends by
+// printing exactly one line to stdout:
 //
 //	events=N customers=M writers=W throughput=X/s p99=Yms lost=0 doubled=0 mismatched=0
 //

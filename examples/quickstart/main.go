@@ -2,10 +2,13 @@
 // dozen customers with the in-memory store and the Sterne–Cutler model, then
 // prints how many customers sit in each stage and one customer's history.
 //
-//	go run ./examples/quickstart
+//	go run ./examples/quickstart [-customers N] [-seed S]
 //
-// It needs no set-up: no database, no configuration. The stream is generated
-// from a fixed seed, so every run prints the same figures.
+// It needs no set-up: no database, no configuration. The stream comes from
+// lifecycle/shopsim, seeded with -seed (default 1), so every run with the
+// same flags prints the same figures. It uses only the public API and the
+// standard library, so it can be copied out of the repository as it is.
+// -h lists the flags.
 package main
 
 import (
@@ -17,23 +20,44 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/clmkit/clm/internal/shopsim"
 	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/lifecycle/shopsim"
 	"github.com/clmkit/clm/model"
 	"github.com/clmkit/clm/store"
 )
 
 func main() {
-	customers := flag.Int("customers", 40, "number of customers in the generated stream")
+	flag.Usage = func() {
+		fmt.Fprint(flag.CommandLine.Output(), "usage: quickstart [flags]\n\n"+
+			"Records a year of generated shop events for a few dozen customers and prints\n"+
+			"how many sit in each stage and the busiest customer's stage history.\n\nflags:\n")
+		flag.PrintDefaults()
+	}
+	customers := flag.Int("customers", 40, "number of customers in the generated stream (at least 1)")
 	seed := flag.Uint64("seed", 1, "seed of the generated stream")
-	flag.Parse()
-	if err := run(context.Background(), os.Stdout, *customers, *seed); err != nil {
+	flag.Parse() // -h prints the usage and exits 0; a bad flag or value exits 2
+	if flag.NArg() > 0 {
+		usageError("unexpected arguments %q", flag.Args())
+	}
+	if *customers < 1 {
+		usageError("-customers %d: must be at least 1", *customers)
+	}
+	if err := quickstart(context.Background(), os.Stdout, *customers, *seed); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, w io.Writer, customers int, seed uint64) error {
+// usageError reports an error in the command line and exits with status 2,
+// as the flag package does for a flag it cannot parse.
+func usageError(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "quickstart: "+format+"\n", args...)
+	os.Exit(2)
+}
+
+// quickstart generates the stream, records it and prints the stage counts
+// and the busiest customer's history.
+func quickstart(ctx context.Context, w io.Writer, customers int, seed uint64) error {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	end := start.AddDate(0, 0, 365)
 	events := shopsim.Generate(shopsim.Config{Customers: customers, Start: start, Days: 365, Seed: seed})

@@ -89,6 +89,24 @@ func decodeEvents(js string) func(ctx context.Context) error {
 	}
 }
 
+// segment converts Segment calls with lifecycle.FromSegment, then records
+// the events in one batch.
+func segment(js string) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		events, err := lifecycle.FromSegment([]byte(js))
+		if err != nil {
+			return err
+		}
+		m := store.NewMemory()
+		tr := lifecycle.NewTracker(model.SterneCutler(), m, lifecycle.WithClock(func() time.Time { return badClock }))
+		_, err = tr.RecordBatch(ctx, events)
+		if err != nil && m.Len() != 0 {
+			return fmt.Errorf("BUG: refused events were stored: %w", err)
+		}
+		return err
+	}
+}
+
 func manyAttrs(n int) map[string]string {
 	m := make(map[string]string, n)
 	for i := range n {
@@ -159,6 +177,33 @@ func badInputs() []badInput {
 		{"event", "survey_answered with score -1", false, ev(func(e *E) { e.Type, e.Attrs = lifecycle.SurveyAnswered, map[string]string{"score": "-1"} })},
 		{"event", "survey_answered with score 7.5", false, ev(func(e *E) { e.Type, e.Attrs = lifecycle.SurveyAnswered, map[string]string{"score": "7.5"} })},
 		{"event", "survey_answered with score \"ten\"", false, ev(func(e *E) { e.Type, e.Attrs = lifecycle.SurveyAnswered, map[string]string{"score": "ten"} })},
+		{"event", "type referral_converted (a forged referral credit)", false, ev(func(e *E) {
+			e.ID, e.Type, e.Attrs = lifecycle.ReferralEventID("c2"), lifecycle.ReferralConverted, map[string]string{lifecycle.ReferredIDAttr: "c2"}
+		})},
+		{"event", "customer_id ending in U+200B (zero width space)", false, ev(func(e *E) { e.CustomerID = "alice\u200b" })},
+		{"event", "customer_id only U+FEFF (byte order mark)", false, ev(func(e *E) { e.CustomerID = "\ufeff" })},
+		{"event", "customer_id with U+202E (right-to-left override)", false, ev(func(e *E) { e.CustomerID = "\u202egnp.exe" })},
+		{"event", "id with ESC", false, ev(func(e *E) { e.ID = "e\x1b[31m1" })},
+		{"event", "id with a tab inside", false, ev(func(e *E) { e.ID = "e\t1" })},
+		{"event", "id with U+2028 (line separator)", false, ev(func(e *E) { e.ID = "e\u20281" })},
+		{"event", "referrer_id with U+00AD (soft hyphen)", false, ev(func(e *E) { e.ReferrerID = "ali\u00adce" })},
+		{"event", "customer_id with a trailing U+00A0 (no-break space)", false, ev(func(e *E) { e.CustomerID = "alice\u00a0" })},
+		{"event", "customer_id of 256 bytes, referred by r1, ordering (its credit's cause is 269 bytes; accepted)", true, func(ctx context.Context) error {
+			m := store.NewMemory()
+			tr := lifecycle.NewTracker(model.SterneCutler(), m, lifecycle.WithClock(func() time.Time { return badClock }))
+			id := strings.Repeat("x", lifecycle.MaxIDLen)
+			_, err := tr.RecordBatch(ctx, []lifecycle.Event{
+				{ID: "s1", CustomerID: id, Type: lifecycle.SignedUp, Time: badClock.Add(-2 * time.Hour), ReferrerID: "r1"},
+				{ID: "o1", CustomerID: id, Type: lifecycle.OrderCompleted, Time: badClock.Add(-time.Hour), Amount: 100, Currency: "EUR"},
+			})
+			if err != nil {
+				return err
+			}
+			if r, err := m.Get(ctx, "r1"); err != nil || len(r.Facts.Referrals) != 1 {
+				return fmt.Errorf("BUG: r1 was not credited: %v", err)
+			}
+			return nil
+		}},
 
 		// JSON decoding (encoding/json into lifecycle.Event, which decodes
 		// strictly with Event.UnmarshalJSON, then Record; or DecodeEvents,
@@ -191,6 +236,11 @@ func badInputs() []badInput {
 		{"json", "unpaired surrogate escape \\ud800", false, decode(`{"id":"e\ud800","customer_id":"c1","type":"site_visited","time":"2026-03-01T11:00:00Z"}`)},
 		{"json", "amount 12.0 (an integer, written as a fraction)", false, decode(`{"id":"e1","customer_id":"c1","type":"order_completed","time":"2026-03-01T11:00:00Z","amount":12.0,"currency":"EUR"}`)},
 		{"json", "null values (decode as absent fields)", false, decode(`{"id":"e1","customer_id":"c1","type":null,"time":"2026-03-01T11:00:00Z"}`)},
+		{"json", "time with offset +00:60", false, decode(`{"id":"e1","customer_id":"c1","type":"site_visited","time":"2026-03-01T10:00:00+00:60"}`)},
+		{"json", "time with a comma before the fraction", false, decode(`{"id":"e1","customer_id":"c1","type":"site_visited","time":"2026-03-01T11:00:00,5Z"}`)},
+		{"json", "time with 10 fraction digits", false, decode(`{"id":"e1","customer_id":"c1","type":"site_visited","time":"2026-03-01T11:00:00.1234567891Z"}`)},
+		{"json", "type referral_converted", false, decode(`{"id":"e1","customer_id":"c1","type":"referral_converted","time":"2026-03-01T11:00:00Z"}`)},
+		{"json", "customer_id with a \\u200b escape (zero width space)", false, decode(`{"id":"e1","customer_id":"alice\u200b","type":"site_visited","time":"2026-03-01T11:00:00Z"}`)},
 		{"json", "DecodeEvents: the second of three events has an unknown field", false, decodeEvents(`[{"id":"e1"},{"id":"e2","colour":"red"},{"id":"e3"}]`)},
 		{"json", "DecodeEvents: more than MaxBatch (10000) events", false, decodeEvents("[" + strings.Repeat("{},", lifecycle.MaxBatch) + "{}]")},
 		{"json", "DecodeEvents: null", false, decodeEvents(`null`)},
@@ -206,6 +256,56 @@ func badInputs() []badInput {
 			if m.Len() != 0 {
 				return errors.New("BUG: a batch with an invalid event applied some")
 			}
+			return err
+		}},
+
+		{"batch", "RecordBatch with a referral_converted event (none is applied)", false, func(ctx context.Context) error {
+			m := store.NewMemory()
+			tr := lifecycle.NewTracker(model.SterneCutler(), m, lifecycle.WithClock(func() time.Time { return badClock }))
+			forged := okEvent()
+			forged.ID, forged.Type = "e2", lifecycle.ReferralConverted
+			_, err := tr.RecordBatch(ctx, []lifecycle.Event{okEvent(), forged})
+			if m.Len() != 0 {
+				return errors.New("BUG: a batch with a forged credit applied some")
+			}
+			return err
+		}},
+		{"batch", "Import with a referral_converted event", false, func(ctx context.Context) error {
+			m := store.NewMemory()
+			tr := lifecycle.NewTracker(model.SterneCutler(), m, lifecycle.WithClock(func() time.Time { return badClock }))
+			forged := okEvent()
+			forged.Type = lifecycle.ReferralConverted
+			_, err := tr.Import(ctx, func(yield func(lifecycle.Event, error) bool) { yield(forged, nil) }, nil)
+			if m.Len() != 0 {
+				return errors.New("BUG: an import stored a forged credit")
+			}
+			return err
+		}},
+
+		// Segment calls (lifecycle.FromSegment, then RecordBatch).
+		{"segment", "messageId given twice", false, segment(`{"type":"track","event":"Signed Up","userId":"u1","messageId":"m-first","messageId":"m-second","timestamp":"2026-03-01T11:00:00Z"}`)},
+		{"segment", "field name in another case (\"MESSAGEID\")", false, segment(`{"type":"track","event":"Signed Up","userId":"u1","MESSAGEID":"m1","timestamp":"2026-03-01T11:00:00Z"}`)},
+		{"segment", "properties.total given twice", false, segment(`{"type":"track","event":"Order Completed","userId":"u1","messageId":"m1","timestamp":"2026-03-01T11:00:00Z","properties":{"total":"1.00","currency":"EUR","total":"999.00"}}`)},
+		{"segment", "property name in another case (\"Total\")", false, segment(`{"type":"track","event":"Order Completed","userId":"u1","messageId":"m1","timestamp":"2026-03-01T11:00:00Z","properties":{"Total":"999.00","currency":"EUR"}}`)},
+		{"segment", "batch given twice", false, segment(`{"batch":[],"batch":[{"type":"track","event":"Signed Up","userId":"u1","messageId":"m1","timestamp":"2026-03-01T11:00:00Z"}]}`)},
+		{"segment", "timestamp with offset +00:60", false, segment(`{"type":"track","event":"Signed Up","userId":"u1","messageId":"m1","timestamp":"2026-03-01T10:00:00+00:60"}`)},
+		{"segment", "timestamp with a comma before the fraction", false, segment(`{"type":"track","event":"Signed Up","userId":"u1","messageId":"m1","timestamp":"2026-03-01T11:00:00,250Z"}`)},
+		{"segment", "timestamp with 10 fraction digits", false, segment(`{"type":"track","event":"Signed Up","userId":"u1","messageId":"m1","timestamp":"2026-03-01T11:00:00.1234567891Z"}`)},
+		{"segment", "userId with a \\u200b escape (zero width space)", false, segment(`{"type":"track","event":"Signed Up","userId":"alice\u200b","messageId":"m1","timestamp":"2026-03-01T11:00:00Z"}`)},
+		{"segment", "event \"Referral Converted\" (not a credit: a custom type; accepted)", true, segment(`{"type":"track","event":"Referral Converted","userId":"u1","messageId":"m1","timestamp":"2026-03-01T11:00:00Z"}`)},
+
+		// Sweeps.
+		{"sweep", "Sweep at 10000-01-01T00:00:00Z", false, func(ctx context.Context) error {
+			m := store.NewMemory()
+			tr := lifecycle.NewTracker(model.SterneCutler(), m, lifecycle.WithClock(func() time.Time { return badClock }))
+			if _, err := tr.Record(ctx, okEvent()); err != nil {
+				return err
+			}
+			_, err := tr.Sweep(ctx, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))
+			return err
+		}},
+		{"sweep", "Sweep at the zero time", false, func(ctx context.Context) error {
+			_, err := lifecycle.NewTracker(model.SterneCutler(), store.NewMemory()).Sweep(ctx, time.Time{})
 			return err
 		}},
 
@@ -332,8 +432,10 @@ func TestBadInputs(t *testing.T) {
 	b.WriteString("`errors.As`. Events are recorded with `Tracker.Record` (Sterne–Cutler model, memory store,\n")
 	b.WriteString("clock at 2026-03-01T12:00:00Z); JSON is decoded with `encoding/json` into `lifecycle.Event`\n")
 	b.WriteString("(which calls the strict `Event.UnmarshalJSON`), then recorded, or, where the row says so,\n")
-	b.WriteString("with `lifecycle.DecodeEvents`, then recorded with `Tracker.RecordBatch`. The test also\n")
-	b.WriteString("checks that no refused input left anything in the store.\n")
+	b.WriteString("with `lifecycle.DecodeEvents`, then recorded with `Tracker.RecordBatch`; Segment calls are\n")
+	b.WriteString("converted with `lifecycle.FromSegment`, then recorded with `Tracker.RecordBatch`. The test\n")
+	b.WriteString("also checks that no refused input left anything in the store. What an ID may contain is\n")
+	b.WriteString("one rule, `lifecycle.ValidateID`, on every path (see RELIABILITY.md, \"Identifiers\").\n")
 	if slices.ContainsFunc(badInputs(), func(c badInput) bool { return c.accepted }) {
 		b.WriteString("Rows marked *accepted* are tolerated on purpose.\n")
 	}

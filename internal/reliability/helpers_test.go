@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clmkit/clm/internal/shopsim"
 	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/lifecycle/shopsim"
 	"github.com/clmkit/clm/model"
 	"github.com/clmkit/clm/store"
 	"github.com/google/go-cmp/cmp"

@@ -14,30 +14,10 @@ import (
 	"testing"
 )
 
-// sharedData returns the path of a file under the shared reference data
-// directory, ../shared/data relative to the repository root (the directory
-// holding go.mod), skipping the test when the file is absent.
-func sharedData(tb testing.TB, rel string) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skipf("reference data %s not available: no go.mod found above the test directory", rel)
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "data", filepath.FromSlash(rel))
-	if _, err := os.Stat(p); err != nil {
-		tb.Skipf("reference data not available (%v); see ../shared/data/README.md", err)
-	}
-	return p
+// testdata returns the path of a reference data file shipped in
+// testdata/ (see testdata/README.md for where each comes from).
+func testdata(name string) string {
+	return filepath.Join("testdata", name)
 }
 
 // readCSV reads a CSV file with a header row into records keyed by column
@@ -94,7 +74,7 @@ func atoi(tb testing.TB, s string) int {
 // customers (Frequency, Recency, T, MonetaryValue = zbar).
 func cdnowSummary(tb testing.TB) []Customer {
 	tb.Helper()
-	rows := readCSV(tb, sharedData(tb, "cdnow/cdnow_customers_summary_with_transactions.csv"))
+	rows := readCSV(tb, testdata("cdnow_customers_summary_with_transactions.csv"))
 	cs := make([]Customer, len(rows))
 	for i, r := range rows {
 		cs[i] = Customer{

@@ -181,7 +181,7 @@ func TestParetoNBDParameterRecovery(t *testing.T) {
 }
 
 // TestFitParetoNBDCDNOW fits the CDNOW calibration data. The data README
-// lists no verified Pareto/NBD figures, so the checks are against the
+// (testdata/README.md) lists no verified Pareto/NBD figures, so the checks are against the
 // estimates commonly reported for this data set (Fader, Hardie & Lee 2005:
 // r = 0.5533, α = 10.5776, s = 0.6061, β = 11.6650): the parameters to
 // within 2% (s and β are weakly identified — the likelihood is very flat
@@ -191,7 +191,7 @@ func TestFitParetoNBDCDNOW(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: numerical-gradient fit")
 	}
-	rows := readCSV(t, sharedData(t, "cdnow/cdnow_customers_summary.csv"))
+	rows := readCSV(t, testdata("cdnow_customers_summary.csv"))
 	cs := make([]Customer, len(rows))
 	for i, r := range rows {
 		cs[i] = Customer{ID: r["ID"], Frequency: atoi(t, r["frequency"]), Recency: atof(t, r["recency"]), T: atof(t, r["T"])}

@@ -11,7 +11,7 @@ import (
 // Fader, Hardie & Lee (2005): r=0.2426, α=4.4135, a=0.7929, b=2.4258,
 // LL=−9582.43.
 func TestFitBGNBDCDNOW(t *testing.T) {
-	rows := readCSV(t, sharedData(t, "cdnow/cdnow_customers_summary.csv"))
+	rows := readCSV(t, testdata("cdnow_customers_summary.csv"))
 	cs := make([]Customer, len(rows))
 	for i, r := range rows {
 		cs[i] = Customer{ID: r["ID"], Frequency: atoi(t, r["frequency"]), Recency: atof(t, r["recency"]), T: atof(t, r["T"])}
@@ -75,7 +75,7 @@ func TestFitGammaGammaCDNOW(t *testing.T) {
 // sample transactions and compares it with the published summary for all
 // 2,357 customers.
 func TestSummarizeCDNOW(t *testing.T) {
-	f, err := os.Open(sharedData(t, "cdnow/CDNOW_sample.txt"))
+	f, err := os.Open(testdata("CDNOW_sample.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,11 +138,50 @@ func TestSummarizeCDNOW(t *testing.T) {
 	}
 }
 
+// TestReadCDNOWMaster reads the full CDNOW master file (the layout with a
+// header line and four columns) and checks the figures testdata/README.md
+// gives for it.
+func TestReadCDNOWMaster(t *testing.T) {
+	f, err := os.Open(testdata("CDNOW_master.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	txs, err := ReadCDNOW(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	customers := map[string]bool{}
+	zero := 0
+	var cents int64
+	first, last := txs[0].Time, txs[0].Time
+	for _, tx := range txs {
+		customers[tx.CustomerID] = true
+		if tx.Amount == 0 {
+			zero++
+		}
+		cents += int64(math.Round(tx.Amount * 100))
+		if tx.Time.Before(first) {
+			first = tx.Time
+		}
+		if tx.Time.After(last) {
+			last = tx.Time
+		}
+	}
+	if len(txs) != 69659 || len(customers) != 23570 || zero != 80 || cents != 250031563 {
+		t.Errorf("%d transactions, %d customers, %d of value 0, total %d cents; want 69659, 23570, 80, 250031563",
+			len(txs), len(customers), zero, cents)
+	}
+	if got, want := first.Format(time.DateOnly)+".."+last.Format(time.DateOnly), "1997-01-01..1998-06-30"; got != want {
+		t.Errorf("dates %s, want %s", got, want)
+	}
+}
+
 // TestSummarizeLifetimesSynthetic checks the first customers of lifetimes'
 // synthetic transaction log (observation end 2014-12-31, daily periods)
 // against the values documented in the lifetimes Quickstart.
 func TestSummarizeLifetimesSynthetic(t *testing.T) {
-	rows := readCSV(t, sharedData(t, "lifetimes_synthetic/example_transactions.csv"))
+	rows := readCSV(t, testdata("example_transactions.csv"))
 	txs := make([]Transaction, len(rows))
 	for i, r := range rows {
 		tm, err := time.Parse(time.DateTime, r["date"])

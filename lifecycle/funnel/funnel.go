@@ -83,7 +83,8 @@ type Cohort struct {
 // Funnel is the stage-by-stage summary of a set of customers.
 type Funnel struct {
 	// Customers is the number of customers analysed: those that had
-	// entered the model (at the AsOf time, if set) and matched [Only].
+	// entered the model (at the AsOf time, if set) and matched [Only];
+	// pending referrers are not customers (see [Analyzer.Add]).
 	// It equals the sum of Current over the stages.
 	Customers int `json:"customers"`
 	// Stages has one entry per stage of the graph, in graph order.
@@ -231,9 +232,18 @@ func New(g *stage.Graph, opts ...Option) (*Analyzer, error) {
 // A customer with an empty History but a Stage (a record built outside the
 // Tracker) is treated as having one transition into Stage at Since.
 // Histories are read oldest first, as the Tracker writes them.
+//
+// A pending referrer ([lifecycle.Customer.PendingReferrer]: a record that
+// holds referral credits but no event of its own) is not a customer yet
+// and is not counted anywhere: not in Customers, stage counts, durations
+// or cohorts, whatever stage an earlier version of the library stored for
+// it.
 func (a *Analyzer) Add(c *lifecycle.Customer) error {
 	if c == nil {
 		return fmt.Errorf("%w: nil customer", ErrInvalidInput)
+	}
+	if c.PendingReferrer() {
+		return nil
 	}
 	if a.cfg.only != nil && !a.cfg.only.Match(c) {
 		return nil

@@ -239,7 +239,9 @@ func sortedRows(rows map[int64]*RetentionCohort) []RetentionCohort {
 //
 //   - the cohort: the period of the first completed order
 //     ([lifecycle.Facts.FirstTime]); customers who never ordered, or
-//     whose first order is after [Until], are left out;
+//     whose first order is after [Until], are left out, as are pending
+//     referrers ([lifecycle.Customer.PendingReferrer]), whose AsOf does
+//     not count towards the default Until either;
 //   - Retained[k]: the last completed order is in period k or later;
 //   - Repeated[k]: the customer's History shows them reaching stage repeat
 //     (entering it or any later stage of g) at or before the end of period
@@ -289,6 +291,9 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 		}
 		if c == nil {
 			return nil, fmt.Errorf("%w: nil customer", ErrInvalidInput)
+		}
+		if c.PendingReferrer() {
+			continue // not a customer yet (and without orders)
 		}
 		if cfg.until.IsZero() && c.AsOf.After(until) {
 			until = c.AsOf

@@ -26,7 +26,8 @@ type Segment struct {
 }
 
 // IDs streams the IDs of the customers in s.Scan(ctx) that match the
-// segment, in the store's scan order, for a campaign. It yields an error
+// segment (see [Segment.Filter]), in the store's scan order, for a
+// campaign. It yields an error
 // wrapping [ErrInvalidInput] if Match is nil, and passes on the scan's
 // errors; either ends the sequence.
 func (seg Segment) IDs(ctx context.Context, s lifecycle.Store) iter.Seq2[string, error] {
@@ -44,8 +45,10 @@ func (seg Segment) IDs(ctx context.Context, s lifecycle.Store) iter.Seq2[string,
 }
 
 // Filter yields the customers of customers that match the segment, and
-// every error of customers (after which it stops). It yields an error
-// wrapping [ErrInvalidInput] if Match is nil.
+// every error of customers (after which it stops). Pending referrers
+// ([lifecycle.Customer.PendingReferrer]) are not customers yet and are
+// never yielded. It yields an error wrapping [ErrInvalidInput] if Match is
+// nil.
 func (seg Segment) Filter(customers iter.Seq2[*lifecycle.Customer, error]) iter.Seq2[*lifecycle.Customer, error] {
 	return func(yield func(*lifecycle.Customer, error) bool) {
 		if seg.Match == nil {
@@ -57,7 +60,7 @@ func (seg Segment) Filter(customers iter.Seq2[*lifecycle.Customer, error]) iter.
 				yield(nil, err)
 				return
 			}
-			if c != nil && seg.Match(c) && !yield(c, nil) {
+			if c != nil && !c.PendingReferrer() && seg.Match(c) && !yield(c, nil) {
 				return
 			}
 		}

@@ -211,3 +211,71 @@ func TestTrackerInvariants(t *testing.T) {
 		}
 	})
 }
+
+// TestPendingReferrersLeftOut checks that a pending referrer (referral
+// credits, no event of its own: a mistyped referrer ID, say) is not
+// counted as a customer anywhere (issue 16): not in the funnel's totals
+// and stage counts, its cohorts, segments, stored retention or, through
+// the store helpers, model comparisons. A record an earlier version
+// stored for one, with a stage and a history, is left out too.
+func TestPendingReferrersLeftOut(t *testing.T) {
+	ctx := context.Background()
+	m := model.SterneCutler()
+	s := store.NewMemory()
+	tr := lifecycle.NewTracker(m, s, lifecycle.WithClock(func() time.Time { return t0.AddDate(1, 0, 0) }))
+	signup := lifecycle.Event{ID: "s", CustomerID: "b", Type: lifecycle.SignedUp, Time: t0, ReferrerID: "mistyped"}
+	for _, e := range []lifecycle.Event{
+		signup,
+		{ID: "o1", CustomerID: "b", Type: lifecycle.OrderCompleted, Time: t0.Add(time.Hour), Amount: 100, Currency: "EUR"},
+	} {
+		_, err := tr.Record(ctx, e)
+		require.NoError(t, err)
+	}
+	old := &lifecycle.Customer{ID: "old-ghost", Stage: model.Reach, Since: t0, AsOf: t0.AddDate(0, 6, 0), Version: 1,
+		History: []lifecycle.Transition{{To: model.Reach, At: t0, Cause: lifecycle.ReferralEventID("x")}},
+		Facts:   lifecycle.Facts{Referrals: []lifecycle.Referral{{Customer: "x", At: t0}}}}
+	require.NoError(t, s.Put(ctx, old, 0))
+	require.Equal(t, 3, s.Len(), "b, the pending referrer and the old record are stored")
+
+	month, err := funnel.Every(30*24*time.Hour, t0)
+	require.NoError(t, err)
+	rep, err := funnel.AnalyzeStore(ctx, m.Stages(), s, funnel.CohortBy(funnel.FirstSeen(month)))
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Customers)
+	current := 0
+	for _, st := range rep.Stages {
+		current += st.Current
+	}
+	require.Equal(t, 1, current, "stage counts")
+	require.Len(t, rep.Cohorts, 1)
+	require.Equal(t, 1, rep.Cohorts[0].Customers)
+	withAsOf, err := funnel.AnalyzeStore(ctx, m.Stages(), s, funnel.AsOf(t0.AddDate(0, 1, 0)))
+	require.NoError(t, err)
+	require.Equal(t, 1, withAsOf.Customers)
+
+	var ids []string
+	for id, err := range funnel.Not(funnel.InStage(model.Loyalty)).IDs(ctx, s) {
+		require.NoError(t, err)
+		ids = append(ids, id)
+	}
+	require.Equal(t, []string{"b"}, ids)
+
+	ret, err := funnel.StoredRetention(ctx, m.Stages(), model.Retention, lifecycle.Browse(ctx, s), month)
+	require.NoError(t, err)
+	require.Equal(t, t0.Add(time.Hour), ret.Until, "the old record's AsOf does not extend the table")
+
+	rows, err := model.ClassifyCustomers(slices.Collect(func(yield func(*lifecycle.Customer) bool) {
+		for c, err := range s.Scan(ctx) {
+			require.NoError(t, err)
+			if !yield(c) {
+				return
+			}
+		}
+	}), []lifecycle.Model{m})
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	require.Equal(t, "b", rows[0].CustomerID)
+	corr, err := model.Correspond(ctx, s, m, model.FiveStage())
+	require.NoError(t, err)
+	require.Equal(t, 1, corr.Total)
+}

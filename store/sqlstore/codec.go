@@ -169,8 +169,9 @@ func check(c *lifecycle.Customer) error {
 		if err := text(p+".to", string(h.To)); err != nil {
 			return err
 		}
-		if err := text(p+".cause", h.Cause); err != nil {
-			return err
+		// A cause may be a referral credit's ID, longer than any stage.
+		if why := badText(h.Cause, lifecycle.MaxCauseLen); why != "" {
+			return bad(p+".cause", h.Cause, why)
 		}
 		if err := at(p+".at", h.At); err != nil {
 			return err

@@ -39,6 +39,9 @@ func TestBadInput(t *testing.T) {
 		{"currency of invalid UTF-8", func(c *lifecycle.Customer) { c.Facts.Sums[0].Currency = "\xffUR" }, "facts.sums[0].currency"},
 		{"referrer with NUL", func(c *lifecycle.Customer) { c.Facts.ReferredBy = "\x00" }, "facts.referred_by"},
 		{"history cause with NUL", func(c *lifecycle.Customer) { c.History[0].Cause = "e\x001" }, "history[0].cause"},
+		{"history cause longer than lifecycle.MaxCauseLen", func(c *lifecycle.Customer) {
+			c.History[0].Cause = strings.Repeat("c", lifecycle.MaxCauseLen+1)
+		}, "history[0].cause"},
 		{"version beyond int64", func(c *lifecycle.Customer) { c.Version = 1 << 63 }, "version"},
 		// encoding/json writes offsets to the minute: 1900 in Amsterdam
 		// (+00:19:32) would come back 32 seconds off.

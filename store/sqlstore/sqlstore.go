@@ -72,8 +72,11 @@ var (
 // [lifecycle.MaxIDLen], the longest ID an event may carry.
 const MaxIDLen = lifecycle.MaxIDLen
 
-// MaxStageLen is the longest stage ID, event type, currency, referrer ID
-// or history cause, in bytes, the store holds.
+// MaxStageLen is the longest stage ID, event type, currency or referrer
+// ID, in bytes, the store holds. A history cause may be up to
+// [lifecycle.MaxCauseLen] bytes, so that every cause the Tracker writes
+// (a referral credit's is "clm.referral:" and a customer ID of up to
+// [MaxIDLen] bytes) fits, as it does in store.Memory.
 const MaxStageLen = 256
 
 // Dialect names the SQL database behind a [Store].

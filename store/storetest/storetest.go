@@ -78,6 +78,7 @@ func Cases() []Case {
 		{"ListDue", listDue},
 		{"SeenReplaced", seenReplaced},
 		{"SeenLarge", seenLarge},
+		{"LongestValues", longestValues},
 		{"ChangesListed", changesListed},
 		{"ChangesConcurrent", changesConcurrent},
 		{"CursorLease", cursorLease},
@@ -254,6 +255,43 @@ func putNewGet(ctx context.Context, s lifecycle.Store, p string) error {
 		}
 		if err := same(want, got); err != nil {
 			return fmt.Errorf("Get(%q) after Put: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// longestValues checks that the store holds every value a valid event can
+// make the Tracker write, so that no store refuses a write another
+// accepts: IDs of [lifecycle.MaxIDLen] bytes (customer, referrer,
+// referred customer), a history cause of [lifecycle.MaxCauseLen] bytes (a
+// referral credit's ID), times from the year 1900 to [lifecycle.Never],
+// and a pending referrer (credits, no stage, no history).
+func longestValues(ctx context.Context, s lifecycle.Store, p string) error {
+	pad := func(prefix string) string {
+		return prefix + strings.Repeat("x", max(lifecycle.MaxIDLen-len(prefix), 0))
+	}
+	friend := strings.Repeat("é", lifecycle.MaxIDLen/2)
+	long := sample(pad(p+"long-"), 0)
+	long.Facts.ReferredBy = strings.Repeat("r", lifecycle.MaxIDLen)
+	long.Facts.Referrals[0].Customer = friend
+	long.History[2].Cause = lifecycle.ReferralEventID(friend)
+	long.Facts.First = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	long.AsOf, long.Due = lifecycle.Never, lifecycle.Never
+	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	pending := &lifecycle.Customer{ID: pad(p + "pending-"), Due: lifecycle.Never, Version: 1, Facts: lifecycle.Facts{
+		Tallies:   []lifecycle.Tally{{Type: lifecycle.ReferralConverted, Count: 1, First: at, Last: at}},
+		Referrals: []lifecycle.Referral{{Customer: friend, At: at}},
+	}}
+	for _, want := range []*lifecycle.Customer{long, pending} {
+		if err := s.Put(ctx, want, 0); err != nil {
+			return fmt.Errorf("Put(new %q, prev 0) with the longest values = %v; want nil", want.ID, err)
+		}
+		got, err := s.Get(ctx, want.ID)
+		if err != nil {
+			return fmt.Errorf("Get(%q) after Put = %v", want.ID, err)
+		}
+		if err := same(want, got); err != nil {
+			return fmt.Errorf("Get(%q) after Put: %w", want.ID, err)
 		}
 	}
 	return nil

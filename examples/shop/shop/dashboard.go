@@ -45,6 +45,7 @@ type dashboardData struct {
 	Query     string
 	Customer  *customerView
 	Missing   string // lookup message when the customer is not shown
+	Status    int    // the lookup's HTTP status when the customer is not shown
 	Hooks     *webhook.Stats
 }
 
@@ -112,7 +113,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 			v := s.customerView(c)
 			d.Customer = &v
 		} else {
-			d.Missing = msg
+			d.Missing, d.Status = msg, code
 			if code == http.StatusNotFound {
 				d.Missing = "No customer with ID " + strconv.Quote(q) + "."
 			}
@@ -128,8 +129,8 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
 	h.Set("X-Content-Type-Options", "nosniff")
-	if d.Query != "" && d.Customer == nil {
-		w.WriteHeader(http.StatusNotFound)
+	if d.Status != 0 {
+		w.WriteHeader(d.Status) // as the API answers: 400 for a bad ID, 404 for an unknown one
 	}
 	_, _ = w.Write(buf.Bytes())
 }

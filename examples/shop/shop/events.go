@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,10 +105,24 @@ var segmentBatchFields = map[string]bool{"batch": true, "context": true, "integr
 
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
+		mt, params, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
 			writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type "+strconv.Quote(ct)+" is not application/json")
 			return
+		}
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+			writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "charset "+strconv.Quote(cs)+" is not supported; send the body in UTF-8")
+			return
+		}
+	}
+	// The body is read as it is sent: a compressed one would be taken
+	// for malformed JSON.
+	for _, ce := range r.Header.Values("Content-Encoding") {
+		for _, enc := range strings.Split(ce, ",") {
+			if enc = strings.TrimSpace(enc); enc != "" && !strings.EqualFold(enc, "identity") {
+				writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Encoding "+strconv.Quote(enc)+" is not supported; send the body uncompressed")
+				return
+			}
 		}
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
@@ -267,9 +282,16 @@ func splitBody(data []byte) ([]json.RawMessage, string) {
 		if !ok {
 			return []json.RawMessage{data}, ""
 		}
-		for k := range top {
+		keys, err := objectKeys(data)
+		if err != nil {
+			return nil, "malformed JSON: " + err.Error()
+		}
+		for i, k := range keys {
 			if !segmentBatchFields[k] {
-				return nil, fmt.Sprintf("unknown field %q in a Segment batch envelope", k)
+				return nil, fmt.Sprintf("unknown field %q in a Segment batch envelope (field names are case-sensitive)", k)
+			}
+			if slices.Contains(keys[:i], k) {
+				return nil, fmt.Sprintf("field %q is given twice in a Segment batch envelope", k)
 			}
 		}
 		var raws []json.RawMessage
@@ -282,6 +304,29 @@ func splitBody(data []byte) ([]json.RawMessage, string) {
 		return raws, ""
 	}
 	return nil, "the body must be a JSON object or array, not " + describe(data)
+}
+
+// objectKeys returns the keys of the JSON object data (valid JSON), in
+// order, duplicates included (a map would keep only the last).
+func objectKeys(data []byte) ([]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, err := dec.Token(); err != nil { // '{'
+		return nil, err
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		k, _ := tok.(string)
+		keys = append(keys, k)
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
 }
 
 func describe(data []byte) string {

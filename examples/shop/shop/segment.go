@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
+	"slices"
 
 	"github.com/clmkit/clm/lifecycle"
 )
@@ -58,10 +60,39 @@ func isSegment(raw json.RawMessage) bool {
 	return json.Unmarshal(peek.Type, &t) == nil && segmentCallTypes[t]
 }
 
+// segmentKeys are the JSON names of segmentCall's fields.
+var segmentKeys = func() map[string]bool {
+	keys := map[string]bool{}
+	t := reflect.TypeFor[segmentCall]()
+	for i := range t.NumField() {
+		keys[t.Field(i).Tag.Get("json")] = true
+	}
+	return keys
+}()
+
 // decodeSegment converts one Segment call with [lifecycle.FromSegment],
-// after refusing fields Segment does not define.
+// after refusing fields Segment does not define, field names in another
+// case (encoding/json would match "MESSAGEID" to messageId) and fields
+// given twice (it would keep the last).
 func decodeSegment(raw json.RawMessage) decoded {
 	d := decoded{fields: segmentFields}
+	keys, err := objectKeys(raw)
+	if err != nil {
+		d.err, d.malformed = newFieldError("", "", "malformed JSON: "+err.Error()), true
+		return d
+	}
+	for i, k := range keys {
+		switch {
+		case !segmentKeys[k]:
+			d.err = newFieldError(k, "", "is not a known field (field names are case-sensitive)")
+		case slices.Contains(keys[:i], k):
+			d.err = newFieldError(k, "", "is given twice")
+		default:
+			continue
+		}
+		d.malformed = true
+		return d
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	var call segmentCall

@@ -84,13 +84,14 @@ const (
 func TestPostEventsBadInput(t *testing.T) {
 	long := `[` + strings.Repeat(visit+",", 20) + visit + `]`
 	tests := []struct {
-		name   string
-		ct     string
-		body   string
-		opts   []shop.Option
-		code   int
-		kind   string         // the top-level error code
-		fields map[int]string // per-event errors: index → field named
+		name     string
+		ct       string
+		encoding string // Content-Encoding, if any
+		body     string
+		opts     []shop.Option
+		code     int
+		kind     string         // the top-level error code
+		fields   map[int]string // per-event errors: index → field named
 	}{
 		{name: "empty body", body: "", code: 400, kind: "malformed_json"},
 		{name: "white space only", body: " \n", code: 400, kind: "malformed_json"},
@@ -146,6 +147,30 @@ func TestPostEventsBadInput(t *testing.T) {
 		{name: "too many events", body: `[` + visit + `,` + order + `,` + track + `]`, opts: []shop.Option{shop.WithMaxBatch(2)}, code: 413, kind: "too_many_events"},
 		{name: "text content type", ct: "text/plain", body: visit, code: 415, kind: "unsupported_media_type"},
 		{name: "form content type", ct: "application/x-www-form-urlencoded", body: visit, code: 415, kind: "unsupported_media_type"},
+
+		// Issue 16.
+		{name: "charset utf-16", ct: "application/json; charset=utf-16", body: visit, code: 415, kind: "unsupported_media_type"},
+		{name: "charset latin1", ct: "application/json; charset=ISO-8859-1", body: visit, code: 415, kind: "unsupported_media_type"},
+		{name: "gzip content encoding", encoding: "gzip", body: "\x1f\x8b\x08\x00", code: 415, kind: "unsupported_media_type"},
+		{name: "gzip content encoding, plain JSON body", encoding: "gzip", body: visit, code: 415, kind: "unsupported_media_type"},
+		{name: "identity then br content encoding", encoding: "identity, br", body: visit, code: 415, kind: "unsupported_media_type"},
+		{name: "referral credit", body: `{"id":"x1","customer_id":"c1","type":"referral_converted","time":"2026-03-01T10:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "type"}},
+		{name: "referral credits in a batch", body: `[` + order + `,{"id":"clm.referral:c1","customer_id":"c2","type":"referral_converted","time":"2026-03-02T10:00:00Z","attrs":{"referred_id":"c1"}}]`, code: 422, kind: "invalid_event", fields: map[int]string{1: "type"}},
+		{name: "customer ID with a zero width space", body: `{"id":"v-1","customer_id":"c1\u200b","type":"site_visited","time":"2026-03-01T10:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "customer_id"}},
+		{name: "event ID with ESC", body: `{"id":"v\u001b1","customer_id":"c1","type":"site_visited","time":"2026-03-01T10:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "id"}},
+		{name: "referrer ID with a right-to-left override", body: `{"id":"v-1","customer_id":"c1","type":"site_visited","time":"2026-03-01T10:00:00Z","referrer_id":"\u202ec0"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "referrer_id"}},
+		{name: "Segment userId only a BOM", body: `{"type":"track","event":"Signed Up","userId":"\ufeff","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "userId"}},
+		{name: "time offset +00:60", body: `{"id":"v-1","customer_id":"c1","type":"site_visited","time":"2026-03-01T10:00:00+00:60"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "time"}},
+		{name: "time with a comma fraction", body: `{"id":"v-1","customer_id":"c1","type":"site_visited","time":"2026-03-01T10:00:00,5Z"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "time"}},
+		{name: "time with ten fraction digits", body: `{"id":"v-1","customer_id":"c1","type":"site_visited","time":"2026-03-01T10:00:00.1234567891Z"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "time"}},
+		{name: "Segment timestamp offset +00:60", body: `{"type":"track","event":"Signed Up","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00+00:60"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "timestamp"}},
+		{name: "Segment messageId twice", body: `{"type":"track","event":"Signed Up","userId":"c2","messageId":"m-first","messageId":"m-second","timestamp":"2026-03-03T10:00:00Z"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "messageId"}},
+		{name: "Segment MESSAGEID", body: `{"type":"track","event":"Signed Up","userId":"c2","MESSAGEID":"m-1","timestamp":"2026-03-03T10:00:00Z"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "MESSAGEID"}},
+		{name: "Segment TYPE", body: `{"TYPE":"track","event":"Signed Up","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "TYPE"}},
+		{name: "Segment total twice", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"total":"1.00","currency":"EUR","total":"999.00"}}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "properties.total"}},
+		{name: "Segment properties.Total", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"Total":"999.00","currency":"EUR"}}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "properties.Total"}},
+		{name: "Segment batch twice", body: `{"batch":[` + track + `],"batch":[` + track + `]}`, code: 400, kind: "malformed_json"},
+		{name: "Segment Batch", body: `{"Batch":[` + track + `]}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "Batch"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,7 +180,13 @@ func TestPostEventsBadInput(t *testing.T) {
 			if ct == "" {
 				ct = "application/json; charset=utf-8"
 			}
-			rec := do(t, srv, http.MethodPost, "/v1/events", ct, tc.body)
+			req := httptest.NewRequest(http.MethodPost, "/v1/events", strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", ct)
+			if tc.encoding != "" {
+				req.Header.Set("Content-Encoding", tc.encoding)
+			}
+			rec := httptest.NewRecorder()
+			srv.ServeHTTP(rec, req)
 			require.Equal(t, tc.code, rec.Code, "body: %s", rec.Body)
 			a := decode[answer](t, rec)
 			require.NotNil(t, a.Error, "an error body")
@@ -339,6 +370,8 @@ func TestCustomerEndpoint(t *testing.T) {
 	}{
 		{"unknown customer", http.MethodGet, "/v1/customers/nobody", 404, "not_found"},
 		{"ID too long", http.MethodGet, "/v1/customers/" + strings.Repeat("x", lifecycle.MaxIDLen+1), 400, "bad_id"},
+		{"ID with a zero width space", http.MethodGet, "/v1/customers/c1%E2%80%8B", 400, "bad_id"},
+		{"ID with a right-to-left override", http.MethodGet, "/v1/customers/%E2%80%AEgnp.exe", 400, "bad_id"},
 		{"POST to a customer", http.MethodPost, "/v1/customers/c1", 405, "method_not_allowed"},
 		{"GET events", http.MethodGet, "/v1/events", 405, "method_not_allowed"},
 		{"DELETE stages", http.MethodDelete, "/v1/stages", 405, "method_not_allowed"},
@@ -512,7 +545,9 @@ func TestDashboard(t *testing.T) {
 		{"found", "c7", 200, []string{`data-customer="c7"`, `id="customer-stage">Retention<`, "o-c7-1"}, []string{"customer-missing"}},
 		{"not found", "nobody", 404, []string{`id="customer-missing"`, "No customer with ID &#34;nobody&#34;"}, []string{`id="customer"`}},
 		{"markup is escaped", `<script>alert(1)</script>`, 404, []string{"&lt;script&gt;alert(1)&lt;/script&gt;"}, []string{"<script>alert"}},
-		{"ID too long", strings.Repeat("y", 300), 404, []string{`id="customer-missing"`, "1 to 256 bytes"}, nil},
+		// As the API answers (issue 16): 400 for an ID no event may carry.
+		{"ID too long", strings.Repeat("y", 300), 400, []string{`id="customer-missing"`, "longer than 256 bytes"}, nil},
+		{"ID with a zero width space", "c7%E2%80%8B", 400, []string{`id="customer-missing"`, "U&#43;200B"}, []string{`id="customer"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -654,4 +689,50 @@ func TestResultFieldsPresent(t *testing.T) {
 	for _, r := range b.Results {
 		require.NotContains(t, r, "moved", "only applied and duplicate results carry moved: %v", r)
 	}
+}
+
+// TestPendingReferrerNotCounted checks that a referrer with no event of
+// its own (here a mistyped referrer ID) is not counted as a customer by
+// /v1/stages, /v1/funnel or the dashboard, and that its record says what
+// it is (issue 16).
+func TestPendingReferrerNotCounted(t *testing.T) {
+	st := store.NewMemory()
+	srv, _ := newServer(t, st)
+	body := `[{"id":"v-1","customer_id":"c1","type":"site_visited","time":"2026-03-01T10:00:00Z","referrer_id":"c0-typo"},` + order + `]`
+	rec := do(t, srv, http.MethodPost, "/v1/events", "application/json; charset=UTF-8", body)
+	require.Equal(t, http.StatusAccepted, rec.Code, "body: %s", rec.Body)
+	require.Equal(t, 2, st.Len(), "c1 and the pending referrer are stored")
+
+	type counts struct {
+		Customers int `json:"customers"`
+		Stages    []struct {
+			ID        stage.ID `json:"id"`
+			Customers int      `json:"customers"`
+			Current   int      `json:"current"`
+		} `json:"stages"`
+	}
+	for _, path := range []string{"/v1/stages", "/v1/funnel"} {
+		v := decode[counts](t, do(t, srv, http.MethodGet, path, "", ""))
+		sum := 0
+		for _, s := range v.Stages {
+			sum += s.Customers + s.Current
+		}
+		require.Equal(t, 1, v.Customers, path)
+		require.Equal(t, 1, sum, "%s: customers in a stage", path)
+	}
+	page := do(t, srv, http.MethodGet, "/", "", "").Body.String()
+	require.Contains(t, page, `<strong id="customers">1</strong> customers`)
+
+	c := decode[struct {
+		Stage           stage.ID `json:"stage"`
+		PendingReferrer bool     `json:"pending_referrer"`
+		Facts           lifecycle.Facts
+	}](t, do(t, srv, http.MethodGet, "/v1/customers/c0-typo", "", ""))
+	require.True(t, c.PendingReferrer)
+	require.Empty(t, c.Stage)
+	require.Len(t, c.Facts.Referrals, 1)
+	rec = do(t, srv, http.MethodGet, "/?customer=c0-typo", "", "")
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Contains(t, rec.Body.String(), `id="customer-pending"`)
+	require.NotContains(t, rec.Body.String(), `id="customer-stage"`)
 }

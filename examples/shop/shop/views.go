@@ -26,13 +26,17 @@ type customerView struct {
 	Facts     lifecycle.Facts        `json:"facts"`
 	History   []lifecycle.Transition `json:"history"`
 	Version   uint64                 `json:"version"`
+	// PendingReferrer marks a record that holds referral credits but no
+	// event of its own (see [lifecycle.Customer.PendingReferrer]): not a
+	// customer yet, so without a stage and left out of every count.
+	PendingReferrer bool `json:"pending_referrer,omitempty"`
 }
 
 func (s *Server) customerView(c *lifecycle.Customer) customerView {
 	v := customerView{
 		ID: c.ID, Model: s.t.Model().Name(), Stage: c.Stage, StageName: s.stageName(c.Stage),
 		Since: c.Since, AsOf: c.AsOf, Events: c.Facts.Events(), Orders: c.Facts.Orders(),
-		Facts: c.Facts, History: c.History, Version: c.Version,
+		Facts: c.Facts, History: c.History, Version: c.Version, PendingReferrer: c.PendingReferrer(),
 	}
 	if v.History == nil {
 		v.History = []lifecycle.Transition{}
@@ -53,10 +57,16 @@ func (s *Server) stageName(id stage.ID) string {
 	return string(id)
 }
 
-// lookup reads a customer; it returns an HTTP status and message on failure.
+// lookup reads a customer; it returns an HTTP status and message on
+// failure: 400 for an ID no event may carry (see [lifecycle.ValidateID]),
+// 404 for one not stored.
 func (s *Server) lookup(ctx context.Context, id string) (*lifecycle.Customer, int, string) {
-	if id == "" || len(id) > lifecycle.MaxIDLen {
-		return nil, http.StatusBadRequest, "customer ID must be 1 to " + strconv.Itoa(lifecycle.MaxIDLen) + " bytes"
+	if err := lifecycle.ValidateID("customer_id", id); err != nil {
+		msg := err.Error()
+		if ve := (*lifecycle.ValidationError)(nil); errors.As(err, &ve) {
+			msg = "customer ID " + strconv.Quote(ve.Value) + ": " + ve.Reason
+		}
+		return nil, http.StatusBadRequest, msg
 	}
 	c, err := s.t.Customer(ctx, id)
 	switch {

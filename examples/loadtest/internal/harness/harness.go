@@ -28,7 +28,9 @@
 //     event inserts a credit or moves it back to an earlier order, and
 //     referral credits are not in Seen); or the history is not a chain from an empty stage to the
 //     current stage along moves the model's graph allows, with Since the
-//     time of its last entry. A customer the tested store holds under the
+//     time of its last entry (for a pending referrer, credits but no event
+//     of its own, see [lifecycle.Customer.PendingReferrer]: no stage, no
+//     history and no Since). A customer the tested store holds under the
 //     run's ID prefix that the reference does not have is also mismatched.
 //
 // Since and History depend on arrival order (see [lifecycle.Tracker]), so
@@ -55,8 +57,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/clmkit/clm/internal/shopsim"
+	"github.com/clmkit/clm/examples/internal/cli"
 	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/lifecycle/shopsim"
 	"github.com/clmkit/clm/model"
 	"github.com/clmkit/clm/stage"
 	"github.com/clmkit/clm/store"
@@ -77,7 +80,7 @@ type Config struct {
 	Seed      uint64        // seed of the stream and of the delivery order
 	Referrals bool          // whether the stream has referred customers
 	Timeout   time.Duration // bound on the whole run
-	Progress  time.Duration // interval between progress lines (0: none)
+	Progress  time.Duration // interval between progress lines; a bar on a terminal (0: neither)
 }
 
 // Defaults returns the default settings: memory store, 200000 events from
@@ -106,7 +109,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the stream and the delivery order")
 	fs.BoolVar(&c.Referrals, "referrals", c.Referrals, "let some customers arrive through referral links (false: none do, so no referral credits are derived)")
 	fs.DurationVar(&c.Timeout, "timeout", c.Timeout, "bound on the whole run; the run fails when it is reached")
-	fs.DurationVar(&c.Progress, "progress", c.Progress, "interval between progress lines on stderr (0: none)")
+	fs.DurationVar(&c.Progress, "progress", c.Progress, "interval between progress lines on stderr, or a progress bar when stderr is a terminal (0: neither)")
 }
 
 // Check reports the first invalid setting.
@@ -287,7 +290,8 @@ func Main(args []string, stdout, stderr io.Writer, stores map[string]Opener, una
 
 // Run generates the stream, replays it sequentially into a fresh memory
 // store (the reference), replays it concurrently into st with duplicates
-// and shuffling, and compares. Progress lines go to progress. It returns an
+// and shuffling, and compares. The progress of the concurrent replay goes to
+// progress (see [cli.Progress]). It returns an
 // error only when the run could not be completed (ctx ended, the reference
 // replay failed, st could not be scanned); differences are in the Summary.
 // Customer IDs carry a prefix unique to the run, so st may hold other
@@ -401,25 +405,9 @@ func replay(ctx context.Context, tr *lifecycle.Tracker, stream []lifecycle.Event
 	}
 	lat := make([][]time.Duration, cfg.Writers)
 	start := time.Now()
-	stop := make(chan struct{})
-	var pw sync.WaitGroup
+	var bar *cli.Progress
 	if cfg.Progress > 0 && progress != nil {
-		pw.Add(1)
-		go func() {
-			defer pw.Done()
-			tk := time.NewTicker(cfg.Progress)
-			defer tk.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-tk.C:
-					d, el := done.Load(), time.Since(start)
-					fmt.Fprintf(progress, "loadtest: %d/%d deliveries (%.1f%%), %.0f/s, %s\n",
-						d, len(order), 100*float64(d)/float64(len(order)), float64(d)/el.Seconds(), el.Round(time.Millisecond))
-				}
-			}
-		}()
+		bar = cli.StartProgress(progress, "loadtest", "deliveries", int64(len(order)), cfg.Progress)
 	}
 	var wg sync.WaitGroup
 	for w := range cfg.Writers {
@@ -454,13 +442,17 @@ func replay(ctx context.Context, tr *lifecycle.Tracker, stream []lifecycle.Event
 					}
 				}
 				done.Add(int64(hi - lo))
+				if bar != nil {
+					bar.Add(int64(hi - lo))
+				}
 			}
 		}()
 	}
 	wg.Wait()
 	sum.Elapsed = time.Since(start)
-	close(stop)
-	pw.Wait()
+	if bar != nil {
+		bar.Stop()
+	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("stopped after delivering %d of %d events in %s (-timeout %s): %w",
 			done.Load(), len(order), sum.Elapsed.Round(time.Millisecond), cfg.Timeout, err)
@@ -672,6 +664,12 @@ func diffFacts(w, g *lifecycle.Facts) string {
 
 func checkHistory(g *stage.Graph, c *lifecycle.Customer) string {
 	h := c.History
+	if c.PendingReferrer() {
+		if len(h) != 0 || c.Stage != "" || !c.Since.IsZero() {
+			return fmt.Sprintf("a pending referrer (credits, no event of its own) has stage %q since %s and %d transitions; want none", c.Stage, c.Since, len(h))
+		}
+		return ""
+	}
 	if len(h) == 0 {
 		return "empty"
 	}

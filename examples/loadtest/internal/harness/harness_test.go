@@ -279,6 +279,21 @@ func TestDiff(t *testing.T) {
 			}
 		})
 	}
+	// A pending referrer (credits, no event of its own) has no stage, no
+	// history and no Since; one with any of them is mismatched.
+	pending := func() *lifecycle.Customer {
+		return &lifecycle.Customer{ID: "p", Facts: lifecycle.Facts{Referrals: []lifecycle.Referral{{Customer: "f", At: t0}},
+			Tallies: []lifecycle.Tally{{Type: lifecycle.ReferralConverted, Count: 1, First: t0, Last: t0}}}, Due: lifecycle.Never, Version: 1}
+	}
+	if v, why := Diff(g, pending(), pending(), 1); v != Same {
+		t.Errorf("pending referrer: verdict %d (%s), want Same", v, why)
+	}
+	staged := pending()
+	staged.Stage, staged.Since = model.Reach, t0
+	staged.History = []lifecycle.Transition{{To: model.Reach, At: t0, Cause: lifecycle.ReferralEventID("f")}}
+	if v, _ := Diff(g, pending(), staged, 1); v != Mismatched {
+		t.Errorf("pending referrer with a stage and history: verdict %d, want Mismatched", v)
+	}
 }
 
 // seen returns the set of the keys of ids.

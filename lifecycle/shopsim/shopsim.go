@@ -1,9 +1,15 @@
-// Package shopsim generates realistic, reproducible shop event streams for
-// examples, tests and load tests: customers whose activity follows a power
-// law, sessions of visits, product views, carts and orders, with refunds,
-// support tickets, surveys, reviews, newsletter sign-ups and referrals.
+// Package shopsim generates realistic, reproducible streams of shop events
+// for examples, tests, simulations and load tests: customers whose activity
+// follows a power law, sessions of visits, product views, carts and orders,
+// with refunds, support tickets, surveys, reviews, newsletter sign-ups and
+// referrals, all in the standard vocabulary of package lifecycle.
 //
-// The same Config and seed always give the same stream.
+// [Generate] gives a small stream that reads like a shop's year (the
+// quickstart example records one); [Stream] gives a stream of an exact
+// number of events from a Zipf-distributed population, for load tests.
+// Both are seeded (math/rand/v2's PCG): the same configuration always gives
+// the same events. The proportions (how often a visit ends in an order, a
+// refund, a ticket) are plausible, not fitted to any shop's data.
 package shopsim
 
 import (

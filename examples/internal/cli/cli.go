@@ -1,0 +1,113 @@
+// Package cli gives the example commands the manners of Go commands, in one
+// place: a flag set that prints its usage on -h and -help (exit status 0),
+// refuses unknown flags, bad flag values and stray arguments (exit status
+// 2), errors printed once to standard error with the program's name (exit
+// status 1), and progress on standard error for long runs ([Progress]).
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+)
+
+// Exit statuses of the example commands.
+const (
+	ExitOK    = 0 // success, or the usage was asked for with -h or -help
+	ExitError = 1 // the command failed
+	ExitUsage = 2 // an unknown flag, a bad flag value or a stray argument
+)
+
+// usageError is an error in the command line. printed is set when the flag
+// package has already printed it, with the usage, to the flag set's output.
+type usageError struct {
+	err     error
+	printed bool
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// Usagef returns an error in the command line, such as a flag value out of
+// range: [Status] gives [ExitUsage] for it. The message should name the
+// flag and the value, as in "-customers -5: must be at least 1". Like
+// [fmt.Errorf], it wraps the operand of a %w verb.
+func Usagef(format string, args ...any) error {
+	return &usageError{err: fmt.Errorf(format, args...)}
+}
+
+// NewFlagSet returns a flag set for the command name that returns its
+// errors ([flag.ContinueOnError]) and writes them to stderr. Its usage
+// message is "usage: NAME [flags]", then about (a sentence or two on what
+// the command does), then the flags.
+func NewFlagSet(name, about string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: %s [flags]\n\n%s\n\nflags:\n", name, strings.TrimSpace(about))
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// Parse parses args (without the program name) with fs, which must return
+// its errors ([flag.ContinueOnError], as from [NewFlagSet]). It returns
+// [flag.ErrHelp] for -h and -help (the usage is printed), an error in the
+// command line for an unknown flag or a value the flag cannot hold (printed
+// with the usage by the flag package), and an error in the command line for
+// any argument that is not a flag: the example commands take none.
+func Parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{err: err, printed: true}
+	}
+	if fs.NArg() > 0 {
+		return Usagef("unexpected arguments %q (this command takes flags only; -h lists them)", fs.Args())
+	}
+	return nil
+}
+
+// Status reports err on stderr and returns the exit status for it:
+// [ExitOK] for nil and for [flag.ErrHelp], [ExitUsage] for an error in the
+// command line (from [Parse] or [Usagef]), [ExitError] for any other error.
+// An error is printed once, on one line beginning with the program's name
+// and a colon; an error whose message already begins so (the errors of
+// package clv in the command clv, say) is not prefixed again. Errors the
+// flag package has printed already are not printed again.
+func Status(name string, err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	code := ExitError
+	var ue *usageError
+	if errors.As(err, &ue) {
+		code = ExitUsage
+		if ue.printed {
+			return code
+		}
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, name+": ") {
+		msg = name + ": " + msg
+	}
+	fmt.Fprintln(stderr, msg)
+	return code
+}
+
+// Main runs a command: it calls run with the command-line arguments
+// (without the program name), standard output, standard error and a
+// context cancelled by an interrupt (Ctrl-C), and exits with the status
+// [Status] gives for run's error.
+func Main(name string, run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(Status(name, err, os.Stderr))
+}
