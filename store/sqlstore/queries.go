@@ -130,7 +130,7 @@ WHERE f.owner = excluded.owner OR f.until <= $3 RETURNING f.pos`,
 			cursor:    `SELECT pos, owner, until FROM {p}feed_cursors WHERE name = $1`,
 			advance:   `UPDATE {p}feed_cursors SET pos = $3, until = $5 WHERE name = $1 AND owner = $2 AND until > $4 AND pos <= $3`,
 			listStage: `SELECT id FROM {c} WHERE stage = $1 AND id > $2 ORDER BY id LIMIT $3`,
-			count:     `SELECT stage, count(*) FROM {c} GROUP BY stage`,
+			count:     `SELECT stage, count(*) FROM {c} WHERE stage <> '' GROUP BY stage`,
 			countAll:  `SELECT count(*) FROM {c}`,
 		}
 	case SQLite:
@@ -169,7 +169,7 @@ WHERE f.owner = excluded.owner OR f.until <= ?3 RETURNING pos`,
 			cursor:    `SELECT pos, owner, until FROM {p}feed_cursors WHERE name = ?`,
 			advance:   `UPDATE {p}feed_cursors SET pos = ?3, until = ?5 WHERE name = ?1 AND owner = ?2 AND until > ?4 AND pos <= ?3`,
 			listStage: `SELECT id FROM {c} WHERE stage = ? AND id > ? ORDER BY id LIMIT ?`,
-			count:     `SELECT stage, count(*) FROM {c} GROUP BY stage`,
+			count:     `SELECT stage, count(*) FROM {c} WHERE stage <> '' GROUP BY stage`,
 			countAll:  `SELECT count(*) FROM {c}`,
 		}
 	}

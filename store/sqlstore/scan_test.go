@@ -118,6 +118,8 @@ func TestListAndCountByStage(t *testing.T) {
 			require.NoError(t, s.Put(ctx, &lifecycle.Customer{ID: id, Stage: st, Version: 1}, 0))
 			want[st] = append(want[st], id)
 		}
+		// A pending referrer (no stage) is not counted.
+		require.NoError(t, s.Put(ctx, &lifecycle.Customer{ID: "pending", Version: 1, Due: lifecycle.Never}, 0))
 		// Move one customer: the index follows.
 		require.NoError(t, s.Put(ctx, &lifecycle.Customer{ID: "id-00", Stage: "loyalty", Version: 2}, 1))
 		want["reach"] = want["reach"][1:]

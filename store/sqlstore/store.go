@@ -391,7 +391,9 @@ func (s *Store) Count(ctx context.Context) (int64, error) {
 }
 
 // CountByStage returns how many customers are in each stage; stages with
-// no customer are absent from the map.
+// no customer are absent from the map. Pending referrers
+// ([lifecycle.Customer.PendingReferrer], stored with an empty stage) are
+// not customers yet and are not counted.
 func (s *Store) CountByStage(ctx context.Context) (map[stage.ID]int64, error) {
 	rows, err := s.db.QueryContext(ctx, s.q.count)
 	if err != nil {
