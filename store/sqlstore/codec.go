@@ -49,7 +49,11 @@ func truncate(s string) string {
 	if len(s) <= max {
 		return s
 	}
-	return s[:max] + "…"
+	n := max
+	for n > 0 && !utf8.RuneStart(s[n]) { // never cut a character in two
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // badText describes why s cannot be stored as text, or returns "".

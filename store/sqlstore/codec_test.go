@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -90,3 +91,11 @@ var cmpKeys = cmp.Transformer("Keys", func(s lifecycle.EventSet) []string {
 	}
 	return out
 })
+
+func TestTruncateKeepsCharacters(t *testing.T) {
+	s := strings.Repeat("a", 63) + "üü"
+	got := truncate(s)
+	if !utf8.ValidString(got) || got != strings.Repeat("a", 63)+"…" {
+		t.Fatalf("truncate(%q) = %q; want 63 a's and an ellipsis, valid UTF-8", s, got)
+	}
+}
