@@ -21,6 +21,9 @@ var (
 	// ErrInvalidModel means a model answered a stage its graph does not
 	// declare, or panicked.
 	ErrInvalidModel = errors.New("lifecycle: invalid model")
+	// ErrNoTracker is returned by the methods of a Tracker made without
+	// [NewTracker], or by NewTracker without a model or a store.
+	ErrNoTracker = errors.New("lifecycle: the Tracker has no model or no store: make it with NewTracker(model, store)")
 )
 
 // ValidationError reports which field of an event is wrong and why. It

@@ -45,6 +45,9 @@ const ImportChunk = 100_000
 // nil, is called after each chunk with the counts so far.
 func (t *Tracker) Import(ctx context.Context, events iter.Seq2[Event, error], progress func(ImportResult)) (ImportResult, error) {
 	var ir ImportResult
+	if err := t.ready(); err != nil {
+		return ir, err
+	}
 	if events == nil {
 		return ir, fmt.Errorf("%w: import: the event iterator is nil", ErrInvalidEvent)
 	}

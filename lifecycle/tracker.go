@@ -146,17 +146,21 @@ func WithHook(h Hook) Option {
 }
 
 // NewTracker returns a Tracker that classifies with m and stores in s. Nil
-// options are ignored.
+// options are ignored. Without a model or a store (and for a Tracker not
+// made by NewTracker), every method that records, sweeps or reads returns
+// an error wrapping [ErrNoTracker].
 func NewTracker(m Model, s Store, opts ...Option) *Tracker {
 	t := &Tracker{
 		model:   m,
-		graph:   m.Stages(),
-		ids:     m.Stages().IDs(),
 		store:   s,
 		now:     time.Now,
 		log:     slog.New(slog.DiscardHandler),
 		skew:    15 * time.Minute,
 		retries: 32,
+	}
+	if m != nil {
+		t.graph = m.Stages()
+		t.ids = t.graph.IDs()
 	}
 	t.loader, _ = s.(Loader)
 	t.applier, _ = s.(Applier)
@@ -204,12 +208,27 @@ type Result struct {
 // Customer returns the stored customer with this ID, or an error wrapping
 // [ErrNotFound].
 func (t *Tracker) Customer(ctx context.Context, id string) (*Customer, error) {
+	if err := t.ready(); err != nil {
+		return nil, err
+	}
 	return t.store.Get(ctx, id)
+}
+
+// ready returns [ErrNoTracker] for a Tracker that cannot work: nil, made
+// without NewTracker, or without a model or a store.
+func (t *Tracker) ready() error {
+	if t == nil || t.model == nil || t.store == nil || t.now == nil {
+		return ErrNoTracker
+	}
+	return nil
 }
 
 // Validate checks an event as Record would: [Event.Validate] plus a time no
 // further in the future of the tracker's clock than the allowed skew.
 func (t *Tracker) Validate(e *Event) error {
+	if err := t.ready(); err != nil {
+		return err
+	}
 	if err := e.Validate(); err != nil {
 		return err
 	}
@@ -271,6 +290,9 @@ func (t *Tracker) Record(ctx context.Context, e Event) (Result, error) {
 // by that write. Retrying the whole batch is safe: applied events come
 // back Duplicate.
 func (t *Tracker) RecordBatch(ctx context.Context, events []Event) ([]Result, error) {
+	if err := t.ready(); err != nil {
+		return nil, err
+	}
 	results := make([]Result, len(events))
 	var errs []error
 	for i := range events {
@@ -389,6 +411,9 @@ type SweepResult struct {
 // [ErrInvalidEvent], before anything is read or written.
 func (t *Tracker) Sweep(ctx context.Context, now time.Time) (SweepResult, error) {
 	var sr SweepResult
+	if err := t.ready(); err != nil {
+		return sr, err
+	}
 	if now.Before(minTime) || !now.Before(maxTime) {
 		// The range of event times: every store holds it, so no store
 		// refuses (and blames a customer for) a time another accepts.

@@ -89,8 +89,8 @@ func ExampleBuilder_Build() {
 		Build()
 	fmt.Println(err)
 	// Output:
-	// model: invalid model: "oops": stages "buyer" and "repeat" have the same rule orders >= 1: they can never be told apart ("buyer" would never be chosen)
-	// model: invalid model: "oops": stage "fan": rule score >= 12: score 12 must be from 0 to 10
+	// lifecycle: invalid model: "oops": stages "buyer" and "repeat" have the same rule orders >= 1: they can never be told apart ("buyer" would never be chosen)
+	// lifecycle: invalid model: "oops": stage "fan": rule score >= 12: score 12 must be from 0 to 10
 }
 
 // Choose the model by name, as from configuration.

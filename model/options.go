@@ -11,10 +11,6 @@ import (
 // and ignores the others.
 type Option func(*thresholds)
 
-// SterneCutlerOption is the option type [SterneCutler] has always taken; it
-// is the same type as [Option].
-type SterneCutlerOption = Option
-
 // thresholds holds every built-in threshold; each constructor starts from
 // its own defaults.
 type thresholds struct {

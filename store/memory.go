@@ -37,9 +37,11 @@ const shardCount = 64
 // exactly (a time that is not in UTC or falls outside the years
 // 1678–2261, a Seen with legacy keys (see [lifecycle.LegacyKeyOf]), more than 65,535
 // tallies or sums, or more than 65,535 distinct stage IDs, event types and
-// currencies in one store) is kept as is. The zero value is not usable;
-// call [NewMemory].
+// currencies in one store) is kept as is. The zero value is an empty
+// store, ready to use, as is [NewMemory]'s; a Memory must not be copied
+// after first use.
 type Memory struct {
+	once   sync.Once // setup, on first use: the zero Memory works
 	seed   maphash.Seed
 	syms   *symbols
 	shards [shardCount]shard
@@ -105,20 +107,33 @@ var (
 	_ lifecycle.CursorKeeper = (*Memory)(nil)
 )
 
-// NewMemory returns an empty in-memory store.
+// NewMemory returns an empty in-memory store. (The zero Memory is an
+// empty store too.)
 func NewMemory() *Memory {
-	m := &Memory{seed: maphash.MakeSeed(), syms: newSymbols()}
-	for i := range m.shards {
-		m.shards[i].idx = make(map[string]int)
-	}
+	m := new(Memory)
+	m.once.Do(m.setup)
 	return m
 }
 
+func (m *Memory) setup() {
+	m.seed, m.syms = maphash.MakeSeed(), newSymbols()
+	for i := range m.shards {
+		m.shards[i].idx = make(map[string]int)
+	}
+}
+
+// shard returns the shard of id. Every method that finds a customer by ID
+// goes through it, so it sets the store up on first use; the passes over
+// every shard (Len, Scan, View, ListDue) work on shards not set up.
 func (m *Memory) shard(id string) *shard {
+	m.once.Do(m.setup)
 	return &m.shards[maphash.String(m.seed, id)%shardCount]
 }
 
-func (m *Memory) names() []string { return *m.syms.names.Load() }
+func (m *Memory) names() []string {
+	m.once.Do(m.setup)
+	return *m.syms.names.Load()
+}
 
 // decode makes c a copy of the customer r holds, reusing c's slices.
 // Empty slices are nil unless keep is set: then they keep c's arrays for

@@ -1075,3 +1075,22 @@ func TestMemoryKeepsID(t *testing.T) {
 	_, err = m.Get(ctx, "other")
 	require.ErrorIs(t, err, lifecycle.ErrNotFound)
 }
+
+// TestZeroMemory: the zero Memory is an empty store that works, as
+// NewMemory's does.
+func TestZeroMemory(t *testing.T) {
+	var m store.Memory
+	ctx := context.Background()
+	if n := m.Len(); n != 0 {
+		t.Fatalf("Len of the zero Memory = %d", n)
+	}
+	for c, err := range m.Scan(ctx) {
+		t.Fatalf("Scan of the zero Memory yielded %v, %v", c, err)
+	}
+	if _, err := m.Get(ctx, "a"); !errors.Is(err, lifecycle.ErrNotFound) {
+		t.Fatalf("Get on the zero Memory = %v; want ErrNotFound", err)
+	}
+	if err := storetest.TestStore(&m); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -172,13 +172,12 @@ func WithRetries(n int) Option {
 }
 
 // WithLogger sets the logger for migrations (Info) and retried transient
-// failures (Debug). Default: discard. A nil logger is a bad option: Open
-// and Connect refuse it with an error wrapping [ErrInvalidOption].
+// failures (Debug). The default, and what a nil l means, is to discard, as
+// with lifecycle.WithLogger.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) {
 		if l == nil {
-			c.errs = append(c.errs, fmt.Errorf("%w: nil logger", ErrInvalidOption))
-			return
+			l = slog.New(slog.DiscardHandler)
 		}
 		c.log = l
 	}
