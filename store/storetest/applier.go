@@ -139,7 +139,7 @@ func applyExisting(ctx context.Context, s lifecycle.Store, p string) error {
 		return fmt.Errorf("Apply(existing, seen events) called fn %d times; want exactly once", calls)
 	}
 	if got, err := s.Get(ctx, id); err != nil || same(stored, got) != nil {
-		return fmt.Errorf("Apply whose fn reported no change changed the customer (Get = %+v, %v)", got, err)
+		return fmt.Errorf("Apply whose fn reported no change changed the customer (Get = %s, %v)", brief(got), err)
 	}
 	// A new event: committed with the appended transition.
 	tr := lifecycle.Transition{From: stored.Stage, To: "loyalty", At: stored.AsOf.Add(time.Hour), Cause: "e4"}
@@ -195,7 +195,7 @@ func applyExisting(ctx context.Context, s lifecycle.Store, p string) error {
 		return fmt.Errorf("Apply whose fn failed = %v; want fn's error", err)
 	}
 	if got, err := s.Get(ctx, id); err != nil || same(stored, got) != nil || got.HasSeen("e5") {
-		return fmt.Errorf("Apply whose fn failed changed the customer (Get = %+v, %v)", got, err)
+		return fmt.Errorf("Apply whose fn failed changed the customer (Get = %s, %v)", brief(got), err)
 	}
 	// The versions agree with Put.
 	next := stored.Clone()
@@ -331,10 +331,10 @@ func applyMany(ctx context.Context, s lifecycle.Store, p string) error {
 	}
 	got, err := s.Get(ctx, old)
 	if err != nil || got.Version != 2 || got.Facts.Tallies[0].Count != sample(old, 0).Facts.Tallies[0].Count+1 || !got.HasSeen("m1") {
-		return fmt.Errorf("after Apply, the written customer is %+v, %v; want version 2, one more order, m1 seen", got, err)
+		return fmt.Errorf("after Apply, the written customer is %s, %v; want version 2, one more order, m1 seen", brief(got), err)
 	}
 	if got, err := s.Get(ctx, fresh); err != nil || !got.HasSeen("e1") || got.Version != 1 {
-		return fmt.Errorf("after Apply, the new customer is %+v, %v; want version 1, e1 seen", got, err)
+		return fmt.Errorf("after Apply, the new customer is %s, %v; want version 1, e1 seen", brief(got), err)
 	}
 	for _, id := range []string{failing, still} {
 		got, err := s.Get(ctx, id)
@@ -535,4 +535,13 @@ func raceWithIncrements(ctx context.Context, s lifecycle.Store, id, what string,
 			n, what, n, got.Facts.Tallies[0].Count, got.Version, 2*n, 2*n+1)
 	}
 	return got, nil
+}
+
+// brief describes a customer in one line for an error message: its ID,
+// version, stage, event count and history length, not the whole struct.
+func brief(c *lifecycle.Customer) string {
+	if c == nil {
+		return "nil"
+	}
+	return fmt.Sprintf("customer %q (version %d, stage %q, %d events, %d seen, %d transitions)", c.ID, c.Version, c.Stage, c.Facts.Events(), c.Seen.Len(), len(c.History))
 }

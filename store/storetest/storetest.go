@@ -131,7 +131,7 @@ func runCase(c Case, s lifecycle.Store, prefix string) (err error) {
 	select {
 	case err = <-done:
 	case <-time.After(CaseTimeout + 5*time.Second):
-		err = fmt.Errorf("did not finish within %v", CaseTimeout)
+		err = fmt.Errorf("did not finish within %v (often a lock held while the loop body of Scan, View or ListDue runs, so that a body that calls the store waits forever; or a method that ignores ctx)", CaseTimeout)
 	}
 	if err != nil {
 		return fmt.Errorf("storetest: %s: %w", c.Name, err)
@@ -470,7 +470,7 @@ func loadMatchesGet(ctx context.Context, s lifecycle.Store, p string) error {
 	// dst is a copy: changing it does not change the store.
 	scribble(dst)
 	if got, err := s.Get(ctx, id); err != nil || same(want, got) != nil {
-		return fmt.Errorf("changing a customer filled by Load changed the store (Get = %+v, %v)", got, err)
+		return fmt.Errorf("changing a customer filled by Load changed the store (Get = %s, %v)", brief(got), err)
 	}
 	// A customer whose fields are empty where dst's are not: a sweep's
 	// transition (no Cause), no referrer, no survey. Nothing of the
@@ -510,6 +510,9 @@ func putSamples(ctx context.Context, s lifecycle.Store, p string, n int) error {
 
 func scanMine(ctx context.Context, s lifecycle.Store, p string) (map[string]*lifecycle.Customer, error) {
 	out := map[string]*lifecycle.Customer{}
+	// Every ID, not only this rule's: a customer of another rule (or of
+	// the caller, for TestStore) yielded twice breaks Scan's rule too.
+	all := map[string]bool{}
 	for c, err := range s.Scan(ctx) {
 		if err != nil {
 			return out, fmt.Errorf("Scan yielded error %w", err)
@@ -517,13 +520,13 @@ func scanMine(ctx context.Context, s lifecycle.Store, p string) (map[string]*lif
 		if c == nil {
 			return out, errors.New("Scan yielded a nil customer without an error")
 		}
-		if !strings.HasPrefix(c.ID, p) {
-			continue
-		}
-		if _, dup := out[c.ID]; dup {
+		if all[c.ID] {
 			return out, fmt.Errorf("Scan yielded customer %q twice", c.ID)
 		}
-		out[c.ID] = c
+		all[c.ID] = true
+		if strings.HasPrefix(c.ID, p) {
+			out[c.ID] = c
+		}
 	}
 	return out, nil
 }
@@ -698,7 +701,7 @@ func contextCancelled(_ context.Context, s lifecycle.Store, p string) error {
 	for c, err := range s.Scan(ctx) {
 		n++
 		if err == nil {
-			return fmt.Errorf("Scan with a cancelled context yielded customer %+v without an error", c)
+			return fmt.Errorf("Scan with a cancelled context yielded customer %q without an error", c.ID)
 		}
 	}
 	if n != 1 {
@@ -767,7 +770,7 @@ func increment(ctx context.Context, s lifecycle.Store, id string) error {
 			return err
 		}
 	}
-	return errors.New("gave up after 10000 conflicts")
+	return fmt.Errorf("customer %q: gave up after 10000 conflicts: Put keeps refusing a write whose prev is the version Get just returned (does Get return a copy, and does Put compare the stored version with prev, not with a shared or cached value?)", id)
 }
 
 func concurrentIncrements(ctx context.Context, s lifecycle.Store, p string) error {
