@@ -159,3 +159,18 @@ func ExampleFitBass() {
 	// Output:
 	// p = 0.0300, q = 0.3800, m = 1000.0
 }
+
+// Fit per-period adopters by the non-linear least squares of Srinivasan &
+// Mason (1986) and read the peak.
+func ExampleFitBassSales() {
+	sales := flywheel.Bass{P: 0.01, Q: 0.4, M: 20000}.PeriodSales(12)
+	fit, err := flywheel.FitBassSales(sales)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("p=%.4f q=%.3f m=%.0f R²=%.4f\n", fit.P, fit.Q, fit.M, fit.R2)
+	fmt.Printf("peak at t*=%.2f with %.0f adopters per period\n", fit.PeakTime(), fit.M*fit.PeakDensity())
+	// Output:
+	// p=0.0100 q=0.400 m=20000 R²=1.0000
+	// peak at t*=9.00 with 2101 adopters per period
+}

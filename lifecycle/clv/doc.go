@@ -12,9 +12,16 @@
 //     [SummarizeStore] approximates the same rows from the aggregate facts
 //     a lifecycle.Store keeps when the single orders are not kept.
 //  2. Fit a purchase model — [FitBGNBD] for the BG/NBD model of Fader, Hardie
-//     & Lee (2005), or [FitParetoNBD] for the Pareto/NBD model of Schmittlein,
-//     Morrison & Colombo (1987) — and a spend model, [FitGammaGamma] (Fader &
-//     Hardie 2013, "The Gamma-Gamma Model of Monetary Value").
+//     & Lee (2005), [FitMBGNBD] for the MBG/NBD model of Batislam, Denizel &
+//     Filiztekin (2007), or [FitParetoNBD] for the Pareto/NBD model of
+//     Schmittlein, Morrison & Colombo (1987) — and a spend model,
+//     [FitGammaGamma] (Fader & Hardie 2013, "The Gamma-Gamma Model of
+//     Monetary Value"; [ExcludeZeroSpend] removes repeat buyers with a zero
+//     mean spend, which it rejects). For discrete transaction opportunities
+//     use [FitBGBB] (Fader, Hardie & Shang 2010) on [DiscreteCustomer]
+//     histories; for contractual retention, [FitSBG] (Fader & Hardie 2007)
+//     on a cohort's survivor counts, with [SBG.Survival],
+//     [SBG.RetentionRate] and [SBG.DERL].
 //  3. Predict: [BGNBD.ProbabilityAlive], [BGNBD.ConditionalExpectedPurchases],
 //     [GammaGamma.ConditionalExpectedSpend], and combine them into a
 //     discounted [LifetimeValue] and an [AffordableAcquisitionCost] per lead.
@@ -24,7 +31,11 @@
 // in that same unit.
 //
 // Parameters are estimated by maximum likelihood with BFGS on the logarithms
-// of the parameters, using analytic gradients. Customers with identical
+// of the parameters, using analytic gradients where available. Every fit
+// reports standard errors, a covariance matrix and 95 % intervals from the
+// inverse Hessian of the negative log-likelihood (delta method from the
+// log scale, see [Estimate]); [FitInfo.Summary] renders them with the
+// log-likelihood, AIC, BIC and n as text or CSV. Customers with identical
 // (Frequency, Recency, T) are collapsed into weighted rows before fitting, so
 // a million customers with day-resolution times fit in well under a second.
 //

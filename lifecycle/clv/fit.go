@@ -35,6 +35,128 @@ type FitInfo struct {
 	Iterations, Evaluations int
 	// Starts is the number of starting points tried.
 	Starts int
+	// Model names the fitted model ("BG/NBD", "MBG/NBD", "Pareto/NBD",
+	// "Gamma-Gamma", "BG/BB", "sBG").
+	Model string
+	// Estimates holds one entry per parameter, in the order of the model
+	// struct's fields, with its standard error and 95 % interval (see
+	// [Estimate]).
+	Estimates []Estimate
+	// Covariance is the estimated covariance matrix of the parameters
+	// (row-major, len(Estimates)² entries, same order as Estimates): the
+	// inverse of the Hessian of the negative log-likelihood at the
+	// optimum, obtained on the log scale the fit works in and carried to
+	// the natural scale by the delta method (see [Estimate]).
+	Covariance []float64
+}
+
+// Estimate is one fitted parameter with its asymptotic standard error and
+// 95 % Wald interval.
+//
+// Every model is fitted on the logarithms of its (positive) parameters. The
+// Hessian H of the total negative log-likelihood with respect to θ = ln(x)
+// is taken at the optimum by central differences of the analytic (for
+// Pareto/NBD, BG/BB and sBG: numerical) gradient, and inverted through its
+// Cholesky factor: Var(θ) = H⁻¹. The delta method gives the natural-scale
+// standard error SE(x) = x·SE(θ) (exact to first order; at a stationary
+// point it equals the square root of the diagonal of the inverse Hessian
+// taken in x directly). Low and High are the natural-scale interval
+// x ± 1.96·SE(x), the convention of lifetimes' summary, which can reach
+// below zero for poorly identified parameters; LogLow and LogHigh are the
+// interval formed on the log scale, x·exp(∓1.96·SE(θ)), which stays
+// positive and is usually the better one for small samples.
+type Estimate struct {
+	Name            string  // parameter name as in the papers ("r", "alpha", …)
+	Value           float64 // maximum-likelihood estimate
+	StdErr          float64 // standard error on the natural scale (delta method)
+	LogStdErr       float64 // standard error of ln(Value)
+	Low, High       float64 // Value ∓ 1.96·StdErr
+	LogLow, LogHigh float64 // Value·exp(∓1.96·LogStdErr)
+}
+
+// z975 is the 97.5 % quantile of the standard normal distribution.
+const z975 = 1.959963984540054
+
+// setEstimates fills Model, Estimates and Covariance from the optimum th
+// (log-parameters) and the Hessian h of the mean negative log-likelihood
+// per unit of weight n, so that the total's Hessian is n·h.
+func (info *FitInfo) setEstimates(model string, names []string, th, h []float64, n float64) error {
+	k := len(th)
+	l, err := numeric.Cholesky(h, k, 1e-12)
+	if err != nil {
+		return err
+	}
+	inv := choleskyInverse(l, k)
+	info.Model = model
+	info.Estimates = make([]Estimate, k)
+	info.Covariance = make([]float64, k*k)
+	for i := range k {
+		xi := math.Exp(th[i])
+		for j := range k {
+			info.Covariance[i*k+j] = inv[i*k+j] / n * xi * math.Exp(th[j])
+		}
+		lse := math.Sqrt(inv[i*k+i] / n)
+		se := xi * lse
+		info.Estimates[i] = Estimate{
+			Name: names[i], Value: xi, StdErr: se, LogStdErr: lse,
+			Low: xi - z975*se, High: xi + z975*se,
+			LogLow: xi * math.Exp(-z975*lse), LogHigh: xi * math.Exp(z975*lse),
+		}
+	}
+	return nil
+}
+
+// choleskyInverse returns A⁻¹ (row-major) from the lower-triangular
+// Cholesky factor L of A = L Lᵀ.
+func choleskyInverse(l []float64, n int) []float64 {
+	// Solve L Y = I column by column, then Lᵀ X = Y.
+	inv := make([]float64, n*n)
+	col := make([]float64, n)
+	for c := range n {
+		for i := range n {
+			s := 0.0
+			if i == c {
+				s = 1
+			}
+			for k := 0; k < i; k++ {
+				s -= l[i*n+k] * col[k]
+			}
+			col[i] = s / l[i*n+i]
+		}
+		for i := n - 1; i >= 0; i-- {
+			s := col[i]
+			for k := i + 1; k < n; k++ {
+				s -= l[k*n+i] * inv[k*n+c]
+			}
+			inv[i*n+c] = s / l[i*n+i]
+		}
+	}
+	return inv
+}
+
+// AIC returns Akaike's information criterion −2·LL + 2k, k the number of
+// parameters (0 parameters if the fit carries no estimates).
+func (info FitInfo) AIC() float64 {
+	return -2*info.LogLikelihood + 2*float64(len(info.Estimates))
+}
+
+// BIC returns the Bayesian information criterion −2·LL + k·ln(n), with n
+// the number of customers used by the fit.
+func (info FitInfo) BIC() float64 {
+	return -2*info.LogLikelihood + float64(len(info.Estimates))*math.Log(float64(info.Customers))
+}
+
+// Summary returns the fit's parameter table with its log-likelihood,
+// AIC, BIC and n.
+func (info FitInfo) Summary() Summary {
+	return Summary{
+		Model:         info.Model,
+		Estimates:     append([]Estimate(nil), info.Estimates...),
+		LogLikelihood: info.LogLikelihood,
+		AIC:           info.AIC(),
+		BIC:           info.BIC(),
+		N:             info.Customers,
+	}
 }
 
 func (o *FitOptions) settings() *numeric.Settings {
@@ -66,7 +188,10 @@ func checkFitOptions(o *FitOptions) error {
 // converges to a point with a positive-definite Hessian; it returns that
 // result, or an error wrapping ErrNoConvergence (with the first start's
 // reason) if none did.
-func fitLogParams(what string, f numeric.Objective, starts [][]float64, opts *FitOptions, info *FitInfo) (numeric.Result, error) {
+//
+// The Hessian of f at the returned point (row-major) is returned too; the
+// fits pass it to [FitInfo.setEstimates] for the standard errors.
+func fitLogParams(what string, f numeric.Objective, starts [][]float64, opts *FitOptions, info *FitInfo) (numeric.Result, []float64, error) {
 	s := opts.settings()
 	var firstErr error
 	for _, x0 := range starts {
@@ -86,7 +211,7 @@ func fitLogParams(what string, f numeric.Objective, starts [][]float64, opts *Fi
 				_, err = numeric.Cholesky(h, len(res.X), 1e-9)
 			}
 			if err == nil {
-				return res, nil
+				return res, h, nil
 			}
 			err = fmt.Errorf("stationary point at log-parameters %.4g is not a proper maximum: %w", res.X, err)
 		}
@@ -97,7 +222,7 @@ func fitLogParams(what string, f numeric.Objective, starts [][]float64, opts *Fi
 	if firstErr == nil {
 		firstErr = errors.New("no starting point")
 	}
-	return numeric.Result{}, wrapNoConvergence(what, firstErr)
+	return numeric.Result{}, nil, wrapNoConvergence(what, firstErr)
 }
 
 // indexer assigns dense indices to distinct float64 values.
@@ -116,4 +241,31 @@ func (ix *indexer) of(v float64) int32 {
 	ix.idx[v] = i
 	ix.vals = append(ix.vals, v)
 	return i
+}
+
+// valueHessian returns the Hessian (row-major) of f at x by second central
+// differences of function values with step h in every coordinate. The
+// fits whose gradient is itself a central difference use it for the
+// standard errors: differencing a differenced gradient loses about half
+// of the remaining digits, second differences of values with a larger
+// step lose far fewer (truncation O(h²), rounding O(ε|f|/h²)).
+func valueHessian(f func([]float64) float64, x []float64, h float64) []float64 {
+	k := len(x)
+	y := append([]float64(nil), x...)
+	at := func(i, j int, si, sj float64) float64 {
+		copy(y, x)
+		y[i] += si
+		y[j] += sj
+		return f(y)
+	}
+	f0 := f(x)
+	hess := make([]float64, k*k)
+	for i := range k {
+		hess[i*k+i] = (at(i, i, h, 0) - 2*f0 + at(i, i, -h, 0)) / (h * h)
+		for j := 0; j < i; j++ {
+			v := (at(i, j, h, h) - at(i, j, h, -h) - at(i, j, -h, h) + at(i, j, -h, -h)) / (4 * h * h)
+			hess[i*k+j], hess[j*k+i] = v, v
+		}
+	}
+	return hess
 }

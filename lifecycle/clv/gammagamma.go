@@ -176,11 +176,14 @@ func FitGammaGamma(customers []Customer, opts *FitOptions) (GammaGamma, FitInfo,
 		{math.Log(5), math.Log(3), math.Log(2 * mean / 5)},
 		{0, 0, 0},
 	}
-	res, err := fitLogParams("Gamma-Gamma fit", f, starts, opts, &info)
+	res, h, err := fitLogParams("Gamma-Gamma fit", f, starts, opts, &info)
 	if err != nil {
 		return GammaGamma{}, info, err
 	}
 	info.LogLikelihood = -res.F * d.wTotal
+	if err := info.setEstimates("Gamma-Gamma", []string{"p", "q", "v"}, res.X, h, d.wTotal); err != nil {
+		return GammaGamma{}, info, wrapNoConvergence("Gamma-Gamma standard errors", err)
+	}
 	return GammaGamma{math.Exp(res.X[0]), math.Exp(res.X[1]), math.Exp(res.X[2])}, info, nil
 }
 
@@ -233,4 +236,23 @@ func (m GammaGamma) ConditionalExpectedSpend(c Customer) (float64, error) {
 	}
 	x := float64(c.Frequency)
 	return m.P * (m.V + x*c.MonetaryValue) / (m.P*x + m.Q - 1), nil
+}
+
+// ExcludeZeroSpend returns the customers without the repeat buyers
+// (Frequency > 0) whose MonetaryValue is exactly 0, and how many it left
+// out. [FitGammaGamma] rejects such rows — a zero mean spend has zero
+// density under the model — so a data set with free repeat orders (CDNOW's
+// master file has one such buyer) must be filtered first, and the count
+// reported with the fit. Other rows, including invalid ones (a negative or
+// NaN MonetaryValue), are kept so that the fit still reports them. The
+// input slice is not modified; the result is a new slice.
+func ExcludeZeroSpend(customers []Customer) ([]Customer, int) {
+	kept := make([]Customer, 0, len(customers))
+	for _, c := range customers {
+		if c.Frequency > 0 && c.MonetaryValue == 0 {
+			continue
+		}
+		kept = append(kept, c)
+	}
+	return kept, len(customers) - len(kept)
 }

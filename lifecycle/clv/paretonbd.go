@@ -137,11 +137,17 @@ func FitParetoNBD(customers []Customer, opts *FitOptions) (ParetoNBD, FitInfo, e
 		{math.Log(0.5), math.Log(0.5 / rate), math.Log(0.5), math.Log(meanT / 2)},
 		{0, 0, 0, 0},
 	}
-	res, err := fitLogParams("Pareto/NBD fit", numeric.CentralDifference(nll, 1e-6), starts, opts, &info)
+	res, h, err := fitLogParams("Pareto/NBD fit", numeric.CentralDifference(nll, 1e-6), starts, opts, &info)
+	if err == nil {
+		h = valueHessian(nll, res.X, 1e-3)
+	}
 	if err != nil {
 		return ParetoNBD{}, info, err
 	}
 	info.LogLikelihood = -res.F * n
+	if err := info.setEstimates("Pareto/NBD", []string{"r", "alpha", "s", "beta"}, res.X, h, n); err != nil {
+		return ParetoNBD{}, info, wrapNoConvergence("Pareto/NBD standard errors", err)
+	}
 	return ParetoNBD{math.Exp(res.X[0]), math.Exp(res.X[1]), math.Exp(res.X[2]), math.Exp(res.X[3])}, info, nil
 }
 

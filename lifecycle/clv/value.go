@@ -5,8 +5,8 @@ import (
 	"math"
 )
 
-// PurchaseModel predicts repeat purchases of a customer; [BGNBD] and
-// [ParetoNBD] implement it.
+// PurchaseModel predicts repeat purchases of a customer; [BGNBD],
+// [MBGNBD] and [ParetoNBD] implement it.
 type PurchaseModel interface {
 	// ConditionalExpectedPurchases returns the expected number of
 	// purchases of c in the t time units following its T.
