@@ -1,7 +1,8 @@
 // Command shop is a small, production-shaped customer lifecycle service:
 // it ingests a shop's events over HTTP, keeps customers in SQLite or
-// PostgreSQL, calls a webhook when a customer changes stage and serves a
-// funnel dashboard. See docs/shop.md.
+// PostgreSQL, delivers every stage change to a webhook at least once (from
+// the store's change feed, signed on the Standard Webhooks convention) and
+// serves a funnel dashboard. See docs/shop.md.
 //
 //	cd examples/shop && go run .
 //
@@ -13,17 +14,28 @@
 //	-postgres          PostgreSQL URL (postgres://user:pw@host:5432/db); overrides -db
 //	-table-prefix      prefix of the SQL store's table names (default clm_)
 //	-model             lifecycle model by registry name (default sterne-cutler)
-//	-webhook-url       URL called on every stage change (default: none)
-//	-webhook-secret    HMAC key for webhook signatures (default: $CLM_WEBHOOK_SECRET)
+//	-webhook-url       URL every stage change is POSTed to (default: none)
+//	-webhook-secret    signing secret, "whsec_" and the base64 of 24 to 64 random bytes
+//	                   (default: $CLM_WEBHOOK_SECRET); make one with
+//	                   echo "whsec_$(openssl rand -base64 32)"
+//	-webhook-name      name of the delivery cursor in the store (default webhooks);
+//	                   instances sharing a database and a name take turns
+//	-webhook-lease     how long an instance holds the delivery lease without renewing it
+//	                   (default 30s): a killed instance's deliveries resume after it
 //	-api-keys          comma-separated API keys, one of which every request must carry
 //	                   (default: $CLM_SHOP_API_KEYS; empty: no authentication)
 //	-sweep-every       how often time-only moves (lapses) are applied (default 1h; 0: never)
-//	-shutdown-timeout  how long shutdown waits for requests and webhooks (default 15s)
+//	-shutdown-timeout  how long shutdown waits for requests in flight (and, with
+//	                   -db :memory:, for undelivered webhooks) (default 15s)
 //	-log-format        text or json (default text)
 //
 // SIGINT or SIGTERM stops the service gracefully: it stops accepting
-// connections, finishes the requests in flight, then delivers the queued
-// webhooks, all within the shutdown timeout.
+// connections, finishes the requests in flight, then stops delivering
+// webhooks and gives the delivery lease up, so that another instance
+// goes on at once; on SQLite and PostgreSQL what is not delivered yet
+// stays in the store's change feed for the next start. With -db :memory:
+// nothing survives, so it first delivers what is pending, within the
+// shutdown timeout.
 package main
 
 import (
@@ -35,6 +47,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -43,8 +56,9 @@ import (
 	"time"
 
 	"github.com/clmkit/clm/examples/shop/shop"
-	"github.com/clmkit/clm/examples/shop/webhook"
 	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/lifecycle/feed"
+	"github.com/clmkit/clm/lifecycle/feed/webhook"
 	"github.com/clmkit/clm/model"
 	"github.com/clmkit/clm/store"
 	"github.com/clmkit/clm/store/sqlstore"
@@ -67,10 +81,20 @@ type config struct {
 	addr, db, postgres, model string
 	tablePrefix               string
 	webhookURL, webhookSecret string
+	webhookName               string
+	webhookLease              time.Duration
 	apiKeys                   string
 	sweepEvery, shutdown      time.Duration
 	logFormat                 string
 }
+
+// makeSecret is the shell command the messages and docs give for making a
+// webhook secret.
+const makeSecret = `echo "whsec_$(openssl rand -base64 32)"`
+
+// minLease is the shortest -webhook-lease: the holder renews its lease
+// every third of it, each renewal a write to the store.
+const minLease = time.Second
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
@@ -81,11 +105,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.postgres, "postgres", "", "PostgreSQL `URL` (postgres://user:pw@host:5432/db); overrides -db")
 	fs.StringVar(&c.tablePrefix, "table-prefix", sqlstore.DefaultTablePrefix, "`prefix` of the SQL store's table names")
 	fs.StringVar(&c.model, "model", "sterne-cutler", "lifecycle model `name` ("+fmt.Sprint(model.Names())+")")
-	fs.StringVar(&c.webhookURL, "webhook-url", "", "`URL` called on every stage change")
-	fs.StringVar(&c.webhookSecret, "webhook-secret", os.Getenv("CLM_WEBHOOK_SECRET"), "HMAC `key` for webhook signatures (default $CLM_WEBHOOK_SECRET)")
+	fs.StringVar(&c.webhookURL, "webhook-url", "", "`URL` every stage change is POSTed to")
+	fs.StringVar(&c.webhookSecret, "webhook-secret", os.Getenv("CLM_WEBHOOK_SECRET"), "signing `secret`, \"whsec_\" and the base64 of 24 to 64 random bytes (default $CLM_WEBHOOK_SECRET); make one with: "+makeSecret)
+	fs.StringVar(&c.webhookName, "webhook-name", "webhooks", "`name` of the delivery cursor in the store; instances sharing a database and a name take turns")
+	fs.DurationVar(&c.webhookLease, "webhook-lease", feed.DefaultLease, "how long an instance holds the delivery lease without renewing it")
 	fs.StringVar(&c.apiKeys, "api-keys", os.Getenv("CLM_SHOP_API_KEYS"), "comma-separated API `keys`, one of which every request must carry (default $CLM_SHOP_API_KEYS; empty: no authentication)")
 	fs.DurationVar(&c.sweepEvery, "sweep-every", time.Hour, "how often time-only moves are applied (0: never)")
-	fs.DurationVar(&c.shutdown, "shutdown-timeout", 15*time.Second, "how long shutdown waits for requests and webhooks")
+	fs.DurationVar(&c.shutdown, "shutdown-timeout", 15*time.Second, "how long shutdown waits for requests in flight (and, with -db :memory:, undelivered webhooks)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log `format`: text or json")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -95,18 +121,52 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case c.logFormat != "text" && c.logFormat != "json":
 		return c, fmt.Errorf("-log-format %q: want text or json", c.logFormat)
-	case c.webhookURL != "" && c.webhookSecret == "":
-		return c, errors.New("-webhook-url needs -webhook-secret (or $CLM_WEBHOOK_SECRET)")
 	case c.sweepEvery < 0:
 		return c, fmt.Errorf("-sweep-every %v: must not be negative", c.sweepEvery)
+	case c.shutdown < 0:
+		return c, fmt.Errorf("-shutdown-timeout %v: must not be negative", c.shutdown)
 	case c.postgres != "" && !strings.HasPrefix(c.postgres, "postgres://") && !strings.HasPrefix(c.postgres, "postgresql://"):
 		scheme, _, _ := strings.Cut(c.postgres, ":") // not the whole URL: it may hold a password
 		return c, fmt.Errorf("-postgres: want a postgres:// or postgresql:// URL, not %q…", scheme+":")
 	case c.db == "" && c.postgres == "":
 		return c, errors.New("-db is empty and no -postgres URL is given")
 	}
+	if err := checkWebhookFlags(c); err != nil {
+		return c, err
+	}
 	return c, nil
 }
+
+// checkWebhookFlags validates the -webhook-* flags. Its messages never
+// show the secret.
+func checkWebhookFlags(c config) error {
+	if c.webhookLease < minLease {
+		return fmt.Errorf("-webhook-lease %v: must be at least %v", c.webhookLease, minLease)
+	}
+	if err := lifecycle.ValidateID("webhook-name", c.webhookName); err != nil || len(c.webhookName) > 100 {
+		return fmt.Errorf("-webhook-name %q: want 1 to 100 bytes of UTF-8 without control, format or space characters", c.webhookName)
+	}
+	if c.webhookURL == "" {
+		return nil
+	}
+	if c.webhookSecret == "" {
+		return errors.New("-webhook-url needs -webhook-secret (or $CLM_WEBHOOK_SECRET); make one with: " + makeSecret)
+	}
+	if !strings.HasPrefix(c.webhookSecret, webhook.SecretPrefix) {
+		return fmt.Errorf("-webhook-secret (not shown): want the Standard Webhooks form %q and the base64 of 24 to 64 random bytes; make one with: %s", webhook.SecretPrefix+"…", makeSecret)
+	}
+	if _, err := webhook.New(c.webhookURL, validSecret); err != nil {
+		return fmt.Errorf("-webhook-url: %w", err)
+	}
+	if _, err := webhook.New(c.webhookURL, c.webhookSecret); err != nil {
+		return fmt.Errorf("-webhook-secret: %w; make one with: %s", err, makeSecret)
+	}
+	return nil
+}
+
+// validSecret is a well-formed secret, used only to tell a bad
+// -webhook-url from a bad -webhook-secret; it signs nothing.
+const validSecret = "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 // run starts the service and blocks until ctx is done or the server
 // fails, then shuts down. ready, when not nil, is called with the address
@@ -132,23 +192,20 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(net.Ad
 	}
 	defer closeStore()
 
-	opts := []lifecycle.Option{lifecycle.WithLogger(log)}
-	var hooks *webhook.Sender
-	if c.webhookURL != "" {
-		hooks, err = webhook.New(c.webhookURL, c.webhookSecret, webhook.WithLogger(log))
-		if err != nil {
-			return err
-		}
-		opts = append(opts, lifecycle.WithHook(hooks.Hook))
-	}
-	tr := lifecycle.NewTracker(m, st, opts...)
+	tr := lifecycle.NewTracker(m, st, lifecycle.WithLogger(log))
 	keys := strings.Split(c.apiKeys, ",")
 	for i := range keys {
 		keys[i] = strings.TrimSpace(keys[i])
 	}
 	srvOpts := []shop.Option{shop.WithLogger(log), shop.WithAPIKeys(keys...)}
-	if hooks != nil {
-		srvOpts = append(srvOpts, shop.WithWebhooks(hooks))
+
+	var hooks *deliveries
+	if c.webhookURL != "" {
+		hooks, err = newDeliveries(st, c, log)
+		if err != nil {
+			return err
+		}
+		srvOpts = append(srvOpts, shop.WithWebhooks(hooks.d.Stats, hooks.url))
 	}
 	srv := &http.Server{
 		Handler:           shop.New(tr, srvOpts...),
@@ -166,6 +223,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(net.Ad
 	log.Info("shop: listening", "addr", ln.Addr().String(), "model", m.Name(), "webhook", c.webhookURL != "", "auth", auth)
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !auth && !tcp.IP.IsLoopback() {
 		log.Warn("shop: listening beyond loopback without API keys: anyone who can connect can record events and read customers (set -api-keys)")
+	}
+	if hooks != nil {
+		hooks.start()
 	}
 	if ready != nil {
 		ready(ln.Addr())
@@ -195,17 +255,114 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(net.Ad
 	stopSweep()
 	<-sweepDone
 	if hooks != nil {
-		if err := hooks.Close(sctx); err != nil {
-			log.Error("shop: shutdown: webhooks not delivered", "err", err, "stats", hooks.Stats())
-		} else {
-			log.Info("shop: webhooks drained", "stats", hooks.Stats())
+		if c.postgres == "" && c.db == ":memory:" {
+			hooks.drain(sctx) // nothing survives this process: deliver what is pending first
 		}
+		hooks.stop()
 	}
 	log.Info("shop: stopped")
 	if errors.Is(runErr, http.ErrServerClosed) {
 		runErr = nil
 	}
 	return runErr
+}
+
+// deliveries sends the store's stage changes to the webhook: a
+// feed.Dispatcher reading the store's change feed, with a webhook.Sender
+// as its handler.
+type deliveries struct {
+	d      *feed.Dispatcher
+	src    lifecycle.ChangeLister
+	url    string // redacted
+	log    *slog.Logger
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// newDeliveries makes the dispatcher for the flags' webhook; start runs
+// it.
+func newDeliveries(st lifecycle.Store, c config, log *slog.Logger) (*deliveries, error) {
+	src, ok1 := st.(lifecycle.ChangeLister)
+	cursors, ok2 := st.(lifecycle.CursorKeeper)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("the store (%T) has no change feed to deliver webhooks from", st)
+	}
+	sender, err := webhook.New(c.webhookURL, c.webhookSecret)
+	if err != nil {
+		return nil, err // checked by parseFlags already
+	}
+	d, err := feed.New(src, cursors, c.webhookName, sender.Deliver, feed.WithLogger(log), feed.WithLease(c.webhookLease))
+	if err != nil {
+		return nil, err
+	}
+	return &deliveries{d: d, src: src, url: shownURL(sender.URL()), log: log, done: make(chan struct{})}, nil
+}
+
+// shownURL is the endpoint as logs and the dashboard show it: without its
+// query and fragment, which may hold a token (the password, if any, is
+// redacted already).
+func shownURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		u.RawQuery, u.ForceQuery = "…", false
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String()
+}
+
+// start runs the dispatcher until stop. If it stops by itself (the
+// endpoint answered 410 Gone), it logs why; the service goes on without
+// webhooks until it is restarted.
+func (h *deliveries) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	h.log.Info("shop: webhooks", "url", h.url, "name", h.d.Name(), "owner", h.d.Owner())
+	go func() {
+		defer close(h.done)
+		err := h.d.Run(ctx)
+		if ctx.Err() == nil {
+			h.log.Error("shop: webhook deliveries stopped: fix the endpoint, then restart the service; undelivered changes wait in the store", "url", h.url, "err", err)
+		}
+	}()
+}
+
+// drain waits until every change the feed holds is delivered, the
+// dispatcher stops, or ctx is done.
+func (h *deliveries) drain(ctx context.Context) {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		s := h.d.Stats()
+		if !s.Running {
+			return
+		}
+		if s.Holding && s.Current == "" {
+			page, err := h.src.Changes(ctx, s.Cursor, 1)
+			if err == nil && len(page) == 0 {
+				h.log.Info("shop: webhooks drained", "delivered", s.Delivered)
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			h.log.Error("shop: shutdown: webhooks not delivered (with -db :memory: they are lost)", "err", ctx.Err())
+			return
+		case <-h.done:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// stop stops the dispatcher, which gives its lease up, and waits for it.
+func (h *deliveries) stop() {
+	h.cancel()
+	<-h.done
+	s := h.d.Stats()
+	h.log.Info("shop: webhooks stopped", "delivered", s.Delivered, "failures", s.Failures, "cursor", uint64(s.Cursor))
 }
 
 // openStore opens the store the flags name and returns a function that

@@ -12,7 +12,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,7 +25,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
 
-	"github.com/clmkit/clm/examples/shop/webhook"
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/lifecycle/funnel"
 	"github.com/clmkit/clm/model"
@@ -240,29 +238,8 @@ func TestEndToEnd(t *testing.T) {
 // realistic stream, reads the funnel and customers back, checks the
 // webhooks and restarts the service on the same store.
 func endToEnd(t *testing.T, storeFlags ...string) {
-	const secret = "e2e-secret"
-	var mu sync.Mutex
-	deliveries, bad := map[string]webhook.Payload{}, 0
-	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		defer mu.Unlock()
-		if err := webhook.Verify([]byte(secret), r.Header, body, time.Now(), webhook.DefaultTolerance); err != nil {
-			bad++
-			http.Error(w, err.Error(), http.StatusUnauthorized)
-			return
-		}
-		var p webhook.Payload
-		if err := json.Unmarshal(body, &p); err != nil {
-			bad++
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		deliveries[p.ID] = p
-	}))
-	defer receiver.Close()
-
-	svc := start(t, append(storeFlags, "-webhook-url", receiver.URL+"/hooks", "-webhook-secret", secret)...)
+	rc := newReceiver(t)
+	svc := start(t, append(storeFlags, "-webhook-url", rc.URL+"/hooks", "-webhook-secret", rc.secret)...)
 	stream := newStream(2026, 150)
 	stream.post(t, svc.URL)
 	// Posting it all again changes nothing: every event is a duplicate.
@@ -347,16 +324,17 @@ func endToEnd(t *testing.T, storeFlags ...string) {
 		}
 	}
 
-	// Graceful shutdown delivers every queued webhook before run returns.
+	// The webhooks catch up with the stream, and the receiver holds one
+	// verified delivery per transition.
+	waitCaughtUp(t, svc.URL, svc.logs, time.Now())
 	require.NoError(t, svc.stop(), "logs:\n%s", svc.logs)
-	mu.Lock()
-	t.Logf("%d events, %d transitions, %d webhook deliveries", len(stream.events), transitions, len(deliveries))
-	if len(deliveries) != transitions || bad != 0 {
-		t.Errorf("webhook receiver got %d verified deliveries (%d refused), want one per transition: %d", len(deliveries), bad, transitions)
+	received, problems := rc.snapshot()
+	t.Logf("%d events, %d transitions, %d webhook deliveries", len(stream.events), transitions, len(received))
+	if len(received) != transitions || len(problems) > 0 {
+		t.Errorf("webhook receiver got %d different changes (problems: %q), want one per transition: %d", len(received), problems, transitions)
 	}
-	mu.Unlock()
-	if !strings.Contains(svc.logs.String(), "webhooks drained") {
-		t.Errorf("shutdown did not log the webhook drain:\n%s", svc.logs)
+	if !strings.Contains(svc.logs.String(), "shop: webhooks stopped") {
+		t.Errorf("shutdown did not stop the webhooks:\n%s", svc.logs)
 	}
 
 	// The store keeps the customers across a restart.
@@ -378,7 +356,15 @@ func TestRunRefusesBadFlags(t *testing.T) {
 	}{
 		{"unknown model", []string{"-model", "nope"}, "nope"},
 		{"webhook without secret", []string{"-webhook-url", "http://127.0.0.1:9/x", "-webhook-secret", ""}, "-webhook-secret"},
-		{"bad webhook URL", []string{"-webhook-url", "ftp://x", "-webhook-secret", "k"}, "http or https"},
+		{"bad webhook URL", []string{"-webhook-url", "ftp://x", "-webhook-secret", testSecret}, "http or https"},
+		{"webhook URL without host", []string{"-webhook-url", "http:///x", "-webhook-secret", testSecret}, "-webhook-url"},
+		{"old-style secret", []string{"-webhook-url", "http://127.0.0.1:9/x", "-webhook-secret", "e2e-secret"}, `"whsec_…" and the base64 of 24 to 64 random bytes; make one with: echo "whsec_$(openssl rand -base64 32)"`},
+		{"secret not base64", []string{"-webhook-url", "http://127.0.0.1:9/x", "-webhook-secret", "whsec_!!!"}, "-webhook-secret"},
+		{"secret key too short", []string{"-webhook-url", "http://127.0.0.1:9/x", "-webhook-secret", "whsec_c2hvcnQ="}, "openssl rand"},
+		{"lease too short", []string{"-webhook-lease", "10ms"}, "-webhook-lease"},
+		{"empty webhook name", []string{"-webhook-name", ""}, "-webhook-name"},
+		{"webhook name with a control character", []string{"-webhook-name", "a\x00b"}, "-webhook-name"},
+		{"negative shutdown timeout", []string{"-shutdown-timeout", "-1s"}, "-shutdown-timeout"},
 		{"bad log format", []string{"-log-format", "xml"}, "-log-format"},
 		{"stray argument", []string{"serve"}, "unexpected"},
 		{"bad postgres URL", []string{"-postgres", "mysql://x"}, "-postgres"},
@@ -391,6 +377,11 @@ func TestRunRefusesBadFlags(t *testing.T) {
 			err := run(context.Background(), args, io.Discard, nil)
 			require.Error(t, err)
 			require.Contains(t, err.Error(), tc.want)
+			for i, a := range tc.args {
+				if a == "-webhook-secret" && tc.args[i+1] != "" {
+					require.NotContains(t, err.Error(), tc.args[i+1], "the error shows the secret")
+				}
+			}
 		})
 	}
 }

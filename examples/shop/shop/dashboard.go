@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/clmkit/clm/examples/shop/webhook"
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/lifecycle/funnel"
 	"github.com/clmkit/clm/stage"
@@ -46,7 +45,7 @@ type dashboardData struct {
 	Customer  *customerView
 	Missing   string // lookup message when the customer is not shown
 	Status    int    // the lookup's HTTP status when the customer is not shown
-	Hooks     *webhook.Stats
+	Hooks     *webhooksView
 }
 
 type chart struct {
@@ -103,8 +102,8 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s.hooks != nil {
-		st := s.hooks.Stats()
-		d.Hooks = &st
+		v := s.webhooksView()
+		d.Hooks = &v
 	}
 	if q := r.URL.Query().Get("customer"); q != "" {
 		d.Query = q

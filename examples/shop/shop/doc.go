@@ -64,8 +64,10 @@
 // the model's order. GET /v1/funnel returns, per stage, the customers who
 // reached it, the conversion to the next stage, the drop-off, and the time
 // spent in it (see [funnel.StageStats] for the definitions). GET
-// /v1/webhooks returns the webhook sender's counters when one is
-// configured ([WithWebhooks]). Stages, funnel and dashboard read every
+// /v1/webhooks returns the state of webhook deliveries when they are
+// configured ([WithWebhooks]): whether this instance delivers, the
+// cursor, changes delivered, failed attempts, the last error and the
+// lag. Stages, funnel and dashboard read every
 // stored customer on each request: fine for thousands of customers, not
 // for millions.
 //
@@ -74,5 +76,6 @@
 // GET / serves an HTML page without scripts or external assets: the
 // funnel as an SVG bar chart (customers in each stage now, and customers
 // who ever reached it), the conversion between stages, the time in each
-// stage, and a customer lookup (GET /?customer=ID).
+// stage, the state of webhook deliveries when they are configured, and a
+// customer lookup (GET /?customer=ID).
 package shop

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clmkit/clm/examples/shop/webhook"
 	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/lifecycle/feed"
 	"github.com/clmkit/clm/stage"
 )
 
@@ -39,10 +39,14 @@ func WithMaxBodyBytes(n int64) Option { return func(s *Server) { s.maxBody = n }
 // [DefaultMaxBatch]); more get 413.
 func WithMaxBatch(n int) Option { return func(s *Server) { s.maxBatch = n } }
 
-// WithWebhooks shows the sender's counters on the dashboard and at GET
-// /v1/webhooks. (The sender itself is plugged into the tracker with
-// [lifecycle.WithHook].)
-func WithWebhooks(w *webhook.Sender) Option { return func(s *Server) { s.hooks = w } }
+// WithWebhooks shows the state of webhook deliveries on the dashboard and
+// at GET /v1/webhooks: stats is usually the Stats method of the
+// [feed.Dispatcher] that delivers the tracker's store's change feed, and
+// endpoint the URL it delivers to, as it may be shown (without secrets).
+// A nil stats leaves webhooks unconfigured.
+func WithWebhooks(stats func() feed.Stats, endpoint string) Option {
+	return func(s *Server) { s.hooks, s.endpoint = stats, endpoint }
+}
 
 // WithClock sets the clock the dashboard shows as its generation time
 // (default [time.Now]).
@@ -72,7 +76,8 @@ type Server struct {
 	log      *slog.Logger
 	maxBody  int64
 	maxBatch int
-	hooks    *webhook.Sender
+	hooks    func() feed.Stats
+	endpoint string
 	now      func() time.Time
 	keys     [][]byte
 	mux      *http.ServeMux

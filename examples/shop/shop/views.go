@@ -189,7 +189,65 @@ func (s *Server) getWebhooks(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_configured", "no webhook URL is configured")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.hooks.Stats())
+	writeJSON(w, http.StatusOK, s.webhooksView())
+}
+
+// webhooksView is the answer of GET /v1/webhooks and the dashboard's
+// delivery table.
+type webhooksView struct {
+	URL  string `json:"url"`
+	Name string `json:"name"`
+	// State is "delivering" (this instance holds the lease), "standby"
+	// (another instance does) or "stopped" (the receiver answered 410
+	// Gone, or the service is stopping).
+	State           string     `json:"state"`
+	Holding         bool       `json:"holding"`
+	Cursor          uint64     `json:"cursor"`
+	Delivered       uint64     `json:"delivered"`
+	Failures        uint64     `json:"failures"`
+	StoreErrors     uint64     `json:"store_errors"`
+	LeaseLosses     uint64     `json:"lease_losses"`
+	Current         string     `json:"current,omitempty"`
+	Attempts        int        `json:"attempts"`
+	NextAttempt     *time.Time `json:"next_attempt,omitempty"`
+	LagSeconds      float64    `json:"lag_seconds"`
+	CaughtUpAt      *time.Time `json:"caught_up_at,omitempty"`
+	LastDelivered   *time.Time `json:"last_delivered,omitempty"`
+	LastDeliveredID string     `json:"last_delivered_id,omitempty"`
+	LastError       string     `json:"last_error,omitempty"`
+	LastErrorAt     *time.Time `json:"last_error_at,omitempty"`
+	Owner           string     `json:"owner"`
+	// Lag is the lag for people, for the dashboard.
+	Lag time.Duration `json:"-"`
+}
+
+func (s *Server) webhooksView() webhooksView {
+	st := s.hooks()
+	now := s.now()
+	opt := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		t = t.UTC()
+		return &t
+	}
+	state := "stopped"
+	switch {
+	case st.Running && st.Holding:
+		state = "delivering"
+	case st.Running:
+		state = "standby"
+	}
+	lag := st.Lag(now)
+	return webhooksView{
+		URL: s.endpoint, Name: st.Name, Owner: st.Owner, State: state, Holding: st.Holding,
+		Cursor: uint64(st.Cursor), Delivered: st.Delivered, Failures: st.Failures,
+		StoreErrors: st.StoreErrors, LeaseLosses: st.LeaseLosses,
+		Current: st.Current, Attempts: st.Attempts, NextAttempt: opt(st.NextAttempt),
+		LagSeconds: lag.Seconds(), Lag: lag, CaughtUpAt: opt(st.CaughtUpAt),
+		LastDelivered: opt(st.LastDelivered), LastDeliveredID: st.LastDeliveredID,
+		LastError: st.LastError, LastErrorAt: opt(st.LastErrorAt),
+	}
 }
 
 func (s *Server) storeFailed(w http.ResponseWriter, r *http.Request, err error) {
