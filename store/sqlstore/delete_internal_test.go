@@ -16,22 +16,8 @@ import (
 // them. The Delete comes first or last, but in no case half: the customer
 // is gone with all its event rows, or is there with all of them.
 func TestDeleteRacingCreate(t *testing.T) {
-	dsn := os.Getenv("CLM_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("CLM_POSTGRES_DSN is not set")
-	}
 	ctx := context.Background()
-	prefix := fmt.Sprintf("tdel%d_%d_", os.Getpid(), time.Now().UnixNano()%1e9)
-	s, err := Connect(ctx, dsn, WithTablePrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, name := range []string{"customers", "events", "changes", "feed", "feed_cursors", "schema_migrations"} {
-			s.db.Exec(`DROP TABLE IF EXISTS ` + s.Table(name))
-		}
-		s.Close()
-	})
+	s := postgresStore(t, "tdel")
 	creates := map[string]func(id string) error{
 		"Put": func(id string) error {
 			return s.Put(ctx, &lifecycle.Customer{ID: id, Stage: "reach", Version: 1, Seen: seenKeys(7)}, 0)
@@ -87,4 +73,27 @@ func applyOne(ctx context.Context, s *Store, id string, events []string, fn func
 	ws := []lifecycle.Write{{ID: id, Events: events, Fn: fn}}
 	s.Apply(ctx, ws)
 	return ws[0].Err
+}
+
+// postgresStore connects to the test PostgreSQL server (CLM_POSTGRES_DSN;
+// the test skips without it) under a table prefix of its own, which the
+// test's cleanup drops.
+func postgresStore(t *testing.T, name string) *Store {
+	t.Helper()
+	dsn := os.Getenv("CLM_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("CLM_POSTGRES_DSN is not set")
+	}
+	prefix := fmt.Sprintf("%s%d_%d_", name, os.Getpid(), time.Now().UnixNano()%1e9)
+	s, err := Connect(context.Background(), dsn, WithTablePrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, name := range []string{"customers", "events", "changes", "feed", "feed_cursors", "schema_migrations"} {
+			s.db.Exec(`DROP TABLE IF EXISTS ` + s.Table(name))
+		}
+		s.Close()
+	})
+	return s
 }

@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -17,22 +15,8 @@ import (
 // writer's change at a higher number, and a reader continuing after it
 // would never see the slow one.
 func TestChangesCommittedOutOfOrder(t *testing.T) {
-	dsn := os.Getenv("CLM_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("CLM_POSTGRES_DSN is not set")
-	}
 	ctx := context.Background()
-	prefix := fmt.Sprintf("tfeed%d_%d_", os.Getpid(), time.Now().UnixNano()%1e9)
-	s, err := Connect(ctx, dsn, WithTablePrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, name := range []string{"customers", "events", "changes", "feed", "feed_cursors", "schema_migrations"} {
-			s.db.Exec(`DROP TABLE IF EXISTS ` + s.Table(name))
-		}
-		s.Close()
-	})
+	s := postgresStore(t, "tfeed")
 	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	enter := func(id, cause string) func(*lifecycle.Customer, []bool) (bool, error) {
 		return func(c *lifecycle.Customer, _ []bool) (bool, error) {

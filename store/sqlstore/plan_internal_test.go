@@ -2,13 +2,10 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestPlansUseIndexes checks the plans PostgreSQL makes for the hot
@@ -19,22 +16,8 @@ import (
 // O(customers). Every statement that looks customers or keys up by ID
 // must reach them through an index in its generic plan on empty tables.
 func TestPlansUseIndexes(t *testing.T) {
-	dsn := os.Getenv("CLM_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("CLM_POSTGRES_DSN is not set")
-	}
 	ctx := context.Background()
-	prefix := fmt.Sprintf("tplan%d_%d_", os.Getpid(), time.Now().UnixNano()%1e9)
-	s, err := Connect(ctx, dsn, WithTablePrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, name := range []string{"customers", "events", "changes", "feed", "feed_cursors", "schema_migrations"} {
-			s.db.Exec(`DROP TABLE IF EXISTS ` + s.Table(name))
-		}
-		s.Close()
-	})
+	s := postgresStore(t, "tplan")
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,17 @@ import (
 // [lifecycle.ChangeLister] or [lifecycle.CursorKeeper] capability; for
 // other stores they pass trivially.
 
+// feedOf returns s's change feed and the cursor after its last change
+// now, or a nil feed when s has none.
+func feedOf(ctx context.Context, s lifecycle.Store) (lifecycle.ChangeLister, lifecycle.Cursor, error) {
+	f, ok := s.(lifecycle.ChangeLister)
+	if !ok {
+		return nil, 0, nil
+	}
+	start, err := feedEnd(ctx, f)
+	return f, start, err
+}
+
 // feedEnd returns the cursor after the last change listed now.
 func feedEnd(ctx context.Context, f lifecycle.ChangeLister) (lifecycle.Cursor, error) {
 	var at lifecycle.Cursor
@@ -119,12 +130,8 @@ func checkFeed(ctx context.Context, s lifecycle.Store, ids []string, got []lifec
 }
 
 func changesListed(ctx context.Context, s lifecycle.Store, p string) error {
-	f, ok := s.(lifecycle.ChangeLister)
-	if !ok {
-		return nil
-	}
-	start, err := feedEnd(ctx, f)
-	if err != nil {
+	f, start, err := feedOf(ctx, s)
+	if f == nil || err != nil {
 		return err
 	}
 	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -202,12 +209,8 @@ func changesListed(ctx context.Context, s lifecycle.Store, p string) error {
 // numbers changes as writers begin them, and lists what is visible, skips
 // a change whose writer commits after a later-numbered one was listed.
 func changesConcurrent(ctx context.Context, s lifecycle.Store, p string) error {
-	f, ok := s.(lifecycle.ChangeLister)
-	if !ok {
-		return nil
-	}
-	start, err := feedEnd(ctx, f)
-	if err != nil {
+	f, start, err := feedOf(ctx, s)
+	if f == nil || err != nil {
 		return err
 	}
 	const writers, each, customers = 6, 30, 8
