@@ -92,28 +92,34 @@ func FitBass(cumulative []float64) (Bass, error) {
 	if scale == 0 {
 		return Bass{}, fmt.Errorf("%w: the adoption series is all zero", ErrInvalidParams)
 	}
-	// The fit runs on the series divided by its largest value, so that it
-	// does not depend on the series' units (no overflow or underflow of
-	// the squares), and M is scaled back at the end.
-	ys := make([]float64, len(cumulative))
-	for i, y := range cumulative {
-		ys[i] = y / scale
+	return fitProfiled(cumulative, scale, func(b Bass) []float64 { return b.Series(len(cumulative)) })
+}
+
+// fitProfiled minimises Σ (y − M·g(P, Q))² over P and Q, where
+// pred(Bass{P, Q, 1}) gives g, with M profiled out (its best value for
+// given P and Q is Σ g·y / Σ g²): Nelder–Mead over log P and log Q from
+// several starts (P from 0.001 to 0.1, Q from 0.01 to 1), keeping the best
+// fit with a positive market. It runs on ys divided by scale, their
+// largest value, so that it does not depend on the series' units (no
+// overflow or underflow of the squares), and scales M back at the end.
+func fitProfiled(ys []float64, scale float64, pred func(Bass) []float64) (Bass, error) {
+	ns := make([]float64, len(ys))
+	for i, y := range ys {
+		ns[i] = y / scale
 	}
-	// profile returns the SSE at (P, Q) and the best M.
 	profile := func(p, q float64) (sse, m float64) {
-		b := Bass{P: p, Q: q, M: 1}
-		var fy, ff, yy float64
-		for i, y := range ys {
-			f := b.F(float64(i + 1))
-			fy += f * y
-			ff += f * f
+		g := pred(Bass{P: p, Q: q, M: 1})
+		var gy, gg, yy float64
+		for i, y := range ns {
+			gy += g[i] * y
+			gg += g[i] * g[i]
 			yy += y * y
 		}
-		if ff == 0 || !finite(ff) {
+		if gg == 0 || !finite(gg) {
 			return math.Inf(1), 0
 		}
-		m = fy / ff
-		return math.Max(yy-fy*fy/ff, 0), m
+		m = gy / gg
+		return math.Max(yy-gy*gy/gg, 0), m
 	}
 	obj := func(x, _ []float64) float64 {
 		if math.Abs(x[0]) > 30 || math.Abs(x[1]) > 30 {
@@ -129,7 +135,7 @@ func FitBass(cumulative []float64) (Bass, error) {
 	bestSSE := math.Inf(1)
 	for _, p0 := range []float64{0.001, 0.01, 0.1} {
 		for _, q0 := range []float64{0.01, 0.1, 0.5, 1} {
-			res, err := numeric.NelderMead(obj, []float64{math.Log(p0), math.Log(q0)}, &numeric.Settings{FuncTol: 1e-14, XTol: 1e-10})
+			res, err := numeric.NelderMead(obj, []float64{math.Log(p0), math.Log(q0)}, &numeric.Settings{FuncTol: 1e-15, XTol: 1e-11})
 			if err != nil && !errors.Is(err, numeric.ErrNoConvergence) {
 				continue
 			}

@@ -1,7 +1,6 @@
 package flywheel
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
@@ -154,57 +153,12 @@ func FitBassCumulative(cumulative []float64) (BassFit, error) {
 	return bassDiagnostics(b, cumulative, func(b Bass) []float64 { return b.Series(len(cumulative)) }), nil
 }
 
-// fitBassLS minimises Σ (y − M·g(P, Q))² over P, Q with M profiled out,
-// where pred(Bass{P, Q, 1}) gives g.
+// fitBassLS fits P, Q and M to ys by least squares (see fitProfiled),
+// with the diagnostics of [BassFit].
 func fitBassLS(ys []float64, scale float64, pred func(Bass) []float64) (BassFit, error) {
-	ns := make([]float64, len(ys))
-	for i, y := range ys {
-		ns[i] = y / scale
-	}
-	profile := func(p, q float64) (sse, m float64) {
-		g := pred(Bass{P: p, Q: q, M: 1})
-		var gy, gg, yy float64
-		for i, y := range ns {
-			gy += g[i] * y
-			gg += g[i] * g[i]
-			yy += y * y
-		}
-		if gg == 0 || !finite(gg) {
-			return math.Inf(1), 0
-		}
-		m = gy / gg
-		return math.Max(yy-gy*gy/gg, 0), m
-	}
-	obj := func(x, _ []float64) float64 {
-		if math.Abs(x[0]) > 30 || math.Abs(x[1]) > 30 {
-			return math.Inf(1)
-		}
-		sse, m := profile(math.Exp(x[0]), math.Exp(x[1]))
-		if !(m > 0) {
-			return math.Inf(1)
-		}
-		return sse
-	}
-	best := Bass{}
-	bestSSE := math.Inf(1)
-	for _, p0 := range []float64{0.001, 0.01, 0.1} {
-		for _, q0 := range []float64{0.01, 0.1, 0.5, 1} {
-			res, err := numeric.NelderMead(obj, []float64{math.Log(p0), math.Log(q0)}, &numeric.Settings{FuncTol: 1e-15, XTol: 1e-11})
-			if err != nil && !errors.Is(err, numeric.ErrNoConvergence) {
-				continue
-			}
-			if !(res.F < bestSSE) {
-				continue
-			}
-			p, q := math.Exp(res.X[0]), math.Exp(res.X[1])
-			_, m := profile(p, q)
-			if m *= scale; m > 0 && finite(m) {
-				best, bestSSE = Bass{P: p, Q: q, M: m}, res.F
-			}
-		}
-	}
-	if math.IsInf(bestSSE, 1) {
-		return BassFit{}, fmt.Errorf("%w: no Bass parameters with a positive market fit the series", ErrNoFit)
+	best, err := fitProfiled(ys, scale, pred)
+	if err != nil {
+		return BassFit{}, err
 	}
 	return bassDiagnostics(best, ys, pred), nil
 }
