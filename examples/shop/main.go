@@ -1,8 +1,9 @@
 // Command shop is a small, production-shaped customer lifecycle service:
 // it ingests a shop's events over HTTP, keeps customers in SQLite or
 // PostgreSQL, delivers every stage change to a webhook at least once (from
-// the store's change feed, signed on the Standard Webhooks convention) and
-// serves a funnel dashboard. See docs/shop.md.
+// the store's change feed, signed on the Standard Webhooks convention),
+// serves a funnel dashboard and Prometheus metrics at /metrics. See
+// docs/shop.md.
 //
 //	cd examples/shop && go run .
 //
@@ -24,7 +25,8 @@
 //	                   (default 30s): a killed instance's deliveries resume after it
 //	-api-keys          comma-separated API keys, one of which every request must carry
 //	                   (default: $CLM_SHOP_API_KEYS; empty: no authentication)
-//	-sweep-every       how often time-only moves (lapses) are applied (default 1h; 0: never)
+//	-sweep-every       how often time-only moves (lapses) are applied (default 1h; 0: never);
+//	                   unless 0, one sweep also runs at start, before the service accepts requests
 //	-shutdown-timeout  how long shutdown waits for requests in flight (and, with
 //	                   -db :memory:, for undelivered webhooks) (default 15s)
 //	-log-format        text or json (default text)
@@ -192,12 +194,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(net.Ad
 	}
 	defer closeStore()
 
-	tr := lifecycle.NewTracker(m, st, lifecycle.WithLogger(log))
+	metrics := shop.NewMetrics()
+	tr := lifecycle.NewTracker(m, st, lifecycle.WithLogger(log), lifecycle.WithHook(metrics.Hook))
 	keys := strings.Split(c.apiKeys, ",")
 	for i := range keys {
 		keys[i] = strings.TrimSpace(keys[i])
 	}
-	srvOpts := []shop.Option{shop.WithLogger(log), shop.WithAPIKeys(keys...)}
+	srvOpts := []shop.Option{shop.WithLogger(log), shop.WithAPIKeys(keys...), shop.WithMetrics(metrics)}
 
 	var hooks *deliveries
 	if c.webhookURL != "" {
@@ -207,8 +210,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(net.Ad
 		}
 		srvOpts = append(srvOpts, shop.WithWebhooks(hooks.d.Stats, hooks.url))
 	}
+	handler := shop.New(tr, srvOpts...)
 	srv := &http.Server{
-		Handler:           shop.New(tr, srvOpts...),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -227,6 +231,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(net.Ad
 	if hooks != nil {
 		hooks.start()
 	}
+	// One sweep before serving, so that no answer shows the stages the
+	// customers had when the service last stopped.
+	if c.sweepEvery > 0 {
+		sweepOnce(ctx, handler, time.Now(), log, "at start")
+	}
 	if ready != nil {
 		ready(ln.Addr())
 	}
@@ -237,7 +246,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(net.Ad
 	sweepDone := make(chan struct{})
 	go func() {
 		defer close(sweepDone)
-		sweep(sweepCtx, tr, c.sweepEvery, log)
+		sweep(sweepCtx, handler, c.sweepEvery, log)
 	}()
 
 	var runErr error
@@ -389,7 +398,7 @@ func openStore(ctx context.Context, c config, log *slog.Logger) (lifecycle.Store
 }
 
 // sweep applies time-only moves every interval until ctx is done.
-func sweep(ctx context.Context, tr *lifecycle.Tracker, every time.Duration, log *slog.Logger) {
+func sweep(ctx context.Context, srv *shop.Server, every time.Duration, log *slog.Logger) {
 	if every <= 0 {
 		return
 	}
@@ -400,12 +409,20 @@ func sweep(ctx context.Context, tr *lifecycle.Tracker, every time.Duration, log 
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			res, err := tr.Sweep(ctx, now)
-			if err != nil && ctx.Err() == nil {
-				log.Error("shop: sweep failed", "err", err)
-				continue
-			}
-			log.Info("shop: sweep", "scanned", res.Scanned, "updated", res.Updated, "moved", res.Moved)
+			sweepOnce(ctx, srv, now, log, "periodic")
 		}
 	}
+}
+
+// sweepOnce runs one sweep at now (recording it in the metrics) and logs
+// its result; when names the sweep in the log ("at start", "periodic").
+func sweepOnce(ctx context.Context, srv *shop.Server, now time.Time, log *slog.Logger, when string) {
+	res, err := srv.Sweep(ctx, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error("shop: sweep failed", "when", when, "err", err)
+		}
+		return
+	}
+	log.Info("shop: sweep", "when", when, "scanned", res.Scanned, "updated", res.Updated, "moved", res.Moved)
 }

@@ -327,6 +327,18 @@ func endToEnd(t *testing.T, storeFlags ...string) {
 	// The webhooks catch up with the stream, and the receiver holds one
 	// verified delivery per transition.
 	waitCaughtUp(t, svc.URL, svc.logs, time.Now())
+	// The metrics count every transition as a stage move and as a
+	// delivery, and every event once.
+	mfs := scrapeService(t, svc.URL)
+	sum := func(name string) (n float64) {
+		for _, m := range mfs[name].GetMetric() {
+			n += m.GetCounter().GetValue()
+		}
+		return n
+	}
+	require.Equal(t, float64(transitions), sum("clm_shop_stage_moves_total"), "stage moves counted")
+	require.Equal(t, float64(transitions), sum("clm_shop_webhook_deliveries_total"), "deliveries counted")
+	require.Equal(t, float64(len(stream.events)+40), sum("clm_shop_events_total"), "events counted (the stream, and 40 sent again)")
 	require.NoError(t, svc.stop(), "logs:\n%s", svc.logs)
 	received, problems := rc.snapshot()
 	t.Logf("%d events, %d transitions, %d webhook deliveries", len(stream.events), transitions, len(received))
@@ -386,6 +398,13 @@ func TestRunRefusesBadFlags(t *testing.T) {
 	}
 }
 
+// overTimeRE finds each row of the "stages over time" panel and its last
+// cell (now); revenueRowRE each row of the revenue panel and its customers.
+var (
+	overTimeRE   = regexp.MustCompile(`<tr data-stage="([a-z_]+)"><td>[^<]*</td>(?:<td class="num" data-at="[0-9-]+">\d+</td>)*<td class="num" data-at="[0-9-]+">(\d+)</td></tr>`)
+	revenueRowRE = regexp.MustCompile(`<tr data-stage="([a-z_]+)"><td>[^<]*</td><td class="num" data-customers="(\d+)">`)
+)
+
 // countRE finds the chart's count labels in the rendered DOM.
 var countRE = regexp.MustCompile(`<text[^>]*class="count"[^>]*data-stage="([a-z_]+)"[^>]*>\s*(\d+)\s*</text>`)
 
@@ -435,6 +454,26 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	if !bytes.Contains(dom, []byte(`<svg id="funnel"`)) {
 		t.Error("the rendered DOM has no funnel SVG")
+	}
+	// The "stages over time" panel ends with the counts of now, and the
+	// revenue panel counts the same customers per stage.
+	gotNow, gotRevenueRows := map[string]int{}, map[string]int{}
+	for _, m := range overTimeRE.FindAllSubmatch(dom, -1) {
+		n, _ := strconv.Atoi(string(m[2]))
+		gotNow[string(m[1])] = n
+	}
+	for _, m := range revenueRowRE.FindAllSubmatch(dom, -1) {
+		n, _ := strconv.Atoi(string(m[2]))
+		gotRevenueRows[string(m[1])] = n
+	}
+	if diff := cmp.Diff(want, gotNow); diff != "" {
+		t.Errorf("stages over time, now, in the rendered DOM (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, gotRevenueRows); diff != "" {
+		t.Errorf("customers by stage in the revenue panel of the rendered DOM (-want +got):\n%s", diff)
+	}
+	if !bytes.Contains(dom, []byte(`data-currency="EUR"`)) {
+		t.Error("the revenue panel shows no EUR revenue")
 	}
 
 	dom = chromium(t, "--dump-dom", svc.URL+"/?customer=cust-0007")

@@ -23,6 +23,8 @@ var dashboardTemplate = template.Must(template.New("dashboard").Funcs(template.F
 	"money": fmtMoney,
 	"time":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"add":   func(a, b int) int { return a + b },
+	"month": func(t time.Time) string { return t.UTC().Format("Jan 2006") },
+	"day":   func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 }).Parse(dashboardHTML))
 
 // Geometry of the funnel chart, in SVG user units.
@@ -46,6 +48,7 @@ type dashboardData struct {
 	Missing   string // lookup message when the customer is not shown
 	Status    int    // the lookup's HTTP status when the customer is not shown
 	Hooks     *webhooksView
+	Panels    *stagePanels
 }
 
 type chart struct {
@@ -88,7 +91,13 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "reading the store failed", http.StatusInternalServerError)
 		return
 	}
-	d := dashboardData{Model: s.t.Model().Name(), Customers: rep.Customers, Generated: s.now()}
+	panels, err := s.stagePanels(r.Context())
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "shop: dashboard: reading the store", "err", err)
+		http.Error(w, "reading the store failed", http.StatusInternalServerError)
+		return
+	}
+	d := dashboardData{Model: s.t.Model().Name(), Customers: rep.Customers, Generated: s.now(), Panels: panels}
 	d.Chart = buildChart(rep, s.stageName)
 	for i, st := range rep.Stages {
 		d.Stages = append(d.Stages, dashStage{Name: s.stageName(st.Stage), Stay: st.Stay, Open: st.Open, Curr: st.Current, Entrd: st.Entered})

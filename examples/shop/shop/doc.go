@@ -27,9 +27,12 @@
 // [lifecycle.FromSegment] (track calls by event name, "Order Completed"
 // → order_completed; page and screen calls → site_visited; amounts in
 // major units, "49.99" EUR → 4999); identify, group and alias calls record
-// nothing and get the status "skipped". Fields that neither form defines
-// are refused, and errors about a Segment call name its Segment fields
-// ("messageId", "timestamp", "properties.total").
+// nothing and get the status "skipped". A Segment call may also carry
+// the envelope fields Segment's servers and RudderStack add (projectId,
+// rudderId, request_ip, channel, sentAt, receivedAt, originalTimestamp …:
+// see docs/shop.md), which are ignored. Other fields, that neither form
+// defines, are refused, and errors about a Segment call name its Segment
+// fields ("messageId", "timestamp", "properties.total").
 //
 // A request is all or nothing as far as its content goes: if any event is
 // malformed or invalid, none is applied, and the answer lists an error for
@@ -71,11 +74,26 @@
 // stored customer on each request: fine for thousands of customers, not
 // for millions.
 //
+// Routes are net/http method patterns ("POST /v1/events", "GET
+// /v1/customers/{id}" …); GET routes answer HEAD too, and another method
+// on a route's path gets 405 with the code "method_not_allowed" and an
+// Allow header.
+//
+// # Metrics
+//
+// GET /metrics serves Prometheus metrics (see [Metrics]): events by
+// result status, refused requests by error code, stage moves by from and
+// to, customers per stage (read from the store on each scrape), sweeps
+// and their duration ([Server.Sweep]), webhook deliveries, failures and
+// lag (with [WithWebhooks]), and request latency by route pattern and
+// status code.
+//
 // # Dashboard
 //
 // GET / serves an HTML page without scripts or external assets: the
 // funnel as an SVG bar chart (customers in each stage now, and customers
 // who ever reached it), the conversion between stages, the time in each
-// stage, the state of webhook deliveries when they are configured, and a
+// stage, customers and net revenue by stage, the customers in each stage
+// at monthly points over the last year, the state of webhook deliveries when they are configured, and a
 // customer lookup (GET /?customer=ID).
 package shop

@@ -107,11 +107,11 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, params, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
-			writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type "+strconv.Quote(ct)+" is not application/json")
+			s.eventsError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type "+strconv.Quote(ct)+" is not application/json")
 			return
 		}
 		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-			writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "charset "+strconv.Quote(cs)+" is not supported; send the body in UTF-8")
+			s.eventsError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "charset "+strconv.Quote(cs)+" is not supported; send the body in UTF-8")
 			return
 		}
 	}
@@ -120,7 +120,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	for _, ce := range r.Header.Values("Content-Encoding") {
 		for _, enc := range strings.Split(ce, ",") {
 			if enc = strings.TrimSpace(enc); enc != "" && !strings.EqualFold(enc, "identity") {
-				writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Encoding "+strconv.Quote(enc)+" is not supported; send the body uncompressed")
+				s.eventsError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Encoding "+strconv.Quote(enc)+" is not supported; send the body uncompressed")
 				return
 			}
 		}
@@ -129,19 +129,19 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", s.maxBody))
+			s.eventsError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", s.maxBody))
 			return
 		}
-		writeError(w, http.StatusBadRequest, "bad_body", "reading the body: "+err.Error())
+		s.eventsError(w, http.StatusBadRequest, "bad_body", "reading the body: "+err.Error())
 		return
 	}
 	raws, msg := splitBody(data)
 	if msg != "" {
-		writeError(w, http.StatusBadRequest, "malformed_json", msg)
+		s.eventsError(w, http.StatusBadRequest, "malformed_json", msg)
 		return
 	}
 	if len(raws) > s.maxBatch {
-		writeError(w, http.StatusRequestEntityTooLarge, "too_many_events", fmt.Sprintf("the request holds %d events; the limit is %d", len(raws), s.maxBatch))
+		s.eventsError(w, http.StatusRequestEntityTooLarge, "too_many_events", fmt.Sprintf("the request holds %d events; the limit is %d", len(raws), s.maxBatch))
 		return
 	}
 
@@ -219,9 +219,9 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.ErrorContext(r.Context(), "shop: recording events failed", "failed", failed, "events", len(ds), "err", batchErr)
 		ans.Error = &errorBody{Code: "store_failed", Message: fmt.Sprintf("%d of %d events were not stored; retrying the request is safe", failed, len(ds))}
-		writeJSON(w, code, ans)
+		s.writeEvents(w, code, &ans)
 	default:
-		writeJSON(w, http.StatusAccepted, ans)
+		s.writeEvents(w, http.StatusAccepted, &ans)
 	}
 }
 
@@ -240,11 +240,28 @@ func (s *Server) refuse(w http.ResponseWriter, ds []decoded, ans *eventsAnswer, 
 	}
 	if malformed > 0 {
 		ans.Error = &errorBody{Code: "malformed_event", Message: fmt.Sprintf("%d of %d events could not be decoded; none was applied", malformed, len(ds))}
-		writeJSON(w, http.StatusBadRequest, ans)
+		s.writeEvents(w, http.StatusBadRequest, ans)
 		return
 	}
 	ans.Error = &errorBody{Code: "invalid_event", Message: fmt.Sprintf("%d of %d events are invalid; none was applied", invalid, len(ds))}
-	writeJSON(w, http.StatusUnprocessableEntity, ans)
+	s.writeEvents(w, http.StatusUnprocessableEntity, ans)
+}
+
+// eventsError answers a POST /v1/events request that holds no event
+// result, counting the refusal by its code.
+func (s *Server) eventsError(w http.ResponseWriter, code int, kind, msg string) {
+	s.metrics.refused.WithLabelValues(kind).Inc()
+	writeError(w, code, kind, msg)
+}
+
+// writeEvents answers a POST /v1/events request with its results,
+// counting them by status, and the request by its error code if any.
+func (s *Server) writeEvents(w http.ResponseWriter, code int, ans *eventsAnswer) {
+	s.metrics.countResults(ans.Results)
+	if ans.Error != nil {
+		s.metrics.refused.WithLabelValues(ans.Error.Code).Inc()
+	}
+	writeJSON(w, code, ans)
 }
 
 // splitBody parses the body's outer shape into its events' raw JSON. It

@@ -13,9 +13,15 @@ import (
 // segmentCallTypes are the values of "type" that mark a Segment call.
 var segmentCallTypes = map[string]bool{"track": true, "page": true, "screen": true, "identify": true, "group": true, "alias": true}
 
-// segmentCall lists every field a Segment call may carry. It is decoded
-// only to refuse unknown fields and strings of the wrong JSON type;
-// [lifecycle.FromSegment] does the conversion.
+// segmentCall lists every field a Segment call may carry: the fields of
+// Segment's spec (common fields and those of each call type), those
+// Segment's own libraries and servers add (writeKey, _metadata,
+// projectId), and the envelope fields RudderStack adds to the same calls
+// (rudderId, request_ip; channel, sentAt, receivedAt and
+// originalTimestamp it shares with Segment). It is decoded only to refuse
+// unknown fields and strings of the wrong JSON type;
+// [lifecycle.FromSegment] does the conversion, which reads none of the
+// envelope fields: the event's time is "timestamp" alone.
 type segmentCall struct {
 	Type              string          `json:"type"`
 	Event             string          `json:"event"`
@@ -38,6 +44,9 @@ type segmentCall struct {
 	OriginalTimestamp json.RawMessage `json:"originalTimestamp"`
 	WriteKey          json.RawMessage `json:"writeKey"`
 	Metadata          json.RawMessage `json:"_metadata"` // added by analytics-node and analytics.js
+	ProjectID         json.RawMessage `json:"projectId"` // the Segment source, on calls Segment forwards
+	RudderID          json.RawMessage `json:"rudderId"`  // RudderStack's identity of the user
+	RequestIP         json.RawMessage `json:"request_ip"`
 }
 
 // segmentFields maps the library's field names to a Segment call's, for

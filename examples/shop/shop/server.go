@@ -80,6 +80,7 @@ type Server struct {
 	endpoint string
 	now      func() time.Time
 	keys     [][]byte
+	metrics  *Metrics
 	mux      *http.ServeMux
 	page     *template.Template
 }
@@ -104,13 +105,18 @@ func New(t *lifecycle.Tracker, opts ...Option) *Server {
 	if s.maxBatch < 1 {
 		s.maxBatch = DefaultMaxBatch
 	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
+	}
+	s.metrics.reg.MustRegister(newStateCollector(s))
 	s.page = dashboardTemplate
 	s.mux = http.NewServeMux()
-	s.mux.HandleFunc("/v1/events", s.methods(map[string]http.HandlerFunc{http.MethodPost: s.postEvents}))
-	s.mux.HandleFunc("/v1/customers/{id}", s.methods(map[string]http.HandlerFunc{http.MethodGet: s.getCustomer}))
-	s.mux.HandleFunc("/v1/stages", s.methods(map[string]http.HandlerFunc{http.MethodGet: s.getStages}))
-	s.mux.HandleFunc("/v1/funnel", s.methods(map[string]http.HandlerFunc{http.MethodGet: s.getFunnel}))
-	s.mux.HandleFunc("/v1/webhooks", s.methods(map[string]http.HandlerFunc{http.MethodGet: s.getWebhooks}))
+	s.route(http.MethodPost, "/v1/events", s.postEvents)
+	s.route(http.MethodGet, "/v1/customers/{id}", s.getCustomer)
+	s.route(http.MethodGet, "/v1/stages", s.getStages)
+	s.route(http.MethodGet, "/v1/funnel", s.getFunnel)
+	s.route(http.MethodGet, "/v1/webhooks", s.getWebhooks)
+	s.route(http.MethodGet, "/metrics", s.metrics.handler().ServeHTTP)
 	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no API route "+r.URL.Path)
 	})
@@ -122,6 +128,7 @@ func New(t *lifecycle.Tracker, opts ...Option) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+	_, pattern := s.mux.Handler(r) // the route, for the latency metric
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -132,6 +139,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeError(rec, http.StatusInternalServerError, "internal", "internal error")
 			}
 		}
+		s.metrics.observeRequest(pattern, rec.code, time.Since(start))
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", rec.code), slog.Duration("duration", time.Since(start)))
@@ -167,25 +175,20 @@ func (s *Server) authorized(r *http.Request) bool {
 	return found == 1
 }
 
-// methods dispatches on the request method and answers 405 with a JSON
-// error (and an Allow header) for the others.
-func (s *Server) methods(hs map[string]http.HandlerFunc) http.HandlerFunc {
-	allow := ""
-	for m := range hs {
-		allow = m // every route has a single method
+// route serves path with h for method (and HEAD too, for GET), and
+// answers every other method on path with 405, a JSON error and an Allow
+// header: the pattern with a method is more specific than the one
+// without, so net/http's ServeMux picks h whenever the method matches.
+func (s *Server) route(method, path string, h http.HandlerFunc) {
+	allow := method
+	if method == http.MethodGet {
+		allow += ", " + http.MethodHead
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
-		h, ok := hs[r.Method]
-		if !ok && r.Method == http.MethodHead {
-			h, ok = hs[http.MethodGet]
-		}
-		if !ok {
-			w.Header().Set("Allow", allow)
-			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path+"; use "+allow)
-			return
-		}
-		h(w, r)
-	}
+	s.mux.HandleFunc(method+" "+path, h)
+	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path+"; use "+method)
+	})
 }
 
 type statusRecorder struct {

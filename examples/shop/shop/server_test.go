@@ -736,3 +736,173 @@ func TestPendingReferrerNotCounted(t *testing.T) {
 	require.Contains(t, rec.Body.String(), `id="customer-pending"`)
 	require.NotContains(t, rec.Body.String(), `id="customer-stage"`)
 }
+
+// TestRoutes: every route answers its method (GET routes HEAD too), and
+// every other method on its path gets 405 with a JSON error and an Allow
+// header naming the methods it serves; paths outside the routes get 404.
+func TestRoutes(t *testing.T) {
+	srv, _ := newServer(t, nil)
+	require.Equal(t, http.StatusAccepted, do(t, srv, http.MethodPost, "/v1/events", jsonCT, visit).Code)
+	routes := []struct {
+		method, path string
+		code         int // of the route's own method
+	}{
+		{http.MethodPost, "/v1/events", http.StatusAccepted},
+		{http.MethodGet, "/v1/customers/c1", http.StatusOK},
+		{http.MethodGet, "/v1/stages", http.StatusOK},
+		{http.MethodGet, "/v1/funnel", http.StatusOK},
+		{http.MethodGet, "/v1/webhooks", http.StatusNotFound}, // not configured
+		{http.MethodGet, "/metrics", http.StatusOK},
+	}
+	for _, rt := range routes {
+		body := ""
+		if rt.method == http.MethodPost {
+			body = `{"id":"v-2","customer_id":"c1","type":"site_visited","time":"2026-03-01T11:00:00Z"}`
+		}
+		rec := do(t, srv, rt.method, rt.path, jsonCT, body)
+		require.Equal(t, rt.code, rec.Code, "%s %s: %s", rt.method, rt.path, rec.Body)
+		allow := rt.method
+		if rt.method == http.MethodGet {
+			allow = "GET, HEAD"
+			rec := do(t, srv, http.MethodHead, rt.path, "", "")
+			require.Equal(t, rt.code, rec.Code, "HEAD %s", rt.path)
+		}
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, "BREW"} {
+			if m == rt.method {
+				continue
+			}
+			rec := do(t, srv, m, rt.path, "", "")
+			require.Equal(t, http.StatusMethodNotAllowed, rec.Code, "%s %s", m, rt.path)
+			require.Equal(t, allow, rec.Header().Get("Allow"), "%s %s", m, rt.path)
+			e := decode[struct {
+				Error struct{ Code, Message string }
+			}](t, rec)
+			require.Equal(t, "method_not_allowed", e.Error.Code, "%s %s", m, rt.path)
+			require.Contains(t, e.Error.Message, m+" is not allowed on "+rt.path)
+		}
+	}
+	for _, path := range []string{"/v1/customers/c1/orders", "/v1/events/x", "/metrics/x", "/nothing"} {
+		require.Equal(t, http.StatusNotFound, do(t, srv, http.MethodGet, path, "", "").Code, path)
+	}
+	// The dashboard is GET / only.
+	require.Equal(t, http.StatusOK, do(t, srv, http.MethodGet, "/", "", "").Code)
+	require.Equal(t, http.StatusMethodNotAllowed, do(t, srv, http.MethodPost, "/", "", "").Code)
+}
+
+// TestSegmentCompatibleSenders: calls as RudderStack sends them (to a
+// webhook destination or its HTTP API) and as Segment forwards them to a
+// destination carry envelope fields of their own; they import. Fields
+// that would change what is recorded, if ignored, are still refused.
+func TestSegmentCompatibleSenders(t *testing.T) {
+	const rudder = `{"type":"track","event":"Order Completed","userId":"c5","anonymousId":"a-5","messageId":"rs-1",` +
+		`"rudderId":"5b8f3c1e-2d4a-4e3b-9a61-0d2c7f8e9a10","channel":"web","request_ip":"203.0.113.7",` +
+		`"originalTimestamp":"2026-03-03T09:59:59.120Z","sentAt":"2026-03-03T10:00:00.500Z","receivedAt":"2026-03-03T10:00:01.020Z",` +
+		`"timestamp":"2026-03-03T10:00:00.640Z","integrations":{"All":true},` +
+		`"context":{"library":{"name":"RudderLabs JavaScript SDK","version":"3.0.0"},"ip":"203.0.113.7"},` +
+		`"properties":{"total":"12.50","currency":"EUR","order_id":"o-55"}}`
+	const forwarded = `{"type":"page","name":"Pricing","userId":"c6","messageId":"sg-1","projectId":"Zx8kQ2abc","version":2,` +
+		`"receivedAt":"2026-03-03T10:00:01Z","sentAt":"2026-03-03T10:00:00Z","originalTimestamp":"2026-03-03T09:59:59Z",` +
+		`"timestamp":"2026-03-03T10:00:00Z","writeKey":"wk","context":{"library":{"name":"analytics.js"}},"properties":{"path":"/pricing"}}`
+	srv, tr := newServer(t, nil)
+	rec := do(t, srv, http.MethodPost, "/v1/events", jsonCT, `{"batch":[`+rudder+`,`+forwarded+`],"sentAt":"2026-03-03T10:00:00.500Z"}`)
+	require.Equal(t, http.StatusAccepted, rec.Code, "body: %s", rec.Body)
+	a := decode[answer](t, rec)
+	require.Len(t, a.Results, 2)
+	for _, r := range a.Results {
+		require.Equal(t, "applied", r.Status, "%+v", r)
+	}
+	c, err := tr.Customer(context.Background(), "c5")
+	require.NoError(t, err)
+	require.Equal(t, int64(1250), c.Facts.Revenue("EUR"), "properties.total in major units")
+	require.Equal(t, time.Date(2026, 3, 3, 10, 0, 0, 640e6, time.UTC), c.Facts.Last, "the time is timestamp, not originalTimestamp, sentAt or receivedAt")
+	_, err = tr.Customer(context.Background(), "c6")
+	require.NoError(t, err)
+
+	// Still refused: a name Segment does not define (user_id: ignoring it
+	// would record the call under anonymousId), a known name in another
+	// case, a field given twice, and a call with only originalTimestamp
+	// (the time is timestamp alone).
+	for _, tc := range []struct {
+		name, call, field string
+		code              int
+	}{
+		{"user_id", strings.Replace(rudder, `"userId":"c5"`, `"user_id":"c5"`, 1), "user_id", 400},
+		{"rudderId in another case", strings.Replace(rudder, `"rudderId"`, `"RudderId"`, 1), "RudderId", 400},
+		{"projectId in another case", strings.Replace(forwarded, `"projectId"`, `"projectID"`, 1), "projectID", 400},
+		{"request_ip twice", strings.Replace(rudder, `"channel":"web"`, `"request_ip":"198.51.100.1"`, 1), "request_ip", 400},
+		{"originalTimestamp only", strings.Replace(rudder, `"timestamp":"2026-03-03T10:00:00.640Z",`, ``, 1), "timestamp", 422},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, _ := newServer(t, nil)
+			rec := do(t, srv, http.MethodPost, "/v1/events", jsonCT, tc.call)
+			require.Equal(t, tc.code, rec.Code, "body: %s", rec.Body)
+			a := decode[answer](t, rec)
+			require.Len(t, a.Results, 1)
+			require.NotNil(t, a.Results[0].Error, "body: %s", rec.Body)
+			require.Equal(t, tc.field, a.Results[0].Error.Field, "body: %s", rec.Body)
+		})
+	}
+}
+
+// TestDashboardPanels: customers and revenue by stage, and stages over
+// the last twelve months, for the stream's twelve customers.
+func TestDashboardPanels(t *testing.T) {
+	st := store.NewMemory()
+	srv, _ := newServer(t, st)
+	counts := stream(t, srv, st)
+	rec := do(t, srv, http.MethodGet, "/", "", "")
+	require.Equal(t, http.StatusOK, rec.Code)
+	page := rec.Body.String()
+
+	// Revenue: c3..c5 (conversion) one order of 10 EUR each, c6..c8 two
+	// and c9..c11 three (retention): 30 and 150 EUR.
+	rows := regexp.MustCompile(`<tr data-stage="([a-z_]+)"><td>[^<]*</td><td class="num" data-customers="(\d+)">\d+</td><td class="num" data-currency="EUR" data-revenue="(-?\d+)">([^<]*)</td><td class="num">([^<]*)</td></tr>`).
+		FindAllStringSubmatch(page, -1)
+	type money struct {
+		Customers       int
+		Revenue         string
+		Shown, PerShown string
+	}
+	got := map[string]money{}
+	for _, m := range rows {
+		n, _ := strconv.Atoi(m[2])
+		got[m[1]] = money{n, m[3], m[4], m[5]}
+	}
+	want := map[string]money{
+		"reach":       {counts[model.Reach], "0", "0.00 EUR", "0.00 EUR"},
+		"acquisition": {counts[model.Acquisition], "0", "0.00 EUR", "0.00 EUR"},
+		"conversion":  {3, "3000", "30.00 EUR", "10.00 EUR"},
+		"retention":   {6, "15000", "150.00 EUR", "25.00 EUR"},
+		"loyalty":     {0, "0", "0.00 EUR", "0.00 EUR"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("revenue by stage (-want +got):\n%s\npage:\n%s", diff, page)
+	}
+
+	// Over time: a month ago (2026-03-01 12:00) everybody had visited and
+	// nothing more; now the current stages. Earlier, nobody.
+	cells := regexp.MustCompile(`<td class="num" data-at="(\d{4}-\d\d-\d\d)">(\d+)</td>`)
+	overTime := map[string]map[string]int{}
+	for _, row := range regexp.MustCompile(`<tr data-stage="([a-z_]+)"><td>[^<]*</td>((?:<td class="num" data-at=[^>]*>\d+</td>)+)</tr>`).FindAllStringSubmatch(page, -1) {
+		overTime[row[1]] = map[string]int{}
+		for _, c := range cells.FindAllStringSubmatch(row[2], -1) {
+			n, _ := strconv.Atoi(c[2])
+			overTime[row[1]][c[1]] = n
+		}
+	}
+	require.Len(t, overTime, 5, "a row per stage")
+	for _, id := range model.SterneCutler().Stages().IDs() {
+		row := overTime[string(id)]
+		require.Len(t, row, 12, "stage %s: twelve months", id)
+		wantMonthAgo := 0
+		if id == model.Reach {
+			wantMonthAgo = 12
+		}
+		require.Equal(t, wantMonthAgo, row["2026-03-01"], "stage %s a month ago", id)
+		require.Equal(t, counts[id], row["2026-04-01"], "stage %s now", id)
+		require.Equal(t, 0, row["2026-02-01"], "stage %s two months ago", id)
+		require.Equal(t, 0, row["2025-05-01"], "stage %s eleven months ago", id)
+	}
+	require.Contains(t, page, `<th class="num">now</th>`)
+	require.Contains(t, page, `<th class="num">Mar 2026</th>`)
+}
