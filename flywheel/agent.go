@@ -80,15 +80,15 @@ type AgentRun struct {
 // Agent simulates one run of p customer by customer: it generates each
 // prospect's events and records them through a real [lifecycle.Tracker]
 // with the chosen model (see [WithModel]) into a store (see [WithStore]).
-// Options read: [Seed], [WithModel], [WithStore], [StartAt], [Every],
-// [MaxEvents].
+// Options read: [Seed], [PaidInflow], [WithModel], [WithStore], [StartAt],
+// [Every], [MaxEvents].
 //
 // Rotation t (from 0) covers [start + t·every, start + (t+1)·every). In
 // it, each advocate that has waited Lag rotations and still advocates
 // refers Poisson(Referrals) prospects: a referral_made event on the
 // advocate and, a moment later, a site_visited event of the new prospect
 // carrying the advocate as ReferrerID. Poisson(PaidProspects) paid
-// prospects arrive with a site_visited event. Each prospect then walks the
+// prospects (or as many as the [PaidInflow] option draws) arrive with a site_visited event. Each prospect then walks the
 // funnel, with the step probabilities of p, a few days apart within the
 // rotation: signed_up (a lead), order_completed (a first order, 20 to
 // 100 EUR), a second order_completed, and review_posted (an advocate).
@@ -130,8 +130,9 @@ func Agent(ctx context.Context, p Params, opts ...Option) (*AgentRun, error) {
 	tr := lifecycle.NewTracker(as.model, as.store, lifecycle.WithClock(func() time.Time { return end }))
 	a := &agent{
 		ctx: ctx, p: &p, tr: tr, every: as.every, max: as.maxEvents,
-		r:    rand.New(rand.NewPCG(s.seed, mix(0))),
-		ring: make([][]string, p.Lag),
+		r:      rand.New(rand.NewPCG(s.seed, mix(0))),
+		inflow: s.inflow,
+		ring:   make([][]string, p.Lag),
 	}
 	n := p.Rotations
 	res := &Result{Mode: ModeAgent, Params: p, Runs: 1, Seed: s.seed, Rotations: make([]Rotation, n)}
@@ -184,6 +185,7 @@ type agent struct {
 	p      *Params
 	tr     *lifecycle.Tracker
 	r      *rand.Rand
+	inflow Inflow
 	every  time.Duration
 	max    int
 	events int
@@ -229,7 +231,11 @@ func (a *agent) rotation(t int, t0 time.Time, own *[NumMetrics]float64) (float64
 	}
 	arrivals := a.arr[:0]
 	defer func() { a.arr = arrivals[:0] }()
-	paid := int(poisson(a.r, p.PaidProspects))
+	paidN, err := drawPaid(a.inflow, a.r, p.PaidProspects)
+	if err != nil {
+		return 0, err
+	}
+	paid := int(paidN)
 	if err := tooMany(0, paid); err != nil {
 		return 0, err
 	}

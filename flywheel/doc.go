@@ -19,9 +19,14 @@
 // deterministic recurrence), [MonteCarlo] (seeded, parallel, identical
 // results for the same seed whatever the number of workers, with mean,
 // standard error and percentile bands) and [Agent] (per-customer event
-// streams through a real Tracker with any model). Results are Go values
-// ([Result]), CSV ([Result.WriteCSV]) and SVG charts ([Result.WriteSVG]).
-// [Sweep] varies one or two parameters over a grid; [Bass] and [FitBass]
+// streams through a real Tracker with any model); the paid prospects are
+// Poisson, constant or any distribution ([PaidInflow]). Results are Go
+// values ([Result], with rotations by number from [Result.Rotation]), CSV
+// ([Result.WriteCSV]) and SVG charts ([Result.WriteSVG]). [Sweep] varies
+// one or two parameters over a grid and reads several outcomes at once,
+// with standard errors over Monte Carlo runs, as CSV, heatmaps
+// ([Table.WriteHeatmapSVG]) and line charts ([Table.WriteLinesSVG]);
+// [Bass] and [FitBass]
 // give the Bass diffusion model as an alternative growth law.
 // [LiteratureExample] reproduces the literature's example of 100 engaged
 // shoppers a rotation and about 47 more by the fifth rotation.

@@ -3,7 +3,9 @@ package flywheel_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/clmkit/clm/flywheel"
@@ -61,19 +63,24 @@ func ExampleMonteCarlo() {
 func ExampleSweep() {
 	base := flywheel.LiteratureExample()
 	base.Rotations = 52
-	tab, err := flywheel.Sweep(context.Background(), base, flywheel.CrossoverRotation(),
+	tab, err := flywheel.Sweep(context.Background(), base,
+		[]flywheel.Outcome{flywheel.CrossoverRotation(), flywheel.CustomersAfter(12)},
 		[]flywheel.Axis{{Param: flywheel.ParamReferrals, Values: []float64{0.5, 1, 2, 4}}})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	_ = tab.WriteCSV(os.Stdout)
+	cross, cust := tab.Grids[0], tab.Grids[1]
+	fmt.Println("referrals  crossover  customers after 12")
+	for i, x := range tab.X.Values {
+		fmt.Printf("%9g %10.0f %19.1f\n", x, cross.Values[0][i], cust.Values[0][i])
+	}
 	// Output:
-	// referrals,crossover_rotation
-	// 0.5,16
-	// 1,9
-	// 2,5
-	// 4,4
+	// referrals  crossover  customers after 12
+	//       0.5         16               539.2
+	//         1          9               727.2
+	//         2          5              1356.9
+	//         4          4              4847.7
 }
 
 // Agent mode drives a real Tracker: the referrers of converted customers
@@ -173,4 +180,113 @@ func ExampleFitBassSales() {
 	// Output:
 	// p=0.0100 q=0.400 m=20000 R²=1.0000
 	// peak at t*=9.00 with 2101 adopters per period
+}
+
+// A Monte Carlo sweep of several outcomes at once, each with its standard
+// error over the runs, drawn as a heatmap and as line charts with 95%
+// error bars.
+func ExampleTable_WriteHeatmapSVG() {
+	base := flywheel.LiteratureExample()
+	tab, err := flywheel.Sweep(context.Background(), base,
+		[]flywheel.Outcome{flywheel.CustomersAfter(12), flywheel.MetricAt(flywheel.Advocates, 12)},
+		[]flywheel.Axis{
+			{Param: flywheel.ParamReferrals, Values: []float64{0.5, 1, 1.5, 2}},
+			{Param: flywheel.ParamAdvocateChurn, Values: []float64{0, 0.25, 0.5}},
+		},
+		flywheel.SweepMode(flywheel.ModeMonteCarlo), flywheel.Runs(1000), flywheel.Seed(7),
+		flywheel.PaidInflow(flywheel.ConstantInflow()))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	g, err := tab.Grid("customers_after_12")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("referrals 1, churn 0: %.0f ± %.0f customers after 12 rotations\n", g.Values[0][1], 1.96*g.StdErr[0][1])
+
+	dir, err := os.MkdirTemp("", "sweep")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	heat, err := os.Create(filepath.Join(dir, "heatmap.svg"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer heat.Close()
+	if err := tab.WriteHeatmapSVG(heat, "customers_after_12"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	lines, err := os.Create(filepath.Join(dir, "lines.svg"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer lines.Close()
+	if err := tab.WriteLinesSVG(lines, "advocates_at_12"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("wrote heatmap.svg and lines.svg")
+	// Output:
+	// referrals 1, churn 0: 728 ± 3 customers after 12 rotations
+	// wrote heatmap.svg and lines.svg
+}
+
+// Rotations are looked up by number, from 1.
+func ExampleResult_Rotation() {
+	res, err := flywheel.Expected(flywheel.LiteratureExample())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	r5, err := res.Rotation(5)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("rotation %d: %.1f engaged\n", r5.N, r5.Mean(flywheel.Engaged))
+	_, err = res.Rotation(13)
+	fmt.Println(err)
+	// Output:
+	// rotation 5: 147.1 engaged
+	// flywheel: invalid parameters: rotation 13, the result has rotations 1 to 12
+}
+
+// The paid inflow: Poisson (the default), constant (no variance) or a
+// caller's distribution drawn from the run's seeded stream.
+func ExamplePaidInflow() {
+	p := flywheel.LiteratureExample()
+	p.Rotations = 3
+	for _, in := range []struct {
+		name string
+		f    flywheel.Inflow
+	}{
+		{"poisson", flywheel.PoissonInflow()},
+		{"constant", flywheel.ConstantInflow()},
+		{"geometric", func(r *rand.Rand, mean float64) int { // a caller's distribution with the same mean
+			n := 0
+			for r.Float64() < mean/(1+mean) {
+				n++
+			}
+			return n
+		}},
+	} {
+		res, err := flywheel.MonteCarlo(context.Background(), p, flywheel.Runs(1000), flywheel.Seed(1), flywheel.PaidInflow(in.f))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		st := res.Rotations[0].Stats[flywheel.PaidProspects]
+		fmt.Printf("%-9s paid prospects in rotation 1: mean %.1f, standard error %.2f\n", in.name, st.Mean, st.StdErr)
+	}
+	// Output:
+	// poisson   paid prospects in rotation 1: mean 99.9, standard error 0.32
+	// constant  paid prospects in rotation 1: mean 100.0, standard error 0.00
+	// geometric paid prospects in rotation 1: mean 105.0, standard error 3.29
 }

@@ -117,9 +117,9 @@ func TestSweep(t *testing.T) {
 	base := flywheel.LiteratureExample()
 	base.Rotations = 40
 	refs := []float64{0.5, 1, 2}
-	tab, err := flywheel.Sweep(ctx, base, flywheel.CrossoverRotation(), []flywheel.Axis{{Param: flywheel.ParamReferrals, Values: refs}})
+	tab, err := flywheel.Sweep(ctx, base, []flywheel.Outcome{flywheel.CrossoverRotation()}, []flywheel.Axis{{Param: flywheel.ParamReferrals, Values: refs}})
 	require.NoError(t, err)
-	require.Len(t, tab.Values, 1)
+	require.Len(t, tab.Grids[0].Values, 1)
 	for i, r := range refs {
 		p := base
 		p.Referrals = r
@@ -132,26 +132,26 @@ func TestSweep(t *testing.T) {
 				break
 			}
 		}
-		require.Equal(t, want, tab.Values[0][i], "referrals %v", r)
+		require.Equal(t, want, tab.Grids[0].Values[0][i], "referrals %v", r)
 	}
 	// More referrals turn the flywheel sooner.
-	require.Greater(t, tab.Values[0][0], tab.Values[0][1])
-	require.Greater(t, tab.Values[0][1], tab.Values[0][2])
+	require.Greater(t, tab.Grids[0].Values[0][0], tab.Grids[0].Values[0][1])
+	require.Greater(t, tab.Grids[0].Values[0][1], tab.Grids[0].Values[0][2])
 
-	two, err := flywheel.Sweep(ctx, base, flywheel.CustomersAfter(12), []flywheel.Axis{
+	two, err := flywheel.Sweep(ctx, base, []flywheel.Outcome{flywheel.CustomersAfter(12)}, []flywheel.Axis{
 		{Param: flywheel.ParamReferrals, Values: refs},
 		{Param: flywheel.ParamAdvocateChurn, Values: []float64{0, 0.5}},
 	}, flywheel.SweepMode(flywheel.ModeMonteCarlo), flywheel.Runs(200), flywheel.Seed(1))
 	require.NoError(t, err)
-	require.Len(t, two.Values, 2)
-	for j := range two.Values {
-		require.Len(t, two.Values[j], 3)
+	require.Len(t, two.Grids[0].Values, 2)
+	for j := range two.Grids[0].Values {
+		require.Len(t, two.Grids[0].Values[j], 3)
 	}
-	require.Greater(t, two.Values[0][2], two.Values[1][2], "churn lowers customers")
+	require.Greater(t, two.Grids[0].Values[0][2], two.Grids[0].Values[1][2], "churn lowers customers")
 	var buf bytes.Buffer
 	require.NoError(t, two.WriteCSV(&buf))
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	require.Equal(t, "referrals,churn,customers_after_12", lines[0])
+	require.Equal(t, "referrals,churn,customers_after_12,customers_after_12_se,customers_after_12_n", lines[0])
 	require.Len(t, lines, 7)
 
 	for name, axes := range map[string][]flywheel.Axis{
@@ -160,7 +160,7 @@ func TestSweep(t *testing.T) {
 		"empty axis":    {{Param: flywheel.ParamReferrals}},
 		"invalid value": {{Param: flywheel.ParamAdvocateChurn, Values: []float64{0.5, 1.5}}},
 	} {
-		_, err := flywheel.Sweep(ctx, base, flywheel.CrossoverRotation(), axes)
+		_, err := flywheel.Sweep(ctx, base, []flywheel.Outcome{flywheel.CrossoverRotation()}, axes)
 		require.ErrorIs(t, err, flywheel.ErrInvalidParams, name)
 	}
 }
@@ -208,7 +208,7 @@ func TestSweepErrorNamesPoint(t *testing.T) {
 		{"churn out of range", []flywheel.Axis{{Param: flywheel.ParamAdvocateChurn, Values: []float64{3}}}, "sweep point churn=3"},
 	}
 	for _, tc := range tests {
-		_, err := flywheel.Sweep(ctx, base, flywheel.CrossoverRotation(), tc.axes)
+		_, err := flywheel.Sweep(ctx, base, []flywheel.Outcome{flywheel.CrossoverRotation()}, tc.axes)
 		require.ErrorIs(t, err, flywheel.ErrInvalidParams, tc.name)
 		require.Contains(t, err.Error(), tc.want, tc.name)
 	}

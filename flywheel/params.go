@@ -66,6 +66,7 @@ type Params struct {
 	Rotations int
 	// PaidProspects is the mean number of prospects bought per rotation
 	// (≥ 0). Monte Carlo and agent modes draw it from a Poisson
+	// distribution by default; see [PaidInflow] for a constant or another
 	// distribution.
 	PaidProspects float64
 	// Conversion holds the probability of each funnel step within a

@@ -117,6 +117,19 @@ type Result struct {
 	Rotations []Rotation
 }
 
+// Rotation returns rotation n, counted from 1 as in [Rotation.N]
+// (Rotation(5) is Rotations[4]). An n outside 1..len(Rotations) is an
+// error wrapping [ErrInvalidParams].
+func (r *Result) Rotation(n int) (*Rotation, error) {
+	if r == nil {
+		return nil, fmt.Errorf("%w: nil result", ErrInvalidParams)
+	}
+	if n < 1 || n > len(r.Rotations) {
+		return nil, fmt.Errorf("%w: rotation %d, the result has rotations 1 to %d", ErrInvalidParams, n, len(r.Rotations))
+	}
+	return &r.Rotations[n-1], nil
+}
+
 // Series returns the mean of metric m in each rotation (NaN throughout
 // when m is not a [Metric]).
 func (r *Result) Series(m Metric) []float64 {
@@ -128,8 +141,18 @@ func (r *Result) Series(m Metric) []float64 {
 }
 
 // drawer makes the random draws of a run, or returns expectations when r
-// is nil.
-type drawer struct{ r *rand.Rand }
+// is nil; inflow draws the paid prospects (nil: Poisson).
+type drawer struct {
+	r      *rand.Rand
+	inflow Inflow
+}
+
+func (d drawer) paid(mean float64) (float64, error) {
+	if d.r == nil {
+		return mean, nil
+	}
+	return drawPaid(d.inflow, d.r, mean)
+}
 
 func (d drawer) bin(n, p float64) float64 {
 	if d.r == nil {
@@ -158,7 +181,10 @@ func run(p *Params, d drawer, ring []float64, out []float64) error {
 		ring[slot] = 0
 		waiting -= starting
 		referring := pool + starting
-		paid := d.poi(p.PaidProspects)
+		paid, err := d.paid(p.PaidProspects)
+		if err != nil {
+			return fmt.Errorf("rotation %d: %w", t+1, err)
+		}
 		referred := d.poi(p.Referrals * referring)
 		aP := d.bin(paid, p.Conversion[EngageToAcquire])
 		aR := d.bin(referred, p.ReferredConversion)
@@ -244,6 +270,7 @@ type settings struct {
 	workers   int
 	quantiles []float64
 	progress  func(done, total int)
+	inflow    Inflow
 	sweepMode Mode
 	agent     agentSettings
 }
@@ -327,10 +354,11 @@ func mix(i uint64) uint64 {
 }
 
 // MonteCarlo runs the simulation many times with binomial and Poisson
-// draws and returns, per rotation and metric, the mean, its standard error
-// and the percentile bands. Options read: [Runs], [Seed], [Workers],
-// [Quantiles], [Progress]. The results depend only on p, the seed, the
-// number of runs and the quantile levels.
+// draws (the paid prospects from the [PaidInflow] distribution, Poisson by
+// default) and returns, per rotation and metric, the mean, its standard
+// error and the percentile bands. Options read: [Runs], [Seed], [Workers],
+// [Quantiles], [Progress], [PaidInflow]. The results depend only on p, the
+// seed, the number of runs, the inflow and the quantile levels.
 //
 // It stops early with the context's error when ctx is cancelled, with an
 // error wrapping [ErrInvalidParams] for invalid parameters or options, and
@@ -344,84 +372,16 @@ func MonteCarlo(ctx context.Context, p Params, opts ...Option) (*Result, error) 
 	if err := s.validateMC(&p); err != nil {
 		return nil, err
 	}
+	vals, workers, err := simulateRuns(ctx, &p, &s)
+	if err != nil {
+		return nil, err
+	}
 	runs, n := s.runs, p.Rotations
-	workers := s.workers
-	if workers == 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = min(workers, runs)
 	series := NumMetrics * n
-	// vals[i*series+m*n+t] is metric m in rotation t of run i: each run
-	// writes one contiguous row.
-	vals := make([]float64, series*runs)
 	var (
-		next     atomic.Int64
-		failed   atomic.Bool
-		mu       sync.Mutex
-		done     int
-		lastPct  = -1
-		firstErr error
-		errRun   int
-		wg       sync.WaitGroup
+		next atomic.Int64
+		wg   sync.WaitGroup
 	)
-	// fail keeps the error of the lowest run. A worker checks failed only
-	// before claiming a block and runs a claimed block to its end (or its
-	// own failure), so every run below the lowest failing one runs: the
-	// error does not depend on the number of workers.
-	fail := func(i int, err error) {
-		mu.Lock()
-		if firstErr == nil || i < errRun {
-			firstErr, errRun = err, i
-		}
-		mu.Unlock()
-		failed.Store(true)
-	}
-	// Runs claimed at a time: at most 64, and at most 1% of the runs so
-	// that progress is reported about every 1%.
-	block := int64(max(1, min(64, runs/100)))
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ring := make([]float64, p.Lag)
-			pcg := rand.NewPCG(0, 0)
-			r := rand.New(pcg)
-			for {
-				if failed.Load() {
-					return
-				}
-				i0 := int(next.Add(block) - block)
-				if i0 >= runs {
-					return
-				}
-				if err := ctx.Err(); err != nil {
-					fail(i0, err)
-					return
-				}
-				nb := min(int(block), runs-i0)
-				for i := i0; i < i0+nb; i++ {
-					pcg.Seed(s.seed, mix(uint64(i)))
-					if err := run(&p, drawer{r}, ring, vals[i*series:(i+1)*series]); err != nil {
-						fail(i, fmt.Errorf("run %d: %w", i, err))
-						return
-					}
-				}
-				if s.progress != nil {
-					mu.Lock()
-					done += nb
-					if pct := done * 100 / runs; pct != lastPct || done == runs {
-						lastPct = pct
-						s.progress(done, runs)
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
 	res := &Result{Mode: ModeMonteCarlo, Params: p, Runs: runs, Seed: s.seed,
 		Quantiles: slices.Clone(s.quantiles), Rotations: make([]Rotation, n)}
 	for t := range n {
@@ -555,4 +515,89 @@ func selectK(xs []float64, k int) float64 {
 		}
 	}
 	return xs[k]
+}
+
+// simulateRuns runs the Monte Carlo runs of p and returns their values,
+// vals[i*NumMetrics*Rotations + m*Rotations + t] being metric m in
+// rotation t of run i, and the number of workers used.
+func simulateRuns(ctx context.Context, p *Params, s *settings) ([]float64, int, error) {
+	runs, n := s.runs, p.Rotations
+	workers := s.workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, runs)
+	series := NumMetrics * n
+	// vals[i*series+m*n+t] is metric m in rotation t of run i: each run
+	// writes one contiguous row.
+	vals := make([]float64, series*runs)
+	var (
+		next     atomic.Int64
+		failed   atomic.Bool
+		mu       sync.Mutex
+		done     int
+		lastPct  = -1
+		firstErr error
+		errRun   int
+		wg       sync.WaitGroup
+	)
+	// fail keeps the error of the lowest run. A worker checks failed only
+	// before claiming a block and runs a claimed block to its end (or its
+	// own failure), so every run below the lowest failing one runs: the
+	// error does not depend on the number of workers.
+	fail := func(i int, err error) {
+		mu.Lock()
+		if firstErr == nil || i < errRun {
+			firstErr, errRun = err, i
+		}
+		mu.Unlock()
+		failed.Store(true)
+	}
+	// Runs claimed at a time: at most 64, and at most 1% of the runs so
+	// that progress is reported about every 1%.
+	block := int64(max(1, min(64, runs/100)))
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ring := make([]float64, p.Lag)
+			pcg := rand.NewPCG(0, 0)
+			r := rand.New(pcg)
+			for {
+				if failed.Load() {
+					return
+				}
+				i0 := int(next.Add(block) - block)
+				if i0 >= runs {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					fail(i0, err)
+					return
+				}
+				nb := min(int(block), runs-i0)
+				for i := i0; i < i0+nb; i++ {
+					pcg.Seed(s.seed, mix(uint64(i)))
+					if err := run(p, drawer{r, s.inflow}, ring, vals[i*series:(i+1)*series]); err != nil {
+						fail(i, fmt.Errorf("run %d: %w", i, err))
+						return
+					}
+				}
+				if s.progress != nil {
+					mu.Lock()
+					done += nb
+					if pct := done * 100 / runs; pct != lastPct || done == runs {
+						lastPct = pct
+						s.progress(done, runs)
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, 0, firstErr
+	}
+	return vals, workers, nil
 }

@@ -325,7 +325,7 @@ func TestNilOptionsSkipped(t *testing.T) {
 	require.NoError(t, err)
 	_, err = flywheel.Agent(ctx, p, nil, flywheel.Seed(1))
 	require.NoError(t, err)
-	_, err = flywheel.Sweep(ctx, p, flywheel.CustomersAfter(2), []flywheel.Axis{{Param: flywheel.ParamReferrals, Values: []float64{1}}}, nil)
+	_, err = flywheel.Sweep(ctx, p, []flywheel.Outcome{flywheel.CustomersAfter(2)}, []flywheel.Axis{{Param: flywheel.ParamReferrals, Values: []float64{1}}}, nil)
 	require.NoError(t, err)
 	_, err = flywheel.Measure(ctx, store.NewMemory(), flywheel.DefaultStart, flywheel.DefaultEvery, 2, nil)
 	require.NoError(t, err)

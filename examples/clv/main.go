@@ -36,7 +36,8 @@
 //
 // It also writes holdout.svg, a chart of the mean number of holdout
 // purchases per customer, predicted and actual, by number of repeat
-// purchases in calibration. The chart goes to the directory given by -out;
+// purchases in calibration, drawn by the library (clv.CalibrationHoldout
+// and clv.WriteCalibrationHoldoutSVG). The chart goes to the directory given by -out;
 // by default that is the system temporary directory (os.TempDir), so a
 // plain run does not write into the working tree. The path is printed.
 //
@@ -45,11 +46,8 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -176,17 +174,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			s.c.ID, s.c.Frequency, s.c.Recency, s.c.T, s.alive, s.predicted, s.value)
 	}
 
-	// Holdout check: mean predicted and actual purchases by calibration
-	// frequency, 0..maxBin−1 and maxBin+ pooled.
-	const maxBin = 7
-	var sumPred, sumAct [maxBin + 1]float64
-	var count [maxBin + 1]int
+	// Holdout check: total predicted and actual purchases, and the chart
+	// of their means by calibration frequency, 0..6 and 7+ pooled, drawn
+	// by the library.
 	var totPred, totAct float64
 	for _, s := range rows {
-		k := min(s.c.Frequency, maxBin)
-		sumPred[k] += s.predicted
-		sumAct[k] += float64(s.c.HoldoutFrequency)
-		count[k]++
 		totPred += s.predicted
 		totAct += float64(s.c.HoldoutFrequency)
 	}
@@ -196,131 +188,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "holdout %.2f weeks: predicted %.1f purchases, actual %.0f\n", holdout, totPred, totAct)
 
-	var bins []bin
-	for k := range count {
-		if count[k] == 0 {
-			continue
-		}
-		label := fmt.Sprint(k)
-		if k == maxBin {
-			label += "+"
-		}
-		bins = append(bins, bin{label, sumPred[k] / float64(count[k]), sumAct[k] / float64(count[k]), count[k]})
+	bins, err := clv.CalibrationHoldout(bg, customers, 7)
+	if err != nil {
+		return err
 	}
-	svg := holdoutChart(bins, holdout)
 	path := filepath.Join(*out, "holdout.svg")
-	if err := os.WriteFile(path, svg, 0o644); err != nil {
+	chart, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = clv.WriteCalibrationHoldoutSVG(chart, bins, clv.PlotOptions{
+		Title: fmt.Sprintf("Holdout purchases (%.0f weeks): BG/NBD prediction vs actual", holdout),
+		Model: "predicted (BG/NBD)",
+	})
+	if cerr := chart.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "chart: %s\n", path)
 	return nil
-}
-
-// bin is one group of customers in the holdout chart.
-type bin struct {
-	label             string
-	predicted, actual float64
-	n                 int
-}
-
-// holdoutChart draws predicted and actual mean holdout purchases per bin
-// as a hand-built SVG line chart.
-func holdoutChart(bins []bin, weeks float64) []byte {
-	const (
-		w, h                     = 720, 440
-		left, right, top, bottom = 70, 30, 50, 70
-	)
-	pw, ph := float64(w-left-right), float64(h-top-bottom)
-	ymax := 0.0
-	for _, b := range bins {
-		ymax = math.Max(ymax, math.Max(b.predicted, b.actual))
-	}
-	step := niceStep(ymax / 5)
-	if step <= 0 {
-		step = 1
-	}
-	ymax = math.Ceil(ymax/step) * step
-	if ymax == 0 {
-		ymax = 1
-	}
-	x := func(i int) float64 {
-		if len(bins) == 1 {
-			return float64(left) + pw/2
-		}
-		return float64(left) + pw*float64(i)/float64(len(bins)-1)
-	}
-	y := func(v float64) float64 { return float64(top) + ph*(1-v/ymax) }
-
-	var buf bytes.Buffer
-	fmt.Fprintf(&buf, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", w, h, w, h)
-	fmt.Fprintf(&buf, `<rect width="%d" height="%d" fill="white"/>`+"\n", w, h)
-	fmt.Fprintf(&buf, `<text x="%d" y="28" font-size="15" text-anchor="middle">%s</text>`+"\n", w/2,
-		esc(fmt.Sprintf("Holdout purchases (%.0f weeks): BG/NBD prediction vs actual", weeks)))
-	// Grid and y ticks.
-	for v := 0.0; v <= ymax+step/2; v += step {
-		fmt.Fprintf(&buf, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", left, w-right, y(v), y(v))
-		fmt.Fprintf(&buf, `<text x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`+"\n", left-8, y(v), esc(trimFloat(v)))
-	}
-	// Axes.
-	fmt.Fprintf(&buf, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="black"/>`+"\n", left, w-right, h-bottom, h-bottom)
-	fmt.Fprintf(&buf, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="black"/>`+"\n", left, left, top, h-bottom)
-	for i, b := range bins {
-		fmt.Fprintf(&buf, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", x(i), h-bottom+18, esc(b.label))
-		fmt.Fprintf(&buf, `<text x="%.1f" y="%d" text-anchor="middle" fill="#777" font-size="10">n=%d</text>`+"\n", x(i), h-bottom+32, b.n)
-	}
-	fmt.Fprintf(&buf, `<text x="%d" y="%d" text-anchor="middle">repeat purchases in calibration</text>`+"\n", left+int(pw)/2, h-18)
-	fmt.Fprintf(&buf, `<text transform="translate(20 %d) rotate(-90)" text-anchor="middle">mean purchases in holdout</text>`+"\n", top+int(ph)/2)
-	// Series.
-	series := []struct {
-		name, color, dash string
-		val               func(bin) float64
-	}{
-		{"actual", "#1f77b4", "", func(b bin) float64 { return b.actual }},
-		{"predicted (BG/NBD)", "#d62728", ` stroke-dasharray="6 4"`, func(b bin) float64 { return b.predicted }},
-	}
-	for si, s := range series {
-		fmt.Fprintf(&buf, `<polyline fill="none" stroke="%s" stroke-width="2"%s points="`, s.color, s.dash)
-		for i, b := range bins {
-			if i > 0 {
-				buf.WriteByte(' ')
-			}
-			fmt.Fprintf(&buf, "%.1f,%.1f", x(i), y(s.val(b)))
-		}
-		buf.WriteString(`"/>` + "\n")
-		for i, b := range bins {
-			fmt.Fprintf(&buf, `<circle cx="%.1f" cy="%.1f" r="3.5" fill="%s"><title>%s: %.3f</title></circle>`+"\n",
-				x(i), y(s.val(b)), s.color, esc(s.name), s.val(b))
-		}
-		ly := top + 8 + 18*si
-		fmt.Fprintf(&buf, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`+"\n", left+16, left+46, ly, ly, s.color, s.dash)
-		fmt.Fprintf(&buf, `<text x="%d" y="%d" dominant-baseline="middle">%s</text>`+"\n", left+54, ly, esc(s.name))
-	}
-	buf.WriteString("</svg>\n")
-	return buf.Bytes()
-}
-
-// niceStep rounds a raw tick step up to 1, 2 or 5 times a power of ten.
-func niceStep(raw float64) float64 {
-	if !(raw > 0) || math.IsInf(raw, 0) {
-		return 0
-	}
-	p := math.Pow(10, math.Floor(math.Log10(raw)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*p >= raw {
-			return m * p
-		}
-	}
-	return 10 * p
-}
-
-func trimFloat(v float64) string {
-	return fmt.Sprintf("%g", math.Round(v*1e6)/1e6)
-}
-
-func esc(s string) string {
-	var b bytes.Buffer
-	if err := xml.EscapeText(&b, []byte(s)); err != nil {
-		panic(errors.New("unreachable: bytes.Buffer write failed"))
-	}
-	return b.String()
 }

@@ -3,16 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/xml"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/clmkit/clm/examples/internal/cli"
+	"github.com/clmkit/clm/internal/svgplot/svgcheck"
 )
 
 // testdata is the directory of the CDNOW files shipped with the
@@ -52,22 +52,15 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	polylines := 0
-	dec := xml.NewDecoder(bytes.NewReader(svg))
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("holdout.svg is not well-formed XML: %v", err)
-		}
-		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "polyline" {
-			polylines++
-		}
+	doc, err := svgcheck.Parse(svg)
+	if err != nil {
+		t.Fatalf("holdout.svg: %v", err)
 	}
-	if polylines != 2 {
-		t.Errorf("holdout.svg has %d polylines, want 2 (predicted and actual)", polylines)
+	if want := []string{"actual", "predicted (BG/NBD)"}; !slices.Equal(doc.Legend, want) {
+		t.Errorf("holdout.svg legend %q, want %q", doc.Legend, want)
+	}
+	if want := []string{"0", "1", "2", "3", "4", "5", "6", "7+"}; !slices.Equal(doc.XTicks, want) {
+		t.Errorf("holdout.svg x ticks %q, want %q", doc.XTicks, want)
 	}
 }
 
@@ -122,13 +115,5 @@ func TestRunErrors(t *testing.T) {
 				t.Errorf("exit status %d, want %d", got, want)
 			}
 		})
-	}
-}
-
-func TestNiceStep(t *testing.T) {
-	for _, tc := range []struct{ raw, want float64 }{{0.13, 0.2}, {1, 1}, {1.2, 2}, {3, 5}, {7, 10}, {0, 0}} {
-		if got := niceStep(tc.raw); got != tc.want {
-			t.Errorf("niceStep(%v) = %v, want %v", tc.raw, got, tc.want)
-		}
 	}
 }

@@ -25,6 +25,11 @@
 //  3. Predict: [BGNBD.ProbabilityAlive], [BGNBD.ConditionalExpectedPurchases],
 //     [GammaGamma.ConditionalExpectedSpend], and combine them into a
 //     discounted [LifetimeValue] and an [AffordableAcquisitionCost] per lead.
+//  4. Plot, as SVG: the calibration/holdout check ([CalibrationHoldout],
+//     [WriteCalibrationHoldoutSVG]), the frequency/recency matrices of
+//     expected purchases and probability alive ([ExpectedPurchasesMatrix],
+//     [ProbabilityAliveMatrix], [Matrix.WriteSVG]) and the sBG survival
+//     curve ([SBG.WriteSurvivalSVG]).
 //
 // Time is measured in the [TimeUnit] chosen when summarising (days or weeks);
 // fitted rate parameters (such as BG/NBD's Alpha) and prediction horizons are
