@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,10 +26,22 @@ import (
 // and [stage.Regress] edges from i to every earlier stage when the rule of
 // i can turn from true to false. (Counts, [Tenure] and [Referrals] only
 // turn true; [Orders], [Spent], [Within], [After], [Score] and [Func] can
-// turn either way; [Not] swaps the two, [All] and [Any] combine them.) The
-// derived graph therefore declares every move the model can make, and
-// perhaps a few it cannot. Declared edges are checked for well-formedness
-// only; check them against the rules with model/modeltest.
+// turn either way; [Not] swaps the two, [All] and [Any] combine them.)
+//
+// The derived graph is an over-approximation: it declares every move the
+// model can make, and often many it cannot, because each rule is judged
+// alone, not against the rules of the stages around it: the seven-stage
+// subscription model of model/modeltest's tests (prospect → trial →
+// subscriber → at-risk → churned → win-back → advocate) gets 41 edges, 18
+// of which no random history takes, advocate → prospect among them (an
+// advocate has renewed, and renewals never go away), and diagrams drawn
+// from the graph show them all. To list the edges
+// a model never takes, run model/modeltest: its Unused function returns
+// them and its Run logs them. To get an exact graph, declare the edges
+// with [Builder.Edges] and run modeltest with its EveryEdge option, which
+// then fails for a declared edge no random history takes, as its Graph
+// rule fails for a move the graph does not declare. Declared edges are
+// checked for well-formedness only by Build.
 //
 // A Builder is not safe for concurrent use; the built model is.
 type Builder struct {
@@ -232,4 +245,48 @@ func (m *Custom) Rule(id stage.ID) (r Rule, ok bool) {
 		return Rule{}, false
 	}
 	return Rule{n: m.rules[i]}, true
+}
+
+// EventTypes returns the event types the model's rules read, in the order
+// the stages and rules first name them, each once: the types of [Count],
+// [Within], [Tenure] and [After]; order_completed and order_refunded for
+// [Orders]; those and subscription_renewed for [Spent]; referral_converted
+// for [Referrals]; survey_answered for [Score]. A [Func] predicate is
+// opaque and adds nothing. model/modeltest reads this list (its
+// TypeReader interface) to draw these types more often in its random
+// histories, so that every stage is reached without naming custom types.
+// The slice is new on every call.
+func (m *Custom) EventTypes() []lifecycle.EventType {
+	var out []lifecycle.EventType
+	add := func(ts ...lifecycle.EventType) {
+		for _, t := range ts {
+			if !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	var walk func(r *node)
+	walk = func(r *node) {
+		switch r.op {
+		case opCount, opWithin, opTenure:
+			add(r.typ)
+		case opAfter:
+			add(r.typ, r.typ2)
+		case opOrders:
+			add(lifecycle.OrderCompleted, lifecycle.OrderRefunded)
+		case opSpent:
+			add(lifecycle.OrderCompleted, lifecycle.OrderRefunded, lifecycle.SubscriptionRenewed)
+		case opReferrals:
+			add(lifecycle.ReferralConverted)
+		case opScore:
+			add(lifecycle.SurveyAnswered)
+		}
+		for _, k := range r.kids {
+			walk(k)
+		}
+	}
+	for _, r := range m.rules[1:] {
+		walk(r)
+	}
+	return out
 }

@@ -265,3 +265,27 @@ func TestMustBuildPanics(t *testing.T) {
 	}()
 	model.NewBuilder("").MustBuild()
 }
+
+// EventTypes lists the types every kind of rule reads, each once, in the
+// order the rules name them; a Func rule adds none.
+func TestCustomEventTypes(t *testing.T) {
+	const vendor = lifecycle.EventType("vendor.trial")
+	m := model.NewBuilder("types").
+		Start(stage.Stage{ID: "a"}).
+		Stage(stage.Stage{ID: "b"}, model.Any(model.Count(vendor, 1), model.Tenure(time.Hour, vendor))).
+		Stage(stage.Stage{ID: "c"}, model.All(model.Orders(1), model.Within(time.Hour, lifecycle.SiteVisited))).
+		Stage(stage.Stage{ID: "d"}, model.Not(model.After(lifecycle.TicketOpened, lifecycle.TicketResolved))).
+		Stage(stage.Stage{ID: "e"}, model.Any(model.Spent("EUR", 1), model.Referrals(1), model.Score(9),
+			model.Func("never", func(*lifecycle.Facts, time.Time) bool { return false }))).
+		MustBuild()
+	want := []lifecycle.EventType{vendor, lifecycle.OrderCompleted, lifecycle.OrderRefunded, lifecycle.SiteVisited,
+		lifecycle.TicketOpened, lifecycle.TicketResolved, lifecycle.SubscriptionRenewed, lifecycle.ReferralConverted, lifecycle.SurveyAnswered}
+	got := m.EventTypes()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("EventTypes() (-want +got):\n%s", diff)
+	}
+	got[0] = "changed"
+	if m.EventTypes()[0] != vendor {
+		t.Error("EventTypes returns a slice the model keeps")
+	}
+}

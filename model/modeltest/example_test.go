@@ -31,3 +31,39 @@ func ExampleTestModel() {
 	// good: <nil>
 	// bad: lifecycle: invalid model: modeltest: model "bad": rule Graph: moved active → prospect, an edge the graph does not declare
 }
+
+// A stage the random histories reach but never leave, although the graph
+// declares a way out, fails the Reached rule: here a paying customer must
+// never have started a trial, so trial is a dead end. The builder lists
+// the custom type its rules read (box.trial_started), so no Types option
+// is needed to reach trial. Accepting the edge passes; Unused lists the
+// declared edges no history took.
+func ExampleAllowUnused() {
+	const trialStarted = lifecycle.EventType("box.trial_started")
+	m := model.NewBuilder("box").
+		Start(stage.Stage{ID: "prospect"}).
+		Stage(stage.Stage{ID: "trial"}, model.Count(trialStarted, 1)).
+		Stage(stage.Stage{ID: "paid"}, model.All(
+			model.Count(lifecycle.SubscriptionRenewed, 1),
+			model.Not(model.Count(trialStarted, 1)))).
+		MustBuild()
+
+	err := modeltest.TestModel(m)
+	first, _, _ := strings.Cut(err.Error(), " in 300")
+	fmt.Println(first)
+
+	err = modeltest.TestModel(m, modeltest.AllowUnused(stage.Edge{From: "trial", To: "paid"}))
+	fmt.Println("accepted:", err)
+
+	stages, edges := modeltest.Unused(m)
+	fmt.Println("unreached stages:", len(stages))
+	for _, e := range edges {
+		fmt.Printf("unused edge: %s → %s (%s)\n", e.From, e.To, e.Kind)
+	}
+	// Output:
+	// lifecycle: invalid model: modeltest: model "box": rule Reached: stage "trial" was reached but never left
+	// accepted: <nil>
+	// unreached stages: 0
+	// unused edge: trial → paid (advance)
+	// unused edge: paid → prospect (regress)
+}

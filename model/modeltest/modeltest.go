@@ -27,6 +27,17 @@
 //     stage from A to B is an edge A → B the graph declares. As in a
 //     [lifecycle.Tracker], now is never before the customer's last event
 //     on these walks.
+//   - Reached: the Graph rule's random histories reach every declared
+//     stage, and leave every stage they reach that the graph declares a
+//     way out of. A stage never reached escapes every other rule; a stage
+//     never left although the graph declares edges out of it is likely a
+//     dead end the model did not mean. With [EveryEdge], every declared
+//     edge must be taken. [AllowUnreached] and [AllowUnused] accept named
+//     stages and edges (say why in a comment); [Unused] lists what the
+//     histories missed, and [Run] logs the edges never taken. A model that
+//     implements [TypeReader] (every model.Builder model does) has the
+//     event types it reads drawn more often, so that its stages are
+//     reached without a [Types] option.
 //   - NextChange: for a model that implements [lifecycle.Scheduler],
 //     NextChange never panics and never modifies the facts, and the stage
 //     does not change before the time T it announces: for the facts and
@@ -74,6 +85,12 @@ type config struct {
 	start        time.Time
 	maxReports   int
 	samples      []sample // the corpus, built on first use
+	// reads are the event types the model says it reads ([TypeReader]),
+	// drawn more often than the others.
+	reads       []lifecycle.EventType
+	allowStages map[stage.ID]bool
+	allowEdges  map[[2]stage.ID]bool
+	everyEdge   bool
 }
 
 // Seed sets the seeds of the PCG source the random facts are drawn from
@@ -91,10 +108,64 @@ func Walks(n int) Option { return func(c *config) { c.walks = max(n, 1) } }
 func Steps(n int) Option { return func(c *config) { c.steps = max(n, 1) } }
 
 // Types adds event types to those the random histories draw from (by
-// default every standard type and one custom type, "modeltest.custom").
-// Pass the custom types the model reads.
+// default every standard type, one custom type, "modeltest.custom", and
+// the types a [TypeReader] model lists). Pass the custom types the model
+// reads and does not list.
 func Types(types ...lifecycle.EventType) Option {
 	return func(c *config) { c.types = append(c.types, types...) }
+}
+
+// AllowUnreached accepts that the random histories never reach the stages
+// ids: the Reached rule does not report them (nor, since a stage never
+// reached is never left, the declared edges into and out of them). Use it
+// for a stage the model declares but cannot enter, or one the histories
+// cannot find; say why in a comment. Options add up.
+func AllowUnreached(ids ...stage.ID) Option {
+	return func(c *config) {
+		if c.allowStages == nil {
+			c.allowStages = make(map[stage.ID]bool)
+		}
+		for _, id := range ids {
+			c.allowStages[id] = true
+		}
+	}
+}
+
+// AllowUnused accepts that the random histories never take the declared
+// edges: the Reached rule does not report them. Only From and To are read
+// (Kind is ignored). Use it for an edge the graph declares but the model
+// cannot take (for example, an over-approximate graph derived by
+// model.Builder), and say why in a comment. Options add up.
+func AllowUnused(edges ...stage.Edge) Option {
+	return func(c *config) {
+		if c.allowEdges == nil {
+			c.allowEdges = make(map[[2]stage.ID]bool)
+		}
+		for _, e := range edges {
+			c.allowEdges[[2]stage.ID{e.From, e.To}] = true
+		}
+	}
+}
+
+// EveryEdge makes the Reached rule fail for every declared edge the random
+// histories never take (except those accepted with [AllowUnused]). By
+// default it fails only for a stage never reached and for a stage reached
+// but never left although the graph declares a way out; the other unused
+// edges are listed by [Unused] and logged by [Run]. Use it for a graph
+// meant to be exact, such as edges declared with model.Builder.Edges.
+func EveryEdge() Option { return func(c *config) { c.everyEdge = true } }
+
+// TypeReader is implemented by a model that can list the event types its
+// stages read, such as a model built with model.Builder. The suite draws
+// those types more often than the others in its random facts and
+// histories, so that the stages they lead to are reached without a
+// [Types] option. A model that reads types through opaque code (a
+// model.Func rule, a hand-written Stage) lists what it knows; [Types] adds
+// the rest.
+type TypeReader interface {
+	// EventTypes returns the event types the model's stages read. The
+	// suite does not modify the slice.
+	EventTypes() []lifecycle.EventType
 }
 
 // Start sets the time the random histories start around (default
@@ -142,6 +213,7 @@ func Rules() []Rule {
 		{"Pure", "Stage never modifies the facts", checkPure, nil},
 		{"Stable", "classifying again at the same time gives the same answer", checkStable, nil},
 		{"Graph", "every change of stage along a random history is a declared edge", checkGraph, nil},
+		{"Reached", "the random histories reach every declared stage and leave every stage the graph declares a way out of (with EveryEdge: take every declared edge), unless accepted with AllowUnreached or AllowUnused", checkReached, nil},
 		{"NextChange", "for a lifecycle.Scheduler: NextChange never panics or modifies the facts, and the stage does not change before the time it announces", checkNextChange, notScheduler},
 	}
 }
@@ -151,6 +223,7 @@ func Rules() []Rule {
 func Run(t *testing.T, m lifecycle.Model, opts ...Option) {
 	t.Helper()
 	cfg := newConfig(opts)
+	cfg.reads = readTypes(m)
 	for _, r := range Rules() {
 		t.Run(r.Name, func(t *testing.T) {
 			if r.skip != nil && m != nil {
@@ -158,7 +231,11 @@ func Run(t *testing.T, m lifecycle.Model, opts ...Option) {
 					t.Skip(why)
 				}
 			}
-			for _, err := range runRule(r, m, cfg) {
+			errs, notes := runRule(r, m, cfg)
+			for _, n := range notes {
+				t.Log(n)
+			}
+			for _, err := range errs {
 				t.Error(err)
 			}
 		})
@@ -169,32 +246,55 @@ func Run(t *testing.T, m lifecycle.Model, opts ...Option) {
 // [errors.Join], or nil when the model conforms.
 func TestModel(m lifecycle.Model, opts ...Option) error {
 	cfg := newConfig(opts)
+	cfg.reads = readTypes(m)
 	var errs []error
 	for _, r := range Rules() {
-		errs = append(errs, runRule(r, m, cfg)...)
+		e, _ := runRule(r, m, cfg)
+		errs = append(errs, e...)
 	}
 	return errors.Join(errs...)
 }
 
-func runRule(r Rule, m lifecycle.Model, cfg *config) []error {
+// runRule returns the failures of r on m, and notes for Run to log.
+func runRule(r Rule, m lifecycle.Model, cfg *config) (errs []error, notes []string) {
 	if m == nil {
-		return []error{fmt.Errorf("%w: modeltest: rule %s: the model is nil", lifecycle.ErrInvalidModel, r.Name)}
+		return []error{fmt.Errorf("%w: modeltest: rule %s: the model is nil", lifecycle.ErrInvalidModel, r.Name)}, nil
 	}
 	if r.skip != nil && r.skip(m) != "" {
-		return nil
+		return nil, nil
 	}
 	s := &suite{m: m, cfg: cfg, rule: r.Name}
 	if r.Name != "Declared" {
 		if g := safeGraph(m); g == nil || g.Len() == 0 {
-			return []error{s.errorf("skipped: the model declares no stages (see rule Declared)")}
+			return []error{s.errorf("skipped: the model declares no stages (see rule Declared)")}, nil
 		}
 	}
 	s.graph = safeGraph(m)
-	errs := r.check(s)
+	errs = r.check(s)
 	if s.dropped > 0 {
 		errs = append(errs, s.errorf("%d more failures not shown (see MaxReports)", s.dropped))
 	}
-	return errs
+	return errs, s.notes
+}
+
+// readTypes returns the valid event types m lists as a [TypeReader], or
+// nil; a panic in EventTypes counts as no list.
+func readTypes(m lifecycle.Model) (out []lifecycle.EventType) {
+	tr, ok := m.(TypeReader)
+	if !ok {
+		return nil
+	}
+	defer func() {
+		if recover() != nil {
+			out = nil
+		}
+	}()
+	for _, t := range tr.EventTypes() {
+		if t != "" && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func safeGraph(m lifecycle.Model) (g *stage.Graph) {
@@ -214,6 +314,7 @@ type suite struct {
 	rule    string
 	errs    []error
 	dropped int
+	notes   []string // what Run logs: findings that are not failures
 }
 
 func (s *suite) name() (n string) {
@@ -392,6 +493,136 @@ func checkGraph(s *suite) []error {
 		return true
 	})
 	return s.errs
+}
+
+// coverage follows the Graph rule's random histories and returns the
+// declared stages no history visits and the declared edges no history
+// takes, in the graph's order, leaving out those accepted with
+// AllowUnreached and AllowUnused (and the edges into and out of an
+// accepted stage).
+func (s *suite) coverage() (stages []stage.ID, edges []stage.Edge, left map[stage.ID]bool) {
+	visited := make(map[stage.ID]bool)
+	left = make(map[stage.ID]bool)
+	used := make(map[[2]stage.ID]bool)
+	var prev stage.ID
+	s.walks(func(x step) bool {
+		if x.panicked != nil || !s.graph.Has(x.id) {
+			return false // reported by NoPanic and Total
+		}
+		visited[x.id] = true
+		if x.before != nil && x.id != prev {
+			used[[2]stage.ID{prev, x.id}] = true
+			left[prev] = true
+		}
+		prev = x.id
+		return true
+	})
+	for _, id := range s.graph.IDs() {
+		if !visited[id] && !s.cfg.allowStages[id] {
+			stages = append(stages, id)
+		}
+	}
+	for _, e := range s.graph.Edges() {
+		k := [2]stage.ID{e.From, e.To}
+		if !used[k] && !s.cfg.allowEdges[k] && !s.cfg.allowStages[e.From] && !s.cfg.allowStages[e.To] {
+			edges = append(edges, e)
+		}
+	}
+	return stages, edges, left
+}
+
+// Unused runs the random histories of the Graph and Reached rules on m
+// and returns the declared stages they never reach and the declared edges
+// they never take, in the graph's order, leaving out those accepted with
+// [AllowUnreached] and [AllowUnused]. An edge the histories never take is
+// one the model cannot make (the graph, and the diagrams drawn from it,
+// promise a move that never happens) or one they did not find. Both are
+// nil for a model that declares no stages.
+func Unused(m lifecycle.Model, opts ...Option) (stages []stage.ID, edges []stage.Edge) {
+	if m == nil {
+		return nil, nil
+	}
+	cfg := newConfig(opts)
+	cfg.reads = readTypes(m)
+	g := safeGraph(m)
+	if g == nil || g.Len() == 0 {
+		return nil, nil
+	}
+	s := &suite{m: m, graph: g, cfg: cfg, rule: "Reached"}
+	stages, edges, _ = s.coverage()
+	return stages, edges
+}
+
+// checkReached reports, from [suite.coverage], every stage never reached
+// (a stage never reached hides its rule from every other rule), every
+// stage reached but never left although the graph declares edges out of
+// it that are not accepted (a dead end the graph says is not one) and,
+// with EveryEdge, every other edge never taken. Without EveryEdge, the other unused edges are
+// notes: Run logs them.
+func checkReached(s *suite) []error {
+	stages, edges, left := s.coverage()
+	search := fmt.Sprintf("%d random histories of %d steps (seed %d,%d)", s.cfg.walks, s.cfg.steps, s.cfg.seed1, s.cfg.seed2)
+	unreached := make(map[stage.ID]bool)
+	for _, id := range stages {
+		unreached[id] = true
+		s.fail(func() string {
+			return fmt.Sprintf("stage %q was never reached in %s, so no other rule checked it; if the model can enter it, make the histories find it (pass the event types its rule reads with Types, or raise Walks and Steps); if it cannot, remove the stage or accept it with modeltest.AllowUnreached(%q)",
+				id, search, id)
+		})
+	}
+	// Edges out of and into a stage never reached are part of that
+	// failure; group the rest by the stage they leave.
+	out := make(map[stage.ID][]stage.Edge)
+	var rest []stage.Edge
+	for _, e := range edges {
+		if !unreached[e.From] && !unreached[e.To] {
+			out[e.From] = append(out[e.From], e)
+			rest = append(rest, e)
+		}
+	}
+	stuck := make(map[stage.ID]bool)
+	for _, id := range s.graph.IDs() {
+		if unreached[id] || left[id] || len(out[id]) == 0 {
+			continue
+		}
+		stuck[id] = true
+		s.fail(func() string {
+			return fmt.Sprintf("stage %q was reached but never left in %s, although the graph declares %s: the model may have no way out of it; if it has one, make the histories find it (Types, Walks, Steps); if it has none, remove the edges or accept them with modeltest.AllowUnused(%s)",
+				id, search, edgeList(out[id]), edgeCode(out[id]))
+		})
+	}
+	var others []stage.Edge
+	for _, e := range rest {
+		if !stuck[e.From] {
+			others = append(others, e)
+		}
+	}
+	if len(others) > 0 {
+		msg := fmt.Sprintf("%d declared edges were never taken in %s: %s; if the model can make these moves, make the histories find them (Types, Walks, Steps); if it cannot, remove them from the graph (a graph model.Builder derives over-approximates: declare the edges with Builder.Edges) or accept them with modeltest.AllowUnused(%s)",
+			len(others), search, edgeList(others), edgeCode(others))
+		if s.cfg.everyEdge {
+			s.fail(func() string { return msg })
+		} else {
+			s.notes = append(s.notes, msg+" (not a failure without modeltest.EveryEdge)")
+		}
+	}
+	return s.errs
+}
+
+func edgeList(edges []stage.Edge) string {
+	var list []string
+	for _, e := range edges {
+		list = append(list, fmt.Sprintf("%s → %s (%s)", e.From, e.To, e.Kind))
+	}
+	return strings.Join(list, ", ")
+}
+
+func edgeCode(edges []stage.Edge) string {
+	var code []string
+	for _, e := range edges {
+		code = append(code, fmt.Sprintf("stage.Edge{From: %q, To: %q}", e.From, e.To))
+	}
+	return strings.Join(code, ", ")
 }
 
 // notScheduler is the skip of the NextChange rule.
@@ -581,6 +812,7 @@ func (x step) where(s *suite) string {
 func (s *suite) walks(fn func(x step) bool) {
 	r := rand.New(rand.NewPCG(s.cfg.seed1, s.cfg.seed2^0x9e3779b97f4a7c15))
 	types := eventTypes(s.cfg)
+	reads := s.cfg.reads
 	for w := 0; w < s.cfg.walks; w++ {
 		f := new(lifecycle.Facts)
 		now := s.cfg.start.Add(time.Duration(r.Int64N(int64(365 * day))))
@@ -596,7 +828,7 @@ func (s *suite) walks(fn func(x step) bool) {
 				now = now.Add(gap(r, true))
 				what = "moving now to " + ts(now)
 			} else {
-				e := randomEvent(r, types, now.Add(gap(r, false)), w)
+				e := randomEvent(r, types, reads, now.Add(gap(r, false)), w)
 				f.Add(&e)
 				now = e.Time.UTC()
 				what = "adding " + formatEvent(&e)
@@ -630,22 +862,26 @@ func gap(r *rand.Rand, clock bool) time.Duration {
 
 func eventTypes(c *config) []lifecycle.EventType {
 	types := append(lifecycle.StandardTypes(), "modeltest.custom")
-	return append(types, c.types...)
+	types = append(types, c.types...)
+	return append(types, c.reads...)
 }
 
 var currencies = []string{"EUR", "EUR", "EUR", "USD"}
 
 // randomEvent draws an event; purchases and visits are drawn more often
-// than the rest, as in a real shop.
-func randomEvent(r *rand.Rand, types []lifecycle.EventType, at time.Time, walk int) lifecycle.Event {
+// than the rest, as in a real shop, and so are the types the model reads
+// (reads, from [TypeReader]; none for a model that does not list them).
+func randomEvent(r *rand.Rand, types, reads []lifecycle.EventType, at time.Time, walk int) lifecycle.Event {
 	var t lifecycle.EventType
-	switch r.IntN(10) {
-	case 0, 1:
+	switch k := r.IntN(10); {
+	case k < 2:
 		t = lifecycle.OrderCompleted
-	case 2:
+	case k == 2:
 		t = lifecycle.SiteVisited
-	case 3:
+	case k == 3:
 		t = []lifecycle.EventType{lifecycle.OrderRefunded, lifecycle.SubscriptionRenewed, lifecycle.SubscriptionCancelled, lifecycle.TicketOpened, lifecycle.TicketResolved, lifecycle.SurveyAnswered, lifecycle.ReferralConverted}[r.IntN(7)]
+	case k < 7 && len(reads) > 0:
+		t = reads[r.IntN(len(reads))]
 	default:
 		t = types[r.IntN(len(types))]
 	}
@@ -686,7 +922,7 @@ func corpus(c *config) []sample {
 		at := c.start.Add(time.Duration(r.Int64N(int64(365 * day))))
 		for i := 0; i < n; i++ {
 			at = at.Add(gap(r, false))
-			e := randomEvent(r, types, at, w)
+			e := randomEvent(r, types, c.reads, at, w)
 			f.Add(&e)
 		}
 		what := "random customer " + strconv.Itoa(w)
