@@ -97,17 +97,19 @@ func (m *Memory) Changes(ctx context.Context, after lifecycle.Cursor, limit int)
 	}
 	m.feed.mu.Unlock()
 	out := make([]lifecycle.Change, 0, len(page))
-	var hist []lifecycle.Transition
+	var buf []lifecycle.Transition // decoded compact histories; never a stored customer's array
 	for _, e := range page {
 		s := m.shard(e.id)
 		s.mu.RLock()
 		r, ok := s.get(e.id)
 		var tr lifecycle.Transition
 		if ok {
+			var hist []lifecycle.Transition
 			if r.full != nil {
-				hist = r.full.History
+				hist = r.full.History // read only
 			} else {
-				hist = decodeHist(hist[:0], r.hist, m.names())
+				buf = decodeHist(buf[:0], r.hist, m.names())
+				hist = buf
 			}
 			if ok = e.seq <= uint64(len(hist)); ok {
 				tr = hist[e.seq-1]

@@ -1094,3 +1094,48 @@ func TestZeroMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMemoryChangesKeepHistories: listing the feed reads a customer kept
+// whole (a time not in UTC) and then one kept compact; the second's
+// decoding must not be written into the first's stored history.
+func TestMemoryChangesKeepHistories(t *testing.T) {
+	ctx := context.Background()
+	m := store.NewMemory()
+	lmt := time.FixedZone("LMT", 19*60+32)
+	t0 := time.Date(1900, 1, 1, 12, 0, 0, 0, lmt)
+	whole := &lifecycle.Customer{ID: "whole", Stage: "reach", Since: t0, AsOf: t0, Version: 1,
+		History: []lifecycle.Transition{{To: "reach", At: t0, Cause: "w1"}, {From: "reach", To: "conversion", At: t0, Cause: "w2"}}}
+	if err := m.Put(ctx, whole, 0); err != nil {
+		t.Fatal(err)
+	}
+	t1 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	compact := &lifecycle.Customer{ID: "compact", Stage: "reach", Since: t1, AsOf: t1, Version: 1,
+		History: []lifecycle.Transition{{To: "reach", At: t1, Cause: "c1"}}}
+	if err := m.Put(ctx, compact, 0); err != nil {
+		t.Fatal(err)
+	}
+	page, err := m.Changes(ctx, 0, 10)
+	if err != nil || len(page) != 3 {
+		t.Fatalf("Changes = %v, %v; want 3 changes", page, err)
+	}
+	got, err := m.Get(ctx, "whole")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.History[0].Cause != "w1" || !got.History[0].At.Equal(t0) {
+		t.Fatalf("after Changes, the whole customer's history is %+v; want it as put", got.History)
+	}
+	for _, ch := range page {
+		if ch.CustomerID == "whole" && ch.Seq == 1 && (ch.Cause != "w1" || !ch.At.Equal(t0)) {
+			t.Fatalf("change %+v; want the whole customer's first transition", ch)
+		}
+	}
+}
+
+// TestMemoryReopen runs the Reopen rule with a "reopen" that keeps the
+// same Memory (nothing outlives the process): what the rule writes,
+// including the change feed and a cursor, reads back as written.
+func TestMemoryReopen(t *testing.T) {
+	storetest.RunReopen(t, func(*testing.T) lifecycle.Store { return store.NewMemory() },
+		func(_ context.Context, s lifecycle.Store) (lifecycle.Store, error) { return s, nil })
+}

@@ -29,6 +29,26 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestReopen runs storetest's Reopen rule on each dialect: customers,
+// the change feed and the cursors survive closing the Store and
+// connecting again to the same SQLite file or PostgreSQL tables.
+func TestReopen(t *testing.T) {
+	forEach(t, func(t *testing.T, d sqlstore.Dialect) {
+		e := newEnv(t, d)
+		storetest.RunReopen(t, func(t *testing.T) lifecycle.Store { return e.open(t) }, func(ctx context.Context, s lifecycle.Store) (lifecycle.Store, error) {
+			if err := s.(*sqlstore.Store).Close(); err != nil {
+				return nil, err
+			}
+			s2, err := sqlstore.Connect(ctx, e.url, sqlstore.WithTablePrefix(e.prefix))
+			if err != nil {
+				return nil, err
+			}
+			t.Cleanup(func() { s2.Close() })
+			return s2, nil
+		})
+	})
+}
+
 // TestSeenCases runs storetest's rules about Customer.Seen, which this
 // store keeps in the events table.
 func TestSeenCases(t *testing.T) {

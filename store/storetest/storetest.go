@@ -19,6 +19,16 @@
 // names the rule broken and the input that broke it; a rule that hangs for
 // longer than [CaseTimeout] (plus a 5-second grace) fails instead of
 // hanging the test binary.
+//
+// Customers must come back as they were put, every time equal: the same
+// instant to the nanosecond with the same UTC offset to the second (the
+// zone's name and *time.Location are not compared). The rule ExactTimes
+// requires times from 1900 to [lifecycle.Never] with nanoseconds and
+// whole-minute offsets, and lets a store refuse (with
+// [lifecycle.ErrInvalidCustomer], storing nothing) but never change a time
+// whose offset has seconds. [RunReopen] and [ReopenCase] add the optional
+// rule Reopen for durable stores: what was written survives closing the
+// store and opening it again.
 package storetest
 
 import (
@@ -79,6 +89,7 @@ func Cases() []Case {
 		{"SeenReplaced", seenReplaced},
 		{"SeenLarge", seenLarge},
 		{"LongestValues", longestValues},
+		{"ExactTimes", exactTimes},
 		{"ChangesListed", changesListed},
 		{"ChangesConcurrent", changesConcurrent},
 		{"CursorLease", cursorLease},
@@ -224,8 +235,18 @@ func same(want, got *lifecycle.Customer) error {
 	if got == nil {
 		return errors.New("got a nil customer")
 	}
-	w, _ := json.Marshal(want)
-	g, _ := json.Marshal(got)
+	if err := sameTimes(want, got); err != nil {
+		return fmt.Errorf("stored customer differs: %w", err)
+	}
+	// Customer's JSON keeps every field, each time with its offset.
+	w, err := json.Marshal(want)
+	if err != nil {
+		return fmt.Errorf("cannot compare: json.Marshal(put customer) = %v", err)
+	}
+	g, err := json.Marshal(got)
+	if err != nil {
+		return fmt.Errorf("json.Marshal(customer got back) = %v", err)
+	}
 	if string(w) != string(g) {
 		return fmt.Errorf("stored customer differs\nwant %s\n got %s", w, g)
 	}

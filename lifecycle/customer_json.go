@@ -1,0 +1,197 @@
+package lifecycle
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/clmkit/clm/stage"
+)
+
+// MarshalJSON writes the customer's JSON form: every field under its JSON
+// tag, as encoding/json would write the struct, except that each time
+// keeps its UTC offset exactly. A time whose offset is whole minutes (UTC,
+// and every zone in use since about 1940) is written as encoding/json
+// writes a [time.Time] (RFC 3339 with nanoseconds), so that the output is
+// byte for byte what earlier releases wrote and any decoder of a
+// time.Time reads it. A time whose offset has seconds (local mean time,
+// such as Amsterdam's +00:19:32 before 1937), which RFC 3339 cannot hold
+// and encoding/json would write 32 seconds off, is written with the
+// seconds of its offset, e.g. "1900-01-01T00:00:00+00:19:32";
+// [Customer.UnmarshalJSON] reads it back exactly, while a plain time.Time
+// decoder refuses it rather than reading a wrong time. A time outside the
+// years 0–9999, or whose offset is 24 hours or more, is an error, as with
+// encoding/json. The zone's name and any monotonic clock reading are not
+// kept: a time comes back as the same instant with the same offset.
+func (c Customer) MarshalJSON() ([]byte, error) {
+	return json.Marshal(toCustomerJSON(&c))
+}
+
+// UnmarshalJSON reads the form [Customer.MarshalJSON] writes, and the form
+// encoding/json wrote for a Customer before it had one (the same, without
+// offsets with seconds). Seen is read by [EventSet.UnmarshalJSON]. A
+// field absent from the JSON keeps its value, as with encoding/json. On
+// error c is unchanged.
+func (c *Customer) UnmarshalJSON(data []byte) error {
+	v := toCustomerJSON(c)
+	if err := json.Unmarshal(data, v); err != nil {
+		return err
+	}
+	v.to(c)
+	return nil
+}
+
+// customerJSON and the types below mirror Customer, Facts, Tally,
+// Referral and Transition field for field, with exactTime for time.Time
+// (TestCustomerJSONMirrors keeps them in step).
+type customerJSON struct {
+	ID      string           `json:"id"`
+	Stage   stage.ID         `json:"stage"`
+	Since   exactTime        `json:"since"`
+	AsOf    exactTime        `json:"as_of"`
+	Facts   factsJSON        `json:"facts"`
+	History []transitionJSON `json:"history"`
+	Seen    EventSet         `json:"seen"`
+	Due     exactTime        `json:"due"`
+	Version uint64           `json:"version"`
+}
+
+type factsJSON struct {
+	First      exactTime      `json:"first"`
+	Last       exactTime      `json:"last"`
+	Tallies    []tallyJSON    `json:"tallies,omitempty"`
+	Sums       []Sum          `json:"sums,omitempty"`
+	ReferredBy string         `json:"referred_by,omitempty"`
+	ReferredAt exactTime      `json:"referred_at,omitzero"`
+	Score      int            `json:"score,omitempty"`
+	ScoreAt    exactTime      `json:"score_at,omitzero"`
+	Referrals  []referralJSON `json:"referrals,omitempty"`
+}
+
+type tallyJSON struct {
+	Type  EventType `json:"type"`
+	Count int64     `json:"count"`
+	First exactTime `json:"first"`
+	Last  exactTime `json:"last"`
+}
+
+type referralJSON struct {
+	Customer string    `json:"customer"`
+	At       exactTime `json:"at"`
+}
+
+type transitionJSON struct {
+	From  stage.ID  `json:"from"`
+	To    stage.ID  `json:"to"`
+	At    exactTime `json:"at"`
+	Cause string    `json:"cause,omitempty"`
+}
+
+// mapSlice converts a slice element by element, keeping nil nil and
+// empty empty (encoding/json writes them as null and []).
+func mapSlice[S, D any](src []S, f func(S) D) []D {
+	if src == nil {
+		return nil
+	}
+	out := make([]D, len(src))
+	for i, s := range src {
+		out[i] = f(s)
+	}
+	return out
+}
+
+func toCustomerJSON(c *Customer) *customerJSON {
+	f := &c.Facts
+	return &customerJSON{
+		ID: c.ID, Stage: c.Stage, Since: exactTime(c.Since), AsOf: exactTime(c.AsOf),
+		Facts: factsJSON{
+			First: exactTime(f.First), Last: exactTime(f.Last),
+			Tallies: mapSlice(f.Tallies, func(t Tally) tallyJSON {
+				return tallyJSON{Type: t.Type, Count: t.Count, First: exactTime(t.First), Last: exactTime(t.Last)}
+			}),
+			Sums:       slices.Clone(f.Sums), // decoding must not write to c's array
+			ReferredBy: f.ReferredBy, ReferredAt: exactTime(f.ReferredAt),
+			Score: f.Score, ScoreAt: exactTime(f.ScoreAt),
+			Referrals: mapSlice(f.Referrals, func(r Referral) referralJSON {
+				return referralJSON{Customer: r.Customer, At: exactTime(r.At)}
+			}),
+		},
+		History: mapSlice(c.History, func(t Transition) transitionJSON {
+			return transitionJSON{From: t.From, To: t.To, At: exactTime(t.At), Cause: t.Cause}
+		}),
+		Seen: c.Seen, Due: exactTime(c.Due), Version: c.Version,
+	}
+}
+
+func (v *customerJSON) to(c *Customer) {
+	f := &v.Facts
+	*c = Customer{
+		ID: v.ID, Stage: v.Stage, Since: time.Time(v.Since), AsOf: time.Time(v.AsOf),
+		Facts: Facts{
+			First: time.Time(f.First), Last: time.Time(f.Last),
+			Tallies: mapSlice(f.Tallies, func(t tallyJSON) Tally {
+				return Tally{Type: t.Type, Count: t.Count, First: time.Time(t.First), Last: time.Time(t.Last)}
+			}),
+			Sums:       f.Sums,
+			ReferredBy: f.ReferredBy, ReferredAt: time.Time(f.ReferredAt),
+			Score: f.Score, ScoreAt: time.Time(f.ScoreAt),
+			Referrals: mapSlice(f.Referrals, func(r referralJSON) Referral {
+				return Referral{Customer: r.Customer, At: time.Time(r.At)}
+			}),
+		},
+		History: mapSlice(v.History, func(t transitionJSON) Transition {
+			return Transition{From: t.From, To: t.To, At: time.Time(t.At), Cause: t.Cause}
+		}),
+		Seen: v.Seen, Due: time.Time(v.Due), Version: v.Version,
+	}
+}
+
+// exactTime is a time.Time whose JSON keeps an offset with seconds.
+type exactTime time.Time
+
+// layoutOffsetSeconds is RFC 3339 with nanoseconds and an offset with
+// seconds.
+const layoutOffsetSeconds = "2006-01-02T15:04:05.999999999-07:00:00"
+
+// IsZero makes omitzero behave as for a time.Time.
+func (t exactTime) IsZero() bool { return time.Time(t).IsZero() }
+
+// MarshalJSON writes t as time.Time does when its offset is whole
+// minutes, and otherwise with layoutOffsetSeconds.
+func (t exactTime) MarshalJSON() ([]byte, error) {
+	tt := time.Time(t)
+	_, off := tt.Zone()
+	if off%60 == 0 {
+		return tt.MarshalJSON()
+	}
+	if y := tt.Year(); y < 0 || y > 9999 {
+		return nil, fmt.Errorf("lifecycle: Customer.MarshalJSON: time %v: year outside of range [0,9999]", tt)
+	}
+	if off <= -24*3600 || off >= 24*3600 {
+		return nil, fmt.Errorf("lifecycle: Customer.MarshalJSON: time %v: UTC offset of 24 hours or more", tt)
+	}
+	b := append(make([]byte, 0, len(layoutOffsetSeconds)+2), '"')
+	b = tt.AppendFormat(b, layoutOffsetSeconds)
+	return append(b, '"'), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, or null (no change).
+func (t *exactTime) UnmarshalJSON(data []byte) error {
+	var tt time.Time
+	err := tt.UnmarshalJSON(data) // RFC 3339, or null (no change)
+	if err == nil {
+		if string(data) != "null" {
+			*t = exactTime(tt)
+		}
+		return nil
+	}
+	if n := len(data); n >= 2 && data[0] == '"' && data[n-1] == '"' {
+		if tt, err2 := time.Parse(layoutOffsetSeconds, string(data[1:n-1])); err2 == nil {
+			*t = exactTime(tt)
+			return nil
+		}
+	}
+	return errors.Join(err, errors.New("lifecycle: Customer.UnmarshalJSON: want RFC 3339, or RFC 3339 with an offset with seconds (+hh:mm:ss)"))
+}
