@@ -93,7 +93,7 @@ func (s *Store) changesPage(ctx context.Context, ex feedQuerier, after int64, li
 	}
 	defer rows.Close()
 	var out []lifecycle.Change
-	var c lifecycle.Customer
+	hist := map[string][]lifecycle.Transition{} // each customer's, decoded once per page
 	for rows.Next() {
 		var (
 			id       string
@@ -103,14 +103,19 @@ func (s *Store) changesPage(ctx context.Context, ex feedQuerier, after int64, li
 		if err := rows.Scan(&id, &seq, &pos, &data); err != nil {
 			return nil, err
 		}
-		if err := decode(&c, id, 1, data, ""); err != nil {
-			return nil, err
+		if data != nil {
+			var c lifecycle.Customer
+			if err := decode(&c, id, 1, data, ""); err != nil {
+				return nil, err
+			}
+			hist[id] = c.History
 		}
-		if seq < 1 || seq > int64(len(c.History)) {
+		h := hist[id]
+		if seq < 1 || seq > int64(len(h)) {
 			// Not expected: a Put replaced the history with a shorter one.
 			continue
 		}
-		out = append(out, lifecycle.Change{CustomerID: id, Transition: c.History[seq-1], Seq: uint64(seq), Pos: lifecycle.Cursor(pos)})
+		out = append(out, lifecycle.Change{CustomerID: id, Transition: h[seq-1], Seq: uint64(seq), Pos: lifecycle.Cursor(pos)})
 	}
 	return out, rows.Err()
 }

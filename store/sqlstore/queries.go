@@ -77,11 +77,17 @@ SELECT count(*) FROM upd`
 ), seen AS (
 	SELECT DISTINCT g.id FROM unnest($11::text[], $12::bytea[]) AS g(id, key)
 	CROSS JOIN LATERAL (SELECT 1 FROM {e} e WHERE e.customer_id = g.id AND e.key = g.key LIMIT 1) e
+), lk AS MATERIALIZED (
+	-- The rows to update, locked in the order of ID: two statements over
+	-- the same customers take their rows in the same order and cannot
+	-- deadlock, whatever order the update's plan visits them in (the
+	-- index and heap orders differ, and rows move when updated).
+	SELECT c.id FROM {c} c WHERE c.id = ANY ($1::text[]) ORDER BY c.id FOR UPDATE
 ), upd AS (
 	-- (id = ANY: an index scan, not a hash join of v to every customer)
 	UPDATE {c} c SET stage = v.stage, version = v.version, as_of = v.as_of, data = v.data, due = NULLIF(v.due, 9223372036854775807)
 	FROM v LEFT JOIN seen ON seen.id = v.id
-	WHERE c.id = ANY ($1::text[]) AND v.prev > 0 AND c.id = v.id AND c.version = v.prev
+	WHERE c.id = ANY ($1::text[]) AND c.id IN (SELECT id FROM lk) AND v.prev > 0 AND c.id = v.id AND c.version = v.prev
 	AND (v.xmin = '' OR (c.xmin = v.xmin::xid AND seen.id IS NULL))
 	RETURNING c.id, c.xmin
 ), new AS (
@@ -122,8 +128,12 @@ SELECT id, xmin::text FROM won`,
 UPDATE {p}changes ch SET pos = $1 + todo.n FROM todo
 WHERE ch.customer_id = todo.customer_id AND ch.seq = todo.seq AND ch.pos IS NULL RETURNING ch.pos`,
 			setFeed: `UPDATE {p}feed SET last = $1 WHERE one = 1`,
-			changes: `SELECT ch.customer_id, ch.seq, ch.pos, c.data FROM {p}changes ch JOIN {c} c ON c.id = ch.customer_id
-WHERE ch.pos > $1 ORDER BY ch.pos LIMIT $2`,
+			// Each customer's data once per page, on its first row: a
+			// customer with many changes would otherwise be sent (and
+			// decoded) once per change.
+			changes: `SELECT p.customer_id, p.seq, p.pos,
+	CASE WHEN p.pos = min(p.pos) OVER (PARTITION BY p.customer_id) THEN (SELECT c.data FROM {c} c WHERE c.id = p.customer_id) END
+FROM (SELECT customer_id, seq, pos FROM {p}changes WHERE pos > $1 ORDER BY pos LIMIT $2) p ORDER BY p.pos`,
 			claim: `INSERT INTO {p}feed_cursors AS f (name, pos, owner, until) VALUES ($1, 0, $2, $4)
 ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
 WHERE f.owner = excluded.owner OR f.until <= $3 RETURNING f.pos`,
@@ -161,8 +171,12 @@ WHERE f.owner = excluded.owner OR f.until <= $3 RETURNING f.pos`,
 UPDATE {p}changes AS ch SET pos = ? + todo.n FROM todo
 WHERE ch.customer_id = todo.customer_id AND ch.seq = todo.seq AND ch.pos IS NULL RETURNING pos`,
 			setFeed: `UPDATE {p}feed SET last = ? WHERE one = 1`,
-			changes: `SELECT ch.customer_id, ch.seq, ch.pos, c.data FROM {p}changes ch JOIN {c} c ON c.id = ch.customer_id
-WHERE ch.pos > ? ORDER BY ch.pos LIMIT ?`,
+			// Each customer's data once per page, on its first row: a
+			// customer with many changes would otherwise be sent (and
+			// decoded) once per change.
+			changes: `SELECT p.customer_id, p.seq, p.pos,
+	CASE WHEN p.pos = min(p.pos) OVER (PARTITION BY p.customer_id) THEN (SELECT c.data FROM {c} c WHERE c.id = p.customer_id) END
+FROM (SELECT customer_id, seq, pos FROM {p}changes WHERE pos > ? ORDER BY pos LIMIT ?) p ORDER BY p.pos`,
 			claim: `INSERT INTO {p}feed_cursors AS f (name, pos, owner, until) VALUES (?1, 0, ?2, ?4)
 ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
 WHERE f.owner = excluded.owner OR f.until <= ?3 RETURNING pos`,
