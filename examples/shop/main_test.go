@@ -405,6 +405,15 @@ var (
 	revenueRowRE = regexp.MustCompile(`<tr data-stage="([a-z_]+)"><td>[^<]*</td><td class="num" data-customers="(\d+)">`)
 )
 
+// heatCellRE finds the first cell (k = 0) of each cohort of the retention
+// heatmap and the cohort's size; flywheelRowRE each period of the flywheel
+// table; riskRowRE each customer of the risk panel.
+var (
+	heatCellRE    = regexp.MustCompile(`<rect class="cell" data-cohort="(\d{4}-\d\d)" data-k="0" data-retained="\d+" data-customers="(\d+)"`)
+	flywheelRowRE = regexp.MustCompile(`<tr data-period="\d{4}-\d\d-\d\d" data-prospects="\d+" data-referred="\d+" data-new="\d+">`)
+	riskRowRE     = regexp.MustCompile(`<tr data-customer="[^"]+" data-palive="[0-9.]+">`)
+)
+
 // countRE finds the chart's count labels in the rendered DOM.
 var countRE = regexp.MustCompile(`<text[^>]*class="count"[^>]*data-stage="([a-z_]+)"[^>]*>\s*(\d+)\s*</text>`)
 
@@ -474,6 +483,34 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	if !bytes.Contains(dom, []byte(`data-currency="EUR"`)) {
 		t.Error("the revenue panel shows no EUR revenue")
+	}
+
+	// The owner panels: the retention heatmap has a cell per cohort and
+	// month since, cohort sizes adding up to the customers with an order;
+	// the flywheel table a row per period; the risk panel a list or the
+	// reason it has none.
+	cohortSizes := map[string]int{}
+	for _, m := range heatCellRE.FindAllSubmatch(dom, -1) {
+		n, _ := strconv.Atoi(string(m[2]))
+		cohortSizes[string(m[1])] = n
+	}
+	buyers := 0
+	for _, n := range cohortSizes {
+		buyers += n
+	}
+	if len(cohortSizes) == 0 || buyers != want["conversion"]+want["retention"]+want["loyalty"] {
+		t.Errorf("retention heatmap: cohorts %v add up to %d customers, want the %d with an order", cohortSizes, buyers, want["conversion"]+want["retention"]+want["loyalty"])
+	}
+	if n := len(flywheelRowRE.FindAll(dom, -1)); n != 12 {
+		t.Errorf("flywheel table: %d periods rendered, want 12", n)
+	}
+	switch risk := riskRowRE.FindAll(dom, -1); {
+	case len(risk) > 0:
+		t.Logf("risk panel: %d customers listed", len(risk))
+	case bytes.Contains(dom, []byte(`id="risk-msg"`)):
+		t.Logf("risk panel: %s", regexp.MustCompile(`id="risk-msg">([^<]*)<`).FindSubmatch(dom)[1])
+	default:
+		t.Error("the risk panel shows neither customers nor a message")
 	}
 
 	dom = chromium(t, "--dump-dom", svc.URL+"/?customer=cust-0007")

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"html/template"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -25,6 +26,18 @@ var dashboardTemplate = template.Must(template.New("dashboard").Funcs(template.F
 	"add":   func(a, b int) int { return a + b },
 	"month": func(t time.Time) string { return t.UTC().Format("Jan 2006") },
 	"day":   func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+	"pctn": func(f float64) string {
+		if math.IsNaN(f) {
+			return "—"
+		}
+		return strconv.FormatFloat(100*f, 'f', 1, 64) + "%"
+	},
+	"num": func(f float64, prec int) string {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return "—"
+		}
+		return strconv.FormatFloat(f, 'f', prec, 64)
+	},
 }).Parse(dashboardHTML))
 
 // Geometry of the funnel chart, in SVG user units.
@@ -49,6 +62,9 @@ type dashboardData struct {
 	Status    int    // the lookup's HTTP status when the customer is not shown
 	Hooks     *webhooksView
 	Panels    *stagePanels
+	Retention *retentionPanel
+	Risk      *riskPanel
+	Flywheel  *flywheelPanel
 }
 
 type chart struct {
@@ -97,7 +113,14 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "reading the store failed", http.StatusInternalServerError)
 		return
 	}
-	d := dashboardData{Model: s.t.Model().Name(), Customers: rep.Customers, Generated: s.now(), Panels: panels}
+	fly, err := s.flywheelPanel(r.Context())
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "shop: dashboard: reading the store", "err", err)
+		http.Error(w, "reading the store failed", http.StatusInternalServerError)
+		return
+	}
+	d := dashboardData{Model: s.t.Model().Name(), Customers: rep.Customers, Generated: s.now(), Panels: panels,
+		Retention: s.retentionPanel(r.Context(), panels), Risk: s.riskPanel(r.Context(), panels), Flywheel: fly}
 	d.Chart = buildChart(rep, s.stageName)
 	for i, st := range rep.Stages {
 		d.Stages = append(d.Stages, dashStage{Name: s.stageName(st.Stage), Stay: st.Stay, Open: st.Open, Curr: st.Current, Entrd: st.Entered})

@@ -22,6 +22,9 @@ type stagePanels struct {
 	Money      []stageMoney // per stage, in the model's order
 	Times      []time.Time  // the points of OverTime, oldest first; the last is now
 	OverTime   []stageSeries
+	// customers are clones of the customers read (pending referrers left
+	// out), for the panels that need more than counters.
+	customers []*lifecycle.Customer
 }
 
 // stageMoney is one stage's row of the revenue panel.
@@ -40,7 +43,8 @@ type stageSeries struct {
 	Counts []int // customers in the stage at each of Times
 }
 
-// stagePanels reads every stored customer once.
+// stagePanels reads every stored customer once, keeping a clone of each
+// for the owner panels (see owner.go).
 func (s *Server) stagePanels(ctx context.Context) (*stagePanels, error) {
 	now := s.now().UTC()
 	p := &stagePanels{Times: make([]time.Time, overTimePoints)}
@@ -66,6 +70,7 @@ func (s *Server) stagePanels(ctx context.Context) (*stagePanels, error) {
 		if c.PendingReferrer() {
 			continue
 		}
+		p.customers = append(p.customers, c.Clone())
 		if i, ok := index[c.Stage]; ok {
 			counts[i]++
 			for _, cur := range c.Facts.Currencies() {

@@ -83,6 +83,7 @@ type Server struct {
 	metrics  *Metrics
 	mux      *http.ServeMux
 	page     *template.Template
+	fit      fitCache // the last BG/NBD fit of the risk panel
 }
 
 // New returns a Server that records into t and reads t's store. Limits
