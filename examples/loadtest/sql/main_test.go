@@ -34,3 +34,27 @@ func TestLoadPostgres(t *testing.T) {
 	}
 	t.Log(runLoad(t, "-store", "postgres", "-dsn", dsn, "-events", "3000", "-customers", "300", "-writers", "4", "-dup", "0.2", "-shuffle", "0.3", "-seed", "4"))
 }
+
+// TestFlagConventions: the command answers -h with exit 0, and a bad
+// flag, a bad value or an unknown store with exit 2 and a message naming
+// it, as the root module's commands do.
+func TestFlagConventions(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string // in stderr
+	}{
+		{[]string{"-h"}, 0, "-store"},
+		{[]string{"-help"}, 0, "-store"},
+		{[]string{"-bogus"}, 2, "bogus"},
+		{[]string{"-events", "x"}, 2, "-events"},
+		{[]string{"-events", "0"}, 2, "-events"},
+		{[]string{"-store", "oracle"}, 2, "oracle"},
+	} {
+		var out, errs bytes.Buffer
+		code := harness.Main(tc.args, &out, &errs, openers(), nil)
+		if code != tc.code || !strings.Contains(errs.String()+out.String(), tc.want) {
+			t.Errorf("%v: exit %d, output %q; want exit %d and a message naming %q", tc.args, code, errs.String()+out.String(), tc.code, tc.want)
+		}
+	}
+}
