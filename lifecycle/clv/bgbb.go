@@ -171,18 +171,11 @@ func FitBGBB(customers []DiscreteCustomer, opts *FitOptions) (BGBB, FitInfo, err
 		{math.Log(0.5), math.Log(0.5), math.Log(0.5), math.Log(2)},
 		{math.Log(2), math.Log(2), math.Log(0.2), math.Log(5)},
 	}
-	res, h, err := fitLogParams("BG/BB fit", numeric.CentralDifference(nll, 1e-6), starts, opts, &info)
-	if err == nil {
-		h = valueHessian(nll, res.X, 1e-3)
-	}
+	p, err := fitLog("BG/BB", []string{"alpha", "beta", "gamma", "delta"}, numeric.CentralDifference(nll, 1e-6), nll, starts, n, opts, &info)
 	if err != nil {
 		return BGBB{}, info, err
 	}
-	info.LogLikelihood = -res.F * n
-	if err := info.setEstimates("BG/BB", []string{"alpha", "beta", "gamma", "delta"}, res.X, h, n); err != nil {
-		return BGBB{}, info, wrapNoConvergence("BG/BB standard errors", err)
-	}
-	return BGBB{math.Exp(res.X[0]), math.Exp(res.X[1]), math.Exp(res.X[2]), math.Exp(res.X[3])}, info, nil
+	return BGBB{p[0], p[1], p[2], p[3]}, info, nil
 }
 
 // LogLikelihood returns the total BG/BB log-likelihood of the histories

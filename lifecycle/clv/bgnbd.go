@@ -235,16 +235,11 @@ func FitBGNBD(customers []Customer, opts *FitOptions) (BGNBD, FitInfo, error) {
 		{math.Log(0.5), math.Log(0.5 / rate), math.Log(0.5), math.Log(3)},
 		{math.Log(0.1), math.Log(0.1), math.Log(0.1), math.Log(0.1)},
 	}
-	res, h, err := fitLogParams("BG/NBD fit", f, starts, opts, &info)
+	p, err := fitLog("BG/NBD", []string{"r", "alpha", "a", "b"}, f, nil, starts, d.wTotal, opts, &info)
 	if err != nil {
 		return BGNBD{}, info, err
 	}
-	m := BGNBD{math.Exp(res.X[0]), math.Exp(res.X[1]), math.Exp(res.X[2]), math.Exp(res.X[3])}
-	info.LogLikelihood = -res.F * d.wTotal
-	if err := info.setEstimates("BG/NBD", []string{"r", "alpha", "a", "b"}, res.X, h, d.wTotal); err != nil {
-		return BGNBD{}, info, wrapNoConvergence("BG/NBD standard errors", err)
-	}
-	return m, info, nil
+	return BGNBD{p[0], p[1], p[2], p[3]}, info, nil
 }
 
 // LogLikelihood returns the total BG/NBD log-likelihood of the customers'

@@ -225,6 +225,31 @@ func fitLogParams(what string, f numeric.Objective, starts [][]float64, opts *Fi
 	return numeric.Result{}, nil, wrapNoConvergence(what, firstErr)
 }
 
+// fitLog is every fit on log-parameters: it minimises f, the mean negative
+// log-likelihood per unit of weight n (see fitLogParams), and fills info's
+// LogLikelihood, Model and estimates (see [FitInfo.setEstimates]) under
+// the parameters' names. When values is not nil (the fits whose gradient
+// f is itself numerical), the Hessian for the standard errors is taken
+// from second differences of values instead. It returns the parameters.
+func fitLog(model string, names []string, f numeric.Objective, values func([]float64) float64, starts [][]float64, n float64, opts *FitOptions, info *FitInfo) ([]float64, error) {
+	res, h, err := fitLogParams(model+" fit", f, starts, opts, info)
+	if err != nil {
+		return nil, err
+	}
+	if values != nil {
+		h = valueHessian(values, res.X, 1e-3)
+	}
+	info.LogLikelihood = -res.F * n
+	if err := info.setEstimates(model, names, res.X, h, n); err != nil {
+		return nil, wrapNoConvergence(model+" standard errors", err)
+	}
+	p := make([]float64, len(res.X))
+	for i, x := range res.X {
+		p[i] = math.Exp(x)
+	}
+	return p, nil
+}
+
 // indexer assigns dense indices to distinct float64 values.
 type indexer struct {
 	idx  map[float64]int32

@@ -176,15 +176,11 @@ func FitGammaGamma(customers []Customer, opts *FitOptions) (GammaGamma, FitInfo,
 		{math.Log(5), math.Log(3), math.Log(2 * mean / 5)},
 		{0, 0, 0},
 	}
-	res, h, err := fitLogParams("Gamma-Gamma fit", f, starts, opts, &info)
+	p, err := fitLog("Gamma-Gamma", []string{"p", "q", "v"}, f, nil, starts, d.wTotal, opts, &info)
 	if err != nil {
 		return GammaGamma{}, info, err
 	}
-	info.LogLikelihood = -res.F * d.wTotal
-	if err := info.setEstimates("Gamma-Gamma", []string{"p", "q", "v"}, res.X, h, d.wTotal); err != nil {
-		return GammaGamma{}, info, wrapNoConvergence("Gamma-Gamma standard errors", err)
-	}
-	return GammaGamma{math.Exp(res.X[0]), math.Exp(res.X[1]), math.Exp(res.X[2])}, info, nil
+	return GammaGamma{p[0], p[1], p[2]}, info, nil
 }
 
 // LogLikelihood returns the total Gamma-Gamma log-likelihood of the repeat

@@ -124,15 +124,11 @@ func FitMBGNBD(customers []Customer, opts *FitOptions) (MBGNBD, FitInfo, error) 
 		{math.Log(0.5), math.Log(0.5 / rate), math.Log(0.5), math.Log(3)},
 		{math.Log(0.1), math.Log(0.1), math.Log(0.1), math.Log(0.1)},
 	}
-	res, h, err := fitLogParams("MBG/NBD fit", f, starts, opts, &info)
+	p, err := fitLog("MBG/NBD", []string{"r", "alpha", "a", "b"}, f, nil, starts, n, opts, &info)
 	if err != nil {
 		return MBGNBD{}, info, err
 	}
-	info.LogLikelihood = -res.F * n
-	if err := info.setEstimates("MBG/NBD", []string{"r", "alpha", "a", "b"}, res.X, h, n); err != nil {
-		return MBGNBD{}, info, wrapNoConvergence("MBG/NBD standard errors", err)
-	}
-	return MBGNBD{math.Exp(res.X[0]), math.Exp(res.X[1]), math.Exp(res.X[2]), math.Exp(res.X[3])}, info, nil
+	return MBGNBD{p[0], p[1], p[2], p[3]}, info, nil
 }
 
 // LogLikelihood returns the total MBG/NBD log-likelihood of the customers'

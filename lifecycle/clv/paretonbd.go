@@ -137,18 +137,11 @@ func FitParetoNBD(customers []Customer, opts *FitOptions) (ParetoNBD, FitInfo, e
 		{math.Log(0.5), math.Log(0.5 / rate), math.Log(0.5), math.Log(meanT / 2)},
 		{0, 0, 0, 0},
 	}
-	res, h, err := fitLogParams("Pareto/NBD fit", numeric.CentralDifference(nll, 1e-6), starts, opts, &info)
-	if err == nil {
-		h = valueHessian(nll, res.X, 1e-3)
-	}
+	p, err := fitLog("Pareto/NBD", []string{"r", "alpha", "s", "beta"}, numeric.CentralDifference(nll, 1e-6), nll, starts, n, opts, &info)
 	if err != nil {
 		return ParetoNBD{}, info, err
 	}
-	info.LogLikelihood = -res.F * n
-	if err := info.setEstimates("Pareto/NBD", []string{"r", "alpha", "s", "beta"}, res.X, h, n); err != nil {
-		return ParetoNBD{}, info, wrapNoConvergence("Pareto/NBD standard errors", err)
-	}
-	return ParetoNBD{math.Exp(res.X[0]), math.Exp(res.X[1]), math.Exp(res.X[2]), math.Exp(res.X[3])}, info, nil
+	return ParetoNBD{p[0], p[1], p[2], p[3]}, info, nil
 }
 
 // LogLikelihood returns the total Pareto/NBD log-likelihood of the

@@ -115,18 +115,11 @@ func FitSBG(survivors []float64, opts *FitOptions) (SBG, FitInfo, error) {
 		{0, 0},
 		{math.Log(0.5), math.Log(5)},
 	}
-	res, h, err := fitLogParams("sBG fit", numeric.CentralDifference(nll, 1e-6), starts, opts, &info)
-	if err == nil {
-		h = valueHessian(nll, res.X, 1e-3)
-	}
+	p, err := fitLog("sBG", []string{"alpha", "beta"}, numeric.CentralDifference(nll, 1e-6), nll, starts, n, opts, &info)
 	if err != nil {
 		return SBG{}, info, err
 	}
-	info.LogLikelihood = -res.F * n
-	if err := info.setEstimates("sBG", []string{"alpha", "beta"}, res.X, h, n); err != nil {
-		return SBG{}, info, wrapNoConvergence("sBG standard errors", err)
-	}
-	return SBG{math.Exp(res.X[0]), math.Exp(res.X[1])}, info, nil
+	return SBG{p[0], p[1]}, info, nil
 }
 
 // LogLikelihood returns the sBG log-likelihood of a survivor series (see
