@@ -650,7 +650,7 @@ func (s *Store) applySQLite(ctx context.Context, ws []*lifecycle.Write) (called 
 // page, and a second write finds it no longer due).
 func (s *Store) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
-		at := dueNanos(now)
+		at := unixNanos(now)
 		if !now.Before(lifecycle.Never) {
 			at = math.MaxInt64
 		}

@@ -306,11 +306,13 @@ func dueArg(t time.Time) any {
 	case !t.Before(lifecycle.Never):
 		return nil
 	}
-	return dueNanos(t)
+	return unixNanos(t)
 }
 
-// dueNanos returns t's code for comparisons (see dueArg).
-func dueNanos(t time.Time) int64 {
+// unixNanos returns t in Unix nanoseconds, clamped to the years
+// 1678–2261: the due column's code for comparisons (see dueArg), and the
+// lease times of feed_cursors.
+func unixNanos(t time.Time) int64 {
 	switch s := t.Unix(); {
 	case s < -9223372036:
 		return math.MinInt64

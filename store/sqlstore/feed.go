@@ -164,18 +164,6 @@ func (s *Store) inFeedTx(ctx context.Context, f func(ex feedQuerier) error) erro
 	return tx.Commit()
 }
 
-// leaseNanos is a lease time in Unix nanoseconds, clamped to the years
-// 1678–2262.
-func leaseNanos(t time.Time) int64 {
-	switch s := t.Unix(); {
-	case s <= -9223372036:
-		return math.MinInt64
-	case s >= 9223372036:
-		return math.MaxInt64
-	}
-	return t.UnixNano()
-}
-
 // ClaimCursor keeps named cursors in the feed_cursors table, as
 // [lifecycle.CursorKeeper] describes, so that dispatchers in several
 // processes on one database take turns.
@@ -189,7 +177,7 @@ func (s *Store) ClaimCursor(ctx context.Context, name, owner string, now, until 
 		defer unlock()
 	}
 	var pos int64
-	err := s.db.QueryRowContext(ctx, s.q.claim, name, owner, leaseNanos(now), leaseNanos(until)).Scan(&pos)
+	err := s.db.QueryRowContext(ctx, s.q.claim, name, owner, unixNanos(now), unixNanos(until)).Scan(&pos)
 	switch {
 	case err == nil:
 		return lifecycle.Cursor(pos), until.After(now), nil
@@ -219,7 +207,7 @@ func (s *Store) AdvanceCursor(ctx context.Context, name, owner string, c lifecyc
 	} else {
 		defer unlock()
 	}
-	res, err := s.db.ExecContext(ctx, s.q.advance, name, owner, int64(c), leaseNanos(now), leaseNanos(until))
+	res, err := s.db.ExecContext(ctx, s.q.advance, name, owner, int64(c), unixNanos(now), unixNanos(until))
 	if err != nil {
 		return fmt.Errorf("sqlstore: advance cursor %q: %w", name, err)
 	}
@@ -238,7 +226,7 @@ func (s *Store) AdvanceCursor(ctx context.Context, name, owner string, c lifecyc
 	} else if err != nil {
 		return fmt.Errorf("sqlstore: advance cursor %q: %w", name, err)
 	}
-	if holder == owner && leaseNanos(now) < held && int64(c) < pos {
+	if holder == owner && unixNanos(now) < held && int64(c) < pos {
 		return fmt.Errorf("sqlstore: advance cursor %q: %d is before the stored %d: %w", name, c, pos, lifecycle.ErrConflict)
 	}
 	return fmt.Errorf("sqlstore: advance cursor %q: the lease is %q's until %s, not %q's: %w", name, holder, time.Unix(0, held).UTC().Format(time.RFC3339Nano), owner, lifecycle.ErrConflict)
