@@ -1,0 +1,154 @@
+package stream
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/clmkit/clm/lifecycle"
+)
+
+// Format is how a message's value encodes events.
+type Format int
+
+// Formats of a message's value.
+const (
+	// FormatAuto decodes a value whose first object has a "messageId",
+	// "batch", "userId" or "anonymousId" member as Segment calls, and any
+	// other value as the JSON event form.
+	FormatAuto Format = iota
+	// FormatJSON is the library's JSON event form: one event object or
+	// an array of them ([lifecycle.DecodeEvents]).
+	FormatJSON
+	// FormatSegment is Segment calls: one call, an array of calls or a
+	// batch object ([lifecycle.FromSegment]).
+	FormatSegment
+)
+
+// String returns the format's name: "auto", "json" or "segment".
+func (f Format) String() string {
+	switch f {
+	case FormatAuto:
+		return "auto"
+	case FormatJSON:
+		return "json"
+	case FormatSegment:
+		return "segment"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// ErrFormat is wrapped by the error [ParseFormat] returns for a name that
+// is no format.
+var ErrFormat = errors.New("stream: unknown format")
+
+// ParseFormat returns the format named name ("auto", "json" or
+// "segment"; "" is "auto"), or an error naming the value and wrapping
+// [ErrFormat].
+func ParseFormat(name string) (Format, error) {
+	switch name {
+	case "", "auto":
+		return FormatAuto, nil
+	case "json":
+		return FormatJSON, nil
+	case "segment":
+		return FormatSegment, nil
+	}
+	return FormatAuto, fmt.Errorf("format %q: want auto, json or segment: %w", name, ErrFormat)
+}
+
+// Decode decodes a message's value into events in format f. Its error
+// wraps [lifecycle.ErrInvalidEvent] and holds a
+// [*lifecycle.ValidationError] (see [lifecycle.DecodeEvents] and
+// [lifecycle.FromSegment]). A Segment value with some calls that convert
+// and some that do not is refused as a whole: Decode returns no events.
+func Decode(f Format, value []byte) ([]lifecycle.Event, error) {
+	if f == FormatAuto {
+		f = sniff(value)
+	}
+	switch f {
+	case FormatSegment:
+		events, err := lifecycle.FromSegment(value)
+		if err != nil {
+			return nil, err
+		}
+		return events, nil
+	case FormatJSON:
+		events, err := lifecycle.DecodeEvents(value)
+		if err != nil {
+			return nil, err
+		}
+		return events, nil
+	}
+	return nil, &lifecycle.ValidationError{Field: "format", Value: f.String(), Reason: "unknown format"}
+}
+
+// sniff tells Segment calls from the JSON event form by the members of
+// the value's first object; anything it cannot read is left to the JSON
+// form's decoder, which says what is wrong.
+func sniff(value []byte) Format {
+	d := json.NewDecoder(bytes.NewReader(value))
+	tok, err := d.Token()
+	if err != nil {
+		return FormatJSON
+	}
+	if tok == json.Delim('[') {
+		if tok, err = d.Token(); err != nil {
+			return FormatJSON
+		}
+	}
+	if tok != json.Delim('{') {
+		return FormatJSON
+	}
+	for d.More() {
+		key, err := d.Token()
+		if err != nil {
+			return FormatJSON
+		}
+		switch key {
+		case "messageId", "batch", "userId", "anonymousId":
+			return FormatSegment
+		}
+		var skip json.RawMessage
+		if err := d.Decode(&skip); err != nil {
+			return FormatJSON
+		}
+	}
+	return FormatJSON
+}
+
+// Outgoing is a message to publish: its key (the customer ID, which
+// chooses the partition) and its value.
+type Outgoing struct {
+	Key   string
+	Value []byte
+}
+
+// Encode gives each event its own message, keyed by its customer ID,
+// with the event's JSON form as the value. It refuses (with an error
+// naming the event's index and wrapping [lifecycle.ErrInvalidEvent]) an
+// event with no customer ID, which no partition could be chosen for.
+func Encode(events ...lifecycle.Event) ([]Outgoing, error) {
+	out := make([]Outgoing, 0, len(events))
+	for i := range events {
+		e := &events[i]
+		if e.CustomerID == "" {
+			return nil, fmt.Errorf("stream: event %d (id %q): %w", i, e.ID,
+				&lifecycle.ValidationError{Field: "customer_id", Value: "", Reason: "required to choose a partition"})
+		}
+		b, err := json.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("stream: event %d (id %q): %w", i, e.ID, err)
+		}
+		out = append(out, Outgoing{Key: e.CustomerID, Value: b})
+	}
+	return out, nil
+}
+
+// Position is where a published message was stored: its partition and
+// its offset (Kafka) or stream sequence number (JetStream).
+type Position struct {
+	Partition int32
+	Offset    int64
+}

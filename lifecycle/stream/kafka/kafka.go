@@ -1,0 +1,351 @@
+// Package kafka consumes events from a Kafka topic partitioned by
+// customer ID, with franz-go: a [Consumer] in a consumer group records
+// each partition's messages in batches into a [lifecycle.Store] and
+// commits their offsets only after the store has committed them; a
+// [Producer] publishes events keyed by customer ID.
+//
+// # Rebalancing
+//
+// Consumers of one group share the topic's partitions, rebalanced
+// cooperatively (the cooperative-sticky balancer: a rebalance moves only
+// the partitions that must move, and the others go on being consumed).
+// A consumer blocks rebalances while it holds a poll's records
+// (franz-go's BlockRebalanceOnPoll): a partition is revoked only after
+// the batch in flight has been recorded and its offset committed, so its
+// next owner starts where this one stopped. A batch that outlives the
+// group's rebalance timeout (a store that is down) gets its consumer
+// thrown out of the group: its commit then fails, the next owner records
+// the batch again, and the store's identity check makes that second
+// recording a duplicate. A consumer that stops (its context ends)
+// abandons the batch in flight, commits nothing for it, and leaves the
+// group; one that dies is thrown out after the session timeout. Either
+// way the batch is recorded again by the next owner, with the same
+// result.
+//
+// Tests run against franz-go's in-process kfake cluster, never a real
+// broker; docs/streams.md lists the settings a production cluster needs.
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/lifecycle/stream"
+)
+
+// ErrConfig is wrapped by the errors of [NewConsumer] and [NewProducer]
+// for a configuration they cannot use; the error names the field.
+var ErrConfig = errors.New("kafka: invalid configuration")
+
+// Config configures a [Consumer].
+type Config struct {
+	// Brokers are the seed brokers, "host:port" (required).
+	Brokers []string
+	// Topic is the topic of events (required); Group the consumer
+	// group (required).
+	Topic, Group string
+	// DeadLetterTopic receives the refused messages (default Topic +
+	// ".dead"). It must exist, or the cluster must create topics.
+	DeadLetterTopic string
+	// Batch is the most messages of one partition recorded with one
+	// RecordBatch (default 500); Poll the most records read at once, over
+	// all partitions (default 8 × Batch).
+	Batch, Poll int
+	// Processor adjusts decoding, retries and logging.
+	Processor stream.Options
+	// ClientOptions are passed on to franz-go after the consumer's own
+	// (TLS, SASL, timeouts, a client ID...).
+	ClientOptions []kgo.Opt
+}
+
+// Consumer is one member of a consumer group; see the package
+// documentation.
+type Consumer struct {
+	cfg   Config
+	cl    *kgo.Client
+	p     *stream.Processor
+	log   *slog.Logger
+	ranMu sync.Mutex
+	ran   bool
+}
+
+// NewConsumer returns a consumer that records into t's store; it joins
+// the group when [Consumer.Run] is called.
+func NewConsumer(t *lifecycle.Tracker, cfg Config) (*Consumer, error) {
+	switch {
+	case t == nil:
+		return nil, fmt.Errorf("kafka: tracker is nil: %w", ErrConfig)
+	case len(cfg.Brokers) == 0:
+		return nil, fmt.Errorf("kafka: Config.Brokers is empty: %w", ErrConfig)
+	case cfg.Topic == "":
+		return nil, fmt.Errorf("kafka: Config.Topic is empty: %w", ErrConfig)
+	case cfg.Group == "":
+		return nil, fmt.Errorf("kafka: Config.Group is empty: %w", ErrConfig)
+	case cfg.Batch < 0:
+		return nil, fmt.Errorf("kafka: Config.Batch %d: must not be negative: %w", cfg.Batch, ErrConfig)
+	case cfg.Poll < 0:
+		return nil, fmt.Errorf("kafka: Config.Poll %d: must not be negative: %w", cfg.Poll, ErrConfig)
+	}
+	if cfg.DeadLetterTopic == "" {
+		cfg.DeadLetterTopic = cfg.Topic + ".dead"
+	}
+	if cfg.DeadLetterTopic == cfg.Topic {
+		return nil, fmt.Errorf("kafka: Config.DeadLetterTopic %q is the topic of events: %w", cfg.DeadLetterTopic, ErrConfig)
+	}
+	if cfg.Batch == 0 {
+		cfg.Batch = 500
+	}
+	if cfg.Poll == 0 {
+		cfg.Poll = 8 * cfg.Batch
+	}
+	c := &Consumer{cfg: cfg, log: cfg.Processor.Logger}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.p = stream.NewProcessor(t, deadLetterer{c}, cfg.Processor)
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(cfg.Topic),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.OnPartitionsRevoked(c.drop),
+		kgo.OnPartitionsLost(c.drop),
+	}
+	cl, err := kgo.NewClient(append(opts, cfg.ClientOptions...)...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w: %w", ErrConfig, err)
+	}
+	c.cl = cl
+	return c, nil
+}
+
+// drop forgets the lag of partitions revoked or lost.
+func (c *Consumer) drop(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	c.p.DropLag(lost[c.cfg.Topic]...)
+}
+
+// Stats returns the consumer's counts and the lag of its partitions.
+func (c *Consumer) Stats() stream.Stats { return c.p.Stats() }
+
+// Run joins the group and records batches until ctx ends, then abandons
+// the batch in flight (its offsets are not committed), leaves the group
+// and closes the client. It returns nil when ctx ended it, and an error
+// when called twice or when the client fails for good.
+func (c *Consumer) Run(ctx context.Context) error {
+	c.ranMu.Lock()
+	if c.ran {
+		c.ranMu.Unlock()
+		return fmt.Errorf("kafka: Run called twice: %w", ErrConfig)
+	}
+	c.ran = true
+	c.ranMu.Unlock()
+	defer c.cl.CloseAllowingRebalance()
+	for {
+		fetches := c.cl.PollRecords(ctx, c.cfg.Poll)
+		if fetches.IsClientClosed() || ctx.Err() != nil {
+			return nil
+		}
+		fetches.EachError(func(topic string, partition int32, err error) {
+			if !errors.Is(err, context.Canceled) {
+				c.log.Warn("kafka: fetch failed", "topic", topic, "partition", partition, "err", err)
+			}
+		})
+		var parts []kgo.FetchTopicPartition
+		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+			if len(p.Records) > 0 {
+				parts = append(parts, p)
+			}
+		})
+		done := make([]*kgo.Record, len(parts))
+		var wg sync.WaitGroup
+		for i, p := range parts {
+			wg.Go(func() { done[i] = c.partition(ctx, p) })
+		}
+		wg.Wait()
+		var commit []*kgo.Record
+		for _, r := range done {
+			if r != nil {
+				commit = append(commit, r)
+			}
+		}
+		if len(commit) > 0 {
+			// Commit what was recorded even when ctx has ended meanwhile.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			if err := c.cl.CommitRecords(cctx, commit...); err != nil {
+				c.log.Warn("kafka: commit failed; the next owner records these batches again", "err", err)
+			}
+			cancel()
+		}
+		c.cl.AllowRebalance()
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// partition records one partition's records in batches, and returns the
+// last record recorded (nil if none).
+func (c *Consumer) partition(ctx context.Context, p kgo.FetchTopicPartition) *kgo.Record {
+	var last *kgo.Record
+	for recs := range chunks(p.Records, c.cfg.Batch) {
+		msgs := make([]stream.Message, len(recs))
+		for i, r := range recs {
+			msgs[i] = stream.Message{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
+			for _, h := range r.Headers {
+				if h.Key == stream.HeaderFormat {
+					msgs[i].Format, _ = stream.ParseFormat(string(h.Value))
+				}
+			}
+		}
+		if _, err := c.p.Process(ctx, msgs); err != nil {
+			c.log.Info("kafka: batch abandoned", "partition", p.Partition, "from", recs[0].Offset, "err", err)
+			break
+		}
+		last = recs[len(recs)-1]
+		c.p.SetLag(p.Partition, p.HighWatermark-last.Offset-1)
+	}
+	return last
+}
+
+// chunks yields s in pieces of at most n.
+func chunks[T any](s []T, n int) func(func([]T) bool) {
+	return func(yield func([]T) bool) {
+		for len(s) > 0 {
+			k := min(n, len(s))
+			if !yield(s[:k]) {
+				return
+			}
+			s = s[k:]
+		}
+	}
+}
+
+// deadLetterer publishes a consumer's dead letters to its dead-letter
+// topic, synchronously.
+type deadLetterer struct{ c *Consumer }
+
+func (d deadLetterer) DeadLetter(ctx context.Context, letters []stream.DeadLetter) error {
+	recs := make([]*kgo.Record, len(letters))
+	for i, l := range letters {
+		recs[i] = &kgo.Record{
+			Topic: d.c.cfg.DeadLetterTopic,
+			Key:   l.Message.Key,
+			Value: l.Message.Value,
+			Headers: []kgo.RecordHeader{
+				{Key: stream.HeaderError, Value: []byte(l.Err.Error())},
+				{Key: stream.HeaderSource, Value: []byte(l.Message.Source())},
+			},
+		}
+	}
+	if err := d.c.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		return fmt.Errorf("kafka: publishing %d dead letters to %q: %w", len(recs), d.c.cfg.DeadLetterTopic, err)
+	}
+	return nil
+}
+
+// Producer publishes events to a topic, keyed by customer ID.
+type Producer struct {
+	cl    *kgo.Client
+	topic string
+}
+
+// NewProducer returns a producer to topic through the seed brokers;
+// opts are passed on to franz-go after the producer's own. Records are
+// partitioned by key as [stream.Partition] does (franz-go's default,
+// set explicitly).
+func NewProducer(brokers []string, topic string, opts ...kgo.Opt) (*Producer, error) {
+	switch {
+	case len(brokers) == 0:
+		return nil, fmt.Errorf("kafka: brokers is empty: %w", ErrConfig)
+	case topic == "":
+		return nil, fmt.Errorf("kafka: topic is empty: %w", ErrConfig)
+	}
+	base := []kgo.Opt{
+		kgo.SeedBrokers(brokers...),
+		kgo.DefaultProduceTopic(topic),
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
+	}
+	cl, err := kgo.NewClient(append(base, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w: %w", ErrConfig, err)
+	}
+	return &Producer{cl: cl, topic: topic}, nil
+}
+
+// Publish publishes each event as its own message keyed by its customer
+// ID (see [stream.Encode]) and waits until the cluster has stored them.
+func (p *Producer) Publish(ctx context.Context, events ...lifecycle.Event) error {
+	msgs, err := stream.Encode(events...)
+	if err != nil {
+		return err
+	}
+	_, err = p.Send(ctx, msgs)
+	return err
+}
+
+// Send publishes messages as they are, in order, and returns where each
+// was stored. It waits until the cluster has stored all of them; on an
+// error some may have been stored.
+func (p *Producer) Send(ctx context.Context, msgs []stream.Outgoing) ([]stream.Position, error) {
+	recs := make([]*kgo.Record, len(msgs))
+	for i, m := range msgs {
+		recs[i] = &kgo.Record{Key: []byte(m.Key), Value: m.Value}
+	}
+	pos := make([]stream.Position, 0, len(msgs))
+	for rs := range chunks(recs, 10_000) {
+		if err := p.cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+			return pos, fmt.Errorf("kafka: publishing to %q: %w", p.topic, err)
+		}
+		for _, r := range rs {
+			pos = append(pos, stream.Position{Partition: r.Partition, Offset: r.Offset})
+		}
+	}
+	return pos, nil
+}
+
+// Close flushes nothing more and closes the producer's client.
+func (p *Producer) Close() { p.cl.Close() }
+
+// CreateTopic creates topic with the given number of partitions and
+// replication factor through the seed brokers, and returns nil if it
+// exists already.
+func CreateTopic(ctx context.Context, brokers []string, topic string, partitions int32, replicas int16, opts ...kgo.Opt) error {
+	if partitions < 1 {
+		return fmt.Errorf("kafka: partitions %d: must be at least 1: %w", partitions, ErrConfig)
+	}
+	if replicas < 1 {
+		return fmt.Errorf("kafka: replicas %d: must be at least 1: %w", replicas, ErrConfig)
+	}
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, opts...)...)
+	if err != nil {
+		return fmt.Errorf("kafka: %w: %w", ErrConfig, err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, partitions, replicas
+	req.Topics = append(req.Topics, rt)
+	req.TimeoutMillis = 30_000
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return fmt.Errorf("kafka: creating topic %q: %w", topic, err)
+	}
+	for _, t := range resp.Topics {
+		if err := kerr.ErrorForCode(t.ErrorCode); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("kafka: creating topic %q: %w", topic, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,305 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+)
+
+// Headers the engines read and write.
+const (
+	// HeaderFormat, on a message, names its format ("json" or
+	// "segment"; see [ParseFormat]) and overrides [Options.Format].
+	HeaderFormat = "clm-format"
+	// HeaderError, on a dead letter, is the error that refused the
+	// message: the [lifecycle.ValidationError]'s text, with the event's
+	// index for an array.
+	HeaderError = "clm-error"
+	// HeaderSource, on a dead letter, names where the message was read:
+	// the topic or subject, the partition and the offset or stream
+	// sequence, as "topic/partition/offset".
+	HeaderSource = "clm-source"
+)
+
+// Message is one message read from a partition of the log.
+type Message struct {
+	// Topic is the Kafka topic or the JetStream subject it was read from.
+	Topic string
+	// Partition and Offset say where it was read: the Kafka offset, or
+	// the JetStream stream sequence number.
+	Partition int32
+	Offset    int64
+	Key       []byte
+	Value     []byte
+	// Format is the message's format from its [HeaderFormat] header, or
+	// FormatAuto when it has none (then [Options.Format] applies).
+	Format Format
+}
+
+// Source is the message's place in the log as [HeaderSource] gives it:
+// "topic/partition/offset".
+func (m *Message) Source() string {
+	return fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset)
+}
+
+// DeadLetter is a message refused as a whole, and why.
+type DeadLetter struct {
+	Message Message
+	// Err wraps [lifecycle.ErrInvalidEvent] and holds a
+	// [*lifecycle.ValidationError].
+	Err error
+}
+
+// A DeadLetterer publishes dead letters durably: when DeadLetter returns
+// nil, every one of them is stored (in a dead-letter topic or stream).
+// It is called before the batch's offsets are committed, so a consumer
+// that dies in between publishes them again: dead letters are delivered
+// at least once, and [HeaderSource] tells copies apart.
+type DeadLetterer interface {
+	DeadLetter(ctx context.Context, letters []DeadLetter) error
+}
+
+// Options adjust a [Processor]. The zero value is ready to use.
+type Options struct {
+	// Format is how values without a [HeaderFormat] header are decoded
+	// (default FormatAuto).
+	Format Format
+	// Backoff is the wait before the first retry after a store or
+	// dead-letter failure (default 100ms); it doubles each time, up to
+	// 32 times Backoff.
+	Backoff time.Duration
+	// Logger gets a warning for every failure retried (default: discard).
+	Logger *slog.Logger
+}
+
+// Processor records batches of messages into a Tracker's store; see the
+// package documentation. It is safe for concurrent use: the engines run
+// one batch per partition at a time, partitions in parallel.
+type Processor struct {
+	t       *lifecycle.Tracker
+	dl      DeadLetterer
+	format  Format
+	backoff time.Duration
+	log     *slog.Logger
+
+	batches, messages, events, applied, duplicates, dead, retries atomic.Int64
+
+	mu  sync.Mutex
+	lag map[int32]int64
+}
+
+// NewProcessor returns a Processor that records into t's store and sends
+// dead letters to dl.
+func NewProcessor(t *lifecycle.Tracker, dl DeadLetterer, opts Options) *Processor {
+	p := &Processor{t: t, dl: dl, format: opts.Format, backoff: opts.Backoff, log: opts.Logger, lag: map[int32]int64{}}
+	if p.backoff <= 0 {
+		p.backoff = 100 * time.Millisecond
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	return p
+}
+
+// BatchResult counts what one [Processor.Process] did.
+type BatchResult struct {
+	Messages    int // messages in the batch
+	Events      int // events recorded (applied or duplicates)
+	Applied     int // events that changed the store
+	Duplicates  int // events the store had applied already
+	DeadLetters int // messages sent to the dead letters
+}
+
+// Process records the events of msgs, the messages of one partition in
+// log order, and sends the messages that are refused to the
+// DeadLetterer. It returns nil once every message is either recorded in
+// the store or published as a dead letter: the caller may then commit
+// them. It retries store and dead-letter failures until they succeed or
+// ctx ends; it then returns an error wrapping ctx's, and the caller must
+// not commit.
+func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, error) {
+	res := BatchResult{Messages: len(msgs)}
+	if len(msgs) == 0 {
+		return res, nil
+	}
+	var (
+		events  []lifecycle.Event
+		owner   []int // owner[i] is the index in msgs of events[i]
+		letters []DeadLetter
+	)
+	for i := range msgs {
+		m := &msgs[i]
+		f := m.Format
+		if f == FormatAuto {
+			f = p.format
+		}
+		evs, err := Decode(f, m.Value)
+		if err == nil {
+			for j := range evs {
+				if verr := p.t.Validate(&evs[j]); verr != nil {
+					err = fmt.Errorf("event %d: %w", j, verr)
+					break
+				}
+			}
+		}
+		if err != nil {
+			letters = append(letters, DeadLetter{Message: *m, Err: err})
+			continue
+		}
+		for range evs {
+			owner = append(owner, i)
+		}
+		events = append(events, evs...)
+	}
+
+	// Record, retrying failures; an event the store refuses as invalid
+	// (which Validate let through) makes its message a dead letter.
+	refused := map[int]bool{}
+	for attempt := 0; len(events) > 0; attempt++ {
+		results, err := p.t.RecordBatch(ctx, events)
+		var retry []lifecycle.Event
+		var retryOwner []int
+		var failure error
+		for i, r := range results {
+			switch {
+			case r.Err == nil && err != nil && errors.Is(err, lifecycle.ErrInvalidEvent) && !refused[owner[i]]:
+				// Nothing was applied: the batch held an invalid event.
+				retry, retryOwner = append(retry, events[i]), append(retryOwner, owner[i])
+			case r.Err == nil:
+				res.Events++
+				if r.Duplicate {
+					res.Duplicates++
+				} else {
+					res.Applied++
+				}
+			case errors.Is(r.Err, lifecycle.ErrInvalidEvent):
+				if !refused[owner[i]] {
+					refused[owner[i]] = true
+					letters = append(letters, DeadLetter{Message: msgs[owner[i]], Err: r.Err})
+				}
+			default:
+				failure = r.Err
+				retry, retryOwner = append(retry, events[i]), append(retryOwner, owner[i])
+			}
+		}
+		if len(results) != len(events) { // a failure before any result
+			failure, retry, retryOwner = err, events, owner
+		}
+		// Drop the events of messages that became dead letters.
+		events, owner = events[:0], owner[:0]
+		for i := range retry {
+			if !refused[retryOwner[i]] {
+				events, owner = append(events, retry[i]), append(owner, retryOwner[i])
+			}
+		}
+		if len(events) == 0 {
+			break
+		}
+		if failure == nil {
+			continue // only the invalid ones' batch mates: again, at once
+		}
+		if err := p.wait(ctx, attempt, "recording", failure); err != nil {
+			return res, err
+		}
+	}
+
+	for attempt := 0; len(letters) > 0; attempt++ {
+		err := p.dl.DeadLetter(ctx, letters)
+		if err == nil {
+			break
+		}
+		if err := p.wait(ctx, attempt, "publishing dead letters", err); err != nil {
+			return res, err
+		}
+	}
+	res.DeadLetters = len(letters)
+
+	p.batches.Add(1)
+	p.messages.Add(int64(res.Messages))
+	p.events.Add(int64(res.Events))
+	p.applied.Add(int64(res.Applied))
+	p.duplicates.Add(int64(res.Duplicates))
+	p.dead.Add(int64(res.DeadLetters))
+	return res, nil
+}
+
+// wait logs a failure and sleeps before the attempt+1st retry; it
+// returns an error wrapping ctx's if ctx ends first.
+func (p *Processor) wait(ctx context.Context, attempt int, what string, failure error) error {
+	p.retries.Add(1)
+	d := p.backoff << min(attempt, 5)
+	p.log.Warn("stream: retrying", "what", what, "attempt", attempt+1, "in", d, "err", failure)
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("stream: %s abandoned after %d attempts (%v): %w", what, attempt+1, failure, context.Cause(ctx))
+	case <-tm.C:
+		return nil
+	}
+}
+
+// SetLag records how many messages of a partition are in the log past
+// what has been processed; engines call it after each batch.
+func (p *Processor) SetLag(partition int32, lag int64) {
+	p.mu.Lock()
+	p.lag[partition] = max(lag, 0)
+	p.mu.Unlock()
+}
+
+// DropLag forgets the lag of partitions this consumer no longer owns.
+func (p *Processor) DropLag(partitions ...int32) {
+	p.mu.Lock()
+	for _, q := range partitions {
+		delete(p.lag, q)
+	}
+	p.mu.Unlock()
+}
+
+// Stats are a consumer's counts since it started.
+type Stats struct {
+	Batches     int64 // batches processed (committed or acknowledged after)
+	Messages    int64 // messages in them
+	Events      int64 // events recorded (applied or duplicates)
+	Applied     int64 // events that changed the store
+	Duplicates  int64 // events the store had applied already
+	DeadLetters int64 // messages sent to the dead letters
+	Retries     int64 // store or dead-letter failures retried
+	// Lag is, per partition owned, how many messages the log holds past
+	// the last batch processed.
+	Lag map[int32]int64
+}
+
+// Stats returns the processor's counts and the lag of the partitions.
+func (p *Processor) Stats() Stats {
+	p.mu.Lock()
+	lag := maps.Clone(p.lag)
+	p.mu.Unlock()
+	return Stats{
+		Batches: p.batches.Load(), Messages: p.messages.Load(), Events: p.events.Load(),
+		Applied: p.applied.Load(), Duplicates: p.duplicates.Load(), DeadLetters: p.dead.Load(),
+		Retries: p.retries.Load(), Lag: lag,
+	}
+}
+
+// String gives the counts on one line, as the example command prints
+// them: "batches=3 messages=10 events=12 applied=11 duplicates=1
+// dead_letters=0 retries=0 lag=4".
+func (s Stats) String() string {
+	var lag int64
+	for _, l := range s.Lag {
+		lag += l
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "batches=%d messages=%d events=%d applied=%d duplicates=%d dead_letters=%d retries=%d lag=%d",
+		s.Batches, s.Messages, s.Events, s.Applied, s.Duplicates, s.DeadLetters, s.Retries, lag)
+	return b.String()
+}

@@ -1,0 +1,222 @@
+package stream_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/lifecycle/stream"
+	"github.com/clmkit/clm/model"
+	"github.com/clmkit/clm/store"
+)
+
+const (
+	visit   = `{"id":"e1","customer_id":"c1","type":"site_visited","time":"2025-03-01T10:00:00Z"}`
+	order   = `{"id":"e2","customer_id":"c1","type":"order_completed","time":"2025-03-02T10:00:00Z","amount":4999,"currency":"EUR"}`
+	segment = `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m1","timestamp":"2025-03-02T10:00:00Z","properties":{"total":"12.50","currency":"eur"}}`
+)
+
+func TestDecode(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		format stream.Format
+		value  string
+		ids    []string
+		field  string // the ValidationError's field, when refused
+	}{
+		{"json object", stream.FormatAuto, visit, []string{"e1"}, ""},
+		{"json array", stream.FormatAuto, "[" + visit + "," + order + "]", []string{"e1", "e2"}, ""},
+		{"segment call", stream.FormatAuto, segment, []string{"m1"}, ""},
+		{"segment array", stream.FormatAuto, "[" + segment + "]", []string{"m1"}, ""},
+		{"segment batch", stream.FormatAuto, `{"batch":[` + segment + `]}`, []string{"m1"}, ""},
+		{"segment, told", stream.FormatSegment, segment, []string{"m1"}, ""},
+		{"segment read as json", stream.FormatJSON, segment, nil, "event"},
+		{"not json", stream.FormatAuto, "hello", nil, "json"},
+		{"empty", stream.FormatAuto, "", nil, "json"},
+		{"segment, bad timestamp", stream.FormatAuto, strings.Replace(segment, "2025-03-02T10:00:00Z", "yesterday", 1), nil, "timestamp"},
+		{"segment, one of two bad", stream.FormatAuto, "[" + segment + `,{"type":"track","event":"x","userId":"c3","messageId":"","timestamp":"2025-03-02T10:00:00Z"}]`, nil, "messageId"},
+		{"unknown format", stream.Format(9), visit, nil, "format"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			evs, err := stream.Decode(tc.format, []byte(tc.value))
+			if tc.field != "" {
+				var ve *lifecycle.ValidationError
+				if !errors.Is(err, lifecycle.ErrInvalidEvent) || !errors.As(err, &ve) || ve.Field != tc.field {
+					t.Fatalf("Decode = %v, %v; want a ValidationError on %q", evs, err, tc.field)
+				}
+				if evs != nil {
+					t.Errorf("Decode returned %d events with its error", len(evs))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, e := range evs {
+				ids = append(ids, e.ID)
+			}
+			if strings.Join(ids, ",") != strings.Join(tc.ids, ",") {
+				t.Errorf("IDs %v; want %v", ids, tc.ids)
+			}
+		})
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	for name, want := range map[string]stream.Format{"": stream.FormatAuto, "auto": stream.FormatAuto, "json": stream.FormatJSON, "segment": stream.FormatSegment} {
+		if f, err := stream.ParseFormat(name); err != nil || f != want {
+			t.Errorf("ParseFormat(%q) = %v, %v; want %v", name, f, err, want)
+		}
+		if want != stream.FormatAuto || name == "auto" {
+			if f, _ := stream.ParseFormat(want.String()); f != want {
+				t.Errorf("ParseFormat(%v.String()) = %v", want, f)
+			}
+		}
+	}
+	if _, err := stream.ParseFormat("xml"); !errors.Is(err, stream.ErrFormat) || !strings.Contains(err.Error(), `"xml"`) {
+		t.Errorf("ParseFormat(xml) = %v; want ErrFormat naming the value", err)
+	}
+}
+
+func TestEncode(t *testing.T) {
+	out, err := stream.Encode(lifecycle.Event{ID: "e1", CustomerID: "c1", Type: lifecycle.SiteVisited, Time: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)})
+	if err != nil || len(out) != 1 || out[0].Key != "c1" || string(out[0].Value) != visit {
+		t.Fatalf("Encode = %+v, %v", out, err)
+	}
+	_, err = stream.Encode(lifecycle.Event{ID: "e1"})
+	if !errors.Is(err, lifecycle.ErrInvalidEvent) || !strings.Contains(err.Error(), "customer_id") {
+		t.Errorf("Encode without a customer = %v; want an invalid-event error naming customer_id", err)
+	}
+}
+
+func TestPartitionSpread(t *testing.T) {
+	if got := stream.Partition("c1", 0); got != 0 {
+		t.Errorf("Partition(c1, 0) = %d", got)
+	}
+	counts := make([]int, 8)
+	for i := range 8000 {
+		p := stream.Partition("cust-"+string(rune('a'+i%26))+strings.Repeat("x", i%7)+string(rune(i)), 8)
+		counts[p]++
+	}
+	for p, n := range counts {
+		if n < 600 {
+			t.Errorf("partition %d got %d of 8000 keys: %v", p, n, counts)
+		}
+	}
+}
+
+// letters collects dead letters; it fails the first fail calls.
+type letters struct {
+	mu   sync.Mutex
+	got  []stream.DeadLetter
+	fail int
+}
+
+func (l *letters) DeadLetter(_ context.Context, ls []stream.DeadLetter) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fail > 0 {
+		l.fail--
+		return errors.New("dead-letter topic unavailable")
+	}
+	l.got = append(l.got, ls...)
+	return nil
+}
+
+func msgs(values ...string) []stream.Message {
+	out := make([]stream.Message, len(values))
+	for i, v := range values {
+		out[i] = stream.Message{Topic: "events", Partition: 3, Offset: int64(10 + i), Value: []byte(v)}
+	}
+	return out
+}
+
+func TestProcess(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewMemory()
+	dl := &letters{fail: 1}
+	p := stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), st), dl, stream.Options{Backoff: time.Millisecond})
+	future := `{"id":"f","customer_id":"c3","type":"site_visited","time":"2100-01-01T00:00:00Z"}`
+	res, err := p.Process(ctx, msgs(visit, "garbage", order, segment, future, visit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := stream.BatchResult{Messages: 6, Events: 4, Applied: 3, Duplicates: 1, DeadLetters: 2}
+	if res != want {
+		t.Errorf("Process = %+v; want %+v", res, want)
+	}
+	if len(dl.got) != 2 || dl.got[0].Message.Source() != "events/3/11" || dl.got[1].Message.Source() != "events/3/14" {
+		t.Fatalf("dead letters %+v; want offsets 11 and 14", dl.got)
+	}
+	for _, l := range dl.got {
+		if !errors.Is(l.Err, lifecycle.ErrInvalidEvent) {
+			t.Errorf("dead letter's error %v does not wrap ErrInvalidEvent", l.Err)
+		}
+	}
+	if _, err := st.Get(ctx, "c3"); !errors.Is(err, lifecycle.ErrNotFound) {
+		t.Errorf("the dead letter's customer was stored: %v", err)
+	}
+	s := p.Stats()
+	if s.Batches != 1 || s.Applied != 3 || s.DeadLetters != 2 || s.Retries != 1 {
+		t.Errorf("Stats = %s", s)
+	}
+	p.SetLag(3, 7)
+	p.SetLag(4, -1)
+	if s := p.Stats(); s.Lag[3] != 7 || s.Lag[4] != 0 || !strings.HasSuffix(s.String(), "lag=7") {
+		t.Errorf("Stats = %s, lag %v", s, s.Lag)
+	}
+	p.DropLag(3)
+	if s := p.Stats(); len(s.Lag) != 1 {
+		t.Errorf("lag after DropLag(3): %v", s.Lag)
+	}
+}
+
+// flaky is a store whose first writes fail.
+type flaky struct {
+	*store.Memory
+	fail atomic.Int64
+}
+
+func (f *flaky) Apply(ctx context.Context, ws []lifecycle.Write) {
+	if f.fail.Add(-1) >= 0 {
+		for i := range ws {
+			ws[i].Err = errors.New("connection reset")
+		}
+		return
+	}
+	f.Memory.Apply(ctx, ws)
+}
+
+func TestProcessRetriesTheStore(t *testing.T) {
+	st := &flaky{Memory: store.NewMemory()}
+	st.fail.Store(2)
+	p := stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), st), &letters{}, stream.Options{Backoff: time.Millisecond})
+	res, err := p.Process(context.Background(), msgs(visit, order))
+	if err != nil || res.Applied != 2 {
+		t.Fatalf("Process = %+v, %v; want both applied after the retries", res, err)
+	}
+	if r := p.Stats().Retries; r < 2 {
+		t.Errorf("Retries = %d; want at least 2", r)
+	}
+}
+
+func TestProcessAbandons(t *testing.T) {
+	st := &flaky{Memory: store.NewMemory()}
+	st.fail.Store(1 << 40)
+	p := stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), st), &letters{}, stream.Options{Backoff: time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := p.Process(ctx, msgs(visit))
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "connection reset") {
+		t.Fatalf("Process = %v; want the deadline, naming the store's failure", err)
+	}
+	if s := p.Stats(); s.Batches != 0 {
+		t.Errorf("an abandoned batch was counted: %s", s)
+	}
+}
