@@ -21,12 +21,17 @@ import (
 // precedence, and a rule need not repeat the rules of the stages before it.
 //
 // Graph: unless [Builder.Edges] declares the edges, Build derives them from
-// what the rules can do: an [stage.Advance] edge i → j (j later) when the
-// rule of j can turn from false to true as events arrive or time passes,
-// and [stage.Regress] edges from i to every earlier stage when the rule of
-// i can turn from true to false. (Counts, [Tenure] and [Referrals] only
-// turn true; [Orders], [Spent], [Within], [After], [Score] and [Func] can
-// turn either way; [Not] swaps the two, [All] and [Any] combine them.)
+// what the rules can do: an edge i → j (j later) when the rule of j can
+// turn from false to true as events arrive or time passes, and edges from
+// i to every earlier stage when the rule of i can turn from true to false.
+// (Counts, [Tenure] and [Referrals] only turn true; [Orders], [Spent],
+// [Within], [After], [Score] and [Func] can turn either way; [Not] swaps
+// the two, [All] and [Any] combine them.) Each edge gets the kind
+// [stage.KindOf] gives for its ends: between path stages an advance or a
+// regression, into a decline or an exit stage a fall, out of one a
+// recovery. So declare what each stage is with [stage.Stage.Kind] (a
+// subscription's at-risk is a [stage.Decline], churned an [stage.Exit],
+// win-back a [stage.WinBack]), and the diagrams and the funnel follow.
 //
 // The derived graph is an over-approximation: it declares every move the
 // model can make, and often many it cannot, because each rule is judged
@@ -81,7 +86,8 @@ func (b *Builder) Stage(s stage.Stage, rule Rule) *Builder {
 }
 
 // Edges declares the model's edges instead of deriving them from the
-// rules. It may be called more than once; the edges add up.
+// rules. It may be called more than once; the edges add up. An edge whose
+// Kind is zero gets the kind [stage.KindOf] gives for its ends.
 func (b *Builder) Edges(edges ...stage.Edge) *Builder {
 	b.declared = true
 	b.edges = append(b.edges, edges...)
@@ -130,9 +136,11 @@ func (b *Builder) Build() (*Custom, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	edges := b.edges
+	edges := slices.Clone(b.edges)
 	if !b.declared {
 		edges = derive(b.stages, b.rules)
+	} else {
+		fillKinds(b.stages, edges)
 	}
 	g, err := stage.New(b.stages, edges)
 	if err != nil {
@@ -171,14 +179,32 @@ func derive(stages []stage.Stage, rules []Rule) []stage.Edge {
 		for j := range stages {
 			switch {
 			case !ok[i] || !ok[j]:
-			case j > i && rules[j].n.canUp:
-				edges = append(edges, stage.Edge{From: stages[i].ID, To: stages[j].ID, Kind: stage.Advance})
-			case j < i && rules[i].n.canDn:
-				edges = append(edges, stage.Edge{From: stages[i].ID, To: stages[j].ID, Kind: stage.Regress})
+			case j > i && rules[j].n.canUp, j < i && rules[i].n.canDn:
+				edges = append(edges, stage.Edge{From: stages[i].ID, To: stages[j].ID, Kind: stage.KindOf(stages[i], stages[j], j > i)})
 			}
 		}
 	}
 	return edges
+}
+
+// fillKinds gives every edge without a kind the kind [stage.KindOf] gives
+// for its ends (an edge naming an unknown stage keeps it: stage.New
+// reports the stage).
+func fillKinds(stages []stage.Stage, edges []stage.Edge) {
+	at := make(map[stage.ID]int, len(stages))
+	for i, s := range stages {
+		if _, dup := at[s.ID]; !dup {
+			at[s.ID] = i
+		}
+	}
+	for k := range edges {
+		e := &edges[k]
+		i, okFrom := at[e.From]
+		j, okTo := at[e.To]
+		if e.Kind == 0 && okFrom && okTo {
+			e.Kind = stage.KindOf(stages[i], stages[j], j > i)
+		}
+	}
 }
 
 // Custom is a model declared with a [Builder]. It is immutable and safe

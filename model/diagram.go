@@ -12,21 +12,32 @@ import (
 // m.Name(), left to right: one node per stage, whose node ID is "s_"
 // followed by the stage ID (each character other than an ASCII letter or
 // digit written as _hex_, so "b-2" is s_b_2d_2) and whose label is the
-// stage's name, or its ID when it has none (double quotes written #quot;);
-// and one arrow per edge, in the graph's order, labelled with its kind:
-// solid for advance, dotted for regress, thick for loop. Paste it into a
-// ```mermaid block.
+// stage's name, or its ID when it has none (double quotes written #quot;),
+// drawn by the stage's kind ([stage.Kind]): a rectangle for a path stage,
+// a stadium for a decline, a subroutine box for an exit, a hexagon for a
+// win-back; and one arrow per edge, in the graph's order, labelled with its
+// kind: solid for advance and recover, dotted for regress and fall, thick
+// for loop. Paste it into a ```mermaid block.
 func Mermaid(m lifecycle.Model) string {
 	g := m.Stages()
 	var b strings.Builder
 	fmt.Fprintf(&b, "---\ntitle: %s\n---\nflowchart LR\n", m.Name())
 	for _, s := range g.Stages() {
-		fmt.Fprintf(&b, "    %s[\"%s\"]\n", mermaidID(s.ID), strings.ReplaceAll(label(s), `"`, "#quot;"))
+		l, r := "[", "]"
+		switch s.Kind {
+		case stage.Decline:
+			l, r = "([", "])"
+		case stage.Exit:
+			l, r = "[[", "]]"
+		case stage.WinBack:
+			l, r = "{{", "}}"
+		}
+		fmt.Fprintf(&b, "    %s%s\"%s\"%s\n", mermaidID(s.ID), l, strings.ReplaceAll(label(s), `"`, "#quot;"), r)
 	}
 	for _, e := range g.Edges() {
 		arrow := "-->"
 		switch e.Kind {
-		case stage.Regress:
+		case stage.Regress, stage.Fall:
 			arrow = "-.->"
 		case stage.Loop:
 			arrow = "==>"
@@ -38,20 +49,31 @@ func Mermaid(m lifecycle.Model) string {
 
 // DOT returns a Graphviz DOT digraph of m's stage graph, named m.Name(),
 // left to right: one node per stage (its ID, labelled with its name, or
-// its ID when it has none) and one edge per graph edge, in the graph's
-// order, labelled with its kind: solid for advance, dashed for regress,
-// bold for loop. Render it with `dot -Tsvg`.
+// its ID when it has none; a rounded box for a path stage, dashed for a
+// decline, double-bordered for an exit, a hexagon for a win-back) and one
+// edge per graph edge, in the graph's order, labelled with its kind: solid
+// for advance and recover, dashed for regress and fall, bold for loop.
+// Render it with `dot -Tsvg`.
 func DOT(m lifecycle.Model) string {
 	g := m.Stages()
 	var b strings.Builder
 	fmt.Fprintf(&b, "digraph %q {\n    rankdir=LR;\n    node [shape=box, style=rounded];\n", m.Name())
 	for _, s := range g.Stages() {
-		fmt.Fprintf(&b, "    %q [label=%q];\n", s.ID, label(s))
+		attrs := ""
+		switch s.Kind {
+		case stage.Decline:
+			attrs = `, style="rounded,dashed"`
+		case stage.Exit:
+			attrs = ", peripheries=2"
+		case stage.WinBack:
+			attrs = ", shape=hexagon, style=solid"
+		}
+		fmt.Fprintf(&b, "    %q [label=%q%s];\n", s.ID, label(s), attrs)
 	}
 	for _, e := range g.Edges() {
 		style := "solid"
 		switch e.Kind {
-		case stage.Regress:
+		case stage.Regress, stage.Fall:
 			style = "dashed"
 		case stage.Loop:
 			style = "bold"

@@ -2,15 +2,25 @@
 // them.
 //
 // A [Graph] is an ordered list of stages (the first one is where a new
-// customer starts) and a set of directed edges: advances (towards the end of
-// the list), regressions (back, as when a loyal customer lapses) and loops
-// (back to an earlier stage closing a cycle, typically from the end to the
-// start, as in a flywheel where advocates bring in new prospects). [New]
-// validates the graph and reports every problem it finds: no stages,
-// duplicate or empty IDs, IDs with surrounding white space, edges that name
-// unknown stages, edges from a stage to itself, duplicate edges, edges of an
-// unknown kind or whose kind does not match their direction, and stages
-// that cannot be reached from the start.
+// customer starts) and a set of directed edges. Each stage has a [Kind]:
+// most are on the path, the sequence a funnel measures (prospect → trial →
+// subscriber → advocate); a model that is not a funnel also has stages off
+// the path: declines (at risk), exits (churned) and win-backs (a churned
+// customer being won back). Each edge has an [EdgeKind] that follows from
+// the kinds of its ends and, between path stages, from their order:
+// advances (towards a later path stage), regressions (back, as when a loyal
+// customer lapses), loops (back to an earlier stage closing a cycle, as in a
+// flywheel where advocates bring in new prospects), falls (into a decline or
+// an exit) and recoveries (out of a decline, an exit or a win-back, onto the
+// path or into a win-back). Analytics (lifecycle/funnel) and diagrams
+// (model.Mermaid, model.DOT) read the kinds, not the list position.
+//
+// [New] validates the graph and reports every problem it finds: no stages,
+// duplicate or empty IDs, IDs with surrounding white space, stages of an
+// unknown kind, edges that name unknown stages, edges from a stage to
+// itself, duplicate edges, edges of an unknown kind or whose kind does not
+// match their ends (see [KindOf]), and stages that cannot be reached from
+// the start.
 package stage
 
 import (
@@ -33,7 +43,70 @@ type Stage struct {
 	Summary string
 	// Action says what the shop should do for customers in this stage.
 	Action string
+	// Kind says what the stage is: on the path (the zero value, [Path]),
+	// a [Decline], an [Exit] or a [WinBack].
+	Kind Kind
 }
+
+// Kind says what a stage is. A funnel is its path stages in order; the
+// other kinds are off the path: a funnel counts who is in them and who
+// comes back from them, but never counts them as reaching a path stage.
+type Kind uint8
+
+const (
+	// Path is a stage on the lifecycle's main sequence, the one a funnel
+	// measures (prospect, trial, subscriber, advocate). It is the zero
+	// Kind: every stage of a plain funnel is on the path.
+	Path Kind = iota
+	// Decline is a stage a customer slips into from the path and may
+	// recover from: at risk, lapsing.
+	Decline
+	// Exit is a stage for customers who have left: churned, cancelled.
+	Exit
+	// WinBack is a stage for customers being won back after a decline or
+	// an exit: a win-back offer accepted, a first renewal after churning.
+	WinBack
+)
+
+// String returns "path", "decline", "exit" or "win-back", and "Kind(n)"
+// for any other value n.
+func (k Kind) String() string {
+	switch k {
+	case Path:
+		return "path"
+	case Decline:
+		return "decline"
+	case Exit:
+		return "exit"
+	case WinBack:
+		return "win-back"
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// MarshalText returns [Kind.String]'s text, so that JSON carries "decline"
+// rather than a number.
+func (k Kind) MarshalText() ([]byte, error) {
+	if k > WinBack {
+		return nil, fmt.Errorf("%w: unknown stage kind %d", ErrInvalidGraph, uint8(k))
+	}
+	return []byte(k.String()), nil
+}
+
+// UnmarshalText reads the text [Kind.MarshalText] writes.
+func (k *Kind) UnmarshalText(b []byte) error {
+	for c := Path; c <= WinBack; c++ {
+		if string(b) == c.String() {
+			*k = c
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: unknown stage kind %q", ErrInvalidGraph, b)
+}
+
+// OffPath reports whether a stage of kind k is off the path: a [Decline],
+// an [Exit] or a [WinBack].
+func (k Kind) OffPath() bool { return k != Path }
 
 // EdgeKind says what a move between two stages means.
 type EdgeKind uint8
@@ -51,10 +124,19 @@ const (
 	// [Regress]). A loop and a regression differ in meaning only: a loop is
 	// the cycle working as intended, a regression a customer slipping back.
 	Loop
+	// Fall moves a customer into a [Decline] or an [Exit] stage, from
+	// anywhere: subscriber → at-risk, at-risk → churned. It goes forward or
+	// back in the list alike.
+	Fall
+	// Recover moves a customer out of a [Decline], [Exit] or [WinBack]
+	// stage onto the path or into a win-back: at-risk → subscriber,
+	// churned → win-back, win-back → advocate. It goes forward or back in
+	// the list alike.
+	Recover
 )
 
-// String returns "advance", "regress" or "loop", and "EdgeKind(n)" for any
-// other value n.
+// String returns "advance", "regress", "loop", "fall" or "recover", and
+// "EdgeKind(n)" for any other value n.
 func (k EdgeKind) String() string {
 	switch k {
 	case Advance:
@@ -63,8 +145,35 @@ func (k EdgeKind) String() string {
 		return "regress"
 	case Loop:
 		return "loop"
+	case Fall:
+		return "fall"
+	case Recover:
+		return "recover"
 	}
 	return fmt.Sprintf("EdgeKind(%d)", uint8(k))
+}
+
+// KindOf returns the kind an edge from stage from to stage to has, where
+// later says whether to comes after from in the graph's order:
+//   - into a [Decline] or an [Exit] stage: [Fall];
+//   - otherwise, out of a Decline, Exit or [WinBack] stage (onto the path
+//     or into a win-back): [Recover];
+//   - otherwise (from a path stage to a path or win-back stage):
+//     [Advance] when later, else [Regress] ([Loop] is also allowed there,
+//     for a cycle meant as such).
+//
+// Between path stages this is the rule of a plain funnel; [New] refuses an
+// edge whose kind differs (a backward edge may be Regress or Loop).
+func KindOf(from, to Stage, later bool) EdgeKind {
+	switch {
+	case to.Kind == Decline || to.Kind == Exit:
+		return Fall
+	case from.Kind.OffPath():
+		return Recover
+	case later:
+		return Advance
+	}
+	return Regress
 }
 
 // Edge is an allowed move from one stage to another.
@@ -111,6 +220,9 @@ func New(stages []Stage, edges []Edge) (*Graph, error) {
 		case strings.TrimSpace(string(s.ID)) != string(s.ID):
 			bad("stage ID %q has surrounding spaces", s.ID)
 		}
+		if s.Kind > WinBack {
+			bad("stage %q has an unknown kind %d", s.ID, uint8(s.Kind))
+		}
 		if j, dup := g.index[s.ID]; dup {
 			bad("duplicate stage ID %q (positions %d and %d)", s.ID, j, i)
 			continue
@@ -132,21 +244,36 @@ func New(stages []Stage, edges []Edge) (*Graph, error) {
 		if !okFrom || !okTo {
 			continue
 		}
+		want := KindOf(stages[i], stages[j], j > i)
 		switch {
 		case i == j:
 			bad("edge %s→%s: a stage cannot move to itself", e.From, e.To)
 			continue
-		case e.Kind == Advance && j < i:
+		case e.Kind < Advance || e.Kind > Recover:
+			bad("edge %s→%s: unknown edge kind %d", e.From, e.To, uint8(e.Kind))
+			continue
+		case e.Kind == want, e.Kind == Loop && want == Regress:
+			// the kind its ends give it
+		case want == Fall:
+			bad("edge %s→%s: an edge into a stage of kind %s is a fall, not %s", e.From, e.To, stages[j].Kind, e.Kind)
+			continue
+		case want == Recover:
+			bad("edge %s→%s: an edge out of a stage of kind %s is a recovery, not %s", e.From, e.To, stages[i].Kind, e.Kind)
+			continue
+		case e.Kind == Fall:
+			bad("edge %s→%s: a fall must go into a decline or exit stage", e.From, e.To)
+			continue
+		case e.Kind == Recover:
+			bad("edge %s→%s: a recovery must come out of a decline, exit or win-back stage", e.From, e.To)
+			continue
+		case e.Kind == Advance:
 			bad("edge %s→%s: an advance must go to a later stage", e.From, e.To)
 			continue
-		case e.Kind == Regress && j > i:
+		case e.Kind == Regress:
 			bad("edge %s→%s: a regression must go to an earlier stage", e.From, e.To)
 			continue
-		case e.Kind == Loop && j > i:
+		default:
 			bad("edge %s→%s: a loop must go back to an earlier stage", e.From, e.To)
-			continue
-		case e.Kind != Advance && e.Kind != Regress && e.Kind != Loop:
-			bad("edge %s→%s: unknown edge kind %d", e.From, e.To, uint8(e.Kind))
 			continue
 		}
 		key := Edge{From: e.From, To: e.To}
@@ -215,6 +342,27 @@ func (g *Graph) Len() int { return len(g.stages) }
 // Stages returns the stages in order. The caller may modify the returned
 // slice.
 func (g *Graph) Stages() []Stage { return append([]Stage(nil), g.stages...) }
+
+// Path returns the IDs of the path stages ([Path] kind) in order: the
+// stages a funnel measures.
+func (g *Graph) Path() []ID {
+	var ids []ID
+	for _, s := range g.stages {
+		if s.Kind == Path {
+			ids = append(ids, s.ID)
+		}
+	}
+	return ids
+}
+
+// Kind returns the kind of the stage with this ID ([Path] for an unknown
+// ID; see [Graph.Has]).
+func (g *Graph) Kind(id ID) Kind {
+	if i, ok := g.index[id]; ok {
+		return g.stages[i].Kind
+	}
+	return Path
+}
 
 // IDs returns the stage IDs in order.
 func (g *Graph) IDs() []ID {

@@ -124,3 +124,59 @@ func TestForward(t *testing.T) {
 	}
 	require.Empty(t, stage.Forward("a"))
 }
+
+// Stage kinds decide edge kinds: into a decline or exit is a fall, out of
+// an off-path stage a recovery, whatever the list order; New refuses an
+// edge whose kind contradicts its ends.
+func TestKinds(t *testing.T) {
+	ss := []stage.Stage{{ID: "prospect"}, {ID: "subscriber"}, {ID: "at-risk", Kind: stage.Decline}, {ID: "churned", Kind: stage.Exit}, {ID: "win-back", Kind: stage.WinBack}, {ID: "advocate"}}
+	ok := []stage.Edge{
+		{From: "prospect", To: "subscriber", Kind: stage.Advance},
+		{From: "subscriber", To: "at-risk", Kind: stage.Fall},
+		{From: "at-risk", To: "churned", Kind: stage.Fall},
+		{From: "churned", To: "win-back", Kind: stage.Recover},
+		{From: "win-back", To: "subscriber", Kind: stage.Recover},
+		{From: "at-risk", To: "subscriber", Kind: stage.Recover},
+		{From: "subscriber", To: "advocate", Kind: stage.Advance},
+		{From: "advocate", To: "churned", Kind: stage.Fall},
+		{From: "advocate", To: "prospect", Kind: stage.Loop},
+	}
+	g, err := stage.New(ss, ok)
+	require.NoError(t, err)
+	require.Equal(t, []stage.ID{"prospect", "subscriber", "advocate"}, g.Path())
+	require.Equal(t, stage.Exit, g.Kind("churned"))
+	require.Equal(t, stage.Path, g.Kind("nope"))
+
+	for _, tc := range []struct {
+		e    stage.Edge
+		want string
+	}{
+		{stage.Edge{From: "subscriber", To: "at-risk", Kind: stage.Advance}, "edge subscriber→at-risk: an edge into a stage of kind decline is a fall, not advance"},
+		{stage.Edge{From: "advocate", To: "at-risk", Kind: stage.Regress}, "an edge into a stage of kind decline is a fall, not regress"},
+		{stage.Edge{From: "churned", To: "win-back", Kind: stage.Advance}, "an edge out of a stage of kind exit is a recovery, not advance"},
+		{stage.Edge{From: "prospect", To: "advocate", Kind: stage.Fall}, "a fall must go into a decline or exit stage"},
+		{stage.Edge{From: "prospect", To: "advocate", Kind: stage.Recover}, "a recovery must come out of a decline, exit or win-back stage"},
+		{stage.Edge{From: "prospect", To: "advocate", Kind: 9}, "unknown edge kind 9"},
+	} {
+		_, err := stage.New(ss, append(slicesClone(ok), tc.e))
+		require.ErrorIs(t, err, stage.ErrInvalidGraph)
+		require.ErrorContains(t, err, tc.want)
+	}
+	_, err = stage.New([]stage.Stage{{ID: "a", Kind: 7}}, nil)
+	require.ErrorContains(t, err, `stage "a" has an unknown kind 7`)
+
+	for k := stage.Path; k <= stage.WinBack; k++ {
+		b, err := k.MarshalText()
+		require.NoError(t, err)
+		var back stage.Kind
+		require.NoError(t, back.UnmarshalText(b))
+		require.Equal(t, k, back)
+	}
+	require.Equal(t, "Kind(9)", stage.Kind(9).String())
+	require.Equal(t, "fall", stage.Fall.String())
+	require.Equal(t, "recover", stage.Recover.String())
+	require.True(t, stage.WinBack.OffPath())
+	require.False(t, stage.Path.OffPath())
+}
+
+func slicesClone(es []stage.Edge) []stage.Edge { return append([]stage.Edge(nil), es...) }

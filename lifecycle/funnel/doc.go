@@ -12,12 +12,19 @@
 //		funnel.CohortBy(funnel.FirstSeen(funnel.Month)))
 //	fmt.Print(rep.Table())
 //
-// Definitions, used throughout. A customer "enters" a stage with a
-// transition into it in their History. A customer "reaches" stage i when
-// they are first in stage i or any later stage of the graph, so skipped
-// stages are reached in passing and regressions do not undo reaching.
-// Conversion from stage i is Reached(i+1) ÷ Reached(i), never above 1;
-// the customers who stop at stage i are those whose furthest stage is i.
+// Definitions, used throughout. The funnel is the graph's path stages
+// ([stage.Path]; every stage of a plain funnel such as the built-in
+// models), in graph order; stages off the path ([stage.Decline],
+// [stage.Exit], [stage.WinBack], wherever they sit in the list) are
+// counted beside it. A customer "enters" a stage with a transition into it
+// in their History. A customer "reaches" path stage i when they are first
+// in stage i or any later path stage, so skipped stages are reached in
+// passing, and regressions and falls into a decline do not undo reaching;
+// being in an off-path stage never reaches a path stage. Conversion from
+// path stage i is Reached(next path stage) ÷ Reached(i), never above 1;
+// the customers who stop at stage i are those whose furthest path stage
+// is i. For an off-path stage, Reached counts who was ever in it and
+// Conversion the share of them who came back to the path after it.
 // Durations are summarised exactly ([Dist], nearest-rank percentiles);
 // stays still open are censored out of time-in-stage and reported apart.
 //

@@ -102,16 +102,24 @@ func (f *Funnel) Stage(id stage.ID) (s StageStats, ok bool) {
 	return StageStats{}, false
 }
 
-// StageStats describes one stage. "Reaching" a stage means being, for the
-// first time, in this stage or any later one in graph order: a customer
-// who skips a stage (enters the model at checkout, say) reaches every
-// stage they skipped at the moment they pass it, and a customer who later
-// regresses (a buyer who lapses) keeps having reached the stages they
-// left. So Reached never grows along the graph, and every conversion is
-// at most 1.
+// StageStats describes one stage. The funnel is the graph's path stages
+// ([stage.Path], every stage of a plain funnel) in graph order; stages
+// off the path (a [stage.Decline] such as at-risk, a [stage.Exit] such as
+// churned, a [stage.WinBack]) are counted beside it and never count as
+// reaching a path stage, wherever they sit in the list.
+//
+// "Reaching" a path stage means being, for the first time, in this stage
+// or any later path stage: a customer who skips a stage (enters the model
+// at checkout, say) reaches every stage they skipped at the moment they
+// pass it, and a customer who later regresses (a buyer who lapses) or
+// falls into a decline keeps having reached the stages they left. So
+// Reached never grows along the path, and every conversion is at most 1.
+// "Reaching" an off-path stage means being in it at least once.
 type StageStats struct {
 	// Stage is the stage's ID.
 	Stage stage.ID `json:"stage"`
+	// Kind is the stage's kind (omitted from JSON for a path stage).
+	Kind stage.Kind `json:"kind,omitempty"`
 	// Current counts customers in this stage now (or at the AsOf time).
 	Current int `json:"current"`
 	// Entered counts customers whose history has at least one transition
@@ -119,21 +127,26 @@ type StageStats struct {
 	Entered int `json:"entered"`
 	// Reached counts customers who reached this stage (see above).
 	Reached int `json:"reached"`
-	// Stopped counts customers whose furthest stage is this one: they
-	// reached it but not the next. It is Reached minus the next stage's
-	// Reached (all of Reached for the last stage).
+	// Stopped, for a path stage, counts customers whose furthest path
+	// stage is this one: they reached it but not the next path stage. It
+	// is Reached minus the next path stage's Reached (all of Reached for
+	// the last path stage). For an off-path stage it counts customers who
+	// did not return to the path after their last stay in it.
 	Stopped int `json:"stopped"`
-	// Conversion is the next stage's Reached ÷ this stage's Reached; 0
-	// when Reached is 0 and for the last stage (there is no next stage).
+	// Conversion, for a path stage, is the next path stage's Reached ÷
+	// this stage's Reached; 0 for the last path stage (there is no next
+	// one). For an off-path stage it is the share that returned to the
+	// path, (Reached − Stopped) ÷ Reached. It is 0 when Reached is 0.
 	Conversion float64 `json:"conversion"`
 	// StopRate is Stopped ÷ Reached (0 when Reached is 0): the drop-off.
-	// When Reached > 0 it is 1 − Conversion for every stage but the last,
-	// where it is 1; a stage nobody reached has both at 0.
+	// When Reached > 0 it is 1 − Conversion for every stage but the last
+	// path stage, where it is 1; a stage nobody reached has both at 0.
 	StopRate float64 `json:"stop_rate"`
-	// ToNext is the time from reaching this stage to reaching the next,
-	// over customers who reached both and who reached this stage by a
-	// transition into it (those who skipped it have no time in it and are
-	// left out, even if they fall back into it later).
+	// ToNext, for a path stage, is the time from reaching this stage to
+	// reaching the next path stage, over customers who reached both and
+	// who reached this stage by a transition into it (those who skipped it
+	// have no time in it and are left out, even if they fall back into it
+	// later). It is empty for an off-path stage.
 	ToNext Dist `json:"to_next"`
 	// FromStart is the time from entering the model (the first transition)
 	// to reaching this stage, over the customers who reached it. It is
@@ -161,6 +174,8 @@ type StageStats struct {
 type Analyzer struct {
 	g       *stage.Graph
 	ids     []stage.ID
+	pos     []int // per stage: its position on the path, or -1 off the path
+	path    []int // the path stages' indexes, in order
 	cfg     config
 	total   *acc
 	cohorts map[string]*acc
@@ -168,6 +183,7 @@ type Analyzer struct {
 	reachedAt []time.Time
 	direct    []bool
 	entered   []bool
+	lastIn    []int // off the path: the position in the history of the last entry
 	accs      [2]*acc
 }
 
@@ -211,11 +227,20 @@ func New(g *stage.Graph, opts ...Option) (*Analyzer, error) {
 	a := &Analyzer{
 		g:         g,
 		ids:       g.IDs(),
+		pos:       make([]int, n),
 		cfg:       cfg,
 		total:     newAcc(n),
 		reachedAt: make([]time.Time, n),
 		direct:    make([]bool, n),
 		entered:   make([]bool, n),
+		lastIn:    make([]int, n),
+	}
+	for i, s := range g.Stages() {
+		a.pos[i] = -1
+		if s.Kind == stage.Path {
+			a.pos[i] = len(a.path)
+			a.path = append(a.path, i)
+		}
 	}
 	if cfg.cohort != nil {
 		a.cohorts = make(map[string]*acc)
@@ -301,8 +326,11 @@ func (a *Analyzer) Add(c *lifecycle.Customer) error {
 	}
 
 	clear(a.entered)
-	maxIdx, prev := -1, -1
+	// maxPos is the furthest path position reached; lastPath the position
+	// in hist of the last transition onto the path.
+	maxPos, prev, lastPath := -1, -1, -1
 	var prevAt time.Time
+	start := hist[0].At
 	for i := range hist {
 		tr := &hist[i]
 		j := a.index(tr.To)
@@ -313,12 +341,18 @@ func (a *Analyzer) Add(c *lifecycle.Customer) error {
 				}
 			}
 		}
-		if j > maxIdx {
-			for k := maxIdx + 1; k <= j; k++ {
-				a.reachedAt[k] = tr.At
-				a.direct[k] = k == j
+		if p := a.pos[j]; p < 0 {
+			if !a.entered[j] {
+				a.reachedAt[j] = tr.At
 			}
-			maxIdx = j
+			a.lastIn[j] = i
+		} else {
+			lastPath = i
+			for ; maxPos < p; maxPos++ {
+				k := a.path[maxPos+1]
+				a.reachedAt[k] = tr.At
+				a.direct[k] = maxPos+1 == p
+			}
 		}
 		a.entered[j] = true
 		prev, prevAt = j, tr.At
@@ -332,18 +366,35 @@ func (a *Analyzer) Add(c *lifecycle.Customer) error {
 		if open >= 0 {
 			s.open.add(open)
 		}
-		x.st[maxIdx].stopped++
-		for k := 0; k <= maxIdx; k++ {
+		if maxPos >= 0 {
+			x.st[a.path[maxPos]].stopped++
+		}
+		for p := 0; p <= maxPos; p++ {
+			k := a.path[p]
 			s := &x.st[k]
 			s.reached++
 			if a.entered[k] {
 				s.entered++
 			}
 			if k > 0 {
-				s.fromStart.add(a.reachedAt[k].Sub(a.reachedAt[0]))
+				s.fromStart.add(a.reachedAt[k].Sub(start))
 			}
-			if k < maxIdx && a.direct[k] {
-				s.toNext.add(a.reachedAt[k+1].Sub(a.reachedAt[k]))
+			if p < maxPos && a.direct[k] {
+				s.toNext.add(a.reachedAt[a.path[p+1]].Sub(a.reachedAt[k]))
+			}
+		}
+		for k, p := range a.pos {
+			if p >= 0 || !a.entered[k] {
+				continue
+			}
+			s := &x.st[k]
+			s.reached++
+			s.entered++
+			if k > 0 {
+				s.fromStart.add(a.reachedAt[k].Sub(start))
+			}
+			if lastPath < a.lastIn[k] {
+				s.stopped++
 			}
 		}
 	}
@@ -391,6 +442,7 @@ func (a *Analyzer) funnel(x *acc) Funnel {
 		s := &x.st[i]
 		st := StageStats{
 			Stage:     id,
+			Kind:      a.g.Kind(id),
 			Current:   s.current,
 			Entered:   s.entered,
 			Reached:   s.reached,
@@ -401,8 +453,11 @@ func (a *Analyzer) funnel(x *acc) Funnel {
 			Open:      s.open.dist(a.cfg.ps),
 		}
 		if s.reached > 0 {
-			if i+1 < len(a.ids) {
-				st.Conversion = float64(x.st[i+1].reached) / float64(s.reached)
+			switch p := a.pos[i]; {
+			case p < 0:
+				st.Conversion = float64(s.reached-s.stopped) / float64(s.reached)
+			case p+1 < len(a.path):
+				st.Conversion = float64(x.st[a.path[p+1]].reached) / float64(s.reached)
 			}
 			st.StopRate = float64(s.stopped) / float64(s.reached)
 		}

@@ -244,9 +244,10 @@ func sortedRows(rows map[int64]*RetentionCohort) []RetentionCohort {
 //     not count towards the default Until either;
 //   - Retained[k]: the last completed order is in period k or later;
 //   - Repeated[k]: the customer's History shows them reaching stage repeat
-//     (entering it or any later stage of g) at or before the end of period
-//     k — for model.SterneCutler with repeat = "retention", the moment of
-//     the second net order;
+//     (entering it or, when it is a path stage, any later path stage of g:
+//     see [StageStats]) at or before the end of period k — for
+//     model.SterneCutler with repeat = "retention", the moment of the
+//     second net order;
 //   - TotalRevenue: the sum of [lifecycle.Facts.Revenue] in the table's
 //     currency.
 //
@@ -269,7 +270,13 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 			o(&cfg)
 		}
 	}
+	// reaches[i]: entering stage i reaches repeat: repeat itself, and for
+	// a path stage every later path stage.
+	reaches := make([]bool, g.Len())
 	ri := g.Index(repeat)
+	for i, s := range g.Stages() {
+		reaches[i] = i == ri || (i > ri && s.Kind == stage.Path && g.Kind(repeat) == stage.Path)
+	}
 	type cust struct {
 		first, last int64
 		repeatAt    time.Time
@@ -307,7 +314,7 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 			if !cfg.until.IsZero() && tr.At.After(cfg.until) {
 				break
 			}
-			if g.Index(tr.To) >= ri {
+			if i := g.Index(tr.To); i >= 0 && reaches[i] {
 				x.repeatAt = tr.At
 				break
 			}

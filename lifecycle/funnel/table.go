@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,14 +72,27 @@ func dur(d time.Duration) string { return d.Round(time.Second).String() }
 // Table renders the funnel's counts and rates, one row per stage in graph
 // order, with columns stage, current, entered, reached, stopped,
 // conversion, stop_rate, to_next_median and stay_median (the last two ""
-// when empty).
+// when empty). When a stage is off the path (see [StageStats]), a kind
+// column follows stage, holding each stage's [stage.Kind] ("path",
+// "decline", "exit", "win-back"); a plain funnel has none.
 func (f *Funnel) Table() Table {
-	t := Table{Header: []string{"stage", "current", "entered", "reached", "stopped", "conversion", "stop_rate", "to_next_median", "stay_median"}}
+	kinds := false
 	for _, s := range f.Stages {
-		t.Rows = append(t.Rows, []string{
+		kinds = kinds || s.Kind.OffPath()
+	}
+	t := Table{Header: []string{"stage", "current", "entered", "reached", "stopped", "conversion", "stop_rate", "to_next_median", "stay_median"}}
+	if kinds {
+		t.Header = slices.Insert(t.Header, 1, "kind")
+	}
+	for _, s := range f.Stages {
+		row := []string{
 			string(s.Stage), strconv.Itoa(s.Current), strconv.Itoa(s.Entered), strconv.Itoa(s.Reached),
 			strconv.Itoa(s.Stopped), rate(s.Conversion), rate(s.StopRate), median(s.ToNext), median(s.Stay),
-		})
+		}
+		if kinds {
+			row = slices.Insert(row, 1, s.Kind.String())
+		}
+		t.Rows = append(t.Rows, row)
 	}
 	return t
 }
