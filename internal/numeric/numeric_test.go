@@ -50,6 +50,38 @@ func TestDigamma(t *testing.T) {
 	}
 }
 
+func TestTrigamma(t *testing.T) {
+	tests := []struct{ x, want float64 }{
+		{1, math.Pi * math.Pi / 6},
+		{0.5, math.Pi * math.Pi / 2},
+		{2, math.Pi*math.Pi/6 - 1},
+		{1e-3, 1000001.6425331959},
+		{10, 0.10516633568168576},
+		{123.456, 0.008132945834278194},
+	}
+	for _, tc := range tests {
+		if got := Trigamma(tc.x); relErr(got, tc.want) > 1e-13 {
+			t.Errorf("Trigamma(%v) = %.17g, want %.17g", tc.x, got, tc.want)
+		}
+	}
+	// Recurrence and agreement with a numerical derivative of ψ.
+	for _, x := range []float64{0.013, 0.37, 1.9, 7.5, 9.99, 31, 2500} {
+		if got, want := Trigamma(x)-Trigamma(x+1), 1/(x*x); math.Abs(got-want) > 1e-11*want {
+			t.Errorf("ψ₁(%v) − ψ₁(%v+1) = %v, want %v", x, x, got, want)
+		}
+		h := 1e-5 * x
+		num := (Digamma(x+h) - Digamma(x-h)) / (2 * h)
+		if relErr(Trigamma(x), num) > 1e-6 {
+			t.Errorf("Trigamma(%v) = %v, numerical derivative %v", x, Trigamma(x), num)
+		}
+	}
+	for _, x := range []float64{0, -1, -0.5, math.NaN()} {
+		if got := Trigamma(x); !math.IsNaN(got) {
+			t.Errorf("Trigamma(%v) = %v, want NaN", x, got)
+		}
+	}
+}
+
 func TestLogBeta(t *testing.T) {
 	for _, tc := range []struct{ a, b float64 }{{0.5, 0.5}, {1, 1}, {2.5, 3.25}, {0.01, 7}, {20, 30}} {
 		want := math.Log(math.Gamma(tc.a) * math.Gamma(tc.b) / math.Gamma(tc.a+tc.b))
