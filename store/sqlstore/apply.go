@@ -30,7 +30,8 @@ import (
 // of the events not seen.
 //
 // PostgreSQL: two statements for all the writes together, each one round
-// trip and its own transaction: the read, then one statement that updates
+// trip and its own transaction (a lighter one, with scalar arguments,
+// for a single customer): the read, then one statement that updates
 // each customer whose version is still the one read (or inserts it, if no
 // other writer did first) and inserts the new keys of exactly those
 // customers. A write that lost the race stores nothing and gets a
@@ -374,7 +375,12 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		}
 		return true, nil
 	}
-	won, err := s.writePostgres(ctx, wIDs, stages, versions, asOfs, datas, dues, prevs, kIDs, kKeys, xmins, gIDs, gKeys, chIDs, chSeqs)
+	var won map[string]string
+	if len(writing) == 1 {
+		won, err = s.writePostgres(ctx, s.q.applyWrite1, wIDs[0], stages[0], versions[0], asOfs[0], datas[0], dues[0], prevs[0], kKeys, xmins[0], gKeys, chSeqs)
+	} else {
+		won, err = s.writePostgres(ctx, s.q.applyWrite, wIDs, stages, versions, asOfs, datas, dues, prevs, kIDs, kKeys, xmins, gIDs, gKeys, chIDs, chSeqs)
+	}
 	if err != nil {
 		for _, w := range writing {
 			s.rows.drop(w.ID)
@@ -503,10 +509,10 @@ func (s *Store) readPostgres(ctx context.Context, ids, keyIDs []string, keyArg [
 	return rows.Err()
 }
 
-// writePostgres runs applyWrite and returns the IDs it wrote, each with
-// its row's new xmin.
-func (s *Store) writePostgres(ctx context.Context, args ...any) (map[string]string, error) {
-	rows, err := s.db.QueryContext(ctx, s.q.applyWrite, args...)
+// writePostgres runs query (applyWrite, or applyWrite1 for one
+// customer) and returns the IDs it wrote, each with its row's new xmin.
+func (s *Store) writePostgres(ctx context.Context, query string, args ...any) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ type queries struct {
 	insKeys, delKeys string // SQLite only: Put's key set
 	applyRead        string // Apply: the customers and which of the given keys they have
 	applyWrite       string // PostgreSQL only: Apply's customers, each if still at the version read (or held), and their new keys
+	applyWrite1      string // PostgreSQL only: applyWrite for one customer, with scalar arguments
 	versions         string // PostgreSQL only: the versions of some customers (after a lost race)
 	addKeys          string // SQLite only: Apply's new keys
 	due              string // ListDue: one page of due customers
@@ -106,6 +107,30 @@ SELECT count(*) FROM upd`
 	ON CONFLICT DO NOTHING
 )
 SELECT id, xmin::text FROM won`,
+			// applyWrite for one customer (Record's case): the same checks
+			// on scalar arguments, its one row locked by the UPDATE
+			// itself, so no lock order to keep. $8 the new keys; $9 the
+			// held row's xmin ('' when read); $10 the keys that must not
+			// be stored (held rows only); $11 the change rows' seq.
+			applyWrite1: `WITH upd AS (
+	UPDATE {c} c SET stage = $2, version = $3, as_of = $4, data = $5, due = NULLIF($6, 9223372036854775807)
+	WHERE c.id = $1 AND $7 > 0 AND c.version = $7
+	AND ($9 = '' OR (c.xmin = $9::xid AND NOT EXISTS (SELECT 1 FROM {e} e WHERE e.customer_id = $1 AND e.key = ANY ($10::bytea[]))))
+	RETURNING c.id, c.xmin
+), new AS (
+	INSERT INTO {c} (id, stage, version, as_of, data, due)
+	SELECT $1, $2, $3, $4, $5, NULLIF($6, 9223372036854775807) WHERE $7 = 0
+	ON CONFLICT (id) DO NOTHING RETURNING id, xmin
+), won AS (
+	SELECT id, xmin FROM upd UNION ALL SELECT id, xmin FROM new
+), ins AS (
+	INSERT INTO {e} (customer_id, key) SELECT won.id, k FROM won, unnest($8::bytea[]) AS k
+	ON CONFLICT DO NOTHING
+), chg AS (
+	INSERT INTO {p}changes (customer_id, seq) SELECT won.id, g FROM won, unnest($11::bigint[]) AS g
+	ON CONFLICT DO NOTHING
+)
+SELECT id, xmin::text FROM won`,
 			versions: `SELECT id, version FROM {c} WHERE id = ANY ($1::text[])`,
 			due:      `SELECT id, due FROM {c} WHERE due <= $1 AND (due, id) > ($2, $3) ORDER BY due, id LIMIT $4`,
 			// The customer's row first: every writer locks it before it
@@ -188,7 +213,7 @@ WHERE f.owner = excluded.owner OR f.until <= ?3 RETURNING pos`,
 		}
 	}
 	for _, p := range []*string{&q.get, &q.scan, &q.version, &q.insert, &q.update, &q.insKeys, &q.delKeys,
-		&q.applyRead, &q.applyWrite, &q.versions, &q.addKeys, &q.due, &q.listStage, &q.count, &q.countAll,
+		&q.applyRead, &q.applyWrite, &q.applyWrite1, &q.versions, &q.addKeys, &q.due, &q.listStage, &q.count, &q.countAll,
 		&q.addChanges, &q.lockFeed, &q.sequence, &q.setFeed, &q.changes, &q.claim, &q.cursor, &q.advance} {
 		*p = r.Replace(*p)
 	}
