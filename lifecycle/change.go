@@ -28,6 +28,12 @@ type Change struct {
 	// Pos is where the change sits in the feed; listing after Pos gives
 	// the changes that follow it (zero in a Hook).
 	Pos Cursor
+	// Undeclared, in a Hook, reports a move the model's graph does not
+	// declare (see [Result.Undeclared]). Stores do not know the model and
+	// do not keep it: a change listed by a feed has it false, and a reader
+	// that wants it computes !m.Stages().Allows(ch.From, ch.To). It is not
+	// part of [Change.ID].
+	Undeclared bool
 }
 
 // ID returns the identity of a change listed by a feed: "chg_" and 32 hexadecimal digits of

@@ -17,6 +17,15 @@ import (
 //   - Moves follow the graph: if folding one more event into the facts (at
 //     a time no earlier than now) or moving now later changes the answer
 //     from stage A to stage B, the graph declares an edge A → B.
+//
+// The graph rule is about events in time order. An event that arrives
+// late (dated before the customer's classification time) may make the
+// facts jump between two stages the graph does not link: a prospect whose
+// renewal from three months ago arrives now may be churned at once. That
+// happens by design, because a stage is a pure function of the facts and
+// the time, not of the path taken; the [Tracker] stores such a move and
+// marks it ([Result.Undeclared], [Change.Undeclared] in a [Hook], counted
+// by [Tracker.Undeclared], logged with [WarnUndeclared]).
 //   - Name is a stable, non-empty identifier such as "sterne-cutler".
 //
 // Stage is called on every recorded event, so it should not allocate.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/clmkit/clm/stage"
@@ -82,6 +83,13 @@ type Tracker struct {
 	hooks   []Hook
 	pool    sync.Pool // *Customer scratch space (the fallback write path)
 	ops     sync.Pool // *writeOp
+
+	// edges holds the declared edges as a bitset: bit j of row i (words
+	// uint64s from i*words) is set for an edge ids[i] → ids[j].
+	edges   []uint64
+	words   int
+	warnUnd bool          // WarnUndeclared
+	nUnd    atomic.Uint64 // undeclared moves stored (Tracker.Undeclared)
 }
 
 // Hook is called after a customer's stage change has been stored, with
@@ -145,6 +153,13 @@ func WithHook(h Hook) Option {
 	}
 }
 
+// WarnUndeclared logs, at Warn through the logger of [WithLogger], every
+// stored move the model's graph does not declare (see
+// [Result.Undeclared]). Without it such moves are only counted
+// ([Tracker.Undeclared]) and marked on [Result] and on the [Change] a
+// [Hook] gets.
+func WarnUndeclared() Option { return func(t *Tracker) { t.warnUnd = true } }
+
 // NewTracker returns a Tracker that classifies with m and stores in s. Nil
 // options are ignored. Without a model or a store (and for a Tracker not
 // made by NewTracker), every method that records, sweeps or reads returns
@@ -161,6 +176,13 @@ func NewTracker(m Model, s Store, opts ...Option) *Tracker {
 	if m != nil {
 		t.graph = m.Stages()
 		t.ids = t.graph.IDs()
+		n := len(t.ids)
+		t.words = (n + 63) / 64
+		t.edges = make([]uint64, n*t.words)
+		for _, e := range t.graph.Edges() {
+			i, j := t.graph.Index(e.From), t.graph.Index(e.To)
+			t.edges[i*t.words+j/64] |= 1 << (j % 64)
+		}
 	}
 	t.loader, _ = s.(Loader)
 	t.applier, _ = s.(Applier)
@@ -194,6 +216,17 @@ type Result struct {
 	From, To stage.ID
 	// Moved reports a stage change.
 	Moved bool
+	// Undeclared reports a move (Moved true) that the model's graph does
+	// not declare: no edge From → To. A stage is a pure function of the
+	// facts and the time, so such a move can happen by design, typically
+	// when an event arrives late (an order dated before a lapse the
+	// customer has already been swept into) and the facts jump between
+	// two stages the graph does not link; the Tracker stores it like any
+	// other move. [Tracker.Undeclared] counts them, [WarnUndeclared] logs
+	// them, and model/modeltest's Graph rule finds the moves a model makes
+	// in time order that its graph lacks. Entering the model (From empty)
+	// is never undeclared.
+	Undeclared bool
 	// Version is the customer's stored version after the event.
 	Version uint64
 	// Err is set by [Tracker.RecordBatch] on the result of an event that
@@ -689,11 +722,18 @@ func (t *Tracker) writeAll(ctx context.Context, ops, todo []*writeOp, ws []Write
 			continue
 		}
 		for i := range op.results {
-			op.results[i].Version = op.version
+			r := &op.results[i]
+			r.Version = op.version
+			if r.Undeclared {
+				t.nUnd.Add(1)
+				if t.warnUnd {
+					t.log.WarnContext(ctx, "lifecycle: move the model's graph does not declare", "customer", op.id, "event", r.EventID, "from", r.From, "to", r.To)
+				}
+			}
 		}
 		if len(t.hooks) > 0 {
 			for _, tr := range op.moves {
-				t.runHooks(ctx, Change{CustomerID: op.id, Transition: tr})
+				t.runHooks(ctx, Change{CustomerID: op.id, Transition: tr, Undeclared: t.undeclared(tr.From, tr.To)})
 			}
 		}
 	}
@@ -774,10 +814,39 @@ func (t *Tracker) classify(c *Customer, cause string, res *Result) error {
 	if s == c.Stage {
 		return nil
 	}
+	res.Undeclared = t.undeclared(c.Stage, s)
 	c.History = append(c.History, Transition{From: c.Stage, To: s, At: when, Cause: cause})
 	c.Stage, c.Since = s, when
 	res.Moved = true
 	return nil
+}
+
+// undeclared reports that the graph has no edge from → to (from not
+// empty), from the bitset of declared edges: no map look-up, no
+// allocation. A from the graph does not declare is undeclared.
+func (t *Tracker) undeclared(from, to stage.ID) bool {
+	if from == "" {
+		return false
+	}
+	i, j := t.index(from), t.index(to)
+	return i < 0 || j < 0 || t.edges[i*t.words+j/64]&(1<<(j%64)) == 0
+}
+
+// index returns the position of id among the graph's stages, or -1.
+func (t *Tracker) index(id stage.ID) int {
+	if len(t.ids) > 16 {
+		return t.graph.Index(id)
+	}
+	return slices.Index(t.ids, id)
+}
+
+// Undeclared returns how many moves the graph does not declare (see
+// [Result.Undeclared]) this Tracker has stored since it was made.
+func (t *Tracker) Undeclared() uint64 {
+	if t == nil {
+		return 0
+	}
+	return t.nUnd.Load()
 }
 
 func (t *Tracker) stageOf(f *Facts, now time.Time) (s stage.ID, err error) {
