@@ -31,7 +31,9 @@ type FitInfo struct {
 	DistinctRows int
 	// Iterations and Evaluations count optimiser iterations and objective
 	// evaluations over all starting points tried (a numerical gradient,
-	// as used by FitParetoNBD, counts as one evaluation).
+	// as used by FitBGBB and FitSBG, counts as one evaluation; for
+	// FitGammaGamma, whose Newton iterations may begin on a subsample,
+	// one evaluation is one pass over the rows used).
 	Iterations, Evaluations int
 	// Starts is the number of starting points tried.
 	Starts int
@@ -56,8 +58,8 @@ type FitInfo struct {
 // Every model is fitted on the logarithms of its (positive) parameters. The
 // Hessian H of the total negative log-likelihood with respect to θ = ln(x)
 // is taken at the optimum by central differences of the analytic (for
-// Pareto/NBD, BG/BB and sBG: numerical) gradient, and inverted through its
-// Cholesky factor: Var(θ) = H⁻¹. The delta method gives the natural-scale
+// BG/BB and sBG: numerical) gradient, or analytically for Gamma-Gamma, and
+// inverted through its Cholesky factor: Var(θ) = H⁻¹. The delta method gives the natural-scale
 // standard error SE(x) = x·SE(θ) (exact to first order; at a stationary
 // point it equals the square root of the diagonal of the inverse Hessian
 // taken in x directly). Low and High are the natural-scale interval

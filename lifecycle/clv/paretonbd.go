@@ -98,9 +98,11 @@ func collapseRFM(customers []Customer) ([]rfmRow, float64, error) {
 
 // FitParetoNBD estimates the Pareto/NBD parameters by maximum likelihood
 // from the calibration RFM rows of customers (identical rows collapsed).
-// The optimiser is BFGS on the log-parameters with central-difference
-// gradients, so it is markedly slower than [FitBGNBD] (tens of
-// milliseconds per thousand distinct rows). Errors are as for [FitBGNBD].
+// The optimiser is BFGS on the log-parameters with analytic gradients: the
+// hypergeometric series of the likelihood is summed together with its
+// derivatives (see paretoEval in the source), so a gradient costs about
+// one evaluation. A fit takes a few milliseconds per thousand distinct
+// rows, several times [FitBGNBD]'s time. Errors are as for [FitBGNBD].
 func FitParetoNBD(customers []Customer, opts *FitOptions) (ParetoNBD, FitInfo, error) {
 	if err := checkFitOptions(opts); err != nil {
 		return ParetoNBD{}, FitInfo{}, err
@@ -115,18 +117,26 @@ func FitParetoNBD(customers []Customer, opts *FitOptions) (ParetoNBD, FitInfo, e
 	for _, r := range rows {
 		sumX += r.w * r.x
 	}
-	nll := func(th []float64) float64 {
+	ev := newParetoEval(rows)
+	g4 := make([]float64, 4)
+	f := func(th, grad []float64) float64 {
 		m := ParetoNBD{math.Exp(th[0]), math.Exp(th[1]), math.Exp(th[2]), math.Exp(th[3])}
 		if m.Validate() != nil {
 			return math.Inf(1)
 		}
-		var ll float64
-		for _, r := range rows {
-			l, _, err := m.logTerms(r.x, r.tx, r.t)
-			if err != nil {
-				return math.Inf(1)
-			}
-			ll += r.w * l
+		var gp []float64
+		if grad != nil {
+			gp = g4
+		}
+		ll, ok := ev.logLik(m, gp)
+		if !ok {
+			return math.Inf(1)
+		}
+		if grad != nil {
+			grad[0] = -gp[0] * m.R / n
+			grad[1] = -gp[1] * m.Alpha / n
+			grad[2] = -gp[2] * m.S / n
+			grad[3] = -gp[3] * m.Beta / n
 		}
 		return -ll / n
 	}
@@ -137,7 +147,7 @@ func FitParetoNBD(customers []Customer, opts *FitOptions) (ParetoNBD, FitInfo, e
 		{math.Log(0.5), math.Log(0.5 / rate), math.Log(0.5), math.Log(meanT / 2)},
 		{0, 0, 0, 0},
 	}
-	p, err := fitLog("Pareto/NBD", []string{"r", "alpha", "s", "beta"}, numeric.CentralDifference(nll, 1e-6), nll, starts, n, opts, &info)
+	p, err := fitLog("Pareto/NBD", []string{"r", "alpha", "s", "beta"}, f, nil, starts, n, opts, &info)
 	if err != nil {
 		return ParetoNBD{}, info, err
 	}
