@@ -32,6 +32,7 @@ const (
 	CheckoutStarted       EventType = "checkout_started"       // checkout was started
 	OrderCompleted        EventType = "order_completed"        // an order was placed; Amount is its value
 	OrderRefunded         EventType = "order_refunded"         // an order was refunded; Amount is the refund
+	SubscriptionStarted   EventType = "subscription_started"   // a subscription was started; Amount is its first payment
 	SubscriptionRenewed   EventType = "subscription_renewed"   // a subscription was renewed; Amount is its value
 	SubscriptionCancelled EventType = "subscription_cancelled" // a subscription was cancelled
 	TicketOpened          EventType = "ticket_opened"          // a support ticket was opened
@@ -60,7 +61,7 @@ func StandardTypes() []EventType {
 	return []EventType{
 		AdImpression, SiteVisited, ContentViewed, ContentDownloaded, SignedUp,
 		NewsletterSubscribed, InquirySent, ChatStarted, ProductViewed, CartAdded,
-		CheckoutStarted, OrderCompleted, OrderRefunded, SubscriptionRenewed,
+		CheckoutStarted, OrderCompleted, OrderRefunded, SubscriptionStarted, SubscriptionRenewed,
 		SubscriptionCancelled, TicketOpened, TicketResolved, SurveyAnswered,
 		ReviewPosted, SocialShared, ReferralMade, LoyaltyJoined, ReferralConverted,
 	}
@@ -71,7 +72,7 @@ func (t EventType) Standard() bool {
 	switch t {
 	case AdImpression, SiteVisited, ContentViewed, ContentDownloaded, SignedUp,
 		NewsletterSubscribed, InquirySent, ChatStarted, ProductViewed, CartAdded,
-		CheckoutStarted, OrderCompleted, OrderRefunded, SubscriptionRenewed,
+		CheckoutStarted, OrderCompleted, OrderRefunded, SubscriptionStarted, SubscriptionRenewed,
 		SubscriptionCancelled, TicketOpened, TicketResolved, SurveyAnswered,
 		ReviewPosted, SocialShared, ReferralMade, LoyaltyJoined, ReferralConverted:
 		return true

@@ -139,15 +139,18 @@ func (f *Facts) Orders() int64 {
 	return n
 }
 
-// Revenue returns the net money received in currency cur: completed orders
-// and subscription renewals less refunds. Orders and renewals together
-// count at most math.MaxInt64 (see [Sum]), so the result never overflows.
+// Revenue returns the net money received in currency cur: completed
+// orders, subscription starts and subscription renewals less refunds.
+// The money received saturates at math.MaxInt64 (each amount is at most
+// that, see [Sum]), so the result never overflows.
 func (f *Facts) Revenue(cur string) int64 {
 	in := f.Amount(OrderCompleted, cur)
-	if r := f.Amount(SubscriptionRenewed, cur); in > math.MaxInt64-r {
-		in = math.MaxInt64
-	} else {
-		in += r
+	for _, t := range [...]EventType{SubscriptionStarted, SubscriptionRenewed} {
+		if r := f.Amount(t, cur); in > math.MaxInt64-r {
+			in = math.MaxInt64
+		} else {
+			in += r
+		}
 	}
 	return in - f.Amount(OrderRefunded, cur)
 }

@@ -57,3 +57,26 @@ type Model interface {
 type Scheduler interface {
 	NextChange(f *Facts, now time.Time) time.Time
 }
+
+// Converter is an optional [Model] capability: it says which event types
+// convert a referred customer, that is, earn their referrer a
+// [ReferralConverted] credit (see [Tracker]). A model without it converts
+// with [DefaultConversionTypes]: order_completed and subscription_started.
+// A subscription business whose customers pay by renewal alone, say,
+// answers [SubscriptionRenewed] too (model.Builder.Converts declares them
+// for a builder model).
+//
+// ConversionTypes is called once, by [NewTracker]. Each type must be one
+// [Event.Validate] accepts (standard, or custom with a vendor prefix); a
+// model answering another, or none, makes every Tracker method that
+// records, sweeps or reads return an error wrapping [ErrInvalidModel].
+type Converter interface {
+	ConversionTypes() []EventType
+}
+
+// DefaultConversionTypes returns the event types that convert a referred
+// customer for a model that is not a [Converter]: [OrderCompleted] and
+// [SubscriptionStarted], a first order or a first subscription.
+func DefaultConversionTypes() []EventType {
+	return []EventType{OrderCompleted, SubscriptionStarted}
+}

@@ -28,16 +28,19 @@ import (
 //     lists stage changes in the order the tracker saw them.) This includes
 //     the referral credits the Tracker derives, with one exception below.
 //   - Referral credit: when a customer with a referrer ([Facts.ReferredBy])
-//     has at least one order_completed, the Tracker records a
-//     [ReferralConverted] credit on the referrer, with the ID
-//     [ReferralEventID] of the customer, Attrs[ReferredIDAttr] the
-//     customer's ID and the time of their first order_completed. It does so
-//     after recording an event of that customer that is an order_completed
-//     at their first order's time, that carries a ReferrerID, or that is a
-//     duplicate (a retry, whose earlier credit may have failed). Credits
-//     fold into [Facts.Referrals], keeping the earliest time per referred
-//     customer, so a credit given again counts once, and an earlier order
-//     arriving late moves the credit back to it. Credits do not enter
+//     has converted, that is, has at least one event of a type that
+//     converts (the model's [Converter] types, or else
+//     [DefaultConversionTypes]: order_completed and subscription_started),
+//     the Tracker records a [ReferralConverted] credit on the referrer, with
+//     the ID [ReferralEventID] of the customer, Attrs[ReferredIDAttr] the
+//     customer's ID and the time of their first conversion (the earliest
+//     event of those types). It does so after recording an event of that
+//     customer that is a converting event at their first conversion's time,
+//     that carries a ReferrerID, or that is a duplicate (a retry, whose
+//     earlier credit may have failed). Credits fold into [Facts.Referrals],
+//     keeping the earliest time per referred customer, so a credit given
+//     again counts once, and an earlier conversion arriving late moves the
+//     credit back to it. Credits do not enter
 //     [Customer.Seen], [Customer.AsOf] or [Facts.First] and [Facts.Last];
 //     a credit that changes nothing is not written.
 //   - A referrer the Tracker has seen no event of (a mistyped referrer
@@ -90,6 +93,8 @@ type Tracker struct {
 	words   int
 	warnUnd bool          // WarnUndeclared
 	nUnd    atomic.Uint64 // undeclared moves stored (Tracker.Undeclared)
+	convert []EventType   // the types that convert a referred customer
+	badConv error         // why the model's ConversionTypes are refused
 }
 
 // Hook is called after a customer's stage change has been stored, with
@@ -188,6 +193,7 @@ func NewTracker(m Model, s Store, opts ...Option) *Tracker {
 	t.applier, _ = s.(Applier)
 	t.lister, _ = s.(DueLister)
 	t.sched, _ = m.(Scheduler)
+	t.convert, t.badConv = conversionTypes(m)
 	for _, o := range opts {
 		if o != nil {
 			o(t)
@@ -253,7 +259,26 @@ func (t *Tracker) ready() error {
 	if t == nil || t.model == nil || t.store == nil || t.now == nil {
 		return ErrNoTracker
 	}
-	return nil
+	return t.badConv
+}
+
+// conversionTypes returns the types that convert a referred customer
+// under m (see [Converter]), or why m's are refused.
+func conversionTypes(m Model) ([]EventType, error) {
+	cv, ok := m.(Converter)
+	if !ok {
+		return DefaultConversionTypes(), nil
+	}
+	ts := slices.Clone(cv.ConversionTypes())
+	if len(ts) == 0 {
+		return nil, fmt.Errorf("%w: model %q: ConversionTypes is empty", ErrInvalidModel, m.Name())
+	}
+	for _, ty := range ts {
+		if err := checkType(ty); err != nil || ty == ReferralConverted {
+			return nil, fmt.Errorf("%w: model %q: conversion type %q is not a type Event.Validate accepts", ErrInvalidModel, m.Name(), ty)
+		}
+	}
+	return ts, nil
 }
 
 // Validate checks an event as Record would: [Event.Validate] plus a time no
@@ -652,7 +677,7 @@ func (op *writeOp) run(c *Customer, seen []bool) (bool, error) {
 			if err != nil {
 				return false, err
 			}
-			op.cr.note(c, e, applied)
+			op.cr.note(c, e, applied, t.convert)
 			changed = changed || applied
 		}
 	}
@@ -949,26 +974,32 @@ const referralPrefix = "clm.referral:"
 // credit is what the write loop learned about a referral credit owed.
 type credit struct {
 	referrer   string
-	firstOrder time.Time
+	firstOrder time.Time // the first conversion
 }
 
 // note records, after e was folded into c (or found a duplicate: applied
-// false), that c's referrer is owed a credit at c's first order: when c was
-// referred, has ordered, and e is an order at that first order's time, a
-// referral claim (a ReferrerID), or a duplicate (a retry, whose earlier
-// credit may have failed). Credits themselves owe nothing.
-func (cr *credit) note(c *Customer, e *Event, applied bool) {
+// false), that c's referrer is owed a credit at c's first conversion (the
+// earliest event of one of the types that convert, see [Converter]): when
+// c was referred, has converted, and e is a converting event at that
+// time, a referral claim (a ReferrerID), or a duplicate (a retry, whose
+// earlier credit may have failed). Credits themselves owe nothing.
+func (cr *credit) note(c *Customer, e *Event, applied bool, convert []EventType) {
 	if c.Facts.ReferredBy == "" || e.Type == ReferralConverted {
 		return
 	}
-	orders, ok := c.Facts.Tally(OrderCompleted)
-	if !ok || orders.Count < 1 {
+	var first time.Time
+	for _, ty := range convert {
+		if tl, ok := c.Facts.Tally(ty); ok && tl.Count > 0 && (first.IsZero() || tl.First.Before(first)) {
+			first = tl.First
+		}
+	}
+	if first.IsZero() {
 		return
 	}
-	if applied && e.ReferrerID == "" && (e.Type != OrderCompleted || !e.Time.UTC().Equal(orders.First)) {
+	if applied && e.ReferrerID == "" && (!slices.Contains(convert, e.Type) || !e.Time.UTC().Equal(first)) {
 		return
 	}
-	cr.referrer, cr.firstOrder = c.Facts.ReferredBy, orders.First
+	cr.referrer, cr.firstOrder = c.Facts.ReferredBy, first
 }
 
 // owed is a referral credit that customer's events earned their referrer.

@@ -87,4 +87,3 @@ func TestUndeclaredMove(t *testing.T) {
 		require.Equal(t, warn, logged, "log: %s", logs.String())
 	}
 }
-

@@ -55,6 +55,7 @@ type Builder struct {
 	rules    []Rule
 	edges    []stage.Edge
 	declared bool
+	convert  []lifecycle.EventType
 	errs     []error
 }
 
@@ -91,6 +92,27 @@ func (b *Builder) Stage(s stage.Stage, rule Rule) *Builder {
 func (b *Builder) Edges(edges ...stage.Edge) *Builder {
 	b.declared = true
 	b.edges = append(b.edges, edges...)
+	return b
+}
+
+// Converts declares the event types that convert a referred customer,
+// earning their referrer a [lifecycle.ReferralConverted] credit (the
+// built model is a [lifecycle.Converter]): a subscription business whose
+// customers pay by renewal declares lifecycle.SubscriptionRenewed, say.
+// Without it the model converts with
+// [lifecycle.DefaultConversionTypes] (order_completed and
+// subscription_started). It may be called more than once; the types add
+// up. Build refuses a type [lifecycle.Event.Validate] would refuse
+// (referral_converted among them).
+func (b *Builder) Converts(types ...lifecycle.EventType) *Builder {
+	if len(types) == 0 {
+		b.errs = append(b.errs, fmt.Errorf("%w: %q: Converts needs at least one event type", ErrInvalidModel, b.name))
+	}
+	for _, t := range types {
+		if !slices.Contains(b.convert, t) {
+			b.convert = append(b.convert, t)
+		}
+	}
 	return b
 }
 
@@ -133,6 +155,11 @@ func (b *Builder) Build() (*Custom, error) {
 			bad("stage %q can never be entered: its rule %s can only turn false as events arrive or time passes", id, desc)
 		}
 	}
+	for _, t := range b.convert {
+		if why := checkType(t); why != "" {
+			bad("Converts: %s", why)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -146,7 +173,7 @@ func (b *Builder) Build() (*Custom, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q: %w", ErrInvalidModel, b.name, err)
 	}
-	m := &Custom{name: b.name, graph: g, ids: g.IDs(), rules: make([]*node, len(b.rules))}
+	m := &Custom{name: b.name, graph: g, ids: g.IDs(), rules: make([]*node, len(b.rules)), convert: slices.Clone(b.convert)}
 	for i, r := range b.rules {
 		m.rules[i] = r.n
 	}
@@ -211,16 +238,30 @@ func fillKinds(stages []stage.Stage, edges []stage.Edge) {
 // for concurrent use; [Custom.Stage] does not allocate unless a [Func]
 // predicate does.
 type Custom struct {
-	name  string
-	graph *stage.Graph
-	ids   []stage.ID
-	rules []*node // rules[0] is nil: the fallback
+	name    string
+	graph   *stage.Graph
+	ids     []stage.ID
+	rules   []*node               // rules[0] is nil: the fallback
+	convert []lifecycle.EventType // Converts; nil: the default
 }
 
-var _ lifecycle.Model = (*Custom)(nil)
+var (
+	_ lifecycle.Model     = (*Custom)(nil)
+	_ lifecycle.Converter = (*Custom)(nil)
+)
 
 // Name returns the name given to [NewBuilder].
 func (m *Custom) Name() string { return m.name }
+
+// ConversionTypes implements [lifecycle.Converter]: the types declared
+// with [Builder.Converts], or [lifecycle.DefaultConversionTypes]. The
+// slice is new on every call.
+func (m *Custom) ConversionTypes() []lifecycle.EventType {
+	if len(m.convert) == 0 {
+		return lifecycle.DefaultConversionTypes()
+	}
+	return slices.Clone(m.convert)
+}
 
 // Stages returns the stage graph, derived or declared.
 func (m *Custom) Stages() *stage.Graph { return m.graph }
@@ -276,7 +317,8 @@ func (m *Custom) Rule(id stage.ID) (r Rule, ok bool) {
 // EventTypes returns the event types the model's rules read, in the order
 // the stages and rules first name them, each once: the types of [Count],
 // [Within], [Tenure] and [After]; order_completed and order_refunded for
-// [Orders]; those and subscription_renewed for [Spent]; referral_converted
+// [Orders]; those, subscription_started and subscription_renewed for
+// [Spent]; referral_converted
 // for [Referrals]; survey_answered for [Score]. A [Func] predicate is
 // opaque and adds nothing. model/modeltest reads this list (its
 // TypeReader interface) to draw these types more often in its random
@@ -301,7 +343,7 @@ func (m *Custom) EventTypes() []lifecycle.EventType {
 		case opOrders:
 			add(lifecycle.OrderCompleted, lifecycle.OrderRefunded)
 		case opSpent:
-			add(lifecycle.OrderCompleted, lifecycle.OrderRefunded, lifecycle.SubscriptionRenewed)
+			add(lifecycle.OrderCompleted, lifecycle.OrderRefunded, lifecycle.SubscriptionStarted, lifecycle.SubscriptionRenewed)
 		case opReferrals:
 			add(lifecycle.ReferralConverted)
 		case opScore:

@@ -279,7 +279,7 @@ func TestCustomEventTypes(t *testing.T) {
 			model.Func("never", func(*lifecycle.Facts, time.Time) bool { return false }))).
 		MustBuild()
 	want := []lifecycle.EventType{vendor, lifecycle.OrderCompleted, lifecycle.OrderRefunded, lifecycle.SiteVisited,
-		lifecycle.TicketOpened, lifecycle.TicketResolved, lifecycle.SubscriptionRenewed, lifecycle.ReferralConverted, lifecycle.SurveyAnswered}
+		lifecycle.TicketOpened, lifecycle.TicketResolved, lifecycle.SubscriptionStarted, lifecycle.SubscriptionRenewed, lifecycle.ReferralConverted, lifecycle.SurveyAnswered}
 	got := m.EventTypes()
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("EventTypes() (-want +got):\n%s", diff)

@@ -205,3 +205,26 @@ func TestBuiltinsDoNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// subscription_started is a purchase in every built-in: a first
+// subscription converts, lapses like an order, and a cancellation after it
+// lapses the customer.
+func TestSubscriptionStarted(t *testing.T) {
+	const SS = lifecycle.SubscriptionStarted
+	runStageCases(t, []stageCase{
+		{"sterne-cutler: a start alone is conversion", model.SterneCutler(), []ev{e(SS, 0)}, 1, model.Conversion},
+		{"sterne-cutler: a start and a renewal are retention", model.SterneCutler(), []ev{e(SS, 0), e(SR, 30)}, 31, model.Retention},
+		{"sterne-cutler: a start lapses", model.SterneCutler(), []ev{e(SS, 0)}, 181, model.Acquisition},
+		{"sterne-cutler: cancelled after the start", model.SterneCutler(), []ev{e(SS, 0), e(SC, 5)}, 6, model.Acquisition},
+		{"six-stage: a start alone is purchase", model.SixStage(), []ev{e(SS, 0)}, 1, model.SixStagePurchase},
+		{"six-stage: a lapsed start re-evaluates", model.SixStage(), []ev{e(SS, 0)}, 181, model.SixStageEvaluation},
+		{"five-stage: a start alone is conversion", model.FiveStage(), []ev{e(SS, 0)}, 1, model.FiveStageConversion},
+		{"five-stage: a start is nurtured after 14 days", model.FiveStage(), []ev{e(SS, 0)}, 15, model.FiveStageNurturing},
+	})
+	// NextChange announces the lapse of a subscription start.
+	f := facts(e(SS, 0))
+	s := model.SterneCutler().(lifecycle.Scheduler)
+	if got, want := s.NextChange(f, day(1)), day(0).Add(model.DefaultLapseAfter+time.Nanosecond); !got.Equal(want) {
+		t.Errorf("NextChange = %v, want %v", got, want)
+	}
+}

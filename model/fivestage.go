@@ -43,8 +43,8 @@ var fiveStageGraph = stage.MustNew([]stage.Stage{
 // name is "five-stage".
 //
 // Net purchases, last purchase and active are defined as for
-// [SterneCutler]; the first purchase is the earliest order_completed or
-// subscription_renewed, refunded or not. Entry rules, checked from the last
+// [SterneCutler]; the first purchase is the earliest order_completed,
+// subscription_started or subscription_renewed, refunded or not. Entry rules, checked from the last
 // stage down (the first that holds wins), at now:
 //   - advocacy: active, at least RepeatPurchases net purchases (default 2),
 //     and at least AdvocateReferrals referral_converted events (default 1)

@@ -47,8 +47,8 @@ var sixStageGraph = stage.MustNew([]stage.Stage{
 // or purchase. Its registry name is "six-stage".
 //
 // Net purchases, last purchase and active are defined as for
-// [SterneCutler]; the first purchase is the earliest order_completed or
-// subscription_renewed, refunded or not. Entry rules, checked from the last
+// [SterneCutler]; the first purchase is the earliest order_completed,
+// subscription_started or subscription_renewed, refunded or not. Entry rules, checked from the last
 // stage down (the first that holds wins), at now:
 //   - bonding: active, at least BondPurchases net purchases (default 3),
 //     and no open support ticket (an open ticket is a ticket_opened later
@@ -57,7 +57,7 @@ var sixStageGraph = stage.MustNew([]stage.Stage{
 //     later than the first purchase;
 //   - purchase: active;
 //   - evaluation: any product_viewed, cart_added or checkout_started, or
-//     any order_completed or subscription_renewed ever (a lapsed or
+//     any order_completed, subscription_started or subscription_renewed ever (a lapsed or
 //     refunded buyer re-evaluates);
 //   - engagement: any signed_up, newsletter_subscribed,
 //     content_downloaded, inquiry_sent, chat_started, loyalty_joined,
@@ -94,7 +94,7 @@ const (
 	sixEngaged = kSignedUp | kNewsletterSubscribed | kContentDownloaded | kInquirySent |
 		kChatStarted | kLoyaltyJoined | kSocialShared | kReviewPosted | kSurveyAnswered |
 		kReferralMade | kTicketOpened
-	sixEvaluating = kProductViewed | kCartAdded | kCheckoutStarted | kOrderCompleted | kSubscriptionRenewed
+	sixEvaluating = kProductViewed | kCartAdded | kCheckoutStarted | purchased
 )
 
 func (m *sixStage) Stage(f *lifecycle.Facts, now time.Time) stage.ID {

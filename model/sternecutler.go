@@ -43,8 +43,10 @@ var sterneCutlerGraph = stage.MustNew([]stage.Stage{
 //
 // Terms used by the rules (shared by every built-in):
 //   - net purchases: completed orders less refunded ones (never below zero,
-//     see [lifecycle.Facts.Orders]) plus subscription renewals;
-//   - last purchase: the latest order_completed or subscription_renewed;
+//     see [lifecycle.Facts.Orders]) plus subscription starts and renewals
+//     (subscription_started, subscription_renewed);
+//   - last purchase: the latest order_completed, subscription_started or
+//     subscription_renewed;
 //   - active: at least 1 net purchase, the last purchase no more than
 //     LapseAfter before now (default 180 days; ≤ 0 never lapses), and no
 //     subscription_cancelled later than the last purchase. A buyer who is
@@ -59,8 +61,8 @@ var sterneCutlerGraph = stage.MustNew([]stage.Stage{
 //   - acquisition: any engagement (signed_up, newsletter_subscribed,
 //     product_viewed, cart_added, checkout_started, inquiry_sent,
 //     chat_started, content_downloaded, loyalty_joined), or any
-//     order_completed or subscription_renewed ever (a lapsed buyer, or one
-//     whose every order was refunded);
+//     order_completed, subscription_started or subscription_renewed ever
+//     (a lapsed buyer, or one whose every order was refunded);
 //   - reach: everyone else (for example a customer with only ad_impression,
 //     site_visited, content_viewed, support, survey, review, share or
 //     referral events, or custom events).

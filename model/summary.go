@@ -34,6 +34,7 @@ const (
 	kReferralMade
 	kLoyaltyJoined
 	kReferralConverted
+	kSubscriptionStarted
 )
 
 // summary is what the built-ins need from the facts, gathered in one pass
@@ -41,37 +42,49 @@ const (
 type summary struct {
 	has                      kind // standard types with at least one event
 	completed, refunded      int64
-	renewed, visits, refs    int64
+	renewed, started         int64
+	visits, refs             int64
 	firstOrder, lastOrder    time.Time
 	firstRenewal, lastRenew  time.Time
+	firstStart, lastStart    time.Time
 	lastCancel               time.Time
 	lastTicket, lastResolved time.Time
 }
 
 // kinds maps a standard event type to its bit through a collision-free
-// hash of its length and first and last bytes (checked at init), so that
-// summarize costs one string comparison per tally.
+// hash of its length, first byte and third byte from the end (checked at
+// init and by TestKinds), so that summarize costs one string comparison
+// per tally. Every type of lifecycle.StandardTypes must be here, in the
+// order of the k constants (TestKinds checks that too): adding a standard
+// type means a constant above and an entry here, and, if the hash then
+// collides, new multipliers (TestKinds prints the slots).
 var kinds [64]struct {
 	t lifecycle.EventType
 	k kind
 }
 
+// kindOrder lists the standard types in the order of their k constants.
+var kindOrder = []lifecycle.EventType{
+	lifecycle.AdImpression, lifecycle.SiteVisited, lifecycle.ContentViewed, lifecycle.ContentDownloaded,
+	lifecycle.SignedUp, lifecycle.NewsletterSubscribed, lifecycle.InquirySent, lifecycle.ChatStarted,
+	lifecycle.ProductViewed, lifecycle.CartAdded, lifecycle.CheckoutStarted, lifecycle.OrderCompleted,
+	lifecycle.OrderRefunded, lifecycle.SubscriptionRenewed, lifecycle.SubscriptionCancelled,
+	lifecycle.TicketOpened, lifecycle.TicketResolved, lifecycle.SurveyAnswered, lifecycle.ReviewPosted,
+	lifecycle.SocialShared, lifecycle.ReferralMade, lifecycle.LoyaltyJoined, lifecycle.ReferralConverted,
+	lifecycle.SubscriptionStarted,
+}
+
+// slot hashes a type of at least 3 bytes (every standard type and every
+// valid custom one; summarize skips shorter ones).
 func slot(t lifecycle.EventType) int {
-	return (len(t)*2 + int(t[0])*9 + int(t[len(t)-1])*4) & 63
+	return (len(t) + int(t[0])*9 + int(t[len(t)-3])*5) & 63
 }
 
 func init() {
-	for i, t := range []lifecycle.EventType{
-		lifecycle.AdImpression, lifecycle.SiteVisited, lifecycle.ContentViewed, lifecycle.ContentDownloaded,
-		lifecycle.SignedUp, lifecycle.NewsletterSubscribed, lifecycle.InquirySent, lifecycle.ChatStarted,
-		lifecycle.ProductViewed, lifecycle.CartAdded, lifecycle.CheckoutStarted, lifecycle.OrderCompleted,
-		lifecycle.OrderRefunded, lifecycle.SubscriptionRenewed, lifecycle.SubscriptionCancelled,
-		lifecycle.TicketOpened, lifecycle.TicketResolved, lifecycle.SurveyAnswered, lifecycle.ReviewPosted,
-		lifecycle.SocialShared, lifecycle.ReferralMade, lifecycle.LoyaltyJoined, lifecycle.ReferralConverted,
-	} {
+	for i, t := range kindOrder {
 		e := &kinds[slot(t)]
 		if e.t != "" {
-			panic("model: event types " + string(e.t) + " and " + string(t) + " share a slot")
+			panic("model: event types " + string(e.t) + " and " + string(t) + " share a slot: change slot's multipliers")
 		}
 		e.t, e.k = t, kind(1)<<i
 	}
@@ -80,7 +93,7 @@ func init() {
 func summarize(f *lifecycle.Facts) (s summary) {
 	for i := range f.Tallies {
 		t := &f.Tallies[i]
-		if t.Count <= 0 || t.Type == "" {
+		if t.Count <= 0 || len(t.Type) < 3 {
 			continue
 		}
 		e := &kinds[slot(t.Type)]
@@ -97,6 +110,8 @@ func summarize(f *lifecycle.Facts) (s summary) {
 			s.refunded = t.Count
 		case kSubscriptionRenewed:
 			s.renewed, s.firstRenewal, s.lastRenew = t.Count, t.First, t.Last
+		case kSubscriptionStarted:
+			s.started, s.firstStart, s.lastStart = t.Count, t.First, t.Last
 		case kSubscriptionCancelled:
 			s.lastCancel = t.Last
 		case kTicketOpened:
@@ -111,39 +126,56 @@ func summarize(f *lifecycle.Facts) (s summary) {
 }
 
 // purchases returns the net purchases: completed orders less refunded ones
-// (never below zero) plus subscription renewals, saturating at MaxInt64.
+// (never below zero) plus subscription starts and renewals, saturating at
+// MaxInt64.
 func (s *summary) purchases() int64 {
 	n := max(s.completed-s.refunded, 0) // both are positive: no overflow
 	if s.renewed > math.MaxInt64-n {
 		return math.MaxInt64
 	}
-	return n + s.renewed
+	n += s.renewed
+	if s.started > math.MaxInt64-n {
+		return math.MaxInt64
+	}
+	return n + s.started
 }
 
-// everBought reports an order or a renewal, refunded or not.
+// purchased is every standard type that is a purchase.
+const purchased = kOrderCompleted | kSubscriptionRenewed | kSubscriptionStarted
+
+// everBought reports an order, a subscription start or a renewal,
+// refunded or not.
 func (s *summary) everBought() bool {
-	return s.has&(kOrderCompleted|kSubscriptionRenewed) != 0
+	return s.has&purchased != 0
 }
 
-// firstPurchase is the earliest order or renewal, refunded or not.
+// firstPurchase is the earliest order, subscription start or renewal,
+// refunded or not.
 func (s *summary) firstPurchase() time.Time {
-	switch {
-	case s.has&kOrderCompleted == 0:
-		return s.firstRenewal
-	case s.has&kSubscriptionRenewed == 0:
-		return s.firstOrder
-	case s.firstRenewal.Before(s.firstOrder):
-		return s.firstRenewal
+	var first time.Time
+	if s.has&kOrderCompleted != 0 {
+		first = s.firstOrder
 	}
-	return s.firstOrder
+	if s.has&kSubscriptionRenewed != 0 && (first.IsZero() || s.firstRenewal.Before(first)) {
+		first = s.firstRenewal
+	}
+	if s.has&kSubscriptionStarted != 0 && (first.IsZero() || s.firstStart.Before(first)) {
+		first = s.firstStart
+	}
+	return first
 }
 
-// lastPurchase is the latest order or renewal, refunded or not.
+// lastPurchase is the latest order, subscription start or renewal,
+// refunded or not.
 func (s *summary) lastPurchase() time.Time {
-	if s.lastRenew.After(s.lastOrder) {
-		return s.lastRenew
+	last := s.lastOrder
+	if s.lastRenew.After(last) {
+		last = s.lastRenew
 	}
-	return s.lastOrder
+	if s.lastStart.After(last) {
+		last = s.lastStart
+	}
+	return last
 }
 
 // active reports a buyer in good standing at now: at least one net

@@ -53,7 +53,8 @@ type StoreSummaryOptions struct {
 	ObservationEnd time.Time
 	// PurchaseTypes are the event types that count as purchases, each
 	// once. Allowed are [lifecycle.OrderCompleted],
-	// [lifecycle.SubscriptionRenewed] and vendor-prefixed custom types
+	// [lifecycle.SubscriptionStarted], [lifecycle.SubscriptionRenewed]
+	// and vendor-prefixed custom types
 	// ("acme.invoice_paid"). Default: OrderCompleted only. When
 	// OrderCompleted is among them, [lifecycle.OrderRefunded] events are
 	// netted (see [SummarizeCustomers]); otherwise refunds are ignored.
@@ -346,10 +347,11 @@ func isCurrencyCode(s string) bool {
 }
 
 // isPurchaseType reports whether t may be a purchase type: OrderCompleted,
-// SubscriptionRenewed, or a non-standard name with a vendor prefix.
+// SubscriptionStarted, SubscriptionRenewed, or a non-standard name with a
+// vendor prefix.
 func isPurchaseType(t lifecycle.EventType) bool {
 	switch {
-	case t == lifecycle.OrderCompleted, t == lifecycle.SubscriptionRenewed:
+	case t == lifecycle.OrderCompleted, t == lifecycle.SubscriptionStarted, t == lifecycle.SubscriptionRenewed:
 		return true
 	case t.Standard():
 		return false

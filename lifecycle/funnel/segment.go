@@ -97,7 +97,7 @@ func HasEvent(t lifecycle.EventType, min int64) Segment {
 }
 
 // SpentAtLeast matches customers whose net revenue in currency cur
-// ([lifecycle.Facts.Revenue]: orders and renewals less refunds, in minor
+// ([lifecycle.Facts.Revenue]: orders, subscription starts and renewals less refunds, in minor
 // units) is at least amount.
 func SpentAtLeast(cur string, amount int64) Segment {
 	return Segment{
