@@ -43,13 +43,40 @@ func (m MBGNBD) String() string {
 	return fmt.Sprintf("mbgnbd r=%.4f alpha=%.4f a=%.4f b=%.4f", m.R, m.Alpha, m.A, m.B)
 }
 
-// logLik returns the total MBG/NBD log-likelihood of rows at m and, if grad
-// is non-nil, its gradient with respect to (r, α, a, b). Per customer
+// mbgEval evaluates the MBG/NBD log-likelihood of collapsed rows with its
+// gradient, computing the terms that depend on x alone once per distinct
+// x and the logarithms of α+T and α+t_x once per distinct time.
+type mbgEval struct {
+	rows          []rfmRow
+	xk, tk, txk   []int32 // per row: indices into xs, ts
+	xs, ts        []float64
+	g, c2, invB   []float64 // per x: ln Γ(r+x)/Γ(r) + ln B(a,b+x+1)/B(a,b); ln(a/(b+x)); 1/(b+x)
+	dgr, dga, dgb []float64 // per x: derivatives of g in r, a, b
+	lt, it        []float64 // per time: ln(α+t), 1/(α+t)
+}
+
+func newMBGEval(rows []rfmRow) *mbgEval {
+	n := len(rows)
+	e := &mbgEval{rows: rows, xk: make([]int32, n), tk: make([]int32, n), txk: make([]int32, n)}
+	xi, ti := newIndexer(), newIndexer()
+	for i, r := range rows {
+		e.xk[i], e.tk[i], e.txk[i] = xi.of(r.x), ti.of(r.t), ti.of(r.tx)
+	}
+	e.xs, e.ts = xi.vals, ti.vals
+	nx := len(e.xs)
+	e.g, e.c2, e.invB = make([]float64, nx), make([]float64, nx), make([]float64, nx)
+	e.dgr, e.dga, e.dgb = make([]float64, nx), make([]float64, nx), make([]float64, nx)
+	e.lt, e.it = make([]float64, len(e.ts)), make([]float64, len(e.ts))
+	return e
+}
+
+// logLik returns the total MBG/NBD log-likelihood at m and, if grad is
+// non-nil, its gradient with respect to (r, α, a, b). Per customer
 // (Batislam et al. 2007, eq. 3):
 //
 //	L = Γ(r+x) α^r / Γ(r) · B(a, b+x+1)/B(a, b)
 //	    · [ (α+T)^−(r+x) + a/(b+x) · (α+t_x)^−(r+x) ].
-func (m MBGNBD) logLik(rows []rfmRow, grad []float64) float64 {
+func (e *mbgEval) logLik(m MBGNBD, grad []float64) float64 {
 	r, al, a, b := m.R, m.Alpha, m.A, m.B
 	lgr := numeric.LogGamma(r)
 	lbab := numeric.LogBeta(a, b)
@@ -57,25 +84,49 @@ func (m MBGNBD) logLik(rows []rfmRow, grad []float64) float64 {
 	var psir, psiab, psib float64
 	if grad != nil {
 		psir, psiab, psib = numeric.Digamma(r), numeric.Digamma(a+b), numeric.Digamma(b)
-		grad[0], grad[1], grad[2], grad[3] = 0, 0, 0, 0
 	}
-	var ll float64
-	for _, row := range rows {
-		x, w := row.x, row.w
-		rx := r + x
-		lT, lTx := math.Log(al+row.t), math.Log(al+row.tx)
-		u1 := -rx * lT
-		u2 := math.Log(a/(b+x)) - rx*lTx
-		lse := numeric.LogSumExp(u1, u2)
-		ll += w * (numeric.LogGamma(rx) - lgr + r*lal + numeric.LogBeta(a, b+x+1) - lbab + lse)
+	for k, x := range e.xs {
+		e.g[k] = numeric.LogGamma(r+x) - lgr + numeric.LogBeta(a, b+x+1) - lbab
+		e.c2[k] = math.Log(a / (b + x))
+		e.invB[k] = 1 / (b + x)
 		if grad != nil {
-			w1, w2 := math.Exp(u1-lse), math.Exp(u2-lse)
 			psiabx := numeric.Digamma(a + b + x + 1)
-			grad[0] += w * (numeric.Digamma(rx) - psir + lal - w1*lT - w2*lTx)
-			grad[1] += w * (r/al - rx*(w1/(al+row.t)+w2/(al+row.tx)))
-			grad[2] += w * (psiab - psiabx + w2/a)
-			grad[3] += w * (numeric.Digamma(b+x+1) - psiabx - psib + psiab - w2/(b+x))
+			e.dgr[k] = numeric.Digamma(r+x) - psir
+			e.dga[k] = psiab - psiabx
+			e.dgb[k] = numeric.Digamma(b+x+1) - psiabx - psib + psiab
 		}
+	}
+	for j, t := range e.ts {
+		e.lt[j] = math.Log(al + t)
+		e.it[j] = 1 / (al + t)
+	}
+	var ll, wsum, gr, gal, ga, gb float64
+	for i, row := range e.rows {
+		k, x, w := e.xk[i], row.x, row.w
+		rx := r + x
+		lT, lTx := e.lt[e.tk[i]], e.lt[e.txk[i]]
+		u1 := -rx * lT
+		u2 := e.c2[k] - rx*lTx
+		// ln(e^u1 + e^u2) and the weight e^u2/(e^u1 + e^u2), one exp.
+		d := u2 - u1
+		ex := math.Exp(-math.Abs(d))
+		lse, w2 := u1+math.Log1p(ex), ex/(1+ex)
+		if d > 0 {
+			lse, w2 = u2+math.Log1p(ex), 1/(1+ex)
+		}
+		ll += w * (e.g[k] + lse)
+		wsum += w
+		if grad != nil {
+			w1 := 1 - w2
+			gr += w * (e.dgr[k] - w1*lT - w2*lTx)
+			gal -= w * rx * (w1*e.it[e.tk[i]] + w2*e.it[e.txk[i]])
+			ga += w * (e.dga[k] + w2/a)
+			gb += w * (e.dgb[k] - w2*e.invB[k])
+		}
+	}
+	ll += wsum * r * lal
+	if grad != nil {
+		grad[0], grad[1], grad[2], grad[3] = gr+wsum*lal, gal+wsum*r/al, ga, gb
 	}
 	return ll
 }
@@ -99,6 +150,7 @@ func FitMBGNBD(customers []Customer, opts *FitOptions) (MBGNBD, FitInfo, error) 
 	for _, r := range rows {
 		sumX += r.w * r.x
 	}
+	ev := newMBGEval(rows)
 	g4 := make([]float64, 4)
 	f := func(th, grad []float64) float64 {
 		m := MBGNBD{math.Exp(th[0]), math.Exp(th[1]), math.Exp(th[2]), math.Exp(th[3])}
@@ -109,7 +161,7 @@ func FitMBGNBD(customers []Customer, opts *FitOptions) (MBGNBD, FitInfo, error) 
 		if grad != nil {
 			gp = g4
 		}
-		ll := m.logLik(rows, gp)
+		ll := ev.logLik(m, gp)
 		if grad != nil {
 			grad[0] = -gp[0] * m.R / n
 			grad[1] = -gp[1] * m.Alpha / n
@@ -141,7 +193,7 @@ func (m MBGNBD) LogLikelihood(customers []Customer) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return m.logLik(rows, nil), nil
+	return newMBGEval(rows).logLik(m, nil), nil
 }
 
 // logOdds returns ln[(a/(b+x)) ((α+T)/(α+t_x))^(r+x)], the log of the odds
