@@ -31,25 +31,27 @@ type DiscreteCustomer struct {
 
 // checkDiscrete validates one BG/BB row.
 func checkDiscrete(i int, c DiscreteCustomer) error {
-	who := fmt.Sprintf("customers[%d]", i)
-	if c.ID != "" {
-		who += fmt.Sprintf(" (%q)", c.ID)
+	who := func() string {
+		if c.ID != "" {
+			return fmt.Sprintf("customers[%d] (%q)", i, c.ID)
+		}
+		return fmt.Sprintf("customers[%d]", i)
 	}
 	switch {
 	case c.Periods < 1:
-		return invalidf("%s: Periods = %d, must be ≥ 1", who, c.Periods)
+		return invalidf("%s: Periods = %d, must be ≥ 1", who(), c.Periods)
 	case c.Frequency < 0:
-		return invalidf("%s: Frequency = %d, must be ≥ 0", who, c.Frequency)
+		return invalidf("%s: Frequency = %d, must be ≥ 0", who(), c.Frequency)
 	case c.Recency < 0 || c.Recency > c.Periods:
-		return invalidf("%s: Recency = %d, must be in [0, Periods = %d]", who, c.Recency, c.Periods)
+		return invalidf("%s: Recency = %d, must be in [0, Periods = %d]", who(), c.Recency, c.Periods)
 	case c.Frequency > c.Recency:
-		return invalidf("%s: Frequency = %d exceeds Recency = %d", who, c.Frequency, c.Recency)
+		return invalidf("%s: Frequency = %d exceeds Recency = %d", who(), c.Frequency, c.Recency)
 	case c.Frequency == 0 && c.Recency != 0:
-		return invalidf("%s: Recency = %d with Frequency = 0, must be 0", who, c.Recency)
+		return invalidf("%s: Recency = %d with Frequency = 0, must be 0", who(), c.Recency)
 	case c.Frequency > 0 && c.Recency == 0:
-		return invalidf("%s: Recency = 0 with Frequency = %d, must be ≥ 1", who, c.Frequency)
+		return invalidf("%s: Recency = 0 with Frequency = %d, must be ≥ 1", who(), c.Frequency)
 	case !(c.Count >= 0) || math.IsInf(c.Count, 0):
-		return invalidf("%s: Count = %v, must be finite and ≥ 0", who, c.Count)
+		return invalidf("%s: Count = %v, must be finite and ≥ 0", who(), c.Count)
 	}
 	return nil
 }
@@ -89,17 +91,26 @@ func (m BGBB) String() string {
 //
 //	L = B(α+x, β+n−x)/B(α,β) · B(γ, δ+n)/B(γ,δ)
 //	  + Σ_{i=0}^{n−t_x−1} B(α+x, β+t_x−x+i)/B(α,β) · B(γ+1, δ+t_x+i)/B(γ,δ).
+//
+// The terms of the sum follow from the first by the recurrence
+// B(u, v+1)/B(u, v) = v/(u+v), so only the first needs log-beta values.
 func (m BGBB) logTerms(x, tx, n int) (ll, lAlive float64) {
 	a, b, g, d := m.Alpha, m.Beta, m.Gamma, m.Delta
 	lab, lgd := numeric.LogBeta(a, b), numeric.LogBeta(g, d)
 	fx, ftx, fn := float64(x), float64(tx), float64(n)
 	lAlive = numeric.LogBeta(a+fx, b+fn-fx) - lab + numeric.LogBeta(g, d+fn) - lgd
-	ll = lAlive
-	for i := 0; i < n-tx; i++ {
-		fi := float64(i)
-		ll = numeric.LogSumExp(ll, numeric.LogBeta(a+fx, b+ftx-fx+fi)-lab+numeric.LogBeta(g+1, d+ftx+fi)-lgd)
+	if tx >= n {
+		return lAlive, lAlive
 	}
-	return ll, lAlive
+	// Σ_i of the terms relative to the first (i = 0), each at most 1.
+	l0 := numeric.LogBeta(a+fx, b+ftx-fx) - lab + numeric.LogBeta(g+1, d+ftx) - lgd
+	sum, term := 1.0, 1.0
+	for i := 0; i < n-tx-1; i++ {
+		fi := float64(i)
+		term *= (b + ftx - fx + fi) / (a + b + ftx + fi) * (d + ftx + fi) / (g + 1 + d + ftx + fi)
+		sum += term
+	}
+	return numeric.LogSumExp(lAlive, l0+math.Log(sum)), lAlive
 }
 
 // bbRow is a distinct BG/BB history with its weight.

@@ -192,8 +192,11 @@ func checkFitOptions(o *FitOptions) error {
 // reason) if none did.
 //
 // The Hessian of f at the returned point (row-major) is returned too; the
-// fits pass it to [FitInfo.setEstimates] for the standard errors.
-func fitLogParams(what string, f numeric.Objective, starts [][]float64, opts *FitOptions, info *FitInfo) (numeric.Result, []float64, error) {
+// fits pass it to [FitInfo.setEstimates] for the standard errors. It is
+// taken from f's gradient, or, when values is not nil (the fits whose
+// gradient is itself numerical), from second differences of values (see
+// valueHessian).
+func fitLogParams(what string, f numeric.Objective, values func([]float64) float64, starts [][]float64, opts *FitOptions, info *FitInfo) (numeric.Result, []float64, error) {
 	s := opts.settings()
 	var firstErr error
 	for _, x0 := range starts {
@@ -207,8 +210,13 @@ func fitLogParams(what string, f numeric.Objective, starts [][]float64, opts *Fi
 			// objective), otherwise the parameters are not identified or
 			// the supremum lies at the boundary of the parameter space.
 			var h []float64
-			h, err = numeric.Hessian(f, res.X, 0)
-			info.Evaluations += 2 * len(res.X)
+			if k := len(res.X); values != nil {
+				h = valueHessian(values, res.X, 1e-3)
+				info.Evaluations += 1 + 2*k + 2*k*(k-1)
+			} else {
+				h, err = numeric.Hessian(f, res.X, 0)
+				info.Evaluations += 2 * k
+			}
 			if err == nil {
 				_, err = numeric.Cholesky(h, len(res.X), 1e-9)
 			}
@@ -234,12 +242,9 @@ func fitLogParams(what string, f numeric.Objective, starts [][]float64, opts *Fi
 // f is itself numerical), the Hessian for the standard errors is taken
 // from second differences of values instead. It returns the parameters.
 func fitLog(model string, names []string, f numeric.Objective, values func([]float64) float64, starts [][]float64, n float64, opts *FitOptions, info *FitInfo) ([]float64, error) {
-	res, h, err := fitLogParams(model+" fit", f, starts, opts, info)
+	res, h, err := fitLogParams(model+" fit", f, values, starts, opts, info)
 	if err != nil {
 		return nil, err
-	}
-	if values != nil {
-		h = valueHessian(values, res.X, 1e-3)
 	}
 	info.LogLikelihood = -res.F * n
 	if err := info.setEstimates(model, names, res.X, h, n); err != nil {
