@@ -289,3 +289,25 @@ func TestCustomEventTypes(t *testing.T) {
 		t.Error("EventTypes returns a slice the model keeps")
 	}
 }
+
+// Rule.Err reports, outside a builder, what Build would report for the
+// rule; nil for a well-formed one.
+func TestRuleErr(t *testing.T) {
+	if err := model.All(model.Orders(2), model.Within(time.Hour, lifecycle.SiteVisited)).Err(); err != nil {
+		t.Errorf("well-formed rule: %v", err)
+	}
+	for r, want := range map[*model.Rule]string{
+		ptr(model.Rule{}):                  "the zero Rule",
+		ptr(model.Count("nope", 1)):        `event type "nope" is invalid`,
+		ptr(model.All()):                   "no rules to combine",
+		ptr(model.Any(model.Score(11))):    "score 11 must be from 0 to 10",
+		ptr(model.Not(model.Spent("", 1))): "ISO 4217",
+	} {
+		err := r.Err()
+		if !errors.Is(err, model.ErrInvalidModel) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: Err() = %v, want ErrInvalidModel mentioning %q", r, err, want)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

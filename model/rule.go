@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -213,6 +214,23 @@ func Not(rule Rule) Rule {
 
 // IsZero reports whether r is the zero Rule (no rule).
 func (r Rule) IsZero() bool { return r.n == nil }
+
+// Err reports what is wrong with the rule's parameters, the problems
+// [Builder.Build] would report for it (a negative count, a malformed
+// currency, an empty [All]), joined, each wrapping [ErrInvalidModel]; nil
+// for a well-formed rule. The zero Rule is an error: it is no rule.
+// Users of rules outside a builder (lifecycle/funnel's segments) check it
+// once, before calling [Rule.Holds].
+func (r Rule) Err() error {
+	if r.n == nil {
+		return fmt.Errorf("%w: the zero Rule is no rule", ErrInvalidModel)
+	}
+	var errs []error
+	for _, p := range r.n.problems(nil) {
+		errs = append(errs, fmt.Errorf("%w: rule %s", ErrInvalidModel, p))
+	}
+	return errors.Join(errs...)
+}
 
 // Holds reports whether the rule holds for a customer with facts f at now.
 // The zero Rule never holds.

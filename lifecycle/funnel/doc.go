@@ -2,7 +2,10 @@
 // from recorded lifecycle data: customers per stage now or at any past
 // date, stage-to-stage conversion and drop-off, time from stage to stage
 // and time in stage, all per cohort and per segment; cohort retention
-// tables; and segments that stream matching customer IDs for a campaign.
+// tables; and segments that stream matching customer IDs for a campaign,
+// written in the model builder's rule language ([Where] takes any
+// model.Rule, and a segment and a stage rule that say the same thing mean
+// the same thing).
 //
 // Everything reads customers one at a time from a sequence — usually a
 // [lifecycle.Store]'s Scan, so it runs on any store — and keeps only

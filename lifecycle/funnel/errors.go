@@ -9,8 +9,9 @@ import "errors"
 var (
 	// ErrInvalidInput is wrapped by errors about bad arguments: a nil
 	// graph or customer, a percentile outside (0, 100], a period that is
-	// not positive, a segment without a predicate, an order without a
-	// customer or time or with a negative amount, money in two currencies.
+	// not positive, a segment without a predicate or with a malformed
+	// rule, an order without a customer or time or with a negative
+	// amount, money in two currencies.
 	ErrInvalidInput = errors.New("funnel: invalid input")
 	// ErrUnknownStage means a customer's stage or history names a stage
 	// the graph does not declare (the store was written under another

@@ -201,7 +201,8 @@ func newAcc(n int) *acc { return &acc{st: make([]stageAcc, n)} }
 
 // New returns an Analyzer for graph g (usually a model's Stages()). It
 // returns an error wrapping [ErrInvalidInput] for a nil or empty graph, a
-// percentile outside (0, 100] or a segment without a predicate.
+// percentile outside (0, 100] or a segment ([Only]) without a predicate or
+// with a malformed rule.
 func New(g *stage.Graph, opts ...Option) (*Analyzer, error) {
 	if g == nil || g.Len() == 0 {
 		return nil, fmt.Errorf("%w: graph is nil or has no stages", ErrInvalidInput)
@@ -220,8 +221,10 @@ func New(g *stage.Graph, opts ...Option) (*Analyzer, error) {
 			return nil, fmt.Errorf("%w: percentile %v is outside (0, 100]", ErrInvalidInput, p)
 		}
 	}
-	if cfg.only != nil && cfg.only.Match == nil {
-		return nil, fmt.Errorf("%w: segment %q has no Match function", ErrInvalidInput, cfg.only.Name)
+	if cfg.only != nil {
+		if err := cfg.only.check(); err != nil {
+			return nil, err
+		}
 	}
 	n := g.Len()
 	a := &Analyzer{

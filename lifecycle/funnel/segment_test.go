@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -20,7 +22,7 @@ func segCustomers() []*lifecycle.Customer {
 		for i := range events {
 			events[i].CustomerID = id
 			events[i].ID = id + string(rune('a'+i))
-			events[i].Time = t0
+			events[i].Time = t0.Add(time.Duration(i) * time.Hour) // in the order given
 			c.Facts.Add(&events[i])
 		}
 		return c
@@ -35,7 +37,7 @@ func segCustomers() []*lifecycle.Customer {
 	return []*lifecycle.Customer{
 		mk("loyal-beauty", lifecycle.Transition{To: model.Loyalty}, order(5000), ev("shop.beauty_purchased"), ev("shop.beauty_purchased")),
 		mk("loyal-other", lifecycle.Transition{To: model.Loyalty}, order(9000)),
-		mk("risk-ticket", lifecycle.Transition{To: model.Acquisition}, order(100), ev(lifecycle.TicketOpened), ev(lifecycle.TicketOpened), ev(lifecycle.TicketResolved), score("3")),
+		mk("risk-ticket", lifecycle.Transition{To: model.Acquisition}, order(100), ev(lifecycle.TicketOpened), ev(lifecycle.TicketResolved), ev(lifecycle.TicketOpened), score("3")),
 		mk("risk-solved", lifecycle.Transition{To: model.Acquisition}, order(100), ev(lifecycle.TicketOpened), ev(lifecycle.TicketResolved), score("9")),
 		mk("new", lifecycle.Transition{To: model.Reach}),
 	}
@@ -56,8 +58,6 @@ func TestSegments(t *testing.T) {
 		{"detractors", funnel.ScoreBelow(7), []string{"risk-ticket"}},
 		{"not loyal", funnel.Not(funnel.InStage(model.Loyalty)), []string{"new", "risk-solved", "risk-ticket"}},
 		{"any", funnel.Any(funnel.InStage(model.Reach), funnel.ScoreBelow(5)), []string{"new", "risk-ticket"}},
-		{"empty all matches everyone", funnel.All(), []string{"loyal-beauty", "loyal-other", "new", "risk-solved", "risk-ticket"}},
-		{"empty any matches no one", funnel.Any(), nil},
 	}
 	ctx := context.Background()
 	s := store.NewMemory()
@@ -97,6 +97,101 @@ func TestSegmentWithoutMatch(t *testing.T) {
 			n++
 			if !errors.Is(err, funnel.ErrInvalidInput) {
 				t.Errorf("%q: error = %v, want ErrInvalidInput", seg.Name, err)
+			}
+		}
+		if n != 1 {
+			t.Errorf("%q: yielded %d times, want one error", seg.Name, n)
+		}
+	}
+}
+
+// Segments and model rules mean the same thing. An open ticket is the
+// last ticket_opened after the last ticket_resolved, as in model.After
+// and the six-stage model: a customer who opened two tickets and then
+// resolved one has none open (the old funnel counted opened > resolved
+// and said one was). All() and Any() of nothing are errors, as
+// model.All() and model.Any() are (the old funnel matched everyone and
+// no one).
+func TestSegmentsMeanWhatRulesMean(t *testing.T) {
+	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	c := &lifecycle.Customer{ID: "c", Stage: model.Acquisition, Since: at, Version: 1, AsOf: at.Add(3 * time.Hour)}
+	for i, ty := range []lifecycle.EventType{lifecycle.TicketOpened, lifecycle.TicketOpened, lifecycle.TicketResolved} {
+		c.Facts.Add(&lifecycle.Event{ID: string(rune('a' + i)), CustomerID: "c", Type: ty, Time: at.Add(time.Duration(i) * time.Hour)})
+	}
+	open := model.After(lifecycle.TicketOpened, lifecycle.TicketResolved)
+	if open.Holds(&c.Facts, c.AsOf) {
+		t.Fatal("model: a ticket is open")
+	}
+	for _, seg := range []funnel.Segment{funnel.OpenTicket(), funnel.Where(open)} {
+		if seg.Match(c) {
+			t.Errorf("%s matches a customer whose last ticket was resolved", seg.Name)
+		}
+	}
+
+	for _, seg := range []funnel.Segment{funnel.All(), funnel.Any(), funnel.Not(funnel.All()), funnel.All(funnel.InStage(model.Reach), funnel.Any())} {
+		n := 0
+		for _, err := range seg.Filter(funnel.Customers([]*lifecycle.Customer{c})) {
+			n++
+			if !errors.Is(err, funnel.ErrInvalidInput) || !strings.Contains(err.Error(), "of no segments") {
+				t.Errorf("%q: error = %v, want ErrInvalidInput naming the empty combination", seg.Name, err)
+			}
+		}
+		if n != 1 {
+			t.Errorf("%q: yielded %d times, want one error", seg.Name, n)
+		}
+		if _, err := funnel.New(model.SterneCutler().Stages(), funnel.Only(seg)); !errors.Is(err, funnel.ErrInvalidInput) {
+			t.Errorf("New(Only(%q)) = %v, want ErrInvalidInput", seg.Name, err)
+		}
+	}
+}
+
+// Where turns any model rule into a segment, evaluated at the customer's
+// classification time; a malformed rule is an error wherever the segment
+// is used, as Build would report it.
+func TestWhere(t *testing.T) {
+	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	mk := func(id string, asOf time.Time, orders ...time.Time) *lifecycle.Customer {
+		c := &lifecycle.Customer{ID: id, Stage: model.Conversion, Since: at, Version: 1, AsOf: asOf}
+		for i, o := range orders {
+			c.Facts.Add(&lifecycle.Event{ID: id + string(rune('a'+i)), CustomerID: id, Type: lifecycle.OrderCompleted, Time: o, Amount: 100, Currency: "EUR"})
+		}
+		return c
+	}
+	const day = 24 * time.Hour
+	cs := []*lifecycle.Customer{
+		mk("recent", at, at.Add(-10*day), at.Add(-5*day)),
+		mk("lapsing", at, at.Add(-200*day), at.Add(-100*day)),
+		mk("once", at, at.Add(-100*day)),
+	}
+	lapsing := funnel.Where(model.All(model.Orders(2), model.Not(model.Within(90*day, lifecycle.OrderCompleted))))
+	var got []string
+	for c, err := range lapsing.Filter(funnel.Customers(cs)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, c.ID)
+	}
+	if diff := cmp.Diff([]string{"lapsing"}, got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", lapsing.Name, diff)
+	}
+	if want := "all(orders >= 2, not(within(order_completed, 90d)))"; lapsing.Name != want {
+		t.Errorf("Name = %q, want %q", lapsing.Name, want)
+	}
+
+	for _, seg := range []funnel.Segment{
+		funnel.Where(model.Count("order_complete", 1)), // a typo: not a valid type
+		funnel.Where(model.Rule{}),
+		funnel.HasEvent("order_complete", 1),
+		funnel.SpentAtLeast("eur", 100),
+		funnel.SpentAtLeast("EUR", 0),
+		funnel.ScoreBelow(11),
+		funnel.Not(funnel.Where(model.Score(12))),
+	} {
+		n := 0
+		for _, err := range seg.Filter(funnel.Customers(cs)) {
+			n++
+			if !errors.Is(err, funnel.ErrInvalidInput) || !errors.Is(err, model.ErrInvalidModel) {
+				t.Errorf("%q: error = %v, want ErrInvalidInput wrapping model.ErrInvalidModel", seg.Name, err)
 			}
 		}
 		if n != 1 {
