@@ -19,10 +19,11 @@ import (
 // pointer-free byte slice, with every time as UTC Unix nanoseconds and every
 // stage ID, event type and currency as a number in the store's symbol
 // table; its history in hist, an append-only byte log; and the event keys
-// of Seen split in halves, hi and lo, each a sorted run followed by a short
-// unsorted tail of the latest keys. A typical customer takes about half the
-// memory of a lifecycle.Customer (whose time.Time fields are 24 bytes each,
-// every tally 72), in four allocations (body, hist, hi, lo) instead of six.
+// of Seen in seen, 2-byte tags and the keys in arrival order, in buckets
+// past 128 keys (keyset.go). A
+// typical customer takes about half the memory of a lifecycle.Customer
+// (whose time.Time fields are 24 bytes each, every tally 72), in three
+// allocations (body, hist, seen) instead of six.
 //
 // A customer the compact form cannot hold exactly — a time that is not UTC
 // or is outside the years 1678–2261, a Seen with legacy keys (see
@@ -40,15 +41,9 @@ type record struct {
 	full *lifecycle.Customer // non-nil: kept as is, body, hist and seen unused
 	body []byte
 	hist []byte
-	// The event keys, split: hi[i] and lo[i] are the first and second
-	// halves of one key (big-endian). hi[:run], lo[:run] are ascending
-	// by key; the rest (fewer than tailLimit(run)) is in arrival order. A
-	// look-up searches hi alone and reads lo only where hi matches, so it
-	// touches 8 bytes per key, as the 64-bit digests before it did.
-	hi, lo []uint64
-	run    uint32
-	due    int64  // packDue(Customer.Due), in both forms: ListDue reads it without decoding
-	ext    *extra // nil when the customer has no referrer and no credits
+	seen keySet // the event keys (see keyset.go)
+	due  int64  // packDue(Customer.Due), in both forms: ListDue reads it without decoding
+	ext  *extra // nil when the customer has no referrer and no credits
 }
 
 // extra holds the rarely set fields that are strings or hold strings.
@@ -80,7 +75,6 @@ const (
 	maxUnixSec   = math.MaxInt64/1_000_000_000 - 1
 	symCacheBits = 6
 	symCacheLen  = 1 << symCacheBits
-	maxTail      = 32
 )
 
 var le = binary.LittleEndian

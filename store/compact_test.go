@@ -3,9 +3,7 @@ package store
 import (
 	"context"
 	"encoding/binary"
-	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
@@ -33,96 +31,6 @@ func smallKey(n uint64) lifecycle.EventKey {
 	var k lifecycle.EventKey
 	binary.BigEndian.PutUint64(k[8:], n)
 	return k
-}
-
-func TestSearchDigest(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	for _, n := range []int{0, 1, 5, 32, 33, 100, 1000} {
-		seen := make([]lifecycle.EventKey, 0, n)
-		for len(seen) < n {
-			seen = append(seen, randKey(r))
-		}
-		// Clustered keys defeat the estimate: the fall-back must
-		// still find everything.
-		if n == 1000 {
-			for i := range seen[:500] {
-				seen[i] = smallKey(uint64(i) * 3)
-			}
-		}
-		slices.SortFunc(seen, lifecycle.EventKey.Compare)
-		seen = slices.Compact(seen)
-		probes := slices.Clone(seen)
-		for range 2000 {
-			probes = append(probes, randKey(r), smallKey(r.Uint64()%4000))
-		}
-		for _, d := range probes {
-			wi, wf := slices.BinarySearchFunc(seen, d, lifecycle.EventKey.Compare)
-			hi, lo := halves(seen)
-			dh, dl := split(d)
-			if i, f := searchDigest(hi, lo, dh, dl); i != wi || f != wf {
-				t.Fatalf("n=%d: searchDigest(%v) = %d, %v; want %d, %v", n, d, i, f, wi, wf)
-			}
-		}
-	}
-}
-
-// halves splits sorted keys into their first and second halves.
-func halves(keys []lifecycle.EventKey) (hi, lo []uint64) {
-	for _, k := range keys {
-		h, l := split(k)
-		hi, lo = append(hi, h), append(lo, l)
-	}
-	return hi, lo
-}
-
-func TestRecordKeys(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	rec := &record{hi: []uint64{0, 0}, lo: []uint64{5, 9}, run: 2}
-	want := []lifecycle.EventKey{smallKey(5), smallKey(9)}
-	for i := range 5000 { // long enough for the tail limit to grow past maxTail
-		d := randKey(r)
-		if i%7 == 0 {
-			d = want[r.IntN(len(want))] // already there
-		}
-		_, there := slices.BinarySearchFunc(want, d, lifecycle.EventKey.Compare)
-		if got := rec.hasKey(d); got != there {
-			t.Fatalf("after %d adds: hasKey(%v) = %v; want %v", i, d, got, there)
-		}
-		if there {
-			continue
-		}
-		rec.addKey(d)
-		j, _ := slices.BinarySearchFunc(want, d, lifecycle.EventKey.Compare)
-		want = slices.Insert(want, j, d)
-		keys := rec.keys()
-		if len(rec.hi)-int(rec.run) >= tailLimit(int(rec.run)) || !slices.IsSortedFunc(keys[:rec.run], lifecycle.EventKey.Compare) {
-			t.Fatalf("after %d adds: run %d of %d, tail too long or run unsorted", i, rec.run, len(rec.hi))
-		}
-		hi, lo := slices.Clone(rec.hi), slices.Clone(rec.lo)
-		mergeTail(hi, lo, int(rec.run))
-		out := (&record{hi: hi, lo: lo}).keys()
-		if !slices.Equal(out, want) {
-			t.Fatalf("after %d adds: merged seen differs from the %d keys added", i, len(want))
-		}
-	}
-}
-
-func TestTailLimit(t *testing.T) {
-	prev := 0
-	for run := 0; run <= 1<<22; run += 1 + run/50 {
-		got := tailLimit(run)
-		if got < prev || got < maxTail {
-			t.Fatalf("tailLimit(%d) = %d after %d: must not shrink or go below %d", run, got, prev, maxTail)
-		}
-		if run < 512 && got != maxTail {
-			t.Fatalf("tailLimit(%d) = %d; want %d for runs below 512", run, got, maxTail)
-		}
-		// Near 2√run: between √run and 4√run.
-		if r := math.Sqrt(float64(run)); run >= 512 && (float64(got) < r || float64(got) > 4*r) {
-			t.Fatalf("tailLimit(%d) = %d; want about 2√%d = %.0f", run, got, run, 2*r)
-		}
-		prev = got
-	}
 }
 
 // TestMemoryForms checks which customers Memory keeps compactly: every

@@ -10,12 +10,10 @@ package store
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"iter"
 	"math"
-	"math/bits"
 	"slices"
 	"sync"
 	"time"
@@ -145,7 +143,7 @@ func (m *Memory) decode(r *record, c *lifecycle.Customer, names []string, keep b
 	}
 	m.decodeCore(r, c, names)
 	c.History = decodeHist(c.History, r.hist, names)
-	c.Seen.Set(r.keys())
+	c.Seen.Set(r.seen.keys())
 	if !keep {
 		f := &c.Facts
 		f.Tallies, f.Sums, f.Referrals = nilIfEmpty(f.Tallies), nilIfEmpty(f.Sums), nilIfEmpty(f.Referrals)
@@ -208,15 +206,7 @@ func (m *Memory) encode(s *shard, r *record, c *lifecycle.Customer) {
 			r.hist = nil
 		}
 	}
-	r.hi, r.lo = r.hi[:0], r.lo[:0]
-	for k := range c.Seen.All() {
-		r.hi = append(r.hi, binary.BigEndian.Uint64(k[:8]))
-		r.lo = append(r.lo, binary.BigEndian.Uint64(k[8:]))
-	}
-	if len(r.hi) == 0 {
-		r.hi, r.lo = nil, nil
-	}
-	r.run = uint32(len(r.hi))
+	r.seen.set(&c.Seen)
 	setExtra(r, &c.Facts)
 }
 
@@ -257,7 +247,7 @@ func (m *Memory) commit(s *shard, r *record, c *lifecycle.Customer, keys []lifec
 			r.due = due
 			for i, k := range keys {
 				if !seen[i] {
-					r.addKey(k)
+					r.seen.add(k)
 				}
 			}
 			setExtra(r, &c.Facts)
@@ -278,127 +268,6 @@ func (m *Memory) commit(s *shard, r *record, c *lifecycle.Customer, keys []lifec
 		}
 	}
 	m.encode(s, r, whole)
-}
-
-// searchDigest returns where the key (dh, dl) is or would be inserted in
-// the ascending keys (hi[i], lo[i]), and whether it is there. Keys are
-// hashes, spread evenly, so its place is first looked for near where that
-// spread puts it, which touches one or two cache lines of a long hi;
-// binary search over all of it is the fall-back.
-func searchDigest(hi, lo []uint64, dh, dl uint64) (int, bool) {
-	n := len(hi)
-	a, b := 0, n
-	before := func(i int) bool { return hi[i] < dh || hi[i] == dh && lo[i] < dl }
-	if n > 32 {
-		g := int((dh >> 32) * uint64(n) >> 32)
-		l, h := max(g-8, 0), min(g+8, n)
-		if (l == 0 || before(l-1)) && (h == n || !before(h) && (hi[h] != dh || lo[h] != dl)) {
-			a, b = l, h
-		}
-	}
-	for a < b {
-		m := int(uint(a+b) >> 1)
-		if before(m) {
-			a = m + 1
-		} else {
-			b = m
-		}
-	}
-	return a, a < n && hi[a] == dh && lo[a] == dl
-}
-
-// split returns a key's halves.
-func split(k lifecycle.EventKey) (hi, lo uint64) {
-	return binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:])
-}
-
-// hasKey reports whether d is in r's keys: in the sorted run, or in the
-// short unsorted tail after it.
-func (r *record) hasKey(d lifecycle.EventKey) bool {
-	dh, dl := split(d)
-	run := int(r.run)
-	if _, found := searchDigest(r.hi[:run], r.lo[:run], dh, dl); found {
-		return true
-	}
-	for i, h := range r.hi[run:] {
-		if h == dh && r.lo[run+i] == dl {
-			return true
-		}
-	}
-	return false
-}
-
-// addKey adds d, which is not in r's keys, to the tail; a full tail (see
-// tailLimit) is merged into the run. So a new key costs an append and,
-// every tailLimit keys, one pass over the keys, instead of moving half of
-// them each time.
-func (r *record) addKey(d lifecycle.EventKey) {
-	dh, dl := split(d)
-	r.hi, r.lo = append(r.hi, dh), append(r.lo, dl)
-	if len(r.hi)-int(r.run) >= tailLimit(int(r.run)) {
-		mergeTail(r.hi, r.lo, int(r.run))
-		r.run = uint32(len(r.hi))
-	}
-}
-
-// keys returns r's keys, in any order.
-func (r *record) keys() []lifecycle.EventKey {
-	if len(r.hi) == 0 {
-		return nil
-	}
-	out := make([]lifecycle.EventKey, len(r.hi))
-	for i := range out {
-		binary.BigEndian.PutUint64(out[i][:8], r.hi[i])
-		binary.BigEndian.PutUint64(out[i][8:], r.lo[i])
-	}
-	return out
-}
-
-// tailLimit returns how many unsorted digests may follow a sorted run of
-// n before they are merged into it: maxTail, or about 2√n once the run is
-// longer than 511. Every look-up scans the tail and every merge moves all
-// of seen, so a tail near 2√n keeps both near √n per event for a customer
-// with hundreds of thousands of events, where a fixed tail would make each
-// event cost a pass over n/maxTail digests.
-func tailLimit(run int) int {
-	return max(maxTail, 2<<(bits.Len(uint(run))/2))
-}
-
-// mergeTail sorts the keys (hi[i], lo[i]), whose first run are sorted and
-// whose others (fewer than tailLimit(run)) are not, in place.
-func mergeTail(hi, lo []uint64, run int) {
-	if run >= len(hi) {
-		return
-	}
-	type key struct{ hi, lo uint64 }
-	var buf [maxTail]key
-	tail := buf[:0]
-	if len(hi)-run > maxTail {
-		tail = make([]key, 0, len(hi)-run)
-	}
-	for i := run; i < len(hi); i++ {
-		tail = append(tail, key{hi[i], lo[i]})
-	}
-	less := func(a, b key) bool { return a.hi < b.hi || a.hi == b.hi && a.lo < b.lo }
-	slices.SortFunc(tail, func(a, b key) int {
-		switch {
-		case less(a, b):
-			return -1
-		case less(b, a):
-			return 1
-		}
-		return 0
-	})
-	i, j := run-1, len(tail)-1
-	for k := len(hi) - 1; j >= 0; k-- {
-		if i >= 0 && less(tail[j], key{hi[i], lo[i]}) {
-			hi[k], lo[k] = hi[i], lo[i]
-			i--
-		} else {
-			hi[k], lo[k] = tail[j].hi, tail[j].lo
-			j--
-		}
-	}
 }
 
 // resetCustomer makes c a new customer with this ID, keeping its slices'
@@ -495,10 +364,10 @@ func (r *record) version() uint64 {
 // shard's write lock (so Apply never reports a conflict); a write's fn
 // works on a copy of the stored customer without History and Seen, and
 // Memory appends the transitions fn adds and the keys of the events not
-// seen itself. Looking an event up is a search of a sorted run of keys
-// and a scan of a short tail (at most about 2√n keys for a customer with n
-// events), never a pass over all of them; a customer kept whole (see the
-// type's doc) is copied whole. If a fn reports a change without setting Version to the previous
+// seen itself. Looking an event up scans the 2-byte tags of at most 128
+// keys and reads a key only where its tag matches, whatever the
+// customer's number of events (see keyset.go); a customer kept whole (see
+// the type's doc) is copied whole. If a fn reports a change without setting Version to the previous
 // version plus one (breaking the Applier's rules), the write's Err wraps
 // [lifecycle.ErrInvalidCustomer] and nothing is stored for it. The stored
 // customer keeps the ID id whatever fn does to c.ID.
@@ -536,7 +405,7 @@ func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(
 	default:
 		m.decodeCore(r, c, m.names())
 		for i, k := range s.keys {
-			s.seen[i] = r.hasKey(k)
+			s.seen[i] = r.seen.has(k)
 		}
 		c.History = c.History[:0]
 	}
