@@ -162,54 +162,80 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 
 	// Record, retrying failures; an event the store refuses as invalid
 	// (which Validate let through) makes its message a dead letter.
-	refused := map[int]bool{}
-	for attempt := 0; len(events) > 0; attempt++ {
-		results, err := p.t.RecordBatch(ctx, events)
-		var retry []lifecycle.Event
-		var retryOwner []int
+	// Applied events are counted as the store reports them, so that a
+	// batch abandoned half-way still counts what it wrote.
+	applied := make([]bool, len(events))
+	refused := map[int]bool{} // by index in msgs
+	cur := make([]int, len(events))
+	for i := range cur {
+		cur[i] = i
+	}
+	batch := make([]lifecycle.Event, 0, len(events))
+	for attempt := 0; len(cur) > 0; attempt++ {
+		batch = batch[:0]
+		for _, i := range cur {
+			batch = append(batch, events[i])
+		}
+		results, err := p.t.RecordBatch(ctx, batch)
+		invalidBatch := err != nil && errors.Is(err, lifecycle.ErrInvalidEvent)
+		var next []int
 		var failure error
-		for i, r := range results {
-			switch {
-			case r.Err == nil && err != nil && errors.Is(err, lifecycle.ErrInvalidEvent) && !refused[owner[i]]:
-				// Nothing was applied: the batch held an invalid event.
-				retry, retryOwner = append(retry, events[i]), append(retryOwner, owner[i])
-			case r.Err == nil:
-				res.Events++
-				if r.Duplicate {
-					res.Duplicates++
-				} else {
-					res.Applied++
-				}
-			case errors.Is(r.Err, lifecycle.ErrInvalidEvent):
+		for k, i := range cur {
+			if k >= len(results) {
+				next = append(next, i)
+				continue
+			}
+			switch r := results[k]; {
+			case r.Err != nil && errors.Is(r.Err, lifecycle.ErrInvalidEvent):
 				if !refused[owner[i]] {
 					refused[owner[i]] = true
 					letters = append(letters, DeadLetter{Message: msgs[owner[i]], Err: r.Err})
 				}
-			default:
+			case r.Err != nil:
 				failure = r.Err
-				retry, retryOwner = append(retry, events[i]), append(retryOwner, owner[i])
+				next = append(next, i)
+			case invalidBatch:
+				next = append(next, i) // nothing was applied
+			default:
+				if !r.Duplicate && !applied[i] {
+					applied[i] = true
+					p.applied.Add(1)
+				}
+				if err != nil {
+					// The call failed after this write (a referral
+					// credit): record it again, to settle what it owes.
+					next = append(next, i)
+				}
 			}
 		}
-		if len(results) != len(events) { // a failure before any result
-			failure, retry, retryOwner = err, events, owner
+		if err != nil && !invalidBatch && failure == nil || len(results) != len(cur) {
+			failure = err
 		}
-		// Drop the events of messages that became dead letters.
-		events, owner = events[:0], owner[:0]
-		for i := range retry {
-			if !refused[retryOwner[i]] {
-				events, owner = append(events, retry[i]), append(owner, retryOwner[i])
+		cur = cur[:0]
+		for _, i := range next {
+			if !refused[owner[i]] {
+				cur = append(cur, i)
 			}
 		}
-		if len(events) == 0 {
+		if len(cur) == 0 {
 			break
 		}
 		if failure == nil {
-			continue // only the invalid ones' batch mates: again, at once
+			continue // the batch mates of invalid events: again, at once
 		}
 		if err := p.wait(ctx, attempt, "recording", failure); err != nil {
 			return res, err
 		}
 	}
+	for i := range events {
+		if !refused[owner[i]] {
+			res.Events++
+			if applied[i] {
+				res.Applied++
+			}
+		}
+	}
+	res.Duplicates = res.Events - res.Applied
 
 	for attempt := 0; len(letters) > 0; attempt++ {
 		err := p.dl.DeadLetter(ctx, letters)
@@ -225,7 +251,6 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 	p.batches.Add(1)
 	p.messages.Add(int64(res.Messages))
 	p.events.Add(int64(res.Events))
-	p.applied.Add(int64(res.Applied))
 	p.duplicates.Add(int64(res.Duplicates))
 	p.dead.Add(int64(res.DeadLetters))
 	return res, nil
@@ -255,9 +280,13 @@ func (p *Processor) SetLag(partition int32, lag int64) {
 	p.mu.Unlock()
 }
 
-// DropLag forgets the lag of partitions this consumer no longer owns.
+// DropLag forgets the lag of partitions this consumer no longer owns;
+// called with no partition, it forgets them all (when a consumer stops).
 func (p *Processor) DropLag(partitions ...int32) {
 	p.mu.Lock()
+	if len(partitions) == 0 {
+		clear(p.lag)
+	}
 	for _, q := range partitions {
 		delete(p.lag, q)
 	}
@@ -266,10 +295,12 @@ func (p *Processor) DropLag(partitions ...int32) {
 
 // Stats are a consumer's counts since it started.
 type Stats struct {
-	Batches     int64 // batches processed (committed or acknowledged after)
-	Messages    int64 // messages in them
-	Events      int64 // events recorded (applied or duplicates)
-	Applied     int64 // events that changed the store
+	Batches  int64 // batches processed (committed or acknowledged after)
+	Messages int64 // messages in them
+	Events   int64 // events recorded (applied or duplicates)
+	// Applied counts the events this consumer's writes applied, also
+	// those of a batch abandoned afterwards (not in Events).
+	Applied     int64
 	Duplicates  int64 // events the store had applied already
 	DeadLetters int64 // messages sent to the dead letters
 	Retries     int64 // store or dead-letter failures retried

@@ -175,6 +175,10 @@ func TestProcess(t *testing.T) {
 	if s := p.Stats(); len(s.Lag) != 1 {
 		t.Errorf("lag after DropLag(3): %v", s.Lag)
 	}
+	p.DropLag()
+	if s := p.Stats(); len(s.Lag) != 0 {
+		t.Errorf("lag after DropLag(): %v", s.Lag)
+	}
 }
 
 // flaky is a store whose first writes fail.

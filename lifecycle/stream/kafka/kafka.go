@@ -133,7 +133,9 @@ func NewConsumer(t *lifecycle.Tracker, cfg Config) (*Consumer, error) {
 
 // drop forgets the lag of partitions revoked or lost.
 func (c *Consumer) drop(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
-	c.p.DropLag(lost[c.cfg.Topic]...)
+	if ps := lost[c.cfg.Topic]; len(ps) > 0 {
+		c.p.DropLag(ps...)
+	}
 }
 
 // Stats returns the consumer's counts and the lag of its partitions.
@@ -151,6 +153,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	c.ran = true
 	c.ranMu.Unlock()
+	defer c.p.DropLag()
 	defer c.cl.CloseAllowingRebalance()
 	for {
 		fetches := c.cl.PollRecords(ctx, c.cfg.Poll)

@@ -265,7 +265,7 @@ func SQL(t testing.TB, what string) (st *sqlstore.Store, url, prefix string) {
 	if url == "" {
 		url = "sqlite:" + t.TempDir() + "/clm.db"
 	} else {
-		prefix = fmt.Sprintf("stream_%s_%d_%d_", what, os.Getpid(), time.Now().UnixNano()%1e9)
+		prefix = fmt.Sprintf("s%.2s_%d_%d_", what, os.Getpid(), time.Now().UnixNano()%1e9)
 		t.Cleanup(func() { dropTables(t, url, prefix) })
 	}
 	st, err := OpenSQL(context.Background(), url, prefix)

@@ -1,0 +1,445 @@
+// Package jetstream consumes events from a NATS JetStream stream
+// partitioned by customer ID, with nats.go: the stream's subjects are
+// one per partition (Subject.0, Subject.1, ...), each read by a durable
+// pull consumer of its own with explicit acknowledgements. A [Consumer]
+// records each partition's messages in batches into a
+// [lifecycle.Store] and acknowledges them only after the store has
+// committed them; a [Producer] publishes events to the subject of their
+// customer's partition.
+//
+// # Who reads a partition
+//
+// Every Consumer process pulls from every partition's durable consumer,
+// in the priority group [Group] with the pinned-client policy: the server
+// gives a partition's messages to one process at a time (the pinned
+// one), and the others wait on standby. When the pinned process stops
+// (Run unpins what it held) or dies (it stops pulling, and the server
+// unpins it after [Config.PinnedTTL]), a waiting process is pinned and
+// receives what the old one had not acknowledged: at once for a process
+// that stopped (Run negatively acknowledges the batch it abandons), after
+// [Config.AckWait] for one that died. Unlike a Kafka group, JetStream does
+// not balance the partitions over the processes: a partition stays with
+// the process it was first pinned to until that process stops. Processes
+// started one after the other would hold unequal shares, so each may be
+// told which partitions it prefers ([Config.Prefer]): it pulls from those
+// at once and from the others, as a standby, only after a delay.
+//
+// A batch is acknowledged message by message once the store has committed
+// it; an acknowledgement lost on the way gets the message delivered
+// again, which the store's identity check makes a duplicate.
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/lifecycle/stream"
+)
+
+// Group is the priority group the partitions' consumers pin clients in.
+const Group = "clm"
+
+// ErrConfig is wrapped by the errors of [Setup], [NewConsumer] and
+// [NewProducer] for a configuration they cannot use; the error names the
+// field.
+var ErrConfig = errors.New("jetstream: invalid configuration")
+
+// Config configures the stream, its consumers and producers. Consumers
+// and producers of one stream must agree on Subject and Partitions.
+type Config struct {
+	// Stream is the stream of events (default "CLM_EVENTS"), holding the
+	// subjects Subject.0 to Subject.(Partitions-1).
+	Stream string
+	// Subject is the prefix of the partitions' subjects (default
+	// "clm.events").
+	Subject string
+	// Partitions is the number of partitions (required, at least 1).
+	Partitions int
+	// Durable is the prefix of the partitions' durable consumers
+	// (default "clm"): partition p is read by Durable-p.
+	Durable string
+	// DeadLetterStream (default Stream + "_DEAD") holds the refused
+	// messages, published to DeadLetterSubject.p (default "clm.dead").
+	DeadLetterStream, DeadLetterSubject string
+	// Replicas of both streams (default 1); a production cluster wants 3.
+	Replicas int
+	// Batch is the most messages of one partition recorded with one
+	// RecordBatch (default 500).
+	Batch int
+	// FetchWait is how long a pull waits for messages (default 1s).
+	FetchWait time.Duration
+	// AckWait is how long the server waits for a message's
+	// acknowledgement before delivering it again (default 30s); it must
+	// exceed the time a batch takes to record.
+	AckWait time.Duration
+	// PinnedTTL is how long a process that has stopped pulling keeps its
+	// partitions (default 10s).
+	PinnedTTL time.Duration
+	// Prefer lists the partitions a consumer pulls from as soon as it
+	// runs (default: all); it pulls from the others only after
+	// StandbyDelay (default 2 × PinnedTTL), as a standby, so that
+	// processes started together, each preferring its share (such as the
+	// partitions p with p % members == member), split the partitions
+	// between them, and a partition whose preferring process is not
+	// running is still read.
+	Prefer       []int
+	StandbyDelay time.Duration
+	// Processor adjusts decoding, retries and logging.
+	Processor stream.Options
+}
+
+// withDefaults fills in the defaults and checks the fields.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.Partitions < 1 {
+		return cfg, fmt.Errorf("jetstream: Config.Partitions %d: must be at least 1: %w", cfg.Partitions, ErrConfig)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"FetchWait", cfg.FetchWait}, {"AckWait", cfg.AckWait}, {"PinnedTTL", cfg.PinnedTTL}, {"StandbyDelay", cfg.StandbyDelay}} {
+		if d.v < 0 {
+			return cfg, fmt.Errorf("jetstream: Config.%s %s: must not be negative: %w", d.name, d.v, ErrConfig)
+		}
+	}
+	for _, p := range cfg.Prefer {
+		if p < 0 || p >= cfg.Partitions {
+			return cfg, fmt.Errorf("jetstream: Config.Prefer holds partition %d: want 0 to %d: %w", p, cfg.Partitions-1, ErrConfig)
+		}
+	}
+	if cfg.Batch < 0 || cfg.Replicas < 0 {
+		return cfg, fmt.Errorf("jetstream: Config.Batch %d, Config.Replicas %d: must not be negative: %w", cfg.Batch, cfg.Replicas, ErrConfig)
+	}
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&cfg.Stream, "CLM_EVENTS")
+	def(&cfg.Subject, "clm.events")
+	def(&cfg.Durable, "clm")
+	def(&cfg.DeadLetterStream, cfg.Stream+"_DEAD")
+	def(&cfg.DeadLetterSubject, "clm.dead")
+	if cfg.DeadLetterSubject == cfg.Subject {
+		return cfg, fmt.Errorf("jetstream: Config.DeadLetterSubject %q is the subject of events: %w", cfg.DeadLetterSubject, ErrConfig)
+	}
+	if cfg.Replicas == 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.Batch == 0 {
+		cfg.Batch = 500
+	}
+	if cfg.FetchWait == 0 {
+		cfg.FetchWait = time.Second
+	}
+	if cfg.AckWait == 0 {
+		cfg.AckWait = 30 * time.Second
+	}
+	if cfg.PinnedTTL == 0 {
+		cfg.PinnedTTL = 10 * time.Second
+	}
+	if cfg.StandbyDelay == 0 {
+		cfg.StandbyDelay = 2 * cfg.PinnedTTL
+	}
+	return cfg, nil
+}
+
+// subject is partition p's subject under prefix.
+func subject(prefix string, p int) string { return prefix + "." + strconv.Itoa(p) }
+
+// Setup creates or updates the stream of events, the dead-letter stream
+// and every partition's durable consumer.
+func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) error {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return err
+	}
+	for _, s := range []jetstream.StreamConfig{
+		{Name: cfg.Stream, Subjects: []string{cfg.Subject + ".*"}, Storage: jetstream.FileStorage, Replicas: cfg.Replicas},
+		{Name: cfg.DeadLetterStream, Subjects: []string{cfg.DeadLetterSubject + ".*"}, Storage: jetstream.FileStorage, Replicas: cfg.Replicas},
+	} {
+		if _, err := js.CreateOrUpdateStream(ctx, s); err != nil {
+			return fmt.Errorf("jetstream: stream %q: %w", s.Name, err)
+		}
+	}
+	for p := range cfg.Partitions {
+		cc := jetstream.ConsumerConfig{
+			Durable:        cfg.Durable + "-" + strconv.Itoa(p),
+			FilterSubject:  subject(cfg.Subject, p),
+			AckPolicy:      jetstream.AckExplicitPolicy,
+			AckWait:        cfg.AckWait,
+			MaxAckPending:  max(1000, 2*cfg.Batch),
+			DeliverPolicy:  jetstream.DeliverAllPolicy,
+			PriorityPolicy: jetstream.PriorityPolicyPinned,
+			PinnedTTL:      cfg.PinnedTTL,
+			PriorityGroups: []string{Group},
+		}
+		if _, err := js.CreateOrUpdateConsumer(ctx, cfg.Stream, cc); err != nil {
+			return fmt.Errorf("jetstream: consumer %q: %w", cc.Durable, err)
+		}
+	}
+	return nil
+}
+
+// Consumer reads every partition of a stream (see the package
+// documentation).
+type Consumer struct {
+	cfg   Config
+	js    jetstream.JetStream
+	p     *stream.Processor
+	log   *slog.Logger
+	ranMu sync.Mutex
+	ran   bool
+}
+
+// NewConsumer returns a consumer that records into t's store. The
+// stream and its consumers must exist ([Setup]).
+func NewConsumer(js jetstream.JetStream, t *lifecycle.Tracker, cfg Config) (*Consumer, error) {
+	if js == nil || t == nil {
+		return nil, fmt.Errorf("jetstream: JetStream or tracker is nil: %w", ErrConfig)
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	c := &Consumer{cfg: cfg, js: js, log: cfg.Processor.Logger}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.p = stream.NewProcessor(t, deadLetterer{c}, cfg.Processor)
+	return c, nil
+}
+
+// Stats returns the consumer's counts and the lag of the partitions it
+// has recorded from.
+func (c *Consumer) Stats() stream.Stats { return c.p.Stats() }
+
+// Run pulls from every partition until ctx ends, then abandons the
+// batches in flight (negatively acknowledged, so that the next pinned
+// process gets them at once) and unpins the partitions it was reading. It
+// returns nil when ctx ended it, and an error when a partition's
+// consumer cannot be found or Run is called twice.
+func (c *Consumer) Run(ctx context.Context) error {
+	c.ranMu.Lock()
+	if c.ran {
+		c.ranMu.Unlock()
+		return fmt.Errorf("jetstream: Run called twice: %w", ErrConfig)
+	}
+	c.ran = true
+	c.ranMu.Unlock()
+	cons := make([]jetstream.Consumer, c.cfg.Partitions)
+	for p := range cons {
+		name := c.cfg.Durable + "-" + strconv.Itoa(p)
+		var err error
+		if cons[p], err = c.js.Consumer(ctx, c.cfg.Stream, name); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("jetstream: consumer %q of stream %q (run Setup first): %w", name, c.cfg.Stream, err)
+		}
+	}
+	preferred := make([]bool, len(cons))
+	for _, p := range c.cfg.Prefer {
+		preferred[p] = true
+	}
+	var wg sync.WaitGroup
+	held := make([]bool, len(cons))
+	for p, cn := range cons {
+		wg.Go(func() {
+			if len(c.cfg.Prefer) > 0 && !preferred[p] {
+				sleep(ctx, c.cfg.StandbyDelay)
+			}
+			held[p] = c.partition(ctx, int32(p), cn)
+		})
+	}
+	wg.Wait()
+	c.p.DropLag()
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if s, err := c.js.Stream(uctx, c.cfg.Stream); err == nil {
+		for p, h := range held {
+			if h {
+				_ = s.UnpinConsumer(uctx, c.cfg.Durable+"-"+strconv.Itoa(p), Group)
+			}
+		}
+	}
+	return nil
+}
+
+// partition reads one partition until ctx ends; it reports whether the
+// last pull returned messages (this process was pinned).
+func (c *Consumer) partition(ctx context.Context, p int32, cn jetstream.Consumer) (held bool) {
+	for ctx.Err() == nil {
+		batch, err := cn.Fetch(c.cfg.Batch, jetstream.FetchMaxWait(c.cfg.FetchWait), jetstream.FetchPriorityGroup(Group))
+		if err != nil {
+			if ctx.Err() == nil {
+				c.log.Warn("jetstream: pull failed", "partition", p, "err", err)
+				sleep(ctx, c.cfg.FetchWait)
+			}
+			continue
+		}
+		var got []jetstream.Msg
+		for m := range batch.Messages() {
+			got = append(got, m)
+		}
+		if err := batch.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrPinIDMismatch) {
+			c.log.Warn("jetstream: pull ended", "partition", p, "err", err)
+		}
+		held = len(got) > 0
+		if !held {
+			continue
+		}
+		msgs := make([]stream.Message, len(got))
+		var pending uint64
+		for i, m := range got {
+			msgs[i] = stream.Message{Topic: m.Subject(), Partition: p, Value: m.Data()}
+			if md, err := m.Metadata(); err == nil {
+				msgs[i].Offset = int64(md.Sequence.Stream)
+				pending = md.NumPending
+			}
+			if f := m.Headers().Get(stream.HeaderFormat); f != "" {
+				msgs[i].Format, _ = stream.ParseFormat(f)
+			}
+			if ks := m.Headers().Get(keyHeader); ks != "" {
+				msgs[i].Key = []byte(ks)
+			}
+		}
+		if _, err := c.p.Process(ctx, msgs); err != nil {
+			c.log.Info("jetstream: batch abandoned", "partition", p, "from", msgs[0].Offset, "err", err)
+			for _, m := range got {
+				_ = m.Nak()
+			}
+			return held
+		}
+		for _, m := range got {
+			if err := m.Ack(); err != nil {
+				c.log.Warn("jetstream: ack failed; the message will be delivered again", "partition", p, "err", err)
+			}
+		}
+		c.p.SetLag(p, int64(pending))
+	}
+	return held
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// keyHeader carries a message's key (the customer ID) on JetStream,
+// where subjects, not keys, choose the partition.
+const keyHeader = "clm-key"
+
+// deadLetterer publishes a consumer's dead letters to the dead-letter
+// subject of their partition and waits for the stream to store them.
+type deadLetterer struct{ c *Consumer }
+
+func (d deadLetterer) DeadLetter(ctx context.Context, letters []stream.DeadLetter) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(letters))
+	for _, l := range letters {
+		m := nats.NewMsg(subject(d.c.cfg.DeadLetterSubject, int(l.Message.Partition)))
+		m.Data = l.Message.Value
+		m.Header.Set(stream.HeaderError, l.Err.Error())
+		m.Header.Set(stream.HeaderSource, l.Message.Source())
+		if len(l.Message.Key) > 0 {
+			m.Header.Set(keyHeader, string(l.Message.Key))
+		}
+		f, err := d.c.js.PublishMsgAsync(m)
+		if err != nil {
+			return fmt.Errorf("jetstream: publishing a dead letter to %q: %w", m.Subject, err)
+		}
+		futures = append(futures, f)
+	}
+	return wait(ctx, futures, nil)
+}
+
+// wait waits for every publish of futures to be acknowledged, calling
+// ok (if not nil) with each acknowledgement in order.
+func wait(ctx context.Context, futures []jetstream.PubAckFuture, ok func(i int, a *jetstream.PubAck)) error {
+	for i, f := range futures {
+		select {
+		case a := <-f.Ok():
+			if ok != nil {
+				ok(i, a)
+			}
+		case err := <-f.Err():
+			return fmt.Errorf("jetstream: publishing to %q: %w", f.Msg().Subject, err)
+		case <-ctx.Done():
+			return fmt.Errorf("jetstream: waiting for the stream to store %d messages: %w", len(futures)-i, context.Cause(ctx))
+		}
+	}
+	return nil
+}
+
+// Producer publishes events to the subjects of their customers'
+// partitions.
+type Producer struct {
+	js  jetstream.JetStream
+	cfg Config
+}
+
+// NewProducer returns a producer to the stream cfg describes (Subject
+// and Partitions).
+func NewProducer(js jetstream.JetStream, cfg Config) (*Producer, error) {
+	if js == nil {
+		return nil, fmt.Errorf("jetstream: JetStream is nil: %w", ErrConfig)
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Producer{js: js, cfg: cfg}, nil
+}
+
+// Publish publishes each event as its own message to the subject of its
+// customer's partition (see [stream.Encode] and [stream.Partition]) and
+// waits until the stream has stored them.
+func (p *Producer) Publish(ctx context.Context, events ...lifecycle.Event) error {
+	msgs, err := stream.Encode(events...)
+	if err != nil {
+		return err
+	}
+	_, err = p.Send(ctx, msgs)
+	return err
+}
+
+// Send publishes messages as they are to the subjects of their keys'
+// partitions, the key in a header, and returns where each was stored
+// (the partition and the stream sequence). It waits until the stream has
+// stored all of them; on an error some may have been stored.
+func (p *Producer) Send(ctx context.Context, msgs []stream.Outgoing) ([]stream.Position, error) {
+	pos := make([]stream.Position, len(msgs))
+	const window = 2000
+	for start := 0; start < len(msgs); start += window {
+		end := min(start+window, len(msgs))
+		futures := make([]jetstream.PubAckFuture, 0, end-start)
+		for i := start; i < end; i++ {
+			part := stream.Partition(msgs[i].Key, p.cfg.Partitions)
+			pos[i].Partition = part
+			m := nats.NewMsg(subject(p.cfg.Subject, int(part)))
+			m.Data = msgs[i].Value
+			m.Header.Set(keyHeader, msgs[i].Key)
+			f, err := p.js.PublishMsgAsync(m)
+			if err != nil {
+				return pos[:start], fmt.Errorf("jetstream: publishing to %q: %w", m.Subject, err)
+			}
+			futures = append(futures, f)
+		}
+		if err := wait(ctx, futures, func(i int, a *jetstream.PubAck) { pos[start+i].Offset = int64(a.Sequence) }); err != nil {
+			return pos[:start], err
+		}
+	}
+	return pos, nil
+}
