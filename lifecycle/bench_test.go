@@ -2,6 +2,7 @@ package lifecycle_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -101,6 +102,67 @@ func BenchmarkRecordExisting(b *testing.B) {
 	tr := benchTracker()
 	ids := seedCustomers(b, tr, benchCustomers)
 	timeRecords(b, tr, orderEvents(ids, b.N))
+}
+
+// BenchmarkRecordShop is a shop-sized state, the workload of the peer's
+// BenchmarkFSMRecordShop: 100,000 customers, each sent 20 events (a
+// sign-up, then 19 more of which every fourth is an order, the others
+// visits) in one random order fixed by the same seed; every op is one
+// event, and the store is rebuilt each time the 2M events run out (outside
+// the timer). Event k of a customer happens k hours after their sign-up,
+// and orders carry 19.99 EUR, so the facts are a shop's whatever the order
+// of arrival.
+func BenchmarkRecordShop(b *testing.B) {
+	const customers, perCustomer = 100_000, 20
+	ids := make([]string, customers)
+	eventIDs := make([]string, customers*perCustomer)
+	for c := range ids {
+		ids[c] = "c" + strconv.Itoa(c)
+		for k := range perCustomer {
+			eventIDs[c*perCustomer+k] = ids[c] + "-" + strconv.Itoa(k)
+		}
+	}
+	type ev struct {
+		c int32
+		k int8
+	}
+	stream := make([]ev, 0, customers*perCustomer)
+	for c := range customers {
+		for k := range perCustomer {
+			stream = append(stream, ev{int32(c), int8(k)})
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	r.Shuffle(len(stream), func(i, j int) { stream[i], stream[j] = stream[j], stream[i] })
+	event := func(e ev) lifecycle.Event {
+		out := lifecycle.Event{ID: eventIDs[int(e.c)*perCustomer+int(e.k)], CustomerID: ids[e.c],
+			Type: lifecycle.SiteVisited, Time: benchT0.Add(time.Duration(e.k) * time.Hour)}
+		switch {
+		case e.k == 0:
+			out.Type = lifecycle.SignedUp
+		case e.k%4 == 0:
+			out.Type, out.Amount, out.Currency = lifecycle.OrderCompleted, 1999, "EUR"
+		}
+		return out
+	}
+	ctx := context.Background()
+	tr := benchTracker()
+	runtime.GC()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i, pos := 0, 0; i < b.N; i, pos = i+1, pos+1 {
+		if pos == len(stream) {
+			b.StopTimer()
+			tr, pos = benchTracker(), 0
+			b.StartTimer()
+		}
+		res, err := tr.Record(ctx, event(stream[pos]))
+		if err != nil || res.Duplicate {
+			b.Fatalf("event %d: %+v, %v", i, res, err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
 // heavyEvents is how many events the customer of BenchmarkRecordHeavy has
