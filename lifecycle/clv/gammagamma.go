@@ -43,64 +43,43 @@ type ggData struct {
 	xs      []float64 // distinct frequencies
 	wx      []float64 // total weight per distinct x
 	sumLogM []float64 // Σ w·ln m per distinct x
-	// Per distinct (x, m) row: the frequency x, the product x·m and the
-	// weight w.
-	rx, rxm, rw []float64
-	wTotal      float64
-	sumM        float64
+	// Per distinct (x, m) row: the index of x in xs, m and the weight w.
+	rxk    []int32
+	rm, rw []float64
+	wTotal float64
+	sumM   float64
 }
 
-// ggTable counts identical (frequency index, mean spend) pairs with open
-// addressing (linear probing); at a million customers a Go map with a
-// struct key took most of the fit's time.
-type ggTable struct {
-	slots []int32 // 1 + row index; 0 marks an empty slot
-	xk    []int32 // frequency index per row
-	m     []float64
-	w     []float64
+// ggKey is a repeat customer's frequency index and mean spend.
+type ggKey struct {
+	m  float64
+	xk int32
 }
 
-func ggHash(xk int32, m float64) uint64 {
-	h := uint64(xk)*0x9E3779B97F4A7C15 ^ math.Float64bits(m)*0xBF58476D1CE4E5B9
+func (k ggKey) hash() uint64 {
+	h := uint64(k.xk)*0x9E3779B97F4A7C15 ^ math.Float64bits(k.m)*0xBF58476D1CE4E5B9
 	h ^= h >> 31
 	h *= 0xD6E8FEB86659FD93
 	h ^= h >> 32
 	return h
 }
 
-func (tb *ggTable) add(xk int32, m float64) {
-	if 2*(len(tb.m)+1) > len(tb.slots) {
-		n := max(1024, 2*len(tb.slots))
-		tb.slots = make([]int32, n)
-		mask := uint64(n - 1)
-		for i := range tb.m {
-			h := ggHash(tb.xk[i], tb.m[i]) & mask
-			for tb.slots[h] != 0 {
-				h = (h + 1) & mask
-			}
-			tb.slots[h] = int32(i + 1)
-		}
-	}
-	mask := uint64(len(tb.slots) - 1)
-	for h := ggHash(xk, m) & mask; ; h = (h + 1) & mask {
-		s := tb.slots[h]
-		if s == 0 {
-			tb.xk = append(tb.xk, xk)
-			tb.m = append(tb.m, m)
-			tb.w = append(tb.w, 1)
-			tb.slots[h] = int32(len(tb.m))
-			return
-		}
-		if tb.xk[s-1] == xk && tb.m[s-1] == m {
-			tb.w[s-1]++
-			return
-		}
-	}
-}
-
+// newGGData validates the customers and collapses the repeat customers
+// with identical (Frequency, MonetaryValue). At a million customers a
+// single hash table (a Go map, or open addressing) spent most of the fit's
+// time in cache misses, so the keys are first partitioned by the top bits
+// of their hash into parts of a few thousand, and each part is collapsed
+// with a small open-addressing table that stays in cache.
 func newGGData(customers []Customer) (*ggData, error) {
 	d := &ggData{}
-	var tb ggTable
+	bits := 0
+	for len(customers)>>(bits+1) > 16384 {
+		bits++
+	}
+	parts := make([][]ggKey, 1<<bits)
+	for p := range parts {
+		parts[p] = make([]ggKey, 0, len(customers)>>(bits+1)+16)
+	}
 	// Frequencies below 1<<12 are indexed through a slice, others through
 	// a map.
 	var small []int32 // 1 + index into d.xs; 0 = not seen
@@ -127,6 +106,7 @@ func newGGData(customers []Customer) (*ggData, error) {
 		}
 		return k
 	}
+	repeaters := 0
 	for i := range customers {
 		c := &customers[i]
 		if c.Frequency <= 0 {
@@ -135,24 +115,64 @@ func newGGData(customers []Customer) (*ggData, error) {
 			}
 			continue
 		}
-		if m := c.MonetaryValue; !(m > 0) || math.IsInf(m, 0) {
+		m := c.MonetaryValue
+		if !(m > 0) || math.IsInf(m, 0) {
 			return nil, invalidf("customers[%d] (%q): MonetaryValue = %v, must be finite and > 0", i, c.ID, m)
 		}
-		tb.add(xIndex(c.Frequency), c.MonetaryValue)
-		d.sumM += c.MonetaryValue
+		k := ggKey{m, xIndex(c.Frequency)}
+		p := k.hash() >> (64 - bits) // 0 when bits = 0
+		if bits == 0 {
+			p = 0
+		}
+		parts[p] = append(parts[p], k)
+		d.sumM += m
+		repeaters++
 	}
-	if len(tb.m) == 0 {
+	if repeaters == 0 {
 		return nil, invalidf("customers: no customer with Frequency > 0 (the Gamma-Gamma model is fitted on repeat customers)")
+	}
+	largest := 0
+	for _, part := range parts {
+		largest = max(largest, len(part))
+	}
+	size := 16
+	for size < 2*largest {
+		size *= 2
+	}
+	slots := make([]int32, size) // 1 + row index within the part; 0 = empty
+	d.rxk = make([]int32, 0, repeaters)
+	d.rm = make([]float64, 0, repeaters)
+	d.rw = make([]float64, 0, repeaters)
+	for _, part := range parts {
+		n := 16
+		for n < 2*len(part) {
+			n *= 2
+		}
+		clear(slots[:n])
+		mask := uint64(n - 1)
+		base := len(d.rm)
+	keys:
+		for _, k := range part {
+			for h := k.hash() & mask; ; h = (h + 1) & mask {
+				s := slots[h]
+				if s == 0 {
+					d.rxk = append(d.rxk, k.xk)
+					d.rm = append(d.rm, k.m)
+					d.rw = append(d.rw, 1)
+					slots[h] = int32(len(d.rm) - base)
+					continue keys
+				}
+				if j := base + int(s) - 1; d.rxk[j] == k.xk && d.rm[j] == k.m {
+					d.rw[j]++
+					continue keys
+				}
+			}
+		}
 	}
 	d.wx = make([]float64, len(d.xs))
 	d.sumLogM = make([]float64, len(d.xs))
-	d.rx = make([]float64, len(tb.m))
-	d.rxm = make([]float64, len(tb.m))
-	d.rw = tb.w
-	for i, m := range tb.m {
-		k, w := tb.xk[i], tb.w[i]
-		x := d.xs[k]
-		d.rx[i], d.rxm[i] = x, x*m
+	for i, m := range d.rm {
+		k, w := d.rxk[i], d.rw[i]
 		d.wx[k] += w
 		d.sumLogM[k] += w * math.Log(m)
 		d.wTotal += w
@@ -163,19 +183,15 @@ func newGGData(customers []Customer) (*ggData, error) {
 // subsample returns the data of every stride-th row of d.
 func (d *ggData) subsample(stride int) *ggData {
 	s := &ggData{xs: d.xs, wx: make([]float64, len(d.xs)), sumLogM: make([]float64, len(d.xs))}
-	k := make(map[float64]int, len(d.xs))
-	for i, x := range d.xs {
-		k[x] = i
-	}
-	for i := 0; i < len(d.rx); i += stride {
-		x, w := d.rx[i], d.rw[i]
-		s.rx = append(s.rx, x)
-		s.rxm = append(s.rxm, d.rxm[i])
+	for i := 0; i < len(d.rm); i += stride {
+		k, m, w := d.rxk[i], d.rm[i], d.rw[i]
+		s.rxk = append(s.rxk, k)
+		s.rm = append(s.rm, m)
 		s.rw = append(s.rw, w)
-		s.wx[k[x]] += w
-		s.sumLogM[k[x]] += w * math.Log(d.rxm[i]/x)
+		s.wx[k] += w
+		s.sumLogM[k] += w * math.Log(m)
 		s.wTotal += w
-		s.sumM += w * d.rxm[i] / x
+		s.sumM += w * m
 	}
 	return s
 }
@@ -190,31 +206,91 @@ type ggSums struct{ b0, a0, b1, a1, b2, a2 float64 }
 // only when second is set.
 func (d *ggData) sums(v float64, second bool) ggSums {
 	var s ggSums
-	rx, rw := d.rx[:len(d.rxm)], d.rw[:len(d.rxm)]
-	if !second {
-		for i, xm := range d.rxm {
-			w, x := rw[i], rx[i]
-			r := 1 / (v + xm)
-			wl := w * math.Log(v+xm)
-			s.b0 += wl
-			s.a0 += x * wl
-			s.b1 += w * r
-			s.a1 += w * x * r
-		}
-		return s
-	}
-	for i, xm := range d.rxm {
-		w, x := rw[i], rx[i]
-		r := 1 / (v + xm)
-		wl, wr := w*math.Log(v+xm), w*r
+	xs, rxk, rw := d.xs, d.rxk[:len(d.rm)], d.rw[:len(d.rm)]
+	for i, m := range d.rm {
+		w, x := rw[i], xs[rxk[i]]
+		r := 1 / (v + x*m)
+		wl, wr := w*math.Log(v+x*m), w*r
 		s.b0 += wl
 		s.a0 += x * wl
 		s.b1 += wr
 		s.a1 += x * wr
-		s.b2 += wr * r
-		s.a2 += x * wr * r
+		if second {
+			s.b2 += wr * r
+			s.a2 += x * wr * r
+		}
 	}
 	return s
+}
+
+// ggOrder is the number of terms of the expansion of ggMoments.
+const ggOrder = 16
+
+// ggRadius bounds |v−v0|/v0 for ggMoments.sums: every 1/(v0+x·m) is
+// at most 1/v0, so the expansion's terms shrink at least by this factor
+// each, and 0.1^(ggOrder+1) is 1e-17.
+const ggRadius = 0.1
+
+// ggMoments expands the row sums around v0: with R = 1/(v0 + x·m),
+//
+//	ln(v + x·m)   = ln(v0 + x·m) + Σ_{k≥1} (−1)^(k+1) δ^k R^k / k,
+//	1/(v + x·m)   = Σ_{k≥0} (−δ)^k R^(k+1),
+//	1/(v + x·m)²  = Σ_{k≥0} (k+1) (−δ)^k R^(k+2),
+//
+// δ = v − v0, so one pass over the rows for the power sums p_k = Σ w·R^k
+// and q_k = Σ w·x·R^k gives ggSums at every v within ggRadius of v0 to
+// rounding: Newton's method then iterates without touching the rows.
+type ggMoments struct {
+	v0, b0, a0 float64
+	p, q       [ggOrder + 3]float64 // index k = 1 … ggOrder+2
+}
+
+// moments makes one pass over the rows at v0.
+func (d *ggData) moments(v0 float64) *ggMoments {
+	mo := &ggMoments{v0: v0}
+	var p, q [ggOrder + 3]float64
+	xs, rxk, rw := d.xs, d.rxk[:len(d.rm)], d.rw[:len(d.rm)]
+	var b0, a0 float64
+	for i, m := range d.rm {
+		w, x := rw[i], xs[rxk[i]]
+		xm := x * m
+		r := 1 / (v0 + xm)
+		wl := w * math.Log(v0+xm)
+		b0 += wl
+		a0 += x * wl
+		wp := w
+		for k := 1; k < len(p); k++ {
+			wp *= r
+			p[k] += wp
+			q[k] += x * wp
+		}
+	}
+	mo.b0, mo.a0, mo.p, mo.q = b0, a0, p, q
+	return mo
+}
+
+// sums returns the row sums at v from the expansion; ok is false when v
+// is outside ggRadius of v0.
+func (mo *ggMoments) sums(v float64) (s ggSums, ok bool) {
+	delta := v - mo.v0
+	if !(math.Abs(delta) <= ggRadius*mo.v0) {
+		return s, false
+	}
+	s.b0, s.a0 = mo.b0, mo.a0
+	pow := 1.0 // (−δ)^k
+	for k := 0; k <= ggOrder; k++ {
+		if k > 0 {
+			// ln terms: (−1)^(k+1) δ^k / k = −(−δ)^k / k
+			s.b0 -= pow * mo.p[k] / float64(k)
+			s.a0 -= pow * mo.q[k] / float64(k)
+		}
+		s.b1 += pow * mo.p[k+1]
+		s.a1 += pow * mo.q[k+1]
+		s.b2 += float64(k+1) * pow * mo.p[k+2]
+		s.a2 += float64(k+1) * pow * mo.q[k+2]
+		pow *= -delta
+	}
+	return s, true
 }
 
 // eval returns the total Gamma-Gamma log-likelihood at m, s being the
@@ -281,17 +357,27 @@ type ggPoint struct {
 	f    float64
 }
 
-// at evaluates d at the log-parameters u (one pass over the rows); ok is
-// false where the likelihood is not finite.
-func (d *ggData) at(u [3]float64) (pt ggPoint, ok bool) {
+// at evaluates d at the log-parameters u, from the expansion *mo when v
+// is within its radius, else after a pass over the rows for a new one
+// (counted in passes); ok is false where the likelihood is not finite.
+func (d *ggData) at(u [3]float64, mo **ggMoments, passes *int) (pt ggPoint, ok bool) {
 	th := [3]float64{math.Exp(u[0]), math.Exp(u[1]), math.Exp(u[2])}
 	m := GammaGamma{th[0], th[1], th[2]}
 	if m.Validate() != nil {
 		return pt, false
 	}
+	var s ggSums
+	if *mo != nil {
+		s, ok = (*mo).sums(m.V)
+	}
+	if !ok {
+		*mo = d.moments(m.V)
+		*passes++
+		s, _ = (*mo).sums(m.V)
+	}
 	var g [3]float64
 	var h [9]float64
-	ll := d.eval(m, d.sums(m.V, true), g[:], h[:])
+	ll := d.eval(m, s, g[:], h[:])
 	W := d.wTotal
 	pt.u, pt.f = u, -ll/W
 	for i := range 3 {
@@ -315,8 +401,10 @@ func (d *ggData) at(u [3]float64) (pt ggPoint, ok bool) {
 // backtracking line search, until the largest gradient component is at
 // most tol. Every iteration is one pass over the rows.
 func (d *ggData) newton(u0 [3]float64, tol float64, maxIter int, info *FitInfo) (ggPoint, error) {
-	pt, ok := d.at(u0)
-	info.Evaluations++
+	var mo *ggMoments
+	passes := 0
+	defer func() { info.Evaluations += passes }()
+	pt, ok := d.at(u0, &mo, &passes)
 	if !ok {
 		return pt, fmt.Errorf("likelihood not finite at the starting point %.4g", u0)
 	}
@@ -339,8 +427,7 @@ func (d *ggData) newton(u0 [3]float64, tol float64, maxIter int, info *FitInfo) 
 		accepted := false
 		for t := 1.0; t > 1e-10; t /= 2 {
 			u := [3]float64{pt.u[0] + t*step[0], pt.u[1] + t*step[1], pt.u[2] + t*step[2]}
-			cand, ok := d.at(u)
-			info.Evaluations++
+			cand, ok := d.at(u, &mo, &passes)
 			if ok && (cand.f <= pt.f+1e-4*t*slope || (-slope <= noise && cand.f <= pt.f+noise)) {
 				pt, accepted = cand, true
 				break
@@ -429,7 +516,7 @@ func FitGammaGamma(customers []Customer, opts *FitOptions) (GammaGamma, FitInfo,
 	if err != nil {
 		return GammaGamma{}, FitInfo{}, err
 	}
-	info := FitInfo{Customers: int(d.wTotal), DistinctRows: len(d.rx)}
+	info := FitInfo{Customers: int(d.wTotal), DistinctRows: len(d.rm)}
 	// Start with E[spend] = pv/(q−1) equal to the sample mean.
 	mean := d.sumM / d.wTotal
 	starts := [][]float64{
@@ -446,8 +533,8 @@ func FitGammaGamma(customers []Customer, opts *FitOptions) (GammaGamma, FitInfo,
 	u0 := [3]float64{starts[0][0], starts[0][1], starts[0][2]}
 	info.Starts = 1
 	const minRows, subRows = 1 << 16, 1 << 14
-	if len(d.rx) > minRows {
-		sub := d.subsample(len(d.rx) / subRows)
+	if len(d.rm) > minRows {
+		sub := d.subsample(len(d.rm) / subRows)
 		if pt, err := sub.newton(u0, 1e-6, maxIter, &info); err == nil {
 			u0 = pt.u
 		}
