@@ -62,9 +62,9 @@ type Loader interface {
 //     IDs (the Tracker never passes a [ReferralConverted] credit's ID); it
 //     may be empty (a sweep, a referral credit): then nothing is checked or
 //     recorded but the customer.
-//   - Apply calls w.Fn at most once. When ctx is done before, it sets
-//     w.Err to the context's error without calling it. Otherwise it calls
-//     w.Fn with a working copy of the stored customer (or, when none is
+//   - When ctx is done before Apply calls w.Fn, it sets w.Err to the
+//     context's error without calling it. Otherwise it calls w.Fn with a
+//     working copy of the stored customer (or, when none is
 //     stored, a new Customer whose ID is w.ID and whose other fields are
 //     zero or empty, Version 0), in which every field but History and Seen
 //     is as stored; History is empty or holds the stored history (the
@@ -74,6 +74,12 @@ type Loader interface {
 //     looked the events up, with seen all false; its commit then also
 //     checks that none of w.Events was applied, and when one was, refuses
 //     the write as a lost race. An error w.Fn returns becomes w.Err as is.
+//     Apply may call w.Fn more than once (for example on a new Customer
+//     first, guessing that none is stored, then on the stored one), each
+//     time with a fresh working copy and seen; its last call is the one
+//     described above, and only what that call returned and did to its
+//     copy counts. w.Fn must allow for that: the Tracker's fold starts
+//     afresh on every call.
 //   - w.Fn reports whether it changed c. When it returns true and a nil
 //     error, it has set c.Version to the previous version plus one, and
 //     the store commits atomically, with respect to every other method:

@@ -65,9 +65,17 @@ import (
 // takes the database's write lock before the first read), so no write
 // loses a race; a failure of the transaction fails every write in it.
 //
-// Each fn is called at most once, and not at all when ctx is done or the
-// customers cannot be read; failures before any fn runs are retried as
-// [WithRetries] says. A fn is given its customer with the whole History;
+// An Apply of one customer that the Store does not hold skips the read:
+// it calls the write's fn on a new customer and writes that as new, in
+// one round trip. When the customer exists, that statement writes
+// nothing and returns the stored row (and which of the events' keys it
+// has) instead, and fn is called again on it and written as after a
+// read: two round trips, as a read and a write would take. (A customer
+// another writer creates after that statement began is neither written
+// nor returned: a lost race.)
+//
+// A fn is not called when ctx is done or the customers cannot be read;
+// failures before any fn runs are retried as [WithRetries] says. A fn is given its customer with the whole History;
 // Seen is left empty. A change a fn makes is checked as [Store.Put] checks
 // its argument (a [*ValueError], or an error wrapping
 // [lifecycle.ErrInvalidCustomer]); nothing is stored for that write then.
@@ -295,10 +303,27 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	// events, and growing them by appending cost more than filling them.)
 	ids := make([]string, 0, len(ws))
 	keyIDs, keyArg := make([]string, 0, len(look)), make([][]byte, 0, len(look))
+	if len(ws) == 1 {
+		// One customer this Store does not hold (Record's usual case): the
+		// write that creates it also reads it, if it exists.
+		w := ws[0]
+		if _, ok := s.rows.get(w.ID); !ok {
+			row, done := s.createPostgres(ctx, w, look)
+			if done {
+				return true, nil
+			}
+			if row != nil {
+				found[w.ID] = row
+			}
+		}
+	}
 	k := 0
 	for _, w := range ws {
 		evKeys := look[k : k+2*len(w.Events)]
 		k += 2 * len(w.Events)
+		if _, ok := found[w.ID]; ok {
+			continue
+		}
 		if r, ok := s.rows.get(w.ID); ok {
 			found[w.ID], held[w.ID] = r, true
 			continue
@@ -377,7 +402,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	}
 	var won map[string]string
 	if len(writing) == 1 {
-		won, err = s.writePostgres(ctx, s.q.applyWrite1, wIDs[0], stages[0], versions[0], asOfs[0], datas[0], dues[0], prevs[0], kKeys, xmins[0], gKeys, chSeqs)
+		won, _, err = s.writeOne(ctx, wIDs[0], stages[0], versions[0], asOfs[0], datas[0], dues[0], prevs[0], kKeys, xmins[0], gKeys, chSeqs, nil)
 	} else {
 		won, err = s.writePostgres(ctx, s.q.applyWrite, wIDs, stages, versions, asOfs, datas, dues, prevs, kIDs, kKeys, xmins, gIDs, gKeys, chIDs, chSeqs)
 	}
@@ -509,8 +534,86 @@ func (s *Store) readPostgres(ctx context.Context, ids, keyIDs []string, keyArg [
 	return rows.Err()
 }
 
-// writePostgres runs query (applyWrite, or applyWrite1 for one
-// customer) and returns the IDs it wrote, each with its row's new xmin.
+// createPostgres is the first attempt of an Apply of one write w whose
+// customer this Store does not hold: instead of reading the customer, it
+// calls w.Fn on a new one and writes the result as new (one round trip
+// for a new customer). When the customer exists, that write does
+// nothing and returns the stored row instead, with which of the keys
+// look it has: row, for applyPostgres to call w.Fn again on and write as
+// after a read. done reports that w's outcome is set (written, or a
+// failure); with row nil and done false (w.Fn made no change to a new
+// customer, so whether one is stored matters), the customer is read as
+// usual.
+func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []lifecycle.EventKey) (row *stored, done bool) {
+	c := new(lifecycle.Customer)
+	seen := make([]bool, len(w.Events))
+	_, data, write, err := runFn(w.ID, c, false, seen, w.Fn)
+	if err != nil || !write {
+		// Whether w.Fn's error or lack of change holds for the stored
+		// customer too is not known: read it.
+		return nil, false
+	}
+	keys := make([][]byte, len(w.Events))
+	for i := range keys {
+		keys[i] = look[2*i][:]
+	}
+	lookArg := make([][]byte, len(look))
+	for i := range look {
+		lookArg[i] = look[i][:]
+	}
+	seqs := make([]int64, len(c.History))
+	for i := range seqs {
+		seqs[i] = int64(i + 1)
+	}
+	won, row, err := s.writeOne(ctx, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueCol(c.Due), 0, keys, "", nil, seqs, lookArg)
+	switch {
+	case err != nil:
+		s.rows.drop(w.ID)
+		fail([]*lifecycle.Write{w}, err, isTransient(err))
+		return nil, true
+	case row != nil:
+		return row, false
+	}
+	if xmin, ok := won[w.ID]; ok {
+		s.rows.put(w.ID, &stored{version: int64(c.Version), held: c, xmin: xmin})
+		return nil, true
+	}
+	// Created by another writer after the statement's snapshot was taken:
+	// neither written nor read.
+	w.Err = &store.ConflictError{ID: w.ID, Want: 0, Have: s.versionsOf(ctx, []string{w.ID})[w.ID]}
+	return nil, true
+}
+
+// writeOne runs applyWrite1 and returns the ID it wrote (in won, with its
+// row's new xmin), or, for a customer written as new (prev 0) that was
+// stored already, the stored row with which of the keys look it has.
+func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, asOf time.Time, data []byte, due, prev int64,
+	keys [][]byte, xmin string, guard [][]byte, seqs []int64, look [][]byte) (won map[string]string, row *stored, err error) {
+	rows, err := s.db.QueryContext(ctx, s.q.applyWrite1, id, stage, version, asOf, data, due, prev, keys, xmin, guard, seqs, look)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	won = make(map[string]string, 1)
+	for rows.Next() {
+		var got, x string
+		var v sql.NullInt64
+		var d []byte
+		var k sql.NullString
+		if err := rows.Scan(&got, &x, &v, &d, &k); err != nil {
+			return nil, nil, err
+		}
+		if !v.Valid {
+			won[got] = x
+			continue
+		}
+		row = &stored{version: v.Int64, data: d, xmin: x, keys: k.String}
+	}
+	return won, row, rows.Err()
+}
+
+// writePostgres runs query (applyWrite) and returns the IDs it wrote,
+// each with its row's new xmin.
 func (s *Store) writePostgres(ctx context.Context, query string, args ...any) (map[string]string, error) {
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {

@@ -42,11 +42,11 @@ func TestApplyDeleteRace(t *testing.T) {
 			var calls atomic.Int64
 			applied := make(chan error, 1)
 			go func() {
-				applied <- applyOne(ctx, s, "x", []string{"e2"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+				applied <- applyOne(ctx, s, "x", []string{"e2"}, stored(func(c *lifecycle.Customer, seen []bool) (bool, error) {
 					close(inFn)
 					<-release
 					return bump(&calls)(c, seen)
-				})
+				}))
 			}()
 			<-inFn
 			deleted := make(chan error, 1)
@@ -94,7 +94,7 @@ func TestApplyDeleteRace(t *testing.T) {
 			require.NoError(t, err)
 			var calls atomic.Int64
 			applied := make(chan error, 1)
-			go func() { applied <- applyOne(ctx, s, "x", []string{"e2"}, bump(&calls)) }()
+			go func() { applied <- applyOne(ctx, s, "x", []string{"e2"}, stored(bump(&calls))) }()
 			waitingBackend(t, s, s.Table("events"))
 			deleted := make(chan error, 1)
 			go func() { deleted <- s.Delete(ctx, "x") }()

@@ -195,11 +195,11 @@ func TestPostgresContextCancelled(t *testing.T) {
 			}
 			requireVictimV2(t, s)
 			calls := 0
-			require.NoError(t, applyOne(context.Background(), s, "victim", []string{"e3"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			require.NoError(t, applyOne(context.Background(), s, "victim", []string{"e3"}, stored(func(c *lifecycle.Customer, seen []bool) (bool, error) {
 				calls++
 				require.True(t, seen[0], "e3 is stored but Apply does not report it seen")
 				return false, nil
-			}))
+			})))
 			require.Equal(t, 1, calls)
 		})
 	}

@@ -335,11 +335,11 @@ func TestMigrateUpgrade(t *testing.T) {
 
 				// Apply tells the old events from a new one.
 				calls := 0
-				require.NoError(t, applyOne(ctx, s, "ada", []string{"old-3", fresh.ID, "old-1"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+				require.NoError(t, applyOne(ctx, s, "ada", []string{"old-3", fresh.ID, "old-1"}, stored(func(c *lifecycle.Customer, seen []bool) (bool, error) {
 					calls++
 					require.Equal(t, []bool{true, false, true}, seen, "seen flags of old-3, new-1, old-1")
 					return false, nil
-				}))
+				})))
 				require.Equal(t, 1, calls)
 
 				// The Tracker: a retried old event is a duplicate, a new

@@ -108,10 +108,13 @@ SELECT count(*) FROM upd`
 )
 SELECT id, xmin::text FROM won`,
 			// applyWrite for one customer (Record's case): the same checks
-			// on scalar arguments, its one row locked by the UPDATE
-			// itself, so no lock order to keep. $8 the new keys; $9 the
-			// held row's xmin ('' when read); $10 the keys that must not
-			// be stored (held rows only); $11 the change rows' seq.
+			// on scalar arguments, one row locked by the UPDATE itself,
+			// so no lock order to keep. $8 the new keys; $9 the held
+			// row's xmin ('' when read); $10 the keys to find absent
+			// (held rows only); $11 the change rows' seq. When a
+			// customer written as new exists, it returns the stored row
+			// instead (see Store.createPostgres), with which of the keys
+			// $12 it has.
 			applyWrite1: `WITH upd AS (
 	UPDATE {c} c SET stage = $2, version = $3, as_of = $4, data = $5, due = NULLIF($6, 9223372036854775807)
 	WHERE c.id = $1 AND $7 > 0 AND c.version = $7
@@ -130,7 +133,13 @@ SELECT id, xmin::text FROM won`,
 	INSERT INTO {p}changes (customer_id, seq) SELECT won.id, g FROM won, unnest($11::bigint[]) AS g
 	ON CONFLICT DO NOTHING
 )
-SELECT id, xmin::text FROM won`,
+SELECT id, xmin::text, NULL::bigint, NULL::bytea, NULL::text FROM won
+UNION ALL
+-- A customer created as new ($7 = 0) that exists: the row as read, with
+-- which of the keys $12 it has, for the write that follows.
+SELECT c.id, c.xmin::text, c.version, c.data,
+	(SELECT string_agg(encode(e.key, 'hex'), ',') FROM {e} e WHERE e.customer_id = $1 AND e.key = ANY ($12::bytea[]))
+FROM {c} c WHERE $7 = 0 AND c.id = $1 AND NOT EXISTS (SELECT 1 FROM won)`,
 			versions: `SELECT id, version FROM {c} WHERE id = ANY ($1::text[])`,
 			due:      `SELECT id, due FROM {c} WHERE due <= $1 AND (due, id) > ($2, $3) ORDER BY due, id LIMIT $4`,
 			// The customer's row first: every writer locks it before it
