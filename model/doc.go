@@ -2,10 +2,12 @@
 // for custom ones, a registry by name, side-by-side comparison of models
 // and diagrams of their stage graphs.
 //
-// Built-in models, each a [lifecycle.Model] whose thresholds are [Option]
-// values with documented defaults (a few fixed ones aside, such as the
-// six-stage model's 2 net purchases for experience, stated in each
-// constructor's doc):
+// Built-in models, each a [lifecycle.Model] whose thresholds are options
+// with documented defaults (a few fixed ones aside, such as the six-stage
+// model's 2 net purchases for experience, stated in each constructor's
+// doc). Each constructor takes its own option type ([SterneCutlerOption],
+// [SixStageOption], [FiveStageOption]), so an option it does not read is a
+// compile error; [LapseAfter], read by all three, works with each:
 //   - [SterneCutler] ("sterne-cutler"): reach → acquisition → conversion →
 //     retention → loyalty;
 //   - [SixStage] ("six-stage"): awareness → engagement → evaluation →

@@ -80,8 +80,8 @@ var fiveStageGraph = stage.MustNew([]stage.Stage{
 //
 // Options read: [LapseAfter], [RepeatPurchases], [NurtureAfter],
 // [AdvocateReferrals], [PromoterScore].
-func FiveStage(opts ...Option) lifecycle.Model {
-	return &fiveStage{t: apply(opts)}
+func FiveStage(opts ...FiveStageOption) lifecycle.Model {
+	return &fiveStage{t: apply(opts, FiveStageOption.fiveStage)}
 }
 
 func (m *fiveStage) Name() string { return FiveStageName }

@@ -5,11 +5,62 @@ import (
 	"time"
 )
 
-// Option sets a threshold of a built-in model. The built-ins share one
-// option type so that a shop can configure "lapsed after 90 days" once and
-// use it with any of them; each constructor documents the options it reads
-// and ignores the others.
-type Option func(*thresholds)
+// SterneCutlerOption is an option [SterneCutler] reads: [LapseAfter],
+// [LoyalOrders] and [RepeatPurchases].
+//
+// Each built-in takes its own option type, so that an option a
+// constructor does not read is a compile error, never ignored:
+// SixStage(LoyalOrders(3)) does not compile. An option several built-ins
+// read satisfies each of their types: LapseAfter's [Option] works with
+// every built-in, so a shop can configure "lapsed after 90 days" once:
+//
+//	lapse := model.LapseAfter(90 * 24 * time.Hour)
+//	sc, six := model.SterneCutler(lapse), model.SixStage(lapse)
+//
+// A nil option is skipped.
+type SterneCutlerOption interface{ sterneCutler(*thresholds) }
+
+// SixStageOption is an option [SixStage] reads: [LapseAfter],
+// [EngageVisits] and [BondPurchases].
+type SixStageOption interface{ sixStage(*thresholds) }
+
+// FiveStageOption is an option [FiveStage] reads: [LapseAfter],
+// [RepeatPurchases], [NurtureAfter], [AdvocateReferrals] and
+// [PromoterScore].
+type FiveStageOption interface{ fiveStage(*thresholds) }
+
+// Option is an option every built-in reads ([LapseAfter]): it is a
+// [SterneCutlerOption], a [SixStageOption] and a [FiveStageOption].
+type Option interface {
+	SterneCutlerOption
+	SixStageOption
+	FiveStageOption
+}
+
+// RepeatOption is an option [SterneCutler] and [FiveStage] read
+// ([RepeatPurchases]): a [SterneCutlerOption] and a [FiveStageOption].
+type RepeatOption interface {
+	SterneCutlerOption
+	FiveStageOption
+}
+
+// The concrete option types, one per set of readers.
+type (
+	scOpt     func(*thresholds)
+	sixOpt    func(*thresholds)
+	fiveOpt   func(*thresholds)
+	everyOpt  func(*thresholds)
+	repeatOpt func(*thresholds)
+)
+
+func (o scOpt) sterneCutler(t *thresholds)     { o(t) }
+func (o sixOpt) sixStage(t *thresholds)        { o(t) }
+func (o fiveOpt) fiveStage(t *thresholds)      { o(t) }
+func (o everyOpt) sterneCutler(t *thresholds)  { o(t) }
+func (o everyOpt) sixStage(t *thresholds)      { o(t) }
+func (o everyOpt) fiveStage(t *thresholds)     { o(t) }
+func (o repeatOpt) sterneCutler(t *thresholds) { o(t) }
+func (o repeatOpt) fiveStage(t *thresholds)    { o(t) }
 
 // thresholds holds every built-in threshold; each constructor starts from
 // its own defaults.
@@ -65,11 +116,13 @@ func defaults() thresholds {
 	}
 }
 
-func apply(opts []Option) thresholds {
+// apply returns the thresholds after opts, each applied by set (nil
+// options skipped), clamped as each option documents.
+func apply[O any](opts []O, set func(O, *thresholds)) thresholds {
 	t := defaults()
 	for _, o := range opts {
-		if o != nil {
-			o(&t)
+		if any(o) != nil {
+			set(o, &t)
 		}
 	}
 	if t.lapse < 0 {
@@ -97,14 +150,14 @@ func apply(opts []Option) thresholds {
 // buying stages and comes back with their next purchase. d ≤ 0 means buyers
 // never lapse. Read by every built-in.
 func LapseAfter(d time.Duration) Option {
-	return func(t *thresholds) { t.lapse = d }
+	return everyOpt(func(t *thresholds) { t.lapse = d })
 }
 
 // LoyalOrders sets how many net purchases make a Sterne–Cutler customer
 // loyal (default [DefaultLoyalOrders], 5). Values not above the repeat
 // threshold are raised to one more than it. Read by [SterneCutler].
-func LoyalOrders(n int64) Option {
-	return func(t *thresholds) { t.loyalPurchases = n }
+func LoyalOrders(n int64) SterneCutlerOption {
+	return scOpt(func(t *thresholds) { t.loyalPurchases = n })
 }
 
 // RepeatPurchases sets how many net purchases make a repeat customer:
@@ -112,22 +165,22 @@ func LoyalOrders(n int64) Option {
 // [DefaultRepeatPurchases], 2; values below 2 are raised to 2, so that a
 // one-time buyer is never retained). Read by [SterneCutler] and
 // [FiveStage].
-func RepeatPurchases(n int64) Option {
-	return func(t *thresholds) { t.repeatPurch = n }
+func RepeatPurchases(n int64) RepeatOption {
+	return repeatOpt(func(t *thresholds) { t.repeatPurch = n })
 }
 
 // EngageVisits sets how many site visits alone count as engagement in the
 // six-stage model (default [DefaultEngageVisits], 3; at least 1). Read by
 // [SixStage].
-func EngageVisits(n int64) Option {
-	return func(t *thresholds) { t.engageVisits = n }
+func EngageVisits(n int64) SixStageOption {
+	return sixOpt(func(t *thresholds) { t.engageVisits = n })
 }
 
 // BondPurchases sets how many net purchases make a six-stage customer
 // bonded (default [DefaultBondPurchases], 3; at least 2). Read by
 // [SixStage].
-func BondPurchases(n int64) Option {
-	return func(t *thresholds) { t.bondPurchases = n }
+func BondPurchases(n int64) SixStageOption {
+	return sixOpt(func(t *thresholds) { t.bondPurchases = n })
 }
 
 // NurtureAfter sets how long after their first purchase a five-stage buyer
@@ -135,22 +188,22 @@ func BondPurchases(n int64) Option {
 // [DefaultNurtureAfter], 14 days; negative values mean 0, and a value above
 // a positive LapseAfter is lowered to it; with LapseAfter ≤ 0, buyers never
 // lapse and NurtureAfter is kept). Read by [FiveStage].
-func NurtureAfter(d time.Duration) Option {
-	return func(t *thresholds) { t.nurtureAfter = d }
+func NurtureAfter(d time.Duration) FiveStageOption {
+	return fiveOpt(func(t *thresholds) { t.nurtureAfter = d })
 }
 
 // AdvocateReferrals sets how many converted referrals
 // ([lifecycle.ReferralConverted] events) make a five-stage repeat customer
 // an advocate (default [DefaultAdvocateReferrals], 1; at least 1). Read by
 // [FiveStage].
-func AdvocateReferrals(n int64) Option {
-	return func(t *thresholds) { t.advocateRefs = n }
+func AdvocateReferrals(n int64) FiveStageOption {
+	return fiveOpt(func(t *thresholds) { t.advocateRefs = n })
 }
 
 // PromoterScore sets the lowest last survey score that makes a five-stage
 // repeat customer an advocate (default [DefaultPromoterScore], 9; values
 // are clamped to 0..11, and 11 turns the survey path off). Read by
 // [FiveStage].
-func PromoterScore(s int) Option {
-	return func(t *thresholds) { t.promoterScore = s }
+func PromoterScore(s int) FiveStageOption {
+	return fiveOpt(func(t *thresholds) { t.promoterScore = s })
 }

@@ -82,8 +82,8 @@ var sixStageGraph = stage.MustNew([]stage.Stage{
 // and when buyers never lapse, the zero time (never).
 //
 // Options read: [LapseAfter], [EngageVisits], [BondPurchases].
-func SixStage(opts ...Option) lifecycle.Model {
-	return &sixStage{t: apply(opts)}
+func SixStage(opts ...SixStageOption) lifecycle.Model {
+	return &sixStage{t: apply(opts, SixStageOption.sixStage)}
 }
 
 func (m *sixStage) Name() string { return SixStageName }

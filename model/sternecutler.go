@@ -82,8 +82,8 @@ var sterneCutlerGraph = stage.MustNew([]stage.Stage{
 // and when buyers never lapse, the zero time (never).
 //
 // Options read: [LapseAfter], [LoyalOrders], [RepeatPurchases].
-func SterneCutler(opts ...Option) lifecycle.Model {
-	return &sterneCutler{t: apply(opts)}
+func SterneCutler(opts ...SterneCutlerOption) lifecycle.Model {
+	return &sterneCutler{t: apply(opts, SterneCutlerOption.sterneCutler)}
 }
 
 func (m *sterneCutler) Name() string { return SterneCutlerName }

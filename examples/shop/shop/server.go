@@ -23,7 +23,7 @@ const (
 	DefaultMaxBatch = 1000
 )
 
-// Option configures a [Server].
+// Option configures a [Server]. A nil Option is skipped.
 type Option func(*Server)
 
 // WithLogger sets the logger for requests and failures (default: discard).
@@ -98,7 +98,9 @@ func New(t *lifecycle.Tracker, opts ...Option) *Server {
 		now:      time.Now,
 	}
 	for _, o := range opts {
-		o(s)
+		if o != nil { // a nil option is skipped, as everywhere in clm
+			o(s)
+		}
 	}
 	if s.maxBody < 1 {
 		s.maxBody = DefaultMaxBodyBytes

@@ -906,3 +906,11 @@ func TestDashboardPanels(t *testing.T) {
 	require.Contains(t, page, `<th class="num">now</th>`)
 	require.Contains(t, page, `<th class="num">Mar 2026</th>`)
 }
+
+// A nil option is skipped, as everywhere in clm, instead of panicking.
+func TestNilOption(t *testing.T) {
+	srv := shop.New(lifecycle.NewTracker(model.SterneCutler(), store.NewMemory()), nil, shop.Option(nil))
+	if srv == nil {
+		t.Fatal("New returned nil")
+	}
+}

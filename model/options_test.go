@@ -1,0 +1,94 @@
+package model_test
+
+import (
+	"go/ast"
+	"go/importer"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/model"
+)
+
+// typeCheck type-checks a file of package p that imports model, and
+// returns the type errors.
+func typeCheck(t *testing.T, body string) []string {
+	t.Helper()
+	src := "package p\n\nimport (\n\t\"time\"\n\n\t\"github.com/clmkit/clm/model\"\n)\n\nvar _ = time.Hour\n\n" + body
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "p.go", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Export data of model and its dependencies, from the build cache.
+	out, err := exec.Command("go", "list", "-export", "-deps", "-f", "{{.ImportPath}}={{.Export}}", "github.com/clmkit/clm/model", "time").Output()
+	if err != nil {
+		t.Fatalf("go list -export: %v", err)
+	}
+	exports := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if path, file, ok := strings.Cut(line, "="); ok {
+			exports[path] = file
+		}
+	}
+	lookup := func(path string) (io.ReadCloser, error) { return os.Open(exports[path]) }
+	var errs []string
+	conf := types.Config{Importer: importer.ForCompiler(fset, "gc", lookup), Error: func(err error) { errs = append(errs, err.Error()) }}
+	_, _ = conf.Check("p", fset, []*ast.File{f}, nil)
+	return errs
+}
+
+// An option a built-in does not read is a compile error, never ignored;
+// an option several read works with each of them.
+func TestOptionsThatDoNotApply(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list -export")
+	}
+	ok := `
+var lapse = model.LapseAfter(90 * 24 * time.Hour)
+var _ = model.SterneCutler(lapse, model.LoyalOrders(3), model.RepeatPurchases(3), nil)
+var _ = model.SixStage(lapse, model.EngageVisits(2), model.BondPurchases(4))
+var _ = model.FiveStage(lapse, model.RepeatPurchases(3), model.NurtureAfter(time.Hour), model.AdvocateReferrals(2), model.PromoterScore(10))
+`
+	if errs := typeCheck(t, ok); len(errs) > 0 {
+		t.Fatalf("options that apply do not compile: %v", errs)
+	}
+	for _, bad := range []string{
+		"var _ = model.SixStage(model.LoyalOrders(3))",
+		"var _ = model.SixStage(model.RepeatPurchases(3))",
+		"var _ = model.FiveStage(model.EngageVisits(3))",
+		"var _ = model.SterneCutler(model.NurtureAfter(time.Hour))",
+		"var _ = model.SterneCutler(model.PromoterScore(9))",
+		"var _ = model.FiveStage(model.BondPurchases(3))",
+	} {
+		errs := typeCheck(t, bad)
+		if len(errs) == 0 || !strings.Contains(strings.Join(errs, "\n"), "does not implement") {
+			t.Errorf("%s compiles (errors: %v); want a compile error", bad, errs)
+		}
+	}
+}
+
+// The shared option changes every built-in; a nil option is skipped.
+func TestSharedOption(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var f lifecycle.Facts
+	f.Add(&lifecycle.Event{Type: lifecycle.OrderCompleted, Time: at, Amount: 100, Currency: "EUR"})
+	lapse := model.LapseAfter(30 * 24 * time.Hour)
+	now := at.AddDate(0, 2, 0)
+	if got := model.SterneCutler(lapse, nil).Stage(&f, now); got != model.Acquisition {
+		t.Errorf("sterne-cutler: %s, want acquisition (lapsed after 30 days)", got)
+	}
+	if got := model.SixStage(lapse).Stage(&f, now); got != model.SixStageEvaluation {
+		t.Errorf("six-stage: %s, want evaluation", got)
+	}
+	if got := model.FiveStage(lapse).Stage(&f, now); got != model.FiveStageNurturing {
+		t.Errorf("five-stage: %s, want nurturing", got)
+	}
+}
