@@ -118,8 +118,13 @@ func share(i, n int) []int {
 
 func start(t testing.TB, st lifecycle.Store, url string, prefer []int) *streamtest.Running {
 	t.Helper()
+	return startWith(t, st, url, config(prefer))
+}
+
+func startWith(t testing.TB, st lifecycle.Store, url string, cfg js.Config) *streamtest.Running {
+	t.Helper()
 	_, jsc := conn(t, url)
-	c, err := js.NewConsumer(jsc, lifecycle.NewTracker(streamtest.Model(), st), config(prefer))
+	c, err := js.NewConsumer(jsc, lifecycle.NewTracker(streamtest.Model(), st), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +235,7 @@ func TestGroup(t *testing.T) {
 	st := store.NewMemory()
 	began := time.Now()
 	rs := []*streamtest.Running{start(t, st, url, share(0, 3)), start(t, st, url, share(1, 3)), start(t, st, url, share(2, 3))}
-	waitAcked(t, url, 2*time.Minute, rs...)
+	waitAcked(t, url, streamtest.Timeout(2*time.Minute), rs...)
 	elapsed := time.Since(began)
 	for _, r := range rs {
 		r.Halt(t)
@@ -266,7 +271,7 @@ func TestRebalance(t *testing.T) {
 	st.InFlight(t)
 	a.Halt(t) // stops, abandoning the batch it is writing
 	bBefore := b.R.Stats().Batches
-	waitAcked(t, url, 2*time.Minute, a, b)
+	waitAcked(t, url, streamtest.Timeout(2*time.Minute), a, b)
 	b.Halt(t)
 	streamtest.Check(t, ref, st.Memory)
 	if n := streamtest.Applied(a, b); n != int64(len(p.Events)) {
@@ -299,7 +304,7 @@ func TestKill9(t *testing.T) {
 	c1.Signal(syscall.SIGKILL)
 	killed := time.Since(began)
 	c2 := streamtest.StartChild(t, childEnv, cfg)
-	waitAcked(t, url, 4*time.Minute, a, b)
+	waitAcked(t, url, streamtest.Timeout(4*time.Minute), a, b)
 	elapsed := time.Since(began)
 	c2.Signal(syscall.SIGTERM)
 	a.Halt(t)
@@ -307,6 +312,33 @@ func TestKill9(t *testing.T) {
 	streamtest.Check(t, ref, st)
 	streamtest.CheckDead(t, deadLetters(t, url), invalid, true)
 	t.Logf("%s: %s; one killed after %s and restarted", streamtest.Engine(dsn), streamtest.Throughput(p, 3, elapsed), killed.Round(time.Millisecond))
+}
+
+// TestThroughput measures the plan recorded by one consumer and by three
+// (each preferring a third of the partitions) into the SQL store of
+// streamtest.SQL (a measurement: see streamtest.Bench).
+func TestThroughput(t *testing.T) {
+	streamtest.Bench(t)
+	p, ref := streamtest.Load(t)
+	for _, n := range []int{1, 3} {
+		url := newServer(t)
+		send(t, url, p)
+		st, dsn, _ := streamtest.SQL(t, "jstp")
+		began := time.Now()
+		var rs []*streamtest.Running
+		for i := range n {
+			cfg := config(share(i, n))
+			cfg.Batch = 500
+			rs = append(rs, startWith(t, st, url, cfg))
+		}
+		waitAcked(t, url, streamtest.Timeout(4*time.Minute), rs...)
+		elapsed := time.Since(began)
+		for _, r := range rs {
+			r.Halt(t)
+		}
+		streamtest.Check(t, ref, st)
+		t.Logf("%s: %s", streamtest.Engine(dsn), streamtest.Throughput(p, n, elapsed))
+	}
 }
 
 // TestConfig: the constructors name the field they refuse.

@@ -200,7 +200,7 @@ func TestGroup(t *testing.T) {
 	st := store.NewMemory()
 	began := time.Now()
 	rs := []*streamtest.Running{start(t, st, brokers, "g", 500), start(t, st, brokers, "g", 500), start(t, st, brokers, "g", 500)}
-	waitCommitted(t, brokers, "g", 2*time.Minute, rs...)
+	waitCommitted(t, brokers, "g", streamtest.Timeout(2*time.Minute), rs...)
 	elapsed := time.Since(began)
 	for _, r := range rs {
 		r.Halt(t)
@@ -235,7 +235,7 @@ func TestRebalance(t *testing.T) {
 	streamtest.WaitBatches(t, b.R, 3)
 	st.InFlight(t)
 	a.Halt(t) // leaves, abandoning the batch it is writing
-	waitCommitted(t, brokers, "g", 2*time.Minute, a, b)
+	waitCommitted(t, brokers, "g", streamtest.Timeout(2*time.Minute), a, b)
 	b.Halt(t)
 	streamtest.Check(t, ref, st.Memory)
 	if n := streamtest.Applied(a, b); n != int64(len(p.Events)) {
@@ -268,7 +268,7 @@ func TestKill9(t *testing.T) {
 	c1.Signal(syscall.SIGKILL)
 	killed := time.Since(began)
 	c2 := streamtest.StartChild(t, childEnv, cfg)
-	waitCommitted(t, brokers, "g", 4*time.Minute, a, b)
+	waitCommitted(t, brokers, "g", streamtest.Timeout(4*time.Minute), a, b)
 	elapsed := time.Since(began)
 	c2.Signal(syscall.SIGTERM)
 	a.Halt(t)
@@ -276,6 +276,31 @@ func TestKill9(t *testing.T) {
 	streamtest.Check(t, ref, st)
 	streamtest.CheckDead(t, deadLetters(t, brokers, len(invalid)), invalid, true)
 	t.Logf("%s: %s; one killed after %s and restarted", streamtest.Engine(url), streamtest.Throughput(p, 3, elapsed), killed.Round(time.Millisecond))
+}
+
+// TestThroughput measures the plan recorded by one consumer and by
+// three into the SQL store of streamtest.SQL (a measurement: see
+// streamtest.Bench).
+func TestThroughput(t *testing.T) {
+	streamtest.Bench(t)
+	p, ref := streamtest.Load(t)
+	for _, n := range []int{1, 3} {
+		brokers := newCluster(t)
+		send(t, brokers, p)
+		st, url, _ := streamtest.SQL(t, "kafkatp")
+		began := time.Now()
+		var rs []*streamtest.Running
+		for range n {
+			rs = append(rs, start(t, st, brokers, "g", 500))
+		}
+		waitCommitted(t, brokers, "g", streamtest.Timeout(4*time.Minute), rs...)
+		elapsed := time.Since(began)
+		for _, r := range rs {
+			r.Halt(t)
+		}
+		streamtest.Check(t, ref, st)
+		t.Logf("%s: %s", streamtest.Engine(url), streamtest.Throughput(p, n, elapsed))
+	}
 }
 
 // TestPartition: stream.Partition chooses the partition franz-go's

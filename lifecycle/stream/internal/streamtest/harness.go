@@ -273,3 +273,64 @@ func Throughput(p *Plan, consumers int, elapsed time.Duration) string {
 	return fmt.Sprintf("%d messages (%d invalid), %d events, %d consumers: %s (%.0f messages/s)",
 		len(p.Messages), p.InvalidCount(), len(p.Events), consumers, elapsed.Round(time.Millisecond), float64(len(p.Messages))/elapsed.Seconds())
 }
+
+// Full reports whether CLM_STREAM_FULL=1 asks for the full scale.
+func Full() bool { return os.Getenv("CLM_STREAM_FULL") == "1" }
+
+// Timeout is how long a test waits for the consumers to finish: d at
+// the default scale, 40 minutes at full scale.
+func Timeout(d time.Duration) time.Duration {
+	if Full() {
+		return 40 * time.Minute
+	}
+	return d
+}
+
+// Bench skips t unless CLM_STREAM_FULL=1 or CLM_STREAM_BENCH=1: the
+// throughput runs are measurements, not checks to run in CI.
+func Bench(t *testing.T) {
+	if !Full() && os.Getenv("CLM_STREAM_BENCH") != "1" {
+		t.Skip("a measurement: set CLM_STREAM_BENCH=1 (or CLM_STREAM_FULL=1 for the issue's scale)")
+	}
+}
+
+// Baseline records the plan's valid messages straight into st with
+// RecordBatch, as writers consumers would without a log: the messages
+// of each of partitions partitions in the plan's order, cut into batches
+// of batch, partition p written by writer p % writers, duplicates and
+// all. It returns how long it took.
+func Baseline(ctx context.Context, p *Plan, st lifecycle.Store, partitions, writers, batch int) (time.Duration, error) {
+	per := make([][]lifecycle.Event, partitions)
+	for i, m := range p.Messages {
+		if p.Invalid[i] {
+			continue
+		}
+		evs, err := stream.Decode(stream.FormatAuto, m.Value)
+		if err != nil {
+			return 0, err
+		}
+		q := stream.Partition(m.Key, partitions)
+		per[q] = append(per[q], evs...)
+	}
+	t := lifecycle.NewTracker(Model(), st)
+	began := time.Now()
+	errs := make(chan error, writers)
+	for w := range writers {
+		go func() {
+			var err error
+			for q := w; q < partitions && err == nil; q += writers {
+				for i := 0; i < len(per[q]) && err == nil; i += batch {
+					_, err = t.RecordBatch(ctx, per[q][i:min(i+batch, len(per[q]))])
+				}
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range writers {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return time.Since(began), first
+}
