@@ -40,23 +40,33 @@ func defaultAgentSettings() agentSettings {
 // WithModel sets the model the agent run's Tracker classifies with
 // (default the flywheel [Model] with default thresholds). Any
 // [lifecycle.Model] works, a researcher's own included.
-func WithModel(m lifecycle.Model) Option { return func(s *settings) { s.agent.model = m } }
+func WithModel(m lifecycle.Model) AgentOption {
+	return agentOpt{"WithModel", func(s *settings) { s.agent.model = m }}
+}
 
 // WithStore sets the store the agent run records into (default a new
 // store.NewMemory()). Customers already in it stay and are measured too.
-func WithStore(st lifecycle.Store) Option { return func(s *settings) { s.agent.store = st } }
+func WithStore(st lifecycle.Store) AgentOption {
+	return agentOpt{"WithStore", func(s *settings) { s.agent.store = st }}
+}
 
 // StartAt sets the start of the first simulated rotation (default
 // [DefaultStart]).
-func StartAt(t time.Time) Option { return func(s *settings) { s.agent.start = t.UTC() } }
+func StartAt(t time.Time) AgentOption {
+	return agentOpt{"StartAt", func(s *settings) { s.agent.start = t.UTC() }}
+}
 
 // Every sets the length of a simulated rotation (default [DefaultEvery];
 // at least one minute).
-func Every(d time.Duration) Option { return func(s *settings) { s.agent.every = d } }
+func Every(d time.Duration) AgentOption {
+	return agentOpt{"Every", func(s *settings) { s.agent.every = d }}
+}
 
 // MaxEvents sets how many events an agent run may generate before it
 // stops with [ErrDiverged] (default [DefaultMaxEvents]).
-func MaxEvents(n int) Option { return func(s *settings) { s.agent.maxEvents = n } }
+func MaxEvents(n int) AgentOption {
+	return agentOpt{"MaxEvents", func(s *settings) { s.agent.maxEvents = n }}
+}
 
 // AgentRun is the outcome of [Agent].
 type AgentRun struct {
@@ -105,11 +115,11 @@ type AgentRun struct {
 // stream of Monte Carlo run 0, so the same seed gives the same events.
 // Errors wrap [ErrInvalidParams], [ErrDiverged] (more than MaxEvents
 // events), the Tracker's errors, or the context's.
-func Agent(ctx context.Context, p Params, opts ...Option) (*AgentRun, error) {
+func Agent(ctx context.Context, p Params, opts ...AgentOption) (*AgentRun, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	s := newSettings(opts)
+	s := newSettings(opts, AgentOption.agent)
 	as := s.agent
 	if as.every < time.Minute {
 		return nil, fmt.Errorf("%w: Every = %s must be at least a minute", ErrInvalidParams, as.every)

@@ -126,7 +126,7 @@ func TestAgentOwnModel(t *testing.T) {
 func TestAgentOptionsInvalid(t *testing.T) {
 	ctx := context.Background()
 	p := flywheel.LiteratureExample()
-	for name, opt := range map[string]flywheel.Option{
+	for name, opt := range map[string]flywheel.AgentOption{
 		"every":      flywheel.Every(time.Second),
 		"max events": flywheel.MaxEvents(0),
 		"start":      flywheel.StartAt(time.Date(1800, 1, 1, 0, 0, 0, 0, time.UTC)),

@@ -20,7 +20,7 @@ type Inflow func(r *rand.Rand, mean float64) int
 // [MonteCarlo], [Agent] and Monte Carlo [Sweep]s (default
 // [PoissonInflow]). A nil Inflow means the default.
 func PaidInflow(f Inflow) Option {
-	return func(s *settings) { s.inflow = f }
+	return everyOpt{"PaidInflow", func(s *settings) { s.inflow = f }}
 }
 
 // PoissonInflow returns the default inflow: Poisson(mean) paid prospects

@@ -33,7 +33,7 @@ func TestInflowReproducible(t *testing.T) {
 	ctx := context.Background()
 	p := flywheel.LiteratureExample()
 	for name, in := range map[string]flywheel.Inflow{"constant": flywheel.ConstantInflow(), "geometric": geometricInflow} {
-		opts := []flywheel.Option{flywheel.Runs(300), flywheel.Seed(5), flywheel.PaidInflow(in)}
+		opts := []flywheel.MonteCarloOption{flywheel.Runs(300), flywheel.Seed(5), flywheel.PaidInflow(in)}
 		one, err := flywheel.MonteCarlo(ctx, p, append(opts, flywheel.Workers(1))...)
 		require.NoError(t, err)
 		two, err := flywheel.MonteCarlo(ctx, p, append(opts, flywheel.Workers(3))...)
@@ -136,7 +136,7 @@ func TestKFactorSeriesConstantInflow(t *testing.T) {
 	ctx := context.Background()
 	base := flywheel.Params{Rotations: 12, PaidProspects: 200, Conversion: [4]float64{0.6, 0.5, 0.4, 0.5},
 		ReferredConversion: 0.6, Referrals: 2.5, Lag: 1}
-	opts := []flywheel.Option{flywheel.Runs(3000), flywheel.Seed(11), flywheel.PaidInflow(flywheel.ConstantInflow())}
+	opts := []flywheel.MonteCarloOption{flywheel.Runs(3000), flywheel.Seed(11), flywheel.PaidInflow(flywheel.ConstantInflow())}
 	within := func(t *testing.T, what string, st flywheel.Stat, want float64) {
 		t.Helper()
 		require.InDelta(t, want, st.Mean, 5*st.StdErr+1e-9, what)

@@ -260,11 +260,74 @@ func Expected(p Params) (*Result, error) {
 	return res, nil
 }
 
-// Option configures [MonteCarlo], [Agent] and [Sweep]. Each function
-// documents the options it reads and ignores the others.
-type Option func(*settings)
+// MonteCarloOption is an option [MonteCarlo] reads: [Runs], [Seed],
+// [Workers], [Quantiles], [Progress], [PaidInflow].
+//
+// [MonteCarlo], [Agent] and [Sweep] each take their own option type, so
+// that an option a function does not read is a compile error, never
+// ignored: MonteCarlo(ctx, p, WithStore(st)) does not compile. An option
+// several of them read satisfies each of their types ([Option], [RunOption]).
+// A nil option is skipped.
+type MonteCarloOption interface{ monteCarlo(*settings) }
+
+// AgentOption is an option [Agent] reads: [Seed], [PaidInflow],
+// [WithModel], [WithStore], [StartAt], [Every], [MaxEvents].
+type AgentOption interface{ agent(*settings) }
+
+// SweepOption is an option [Sweep] reads: [SweepMode] and, for a Monte
+// Carlo sweep only, [Runs], [Seed], [Workers], [Progress] and
+// [PaidInflow] (Sweep returns an error wrapping [ErrInvalidParams] when
+// one of these is given to an expected-value sweep, which would not read
+// it).
+type SweepOption interface{ sweep(*settings) }
+
+// Option is an option [MonteCarlo], [Agent] and [Sweep] all read: [Seed]
+// and [PaidInflow].
+type Option interface {
+	MonteCarloOption
+	AgentOption
+	SweepOption
+}
+
+// RunOption is an option [MonteCarlo] and Monte Carlo [Sweep]s read:
+// [Runs], [Workers] and [Progress].
+type RunOption interface {
+	MonteCarloOption
+	SweepOption
+}
+
+// The concrete option types, one per set of readers. name is the
+// option's function name, for errors.
+type (
+	everyOpt struct {
+		name string
+		set  func(*settings)
+	}
+	runOpt   everyOpt
+	mcOpt    everyOpt
+	agentOpt everyOpt
+	sweepOpt everyOpt
+)
+
+func (o everyOpt) monteCarlo(s *settings) { s.use(o.name, o.set) }
+func (o everyOpt) agent(s *settings)      { s.use(o.name, o.set) }
+func (o everyOpt) sweep(s *settings)      { s.use(o.name, o.set) }
+func (o runOpt) monteCarlo(s *settings)   { s.use(o.name, o.set) }
+func (o runOpt) sweep(s *settings)        { s.use(o.name, o.set) }
+func (o mcOpt) monteCarlo(s *settings)    { s.use(o.name, o.set) }
+func (o agentOpt) agent(s *settings)      { s.use(o.name, o.set) }
+func (o sweepOpt) sweep(s *settings)      { s.use(o.name, o.set) }
+
+// use applies an option and notes its name.
+func (s *settings) use(name string, set func(*settings)) {
+	set(s)
+	if !slices.Contains(s.given, name) {
+		s.given = append(s.given, name)
+	}
+}
 
 type settings struct {
+	given     []string // the names of the options given, in order
 	runs      int
 	seed      uint64
 	workers   int
@@ -291,37 +354,42 @@ func DefaultQuantiles() []float64 { return []float64{0.05, 0.5, 0.95} }
 
 // Runs sets the number of Monte Carlo runs (default [DefaultRuns]; at least
 // 1, and runs × rotations × NumMetrics at most [MaxCells]).
-func Runs(n int) Option { return func(s *settings) { s.runs = n } }
+func Runs(n int) RunOption { return runOpt{"Runs", func(s *settings) { s.runs = n }} }
 
 // Seed sets the seed of the random streams (default 0). Monte Carlo run i
 // draws from rand.New(rand.NewPCG(seed, mix(i))), where mix is the
 // SplitMix64 finaliser, so its numbers depend on the seed and i only:
 // results are identical for the same seed whatever the number of workers.
-func Seed(seed uint64) Option { return func(s *settings) { s.seed = seed } }
+func Seed(seed uint64) Option { return everyOpt{"Seed", func(s *settings) { s.seed = seed }} }
 
 // Workers sets how many goroutines share the Monte Carlo runs (default 0:
 // runtime.GOMAXPROCS(0)). It changes only the speed, never the results.
-func Workers(n int) Option { return func(s *settings) { s.workers = n } }
+func Workers(n int) RunOption { return runOpt{"Workers", func(s *settings) { s.workers = n }} }
 
 // Quantiles sets the percentile levels of the Monte Carlo bands, each
 // strictly between 0 and 1 (default [DefaultQuantiles]). They are kept in
 // the order given.
-func Quantiles(q ...float64) Option {
-	return func(s *settings) { s.quantiles = slices.Clone(q) }
+func Quantiles(q ...float64) MonteCarloOption {
+	q = slices.Clone(q)
+	return mcOpt{"Quantiles", func(s *settings) { s.quantiles = slices.Clone(q) }}
 }
 
 // Progress sets a function called as Monte Carlo runs finish, with the
 // number done and the total: about every 1% of the runs and once at the
 // end. Calls come from worker goroutines but never at the same time, and
 // done increases from call to call.
-func Progress(f func(done, total int)) Option { return func(s *settings) { s.progress = f } }
+func Progress(f func(done, total int)) RunOption {
+	return runOpt{"Progress", func(s *settings) { s.progress = f }}
+}
 
-func newSettings(opts []Option) settings {
+// newSettings returns the settings after opts, each applied by set (nil
+// options skipped).
+func newSettings[O any](opts []O, set func(O, *settings)) settings {
 	s := settings{runs: DefaultRuns, quantiles: DefaultQuantiles(), sweepMode: ModeExpected}
 	s.agent = defaultAgentSettings()
 	for _, o := range opts {
-		if o != nil { // a nil option is skipped, as model's are
-			o(&s)
+		if any(o) != nil { // a nil option is skipped, as everywhere in clm
+			set(o, &s)
 		}
 	}
 	return s
@@ -364,11 +432,11 @@ func mix(i uint64) uint64 {
 // error wrapping [ErrInvalidParams] for invalid parameters or options, and
 // with [ErrDiverged] when a run's population passes [MaxPopulation] (the
 // error of the lowest such run, whatever the number of workers).
-func MonteCarlo(ctx context.Context, p Params, opts ...Option) (*Result, error) {
+func MonteCarlo(ctx context.Context, p Params, opts ...MonteCarloOption) (*Result, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	s := newSettings(opts)
+	s := newSettings(opts, MonteCarloOption.monteCarlo)
 	if err := s.validateMC(&p); err != nil {
 		return nil, err
 	}

@@ -107,7 +107,7 @@ func TestExpectedLagAndChurn(t *testing.T) {
 func TestMonteCarloDeterministic(t *testing.T) {
 	ctx := context.Background()
 	p := flywheel.LiteratureExample()
-	opts := []flywheel.Option{flywheel.Runs(300), flywheel.Seed(42), flywheel.Quantiles(0.1, 0.5, 0.9)}
+	opts := []flywheel.MonteCarloOption{flywheel.Runs(300), flywheel.Seed(42), flywheel.Quantiles(0.1, 0.5, 0.9)}
 	serial, err := flywheel.MonteCarlo(ctx, p, append(opts, flywheel.Workers(1))...)
 	require.NoError(t, err)
 	for _, w := range []int{2, 3, 8} {
@@ -231,14 +231,14 @@ func TestInvalidParams(t *testing.T) {
 	}
 	optTests := []struct {
 		name  string
-		opts  []flywheel.Option
+		opts  []flywheel.MonteCarloOption
 		field string
 	}{
-		{"no runs", []flywheel.Option{flywheel.Runs(0)}, "Runs = 0"},
-		{"too many cells", []flywheel.Option{flywheel.Runs(1 << 30)}, "Runs = 1073741824"},
-		{"negative workers", []flywheel.Option{flywheel.Workers(-1)}, "Workers = -1"},
-		{"quantile 1", []flywheel.Option{flywheel.Quantiles(0.5, 1)}, "Quantiles[1] = 1"},
-		{"quantile NaN", []flywheel.Option{flywheel.Quantiles(math.NaN())}, "Quantiles[0] = NaN"},
+		{"no runs", []flywheel.MonteCarloOption{flywheel.Runs(0)}, "Runs = 0"},
+		{"too many cells", []flywheel.MonteCarloOption{flywheel.Runs(1 << 30)}, "Runs = 1073741824"},
+		{"negative workers", []flywheel.MonteCarloOption{flywheel.Workers(-1)}, "Workers = -1"},
+		{"quantile 1", []flywheel.MonteCarloOption{flywheel.Quantiles(0.5, 1)}, "Quantiles[1] = 1"},
+		{"quantile NaN", []flywheel.MonteCarloOption{flywheel.Quantiles(math.NaN())}, "Quantiles[0] = NaN"},
 	}
 	for _, tc := range optTests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -122,7 +122,9 @@ func (t *Table) Grid(outcome string) (*Grid, error) {
 // SweepMode sets how [Sweep] simulates each grid point: [ModeExpected]
 // (the default) or [ModeMonteCarlo] (with the Runs, Seed, Workers,
 // PaidInflow and Progress options).
-func SweepMode(m Mode) Option { return func(s *settings) { s.sweepMode = m } }
+func SweepMode(m Mode) SweepOption {
+	return sweepOpt{"SweepMode", func(s *settings) { s.sweepMode = m }}
+}
 
 // MaxSweepCells is the largest grid a [Sweep] runs.
 const MaxSweepCells = 1 << 20
@@ -131,8 +133,10 @@ const MaxSweepCells = 1 << 20
 // returns every outcome at every grid point. axes has one or two entries;
 // each names a parameter ([Params.Set]) and its values. outcomes needs at
 // least one entry, each with a function and a distinct, non-empty name.
-// Options read: [SweepMode] and, in Monte Carlo mode, those of
-// [MonteCarlo].
+// Options read: [SweepMode] and, in Monte Carlo mode, [Runs], [Seed],
+// [Workers], [Progress] and [PaidInflow]; any of these given to an
+// expected-value sweep is an error wrapping [ErrInvalidParams] that names
+// it.
 //
 // In expected-value mode each outcome is read from the [Expected] result
 // and has no standard error. In Monte Carlo mode each outcome is read from
@@ -146,8 +150,8 @@ const MaxSweepCells = 1 << 20
 //
 // A grid point whose parameters are invalid, or whose simulation
 // diverges, stops the sweep with an error naming the point.
-func Sweep(ctx context.Context, base Params, outcomes []Outcome, axes []Axis, opts ...Option) (*Table, error) {
-	s := newSettings(opts)
+func Sweep(ctx context.Context, base Params, outcomes []Outcome, axes []Axis, opts ...SweepOption) (*Table, error) {
+	s := newSettings(opts, SweepOption.sweep)
 	switch {
 	case len(axes) < 1 || len(axes) > 2:
 		return nil, fmt.Errorf("%w: a sweep takes one or two axes, got %d", ErrInvalidParams, len(axes))
@@ -155,6 +159,13 @@ func Sweep(ctx context.Context, base Params, outcomes []Outcome, axes []Axis, op
 		return nil, fmt.Errorf("%w: a sweep needs at least one outcome", ErrInvalidParams)
 	case s.sweepMode != ModeExpected && s.sweepMode != ModeMonteCarlo:
 		return nil, fmt.Errorf("%w: sweep mode %q (want %q or %q)", ErrInvalidParams, s.sweepMode, ModeExpected, ModeMonteCarlo)
+	}
+	if s.sweepMode == ModeExpected {
+		for _, name := range s.given {
+			if name != "SweepMode" {
+				return nil, fmt.Errorf("%w: option %s applies only to a Monte Carlo sweep (SweepMode(ModeMonteCarlo)); an expected-value sweep would ignore it", ErrInvalidParams, name)
+			}
+		}
 	}
 	seen := map[string]bool{}
 	for k, o := range outcomes {
