@@ -43,9 +43,11 @@ type ggData struct {
 	xs      []float64 // distinct frequencies
 	wx      []float64 // total weight per distinct x
 	sumLogM []float64 // Σ w·ln m per distinct x
-	// Per distinct (x, m) row: the index of x in xs, m and the weight w.
-	rxk    []int32
-	rm, rw []float64
+	// The distinct (x, m) rows, in parts (see newGGData), with their
+	// weights; pw[i] is nil when every row of parts[i] has weight 1.
+	parts  [][]ggKey
+	pw     [][]float64
+	rows   int
 	wTotal float64
 	sumM   float64
 }
@@ -139,60 +141,126 @@ func newGGData(customers []Customer) (*ggData, error) {
 	for size < 2*largest {
 		size *= 2
 	}
-	slots := make([]int32, size) // 1 + row index within the part; 0 = empty
-	d.rxk = make([]int32, 0, repeaters)
-	d.rm = make([]float64, 0, repeaters)
-	d.rw = make([]float64, 0, repeaters)
-	for _, part := range parts {
+	// Collapse each part in place: slots hold 1 + the row's index in the
+	// compacted part, 0 for empty.
+	slots := make([]int32, size)
+	d.parts = parts
+	d.pw = make([][]float64, len(parts))
+	for p, part := range parts {
 		n := 16
 		for n < 2*len(part) {
 			n *= 2
 		}
 		clear(slots[:n])
 		mask := uint64(n - 1)
-		base := len(d.rm)
+		u := 0 // distinct rows so far
 	keys:
 		for _, k := range part {
 			for h := k.hash() & mask; ; h = (h + 1) & mask {
 				s := slots[h]
 				if s == 0 {
-					d.rxk = append(d.rxk, k.xk)
-					d.rm = append(d.rm, k.m)
-					d.rw = append(d.rw, 1)
-					slots[h] = int32(len(d.rm) - base)
+					part[u] = k
+					u++
+					slots[h] = int32(u)
 					continue keys
 				}
-				if j := base + int(s) - 1; d.rxk[j] == k.xk && d.rm[j] == k.m {
-					d.rw[j]++
+				if part[s-1] == k {
+					if d.pw[p] == nil {
+						d.pw[p] = make([]float64, len(part))
+						for i := range d.pw[p] {
+							d.pw[p][i] = 1
+						}
+					}
+					d.pw[p][s-1]++
 					continue keys
 				}
 			}
 		}
+		d.parts[p] = part[:u]
+		if d.pw[p] != nil {
+			d.pw[p] = d.pw[p][:u]
+		}
+		d.rows += u
 	}
 	d.wx = make([]float64, len(d.xs))
+	lm := make([]logProd, len(d.xs))
+	for p, part := range d.parts {
+		pw := d.pw[p]
+		for i, k := range part {
+			if pw == nil || pw[i] == 1 {
+				d.wx[k.xk]++
+				lm[k.xk].mul(k.m)
+				continue
+			}
+			d.wx[k.xk] += pw[i]
+			lm[k.xk].extra += pw[i] * math.Log(k.m)
+		}
+	}
 	d.sumLogM = make([]float64, len(d.xs))
-	for i, m := range d.rm {
-		k, w := d.rxk[i], d.rw[i]
-		d.wx[k] += w
-		d.sumLogM[k] += w * math.Log(m)
-		d.wTotal += w
+	for k := range lm {
+		d.sumLogM[k] = lm[k].log()
+		d.wTotal += d.wx[k]
 	}
 	return d, nil
+}
+
+// logProd accumulates a sum of logarithms as a product, renormalised by
+// its binary exponent, so that a row costs a multiplication instead of a
+// logarithm (and rounds less than a long sum of logarithms). Factors
+// outside [2^−400, 2^400] are added as logarithms. The zero value is
+// empty.
+type logProd struct {
+	p     float64 // running product, 1 when 0
+	e     int     // binary exponent taken out of p
+	extra float64 // logarithms added directly
+	used  bool
+}
+
+func (l *logProd) mul(v float64) {
+	if !(v >= 0x1p-400 && v <= 0x1p400) {
+		l.extra += math.Log(v)
+		return
+	}
+	if !l.used {
+		l.p, l.used = 1, true
+	}
+	l.p *= v
+	if l.p > 0x1p500 || l.p < 0x1p-500 {
+		fr, e := math.Frexp(l.p)
+		l.p, l.e = fr, l.e+e
+	}
+}
+
+// log returns the sum of the logarithms of the factors.
+func (l *logProd) log() float64 {
+	if !l.used {
+		return l.extra
+	}
+	return math.Log(l.p) + float64(l.e)*math.Ln2 + l.extra
 }
 
 // subsample returns the data of every stride-th row of d.
 func (d *ggData) subsample(stride int) *ggData {
 	s := &ggData{xs: d.xs, wx: make([]float64, len(d.xs)), sumLogM: make([]float64, len(d.xs))}
-	for i := 0; i < len(d.rm); i += stride {
-		k, m, w := d.rxk[i], d.rm[i], d.rw[i]
-		s.rxk = append(s.rxk, k)
-		s.rm = append(s.rm, m)
-		s.rw = append(s.rw, w)
-		s.wx[k] += w
-		s.sumLogM[k] += w * math.Log(m)
-		s.wTotal += w
-		s.sumM += w * m
+	keys := make([]ggKey, 0, d.rows/stride+1)
+	ws := make([]float64, 0, d.rows/stride+1)
+	j := 0 // index of the next row to take within the current part
+	for p, part := range d.parts {
+		for ; j < len(part); j += stride {
+			k, w := part[j], 1.0
+			if d.pw[p] != nil {
+				w = d.pw[p][j]
+			}
+			keys = append(keys, k)
+			ws = append(ws, w)
+			s.wx[k.xk] += w
+			s.sumLogM[k.xk] += w * math.Log(k.m)
+			s.wTotal += w
+			s.sumM += w * k.m
+		}
+		j -= len(part)
 	}
+	s.parts, s.pw, s.rows = [][]ggKey{keys}, [][]float64{ws}, len(keys)
 	return s
 }
 
@@ -206,18 +274,23 @@ type ggSums struct{ b0, a0, b1, a1, b2, a2 float64 }
 // only when second is set.
 func (d *ggData) sums(v float64, second bool) ggSums {
 	var s ggSums
-	xs, rxk, rw := d.xs, d.rxk[:len(d.rm)], d.rw[:len(d.rm)]
-	for i, m := range d.rm {
-		w, x := rw[i], xs[rxk[i]]
-		r := 1 / (v + x*m)
-		wl, wr := w*math.Log(v+x*m), w*r
-		s.b0 += wl
-		s.a0 += x * wl
-		s.b1 += wr
-		s.a1 += x * wr
-		if second {
-			s.b2 += wr * r
-			s.a2 += x * wr * r
+	for p, part := range d.parts {
+		pw := d.pw[p]
+		for i, k := range part {
+			w, x := 1.0, d.xs[k.xk]
+			if pw != nil {
+				w = pw[i]
+			}
+			r := 1 / (v + x*k.m)
+			wl, wr := w*math.Log(v+x*k.m), w*r
+			s.b0 += wl
+			s.a0 += x * wl
+			s.b1 += wr
+			s.a1 += x * wr
+			if second {
+				s.b2 += wr * r
+				s.a2 += x * wr * r
+			}
 		}
 	}
 	return s
@@ -249,23 +322,34 @@ type ggMoments struct {
 func (d *ggData) moments(v0 float64) *ggMoments {
 	mo := &ggMoments{v0: v0}
 	var p, q [ggOrder + 3]float64
-	xs, rxk, rw := d.xs, d.rxk[:len(d.rm)], d.rw[:len(d.rm)]
-	var b0, a0 float64
-	for i, m := range d.rm {
-		w, x := rw[i], xs[rxk[i]]
-		xm := x * m
-		r := 1 / (v0 + xm)
-		wl := w * math.Log(v0+xm)
-		b0 += wl
-		a0 += x * wl
-		wp := w
-		for k := 1; k < len(p); k++ {
-			wp *= r
-			p[k] += wp
-			q[k] += x * wp
+	// Σ w·ln(v0 + x·m) per distinct x, as products.
+	lv := make([]logProd, len(d.xs))
+	for pi, part := range d.parts {
+		pw := d.pw[pi]
+		for i, k := range part {
+			w, x := 1.0, d.xs[k.xk]
+			xm := x * k.m
+			if pw != nil && pw[i] != 1 {
+				w = pw[i]
+				lv[k.xk].extra += w * math.Log(v0+xm)
+			} else {
+				lv[k.xk].mul(v0 + xm)
+			}
+			r := 1 / (v0 + xm)
+			wp := w
+			for k := 1; k < len(p); k++ {
+				wp *= r
+				p[k] += wp
+				q[k] += x * wp
+			}
 		}
 	}
-	mo.b0, mo.a0, mo.p, mo.q = b0, a0, p, q
+	for k := range lv {
+		l := lv[k].log()
+		mo.b0 += l
+		mo.a0 += d.xs[k] * l
+	}
+	mo.p, mo.q = p, q
 	return mo
 }
 
@@ -516,7 +600,7 @@ func FitGammaGamma(customers []Customer, opts *FitOptions) (GammaGamma, FitInfo,
 	if err != nil {
 		return GammaGamma{}, FitInfo{}, err
 	}
-	info := FitInfo{Customers: int(d.wTotal), DistinctRows: len(d.rm)}
+	info := FitInfo{Customers: int(d.wTotal), DistinctRows: d.rows}
 	// Start with E[spend] = pv/(q−1) equal to the sample mean.
 	mean := d.sumM / d.wTotal
 	starts := [][]float64{
@@ -533,8 +617,8 @@ func FitGammaGamma(customers []Customer, opts *FitOptions) (GammaGamma, FitInfo,
 	u0 := [3]float64{starts[0][0], starts[0][1], starts[0][2]}
 	info.Starts = 1
 	const minRows, subRows = 1 << 16, 1 << 14
-	if len(d.rm) > minRows {
-		sub := d.subsample(len(d.rm) / subRows)
+	if d.rows > minRows {
+		sub := d.subsample(d.rows / subRows)
 		if pt, err := sub.newton(u0, 1e-6, maxIter, &info); err == nil {
 			u0 = pt.u
 		}
