@@ -51,7 +51,10 @@ type RotationMeasure struct {
 	NewCustomers, ReferredCustomers int
 	// Reached counts, per stage, the customers whose history first reached
 	// that stage or a later one in the rotation (a skip from engage to
-	// nurture reaches acquire too).
+	// nurture reaches acquire too). Reaching follows the graph's path
+	// stages ([stage.Path]) as the funnel does: being in a stage off the
+	// path (a [stage.Decline], [stage.Exit] or [stage.WinBack]) reaches
+	// that stage only, never a path stage.
 	Reached []int
 	// InStage counts the customers in each stage at the end of the rotation.
 	InStage []int
@@ -59,12 +62,13 @@ type RotationMeasure struct {
 	// in the rotation (at its start, or by entering it).
 	Exposed []int
 	// HandedOn counts, per stage, the customers of Exposed who moved from
-	// it to a later stage during the rotation.
+	// it to a later stage during the rotation: from a path stage, to a
+	// later path stage; from a stage off the path, back to a path stage.
 	HandedOn []int
 	// Connected is HandedOn ÷ Exposed per stage (NaN when Exposed is 0),
 	// the share handed on from each stage to the next or beyond. For the
-	// last stage, which hands on through referrals, it is
-	// ReferredProspects ÷ Exposed of the last stage instead: the referred
+	// last path stage, which hands on through referrals, it is
+	// ReferredProspects ÷ Exposed of that stage instead: the referred
 	// prospects per advocate.
 	Connected []float64
 	// ReferredShare is ReferredProspects ÷ Prospects (NaN without
@@ -139,6 +143,16 @@ func Measure(ctx context.Context, s lifecycle.Store, start time.Time, every time
 	}
 	g := ms.graph
 	ns := g.Len()
+	// pos[i] is stage i's position on the path, -1 off it; path[k] the
+	// stage at path position k.
+	pos, path := make([]int, ns), []int{}
+	for i, st := range g.Stages() {
+		pos[i] = -1
+		if st.Kind == stage.Path {
+			pos[i] = len(path)
+			path = append(path, i)
+		}
+	}
 	m := &Measurement{Start: start.UTC(), Every: every, Stages: g.IDs(), Rotations: make([]RotationMeasure, rotations)}
 	for r := range m.Rotations {
 		rm := &m.Rotations[r]
@@ -174,6 +188,7 @@ func Measure(ctx context.Context, s lifecycle.Store, start time.Time, every time
 	}
 	exposed := make([]bool, ns)
 	handed := make([]bool, ns)
+	offSeen := make([]bool, ns)
 	// A read-only pass: no copies when the store is a lifecycle.Viewer.
 	for c, err := range lifecycle.Browse(ctx, s) {
 		if err != nil {
@@ -197,11 +212,18 @@ func Measure(ctx context.Context, s lifecycle.Store, start time.Time, every time
 			}
 		}
 		hist := c.History
+		// maxReached is the furthest path position reached; offSeen the
+		// stages off the path entered.
 		cur, maxReached, i := -1, -1, 0
+		clear(offSeen)
 		for i < len(hist) && hist[i].At.Before(m.Start) {
 			if to := g.Index(hist[i].To); to >= 0 {
 				cur = to
-				maxReached = max(maxReached, to)
+				if pos[to] >= 0 {
+					maxReached = max(maxReached, pos[to])
+				} else {
+					offSeen[to] = true
+				}
 			}
 			i++
 		}
@@ -222,14 +244,19 @@ func Measure(ctx context.Context, s lifecycle.Store, start time.Time, every time
 				if to < 0 {
 					continue
 				}
-				if from := g.Index(tr.From); from >= 0 && to > from {
+				if from := g.Index(tr.From); from >= 0 && pos[to] >= 0 && (pos[from] < 0 || pos[to] > pos[from]) {
 					handed[from] = true
 				}
 				exposed[to] = true
-				for st := maxReached + 1; st <= to; st++ {
-					rm.Reached[st]++
+				if p := pos[to]; p >= 0 {
+					for k := maxReached + 1; k <= p; k++ {
+						rm.Reached[path[k]]++
+					}
+					maxReached = max(maxReached, p)
+				} else if !offSeen[to] {
+					offSeen[to] = true
+					rm.Reached[to]++
 				}
-				maxReached = max(maxReached, to)
 				cur = to
 			}
 			if cur >= 0 {
@@ -256,7 +283,11 @@ func Measure(ctx context.Context, s lifecycle.Store, start time.Time, every time
 		for st := range ns {
 			rm.Connected[st] = ratio(float64(rm.HandedOn[st]), float64(rm.Exposed[st]))
 		}
-		rm.Connected[ns-1] = ratio(float64(rm.ReferredProspects), float64(rm.Exposed[ns-1]))
+		last := ns - 1
+		if len(path) > 0 {
+			last = path[len(path)-1]
+		}
+		rm.Connected[last] = ratio(float64(rm.ReferredProspects), float64(rm.Exposed[last]))
 		rm.ReferredShare = ratio(float64(rm.ReferredProspects), float64(rm.Prospects))
 		rm.Spend = math.NaN()
 		if r < len(ms.spend) {

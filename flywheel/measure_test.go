@@ -14,6 +14,7 @@ import (
 
 	"github.com/clmkit/clm/flywheel"
 	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
 	"github.com/clmkit/clm/store"
 )
 
@@ -199,4 +200,39 @@ func TestMeasurePendingReferrers(t *testing.T) {
 	}
 	require.Equal(t, 1, in, "customers in a stage at the end of the rotation")
 	require.Equal(t, 1, m.Rotations[0].Reached[0], "customers who reached engage")
+}
+
+// Reaching follows the path stages: a customer who falls to a decline
+// placed after buy in the list has not reached advocate, and a recovery
+// from it hands the customer on.
+func TestMeasureStageKinds(t *testing.T) {
+	ctx := context.Background()
+	g, err := stage.New([]stage.Stage{{ID: "engage"}, {ID: "buy"}, {ID: "at-risk", Kind: stage.Decline}, {ID: "advocate"}}, []stage.Edge{
+		{From: "engage", To: "buy", Kind: stage.Advance},
+		{From: "buy", To: "at-risk", Kind: stage.Fall},
+		{From: "at-risk", To: "buy", Kind: stage.Recover},
+		{From: "buy", To: "advocate", Kind: stage.Advance},
+	})
+	require.NoError(t, err)
+	st := store.NewMemory()
+	put := func(id string, steps ...any) {
+		c := &lifecycle.Customer{ID: id, Version: 1}
+		var prev stage.ID
+		for i := 0; i < len(steps); i += 2 {
+			to, at := stage.ID(steps[i].(string)), t0.Add(time.Duration(steps[i+1].(int))*day)
+			c.History = append(c.History, lifecycle.Transition{From: prev, To: to, At: at})
+			c.Stage, c.Since, c.AsOf, prev = to, at, at, to
+		}
+		c.Facts.Add(&lifecycle.Event{ID: id, CustomerID: id, Type: lifecycle.SiteVisited, Time: t0})
+		require.NoError(t, st.Put(ctx, c, 0))
+	}
+	put("a", "engage", 0, "buy", 1, "at-risk", 2)           // falls: reaches engage and buy only
+	put("b", "engage", 0, "buy", 1, "at-risk", 2, "buy", 3) // recovers: handed on from at-risk
+	put("c", "engage", 0, "buy", 1, "advocate", 4)          // reaches advocate
+	m, err := flywheel.Measure(ctx, st, t0, 7*day, 1, flywheel.WithGraph(g))
+	require.NoError(t, err)
+	r := m.Rotations[0]
+	require.Equal(t, []int{3, 3, 2, 1}, r.Reached, "engage, buy, at-risk, advocate")
+	require.Equal(t, []int{3, 3, 2, 1}, r.Exposed)
+	require.Equal(t, []int{3, 1, 1, 0}, r.HandedOn, "buy hands on to advocate only; at-risk hands b back to buy")
 }
