@@ -35,14 +35,17 @@
 // fitted rate parameters (such as BG/NBD's Alpha) and prediction horizons are
 // in that same unit.
 //
-// Parameters are estimated by maximum likelihood with BFGS on the logarithms
-// of the parameters, using analytic gradients where available. Every fit
-// reports standard errors, a covariance matrix and 95 % intervals from the
-// inverse Hessian of the negative log-likelihood (delta method from the
-// log scale, see [Estimate]); [FitInfo.Summary] renders them with the
-// log-likelihood, AIC, BIC and n as text or CSV. Customers with identical
-// (Frequency, Recency, T) are collapsed into weighted rows before fitting, so
-// a million customers with day-resolution times fit in well under a second.
+// Parameters are estimated by maximum likelihood on the logarithms of the
+// parameters: with BFGS and analytic gradients (BG/NBD, MBG/NBD,
+// Pareto/NBD) or numerical ones (BG/BB, sBG), and with Newton's method and
+// the analytic Hessian for Gamma-Gamma. Every fit reports standard errors,
+// a covariance matrix and 95 % intervals from the inverse Hessian of the
+// negative log-likelihood (delta method from the log scale, see
+// [Estimate]); [FitInfo.Summary] renders them with the log-likelihood,
+// AIC, BIC and n as text or CSV. Customers with identical rows are
+// collapsed into weighted rows before fitting, so a million customers with
+// day-resolution times fit in well under a second on one core (Pareto/NBD
+// in about one); BENCHMARKS.md compares every fit with SciPy.
 //
 // Errors: invalid input (NaN, negative values, inconsistent RFM rows, empty
 // data, parameters out of range) yields an error wrapping [ErrInvalidInput]

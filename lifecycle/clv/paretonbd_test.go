@@ -118,9 +118,6 @@ func simulateParetoNBD(rng *rand.Rand, m ParetoNBD, n int, tMin, tMax float64) [
 }
 
 func TestParetoNBDParameterRecovery(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow: numerical-gradient fit")
-	}
 	truth := ParetoNBD{R: 0.6, Alpha: 8, S: 0.8, Beta: 12}
 	rng := rand.New(rand.NewPCG(77, 1987))
 	cs := simulateParetoNBD(rng, truth, 5000, 26, 52)
@@ -188,9 +185,6 @@ func TestParetoNBDParameterRecovery(t *testing.T) {
 // along them), and the fitted log-likelihood must be at least as high as
 // at the reported point.
 func TestFitParetoNBDCDNOW(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow: numerical-gradient fit")
-	}
 	rows := readCSV(t, testdata("cdnow_customers_summary.csv"))
 	cs := make([]Customer, len(rows))
 	for i, r := range rows {
