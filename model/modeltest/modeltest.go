@@ -75,8 +75,29 @@ import (
 	"github.com/clmkit/clm/stage"
 )
 
-// Option configures the suite.
-type Option func(*config)
+// Option configures [Run] and [TestModel]. Options that tune the random
+// search and the gaps it accepts are also [SearchOption]s, which [Unused]
+// reads too; the others ([EveryEdge], [MaxReports]) do not apply to
+// Unused, and passing one to it is a compile error, never ignored. A nil
+// option is skipped.
+type Option interface{ run(*config) }
+
+// SearchOption tunes the random histories ([Seed], [Walks], [Steps],
+// [Types], [Start]) or accepts gaps ([AllowUnreached], [AllowUnused]): it
+// is read by [Run], [TestModel] and [Unused].
+type SearchOption interface {
+	Option
+	unused(*config)
+}
+
+type (
+	runOpt    func(*config) // read by Run and TestModel
+	searchOpt func(*config) // read by Run, TestModel and Unused
+)
+
+func (o runOpt) run(c *config)       { o(c) }
+func (o searchOpt) run(c *config)    { o(c) }
+func (o searchOpt) unused(c *config) { o(c) }
 
 type config struct {
 	seed1, seed2 uint64
@@ -95,24 +116,24 @@ type config struct {
 
 // Seed sets the seeds of the PCG source the random facts are drawn from
 // (default 1, 2).
-func Seed(a, b uint64) Option { return func(c *config) { c.seed1, c.seed2 = a, b } }
+func Seed(a, b uint64) SearchOption { return searchOpt(func(c *config) { c.seed1, c.seed2 = a, b }) }
 
 // Walks sets how many random customers are generated (default 300): each
 // is one random history (for the Graph rule, and also classified by Total
 // and NoPanic) and one facts value, classified at several times, for the
 // rules other than Graph. Values below 1 mean 1.
-func Walks(n int) Option { return func(c *config) { c.walks = max(n, 1) } }
+func Walks(n int) SearchOption { return searchOpt(func(c *config) { c.walks = max(n, 1) }) }
 
 // Steps sets the number of steps (events or clock moves) in each random
 // history (default 40; values below 1 mean 1).
-func Steps(n int) Option { return func(c *config) { c.steps = max(n, 1) } }
+func Steps(n int) SearchOption { return searchOpt(func(c *config) { c.steps = max(n, 1) }) }
 
 // Types adds event types to those the random histories draw from (by
 // default every standard type, one custom type, "modeltest.custom", and
 // the types a [TypeReader] model lists). Pass the custom types the model
 // reads and does not list.
-func Types(types ...lifecycle.EventType) Option {
-	return func(c *config) { c.types = append(c.types, types...) }
+func Types(types ...lifecycle.EventType) SearchOption {
+	return searchOpt(func(c *config) { c.types = append(c.types, types...) })
 }
 
 // AllowUnreached accepts that the random histories never reach the stages
@@ -120,15 +141,15 @@ func Types(types ...lifecycle.EventType) Option {
 // reached is never left, the declared edges into and out of them). Use it
 // for a stage the model declares but cannot enter, or one the histories
 // cannot find; say why in a comment. Options add up.
-func AllowUnreached(ids ...stage.ID) Option {
-	return func(c *config) {
+func AllowUnreached(ids ...stage.ID) SearchOption {
+	return searchOpt(func(c *config) {
 		if c.allowStages == nil {
 			c.allowStages = make(map[stage.ID]bool)
 		}
 		for _, id := range ids {
 			c.allowStages[id] = true
 		}
-	}
+	})
 }
 
 // AllowUnused accepts that the random histories never take the declared
@@ -136,15 +157,15 @@ func AllowUnreached(ids ...stage.ID) Option {
 // (Kind is ignored). Use it for an edge the graph declares but the model
 // cannot take (for example, an over-approximate graph derived by
 // model.Builder), and say why in a comment. Options add up.
-func AllowUnused(edges ...stage.Edge) Option {
-	return func(c *config) {
+func AllowUnused(edges ...stage.Edge) SearchOption {
+	return searchOpt(func(c *config) {
 		if c.allowEdges == nil {
 			c.allowEdges = make(map[[2]stage.ID]bool)
 		}
 		for _, e := range edges {
 			c.allowEdges[[2]stage.ID{e.From, e.To}] = true
 		}
-	}
+	})
 }
 
 // EveryEdge makes the Reached rule fail for every declared edge the random
@@ -153,7 +174,7 @@ func AllowUnused(edges ...stage.Edge) Option {
 // but never left although the graph declares a way out; the other unused
 // edges are listed by [Unused] and logged by [Run]. Use it for a graph
 // meant to be exact, such as edges declared with model.Builder.Edges.
-func EveryEdge() Option { return func(c *config) { c.everyEdge = true } }
+func EveryEdge() Option { return runOpt(func(c *config) { c.everyEdge = true }) }
 
 // TypeReader is implemented by a model that can list the event types its
 // stages read, such as a model built with model.Builder. The suite draws
@@ -170,21 +191,23 @@ type TypeReader interface {
 
 // Start sets the time the random histories start around (default
 // 2024-01-01 UTC; each history starts within a year after it).
-func Start(t time.Time) Option { return func(c *config) { c.start = t.UTC() } }
+func Start(t time.Time) SearchOption { return searchOpt(func(c *config) { c.start = t.UTC() }) }
 
 // MaxReports sets how many failures are reported per rule (default 5); the
 // rest are counted in a last message. Values below 1 mean 1.
-func MaxReports(n int) Option { return func(c *config) { c.maxReports = max(n, 1) } }
+func MaxReports(n int) Option { return runOpt(func(c *config) { c.maxReports = max(n, 1) }) }
 
-func newConfig(opts []Option) *config {
+// newConfig returns the configuration after opts, each applied by set
+// (nil options skipped).
+func newConfig[O any](opts []O, set func(O, *config)) *config {
 	c := &config{
 		seed1: 1, seed2: 2, walks: 300, steps: 40,
 		start:      time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
 		maxReports: 5,
 	}
 	for _, o := range opts {
-		if o != nil {
-			o(c)
+		if any(o) != nil {
+			set(o, c)
 		}
 	}
 	return c
@@ -222,7 +245,7 @@ func Rules() []Rule {
 // t.Error.
 func Run(t *testing.T, m lifecycle.Model, opts ...Option) {
 	t.Helper()
-	cfg := newConfig(opts)
+	cfg := newConfig(opts, Option.run)
 	cfg.reads = readTypes(m)
 	for _, r := range Rules() {
 		t.Run(r.Name, func(t *testing.T) {
@@ -245,7 +268,7 @@ func Run(t *testing.T, m lifecycle.Model, opts ...Option) {
 // TestModel runs every rule on m and returns every failure joined with
 // [errors.Join], or nil when the model conforms.
 func TestModel(m lifecycle.Model, opts ...Option) error {
-	cfg := newConfig(opts)
+	cfg := newConfig(opts, Option.run)
 	cfg.reads = readTypes(m)
 	var errs []error
 	for _, r := range Rules() {
@@ -538,11 +561,11 @@ func (s *suite) coverage() (stages []stage.ID, edges []stage.Edge, left map[stag
 // one the model cannot make (the graph, and the diagrams drawn from it,
 // promise a move that never happens) or one they did not find. Both are
 // nil for a model that declares no stages.
-func Unused(m lifecycle.Model, opts ...Option) (stages []stage.ID, edges []stage.Edge) {
+func Unused(m lifecycle.Model, opts ...SearchOption) (stages []stage.ID, edges []stage.Edge) {
 	if m == nil {
 		return nil, nil
 	}
-	cfg := newConfig(opts)
+	cfg := newConfig(opts, SearchOption.unused)
 	cfg.reads = readTypes(m)
 	g := safeGraph(m)
 	if g == nil || g.Len() == 0 {
