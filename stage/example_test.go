@@ -41,3 +41,40 @@ func Example() {
 	// stage: invalid graph: edge engage→churned: unknown stage "churned"
 	// stage: invalid graph: edge advocate→buy: an advance must go to a later stage
 }
+
+// A subscription lifecycle is not a funnel: at-risk is a decline and
+// churned an exit, so the edges into them are falls and the edges out of
+// them recoveries, wherever they sit in the list.
+func ExampleKindOf() {
+	subscriber := stage.Stage{ID: "subscriber"}
+	atRisk := stage.Stage{ID: "at-risk", Kind: stage.Decline}
+	churned := stage.Stage{ID: "churned", Kind: stage.Exit}
+	advocate := stage.Stage{ID: "advocate"}
+	fmt.Println(stage.KindOf(subscriber, atRisk, true))
+	fmt.Println(stage.KindOf(atRisk, churned, true))
+	fmt.Println(stage.KindOf(atRisk, subscriber, false))
+	fmt.Println(stage.KindOf(subscriber, advocate, true))
+
+	g, err := stage.New([]stage.Stage{{ID: "prospect"}, subscriber, atRisk, churned, advocate}, []stage.Edge{
+		{From: "prospect", To: "subscriber", Kind: stage.Advance},
+		{From: "subscriber", To: "at-risk", Kind: stage.Fall},
+		{From: "at-risk", To: "churned", Kind: stage.Fall},
+		{From: "at-risk", To: "subscriber", Kind: stage.Recover},
+		{From: "subscriber", To: "advocate", Kind: stage.Advance},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("path:", g.Path())
+	_, err = stage.New([]stage.Stage{subscriber, atRisk}, []stage.Edge{{From: "subscriber", To: "at-risk", Kind: stage.Advance}})
+	fmt.Println(err)
+	// Output:
+	// fall
+	// fall
+	// recover
+	// advance
+	// path: [prospect subscriber advocate]
+	// stage: invalid graph: edge subscriber→at-risk: an edge into a stage of kind decline is a fall, not advance
+	// stage: invalid graph: stage "at-risk" cannot be reached from the start stage "subscriber"
+}
