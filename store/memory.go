@@ -58,6 +58,7 @@ type shard struct {
 	scratch lifecycle.Customer
 	keys    []lifecycle.EventKey
 	seen    []bool
+	free    int // for a write of one event: the slot of r.seen its key goes in (see keySet.find), or -1
 	buf     []byte
 	hbuf    []byte
 	cache   symCache
@@ -245,9 +246,13 @@ func (m *Memory) commit(s *shard, r *record, c *lifecycle.Customer, keys []lifec
 			r.body = setBytes(r.body, body)
 			r.hist = hist
 			r.due = due
-			for i, k := range keys {
-				if !seen[i] {
-					r.seen.add(k)
+			if len(keys) == 1 && !seen[0] && s.free >= 0 {
+				r.seen.put(s.free, &keys[0]) // where apply's look-up found room
+			} else {
+				for i, k := range keys {
+					if !seen[i] {
+						r.seen.add(k)
+					}
 				}
 			}
 			setExtra(r, &c.Facts)
@@ -387,7 +392,7 @@ func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := &s.scratch
-	s.keys, s.seen = s.keys[:0], s.seen[:0]
+	s.keys, s.seen, s.free = s.keys[:0], s.seen[:0], -1
 	for _, e := range events {
 		s.keys = append(s.keys, lifecycle.KeyOf(e))
 		s.seen = append(s.seen, false)
@@ -404,8 +409,9 @@ func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(
 		c.History = c.History[:0]
 	default:
 		m.decodeCore(r, c, m.names())
-		for i, k := range s.keys {
-			s.seen[i] = r.seen.has(k)
+		for i := range s.keys {
+			at, free := r.seen.find(&s.keys[i])
+			s.seen[i], s.free = at >= 0, free
 		}
 		c.History = c.History[:0]
 	}
