@@ -302,7 +302,6 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	// (The arguments are sized up front: an import chunk has 100,000
 	// events, and growing them by appending cost more than filling them.)
 	ids := make([]string, 0, len(ws))
-	keyIDs, keyArg := make([]string, 0, len(look)), make([][]byte, 0, len(look))
 	if len(ws) == 1 {
 		// One customer this Store does not hold (Record's usual case): the
 		// write that creates it also reads it, if it exists.
@@ -317,10 +316,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			}
 		}
 	}
-	k := 0
 	for _, w := range ws {
-		evKeys := look[k : k+2*len(w.Events)]
-		k += 2 * len(w.Events)
 		if _, ok := found[w.ID]; ok {
 			continue
 		}
@@ -329,15 +325,50 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			continue
 		}
 		ids = append(ids, w.ID)
-		for i := range evKeys {
-			keyIDs, keyArg = append(keyIDs, w.ID), append(keyArg, evKeys[i][:])
-		}
 	}
 	if len(ids) > 0 {
-		if err := s.readPostgres(ctx, ids, keyIDs, keyArg, found); err != nil {
-			return false, err
+		// The keys looked up are those of the customers read: of all of
+		// them; or, for many customers (an import's chunk), of those
+		// found by a first read without keys, since into an empty or
+		// new part of the store most are new and have none.
+		keysOf := func(want func(id string) bool) (keyIDs []string, keyArg [][]byte) {
+			keyIDs, keyArg = make([]string, 0, len(look)), make([][]byte, 0, len(look))
+			k := 0
+			for _, w := range ws {
+				evKeys := look[k : k+2*len(w.Events)]
+				k += 2 * len(w.Events)
+				if !held[w.ID] && want(w.ID) {
+					for i := range evKeys {
+						keyIDs, keyArg = append(keyIDs, w.ID), append(keyArg, evKeys[i][:])
+					}
+				}
+			}
+			return keyIDs, keyArg
+		}
+		if len(ids) < copyMin {
+			keyIDs, keyArg := keysOf(func(string) bool { return true })
+			if err := s.readPostgres(ctx, ids, keyIDs, keyArg, found); err != nil {
+				return false, err
+			}
+		} else {
+			if err := s.readPostgres(ctx, ids, nil, nil, found); err != nil {
+				return false, err
+			}
+			some := ids[:0:0]
+			for _, id := range ids {
+				if found[id] != nil {
+					some = append(some, id)
+				}
+			}
+			if len(some) > 0 {
+				keyIDs, keyArg := keysOf(func(id string) bool { return found[id] != nil })
+				if err := s.readPostgres(ctx, some, keyIDs, keyArg, found); err != nil {
+					return false, err
+				}
+			}
 		}
 	}
+	k := 0
 	// Run the fns, and gather the rows and keys to write.
 	n := len(ws)
 	var (
