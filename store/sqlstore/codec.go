@@ -184,16 +184,181 @@ func check(c *lifecycle.Customer) error {
 	return nil
 }
 
-// encode returns the data column's JSON for c.
+// encode returns the data column's JSON for c: the bytes encoding/json
+// writes for record (FuzzCodec checks that they are the same), appended
+// by hand, which is several times faster than reflection.
 func encode(c *lifecycle.Customer) ([]byte, error) {
-	b, err := json.Marshal(record{
-		Stage: c.Stage, Since: c.Since, AsOf: c.AsOf, Facts: c.Facts, History: c.History, Due: c.Due,
-	})
-	if err != nil {
-		// Not expected: check refuses the times JSON cannot encode.
-		return nil, &ValueError{ID: truncate(c.ID), Field: "time", Value: err.Error(), Reason: "cannot be encoded"}
+	for _, t := range [...]time.Time{c.Since, c.AsOf, c.Due, c.Facts.First, c.Facts.Last, c.Facts.ReferredAt, c.Facts.ScoreAt} {
+		if t.Year() < 0 || t.Year() > 9999 {
+			// Not expected: check refuses the times JSON cannot encode.
+			return nil, &ValueError{ID: truncate(c.ID), Field: "time", Value: t.String(), Reason: "cannot be encoded"}
+		}
 	}
-	return b, nil
+	f := &c.Facts
+	b := make([]byte, 0, 256+96*len(f.Tallies)+64*len(f.Sums)+96*len(c.History)+64*len(f.Referrals))
+	b = append(b, `{"stage":`...)
+	b = jsonString(b, string(c.Stage))
+	b = append(b, `,"since":`...)
+	b = jsonTime(b, c.Since)
+	b = append(b, `,"as_of":`...)
+	b = jsonTime(b, c.AsOf)
+	b = append(b, `,"facts":{"first":`...)
+	b = jsonTime(b, f.First)
+	b = append(b, `,"last":`...)
+	b = jsonTime(b, f.Last)
+	if len(f.Tallies) > 0 {
+		b = append(b, `,"tallies":[`...)
+		for i, t := range f.Tallies {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"type":`...)
+			b = jsonString(b, string(t.Type))
+			b = append(b, `,"count":`...)
+			b = strconv.AppendInt(b, t.Count, 10)
+			b = append(b, `,"first":`...)
+			b = jsonTime(b, t.First)
+			b = append(b, `,"last":`...)
+			b = jsonTime(b, t.Last)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if len(f.Sums) > 0 {
+		b = append(b, `,"sums":[`...)
+		for i, s := range f.Sums {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"type":`...)
+			b = jsonString(b, string(s.Type))
+			b = append(b, `,"currency":`...)
+			b = jsonString(b, s.Currency)
+			b = append(b, `,"amount":`...)
+			b = strconv.AppendInt(b, s.Amount, 10)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if f.ReferredBy != "" {
+		b = append(b, `,"referred_by":`...)
+		b = jsonString(b, f.ReferredBy)
+	}
+	if !f.ReferredAt.IsZero() {
+		b = append(b, `,"referred_at":`...)
+		b = jsonTime(b, f.ReferredAt)
+	}
+	if f.Score != 0 {
+		b = append(b, `,"score":`...)
+		b = strconv.AppendInt(b, int64(f.Score), 10)
+	}
+	if !f.ScoreAt.IsZero() {
+		b = append(b, `,"score_at":`...)
+		b = jsonTime(b, f.ScoreAt)
+	}
+	if len(f.Referrals) > 0 {
+		b = append(b, `,"referrals":[`...)
+		for i, r := range f.Referrals {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"customer":`...)
+			b = jsonString(b, r.Customer)
+			b = append(b, `,"at":`...)
+			b = jsonTime(b, r.At)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `},"history":`...)
+	if c.History == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, h := range c.History {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"from":`...)
+			b = jsonString(b, string(h.From))
+			b = append(b, `,"to":`...)
+			b = jsonString(b, string(h.To))
+			b = append(b, `,"at":`...)
+			b = jsonTime(b, h.At)
+			if h.Cause != "" {
+				b = append(b, `,"cause":`...)
+				b = jsonString(b, h.Cause)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"due":`...)
+	b = jsonTime(b, c.Due)
+	return append(b, '}'), nil
+}
+
+// jsonTime appends t as encoding/json writes it (RFC 3339 with
+// nanoseconds, quoted), for years 0 to 9999.
+func jsonTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// jsonString appends s quoted as encoding/json writes it: with <, > and &
+// escaped for HTML, control characters escaped, invalid UTF-8 replaced by
+// U+FFFD, and U+2028 and U+2029 escaped.
+func jsonString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // decode fills dst from a row, reusing dst's slices.

@@ -1,8 +1,11 @@
 package sqlstore
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +58,7 @@ func FuzzCodec(f *testing.F) {
 		if err != nil {
 			t.Fatalf("encode of a customer check accepted = %v", err)
 		}
+		requireJSONBytes(t, c, data)
 		keys := strings.ReplaceAll(strings.Trim(keyJSON(c.Seen.All()), "[]"), `"`, "")
 		var got lifecycle.Customer
 		if err := decode(&got, c.ID, int64(c.Version), data, keys); err != nil {
@@ -68,6 +72,86 @@ func FuzzCodec(f *testing.F) {
 			t.Fatalf("round trip of Since: put %s, got %s", w, g)
 		}
 	})
+}
+
+// requireJSONBytes fails unless data, what encode wrote for c, is what
+// encoding/json writes for the same record: the hand-written encoder and
+// the decoder (encoding/json) agree on one form.
+func requireJSONBytes(t *testing.T, c *lifecycle.Customer, data []byte) {
+	t.Helper()
+	want, err := json.Marshal(record{Stage: c.Stage, Since: c.Since, AsOf: c.AsOf, Facts: c.Facts, History: c.History, Due: c.Due})
+	if err != nil {
+		t.Fatalf("encoding/json: %v", err)
+	}
+	if !bytes.Equal(want, data) {
+		t.Fatalf("encode wrote\n%s\nencoding/json writes\n%s", data, want)
+	}
+}
+
+// TestEncodeIsEncodingJSON compares encode with encoding/json on random
+// customers: every optional field present or absent, strings with every
+// ASCII byte, multi-byte, invalid UTF-8 and line and paragraph
+// separators, times with and without offsets and fractions.
+func TestEncodeIsEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	str := func() string {
+		var sb strings.Builder
+		for range r.IntN(12) {
+			switch r.IntN(6) {
+			case 0:
+				sb.WriteByte(byte(r.IntN(128)))
+			case 1:
+				sb.WriteString([]string{"ü", "客", "\u2028", "\u2029", "\xff", "😀", "<&>", `"\\`}[r.IntN(8)])
+			default:
+				sb.WriteByte(byte('a' + r.IntN(26)))
+			}
+		}
+		return sb.String()
+	}
+	at := func() time.Time {
+		if r.IntN(5) == 0 {
+			return time.Time{}
+		}
+		t := time.Unix(r.Int64N(253402300799), r.Int64N(2)*r.Int64N(1e9))
+		if r.IntN(2) == 0 {
+			return t.UTC()
+		}
+		return t.In(time.FixedZone("", (r.IntN(48)-24)*1800))
+	}
+	for i := range 2000 {
+		c := &lifecycle.Customer{ID: "c", Stage: stage.ID(str()), Since: at(), AsOf: at(), Due: at()}
+		f := &c.Facts
+		f.First, f.Last = at(), at()
+		for range r.IntN(3) {
+			f.Tallies = append(f.Tallies, lifecycle.Tally{Type: lifecycle.EventType(str()), Count: r.Int64(), First: at(), Last: at()})
+		}
+		for range r.IntN(3) {
+			f.Sums = append(f.Sums, lifecycle.Sum{Type: lifecycle.EventType(str()), Currency: str(), Amount: r.Int64()})
+		}
+		if r.IntN(2) == 0 {
+			f.ReferredBy, f.ReferredAt = str(), at()
+		}
+		if r.IntN(2) == 0 {
+			f.Score, f.ScoreAt = r.IntN(21)-10, at()
+		}
+		for range r.IntN(3) {
+			f.Referrals = append(f.Referrals, lifecycle.Referral{Customer: str(), At: at()})
+		}
+		switch r.IntN(3) {
+		case 0: // nil History
+		case 1:
+			c.History = []lifecycle.Transition{}
+		default:
+			for range 1 + r.IntN(3) {
+				c.History = append(c.History, lifecycle.Transition{From: stage.ID(str()), To: stage.ID(str()), At: at(), Cause: str()})
+			}
+		}
+		data, err := encode(c)
+		if err != nil {
+			t.Fatalf("customer %d: encode = %v", i, err)
+		}
+		requireJSONBytes(t, c, data)
+	}
 }
 
 // seenKeys returns a set of legacy keys of these digests.
