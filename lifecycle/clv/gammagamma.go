@@ -321,35 +321,66 @@ type ggMoments struct {
 // moments makes one pass over the rows at v0.
 func (d *ggData) moments(v0 float64) *ggMoments {
 	mo := &ggMoments{v0: v0}
-	var p, q [ggOrder + 3]float64
 	// Σ w·ln(v0 + x·m) per distinct x, as products.
 	lv := make([]logProd, len(d.xs))
+	xs := d.xs
 	for pi, part := range d.parts {
 		pw := d.pw[pi]
-		for i, k := range part {
-			w, x := 1.0, d.xs[k.xk]
-			xm := x * k.m
+		i := 0
+		if pw == nil {
+			// Four rows of weight 1 at a time: the power sums are
+			// accumulated once per four rows, and the powers advance in
+			// eight independent chains of multiplications by R².
+			for ; i+3 < len(part); i += 4 {
+				k0, k1, k2, k3 := part[i], part[i+1], part[i+2], part[i+3]
+				x0, x1, x2, x3 := xs[k0.xk], xs[k1.xk], xs[k2.xk], xs[k3.xk]
+				u0, u1, u2, u3 := v0+x0*k0.m, v0+x1*k1.m, v0+x2*k2.m, v0+x3*k3.m
+				lv[k0.xk].mul(u0)
+				lv[k1.xk].mul(u1)
+				lv[k2.xk].mul(u2)
+				lv[k3.xk].mul(u3)
+				r0, r1, r2, r3 := 1/u0, 1/u1, 1/u2, 1/u3
+				s0, s1, s2, s3 := r0*r0, r1*r1, r2*r2, r3*r3
+				a0, a1, a2, a3 := r0, r1, r2, r3 // odd powers
+				b0, b1, b2, b3 := s0, s1, s2, s3 // even powers
+				for k := 1; k+1 < len(mo.p); k += 2 {
+					mo.p[k] += (a0 + a1) + (a2 + a3)
+					mo.p[k+1] += (b0 + b1) + (b2 + b3)
+					mo.q[k] += (x0*a0 + x1*a1) + (x2*a2 + x3*a3)
+					mo.q[k+1] += (x0*b0 + x1*b1) + (x2*b2 + x3*b3)
+					a0, a1, a2, a3 = a0*s0, a1*s1, a2*s2, a3*s3
+					b0, b1, b2, b3 = b0*s0, b1*s1, b2*s2, b3*s3
+				}
+				if n := len(mo.p); n%2 == 0 { // the last index is odd
+					mo.p[n-1] += (a0 + a1) + (a2 + a3)
+					mo.q[n-1] += (x0*a0 + x1*a1) + (x2*a2 + x3*a3)
+				}
+			}
+		}
+		for ; i < len(part); i++ {
+			k := part[i]
+			w, x := 1.0, xs[k.xk]
+			u := v0 + x*k.m
 			if pw != nil && pw[i] != 1 {
 				w = pw[i]
-				lv[k.xk].extra += w * math.Log(v0+xm)
+				lv[k.xk].extra += w * math.Log(u)
 			} else {
-				lv[k.xk].mul(v0 + xm)
+				lv[k.xk].mul(u)
 			}
-			r := 1 / (v0 + xm)
+			r := 1 / u
 			wp := w
-			for k := 1; k < len(p); k++ {
+			for j := 1; j < len(mo.p); j++ {
 				wp *= r
-				p[k] += wp
-				q[k] += x * wp
+				mo.p[j] += wp
+				mo.q[j] += x * wp
 			}
 		}
 	}
 	for k := range lv {
 		l := lv[k].log()
 		mo.b0 += l
-		mo.a0 += d.xs[k] * l
+		mo.a0 += xs[k] * l
 	}
-	mo.p, mo.q = p, q
 	return mo
 }
 

@@ -13,11 +13,18 @@ func TestGammaGammaMomentExpansion(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 14))
 	cs := simulateBGNBD(rng, BGNBD{R: 1, Alpha: 5, A: 0.5, B: 3}, 5000, 30, 52, 7)
 	simulateGammaGamma(rng, GammaGamma{P: 4, Q: 5, V: 60}, cs)
-	cs = append(cs, cs[:200]...) // repeated rows get weights
-	d, err := newGGData(cs)
-	if err != nil {
-		t.Fatal(err)
+	// Without repeated rows (the four-row path) and with (weights).
+	for _, cs := range [][]Customer{cs[:4999], append(cs, cs[:200]...)} {
+		d, err := newGGData(cs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		testMoments(t, d)
 	}
+}
+
+func testMoments(t *testing.T, d *ggData) {
+	t.Helper()
 	for _, v0 := range []float64{0.5, 12, 60, 3000} {
 		mo := d.moments(v0)
 		for _, f := range []float64{1, 1.05, 0.91, 1 + 0.999*ggRadius, 1 - 0.999*ggRadius} {
