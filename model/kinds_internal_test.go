@@ -25,7 +25,7 @@ func TestKinds(t *testing.T) {
 			t.Errorf("%q and %q share slot %d: change slot's multipliers", other, ty, s)
 		}
 		slots[s] = ty
-		if e := kinds[s]; e.t != ty {
+		if e := kinds[s]; e.t != ty || len(ty) < 4 {
 			t.Errorf("slot %d of %q holds %q", s, ty, e.t)
 		}
 	}
@@ -40,7 +40,7 @@ func TestKinds(t *testing.T) {
 	}
 	// Short custom types are skipped, never read out of range.
 	var f lifecycle.Facts
-	f.Tallies = []lifecycle.Tally{{Type: "x", Count: 1}, {Type: "ab", Count: 2}}
+	f.Tallies = []lifecycle.Tally{{Type: "x", Count: 1}, {Type: "ab", Count: 2}, {Type: "a.b", Count: 3}}
 	if s := summarize(&f); s.has != 0 {
 		t.Errorf("short custom types gave bits %b", s.has)
 	}

@@ -42,22 +42,22 @@ const (
 type summary struct {
 	has                      kind // standard types with at least one event
 	completed, refunded      int64
-	renewed, started         int64
+	subs                     int64 // subscription starts and renewals, saturating
 	visits, refs             int64
 	firstOrder, lastOrder    time.Time
-	firstRenewal, lastRenew  time.Time
-	firstStart, lastStart    time.Time
+	firstSub, lastSub        time.Time // of subscription starts and renewals together
 	lastCancel               time.Time
 	lastTicket, lastResolved time.Time
 }
 
 // kinds maps a standard event type to its bit through a collision-free
-// hash of its length, first byte and third byte from the end (checked at
+// hash of its length, first byte and fourth byte from the end (checked at
 // init and by TestKinds), so that summarize costs one string comparison
 // per tally. Every type of lifecycle.StandardTypes must be here, in the
 // order of the k constants (TestKinds checks that too): adding a standard
 // type means a constant above and an entry here, and, if the hash then
-// collides, new multipliers (TestKinds prints the slots).
+// collides, new multipliers in slot and summarize (TestKinds names the
+// colliding types).
 var kinds [64]struct {
 	t lifecycle.EventType
 	k kind
@@ -74,10 +74,11 @@ var kindOrder = []lifecycle.EventType{
 	lifecycle.SubscriptionStarted,
 }
 
-// slot hashes a type of at least 3 bytes (every standard type and every
-// valid custom one; summarize skips shorter ones).
+// slot hashes a type of at least 4 bytes (every standard type is longer;
+// summarize skips shorter ones, which are custom). It is written out in
+// summarize too, where the compiler then checks no bound.
 func slot(t lifecycle.EventType) int {
-	return (len(t) + int(t[0])*9 + int(t[len(t)-3])*5) & 63
+	return (len(t) + int(t[0])*5 + int(t[len(t)-4])<<3) & 63
 }
 
 func init() {
@@ -93,10 +94,13 @@ func init() {
 func summarize(f *lifecycle.Facts) (s summary) {
 	for i := range f.Tallies {
 		t := &f.Tallies[i]
-		if t.Count <= 0 || len(t.Type) < 3 {
+		ty := t.Type
+		if t.Count <= 0 || len(ty) < 4 {
 			continue
 		}
-		e := &kinds[slot(t.Type)]
+		// slot(ty), written out so that the compiler sees len(ty) ≥ 4 and
+		// checks no bound.
+		e := &kinds[(len(ty)+int(ty[0])*5+int(ty[len(ty)-4])<<3)&63]
 		if e.t != t.Type {
 			continue // a custom type
 		}
@@ -108,10 +112,18 @@ func summarize(f *lifecycle.Facts) (s summary) {
 			s.completed, s.firstOrder, s.lastOrder = t.Count, t.First, t.Last
 		case kOrderRefunded:
 			s.refunded = t.Count
-		case kSubscriptionRenewed:
-			s.renewed, s.firstRenewal, s.lastRenew = t.Count, t.First, t.Last
-		case kSubscriptionStarted:
-			s.started, s.firstStart, s.lastStart = t.Count, t.First, t.Last
+		case kSubscriptionRenewed, kSubscriptionStarted:
+			if s.subs == 0 { // the first of the two
+				s.subs, s.firstSub, s.lastSub = t.Count, t.First, t.Last
+				break
+			}
+			s.subs = min(s.subs, math.MaxInt64-t.Count) + t.Count // saturating: both are positive
+			if t.First.Before(s.firstSub) {
+				s.firstSub = t.First
+			}
+			if t.Last.After(s.lastSub) {
+				s.lastSub = t.Last
+			}
 		case kSubscriptionCancelled:
 			s.lastCancel = t.Last
 		case kTicketOpened:
@@ -130,14 +142,10 @@ func summarize(f *lifecycle.Facts) (s summary) {
 // MaxInt64.
 func (s *summary) purchases() int64 {
 	n := max(s.completed-s.refunded, 0) // both are positive: no overflow
-	if s.renewed > math.MaxInt64-n {
+	if s.subs > math.MaxInt64-n {
 		return math.MaxInt64
 	}
-	n += s.renewed
-	if s.started > math.MaxInt64-n {
-		return math.MaxInt64
-	}
-	return n + s.started
+	return n + s.subs
 }
 
 // purchased is every standard type that is a purchase.
@@ -149,33 +157,30 @@ func (s *summary) everBought() bool {
 	return s.has&purchased != 0
 }
 
+// subscribed are the subscription types: starts and renewals.
+const subscribed = kSubscriptionRenewed | kSubscriptionStarted
+
 // firstPurchase is the earliest order, subscription start or renewal,
 // refunded or not.
 func (s *summary) firstPurchase() time.Time {
-	var first time.Time
-	if s.has&kOrderCompleted != 0 {
-		first = s.firstOrder
+	switch {
+	case s.has&kOrderCompleted == 0:
+		return s.firstSub
+	case s.has&subscribed == 0:
+		return s.firstOrder
+	case s.firstSub.Before(s.firstOrder):
+		return s.firstSub
 	}
-	if s.has&kSubscriptionRenewed != 0 && (first.IsZero() || s.firstRenewal.Before(first)) {
-		first = s.firstRenewal
-	}
-	if s.has&kSubscriptionStarted != 0 && (first.IsZero() || s.firstStart.Before(first)) {
-		first = s.firstStart
-	}
-	return first
+	return s.firstOrder
 }
 
 // lastPurchase is the latest order, subscription start or renewal,
 // refunded or not.
 func (s *summary) lastPurchase() time.Time {
-	last := s.lastOrder
-	if s.lastRenew.After(last) {
-		last = s.lastRenew
+	if s.lastSub.After(s.lastOrder) {
+		return s.lastSub
 	}
-	if s.lastStart.After(last) {
-		last = s.lastStart
-	}
-	return last
+	return s.lastOrder
 }
 
 // active reports a buyer in good standing at now: at least one net
