@@ -22,7 +22,7 @@ func TestKinds(t *testing.T) {
 		}
 		s := slot(ty)
 		if other, dup := slots[s]; dup {
-			t.Errorf("%q and %q share slot %d: change slot's multipliers", other, ty, s)
+			t.Errorf("%q and %q share slot %d: change the multipliers in slot and summarize", other, ty, s)
 		}
 		slots[s] = ty
 		if e := kinds[s]; e.t != ty || len(ty) < 4 {

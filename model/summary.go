@@ -85,7 +85,7 @@ func init() {
 	for i, t := range kindOrder {
 		e := &kinds[slot(t)]
 		if e.t != "" {
-			panic("model: event types " + string(e.t) + " and " + string(t) + " share a slot: change slot's multipliers")
+			panic("model: event types " + string(e.t) + " and " + string(t) + " share a slot: change the multipliers in slot and summarize")
 		}
 		e.t, e.k = t, kind(1)<<i
 	}
