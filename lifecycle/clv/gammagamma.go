@@ -73,6 +73,18 @@ func (k ggKey) hash() uint64 {
 // of their hash into parts of a few thousand, and each part is collapsed
 // with a small open-addressing table that stays in cache.
 func newGGData(customers []Customer) (*ggData, error) {
+	d, err := collectGG(customers)
+	if err != nil {
+		return nil, err
+	}
+	d.collapse(0, false)
+	return d, nil
+}
+
+// collectGG validates the customers and puts the repeat customers into the
+// hash partitions of d.parts, one row of weight 1 each (d.rows and
+// d.wTotal count them, d.sumM sums their spends); collapse finishes d.
+func collectGG(customers []Customer) (*ggData, error) {
 	d := &ggData{}
 	bits := 0
 	for len(customers)>>(bits+1) > 16384 {
@@ -133,6 +145,22 @@ func newGGData(customers []Customer) (*ggData, error) {
 	if repeaters == 0 {
 		return nil, invalidf("customers: no customer with Frequency > 0 (the Gamma-Gamma model is fitted on repeat customers)")
 	}
+	d.parts, d.pw = parts, make([][]float64, len(parts))
+	d.rows, d.wTotal = repeaters, float64(repeaters)
+	return d, nil
+}
+
+// collapse merges the identical rows of each partition of d (filled by
+// collectGG) and fills the per-frequency sums. With moments set it also
+// makes the moment pass at v0 (see ggMoments) part by part, each right
+// after collapsing it while it is in cache, and returns it.
+func (d *ggData) collapse(v0 float64, moments bool) *ggMoments {
+	parts := d.parts
+	var mo *ggMoments
+	var lv []logProd
+	if moments {
+		mo, lv = &ggMoments{v0: v0}, make([]logProd, len(d.xs))
+	}
 	largest := 0
 	for _, part := range parts {
 		largest = max(largest, len(part))
@@ -144,8 +172,7 @@ func newGGData(customers []Customer) (*ggData, error) {
 	// Collapse each part in place: slots hold 1 + the row's index in the
 	// compacted part, 0 for empty.
 	slots := make([]int32, size)
-	d.parts = parts
-	d.pw = make([][]float64, len(parts))
+	d.rows = 0
 	for p, part := range parts {
 		n := 16
 		for n < 2*len(part) {
@@ -181,6 +208,12 @@ func newGGData(customers []Customer) (*ggData, error) {
 			d.pw[p] = d.pw[p][:u]
 		}
 		d.rows += u
+		if moments {
+			mo.addPart(d.xs, d.parts[p], d.pw[p], lv)
+		}
+	}
+	if moments {
+		mo.finish(d.xs, lv)
 	}
 	d.wx = make([]float64, len(d.xs))
 	lm := make([]logProd, len(d.xs))
@@ -199,9 +232,8 @@ func newGGData(customers []Customer) (*ggData, error) {
 	d.sumLogM = make([]float64, len(d.xs))
 	for k := range lm {
 		d.sumLogM[k] = lm[k].log()
-		d.wTotal += d.wx[k]
 	}
-	return d, nil
+	return mo
 }
 
 // logProd accumulates a sum of logarithms as a product, renormalised by
@@ -321,67 +353,76 @@ type ggMoments struct {
 // moments makes one pass over the rows at v0.
 func (d *ggData) moments(v0 float64) *ggMoments {
 	mo := &ggMoments{v0: v0}
-	// Σ w·ln(v0 + x·m) per distinct x, as products.
 	lv := make([]logProd, len(d.xs))
-	xs := d.xs
 	for pi, part := range d.parts {
-		pw := d.pw[pi]
-		i := 0
-		if pw == nil {
-			// Four rows of weight 1 at a time: the power sums are
-			// accumulated once per four rows, and the powers advance in
-			// eight independent chains of multiplications by R².
-			for ; i+3 < len(part); i += 4 {
-				k0, k1, k2, k3 := part[i], part[i+1], part[i+2], part[i+3]
-				x0, x1, x2, x3 := xs[k0.xk], xs[k1.xk], xs[k2.xk], xs[k3.xk]
-				u0, u1, u2, u3 := v0+x0*k0.m, v0+x1*k1.m, v0+x2*k2.m, v0+x3*k3.m
-				lv[k0.xk].mul(u0)
-				lv[k1.xk].mul(u1)
-				lv[k2.xk].mul(u2)
-				lv[k3.xk].mul(u3)
-				r0, r1, r2, r3 := 1/u0, 1/u1, 1/u2, 1/u3
-				s0, s1, s2, s3 := r0*r0, r1*r1, r2*r2, r3*r3
-				a0, a1, a2, a3 := r0, r1, r2, r3 // odd powers
-				b0, b1, b2, b3 := s0, s1, s2, s3 // even powers
-				for k := 1; k+1 < len(mo.p); k += 2 {
-					mo.p[k] += (a0 + a1) + (a2 + a3)
-					mo.p[k+1] += (b0 + b1) + (b2 + b3)
-					mo.q[k] += (x0*a0 + x1*a1) + (x2*a2 + x3*a3)
-					mo.q[k+1] += (x0*b0 + x1*b1) + (x2*b2 + x3*b3)
-					a0, a1, a2, a3 = a0*s0, a1*s1, a2*s2, a3*s3
-					b0, b1, b2, b3 = b0*s0, b1*s1, b2*s2, b3*s3
-				}
-				if n := len(mo.p); n%2 == 0 { // the last index is odd
-					mo.p[n-1] += (a0 + a1) + (a2 + a3)
-					mo.q[n-1] += (x0*a0 + x1*a1) + (x2*a2 + x3*a3)
-				}
-			}
-		}
-		for ; i < len(part); i++ {
-			k := part[i]
-			w, x := 1.0, xs[k.xk]
-			u := v0 + x*k.m
-			if pw != nil && pw[i] != 1 {
-				w = pw[i]
-				lv[k.xk].extra += w * math.Log(u)
-			} else {
-				lv[k.xk].mul(u)
-			}
-			r := 1 / u
-			wp := w
-			for j := 1; j < len(mo.p); j++ {
-				wp *= r
-				mo.p[j] += wp
-				mo.q[j] += x * wp
-			}
-		}
+		mo.addPart(d.xs, part, d.pw[pi], lv)
 	}
+	mo.finish(d.xs, lv)
+	return mo
+}
+
+// finish adds the logarithm sums lv (per distinct x) into b0 and a0.
+func (mo *ggMoments) finish(xs []float64, lv []logProd) {
 	for k := range lv {
 		l := lv[k].log()
 		mo.b0 += l
 		mo.a0 += xs[k] * l
 	}
-	return mo
+}
+
+// addPart adds the rows of one part (weights pw, nil for all 1) to the
+// power sums at mo.v0, and Σ w·ln(v0 + x·m) per distinct x to lv.
+func (mo *ggMoments) addPart(xs []float64, part []ggKey, pw []float64, lv []logProd) {
+	v0 := mo.v0
+	i := 0
+	if pw == nil {
+		// Four rows of weight 1 at a time: the power sums are
+		// accumulated once per four rows, and the powers advance in
+		// eight independent chains of multiplications by R².
+		for ; i+3 < len(part); i += 4 {
+			k0, k1, k2, k3 := part[i], part[i+1], part[i+2], part[i+3]
+			x0, x1, x2, x3 := xs[k0.xk], xs[k1.xk], xs[k2.xk], xs[k3.xk]
+			u0, u1, u2, u3 := v0+x0*k0.m, v0+x1*k1.m, v0+x2*k2.m, v0+x3*k3.m
+			lv[k0.xk].mul(u0)
+			lv[k1.xk].mul(u1)
+			lv[k2.xk].mul(u2)
+			lv[k3.xk].mul(u3)
+			r0, r1, r2, r3 := 1/u0, 1/u1, 1/u2, 1/u3
+			s0, s1, s2, s3 := r0*r0, r1*r1, r2*r2, r3*r3
+			a0, a1, a2, a3 := r0, r1, r2, r3 // odd powers
+			b0, b1, b2, b3 := s0, s1, s2, s3 // even powers
+			for k := 1; k+1 < len(mo.p); k += 2 {
+				mo.p[k] += (a0 + a1) + (a2 + a3)
+				mo.p[k+1] += (b0 + b1) + (b2 + b3)
+				mo.q[k] += (x0*a0 + x1*a1) + (x2*a2 + x3*a3)
+				mo.q[k+1] += (x0*b0 + x1*b1) + (x2*b2 + x3*b3)
+				a0, a1, a2, a3 = a0*s0, a1*s1, a2*s2, a3*s3
+				b0, b1, b2, b3 = b0*s0, b1*s1, b2*s2, b3*s3
+			}
+			if n := len(mo.p); n%2 == 0 { // the last index is odd
+				mo.p[n-1] += (a0 + a1) + (a2 + a3)
+				mo.q[n-1] += (x0*a0 + x1*a1) + (x2*a2 + x3*a3)
+			}
+		}
+	}
+	for ; i < len(part); i++ {
+		k := part[i]
+		w, x := 1.0, xs[k.xk]
+		u := v0 + x*k.m
+		if pw != nil && pw[i] != 1 {
+			w = pw[i]
+			lv[k.xk].extra += w * math.Log(u)
+		} else {
+			lv[k.xk].mul(u)
+		}
+		r := 1 / u
+		wp := w
+		for j := 1; j < len(mo.p); j++ {
+			wp *= r
+			mo.p[j] += wp
+			mo.q[j] += x * wp
+		}
+	}
 }
 
 // sums returns the row sums at v from the expansion; ok is false when v
@@ -511,12 +552,12 @@ func (d *ggData) at(u [3]float64, mo **ggMoments, passes *int) (pt ggPoint, ok b
 }
 
 // newton minimises the mean negative log-likelihood of d over the
-// log-parameters from u0 by Newton's method with the analytic Hessian
+// log-parameters from u0 (with the moment expansion mo if not nil) by
+// Newton's method with the analytic Hessian
 // (shifted towards the identity where it is not positive definite) and a
 // backtracking line search, until the largest gradient component is at
 // most tol. Every iteration is one pass over the rows.
-func (d *ggData) newton(u0 [3]float64, tol float64, maxIter int, info *FitInfo) (ggPoint, error) {
-	var mo *ggMoments
+func (d *ggData) newton(u0 [3]float64, mo *ggMoments, tol float64, maxIter int, info *FitInfo) (ggPoint, error) {
 	passes := 0
 	defer func() { info.Evaluations += passes }()
 	pt, ok := d.at(u0, &mo, &passes)
@@ -627,11 +668,10 @@ func FitGammaGamma(customers []Customer, opts *FitOptions) (GammaGamma, FitInfo,
 	if err := checkFitOptions(opts); err != nil {
 		return GammaGamma{}, FitInfo{}, err
 	}
-	d, err := newGGData(customers)
+	d, err := collectGG(customers)
 	if err != nil {
 		return GammaGamma{}, FitInfo{}, err
 	}
-	info := FitInfo{Customers: int(d.wTotal), DistinctRows: d.rows}
 	// Start with E[spend] = pv/(q−1) equal to the sample mean.
 	mean := d.sumM / d.wTotal
 	starts := [][]float64{
@@ -646,15 +686,22 @@ func FitGammaGamma(customers []Customer, opts *FitOptions) (GammaGamma, FitInfo,
 		maxIter = 200
 	}
 	u0 := [3]float64{starts[0][0], starts[0][1], starts[0][2]}
+	var info FitInfo
 	info.Starts = 1
+	// The subsample is drawn before identical rows are merged (each row
+	// one customer), so that the full data's moment pass can be made at
+	// its optimum while the rows are collapsed.
 	const minRows, subRows = 1 << 16, 1 << 14
 	if d.rows > minRows {
 		sub := d.subsample(d.rows / subRows)
-		if pt, err := sub.newton(u0, 1e-6, maxIter, &info); err == nil {
+		if pt, err := sub.newton(u0, nil, 1e-6, maxIter, &info); err == nil {
 			u0 = pt.u
 		}
 	}
-	pt, err := d.newton(u0, s.GradTol, maxIter, &info)
+	mo := d.collapse(math.Exp(u0[2]), true)
+	info.Evaluations++ // the moment pass
+	info.Customers, info.DistinctRows = int(d.wTotal), d.rows
+	pt, err := d.newton(u0, mo, s.GradTol, maxIter, &info)
 	if err == nil {
 		_, err = numeric.Cholesky(pt.h[:], 3, 1e-9)
 	}
