@@ -235,7 +235,8 @@ func fitLogParams(what string, f numeric.Objective, values func([]float64) float
 	return numeric.Result{}, nil, wrapNoConvergence(what, firstErr)
 }
 
-// fitLog is every fit on log-parameters: it minimises f, the mean negative
+// fitLog is every BFGS fit on log-parameters (FitGammaGamma, which uses
+// Newton's method, only as its fallback): it minimises f, the mean negative
 // log-likelihood per unit of weight n (see fitLogParams), and fills info's
 // LogLikelihood, Model and estimates (see [FitInfo.setEstimates]) under
 // the parameters' names. When values is not nil (the fits whose gradient
