@@ -122,9 +122,12 @@ func (b *Builder) Converts(types ...lifecycle.EventType) *Builder {
 // bad parameter, two stages with the same rule (they can never be told
 // apart: the earlier would never be chosen), when the edges are derived
 // (no [Builder.Edges] call) a stage whose rule can only turn false (no
-// move can ever enter it), and, once none of those is found, any graph
-// problem [stage.New] finds (duplicate or empty IDs, edges naming unknown
-// stages, unreachable stages).
+// move can ever enter it), a [Builder.Converts] type that
+// [lifecycle.Event.Validate] would refuse (or a Converts call with none),
+// and, once none of those is found, any graph problem [stage.New] finds
+// (duplicate or empty IDs, a stage of an unknown kind, edges naming
+// unknown stages, a declared edge whose kind contradicts its ends,
+// unreachable stages).
 func (b *Builder) Build() (*Custom, error) {
 	errs := append([]error(nil), b.errs...)
 	bad := func(format string, args ...any) {
