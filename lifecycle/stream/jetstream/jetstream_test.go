@@ -300,7 +300,7 @@ func TestKill9(t *testing.T) {
 	c1 := streamtest.StartChild(t, childEnv, cfg)
 	a := start(t, st, url, share(1, 3))
 	b := start(t, st, url, share(2, 3))
-	c1.WaitBatches(t, 3)
+	c1.WaitBatches(t, streamtest.KillAfter(p, 200))
 	c1.Signal(syscall.SIGKILL)
 	killed := time.Since(began)
 	c2 := streamtest.StartChild(t, childEnv, cfg)

@@ -171,6 +171,17 @@ func (c *Consumer) Run(ctx context.Context) error {
 				parts = append(parts, p)
 			}
 		})
+		if len(parts) == 0 && len(fetches.Errors()) > 0 {
+			// Nothing but errors (a broker unreachable): do not spin.
+			c.cl.AllowRebalance()
+			t := time.NewTimer(500 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
+			continue
+		}
 		done := make([]*kgo.Record, len(parts))
 		var wg sync.WaitGroup
 		for i, p := range parts {

@@ -264,7 +264,7 @@ func TestKill9(t *testing.T) {
 	c1 := streamtest.StartChild(t, childEnv, cfg)
 	a := start(t, st, brokers, "g", cfg.Batch)
 	b := start(t, st, brokers, "g", cfg.Batch)
-	c1.WaitBatches(t, 3)
+	c1.WaitBatches(t, streamtest.KillAfter(p, 200))
 	c1.Signal(syscall.SIGKILL)
 	killed := time.Since(began)
 	c2 := streamtest.StartChild(t, childEnv, cfg)

@@ -334,3 +334,11 @@ func Baseline(ctx context.Context, p *Plan, st lifecycle.Store, partitions, writ
 	}
 	return time.Since(began), first
 }
+
+// KillAfter is how many batches of batch messages the child consumer of a
+// SIGKILL test records before it is killed: about a tenth of its third
+// of the plan's messages (at least 3), so that it dies mid-run with work
+// done and work left.
+func KillAfter(p *Plan, batch int) int64 {
+	return max(3, int64(len(p.Messages)/batch/30))
+}
