@@ -70,8 +70,8 @@ func TestMemoryForms(t *testing.T) {
 			require.NoError(t, m.Put(ctx, c, 0))
 			form := func(what string, plain bool, due time.Time) {
 				t.Helper()
-				s := m.shard("c")
-				r, ok := s.get("c")
+				s, h := m.shard("c")
+				r, ok := s.get(h, "c")
 				require.True(t, ok)
 				require.Equal(t, plain, r.full != nil, "%s: kept as is", what)
 				require.Equal(t, dueCode(due), r.due, "%s: due code", what)

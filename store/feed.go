@@ -99,9 +99,9 @@ func (m *Memory) Changes(ctx context.Context, after lifecycle.Cursor, limit int)
 	out := make([]lifecycle.Change, 0, len(page))
 	var buf []lifecycle.Transition // decoded compact histories; never a stored customer's array
 	for _, e := range page {
-		s := m.shard(e.id)
+		s, h := m.shard(e.id)
 		s.mu.RLock()
-		r, ok := s.get(e.id)
+		r, ok := s.get(h, e.id)
 		var tr lifecycle.Transition
 		if ok {
 			var hist []lifecycle.Transition

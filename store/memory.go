@@ -53,7 +53,7 @@ type Memory struct {
 // hbuf and cache are working space for writers, used under the write lock.
 type shard struct {
 	mu      sync.RWMutex
-	idx     map[string]int
+	idx     index
 	list    []record
 	scratch lifecycle.Customer
 	keys    []lifecycle.EventKey
@@ -64,35 +64,37 @@ type shard struct {
 	cache   symCache
 }
 
-func (s *shard) get(id string) (*record, bool) {
-	i, ok := s.idx[id]
-	if !ok {
+// get returns the record of id, whose hash is h (see hashID).
+func (s *shard) get(h uint64, id string) (*record, bool) {
+	i := s.idx.get(h, id, s.list)
+	if i < 0 {
 		return nil, false
 	}
 	return &s.list[i], true
 }
 
-// insert adds r and returns where it is kept.
-func (s *shard) insert(r *record) *record {
-	s.idx[r.id] = len(s.list)
+// insert adds r, whose ID's hash is h, and returns where it is kept.
+func (s *shard) insert(h uint64, r *record) *record {
 	s.list = append(s.list, *r)
+	s.idx.add(h, r.id, len(s.list)-1, s.list)
 	return &s.list[len(s.list)-1]
 }
 
 // remove deletes a customer by moving the last one into its place.
-func (s *shard) remove(id string) {
-	i, ok := s.idx[id]
-	if !ok {
+func (s *shard) remove(h uint64, id string) {
+	slot, i := s.idx.find(h, id, s.list)
+	if i < 0 {
 		return
 	}
+	s.idx.remove(slot, s.list)
 	last := len(s.list) - 1
 	if i != last {
 		s.list[i] = s.list[last]
-		s.idx[s.list[i].id] = i
+		moved := s.list[i].id
+		s.idx.move(hashID(s.idx.seed, moved), moved, i, s.list)
 	}
 	s.list[last] = record{}
 	s.list = s.list[:last]
-	delete(s.idx, id)
 }
 
 var (
@@ -117,16 +119,18 @@ func NewMemory() *Memory {
 func (m *Memory) setup() {
 	m.seed, m.syms = maphash.MakeSeed(), newSymbols()
 	for i := range m.shards {
-		m.shards[i].idx = make(map[string]int)
+		m.shards[i].idx.seed = m.seed
 	}
 }
 
-// shard returns the shard of id. Every method that finds a customer by ID
-// goes through it, so it sets the store up on first use; the passes over
-// every shard (Len, Scan, View, ListDue) work on shards not set up.
-func (m *Memory) shard(id string) *shard {
+// shard returns the shard of id and the hash of id that finds it in the
+// shard (see hashID). Every method that finds a customer by ID goes
+// through it, so it sets the store up on first use; the passes over every
+// shard (Len, Scan, View, ListDue) work on shards not set up.
+func (m *Memory) shard(id string) (*shard, uint64) {
 	m.once.Do(m.setup)
-	return &m.shards[maphash.String(m.seed, id)%shardCount]
+	h := hashID(m.seed, id)
+	return &m.shards[h%shardCount], h
 }
 
 func (m *Memory) names() []string {
@@ -291,10 +295,10 @@ func (m *Memory) Get(ctx context.Context, id string) (*lifecycle.Customer, error
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s := m.shard(id)
+	s, h := m.shard(id)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	r, ok := s.get(id)
+	r, ok := s.get(h, id)
 	if !ok {
 		return nil, notFound(id)
 	}
@@ -309,10 +313,10 @@ func (m *Memory) Load(ctx context.Context, id string, dst *lifecycle.Customer) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s := m.shard(id)
+	s, h := m.shard(id)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	r, ok := s.get(id)
+	r, ok := s.get(h, id)
 	if !ok {
 		return notFound(id)
 	}
@@ -333,10 +337,10 @@ func (m *Memory) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) er
 	if err := CheckPut(c, prev); err != nil {
 		return err
 	}
-	s := m.shard(c.ID)
+	s, h := m.shard(c.ID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.get(c.ID)
+	r, ok := s.get(h, c.ID)
 	var have uint64
 	if ok {
 		have = r.version()
@@ -348,7 +352,7 @@ func (m *Memory) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) er
 	if !ok {
 		r = &record{id: c.ID}
 		m.encode(s, r, c)
-		s.insert(r)
+		s.insert(h, r)
 	} else {
 		old = histLen(r)
 		m.encode(s, r, c)
@@ -388,7 +392,7 @@ func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s := m.shard(id)
+	s, h := m.shard(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := &s.scratch
@@ -397,7 +401,7 @@ func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(
 		s.keys = append(s.keys, lifecycle.KeyOf(e))
 		s.seen = append(s.seen, false)
 	}
-	r, ok := s.get(id)
+	r, ok := s.get(h, id)
 	switch {
 	case !ok:
 		resetCustomer(c, id)
@@ -432,7 +436,7 @@ func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(
 	if !ok {
 		r = &record{id: id}
 		m.commit(s, r, c, s.keys, s.seen)
-		s.insert(r)
+		s.insert(h, r)
 	} else {
 		m.commit(s, r, c, s.keys, s.seen)
 	}
@@ -478,10 +482,10 @@ func (m *Memory) Delete(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s := m.shard(id)
+	s, h := m.shard(id)
 	s.mu.Lock()
-	if _, ok := s.get(id); ok {
-		s.remove(id)
+	if _, ok := s.get(h, id); ok {
+		s.remove(h, id)
 		m.feed.forget(id)
 	}
 	s.mu.Unlock()
