@@ -46,8 +46,8 @@ type Memory struct {
 	feed   feed
 }
 
-// shard holds its customers in a dense slice in insertion order, with a map
-// from ID to position. Passes over every customer (Scan, View) walk the
+// shard holds its customers in a dense slice in insertion order, with an
+// index from ID to position (index.go). Passes over every customer (Scan, View) walk the
 // slice, which visits customers roughly in the order they were allocated:
 // several times faster than walking a map over a large heap. scratch, buf,
 // hbuf and cache are working space for writers, used under the write lock.
