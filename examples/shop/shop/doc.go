@@ -83,7 +83,7 @@
 //
 // GET /metrics serves Prometheus metrics (see [Metrics]): events by
 // result status, refused requests by error code, stage moves by from and
-// to, customers per stage (read from the store on each scrape), sweeps
+// to (and the moves the model's graph does not declare), customers per stage (read from the store on each scrape), sweeps
 // and their duration ([Server.Sweep]), webhook deliveries, failures and
 // lag (with [WithWebhooks]), and request latency by route pattern and
 // status code.

@@ -35,6 +35,7 @@ type Metrics struct {
 	events   *prometheus.CounterVec   // by result status
 	refused  *prometheus.CounterVec   // POST /v1/events answers with an error, by code
 	moves    *prometheus.CounterVec   // by from, to
+	undecl   prometheus.Counter       // moves the model's graph does not declare
 	sweeps   *prometheus.CounterVec   // by result: ok, failed
 	sweepDur prometheus.Histogram     // seconds
 	requests *prometheus.HistogramVec // seconds, by route, code
@@ -57,6 +58,10 @@ func NewMetrics() *Metrics {
 			Namespace: MetricsNamespace, Name: "stage_moves_total",
 			Help: "Stage changes stored by this instance (by events and by sweeps), by stage left (\"none\" for a new customer) and stage entered.",
 		}, []string{"from", "to"}),
+		undecl: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: MetricsNamespace, Name: "stage_moves_undeclared_total",
+			Help: "Stage changes stored by this instance that the model's graph does not declare (lifecycle.Change.Undeclared: a late event moved a customer between two stages the graph does not link).",
+		}),
 		sweeps: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: MetricsNamespace, Name: "sweeps_total",
 			Help: "Sweeps run (time-only moves applied), by result: ok or failed.",
@@ -72,7 +77,7 @@ func NewMetrics() *Metrics {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "code"}),
 	}
-	m.reg.MustRegister(m.events, m.refused, m.moves, m.sweeps, m.sweepDur, m.requests,
+	m.reg.MustRegister(m.events, m.refused, m.moves, m.undecl, m.sweeps, m.sweepDur, m.requests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, r := range []string{"ok", "failed"} {
 		m.sweeps.WithLabelValues(r) // export zeros: a sweep that never ran shows
@@ -84,7 +89,8 @@ func NewMetrics() *Metrics {
 // embedding program may add collectors of its own.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// Hook counts stage changes; give it to the tracker with
+// Hook counts stage changes, and apart those the model's graph does not
+// declare ([lifecycle.Change.Undeclared]); give it to the tracker with
 // [lifecycle.WithHook].
 func (m *Metrics) Hook(_ context.Context, ch lifecycle.Change) {
 	from := string(ch.From)
@@ -92,6 +98,9 @@ func (m *Metrics) Hook(_ context.Context, ch lifecycle.Change) {
 		from = "none"
 	}
 	m.moves.WithLabelValues(from, string(ch.To)).Inc()
+	if ch.Undeclared {
+		m.undecl.Inc()
+	}
 }
 
 // WithMetrics makes the server record into m and serve m's registry at

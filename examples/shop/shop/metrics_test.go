@@ -125,6 +125,7 @@ func TestMetrics(t *testing.T) {
 	requireValue(t, mfs, 1, "clm_shop_stage_moves_total", "from", "reach", "to", "conversion")
 	requireValue(t, mfs, 1, "clm_shop_stage_moves_total", "from", "none", "to", "conversion")
 	require.Len(t, mfs["clm_shop_stage_moves_total"].GetMetric(), 3)
+	requireValue(t, mfs, 0, "clm_shop_stage_moves_undeclared_total") // the built-ins' graphs declare every move these make
 	requireValue(t, mfs, 0, "clm_shop_customers", "stage", "reach")
 	requireValue(t, mfs, 2, "clm_shop_customers", "stage", "conversion")
 	requireValue(t, mfs, 0, "clm_shop_customers", "stage", "loyalty")
@@ -211,4 +212,17 @@ func (u unreadableStore) Put(ctx context.Context, c *lifecycle.Customer, version
 
 func (unreadableStore) Scan(context.Context) iter.Seq2[*lifecycle.Customer, error] {
 	return func(yield func(*lifecycle.Customer, error) bool) { yield(nil, errDisk) }
+}
+
+// TestMetricsUndeclared: the hook counts the moves the model's graph does
+// not declare apart.
+func TestMetricsUndeclared(t *testing.T) {
+	m := shop.NewMetrics()
+	tr := lifecycle.NewTracker(clmmodel.SterneCutler(), store.NewMemory(), lifecycle.WithHook(m.Hook))
+	srv := shop.New(tr, shop.WithMetrics(m))
+	m.Hook(context.Background(), lifecycle.Change{CustomerID: "x", Transition: lifecycle.Transition{From: "reach", To: "conversion"}})
+	m.Hook(context.Background(), lifecycle.Change{CustomerID: "x", Transition: lifecycle.Transition{From: "conversion", To: "reach"}, Undeclared: true})
+	mfs := scrape(t, srv)
+	requireValue(t, mfs, 1, "clm_shop_stage_moves_undeclared_total")
+	requireValue(t, mfs, 1, "clm_shop_stage_moves_total", "from", "conversion", "to", "reach")
 }
