@@ -298,6 +298,7 @@ func TestKill9(t *testing.T) {
 	cfg := childConfig{NATS: url, URL: dsn, Prefix: prefix, Prefer: share(0, 3)}
 	began := time.Now()
 	c1 := streamtest.StartChild(t, childEnv, cfg)
+	c1.WaitBatches(t, 1) // the child holds its partitions before the others' standby pulls begin
 	a := start(t, st, url, share(1, 3))
 	b := start(t, st, url, share(2, 3))
 	c1.WaitBatches(t, streamtest.KillAfter(p, 200))

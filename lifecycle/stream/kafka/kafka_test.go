@@ -262,6 +262,7 @@ func TestKill9(t *testing.T) {
 	cfg := childConfig{Brokers: brokers, Group: "g", URL: url, Prefix: prefix, Batch: 200}
 	began := time.Now()
 	c1 := streamtest.StartChild(t, childEnv, cfg)
+	c1.WaitBatches(t, 1) // the child is in the group; the others join it
 	a := start(t, st, brokers, "g", cfg.Batch)
 	b := start(t, st, brokers, "g", cfg.Batch)
 	c1.WaitBatches(t, streamtest.KillAfter(p, 200))
