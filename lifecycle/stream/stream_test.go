@@ -3,6 +3,7 @@ package stream_test
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -222,5 +223,43 @@ func TestProcessAbandons(t *testing.T) {
 	}
 	if s := p.Stats(); s.Batches != 0 {
 		t.Errorf("an abandoned batch was counted: %s", s)
+	}
+}
+
+// TestDecodeHostile: Decode and Process never panic on mangled input,
+// and whatever Decode refuses comes with an invalid-event error.
+func TestDecodeHostile(t *testing.T) {
+	seeds := []string{visit, order, segment, "[" + visit + "," + segment + "]", `{"batch":[` + segment + `]}`, "", "[", "{", "null", `"x"`}
+	rng := rand.New(rand.NewPCG(21, 1))
+	st := store.NewMemory()
+	p := stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), st), &letters{}, stream.Options{})
+	var batch []stream.Message
+	for i := range 20_000 {
+		b := []byte(seeds[rng.IntN(len(seeds))])
+		for range rng.IntN(4) {
+			if len(b) == 0 {
+				b = append(b, byte(rng.IntN(256)))
+				continue
+			}
+			switch j := rng.IntN(len(b)); rng.IntN(3) {
+			case 0:
+				b[j] = byte(rng.IntN(256))
+			case 1:
+				b = append(b[:j], b[j+1:]...)
+			default:
+				const punct = "{}[]\",:\\"
+				b = append(b[:j], append([]byte{punct[rng.IntN(len(punct))]}, b[j:]...)...)
+			}
+		}
+		for _, f := range []stream.Format{stream.FormatAuto, stream.FormatJSON, stream.FormatSegment} {
+			evs, err := stream.Decode(f, b)
+			if err != nil && (evs != nil || !errors.Is(err, lifecycle.ErrInvalidEvent)) {
+				t.Fatalf("Decode(%v, %q) = %d events, %v", f, b, len(evs), err)
+			}
+		}
+		batch = append(batch, stream.Message{Topic: "t", Offset: int64(i), Value: b})
+	}
+	if _, err := p.Process(context.Background(), batch); err != nil {
+		t.Fatal(err)
 	}
 }
