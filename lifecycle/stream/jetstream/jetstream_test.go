@@ -227,7 +227,7 @@ func deadLetters(t testing.TB, url string) map[string]int {
 // record the plan (duplicates, shuffled, invalid messages) into one
 // Memory store; the result equals the sequential replay, every event is
 // applied exactly once over the three, and the dead letters are exactly
-// the invalid messages.
+// the invalid messages (each at least once).
 func TestGroup(t *testing.T) {
 	url := newServer(t)
 	p, ref := streamtest.Load(t)
@@ -249,7 +249,10 @@ func TestGroup(t *testing.T) {
 			t.Errorf("consumer %d recorded no batch: the partitions were not shared", i)
 		}
 	}
-	streamtest.CheckDead(t, deadLetters(t, url), invalid, false)
+	// (Repeats allowed: on a loaded machine a batch can outlast the
+	// tests' 3 s AckWait, and the server then delivers it again, dead
+	// letters included; docs/streams.md says they are at least once.)
+	streamtest.CheckDead(t, deadLetters(t, url), invalid, true)
 	t.Log("Memory: " + streamtest.Throughput(p, len(rs), elapsed))
 }
 
