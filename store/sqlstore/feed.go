@@ -47,21 +47,8 @@ func (s *Store) Changes(ctx context.Context, after lifecycle.Cursor, limit int) 
 		if err := ex.QueryRowContext(ctx, s.q.lockFeed).Scan(&last); err != nil {
 			return err
 		}
-		rows, err := ex.QueryContext(ctx, s.q.sequence, last)
+		top, err := s.number(ctx, ex, last)
 		if err != nil {
-			return err
-		}
-		top := last
-		for rows.Next() {
-			var pos int64
-			if err := rows.Scan(&pos); err != nil {
-				rows.Close()
-				return err
-			}
-			top = max(top, pos)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		if top > last {
@@ -80,6 +67,62 @@ func (s *Store) Changes(ctx context.Context, after lifecycle.Cursor, limit int) 
 
 // feedQuerier is what the feed's statements run on: a transaction, or a
 // connection inside one.
+// number gives up to 10,000 changes not numbered yet positions after
+// last, in the order of customer and seq, and returns the last position
+// given (last if none).
+func (s *Store) number(ctx context.Context, ex feedQuerier, last int64) (int64, error) {
+	if s.dialect == SQLite {
+		return s.numberSQLite(ctx, ex, last)
+	}
+	rows, err := ex.QueryContext(ctx, s.q.sequence, last)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	top := last
+	for rows.Next() {
+		var pos int64
+		if err := rows.Scan(&pos); err != nil {
+			return 0, err
+		}
+		top = max(top, pos)
+	}
+	return top, rows.Err()
+}
+
+// numberSQLite is number on SQLite: it lists the changes not numbered
+// (an index scan) and numbers them one by one by primary key, each
+// O(log n), in the feed's transaction.
+func (s *Store) numberSQLite(ctx context.Context, ex feedQuerier, last int64) (int64, error) {
+	rows, err := ex.QueryContext(ctx, s.q.unnumbered)
+	if err != nil {
+		return 0, err
+	}
+	type change struct {
+		id  string
+		seq int64
+	}
+	var todo []change
+	for rows.Next() {
+		var c change
+		if err := rows.Scan(&c.id, &c.seq); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		todo = append(todo, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for i, c := range todo {
+		if _, err := ex.ExecContext(ctx, s.q.number, last+int64(i)+1, c.id, c.seq); err != nil {
+			return 0, err
+		}
+	}
+	return last + int64(len(todo)), nil
+}
+
 type feedQuerier interface {
 	execQuerier
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)

@@ -20,6 +20,7 @@ type queries struct {
 	// position, returning the positions; setFeed stores the last position;
 	// changes lists a page after a position, with each customer's data.
 	lockFeed, sequence, setFeed, changes string
+	unnumbered, number                   string // SQLite only, in place of sequence
 	claim, cursor, advance               string // CursorKeeper
 	del                                  []string
 	listStage, count                     string
@@ -198,13 +199,13 @@ WHERE f.owner = excluded.owner OR f.until <= $3 RETURNING f.pos`,
 			del:        []string{`DELETE FROM {e} WHERE customer_id = ?`, `DELETE FROM {p}changes WHERE customer_id = ?`, `DELETE FROM {c} WHERE id = ?`},
 			addChanges: `INSERT INTO {p}changes (customer_id, seq) SELECT ?, value FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
 			lockFeed:   `SELECT last FROM {p}feed WHERE one = 1`,
-			sequence: `WITH todo AS (
-	SELECT customer_id, seq, row_number() OVER (ORDER BY customer_id, seq) AS n
-	FROM {p}changes WHERE pos IS NULL ORDER BY customer_id, seq LIMIT 10000
-)
-UPDATE {p}changes AS ch SET pos = ? + todo.n FROM todo
-WHERE ch.customer_id = todo.customer_id AND ch.seq = todo.seq AND ch.pos IS NULL RETURNING pos`,
-			setFeed: `UPDATE {p}feed SET last = ? WHERE one = 1`,
+			// SQLite numbers the changes one row at a time, in Go (see
+			// Store.numberSQLite): its plan for PostgreSQL's UPDATE ...
+			// FROM todo scanned todo for every row, quadratic in the
+			// changes not numbered yet.
+			unnumbered: `SELECT customer_id, seq FROM {p}changes WHERE pos IS NULL ORDER BY customer_id, seq LIMIT 10000`,
+			number:     `UPDATE {p}changes SET pos = ? WHERE customer_id = ? AND seq = ? AND pos IS NULL`,
+			setFeed:    `UPDATE {p}feed SET last = ? WHERE one = 1`,
 			// Each customer's data once per page, on its first row: a
 			// customer with many changes would otherwise be sent (and
 			// decoded) once per change.
@@ -223,7 +224,7 @@ WHERE f.owner = excluded.owner OR f.until <= ?3 RETURNING pos`,
 	}
 	for _, p := range []*string{&q.get, &q.scan, &q.version, &q.insert, &q.update, &q.insKeys, &q.delKeys,
 		&q.applyRead, &q.applyWrite, &q.applyWrite1, &q.versions, &q.addKeys, &q.due, &q.listStage, &q.count, &q.countAll,
-		&q.addChanges, &q.lockFeed, &q.sequence, &q.setFeed, &q.changes, &q.claim, &q.cursor, &q.advance} {
+		&q.addChanges, &q.lockFeed, &q.sequence, &q.unnumbered, &q.number, &q.setFeed, &q.changes, &q.claim, &q.cursor, &q.advance} {
 		*p = r.Replace(*p)
 	}
 	for i := range q.del {
