@@ -318,30 +318,37 @@ func TestKill9(t *testing.T) {
 	t.Logf("%s: %s; one killed after %s and restarted", streamtest.Engine(dsn), streamtest.Throughput(p, 3, elapsed), killed.Round(time.Millisecond))
 }
 
-// TestThroughput measures the plan recorded by one consumer and by three
-// (each preferring a third of the partitions) into the SQL store of
-// streamtest.SQL (a measurement: see streamtest.Bench).
-func TestThroughput(t *testing.T) {
-	streamtest.Bench(t)
-	p, ref := streamtest.Load(t)
+// BenchmarkThroughput measures the plan recorded by one consumer and by
+// three (each preferring a third of the partitions) into the SQL store of
+// streamtest.SQL. An op sends the plan to a new server (outside the
+// timer) and consumes all of it; run it with -benchtime 1x
+// (CLM_STREAM_FULL=1: the scale).
+func BenchmarkThroughput(b *testing.B) {
+	p, ref := streamtest.Load(b)
 	for _, n := range []int{1, 3} {
-		url := newServer(t)
-		send(t, url, p)
-		st, dsn, _ := streamtest.SQL(t, "jstp")
-		began := time.Now()
-		var rs []*streamtest.Running
-		for i := range n {
-			cfg := config(share(i, n))
-			cfg.Batch = 500
-			rs = append(rs, startWith(t, st, url, cfg))
-		}
-		waitAcked(t, url, streamtest.Timeout(4*time.Minute), rs...)
-		elapsed := time.Since(began)
-		for _, r := range rs {
-			r.Halt(t)
-		}
-		streamtest.Check(t, ref, st)
-		t.Logf("%s: %s", streamtest.Engine(dsn), streamtest.Throughput(p, n, elapsed))
+		b.Run(fmt.Sprintf("consumers=%d", n), func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				url := newServer(b)
+				send(b, url, p)
+				st, _, _ := streamtest.SQL(b, "jstp")
+				b.StartTimer()
+				var rs []*streamtest.Running
+				for i := range n {
+					cfg := config(share(i, n))
+					cfg.Batch = 500
+					rs = append(rs, startWith(b, st, url, cfg))
+				}
+				waitAcked(b, url, streamtest.Timeout(4*time.Minute), rs...)
+				b.StopTimer()
+				for _, r := range rs {
+					r.Halt(b)
+				}
+				streamtest.Check(b, ref, st)
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(b.N*len(p.Messages))/b.Elapsed().Seconds(), "messages/s")
+		})
 	}
 }
 

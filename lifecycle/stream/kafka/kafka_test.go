@@ -279,28 +279,34 @@ func TestKill9(t *testing.T) {
 	t.Logf("%s: %s; one killed after %s and restarted", streamtest.Engine(url), streamtest.Throughput(p, 3, elapsed), killed.Round(time.Millisecond))
 }
 
-// TestThroughput measures the plan recorded by one consumer and by
-// three into the SQL store of streamtest.SQL (a measurement: see
-// streamtest.Bench).
-func TestThroughput(t *testing.T) {
-	streamtest.Bench(t)
-	p, ref := streamtest.Load(t)
+// BenchmarkThroughput measures the plan recorded by one consumer and by
+// three in one group into the SQL store of streamtest.SQL. An op sends
+// the plan to a new cluster (outside the timer) and consumes all of it;
+// run it with -benchtime 1x (CLM_STREAM_FULL=1: the scale).
+func BenchmarkThroughput(b *testing.B) {
+	p, ref := streamtest.Load(b)
 	for _, n := range []int{1, 3} {
-		brokers := newCluster(t)
-		send(t, brokers, p)
-		st, url, _ := streamtest.SQL(t, "kafkatp")
-		began := time.Now()
-		var rs []*streamtest.Running
-		for range n {
-			rs = append(rs, start(t, st, brokers, "g", 500))
-		}
-		waitCommitted(t, brokers, "g", streamtest.Timeout(4*time.Minute), rs...)
-		elapsed := time.Since(began)
-		for _, r := range rs {
-			r.Halt(t)
-		}
-		streamtest.Check(t, ref, st)
-		t.Logf("%s: %s", streamtest.Engine(url), streamtest.Throughput(p, n, elapsed))
+		b.Run(fmt.Sprintf("consumers=%d", n), func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				brokers := newCluster(b)
+				send(b, brokers, p)
+				st, _, _ := streamtest.SQL(b, "kafkatp")
+				b.StartTimer()
+				var rs []*streamtest.Running
+				for range n {
+					rs = append(rs, start(b, st, brokers, "g", 500))
+				}
+				waitCommitted(b, brokers, "g", streamtest.Timeout(4*time.Minute), rs...)
+				b.StopTimer()
+				for _, r := range rs {
+					r.Halt(b)
+				}
+				streamtest.Check(b, ref, st)
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(b.N*len(p.Messages))/b.Elapsed().Seconds(), "messages/s")
+		})
 	}
 }
 

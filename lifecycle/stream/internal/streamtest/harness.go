@@ -286,14 +286,6 @@ func Timeout(d time.Duration) time.Duration {
 	return d
 }
 
-// Bench skips t unless CLM_STREAM_FULL=1 or CLM_STREAM_BENCH=1: the
-// throughput runs are measurements, not checks to run in CI.
-func Bench(t *testing.T) {
-	if !Full() && os.Getenv("CLM_STREAM_BENCH") != "1" {
-		t.Skip("a measurement: set CLM_STREAM_BENCH=1 (or CLM_STREAM_FULL=1 for the issue's scale)")
-	}
-}
-
 // Baseline records the plan's valid messages straight into st with
 // RecordBatch, as writers consumers would without a log: the messages
 // of each of partitions partitions in the plan's order, cut into batches
