@@ -56,28 +56,36 @@ const (
 	ReferralConverted EventType = "referral_converted"
 )
 
-// StandardTypes returns the standard event vocabulary in a fixed order.
-func StandardTypes() []EventType {
-	return []EventType{
-		AdImpression, SiteVisited, ContentViewed, ContentDownloaded, SignedUp,
-		NewsletterSubscribed, InquirySent, ChatStarted, ProductViewed, CartAdded,
-		CheckoutStarted, OrderCompleted, OrderRefunded, SubscriptionStarted, SubscriptionRenewed,
-		SubscriptionCancelled, TicketOpened, TicketResolved, SurveyAnswered,
-		ReviewPosted, SocialShared, ReferralMade, LoyaltyJoined, ReferralConverted,
-	}
-}
-
-// Standard reports whether t is in the standard vocabulary.
-func (t EventType) Standard() bool {
-	switch t {
-	case AdImpression, SiteVisited, ContentViewed, ContentDownloaded, SignedUp,
-		NewsletterSubscribed, InquirySent, ChatStarted, ProductViewed, CartAdded,
-		CheckoutStarted, OrderCompleted, OrderRefunded, SubscriptionStarted, SubscriptionRenewed,
-		SubscriptionCancelled, TicketOpened, TicketResolved, SurveyAnswered,
-		ReviewPosted, SocialShared, ReferralMade, LoyaltyJoined, ReferralConverted:
-		return true
-	}
-	return false
+// vocabulary is the one table of the standard event types: each type and
+// its kind, in the order of [StandardTypes]. Adding a standard type is a
+// constant above and its row here; everything else that knows the
+// vocabulary (validation, [EventType.Kind], [Facts.Revenue], the
+// built-in models of package model) reads this table.
+var vocabulary = [...]StandardType{
+	{AdImpression, KindExposure},
+	{SiteVisited, KindVisit},
+	{ContentViewed, KindExposure},
+	{ContentDownloaded, KindEngagement},
+	{SignedUp, KindEngagement},
+	{NewsletterSubscribed, KindEngagement},
+	{InquirySent, KindEngagement},
+	{ChatStarted, KindEngagement},
+	{ProductViewed, KindConsideration},
+	{CartAdded, KindConsideration},
+	{CheckoutStarted, KindConsideration},
+	{OrderCompleted, KindOrder},
+	{OrderRefunded, KindRefund},
+	{SubscriptionStarted, KindSubscription},
+	{SubscriptionRenewed, KindSubscription},
+	{SubscriptionCancelled, KindCancellation},
+	{TicketOpened, KindTicketOpened},
+	{TicketResolved, KindTicketResolved},
+	{SurveyAnswered, KindAdvocacy},
+	{ReviewPosted, KindAdvocacy},
+	{SocialShared, KindAdvocacy},
+	{ReferralMade, KindAdvocacy},
+	{LoyaltyJoined, KindEngagement},
+	{ReferralConverted, KindReferralCredit},
 }
 
 // ScoreAttr is the attribute that carries a survey answer's score (an

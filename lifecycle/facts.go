@@ -139,20 +139,36 @@ func (f *Facts) Orders() int64 {
 	return n
 }
 
-// Revenue returns the net money received in currency cur: completed
-// orders, subscription starts and subscription renewals less refunds.
-// The money received saturates at math.MaxInt64 (each amount is at most
-// that, see [Sum]), so the result never overflows.
+// Revenue returns the net money received in currency cur: purchases
+// (the types of kind [KindOrder] and [KindSubscription]: completed
+// orders, subscription starts and subscription renewals) less refunds
+// ([KindRefund]). The money received and the money refunded each saturate
+// at math.MaxInt64 (each amount is at most that, see [Sum]), so the
+// result never overflows.
 func (f *Facts) Revenue(cur string) int64 {
-	in := f.Amount(OrderCompleted, cur)
-	for _, t := range [...]EventType{SubscriptionStarted, SubscriptionRenewed} {
-		if r := f.Amount(t, cur); in > math.MaxInt64-r {
-			in = math.MaxInt64
-		} else {
-			in += r
+	var in, out int64
+	for i := range f.Sums {
+		s := &f.Sums[i]
+		if s.Currency != cur {
+			continue
+		}
+		switch k := s.Type.Kind(); {
+		case k.Purchase():
+			in = addSat(in, s.Amount)
+		case k == KindRefund:
+			out = addSat(out, s.Amount)
 		}
 	}
-	return in - f.Amount(OrderRefunded, cur)
+	return in - out
+}
+
+// addSat returns a + b for non-negative a and b, saturating at
+// math.MaxInt64.
+func addSat(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // Currencies returns the currencies of every amount recorded for the

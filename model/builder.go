@@ -320,8 +320,9 @@ func (m *Custom) Rule(id stage.ID) (r Rule, ok bool) {
 // EventTypes returns the event types the model's rules read, in the order
 // the stages and rules first name them, each once: the types of [Count],
 // [Within], [Tenure] and [After]; order_completed and order_refunded for
-// [Orders]; those, subscription_started and subscription_renewed for
-// [Spent]; referral_converted
+// [Orders]; the standard types of a purchase or refund kind (what
+// [lifecycle.Facts.Revenue] reads: order_completed, order_refunded,
+// subscription_started, subscription_renewed) for [Spent]; referral_converted
 // for [Referrals]; survey_answered for [Score]. A [Func] predicate is
 // opaque and adds nothing. model/modeltest reads this list (its
 // TypeReader interface) to draw these types more often in its random
@@ -346,7 +347,11 @@ func (m *Custom) EventTypes() []lifecycle.EventType {
 		case opOrders:
 			add(lifecycle.OrderCompleted, lifecycle.OrderRefunded)
 		case opSpent:
-			add(lifecycle.OrderCompleted, lifecycle.OrderRefunded, lifecycle.SubscriptionStarted, lifecycle.SubscriptionRenewed)
+			for _, v := range lifecycle.Vocabulary() { // what Facts.Revenue reads
+				if v.Kind.Purchase() || v.Kind == lifecycle.KindRefund {
+					add(v.Type)
+				}
+			}
 		case opReferrals:
 			add(lifecycle.ReferralConverted)
 		case opScore:

@@ -91,10 +91,8 @@ func (m *sixStage) Name() string { return SixStageName }
 func (m *sixStage) Stages() *stage.Graph { return sixStageGraph }
 
 const (
-	sixEngaged = kSignedUp | kNewsletterSubscribed | kContentDownloaded | kInquirySent |
-		kChatStarted | kLoyaltyJoined | kSocialShared | kReviewPosted | kSurveyAnswered |
-		kReferralMade | kTicketOpened
-	sixEvaluating = kProductViewed | kCartAdded | kCheckoutStarted | purchased
+	sixEngaged    = kEngagement | kAdvocacy | kTicketOpened
+	sixEvaluating = kConsideration | purchased
 )
 
 func (m *sixStage) Stage(f *lifecycle.Facts, now time.Time) stage.ID {

@@ -90,8 +90,7 @@ func (m *sterneCutler) Name() string { return SterneCutlerName }
 
 func (m *sterneCutler) Stages() *stage.Graph { return sterneCutlerGraph }
 
-const scEngaged = kSignedUp | kNewsletterSubscribed | kProductViewed | kCartAdded |
-	kCheckoutStarted | kInquirySent | kChatStarted | kContentDownloaded | kLoyaltyJoined
+const scEngaged = kEngagement | kConsideration
 
 func (m *sterneCutler) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
 	s := summarize(f)

@@ -2,139 +2,197 @@ package model
 
 import (
 	"math"
+	"strconv"
 	"time"
 
+	"github.com/clmkit/clm/internal/typeindex"
 	"github.com/clmkit/clm/lifecycle"
 )
 
-// kind is a bit per standard event type, for the built-ins' event sets.
+// kind is a bit per kind of standard event type ([lifecycle.EventKind]),
+// for the built-ins' event sets: model reads a customer's events by kind,
+// never by name, so a type added to lifecycle's vocabulary is read here
+// with the others of its kind, with no edit in this package.
 type kind uint32
 
+// The bits of the kinds.
 const (
-	kAdImpression kind = 1 << iota
-	kSiteVisited
-	kContentViewed
-	kContentDownloaded
-	kSignedUp
-	kNewsletterSubscribed
-	kInquirySent
-	kChatStarted
-	kProductViewed
-	kCartAdded
-	kCheckoutStarted
-	kOrderCompleted
-	kOrderRefunded
-	kSubscriptionRenewed
-	kSubscriptionCancelled
-	kTicketOpened
-	kTicketResolved
-	kSurveyAnswered
-	kReviewPosted
-	kSocialShared
-	kReferralMade
-	kLoyaltyJoined
-	kReferralConverted
-	kSubscriptionStarted
+	kExposure       kind = 1 << lifecycle.KindExposure
+	kVisit          kind = 1 << lifecycle.KindVisit
+	kEngagement     kind = 1 << lifecycle.KindEngagement
+	kConsideration  kind = 1 << lifecycle.KindConsideration
+	kOrder          kind = 1 << lifecycle.KindOrder
+	kRefund         kind = 1 << lifecycle.KindRefund
+	kSubscription   kind = 1 << lifecycle.KindSubscription
+	kCancellation   kind = 1 << lifecycle.KindCancellation
+	kTicketOpened   kind = 1 << lifecycle.KindTicketOpened
+	kTicketResolved kind = 1 << lifecycle.KindTicketResolved
+	kAdvocacy       kind = 1 << lifecycle.KindAdvocacy
+	kReferralCredit kind = 1 << lifecycle.KindReferralCredit
 )
 
 // summary is what the built-ins need from the facts, gathered in one pass
-// over the tallies so that classification does not allocate.
+// over the tallies so that classification does not allocate. Several
+// standard types of one kind add up: counts saturate, firsts take the
+// earliest, lasts the latest.
 type summary struct {
-	has                      kind // standard types with at least one event
+	has                      kind // kinds with at least one event
 	completed, refunded      int64
-	subs                     int64 // subscription starts and renewals, saturating
+	subs                     int64 // subscription payments (starts and renewals), saturating
 	visits, refs             int64
 	firstOrder, lastOrder    time.Time
-	firstSub, lastSub        time.Time // of subscription starts and renewals together
+	firstSub, lastSub        time.Time // of subscription payments
 	lastCancel               time.Time
 	lastTicket, lastResolved time.Time
 }
 
-// kinds maps a standard event type to its bit through a collision-free
-// hash of its length, first byte and fourth byte from the end (checked at
-// init and by TestKinds), so that summarize costs one string comparison
-// per tally. Every type of lifecycle.StandardTypes must be here, in the
-// order of the k constants (TestKinds checks that too): adding a standard
-// type means a constant above and an entry here, and, if the hash then
-// collides, new multipliers in slot and summarize (TestKinds names the
-// colliding types).
-var kinds [64]struct {
+// kinds looks a standard event type up by name, so that summarize costs
+// one string comparison per tally: a table laid out at init by
+// typeindex.Find from lifecycle's vocabulary (lifecycle.Vocabulary), the
+// one list of standard types and their kinds. This package has no list
+// of its own: TestKindsFromVocabulary adds types to a copy of the
+// vocabulary and checks they are read by their kind.
+var kinds = newKindIndex(lifecycle.Vocabulary())
+
+// kindIndex is the layout of kinds.
+type kindIndex struct {
+	slots [typeindex.Size]kindEntry
+	// rest holds the types typeindex could not place, each with the
+	// alias it is read as: a name in a free slot, of the same kind.
+	rest []alias
+}
+
+type kindEntry struct {
 	t lifecycle.EventType
 	k kind
 }
 
-// kindOrder lists the standard types in the order of their k constants.
-var kindOrder = []lifecycle.EventType{
-	lifecycle.AdImpression, lifecycle.SiteVisited, lifecycle.ContentViewed, lifecycle.ContentDownloaded,
-	lifecycle.SignedUp, lifecycle.NewsletterSubscribed, lifecycle.InquirySent, lifecycle.ChatStarted,
-	lifecycle.ProductViewed, lifecycle.CartAdded, lifecycle.CheckoutStarted, lifecycle.OrderCompleted,
-	lifecycle.OrderRefunded, lifecycle.SubscriptionRenewed, lifecycle.SubscriptionCancelled,
-	lifecycle.TicketOpened, lifecycle.TicketResolved, lifecycle.SurveyAnswered, lifecycle.ReviewPosted,
-	lifecycle.SocialShared, lifecycle.ReferralMade, lifecycle.LoyaltyJoined, lifecycle.ReferralConverted,
-	lifecycle.SubscriptionStarted,
-}
+type alias struct{ t, as lifecycle.EventType }
 
-// slot hashes a type of at least 4 bytes (every standard type is longer;
-// summarize skips shorter ones, which are custom). It is written out in
-// summarize too, where the compiler then checks no bound.
-func slot(t lifecycle.EventType) int {
-	return (len(t) + int(t[0])*5 + int(t[len(t)-4])<<3) & 63
-}
-
-func init() {
-	for i, t := range kindOrder {
-		e := &kinds[slot(t)]
-		if e.t != "" {
-			panic("model: event types " + string(e.t) + " and " + string(t) + " share a slot: change the multipliers in slot and summarize")
-		}
-		e.t, e.k = t, kind(1)<<i
+func newKindIndex(vocab []lifecycle.StandardType) kindIndex {
+	names := make([]string, len(vocab))
+	for i, v := range vocab {
+		names[i] = string(v.Type)
 	}
+	l := typeindex.Find(names)
+	var x kindIndex
+	for i, s := range l.Slots {
+		if s >= 0 {
+			x.slots[s] = kindEntry{t: vocab[i].Type, k: kind(1) << vocab[i].Kind}
+		}
+	}
+	as := map[lifecycle.EventKind]lifecycle.EventType{}
+	for i, s := range l.Slots {
+		if s >= 0 {
+			continue
+		}
+		k := vocab[i].Kind
+		if _, ok := as[k]; !ok {
+			free := typeindex.Free(l)
+			if free < 0 {
+				panic("model: more than " + strconv.Itoa(typeindex.Size-len(as)-1) + " standard event types: raise typeindex.Size")
+			}
+			name := lifecycle.EventType(typeindex.Alias(free))
+			x.slots[free] = kindEntry{t: name, k: kind(1) << k}
+			l.Slots = append(l.Slots, free) // taken
+			as[k] = name
+		}
+		x.rest = append(x.rest, alias{vocab[i].Type, as[k]})
+	}
+	return x
 }
 
+// aliased returns a copy of ts with each standard type that has no slot
+// of its own replaced by its alias. It allocates, but only for a
+// vocabulary with such types (TestVocabularyPlaced in lifecycle keeps the
+// standard one free of them).
+func aliased(ts []lifecycle.Tally) []lifecycle.Tally {
+	c := make([]lifecycle.Tally, len(ts))
+	copy(c, ts)
+	for i := range c {
+		for _, a := range kinds.rest {
+			if c[i].Type == a.t {
+				c[i].Type = a.as
+			}
+		}
+	}
+	return c
+}
+
+// summarize gathers the summary of f in one pass over its tallies.
 func summarize(f *lifecycle.Facts) (s summary) {
-	for i := range f.Tallies {
-		t := &f.Tallies[i]
+	ts := f.Tallies
+	if kinds.rest != nil {
+		ts = aliased(ts)
+	}
+	for i := range ts {
+		t := &ts[i]
 		ty := t.Type
 		if t.Count <= 0 || len(ty) < 4 {
 			continue
 		}
-		// slot(ty), written out so that the compiler sees len(ty) ≥ 4 and
-		// checks no bound.
-		e := &kinds[(len(ty)+int(ty[0])*5+int(ty[len(ty)-4])<<3)&63]
-		if e.t != t.Type {
+		// typeindex.Slot, written out so that the compiler sees len(ty) ≥ 4
+		// and checks no bound.
+		e := &kinds.slots[(len(ty)+int(ty[0])*5+int(ty[len(ty)-4])<<3)&(typeindex.Size-1)]
+		if e.t != ty {
 			continue // a custom type
 		}
-		s.has |= e.k
-		switch e.k {
-		case kSiteVisited:
-			s.visits = t.Count
-		case kOrderCompleted:
-			s.completed, s.firstOrder, s.lastOrder = t.Count, t.First, t.Last
-		case kOrderRefunded:
-			s.refunded = t.Count
-		case kSubscriptionRenewed, kSubscriptionStarted:
-			if s.subs == 0 { // the first of the two
+		k := e.k
+		switch k {
+		case kVisit:
+			s.visits = addSat(s.visits, t.Count)
+		case kOrder:
+			if s.has&kOrder == 0 {
+				s.completed, s.firstOrder, s.lastOrder = t.Count, t.First, t.Last
+				break
+			}
+			s.completed = addSat(s.completed, t.Count)
+			span(&s.firstOrder, &s.lastOrder, t)
+		case kRefund:
+			s.refunded = addSat(s.refunded, t.Count)
+		case kSubscription:
+			if s.has&kSubscription == 0 {
 				s.subs, s.firstSub, s.lastSub = t.Count, t.First, t.Last
 				break
 			}
-			s.subs = min(s.subs, math.MaxInt64-t.Count) + t.Count // saturating: both are positive
-			if t.First.Before(s.firstSub) {
-				s.firstSub = t.First
-			}
-			if t.Last.After(s.lastSub) {
-				s.lastSub = t.Last
-			}
-		case kSubscriptionCancelled:
-			s.lastCancel = t.Last
+			s.subs = addSat(s.subs, t.Count)
+			span(&s.firstSub, &s.lastSub, t)
+		case kCancellation:
+			later(&s.lastCancel, s.has&kCancellation != 0, t.Last)
 		case kTicketOpened:
-			s.lastTicket = t.Last
+			later(&s.lastTicket, s.has&kTicketOpened != 0, t.Last)
 		case kTicketResolved:
-			s.lastResolved = t.Last
-		case kReferralConverted:
-			s.refs = t.Count
+			later(&s.lastResolved, s.has&kTicketResolved != 0, t.Last)
+		case kReferralCredit:
+			s.refs = addSat(s.refs, t.Count)
 		}
+		s.has |= k
 	}
 	return s
+}
+
+// addSat returns a + b for non-negative a and b, saturating at
+// math.MaxInt64.
+func addSat(a, b int64) int64 {
+	return min(a, math.MaxInt64-b) + b
+}
+
+// span widens first..last to take in the tally's first and last times.
+func span(first, last *time.Time, t *lifecycle.Tally) {
+	if t.First.Before(*first) {
+		*first = t.First
+	}
+	if t.Last.After(*last) {
+		*last = t.Last
+	}
+}
+
+// later sets *last to at when nothing was there yet (seen is false) or at
+// is later.
+func later(last *time.Time, seen bool, at time.Time) {
+	if !seen || at.After(*last) {
+		*last = at
+	}
 }
 
 // purchases returns the net purchases: completed orders less refunded ones
@@ -148,8 +206,8 @@ func (s *summary) purchases() int64 {
 	return n + s.subs
 }
 
-// purchased is every standard type that is a purchase.
-const purchased = kOrderCompleted | kSubscriptionRenewed | kSubscriptionStarted
+// purchased is every kind that is a purchase (lifecycle.EventKind.Purchase).
+const purchased = kOrder | kSubscription
 
 // everBought reports an order, a subscription start or a renewal,
 // refunded or not.
@@ -157,14 +215,14 @@ func (s *summary) everBought() bool {
 	return s.has&purchased != 0
 }
 
-// subscribed are the subscription types: starts and renewals.
-const subscribed = kSubscriptionRenewed | kSubscriptionStarted
+// subscribed is the kind of subscription payments: starts and renewals.
+const subscribed = kSubscription
 
 // firstPurchase is the earliest order, subscription start or renewal,
 // refunded or not.
 func (s *summary) firstPurchase() time.Time {
 	switch {
-	case s.has&kOrderCompleted == 0:
+	case s.has&kOrder == 0:
 		return s.firstSub
 	case s.has&subscribed == 0:
 		return s.firstOrder

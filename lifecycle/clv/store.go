@@ -346,12 +346,13 @@ func isCurrencyCode(s string) bool {
 	return true
 }
 
-// isPurchaseType reports whether t may be a purchase type: OrderCompleted,
-// SubscriptionStarted, SubscriptionRenewed, or a non-standard name with a
-// vendor prefix.
+// isPurchaseType reports whether t may be a purchase type: a standard
+// type of a purchase kind (OrderCompleted, SubscriptionStarted,
+// SubscriptionRenewed: see [lifecycle.EventKind.Purchase]), or a
+// non-standard name with a vendor prefix.
 func isPurchaseType(t lifecycle.EventType) bool {
 	switch {
-	case t == lifecycle.OrderCompleted, t == lifecycle.SubscriptionStarted, t == lifecycle.SubscriptionRenewed:
+	case t.Kind().Purchase():
 		return true
 	case t.Standard():
 		return false
