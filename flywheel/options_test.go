@@ -3,35 +3,17 @@ package flywheel_test
 import (
 	"context"
 	"errors"
-	"go/ast"
-	"go/importer"
-	"go/parser"
-	"go/token"
-	"go/types"
-	"io"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/clmkit/clm/flywheel"
+	"github.com/clmkit/clm/internal/typecheck"
 )
 
 // typeCheck type-checks a file of package p importing flywheel, store and
 // time, and returns the type errors.
 func typeCheck(t *testing.T, body string) []string {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-export", "-deps", "-f", "{{.ImportPath}}={{.Export}}",
-		"github.com/clmkit/clm/flywheel", "github.com/clmkit/clm/store", "context", "time").Output()
-	if err != nil {
-		t.Fatalf("go list -export: %v", err)
-	}
-	exports := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if path, file, ok := strings.Cut(line, "="); ok {
-			exports[path] = file
-		}
-	}
 	src := `package p
 
 import (
@@ -51,15 +33,10 @@ var (
 )
 
 ` + body
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "p.go", src, 0)
+	errs, err := typecheck.Errors(src, "github.com/clmkit/clm/flywheel", "github.com/clmkit/clm/store", "context", "time")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var errs []string
-	lookup := func(path string) (io.ReadCloser, error) { return os.Open(exports[path]) }
-	conf := types.Config{Importer: importer.ForCompiler(fset, "gc", lookup), Error: func(err error) { errs = append(errs, err.Error()) }}
-	_, _ = conf.Check("p", fset, []*ast.File{f}, nil)
 	return errs
 }
 

@@ -1,18 +1,11 @@
 package model_test
 
 import (
-	"go/ast"
-	"go/importer"
-	"go/parser"
-	"go/token"
-	"go/types"
-	"io"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/clmkit/clm/internal/typecheck"
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/model"
 )
@@ -22,26 +15,10 @@ import (
 func typeCheck(t *testing.T, body string) []string {
 	t.Helper()
 	src := "package p\n\nimport (\n\t\"time\"\n\n\t\"github.com/clmkit/clm/model\"\n)\n\nvar _ = time.Hour\n\n" + body
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "p.go", src, 0)
+	errs, err := typecheck.Errors(src, "github.com/clmkit/clm/model", "time")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Export data of model and its dependencies, from the build cache.
-	out, err := exec.Command("go", "list", "-export", "-deps", "-f", "{{.ImportPath}}={{.Export}}", "github.com/clmkit/clm/model", "time").Output()
-	if err != nil {
-		t.Fatalf("go list -export: %v", err)
-	}
-	exports := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if path, file, ok := strings.Cut(line, "="); ok {
-			exports[path] = file
-		}
-	}
-	lookup := func(path string) (io.ReadCloser, error) { return os.Open(exports[path]) }
-	var errs []string
-	conf := types.Config{Importer: importer.ForCompiler(fset, "gc", lookup), Error: func(err error) { errs = append(errs, err.Error()) }}
-	_, _ = conf.Check("p", fset, []*ast.File{f}, nil)
 	return errs
 }
 

@@ -1,16 +1,10 @@
 package modeltest_test
 
 import (
-	"go/ast"
-	"go/importer"
-	"go/parser"
-	"go/token"
-	"go/types"
-	"io"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/clmkit/clm/internal/typecheck"
 )
 
 // EveryEdge and MaxReports do not apply to Unused, which reports no
@@ -20,28 +14,12 @@ func TestOptionsThatDoNotApply(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list -export")
 	}
-	out, err := exec.Command("go", "list", "-export", "-deps", "-f", "{{.ImportPath}}={{.Export}}",
-		"github.com/clmkit/clm/model/modeltest", "github.com/clmkit/clm/model", "time").Output()
-	if err != nil {
-		t.Fatalf("go list -export: %v", err)
-	}
-	exports := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if path, file, ok := strings.Cut(line, "="); ok {
-			exports[path] = file
-		}
-	}
 	check := func(body string) []string {
 		src := "package p\n\nimport (\n\t\"time\"\n\n\t\"github.com/clmkit/clm/model\"\n\t\"github.com/clmkit/clm/model/modeltest\"\n)\n\nvar m = model.SterneCutler()\nvar _ = time.Hour\n\n" + body
-		fset := token.NewFileSet()
-		f, err := parser.ParseFile(fset, "p.go", src, 0)
+		errs, err := typecheck.Errors(src, "github.com/clmkit/clm/model/modeltest", "github.com/clmkit/clm/model", "time")
 		if err != nil {
 			t.Fatal(err)
 		}
-		var errs []string
-		lookup := func(path string) (io.ReadCloser, error) { return os.Open(exports[path]) }
-		conf := types.Config{Importer: importer.ForCompiler(fset, "gc", lookup), Error: func(err error) { errs = append(errs, err.Error()) }}
-		_, _ = conf.Check("p", fset, []*ast.File{f}, nil)
 		return errs
 	}
 	ok := `
