@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -151,4 +152,22 @@ func Encode(events ...lifecycle.Event) ([]Outgoing, error) {
 type Position struct {
 	Partition int32
 	Offset    int64
+}
+
+// Sender publishes messages as they are and returns where each was
+// stored, waiting until all are; on an error some may have been stored.
+// Each engine's Producer is one.
+type Sender interface {
+	Send(ctx context.Context, msgs []Outgoing) ([]Position, error)
+}
+
+// Publish publishes each event as its own message keyed by its customer
+// ID (see [Encode]) through s, and waits until all are stored.
+func Publish(ctx context.Context, s Sender, events ...lifecycle.Event) error {
+	msgs, err := Encode(events...)
+	if err != nil {
+		return err
+	}
+	_, err = s.Send(ctx, msgs)
+	return err
 }

@@ -407,12 +407,7 @@ func NewProducer(js jetstream.JetStream, cfg Config) (*Producer, error) {
 // customer's partition (see [stream.Encode] and [stream.Partition]) and
 // waits until the stream has stored them.
 func (p *Producer) Publish(ctx context.Context, events ...lifecycle.Event) error {
-	msgs, err := stream.Encode(events...)
-	if err != nil {
-		return err
-	}
-	_, err = p.Send(ctx, msgs)
-	return err
+	return stream.Publish(ctx, p, events...)
 }
 
 // Send publishes messages as they are to the subjects of their keys'

@@ -301,12 +301,7 @@ func NewProducer(brokers []string, topic string, opts ...kgo.Opt) (*Producer, er
 // Publish publishes each event as its own message keyed by its customer
 // ID (see [stream.Encode]) and waits until the cluster has stored them.
 func (p *Producer) Publish(ctx context.Context, events ...lifecycle.Event) error {
-	msgs, err := stream.Encode(events...)
-	if err != nil {
-		return err
-	}
-	_, err = p.Send(ctx, msgs)
-	return err
+	return stream.Publish(ctx, p, events...)
 }
 
 // Send publishes messages as they are, in order, and returns where each
