@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/clmkit/clm/flywheel"
@@ -33,12 +34,21 @@ var (
 )
 
 ` + body
-	errs, err := typecheck.Errors(src, "github.com/clmkit/clm/flywheel", "github.com/clmkit/clm/store", "context", "time")
+	c, err := checker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs, err := c.Errors(src)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return errs
 }
+
+// checker finds the export data the snippets need once.
+var checker = sync.OnceValues(func() (*typecheck.Checker, error) {
+	return typecheck.New("github.com/clmkit/clm/flywheel", "github.com/clmkit/clm/store", "context", "time")
+})
 
 // An option a simulation does not read is a compile error, never
 // ignored; an option several read works with each of them.

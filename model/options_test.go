@@ -2,6 +2,7 @@ package model_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,12 +16,21 @@ import (
 func typeCheck(t *testing.T, body string) []string {
 	t.Helper()
 	src := "package p\n\nimport (\n\t\"time\"\n\n\t\"github.com/clmkit/clm/model\"\n)\n\nvar _ = time.Hour\n\n" + body
-	errs, err := typecheck.Errors(src, "github.com/clmkit/clm/model", "time")
+	c, err := checker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs, err := c.Errors(src)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return errs
 }
+
+// checker finds the export data the snippets need once.
+var checker = sync.OnceValues(func() (*typecheck.Checker, error) {
+	return typecheck.New("github.com/clmkit/clm/model", "time")
+})
 
 // An option a built-in does not read is a compile error, never ignored;
 // an option several read works with each of them.

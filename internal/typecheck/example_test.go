@@ -7,11 +7,19 @@ import (
 )
 
 func Example() {
-	errs, err := typecheck.Errors("package p\n\nimport \"strings\"\n\nvar _ int = strings.ToUpper(\"a\")\n", "strings")
+	c, err := typecheck.New("strings")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(len(errs) == 1, errs[0] != "")
-	// Output: true true
+	for _, src := range []string{
+		"package p\n\nimport \"strings\"\n\nvar _ string = strings.ToUpper(\"a\")\n",
+		"package p\n\nimport \"strings\"\n\nvar _ int = strings.ToUpper(\"a\")\n",
+	} {
+		errs, err := c.Errors(src)
+		fmt.Println(len(errs), err)
+	}
+	// Output:
+	// 0 <nil>
+	// 1 <nil>
 }

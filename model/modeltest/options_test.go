@@ -14,9 +14,13 @@ func TestOptionsThatDoNotApply(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list -export")
 	}
+	c, err := typecheck.New("github.com/clmkit/clm/model/modeltest", "github.com/clmkit/clm/model", "time")
+	if err != nil {
+		t.Fatal(err)
+	}
 	check := func(body string) []string {
 		src := "package p\n\nimport (\n\t\"time\"\n\n\t\"github.com/clmkit/clm/model\"\n\t\"github.com/clmkit/clm/model/modeltest\"\n)\n\nvar m = model.SterneCutler()\nvar _ = time.Hour\n\n" + body
-		errs, err := typecheck.Errors(src, "github.com/clmkit/clm/model/modeltest", "github.com/clmkit/clm/model", "time")
+		errs, err := c.Errors(src)
 		if err != nil {
 			t.Fatal(err)
 		}
