@@ -34,7 +34,11 @@ import (
 // for a single customer): the read, then one statement that updates
 // each customer whose version is still the one read (or inserts it, if no
 // other writer did first) and inserts the new keys of exactly those
-// customers. A write that lost the race stores nothing and gets a
+// customers. From 64 customers on, the write is two statements, one per
+// half of the customers in the order of ID, sent at once on two
+// connections and each its own transaction: the server writes the halves
+// in parallel (see BENCHMARKS.md), and a failure of one fails only its
+// half's writes. A write that lost the race stores nothing and gets a
 // [*store.ConflictError] (wrapping [lifecycle.ErrConflict]); the Tracker
 // applies it again. Any number of processes may apply to the same
 // customers at once: an event is applied at most once, because every
@@ -42,7 +46,7 @@ import (
 // statement. A serialization failure or deadlock of the write statement
 // gives each of its writes an Err wrapping [lifecycle.ErrConflict]; the
 // writes are sorted by customer ID, so two Applies lock shared customers
-// in the same order.
+// in the same order (and the two halves of one Apply share none).
 //
 // The Store holds, decoded, the rows it last wrote for up to 4,096
 // customers. A write to a customer it holds skips the read: its fn is
@@ -383,6 +387,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		writing               = make([]*lifecycle.Write, 0, n)
 		prevOf                = make([]uint64, 0, n)
 		cs                    = make([]*lifecycle.Customer, 0, n) // as written, for the row cache
+		ends                  = make([][3]int, 0, n)              // per write: the ends of its rows in kIDs, gIDs, chIDs
 	)
 	k = 0
 	for _, w := range ws {
@@ -417,6 +422,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		for seq := old + 1; seq <= len(c.History); seq++ {
 			chIDs, chSeqs = append(chIDs, c.ID), append(chSeqs, int64(seq))
 		}
+		ends = append(ends, [3]int{len(kIDs), len(gIDs), len(chIDs)})
 	}
 	if len(writing) == 0 {
 		return called, nil
@@ -431,36 +437,58 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		}
 		return true, nil
 	}
-	var won map[string]string
-	if len(writing) == 1 {
-		won, _, err = s.writeOne(ctx, wIDs[0], stages[0], versions[0], asOfs[0], datas[0], dues[0], prevs[0], kKeys, xmins[0], gKeys, chSeqs, nil)
-	} else {
-		won, err = s.writePostgres(ctx, s.q.applyWrite, wIDs, stages, versions, asOfs, datas, dues, prevs, kIDs, kKeys, xmins, gIDs, gKeys, chIDs, chSeqs)
-	}
-	if err != nil {
-		for _, w := range writing {
-			s.rows.drop(w.ID)
+	// The write statements: one, or for many customers one per part of
+	// them (see splitWrites), run at once.
+	parts := splitWrites(len(writing))
+	wons, errs := make([]map[string]string, len(parts)), make([]error, len(parts))
+	write := func(p int) {
+		lo, hi := parts[p][0], parts[p][1]
+		if len(writing) == 1 {
+			wons[p], _, errs[p] = s.writeOne(ctx, wIDs[0], stages[0], versions[0], asOfs[0], datas[0], dues[0], prevs[0], kKeys, xmins[0], gKeys, chSeqs, nil)
+			return
 		}
-		fail(writing, err, isTransient(err))
-		return true, nil
+		var from [3]int
+		if lo > 0 {
+			from = ends[lo-1]
+		}
+		to := ends[hi-1]
+		k0, k1, g0, g1, c0, c1 := from[0], to[0], from[1], to[1], from[2], to[2]
+		wons[p], errs[p] = s.writePostgres(ctx, s.q.applyWrite, wIDs[lo:hi], stages[lo:hi], versions[lo:hi], asOfs[lo:hi], datas[lo:hi],
+			dues[lo:hi], prevs[lo:hi], kIDs[k0:k1], kKeys[k0:k1], xmins[lo:hi], gIDs[g0:g1], gKeys[g0:g1], chIDs[c0:c1], chSeqs[c0:c1])
 	}
+	var wg sync.WaitGroup
+	for p := 1; p < len(parts); p++ {
+		wg.Go(func() { write(p) })
+	}
+	write(0)
+	wg.Wait()
 	var lost []string
-	for i, w := range writing {
-		if xmin, ok := won[w.ID]; ok {
-			s.rows.put(w.ID, &stored{version: int64(prevOf[i] + 1), held: cs[i], xmin: xmin})
+	lostAt := make([]int, 0, len(writing))
+	for p, pt := range parts {
+		part := writing[pt[0]:pt[1]]
+		if err := errs[p]; err != nil {
+			for _, w := range part {
+				s.rows.drop(w.ID)
+			}
+			fail(part, err, isTransient(err))
 			continue
 		}
-		s.rows.drop(w.ID)
-		lost = append(lost, w.ID)
+		for i := pt[0]; i < pt[1]; i++ {
+			w := writing[i]
+			if xmin, ok := wons[p][w.ID]; ok {
+				s.rows.put(w.ID, &stored{version: int64(prevOf[i] + 1), held: cs[i], xmin: xmin})
+				continue
+			}
+			s.rows.drop(w.ID)
+			lost, lostAt = append(lost, w.ID), append(lostAt, i)
+		}
 	}
 	if len(lost) == 0 {
 		return called, nil
 	}
 	have := s.versionsOf(ctx, lost)
-	for i, w := range writing {
-		if _, ok := won[w.ID]; ok {
-			continue
-		}
+	for _, i := range lostAt {
+		w := writing[i]
 		if held[w.ID] {
 			w.Err = fmt.Errorf("sqlstore: customer %q: the row this Store held (version %d) is no longer the stored one (stored version %d), or one of the events was applied before: %w", w.ID, prevOf[i], have[w.ID], lifecycle.ErrConflict)
 			continue
@@ -468,6 +496,25 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		w.Err = &store.ConflictError{ID: w.ID, Want: prevOf[i], Have: have[w.ID]}
 	}
 	return called, nil
+}
+
+// splitMin is the fewest customers whose write statement splitWrites
+// splits in two.
+const splitMin = 64
+
+// splitWrites returns the parts (lo, hi) of n writes, sorted by customer
+// ID, that get a write statement each: one part, or two halves for
+// splitMin or more. The statements run at once, each on its connection
+// and in its own transaction: the server does the two halves in parallel
+// while the process waits (a write statement takes longer on the server
+// than its arguments take to build), and each locks its customers in
+// the order of ID, the halves' IDs do not overlap, so they do not wait for
+// each other.
+func splitWrites(n int) [][2]int {
+	if n < splitMin {
+		return [][2]int{{0, n}}
+	}
+	return [][2]int{{0, n / 2}, {n / 2, n}}
 }
 
 // copyMin is how many new customers one Apply must write before they are

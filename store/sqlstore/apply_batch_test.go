@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -691,4 +692,77 @@ func waitingBackends(t *testing.T, s *sqlstore.Store, table string, n int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("fewer than %d backends wait for a lock", n)
+}
+
+// TestApplySplit: on PostgreSQL an Apply of splitMin (64) customers or
+// more writes them with two statements at once, one per half in the
+// order of ID. Every write still gets its own outcome: a lost race in
+// each half fails that write only, and the customers held after the first
+// Apply are written by the second without a read.
+func TestApplySplit(t *testing.T) {
+	e := newEnv(t, sqlstore.Postgres)
+	s, log, _ := openLogged(t, e)
+	other := e.open(t)
+	ctx := context.Background()
+	var ids []string
+	for i := range 70 {
+		ids = append(ids, fmt.Sprintf("c%02d", i))
+		if i%2 == 0 {
+			putReach(t, s, ids[i])
+		}
+	}
+	log.take()
+	// c05 (new) and c60 (stored) are changed by another Store while their
+	// fn runs: one lost race in each half.
+	racing := map[string]bool{"c05": true, "c60": true}
+	race := func(c *lifecycle.Customer) {
+		put := &lifecycle.Customer{ID: c.ID, Stage: "loyalty", Version: c.Version + 1, Seen: seenOf("p1")}
+		require.NoError(t, other.Put(ctx, put, c.Version), "Put while Apply's fn runs")
+	}
+	ws := make([]lifecycle.Write, len(ids))
+	for i, id := range ids {
+		ws[i] = lifecycle.Write{ID: id, Events: []string{"e1", "e2"}, Fn: func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			if racing[c.ID] {
+				race(c)
+			}
+			return moveTo("conversion")(c, seen)
+		}}
+	}
+	s.Apply(ctx, ws)
+	stmts := log.take()
+	require.Equal(t, 4, count(stmts, s.Table("customers")), "a read, two writes and the versions of the lost races: %q", stmts)
+	want := map[string]*state{}
+	for i, id := range ids {
+		switch {
+		case id == "c05":
+			require.ErrorIs(t, ws[i].Err, lifecycle.ErrConflict, "write of %s", id)
+			want[id] = &state{"loyalty", 1, []string{"p1"}}
+		case id == "c60":
+			require.ErrorIs(t, ws[i].Err, lifecycle.ErrConflict, "write of %s", id)
+			want[id] = &state{"loyalty", 2, []string{"p1"}}
+		case i%2 == 0:
+			require.NoError(t, ws[i].Err, "write of %s", id)
+			want[id] = &state{"conversion", 2, []string{"e1", "e2"}}
+		default:
+			require.NoError(t, ws[i].Err, "write of %s", id)
+			want[id] = &state{"conversion", 1, []string{"e1", "e2"}}
+		}
+	}
+	requireStored(t, s, want)
+	log.take()
+
+	// Again, with a new event: all but the two that lost are held.
+	racing = map[string]bool{}
+	for i := range ws {
+		ws[i].Events = []string{"e3"}
+	}
+	s.Apply(ctx, ws)
+	stmts = log.take()
+	require.Equal(t, 3, count(stmts, s.Table("customers")), "a read of the two not held and two writes: %q", stmts)
+	for i, id := range ids {
+		require.NoError(t, ws[i].Err, "write of %s", id)
+		w := want[id]
+		w.stage, w.version, w.seen = "conversion", w.version+1, append(w.seen, "e3")
+	}
+	requireStored(t, s, want)
 }

@@ -27,8 +27,9 @@
 //     not grow with the number of events a customer has had (it does
 //     rewrite the customer's row, history of stage changes included). On
 //     PostgreSQL an Apply is one read and one write statement for all its
-//     customers (a RecordBatch is two round trips, plus one Apply for the
-//     referral credits it earns), and a customer this Store last read or
+//     customers (from 64 customers on, the write is two statements sent
+//     at once, one per half; a RecordBatch is two round trips, plus one
+//     Apply for the referral credits it earns), and a customer this Store last read or
 //     wrote needs only the write (see [Store.Apply]); on SQLite it is one
 //     BEGIN IMMEDIATE transaction.
 //   - The store is a [lifecycle.DueLister]: customers carry an indexed due
