@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -538,48 +539,53 @@ func (s *Store) copyNew(ctx context.Context, ids, stages []string, versions []in
 			return err
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx))
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{s.prefix + "customers"}, []string{"id", "stage", "version", "as_of", "data", "due"},
-			pgx.CopyFromFunc(func() func() ([]any, error) {
-				i := -1
-				return func() ([]any, error) {
-					i++
-					if i == len(ids) {
-						return nil, nil
-					}
-					var due any
-					if dues[i] != math.MaxInt64 {
-						due = dues[i]
-					}
-					return []any{ids[i], stages[i], versions[i], asOfs[i], datas[i], due}, nil
-				}
-			}()))
-		if err != nil {
+		// The rows are written with COPY in binary form (see copyRows).
+		size := 0
+		for i := range ids {
+			size += 60 + len(ids[i]) + len(stages[i]) + len(datas[i])
+		}
+		rows := newCopyRows(size)
+		for i := range ids {
+			rows.row(6)
+			rows.text(ids[i])
+			rows.text(stages[i])
+			rows.int8(versions[i])
+			rows.timestamptz(asOfs[i])
+			rows.bytea(datas[i])
+			if dues[i] == math.MaxInt64 {
+				rows.null()
+			} else {
+				rows.int8(dues[i])
+			}
+		}
+		if err := s.copyIn(ctx, pc, "customers", "id, stage, version, as_of, data, due", rows.end()); err != nil {
 			return err
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{s.prefix + "events"}, []string{"customer_id", "key"},
-			pgx.CopyFromFunc(func() func() ([]any, error) {
-				i := -1
-				return func() ([]any, error) {
-					i++
-					if i == len(kIDs) {
-						return nil, nil
-					}
-					return []any{kIDs[i], kKeys[i]}, nil
-				}
-			}()))
-		if err != nil {
+		size = 0
+		for i := range kIDs {
+			size += 14 + len(kIDs[i]) + len(kKeys[i])
+		}
+		rows = newCopyRows(size)
+		for i := range kIDs {
+			rows.row(2)
+			rows.text(kIDs[i])
+			rows.bytea(kKeys[i])
+		}
+		if err := s.copyIn(ctx, pc, "events", "customer_id, key", rows.end()); err != nil {
 			return err
 		}
 		if len(chIDs) > 0 {
-			_, err = tx.CopyFrom(ctx, pgx.Identifier{s.prefix + "changes"}, []string{"customer_id", "seq"},
-				pgx.CopyFromRows(func() [][]any {
-					rows := make([][]any, len(chIDs))
-					for i := range chIDs {
-						rows[i] = []any{chIDs[i], chSeqs[i]}
-					}
-					return rows
-				}()))
-			if err != nil {
+			size = 0
+			for i := range chIDs {
+				size += 18 + len(chIDs[i])
+			}
+			rows = newCopyRows(size)
+			for i := range chIDs {
+				rows.row(2)
+				rows.text(chIDs[i])
+				rows.int8(chSeqs[i])
+			}
+			if err := s.copyIn(ctx, pc, "changes", "customer_id, seq", rows.end()); err != nil {
 				return err
 			}
 		}
@@ -588,6 +594,14 @@ func (s *Store) copyNew(ctx context.Context, ids, stages []string, versions []in
 		}
 		return tx.Commit(context.WithoutCancel(ctx))
 	})
+}
+
+// copyIn runs COPY of stream (copyRows' binary form) into the columns
+// cols of the store's table, on conn.
+func (s *Store) copyIn(ctx context.Context, conn *pgx.Conn, table, cols string, stream []byte) error {
+	_, err := conn.PgConn().CopyFrom(ctx, bytes.NewReader(stream),
+		"COPY "+pgx.Identifier{s.prefix + table}.Sanitize()+" ("+cols+") FROM STDIN (FORMAT binary)")
+	return err
 }
 
 // readPostgres reads the customers ids, and which of the keys keyArg

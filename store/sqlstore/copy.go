@@ -1,0 +1,57 @@
+package sqlstore
+
+import (
+	"encoding/binary"
+	"time"
+)
+
+// copyRows builds the stream of a PostgreSQL COPY … FROM STDIN (FORMAT
+// binary): a header, then rows of fields, each a 4-byte length (-1 for
+// NULL) and the value in the type's binary form, then a trailer. Apply's
+// COPY of new customers writes its rows with it instead of pgx's
+// CopyFrom, which boxes every value in an interface (an allocation or a
+// reflective dereference each: a third of an import's allocations).
+type copyRows struct{ b []byte }
+
+// pgEpochMicros is 2000-01-01 00:00:00 UTC, PostgreSQL's epoch for
+// timestamps, in microseconds after the Unix epoch.
+const pgEpochMicros = 946_684_800_000_000
+
+func newCopyRows(size int) *copyRows {
+	c := &copyRows{b: make([]byte, 0, size)}
+	c.b = append(c.b, "PGCOPY\n\xff\r\n\x00"...)
+	c.b = binary.BigEndian.AppendUint32(c.b, 0) // flags
+	c.b = binary.BigEndian.AppendUint32(c.b, 0) // header extension length
+	return c
+}
+
+// row starts a row of n fields.
+func (c *copyRows) row(n int) { c.b = binary.BigEndian.AppendUint16(c.b, uint16(n)) }
+
+// text adds a text field (the server checks its encoding).
+func (c *copyRows) text(s string) {
+	c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(s)))
+	c.b = append(c.b, s...)
+}
+
+// bytea adds a bytea field.
+func (c *copyRows) bytea(v []byte) {
+	c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(v)))
+	c.b = append(c.b, v...)
+}
+
+// int8 adds a bigint field.
+func (c *copyRows) int8(v int64) {
+	c.b = binary.BigEndian.AppendUint32(c.b, 8)
+	c.b = binary.BigEndian.AppendUint64(c.b, uint64(v))
+}
+
+// timestamptz adds a timestamptz field: microseconds after PostgreSQL's
+// epoch, the nanoseconds truncated, as pgx sends a query's time.Time.
+func (c *copyRows) timestamptz(t time.Time) { c.int8(t.UnixMicro() - pgEpochMicros) }
+
+// null adds a NULL field.
+func (c *copyRows) null() { c.b = binary.BigEndian.AppendUint32(c.b, 0xffff_ffff) }
+
+// end adds the trailer and returns the stream.
+func (c *copyRows) end() []byte { return binary.BigEndian.AppendUint16(c.b, 0xffff) }
