@@ -39,7 +39,11 @@ import (
 // half of the customers in the order of ID, sent at once on two
 // connections and each its own transaction: the server writes the halves
 // in parallel (see BENCHMARKS.md), and a failure of one fails only its
-// half's writes. A write that lost the race stores nothing and gets a
+// half's writes. The write statement is prepared on each connection under
+// a name of its own (the table prefix and "apply_write"), and the store
+// encodes its array parameters itself, in PostgreSQL's binary form; a pgx
+// QueryTracer configured on the connections is called for it as for any
+// other query. A write that lost the race stores nothing and gets a
 // [*store.ConflictError] (wrapping [lifecycle.ErrConflict]); the Tracker
 // applies it again. Any number of processes may apply to the same
 // customers at once: an event is applied at most once, because every
@@ -454,8 +458,8 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		}
 		to := ends[hi-1]
 		k0, k1, g0, g1, c0, c1 := from[0], to[0], from[1], to[1], from[2], to[2]
-		wons[p], errs[p] = s.writePostgres(ctx, s.q.applyWrite, wIDs[lo:hi], stages[lo:hi], versions[lo:hi], asOfs[lo:hi], datas[lo:hi],
-			dues[lo:hi], prevs[lo:hi], kIDs[k0:k1], kKeys[k0:k1], xmins[lo:hi], gIDs[g0:g1], gKeys[g0:g1], chIDs[c0:c1], chSeqs[c0:c1])
+		wons[p], errs[p] = s.writePostgres(ctx, writeArgs{wIDs[lo:hi], stages[lo:hi], versions[lo:hi], asOfs[lo:hi], datas[lo:hi],
+			dues[lo:hi], prevs[lo:hi], kIDs[k0:k1], kKeys[k0:k1], xmins[lo:hi], gIDs[g0:g1], gKeys[g0:g1], chIDs[c0:c1], chSeqs[c0:c1]})
 	}
 	var wg sync.WaitGroup
 	for p := 1; p < len(parts); p++ {
@@ -533,7 +537,10 @@ func (s *Store) copyNew(ctx context.Context, ids, stages []string, versions []in
 	}
 	defer conn.Close()
 	return conn.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
+		pc, err := pgxConn(dc)
+		if err != nil {
+			return err
+		}
 		tx, err := pc.Begin(ctx)
 		if err != nil {
 			return err
@@ -704,23 +711,88 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 	return won, row, rows.Err()
 }
 
-// writePostgres runs query (applyWrite) and returns the IDs it wrote,
-// each with its row's new xmin.
-func (s *Store) writePostgres(ctx context.Context, query string, args ...any) (map[string]string, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+// pgxConn returns the pgx connection under a database/sql driver
+// connection, or an error if the driver is not pgx's.
+func pgxConn(dc any) (*pgx.Conn, error) {
+	c, ok := dc.(*stdlib.Conn)
+	if !ok {
+		return nil, fmt.Errorf("sqlstore: the database/sql driver's connection is a %T, not pgx's (github.com/jackc/pgx/v5/stdlib)", dc)
+	}
+	return c.Conn(), nil
+}
+
+// writeArgs are applyWrite's parameters, $1 to $14.
+type writeArgs struct {
+	ids, stages []string
+	versions    []int64
+	asOfs       []time.Time
+	datas       [][]byte
+	dues, prevs []int64
+	kIDs        []string
+	kKeys       [][]byte
+	xmins, gIDs []string
+	gKeys       [][]byte
+	chIDs       []string
+	chSeqs      []int64
+}
+
+// writePostgres runs applyWrite and returns the IDs it wrote, each with
+// its row's new xmin. It sends the parameters it encoded itself (see
+// params) to the statement, prepared on the connection under a name of
+// its own, and calls the connection's tracer as pgx's Query would.
+func (s *Store) writePostgres(ctx context.Context, a writeArgs) (map[string]string, error) {
+	p := paramsPool.Get().(*params)
+	defer paramsPool.Put(p)
+	p.reset(2*textBytes(a.ids) + textBytes(a.stages) + arrayBytes(len(a.versions), 8*len(a.versions)) +
+		arrayBytes(len(a.asOfs), 8*len(a.asOfs)) + byteaBytes(a.datas) + arrayBytes(len(a.dues), 8*len(a.dues)) +
+		arrayBytes(len(a.prevs), 8*len(a.prevs)) + textBytes(a.kIDs) + byteaBytes(a.kKeys) + textBytes(a.xmins) +
+		textBytes(a.gIDs) + byteaBytes(a.gKeys) + textBytes(a.chIDs) + arrayBytes(len(a.chSeqs), 8*len(a.chSeqs)))
+	p.texts(a.ids)
+	p.texts(a.stages)
+	p.int8s(a.versions)
+	p.times(a.asOfs)
+	p.byteas(a.datas)
+	p.int8s(a.dues)
+	p.int8s(a.prevs)
+	p.texts(a.kIDs)
+	p.byteas(a.kKeys)
+	p.texts(a.xmins)
+	p.texts(a.gIDs)
+	p.byteas(a.gKeys)
+	p.texts(a.chIDs)
+	p.int8s(a.chSeqs)
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	won := make(map[string]string)
-	for rows.Next() {
-		var id, xmin string
-		if err := rows.Scan(&id, &xmin); err != nil {
-			return nil, err
+	defer conn.Close()
+	won := make(map[string]string, len(a.ids))
+	err = conn.Raw(func(dc any) (err error) {
+		pc, err := pgxConn(dc)
+		if err != nil {
+			return err
 		}
-		won[id] = xmin
+		sd, err := pc.Prepare(ctx, s.prefix+"apply_write", s.q.applyWrite)
+		if err != nil {
+			return err
+		}
+		if tr, ok := pc.Config().Tracer.(pgx.QueryTracer); ok {
+			ctx = tr.TraceQueryStart(ctx, pc, pgx.TraceQueryStartData{SQL: s.q.applyWrite})
+			defer func() { tr.TraceQueryEnd(ctx, pc, pgx.TraceQueryEndData{Err: err}) }()
+		}
+		formats := [...]int16{pgx.BinaryFormatCode}
+		rr := pc.PgConn().ExecPrepared(ctx, sd.Name, p.vals, formats[:], nil)
+		for rr.NextRow() {
+			v := rr.Values()
+			won[string(v[0])] = string(v[1])
+		}
+		_, err = rr.Close()
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return won, rows.Err()
+	return won, nil
 }
 
 // fail sets err as the outcome of every write of ws, wrapping
