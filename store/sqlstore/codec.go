@@ -133,23 +133,36 @@ func check(c *lifecycle.Customer) error {
 			return err
 		}
 	}
+	// The field names of list elements are made only for an error.
+	elem := func(list string, i int, field string) string { return list + "[" + strconv.Itoa(i) + "]." + field }
+	textOf := func(list string, i int, field, v string) error {
+		if why := badText(v, MaxStageLen); why != "" {
+			return bad(elem(list, i, field), v, why)
+		}
+		return nil
+	}
+	timeOf := func(list string, i int, field string, t time.Time) error {
+		if why := badTime(t); why != "" {
+			return bad(elem(list, i, field), t.Format(errorTime), why)
+		}
+		return nil
+	}
 	for i, t := range c.Facts.Tallies {
-		p := "facts.tallies[" + strconv.Itoa(i) + "]"
-		if err := text(p+".type", string(t.Type)); err != nil {
+		if err := textOf("facts.tallies", i, "type", string(t.Type)); err != nil {
 			return err
 		}
-		if err := at(p+".first", t.First); err != nil {
+		if err := timeOf("facts.tallies", i, "first", t.First); err != nil {
 			return err
 		}
-		if err := at(p+".last", t.Last); err != nil {
+		if err := timeOf("facts.tallies", i, "last", t.Last); err != nil {
 			return err
 		}
 	}
 	for i, s := range c.Facts.Sums {
-		if err := text("facts.sums["+strconv.Itoa(i)+"].type", string(s.Type)); err != nil {
+		if err := textOf("facts.sums", i, "type", string(s.Type)); err != nil {
 			return err
 		}
-		if err := text("facts.sums["+strconv.Itoa(i)+"].currency", s.Currency); err != nil {
+		if err := textOf("facts.sums", i, "currency", s.Currency); err != nil {
 			return err
 		}
 	}
@@ -157,27 +170,25 @@ func check(c *lifecycle.Customer) error {
 		return err
 	}
 	for i, r := range c.Facts.Referrals {
-		p := "facts.referrals[" + strconv.Itoa(i) + "]"
-		if err := text(p+".customer", r.Customer); err != nil {
+		if err := textOf("facts.referrals", i, "customer", r.Customer); err != nil {
 			return err
 		}
-		if err := at(p+".at", r.At); err != nil {
+		if err := timeOf("facts.referrals", i, "at", r.At); err != nil {
 			return err
 		}
 	}
 	for i, h := range c.History {
-		p := "history[" + strconv.Itoa(i) + "]"
-		if err := text(p+".from", string(h.From)); err != nil {
+		if err := textOf("history", i, "from", string(h.From)); err != nil {
 			return err
 		}
-		if err := text(p+".to", string(h.To)); err != nil {
+		if err := textOf("history", i, "to", string(h.To)); err != nil {
 			return err
 		}
 		// A cause may be a referral credit's ID, longer than any stage.
 		if why := badText(h.Cause, lifecycle.MaxCauseLen); why != "" {
-			return bad(p+".cause", h.Cause, why)
+			return bad(elem("history", i, "cause"), h.Cause, why)
 		}
-		if err := at(p+".at", h.At); err != nil {
+		if err := timeOf("history", i, "at", h.At); err != nil {
 			return err
 		}
 	}
