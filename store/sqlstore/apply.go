@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -546,53 +545,38 @@ func (s *Store) copyNew(ctx context.Context, ids, stages []string, versions []in
 			return err
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx))
-		// The rows are written with COPY in binary form (see copyRows).
-		size := 0
-		for i := range ids {
-			size += 60 + len(ids[i]) + len(stages[i]) + len(datas[i])
-		}
-		rows := newCopyRows(size)
-		for i := range ids {
-			rows.row(6)
-			rows.text(ids[i])
-			rows.text(stages[i])
-			rows.int8(versions[i])
-			rows.timestamptz(asOfs[i])
-			rows.bytea(datas[i])
+		// The rows are written with COPY in binary form (see copyReader).
+		err = s.copyIn(ctx, pc, "customers", "id, stage, version, as_of, data, due", len(ids), func(c *copyRows, i int) {
+			c.row(6)
+			c.text(ids[i])
+			c.text(stages[i])
+			c.int8(versions[i])
+			c.timestamptz(asOfs[i])
+			c.bytea(datas[i])
 			if dues[i] == math.MaxInt64 {
-				rows.null()
+				c.null()
 			} else {
-				rows.int8(dues[i])
+				c.int8(dues[i])
 			}
-		}
-		if err := s.copyIn(ctx, pc, "customers", "id, stage, version, as_of, data, due", rows.end()); err != nil {
+		})
+		if err != nil {
 			return err
 		}
-		size = 0
-		for i := range kIDs {
-			size += 14 + len(kIDs[i]) + len(kKeys[i])
-		}
-		rows = newCopyRows(size)
-		for i := range kIDs {
-			rows.row(2)
-			rows.text(kIDs[i])
-			rows.bytea(kKeys[i])
-		}
-		if err := s.copyIn(ctx, pc, "events", "customer_id, key", rows.end()); err != nil {
+		err = s.copyIn(ctx, pc, "events", "customer_id, key", len(kIDs), func(c *copyRows, i int) {
+			c.row(2)
+			c.text(kIDs[i])
+			c.bytea(kKeys[i])
+		})
+		if err != nil {
 			return err
 		}
 		if len(chIDs) > 0 {
-			size = 0
-			for i := range chIDs {
-				size += 18 + len(chIDs[i])
-			}
-			rows = newCopyRows(size)
-			for i := range chIDs {
-				rows.row(2)
-				rows.text(chIDs[i])
-				rows.int8(chSeqs[i])
-			}
-			if err := s.copyIn(ctx, pc, "changes", "customer_id, seq", rows.end()); err != nil {
+			err = s.copyIn(ctx, pc, "changes", "customer_id, seq", len(chIDs), func(c *copyRows, i int) {
+				c.row(2)
+				c.text(chIDs[i])
+				c.int8(chSeqs[i])
+			})
+			if err != nil {
 				return err
 			}
 		}
@@ -603,10 +587,10 @@ func (s *Store) copyNew(ctx context.Context, ids, stages []string, versions []in
 	})
 }
 
-// copyIn runs COPY of stream (copyRows' binary form) into the columns
-// cols of the store's table, on conn.
-func (s *Store) copyIn(ctx context.Context, conn *pgx.Conn, table, cols string, stream []byte) error {
-	_, err := conn.PgConn().CopyFrom(ctx, bytes.NewReader(stream),
+// copyIn runs COPY of n rows, which row encodes (see copyReader), into
+// the columns cols of the store's table, on conn.
+func (s *Store) copyIn(ctx context.Context, conn *pgx.Conn, table, cols string, n int, row func(c *copyRows, i int)) error {
+	_, err := conn.PgConn().CopyFrom(ctx, newCopyReader(n, row),
 		"COPY "+pgx.Identifier{s.prefix + table}.Sanitize()+" ("+cols+") FROM STDIN (FORMAT binary)")
 	return err
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"encoding/binary"
+	"io"
 	"time"
 )
 
@@ -54,4 +55,42 @@ func (c *copyRows) timestamptz(t time.Time) { c.int8(t.UnixMicro() - pgEpochMicr
 func (c *copyRows) null() { c.b = binary.BigEndian.AppendUint32(c.b, 0xffff_ffff) }
 
 // end adds the trailer and returns the stream.
-func (c *copyRows) end() []byte { return binary.BigEndian.AppendUint16(c.b, 0xffff) }
+func (c *copyRows) end() []byte {
+	c.b = binary.BigEndian.AppendUint16(c.b, 0xffff)
+	return c.b
+}
+
+// copyReader reads the COPY stream of n rows, encoding them (row(c, i)
+// for row i) only as the stream is read: pgconn reads it in 64 KB chunks
+// in a goroutine of its own and sends each as it comes, so the rows are
+// encoded while the server takes in the ones before.
+type copyReader struct {
+	c    *copyRows
+	off  int // bytes of c.b already read
+	i, n int
+	row  func(c *copyRows, i int)
+}
+
+func newCopyReader(n int, row func(c *copyRows, i int)) *copyReader {
+	return &copyReader{c: newCopyRows(64 << 10), n: n, row: row}
+}
+
+func (r *copyReader) Read(p []byte) (int, error) {
+	if r.off > 0 { // drop what was read
+		r.c.b = r.c.b[:copy(r.c.b, r.c.b[r.off:])]
+		r.off = 0
+	}
+	for len(r.c.b) < len(p) && r.i <= r.n {
+		if r.i == r.n {
+			r.c.end()
+		} else {
+			r.row(r.c, r.i)
+		}
+		r.i++
+	}
+	if len(r.c.b) == 0 {
+		return 0, io.EOF
+	}
+	r.off = copy(p, r.c.b)
+	return r.off, nil
+}

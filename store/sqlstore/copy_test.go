@@ -3,9 +3,12 @@ package sqlstore
 import (
 	"bytes"
 	"context"
+	"io"
 	"math"
 	"os"
+	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -69,4 +72,37 @@ func TestCopyRows(t *testing.T) {
 	var differ int
 	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM ((TABLE copied EXCEPT ALL TABLE bound) UNION ALL (TABLE bound EXCEPT ALL TABLE copied)) d`).Scan(&differ))
 	require.Zero(t, differ, "rows that differ between COPY and INSERT")
+}
+
+// TestCopyReader: the stream copyReader encodes as it is read is the one
+// copyRows builds at once, whatever the size of the reads (one byte at a
+// time, or larger than the stream), for no rows too.
+func TestCopyReader(t *testing.T) {
+	row := func(c *copyRows, i int) {
+		c.row(3)
+		c.text(strings.Repeat("id", i%7))
+		c.bytea(bytes.Repeat([]byte{byte(i)}, i*37%200))
+		c.int8(int64(i) * 1_000_003)
+	}
+	for _, n := range []int{0, 1, 3, 2000} {
+		whole := newCopyRows(0)
+		for i := range n {
+			row(whole, i)
+		}
+		want := whole.end()
+		got, err := io.ReadAll(iotest.OneByteReader(newCopyReader(n, row)))
+		require.NoError(t, err)
+		require.Equal(t, want, got, "%d rows, read a byte at a time", n)
+		got, err = io.ReadAll(newCopyReader(n, row))
+		require.NoError(t, err)
+		require.Equal(t, want, got, "%d rows, read in large chunks", n)
+		r := newCopyReader(n, row)
+		buf := make([]byte, len(want)+100)
+		k, err := io.ReadFull(r, buf[:len(want)])
+		require.NoError(t, err)
+		require.Equal(t, want, buf[:k], "%d rows, one read of the whole", n)
+		k, err = r.Read(buf)
+		require.Zero(t, k)
+		require.ErrorIs(t, err, io.EOF, "%d rows: the read after the trailer", n)
+	}
 }
