@@ -1696,3 +1696,36 @@ func TestPendingReferrer(t *testing.T) {
 		require.Equal(t, int64(1), g.Facts.Count(lifecycle.ReferralConverted))
 	})
 }
+
+// TestBatchRepeatsWithinCustomer: a RecordBatch in which one customer's
+// events repeat IDs (5 and 40 distinct events): each repeat is a
+// duplicate and every distinct event counts once, on every store path.
+func TestBatchRepeatsWithinCustomer(t *testing.T) {
+	stores(t, func(t *testing.T, newStore func() lifecycle.Store) {
+		ctx := context.Background()
+		tr := newTrackerOn(newStore())
+		for _, n := range []int{5, 40} {
+			cust := "r" + strconv.Itoa(n)
+			var batch []lifecycle.Event
+			var dup []bool
+			for i := range n {
+				batch = append(batch, order(cust+"-o"+strconv.Itoa(i), cust, t0.Add(time.Duration(i)*time.Hour), 100))
+				dup = append(dup, false)
+				if i%3 == 1 { // the one before, again
+					batch = append(batch, batch[len(batch)-2])
+					dup = append(dup, true)
+				}
+			}
+			res, err := tr.RecordBatch(ctx, batch)
+			require.NoError(t, err, "%d distinct events", n)
+			require.Len(t, res, len(batch))
+			for i, r := range res {
+				require.Equal(t, dup[i], r.Duplicate, "%d distinct events: result %d (%s)", n, i, r.EventID)
+			}
+			c, err := tr.Store().Get(ctx, cust)
+			require.NoError(t, err)
+			require.Equal(t, int64(n), c.Facts.Count(lifecycle.OrderCompleted), "%d distinct events: orders counted", n)
+			require.Equal(t, n, c.Seen.Len(), "%d distinct events: Seen", n)
+		}
+	})
+}
