@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/clmkit/clm/lifecycle"
@@ -38,11 +39,15 @@ import (
 // half of the customers in the order of ID, sent at once on two
 // connections and each its own transaction: the server writes the halves
 // in parallel (see BENCHMARKS.md), and a failure of one fails only its
-// half's writes. The write statement is prepared on each connection under
-// a name of its own (the table prefix and "apply_write"), and the store
-// encodes its array parameters itself, in PostgreSQL's binary form; a pgx
-// QueryTracer configured on the connections is called for it as for any
-// other query. A write that lost the race stores nothing and gets a
+// half's writes. The store encodes the write statement's array parameters
+// itself, in PostgreSQL's binary form, and prepares the statement on each
+// connection under a name of its own (the table prefix and "apply_write")
+// when the connections use pgx's default query mode; in the others (for
+// example default_query_exec_mode=exec, behind a pooler) it is an unnamed
+// statement. A pgx QueryTracer configured on the connections is called for
+// it as for any other query. Through a database/sql driver wrapped around
+// pgx's (a tracing package's, say) it goes through database/sql, and an
+// import's new customers are written with it instead of COPY. A write that lost the race stores nothing and gets a
 // [*store.ConflictError] (wrapping [lifecycle.ErrConflict]); the Tracker
 // applies it again. Any number of processes may apply to the same
 // customers at once: an event is applied at most once, because every
@@ -433,13 +438,17 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	}
 	if len(writing) >= copyMin && !slices.ContainsFunc(prevs, func(p int64) bool { return p != 0 }) {
 		// Only customers not stored yet, and many (an Import into an empty
-		// store): COPY them and their keys in one transaction.
-		if err := s.copyNew(ctx, wIDs, stages, versions, asOfs, datas, dues, kIDs, kKeys, chIDs, chSeqs); err != nil {
-			var pe *pgconn.PgError
-			lost := errors.As(err, &pe) && pe.Code == "23505" // another writer created one of them
-			fail(writing, err, lost || isTransient(err))
+		// store): COPY them and their keys in one transaction (or, through
+		// a driver that is not pgx's own, the write statements below).
+		err := s.copyNew(ctx, wIDs, stages, versions, asOfs, datas, dues, kIDs, kKeys, chIDs, chSeqs)
+		if !errors.Is(err, errNotPgx) {
+			if err != nil {
+				var pe *pgconn.PgError
+				lost := errors.As(err, &pe) && pe.Code == "23505" // another writer created one of them
+				fail(writing, err, lost || isTransient(err))
+			}
+			return true, nil
 		}
-		return true, nil
 	}
 	// The write statements: one, or for many customers one per part of
 	// them (see splitWrites), run at once.
@@ -695,14 +704,36 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 	return won, row, rows.Err()
 }
 
+// errNotPgx is pgxConn's error for a connection that is not pgx's own
+// (a database/sql driver wrapped for tracing, say): the store then sends
+// its statements through database/sql instead.
+var errNotPgx = errors.New("sqlstore: the database/sql driver's connection is not pgx's (github.com/jackc/pgx/v5/stdlib)")
+
 // pgxConn returns the pgx connection under a database/sql driver
-// connection, or an error if the driver is not pgx's.
+// connection, or an error wrapping errNotPgx.
 func pgxConn(dc any) (*pgx.Conn, error) {
 	c, ok := dc.(*stdlib.Conn)
 	if !ok {
-		return nil, fmt.Errorf("sqlstore: the database/sql driver's connection is a %T, not pgx's (github.com/jackc/pgx/v5/stdlib)", dc)
+		return nil, fmt.Errorf("%w: it is a %T", errNotPgx, dc)
 	}
 	return c.Conn(), nil
+}
+
+// pgxConfig is what writePostgres reads of the pgx connections' config,
+// once per Store (pgx.Conn.Config copies the whole config).
+type pgxConfig struct {
+	once    sync.Once
+	tracer  pgx.QueryTracer
+	prepare bool // the query mode is pgx's default: statements prepared once per connection
+}
+
+func (c *pgxConfig) of(pc *pgx.Conn) *pgxConfig {
+	c.once.Do(func() {
+		cfg := pc.Config()
+		c.tracer, _ = cfg.Tracer.(pgx.QueryTracer)
+		c.prepare = cfg.DefaultQueryExecMode == pgx.QueryExecModeCacheStatement
+	})
+	return c
 }
 
 // writeArgs are applyWrite's parameters, $1 to $14.
@@ -720,14 +751,24 @@ type writeArgs struct {
 	chSeqs      []int64
 }
 
+// writeOIDs are the types of applyWrite's parameters.
+var writeOIDs = []uint32{
+	pgtype.TextArrayOID, pgtype.TextArrayOID, pgtype.Int8ArrayOID, pgtype.TimestamptzArrayOID, pgtype.ByteaArrayOID,
+	pgtype.Int8ArrayOID, pgtype.Int8ArrayOID, pgtype.TextArrayOID, pgtype.ByteaArrayOID, pgtype.TextArrayOID,
+	pgtype.TextArrayOID, pgtype.ByteaArrayOID, pgtype.TextArrayOID, pgtype.Int8ArrayOID,
+}
+
 // writePostgres runs applyWrite and returns the IDs it wrote, each with
 // its row's new xmin. It sends the parameters it encoded itself (see
-// params) to the statement, prepared on the connection under a name of
-// its own, and calls the connection's tracer as pgx's Query would.
+// params): to the statement prepared on the connection under a name of
+// its own when the connections use pgx's default query mode (prepared
+// statements cached), else as an unnamed statement; and it calls the
+// connections' tracer as pgx's Query would. Through a database/sql
+// driver that is not pgx's own it sends the statement with database/sql.
 func (s *Store) writePostgres(ctx context.Context, a writeArgs) (map[string]string, error) {
 	p := paramsPool.Get().(*params)
 	defer paramsPool.Put(p)
-	p.reset(2*textBytes(a.ids) + textBytes(a.stages) + arrayBytes(len(a.versions), 8*len(a.versions)) +
+	p.reset(textBytes(a.ids) + textBytes(a.stages) + arrayBytes(len(a.versions), 8*len(a.versions)) +
 		arrayBytes(len(a.asOfs), 8*len(a.asOfs)) + byteaBytes(a.datas) + arrayBytes(len(a.dues), 8*len(a.dues)) +
 		arrayBytes(len(a.prevs), 8*len(a.prevs)) + textBytes(a.kIDs) + byteaBytes(a.kKeys) + textBytes(a.xmins) +
 		textBytes(a.gIDs) + byteaBytes(a.gKeys) + textBytes(a.chIDs) + arrayBytes(len(a.chSeqs), 8*len(a.chSeqs)))
@@ -756,27 +797,62 @@ func (s *Store) writePostgres(ctx context.Context, a writeArgs) (map[string]stri
 		if err != nil {
 			return err
 		}
-		sd, err := pc.Prepare(ctx, s.prefix+"apply_write", s.q.applyWrite)
-		if err != nil {
-			return err
-		}
-		if tr, ok := pc.Config().Tracer.(pgx.QueryTracer); ok {
-			ctx = tr.TraceQueryStart(ctx, pc, pgx.TraceQueryStartData{SQL: s.q.applyWrite})
-			defer func() { tr.TraceQueryEnd(ctx, pc, pgx.TraceQueryEndData{Err: err}) }()
+		cfg := s.pgx.of(pc)
+		var tag pgconn.CommandTag
+		if cfg.tracer != nil {
+			ctx = cfg.tracer.TraceQueryStart(ctx, pc, pgx.TraceQueryStartData{SQL: s.q.applyWrite})
+			defer func() { cfg.tracer.TraceQueryEnd(ctx, pc, pgx.TraceQueryEndData{CommandTag: tag, Err: err}) }()
 		}
 		formats := [...]int16{pgx.BinaryFormatCode}
-		rr := pc.PgConn().ExecPrepared(ctx, sd.Name, p.vals, formats[:], nil)
-		for rr.NextRow() {
-			v := rr.Values()
-			won[string(v[0])] = string(v[1])
+		run := func() (pgconn.CommandTag, error) {
+			var rr *pgconn.ResultReader
+			var sd *pgconn.StatementDescription
+			if cfg.prepare {
+				sd, _ = pc.Prepare(ctx, s.prefix+"apply_write", s.q.applyWrite)
+			}
+			if sd != nil {
+				rr = pc.PgConn().ExecPrepared(ctx, sd.Name, p.vals, formats[:], nil)
+			} else {
+				// Another query mode (a pooler in front of PostgreSQL, say),
+				// or the statement could not be prepared: an unnamed one.
+				rr = pc.PgConn().ExecParams(ctx, s.q.applyWrite, p.vals, writeOIDs, formats[:], nil)
+			}
+			for rr.NextRow() {
+				v := rr.Values()
+				won[string(v[0])] = string(v[1])
+			}
+			return rr.Close()
 		}
-		_, err = rr.Close()
+		tag, err = run()
 		return err
 	})
+	if errors.Is(err, errNotPgx) {
+		return s.writeQuery(ctx, a)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return won, nil
+}
+
+// writeQuery is writePostgres through database/sql, for a driver that is
+// not pgx's own.
+func (s *Store) writeQuery(ctx context.Context, a writeArgs) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q.applyWrite, a.ids, a.stages, a.versions, a.asOfs, a.datas, a.dues, a.prevs,
+		a.kIDs, a.kKeys, a.xmins, a.gIDs, a.gKeys, a.chIDs, a.chSeqs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	won := make(map[string]string, len(a.ids))
+	for rows.Next() {
+		var id, xmin string
+		if err := rows.Scan(&id, &xmin); err != nil {
+			return nil, err
+		}
+		won[id] = xmin
+	}
+	return won, rows.Err()
 }
 
 // fail sets err as the outcome of every write of ws, wrapping

@@ -197,7 +197,7 @@ func applyOnceAcrossInstances(t *testing.T, e env, customers int) {
 	const writers, events = 6, 20
 	ev := func(k int) string { return "same-" + strconv.Itoa(k%events) }
 	id := func(c int) string { return "one-" + strconv.Itoa(c) }
-	var calls, writes, lost, aborted, deadlocks, dups atomic.Int64
+	var calls, writes, singles, lost, aborted, deadlocks, dups atomic.Int64
 	err := parallel(writers, func(w int) error {
 		for k := range events {
 			ws := make([]lifecycle.Write, 0, customers)
@@ -224,6 +224,9 @@ func applyOnceAcrossInstances(t *testing.T, e env, customers int) {
 					return fmt.Errorf("writer %d: lost %d races in a row: %w", w, round, ws[0].Err)
 				}
 				writes.Add(int64(len(ws)))
+				if len(ws) == 1 {
+					singles.Add(1)
+				}
 				stores[w%2].Apply(ctx, ws)
 				next := ws[:0]
 				for _, x := range ws {
@@ -249,11 +252,12 @@ func applyOnceAcrossInstances(t *testing.T, e env, customers int) {
 	})
 	require.NoError(t, err)
 	t.Logf("%d writes, %d lost races retried (%d of them aborted statements)", writes.Load(), lost.Load(), aborted.Load())
-	if e.dialect == sqlstore.Postgres && customers == 1 {
+	if e.dialect == sqlstore.Postgres {
 		// An Apply of one customer the Store does not hold calls fn on a
-		// new customer first, and again on the stored one if it exists.
+		// new customer first, and again on the stored one if it exists
+		// (a retry after lost races may be such an Apply too).
 		require.GreaterOrEqual(t, calls.Load(), writes.Load(), "fn calls: each write of each Apply calls its fn")
-		require.LessOrEqual(t, calls.Load(), 2*writes.Load(), "fn calls: each write of each Apply calls its fn at most twice")
+		require.LessOrEqual(t, calls.Load(), writes.Load()+singles.Load(), "fn calls: each write calls its fn once, an Apply of one customer at most twice")
 	} else {
 		require.Equal(t, writes.Load(), calls.Load(), "fn calls: each write of each Apply calls its fn exactly once")
 	}

@@ -215,6 +215,9 @@ type Store struct {
 	q       queries
 	// rows holds the customers Apply last wrote (PostgreSQL).
 	rows rowCache
+	// pgx is what Apply's write statement reads of the connections'
+	// config (PostgreSQL).
+	pgx pgxConfig
 	// wlock serialises this Store's SQLite write transactions: SQLite has
 	// one writer at a time, and waiting here is cheaper than in SQLite's
 	// busy handler. Nil for PostgreSQL.
