@@ -88,6 +88,7 @@ type delivery struct {
 	ID   string // webhook-id
 	Data changeData
 	At   time.Time // when it arrived
+	Sent time.Time // when it was signed (webhook-timestamp, whole seconds)
 }
 
 // receiver is a webhook endpoint for the tests: it verifies every request
@@ -167,6 +168,9 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := delivery{Path: r.URL.Path, ID: id, Data: p.Data, At: time.Now()}
+	if sec, err := strconv.ParseInt(r.Header.Get("webhook-timestamp"), 10, 64); err == nil {
+		d.Sent = time.Unix(sec, 0)
+	}
 	rc.log = append(rc.log, d)
 	if rc.rawSample.body == nil {
 		rc.rawSample.header, rc.rawSample.body = r.Header.Clone(), body
