@@ -766,37 +766,37 @@ var writeOIDs = []uint32{
 // connections' tracer as pgx's Query would. Through a database/sql
 // driver that is not pgx's own it sends the statement with database/sql.
 func (s *Store) writePostgres(ctx context.Context, a writeArgs) (map[string]string, error) {
-	p := paramsPool.Get().(*params)
-	defer paramsPool.Put(p)
-	p.reset(textBytes(a.ids) + textBytes(a.stages) + arrayBytes(len(a.versions), 8*len(a.versions)) +
-		arrayBytes(len(a.asOfs), 8*len(a.asOfs)) + byteaBytes(a.datas) + arrayBytes(len(a.dues), 8*len(a.dues)) +
-		arrayBytes(len(a.prevs), 8*len(a.prevs)) + textBytes(a.kIDs) + byteaBytes(a.kKeys) + textBytes(a.xmins) +
-		textBytes(a.gIDs) + byteaBytes(a.gKeys) + textBytes(a.chIDs) + arrayBytes(len(a.chSeqs), 8*len(a.chSeqs)))
-	p.texts(a.ids)
-	p.texts(a.stages)
-	p.int8s(a.versions)
-	p.times(a.asOfs)
-	p.byteas(a.datas)
-	p.int8s(a.dues)
-	p.int8s(a.prevs)
-	p.texts(a.kIDs)
-	p.byteas(a.kKeys)
-	p.texts(a.xmins)
-	p.texts(a.gIDs)
-	p.byteas(a.gKeys)
-	p.texts(a.chIDs)
-	p.int8s(a.chSeqs)
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
 	won := make(map[string]string, len(a.ids))
+	p := paramsPool.Get().(*params)
+	defer paramsPool.Put(p)
 	err = conn.Raw(func(dc any) (err error) {
 		pc, err := pgxConn(dc)
 		if err != nil {
 			return err
 		}
+		p.reset(textBytes(a.ids) + textBytes(a.stages) + arrayBytes(len(a.versions), 8*len(a.versions)) +
+			arrayBytes(len(a.asOfs), 8*len(a.asOfs)) + byteaBytes(a.datas) + arrayBytes(len(a.dues), 8*len(a.dues)) +
+			arrayBytes(len(a.prevs), 8*len(a.prevs)) + textBytes(a.kIDs) + byteaBytes(a.kKeys) + textBytes(a.xmins) +
+			textBytes(a.gIDs) + byteaBytes(a.gKeys) + textBytes(a.chIDs) + arrayBytes(len(a.chSeqs), 8*len(a.chSeqs)))
+		p.texts(a.ids)
+		p.texts(a.stages)
+		p.int8s(a.versions)
+		p.times(a.asOfs)
+		p.byteas(a.datas)
+		p.int8s(a.dues)
+		p.int8s(a.prevs)
+		p.texts(a.kIDs)
+		p.byteas(a.kKeys)
+		p.texts(a.xmins)
+		p.texts(a.gIDs)
+		p.byteas(a.gKeys)
+		p.texts(a.chIDs)
+		p.int8s(a.chSeqs)
 		cfg := s.pgx.of(pc)
 		var tag pgconn.CommandTag
 		if cfg.tracer != nil {

@@ -29,27 +29,36 @@ func newCopyRows(size int) *copyRows {
 // row starts a row of n fields.
 func (c *copyRows) row(n int) { c.b = binary.BigEndian.AppendUint16(c.b, uint16(n)) }
 
-// text adds a text field (the server checks its encoding).
-func (c *copyRows) text(s string) {
-	c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(s)))
-	c.b = append(c.b, s...)
+// A value in PostgreSQL's binary form, as a COPY field and an array
+// element both take it: its 4-byte length, then its bytes. params and
+// copyRows share these.
+
+// appendText appends a text value (the server checks its encoding).
+func appendText(b []byte, s string) []byte {
+	return append(binary.BigEndian.AppendUint32(b, uint32(len(s))), s...)
 }
 
-// bytea adds a bytea field.
-func (c *copyRows) bytea(v []byte) {
-	c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(v)))
-	c.b = append(c.b, v...)
+// appendBytea appends a bytea value.
+func appendBytea(b, v []byte) []byte {
+	return append(binary.BigEndian.AppendUint32(b, uint32(len(v))), v...)
 }
 
-// int8 adds a bigint field.
-func (c *copyRows) int8(v int64) {
-	c.b = binary.BigEndian.AppendUint32(c.b, 8)
-	c.b = binary.BigEndian.AppendUint64(c.b, uint64(v))
+// appendInt8 appends a bigint value.
+func appendInt8(b []byte, v int64) []byte {
+	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(b, 8), uint64(v))
 }
 
-// timestamptz adds a timestamptz field: microseconds after PostgreSQL's
-// epoch, the nanoseconds truncated, as pgx sends a query's time.Time.
-func (c *copyRows) timestamptz(t time.Time) { c.int8(t.UnixMicro() - pgEpochMicros) }
+// appendTimestamptz appends a timestamptz value: microseconds after
+// PostgreSQL's epoch, the nanoseconds truncated, as pgx sends a query's
+// time.Time.
+func appendTimestamptz(b []byte, t time.Time) []byte {
+	return appendInt8(b, t.UnixMicro()-pgEpochMicros)
+}
+
+func (c *copyRows) text(s string)           { c.b = appendText(c.b, s) }
+func (c *copyRows) bytea(v []byte)          { c.b = appendBytea(c.b, v) }
+func (c *copyRows) int8(v int64)            { c.b = appendInt8(c.b, v) }
+func (c *copyRows) timestamptz(t time.Time) { c.b = appendTimestamptz(c.b, t) }
 
 // null adds a NULL field.
 func (c *copyRows) null() { c.b = binary.BigEndian.AppendUint32(c.b, 0xffff_ffff) }

@@ -57,8 +57,7 @@ func (p *params) done(start int) { p.vals = append(p.vals, p.buf[start:len(p.buf
 func (p *params) texts(v []string) {
 	start := p.header(len(v), oidText)
 	for _, s := range v {
-		p.buf = binary.BigEndian.AppendUint32(p.buf, uint32(len(s)))
-		p.buf = append(p.buf, s...)
+		p.buf = appendText(p.buf, s)
 	}
 	p.done(start)
 }
@@ -66,8 +65,7 @@ func (p *params) texts(v []string) {
 func (p *params) byteas(v [][]byte) {
 	start := p.header(len(v), oidBytea)
 	for _, b := range v {
-		p.buf = binary.BigEndian.AppendUint32(p.buf, uint32(len(b)))
-		p.buf = append(p.buf, b...)
+		p.buf = appendBytea(p.buf, b)
 	}
 	p.done(start)
 }
@@ -75,19 +73,15 @@ func (p *params) byteas(v [][]byte) {
 func (p *params) int8s(v []int64) {
 	start := p.header(len(v), oidInt8)
 	for _, x := range v {
-		p.buf = binary.BigEndian.AppendUint32(p.buf, 8)
-		p.buf = binary.BigEndian.AppendUint64(p.buf, uint64(x))
+		p.buf = appendInt8(p.buf, x)
 	}
 	p.done(start)
 }
 
-// times adds a timestamptz array: microseconds after PostgreSQL's epoch,
-// as pgx sends a time.Time (see copyRows.timestamptz).
 func (p *params) times(v []time.Time) {
 	start := p.header(len(v), oidTimestamptz)
 	for _, t := range v {
-		p.buf = binary.BigEndian.AppendUint32(p.buf, 8)
-		p.buf = binary.BigEndian.AppendUint64(p.buf, uint64(t.UnixMicro()-pgEpochMicros))
+		p.buf = appendTimestamptz(p.buf, t)
 	}
 	p.done(start)
 }
