@@ -283,6 +283,11 @@ func resize[T any](s []T, n int) []T {
 // appendHist appends the transitions in hist layout to b; ok is false when
 // one cannot be held compactly.
 func appendHist(b []byte, h []lifecycle.Transition, y *symbols, sc *symCache) ([]byte, bool) {
+	n := 0
+	for i := range h {
+		n += histFixed + len(h[i].Cause)
+	}
+	b = slices.Grow(b, n) // one allocation, not one per field
 	for i := range h {
 		tr := &h[i]
 		from, ok1 := sc.id(y, string(tr.From))

@@ -18,7 +18,7 @@ import (
 // customer's entries are emptied (id ""), so they are never listed.
 type feed struct {
 	mu      sync.Mutex
-	log     []feedEntry
+	log     chunks[feedEntry]
 	cursors map[string]lease
 }
 
@@ -42,7 +42,8 @@ func (f *feed) note(id string, old, now int) {
 	}
 	f.mu.Lock()
 	for seq := old + 1; seq <= now; seq++ {
-		f.log = append(f.log, feedEntry{id: id, seq: uint64(seq)})
+		e := f.log.push()
+		e.id, e.seq = id, uint64(seq)
 	}
 	f.mu.Unlock()
 }
@@ -51,9 +52,9 @@ func (f *feed) note(id string, old, now int) {
 // customer's shard lock.
 func (f *feed) forget(id string) {
 	f.mu.Lock()
-	for i := range f.log {
-		if f.log[i].id == id {
-			f.log[i].id = ""
+	for e := range f.log.all {
+		if e.id == id {
+			e.id = ""
 		}
 	}
 	f.mu.Unlock()
@@ -90,8 +91,9 @@ func (m *Memory) Changes(ctx context.Context, after lifecycle.Cursor, limit int)
 	}
 	var page []at
 	m.feed.mu.Lock()
-	for i := int(min(after, lifecycle.Cursor(len(m.feed.log)))); i < len(m.feed.log) && len(page) < limit; i++ {
-		if e := m.feed.log[i]; e.id != "" {
+	n := m.feed.log.len()
+	for i := int(min(after, lifecycle.Cursor(n))); i < n && len(page) < limit; i++ {
+		if e := *m.feed.log.at(i); e.id != "" {
 			page = append(page, at{e, lifecycle.Cursor(i + 1)})
 		}
 	}

@@ -46,15 +46,17 @@ type Memory struct {
 	feed   feed
 }
 
-// shard holds its customers in a dense slice in insertion order, with an
-// index from ID to position (index.go). Passes over every customer (Scan, View) walk the
-// slice, which visits customers roughly in the order they were allocated:
-// several times faster than walking a map over a large heap. scratch, buf,
+// shard holds its customers in a dense list in insertion order (list.go),
+// with an index from ID to position (index.go). Passes over every customer
+// (Scan, View) walk the list, which visits customers roughly in the order
+// they were allocated: several times faster than walking a map over a
+// large heap. scratch, buf,
 // hbuf and cache are working space for writers, used under the write lock.
 type shard struct {
 	mu      sync.RWMutex
+	seed    maphash.Seed // the Memory's
 	idx     index
-	list    []record
+	list    list
 	scratch lifecycle.Customer
 	keys    []lifecycle.EventKey
 	seen    []bool
@@ -66,35 +68,35 @@ type shard struct {
 
 // get returns the record of id, whose hash is h (see hashID).
 func (s *shard) get(h uint64, id string) (*record, bool) {
-	i := s.idx.get(h, id, s.list)
+	i := s.idx.get(h, id, &s.list)
 	if i < 0 {
 		return nil, false
 	}
-	return &s.list[i], true
+	return s.list.at(i), true
 }
 
-// insert adds r, whose ID's hash is h, and returns where it is kept.
-func (s *shard) insert(h uint64, r *record) *record {
-	s.list = append(s.list, *r)
-	s.idx.add(h, r.id, len(s.list)-1, s.list)
-	return &s.list[len(s.list)-1]
+// insert adds a record for id, whose hash is h, and returns it.
+func (s *shard) insert(h uint64, id string) *record {
+	r := s.list.push()
+	r.id = id
+	s.idx.add(h, id, s.list.len()-1, &s.list)
+	return r
 }
 
 // remove deletes a customer by moving the last one into its place.
 func (s *shard) remove(h uint64, id string) {
-	slot, i := s.idx.find(h, id, s.list)
+	slot, i := s.idx.find(h, id, &s.list)
 	if i < 0 {
 		return
 	}
-	s.idx.remove(slot, s.list)
-	last := len(s.list) - 1
+	s.idx.remove(slot)
+	last := s.list.len() - 1
 	if i != last {
-		s.list[i] = s.list[last]
-		moved := s.list[i].id
-		s.idx.move(hashID(s.idx.seed, moved), moved, i, s.list)
+		moved := s.list.at(last)
+		*s.list.at(i) = *moved
+		s.idx.move(hashID(s.seed, moved.id), moved.id, i, &s.list)
 	}
-	s.list[last] = record{}
-	s.list = s.list[:last]
+	s.list.pop()
 }
 
 var (
@@ -119,7 +121,7 @@ func NewMemory() *Memory {
 func (m *Memory) setup() {
 	m.seed, m.syms = maphash.MakeSeed(), newSymbols()
 	for i := range m.shards {
-		m.shards[i].idx.seed = m.seed
+		m.shards[i].seed = m.seed
 	}
 }
 
@@ -350,9 +352,8 @@ func (m *Memory) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) er
 	}
 	old := 0
 	if !ok {
-		r = &record{id: c.ID}
+		r = s.insert(h, c.ID)
 		m.encode(s, r, c)
-		s.insert(h, r)
 	} else {
 		old = histLen(r)
 		m.encode(s, r, c)
@@ -434,9 +435,8 @@ func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(
 		old = histLen(r)
 	}
 	if !ok {
-		r = &record{id: id}
+		r = s.insert(h, id)
 		m.commit(s, r, c, s.keys, s.seen)
-		s.insert(h, r)
 	} else {
 		m.commit(s, r, c, s.keys, s.seen)
 	}
@@ -446,7 +446,7 @@ func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(
 
 // ListDue yields the IDs of the customers whose Due is zero or at or
 // before now, as [lifecycle.DueLister] describes. It reads each shard's
-// due times (kept in each record of the shard's dense slice of records,
+// due times (kept in each record of the shard's dense list of records,
 // so a shard is read without decoding a customer) under its read lock, and yields the
 // shard's due IDs after releasing it, so the loop body may write.
 func (m *Memory) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, error] {
@@ -461,9 +461,9 @@ func (m *Memory) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, e
 			s := &m.shards[i]
 			ids = ids[:0]
 			s.mu.RLock()
-			for k := range s.list {
-				if s.list[k].due <= at {
-					ids = append(ids, s.list[k].id)
+			for r := range s.list.all {
+				if r.due <= at {
+					ids = append(ids, r.id)
 				}
 			}
 			s.mu.RUnlock()
@@ -498,7 +498,7 @@ func (m *Memory) Len() int {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.RLock()
-		n += len(s.list)
+		n += s.list.len()
 		s.mu.RUnlock()
 	}
 	return n
@@ -522,8 +522,7 @@ func (m *Memory) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error]
 			s.mu.RLock()
 			names := m.names()
 			batch = batch[:0]
-			for k := range s.list {
-				r := &s.list[k]
+			for r := range s.list.all {
 				c := new(lifecycle.Customer)
 				m.decode(r, c, names, false)
 				batch = append(batch, c)
@@ -568,8 +567,7 @@ func (m *Memory) view(s *shard, c *lifecycle.Customer, yield func(*lifecycle.Cus
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	names := m.names()
-	for i := range s.list {
-		r := &s.list[i]
+	for r := range s.list.all {
 		v := r.full
 		if v == nil {
 			m.decode(r, c, names, true)
