@@ -180,9 +180,19 @@ func (s *keySet) keys() []lifecycle.EventKey {
 	if s.n == 0 {
 		return nil
 	}
-	out := make([]lifecycle.EventKey, 0, s.n)
-	s.each(func(k *lifecycle.EventKey) { out = append(out, *k) })
-	return out
+	return s.appendTo(make([]lifecycle.EventKey, 0, s.n))
+}
+
+// appendTo appends the keys to dst, in table order, and returns it.
+func (s *keySet) appendTo(dst []lifecycle.EventKey) []lifecycle.EventKey {
+	slots := s.slots()
+	keys := s.tab[2*slots:]
+	for i := range slots {
+		if s.tab[2*i] != 0 || s.tab[2*i+1] != 0 {
+			dst = append(dst, lifecycle.EventKey(keys[keyBytes*i:]))
+		}
+	}
+	return dst
 }
 
 // len returns the number of keys.

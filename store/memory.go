@@ -142,15 +142,22 @@ func (m *Memory) names() []string {
 
 // decode makes c a copy of the customer r holds, reusing c's slices.
 // Empty slices are nil unless keep is set: then they keep c's arrays for
-// the next decode (View's reused customer).
-func (m *Memory) decode(r *record, c *lifecycle.Customer, names []string, keep bool) {
+// the next decode (View's reused customer). keys, when not nil, is working
+// space for the event keys, reused from one decode to the next (a pass
+// over every customer); else they are read into a new slice.
+func (m *Memory) decode(r *record, c *lifecycle.Customer, names []string, keep bool, keys *[]lifecycle.EventKey) {
 	if r.full != nil {
 		r.full.CopyTo(c)
 		return
 	}
 	m.decodeCore(r, c, names)
 	c.History = decodeHist(c.History, r.hist, names)
-	c.Seen.Set(r.seen.keys())
+	if keys != nil {
+		*keys = r.seen.appendTo((*keys)[:0])
+		c.Seen.Set(*keys)
+	} else {
+		c.Seen.Set(r.seen.keys())
+	}
 	if !keep {
 		f := &c.Facts
 		f.Tallies, f.Sums, f.Referrals = nilIfEmpty(f.Tallies), nilIfEmpty(f.Sums), nilIfEmpty(f.Referrals)
@@ -269,7 +276,7 @@ func (m *Memory) commit(s *shard, r *record, c *lifecycle.Customer, keys []lifec
 	whole := c.Clone()
 	var old lifecycle.Customer
 	if r.full != nil || r.body != nil { // not a new customer
-		m.decode(r, &old, m.names(), false)
+		m.decode(r, &old, m.names(), false, nil)
 	}
 	whole.History = append(old.History, c.History...)
 	whole.Seen = old.Seen
@@ -305,7 +312,7 @@ func (m *Memory) Get(ctx context.Context, id string) (*lifecycle.Customer, error
 		return nil, notFound(id)
 	}
 	c := new(lifecycle.Customer)
-	m.decode(r, c, m.names(), false)
+	m.decode(r, c, m.names(), false, nil)
 	return c, nil
 }
 
@@ -322,7 +329,7 @@ func (m *Memory) Load(ctx context.Context, id string, dst *lifecycle.Customer) e
 	if !ok {
 		return notFound(id)
 	}
-	m.decode(r, dst, m.names(), false)
+	m.decode(r, dst, m.names(), false, nil)
 	return nil
 }
 
@@ -513,6 +520,7 @@ func (m *Memory) Len() int {
 func (m *Memory) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
 	return func(yield func(*lifecycle.Customer, error) bool) {
 		var batch []*lifecycle.Customer
+		var keys []lifecycle.EventKey
 		for i := range m.shards {
 			if err := ctx.Err(); err != nil {
 				yield(nil, err)
@@ -524,7 +532,7 @@ func (m *Memory) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error]
 			batch = batch[:0]
 			for r := range s.list.all {
 				c := new(lifecycle.Customer)
-				m.decode(r, c, names, false)
+				m.decode(r, c, names, false, &keys)
 				batch = append(batch, c)
 			}
 			s.mu.RUnlock()
@@ -548,12 +556,13 @@ func (m *Memory) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error]
 func (m *Memory) View(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
 	return func(yield func(*lifecycle.Customer, error) bool) {
 		c := new(lifecycle.Customer)
+		var keys []lifecycle.EventKey
 		for i := range m.shards {
 			if err := ctx.Err(); err != nil {
 				yield(nil, err)
 				return
 			}
-			if !m.view(&m.shards[i], c, yield) {
+			if !m.view(&m.shards[i], c, &keys, yield) {
 				return
 			}
 		}
@@ -563,14 +572,14 @@ func (m *Memory) View(ctx context.Context) iter.Seq2[*lifecycle.Customer, error]
 // view yields the shard's customers under its read lock; it reports false
 // when the loop body stopped early. The deferred unlock keeps the shard
 // usable even if the body panics.
-func (m *Memory) view(s *shard, c *lifecycle.Customer, yield func(*lifecycle.Customer, error) bool) bool {
+func (m *Memory) view(s *shard, c *lifecycle.Customer, keys *[]lifecycle.EventKey, yield func(*lifecycle.Customer, error) bool) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	names := m.names()
 	for r := range s.list.all {
 		v := r.full
 		if v == nil {
-			m.decode(r, c, names, true)
+			m.decode(r, c, names, true, keys)
 			v = c
 		}
 		if !yield(v, nil) {
