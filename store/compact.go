@@ -54,27 +54,25 @@ type extra struct {
 
 // Layout of body: a fixed header, then nTallies tallies, then nSums sums.
 const (
-	offVersion   = 0
-	offStage     = 8
-	offTallies   = 12 // uint16
-	offSums      = 14 // uint16
-	offScore     = 16
-	offSince     = 24
-	offAsOf      = 32
-	offFirst     = 40
-	offLast      = 48
-	offScoreAt   = 56
-	offReferred  = 64
-	headerSize   = 72
-	tallySize    = 28 // type uint32, count, first, last int64
-	sumSize      = 16 // type, currency uint32, amount int64
-	histFixed    = 20 // from, to uint32, at int64, len(cause) uint32
-	maxSymbols   = 1 << 16
-	zeroTime     = math.MinInt64
-	minUnixSec   = math.MinInt64/1_000_000_000 + 1
-	maxUnixSec   = math.MaxInt64/1_000_000_000 - 1
-	symCacheBits = 6
-	symCacheLen  = 1 << symCacheBits
+	offVersion  = 0
+	offStage    = 8
+	offTallies  = 12 // uint16
+	offSums     = 14 // uint16
+	offScore    = 16
+	offSince    = 24
+	offAsOf     = 32
+	offFirst    = 40
+	offLast     = 48
+	offScoreAt  = 56
+	offReferred = 64
+	headerSize  = 72
+	tallySize   = 28 // type uint32, count, first, last int64
+	sumSize     = 16 // type, currency uint32, amount int64
+	histFixed   = 20 // from, to uint32, at int64, len(cause) uint32
+	maxSymbols  = 1 << 16
+	zeroTime    = math.MinInt64
+	minUnixSec  = math.MinInt64/1_000_000_000 + 1
+	maxUnixSec  = math.MaxInt64/1_000_000_000 - 1
 )
 
 var le = binary.LittleEndian
@@ -106,16 +104,19 @@ func unpackTime(ns int64) time.Time {
 }
 
 // symbols numbers the stage IDs, event types and currencies a Memory has
-// stored; 0 is the empty string. Names are read without a lock from an
-// append-only snapshot.
+// stored; 0 is the empty string. Both directions are read without a lock:
+// names from an append-only snapshot, numbers from a sync.Map (written
+// once per symbol, then only read: the case sync.Map is made for); only
+// adding a symbol takes mu.
 type symbols struct {
-	mu    sync.Mutex
-	index map[string]uint32
+	mu    sync.Mutex // serialises additions
+	index sync.Map   // string → uint32
 	names atomic.Pointer[[]string]
 }
 
 func newSymbols() *symbols {
-	y := &symbols{index: map[string]uint32{"": 0}}
+	y := new(symbols)
+	y.index.Store("", uint32(0))
 	names := []string{""}
 	y.names.Store(&names)
 	return y
@@ -124,10 +125,13 @@ func newSymbols() *symbols {
 // id returns the number of s, adding it if new; ok is false when the table
 // is full.
 func (y *symbols) id(s string) (uint32, bool) {
+	if i, ok := y.index.Load(s); ok {
+		return i.(uint32), true
+	}
 	y.mu.Lock()
 	defer y.mu.Unlock()
-	if i, ok := y.index[s]; ok {
-		return i, true
+	if i, ok := y.index.Load(s); ok {
+		return i.(uint32), true
 	}
 	old := *y.names.Load()
 	if len(old) >= maxSymbols {
@@ -139,44 +143,18 @@ func (y *symbols) id(s string) (uint32, bool) {
 	names := append(old, s)
 	y.names.Store(&names)
 	i := uint32(len(old))
-	y.index[s] = i
+	y.index.Store(s, i)
 	return i, true
 }
 
 func cloneString(s string) string { return string([]byte(s)) }
-
-// symCache remembers the numbers of the strings a shard encoded last, by
-// the address of their bytes, so that the symbols' map is consulted only
-// for strings not seen recently. It is used under the shard's write lock.
-// Holding the string keeps its bytes alive, so an address is never reused
-// for other bytes while cached.
-type symCache [symCacheLen]struct {
-	s  string
-	id uint32
-}
-
-func (c *symCache) id(y *symbols, s string) (uint32, bool) {
-	if s == "" {
-		return 0, true
-	}
-	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(s))))
-	e := &c[(p*0x9e3779b97f4a7c15)>>(64-symCacheBits)]
-	if len(e.s) == len(s) && unsafe.StringData(e.s) == unsafe.StringData(s) {
-		return e.id, true
-	}
-	id, ok := y.id(s)
-	if ok {
-		e.s, e.id = s, id
-	}
-	return id, ok
-}
 
 // encodeBody writes c's scalars, tallies and sums to buf[:0] in body
 // layout; ok is false when c cannot be held compactly. old, when not nil,
 // is the body c was decoded from, with names the symbol table it was
 // decoded with: a symbol equal to the one at the same place in old reuses
 // its number without a lookup, which is the common case on the hot path.
-func encodeBody(buf []byte, c *lifecycle.Customer, y *symbols, sc *symCache, old []byte, names []string) ([]byte, bool) {
+func encodeBody(buf []byte, c *lifecycle.Customer, y *symbols, old []byte, names []string) ([]byte, bool) {
 	f := &c.Facts
 	if len(f.Tallies) > math.MaxUint16 || len(f.Sums) > math.MaxUint16 {
 		return buf, false
@@ -197,7 +175,7 @@ func encodeBody(buf []byte, c *lifecycle.Customer, y *symbols, sc *symCache, old
 				return id
 			}
 		}
-		id, good := sc.id(y, s)
+		id, good := y.id(s)
 		ok = ok && good
 		return id
 	}
@@ -282,7 +260,7 @@ func resize[T any](s []T, n int) []T {
 
 // appendHist appends the transitions in hist layout to b; ok is false when
 // one cannot be held compactly.
-func appendHist(b []byte, h []lifecycle.Transition, y *symbols, sc *symCache) ([]byte, bool) {
+func appendHist(b []byte, h []lifecycle.Transition, y *symbols) ([]byte, bool) {
 	n := 0
 	for i := range h {
 		n += histFixed + len(h[i].Cause)
@@ -290,8 +268,8 @@ func appendHist(b []byte, h []lifecycle.Transition, y *symbols, sc *symCache) ([
 	b = slices.Grow(b, n) // one allocation, not one per field
 	for i := range h {
 		tr := &h[i]
-		from, ok1 := sc.id(y, string(tr.From))
-		to, ok2 := sc.id(y, string(tr.To))
+		from, ok1 := y.id(string(tr.From))
+		to, ok2 := y.id(string(tr.To))
 		at, ok3 := packTime(tr.At)
 		if !ok1 || !ok2 || !ok3 || len(tr.Cause) > math.MaxUint32 {
 			return b, false

@@ -50,8 +50,8 @@ type Memory struct {
 // with an index from ID to position (index.go). Passes over every customer
 // (Scan, View) walk the list, which visits customers roughly in the order
 // they were allocated: several times faster than walking a map over a
-// large heap. scratch, buf,
-// hbuf and cache are working space for writers, used under the write lock.
+// large heap. scratch, keys, seen, free, buf
+// and hbuf are working space for writers, used under the write lock.
 type shard struct {
 	mu      sync.RWMutex
 	seed    maphash.Seed // the Memory's
@@ -63,7 +63,6 @@ type shard struct {
 	free    int // for a write of one event: the slot of r.seen its key goes in (see keySet.find), or -1
 	buf     []byte
 	hbuf    []byte
-	cache   symCache
 }
 
 // get returns the record of id, whose hash is h (see hashID).
@@ -192,13 +191,13 @@ func (m *Memory) decodeCore(r *record, c *lifecycle.Customer, names []string) {
 // encode makes r hold c, in compact form when it can, or else as a copy
 // of c.
 func (m *Memory) encode(s *shard, r *record, c *lifecycle.Customer) {
-	body, ok := encodeBody(s.buf, c, m.syms, &s.cache, nil, nil)
+	body, ok := encodeBody(s.buf, c, m.syms, nil, nil)
 	s.buf = body
 	due, dueOK := packDue(c.Due)
 	ok = ok && dueOK && noLegacy(&c.Seen)
 	var hist []byte
 	if ok {
-		hist, ok = appendHist(s.hbuf[:0], c.History, m.syms, &s.cache)
+		hist, ok = appendHist(s.hbuf[:0], c.History, m.syms)
 		s.hbuf = hist
 	}
 	if !ok {
@@ -247,13 +246,13 @@ func setExtra(r *record, f *lifecycle.Facts) {
 // not seen.
 func (m *Memory) commit(s *shard, r *record, c *lifecycle.Customer, keys []lifecycle.EventKey, seen []bool) {
 	if r.full == nil {
-		body, ok := encodeBody(s.buf, c, m.syms, &s.cache, r.body, m.names())
+		body, ok := encodeBody(s.buf, c, m.syms, r.body, m.names())
 		s.buf = body
 		due, dueOK := packDue(c.Due)
 		ok = ok && dueOK
 		var hist []byte
 		if ok {
-			hist, ok = appendHist(r.hist, c.History, m.syms, &s.cache)
+			hist, ok = appendHist(r.hist, c.History, m.syms)
 		}
 		if ok {
 			r.body = setBytes(r.body, body)
