@@ -31,7 +31,7 @@ func (l *chunks[T]) at(i int) *T {
 	return &l.c[k][off]
 }
 
-// len returns the number of records.
+// len returns the number of elements.
 func (l *chunks[T]) len() int { return l.n }
 
 // push appends a zero element and returns it, for the caller to fill in
