@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/maphash"
+	"math"
+	"math/bits"
 	"runtime"
 	"strconv"
 	"sync"
@@ -17,8 +19,10 @@ import (
 // floor under BenchmarkRecordExisting on the machine at hand: the same
 // workload (an order for one of 10,000 existing customers, every event
 // with a new ID) fed to the least code that still remembers each
-// customer's event IDs, as exactly-once recording must. BENCHMARKS.md
-// compares the three ("Recording events").
+// customer's event IDs, as exactly-once recording must, and to the least
+// code that does all the required work. BENCHMARKS.md compares them
+// ("Recording events", and for the required floors with the key layouts
+// "Recording in memory, fifth session").
 
 // floorCustomer is all the floor keeps of a customer: an order count, a
 // stage number and, with dedupe, an open-addressing set of the keys of the
@@ -56,6 +60,41 @@ func (c *floorCustomer) add(k lifecycle.EventKey) bool {
 			return false
 		}
 	}
+}
+
+// tagSet is a frugal layout for a customer's event keys, the one issue 17
+// describes: a 2-byte tag per key (0x8000 and 15 bits of the key) and the
+// keys, both in arrival order. A look-up compares the tags four at a time
+// and reads a key only where a tag matches, so for a new key it reads
+// 2 bytes a stored key instead of a table of 16-byte keys at most 3/4
+// full; a new key is appended. (It scans every tag, so it is a floor for
+// customers of a few hundred events, not a design for heavy ones.)
+type tagSet struct {
+	words []uint64 // four tags a word
+	keys  []lifecycle.EventKey
+}
+
+// add puts k in the set; it reports false when k was there already.
+func (s *tagSet) add(k lifecycle.EventKey) bool {
+	const lanes, tops = 0x0001_0001_0001_0001, 0x8000_8000_8000_8000
+	tag := 0x8000 | uint16(binary.LittleEndian.Uint64(k[8:])>>49)
+	pattern := lanes * uint64(tag)
+	for w, x := range s.words {
+		y := x ^ pattern
+		for m := (y - lanes) &^ y & tops; m != 0; m &= m - 1 {
+			lane := bits.TrailingZeros64(m) / 16
+			if i := 4*w + lane; uint16(x>>(16*lane)) == tag && i < len(s.keys) && s.keys[i] == k {
+				return false
+			}
+		}
+	}
+	i := len(s.keys)
+	if i%4 == 0 {
+		s.words = append(s.words, 0)
+	}
+	s.words[i/4] |= uint64(tag) << (16 * (i % 4))
+	s.keys = append(s.keys, k)
+	return true
 }
 
 type floorTracker struct {
@@ -124,7 +163,8 @@ func BenchmarkFloorNoDedupe(b *testing.B) { benchmarkFloor(b, false) }
 // a clock, remember its ID, fold it into per-type counts with first and
 // last times and per-currency money sums, classify the customer by
 // Sterne–Cutler-like rules, append a transition when the stage moves, bump
-// a version, under a per-shard lock. It is hand-fused for this workload —
+// a version and set the due time (when a buyer lapses), under a per-shard
+// lock. It is hand-fused for this workload —
 // event types are small numbers, a customer is a fixed-size struct, the
 // "model" is inlined — so it has no Store or Model interface, no copy for
 // rollback, no hooks and no JSON-able Customer: a lower bound for any
@@ -162,6 +202,8 @@ type reqCustomer struct {
 	nSums                    int
 	history                  []reqTransition
 	seen                     floorCustomer
+	tagged                   tagSet
+	due                      int64
 }
 
 type reqShard struct {
@@ -174,6 +216,7 @@ type reqTracker struct {
 	seed   maphash.Seed
 	now    func() time.Time
 	shards [64]reqShard
+	tagged bool // keys in a tagSet instead of the 3/4-full table
 }
 
 type reqResult struct {
@@ -200,7 +243,7 @@ func (t *reqTracker) record(e *lifecycle.Event) (reqResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := customerOf(s.index, &s.customers, e.CustomerID)
-	if !c.seen.add(d) {
+	if fresh := t.tagged && c.tagged.add(d) || !t.tagged && c.seen.add(d); !fresh {
 		return reqResult{}, errReqDuplicate
 	}
 	at := e.Time.UnixNano()
@@ -230,13 +273,13 @@ func (t *reqTracker) record(e *lifecycle.Event) (reqResult, error) {
 		c.first = at
 	}
 	c.last, c.asOf = max(c.last, at), max(c.asOf, at)
-	var orders, refunds, signups int64
+	var orders, refunds, signups, lastOrder int64
 	for _, x := range c.tallies[:c.nTallies] {
 		switch x.typ {
 		case 2:
 			signups = x.count
 		case 3:
-			orders = x.count
+			orders, lastOrder = x.count, x.last
 		case 4:
 			refunds = x.count
 		}
@@ -257,6 +300,11 @@ func (t *reqTracker) record(e *lifecycle.Event) (reqResult, error) {
 		c.history = append(c.history, reqTransition{from: c.stage, to: stage, at: c.asOf, cause: e.ID})
 		c.stage, c.since, res.moved = stage, c.asOf, true
 	}
+	// The due time: when a buyer lapses, as Sterne–Cutler's NextChange says.
+	c.due = math.MaxInt64
+	if stage >= 3 {
+		c.due = lastOrder + int64(180*24*time.Hour) + 1
+	}
 	c.version++
 	res.version = c.version
 	return res, nil
@@ -264,9 +312,16 @@ func (t *reqTracker) record(e *lifecycle.Event) (reqResult, error) {
 
 // BenchmarkFloorRequired is RecordExisting's workload fed to the required
 // floor above.
-func BenchmarkFloorRequired(b *testing.B) {
+func BenchmarkFloorRequired(b *testing.B) { benchmarkRequired(b, false) }
+
+// BenchmarkFloorRequiredTagged is BenchmarkFloorRequired with the event
+// keys in a tagSet: the required work with the most frugal key layout
+// measured (issue 17).
+func BenchmarkFloorRequiredTagged(b *testing.B) { benchmarkRequired(b, true) }
+
+func benchmarkRequired(b *testing.B, tagged bool) {
 	later := benchT0.AddDate(50, 0, 0)
-	t := &reqTracker{seed: maphash.MakeSeed(), now: func() time.Time { return later }}
+	t := &reqTracker{seed: maphash.MakeSeed(), now: func() time.Time { return later }, tagged: tagged}
 	for i := range t.shards {
 		t.shards[i].index = map[string]int{}
 	}
@@ -287,5 +342,22 @@ func BenchmarkFloorRequired(b *testing.B) {
 		if _, err := t.record(&events[i]); err != nil {
 			b.Fatalf("event %d: %v", i, err)
 		}
+	}
+}
+
+// TestTagSet checks the frugal key layout against a map: new keys are
+// added once, repeated ones refused, across many words.
+func TestTagSet(t *testing.T) {
+	var s tagSet
+	want := map[lifecycle.EventKey]bool{}
+	for i := range 3000 {
+		k := lifecycle.KeyOf("e" + strconv.Itoa(i%2000)) // the last 1,000 repeat
+		if got := s.add(k); got == want[k] {
+			t.Fatalf("add(%d) = %v with the key there: %v", i, got, want[k])
+		}
+		want[k] = true
+	}
+	if len(s.keys) != 2000 {
+		t.Fatalf("%d keys; want 2000", len(s.keys))
 	}
 }
