@@ -164,17 +164,6 @@ func (s *keySet) grow() {
 	}
 }
 
-// each calls f with every key, in table order.
-func (s *keySet) each(f func(k *lifecycle.EventKey)) {
-	slots := s.slots()
-	keys := s.tab[2*slots:]
-	for i := range slots {
-		if s.tab[2*i] != 0 || s.tab[2*i+1] != 0 {
-			f((*lifecycle.EventKey)(keys[keyBytes*i:]))
-		}
-	}
-}
-
 // keys returns the keys, in table order (not sorted), or nil for none.
 func (s *keySet) keys() []lifecycle.EventKey {
 	if s.n == 0 {
