@@ -78,34 +78,44 @@ type Facts struct {
 // Tally returns the tally for an event type; ok is false when the customer
 // has no event of that type.
 func (f *Facts) Tally(t EventType) (tally Tally, ok bool) {
-	for i := range f.Tallies {
-		if f.Tallies[i].Type == t {
-			return f.Tallies[i], true
-		}
+	if i := f.find(t); i >= 0 {
+		return f.Tallies[i], true
 	}
 	return Tally{}, false
 }
 
 // Count returns how many events of type t were recorded.
 func (f *Facts) Count(t EventType) int64 {
-	for i := range f.Tallies {
-		if f.Tallies[i].Type == t {
-			return f.Tallies[i].Count
-		}
+	if i := f.find(t); i >= 0 {
+		return f.Tallies[i].Count
 	}
 	return 0
 }
 
 // FirstTime returns the time of the first event of type t, or the zero time.
 func (f *Facts) FirstTime(t EventType) time.Time {
-	tl, _ := f.Tally(t)
-	return tl.First
+	if i := f.find(t); i >= 0 {
+		return f.Tallies[i].First
+	}
+	return time.Time{}
 }
 
 // LastTime returns the time of the last event of type t, or the zero time.
 func (f *Facts) LastTime(t EventType) time.Time {
-	tl, _ := f.Tally(t)
-	return tl.Last
+	if i := f.find(t); i >= 0 {
+		return f.Tallies[i].Last
+	}
+	return time.Time{}
+}
+
+// find returns the index of t's tally, or -1.
+func (f *Facts) find(t EventType) int {
+	for i := range f.Tallies {
+		if f.Tallies[i].Type == t {
+			return i
+		}
+	}
+	return -1
 }
 
 // Events returns the number of events recorded, of every type, summing the

@@ -691,7 +691,9 @@ func (op *writeOp) run(c *Customer, seen []bool) (bool, error) {
 	c.Due = due
 	c.Version = prev + 1
 	op.version, op.wrote = c.Version, true
-	op.moves = append(op.moves, c.History[hist:]...)
+	if len(c.History) > hist {
+		op.moves = append(op.moves, c.History[hist:]...)
+	}
 	return true, nil
 }
 

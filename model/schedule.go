@@ -22,6 +22,9 @@ func dueNow(now time.Time) time.Time {
 // shift returns t + d, or ok false when the sum leaves time.Time's range
 // (Add saturates or wraps there, so the result would not be t + d).
 func shift(t time.Time, d time.Duration) (time.Time, bool) {
+	if exact(t) {
+		return t.Add(d), true
+	}
 	r := t.Add(d)
 	switch {
 	case d > 0 && !r.After(t), d < 0 && !r.Before(t):
@@ -30,6 +33,17 @@ func shift(t time.Time, d time.Duration) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return r, true
+}
+
+// exact reports that t.Add(d) is exactly t + d for every Duration d: Add
+// saturates only when the seconds it keeps (since year 1) leave int64,
+// and a Duration moves them by less than 2^34, so any t within 2^62
+// seconds of 1970 (about 146 billion years) is far from that. shift and
+// summary.active use it to skip the checks Add needs near the ends of
+// time.Time's range (TestExactShortcuts compares both ways).
+func exact(t time.Time) bool {
+	u := t.Unix()
+	return -1<<62 < u && u < 1<<62
 }
 
 // instant turns a computed instant into an answer: the zero time means

@@ -252,7 +252,17 @@ func (s *summary) active(now time.Time, lapse time.Duration) bool {
 	if s.lastCancel.After(last) {
 		return false
 	}
-	return lapse <= 0 || now.Sub(last) <= lapse
+	return lapse <= 0 || within(now, last, lapse)
+}
+
+// within reports now.Sub(last) <= d for d > 0, without Sub's own check
+// for overflow (Sub saturates past about 292 years, and only the largest
+// d is reached by a saturated difference).
+func within(now, last time.Time, d time.Duration) bool {
+	if d == math.MaxInt64 || !exact(last) {
+		return now.Sub(last) <= d
+	}
+	return !now.After(last.Add(d))
 }
 
 // ticketOpen reports a support ticket opened after the last resolution.
