@@ -19,8 +19,9 @@ import (
 // pointer-free byte slice, with every time as UTC Unix nanoseconds and every
 // stage ID, event type and currency as a number in the store's symbol
 // table; its history in hist, an append-only byte log; and the event keys
-// of Seen in seen, 2-byte tags and the keys in arrival order, in buckets
-// past 128 keys (keyset.go). A
+// of Seen in seen, 16 bytes a key (a 2-byte tag and 14 more bytes of a
+// keyed permutation of the key) in arrival order, in buckets past 128
+// keys (keyset.go). A
 // typical customer takes about half the memory of a lifecycle.Customer
 // (whose time.Time fields are 24 bytes each, every tally 72), in three
 // allocations (body, hist, seen) instead of six.

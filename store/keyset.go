@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/binary"
 	"math/bits"
 	"math/rand/v2"
 
@@ -13,96 +12,158 @@ import (
 //
 // An event's key (lifecycle.KeyOf: 128 bits of the SHA-256 of its ID) is
 // what identifies it; a look-up compares all 128 bits before it calls an
-// event a duplicate. With thousands of customers the keys (16 bytes an
-// event) do not stay in cache, so a look-up must read as few of them as it
-// can, and a new key must go where the last one went. keySet keeps, in one
-// allocation, a 2-byte tag per key (0x8000 and 15 bits of a hash of the
-// key; 0 marks a free slot) followed by the keys, both in arrival order, in
-// buckets. A look-up scans the tags of one bucket, four a word, and reads a
-// key only where a tag matches (for a key not there, about once in 32,768
-// keys scanned); a new key goes into the bucket's first free slot, after
-// the bucket's last key. A set starts as one bucket of 4 slots, which
-// doubles until it holds 128 (a customer with up to 128 events: a plain
-// list of tags and keys in arrival order, whose tags are the only bytes a
-// look-up reads, 2 a key, and whose last cache line of keys is the only
-// one an insert writes); past that the buckets double in number (keys are
-// spread over them by their hash) whenever one is full, so a look-up
-// scans at most 128 tags whatever the customer's number of events.
+// event a duplicate. With thousands of customers the keys do not stay in
+// cache, so a look-up must read as few bytes as it can, and a new key must
+// go where the last one went.
 //
-// The hash that spreads keys over buckets and makes their tags mixes the
-// key with a secret chosen at start-up: keys are SHA-256 output, but
-// event IDs may come from anyone, and IDs chosen so that their keys share
-// a bucket would make a known mapping double the table again and again.
+// A keySet holds each key as its code: the key put through a keyed
+// permutation of 128-bit values (four Feistel rounds whose round function
+// mixes in a secret chosen at start-up), so a code is the key, 16 bytes,
+// and no more. The first 2 bytes of a code are its tag, the other 14 its
+// rest; the set keeps the tags, in one array, then the rests, both in
+// arrival order, in buckets that fill from their first slot (a count per
+// bucket says how far). A look-up scans the tags of one bucket, four a
+// word, and reads a rest only where a tag matches (for a key not there,
+// about once in 65,536 keys scanned); a new key goes after the bucket's
+// last. A set starts as one bucket of 4 slots, which grows by half (4, 8,
+// 12, 16, 24, …, 96, 128) until it holds 128: a customer with up to 128
+// events has a plain list of tags and rests in arrival order, at least
+// three quarters full once past 8, whose tags are the only bytes a
+// look-up reads, 2 a key, and whose last rest is the only one an insert
+// writes beside a tag. Past 128 keys the buckets double in number (a
+// code's last bits choose its bucket) whenever one is full, so a look-up
+// scans at most 128 tags whatever the customer's number of events. A
+// bucket's count is a byte after the rests (none while there is one
+// bucket: its count is the set's).
 //
-// The set is unordered; keys returns the keys in table order, and the
+// The permutation is keyed because event IDs may come from anyone: keys
+// are SHA-256 output, but IDs chosen so that their keys share a tag or a
+// bucket would make every look-up read rests, or a known mapping double
+// the table again and again. A secret the IDs' authors cannot know makes
+// both as rare as chance.
+//
+// The set is unordered; list returns the keys in table order, and the
 // sorted view a caller needs (lifecycle.EventSet.Set, on every decode)
 // sorts them.
 
 const (
 	minBucket = 4   // slots of a new set
 	maxBucket = 128 // slots a bucket grows to before the buckets double
-	keyBytes  = 16
-	slotBytes = 2 + keyBytes
+	restBytes = 14  // bytes of a code after its tag
+	slotBytes = 2 + restBytes
 	lanes     = 0x0001_0001_0001_0001 // 1 in each 16-bit lane of a word
-	laneTops  = 0x8000_8000_8000_8000
+	rounds    = 4                     // Feistel rounds of the code
+	restMask  = 1<<48 - 1             // the bits of a code's first word in its rest
 )
 
-// keySecret keys the hash of keySet: see the file comment.
-var keySecret = rand.Uint64()
+// keySecret keys the permutation of keySet: see the file comment.
+var keySecret = [rounds]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64()}
 
 // keySet is a set of event keys (see the file comment). Its zero value is
 // the empty set.
 type keySet struct {
-	tab   []byte // slots 2-byte tags (little-endian), then slots keys
+	tab   []byte // slots tags (2 bytes, little-endian), slots rests, then one count a bucket when there are several
 	n     uint32 // keys held
 	shift uint8  // log2 of the number of buckets
 }
 
-func (s *keySet) slots() int { return len(s.tab) / slotBytes }
-
-// hashOf returns the key's bucket hash and its tag.
-func hashOf(k *lifecycle.EventKey) (h uint64, tag uint16) {
-	h = binary.LittleEndian.Uint64(k[:8]) ^ binary.LittleEndian.Uint64(k[8:]) ^ keySecret
-	// The finaliser of MurmurHash3: every bit of h depends on every bit of
-	// the key and the secret.
-	h ^= h >> 33
-	h *= 0xff51afd7ed558ccd
-	h ^= h >> 33
-	h *= 0xc4ceb9fe1a85ec53
-	h ^= h >> 33
-	return h, 0x8000 | uint16(h>>49)
+// mix is the round function of the code: the finaliser of MurmurHash3,
+// in which every bit of the result depends on every bit of x.
+func mix(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
 }
 
-// find returns the slot of k, or -1 and the first free slot of k's bucket
-// (-1 when the bucket is full or the set has no slot).
+// codeOf returns k's code as two words: the tag is the low 16 bits of
+// lo, the rest the other 48 bits of lo and all of hi.
+func codeOf(k *lifecycle.EventKey) (lo, hi uint64) {
+	lo, hi = le.Uint64(k[:8]), le.Uint64(k[8:])
+	for i := range rounds {
+		lo, hi = hi, lo^mix(hi^keySecret[i])
+	}
+	return lo, hi
+}
+
+// keyOf returns the key whose code is lo, hi.
+func keyOf(lo, hi uint64) (k lifecycle.EventKey) {
+	for i := rounds - 1; i >= 0; i-- {
+		lo, hi = hi^mix(lo^keySecret[i]), lo
+	}
+	le.PutUint64(k[:8], lo)
+	le.PutUint64(k[8:], hi)
+	return k
+}
+
+// buckets returns the number of buckets.
+func (s *keySet) buckets() int { return 1 << s.shift }
+
+// slots returns the number of slots, in all buckets.
+func (s *keySet) slots() int {
+	if s.shift == 0 {
+		return len(s.tab) / slotBytes
+	}
+	return (len(s.tab) - s.buckets()) / slotBytes
+}
+
+// fill returns how many slots of bucket b hold a key.
+func (s *keySet) fill(b, slots int) int {
+	if s.shift == 0 {
+		return int(s.n)
+	}
+	return int(s.tab[slotBytes*slots+b])
+}
+
+// code returns the code in slot i.
+func (s *keySet) code(i, slots int) (lo, hi uint64) {
+	rest := s.tab[2*slots+restBytes*i:]
+	lo = uint64(le.Uint16(s.tab[2*i:])) | le.Uint64(rest)<<16
+	hi = le.Uint64(rest[restBytes-8:])
+	return lo, hi
+}
+
+// find returns the slot of k, or -1 and the slot a new key of k's bucket
+// goes in (-1 when the bucket is full or the set has no slot).
 func (s *keySet) find(k *lifecycle.EventKey) (at, free int) {
-	slots := s.slots()
-	if slots == 0 {
+	if len(s.tab) == 0 {
 		return -1, -1
 	}
-	h, tag := hashOf(k)
+	lo, hi := codeOf(k)
+	return s.findCode(lo, hi)
+}
+
+// findCode is find for the code lo, hi.
+func (s *keySet) findCode(lo, hi uint64) (at, free int) {
+	slots := s.slots()
 	size := slots >> s.shift
-	start := int(h&(1<<s.shift-1)) * size
-	tags := s.tab[2*start : 2*(start+size)]
-	keys := s.tab[2*slots:]
-	pattern := lanes * uint64(tag)
-	for off := 0; off < len(tags); off += 8 {
-		w := binary.LittleEndian.Uint64(tags[off:])
-		// Lanes equal to tag become zero; the borrow trick flags them (and
-		// may flag a lane above a true match: checked below).
+	b := int(hi & uint64(s.buckets()-1))
+	fill := s.fill(b, slots)
+	first := b * size
+	tags := s.tab[2*first : 2*(first+size)] // whole words: size is a multiple of 4
+	pattern := lanes * (lo & 0xffff)
+	for off := 0; off < 2*fill; off += 8 {
+		w := le.Uint64(tags[off:])
+		// Lanes equal to the tag become zero; the borrow trick flags them
+		// (and may flag a lane above a true match, or past the fill:
+		// checked below).
 		x := w ^ pattern
-		for m := (x - lanes) &^ x & laneTops; m != 0; m &= m - 1 {
+		for m := (x - lanes) &^ x & (lanes << 15); m != 0; m &= m - 1 {
 			lane := bits.TrailingZeros64(m) / 16
-			i := start + off/2 + lane
-			if uint16(w>>(16*lane)) == tag && [keyBytes]byte(keys[keyBytes*i:]) == *k {
-				return i, -1
+			i := first + off/2 + lane
+			if i < first+fill && x>>(16*lane)&0xffff == 0 {
+				if clo, chi := s.code(i, slots); clo == lo && chi == hi {
+					return i, -1
+				}
 			}
 		}
-		if free := ^w & laneTops; free != 0 {
-			return -1, start + off/2 + bits.TrailingZeros64(free)/16
-		}
 	}
-	return -1, -1
+	if fill == size {
+		return -1, -1
+	}
+	return -1, first + fill
 }
 
 // has reports whether k is in the set.
@@ -117,55 +178,73 @@ func (s *keySet) add(k lifecycle.EventKey) bool {
 	if at >= 0 {
 		return false
 	}
+	lo, hi := codeOf(&k)
 	for free < 0 {
 		s.grow()
-		_, free = s.find(&k)
+		_, free = s.findCode(lo, hi)
 	}
-	s.put(free, &k)
+	s.putCode(free, lo, hi)
 	return true
 }
 
-// put writes k to the free slot i.
-func (s *keySet) put(i int, k *lifecycle.EventKey) {
-	_, tag := hashOf(k)
-	binary.LittleEndian.PutUint16(s.tab[2*i:], tag)
-	*(*[keyBytes]byte)(s.tab[2*s.slots()+keyBytes*i:]) = *k
+// putCode writes the code lo, hi to slot i, the free slot findCode
+// returned for it.
+func (s *keySet) putCode(i int, lo, hi uint64) {
+	slots := s.slots()
+	le.PutUint16(s.tab[2*i:], uint16(lo))
+	rest := s.tab[2*slots+restBytes*i:]
+	le.PutUint64(rest, lo>>16)           // 6 bytes and 2 zero bytes, which
+	le.PutUint64(rest[restBytes-8:], hi) // this overwrites
+	if s.shift != 0 {
+		s.tab[slotBytes*slots+int(hi&uint64(s.buckets()-1))]++
+	}
 	s.n++
 }
 
-// grow doubles the slots: the one bucket's while it holds fewer than
-// maxBucket (copying tags and keys in order), else the number of buckets
-// (each key moves to its bucket in the new table, in the order it had:
-// the keys of a bucket split between two, so none overflows).
+// nextSize returns the slots the one bucket grows to from size (see the
+// file comment): 4, 8, 12, 16, 24, 32, 48, 64, 96, 128.
+func nextSize(size int) int {
+	switch {
+	case size < minBucket:
+		return minBucket
+	case size == minBucket:
+		return 2 * size
+	case size&(size-1) == 0: // a power of two
+		return size + size/2
+	}
+	return size + size/3
+}
+
+// grow makes room: it grows the one bucket while it holds fewer than
+// maxBucket slots (copying tags and rests in order), or else doubles the
+// number of buckets, of maxBucket slots each (each code moves to its
+// bucket, in the order it had: the codes of a bucket split between two).
 func (s *keySet) grow() {
 	old := *s
 	oldSlots := old.slots()
-	slots := max(minBucket, 2*oldSlots)
-	s.tab = make([]byte, slots*slotBytes)
-	s.n = 0
-	if old.shift == 0 && slots <= maxBucket {
+	if old.shift == 0 && oldSlots < maxBucket {
+		slots := nextSize(oldSlots)
+		s.tab = make([]byte, slotBytes*slots)
 		copy(s.tab, old.tab[:2*oldSlots])
 		copy(s.tab[2*slots:], old.tab[2*oldSlots:])
-		s.n = old.n
 		return
 	}
-	s.shift = uint8(bits.Len(uint(slots/maxBucket)) - 1)
-	fill := make([]int, 1<<s.shift)
-	keys := old.tab[2*oldSlots:]
-	for i := range oldSlots {
-		if old.tab[2*i] == 0 && old.tab[2*i+1] == 0 {
-			continue
+	s.shift++
+	slots := maxBucket << s.shift
+	s.tab = make([]byte, slotBytes*slots+s.buckets())
+	s.n = 0
+	size := oldSlots >> old.shift
+	for b := range old.buckets() {
+		for i := b * size; i < b*size+old.fill(b, oldSlots); i++ {
+			lo, hi := old.code(i, oldSlots)
+			nb := int(hi & uint64(s.buckets()-1))
+			s.putCode(nb*maxBucket+s.fill(nb, slots), lo, hi)
 		}
-		k := (*lifecycle.EventKey)(keys[keyBytes*i:])
-		h, _ := hashOf(k)
-		b := int(h & (1<<s.shift - 1))
-		s.put(b*maxBucket+fill[b], k)
-		fill[b]++
 	}
 }
 
-// keys returns the keys, in table order (not sorted), or nil for none.
-func (s *keySet) keys() []lifecycle.EventKey {
+// list returns the keys, in table order (not sorted), or nil for none.
+func (s *keySet) list() []lifecycle.EventKey {
 	if s.n == 0 {
 		return nil
 	}
@@ -174,11 +253,14 @@ func (s *keySet) keys() []lifecycle.EventKey {
 
 // appendTo appends the keys to dst, in table order, and returns it.
 func (s *keySet) appendTo(dst []lifecycle.EventKey) []lifecycle.EventKey {
+	if s.n == 0 {
+		return dst
+	}
 	slots := s.slots()
-	keys := s.tab[2*slots:]
-	for i := range slots {
-		if s.tab[2*i] != 0 || s.tab[2*i+1] != 0 {
-			dst = append(dst, lifecycle.EventKey(keys[keyBytes*i:]))
+	size := slots >> s.shift
+	for b := range s.buckets() {
+		for i := b * size; i < b*size+s.fill(b, slots); i++ {
+			dst = append(dst, keyOf(s.code(i, slots)))
 		}
 	}
 	return dst

@@ -41,10 +41,10 @@ func TestKeySet(t *testing.T) {
 				t.Fatalf("clustered %v: %d keys in %d slots, %d buckets; want %d keys, buckets of at most %d", clustered, s.len(), s.slots(), 1<<s.shift, len(want), maxBucket)
 			}
 		}
-		got := s.keys()
+		got := s.list()
 		slices.SortFunc(got, lifecycle.EventKey.Compare)
 		if !slices.Equal(got, want) {
-			t.Fatalf("clustered %v: keys() differs from the %d keys added", clustered, len(want))
+			t.Fatalf("clustered %v: list() differs from the %d keys added", clustered, len(want))
 		}
 		// set: the same keys, in a table sized for them.
 		var es lifecycle.EventSet
@@ -65,39 +65,78 @@ func TestKeySet(t *testing.T) {
 			t.Fatalf("clustered %v: the zero key is found before it is added, or not after", clustered)
 		}
 		c.set(&lifecycle.EventSet{})
-		if c.len() != 0 || c.tab != nil || c.keys() != nil || c.has(want[0]) {
+		if c.len() != 0 || c.tab != nil || c.list() != nil || c.has(want[0]) {
 			t.Fatalf("clustered %v: set of the empty set is not empty", clustered)
 		}
 	}
 }
 
 // TestKeySetSize checks the sizes the docs rely on: one bucket whose slots
-// double from 4 to 128, in arrival order (a typical customer's 12 keys in
-// 16 slots, 288 bytes), then buckets of 128 that double in number.
+// grow by half from 4 to 128 (4, 8, 12, 16, 24, …), in arrival order, 16
+// bytes a slot (a typical customer's 12 keys in 12 slots, 192 bytes), then
+// buckets of 128 that double in number, each with a byte for its count.
 func TestKeySetSize(t *testing.T) {
 	var s keySet
 	r := rand.New(rand.NewPCG(5, 6))
 	var added []lifecycle.EventKey
+	sizes := []int{4, 8, 12, 16, 24, 32, 48, 64, 96, 128}
 	for i := 1; i <= 5000; i++ {
 		k := randKey(r)
 		s.add(k)
 		added = append(added, k)
 		if i <= maxBucket {
-			if want := max(minBucket, 1<<bits.Len(uint(i-1))); s.slots() != want || s.shift != 0 {
-				t.Fatalf("%d keys in %d slots, %d buckets; want %d slots, 1 bucket", i, s.slots(), 1<<s.shift, want)
+			want := sizes[0]
+			for _, n := range sizes {
+				if n >= i {
+					want = n
+					break
+				}
 			}
-			if got := s.keys(); !slices.Equal(got, added) {
+			if s.slots() != want || s.shift != 0 || len(s.tab) != 16*want {
+				t.Fatalf("%d keys in %d slots (%d bytes), %d buckets; want %d slots, 1 bucket", i, s.slots(), len(s.tab), 1<<s.shift, want)
+			}
+			if got := s.list(); !slices.Equal(got, added) {
 				t.Fatalf("%d keys: not in arrival order", i)
 			}
-		} else if s.slots()>>s.shift != maxBucket {
-			t.Fatalf("%d keys in %d slots, %d buckets; want buckets of %d", i, s.slots(), 1<<s.shift, maxBucket)
+		} else if s.slots()>>s.shift != maxBucket || len(s.tab) != 16*s.slots()+1<<s.shift {
+			t.Fatalf("%d keys in %d slots (%d bytes), %d buckets; want buckets of %d", i, s.slots(), len(s.tab), 1<<s.shift, maxBucket)
 		}
-		if i == 12 && len(s.tab) != 288 {
-			t.Fatalf("12 keys take %d bytes; want 288", len(s.tab))
+		if i == 12 && len(s.tab) != 192 {
+			t.Fatalf("12 keys take %d bytes; want 192", len(s.tab))
 		}
 	}
 	if s.slots() > 4*5000 {
 		t.Fatalf("5,000 keys in %d slots; want at most 4 a key", s.slots())
+	}
+}
+
+// TestKeyCode checks that a key's code gives the key back, and that keys
+// that differ in one bit have codes that differ in about half their bits,
+// tags and bucket bits included.
+func TestKeyCode(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	flips := 0
+	const n = 20000
+	for i := range n {
+		k := randKey(r)
+		if i%3 == 0 {
+			k = lifecycle.EventKey{}
+			k[i%16] = byte(i)
+		}
+		lo, hi := codeOf(&k)
+		if back := keyOf(lo, hi); back != k {
+			t.Fatalf("keyOf(codeOf(%v)) = %v", k, back)
+		}
+		k2 := k
+		k2[r.IntN(16)] ^= 1 << r.IntN(8)
+		lo2, hi2 := codeOf(&k2)
+		flips += bits.OnesCount64(lo^lo2) + bits.OnesCount64(hi^hi2)
+		if uint16(lo) == uint16(lo2) && hi&0xff == hi2&0xff && lo == lo2 {
+			t.Fatalf("keys %v and %v share a code word", k, k2)
+		}
+	}
+	if avg := float64(flips) / n; avg < 60 || avg > 68 {
+		t.Fatalf("a flipped key bit changes %.1f code bits on average; want about 64", avg)
 	}
 }
 

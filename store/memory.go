@@ -60,7 +60,8 @@ type shard struct {
 	scratch lifecycle.Customer
 	keys    []lifecycle.EventKey
 	seen    []bool
-	free    int // for a write of one event: the slot of r.seen its key goes in (see keySet.find), or -1
+	free    int    // for a write of one event: the slot of r.seen its key goes in (see keySet.find), or -1
+	lo, hi  uint64 // and that key's code (see keyset.go)
 	buf     []byte
 	hbuf    []byte
 }
@@ -155,7 +156,7 @@ func (m *Memory) decode(r *record, c *lifecycle.Customer, names []string, keep b
 		*keys = r.seen.appendTo((*keys)[:0])
 		c.Seen.Set(*keys)
 	} else {
-		c.Seen.Set(r.seen.keys())
+		c.Seen.Set(r.seen.list())
 	}
 	if !keep {
 		f := &c.Facts
@@ -259,7 +260,7 @@ func (m *Memory) commit(s *shard, r *record, c *lifecycle.Customer, keys []lifec
 			r.hist = hist
 			r.due = due
 			if len(keys) == 1 && !seen[0] && s.free >= 0 {
-				r.seen.put(s.free, &keys[0]) // where apply's look-up found room
+				r.seen.putCode(s.free, s.lo, s.hi) // where apply's look-up found room
 			} else {
 				for i, k := range keys {
 					if !seen[i] {
@@ -381,8 +382,8 @@ func (r *record) version() uint64 {
 // works on a copy of the stored customer without History and Seen, and
 // Memory appends the transitions fn adds and the keys of the events not
 // seen itself. Looking an event up scans the 2-byte tags of at most 128
-// keys and reads a key only where its tag matches, whatever the
-// customer's number of events (see keyset.go); a customer kept whole (see
+// keys and reads the rest of a key only where its tag matches, whatever
+// the customer's number of events (see keyset.go); a customer kept whole (see
 // the type's doc) is copied whole. If a fn reports a change without setting Version to the previous
 // version plus one (breaking the Applier's rules), the write's Err wraps
 // [lifecycle.ErrInvalidCustomer] and nothing is stored for it. The stored
@@ -421,8 +422,9 @@ func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(
 	default:
 		m.decodeCore(r, c, m.names())
 		for i := range s.keys {
-			at, free := r.seen.find(&s.keys[i])
-			s.seen[i], s.free = at >= 0, free
+			lo, hi := codeOf(&s.keys[i])
+			at, free := r.seen.findCode(lo, hi)
+			s.seen[i], s.free, s.lo, s.hi = at >= 0, free, lo, hi
 		}
 		c.History = c.History[:0]
 	}
