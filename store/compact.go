@@ -138,7 +138,7 @@ func (y *symbols) id(s string) (uint32, bool) {
 	if len(old) >= maxSymbols {
 		return 0, false
 	}
-	s = cloneString(s)
+	s = canonical(s)
 	// Appending in place is safe: readers of older snapshots never look
 	// past their length, and the new one is published after the write.
 	names := append(old, s)
@@ -146,6 +146,20 @@ func (y *symbols) id(s string) (uint32, bool) {
 	i := uint32(len(old))
 	y.index.Store(s, i)
 	return i, true
+}
+
+// canonical returns s as the table keeps it: the library's own constant
+// for a standard event type (so that the types Memory decodes share their
+// bytes with the constants models and callers compare them with, and
+// those comparisons stop at the pointer), else a copy of s (so that the
+// table never keeps a caller's larger buffer alive).
+func canonical(s string) string {
+	for _, t := range lifecycle.StandardTypes() {
+		if string(t) == s {
+			return string(t)
+		}
+	}
+	return cloneString(s)
 }
 
 func cloneString(s string) string { return string([]byte(s)) }

@@ -142,20 +142,19 @@ func (s *keySet) findCode(lo, hi uint64) (at, free int) {
 	b := int(hi & uint64(s.buckets()-1))
 	fill := s.fill(b, slots)
 	first := b * size
-	tags := s.tab[2*first : 2*(first+size)] // whole words: size is a multiple of 4
+	// The words holding the bucket's tags (size is a multiple of 4).
+	tags := s.tab[2*first : 2*first+8*((fill+3)/4)]
 	pattern := lanes * (lo & 0xffff)
-	for off := 0; off < 2*fill; off += 8 {
-		w := le.Uint64(tags[off:])
+	for i := first; len(tags) >= 8; i, tags = i+4, tags[8:] {
 		// Lanes equal to the tag become zero; the borrow trick flags them
 		// (and may flag a lane above a true match, or past the fill:
 		// checked below).
-		x := w ^ pattern
+		x := le.Uint64(tags) ^ pattern
 		for m := (x - lanes) &^ x & (lanes << 15); m != 0; m &= m - 1 {
 			lane := bits.TrailingZeros64(m) / 16
-			i := first + off/2 + lane
-			if i < first+fill && x>>(16*lane)&0xffff == 0 {
-				if clo, chi := s.code(i, slots); clo == lo && chi == hi {
-					return i, -1
+			if j := i + lane; j < first+fill && x>>(16*lane)&0xffff == 0 {
+				if clo, chi := s.code(j, slots); clo == lo && chi == hi {
+					return j, -1
 				}
 			}
 		}
