@@ -89,7 +89,8 @@ func (m *fiveStage) Name() string { return FiveStageName }
 func (m *fiveStage) Stages() *stage.Graph { return fiveStageGraph }
 
 func (m *fiveStage) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
-	s := summarize(f)
+	var s summary
+	summarize(f, &s)
 	p := s.purchases()
 	if p < 1 {
 		return FiveStageAwareness
@@ -120,7 +121,8 @@ var _ lifecycle.Scheduler = (*fiveStage)(nil)
 // move a buyer who is already nurtured, and a buyer who is not active, or
 // has no net purchase, stays where they are until an event arrives.
 func (m *fiveStage) NextChange(f *lifecycle.Facts, now time.Time) time.Time {
-	s := summarize(f)
+	var s summary
+	summarize(f, &s)
 	p := s.purchases()
 	if p < 1 || !s.active(now, m.t.lapse) {
 		return time.Time{}

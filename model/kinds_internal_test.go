@@ -16,13 +16,13 @@ import (
 func TestKinds(t *testing.T) {
 	for _, v := range lifecycle.Vocabulary() {
 		f := lifecycle.Facts{Tallies: []lifecycle.Tally{{Type: v.Type, Count: 1}}}
-		if s := summarize(&f); s.has != kind(1)<<v.Kind {
+		if s := summaryOf(&f); s.has != kind(1)<<v.Kind {
 			t.Errorf("%q gave bits %b, want %b (kind %v)", v.Type, s.has, kind(1)<<v.Kind, v.Kind)
 		}
 	}
 	var f lifecycle.Facts
 	f.Tallies = []lifecycle.Tally{{Type: "x", Count: 1}, {Type: "ab", Count: 2}, {Type: "a.b", Count: 3}, {Type: "acme.order_completed", Count: 4}}
-	if s := summarize(&f); s.has != 0 {
+	if s := summaryOf(&f); s.has != 0 {
 		t.Errorf("custom types gave bits %b", s.has)
 	}
 }
@@ -55,7 +55,7 @@ func TestKindsFromVocabulary(t *testing.T) {
 		}
 		for _, v := range vocab {
 			f := lifecycle.Facts{Tallies: []lifecycle.Tally{{Type: v.Type, Count: 1}}}
-			if s := summarize(&f); s.has != kind(1)<<v.Kind {
+			if s := summaryOf(&f); s.has != kind(1)<<v.Kind {
 				t.Errorf("%q gave bits %b, want %b (kind %v)", v.Type, s.has, kind(1)<<v.Kind, v.Kind)
 			}
 		}
@@ -64,7 +64,7 @@ func TestKindsFromVocabulary(t *testing.T) {
 			{Type: "order_picked_up", Count: 1, First: day(5), Last: day(6)},
 			{Type: "order_packed_up_later", Count: 3, First: day(7), Last: day(30)},
 		}}
-		s := summarize(&f)
+		s := summaryOf(&f)
 		if s.completed != 6 || !s.firstOrder.Equal(day(5)) || !s.lastOrder.Equal(day(30)) {
 			t.Errorf("orders %d from %v to %v, want 6 from %v to %v", s.completed, s.firstOrder, s.lastOrder, day(5), day(30))
 		}
@@ -96,7 +96,7 @@ func TestSameKindAddsUp(t *testing.T) {
 			lifecycle.Tally{Type: b, Count: 1<<63 - 2, First: day(1), Last: day(5)})
 	}
 	withVocabulary(t, vocab, func() {
-		s := summarize(&lifecycle.Facts{Tallies: tallies})
+		s := summaryOf(&lifecycle.Facts{Tallies: tallies})
 		const sat = 1<<63 - 1
 		for name, n := range map[string]int64{"completed": s.completed, "refunded": s.refunded, "subs": s.subs, "visits": s.visits, "refs": s.refs} {
 			if n != sat {
@@ -167,4 +167,11 @@ func goName(t string) string {
 		b.WriteString(strings.ToUpper(w[:1]) + w[1:])
 	}
 	return b.String()
+}
+
+// summaryOf returns the summary of f.
+func summaryOf(f *lifecycle.Facts) summary {
+	var s summary
+	summarize(f, &s)
+	return s
 }

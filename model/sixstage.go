@@ -96,7 +96,8 @@ const (
 )
 
 func (m *sixStage) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
-	s := summarize(f)
+	var s summary
+	summarize(f, &s)
 	if s.active(now, m.t.lapse) {
 		p := s.purchases()
 		switch {
@@ -123,7 +124,8 @@ var _ lifecycle.Scheduler = (*sixStage)(nil)
 // last purchase + LapseAfter + 1ns; nothing else Stage reads depends on
 // time alone.
 func (m *sixStage) NextChange(f *lifecycle.Facts, now time.Time) time.Time {
-	s := summarize(f)
+	var s summary
+	summarize(f, &s)
 	if !s.active(now, m.t.lapse) {
 		return time.Time{}
 	}

@@ -93,7 +93,8 @@ func (m *sterneCutler) Stages() *stage.Graph { return sterneCutlerGraph }
 const scEngaged = kEngagement | kConsideration
 
 func (m *sterneCutler) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
-	s := summarize(f)
+	var s summary
+	summarize(f, &s)
 	if s.active(now, m.t.lapse) {
 		switch p := s.purchases(); {
 		case p >= m.t.loyalPurchases:
@@ -116,7 +117,8 @@ var _ lifecycle.Scheduler = (*sterneCutler)(nil)
 // last purchase + LapseAfter + 1ns; nothing else Stage reads depends on
 // time alone.
 func (m *sterneCutler) NextChange(f *lifecycle.Facts, now time.Time) time.Time {
-	s := summarize(f)
+	var s summary
+	summarize(f, &s)
 	if !s.active(now, m.t.lapse) {
 		return time.Time{}
 	}

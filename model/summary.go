@@ -119,8 +119,10 @@ func aliased(ts []lifecycle.Tally) []lifecycle.Tally {
 	return c
 }
 
-// summarize gathers the summary of f in one pass over its tallies.
-func summarize(f *lifecycle.Facts) (s summary) {
+// summarize gathers the summary of f into *s, which must be zero, in one
+// pass over its tallies. (It fills the caller's summary rather than
+// returning one: the summary is over 200 bytes.)
+func summarize(f *lifecycle.Facts, s *summary) {
 	ts := f.Tallies
 	if kinds.rest != nil {
 		ts = aliased(ts)
@@ -168,7 +170,6 @@ func summarize(f *lifecycle.Facts) (s summary) {
 		}
 		s.has |= k
 	}
-	return s
 }
 
 // addSat returns a + b for non-negative a and b, saturating at
