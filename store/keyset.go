@@ -20,15 +20,15 @@ import (
 // permutation of 128-bit values (four Feistel rounds whose round function
 // mixes in a secret chosen at start-up), so a code is the key, 16 bytes,
 // and no more. The first 2 bytes of a code are its tag, the other 14 its
-// rest; the set keeps the tags, in one array, then the rests, both in
-// arrival order, in buckets that fill from their first slot (a count per
+// rest; the set keeps the tags and then the rests in one allocation, both
+// in arrival order, in buckets that fill from their first slot (a count per
 // bucket says how far). A look-up scans the tags of one bucket, four a
 // word, and reads a rest only where a tag matches (for a key not there,
 // about once in 65,536 keys scanned); a new key goes after the bucket's
 // last. A set starts as one bucket of 4 slots, which grows by half (4, 8,
 // 12, 16, 24, …, 96, 128) until it holds 128: a customer with up to 128
 // events has a plain list of tags and rests in arrival order, at least
-// three quarters full once past 8, whose tags are the only bytes a
+// two thirds full once past 8, whose tags are the only bytes a
 // look-up reads, 2 a key, and whose last rest is the only one an insert
 // writes beside a tag. Past 128 keys the buckets double in number (a
 // code's last bits choose its bucket) whenever one is full, so a look-up
