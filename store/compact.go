@@ -67,9 +67,9 @@ const (
 	offScoreAt  = 56
 	offReferred = 64
 	headerSize  = 72
-	tallySize   = 28 // type uint32, count, first, last int64
-	sumSize     = 16 // type, currency uint32, amount int64
-	histFixed   = 20 // from, to uint32, at int64, len(cause) uint32
+	tallySize   = 26 // type uint16, count, first, last int64
+	sumSize     = 12 // type, currency uint16, amount int64
+	histFixed   = 16 // from, to uint16, at int64, len(cause) uint32
 	maxSymbols  = 1 << 16
 	zeroTime    = math.MinInt64
 	minUnixSec  = math.MinInt64/1_000_000_000 + 1
@@ -185,8 +185,8 @@ func encodeBody(buf []byte, c *lifecycle.Customer, y *symbols, old []byte, names
 	ok := true
 	// sym numbers s, reusing the number at old[at:] when it names s.
 	sym := func(s string, old []byte, at int) uint32 {
-		if at+4 <= len(old) {
-			if id := le.Uint32(old[at:]); int(id) < len(names) && names[id] == s {
+		if at+2 <= len(old) {
+			if id := uint32(le.Uint16(old[at:])); int(id) < len(names) && names[id] == s {
 				return id
 			}
 		}
@@ -213,17 +213,17 @@ func encodeBody(buf []byte, c *lifecycle.Customer, y *symbols, old []byte, names
 	p := b[headerSize:]
 	for i := range f.Tallies {
 		t := &f.Tallies[i]
-		le.PutUint32(p, sym(string(t.Type), oldTallies, i*tallySize))
-		le.PutUint64(p[4:], uint64(t.Count))
-		le.PutUint64(p[12:], tm(t.First))
-		le.PutUint64(p[20:], tm(t.Last))
+		le.PutUint16(p, uint16(sym(string(t.Type), oldTallies, i*tallySize)))
+		le.PutUint64(p[2:], uint64(t.Count))
+		le.PutUint64(p[10:], tm(t.First))
+		le.PutUint64(p[18:], tm(t.Last))
 		p = p[tallySize:]
 	}
 	for i := range f.Sums {
 		s := &f.Sums[i]
-		le.PutUint32(p, sym(string(s.Type), oldSums, i*sumSize))
-		le.PutUint32(p[4:], sym(s.Currency, oldSums, i*sumSize+4))
-		le.PutUint64(p[8:], uint64(s.Amount))
+		le.PutUint16(p, uint16(sym(string(s.Type), oldSums, i*sumSize)))
+		le.PutUint16(p[2:], uint16(sym(s.Currency, oldSums, i*sumSize+2)))
+		le.PutUint64(p[4:], uint64(s.Amount))
 		p = p[sumSize:]
 	}
 	return b, ok
@@ -247,19 +247,19 @@ func decodeBody(c *lifecycle.Customer, b []byte, names []string) {
 	f.Tallies = resize(f.Tallies, nt)
 	for i := range f.Tallies {
 		f.Tallies[i] = lifecycle.Tally{
-			Type:  lifecycle.EventType(names[le.Uint32(p)]),
-			Count: int64(le.Uint64(p[4:])),
-			First: unpackTime(int64(le.Uint64(p[12:]))),
-			Last:  unpackTime(int64(le.Uint64(p[20:]))),
+			Type:  lifecycle.EventType(names[le.Uint16(p)]),
+			Count: int64(le.Uint64(p[2:])),
+			First: unpackTime(int64(le.Uint64(p[10:]))),
+			Last:  unpackTime(int64(le.Uint64(p[18:]))),
 		}
 		p = p[tallySize:]
 	}
 	f.Sums = resize(f.Sums, ns)
 	for i := range f.Sums {
 		f.Sums[i] = lifecycle.Sum{
-			Type:     lifecycle.EventType(names[le.Uint32(p)]),
-			Currency: names[le.Uint32(p[4:])],
-			Amount:   int64(le.Uint64(p[8:])),
+			Type:     lifecycle.EventType(names[le.Uint16(p)]),
+			Currency: names[le.Uint16(p[2:])],
+			Amount:   int64(le.Uint64(p[4:])),
 		}
 		p = p[sumSize:]
 	}
@@ -280,7 +280,15 @@ func appendHist(b []byte, h []lifecycle.Transition, y *symbols) ([]byte, bool) {
 	for i := range h {
 		n += histFixed + len(h[i].Cause)
 	}
-	b = slices.Grow(b, n) // one allocation, not one per field
+	if cap(b)-len(b) < n {
+		// One allocation, not one per field, growing by an eighth beyond
+		// what is needed: a history grows by a transition now and then
+		// and is kept for long, so its spare room costs more than the
+		// copies (still amortised: each growth is by at least an eighth).
+		nb := make([]byte, len(b), len(b)+n+len(b)/8)
+		copy(nb, b)
+		b = nb
+	}
 	for i := range h {
 		tr := &h[i]
 		from, ok1 := y.id(string(tr.From))
@@ -289,8 +297,8 @@ func appendHist(b []byte, h []lifecycle.Transition, y *symbols) ([]byte, bool) {
 		if !ok1 || !ok2 || !ok3 || len(tr.Cause) > math.MaxUint32 {
 			return b, false
 		}
-		b = le.AppendUint32(b, from)
-		b = le.AppendUint32(b, to)
+		b = le.AppendUint16(b, uint16(from))
+		b = le.AppendUint16(b, uint16(to))
 		b = le.AppendUint64(b, uint64(at))
 		b = le.AppendUint32(b, uint32(len(tr.Cause)))
 		b = append(b, tr.Cause...)
@@ -303,15 +311,15 @@ func appendHist(b []byte, h []lifecycle.Transition, y *symbols) ([]byte, bool) {
 func decodeHist(h []lifecycle.Transition, b []byte, names []string) []lifecycle.Transition {
 	h = h[:0]
 	for len(b) > 0 {
-		n := int(le.Uint32(b[16:]))
+		n := int(le.Uint32(b[12:]))
 		var cause string
 		if n > 0 {
 			cause = unsafe.String(&b[histFixed], n)
 		}
 		h = append(h, lifecycle.Transition{
-			From:  stage.ID(names[le.Uint32(b)]),
-			To:    stage.ID(names[le.Uint32(b[4:])]),
-			At:    unpackTime(int64(le.Uint64(b[8:]))),
+			From:  stage.ID(names[le.Uint16(b)]),
+			To:    stage.ID(names[le.Uint16(b[2:])]),
+			At:    unpackTime(int64(le.Uint64(b[4:]))),
 			Cause: cause,
 		})
 		b = b[histFixed+n:]

@@ -67,7 +67,7 @@ func histLen(r *record) int {
 	}
 	n := 0
 	for b := r.hist; len(b) > 0; n++ {
-		b = b[histFixed+int(le.Uint32(b[16:])):]
+		b = b[histFixed+int(le.Uint32(b[12:])):]
 	}
 	return n
 }
