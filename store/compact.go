@@ -280,15 +280,7 @@ func appendHist(b []byte, h []lifecycle.Transition, y *symbols) ([]byte, bool) {
 	for i := range h {
 		n += histFixed + len(h[i].Cause)
 	}
-	if cap(b)-len(b) < n {
-		// One allocation, not one per field, growing by an eighth beyond
-		// what is needed: a history grows by a transition now and then
-		// and is kept for long, so its spare room costs more than the
-		// copies (still amortised: each growth is by at least an eighth).
-		nb := make([]byte, len(b), len(b)+n+len(b)/8)
-		copy(nb, b)
-		b = nb
-	}
+	b = growHist(b, n) // one allocation, not one per field
 	for i := range h {
 		tr := &h[i]
 		from, ok1 := y.id(string(tr.From))
@@ -304,6 +296,19 @@ func appendHist(b []byte, h []lifecycle.Transition, y *symbols) ([]byte, bool) {
 		b = append(b, tr.Cause...)
 	}
 	return b, true
+}
+
+// growHist returns b with room for n more bytes, growing it by an eighth
+// beyond what is needed: a history grows by a transition now and then and
+// is kept for long, so spare room costs more than the copies (still
+// amortised: each growth is by at least an eighth).
+func growHist(b []byte, n int) []byte {
+	if cap(b)-len(b) >= n {
+		return b
+	}
+	nb := make([]byte, len(b), len(b)+n+len(b)/8)
+	copy(nb, b)
+	return nb
 }
 
 // decodeHist sets h to the transitions in b, reusing h's array. Causes

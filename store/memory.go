@@ -212,7 +212,7 @@ func (m *Memory) encode(s *shard, r *record, c *lifecycle.Customer) {
 	switch {
 	case bytes.Equal(r.hist, hist):
 	case len(hist) > len(r.hist) && bytes.HasPrefix(hist, r.hist):
-		r.hist = append(r.hist, hist[len(r.hist):]...)
+		r.hist = append(growHist(r.hist, len(hist)-len(r.hist)), hist[len(r.hist):]...)
 	default:
 		// Never overwrite hist's bytes: decoded Causes point into them.
 		r.hist = bytes.Clone(hist)
