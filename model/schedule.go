@@ -25,6 +25,12 @@ func shift(t time.Time, d time.Duration) (time.Time, bool) {
 	if exact(t) {
 		return t.Add(d), true
 	}
+	return shiftChecked(t, d)
+}
+
+// shiftChecked is shift for any t, by the checks time.Time allows: the
+// sum must lie on the right side of t and be d away from it.
+func shiftChecked(t time.Time, d time.Duration) (time.Time, bool) {
 	r := t.Add(d)
 	switch {
 	case d > 0 && !r.After(t), d < 0 && !r.Before(t):
