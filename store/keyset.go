@@ -53,7 +53,6 @@ const (
 	slotBytes = 2 + restBytes
 	lanes     = 0x0001_0001_0001_0001 // 1 in each 16-bit lane of a word
 	rounds    = 4                     // Feistel rounds of the code
-	restMask  = 1<<48 - 1             // the bits of a code's first word in its rest
 )
 
 // keySecret keys the permutation of keySet: see the file comment.
@@ -125,17 +124,9 @@ func (s *keySet) code(i, slots int) (lo, hi uint64) {
 	return lo, hi
 }
 
-// find returns the slot of k, or -1 and the slot a new key of k's bucket
-// goes in (-1 when the bucket is full or the set has no slot).
-func (s *keySet) find(k *lifecycle.EventKey) (at, free int) {
-	if len(s.tab) == 0 {
-		return -1, -1
-	}
-	lo, hi := codeOf(k)
-	return s.findCode(lo, hi)
-}
-
-// findCode is find for the code lo, hi.
+// findCode returns the slot of the code lo, hi (see codeOf), or -1 and
+// the slot a new code of its bucket goes in (-1 when the bucket is full or
+// the set has no slot).
 func (s *keySet) findCode(lo, hi uint64) (at, free int) {
 	slots := s.slots()
 	size := slots >> s.shift
@@ -167,17 +158,17 @@ func (s *keySet) findCode(lo, hi uint64) (at, free int) {
 
 // has reports whether k is in the set.
 func (s *keySet) has(k lifecycle.EventKey) bool {
-	at, _ := s.find(&k)
+	at, _ := s.findCode(codeOf(&k))
 	return at >= 0
 }
 
 // add puts k in the set and reports whether it was not there before.
 func (s *keySet) add(k lifecycle.EventKey) bool {
-	at, free := s.find(&k)
+	lo, hi := codeOf(&k)
+	at, free := s.findCode(lo, hi)
 	if at >= 0 {
 		return false
 	}
-	lo, hi := codeOf(&k)
 	for free < 0 {
 		s.grow()
 		_, free = s.findCode(lo, hi)

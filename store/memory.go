@@ -60,7 +60,7 @@ type shard struct {
 	scratch lifecycle.Customer
 	keys    []lifecycle.EventKey
 	seen    []bool
-	free    int    // for a write of one event: the slot of r.seen its key goes in (see keySet.find), or -1
+	free    int    // for a write of one event: the slot of r.seen its key goes in (see keySet.findCode), or -1
 	lo, hi  uint64 // and that key's code (see keyset.go)
 	buf     []byte
 	hbuf    []byte
