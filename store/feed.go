@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -10,22 +11,40 @@ import (
 )
 
 // feed is Memory's change feed: one entry per committed transition, in
-// commit order, naming the customer and the transition's position in its
-// history (24 bytes an entry; the transition itself is read from the
-// customer when listed). Entries are appended under the customer's shard
-// lock, after the commit, so a customer's entries are in history order
-// and an entry is never visible before its transition. A deleted
-// customer's entries are emptied (id ""), so they are never listed.
+// commit order, naming where the customer is kept (its shard and its
+// position in the shard's list) and the transition's position in its
+// history: 8 bytes an entry and no pointer, so the collector never reads
+// the log (the transition itself is read from the customer when listed).
+// Entries are appended under the customer's shard lock, after the commit,
+// so a customer's entries are in history order and an entry is never
+// visible before its transition. Deleting a customer, which moves the
+// shard's last record into its place, empties the deleted customer's
+// entries and points the moved one's at its new place, under the shard's
+// lock and the feed's; a reader takes the shard's lock before it reads an
+// entry again to follow it (lock order: shard, then feed).
 type feed struct {
 	mu      sync.Mutex
 	log     chunks[feedEntry]
 	cursors map[string]lease
 }
 
+// feedEntry is one transition of the feed: at is the customer's shard
+// times 2^posBits plus its position in the shard's list, or gone.
 type feedEntry struct {
-	id  string
-	seq uint64
+	at  uint32
+	seq uint32
 }
+
+const (
+	posBits  = 26             // bits of a position in a shard's list in feedEntry.at
+	maxShard = 1<<posBits - 1 // customers a shard holds at most (the position 2^26−1 of shard 63 would be gone)
+	gone     = math.MaxUint32 // feedEntry.at of a deleted customer's entry
+	maxSeq   = math.MaxUint32 // transitions a customer's history holds at most
+	posMask  = 1<<posBits - 1 // a position's bits in feedEntry.at
+)
+
+// feedAt returns feedEntry.at for shard s, position pos.
+func feedAt(s, pos int) uint32 { return uint32(s)<<posBits | uint32(pos) }
 
 // lease is a named cursor and who holds it until when.
 type lease struct {
@@ -34,27 +53,33 @@ type lease struct {
 	until time.Time
 }
 
-// note records that the customer id's history grew from old to now
-// transitions. The caller holds the customer's shard lock.
-func (f *feed) note(id string, old, now int) {
+// note records that the history of the customer at position pos of shard
+// s grew from old to now transitions. The caller holds that shard's lock
+// and has checked that now is at most maxSeq.
+func (f *feed) note(s, pos, old, now int) {
 	if now <= old {
 		return
 	}
+	at := feedAt(s, pos)
 	f.mu.Lock()
 	for seq := old + 1; seq <= now; seq++ {
-		e := f.log.push()
-		e.id, e.seq = id, uint64(seq)
+		*f.log.push() = feedEntry{at, uint32(seq)}
 	}
 	f.mu.Unlock()
 }
 
-// forget empties the entries of a deleted customer. The caller holds the
-// customer's shard lock.
-func (f *feed) forget(id string) {
+// forget empties the entries of the customer deleted from position pos of
+// shard s and points those of the customer moved there from position last
+// at pos. The caller holds the shard's lock.
+func (f *feed) forget(s, pos, last int) {
+	del, moved := feedAt(s, pos), feedAt(s, last)
 	f.mu.Lock()
 	for e := range f.log.all {
-		if e.id == id {
-			e.id = ""
+		switch e.at {
+		case del:
+			e.at = gone
+		case moved:
+			e.at = del
 		}
 	}
 	f.mu.Unlock()
@@ -75,7 +100,7 @@ func histLen(r *record) int {
 // Changes lists the transitions committed to this store, as
 // [lifecycle.ChangeLister] describes; the feed lives in the process, as
 // the customers do, and is lost with them. Pos counts the transitions
-// committed since [NewMemory] (the first is 1). It keeps 24 bytes per
+// committed since [NewMemory] (the first is 1). It keeps 8 bytes per
 // transition for the life of the store; a deleted customer's changes are
 // never listed.
 func (m *Memory) Changes(ctx context.Context, after lifecycle.Cursor, limit int) ([]lifecycle.Change, error) {
@@ -85,27 +110,37 @@ func (m *Memory) Changes(ctx context.Context, after lifecycle.Cursor, limit int)
 	if limit < 1 {
 		limit = 100
 	}
-	type at struct {
-		feedEntry
-		pos lifecycle.Cursor
-	}
-	var page []at
+	var page []int // positions in the log
 	m.feed.mu.Lock()
 	n := m.feed.log.len()
 	for i := int(min(after, lifecycle.Cursor(n))); i < n && len(page) < limit; i++ {
-		if e := *m.feed.log.at(i); e.id != "" {
-			page = append(page, at{e, lifecycle.Cursor(i + 1)})
+		if m.feed.log.at(i).at != gone {
+			page = append(page, i)
 		}
 	}
 	m.feed.mu.Unlock()
 	out := make([]lifecycle.Change, 0, len(page))
 	var buf []lifecycle.Transition // decoded compact histories; never a stored customer's array
-	for _, e := range page {
-		s, h := m.shard(e.id)
+	for _, i := range page {
+		m.feed.mu.Lock()
+		e := *m.feed.log.at(i)
+		m.feed.mu.Unlock()
+		if e.at == gone {
+			continue
+		}
+		// An entry's shard never changes; its position may, until the
+		// shard's lock is held, so read the entry again under it.
+		s := &m.shards[e.at>>posBits]
 		s.mu.RLock()
-		r, ok := s.get(h, e.id)
+		m.feed.mu.Lock()
+		e = *m.feed.log.at(i)
+		m.feed.mu.Unlock()
+		ok := e.at != gone
 		var tr lifecycle.Transition
+		var id string
 		if ok {
+			r := s.list.at(int(e.at & posMask))
+			id = r.id
 			var hist []lifecycle.Transition
 			if r.full != nil {
 				hist = r.full.History // read only
@@ -113,14 +148,14 @@ func (m *Memory) Changes(ctx context.Context, after lifecycle.Cursor, limit int)
 				buf = decodeHist(buf[:0], r.hist, m.names())
 				hist = buf
 			}
-			if ok = e.seq <= uint64(len(hist)); ok {
+			if ok = int(e.seq) <= len(hist); ok {
 				tr = hist[e.seq-1]
 				tr.Cause = cloneString(tr.Cause) // a compact Cause points into the record
 			}
 		}
 		s.mu.RUnlock()
 		if ok { // else deleted after the page was read
-			out = append(out, lifecycle.Change{CustomerID: e.id, Transition: tr, Seq: e.seq, Pos: e.pos})
+			out = append(out, lifecycle.Change{CustomerID: id, Transition: tr, Seq: uint64(e.seq), Pos: lifecycle.Cursor(i + 1)})
 		}
 	}
 	return out, nil

@@ -68,35 +68,50 @@ type shard struct {
 
 // get returns the record of id, whose hash is h (see hashID).
 func (s *shard) get(h uint64, id string) (*record, bool) {
-	i := s.idx.get(h, id, &s.list)
-	if i < 0 {
-		return nil, false
-	}
-	return s.list.at(i), true
+	r, _ := s.lookup(h, id)
+	return r, r != nil
 }
 
-// insert adds a record for id, whose hash is h, and returns it.
-func (s *shard) insert(h uint64, id string) *record {
+// lookup returns the record of id, whose hash is h, and its position in
+// the shard's list, or nil and -1.
+func (s *shard) lookup(h uint64, id string) (*record, int) {
+	i := s.idx.get(h, id, &s.list)
+	if i < 0 {
+		return nil, -1
+	}
+	return s.list.at(i), i
+}
+
+// insert adds a record for id, whose hash is h, and returns it and its
+// position, or an error when the shard holds as many customers as it can
+// (maxShard: more than the memory of any machine).
+func (s *shard) insert(h uint64, id string) (*record, int, error) {
+	if s.list.len() >= maxShard {
+		return nil, 0, fmt.Errorf("store: customer %q: the shard holds %d customers, as many as it can", id, s.list.len())
+	}
 	r := s.list.push()
 	r.id = id
 	s.idx.add(h, id, s.list.len()-1, &s.list)
-	return r
+	return r, s.list.len() - 1, nil
 }
 
-// remove deletes a customer by moving the last one into its place.
-func (s *shard) remove(h uint64, id string) {
+// remove deletes a customer by moving the last one into its place, and
+// returns the position it had and the moved one's old position (the
+// same when it was the last), or -1 and -1 when id is not stored.
+func (s *shard) remove(h uint64, id string) (pos, last int) {
 	slot, i := s.idx.find(h, id, &s.list)
 	if i < 0 {
-		return
+		return -1, -1
 	}
 	s.idx.remove(slot)
-	last := s.list.len() - 1
+	last = s.list.len() - 1
 	if i != last {
 		moved := s.list.at(last)
 		*s.list.at(i) = *moved
 		s.idx.move(hashID(s.seed, moved.id), moved.id, i, &s.list)
 	}
 	s.list.pop()
+	return i, last
 }
 
 var (
@@ -349,7 +364,8 @@ func (m *Memory) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) er
 	s, h := m.shard(c.ID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.get(h, c.ID)
+	r, pos := s.lookup(h, c.ID)
+	ok := r != nil
 	var have uint64
 	if ok {
 		have = r.version()
@@ -357,15 +373,31 @@ func (m *Memory) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) er
 	if have != prev {
 		return &ConflictError{ID: c.ID, Want: prev, Have: have}
 	}
+	if err := checkHistLen(c.ID, len(c.History)); err != nil {
+		return err
+	}
 	old := 0
 	if !ok {
-		r = s.insert(h, c.ID)
+		var err error
+		if r, pos, err = s.insert(h, c.ID); err != nil {
+			return err
+		}
 		m.encode(s, r, c)
 	} else {
 		old = histLen(r)
 		m.encode(s, r, c)
 	}
-	m.feed.note(c.ID, old, len(c.History))
+	m.feed.note(int(h%shardCount), pos, old, len(c.History))
+	return nil
+}
+
+// checkHistLen returns an error when a history of n transitions is
+// longer than the change feed can count (maxSeq: more than the memory of
+// any machine holds).
+func checkHistLen(id string, n int) error {
+	if uint64(n) > maxSeq {
+		return fmt.Errorf("store: customer %q: History: %d transitions, more than %d: %w", id, n, maxSeq, lifecycle.ErrInvalidCustomer)
+	}
 	return nil
 }
 
@@ -409,7 +441,8 @@ func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(
 		s.keys = append(s.keys, lifecycle.KeyOf(e))
 		s.seen = append(s.seen, false)
 	}
-	r, ok := s.get(h, id)
+	r, pos := s.lookup(h, id)
+	ok := r != nil
 	switch {
 	case !ok:
 		resetCustomer(c, id)
@@ -441,14 +474,21 @@ func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(
 	old := 0
 	if ok && len(c.History) > 0 {
 		old = histLen(r)
+		if err := checkHistLen(id, old+len(c.History)); err != nil {
+			return err
+		}
 	}
 	if !ok {
-		r = s.insert(h, id)
-		m.commit(s, r, c, s.keys, s.seen)
-	} else {
-		m.commit(s, r, c, s.keys, s.seen)
+		if err := checkHistLen(id, len(c.History)); err != nil {
+			return err
+		}
+		var err error
+		if r, pos, err = s.insert(h, id); err != nil {
+			return err
+		}
 	}
-	m.feed.note(id, old, old+len(c.History))
+	m.commit(s, r, c, s.keys, s.seen)
+	m.feed.note(int(h%shardCount), pos, old, old+len(c.History))
 	return nil
 }
 
@@ -492,9 +532,8 @@ func (m *Memory) Delete(ctx context.Context, id string) error {
 	}
 	s, h := m.shard(id)
 	s.mu.Lock()
-	if _, ok := s.get(h, id); ok {
-		s.remove(h, id)
-		m.feed.forget(id)
+	if pos, last := s.remove(h, id); pos >= 0 {
+		m.feed.forget(int(h%shardCount), pos, last)
 	}
 	s.mu.Unlock()
 	return nil

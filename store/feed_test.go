@@ -1,0 +1,157 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
+	"github.com/clmkit/clm/store"
+)
+
+// feedModel is what the change feed must list: every transition committed,
+// in commit order, less those of deleted customers.
+type feedModel struct {
+	log     []lifecycle.Change
+	deleted map[string]bool
+}
+
+// putFeedCustomer stores (or extends) id with n more transitions whose
+// causes name id and their position in its history.
+func putFeedCustomer(t *testing.T, m *store.Memory, fm *feedModel, id string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := m.Get(ctx, id)
+	var prev uint64
+	if err != nil {
+		c = &lifecycle.Customer{ID: id}
+	} else {
+		prev = c.Version
+	}
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for range n {
+		seq := len(c.History) + 1
+		tr := lifecycle.Transition{From: c.Stage, To: stage.ID("s" + fmt.Sprint(seq%3)), At: at.Add(time.Duration(seq) * time.Hour), Cause: fmt.Sprintf("%s/%d", id, seq)}
+		c.History = append(c.History, tr)
+		c.Stage, c.Since, c.AsOf = tr.To, tr.At, tr.At
+		fm.log = append(fm.log, lifecycle.Change{CustomerID: id, Transition: tr, Seq: uint64(seq)})
+	}
+	c.Version = prev + 1
+	if err := m.Put(ctx, c, prev); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMemoryFeedAfterDeletes: deleting a customer moves another into its
+// place in the shard; the feed must keep listing the moved customer's
+// transitions under its own ID and never list the deleted one's.
+func TestMemoryFeedAfterDeletes(t *testing.T) {
+	ctx := context.Background()
+	m := store.NewMemory()
+	fm := &feedModel{deleted: map[string]bool{}}
+	rng := rand.New(rand.NewPCG(7, 8))
+	var live []string
+	for i := range 300 { // about 5 customers a shard
+		id := fmt.Sprintf("c%03d", i)
+		putFeedCustomer(t, m, fm, id, 1+rng.IntN(3))
+		live = append(live, id)
+	}
+	for step := range 400 {
+		switch i := rng.IntN(len(live)); {
+		case step%3 == 0: // delete
+			id := live[i]
+			live = append(live[:i], live[i+1:]...)
+			if err := m.Delete(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			fm.deleted[id] = true
+		case step%3 == 1: // a new customer
+			id := fmt.Sprintf("n%03d", step)
+			putFeedCustomer(t, m, fm, id, 1+rng.IntN(2))
+			live = append(live, id)
+		default: // a longer history
+			putFeedCustomer(t, m, fm, live[i], 1)
+		}
+		if step%50 != 49 {
+			continue
+		}
+		var want []lifecycle.Change
+		for i, ch := range fm.log {
+			if !fm.deleted[ch.CustomerID] {
+				ch.Pos = lifecycle.Cursor(i + 1)
+				want = append(want, ch)
+			}
+		}
+		var got []lifecycle.Change
+		for after := lifecycle.Cursor(0); ; {
+			page, err := m.Changes(ctx, after, 37)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			got = append(got, page...)
+			after = page[len(page)-1].Pos
+		}
+		if len(got) != len(want) {
+			t.Fatalf("step %d: the feed lists %d changes; want %d", step, len(got), len(want))
+		}
+		for i := range want {
+			g, w := got[i], want[i]
+			if g.CustomerID != w.CustomerID || g.Seq != w.Seq || g.Pos != w.Pos || g.Cause != w.Cause || g.To != w.To || !g.At.Equal(w.At) {
+				t.Fatalf("step %d: change %d is %+v; want %+v", step, i, g, w)
+			}
+		}
+	}
+}
+
+// TestMemoryFeedConcurrentDeletes reads the feed while customers are
+// deleted (moving others in their shards) and extended: every change
+// listed must be its customer's, at its place in that customer's history.
+func TestMemoryFeedConcurrentDeletes(t *testing.T) {
+	ctx := context.Background()
+	m := store.NewMemory()
+	const writers, perWriter = 2, 150
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 1))
+			fm := &feedModel{deleted: map[string]bool{}}
+			for i := range perWriter {
+				id := fmt.Sprintf("w%d-%03d", w, i)
+				putFeedCustomer(t, m, fm, id, 2)
+				if j := rng.IntN(i + 1); j%2 == 0 {
+					if err := m.Delete(ctx, fmt.Sprintf("w%d-%03d", w, j)); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for finished := false; !finished; {
+		select {
+		case <-done:
+			finished = true
+		default:
+		}
+		page, err := m.Changes(ctx, 0, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range page {
+			if want := fmt.Sprintf("%s/%d", ch.CustomerID, ch.Seq); ch.Cause != want {
+				t.Fatalf("change %+v: cause %q; want %q", ch, ch.Cause, want)
+			}
+		}
+	}
+}
