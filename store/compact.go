@@ -54,20 +54,22 @@ type extra struct {
 }
 
 // Layout of body: a fixed header, then nTallies tallies, then nSums sums.
+// A version or a count past 2^32−1 (never reached by recording events
+// one at a time) keeps the customer whole.
 const (
-	offVersion  = 0
-	offStage    = 8
-	offTallies  = 12 // uint16
-	offSums     = 14 // uint16
-	offScore    = 16
-	offSince    = 24
-	offAsOf     = 32
-	offFirst    = 40
-	offLast     = 48
-	offScoreAt  = 56
-	offReferred = 64
-	headerSize  = 72
-	tallySize   = 26 // type uint16, count, first, last int64
+	offVersion  = 0  // uint32
+	offStage    = 4  // uint16
+	offTallies  = 6  // uint16
+	offSums     = 8  // uint16
+	offScore    = 10 // the int64s from here on
+	offSince    = 18
+	offAsOf     = 26
+	offFirst    = 34
+	offLast     = 42
+	offScoreAt  = 50
+	offReferred = 58
+	headerSize  = 66
+	tallySize   = 22 // type uint16, count uint32, first, last int64
 	sumSize     = 12 // type, currency uint16, amount int64
 	histFixed   = 16 // from, to uint16, at int64, len(cause) uint32
 	maxSymbols  = 1 << 16
@@ -199,8 +201,9 @@ func encodeBody(buf []byte, c *lifecycle.Customer, y *symbols, old []byte, names
 		ok = ok && good
 		return uint64(ns)
 	}
-	le.PutUint64(b[offVersion:], c.Version)
-	le.PutUint32(b[offStage:], sym(string(c.Stage), old, offStage))
+	ok = c.Version <= math.MaxUint32
+	le.PutUint32(b[offVersion:], uint32(c.Version))
+	le.PutUint16(b[offStage:], uint16(sym(string(c.Stage), old, offStage)))
 	le.PutUint16(b[offTallies:], uint16(len(f.Tallies)))
 	le.PutUint16(b[offSums:], uint16(len(f.Sums)))
 	le.PutUint64(b[offScore:], uint64(int64(f.Score)))
@@ -214,9 +217,10 @@ func encodeBody(buf []byte, c *lifecycle.Customer, y *symbols, old []byte, names
 	for i := range f.Tallies {
 		t := &f.Tallies[i]
 		le.PutUint16(p, uint16(sym(string(t.Type), oldTallies, i*tallySize)))
-		le.PutUint64(p[2:], uint64(t.Count))
-		le.PutUint64(p[10:], tm(t.First))
-		le.PutUint64(p[18:], tm(t.Last))
+		ok = ok && uint64(t.Count) <= math.MaxUint32
+		le.PutUint32(p[2:], uint32(t.Count))
+		le.PutUint64(p[6:], tm(t.First))
+		le.PutUint64(p[14:], tm(t.Last))
 		p = p[tallySize:]
 	}
 	for i := range f.Sums {
@@ -234,8 +238,8 @@ func encodeBody(buf []byte, c *lifecycle.Customer, y *symbols, old []byte, names
 func decodeBody(c *lifecycle.Customer, b []byte, names []string) {
 	f := &c.Facts
 	nt, ns := int(le.Uint16(b[offTallies:])), int(le.Uint16(b[offSums:]))
-	c.Version = le.Uint64(b[offVersion:])
-	c.Stage = stage.ID(names[le.Uint32(b[offStage:])])
+	c.Version = uint64(le.Uint32(b[offVersion:]))
+	c.Stage = stage.ID(names[le.Uint16(b[offStage:])])
 	f.Score = int(int64(le.Uint64(b[offScore:])))
 	c.Since = unpackTime(int64(le.Uint64(b[offSince:])))
 	c.AsOf = unpackTime(int64(le.Uint64(b[offAsOf:])))
@@ -248,9 +252,9 @@ func decodeBody(c *lifecycle.Customer, b []byte, names []string) {
 	for i := range f.Tallies {
 		f.Tallies[i] = lifecycle.Tally{
 			Type:  lifecycle.EventType(names[le.Uint16(p)]),
-			Count: int64(le.Uint64(p[2:])),
-			First: unpackTime(int64(le.Uint64(p[10:]))),
-			Last:  unpackTime(int64(le.Uint64(p[18:]))),
+			Count: int64(le.Uint32(p[2:])),
+			First: unpackTime(int64(le.Uint64(p[6:]))),
+			Last:  unpackTime(int64(le.Uint64(p[14:]))),
 		}
 		p = p[tallySize:]
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/binary"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -134,4 +135,50 @@ func TestDueCodes(t *testing.T) {
 	require.Equal(t, dueCode(t0), dueCode(t0.In(berlin)))
 	require.Equal(t, int64(dueNever), dueCode(lifecycle.Never.In(berlin)))
 	require.Less(t, dueCode(lifecycle.Never.Add(-1)), int64(dueNever))
+}
+
+// TestMemoryWideNumbers: the body keeps a version and each count in 32
+// bits; a customer whose version or count does not fit is kept whole and
+// round-trips exactly, and one whose version outgrows 32 bits by a write
+// leaves the compact form without losing a unit.
+func TestMemoryWideNumbers(t *testing.T) {
+	ctx := t.Context()
+	t0 := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	tally := func(n int64) []lifecycle.Tally {
+		return []lifecycle.Tally{{Type: lifecycle.OrderCompleted, Count: n, First: t0, Last: t0}}
+	}
+	for _, tc := range []struct {
+		count int64
+		plain bool
+	}{{1, false}, {math.MaxUint32, false}, {math.MaxUint32 + 1, true}, {-1, true}, {math.MaxInt64, true}} {
+		m := NewMemory()
+		c := &lifecycle.Customer{ID: "c", Stage: "reach", Since: t0, AsOf: t0, Version: 1, Facts: lifecycle.Facts{Tallies: tally(tc.count)}}
+		require.NoError(t, m.Put(ctx, c, 0))
+		s, h := m.shard("c")
+		r, _ := s.get(h, "c")
+		require.Equal(t, tc.plain, r.full != nil, "count %d: kept whole", tc.count)
+		got, err := m.Get(ctx, "c")
+		require.NoError(t, err)
+		require.Equal(t, c, got, "count %d", tc.count)
+	}
+	// A version at 2^32−1 (set in place: no test writes 4 billion times)
+	// becomes 2^32 on the next write.
+	m := NewMemory()
+	require.NoError(t, m.Put(ctx, &lifecycle.Customer{ID: "v", Stage: "reach", Since: t0, AsOf: t0, Version: 1}, 0))
+	s, h := m.shard("v")
+	r, _ := s.get(h, "v")
+	require.Nil(t, r.full)
+	le.PutUint32(r.body[offVersion:], math.MaxUint32)
+	require.NoError(t, applyOne(ctx, m, "v", []string{"e1"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+		require.Equal(t, uint64(math.MaxUint32), c.Version)
+		c.Version++
+		c.Facts.Tallies = tally(1)
+		return true, nil
+	}))
+	require.NotNil(t, r.full, "a version past 2^32−1 is kept whole")
+	got, err := m.Get(ctx, "v")
+	require.NoError(t, err)
+	require.Equal(t, uint64(math.MaxUint32)+1, got.Version)
+	require.Equal(t, tally(1), got.Facts.Tallies)
+	require.True(t, got.Seen.Has("e1"))
 }

@@ -405,7 +405,7 @@ func (r *record) version() uint64 {
 	if r.full != nil {
 		return r.full.Version
 	}
-	return le.Uint64(r.body[offVersion:])
+	return uint64(le.Uint32(r.body[offVersion:]))
 }
 
 // Apply is the Tracker's write path, as [lifecycle.Applier] describes: it
