@@ -15,36 +15,39 @@ import (
 
 // This file holds the compact form in which Memory keeps a customer.
 //
-// A record keeps the customer's scalars, tallies and sums in body, a
-// pointer-free byte slice, with every time as UTC Unix nanoseconds and every
+// A record keeps the customer's scalars, tallies and sums in its body, a
+// pointer-free run of bytes, with every time as UTC Unix nanoseconds and every
 // stage ID, event type and currency as a number in the store's symbol
-// table; its history in hist, an append-only byte log; and the event keys
+// table; its history right after the body in the same byte slice (data),
+// an append-only log; and the event keys
 // of Seen in seen, 16 bytes a key (a 2-byte tag and 14 more bytes of a
 // keyed permutation of the key) in arrival order, in buckets past 128
 // keys (keyset.go). A
 // typical customer takes about half the memory of a lifecycle.Customer
-// (whose time.Time fields are 24 bytes each, every tally 72), in three
-// allocations (body, hist, seen) instead of six.
+// (whose time.Time fields are 24 bytes each, every tally 72), in two
+// allocations (data, which holds the body and then the history, and seen)
+// instead of six.
 //
 // A customer the compact form cannot hold exactly — a time that is not UTC
 // or is outside the years 1678–2261, a Seen with legacy keys (see
-// lifecycle.LegacyKeyOf), more than 65,535 tallies or sums, or a symbol table that is
-// full — is kept as a lifecycle.Customer instead (record.full), so every
+// lifecycle.LegacyKeyOf), more than 65,535 tallies or sums, a version or
+// a count that does not fit 32 bits, a cause longer than 65,535 bytes, or a
+// symbol table that is full — is kept as a lifecycle.Customer instead (record.full), so every
 // Put round-trips exactly (empty slices aside, which come back nil).
 //
-// hist is append-only: bytes once written are never overwritten (a history
-// that changes other than by appending is written to a new slice), so the
+// The history is append-only: bytes once written are never overwritten (a
+// history that changes other than by appending, or whose body changes
+// length, is written to a new slice; see record.put), so the
 // Cause strings decoded from it may point into it and stay valid for ever.
 
 // record is one stored customer.
 type record struct {
 	id   string
-	full *lifecycle.Customer // non-nil: kept as is, body, hist and seen unused
-	body []byte
-	hist []byte
-	seen keySet // the event keys (see keyset.go)
-	due  int64  // packDue(Customer.Due), in both forms: ListDue reads it without decoding
-	ext  *extra // nil when the customer has no referrer and no credits
+	full *lifecycle.Customer // non-nil: kept as is, data and seen unused
+	data []byte              // the body, then the history (see body, hist and put)
+	seen keySet              // the event keys (see keyset.go)
+	due  int64               // packDue(Customer.Due), in both forms: ListDue reads it without decoding
+	ext  *extra              // nil when the customer has no referrer and no credits
 }
 
 // extra holds the rarely set fields that are strings or hold strings.
@@ -71,7 +74,7 @@ const (
 	headerSize  = 66
 	tallySize   = 22 // type uint16, count uint32, first, last int64
 	sumSize     = 12 // type, currency uint16, amount int64
-	histFixed   = 16 // from, to uint16, at int64, len(cause) uint32
+	histFixed   = 14 // from, to uint16, at int64, len(cause) uint16, then the cause
 	maxSymbols  = 1 << 16
 	zeroTime    = math.MinInt64
 	minUnixSec  = math.MinInt64/1_000_000_000 + 1
@@ -284,35 +287,67 @@ func appendHist(b []byte, h []lifecycle.Transition, y *symbols) ([]byte, bool) {
 	for i := range h {
 		n += histFixed + len(h[i].Cause)
 	}
-	b = growHist(b, n) // one allocation, not one per field
+	b = slices.Grow(b, n) // one allocation, not one per field
 	for i := range h {
 		tr := &h[i]
 		from, ok1 := y.id(string(tr.From))
 		to, ok2 := y.id(string(tr.To))
 		at, ok3 := packTime(tr.At)
-		if !ok1 || !ok2 || !ok3 || len(tr.Cause) > math.MaxUint32 {
+		if !ok1 || !ok2 || !ok3 || len(tr.Cause) > math.MaxUint16 {
 			return b, false
 		}
 		b = le.AppendUint16(b, uint16(from))
 		b = le.AppendUint16(b, uint16(to))
 		b = le.AppendUint64(b, uint64(at))
-		b = le.AppendUint32(b, uint32(len(tr.Cause)))
+		b = le.AppendUint16(b, uint16(len(tr.Cause)))
 		b = append(b, tr.Cause...)
 	}
 	return b, true
 }
 
-// growHist returns b with room for n more bytes, growing it by an eighth
-// beyond what is needed: a history grows by a transition now and then and
-// is kept for long, so spare room costs more than the copies (still
-// amortised: each growth is by at least an eighth).
-func growHist(b []byte, n int) []byte {
-	if cap(b)-len(b) >= n {
-		return b
+// bodyLen returns the length of the body at the start of data (0 when
+// data is empty), from the numbers of tallies and sums in its header.
+func bodyLen(data []byte) int {
+	if len(data) == 0 {
+		return 0
 	}
-	nb := make([]byte, len(b), len(b)+n+len(b)/8)
-	copy(nb, b)
-	return nb
+	return headerSize + tallySize*int(le.Uint16(data[offTallies:])) + sumSize*int(le.Uint16(data[offSums:]))
+}
+
+// body returns r's body: scalars, tallies and sums.
+func (r *record) body() []byte { return r.data[:bodyLen(r.data)] }
+
+// hist returns r's history.
+func (r *record) hist() []byte { return r.data[bodyLen(r.data):] }
+
+// put makes body r's body and appends more to its history, in one
+// allocation: in place when the body keeps its length and the array has
+// room, else in a new array, whose capacity is the allocator's size class
+// (the room it would waste otherwise) and, once the history passes 256
+// bytes, an eighth of the history more: a history grows by a transition
+// now and then and is kept for long, so spare room costs more than the
+// copies, which stay amortised (the size classes are at most an eighth
+// apart below that). The history's bytes are never overwritten: decoded
+// Causes point into them.
+func (r *record) put(body, more []byte) {
+	old := r.data
+	nb := bodyLen(old)
+	if len(body) == nb && cap(old)-len(old) >= len(more) {
+		copy(old, body)
+		r.data = append(old, more...)
+		return
+	}
+	hist := old[nb:]
+	n := len(body) + len(hist) + len(more)
+	spare := 0
+	if h := len(hist) + len(more); h >= 256 {
+		spare = h / 8
+	}
+	d := slices.Grow([]byte(nil), n+spare)[:n] // slices.Grow rounds up to the size class
+	copy(d, body)
+	copy(d[len(body):], hist)
+	copy(d[len(body)+len(hist):], more)
+	r.data = d
 }
 
 // decodeHist sets h to the transitions in b, reusing h's array. Causes
@@ -320,7 +355,7 @@ func growHist(b []byte, n int) []byte {
 func decodeHist(h []lifecycle.Transition, b []byte, names []string) []lifecycle.Transition {
 	h = h[:0]
 	for len(b) > 0 {
-		n := int(le.Uint32(b[12:]))
+		n := int(le.Uint16(b[12:]))
 		var cause string
 		if n > 0 {
 			cause = unsafe.String(&b[histFixed], n)

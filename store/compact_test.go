@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,7 +169,7 @@ func TestMemoryWideNumbers(t *testing.T) {
 	s, h := m.shard("v")
 	r, _ := s.get(h, "v")
 	require.Nil(t, r.full)
-	le.PutUint32(r.body[offVersion:], math.MaxUint32)
+	le.PutUint32(r.data[offVersion:], math.MaxUint32)
 	require.NoError(t, applyOne(ctx, m, "v", []string{"e1"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 		require.Equal(t, uint64(math.MaxUint32), c.Version)
 		c.Version++
@@ -181,4 +182,23 @@ func TestMemoryWideNumbers(t *testing.T) {
 	require.Equal(t, uint64(math.MaxUint32)+1, got.Version)
 	require.Equal(t, tally(1), got.Facts.Tallies)
 	require.True(t, got.Seen.Has("e1"))
+}
+
+// TestMemoryLongCause: the history keeps a cause's length in 16 bits; a
+// customer with a longer cause is kept whole and round-trips exactly.
+func TestMemoryLongCause(t *testing.T) {
+	ctx := t.Context()
+	t0 := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	for _, n := range []int{0, 1, math.MaxUint16, math.MaxUint16 + 1} {
+		m := NewMemory()
+		c := &lifecycle.Customer{ID: "c", Stage: "reach", Since: t0, AsOf: t0, Version: 1,
+			History: []lifecycle.Transition{{To: "reach", At: t0, Cause: strings.Repeat("x", n)}, {From: "reach", To: "loyalty", At: t0, Cause: "next"}}}
+		require.NoError(t, m.Put(ctx, c, 0))
+		s, h := m.shard("c")
+		r, _ := s.get(h, "c")
+		require.Equal(t, n > math.MaxUint16, r.full != nil, "cause of %d bytes: kept whole", n)
+		got, err := m.Get(ctx, "c")
+		require.NoError(t, err)
+		require.Equal(t, c, got, "cause of %d bytes", n)
+	}
 }

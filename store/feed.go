@@ -91,8 +91,8 @@ func histLen(r *record) int {
 		return len(r.full.History)
 	}
 	n := 0
-	for b := r.hist; len(b) > 0; n++ {
-		b = b[histFixed+int(le.Uint32(b[12:])):]
+	for b := r.hist(); len(b) > 0; n++ {
+		b = b[histFixed+int(le.Uint16(b[12:])):]
 	}
 	return n
 }
@@ -145,7 +145,7 @@ func (m *Memory) Changes(ctx context.Context, after lifecycle.Cursor, limit int)
 			if r.full != nil {
 				hist = r.full.History // read only
 			} else {
-				buf = decodeHist(buf[:0], r.hist, m.names())
+				buf = decodeHist(buf[:0], r.hist(), m.names())
 				hist = buf
 			}
 			if ok = int(e.seq) <= len(hist); ok {

@@ -34,8 +34,13 @@ const shardCount = 64
 // that empty slices come back nil: a customer the compact form cannot hold
 // exactly (a time that is not in UTC or falls outside the years
 // 1678–2261, a Seen with legacy keys (see [lifecycle.LegacyKeyOf]), more than 65,535
-// tallies or sums, or more than 65,535 distinct stage IDs, event types and
-// currencies in one store) is kept as is. The zero value is an empty
+// tallies or sums, a Version or a tally's Count past 4,294,967,295 or a
+// Count below 0, a transition's Cause longer than 65,535 bytes, or more
+// than 65,535 distinct stage IDs, event types and currencies in one
+// store) is kept as is. A store holds at most 2^26−1 customers in each of
+// its 64 shards (about 4 billion) and 2^32−1 transitions a customer: the
+// change feed names them in 8 bytes; past that, Put and Apply return an
+// error. The zero value is an empty
 // store, ready to use, as is [NewMemory]'s; a Memory must not be copied
 // after first use.
 type Memory struct {
@@ -166,7 +171,7 @@ func (m *Memory) decode(r *record, c *lifecycle.Customer, names []string, keep b
 		return
 	}
 	m.decodeCore(r, c, names)
-	c.History = decodeHist(c.History, r.hist, names)
+	c.History = decodeHist(c.History, r.hist(), names)
 	if keys != nil {
 		*keys = r.seen.appendTo((*keys)[:0])
 		c.Seen.Set(*keys)
@@ -194,7 +199,7 @@ func nilIfEmpty[T any](s []T) []T {
 // compact.
 func (m *Memory) decodeCore(r *record, c *lifecycle.Customer, names []string) {
 	c.ID = r.id
-	decodeBody(c, r.body, names)
+	decodeBody(c, r.body(), names)
 	c.Due = unpackDue(r.due)
 	if r.ext == nil {
 		c.Facts.ReferredBy, c.Facts.Referrals = "", c.Facts.Referrals[:0]
@@ -223,28 +228,14 @@ func (m *Memory) encode(s *shard, r *record, c *lifecycle.Customer) {
 	}
 	r.full = nil
 	r.due = due
-	r.body = setBytes(r.body, body)
-	switch {
-	case bytes.Equal(r.hist, hist):
-	case len(hist) > len(r.hist) && bytes.HasPrefix(hist, r.hist):
-		r.hist = append(growHist(r.hist, len(hist)-len(r.hist)), hist[len(r.hist):]...)
-	default:
-		// Never overwrite hist's bytes: decoded Causes point into them.
-		r.hist = bytes.Clone(hist)
-		if len(r.hist) == 0 {
-			r.hist = nil
-		}
+	if old := r.hist(); len(hist) >= len(old) && bytes.HasPrefix(hist, old) {
+		r.put(body, hist[len(old):])
+	} else {
+		// Never overwrite the history's bytes: decoded Causes point into them.
+		r.data = slices.Concat(body, hist)
 	}
 	r.seen.set(&c.Seen)
 	setExtra(r, &c.Facts)
-}
-
-// setBytes copies src into dst's array when it fits, or into a new one.
-func setBytes(dst, src []byte) []byte {
-	if cap(dst) >= len(src) {
-		return dst[:copy(dst[:len(src)], src)]
-	}
-	return bytes.Clone(src)
 }
 
 func setExtra(r *record, f *lifecycle.Facts) {
@@ -262,17 +253,17 @@ func setExtra(r *record, f *lifecycle.Facts) {
 // not seen.
 func (m *Memory) commit(s *shard, r *record, c *lifecycle.Customer, keys []lifecycle.EventKey, seen []bool) {
 	if r.full == nil {
-		body, ok := encodeBody(s.buf, c, m.syms, r.body, m.names())
+		body, ok := encodeBody(s.buf, c, m.syms, r.body(), m.names())
 		s.buf = body
 		due, dueOK := packDue(c.Due)
 		ok = ok && dueOK
-		var hist []byte
+		var more []byte
 		if ok {
-			hist, ok = appendHist(r.hist, c.History, m.syms)
+			more, ok = appendHist(s.hbuf[:0], c.History, m.syms)
+			s.hbuf = more
 		}
 		if ok {
-			r.body = setBytes(r.body, body)
-			r.hist = hist
+			r.put(body, more)
 			r.due = due
 			if len(keys) == 1 && !seen[0] && s.free >= 0 {
 				r.seen.putCode(s.free, s.lo, s.hi) // where apply's look-up found room
@@ -290,7 +281,7 @@ func (m *Memory) commit(s *shard, r *record, c *lifecycle.Customer, keys []lifec
 	// Slow path: the whole customer, through encode.
 	whole := c.Clone()
 	var old lifecycle.Customer
-	if r.full != nil || r.body != nil { // not a new customer
+	if r.full != nil || r.data != nil { // not a new customer
 		m.decode(r, &old, m.names(), false, nil)
 	}
 	whole.History = append(old.History, c.History...)
@@ -405,7 +396,7 @@ func (r *record) version() uint64 {
 	if r.full != nil {
 		return r.full.Version
 	}
-	return uint64(le.Uint32(r.body[offVersion:]))
+	return uint64(le.Uint32(r.data[offVersion:]))
 }
 
 // Apply is the Tracker's write path, as [lifecycle.Applier] describes: it
