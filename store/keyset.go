@@ -21,8 +21,8 @@ import (
 // mixes in a secret chosen at start-up), so a code is the key, 16 bytes,
 // and no more. The first 2 bytes of a code are its tag, the other 14 its
 // rest; the set keeps the tags and then the rests in one allocation, both
-// in arrival order, in buckets that fill from their first slot (a count per
-// bucket says how far). A look-up scans the tags of one bucket, four a
+// in arrival order, in buckets that fill from their first slot (a count
+// says how far). A look-up scans the tags of one bucket, four a
 // word, and reads a rest only where a tag matches (for a key not there,
 // about once in 65,536 keys scanned); a new key goes after the bucket's
 // last. A set starts as one bucket of 4 slots, which grows by half (4, 8,
@@ -30,11 +30,13 @@ import (
 // events has a plain list of tags and rests in arrival order, at least
 // two thirds full once past 8, whose tags are the only bytes a
 // look-up reads, 2 a key, and whose last rest is the only one an insert
-// writes beside a tag. Past 128 keys the buckets double in number (a
-// code's last bits choose its bucket) whenever one is full, so a look-up
-// scans at most 128 tags whatever the customer's number of events. A
-// bucket's count is a byte after the rests (none while there is one
-// bucket: its count is the set's).
+// writes beside a tag. Past 128 keys the buckets, of 128 slots, double in
+// number (a code's last bits choose its bucket) whenever one is full, so a
+// look-up scans at most 128 tags whatever the customer's number of events.
+// While there is one bucket its count is the set's; past that, a bucket's
+// first slot holds its count in place of a tag (its rest unused), so the
+// look-up finds it in the cache line of the first tags it scans, and the
+// table is a power of two bytes, as the allocator's size classes are.
 //
 // The permutation is keyed because event IDs may come from anyone: keys
 // are SHA-256 output, but IDs chosen so that their keys share a tag or a
@@ -101,19 +103,17 @@ func keyOf(lo, hi uint64) (k lifecycle.EventKey) {
 func (s *keySet) buckets() int { return 1 << s.shift }
 
 // slots returns the number of slots, in all buckets.
-func (s *keySet) slots() int {
-	if s.shift == 0 {
-		return len(s.tab) / slotBytes
-	}
-	return (len(s.tab) - s.buckets()) / slotBytes
-}
+func (s *keySet) slots() int { return len(s.tab) / slotBytes }
 
-// fill returns how many slots of bucket b hold a key.
-func (s *keySet) fill(b, slots int) int {
+// bucket returns the first slot of the bucket a code whose high word is
+// hi goes in, the slot of its first key (past the count when there are
+// several buckets), and how many keys it holds.
+func (s *keySet) bucket(hi uint64) (first, base, fill int) {
 	if s.shift == 0 {
-		return int(s.n)
+		return 0, 0, int(s.n)
 	}
-	return int(s.tab[slotBytes*slots+b])
+	first = int(hi&uint64(s.buckets()-1)) * maxBucket
+	return first, first + 1, int(le.Uint16(s.tab[2*first:]))
 }
 
 // code returns the code in slot i.
@@ -129,31 +129,30 @@ func (s *keySet) code(i, slots int) (lo, hi uint64) {
 // the set has no slot).
 func (s *keySet) findCode(lo, hi uint64) (at, free int) {
 	slots := s.slots()
-	size := slots >> s.shift
-	b := int(hi & uint64(s.buckets()-1))
-	fill := s.fill(b, slots)
-	first := b * size
-	// The words holding the bucket's tags (size is a multiple of 4).
-	tags := s.tab[2*first : 2*first+8*((fill+3)/4)]
+	first, base, fill := s.bucket(hi)
+	end := base + fill // keys are in slots base to end-1
+	// The words holding the bucket's tags from its first slot (a bucket's
+	// size is a multiple of 4).
+	tags := s.tab[2*first : 2*first+8*((end-first+3)/4)]
 	pattern := lanes * (lo & 0xffff)
 	for i := first; len(tags) >= 8; i, tags = i+4, tags[8:] {
 		// Lanes equal to the tag become zero; the borrow trick flags them
-		// (and may flag a lane above a true match, or past the fill:
-		// checked below).
+		// (and may flag a lane above a true match, the count or past the
+		// last key: checked below).
 		x := le.Uint64(tags) ^ pattern
 		for m := (x - lanes) &^ x & (lanes << 15); m != 0; m &= m - 1 {
 			lane := bits.TrailingZeros64(m) / 16
-			if j := i + lane; j < first+fill && x>>(16*lane)&0xffff == 0 {
+			if j := i + lane; j >= base && j < end && x>>(16*lane)&0xffff == 0 {
 				if clo, chi := s.code(j, slots); clo == lo && chi == hi {
 					return j, -1
 				}
 			}
 		}
 	}
-	if fill == size {
+	if end == first+slots>>s.shift {
 		return -1, -1
 	}
-	return -1, first + fill
+	return -1, end
 }
 
 // has reports whether k is in the set.
@@ -186,7 +185,8 @@ func (s *keySet) putCode(i int, lo, hi uint64) {
 	le.PutUint64(rest, lo>>16)           // 6 bytes and 2 zero bytes, which
 	le.PutUint64(rest[restBytes-8:], hi) // this overwrites
 	if s.shift != 0 {
-		s.tab[slotBytes*slots+int(hi&uint64(s.buckets()-1))]++
+		count := s.tab[2*(i&^(maxBucket-1)):]
+		le.PutUint16(count, le.Uint16(count)+1)
 	}
 	s.n++
 }
@@ -221,14 +221,20 @@ func (s *keySet) grow() {
 	}
 	s.shift++
 	slots := maxBucket << s.shift
-	s.tab = make([]byte, slotBytes*slots+s.buckets())
-	s.n = 0
-	size := oldSlots >> old.shift
+	s.tab = make([]byte, slotBytes*slots)
+	mask := uint64(s.buckets() - 1)
 	for b := range old.buckets() {
-		for i := b * size; i < b*size+old.fill(b, oldSlots); i++ {
+		_, base, fill := old.bucket(uint64(b))
+		for i := base; i < base+fill; i++ {
 			lo, hi := old.code(i, oldSlots)
-			nb := int(hi & uint64(s.buckets()-1))
-			s.putCode(nb*maxBucket+s.fill(nb, slots), lo, hi)
+			nb := int(hi&mask) * maxBucket
+			n := int(le.Uint16(s.tab[2*nb:]))
+			le.PutUint16(s.tab[2*nb:], uint16(n+1))
+			j := nb + 1 + n
+			le.PutUint16(s.tab[2*j:], uint16(lo))
+			rest := s.tab[2*slots+restBytes*j:]
+			le.PutUint64(rest, lo>>16)
+			le.PutUint64(rest[restBytes-8:], hi)
 		}
 	}
 }
@@ -247,9 +253,9 @@ func (s *keySet) appendTo(dst []lifecycle.EventKey) []lifecycle.EventKey {
 		return dst
 	}
 	slots := s.slots()
-	size := slots >> s.shift
 	for b := range s.buckets() {
-		for i := b * size; i < b*size+s.fill(b, slots); i++ {
+		_, base, fill := s.bucket(uint64(b))
+		for i := base; i < base+fill; i++ {
 			dst = append(dst, keyOf(s.code(i, slots)))
 		}
 	}

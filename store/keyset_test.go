@@ -74,7 +74,8 @@ func TestKeySet(t *testing.T) {
 // TestKeySetSize checks the sizes the docs rely on: one bucket whose slots
 // grow by half from 4 to 128 (4, 8, 12, 16, 24, …), in arrival order, 16
 // bytes a slot (a typical customer's 12 keys in 12 slots, 192 bytes), then
-// buckets of 128 that double in number, each with a byte for its count.
+// buckets of 128 slots (the first holding the bucket's count) that double
+// in number.
 func TestKeySetSize(t *testing.T) {
 	var s keySet
 	r := rand.New(rand.NewPCG(5, 6))
@@ -98,8 +99,20 @@ func TestKeySetSize(t *testing.T) {
 			if got := s.list(); !slices.Equal(got, added) {
 				t.Fatalf("%d keys: not in arrival order", i)
 			}
-		} else if s.slots()>>s.shift != maxBucket || len(s.tab) != 16*s.slots()+1<<s.shift {
+		} else if s.slots()>>s.shift != maxBucket || len(s.tab) != 16*s.slots() {
 			t.Fatalf("%d keys in %d slots (%d bytes), %d buckets; want buckets of %d", i, s.slots(), len(s.tab), 1<<s.shift, maxBucket)
+		} else {
+			sum := 0
+			for b := range s.buckets() {
+				_, _, fill := s.bucket(uint64(b))
+				if fill > maxBucket-1 {
+					t.Fatalf("%d keys: bucket %d counts %d keys; it has room for %d", i, b, fill, maxBucket-1)
+				}
+				sum += fill
+			}
+			if sum != i {
+				t.Fatalf("%d keys: the buckets count %d", i, sum)
+			}
 		}
 		if i == 12 && len(s.tab) != 192 {
 			t.Fatalf("12 keys take %d bytes; want 192", len(s.tab))
