@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/model"
 	"github.com/clmkit/clm/stage"
 	"github.com/clmkit/clm/store"
 )
@@ -152,6 +153,65 @@ func TestMemoryFeedConcurrentDeletes(t *testing.T) {
 			if want := fmt.Sprintf("%s/%d", ch.CustomerID, ch.Seq); ch.Cause != want {
 				t.Fatalf("change %+v: cause %q; want %q", ch, ch.Cause, want)
 			}
+		}
+	}
+}
+
+// TestMemoryFeedMatchesHistories records events through a Tracker (the
+// Apply path) while deleting customers now and then (which moves others in
+// their shards): the feed must list each stored customer's history exactly,
+// once and in order, and nothing of a deleted customer.
+func TestMemoryFeedMatchesHistories(t *testing.T) {
+	ctx := context.Background()
+	m := store.NewMemory()
+	tr := lifecycle.NewTracker(model.SterneCutler(), m)
+	rng := rand.New(rand.NewPCG(11, 12))
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	types := []lifecycle.EventType{lifecycle.SiteVisited, lifecycle.SignedUp, lifecycle.OrderCompleted, lifecycle.OrderRefunded}
+	for i := range 3000 {
+		id := fmt.Sprintf("c%03d", rng.IntN(200))
+		if rng.IntN(40) == 0 {
+			if err := m.Delete(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		e := lifecycle.Event{ID: fmt.Sprintf("e%d", i), CustomerID: id, Type: types[rng.IntN(len(types))], Time: t0.Add(time.Duration(i) * time.Hour)}
+		if e.Type == lifecycle.OrderCompleted || e.Type == lifecycle.OrderRefunded {
+			e.Amount, e.Currency = 100, "EUR"
+		}
+		if _, err := tr.Record(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		if i%500 != 499 {
+			continue
+		}
+		page, err := m.Changes(ctx, 0, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed := map[string][]lifecycle.Change{}
+		for _, ch := range page {
+			listed[ch.CustomerID] = append(listed[ch.CustomerID], ch)
+		}
+		stored := 0
+		for c, err := range m.Scan(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := listed[c.ID]
+			if len(got) != len(c.History) {
+				t.Fatalf("event %d: the feed lists %d changes of %s; its history has %d", i, len(got), c.ID, len(c.History))
+			}
+			for j, ch := range got {
+				if ch.Seq != uint64(j+1) || ch.Transition != c.History[j] {
+					t.Fatalf("event %d: change %d of %s is %+v; want seq %d, %+v", i, j, c.ID, ch, j+1, c.History[j])
+				}
+			}
+			stored += len(got)
+		}
+		if stored != len(page) {
+			t.Fatalf("event %d: the feed lists %d changes; the stored customers' histories hold %d", i, len(page), stored)
 		}
 	}
 }

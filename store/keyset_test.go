@@ -173,6 +173,7 @@ func BenchmarkKeySetAdd(b *testing.B) {
 		}
 	}
 }
+
 // BenchmarkKeySetHasLarge looks up keys that are not there (a new event,
 // the common case) in 10,000 sets of 300 keys each: several buckets a
 // set, 48 MB of keys in all, so most look-ups miss the cache.
