@@ -18,33 +18,32 @@ import (
 // A record keeps the customer's scalars, tallies and sums in its body, a
 // pointer-free run of bytes, with every time as UTC Unix nanoseconds and every
 // stage ID, event type and currency as a number in the store's symbol
-// table; its history right after the body in the same byte slice (data),
-// an append-only log; and the event keys
+// table; its ID before the body and its history right after it in the
+// same byte slice (data), the history an append-only log; and the event keys
 // of Seen in seen, 16 bytes a key (a 2-byte tag and 14 more bytes of a
 // keyed permutation of the key) in arrival order, in buckets past 128
 // keys (keyset.go). A
 // typical customer takes about half the memory of a lifecycle.Customer
 // (whose time.Time fields are 24 bytes each, every tally 72), in two
-// allocations (data, which holds the body and then the history, and seen)
-// instead of six.
+// allocations (data, which holds the ID, the body and then the history,
+// and seen) instead of six.
 //
 // A customer the compact form cannot hold exactly — a time that is not UTC
 // or is outside the years 1678–2261, a Seen with legacy keys (see
-// lifecycle.LegacyKeyOf), more than 65,535 tallies or sums, a version or
-// a count that does not fit 32 bits, a cause longer than 65,535 bytes, or a
+// lifecycle.LegacyKeyOf), more than 255 tallies or sums, an ID longer
+// than 256 bytes, a version or a count that does not fit 32 bits, a cause longer than 65,535 bytes, or a
 // symbol table that is full — is kept as a lifecycle.Customer instead (record.full), so every
 // Put round-trips exactly (empty slices aside, which come back nil).
 //
-// The history is append-only: bytes once written are never overwritten (a
-// history that changes other than by appending, or whose body changes
-// length, is written to a new slice; see record.put), so the
-// Cause strings decoded from it may point into it and stay valid for ever.
+// The ID and the history are never overwritten (a history that changes
+// other than by appending, or whose body changes length, is written to a
+// new slice with the ID; see record.put), so the ID and the Cause strings
+// decoded from data may point into it and stay valid for ever.
 
 // record is one stored customer.
 type record struct {
-	id   string
 	full *lifecycle.Customer // non-nil: kept as is, data and seen unused
-	data []byte              // the body, then the history (see body, hist and put)
+	data []byte              // the ID, the body, then the history (see id, body, hist and put)
 	seen keySet              // the event keys (see keyset.go)
 	due  int64               // packDue(Customer.Due), in both forms: ListDue reads it without decoding
 	ext  *extra              // nil when the customer has no referrer and no credits
@@ -58,23 +57,25 @@ type extra struct {
 
 // Layout of body: a fixed header, then nTallies tallies, then nSums sums.
 // A version or a count past 2^32−1 (never reached by recording events
-// one at a time) keeps the customer whole.
+// one at a time), or more than 255 tallies or sums, keeps the customer
+// whole.
 const (
-	offVersion  = 0  // uint32
-	offStage    = 4  // uint16
-	offTallies  = 6  // uint16
-	offSums     = 8  // uint16
-	offScore    = 10 // the int64s from here on
-	offSince    = 18
-	offAsOf     = 26
-	offFirst    = 34
-	offLast     = 42
-	offScoreAt  = 50
-	offReferred = 58
-	headerSize  = 66
-	tallySize   = 22 // type uint16, count uint32, first, last int64
-	sumSize     = 12 // type, currency uint16, amount int64
-	histFixed   = 14 // from, to uint16, at int64, len(cause) uint16, then the cause
+	offVersion  = 0 // uint32
+	offStage    = 4 // uint16
+	offTallies  = 6 // uint8
+	offSums     = 7 // uint8
+	offScore    = 8 // the int64s from here on
+	offSince    = 16
+	offAsOf     = 24
+	offFirst    = 32
+	offLast     = 40
+	offScoreAt  = 48
+	offReferred = 56
+	headerSize  = 64
+	maxIDLen    = 256 // bytes of an ID the head of data holds (its length less one in a byte)
+	tallySize   = 22  // type uint16, count uint32, first, last int64
+	sumSize     = 12  // type, currency uint16, amount int64
+	histFixed   = 14  // from, to uint16, at int64, len(cause) uint16, then the cause
 	maxSymbols  = 1 << 16
 	zeroTime    = math.MinInt64
 	minUnixSec  = math.MinInt64/1_000_000_000 + 1
@@ -176,14 +177,14 @@ func cloneString(s string) string { return string([]byte(s)) }
 // its number without a lookup, which is the common case on the hot path.
 func encodeBody(buf []byte, c *lifecycle.Customer, y *symbols, old []byte, names []string) ([]byte, bool) {
 	f := &c.Facts
-	if len(f.Tallies) > math.MaxUint16 || len(f.Sums) > math.MaxUint16 {
+	if len(f.Tallies) > math.MaxUint8 || len(f.Sums) > math.MaxUint8 {
 		return buf, false
 	}
 	n := headerSize + tallySize*len(f.Tallies) + sumSize*len(f.Sums)
 	b := slices.Grow(buf[:0], n)[:n]
 	var oldTallies, oldSums []byte
 	if old != nil {
-		nt := int(le.Uint16(old[offTallies:]))
+		nt := int(old[offTallies])
 		oldTallies = old[headerSize : headerSize+tallySize*nt]
 		oldSums = old[headerSize+tallySize*nt:]
 	}
@@ -207,8 +208,7 @@ func encodeBody(buf []byte, c *lifecycle.Customer, y *symbols, old []byte, names
 	ok = c.Version <= math.MaxUint32
 	le.PutUint32(b[offVersion:], uint32(c.Version))
 	le.PutUint16(b[offStage:], uint16(sym(string(c.Stage), old, offStage)))
-	le.PutUint16(b[offTallies:], uint16(len(f.Tallies)))
-	le.PutUint16(b[offSums:], uint16(len(f.Sums)))
+	b[offTallies], b[offSums] = uint8(len(f.Tallies)), uint8(len(f.Sums))
 	le.PutUint64(b[offScore:], uint64(int64(f.Score)))
 	le.PutUint64(b[offSince:], tm(c.Since))
 	le.PutUint64(b[offAsOf:], tm(c.AsOf))
@@ -240,7 +240,7 @@ func encodeBody(buf []byte, c *lifecycle.Customer, y *symbols, old []byte, names
 // from body, reusing c's slices.
 func decodeBody(c *lifecycle.Customer, b []byte, names []string) {
 	f := &c.Facts
-	nt, ns := int(le.Uint16(b[offTallies:])), int(le.Uint16(b[offSums:]))
+	nt, ns := int(b[offTallies]), int(b[offSums])
 	c.Version = uint64(le.Uint32(b[offVersion:]))
 	c.Stage = stage.ID(names[le.Uint16(b[offStage:])])
 	f.Score = int(int64(le.Uint64(b[offScore:])))
@@ -305,48 +305,86 @@ func appendHist(b []byte, h []lifecycle.Transition, y *symbols) ([]byte, bool) {
 	return b, true
 }
 
-// bodyLen returns the length of the body at the start of data (0 when
-// data is empty), from the numbers of tallies and sums in its header.
-func bodyLen(data []byte) int {
+// bodyLen returns the length of the body at the start of b (0 when b is
+// empty), from the numbers of tallies and sums in its header.
+func bodyLen(b []byte) int {
+	if len(b) == 0 {
+		return 0
+	}
+	return headerSize + tallySize*int(b[offTallies]) + sumSize*int(b[offSums])
+}
+
+// headLen returns the length of the head of data (the ID's length less
+// one, then the ID), or 0 when data is empty.
+func headLen(data []byte) int {
 	if len(data) == 0 {
 		return 0
 	}
-	return headerSize + tallySize*int(le.Uint16(data[offTallies:])) + sumSize*int(le.Uint16(data[offSums:]))
+	return 2 + int(data[0])
+}
+
+// fitsID reports whether the head of data can hold id.
+func fitsID(id string) bool { return id != "" && len(id) <= maxIDLen }
+
+// id returns r's customer ID. A compact record's points into data, whose
+// head is never overwritten (put writes a new array or past the head).
+func (r *record) id() string {
+	if r.full != nil {
+		return r.full.ID
+	}
+	return unsafe.String(&r.data[1], int(r.data[0])+1)
 }
 
 // body returns r's body: scalars, tallies and sums.
-func (r *record) body() []byte { return r.data[:bodyLen(r.data)] }
+func (r *record) body() []byte {
+	o := headLen(r.data)
+	return r.data[o : o+bodyLen(r.data[o:])]
+}
 
 // hist returns r's history.
-func (r *record) hist() []byte { return r.data[bodyLen(r.data):] }
+func (r *record) hist() []byte {
+	o := headLen(r.data)
+	return r.data[o+bodyLen(r.data[o:]):]
+}
 
 // put makes body r's body and appends more to its history, in one
-// allocation: in place when the body keeps its length and the array has
-// room, else in a new array, whose capacity is the allocator's size class
-// (the room it would waste otherwise) and, once the history passes 256
-// bytes, an eighth of the history more: a history grows by a transition
-// now and then and is kept for long, so spare room costs more than the
-// copies, which stay amortised (the size classes are at most an eighth
-// apart below that). The history's bytes are never overwritten: decoded
-// Causes point into them.
-func (r *record) put(body, more []byte) {
+// allocation after the ID (id, which fitsID, when r holds no data yet): in
+// place when the body keeps its length and the array has room, else in a
+// new array, whose capacity is the allocator's size class (the room it
+// would waste otherwise) and, once the history passes 256 bytes, an
+// eighth of the history more: a history grows by a transition now and
+// then and is kept for long, so spare room costs more than the copies,
+// which stay amortised (the size classes are at most an eighth apart
+// below that). The ID's and the history's bytes are never overwritten:
+// the ID and decoded Causes point into them.
+func (r *record) put(id string, body, more []byte) {
 	old := r.data
-	nb := bodyLen(old)
-	if len(body) == nb && cap(old)-len(old) >= len(more) {
-		copy(old, body)
+	o := headLen(old)
+	nb := bodyLen(old[o:])
+	if o > 0 && len(body) == nb && cap(old)-len(old) >= len(more) {
+		copy(old[o:], body)
 		r.data = append(old, more...)
 		return
 	}
-	hist := old[nb:]
-	n := len(body) + len(hist) + len(more)
+	hist := old[o+nb:]
+	if o == 0 {
+		o = 1 + len(id)
+	}
+	n := o + len(body) + len(hist) + len(more)
 	spare := 0
 	if h := len(hist) + len(more); h >= 256 {
 		spare = h / 8
 	}
 	d := slices.Grow([]byte(nil), n+spare)[:n] // slices.Grow rounds up to the size class
-	copy(d, body)
-	copy(d[len(body):], hist)
-	copy(d[len(body)+len(hist):], more)
+	if len(old) > 0 {
+		copy(d, old[:o])
+	} else {
+		d[0] = byte(len(id) - 1)
+		copy(d[1:], id)
+	}
+	copy(d[o:], body)
+	copy(d[o+len(body):], hist)
+	copy(d[o+len(body)+len(hist):], more)
 	r.data = d
 }
 

@@ -5,9 +5,13 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
+	"weak"
 
 	"github.com/stretchr/testify/require"
 
@@ -169,7 +173,7 @@ func TestMemoryWideNumbers(t *testing.T) {
 	s, h := m.shard("v")
 	r, _ := s.get(h, "v")
 	require.Nil(t, r.full)
-	le.PutUint32(r.data[offVersion:], math.MaxUint32)
+	le.PutUint32(r.body()[offVersion:], math.MaxUint32)
 	require.NoError(t, applyOne(ctx, m, "v", []string{"e1"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
 		require.Equal(t, uint64(math.MaxUint32), c.Version)
 		c.Version++
@@ -201,4 +205,85 @@ func TestMemoryLongCause(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, c, got, "cause of %d bytes", n)
 	}
+}
+
+// TestMemoryIDs: a compact record keeps its customer's ID at the head of
+// its data (IDs of 1 to 256 bytes; a longer one keeps the customer whole),
+// so it never holds on to the caller's string, and the IDs it hands out
+// stay as they were when the record's data moves to a larger array.
+func TestMemoryIDs(t *testing.T) {
+	ctx := t.Context()
+	t0 := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	for _, n := range []int{1, 7, maxIDLen, maxIDLen + 1} {
+		m := NewMemory()
+		id := strings.Repeat("i", n)
+		c := &lifecycle.Customer{ID: id, Stage: "reach", Since: t0, AsOf: t0, Version: 1}
+		require.NoError(t, m.Put(ctx, c, 0))
+		s, h := m.shard(id)
+		r, ok := s.get(h, id)
+		require.True(t, ok, "ID of %d bytes: found", n)
+		require.Equal(t, n > maxIDLen, r.full != nil, "ID of %d bytes: kept whole", n)
+		require.Equal(t, id, r.id())
+		got, err := m.Get(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, c, got)
+	}
+
+	// The caller's string is not kept: a customer ID sliced from a large
+	// buffer (as encoding/csv slices a record's fields from one string)
+	// must not keep the buffer alive, on Put's path or Apply's.
+	m := NewMemory()
+	for i, how := range []string{"put", "apply", "whole", "referrer"} {
+		name := "cust" + strconv.Itoa(i)
+		if how == "whole" {
+			name = strings.Repeat("w", maxIDLen+1) // kept whole
+		}
+		buf := []byte(strings.Repeat("x", 1<<16) + name)
+		id := unsafe.String(&buf[1<<16], len(buf)-1<<16)
+		gone := weak.Make(&buf[0])
+		switch how {
+		case "put", "whole":
+			require.NoError(t, m.Put(ctx, &lifecycle.Customer{ID: id, Stage: "reach", Since: t0, AsOf: t0, Version: 1}, 0))
+		case "referrer":
+			c := &lifecycle.Customer{ID: name, Stage: "reach", Since: t0, AsOf: t0, Version: 1,
+				Facts: lifecycle.Facts{ReferredBy: id, ReferredAt: t0, Referrals: []lifecycle.Referral{{Customer: id, At: t0}}}}
+			require.NoError(t, m.Put(ctx, c, 0))
+		case "apply":
+			require.NoError(t, applyOne(ctx, m, id, []string{"e1"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+				c.Version++
+				return true, nil
+			}))
+		}
+		buf, id = nil, ""
+		runtime.GC()
+		runtime.GC()
+		require.Nil(t, gone.Value(), "%s: the store keeps the caller's buffer alive", how)
+		_, err := m.Get(ctx, name)
+		require.NoError(t, err, how)
+	}
+
+	// IDs handed out stay valid when the data grows into a new array.
+	m = NewMemory()
+	require.NoError(t, m.Put(ctx, &lifecycle.Customer{ID: "grow", Stage: "reach", Since: t0, AsOf: t0, Version: 1}, 0))
+	var held []string
+	for i := range 50 {
+		for id, err := range m.ListDue(ctx, t0) {
+			require.NoError(t, err)
+			held = append(held, id)
+		}
+		require.NoError(t, applyOne(ctx, m, "grow", []string{"e" + strconv.Itoa(i)}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+			c.Version++
+			c.History = append(c.History, lifecycle.Transition{From: c.Stage, To: "reach", At: t0, Cause: strings.Repeat("c", 40)})
+			c.Facts.Tallies = append(c.Facts.Tallies, lifecycle.Tally{Type: lifecycle.EventType("t" + strconv.Itoa(i)), Count: 1, First: t0, Last: t0})
+			return true, nil
+		}))
+	}
+	require.Len(t, held, 50)
+	for _, id := range held {
+		require.Equal(t, "grow", id)
+	}
+	got, err := m.Get(ctx, "grow")
+	require.NoError(t, err)
+	require.Len(t, got.History, 50)
+	require.Len(t, got.Facts.Tallies, 50)
 }

@@ -140,7 +140,7 @@ func (m *Memory) Changes(ctx context.Context, after lifecycle.Cursor, limit int)
 		var id string
 		if ok {
 			r := s.list.at(int(e.at & posMask))
-			id = r.id
+			id = cloneString(r.id()) // a compact ID points into the record
 			var hist []lifecycle.Transition
 			if r.full != nil {
 				hist = r.full.History // read only

@@ -39,7 +39,7 @@ func (x *index) find(h uint64, id string, l *list) (slot, pos int) {
 			return i, -1
 		}
 		if e>>32 == tag {
-			if p := int(uint32(e)) - 1; l.at(p).id == id {
+			if p := int(uint32(e)) - 1; l.at(p).id() == id {
 				return i, p
 			}
 		}

@@ -25,7 +25,11 @@ func TestShardIndex(t *testing.T) {
 		}
 		switch {
 		case !there:
-			s.insert(h, id)
+			r, _, err := s.insert(h, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.put(id, nil, nil) // the ID alone, the head of data
 			want[id] = true
 		case r.IntN(2) == 0:
 			s.remove(h, id)
@@ -36,7 +40,7 @@ func TestShardIndex(t *testing.T) {
 				t.Fatalf("step %d: %d records, %d entries; want %d", step, s.list.len(), s.idx.n, len(want))
 			}
 			for i := range s.list.len() {
-				id := s.list.at(i).id
+				id := s.list.at(i).id()
 				if p := s.idx.get(hashID(s.seed, id), id, &s.list); p != i || !want[id] {
 					t.Fatalf("step %d: %q at %d, index says %d (want it stored: %v)", step, id, i, p, want[id])
 				}

@@ -33,8 +33,8 @@ const shardCount = 64
 // is read-only (see its doc). What Put stores, Get returns exactly, except
 // that empty slices come back nil: a customer the compact form cannot hold
 // exactly (a time that is not in UTC or falls outside the years
-// 1678–2261, a Seen with legacy keys (see [lifecycle.LegacyKeyOf]), more than 65,535
-// tallies or sums, a Version or a tally's Count past 4,294,967,295 or a
+// 1678–2261, a Seen with legacy keys (see [lifecycle.LegacyKeyOf]), more than 255
+// tallies or sums, an ID longer than 256 bytes, a Version or a tally's Count past 4,294,967,295 or a
 // Count below 0, a transition's Cause longer than 65,535 bytes, or more
 // than 65,535 distinct stage IDs, event types and currencies in one
 // store) is kept as is. A store holds at most 2^26−1 customers in each of
@@ -71,6 +71,14 @@ type shard struct {
 	hbuf    []byte
 }
 
+// release ends a write: the working copy lets go of the caller's ID
+// string (a stored customer keeps its own copy; see record.put), and the
+// shard is unlocked.
+func (s *shard) release() {
+	s.scratch.ID = ""
+	s.mu.Unlock()
+}
+
 // get returns the record of id, whose hash is h (see hashID).
 func (s *shard) get(h uint64, id string) (*record, bool) {
 	r, _ := s.lookup(h, id)
@@ -94,8 +102,7 @@ func (s *shard) insert(h uint64, id string) (*record, int, error) {
 	if s.list.len() >= maxShard {
 		return nil, 0, fmt.Errorf("store: customer %q: the shard holds %d customers, as many as it can", id, s.list.len())
 	}
-	r := s.list.push()
-	r.id = id
+	r := s.list.push() // its ID goes in with its data (see record.put)
 	s.idx.add(h, id, s.list.len()-1, &s.list)
 	return r, s.list.len() - 1, nil
 }
@@ -113,7 +120,7 @@ func (s *shard) remove(h uint64, id string) (pos, last int) {
 	if i != last {
 		moved := s.list.at(last)
 		*s.list.at(i) = *moved
-		s.idx.move(hashID(s.seed, moved.id), moved.id, i, &s.list)
+		s.idx.move(hashID(s.seed, moved.id()), moved.id(), i, &s.list)
 	}
 	s.list.pop()
 	return i, last
@@ -198,7 +205,7 @@ func nilIfEmpty[T any](s []T) []T {
 // decodeCore sets every field of c but History and Seen from r, which is
 // compact.
 func (m *Memory) decodeCore(r *record, c *lifecycle.Customer, names []string) {
-	c.ID = r.id
+	c.ID = r.id()
 	decodeBody(c, r.body(), names)
 	c.Due = unpackDue(r.due)
 	if r.ext == nil {
@@ -215,24 +222,25 @@ func (m *Memory) encode(s *shard, r *record, c *lifecycle.Customer) {
 	body, ok := encodeBody(s.buf, c, m.syms, nil, nil)
 	s.buf = body
 	due, dueOK := packDue(c.Due)
-	ok = ok && dueOK && noLegacy(&c.Seen)
+	ok = ok && dueOK && noLegacy(&c.Seen) && fitsID(c.ID)
 	var hist []byte
 	if ok {
 		hist, ok = appendHist(s.hbuf[:0], c.History, m.syms)
 		s.hbuf = hist
 	}
 	if !ok {
-		*r = record{id: r.id, full: c.Clone(), due: dueCode(c.Due)}
-		r.full.ID = r.id
+		*r = record{full: c.Clone(), due: dueCode(c.Due)}
+		r.full.ID = cloneString(c.ID) // never the caller's string (see record.put)
 		return
 	}
 	r.full = nil
 	r.due = due
 	if old := r.hist(); len(hist) >= len(old) && bytes.HasPrefix(hist, old) {
-		r.put(body, hist[len(old):])
+		r.put(c.ID, body, hist[len(old):])
 	} else {
-		// Never overwrite the history's bytes: decoded Causes point into them.
-		r.data = slices.Concat(body, hist)
+		// Never overwrite the ID's or the history's bytes: the ID and
+		// decoded Causes point into them.
+		r.data = slices.Concat(r.data[:headLen(r.data)], body, hist)
 	}
 	r.seen.set(&c.Seen)
 	setExtra(r, &c.Facts)
@@ -244,7 +252,10 @@ func setExtra(r *record, f *lifecycle.Facts) {
 		r.ext = nil
 	case r.ext != nil && r.ext.referredBy == f.ReferredBy && slices.Equal(r.ext.referrals, f.Referrals):
 	default:
-		r.ext = &extra{referredBy: f.ReferredBy, referrals: slices.Clone(f.Referrals)}
+		r.ext = &extra{referredBy: cloneString(f.ReferredBy), referrals: slices.Clone(f.Referrals)}
+		for i := range r.ext.referrals {
+			r.ext.referrals[i].Customer = cloneString(r.ext.referrals[i].Customer)
+		}
 	}
 }
 
@@ -256,14 +267,14 @@ func (m *Memory) commit(s *shard, r *record, c *lifecycle.Customer, keys []lifec
 		body, ok := encodeBody(s.buf, c, m.syms, r.body(), m.names())
 		s.buf = body
 		due, dueOK := packDue(c.Due)
-		ok = ok && dueOK
+		ok = ok && dueOK && fitsID(c.ID) // a new customer's ID goes in with its data
 		var more []byte
 		if ok {
 			more, ok = appendHist(s.hbuf[:0], c.History, m.syms)
 			s.hbuf = more
 		}
 		if ok {
-			r.put(body, more)
+			r.put(c.ID, body, more)
 			r.due = due
 			if len(keys) == 1 && !seen[0] && s.free >= 0 {
 				r.seen.putCode(s.free, s.lo, s.hi) // where apply's look-up found room
@@ -396,7 +407,7 @@ func (r *record) version() uint64 {
 	if r.full != nil {
 		return r.full.Version
 	}
-	return uint64(le.Uint32(r.data[offVersion:]))
+	return uint64(le.Uint32(r.body()[offVersion:]))
 }
 
 // Apply is the Tracker's write path, as [lifecycle.Applier] describes: it
@@ -425,7 +436,7 @@ func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(
 	}
 	s, h := m.shard(id)
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.release()
 	c := &s.scratch
 	s.keys, s.seen, s.free = s.keys[:0], s.seen[:0], -1
 	for _, e := range events {
@@ -502,7 +513,7 @@ func (m *Memory) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, e
 			s.mu.RLock()
 			for r := range s.list.all {
 				if r.due <= at {
-					ids = append(ids, r.id)
+					ids = append(ids, r.id())
 				}
 			}
 			s.mu.RUnlock()
