@@ -393,20 +393,40 @@ func (r *record) put(id string, body, more []byte) {
 func decodeHist(h []lifecycle.Transition, b []byte, names []string) []lifecycle.Transition {
 	h = h[:0]
 	for len(b) > 0 {
-		n := int(le.Uint16(b[12:]))
-		var cause string
-		if n > 0 {
-			cause = unsafe.String(&b[histFixed], n)
-		}
-		h = append(h, lifecycle.Transition{
-			From:  stage.ID(names[le.Uint16(b)]),
-			To:    stage.ID(names[le.Uint16(b[2:])]),
-			At:    unpackTime(int64(le.Uint64(b[4:]))),
-			Cause: cause,
-		})
-		b = b[histFixed+n:]
+		var tr lifecycle.Transition
+		tr, b = decodeTransition(b, names)
+		h = append(h, tr)
 	}
 	return h
+}
+
+// decodeTransition returns the transition at the start of b, which is not
+// empty, and the bytes after it. Its Cause points into b.
+func decodeTransition(b []byte, names []string) (lifecycle.Transition, []byte) {
+	n := int(le.Uint16(b[12:]))
+	var cause string
+	if n > 0 {
+		cause = unsafe.String(&b[histFixed], n)
+	}
+	return lifecycle.Transition{
+		From:  stage.ID(names[le.Uint16(b)]),
+		To:    stage.ID(names[le.Uint16(b[2:])]),
+		At:    unpackTime(int64(le.Uint64(b[4:]))),
+		Cause: cause,
+	}, b[histFixed+n:]
+}
+
+// histAt returns transition seq (the first is 1) of the history b,
+// decoding no other; ok is false when b holds fewer.
+func histAt(b []byte, seq int, names []string) (tr lifecycle.Transition, ok bool) {
+	for ; seq > 1 && len(b) > 0; seq-- {
+		b = b[histFixed+int(le.Uint16(b[12:])):]
+	}
+	if seq != 1 || len(b) == 0 {
+		return tr, false
+	}
+	tr, _ = decodeTransition(b, names)
+	return tr, true
 }
 
 // noLegacy reports whether s holds no legacy key, as the compact form's

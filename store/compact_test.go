@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
 )
 
 // applyOne applies one write through m.Apply and returns its outcome.
@@ -166,6 +167,23 @@ func TestMemoryWideNumbers(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, c, got, "count %d", tc.count)
 	}
+	// The numbers of tallies and of sums take a byte each.
+	for _, n := range []int{255, 256} {
+		m := NewMemory()
+		c := &lifecycle.Customer{ID: "c", Stage: "reach", Since: t0, AsOf: t0, Version: 1}
+		for i := range n {
+			typ := lifecycle.EventType("t" + strconv.Itoa(i))
+			c.Facts.Tallies = append(c.Facts.Tallies, lifecycle.Tally{Type: typ, Count: 1, First: t0, Last: t0})
+			c.Facts.Sums = append(c.Facts.Sums, lifecycle.Sum{Type: typ, Currency: "EUR", Amount: int64(i)})
+		}
+		require.NoError(t, m.Put(ctx, c, 0))
+		s, h := m.shard("c")
+		r, _ := s.get(h, "c")
+		require.Equal(t, n > 255, r.full != nil, "%d tallies and sums: kept whole", n)
+		got, err := m.Get(ctx, "c")
+		require.NoError(t, err)
+		require.Equal(t, c, got, "%d tallies and sums", n)
+	}
 	// A version at 2^32−1 (set in place: no test writes 4 billion times)
 	// becomes 2^32 on the next write.
 	m := NewMemory()
@@ -286,4 +304,32 @@ func TestMemoryIDs(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got.History, 50)
 	require.Len(t, got.Facts.Tallies, 50)
+}
+
+// TestHistAt: the change feed decodes one transition of a history by its
+// place; it must be the one decodeHist puts there, and none past the end.
+func TestHistAt(t *testing.T) {
+	y := newSymbols()
+	rng := rand.New(rand.NewPCG(3, 4))
+	t0 := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	for n := range 20 {
+		var h []lifecycle.Transition
+		for i := range n {
+			h = append(h, lifecycle.Transition{From: stage.ID("s" + strconv.Itoa(i)), To: stage.ID("s" + strconv.Itoa(i+1)),
+				At: t0.Add(time.Duration(rng.IntN(1e6)) * time.Second), Cause: strings.Repeat("c", rng.IntN(40))})
+		}
+		b, ok := appendHist(nil, h, y)
+		require.True(t, ok)
+		names := *y.names.Load()
+		all := decodeHist(nil, b, names)
+		require.Len(t, all, n)
+		for seq := 0; seq <= n+1; seq++ {
+			tr, ok := histAt(b, seq, names)
+			require.Equal(t, seq >= 1 && seq <= n, ok, "history of %d, seq %d", n, seq)
+			if ok {
+				require.Equal(t, all[seq-1], tr, "history of %d, seq %d", n, seq)
+				require.Equal(t, h[seq-1].Cause, tr.Cause)
+			}
+		}
+	}
 }

@@ -120,7 +120,6 @@ func (m *Memory) Changes(ctx context.Context, after lifecycle.Cursor, limit int)
 	}
 	m.feed.mu.Unlock()
 	out := make([]lifecycle.Change, 0, len(page))
-	var buf []lifecycle.Transition // decoded compact histories; never a stored customer's array
 	for _, i := range page {
 		m.feed.mu.Lock()
 		e := *m.feed.log.at(i)
@@ -141,15 +140,11 @@ func (m *Memory) Changes(ctx context.Context, after lifecycle.Cursor, limit int)
 		if ok {
 			r := s.list.at(int(e.at & posMask))
 			id = cloneString(r.id()) // a compact ID points into the record
-			var hist []lifecycle.Transition
 			if r.full != nil {
-				hist = r.full.History // read only
-			} else {
-				buf = decodeHist(buf[:0], r.hist(), m.names())
-				hist = buf
-			}
-			if ok = int(e.seq) <= len(hist); ok {
-				tr = hist[e.seq-1]
+				if ok = int(e.seq) <= len(r.full.History); ok {
+					tr = r.full.History[e.seq-1]
+				}
+			} else if tr, ok = histAt(r.hist(), int(e.seq), m.names()); ok {
 				tr.Cause = cloneString(tr.Cause) // a compact Cause points into the record
 			}
 		}
