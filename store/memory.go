@@ -246,16 +246,45 @@ func (m *Memory) encode(s *shard, r *record, c *lifecycle.Customer) {
 	setExtra(r, &c.Facts)
 }
 
+// newExtra returns the extra of f, its strings the store's own (never the
+// caller's): those old, the extra it replaces, already holds are reused
+// (a referrer's referrals are sorted by customer and grow one at a time),
+// the others copied.
+func newExtra(old *extra, f *lifecycle.Facts) *extra {
+	x := &extra{referredBy: f.ReferredBy, referrals: slices.Clone(f.Referrals)}
+	var was []lifecycle.Referral
+	if old != nil {
+		was = old.referrals
+		if old.referredBy == x.referredBy {
+			x.referredBy = old.referredBy
+		} else {
+			x.referredBy = cloneString(x.referredBy)
+		}
+	} else {
+		x.referredBy = cloneString(x.referredBy)
+	}
+	j := 0
+	for i := range x.referrals {
+		c := x.referrals[i].Customer
+		for j < len(was) && was[j].Customer < c {
+			j++
+		}
+		if j < len(was) && was[j].Customer == c {
+			x.referrals[i].Customer = was[j].Customer
+		} else {
+			x.referrals[i].Customer = cloneString(c)
+		}
+	}
+	return x
+}
+
 func setExtra(r *record, f *lifecycle.Facts) {
 	switch {
 	case f.ReferredBy == "" && len(f.Referrals) == 0:
 		r.ext = nil
 	case r.ext != nil && r.ext.referredBy == f.ReferredBy && slices.Equal(r.ext.referrals, f.Referrals):
 	default:
-		r.ext = &extra{referredBy: cloneString(f.ReferredBy), referrals: slices.Clone(f.Referrals)}
-		for i := range r.ext.referrals {
-			r.ext.referrals[i].Customer = cloneString(r.ext.referrals[i].Customer)
-		}
+		r.ext = newExtra(r.ext, f)
 	}
 }
 
