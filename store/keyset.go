@@ -220,21 +220,14 @@ func (s *keySet) grow() {
 		return
 	}
 	s.shift++
-	slots := maxBucket << s.shift
-	s.tab = make([]byte, slotBytes*slots)
-	mask := uint64(s.buckets() - 1)
+	s.tab = make([]byte, slotBytes*maxBucket<<s.shift)
+	s.n = 0
 	for b := range old.buckets() {
 		_, base, fill := old.bucket(uint64(b))
 		for i := base; i < base+fill; i++ {
 			lo, hi := old.code(i, oldSlots)
-			nb := int(hi&mask) * maxBucket
-			n := int(le.Uint16(s.tab[2*nb:]))
-			le.PutUint16(s.tab[2*nb:], uint16(n+1))
-			j := nb + 1 + n
-			le.PutUint16(s.tab[2*j:], uint16(lo))
-			rest := s.tab[2*slots+restBytes*j:]
-			le.PutUint64(rest, lo>>16)
-			le.PutUint64(rest[restBytes-8:], hi)
+			_, nb, n := s.bucket(hi)
+			s.putCode(nb+n, lo, hi)
 		}
 	}
 }
