@@ -400,27 +400,31 @@ func decodeHist(h []lifecycle.Transition, b []byte, names []string) []lifecycle.
 	return h
 }
 
+// transitionLen returns the length of the transition at the start of b,
+// which is not empty: its fixed part and its cause.
+func transitionLen(b []byte) int { return histFixed + int(le.Uint16(b[12:])) }
+
 // decodeTransition returns the transition at the start of b, which is not
 // empty, and the bytes after it. Its Cause points into b.
 func decodeTransition(b []byte, names []string) (lifecycle.Transition, []byte) {
-	n := int(le.Uint16(b[12:]))
+	n := transitionLen(b)
 	var cause string
-	if n > 0 {
-		cause = unsafe.String(&b[histFixed], n)
+	if n > histFixed {
+		cause = unsafe.String(&b[histFixed], n-histFixed)
 	}
 	return lifecycle.Transition{
 		From:  stage.ID(names[le.Uint16(b)]),
 		To:    stage.ID(names[le.Uint16(b[2:])]),
 		At:    unpackTime(int64(le.Uint64(b[4:]))),
 		Cause: cause,
-	}, b[histFixed+n:]
+	}, b[n:]
 }
 
 // histAt returns transition seq (the first is 1) of the history b,
 // decoding no other; ok is false when b holds fewer.
 func histAt(b []byte, seq int, names []string) (tr lifecycle.Transition, ok bool) {
 	for ; seq > 1 && len(b) > 0; seq-- {
-		b = b[histFixed+int(le.Uint16(b[12:])):]
+		b = b[transitionLen(b):]
 	}
 	if seq != 1 || len(b) == 0 {
 		return tr, false

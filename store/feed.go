@@ -92,7 +92,7 @@ func histLen(r *record) int {
 	}
 	n := 0
 	for b := r.hist(); len(b) > 0; n++ {
-		b = b[histFixed+int(le.Uint16(b[12:])):]
+		b = b[transitionLen(b):]
 	}
 	return n
 }
@@ -110,29 +110,28 @@ func (m *Memory) Changes(ctx context.Context, after lifecycle.Cursor, limit int)
 	if limit < 1 {
 		limit = 100
 	}
-	var page []int // positions in the log
+	type entry struct {
+		i     int    // position in the log
+		shard uint32 // the customer's shard, which never changes
+	}
+	var page []entry
 	m.feed.mu.Lock()
 	n := m.feed.log.len()
 	for i := int(min(after, lifecycle.Cursor(n))); i < n && len(page) < limit; i++ {
-		if m.feed.log.at(i).at != gone {
-			page = append(page, i)
+		if at := m.feed.log.at(i).at; at != gone {
+			page = append(page, entry{i, at >> posBits})
 		}
 	}
 	m.feed.mu.Unlock()
 	out := make([]lifecycle.Change, 0, len(page))
-	for _, i := range page {
-		m.feed.mu.Lock()
-		e := *m.feed.log.at(i)
-		m.feed.mu.Unlock()
-		if e.at == gone {
-			continue
-		}
-		// An entry's shard never changes; its position may, until the
-		// shard's lock is held, so read the entry again under it.
-		s := &m.shards[e.at>>posBits]
+	for _, pe := range page {
+		i := pe.i
+		// The customer's position may change until its shard's lock is
+		// held, so read the entry again under it.
+		s := &m.shards[pe.shard]
 		s.mu.RLock()
 		m.feed.mu.Lock()
-		e = *m.feed.log.at(i)
+		e := *m.feed.log.at(i)
 		m.feed.mu.Unlock()
 		ok := e.at != gone
 		var tr lifecycle.Transition

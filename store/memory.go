@@ -505,14 +505,11 @@ func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(
 	old := 0
 	if ok && len(c.History) > 0 {
 		old = histLen(r)
-		if err := checkHistLen(id, old+len(c.History)); err != nil {
-			return err
-		}
+	}
+	if err := checkHistLen(id, old+len(c.History)); err != nil {
+		return err
 	}
 	if !ok {
-		if err := checkHistLen(id, len(c.History)); err != nil {
-			return err
-		}
 		var err error
 		if r, pos, err = s.insert(h, id); err != nil {
 			return err
