@@ -113,56 +113,73 @@ func BenchmarkRecordExisting(b *testing.B) {
 // and orders carry 19.99 EUR, so the facts are a shop's whatever the order
 // of arrival.
 func BenchmarkRecordShop(b *testing.B) {
-	const customers, perCustomer = 100_000, 20
-	ids := make([]string, customers)
-	eventIDs := make([]string, customers*perCustomer)
-	for c := range ids {
-		ids[c] = "c" + strconv.Itoa(c)
-		for k := range perCustomer {
-			eventIDs[c*perCustomer+k] = ids[c] + "-" + strconv.Itoa(k)
-		}
-	}
-	type ev struct {
-		c int32
-		k int8
-	}
-	stream := make([]ev, 0, customers*perCustomer)
-	for c := range customers {
-		for k := range perCustomer {
-			stream = append(stream, ev{int32(c), int8(k)})
-		}
-	}
-	r := rand.New(rand.NewPCG(1, 2))
-	r.Shuffle(len(stream), func(i, j int) { stream[i], stream[j] = stream[j], stream[i] })
-	event := func(e ev) lifecycle.Event {
-		out := lifecycle.Event{ID: eventIDs[int(e.c)*perCustomer+int(e.k)], CustomerID: ids[e.c],
-			Type: lifecycle.SiteVisited, Time: benchT0.Add(time.Duration(e.k) * time.Hour)}
-		switch {
-		case e.k == 0:
-			out.Type = lifecycle.SignedUp
-		case e.k%4 == 0:
-			out.Type, out.Amount, out.Currency = lifecycle.OrderCompleted, 1999, "EUR"
-		}
-		return out
-	}
+	w := newShopWorkload()
 	ctx := context.Background()
 	tr := benchTracker()
 	runtime.GC()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i, pos := 0, 0; i < b.N; i, pos = i+1, pos+1 {
-		if pos == len(stream) {
+		if pos == len(w.stream) {
 			b.StopTimer()
 			tr, pos = benchTracker(), 0
 			b.StartTimer()
 		}
-		res, err := tr.Record(ctx, event(stream[pos]))
+		res, err := tr.Record(ctx, w.event(pos))
 		if err != nil || res.Duplicate {
 			b.Fatalf("event %d: %+v, %v", i, res, err)
 		}
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// shopWorkload is BenchmarkRecordShop's workload (see its doc).
+type shopWorkload struct {
+	ids      []string // the customers'
+	eventIDs []string // customer c's event k is c*shopEvents+k
+	stream   []shopEvent
+}
+
+// shopEvent is event k of customer c, as the stream holds it.
+type shopEvent struct {
+	c int32
+	k int8
+}
+
+const shopCustomers, shopEvents = 100_000, 20
+
+func newShopWorkload() *shopWorkload {
+	w := &shopWorkload{ids: make([]string, shopCustomers), eventIDs: make([]string, shopCustomers*shopEvents)}
+	for c := range w.ids {
+		w.ids[c] = "c" + strconv.Itoa(c)
+		for k := range shopEvents {
+			w.eventIDs[c*shopEvents+k] = w.ids[c] + "-" + strconv.Itoa(k)
+		}
+	}
+	w.stream = make([]shopEvent, 0, shopCustomers*shopEvents)
+	for c := range shopCustomers {
+		for k := range shopEvents {
+			w.stream = append(w.stream, shopEvent{int32(c), int8(k)})
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	r.Shuffle(len(w.stream), func(i, j int) { w.stream[i], w.stream[j] = w.stream[j], w.stream[i] })
+	return w
+}
+
+// event returns the event at pos in the stream.
+func (w *shopWorkload) event(pos int) lifecycle.Event {
+	e := w.stream[pos]
+	out := lifecycle.Event{ID: w.eventIDs[int(e.c)*shopEvents+int(e.k)], CustomerID: w.ids[e.c],
+		Type: lifecycle.SiteVisited, Time: benchT0.Add(time.Duration(e.k) * time.Hour)}
+	switch {
+	case e.k == 0:
+		out.Type = lifecycle.SignedUp
+	case e.k%4 == 0:
+		out.Type, out.Amount, out.Currency = lifecycle.OrderCompleted, 1999, "EUR"
+	}
+	return out
 }
 
 // heavyEvents is how many events the customer of BenchmarkRecordHeavy has

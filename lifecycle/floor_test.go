@@ -319,12 +319,42 @@ func BenchmarkFloorRequired(b *testing.B) { benchmarkRequired(b, false) }
 // measured (issue 17).
 func BenchmarkFloorRequiredTagged(b *testing.B) { benchmarkRequired(b, true) }
 
-func benchmarkRequired(b *testing.B, tagged bool) {
+// newReqTracker returns an empty required floor whose clock is
+// benchTracker's.
+func newReqTracker(tagged bool) *reqTracker {
 	later := benchT0.AddDate(50, 0, 0)
 	t := &reqTracker{seed: maphash.MakeSeed(), now: func() time.Time { return later }, tagged: tagged}
 	for i := range t.shards {
 		t.shards[i].index = map[string]int{}
 	}
+	return t
+}
+
+// BenchmarkFloorRequiredShop is BenchmarkRecordShop's workload (100,000
+// customers × 20 events in random order) fed to the required floor with
+// the frugal key layout: what any design must at least spend per event on
+// a shop-sized state, to compare with the peer's BenchmarkFSMRecordShop.
+func BenchmarkFloorRequiredShop(b *testing.B) {
+	w := newShopWorkload()
+	t := newReqTracker(true)
+	runtime.GC()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i, pos := 0, 0; i < b.N; i, pos = i+1, pos+1 {
+		if pos == len(w.stream) {
+			b.StopTimer()
+			t, pos = newReqTracker(true), 0
+			b.StartTimer()
+		}
+		e := w.event(pos)
+		if _, err := t.record(&e); err != nil {
+			b.Fatalf("event %d: %v", i, err)
+		}
+	}
+}
+
+func benchmarkRequired(b *testing.B, tagged bool) {
+	t := newReqTracker(tagged)
 	ids := make([]string, benchCustomers)
 	for i := range ids {
 		ids[i] = "c" + strconv.Itoa(i)
