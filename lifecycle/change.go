@@ -77,7 +77,11 @@ func (c Change) ID() string {
 //     call lists a change at or before p that was not already listed.
 //     (A feed that numbered changes as writers began them would break
 //     this when writers commit out of order.)
-//   - A customer's changes are listed in Seq order.
+//   - A customer's changes are listed in Seq order, each Seq at most
+//     once while the customer exists. A Put may shorten a history: the
+//     Seqs past its new length are not listed while it is shorter, and a
+//     later write that fills them again does not list them again; a change
+//     is listed as the history holds it when listed.
 //   - Deleting a customer removes its changes from the feed: those not
 //     yet listed are never listed.
 //

@@ -455,7 +455,7 @@ const (
 // restored exactly.
 func packDue(t time.Time) (int64, bool) {
 	switch {
-	case t.IsZero():
+	case t == time.Time{}: // not IsZero: the zero instant in another zone is kept whole
 		return dueZero, true
 	case t.Equal(lifecycle.Never) && t.Location() == time.UTC:
 		return dueNever, true

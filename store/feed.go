@@ -22,9 +22,17 @@ import (
 // entries and points the moved one's at its new place, under the shard's
 // lock and the feed's; a reader takes the shard's lock before it reads an
 // entry again to follow it (lock order: shard, then feed).
+//
+// A Put may also shorten a history. The entries past its new length stay
+// (and are not listed while the history is shorter), and high keeps the
+// customer's highest Seq with an entry until the history is that long
+// again: a history that grows back gets entries only past it, so a
+// customer's Seq is listed at most once, as sqlstore, which keys its
+// change rows by customer and Seq, lists it.
 type feed struct {
 	mu      sync.Mutex
 	log     chunks[feedEntry]
+	high    map[uint32]uint32 // by feedEntry.at: the highest Seq with an entry, for customers whose history is shorter
 	cursors map[string]lease
 }
 
@@ -54,18 +62,32 @@ type lease struct {
 }
 
 // note records that the history of the customer at position pos of shard
-// s grew from old to now transitions. The caller holds that shard's lock
-// and has checked that now is at most maxSeq.
+// s went from old to now transitions: it adds an entry for each Seq past
+// old (and past the customer's high, see feed) up to now. The caller
+// holds that shard's lock and has checked that now is at most maxSeq.
 func (f *feed) note(s, pos, old, now int) {
-	if now <= old {
+	if now == old {
 		return
 	}
 	at := feedAt(s, pos)
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	if h, ok := f.high[at]; ok {
+		old = max(old, int(h))
+		if now >= int(h) {
+			delete(f.high, at)
+		}
+	}
+	if now < old { // a Put shortened the history
+		if f.high == nil {
+			f.high = make(map[uint32]uint32)
+		}
+		f.high[at] = uint32(old)
+		return
+	}
 	for seq := old + 1; seq <= now; seq++ {
 		*f.log.push() = feedEntry{at, uint32(seq)}
 	}
-	f.mu.Unlock()
 }
 
 // forget empties the entries of the customer deleted from position pos of
@@ -74,6 +96,14 @@ func (f *feed) note(s, pos, old, now int) {
 func (f *feed) forget(s, pos, last int) {
 	del, moved := feedAt(s, pos), feedAt(s, last)
 	f.mu.Lock()
+	if len(f.high) > 0 {
+		h, ok := f.high[moved]
+		delete(f.high, del)
+		delete(f.high, moved)
+		if ok && moved != del {
+			f.high[del] = h
+		}
+	}
 	for e := range f.log.all {
 		switch e.at {
 		case del:
@@ -167,8 +197,8 @@ func (m *Memory) ClaimCursor(ctx context.Context, name, owner string, now, until
 	if f.cursors == nil {
 		f.cursors = make(map[string]lease)
 	}
-	l := f.cursors[name]
-	if l.owner != "" && l.owner != owner && now.Before(l.until) {
+	l, claimed := f.cursors[name]
+	if claimed && l.owner != owner && now.Before(l.until) { // held by another owner ("" too)
 		return l.pos, false, nil
 	}
 	l.owner, l.until = owner, until

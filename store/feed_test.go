@@ -215,3 +215,90 @@ func TestMemoryFeedMatchesHistories(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryFeedShortenedHistory: a Put may shorten a customer's history
+// and a later one lengthen it again. The feed lists each customer's Seq at
+// most once (as sqlstore does: a change row per customer and Seq), with
+// the transition the history holds when listed, in Seq order — also when
+// deletes in between move the customer to another place in its shard.
+func TestMemoryFeedShortenedHistory(t *testing.T) {
+	ctx := context.Background()
+	m := store.NewMemory()
+	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	hist := func(id string, n int, round int) []lifecycle.Transition {
+		h := make([]lifecycle.Transition, n)
+		for i := range h {
+			h[i] = lifecycle.Transition{From: stage.ID(fmt.Sprint("s", i)), To: stage.ID(fmt.Sprint("s", i+1)), At: t0.Add(time.Duration(i) * time.Hour), Cause: fmt.Sprint(id, "-", round, "-", i)}
+		}
+		return h
+	}
+	put := func(id string, h []lifecycle.Transition) {
+		t.Helper()
+		var prev uint64
+		if c, err := m.Get(ctx, id); err == nil {
+			prev = c.Version
+		}
+		c := &lifecycle.Customer{ID: id, Stage: h[len(h)-1].To, Since: t0, AsOf: t0, Version: prev + 1, History: h}
+		if err := m.Put(ctx, c, prev); err != nil {
+			t.Fatalf("Put(%s) = %v", id, err)
+		}
+	}
+	const n = 200
+	id := func(i int) string { return fmt.Sprint("c", i) }
+	for i := range n {
+		put(id(i), hist(id(i), 3, 0))
+	}
+	for i := n / 2; i < n; i++ { // shorten the last stored: 3 → 1 or 2
+		put(id(i), hist(id(i), 1+i%2, 1))
+	}
+	for i := range n / 4 { // deletes move the shards' last customers (shortened ones) into the places of the first
+		if err := m.Delete(ctx, id(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := n / 2; i < n; i++ { // grow again: to 3, or past the old length, to 5
+		put(id(i), hist(id(i), 3+2*(i%3/2), 2))
+	}
+	chs, err := m.Changes(ctx, 0, 100_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct {
+		id  string
+		seq uint64
+	}
+	listed := map[key]lifecycle.Transition{}
+	last := map[string]uint64{}
+	for _, ch := range chs {
+		k := key{ch.CustomerID, ch.Seq}
+		if _, dup := listed[k]; dup {
+			t.Fatalf("customer %s's change %d listed twice", ch.CustomerID, ch.Seq)
+		}
+		if ch.Seq <= last[ch.CustomerID] {
+			t.Fatalf("customer %s's change %d listed after its change %d", ch.CustomerID, ch.Seq, last[ch.CustomerID])
+		}
+		listed[k], last[ch.CustomerID] = ch.Transition, ch.Seq
+	}
+	want := 0
+	for i := range n {
+		c, err := m.Get(ctx, id(i))
+		if i < n/4 {
+			if err == nil {
+				t.Fatalf("%s was deleted, Get = %v", id(i), err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, tr := range c.History {
+			want++
+			if got, ok := listed[key{id(i), uint64(j + 1)}]; !ok || got != tr {
+				t.Fatalf("customer %s's change %d: listed %v (%+v); want %+v", id(i), j+1, ok, got, tr)
+			}
+		}
+	}
+	if len(chs) != want {
+		t.Fatalf("the feed lists %d changes; the stored histories hold %d", len(chs), want)
+	}
+}

@@ -176,7 +176,7 @@ func roundTripCustomer(id string, at func(i int) time.Time) *lifecycle.Customer 
 			First: at(3), Last: at(4),
 			Tallies: []lifecycle.Tally{
 				{Type: lifecycle.OrderCompleted, Count: 3, First: at(5), Last: at(6)},
-				{Type: "acme.custom", Count: -1, First: at(7), Last: at(8)},
+				{Type: "acme.custom", Count: 2, First: at(7), Last: at(8)}, // (a count below 0 is kept whole: TestMemoryWideNumbers)
 			},
 			Sums:       []lifecycle.Sum{{Type: lifecycle.OrderCompleted, Currency: "EUR", Amount: -5}, {Type: "x", Currency: "", Amount: 1 << 62}},
 			ReferredBy: "r\x00ü", ReferredAt: at(9), Score: -3, ScoreAt: at(10),
@@ -185,6 +185,27 @@ func roundTripCustomer(id string, at func(i int) time.Time) *lifecycle.Customer 
 		History: []lifecycle.Transition{{From: "", To: "reach", At: at(12), Cause: "e1"}, {From: "reach", To: "retention", At: at(13)}},
 		Seen:    seenOf("e1", "e2", "e3"),
 		Due:     at(14),
+	}
+}
+
+// TestMemoryApplyDueZeroInZone: a Due that an Apply's fn sets to the zero
+// instant in another zone (IsZero, but not time.Time{}) comes back as set.
+func TestMemoryApplyDueZeroInZone(t *testing.T) {
+	ctx := t.Context()
+	m := store.NewMemory()
+	base := time.Date(2025, 6, 7, 8, 9, 10, 11, time.UTC)
+	want := roundTripCustomer("c", func(i int) time.Time { return base.Add(time.Duration(i) * time.Hour) })
+	require.NoError(t, m.Put(ctx, want.Clone(), 0))
+	due := time.Time{}.In(time.FixedZone("CET", 3600))
+	require.NoError(t, applyOne(ctx, m, "c", []string{"e9"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+		c.Due = due
+		c.Version++
+		return true, nil
+	}))
+	got, err := m.Get(ctx, "c")
+	require.NoError(t, err)
+	if !reflect.DeepEqual(got.Due, due) {
+		t.Fatalf("Due = %#v; want %#v", got.Due, due)
 	}
 }
 
@@ -209,6 +230,10 @@ func TestMemoryRoundTripsExactly(t *testing.T) {
 		"one far future": func(i int) time.Time { return base.AddDate(300*map[bool]int{true: 1}[i == 12], 0, 0) },
 		"due not utc":    func(i int) time.Time { return map[bool]time.Time{true: base.In(berlin), false: base}[i == 14] },
 		"due never":      func(i int) time.Time { return map[bool]time.Time{true: lifecycle.Never, false: base}[i == 14] },
+		"zero not utc":   func(int) time.Time { return time.Time{}.In(berlin) },
+		"due zero not utc": func(i int) time.Time {
+			return map[bool]time.Time{true: time.Time{}.In(berlin), false: base}[i == 14]
+		},
 		"due far future": func(i int) time.Time { return base.AddDate(300*map[bool]int{true: 1}[i == 14], 0, 0) },
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -179,6 +179,21 @@ func changesListed(ctx context.Context, s lifecycle.Store, p string) error {
 	if err := s.Put(ctx, c, 1); err != nil {
 		return fmt.Errorf("Put = %v", err)
 	}
+	// A Put that shortens the history, then one that lengthens it again
+	// (past its old length): each Seq is listed once, as the history
+	// holds it when listed.
+	c.History, c.Stage, c.Version = c.History[:1], "reach", 3
+	if err := s.Put(ctx, c, 2); err != nil {
+		return fmt.Errorf("Put (a shorter history) = %v", err)
+	}
+	c.History = append(c.History,
+		lifecycle.Transition{From: "reach", To: "acquisition", At: t0.Add(2 * time.Hour), Cause: "p3"},
+		lifecycle.Transition{From: "acquisition", To: "conversion", At: t0.Add(3 * time.Hour), Cause: "p4"},
+		lifecycle.Transition{From: "conversion", To: "retention", At: t0.Add(4 * time.Hour), Cause: "p5"})
+	c.Stage, c.Version = "retention", 4
+	if err := s.Put(ctx, c, 3); err != nil {
+		return fmt.Errorf("Put (a longer history again) = %v", err)
+	}
 	ids = append(ids, p+"fp")
 	// Pages of 2, then of 1000: the same changes.
 	got, _, err := feedAfter(ctx, f, start, 2, p)
@@ -337,6 +352,13 @@ func cursorLease(ctx context.Context, s lifecycle.Store, p string) error {
 	// Another name is another cursor.
 	if c, held, err := k.ClaimCursor(ctx, name+"2", "b", t0, t0.Add(lease)); err != nil || c != 0 || !held {
 		return fmt.Errorf("ClaimCursor of another name = %d, %v, %v; want 0, true, nil", c, held, err)
+	}
+	// An owner named "" holds a lease as any other owner does.
+	if _, held, err := k.ClaimCursor(ctx, name+"3", "", t0, t0.Add(lease)); err != nil || !held {
+		return fmt.Errorf(`ClaimCursor(%q, owner "") = %v, %v; want true, nil`, name+"3", held, err)
+	}
+	if _, held, err := k.ClaimCursor(ctx, name+"3", "b", t0.Add(time.Second), t0.Add(lease)); err != nil || held {
+		return fmt.Errorf(`ClaimCursor(%q, "b") while owner "" holds it = %v, %v; want false, nil`, name+"3", held, err)
 	}
 	return nil
 }
