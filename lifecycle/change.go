@@ -72,16 +72,19 @@ func (c Change) ID() string {
 //   - Every transition a write commits to a customer's history (through
 //     [Applier.Apply] or [Store.Put]) is listed exactly once, with the
 //     customer ID and its position in the history (Seq), after the write
-//     committed and not before.
+//     committed and not before (a Seq once: see the shortened history
+//     below).
 //   - Never skips: once a call has returned a change at Pos p, no later
 //     call lists a change at or before p that was not already listed.
 //     (A feed that numbered changes as writers began them would break
 //     this when writers commit out of order.)
 //   - A customer's changes are listed in Seq order, each Seq at most
-//     once while the customer exists. A Put may shorten a history: the
-//     Seqs past its new length are not listed while it is shorter, and a
-//     later write that fills them again does not list them again; a change
-//     is listed as the history holds it when listed.
+//     once while the customer exists. A Put may shorten a history: a Seq
+//     past its new length keeps its place in the feed but is not listed
+//     while the history is shorter, and a later write that fills it again
+//     adds no new change; the change at that place is listed as the
+//     history holds it then (a reader that passed the place before does
+//     not see the new transition).
 //   - Deleting a customer removes its changes from the feed: those not
 //     yet listed are never listed.
 //
