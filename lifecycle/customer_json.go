@@ -104,7 +104,7 @@ func mapSlice[S, D any](src []S, f func(S) D) []D {
 
 func toCustomerJSON(c *Customer) *customerJSON {
 	f := &c.Facts
-	return &customerJSON{
+	v := &customerJSON{
 		ID: c.ID, Stage: c.Stage, Since: exactTime(c.Since), AsOf: exactTime(c.AsOf),
 		Facts: factsJSON{
 			First: exactTime(f.First), Last: exactTime(f.Last),
@@ -121,8 +121,10 @@ func toCustomerJSON(c *Customer) *customerJSON {
 		History: mapSlice(c.History, func(t Transition) transitionJSON {
 			return transitionJSON{From: t.From, To: t.To, At: exactTime(t.At), Cause: t.Cause}
 		}),
-		Seen: c.Seen, Due: exactTime(c.Due), Version: c.Version,
+		Due: exactTime(c.Due), Version: c.Version,
 	}
+	c.Seen.copyTo(&v.Seen) // decoding must not write to c's array either
+	return v
 }
 
 func (v *customerJSON) to(c *Customer) {

@@ -222,6 +222,9 @@ func TestCustomerJSONErrors(t *testing.T) {
 		`{"id":"y","facts":{"sums":[{"amount":1}],"first":"1900-01-01T00:00:00+00:19"},"since":"yesterday"}`,
 		`{"id":"y","facts":{"sums":[{"amount":1}]},"since":"1900-01-01T00:00:00+00:19:3"}`,
 		`{"id":"y","facts":{"sums":[{"amount":1}]},"seen":["zz"]}`,
+		// A valid Seen before a field that fails: decoding it must not
+		// write over c's keys.
+		`{"seen":["` + KeyOf("zzz").String() + `"],"version":"oops"}`,
 	} {
 		if err := json.Unmarshal([]byte(bad), c); err == nil {
 			t.Errorf("Unmarshal(%s) = nil; want an error", bad)

@@ -22,14 +22,16 @@ const jsonField = "json"
 // MarshalJSON writes the stable JSON form of an event (see [Event]), as
 // encoding/json would from the struct's tags, with one difference: a time
 // whose zone offset is not a whole number of minutes (the local mean
-// times some zones used before about 1940, such as Amsterdam's +00:19:32)
-// cannot be written in RFC 3339, whose offsets have no seconds, so it is
-// written in UTC instead: the same instant, never one shifted by the lost
-// seconds. Every other time keeps its offset, to the nanosecond.
+// times some zones used before about 1940, such as Amsterdam's +00:19:32),
+// or is 24 hours or more either way (no zone's is; a [time.FixedZone] can
+// be), cannot be written in RFC 3339, whose offsets have no seconds and
+// fewer than 24 hours, so it is written in UTC instead: the same instant,
+// never one shifted by the lost seconds. Every other time keeps its
+// offset, to the nanosecond.
 func (e Event) MarshalJSON() ([]byte, error) {
 	type plain Event // the same fields and tags, without this method
 	p := plain(e)
-	if _, off := e.Time.Zone(); off%60 != 0 {
+	if _, off := e.Time.Zone(); off%60 != 0 || off <= -24*3600 || off >= 24*3600 {
 		p.Time = e.Time.UTC()
 	}
 	return json.Marshal(p)

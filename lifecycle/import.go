@@ -30,7 +30,11 @@ const ImportChunk = 100_000
 // already applied, in the store or earlier in the input, count as
 // Duplicates), and the customers end with the same facts, stages, AsOf,
 // Seen and referral credits as recording the events one by one with
-// [Tracker.Record]; where a customer's own events and the credits they
+// [Tracker.Record] (in the order of their times where a customer's events
+// name two different referrers, the one exception to order independence
+// that [Tracker] describes: Import folds a customer's events of a chunk
+// together, so only the referrer their earliest referring event names is
+// credited for them); where a customer's own events and the credits they
 // earn from others interleave, History, Since and Version may differ
 // (the credits of a chunk come after its events). Hooks are called for
 // every stored move. It is safe against customers that already exist and

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/model"
 	"github.com/clmkit/clm/store"
 )
 
@@ -153,3 +154,50 @@ func TestImportStops(t *testing.T) {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 func timeSec(i int) time.Duration { return time.Duration(i) * time.Second }
+
+// TestBatchTwoReferrers: where a customer's events name two different
+// referrers (the one exception to order independence), Import and
+// RecordBatch fold the customer's events together and credit the referrer
+// of the earliest referring event only, as recording the events one by one
+// in time order does; recording them in another order may credit both.
+func TestBatchTwoReferrers(t *testing.T) {
+	ctx := context.Background()
+	t1 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	events := []lifecycle.Event{
+		{ID: "o1", CustomerID: "b", Type: lifecycle.OrderCompleted, Time: t1, ReferrerID: "a"},
+		{ID: "s1", CustomerID: "b", Type: lifecycle.SignedUp, Time: t1.Add(-time.Hour), ReferrerID: "c"},
+	}
+	later := t1.AddDate(1, 0, 0)
+	credited := func(record func(*lifecycle.Tracker)) map[string]int {
+		m := store.NewMemory()
+		record(lifecycle.NewTracker(model.SterneCutler(), m, lifecycle.WithClock(func() time.Time { return later })))
+		out := map[string]int{}
+		for c, err := range m.Scan(ctx) {
+			require.NoError(t, err)
+			out[c.ID] = len(c.Facts.Referrals)
+		}
+		return out
+	}
+	inTimeOrder := credited(func(tr *lifecycle.Tracker) {
+		for _, e := range []lifecycle.Event{events[1], events[0]} {
+			_, err := tr.Record(ctx, e)
+			require.NoError(t, err)
+		}
+	})
+	require.Equal(t, map[string]int{"b": 0, "c": 1}, inTimeOrder)
+	asGiven := credited(func(tr *lifecycle.Tracker) {
+		for _, e := range events {
+			_, err := tr.Record(ctx, e)
+			require.NoError(t, err)
+		}
+	})
+	require.Equal(t, map[string]int{"a": 1, "b": 0, "c": 1}, asGiven, "the exception: a credit is never taken back")
+	require.Equal(t, inTimeOrder, credited(func(tr *lifecycle.Tracker) {
+		_, err := tr.Import(ctx, eventSeq(events), nil)
+		require.NoError(t, err)
+	}), "Import")
+	require.Equal(t, inTimeOrder, credited(func(tr *lifecycle.Tracker) {
+		_, err := tr.RecordBatch(ctx, events)
+		require.NoError(t, err)
+	}), "RecordBatch")
+}

@@ -416,6 +416,15 @@ func segmentEvent(raw json.RawMessage) (e Event, ok bool, err error) {
 				f = "properties.currency"
 			case f == "attrs."+SegmentEventAttr:
 				f = "event"
+			case f == "attrs."+ScoreAttr && ve.Value == "" && len(bytes.TrimSpace(c.Properties[ScoreAttr])) > 0:
+				// Sent, but not as a string or a number: dropped from
+				// Attrs above, so Validate found it missing.
+				raw := string(bytes.TrimSpace(c.Properties[ScoreAttr]))
+				reason := "must be an integer from 0 to 10"
+				if raw == "null" {
+					reason = ve.Reason
+				}
+				return e, false, invalid("properties."+ScoreAttr, raw, reason)
 			case strings.HasPrefix(f, "attrs"):
 				f = "properties" + strings.TrimPrefix(f, "attrs")
 			}

@@ -82,6 +82,7 @@ func TestFromSegment(t *testing.T) {
 		{"bad currency", `{"type":"track","event":"Order Completed","userId":"u","messageId":"m",` + ts + `,"properties":{"total":5,"currency":"EU"}}`, []lifecycle.Event{}, "properties.currency"},
 		{"self-referral", `{"type":"track","event":"Signed Up","userId":"u","messageId":"m",` + ts + `,"properties":{"referrer_id":"u"}}`, []lifecycle.Event{}, "properties.referrer_id"},
 		{"survey without score", `{"type":"track","event":"Survey Answered","userId":"u","messageId":"m",` + ts + `}`, []lifecycle.Event{}, "properties.score"},
+		{"score not a number", `{"type":"track","event":"Survey Answered","userId":"u","messageId":"m",` + ts + `,"properties":{"score":true}}`, []lifecycle.Event{}, "properties.score"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -91,6 +92,32 @@ func TestFromSegment(t *testing.T) {
 			}
 			checkField(t, err, tc.field)
 		})
+	}
+}
+
+// TestFromSegmentScoreAsSent: a score sent as neither a string nor a
+// number is reported with the value sent, not as missing.
+func TestFromSegmentScoreAsSent(t *testing.T) {
+	for raw, reason := range map[string]string{
+		`true`:     "must be an integer from 0 to 10",
+		`{"a": 1}`: "must be an integer from 0 to 10",
+		`[9]`:      "must be an integer from 0 to 10",
+		`null`:     "is required on survey_answered",
+		`"eleven"`: "must be an integer from 0 to 10",
+	} {
+		in := `{"type":"track","event":"Survey Answered","userId":"u","messageId":"m","timestamp":"2026-03-01T10:00:00Z","properties":{"score":` + raw + `}}`
+		_, err := lifecycle.FromSegment([]byte(in))
+		var ve *lifecycle.ValidationError
+		if !errors.As(err, &ve) {
+			t.Fatalf("score %s: %v; want a ValidationError", raw, err)
+		}
+		want := raw
+		if raw == `"eleven"` {
+			want = "eleven"
+		}
+		if ve.Field != "properties.score" || ve.Value != want || ve.Reason != reason {
+			t.Errorf("score %s: Field %q, Value %q, Reason %q; want properties.score, %q, %q", raw, ve.Field, ve.Value, ve.Reason, want, reason)
+		}
 	}
 }
 

@@ -339,7 +339,9 @@ func (t *Tracker) Record(ctx context.Context, e Event) (Result, error) {
 // error joining them (each names the event's index). Otherwise it applies
 // the events customer by customer, in the order they come, with one store
 // write per customer (plus any retries, and the referral credits the
-// events owe); a customer whose write fails gets Err on its events'
+// events owe: a customer's events are folded together, so where they name
+// two different referrers only the one their earliest referring event
+// names is credited, as recording them one by one in time order would); a customer whose write fails gets Err on its events'
 // results, the others are still applied, and the returned error joins the
 // failures. A referral credit owed by a customer's events that fails to
 // be written is reported in the returned error only ("crediting
