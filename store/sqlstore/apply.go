@@ -64,7 +64,10 @@ import (
 // (the same version and xmin, which a customer deleted and created again
 // does not share) and none of its events' keys is stored; otherwise it is
 // a lost race (an error wrapping [lifecycle.ErrConflict] that says so),
-// the row is dropped, and the next Apply reads. So a customer written
+// the row is dropped, and the next Apply reads. A fn that reports no
+// change on the held row (a sweep of a customer another instance has
+// written since, say) is called again on the row read, in the same Apply,
+// since nothing guards a write of nothing. So a customer written
 // through one instance costs one round trip per event, and an event
 // applied before costs one refused write and a retry (the
 // [lifecycle.Tracker] retries it, within [lifecycle.WithMaxRetries]).
@@ -195,9 +198,10 @@ const rowCacheSize = 4096
 // which a customer deleted and created again does not share) and none of
 // the events' keys is stored. Otherwise the write stores nothing and is a
 // lost race (ErrConflict): the row is dropped, and the Tracker's next
-// Apply reads it. So a customer written through one instance costs one
-// round trip per event, and the cache is never trusted: a stale row only
-// costs a retry.
+// Apply reads it; a fn that reports no change on the held row is called
+// again on the row read (nothing would check that decision). So a customer
+// written through one instance costs one round trip per event, and the
+// cache is never trusted: a stale row only costs a retry or a read.
 type rowCache struct {
 	mu sync.Mutex
 	m  map[string]*stored
@@ -399,6 +403,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		ends                  = make([][3]int, 0, n)              // per write: the ends of its rows in kIDs, gIDs, chIDs
 	)
 	k = 0
+	var recheck []*lifecycle.Write
 	for _, w := range ws {
 		c := new(lifecycle.Customer)
 		seen := make([]bool, len(w.Events))
@@ -407,6 +412,15 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		called = true
 		evKeys := look[k : k+2*len(w.Events)]
 		k += 2 * len(w.Events)
+		if err == nil && !write && held[w.ID] {
+			// No change, decided on the row this Store held, which another
+			// Store may have written since (a sweep would then pass over a
+			// customer who is due, again and again): nothing guards a
+			// decision to write nothing, so make it again on the row read.
+			s.rows.drop(w.ID)
+			recheck = append(recheck, w)
+			continue
+		}
 		if err != nil || !write {
 			w.Err = err
 			continue
@@ -432,6 +446,13 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			chIDs, chSeqs = append(chIDs, c.ID), append(chSeqs, int64(seq))
 		}
 		ends = append(ends, [3]int{len(kIDs), len(gIDs), len(chIDs)})
+	}
+	if len(recheck) > 0 {
+		if _, err := s.applyPostgres(ctx, recheck); err != nil {
+			for _, w := range recheck {
+				w.Err = err
+			}
+		}
 	}
 	if len(writing) == 0 {
 		return called, nil

@@ -486,8 +486,7 @@ func dueArg(t time.Time) any {
 }
 
 // unixNanos returns t in Unix nanoseconds, clamped to the years
-// 1678–2261: the due column's code for comparisons (see dueArg), and the
-// lease times of feed_cursors.
+// 1678–2261: the due column's code for comparisons (see dueArg).
 func unixNanos(t time.Time) int64 {
 	switch s := t.Unix(); {
 	case s < -9223372036:
@@ -496,6 +495,19 @@ func unixNanos(t time.Time) int64 {
 		return math.MaxInt64 - 1
 	}
 	return t.UnixNano()
+}
+
+// leaseTime returns t in Unix microseconds, the lease times of
+// feed_cursors: every year from 1 to 9999 (and far beyond: t is clamped
+// only past about 292,000 years either way), to the microsecond.
+func leaseTime(t time.Time) int64 {
+	switch s := t.Unix(); {
+	case s < math.MinInt64/1_000_000:
+		return math.MinInt64
+	case s > math.MaxInt64/1_000_000-1:
+		return math.MaxInt64
+	}
+	return t.UnixMicro()
 }
 
 const sqliteTime = "2006-01-02T15:04:05.000000000Z"

@@ -209,7 +209,9 @@ func (s *Store) inFeedTx(ctx context.Context, f func(ex feedQuerier) error) erro
 
 // ClaimCursor keeps named cursors in the feed_cursors table, as
 // [lifecycle.CursorKeeper] describes, so that dispatchers in several
-// processes on one database take turns.
+// processes on one database take turns. Lease times are kept to the
+// microsecond: a lease that ends less than a microsecond after now may
+// count as ended.
 func (s *Store) ClaimCursor(ctx context.Context, name, owner string, now, until time.Time) (lifecycle.Cursor, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, false, err
@@ -220,7 +222,7 @@ func (s *Store) ClaimCursor(ctx context.Context, name, owner string, now, until 
 		defer unlock()
 	}
 	var pos int64
-	err := s.db.QueryRowContext(ctx, s.q.claim, name, owner, unixNanos(now), unixNanos(until)).Scan(&pos)
+	err := s.db.QueryRowContext(ctx, s.q.claim, name, owner, leaseTime(now), leaseTime(until)).Scan(&pos)
 	switch {
 	case err == nil:
 		return lifecycle.Cursor(pos), until.After(now), nil
@@ -250,7 +252,7 @@ func (s *Store) AdvanceCursor(ctx context.Context, name, owner string, c lifecyc
 	} else {
 		defer unlock()
 	}
-	res, err := s.db.ExecContext(ctx, s.q.advance, name, owner, int64(c), unixNanos(now), unixNanos(until))
+	res, err := s.db.ExecContext(ctx, s.q.advance, name, owner, int64(c), leaseTime(now), leaseTime(until))
 	if err != nil {
 		return fmt.Errorf("sqlstore: advance cursor %q: %w", name, err)
 	}
@@ -269,8 +271,8 @@ func (s *Store) AdvanceCursor(ctx context.Context, name, owner string, c lifecyc
 	} else if err != nil {
 		return fmt.Errorf("sqlstore: advance cursor %q: %w", name, err)
 	}
-	if holder == owner && unixNanos(now) < held && int64(c) < pos {
+	if holder == owner && leaseTime(now) < held && int64(c) < pos {
 		return fmt.Errorf("sqlstore: advance cursor %q: %d is before the stored %d: %w", name, c, pos, lifecycle.ErrConflict)
 	}
-	return fmt.Errorf("sqlstore: advance cursor %q: the lease is %q's until %s, not %q's: %w", name, holder, time.Unix(0, held).UTC().Format(time.RFC3339Nano), owner, lifecycle.ErrConflict)
+	return fmt.Errorf("sqlstore: advance cursor %q: the lease is %q's until %s, not %q's: %w", name, holder, time.UnixMicro(held).UTC().Format(time.RFC3339Nano), owner, lifecycle.ErrConflict)
 }

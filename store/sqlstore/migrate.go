@@ -149,14 +149,24 @@ var migrations = []migration{
 ) WITHOUT ROWID`,
 		},
 	},
+	{
+		// Cursors' lease times in Unix microseconds instead of
+		// nanoseconds, which held only the years 1678–2261: beyond them
+		// every time compared equal, and a lease could be taken from its
+		// holder.
+		name:     "lease times in microseconds",
+		postgres: []string{`UPDATE {p}feed_cursors SET until = until / 1000`},
+		sqlite:   []string{`UPDATE {p}feed_cursors SET until = until / 1000`},
+	},
 }
 
 // SchemaVersion is the schema version this package creates and expects:
 // the number of migrations it knows (1: customers and events tables; 2: the
 // stage index; 3: 128-bit event keys, with the old digests kept as legacy
 // keys, and the indexed due time; 4: PostgreSQL's data column as bytea;
-// 5: the change feed and its cursors).
-const SchemaVersion = 5
+// 5: the change feed and its cursors; 6: the cursors' lease times in
+// microseconds).
+const SchemaVersion = 6
 
 // migrate brings the schema to version target (tests use targets below
 // len(migrations) to check upgrades).

@@ -131,12 +131,13 @@ type config struct {
 // [DefaultTablePrefix], giving clm_customers, clm_events and
 // clm_schema_migrations). Several stores may share one database under
 // different prefixes. The prefix is at most 32 bytes of lower-case ASCII
-// letters, digits and underscores, and does not start with a digit; it may
-// be empty.
+// letters, digits and underscores, and does not start with a digit or
+// with "sqlite_" (names SQLite keeps for itself; refused on PostgreSQL
+// too, so that a prefix valid on one is valid on both); it may be empty.
 func WithTablePrefix(p string) Option {
 	return func(c *config) {
 		if !validPrefix(p) {
-			c.errs = append(c.errs, fmt.Errorf("%w: table prefix %q: want at most 32 bytes of [a-z0-9_], not starting with a digit", ErrInvalidOption, p))
+			c.errs = append(c.errs, fmt.Errorf("%w: table prefix %q: want at most 32 bytes of [a-z0-9_], not starting with a digit or sqlite_", ErrInvalidOption, p))
 			return
 		}
 		c.prefix = p
@@ -185,7 +186,7 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 func validPrefix(p string) bool {
-	if len(p) > 32 {
+	if len(p) > 32 || strings.HasPrefix(p, "sqlite_") {
 		return false
 	}
 	for i := 0; i < len(p); i++ {
@@ -291,7 +292,10 @@ func Open(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, e
 //   - "postgres://…" or "postgresql://…": PostgreSQL, any connection URL
 //     the pgx driver accepts (e.g. postgres://clm:secret@db:5432/shop?sslmode=require).
 //   - "sqlite:PATH": SQLite in the file PATH, created if missing. PATH may
-//     carry modernc.org/sqlite query parameters ("sqlite:clm.db?_pragma=synchronous(NORMAL)").
+//     carry modernc.org/sqlite query parameters after a "?"
+//     ("sqlite:clm.db?_pragma=synchronous(NORMAL)"), so the file's name
+//     cannot hold one ("#" and "%" it may); a PATH that starts with
+//     "file:" is an SQLite URI, passed on as it is.
 //     Connect adds busy_timeout(10000) (wait up to 10 s for another
 //     writer), journal_mode(WAL) and _txlock=immediate unless the URL sets
 //     them. "sqlite::memory:" (with or without parameters) is a private
@@ -364,7 +368,10 @@ func sqliteDSN(path string) (dsn string, memory bool) {
 		return name, true
 	}
 	if !strings.HasPrefix(name, "file:") {
-		name = "file:" + name
+		// A "file:" URI: the driver reads % as an escape and # as the
+		// start of a fragment, so a path holding them is escaped to
+		// name that very file.
+		name = "file:" + strings.NewReplacer("%", "%25", "#", "%23").Replace(name)
 	}
 	var add []string
 	if !strings.Contains(query, "busy_timeout") {
