@@ -353,22 +353,11 @@ func newReqTracker(tagged bool) *reqTracker {
 // the frugal key layout: what any design must at least spend per event on
 // a shop-sized state, to compare with the peer's BenchmarkFSMRecordShop.
 func BenchmarkFloorRequiredShop(b *testing.B) {
-	w := newShopWorkload()
-	t := newReqTracker(true)
-	runtime.GC()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i, pos := 0, 0; i < b.N; i, pos = i+1, pos+1 {
-		if pos == len(w.stream) {
-			b.StopTimer()
-			t, pos = newReqTracker(true), 0
-			b.StartTimer()
-		}
-		e := w.event(pos)
-		if _, err := t.record(&e); err != nil {
-			b.Fatalf("event %d: %v", i, err)
-		}
-	}
+	var t *reqTracker
+	newShopWorkload().run(b, func() { t = newReqTracker(true) }, func(e lifecycle.Event) error {
+		_, err := t.record(&e)
+		return err
+	})
 }
 
 func benchmarkRequired(b *testing.B, tagged bool) { runRequired(b, newReqTracker(tagged)) }

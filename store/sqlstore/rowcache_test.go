@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -70,4 +71,70 @@ func TestRowCacheGuard(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), got.Version)
 	require.True(t, got.HasSeen("y1") && got.HasSeen("x2") && !got.HasSeen("x1"), "d after delete and re-create: %d seen", got.Seen.Len())
+}
+
+// TestSweepAfterAnotherStoreWrote (PostgreSQL): a customer that Store A
+// last wrote (and so holds) and Store B then moved into a stage with a due
+// time is swept by A once due: a write that A's held row says changes
+// nothing is decided again on the stored row, since nothing guards it.
+func TestSweepAfterAnotherStoreWrote(t *testing.T) {
+	e := newEnv(t, sqlstore.Postgres)
+	ctx := context.Background()
+	a, b := newTracker(e.open(t)), newTracker(e.open(t))
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	// A records a visit: X is in reach, due never; A holds the row.
+	_, err := a.Record(ctx, lifecycle.Event{ID: "v1", CustomerID: "x", Type: lifecycle.SiteVisited, Time: at})
+	require.NoError(t, err)
+	// B records an order: X converts, due when the purchase lapses.
+	_, err = b.Record(ctx, lifecycle.Event{ID: "o1", CustomerID: "x", Type: lifecycle.OrderCompleted, Amount: 100, Currency: "EUR", Time: at.Add(time.Hour)})
+	require.NoError(t, err)
+	c, err := b.Store().Get(ctx, "x")
+	require.NoError(t, err)
+	require.NotEqual(t, lifecycle.Never, c.Due, "an order sets a due time")
+	stageBefore := c.Stage
+	sweepAt := c.Due.Add(24 * time.Hour)
+	// The due index lists X at sweepAt.
+	var listed []string
+	for id, err := range a.Store().(*sqlstore.Store).ListDue(ctx, sweepAt) {
+		require.NoError(t, err)
+		listed = append(listed, id)
+	}
+	require.Equal(t, []string{"x"}, listed)
+	sr, err := a.Sweep(ctx, sweepAt)
+	require.NoError(t, err)
+	require.Equal(t, 1, sr.Moved, "A's sweep: %+v", sr)
+	got, err := a.Store().Get(ctx, "x")
+	require.NoError(t, err)
+	if got.Stage == stageBefore || got.Version == c.Version {
+		t.Errorf("after A's sweep past X's due time %s, X is still %q at version %d, due %s (the stored row was due)",
+			c.Due.Format(time.RFC3339), got.Stage, got.Version, got.Due.Format(time.RFC3339))
+	}
+}
+
+// TestApplyHeldRowNoChange (PostgreSQL): Apply calls fn with the stored
+// customer (Applier's rule) when fn reports no change, even where the
+// Store holds an older row of its own.
+func TestApplyHeldRowNoChange(t *testing.T) {
+	e := newEnv(t, sqlstore.Postgres)
+	ctx := context.Background()
+	a, b := e.open(t), e.open(t)
+	set := func(st string) func(c *lifecycle.Customer, _ []bool) (bool, error) {
+		return func(c *lifecycle.Customer, _ []bool) (bool, error) {
+			c.Stage = lifecycleID(st)
+			c.Version++
+			return true, nil
+		}
+	}
+	require.NoError(t, applyOne(ctx, a, "x", []string{"e1"}, set("one")))
+	require.NoError(t, applyOne(ctx, b, "x", []string{"e2"}, set("two")))
+	var sawVersion uint64
+	var sawStage string
+	err := applyOne(ctx, a, "x", nil, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+		sawVersion, sawStage = c.Version, string(c.Stage)
+		return false, nil
+	})
+	require.NoError(t, err)
+	if sawVersion != 2 {
+		t.Errorf("Apply (no events) called fn with version %d, stage %q; the stored customer is version 2, stage \"two\" (written before the Apply began)", sawVersion, sawStage)
+	}
 }
