@@ -94,7 +94,8 @@ type Tracker struct {
 	warnUnd bool          // WarnUndeclared
 	nUnd    atomic.Uint64 // undeclared moves stored (Tracker.Undeclared)
 	convert []EventType   // the types that convert a referred customer
-	badConv error         // why the model's ConversionTypes are refused
+	name    string        // the model's Name, asked once (see modelName)
+	badConv error         // why the model is refused (its graph or ConversionTypes)
 }
 
 // Hook is called after a customer's stage change has been stored, with
@@ -179,21 +180,13 @@ func NewTracker(m Model, s Store, opts ...Option) *Tracker {
 		retries: 32,
 	}
 	if m != nil {
-		t.graph = m.Stages()
-		t.ids = t.graph.IDs()
-		n := len(t.ids)
-		t.words = (n + 63) / 64
-		t.edges = make([]uint64, n*t.words)
-		for _, e := range t.graph.Edges() {
-			i, j := t.graph.Index(e.From), t.graph.Index(e.To)
-			t.edges[i*t.words+j/64] |= 1 << (j % 64)
-		}
+		t.name = modelName(m)
+		t.badConv = t.inspect(m)
 	}
 	t.loader, _ = s.(Loader)
 	t.applier, _ = s.(Applier)
 	t.lister, _ = s.(DueLister)
 	t.sched, _ = m.(Scheduler)
-	t.convert, t.badConv = conversionTypes(m)
 	for _, o := range opts {
 		if o != nil {
 			o(t)
@@ -262,20 +255,56 @@ func (t *Tracker) ready() error {
 	return t.badConv
 }
 
+// modelName returns m.Name(), or what it panicked with: the Tracker names
+// the model in its errors, also those about a model that panics.
+func modelName(m Model) (name string) {
+	defer func() {
+		if r := recover(); r != nil {
+			name = fmt.Sprintf("(Name panicked: %v)", r)
+		}
+	}()
+	return m.Name()
+}
+
+// inspect reads m's graph and conversion types into t, or returns why m
+// is refused (a panic included), which every call of the Tracker then
+// returns.
+func (t *Tracker) inspect(m Model) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: model %q panicked: %v", ErrInvalidModel, t.name, r)
+		}
+	}()
+	g := m.Stages()
+	if g == nil {
+		return fmt.Errorf("%w: model %q: Stages returned nil", ErrInvalidModel, t.name)
+	}
+	ids := g.IDs()
+	words := (len(ids) + 63) / 64
+	edges := make([]uint64, len(ids)*words)
+	for _, e := range g.Edges() {
+		i, j := g.Index(e.From), g.Index(e.To)
+		edges[i*words+j/64] |= 1 << (j % 64)
+	}
+	t.graph, t.ids, t.words, t.edges = g, ids, words, edges
+	t.convert, err = t.conversionTypes(m)
+	return err
+}
+
 // conversionTypes returns the types that convert a referred customer
 // under m (see [Converter]), or why m's are refused.
-func conversionTypes(m Model) ([]EventType, error) {
+func (t *Tracker) conversionTypes(m Model) ([]EventType, error) {
 	cv, ok := m.(Converter)
 	if !ok {
 		return DefaultConversionTypes(), nil
 	}
 	ts := slices.Clone(cv.ConversionTypes())
 	if len(ts) == 0 {
-		return nil, fmt.Errorf("%w: model %q: ConversionTypes is empty", ErrInvalidModel, m.Name())
+		return nil, fmt.Errorf("%w: model %q: ConversionTypes is empty", ErrInvalidModel, t.name)
 	}
 	for _, ty := range ts {
 		if err := checkType(ty); err != nil || ty == ReferralConverted {
-			return nil, fmt.Errorf("%w: model %q: conversion type %q is not a type Event.Validate accepts", ErrInvalidModel, m.Name(), ty)
+			return nil, fmt.Errorf("%w: model %q: conversion type %q is not a type Event.Validate accepts", ErrInvalidModel, t.name, ty)
 		}
 	}
 	return ts, nil
@@ -881,12 +910,12 @@ func (t *Tracker) Undeclared() uint64 {
 func (t *Tracker) stageOf(f *Facts, now time.Time) (s stage.ID, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: model %q panicked: %v", ErrInvalidModel, t.model.Name(), r)
+			err = fmt.Errorf("%w: model %q panicked: %v", ErrInvalidModel, t.name, r)
 		}
 	}()
 	s = t.model.Stage(f, now)
 	if !slices.Contains(t.ids, s) {
-		return "", fmt.Errorf("%w: model %q returned undeclared stage %q", ErrInvalidModel, t.model.Name(), s)
+		return "", fmt.Errorf("%w: model %q returned undeclared stage %q", ErrInvalidModel, t.name, s)
 	}
 	return s, nil
 }
@@ -905,7 +934,7 @@ func (t *Tracker) dueOf(c *Customer) (due time.Time, err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: model %q panicked in NextChange: %v", ErrInvalidModel, t.model.Name(), r)
+			err = fmt.Errorf("%w: model %q panicked in NextChange: %v", ErrInvalidModel, t.name, r)
 		}
 	}()
 	at := c.ClassifiedAt()

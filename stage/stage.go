@@ -178,8 +178,12 @@ func KindOf(from, to Stage, later bool) EdgeKind {
 
 // Edge is an allowed move from one stage to another.
 type Edge struct {
-	From, To ID
-	Kind     EdgeKind
+	From, To ID // the stages it links
+	// Kind is what the move is (see [EdgeKind] and [KindOf]); [New]
+	// refuses the zero Kind. [Forward] and package model's builder fill
+	// it in; a graph written by hand sets it, usually to what KindOf
+	// gives for the two stages.
+	Kind EdgeKind
 }
 
 // ErrInvalidGraph is wrapped by every error [New] returns.
