@@ -77,12 +77,47 @@ func DefaultChartMetrics() []Metric {
 	return []Metric{PaidProspects, ReferredProspects, NewCustomers, Advocates}
 }
 
+// metricUnit is what each metric's values are, for a chart's y axis: a
+// kind (count, ratio, money) and the unit within it.
+var metricUnit = func() (u [NumMetrics][2]string) {
+	for m := range u {
+		u[m] = [2]string{"count", "count per rotation"}
+	}
+	u[Advocates][1] = "count at the end of a rotation"
+	u[Customers][1] = "cumulative count"
+	u[ViralK] = [2]string{"ratio", "ratio"}
+	u[Spend] = [2]string{"money", "money per rotation"}
+	u[AcquisitionCost] = [2]string{"money", "money per new customer"}
+	return u
+}()
+
+// axisLabel labels the y axis for metrics: their unit when they share one,
+// else their kind when they share that, else "value" (the legend names
+// each series).
+func axisLabel(metrics []Metric) string {
+	unit, kind := metricUnit[metrics[0]][1], metricUnit[metrics[0]][0]
+	for _, m := range metrics[1:] {
+		if metricUnit[m][1] != unit {
+			unit = ""
+		}
+		if metricUnit[m][0] != kind {
+			return "value"
+		}
+	}
+	if unit == "" {
+		return kind
+	}
+	return unit
+}
+
 var chartColors = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"}
 
 // WriteSVG draws the result as a self-contained SVG line chart (800×480
 // pixels): one line per metric (the mean, or the value outside Monte Carlo
 // mode) against the rotation, with axes, tick labels, a title, axis labels
-// and a legend. For a Monte Carlo result each line has a shaded band from
+// and a legend; the y axis is labelled with the metrics' unit when they
+// share one ("count per rotation", "money per new customer" …), else
+// their kind ("count", "money") or "value". For a Monte Carlo result each line has a shaded band from
 // the first to the last quantile level (5% to 95% by default); with fewer
 // than two quantile levels there are no bands. With no
 // metrics it draws [DefaultChartMetrics]. Undefined (NaN) points are left
@@ -110,7 +145,9 @@ func (r *Result) WriteSVG(w io.Writer, metrics ...Metric) error {
 			st := rot.Stats[m]
 			ymax = maxFinite(ymax, st.Mean)
 			if bands && len(st.Quantiles) > hi {
-				ymax = maxFinite(ymax, st.Quantiles[hi])
+				// Both edges: levels are kept in the order given, so the
+				// last may be the lower one.
+				ymax = maxFinite(maxFinite(ymax, st.Quantiles[hi]), st.Quantiles[lo])
 			}
 		}
 	}
@@ -154,7 +191,7 @@ func (r *Result) WriteSVG(w io.Writer, metrics ...Metric) error {
 	p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333"/>`+"\n", left, top, left, top+plotH)
 	p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333"/>`+"\n", left, top+plotH, left+plotW, top+plotH)
 	p(`<text x="%d" y="%d" text-anchor="middle">rotation</text>`+"\n", left+plotW/2, height-14)
-	p(`<text x="18" y="%d" text-anchor="middle" transform="rotate(-90 18 %d)">count per rotation</text>`+"\n", top+plotH/2, top+plotH/2)
+	p(`<text x="18" y="%d" text-anchor="middle" transform="rotate(-90 18 %d)">%s</text>`+"\n", top+plotH/2, top+plotH/2, axisLabel(metrics))
 	for k, m := range metrics {
 		color := chartColors[k%len(chartColors)]
 		if bands {

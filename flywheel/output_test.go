@@ -74,9 +74,13 @@ func TestWriteSVG(t *testing.T) {
 		metrics  []flywheel.Metric
 		polygons int
 		legend   []string
+		yLabel   string
 	}{
-		{"monte carlo default", mc, nil, 4, []string{"paid_prospects", "referred_prospects", "new_customers", "advocates"}},
-		{"expected two series", ev, []flywheel.Metric{flywheel.Customers, flywheel.AcquisitionCost}, 0, []string{"customers", "cac"}},
+		{"monte carlo default", mc, nil, 4, []string{"paid_prospects", "referred_prospects", "new_customers", "advocates"}, "count"},
+		{"expected two series", ev, []flywheel.Metric{flywheel.Customers, flywheel.AcquisitionCost}, 0, []string{"customers", "cac"}, "value"},
+		{"counts per rotation", ev, []flywheel.Metric{flywheel.NewCustomers, flywheel.Retained}, 0, []string{"new_customers", "retained"}, "count per rotation"},
+		{"money", ev, []flywheel.Metric{flywheel.Spend, flywheel.AcquisitionCost}, 0, []string{"spend", "cac"}, "money"},
+		{"cac", ev, []flywheel.Metric{flywheel.AcquisitionCost}, 0, []string{"cac"}, "money per new customer"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,7 +107,7 @@ func TestWriteSVG(t *testing.T) {
 			require.Equal(t, 1, counts["svg"])
 			require.Equal(t, tc.polygons, counts["polygon"], "bands")
 			require.Equal(t, max(len(tc.metrics), len(tc.legend)), counts["polyline"], "lines")
-			for _, want := range append(tc.legend, "rotation", "count per rotation") {
+			for _, want := range append(tc.legend, "rotation", tc.yLabel) {
 				require.Contains(t, texts, want)
 			}
 		})
