@@ -150,7 +150,7 @@ type StageStats struct {
 	ToNext Dist `json:"to_next"`
 	// FromStart is the time from entering the model (the first transition)
 	// to reaching this stage, over the customers who reached it. It is
-	// empty for the first stage, where it would always be zero.
+	// empty for the first path stage, where it would always be zero.
 	FromStart Dist `json:"from_start"`
 	// Stay is the time spent in this stage per completed stay: from a
 	// transition into it to the next transition out of it. A customer may
@@ -379,7 +379,7 @@ func (a *Analyzer) Add(c *lifecycle.Customer) error {
 			if a.entered[k] {
 				s.entered++
 			}
-			if k > 0 {
+			if p > 0 { // not the first path stage, where it is always zero
 				s.fromStart.add(a.reachedAt[k].Sub(start))
 			}
 			if p < maxPos && a.direct[k] {
@@ -393,9 +393,7 @@ func (a *Analyzer) Add(c *lifecycle.Customer) error {
 			s := &x.st[k]
 			s.reached++
 			s.entered++
-			if k > 0 {
-				s.fromStart.add(a.reachedAt[k].Sub(start))
-			}
+			s.fromStart.add(a.reachedAt[k].Sub(start))
 			if lastPath < a.lastIn[k] {
 				s.stopped++
 			}

@@ -2,6 +2,9 @@ package funnel
 
 import (
 	"fmt"
+	"math"
+	"math/big"
+	"math/bits"
 	"time"
 )
 
@@ -75,9 +78,29 @@ func (p Period) Index(t time.Time) int64 {
 	case unitMonth:
 		return int64(t.Year())*12 + int64(t.Month()) - 1
 	case unitEvery:
-		return floorDiv(int64(t.Sub(p.origin)), int64(p.every))
+		if d := t.Sub(p.origin); d > math.MinInt64 && d < math.MaxInt64 {
+			return floorDiv(int64(d), int64(p.every))
+		}
+		// More than about 292 years from the origin, where Sub saturates:
+		// the same floor division, in wider integers (an index past the
+		// int64 range saturates).
+		diff := new(big.Int).Mul(big.NewInt(t.Unix()-p.origin.Unix()), big.NewInt(1e9))
+		diff.Add(diff, big.NewInt(int64(t.Nanosecond()-p.origin.Nanosecond())))
+		q := diff.Div(diff, big.NewInt(int64(p.every))) // Euclidean: the floor, for a positive divisor
+		return saturate(q)
 	}
 	return daysSinceEpoch(t)
+}
+
+// saturate returns x, or the int64 nearest to it.
+func saturate(x *big.Int) int64 {
+	switch {
+	case x.IsInt64():
+		return x.Int64()
+	case x.Sign() < 0:
+		return math.MinInt64
+	}
+	return math.MaxInt64
 }
 
 // Start returns the first instant (UTC) of the period with this index.
@@ -89,7 +112,18 @@ func (p Period) Start(index int64) time.Time {
 		y, m := floorDiv(index, 12), index-floorDiv(index, 12)*12
 		return time.Date(int(y), time.Month(m+1), 1, 0, 0, 0, 0, time.UTC)
 	case unitEvery:
-		return p.origin.Add(time.Duration(index) * p.every)
+		if hi, lo := bits.Mul64(uint64(absInt(index)), uint64(p.every)); hi == 0 && lo <= math.MaxInt64 {
+			d := time.Duration(lo)
+			if index < 0 {
+				d = -d
+			}
+			return p.origin.Add(d)
+		}
+		// Beyond what a Duration holds: seconds and nanoseconds apart.
+		ns := new(big.Int).Mul(big.NewInt(index), big.NewInt(int64(p.every)))
+		sec, frac := new(big.Int).DivMod(ns, big.NewInt(1e9), new(big.Int))
+		sec.Add(sec, big.NewInt(p.origin.Unix()))
+		return time.Unix(saturate(sec), int64(p.origin.Nanosecond())+frac.Int64()).UTC()
 	}
 	return time.Unix(index*86400, 0).UTC()
 }
@@ -114,6 +148,15 @@ func (p Period) Key(t time.Time) string {
 		return p.Start(p.Index(t)).Format(layout)
 	}
 	return t.Format(time.DateOnly)
+}
+
+// absInt returns |x| (math.MinInt64 as 2^63, by the conversion to uint64
+// the caller makes).
+func absInt(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 func daysSinceEpoch(t time.Time) int64 { return floorDiv(t.Unix(), 86400) }

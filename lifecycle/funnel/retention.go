@@ -113,6 +113,25 @@ type RetentionCohort struct {
 	TotalRevenue int64 `json:"total_revenue"`
 }
 
+// MaxPeriods is the most periods a retention table's row may span, from
+// its cohort's period to the end of observation's: more (a period of a
+// nanosecond over years, say) is refused with an error wrapping
+// [ErrInvalidInput] rather than a table too large for memory.
+const MaxPeriods = 100_000
+
+// columns returns the number of periods from index first to last (at
+// least 1), or an error when they are more than MaxPeriods.
+func columns(p Period, first, last int64) (int, error) {
+	if last < first {
+		return 1, nil
+	}
+	if d := last - first; d < 0 || d >= MaxPeriods { // d < 0: past the int64 range
+		return 0, fmt.Errorf("%w: period %s: from the cohort starting %s to the end of observation is more than %d periods",
+			ErrInvalidInput, p, p.Start(first).Format(time.RFC3339Nano), MaxPeriods)
+	}
+	return int(last-first) + 1, nil
+}
+
 // Retention builds the classic cohort table exactly from a transaction
 // list: cohorts by the period of each customer's first order; for each
 // period k since, Active (customers ordering in period k), Repeated
@@ -125,8 +144,8 @@ type RetentionCohort struct {
 // It returns an error wrapping [ErrInvalidInput] naming the order's index
 // for an order without a customer ID or time or with a negative amount,
 // or, without [InCurrency], with money in a second currency (with it,
-// money in other currencies is only left out of revenue); an empty list
-// gives an empty table.
+// money in other currencies is only left out of revenue), and for a row
+// longer than [MaxPeriods]; an empty list gives an empty table.
 func Retention(orders []Order, p Period, opts ...RetentionOption) (*RetentionTable, error) {
 	var cfg retentionConfig
 	for _, o := range opts {
@@ -184,7 +203,10 @@ func Retention(orders []Order, p Period, opts ...RetentionOption) (*RetentionTab
 		first := p.Index(orders[idx[lo]].Time)
 		row := rows[first]
 		if row == nil {
-			n := int(last-first) + 1
+			n, err := columns(p, first, last)
+			if err != nil {
+				return nil, err
+			}
 			row = &RetentionCohort{
 				Key: p.Key(orders[idx[lo]].Time), Start: p.Start(first),
 				Active: make([]int, n), Repeated: make([]int, n), Retained: make([]int, n), Revenue: make([]int64, n),
@@ -255,8 +277,8 @@ func sortedRows(rows map[int64]*RetentionCohort) []RetentionCohort {
 // after [Until] still counts in Retained (of the last column) and
 // TotalRevenue; transitions after Until are ignored for Repeated. It returns an error wrapping
 // [ErrInvalidInput] for a nil graph or a repeat stage the graph does not
-// have, or money in two currencies without [InCurrency], and passes on the
-// sequence's errors.
+// have, money in two currencies without [InCurrency], or a row longer
+// than [MaxPeriods], and passes on the sequence's errors.
 func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, customers iter.Seq2[*lifecycle.Customer, error], p Period, opts ...RetentionOption) (*RetentionTable, error) {
 	if g == nil {
 		return nil, fmt.Errorf("%w: graph is nil", ErrInvalidInput)
@@ -340,7 +362,10 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 	for _, x := range all {
 		row := rows[x.first]
 		if row == nil {
-			n := max(int(last-x.first)+1, 1)
+			n, err := columns(p, x.first, last)
+			if err != nil {
+				return nil, err
+			}
 			start := p.Start(x.first)
 			row = &RetentionCohort{Key: p.Key(start), Start: start, Repeated: make([]int, n), Retained: make([]int, n)}
 			rows[x.first] = row

@@ -2,6 +2,7 @@ package funnel_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -11,11 +12,10 @@ import (
 	"github.com/clmkit/clm/stage"
 )
 
-// Every(d, origin) promises buckets [origin+k·d, origin+(k+1)·d) for every
-// integer k. With an origin more than ~292 years away (time.Time{} being
-// the obvious one) t.Sub(origin) saturates, so every time lands in the same
-// bucket with a bogus key.
-func TestZZEveryFarOriginCollapsesBuckets(t *testing.T) {
+// TestEveryFarOrigin: Every(d, origin) makes buckets [origin+k·d,
+// origin+(k+1)·d) for every k, also more than 292 years from the origin
+// (time.Time{} is the obvious one), where time.Time.Sub saturates.
+func TestEveryFarOrigin(t *testing.T) {
 	p, err := funnel.Every(24*time.Hour, time.Time{})
 	if err != nil {
 		t.Fatal(err)
@@ -50,11 +50,10 @@ func cohortKeys(t *funnel.RetentionTable) []string {
 	return ks
 }
 
-// Retention accepts Every(1ns, …) (a valid, positive period) and then
-// allocates one column per nanosecond between a cohort and Until: two
-// orders ten years apart panic in makeslice. Docs: "Nothing panics on user
-// input."
-func TestZZRetentionFinePeriodPanics(t *testing.T) {
+// TestRetentionTooManyPeriods: a table row longer than MaxPeriods (a
+// period of a nanosecond over ten years) is refused with ErrInvalidInput,
+// not allocated (or panicked on).
+func TestRetentionTooManyPeriods(t *testing.T) {
 	p, err := funnel.Every(time.Nanosecond, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
@@ -63,22 +62,21 @@ func TestZZRetentionFinePeriodPanics(t *testing.T) {
 		{CustomerID: "x", Time: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)},
 		{CustomerID: "x", Time: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)},
 	}
-	var perr any
-	func() {
-		defer func() { perr = recover() }()
-		_, err = funnel.Retention(orders, p)
-	}()
-	if perr != nil {
-		t.Fatalf("Retention(2 orders, Every(1ns)) panicked: %v", perr)
+	if _, err := funnel.Retention(orders, p); !errors.Is(err, funnel.ErrInvalidInput) {
+		t.Fatalf("Retention(2 orders ten years apart, Every(1ns)) = %v; want an error wrapping ErrInvalidInput", err)
+	}
+	// MaxPeriods periods exactly are a table.
+	orders[1].Time = orders[0].Time.Add((funnel.MaxPeriods - 1) * time.Nanosecond)
+	tab, err := funnel.Retention(orders, p)
+	if err != nil || len(tab.Cohorts) != 1 || len(tab.Cohorts[0].Active) != funnel.MaxPeriods {
+		t.Fatalf("Retention over MaxPeriods periods = %v; want one row of %d", err, funnel.MaxPeriods)
 	}
 }
 
-// FromStart is documented as empty for the first (path) stage and, for an
-// off-path stage, as the time to the first entry into it. The code tests
-// the graph index (k > 0), not the path position, so with an off-path stage
-// listed first the first path stage gets FromStart values and the off-path
-// stage gets none.
-func TestZZFromStartUsesGraphIndexNotPathPosition(t *testing.T) {
+// TestFromStartByPathPosition: FromStart is empty for the first path
+// stage and, for an off-path stage, the time to its first entry, also when
+// the graph lists the off-path stage first.
+func TestFromStartByPathPosition(t *testing.T) {
 	g, err := stage.New([]stage.Stage{
 		{ID: "lost", Kind: stage.Decline},
 		{ID: "lead"},
