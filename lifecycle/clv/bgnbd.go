@@ -329,6 +329,11 @@ func (m BGNBD) expectedRepeat(x, T, t float64) (float64, error) {
 	delta := a - 1
 	A, C := a+b-1-r, a+b+x-1
 	lz := math.Log1p(-z) // ln(1−z)
+	if z > 0.5 {
+		// 1−z from its own quotient: z rounds to 1 for t far beyond α+T,
+		// where 1−z does not.
+		lz = math.Log((al + T) / (al + T + t))
+	}
 	pw := math.Exp(delta * lz)
 	var head float64 // (1 − (1−z)^δ)/δ
 	if delta == 0 {
@@ -357,9 +362,22 @@ func (m BGNBD) expectedRepeat(x, T, t float64) (float64, error) {
 		}
 		return C * (head - pw*s), nil
 	}
+	if delta > 0 && math.Min(delta, x+r)*lz < -40 {
+		// (1−z)^δ 2F1(A, δ; C; z) → 0 as z → 1: it is at most of the
+		// order of (1−z)^δ where the 2F1 converges at 1, and of
+		// (1−z)^(C−A) = (1−z)^(x+r) where it grows like (1−z)^(C−A−δ);
+		// here below e^−40. The limit, C/δ, is the expected purchases of
+		// a customer over a horizon without end (and where z rounds to
+		// 1, the series could not be summed).
+		return C / delta, nil
+	}
 	f, err := numeric.Hyp2F1(A, delta, C, z)
 	if err != nil {
 		return 0, fmt.Errorf("%w: BG/NBD expected purchases: %w", ErrNoConvergence, err)
 	}
-	return C * (1 - pw*f) / delta, nil
+	v := C * (1 - pw*f) / delta
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("%w: BG/NBD expected purchases: not a finite number at t = %v", ErrNoConvergence, t)
+	}
+	return v, nil
 }

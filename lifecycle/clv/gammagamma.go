@@ -651,8 +651,10 @@ func newtonStep(h, g []float64) ([]float64, error) {
 // Frequency and MonetaryValue (the mean value of the repeat purchases).
 // Customers with Frequency 0 are ignored. A repeat customer with a
 // MonetaryValue that is not finite and > 0, or the absence of repeat
-// customers, gives an error wrapping [ErrInvalidInput]; failure to converge
-// gives an error wrapping [ErrNoConvergence].
+// customers, gives an error wrapping [ErrInvalidInput]; failure to converge,
+// or a likelihood whose supremum lies on the boundary p → ∞ (too little
+// spread between the customers' mean spends), gives an error wrapping
+// [ErrNoConvergence].
 //
 // The optimiser is Newton's method on the log-parameters with the analytic
 // gradient and Hessian: all of the likelihood's dependence on v sits in
@@ -710,7 +712,11 @@ func FitGammaGamma(customers []Customer, opts *FitOptions) (GammaGamma, FitInfo,
 		if err := info.setEstimates("Gamma-Gamma", names, pt.u[:], pt.h[:], d.wTotal); err != nil {
 			return GammaGamma{}, info, wrapNoConvergence("Gamma-Gamma standard errors", err)
 		}
-		return GammaGamma{math.Exp(pt.u[0]), math.Exp(pt.u[1]), math.Exp(pt.u[2])}, info, nil
+		m := GammaGamma{math.Exp(pt.u[0]), math.Exp(pt.u[1]), math.Exp(pt.u[2])}
+		if err := d.ridge(m); err != nil {
+			return GammaGamma{}, info, err
+		}
+		return m, info, nil
 	}
 	// Fall back on BFGS from each start.
 	g3 := make([]float64, 3)
@@ -735,7 +741,26 @@ func FitGammaGamma(customers []Customer, opts *FitOptions) (GammaGamma, FitInfo,
 	if err != nil {
 		return GammaGamma{}, info, err
 	}
-	return GammaGamma{p[0], p[1], p[2]}, info, nil
+	m := GammaGamma{p[0], p[1], p[2]}
+	if err := d.ridge(m); err != nil {
+		return GammaGamma{}, info, err
+	}
+	return m, info, nil
+}
+
+// ridge returns an error wrapping [ErrNoConvergence] when the likelihood
+// is no lower at ten times m's p and a tenth of its v (the same mean
+// spend): then it keeps growing towards p → ∞, where every customer's
+// spends are alike, and m is only where the optimiser stopped on the way to
+// that boundary (a few repeat customers whose mean spends barely differ).
+// At an interior maximum it is clearly lower.
+func (d *ggData) ridge(m GammaGamma) error {
+	ll := d.logLik(m, nil)
+	far := d.logLik(GammaGamma{m.P * 10, m.Q, m.V / 10}, nil)
+	if far >= ll-1e-7*math.Max(1, math.Abs(ll)) {
+		return fmt.Errorf("%w: Gamma-Gamma: the likelihood still grows towards p → ∞ with p·v fixed (log-likelihood %.9g at p = %.4g, %.9g at 10p): the maximum lies on the boundary", ErrNoConvergence, ll, m.P, far)
+	}
+	return nil
 }
 
 // LogLikelihood returns the total Gamma-Gamma log-likelihood of the repeat

@@ -121,7 +121,8 @@ type Customer struct {
 //
 // Rows are returned sorted by CustomerID (byte-wise). The input slice is not
 // modified. Errors wrap [ErrInvalidInput] and name the offending transaction
-// (by index) or option.
+// (by index), option, or customer (one whose amounts add up past the
+// largest float64).
 func Summarize(txs []Transaction, opts SummaryOptions) ([]Customer, error) {
 	if len(txs) == 0 {
 		return nil, invalidf("transactions: empty")
@@ -234,6 +235,9 @@ func Summarize(txs []Transaction, opts SummaryOptions) ([]Customer, error) {
 		c.HoldoutFrequency = holdPeriods
 		if holdPeriods > 0 {
 			c.HoldoutMonetaryValue = holdValue / float64(holdPeriods)
+		}
+		if math.IsInf(calValue, 0) || math.IsInf(holdValue, 0) {
+			return nil, invalidf("customer %q: the sum of its amounts exceeds the largest float64", id)
 		}
 		out = append(out, c)
 	}
