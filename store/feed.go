@@ -71,23 +71,26 @@ func (f *feed) note(s, pos, old, now int) {
 	}
 	at := feedAt(s, pos)
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if h, ok := f.high[at]; ok {
-		old = max(old, int(h))
-		if now >= int(h) {
-			delete(f.high, at)
+	if len(f.high) > 0 || now < old { // (rare: only after a Put shortened a history)
+		if h, ok := f.high[at]; ok {
+			old = max(old, int(h))
+			if now >= int(h) {
+				delete(f.high, at)
+			}
 		}
-	}
-	if now < old { // a Put shortened the history
-		if f.high == nil {
-			f.high = make(map[uint32]uint32)
+		if now < old { // a Put shortens the history
+			if f.high == nil {
+				f.high = make(map[uint32]uint32)
+			}
+			f.high[at] = uint32(old)
+			f.mu.Unlock()
+			return
 		}
-		f.high[at] = uint32(old)
-		return
 	}
 	for seq := old + 1; seq <= now; seq++ {
 		*f.log.push() = feedEntry{at, uint32(seq)}
 	}
+	f.mu.Unlock()
 }
 
 // forget empties the entries of the customer deleted from position pos of
