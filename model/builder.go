@@ -146,7 +146,8 @@ func (b *Builder) Build() (*Custom, error) {
 			bad("stage %q has no entry rule (only the first stage, the fallback, has none)", id)
 			continue
 		}
-		for _, p := range r.n.problems(nil) {
+		problems := r.n.problems(nil)
+		for _, p := range problems {
 			bad("stage %q: rule %s", id, p)
 		}
 		desc := r.String()
@@ -154,7 +155,7 @@ func (b *Builder) Build() (*Custom, error) {
 			bad("stages %q and %q have the same rule %s: they can never be told apart (%q would never be chosen)", prev, id, desc, prev)
 		}
 		seen[desc] = id
-		if !b.declared && !r.n.canUp {
+		if !b.declared && !r.n.canUp && len(problems) == 0 { // (a broken rule says nothing of what it can do)
 			bad("stage %q can never be entered: its rule %s can only turn false as events arrive or time passes", id, desc)
 		}
 	}

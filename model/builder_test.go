@@ -234,6 +234,23 @@ func TestBuilderErrors(t *testing.T) {
 	}
 }
 
+// TestBuilderZeroRulesReported: every zero Rule in a group is named, and
+// a rule that is broken gets no second, misleading error about when its
+// stage can be entered.
+func TestBuilderZeroRulesReported(t *testing.T) {
+	orders := model.Count(lifecycle.OrderCompleted, 1)
+	_, err := model.NewBuilder("x").Start(stage.Stage{ID: "a"}).
+		Stage(stage.Stage{ID: "b"}, model.All(orders, model.Rule{}, model.Rule{})).
+		Stage(stage.Stage{ID: "c"}, model.All()).
+		Stage(stage.Stage{ID: "d"}, model.Not(model.Rule{})).
+		Build()
+	require.ErrorIs(t, err, model.ErrInvalidModel)
+	require.Contains(t, err.Error(), "rules 1, 2 are the zero Rule")
+	require.Contains(t, err.Error(), `stage "c": rule all(): no rules to combine`)
+	require.Contains(t, err.Error(), "not of the zero Rule")
+	require.NotContains(t, err.Error(), "can never be entered")
+}
+
 // With derived edges, a duplicate or empty stage ID is reported once, as
 // stage.New reports it, without errors about edges the user never wrote.
 func TestBuilderBadIDsReportedOnce(t *testing.T) {

@@ -187,14 +187,22 @@ func group(o op, rules []Rule) Rule {
 	if len(rules) == 0 {
 		r.err = "no rules to combine"
 	}
+	var zero []string
 	for i, k := range rules {
 		if k.n == nil {
-			r.err = "rule " + strconv.Itoa(i) + " is the zero Rule"
+			zero = append(zero, strconv.Itoa(i))
 			continue
 		}
 		r.kids = append(r.kids, k.n)
 		r.canUp = r.canUp || k.n.canUp
 		r.canDn = r.canDn || k.n.canDn
+	}
+	switch len(zero) {
+	case 0:
+	case 1:
+		r.err = "rule " + zero[0] + " is the zero Rule"
+	default:
+		r.err = "rules " + strings.Join(zero, ", ") + " are the zero Rule"
 	}
 	return leaf(r)
 }
