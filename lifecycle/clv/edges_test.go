@@ -73,3 +73,18 @@ func TestSummarizeSumOverflow(t *testing.T) {
 		t.Fatalf("Summarize = %v; want an error wrapping ErrInvalidInput", err)
 	}
 }
+
+// degenerateRows are three customers who all bought at the end of
+// calibration (Recency = T): the Pareto/NBD likelihood has no interior
+// maximum.
+func degenerateRows() []Customer {
+	return []Customer{{Frequency: 1, Recency: 5, T: 5}, {Frequency: 2, Recency: 5, T: 5}, {Frequency: 3, Recency: 5, T: 5}}
+}
+
+// TestParetoNBDDegenerate: such a fit ends in ErrNoConvergence, inside the
+// bounds the optimiser keeps to (BenchmarkFitParetoNBDDegenerate times it).
+func TestParetoNBDDegenerate(t *testing.T) {
+	if m, _, err := FitParetoNBD(degenerateRows(), nil); !errors.Is(err, ErrNoConvergence) {
+		t.Fatalf("FitParetoNBD(degenerate rows) = %+v, %v; want an error wrapping ErrNoConvergence", m, err)
+	}
+}

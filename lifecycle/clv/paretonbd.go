@@ -105,7 +105,10 @@ func collapseRFM(customers []Customer) ([]rfmRow, float64, error) {
 // evaluation. A fit takes about 15 ms on CDNOW (1,016 distinct rows) and
 // under a second at a million customers (113,173 distinct rows) on one
 // core, about ten times [FitBGNBD]'s time on CDNOW (see BENCHMARKS.md).
-// Errors are as for [FitBGNBD].
+// The search keeps r and s within e^±15 and α and β within e^±15 times the
+// longest T (where the data can no longer tell parameters apart and the
+// series converge slowly): a likelihood that grows beyond is on the
+// boundary, an [ErrNoConvergence]. Errors are as for [FitBGNBD].
 func FitParetoNBD(customers []Customer, opts *FitOptions) (ParetoNBD, FitInfo, error) {
 	if err := checkFitOptions(opts); err != nil {
 		return ParetoNBD{}, FitInfo{}, err
@@ -122,7 +125,22 @@ func FitParetoNBD(customers []Customer, opts *FitOptions) (ParetoNBD, FitInfo, e
 	}
 	ev := newParetoEval(rows)
 	g4 := make([]float64, 4)
+	// Far out, where the data cannot tell the parameters apart (shapes
+	// past e^±15, time scales past e^15 times the longest T), the
+	// likelihood's series converge slowly: a degenerate sample (everyone
+	// bought at T) drifted there for seconds before failing. The fit
+	// stays inside; a maximum beyond is on the boundary anyway.
+	maxT := 1.0
+	for _, r := range rows {
+		maxT = math.Max(maxT, r.t)
+	}
+	bound := [4]float64{15, 15 + math.Log(maxT), 15, 15 + math.Log(maxT)}
 	f := func(th, grad []float64) float64 {
+		for i, b := range bound {
+			if math.Abs(th[i]) > b {
+				return math.Inf(1)
+			}
+		}
 		m := ParetoNBD{math.Exp(th[0]), math.Exp(th[1]), math.Exp(th[2]), math.Exp(th[3])}
 		if m.Validate() != nil {
 			return math.Inf(1)
