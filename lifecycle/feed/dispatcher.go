@@ -90,11 +90,16 @@ func WithBackoff(min, max time.Duration) Option {
 	return func(c *config) { c.minBack, c.maxBack = min, max }
 }
 
+// minLease is the shortest lease New accepts (see WithLease).
+const minLease = 100 * time.Millisecond
+
 // WithLease sets how long a claim or a renewal holds the name (default
 // 30s). The holder renews it before every page, after every delivered
 // change, and every ttl/3 while it waits or a handler runs; a holder
 // that dies keeps the name at most ttl, then another instance takes
-// over. New refuses ttl ≤ 0.
+// over. New refuses ttl below 100ms: a lease that runs out between the
+// claim and the advance of its first change would deliver that change
+// again and again.
 func WithLease(ttl time.Duration) Option {
 	return func(c *config) { c.lease = ttl }
 }
@@ -247,8 +252,8 @@ func New(src lifecycle.ChangeLister, cursors lifecycle.CursorKeeper, name string
 		return nil, invalid("WithBackoff min", cfg.minBack, "must be positive")
 	case cfg.maxBack < cfg.minBack:
 		return nil, invalid("WithBackoff max", cfg.maxBack, "must not be shorter than min "+cfg.minBack.String())
-	case cfg.lease <= 0:
-		return nil, invalid("WithLease", cfg.lease, "must be positive")
+	case cfg.lease < minLease:
+		return nil, invalid("WithLease", cfg.lease, "must be at least "+minLease.String())
 	case cfg.poll <= 0:
 		return nil, invalid("WithPoll", cfg.poll, "must be positive")
 	case cfg.batch < 1:

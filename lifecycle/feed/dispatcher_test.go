@@ -88,6 +88,7 @@ func TestNewRefusesBadArguments(t *testing.T) {
 		{"zero min", st, st, "n", h, []Option{WithBackoff(0, time.Second)}, "WithBackoff min 0s"},
 		{"min > max", st, st, "n", h, []Option{WithBackoff(2*time.Second, time.Second)}, "WithBackoff max 1s"},
 		{"zero lease", st, st, "n", h, []Option{WithLease(0)}, "WithLease 0s"},
+		{"lease too short to hold", st, st, "n", h, []Option{WithLease(time.Microsecond)}, "WithLease 1µs"},
 		{"negative poll", st, st, "n", h, []Option{WithPoll(-time.Millisecond)}, "WithPoll -1ms"},
 		{"zero batch", st, st, "n", h, []Option{WithBatch(0)}, "WithBatch 0"},
 	}
