@@ -274,8 +274,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
-// partition reads one partition until ctx ends; it reports whether the
-// last pull returned messages (this process was pinned).
+// partition reads one partition until ctx ends; it reports whether this
+// process held the partition's pin when it stopped: it has had messages,
+// and no pull since was refused for another process's pin.
 func (c *Consumer) partition(ctx context.Context, p int32, cn jetstream.Consumer) (held bool) {
 	for ctx.Err() == nil {
 		batch, err := cn.Fetch(c.cfg.Batch, jetstream.FetchMaxWait(c.cfg.FetchWait), jetstream.FetchPriorityGroup(Group))
@@ -290,11 +291,19 @@ func (c *Consumer) partition(ctx context.Context, p int32, cn jetstream.Consumer
 		for m := range batch.Messages() {
 			got = append(got, m)
 		}
-		if err := batch.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrPinIDMismatch) {
+		err = batch.Error()
+		if err != nil && ctx.Err() == nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrPinIDMismatch) {
 			c.log.Warn("jetstream: pull ended", "partition", p, "err", err)
 		}
-		held = len(got) > 0
-		if !held {
+		switch {
+		case len(got) > 0:
+			held = true // pinned to this process
+		case errors.Is(err, jetstream.ErrPinIDMismatch):
+			held = false // pinned to another
+		}
+		// An empty pull leaves held as it was: a process that pulls more
+		// often than the pin's TTL keeps its pin while its partition is idle.
+		if len(got) == 0 {
 			continue
 		}
 		msgs := make([]stream.Message, len(got))
