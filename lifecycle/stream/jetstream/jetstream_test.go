@@ -61,6 +61,13 @@ func TestMain(m *testing.M) {
 // the streams and consumers up; it returns its URL.
 func newServer(t testing.TB) string {
 	t.Helper()
+	return startServer(t, config(nil))
+}
+
+// startServer starts a NATS server with JetStream in this process and
+// sets up cfg's streams and consumers; it returns its URL.
+func startServer(t testing.TB, cfg js.Config) string {
+	t.Helper()
 	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +78,7 @@ func newServer(t testing.TB) string {
 		t.Fatal("the NATS server is not ready after 10 s")
 	}
 	_, jsc := conn(t, s.ClientURL())
-	if err := js.Setup(context.Background(), jsc, config(nil)); err != nil {
+	if err := js.Setup(context.Background(), jsc, cfg); err != nil {
 		t.Fatal(err)
 	}
 	return s.ClientURL()

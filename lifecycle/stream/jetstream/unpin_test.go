@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/lifecycle/stream/internal/streamtest"
 	js "github.com/clmkit/clm/lifecycle/stream/jetstream"
@@ -17,22 +15,10 @@ import (
 // partition is idle (its last pulls returned nothing) still unpins it, so
 // the next process gets the partition at once, not after PinnedTTL.
 func TestIdlePartitionUnpinnedOnStop(t *testing.T) {
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	t.Cleanup(s.Shutdown)
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("not ready")
-	}
-	url := s.ClientURL()
-	cfg := js.Config{Stream: "ZZ", Subject: "zz.events", DeadLetterSubject: "zz.dead", Durable: "zz", Partitions: 1,
+	cfg := js.Config{Stream: "UNPIN", Subject: "unpin.events", DeadLetterSubject: "unpin.dead", Durable: "unpin", Partitions: 1,
 		Batch: 10, FetchWait: 200 * time.Millisecond, AckWait: 3 * time.Second, PinnedTTL: 8 * time.Second}
+	url := startServer(t, cfg)
 	_, jsc := conn(t, url)
-	if err := js.Setup(context.Background(), jsc, cfg); err != nil {
-		t.Fatal(err)
-	}
 	pr, err := js.NewProducer(jsc, cfg)
 	if err != nil {
 		t.Fatal(err)
