@@ -3,7 +3,6 @@ package funnel_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -108,5 +107,4 @@ func TestFromStartByPathPosition(t *testing.T) {
 	if lost.FromStart.N != 1 || lost.FromStart.Max != 10*24*time.Hour {
 		t.Errorf("off-path stage lost: FromStart = %+v, want one value of 240h (first entry 10 days after start)", lost.FromStart)
 	}
-	_ = fmt.Sprint
 }

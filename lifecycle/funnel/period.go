@@ -112,7 +112,11 @@ func (p Period) Start(index int64) time.Time {
 		y, m := floorDiv(index, 12), index-floorDiv(index, 12)*12
 		return time.Date(int(y), time.Month(m+1), 1, 0, 0, 0, 0, time.UTC)
 	case unitEvery:
-		if hi, lo := bits.Mul64(uint64(absInt(index)), uint64(p.every)); hi == 0 && lo <= math.MaxInt64 {
+		u := uint64(index) // |index|, MinInt64's as 2^63
+		if index < 0 {
+			u = -u
+		}
+		if hi, lo := bits.Mul64(u, uint64(p.every)); hi == 0 && lo <= math.MaxInt64 {
 			d := time.Duration(lo)
 			if index < 0 {
 				d = -d
@@ -148,15 +152,6 @@ func (p Period) Key(t time.Time) string {
 		return p.Start(p.Index(t)).Format(layout)
 	}
 	return t.Format(time.DateOnly)
-}
-
-// absInt returns |x| (math.MinInt64 as 2^63, by the conversion to uint64
-// the caller makes).
-func absInt(x int64) int64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 func daysSinceEpoch(t time.Time) int64 { return floorDiv(t.Unix(), 86400) }
