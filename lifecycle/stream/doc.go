@@ -21,8 +21,9 @@
 //     object or an array, [lifecycle.DecodeEvents]) or Segment calls (a
 //     track call, an array, or a batch object, [lifecycle.FromSegment]);
 //     [Options.Format] or the message's [HeaderFormat] says which, and
-//     [FormatAuto] looks at the message's keys. Each event is then checked
-//     as [lifecycle.Tracker.Validate] checks it.
+//     [FormatAuto] looks at the message's keys (a header that names no
+//     format is refused, not guessed at: see [Message.SetFormat]). Each
+//     event is then checked as [lifecycle.Tracker.Validate] checks it.
 //   - Dead letters. A message that does not decode, or holds an event
 //     that is invalid, is a dead letter as a whole (none of its events is
 //     recorded): it goes to the [DeadLetterer] with its error, whose text
@@ -31,7 +32,19 @@
 //   - Record. The other messages' events are recorded with one
 //     [lifecycle.Tracker.RecordBatch]. A store failure is retried, with a
 //     growing back-off, until it succeeds or ctx ends; retrying is safe,
-//     as applied events come back as duplicates.
+//     as applied events come back as duplicates. Two failures are not
+//     retried, as no retry can end them: an event the Tracker refuses
+//     ([lifecycle.ErrInvalidEvent]) and one whose customer the store
+//     cannot write or read back ([lifecycle.ErrInvalidCustomer]: a
+//     stored row that does not decode, a history over the store's
+//     limit). The message holding such an event becomes a dead letter,
+//     whole, and the rest of the batch goes on; its other events that
+//     failed are not retried (those the store applied stay applied, so
+//     a replay of the dead letter is safe: they come back as
+//     duplicates). A model that fails ([lifecycle.ErrInvalidModel])
+//     fails every customer alike, so it is retried like a store failure:
+//     the partition waits for a fixed model instead of sending the whole
+//     log to the dead letters.
 //   - Commit. Process returns nil only once every message of the batch is
 //     in the store or published as a dead letter: the engine then commits
 //     the offset (Kafka) or acknowledges the messages (JetStream). A

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/clmkit/clm/lifecycle"
 )
@@ -20,8 +21,9 @@ const (
 	// "segment"; see [ParseFormat]) and overrides [Options.Format].
 	HeaderFormat = "clm-format"
 	// HeaderError, on a dead letter, is the error that refused the
-	// message: the [lifecycle.ValidationError]'s text, with the event's
-	// index for an array.
+	// message ([DeadLetter].Err's text): for an invalid event, the
+	// [lifecycle.ValidationError]'s text, with the event's index for an
+	// array.
 	HeaderError = "clm-error"
 	// HeaderSource, on a dead letter, names where the message was read:
 	// the topic or subject, the partition and the offset or stream
@@ -40,8 +42,24 @@ type Message struct {
 	Key       []byte
 	Value     []byte
 	// Format is the message's format from its [HeaderFormat] header, or
-	// FormatAuto when it has none (then [Options.Format] applies).
+	// FormatAuto when it has none (then [Options.Format] applies). The
+	// engines set it with [Message.SetFormat].
 	Format Format
+
+	badFormat string // a HeaderFormat value ParseFormat refused (SetFormat)
+}
+
+// SetFormat sets m.Format from the value of m's [HeaderFormat] header, as
+// [ParseFormat] reads it. A value ParseFormat refuses ("xml", "JSON")
+// is not guessed at: [Processor.Process] sends the message to the dead
+// letters, with a [*lifecycle.ValidationError] whose Field is
+// HeaderFormat and whose Value is the header's.
+func (m *Message) SetFormat(header string) {
+	f, err := ParseFormat(header)
+	m.Format, m.badFormat = f, ""
+	if err != nil {
+		m.badFormat = header // not "": ParseFormat reads "" as FormatAuto
+	}
 }
 
 // Source is the message's place in the log as [HeaderSource] gives it:
@@ -53,8 +71,11 @@ func (m *Message) Source() string {
 // DeadLetter is a message refused as a whole, and why.
 type DeadLetter struct {
 	Message Message
-	// Err wraps [lifecycle.ErrInvalidEvent] and holds a
-	// [*lifecycle.ValidationError].
+	// Err is why: an error wrapping [lifecycle.ErrInvalidEvent] and
+	// holding a [*lifecycle.ValidationError] for a message that does not
+	// decode or holds an invalid event, or one wrapping
+	// [lifecycle.ErrInvalidCustomer] for an event whose customer the
+	// store cannot write (see the package documentation).
 	Err error
 }
 
@@ -141,7 +162,13 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 		if f == FormatAuto {
 			f = p.format
 		}
-		evs, err := Decode(f, m.Value)
+		var evs []lifecycle.Event
+		var err error
+		if m.badFormat != "" {
+			err = &lifecycle.ValidationError{Field: HeaderFormat, Value: cut(m.badFormat), Reason: "unknown format: want auto, json or segment"}
+		} else {
+			evs, err = Decode(f, m.Value)
+		}
 		if err == nil {
 			for j := range evs {
 				if verr := p.t.Validate(&evs[j]); verr != nil {
@@ -161,7 +188,9 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 	}
 
 	// Record, retrying failures; an event the store refuses as invalid
-	// (which Validate let through) makes its message a dead letter.
+	// (which Validate let through), or whose customer the store cannot
+	// hold or read back (ErrInvalidCustomer: retrying cannot change
+	// that), makes its message a dead letter.
 	// Applied events are counted as the store reports them, so that a
 	// batch abandoned half-way still counts what it wrote.
 	applied := make([]bool, len(events))
@@ -186,7 +215,7 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 				continue
 			}
 			switch r := results[k]; {
-			case r.Err != nil && errors.Is(r.Err, lifecycle.ErrInvalidEvent):
+			case r.Err != nil && (errors.Is(r.Err, lifecycle.ErrInvalidEvent) || errors.Is(r.Err, lifecycle.ErrInvalidCustomer)):
 				if !refused[owner[i]] {
 					refused[owner[i]] = true
 					letters = append(letters, DeadLetter{Message: msgs[owner[i]], Err: r.Err})
@@ -333,4 +362,17 @@ func (s Stats) String() string {
 	fmt.Fprintf(&b, "batches=%d messages=%d events=%d applied=%d duplicates=%d dead_letters=%d retries=%d lag=%d",
 		s.Batches, s.Messages, s.Events, s.Applied, s.Duplicates, s.DeadLetters, s.Retries, lag)
 	return b.String()
+}
+
+// cut returns v, or its first 64 bytes or fewer (cut between characters)
+// and "…", as a ValidationError's Value is.
+func cut(v string) string {
+	if len(v) <= 64 {
+		return v
+	}
+	n := 64
+	for n > 0 && !utf8.RuneStart(v[n]) {
+		n--
+	}
+	return v[:n] + "…"
 }

@@ -3,6 +3,7 @@ package stream_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -261,5 +262,81 @@ func TestDecodeHostile(t *testing.T) {
 	}
 	if _, err := p.Process(context.Background(), batch); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// broken is a store that cannot write one customer: its row is corrupt.
+type broken struct{ *store.Memory }
+
+func (b broken) Apply(ctx context.Context, ws []lifecycle.Write) {
+	for i := range ws {
+		if ws[i].ID == "c1" {
+			ws[i].Err = fmt.Errorf("%w: customer %q: stored data does not decode", lifecycle.ErrInvalidCustomer, ws[i].ID)
+			continue
+		}
+		b.Memory.Apply(ctx, ws[i:i+1])
+	}
+}
+
+// TestProcessDeadLettersInvalidCustomer: a customer the store cannot
+// write makes its messages dead letters instead of blocking the
+// partition, and the others' events are recorded.
+func TestProcessDeadLettersInvalidCustomer(t *testing.T) {
+	st := broken{store.NewMemory()}
+	dl := &letters{}
+	p := stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), st), dl, stream.Options{Backoff: time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := p.Process(ctx, msgs(visit, segment, order))
+	if err != nil {
+		t.Fatalf("Process = %v; want the partition to go on", err)
+	}
+	want := stream.BatchResult{Messages: 3, Events: 1, Applied: 1, DeadLetters: 2}
+	if res != want {
+		t.Errorf("Process = %+v; want %+v", res, want)
+	}
+	if len(dl.got) != 2 || dl.got[0].Message.Source() != "events/3/10" || dl.got[1].Message.Source() != "events/3/12" {
+		t.Fatalf("dead letters %+v; want offsets 10 and 12", dl.got)
+	}
+	for _, l := range dl.got {
+		if !errors.Is(l.Err, lifecycle.ErrInvalidCustomer) {
+			t.Errorf("dead letter's error %v does not wrap ErrInvalidCustomer", l.Err)
+		}
+	}
+	if _, err := st.Get(ctx, "c2"); err != nil {
+		t.Errorf("the other customer was not recorded: %v", err)
+	}
+	if r := p.Stats().Retries; r > 1 {
+		t.Errorf("Retries = %d; want one at most (the batch's error names c1, so the others are recorded again, once)", r)
+	}
+}
+
+// TestProcessUnknownFormatHeader: a format header no format has is not
+// guessed at; its message is a dead letter naming the header's value.
+func TestProcessUnknownFormatHeader(t *testing.T) {
+	st := store.NewMemory()
+	dl := &letters{}
+	p := stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), st), dl, stream.Options{})
+	ms := msgs(visit, segment, order)
+	ms[0].SetFormat("xml")
+	ms[1].SetFormat("segment")
+	ms[2].SetFormat("")
+	res, err := p.Process(context.Background(), ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (stream.BatchResult{Messages: 3, Events: 2, Applied: 2, DeadLetters: 1}); res != want {
+		t.Errorf("Process = %+v; want %+v", res, want)
+	}
+	var ve *lifecycle.ValidationError
+	if len(dl.got) != 1 || !errors.As(dl.got[0].Err, &ve) || ve.Field != stream.HeaderFormat || ve.Value != "xml" {
+		t.Fatalf("dead letters %+v; want message 10, refused on its %s header \"xml\"", dl.got, stream.HeaderFormat)
+	}
+	if ms[1].Format != stream.FormatSegment || ms[2].Format != stream.FormatAuto {
+		t.Errorf("SetFormat: %v, %v", ms[1].Format, ms[2].Format)
+	}
+	ms[0].SetFormat("json") // set again: no longer refused
+	if _, err := p.Process(context.Background(), ms[:1]); err != nil || len(dl.got) != 1 {
+		t.Errorf("after SetFormat(\"json\"): %v, %d dead letters", err, len(dl.got))
 	}
 }

@@ -315,7 +315,7 @@ func (c *Consumer) partition(ctx context.Context, p int32, cn jetstream.Consumer
 				pending = md.NumPending
 			}
 			if f := m.Headers().Get(stream.HeaderFormat); f != "" {
-				msgs[i].Format, _ = stream.ParseFormat(f)
+				msgs[i].SetFormat(f)
 			}
 			if ks := m.Headers().Get(keyHeader); ks != "" {
 				msgs[i].Key = []byte(ks)

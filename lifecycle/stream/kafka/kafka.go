@@ -219,7 +219,7 @@ func (c *Consumer) partition(ctx context.Context, p kgo.FetchTopicPartition) *kg
 			msgs[i] = stream.Message{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
 			for _, h := range r.Headers {
 				if h.Key == stream.HeaderFormat {
-					msgs[i].Format, _ = stream.ParseFormat(string(h.Value))
+					msgs[i].SetFormat(string(h.Value))
 				}
 			}
 		}
