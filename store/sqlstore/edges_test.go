@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,5 +100,42 @@ func TestPrefixSQLiteRefused(t *testing.T) {
 		s, err := sqlstore.Connect(context.Background(), e.url, sqlstore.WithTablePrefix("sqlitex_"))
 		require.NoError(t, err)
 		s.Close()
+	})
+}
+
+// TestCursorNameRefused: a cursor name or owner the table cannot hold as
+// it is gets an error naming it (cut short) and wrapping ErrInvalidCursor
+// on both dialects, and stores nothing; good names still work after it.
+func TestCursorNameRefused(t *testing.T) {
+	forEach(t, func(t *testing.T, d sqlstore.Dialect) {
+		s := newEnv(t, d).open(t)
+		ctx := context.Background()
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		long := strings.Repeat("n", sqlstore.MaxIDLen+1)
+		for _, bad := range []string{"a\x00b", "\xff\xfe", long} {
+			for _, call := range []struct {
+				name        string
+				cursor, own string
+			}{{"name", bad, "A"}, {"owner", "ok", bad}} {
+				_, held, err := s.ClaimCursor(ctx, call.cursor, call.own, now, now.Add(time.Hour))
+				if !errors.Is(err, sqlstore.ErrInvalidCursor) || held || !strings.Contains(err.Error(), call.name) || len(err.Error()) > 300 {
+					t.Errorf("ClaimCursor with %s %q: held %v, %v; want ErrInvalidCursor naming it, short", call.name, bad[:min(len(bad), 8)], held, err)
+				}
+				err = s.AdvanceCursor(ctx, call.cursor, call.own, 1, now, now.Add(time.Hour))
+				if !errors.Is(err, sqlstore.ErrInvalidCursor) {
+					t.Errorf("AdvanceCursor with %s %q: %v; want ErrInvalidCursor", call.name, bad[:min(len(bad), 8)], err)
+				}
+			}
+		}
+		if n := rowCount(t, s, "feed_cursors"); n != 0 {
+			t.Errorf("%d cursor rows stored", n)
+		}
+		name := strings.Repeat("é", sqlstore.MaxIDLen/2) // the longest name held
+		if _, held, err := s.ClaimCursor(ctx, name, "A", now, now.Add(time.Hour)); err != nil || !held {
+			t.Fatalf("ClaimCursor with a %d-byte name: %v, %v", len(name), held, err)
+		}
+		if err := s.AdvanceCursor(ctx, name, "A", 3, now, now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
 	})
 }

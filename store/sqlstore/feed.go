@@ -211,9 +211,15 @@ func (s *Store) inFeedTx(ctx context.Context, f func(ex feedQuerier) error) erro
 // [lifecycle.CursorKeeper] describes, so that dispatchers in several
 // processes on one database take turns. Lease times are kept to the
 // microsecond: a lease that ends less than a microsecond after now may
-// count as ended.
+// count as ended. A name or owner the table cannot hold as it is (longer
+// than [MaxIDLen] bytes, not valid UTF-8, or with a NUL byte) is refused,
+// on both dialects, with an error naming it and wrapping
+// [ErrInvalidCursor].
 func (s *Store) ClaimCursor(ctx context.Context, name, owner string, now, until time.Time) (lifecycle.Cursor, bool, error) {
 	if err := ctx.Err(); err != nil {
+		return 0, false, err
+	}
+	if err := checkCursor("claim", name, owner); err != nil {
 		return 0, false, err
 	}
 	if unlock, err := s.sqliteWriteLock(ctx); err != nil {
@@ -227,25 +233,28 @@ func (s *Store) ClaimCursor(ctx context.Context, name, owner string, now, until 
 	case err == nil:
 		return lifecycle.Cursor(pos), until.After(now), nil
 	case !errors.Is(err, sql.ErrNoRows):
-		return 0, false, fmt.Errorf("sqlstore: claim cursor %q: %w", name, err)
+		return 0, false, fmt.Errorf("sqlstore: claim cursor %q: %w", truncate(name), err)
 	}
 	// Another owner holds it.
 	var holder string
 	var held int64
 	if err := s.db.QueryRowContext(ctx, s.q.cursor, name).Scan(&pos, &holder, &held); err != nil {
-		return 0, false, fmt.Errorf("sqlstore: claim cursor %q: %w", name, err)
+		return 0, false, fmt.Errorf("sqlstore: claim cursor %q: %w", truncate(name), err)
 	}
 	return lifecycle.Cursor(pos), false, nil
 }
 
 // AdvanceCursor moves a named cursor, as [lifecycle.CursorKeeper]
-// describes.
+// describes; it refuses a name or owner as ClaimCursor does.
 func (s *Store) AdvanceCursor(ctx context.Context, name, owner string, c lifecycle.Cursor, now, until time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := checkCursor("advance", name, owner); err != nil {
+		return err
+	}
 	if c > math.MaxInt64 {
-		return fmt.Errorf("sqlstore: advance cursor %q to %d: beyond any position: %w", name, c, lifecycle.ErrConflict)
+		return fmt.Errorf("sqlstore: advance cursor %q to %d: beyond any position: %w", truncate(name), c, lifecycle.ErrConflict)
 	}
 	if unlock, err := s.sqliteWriteLock(ctx); err != nil {
 		return err
@@ -254,10 +263,10 @@ func (s *Store) AdvanceCursor(ctx context.Context, name, owner string, c lifecyc
 	}
 	res, err := s.db.ExecContext(ctx, s.q.advance, name, owner, int64(c), leaseTime(now), leaseTime(until))
 	if err != nil {
-		return fmt.Errorf("sqlstore: advance cursor %q: %w", name, err)
+		return fmt.Errorf("sqlstore: advance cursor %q: %w", truncate(name), err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlstore: advance cursor %q: %w", name, err)
+		return fmt.Errorf("sqlstore: advance cursor %q: %w", truncate(name), err)
 	} else if n == 1 {
 		return nil
 	}
@@ -267,12 +276,24 @@ func (s *Store) AdvanceCursor(ctx context.Context, name, owner string, c lifecyc
 		held   int64
 	)
 	if err := s.db.QueryRowContext(ctx, s.q.cursor, name).Scan(&pos, &holder, &held); errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlstore: advance cursor %q: nobody holds it (claim it first): %w", name, lifecycle.ErrConflict)
+		return fmt.Errorf("sqlstore: advance cursor %q: nobody holds it (claim it first): %w", truncate(name), lifecycle.ErrConflict)
 	} else if err != nil {
-		return fmt.Errorf("sqlstore: advance cursor %q: %w", name, err)
+		return fmt.Errorf("sqlstore: advance cursor %q: %w", truncate(name), err)
 	}
 	if holder == owner && leaseTime(now) < held && int64(c) < pos {
-		return fmt.Errorf("sqlstore: advance cursor %q: %d is before the stored %d: %w", name, c, pos, lifecycle.ErrConflict)
+		return fmt.Errorf("sqlstore: advance cursor %q: %d is before the stored %d: %w", truncate(name), c, pos, lifecycle.ErrConflict)
 	}
-	return fmt.Errorf("sqlstore: advance cursor %q: the lease is %q's until %s, not %q's: %w", name, holder, time.UnixMicro(held).UTC().Format(time.RFC3339Nano), owner, lifecycle.ErrConflict)
+	return fmt.Errorf("sqlstore: advance cursor %q: the lease is %q's until %s, not %q's: %w", truncate(name), truncate(holder), time.UnixMicro(held).UTC().Format(time.RFC3339Nano), truncate(owner), lifecycle.ErrConflict)
+}
+
+// checkCursor refuses a cursor name or owner the feed_cursors table could
+// not hold as it is (PostgreSQL rejects NUL bytes and invalid UTF-8).
+func checkCursor(op, name, owner string) error {
+	if why := badText(name, MaxIDLen); why != "" {
+		return fmt.Errorf("sqlstore: %s cursor: name %q %s: %w", op, truncate(name), why, ErrInvalidCursor)
+	}
+	if why := badText(owner, MaxIDLen); why != "" {
+		return fmt.Errorf("sqlstore: %s cursor %q: owner %q %s: %w", op, name, truncate(owner), why, ErrInvalidCursor)
+	}
+	return nil
 }

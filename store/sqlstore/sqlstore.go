@@ -67,6 +67,10 @@ var (
 	// version of this package than the running one; the store refuses to
 	// touch it.
 	ErrSchemaVersion = errors.New("sqlstore: schema version is newer than this code")
+	// ErrInvalidCursor is wrapped by the errors of [Store.ClaimCursor]
+	// and [Store.AdvanceCursor] for a cursor name or owner the store
+	// cannot hold.
+	ErrInvalidCursor = errors.New("sqlstore: invalid cursor name or owner")
 )
 
 // MaxIDLen is the longest customer ID, in bytes, the store holds. It equals
