@@ -56,12 +56,58 @@ func Hyp2F1(a, b, c, z float64) (float64, error) {
 	if z <= 0.9 {
 		return hypSeries(a, b, c, z)
 	}
+	return Hyp2F1Comp(a, b, c, 1-z)
+}
+
+// Hyp2F1Comp returns 2F1(a, b; c; 1−y) for 0 < y < 0.1, with y = 1−z
+// given as such: where z is within about 1e-16 of 1 it rounds to 1, but y
+// does not, so the value is exact for horizons z cannot express.
+//
+// Method: the linear transformation to y (Abramowitz & Stegun 15.3.6)
+// when c−a−b is not within 1e-3 of an integer; otherwise the power series
+// in z = 1−y, which converges slowly (the closer y is to 0, the more
+// slowly): if it does not within its term budget, the error wraps
+// ErrNoConvergence. Errors are otherwise as for Hyp2F1; y outside
+// (0, 0.1) wraps ErrDomain.
+func Hyp2F1Comp(a, b, c, y float64) (float64, error) {
+	switch {
+	case math.IsNaN(a) || math.IsNaN(b) || math.IsNaN(c) || math.IsNaN(y) ||
+		math.IsInf(a, 0) || math.IsInf(b, 0) || math.IsInf(c, 0):
+		return math.NaN(), fmt.Errorf("%w: hyp2f1(%v, %v; %v; 1−%v): non-finite argument", ErrDomain, a, b, c, y)
+	case !(y > 0 && y < 0.1):
+		return math.NaN(), fmt.Errorf("%w: hyp2f1 at 1−y: y = %v is outside (0, 0.1)", ErrDomain, y)
+	case isNonPositiveInt(c):
+		return math.NaN(), fmt.Errorf("%w: hyp2f1: c = %v is a non-positive integer", ErrDomain, c)
+	case a == 0 || b == 0:
+		return 1, nil
+	case isNonPositiveInt(a) || isNonPositiveInt(b):
+		return hypSeries(a, b, c, 1-y)
+	}
 	s := c - a - b
-	if math.Abs(s-math.Round(s)) < 1e-3 {
-		return hypSeries(a, b, c, z)
+	if n := math.Round(s); math.Abs(s-n) < 1e-3 {
+		switch {
+		case y >= 1e-4: // at most about 500,000 terms
+			return hypSeries(a, b, c, 1-y)
+		case math.Abs(s-n) <= 1e-9 && n >= 0:
+			return hypIntegerGap(a, b, int(n), y)
+		case math.Abs(s-n) <= 1e-9:
+			// Euler: F(a,b;c;z) = (1−z)^(c−a−b) F(c−a, c−b; c; z), whose
+			// c−a−b is −n.
+			f, err := Hyp2F1Comp(c-a, c-b, c, y)
+			if err != nil {
+				return math.NaN(), err
+			}
+			v := math.Pow(y, s) * f
+			if math.IsInf(v, 0) || math.IsNaN(v) {
+				return math.NaN(), fmt.Errorf("%w: hyp2f1(%v, %v; %v; 1−%v): result not finite", ErrNoConvergence, a, b, c, y)
+			}
+			return v, nil
+		}
+		// 1e-9 < |c−a−b−n| < 1e-3 and y small: 15.3.6, whose two terms
+		// are about 1/|c−a−b−n| times the value and cancel, losing that
+		// many digits (at most 9 of 16).
 	}
 	// A&S 15.3.6.
-	y := 1 - z
 	var total float64
 	if g := gammaRatio([]float64{c, s}, []float64{c - a, c - b}); g != 0 {
 		f, err := hypSeries(a, b, 1-s, y)
@@ -78,9 +124,68 @@ func Hyp2F1(a, b, c, z float64) (float64, error) {
 		total += g * math.Pow(y, s) * f
 	}
 	if math.IsInf(total, 0) || math.IsNaN(total) {
-		return math.NaN(), fmt.Errorf("%w: hyp2f1(%v, %v; %v; %v): result not finite", ErrNoConvergence, a, b, c, z)
+		return math.NaN(), fmt.Errorf("%w: hyp2f1(%v, %v; %v; 1−%v): result not finite", ErrNoConvergence, a, b, c, y)
 	}
 	return total, nil
+}
+
+// hypIntegerGap returns 2F1(a, b; a+b+m; 1−y) for an integer m ≥ 0 and
+// 0 < y < 0.1, where A&S 15.3.6 has poles that cancel: the limit form
+// (DLMF 15.8.10, A&S 15.3.10–15.3.11)
+//
+//	Γ(c)/(Γ(a+m)Γ(b+m)) Σ_{k<m} (a)_k (b)_k (m−k−1)!/k! (−y)^k
+//	− Γ(c)/(Γ(a)Γ(b)) (−y)^m Σ_{k≥0} (a+m)_k (b+m)_k/(k! (k+m)!) y^k
+//	  · [ln y − ψ(k+1) − ψ(k+m+1) + ψ(a+k+m) + ψ(b+k+m)]
+//
+// with c = a+b+m. Neither a nor b is a non-positive integer (Hyp2F1Comp
+// sums those polynomials directly).
+func hypIntegerGap(a, b float64, m int, y float64) (float64, error) {
+	fm := float64(m)
+	c := a + b + fm
+	var head float64
+	if m > 0 {
+		term := 1.0 // (a)_k (b)_k (m−k−1)!/k! (−y)^k, from k = 0: (m−1)!
+		for k := 1; k < m; k++ {
+			term *= float64(k)
+		}
+		for k := 0; k < m; k++ {
+			head += term
+			if k+1 < m {
+				fk := float64(k)
+				term *= (a + fk) * (b + fk) / (fk + 1) / (fm - fk - 1) * -y
+			}
+		}
+		head *= gammaRatio([]float64{c}, []float64{a + fm, b + fm})
+	}
+	// The tail: Σ t_k [ln y − ψ(k+1) − ψ(k+m+1) + ψ(a+k+m) + ψ(b+k+m)],
+	// t_k = (a+m)_k (b+m)_k/(k! (k+m)!) y^k, from t_0 = 1/m!.
+	t := 1.0
+	for k := 2; k <= m; k++ {
+		t /= float64(k)
+	}
+	ly := math.Log(y)
+	var tail float64
+	for k := 0; k < maxSeriesTerms; k++ {
+		fk := float64(k)
+		d := ly - Digamma(fk+1) - Digamma(fk+fm+1) + Digamma(a+fk+fm) + Digamma(b+fk+fm)
+		tail += t * d
+		if math.IsInf(tail, 0) || math.IsNaN(tail) {
+			return math.NaN(), fmt.Errorf("%w: hyp2f1(%v, %v; %v; 1−%v): result not finite", ErrNoConvergence, a, b, c, y)
+		}
+		t *= (a + fm + fk) * (b + fm + fk) / ((fk + 1) * (fk + fm + 1)) * y
+		if t == 0 || k > 0 && math.Abs(t*d)*4 <= 1e-17*math.Abs(tail) && math.Abs(t)*4 <= 1e-17*math.Abs(tail) {
+			break
+		}
+	}
+	sign := 1.0
+	if m%2 == 1 {
+		sign = -1
+	}
+	v := head - gammaRatio([]float64{c}, []float64{a, b})*sign*math.Pow(y, fm)*tail
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return math.NaN(), fmt.Errorf("%w: hyp2f1(%v, %v; %v; 1−%v): result not finite", ErrNoConvergence, a, b, c, y)
+	}
+	return v, nil
 }
 
 // hypSeries sums the 2F1 power series Σ (a)_n (b)_n / ((c)_n n!) z^n for

@@ -371,7 +371,7 @@ func (m BGNBD) expectedRepeat(x, T, t float64) (float64, error) {
 		// 1, the series could not be summed).
 		return C / delta, nil
 	}
-	f, err := numeric.Hyp2F1(A, delta, C, z)
+	f, err := numeric.Hyp2F1Comp(A, delta, C, math.Exp(lz)) // 1−z, exact where z rounds to 1
 	if err != nil {
 		return 0, fmt.Errorf("%w: BG/NBD expected purchases: %w", ErrNoConvergence, err)
 	}

@@ -22,39 +22,38 @@ func TestGammaGammaBoundary(t *testing.T) {
 // stay finite, and grow with the horizon, also where t/(α+T+t) rounds to 1
 // (they were +Inf there, with no error); with a > 1 they reach the limit
 // (a+b+x−1)/(a−1) of an endless horizon (times the probability of being
-// alive).
+// alive) and never pass it. The parameter sets include ones where the 2F1
+// near z = 1 has c−a−b an integer (r+x−a+1: 0, 2, −1), for which the
+// series did not converge between horizons of about 1e5 and 1e200.
 func TestExpectedPurchasesLongHorizon(t *testing.T) {
-	c := Customer{Frequency: 2, Recency: 10, T: 20}
-	for _, m := range []BGNBD{{0.2426, 4.4135, 0.7929, 2.4258}, {0.5, 6, 2.5, 3}} {
-		prev := 0.0
-		hs := []float64{1e3, 1e6, 1e18, 1e300}
-		if m.A > 1 {
-			// (Between about 1e5 and 1e200 the 2F1 series near z = 1
-			// does not converge for these parameters: ErrNoConvergence.)
-			hs = []float64{1e3, 1e300}
-		}
-		for _, h := range hs {
-			v, err := m.ConditionalExpectedPurchases(h, c)
-			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < prev {
-				t.Fatalf("%+v: ConditionalExpectedPurchases(%g) = %v, %v (previous horizon %v)", m, h, v, err, prev)
-			}
-			prev = v
-			if _, err := m.ExpectedPurchases(h); err != nil {
-				t.Fatalf("%+v: ExpectedPurchases(%g): %v", m, h, err)
-			}
-			mb := MBGNBD{m.R, m.Alpha, m.A, m.B}
-			if v, err := mb.ConditionalExpectedPurchases(h, c); err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-				t.Fatalf("%+v: MBG/NBD ConditionalExpectedPurchases(%g) = %v, %v", mb, h, v, err)
-			}
-		}
-		if m.A > 1 {
+	for _, m := range []BGNBD{
+		{0.2426, 4.4135, 0.7929, 2.4258}, {0.5, 6, 2.5, 3},
+		{1, 4.4, 2, 0.5}, {2.5, 4.4, 1.5, 2.5}, {0.24, 4.4, 1.24, 0.5}, {0.24, 4.4, 2.24, 2.5}, {0.24, 4.4, 3.24, 2.5},
+	} {
+		for _, c := range []Customer{{Frequency: 2, Recency: 10, T: 20}, {Frequency: 0, T: 20}} {
 			alive, err := m.ProbabilityAlive(c)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := (m.A + m.B + 2 - 1) / (m.A - 1) * alive
-			if math.Abs(prev-want) > 1e-9*want {
-				t.Errorf("%+v: at t = 1e300, %v; want the limit %v", m, prev, want)
+			limit := (m.A + m.B + float64(c.Frequency) - 1) / (m.A - 1) * alive
+			prev := 0.0
+			for e := 0.0; e <= 300; e += 0.5 {
+				h := math.Pow(10, e)
+				v, err := m.ConditionalExpectedPurchases(h, c)
+				if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < prev*(1-1e-12) || m.A > 1 && v > limit*(1+1e-12) {
+					t.Fatalf("%+v, %+v: ConditionalExpectedPurchases(%g) = %v, %v (previous horizon %v, limit %v)", m, c, h, v, err, prev, limit)
+				}
+				prev = v
+				if _, err := m.ExpectedPurchases(h); err != nil {
+					t.Fatalf("%+v: ExpectedPurchases(%g): %v", m, h, err)
+				}
+				mb := MBGNBD{m.R, m.Alpha, m.A, m.B}
+				if v, err := mb.ConditionalExpectedPurchases(h, c); err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Fatalf("%+v: MBG/NBD ConditionalExpectedPurchases(%g) = %v, %v", mb, h, v, err)
+				}
+			}
+			if m.A > 1 && math.Abs(prev-limit) > 1e-9*limit {
+				t.Errorf("%+v, %+v: at t = 1e300, %v; want the limit %v", m, c, prev, limit)
 			}
 		}
 	}
