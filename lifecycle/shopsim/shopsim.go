@@ -27,16 +27,20 @@ import (
 type Config struct {
 	Customers int       // number of customers (default 40)
 	Start     time.Time // first possible event time (default 2026-01-01 UTC)
-	Days      int       // length of the period in days (default 180)
+	Days      int       // length of the period in days (default 180; more than MaxDays counts as MaxDays)
 	Seed      uint64    // seed of the random source
 	// SessionsAlpha is the Pareto shape of sessions per customer; smaller
-	// means a heavier tail (default 1.6).
+	// means a heavier tail (default 1.6, also for NaN).
 	SessionsAlpha float64
 	// MaxSessions caps the sessions of one customer (default 40).
 	MaxSessions int
 	// Currency of order amounts (default "EUR").
 	Currency string
 }
+
+// MaxDays is the longest period, in days, [Config.Days] and
+// [StreamConfig.Days] give (about 273 years): a longer one is cut to it.
+const MaxDays = 100_000
 
 func (c *Config) defaults() {
 	if c.Customers <= 0 {
@@ -48,7 +52,8 @@ func (c *Config) defaults() {
 	if c.Days <= 0 {
 		c.Days = 180
 	}
-	if c.SessionsAlpha <= 0 {
+	c.Days = min(c.Days, MaxDays)
+	if !(c.SessionsAlpha > 0) { // NaN too
 		c.SessionsAlpha = 1.6
 	}
 	if c.MaxSessions <= 0 {

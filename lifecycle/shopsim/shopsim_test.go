@@ -1,7 +1,10 @@
 package shopsim
 
 import (
+	"math"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -34,5 +37,39 @@ func TestGenerateIsReproducibleAndValid(t *testing.T) {
 		if types[typ] == 0 {
 			t.Errorf("no %s events in a 200-customer stream: %v", typ, types)
 		}
+	}
+}
+
+// TestOddConfigs: configurations out of range are read as documented
+// (Days over MaxDays as MaxDays; NaN, +Inf or ≤ 1 ZipfS and NaN
+// SessionsAlpha as the defaults) instead of panicking or never returning.
+func TestOddConfigs(t *testing.T) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, days := range []int{MaxDays + 1, math.MaxInt} {
+			evs := Generate(Config{Customers: 3, Days: days, Seed: 1})
+			want := Generate(Config{Customers: 3, Days: MaxDays, Seed: 1})
+			if !reflect.DeepEqual(evs, want) {
+				t.Errorf("Generate with Days %d differs from Days MaxDays", days)
+			}
+			if got := Stream(StreamConfig{Events: 100, Days: days}); len(got) != 100 {
+				t.Errorf("Stream with Days %d: %d events", days, len(got))
+			}
+		}
+		def := Stream(StreamConfig{Events: 50, Seed: 2})
+		for _, s := range []float64{math.NaN(), math.Inf(1), 1, -3} {
+			if got := Stream(StreamConfig{Events: 50, Seed: 2, ZipfS: s}); !reflect.DeepEqual(got, def) {
+				t.Errorf("Stream with ZipfS %v differs from the default", s)
+			}
+		}
+		if got, def := Generate(Config{Seed: 3, SessionsAlpha: math.NaN()}), Generate(Config{Seed: 3}); !reflect.DeepEqual(got, def) {
+			t.Error("Generate with SessionsAlpha NaN differs from the default")
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("did not return in 60 s")
 	}
 }

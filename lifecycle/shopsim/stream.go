@@ -1,6 +1,7 @@
 package shopsim
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -19,14 +20,16 @@ type StreamConfig struct {
 	// none: the stream usually names fewer customers than this.
 	Customers int
 	// Start is the first possible event time (default 2025-01-01 UTC);
-	// Days the length of the period (default 365).
+	// Days the length of the period (default 365; more than [MaxDays]
+	// counts as MaxDays).
 	Start time.Time
 	Days  int
 	// Seed seeds the random source; the same config always gives the same
 	// stream.
 	Seed uint64
 	// ZipfS is the exponent of the Zipf law over customers, > 1; larger
-	// means more skewed (default 1.2).
+	// means more skewed (default 1.2, also for a value not above 1, NaN
+	// or +Inf).
 	ZipfS float64
 	// Currency of order amounts (default "EUR").
 	Currency string
@@ -47,7 +50,8 @@ func (c *StreamConfig) defaults() {
 	if c.Days <= 0 {
 		c.Days = 365
 	}
-	if c.ZipfS <= 1 {
+	c.Days = min(c.Days, MaxDays)
+	if !(c.ZipfS > 1) || math.IsInf(c.ZipfS, 1) {
 		c.ZipfS = 1.2
 	}
 	if c.Currency == "" {
