@@ -85,7 +85,8 @@ type BassFit struct {
 	// RSE is the residual standard error √(SSE/(N−3)) (3 parameters), in
 	// the units of the series.
 	RSE float64
-	// R2 is the coefficient of determination 1 − SSE/Σ(y − ȳ)².
+	// R2 is the coefficient of determination 1 − SSE/Σ(y − ȳ)²; NaN for
+	// a constant series (Σ(y − ȳ)² = 0).
 	R2 float64
 	// StdErrP, StdErrQ and StdErrM are the asymptotic standard errors of
 	// the non-linear least-squares estimates, RSE·√diag((JᵀJ)⁻¹) with J
@@ -167,27 +168,10 @@ func fitBassLS(ys []float64, scale float64, pred func(Bass) []float64) (BassFit,
 // of b fitted to ys with fitted values pred(b).
 func bassDiagnostics(b Bass, ys []float64, pred func(Bass) []float64) BassFit {
 	fit := BassFit{Bass: b, N: len(ys), StdErrP: math.NaN(), StdErrQ: math.NaN(), StdErrM: math.NaN()}
-	yhat := pred(b)
-	var mean float64
-	for _, y := range ys {
-		mean += y
-	}
-	mean /= float64(len(ys))
-	var sst float64
-	for i, y := range ys {
-		fit.SSE += (y - yhat[i]) * (y - yhat[i])
-		sst += (y - mean) * (y - mean)
-	}
-	fit.R2 = math.NaN()
-	if sst > 0 {
-		fit.R2 = 1 - fit.SSE/sst
-	}
-	dof := len(ys) - 3
-	if dof <= 0 {
-		fit.RSE = math.NaN()
+	fit.SSE, fit.RSE, fit.R2 = fitQuality(ys, pred(b))
+	if len(ys) <= 3 {
 		return fit
 	}
-	fit.RSE = math.Sqrt(fit.SSE / float64(dof))
 	// Jacobian by central differences with relative steps.
 	theta := []float64{b.P, b.Q, b.M}
 	jac := make([][]float64, 3)
@@ -233,6 +217,39 @@ func bassDiagnostics(b Bass, ys []float64, pred func(Bass) []float64) BassFit {
 	fit.StdErrQ = math.Sqrt(s2 * inv[4])
 	fit.StdErrM = math.Sqrt(s2 * inv[8])
 	return fit
+}
+
+// fitQuality returns the SSE of the fitted values yhat of ys, the RSE
+// with 3 parameters (NaN for 3 observations or fewer) and R² (NaN when ys
+// is constant). The sums are taken on ys divided by its largest size, so
+// that they overflow only where the result does.
+func fitQuality(ys, yhat []float64) (sse, rse, r2 float64) {
+	var scale float64
+	for _, y := range ys {
+		scale = max(scale, math.Abs(y))
+	}
+	if scale == 0 || math.IsInf(scale, 0) {
+		scale = 1
+	}
+	var mean float64
+	for _, y := range ys {
+		mean += y / scale
+	}
+	mean /= float64(len(ys))
+	var e2, t2 float64
+	for i, y := range ys {
+		e, d := y/scale-yhat[i]/scale, y/scale-mean
+		e2 += e * e
+		t2 += d * d
+	}
+	sse, rse, r2 = e2*scale*scale, math.NaN(), math.NaN()
+	if t2 > 0 {
+		r2 = 1 - e2/t2
+	}
+	if dof := len(ys) - 3; dof > 0 {
+		rse = math.Sqrt(e2/float64(dof)) * scale
+	}
+	return sse, rse, r2
 }
 
 // invert3 inverts a symmetric positive-definite 3×3 matrix (row-major) by
@@ -336,24 +353,14 @@ func FitBassOLS(sales []float64) (BassFit, error) {
 	bass := Bass{P: a / m, Q: -c * m, M: m * scale}
 	fit := bassDiagnostics(bass, sales, func(b Bass) []float64 { return b.DiscreteSales(len(sales)) })
 	// One-step fitted values of the regression, not the recursion.
-	fit.SSE, fit.R2 = 0, math.NaN()
+	yhat := make([]float64, len(sales))
 	cum = 0
-	var mean, sst float64
-	for _, y := range sales {
-		mean += y
-	}
-	mean /= float64(len(sales))
-	for _, y := range sales {
+	for i, y := range sales {
 		n := cum / scale
-		yhat := (a + b*n + c*n*n) * scale
-		fit.SSE += (y - yhat) * (y - yhat)
-		sst += (y - mean) * (y - mean)
+		yhat[i] = (a + b*n + c*n*n) * scale
 		cum += y
 	}
-	if sst > 0 {
-		fit.R2 = 1 - fit.SSE/sst
-	}
-	fit.RSE = math.Sqrt(fit.SSE / float64(len(sales)-3))
+	fit.SSE, fit.RSE, fit.R2 = fitQuality(sales, yhat)
 	fit.StdErrP, fit.StdErrQ, fit.StdErrM = math.NaN(), math.NaN(), math.NaN()
 	return fit, nil
 }

@@ -183,3 +183,35 @@ func TestFitBassSalesErrors(t *testing.T) {
 	_, err := flywheel.FitBassOLS([]float64{5, 5, 5, 5, 5})
 	require.True(t, err == nil || errors.Is(err, flywheel.ErrNoFit), "%v", err)
 }
+
+// TestBassFitHugeSeries: a series near the float64 limit gets a finite
+// RSE and R² (its squares were summed in its own units and overflowed to
+// +Inf and NaN); a constant one's R² is NaN, as BassFit.R2 says.
+func TestBassFitHugeSeries(t *testing.T) {
+	series := []float64{1e300, 3e300, 6e300, 8e300, 6e300, 3e300, 1.5e300}
+	for name, fit := range map[string]func([]float64) (flywheel.BassFit, error){"FitBassSales": flywheel.FitBassSales, "FitBassOLS": flywheel.FitBassOLS} {
+		f, err := fit(series)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		small, err := fit(scaled(series, 1e-300))
+		if err != nil {
+			t.Fatalf("%s of the series / 1e300: %v", name, err)
+		}
+		if math.IsInf(f.RSE, 0) || math.IsNaN(f.RSE) || math.Abs(f.RSE/1e300-small.RSE) > 1e-6*small.RSE || math.Abs(f.R2-small.R2) > 1e-9 {
+			t.Errorf("%s: RSE %v, R² %v; the series / 1e300 gives %v, %v", name, f.RSE, f.R2, small.RSE, small.R2)
+		}
+	}
+	f, err := flywheel.FitBassSales([]float64{5, 5, 5, 5, 5})
+	if err != nil || !math.IsNaN(f.R2) {
+		t.Errorf("constant series: R² %v, %v; want NaN", f.R2, err)
+	}
+}
+
+func scaled(xs []float64, k float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = x * k
+	}
+	return out
+}

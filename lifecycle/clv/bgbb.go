@@ -231,8 +231,11 @@ func (m BGBB) ProbabilityAlive(c DiscreteCustomer) (float64, error) {
 //	1/L · B(α+x+1, β+n−x)/B(α,β) · Σ_{j=1}^{n*} B(γ, δ+n+j)/B(γ,δ),
 //
 // where the sum has the closed form δ/(γ−1) · Γ(γ+δ)/Γ(1+δ) ·
-// [Γ(1+δ+n)/Γ(γ+δ+n) − Γ(1+δ+n+n*)/Γ(γ+δ+n+n*)], used for long
-// horizons away from γ = 1 (the sum is used otherwise).
+// [Γ(1+δ+n)/Γ(γ+δ+n) − Γ(1+δ+n+n*)/Γ(γ+δ+n+n*)], used for horizons
+// past 1,000 opportunities away from γ = 1; within 1e-3 of γ = 1 the
+// sum is added up to 1,000,000 opportunities, and past that the closed
+// form's limit from a second-order expansion in γ−1 is used (at γ = 1
+// the sum is δ [ψ(1+δ+n+n*) − ψ(1+δ+n)]).
 func (m BGBB) ConditionalExpectedPurchases(periods int, c DiscreteCustomer) (float64, error) {
 	if err := m.Validate(); err != nil {
 		return 0, err
@@ -257,13 +260,28 @@ func (m BGBB) ConditionalExpectedPurchases(periods int, c DiscreteCustomer) (flo
 // of the opportunities n+1..n+k at which a customer is alive (unconditionally).
 func (m BGBB) survivalSum(n float64, k int) float64 {
 	g, d := m.Gamma, m.Delta
-	if k > 1000 && math.Abs(g-1) > 1e-3 {
+	lg := func(x float64) float64 { v, _ := math.Lgamma(x); return v }
+	switch eps := g - 1; {
+	case k > 1000 && math.Abs(eps) > 1e-3:
 		// Closed form in log-gamma differences.
-		lg := func(x float64) float64 { v, _ := math.Lgamma(x); return v }
-		c := d / (g - 1) * math.Exp(lg(g+d)-lg(1+d))
+		c := d / eps * math.Exp(lg(g+d)-lg(1+d))
 		t1 := math.Exp(lg(1+d+n) - lg(g+d+n))
 		t2 := math.Exp(lg(1+d+n+float64(k)) - lg(g+d+n+float64(k)))
 		return c * (t1 - t2)
+	case k > 1_000_000:
+		// The same near γ = 1, where it is 0/0 (and the sum below would
+		// take k steps): with x = 1+δ+n and
+		// L(x) = ln Γ(x+ε) − ln Γ(x) = ε ψ(x) + ε²/2 ψ'(x) + O(ε³),
+		// t1 − t2 = e^−L(x1) (1 − e^−(L(x2)−L(x1))), and the division
+		// by ε is done analytically: D = (L(x2) − L(x1))/ε.
+		x1, x2 := 1+d+n, 1+d+n+float64(k)
+		D := numeric.Digamma(x2) - numeric.Digamma(x1) + eps/2*(numeric.Trigamma(x2)-numeric.Trigamma(x1))
+		l1 := eps*numeric.Digamma(x1) + eps*eps/2*numeric.Trigamma(x1)
+		ratio := D // (1 − e^−εD)/ε, whose limit at ε = 0 is D
+		if eps != 0 {
+			ratio = -math.Expm1(-eps*D) / eps
+		}
+		return d * math.Exp(lg(g+d)-lg(1+d)-l1) * ratio
 	}
 	// S_j = B(γ, δ+j)/B(γ, δ) obeys S_j = S_{j−1}·(δ+j−1)/(γ+δ+j−1).
 	s := math.Exp(numeric.LogBeta(g, d+n) - numeric.LogBeta(g, d))

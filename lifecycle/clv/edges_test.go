@@ -5,6 +5,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/clmkit/clm/internal/numeric"
 )
 
 // TestGammaGammaBoundary: two repeat buyers whose mean spends (10 and 20)
@@ -85,5 +87,73 @@ func degenerateRows() []Customer {
 func TestParetoNBDDegenerate(t *testing.T) {
 	if m, _, err := FitParetoNBD(degenerateRows(), nil); !errors.Is(err, ErrNoConvergence) {
 		t.Fatalf("FitParetoNBD(degenerate rows) = %+v, %v; want an error wrapping ErrNoConvergence", m, err)
+	}
+}
+
+// TestBGBBLongHorizonNearGammaOne: within 1e-3 of γ = 1 the expected
+// purchases at horizons past a million opportunities come from the closed
+// form's limit (they took one step per opportunity: math.MaxInt steps);
+// they match the step-by-step sum and are finite at any horizon.
+func TestBGBBLongHorizonNearGammaOne(t *testing.T) {
+	for _, g := range []float64{1, 1 + 1e-9, 1 - 5e-7, 1 - 1e-4, 1 + 9e-4} {
+		m := BGBB{Alpha: 1.2, Beta: 0.75, Gamma: g, Delta: 2.78}
+		for _, n := range []float64{0, 7} {
+			const k = 1_000_001
+			s := math.Exp(numeric.LogBeta(g, m.Delta+n) - numeric.LogBeta(g, m.Delta))
+			var want float64
+			for j := 1; j <= k; j++ {
+				s *= (m.Delta + n + float64(j) - 1) / (g + m.Delta + n + float64(j) - 1)
+				want += s
+			}
+			if got := m.survivalSum(n, k); math.Abs(got-want) > 1e-8*want {
+				t.Errorf("γ = %v, n = %v: survivalSum(%d) = %v; the sum is %v", g, n, k, got, want)
+			}
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			v, err := m.ExpectedPurchases(math.MaxInt)
+			c, err2 := m.ConditionalExpectedPurchases(math.MaxInt, DiscreteCustomer{Frequency: 3, Recency: 5, Periods: 6})
+			if err != nil || err2 != nil || math.IsNaN(v+c) || math.IsInf(v+c, 0) || v <= 0 || c <= 0 {
+				t.Errorf("γ = %v at math.MaxInt: %v, %v; %v, %v", g, v, err, c, err2)
+			}
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("γ = %v: ExpectedPurchases(math.MaxInt) did not return in 10 s", g)
+		}
+	}
+}
+
+// TestValueBounds: horizons past their documented bounds are errors
+// wrapping ErrInvalidInput (they allocated or looped without end), and a
+// huge mean spend gives a finite conditional spend (it overflowed to +Inf
+// with no error).
+func TestValueBounds(t *testing.T) {
+	if _, err := (SBG{Alpha: 0.7, Beta: 1.2}).Survival(MaxSurvival + 1); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("Survival(MaxSurvival+1): %v; want ErrInvalidInput", err)
+	}
+	if s, err := (SBG{Alpha: 0.7, Beta: 1.2}).Survival(3); err != nil || len(s) != 4 {
+		t.Errorf("Survival(3) = %v, %v", s, err)
+	}
+	pm := BGNBD{0.2426, 4.4135, 0.7929, 2.4258}
+	sm := GammaGamma{P: 6.25, Q: 3.74, V: 15.44}
+	c := Customer{Frequency: 2, Recency: 30, T: 39, MonetaryValue: 40}
+	if _, err := LifetimeValue(pm, sm, c, ValueOptions{Months: MaxMonths + 1}); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("LifetimeValue with Months MaxMonths+1: %v; want ErrInvalidInput", err)
+	}
+	if v, err := LifetimeValue(pm, sm, c, ValueOptions{Months: MaxMonths, MonthlyDiscountRate: 0.01}); err != nil || !(v > 0) || math.IsInf(v, 0) {
+		t.Errorf("LifetimeValue with Months MaxMonths: %v, %v", v, err)
+	}
+	for _, z := range []float64{1e308, math.MaxFloat64} {
+		v, err := sm.ConditionalExpectedSpend(Customer{Frequency: 10, MonetaryValue: z})
+		if err != nil || math.IsInf(v, 0) || math.IsNaN(v) || v > z || v < 0.9*z {
+			t.Errorf("ConditionalExpectedSpend(z̄ = %g) = %v, %v; want a finite value just under z̄", z, v, err)
+		}
+	}
+	pop, _ := sm.ExpectedSpend()
+	if v, err := sm.ConditionalExpectedSpend(Customer{Frequency: 2, MonetaryValue: 40}); err != nil || math.Abs(v-6.25*(15.44+2*40)/(6.25*2+3.74-1)) > 1e-12*v || v < pop {
+		t.Errorf("ConditionalExpectedSpend = %v, %v", v, err)
 	}
 }

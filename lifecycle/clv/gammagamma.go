@@ -810,8 +810,13 @@ func (m GammaGamma) ConditionalExpectedSpend(c Customer) (float64, error) {
 	if err := checkNonNegative(fmt.Sprintf("customer %q: MonetaryValue", c.ID), c.MonetaryValue); err != nil {
 		return 0, err
 	}
-	x := float64(c.Frequency)
-	return m.P * (m.V + x*c.MonetaryValue) / (m.P*x + m.Q - 1), nil
+	// As the weighted average w z̄ + (1−w) pop, w = p x/(p x + q − 1),
+	// which stays finite wherever z̄ is: p(v + x z̄) overflows first.
+	r := (m.Q - 1) / (m.P * float64(c.Frequency)) // (1−w)/w
+	if math.IsInf(r, 1) {
+		return pop, nil
+	}
+	return r/(1+r)*pop + 1/(1+r)*c.MonetaryValue, nil
 }
 
 // ExcludeZeroSpend returns the customers without the repeat buyers

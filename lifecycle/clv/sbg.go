@@ -134,14 +134,19 @@ func (m SBG) LogLikelihood(survivors []float64) (float64, error) {
 	return m.logLik(survivors), nil
 }
 
+// MaxSurvival bounds the periods of [SBG.Survival]: 10,000,000 (a slice
+// of 80 MB).
+const MaxSurvival = 10_000_000
+
 // Survival returns S(t) = B(α, β+t)/B(α, β), the share of a cohort still
 // active after t renewal opportunities (S(0) = 1), for t = 0..periods.
+// periods must be from 0 to [MaxSurvival]; errors wrap [ErrInvalidInput].
 func (m SBG) Survival(periods int) ([]float64, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	if periods < 0 {
-		return nil, invalidf("periods = %d, must be ≥ 0", periods)
+	if periods < 0 || periods > MaxSurvival {
+		return nil, invalidf("periods = %d, must be from 0 to %d", periods, MaxSurvival)
 	}
 	s := make([]float64, periods+1)
 	s[0] = 1

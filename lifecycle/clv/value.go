@@ -24,9 +24,13 @@ type SpendModel interface {
 // horizon of [LifetimeValue] into the models' time unit: 365.25/12.
 const DaysPerMonth = 365.25 / 12
 
+// MaxMonths bounds [ValueOptions].Months: 12,000 (a thousand years;
+// LifetimeValue evaluates the purchase model once a month).
+const MaxMonths = 12_000
+
 // ValueOptions configure [LifetimeValue].
 type ValueOptions struct {
-	// Months is the horizon in months; it must be > 0.
+	// Months is the horizon in months; it must be from 1 to [MaxMonths].
 	Months int
 	// MonthlyDiscountRate is the discount rate per month (e.g. 0.01 for
 	// 1%/month, about 12.7%/year); it must be ≥ 0.
@@ -53,8 +57,8 @@ func LifetimeValue(pm PurchaseModel, sm SpendModel, c Customer, opts ValueOption
 	if pm == nil || sm == nil {
 		return 0, invalidf("LifetimeValue: nil model")
 	}
-	if opts.Months <= 0 {
-		return 0, invalidf("ValueOptions.Months = %d, must be > 0", opts.Months)
+	if opts.Months <= 0 || opts.Months > MaxMonths {
+		return 0, invalidf("ValueOptions.Months = %d, must be from 1 to %d", opts.Months, MaxMonths)
 	}
 	if err := checkNonNegative("ValueOptions.MonthlyDiscountRate", opts.MonthlyDiscountRate); err != nil {
 		return 0, err
