@@ -57,9 +57,11 @@ type FitInfo struct {
 //
 // Every model is fitted on the logarithms of its (positive) parameters. The
 // Hessian H of the total negative log-likelihood with respect to θ = ln(x)
-// is taken at the optimum by central differences of the analytic (for
-// BG/BB and sBG: numerical) gradient, or analytically for Gamma-Gamma, and
-// inverted through its Cholesky factor: Var(θ) = H⁻¹. The delta method gives the natural-scale
+// is taken at the optimum by central differences of the analytic gradient
+// (BG/NBD, MBG/NBD, Pareto/NBD), by second differences of the
+// log-likelihood with step 1e-3 (BG/BB and sBG, whose gradients are
+// themselves numerical), or analytically (Gamma-Gamma), and inverted
+// through its Cholesky factor: Var(θ) = H⁻¹. The delta method gives the natural-scale
 // standard error SE(x) = x·SE(θ) (exact to first order; at a stationary
 // point it equals the square root of the diagonal of the inverse Hessian
 // taken in x directly). Low and High are the natural-scale interval
