@@ -2,7 +2,6 @@ package lifecycle
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -179,7 +178,8 @@ func (t exactTime) MarshalJSON() ([]byte, error) {
 	return append(b, '"'), nil
 }
 
-// UnmarshalJSON reads what MarshalJSON writes, or null (no change).
+// UnmarshalJSON reads what MarshalJSON writes, or null (no change): an
+// offset with seconds only where they are not zero, and under 24 hours.
 func (t *exactTime) UnmarshalJSON(data []byte) error {
 	var tt time.Time
 	err := tt.UnmarshalJSON(data) // RFC 3339, or null (no change)
@@ -191,9 +191,11 @@ func (t *exactTime) UnmarshalJSON(data []byte) error {
 	}
 	if n := len(data); n >= 2 && data[0] == '"' && data[n-1] == '"' {
 		if tt, err2 := time.Parse(layoutOffsetSeconds, string(data[1:n-1])); err2 == nil {
-			*t = exactTime(tt)
-			return nil
+			if _, off := tt.Zone(); off%60 != 0 && off > -24*3600 && off < 24*3600 {
+				*t = exactTime(tt)
+				return nil
+			}
 		}
 	}
-	return errors.Join(err, errors.New("lifecycle: Customer.UnmarshalJSON: want RFC 3339, or RFC 3339 with an offset with seconds (+hh:mm:ss)"))
+	return fmt.Errorf("lifecycle: Customer.UnmarshalJSON: time %s: want RFC 3339, or RFC 3339 with an offset with seconds (+hh:mm:ss, not a whole number of minutes, under 24 hours): %w", truncate(string(data)), err)
 }

@@ -26,12 +26,14 @@ const jsonField = "json"
 // or is 24 hours or more either way (no zone's is; a [time.FixedZone] can
 // be), cannot be written in RFC 3339, whose offsets have no seconds and
 // fewer than 24 hours, so it is written in UTC instead: the same instant,
-// never one shifted by the lost seconds. Every other time keeps its
-// offset, to the nanosecond.
+// never one shifted by the lost seconds. So is a time whose year in its
+// own zone is outside 0–9999, which RFC 3339 cannot write either (such as
+// 9999-12-31T23:30Z seen at +01:00, an instant Validate accepts). Every
+// other time keeps its offset, to the nanosecond.
 func (e Event) MarshalJSON() ([]byte, error) {
 	type plain Event // the same fields and tags, without this method
 	p := plain(e)
-	if _, off := e.Time.Zone(); off%60 != 0 || off <= -24*3600 || off >= 24*3600 {
+	if _, off := e.Time.Zone(); off%60 != 0 || off <= -24*3600 || off >= 24*3600 || e.Time.Year() < 0 || e.Time.Year() > 9999 {
 		p.Time = e.Time.UTC()
 	}
 	return json.Marshal(p)

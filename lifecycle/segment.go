@@ -138,7 +138,7 @@ func FromSegment(data []byte) ([]Event, error) {
 // is one call rather than an array or batch. A batch object's "batch"
 // must be named exactly so, once.
 func splitSegment(data []byte) (calls []json.RawMessage, single bool, err error) {
-	data = bytes.TrimSpace(data)
+	data = bytes.Trim(data, " \t\r\n") // JSON's white space only: \f or U+00A0 around a value is not JSON
 	bad := func(err error) error {
 		return invalid("json", string(data), "is not a Segment call, array of calls or batch: "+err.Error())
 	}
@@ -554,15 +554,12 @@ func segmentMoney(e *Event, props map[string]json.RawMessage) (string, error) {
 	} else {
 		return field, invalid("properties.currency", cur, "must be an ISO 4217 code of three letters")
 	}
-	digits := num
-	if strings.HasPrefix(num, "-") {
-		if e.Type != OrderRefunded {
-			return field, invalid(field, num, "must not be negative")
-		}
-		digits = num[1:]
-	}
+	digits, neg := strings.CutPrefix(num, "-")
 	amt, err := ParseMinor(digits, cur)
-	if err != nil {
+	switch {
+	case neg && e.Type != OrderRefunded && (err != nil || amt != 0): // −0 is 0
+		return field, invalid(field, num, "must not be negative")
+	case err != nil:
 		return field, invalid(field, num, err.Error())
 	}
 	e.Amount, e.Currency = amt, cur
