@@ -111,6 +111,9 @@ type ChangeLister interface {
 //     owner holds the lease at now; otherwise, or when c is before the
 //     stored cursor, it stores nothing and returns an error wrapping
 //     [ErrConflict]. An until at or before now gives the lease up.
+//   - An owner is any string the store can hold; the empty owner "" is
+//     an owner like any other (never "nobody"), or refused with an
+//     error. (Package lifecycle/feed never uses "".)
 //   - Both are atomic, safe for concurrent use (from other processes, for
 //     a networked store) and honour ctx.
 type CursorKeeper interface {

@@ -491,6 +491,9 @@ func listDue(ctx context.Context, s lifecycle.Store, p string) error {
 			return fmt.Errorf("ListDue still yields %q after its Due became Never", id)
 		}
 	}
+	if err := listDueApplied(ctx, s, d, p, t0); err != nil {
+		return err
+	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	for _, err := range d.ListDue(cctx, t0) {
@@ -500,6 +503,78 @@ func listDue(ctx context.Context, s lifecycle.Store, p string) error {
 		return nil
 	}
 	return errors.New("ListDue with a cancelled context yielded nothing; want the context's error")
+}
+
+// listDueApplied checks, for a store that is also an Applier, that the
+// due times Apply writes are listed as Put's are (the Tracker writes
+// through Apply only): customers created through Apply with one Due, then
+// moved through Apply to another, are listed by the Due they have now.
+func listDueApplied(ctx context.Context, s lifecycle.Store, d lifecycle.DueLister, p string, t0 time.Time) error {
+	a, ok := applierOf(s)
+	if !ok {
+		return nil
+	}
+	dues := map[string]time.Time{
+		p + "adue-zero":   {},
+		p + "adue-past":   t0.Add(-time.Hour),
+		p + "adue-now":    t0,
+		p + "adue-later":  t0.Add(time.Nanosecond),
+		p + "adue-never":  lifecycle.Never,
+		p + "adue-offset": t0.Add(-time.Minute).In(time.FixedZone("X", -5*3600)),
+	}
+	want := map[string]bool{p + "adue-zero": true, p + "adue-past": true, p + "adue-now": true, p + "adue-offset": true}
+	setDue := func(due time.Time, id string, n int) func(c *lifecycle.Customer, _ []bool) (bool, error) {
+		return func(c *lifecycle.Customer, _ []bool) (bool, error) {
+			if c.Version == 0 {
+				sample(id, 0).CopyTo(c)
+				c.Version = 0
+			}
+			c.Due = due
+			c.Version++
+			c.Facts.Tallies[0].Count = int64(n)
+			return true, nil
+		}
+	}
+	check := func(phase string, want map[string]bool) error {
+		listed := map[string]bool{}
+		for id, err := range d.ListDue(ctx, t0) {
+			if err != nil {
+				return fmt.Errorf("ListDue(%v) yielded %v", t0, err)
+			}
+			listed[id] = true
+		}
+		for id := range dues {
+			if listed[id] != want[id] {
+				return fmt.Errorf("ListDue(%v) %s: customer %q listed = %v; want %v (Apply must keep the due times ListDue reads, as Put does)", t0, phase, id, listed[id], want[id])
+			}
+		}
+		return nil
+	}
+	// Created through Apply with the opposite of what they will have.
+	inverse := map[string]bool{}
+	for id := range dues {
+		first := lifecycle.Never
+		if !want[id] {
+			first = t0.Add(-2 * time.Hour)
+		}
+		inverse[id] = !want[id]
+		if err := applyRetry(ctx, a, id, []string{"d1"}, setDue(first, id, 1)); err != nil {
+			return fmt.Errorf("Apply(%q, Due %v) = %v", id, first, err)
+		}
+	}
+	if err := check("after Apply created the customers", inverse); err != nil {
+		return err
+	}
+	for id, due := range dues {
+		if err := applyRetry(ctx, a, id, []string{"d2"}, setDue(due, id, 2)); err != nil {
+			return fmt.Errorf("Apply(%q, Due %v) = %v", id, due, err)
+		}
+		got, err := s.Get(ctx, id)
+		if err != nil || !got.Due.Equal(due) {
+			return fmt.Errorf("Get(%q) after Apply set Due %v = %v, %v", id, due, got, err)
+		}
+	}
+	return check("after Apply moved their due times", want)
 }
 
 // raceExclusiveWriters and raceEach set how many goroutines of each kind

@@ -2,7 +2,9 @@ package storetest_test
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 type brokenFeed struct {
 	*store.Memory
 	mode string
+	last *sync.Map // name → the owner the last granted claim went to (mode advance-expired)
 }
 
 func (b brokenFeed) Changes(ctx context.Context, after lifecycle.Cursor, limit int) ([]lifecycle.Change, error) {
@@ -60,10 +63,23 @@ func (b brokenFeed) ClaimCursor(ctx context.Context, name, owner string, now, un
 		c, _, err := b.Memory.ClaimCursor(ctx, name, owner, now, until)
 		return c, true, err
 	}
-	return b.Memory.ClaimCursor(ctx, name, owner, now, until)
+	c, held, err := b.Memory.ClaimCursor(ctx, name, owner, now, until)
+	if held && b.last != nil {
+		b.last.Store(name, owner)
+	}
+	return c, held, err
 }
 
 func (b brokenFeed) AdvanceCursor(ctx context.Context, name, owner string, c lifecycle.Cursor, now, until time.Time) error {
+	if b.mode == "advance-expired" { // an owner whose lease ended still advances while nobody else claimed
+		err := b.Memory.AdvanceCursor(ctx, name, owner, c, now, until)
+		if last, ok := b.last.Load(name); err != nil && ok && last == owner {
+			if _, held, cerr := b.Memory.ClaimCursor(ctx, name, owner, now, now.Add(time.Hour)); cerr == nil && held {
+				return b.Memory.AdvanceCursor(ctx, name, owner, c, now, until)
+			}
+		}
+		return err
+	}
 	if b.mode == "backwards" { // moves back when asked: gives up and re-claims
 		err := b.Memory.AdvanceCursor(ctx, name, owner, c, now, until)
 		if err != nil && strings.Contains(err.Error(), "before the stored") {
@@ -75,9 +91,9 @@ func (b brokenFeed) AdvanceCursor(ctx context.Context, name, owner string, c lif
 }
 
 func TestBrokenFeeds(t *testing.T) {
-	for _, mode := range []string{"inclusive", "drops", "seq-from-0", "wrong-transition", "over-limit", "steal", "backwards"} {
+	for _, mode := range []string{"inclusive", "drops", "seq-from-0", "wrong-transition", "over-limit", "steal", "backwards", "advance-expired"} {
 		t.Run(mode, func(t *testing.T) {
-			err := storetest.TestStore(brokenFeed{store.NewMemory(), mode})
+			err := storetest.TestStore(brokenFeed{store.NewMemory(), mode, new(sync.Map)})
 			if err == nil {
 				t.Fatalf("TestStore passed a store whose feed breaks a rule (%s)", mode)
 			}
@@ -86,5 +102,24 @@ func TestBrokenFeeds(t *testing.T) {
 			}
 			t.Log(err)
 		})
+	}
+}
+
+// refusesEmptyOwner is a sound store that refuses the owner "" (as
+// lifecycle.CursorKeeper allows) instead of holding leases for it.
+type refusesEmptyOwner struct{ *store.Memory }
+
+func (r refusesEmptyOwner) ClaimCursor(ctx context.Context, name, owner string, now, until time.Time) (lifecycle.Cursor, bool, error) {
+	if owner == "" {
+		return 0, false, errors.New("cursor owner is empty")
+	}
+	return r.Memory.ClaimCursor(ctx, name, owner, now, until)
+}
+
+// TestEmptyOwnerRefusedPasses: refusing the owner "" with an error passes
+// the suite; only taking "" for nobody fails it.
+func TestEmptyOwnerRefusedPasses(t *testing.T) {
+	if err := storetest.TestStore(refusesEmptyOwner{store.NewMemory()}); err != nil {
+		t.Fatalf("a store refusing the owner \"\" failed the suite: %v", err)
 	}
 }

@@ -20,13 +20,14 @@ import (
 // a map; mode makes it break one rule, so that each rule's check can be
 // shown to fail a store that breaks it.
 type mapStore struct {
-	mu   sync.Mutex
-	m    map[string]*lifecycle.Customer
-	mode string
+	mu     sync.Mutex
+	m      map[string]*lifecycle.Customer
+	putDue map[string]time.Time // mode due-put-only: the due index, which only Put writes
+	mode   string
 }
 
 func newMapStore(mode string) *mapStore {
-	return &mapStore{m: map[string]*lifecycle.Customer{}, mode: mode}
+	return &mapStore{m: map[string]*lifecycle.Customer{}, putDue: map[string]time.Time{}, mode: mode}
 }
 
 func (s *mapStore) Get(ctx context.Context, id string) (*lifecycle.Customer, error) {
@@ -142,6 +143,7 @@ func (s *mapStore) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) 
 		return &store.ConflictError{ID: c.ID, Want: prev, Have: have}
 	}
 	s.m[c.ID] = s.keep(c)
+	s.putDue[c.ID] = c.Due
 	return nil
 }
 
@@ -259,9 +261,16 @@ func (s *mapStore) ListDue(ctx context.Context, now time.Time) iter.Seq2[string,
 		s.mu.Lock()
 		var ids []string
 		for id, c := range s.m {
-			due := c.Due.IsZero() || !c.Due.After(now)
+			d := c.Due
+			if s.mode == "due-put-only" {
+				var ok bool
+				if d, ok = s.putDue[id]; !ok {
+					d = lifecycle.Never // never indexed
+				}
+			}
+			due := d.IsZero() || !d.After(now)
 			if s.mode == "due-strict" {
-				due = c.Due.IsZero() || c.Due.Before(now)
+				due = d.IsZero() || d.Before(now)
 			}
 			if due {
 				ids = append(ids, id)
@@ -302,6 +311,7 @@ func TestBrokenRulesFail(t *testing.T) {
 		"forgets-event":        "ApplyNew",
 		"drops-history":        "ApplyExisting",
 		"due-strict":           "ListDue",
+		"due-put-only":         "ListDue",
 		"times-utc":            "PutNewGet",
 		"times-ms":             "PutNewGet",
 		"panics-in-goroutines": "ConcurrentIncrements",

@@ -11,7 +11,12 @@
 // rules on one store (using customer IDs under a unique prefix) and returns
 // every failure joined, for use outside the testing package. Rules for the
 // optional capabilities ([lifecycle.Loader], [lifecycle.Applier],
-// [lifecycle.DueLister]) pass trivially for stores without them. A store
+// [lifecycle.DueLister], [lifecycle.ChangeLister] and
+// [lifecycle.CursorKeeper]: LoadMatchesGet, the Apply rules, ListDue,
+// ChangesListed, ChangesConcurrent and CursorLease) pass trivially for
+// stores without them. ListDue, for a store that is also an Applier,
+// checks the due times Apply writes too (the Tracker writes through
+// Apply only). A store
 // without [lifecycle.Applier] is written by the Tracker's fallback (load,
 // fold, compare-and-swap Put of the whole customer, Seen and History
 // included), which costs more per event the more events a customer has;
