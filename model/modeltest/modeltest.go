@@ -55,7 +55,9 @@
 // the time and the facts (in the compact form of [FormatFacts]) that break
 // it, and wraps [lifecycle.ErrInvalidModel]. The suite finds violations by
 // searching, so passing it is evidence, not proof: raise [Walks] and
-// [Steps] to search harder.
+// [Steps] to search harder. A rule still running after [RuleTimeout] (a
+// call that never returns, such as a loop bounded by a count of MaxInt64)
+// fails, naming the call and its facts, instead of hanging the test.
 package modeltest
 
 import (
@@ -68,6 +70,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -293,7 +296,19 @@ func runRule(r Rule, m lifecycle.Model, cfg *config) (errs []error, notes []stri
 		}
 	}
 	s.graph = safeGraph(m)
-	errs = r.check(s)
+	done := make(chan []error, 1)
+	go func() { done <- r.check(s) }()
+	timer := time.NewTimer(RuleTimeout)
+	defer timer.Stop()
+	select {
+	case errs = <-done:
+	case <-timer.C:
+		what := "a model call has not returned"
+		if p := s.cur.Load(); p != nil {
+			what = fmt.Sprintf("%s has not returned for facts %s at now=%s", p.what, FormatFacts(p.f), ts(p.now))
+		}
+		return []error{s.errorf("did not finish within RuleTimeout (%v): %s (a loop bounded by a count? NoPanic gives counts of MaxInt64)", RuleTimeout, what)}, nil
+	}
 	if s.dropped > 0 {
 		errs = append(errs, s.errorf("%d more failures not shown (see MaxReports)", s.dropped))
 	}
@@ -329,6 +344,13 @@ func safeGraph(m lifecycle.Model) (g *stage.Graph) {
 	return m.Stages()
 }
 
+// RuleTimeout bounds how long one rule may run on a model. A rule still
+// running then fails with an error naming the call that has not returned
+// (Stage or NextChange, its facts and its time); that call's goroutine is
+// left running, so a model that never returns keeps a core busy until the
+// test binary exits.
+var RuleTimeout = 60 * time.Second
+
 // suite is the state of one rule's run.
 type suite struct {
 	m       lifecycle.Model
@@ -338,6 +360,15 @@ type suite struct {
 	errs    []error
 	dropped int
 	notes   []string // what Run logs: findings that are not failures
+	cur     atomic.Pointer[pending]
+}
+
+// pending is the model call a rule is making, for the report of a rule
+// that times out.
+type pending struct {
+	what string // "Stage" or "NextChange"
+	f    *lifecycle.Facts
+	now  time.Time
 }
 
 func (s *suite) name() (n string) {
@@ -373,6 +404,7 @@ func (s *suite) call(f *lifecycle.Facts, now time.Time) (id stage.ID, panicked a
 			}
 		}
 	}()
+	s.cur.Store(&pending{"Stage", f, now})
 	return s.m.Stage(f, now), nil
 }
 
@@ -743,6 +775,7 @@ func (s *suite) nextChange(sch lifecycle.Scheduler, f *lifecycle.Facts, now time
 			}
 		}
 	}()
+	s.cur.Store(&pending{"NextChange", f, now})
 	return sch.NextChange(f, now), nil
 }
 

@@ -203,3 +203,26 @@ func TestNextChangeSkipsPlainModels(t *testing.T) {
 	}
 	modeltest.Run(t, plain, modeltest.Walks(20))
 }
+
+// TestRuleTimeout: a model whose Stage loops up to a count (NoPanic gives
+// counts of MaxInt64) fails its rule after RuleTimeout, naming the call
+// and its facts, instead of hanging the suite.
+func TestRuleTimeout(t *testing.T) {
+	defer func(d time.Duration) { modeltest.RuleTimeout = d }(modeltest.RuleTimeout)
+	modeltest.RuleTimeout = time.Second
+	var stop atomic.Bool // lets the looping call return once the test is done
+	defer stop.Store(true)
+	m := &broken{name: "loops", graph: sc.Stages(), stage: func(f *lifecycle.Facts, now time.Time) stage.ID {
+		for i := int64(0); i < f.Count(lifecycle.OrderCompleted) && !stop.Load(); i++ {
+		}
+		return sc.Stage(f, now)
+	}}
+	start := time.Now()
+	err := modeltest.TestModel(m)
+	if err == nil || !errors.Is(err, lifecycle.ErrInvalidModel) || !strings.Contains(err.Error(), "RuleTimeout") || !strings.Contains(err.Error(), "Stage has not returned for facts") {
+		t.Fatalf("TestModel of a model that loops = %v; want a RuleTimeout failure naming the call", err)
+	}
+	if d := time.Since(start); d > time.Minute {
+		t.Errorf("TestModel took %v", d)
+	}
+}
