@@ -17,7 +17,10 @@
 //     custom event types, more refunds than orders) or random ones.
 //     Total and NoPanic also classify every state of the Graph rule's
 //     random histories, so whatever the suite meets is reported.
-//   - Deterministic: a deep copy of the facts gets the same answer.
+//   - Deterministic: a deep copy of the facts gets the same answer, and so
+//     do the same facts in one *Facts that held other facts when it was
+//     last classified at the same now (a Tracker reuses its working copy:
+//     a model must answer from the facts, not their address).
 //   - Pure: Stage never modifies the facts (compared with a deep copy).
 //   - Stable: classifying the same facts at the same time again gives the
 //     same answer.
@@ -235,7 +238,7 @@ func Rules() []Rule {
 		{"Declared", "Name is not empty and Stages declares at least one stage", checkDeclared, nil},
 		{"Total", "every facts value at every time maps to a declared stage", checkTotal, nil},
 		{"NoPanic", "Stage never panics, on zero, extreme or random facts", checkNoPanic, nil},
-		{"Deterministic", "a deep copy of the facts gets the same answer", checkDeterministic, nil},
+		{"Deterministic", "a deep copy of the facts gets the same answer, and so do the facts in memory that held other facts", checkDeterministic, nil},
 		{"Pure", "Stage never modifies the facts", checkPure, nil},
 		{"Stable", "classifying again at the same time gives the same answer", checkStable, nil},
 		{"Graph", "every change of stage along a random history is a declared edge", checkGraph, nil},
@@ -486,6 +489,12 @@ func checkNoPanic(s *suite) []error {
 }
 
 func checkDeterministic(s *suite) []error {
+	// reused is one Facts value whose memory holds each sample in turn, as
+	// a Tracker reuses its working copy: a model must answer from the
+	// facts' contents, never from their address (a cache keyed by the
+	// pointer and now answers for the facts it saw before).
+	reused := new(lifecycle.Facts)
+	var prev *lifecycle.Facts
 	s.each(func(x sample) {
 		a, pa := s.call(clone(x.f), x.now)
 		b, pb := s.call(clone(x.f), x.now)
@@ -494,8 +503,39 @@ func checkDeterministic(s *suite) []error {
 				return fmt.Sprintf("two deep copies of the same facts got %q and %q for %s at now=%s: facts %s", a, b, x.what, ts(x.now), FormatFacts(x.f))
 			})
 		}
+		if prev != nil && pa == nil {
+			copyInto(reused, prev)
+			s.call(reused, x.now) // the previous sample's facts, at this now, in the same memory
+			copyInto(reused, x.f)
+			if c, pc := s.call(reused, x.now); pc == nil && c != a {
+				s.fail(func() string {
+					return fmt.Sprintf("got %q for facts in memory that held other facts when last classified at the same now (one *Facts reused, as a Tracker reuses it), where a fresh copy got %q: answer from the facts, not their address; for %s at now=%s: facts %s; the facts before: %s",
+						c, a, x.what, ts(x.now), FormatFacts(x.f), FormatFacts(prev))
+				})
+			}
+		}
+		prev = x.f
 	})
 	return s.errs
+}
+
+// copyInto makes dst a deep copy of src in dst's memory (its slices'
+// arrays reused), keeping dst's address.
+func copyInto(dst, src *lifecycle.Facts) {
+	t, m, r := dst.Tallies[:0], dst.Sums[:0], dst.Referrals[:0]
+	*dst = *src
+	dst.Tallies = append(t, src.Tallies...)
+	dst.Sums = append(m, src.Sums...)
+	dst.Referrals = append(r, src.Referrals...)
+	if src.Tallies == nil {
+		dst.Tallies = nil
+	}
+	if src.Sums == nil {
+		dst.Sums = nil
+	}
+	if src.Referrals == nil {
+		dst.Referrals = nil
+	}
 }
 
 func checkPure(s *suite) []error {

@@ -226,3 +226,27 @@ func TestRuleTimeout(t *testing.T) {
 		t.Errorf("TestModel took %v", d)
 	}
 }
+
+// TestDeterministicCatchesAddressCache: a model that caches its answers
+// by the facts' address and now answers for facts a reused *Facts held
+// before; Deterministic reports it.
+func TestDeterministicCatchesAddressCache(t *testing.T) {
+	type key struct {
+		f   *lifecycle.Facts
+		now time.Time
+	}
+	cache := map[key]stage.ID{}
+	m := &broken{name: "cached", graph: sc.Stages(), stage: func(f *lifecycle.Facts, now time.Time) stage.ID {
+		k := key{f, now}
+		if id, ok := cache[k]; ok {
+			return id
+		}
+		id := sc.Stage(f, now)
+		cache[k] = id
+		return id
+	}}
+	err := modeltest.TestModel(m)
+	if err == nil || !strings.Contains(err.Error(), "rule Deterministic") || !strings.Contains(err.Error(), "not their address") {
+		t.Fatalf("TestModel of a model caching by address = %v; want a Deterministic failure", err)
+	}
+}
