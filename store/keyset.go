@@ -63,7 +63,7 @@ var keySecret = [rounds]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64(), rand
 // keySet is a set of event keys (see the file comment). Its zero value is
 // the empty set.
 type keySet struct {
-	tab   []byte // slots tags (2 bytes, little-endian), slots rests, then one count a bucket when there are several
+	tab   []byte // slots tags (2 bytes, little-endian), then slots rests; with several buckets, a bucket's first tag slot holds its count
 	n     uint32 // keys held
 	shift uint8  // log2 of the number of buckets
 }
