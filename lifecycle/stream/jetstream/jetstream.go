@@ -155,15 +155,55 @@ func (cfg Config) withDefaults() (Config, error) {
 // subject is partition p's subject under prefix.
 func subject(prefix string, p int) string { return prefix + "." + strconv.Itoa(p) }
 
+// partitionsKey is the stream metadata key under which Setup records the
+// number of partitions.
+const partitionsKey = "clm.partitions"
+
+// checkPartitions refuses a Config whose Partitions is not the number the
+// stream was set up with: a consumer told fewer would never read the
+// others, and a producer told another number would send customers to
+// other partitions. It reads the number Setup recorded in the stream's
+// metadata; for a stream set up before that, it looks for the durable
+// consumer of one partition more than cfg has. A stream that does not
+// exist passes.
+func checkPartitions(ctx context.Context, js jetstream.JetStream, cfg Config) error {
+	st, err := js.Stream(ctx, cfg.Stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("jetstream: stream %q: %w", cfg.Stream, err)
+	}
+	want := strconv.Itoa(cfg.Partitions)
+	if n, ok := st.CachedInfo().Config.Metadata[partitionsKey]; ok {
+		if n != want {
+			return fmt.Errorf("jetstream: Config.Partitions %d: stream %q was set up with %s partitions (its metadata %s); every consumer and producer of a stream must use its number: %w", cfg.Partitions, cfg.Stream, n, partitionsKey, ErrConfig)
+		}
+		return nil
+	}
+	extra := cfg.Durable + "-" + want
+	if _, err := js.Consumer(ctx, cfg.Stream, extra); err == nil {
+		return fmt.Errorf("jetstream: Config.Partitions %d: stream %q has a consumer %q for a partition beyond that: every consumer and producer of a stream must use its number of partitions: %w", cfg.Partitions, cfg.Stream, extra, ErrConfig)
+	}
+	return nil
+}
+
 // Setup creates or updates the stream of events, the dead-letter stream
-// and every partition's durable consumer.
+// and every partition's durable consumer. It records the number of
+// partitions in the stream's metadata ("clm.partitions"), and refuses,
+// with an error wrapping [ErrConfig], to set up an existing stream with
+// another number: the customers' partitions would change, and messages
+// in the partitions left out would never be read.
 func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return err
 	}
+	if err := checkPartitions(ctx, js, cfg); err != nil {
+		return err
+	}
 	for _, s := range []jetstream.StreamConfig{
-		{Name: cfg.Stream, Subjects: []string{cfg.Subject + ".*"}, Storage: jetstream.FileStorage, Replicas: cfg.Replicas},
+		{Name: cfg.Stream, Subjects: []string{cfg.Subject + ".*"}, Storage: jetstream.FileStorage, Replicas: cfg.Replicas,
+			Metadata: map[string]string{partitionsKey: strconv.Itoa(cfg.Partitions)}},
 		{Name: cfg.DeadLetterStream, Subjects: []string{cfg.DeadLetterSubject + ".*"}, Storage: jetstream.FileStorage, Replicas: cfg.Replicas},
 	} {
 		if _, err := js.CreateOrUpdateStream(ctx, s); err != nil {
@@ -226,7 +266,9 @@ func (c *Consumer) Stats() stream.Stats { return c.p.Stats() }
 // batches in flight (negatively acknowledged, so that the next pinned
 // process gets them at once) and unpins the partitions it was reading. It
 // returns nil when ctx ended it, and an error when a partition's
-// consumer cannot be found or Run is called twice.
+// consumer cannot be found, when the stream was set up with another
+// number of partitions than Config.Partitions (wrapping [ErrConfig]: the
+// partitions beyond it would never be read), or when Run is called twice.
 func (c *Consumer) Run(ctx context.Context) error {
 	c.ranMu.Lock()
 	if c.ran {
@@ -235,6 +277,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	c.ran = true
 	c.ranMu.Unlock()
+	if err := checkPartitions(ctx, c.js, c.cfg); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 	cons := make([]jetstream.Consumer, c.cfg.Partitions)
 	for p := range cons {
 		name := c.cfg.Durable + "-" + strconv.Itoa(p)

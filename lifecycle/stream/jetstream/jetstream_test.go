@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -391,5 +392,58 @@ func TestConfig(t *testing.T) {
 	}
 	if err := c.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "Setup") {
 		t.Errorf("Run without the stream = %v; want an error saying to run Setup", err)
+	}
+}
+
+// TestPartitionsMismatch: a consumer or a Setup with another number of
+// partitions than the stream was set up with is refused (a consumer told
+// fewer never read the others, and said nothing), as is one with fewer
+// than a stream set up before the number was recorded has consumers for.
+func TestPartitionsMismatch(t *testing.T) {
+	url := newServer(t)
+	_, jsc := conn(t, url)
+	ctx := context.Background()
+	tr := lifecycle.NewTracker(streamtest.Model(), store.NewMemory())
+	for _, n := range []int{partitions - 1, partitions + 1} {
+		cfg := config(nil)
+		cfg.Partitions = n
+		if err := js.Setup(ctx, jsc, cfg); !errors.Is(err, js.ErrConfig) || !strings.Contains(err.Error(), "set up with") {
+			t.Errorf("Setup with %d partitions of a stream of %d = %v; want ErrConfig", n, partitions, err)
+		}
+		c, err := js.NewConsumer(jsc, tr, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = c.Run(rctx)
+		cancel()
+		if !errors.Is(err, js.ErrConfig) {
+			t.Errorf("Run with %d partitions of a stream of %d = %v; want ErrConfig", n, partitions, err)
+		}
+	}
+	if err := js.Setup(ctx, jsc, config(nil)); err != nil {
+		t.Errorf("Setup again with the stream's number: %v", err)
+	}
+
+	// A stream set up before the number was recorded: its consumers tell.
+	legacy := js.Config{Stream: "OLD", Subject: "old.events", Durable: "old", DeadLetterStream: "OLD_DEAD", DeadLetterSubject: "old.dead", Partitions: 3}
+	if _, err := jsc.CreateStream(ctx, jetstream.StreamConfig{Name: "OLD", Subjects: []string{"old.events.*"}}); err != nil {
+		t.Fatal(err)
+	}
+	for p := range 3 {
+		if _, err := jsc.CreateOrUpdateConsumer(ctx, "OLD", jetstream.ConsumerConfig{Durable: "old-" + strconv.Itoa(p), FilterSubject: "old.events." + strconv.Itoa(p), AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fewer := legacy
+	fewer.Partitions = 2
+	if err := js.Setup(ctx, jsc, fewer); !errors.Is(err, js.ErrConfig) || !strings.Contains(err.Error(), `"old-2"`) {
+		t.Errorf("Setup with 2 partitions of an old stream with 3 consumers = %v; want ErrConfig naming old-2", err)
+	}
+	if err := js.Setup(ctx, jsc, legacy); err != nil {
+		t.Errorf("Setup of the old stream with its 3 partitions: %v", err)
+	}
+	if err := js.Setup(ctx, jsc, fewer); !errors.Is(err, js.ErrConfig) || !strings.Contains(err.Error(), "set up with 3") {
+		t.Errorf("Setup with 2 after the number was recorded = %v; want ErrConfig", err)
 	}
 }
