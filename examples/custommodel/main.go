@@ -190,13 +190,13 @@ func main() { cli.Main("custommodel", run) }
 // run parses args and runs the walkthrough.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("custommodel", "Declares a subscription-box lifecycle model, checks it with modeltest, and tracks\na year of simulated customers with it.", stderr)
-	customers := fs.Int("customers", 500, "number of simulated customers (at least 1)")
+	customers := fs.Int("customers", 500, "number of simulated customers (1 to 100000)")
 	seed := fs.Uint64("seed", 42, "seed of the simulation")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if *customers < 1 {
-		return cli.Usagef("-customers %d: must be at least 1", *customers)
+	if *customers < 1 || *customers > 100_000 {
+		return cli.Usagef("-customers %d: must be from 1 to 100000", *customers)
 	}
 	return walkthrough(ctx, stdout, *seed, *customers)
 }

@@ -62,8 +62,9 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-customers", "-5"}, "-customers -5: must be at least 1"},
-		{[]string{"-customers", "0"}, "-customers 0: must be at least 1"},
+		{[]string{"-customers", "-5"}, "-customers -5: must be from 1 to 100000"},
+		{[]string{"-customers", "0"}, "-customers 0: must be from 1 to 100000"},
+		{[]string{"-customers", "100001"}, "-customers 100001: must be from 1 to 100000"},
 		{[]string{"extra"}, "unexpected arguments"},
 	} {
 		err := run(context.Background(), tc.args, io.Discard, io.Discard)

@@ -33,14 +33,14 @@ func main() {
 			"how many sit in each stage and the busiest customer's stage history.\n\nflags:\n")
 		flag.PrintDefaults()
 	}
-	customers := flag.Int("customers", 40, "number of customers in the generated stream (at least 1)")
+	customers := flag.Int("customers", 40, "number of customers in the generated stream (1 to 100000)")
 	seed := flag.Uint64("seed", 1, "seed of the generated stream")
 	flag.Parse() // -h prints the usage and exits 0; a bad flag or value exits 2
 	if flag.NArg() > 0 {
 		usageError("unexpected arguments %q", flag.Args())
 	}
-	if *customers < 1 {
-		usageError("-customers %d: must be at least 1", *customers)
+	if *customers < 1 || *customers > 100_000 {
+		usageError("-customers %d: must be from 1 to 100000", *customers)
 	}
 	if err := quickstart(context.Background(), os.Stdout, *customers, *seed); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
