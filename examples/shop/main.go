@@ -374,6 +374,15 @@ func (h *deliveries) stop() {
 	h.log.Info("shop: webhooks stopped", "delivered", s.Delivered, "failures", s.Failures, "cursor", uint64(s.Cursor))
 }
 
+// storeFlag names the flag a store's Connect error is about: -table-prefix
+// for a prefix it refuses, else flag.
+func storeFlag(flag string, err error) string {
+	if errors.Is(err, sqlstore.ErrInvalidOption) && strings.Contains(err.Error(), "table prefix") {
+		return "-table-prefix"
+	}
+	return flag
+}
+
 // openStore opens the store the flags name and returns a function that
 // closes it.
 func openStore(ctx context.Context, c config, log *slog.Logger) (lifecycle.Store, func(), error) {
@@ -381,7 +390,7 @@ func openStore(ctx context.Context, c config, log *slog.Logger) (lifecycle.Store
 	case c.postgres != "":
 		s, err := sqlstore.Connect(ctx, c.postgres, sqlstore.WithLogger(log), sqlstore.WithTablePrefix(c.tablePrefix))
 		if err != nil {
-			return nil, nil, fmt.Errorf("-postgres: %w", err)
+			return nil, nil, fmt.Errorf("%s: %w", storeFlag("-postgres", err), err)
 		}
 		log.Info("shop: store", "kind", "postgres")
 		return s, func() { _ = s.Close() }, nil
@@ -391,7 +400,7 @@ func openStore(ctx context.Context, c config, log *slog.Logger) (lifecycle.Store
 	}
 	s, err := sqlstore.Connect(ctx, "sqlite:"+c.db, sqlstore.WithLogger(log), sqlstore.WithTablePrefix(c.tablePrefix))
 	if err != nil {
-		return nil, nil, fmt.Errorf("-db: %w", err)
+		return nil, nil, fmt.Errorf("%s: %w", storeFlag("-db", err), err)
 	}
 	log.Info("shop: store", "kind", "sqlite", "file", c.db)
 	return s, func() { _ = s.Close() }, nil

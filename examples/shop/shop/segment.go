@@ -57,16 +57,22 @@ var segmentFields = map[string]string{
 }
 
 // isSegment reports whether a JSON object is a Segment call: its "type"
-// is one of the Segment call types.
+// is one of the Segment call types, or it has a userId, anonymousId or
+// messageId (which the library's event form has not), so that a call with
+// a type Segment does not define is refused on its type, not on those.
 func isSegment(raw json.RawMessage) bool {
 	var peek struct {
-		Type json.RawMessage `json:"type"`
+		Type        json.RawMessage `json:"type"`
+		UserID      json.RawMessage `json:"userId"`
+		AnonymousID json.RawMessage `json:"anonymousId"`
+		MessageID   json.RawMessage `json:"messageId"`
 	}
 	if json.Unmarshal(raw, &peek) != nil {
 		return false
 	}
 	var t string
-	return json.Unmarshal(peek.Type, &t) == nil && segmentCallTypes[t]
+	return json.Unmarshal(peek.Type, &t) == nil && segmentCallTypes[t] ||
+		peek.UserID != nil || peek.AnonymousID != nil || peek.MessageID != nil
 }
 
 // segmentKeys are the JSON names of segmentCall's fields.

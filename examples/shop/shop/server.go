@@ -123,7 +123,10 @@ func New(t *lifecycle.Tracker, opts ...Option) *Server {
 	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no API route "+r.URL.Path)
 	})
-	s.mux.HandleFunc("GET /{$}", s.dashboard)
+	s.route(http.MethodGet, "/{$}", s.dashboard)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no route "+r.URL.Path)
+	})
 	return s
 }
 

@@ -123,7 +123,8 @@ func TestPostEventsBadInput(t *testing.T) {
 		{name: "Segment too many decimals", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"total":"49.999","currency":"EUR"}}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "properties.total"}},
 		{name: "Segment revenue not a number", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"revenue":"lots","currency":"EUR"}}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "properties.revenue"}},
 		{name: "Segment amount without currency", body: `{"type":"track","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z","properties":{"total":10}}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "properties.currency"}},
-		{name: "Segment unknown call type", body: `{"type":"trak","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z"}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "event"}},
+		{name: "Segment unknown call type", body: `{"type":"trak","event":"Order Completed","userId":"c2","messageId":"m-1","timestamp":"2026-03-03T10:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "type"}},
+		{name: "Segment-shaped with a library type", body: `{"type":"bogus","userId":"u","timestamp":"2026-03-03T10:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "type"}},
 		{name: "Segment timestamp not a string", body: `{"type":"track","event":"Signed Up","userId":"c2","messageId":"m-1","timestamp":1772359200}`, code: 400, kind: "malformed_event", fields: map[int]string{0: "timestamp"}},
 		{name: "Segment time in the future", body: `{"type":"track","event":"Signed Up","userId":"c2","messageId":"m-1","timestamp":"2026-04-02T00:00:00Z"}`, code: 422, kind: "invalid_event", fields: map[int]string{0: "timestamp"}},
 		{name: "bad Segment and bad library event", body: `[{"type":"track","event":"Signed Up","userId":"c2","timestamp":"2026-03-03T10:00:00Z"},` + visit + `,{"id":"v-9","customer_id":"c9","type":"nope","time":"2026-03-01T10:00:00Z"}]`, code: 422, kind: "invalid_event", fields: map[int]string{0: "messageId", 2: "type"}},
@@ -376,6 +377,8 @@ func TestCustomerEndpoint(t *testing.T) {
 		{"GET events", http.MethodGet, "/v1/events", 405, "method_not_allowed"},
 		{"DELETE stages", http.MethodDelete, "/v1/stages", 405, "method_not_allowed"},
 		{"unknown API route", http.MethodGet, "/v1/orders", 404, "not_found"},
+		{"unknown route", http.MethodGet, "/nope", 404, "not_found"},
+		{"POST to the dashboard", http.MethodPost, "/", 405, "method_not_allowed"},
 		{"customers without ID", http.MethodGet, "/v1/customers/", 404, "not_found"},
 		{"webhooks not configured", http.MethodGet, "/v1/webhooks", 404, "not_configured"},
 	}
