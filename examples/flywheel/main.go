@@ -83,6 +83,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *workers < 0 {
 		return cli.Usagef("-workers %d: must not be negative", *workers)
 	}
+	if *out != "" { // before the runs, which may take long
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return cli.Usagef("-out %q: %w", *out, err)
+		}
+	}
 	ev, err := flywheel.Expected(p)
 	if err != nil {
 		return err
@@ -99,9 +104,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *out == "" {
 		return nil
-	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return err
 	}
 	csvPath, svgPath := filepath.Join(*out, "flywheel.csv"), filepath.Join(*out, "flywheel.svg")
 	if err := writeFile(csvPath, mc.WriteCSV); err != nil {

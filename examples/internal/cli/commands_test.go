@@ -16,8 +16,8 @@ var commands = []struct {
 	name, flag, bad string
 	badText         string // in the refusal
 }{
-	{"quickstart", "customers", "-5", "quickstart: -customers -5: must be at least 1"},
-	{"custommodel", "customers", "0", "custommodel: -customers 0: must be at least 1"},
+	{"quickstart", "customers", "-5", "quickstart: -customers -5: must be from 1 to 100000"},
+	{"custommodel", "customers", "0", "custommodel: -customers 0: must be from 1 to 100000"},
 	{"clv", "months", "0", "clv: -months 0: must be from 1 to 1200"},
 	{"flywheel", "churn", "1.5", "flywheel: -churn 1.5: flywheel: invalid parameters: AdvocateChurn = 1.5"},
 	{"loadtest", "events", "0", "loadtest: -events 0: must be at least 1"},
@@ -74,6 +74,10 @@ func TestCommands(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.txt")
 	if err := os.WriteFile(bad, []byte("00001 19970101 1\n"), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	// flywheel checks -out before its runs: a usage error, at once.
+	if status, out := runCommand(t, "", filepath.Join(bin, "flywheel"), "-runs", "1000000", "-out", filepath.Join(bad, "dir")); status != 2 || !strings.Contains(out, "flywheel: -out") || strings.Contains(out, "rotation") {
+		t.Errorf("flywheel -out under a file: exit status %d, output %q; want 2, the -out error and no table", status, out)
 	}
 	status, out := runCommand(t, "", filepath.Join(bin, "clv"), "-data", bad)
 	if want := "clv: reading " + bad + ": clv: invalid input: CDNOW line 1: 3 fields"; status != 1 || !strings.HasPrefix(out, want) || strings.Count(out, "\n") != 1 {

@@ -97,8 +97,8 @@ func Defaults() Config {
 
 // Flags registers the settings on fs, with c's values as defaults.
 func (c *Config) Flags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Store, "store", c.Store, "store to test: memory, memory-plain (memory through Get and Put only), sqlite or postgres")
-	fs.StringVar(&c.DSN, "dsn", c.DSN, "data source name of a sqlite or postgres store")
+	fs.StringVar(&c.Store, "store", c.Store, "store to test: memory, memory-plain (memory through Get and Put only); examples/loadtest/sql also takes sqlite and postgres")
+	fs.StringVar(&c.DSN, "dsn", c.DSN, "data source name of a sqlite or postgres store (examples/loadtest/sql)")
 	fs.IntVar(&c.Events, "events", c.Events, "distinct events in the generated stream")
 	fs.IntVar(&c.Customers, "customers", c.Customers, "size of the customer population (activity is Zipf-distributed, so fewer appear)")
 	fs.IntVar(&c.Writers, "writers", c.Writers, "goroutines replaying the stream concurrently")
