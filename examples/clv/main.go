@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"with the highest expected value. Run it from the repository root, or pass -data.", stderr)
 	data := fs.String("data", defaultData, "CDNOW transaction file (master or 1/10 sample layout)")
 	out := fs.String("out", os.TempDir(), "existing directory for the holdout.svg chart")
-	calEnd := fs.String("calibration-end", "1997-09-30", "last day of the calibration period (YYYY-MM-DD)")
+	calEnd := fs.String("calibration-end", "1997-09-30", "last day of the calibration period (YYYY-MM-DD), within the data, before its last day")
 	months := fs.Int("months", 12, "horizon of the customer value, in months (1 to 1200)")
 	discount := fs.Float64("discount", 0.01, "monthly discount rate (0 or more)")
 	top := fs.Int("top", 10, "number of customers to list (0 or more)")
@@ -106,6 +106,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.Close()
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", *data, err)
+	}
+	var first, last time.Time
+	for i, tx := range txs {
+		if i == 0 || tx.Time.Before(first) {
+			first = tx.Time
+		}
+		if tx.Time.After(last) {
+			last = tx.Time
+		}
+	}
+	if len(txs) > 0 && (!cutoff.Before(last) || cutoff.Before(first)) {
+		return cli.Usagef("-calibration-end %s: must be within the data, from %s to before %s (the holdout is what follows it)",
+			*calEnd, first.Format(time.DateOnly), last.Format(time.DateOnly))
 	}
 	customers, err := clv.Summarize(txs, clv.SummaryOptions{Period: clv.Day, Unit: clv.Week, CalibrationEnd: cutoff})
 	if err != nil {

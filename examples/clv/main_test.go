@@ -93,6 +93,8 @@ func TestRunErrors(t *testing.T) {
 		{"missing file", []string{"-data", filepath.Join(t.TempDir(), "nope.txt")}, "nope.txt: no such file", true},
 		{"bad flag", []string{"-bogus"}, "flag provided but not defined: -bogus", true},
 		{"bad date", []string{"-data", sample, "-calibration-end", "30/09/1997"}, "-calibration-end 30/09/1997: want YYYY-MM-DD", true},
+		{"calibration after the data", []string{"-data", sample, "-calibration-end", "2030-01-01"}, "-calibration-end 2030-01-01: must be within the data, from 1997-01-01", true},
+		{"calibration before the data", []string{"-data", sample, "-calibration-end", "1990-01-01"}, "-calibration-end 1990-01-01: must be within the data", true},
 		{"bad months", []string{"-data", sample, "-months", "0"}, "-months 0: must be from 1 to 1200", true},
 		{"bad discount", []string{"-data", sample, "-discount", "-0.1"}, "-discount -0.1: must be", true},
 		{"bad top", []string{"-data", sample, "-top", "-1"}, "-top -1: must not be negative", true},
