@@ -22,9 +22,9 @@
 //	gammagamma p=… q=… v=…
 //
 // The Gamma-Gamma model needs a positive mean spend for every repeat buyer,
-// and the master file has repeat buyers whose repeat purchases cost $0.00;
-// they are left out of the Gamma-Gamma fit (only), and a line after the
-// model lines says how many.
+// and the master file has a repeat buyer whose repeat purchases cost
+// $0.00; such buyers are left out of the Gamma-Gamma fit (only), and a
+// line after the model lines says how many.
 //
 // Then come the ten customers with the highest expected 12-month value
 // (1% monthly discount) with their probability of being alive, and the
