@@ -527,7 +527,7 @@ func listDueApplied(ctx context.Context, s lifecycle.Store, d lifecycle.DueListe
 		return func(c *lifecycle.Customer, _ []bool) (bool, error) {
 			if c.Version == 0 {
 				sample(id, 0).CopyTo(c)
-				c.Version = 0
+				c.Version, c.History, c.Seen = 0, nil, lifecycle.EventSet{} // fn adds no transition; the store keeps the events' keys
 			}
 			c.Due = due
 			c.Version++
