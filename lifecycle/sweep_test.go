@@ -190,3 +190,121 @@ func TestSweepTimeRange(t *testing.T) {
 		require.Equal(t, 1, sr.Updated)
 	})
 }
+
+// TestReclassifyAfterModelSwitch: a customer recorded under one model keeps
+// that model's stage and due time; a Sweep under another model, which
+// trusts the due time, does not visit them, and Reclassify moves them to
+// the new model's stage with its due time, writing every customer once.
+func TestReclassifyAfterModelSwitch(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewMemory()
+	t0 := time.Date(2024, 1, 1, 10, 0, 0, 0, time.UTC)
+	old := lifecycle.NewTracker(model.SterneCutler(), st, lifecycle.WithClock(func() time.Time { return t0.AddDate(1, 0, 0) }))
+	for i, id := range []string{"a", "b"} {
+		_, err := old.Record(ctx, lifecycle.Event{ID: id + "-o", CustomerID: id, Type: lifecycle.OrderCompleted, Time: t0.Add(time.Duration(i) * time.Hour), Amount: 100, Currency: "EUR"})
+		require.NoError(t, err)
+	}
+	// A visitor, and the customer who referred them, who has no event of
+	// their own: a pending referrer once c's order credits them.
+	_, err := old.RecordBatch(ctx, []lifecycle.Event{
+		{ID: "c-v", CustomerID: "c", Type: lifecycle.SiteVisited, Time: t0, ReferrerID: "pending"},
+		{ID: "c-o", CustomerID: "c", Type: lifecycle.OrderCompleted, Time: t0.Add(time.Hour), Amount: 100, Currency: "EUR"},
+	})
+	require.NoError(t, err)
+	p, err := st.Get(ctx, "pending")
+	require.NoError(t, err)
+	require.True(t, p.PendingReferrer())
+
+	five := model.FiveStage()
+	nu := lifecycle.NewTracker(five, st, lifecycle.WithClock(func() time.Time { return t0.AddDate(1, 0, 0) }))
+	at := t0.Add(20 * 24 * time.Hour) // past FiveStage's nurturing window, before Sterne–Cutler's lapse
+	sr, err := nu.Sweep(ctx, at)
+	require.NoError(t, err)
+	require.Equal(t, lifecycle.SweepResult{}, sr, "a sweep trusts the old model's due times")
+
+	var moved []string
+	nu = lifecycle.NewTracker(five, st, lifecycle.WithClock(func() time.Time { return t0.AddDate(1, 0, 0) }),
+		lifecycle.WithHook(func(_ context.Context, ch lifecycle.Change) { moved = append(moved, ch.CustomerID+":"+string(ch.To)) }))
+	sr, err = nu.Reclassify(ctx, at)
+	require.NoError(t, err)
+	require.Equal(t, lifecycle.SweepResult{Scanned: 4, Updated: 3, Moved: 3}, sr) // a, b, c and the pending referrer, not written
+	for _, id := range []string{"a", "b", "c"} {
+		c, err := st.Get(ctx, id)
+		require.NoError(t, err)
+		f := c.Facts
+		require.Equal(t, five.Stage(&f, at), c.Stage, id)
+		require.Equal(t, at, c.AsOf, id)
+		due := five.(lifecycle.Scheduler).NextChange(&f, at)
+		if due.IsZero() { // the Scheduler's "never"
+			due = lifecycle.Never
+		}
+		require.Equal(t, due, c.Due, id)
+	}
+	require.ElementsMatch(t, []string{"a:nurturing", "b:nurturing", "c:nurturing"}, moved)
+	if p2, err := st.Get(ctx, "pending"); err != nil || p2.Version != p.Version {
+		t.Errorf("the pending referrer was written: %v, version %d → %d", err, p.Version, p2.Version)
+	}
+	// Again at the same time: nothing is written (AsOf is at now).
+	sr, err = nu.Reclassify(ctx, at)
+	require.NoError(t, err)
+	require.Equal(t, 0, sr.Updated)
+}
+
+// TestSweepAtNever: a customer whose Due is Never is never due, also at a
+// sweep at Never: not listed, not counted, not written (a pending
+// referrer, whose Due is Never, was counted; a customer due Never was
+// rewritten). With a store that lists them anyway, they are not written.
+func TestSweepAtNever(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2024, 1, 1, 10, 0, 0, 0, time.UTC)
+	for name, st := range map[string]lifecycle.Store{"memory": store.NewMemory(), "scan": staleScan{Store: store.NewMemory()}} {
+		tr := lifecycle.NewTracker(model.SterneCutler(), st, lifecycle.WithClock(func() time.Time { return t0.AddDate(1, 0, 0) }))
+		_, err := tr.RecordBatch(ctx, []lifecycle.Event{
+			{ID: "v", CustomerID: "visitor", Type: lifecycle.SiteVisited, Time: t0, ReferrerID: "ref"},
+			{ID: "o", CustomerID: "visitor", Type: lifecycle.OrderCompleted, Time: t0.Add(time.Hour), Amount: 100, Currency: "EUR"},
+			{ID: "s", CustomerID: "lead", Type: lifecycle.SignedUp, Time: t0},
+		})
+		require.NoError(t, err, name)
+		before := map[string]uint64{}
+		for _, id := range []string{"ref", "lead"} {
+			c, err := st.Get(ctx, id)
+			require.NoError(t, err, name)
+			require.True(t, c.Due.Equal(lifecycle.Never), "%s: %s is due %v", name, id, c.Due)
+			before[id] = c.Version
+		}
+		if s, ok := st.(staleScan); ok { // its Scan yields what was stored now
+			for c, err := range s.Store.Scan(ctx) {
+				require.NoError(t, err)
+				s.old = append(s.old, c)
+			}
+			st = s
+			tr = lifecycle.NewTracker(model.SterneCutler(), st, lifecycle.WithClock(func() time.Time { return t0.AddDate(1, 0, 0) }))
+		}
+		sr, err := tr.Sweep(ctx, lifecycle.Never)
+		require.NoError(t, err, name)
+		require.Equal(t, 1, sr.Updated, "%s: only the buyer is due (their lapse): %+v", name, sr)
+		if name == "memory" {
+			require.Equal(t, 1, sr.Scanned, "%s: %+v", name, sr)
+		}
+		for id, v := range before {
+			c, err := st.Get(ctx, id)
+			require.NoError(t, err, name)
+			require.Equal(t, v, c.Version, "%s: %s was written by a sweep at Never", name, id)
+		}
+	}
+}
+
+// TestNilTrackerAndStore: a nil Tracker's Model and Store are nil, and
+// Browse of a nil store yields an error, instead of panicking.
+func TestNilTrackerAndStore(t *testing.T) {
+	var tr *lifecycle.Tracker
+	require.Nil(t, tr.Model())
+	require.Nil(t, tr.Store())
+	n := 0
+	for c, err := range lifecycle.Browse(context.Background(), nil) {
+		require.Nil(t, c)
+		require.ErrorIs(t, err, lifecycle.ErrNoTracker)
+		n++
+	}
+	require.Equal(t, 1, n)
+}

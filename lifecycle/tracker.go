@@ -196,11 +196,21 @@ func NewTracker(m Model, s Store, opts ...Option) *Tracker {
 	return t
 }
 
-// Model returns the tracker's model.
-func (t *Tracker) Model() Model { return t.model }
+// Model returns the tracker's model (nil for a nil Tracker).
+func (t *Tracker) Model() Model {
+	if t == nil {
+		return nil
+	}
+	return t.model
+}
 
-// Store returns the tracker's store.
-func (t *Tracker) Store() Store { return t.store }
+// Store returns the tracker's store (nil for a nil Tracker).
+func (t *Tracker) Store() Store {
+	if t == nil {
+		return nil
+	}
+	return t.store
+}
 
 // Result says what recording one event did.
 type Result struct {
@@ -477,7 +487,8 @@ type SweepResult struct {
 }
 
 // Sweep re-classifies, at now, every stored customer who is due (see
-// [Customer.Due]: those whose Due is zero or at or before now), applying
+// [Customer.Due]: those whose Due is zero or at or before now; a Due of
+// [Never] is never due, also at a sweep at Never), applying
 // the moves that time alone causes (lapsing, at-risk), and writes each of
 // them with AsOf now and their next due time. Customers who are not due
 // are neither read through the store's index ([DueLister]) nor written,
@@ -499,6 +510,27 @@ type SweepResult struct {
 // refused with a *[ValidationError] whose Field is "now", wrapping
 // [ErrInvalidEvent], before anything is read or written.
 func (t *Tracker) Sweep(ctx context.Context, now time.Time) (SweepResult, error) {
+	return t.sweep(ctx, now, false)
+}
+
+// Reclassify re-classifies every stored customer at now, due or not, as
+// Sweep does the due ones: each is written with the stage the Tracker's
+// model gives at now, AsOf now and the model's next due time, and a move
+// appends a transition and calls the hooks. It is what switching a
+// store's customers to another model takes: the facts need no migration
+// (any model classifies them), but the stored stages, histories and due
+// times are the old model's until each customer's next event, and a
+// Sweep, which trusts the stored due times, may not visit a customer the
+// new model would move. Pending referrers, and customers whose AsOf is
+// at or after now, are left alone. It reads the store whole with Scan
+// and writes in pages as Sweep does, with the same counts (Scanned: the
+// customers read) and errors.
+func (t *Tracker) Reclassify(ctx context.Context, now time.Time) (SweepResult, error) {
+	return t.sweep(ctx, now, true)
+}
+
+// sweep is Sweep, or with all Reclassify.
+func (t *Tracker) sweep(ctx context.Context, now time.Time, all bool) (SweepResult, error) {
 	var sr SweepResult
 	if err := t.ready(); err != nil {
 		return sr, err
@@ -534,7 +566,7 @@ func (t *Tracker) Sweep(ctx context.Context, now time.Time) (SweepResult, error)
 		page = page[:0]
 		return first
 	}
-	for id, err := range t.due(ctx, now) {
+	for id, err := range t.due(ctx, now, all) {
 		if err != nil {
 			if ferr := flush(); ferr != nil {
 				return sr, ferr
@@ -546,7 +578,7 @@ func (t *Tracker) Sweep(ctx context.Context, now time.Time) (SweepResult, error)
 		}
 		op := t.newOp()
 		op.id = id
-		op.setSweep(now)
+		op.setSweep(now, all)
 		page = append(page, op)
 		if len(page) == sweepPage {
 			if err := flush(); err != nil {
@@ -562,8 +594,8 @@ const sweepPage = 100
 
 // due yields the IDs of the customers due at now: from the store's index,
 // or from a Scan.
-func (t *Tracker) due(ctx context.Context, now time.Time) iter.Seq2[string, error] {
-	if t.lister != nil {
+func (t *Tracker) due(ctx context.Context, now time.Time, all bool) iter.Seq2[string, error] {
+	if t.lister != nil && !all {
 		return t.lister.ListDue(ctx, now)
 	}
 	return func(yield func(string, error) bool) {
@@ -576,18 +608,18 @@ func (t *Tracker) due(ctx context.Context, now time.Time) iter.Seq2[string, erro
 				yield("", fmt.Errorf("%w: the store's Scan yielded a nil customer", ErrInvalidCustomer))
 				return
 			}
-			if dueBy(c, now) && !yield(c.ID, nil) {
+			if (all || dueBy(c, now)) && !yield(c.ID, nil) {
 				return
 			}
 		}
 	}
 }
 
-// dueBy reports whether c's Due is zero or at or before now.
-func dueBy(c *Customer, now time.Time) bool { return c.Due.IsZero() || !c.Due.After(now) }
-
-// isDue reports whether a sweep at now re-classifies c.
-func isDue(c *Customer, now time.Time) bool { return now.After(c.AsOf) && dueBy(c, now) }
+// dueBy reports whether c's Due is zero or at or before now; Never is
+// never due, also at a sweep at Never.
+func dueBy(c *Customer, now time.Time) bool {
+	return c.Due.IsZero() || !c.Due.After(now) && !c.Due.Equal(Never)
+}
 
 // writeOp is one write of one customer: the events to fold (a Record, a
 // customer's share of a batch, a referral credit) or a sweep. It is
@@ -599,6 +631,7 @@ type writeOp struct {
 	err     error  // the outcome of the last writeAll
 	attempt int    // lost races so far in this writeAll
 	sweep   bool
+	all     bool      // a sweep of every customer (Reclassify), due or not
 	now     time.Time // the sweep time
 	events  []Event   // folded in order
 	results []Result  // one per event (for a sweep, oneRes[0])
@@ -639,7 +672,7 @@ func (t *Tracker) freeOp(op *writeOp) {
 // setEvents prepares op to fold events, writing their results into
 // results (of the same length).
 func (op *writeOp) setEvents(events []Event, results []Result) {
-	op.sweep = false
+	op.sweep, op.all = false, false
 	op.events, op.results = events, results
 	op.ids, op.slot = op.ids[:0], op.slot[:0]
 	if len(events) > 1 { // an ID may repeat
@@ -668,8 +701,8 @@ func (op *writeOp) setEvents(events []Event, results []Result) {
 }
 
 // setSweep prepares op to re-classify a customer at now.
-func (op *writeOp) setSweep(now time.Time) {
-	op.sweep, op.now = true, now
+func (op *writeOp) setSweep(now time.Time, all bool) {
+	op.sweep, op.all, op.now = true, all, now
 	op.events, op.results = nil, op.oneRes[:1]
 	op.ids = op.ids[:0]
 }
@@ -686,7 +719,7 @@ func (op *writeOp) run(c *Customer, seen []bool) (bool, error) {
 	if op.sweep {
 		r := &op.results[0]
 		*r = Result{CustomerID: c.ID, From: c.Stage, To: c.Stage, Version: prev}
-		if prev == 0 || !isDue(c, op.now) || c.PendingReferrer() {
+		if prev == 0 || !op.now.After(c.AsOf) || !op.all && !dueBy(c, op.now) || c.PendingReferrer() {
 			return false, nil // deleted, advanced or rescheduled since listed; or not a customer yet
 		}
 		c.AsOf = op.now

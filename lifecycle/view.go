@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"fmt"
 	"iter"
 )
 
@@ -18,8 +19,14 @@ type Viewer interface {
 // Browse returns a read-only pass over every customer in s: s.View(ctx)
 // when s is a [Viewer], otherwise s.Scan(ctx). The same rules as for
 // [Viewer] apply to the loop body: do not modify or keep the customer, and
-// do not call the store from inside the loop.
+// do not call the store from inside the loop. A nil s yields one error,
+// wrapping [ErrNoTracker].
 func Browse(ctx context.Context, s Store) iter.Seq2[*Customer, error] {
+	if s == nil {
+		return func(yield func(*Customer, error) bool) {
+			yield(nil, fmt.Errorf("%w: Browse of a nil store", ErrNoTracker))
+		}
+	}
 	if v, ok := s.(Viewer); ok {
 		return v.View(ctx)
 	}

@@ -521,7 +521,8 @@ func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(
 }
 
 // ListDue yields the IDs of the customers whose Due is zero or at or
-// before now, as [lifecycle.DueLister] describes. It reads each shard's
+// before now, as [lifecycle.DueLister] describes, leaving out those whose
+// Due is [lifecycle.Never] (never due, also at now = Never). It reads each shard's
 // due times (kept in each record of the shard's dense list of records,
 // so a shard is read without decoding a customer) under its read lock, and yields the
 // shard's due IDs after releasing it, so the loop body may write.
@@ -538,7 +539,7 @@ func (m *Memory) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, e
 			ids = ids[:0]
 			s.mu.RLock()
 			for r := range s.list.all {
-				if r.due <= at {
+				if r.due <= at && r.due != dueNever { // Never is never due
 					ids = append(ids, r.id())
 				}
 			}

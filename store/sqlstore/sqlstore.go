@@ -29,7 +29,7 @@
 //     PostgreSQL an Apply is one read and one write statement for all its
 //     customers (from 64 customers on, the write is two statements sent
 //     at once, one per half; a RecordBatch is two round trips, plus one
-//     Apply for the referral credits it earns), and a customer this Store last read or
+//     Apply for the referral credits it earns), and a customer this Store last
 //     wrote needs only the write (see [Store.Apply]); on SQLite it is one
 //     BEGIN IMMEDIATE transaction.
 //   - The store is a [lifecycle.DueLister]: customers carry an indexed due
@@ -132,8 +132,8 @@ type config struct {
 }
 
 // WithTablePrefix sets the prefix of the store's table names (default
-// [DefaultTablePrefix], giving clm_customers, clm_events and
-// clm_schema_migrations). Several stores may share one database under
+// [DefaultTablePrefix], giving clm_customers, clm_events, clm_changes,
+// clm_feed, clm_feed_cursors and clm_schema_migrations). Several stores may share one database under
 // different prefixes. The prefix is at most 32 bytes of lower-case ASCII
 // letters, digits and underscores, and does not start with a digit or
 // with "sqlite_" (names SQLite keeps for itself; refused on PostgreSQL
@@ -205,8 +205,9 @@ func validPrefix(p string) bool {
 	return true
 }
 
-// Store is a [lifecycle.Store], [lifecycle.Loader], [lifecycle.Applier]
-// and [lifecycle.DueLister] on a SQL database.
+// Store is a [lifecycle.Store], [lifecycle.Loader], [lifecycle.Applier],
+// [lifecycle.DueLister], [lifecycle.ChangeLister] and
+// [lifecycle.CursorKeeper] on a SQL database.
 // It is safe for concurrent use; any number of Stores, in one process or
 // many, may share one database. Create it with [Open] or [Connect].
 type Store struct {
@@ -439,5 +440,6 @@ func (s *Store) DB() *sql.DB { return s.db }
 func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Table returns the full name of one of the store's tables: name is
-// "customers", "events" or "schema_migrations".
+// "customers", "events", "changes", "feed", "feed_cursors" or
+// "schema_migrations".
 func (s *Store) Table(name string) string { return s.prefix + name }
