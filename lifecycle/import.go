@@ -43,7 +43,8 @@ const ImportChunk = 100_000
 // Each event is validated as Record does. Import stops at the first
 // invalid event, at the first error the iterator yields, or at the first
 // chunk whose write fails, and returns the counts so far with an error
-// that names the event's position in the input (from 0) or the customer;
+// that names the event's position in the input (from 0) or the customer
+// (or ctx's error, when ctx ends: the chunk it ended is not counted);
 // the chunks before were applied, and importing the same input again is
 // safe: what was applied comes back as Duplicates. progress, when not
 // nil, is called after each chunk with the counts so far.

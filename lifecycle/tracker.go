@@ -508,7 +508,11 @@ type SweepResult struct {
 //
 // A now outside the years 1900 to 9999 (the range of event times) is
 // refused with a *[ValidationError] whose Field is "now", wrapping
-// [ErrInvalidEvent], before anything is read or written.
+// [ErrInvalidEvent], before anything is read or written. Within it, now is
+// not checked against the Tracker's clock (a what-if sweep ahead is
+// allowed), but AsOf never goes back: a customer swept at a time later
+// than their events still to come is classified at that time, also after
+// those events, until a later one.
 func (t *Tracker) Sweep(ctx context.Context, now time.Time) (SweepResult, error) {
 	return t.sweep(ctx, now, false)
 }
