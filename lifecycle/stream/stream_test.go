@@ -131,6 +131,23 @@ func (l *letters) DeadLetter(_ context.Context, ls []stream.DeadLetter) error {
 	return nil
 }
 
+// requireLetters checks that dl got dead letters from exactly these
+// sources, in order, each with an error wrapping want.
+func requireLetters(t *testing.T, dl *letters, want error, sources ...string) {
+	t.Helper()
+	if len(dl.got) != len(sources) {
+		t.Fatalf("dead letters %+v; want %d, from %v", dl.got, len(sources), sources)
+	}
+	for i, l := range dl.got {
+		if l.Message.Source() != sources[i] {
+			t.Errorf("dead letter %d from %s; want %s", i, l.Message.Source(), sources[i])
+		}
+		if !errors.Is(l.Err, want) {
+			t.Errorf("dead letter %d's error %v does not wrap %v", i, l.Err, want)
+		}
+	}
+}
+
 func msgs(values ...string) []stream.Message {
 	out := make([]stream.Message, len(values))
 	for i, v := range values {
@@ -153,14 +170,7 @@ func TestProcess(t *testing.T) {
 	if res != want {
 		t.Errorf("Process = %+v; want %+v", res, want)
 	}
-	if len(dl.got) != 2 || dl.got[0].Message.Source() != "events/3/11" || dl.got[1].Message.Source() != "events/3/14" {
-		t.Fatalf("dead letters %+v; want offsets 11 and 14", dl.got)
-	}
-	for _, l := range dl.got {
-		if !errors.Is(l.Err, lifecycle.ErrInvalidEvent) {
-			t.Errorf("dead letter's error %v does not wrap ErrInvalidEvent", l.Err)
-		}
-	}
+	requireLetters(t, dl, lifecycle.ErrInvalidEvent, "events/3/11", "events/3/14")
 	if _, err := st.Get(ctx, "c3"); !errors.Is(err, lifecycle.ErrNotFound) {
 		t.Errorf("the dead letter's customer was stored: %v", err)
 	}
@@ -295,14 +305,7 @@ func TestProcessDeadLettersInvalidCustomer(t *testing.T) {
 	if res != want {
 		t.Errorf("Process = %+v; want %+v", res, want)
 	}
-	if len(dl.got) != 2 || dl.got[0].Message.Source() != "events/3/10" || dl.got[1].Message.Source() != "events/3/12" {
-		t.Fatalf("dead letters %+v; want offsets 10 and 12", dl.got)
-	}
-	for _, l := range dl.got {
-		if !errors.Is(l.Err, lifecycle.ErrInvalidCustomer) {
-			t.Errorf("dead letter's error %v does not wrap ErrInvalidCustomer", l.Err)
-		}
-	}
+	requireLetters(t, dl, lifecycle.ErrInvalidCustomer, "events/3/10", "events/3/12")
 	if _, err := st.Get(ctx, "c2"); err != nil {
 		t.Errorf("the other customer was not recorded: %v", err)
 	}

@@ -422,15 +422,7 @@ func listDue(ctx context.Context, s lifecycle.Store, p string) error {
 		return nil
 	}
 	t0 := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
-	dues := map[string]time.Time{
-		p + "due-zero":   {},
-		p + "due-past":   t0.Add(-time.Hour),
-		p + "due-now":    t0,
-		p + "due-later":  t0.Add(time.Nanosecond),
-		p + "due-never":  lifecycle.Never,
-		p + "due-offset": t0.Add(-time.Minute).In(time.FixedZone("X", -5*3600)),
-	}
-	want := map[string]bool{p + "due-zero": true, p + "due-past": true, p + "due-now": true, p + "due-offset": true}
+	dues, want := dueCases(p+"due-", t0)
 	for id, due := range dues {
 		c := sample(id, 0)
 		c.Due = due
@@ -505,6 +497,21 @@ func listDue(ctx context.Context, s lifecycle.Store, p string) error {
 	return errors.New("ListDue with a cancelled context yielded nothing; want the context's error")
 }
 
+// dueCases returns customers' due times around t0, by ID (prefix and
+// what the due time is), and which a listing at t0 yields.
+func dueCases(prefix string, t0 time.Time) (map[string]time.Time, map[string]bool) {
+	dues := map[string]time.Time{
+		prefix + "zero":   {},
+		prefix + "past":   t0.Add(-time.Hour),
+		prefix + "now":    t0,
+		prefix + "later":  t0.Add(time.Nanosecond),
+		prefix + "never":  lifecycle.Never,
+		prefix + "offset": t0.Add(-time.Minute).In(time.FixedZone("X", -5*3600)),
+	}
+	want := map[string]bool{prefix + "zero": true, prefix + "past": true, prefix + "now": true, prefix + "offset": true}
+	return dues, want
+}
+
 // listDueApplied checks, for a store that is also an Applier, that the
 // due times Apply writes are listed as Put's are (the Tracker writes
 // through Apply only): customers created through Apply with one Due, then
@@ -514,15 +521,7 @@ func listDueApplied(ctx context.Context, s lifecycle.Store, d lifecycle.DueListe
 	if !ok {
 		return nil
 	}
-	dues := map[string]time.Time{
-		p + "adue-zero":   {},
-		p + "adue-past":   t0.Add(-time.Hour),
-		p + "adue-now":    t0,
-		p + "adue-later":  t0.Add(time.Nanosecond),
-		p + "adue-never":  lifecycle.Never,
-		p + "adue-offset": t0.Add(-time.Minute).In(time.FixedZone("X", -5*3600)),
-	}
-	want := map[string]bool{p + "adue-zero": true, p + "adue-past": true, p + "adue-now": true, p + "adue-offset": true}
+	dues, want := dueCases(p+"adue-", t0)
 	setDue := func(due time.Time, id string, n int) func(c *lifecycle.Customer, _ []bool) (bool, error) {
 		return func(c *lifecycle.Customer, _ []bool) (bool, error) {
 			if c.Version == 0 {
