@@ -16,7 +16,10 @@
 // (model.Mermaid, model.DOT) read the kinds, not the list position.
 //
 // [New] validates the graph and reports every problem it finds: no stages,
-// duplicate or empty IDs, IDs with surrounding white space, stages of an
+// duplicate or empty IDs, IDs with surrounding white space, IDs that are
+// longer than [MaxIDLen] bytes, not valid UTF-8, or hold a control, format
+// or separator character (Unicode Cc, Cf, Zl, Zp: every store, metric label
+// and chart must hold an ID as it is), stages of an
 // unknown kind, edges that name unknown stages, edges from a stage to
 // itself, duplicate edges, edges of an unknown kind or whose kind does not
 // match their ends (see [KindOf]), and stages that cannot be reached from
@@ -27,11 +30,17 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ID identifies a stage within a model, such as "conversion". IDs are short,
 // lower-case, stable names: they are stored with every customer.
 type ID string
+
+// MaxIDLen is the longest stage ID, in bytes, [New] accepts: 256, what
+// every store holds.
+const MaxIDLen = 256
 
 // Stage is one stage of a customer lifecycle.
 type Stage struct {
@@ -223,6 +232,17 @@ func New(stages []Stage, edges []Edge) (*Graph, error) {
 			continue
 		case strings.TrimSpace(string(s.ID)) != string(s.ID):
 			bad("stage ID %q has surrounding spaces", s.ID)
+		case len(s.ID) > MaxIDLen:
+			bad("stage ID %q… is longer than %d bytes", s.ID[:64], MaxIDLen)
+		case !utf8.ValidString(string(s.ID)):
+			bad("stage ID %q is not valid UTF-8", s.ID)
+		default:
+			for _, r := range string(s.ID) {
+				if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) {
+					bad("stage ID %q holds U+%04X, a control, format or separator character", s.ID, r)
+					break
+				}
+			}
 		}
 		if s.Kind > WinBack {
 			bad("stage %q has an unknown kind %d", s.ID, uint8(s.Kind))
