@@ -108,12 +108,17 @@ func row(c *lifecycle.Customer, models []lifecycle.Model, cfg *compareConfig) (R
 // order. Pending referrers ([lifecycle.Customer.PendingReferrer]: referral
 // credits, no event of their own) are not customers yet and get no row. A store error, a cancelled ctx, or a model that panics or answers
 // an undeclared stage (wrapping [ErrInvalidModel]) is yielded as the last
-// element. The stored customers are not changed.
+// element. The stored customers are not changed. A nil s is an error
+// wrapping [lifecycle.ErrNoTracker].
 func Classify(ctx context.Context, s lifecycle.Store, models []lifecycle.Model, opts ...CompareOption) iter.Seq2[Row, error] {
 	cfg := compareOpts(opts)
 	return func(yield func(Row, error) bool) {
 		if err := checkModels(models); err != nil {
 			yield(Row{}, err)
+			return
+		}
+		if s == nil {
+			yield(Row{}, fmt.Errorf("%w: Classify of a nil store", lifecycle.ErrNoTracker))
 			return
 		}
 		for c, err := range s.Scan(ctx) {

@@ -245,3 +245,20 @@ type nilStore struct{ lifecycle.Store }
 func (nilStore) Scan(context.Context) iter.Seq2[*lifecycle.Customer, error] {
 	return func(yield func(*lifecycle.Customer, error) bool) { yield(nil, nil) }
 }
+
+// TestClassifyNilStoreAndBrokenRules: a nil store is an error, not a
+// panic, and so is nothing about rules Err reports broken: they never hold.
+func TestClassifyNilStoreAndBrokenRules(t *testing.T) {
+	ctx := context.Background()
+	for _, err := range model.Classify(ctx, nil, []lifecycle.Model{model.SterneCutler()}) {
+		require.ErrorIs(t, err, lifecycle.ErrNoTracker)
+	}
+	_, err := model.Correspond(ctx, nil, model.SterneCutler(), model.SixStage())
+	require.ErrorIs(t, err, lifecycle.ErrNoTracker)
+	var f lifecycle.Facts
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, r := range []model.Rule{model.Not(model.Rule{}), model.Func("x", nil), model.Not(model.Func("y", nil)), model.All(model.Rule{}, model.Orders(1))} {
+		require.Error(t, r.Err(), r.String())
+		require.False(t, r.Holds(&f, now), r.String())
+	}
+}

@@ -1,18 +1,24 @@
 package model
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/stage"
 )
 
 // Mermaid returns a Mermaid flowchart of m's stage graph, titled with
-// m.Name(), left to right: one node per stage, whose node ID is "s_"
+// m.Name() (in the YAML front matter as it is when it is letters, digits,
+// and spaces, dots, hyphens or underscores inside; otherwise as a JSON
+// string, so that any name stays one title), left to right: one node per stage, whose node ID is "s_"
 // followed by the stage ID (each character other than an ASCII letter or
 // digit written as _hex_, so "b-2" is s_b_2d_2) and whose label is the
-// stage's name, or its ID when it has none (double quotes written #quot;),
+// stage's name, or its ID when it has none (the characters Mermaid reads
+// in a label — # " < > and ` — written as the entity codes #35;, #quot;,
+// #lt;, #gt; and #96;),
 // drawn by the stage's kind ([stage.Kind]): a rectangle for a path stage,
 // a stadium for a decline, a subroutine box for an exit, a hexagon for a
 // win-back; and one arrow per edge, in the graph's order, labelled with its
@@ -21,7 +27,7 @@ import (
 func Mermaid(m lifecycle.Model) string {
 	g := m.Stages()
 	var b strings.Builder
-	fmt.Fprintf(&b, "---\ntitle: %s\n---\nflowchart LR\n", m.Name())
+	fmt.Fprintf(&b, "---\ntitle: %s\n---\nflowchart LR\n", yamlTitle(m.Name()))
 	for _, s := range g.Stages() {
 		l, r := "[", "]"
 		switch s.Kind {
@@ -32,7 +38,7 @@ func Mermaid(m lifecycle.Model) string {
 		case stage.WinBack:
 			l, r = "{{", "}}"
 		}
-		fmt.Fprintf(&b, "    %s%s\"%s\"%s\n", mermaidID(s.ID), l, strings.ReplaceAll(label(s), `"`, "#quot;"), r)
+		fmt.Fprintf(&b, "    %s%s\"%s\"%s\n", mermaidID(s.ID), l, mermaidLabel.Replace(label(s)), r)
 	}
 	for _, e := range g.Edges() {
 		arrow := "-->"
@@ -47,6 +53,49 @@ func Mermaid(m lifecycle.Model) string {
 	return b.String()
 }
 
+// yamlTitle returns name as it is when YAML reads it as plain text
+// (letters, digits, and spaces, dots, hyphens or underscores inside), and
+// otherwise as a JSON string, which YAML reads as the same text.
+func yamlTitle(name string) string {
+	plain := name != "" && name[len(name)-1] != ' '
+	for i, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			i > 0 && (r == ' ' || r == '.' || r == '-' || r == '_')
+		plain = plain && ok
+	}
+	if plain {
+		return name
+	}
+	q, _ := json.Marshal(name) // a string always marshals
+	return string(q)
+}
+
+// mermaidLabel writes the characters Mermaid reads in a quoted label as
+// entity codes ("#" first: Mermaid decodes every #…; in a label).
+var mermaidLabel = strings.NewReplacer("#", "#35;", `"`, "#quot;", "<", "#lt;", ">", "#gt;", "`", "#96;")
+
+// dotQuote returns s as a DOT quoted string: a backslash and a double quote
+// escaped, a line break written \n, other control characters left out,
+// and invalid UTF-8 as U+FFFD, so that Graphviz shows s as it is.
+func dotQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case r == '\\' || r == '"':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case unicode.IsControl(r):
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
 // DOT returns a Graphviz DOT digraph of m's stage graph, named m.Name(),
 // left to right: one node per stage (its ID, labelled with its name, or
 // its ID when it has none; a rounded box for a path stage, dashed for a
@@ -57,7 +106,7 @@ func Mermaid(m lifecycle.Model) string {
 func DOT(m lifecycle.Model) string {
 	g := m.Stages()
 	var b strings.Builder
-	fmt.Fprintf(&b, "digraph %q {\n    rankdir=LR;\n    node [shape=box, style=rounded];\n", m.Name())
+	fmt.Fprintf(&b, "digraph %s {\n    rankdir=LR;\n    node [shape=box, style=rounded];\n", dotQuote(m.Name()))
 	for _, s := range g.Stages() {
 		attrs := ""
 		switch s.Kind {
@@ -68,7 +117,7 @@ func DOT(m lifecycle.Model) string {
 		case stage.WinBack:
 			attrs = ", shape=hexagon, style=solid"
 		}
-		fmt.Fprintf(&b, "    %q [label=%q%s];\n", s.ID, label(s), attrs)
+		fmt.Fprintf(&b, "    %s [label=%s%s];\n", dotQuote(string(s.ID)), dotQuote(label(s)), attrs)
 	}
 	for _, e := range g.Edges() {
 		style := "solid"
@@ -78,7 +127,7 @@ func DOT(m lifecycle.Model) string {
 		case stage.Loop:
 			style = "bold"
 		}
-		fmt.Fprintf(&b, "    %q -> %q [label=%q, style=%s];\n", e.From, e.To, e.Kind.String(), style)
+		fmt.Fprintf(&b, "    %s -> %s [label=%s, style=%s];\n", dotQuote(string(e.From)), dotQuote(string(e.To)), dotQuote(e.Kind.String()), style)
 	}
 	b.WriteString("}\n")
 	return b.String()

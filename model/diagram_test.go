@@ -53,3 +53,27 @@ func TestBuiltinDiagramsHaveEveryEdge(t *testing.T) {
 		}
 	}
 }
+
+// TestDiagramsHostileNames: a model name and stage names holding what the
+// formats read (YAML's ": " and line breaks; Mermaid's #…; entities,
+// backticks and HTML; DOT's escapes) stay one title and one label each,
+// written so that the renderer shows them as they are.
+func TestDiagramsHostileNames(t *testing.T) {
+	m, err := model.NewBuilder("shop: main\n---\nflowchart TD\n  evil").
+		Start(stage.Stage{ID: "a", Name: "Tier #1; gold"}).
+		Stage(stage.Stage{ID: "b", Name: "`tick <b>bold</b> \"q\""}, model.Orders(1)).
+		Stage(stage.Stage{ID: "c", Name: "tab\there\u200bzw\\n"}, model.Orders(2)).
+		Build()
+	require.NoError(t, err)
+	mer := model.Mermaid(m)
+	lines := strings.Split(mer, "\n")
+	require.Equal(t, "---", lines[0])
+	require.Equal(t, `title: "shop: main\n---\nflowchart TD\n  evil"`, lines[1], "the title is one JSON string")
+	require.Equal(t, "---", lines[2])
+	require.Contains(t, mer, `s_a["Tier #35;1; gold"]`)
+	require.Contains(t, mer, `s_b["#96;tick #lt;b#gt;bold#lt;/b#gt; #quot;q#quot;"]`)
+	dot := model.DOT(m)
+	require.Contains(t, dot, `digraph "shop: main\n---\nflowchart TD\n  evil" {`)
+	require.Contains(t, dot, `"c" [label="tabhere`+"\u200b"+`zw\\n"]`, "control characters left out, other characters as they are, a backslash escaped")
+	require.NotContains(t, dot, `\u200b`)
+}

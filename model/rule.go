@@ -49,11 +49,18 @@ type node struct {
 	fn    func(f *lifecycle.Facts, now time.Time) bool
 	kids  []*node
 	err   string // a parameter problem, reported by Build
+	bad   bool   // err is set here or below: Holds is false
 	canUp bool   // can turn from false to true as events arrive or time passes
 	canDn bool   // can turn from true to false
 }
 
-func leaf(n *node) Rule { return Rule{n: n} }
+func leaf(n *node) Rule {
+	n.bad = n.err != ""
+	for _, k := range n.kids {
+		n.bad = n.bad || k.bad
+	}
+	return Rule{n: n}
+}
 
 // Count holds when the customer has at least n events of type t. It can
 // only turn true over time (counts never decrease). n must be at least 1.
@@ -241,15 +248,20 @@ func (r Rule) Err() error {
 }
 
 // Holds reports whether the rule holds for a customer with facts f at now.
-// The zero Rule never holds.
+// The zero Rule never holds, nor does a rule [Rule.Err] reports broken
+// (a Not of the zero Rule, a Func with a nil function, a group holding
+// one), whatever its parts.
 func (r Rule) Holds(f *lifecycle.Facts, now time.Time) bool {
-	if r.n == nil {
+	if r.n == nil || r.n.bad {
 		return false
 	}
 	return r.n.holds(f, now)
 }
 
 func (r *node) holds(f *lifecycle.Facts, now time.Time) bool {
+	if r == nil {
+		return false // a zero Rule inside another (Rule.Err reports it)
+	}
 	switch r.op {
 	case opCount:
 		return f.Count(r.typ) >= r.n
@@ -276,7 +288,7 @@ func (r *node) holds(f *lifecycle.Facts, now time.Time) bool {
 		s, ok := f.LastScore()
 		return ok && int64(s) >= r.n
 	case opFunc:
-		return r.fn(f, now)
+		return r.fn != nil && r.fn(f, now) // a nil func never holds (Rule.Err reports it)
 	case opAll:
 		for _, k := range r.kids {
 			if !k.holds(f, now) {
@@ -292,7 +304,7 @@ func (r *node) holds(f *lifecycle.Facts, now time.Time) bool {
 		}
 		return false
 	case opNot:
-		return !r.kids[0].holds(f, now)
+		return len(r.kids) > 0 && !r.kids[0].holds(f, now)
 	}
 	return false
 }
@@ -305,6 +317,9 @@ func (r *node) holds(f *lifecycle.Facts, now time.Time) bool {
 // [After] compares the times of two events, not now, so time alone does
 // not change it.
 func (r *node) nextChange(f *lifecycle.Facts, now time.Time) time.Time {
+	if r == nil {
+		return time.Time{} // never holds, whatever the time
+	}
 	switch r.op {
 	case opWithin:
 		// Holds while now − last ≤ d, so it turns false, for good, at
@@ -341,6 +356,9 @@ func (r *node) nextChange(f *lifecycle.Facts, now time.Time) time.Time {
 		}
 		return next
 	case opNot:
+		if len(r.kids) == 0 {
+			return time.Time{}
+		}
 		return r.kids[0].nextChange(f, now)
 	}
 	// Count, Orders, Spent, Referrals, Score and After depend on the

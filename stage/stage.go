@@ -15,7 +15,8 @@
 // path or into a win-back). Analytics (lifecycle/funnel) and diagrams
 // (model.Mermaid, model.DOT) read the kinds, not the list position.
 //
-// [New] validates the graph and reports every problem it finds: no stages,
+// [New] validates the graph and reports every problem it finds: no stages
+// or more than [MaxStages],
 // duplicate or empty IDs, IDs with surrounding white space, IDs that are
 // longer than [MaxIDLen] bytes, not valid UTF-8, or hold a control, format
 // or separator character (Unicode Cc, Cf, Zl, Zp: every store, metric label
@@ -41,6 +42,11 @@ type ID string
 // MaxIDLen is the longest stage ID, in bytes, [New] accepts: 256, what
 // every store holds.
 const MaxIDLen = 256
+
+// MaxStages is the most stages a graph may have, [New] refuses more: a
+// graph keeps which moves it allows as one entry of a matrix per pair of
+// stages (a lifecycle has a handful).
+const MaxStages = 1000
 
 // Stage is one stage of a customer lifecycle.
 type Stage struct {
@@ -220,6 +226,9 @@ func New(stages []Stage, edges []Edge) (*Graph, error) {
 	}
 	if len(stages) == 0 {
 		bad("no stages")
+	}
+	if len(stages) > MaxStages {
+		return nil, fmt.Errorf("%w: %d stages, more than MaxStages (%d)", ErrInvalidGraph, len(stages), MaxStages)
 	}
 	g := &Graph{
 		stages: append([]Stage(nil), stages...),

@@ -2,6 +2,7 @@ package stage_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -34,6 +35,7 @@ func TestNewInvalid(t *testing.T) {
 		{"ID not UTF-8", stages("a", "b\xff"), stage.Forward("a", "b\xff"), []string{`stage ID "b\xff" is not valid UTF-8`}},
 		{"ID with a control character", stages("a", "b\nc"), stage.Forward("a", "b\nc"), []string{`stage ID "b\nc" holds U+000A`}},
 		{"ID with a format character", stages("a", "b\u200bc"), stage.Forward("a", "b\u200bc"), []string{`holds U+200B`}},
+		{"too many stages", stages(manyIDs(stage.MaxStages + 1)...), nil, []string{"1001 stages, more than MaxStages (1000)"}},
 		{"ID too long", stages("a", stage.ID(strings.Repeat("x", stage.MaxIDLen+1))), stage.Forward("a", stage.ID(strings.Repeat("x", stage.MaxIDLen+1))), []string{"is longer than 256 bytes"}},
 		{"edge to unknown stage", abc, append(stage.Forward("a", "b", "c"), stage.Edge{From: "c", To: "x", Kind: stage.Regress}), []string{`edge c→x: unknown stage "x"`}},
 		{"edge from unknown stage", abc, append(stage.Forward("a", "b", "c"), stage.Edge{From: "y", To: "a", Kind: stage.Loop}), []string{`edge y→a: unknown stage "y"`}},
@@ -184,3 +186,12 @@ func TestKinds(t *testing.T) {
 }
 
 func slicesClone(es []stage.Edge) []stage.Edge { return append([]stage.Edge(nil), es...) }
+
+// manyIDs returns n distinct stage IDs.
+func manyIDs(n int) []stage.ID {
+	out := make([]stage.ID, n)
+	for i := range out {
+		out[i] = stage.ID("s" + strconv.Itoa(i))
+	}
+	return out
+}
