@@ -4,11 +4,12 @@ import (
 	"bufio"
 	"encoding/csv"
 	"fmt"
-	"html"
 	"io"
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/clmkit/clm/internal/svgplot"
 )
 
 // quantileName returns the CSV suffix of a quantile level: 0.05 → "p05",
@@ -31,6 +32,9 @@ func formatCSV(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 // "<metric>_p50", "<metric>_p95" for the defaults). Numbers use Go's
 // shortest round-trip form; undefined values are "NaN".
 func (r *Result) WriteCSV(w io.Writer) error {
+	if r == nil {
+		return fmt.Errorf("%w: WriteCSV of a nil Result", ErrInvalidParams)
+	}
 	cw := csv.NewWriter(w)
 	mc := r.Mode == ModeMonteCarlo
 	header := []string{"rotation"}
@@ -123,6 +127,9 @@ var chartColors = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"
 // metrics it draws [DefaultChartMetrics]. Undefined (NaN) points are left
 // out.
 func (r *Result) WriteSVG(w io.Writer, metrics ...Metric) error {
+	if r == nil {
+		return fmt.Errorf("%w: WriteSVG of a nil Result", ErrInvalidParams)
+	}
 	if len(metrics) == 0 {
 		metrics = DefaultChartMetrics()
 	}
@@ -173,7 +180,7 @@ func (r *Result) WriteSVG(w io.Writer, metrics ...Metric) error {
 		}
 	}
 	title += ")"
-	p(`<text x="%d" y="24" font-size="16" font-weight="bold">%s</text>`+"\n", left, html.EscapeString(title))
+	p(`<text x="%d" y="24" font-size="16" font-weight="bold">%s</text>`+"\n", left, svgplot.Escape(title))
 	// Grid and y ticks.
 	for _, v := range yTicks {
 		y := yOf(v)
@@ -226,7 +233,7 @@ func (r *Result) WriteSVG(w io.Writer, metrics ...Metric) error {
 			p(`<rect x="%d" y="%d" width="24" height="12" fill="%s" fill-opacity="0.18"/>`+"\n", lx, ly-6, color)
 		}
 		p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"/>`+"\n", lx, ly, lx+24, ly, color)
-		p(`<text x="%d" y="%d" dominant-baseline="middle">%s</text>`+"\n", lx+30, ly, html.EscapeString(m.String()))
+		p(`<text x="%d" y="%d" dominant-baseline="middle">%s</text>`+"\n", lx+30, ly, svgplot.Escape(m.String()))
 	}
 	p("</svg>\n")
 	return bw.Flush()

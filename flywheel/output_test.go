@@ -217,3 +217,33 @@ func TestSweepErrorNamesPoint(t *testing.T) {
 		require.Contains(t, err.Error(), tc.want, tc.name)
 	}
 }
+
+// TestResultOutputsHostile: a nil Result's WriteCSV and WriteSVG are
+// errors, not panics, and a Mode with bytes XML cannot hold still gives a
+// well-formed SVG (its title was escaped as HTML, which lets them through).
+func TestResultOutputsHostile(t *testing.T) {
+	var nilResult *flywheel.Result
+	if err := nilResult.WriteCSV(io.Discard); !errors.Is(err, flywheel.ErrInvalidParams) {
+		t.Errorf("nil WriteCSV = %v", err)
+	}
+	if err := nilResult.WriteSVG(io.Discard); !errors.Is(err, flywheel.ErrInvalidParams) {
+		t.Errorf("nil WriteSVG = %v", err)
+	}
+	r, err := flywheel.Expected(flywheel.LiteratureExample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Mode = "a\x00b\xff\uFFFE<c>"
+	var buf bytes.Buffer
+	if err := r.WriteSVG(&buf); err != nil {
+		t.Fatal(err)
+	}
+	d := xml.NewDecoder(&buf)
+	for {
+		if _, err := d.Token(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("the SVG is not well-formed XML: %v", err)
+		}
+	}
+}

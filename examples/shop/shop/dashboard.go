@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/clmkit/clm/lifecycle"
@@ -138,7 +139,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		d.Hooks = &v
 	}
 	if q := r.URL.Query().Get("customer"); q != "" {
-		d.Query = q
+		d.Query = strings.ToValidUTF8(q, "\uFFFD") // echoed in a UTF-8 page
 		c, code, msg := s.lookup(r.Context(), q)
 		if c != nil {
 			v := s.customerView(c)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
@@ -915,5 +916,19 @@ func TestNilOption(t *testing.T) {
 	srv := shop.New(lifecycle.NewTracker(model.SterneCutler(), store.NewMemory()), nil, shop.Option(nil))
 	if srv == nil {
 		t.Fatal("New returned nil")
+	}
+}
+
+// TestDashboardQueryNotUTF8: a ?customer= that is not valid UTF-8 is echoed
+// as valid UTF-8 (the page says charset=utf-8), escaped.
+func TestDashboardQueryNotUTF8(t *testing.T) {
+	srv, _ := newServer(t, store.NewMemory())
+	rec := do(t, srv, http.MethodGet, "/?customer=%FF%FE%3Cy%3E", "", "")
+	body := rec.Body.String()
+	if !utf8.ValidString(body) {
+		t.Fatalf("the dashboard is not valid UTF-8")
+	}
+	if strings.Contains(body, "<y>") {
+		t.Error("the query was echoed unescaped")
 	}
 }
