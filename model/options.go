@@ -147,8 +147,10 @@ func apply[O any](opts []O, set func(O, *thresholds)) thresholds {
 
 // LapseAfter sets how long after their last purchase a buyer counts as
 // lapsed (default [DefaultLapseAfter], 180 days). A lapsed buyer leaves the
-// buying stages and comes back with their next purchase. d ≤ 0 means buyers
-// never lapse. Read by every built-in.
+// buying stages and comes back with their next purchase. d ≤ 0, or the
+// largest Duration (math.MaxInt64, about 292 years, where
+// [time.Time.Sub] saturates), means buyers never lapse. Read by every
+// built-in.
 func LapseAfter(d time.Duration) Option {
 	return everyOpt(func(t *thresholds) { t.lapse = d })
 }

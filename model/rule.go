@@ -89,7 +89,8 @@ func Orders(n int64) Rule {
 // It turns false as time passes. Facts keep counts and first and last
 // times, not every event, so a window applies to the latest event of a
 // type; combine with [Count] for "at least n, the latest within d". d must
-// be positive.
+// be positive; the largest Duration, math.MaxInt64 (about 292 years),
+// never closes, as [time.Time.Sub] saturates there.
 func Within(d time.Duration, t lifecycle.EventType) Rule {
 	r := &node{op: opWithin, typ: t, d: d, canUp: true, canDn: true}
 	r.err = checkType(t)
