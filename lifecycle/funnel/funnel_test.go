@@ -366,3 +366,19 @@ func TestOpenWithoutReferenceTime(t *testing.T) {
 		t.Errorf("current %d, open %+v; want 1 and no age", s.Current, s.Open)
 	}
 }
+
+// TestReportTableCohortLabels: cohorts keyed "(all)" and "(none)" are told
+// apart from the total and the empty key in Report.Table.
+func TestReportTableCohortLabels(t *testing.T) {
+	g := model.SterneCutler().Stages()
+	i := 0
+	rep, err := funnel.Analyze(context.Background(), g, funnel.Customers(people()),
+		funnel.CohortBy(func(*lifecycle.Customer) string { i++; return []string{"(all)", "(none)", ""}[i%3] }))
+	require.NoError(t, err)
+	labels := map[string]int{}
+	for _, row := range rep.Table().Rows {
+		labels[row[0]]++
+	}
+	per := len(g.IDs())
+	require.Equal(t, map[string]int{"(all)": per, `"(all)"`: per, `"(none)"`: per, "(none)": per}, labels)
+}

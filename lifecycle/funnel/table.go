@@ -159,7 +159,9 @@ func percentilesOf(f *Funnel) []float64 {
 
 // Table renders the report's counts and rates like [Funnel.Table], with a
 // leading cohort column: the total's rows first, labelled "(all)", then
-// each cohort's rows under its key ("(none)" for the empty key).
+// each cohort's rows under its key ("(none)" for the empty key; a key that
+// is itself "(all)" or "(none)" is written quoted, `"(all)"`, so that it
+// reads apart from the labels).
 func (r *Report) Table() Table {
 	t := r.Funnel.Table()
 	out := Table{Header: append([]string{"cohort"}, t.Header...)}
@@ -171,8 +173,11 @@ func (r *Report) Table() Table {
 	add("(all)", t)
 	for i := range r.Cohorts {
 		key := r.Cohorts[i].Key
-		if key == "" {
+		switch key {
+		case "":
 			key = "(none)"
+		case "(all)", "(none)":
+			key = strconv.Quote(key)
 		}
 		add(key, r.Cohorts[i].Funnel.Table())
 	}
