@@ -22,12 +22,17 @@ type DiscreteCustomer struct {
 	// transaction; 0 when Frequency is 0.
 	Recency int
 	// Periods n is the number of transaction opportunities observed
-	// after the first transaction, n ≥ Recency and n ≥ 1.
+	// after the first transaction, n ≥ Recency and n ≥ 1, at most
+	// [MaxOpportunities] (the likelihood sums over the opportunities
+	// after Recency).
 	Periods int
 	// Count is the number of identical customers this row stands for
 	// (aggregated data such as the paper's table); 0 counts as 1.
 	Count float64
 }
+
+// MaxOpportunities bounds [DiscreteCustomer].Periods: 1,000,000.
+const MaxOpportunities = 1_000_000
 
 // checkDiscrete validates one BG/BB row.
 func checkDiscrete(i int, c DiscreteCustomer) error {
@@ -38,8 +43,8 @@ func checkDiscrete(i int, c DiscreteCustomer) error {
 		return fmt.Sprintf("customers[%d]", i)
 	}
 	switch {
-	case c.Periods < 1:
-		return invalidf("%s: Periods = %d, must be ≥ 1", who(), c.Periods)
+	case c.Periods < 1 || c.Periods > MaxOpportunities:
+		return invalidf("%s: Periods = %d, must be from 1 to %d", who(), c.Periods, MaxOpportunities)
 	case c.Frequency < 0:
 		return invalidf("%s: Frequency = %d, must be ≥ 0", who(), c.Frequency)
 	case c.Recency < 0 || c.Recency > c.Periods:
@@ -163,6 +168,9 @@ func FitBGBB(customers []DiscreteCustomer, opts *FitOptions) (BGBB, FitInfo, err
 	rows, n, err := collapseDiscrete(customers)
 	if err != nil {
 		return BGBB{}, FitInfo{}, err
+	}
+	if n > 1<<53 { // or +Inf
+		return BGBB{}, FitInfo{}, invalidf("customers: the Counts add up to %v, more than 2^53 customers", n)
 	}
 	info := FitInfo{Customers: int(math.Round(n)), DistinctRows: len(rows)}
 	nll := func(th []float64) float64 {

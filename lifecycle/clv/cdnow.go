@@ -11,9 +11,9 @@ import (
 )
 
 // ReadCDNOW parses a CDNOW transaction file (Fader & Hardie 2001) into
-// transactions. Fields are separated by whitespace; CRLF line ends, blank
-// lines and a header line (a first non-blank line whose first field is not
-// a number) are accepted. Two layouts are recognised by their field count:
+// transactions. Fields are separated by whitespace; a UTF-8 byte order
+// mark, CRLF line ends, blank lines and a header line (a first non-blank
+// line whose first field is not a number) are accepted. Two layouts are recognised by their field count:
 //
 //   - 4 fields (CDNOW_master.txt): customer id, date (YYYYMMDD), number of
 //     CDs, dollar value. CustomerID is the customer id.
@@ -34,7 +34,11 @@ func ReadCDNOW(r io.Reader) ([]Transaction, error) {
 	first := true // no non-blank line read yet
 	for sc.Scan() {
 		line++
-		fields := strings.Fields(sc.Text())
+		text := sc.Text()
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\uFEFF") // a UTF-8 byte order mark
+		}
+		fields := strings.Fields(text)
 		if len(fields) == 0 {
 			continue
 		}

@@ -3,6 +3,7 @@ package clv
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,5 +156,43 @@ func TestValueBounds(t *testing.T) {
 	pop, _ := sm.ExpectedSpend()
 	if v, err := sm.ConditionalExpectedSpend(Customer{Frequency: 2, MonetaryValue: 40}); err != nil || math.Abs(v-6.25*(15.44+2*40)/(6.25*2+3.74-1)) > 1e-12*v || v < pop {
 		t.Errorf("ConditionalExpectedSpend = %v, %v", v, err)
+	}
+}
+
+// TestFitInputBounds: input the fits cannot use faithfully is refused
+// (Periods past MaxOpportunities, which made the BG/BB likelihood loop for
+// hours; more than 2^53 customers, which overflowed FitInfo.Customers),
+// and a maximum a fit cannot locate (an interval of e^±98 or more: the
+// boundary, or a parameter the data do not identify) is ErrNoConvergence
+// rather than a result with infinite intervals.
+func TestFitInputBounds(t *testing.T) {
+	row := DiscreteCustomer{Frequency: 1, Recency: 1, Periods: MaxOpportunities + 1}
+	if _, _, err := FitBGBB([]DiscreteCustomer{row}, nil); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("FitBGBB with Periods past MaxOpportunities: %v", err)
+	}
+	m := BGBB{Alpha: 1.2, Beta: 0.75, Gamma: 0.66, Delta: 2.78}
+	if _, err := m.ProbabilityAlive(row); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("ProbabilityAlive with Periods past MaxOpportunities: %v", err)
+	}
+	big := []DiscreteCustomer{{Frequency: 1, Recency: 1, Periods: 2, Count: 1e308}, {Periods: 2, Count: 1e308}}
+	if _, _, err := FitBGBB(big, nil); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("FitBGBB with Counts past 2^53: %v", err)
+	}
+	if _, _, err := FitSBG([]float64{1e20, 6e19, 4e19}, nil); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("FitSBG of a cohort past 2^53: %v", err)
+	}
+	if m, info, err := FitSBG([]float64{100, 50}, nil); !errors.Is(err, ErrNoConvergence) {
+		t.Errorf("FitSBG of one observation for two parameters = %+v, %+v, %v; want ErrNoConvergence", m, info.Estimates, err)
+	}
+	cs := []Customer{
+		{ID: "a", Frequency: 2, MonetaryValue: 10}, {ID: "c", Frequency: 5, MonetaryValue: 30},
+		{ID: "d", Frequency: 1, MonetaryValue: 12}, {ID: "t", Frequency: 1, MonetaryValue: 0.01},
+	}
+	if m, info, err := FitGammaGamma(cs, nil); !errors.Is(err, ErrNoConvergence) {
+		t.Errorf("FitGammaGamma drifting to q → ∞ = %+v, %+v, %v; want ErrNoConvergence", m, info.Estimates, err)
+	}
+	txs, err := ReadCDNOW(strings.NewReader("\uFEFF00001 19970101 1 29.33\n00001 19970118 2 29.73\n"))
+	if err != nil || len(txs) != 2 {
+		t.Errorf("ReadCDNOW after a byte order mark: %d transactions, %v; want 2", len(txs), err)
 	}
 }

@@ -45,8 +45,8 @@ func checkSurvivors(survivors []float64) error {
 			return invalidf("survivors[%d] = %v exceeds survivors[%d] = %v (a cohort cannot grow)", i, s, i-1, survivors[i-1])
 		}
 	}
-	if !(survivors[0] > 0) {
-		return invalidf("survivors[0] = %v, the cohort size must be > 0", survivors[0])
+	if !(survivors[0] > 0) || survivors[0] > 1<<53 {
+		return invalidf("survivors[0] = %v, the cohort size must be > 0 and at most 2^53", survivors[0])
 	}
 	return nil
 }
