@@ -340,8 +340,8 @@ func (d *Dispatcher) Stats() Stats {
 // update changes the stats under the lock.
 func (d *Dispatcher) update(f func(s *Stats)) {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	f(&d.stats)
-	d.mu.Unlock()
 }
 
 // Run delivers the feed until ctx is done or the handler asks to [Stop].
@@ -503,7 +503,7 @@ func (d *Dispatcher) deliver(ctx context.Context, ch lifecycle.Change) error {
 		}
 		now := d.cfg.now()
 		var stop *StopError
-		if errors.As(err, &stop) {
+		if errors.As(err, &stop) && stop != nil { // a nil *StopError is a plain failure
 			d.update(func(s *Stats) {
 				s.Failures++
 				s.Attempts = failures
@@ -516,7 +516,7 @@ func (d *Dispatcher) deliver(ctx context.Context, ch lifecycle.Change) error {
 		}
 		wait := d.backoff(failures)
 		var ra *RetryAfterError
-		if errors.As(err, &ra) && ra.Delay > wait {
+		if errors.As(err, &ra) && ra != nil && ra.Delay > wait {
 			wait = ra.Delay
 		}
 		d.update(func(s *Stats) {
@@ -568,14 +568,30 @@ func (d *Dispatcher) call(ctx context.Context, ch lifecycle.Change) (err error, 
 }
 
 // safeCall calls the handler and turns a panic into an error (the change
-// is then retried like any failure).
+// is then retried like any failure), as it does an error whose Error
+// method panics.
 func (d *Dispatcher) safeCall(ctx context.Context, ch lifecycle.Change) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("feed: handler panicked: %v", r)
 		}
 	}()
-	return d.handler(ctx, ch)
+	if err = d.handler(ctx, ch); err != nil {
+		err = sound(err)
+	}
+	return err
+}
+
+// sound returns err, or, when its Error method panics, an error that says
+// so (the dispatcher logs and keeps err's message).
+func sound(err error) (out error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out = fmt.Errorf("feed: handler failed with an error of type %T whose Error method panicked: %v", err, r)
+		}
+	}()
+	_ = err.Error()
+	return err
 }
 
 // advance stores the cursor at pos, renewing the lease; a store error is

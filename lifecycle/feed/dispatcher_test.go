@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -825,4 +826,43 @@ func TestLogsNameTheDispatcher(t *testing.T) {
 	assert.Contains(t, out, `msg="feed: lease taken" name=hooks owner=solo`)
 	assert.Contains(t, out, `level=WARN msg="feed: delivery failed" name=hooks`)
 	assert.True(t, strings.Contains(out, "attempt=1") && strings.Contains(out, "err=refused"), out)
+}
+
+// panicky is an error whose Error method panics.
+type panicky struct{ p *int }
+
+func (e panicky) Error() string { return strconv.Itoa(*e.p) }
+
+// TestHandlerErrorsThatPanic: an error whose Error method panics, and nil
+// *RetryAfterError and *StopError values, are plain failures, retried;
+// they crashed Run.
+func TestHandlerErrorsThatPanic(t *testing.T) {
+	for name, bad := range map[string]error{
+		"Error panics":         panicky{},
+		"nil *RetryAfterError": (*RetryAfterError)(nil),
+		"nil *StopError":       (*StopError)(nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			st := newFakeStore()
+			all := st.add(2)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			calls := 0
+			h := func(_ context.Context, ch lifecycle.Change) error {
+				calls++
+				if calls == 1 {
+					return bad
+				}
+				if ch.Pos == all[1].Pos {
+					cancel()
+				}
+				return nil
+			}
+			d, _ := virtual(t, st, h, WithBackoff(time.Millisecond, time.Millisecond))
+			require.ErrorIs(t, d.Run(ctx), context.Canceled)
+			s := d.Stats()
+			assert.Equal(t, uint64(1), s.Failures)
+			assert.Equal(t, uint64(2), s.Delivered)
+		})
+	}
 }

@@ -48,6 +48,9 @@ type RetryAfterError struct {
 // Error returns Err's message (or "feed: retry requested") followed by
 // the delay.
 func (e *RetryAfterError) Error() string {
+	if e == nil {
+		return "feed: retry requested"
+	}
 	msg := "feed: retry requested"
 	if e.Err != nil {
 		msg = e.Err.Error()
@@ -56,7 +59,12 @@ func (e *RetryAfterError) Error() string {
 }
 
 // Unwrap returns Err.
-func (e *RetryAfterError) Unwrap() error { return e.Err }
+func (e *RetryAfterError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
 
 // RetryAfter returns an error (a [*RetryAfterError]) telling the
 // dispatcher that the delivery failed with err and that the next attempt
@@ -77,14 +85,19 @@ type StopError struct {
 
 // Error returns "feed: stop" and Err's message.
 func (e *StopError) Error() string {
-	if e.Err == nil {
+	if e == nil || e.Err == nil {
 		return "feed: stop"
 	}
 	return "feed: stop: " + e.Err.Error()
 }
 
 // Unwrap returns Err.
-func (e *StopError) Unwrap() error { return e.Err }
+func (e *StopError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
 
 // Stop returns an error (a [*StopError]) telling the dispatcher to stop
 // delivering: [Dispatcher.Run] logs it at error level, gives up its

@@ -255,6 +255,10 @@ func (s *Sender) URL() string {
 //     [*StatusError] with the Location; the change is tried again later.
 //   - Any other status: a [*StatusError]; a transport error or a
 //     time-out ([WithTimeout]): that error. Both are tried again.
+//   - A change JSON cannot hold (a time outside the years 0–9999, which
+//     the Tracker never records but a store's Put may hold): a
+//     [feed.Stop] error naming it, sent nowhere; retrying could not send
+//     it, and the dispatcher stops before it instead of retrying for ever.
 //
 // It reads at most 64 KiB of the answer's body, then closes it. It
 // honours ctx.
@@ -266,8 +270,8 @@ func (s *Sender) Deliver(ctx context.Context, ch lifecycle.Change) error {
 		return fmt.Errorf("%w: nil context", ErrInvalid)
 	}
 	body, err := json.Marshal(NewPayload(ch))
-	if err != nil { // a time outside years 0–9999
-		return fmt.Errorf("webhook: change %s: %w", ch.ID(), err)
+	if err != nil { // a time outside years 0–9999: no retry can send it
+		return feed.Stop(fmt.Errorf("webhook: change %s of customer %q cannot be encoded: %w", ch.ID(), ch.CustomerID, err))
 	}
 	id := ch.ID()
 	ts := strconv.FormatInt(s.now().Unix(), 10)

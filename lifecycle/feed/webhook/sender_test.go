@@ -237,6 +237,23 @@ func TestVerifyRefuses(t *testing.T) {
 		err := webhook.Verify(secret, good(), []byte(`{"type":"customer.stage_changed" }`), now, 0)
 		assert.ErrorIs(t, err, webhook.ErrSignature)
 	})
+	t.Run("malformed signature header", func(t *testing.T) {
+		for _, sig := range []string{"garbage", "v1,", "v1,!!!", ",", "v1"} {
+			h := good()
+			h.Set("webhook-signature", sig)
+			assert.ErrorIs(t, webhook.Verify(secret, h, body, now, 0), webhook.ErrHeader, sig)
+		}
+		h := good()
+		h.Set("webhook-signature", "v1a,AAAA")
+		assert.ErrorIs(t, webhook.Verify(secret, h, body, now, 0), webhook.ErrSignature, "another scheme's signature is well-formed, and not a match")
+	})
+	t.Run("header keys not canonical", func(t *testing.T) {
+		h := http.Header{}
+		for k, v := range good() {
+			h[strings.ToLower(k)] = v
+		}
+		assert.NoError(t, webhook.Verify(secret, h, body, now, 0))
+	})
 	t.Run("tampered id", func(t *testing.T) {
 		h := good()
 		h.Set("webhook-id", "chg_2")
@@ -484,4 +501,22 @@ func TestBodiesAreDrainedSoConnectionsAreReused(t *testing.T) {
 		require.NoError(t, s.Deliver(context.Background(), change("c1", uint64(i+1), "", "reach", "e1")))
 	}
 	assert.Equal(t, int32(1), conns.Load(), "one connection, reused")
+}
+
+// TestDeliverUnencodableChangeStops: a change JSON cannot hold (a time in
+// the year 10000) is a feed.Stop naming it, sent nowhere, instead of a
+// failure retried for ever in front of every later change.
+func TestDeliverUnencodableChangeStops(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	s, err := webhook.New(srv.URL, testSecret(t, 4), webhook.WithClock(fixedClock))
+	require.NoError(t, err)
+	ch := lifecycle.Change{CustomerID: "c1", Seq: 1, Pos: 1}
+	ch.To, ch.At = "reach", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	err = s.Deliver(context.Background(), ch)
+	var stop *feed.StopError
+	require.ErrorAs(t, err, &stop)
+	assert.Contains(t, err.Error(), `customer "c1" cannot be encoded`)
+	assert.Zero(t, hits.Load())
 }

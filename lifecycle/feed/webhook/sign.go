@@ -142,8 +142,8 @@ func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance 
 	if err != nil {
 		return err
 	}
-	id, ts := h.Get(HeaderID), h.Get(HeaderTimestamp)
-	sigs := strings.Join(h.Values(HeaderSignature), " ")
+	id, ts := header(h, HeaderID), header(h, HeaderTimestamp)
+	sigs := strings.Join(headerValues(h, HeaderSignature), " ")
 	switch {
 	case id == "":
 		return fmt.Errorf("%w: %s is missing", ErrHeader, HeaderID)
@@ -164,17 +164,53 @@ func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance 
 			d.Round(time.Second), now.UTC().Format(time.RFC3339), tolerance)
 	}
 	want := mac(key, id, ts, body)
+	wellFormed := false // an entry scheme,base64 (a v1 one decoding)
 	for _, s := range strings.Fields(sigs) {
 		scheme, b64, ok := strings.Cut(s, ",")
-		if !ok || scheme != "v1" {
+		if !ok || scheme == "" || b64 == "" {
+			continue
+		}
+		if scheme != "v1" {
+			wellFormed = true // another scheme's: not ours to read
 			continue
 		}
 		got, err := base64.StdEncoding.DecodeString(b64)
-		if err == nil && hmac.Equal(got, want) {
+		if err != nil {
+			continue
+		}
+		wellFormed = true
+		if hmac.Equal(got, want) {
 			return nil
 		}
 	}
+	if !wellFormed {
+		return fmt.Errorf("%w: %s %q holds no signature of the form scheme,base64", ErrHeader, HeaderSignature, truncate(sigs))
+	}
 	return fmt.Errorf("%w: none of the v1 signatures in %s matches message %q", ErrSignature, HeaderSignature, truncate(id))
+}
+
+// header returns h's first value for name, also where h's keys are not in
+// canonical form ("webhook-id", as a map literal or another framework may
+// hold them): header names are case-insensitive.
+func header(h http.Header, name string) string {
+	if v := headerValues(h, name); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// headerValues returns every value of name in h, whatever its keys' case.
+func headerValues(h http.Header, name string) []string {
+	if v := h.Values(name); len(v) > 0 {
+		return v
+	}
+	var out []string
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			out = append(out, v...)
+		}
+	}
+	return out
 }
 
 // truncate cuts s to at most 64 bytes, between characters, for messages.
