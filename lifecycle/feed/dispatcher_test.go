@@ -377,32 +377,6 @@ func TestStopLeavesTheCursorBeforeTheChange(t *testing.T) {
 	assert.Len(t, delivered, 6)
 }
 
-func TestHandlerPanicIsRetried(t *testing.T) {
-	st := newFakeStore()
-	all := st.add(2)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	calls := 0
-	h := func(_ context.Context, ch lifecycle.Change) error {
-		calls++
-		if calls == 1 {
-			var m map[string]int
-			m["boom"]++ // panics: assignment to a nil map
-		}
-		if ch.Pos == all[1].Pos {
-			cancel()
-		}
-		return nil
-	}
-	d, _ := virtual(t, st, h, WithBackoff(time.Millisecond, time.Millisecond))
-	require.ErrorIs(t, d.Run(ctx), context.Canceled)
-	assert.Equal(t, 3, calls)
-	s := d.Stats()
-	assert.Equal(t, uint64(1), s.Failures)
-	assert.Equal(t, uint64(2), s.Delivered)
-	assert.Contains(t, s.LastError, "handler panicked")
-}
-
 func TestStoreErrorsAreRetried(t *testing.T) {
 	st := newFakeStore()
 	all := st.add(4)
@@ -833,14 +807,19 @@ type panicky struct{ p *int }
 
 func (e panicky) Error() string { return strconv.Itoa(*e.p) }
 
-// TestHandlerErrorsThatPanic: an error whose Error method panics, and nil
-// *RetryAfterError and *StopError values, are plain failures, retried;
-// they crashed Run.
+// TestHandlerErrorsThatPanic: a handler that panics, an error whose Error
+// method panics, and nil *RetryAfterError and *StopError values are plain
+// failures, retried (the last three crashed Run).
 func TestHandlerErrorsThatPanic(t *testing.T) {
-	for name, bad := range map[string]error{
-		"Error panics":         panicky{},
-		"nil *RetryAfterError": (*RetryAfterError)(nil),
-		"nil *StopError":       (*StopError)(nil),
+	for name, first := range map[string]func() error{
+		"handler panics": func() error {
+			var m map[string]int
+			m["boom"]++ // panics: assignment to a nil map
+			return nil
+		},
+		"Error panics":         func() error { return panicky{} },
+		"nil *RetryAfterError": func() error { return (*RetryAfterError)(nil) },
+		"nil *StopError":       func() error { return (*StopError)(nil) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			st := newFakeStore()
@@ -851,7 +830,7 @@ func TestHandlerErrorsThatPanic(t *testing.T) {
 			h := func(_ context.Context, ch lifecycle.Change) error {
 				calls++
 				if calls == 1 {
-					return bad
+					return first()
 				}
 				if ch.Pos == all[1].Pos {
 					cancel()
@@ -860,9 +839,13 @@ func TestHandlerErrorsThatPanic(t *testing.T) {
 			}
 			d, _ := virtual(t, st, h, WithBackoff(time.Millisecond, time.Millisecond))
 			require.ErrorIs(t, d.Run(ctx), context.Canceled)
+			assert.Equal(t, 3, calls)
 			s := d.Stats()
 			assert.Equal(t, uint64(1), s.Failures)
 			assert.Equal(t, uint64(2), s.Delivered)
+			if name == "handler panics" {
+				assert.Contains(t, s.LastError, "handler panicked")
+			}
 		})
 	}
 }
