@@ -177,12 +177,13 @@ type Sender struct {
 // New returns a Sender that POSTs to rawURL, an absolute http or https
 // URL, signing with secret ("whsec_" and the base64 of a 24- to 64-byte
 // key: see [NewSecret]). Errors wrap [ErrInvalid] and name the argument;
-// they never show the secret. Nil options are ignored.
+// they never show the secret, nor the URL's password. Nil options are
+// ignored.
 func New(rawURL, secret string, opts ...Option) (*Sender, error) {
 	u, err := url.Parse(rawURL)
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("%w: url %q: %v", ErrInvalid, truncate(rawURL), unwrapURLError(err))
+		return nil, fmt.Errorf("%w: url %q: %v", ErrInvalid, truncate(redactRaw(rawURL)), unwrapURLError(err))
 	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, fmt.Errorf("%w: url %q: must be an absolute http or https URL", ErrInvalid, truncate(u.Redacted()))
 	case u.Host == "":
@@ -222,6 +223,29 @@ func New(rawURL, secret string, opts ...Option) (*Sender, error) {
 
 // unwrapURLError returns the reason inside a *url.Error (whose message
 // repeats the URL).
+// redactRaw returns a URL that did not parse with the password of its
+// user information, if any, written "xxxxx", as url.URL.Redacted does.
+func redactRaw(raw string) string {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	start := len(raw) - len(rest)
+	end := len(rest)
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		end = i
+	}
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		return raw
+	}
+	colon := strings.Index(rest[:at], ":")
+	if colon < 0 {
+		return raw
+	}
+	return raw[:start+colon+1] + "xxxxx" + raw[start+at:]
+}
+
 func unwrapURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {

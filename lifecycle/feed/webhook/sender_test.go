@@ -520,3 +520,14 @@ func TestDeliverUnencodableChangeStops(t *testing.T) {
 	assert.Contains(t, err.Error(), `customer "c1" cannot be encoded`)
 	assert.Zero(t, hits.Load())
 }
+
+// TestNewHidesPassword: a URL that does not parse is named without its
+// password.
+func TestNewHidesPassword(t *testing.T) {
+	for _, raw := range []string{"http://user:hunter2@host/%zz", "https://user:hunter2@host:bad/", "http://user:hunter2@host/a b%"} {
+		_, err := webhook.New(raw, testSecret(t, 4))
+		require.ErrorIs(t, err, webhook.ErrInvalid, raw)
+		assert.NotContains(t, err.Error(), "hunter2", raw)
+		assert.Contains(t, err.Error(), "user:xxxxx@host", raw)
+	}
+}
