@@ -68,11 +68,12 @@ type FitInfo struct {
 // x ± 1.96·SE(x), the convention of lifetimes' summary, which can reach
 // below zero for poorly identified parameters; LogLow and LogHigh are the
 // interval formed on the log scale, x·exp(∓1.96·SE(θ)), which stays
-// positive and is usually the better one for small samples. A fit whose
-// optimum leaves the standard error of a log-parameter above 50 (an
-// interval of e^±98: the likelihood is flat there, on the boundary or
-// with data that do not identify the parameter) returns an error wrapping
-// [ErrNoConvergence] instead of such estimates.
+// positive and is usually the better one for small samples. [FitSBG] and
+// [FitGammaGamma] return an error wrapping [ErrNoConvergence] instead of
+// estimates whose log-parameter standard error exceeds 50 (an interval of
+// e^±98: the likelihood is flat there, on the boundary or with data that
+// do not identify the parameter); the other fits report such estimates,
+// whose predictions may still serve.
 type Estimate struct {
 	Name            string  // parameter name as in the papers ("r", "alpha", …)
 	Value           float64 // maximum-likelihood estimate
@@ -85,9 +86,22 @@ type Estimate struct {
 // z975 is the 97.5 % quantile of the standard normal distribution.
 const z975 = 1.959963984540054
 
-// maxLogStdErr is the largest standard error of a log-parameter a fit
-// reports (see [FitInfo.setEstimates]).
+// maxLogStdErr is the largest standard error of a log-parameter the sBG
+// and Gamma-Gamma fits report (see [FitInfo.identified]).
 const maxLogStdErr = 50
+
+// identified returns an error wrapping [ErrNoConvergence] when a
+// log-parameter's standard error exceeds maxLogStdErr (an interval of more
+// than e^±98 around the value: the likelihood is flat along it, on a ridge
+// to the boundary or with too little data to identify it), else nil.
+func (info *FitInfo) identified() error {
+	for _, e := range info.Estimates {
+		if !(e.LogStdErr <= maxLogStdErr) {
+			return wrapNoConvergence(info.Model+" fit", fmt.Errorf("the standard error of ln(%s) is %.4g (more than %v): the maximum lies on the boundary, or the data do not identify the parameter", e.Name, e.LogStdErr, maxLogStdErr))
+		}
+	}
+	return nil
+}
 
 // setEstimates fills Model, Estimates and Covariance from the optimum th
 // (log-parameters) and the Hessian h of the mean negative log-likelihood
@@ -108,12 +122,6 @@ func (info *FitInfo) setEstimates(model string, names []string, th, h []float64,
 			info.Covariance[i*k+j] = inv[i*k+j] / n * xi * math.Exp(th[j])
 		}
 		lse := math.Sqrt(inv[i*k+i] / n)
-		if !(lse <= maxLogStdErr) {
-			// An interval of more than e^±98 around the value: the
-			// likelihood is flat along this parameter, on a ridge to the
-			// boundary or with too little data to identify it.
-			return fmt.Errorf("%s: the standard error of ln(%s) is %.4g (more than %v): the maximum lies on the boundary, or the data do not identify the parameter", model, names[i], lse, maxLogStdErr)
-		}
 		se := xi * lse
 		info.Estimates[i] = Estimate{
 			Name: names[i], Value: xi, StdErr: se, LogStdErr: lse,

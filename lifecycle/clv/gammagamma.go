@@ -716,6 +716,9 @@ func FitGammaGamma(customers []Customer, opts *FitOptions) (GammaGamma, FitInfo,
 		if err := d.ridge(m); err != nil {
 			return GammaGamma{}, info, err
 		}
+		if err := info.identified(); err != nil {
+			return GammaGamma{}, info, err
+		}
 		return m, info, nil
 	}
 	// Fall back on BFGS from each start.
@@ -743,6 +746,9 @@ func FitGammaGamma(customers []Customer, opts *FitOptions) (GammaGamma, FitInfo,
 	}
 	m := GammaGamma{p[0], p[1], p[2]}
 	if err := d.ridge(m); err != nil {
+		return GammaGamma{}, info, err
+	}
+	if err := info.identified(); err != nil {
 		return GammaGamma{}, info, err
 	}
 	return m, info, nil

@@ -116,6 +116,9 @@ func FitSBG(survivors []float64, opts *FitOptions) (SBG, FitInfo, error) {
 		{math.Log(0.5), math.Log(5)},
 	}
 	p, err := fitLog("sBG", []string{"alpha", "beta"}, numeric.CentralDifference(nll, 1e-6), nll, starts, n, opts, &info)
+	if err == nil {
+		err = info.identified()
+	}
 	if err != nil {
 		return SBG{}, info, err
 	}
