@@ -493,7 +493,7 @@ func checkDeterministic(s *suite) []error {
 	// a Tracker reuses its working copy: a model must answer from the
 	// facts' contents, never from their address (a cache keyed by the
 	// pointer and now answers for the facts it saw before).
-	reused := new(lifecycle.Facts)
+	reused := new(lifecycle.Customer) // its Facts, refilled in place by CopyTo
 	var prev *lifecycle.Facts
 	s.each(func(x sample) {
 		a, pa := s.call(clone(x.f), x.now)
@@ -504,10 +504,10 @@ func checkDeterministic(s *suite) []error {
 			})
 		}
 		if prev != nil && pa == nil {
-			copyInto(reused, prev)
-			s.call(reused, x.now) // the previous sample's facts, at this now, in the same memory
-			copyInto(reused, x.f)
-			if c, pc := s.call(reused, x.now); pc == nil && c != a {
+			(&lifecycle.Customer{Facts: *prev}).CopyTo(reused)
+			s.call(&reused.Facts, x.now) // the previous sample's facts, at this now, in the same memory
+			(&lifecycle.Customer{Facts: *x.f}).CopyTo(reused)
+			if c, pc := s.call(&reused.Facts, x.now); pc == nil && c != a {
 				s.fail(func() string {
 					return fmt.Sprintf("got %q for facts in memory that held other facts when last classified at the same now (one *Facts reused, as a Tracker reuses it), where a fresh copy got %q: answer from the facts, not their address; for %s at now=%s: facts %s; the facts before: %s",
 						c, a, x.what, ts(x.now), FormatFacts(x.f), FormatFacts(prev))
@@ -517,25 +517,6 @@ func checkDeterministic(s *suite) []error {
 		prev = x.f
 	})
 	return s.errs
-}
-
-// copyInto makes dst a deep copy of src in dst's memory (its slices'
-// arrays reused), keeping dst's address.
-func copyInto(dst, src *lifecycle.Facts) {
-	t, m, r := dst.Tallies[:0], dst.Sums[:0], dst.Referrals[:0]
-	*dst = *src
-	dst.Tallies = append(t, src.Tallies...)
-	dst.Sums = append(m, src.Sums...)
-	dst.Referrals = append(r, src.Referrals...)
-	if src.Tallies == nil {
-		dst.Tallies = nil
-	}
-	if src.Sums == nil {
-		dst.Sums = nil
-	}
-	if src.Referrals == nil {
-		dst.Referrals = nil
-	}
 }
 
 func checkPure(s *suite) []error {
