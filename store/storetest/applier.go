@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/clmkit/clm/lifecycle"
@@ -434,18 +435,9 @@ func listDue(ctx context.Context, s lifecycle.Store, p string) error {
 			return fmt.Errorf("Get(%q) after Put with Due %v = %v; %v", id, due, err, same(c, got))
 		}
 	}
-	listed := map[string]bool{}
-	for id, err := range d.ListDue(ctx, t0) {
-		if err != nil {
-			return fmt.Errorf("ListDue(%v) yielded %v", t0, err)
-		}
-		if len(id) < len(p) || id[:len(p)] != p {
-			continue // another rule's customer
-		}
-		if listed[id] {
-			return fmt.Errorf("ListDue(%v) yielded %q twice", t0, id)
-		}
-		listed[id] = true
+	listed, err := listedDue(ctx, d, t0, p)
+	if err != nil {
+		return err
 	}
 	for id := range dues {
 		if listed[id] != want[id] {
@@ -497,6 +489,25 @@ func listDue(ctx context.Context, s lifecycle.Store, p string) error {
 	return errors.New("ListDue with a cancelled context yielded nothing; want the context's error")
 }
 
+// listedDue returns the IDs under prefix p that d.ListDue(ctx, now)
+// yields, or an error for a failure or an ID yielded twice.
+func listedDue(ctx context.Context, d lifecycle.DueLister, now time.Time, p string) (map[string]bool, error) {
+	listed := map[string]bool{}
+	for id, err := range d.ListDue(ctx, now) {
+		if err != nil {
+			return nil, fmt.Errorf("ListDue(%v) yielded %v", now, err)
+		}
+		if !strings.HasPrefix(id, p) {
+			continue // another rule's customer
+		}
+		if listed[id] {
+			return nil, fmt.Errorf("ListDue(%v) yielded %q twice", now, id)
+		}
+		listed[id] = true
+	}
+	return listed, nil
+}
+
 // dueCases returns customers' due times around t0, by ID (prefix and
 // what the due time is), and which a listing at t0 yields.
 func dueCases(prefix string, t0 time.Time) (map[string]time.Time, map[string]bool) {
@@ -535,12 +546,9 @@ func listDueApplied(ctx context.Context, s lifecycle.Store, d lifecycle.DueListe
 		}
 	}
 	check := func(phase string, want map[string]bool) error {
-		listed := map[string]bool{}
-		for id, err := range d.ListDue(ctx, t0) {
-			if err != nil {
-				return fmt.Errorf("ListDue(%v) yielded %v", t0, err)
-			}
-			listed[id] = true
+		listed, err := listedDue(ctx, d, t0, p)
+		if err != nil {
+			return err
 		}
 		for id := range dues {
 			if listed[id] != want[id] {
