@@ -31,11 +31,6 @@ const (
 // (its ctx is done by then, so the call gets a context of its own).
 const releaseTimeout = 5 * time.Second
 
-// errLeaseLost is Run's internal signal that another owner holds the
-// name now (or the stored cursor moved without this dispatcher): stop
-// delivering and claim again.
-var errLeaseLost = errors.New("feed: lease lost")
-
 // config holds what the options set.
 type config struct {
 	owner    string
@@ -357,7 +352,8 @@ func (d *Dispatcher) update(f func(s *Stats)) {
 // after a back-off too, so Run does not return because of them. If the
 // lease turns out to be lost (the cursor keeper refuses to move the
 // cursor with [lifecycle.ErrConflict], or a renewal is refused), Run
-// stops delivering and claims again.
+// stops delivering and claims again; a renewal refused while the handler
+// runs cancels the handler's context, with cause [ErrLeaseLost].
 //
 // When ctx is done it gives the lease up, storing the cursor past the
 // last change delivered (that call has a 5-second time-out of its own,
@@ -451,9 +447,9 @@ func (d *Dispatcher) loop(ctx context.Context) error {
 }
 
 // whileHolding passes on err from a step taken while holding the lease,
-// except errLeaseLost, which it records (the loop then claims again).
+// except ErrLeaseLost, which it records (the loop then claims again).
 func (d *Dispatcher) whileHolding(err error) error {
-	if errors.Is(err, errLeaseLost) {
+	if errors.Is(err, ErrLeaseLost) {
 		d.lost("another owner took the name, or the lease ran out")
 		return nil
 	}
@@ -461,7 +457,7 @@ func (d *Dispatcher) whileHolding(err error) error {
 }
 
 // deliverPage delivers a page's changes in order; it returns nil when all
-// are delivered, errLeaseLost, ctx's error or a Stop.
+// are delivered, ErrLeaseLost, ctx's error or a Stop.
 func (d *Dispatcher) deliverPage(ctx context.Context, page []lifecycle.Change) error {
 	for _, ch := range page {
 		if ch.Pos <= d.pos {
@@ -480,7 +476,7 @@ func (d *Dispatcher) deliverPage(ctx context.Context, page []lifecycle.Change) e
 }
 
 // deliver gives ch to the handler until it accepts it, then moves the
-// cursor past it. It returns nil, errLeaseLost, ctx's error or a Stop.
+// cursor past it. It returns nil, ErrLeaseLost, ctx's error or a Stop.
 func (d *Dispatcher) deliver(ctx context.Context, ch lifecycle.Change) error {
 	id := ch.ID()
 	d.update(func(s *Stats) { s.Current, s.Attempts, s.NextAttempt = id, 0, time.Time{} })
@@ -494,12 +490,18 @@ func (d *Dispatcher) deliver(ctx context.Context, ch lifecycle.Change) error {
 				s.Attempts, s.NextAttempt = 0, time.Time{}
 			})
 			if lost {
-				return errLeaseLost
+				return ErrLeaseLost
 			}
 			return d.advance(ctx, ch.Pos)
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if lost {
+			// The handler's context was cancelled for it (ErrLeaseLost):
+			// not a failure of the change; the new owner delivers it.
+			d.cfg.log.Debug("feed: delivery given up, lease lost", "name", d.name, "change", id, "err", err)
+			return ErrLeaseLost
 		}
 		now := d.cfg.now()
 		var stop *StopError
@@ -527,9 +529,6 @@ func (d *Dispatcher) deliver(ctx context.Context, ch lifecycle.Change) error {
 		})
 		d.cfg.log.Warn("feed: delivery failed", "name", d.name, "change", id, "customer", ch.CustomerID,
 			"seq", ch.Seq, "pos", uint64(ch.Pos), "attempt", failures, "retry_in", wait, "err", err)
-		if lost {
-			return errLeaseLost
-		}
 		if err := d.hold(ctx, wait); err != nil {
 			return err
 		}
@@ -537,9 +536,13 @@ func (d *Dispatcher) deliver(ctx context.Context, ch lifecycle.Change) error {
 }
 
 // call runs the handler for ch, renewing the lease every ttl/3 while it
-// runs. lost reports that a renewal found the lease lost meanwhile.
+// runs. lost reports that a renewal found the lease lost meanwhile; the
+// handler's context is then cancelled (its cause ErrLeaseLost), since
+// another owner may be delivering the same change.
 func (d *Dispatcher) call(ctx context.Context, ch lifecycle.Change) (err error, lost bool) {
 	done := make(chan struct{})
+	hctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	var wg sync.WaitGroup
 	var lostFlag atomic.Bool
 	wg.Add(1)
@@ -555,13 +558,16 @@ func (d *Dispatcher) call(ctx context.Context, ch lifecycle.Change) (err error, 
 				return
 			case <-t.C:
 				if err := d.renew(ctx); err != nil {
-					lostFlag.Store(errors.Is(err, errLeaseLost))
+					if errors.Is(err, ErrLeaseLost) {
+						lostFlag.Store(true)
+						cancel(ErrLeaseLost)
+					}
 					return
 				}
 			}
 		}
 	}()
-	err = d.safeCall(ctx, ch)
+	err = d.safeCall(hctx, ch)
 	close(done)
 	wg.Wait()
 	return err, lostFlag.Load()
@@ -596,7 +602,7 @@ func sound(err error) (out error) {
 
 // advance stores the cursor at pos, renewing the lease; a store error is
 // retried after a back-off (not renewing: the store is failing). It
-// returns nil, errLeaseLost or ctx's error; in the last case pos is kept
+// returns nil, ErrLeaseLost or ctx's error; in the last case pos is kept
 // for release to store.
 func (d *Dispatcher) advance(ctx context.Context, pos lifecycle.Cursor) error {
 	d.pos = pos
@@ -612,7 +618,7 @@ func (d *Dispatcher) advance(ctx context.Context, pos lifecycle.Cursor) error {
 			return nil
 		}
 		if errors.Is(err, lifecycle.ErrConflict) {
-			return errLeaseLost
+			return ErrLeaseLost
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -630,7 +636,7 @@ func (d *Dispatcher) renewEvery() time.Duration {
 }
 
 // hold waits dur while holding the lease, renewing it every ttl/3. It
-// returns nil, errLeaseLost or ctx's error.
+// returns nil, ErrLeaseLost or ctx's error.
 func (d *Dispatcher) hold(ctx context.Context, dur time.Duration) error {
 	every := d.renewEvery()
 	for {
@@ -647,7 +653,7 @@ func (d *Dispatcher) hold(ctx context.Context, dur time.Duration) error {
 	}
 }
 
-// renew extends the lease. It returns errLeaseLost when another owner
+// renew extends the lease. It returns ErrLeaseLost when another owner
 // holds the name or the stored cursor is not the one this dispatcher
 // stored (another owner held it meanwhile), ctx's error, or nil (also
 // when the store failed: the next renewal or advance will tell).
@@ -662,7 +668,7 @@ func (d *Dispatcher) renew(ctx context.Context) error {
 		d.storeError("renew the lease", err)
 		return nil
 	case !held || c != d.stored:
-		return errLeaseLost
+		return ErrLeaseLost
 	}
 	return nil
 }

@@ -849,3 +849,50 @@ func TestHandlerErrorsThatPanic(t *testing.T) {
 		})
 	}
 }
+
+func TestLeaseLostWhileHandlerRunsCancelsItsContext(t *testing.T) {
+	// A renewal while the handler runs finds another owner: the handler's
+	// context is cancelled with cause ErrLeaseLost, its error is not a
+	// failure, and nothing more is delivered until the name is free.
+	const ttl = 300 * time.Millisecond
+	st := newFakeStore()
+	all := st.add(3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	causes := make(chan error, 4)
+	h := func(hctx context.Context, ch lifecycle.Change) error {
+		if ch.Pos != all[1].Pos {
+			return nil
+		}
+		// Another owner takes the name while this change is in flight;
+		// the handler waits for its context.
+		st.setLease("hooks", fakeLease{pos: all[0].Pos, owner: "thief", until: time.Now().Add(time.Hour)})
+		select {
+		case <-hctx.Done():
+			causes <- context.Cause(hctx)
+			return hctx.Err()
+		case <-time.After(10 * ttl):
+			causes <- nil
+			return errors.New("not cancelled")
+		}
+	}
+	d, err := New(st, st, "hooks", h, WithOwner("a"), WithPoll(time.Millisecond), WithLease(ttl),
+		WithBackoff(time.Millisecond, time.Millisecond))
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+
+	select {
+	case cause := <-causes:
+		require.ErrorIs(t, cause, ErrLeaseLost, "the handler's context is cancelled when the lease is lost")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler was never cancelled")
+	}
+	waitFor(t, 5*time.Second, "the lease loss", func() bool { s := d.Stats(); return s.LeaseLosses == 1 && !s.Holding })
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	s := d.Stats()
+	assert.Equal(t, uint64(1), s.Delivered, "only the change before the loss")
+	assert.Zero(t, s.Failures, "a handler cancelled for a lost lease did not fail")
+	assert.Empty(t, s.LastError)
+}

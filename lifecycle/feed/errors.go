@@ -13,7 +13,9 @@ import (
 // delivered (the dispatcher then moves its cursor past it) and an error
 // otherwise (the dispatcher tries the same change again later). It may
 // return an error made by [RetryAfter] to ask for a longer wait, or by
-// [Stop] to stop the dispatcher. It should return soon after ctx is done.
+// [Stop] to stop the dispatcher. It should return soon after ctx is done:
+// when Run's context is done, or when the dispatcher finds its lease lost
+// while the handler runs ([context.Cause] of ctx is then [ErrLeaseLost]).
 //
 // A Handler is called for one change at a time, from the goroutine
 // running [Dispatcher.Run]; the same change may be given to it again
@@ -33,6 +35,13 @@ var (
 	// ErrRunning is returned by [Dispatcher.Run] when the same
 	// Dispatcher is already running (in another goroutine).
 	ErrRunning = errors.New("feed: dispatcher already running")
+	// ErrLeaseLost is the cause ([context.Cause]) of a [Handler]'s
+	// context that the dispatcher cancelled because, while the handler
+	// ran, it found its lease lost: another owner holds the name now and
+	// may deliver the same change. The handler should give up; the
+	// dispatcher stops delivering and claims the name again, and an
+	// error the handler then returns is not counted as a failure.
+	ErrLeaseLost = errors.New("feed: lease lost")
 )
 
 // RetryAfterError is a handler's failure that asks the dispatcher to wait
