@@ -1,8 +1,10 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
@@ -699,8 +701,69 @@ func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []l
 
 // writeOne runs applyWrite1 and returns the ID it wrote (in won, with its
 // row's new xmin), or, for a customer written as new (prev 0) that was
-// stored already, the stored row with which of the keys look it has.
+// stored already, the stored row with which of the keys look it has. As
+// writePostgres does, it sends parameters it encoded itself (see
+// execPgx), or, through a driver that is not pgx's own, uses
+// database/sql.
 func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, asOf time.Time, data []byte, due, prev int64,
+	keys [][]byte, xmin string, guard [][]byte, seqs []int64, look [][]byte) (won map[string]string, row *stored, err error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer conn.Close()
+	won = make(map[string]string, 1)
+	p := paramsPool.Get().(*params)
+	defer paramsPool.Put(p)
+	err = conn.Raw(func(dc any) error {
+		pc, err := pgxConn(dc)
+		if err != nil {
+			return err
+		}
+		p.reset(4*7 + len(id) + len(stage) + 8 + 8 + len(data) + 8 + 8 + byteaBytes(keys) + len(xmin) +
+			byteaBytes(guard) + arrayBytes(len(seqs), 8*len(seqs)) + byteaBytes(look))
+		p.text(id)
+		p.text(stage)
+		p.int8(version)
+		p.timestamptz(asOf)
+		p.bytea(data)
+		p.int8(due)
+		p.int8(prev)
+		p.byteas(keys)
+		p.text(xmin)
+		p.byteas(guard)
+		p.int8s(seqs)
+		p.byteas(look)
+		return s.execPgx(ctx, pc, s.prefix+"apply_write1", s.q.applyWrite1, p.vals, writeOneOIDs, func(v [][]byte) error {
+			if v[2] == nil {
+				won[string(v[0])] = string(v[1])
+				return nil
+			}
+			if len(v[2]) != 8 {
+				return fmt.Errorf("sqlstore: a version of %d bytes", len(v[2]))
+			}
+			row = &stored{version: int64(binary.BigEndian.Uint64(v[2])), data: bytes.Clone(v[3]), xmin: string(v[1]), keys: string(v[4])}
+			return nil
+		})
+	})
+	if errors.Is(err, errNotPgx) {
+		return s.writeOneQuery(ctx, id, stage, version, asOf, data, due, prev, keys, xmin, guard, seqs, look)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return won, row, nil
+}
+
+// writeOneOIDs are the types of applyWrite1's parameters.
+var writeOneOIDs = []uint32{
+	pgtype.TextOID, pgtype.TextOID, pgtype.Int8OID, pgtype.TimestamptzOID, pgtype.ByteaOID, pgtype.Int8OID, pgtype.Int8OID,
+	pgtype.ByteaArrayOID, pgtype.TextOID, pgtype.ByteaArrayOID, pgtype.Int8ArrayOID, pgtype.ByteaArrayOID,
+}
+
+// writeOneQuery is writeOne through database/sql, for a driver that is
+// not pgx's own.
+func (s *Store) writeOneQuery(ctx context.Context, id, stage string, version int64, asOf time.Time, data []byte, due, prev int64,
 	keys [][]byte, xmin string, guard [][]byte, seqs []int64, look [][]byte) (won map[string]string, row *stored, err error) {
 	rows, err := s.db.QueryContext(ctx, s.q.applyWrite1, id, stage, version, asOf, data, due, prev, keys, xmin, guard, seqs, look)
 	if err != nil {
@@ -818,34 +881,10 @@ func (s *Store) writePostgres(ctx context.Context, a writeArgs) (map[string]stri
 		p.byteas(a.gKeys)
 		p.texts(a.chIDs)
 		p.int8s(a.chSeqs)
-		cfg := s.pgx.of(pc)
-		var tag pgconn.CommandTag
-		if cfg.tracer != nil {
-			ctx = cfg.tracer.TraceQueryStart(ctx, pc, pgx.TraceQueryStartData{SQL: s.q.applyWrite})
-			defer func() { cfg.tracer.TraceQueryEnd(ctx, pc, pgx.TraceQueryEndData{CommandTag: tag, Err: err}) }()
-		}
-		formats := [...]int16{pgx.BinaryFormatCode}
-		run := func() (pgconn.CommandTag, error) {
-			var rr *pgconn.ResultReader
-			var sd *pgconn.StatementDescription
-			if cfg.prepare {
-				sd, _ = pc.Prepare(ctx, s.prefix+"apply_write", s.q.applyWrite)
-			}
-			if sd != nil {
-				rr = pc.PgConn().ExecPrepared(ctx, sd.Name, p.vals, formats[:], nil)
-			} else {
-				// Another query mode (a pooler in front of PostgreSQL, say),
-				// or the statement could not be prepared: an unnamed one.
-				rr = pc.PgConn().ExecParams(ctx, s.q.applyWrite, p.vals, writeOIDs, formats[:], nil)
-			}
-			for rr.NextRow() {
-				v := rr.Values()
-				won[string(v[0])] = string(v[1])
-			}
-			return rr.Close()
-		}
-		tag, err = run()
-		return err
+		return s.execPgx(ctx, pc, s.prefix+"apply_write", s.q.applyWrite, p.vals, writeOIDs, func(v [][]byte) error {
+			won[string(v[0])] = string(v[1])
+			return nil
+		})
 	})
 	if errors.Is(err, errNotPgx) {
 		return s.writeQuery(ctx, a)
@@ -854,6 +893,47 @@ func (s *Store) writePostgres(ctx context.Context, a writeArgs) (map[string]stri
 		return nil, err
 	}
 	return won, nil
+}
+
+// execPgx runs one of the store's statements on pc with parameters the
+// store encoded itself, in PostgreSQL's binary form (vals, of the types
+// oids): prepared on the connection under name when the connections use
+// pgx's default query mode (statements prepared once per connection)
+// and the server gives its parameters those types, else as an unnamed
+// statement. It calls row with each result row's values, in binary
+// form (valid only during the call), and the connections' tracer as
+// pgx's Query would.
+func (s *Store) execPgx(ctx context.Context, pc *pgx.Conn, name, sql string, vals [][]byte, oids []uint32, row func(v [][]byte) error) (err error) {
+	cfg := s.pgx.of(pc)
+	var tag pgconn.CommandTag
+	if cfg.tracer != nil {
+		ctx = cfg.tracer.TraceQueryStart(ctx, pc, pgx.TraceQueryStartData{SQL: sql})
+		defer func() { cfg.tracer.TraceQueryEnd(ctx, pc, pgx.TraceQueryEndData{CommandTag: tag, Err: err}) }()
+	}
+	binaryFormat := [...]int16{pgx.BinaryFormatCode}
+	var rr *pgconn.ResultReader
+	var sd *pgconn.StatementDescription
+	if cfg.prepare {
+		sd, _ = pc.Prepare(ctx, name, sql)
+	}
+	if sd != nil && slices.Equal(sd.ParamOIDs, oids) {
+		rr = pc.PgConn().ExecPrepared(ctx, sd.Name, vals, binaryFormat[:], binaryFormat[:])
+	} else {
+		// Another query mode (a pooler in front of PostgreSQL, say), or
+		// the statement could not be prepared: an unnamed one.
+		rr = pc.PgConn().ExecParams(ctx, sql, vals, oids, binaryFormat[:], binaryFormat[:])
+	}
+	var rowErr error
+	for rr.NextRow() {
+		if rowErr == nil {
+			rowErr = row(rr.Values())
+		}
+	}
+	tag, err = rr.Close()
+	if err == nil {
+		err = rowErr
+	}
+	return err
 }
 
 // writeQuery is writePostgres through database/sql, for a driver that is

@@ -86,6 +86,34 @@ func (p *params) times(v []time.Time) {
 	p.done(start)
 }
 
+// scalar adds the value just appended from start, a length and the
+// value's bytes, as one parameter (the value's bytes).
+func (p *params) scalar(start int) { p.vals = append(p.vals, p.buf[start+4:len(p.buf):len(p.buf)]) }
+
+func (p *params) text(v string) {
+	start := len(p.buf)
+	p.buf = appendText(p.buf, v)
+	p.scalar(start)
+}
+
+func (p *params) bytea(v []byte) {
+	start := len(p.buf)
+	p.buf = appendBytea(p.buf, v)
+	p.scalar(start)
+}
+
+func (p *params) int8(v int64) {
+	start := len(p.buf)
+	p.buf = appendInt8(p.buf, v)
+	p.scalar(start)
+}
+
+func (p *params) timestamptz(v time.Time) {
+	start := len(p.buf)
+	p.buf = appendTimestamptz(p.buf, v)
+	p.scalar(start)
+}
+
 func textBytes(v []string) int {
 	n := 0
 	for _, s := range v {

@@ -118,7 +118,7 @@ SELECT id, xmin::text FROM won`,
 			// $12 it has.
 			applyWrite1: `WITH upd AS (
 	UPDATE {c} c SET stage = $2, version = $3, as_of = $4, data = $5, due = NULLIF($6, 9223372036854775807)
-	WHERE c.id = $1 AND $7 > 0 AND c.version = $7
+	WHERE c.id = $1 AND $7::bigint > 0 AND c.version = $7
 	AND ($9 = '' OR (c.xmin = $9::xid AND NOT EXISTS (SELECT 1 FROM {e} e WHERE e.customer_id = $1 AND e.key = ANY ($10::bytea[]))))
 	RETURNING c.id, c.xmin
 ), new AS (
