@@ -41,14 +41,14 @@ import (
 // half of the customers in the order of ID, sent at once on two
 // connections and each its own transaction: the server writes the halves
 // in parallel (see BENCHMARKS.md), and a failure of one fails only its
-// half's writes. The store encodes the write statement's array parameters
-// itself, in PostgreSQL's binary form, and prepares the statement on each
-// connection under a name of its own (the table prefix and "apply_write")
-// when the connections use pgx's default query mode; in the others (for
+// half's writes. The store encodes the write statements' parameters
+// itself, in PostgreSQL's binary form, and prepares each statement on each
+// connection under a name of its own (the table prefix and "apply_write"
+// or "apply_write1") when the connections use pgx's default query mode; in the others (for
 // example default_query_exec_mode=exec, behind a pooler) it is an unnamed
 // statement. A pgx QueryTracer configured on the connections is called for
-// it as for any other query. Through a database/sql driver wrapped around
-// pgx's (a tracing package's, say) it goes through database/sql, and an
+// them as for any other query. Through a database/sql driver wrapped around
+// pgx's (a tracing package's, say) they go through database/sql, and an
 // import's new customers are written with it instead of COPY. A write that lost the race stores nothing and gets a
 // [*store.ConflictError] (wrapping [lifecycle.ErrConflict]); the Tracker
 // applies it again. Any number of processes may apply to the same
