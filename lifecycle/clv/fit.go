@@ -167,8 +167,13 @@ func (info FitInfo) AIC() float64 {
 }
 
 // BIC returns the Bayesian information criterion −2·LL + k·ln(n), with n
-// the number of customers used by the fit.
+// the number of customers used by the fit, or NaN when n is 0 (for
+// example an sBG cohort given as fractions under one half: n is its size
+// rounded), where ln n has no value to give.
 func (info FitInfo) BIC() float64 {
+	if info.Customers < 1 {
+		return math.NaN()
+	}
 	return -2*info.LogLikelihood + float64(len(info.Estimates))*math.Log(float64(info.Customers))
 }
 

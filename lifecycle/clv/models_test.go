@@ -659,3 +659,34 @@ func TestNewModelsBadInput(t *testing.T) {
 func err2[T any](_ T, err error) error { return err }
 
 func err3[T, U any](_ T, _ U, err error) error { return err }
+
+// TestFitSBGFractionalCohortBIC: a cohort given as fractions under one
+// half has no customer count for BIC's ln n: BIC is NaN (it was −Inf),
+// while AIC and the fit stand; a cohort of proportions of one has n = 1.
+func TestFitSBGFractionalCohortBIC(t *testing.T) {
+	regular := []float64{1000, 631, 468, 382, 326, 289, 262, 241}
+	scaled := func(f float64) []float64 {
+		out := make([]float64, len(regular))
+		for i, v := range regular {
+			out[i] = v * f
+		}
+		return out
+	}
+	_, info, err := FitSBG(scaled(0.0004), nil) // a cohort of 0.4
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Customers != 0 || !math.IsNaN(info.BIC()) || math.IsInf(info.AIC(), 0) || math.IsNaN(info.AIC()) {
+		t.Fatalf("n %d, BIC %v, AIC %v; want n 0, BIC NaN and a finite AIC", info.Customers, info.BIC(), info.AIC())
+	}
+	if s := info.Summary(); !math.IsNaN(s.BIC) {
+		t.Fatalf("Summary BIC %v; want NaN", s.BIC)
+	}
+	_, info, err = FitSBG(scaled(0.001), nil) // proportions: a cohort of 1
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := -2 * info.LogLikelihood; info.Customers != 1 || info.BIC() != want {
+		t.Fatalf("n %d, BIC %v; want n 1 and BIC −2LL = %v", info.Customers, info.BIC(), want)
+	}
+}
