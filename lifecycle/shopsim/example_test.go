@@ -45,5 +45,5 @@ func ExampleStream() {
 		customers[e.CustomerID]++
 	}
 	fmt.Println(len(events), "events from", len(customers), "customers")
-	// Output: 1000 events from 61 customers
+	// Output: 1000 events from 63 customers
 }

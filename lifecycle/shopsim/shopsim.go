@@ -89,9 +89,13 @@ func Generate(cfg Config) []lifecycle.Event {
 	for i := 0; i < cfg.Customers; i++ {
 		cust := CustomerID(i)
 		// Pareto-distributed number of sessions, at least 1.
-		sessions := int(math.Floor(math.Pow(1-r.Float64(), -1/cfg.SessionsAlpha)))
-		sessions = min(max(sessions, 1), cfg.MaxSessions)
-		first := cfg.Start.Add(time.Duration(r.Int64N(int64(period) * 3 / 4)))
+		// (Capped as a float: a small alpha makes the draw too large for
+		// an int, or +Inf.)
+		sessions := cfg.MaxSessions
+		if x := math.Floor(math.Pow(1-r.Float64(), -1/cfg.SessionsAlpha)); x < float64(cfg.MaxSessions) {
+			sessions = max(int(x), 1)
+		}
+		first := cfg.Start.Add(time.Duration(r.Int64N(int64(period) / 4 * 3))) // (period*3 overflows past about 35,000 days)
 		ref := ""
 		ch := channels[r.IntN(len(channels)-1)]
 		if i > 3 && r.Float64() < 0.15 {

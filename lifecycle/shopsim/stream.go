@@ -83,12 +83,15 @@ type streamCustomer struct {
 	sessions int
 	fav      int // favourite category
 	channel  int
-	referrer int // index of the referrer, or -1
+	referrer int  // index of the referrer, or -1
+	started  bool // had a session: the next is not its first
 }
 
 // Stream returns a stream of exactly cfg.Events events, sorted by time
-// (ties by event ID), for load tests. Customers are drawn from a Zipf law;
-// each customer's sessions are spread over the period in time order and
+// (ties by event ID), for load tests, every one of them in the period
+// (from Start to Start plus Days, both included). Customers are drawn from
+// a Zipf law; each customer's sessions are spread over the period in time
+// order and
 // follow the same funnel as [Generate]: a visit, sometimes a sign-up and
 // newsletter subscription on the first one, product views, carts,
 // checkouts and orders, with refunds, support tickets, surveys, reviews and
@@ -110,9 +113,14 @@ func Stream(cfg StreamConfig) []lifecycle.Event {
 		}
 	}
 	period := time.Duration(cfg.Days) * 24 * time.Hour
+	end := cfg.Start.Add(period)
 	out := make([]lifecycle.Event, 0, cfg.Events+cfg.Events/8)
 	seq := 0
+	// add keeps an event that falls in the period.
 	add := func(cust int, typ lifecycle.EventType, at time.Time, amount int64, ref int, attrs map[string]string) {
+		if at.After(end) {
+			return
+		}
 		seq++
 		e := lifecycle.Event{ID: "s" + strconv.Itoa(seq), CustomerID: CustomerID(cust), Type: typ, Time: at, Attrs: attrs}
 		if ref >= 0 {
@@ -123,12 +131,15 @@ func Stream(cfg StreamConfig) []lifecycle.Event {
 		}
 		out = append(out, e)
 	}
-	// Sessions are handed out in rounds until the events reach the target;
-	// a round draws about as many sessions as the missing events need
-	// (a session averages about three events).
+	// Sessions are handed out in rounds until the events reach the target,
+	// each customer's over the whole period. A round draws fewer sessions
+	// than the missing events need (a session averages more than three
+	// events), so the rounds close in on the target and the last one
+	// overshoots by a few events, the last generated, which go: what is
+	// kept covers the period to its end.
 	var times []time.Time
-	for round := 0; len(out) < cfg.Events; round++ {
-		draw := (cfg.Events-len(out))/3 + 1
+	for len(out) < cfg.Events {
+		draw := (cfg.Events-len(out))/4 + 1
 		for k := range custs {
 			custs[k].sessions = 0
 		}
@@ -147,7 +158,8 @@ func Stream(cfg StreamConfig) []lifecycle.Event {
 			slices.SortFunc(times, time.Time.Compare)
 			orders := 0
 			for s, at := range times {
-				first := round == 0 && s == 0
+				first := s == 0 && !c.started
+				c.started = true
 				ref := -1
 				if first {
 					ref = c.referrer
@@ -208,13 +220,13 @@ func Stream(cfg StreamConfig) []lifecycle.Event {
 			}
 		}
 	}
+	clear(out[cfg.Events:])
+	out = out[:cfg.Events:cfg.Events]
 	slices.SortFunc(out, func(a, b lifecycle.Event) int {
 		if c := a.Time.Compare(b.Time); c != 0 {
 			return c
 		}
 		return cmpString(a.ID, b.ID)
 	})
-	// Keep the first Events by time; the tail of the last round goes.
-	clear(out[cfg.Events:])
-	return out[:cfg.Events:cfg.Events]
+	return out
 }
