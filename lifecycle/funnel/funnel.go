@@ -163,7 +163,9 @@ type StageStats struct {
 	// [lifecycle.Customer.AsOf] (their latest event or sweep). Open ages
 	// are lower bounds of the stays they will become. A customer whose
 	// reference time is before they entered the stage (a record built
-	// without AsOf) adds no age, so Open.N may be below Current.
+	// without AsOf) adds no age, so Open.N may be below Current. Entry is
+	// [lifecycle.Customer.Since]; for a record without it, the time of its
+	// last transition if that led into the stage, or else no age.
 	Open Dist `json:"open"`
 }
 
@@ -314,6 +316,9 @@ func (a *Analyzer) Add(c *lifecycle.Customer) error {
 			return fmt.Errorf("%w: customer %q: stage %q", ErrUnknownStage, c.ID, c.Stage)
 		}
 		curAt, ref = c.Since, c.AsOf
+		if curAt.IsZero() && hist[end-1].To == c.Stage {
+			curAt = hist[end-1].At // a record without Since: it entered with its last move
+		}
 	}
 
 	accs := a.accs[:1]
@@ -361,7 +366,10 @@ func (a *Analyzer) Add(c *lifecycle.Customer) error {
 		prev, prevAt = j, tr.At
 	}
 
-	open := ref.Sub(curAt)
+	open := time.Duration(-1) // no open age without an entry time
+	if !curAt.IsZero() {
+		open = ref.Sub(curAt)
+	}
 	for _, x := range accs {
 		x.customers++
 		s := &x.st[cur]
@@ -471,11 +479,15 @@ func (a *Analyzer) funnel(x *acc) Funnel {
 // returns its report. customers is usually a store's Scan (see
 // [AnalyzeStore]) or [Customers] over a slice. It stops at the first error
 // the sequence yields, the first error of [Analyzer.Add], or when ctx is
-// done, and returns that error.
+// done, and returns that error; a nil customers is an error wrapping
+// [ErrInvalidInput].
 func Analyze(ctx context.Context, g *stage.Graph, customers iter.Seq2[*lifecycle.Customer, error], opts ...Option) (*Report, error) {
 	a, err := New(g, opts...)
 	if err != nil {
 		return nil, err
+	}
+	if customers == nil {
+		return nil, fmt.Errorf("%w: Analyze of a nil sequence of customers", ErrInvalidInput)
 	}
 	n := 0
 	for c, err := range customers {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
 	"time"
 
@@ -105,7 +106,8 @@ type RetentionCohort struct {
 	// in period k or after it. Retained[0] = Customers.
 	Retained []int `json:"retained"`
 	// Revenue[k]: money of the cohort's orders placed in period k, in
-	// minor units of the table's currency. [Retention] only.
+	// minor units of the table's currency, saturating at math.MaxInt64 as
+	// [lifecycle.Facts] sums do (so does TotalRevenue). [Retention] only.
 	Revenue []int64 `json:"revenue,omitempty"`
 	// TotalRevenue is the cohort's money: [Retention]: the sum of Revenue;
 	// [StoredRetention]: the sum of [lifecycle.Facts.Revenue] (lifetime net
@@ -228,8 +230,8 @@ func Retention(orders []Order, p Period, opts ...RetentionOption) (*RetentionTab
 				}
 			}
 			if o.Currency == cur {
-				row.Revenue[k] += o.Amount
-				row.TotalRevenue += o.Amount
+				row.Revenue[k] = addMoney(row.Revenue[k], o.Amount)
+				row.TotalRevenue = addMoney(row.TotalRevenue, o.Amount)
 			}
 		}
 		for m := int64(0); m <= prevK; m++ {
@@ -277,7 +279,7 @@ func sortedRows(rows map[int64]*RetentionCohort) []RetentionCohort {
 // after [Until] still counts in Retained (of the last column) and
 // TotalRevenue; transitions after Until are ignored for Repeated. It returns an error wrapping
 // [ErrInvalidInput] for a nil graph or a repeat stage the graph does not
-// have, money in two currencies without [InCurrency], or a row longer
+// have, a nil customers, money in two currencies without [InCurrency], or a row longer
 // than [MaxPeriods], and passes on the sequence's errors.
 func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, customers iter.Seq2[*lifecycle.Customer, error], p Period, opts ...RetentionOption) (*RetentionTable, error) {
 	if g == nil {
@@ -285,6 +287,9 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 	}
 	if !g.Has(repeat) {
 		return nil, fmt.Errorf("%w: repeat stage %q is not in the graph", ErrInvalidInput, repeat)
+	}
+	if customers == nil {
+		return nil, fmt.Errorf("%w: StoredRetention of a nil sequence of customers", ErrInvalidInput)
 	}
 	var cfg retentionConfig
 	for _, o := range opts {
@@ -371,7 +376,7 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 			rows[x.first] = row
 		}
 		row.Customers++
-		row.TotalRevenue += x.revenue
+		row.TotalRevenue = addMoney(row.TotalRevenue, x.revenue)
 		n := int64(len(row.Retained))
 		for k := int64(0); k <= x.last-x.first && k < n; k++ {
 			row.Retained[k]++
@@ -385,4 +390,13 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 	}
 	t.Cohorts = sortedRows(rows)
 	return t, nil
+}
+
+// addMoney returns a + b for amounts that are never negative, saturating
+// at math.MaxInt64 as [lifecycle.Facts] sums do.
+func addMoney(a, b int64) int64 {
+	if b > 0 && a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }

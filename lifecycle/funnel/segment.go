@@ -51,11 +51,15 @@ func (seg Segment) check() error {
 
 // IDs streams the IDs of the customers in s.Scan(ctx) that match the
 // segment (see [Segment.Filter]), in the store's scan order, for a
-// campaign. It yields an error wrapping [ErrInvalidInput] if Match is nil
-// or the segment's rule is malformed, and passes on the scan's errors;
-// either ends the sequence.
+// campaign. It yields an error wrapping [ErrInvalidInput] if Match is nil,
+// the segment's rule is malformed or s is nil, and passes on the scan's
+// errors; either ends the sequence.
 func (seg Segment) IDs(ctx context.Context, s lifecycle.Store) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
+		if s == nil {
+			yield("", fmt.Errorf("%w: segment %q: IDs of a nil store", ErrInvalidInput, seg.Name))
+			return
+		}
 		for c, err := range seg.Filter(s.Scan(ctx)) {
 			if err != nil {
 				yield("", err)
@@ -72,11 +76,15 @@ func (seg Segment) IDs(ctx context.Context, s lifecycle.Store) iter.Seq2[string,
 // every error of customers (after which it stops). Pending referrers
 // ([lifecycle.Customer.PendingReferrer]) are not customers yet and are
 // never yielded. It yields an error wrapping [ErrInvalidInput] if Match is
-// nil or the segment's rule is malformed.
+// nil, the segment's rule is malformed or customers is nil.
 func (seg Segment) Filter(customers iter.Seq2[*lifecycle.Customer, error]) iter.Seq2[*lifecycle.Customer, error] {
 	return func(yield func(*lifecycle.Customer, error) bool) {
 		if err := seg.check(); err != nil {
 			yield(nil, err)
+			return
+		}
+		if customers == nil {
+			yield(nil, fmt.Errorf("%w: segment %q: Filter of a nil sequence of customers", ErrInvalidInput, seg.Name))
 			return
 		}
 		for c, err := range customers {
@@ -161,7 +169,11 @@ func SpentAtLeast(cur string, amount int64) Segment {
 // do not match: the rule model.All(model.Score(0), model.Not(model.Score(n))).
 // An n outside 1..10 makes the segment an error.
 func ScoreBelow(n int) Segment {
-	return rule("score < "+strconv.Itoa(n), model.All(model.Score(0), model.Not(model.Score(n))))
+	seg := rule("score < "+strconv.Itoa(n), model.All(model.Score(0), model.Not(model.Score(n))))
+	if n < 1 && seg.err == nil { // Score(0) is a valid rule, but no score is below 0
+		seg.Match, seg.err = nil, fmt.Errorf("ScoreBelow(%d): n must be in 1..10", n)
+	}
+	return seg
 }
 
 // OpenTicket matches customers with a support ticket still open: their

@@ -67,7 +67,13 @@ func (t Table) String() string {
 
 func rate(x float64) string { return strconv.FormatFloat(x, 'f', 4, 64) }
 
-func dur(d time.Duration) string { return d.Round(time.Second).String() }
+func dur(d time.Duration) string {
+	r := d.Round(time.Second)
+	if r%time.Second != 0 { // rounding past the largest Duration gives it unrounded
+		r = d.Truncate(time.Second)
+	}
+	return r.String()
+}
 
 // Table renders the funnel's counts and rates, one row per stage in graph
 // order, with columns stage, current, entered, reached, stopped,
