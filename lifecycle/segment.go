@@ -157,6 +157,8 @@ func splitSegment(data []byte) (calls []json.RawMessage, single bool, err error)
 		return calls, false, nil
 	case '{':
 		var batch []byte
+		var dup, dupVal string // the first key given twice: refused in a batch object
+		names := map[string]bool{}
 		err := eachMember(data, 0, func(key, val []byte) error {
 			name, err := jsonKey(key, "")
 			switch {
@@ -166,14 +168,20 @@ func splitSegment(data []byte) (calls []json.RawMessage, single bool, err error)
 				return invalid("batch", string(val), "duplicate key")
 			case name == "batch":
 				batch = val
+			case names[name] && dup == "":
+				dup, dupVal = name, string(val)
 			}
+			names[name] = true
 			return nil
 		})
 		if err != nil {
 			return nil, false, err
 		}
 		if batch == nil || string(batch) == "null" {
-			return []json.RawMessage{data}, true, nil
+			return []json.RawMessage{data}, true, nil // a call: its own check reports duplicates
+		}
+		if dup != "" {
+			return nil, false, invalid(fieldName(dup, ""), dupVal, "duplicate key")
 		}
 		if err := json.Unmarshal(batch, &calls); err != nil {
 			return nil, false, bad(err)

@@ -350,3 +350,23 @@ func TestFromSegmentStrictDecoding(t *testing.T) {
 	require.Len(t, got, 1)
 	require.Equal(t, int64(100), got[0].Amount)
 }
+
+// TestFromSegmentBatchObjectDuplicateKey: a key given twice in a batch
+// object is refused, as in a call (only "batch" itself was checked).
+func TestFromSegmentBatchObjectDuplicateKey(t *testing.T) {
+	call := `{"type":"track","event":"Signed Up","userId":"c2","messageId":"m1","timestamp":"2025-03-02T10:00:00Z"}`
+	for _, v := range []string{
+		`{"batch":[` + call + `],"sentAt":"2025-03-02T10:00:00Z","sentAt":"2025-03-02T11:00:00Z"}`,
+		`{"batch":[` + call + `],"context":{},"context":{"x":1}}`,
+		`{"context":{},"batch":[` + call + `],"context":{}}`,
+	} {
+		evs, err := lifecycle.FromSegment([]byte(v))
+		var ve *lifecycle.ValidationError
+		if !errors.Is(err, lifecycle.ErrInvalidEvent) || !errors.As(err, &ve) || !strings.Contains(err.Error(), "duplicate key") {
+			t.Errorf("lifecycle.FromSegment(%s) = %d events, %v; want a duplicate-key ValidationError", v, len(evs), err)
+		}
+	}
+	if evs, err := lifecycle.FromSegment([]byte(`{"batch":[` + call + `],"sentAt":"2025-03-02T10:00:00Z","context":{}}`)); err != nil || len(evs) != 1 {
+		t.Errorf("a batch object without a duplicate: %d events, %v", len(evs), err)
+	}
+}

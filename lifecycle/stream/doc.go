@@ -41,10 +41,16 @@
 //     whole, and the rest of the batch goes on; its other events that
 //     failed are not retried (those the store applied stay applied, so
 //     a replay of the dead letter is safe: they come back as
-//     duplicates). A model that fails ([lifecycle.ErrInvalidModel])
-//     fails every customer alike, so it is retried like a store failure:
-//     the partition waits for a fixed model instead of sending the whole
-//     log to the dead letters.
+//     duplicates). A referral credit the store cannot write (the
+//     referrer's stored row does not decode: [lifecycle.ErrInvalidCustomer]
+//     from the credit) makes the message whose events owe it a dead
+//     letter the same way (found by recording the rest of the batch one
+//     message at a time; its events stay applied). A model that fails
+//     ([lifecycle.ErrInvalidModel], in validating or in recording), or a
+//     Processor without a Tracker ([lifecycle.ErrNoTracker]), fails every
+//     customer alike, so it is retried like a store failure: the
+//     partition waits for a fixed model instead of sending the whole log
+//     to the dead letters.
 //   - Commit. Process returns nil only once every message of the batch is
 //     in the store or published as a dead letter: the engine then commits
 //     the offset (Kafka) or acknowledges the messages (JetStream). A

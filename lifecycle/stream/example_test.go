@@ -41,7 +41,7 @@ func ExampleProcessor() {
 	c, _ := st.Get(context.Background(), "c1")
 	fmt.Println(c.Stage, c.Facts.Orders(), c.Facts.Revenue("EUR"))
 	// Output:
-	// dead letter events/0/1: event 0: lifecycle: invalid event: amount "-1": must not be negative (record refunds as order_refunded with a positive amount)
+	// dead letter events/0/1: event 0 (id "e2"): lifecycle: invalid event: amount "-1": must not be negative (record refunds as order_refunded with a positive amount)
 	// {Messages:4 Events:3 Applied:2 Duplicates:1 DeadLetters:1}
 	// retention 2 6999
 }

@@ -17,13 +17,16 @@ import (
 
 // Headers the engines read and write.
 const (
-	// HeaderFormat, on a message, names its format ("json" or
-	// "segment"; see [ParseFormat]) and overrides [Options.Format].
+	// HeaderFormat, on a message, names its format ("json", "segment"
+	// or "auto", which sniffs it; see [ParseFormat]) and overrides
+	// [Options.Format].
 	HeaderFormat = "clm-format"
 	// HeaderError, on a dead letter, is the error that refused the
 	// message ([DeadLetter].Err's text): for an invalid event, the
-	// [lifecycle.ValidationError]'s text, with the event's index for an
-	// array.
+	// [lifecycle.ValidationError]'s text, after "event N (id "…"): ", N
+	// the event's index among the message's events (from 0; a Segment
+	// array's identify, group and alias calls make no event and are not
+	// counted) and the ID the event's.
 	HeaderError = "clm-error"
 	// HeaderSource, on a dead letter, names where the message was read:
 	// the topic or subject, the partition and the offset or stream
@@ -42,11 +45,13 @@ type Message struct {
 	Key       []byte
 	Value     []byte
 	// Format is the message's format from its [HeaderFormat] header, or
-	// FormatAuto when it has none (then [Options.Format] applies). The
-	// engines set it with [Message.SetFormat].
+	// FormatAuto when it has none (then [Options.Format] applies) or it
+	// says "auto" (then the message is sniffed, whatever Options.Format
+	// says). The engines set it with [Message.SetFormat].
 	Format Format
 
 	badFormat string // a HeaderFormat value ParseFormat refused (SetFormat)
+	sniff     bool   // the header said "auto": sniff, whatever Options.Format says
 }
 
 // SetFormat sets m.Format from the value of m's [HeaderFormat] header, as
@@ -56,9 +61,9 @@ type Message struct {
 // HeaderFormat and whose Value is the header's.
 func (m *Message) SetFormat(header string) {
 	f, err := ParseFormat(header)
-	m.Format, m.badFormat = f, ""
+	m.Format, m.badFormat, m.sniff = f, "", f == FormatAuto && header != ""
 	if err != nil {
-		m.badFormat = header // not "": ParseFormat reads "" as FormatAuto
+		m.badFormat, m.sniff = header, false // not "": ParseFormat reads "" as FormatAuto
 	}
 }
 
@@ -159,7 +164,7 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 	for i := range msgs {
 		m := &msgs[i]
 		f := m.Format
-		if f == FormatAuto {
+		if f == FormatAuto && !m.sniff {
 			f = p.format
 		}
 		var evs []lifecycle.Event
@@ -171,8 +176,12 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 		}
 		if err == nil {
 			for j := range evs {
-				if verr := p.t.Validate(&evs[j]); verr != nil {
-					err = fmt.Errorf("event %d: %w", j, verr)
+				verr, werr := p.validate(ctx, &evs[j])
+				if werr != nil {
+					return res, werr
+				}
+				if verr != nil {
+					err = fmt.Errorf("event %d (id %q): %w", j, cut(evs[j].ID), verr)
 					break
 				}
 			}
@@ -200,16 +209,29 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 		cur[i] = i
 	}
 	batch := make([]lifecycle.Event, 0, len(events))
+	// single: record one message's events at a time, after a referral
+	// credit failed with ErrInvalidCustomer (a referrer the store cannot
+	// write): no retry ends that, so the messages that owe it are found
+	// one by one and made dead letters (their own events are applied).
+	single := false
 	for attempt := 0; len(cur) > 0; attempt++ {
+		part := cur
+		if single {
+			n := 1
+			for n < len(cur) && owner[cur[n]] == owner[cur[0]] {
+				n++
+			}
+			part = cur[:n]
+		}
 		batch = batch[:0]
-		for _, i := range cur {
+		for _, i := range part {
 			batch = append(batch, events[i])
 		}
 		results, err := p.t.RecordBatch(ctx, batch)
 		invalidBatch := err != nil && errors.Is(err, lifecycle.ErrInvalidEvent)
 		var next []int
 		var failure error
-		for k, i := range cur {
+		for k, i := range part {
 			if k >= len(results) {
 				next = append(next, i)
 				continue
@@ -237,9 +259,17 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 				}
 			}
 		}
-		if err != nil && !invalidBatch && failure == nil || len(results) != len(cur) {
+		if err != nil && !invalidBatch && failure == nil || len(results) != len(part) {
 			failure = err
 		}
+		credit := failure != nil && failure == err && errors.Is(err, lifecycle.ErrInvalidCustomer)
+		if credit && single && !refused[owner[part[0]]] {
+			// This message's events are applied; the credit they owe
+			// cannot be written.
+			refused[owner[part[0]]] = true
+			letters = append(letters, DeadLetter{Message: msgs[owner[part[0]]], Err: err})
+		}
+		next = append(next, cur[len(part):]...)
 		cur = cur[:0]
 		for _, i := range next {
 			if !refused[owner[i]] {
@@ -248,6 +278,10 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 		}
 		if len(cur) == 0 {
 			break
+		}
+		if credit {
+			single = true
+			continue // one message at a time, at once
 		}
 		if failure == nil {
 			continue // the batch mates of invalid events: again, at once
@@ -298,6 +332,23 @@ func (p *Processor) wait(ctx context.Context, attempt int, what string, failure 
 		return fmt.Errorf("stream: %s abandoned after %d attempts (%v): %w", what, attempt+1, failure, context.Cause(ctx))
 	case <-tm.C:
 		return nil
+	}
+}
+
+// validate validates e with the Tracker. A model the Tracker refuses
+// (ErrInvalidModel) or a missing Tracker (ErrNoTracker) is no fault of the
+// message: validate then waits, as for a store failure, and tries again
+// until the Tracker accepts the model or ctx ends (werr, ctx's error).
+// Otherwise verr is Validate's verdict on the event.
+func (p *Processor) validate(ctx context.Context, e *lifecycle.Event) (verr, werr error) {
+	for attempt := 0; ; attempt++ {
+		verr = p.t.Validate(e)
+		if !errors.Is(verr, lifecycle.ErrInvalidModel) && !errors.Is(verr, lifecycle.ErrNoTracker) {
+			return verr, nil
+		}
+		if err := p.wait(ctx, attempt, "validating", verr); err != nil {
+			return nil, err
+		}
 	}
 }
 

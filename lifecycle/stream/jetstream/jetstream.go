@@ -118,6 +118,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Batch < 0 || cfg.Replicas < 0 {
 		return cfg, fmt.Errorf("jetstream: Config.Batch %d, Config.Replicas %d: must not be negative: %w", cfg.Batch, cfg.Replicas, ErrConfig)
 	}
+	if f := cfg.Processor.Format; f != stream.FormatAuto && f != stream.FormatJSON && f != stream.FormatSegment {
+		return cfg, fmt.Errorf("jetstream: Config.Processor.Format %d: want stream.FormatAuto, FormatJSON or FormatSegment: %w", f, ErrConfig)
+	}
 	def := func(s *string, v string) {
 		if *s == "" {
 			*s = v
@@ -130,6 +133,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	def(&cfg.DeadLetterSubject, "clm.dead")
 	if cfg.DeadLetterSubject == cfg.Subject {
 		return cfg, fmt.Errorf("jetstream: Config.DeadLetterSubject %q is the subject of events: %w", cfg.DeadLetterSubject, ErrConfig)
+	}
+	if cfg.DeadLetterStream == cfg.Stream {
+		return cfg, fmt.Errorf("jetstream: Config.DeadLetterStream %q is the stream of events: %w", cfg.DeadLetterStream, ErrConfig)
 	}
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
