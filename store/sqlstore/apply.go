@@ -281,12 +281,24 @@ func runFn(id string, c *lifecycle.Customer, found bool, seen []bool, fn func(c 
 		*c = lifecycle.Customer{ID: id}
 	}
 	prev = c.Version
+	// fn gets an empty History (lifecycle.Applier lets the store choose)
+	// and the stored one is kept aside: only what fn appends is added to
+	// it, whatever fn does to the slice it was given.
+	stored := c.History[:len(c.History):len(c.History)]
+	c.History = nil
 	changed, err := fn(c, seen)
 	if err != nil {
+		c.History = stored
 		return 0, nil, false, fnError{err}
 	}
 	if !changed {
+		c.History = stored
 		return 0, nil, false, nil
+	}
+	if len(c.History) == 0 {
+		c.History = stored
+	} else {
+		c.History = append(stored, c.History...)
 	}
 	c.ID = id
 	if err := store.CheckPut(c, prev); err != nil {

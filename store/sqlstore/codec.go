@@ -133,6 +133,16 @@ func check(c *lifecycle.Customer) error {
 			return err
 		}
 	}
+	// The data column leaves these out when they are the zero instant,
+	// which then reads back in UTC: one at another offset cannot be held.
+	for _, f := range []struct {
+		name string
+		t    time.Time
+	}{{"facts.referred_at", c.Facts.ReferredAt}, {"facts.score_at", c.Facts.ScoreAt}} {
+		if _, off := f.t.Zone(); f.t.IsZero() && off != 0 {
+			return bad(f.name, f.t.Format(errorTime), "is the zero time at a UTC offset, which the store would read back in UTC")
+		}
+	}
 	// The field names of list elements are made only for an error.
 	elem := func(list string, i int, field string) string { return list + "[" + strconv.Itoa(i) + "]." + field }
 	textOf := func(list string, i int, field, v string) error {

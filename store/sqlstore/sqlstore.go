@@ -300,10 +300,11 @@ func Open(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, e
 //     carry modernc.org/sqlite query parameters after a "?"
 //     ("sqlite:clm.db?_pragma=synchronous(NORMAL)"), so the file's name
 //     cannot hold one ("#" and "%" it may); a PATH that starts with
-//     "file:" is an SQLite URI, passed on as it is.
+//     "file:" is an SQLite URI, passed on as it is, and one that starts
+//     with several slashes is the absolute path with one.
 //     Connect adds busy_timeout(10000) (wait up to 10 s for another
 //     writer), journal_mode(WAL) and _txlock=immediate unless the URL sets
-//     them. "sqlite::memory:" (with or without parameters) is a private
+//     them (in any case; the driver's _timeout sets the busy timeout). "sqlite::memory:" (with or without parameters) is a private
 //     in-memory database, limited to one connection.
 //
 // For PostgreSQL, Connect adds plan_cache_mode=force_generic_plan (a
@@ -375,23 +376,40 @@ func sqliteDSN(path string) (dsn string, memory bool) {
 	if !strings.HasPrefix(name, "file:") {
 		// A "file:" URI: the driver reads % as an escape and # as the
 		// start of a fragment, so a path holding them is escaped to
-		// name that very file.
+		// name that very file. Leading slashes are one (the same file;
+		// "file://x" would name a host x).
+		if strings.HasPrefix(name, "//") {
+			name = "/" + strings.TrimLeft(name, "/")
+		}
 		name = "file:" + strings.NewReplacer("%", "%25", "#", "%23").Replace(name)
 	}
+	// Pragma names are not case-sensitive, and the driver's _timeout is
+	// its _busy_timeout.
+	lower := strings.ToLower(query)
 	var add []string
-	if !strings.Contains(query, "busy_timeout") {
+	if !strings.Contains(lower, "busy_timeout") && !hasParam(lower, "_timeout") {
 		add = append(add, "_pragma=busy_timeout(10000)")
 	}
-	if !strings.Contains(query, "journal_mode") {
+	if !strings.Contains(lower, "journal_mode") {
 		add = append(add, "_pragma=journal_mode(WAL)")
 	}
-	if !strings.Contains(query, "_txlock") {
+	if !strings.Contains(lower, "_txlock") {
 		add = append(add, "_txlock=immediate")
 	}
 	if query != "" {
 		add = append([]string{query}, add...)
 	}
 	return name + "?" + strings.Join(add, "&"), false
+}
+
+// hasParam reports whether the URL query holds the parameter key.
+func hasParam(query, key string) bool {
+	for p := range strings.SplitSeq(query, "&") {
+		if k, _, _ := strings.Cut(p, "="); k == key {
+			return true
+		}
+	}
+	return false
 }
 
 // postgresDSN adds plan_cache_mode=force_generic_plan to a PostgreSQL URL

@@ -393,7 +393,9 @@ func (s *Store) Count(ctx context.Context) (int64, error) {
 // CountByStage returns how many customers are in each stage; stages with
 // no customer are absent from the map. Pending referrers
 // ([lifecycle.Customer.PendingReferrer], stored with an empty stage) are
-// not customers yet and are not counted.
+// not customers yet and are not counted. (The count reads the stage
+// column alone: a pending referrer that an earlier version of the library
+// stored with a stage is counted in it until its first own event.)
 func (s *Store) CountByStage(ctx context.Context) (map[stage.ID]int64, error) {
 	rows, err := s.db.QueryContext(ctx, s.q.count)
 	if err != nil {
