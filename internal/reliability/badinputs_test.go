@@ -209,7 +209,7 @@ func badInputs() []badInput {
 		// strictly with Event.UnmarshalJSON, then Record; or DecodeEvents,
 		// then RecordBatch).
 		{"json", "empty input", false, decode(``)},
-		{"json", "not JSON", false, decode(`id=e1`)},
+		{"json", "not JSON: `id=e1`", false, decode(`id=e1`)},
 		{"json", "truncated object", false, decode(`{"id":"e1","customer_id":"c1"`)},
 		{"json", "an array, not an object", false, decode(`[]`)},
 		{"json", "null", false, decode(`null`)},
@@ -259,7 +259,7 @@ func badInputs() []badInput {
 			return err
 		}},
 
-		{"batch", "RecordBatch with a referral_converted event (none is applied)", false, func(ctx context.Context) error {
+		{"batch", "RecordBatch of a valid event, then a referral_converted one (none is applied)", false, func(ctx context.Context) error {
 			m := store.NewMemory()
 			tr := lifecycle.NewTracker(model.SterneCutler(), m, lifecycle.WithClock(func() time.Time { return badClock }))
 			forged := okEvent()
@@ -327,7 +327,7 @@ func badInputs() []badInput {
 		{"store", "Put with prev 1 of a customer never stored", false, func(ctx context.Context) error {
 			return store.NewMemory().Put(ctx, &lifecycle.Customer{ID: "c1", Version: 2}, 1)
 		}},
-		{"store", "Get of a customer never stored", false, func(ctx context.Context) error {
+		{"store", "Get of a customer never stored (memory store; sqlstore says sqlstore:)", false, func(ctx context.Context) error {
 			_, err := store.NewMemory().Get(ctx, "nobody")
 			return err
 		}},
