@@ -35,8 +35,10 @@ const ImportChunk = 100_000
 // that [Tracker] describes: Import folds a customer's events of a chunk
 // together, so only the referrer their earliest referring event names is
 // credited for them); where a customer's own events and the credits they
-// earn from others interleave, History, Since and Version may differ
-// (the credits of a chunk come after its events). Hooks are called for
+// earn from others interleave, History and Since may differ (the credits
+// of a chunk come after its events). Version differs: it counts writes,
+// and Import writes a customer once per chunk, not once per event. Hooks
+// are called for
 // every stored move. It is safe against customers that already exist and
 // against writers recording at the same time.
 //

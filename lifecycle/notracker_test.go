@@ -37,3 +37,25 @@ func TestNoTracker(t *testing.T) {
 		}
 	}
 }
+
+// TestNilPointerStoreOrModelIsNoTracker: a nil pointer of a store or model
+// type counts as no store or model (Record panicked on a nil *store.Memory).
+func TestNilPointerStoreOrModelIsNoTracker(t *testing.T) {
+	type ptrModel struct{ lifecycle.Model }
+	ctx := context.Background()
+	e := lifecycle.Event{ID: "e1", CustomerID: "c1", Type: lifecycle.SiteVisited, Time: time.Now()}
+	for name, tr := range map[string]*lifecycle.Tracker{
+		"nil *store.Memory": lifecycle.NewTracker(model.SterneCutler(), (*store.Memory)(nil)),
+		"nil model pointer": lifecycle.NewTracker((*ptrModel)(nil), store.NewMemory()),
+	} {
+		if _, err := tr.Record(ctx, e); !errors.Is(err, lifecycle.ErrNoTracker) {
+			t.Errorf("%s: Record = %v; want ErrNoTracker", name, err)
+		}
+		if _, err := tr.Sweep(ctx, time.Now()); !errors.Is(err, lifecycle.ErrNoTracker) {
+			t.Errorf("%s: Sweep = %v; want ErrNoTracker", name, err)
+		}
+		if _, err := tr.Customer(ctx, "c1"); !errors.Is(err, lifecycle.ErrNoTracker) {
+			t.Errorf("%s: Customer = %v; want ErrNoTracker", name, err)
+		}
+	}
+}

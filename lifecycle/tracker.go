@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -167,10 +168,17 @@ func WithHook(h Hook) Option {
 func WarnUndeclared() Option { return func(t *Tracker) { t.warnUnd = true } }
 
 // NewTracker returns a Tracker that classifies with m and stores in s. Nil
-// options are ignored. Without a model or a store (and for a Tracker not
-// made by NewTracker), every method that records, sweeps or reads returns
-// an error wrapping [ErrNoTracker].
+// options are ignored. Without a model or a store (a nil pointer of a
+// model or store type, such as a nil *store.Memory, counts as none), and
+// for a Tracker not made by NewTracker, every method that records, sweeps
+// or reads returns an error wrapping [ErrNoTracker].
 func NewTracker(m Model, s Store, opts ...Option) *Tracker {
+	if nilPointer(m) {
+		m = nil
+	}
+	if nilPointer(s) {
+		s = nil
+	}
 	t := &Tracker{
 		model:   m,
 		store:   s,
@@ -254,6 +262,13 @@ func (t *Tracker) Customer(ctx context.Context, id string) (*Customer, error) {
 		return nil, err
 	}
 	return t.store.Get(ctx, id)
+}
+
+// nilPointer reports whether v holds a nil pointer (a typed nil, which
+// != nil does not catch).
+func nilPointer(v any) bool {
+	r := reflect.ValueOf(v)
+	return r.Kind() == reflect.Pointer && r.IsNil()
 }
 
 // ready returns [ErrNoTracker] for a Tracker that cannot work: nil, made
