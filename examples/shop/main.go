@@ -221,7 +221,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(net.Ad
 	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("-addr %q: %w", c.addr, err)
 	}
 	auth := slices.ContainsFunc(keys, func(k string) bool { return k != "" })
 	log.Info("shop: listening", "addr", ln.Addr().String(), "model", m.Name(), "webhook", c.webhookURL != "", "auth", auth)
@@ -300,12 +300,53 @@ func newDeliveries(st lifecycle.Store, c config, log *slog.Logger) (*deliveries,
 	if err != nil {
 		return nil, err // checked by parseFlags already
 	}
-	d, err := feed.New(src, cursors, c.webhookName, sender.Deliver, feed.WithLogger(log), feed.WithLease(c.webhookLease))
+	d, err := feed.New(src, cursors, c.webhookName, hideSecrets(sender.URL(), sender.Deliver), feed.WithLogger(log), feed.WithLease(c.webhookLease))
 	if err != nil {
 		return nil, err
 	}
 	return &deliveries{d: d, src: src, url: shownURL(sender.URL()), log: log, done: make(chan struct{})}, nil
 }
+
+// hideSecrets returns deliver, whose errors (which the dispatcher logs and
+// shows in its stats, and so the dashboard) have the query and fragment of
+// the endpoint raw, which may hold a token, put as shownURL puts them.
+func hideSecrets(raw string, deliver feed.Handler) feed.Handler {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return deliver
+	}
+	var pairs []string
+	if u.RawQuery != "" {
+		pairs = append(pairs, "?"+u.RawQuery, "?…")
+	}
+	if f := u.EscapedFragment(); f != "" {
+		pairs = append(pairs, "#"+f, "")
+	}
+	if len(pairs) == 0 {
+		return deliver
+	}
+	hide := strings.NewReplacer(pairs...)
+	return func(ctx context.Context, ch lifecycle.Change) error {
+		err := deliver(ctx, ch)
+		if err == nil {
+			return nil
+		}
+		if msg := err.Error(); hide.Replace(msg) != msg {
+			return &hiddenError{err: err, msg: hide.Replace(msg)}
+		}
+		return err
+	}
+}
+
+// hiddenError is an error whose message has secrets hidden; it unwraps to
+// the error, so feed.Stop and feed.RetryAfter still work through it.
+type hiddenError struct {
+	err error
+	msg string
+}
+
+func (e *hiddenError) Error() string { return e.msg }
+func (e *hiddenError) Unwrap() error { return e.err }
 
 // shownURL is the endpoint as logs and the dashboard show it: without its
 // query and fragment, which may hold a token (the password, if any, is

@@ -381,7 +381,7 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{"stray argument", []string{"serve"}, "unexpected"},
 		{"bad postgres URL", []string{"-postgres", "mysql://x"}, "-postgres"},
 		{"SQLite URL as -postgres", []string{"-postgres", "sqlite::memory:"}, "-postgres"},
-		{"address in use", []string{"-addr", "256.0.0.1:80"}, "256.0.0.1"},
+		{"address in use", []string{"-addr", "256.0.0.1:80"}, `-addr "256.0.0.1:80"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

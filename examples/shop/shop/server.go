@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -135,6 +136,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 	_, pattern := s.mux.Handler(r) // the route, for the latency metric
+	if pattern == "/" || pattern == "/v1/" {
+		pattern = "" // the catch-alls: no route matched
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -156,7 +160,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, http.StatusUnauthorized, "unauthorized", "a valid API key is required (Authorization: Bearer <key>)")
 		return
 	}
+	if p := r.URL.Path; p != cleanPath(p) {
+		// net/http's mux would redirect, with an HTML body, to the clean
+		// path: every answer here is JSON, and no route has such a path.
+		writeError(rec, http.StatusNotFound, "not_found", "no route "+p)
+		return
+	}
 	s.mux.ServeHTTP(rec, r)
+}
+
+// cleanPath returns p with no empty, "." or ".." segment, its trailing
+// slash kept.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
 }
 
 // authorized reports whether r carries one of the server's keys, or the
