@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
 )
 
 // The rules below apply to stores that have the optional
@@ -226,7 +227,42 @@ func applyExisting(ctx context.Context, s lifecycle.Store, p string) error {
 	if err := applyOne(cctx, a, id, []string{"e6"}, func(*lifecycle.Customer, []bool) (bool, error) { called = true; return false, nil }); !errors.Is(err, context.Canceled) || called {
 		return fmt.Errorf("Apply with a cancelled context = %v (fn called: %v); want the context's error and no call", err, called)
 	}
+	// Only what fn appends to History is added to the stored history:
+	// what it does to the transitions it was given (if the store gives
+	// it the stored ones) is not stored.
+	before, err := s.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("Get = %v", err)
+	}
+	added := lifecycle.Transition{From: before.Stage, To: "loyalty", At: before.AsOf, Cause: "e7"}
+	if err := applyRetry(ctx, a, id, []string{"e7"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+		if len(c.History) > 0 {
+			c.History[0].To = "edited"
+			c.History = c.History[:1]
+		}
+		c.History = append(c.History, added)
+		c.Stage, c.Version = "loyalty", c.Version+1
+		return true, nil
+	}); err != nil {
+		return fmt.Errorf("Apply appending a transition = %v", err)
+	}
+	after, err := s.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("Get = %v", err)
+	}
+	want := append(slices.Clone(before.History), added)
+	if len(after.History) != len(want) || after.History[0].To != want[0].To || after.History[len(want)-1].Cause != "e7" {
+		return fmt.Errorf("after an Apply whose fn edited and cut the History it was given and appended one transition, the stored history has %d transitions, the first to %q; want the %d stored before (the first to %q) and the one appended", len(after.History), firstTo(after.History), len(want), want[0].To)
+	}
 	return nil
+}
+
+// firstTo returns the stage the first transition of h goes to, or "".
+func firstTo(h []lifecycle.Transition) stage.ID {
+	if len(h) == 0 {
+		return ""
+	}
+	return h[0].To
 }
 
 func applyExclusive(ctx context.Context, s lifecycle.Store, p string) error {
@@ -478,6 +514,23 @@ func listDue(ctx context.Context, s lifecycle.Store, p string) error {
 	if err := listDueApplied(ctx, s, d, p, t0); err != nil {
 		return err
 	}
+	// More than a page of due customers (a store that lists in pages must
+	// go on to the next).
+	const many = 250
+	for i := range many {
+		c := sample(p+"many-"+strconv.Itoa(i), i)
+		c.Due = t0.Add(-time.Duration(i) * time.Second)
+		if err := s.Put(ctx, c, 0); err != nil {
+			return fmt.Errorf("Put(%q) = %v", c.ID, err)
+		}
+	}
+	listed, err = listedDue(ctx, d, t0, p+"many-")
+	if err != nil {
+		return err
+	}
+	if len(listed) != many {
+		return fmt.Errorf("ListDue(%v) yielded %d of %d due customers (due from %v to %v): it must list all of them, page after page", t0, len(listed), many, t0.Add(-(many-1)*time.Second), t0)
+	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	for _, err := range d.ListDue(cctx, t0) {
@@ -514,12 +567,18 @@ func dueCases(prefix string, t0 time.Time) (map[string]time.Time, map[string]boo
 	dues := map[string]time.Time{
 		prefix + "zero":   {},
 		prefix + "past":   t0.Add(-time.Hour),
+		prefix + "1965":   time.Date(1965, 3, 4, 5, 6, 7, 8, time.UTC),
 		prefix + "now":    t0,
 		prefix + "later":  t0.Add(time.Nanosecond),
 		prefix + "never":  lifecycle.Never,
 		prefix + "offset": t0.Add(-time.Minute).In(time.FixedZone("X", -5*3600)),
+		// The same instant is compared, not the wall clock: +05:00 puts
+		// this one's wall clock after t0's, and later-east's before it.
+		prefix + "east":       t0.Add(-time.Minute).In(time.FixedZone("Y", 5*3600)),
+		prefix + "later-west": t0.Add(time.Minute).In(time.FixedZone("Z", -5*3600)),
 	}
-	want := map[string]bool{prefix + "zero": true, prefix + "past": true, prefix + "now": true, prefix + "offset": true}
+	want := map[string]bool{prefix + "zero": true, prefix + "past": true, prefix + "1965": true, prefix + "now": true,
+		prefix + "offset": true, prefix + "east": true}
 	return dues, want
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/clmkit/clm/lifecycle"
@@ -215,6 +217,25 @@ func changesListed(ctx context.Context, s lifecycle.Store, p string) error {
 			return fmt.Errorf("listing again gave change %d as %+v; first %+v", i, again[i], got[i])
 		}
 	}
+	// A limit below 1 means 100.
+	for _, limit := range []int{0, -1} {
+		page, err := f.Changes(ctx, start, limit)
+		if err != nil {
+			return fmt.Errorf("Changes(after %d, limit %d) = %v", start, limit, err)
+		}
+		want, err := f.Changes(ctx, start, 100)
+		if err != nil {
+			return fmt.Errorf("Changes(after %d, limit 100) = %v", start, err)
+		}
+		if len(want) == 0 || len(page) != len(want) {
+			return fmt.Errorf("Changes(after %d, limit %d) listed %d changes; limit 100 lists %d (a limit below 1 means 100)", start, limit, len(page), len(want))
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := f.Changes(cctx, start, 10); !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("Changes with a cancelled context = %v; want the context's error", err)
+	}
 	return nil
 }
 
@@ -331,6 +352,9 @@ func cursorLease(ctx context.Context, s lifecycle.Store, p string) error {
 		func() error { return claim("a", t0, 0, true) },    // a new name: cursor 0
 		func() error { return claim("b", t0.Add(time.Second), 0, false) },
 		func() error { return advance("a", 5, t0.Add(time.Second), true) },
+		// Advancing renewed a's lease to 31 s: past the claim's 30 s, a
+		// holds it still.
+		func() error { return claim("b", t0.Add(30*time.Second+500*time.Millisecond), 5, false) },
 		func() error { return advance("b", 6, t0.Add(time.Second), false) },
 		func() error { return advance("a", 4, t0.Add(2*time.Second), false) }, // backwards
 		func() error { return claim("a", t0.Add(20*time.Second), 5, true) },   // renewed to 50 s
@@ -349,6 +373,28 @@ func cursorLease(ctx context.Context, s lifecycle.Store, p string) error {
 		if err := step(); err != nil {
 			return fmt.Errorf("step %d: %w", i+1, err)
 		}
+	}
+	// Claims are atomic: of owners claiming a free name at once, one holds it.
+	var held atomic.Int32
+	if err := parallel(8, func(g int) error {
+		_, h, err := k.ClaimCursor(ctx, name+"-race", "racer-"+strconv.Itoa(g), t0, t0.Add(lease))
+		if h {
+			held.Add(1)
+		}
+		return err
+	}); err != nil {
+		return fmt.Errorf("concurrent ClaimCursor = %v", err)
+	}
+	if n := held.Load(); n != 1 {
+		return fmt.Errorf("8 owners claiming %q at once: %d were told they hold it; want 1", name+"-race", n)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, _, err := k.ClaimCursor(cctx, name+"-ctx", "a", t0, t0.Add(lease)); !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("ClaimCursor with a cancelled context = %v; want the context's error", err)
+	}
+	if err := k.AdvanceCursor(cctx, name+"-race", "racer-0", 1, t0, t0.Add(lease)); !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("AdvanceCursor with a cancelled context = %v; want the context's error", err)
 	}
 	// Another name is another cursor.
 	if c, held, err := k.ClaimCursor(ctx, name+"2", "b", t0, t0.Add(lease)); err != nil || c != 0 || !held {

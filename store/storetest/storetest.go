@@ -10,13 +10,17 @@
 // [Run] runs each rule as a subtest on a fresh store; [TestStore] runs all
 // rules on one store (using customer IDs under a unique prefix) and returns
 // every failure joined, for use outside the testing package. Rules for the
-// optional capabilities ([lifecycle.Loader], [lifecycle.Applier],
-// [lifecycle.DueLister], [lifecycle.ChangeLister] and
-// [lifecycle.CursorKeeper]: LoadMatchesGet, the Apply rules, ListDue,
-// ChangesListed, ChangesConcurrent and CursorLease) pass trivially for
-// stores without them. ListDue, for a store that is also an Applier,
-// checks the due times Apply writes too (the Tracker writes through
-// Apply only). A store
+// optional capabilities ([lifecycle.Loader], [lifecycle.Viewer],
+// [lifecycle.Applier], [lifecycle.DueLister], [lifecycle.ChangeLister]
+// and [lifecycle.CursorKeeper]: LoadMatchesGet, View, the Apply rules,
+// ListDue, ChangesListed, ChangesConcurrent and CursorLease) pass
+// trivially for stores without them. ListDue, for a store that is also an
+// Applier, checks the due times Apply writes too (the Tracker writes
+// through Apply only), due times before 1970 and at other UTC offsets
+// (the instant counts, not the wall clock) and more due customers than a
+// page; ChangesListed and CursorLease check that ctx is honoured, a limit
+// below 1, that AdvanceCursor renews the lease and that concurrent claims
+// leave one holder. A store
 // without [lifecycle.Applier] is written by the Tracker's fallback (load,
 // fold, compare-and-swap Put of the whole customer, Seen and History
 // included), which costs more per event the more events a customer has;
@@ -77,6 +81,7 @@ func Cases() []Case {
 		{"CopyOnScan", copyOnScan},
 		{"LoadMatchesGet", loadMatchesGet},
 		{"Scan", scanAll},
+		{"View", viewAll},
 		{"ScanStopEarly", scanStopEarly},
 		{"ScanDuringWrites", scanDuringWrites},
 		{"ScanBodyWrites", scanBodyWrites},
@@ -412,22 +417,33 @@ func putInvalid(ctx context.Context, s lifecycle.Store, p string) error {
 }
 
 func copyOnGet(ctx context.Context, s lifecycle.Store, p string) error {
-	id := p + "g"
-	want := sample(id, 0)
-	if err := s.Put(ctx, sample(id, 0), 0); err != nil {
-		return fmt.Errorf("Put = %v", err)
-	}
-	got, err := s.Get(ctx, id)
-	if err != nil {
-		return fmt.Errorf("Get = %v", err)
-	}
-	scribble(got)
-	again, err := s.Get(ctx, id)
-	if err != nil {
-		return fmt.Errorf("second Get = %v", err)
-	}
-	if err := same(want, again); err != nil {
-		return fmt.Errorf("changing a customer returned by Get changed the store: %w", err)
+	// Seen of 3 and of 17 keys: adding to a full slice reallocates, adding
+	// to one with room (the larger set, once grown) writes in place.
+	for _, n := range []int{3, 17} {
+		id := p + "g" + strconv.Itoa(n)
+		mk := func() *lifecycle.Customer {
+			c := sample(id, 0)
+			for i := 4; i <= n; i++ {
+				c.Seen.Add(lifecycle.KeyOf("e" + strconv.Itoa(i)))
+			}
+			return c
+		}
+		want := mk()
+		if err := s.Put(ctx, mk(), 0); err != nil {
+			return fmt.Errorf("Put(%q) = %v", id, err)
+		}
+		got, err := s.Get(ctx, id)
+		if err != nil {
+			return fmt.Errorf("Get(%q) = %v", id, err)
+		}
+		scribble(got)
+		again, err := s.Get(ctx, id)
+		if err != nil {
+			return fmt.Errorf("second Get(%q) = %v", id, err)
+		}
+		if err := same(want, again); err != nil {
+			return fmt.Errorf("changing a customer returned by Get (Seen of %d keys) changed the store: %w", n, err)
+		}
 	}
 	return nil
 }
@@ -585,6 +601,65 @@ func scanAll(ctx context.Context, s lifecycle.Store, p string) error {
 		if err := same(sample(id, i), got[id]); err != nil {
 			return fmt.Errorf("Scan's copy of %q: %w", id, err)
 		}
+	}
+	return nil
+}
+
+// viewAll checks a store that is a [lifecycle.Viewer]: View yields every
+// stored customer once, as Scan does, each equal to what was put, and
+// stops when the loop body returns false.
+func viewAll(ctx context.Context, s lifecycle.Store, p string) error {
+	v, ok := s.(lifecycle.Viewer)
+	if !ok {
+		return nil
+	}
+	const n = 300
+	if err := putSamples(ctx, s, p, n); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for c, err := range v.View(ctx) {
+		if err != nil {
+			return fmt.Errorf("View yielded error %w", err)
+		}
+		if c == nil {
+			return errors.New("View yielded a nil customer without an error")
+		}
+		if seen[c.ID] {
+			return fmt.Errorf("View yielded customer %q twice", c.ID)
+		}
+		seen[c.ID] = true
+		if !strings.HasPrefix(c.ID, p) {
+			continue
+		}
+		i, err := strconv.Atoi(strings.TrimPrefix(c.ID, p))
+		if err != nil {
+			return fmt.Errorf("View yielded %q, which no one put", c.ID)
+		}
+		if err := same(sample(c.ID, i), c); err != nil {
+			return fmt.Errorf("View's customer %q: %w", c.ID, err)
+		}
+	}
+	mine := 0
+	for id := range seen {
+		if strings.HasPrefix(id, p) {
+			mine++
+		}
+	}
+	if mine != n {
+		return fmt.Errorf("View yielded %d of the %d customers stored (Scan yields them all)", mine, n)
+	}
+	k := 0
+	for _, err := range v.View(ctx) {
+		if err != nil {
+			return fmt.Errorf("View yielded error %w", err)
+		}
+		if k++; k == 2 {
+			break
+		}
+	}
+	if k != 2 {
+		return fmt.Errorf("View stopped at %d customers of more than %d when the loop broke at 2", k, n)
 	}
 	return nil
 }
