@@ -20,7 +20,8 @@
 //   - Deterministic: a deep copy of the facts gets the same answer, and so
 //     do the same facts in one *Facts that held other facts when it was
 //     last classified at the same now (a Tracker reuses its working copy:
-//     a model must answer from the facts, not their address).
+//     a model must answer from the facts, not their address). Declared
+//     also checks that Name gives the same name every call.
 //   - Pure: Stage never modifies the facts (compared with a deep copy).
 //   - Stable: classifying the same facts at the same time again gives the
 //     same answer.
@@ -415,6 +416,14 @@ func checkDeclared(s *suite) []error {
 	n := s.name()
 	if strings.TrimSpace(n) == "" || strings.HasPrefix(n, "<Name panicked") {
 		s.fail(func() string { return fmt.Sprintf("Name() returned %q; a model needs a stable, non-empty name", n) })
+	}
+	for i := 2; i <= 4; i++ {
+		if again := s.name(); again != n {
+			s.fail(func() string {
+				return fmt.Sprintf("Name() returned %q, then %q on call %d; a model needs a stable name (stores and logs name the model by it)", n, again, i)
+			})
+			break
+		}
 	}
 	if s.graph == nil || s.graph.Len() == 0 {
 		s.fail(func() string { return "Stages() declares no stages" })
@@ -943,7 +952,7 @@ func eventTypes(c *config) []lifecycle.EventType {
 	return append(types, c.reads...)
 }
 
-var currencies = []string{"EUR", "EUR", "EUR", "USD"}
+var currencies = []string{"EUR", "EUR", "EUR", "USD", "JPY", "GBP"}
 
 // randomEvent draws an event; purchases and visits are drawn more often
 // than the rest, as in a real shop, and so are the types the model reads

@@ -250,3 +250,38 @@ func TestDeterministicCatchesAddressCache(t *testing.T) {
 		t.Fatalf("TestModel of a model caching by address = %v; want a Deterministic failure", err)
 	}
 }
+
+// unstableName is Sterne–Cutler with a name that changes on every call.
+type unstableName struct {
+	lifecycle.Model
+	n atomic.Int32
+}
+
+func (u *unstableName) Name() string { return "unstable-" + string(rune('a'+u.n.Add(1)%26)) }
+
+// TestDeclaredCatchesUnstableName: a Name that changes between calls fails
+// rule Declared.
+func TestDeclaredCatchesUnstableName(t *testing.T) {
+	err := modeltest.TestModel(&unstableName{Model: sc}, modeltest.Walks(5))
+	if err == nil || !strings.Contains(err.Error(), "rule Declared") || !strings.Contains(err.Error(), "stable name") {
+		t.Fatalf("TestModel of a model whose name changes = %v; want a Declared failure", err)
+	}
+}
+
+// TestNoPanicSeesOtherCurrencies: facts with money in currencies other
+// than EUR and USD are generated too (a model that panicked on a yen
+// amount passed).
+func TestNoPanicSeesOtherCurrencies(t *testing.T) {
+	m := &broken{name: "no-yen", graph: sc.Stages(), stage: func(f *lifecycle.Facts, now time.Time) stage.ID {
+		for _, s := range f.Sums {
+			if s.Currency == "JPY" {
+				panic("yen")
+			}
+		}
+		return sc.Stage(f, now)
+	}}
+	err := modeltest.TestModel(m, modeltest.Walks(20))
+	if err == nil || !strings.Contains(err.Error(), "rule NoPanic") {
+		t.Fatalf("TestModel of a model that panics on JPY = %v; want a NoPanic failure", err)
+	}
+}
