@@ -45,6 +45,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"strconv"
 	"strings"
 	"sync"
@@ -552,25 +553,38 @@ func putSamples(ctx context.Context, s lifecycle.Store, p string, n int) error {
 
 func scanMine(ctx context.Context, s lifecycle.Store, p string) (map[string]*lifecycle.Customer, error) {
 	out := map[string]*lifecycle.Customer{}
-	// Every ID, not only this rule's: a customer of another rule (or of
-	// the caller, for TestStore) yielded twice breaks Scan's rule too.
+	err := eachOnce(s.Scan(ctx), "Scan", p, func(c *lifecycle.Customer) error {
+		out[c.ID] = c
+		return nil
+	})
+	return out, err
+}
+
+// eachOnce reads a pass over the store (what names it: Scan or View),
+// checking that it yields no error, no nil customer and no ID twice, and
+// calls fn, inside the loop, for each customer whose ID starts with p.
+// Every ID is checked, not only this rule's: a customer of another rule
+// (or of the caller, for TestStore) yielded twice breaks the rule too.
+func eachOnce(seq iter.Seq2[*lifecycle.Customer, error], what, p string, fn func(c *lifecycle.Customer) error) error {
 	all := map[string]bool{}
-	for c, err := range s.Scan(ctx) {
+	for c, err := range seq {
 		if err != nil {
-			return out, fmt.Errorf("Scan yielded error %w", err)
+			return fmt.Errorf("%s yielded error %w", what, err)
 		}
 		if c == nil {
-			return out, errors.New("Scan yielded a nil customer without an error")
+			return fmt.Errorf("%s yielded a nil customer without an error", what)
 		}
 		if all[c.ID] {
-			return out, fmt.Errorf("Scan yielded customer %q twice", c.ID)
+			return fmt.Errorf("%s yielded customer %q twice", what, c.ID)
 		}
 		all[c.ID] = true
 		if strings.HasPrefix(c.ID, p) {
-			out[c.ID] = c
+			if err := fn(c); err != nil {
+				return err
+			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // recoveredScan is scanMine, with a panic returned as an error (so that a
@@ -617,21 +631,10 @@ func viewAll(ctx context.Context, s lifecycle.Store, p string) error {
 	if err := putSamples(ctx, s, p, n); err != nil {
 		return err
 	}
-	seen := map[string]bool{}
-	for c, err := range v.View(ctx) {
-		if err != nil {
-			return fmt.Errorf("View yielded error %w", err)
-		}
-		if c == nil {
-			return errors.New("View yielded a nil customer without an error")
-		}
-		if seen[c.ID] {
-			return fmt.Errorf("View yielded customer %q twice", c.ID)
-		}
-		seen[c.ID] = true
-		if !strings.HasPrefix(c.ID, p) {
-			continue
-		}
+	// A View's customer is valid only during the loop body: compared there.
+	mine := 0
+	err := eachOnce(v.View(ctx), "View", p, func(c *lifecycle.Customer) error {
+		mine++
 		i, err := strconv.Atoi(strings.TrimPrefix(c.ID, p))
 		if err != nil {
 			return fmt.Errorf("View yielded %q, which no one put", c.ID)
@@ -639,12 +642,10 @@ func viewAll(ctx context.Context, s lifecycle.Store, p string) error {
 		if err := same(sample(c.ID, i), c); err != nil {
 			return fmt.Errorf("View's customer %q: %w", c.ID, err)
 		}
-	}
-	mine := 0
-	for id := range seen {
-		if strings.HasPrefix(id, p) {
-			mine++
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if mine != n {
 		return fmt.Errorf("View yielded %d of the %d customers stored (Scan yields them all)", mine, n)
