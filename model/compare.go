@@ -26,13 +26,18 @@ type Row struct {
 // and [CorrespondCustomers].
 type CompareOption func(*compareConfig)
 
-type compareConfig struct{ at time.Time }
+type compareConfig struct {
+	at    time.Time
+	hasAt bool // At was given (also with the zero time)
+}
 
-// At classifies every customer at now. By default each customer is
+// At classifies every customer at now (the zero time too). By default each customer is
 // classified at their classification time
 // ([lifecycle.Customer.ClassifiedAt]), as a [lifecycle.Tracker] does (or at
 // the time of their last event when that is zero).
-func At(now time.Time) CompareOption { return func(c *compareConfig) { c.at = now } }
+func At(now time.Time) CompareOption {
+	return func(c *compareConfig) { c.at, c.hasAt = now, true }
+}
 
 func compareOpts(opts []CompareOption) compareConfig {
 	var c compareConfig
@@ -46,7 +51,7 @@ func compareOpts(opts []CompareOption) compareConfig {
 
 func (c *compareConfig) when(cu *lifecycle.Customer) time.Time {
 	switch {
-	case !c.at.IsZero():
+	case c.hasAt:
 		return c.at
 	case !cu.ClassifiedAt().IsZero():
 		return cu.ClassifiedAt()

@@ -11,9 +11,11 @@ import (
 )
 
 // Mermaid returns a Mermaid flowchart of m's stage graph, titled with
-// m.Name() (in the YAML front matter as it is when it is letters, digits,
-// and spaces, dots, hyphens or underscores inside; otherwise as a JSON
-// string, so that any name stays one title), left to right: one node per stage, whose node ID is "s_"
+// m.Name() (in the YAML front matter as it is when it starts with a
+// letter, is letters, digits, and spaces, dots, hyphens or underscores
+// inside, and is not a word YAML reads as other than text, such as null,
+// true or no; otherwise as a JSON string, so that any name stays one text
+// title), left to right: one node per stage, whose node ID is "s_"
 // followed by the stage ID (each character other than an ASCII letter or
 // digit written as _hex_, so "b-2" is s_b_2d_2) and whose label is the
 // stage's name, or its ID when it has none (the characters Mermaid reads
@@ -53,14 +55,16 @@ func Mermaid(m lifecycle.Model) string {
 	return b.String()
 }
 
-// yamlTitle returns name as it is when YAML reads it as plain text
-// (letters, digits, and spaces, dots, hyphens or underscores inside), and
-// otherwise as a JSON string, which YAML reads as the same text.
+// yamlTitle returns name as it is when YAML reads it as plain text (a
+// letter first, then letters, digits, and spaces, dots, hyphens or
+// underscores inside; not null, a boolean or another word YAML reads as a
+// value), and otherwise as a JSON string, which YAML reads as the same
+// text.
 func yamlTitle(name string) string {
-	plain := name != "" && name[len(name)-1] != ' '
+	plain := name != "" && name[len(name)-1] != ' ' && !yamlWords[strings.ToLower(name)]
 	for i, r := range name {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
-			i > 0 && (r == ' ' || r == '.' || r == '-' || r == '_')
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' ||
+			i > 0 && (r >= '0' && r <= '9' || r == ' ' || r == '.' || r == '-' || r == '_')
 		plain = plain && ok
 	}
 	if plain {
@@ -68,6 +72,13 @@ func yamlTitle(name string) string {
 	}
 	q, _ := json.Marshal(name) // a string always marshals
 	return string(q)
+}
+
+// yamlWords are the plain words YAML 1.1 or 1.2 reads as null, a boolean
+// or a special number, not as text.
+var yamlWords = map[string]bool{
+	"null": true, "true": true, "false": true, "yes": true, "no": true, "on": true, "off": true,
+	"y": true, "n": true, ".inf": true, ".nan": true,
 }
 
 // mermaidLabel writes the characters Mermaid reads in a quoted label as

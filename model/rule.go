@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/clmkit/clm/lifecycle"
 )
@@ -166,8 +167,21 @@ func Score(min int) Rule {
 	return leaf(r)
 }
 
+// plainName reports whether a Func name goes into a description as it is:
+// letters, digits, spaces, dots, hyphens and underscores, none of which a
+// description uses to separate rules.
+func plainName(name string) bool {
+	for _, r := range name {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != ' ' && r != '.' && r != '-' && r != '_' {
+			return false
+		}
+	}
+	return true
+}
+
 // Func is a custom predicate named name (the name appears in the rule's
-// description and in error messages, and tells rules apart: two Func rules
+// description, quoted as a Go string when it holds other than letters,
+// digits, spaces, dots, hyphens and underscores, and in error messages, and tells rules apart: two Func rules
 // with the same name are taken to be the same rule). fn must be a pure,
 // deterministic function of the facts and now that never modifies the
 // facts (see [lifecycle.Model]); the builder assumes it may turn true or
@@ -398,7 +412,11 @@ func (r *node) describe(b *strings.Builder) {
 	case opScore:
 		fmt.Fprintf(b, "score >= %d", r.n)
 	case opFunc:
-		fmt.Fprintf(b, "func(%s)", r.name)
+		if plainName(r.name) {
+			fmt.Fprintf(b, "func(%s)", r.name)
+		} else { // quoted, so that no name reads as the end of one and the start of another
+			fmt.Fprintf(b, "func(%s)", strconv.Quote(r.name))
+		}
 	case opAll, opAny, opNot:
 		b.WriteString(map[op]string{opAll: "all", opAny: "any", opNot: "not"}[r.op])
 		b.WriteByte('(')

@@ -236,7 +236,12 @@ func (s *summary) firstPurchase() time.Time {
 // lastPurchase is the latest order, subscription start or renewal,
 // refunded or not.
 func (s *summary) lastPurchase() time.Time {
-	if s.lastSub.After(s.lastOrder) {
+	switch {
+	case s.has&kOrder == 0:
+		return s.lastSub
+	case s.has&subscribed == 0:
+		return s.lastOrder
+	case s.lastSub.After(s.lastOrder):
 		return s.lastSub
 	}
 	return s.lastOrder
@@ -250,7 +255,7 @@ func (s *summary) active(now time.Time, lapse time.Duration) bool {
 		return false
 	}
 	last := s.lastPurchase()
-	if s.lastCancel.After(last) {
+	if s.has&kCancellation != 0 && s.lastCancel.After(last) {
 		return false
 	}
 	return lapse <= 0 || within(now, last, lapse)
@@ -268,5 +273,5 @@ func within(now, last time.Time, d time.Duration) bool {
 
 // ticketOpen reports a support ticket opened after the last resolution.
 func (s *summary) ticketOpen() bool {
-	return s.has&kTicketOpened != 0 && s.lastTicket.After(s.lastResolved)
+	return s.has&kTicketOpened != 0 && (s.has&kTicketResolved == 0 || s.lastTicket.After(s.lastResolved))
 }
