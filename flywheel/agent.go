@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/clmkit/clm/lifecycle"
@@ -45,7 +46,10 @@ func WithModel(m lifecycle.Model) AgentOption {
 }
 
 // WithStore sets the store the agent run records into (default a new
-// store.NewMemory()). Customers already in it stay and are measured too.
+// store.NewMemory()). Customers already in it stay and are measured too;
+// the run's customers (named "c1", "c2", …) are numbered after the
+// highest such name already there, so that they never take the events of
+// an earlier run's customer or lose their own as duplicates.
 func WithStore(st lifecycle.Store) AgentOption {
 	return agentOpt{"WithStore", func(s *settings) { s.agent.store = st }}
 }
@@ -96,8 +100,9 @@ type AgentRun struct {
 // Rotation t (from 0) covers [start + t·every, start + (t+1)·every). In
 // it, each advocate that has waited Lag rotations and still advocates
 // refers Poisson(Referrals) prospects: a referral_made event on the
-// advocate and, a moment later, a site_visited event of the new prospect
-// carrying the advocate as ReferrerID. Poisson(PaidProspects) paid
+// advocate and, a moment later (a minute, or every/64 for a rotation
+// shorter than 64 minutes; both within the rotation), a site_visited event
+// of the new prospect carrying the advocate as ReferrerID. Poisson(PaidProspects) paid
 // prospects (or as many as the [PaidInflow] option draws) arrive with a site_visited event. Each prospect then walks the
 // funnel, with the step probabilities of p, a few days apart within the
 // rotation: signed_up (a lead), order_completed (a first order, 20 to
@@ -133,8 +138,18 @@ func Agent(ctx context.Context, p Params, opts ...AgentOption) (*AgentRun, error
 	if as.model == nil {
 		as.model = Model()
 	}
+	first := 0 // the agents are numbered after the store's highest "c<N>"
 	if as.store == nil {
 		as.store = store.NewMemory()
+	} else {
+		for c, err := range lifecycle.Browse(ctx, as.store) {
+			if err != nil {
+				return nil, err
+			}
+			if n, ok := agentNumber(c.ID); ok {
+				first = max(first, n)
+			}
+		}
 	}
 	end := addRotations(as.start, p.Rotations, as.every)
 	tr := lifecycle.NewTracker(as.model, as.store, lifecycle.WithClock(func() time.Time { return end }))
@@ -143,6 +158,7 @@ func Agent(ctx context.Context, p Params, opts ...AgentOption) (*AgentRun, error
 		r:      rand.New(rand.NewPCG(s.seed, mix(0))),
 		inflow: s.inflow,
 		ring:   make([][]string, p.Lag),
+		nextID: first,
 	}
 	n := p.Rotations
 	res := &Result{Mode: ModeAgent, Params: p, Runs: 1, Seed: s.seed, Rotations: make([]Rotation, n)}
@@ -223,10 +239,14 @@ func (a *agent) rotation(t int, t0 time.Time, own *[NumMetrics]float64) (float64
 	a.ring[slot] = nil
 	// Arrivals fall in the first half of the rotation; the funnel steps
 	// follow every/16 apart, so everything stays within the rotation.
+	// A referred prospect's visit comes lead after its advocate's
+	// referral_made, which stays in the rotation (after the advocate's
+	// own events, which are in earlier rotations).
+	lead := min(time.Minute, a.every/64)
 	arrival := func() time.Time {
 		off := a.every/64 + time.Duration(a.r.Float64()*float64(a.every/2))
 		at := t0.Add(off)
-		if tr := at.Truncate(time.Second); !tr.Before(t0) {
+		if tr := at.Truncate(time.Second); !tr.Before(t0.Add(lead)) {
 			at = tr
 		}
 		return at
@@ -260,7 +280,7 @@ func (a *agent) rotation(t int, t0 time.Time, own *[NumMetrics]float64) (float64
 		for range k {
 			pr := prospect{id: a.newID(), referrer: adv, at: arrival()}
 			arrivals = append(arrivals, pr)
-			if err := a.record(lifecycle.Event{ID: adv + ":ref:" + pr.id, CustomerID: adv, Type: lifecycle.ReferralMade, Time: pr.at.Add(-time.Minute)}); err != nil {
+			if err := a.record(lifecycle.Event{ID: adv + ":ref:" + pr.id, CustomerID: adv, Type: lifecycle.ReferralMade, Time: pr.at.Add(-lead)}); err != nil {
 				return 0, err
 			}
 		}
@@ -333,6 +353,16 @@ func addRotations(t time.Time, n int, every time.Duration) time.Time {
 		n -= k
 	}
 	return t
+}
+
+// agentNumber returns N for an ID "c<N>" as newID makes them.
+func agentNumber(id string) (int, bool) {
+	digits, ok := strings.CutPrefix(id, "c")
+	if !ok || digits == "" || digits[0] == '0' || strings.Trim(digits, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(digits)
+	return n, err == nil
 }
 
 func (a *agent) newID() string {

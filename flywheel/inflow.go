@@ -49,7 +49,11 @@ func ConstantInflow() Inflow {
 // Poisson default (the same draws as PoissonInflow), and checks the draw.
 func drawPaid(f Inflow, r *rand.Rand, mean float64) (float64, error) {
 	if f == nil {
-		return poisson(r, mean), nil
+		n := poisson(r, mean)
+		if n > MaxPopulation {
+			return 0, fmt.Errorf("%w: the paid inflow drew %g prospects, want 0 to 2^50", ErrInvalidParams, n)
+		}
+		return n, nil
 	}
 	n := f(r, mean)
 	if n < 0 || n > MaxPopulation {

@@ -224,8 +224,8 @@ func run(p *Params, d drawer, ring []float64, out []float64) error {
 			Spend:              spend,
 			AcquisitionCost:    cac,
 		}
-		if !(customers+referred+referring <= MaxPopulation) {
-			return fmt.Errorf("%w: rotation %d: population passed 2^50 (referred prospects %g, referring advocates %g)", ErrDiverged, t+1, referred, referring)
+		if !(customers+paid+referred+referring <= MaxPopulation) {
+			return fmt.Errorf("%w: rotation %d: population passed 2^50 (customers %g, paid prospects %g, referred prospects %g, referring advocates %g)", ErrDiverged, t+1, customers, paid, referred, referring)
 		}
 		for m, v := range vals {
 			out[m*n+t] = v
@@ -377,7 +377,8 @@ func Quantiles(q ...float64) MonteCarloOption {
 // Progress sets a function called as Monte Carlo runs finish, with the
 // number done and the total: about every 1% of the runs and once at the
 // end. Calls come from worker goroutines but never at the same time, and
-// done increases from call to call.
+// done increases from call to call. In a [Sweep], done and total count the
+// runs of every grid point.
 func Progress(f func(done, total int)) RunOption {
 	return runOpt{"Progress", func(s *settings) { s.progress = f }}
 }

@@ -250,7 +250,14 @@ func Sweep(ctx context.Context, base Params, outcomes []Outcome, axes []Axis, op
 			if err != nil {
 				return nil, fmt.Errorf("sweep point %s: %w", point, err)
 			}
-			vals, _, err := simulateRuns(ctx, &p, &s)
+			// Progress counts the runs of every point: done goes on
+			// increasing from one point to the next.
+			ps := s
+			if report := s.progress; report != nil {
+				points, before := len(ys)*len(t.X.Values), j*len(t.X.Values)+i
+				ps.progress = func(done, total int) { report(before*total+done, points*total) }
+			}
+			vals, _, err := simulateRuns(ctx, &p, &ps)
 			if err != nil {
 				return nil, fmt.Errorf("sweep point %s: %w", point, err)
 			}
