@@ -173,10 +173,58 @@ func (t exactTime) MarshalJSON() ([]byte, error) {
 	if off <= -24*3600 || off >= 24*3600 {
 		return nil, fmt.Errorf("lifecycle: Customer.MarshalJSON: time %v: UTC offset of 24 hours or more", tt)
 	}
+	// The offset is written by hand: Go's layout writes an offset of
+	// -1 to -59 seconds as "+00:00:-52", which no parser reads.
 	b := append(make([]byte, 0, len(layoutOffsetSeconds)+2), '"')
-	b = tt.AppendFormat(b, layoutOffsetSeconds)
+	b = tt.AppendFormat(b, "2006-01-02T15:04:05.999999999")
+	sign := byte('+')
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	b = append(b, sign)
+	b = appendTwo(b, off/3600)
+	b = appendTwo(append(b, ':'), off/60%60)
+	b = appendTwo(append(b, ':'), off%60)
 	return append(b, '"'), nil
 }
+
+// parseOffsetSeconds reads RFC 3339 with an offset ±hh:mm:ss that is not
+// a whole number of minutes and is under 24 hours. The offset is read by
+// hand: time.Parse drops the sign of one under a minute ("-00:00:52").
+func parseOffsetSeconds(s string) (time.Time, bool) {
+	const zone = len("+hh:mm:ss")
+	if len(s) <= zone {
+		return time.Time{}, false
+	}
+	z := s[len(s)-zone:]
+	if z[0] != '+' && z[0] != '-' || z[3] != ':' || z[6] != ':' {
+		return time.Time{}, false
+	}
+	num := func(d string) (int, bool) {
+		if d[0] < '0' || d[0] > '9' || d[1] < '0' || d[1] > '9' {
+			return 0, false
+		}
+		return int(d[0]-'0')*10 + int(d[1]-'0'), true
+	}
+	hh, ok1 := num(z[1:3])
+	mm, ok2 := num(z[4:6])
+	ss, ok3 := num(z[7:9])
+	if !ok1 || !ok2 || !ok3 || hh > 23 || mm > 59 || ss > 59 || ss == 0 {
+		return time.Time{}, false
+	}
+	wall, err := time.Parse("2006-01-02T15:04:05.999999999", s[:len(s)-zone])
+	if err != nil {
+		return time.Time{}, false
+	}
+	off := hh*3600 + mm*60 + ss
+	if z[0] == '-' {
+		off = -off
+	}
+	return wall.Add(-time.Duration(off) * time.Second).In(time.FixedZone("", off)), true
+}
+
+// appendTwo appends n, from 0 to 99, as two digits.
+func appendTwo(b []byte, n int) []byte { return append(b, byte('0'+n/10), byte('0'+n%10)) }
 
 // UnmarshalJSON reads what MarshalJSON writes, or null (no change): an
 // offset with seconds only where they are not zero, and under 24 hours.
@@ -190,11 +238,9 @@ func (t *exactTime) UnmarshalJSON(data []byte) error {
 		return nil
 	}
 	if n := len(data); n >= 2 && data[0] == '"' && data[n-1] == '"' {
-		if tt, err2 := time.Parse(layoutOffsetSeconds, string(data[1:n-1])); err2 == nil {
-			if _, off := tt.Zone(); off%60 != 0 && off > -24*3600 && off < 24*3600 {
-				*t = exactTime(tt)
-				return nil
-			}
+		if tt, ok := parseOffsetSeconds(string(data[1 : n-1])); ok {
+			*t = exactTime(tt)
+			return nil
 		}
 	}
 	return fmt.Errorf("lifecycle: Customer.UnmarshalJSON: time %s: want RFC 3339, or RFC 3339 with an offset with seconds (+hh:mm:ss, not a whole number of minutes, under 24 hours): %w", truncate(string(data)), err)

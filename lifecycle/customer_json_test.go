@@ -261,3 +261,28 @@ func TestCustomerJSONMirrors(t *testing.T) {
 		}
 	}
 }
+
+// TestCustomerJSONSubMinuteOffsets: offsets of a few seconds either side
+// of UTC are written as ±00:00:SS and read back exactly (Go's layout
+// wrote -52 s as "+00:00:-52", which UnmarshalJSON refused; Africa/Accra
+// had that offset until 1918).
+func TestCustomerJSONSubMinuteOffsets(t *testing.T) {
+	for off, text := range map[int]string{-52: "-00:00:52", -1: "-00:00:01", -59: "-00:00:59", 52: "+00:00:52", -3661: "-01:01:01", 86399: "+23:59:59"} {
+		at := time.Date(1910, 5, 1, 12, 0, 0, 5, time.FixedZone("LMT", off))
+		c := Customer{ID: "c", Since: at, AsOf: at}
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatalf("offset %d: Marshal = %v", off, err)
+		}
+		if !strings.Contains(string(b), `"1910-05-01T12:00:00.000000005`+text+`"`) {
+			t.Errorf("offset %d: %s; want the time written with %s", off, b, text)
+		}
+		var got Customer
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("offset %d: Unmarshal(%s) = %v", off, b, err)
+		}
+		if _, o := got.Since.Zone(); !got.Since.Equal(at) || o != off {
+			t.Errorf("offset %d: read back %v (offset %d); want %v", off, got.Since, o, at)
+		}
+	}
+}
