@@ -303,7 +303,10 @@ func (m BGBB) survivalSum(n float64, k int) float64 {
 
 // ExpectedPurchases returns the expected number of transactions of a newly
 // acquired customer at the first n opportunities:
-// α/(α+β) · Σ_{j=1}^{n} B(γ, δ+j)/B(γ,δ).
+// α/(α+β) · Σ_{j=1}^{n} B(γ, δ+j)/B(γ,δ). A result outside [0, n], where
+// the closed form used for long horizons loses its precision (past about
+// 10^15 opportunities), is an error wrapping [ErrNoConvergence]; values
+// at such horizons are not to be trusted to more than a few digits.
 func (m BGBB) ExpectedPurchases(n int) (float64, error) {
 	if err := m.Validate(); err != nil {
 		return 0, err
@@ -311,5 +314,9 @@ func (m BGBB) ExpectedPurchases(n int) (float64, error) {
 	if n < 0 {
 		return 0, invalidf("n = %d, must be ≥ 0", n)
 	}
-	return m.Alpha / (m.Alpha + m.Beta) * m.survivalSum(0, n), nil
+	v := m.Alpha / (m.Alpha + m.Beta) * m.survivalSum(0, n)
+	if !(v >= 0 && v <= float64(n)*(1+1e-9)) {
+		return 0, fmt.Errorf("%w: BG/BB expected purchases: the closed form lost its precision (n = %d, got %v, outside [0, n])", ErrNoConvergence, n, v)
+	}
+	return v, nil
 }

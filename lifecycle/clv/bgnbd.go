@@ -280,7 +280,11 @@ func (m BGNBD) ProbabilityAlive(c Customer) (float64, error) {
 
 // ConditionalExpectedPurchases returns the expected number of purchases of
 // customer c in the next t time units after T (Fader, Hardie & Lee 2005,
-// eq. 10).
+// eq. 10). Where the hypergeometric function loses its precision (b in the
+// hundreds and t many times α+T: the result would leave the bounds an
+// active customer's posterior rate sets, 0 to t(r+x)/(α+T)) the error wraps
+// [ErrNoConvergence] instead of giving a wrong number; so do
+// MBG/NBD's, and ExpectedPurchases.
 func (m BGNBD) ConditionalExpectedPurchases(t float64, c Customer) (float64, error) {
 	if err := m.Validate(); err != nil {
 		return 0, err
@@ -379,5 +383,12 @@ func (m BGNBD) expectedRepeat(x, T, t float64) (float64, error) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, fmt.Errorf("%w: BG/NBD expected purchases: not a finite number at t = %v", ErrNoConvergence, t)
 	}
-	return v, nil
+	// An active customer buys at most at the posterior mean rate
+	// (r+x)/(α+T) over t, dropping out or not: a value outside
+	// [0, t(r+x)/(α+T)] is the 2F1's cancellation (b in the hundreds and
+	// t many times α+T), not an answer.
+	if bound := t * (r + x) / (al + T); !(v >= -1e-9*bound && v <= bound*(1+1e-9)) {
+		return 0, fmt.Errorf("%w: BG/NBD expected purchases: the 2F1 lost its precision (t = %v, z = %v, got %v, outside [0, %v])", ErrNoConvergence, t, z, v, bound)
+	}
+	return max(v, 0), nil
 }

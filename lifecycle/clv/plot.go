@@ -79,7 +79,7 @@ const MaxPlotFrequency = 10_000
 // HoldoutFrequency or HoldoutDuration; the model's own errors are passed
 // on.
 func CalibrationHoldout(pm PurchaseModel, customers []Customer, maxFrequency int) ([]HoldoutBin, error) {
-	if pm == nil {
+	if isNil(pm) {
 		return nil, invalidf("CalibrationHoldout: nil model")
 	}
 	if len(customers) == 0 {
@@ -200,7 +200,7 @@ func newMatrix(quantity string, T float64, maxFrequency, recencies int, f func(c
 	m := &Matrix{Quantity: quantity, T: T, Frequencies: make([]int, maxFrequency+1), Recencies: make([]float64, recencies),
 		Values: make([][]float64, maxFrequency+1)}
 	for j := range recencies {
-		m.Recencies[j] = T * float64(j) / float64(recencies-1)
+		m.Recencies[j] = T * (float64(j) / float64(recencies-1)) // (T·j overflows for a T near the largest float)
 	}
 	m.Recencies[recencies-1] = T
 	for x := range m.Frequencies {
@@ -228,7 +228,7 @@ func newMatrix(quantity string, T float64, maxFrequency, recencies int, f func(c
 // [MaxPlotFrequency], recencies from 2 to MaxPlotFrequency, and the grid
 // at most [MaxMatrixCells]; otherwise the error wraps [ErrInvalidInput].
 func ExpectedPurchasesMatrix(pm PurchaseModel, t, T float64, maxFrequency, recencies int) (*Matrix, error) {
-	if pm == nil {
+	if isNil(pm) {
 		return nil, invalidf("ExpectedPurchasesMatrix: nil model")
 	}
 	if err := checkHorizon(t); err != nil {
@@ -245,7 +245,7 @@ func ExpectedPurchasesMatrix(pm PurchaseModel, t, T float64, maxFrequency, recen
 // 0..maxFrequency and `recencies` recencies from 0 to T, with the limits
 // of [ExpectedPurchasesMatrix].
 func ProbabilityAliveMatrix(am AliveModel, T float64, maxFrequency, recencies int) (*Matrix, error) {
-	if am == nil {
+	if isNil(am) {
 		return nil, invalidf("ProbabilityAliveMatrix: nil model")
 	}
 	return newMatrix("probability alive", T, maxFrequency, recencies, am.ProbabilityAlive)

@@ -187,7 +187,9 @@ func (m SBG) RetentionRate(t int) (float64, error) {
 //
 // The discount rate per period d must be finite and > 0. The discounted
 // expected lifetime of a new customer who pays at the start of every
-// period is 1 + DERL(d, 0)/(1+d).
+// period is 1 + DERL(d, 0)/(1+d). DERL is at most (1+d)/d; where the 2F1
+// loses its precision (d ≤ 1/9 with β plus renewals large) the error wraps
+// [ErrNoConvergence] instead of giving a value outside that bound.
 func (m SBG) DERL(d float64, renewals int) (float64, error) {
 	if err := m.Validate(); err != nil {
 		return 0, err
@@ -198,11 +200,18 @@ func (m SBG) DERL(d float64, renewals int) (float64, error) {
 	if renewals < 0 {
 		return 0, invalidf("renewals = %d, must be ≥ 0", renewals)
 	}
-	n := float64(renewals + 1)
+	n := float64(renewals) + 1
 	a, b := m.Alpha, m.Beta
 	f, err := numeric.Hyp2F1(1, b+n, a+b+n, 1/(1+d))
 	if err != nil {
 		return 0, fmt.Errorf("%w: sBG DERL: %w", ErrNoConvergence, err)
 	}
-	return (b + n - 1) / (a + b + n - 1) * f, nil
+	// The discounted expected renewals lie in [0, (1+d)/d] (every period
+	// renewed): outside, the 2F1 lost its precision (d ≤ 1/9 and β plus
+	// renewals large).
+	v := (b + n - 1) / (a + b + n - 1) * f
+	if hi := (1 + d) / d; !(v >= 0 && v <= hi*(1+1e-9)) {
+		return 0, fmt.Errorf("%w: sBG DERL: the 2F1 lost its precision (d = %v, renewals = %d, got %v, outside [0, %v])", ErrNoConvergence, d, renewals, v, hi)
+	}
+	return v, nil
 }

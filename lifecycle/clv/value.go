@@ -54,7 +54,7 @@ type ValueOptions struct {
 // The value is revenue; multiply by a margin for profit (see
 // [AffordableAcquisitionCost]).
 func LifetimeValue(pm PurchaseModel, sm SpendModel, c Customer, opts ValueOptions) (float64, error) {
-	if pm == nil || sm == nil {
+	if isNil(pm) || isNil(sm) {
 		return 0, invalidf("LifetimeValue: nil model")
 	}
 	if opts.Months <= 0 || opts.Months > MaxMonths {
