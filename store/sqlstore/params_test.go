@@ -11,17 +11,23 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// pgxEncoder returns a function giving pgx's binary encoding of v as a
+// value of type oid.
+func pgxEncoder(t *testing.T) func(oid uint32, v any) []byte {
+	m := pgtype.NewMap()
+	return func(oid uint32, v any) []byte {
+		b, err := m.Encode(oid, pgx.BinaryFormatCode, v, nil)
+		require.NoError(t, err)
+		return b
+	}
+}
+
 // TestParamsArePgxEncoding: the write statement's parameters, which the
 // store encodes itself (params), are byte for byte what pgx sends for the
 // same Go values in binary form: text, bigint, timestamptz and bytea
 // arrays, empty ones included.
 func TestParamsArePgxEncoding(t *testing.T) {
-	m := pgtype.NewMap()
-	pgxBytes := func(oid uint32, v any) []byte {
-		b, err := m.Encode(oid, pgx.BinaryFormatCode, v, nil)
-		require.NoError(t, err)
-		return b
-	}
+	pgxBytes := pgxEncoder(t)
 	texts := [][]string{{}, {"a"}, {"é-ü", "", "c\x01d", string(make([]byte, 300))}}
 	ints := [][]int64{{}, {0}, {math.MinInt64, -1, 1, math.MaxInt64}}
 	times := [][]time.Time{{}, {time.Date(2026, 12, 5, 3, 4, 5, 123456789, time.UTC)}, {
@@ -48,12 +54,7 @@ func TestParamsArePgxEncoding(t *testing.T) {
 // the store encodes itself, are byte for byte pgx's binary form of the
 // same Go values.
 func TestScalarParamsArePgxEncoding(t *testing.T) {
-	m := pgtype.NewMap()
-	pgxBytes := func(oid uint32, v any) []byte {
-		b, err := m.Encode(oid, pgx.BinaryFormatCode, v, nil)
-		require.NoError(t, err)
-		return b
-	}
+	pgxBytes := pgxEncoder(t)
 	var p params
 	for _, s := range []string{"", "a", "é-ü\x01", string(make([]byte, 300))} {
 		p.reset(0)
