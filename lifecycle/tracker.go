@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
-	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/clmkit/clm/internal/nilness"
 	"github.com/clmkit/clm/stage"
 )
 
@@ -173,10 +173,10 @@ func WarnUndeclared() Option { return func(t *Tracker) { t.warnUnd = true } }
 // for a Tracker not made by NewTracker, every method that records, sweeps
 // or reads returns an error wrapping [ErrNoTracker].
 func NewTracker(m Model, s Store, opts ...Option) *Tracker {
-	if nilPointer(m) {
+	if nilness.Is(m) {
 		m = nil
 	}
-	if nilPointer(s) {
+	if nilness.Is(s) {
 		s = nil
 	}
 	t := &Tracker{
@@ -262,13 +262,6 @@ func (t *Tracker) Customer(ctx context.Context, id string) (*Customer, error) {
 		return nil, err
 	}
 	return t.store.Get(ctx, id)
-}
-
-// nilPointer reports whether v holds a nil pointer (a typed nil, which
-// != nil does not catch).
-func nilPointer(v any) bool {
-	r := reflect.ValueOf(v)
-	return r.Kind() == reflect.Pointer && r.IsNil()
 }
 
 // ready returns [ErrNoTracker] for a Tracker that cannot work: nil, made

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"reflect"
 )
 
 // ErrInvalidInput is wrapped by every error caused by invalid input data or
@@ -72,14 +71,4 @@ func checkCustomer(c Customer) error {
 // wrapNoConvergence wraps an optimiser error with ErrNoConvergence.
 func wrapNoConvergence(what string, err error) error {
 	return fmt.Errorf("%w: %s: %w", ErrNoConvergence, what, err)
-}
-
-// isNil reports whether v is nil or holds a nil pointer (a typed nil,
-// such as a nil *BGNBD, which == nil does not catch).
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	r := reflect.ValueOf(v)
-	return r.Kind() == reflect.Pointer && r.IsNil()
 }

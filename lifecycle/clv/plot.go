@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/clmkit/clm/internal/nilness"
 	"github.com/clmkit/clm/internal/svgplot"
 )
 
@@ -79,7 +80,7 @@ const MaxPlotFrequency = 10_000
 // HoldoutFrequency or HoldoutDuration; the model's own errors are passed
 // on.
 func CalibrationHoldout(pm PurchaseModel, customers []Customer, maxFrequency int) ([]HoldoutBin, error) {
-	if isNil(pm) {
+	if nilness.Is(pm) {
 		return nil, invalidf("CalibrationHoldout: nil model")
 	}
 	if len(customers) == 0 {
@@ -228,7 +229,7 @@ func newMatrix(quantity string, T float64, maxFrequency, recencies int, f func(c
 // [MaxPlotFrequency], recencies from 2 to MaxPlotFrequency, and the grid
 // at most [MaxMatrixCells]; otherwise the error wraps [ErrInvalidInput].
 func ExpectedPurchasesMatrix(pm PurchaseModel, t, T float64, maxFrequency, recencies int) (*Matrix, error) {
-	if isNil(pm) {
+	if nilness.Is(pm) {
 		return nil, invalidf("ExpectedPurchasesMatrix: nil model")
 	}
 	if err := checkHorizon(t); err != nil {
@@ -245,7 +246,7 @@ func ExpectedPurchasesMatrix(pm PurchaseModel, t, T float64, maxFrequency, recen
 // 0..maxFrequency and `recencies` recencies from 0 to T, with the limits
 // of [ExpectedPurchasesMatrix].
 func ProbabilityAliveMatrix(am AliveModel, T float64, maxFrequency, recencies int) (*Matrix, error) {
-	if isNil(am) {
+	if nilness.Is(am) {
 		return nil, invalidf("ProbabilityAliveMatrix: nil model")
 	}
 	return newMatrix("probability alive", T, maxFrequency, recencies, am.ProbabilityAlive)

@@ -3,6 +3,8 @@ package clv
 import (
 	"fmt"
 	"math"
+
+	"github.com/clmkit/clm/internal/nilness"
 )
 
 // PurchaseModel predicts repeat purchases of a customer; [BGNBD],
@@ -54,7 +56,7 @@ type ValueOptions struct {
 // The value is revenue; multiply by a margin for profit (see
 // [AffordableAcquisitionCost]).
 func LifetimeValue(pm PurchaseModel, sm SpendModel, c Customer, opts ValueOptions) (float64, error) {
-	if isNil(pm) || isNil(sm) {
+	if nilness.Is(pm) || nilness.Is(sm) {
 		return 0, invalidf("LifetimeValue: nil model")
 	}
 	if opts.Months <= 0 || opts.Months > MaxMonths {

@@ -8,13 +8,13 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/clmkit/clm/internal/nilness"
 	"github.com/clmkit/clm/lifecycle"
 )
 
@@ -219,9 +219,9 @@ func (s Stats) Lag(now time.Time) time.Duration {
 // nil src, cursors or h, an empty name, or an option out of range.
 func New(src lifecycle.ChangeLister, cursors lifecycle.CursorKeeper, name string, h Handler, opts ...Option) (*Dispatcher, error) {
 	switch {
-	case isNil(src):
+	case nilness.Is(src):
 		return nil, invalid("src", "<nil>", "a change feed (lifecycle.ChangeLister) is needed")
-	case isNil(cursors):
+	case nilness.Is(cursors):
 		return nil, invalid("cursors", "<nil>", "a cursor keeper (lifecycle.CursorKeeper) is needed")
 	case strings.TrimSpace(name) == "":
 		return nil, invalid("name", strconv.Quote(name), "must not be empty")
@@ -277,19 +277,6 @@ func New(src lifecycle.ChangeLister, cursors lifecycle.CursorKeeper, name string
 	}
 	d.stats.Name, d.stats.Owner = name, cfg.owner
 	return d, nil
-}
-
-// isNil reports whether v is nil, or an interface holding a nil pointer,
-// map, function, channel or slice (whose methods would likely panic).
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch r := reflect.ValueOf(v); r.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Chan, reflect.Slice, reflect.Interface:
-		return r.IsNil()
-	}
-	return false
 }
 
 // defaultOwner returns "host/pid/suffix", the suffix random (from
