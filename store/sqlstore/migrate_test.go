@@ -497,3 +497,22 @@ func TestConnectMemoryWithParameters(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresWrittenTablesHaveNoChecks: schema 7 drops the CHECK
+// constraints of the tables every write touches (PostgreSQL prepares them
+// anew for each statement; the store checks the same rules before it
+// writes, which input_test.go holds it to), and leaves the feed row's.
+func TestPostgresWrittenTablesHaveNoChecks(t *testing.T) {
+	s := newEnv(t, sqlstore.Postgres).open(t)
+	count := func(tables ...string) int {
+		t.Helper()
+		var n int
+		require.NoError(t, s.DB().QueryRow(`SELECT count(*) FROM pg_constraint WHERE contype = 'c' AND conrelid::regclass::text = ANY ($1)`, tables).Scan(&n))
+		return n
+	}
+	require.Zero(t, count(s.Table("customers"), s.Table("events"), s.Table("changes")), "CHECK constraints on the written tables")
+	require.Equal(t, 1, count(s.Table("feed")), "CHECK constraints on the feed row's table")
+	// The rules hold without them: an ID too long is refused by the store.
+	err := s.Put(context.Background(), &lifecycle.Customer{ID: strings.Repeat("x", sqlstore.MaxIDLen+1), Stage: "reach", Version: 1}, 0)
+	require.ErrorIs(t, err, lifecycle.ErrInvalidCustomer)
+}
