@@ -43,8 +43,8 @@ import (
 // in parallel (see BENCHMARKS.md), and a failure of one fails only its
 // half's writes. The store encodes the write statements' parameters
 // itself, in PostgreSQL's binary form, and prepares each statement on each
-// connection under a name of its own (the table prefix and "apply_write"
-// or "apply_write1") when the connections use pgx's default query mode; in the others (for
+// connection under a name of its own (the table prefix and "apply_write",
+// "apply_update1" or "apply_create1") when the connections use pgx's default query mode; in the others (for
 // example default_query_exec_mode=exec, behind a pooler) it is an unnamed
 // statement. A pgx QueryTracer configured on the connections is called for
 // them as for any other query. Through a database/sql driver wrapped around
@@ -711,11 +711,12 @@ func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []l
 	return nil, true
 }
 
-// writeOne runs applyWrite1 and returns the ID it wrote (in won, with its
-// row's new xmin), or, for a customer written as new (prev 0) that was
-// stored already, the stored row with which of the keys look it has. As
-// writePostgres does, it sends parameters it encoded itself (see
-// execPgx), or, through a driver that is not pgx's own, uses
+// writeOne runs applyUpdate1 (prev > 0) or applyCreate1 (prev 0) and
+// returns the ID it wrote (in won, with its row's new xmin), or, for a
+// customer written as new that was stored already, the stored row with
+// which of the keys look it has. xmin and guard are applyUpdate1's, look
+// applyCreate1's. As writePostgres does, it sends parameters it encoded
+// itself (see execPgx), or, through a driver that is not pgx's own, uses
 // database/sql.
 func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, asOf time.Time, data []byte, due, prev int64,
 	keys [][]byte, xmin string, guard [][]byte, seqs []int64, look [][]byte) (won map[string]string, row *stored, err error) {
@@ -740,13 +741,20 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 		p.timestamptz(asOf)
 		p.bytea(data)
 		p.int8(due)
-		p.int8(prev)
-		p.byteas(keys)
-		p.text(xmin)
-		p.byteas(guard)
-		p.int8s(seqs)
-		p.byteas(look)
-		return s.execPgx(ctx, pc, s.prefix+"apply_write1", s.q.applyWrite1, p.vals, writeOneOIDs, func(v [][]byte) error {
+		name, sql, oids := s.prefix+"apply_create1", s.q.applyCreate1, createOneOIDs
+		if prev > 0 {
+			name, sql, oids = s.prefix+"apply_update1", s.q.applyUpdate1, updateOneOIDs
+			p.int8(prev)
+			p.byteas(keys)
+			p.text(xmin)
+			p.byteas(guard)
+			p.int8s(seqs)
+		} else {
+			p.byteas(keys)
+			p.int8s(seqs)
+			p.byteas(look)
+		}
+		return s.execPgx(ctx, pc, name, sql, p.vals, oids, func(v [][]byte) error {
 			if v[2] == nil {
 				won[string(v[0])] = string(v[1])
 				return nil
@@ -767,17 +775,29 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 	return won, row, nil
 }
 
-// writeOneOIDs are the types of applyWrite1's parameters.
-var writeOneOIDs = []uint32{
-	pgtype.TextOID, pgtype.TextOID, pgtype.Int8OID, pgtype.TimestamptzOID, pgtype.ByteaOID, pgtype.Int8OID, pgtype.Int8OID,
-	pgtype.ByteaArrayOID, pgtype.TextOID, pgtype.ByteaArrayOID, pgtype.Int8ArrayOID, pgtype.ByteaArrayOID,
-}
+// updateOneOIDs and createOneOIDs are the types of applyUpdate1's and
+// applyCreate1's parameters.
+var (
+	updateOneOIDs = []uint32{
+		pgtype.TextOID, pgtype.TextOID, pgtype.Int8OID, pgtype.TimestamptzOID, pgtype.ByteaOID, pgtype.Int8OID, pgtype.Int8OID,
+		pgtype.ByteaArrayOID, pgtype.TextOID, pgtype.ByteaArrayOID, pgtype.Int8ArrayOID,
+	}
+	createOneOIDs = []uint32{
+		pgtype.TextOID, pgtype.TextOID, pgtype.Int8OID, pgtype.TimestamptzOID, pgtype.ByteaOID, pgtype.Int8OID,
+		pgtype.ByteaArrayOID, pgtype.Int8ArrayOID, pgtype.ByteaArrayOID,
+	}
+)
 
 // writeOneQuery is writeOne through database/sql, for a driver that is
 // not pgx's own.
 func (s *Store) writeOneQuery(ctx context.Context, id, stage string, version int64, asOf time.Time, data []byte, due, prev int64,
 	keys [][]byte, xmin string, guard [][]byte, seqs []int64, look [][]byte) (won map[string]string, row *stored, err error) {
-	rows, err := s.db.QueryContext(ctx, s.q.applyWrite1, id, stage, version, asOf, data, due, prev, keys, xmin, guard, seqs, look)
+	var rows *sql.Rows
+	if prev > 0 {
+		rows, err = s.db.QueryContext(ctx, s.q.applyUpdate1, id, stage, version, asOf, data, due, prev, keys, xmin, guard, seqs)
+	} else {
+		rows, err = s.db.QueryContext(ctx, s.q.applyCreate1, id, stage, version, asOf, data, due, keys, seqs, look)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

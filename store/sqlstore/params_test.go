@@ -50,7 +50,7 @@ func TestParamsArePgxEncoding(t *testing.T) {
 	}
 }
 
-// TestScalarParamsArePgxEncoding: applyWrite1's scalar parameters, which
+// TestScalarParamsArePgxEncoding: applyUpdate1's and applyCreate1's scalar parameters, which
 // the store encodes itself, are byte for byte pgx's binary form of the
 // same Go values.
 func TestScalarParamsArePgxEncoding(t *testing.T) {
@@ -93,7 +93,7 @@ func TestScalarParamsArePgxEncoding(t *testing.T) {
 
 // TestWriteStatementsParamTypes: PostgreSQL gives the write statements'
 // parameters the types the store encodes them as (writeOIDs,
-// writeOneOIDs), so each is prepared once per connection and sent
+// updateOneOIDs, createOneOIDs), so each is prepared once per connection and sent
 // prepared (execPgx sends an unnamed statement, parsed on every call,
 // when they differ).
 func TestWriteStatementsParamTypes(t *testing.T) {
@@ -108,7 +108,7 @@ func TestWriteStatementsParamTypes(t *testing.T) {
 		for _, st := range []struct {
 			sql  string
 			oids []uint32
-		}{{s.q.applyWrite, writeOIDs}, {s.q.applyWrite1, writeOneOIDs}} {
+		}{{s.q.applyWrite, writeOIDs}, {s.q.applyUpdate1, updateOneOIDs}, {s.q.applyCreate1, createOneOIDs}} {
 			sd, err := pc.Prepare(ctx, "", st.sql)
 			require.NoError(t, err)
 			require.Equal(t, st.oids, sd.ParamOIDs, "%.60s", st.sql)

@@ -10,7 +10,8 @@ type queries struct {
 	insKeys, delKeys string // SQLite only: Put's key set
 	applyRead        string // Apply: the customers and which of the given keys they have
 	applyWrite       string // PostgreSQL only: Apply's customers, each if still at the version read (or held), and their new keys
-	applyWrite1      string // PostgreSQL only: applyWrite for one customer, with scalar arguments
+	applyUpdate1     string // PostgreSQL only: applyWrite for one stored customer, with scalar arguments
+	applyCreate1     string // PostgreSQL only: applyWrite for one new customer, with scalar arguments
 	versions         string // PostgreSQL only: the versions of some customers (after a lost race)
 	addKeys          string // SQLite only: Apply's new keys
 	due              string // ListDue: one page of due customers
@@ -108,39 +109,45 @@ SELECT count(*) FROM upd`
 	ON CONFLICT DO NOTHING
 )
 SELECT id, xmin::text FROM won`,
-			// applyWrite for one customer (Record's case): the same checks
-			// on scalar arguments, one row locked by the UPDATE itself,
-			// so no lock order to keep. $8 the new keys; $9 the held
-			// row's xmin ('' when read); $10 the keys to find absent
-			// (held rows only); $11 the change rows' seq. When a
-			// customer written as new exists, it returns the stored row
-			// instead (see Store.createPostgres), with which of the keys
-			// $12 it has.
-			applyWrite1: `WITH upd AS (
+			// applyWrite for one customer (Record's case), with scalar
+			// arguments, as two statements (each a smaller plan than one
+			// for both cases: PostgreSQL sets a plan up on every call).
+			// One row locked by the write itself, so no lock order to
+			// keep. applyUpdate1, for a stored customer: the row if still
+			// at version $7 and, when held ($9 its xmin, '' when read),
+			// if it has none of the keys $10; $8 the new keys, $11 the
+			// change rows' seq. applyCreate1, for a customer not stored
+			// when read: $7 the keys, $8 the seqs; when it exists after
+			// all, it returns the stored row instead (see
+			// Store.createPostgres), with which of the keys $9 it has.
+			applyUpdate1: `WITH upd AS (
 	UPDATE {c} c SET stage = $2, version = $3, as_of = $4, data = $5, due = NULLIF($6, 9223372036854775807)
-	WHERE c.id = $1 AND $7::bigint > 0 AND c.version = $7
+	WHERE c.id = $1 AND c.version = $7
 	AND ($9 = '' OR (c.xmin = $9::xid AND NOT EXISTS (SELECT 1 FROM {e} e WHERE e.customer_id = $1 AND e.key = ANY ($10::bytea[]))))
 	RETURNING c.id, c.xmin
-), new AS (
-	INSERT INTO {c} (id, stage, version, as_of, data, due)
-	SELECT $1, $2, $3, $4, $5, NULLIF($6, 9223372036854775807) WHERE $7 = 0
-	ON CONFLICT (id) DO NOTHING RETURNING id, xmin
-), won AS (
-	SELECT id, xmin FROM upd UNION ALL SELECT id, xmin FROM new
 ), ins AS (
-	INSERT INTO {e} (customer_id, key) SELECT won.id, k FROM won, unnest($8::bytea[]) AS k
+	INSERT INTO {e} (customer_id, key) SELECT upd.id, k FROM upd, unnest($8::bytea[]) AS k
 	ON CONFLICT DO NOTHING
 ), chg AS (
-	INSERT INTO {p}changes (customer_id, seq) SELECT won.id, g FROM won, unnest($11::bigint[]) AS g
+	INSERT INTO {p}changes (customer_id, seq) SELECT upd.id, g FROM upd, unnest($11::bigint[]) AS g
 	ON CONFLICT DO NOTHING
 )
-SELECT id, xmin::text, NULL::bigint, NULL::bytea, NULL::text FROM won
+SELECT id, xmin::text, NULL::bigint, NULL::bytea, NULL::text FROM upd`,
+			applyCreate1: `WITH new AS (
+	INSERT INTO {c} (id, stage, version, as_of, data, due) VALUES ($1, $2, $3, $4, $5, NULLIF($6, 9223372036854775807))
+	ON CONFLICT (id) DO NOTHING RETURNING id, xmin
+), ins AS (
+	INSERT INTO {e} (customer_id, key) SELECT new.id, k FROM new, unnest($7::bytea[]) AS k
+	ON CONFLICT DO NOTHING
+), chg AS (
+	INSERT INTO {p}changes (customer_id, seq) SELECT new.id, g FROM new, unnest($8::bigint[]) AS g
+	ON CONFLICT DO NOTHING
+)
+SELECT id, xmin::text, NULL::bigint, NULL::bytea, NULL::text FROM new
 UNION ALL
--- A customer created as new ($7 = 0) that exists: the row as read, with
--- which of the keys $12 it has, for the write that follows.
 SELECT c.id, c.xmin::text, c.version, c.data,
-	(SELECT string_agg(encode(e.key, 'hex'), ',') FROM {e} e WHERE e.customer_id = $1 AND e.key = ANY ($12::bytea[]))
-FROM {c} c WHERE $7 = 0 AND c.id = $1 AND NOT EXISTS (SELECT 1 FROM won)`,
+	(SELECT string_agg(encode(e.key, 'hex'), ',') FROM {e} e WHERE e.customer_id = $1 AND e.key = ANY ($9::bytea[]))
+FROM {c} c WHERE c.id = $1 AND NOT EXISTS (SELECT 1 FROM new)`,
 			versions: `SELECT id, version FROM {c} WHERE id = ANY ($1::text[])`,
 			due:      `SELECT id, due FROM {c} WHERE due <= $1 AND (due, id) > ($2, $3) ORDER BY due, id LIMIT $4`,
 			// The customer's row first: every writer locks it before it
@@ -223,7 +230,7 @@ WHERE f.owner = excluded.owner OR f.until <= ?3 RETURNING pos`,
 		}
 	}
 	for _, p := range []*string{&q.get, &q.scan, &q.version, &q.insert, &q.update, &q.insKeys, &q.delKeys,
-		&q.applyRead, &q.applyWrite, &q.applyWrite1, &q.versions, &q.addKeys, &q.due, &q.listStage, &q.count, &q.countAll,
+		&q.applyRead, &q.applyWrite, &q.applyUpdate1, &q.applyCreate1, &q.versions, &q.addKeys, &q.due, &q.listStage, &q.count, &q.countAll,
 		&q.addChanges, &q.lockFeed, &q.sequence, &q.unnumbered, &q.number, &q.setFeed, &q.changes, &q.claim, &q.cursor, &q.advance} {
 		*p = r.Replace(*p)
 	}
