@@ -54,7 +54,10 @@ import (
 // applies it again. Any number of processes may apply to the same
 // customers at once: an event is applied at most once, because every
 // write of a customer checks its version and writes its keys in the same
-// statement. A serialization failure or deadlock of the write statement
+// statement. The write of a customer read is stored only if its row is
+// still the row version read (the same version and xmin, the row
+// version's transaction ID): a customer deleted and created again at the
+// same version between the read and the write is a lost race. A serialization failure or deadlock of the write statement
 // gives each of its writes an Err wrapping [lifecycle.ErrConflict]; the
 // writes are sorted by customer ID, so two Applies lock shared customers
 // in the same order (and the two halves of one Apply share none).
@@ -443,9 +446,15 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		wIDs, stages, datas = append(wIDs, c.ID), append(stages, string(c.Stage)), append(datas, data)
 		versions, prevs, asOfs = append(versions, int64(c.Version)), append(prevs, int64(prev)), append(asOfs, c.AsOf)
 		dues = append(dues, dueCol(c.Due))
+		// A stored row is written only if it is still the row version
+		// read or held (its xmin): a customer deleted and created again
+		// at the same version in between is another row. A held row's
+		// events' keys are checked too (a read row's were, by the read).
 		xmin := ""
-		if held[w.ID] {
+		if row != nil {
 			xmin = row.xmin
+		}
+		if held[w.ID] {
 			for i := range evKeys {
 				gIDs, gKeys = append(gIDs, c.ID), append(gKeys, evKeys[i][:])
 			}

@@ -197,3 +197,30 @@ func sameCustomer(a, b *lifecycle.Customer) bool {
 	jb, _ := encode(b)
 	return string(ja) == string(jb) && a.ID == b.ID && a.Version == b.Version && a.Seen.Equal(&b.Seen)
 }
+
+// TestMigration7KeepsUserChecks: migration 7 drops the store's own CHECK
+// constraints only; one a user added to the same tables (a business rule)
+// is still there after the upgrade.
+func TestMigration7KeepsUserChecks(t *testing.T) {
+	ctx := context.Background()
+	db, prefix := rawDB(t, Postgres)
+	old := &Store{db: db, dialect: Postgres, prefix: prefix, log: slog.New(slog.DiscardHandler), q: buildQueries(Postgres, prefix)}
+	if err := old.migrate(ctx, 6); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`ALTER TABLE ` + prefix + `customers ADD CONSTRAINT user_rule CHECK (stage <> 'banned')`); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, db, Postgres, WithTablePrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM pg_constraint WHERE conname = 'user_rule'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("the user's CHECK constraint user_rule was dropped by migration 7")
+	}
+}

@@ -70,10 +70,12 @@ SELECT count(*) FROM upd`
 	CROSS JOIN LATERAL (SELECT * FROM {e} e WHERE e.customer_id = k.id AND e.key = k.key LIMIT 1) e
 	GROUP BY e.customer_id
 ) f ON f.customer_id = c.id WHERE c.id = ANY ($1::text[])`,
-			// ... and writes them in one: each row updated if its version
-			// is still the one read (prev > 0) or inserted if no other
-			// writer did first (prev = 0), and the new keys of exactly the
-			// rows written. It returns the IDs written.
+			// ... and writes them in one: each row updated if it is still
+			// the row version read or held (prev > 0: its version and
+			// xmin; a held row's also only if it has none of the keys
+			// $12) or inserted if no other writer did first (prev = 0),
+			// and the new keys of exactly the rows written. It returns the
+			// IDs written.
 			applyWrite: `WITH v AS (
 	SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::bytea[], $6::bigint[], $7::bigint[], $10::text[])
 		AS v(id, stage, version, as_of, data, due, prev, xmin)
@@ -91,7 +93,7 @@ SELECT count(*) FROM upd`
 	UPDATE {c} c SET stage = v.stage, version = v.version, as_of = v.as_of, data = v.data, due = NULLIF(v.due, 9223372036854775807)
 	FROM v LEFT JOIN seen ON seen.id = v.id
 	WHERE c.id = ANY ($1::text[]) AND c.id IN (SELECT id FROM lk) AND v.prev > 0 AND c.id = v.id AND c.version = v.prev
-	AND (v.xmin = '' OR (c.xmin = v.xmin::xid AND seen.id IS NULL))
+	AND c.xmin = v.xmin::xid AND seen.id IS NULL
 	RETURNING c.id, c.xmin
 ), new AS (
 	INSERT INTO {c} (id, stage, version, as_of, data, due)
@@ -114,9 +116,9 @@ SELECT id, xmin::text FROM won`,
 			// for both cases: PostgreSQL sets a plan up on every call).
 			// One row locked by the write itself, so no lock order to
 			// keep. applyUpdate1, for a stored customer: the row if still
-			// at version $7 and, when held ($9 its xmin, '' when read),
-			// if it has none of the keys $10; $8 the new keys, $11 the
-			// change rows' seq. applyCreate1, for a customer not stored
+			// the row version read or held (version $7, xmin $9) and if it
+			// has none of the keys $10 (a held row's; none for a row
+			// read); $8 the new keys, $11 the change rows' seq. applyCreate1, for a customer not stored
 			// when read: $7 the keys, $8 the seqs; when it exists after
 			// all, it returns the stored row instead (see
 			// Store.createPostgres), with which of the keys $9 it has.
@@ -127,9 +129,9 @@ SELECT id, xmin::text FROM won`,
 			applyUpdate1: `WITH upd AS (
 	UPDATE {c} c SET stage = $2, version = $3, as_of = $4, data = $5, due = NULLIF($6, 9223372036854775807)
 	WHERE c.id = $1 AND c.version = $7
-	AND ($9 = '' OR (c.xmin = $9::xid AND NOT EXISTS (
+	AND c.xmin = $9::text::xid AND NOT EXISTS (
 		SELECT 1 FROM unnest($10::bytea[]) AS g(key)
-		CROSS JOIN LATERAL (SELECT 1 FROM {e} e WHERE e.customer_id = $1 AND e.key = g.key LIMIT 1) e)))
+		CROSS JOIN LATERAL (SELECT 1 FROM {e} e WHERE e.customer_id = $1 AND e.key = g.key LIMIT 1) e)
 	RETURNING c.id, c.xmin
 ), ins AS (
 	INSERT INTO {e} (customer_id, key) SELECT upd.id, k FROM upd, unnest($8::bytea[]) AS k
