@@ -52,10 +52,11 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/clmkit/clm/lifecycle"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers driver "pgx"
+	_ "modernc.org/sqlite"           // registers driver "sqlite"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
-	_ "modernc.org/sqlite"             // registers driver "sqlite"
+	"github.com/clmkit/clm/lifecycle"
 )
 
 // Sentinel errors; test with [errors.Is].
@@ -314,9 +315,12 @@ func Open(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, e
 //     them (in any case; the driver's _timeout sets the busy timeout). "sqlite::memory:" (with or without parameters) is a private
 //     in-memory database, limited to one connection.
 //
-// For PostgreSQL, Connect adds plan_cache_mode=force_generic_plan and
-// enable_seqscan=off (settings of the store's own connections;
-// PostgreSQL 12 or later) unless the URL sets them: see [Open].
+// For PostgreSQL, Connect parses the URL as pgx does (one it cannot parse
+// is refused with an error wrapping [ErrInvalidOption]) and adds
+// plan_cache_mode=force_generic_plan and enable_seqscan=off (settings of
+// the store's own connections; PostgreSQL 12 or later) unless the URL
+// sets them, in any letter case, as query parameters or in its options
+// parameter ("options=-c enable_seqscan=on"): see [Open].
 //
 // The pool keeps up to 16 idle connections (database/sql's default is 2,
 // too few for concurrent writers); change it with [Store.DB]'s
@@ -331,7 +335,7 @@ func Connect(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	)
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		driver, dsn, d = "pgx", postgresDSN(url), Postgres
+		d = Postgres
 	case strings.HasPrefix(url, "sqlite:"):
 		driver, d = "sqlite", SQLite
 		dsn, memory = sqliteDSN(strings.TrimPrefix(url, "sqlite:"))
@@ -341,9 +345,19 @@ func Connect(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	default:
 		return nil, fmt.Errorf("%w: URL %q: want postgres://…, postgresql://… or sqlite:PATH", ErrInvalidOption, redact(url))
 	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: open %s: %w", d, err)
+	var db *sql.DB
+	if d == Postgres {
+		cfg, err := postgresConfig(url)
+		if err != nil {
+			// (pgx's parse errors hide the URL's password.)
+			return nil, fmt.Errorf("%w: %v", ErrInvalidOption, err)
+		}
+		db = stdlib.OpenDB(*cfg)
+	} else {
+		var err error
+		if db, err = sql.Open(driver, dsn); err != nil {
+			return nil, fmt.Errorf("sqlstore: open %s: %w", d, err)
+		}
 	}
 	if memory {
 		db.SetMaxOpenConns(1)
@@ -419,28 +433,46 @@ func hasParam(query, key string) bool {
 	return false
 }
 
-// postgresDSN adds to a PostgreSQL URL the settings of the store's
-// connections it does not set itself (see [Connect]):
-// plan_cache_mode=force_generic_plan, because the store's statements are
-// prepared once per connection, and with their array parameters a custom
-// plan per execution costs more than the statement itself (measured:
-// Record 2.5× faster); and enable_seqscan=off, because a generic plan
-// made while a table was small (a sequential scan of a few pages looks
-// cheaper than an index probe) is kept as the table grows, and every
-// statement of the store reaches its rows through an index.
-func postgresDSN(url string) string {
-	for _, p := range []string{"plan_cache_mode=force_generic_plan", "enable_seqscan=off"} {
-		key, _, _ := strings.Cut(p, "=")
-		if strings.Contains(url, key) {
-			continue
-		}
-		if strings.Contains(url, "?") {
-			url += "&" + p
-		} else {
-			url += "?" + p
+// postgresConfig parses a PostgreSQL URL as pgx does and adds the
+// settings of the store's connections that it does not set itself (see
+// [Connect]): plan_cache_mode=force_generic_plan, because the store's
+// statements are prepared once per connection, and with their array
+// parameters a custom plan per execution costs more than the statement
+// itself (measured: Record 2.5× faster); and enable_seqscan=off, because
+// a generic plan made while a table was small (a sequential scan of a few
+// pages looks cheaper than an index probe) is kept as the table grows, and
+// every statement of the store reaches its rows through an index. A
+// setting counts as set whatever the letter case of its name, and when
+// the URL's options parameter names it.
+func postgresConfig(url string) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	for _, p := range [][2]string{{"plan_cache_mode", "force_generic_plan"}, {"enable_seqscan", "off"}} {
+		if !setsParam(cfg.RuntimeParams, p[0]) {
+			cfg.RuntimeParams[p[0]] = p[1]
 		}
 	}
-	return url
+	return cfg, nil
+}
+
+// setsParam reports whether a connection's run-time parameters set the
+// server setting name (lower case), directly or in options ("-c name=…",
+// "--name=…", with dashes or underscores).
+func setsParam(params map[string]string, name string) bool {
+	for k, v := range params {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+		if strings.EqualFold(k, "options") && strings.Contains(strings.ReplaceAll(strings.ToLower(v), "-", "_"), name+"=") {
+			return true
+		}
+	}
+	return false
 }
 
 // redact hides a password in a URL for error messages.
