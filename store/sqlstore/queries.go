@@ -28,6 +28,20 @@ type queries struct {
 	countAll                             string
 }
 
+// written is the rest of a one-customer write statement after the CTE
+// (upd or new) that returns the row written, if any: the new keys and
+// the change rows of that row only, and the row's ID and new xmin.
+func written(cte, keys, seqs string) string {
+	return `, ins AS (
+	INSERT INTO {e} (customer_id, key) SELECT ` + cte + `.id, k FROM ` + cte + `, unnest(` + keys + `::bytea[]) AS k
+	ON CONFLICT DO NOTHING
+), chg AS (
+	INSERT INTO {p}changes (customer_id, seq) SELECT ` + cte + `.id, g FROM ` + cte + `, unnest(` + seqs + `::bigint[]) AS g
+	ON CONFLICT DO NOTHING
+)
+SELECT id, xmin::text, NULL::bigint, NULL::bytea, NULL::text FROM ` + cte
+}
+
 func buildQueries(d Dialect, prefix string) queries {
 	r := strings.NewReplacer("{c}", prefix+"customers", "{e}", prefix+"events", "{p}", prefix)
 	var q queries
@@ -133,25 +147,11 @@ SELECT id, xmin::text FROM won`,
 		SELECT 1 FROM unnest($10::bytea[]) AS g(key)
 		CROSS JOIN LATERAL (SELECT 1 FROM {e} e WHERE e.customer_id = $1 AND e.key = g.key LIMIT 1) e)
 	RETURNING c.id, c.xmin
-), ins AS (
-	INSERT INTO {e} (customer_id, key) SELECT upd.id, k FROM upd, unnest($8::bytea[]) AS k
-	ON CONFLICT DO NOTHING
-), chg AS (
-	INSERT INTO {p}changes (customer_id, seq) SELECT upd.id, g FROM upd, unnest($11::bigint[]) AS g
-	ON CONFLICT DO NOTHING
-)
-SELECT id, xmin::text, NULL::bigint, NULL::bytea, NULL::text FROM upd`,
+)` + written("upd", "$8", "$11"),
 			applyCreate1: `WITH new AS (
 	INSERT INTO {c} (id, stage, version, as_of, data, due) VALUES ($1, $2, $3, $4, $5, NULLIF($6, 9223372036854775807))
 	ON CONFLICT (id) DO NOTHING RETURNING id, xmin
-), ins AS (
-	INSERT INTO {e} (customer_id, key) SELECT new.id, k FROM new, unnest($7::bytea[]) AS k
-	ON CONFLICT DO NOTHING
-), chg AS (
-	INSERT INTO {p}changes (customer_id, seq) SELECT new.id, g FROM new, unnest($8::bigint[]) AS g
-	ON CONFLICT DO NOTHING
-)
-SELECT id, xmin::text, NULL::bigint, NULL::bytea, NULL::text FROM new
+)` + written("new", "$7", "$8") + `
 UNION ALL
 SELECT c.id, c.xmin::text, c.version, c.data,
 	(SELECT string_agg(encode(e.key, 'hex'), ',') FROM unnest($9::bytea[]) AS g(key)
