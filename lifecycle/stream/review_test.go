@@ -6,7 +6,6 @@ package stream_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -77,20 +76,6 @@ func TestReviewInvalidModelIsRetriedNotDeadLettered(t *testing.T) {
 	}
 }
 
-// badReferrer is a store that cannot write customer "r1" (its stored row
-// does not decode): every write of r1 fails with ErrInvalidCustomer.
-type badReferrer struct{ *store.Memory }
-
-func (b badReferrer) Apply(ctx context.Context, ws []lifecycle.Write) {
-	for i := range ws {
-		if ws[i].ID == "r1" {
-			ws[i].Err = fmt.Errorf("%w: customer %q: stored data does not decode", lifecycle.ErrInvalidCustomer, ws[i].ID)
-			continue
-		}
-		b.Memory.Apply(ctx, ws[i:i+1])
-	}
-}
-
 // Doc (package stream, "Record"): ErrInvalidCustomer "is not retried, as
 // no retry can end" it; the message becomes a dead letter and "the rest of
 // the batch goes on"; a dead letter "never blocks the partition". Here an
@@ -98,7 +83,7 @@ func (b badReferrer) Apply(ctx context.Context, ws []lifecycle.Write) {
 // fails with ErrInvalidCustomer, forever.
 func TestReviewInvalidReferrerIsDeadLettered(t *testing.T) {
 	dl := &reviewLetters{}
-	st := badReferrer{store.NewMemory()}
+	st := broken{store.NewMemory(), "r1"} // the referrer's stored row is corrupt
 	p := stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), st), dl, stream.Options{Backoff: time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

@@ -275,12 +275,16 @@ func TestDecodeHostile(t *testing.T) {
 	}
 }
 
-// broken is a store that cannot write one customer: its row is corrupt.
-type broken struct{ *store.Memory }
+// broken is a store that cannot write one customer, id: its row is
+// corrupt, so every write of it fails with ErrInvalidCustomer.
+type broken struct {
+	*store.Memory
+	id string
+}
 
 func (b broken) Apply(ctx context.Context, ws []lifecycle.Write) {
 	for i := range ws {
-		if ws[i].ID == "c1" {
+		if ws[i].ID == b.id {
 			ws[i].Err = fmt.Errorf("%w: customer %q: stored data does not decode", lifecycle.ErrInvalidCustomer, ws[i].ID)
 			continue
 		}
@@ -292,7 +296,7 @@ func (b broken) Apply(ctx context.Context, ws []lifecycle.Write) {
 // write makes its messages dead letters instead of blocking the
 // partition, and the others' events are recorded.
 func TestProcessDeadLettersInvalidCustomer(t *testing.T) {
-	st := broken{store.NewMemory()}
+	st := broken{store.NewMemory(), "c1"}
 	dl := &letters{}
 	p := stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), st), dl, stream.Options{Backoff: time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
