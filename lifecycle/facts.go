@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/clmkit/clm/internal/numeric"
 )
 
 // Tally is what the facts hold about one event type: how many events of it,
@@ -164,21 +166,12 @@ func (f *Facts) Revenue(cur string) int64 {
 		}
 		switch k := s.Type.Kind(); {
 		case k.Purchase():
-			in = addSat(in, s.Amount)
+			in = numeric.AddSat(in, s.Amount)
 		case k == KindRefund:
-			out = addSat(out, s.Amount)
+			out = numeric.AddSat(out, s.Amount)
 		}
 	}
 	return in - out
-}
-
-// addSat returns a + b for non-negative a and b, saturating at
-// math.MaxInt64.
-func addSat(a, b int64) int64 {
-	if a > math.MaxInt64-b {
-		return math.MaxInt64
-	}
-	return a + b
 }
 
 // Currencies returns the currencies of every amount recorded for the

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/clmkit/clm/internal/numeric"
 	"github.com/clmkit/clm/internal/typeindex"
 	"github.com/clmkit/clm/lifecycle"
 )
@@ -142,22 +143,22 @@ func summarize(f *lifecycle.Facts, s *summary) {
 		k := e.k
 		switch k {
 		case kVisit:
-			s.visits = addSat(s.visits, t.Count)
+			s.visits = numeric.AddSat(s.visits, t.Count)
 		case kOrder:
 			if s.has&kOrder == 0 {
 				s.completed, s.firstOrder, s.lastOrder = t.Count, t.First, t.Last
 				break
 			}
-			s.completed = addSat(s.completed, t.Count)
+			s.completed = numeric.AddSat(s.completed, t.Count)
 			span(&s.firstOrder, &s.lastOrder, t)
 		case kRefund:
-			s.refunded = addSat(s.refunded, t.Count)
+			s.refunded = numeric.AddSat(s.refunded, t.Count)
 		case kSubscription:
 			if s.has&kSubscription == 0 {
 				s.subs, s.firstSub, s.lastSub = t.Count, t.First, t.Last
 				break
 			}
-			s.subs = addSat(s.subs, t.Count)
+			s.subs = numeric.AddSat(s.subs, t.Count)
 			span(&s.firstSub, &s.lastSub, t)
 		case kCancellation:
 			later(&s.lastCancel, s.has&kCancellation != 0, t.Last)
@@ -166,16 +167,10 @@ func summarize(f *lifecycle.Facts, s *summary) {
 		case kTicketResolved:
 			later(&s.lastResolved, s.has&kTicketResolved != 0, t.Last)
 		case kReferralCredit:
-			s.refs = addSat(s.refs, t.Count)
+			s.refs = numeric.AddSat(s.refs, t.Count)
 		}
 		s.has |= k
 	}
-}
-
-// addSat returns a + b for non-negative a and b, saturating at
-// math.MaxInt64.
-func addSat(a, b int64) int64 {
-	return min(a, math.MaxInt64-b) + b
 }
 
 // span widens first..last to take in the tally's first and last times.

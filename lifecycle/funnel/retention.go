@@ -5,10 +5,10 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"math"
 	"slices"
 	"time"
 
+	"github.com/clmkit/clm/internal/numeric"
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/stage"
 )
@@ -230,8 +230,8 @@ func Retention(orders []Order, p Period, opts ...RetentionOption) (*RetentionTab
 				}
 			}
 			if o.Currency == cur {
-				row.Revenue[k] = addMoney(row.Revenue[k], o.Amount)
-				row.TotalRevenue = addMoney(row.TotalRevenue, o.Amount)
+				row.Revenue[k] = numeric.AddSat(row.Revenue[k], o.Amount)
+				row.TotalRevenue = numeric.AddSat(row.TotalRevenue, o.Amount)
 			}
 		}
 		for m := int64(0); m <= prevK; m++ {
@@ -376,7 +376,7 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 			rows[x.first] = row
 		}
 		row.Customers++
-		row.TotalRevenue = addMoney(row.TotalRevenue, x.revenue)
+		row.TotalRevenue = numeric.AddSat(row.TotalRevenue, x.revenue)
 		n := int64(len(row.Retained))
 		for k := int64(0); k <= x.last-x.first && k < n; k++ {
 			row.Retained[k]++
@@ -390,13 +390,4 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 	}
 	t.Cohorts = sortedRows(rows)
 	return t, nil
-}
-
-// addMoney returns a + b for amounts that are never negative, saturating
-// at math.MaxInt64 as [lifecycle.Facts] sums do.
-func addMoney(a, b int64) int64 {
-	if b > 0 && a > math.MaxInt64-b {
-		return math.MaxInt64
-	}
-	return a + b
 }
