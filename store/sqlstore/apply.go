@@ -336,9 +336,10 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	// (The arguments are sized up front: an import chunk has 100,000
 	// events, and growing them by appending cost more than filling them.)
 	ids := make([]string, 0, len(ws))
-	if len(ws) == 1 {
-		// One customer this Store does not hold (Record's usual case): the
-		// write that creates it also reads it, if it exists.
+	if len(ws) == 1 && len(ws[0].Events) == 1 {
+		// One customer this Store does not hold, and one event (Record's
+		// usual case): the write that creates it also reads it, if it
+		// exists.
 		w := ws[0]
 		if _, ok := s.rows.get(w.ID); !ok {
 			row, done := s.createPostgres(ctx, w, look)
@@ -487,8 +488,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		err := s.copyNew(ctx, wIDs, stages, versions, asOfs, datas, dues, kIDs, kKeys, chIDs, chSeqs)
 		if !errors.Is(err, errNotPgx) {
 			if err != nil {
-				var pe *pgconn.PgError
-				lost := errors.As(err, &pe) && pe.Code == "23505" // another writer created one of them
+				lost := isUniqueViolation(err) // another writer created one of them
 				fail(writing, err, lost || isTransient(err))
 			}
 			return true, nil
@@ -500,8 +500,12 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	wons, errs := make([]map[string]string, len(parts)), make([]error, len(parts))
 	write := func(p int) {
 		lo, hi := parts[p][0], parts[p][1]
-		if len(writing) == 1 {
-			wons[p], _, errs[p] = s.writeOne(ctx, wIDs[0], stages[0], versions[0], asOfs[0], datas[0], dues[0], prevs[0], kKeys, xmins[0], gKeys, chSeqs, nil)
+		if len(writing) == 1 && len(kKeys) == 1 && prevs[0] > 0 {
+			// One stored customer and one new event: a held row's guard
+			// is its event's two keys, a read row's none.
+			var guard [2][]byte
+			copy(guard[:], gKeys)
+			wons[p], _, errs[p] = s.writeOne(ctx, wIDs[0], stages[0], versions[0], asOfs[0], datas[0], dues[0], prevs[0], kKeys[0], xmins[0], guard, chSeqs, [2][]byte{})
 			return
 		}
 		var from [3]int
@@ -527,7 +531,9 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			for _, w := range part {
 				s.rows.drop(w.ID)
 			}
-			fail(part, err, isTransient(err))
+			// (A key another writer stored first fails applyUpdate1,
+			// which has no ON CONFLICT: a lost race too.)
+			fail(part, err, isTransient(err) || isUniqueViolation(err))
 			continue
 		}
 		for i := pt[0]; i < pt[1]; i++ {
@@ -689,19 +695,11 @@ func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []l
 		// customer too is not known: read it.
 		return nil, false
 	}
-	keys := make([][]byte, len(w.Events))
-	for i := range keys {
-		keys[i] = look[2*i][:]
-	}
-	lookArg := make([][]byte, len(look))
-	for i := range look {
-		lookArg[i] = look[i][:]
-	}
 	seqs := make([]int64, len(c.History))
 	for i := range seqs {
 		seqs[i] = int64(i + 1)
 	}
-	won, row, err := s.writeOne(ctx, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueCol(c.Due), 0, keys, "", nil, seqs, lookArg)
+	won, row, err := s.writeOne(ctx, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueCol(c.Due), 0, look[0][:], "", [2][]byte{}, seqs, [2][]byte{look[0][:], look[1][:]})
 	switch {
 	case err != nil:
 		s.rows.drop(w.ID)
@@ -720,15 +718,16 @@ func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []l
 	return nil, true
 }
 
-// writeOne runs applyUpdate1 (prev > 0) or applyCreate1 (prev 0) and
-// returns the ID it wrote (in won, with its row's new xmin), or, for a
-// customer written as new that was stored already, the stored row with
-// which of the keys look it has. xmin and guard are applyUpdate1's, look
-// applyCreate1's. As writePostgres does, it sends parameters it encoded
+// writeOne runs applyUpdate1 (prev > 0) or applyCreate1 (prev 0) for one
+// customer and its one new event's key, and returns the ID it wrote (in
+// won, with its row's new xmin), or, for a customer written as new that
+// was stored already, the stored row with which of the keys look (the
+// event's key and legacy key) it has. xmin and guard (nil keys: none) are
+// applyUpdate1's, look applyCreate1's. As writePostgres does, it sends parameters it encoded
 // itself (see execPgx), or, through a driver that is not pgx's own, uses
 // database/sql.
 func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, asOf time.Time, data []byte, due, prev int64,
-	keys [][]byte, xmin string, guard [][]byte, seqs []int64, look [][]byte) (won map[string]string, row *stored, err error) {
+	key []byte, xmin string, guard [2][]byte, seqs []int64, look [2][]byte) (won map[string]string, row *stored, err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -742,8 +741,8 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 		if err != nil {
 			return err
 		}
-		p.reset(4*7 + len(id) + len(stage) + 8 + 8 + len(data) + 8 + 8 + byteaBytes(keys) + len(xmin) +
-			byteaBytes(guard) + arrayBytes(len(seqs), 8*len(seqs)) + byteaBytes(look))
+		p.reset(4*12 + len(id) + len(stage) + 8 + 8 + len(data) + 8 + 8 + len(key) + len(xmin) +
+			len(guard[0]) + len(guard[1]) + arrayBytes(len(seqs), 8*len(seqs)) + len(look[0]) + len(look[1]))
 		p.text(id)
 		p.text(stage)
 		p.int8(version)
@@ -754,14 +753,16 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 		if prev > 0 {
 			name, sql, oids = s.prefix+"apply_update1", s.q.applyUpdate1, updateOneOIDs
 			p.int8(prev)
-			p.byteas(keys)
+			p.bytea(key)
 			p.text(xmin)
-			p.byteas(guard)
+			p.byteaOrNull(guard[0])
+			p.byteaOrNull(guard[1])
 			p.int8s(seqs)
 		} else {
-			p.byteas(keys)
+			p.bytea(key)
 			p.int8s(seqs)
-			p.byteas(look)
+			p.bytea(look[0])
+			p.bytea(look[1])
 		}
 		return s.execPgx(ctx, pc, name, sql, p.vals, oids, func(v [][]byte) error {
 			if v[2] == nil {
@@ -776,7 +777,7 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 		})
 	})
 	if errors.Is(err, errNotPgx) {
-		return s.writeOneQuery(ctx, id, stage, version, asOf, data, due, prev, keys, xmin, guard, seqs, look)
+		return s.writeOneQuery(ctx, id, stage, version, asOf, data, due, prev, key, xmin, guard, seqs, look)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -789,23 +790,23 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 var (
 	updateOneOIDs = []uint32{
 		pgtype.TextOID, pgtype.TextOID, pgtype.Int8OID, pgtype.TimestamptzOID, pgtype.ByteaOID, pgtype.Int8OID, pgtype.Int8OID,
-		pgtype.ByteaArrayOID, pgtype.TextOID, pgtype.ByteaArrayOID, pgtype.Int8ArrayOID,
+		pgtype.ByteaOID, pgtype.TextOID, pgtype.ByteaOID, pgtype.ByteaOID, pgtype.Int8ArrayOID,
 	}
 	createOneOIDs = []uint32{
 		pgtype.TextOID, pgtype.TextOID, pgtype.Int8OID, pgtype.TimestamptzOID, pgtype.ByteaOID, pgtype.Int8OID,
-		pgtype.ByteaArrayOID, pgtype.Int8ArrayOID, pgtype.ByteaArrayOID,
+		pgtype.ByteaOID, pgtype.Int8ArrayOID, pgtype.ByteaOID, pgtype.ByteaOID,
 	}
 )
 
 // writeOneQuery is writeOne through database/sql, for a driver that is
 // not pgx's own.
 func (s *Store) writeOneQuery(ctx context.Context, id, stage string, version int64, asOf time.Time, data []byte, due, prev int64,
-	keys [][]byte, xmin string, guard [][]byte, seqs []int64, look [][]byte) (won map[string]string, row *stored, err error) {
+	key []byte, xmin string, guard [2][]byte, seqs []int64, look [2][]byte) (won map[string]string, row *stored, err error) {
 	var rows *sql.Rows
 	if prev > 0 {
-		rows, err = s.db.QueryContext(ctx, s.q.applyUpdate1, id, stage, version, asOf, data, due, prev, keys, xmin, guard, seqs)
+		rows, err = s.db.QueryContext(ctx, s.q.applyUpdate1, id, stage, version, asOf, data, due, prev, key, xmin, guard[0], guard[1], seqs)
 	} else {
-		rows, err = s.db.QueryContext(ctx, s.q.applyCreate1, id, stage, version, asOf, data, due, keys, seqs, look)
+		rows, err = s.db.QueryContext(ctx, s.q.applyCreate1, id, stage, version, asOf, data, due, key, seqs, look[0], look[1])
 	}
 	if err != nil {
 		return nil, nil, err

@@ -501,11 +501,12 @@ func TestApplyRefusals(t *testing.T) {
 }
 
 // TestApplyGuessesNew: on PostgreSQL an Apply of one customer the Store
-// does not hold calls fn on a new customer and writes it as new. A new
-// customer is then written by that one call; a stored one is returned by
-// the same statement, unchanged, and fn is called again on it (with its
-// seen flags), and only that call's change is stored. A fn that reports
-// no change for a new customer makes the Apply read the customer first.
+// does not hold, with one event, calls fn on a new customer and writes it
+// as new. A new customer is then written by that one call; a stored one
+// is returned by the same statement, unchanged, and fn is called again on
+// it (with its seen flag), and only that call's change is stored. A fn
+// that reports no change for a new customer makes the Apply read the
+// customer first; so does a write of another number of events.
 func TestApplyGuessesNew(t *testing.T) {
 	e := newEnv(t, sqlstore.Postgres)
 	ctx := context.Background()
@@ -537,15 +538,23 @@ func TestApplyGuessesNew(t *testing.T) {
 	s := e.open(t)
 	require.NoError(t, s.Put(ctx, &lifecycle.Customer{ID: "old", Stage: "reach", Version: 1, Seen: seenOf("e1")}, 0))
 	calls = nil
-	require.NoError(t, applyOne(ctx, e.open(t), "old", []string{"e1", "e2"}, record(&calls, toConversion)))
-	require.Equal(t, []call{{0, "", []bool{false, false}}, {1, "reach", []bool{true, false}}}, calls,
+	require.NoError(t, applyOne(ctx, e.open(t), "old", []string{"e1"}, record(&calls, toConversion)))
+	require.Equal(t, []call{{0, "", []bool{false}}, {1, "reach", []bool{true}}}, calls,
+		"a stored customer: a call on a new one, then on the stored one")
+	calls = nil
+	require.NoError(t, applyOne(ctx, e.open(t), "old", []string{"e2"}, record(&calls, toConversion)))
+	require.Equal(t, []call{{0, "", []bool{false}}, {2, "conversion", []bool{false}}}, calls,
 		"a stored customer: a call on a new one, then on the stored one")
 	got, err = s.Get(ctx, "old")
 	require.NoError(t, err)
-	require.Equal(t, uint64(2), got.Version)
+	require.Equal(t, uint64(3), got.Version)
 	require.Equal(t, "conversion", string(got.Stage))
 	require.Equal(t, hexKeys(&got.Seen), keyRows(t, s, "old"))
 	require.Equal(t, 2, got.Seen.Len())
+
+	calls = nil
+	require.NoError(t, applyOne(ctx, e.open(t), "old", []string{"e2", "e4"}, record(&calls, toConversion)))
+	require.Equal(t, []call{{3, "conversion", []bool{true, false}}}, calls, "two events: the stored customer is read")
 
 	calls = nil
 	onlyStored := func(c *lifecycle.Customer, seen []bool) (bool, error) {
@@ -555,16 +564,53 @@ func TestApplyGuessesNew(t *testing.T) {
 		return toConversion(c, seen)
 	}
 	require.NoError(t, applyOne(ctx, e.open(t), "old", []string{"e3"}, record(&calls, onlyStored)))
-	require.Equal(t, []call{{0, "", []bool{false}}, {2, "conversion", []bool{false}}}, calls,
+	require.Equal(t, []call{{0, "", []bool{false}}, {4, "conversion", []bool{false}}}, calls,
 		"no change for a new customer: the stored one is read and given to fn")
 	got, err = s.Get(ctx, "old")
 	require.NoError(t, err)
-	require.Equal(t, uint64(3), got.Version)
+	require.Equal(t, uint64(5), got.Version)
 	require.True(t, got.HasSeen("e3"))
 
 	calls = nil
 	require.NoError(t, applyOne(ctx, e.open(t), "none", nil, record(&calls, onlyStored)))
-	require.Equal(t, []call{{0, "", []bool{}}, {0, "", []bool{}}}, calls, "no customer and no change: read, nothing stored")
+	require.Equal(t, []call{{0, "", []bool{}}}, calls, "no customer, no event and no change: read, nothing stored")
 	_, err = s.Get(ctx, "none")
 	require.ErrorIs(t, err, lifecycle.ErrNotFound)
+}
+
+// TestApplyKeyStoredMeanwhile: on PostgreSQL, when the key of the one
+// event a write stores is found stored by the write itself (put there,
+// here, after the customer was read and before its write, without a
+// change to its row), the write stores nothing and is a lost race: the
+// customer keeps its row, and the Tracker's retry finds the event seen.
+func TestApplyKeyStoredMeanwhile(t *testing.T) {
+	e := newEnv(t, sqlstore.Postgres)
+	ctx := context.Background()
+	s := e.open(t)
+	require.NoError(t, s.Put(ctx, &lifecycle.Customer{ID: "k", Stage: "reach", Version: 1}, 0))
+	other := e.open(t) // holds no row of k
+	key := lifecycle.KeyOf("e1")
+	err := applyOne(ctx, other, "k", []string{"e1"}, func(c *lifecycle.Customer, seen []bool) (bool, error) {
+		if c.Version > 0 {
+			_, err := other.DB().ExecContext(ctx, `INSERT INTO `+other.Table("events")+` (customer_id, key) VALUES ($1, $2)`, "k", key[:])
+			require.NoError(t, err)
+		}
+		c.Stage = "conversion"
+		c.Version++
+		return true, nil
+	})
+	require.ErrorIs(t, err, lifecycle.ErrConflict)
+	got, err := s.Get(ctx, "k")
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), got.Version)
+	require.Equal(t, "reach", string(got.Stage))
+	// Retried, the event is seen.
+	var seen []bool
+	require.NoError(t, applyOne(ctx, other, "k", []string{"e1"}, func(c *lifecycle.Customer, s []bool) (bool, error) {
+		if c.Version > 0 {
+			seen = slices.Clone(s)
+		}
+		return false, nil
+	}))
+	require.Equal(t, []bool{true}, seen)
 }

@@ -102,6 +102,15 @@ func (p *params) bytea(v []byte) {
 	p.scalar(start)
 }
 
+// byteaOrNull adds v as a bytea parameter, or NULL for a nil v.
+func (p *params) byteaOrNull(v []byte) {
+	if v == nil {
+		p.vals = append(p.vals, nil)
+		return
+	}
+	p.bytea(v)
+}
+
 func (p *params) int8(v int64) {
 	start := len(p.buf)
 	p.buf = appendInt8(p.buf, v)

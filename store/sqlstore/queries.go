@@ -10,8 +10,8 @@ type queries struct {
 	insKeys, delKeys string // SQLite only: Put's key set
 	applyRead        string // Apply: the customers and which of the given keys they have
 	applyWrite       string // PostgreSQL only: Apply's customers, each if still at the version read (or held), and their new keys
-	applyUpdate1     string // PostgreSQL only: applyWrite for one stored customer, with scalar arguments
-	applyCreate1     string // PostgreSQL only: applyWrite for one new customer, with scalar arguments
+	applyUpdate1     string // PostgreSQL only: applyWrite for one stored customer and one new event, with scalar arguments
+	applyCreate1     string // PostgreSQL only: applyWrite for one new customer and one event, with scalar arguments
 	versions         string // PostgreSQL only: the versions of some customers (after a lost race)
 	addKeys          string // SQLite only: Apply's new keys
 	due              string // ListDue: one page of due customers
@@ -26,20 +26,6 @@ type queries struct {
 	del                                  []string
 	listStage, count                     string
 	countAll                             string
-}
-
-// written is the rest of a one-customer write statement after the CTE
-// (upd or new) that returns the row written, if any: the new keys and
-// the change rows of that row only, and the row's ID and new xmin.
-func written(cte, keys, seqs string) string {
-	return `, ins AS (
-	INSERT INTO {e} (customer_id, key) SELECT ` + cte + `.id, k FROM ` + cte + `, unnest(` + keys + `::bytea[]) AS k
-	ON CONFLICT DO NOTHING
-), chg AS (
-	INSERT INTO {p}changes (customer_id, seq) SELECT ` + cte + `.id, g FROM ` + cte + `, unnest(` + seqs + `::bigint[]) AS g
-	ON CONFLICT DO NOTHING
-)
-SELECT id, xmin::text, NULL::bigint, NULL::bytea, NULL::text FROM ` + cte
 }
 
 func buildQueries(d Dialect, prefix string) queries {
@@ -125,37 +111,59 @@ SELECT count(*) FROM upd`
 	ON CONFLICT DO NOTHING
 )
 SELECT id, xmin::text FROM won`,
-			// applyWrite for one customer (Record's case), with scalar
-			// arguments, as two statements (each a smaller plan than one
-			// for both cases: PostgreSQL sets a plan up on every call).
-			// One row locked by the write itself, so no lock order to
-			// keep. applyUpdate1, for a stored customer: the row if still
-			// the row version read or held (version $7, xmin $9) and if it
-			// has none of the keys $10 (a held row's; none for a row
-			// read); $8 the new keys, $11 the change rows' seq. applyCreate1, for a customer not stored
-			// when read: $7 the keys, $8 the seqs; when it exists after
-			// all, it returns the stored row instead (see
-			// Store.createPostgres), with which of the keys $9 it has.
-			// Each key is looked up by LATERAL ... LIMIT 1, one index
-			// probe on (customer_id, key): a plan made while customers
-			// had few keys would otherwise scan all of the customer's
-			// keys and filter them, a cost that grows with its history.
+			// applyWrite for one customer and one new event (Record's
+			// case), with scalar arguments, as two statements, each a
+			// smaller plan than applyWrite's (PostgreSQL sets a plan up on
+			// every call, and unnest and LATERAL nodes cost more to set
+			// up than the work they do for one key). One row locked by
+			// the write itself, so no lock order to keep.
+			//
+			// applyUpdate1, for a stored customer: the row if still the
+			// row version read or held (version $7, xmin $9) and if it has
+			// neither of the keys $10 and $11 (a held row's event's key
+			// and legacy key; NULL for a row read, whose keys the read
+			// looked up), and the event's key $8 and the change rows' seq
+			// $12 of that row only. The key's insert is the statement
+			// itself: its row comes back, with the transaction's ID (the
+			// row's new xmin), exactly when the customer was written. It
+			// has no ON CONFLICT: a key stored already (which the guard
+			// and the row version rule out) fails the whole statement
+			// rather than leave a customer written with an event it had.
+			// (Each key is its own probe: with key IN ($10, $11) the
+			// generic plan reads all of the customer's keys and filters
+			// them.)
 			applyUpdate1: `WITH upd AS (
 	UPDATE {c} c SET stage = $2, version = $3, as_of = $4, data = $5, due = NULLIF($6, 9223372036854775807)
-	WHERE c.id = $1 AND c.version = $7
-	AND c.xmin = $9::text::xid AND NOT EXISTS (
-		SELECT 1 FROM unnest($10::bytea[]) AS g(key)
-		CROSS JOIN LATERAL (SELECT 1 FROM {e} e WHERE e.customer_id = $1 AND e.key = g.key LIMIT 1) e)
-	RETURNING c.id, c.xmin
-)` + written("upd", "$8", "$11"),
+	WHERE c.id = $1 AND c.version = $7 AND c.xmin = $9::text::xid
+	AND NOT EXISTS (SELECT 1 FROM {e} e WHERE e.customer_id = $1 AND e.key = $10)
+	AND NOT EXISTS (SELECT 1 FROM {e} e WHERE e.customer_id = $1 AND e.key = $11)
+	RETURNING c.id
+), chg AS (
+	INSERT INTO {p}changes (customer_id, seq) SELECT upd.id, g FROM upd, unnest($12::bigint[]) AS g
+	ON CONFLICT DO NOTHING
+)
+INSERT INTO {e} (customer_id, key) SELECT upd.id, $8 FROM upd
+RETURNING customer_id, (txid_current() % 4294967296)::text, NULL::bigint, NULL::bytea, NULL::text`,
+			// applyCreate1, for a customer not stored when read: the
+			// customer, its event's key $7 and its change rows' seq $8;
+			// when it exists after all, the stored row instead (see
+			// Store.createPostgres), with which of the event's key $9 and
+			// legacy key $10 it has.
 			applyCreate1: `WITH new AS (
 	INSERT INTO {c} (id, stage, version, as_of, data, due) VALUES ($1, $2, $3, $4, $5, NULLIF($6, 9223372036854775807))
 	ON CONFLICT (id) DO NOTHING RETURNING id, xmin
-)` + written("new", "$7", "$8") + `
+), ins AS (
+	INSERT INTO {e} (customer_id, key) SELECT new.id, $7 FROM new
+	ON CONFLICT DO NOTHING
+), chg AS (
+	INSERT INTO {p}changes (customer_id, seq) SELECT new.id, g FROM new, unnest($8::bigint[]) AS g
+	ON CONFLICT DO NOTHING
+)
+SELECT id, xmin::text, NULL::bigint, NULL::bytea, NULL::text FROM new
 UNION ALL
-SELECT c.id, c.xmin::text, c.version, c.data,
-	(SELECT string_agg(encode(e.key, 'hex'), ',') FROM unnest($9::bytea[]) AS g(key)
-		CROSS JOIN LATERAL (SELECT e.key FROM {e} e WHERE e.customer_id = $1 AND e.key = g.key LIMIT 1) e)
+SELECT c.id, c.xmin::text, c.version, c.data, concat_ws(',',
+	(SELECT encode(e.key, 'hex') FROM {e} e WHERE e.customer_id = $1 AND e.key = $9),
+	(SELECT encode(e.key, 'hex') FROM {e} e WHERE e.customer_id = $1 AND e.key = $10))
 FROM {c} c WHERE c.id = $1 AND NOT EXISTS (SELECT 1 FROM new)`,
 			versions: `SELECT id, version FROM {c} WHERE id = ANY ($1::text[])`,
 			due:      `SELECT id, due FROM {c} WHERE due <= $1 AND (due, id) > ($2, $3) ORDER BY due, id LIMIT $4`,
