@@ -718,14 +718,14 @@ func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []l
 	return nil, true
 }
 
-// writeOne runs applyUpdate1 (prev > 0) or applyCreate1 (prev 0) for one
-// customer and its one new event's key, and returns the ID it wrote (in
-// won, with its row's new xmin), or, for a customer written as new that
-// was stored already, the stored row with which of the keys look (the
-// event's key and legacy key) it has. xmin and guard (nil keys: none) are
-// applyUpdate1's, look applyCreate1's. As writePostgres does, it sends parameters it encoded
-// itself (see execPgx), or, through a driver that is not pgx's own, uses
-// database/sql.
+// writeOne runs applyUpdate1 or applyUpdate1Changes (prev > 0) or
+// applyCreate1 (prev 0) for one customer and its one new event's key, and
+// returns the ID it wrote (in won, with its row's new xmin), or, for a
+// customer written as new that was stored already, the stored row with
+// which of the keys look (the event's key and legacy key) it has. xmin
+// and guard (nil keys: none) are applyUpdate1's, look applyCreate1's. As
+// writePostgres does, it sends parameters it encoded itself (see
+// execPgx), or, through a driver that is not pgx's own, uses database/sql.
 func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, asOf time.Time, data []byte, due, prev int64,
 	key []byte, xmin string, guard [2][]byte, seqs []int64, look [2][]byte) (won map[string]string, row *stored, err error) {
 	conn, err := s.db.Conn(ctx)
@@ -751,13 +751,18 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 		p.int8(due)
 		name, sql, oids := s.prefix+"apply_create1", s.q.applyCreate1, createOneOIDs
 		if prev > 0 {
-			name, sql, oids = s.prefix+"apply_update1", s.q.applyUpdate1, updateOneOIDs
+			name, sql, oids = s.prefix+"apply_update1", s.q.applyUpdate1, updateOneOIDs[:11]
+			if len(seqs) > 0 {
+				name, sql, oids = s.prefix+"apply_update1c", s.q.applyUpdate1Changes, updateOneOIDs
+			}
 			p.int8(prev)
 			p.bytea(key)
 			p.text(xmin)
 			p.byteaOrNull(guard[0])
 			p.byteaOrNull(guard[1])
-			p.int8s(seqs)
+			if len(seqs) > 0 {
+				p.int8s(seqs)
+			}
 		} else {
 			p.bytea(key)
 			p.int8s(seqs)
@@ -785,8 +790,8 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 	return won, row, nil
 }
 
-// updateOneOIDs and createOneOIDs are the types of applyUpdate1's and
-// applyCreate1's parameters.
+// updateOneOIDs and createOneOIDs are the types of applyUpdate1Changes'
+// parameters (applyUpdate1's are the first 11) and applyCreate1's.
 var (
 	updateOneOIDs = []uint32{
 		pgtype.TextOID, pgtype.TextOID, pgtype.Int8OID, pgtype.TimestamptzOID, pgtype.ByteaOID, pgtype.Int8OID, pgtype.Int8OID,
@@ -804,7 +809,11 @@ func (s *Store) writeOneQuery(ctx context.Context, id, stage string, version int
 	key []byte, xmin string, guard [2][]byte, seqs []int64, look [2][]byte) (won map[string]string, row *stored, err error) {
 	var rows *sql.Rows
 	if prev > 0 {
-		rows, err = s.db.QueryContext(ctx, s.q.applyUpdate1, id, stage, version, asOf, data, due, prev, key, xmin, guard[0], guard[1], seqs)
+		if len(seqs) > 0 {
+			rows, err = s.db.QueryContext(ctx, s.q.applyUpdate1Changes, id, stage, version, asOf, data, due, prev, key, xmin, guard[0], guard[1], seqs)
+		} else {
+			rows, err = s.db.QueryContext(ctx, s.q.applyUpdate1, id, stage, version, asOf, data, due, prev, key, xmin, guard[0], guard[1])
+		}
 	} else {
 		rows, err = s.db.QueryContext(ctx, s.q.applyCreate1, id, stage, version, asOf, data, due, key, seqs, look[0], look[1])
 	}

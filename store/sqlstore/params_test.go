@@ -108,7 +108,7 @@ func TestWriteStatementsParamTypes(t *testing.T) {
 		for _, st := range []struct {
 			sql  string
 			oids []uint32
-		}{{s.q.applyWrite, writeOIDs}, {s.q.applyUpdate1, updateOneOIDs}, {s.q.applyCreate1, createOneOIDs}} {
+		}{{s.q.applyWrite, writeOIDs}, {s.q.applyUpdate1, updateOneOIDs[:11]}, {s.q.applyUpdate1Changes, updateOneOIDs}, {s.q.applyCreate1, createOneOIDs}} {
 			sd, err := pc.Prepare(ctx, "", st.sql)
 			require.NoError(t, err)
 			require.Equal(t, st.oids, sd.ParamOIDs, "%.60s", st.sql)

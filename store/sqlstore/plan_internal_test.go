@@ -94,7 +94,7 @@ func genericPlans(ctx context.Context, t *testing.T, s *Store) map[string]string
 	param := regexp.MustCompile(`\$(\d+)`)
 	plans := make(map[string]string)
 	for name, q := range map[string]string{
-		"get": s.q.get, "version": s.q.version, "applyRead": s.q.applyRead, "applyWrite": s.q.applyWrite, "applyUpdate1": s.q.applyUpdate1, "applyCreate1": s.q.applyCreate1,
+		"get": s.q.get, "version": s.q.version, "applyRead": s.q.applyRead, "applyWrite": s.q.applyWrite, "applyUpdate1": s.q.applyUpdate1, "applyUpdate1Changes": s.q.applyUpdate1Changes, "applyCreate1": s.q.applyCreate1,
 		"versions": s.q.versions, "due": s.q.due, "scan": s.q.scan, "listStage": s.q.listStage,
 		"insert": s.q.insert, "update": s.q.update, "delete0": s.q.del[0], "delete1": s.q.del[1], "delete2": s.q.del[2],
 		"changes": s.q.changes, "sequence": s.q.sequence, "advance": s.q.advance, "cursor": s.q.cursor,

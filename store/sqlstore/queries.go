@@ -11,11 +11,16 @@ type queries struct {
 	applyRead        string // Apply: the customers and which of the given keys they have
 	applyWrite       string // PostgreSQL only: Apply's customers, each if still at the version read (or held), and their new keys
 	applyUpdate1     string // PostgreSQL only: applyWrite for one stored customer and one new event, with scalar arguments
-	applyCreate1     string // PostgreSQL only: applyWrite for one new customer and one event, with scalar arguments
-	versions         string // PostgreSQL only: the versions of some customers (after a lost race)
-	addKeys          string // SQLite only: Apply's new keys
-	due              string // ListDue: one page of due customers
-	addChanges       string // SQLite only: Apply's and Put's change rows (PostgreSQL: in applyWrite, insert, update)
+	// PostgreSQL only: applyUpdate1 with change rows (one statement
+	// each, with and without them: PostgreSQL sets the whole plan up on
+	// every call, and the change rows' insert made the plan a third
+	// larger for the events that have none)
+	applyUpdate1Changes string
+	applyCreate1        string // PostgreSQL only: applyWrite for one new customer and one event, with scalar arguments
+	versions            string // PostgreSQL only: the versions of some customers (after a lost race)
+	addKeys             string // SQLite only: Apply's new keys
+	due                 string // ListDue: one page of due customers
+	addChanges          string // SQLite only: Apply's and Put's change rows (PostgreSQL: in applyWrite, insert, update)
 	// The change feed: lockFeed takes the feed row (serializing readers);
 	// sequence numbers the changes not numbered yet after the given last
 	// position, returning the positions; setFeed stores the last position;
@@ -26,6 +31,27 @@ type queries struct {
 	del                                  []string
 	listStage, count                     string
 	countAll                             string
+}
+
+// updateOne is the text of applyUpdate1, or with changes of
+// applyUpdate1Changes (see buildQueries).
+func updateOne(changes bool) string {
+	chg := ""
+	if changes {
+		chg = `, chg AS (
+	INSERT INTO {p}changes (customer_id, seq) SELECT upd.id, g FROM upd, unnest($12::bigint[]) AS g
+	ON CONFLICT DO NOTHING
+)`
+	}
+	return `WITH upd AS (
+	UPDATE {c} c SET stage = $2, version = $3, as_of = $4, data = $5, due = NULLIF($6, 9223372036854775807)
+	WHERE c.id = $1 AND c.version = $7 AND c.xmin = $9::text::xid
+	AND NOT EXISTS (SELECT 1 FROM {e} e WHERE e.customer_id = $1 AND e.key = $10)
+	AND NOT EXISTS (SELECT 1 FROM {e} e WHERE e.customer_id = $1 AND e.key = $11)
+	RETURNING c.id
+)` + chg + `
+INSERT INTO {e} (customer_id, key) SELECT upd.id, $8 FROM upd
+RETURNING customer_id, (txid_current() % 4294967296)::text, NULL::bigint, NULL::bytea, NULL::text`
 }
 
 func buildQueries(d Dialect, prefix string) queries {
@@ -122,8 +148,9 @@ SELECT id, xmin::text FROM won`,
 			// row version read or held (version $7, xmin $9) and if it has
 			// neither of the keys $10 and $11 (a held row's event's key
 			// and legacy key; NULL for a row read, whose keys the read
-			// looked up), and the event's key $8 and the change rows' seq
-			// $12 of that row only. The key's insert is the statement
+			// looked up), and the event's key $8 and (applyUpdate1Changes,
+			// when the stage history grew) the change rows' seq $12 of that
+			// row only. The key's insert is the statement
 			// itself: its row comes back, with the transaction's ID (the
 			// row's new xmin), exactly when the customer was written. It
 			// has no ON CONFLICT: a key stored already (which the guard
@@ -132,18 +159,8 @@ SELECT id, xmin::text FROM won`,
 			// (Each key is its own probe: with key IN ($10, $11) the
 			// generic plan reads all of the customer's keys and filters
 			// them.)
-			applyUpdate1: `WITH upd AS (
-	UPDATE {c} c SET stage = $2, version = $3, as_of = $4, data = $5, due = NULLIF($6, 9223372036854775807)
-	WHERE c.id = $1 AND c.version = $7 AND c.xmin = $9::text::xid
-	AND NOT EXISTS (SELECT 1 FROM {e} e WHERE e.customer_id = $1 AND e.key = $10)
-	AND NOT EXISTS (SELECT 1 FROM {e} e WHERE e.customer_id = $1 AND e.key = $11)
-	RETURNING c.id
-), chg AS (
-	INSERT INTO {p}changes (customer_id, seq) SELECT upd.id, g FROM upd, unnest($12::bigint[]) AS g
-	ON CONFLICT DO NOTHING
-)
-INSERT INTO {e} (customer_id, key) SELECT upd.id, $8 FROM upd
-RETURNING customer_id, (txid_current() % 4294967296)::text, NULL::bigint, NULL::bytea, NULL::text`,
+			applyUpdate1:        updateOne(false),
+			applyUpdate1Changes: updateOne(true),
 			// applyCreate1, for a customer not stored when read: the
 			// customer, its event's key $7 and its change rows' seq $8;
 			// when it exists after all, the stored row instead (see
@@ -247,7 +264,7 @@ WHERE f.owner = excluded.owner OR f.until <= ?3 RETURNING pos`,
 		}
 	}
 	for _, p := range []*string{&q.get, &q.scan, &q.version, &q.insert, &q.update, &q.insKeys, &q.delKeys,
-		&q.applyRead, &q.applyWrite, &q.applyUpdate1, &q.applyCreate1, &q.versions, &q.addKeys, &q.due, &q.listStage, &q.count, &q.countAll,
+		&q.applyRead, &q.applyWrite, &q.applyUpdate1, &q.applyUpdate1Changes, &q.applyCreate1, &q.versions, &q.addKeys, &q.due, &q.listStage, &q.count, &q.countAll,
 		&q.addChanges, &q.lockFeed, &q.sequence, &q.unnumbered, &q.number, &q.setFeed, &q.changes, &q.claim, &q.cursor, &q.advance} {
 		*p = r.Replace(*p)
 	}
