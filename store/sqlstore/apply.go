@@ -33,8 +33,8 @@ import (
 // of the events not seen.
 //
 // PostgreSQL: two statements for all the writes together, each one round
-// trip and its own transaction (a lighter one, with scalar arguments,
-// for a single customer): the read, then one statement that updates
+// trip and its own transaction (lighter ones, with scalar arguments, for
+// a single customer and event): the read, then one statement that updates
 // each customer whose version is still the one read (or inserts it, if no
 // other writer did first) and inserts the new keys of exactly those
 // customers. From 64 customers on, the write is two statements, one per
@@ -44,7 +44,8 @@ import (
 // half's writes. The store encodes the write statements' parameters
 // itself, in PostgreSQL's binary form, and prepares each statement on each
 // connection under a name of its own (the table prefix and "apply_write",
-// "apply_update1" or "apply_create1") when the connections use pgx's default query mode; in the others (for
+// "apply_update1", "apply_update1c" or "apply_create1") when the
+// connections use pgx's default query mode; in the others (for
 // example default_query_exec_mode=exec, behind a pooler) it is an unnamed
 // statement. A pgx QueryTracer configured on the connections is called for
 // them as for any other query. Through a database/sql driver wrapped around
@@ -86,9 +87,9 @@ import (
 // takes the database's write lock before the first read), so no write
 // loses a race; a failure of the transaction fails every write in it.
 //
-// An Apply of one customer that the Store does not hold skips the read:
-// it calls the write's fn on a new customer and writes that as new, in
-// one round trip. When the customer exists, that statement writes
+// An Apply of one customer that the Store does not hold, with one event,
+// skips the read: it calls the write's fn on a new customer and writes
+// that as new, in one round trip. When the customer exists, that statement writes
 // nothing and returns the stored row (and which of the events' keys it
 // has) instead, and fn is called again on it and written as after a
 // read: two round trips, as a read and a write would take. (A customer
