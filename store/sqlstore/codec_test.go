@@ -154,6 +154,38 @@ func TestEncodeIsEncodingJSON(t *testing.T) {
 	}
 }
 
+// TestJSONTimeIsAppendFormat compares jsonTime with time.AppendFormat's
+// RFC 3339 on random times in UTC and in other zones, with and without
+// fractions of a second (trailing zeros and all), over years 0 to 9999.
+func TestJSONTimeIsAppendFormat(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 100_000 {
+		var ns int64
+		switch r.IntN(4) {
+		case 1:
+			ns = r.Int64N(1e9)
+		case 2:
+			ns = r.Int64N(1e3) * 1e6
+		case 3:
+			ns = r.Int64N(10) * int64([]int{1, 10, 100, 1e8}[r.IntN(4)])
+		}
+		at := time.Unix(r.Int64N(253402300800+62135596800)-62135596800, ns).UTC()
+		if i%5 == 0 {
+			at = at.In(time.FixedZone("", (r.IntN(48)-24)*1800))
+		}
+		want := `"` + at.Format(time.RFC3339Nano) + `"`
+		if got := string(jsonTime(nil, at)); got != want {
+			t.Fatalf("jsonTime(%v) = %s, want %s", at, got, want)
+		}
+	}
+	for _, at := range []time.Time{{}, time.Date(0, 1, 1, 0, 0, 0, 1, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(2026, 12, 6, 1, 2, 3, 100, time.UTC), time.Date(2026, 12, 6, 1, 2, 3, 0, time.Local)} {
+		if got, want := string(jsonTime(nil, at)), `"`+at.Format(time.RFC3339Nano)+`"`; got != want {
+			t.Fatalf("jsonTime(%v) = %s, want %s", at, got, want)
+		}
+	}
+}
+
 // seenKeys returns a set of legacy keys of these digests.
 func seenKeys(ds ...uint64) lifecycle.EventSet {
 	var s lifecycle.EventSet

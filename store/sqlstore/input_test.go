@@ -51,6 +51,10 @@ func TestBadInput(t *testing.T) {
 		}, "facts.referrals[0].at"},
 		{"time after year 9999", func(c *lifecycle.Customer) { c.Facts.Tallies[0].Last = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, "facts.tallies[0].last"},
 		{"time before year 0", func(c *lifecycle.Customer) { c.History[0].At = time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC) }, "history[0].at"},
+		{"time a nanosecond before year 0", func(c *lifecycle.Customer) { c.AsOf = time.Date(0, 1, 1, 0, 0, 0, -1, time.UTC) }, "as_of"},
+		{"time in year 10000 in its zone", func(c *lifecycle.Customer) {
+			c.Facts.First = time.Date(9999, 12, 31, 23, 0, 0, 0, time.UTC).In(time.FixedZone("X", 2*3600))
+		}, "facts.first"},
 		{"time with an offset of 24 hours", func(c *lifecycle.Customer) {
 			c.Facts.ScoreAt = time.Date(2025, 1, 1, 0, 0, 0, 0, time.FixedZone("X", 24*3600))
 		}, "facts.score_at"},
