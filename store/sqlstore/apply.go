@@ -58,8 +58,10 @@ import (
 // statement. The write of a customer read is stored only if its row is
 // still the row version read (the same version and xmin, the row
 // version's transaction ID): a customer deleted and created again at the
-// same version between the read and the write is a lost race. A serialization failure or deadlock of the write statement
-// gives each of its writes an Err wrapping [lifecycle.ErrConflict]; the
+// same version between the read and the write is a lost race. A
+// serialization failure, deadlock or unique violation (an event key
+// another writer stored first) of the write statement gives each of its
+// writes an Err wrapping [lifecycle.ErrConflict]; the
 // writes are sorted by customer ID, so two Applies lock shared customers
 // in the same order (and the two halves of one Apply share none).
 //
@@ -501,9 +503,11 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	wons, errs := make([]map[string]string, len(parts)), make([]error, len(parts))
 	write := func(p int) {
 		lo, hi := parts[p][0], parts[p][1]
-		if len(writing) == 1 && len(kKeys) == 1 && prevs[0] > 0 {
-			// One stored customer and one new event: a held row's guard
-			// is its event's two keys, a read row's none.
+		if len(writing) == 1 && len(writing[0].Events) == 1 && len(kKeys) == 1 && prevs[0] > 0 {
+			// One stored customer and one event, not seen: a held row's
+			// guard is its event's two keys, a read row's none. (A write
+			// of several events of which fn left one unseen guards them
+			// all, with applyWrite.)
 			var guard [2][]byte
 			copy(guard[:], gKeys)
 			wons[p], _, errs[p] = s.writeOne(ctx, wIDs[0], stages[0], versions[0], asOfs[0], datas[0], dues[0], prevs[0], kKeys[0], xmins[0], guard, chSeqs, [2][]byte{})

@@ -137,9 +137,10 @@ SELECT count(*) FROM upd`
 	ON CONFLICT DO NOTHING
 )
 SELECT id, xmin::text FROM won`,
-			// applyWrite for one customer and one new event (Record's
-			// case), with scalar arguments, as two statements, each a
-			// smaller plan than applyWrite's (PostgreSQL sets a plan up on
+			// applyWrite for one customer and one event (Record's case),
+			// with scalar arguments, as three statements (update, update
+			// with change rows, create), each a smaller plan than
+			// applyWrite's (PostgreSQL sets a plan up on
 			// every call, and unnest and LATERAL nodes cost more to set
 			// up than the work they do for one key). One row locked by
 			// the write itself, so no lock order to keep.
