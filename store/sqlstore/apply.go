@@ -189,7 +189,7 @@ func lookupKeys(ws []*lifecycle.Write) []lifecycle.EventKey {
 type stored struct {
 	version int64
 	data    []byte              // as read: the data column
-	held    *lifecycle.Customer // as written (History included, Seen empty): never changed
+	held    *lifecycle.Customer // as written (History included, Seen empty); changed only by the write that takes it from the cache
 	keys    string              // the keys found among those looked up, in hexadecimal
 	xmin    string              // PostgreSQL: the row version's transaction ID
 }
@@ -200,7 +200,9 @@ const rowCacheSize = 4096
 
 // rowCache holds the customers a PostgreSQL Store last wrote through
 // Apply, decoded, so that the next Apply to the same customer needs no
-// read (nor JSON decoding): it runs fn on a copy of the customer held, as if none of the events were seen, and its
+// read (nor JSON decoding): it takes the customer held out of the cache
+// (a concurrent Apply to the same customer reads it instead) and runs fn
+// on it, as if none of the events were seen, and its
 // write statement stores the change only if the row is still the one
 // held (the same version and xmin, the transaction ID of the row version,
 // which a customer deleted and created again does not share) and none of
@@ -219,6 +221,16 @@ func (c *rowCache) get(id string) (*stored, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r, ok := c.m[id]
+	return r, ok
+}
+
+// take removes id's row from the cache and returns it: the caller owns
+// its customer, and puts the row written back.
+func (c *rowCache) take(id string) (*stored, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.m[id]
+	delete(c.m, id)
 	return r, ok
 }
 
@@ -251,7 +263,7 @@ func (c *rowCache) drop(id string) {
 func prepare(w *lifecycle.Write, row *stored, c *lifecycle.Customer, seen []bool) (prev uint64, old int, data []byte, write bool, err error) {
 	switch {
 	case row != nil && row.held != nil:
-		row.held.CopyTo(c)
+		*c = *row.held // taken from the row cache: this write owns it
 	case row != nil:
 		if err := decode(c, w.ID, row.version, row.data, ""); err != nil {
 			return 0, 0, nil, false, err
@@ -358,7 +370,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		if _, ok := found[w.ID]; ok {
 			continue
 		}
-		if r, ok := s.rows.get(w.ID); ok {
+		if r, ok := s.rows.take(w.ID); ok {
 			found[w.ID], held[w.ID] = r, true
 			continue
 		}
@@ -410,19 +422,45 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	// Run the fns, and gather the rows and keys to write.
 	n := len(ws)
 	var (
-		wIDs, stages, xmins   = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
-		datas                 = make([][]byte, 0, n)
-		versions, dues, prevs = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
-		asOfs                 = make([]time.Time, 0, n)
-		kIDs, kKeys           = make([]string, 0, len(look)/2), make([][]byte, 0, len(look)/2)
-		gIDs, chIDs           []string
-		gKeys                 [][]byte
+		wIDs, stages, xmins   []string
+		datas                 [][]byte
+		versions, dues, prevs []int64
+		asOfs                 []time.Time
+		kIDs, gIDs, chIDs     []string
+		kKeys, gKeys          [][]byte
 		chSeqs                []int64
-		writing               = make([]*lifecycle.Write, 0, n)
-		prevOf                = make([]uint64, 0, n)
-		cs                    = make([]*lifecycle.Customer, 0, n) // as written, for the row cache
-		ends                  = make([][3]int, 0, n)              // per write: the ends of its rows in kIDs, gIDs, chIDs
+		writing               []*lifecycle.Write
+		prevOf                []uint64
+		cs                    []*lifecycle.Customer // as written, for the row cache
+		ends                  [][3]int              // per write: the ends of its rows in kIDs, gIDs, chIDs
 	)
+	if n == 1 && len(look) == 2 {
+		// One write of one event (a Record): all of them in one
+		// allocation, not fourteen.
+		one := new(struct {
+			wIDs, stages, xmins, kIDs [1]string
+			gIDs                      [2]string
+			datas, kKeys              [1][]byte
+			gKeys                     [2][]byte
+			versions, dues, prevs     [1]int64
+			asOfs                     [1]time.Time
+			writing                   [1]*lifecycle.Write
+			prevOf                    [1]uint64
+			cs                        [1]*lifecycle.Customer
+			ends                      [1][3]int
+		})
+		wIDs, stages, xmins, kIDs, gIDs = one.wIDs[:0], one.stages[:0], one.xmins[:0], one.kIDs[:0], one.gIDs[:0]
+		datas, kKeys, gKeys = one.datas[:0], one.kKeys[:0], one.gKeys[:0]
+		versions, dues, prevs, asOfs = one.versions[:0], one.dues[:0], one.prevs[:0], one.asOfs[:0]
+		writing, prevOf, cs, ends = one.writing[:0], one.prevOf[:0], one.cs[:0], one.ends[:0]
+	} else {
+		wIDs, stages, xmins = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		datas = make([][]byte, 0, n)
+		versions, dues, prevs = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+		asOfs = make([]time.Time, 0, n)
+		kIDs, kKeys = make([]string, 0, len(look)/2), make([][]byte, 0, len(look)/2)
+		writing, prevOf, cs, ends = make([]*lifecycle.Write, 0, n), make([]uint64, 0, n), make([]*lifecycle.Customer, 0, n), make([][3]int, 0, n)
+	}
 	k = 0
 	var recheck []*lifecycle.Write
 	for _, w := range ws {
