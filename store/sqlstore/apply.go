@@ -98,6 +98,10 @@ import (
 // another writer creates after that statement began is neither written
 // nor returned: a lost race.)
 //
+// The customer IDs of ws are distinct, as [lifecycle.Applier] requires; a
+// write whose ID an earlier write of ws has is not applied and gets an
+// Err wrapping [lifecycle.ErrConflict] (applied again, it counts).
+//
 // A fn is not called when ctx is done or the customers cannot be read;
 // failures before any fn runs are retried as [WithRetries] says. A fn is given its customer with the whole History;
 // Seen is left empty. A change a fn makes is checked as [Store.Put] checks
@@ -120,9 +124,22 @@ func (s *Store) Apply(ctx context.Context, ws []lifecycle.Write) {
 	// Writes to IDs the store could never hold see a new customer, and
 	// runFn's checks refuse any change their fn makes, as Put would.
 	todo := make([]*lifecycle.Write, 0, len(ws))
+	var ids map[string]bool // (for more than one write)
+	if len(ws) > 1 {
+		ids = make(map[string]bool, len(ws))
+	}
 	for i := range ws {
 		w := &ws[i]
 		w.Err = nil
+		if ids != nil {
+			if ids[w.ID] {
+				// Applier's IDs are distinct; two writes of one customer
+				// in one statement would store one of them.
+				w.Err = fmt.Errorf("sqlstore: customer %q appears more than once in one Apply: %w", truncate(w.ID), lifecycle.ErrConflict)
+				continue
+			}
+			ids[w.ID] = true
+		}
 		if validID(w.ID) {
 			todo = append(todo, w)
 			continue

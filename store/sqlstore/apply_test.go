@@ -614,3 +614,33 @@ func TestApplyKeyStoredMeanwhile(t *testing.T) {
 	}))
 	require.Equal(t, []bool{true}, seen)
 }
+
+// TestApplyDuplicateIDs: Applier's writes have distinct customer IDs; a
+// caller that passes one ID twice gets the first write applied and the
+// later ones refused as lost races (applied again, they count), never
+// one of them silently dropped.
+func TestApplyDuplicateIDs(t *testing.T) {
+	forEach(t, func(t *testing.T, d sqlstore.Dialect) {
+		s := newEnv(t, d).open(t)
+		ctx := context.Background()
+		count := func(c *lifecycle.Customer, seen []bool) (bool, error) {
+			if seen[0] {
+				return false, nil
+			}
+			c.Stage, c.Version = "reach", c.Version+1
+			c.Facts.Tallies = []lifecycle.Tally{{Type: "x", Count: int64(c.Version)}}
+			return true, nil
+		}
+		ws := []lifecycle.Write{{ID: "d", Events: []string{"e1"}, Fn: count}, {ID: "d", Events: []string{"e2"}, Fn: count}, {ID: "o", Events: []string{"e3"}, Fn: count}}
+		s.Apply(ctx, ws)
+		require.NoError(t, ws[0].Err)
+		require.ErrorIs(t, ws[1].Err, lifecycle.ErrConflict)
+		require.Contains(t, ws[1].Err.Error(), "more than once")
+		require.NoError(t, ws[2].Err)
+		require.NoError(t, applyOne(ctx, s, "d", []string{"e2"}, count))
+		got, err := s.Get(ctx, "d")
+		require.NoError(t, err)
+		require.Equal(t, uint64(2), got.Version)
+		require.True(t, got.HasSeen("e1") && got.HasSeen("e2"))
+	})
+}

@@ -347,12 +347,12 @@ func encode(c *lifecycle.Customer) ([]byte, error) {
 // data holds a dozen times, and time.AppendFormat was a third of
 // encode's time).
 func jsonTime(b []byte, t time.Time) []byte {
-	year, month, day := t.Date()
-	if t.Location() != time.UTC || year < 0 || year > 9999 {
+	if t.Location() != time.UTC || !inYears(t) {
 		b = append(b, '"')
 		b = t.AppendFormat(b, time.RFC3339Nano)
 		return append(b, '"')
 	}
+	year, month, day := t.Date()
 	hour, minute, sec := t.Clock()
 	two := func(b []byte, v int) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
 	b = append(b, '"')
