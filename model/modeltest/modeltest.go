@@ -74,6 +74,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -112,7 +113,8 @@ type config struct {
 	types        []lifecycle.EventType
 	start        time.Time
 	maxReports   int
-	samples      []sample // the corpus, built on first use
+	samples      []sample // the corpus, built on first use (samplesOnce)
+	samplesOnce  sync.Once
 	// reads are the event types the model says it reads ([TypeReader]),
 	// drawn more often than the others.
 	reads       []lifecycle.EventType
@@ -309,7 +311,9 @@ func runRule(r Rule, m lifecycle.Model, cfg *config) (errs []error, notes []stri
 	case <-timer.C:
 		what := "a model call has not returned"
 		if p := s.cur.Load(); p != nil {
-			what = fmt.Sprintf("%s has not returned for facts %s at now=%s", p.what, FormatFacts(p.f), ts(p.now))
+			if desc, ok := p.describe(); ok {
+				what = desc
+			}
 		}
 		return []error{s.errorf("did not finish within RuleTimeout (%v): %s (a loop bounded by a count? NoPanic gives counts of MaxInt64)", RuleTimeout, what)}, nil
 	}
@@ -368,11 +372,37 @@ type suite struct {
 }
 
 // pending is the model call a rule is making, for the report of a rule
-// that times out.
+// that times out. The rule's goroutine marks it done when the call
+// returns, under mu, before it changes the facts again; the report reads
+// the facts under mu only while the call has not returned.
 type pending struct {
 	what string // "Stage" or "NextChange"
 	f    *lifecycle.Facts
 	now  time.Time
+	mu   sync.Mutex
+	done bool
+}
+
+// newPending starts the report of a call.
+func newPending(what string, f *lifecycle.Facts, now time.Time) *pending {
+	return &pending{what: what, f: f, now: now}
+}
+
+// finish marks the call returned.
+func (p *pending) finish() {
+	p.mu.Lock()
+	p.done = true
+	p.mu.Unlock()
+}
+
+// describe reports the call, if it has not returned.
+func (p *pending) describe() (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return "", false
+	}
+	return fmt.Sprintf("%s has not returned for facts %s at now=%s", p.what, FormatFacts(p.f), ts(p.now)), true
 }
 
 func (s *suite) name() (n string) {
@@ -408,7 +438,9 @@ func (s *suite) call(f *lifecycle.Facts, now time.Time) (id stage.ID, panicked a
 			}
 		}
 	}()
-	s.cur.Store(&pending{"Stage", f, now})
+	p := newPending("Stage", f, now)
+	s.cur.Store(p)
+	defer p.finish()
 	return s.m.Stage(f, now), nil
 }
 
@@ -444,9 +476,9 @@ type sample struct {
 // the later rules see, and Pure could miss a change made the same way on
 // every call.
 func (s *suite) each(fn func(x sample)) {
-	if s.cfg.samples == nil {
-		s.cfg.samples = corpus(s.cfg)
-	}
+	// (Once: a rule that timed out may still be running, in its own
+	// goroutine, when the next one starts.)
+	s.cfg.samplesOnce.Do(func() { s.cfg.samples = corpus(s.cfg) })
 	for _, x := range s.cfg.samples {
 		fn(x)
 	}
@@ -805,7 +837,9 @@ func (s *suite) nextChange(sch lifecycle.Scheduler, f *lifecycle.Facts, now time
 			}
 		}
 	}()
-	s.cur.Store(&pending{"NextChange", f, now})
+	p := newPending("NextChange", f, now)
+	s.cur.Store(p)
+	defer p.finish()
 	return sch.NextChange(f, now), nil
 }
 

@@ -285,3 +285,20 @@ func TestNoPanicSeesOtherCurrencies(t *testing.T) {
 		t.Fatalf("TestModel of a model that panics on JPY = %v; want a NoPanic failure", err)
 	}
 }
+
+// TestRuleTimeoutBetweenCalls: a rule that times out while its goroutine
+// is between model calls, changing the facts of the last call, reports
+// without reading them (under -race, the report read the facts the walk
+// was changing).
+func TestRuleTimeoutBetweenCalls(t *testing.T) {
+	defer func(d time.Duration) { modeltest.RuleTimeout = d }(modeltest.RuleTimeout)
+	modeltest.RuleTimeout = time.Millisecond
+	// (A rule that times out runs on to its end in the background: few
+	// walks, so that it ends soon after.)
+	for range 5 {
+		err := modeltest.TestModel(sc, modeltest.Walks(300))
+		if err == nil || !strings.Contains(err.Error(), "RuleTimeout") {
+			t.Fatalf("TestModel with a RuleTimeout of 1ms = %v; want a RuleTimeout failure", err)
+		}
+	}
+}
