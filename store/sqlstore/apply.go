@@ -809,12 +809,8 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 		p.timestamptz(asOf)
 		p.bytea(data)
 		p.int8(due)
-		name, sql, oids := s.prefix+"apply_create1", s.q.applyCreate1, createOneOIDs
+		name, sql, oids := s.q.one(prev, len(seqs) > 0)
 		if prev > 0 {
-			name, sql, oids = s.prefix+"apply_update1", s.q.applyUpdate1, updateOneOIDs[:11]
-			if len(seqs) > 0 {
-				name, sql, oids = s.prefix+"apply_update1c", s.q.applyUpdate1Changes, updateOneOIDs
-			}
 			p.int8(prev)
 			p.bytea(key)
 			p.text(xmin)
@@ -867,16 +863,17 @@ var (
 // not pgx's own.
 func (s *Store) writeOneQuery(ctx context.Context, id, stage string, version int64, asOf time.Time, data []byte, due, prev int64,
 	key []byte, xmin string, guard [2][]byte, seqs []int64, look [2][]byte) (won map[string]string, row *stored, err error) {
-	var rows *sql.Rows
-	if prev > 0 {
-		if len(seqs) > 0 {
-			rows, err = s.db.QueryContext(ctx, s.q.applyUpdate1Changes, id, stage, version, asOf, data, due, prev, key, xmin, guard[0], guard[1], seqs)
-		} else {
-			rows, err = s.db.QueryContext(ctx, s.q.applyUpdate1, id, stage, version, asOf, data, due, prev, key, xmin, guard[0], guard[1])
-		}
-	} else {
-		rows, err = s.db.QueryContext(ctx, s.q.applyCreate1, id, stage, version, asOf, data, due, key, seqs, look[0], look[1])
+	_, query, _ := s.q.one(prev, len(seqs) > 0)
+	args := []any{id, stage, version, asOf, data, due}
+	switch {
+	case prev == 0:
+		args = append(args, key, seqs, look[0], look[1])
+	case len(seqs) > 0:
+		args = append(args, prev, key, xmin, guard[0], guard[1], seqs)
+	default:
+		args = append(args, prev, key, xmin, guard[0], guard[1])
 	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -992,7 +989,7 @@ func (s *Store) writePostgres(ctx context.Context, a writeArgs) (map[string]stri
 		p.byteas(a.gKeys)
 		p.texts(a.chIDs)
 		p.int8s(a.chSeqs)
-		return s.execPgx(ctx, pc, s.prefix+"apply_write", s.q.applyWrite, p.vals, writeOIDs, func(v [][]byte) error {
+		return s.execPgx(ctx, pc, s.q.nameWrite, s.q.applyWrite, p.vals, writeOIDs, func(v [][]byte) error {
 			won[string(v[0])] = string(v[1])
 			return nil
 		})

@@ -21,6 +21,10 @@ type queries struct {
 	addKeys             string // SQLite only: Apply's new keys
 	due                 string // ListDue: one page of due customers
 	addChanges          string // SQLite only: Apply's and Put's change rows (PostgreSQL: in applyWrite, insert, update)
+	// PostgreSQL only: the names under which the write statements are
+	// prepared on a connection (the table prefix and "apply_write",
+	// "apply_update1", "apply_update1c", "apply_create1"), made once.
+	nameWrite, nameUpdate1, nameUpdate1Changes, nameCreate1 string
 	// The change feed: lockFeed takes the feed row (serializing readers);
 	// sequence numbers the changes not numbered yet after the given last
 	// position, returning the positions; setFeed stores the last position;
@@ -52,6 +56,20 @@ func updateOne(changes bool) string {
 )` + chg + `
 INSERT INTO {e} (customer_id, key) SELECT upd.id, $8 FROM upd
 RETURNING customer_id, (txid_current() % 4294967296)::text, NULL::bigint, NULL::bytea, NULL::text`
+}
+
+// one returns the statement writeOne runs for one customer and one
+// event, its name on a connection and its parameters' types:
+// applyCreate1 for a new customer (prev 0), else applyUpdate1, or
+// applyUpdate1Changes when the write has change rows.
+func (q *queries) one(prev int64, changes bool) (name, sql string, oids []uint32) {
+	switch {
+	case prev == 0:
+		return q.nameCreate1, q.applyCreate1, createOneOIDs
+	case changes:
+		return q.nameUpdate1Changes, q.applyUpdate1Changes, updateOneOIDs
+	}
+	return q.nameUpdate1, q.applyUpdate1, updateOneOIDs[:11]
 }
 
 func buildQueries(d Dialect, prefix string) queries {
@@ -263,6 +281,9 @@ WHERE f.owner = excluded.owner OR f.until <= ?3 RETURNING pos`,
 			count:     `SELECT stage, count(*) FROM {c} WHERE stage <> '' GROUP BY stage`,
 			countAll:  `SELECT count(*) FROM {c}`,
 		}
+	}
+	if d == Postgres {
+		q.nameWrite, q.nameUpdate1, q.nameUpdate1Changes, q.nameCreate1 = prefix+"apply_write", prefix+"apply_update1", prefix+"apply_update1c", prefix+"apply_create1"
 	}
 	for _, p := range []*string{&q.get, &q.scan, &q.version, &q.insert, &q.update, &q.insKeys, &q.delKeys,
 		&q.applyRead, &q.applyWrite, &q.applyUpdate1, &q.applyUpdate1Changes, &q.applyCreate1, &q.versions, &q.addKeys, &q.due, &q.listStage, &q.count, &q.countAll,
