@@ -77,6 +77,21 @@ func TestPlansProbeKeys(t *testing.T) {
 	}
 }
 
+// TestPlanUpdatesEachRowOnce checks that applyWrite's update reaches each
+// customer it locked with one probe of the primary key: an index
+// condition that also tests the statement's whole ID array (id = ANY)
+// sorts that array again for every row, which made a write of n
+// customers cost O(n² log n).
+func TestPlanUpdatesEachRowOnce(t *testing.T) {
+	ctx := context.Background()
+	s := postgresStore(t, "tplanupd")
+	arrayPerRow := regexp.MustCompile(`Index Cond: \(\(id = [^)]*\) AND \(id = ANY`)
+	plan := genericPlans(ctx, t, s)["applyWrite"]
+	if m := arrayPerRow.FindString(plan); m != "" {
+		t.Errorf("applyWrite's update tests the whole ID array for every row (%s):\n%s", m, plan)
+	}
+}
+
 var planSeq atomic.Int64
 
 // genericPlans returns the generic plans PostgreSQL makes now for the

@@ -133,10 +133,11 @@ SELECT count(*) FROM upd`
 	-- index and heap orders differ, and rows move when updated).
 	SELECT c.id FROM {c} c WHERE c.id = ANY ($1::text[]) ORDER BY c.id FOR UPDATE
 ), upd AS (
-	-- (id = ANY: an index scan, not a hash join of v to every customer)
+	-- (Joined to lk, not also to id = ANY ($1): a probe of the index
+	-- for each row locked, without re-reading the whole array each time.)
 	UPDATE {c} c SET stage = v.stage, version = v.version, as_of = v.as_of, data = v.data, due = NULLIF(v.due, 9223372036854775807)
 	FROM v LEFT JOIN seen ON seen.id = v.id
-	WHERE c.id = ANY ($1::text[]) AND c.id IN (SELECT id FROM lk) AND v.prev > 0 AND c.id = v.id AND c.version = v.prev
+	WHERE c.id IN (SELECT id FROM lk) AND v.prev > 0 AND c.id = v.id AND c.version = v.prev
 	AND c.xmin = v.xmin::xid AND seen.id IS NULL
 	RETURNING c.id, c.xmin
 ), new AS (
