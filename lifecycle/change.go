@@ -68,7 +68,10 @@ func (c Change) ID() string {
 // every transition the store commits in one order that never skips.
 //
 // Changes returns, oldest first, up to limit changes whose Pos is after
-// after (limit < 1 means 100). Rules every implementation obeys:
+// after (limit < 1 means 100); it returns none only when no change after
+// after can be listed now (readers take an empty page for the end of the
+// feed), reading past changes it does not list (see the shortened history
+// below). Rules every implementation obeys:
 //   - Every transition a write commits to a customer's history (through
 //     [Applier.Apply] or [Store.Put]) is listed exactly once, with the
 //     customer ID and its position in the history (Seq), after the write

@@ -147,42 +147,57 @@ func (m *Memory) Changes(ctx context.Context, after lifecycle.Cursor, limit int)
 		i     int    // position in the log
 		shard uint32 // the customer's shard, which never changes
 	}
-	var page []entry
-	m.feed.mu.Lock()
-	n := m.feed.log.len()
-	for i := int(min(after, lifecycle.Cursor(n))); i < n && len(page) < limit; i++ {
-		if at := m.feed.log.at(i).at; at != gone {
-			page = append(page, entry{i, at >> posBits})
-		}
-	}
-	m.feed.mu.Unlock()
-	out := make([]lifecycle.Change, 0, len(page))
-	for _, pe := range page {
-		i := pe.i
-		// The customer's position may change until its shard's lock is
-		// held, so read the entry again under it.
-		s := &m.shards[pe.shard]
-		s.mu.RLock()
+	var (
+		page []entry
+		out  []lifecycle.Change
+	)
+	// A page's entries may all be hidden (past a history a Put shortened)
+	// or deleted after the page was read: then read on, so that an empty
+	// page means there is nothing after after to list.
+	for from := int(min(after, lifecycle.Cursor(math.MaxInt))); len(out) == 0; {
+		page = page[:0]
 		m.feed.mu.Lock()
-		e := *m.feed.log.at(i)
-		m.feed.mu.Unlock()
-		ok := e.at != gone
-		var tr lifecycle.Transition
-		var id string
-		if ok {
-			r := s.list.at(int(e.at & posMask))
-			id = cloneString(r.id()) // a compact ID points into the record
-			if r.full != nil {
-				if ok = int(e.seq) <= len(r.full.History); ok {
-					tr = r.full.History[e.seq-1]
-				}
-			} else if tr, ok = histAt(r.hist(), int(e.seq), m.names()); ok {
-				tr.Cause = cloneString(tr.Cause) // a compact Cause points into the record
+		n := m.feed.log.len()
+		for i := min(from, n); i < n && len(page) < limit; i++ {
+			if at := m.feed.log.at(i).at; at != gone {
+				page = append(page, entry{i, at >> posBits})
 			}
 		}
-		s.mu.RUnlock()
-		if ok { // else deleted after the page was read
-			out = append(out, lifecycle.Change{CustomerID: id, Transition: tr, Seq: uint64(e.seq), Pos: lifecycle.Cursor(i + 1)})
+		m.feed.mu.Unlock()
+		if len(page) == 0 {
+			break
+		}
+		from = page[len(page)-1].i + 1
+		for _, pe := range page {
+			i := pe.i
+			// The customer's position may change until its shard's lock is
+			// held, so read the entry again under it.
+			s := &m.shards[pe.shard]
+			s.mu.RLock()
+			m.feed.mu.Lock()
+			e := *m.feed.log.at(i)
+			m.feed.mu.Unlock()
+			ok := e.at != gone
+			var tr lifecycle.Transition
+			var id string
+			if ok {
+				r := s.list.at(int(e.at & posMask))
+				id = cloneString(r.id()) // a compact ID points into the record
+				if r.full != nil {
+					if ok = int(e.seq) <= len(r.full.History); ok {
+						tr = r.full.History[e.seq-1]
+					}
+				} else if tr, ok = histAt(r.hist(), int(e.seq), m.names()); ok {
+					tr.Cause = cloneString(tr.Cause) // a compact Cause points into the record
+				}
+			}
+			s.mu.RUnlock()
+			if ok { // else deleted after the page was read, or hidden
+				out = append(out, lifecycle.Change{CustomerID: id, Transition: tr, Seq: uint64(e.seq), Pos: lifecycle.Cursor(i + 1)})
+			}
+		}
+		if err := ctx.Err(); err != nil && len(out) == 0 {
+			return nil, err
 		}
 	}
 	return out, nil
@@ -220,6 +235,8 @@ func (m *Memory) AdvanceCursor(ctx context.Context, name, owner string, c lifecy
 	defer f.mu.Unlock()
 	l := f.cursors[name]
 	switch {
+	case l.owner == owner && !now.Before(l.until) && l.until != (time.Time{}):
+		return fmt.Errorf("store: cursor %q: the lease of %q ended at %s, at or before now (%s): claim it again: %w", name, owner, l.until.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano), lifecycle.ErrConflict)
 	case l.owner != owner || !now.Before(l.until):
 		return fmt.Errorf("store: cursor %q: lease held by %q until %s, not by %q: %w", name, l.owner, l.until.Format(time.RFC3339Nano), owner, lifecycle.ErrConflict)
 	case c < l.pos:

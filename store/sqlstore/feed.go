@@ -56,8 +56,16 @@ func (s *Store) Changes(ctx context.Context, after lifecycle.Cursor, limit int) 
 				return err
 			}
 		}
-		out, err = s.changesPage(ctx, ex, int64(after), limit)
-		return err
+		// A page's rows may all be hidden (past a history a Put
+		// shortened): then read on, so that an empty page means there is
+		// nothing after after to list.
+		for from := int64(after); ; {
+			var n int
+			out, from, n, err = s.changesPage(ctx, ex, from, limit)
+			if err != nil || len(out) > 0 || n < limit {
+				return err
+			}
+		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list changes after %d: %w", after, err)
@@ -128,14 +136,16 @@ type feedQuerier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// changesPage reads the numbered changes after after.
-func (s *Store) changesPage(ctx context.Context, ex feedQuerier, after int64, limit int) ([]lifecycle.Change, error) {
+// changesPage reads up to limit numbered changes after after, and
+// returns those it lists (not those hidden past a shortened history), the
+// position of the last it read and how many it read.
+func (s *Store) changesPage(ctx context.Context, ex feedQuerier, after int64, limit int) (out []lifecycle.Change, last int64, n int, err error) {
 	rows, err := ex.QueryContext(ctx, s.q.changes, after, limit)
 	if err != nil {
-		return nil, err
+		return nil, after, 0, err
 	}
 	defer rows.Close()
-	var out []lifecycle.Change
+	last = after
 	hist := map[string][]lifecycle.Transition{} // each customer's, decoded once per page
 	for rows.Next() {
 		var (
@@ -144,23 +154,27 @@ func (s *Store) changesPage(ctx context.Context, ex feedQuerier, after int64, li
 			data     []byte
 		)
 		if err := rows.Scan(&id, &seq, &pos, &data); err != nil {
-			return nil, err
+			return nil, after, 0, err
 		}
+		last, n = pos, n+1
 		if data != nil {
 			var c lifecycle.Customer
 			if err := decode(&c, id, 1, data, ""); err != nil {
-				return nil, err
+				return nil, after, 0, err
 			}
 			hist[id] = c.History
 		}
 		h := hist[id]
 		if seq < 1 || seq > int64(len(h)) {
-			// Not expected: a Put replaced the history with a shorter one.
+			// Hidden: a Put replaced the history with a shorter one.
 			continue
 		}
 		out = append(out, lifecycle.Change{CustomerID: id, Transition: h[seq-1], Seq: uint64(seq), Pos: lifecycle.Cursor(pos)})
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, after, 0, err
+	}
+	return out, last, n, nil
 }
 
 // sqliteWriteLock takes the Store's write lock on SQLite (a no-op on
@@ -231,7 +245,9 @@ func (s *Store) ClaimCursor(ctx context.Context, name, owner string, now, until 
 	err := s.db.QueryRowContext(ctx, s.q.claim, name, owner, leaseTime(now), leaseTime(until)).Scan(&pos)
 	switch {
 	case err == nil:
-		return lifecycle.Cursor(pos), until.After(now), nil
+		// (Held as stored: to the microsecond, and clamped to the years
+		// leaseTime holds, as the claim compared them.)
+		return lifecycle.Cursor(pos), leaseTime(until) > leaseTime(now), nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return 0, false, fmt.Errorf("sqlstore: claim cursor %q: %w", truncate(name), err)
 	}
@@ -282,6 +298,9 @@ func (s *Store) AdvanceCursor(ctx context.Context, name, owner string, c lifecyc
 	}
 	if holder == owner && leaseTime(now) < held && int64(c) < pos {
 		return fmt.Errorf("sqlstore: advance cursor %q: %d is before the stored %d: %w", truncate(name), c, pos, lifecycle.ErrConflict)
+	}
+	if holder == owner {
+		return fmt.Errorf("sqlstore: advance cursor %q: the lease of %q ended at %s, at or before now (%s): claim it again: %w", truncate(name), truncate(owner), time.UnixMicro(held).UTC().Format(time.RFC3339Nano), now.UTC().Format(time.RFC3339Nano), lifecycle.ErrConflict)
 	}
 	return fmt.Errorf("sqlstore: advance cursor %q: the lease is %q's until %s, not %q's: %w", truncate(name), truncate(holder), time.UnixMicro(held).UTC().Format(time.RFC3339Nano), truncate(owner), lifecycle.ErrConflict)
 }

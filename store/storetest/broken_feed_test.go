@@ -54,6 +54,18 @@ func (b brokenFeed) Changes(ctx context.Context, after lifecycle.Cursor, limit i
 		return page, err
 	case "over-limit":
 		return b.Memory.Changes(ctx, after, limit+1)
+	case "window": // lists only among the next limit positions, hidden ones counted
+		if limit < 1 {
+			limit = 100
+		}
+		page, err := b.Memory.Changes(ctx, after, limit)
+		out := page[:0]
+		for _, ch := range page {
+			if ch.Pos <= after+lifecycle.Cursor(limit) {
+				out = append(out, ch)
+			}
+		}
+		return out, err
 	}
 	return b.Memory.Changes(ctx, after, limit)
 }
@@ -91,7 +103,7 @@ func (b brokenFeed) AdvanceCursor(ctx context.Context, name, owner string, c lif
 }
 
 func TestBrokenFeeds(t *testing.T) {
-	for _, mode := range []string{"inclusive", "drops", "seq-from-0", "wrong-transition", "over-limit", "steal", "backwards", "advance-expired"} {
+	for _, mode := range []string{"inclusive", "drops", "seq-from-0", "wrong-transition", "over-limit", "window", "steal", "backwards", "advance-expired"} {
 		t.Run(mode, func(t *testing.T) {
 			err := storetest.TestStore(brokenFeed{store.NewMemory(), mode, new(sync.Map)})
 			if err == nil {

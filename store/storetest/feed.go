@@ -239,6 +239,44 @@ func changesListed(ctx context.Context, s lifecycle.Store, p string) error {
 	return nil
 }
 
+// changesPastHidden: a Put that shortens a history hides the changes
+// past its new length, and Changes reads past a page of hidden ones: it
+// lists none only when no change after the cursor can be listed (a reader
+// takes an empty page for the end of the feed).
+func changesPastHidden(ctx context.Context, s lifecycle.Store, p string) error {
+	f, start, err := feedOf(ctx, s)
+	if f == nil || err != nil {
+		return err
+	}
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	c := &lifecycle.Customer{ID: p + "hl", Version: 1}
+	for i, to := range []stage.ID{"reach", "acquisition", "conversion", "retention", "loyalty", "retention", "loyalty"} {
+		c.History = append(c.History, lifecycle.Transition{From: c.Stage, To: to, At: t0.Add(time.Duration(i) * time.Hour), Cause: "h" + strconv.Itoa(i)})
+		c.Stage, c.Since, c.AsOf = to, c.History[i].At, c.History[i].At
+	}
+	if err := s.Put(ctx, c, 0); err != nil {
+		return fmt.Errorf("Put = %v", err)
+	}
+	c.History, c.Stage, c.Since, c.Version = c.History[:1], "reach", t0, 2
+	if err := s.Put(ctx, c, 1); err != nil {
+		return fmt.Errorf("Put (a shorter history) = %v", err)
+	}
+	d := &lifecycle.Customer{ID: p + "hm", Stage: "reach", Since: t0, AsOf: t0, Version: 1, History: []lifecycle.Transition{{To: "reach", At: t0, Cause: "m1"}}}
+	if err := s.Put(ctx, d, 0); err != nil {
+		return fmt.Errorf("Put = %v", err)
+	}
+	for _, limit := range []int{1, 2, 3, 100} {
+		got, _, err := feedAfter(ctx, f, start, limit, p)
+		if err != nil {
+			return err
+		}
+		if err := checkFeed(ctx, s, []string{p + "hl", p + "hm"}, got); err != nil {
+			return fmt.Errorf("in pages of %d (six changes hidden by a shorter history, then another customer's): %w", limit, err)
+		}
+	}
+	return nil
+}
+
 // changesConcurrent has writers make transitions while a reader pages
 // through the feed: when all is written, what the reader listed (and a
 // last pass) is exactly every stored transition, each once. A feed that

@@ -102,6 +102,7 @@ func Cases() []Case {
 		{"LongestValues", longestValues},
 		{"ExactTimes", exactTimes},
 		{"ChangesListed", changesListed},
+		{"ChangesPastHidden", changesPastHidden},
 		{"ChangesConcurrent", changesConcurrent},
 		{"CursorLease", cursorLease},
 	}
