@@ -6,6 +6,7 @@ import "strings"
 type queries struct {
 	get, scan        string // the whole customer, every key of Seen included
 	version          string
+	histLen          string // SQLite only: how many transitions the stored customer at a version holds (Put)
 	insert, update   string // Put: the customer and its whole key set (PostgreSQL: one statement)
 	insKeys, delKeys string // SQLite only: Put's key set
 	applyRead        string // Apply: the customers and which of the given keys they have
@@ -82,7 +83,7 @@ func buildQueries(d Dialect, prefix string) queries {
 		// compare-and-swap won: the customer and its keys change in one
 		// statement, hence one transaction.
 		sync := `, chg AS (
-	INSERT INTO {p}changes (customer_id, seq) SELECT upd.id, g FROM upd, generate_series(1, {h}::bigint) AS g
+	INSERT INTO {p}changes (customer_id, seq) SELECT upd.id, g FROM upd, generate_series({from}, {h}::bigint) AS g
 	ON CONFLICT DO NOTHING
 ), ins AS (
 	INSERT INTO {e} (customer_id, key) SELECT upd.id, k FROM upd, unnest($7::bytea[]) AS k
@@ -98,10 +99,18 @@ SELECT count(*) FROM upd`
 			insert: `WITH upd AS (
 	INSERT INTO {c} (id, stage, version, as_of, data, due) VALUES ($1, $2, $3, $4, $5, $6)
 	ON CONFLICT (id) DO NOTHING RETURNING id
-)` + strings.Replace(sync, "{h}", "$8", 1),
-			update: `WITH upd AS (
-	UPDATE {c} SET stage = $2, version = $3, as_of = $4, data = $5, due = $6 WHERE id = $1 AND version = $8 RETURNING id
-)` + strings.Replace(sync, "{h}", "$9", 1),
+)` + strings.NewReplacer("{from}", "1", "{h}", "$8").Replace(sync),
+			// (Change rows only for the transitions past the stored
+			// history, as Apply adds them: a history stored before the
+			// change feed has none, and is not listed.)
+			update: `WITH old AS MATERIALIZED (
+	SELECT CASE WHEN jsonb_typeof(h) = 'array' THEN jsonb_array_length(h) ELSE 0 END AS n
+	FROM {c}, LATERAL (SELECT convert_from(data, 'UTF8')::jsonb -> 'history' AS h) j
+	WHERE id = $1 AND version = $8 FOR UPDATE OF {c}
+), upd AS (
+	UPDATE {c} SET stage = $2, version = $3, as_of = $4, data = $5, due = $6
+	WHERE id = $1 AND version = $8 AND EXISTS (SELECT 1 FROM old) RETURNING id
+)` + strings.NewReplacer("{from}", "(SELECT n FROM old) + 1", "{h}", "$9").Replace(sync),
 			// Apply reads every customer of its writes, and only the keys
 			// of their events, in one statement.
 			// ($2, $3 pair each key looked up with its customer; LATERAL
@@ -127,10 +136,11 @@ SELECT count(*) FROM upd`
 	SELECT DISTINCT g.id FROM unnest($11::text[], $12::bytea[]) AS g(id, key)
 	CROSS JOIN LATERAL (SELECT 1 FROM {e} e WHERE e.customer_id = g.id AND e.key = g.key LIMIT 1) e
 ), lk AS MATERIALIZED (
-	-- The rows to update, locked in the order of ID: two statements over
-	-- the same customers take their rows in the same order and cannot
-	-- deadlock, whatever order the update's plan visits them in (the
-	-- index and heap orders differ, and rows move when updated).
+	-- The rows to update, locked in the order of ID: two statements that
+	-- update the same customers take their rows in the same order and do
+	-- not deadlock, whatever order the update's plan visits them in (the
+	-- index and heap orders differ, and rows move when updated). (The
+	-- inserts of new below come after and can: see Store.Apply.)
 	SELECT c.id FROM {c} c WHERE c.id = ANY ($1::text[]) ORDER BY c.id FOR UPDATE
 ), upd AS (
 	-- (Joined to lk, not also to id = ANY ($1): a probe of the index
@@ -245,6 +255,7 @@ WHERE f.owner = excluded.owner OR f.until <= $3 RETURNING f.pos`,
 			get:     `SELECT c.version, c.data, ` + keys + ` FROM {c} c WHERE c.id = ?`,
 			scan:    `SELECT c.id, c.version, c.data, ` + keys + ` FROM {c} c WHERE c.id > ? ORDER BY c.id LIMIT ?`,
 			version: `SELECT version FROM {c} WHERE id = ?`,
+			histLen: `SELECT coalesce(json_array_length(data, '$.history'), 0) FROM {c} WHERE id = ? AND version = ?`,
 			insert:  `INSERT INTO {c} (id, stage, version, as_of, data, due) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			update:  `UPDATE {c} SET stage = ?, version = ?, as_of = ?, data = ?, due = ? WHERE id = ? AND version = ?`,
 			// json_each reads the keys, in hexadecimal, from one JSON
@@ -286,7 +297,7 @@ WHERE f.owner = excluded.owner OR f.until <= ?3 RETURNING pos`,
 	if d == Postgres {
 		q.nameWrite, q.nameUpdate1, q.nameUpdate1Changes, q.nameCreate1 = prefix+"apply_write", prefix+"apply_update1", prefix+"apply_update1c", prefix+"apply_create1"
 	}
-	for _, p := range []*string{&q.get, &q.scan, &q.version, &q.insert, &q.update, &q.insKeys, &q.delKeys,
+	for _, p := range []*string{&q.get, &q.scan, &q.version, &q.histLen, &q.insert, &q.update, &q.insKeys, &q.delKeys,
 		&q.applyRead, &q.applyWrite, &q.applyUpdate1, &q.applyUpdate1Changes, &q.applyCreate1, &q.versions, &q.addKeys, &q.due, &q.listStage, &q.count, &q.countAll,
 		&q.addChanges, &q.lockFeed, &q.sequence, &q.unnumbered, &q.number, &q.setFeed, &q.changes, &q.claim, &q.cursor, &q.advance} {
 		*p = r.Replace(*p)

@@ -187,7 +187,15 @@ func (s *Store) putSQLite(ctx context.Context, c *lifecycle.Customer, prev uint6
 			tx.Rollback()
 		}
 	}()
-	if won, err := s.writeSQLite(ctx, tx, c, prev, data, nil, 0); !won || err != nil {
+	// Change rows only for the transitions past the stored history, as
+	// Apply adds them: a history stored before the change feed has none.
+	old := 0
+	if prev > 0 {
+		if err := tx.QueryRowContext(ctx, s.q.histLen, c.ID, int64(prev)).Scan(&old); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return false, err
+		}
+	}
+	if won, err := s.writeSQLite(ctx, tx, c, prev, data, nil, old); !won || err != nil {
 		return false, err
 	}
 	if err := tx.Commit(); err != nil {
