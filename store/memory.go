@@ -666,8 +666,15 @@ type ConflictError struct {
 	Have uint64 // the version stored (0: none)
 }
 
-// Error describes the conflict: the customer and both versions.
+// Error describes the conflict: the customer and both versions. Equal
+// versions mean the customer was replaced meanwhile by another at the
+// same version (deleted and created again, say): a store that tells rows
+// apart by more than the version (sqlstore, by PostgreSQL's row version)
+// refuses the write then too.
 func (e *ConflictError) Error() string {
+	if e.Want == e.Have {
+		return fmt.Sprintf("store: customer %q: the stored customer at version %d is not the one read (it was replaced at the same version, deleted and created again, say): %v", e.ID, e.Have, lifecycle.ErrConflict)
+	}
 	return fmt.Sprintf("store: customer %q: expected version %d, stored version is %d: %v", e.ID, e.Want, e.Have, lifecycle.ErrConflict)
 }
 

@@ -62,8 +62,13 @@ import (
 // serialization failure, deadlock or unique violation (an event key
 // another writer stored first) of the write statement gives each of its
 // writes an Err wrapping [lifecycle.ErrConflict]; the
-// writes are sorted by customer ID, so two Applies lock shared customers
-// in the same order (and the two halves of one Apply share none).
+// writes are sorted by customer ID, so two Applies lock the stored
+// customers they share in the same order (and the two halves of one
+// Apply share none). A write statement's inserts of customers read as
+// new come after its updates and wait for any writer of those rows, so
+// an Apply that creates customers can deadlock with another writer
+// creating or updating them: PostgreSQL fails one of the statements
+// after deadlock_timeout, a lost race for each of its writes.
 //
 // The Store holds, decoded, the rows it last wrote for up to 4,096
 // customers. A write to a customer it holds skips the read: its fn is
@@ -353,11 +358,11 @@ func runFn(id string, c *lifecycle.Customer, found bool, seen []bool, fn func(c 
 // whether any fn ran; once one has, every write's Err is set and the
 // error is nil.
 func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (called bool, err error) {
-	// The write statement updates (so locks) and inserts the rows in the
-	// order of its arrays: in the order of ID, two statements whose
-	// customers overlap take their rows in the same order and do not
-	// deadlock (which PostgreSQL detects only after deadlock_timeout, and
-	// which fails every write of one of them).
+	// The write statement locks the rows it updates in the order of ID:
+	// two statements whose stored customers overlap take their rows in
+	// the same order and do not deadlock (which PostgreSQL detects only
+	// after deadlock_timeout, and which fails every write of one of
+	// them); its inserts, after the updates, can (see Apply).
 	slices.SortFunc(ws, func(a, b *lifecycle.Write) int { return strings.Compare(a.ID, b.ID) })
 	look := lookupKeys(ws)
 	// The customers whose row this Store holds are not read: their write
