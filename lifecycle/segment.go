@@ -52,8 +52,10 @@ var segmentAttrs = []string{"order_id", "product_id", "category", "coupon", "sco
 // For each call:
 //   - "type" "track" is converted by its "event" name: names in
 //     [SegmentTypes] get the type the map gives; a name whose snake_case
-//     form (ASCII letters lower-cased, every run of other characters one
-//     underscore) is a standard type name other than referral_converted
+//     form (ASCII letters lower-cased, ASCII digits kept, every run of
+//     other characters between them one underscore, and none at either
+//     end: " Plan 2 Chosen!" → "plan_2_chosen") is a standard type name
+//     other than referral_converted
 //     gets that type ("Order Completed", "order_completed" and
 //     "ORDER COMPLETED" → [OrderCompleted]); any other name becomes the
 //     custom type "segment." followed by its snake_case form ("Trial
@@ -455,9 +457,9 @@ func segmentType(name string) EventType {
 	return EventType("segment." + snake)
 }
 
-// snakeCase lower-cases ASCII letters and turns every run of other
-// characters into one underscore, trimmed at both ends. Non-ASCII bytes
-// count as other characters.
+// snakeCase lower-cases ASCII letters, keeps ASCII digits and turns every
+// run of other characters between them into one underscore, dropping
+// those at both ends. Non-ASCII bytes count as other characters.
 func snakeCase(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))

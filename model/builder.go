@@ -38,7 +38,9 @@ import (
 // alone, not against the rules of the stages around it: the seven-stage
 // subscription model of model/modeltest's tests (prospect → trial →
 // subscriber → at-risk → churned → win-back → advocate) gets 41 edges, 18
-// of which no random history takes, advocate → prospect among them (an
+// of which none of 3,000 random histories of 60 steps takes (modeltest's
+// Walks(3000) and Steps(60); 19 with its default search), advocate →
+// prospect among them (an
 // advocate has renewed, and renewals never go away), and diagrams drawn
 // from the graph show them all. To list the edges
 // a model never takes, run model/modeltest: its Unused function returns
