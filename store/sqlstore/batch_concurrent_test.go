@@ -33,6 +33,9 @@ func deadlockCount(t *testing.T, s *sqlstore.Store) int64 {
 // must equal a sequential replay into store.Memory.
 func TestConcurrentBatchImportRecord(t *testing.T) {
 	for _, c := range []struct{ customers, distinct, batch int }{{400, 5000, 700}, {1500, 15000, 3000}, {120, 3000, 200}} {
+		if (raceEnabled || testing.Short()) && c.customers > 1000 {
+			continue // (the race detector makes it take minutes; the smaller cases run)
+		}
 		t.Run(fmt.Sprintf("%d_%d_%d", c.customers, c.distinct, c.batch), func(t *testing.T) {
 			concurrentWriters(t, c.customers, c.distinct, c.batch)
 		})

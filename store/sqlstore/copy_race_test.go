@@ -23,7 +23,12 @@ import (
 // Record writer, with the Tracker's default retries. The result must
 // equal a sequential replay, with every event reported applied once.
 func TestCopyRaces(t *testing.T) {
-	const customers, distinct = 2500, 12000
+	customers, distinct := 2500, 12000
+	if raceEnabled || testing.Short() {
+		// Still more than one Import chunk's worth of new customers
+		// (COPY): the race detector makes the full size take long.
+		customers, distinct = 1200, 5000
+	}
 	events := stream(77, customers, distinct)
 	want := sequential(t, events, true)
 	e := newEnv(t, sqlstore.Postgres)
