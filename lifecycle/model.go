@@ -49,8 +49,11 @@ type Model interface {
 // re-classifies a customer who does not move, and asks again); announcing
 // one later than the real change is a bug, because the sweep would miss
 // the move (model/modeltest checks this on random histories). A T at or
-// before now means "due now". Like Stage, NextChange is pure, must not
-// modify f, and must not panic.
+// before now means "due now". The Tracker asks at the time it has just
+// classified the customer at (an event's or a sweep's, which it accepts
+// only in the years 1900 to 9999), never at the zero time, where such a T
+// would read as never. Like Stage, NextChange is pure, must not modify f,
+// and must not panic.
 //
 // A model without this capability is treated as always due: every sweep
 // re-classifies every customer whose AsOf is before the sweep time.
