@@ -100,7 +100,9 @@ type Tracker struct {
 }
 
 // Hook is called after a customer's stage change has been stored, with
-// the change's Seq and Pos zero (see [Change]). Hooks
+// the change's Seq and Pos zero (see [Change]); a new customer's first
+// stage is a change too (From is ""), as its History's first transition
+// is. Hooks
 // run synchronously on the goroutine that recorded the event, in the order
 // they were added; a slow hook delays the Record call that triggered it. A
 // panicking hook is recovered and logged: the event stays recorded.

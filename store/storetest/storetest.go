@@ -13,7 +13,9 @@
 // optional capabilities ([lifecycle.Loader], [lifecycle.Viewer],
 // [lifecycle.Applier], [lifecycle.DueLister], [lifecycle.ChangeLister]
 // and [lifecycle.CursorKeeper]: LoadMatchesGet, View, the Apply rules,
-// ListDue, ChangesListed, ChangesConcurrent and CursorLease) pass
+// ListDue, ChangesListed, ChangesPastHidden (Changes reads past the
+// changes a shortened history hides: an empty page only at the end),
+// ChangesConcurrent and CursorLease) pass
 // trivially for stores without them. ListDue, for a store that is also an
 // Applier, checks the due times Apply writes too (the Tracker writes
 // through Apply only), due times before 1970 and at other UTC offsets
