@@ -27,8 +27,10 @@
 //   - Dead letters. A message that does not decode, or holds an event
 //     that is invalid, is a dead letter as a whole (none of its events is
 //     recorded): it goes to the [DeadLetterer] with its error, whose text
-//     the engines put in the [HeaderError] header. It never blocks the
-//     partition, and it is counted ([Stats.DeadLetters]).
+//     the engines put in the [HeaderError] header, beside the message's
+//     own headers ([Message.Headers]). It never blocks the partition (one
+//     too large to publish with its headers goes without its value: see
+//     [HeaderDropped]), and it is counted ([Stats.DeadLetters]).
 //   - Record. The other messages' events are recorded with one
 //     [lifecycle.Tracker.RecordBatch]. A store failure is retried, with a
 //     growing back-off, until it succeeds or ctx ends; retrying is safe,

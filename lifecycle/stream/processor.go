@@ -32,6 +32,11 @@ const (
 	// the topic or subject, the partition and the offset or stream
 	// sequence, as "topic/partition/offset".
 	HeaderSource = "clm-source"
+	// HeaderDropped, on a dead letter that the dead-letter topic or
+	// stream would refuse as too large (the message's value with the
+	// headers above), is the size in bytes of the value it was published
+	// without: the message itself is at [HeaderSource] in the log.
+	HeaderDropped = "clm-dropped"
 )
 
 // Message is one message read from a partition of the log.
@@ -49,9 +54,26 @@ type Message struct {
 	// says "auto" (then the message is sniffed, whatever Options.Format
 	// says). The engines set it with [Message.SetFormat].
 	Format Format
+	// Headers are the message's own headers (its HeaderFormat among
+	// them), which its dead letter keeps beside the ones the engines add;
+	// the engines set them.
+	Headers []Header
 
 	badFormat string // a HeaderFormat value ParseFormat refused (SetFormat)
 	sniff     bool   // the header said "auto": sniff, whatever Options.Format says
+}
+
+// Header is one header of a [Message].
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// DeadLetterHeader reports whether key names a header the engines write
+// on a dead letter ([HeaderError], [HeaderSource], [HeaderDropped]): a
+// message's header of that name is not copied to its dead letter.
+func DeadLetterHeader(key string) bool {
+	return key == HeaderError || key == HeaderSource || key == HeaderDropped
 }
 
 // SetFormat sets m.Format from the value of m's [HeaderFormat] header, as
@@ -150,9 +172,14 @@ type BatchResult struct {
 // the store or published as a dead letter: the caller may then commit
 // them. It retries store and dead-letter failures until they succeed or
 // ctx ends; it then returns an error wrapping ctx's, and the caller must
-// not commit.
+// not commit. A Processor whose Options.Format is no [Format] (a
+// configuration fault, which the engines refuse when made) records and
+// sends nothing, and returns an error wrapping [ErrFormat].
 func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, error) {
 	res := BatchResult{Messages: len(msgs)}
+	if p.format != FormatAuto && p.format != FormatJSON && p.format != FormatSegment {
+		return res, fmt.Errorf("stream: Options.Format %s: want FormatAuto, FormatJSON or FormatSegment: %w", p.format, ErrFormat)
+	}
 	if len(msgs) == 0 {
 		return res, nil
 	}

@@ -34,6 +34,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -82,7 +84,11 @@ type Config struct {
 	// exceed the time a batch takes to record.
 	AckWait time.Duration
 	// PinnedTTL is how long a process that has stopped pulling keeps its
-	// partitions (default 10s).
+	// partitions (default 10s). A process does not pull while a batch
+	// records, so a batch that takes longer lets a standby be pinned,
+	// which records the partition's next messages meanwhile (the store
+	// keeps the result right, but the partition then has two owners for
+	// a while): keep batches well within it.
 	PinnedTTL time.Duration
 	// Prefer lists the partitions a consumer pulls from as soon as it
 	// runs (default: all); it pulls from the others only after
@@ -371,6 +377,11 @@ func (c *Consumer) partition(ctx context.Context, p int32, cn jetstream.Consumer
 			if f := m.Headers().Get(stream.HeaderFormat); f != "" {
 				msgs[i].SetFormat(f)
 			}
+			for _, k := range slices.Sorted(maps.Keys(m.Headers())) {
+				for _, v := range m.Headers()[k] {
+					msgs[i].Headers = append(msgs[i].Headers, stream.Header{Key: k, Value: []byte(v)})
+				}
+			}
 			if ks := m.Headers().Get(keyHeader); ks != "" {
 				msgs[i].Key = []byte(ks)
 			}
@@ -414,12 +425,24 @@ func (d deadLetterer) DeadLetter(ctx context.Context, letters []stream.DeadLette
 	for _, l := range letters {
 		m := nats.NewMsg(subject(d.c.cfg.DeadLetterSubject, int(l.Message.Partition)))
 		m.Data = l.Message.Value
+		for _, h := range l.Message.Headers {
+			if !stream.DeadLetterHeader(h.Key) && h.Key != keyHeader {
+				m.Header.Add(h.Key, string(h.Value))
+			}
+		}
 		m.Header.Set(stream.HeaderError, l.Err.Error())
 		m.Header.Set(stream.HeaderSource, l.Message.Source())
 		if len(l.Message.Key) > 0 {
 			m.Header.Set(keyHeader, string(l.Message.Key))
 		}
 		f, err := d.c.js.PublishMsgAsync(m)
+		if errors.Is(err, nats.ErrMaxPayload) {
+			// Too large with its headers: without its value, so that it
+			// cannot block the partition.
+			m.Header.Set(stream.HeaderDropped, strconv.Itoa(len(m.Data)))
+			m.Data = nil
+			f, err = d.c.js.PublishMsgAsync(m)
+		}
 		if err != nil {
 			return fmt.Errorf("jetstream: publishing a dead letter to %q: %w", m.Subject, err)
 		}

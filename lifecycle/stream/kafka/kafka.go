@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -71,15 +72,18 @@ type Config struct {
 // documentation.
 type Consumer struct {
 	cfg   Config
-	cl    *kgo.Client
+	opts  []kgo.Opt   // the client's, checked by NewConsumer
+	cl    *kgo.Client // made by Run
 	p     *stream.Processor
 	log   *slog.Logger
 	ranMu sync.Mutex
 	ran   bool
 }
 
-// NewConsumer returns a consumer that records into t's store; it joins
-// the group when [Consumer.Run] is called.
+// NewConsumer returns a consumer that records into t's store, having
+// checked cfg and the client's options; it makes its client, and so joins
+// the group, only when [Consumer.Run] is called (a Consumer that never
+// runs holds no partition).
 func NewConsumer(t *lifecycle.Tracker, cfg Config) (*Consumer, error) {
 	switch {
 	case t == nil:
@@ -125,11 +129,10 @@ func NewConsumer(t *lifecycle.Tracker, cfg Config) (*Consumer, error) {
 		kgo.OnPartitionsRevoked(c.drop),
 		kgo.OnPartitionsLost(c.drop),
 	}
-	cl, err := kgo.NewClient(append(opts, cfg.ClientOptions...)...)
-	if err != nil {
+	c.opts = append(opts, cfg.ClientOptions...)
+	if err := kgo.ValidateOpts(c.opts...); err != nil {
 		return nil, fmt.Errorf("kafka: %w: %w", ErrConfig, err)
 	}
-	c.cl = cl
 	return c, nil
 }
 
@@ -143,10 +146,12 @@ func (c *Consumer) drop(_ context.Context, _ *kgo.Client, lost map[string][]int3
 // Stats returns the consumer's counts and the lag of its partitions.
 func (c *Consumer) Stats() stream.Stats { return c.p.Stats() }
 
-// Run joins the group and records batches until ctx ends, then abandons
-// the batch in flight (its offsets are not committed), leaves the group
-// and closes the client. It returns nil when ctx ended it, and an error
-// when called twice or when the client fails for good.
+// Run makes the client, joins the group and records batches until ctx
+// ends, then abandons the batch in flight (its offsets are not
+// committed), leaves the group and closes the client. It returns nil when
+// ctx ended it, and an error when called twice or when the client cannot
+// be made. A fetch that fails (a broker unreachable, a topic that does not
+// exist) is logged and tried again every 500 ms until ctx ends.
 func (c *Consumer) Run(ctx context.Context) error {
 	c.ranMu.Lock()
 	if c.ran {
@@ -155,6 +160,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	c.ran = true
 	c.ranMu.Unlock()
+	cl, err := kgo.NewClient(c.opts...)
+	if err != nil {
+		return fmt.Errorf("kafka: %w: %w", ErrConfig, err)
+	}
+	c.cl = cl
 	defer c.p.DropLag()
 	defer c.cl.CloseAllowingRebalance()
 	for {
@@ -223,6 +233,7 @@ func (c *Consumer) partition(ctx context.Context, p kgo.FetchTopicPartition) *kg
 				if h.Key == stream.HeaderFormat {
 					msgs[i].SetFormat(string(h.Value))
 				}
+				msgs[i].Headers = append(msgs[i].Headers, stream.Header{Key: h.Key, Value: h.Value})
 			}
 		}
 		if _, err := c.p.Process(ctx, msgs); err != nil {
@@ -255,18 +266,35 @@ type deadLetterer struct{ c *Consumer }
 func (d deadLetterer) DeadLetter(ctx context.Context, letters []stream.DeadLetter) error {
 	recs := make([]*kgo.Record, len(letters))
 	for i, l := range letters {
-		recs[i] = &kgo.Record{
-			Topic: d.c.cfg.DeadLetterTopic,
-			Key:   l.Message.Key,
-			Value: l.Message.Value,
-			Headers: []kgo.RecordHeader{
-				{Key: stream.HeaderError, Value: []byte(l.Err.Error())},
-				{Key: stream.HeaderSource, Value: []byte(l.Message.Source())},
-			},
+		hs := make([]kgo.RecordHeader, 0, len(l.Message.Headers)+3)
+		for _, h := range l.Message.Headers {
+			if !stream.DeadLetterHeader(h.Key) {
+				hs = append(hs, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+			}
+		}
+		hs = append(hs,
+			kgo.RecordHeader{Key: stream.HeaderError, Value: []byte(l.Err.Error())},
+			kgo.RecordHeader{Key: stream.HeaderSource, Value: []byte(l.Message.Source())})
+		recs[i] = &kgo.Record{Topic: d.c.cfg.DeadLetterTopic, Key: l.Message.Key, Value: l.Message.Value, Headers: hs}
+	}
+	// A dead letter too large for the topic (its value with the headers)
+	// goes without its value, so that it cannot block the partition.
+	var again []*kgo.Record
+	for _, r := range d.c.cl.ProduceSync(ctx, recs...) {
+		switch {
+		case r.Err == nil:
+		case errors.Is(r.Err, kerr.MessageTooLarge) && r.Record.Value != nil:
+			r.Record.Headers = append(r.Record.Headers, kgo.RecordHeader{Key: stream.HeaderDropped, Value: []byte(strconv.Itoa(len(r.Record.Value)))})
+			r.Record.Value = nil
+			again = append(again, r.Record)
+		default:
+			return fmt.Errorf("kafka: publishing %d dead letters to %q: %w", len(recs), d.c.cfg.DeadLetterTopic, r.Err)
 		}
 	}
-	if err := d.c.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		return fmt.Errorf("kafka: publishing %d dead letters to %q: %w", len(recs), d.c.cfg.DeadLetterTopic, err)
+	if len(again) > 0 {
+		if err := d.c.cl.ProduceSync(ctx, again...).FirstErr(); err != nil {
+			return fmt.Errorf("kafka: publishing %d dead letters to %q without their values: %w", len(again), d.c.cfg.DeadLetterTopic, err)
+		}
 	}
 	return nil
 }
