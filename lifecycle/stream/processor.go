@@ -55,8 +55,8 @@ type Message struct {
 	// says). The engines set it with [Message.SetFormat].
 	Format Format
 	// Headers are the message's own headers (its HeaderFormat among
-	// them), which its dead letter keeps beside the ones the engines add;
-	// the engines set them.
+	// them), which its dead letter keeps beside the ones the engines add
+	// (JetStream's leaves out NATS's own, Nats-…); the engines set them.
 	Headers []Header
 
 	badFormat string // a HeaderFormat value ParseFormat refused (SetFormat)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,25 +16,6 @@ import (
 	js "github.com/clmkit/clm/lifecycle/stream/jetstream"
 	"github.com/clmkit/clm/store"
 )
-
-// tailLog keeps the last line logged.
-type tailLog struct {
-	mu   sync.Mutex
-	last string
-}
-
-func (l *tailLog) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	l.last = string(b)
-	l.mu.Unlock()
-	return len(b), nil
-}
-
-func (l *tailLog) Last() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.last
-}
 
 func dlConfig() js.Config {
 	return js.Config{Stream: "DL", Subject: "dl.events", DeadLetterSubject: "dl.dead", Durable: "dl", Partitions: 1,
@@ -69,7 +49,7 @@ func TestOversizeDeadLetterWithoutValue(t *testing.T) {
 	if err := pr.Publish(context.Background(), lifecycle.Event{ID: "e1", CustomerID: "c1", Type: lifecycle.SiteVisited, Time: at}); err != nil {
 		t.Fatal(err)
 	}
-	logs := &tailLog{}
+	logs := &streamtest.TailLog{}
 	cfg.Processor.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	_, jc := conn(t, url)
 	c, err := js.NewConsumer(jc, lifecycle.NewTracker(streamtest.Model(), store.NewMemory()), cfg)
@@ -99,7 +79,7 @@ func TestOversizeDeadLetterWithoutValue(t *testing.T) {
 
 // TestDeadLetterKeepsHeaders: a dead letter keeps the message's value,
 // key and own headers (its clm-format, which says how to decode it, and
-// any other), beside clm-error and clm-source.
+// any other but NATS's own, Nats-…), beside clm-error and clm-source.
 func TestDeadLetterKeepsHeaders(t *testing.T) {
 	cfg := dlConfig()
 	url := startServer(t, cfg)
@@ -110,6 +90,9 @@ func TestDeadLetterKeepsHeaders(t *testing.T) {
 	m.Data = []byte(v)
 	m.Header.Set(stream.HeaderFormat, "segment")
 	m.Header.Set("traceparent", "00-abc-def-01")
+	// A publisher's JetStream condition (this stream's name) holds for
+	// the message, not for its dead letter in another stream: not kept.
+	m.Header.Set("Nats-Expected-Stream", "DL")
 	m.Header.Set("clm-key", "c9")
 	if _, err := jsc.PublishMsg(context.Background(), m); err != nil {
 		t.Fatal(err)
@@ -136,6 +119,9 @@ func TestDeadLetterKeepsHeaders(t *testing.T) {
 	}
 	if string(got.Data) != v || got.Header.Get(stream.HeaderError) == "" || got.Header.Get(stream.HeaderSource) != "dl.events.0/0/1" || got.Header.Get("clm-key") != "c9" {
 		t.Errorf("dead letter %q headers %q", got.Data, got.Header)
+	}
+	if got.Header.Get("Nats-Expected-Stream") != "" {
+		t.Errorf("dead letter headers %q: a Nats- header was copied", got.Header)
 	}
 	if got.Header.Get(stream.HeaderFormat) != "segment" || got.Header.Get("traceparent") == "" {
 		t.Errorf("dead letter headers %q: the message's own headers (%s: segment, traceparent) are not kept, so it is not published whole", got.Header, stream.HeaderFormat)

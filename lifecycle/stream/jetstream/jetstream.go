@@ -37,6 +37,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -426,7 +427,10 @@ func (d deadLetterer) DeadLetter(ctx context.Context, letters []stream.DeadLette
 		m := nats.NewMsg(subject(d.c.cfg.DeadLetterSubject, int(l.Message.Partition)))
 		m.Data = l.Message.Value
 		for _, h := range l.Message.Headers {
-			if !stream.DeadLetterHeader(h.Key) && h.Key != keyHeader {
+			// (Not NATS's own, Nats-…: a publisher's condition, such as
+			// Nats-Expected-Stream, holds for the message, and would fail
+			// its dead letter's publish in another stream.)
+			if !stream.DeadLetterHeader(h.Key) && h.Key != keyHeader && !strings.HasPrefix(strings.ToLower(h.Key), "nats-") {
 				m.Header.Add(h.Key, string(h.Value))
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,26 +31,7 @@ func dlCluster(t *testing.T) []string {
 	return c.ListenAddrs()
 }
 
-// tailLog keeps the last line logged.
-type tailLog struct {
-	mu   sync.Mutex
-	last string
-}
-
-func (l *tailLog) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	l.last = string(b)
-	l.mu.Unlock()
-	return len(b), nil
-}
-
-func (l *tailLog) Last() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.last
-}
-
-var lastLog = &tailLog{}
+var lastLog = &streamtest.TailLog{}
 
 func dlConsumer(t *testing.T, brokers []string, st lifecycle.Store) *kafka.Consumer {
 	t.Helper()

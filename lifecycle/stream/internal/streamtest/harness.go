@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"regexp"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -333,4 +334,26 @@ func Baseline(ctx context.Context, p *Plan, st lifecycle.Store, partitions, writ
 // done and work left.
 func KillAfter(p *Plan, batch int) int64 {
 	return max(3, int64(len(p.Messages)/batch/30))
+}
+
+// TailLog is an io.Writer for a test's logger that keeps the last line
+// written, to show in a failure.
+type TailLog struct {
+	mu   sync.Mutex
+	last string
+}
+
+// Write keeps b as the last line.
+func (l *TailLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	l.last = string(b)
+	l.mu.Unlock()
+	return len(b), nil
+}
+
+// Last returns the last line written.
+func (l *TailLog) Last() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last
 }
