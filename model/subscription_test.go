@@ -15,6 +15,10 @@ const oneDay = 24 * time.Hour
 // The worked subscription example's graph is exact: every move its rules
 // make is declared, and every declared edge is taken.
 func TestSubscriptionBoxExact(t *testing.T) {
+	// 3,000 walks: under the race detector on a loaded machine one rule
+	// can take over RuleTimeout's default minute.
+	defer func(d time.Duration) { modeltest.RuleTimeout = d }(modeltest.RuleTimeout)
+	modeltest.RuleTimeout = 10 * time.Minute
 	m := subscriptionBox()
 	if err := modeltest.TestModel(m, modeltest.EveryEdge(), modeltest.Walks(3000)); err != nil {
 		t.Fatal(err)
