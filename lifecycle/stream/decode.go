@@ -40,6 +40,12 @@ func (f Format) String() string {
 	return fmt.Sprintf("Format(%d)", int(f))
 }
 
+// Known reports whether f is one of the formats a [Processor] decodes:
+// FormatAuto, FormatJSON or FormatSegment.
+func (f Format) Known() bool {
+	return f == FormatAuto || f == FormatJSON || f == FormatSegment
+}
+
 // ErrFormat is wrapped by the error [ParseFormat] returns for a name that
 // is no format.
 var ErrFormat = errors.New("stream: unknown format")

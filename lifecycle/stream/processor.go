@@ -177,7 +177,7 @@ type BatchResult struct {
 // sends nothing, and returns an error wrapping [ErrFormat].
 func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, error) {
 	res := BatchResult{Messages: len(msgs)}
-	if p.format != FormatAuto && p.format != FormatJSON && p.format != FormatSegment {
+	if !p.format.Known() {
 		return res, fmt.Errorf("stream: Options.Format %s: want FormatAuto, FormatJSON or FormatSegment: %w", p.format, ErrFormat)
 	}
 	if len(msgs) == 0 {

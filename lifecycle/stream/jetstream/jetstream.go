@@ -34,8 +34,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,7 +123,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Batch < 0 || cfg.Replicas < 0 {
 		return cfg, fmt.Errorf("jetstream: Config.Batch %d, Config.Replicas %d: must not be negative: %w", cfg.Batch, cfg.Replicas, ErrConfig)
 	}
-	if f := cfg.Processor.Format; f != stream.FormatAuto && f != stream.FormatJSON && f != stream.FormatSegment {
+	if f := cfg.Processor.Format; !f.Known() {
 		return cfg, fmt.Errorf("jetstream: Config.Processor.Format %d: want stream.FormatAuto, FormatJSON or FormatSegment: %w", f, ErrConfig)
 	}
 	def := func(s *string, v string) {
@@ -378,8 +376,8 @@ func (c *Consumer) partition(ctx context.Context, p int32, cn jetstream.Consumer
 			if f := m.Headers().Get(stream.HeaderFormat); f != "" {
 				msgs[i].SetFormat(f)
 			}
-			for _, k := range slices.Sorted(maps.Keys(m.Headers())) {
-				for _, v := range m.Headers()[k] {
+			for k, vs := range m.Headers() {
+				for _, v := range vs {
 					msgs[i].Headers = append(msgs[i].Headers, stream.Header{Key: k, Value: []byte(v)})
 				}
 			}

@@ -98,7 +98,7 @@ func NewConsumer(t *lifecycle.Tracker, cfg Config) (*Consumer, error) {
 		return nil, fmt.Errorf("kafka: Config.Batch %d: must not be negative: %w", cfg.Batch, ErrConfig)
 	case cfg.Poll < 0:
 		return nil, fmt.Errorf("kafka: Config.Poll %d: must not be negative: %w", cfg.Poll, ErrConfig)
-	case !knownFormat(cfg.Processor.Format):
+	case !cfg.Processor.Format.Known():
 		return nil, fmt.Errorf("kafka: Config.Processor.Format %d: want stream.FormatAuto, FormatJSON or FormatSegment: %w", cfg.Processor.Format, ErrConfig)
 	}
 	if cfg.DeadLetterTopic == "" {
@@ -387,9 +387,4 @@ func CreateTopic(ctx context.Context, brokers []string, topic string, partitions
 		}
 	}
 	return nil
-}
-
-// knownFormat reports whether f is one of the formats stream decodes.
-func knownFormat(f stream.Format) bool {
-	return f == stream.FormatAuto || f == stream.FormatJSON || f == stream.FormatSegment
 }
