@@ -876,7 +876,9 @@ func TestMemoryApplyNew(t *testing.T) {
 	}
 	fresh := func(c *lifecycle.Customer, seen []bool, n int) {
 		t.Helper()
-		require.Equal(t, make([]bool, n), seen)
+		// (nil or empty for no events: which one depends on whether the
+		// customer's shard has held a write of events before)
+		require.Equal(t, make([]bool, n), append(make([]bool, 0, n), seen...))
 		require.Empty(t, c.History)
 		require.Equal(t, &lifecycle.Customer{ID: "c"}, withoutLogs(c))
 	}
