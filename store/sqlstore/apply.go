@@ -214,6 +214,11 @@ type stored struct {
 	held    *lifecycle.Customer // as written (History included, Seen empty); changed only by the write that takes it from the cache
 	keys    string              // the keys found among those looked up, in hexadecimal
 	xmin    string              // PostgreSQL: the row version's transaction ID
+	// legacy: the customer may have events stored under legacy keys
+	// (from before schema 3), so a write of the held row guards each
+	// event's legacy key too. Legacy keys are stored only by migration
+	// and Put, which makes the row another row version (a new xmin).
+	legacy bool
 }
 
 // rowCacheSize is how many customers' rows a PostgreSQL Store holds for
@@ -520,7 +525,9 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		}
 		if held[w.ID] {
 			for i := range evKeys {
-				gIDs, gKeys = append(gIDs, c.ID), append(gKeys, evKeys[i][:])
+				if i%2 == 0 || row.legacy {
+					gIDs, gKeys = append(gIDs, c.ID), append(gKeys, evKeys[i][:])
+				}
 			}
 		}
 		xmins = append(xmins, xmin)
@@ -563,13 +570,16 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	wons, errs := make([]map[string]string, len(parts)), make([]error, len(parts))
 	write := func(p int) {
 		lo, hi := parts[p][0], parts[p][1]
-		if len(writing) == 1 && len(writing[0].Events) == 1 && len(kKeys) == 1 && prevs[0] > 0 {
+		if len(writing) == 1 && len(writing[0].Events) == 1 && len(kKeys) == 1 && prevs[0] > 0 && len(gKeys) <= 1 {
 			// One stored customer and one event, not seen: a held row's
-			// guard is its event's two keys, a read row's none. (A write
-			// of several events of which fn left one unseen guards them
-			// all, with applyWrite.)
-			var guard [2][]byte
-			copy(guard[:], gKeys)
+			// guard is its event's key, a read row's none. (A held row
+			// that may have legacy keys guards its event's legacy key
+			// too, and a write of several events of which fn left one
+			// unseen guards them all: both with applyWrite.)
+			var guard []byte
+			if len(gKeys) == 1 {
+				guard = gKeys[0]
+			}
 			wons[p], _, errs[p] = s.writeOne(ctx, wIDs[0], stages[0], versions[0], asOfs[0], datas[0], dues[0], prevs[0], kKeys[0], xmins[0], guard, chSeqs, [2][]byte{})
 			return
 		}
@@ -604,7 +614,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		for i := pt[0]; i < pt[1]; i++ {
 			w := writing[i]
 			if xmin, ok := wons[p][w.ID]; ok {
-				s.rows.put(w.ID, &stored{version: int64(prevOf[i] + 1), held: cs[i], xmin: xmin})
+				s.rows.put(w.ID, &stored{version: int64(prevOf[i] + 1), held: cs[i], xmin: xmin, legacy: found[w.ID] != nil && found[w.ID].legacy})
 				continue
 			}
 			s.rows.drop(w.ID)
@@ -732,7 +742,7 @@ func (s *Store) readPostgres(ctx context.Context, ids, keyIDs []string, keyArg [
 		var id string
 		var r stored
 		var keys sql.NullString
-		if err := rows.Scan(&id, &r.version, &r.data, &r.xmin, &keys); err != nil {
+		if err := rows.Scan(&id, &r.version, &r.data, &r.xmin, &keys, &r.legacy); err != nil {
 			return err
 		}
 		r.keys = keys.String
@@ -764,7 +774,7 @@ func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []l
 	for i := range seqs {
 		seqs[i] = int64(i + 1)
 	}
-	won, row, err := s.writeOne(ctx, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueCol(c.Due), 0, look[0][:], "", [2][]byte{}, seqs, [2][]byte{look[0][:], look[1][:]})
+	won, row, err := s.writeOne(ctx, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueCol(c.Due), 0, look[0][:], "", nil, seqs, [2][]byte{look[0][:], look[1][:]})
 	switch {
 	case err != nil:
 		s.rows.drop(w.ID)
@@ -774,6 +784,7 @@ func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []l
 		return row, false
 	}
 	if xmin, ok := won[w.ID]; ok {
+		// A customer this statement created has no keys but its event's.
 		s.rows.put(w.ID, &stored{version: int64(c.Version), held: c, xmin: xmin})
 		return nil, true
 	}
@@ -788,11 +799,11 @@ func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []l
 // returns the ID it wrote (in won, with its row's new xmin), or, for a
 // customer written as new that was stored already, the stored row with
 // which of the keys look (the event's key and legacy key) it has. xmin
-// and guard (nil keys: none) are applyUpdate1's, look applyCreate1's. As
+// and guard (nil: none) are applyUpdate1's, look applyCreate1's. As
 // writePostgres does, it sends parameters it encoded itself (see
 // execPgx), or, through a driver that is not pgx's own, uses database/sql.
 func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, asOf time.Time, data []byte, due, prev int64,
-	key []byte, xmin string, guard [2][]byte, seqs []int64, look [2][]byte) (won map[string]string, row *stored, err error) {
+	key []byte, xmin string, guard []byte, seqs []int64, look [2][]byte) (won map[string]string, row *stored, err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -807,7 +818,7 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 			return err
 		}
 		p.reset(4*12 + len(id) + len(stage) + 8 + 8 + len(data) + 8 + 8 + len(key) + len(xmin) +
-			len(guard[0]) + len(guard[1]) + arrayBytes(len(seqs), 8*len(seqs)) + len(look[0]) + len(look[1]))
+			len(guard) + arrayBytes(len(seqs), 8*len(seqs)) + len(look[0]) + len(look[1]))
 		p.text(id)
 		p.text(stage)
 		p.int8(version)
@@ -819,8 +830,7 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 			p.int8(prev)
 			p.bytea(key)
 			p.text(xmin)
-			p.byteaOrNull(guard[0])
-			p.byteaOrNull(guard[1])
+			p.byteaOrNull(guard)
 			if len(seqs) > 0 {
 				p.int8s(seqs)
 			}
@@ -831,14 +841,17 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 			p.bytea(look[1])
 		}
 		return s.execPgx(ctx, pc, name, sql, p.vals, oids, func(v [][]byte) error {
-			if v[2] == nil {
+			// applyUpdate1's rows and applyCreate1's for the customer it
+			// created: the ID and the new xmin; applyCreate1's for a
+			// stored customer: its row.
+			if len(v) == 2 || v[2] == nil {
 				won[string(v[0])] = string(v[1])
 				return nil
 			}
-			if len(v[2]) != 8 {
-				return fmt.Errorf("sqlstore: a version of %d bytes", len(v[2]))
+			if len(v) != 6 || len(v[2]) != 8 || len(v[5]) != 1 {
+				return fmt.Errorf("sqlstore: applyCreate1 returned %d columns (a version of %d bytes)", len(v), len(v[2]))
 			}
-			row = &stored{version: int64(binary.BigEndian.Uint64(v[2])), data: bytes.Clone(v[3]), xmin: string(v[1]), keys: string(v[4])}
+			row = &stored{version: int64(binary.BigEndian.Uint64(v[2])), data: bytes.Clone(v[3]), xmin: string(v[1]), keys: string(v[4]), legacy: v[5][0] != 0}
 			return nil
 		})
 	})
@@ -852,11 +865,11 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 }
 
 // updateOneOIDs and createOneOIDs are the types of applyUpdate1Changes'
-// parameters (applyUpdate1's are the first 11) and applyCreate1's.
+// parameters (applyUpdate1's are the first 10) and applyCreate1's.
 var (
 	updateOneOIDs = []uint32{
 		pgtype.TextOID, pgtype.TextOID, pgtype.Int8OID, pgtype.TimestamptzOID, pgtype.ByteaOID, pgtype.Int8OID, pgtype.Int8OID,
-		pgtype.ByteaOID, pgtype.TextOID, pgtype.ByteaOID, pgtype.ByteaOID, pgtype.Int8ArrayOID,
+		pgtype.ByteaOID, pgtype.TextOID, pgtype.ByteaOID, pgtype.Int8ArrayOID,
 	}
 	createOneOIDs = []uint32{
 		pgtype.TextOID, pgtype.TextOID, pgtype.Int8OID, pgtype.TimestamptzOID, pgtype.ByteaOID, pgtype.Int8OID,
@@ -867,16 +880,16 @@ var (
 // writeOneQuery is writeOne through database/sql, for a driver that is
 // not pgx's own.
 func (s *Store) writeOneQuery(ctx context.Context, id, stage string, version int64, asOf time.Time, data []byte, due, prev int64,
-	key []byte, xmin string, guard [2][]byte, seqs []int64, look [2][]byte) (won map[string]string, row *stored, err error) {
+	key []byte, xmin string, guard []byte, seqs []int64, look [2][]byte) (won map[string]string, row *stored, err error) {
 	_, query, _ := s.q.one(prev, len(seqs) > 0)
 	args := []any{id, stage, version, asOf, data, due}
 	switch {
 	case prev == 0:
 		args = append(args, key, seqs, look[0], look[1])
 	case len(seqs) > 0:
-		args = append(args, prev, key, xmin, guard[0], guard[1], seqs)
+		args = append(args, prev, key, xmin, guard, seqs)
 	default:
-		args = append(args, prev, key, xmin, guard[0], guard[1])
+		args = append(args, prev, key, xmin, guard)
 	}
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -889,14 +902,19 @@ func (s *Store) writeOneQuery(ctx context.Context, id, stage string, version int
 		var v sql.NullInt64
 		var d []byte
 		var k sql.NullString
-		if err := rows.Scan(&got, &x, &v, &d, &k); err != nil {
+		var legacy sql.NullBool
+		dest := []any{&got, &x, &v, &d, &k, &legacy}
+		if prev > 0 {
+			dest = dest[:2] // applyUpdate1's ID and xmin
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, nil, err
 		}
 		if !v.Valid {
 			won[got] = x
 			continue
 		}
-		row = &stored{version: v.Int64, data: d, xmin: x, keys: k.String}
+		row = &stored{version: v.Int64, data: d, xmin: x, keys: k.String, legacy: legacy.Bool}
 	}
 	return won, row, rows.Err()
 }

@@ -108,3 +108,91 @@ func TestNilByteaThroughDatabaseSQL(t *testing.T) {
 	require.NoError(t, db.QueryRow(`SELECT $1::bytea IS NULL`, []byte(nil)).Scan(&isNull))
 	require.True(t, isNull)
 }
+
+// TestHeldLegacyGuard: a held row's one-event write looks up its event's
+// legacy key only when the customer may have legacy keys (stored before
+// schema 3, or by a Put of such a Seen): a customer created by Apply, or
+// read and found without any, is written with applyUpdate1, whose guard
+// is the event's key alone; one that has legacy keys is written with
+// applyWrite, whose guard takes both, and an event it holds under its
+// legacy key only is not applied again from the held row.
+func TestHeldLegacyGuard(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, sqlstore.Postgres)
+	s, log, _ := openLogged(t, e)
+	bump := func(c *lifecycle.Customer, seen []bool) (bool, error) {
+		if seen[0] {
+			return false, nil
+		}
+		if c.Stage == "" {
+			c.Stage = "reach"
+			c.History = append(c.History, lifecycle.Transition{To: "reach", At: time.Unix(1, 0).UTC(), Cause: "x"})
+		}
+		c.Version++
+		return true, nil
+	}
+	var legacy, modern lifecycle.EventSet
+	legacy.Add(lifecycle.LegacyKeyOf("old"))
+	legacy.Add(lifecycle.KeyOf("e0"))
+	modern.Add(lifecycle.KeyOf("e0"))
+	require.NoError(t, s.Put(ctx, &lifecycle.Customer{ID: "l", Stage: "reach", Version: 1, Seen: legacy}, 0))
+	require.NoError(t, s.Put(ctx, &lifecycle.Customer{ID: "m", Stage: "reach", Version: 1, Seen: modern}, 0))
+	for _, id := range []string{"l", "m"} {
+		require.NoError(t, applyOne(ctx, s, id, []string{"e1"}, bump)) // read, then held
+	}
+	require.NoError(t, applyOne(ctx, s, "n", []string{"e1"}, bump)) // created, then held
+	log.take()
+	const oneEvent, many = "c.xmin = $9::text::xid", "seen AS ("
+	for _, tc := range []struct {
+		id          string
+		legacyGuard bool
+	}{{"l", true}, {"m", false}, {"n", false}} {
+		require.NoError(t, applyOne(ctx, s, tc.id, []string{"e2"}, bump))
+		stmts := log.take()
+		require.Len(t, stmts, 1, "%s: a held row's write is one statement: %q", tc.id, stmts)
+		if tc.legacyGuard {
+			require.Equal(t, 1, count(stmts, many), "%s: written with applyWrite: %q", tc.id, stmts)
+		} else {
+			require.Equal(t, 1, count(stmts, oneEvent), "%s: written with applyUpdate1: %q", tc.id, stmts)
+		}
+	}
+	// "old" is stored under its legacy key only: the held row's write is
+	// refused, and the row read tells it apart.
+	err := applyOne(ctx, s, "l", []string{"old"}, bump)
+	require.ErrorIs(t, err, lifecycle.ErrConflict)
+	require.NoError(t, applyOne(ctx, s, "l", []string{"old"}, bump))
+	got, err := s.Get(ctx, "l")
+	require.NoError(t, err)
+	require.Equal(t, uint64(3), got.Version, "old applied again")
+	// A new event of m, and a duplicate of one of its events on the held
+	// row: refused, then seen.
+	require.NoError(t, applyOne(ctx, s, "m", []string{"e3"}, bump))
+	require.ErrorIs(t, applyOne(ctx, s, "m", []string{"e3"}, bump), lifecycle.ErrConflict)
+	require.NoError(t, applyOne(ctx, s, "m", []string{"e3"}, bump))
+	got, err = s.Get(ctx, "m")
+	require.NoError(t, err)
+	require.Equal(t, uint64(4), got.Version)
+	// Another Store, which holds none of them, learns it from the stored
+	// row that applyCreate1 returns.
+	b, blog, _ := openLogged(t, e)
+	for _, tc := range []struct {
+		id          string
+		legacyGuard bool
+	}{{"l", true}, {"m", false}} {
+		require.NoError(t, applyOne(ctx, b, tc.id, []string{"b1"}, bump)) // applyCreate1 returns the row
+		blog.take()
+		require.NoError(t, applyOne(ctx, b, tc.id, []string{"b2"}, bump))
+		stmts := blog.take()
+		require.Len(t, stmts, 1, "%s: %q", tc.id, stmts)
+		if tc.legacyGuard {
+			require.Equal(t, 1, count(stmts, many), "%s: written with applyWrite: %q", tc.id, stmts)
+		} else {
+			require.Equal(t, 1, count(stmts, oneEvent), "%s: written with applyUpdate1: %q", tc.id, stmts)
+		}
+	}
+	require.ErrorIs(t, applyOne(ctx, b, "l", []string{"old"}, bump), lifecycle.ErrConflict)
+	require.NoError(t, applyOne(ctx, b, "l", []string{"old"}, bump))
+	got, err = b.Get(ctx, "l")
+	require.NoError(t, err)
+	require.Equal(t, uint64(5), got.Version, "old applied again")
+}

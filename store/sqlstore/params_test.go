@@ -105,10 +105,16 @@ func TestWriteStatementsParamTypes(t *testing.T) {
 	require.NoError(t, conn.Raw(func(dc any) error {
 		pc, err := pgxConn(dc)
 		require.NoError(t, err)
-		for _, st := range []struct {
+		type statement struct {
 			sql  string
 			oids []uint32
-		}{{s.q.applyWrite, writeOIDs}, {s.q.applyUpdate1, updateOneOIDs[:11]}, {s.q.applyUpdate1Changes, updateOneOIDs}, {s.q.applyCreate1, createOneOIDs}} {
+		}
+		sts := []statement{{s.q.applyWrite, writeOIDs}}
+		for _, one := range [][2]int64{{1, 0}, {1, 1}, {0, 1}} { // as writeOne picks them
+			_, sql, oids := s.q.one(one[0], one[1] == 1)
+			sts = append(sts, statement{sql, oids})
+		}
+		for _, st := range sts {
 			sd, err := pc.Prepare(ctx, "", st.sql)
 			require.NoError(t, err)
 			require.Equal(t, st.oids, sd.ParamOIDs, "%.60s", st.sql)
