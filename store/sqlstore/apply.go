@@ -216,8 +216,10 @@ type stored struct {
 	xmin    string              // PostgreSQL: the row version's transaction ID
 	// legacy: the customer may have events stored under legacy keys
 	// (from before schema 3), so a write of the held row guards each
-	// event's legacy key too. Legacy keys are stored only by migration
-	// and Put, which makes the row another row version (a new xmin).
+	// event's legacy key too. Every read and every applyCreate1 sets it
+	// (hasLegacy), and a write carries it over to the row it holds next:
+	// after migration 3, legacy keys are stored only by Put, which makes
+	// the row another row version (a new xmin), refused from a held row.
 	legacy bool
 }
 
@@ -580,7 +582,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			if len(gKeys) == 1 {
 				guard = gKeys[0]
 			}
-			wons[p], _, errs[p] = s.writeOne(ctx, wIDs[0], stages[0], versions[0], asOfs[0], datas[0], dues[0], prevs[0], kKeys[0], xmins[0], guard, chSeqs, [2][]byte{})
+			wons[p], _, _, errs[p] = s.writeOne(ctx, wIDs[0], stages[0], versions[0], asOfs[0], datas[0], dues[0], prevs[0], kKeys[0], xmins[0], guard, chSeqs, [2][]byte{})
 			return
 		}
 		var from [3]int
@@ -774,7 +776,7 @@ func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []l
 	for i := range seqs {
 		seqs[i] = int64(i + 1)
 	}
-	won, row, err := s.writeOne(ctx, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueCol(c.Due), 0, look[0][:], "", nil, seqs, [2][]byte{look[0][:], look[1][:]})
+	won, row, legacy, err := s.writeOne(ctx, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueCol(c.Due), 0, look[0][:], "", nil, seqs, [2][]byte{look[0][:], look[1][:]})
 	switch {
 	case err != nil:
 		s.rows.drop(w.ID)
@@ -784,8 +786,7 @@ func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []l
 		return row, false
 	}
 	if xmin, ok := won[w.ID]; ok {
-		// A customer this statement created has no keys but its event's.
-		s.rows.put(w.ID, &stored{version: int64(c.Version), held: c, xmin: xmin})
+		s.rows.put(w.ID, &stored{version: int64(c.Version), held: c, xmin: xmin, legacy: legacy})
 		return nil, true
 	}
 	// Created by another writer after the statement's snapshot was taken:
@@ -798,15 +799,17 @@ func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []l
 // applyCreate1 (prev 0) for one customer and its one new event's key, and
 // returns the ID it wrote (in won, with its row's new xmin), or, for a
 // customer written as new that was stored already, the stored row with
-// which of the keys look (the event's key and legacy key) it has. xmin
-// and guard (nil: none) are applyUpdate1's, look applyCreate1's. As
+// which of the keys look (the event's key and legacy key) it has; and
+// for applyCreate1 whether the customer may have legacy keys (legacy; the
+// stored row's own field says it too). xmin and guard (nil: none) are
+// applyUpdate1's, look applyCreate1's. As
 // writePostgres does, it sends parameters it encoded itself (see
 // execPgx), or, through a driver that is not pgx's own, uses database/sql.
 func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, asOf time.Time, data []byte, due, prev int64,
-	key []byte, xmin string, guard []byte, seqs []int64, look [2][]byte) (won map[string]string, row *stored, err error) {
+	key []byte, xmin string, guard []byte, seqs []int64, look [2][]byte) (won map[string]string, row *stored, legacy bool, err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	defer conn.Close()
 	won = make(map[string]string, 1)
@@ -841,17 +844,22 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 			p.bytea(look[1])
 		}
 		return s.execPgx(ctx, pc, name, sql, p.vals, oids, func(v [][]byte) error {
-			// applyUpdate1's rows and applyCreate1's for the customer it
-			// created: the ID and the new xmin; applyCreate1's for a
-			// stored customer: its row.
-			if len(v) == 2 || v[2] == nil {
+			// applyUpdate1's rows: the ID and the new xmin;
+			// applyCreate1's: the same and whether the customer may have
+			// legacy keys, and for a stored customer its row.
+			if len(v) == 2 {
 				won[string(v[0])] = string(v[1])
 				return nil
 			}
-			if len(v) != 6 || len(v[2]) != 8 || len(v[5]) != 1 {
-				return fmt.Errorf("sqlstore: applyCreate1 returned %d columns (a version of %d bytes)", len(v), len(v[2]))
+			if len(v) != 6 || len(v[5]) != 1 || (v[2] != nil && len(v[2]) != 8) {
+				return fmt.Errorf("sqlstore: applyCreate1 returned %d columns", len(v))
 			}
-			row = &stored{version: int64(binary.BigEndian.Uint64(v[2])), data: bytes.Clone(v[3]), xmin: string(v[1]), keys: string(v[4]), legacy: v[5][0] != 0}
+			legacy = v[5][0] != 0
+			if v[2] == nil {
+				won[string(v[0])] = string(v[1])
+				return nil
+			}
+			row = &stored{version: int64(binary.BigEndian.Uint64(v[2])), data: bytes.Clone(v[3]), xmin: string(v[1]), keys: string(v[4]), legacy: legacy}
 			return nil
 		})
 	})
@@ -859,9 +867,9 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 		return s.writeOneQuery(ctx, id, stage, version, asOf, data, due, prev, key, xmin, guard, seqs, look)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	return won, row, nil
+	return won, row, legacy, nil
 }
 
 // updateOneOIDs and createOneOIDs are the types of applyUpdate1Changes'
@@ -880,7 +888,7 @@ var (
 // writeOneQuery is writeOne through database/sql, for a driver that is
 // not pgx's own.
 func (s *Store) writeOneQuery(ctx context.Context, id, stage string, version int64, asOf time.Time, data []byte, due, prev int64,
-	key []byte, xmin string, guard []byte, seqs []int64, look [2][]byte) (won map[string]string, row *stored, err error) {
+	key []byte, xmin string, guard []byte, seqs []int64, look [2][]byte) (won map[string]string, row *stored, legacy bool, err error) {
 	_, query, _ := s.q.one(prev, len(seqs) > 0)
 	args := []any{id, stage, version, asOf, data, due}
 	switch {
@@ -893,7 +901,7 @@ func (s *Store) writeOneQuery(ctx context.Context, id, stage string, version int
 	}
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	defer rows.Close()
 	won = make(map[string]string, 1)
@@ -902,21 +910,20 @@ func (s *Store) writeOneQuery(ctx context.Context, id, stage string, version int
 		var v sql.NullInt64
 		var d []byte
 		var k sql.NullString
-		var legacy sql.NullBool
 		dest := []any{&got, &x, &v, &d, &k, &legacy}
 		if prev > 0 {
 			dest = dest[:2] // applyUpdate1's ID and xmin
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		if !v.Valid {
 			won[got] = x
 			continue
 		}
-		row = &stored{version: v.Int64, data: d, xmin: x, keys: k.String, legacy: legacy.Bool}
+		row = &stored{version: v.Int64, data: d, xmin: x, keys: k.String, legacy: legacy}
 	}
-	return won, row, rows.Err()
+	return won, row, legacy, rows.Err()
 }
 
 // errNotPgx is pgxConn's error for a connection that is not pgx's own

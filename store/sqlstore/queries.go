@@ -208,8 +208,12 @@ SELECT id, xmin::text FROM won`,
 			// customer, its event's key $7 and its change rows' seq $8;
 			// when it exists after all, the stored row instead (see
 			// Store.createPostgres), with which of the event's key $9 and
-			// legacy key $10 it has and whether it may have legacy keys
-			// at all (hasLegacy).
+			// legacy key $10 it has. Either way, whether the customer may
+			// have legacy keys (hasLegacy): a customer it creates may too,
+			// under keys a Delete of a release before schema 5 left
+			// behind (it deleted the event rows first, so a customer
+			// created meanwhile kept them) and migration 3 kept as legacy
+			// keys.
 			applyCreate1: `WITH new AS (
 	INSERT INTO {c} (id, stage, version, as_of, data, due) VALUES ($1, $2, $3, $4, $5, NULLIF($6, 9223372036854775807))
 	ON CONFLICT (id) DO NOTHING RETURNING id, xmin
@@ -220,7 +224,7 @@ SELECT id, xmin::text FROM won`,
 	INSERT INTO {p}changes (customer_id, seq) SELECT new.id, g FROM new, unnest($8::bigint[]) AS g
 	ON CONFLICT DO NOTHING
 )
-SELECT id, xmin::text, NULL::bigint, NULL::bytea, NULL::text, NULL::boolean FROM new
+SELECT id, xmin::text, NULL::bigint, NULL::bytea, NULL::text, ` + hasLegacy("$1") + ` FROM new
 UNION ALL
 SELECT c.id, c.xmin::text, c.version, c.data, concat_ws(',',
 	(SELECT encode(e.key, 'hex') FROM {e} e WHERE e.customer_id = $1 AND e.key = $9),
