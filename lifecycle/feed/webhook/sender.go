@@ -175,7 +175,8 @@ type Sender struct {
 }
 
 // New returns a Sender that POSTs to rawURL, an absolute http or https
-// URL, signing with secret ("whsec_" and the base64 of a 24- to 64-byte
+// URL with a host (and a port from 1 to 65535, if it names one), signing
+// with secret ("whsec_" and the base64 of a 24- to 64-byte
 // key: see [NewSecret]). Errors wrap [ErrInvalid] and name the argument;
 // they never show the secret, nor the URL's password. Nil options are
 // ignored.
@@ -186,8 +187,10 @@ func New(rawURL, secret string, opts ...Option) (*Sender, error) {
 		return nil, fmt.Errorf("%w: url %q: %v", ErrInvalid, truncate(redactRaw(rawURL)), unwrapURLError(err))
 	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, fmt.Errorf("%w: url %q: must be an absolute http or https URL", ErrInvalid, truncate(u.Redacted()))
-	case u.Host == "":
+	case u.Hostname() == "":
 		return nil, fmt.Errorf("%w: url %q: has no host", ErrInvalid, truncate(u.Redacted()))
+	case !validPort(u.Port()):
+		return nil, fmt.Errorf("%w: url %q: port %q is not 1 to 65535", ErrInvalid, truncate(u.Redacted()), u.Port())
 	}
 	key, err := parseSecret(secret)
 	if err != nil {
@@ -290,6 +293,9 @@ func (s *Sender) Deliver(ctx context.Context, ch lifecycle.Change) error {
 	if s == nil {
 		return fmt.Errorf("%w: nil *Sender", ErrInvalid)
 	}
+	if s.now == nil {
+		return fmt.Errorf("%w: a Sender not made by New", ErrInvalid)
+	}
 	if ctx == nil {
 		return fmt.Errorf("%w: nil context", ErrInvalid)
 	}
@@ -358,4 +364,14 @@ func parseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 		return 0, false
 	}
 	return min(max(t.Sub(now), 0), MaxRetryAfter), true
+}
+
+// validPort reports whether port, the port of a URL (empty: the scheme's
+// own), is one a connection can be made to.
+func validPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
 }
