@@ -48,15 +48,17 @@
 //     (1000; see [WithMaxBatch]);
 //   - 415: a Content-Type other than application/json;
 //   - 422: the JSON is well formed but an event is invalid
-//     ([lifecycle.Event.Validate], a Segment call FromSegment refuses, or
-//     a time more than the tracker's skew in the future);
+//     ([lifecycle.Event.Validate], a Segment call FromSegment refuses, a
+//     customer ID "." or "..", which no URL path can name, or a time more
+//     than the tracker's skew in the future);
 //   - 500 or 503: the store failed for some customers. Results say which
 //     events were applied; retrying the whole request is safe, as applied
 //     events come back as duplicates.
 //
 // Each result has "index", "id", "customer_id" and a "status": "applied",
 // "duplicate", "skipped" (a Segment call that records nothing),
-// "rejected" (this event is bad: its "error" has "field", "value",
+// "rejected" (this event is bad: its "error" has "field", as sent, ""
+// for an error about the whole event; "value", "" for a missing field;
 // "reason" and "message"), "not_applied" (this event is good but another
 // one in the request is bad) or "failed" (a store error). Applied and
 // duplicate events also carry "from" (absent for a new customer), "to",

@@ -50,8 +50,8 @@ type eventResult struct {
 // fieldError says what is wrong with one event, naming the field as the
 // client sent it (a Segment field for a track call).
 type fieldError struct {
-	Field   string `json:"field,omitempty"`
-	Value   string `json:"value,omitempty"`
+	Field   string `json:"field"` // "" for an error about the whole event
+	Value   string `json:"value"` // "" for a missing field
 	Reason  string `json:"reason"`
 	Message string `json:"message"`
 }
@@ -365,15 +365,22 @@ func decodeEvent(raw json.RawMessage) decoded {
 	if len(raw) == 0 || raw[0] != '{' {
 		return decoded{err: newFieldError("", "", "an event must be a JSON object, not "+describe(raw)), malformed: true}
 	}
-	if isSegment(raw) {
-		return decodeSegment(raw)
-	}
 	var d decoded
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d.event); err != nil {
-		d.err = jsonFieldError(err, "time")
-		d.malformed = true
+	if isSegment(raw) {
+		d = decodeSegment(raw)
+	} else {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&d.event); err != nil {
+			d.err = jsonFieldError(err, "time")
+			d.malformed = true
+		}
+	}
+	if id := d.event.CustomerID; d.err == nil && !d.skipped && (id == "." || id == "..") {
+		// Valid for the library, but GET /v1/customers/{id} could never
+		// return it: a URL's "." and ".." segments (escaped as %2E too)
+		// are removed before routing (RFC 3986, section 6.2.2).
+		d.err = newFieldError(d.wireField("customer_id"), id, "cannot be read back at /v1/customers/{id}: a URL path segment . or .. is removed (RFC 3986)")
 	}
 	return d
 }

@@ -88,11 +88,17 @@ type Server struct {
 }
 
 // New returns a Server that records into t and reads t's store. Limits
-// below 1 are replaced by the defaults.
+// below 1 are replaced by the defaults. Without a Tracker (nil, or one
+// with no model) every request is answered with 503 and the code
+// "no_tracker".
 func New(t *lifecycle.Tracker, opts ...Option) *Server {
+	var graph *stage.Graph
+	if m := t.Model(); m != nil {
+		graph = m.Stages()
+	}
 	s := &Server{
 		t:        t,
-		graph:    t.Model().Stages(),
+		graph:    graph,
 		log:      slog.New(slog.DiscardHandler),
 		maxBody:  DefaultMaxBodyBytes,
 		maxBatch: DefaultMaxBatch,
@@ -158,6 +164,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.Header().Add("WWW-Authenticate", `Bearer realm="clm-shop"`)
 		rec.Header().Add("WWW-Authenticate", `Basic realm="clm-shop"`)
 		writeError(rec, http.StatusUnauthorized, "unauthorized", "a valid API key is required (Authorization: Bearer <key>)")
+		return
+	}
+	if s.graph == nil {
+		writeError(rec, http.StatusServiceUnavailable, "no_tracker", "the server has no tracker (shop.New was given none)")
 		return
 	}
 	if p := r.URL.Path; p != cleanPath(p) {
