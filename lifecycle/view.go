@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"iter"
+
+	"github.com/clmkit/clm/internal/nilness"
 )
 
 // Viewer is an optional Store capability for fast, read-only passes over
@@ -22,7 +24,7 @@ type Viewer interface {
 // do not call the store from inside the loop. A nil s yields one error,
 // wrapping [ErrNoTracker].
 func Browse(ctx context.Context, s Store) iter.Seq2[*Customer, error] {
-	if s == nil {
+	if nilness.Is(s) {
 		return func(yield func(*Customer, error) bool) {
 			yield(nil, fmt.Errorf("%w: Browse of a nil store", ErrNoTracker))
 		}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/clmkit/clm/internal/nilness"
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/stage"
 )
@@ -32,7 +33,8 @@ type config struct {
 //
 // Moves caused by time alone (a buyer lapsing) are in a History only once
 // [lifecycle.Tracker.Sweep] has applied them, so an AsOf later than a
-// customer's last sweep shows the stage the store knew then.
+// customer's last sweep shows the stage the store knew then. AsOf the zero
+// time is an error ([New]).
 func AsOf(t time.Time) Option {
 	return func(c *config) { c.asOf, c.hasAsOf = t, true }
 }
@@ -59,6 +61,7 @@ func Only(s Segment) Option {
 // [DefaultPercentiles]: 25, 50, 75 and 90. Percentiles() with no argument
 // reports none (the Dist still has Min, Median, Max and Mean).
 func Percentiles(ps ...float64) Option {
+	ps = slices.Clone(ps) // as given now, whatever the caller does to its slice
 	return func(c *config) { c.ps, c.psSet = slices.Clone(ps), true }
 }
 
@@ -203,8 +206,8 @@ func newAcc(n int) *acc { return &acc{st: make([]stageAcc, n)} }
 
 // New returns an Analyzer for graph g (usually a model's Stages()). It
 // returns an error wrapping [ErrInvalidInput] for a nil or empty graph, a
-// percentile outside (0, 100] or a segment ([Only]) without a predicate or
-// with a malformed rule.
+// percentile outside (0, 100], [AsOf] the zero time, or a segment ([Only])
+// without a predicate or with a malformed rule.
 func New(g *stage.Graph, opts ...Option) (*Analyzer, error) {
 	if g == nil || g.Len() == 0 {
 		return nil, fmt.Errorf("%w: graph is nil or has no stages", ErrInvalidInput)
@@ -214,6 +217,10 @@ func New(g *stage.Graph, opts ...Option) (*Analyzer, error) {
 		if o != nil { // a nil option is skipped, as model's are
 			o(&cfg)
 		}
+	}
+	if cfg.hasAsOf && cfg.asOf.IsZero() {
+		// (Report.AsOf zero means the stored state: leave AsOf out.)
+		return nil, fmt.Errorf("%w: AsOf the zero time (leave AsOf out for the stored state)", ErrInvalidInput)
 	}
 	if !cfg.psSet {
 		cfg.ps = slices.Clone(DefaultPercentiles)
@@ -290,6 +297,9 @@ func (a *Analyzer) Add(c *lifecycle.Customer) error {
 	for i := range hist {
 		if a.index(hist[i].To) < 0 {
 			return fmt.Errorf("%w: customer %q: history names stage %q", ErrUnknownStage, c.ID, hist[i].To)
+		}
+		if from := hist[i].From; from != "" && a.index(from) < 0 {
+			return fmt.Errorf("%w: customer %q: history names stage %q", ErrUnknownStage, c.ID, from)
 		}
 	}
 	if c.Stage != "" && a.index(c.Stage) < 0 {
@@ -516,6 +526,9 @@ func Analyze(ctx context.Context, g *stage.Graph, customers iter.Seq2[*lifecycle
 // predicates passed in opts must not call the store or keep the customer
 // they are given.
 func AnalyzeStore(ctx context.Context, g *stage.Graph, s lifecycle.Store, opts ...Option) (*Report, error) {
+	if nilness.Is(s) {
+		return nil, fmt.Errorf("%w: AnalyzeStore of a nil store", ErrInvalidInput)
+	}
 	return Analyze(ctx, g, lifecycle.Browse(ctx, s), opts...)
 }
 

@@ -51,7 +51,7 @@ type retentionConfig struct {
 // [StoredRetention], later transitions) are ignored, and the last column
 // of each cohort is the period holding t. The default is the latest order
 // time ([Retention]) or the latest [lifecycle.Customer.AsOf]
-// ([StoredRetention]).
+// ([StoredRetention]); Until of the zero time is the default too.
 func Until(t time.Time) RetentionOption {
 	return func(c *retentionConfig) { c.until = t }
 }
@@ -270,8 +270,13 @@ func sortedRows(rows map[int64]*RetentionCohort) []RetentionCohort {
 //   - Repeated[k]: the customer's History shows them reaching stage repeat
 //     (entering it or, when it is a path stage, any later path stage of g:
 //     see [StageStats]) at or before the end of period k — for
-//     model.SterneCutler with repeat = "retention", the moment of the
-//     second net order;
+//     model.SterneCutler with repeat = "retention", when the customer's
+//     orders were recorded in time order, the moment of the second net
+//     order (a transition carries the customer's classification time,
+//     [lifecycle.Customer.ClassifiedAt]: when orders are recorded out of
+//     time order, the move is at the latest time recorded by then, so the
+//     repeat counts in the same period as the exact table's or a later
+//     one);
 //   - TotalRevenue: the sum of [lifecycle.Facts.Revenue] in the table's
 //     currency.
 //

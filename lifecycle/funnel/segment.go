@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/clmkit/clm/internal/nilness"
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/model"
 	"github.com/clmkit/clm/stage"
@@ -56,7 +57,7 @@ func (seg Segment) check() error {
 // errors; either ends the sequence.
 func (seg Segment) IDs(ctx context.Context, s lifecycle.Store) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
-		if s == nil {
+		if nilness.Is(s) {
 			yield("", fmt.Errorf("%w: segment %q: IDs of a nil store", ErrInvalidInput, seg.Name))
 			return
 		}
