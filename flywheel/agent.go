@@ -49,19 +49,23 @@ func WithModel(m lifecycle.Model) AgentOption {
 // store.NewMemory()). Customers already in it stay and are measured too;
 // the run's customers (named "c1", "c2", …) are numbered after the
 // highest such name already there, so that they never take the events of
-// an earlier run's customer or lose their own as duplicates.
+// an earlier run's customer or lose their own as duplicates (a store that
+// holds a name too close to the largest int for the run's, such as
+// "c9223372036854775807", is an error wrapping [ErrInvalidParams]).
 func WithStore(st lifecycle.Store) AgentOption {
 	return agentOpt{"WithStore", func(s *settings) { s.agent.store = st }}
 }
 
 // StartAt sets the start of the first simulated rotation (default
-// [DefaultStart]).
+// [DefaultStart]). The run's rotations must lie within the years 1900 to
+// 9999, or [Agent] returns an error wrapping [ErrInvalidParams].
 func StartAt(t time.Time) AgentOption {
 	return agentOpt{"StartAt", func(s *settings) { s.agent.start = t.UTC() }}
 }
 
 // Every sets the length of a simulated rotation (default [DefaultEvery];
-// at least one minute).
+// at least one minute; the rotations must lie within the years 1900 to
+// 9999, see [StartAt]).
 func Every(d time.Duration) AgentOption {
 	return agentOpt{"Every", func(s *settings) { s.agent.every = d }}
 }
@@ -150,6 +154,10 @@ func Agent(ctx context.Context, p Params, opts ...AgentOption) (*AgentRun, error
 				first = max(first, n)
 			}
 		}
+	}
+	// Every arrival records an event, so a run names at most MaxEvents.
+	if first > math.MaxInt-as.maxEvents {
+		return nil, fmt.Errorf("%w: the store holds customer \"c%d\": the run's customers, numbered after it, would pass the largest int", ErrInvalidParams, first)
 	}
 	end := addRotations(as.start, p.Rotations, as.every)
 	tr := lifecycle.NewTracker(as.model, as.store, lifecycle.WithClock(func() time.Time { return end }))

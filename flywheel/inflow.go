@@ -10,7 +10,9 @@ import (
 // and agent modes. r is the run's seeded random stream (draw only from it
 // to keep results reproducible) and mean is [Params.PaidProspects]. A draw
 // below 0 or above [MaxPopulation] stops the simulation with an error
-// wrapping [ErrInvalidParams].
+// wrapping [ErrInvalidParams]. (The default's, Poisson with the mean of
+// valid Params, is never below 0; one above MaxPopulation, possible for a
+// mean near it, is a population past it: [ErrDiverged].)
 //
 // [Expected] always uses mean itself, so the expected-value recurrence
 // matches Monte Carlo only for distributions whose mean is mean.
@@ -24,9 +26,24 @@ func PaidInflow(f Inflow) Option {
 }
 
 // PoissonInflow returns the default inflow: Poisson(mean) paid prospects
-// per rotation (variance mean).
+// per rotation (variance mean). A mean that is not a finite number of 0 or
+// more draws -1 (an error, see [Inflow]), and a draw too large for an int,
+// [math.MaxInt].
 func PoissonInflow() Inflow {
-	return func(r *rand.Rand, mean float64) int { return int(poisson(r, mean)) }
+	return func(r *rand.Rand, mean float64) int {
+		if !(mean >= 0) || math.IsInf(mean, 1) {
+			return -1
+		}
+		return saturate(poisson(r, mean))
+	}
+}
+
+// saturate converts a draw to an int, the largest int for one beyond it.
+func saturate(n float64) int {
+	if n >= math.MaxInt {
+		return math.MaxInt
+	}
+	return int(n)
 }
 
 // ConstantInflow returns the inflow of exactly mean paid prospects per
@@ -34,14 +51,18 @@ func PoissonInflow() Inflow {
 // prospects add no variance and K-factor series with a fixed seed
 // population map onto the simulator. For a fractional mean it gives
 // ⌊mean⌋ or ⌊mean⌋+1 with the probability that keeps the mean (one
-// uniform draw).
+// uniform draw). A mean that is not a finite number of 0 or more gives -1
+// (an error, see [Inflow]).
 func ConstantInflow() Inflow {
 	return func(r *rand.Rand, mean float64) int {
+		if !(mean >= 0) || math.IsInf(mean, 1) {
+			return -1
+		}
 		whole := math.Floor(mean)
 		if frac := mean - whole; frac > 0 && r.Float64() < frac {
 			whole++
 		}
-		return int(whole)
+		return saturate(whole)
 	}
 }
 
@@ -51,7 +72,7 @@ func drawPaid(f Inflow, r *rand.Rand, mean float64) (float64, error) {
 	if f == nil {
 		n := poisson(r, mean)
 		if n > MaxPopulation {
-			return 0, fmt.Errorf("%w: the paid inflow drew %g prospects, want 0 to 2^50", ErrInvalidParams, n)
+			return 0, fmt.Errorf("%w: the paid inflow drew %g prospects, past 2^50", ErrDiverged, n)
 		}
 		return n, nil
 	}

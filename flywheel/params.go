@@ -27,8 +27,10 @@ const (
 	MaxRotations = 10_000
 	// MaxLag is the largest referral lag in rotations.
 	MaxLag = 1_000
-	// MaxPopulation bounds every simulated count (2⁵⁰, about 1.1·10¹⁵);
-	// a simulation that passes it stops with [ErrDiverged].
+	// MaxPopulation bounds the simulated population (2⁵⁰, about
+	// 1.1·10¹⁵): in every rotation, customers, paid prospects, referred
+	// prospects and referring advocates together. A simulation whose
+	// population passes it stops with [ErrDiverged].
 	MaxPopulation = 1 << 50
 )
 

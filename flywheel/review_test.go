@@ -397,7 +397,7 @@ func TestReviewCountsPastMaxPopulation(t *testing.T) {
 }
 
 // The default inflow and PoissonInflow() are the same draws; a draw above
-// 2^50 stops the run with ErrInvalidParams (documented for the inflow).
+// 2^50 stops the run with ErrDiverged (documented for the inflow).
 func TestReviewDefaultInflowSameAsPoisson(t *testing.T) {
 	p := flywheel.Params{Rotations: 1, PaidProspects: flywheel.MaxPopulation, Lag: 1}
 	ctx := context.Background()

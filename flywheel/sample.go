@@ -81,10 +81,14 @@ func btrs(r *rand.Rand, n, p float64) float64 {
 	}
 }
 
-// poisson draws from Poisson(mean), mean ≥ 0.
+// poisson draws from Poisson(mean), mean ≥ 0 and finite (0 for NaN or a
+// mean ≤ 0, +Inf for +Inf: its loops would never end on them).
 func poisson(r *rand.Rand, mean float64) float64 {
-	if mean <= 0 {
+	switch {
+	case !(mean > 0):
 		return 0
+	case math.IsInf(mean, 1):
+		return mean
 	}
 	if mean < inversionMax {
 		pk := math.Exp(-mean)

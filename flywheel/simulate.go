@@ -239,8 +239,8 @@ func run(p *Params, d drawer, ring []float64, out []float64) error {
 // every count is linear in the previous rotation's counts, the result is
 // the exact expectation of the Monte Carlo counts; ViralK and
 // AcquisitionCost are the ratios of expected values. It returns an error
-// wrapping [ErrInvalidParams] for invalid p and [ErrDiverged] when a count
-// passes [MaxPopulation].
+// wrapping [ErrInvalidParams] for invalid p and [ErrDiverged] when the
+// population passes [MaxPopulation].
 func Expected(p Params) (*Result, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -357,8 +357,10 @@ func DefaultQuantiles() []float64 { return []float64{0.05, 0.5, 0.95} }
 func Runs(n int) RunOption { return runOpt{"Runs", func(s *settings) { s.runs = n }} }
 
 // Seed sets the seed of the random streams (default 0). Monte Carlo run i
-// draws from rand.New(rand.NewPCG(seed, mix(i))), where mix is the
-// SplitMix64 finaliser, so its numbers depend on the seed and i only:
+// draws from rand.New(rand.NewPCG(seed, mix(i))), where mix(i) is
+// SplitMix64's output for the state i (i plus the golden gamma
+// 0x9e3779b97f4a7c15, then its finaliser), so its numbers depend on the
+// seed and i only:
 // results are identical for the same seed whatever the number of workers.
 func Seed(seed uint64) Option { return everyOpt{"Seed", func(s *settings) { s.seed = seed }} }
 
@@ -414,7 +416,8 @@ func (s *settings) validateMC(p *Params) error {
 	return nil
 }
 
-// mix is the SplitMix64 finaliser, used to derive each run's stream.
+// mix is one SplitMix64 step from the state i (the golden gamma added,
+// then the finaliser), used to derive each run's stream.
 func mix(i uint64) uint64 {
 	z := i + 0x9e3779b97f4a7c15
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9

@@ -131,7 +131,8 @@ const MaxSweepCells = 1 << 20
 
 // Sweep simulates base with one or two parameters varied over a grid and
 // returns every outcome at every grid point. axes has one or two entries;
-// each names a parameter ([Params.Set]) and its values. outcomes needs at
+// each names a parameter ([Params.Set]) and its values, two axes two
+// different parameters. outcomes needs at
 // least one entry, each with a function and a distinct, non-empty name.
 // Options read: [SweepMode] and, in Monte Carlo mode, [Runs], [Seed],
 // [Workers], [Progress] and [PaidInflow]; any of these given to an
@@ -196,6 +197,10 @@ func Sweep(ctx context.Context, base Params, outcomes []Outcome, axes []Axis, op
 		if _, err := base.Get(a.Param); err != nil {
 			return nil, err
 		}
+	}
+	if len(axes) == 2 && axes[0].Param == axes[1].Param {
+		// The second axis's values would overwrite the first's.
+		return nil, fmt.Errorf("%w: both axes vary %q", ErrInvalidParams, axes[0].Param)
 	}
 	if len(t.X.Values)*len(ys) > MaxSweepCells {
 		return nil, fmt.Errorf("%w: the grid has %d points, more than %d", ErrInvalidParams, len(t.X.Values)*len(ys), MaxSweepCells)
