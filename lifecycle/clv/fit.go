@@ -83,8 +83,10 @@ type Estimate struct {
 	LogLow, LogHigh float64 // Value·exp(∓1.96·LogStdErr)
 }
 
-// z975 is the 97.5 % quantile of the standard normal distribution.
-const z975 = 1.959963984540054
+// z975 is the 97.5 % quantile of the standard normal distribution as
+// lifetimes' summary and the docs write it: 1.96 (not 1.959964…), so that
+// the intervals are those lifetimes prints.
+const z975 = 1.96
 
 // maxLogStdErr is the largest standard error of a log-parameter the sBG
 // and Gamma-Gamma fits report (see [FitInfo.identified]).

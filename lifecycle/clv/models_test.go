@@ -140,9 +140,8 @@ func slicesEqual(a, b []float64) bool {
 // with those printed by lifetimes' BetaGeoFitter.summary in its Quickstart
 // (docs/Quickstart.md): 0.012557, 0.378221, 0.185719, 0.705345 (lifetimes
 // inverts an autograd Hessian in the natural parameters). Tolerance 1e-5
-// relative + rounding of the printed 6 decimals; the natural-scale
-// interval uses 1.959964 where lifetimes uses 1.96, so intervals are
-// compared to 1e-4.
+// relative + rounding of the printed 6 decimals; the intervals (1.96·SE,
+// as lifetimes) are compared to 1e-4.
 func TestStandardErrorsLifetimes(t *testing.T) {
 	_, info, err := FitBGNBD(cdnowSummary(t), nil)
 	if err != nil {

@@ -108,7 +108,8 @@ func collapseRFM(customers []Customer) ([]rfmRow, float64, error) {
 // The search keeps r and s within e^±15 and α and β within e^±15 times the
 // longest T (where the data can no longer tell parameters apart and the
 // series converge slowly): a likelihood that grows beyond is on the
-// boundary, an [ErrNoConvergence]. Errors are as for [FitBGNBD].
+// boundary, an [ErrNoConvergence]; so is a sample where nobody repeats,
+// at once. Errors are as for [FitBGNBD].
 func FitParetoNBD(customers []Customer, opts *FitOptions) (ParetoNBD, FitInfo, error) {
 	if err := checkFitOptions(opts); err != nil {
 		return ParetoNBD{}, FitInfo{}, err
@@ -122,6 +123,12 @@ func FitParetoNBD(customers []Customer, opts *FitOptions) (ParetoNBD, FitInfo, e
 	var sumX float64
 	for _, r := range rows {
 		sumX += r.w * r.x
+	}
+	if sumX == 0 {
+		// Nobody repeats: the likelihood grows towards a purchase rate of
+		// 0, on the boundary. (The search drifted to shapes near e^13,
+		// where each evaluation summed millions of series terms.)
+		return ParetoNBD{}, info, fmt.Errorf("%w: Pareto/NBD: no customer repeats, so the likelihood has no maximum inside the parameter space", ErrNoConvergence)
 	}
 	ev := newParetoEval(rows)
 	g4 := make([]float64, 4)

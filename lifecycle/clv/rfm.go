@@ -203,7 +203,7 @@ func Summarize(txs []Transaction, opts SummaryOptions) ([]Customer, error) {
 		first := ps[i].period
 		c := Customer{ID: id, HoldoutDuration: holdout}
 		last := first
-		var calValue, holdValue float64
+		var calValue, holdValue, firstValue float64
 		calPeriods, holdPeriods := 0, 0
 		for i < len(ps) && ps[i].id == id {
 			p := ps[i].period
@@ -215,6 +215,8 @@ func Summarize(txs []Transaction, opts SummaryOptions) ([]Customer, error) {
 			if p <= calP {
 				if calPeriods > 0 {
 					calValue += v
+				} else {
+					firstValue = v // not in MonetaryValue, but checked
 				}
 				calPeriods++
 				last = p
@@ -236,7 +238,7 @@ func Summarize(txs []Transaction, opts SummaryOptions) ([]Customer, error) {
 		if holdPeriods > 0 {
 			c.HoldoutMonetaryValue = holdValue / float64(holdPeriods)
 		}
-		if math.IsInf(calValue, 0) || math.IsInf(holdValue, 0) {
+		if math.IsInf(calValue, 0) || math.IsInf(holdValue, 0) || math.IsInf(firstValue, 0) {
 			return nil, invalidf("customer %q: the sum of its amounts exceeds the largest float64", id)
 		}
 		out = append(out, c)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clmkit/clm/internal/nilness"
 	"github.com/clmkit/clm/lifecycle"
 )
 
@@ -66,7 +67,7 @@ type StoreSummaryOptions struct {
 // counterpart of [Summarize] for when the individual orders are not kept;
 // see [SummarizeCustomers] for the rules, which it follows exactly.
 func SummarizeStore(ctx context.Context, s lifecycle.Store, opts StoreSummaryOptions) ([]Customer, error) {
-	if s == nil {
+	if nilness.Is(s) {
 		return nil, invalidf("store is nil")
 	}
 	if err := ctx.Err(); err != nil {

@@ -54,7 +54,8 @@ type ValueOptions struct {
 // customer_lifetime_value sums the same terms, but takes a month as 30
 // days (freq "D") or 4.345 weeks (freq "W"), so its values differ slightly.
 // The value is revenue; multiply by a margin for profit (see
-// [AffordableAcquisitionCost]).
+// [AffordableAcquisitionCost]). A model that gives NaN or a negative or
+// infinite expectation is an error wrapping [ErrInvalidInput].
 func LifetimeValue(pm PurchaseModel, sm SpendModel, c Customer, opts ValueOptions) (float64, error) {
 	if nilness.Is(pm) || nilness.Is(sm) {
 		return 0, invalidf("LifetimeValue: nil model")
@@ -76,12 +77,18 @@ func LifetimeValue(pm PurchaseModel, sm SpendModel, c Customer, opts ValueOption
 	if err != nil {
 		return 0, err
 	}
+	if !(spend >= 0) || math.IsInf(spend, 1) {
+		return 0, fmt.Errorf("%w: LifetimeValue: the spend model's expected spend is %v, not a finite number of 0 or more", ErrInvalidInput, spend)
+	}
 	month := DaysPerMonth / unit.Days()
 	var value, prev float64
 	for i := 1; i <= opts.Months; i++ {
 		cum, err := pm.ConditionalExpectedPurchases(float64(i)*month, c)
 		if err != nil {
 			return 0, err
+		}
+		if !(cum >= 0) || math.IsInf(cum, 1) {
+			return 0, fmt.Errorf("%w: LifetimeValue: the purchase model's expected purchases by month %d are %v, not a finite number of 0 or more", ErrInvalidInput, i, cum)
 		}
 		value += (cum - prev) * spend / math.Pow(1+opts.MonthlyDiscountRate, float64(i))
 		prev = cum
