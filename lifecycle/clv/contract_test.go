@@ -1020,11 +1020,11 @@ func TestContractFitNobodyRepeatsCDNOWTerminates(t *testing.T) {
 
 func TestContractFitHostileShapes(t *testing.T) {
 	sets := map[string][]clv.Customer{
-		"one customer":   {{Frequency: 1, Recency: 1, T: 2}},
-		"all identical":  slices.Repeat([]clv.Customer{{Frequency: 3, Recency: 7, T: 20}}, 500),
-		"T zero":         {{T: 0}, {T: 0}, {Frequency: 1, Recency: 0, T: 0}},
-		"huge T":         {{Frequency: 1, Recency: 1e12, T: 1e12}, {T: 1e12}, {Frequency: 5, Recency: 3e11, T: 9e11}},
-		"tiny T":         {{Frequency: 1, Recency: 1e-12, T: 1e-12}, {T: 1e-12}, {Frequency: 5, Recency: 3e-13, T: 9e-13}},
+		"one customer":  {{Frequency: 1, Recency: 1, T: 2}},
+		"all identical": slices.Repeat([]clv.Customer{{Frequency: 3, Recency: 7, T: 20}}, 500),
+		"T zero":        {{T: 0}, {T: 0}, {Frequency: 1, Recency: 0, T: 0}},
+		"huge T":        {{Frequency: 1, Recency: 1e12, T: 1e12}, {T: 1e12}, {Frequency: 5, Recency: 3e11, T: 9e11}},
+		"tiny T":        {{Frequency: 1, Recency: 1e-12, T: 1e-12}, {T: 1e-12}, {Frequency: 5, Recency: 3e-13, T: 9e-13}},
 	}
 	for _, f := range rvFits {
 		for name, cs := range sets {
@@ -2003,7 +2003,6 @@ func TestContractOtherFitsHostileMagnitudes(t *testing.T) {
 		})
 	}
 }
-
 
 // BG/BB eq. 13 on the three documented paths (closed form past 1,000
 // opportunities away from γ = 1; the plain sum within 1e-3 of γ = 1 up to
