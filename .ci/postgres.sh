@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # .ci/postgres.sh — a throwaway PostgreSQL cluster on loopback for tests.
 #
-# Contract, when sourced (what .ci/run does):
+# Contract, when sourced (what .ci/test does):
 #
 #     source .ci/postgres.sh
 #     pg_start            # install if missing, start, export CLM_POSTGRES_DSN

@@ -1,7 +1,7 @@
 // Command custommodel is a plugin author's walkthrough: it declares a
 // subscription-box lifecycle (trial → activated → subscribed → renewed →
-// champion) with the model builder, registers it, checks it with
-// modeltest.TestModel, and tracks a year of a simulated shop's events with
+// champion) with the model builder, checks it with modeltest.TestModel,
+// registers it, and tracks a year of a simulated shop's events with
 // a lifecycle.Tracker on a memory store, then prints how many customers
 // are in each stage, and how its stages correspond to Sterne–Cutler's
 // for the same customers (model.Correspond, a cross-table).
