@@ -126,10 +126,11 @@ func (b *Builder) Converts(types ...lifecycle.EventType) *Builder {
 // (no [Builder.Edges] call) a stage whose rule can only turn false (no
 // move can ever enter it), a [Builder.Converts] type that
 // [lifecycle.Event.Validate] would refuse (or a Converts call with none),
-// and, once none of those is found, any graph problem [stage.New] finds
-// (duplicate or empty IDs, a stage of an unknown kind, edges naming
-// unknown stages, a declared edge whose kind contradicts its ends,
-// unreachable stages).
+// more than [stage.MaxStages] stages, and, once none of those is found,
+// any graph problem [stage.New] finds (duplicate or empty IDs, a stage of
+// an unknown kind, edges naming unknown stages, a declared edge whose kind
+// contradicts its ends, unreachable stages), each on its own, wrapping
+// [stage.ErrInvalidGraph] too.
 func (b *Builder) Build() (*Custom, error) {
 	errs := append([]error(nil), b.errs...)
 	bad := func(format string, args ...any) {
@@ -166,6 +167,10 @@ func (b *Builder) Build() (*Custom, error) {
 			bad("Converts: %s", why)
 		}
 	}
+	if len(b.stages) > stage.MaxStages {
+		// (Before deriving edges, which takes every pair of stages.)
+		bad("%d stages, more than %d", len(b.stages), stage.MaxStages)
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -177,7 +182,15 @@ func (b *Builder) Build() (*Custom, error) {
 	}
 	g, err := stage.New(b.stages, edges)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %q: %w", ErrInvalidModel, b.name, err)
+		// Each of the graph's problems on its own, as the rules' are.
+		problems := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			problems = j.Unwrap()
+		}
+		for i, p := range problems {
+			problems[i] = fmt.Errorf("%w: %q: %w", ErrInvalidModel, b.name, p)
+		}
+		return nil, errors.Join(problems...)
 	}
 	m := &Custom{name: b.name, graph: g, ids: g.IDs(), rules: make([]*node, len(b.rules)), convert: slices.Clone(b.convert)}
 	for i, r := range b.rules {
@@ -275,6 +288,7 @@ func (m *Custom) Stages() *stage.Graph { return m.graph }
 // Stage returns the last stage whose rule holds for f at now, or the first
 // stage when none does.
 func (m *Custom) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
+	f = orEmpty(f)
 	for i := len(m.rules) - 1; i > 0; i-- {
 		if m.rules[i].holds(f, now) {
 			return m.ids[i]
@@ -300,6 +314,7 @@ var _ lifecycle.Scheduler = (*Custom)(nil)
 // tell, so a model whose stage may depend on one answers now: due now
 // (1ns before now when now is the zero time, which means never).
 func (m *Custom) NextChange(f *lifecycle.Facts, now time.Time) time.Time {
+	f = orEmpty(f)
 	var next time.Time
 	for i := len(m.rules) - 1; i > 0; i-- {
 		next = earliest(next, m.rules[i].nextChange(f, now))

@@ -89,6 +89,7 @@ func (m *fiveStage) Name() string { return FiveStageName }
 func (m *fiveStage) Stages() *stage.Graph { return fiveStageGraph }
 
 func (m *fiveStage) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
+	f = orEmpty(f)
 	var s summary
 	summarize(f, &s)
 	p := s.purchases()
@@ -121,6 +122,7 @@ var _ lifecycle.Scheduler = (*fiveStage)(nil)
 // move a buyer who is already nurtured, and a buyer who is not active, or
 // has no net purchase, stays where they are until an event arrives.
 func (m *fiveStage) NextChange(f *lifecycle.Facts, now time.Time) time.Time {
+	f = orEmpty(f)
 	var s summary
 	summarize(f, &s)
 	p := s.purchases()

@@ -262,15 +262,28 @@ func (r Rule) Err() error {
 	return errors.Join(errs...)
 }
 
-// Holds reports whether the rule holds for a customer with facts f at now.
-// The zero Rule never holds, nor does a rule [Rule.Err] reports broken
-// (a Not of the zero Rule, a Func with a nil function, a group holding
-// one), whatever its parts.
+// Holds reports whether the rule holds for a customer with facts f at now
+// (a nil f reads as empty Facts). The zero Rule never holds, nor does a
+// rule [Rule.Err] reports broken (a Not of the zero Rule, a Func with a
+// nil function, a group holding one), whatever its parts.
 func (r Rule) Holds(f *lifecycle.Facts, now time.Time) bool {
 	if r.n == nil || r.n.bad {
 		return false
 	}
-	return r.n.holds(f, now)
+	return r.n.holds(orEmpty(f), now)
+}
+
+// noFacts is what a nil *lifecycle.Facts reads as: a customer with no
+// events. Nothing writes to it.
+var noFacts lifecycle.Facts
+
+// orEmpty returns f, or for nil the empty Facts: every model's Stage and
+// NextChange and every rule take a nil f as a customer with no events.
+func orEmpty(f *lifecycle.Facts) *lifecycle.Facts {
+	if f == nil {
+		return &noFacts
+	}
+	return f
 }
 
 func (r *node) holds(f *lifecycle.Facts, now time.Time) bool {

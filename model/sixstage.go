@@ -96,6 +96,7 @@ const (
 )
 
 func (m *sixStage) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
+	f = orEmpty(f)
 	var s summary
 	summarize(f, &s)
 	if s.active(now, m.t.lapse) {
@@ -124,6 +125,7 @@ var _ lifecycle.Scheduler = (*sixStage)(nil)
 // last purchase + LapseAfter + 1ns; nothing else Stage reads depends on
 // time alone.
 func (m *sixStage) NextChange(f *lifecycle.Facts, now time.Time) time.Time {
+	f = orEmpty(f)
 	var s summary
 	summarize(f, &s)
 	if !s.active(now, m.t.lapse) {

@@ -93,6 +93,7 @@ func (m *sterneCutler) Stages() *stage.Graph { return sterneCutlerGraph }
 const scEngaged = kEngagement | kConsideration
 
 func (m *sterneCutler) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
+	f = orEmpty(f)
 	var s summary
 	summarize(f, &s)
 	if s.active(now, m.t.lapse) {
@@ -117,6 +118,7 @@ var _ lifecycle.Scheduler = (*sterneCutler)(nil)
 // last purchase + LapseAfter + 1ns; nothing else Stage reads depends on
 // time alone.
 func (m *sterneCutler) NextChange(f *lifecycle.Facts, now time.Time) time.Time {
+	f = orEmpty(f)
 	var s summary
 	summarize(f, &s)
 	if !s.active(now, m.t.lapse) {
