@@ -1,8 +1,9 @@
 // Package shopsim generates realistic, reproducible streams of shop events
 // for examples, tests, simulations and load tests: customers whose activity
-// follows a power law, sessions of visits, product views, carts and orders,
-// with refunds, support tickets, surveys, reviews, newsletter sign-ups and
-// referrals, all in the standard vocabulary of package lifecycle.
+// follows a power law, ad impressions, sessions of visits, product views,
+// carts and orders, with refunds, support tickets, surveys, reviews,
+// newsletter sign-ups and referrals, all in the standard vocabulary of
+// package lifecycle.
 //
 // [Generate] gives a small stream that reads like a shop's year (the
 // quickstart example records one); [Stream] gives a stream of an exact
@@ -25,8 +26,8 @@ import (
 
 // Config describes the stream to generate.
 type Config struct {
-	Customers int       // number of customers (default 40)
-	Start     time.Time // first possible event time (default 2026-01-01 UTC)
+	Customers int       // number of customers (default 40; more than MaxCustomers counts as MaxCustomers)
+	Start     time.Time // first possible event time (default 2026-01-01 UTC; see [MaxDays] for its range)
 	Days      int       // length of the period in days (default 180; more than MaxDays counts as MaxDays)
 	Seed      uint64    // seed of the random source
 	// SessionsAlpha is the Pareto shape of sessions per customer; smaller
@@ -34,13 +35,47 @@ type Config struct {
 	SessionsAlpha float64
 	// MaxSessions caps the sessions of one customer (default 40).
 	MaxSessions int
-	// Currency of order amounts (default "EUR").
+	// Currency of order amounts (default "EUR", also for a code that is
+	// not three upper-case letters, which events could not carry).
 	Currency string
 }
 
-// MaxDays is the longest period, in days, [Config.Days] and
-// [StreamConfig.Days] give (about 273 years): a longer one is cut to it.
-const MaxDays = 100_000
+// Limits of the generators' configurations: a larger value is cut to the
+// limit, so that every configuration gives a stream that fits in memory.
+const (
+	// MaxDays is the longest period, in days, [Config.Days] and
+	// [StreamConfig.Days] give (about 273 years). The period is also kept
+	// within the years events may carry ([lifecycle.Event.Validate]: 1900
+	// to 9999): a Start before 1900 counts as 1900-01-01, and one so late
+	// that the period would pass 9999 is moved back until it ends there.
+	MaxDays = 100_000
+	// MaxCustomers is the most customers [Config.Customers] and
+	// [StreamConfig.Customers] give.
+	MaxCustomers = 1_000_000
+	// MaxEvents is the most events [StreamConfig.Events] gives.
+	MaxEvents = 10_000_000
+)
+
+var (
+	firstStart = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	lastEnd    = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+)
+
+// period returns start and days kept within the limits (see [MaxDays]),
+// and currency, or "EUR" for one events cannot carry.
+func period(start time.Time, days int, currency string) (time.Time, int, string) {
+	days = min(days, MaxDays)
+	if start.Before(firstStart) {
+		start = firstStart
+	}
+	if last := lastEnd.AddDate(0, 0, -days); start.After(last) {
+		start = last
+	}
+	if len(currency) != 3 || currency[0] < 'A' || currency[0] > 'Z' || currency[1] < 'A' || currency[1] > 'Z' || currency[2] < 'A' || currency[2] > 'Z' {
+		currency = "EUR"
+	}
+	return start, days, currency
+}
 
 func (c *Config) defaults() {
 	if c.Customers <= 0 {
@@ -52,16 +87,14 @@ func (c *Config) defaults() {
 	if c.Days <= 0 {
 		c.Days = 180
 	}
-	c.Days = min(c.Days, MaxDays)
+	c.Customers = min(c.Customers, MaxCustomers)
 	if !(c.SessionsAlpha > 0) { // NaN too
 		c.SessionsAlpha = 1.6
 	}
 	if c.MaxSessions <= 0 {
 		c.MaxSessions = 40
 	}
-	if c.Currency == "" {
-		c.Currency = "EUR"
-	}
+	c.Start, c.Days, c.Currency = period(c.Start, c.Days, c.Currency)
 }
 
 // CustomerID returns the ID the generator gives to customer i.

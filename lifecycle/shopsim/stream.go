@@ -12,16 +12,19 @@ import (
 
 // StreamConfig describes a large stream for [Stream].
 type StreamConfig struct {
-	// Events is the exact number of events to return (default 10000).
+	// Events is the exact number of events to return (default 10000;
+	// more than [MaxEvents] counts as MaxEvents).
 	Events int
 	// Customers is the size of the customer population the sessions are
-	// drawn from (default Events/10, at least 1). Activity follows a Zipf
+	// drawn from (default Events/10, at least 1; more than [MaxCustomers]
+	// counts as MaxCustomers). Activity follows a Zipf
 	// law, so the busiest customers have thousands of events and many have
 	// none: the stream usually names fewer customers than this.
 	Customers int
 	// Start is the first possible event time (default 2025-01-01 UTC);
 	// Days the length of the period (default 365; more than [MaxDays]
-	// counts as MaxDays).
+	// counts as MaxDays, and the period is kept within the years 1900 to
+	// 9999: see MaxDays).
 	Start time.Time
 	Days  int
 	// Seed seeds the random source; the same config always gives the same
@@ -31,7 +34,8 @@ type StreamConfig struct {
 	// means more skewed (default 1.2, also for a value not above 1, NaN
 	// or +Inf).
 	ZipfS float64
-	// Currency of order amounts (default "EUR").
+	// Currency of order amounts (default "EUR", also for a code that is
+	// not three upper-case letters).
 	Currency string
 	// NoReferrals turns referral links off: no event names a referrer.
 	NoReferrals bool
@@ -50,13 +54,12 @@ func (c *StreamConfig) defaults() {
 	if c.Days <= 0 {
 		c.Days = 365
 	}
-	c.Days = min(c.Days, MaxDays)
+	c.Events = min(c.Events, MaxEvents)
+	c.Customers = min(c.Customers, MaxCustomers)
 	if !(c.ZipfS > 1) || math.IsInf(c.ZipfS, 1) {
 		c.ZipfS = 1.2
 	}
-	if c.Currency == "" {
-		c.Currency = "EUR"
-	}
+	c.Start, c.Days, c.Currency = period(c.Start, c.Days, c.Currency)
 }
 
 // Shared, read-only attribute maps: events of a big stream share them
@@ -92,7 +95,8 @@ type streamCustomer struct {
 // (from Start to Start plus Days, both included). Customers are drawn from
 // a Zipf law; each customer's sessions are spread over the period in time
 // order and
-// follow the same funnel as [Generate]: a visit, sometimes a sign-up and
+// follow the same funnel as [Generate]: on a customer's first session,
+// often an ad impression shortly before; a visit, sometimes a sign-up and
 // newsletter subscription on the first one, product views, carts,
 // checkouts and orders, with refunds, support tickets, surveys, reviews and
 // referral invitations after orders. Unless NoReferrals is set, about one
