@@ -2,8 +2,10 @@ package model_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,15 +36,20 @@ func (nilGraph) Name() string                               { return "nil-graph"
 func (nilGraph) Stages() *stage.Graph                       { return nil }
 func (nilGraph) Stage(*lifecycle.Facts, time.Time) stage.ID { return "" }
 
+// registerRuns numbers TestRegister's runs: the registry is global, so a
+// second run (go test -count=2) registers a name of its own.
+var registerRuns atomic.Int64
+
 func TestRegister(t *testing.T) {
 	variant := model.SterneCutler(model.LapseAfter(90 * 24 * time.Hour))
-	require.NoError(t, model.Register("test-sterne-cutler-90d", variant))
-	got, err := model.Lookup("test-sterne-cutler-90d")
+	name := fmt.Sprintf("test-sterne-cutler-90d-%d", registerRuns.Add(1))
+	require.NoError(t, model.Register(name, variant))
+	got, err := model.Lookup(name)
 	require.NoError(t, err)
 	if got != variant {
 		t.Error("Lookup did not return the registered model")
 	}
-	if !slices.Contains(model.Names(), "test-sterne-cutler-90d") {
+	if !slices.Contains(model.Names(), name) {
 		t.Errorf("Names() = %v lacks the new name", model.Names())
 	}
 
@@ -54,7 +61,7 @@ func TestRegister(t *testing.T) {
 		says    string
 	}{
 		{"duplicate", "sterne-cutler", model.SixStage(), model.ErrDuplicateModel, `"sterne-cutler" is already registered`},
-		{"duplicate of a new name", "test-sterne-cutler-90d", variant, model.ErrDuplicateModel, "already registered"},
+		{"duplicate of a new name", name, variant, model.ErrDuplicateModel, "already registered"},
 		{"nil model", "test-nil", nil, model.ErrInvalidModel, `nil model as "test-nil"`},
 		{"empty name", "", model.SixStage(), model.ErrInvalidModel, `name ""`},
 		{"padded name", " x", model.SixStage(), model.ErrInvalidModel, `name " x"`},
