@@ -570,6 +570,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	// them (see splitWrites), run at once.
 	parts := splitWrites(len(writing))
 	wons, errs := make([]map[string]string, len(parts)), make([]error, len(parts))
+	legs := make([]map[string]bool, len(parts)) // applyWrite's: the customers written that may have legacy keys
 	write := func(p int) {
 		lo, hi := parts[p][0], parts[p][1]
 		if len(writing) == 1 && len(writing[0].Events) == 1 && len(kKeys) == 1 && prevs[0] > 0 && len(gKeys) <= 1 {
@@ -591,7 +592,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		}
 		to := ends[hi-1]
 		k0, k1, g0, g1, c0, c1 := from[0], to[0], from[1], to[1], from[2], to[2]
-		wons[p], errs[p] = s.writePostgres(ctx, writeArgs{wIDs[lo:hi], stages[lo:hi], versions[lo:hi], asOfs[lo:hi], datas[lo:hi],
+		wons[p], legs[p], errs[p] = s.writePostgres(ctx, writeArgs{wIDs[lo:hi], stages[lo:hi], versions[lo:hi], asOfs[lo:hi], datas[lo:hi],
 			dues[lo:hi], prevs[lo:hi], kIDs[k0:k1], kKeys[k0:k1], xmins[lo:hi], gIDs[g0:g1], gKeys[g0:g1], chIDs[c0:c1], chSeqs[c0:c1]})
 	}
 	var wg sync.WaitGroup
@@ -616,7 +617,8 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		for i := pt[0]; i < pt[1]; i++ {
 			w := writing[i]
 			if xmin, ok := wons[p][w.ID]; ok {
-				s.rows.put(w.ID, &stored{version: int64(prevOf[i] + 1), held: cs[i], xmin: xmin, legacy: found[w.ID] != nil && found[w.ID].legacy})
+				legacy := legs[p][w.ID] || (found[w.ID] != nil && found[w.ID].legacy)
+				s.rows.put(w.ID, &stored{version: int64(prevOf[i] + 1), held: cs[i], xmin: xmin, legacy: legacy})
 				continue
 			}
 			s.rows.drop(w.ID)
@@ -981,19 +983,19 @@ var writeOIDs = []uint32{
 }
 
 // writePostgres runs applyWrite and returns the IDs it wrote, each with
-// its row's new xmin. It sends the parameters it encoded itself (see
+// its row's new xmin, and those of them that may have legacy keys. It sends the parameters it encoded itself (see
 // params): to the statement prepared on the connection under a name of
 // its own when the connections use pgx's default query mode (prepared
 // statements cached), else as an unnamed statement; and it calls the
 // connections' tracer as pgx's Query would. Through a database/sql
 // driver that is not pgx's own it sends the statement with database/sql.
-func (s *Store) writePostgres(ctx context.Context, a writeArgs) (map[string]string, error) {
+func (s *Store) writePostgres(ctx context.Context, a writeArgs) (won map[string]string, legacy map[string]bool, err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer conn.Close()
-	won := make(map[string]string, len(a.ids))
+	won, legacy = make(map[string]string, len(a.ids)), make(map[string]bool)
 	p := paramsPool.Get().(*params)
 	defer paramsPool.Put(p)
 	err = conn.Raw(func(dc any) (err error) {
@@ -1020,7 +1022,13 @@ func (s *Store) writePostgres(ctx context.Context, a writeArgs) (map[string]stri
 		p.texts(a.chIDs)
 		p.int8s(a.chSeqs)
 		return s.execPgx(ctx, pc, s.q.nameWrite, s.q.applyWrite, p.vals, writeOIDs, func(v [][]byte) error {
+			if len(v) != 3 || len(v[2]) != 1 {
+				return fmt.Errorf("sqlstore: applyWrite returned %d columns", len(v))
+			}
 			won[string(v[0])] = string(v[1])
+			if v[2][0] != 0 {
+				legacy[string(v[0])] = true
+			}
 			return nil
 		})
 	})
@@ -1028,9 +1036,9 @@ func (s *Store) writePostgres(ctx context.Context, a writeArgs) (map[string]stri
 		return s.writeQuery(ctx, a)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return won, nil
+	return won, legacy, nil
 }
 
 // execPgx runs one of the store's statements on pc with parameters the
@@ -1076,22 +1084,26 @@ func (s *Store) execPgx(ctx context.Context, pc *pgx.Conn, name, sql string, val
 
 // writeQuery is writePostgres through database/sql, for a driver that is
 // not pgx's own.
-func (s *Store) writeQuery(ctx context.Context, a writeArgs) (map[string]string, error) {
+func (s *Store) writeQuery(ctx context.Context, a writeArgs) (map[string]string, map[string]bool, error) {
 	rows, err := s.db.QueryContext(ctx, s.q.applyWrite, a.ids, a.stages, a.versions, a.asOfs, a.datas, a.dues, a.prevs,
 		a.kIDs, a.kKeys, a.xmins, a.gIDs, a.gKeys, a.chIDs, a.chSeqs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
-	won := make(map[string]string, len(a.ids))
+	won, legacy := make(map[string]string, len(a.ids)), make(map[string]bool)
 	for rows.Next() {
 		var id, xmin string
-		if err := rows.Scan(&id, &xmin); err != nil {
-			return nil, err
+		var leg bool
+		if err := rows.Scan(&id, &xmin, &leg); err != nil {
+			return nil, nil, err
 		}
 		won[id] = xmin
+		if leg {
+			legacy[id] = true
+		}
 	}
-	return won, rows.Err()
+	return won, legacy, rows.Err()
 }
 
 // fail sets err as the outcome of every write of ws, wrapping

@@ -40,7 +40,7 @@ func TestChangesCommittedOutOfOrder(t *testing.T) {
 	}
 	var won string
 	if err := slow.QueryRowContext(ctx, s.q.applyWrite, []string{c.ID}, []string{"reach"}, []int64{1}, []time.Time{t0}, [][]byte{data},
-		[]int64{dueCol(c.Due)}, []int64{0}, []string{}, [][]byte{}, []string{""}, []string{}, [][]byte{}, []string{c.ID}, []int64{1}).Scan(&won, new(string)); err != nil {
+		[]int64{dueCol(c.Due)}, []int64{0}, []string{}, [][]byte{}, []string{""}, []string{}, [][]byte{}, []string{c.ID}, []int64{1}).Scan(&won, new(string), new(bool)); err != nil {
 		t.Fatal(err)
 	}
 	// The fast writer commits while the slow one is open.

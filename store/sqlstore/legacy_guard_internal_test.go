@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -155,5 +156,55 @@ func TestLegacyFlagOfCreatedCustomer(t *testing.T) {
 	}
 	if r.legacy != found["x"].legacy {
 		t.Errorf("the row applyCreate1 created is held with legacy %v; applyRead of the same row version says %v", r.legacy, found["x"].legacy)
+	}
+}
+
+// TestLegacyFlagOfBatchCreatedCustomer: a customer the many-customer
+// statement (applyWrite) creates over legacy key rows an old release left
+// for its ID is held with the legacy flag, as one applyCreate1 creates
+// is, and a held write of the old event is refused.
+func TestLegacyFlagOfBatchCreatedCustomer(t *testing.T) {
+	ctx := context.Background()
+	s := postgresStore(t, "legbatch")
+	old := lifecycle.LegacyKeyOf("old")
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO `+s.Table("events")+` (customer_id, key) VALUES ($1, $2)`, "x", old[:]); err != nil {
+		t.Fatal(err)
+	}
+	bump := func(c *lifecycle.Customer, seen []bool) (bool, error) {
+		for _, s := range seen {
+			if s {
+				return false, nil
+			}
+		}
+		if c.Stage == "" {
+			c.Stage = "reach"
+		}
+		c.Version++
+		return true, nil
+	}
+	ws := []lifecycle.Write{{ID: "x", Events: []string{"e1"}, Fn: bump}, {ID: "y", Events: []string{"e1"}, Fn: bump}}
+	s.Apply(ctx, ws)
+	for _, w := range ws {
+		if w.Err != nil {
+			t.Fatal(w.Err)
+		}
+	}
+	for id, want := range map[string]bool{"x": true, "y": false} {
+		r, ok := s.rows.get(id)
+		if !ok || r.legacy != want {
+			t.Errorf("%s: held %v, legacy %v, want %v", id, ok, ok && r.legacy, want)
+		}
+	}
+	// From the held row: refused once, then seen.
+	err := applyOne(ctx, s, "x", []string{"old"}, bump)
+	if !errors.Is(err, lifecycle.ErrConflict) {
+		t.Errorf("old from the held row: %v, want a lost race", err)
+	}
+	if err := applyOne(ctx, s, "x", []string{"old"}, bump); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Get(ctx, "x")
+	if err != nil || c.Version != 1 {
+		t.Errorf("x: version %v (%v): old applied again", c, err)
 	}
 }

@@ -138,7 +138,9 @@ SELECT count(*) FROM upd`
 			// xmin; a held row's also only if it has none of the keys
 			// $12) or inserted if no other writer did first (prev = 0),
 			// and the new keys of exactly the rows written. It returns the
-			// IDs written.
+			// IDs written, each with its new xmin and whether the customer
+			// may have legacy keys (hasLegacy: a customer it creates may,
+			// as applyCreate1's may).
 			applyWrite: `WITH v AS (
 	SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::bytea[], $6::bigint[], $7::bigint[], $10::text[])
 		AS v(id, stage, version, as_of, data, due, prev, xmin)
@@ -175,7 +177,7 @@ SELECT count(*) FROM upd`
 	SELECT g.id, g.seq FROM unnest($13::text[], $14::bigint[]) AS g(id, seq) JOIN won ON won.id = g.id
 	ON CONFLICT DO NOTHING
 )
-SELECT id, xmin::text FROM won`,
+SELECT w.id, w.xmin::text, ` + hasLegacy("w.id") + ` FROM won w`,
 			// applyWrite for one customer and one event (Record's case),
 			// with scalar arguments, as three statements (update, update
 			// with change rows, create), each a smaller plan than
