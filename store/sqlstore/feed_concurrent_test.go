@@ -171,7 +171,12 @@ func TestSQLDispatchersTwoStores(t *testing.T) {
 			return nil
 		}
 		mk := func(s *sqlstore.Store, owner string) *feed.Dispatcher {
-			dd, err := feed.New(s, s, "review", h, feed.WithOwner(owner), feed.WithLease(300*time.Millisecond),
+			// (A lease long enough that a busy machine, -race on two
+			// cores, does not let it lapse mid-batch: then the other
+			// dispatcher would deliver again, from the cursor, what this
+			// one delivered, which at-least-once allows and the order
+			// check below would report. A lease of 300 ms once did.)
+			dd, err := feed.New(s, s, "review", h, feed.WithOwner(owner), feed.WithLease(5*time.Second),
 				feed.WithPoll(10*time.Millisecond), feed.WithBatch(5), feed.WithBackoff(time.Millisecond, 10*time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
