@@ -678,6 +678,9 @@ func splitDecimal(s string) (string, int, error) {
 		return "", 0, bad
 	}
 	intPart, frac := s[:i], ""
+	if i > 1 && s[0] == '0' { // JSON has no leading zeros
+		return "", 0, bad
+	}
 	if i < len(s) && s[i] == '.' {
 		j := i + 1
 		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
@@ -690,9 +693,25 @@ func splitDecimal(s string) (string, int, error) {
 	}
 	exp := 0
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		e, err := strconv.Atoi(s[i+1:])
-		if err != nil {
+		j := i + 1
+		neg := j < len(s) && s[j] == '-'
+		if j < len(s) && (s[j] == '+' || s[j] == '-') {
+			j++
+		}
+		// The exponent's digits, however many: its value stops growing
+		// past 1000, where it is out of range anyway.
+		k, e := j, 0
+		for k < len(s) && s[k] >= '0' && s[k] <= '9' {
+			if e <= 1000 {
+				e = e*10 + int(s[k]-'0')
+			}
+			k++
+		}
+		if k == j {
 			return "", 0, bad
+		}
+		if neg {
+			e = -e
 		}
 		if e > 1000 || e < -1000 {
 			if strings.Trim(intPart+frac, "0") == "" {
@@ -700,7 +719,7 @@ func splitDecimal(s string) (string, int, error) {
 			}
 			return "", 0, errors.New("is out of range")
 		}
-		exp, i = e, len(s)
+		exp, i = e, k
 	}
 	if i != len(s) {
 		return "", 0, bad
