@@ -122,7 +122,12 @@ type Write struct {
 // DueLister is an optional Store capability for [Tracker.Sweep]: ListDue
 // yields the ID of every customer whose [Customer.Due] is zero or at or
 // before now (one whose Due is [Never] may be left out), from an index, so that a sweep reads only the customers
-// who are due instead of every stored one. A customer written during the
+// who are due instead of every stored one. It may also yield a customer
+// who is not due yet, where its index rounds due times down (to whole
+// seconds, say, or to the last Unix nanosecond an int64 holds, in 2262):
+// the sweep reads that customer and finds nothing to do, which costs a
+// read; leaving out a customer who is due would miss a move.
+// store/storetest accepts a listing less than a second early. A customer written during the
 // listing may be yielded or not. A failure is yielded as a non-nil error,
 // after which ListDue stops. It honours ctx, and the loop body may call
 // the store (to write the customer yielded, in particular).

@@ -521,7 +521,7 @@ func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(
 }
 
 // ListDue yields the IDs of the customers whose Due is zero or at or
-// before now, as [lifecycle.DueLister] describes, leaving out those whose
+// before now, and no others, as [lifecycle.DueLister] describes, leaving out those whose
 // Due is [lifecycle.Never] (never due, also at now = Never). It reads each shard's
 // due times (kept in each record of the shard's dense list of records,
 // so a shard is read without decoding a customer) under its read lock, and yields the
@@ -539,7 +539,14 @@ func (m *Memory) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, e
 			ids = ids[:0]
 			s.mu.RLock()
 			for r := range s.list.all {
-				if r.due <= at && r.due != dueNever { // Never is never due
+				due := r.due <= at && r.due != dueNever // Never is never due
+				if r.full != nil {
+					// Its due code may be rounded (a time outside the
+					// years 1678–2261): the exact time decides.
+					d := r.full.Due
+					due = d.IsZero() || !d.After(now) && !d.Equal(lifecycle.Never)
+				}
+				if due {
 					ids = append(ids, r.id())
 				}
 			}

@@ -16,11 +16,17 @@
 // ListDue, ChangesListed, ChangesPastHidden (Changes reads past the
 // changes a shortened history hides: an empty page only at the end),
 // ChangesConcurrent and CursorLease) pass
-// trivially for stores without them. ListDue, for a store that is also an
-// Applier, checks the due times Apply writes too (the Tracker writes
-// through Apply only), due times before 1970 and at other UTC offsets
+// trivially for stores without them. ListDue lists every due customer and
+// no other but one due less than a second after now (an index in whole
+// seconds, which the DueLister contract allows); for a store that is also an
+// Applier, it checks the due times Apply writes too (the Tracker writes
+// through Apply only), due times before 1970, in the year 5000 and at other UTC offsets
 // (the instant counts, not the wall clock) and more due customers than a
-// page; ChangesListed and CursorLease check that ctx is honoured, a limit
+// page; ApplyExisting checks that an event whose legacy key
+// ([lifecycle.LegacyKeyOf]) is in Seen is seen, and that an error fn
+// returns comes back as is; LongestValues holds stage IDs, event types,
+// counts and amounts at their limits and 300 tallies; ContextCancelled
+// covers View; ChangesListed and CursorLease check that ctx is honoured, a limit
 // below 1, that AdvanceCursor renews the lease and that concurrent claims
 // leave one holder. A store
 // without [lifecycle.Applier] is written by the Tracker's fallback (load,
@@ -48,6 +54,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -299,8 +306,11 @@ func putNewGet(ctx context.Context, s lifecycle.Store, p string) error {
 // make the Tracker write, so that no store refuses a write another
 // accepts: IDs of [lifecycle.MaxIDLen] bytes (customer, referrer,
 // referred customer), a history cause of [lifecycle.MaxCauseLen] bytes (a
-// referral credit's ID), times from the year 1900 to [lifecycle.Never],
-// and a pending referrer (credits, no stage, no history).
+// referral credit's ID), stage IDs of [stage.MaxIDLen] bytes, event types
+// of [lifecycle.MaxTypeLen], counts and amounts past 32 bits (up to
+// math.MaxInt64), 300 tallies and sums (one per custom event type), times
+// from the year 1900 to [lifecycle.Never], and a pending referrer
+// (credits, no stage, no history).
 func longestValues(ctx context.Context, s lifecycle.Store, p string) error {
 	pad := func(prefix string) string {
 		return prefix + strings.Repeat("x", max(lifecycle.MaxIDLen-len(prefix), 0))
@@ -317,7 +327,24 @@ func longestValues(ctx context.Context, s lifecycle.Store, p string) error {
 		Tallies:   []lifecycle.Tally{{Type: lifecycle.ReferralConverted, Count: 1, First: at, Last: at}},
 		Referrals: []lifecycle.Referral{{Customer: friend, At: at}},
 	}}
-	for _, want := range []*lifecycle.Customer{long, pending} {
+	// Stage IDs of stage.MaxIDLen bytes, event types of
+	// lifecycle.MaxTypeLen, counts and amounts past 32 bits.
+	longStage := stage.ID(strings.Repeat("s", stage.MaxIDLen))
+	long.Stage, long.History[2].To = longStage, longStage
+	long.History = append(long.History, lifecycle.Transition{From: longStage, To: "reach", At: at, Cause: "e4"})
+	longType := lifecycle.EventType("acme." + strings.Repeat("t", lifecycle.MaxTypeLen-len("acme.")))
+	long.Facts.Tallies = append(long.Facts.Tallies, lifecycle.Tally{Type: longType, Count: 5_000_000_000, First: at, Last: at})
+	long.Facts.Sums = append(long.Facts.Sums,
+		lifecycle.Sum{Type: longType, Currency: "JPY", Amount: 3_000_000_000},
+		lifecycle.Sum{Type: lifecycle.OrderCompleted, Currency: "USD", Amount: math.MaxInt64})
+	// More tallies and sums than a byte counts: one per custom type.
+	many := sample(p+"many-tallies", 0)
+	for i := range 300 {
+		typ := lifecycle.EventType("acme.t" + strconv.Itoa(i))
+		many.Facts.Tallies = append(many.Facts.Tallies, lifecycle.Tally{Type: typ, Count: int64(i + 1), First: at, Last: at.Add(time.Duration(i) * time.Second)})
+		many.Facts.Sums = append(many.Facts.Sums, lifecycle.Sum{Type: typ, Currency: "EUR", Amount: int64(i)})
+	}
+	for _, want := range []*lifecycle.Customer{long, pending, many} {
 		if err := s.Put(ctx, want, 0); err != nil {
 			return fmt.Errorf("Put(new %q, prev 0) with the longest values = %v; want nil", want.ID, err)
 		}
@@ -537,6 +564,22 @@ func loadMatchesGet(ctx context.Context, s lifecycle.Store, p string) error {
 	}
 	if err := same(sparse(), dst); err != nil {
 		return fmt.Errorf("Load of a customer with empty fields into a used Customer: %w", err)
+	}
+	// A customer with no history, no Seen, no tallies, sums or credits:
+	// Load leaves nothing of dst's.
+	id3 := p + "l3"
+	bare := func() *lifecycle.Customer {
+		return &lifecycle.Customer{ID: id3, Stage: "reach", Version: 1, AsOf: time.Date(2025, 3, 4, 5, 6, 7, 8, time.UTC)}
+	}
+	if err := s.Put(ctx, bare(), 0); err != nil {
+		return fmt.Errorf("Put = %v", err)
+	}
+	used := sample("stale", 9)
+	if err := l.Load(ctx, id3, used); err != nil {
+		return fmt.Errorf("Load = %v", err)
+	}
+	if err := same(bare(), used); err != nil {
+		return fmt.Errorf("Load of a customer with no history, Seen, tallies, sums or credits into a used Customer: %w", err)
 	}
 	if err := l.Load(ctx, p+"missing", dst); !errors.Is(err, lifecycle.ErrNotFound) {
 		return fmt.Errorf("Load(missing) = %v; want an error wrapping ErrNotFound", err)
@@ -811,6 +854,18 @@ func contextCancelled(_ context.Context, s lifecycle.Store, p string) error {
 	}
 	if n != 1 {
 		return fmt.Errorf("Scan with a cancelled context yielded %d items; want exactly one, an error (a failure is yielded as a non-nil error, after which Scan stops)", n)
+	}
+	if v, ok := s.(lifecycle.Viewer); ok {
+		n = 0
+		for c, err := range v.View(ctx) {
+			n++
+			if err == nil {
+				return fmt.Errorf("View with a cancelled context yielded customer %q without an error", c.ID)
+			}
+		}
+		if n != 1 {
+			return fmt.Errorf("View with a cancelled context yielded %d items; want exactly one, an error", n)
+		}
 	}
 	return nil
 }
