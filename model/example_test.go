@@ -19,7 +19,7 @@ func Example() {
 	for i, ty := range []lifecycle.EventType{lifecycle.SiteVisited, lifecycle.ProductViewed, lifecycle.OrderCompleted, lifecycle.OrderCompleted} {
 		f.Add(&lifecycle.Event{Type: ty, Time: at.Add(time.Duration(i) * 10 * 24 * time.Hour), Amount: 1999, Currency: "EUR"})
 	}
-	for _, name := range model.Names()[:3] {
+	for _, name := range []string{"five-stage", "six-stage", "sterne-cutler"} {
 		m, _ := model.Lookup(name)
 		fmt.Printf("%-13s day 30: %-10s day 300: %s\n", name,
 			m.Stage(&f, at.Add(30*24*time.Hour)), m.Stage(&f, at.Add(300*24*time.Hour)))

@@ -21,7 +21,8 @@
 //     do the same facts in one *Facts that held other facts when it was
 //     last classified at the same now (a Tracker reuses its working copy:
 //     a model must answer from the facts, not their address). Declared
-//     also checks that Name gives the same name every call.
+//     also checks that Name gives the same name every call, and every
+//     rule that Name gives the same name after it as before it.
 //   - Pure: Stage never modifies the facts (compared with a deep copy).
 //   - Stable: classifying the same facts at the same time again gives the
 //     same answer.
@@ -303,6 +304,7 @@ func runRule(r Rule, m lifecycle.Model, cfg *config) (errs []error, notes []stri
 		}
 	}
 	s.graph = safeGraph(m)
+	before := s.name()
 	done := make(chan []error, 1)
 	go func() { done <- r.check(s) }()
 	timer := time.NewTimer(RuleTimeout)
@@ -320,6 +322,9 @@ func runRule(r Rule, m lifecycle.Model, cfg *config) (errs []error, notes []stri
 	}
 	if s.dropped > 0 {
 		errs = append(errs, s.errorf("%d more failures not shown (see MaxReports)", s.dropped))
+	}
+	if after := s.name(); after != before {
+		errs = append(errs, s.errorf("Name() returned %q before this rule and %q after it; a model needs a stable name (stores and logs name the model by it)", before, after))
 	}
 	return errs, s.notes
 }
