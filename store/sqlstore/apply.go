@@ -108,8 +108,9 @@ import (
 // Err wrapping [lifecycle.ErrConflict] (applied again, it counts).
 //
 // A fn is not called when ctx is done or the customers cannot be read;
-// failures before any fn runs are retried as [WithRetries] says. A fn is given its customer with the whole History;
-// Seen is left empty. A change a fn makes is checked as [Store.Put] checks
+// failures before any fn runs are retried as [WithRetries] says. A fn is given its customer with an empty History
+// (as [lifecycle.Applier] allows: the stored history is kept aside, and
+// the transitions fn appends are added to its end) and an empty Seen. A change a fn makes is checked as [Store.Put] checks
 // its argument (a [*ValueError], or an error wrapping
 // [lifecycle.ErrInvalidCustomer]); nothing is stored for that write then.
 // Readers do not wait for Apply (on SQLite, in WAL mode, which [Connect]
