@@ -192,28 +192,36 @@ func hypIntegerGap(a, b float64, m int, y float64) (float64, error) {
 // |z| < 1 (or a terminating series), stopping when a geometric bound on the
 // remaining tail is below double-precision rounding of the sum.
 func hypSeries(a, b, c, z float64) (float64, error) {
+	v, _, err := hypSeriesN(a, b, c, z, maxSeriesTerms)
+	return v, err
+}
+
+// hypSeriesN is hypSeries with at most limit terms; it also returns how
+// many it summed.
+func hypSeriesN(a, b, c, z float64, limit int) (float64, int, error) {
 	sum, term := 1.0, 1.0
 	az := math.Abs(z)
-	for n := 0; n < maxSeriesTerms; n++ {
+	n := 0
+	for ; n < limit; n++ {
 		fn := float64(n)
 		term *= (a + fn) * (b + fn) / ((c + fn) * (fn + 1)) * z
 		if term == 0 {
-			return sum, nil
+			return sum, n + 1, nil
 		}
 		sum += term
 		if math.IsInf(sum, 0) || math.IsNaN(sum) {
-			return math.NaN(), fmt.Errorf("%w: hyp2f1 series (%v, %v; %v; %v) overflowed", ErrNoConvergence, a, b, c, z)
+			return math.NaN(), n + 1, fmt.Errorf("%w: hyp2f1 series (%v, %v; %v; %v) overflowed", ErrNoConvergence, a, b, c, z)
 		}
 		// Ratio of the next term to this one; once it stays below 1 the
 		// tail is bounded by a geometric series with ratio q.
 		next := math.Abs((a + fn + 1) * (b + fn + 1) / ((c + fn + 1) * (fn + 2)) * z)
 		q := math.Max(next, az)
 		if q < 1 && math.Abs(term)*q/(1-q) <= 1e-17*math.Abs(sum) {
-			return sum, nil
+			return sum, n + 1, nil
 		}
 	}
-	return math.NaN(), fmt.Errorf("%w: hyp2f1 series (%v, %v; %v; %v) did not converge in %d terms",
-		ErrNoConvergence, a, b, c, z, maxSeriesTerms)
+	return math.NaN(), n, fmt.Errorf("%w: hyp2f1 series (%v, %v; %v; %v) did not converge in %d terms",
+		ErrNoConvergence, a, b, c, z, limit)
 }
 
 // gammaRatio returns Π Γ(num_i) / Π Γ(den_i), with signs, computed in log
@@ -251,17 +259,27 @@ func isNonPositiveInt(x float64) bool {
 // signed log space. Errors wrap ErrDomain or ErrNoConvergence as for
 // Hyp2F1.
 func LogHyp2F1(a, b, c, z float64) (float64, error) {
+	v, _, err := LogHyp2F1N(a, b, c, z, maxSeriesTerms)
+	return v, err
+}
+
+// LogHyp2F1N is LogHyp2F1 with at most limit terms in each series it
+// sums (LogHyp2F1's limit is 5,000,000); it also returns how many terms
+// it summed in all, so that a caller can bound the work of many calls
+// (a series that needs more than limit is an ErrNoConvergence error).
+func LogHyp2F1N(a, b, c, z float64, limit int) (float64, int, error) {
 	if !(a > 0) || !(b > 0) || !(c > 0) || !(z >= 0) || !(z < 1) ||
 		math.IsInf(a, 0) || math.IsInf(b, 0) || math.IsInf(c, 0) {
-		return math.NaN(), fmt.Errorf("%w: loghyp2f1(%v, %v; %v; %v): need a, b, c > 0 and 0 ≤ z < 1", ErrDomain, a, b, c, z)
+		return math.NaN(), 0, fmt.Errorf("%w: loghyp2f1(%v, %v; %v; %v): need a, b, c > 0 and 0 ≤ z < 1", ErrDomain, a, b, c, z)
 	}
 	if z == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
 	s := c - a - b
 	if z <= 0.9 || math.Abs(s-math.Round(s)) < 1e-3 {
-		return logHypSeries(a, b, c, z)
+		return logHypSeries(a, b, c, z, limit)
 	}
+	used := 0
 	y := 1 - z
 	ly := math.Log(y)
 	lgc, _ := math.Lgamma(c)
@@ -287,9 +305,10 @@ func LogHyp2F1(a, b, c, z float64) (float64, error) {
 		lg, sg := math.Lgamma(t.g)
 		ld0, sd0 := math.Lgamma(t.den[0])
 		ld1, sd1 := math.Lgamma(t.den[1])
-		f, err := hypSeries(t.fa, t.fb, t.fc, y)
+		f, n, err := hypSeriesN(t.fa, t.fb, t.fc, y, limit)
+		used += n
 		if err != nil {
-			return math.NaN(), err
+			return math.NaN(), used, err
 		}
 		if f == 0 {
 			logs[i], signs[i] = math.Inf(-1), 0
@@ -305,17 +324,19 @@ func LogHyp2F1(a, b, c, z float64) (float64, error) {
 	lmax := math.Max(logs[0], logs[1])
 	v := signs[0]*math.Exp(logs[0]-lmax) + signs[1]*math.Exp(logs[1]-lmax)
 	if !(v > 1e-8) || math.IsInf(lmax, 0) || math.IsNaN(lmax) {
-		return math.NaN(), fmt.Errorf("%w: loghyp2f1(%v, %v; %v; %v): cancellation in the 1−z transformation", ErrNoConvergence, a, b, c, z)
+		return math.NaN(), used, fmt.Errorf("%w: loghyp2f1(%v, %v; %v; %v): cancellation in the 1−z transformation", ErrNoConvergence, a, b, c, z)
 	}
-	return lmax + math.Log(v), nil
+	return lmax + math.Log(v), used, nil
 }
 
 // logHypSeries sums the 2F1 series for positive a, b, c and 0 < z < 1 (all
 // terms positive) with a running log scale, returning the log of the sum.
-func logHypSeries(a, b, c, z float64) (float64, error) {
+// It sums at most limit terms, and returns how many it summed.
+func logHypSeries(a, b, c, z float64, limit int) (float64, int, error) {
 	var logScale float64
 	sum, term := 1.0, 1.0
-	for n := 0; n < maxSeriesTerms; n++ {
+	n := 0
+	for ; n < limit; n++ {
 		fn := float64(n)
 		term *= (a + fn) * (b + fn) / ((c + fn) * (fn + 1)) * z
 		sum += term
@@ -326,9 +347,9 @@ func logHypSeries(a, b, c, z float64) (float64, error) {
 		}
 		q := math.Max(z, (a+fn+1)*(b+fn+1)/((c+fn+1)*(fn+2))*z)
 		if q < 1 && term*q/(1-q) <= 1e-17*sum {
-			return logScale + math.Log(sum), nil
+			return logScale + math.Log(sum), n + 1, nil
 		}
 	}
-	return math.NaN(), fmt.Errorf("%w: loghyp2f1 series (%v, %v; %v; %v) did not converge in %d terms",
-		ErrNoConvergence, a, b, c, z, maxSeriesTerms)
+	return math.NaN(), n, fmt.Errorf("%w: loghyp2f1 series (%v, %v; %v; %v) did not converge in %d terms",
+		ErrNoConvergence, a, b, c, z, limit)
 }

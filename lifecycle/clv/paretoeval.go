@@ -1,6 +1,7 @@
 package clv
 
 import (
+	"errors"
 	"math"
 
 	"github.com/clmkit/clm/internal/numeric"
@@ -47,7 +48,21 @@ type paretoEval struct {
 	pok []bool
 	// per distinct T: ln(α+T), ln(β+T)
 	lat, lbt []float64
+	// budget is what is left of the series terms the rows that fall back
+	// on logTerms may sum in the whole fit (fitSeriesTerms); slow is the
+	// row at which it ran out (budget ≤ 0 then).
+	budget int
+	slow   rfmRow
 }
+
+// fitSeriesTerms bounds the series terms FitParetoNBD's fall-backs sum
+// in all: well under a second of work. A row whose series converge slowly
+// (a huge frequency against a small time scale, say) costs up to 18
+// series of up to 5 million terms an evaluation, and a fit makes
+// hundreds: minutes, before failing anyway. The fits of CDNOW and of a
+// million synthetic customers spend none of it, the degenerate sample's
+// (everyone bought at T) about 2 million terms.
+const fitSeriesTerms = 50_000_000
 
 // paretoPoint is a distinct (x, t) at which the series are summed.
 type paretoPoint struct {
@@ -57,7 +72,7 @@ type paretoPoint struct {
 
 func newParetoEval(rows []rfmRow) *paretoEval {
 	n := len(rows)
-	e := &paretoEval{rows: rows, xk: make([]int32, n), p1: make([]int32, n), p2: make([]int32, n), tk: make([]int32, n)}
+	e := &paretoEval{rows: rows, xk: make([]int32, n), p1: make([]int32, n), p2: make([]int32, n), tk: make([]int32, n), budget: fitSeriesTerms}
 	xi, ti := newIndexer(), newIndexer()
 	pi := make(map[paretoPoint]int32)
 	point := func(p paretoPoint) int32 {
@@ -177,14 +192,17 @@ func (e *paretoEval) logLik(m ParetoNBD, grad []float64) (float64, bool) {
 		wsum += w
 		if !e.pok[k1] || !e.pok[k2] {
 			// The 1−z transformation of logTerms, numerical derivatives.
-			l, _, err := m.logTerms(x, tx, T)
+			l, _, err := m.logTermsN(x, tx, T, &e.budget)
 			if err != nil {
+				if errors.Is(err, errSeriesBudget) && e.slow == (rfmRow{}) {
+					e.slow = row
+				}
 				return math.NaN(), false
 			}
 			k := e.xk[i]
 			ll.add(w * l)
 			if grad != nil {
-				g := m.rowGradient(x, tx, T)
+				g := m.rowGradient(x, tx, T, &e.budget)
 				gr += w * (g[0] - e.psi[k] - lal)
 				gal += w * (g[1] - r/al)
 				gs += w * (g[2] - lbe)
@@ -273,7 +291,7 @@ func paretoDl(aGE bool, a, al, be, t, lm, s0, sa, sb, sz float64) [4]float64 {
 
 // rowGradient returns the gradient of one row's log-likelihood (from
 // logTerms) in (r, α, s, β) by central differences on the log scale.
-func (m ParetoNBD) rowGradient(x, tx, T float64) [4]float64 {
+func (m ParetoNBD) rowGradient(x, tx, T float64, budget *int) [4]float64 {
 	const h = 1e-6
 	var g [4]float64
 	p := [4]float64{m.R, m.Alpha, m.S, m.Beta}
@@ -281,8 +299,8 @@ func (m ParetoNBD) rowGradient(x, tx, T float64) [4]float64 {
 		up, dn := p, p
 		up[j] *= math.Exp(h)
 		dn[j] *= math.Exp(-h)
-		lu, _, err1 := ParetoNBD{up[0], up[1], up[2], up[3]}.logTerms(x, tx, T)
-		ld, _, err2 := ParetoNBD{dn[0], dn[1], dn[2], dn[3]}.logTerms(x, tx, T)
+		lu, _, err1 := ParetoNBD{up[0], up[1], up[2], up[3]}.logTermsN(x, tx, T, budget)
+		ld, _, err2 := ParetoNBD{dn[0], dn[1], dn[2], dn[3]}.logTermsN(x, tx, T, budget)
 		if err1 != nil || err2 != nil {
 			g[j] = math.NaN()
 			continue

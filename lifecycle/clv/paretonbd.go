@@ -48,6 +48,16 @@ func (m ParetoNBD) String() string {
 // factor is kept in log space (the hypergeometric terms and powers overflow
 // float64 for frequent buyers), and A0 is formed with a log-difference.
 func (m ParetoNBD) logTerms(x, tx, T float64) (ll, logOdds float64, err error) {
+	return m.logTermsN(x, tx, T, nil)
+}
+
+// errSeriesBudget reports that FitParetoNBD's evaluations spent their
+// budget of series terms (fitSeriesTerms).
+var errSeriesBudget = fmt.Errorf("%w: the likelihood's series converge too slowly", ErrNoConvergence)
+
+// logTermsN is logTerms; with a budget, it sums at most *budget series
+// terms, less what it sums, and fails with errSeriesBudget past it.
+func (m ParetoNBD) logTermsN(x, tx, T float64, budget *int) (ll, logOdds float64, err error) {
 	r, al, s, be := m.R, m.Alpha, m.S, m.Beta
 	a := r + s + x
 	mx, b := al, s+1
@@ -55,11 +65,25 @@ func (m ParetoNBD) logTerms(x, tx, T float64) (ll, logOdds float64, err error) {
 		mx, b = be, r+x
 	}
 	d := math.Abs(al - be)
-	f1, err := numeric.LogHyp2F1(a, b, a+1, d/(mx+tx))
+	hyp := func(z float64) (float64, error) {
+		if budget == nil {
+			return numeric.LogHyp2F1(a, b, a+1, z)
+		}
+		if *budget <= 0 {
+			return 0, errSeriesBudget
+		}
+		v, n, err := numeric.LogHyp2F1N(a, b, a+1, z, *budget)
+		*budget -= n
+		if err != nil && *budget <= 0 {
+			return 0, errSeriesBudget
+		}
+		return v, err
+	}
+	f1, err := hyp(d / (mx + tx))
 	if err != nil {
 		return 0, 0, err
 	}
-	f2, err := numeric.LogHyp2F1(a, b, a+1, d/(mx+T))
+	f2, err := hyp(d / (mx + T))
 	if err != nil {
 		return 0, 0, err
 	}
@@ -109,14 +133,23 @@ func collapseRFM(customers []Customer) ([]rfmRow, float64, error) {
 // longest T (where the data can no longer tell parameters apart and the
 // series converge slowly): a likelihood that grows beyond is on the
 // boundary, an [ErrNoConvergence]; so is a sample where nobody repeats,
-// at once. Errors are as for [FitBGNBD].
+// at once, and one whose series converge too slowly (a frequency in the
+// millions against a T of a few periods), after 50 million series terms
+// in all (well under a second). Errors are as for [FitBGNBD].
 func FitParetoNBD(customers []Customer, opts *FitOptions) (ParetoNBD, FitInfo, error) {
+	m, info, _, err := fitParetoNBD(customers, opts)
+	return m, info, err
+}
+
+// fitParetoNBD is FitParetoNBD; it also returns the evaluator it used
+// (nil if it made none), whose budget says what the fit spent.
+func fitParetoNBD(customers []Customer, opts *FitOptions) (ParetoNBD, FitInfo, *paretoEval, error) {
 	if err := checkFitOptions(opts); err != nil {
-		return ParetoNBD{}, FitInfo{}, err
+		return ParetoNBD{}, FitInfo{}, nil, err
 	}
 	rows, sumT, err := collapseRFM(customers)
 	if err != nil {
-		return ParetoNBD{}, FitInfo{}, err
+		return ParetoNBD{}, FitInfo{}, nil, err
 	}
 	n := float64(len(customers))
 	info := FitInfo{Customers: len(customers), DistinctRows: len(rows)}
@@ -128,7 +161,7 @@ func FitParetoNBD(customers []Customer, opts *FitOptions) (ParetoNBD, FitInfo, e
 		// Nobody repeats: the likelihood grows towards a purchase rate of
 		// 0, on the boundary. (The search drifted to shapes near e^13,
 		// where each evaluation summed millions of series terms.)
-		return ParetoNBD{}, info, fmt.Errorf("%w: Pareto/NBD: no customer repeats, so the likelihood has no maximum inside the parameter space", ErrNoConvergence)
+		return ParetoNBD{}, info, nil, fmt.Errorf("%w: Pareto/NBD: no customer repeats, so the likelihood has no maximum inside the parameter space", ErrNoConvergence)
 	}
 	ev := newParetoEval(rows)
 	g4 := make([]float64, 4)
@@ -176,10 +209,15 @@ func FitParetoNBD(customers []Customer, opts *FitOptions) (ParetoNBD, FitInfo, e
 		{0, 0, 0, 0},
 	}
 	p, err := fitLog("Pareto/NBD", []string{"r", "alpha", "s", "beta"}, f, nil, starts, n, opts, &info)
-	if err != nil {
-		return ParetoNBD{}, info, err
+	if ev.budget <= 0 {
+		// Some evaluations were cut short: whatever the search found, it
+		// did not see the likelihood there.
+		return ParetoNBD{}, info, ev, fmt.Errorf("%w: Pareto/NBD: the likelihood's series converge too slowly (%d terms summed in all, the last at Frequency %v, Recency %v, T %v)", ErrNoConvergence, fitSeriesTerms, ev.slow.x, ev.slow.tx, ev.slow.t)
 	}
-	return ParetoNBD{p[0], p[1], p[2], p[3]}, info, nil
+	if err != nil {
+		return ParetoNBD{}, info, ev, err
+	}
+	return ParetoNBD{p[0], p[1], p[2], p[3]}, info, ev, nil
 }
 
 // LogLikelihood returns the total Pareto/NBD log-likelihood of the
