@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,7 +27,9 @@ const (
 	// [lifecycle.ValidationError]'s text, after "event N (id "…"): ", N
 	// the event's index among the message's events (from 0; a Segment
 	// array's identify, group and alias calls make no event and are not
-	// counted) and the ID the event's.
+	// counted) and the ID the event's. A text longer than
+	// [MaxErrorHeader] bytes (a Segment array of thousands of bad calls
+	// has a line for each) is cut there (see [ErrorHeader]).
 	HeaderError = "clm-error"
 	// HeaderSource, on a dead letter, names where the message was read:
 	// the topic or subject, the partition and the offset or stream
@@ -67,6 +70,27 @@ type Message struct {
 type Header struct {
 	Key   string
 	Value []byte
+}
+
+// MaxErrorHeader is the most bytes of an error's text the engines put
+// in a dead letter's [HeaderError] header.
+const MaxErrorHeader = 4096
+
+// ErrorHeader returns the value of a dead letter's [HeaderError] header
+// for err: its text, or, past [MaxErrorHeader] bytes, as much of it as
+// fits with " … (N more bytes)" after it, cut between characters. (A
+// header past the dead-letter topic's or stream's limit would fail the
+// dead letter's publish for ever, and block the partition.)
+func ErrorHeader(err error) string {
+	text := err.Error()
+	if len(text) <= MaxErrorHeader {
+		return text
+	}
+	keep := MaxErrorHeader - 40 // room for the note
+	for keep > 0 && !utf8.RuneStart(text[keep]) {
+		keep--
+	}
+	return text[:keep] + " … (" + strconv.Itoa(len(text)-keep) + " more bytes)"
 }
 
 // DeadLetterHeader reports whether key names a header the engines write

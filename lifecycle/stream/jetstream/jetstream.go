@@ -38,6 +38,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -58,7 +60,11 @@ var ErrConfig = errors.New("jetstream: invalid configuration")
 // and producers of one stream must agree on Subject and Partitions.
 type Config struct {
 	// Stream is the stream of events (default "CLM_EVENTS"), holding the
-	// subjects Subject.0 to Subject.(Partitions-1).
+	// subjects Subject.0 to Subject.(Partitions-1). Stream,
+	// DeadLetterStream and Durable are NATS names (no spaces, controls,
+	// '.', '*', '>', '/' or '\'); Subject and DeadLetterSubject are
+	// subjects of non-empty tokens without wildcards: other values are
+	// ErrConfig errors.
 	Stream string
 	// Subject is the prefix of the partitions' subjects (default
 	// "clm.events").
@@ -102,6 +108,36 @@ type Config struct {
 	Processor stream.Options
 }
 
+// badName says why a stream or durable consumer name cannot be used
+// (NATS names hold no spaces, controls, '.', '*', '>', '/' or '\\'), or
+// returns "".
+func badName(v string) string {
+	if i := strings.IndexFunc(v, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(".*>/\\", r) || r == utf8.RuneError
+	}); i >= 0 {
+		return "a NATS name holds no spaces, controls, '.', '*', '>', '/' or '\\'"
+	}
+	return ""
+}
+
+// badSubject says why a subject prefix cannot be used (NATS subjects are
+// tokens separated by '.', none empty, with no spaces or controls; a
+// prefix holds no wildcard '*' or '>', since the partition's number
+// follows it), or returns "".
+func badSubject(v string) string {
+	for _, tok := range strings.Split(v, ".") {
+		switch {
+		case tok == "":
+			return "a NATS subject has no empty token (a leading, trailing or doubled '.')"
+		case strings.ContainsAny(tok, "*>"):
+			return "a subject prefix holds no wildcard ('*', '>'): the partition's number follows it"
+		case strings.IndexFunc(tok, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError }) >= 0:
+			return "a NATS subject holds no spaces or controls"
+		}
+	}
+	return ""
+}
+
 // withDefaults fills in the defaults and checks the fields.
 func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Partitions < 1 {
@@ -136,6 +172,16 @@ func (cfg Config) withDefaults() (Config, error) {
 	def(&cfg.Durable, "clm")
 	def(&cfg.DeadLetterStream, cfg.Stream+"_DEAD")
 	def(&cfg.DeadLetterSubject, "clm.dead")
+	for _, n := range []struct{ field, v string }{{"Stream", cfg.Stream}, {"DeadLetterStream", cfg.DeadLetterStream}, {"Durable", cfg.Durable}} {
+		if why := badName(n.v); why != "" {
+			return cfg, fmt.Errorf("jetstream: Config.%s %q: %s: %w", n.field, n.v, why, ErrConfig)
+		}
+	}
+	for _, n := range []struct{ field, v string }{{"Subject", cfg.Subject}, {"DeadLetterSubject", cfg.DeadLetterSubject}} {
+		if why := badSubject(n.v); why != "" {
+			return cfg, fmt.Errorf("jetstream: Config.%s %q: %s: %w", n.field, n.v, why, ErrConfig)
+		}
+	}
 	if cfg.DeadLetterSubject == cfg.Subject {
 		return cfg, fmt.Errorf("jetstream: Config.DeadLetterSubject %q is the subject of events: %w", cfg.DeadLetterSubject, ErrConfig)
 	}
@@ -432,7 +478,7 @@ func (d deadLetterer) DeadLetter(ctx context.Context, letters []stream.DeadLette
 				m.Header.Add(h.Key, string(h.Value))
 			}
 		}
-		m.Header.Set(stream.HeaderError, l.Err.Error())
+		m.Header.Set(stream.HeaderError, stream.ErrorHeader(l.Err))
 		m.Header.Set(stream.HeaderSource, l.Message.Source())
 		if len(l.Message.Key) > 0 {
 			m.Header.Set(keyHeader, string(l.Message.Key))

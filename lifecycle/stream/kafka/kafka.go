@@ -273,7 +273,7 @@ func (d deadLetterer) DeadLetter(ctx context.Context, letters []stream.DeadLette
 			}
 		}
 		hs = append(hs,
-			kgo.RecordHeader{Key: stream.HeaderError, Value: []byte(l.Err.Error())},
+			kgo.RecordHeader{Key: stream.HeaderError, Value: []byte(stream.ErrorHeader(l.Err))},
 			kgo.RecordHeader{Key: stream.HeaderSource, Value: []byte(l.Message.Source())})
 		recs[i] = &kgo.Record{Topic: d.c.cfg.DeadLetterTopic, Key: l.Message.Key, Value: l.Message.Value, Headers: hs}
 	}
