@@ -843,29 +843,30 @@ func contextCancelled(_ context.Context, s lifecycle.Store, p string) error {
 			return errors.New("Load with a cancelled context = nil; want an error")
 		}
 	}
-	// Scan cannot yield every customer: it must yield the failure, once,
-	// and stop; yielding nothing would pass for an empty store.
+	// Scan and View cannot yield every customer: each must yield the
+	// failure, once, and stop; yielding nothing would pass for an empty
+	// store.
+	if err := onlyFailure("Scan", s.Scan(ctx)); err != nil {
+		return err
+	}
+	if v, ok := s.(lifecycle.Viewer); ok {
+		return onlyFailure("View", v.View(ctx))
+	}
+	return nil
+}
+
+// onlyFailure checks that seq, a pass under a cancelled context, yields
+// exactly one item, an error.
+func onlyFailure(what string, seq iter.Seq2[*lifecycle.Customer, error]) error {
 	n := 0
-	for c, err := range s.Scan(ctx) {
+	for c, err := range seq {
 		n++
 		if err == nil {
-			return fmt.Errorf("Scan with a cancelled context yielded customer %q without an error", c.ID)
+			return fmt.Errorf("%s with a cancelled context yielded customer %q without an error", what, c.ID)
 		}
 	}
 	if n != 1 {
-		return fmt.Errorf("Scan with a cancelled context yielded %d items; want exactly one, an error (a failure is yielded as a non-nil error, after which Scan stops)", n)
-	}
-	if v, ok := s.(lifecycle.Viewer); ok {
-		n = 0
-		for c, err := range v.View(ctx) {
-			n++
-			if err == nil {
-				return fmt.Errorf("View with a cancelled context yielded customer %q without an error", c.ID)
-			}
-		}
-		if n != 1 {
-			return fmt.Errorf("View with a cancelled context yielded %d items; want exactly one, an error", n)
-		}
+		return fmt.Errorf("%s with a cancelled context yielded %d items; want exactly one, an error (a failure is yielded as a non-nil error, after which %s stops)", what, n, what)
 	}
 	return nil
 }
