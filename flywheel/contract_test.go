@@ -2766,3 +2766,15 @@ func TestContractMaxPaidProspectsMonteCarlo(t *testing.T) {
 		t.Errorf("MonteCarlo of valid params (paid = 2^50, nobody converts): %v, want ErrDiverged", err)
 	}
 }
+
+// TestContractMeasureTypedNilStore: Measure of a nil pointer of a store
+// type is an ErrInvalidParams error, as of a nil store.
+func TestContractMeasureTypedNilStore(t *testing.T) {
+	var m *store.Memory
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, s := range []lifecycle.Store{nil, m} {
+		if _, err := flywheel.Measure(context.Background(), s, start, 24*time.Hour, 3); !errors.Is(err, flywheel.ErrInvalidParams) {
+			t.Errorf("Measure(%T(nil)) = %v; want ErrInvalidParams", s, err)
+		}
+	}
+}

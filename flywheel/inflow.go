@@ -19,16 +19,18 @@ import (
 type Inflow func(r *rand.Rand, mean float64) int
 
 // PaidInflow sets the distribution of the paid prospects per rotation in
-// [MonteCarlo], [Agent] and Monte Carlo [Sweep]s (default
-// [PoissonInflow]). A nil Inflow means the default.
+// [MonteCarlo], [Agent] and Monte Carlo [Sweep]s (default: Poisson draws,
+// the same as [PoissonInflow]'s). A nil Inflow means the default.
 func PaidInflow(f Inflow) Option {
 	return everyOpt{"PaidInflow", func(s *settings) { s.inflow = f }}
 }
 
-// PoissonInflow returns the default inflow: Poisson(mean) paid prospects
-// per rotation (variance mean). A mean that is not a finite number of 0 or
-// more draws -1 (an error, see [Inflow]), and a draw too large for an int,
-// [math.MaxInt].
+// PoissonInflow returns an inflow that draws as the default does:
+// Poisson(mean) paid prospects per rotation (variance mean). A mean that
+// is not a finite number of 0 or more draws -1 (an error, see [Inflow]),
+// and a draw too large for an int, [math.MaxInt]. Passed to [PaidInflow],
+// it is checked as any Inflow is: a draw above [MaxPopulation] is an
+// [ErrInvalidParams] error, where the default's is [ErrDiverged].
 func PoissonInflow() Inflow {
 	return func(r *rand.Rand, mean float64) int {
 		if !(mean >= 0) || math.IsInf(mean, 1) {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/clmkit/clm/internal/nilness"
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/stage"
 )
@@ -115,7 +116,7 @@ type Measurement struct {
 // referrers (referral credits but no event of their own) are not
 // customers yet and are left out.
 //
-// It returns an error wrapping [ErrInvalidParams] when s is nil, every is
+// It returns an error wrapping [ErrInvalidParams] when s is nil (or a nil pointer of a store type), every is
 // not positive, rotations is outside 1..[MaxMeasureRotations], the graph
 // ([WithGraph]) is nil or empty or a spend is negative or not finite, and
 // the store's error (or the context's) if the scan fails.
@@ -127,7 +128,7 @@ func Measure(ctx context.Context, s lifecycle.Store, start time.Time, every time
 		}
 	}
 	switch {
-	case s == nil:
+	case nilness.Is(s): // nil, or a nil pointer of a store type
 		return nil, fmt.Errorf("%w: store is nil", ErrInvalidParams)
 	case every <= 0:
 		return nil, fmt.Errorf("%w: every = %s must be positive", ErrInvalidParams, every)

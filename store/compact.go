@@ -29,7 +29,8 @@ import (
 // and seen) instead of six.
 //
 // A customer the compact form cannot hold exactly — a time that is not UTC
-// or is outside the years 1678–2261, a Seen with legacy keys (see
+// or is outside what Unix nanoseconds in an int64 hold (about 1677-09-21
+// to 2262-04-11), a Seen with legacy keys (see
 // lifecycle.LegacyKeyOf), more than 255 tallies or sums, an ID longer
 // than 256 bytes, a version or a count that does not fit 32 bits, a cause longer than 65,535 bytes, or a
 // symbol table that is full — is kept as a lifecycle.Customer instead (record.full), so every

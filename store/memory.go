@@ -32,8 +32,8 @@ const shardCount = 64
 // only when it reports a change, and [Memory.View]
 // is read-only (see its doc). What Put stores, Get returns exactly, except
 // that empty slices come back nil: a customer the compact form cannot hold
-// exactly (a time that is not in UTC or falls outside the years
-// 1678–2261, a Seen with legacy keys (see [lifecycle.LegacyKeyOf]), more than 255
+// exactly (a time that is not in UTC or falls outside what Unix
+// nanoseconds in an int64 hold, about 1677-09-21 to 2262-04-11, a Seen with legacy keys (see [lifecycle.LegacyKeyOf]), more than 255
 // tallies or sums, an ID longer than 256 bytes, a Version or a tally's Count past 4,294,967,295 or a
 // Count below 0, a transition's Cause longer than 65,535 bytes, or more
 // than 65,535 distinct stage IDs, event types and currencies in one
@@ -541,8 +541,8 @@ func (m *Memory) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, e
 			for r := range s.list.all {
 				due := r.due <= at && r.due != dueNever // Never is never due
 				if r.full != nil {
-					// Its due code may be rounded (a time outside the
-					// years 1678–2261): the exact time decides.
+					// Its due code may be rounded (a time outside what
+					// Unix nanoseconds hold): the exact time decides.
 					d := r.full.Due
 					due = d.IsZero() || !d.After(now) && !d.Equal(lifecycle.Never)
 				}

@@ -660,8 +660,9 @@ func newtonStep(h, g []float64) ([]float64, error) {
 // gradient and Hessian: all of the likelihood's dependence on v sits in
 // six sums over the (collapsed) rows, so an iteration costs one pass over
 // them, and the per-frequency terms are evaluated once per distinct
-// frequency. With more than 64k distinct rows the first iterations run on
-// an evenly spaced subsample of about 16k rows (counted in Iterations and
+// frequency. With more than 64k repeat customers (counted before identical
+// rows are merged) the first iterations run on an evenly spaced subsample
+// of about 16k of them (counted in Iterations and
 // Evaluations), and the full data take over from its optimum, usually for
 // two or three passes. Should Newton's method fail, BFGS is tried from
 // three starting points as in the other fits. The standard errors come

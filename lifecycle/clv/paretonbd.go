@@ -129,8 +129,8 @@ func collapseRFM(customers []Customer) ([]rfmRow, float64, error) {
 // evaluation. A fit takes about 15 ms on CDNOW (1,016 distinct rows) and
 // under a second at a million customers (113,173 distinct rows) on one
 // core, about ten times [FitBGNBD]'s time on CDNOW (see BENCHMARKS.md).
-// The search keeps r and s within e^±15 and α and β within e^±15 times the
-// longest T (where the data can no longer tell parameters apart and the
+// The search keeps r and s within e^±15 and α and β between e^−15 divided
+// by and e^15 times the longest T (where the data can no longer tell parameters apart and the
 // series converge slowly): a likelihood that grows beyond is on the
 // boundary, an [ErrNoConvergence]; so is a sample where nobody repeats,
 // at once, and one whose series converge too slowly (a frequency in the

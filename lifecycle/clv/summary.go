@@ -21,9 +21,9 @@ type Summary struct {
 }
 
 // String renders the summary as an aligned text table: a header line with
-// the model, then the columns parameter, estimate, std. error, the
+// the model and n, then the columns parameter, estimate, std. error, the
 // natural-scale interval (low, high) and the log-scale interval, then a
-// line with log-likelihood, AIC, BIC and n.
+// line with log-likelihood, AIC and BIC.
 func (s Summary) String() string {
 	var b strings.Builder
 	model := s.Model

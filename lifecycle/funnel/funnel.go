@@ -262,9 +262,11 @@ func New(g *stage.Graph, opts ...Option) (*Analyzer, error) {
 
 // Add counts one customer. It does not keep c. It returns an error
 // wrapping [ErrInvalidInput] for a nil customer and [ErrUnknownStage] when
-// the customer's stage or history names a stage the graph does not have
-// (with [AsOf] too, even in transitions after its time); the customer is
-// then not counted.
+// the stage or history of a customer it would count names a stage the
+// graph does not have (with [AsOf] too, even in transitions after its
+// time); the customer is then not counted. A customer it leaves out (a
+// pending referrer, below, or one the [Only] segment does not match) is
+// not checked.
 //
 // A customer with an empty History but a Stage (a record built outside the
 // Tracker) is treated as having one transition into Stage at Since.

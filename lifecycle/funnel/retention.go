@@ -76,8 +76,9 @@ type RetentionTable struct {
 	Period Period `json:"-"`
 	// Until is the end of observation.
 	Until time.Time `json:"until"`
-	// Currency is the currency of the revenue figures ("" when there was
-	// no money, or when the money carried no currency code). Money
+	// Currency is the currency of the revenue figures: the one
+	// [InCurrency] names, else the one the money carried ("" when there
+	// was no money, or when the money carried no currency code). Money
 	// without a code and money with one are two currencies.
 	Currency string `json:"currency"`
 	// Cohorts are sorted by start.

@@ -93,15 +93,20 @@ type streamCustomer struct {
 // Stream returns a stream of exactly cfg.Events events, sorted by time
 // (ties by event ID), for load tests, every one of them in the period
 // (from Start to Start plus Days, both included). Customers are drawn from
-// a Zipf law; each customer's sessions are spread over the period in time
-// order and
-// follow the same funnel as [Generate]: on a customer's first session,
-// often an ad impression shortly before; a visit, sometimes a sign-up and
-// newsletter subscription on the first one, product views, carts,
-// checkouts and orders, with refunds, support tickets, surveys, reviews and
-// referral invitations after orders. Unless NoReferrals is set, about one
-// customer in seven (among those with an index above 3) arrives through a
-// referral link naming a customer with a lower index. Event IDs are "s" followed by a decimal
+// a Zipf law. Sessions are handed out in rounds until the events reach
+// the target; in each round a customer's sessions are spread over the
+// period in time order and follow the same funnel as [Generate]: on the
+// customer's first session (the first of the first round that draws the
+// customer), often an ad impression shortly before, and sometimes a
+// sign-up and newsletter subscription; on every session a visit and, by
+// chance, product views, carts, checkouts and orders, with refunds,
+// support tickets, surveys, reviews and referral invitations after
+// orders. A later round
+// may place sessions before that first one, so a customer's sign-up or
+// ad impression can come after earlier visits. Unless NoReferrals is set,
+// about one customer in seven (among those with an index above 3) has a
+// referrer, a customer with a lower index, named by the visit of that
+// first session. Event IDs are "s" followed by a decimal
 // sequence number and are unique. The attribute maps of the events are
 // shared between events and must not be modified.
 func Stream(cfg StreamConfig) []lifecycle.Event {
