@@ -151,7 +151,8 @@ func (s *EventSet) Set(keys []EventKey) {
 	s.keys = slices.Compact(s.keys)
 }
 
-// sortKeys puts src in ascending order into dst (of the same length).
+// sortKeys puts src in ascending order into dst (of the same length, not
+// overlapping src).
 // Keys are hash output, spread evenly over their first byte: one pass
 // deals them into 256 runs by that byte, in place in dst, and each run
 // is sorted alone, about a quarter of the time one sort of them all
