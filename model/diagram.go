@@ -11,11 +11,11 @@ import (
 )
 
 // Mermaid returns a Mermaid flowchart of m's stage graph, titled with
-// m.Name() (in the YAML front matter as it is when it starts with a
-// letter, is letters, digits, and spaces, dots, hyphens or underscores
-// inside, and is not a word YAML reads as other than text, such as null,
-// true or no; otherwise as a JSON string, so that any name stays one text
-// title), left to right: one node per stage, whose node ID is "s_"
+// m.Name() (in the YAML front matter as it is when it starts with an
+// ASCII letter, is ASCII letters, digits, spaces, dots, hyphens or
+// underscores after that, does not end with a space, and is not a word
+// YAML reads as other than text, such as null, true or no; otherwise as a
+// JSON string, so that any name stays one text title), left to right: one node per stage, whose node ID is "s_"
 // followed by the stage ID (each character other than an ASCII letter or
 // digit written as _hex_, so "b-2" is s_b_2d_2) and whose label is the
 // stage's name, or its ID when it has none (the characters Mermaid reads
@@ -55,11 +55,11 @@ func Mermaid(m lifecycle.Model) string {
 	return b.String()
 }
 
-// yamlTitle returns name as it is when YAML reads it as plain text (a
-// letter first, then letters, digits, and spaces, dots, hyphens or
-// underscores inside; not null, a boolean or another word YAML reads as a
-// value), and otherwise as a JSON string, which YAML reads as the same
-// text.
+// yamlTitle returns name as it is when YAML reads it as plain text (an
+// ASCII letter first, then ASCII letters, digits, spaces, dots, hyphens or
+// underscores, no space last; not null, a boolean or another word YAML
+// reads as a value), and otherwise as a JSON string, which YAML reads as
+// the same text.
 func yamlTitle(name string) string {
 	plain := name != "" && name[len(name)-1] != ' ' && !yamlWords[strings.ToLower(name)]
 	for i, r := range name {

@@ -15,8 +15,8 @@
 // path or into a win-back). Analytics (lifecycle/funnel) and diagrams
 // (model.Mermaid, model.DOT) read the kinds, not the list position.
 //
-// [New] validates the graph and reports every problem it finds: no stages
-// or more than [MaxStages],
+// [New] validates the graph and reports every problem it finds (more than
+// [MaxStages] stages alone, checked first): no stages,
 // duplicate or empty IDs, IDs with surrounding white space, IDs that are
 // longer than [MaxIDLen] bytes, not valid UTF-8, or hold a control, format
 // or separator character (Unicode Cc, Cf, Zl, Zp: every store, metric label
@@ -218,7 +218,8 @@ type Graph struct {
 // the allowed moves between them. It returns an error wrapping
 // [ErrInvalidGraph] that lists every problem found (see the package doc):
 // each problem is its own error, joined with [errors.Join], and each wraps
-// ErrInvalidGraph.
+// ErrInvalidGraph. More than [MaxStages] stages is refused at once, with
+// that one error.
 func New(stages []Stage, edges []Edge) (*Graph, error) {
 	var errs []error
 	bad := func(format string, args ...any) {

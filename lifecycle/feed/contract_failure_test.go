@@ -449,3 +449,35 @@ func TestContractLogsFailuresAtWarn(t *testing.T) {
 		t.Errorf("no Info log for the lease taken: %v", lv)
 	}
 }
+
+// TestContractNextAttemptZeroWhileAttempting: Stats.NextAttempt is set
+// while the dispatcher waits after a failure, and zero again once the
+// next attempt is under way ("zero otherwise").
+func TestContractNextAttemptZeroWhileAttempting(t *testing.T) {
+	env := rvNewEnv(t)
+	env.step(t, "na", 1)
+	calls := atomic.Int32{}
+	release := make(chan struct{})
+	h := func(ctx context.Context, ch lifecycle.Change) error {
+		if calls.Add(1) == 1 {
+			return errors.New("first attempt fails")
+		}
+		select { // the second blocks until the test has looked
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	}
+	d, err := feed.New(env.st, env.st, "na", h, rvFast("A")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := rvStart(d)
+	defer run.stop(t)
+	rvWait(t, 10*time.Second, "second attempt", func() bool { return calls.Load() >= 2 })
+	if s := d.Stats(); !s.NextAttempt.IsZero() || s.Attempts != 1 {
+		t.Errorf("while the second attempt runs: NextAttempt %v, Attempts %d; want zero, 1", s.NextAttempt, s.Attempts)
+	}
+	close(release)
+	rvWait(t, 10*time.Second, "delivered", func() bool { return d.Stats().Delivered >= 1 })
+}

@@ -167,7 +167,10 @@ type Stats struct {
 	// not counted).
 	Delivered, Failures uint64
 	// StoreErrors counts failed calls to the feed or the cursor keeper
-	// (other than a lost lease); each is retried after a back-off.
+	// (other than a lost lease): a failed lease renewal is tried again at
+	// the next renewal (every third of the lease), the others after a
+	// back-off. (Giving the lease up when Run ends is neither counted nor
+	// tried again.)
 	StoreErrors uint64
 	// LeaseLosses counts the times this dispatcher found that it no
 	// longer held the name it believed it held (another owner took it,
@@ -519,6 +522,7 @@ func (d *Dispatcher) deliver(ctx context.Context, ch lifecycle.Change) error {
 		if err := d.hold(ctx, wait); err != nil {
 			return err
 		}
+		d.update(func(s *Stats) { s.NextAttempt = time.Time{} }) // the attempt is under way
 	}
 }
 

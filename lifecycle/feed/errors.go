@@ -32,8 +32,8 @@ var (
 	// range) and by [Dispatcher.Run]'s for a nil context. The message
 	// names the argument or option and the value.
 	ErrInvalid = errors.New("feed: invalid argument")
-	// ErrRunning is returned by [Dispatcher.Run] when the same
-	// Dispatcher is already running (in another goroutine).
+	// ErrRunning is wrapped by the error [Dispatcher.Run] returns when
+	// the same Dispatcher is already running (in another goroutine).
 	ErrRunning = errors.New("feed: dispatcher already running")
 	// ErrLeaseLost is the cause ([context.Cause]) of a [Handler]'s
 	// context that the dispatcher cancelled because, while the handler

@@ -1399,3 +1399,36 @@ func TestContractZeroSenderNoPanic(t *testing.T) {
 	}
 	_ = (&webhook.Sender{}).URL()
 }
+
+// TestContractNewNeverShowsPassword: a URL that does not parse because
+// its password holds '#', '/', '?' or a bad escape is refused without
+// the password or any part of it in the error.
+func TestContractNewNeverShowsPassword(t *testing.T) {
+	secret, err := webhook.NewSecret(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ raw, pw string }{
+		{"https://user:s3cr#t@hooks.example/x", "s3cr#t"},
+		{"https://user:s3cr/t@hooks.example/x", "s3cr/t"},
+		{"https://user:s3?cr@hooks.example/x", "s3?cr"},
+		{"https://user:50%off@hooks.example/x", "50%off"},
+		{"https://user:pa ss@hooks.example:99999999999/x", "pa ss"},
+	} {
+		_, err := webhook.New(c.raw, secret)
+		if !errors.Is(err, webhook.ErrInvalid) {
+			t.Errorf("New(%q) = %v; want ErrInvalid", c.raw, err)
+			continue
+		}
+		msg := err.Error()
+		for i := 0; i+3 <= len(c.pw); i++ {
+			if part := c.pw[i : i+3]; strings.Contains(msg, part) {
+				t.Errorf("New(%q): error %q shows %q of the password", c.raw, msg, part)
+				break
+			}
+		}
+		if !strings.Contains(msg, "url") {
+			t.Errorf("New(%q): error %q does not name the argument", c.raw, msg)
+		}
+	}
+}

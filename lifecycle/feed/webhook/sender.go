@@ -184,7 +184,13 @@ func New(rawURL, secret string, opts ...Option) (*Sender, error) {
 	u, err := url.Parse(rawURL)
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("%w: url %q: %v", ErrInvalid, truncate(redactRaw(rawURL)), unwrapURLError(err))
+		red, had := redactRaw(rawURL)
+		if had {
+			// The parser's reason may quote part of the password (as a
+			// port, or an escape): leave it out.
+			return nil, fmt.Errorf("%w: url %q: not a valid URL", ErrInvalid, truncate(red))
+		}
+		return nil, fmt.Errorf("%w: url %q: %v", ErrInvalid, truncate(red), unwrapURLError(err))
 	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, fmt.Errorf("%w: url %q: must be an absolute http or https URL", ErrInvalid, truncate(u.Redacted()))
 	case u.Hostname() == "":
@@ -226,27 +232,27 @@ func New(rawURL, secret string, opts ...Option) (*Sender, error) {
 
 // unwrapURLError returns the reason inside a *url.Error (whose message
 // repeats the URL).
-// redactRaw returns a URL that did not parse with the password of its
-// user information, if any, written "xxxxx", as url.URL.Redacted does.
-func redactRaw(raw string) string {
+// redactRaw returns a URL that did not parse with what may be the
+// password of its user information written "xxxxx", as url.URL.Redacted
+// does, and whether it may have had one. Since the URL did not parse, a
+// password may hold '/', '?' or '#': everything from the first ':' after
+// "://" to the last '@' is taken for it (too much, at worst, of a URL
+// that is wrong anyway).
+func redactRaw(raw string) (string, bool) {
 	_, rest, ok := strings.Cut(raw, "://")
 	if !ok {
-		return raw
+		return raw, false
 	}
 	start := len(raw) - len(rest)
-	end := len(rest)
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		end = i
-	}
-	at := strings.LastIndex(rest[:end], "@")
+	at := strings.LastIndex(rest, "@")
 	if at < 0 {
-		return raw
+		return raw, false
 	}
 	colon := strings.Index(rest[:at], ":")
 	if colon < 0 {
-		return raw
+		return raw, true
 	}
-	return raw[:start+colon+1] + "xxxxx" + raw[start+at:]
+	return raw[:start+colon+1] + "xxxxx" + raw[start+at:], true
 }
 
 func unwrapURLError(err error) error {
