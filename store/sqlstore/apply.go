@@ -37,7 +37,10 @@ import (
 // a single customer and event): the read, then one statement that updates
 // each customer whose version is still the one read (or inserts it, if no
 // other writer did first) and inserts the new keys of exactly those
-// customers. From 64 customers on, the write is two statements, one per
+// customers. (From 1,000 customers read, the read is first one statement
+// without event keys, then one that looks up the events of those found,
+// if any: an import's chunk into an empty store has none.)
+// From 64 customers on, the write is two statements, one per
 // half of the customers in the order of ID, sent at once on two
 // connections and each its own transaction: the server writes the halves
 // in parallel (see BENCHMARKS.md), and a failure of one fails only its
@@ -107,7 +110,11 @@ import (
 // write whose ID an earlier write of ws has is not applied and gets an
 // Err wrapping [lifecycle.ErrConflict] (applied again, it counts).
 //
-// A fn is not called when ctx is done or the customers cannot be read;
+// A fn is not called when ctx is done, nor when the customers cannot be
+// read, with two exceptions: a write of one customer the Store does not
+// hold with one event (see above), whose fn runs before the one statement
+// that writes and reads; and a write whose ID no store can hold, whose fn
+// runs on a new customer so that its outcome is fn's error or the ID's;
 // failures before any fn runs are retried as [WithRetries] says. A fn is given its customer with an empty History
 // (as [lifecycle.Applier] allows: the stored history is kept aside, and
 // the transitions fn appends are added to its end) and an empty Seen. A change a fn makes is checked as [Store.Put] checks
@@ -293,7 +300,8 @@ func (c *rowCache) drop(id string) {
 func prepare(w *lifecycle.Write, row *stored, c *lifecycle.Customer, seen []bool) (prev uint64, old int, data []byte, write bool, err error) {
 	switch {
 	case row != nil && row.held != nil:
-		*c = *row.held // taken from the row cache: this write owns it
+		*c = *row.held                // taken from the row cache: this write owns it
+		c.Seen = lifecycle.EventSet{} // as promised to fn, whatever the last fn left in it
 	case row != nil:
 		if err := decode(c, w.ID, row.version, row.data, ""); err != nil {
 			return 0, 0, nil, false, err
@@ -1227,7 +1235,9 @@ func (s *Store) applySQLite(ctx context.Context, ws []*lifecycle.Write) (called 
 }
 
 // ListDue yields the IDs of the customers whose Due is zero or at or
-// before now, as [lifecycle.DueLister] describes, in order of due time,
+// before now, as [lifecycle.DueLister] describes, in order of due time
+// (a due time outside the years 1678–2261 as the nearest of those years,
+// as the due column holds it, then by ID),
 // paging through the due index (see [WithScanPageSize]) without holding a
 // connection while the loop body runs. A customer whose due time another
 // writer moves, during the listing, to a later time still at or before

@@ -31,7 +31,7 @@ type record struct {
 // [lifecycle.ErrInvalidCustomer].
 type ValueError struct {
 	ID     string // the customer (truncated when long)
-	Field  string // e.g. "id", "stage", "history[2].cause", "facts.tallies[0].type", "since", "seen"
+	Field  string // e.g. "id", "stage", "history[2].cause", "facts.tallies[0].type", "since"
 	Value  string // the offending value (truncated when long)
 	Reason string // what is wrong, in plain words
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -314,5 +315,33 @@ func TestContractApplyFnGetsEmptyHistory(t *testing.T) {
 		require.Len(t, stored.History, 3)
 		assert.Equal(t, "e3", stored.History[2].Cause)
 		assert.Equal(t, c.History[:2], stored.History[:2])
+	})
+}
+
+// TestContractApplyFnGetsEmptySeen: Apply's doc: fn is given "an empty
+// Seen", also on the row a Store holds from its last write, whatever the
+// fn of that write put in c.Seen.
+func TestContractApplyFnGetsEmptySeen(t *testing.T) {
+	zzEach(t, func(t *testing.T, d sqlstore.Dialect) {
+		e := zzNew(t, d)
+		s := e.open(t)
+		ctx := context.Background()
+		for i := range 3 {
+			var got int
+			ws := []lifecycle.Write{{ID: "c1", Events: []string{"e" + strconv.Itoa(i)}, Fn: func(c *lifecycle.Customer, _ []bool) (bool, error) {
+				got = c.Seen.Len()
+				c.Seen.Add(lifecycle.KeyOf("junk"))
+				c.Version++
+				c.AsOf = zzT0
+				return true, nil
+			}}}
+			s.Apply(ctx, ws)
+			require.NoError(t, ws[0].Err)
+			assert.Zero(t, got, "Apply %d: fn was given %d keys in Seen", i, got)
+		}
+		stored, err := s.Get(ctx, "c1")
+		require.NoError(t, err)
+		assert.False(t, stored.HasSeen("junk"), "what fn put in Seen was stored")
+		assert.Equal(t, 3, stored.Seen.Len())
 	})
 }

@@ -28,7 +28,8 @@
 //     rewrite the customer's row, history of stage changes included). On
 //     PostgreSQL an Apply is one read and one write statement for all its
 //     customers (from 64 customers on, the write is two statements sent
-//     at once, one per half; a RecordBatch is two round trips, plus one
+//     at once, one per half; from 1,000, the read is two when some of
+//     them are stored, the first without event keys; a RecordBatch is two round trips, plus one
 //     Apply for the referral credits it earns), and a customer this Store last
 //     wrote needs only the write (see [Store.Apply]); on SQLite it is one
 //     BEGIN IMMEDIATE transaction.
@@ -98,7 +99,7 @@ const (
 	SQLite
 )
 
-// String returns "postgres" or "sqlite".
+// String returns "postgres" or "sqlite" (for another value, "Dialect(n)").
 func (d Dialect) String() string {
 	switch d {
 	case Postgres:

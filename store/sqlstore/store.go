@@ -63,7 +63,8 @@ func notFound(id string) error {
 // [lifecycle.Tracker] writes through [Store.Apply] instead).
 //
 // Errors: a [*store.ConflictError] (wrapping [lifecycle.ErrConflict]) when
-// the stored version is not prev; an error wrapping
+// the stored version is not prev (an error wrapping ErrConflict, if
+// reading the stored version then fails too); an error wrapping
 // [lifecycle.ErrInvalidCustomer] for an empty ID or a wrong version, or a
 // [*ValueError] for a value the database could not hold; the context's
 // error; or the database's error. Transient failures are retried as

@@ -24,8 +24,9 @@
 // (the instant counts, not the wall clock) and more due customers than a
 // page; ApplyExisting checks that an event whose legacy key
 // ([lifecycle.LegacyKeyOf]) is in Seen is seen, and that an error fn
-// returns comes back as is; LongestValues holds stage IDs, event types,
-// counts and amounts at their limits and 300 tallies; ContextCancelled
+// returns comes back as is; LongestValues holds stage IDs and event types
+// at their limits, counts past 32 bits, amounts up to math.MaxInt64 and
+// 300 tallies; ContextCancelled
 // covers View; ChangesListed and CursorLease check that ctx is honoured, a limit
 // below 1, that AdvanceCursor renews the lease and that concurrent claims
 // leave one holder. A store
