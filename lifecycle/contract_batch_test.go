@@ -151,3 +151,20 @@ func TestContractImportHooks(t *testing.T) {
 		t.Errorf("ImportResult.Moved %d, hook moves from events %d", ir.Moved, n)
 	}
 }
+
+// TestContractRecordBatchNoTrackerResults: RecordBatch "returns one result
+// per event", also when the Tracker cannot record: each with the error.
+func TestContractRecordBatchNoTrackerResults(t *testing.T) {
+	events := []lifecycle.Event{{ID: "a", CustomerID: "c1"}, {ID: "b", CustomerID: "c2"}}
+	for _, tr := range []*lifecycle.Tracker{nil, {}, lifecycle.NewTracker(nil, nil)} {
+		res, err := tr.RecordBatch(context.Background(), events)
+		if !errors.Is(err, lifecycle.ErrNoTracker) || len(res) != len(events) {
+			t.Fatalf("RecordBatch = %d results, %v; want %d, ErrNoTracker", len(res), err, len(events))
+		}
+		for i, r := range res {
+			if r.EventID != events[i].ID || r.CustomerID != events[i].CustomerID || !errors.Is(r.Err, lifecycle.ErrNoTracker) {
+				t.Errorf("result %d = %+v", i, r)
+			}
+		}
+	}
+}

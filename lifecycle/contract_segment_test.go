@@ -142,3 +142,16 @@ func TestContractSegmentStrict(t *testing.T) {
 		t.Errorf("dup batch: %v", err)
 	}
 }
+
+// TestContractSegmentBatchKeyCase: a key that differs only in case from
+// "batch" is refused, as the docs say of every key FromSegment reads.
+func TestContractSegmentBatchKeyCase(t *testing.T) {
+	call := `{"type":"track","event":"Order Completed","messageId":"m1","userId":"u1","timestamp":"2025-01-02T03:04:05Z"}`
+	for _, in := range []string{`{"batch":[` + call + `],"BATCH":[]}`, `{"Batch":[` + call + `]}`} {
+		evs, err := lifecycle.FromSegment([]byte(in))
+		var ve *lifecycle.ValidationError
+		if !errors.Is(err, lifecycle.ErrInvalidEvent) || !errors.As(err, &ve) || !strings.EqualFold(ve.Field, "batch") {
+			t.Errorf("FromSegment(%s) = %d events, %v; want a ValidationError on the key", in, len(evs), err)
+		}
+	}
+}

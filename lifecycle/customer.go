@@ -108,9 +108,10 @@ func (c *Customer) reset() {
 // PendingReferrer reports whether c is a pending referrer: a record that
 // holds referral credits ([Facts.Referrals]) but no event of its own
 // ([Facts.First] is zero; credits do not set it). The Tracker creates one
-// when a customer names as referrer an ID it has seen no event of (a
-// mistyped ID, or a referrer whose own events have not arrived yet), so
-// that the credits are kept for when the referrer's first event arrives.
+// when it credits a referrer it has seen no event of (a customer naming
+// it as referrer has converted, and the ID is mistyped, or the referrer's
+// own events have not arrived yet), so that the credits are kept for when
+// the referrer's first event arrives.
 // Until then it is not a customer: the Tracker does not classify it (its
 // Stage stays empty, its History empty, no hook is called, it is never due
 // for a sweep), and analytics leave it out of stage counts, funnels and

@@ -5,8 +5,11 @@ import (
 	"strconv"
 )
 
-// Sentinel errors. Errors returned by this package and by conforming
-// [Store] implementations wrap one of these; test with [errors.Is].
+// Sentinel errors. Errors of recording, storing and classifying — from a
+// [Tracker]'s methods, [Event.Validate] and conforming [Store]
+// implementations — wrap one of these, or are the context's error; test
+// with [errors.Is]. (The JSON decoders, [FromSegment] and [ParseMinor]
+// return their own: see each.)
 var (
 	// ErrInvalidEvent is wrapped by every error about a malformed event.
 	ErrInvalidEvent = errors.New("lifecycle: invalid event")
@@ -22,7 +25,8 @@ var (
 	// declare, or panicked.
 	ErrInvalidModel = errors.New("lifecycle: invalid model")
 	// ErrNoTracker is returned by the methods of a Tracker made without
-	// [NewTracker], or by NewTracker without a model or a store.
+	// [NewTracker], or by NewTracker without a model or a store, and of a
+	// nil Tracker.
 	ErrNoTracker = errors.New("lifecycle: the Tracker has no model or no store: make it with NewTracker(model, store)")
 )
 

@@ -43,12 +43,12 @@ const (
 	ReferralMade          EventType = "referral_made"          // the customer invited someone (a referral link or code)
 	LoyaltyJoined         EventType = "loyalty_joined"         // the customer joined the loyalty programme
 	// ReferralConverted is a referral credit, recorded by the Tracker itself
-	// on a referrer when a customer they referred has ordered (see
-	// [Tracker]); [Event.Validate] refuses it, so that no caller can
+	// on a referrer when a customer they referred has converted (an order
+	// or a subscription start, by default: see [Tracker]); [Event.Validate] refuses it, so that no caller can
 	// record (or forge) a credit: record the referred customer's events,
 	// with a ReferrerID, instead. Its ID is [ReferralEventID] of the referred customer,
 	// Attrs[ReferredIDAttr] names that customer and its time is their
-	// first order's. Credits are folded into [Facts.Referrals], one entry
+	// first conversion's. Credits are folded into [Facts.Referrals], one entry
 	// per referred customer holding the earliest credit time, so a credit
 	// derived again (a retry, an earlier order arriving late) counts once.
 	// Credits are not remembered in [Customer.Seen] and do not move

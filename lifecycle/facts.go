@@ -33,7 +33,7 @@ type Sum struct {
 // referred who converted (see [ReferralConverted]).
 type Referral struct {
 	// Customer is the referred customer: the credit's
-	// Attrs[ReferredIDAttr]; when that is absent, the ID that the event's
+	// Attrs[ReferredIDAttr]; when that is absent or empty, the ID that the event's
 	// ID is the [ReferralEventID] of, or else the event ID itself.
 	Customer string `json:"customer"`
 	// At is the earliest time among the credits received for Customer.

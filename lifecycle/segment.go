@@ -76,8 +76,8 @@ var segmentAttrs = []string{"order_id", "product_id", "category", "coupon", "sco
 //     refused (encoding/json would keep the last), and so is a key that
 //     differs only in case from one FromSegment reads ("MESSAGEID",
 //     "properties.Total"; encoding/json would match it). Other members
-//     (context, integrations, products …) are ignored. Strings must be
-//     valid UTF-8, without unpaired surrogate escapes.
+//     (context, integrations, products …) are ignored. Strings FromSegment
+//     reads must be valid UTF-8, without unpaired surrogate escapes.
 //   - "properties.total", or "properties.revenue" when total is absent,
 //     becomes Amount: a JSON number or a string holding one, in major
 //     units, converted exactly (no floating point) to minor units with
@@ -99,7 +99,8 @@ var segmentAttrs = []string{"order_id", "product_id", "category", "coupon", "sco
 // ("messageId", "anonymousId", "timestamp", "properties.revenue" …, also
 // for a field of the wrong type; "json" for a call that is not an object
 // or not valid UTF-8)
-// and whose Value is the offending value as sent (cut to 64 bytes), and,
+// and whose Value is the offending value as sent (cut to 64 bytes; a time
+// outside the years Validate accepts, in RFC 3339 without its fraction), and,
 // in an array or batch, starts with the call's index, counted from 0
 // ("segment call 2: "). Input that is not JSON, or neither an object nor
 // an array, gives no events and an error with Field "json".
@@ -168,6 +169,8 @@ func splitSegment(data []byte) (calls []json.RawMessage, single bool, err error)
 				return nil // not "batch"; the call's own check reports it
 			case name == "batch" && batch != nil:
 				return invalid("batch", string(val), "duplicate key")
+			case name != "batch" && strings.EqualFold(name, "batch"):
+				return invalid(fieldName(name, ""), string(val), `unknown field; field names are case-sensitive: did you mean "batch"?`)
 			case name == "batch":
 				batch = val
 			case names[name] && dup == "":

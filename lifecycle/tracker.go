@@ -249,8 +249,9 @@ type Result struct {
 	// Version is the customer's stored version after the event.
 	Version uint64
 	// Err is set by [Tracker.RecordBatch] on the result of an event that
-	// is invalid or whose customer's write failed; [Tracker.Record]
-	// returns its error instead. Such a result has only EventID,
+	// is invalid or whose customer's write failed, and on every result
+	// when the Tracker cannot record ([ErrNoTracker], [ErrInvalidModel]);
+	// [Tracker.Record] returns its error instead. Such a result has only EventID,
 	// CustomerID and Err set. When a batch holds an invalid event, no
 	// event is applied, and the results of its valid events have only
 	// EventID and CustomerID set (Err nil): check the returned error.
@@ -400,7 +401,11 @@ func (t *Tracker) Record(ctx context.Context, e Event) (Result, error) {
 // back Duplicate.
 func (t *Tracker) RecordBatch(ctx context.Context, events []Event) ([]Result, error) {
 	if err := t.ready(); err != nil {
-		return nil, err
+		results := make([]Result, len(events))
+		for i := range events {
+			results[i] = Result{EventID: events[i].ID, CustomerID: events[i].CustomerID, Err: err}
+		}
+		return results, err
 	}
 	results := make([]Result, len(events))
 	var errs []error
@@ -496,7 +501,8 @@ type SweepResult struct {
 	Moved   int // customers whose stage changed
 }
 
-// Sweep re-classifies, at now, every stored customer who is due (see
+// Sweep re-classifies, at now (or at a later referral credit of theirs:
+// see [Customer.ClassifiedAt]), every stored customer who is due (see
 // [Customer.Due]: those whose Due is zero or at or before now; a Due of
 // [Never] is never due, also at a sweep at Never), applying
 // the moves that time alone causes (lapsing, at-risk), and writes each of
@@ -529,7 +535,8 @@ func (t *Tracker) Sweep(ctx context.Context, now time.Time) (SweepResult, error)
 
 // Reclassify re-classifies every stored customer at now, due or not, as
 // Sweep does the due ones: each is written with the stage the Tracker's
-// model gives at now, AsOf now and the model's next due time, and a move
+// model gives at now (or at a later referral credit of theirs: see
+// [Customer.ClassifiedAt]), AsOf now and the model's next due time, and a move
 // appends a transition and calls the hooks. It is what switching a
 // store's customers to another model takes: the facts need no migration
 // (any model classifies them), but the stored stages, histories and due
@@ -1045,8 +1052,8 @@ func (t *Tracker) runHooks(ctx context.Context, ch Change) {
 }
 
 // ReferralEventID returns the ID of the [ReferralConverted] credit the
-// Tracker records on a referrer when the customer with this ID has ordered:
-// "clm.referral:" followed by the ID.
+// Tracker records on a referrer when the customer with this ID has
+// converted: "clm.referral:" followed by the ID.
 func ReferralEventID(customerID string) string { return referralPrefix + customerID }
 
 const referralPrefix = "clm.referral:"
