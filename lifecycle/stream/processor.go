@@ -104,7 +104,8 @@ func DeadLetterHeader(key string) bool {
 // [ParseFormat] reads it. A value ParseFormat refuses ("xml", "JSON")
 // is not guessed at: [Processor.Process] sends the message to the dead
 // letters, with a [*lifecycle.ValidationError] whose Field is
-// HeaderFormat and whose Value is the header's.
+// HeaderFormat and whose Value is the header's (cut to 64 bytes, as a
+// ValidationError's values are).
 func (m *Message) SetFormat(header string) {
 	f, err := ParseFormat(header)
 	m.Format, m.badFormat, m.sniff = f, "", f == FormatAuto && header != ""
@@ -195,8 +196,9 @@ type BatchResult struct {
 // DeadLetterer. It returns nil once every message is either recorded in
 // the store or published as a dead letter: the caller may then commit
 // them. It retries store and dead-letter failures until they succeed or
-// ctx ends; it then returns an error wrapping ctx's, and the caller must
-// not commit. A Processor whose Options.Format is no [Format] (a
+// ctx ends; it then returns an error wrapping ctx's cause
+// ([context.Cause]: ctx.Err() when ctx was ended without one), and the
+// caller must not commit. A Processor whose Options.Format is no [Format] (a
 // configuration fault, which the engines refuse when made) records and
 // sends nothing, and returns an error wrapping [ErrFormat].
 func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, error) {

@@ -40,14 +40,16 @@
 //   - 202: every event was applied, or was a duplicate or skipped (see
 //     "status");
 //   - 400: the body is not JSON, has the wrong shape, holds no event, or
-//     an event has an unknown field or a value of the wrong JSON type (for
+//     an event in clm's own form does not decode: an unknown field, a
+//     value of the wrong JSON type, or one its decoding refuses (a "time"
+//     that is not RFC 3339, an "amount" that is not a whole number) (for
 //     a Segment call: a field Segment does not define, or a "type",
 //     "event", "messageId" or "timestamp" that is not a JSON string);
 //   - 413: the body is larger than [DefaultMaxBodyBytes] (1 MiB; see
 //     [WithMaxBodyBytes]) or holds more than [DefaultMaxBatch] events
 //     (1000; see [WithMaxBatch]);
 //   - 415: a Content-Type other than application/json;
-//   - 422: the JSON is well formed but an event is invalid
+//   - 422: the events decode but one is invalid
 //     ([lifecycle.Event.Validate], a Segment call FromSegment refuses, a
 //     customer ID "." or "..", which no URL path can name, or a time more
 //     than the tracker's skew in the future);
@@ -55,7 +57,9 @@
 //     events were applied; retrying the whole request is safe, as applied
 //     events come back as duplicates.
 //
-// Each result has "index", "id", "customer_id" and a "status": "applied",
+// Each result has "index" and a "status", and "id" and "customer_id" when
+// the event was decoded and named them (a skipped call has neither):
+// "applied",
 // "duplicate", "skipped" (a Segment call that records nothing),
 // "rejected" (this event is bad: its "error" has "field", as sent, ""
 // for an error about the whole event; "value", "" for a missing field;

@@ -89,8 +89,8 @@ type Server struct {
 
 // New returns a Server that records into t and reads t's store. Limits
 // below 1 are replaced by the defaults. Without a Tracker (nil, or one
-// with no model) every request is answered with 503 and the code
-// "no_tracker".
+// with no model) every request that passes the API key check (see
+// [WithAPIKeys]) is answered with 503 and the code "no_tracker".
 func New(t *lifecycle.Tracker, opts ...Option) *Server {
 	var graph *stage.Graph
 	if m := t.Model(); m != nil {

@@ -307,8 +307,9 @@ type Producer struct {
 
 // NewProducer returns a producer to topic through the seed brokers;
 // opts are passed on to franz-go after the producer's own. Records are
-// partitioned by key as [stream.Partition] does (franz-go's default,
-// set explicitly).
+// partitioned by key as [stream.Partition] does (franz-go's sticky key
+// partitioner, which hashes a key as Kafka's Java client does, set
+// explicitly).
 func NewProducer(brokers []string, topic string, opts ...kgo.Opt) (*Producer, error) {
 	switch {
 	case len(brokers) == 0:
