@@ -578,8 +578,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	// The write statements: one, or for many customers one per part of
 	// them (see splitWrites), run at once.
 	parts := splitWrites(len(writing))
-	wons, errs := make([]map[string]string, len(parts)), make([]error, len(parts))
-	legs := make([]map[string]bool, len(parts)) // applyWrite's: the customers written that may have legacy keys
+	wons, errs := make([]map[string]written, len(parts)), make([]error, len(parts))
 	write := func(p int) {
 		lo, hi := parts[p][0], parts[p][1]
 		if len(writing) == 1 && len(writing[0].Events) == 1 && len(kKeys) == 1 && prevs[0] > 0 && len(gKeys) <= 1 {
@@ -592,7 +591,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			if len(gKeys) == 1 {
 				guard = gKeys[0]
 			}
-			wons[p], _, _, errs[p] = s.writeOne(ctx, wIDs[0], stages[0], versions[0], asOfs[0], datas[0], dues[0], prevs[0], kKeys[0], xmins[0], guard, chSeqs, [2][]byte{})
+			wons[p], _, errs[p] = s.writeOne(ctx, wIDs[0], stages[0], versions[0], asOfs[0], datas[0], dues[0], prevs[0], kKeys[0], xmins[0], guard, chSeqs, [2][]byte{})
 			return
 		}
 		var from [3]int
@@ -601,7 +600,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		}
 		to := ends[hi-1]
 		k0, k1, g0, g1, c0, c1 := from[0], to[0], from[1], to[1], from[2], to[2]
-		wons[p], legs[p], errs[p] = s.writePostgres(ctx, writeArgs{wIDs[lo:hi], stages[lo:hi], versions[lo:hi], asOfs[lo:hi], datas[lo:hi],
+		wons[p], errs[p] = s.writePostgres(ctx, writeArgs{wIDs[lo:hi], stages[lo:hi], versions[lo:hi], asOfs[lo:hi], datas[lo:hi],
 			dues[lo:hi], prevs[lo:hi], kIDs[k0:k1], kKeys[k0:k1], xmins[lo:hi], gIDs[g0:g1], gKeys[g0:g1], chIDs[c0:c1], chSeqs[c0:c1]})
 	}
 	var wg sync.WaitGroup
@@ -625,9 +624,9 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		}
 		for i := pt[0]; i < pt[1]; i++ {
 			w := writing[i]
-			if xmin, ok := wons[p][w.ID]; ok {
-				legacy := legs[p][w.ID] || (found[w.ID] != nil && found[w.ID].legacy)
-				s.rows.put(w.ID, &stored{version: int64(prevOf[i] + 1), held: cs[i], xmin: xmin, legacy: legacy})
+			if wr, ok := wons[p][w.ID]; ok {
+				legacy := wr.legacy || (found[w.ID] != nil && found[w.ID].legacy)
+				s.rows.put(w.ID, &stored{version: int64(prevOf[i] + 1), held: cs[i], xmin: wr.xmin, legacy: legacy})
 				continue
 			}
 			s.rows.drop(w.ID)
@@ -787,7 +786,7 @@ func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []l
 	for i := range seqs {
 		seqs[i] = int64(i + 1)
 	}
-	won, row, legacy, err := s.writeOne(ctx, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueCol(c.Due), 0, look[0][:], "", nil, seqs, [2][]byte{look[0][:], look[1][:]})
+	won, row, err := s.writeOne(ctx, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueCol(c.Due), 0, look[0][:], "", nil, seqs, [2][]byte{look[0][:], look[1][:]})
 	switch {
 	case err != nil:
 		s.rows.drop(w.ID)
@@ -796,8 +795,8 @@ func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []l
 	case row != nil:
 		return row, false
 	}
-	if xmin, ok := won[w.ID]; ok {
-		s.rows.put(w.ID, &stored{version: int64(c.Version), held: c, xmin: xmin, legacy: legacy})
+	if wr, ok := won[w.ID]; ok {
+		s.rows.put(w.ID, &stored{version: int64(c.Version), held: c, xmin: wr.xmin, legacy: wr.legacy})
 		return nil, true
 	}
 	// Created by another writer after the statement's snapshot was taken:
@@ -806,24 +805,31 @@ func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []l
 	return nil, true
 }
 
+// written is what a write statement returns of a customer it wrote: its
+// row's new xmin, and whether the customer may have legacy keys (only
+// applyWrite and applyCreate1 say; applyUpdate1's are false).
+type written struct {
+	xmin   string
+	legacy bool
+}
+
 // writeOne runs applyUpdate1 or applyUpdate1Changes (prev > 0) or
 // applyCreate1 (prev 0) for one customer and its one new event's key, and
-// returns the ID it wrote (in won, with its row's new xmin), or, for a
-// customer written as new that was stored already, the stored row with
-// which of the keys look (the event's key and legacy key) it has; and
-// for applyCreate1 whether the customer may have legacy keys (legacy; the
-// stored row's own field says it too). xmin and guard (nil: none) are
+// returns the ID it wrote (in won), or, for a customer written as new
+// that was stored already, the stored row with which of the keys look
+// (the event's key and legacy key) it has and whether it may have legacy
+// keys. xmin and guard (nil: none) are
 // applyUpdate1's, look applyCreate1's. As
 // writePostgres does, it sends parameters it encoded itself (see
 // execPgx), or, through a driver that is not pgx's own, uses database/sql.
 func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, asOf time.Time, data []byte, due, prev int64,
-	key []byte, xmin string, guard []byte, seqs []int64, look [2][]byte) (won map[string]string, row *stored, legacy bool, err error) {
+	key []byte, xmin string, guard []byte, seqs []int64, look [2][]byte) (won map[string]written, row *stored, err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, err
 	}
 	defer conn.Close()
-	won = make(map[string]string, 1)
+	won = make(map[string]written, 1)
 	p := paramsPool.Get().(*params)
 	defer paramsPool.Put(p)
 	err = conn.Raw(func(dc any) error {
@@ -859,15 +865,15 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 			// applyCreate1's: the same and whether the customer may have
 			// legacy keys, and for a stored customer its row.
 			if len(v) == 2 {
-				won[string(v[0])] = string(v[1])
+				won[string(v[0])] = written{xmin: string(v[1])}
 				return nil
 			}
 			if len(v) != 6 || len(v[5]) != 1 || (v[2] != nil && len(v[2]) != 8) {
 				return fmt.Errorf("sqlstore: applyCreate1 returned %d columns", len(v))
 			}
-			legacy = v[5][0] != 0
+			legacy := v[5][0] != 0
 			if v[2] == nil {
-				won[string(v[0])] = string(v[1])
+				won[string(v[0])] = written{xmin: string(v[1]), legacy: legacy}
 				return nil
 			}
 			row = &stored{version: int64(binary.BigEndian.Uint64(v[2])), data: bytes.Clone(v[3]), xmin: string(v[1]), keys: string(v[4]), legacy: legacy}
@@ -878,9 +884,9 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 		return s.writeOneQuery(ctx, id, stage, version, asOf, data, due, prev, key, xmin, guard, seqs, look)
 	}
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, err
 	}
-	return won, row, legacy, nil
+	return won, row, nil
 }
 
 // updateOneOIDs and createOneOIDs are the types of applyUpdate1Changes'
@@ -899,7 +905,7 @@ var (
 // writeOneQuery is writeOne through database/sql, for a driver that is
 // not pgx's own.
 func (s *Store) writeOneQuery(ctx context.Context, id, stage string, version int64, asOf time.Time, data []byte, due, prev int64,
-	key []byte, xmin string, guard []byte, seqs []int64, look [2][]byte) (won map[string]string, row *stored, legacy bool, err error) {
+	key []byte, xmin string, guard []byte, seqs []int64, look [2][]byte) (won map[string]written, row *stored, err error) {
 	_, query, _ := s.q.one(prev, len(seqs) > 0)
 	args := []any{id, stage, version, asOf, data, due}
 	switch {
@@ -912,29 +918,30 @@ func (s *Store) writeOneQuery(ctx context.Context, id, stage string, version int
 	}
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, err
 	}
 	defer rows.Close()
-	won = make(map[string]string, 1)
+	won = make(map[string]written, 1)
 	for rows.Next() {
 		var got, x string
 		var v sql.NullInt64
 		var d []byte
 		var k sql.NullString
+		var legacy bool
 		dest := []any{&got, &x, &v, &d, &k, &legacy}
 		if prev > 0 {
 			dest = dest[:2] // applyUpdate1's ID and xmin
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return nil, nil, false, err
+			return nil, nil, err
 		}
 		if !v.Valid {
-			won[got] = x
+			won[got] = written{xmin: x, legacy: legacy}
 			continue
 		}
 		row = &stored{version: v.Int64, data: d, xmin: x, keys: k.String, legacy: legacy}
 	}
-	return won, row, legacy, rows.Err()
+	return won, row, rows.Err()
 }
 
 // errNotPgx is pgxConn's error for a connection that is not pgx's own
@@ -991,20 +998,19 @@ var writeOIDs = []uint32{
 	pgtype.TextArrayOID, pgtype.ByteaArrayOID, pgtype.TextArrayOID, pgtype.Int8ArrayOID,
 }
 
-// writePostgres runs applyWrite and returns the IDs it wrote, each with
-// its row's new xmin, and those of them that may have legacy keys. It sends the parameters it encoded itself (see
+// writePostgres runs applyWrite and returns the IDs it wrote. It sends the parameters it encoded itself (see
 // params): to the statement prepared on the connection under a name of
 // its own when the connections use pgx's default query mode (prepared
 // statements cached), else as an unnamed statement; and it calls the
 // connections' tracer as pgx's Query would. Through a database/sql
 // driver that is not pgx's own it sends the statement with database/sql.
-func (s *Store) writePostgres(ctx context.Context, a writeArgs) (won map[string]string, legacy map[string]bool, err error) {
+func (s *Store) writePostgres(ctx context.Context, a writeArgs) (won map[string]written, err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer conn.Close()
-	won, legacy = make(map[string]string, len(a.ids)), make(map[string]bool)
+	won = make(map[string]written, len(a.ids))
 	p := paramsPool.Get().(*params)
 	defer paramsPool.Put(p)
 	err = conn.Raw(func(dc any) (err error) {
@@ -1034,10 +1040,7 @@ func (s *Store) writePostgres(ctx context.Context, a writeArgs) (won map[string]
 			if len(v) != 3 || len(v[2]) != 1 {
 				return fmt.Errorf("sqlstore: applyWrite returned %d columns", len(v))
 			}
-			won[string(v[0])] = string(v[1])
-			if v[2][0] != 0 {
-				legacy[string(v[0])] = true
-			}
+			won[string(v[0])] = written{xmin: string(v[1]), legacy: v[2][0] != 0}
 			return nil
 		})
 	})
@@ -1045,9 +1048,9 @@ func (s *Store) writePostgres(ctx context.Context, a writeArgs) (won map[string]
 		return s.writeQuery(ctx, a)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return won, legacy, nil
+	return won, nil
 }
 
 // execPgx runs one of the store's statements on pc with parameters the
@@ -1093,26 +1096,23 @@ func (s *Store) execPgx(ctx context.Context, pc *pgx.Conn, name, sql string, val
 
 // writeQuery is writePostgres through database/sql, for a driver that is
 // not pgx's own.
-func (s *Store) writeQuery(ctx context.Context, a writeArgs) (map[string]string, map[string]bool, error) {
+func (s *Store) writeQuery(ctx context.Context, a writeArgs) (map[string]written, error) {
 	rows, err := s.db.QueryContext(ctx, s.q.applyWrite, a.ids, a.stages, a.versions, a.asOfs, a.datas, a.dues, a.prevs,
 		a.kIDs, a.kKeys, a.xmins, a.gIDs, a.gKeys, a.chIDs, a.chSeqs)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer rows.Close()
-	won, legacy := make(map[string]string, len(a.ids)), make(map[string]bool)
+	won := make(map[string]written, len(a.ids))
 	for rows.Next() {
-		var id, xmin string
-		var leg bool
-		if err := rows.Scan(&id, &xmin, &leg); err != nil {
-			return nil, nil, err
+		var id string
+		var wr written
+		if err := rows.Scan(&id, &wr.xmin, &wr.legacy); err != nil {
+			return nil, err
 		}
-		won[id] = xmin
-		if leg {
-			legacy[id] = true
-		}
+		won[id] = wr
 	}
-	return won, legacy, rows.Err()
+	return won, rows.Err()
 }
 
 // fail sets err as the outcome of every write of ws, wrapping
