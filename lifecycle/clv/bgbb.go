@@ -243,7 +243,9 @@ func (m BGBB) ProbabilityAlive(c DiscreteCustomer) (float64, error) {
 // past 1,000 opportunities away from γ = 1; within 1e-3 of γ = 1 the
 // sum is added up to 1,000,000 opportunities, and past that the closed
 // form's limit from a second-order expansion in γ−1 is used (at γ = 1
-// the sum is δ [ψ(1+δ+n+n*) − ψ(1+δ+n)]).
+// the sum is δ [ψ(1+δ+n+n*) − ψ(1+δ+n)]). A result outside
+// [0, periods], which only a loss of precision at an extreme horizon
+// could give, is an error wrapping [ErrNoConvergence].
 func (m BGBB) ConditionalExpectedPurchases(periods int, c DiscreteCustomer) (float64, error) {
 	if err := m.Validate(); err != nil {
 		return 0, err
@@ -261,7 +263,11 @@ func (m BGBB) ConditionalExpectedPurchases(periods int, c DiscreteCustomer) (flo
 	a, b := m.Alpha, m.Beta
 	fx, fn := float64(c.Frequency), float64(c.Periods)
 	lp := numeric.LogBeta(a+fx+1, b+fn-fx) - numeric.LogBeta(a, b) - ll
-	return math.Exp(lp) * m.survivalSum(fn, periods), nil
+	v := math.Exp(lp) * m.survivalSum(fn, periods)
+	if !(v >= 0 && v <= float64(periods)*(1+1e-9)) {
+		return 0, fmt.Errorf("%w: BG/BB conditional expected purchases: the closed form lost its precision (periods = %d, got %v, outside [0, periods])", ErrNoConvergence, periods, v)
+	}
+	return v, nil
 }
 
 // survivalSum returns Σ_{j=1}^{k} B(γ, δ+n+j)/B(γ, δ), the expected number
@@ -271,11 +277,14 @@ func (m BGBB) survivalSum(n float64, k int) float64 {
 	lg := func(x float64) float64 { v, _ := math.Lgamma(x); return v }
 	switch eps := g - 1; {
 	case k > 1000 && math.Abs(eps) > 1e-3:
-		// Closed form in log-gamma differences.
+		// Closed form in log-gamma ratios (each from its asymptotic
+		// series at long horizons, where the difference of two
+		// log-gamma values keeps no digits), t1 − t2 as
+		// −t1·expm1(r2 − r1).
 		c := d / eps * math.Exp(lg(g+d)-lg(1+d))
-		t1 := math.Exp(lg(1+d+n) - lg(g+d+n))
-		t2 := math.Exp(lg(1+d+n+float64(k)) - lg(g+d+n+float64(k)))
-		return c * (t1 - t2)
+		r1 := numeric.LogGammaRatio(d+n, 1, g)
+		r2 := numeric.LogGammaRatio(d+n+float64(k), 1, g)
+		return -c * math.Exp(r1) * math.Expm1(r2-r1)
 	case k > 1_000_000:
 		// The same near γ = 1, where it is 0/0 (and the sum below would
 		// take k steps): with x = 1+δ+n and
@@ -303,10 +312,11 @@ func (m BGBB) survivalSum(n float64, k int) float64 {
 
 // ExpectedPurchases returns the expected number of transactions of a newly
 // acquired customer at the first n opportunities:
-// α/(α+β) · Σ_{j=1}^{n} B(γ, δ+j)/B(γ,δ). A result outside [0, n], where
-// the closed form used for long horizons loses its precision (past about
-// 10^15 opportunities), is an error wrapping [ErrNoConvergence]; values
-// at such horizons are not to be trusted to more than a few digits.
+// α/(α+β) · Σ_{j=1}^{n} B(γ, δ+j)/B(γ,δ), in the closed form
+// [BGBB.ConditionalExpectedPurchases] describes for long horizons, whose
+// log-gamma ratios come from their asymptotic series there (accurate to
+// about 1e-12 relative at any n). A result outside [0, n], which only a
+// loss of precision could give, is an error wrapping [ErrNoConvergence].
 func (m BGBB) ExpectedPurchases(n int) (float64, error) {
 	if err := m.Validate(); err != nil {
 		return 0, err
