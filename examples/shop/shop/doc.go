@@ -44,14 +44,15 @@
 //     value of the wrong JSON type, or one its decoding refuses (a "time"
 //     that is not RFC 3339, an "amount" that is not a whole number) (for
 //     a Segment call: a field Segment does not define, or a "type",
-//     "event", "messageId" or "timestamp" that is not a JSON string);
+//     "event", "messageId" or "timestamp" that is not a JSON string), or
+//     the body could not be read to its end;
 //   - 413: the body is larger than [DefaultMaxBodyBytes] (1 MiB; see
 //     [WithMaxBodyBytes]) or holds more than [DefaultMaxBatch] events
 //     (1000; see [WithMaxBatch]);
 //   - 415: a Content-Type other than application/json;
 //   - 422: the events decode but one is invalid
 //     ([lifecycle.Event.Validate], a Segment call FromSegment refuses, a
-//     customer ID "." or "..", which no URL path can name, or a time more
+//     customer ID ".", ".." or "/", which no URL path can name, or a time more
 //     than the tracker's skew in the future);
 //   - 500 or 503: the store failed for some customers. Results say which
 //     events were applied; retrying the whole request is safe, as applied

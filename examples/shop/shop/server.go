@@ -170,10 +170,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, http.StatusServiceUnavailable, "no_tracker", "the server has no tracker (shop.New was given none)")
 		return
 	}
-	if p := r.URL.Path; p != cleanPath(p) {
+	if p := r.URL.EscapedPath(); p != cleanPath(p) {
 		// net/http's mux would redirect, with an HTML body, to the clean
 		// path: every answer here is JSON, and no route has such a path.
-		writeError(rec, http.StatusNotFound, "not_found", "no route "+p)
+		// (The escaped path, as the mux cleans it: a customer ID's
+		// escaped "/" (%2F) is no separator, so /v1/customers/a%2F%2Fb
+		// names the customer "a//b".)
+		writeError(rec, http.StatusNotFound, "not_found", "no route "+r.URL.Path)
 		return
 	}
 	s.mux.ServeHTTP(rec, r)
