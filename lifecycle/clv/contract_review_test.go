@@ -21,32 +21,6 @@ import (
 	"github.com/clmkit/clm/store"
 )
 
-func zzNoPanic(t *testing.T, what string, f func()) {
-	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			t.Errorf("%s panicked: %v", what, r)
-		}
-	}()
-	f()
-}
-
-func zzWantInvalid(t *testing.T, what string, err error, mustContain ...string) {
-	t.Helper()
-	if err == nil {
-		t.Errorf("%s: want error wrapping ErrInvalidInput, got nil", what)
-		return
-	}
-	if !errors.Is(err, clv.ErrInvalidInput) {
-		t.Errorf("%s: error %q does not wrap ErrInvalidInput", what, err)
-	}
-	for _, s := range mustContain {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("%s: error %q does not name %q", what, err, s)
-		}
-	}
-}
-
 func zzReadCSV(t *testing.T, name string) [][]string {
 	t.Helper()
 	raw, err := os.ReadFile("testdata/" + name)
@@ -205,32 +179,32 @@ func TestContractReviewSBGFormulas(t *testing.T) {
 	// Hostile.
 	for _, n := range []int{-1, clv.MaxSurvival + 1, math.MinInt} {
 		var err error
-		zzNoPanic(t, "Survival", func() { _, err = m.Survival(n) })
-		zzWantInvalid(t, fmt.Sprintf("Survival(%d)", n), err, strconv.Itoa(n))
+		rvNoPanic(t, "Survival", func() { _, err = m.Survival(n) })
+		rvWantInvalid(t, fmt.Sprintf("Survival(%d)", n), err, strconv.Itoa(n))
 	}
 	for _, n := range []int{0, -1, math.MinInt} {
 		var err error
-		zzNoPanic(t, "RetentionRate", func() { _, err = m.RetentionRate(n) })
-		zzWantInvalid(t, fmt.Sprintf("RetentionRate(%d)", n), err, strconv.Itoa(n))
+		rvNoPanic(t, "RetentionRate", func() { _, err = m.RetentionRate(n) })
+		rvWantInvalid(t, fmt.Sprintf("RetentionRate(%d)", n), err, strconv.Itoa(n))
 	}
 	for _, d := range []float64{0, -0.1, math.NaN(), math.Inf(1)} {
 		var err error
-		zzNoPanic(t, "DERL", func() { _, err = m.DERL(d, 0) })
-		zzWantInvalid(t, fmt.Sprintf("DERL(%v, 0)", d), err, strconv.FormatFloat(d, 'g', -1, 64))
+		rvNoPanic(t, "DERL", func() { _, err = m.DERL(d, 0) })
+		rvWantInvalid(t, fmt.Sprintf("DERL(%v, 0)", d), err, strconv.FormatFloat(d, 'g', -1, 64))
 	}
-	zzNoPanic(t, "DERL", func() { _, err = m.DERL(0.1, -1) })
-	zzWantInvalid(t, "DERL(0.1, -1)", err, "-1")
-	zzNoPanic(t, "DERL huge renewals", func() { _, err = m.DERL(0.1, math.MaxInt) })
+	rvNoPanic(t, "DERL", func() { _, err = m.DERL(0.1, -1) })
+	rvWantInvalid(t, "DERL(0.1, -1)", err, "-1")
+	rvNoPanic(t, "DERL huge renewals", func() { _, err = m.DERL(0.1, math.MaxInt) })
 	if err != nil && !errors.Is(err, clv.ErrInvalidInput) && !errors.Is(err, clv.ErrNoConvergence) {
 		t.Errorf("DERL(0.1, MaxInt) = %v", err)
 	}
 	for _, bad := range []clv.SBG{{0, 1}, {1, -1}, {math.NaN(), 1}, {1, math.Inf(1)}} {
 		_, err := bad.Survival(3)
-		zzWantInvalid(t, fmt.Sprintf("Survival of %+v", bad), err)
+		rvWantInvalid(t, fmt.Sprintf("Survival of %+v", bad), err)
 		_, err = bad.DERL(0.1, 1)
-		zzWantInvalid(t, fmt.Sprintf("DERL of %+v", bad), err)
+		rvWantInvalid(t, fmt.Sprintf("DERL of %+v", bad), err)
 		_, err = bad.RetentionRate(1)
-		zzWantInvalid(t, fmt.Sprintf("RetentionRate of %+v", bad), err)
+		rvWantInvalid(t, fmt.Sprintf("RetentionRate of %+v", bad), err)
 	}
 }
 
@@ -246,12 +220,12 @@ func TestContractReviewFitSBGHostile(t *testing.T) {
 	}
 	for name, s := range cases {
 		var err error
-		zzNoPanic(t, name, func() { _, _, err = clv.FitSBG(s, nil) })
-		zzWantInvalid(t, "FitSBG "+name, err)
+		rvNoPanic(t, name, func() { _, _, err = clv.FitSBG(s, nil) })
+		rvWantInvalid(t, "FitSBG "+name, err)
 	}
 	for name, s := range map[string][]float64{"no churn": {100, 100, 100}, "all churn": {100, 0, 0}} {
 		var err error
-		zzNoPanic(t, name, func() { _, _, err = clv.FitSBG(s, nil) })
+		rvNoPanic(t, name, func() { _, _, err = clv.FitSBG(s, nil) })
 		if !errors.Is(err, clv.ErrNoConvergence) {
 			t.Errorf("FitSBG %s = %v, want ErrNoConvergence", name, err)
 		}
@@ -286,17 +260,17 @@ func TestContractReviewFitRFMHostile(t *testing.T) {
 	}
 	for fname, fit := range fits {
 		var err error
-		zzNoPanic(t, fname+" nil", func() { err = fit(nil) })
-		zzWantInvalid(t, fname+" nil", err)
-		zzNoPanic(t, fname+" empty", func() { err = fit([]clv.Customer{}) })
-		zzWantInvalid(t, fname+" empty", err)
+		rvNoPanic(t, fname+" nil", func() { err = fit(nil) })
+		rvWantInvalid(t, fname+" nil", err)
+		rvNoPanic(t, fname+" empty", func() { err = fit([]clv.Customer{}) })
+		rvWantInvalid(t, fname+" empty", err)
 		for name, b := range bad {
 			in := append(append([]clv.Customer{}, good...), b.c)
-			zzNoPanic(t, fname+" "+name, func() { err = fit(in) })
-			zzWantInvalid(t, fname+" "+name, err, b.contains...)
+			rvNoPanic(t, fname+" "+name, func() { err = fit(in) })
+			rvWantInvalid(t, fname+" "+name, err, b.contains...)
 		}
 		// Nobody repeats: ErrNoConvergence.
-		zzNoPanic(t, fname+" nobody repeats", func() {
+		rvNoPanic(t, fname+" nobody repeats", func() {
 			err = fit([]clv.Customer{{Frequency: 0, T: 5}, {Frequency: 0, T: 9}})
 		})
 		if !errors.Is(err, clv.ErrNoConvergence) {
@@ -308,7 +282,7 @@ func TestContractReviewFitRFMHostile(t *testing.T) {
 			{{Frequency: 3, Recency: 1e300, T: 1e300}, {Frequency: 0, T: 1e300}},
 			{{Frequency: 1, Recency: 0, T: 0}, {Frequency: 0, T: 0}},
 		} {
-			zzNoPanic(t, fname+" extreme", func() { err = fit(in) })
+			rvNoPanic(t, fname+" extreme", func() { err = fit(in) })
 			if err != nil && !errors.Is(err, clv.ErrInvalidInput) && !errors.Is(err, clv.ErrNoConvergence) {
 				t.Errorf("%s extreme %v: %v wraps no sentinel", fname, in, err)
 			}
@@ -317,7 +291,7 @@ func TestContractReviewFitRFMHostile(t *testing.T) {
 	// FitOptions: nil and zero pick defaults; hostile values must not panic.
 	for _, o := range []*clv.FitOptions{{MaxIterations: -5}, {Tolerance: math.NaN()}, {Tolerance: -1}, {MaxIterations: 1}} {
 		var err error
-		zzNoPanic(t, fmt.Sprintf("FitOptions %+v", *o), func() { _, _, err = clv.FitBGNBD(zzCDNOW(t)[:200], o) })
+		rvNoPanic(t, fmt.Sprintf("FitOptions %+v", *o), func() { _, _, err = clv.FitBGNBD(zzCDNOW(t)[:200], o) })
 		if err != nil && !errors.Is(err, clv.ErrInvalidInput) && !errors.Is(err, clv.ErrNoConvergence) {
 			t.Errorf("FitOptions %+v: %v wraps no sentinel", *o, err)
 		}
@@ -329,12 +303,12 @@ func TestContractReviewGammaGammaHostile(t *testing.T) {
 	for name, mv := range map[string]float64{"zero": 0, "negative": -3, "NaN": math.NaN(), "Inf": math.Inf(1)} {
 		in := append(append([]clv.Customer{}, cs...), clv.Customer{ID: "bad", Frequency: 1, Recency: 1, T: 5, MonetaryValue: mv})
 		var err error
-		zzNoPanic(t, name, func() { _, _, err = clv.FitGammaGamma(in, nil) })
-		zzWantInvalid(t, "FitGammaGamma "+name, err, "bad")
+		rvNoPanic(t, name, func() { _, _, err = clv.FitGammaGamma(in, nil) })
+		rvWantInvalid(t, "FitGammaGamma "+name, err, "bad")
 	}
 	var err error
 	_, _, err = clv.FitGammaGamma([]clv.Customer{{Frequency: 0, T: 3}}, nil)
-	zzWantInvalid(t, "FitGammaGamma no repeat buyers", err)
+	rvWantInvalid(t, "FitGammaGamma no repeat buyers", err)
 	// Zero spread: ErrNoConvergence.
 	_, _, err = clv.FitGammaGamma([]clv.Customer{{Frequency: 1, Recency: 1, T: 2, MonetaryValue: 10}, {Frequency: 3, Recency: 1, T: 2, MonetaryValue: 10}, {Frequency: 2, Recency: 1, T: 2, MonetaryValue: 10}}, nil)
 	if !errors.Is(err, clv.ErrNoConvergence) {
@@ -354,9 +328,9 @@ func TestContractReviewGammaGammaHostile(t *testing.T) {
 	for _, q := range []float64{1, 0.5} {
 		m := clv.GammaGamma{P: 2, Q: q, V: 3}
 		_, err := m.ExpectedSpend()
-		zzWantInvalid(t, fmt.Sprintf("ExpectedSpend Q=%v", q), err)
+		rvWantInvalid(t, fmt.Sprintf("ExpectedSpend Q=%v", q), err)
 		_, err = m.ConditionalExpectedSpend(clv.Customer{Frequency: 1, Recency: 1, T: 2, MonetaryValue: 5})
-		zzWantInvalid(t, fmt.Sprintf("ConditionalExpectedSpend Q=%v", q), err)
+		rvWantInvalid(t, fmt.Sprintf("ConditionalExpectedSpend Q=%v", q), err)
 	}
 	m := clv.GammaGamma{P: 6.25, Q: 3.74, V: 15.44}
 	es, _ := m.ExpectedSpend()
@@ -374,8 +348,8 @@ func TestContractReviewGammaGammaHostile(t *testing.T) {
 	}
 	for _, bad := range []clv.Customer{{Frequency: 1, Recency: 1, T: 2, MonetaryValue: math.NaN()}, {Frequency: 1, Recency: 1, T: 2, MonetaryValue: -1}, {Frequency: -1}} {
 		var err error
-		zzNoPanic(t, "ConditionalExpectedSpend", func() { _, err = m.ConditionalExpectedSpend(bad) })
-		zzWantInvalid(t, fmt.Sprintf("ConditionalExpectedSpend(%+v)", bad), err)
+		rvNoPanic(t, "ConditionalExpectedSpend", func() { _, err = m.ConditionalExpectedSpend(bad) })
+		rvWantInvalid(t, fmt.Sprintf("ConditionalExpectedSpend(%+v)", bad), err)
 	}
 }
 
@@ -393,17 +367,17 @@ func TestContractReviewPredictionsHostile(t *testing.T) {
 	for name, m := range models {
 		for _, tt := range []float64{-1, math.NaN(), math.Inf(1), math.Inf(-1)} {
 			var err error
-			zzNoPanic(t, name, func() { _, err = m.ConditionalExpectedPurchases(tt, good) })
-			zzWantInvalid(t, fmt.Sprintf("%s.ConditionalExpectedPurchases(%v)", name, tt), err, strconv.FormatFloat(tt, 'g', -1, 64))
-			zzNoPanic(t, name, func() { _, err = m.ExpectedPurchases(tt) })
-			zzWantInvalid(t, fmt.Sprintf("%s.ExpectedPurchases(%v)", name, tt), err, strconv.FormatFloat(tt, 'g', -1, 64))
+			rvNoPanic(t, name, func() { _, err = m.ConditionalExpectedPurchases(tt, good) })
+			rvWantInvalid(t, fmt.Sprintf("%s.ConditionalExpectedPurchases(%v)", name, tt), err, strconv.FormatFloat(tt, 'g', -1, 64))
+			rvNoPanic(t, name, func() { _, err = m.ExpectedPurchases(tt) })
+			rvWantInvalid(t, fmt.Sprintf("%s.ExpectedPurchases(%v)", name, tt), err, strconv.FormatFloat(tt, 'g', -1, 64))
 		}
 		for _, c := range []clv.Customer{{Frequency: -1, T: 3}, {Frequency: 1, Recency: 5, T: 3}, {Frequency: 0, Recency: 1, T: 3}, {Frequency: 1, Recency: math.NaN(), T: 3}} {
 			var err error
-			zzNoPanic(t, name, func() { _, err = m.ProbabilityAlive(c) })
-			zzWantInvalid(t, fmt.Sprintf("%s.ProbabilityAlive(%+v)", name, c), err)
-			zzNoPanic(t, name, func() { _, err = m.ConditionalExpectedPurchases(1, c) })
-			zzWantInvalid(t, fmt.Sprintf("%s.ConditionalExpectedPurchases(1, %+v)", name, c), err)
+			rvNoPanic(t, name, func() { _, err = m.ProbabilityAlive(c) })
+			rvWantInvalid(t, fmt.Sprintf("%s.ProbabilityAlive(%+v)", name, c), err)
+			rvNoPanic(t, name, func() { _, err = m.ConditionalExpectedPurchases(1, c) })
+			rvWantInvalid(t, fmt.Sprintf("%s.ConditionalExpectedPurchases(1, %+v)", name, c), err)
 		}
 		// t = 0: no purchases expected.
 		if v, err := m.ConditionalExpectedPurchases(0, good); err != nil || v != 0 {
@@ -416,8 +390,8 @@ func TestContractReviewPredictionsHostile(t *testing.T) {
 		for _, c := range []clv.Customer{{Frequency: 1 << 30, Recency: 1e6, T: 1e6}, {Frequency: 0, T: 1e300}, {Frequency: 5, Recency: 1e-300, T: 1e-300}, {Frequency: 0, T: 0}} {
 			var p, e float64
 			var err1, err2 error
-			zzNoPanic(t, name, func() { p, err1 = m.ProbabilityAlive(c) })
-			zzNoPanic(t, name, func() { e, err2 = m.ConditionalExpectedPurchases(10, c) })
+			rvNoPanic(t, name, func() { p, err1 = m.ProbabilityAlive(c) })
+			rvNoPanic(t, name, func() { e, err2 = m.ConditionalExpectedPurchases(10, c) })
 			if err1 == nil && !(p >= 0 && p <= 1) {
 				t.Errorf("%s.ProbabilityAlive(%+v) = %v outside [0,1]", name, c, p)
 			}
@@ -434,15 +408,15 @@ func TestContractReviewPredictionsHostile(t *testing.T) {
 	// Invalid parameters.
 	for name, m := range map[string]pm{"BGNBD": clv.BGNBD{R: -1, Alpha: 1, A: 1, B: 1}, "MBGNBD": clv.MBGNBD{R: 1, Alpha: math.NaN(), A: 1, B: 1}, "ParetoNBD": clv.ParetoNBD{R: 1, Alpha: 1, S: 0, Beta: 1}} {
 		_, err := m.ProbabilityAlive(good)
-		zzWantInvalid(t, name+" invalid params ProbabilityAlive", err)
+		rvWantInvalid(t, name+" invalid params ProbabilityAlive", err)
 		_, err = m.ConditionalExpectedPurchases(1, good)
-		zzWantInvalid(t, name+" invalid params CEP", err)
+		rvWantInvalid(t, name+" invalid params CEP", err)
 		_, err = m.ExpectedPurchases(1)
-		zzWantInvalid(t, name+" invalid params EP", err)
+		rvWantInvalid(t, name+" invalid params EP", err)
 		_, err = m.(interface {
 			LogLikelihood([]clv.Customer) (float64, error)
 		}).LogLikelihood([]clv.Customer{good})
-		zzWantInvalid(t, name+" invalid params LL", err)
+		rvWantInvalid(t, name+" invalid params LL", err)
 	}
 	// BG/NBD: P(alive) = 1 without repeat purchases; MBG/NBD formula.
 	if p, _ := bg.ProbabilityAlive(clv.Customer{Frequency: 0, T: 30}); p != 1 {
@@ -473,39 +447,39 @@ func TestContractReviewBGBBHostile(t *testing.T) {
 	}
 	for _, c := range bad {
 		var err error
-		zzNoPanic(t, "FitBGBB", func() {
+		rvNoPanic(t, "FitBGBB", func() {
 			_, _, err = clv.FitBGBB([]clv.DiscreteCustomer{{Frequency: 2, Recency: 5, Periods: 6}, {Frequency: 0, Periods: 6}, c}, nil)
 		})
-		zzWantInvalid(t, fmt.Sprintf("FitBGBB(%+v)", c), err, "x")
+		rvWantInvalid(t, fmt.Sprintf("FitBGBB(%+v)", c), err, "x")
 		if c.Count == 0 {
-			zzNoPanic(t, "ProbabilityAlive", func() { _, err = m.ProbabilityAlive(c) })
-			zzWantInvalid(t, fmt.Sprintf("ProbabilityAlive(%+v)", c), err)
-			zzNoPanic(t, "CEP", func() { _, err = m.ConditionalExpectedPurchases(3, c) })
-			zzWantInvalid(t, fmt.Sprintf("ConditionalExpectedPurchases(%+v)", c), err)
+			rvNoPanic(t, "ProbabilityAlive", func() { _, err = m.ProbabilityAlive(c) })
+			rvWantInvalid(t, fmt.Sprintf("ProbabilityAlive(%+v)", c), err)
+			rvNoPanic(t, "CEP", func() { _, err = m.ConditionalExpectedPurchases(3, c) })
+			rvWantInvalid(t, fmt.Sprintf("ConditionalExpectedPurchases(%+v)", c), err)
 		}
 	}
 	var err error
 	_, _, err = clv.FitBGBB(nil, nil)
-	zzWantInvalid(t, "FitBGBB(nil)", err)
+	rvWantInvalid(t, "FitBGBB(nil)", err)
 	for _, n := range []int{-1, math.MinInt} {
-		zzNoPanic(t, "ExpectedPurchases", func() { _, err = m.ExpectedPurchases(n) })
-		zzWantInvalid(t, fmt.Sprintf("ExpectedPurchases(%d)", n), err, strconv.Itoa(n))
-		zzNoPanic(t, "CEP", func() {
+		rvNoPanic(t, "ExpectedPurchases", func() { _, err = m.ExpectedPurchases(n) })
+		rvWantInvalid(t, fmt.Sprintf("ExpectedPurchases(%d)", n), err, strconv.Itoa(n))
+		rvNoPanic(t, "CEP", func() {
 			_, err = m.ConditionalExpectedPurchases(n, clv.DiscreteCustomer{Frequency: 1, Recency: 1, Periods: 6})
 		})
-		zzWantInvalid(t, fmt.Sprintf("ConditionalExpectedPurchases(%d)", n), err, strconv.Itoa(n))
+		rvWantInvalid(t, fmt.Sprintf("ConditionalExpectedPurchases(%d)", n), err, strconv.Itoa(n))
 	}
 	// Huge horizons: no panic; a value in [0, n] or ErrNoConvergence.
 	for _, n := range []int{math.MaxInt, 1 << 40} {
 		var v float64
-		zzNoPanic(t, "ExpectedPurchases", func() { v, err = m.ExpectedPurchases(n) })
+		rvNoPanic(t, "ExpectedPurchases", func() { v, err = m.ExpectedPurchases(n) })
 		if err == nil && !(v >= 0 && v <= float64(n)) {
 			t.Errorf("ExpectedPurchases(%d) = %v", n, v)
 		}
 		if err != nil && !errors.Is(err, clv.ErrNoConvergence) && !errors.Is(err, clv.ErrInvalidInput) {
 			t.Errorf("ExpectedPurchases(%d) = %v", n, err)
 		}
-		zzNoPanic(t, "CEP", func() {
+		rvNoPanic(t, "CEP", func() {
 			v, err = m.ConditionalExpectedPurchases(n, clv.DiscreteCustomer{Frequency: 1, Recency: 1, Periods: 6})
 		})
 		_ = v // range checked in TestContractBGBBLongHorizons
@@ -569,17 +543,17 @@ func TestContractReviewLifetimeValueHostile(t *testing.T) {
 	}
 	for name, o := range bad {
 		var err error
-		zzNoPanic(t, name, func() { _, err = clv.LifetimeValue(bg, gg, c, o) })
-		zzWantInvalid(t, "LifetimeValue "+name, err)
+		rvNoPanic(t, name, func() { _, err = clv.LifetimeValue(bg, gg, c, o) })
+		rvWantInvalid(t, "LifetimeValue "+name, err)
 	}
 	var err error
-	zzNoPanic(t, "nil purchase model", func() { _, err = clv.LifetimeValue(nil, gg, c, clv.ValueOptions{Months: 12}) })
-	zzWantInvalid(t, "LifetimeValue nil purchase model", err)
-	zzNoPanic(t, "nil spend model", func() { _, err = clv.LifetimeValue(bg, nil, c, clv.ValueOptions{Months: 12}) })
-	zzWantInvalid(t, "LifetimeValue nil spend model", err)
+	rvNoPanic(t, "nil purchase model", func() { _, err = clv.LifetimeValue(nil, gg, c, clv.ValueOptions{Months: 12}) })
+	rvWantInvalid(t, "LifetimeValue nil purchase model", err)
+	rvNoPanic(t, "nil spend model", func() { _, err = clv.LifetimeValue(bg, nil, c, clv.ValueOptions{Months: 12}) })
+	rvWantInvalid(t, "LifetimeValue nil spend model", err)
 	var nilBG *clv.BGNBD
-	zzNoPanic(t, "typed nil purchase model", func() { _, err = clv.LifetimeValue(nilBG, gg, c, clv.ValueOptions{Months: 12}) })
-	zzWantInvalid(t, "LifetimeValue typed nil purchase model", err)
+	rvNoPanic(t, "typed nil purchase model", func() { _, err = clv.LifetimeValue(nilBG, gg, c, clv.ValueOptions{Months: 12}) })
+	rvWantInvalid(t, "LifetimeValue typed nil purchase model", err)
 
 	// The documented sum, by hand, weeks.
 	v, err := clv.LifetimeValue(bg, gg, c, clv.ValueOptions{Months: 12, MonthlyDiscountRate: 0.01})
@@ -608,13 +582,13 @@ func TestContractReviewLifetimeValueHostile(t *testing.T) {
 	}
 	// A model that returns NaN or a negative expectation is an error.
 	_, err = clv.LifetimeValue(zzModel{math.NaN()}, gg, c, clv.ValueOptions{Months: 3})
-	zzWantInvalid(t, "LifetimeValue NaN model", err)
+	rvWantInvalid(t, "LifetimeValue NaN model", err)
 	_, err = clv.LifetimeValue(zzModel{-1}, gg, c, clv.ValueOptions{Months: 3})
-	zzWantInvalid(t, "LifetimeValue negative model", err)
+	rvWantInvalid(t, "LifetimeValue negative model", err)
 	_, err = clv.LifetimeValue(bg, zzSpend{math.Inf(1)}, c, clv.ValueOptions{Months: 3})
-	zzWantInvalid(t, "LifetimeValue infinite spend", err)
+	rvWantInvalid(t, "LifetimeValue infinite spend", err)
 	_, err = clv.LifetimeValue(bg, zzSpend{-5}, c, clv.ValueOptions{Months: 3})
-	zzWantInvalid(t, "LifetimeValue negative spend", err)
+	rvWantInvalid(t, "LifetimeValue negative spend", err)
 
 	// AffordableAcquisitionCost.
 	if v, err := clv.AffordableAcquisitionCost(100, 0.3, 0.05); err != nil || math.Abs(v-1.5) > 1e-12 {
@@ -622,8 +596,8 @@ func TestContractReviewLifetimeValueHostile(t *testing.T) {
 	}
 	for _, a := range [][3]float64{{100, 1.5, 0.5}, {100, -0.1, 0.5}, {100, 0.5, 1.1}, {100, 0.5, -0.1}, {-100, 0.5, 0.5}, {math.NaN(), 0.5, 0.5}, {100, math.NaN(), 0.5}, {math.Inf(1), 0.5, 0.5}} {
 		var err error
-		zzNoPanic(t, "AffordableAcquisitionCost", func() { _, err = clv.AffordableAcquisitionCost(a[0], a[1], a[2]) })
-		zzWantInvalid(t, fmt.Sprintf("AffordableAcquisitionCost%v", a), err)
+		rvNoPanic(t, "AffordableAcquisitionCost", func() { _, err = clv.AffordableAcquisitionCost(a[0], a[1], a[2]) })
+		rvWantInvalid(t, fmt.Sprintf("AffordableAcquisitionCost%v", a), err)
 	}
 }
 
@@ -705,12 +679,12 @@ func TestContractReviewSummarize(t *testing.T) {
 	}
 	for name, c := range bad {
 		var err error
-		zzNoPanic(t, name, func() { _, err = clv.Summarize(c.txs, c.opts) })
-		zzWantInvalid(t, "Summarize "+name, err, c.contains...)
+		rvNoPanic(t, name, func() { _, err = clv.Summarize(c.txs, c.opts) })
+		rvWantInvalid(t, "Summarize "+name, err, c.contains...)
 	}
 	// Transactions far apart in time (years 1 and 9999): no panic, no overflow.
 	var r4 []clv.Customer
-	zzNoPanic(t, "Summarize far apart", func() {
+	rvNoPanic(t, "Summarize far apart", func() {
 		r4, err = clv.Summarize([]clv.Transaction{{CustomerID: "x", Time: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), Amount: 1}, {CustomerID: "x", Time: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), Amount: 1}}, clv.SummaryOptions{})
 	})
 	if err == nil && (len(r4) != 1 || r4[0].Recency < 3.6e6 || r4[0].Recency != r4[0].T) {
@@ -749,8 +723,8 @@ func TestContractReviewReadCDNOW(t *testing.T) {
 	}
 	for name, c := range bad {
 		var err error
-		zzNoPanic(t, name, func() { _, err = clv.ReadCDNOW(strings.NewReader(c.in)) })
-		zzWantInvalid(t, "ReadCDNOW "+name, err, c.contains...)
+		rvNoPanic(t, name, func() { _, err = clv.ReadCDNOW(strings.NewReader(c.in)) })
+		rvWantInvalid(t, "ReadCDNOW "+name, err, c.contains...)
 	}
 	rerr := errors.New("disk on fire")
 	_, err = clv.ReadCDNOW(&zzErrReader{err: rerr})
@@ -823,15 +797,15 @@ func TestContractReviewSummarizeCustomersHostile(t *testing.T) {
 	}
 	for name, b := range bad {
 		var err error
-		zzNoPanic(t, name, func() { _, err = clv.SummarizeCustomers(ctx, zzCustomers(c), b.opts) })
-		zzWantInvalid(t, "SummarizeCustomers "+name, err, b.contains...)
+		rvNoPanic(t, name, func() { _, err = clv.SummarizeCustomers(ctx, zzCustomers(c), b.opts) })
+		rvWantInvalid(t, "SummarizeCustomers "+name, err, b.contains...)
 	}
 	var err error
-	zzNoPanic(t, "nil seq", func() { _, err = clv.SummarizeCustomers(ctx, nil, ok) })
-	zzWantInvalid(t, "SummarizeCustomers nil seq", err)
-	zzNoPanic(t, "nil customer", func() { _, err = clv.SummarizeCustomers(ctx, zzCustomers(c, nil), ok) })
+	rvNoPanic(t, "nil seq", func() { _, err = clv.SummarizeCustomers(ctx, nil, ok) })
+	rvWantInvalid(t, "SummarizeCustomers nil seq", err)
+	rvNoPanic(t, "nil customer", func() { _, err = clv.SummarizeCustomers(ctx, zzCustomers(c, nil), ok) })
 	_, err = clv.SummarizeCustomers(ctx, zzCustomers(), ok)
-	zzWantInvalid(t, "SummarizeCustomers no customers", err)
+	rvWantInvalid(t, "SummarizeCustomers no customers", err)
 	serr := errors.New("scan broke")
 	_, err = clv.SummarizeCustomers(ctx, func(yield func(*lifecycle.Customer, error) bool) { yield(nil, serr) }, ok)
 	if !errors.Is(err, serr) {
@@ -843,7 +817,7 @@ func TestContractReviewSummarizeCustomersHostile(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled ctx = %v, want context.Canceled", err)
 	}
-	zzNoPanic(t, "SummarizeStore nil", func() { _, err = clv.SummarizeStore(ctx, nil, ok) })
+	rvNoPanic(t, "SummarizeStore nil", func() { _, err = clv.SummarizeStore(ctx, nil, ok) })
 	if err == nil {
 		t.Errorf("SummarizeStore(nil store): no error")
 	}
@@ -876,21 +850,21 @@ func TestContractReviewPlotsHostile(t *testing.T) {
 	cs := []clv.Customer{{Frequency: 0, T: 39, HoldoutFrequency: 1, HoldoutDuration: 39}, {Frequency: 2, Recency: 20, T: 39, HoldoutDuration: 39}, {Frequency: 9, Recency: 30, T: 39, HoldoutFrequency: 3, HoldoutDuration: 39}}
 	var err error
 	for _, mf := range []int{0, -1, clv.MaxPlotFrequency + 1} {
-		zzNoPanic(t, "CalibrationHoldout", func() { _, err = clv.CalibrationHoldout(bg, cs, mf) })
-		zzWantInvalid(t, fmt.Sprintf("CalibrationHoldout maxFrequency %d", mf), err, strconv.Itoa(mf))
+		rvNoPanic(t, "CalibrationHoldout", func() { _, err = clv.CalibrationHoldout(bg, cs, mf) })
+		rvWantInvalid(t, fmt.Sprintf("CalibrationHoldout maxFrequency %d", mf), err, strconv.Itoa(mf))
 	}
-	zzNoPanic(t, "CalibrationHoldout nil model", func() { _, err = clv.CalibrationHoldout(nil, cs, 3) })
-	zzWantInvalid(t, "CalibrationHoldout nil model", err)
-	zzNoPanic(t, "CalibrationHoldout typed nil model", func() { _, err = clv.CalibrationHoldout((*clv.BGNBD)(nil), cs, 3) })
-	zzWantInvalid(t, "CalibrationHoldout typed nil model", err)
+	rvNoPanic(t, "CalibrationHoldout nil model", func() { _, err = clv.CalibrationHoldout(nil, cs, 3) })
+	rvWantInvalid(t, "CalibrationHoldout nil model", err)
+	rvNoPanic(t, "CalibrationHoldout typed nil model", func() { _, err = clv.CalibrationHoldout((*clv.BGNBD)(nil), cs, 3) })
+	rvWantInvalid(t, "CalibrationHoldout typed nil model", err)
 	_, err = clv.CalibrationHoldout(bg, nil, 3)
-	zzWantInvalid(t, "CalibrationHoldout no customers", err)
+	rvWantInvalid(t, "CalibrationHoldout no customers", err)
 	_, err = clv.CalibrationHoldout(bg, []clv.Customer{{Frequency: 0, T: 3, HoldoutFrequency: -1, HoldoutDuration: 3}}, 3)
-	zzWantInvalid(t, "CalibrationHoldout negative holdout frequency", err, "-1")
+	rvWantInvalid(t, "CalibrationHoldout negative holdout frequency", err, "-1")
 	_, err = clv.CalibrationHoldout(bg, []clv.Customer{{Frequency: 0, T: 3, HoldoutDuration: -2}}, 3)
-	zzWantInvalid(t, "CalibrationHoldout negative holdout duration", err, "-2")
+	rvWantInvalid(t, "CalibrationHoldout negative holdout duration", err, "-2")
 	_, err = clv.CalibrationHoldout(bg, []clv.Customer{{Frequency: 0, T: 3, HoldoutDuration: math.NaN()}}, 3)
-	zzWantInvalid(t, "CalibrationHoldout NaN holdout duration", err, "NaN")
+	rvWantInvalid(t, "CalibrationHoldout NaN holdout duration", err, "NaN")
 	bins, err := clv.CalibrationHoldout(bg, cs, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -900,13 +874,13 @@ func TestContractReviewPlotsHostile(t *testing.T) {
 	}
 	var b bytes.Buffer
 	for name, o := range map[string]clv.PlotOptions{"negative width": {Width: -1}, "tiny width": {Width: 100}, "huge height": {Height: 20001}, "tiny height": {Height: 10}} {
-		zzNoPanic(t, name, func() { err = clv.WriteCalibrationHoldoutSVG(&b, bins, o) })
-		zzWantInvalid(t, "WriteCalibrationHoldoutSVG "+name, err)
+		rvNoPanic(t, name, func() { err = clv.WriteCalibrationHoldoutSVG(&b, bins, o) })
+		rvWantInvalid(t, "WriteCalibrationHoldoutSVG "+name, err)
 	}
 	err = clv.WriteCalibrationHoldoutSVG(&b, nil, clv.PlotOptions{})
-	zzWantInvalid(t, "WriteCalibrationHoldoutSVG nil bins", err)
+	rvWantInvalid(t, "WriteCalibrationHoldoutSVG nil bins", err)
 	err = clv.WriteCalibrationHoldoutSVG(&b, []clv.HoldoutBin{{Label: "0", Predicted: math.NaN(), Actual: math.Inf(1)}}, clv.PlotOptions{})
-	zzWantInvalid(t, "WriteCalibrationHoldoutSVG no finite value", err)
+	rvWantInvalid(t, "WriteCalibrationHoldoutSVG no finite value", err)
 	b.Reset()
 	if err := clv.WriteCalibrationHoldoutSVG(&b, bins, clv.PlotOptions{Title: `<a & "b">`, Model: "</svg>"}); err != nil {
 		t.Fatal(err)
@@ -923,13 +897,13 @@ func TestContractReviewPlotsHostile(t *testing.T) {
 	}
 	for _, c := range []mcase{{1, 0, 3, 3, "0"}, {1, -1, 3, 3, "-1"}, {1, math.NaN(), 3, 3, "NaN"}, {1, math.Inf(1), 3, 3, "Inf"}, {-1, 10, 3, 3, "-1"}, {math.NaN(), 10, 3, 3, "NaN"},
 		{1, 10, -1, 3, "-1"}, {1, 10, clv.MaxPlotFrequency + 1, 3, "10001"}, {1, 10, 3, 1, "1"}, {1, 10, 3, clv.MaxPlotFrequency + 1, "10001"}, {1, 10, 2000, 2000, ""}} {
-		zzNoPanic(t, "ExpectedPurchasesMatrix", func() { _, err = clv.ExpectedPurchasesMatrix(bg, c.t, c.T, c.mf, c.rec) })
-		zzWantInvalid(t, fmt.Sprintf("ExpectedPurchasesMatrix%+v", c), err, c.contains)
+		rvNoPanic(t, "ExpectedPurchasesMatrix", func() { _, err = clv.ExpectedPurchasesMatrix(bg, c.t, c.T, c.mf, c.rec) })
+		rvWantInvalid(t, fmt.Sprintf("ExpectedPurchasesMatrix%+v", c), err, c.contains)
 	}
-	zzNoPanic(t, "nil model", func() { _, err = clv.ExpectedPurchasesMatrix(nil, 1, 10, 3, 3) })
-	zzWantInvalid(t, "ExpectedPurchasesMatrix nil model", err)
-	zzNoPanic(t, "nil model", func() { _, err = clv.ProbabilityAliveMatrix(nil, 10, 3, 3) })
-	zzWantInvalid(t, "ProbabilityAliveMatrix nil model", err)
+	rvNoPanic(t, "nil model", func() { _, err = clv.ExpectedPurchasesMatrix(nil, 1, 10, 3, 3) })
+	rvWantInvalid(t, "ExpectedPurchasesMatrix nil model", err)
+	rvNoPanic(t, "nil model", func() { _, err = clv.ProbabilityAliveMatrix(nil, 10, 3, 3) })
+	rvWantInvalid(t, "ProbabilityAliveMatrix nil model", err)
 	m, err := clv.ProbabilityAliveMatrix(bg, 39, 4, 14)
 	if err != nil {
 		t.Fatal(err)
@@ -945,20 +919,20 @@ func TestContractReviewPlotsHostile(t *testing.T) {
 		t.Errorf("cell [3][5] = %v, want %v", m.Values[3][5], want)
 	}
 	for _, bad := range []*clv.Matrix{nil, {}, {Frequencies: []int{0, 1}, Recencies: []float64{0, 1}, Values: [][]float64{{1, 2}, {1}}}} {
-		zzNoPanic(t, "WriteSVG", func() { err = bad.WriteSVG(&b, clv.PlotOptions{}) })
-		zzWantInvalid(t, fmt.Sprintf("Matrix.WriteSVG(%v)", bad), err)
+		rvNoPanic(t, "WriteSVG", func() { err = bad.WriteSVG(&b, clv.PlotOptions{}) })
+		rvWantInvalid(t, fmt.Sprintf("Matrix.WriteSVG(%v)", bad), err)
 	}
 	sbg := clv.SBG{Alpha: 0.7, Beta: 1.2}
 	for _, n := range []int{0, -1, clv.MaxSurvivalPeriods + 1} {
-		zzNoPanic(t, "WriteSurvivalSVG", func() { err = sbg.WriteSurvivalSVG(&b, n, nil, clv.PlotOptions{}) })
-		zzWantInvalid(t, fmt.Sprintf("WriteSurvivalSVG(%d)", n), err)
+		rvNoPanic(t, "WriteSurvivalSVG", func() { err = sbg.WriteSurvivalSVG(&b, n, nil, clv.PlotOptions{}) })
+		rvWantInvalid(t, fmt.Sprintf("WriteSurvivalSVG(%d)", n), err)
 	}
 	for name, s := range map[string][]float64{"zero cohort": {0, 0}, "NaN": {100, math.NaN()}, "negative": {100, -5}} {
-		zzNoPanic(t, name, func() { err = sbg.WriteSurvivalSVG(&b, 5, s, clv.PlotOptions{}) })
-		zzWantInvalid(t, "WriteSurvivalSVG "+name, err)
+		rvNoPanic(t, name, func() { err = sbg.WriteSurvivalSVG(&b, 5, s, clv.PlotOptions{}) })
+		rvWantInvalid(t, "WriteSurvivalSVG "+name, err)
 	}
-	zzNoPanic(t, "invalid sBG", func() { err = clv.SBG{Alpha: -1, Beta: 1}.WriteSurvivalSVG(&b, 5, nil, clv.PlotOptions{}) })
-	zzWantInvalid(t, "WriteSurvivalSVG invalid model", err)
+	rvNoPanic(t, "invalid sBG", func() { err = clv.SBG{Alpha: -1, Beta: 1}.WriteSurvivalSVG(&b, 5, nil, clv.PlotOptions{}) })
+	rvWantInvalid(t, "WriteSurvivalSVG invalid model", err)
 }
 
 func TestContractReviewSummaryCSV(t *testing.T) {
