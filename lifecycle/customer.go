@@ -38,8 +38,10 @@ type Customer struct {
 	// because time alone may change their stage then (see [Scheduler]).
 	// The zero time means "at any sweep" (the Tracker's model cannot tell,
 	// or the customer was stored before this field existed); [Never]
-	// means time alone will not move them. The Tracker sets it on every
-	// write; stores persist it and may index it (see [DueLister]).
+	// means time alone will not move them (a change due at the instant
+	// Never itself is stored one nanosecond before it, so that a sweep at
+	// Never applies it). The Tracker sets it on every write; stores
+	// persist it and may index it (see [DueLister]).
 	Due time.Time `json:"due"`
 	// Version counts successful writes; 0 means never stored. Stores use
 	// it for compare-and-swap (see [Store.Put]).

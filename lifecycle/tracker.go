@@ -998,6 +998,10 @@ func (t *Tracker) dueOf(c *Customer) (due time.Time, err error) {
 		return Never, nil
 	case !next.After(at):
 		return time.Time{}, nil
+	case next.Equal(Never):
+		// A change at the last instant itself: Never would say none.
+		// One nanosecond early, so that a sweep at Never applies it.
+		return Never.Add(-time.Nanosecond), nil
 	}
 	return next.UTC(), nil
 }
