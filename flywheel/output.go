@@ -29,7 +29,9 @@ func formatCSV(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 // in [AllMetrics] order, a column named by the metric (its mean). Monte
 // Carlo results add, after each metric's mean, its standard error
 // ("<metric>_se") and one column per quantile level ("<metric>_p05",
-// "<metric>_p50", "<metric>_p95" for the defaults). Numbers use Go's
+// "<metric>_p50", "<metric>_p95" for the defaults: the percent, as two
+// digits when it is whole to within 10^-9, else to six significant
+// digits, "<metric>_p2.5"). Numbers use Go's
 // shortest round-trip form; undefined values are "NaN".
 func (r *Result) WriteCSV(w io.Writer) error {
 	if r == nil {
@@ -146,27 +148,38 @@ func (r *Result) WriteSVG(w io.Writer, metrics ...Metric) error {
 	n := len(r.Rotations)
 	bands := r.Mode == ModeMonteCarlo && len(r.Quantiles) >= 2
 	lo, hi := 0, len(r.Quantiles)-1
-	ymax := 0.0
+	ymin, ymax := 0.0, 0.0 // the y axis starts at 0 unless a value is below
+	see := func(v float64) {
+		if finite(v) {
+			ymin, ymax = min(ymin, v), max(ymax, v)
+		}
+	}
 	for _, rot := range r.Rotations {
 		for _, m := range metrics {
 			st := rot.Stats[m]
-			ymax = maxFinite(ymax, st.Mean)
+			see(st.Mean)
 			if bands && len(st.Quantiles) > hi {
 				// Both edges: levels are kept in the order given, so the
 				// last may be the lower one.
-				ymax = maxFinite(maxFinite(ymax, st.Quantiles[hi]), st.Quantiles[lo])
+				see(st.Quantiles[hi])
+				see(st.Quantiles[lo])
 			}
 		}
 	}
-	yTicks := niceTicks(ymax)
-	ytop := yTicks[len(yTicks)-1]
+	if ymin == ymax { // all zero (or nothing defined): an axis from 0 to 1
+		ymax = ymin + 1
+	}
+	yTicks := svgplot.Ticks(ymin, ymax)
+	ybot, ytop := yTicks[0], yTicks[len(yTicks)-1]
 	xOf := func(i int) float64 { // i is the 0-based rotation index
 		if n <= 1 {
 			return left + plotW/2
 		}
 		return left + float64(i)*plotW/float64(n-1)
 	}
-	yOf := func(v float64) float64 { return top + plotH - v/ytop*plotH }
+	yOf := func(v float64) float64 { // (in halves: ytop − ybot may overflow)
+		return top + plotH - (v/2-ybot/2)/(ytop/2-ybot/2)*plotH
+	}
 
 	bw := bufio.NewWriter(w)
 	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
@@ -227,13 +240,14 @@ func (r *Result) WriteSVG(w io.Writer, metrics ...Metric) error {
 			p(`<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>`+"\n", strings.Join(pts, " "), color)
 		}
 		// Legend.
-		ly := top + 10 + k*22
+		step, font := svgplot.LegendStep(len(metrics), top+10, height-12)
+		ly := float64(top+10) + float64(k)*step
 		lx := left + plotW + 16
 		if bands {
-			p(`<rect x="%d" y="%d" width="24" height="12" fill="%s" fill-opacity="0.18"/>`+"\n", lx, ly-6, color)
+			p(`<rect x="%d" y="%.1f" width="24" height="%.1f" fill="%s" fill-opacity="0.18"/>`+"\n", lx, ly-min(6, step/2), min(12, step), color)
 		}
-		p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"/>`+"\n", lx, ly, lx+24, ly, color)
-		p(`<text x="%d" y="%d" dominant-baseline="middle">%s</text>`+"\n", lx+30, ly, svgplot.Escape(m.String()))
+		p(`<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="%s" stroke-width="2"/>`+"\n", lx, ly, lx+24, ly, color)
+		p(`<text x="%d" y="%.1f" dominant-baseline="middle"%s>%s</text>`+"\n", lx+30, ly, font, svgplot.Escape(m.String()))
 	}
 	p("</svg>\n")
 	return bw.Flush()
@@ -241,46 +255,12 @@ func (r *Result) WriteSVG(w io.Writer, metrics ...Metric) error {
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-func maxFinite(a, b float64) float64 {
-	if finite(b) && b > a {
-		return b
-	}
-	return a
-}
-
-// niceTicks returns 0 and evenly spaced round values (1, 2 or 5 × 10ᵏ
-// apart) up to the first one at or above max.
-func niceTicks(max float64) []float64 {
-	if !(max > 0) {
-		return []float64{0, 1}
-	}
-	raw := max / 5
-	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	if !(mag > 0) || math.IsInf(mag, 0) {
-		// max/5 underflows (a subnormal max): one tick at max.
-		return []float64{0, max}
-	}
-	step := mag
-	for _, f := range []float64{1, 2, 5, 10} {
-		if f*mag >= raw {
-			step = f * mag
-			break
-		}
-	}
-	ticks := []float64{0}
-	for v := step; ; v += step {
-		ticks = append(ticks, v)
-		if v >= max {
-			return ticks
-		}
-	}
-}
-
+// formatTick labels a y tick: k and M for thousands and millions.
 func formatTick(v float64) string {
-	switch {
-	case v >= 1e6:
+	switch a := math.Abs(v); {
+	case a >= 1e6:
 		return strconv.FormatFloat(v/1e6, 'g', 4, 64) + "M"
-	case v >= 1e4:
+	case a >= 1e4:
 		return strconv.FormatFloat(v/1e3, 'g', 4, 64) + "k"
 	}
 	return strconv.FormatFloat(v, 'g', 6, 64)

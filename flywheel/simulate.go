@@ -370,7 +370,9 @@ func Workers(n int) RunOption { return runOpt{"Workers", func(s *settings) { s.w
 
 // Quantiles sets the percentile levels of the Monte Carlo bands, each
 // strictly between 0 and 1 (default [DefaultQuantiles]). They are kept in
-// the order given.
+// the order given. Two levels whose CSV columns would share a name (see
+// [Result.WriteCSV]: equal levels, or levels whose percents agree to the
+// name's digits) are an error wrapping [ErrInvalidParams].
 func Quantiles(q ...float64) MonteCarloOption {
 	q = slices.Clone(q)
 	return mcOpt{"Quantiles", func(s *settings) { s.quantiles = slices.Clone(q) }}
@@ -408,10 +410,16 @@ func (s *settings) validateMC(p *Params) error {
 	if s.workers < 0 {
 		return invalidf("Workers", float64(s.workers), "must not be negative")
 	}
+	names := make(map[string]int, len(s.quantiles))
 	for i, q := range s.quantiles {
 		if !(q > 0 && q < 1) {
 			return invalidf(fmt.Sprintf("Quantiles[%d]", i), q, "must be strictly between 0 and 1")
 		}
+		name := quantileName(q)
+		if j, ok := names[name]; ok {
+			return invalidf(fmt.Sprintf("Quantiles[%d]", i), q, fmt.Sprintf("names the same CSV column (%s) as Quantiles[%d] = %s", name, j, formatValue(s.quantiles[j])))
+		}
+		names[name] = i
 	}
 	return nil
 }

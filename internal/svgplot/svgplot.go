@@ -334,17 +334,34 @@ func (c *LineChart) Write(w io.Writer) error {
 		}
 		flush()
 		wr.p("</g>\n")
-		lx, ly := f.left+f.plotW()+16, f.top+10+float64(k)*22
+		step, font := LegendStep(len(c.Series), f.top+10, float64(f.h)-12)
+		lx, ly := f.left+f.plotW()+16, f.top+10+float64(k)*step
 		if s.Points {
-			wr.p(`<g class="legend-entry"><circle cx="%s" cy="%s" r="3.5" fill="%s"/><text x="%s" y="%s" dominant-baseline="middle">%s</text></g>`+"\n",
-				num(lx+12), num(ly), color, num(lx+30), num(ly), Escape(s.Name))
+			wr.p(`<g class="legend-entry"><circle cx="%s" cy="%s" r="3.5" fill="%s"/><text x="%s" y="%s" dominant-baseline="middle"%s>%s</text></g>`+"\n",
+				num(lx+12), num(ly), color, num(lx+30), num(ly), font, Escape(s.Name))
 		} else {
-			wr.p(`<g class="legend-entry"><line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2"%s/><text x="%s" y="%s" dominant-baseline="middle">%s</text></g>`+"\n",
-				num(lx), num(ly), num(lx+24), num(ly), color, dash, num(lx+30), num(ly), Escape(s.Name))
+			wr.p(`<g class="legend-entry"><line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2"%s/><text x="%s" y="%s" dominant-baseline="middle"%s>%s</text></g>`+"\n",
+				num(lx), num(ly), num(lx+24), num(ly), color, dash, num(lx+30), num(ly), font, Escape(s.Name))
 		}
 	}
 	wr.p("</svg>\n")
 	return bw.Flush()
+}
+
+// LegendStep returns the distance between the centres of n legend
+// entries stacked from first to at most last (22 pixels, less when that
+// would pass last), and, when the entries must be closer than 16 pixels,
+// a font-size attribute (` font-size="…"`) that fits their text between
+// them; else "".
+func LegendStep(n int, first, last float64) (step float64, font string) {
+	step = 22
+	if n > 1 && first+float64(n-1)*step > last {
+		step = max(0, last-first) / float64(n-1)
+	}
+	if step < 16 {
+		font = ` font-size="` + num(max(1, step*0.75)) + `"`
+	}
+	return step, font
 }
 
 // Heatmap is a grid of values drawn as coloured cells.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -35,10 +36,23 @@ func (t Table) WriteCSV(w io.Writer) error {
 
 // String renders the table as aligned plain text: columns separated by two
 // spaces, the first column left-aligned and the others right-aligned, no
-// trailing spaces.
+// trailing spaces, one line per row (a cell with a control character, a
+// line break or a tab, say, is shown quoted as a Go string literal:
+// "line\nbreak"; [Table.WriteCSV] writes cells as they are).
 func (t Table) String() string {
 	width := make([]int, len(t.Header))
-	all := append([][]string{t.Header}, t.Rows...)
+	all := make([][]string, 0, 1+len(t.Rows))
+	for _, r := range append([][]string{t.Header}, t.Rows...) {
+		if slices.ContainsFunc(r, hasControl) {
+			r = slices.Clone(r)
+			for i, c := range r {
+				if hasControl(c) {
+					r[i] = strconv.Quote(c)
+				}
+			}
+		}
+		all = append(all, r)
+	}
 	for _, r := range all {
 		for i, c := range r {
 			if i >= len(width) {
@@ -64,6 +78,9 @@ func (t Table) String() string {
 	}
 	return b.String()
 }
+
+// hasControl reports whether s holds a control character.
+func hasControl(s string) bool { return strings.IndexFunc(s, unicode.IsControl) >= 0 }
 
 func rate(x float64) string { return strconv.FormatFloat(x, 'f', 4, 64) }
 

@@ -213,7 +213,7 @@ func zoCDNOW(t *testing.T) ([]clv.Customer, clv.BGNBD) {
 
 // docs/analytics.md "Plots": each plot has a title, labelled axes with
 // labelled ticks and a legend; labels escaped; coordinates finite.
-func TestZZReviewHoldoutChartDocumented(t *testing.T) {
+func TestContractReviewOutHoldoutChartDocumented(t *testing.T) {
 	cs, bg := zoCDNOW(t)
 	bins, err := clv.CalibrationHoldout(bg, cs, 7)
 	if err != nil {
@@ -264,7 +264,7 @@ func (m zoModel) ConditionalExpectedPurchases(t float64, c clv.Customer) (float6
 }
 
 // Hostile bins: single, all equal, zero, negative, huge, NaN, long names.
-func TestZZReviewHoldoutChartHostile(t *testing.T) {
+func TestContractReviewOutHoldoutChartHostile(t *testing.T) {
 	cases := map[string][]clv.HoldoutBin{
 		"single":     {{Label: "0", Predicted: 1, Actual: 1}},
 		"all zero":   {{Label: "0"}, {Label: "1+"}},
@@ -319,7 +319,7 @@ func TestZZReviewHoldoutChartHostile(t *testing.T) {
 }
 
 // CalibrationHoldout errors name the field and value and wrap ErrInvalidInput.
-func TestZZReviewHoldoutErrors(t *testing.T) {
+func TestContractReviewOutHoldoutErrors(t *testing.T) {
 	_, bg := zoCDNOW(t)
 	good := clv.Customer{ID: "a", Frequency: 1, Recency: 2, T: 5, MonetaryValue: 1, HoldoutDuration: 3}
 	cases := []struct {
@@ -352,7 +352,7 @@ func TestZZReviewHoldoutErrors(t *testing.T) {
 }
 
 // Matrices: values equal the model; heatmap documented labels; NaN cells.
-func TestZZReviewMatrixChart(t *testing.T) {
+func TestContractReviewOutMatrixChart(t *testing.T) {
 	_, bg := zoCDNOW(t)
 	m, err := clv.ProbabilityAliveMatrix(bg, 39, 20, 14)
 	if err != nil {
@@ -394,7 +394,7 @@ func TestZZReviewMatrixChart(t *testing.T) {
 	}
 }
 
-func TestZZReviewMatrixChartHostile(t *testing.T) {
+func TestContractReviewOutMatrixChartHostile(t *testing.T) {
 	_, bg := zoCDNOW(t)
 	for _, c := range []struct {
 		T         float64
@@ -456,7 +456,7 @@ func TestZZReviewMatrixChartHostile(t *testing.T) {
 	}
 }
 
-func TestZZReviewSurvivalChart(t *testing.T) {
+func TestContractReviewOutSurvivalChart(t *testing.T) {
 	survivors := []float64{1000, 631, 468, 382, 326, 289, 262, 241}
 	m, _, err := clv.FitSBG(survivors, nil)
 	if err != nil {
@@ -527,7 +527,7 @@ func TestZZReviewSurvivalChart(t *testing.T) {
 }
 
 // summary.go: CSV columns, values equal the fit, round trip; text header.
-func TestZZReviewSummaryTables(t *testing.T) {
+func TestContractReviewOutSummaryTables(t *testing.T) {
 	cs, _ := zoCDNOW(t)
 	_, info, err := clv.FitBGNBD(cs, nil)
 	if err != nil {

@@ -65,7 +65,7 @@ func zoDur(d time.Duration) string {
 }
 
 // docs/analytics.md "Rendering" and table.go: columns, values, formats.
-func TestZZReviewFunnelTableMatchesReport(t *testing.T) {
+func TestContractReviewOutFunnelTableMatchesReport(t *testing.T) {
 	st, _, _ := zoStore(t)
 	g := model.SterneCutler().Stages()
 	rep, err := funnel.AnalyzeStore(context.Background(), g, st,
@@ -186,7 +186,7 @@ func TestZZReviewFunnelTableMatchesReport(t *testing.T) {
 
 // String: columns separated by two spaces, first left-aligned, others
 // right-aligned, no trailing spaces.
-func TestZZReviewTableStringAligned(t *testing.T) {
+func TestContractReviewOutTableStringAligned(t *testing.T) {
 	st, _, _ := zoStore(t)
 	rep, err := funnel.AnalyzeStore(context.Background(), model.SterneCutler().Stages(), st,
 		funnel.CohortBy(funnel.FirstSeen(funnel.Week)))
@@ -248,7 +248,7 @@ func zoEdge(all [][]string, c int) int {
 
 // Report.Table labels: "(all)" total, "(none)" for the empty key, quoted
 // keys that are themselves labels; hostile keys survive CSV.
-func TestZZReviewReportCohortLabels(t *testing.T) {
+func TestContractReviewOutReportCohortLabels(t *testing.T) {
 	st, _, _ := zoStore(t)
 	keys := []string{"", "(all)", "(none)", `a,"b"`, "x\ny", "<&>"}
 	rep, err := funnel.AnalyzeStore(context.Background(), model.SterneCutler().Stages(), st, funnel.CohortBy(func(c *lifecycle.Customer) string {
@@ -275,7 +275,7 @@ func TestZZReviewReportCohortLabels(t *testing.T) {
 }
 
 // Retention tables: columns and cells equal the API.
-func TestZZReviewRetentionTables(t *testing.T) {
+func TestContractReviewOutRetentionTables(t *testing.T) {
 	_, evs, _ := zoStore(t)
 	rt, err := funnel.Retention(funnel.OrdersFrom(evs), funnel.Month)
 	if err != nil {
@@ -352,7 +352,7 @@ func TestZZReviewRetentionTables(t *testing.T) {
 }
 
 // Errors name the value and wrap ErrInvalidInput; nothing panics.
-func TestZZReviewErrors(t *testing.T) {
+func TestContractReviewOutErrors(t *testing.T) {
 	g := model.SterneCutler().Stages()
 	for _, p := range []float64{0, -1, 100.5, math.NaN(), math.Inf(1)} {
 		_, err := funnel.Analyze(context.Background(), g, funnel.Customers(nil), funnel.Percentiles(p))
@@ -388,7 +388,7 @@ func TestZZReviewErrors(t *testing.T) {
 
 // String() of a report whose cohort key holds a line break: "aligned
 // plain text", one line per row.
-func TestZZReviewTableStringLineBreakKey(t *testing.T) {
+func TestContractReviewOutTableStringLineBreakKey(t *testing.T) {
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	cs := []*lifecycle.Customer{
 		{ID: "a", Stage: model.Reach, Since: at, History: []lifecycle.Transition{{To: model.Reach, At: at}}},
