@@ -46,8 +46,11 @@ const ImportChunk = 100_000
 // invalid event, at the first error the iterator yields, or at the first
 // chunk whose write fails, and returns the counts so far with an error
 // that names the event's position in the input (from 0) or the customer
-// (or ctx's error, when ctx ends: the chunk it ended is not counted);
-// the chunks before were applied, and importing the same input again is
+// (or ctx's error, when ctx ends: while the chunk's events are read, that
+// chunk is not counted; during its write, which then fails, the counts
+// include the customers of it already written, each error naming a
+// customer and wrapping ctx's); the chunks before were applied, and
+// importing the same input again is
 // safe: what was applied comes back as Duplicates. progress, when not
 // nil, is called after each chunk with the counts so far.
 func (t *Tracker) Import(ctx context.Context, events iter.Seq2[Event, error], progress func(ImportResult)) (ImportResult, error) {
