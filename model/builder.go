@@ -39,7 +39,7 @@ import (
 // subscription model of model/modeltest's tests (prospect → trial →
 // subscriber → at-risk → churned → win-back → advocate) gets 41 edges, 18
 // of which none of 3,000 random histories of 60 steps takes (modeltest's
-// Walks(3000) and Steps(60); 19 with its default search), advocate →
+// Walks(3000) and Steps(60); as many with its default search), advocate →
 // prospect among them (an
 // advocate has renewed, and renewals never go away), and diagrams drawn
 // from the graph show them all. To list the edges

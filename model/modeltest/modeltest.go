@@ -9,29 +9,44 @@
 // [Run] runs each rule as a subtest; [TestModel] runs them all and returns
 // every failure joined (nil when the model conforms), for use outside
 // tests. The rules ([Rules] lists them):
-//   - Declared: Name is not empty and Stages declares at least one stage.
+//   - Declared: Name is not empty and has no spaces around it, Stages
+//     declares at least one stage, and a [lifecycle.Tracker] accepts the
+//     model (a [lifecycle.Converter]'s types are ones [lifecycle.Event.Validate]
+//     accepts).
 //   - Total: every facts value, at every time, maps to a stage the graph
 //     declares.
 //   - NoPanic: Stage never panics, on zero facts, extreme facts (counts and
 //     amounts of MaxInt64, times in year 1 and year 9999, thousands of
-//     custom event types, more refunds than orders) or random ones.
+//     custom event types, more refunds than orders) or random ones (random
+//     customers whose events begin within a year of [Start], or at a
+//     random time from 1900 to Start, or in the four centuries after it,
+//     classified at their last event, a random step or an exact threshold
+//     after it, decades after it and a day before their first).
 //     Total and NoPanic also classify every state of the Graph rule's
 //     random histories, so whatever the suite meets is reported.
 //   - Deterministic: a deep copy of the facts gets the same answer, and so
 //     do the same facts in one *Facts that held other facts when it was
 //     last classified at the same now (a Tracker reuses its working copy:
-//     a model must answer from the facts, not their address). Declared
+//     a model must answer from the facts, not their address), the same
+//     facts classified again in the reverse order, and every state of the
+//     Graph rule's random histories classified again after all of them
+//     (against the Total rule's answer, the first: a model that remembers
+//     a customer's answers fails). Declared
 //     also checks that Name gives the same name every call, and every
 //     rule that Name gives the same name after it as before it.
 //   - Pure: Stage never modifies the facts (compared with a deep copy).
 //   - Stable: classifying the same facts at the same time again gives the
 //     same answer.
 //   - Graph: along random histories — one random event at a time, never
-//     before now, classified at its time, or now moving later by a random
-//     step from about a second to just over two years — every change of
+//     before now (some at the same instant as the one before), classified
+//     at its time, or now moving later by a random step from about a
+//     second to just over two years (rarely, decades) — every change of
 //     stage from A to B is an edge A → B the graph declares. As in a
 //     [lifecycle.Tracker], now is never before the customer's last event
-//     on these walks.
+//     on these walks. Half of the histories start on a whole second, and
+//     some steps are exact (a minute, an hour, or 1, 3, 7, 14, 31, 61, 95,
+//     181, 366 or 731 days), so that thresholds counted from an event fall
+//     on instants.
 //   - Reached: the Graph rule's random histories reach every declared
 //     stage, and leave every stage they reach that the graph declares a
 //     way out of. A stage never reached escapes every other rule; a stage
@@ -44,17 +59,21 @@
 //     event types it reads drawn more often, so that its stages are
 //     reached without a [Types] option.
 //   - NextChange: for a model that implements [lifecycle.Scheduler],
-//     NextChange never panics and never modifies the facts, and the stage
-//     does not change before the time T it announces: for the facts and
-//     times the other rules classify, and every state of the Graph rule's
-//     random histories, Stage at probe times t with now ≤ t < T (just
-//     after now, just before T, the usual thresholds after now, random
-//     times between) equals Stage at now; when T is the zero time (never),
-//     the probes reach centuries ahead and the year 9999. A T at or before
-//     now (due now) is always right. At a zero now, where that T reads as
-//     never and which the Tracker never passes, only the panic and the
-//     facts are checked. Its failures print times to the nanosecond. A model without the capability passes (Run skips the
-//     subtest).
+//     NextChange never panics and never modifies the facts, gives the
+//     same T when asked again, and the stage does not change
+//     before the time T it announces: for the facts and times the other
+//     rules classify, and every state of the Graph rule's random
+//     histories, Stage at probe times t with now ≤ t < T (just after now,
+//     just before T, the usual thresholds after now, the facts' own times
+//     plus a day, 7, 14, 28, 30, 31, 60, 90, 180, 365, 366 and 730 days
+//     exactly and 1ns less, random times between) equals Stage at now;
+//     when T is the zero time (never), the probes reach centuries ahead
+//     and the year 9999. A T at or before now (due now) is always right.
+//     At a now outside the years 1900 to 9999, which the Tracker never
+//     passes (at the zero time, "due now" reads as never), only the
+//     panic, the facts and the second answer are checked. Its failures
+//     print times to the nanosecond. A model without the capability
+//     passes (Run skips the subtest).
 //
 // The facts are generated from a seeded math/rand/v2 source ([Seed]), so a
 // failure is reproducible; every failure message names the rule, the model,
@@ -68,8 +87,10 @@ package modeltest
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -117,6 +138,11 @@ type config struct {
 	maxReports   int
 	samples      []sample // the corpus, built on first use (samplesOnce)
 	samplesOnce  sync.Once
+	// firstIDs holds, per random history and step, the stage the Total
+	// rule got: the first time the suite classified that state, before
+	// the model had seen the states after it (see checkDeterministic).
+	firstIDs map[[2]int]stage.ID
+	firstMu  sync.Mutex
 	// reads are the event types the model says it reads ([TypeReader]),
 	// drawn more often than the others.
 	reads       []lifecycle.EventType
@@ -452,8 +478,13 @@ func (s *suite) call(f *lifecycle.Facts, now time.Time) (id stage.ID, panicked a
 
 func checkDeclared(s *suite) []error {
 	n := s.name()
-	if strings.TrimSpace(n) == "" || strings.HasPrefix(n, "<Name panicked") {
+	switch {
+	case strings.TrimSpace(n) == "" || strings.HasPrefix(n, "<Name panicked"):
 		s.fail(func() string { return fmt.Sprintf("Name() returned %q; a model needs a stable, non-empty name", n) })
+	case strings.TrimSpace(n) != n:
+		s.fail(func() string {
+			return fmt.Sprintf("Name() returned %q, with spaces around it; a model's name is an identifier (model.Register refuses it)", n)
+		})
 	}
 	for i := 2; i <= 4; i++ {
 		if again := s.name(); again != n {
@@ -465,8 +496,40 @@ func checkDeclared(s *suite) []error {
 	}
 	if s.graph == nil || s.graph.Len() == 0 {
 		s.fail(func() string { return "Stages() declares no stages" })
+		return s.errs
+	}
+	if err := trackerAccepts(s.m); err != nil {
+		s.fail(func() string { return fmt.Sprintf("a Tracker refuses the model: %v", err) })
 	}
 	return s.errs
+}
+
+// trackerAccepts reports why a [lifecycle.Tracker] would refuse m (its
+// [lifecycle.Converter] types, say), or nil: it asks one to validate an
+// event, which a Tracker refuses for a model it cannot use.
+func trackerAccepts(m lifecycle.Model) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("NewTracker panicked: %v", r)
+		}
+	}()
+	tr := lifecycle.NewTracker(m, noStore{})
+	e := lifecycle.Event{ID: "e", CustomerID: "c", Type: lifecycle.SiteVisited, Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if err := tr.Validate(&e); errors.Is(err, lifecycle.ErrInvalidModel) {
+		return err
+	}
+	return nil
+}
+
+// noStore is a store that holds nothing, for trackerAccepts.
+type noStore struct{}
+
+func (noStore) Get(context.Context, string) (*lifecycle.Customer, error) {
+	return nil, lifecycle.ErrNotFound
+}
+func (noStore) Put(context.Context, *lifecycle.Customer, uint64) error { return nil }
+func (noStore) Scan(context.Context) iter.Seq2[*lifecycle.Customer, error] {
+	return func(func(*lifecycle.Customer, error) bool) {}
 }
 
 // sample is one facts value and a time to classify it at.
@@ -503,7 +566,11 @@ func checkTotal(s *suite) []error {
 			})
 		}
 	})
+	first := make(map[[2]int]stage.ID)
 	s.walks(func(x step) bool {
+		if x.panicked == nil {
+			first[[2]int{x.walk, x.step}] = x.id
+		}
 		if x.panicked == nil && !s.graph.Has(x.id) {
 			s.fail(func() string {
 				return fmt.Sprintf("returned %q, which the graph does not declare (declared: %s), on %s", x.id, ids(s.graph), x.where(s))
@@ -512,6 +579,11 @@ func checkTotal(s *suite) []error {
 		}
 		return x.panicked == nil
 	})
+	s.cfg.firstMu.Lock()
+	if s.cfg.firstIDs == nil {
+		s.cfg.firstIDs = first
+	}
+	s.cfg.firstMu.Unlock()
 	return s.errs
 }
 
@@ -563,6 +635,50 @@ func checkDeterministic(s *suite) []error {
 		}
 		prev = x.f
 	})
+	// The samples again, in reverse order: an answer kept from an earlier
+	// call (state that depends on which facts were classified before, not
+	// on these) differs from the first pass's.
+	var first []stage.ID
+	var ok []bool
+	s.each(func(x sample) {
+		id, p := s.call(clone(x.f), x.now)
+		first, ok = append(first, id), append(ok, p == nil)
+	})
+	samples := s.cfg.samples
+	for i := len(samples) - 1; i >= 0; i-- {
+		x := samples[i]
+		if !ok[i] {
+			continue
+		}
+		if id, p := s.call(clone(x.f), x.now); p == nil && id != first[i] {
+			s.fail(func() string {
+				return fmt.Sprintf("got %q, then %q for the same facts at the same now once other facts had been classified in another order (an answer must depend on the facts and now only, not on earlier calls), for %s at now=%s: facts %s",
+					first[i], id, x.what, ts(x.now), FormatFacts(x.f))
+			})
+		}
+	}
+	// The random histories' states, against what the Total rule got the
+	// first time it classified them, before the model had seen the
+	// states after them (a model that remembers a customer's answers
+	// would answer an earlier state from a later one's).
+	s.cfg.firstMu.Lock()
+	seen := s.cfg.firstIDs
+	s.cfg.firstMu.Unlock()
+	if seen != nil {
+		s.walks(func(x step) bool {
+			want, ok := seen[[2]int{x.walk, x.step}]
+			if !ok || x.panicked != nil {
+				return false
+			}
+			if x.id != want {
+				s.fail(func() string {
+					return fmt.Sprintf("got %q where the first classification of the same state got %q (the model has seen other states since: an answer must depend on the facts and now only), on %s", x.id, want, x.where(s))
+				})
+				return false
+			}
+			return true
+		})
+	}
 	return s.errs
 }
 
@@ -796,17 +912,24 @@ func (s *suite) schedule(sch lifecycle.Scheduler, r *rand.Rand, f *lifecycle.Fac
 		})
 		return false
 	}
-	if now.IsZero() {
-		// At the zero time, "due now" (now itself) reads as never: the
-		// Tracker never asks there (it refuses times before 1900), so
-		// only the panic and the facts are checked.
+	if again, p := s.nextChange(sch, clone(f), now); p == nil && !again.Equal(due) {
+		s.fail(func() string {
+			return fmt.Sprintf("NextChange answered %s, then %s for the same facts at the same now (it must be pure: the answer depends on the facts and now only), for %s: facts %s",
+				announced(due), announced(again), what(), formatFacts(f, tsn))
+		})
+		return false
+	}
+	if now.Before(firstTracked) || now.After(lastYear) {
+		// The Tracker asks only within the years 1900 to 9999 (at the
+		// zero time, "due now" would read as never; before the year 1,
+		// the first instant after now may be the zero time).
 		return true
 	}
 	base, p := s.call(work, now)
 	if p != nil {
 		return false // reported by NoPanic
 	}
-	for _, t := range probes(r, now, due) {
+	for _, t := range probes(r, now, due, f) {
 		// The probes share one copy, to spare a copy per probe; a
 		// difference found is confirmed on fresh copies, so that a model
 		// that modifies its facts (which Pure reports) is not blamed here.
@@ -864,19 +987,31 @@ func announced(t time.Time) string {
 }
 
 // lastYear is the last instant of year 9999, the far future probed when
-// NextChange answers never.
-var lastYear = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+// NextChange answers never; firstTracked the first instant of 1900. The
+// NextChange rule checks the stage against the time announced at times
+// between the two, which a Tracker passes.
+var (
+	lastYear     = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+	firstTracked = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// thresholds are the durations the NextChange rule adds to the facts'
+// times, exactly, to probe the instants at which rules counted from an
+// event (a lapse 90 days after the last order, say) change a stage.
+var thresholds = []time.Duration{day, 7 * day, 14 * day, 28 * day, 30 * day, 31 * day, 60 * day, 90 * day, 180 * day, 365 * day, 366 * day, 730 * day}
 
 // probes returns the times the NextChange rule classifies facts at, in
 // order, given now and the time due that NextChange announced: times t
 // with now < t < due (every t > now when due is zero, never). They are
 // just after now, just before due (1ns to a day before), now plus each of
 // the gaps the random histories take (which straddle the usual
-// thresholds), the midpoint, a few random times in between and, for
-// never, times centuries ahead and the last instant of the year 9999. It
+// thresholds), the facts' times (the first and last event, the last of
+// each type, up to four in all) plus each of the thresholds exactly and 1ns
+// less, the midpoint, a few random times in between and, for never,
+// times centuries ahead and the last instant of the year 9999. It
 // returns none when due is at or before now (due now), which is always
 // right.
-func probes(r *rand.Rand, now, due time.Time) []time.Time {
+func probes(r *rand.Rand, now, due time.Time, f *lifecycle.Facts) []time.Time {
 	never := due.IsZero()
 	if !never && !due.After(now) {
 		return nil
@@ -896,6 +1031,21 @@ func probes(r *rand.Rand, now, due time.Time) []time.Time {
 	after(time.Second)
 	for _, g := range gaps[1:] {
 		after(g)
+	}
+	anchors := []time.Time{f.First, f.Last}
+	for i := len(f.Tallies) - 1; i >= 0 && len(anchors) < 4; i-- {
+		anchors = append(anchors, f.Tallies[i].Last)
+	}
+	for _, a := range anchors {
+		if a.IsZero() {
+			continue
+		}
+		for _, g := range thresholds {
+			if t := a.Add(g); t.Sub(a) == g {
+				add(t)
+				add(t.Add(-time.Nanosecond))
+			}
+		}
 	}
 	span := time.Duration(math.MaxInt64) // (now, due) or, for never, ~292 years
 	if never {
@@ -948,6 +1098,9 @@ func (s *suite) walks(fn func(x step) bool) {
 	for w := 0; w < s.cfg.walks; w++ {
 		f := new(lifecycle.Facts)
 		now := s.cfg.start.Add(time.Duration(r.Int64N(int64(365 * day))))
+		if w%2 == 1 {
+			now = now.Truncate(time.Second) // whole seconds, as most shops' times are
+		}
 		x := step{walk: w, step: -1, after: f, now: now, what: "nothing (zero facts)"}
 		x.id, x.panicked = s.call(f, now)
 		if !fn(x) {
@@ -957,7 +1110,11 @@ func (s *suite) walks(fn func(x step) bool) {
 			before := clone(f)
 			var what string
 			if r.IntN(4) == 0 {
-				now = now.Add(gap(r, true))
+				if r.IntN(40) == 0 {
+					now = now.Add(time.Duration(10+r.IntN(50)) * 365 * day) // rarely, decades
+				} else {
+					now = now.Add(gap(r, true))
+				}
 				what = "moving now to " + ts(now)
 			} else {
 				e := randomEvent(r, types, reads, now.Add(gap(r, false)), w)
@@ -982,12 +1139,18 @@ const day = 24 * time.Hour
 var gaps = []time.Duration{0, time.Minute, time.Hour, day, 3 * day, 7 * day, 14 * day, 31 * day, 61 * day, 95 * day, 181 * day, 366 * day, 731 * day}
 
 func gap(r *rand.Rand, clock bool) time.Duration {
-	if !clock && r.IntN(3) > 0 {
+	switch k := r.IntN(12); {
+	case !clock && k == 0:
+		return 0 // an event at the same instant as the one before
+	case !clock && k < 8:
 		return time.Duration(r.Int64N(int64(2 * day)))
 	}
 	g := gaps[r.IntN(len(gaps))]
 	if clock && g == 0 {
 		g = time.Second
+	}
+	if r.IntN(3) == 0 {
+		return g // exactly: a threshold counted from an earlier time lands on an instant
 	}
 	return g + time.Duration(r.Int64N(int64(time.Hour)))
 }
@@ -999,6 +1162,10 @@ func eventTypes(c *config) []lifecycle.EventType {
 }
 
 var currencies = []string{"EUR", "EUR", "EUR", "USD", "JPY", "GBP"}
+
+// referrers are the stems of the referrer IDs the random events name: IDs
+// are case-sensitive and need not be ASCII.
+var referrers = []string{"r", "r", "R", "Ref-", "ré"}
 
 // randomEvent draws an event; purchases and visits are drawn more often
 // than the rest, as in a real shop, and so are the types the model reads
@@ -1026,7 +1193,7 @@ func randomEvent(r *rand.Rand, types, reads []lifecycle.EventType, at time.Time,
 		e.Attrs = map[string]string{lifecycle.ScoreAttr: strconv.Itoa(r.IntN(11))}
 	}
 	if r.IntN(20) == 0 {
-		e.ReferrerID = "r" + strconv.Itoa(r.IntN(10))
+		e.ReferrerID = referrers[r.IntN(len(referrers))] + strconv.Itoa(r.IntN(10))
 	}
 	return e
 }
@@ -1051,17 +1218,32 @@ func corpus(c *config) []sample {
 	for w := 0; w < c.walks; w++ {
 		f := new(lifecycle.Facts)
 		n := r.IntN(c.steps + 1)
-		at := c.start.Add(time.Duration(r.Int64N(int64(365 * day))))
+		var at time.Time
+		switch era := w % 4; {
+		case era == 2 && c.start.Sub(firstTracked) > time.Second: // a history from 1900 to the start, as an import of old data
+			at = firstTracked.Add(time.Duration(r.Int64N(int64(c.start.Sub(firstTracked)/time.Second))) * time.Second)
+		case era == 3: // a history in the next four centuries
+			at = c.start.Add(time.Duration(r.Int64N(400*365*86400)) * time.Second)
+		default:
+			at = c.start.Add(time.Duration(r.Int64N(int64(365 * day))))
+		}
 		for i := 0; i < n; i++ {
 			at = at.Add(gap(r, false))
 			e := randomEvent(r, types, c.reads, at, w)
 			f.Add(&e)
 		}
 		what := "random customer " + strconv.Itoa(w)
+		if n == 0 {
+			at = c.start // no events: no first or last time to count from
+			out = append(out, sample{what, f, at}, sample{what, f, at.Add(gap(r, true))})
+			continue
+		}
 		out = append(out,
 			sample{what, f, f.Last},
 			sample{what, f, f.Last.Add(gap(r, true))},
 			sample{what, f, f.First.Add(-day)},
+			sample{what, f, f.Last.Add(time.Duration(10+r.IntN(120)) * 365 * day)}, // decades later
+			sample{what, f, f.Last.Add(thresholds[r.IntN(len(thresholds))])},       // a threshold, exactly
 		)
 	}
 	// Smallest facts first, so that the failures reported are the

@@ -81,7 +81,7 @@ func brokenModels() []struct {
 		{"mutates the facts the same way every time", &broken{"forgetful", sc.Stages(), func(f *lifecycle.Facts, now time.Time) stage.ID {
 			f.ReferredBy = ""
 			return sc.Stage(f, now)
-		}}, []string{"Pure"}, []string{"modified the facts (referred_by r"}},
+		}}, []string{"Pure"}, []string{"modified the facts (referred_by "}},
 		{"panics on huge counts", &broken{"panicky", sc.Stages(), func(f *lifecycle.Facts, now time.Time) stage.ID {
 			_ = make([]byte, f.Count(lifecycle.SiteVisited)%(1<<62)+1) // 1<<62 bytes: panics
 			return sc.Stage(f, now)
@@ -106,7 +106,7 @@ func brokenModels() []struct {
 		{"NextChange mutates the facts", &scheduled{broken{"next-mutator", sc.Stages(), sc.Stage}, func(f *lifecycle.Facts, now time.Time) time.Time {
 			f.ReferredBy = ""
 			return scSched.NextChange(f, now)
-		}}, []string{"NextChange"}, []string{"NextChange modified the facts (referred_by r"}},
+		}}, []string{"NextChange"}, []string{"NextChange modified the facts (referred_by "}},
 	}
 }
 

@@ -141,6 +141,9 @@ func TestReachedEveryEdge(t *testing.T) {
 		t.Errorf("3000 histories leave %d derived edges unused, want 18: %v", len(unused), unused)
 	}
 	_, unused = modeltest.Unused(m)
+	if len(unused) != 18 { // the documentation quotes this too
+		t.Errorf("the default search leaves %d derived edges unused, want 18: %v", len(unused), unused)
+	}
 	// prospect → subscriber needs a renewal from prospect: the box's
 	// rules allow it. advocate → prospect cannot happen: an advocate
 	// has renewed, and renewals never go away.
