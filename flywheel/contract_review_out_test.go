@@ -4,169 +4,33 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"encoding/xml"
 	"errors"
-	"io"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/clmkit/clm/flywheel"
+	"github.com/clmkit/clm/internal/svgplot/svgcheck"
 )
 
-// zzSVG is what the review's own checker extracts from an SVG.
+// zzSVG is what the tests read of an SVG (see svgcheck).
 type zzSVG struct {
 	W, H  float64
-	Texts []string
-	Bad   []string // coordinates that are not finite or off the canvas
+	Texts []string // the text and title elements' contents
+	Bad   []string // coordinates off the canvas
 }
 
-var zzNum = regexp.MustCompile(`[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|NaN|[-+]?Inf`)
-
-// zzParseSVG parses data with encoding/xml and checks that every
-// coordinate is finite and on the canvas (0..width, 0..height, 1px slack).
+// zzParseSVG parses data with svgcheck (well-formed XML, finite numbers)
+// and returns its texts and what lies off the canvas.
 func zzParseSVG(t *testing.T, data []byte) *zzSVG {
 	t.Helper()
-	if bytes.Contains(data, []byte("NaN")) || bytes.Contains(data, []byte("Inf")) {
-		t.Errorf("SVG contains NaN or Inf")
+	d, err := svgcheck.Parse(data)
+	if err != nil {
+		t.Errorf("SVG: %v", err)
+		return &zzSVG{}
 	}
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	doc := &zzSVG{}
-	depth := 0
-	var text strings.Builder
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("not well-formed XML: %v", err)
-		}
-		switch e := tok.(type) {
-		case xml.StartElement:
-			attrs := map[string]string{}
-			for _, a := range e.Attr {
-				attrs[a.Name.Local] = a.Value
-			}
-			if depth == 0 {
-				if e.Name.Local != "svg" {
-					t.Fatalf("root %s", e.Name.Local)
-				}
-				doc.W, _ = strconv.ParseFloat(attrs["width"], 64)
-				doc.H, _ = strconv.ParseFloat(attrs["height"], 64)
-			} else {
-				doc.check(e.Name.Local, attrs)
-			}
-			depth++
-			text.Reset()
-		case xml.CharData:
-			text.Write(e)
-		case xml.EndElement:
-			depth--
-			if e.Name.Local == "text" || e.Name.Local == "title" {
-				doc.Texts = append(doc.Texts, text.String())
-			}
-			text.Reset()
-		}
-	}
-	return doc
-}
-
-func (d *zzSVG) bad(el, attr, v string) { d.Bad = append(d.Bad, el+"@"+attr+"="+v) }
-
-func (d *zzSVG) check(el string, a map[string]string) {
-	f := func(name string) (float64, bool) {
-		s, ok := a[name]
-		if !ok {
-			return 0, false
-		}
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-			d.bad(el, name, s)
-			return 0, false
-		}
-		return v, true
-	}
-	inX := func(name string, v float64) {
-		if v < -1 || v > d.W+1 {
-			d.bad(el, name, strconv.FormatFloat(v, 'g', -1, 64))
-		}
-	}
-	inY := func(name string, v float64) {
-		if v < -1 || v > d.H+1 {
-			d.bad(el, name, strconv.FormatFloat(v, 'g', -1, 64))
-		}
-	}
-	for _, n := range []string{"x", "x1", "x2", "cx"} {
-		if v, ok := f(n); ok {
-			inX(n, v)
-		}
-	}
-	for _, n := range []string{"y", "y1", "y2", "cy"} {
-		if v, ok := f(n); ok {
-			inY(n, v)
-		}
-	}
-	if x, ok := f("x"); ok {
-		if w, ok := f("width"); ok {
-			inX("x+width", x+w)
-		}
-	}
-	if y, ok := f("y"); ok {
-		if h, ok := f("height"); ok {
-			inY("y+height", y+h)
-		}
-	}
-	if p, ok := a["points"]; ok {
-		for _, pt := range strings.Fields(p) {
-			xy := strings.Split(pt, ",")
-			if len(xy) != 2 {
-				d.bad(el, "points", pt)
-				continue
-			}
-			x, e1 := strconv.ParseFloat(xy[0], 64)
-			y, e2 := strconv.ParseFloat(xy[1], 64)
-			if e1 != nil || e2 != nil || math.IsNaN(x+y) || math.IsInf(x+y, 0) {
-				d.bad(el, "points", pt)
-				continue
-			}
-			inX("points", x)
-			inY("points", y)
-		}
-	}
-	if p, ok := a["d"]; ok {
-		// M x y, V y, H x commands, as the charts write them.
-		re := regexp.MustCompile(`([MVHL])\s*([^MVHL]*)`)
-		for _, m := range re.FindAllStringSubmatch(p, -1) {
-			nums := zzNum.FindAllString(m[2], -1)
-			for k, s := range nums {
-				v, err := strconv.ParseFloat(s, 64)
-				if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-					d.bad(el, "d", s)
-					continue
-				}
-				switch {
-				case m[1] == "V":
-					inY("d", v)
-				case m[1] == "H":
-					inX("d", v)
-				case k%2 == 0:
-					inX("d", v)
-				default:
-					inY("d", v)
-				}
-			}
-		}
-	}
-	if tr, ok := a["transform"]; ok {
-		for _, s := range zzNum.FindAllString(tr, -1) {
-			if v, err := strconv.ParseFloat(s, 64); err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-				d.bad(el, "transform", s)
-			}
-		}
-	}
+	return &zzSVG{W: d.Width, H: d.Height, Texts: append(d.Texts, d.Tooltips...), Bad: d.Off}
 }
 
 func (d *zzSVG) has(s string) bool {

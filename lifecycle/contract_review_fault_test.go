@@ -1123,8 +1123,12 @@ func zqSweepVsDelete(t *testing.T, reclassify bool, plain bool) {
 	}
 }
 
-func TestContractReviewFaultSweepDoesNotRecreateDeletedMemory(t *testing.T) { zqSweepVsDelete(t, false, false) }
-func TestContractReviewFaultSweepDoesNotRecreateDeletedPlain(t *testing.T)  { zqSweepVsDelete(t, false, true) }
+func TestContractReviewFaultSweepDoesNotRecreateDeletedMemory(t *testing.T) {
+	zqSweepVsDelete(t, false, false)
+}
+func TestContractReviewFaultSweepDoesNotRecreateDeletedPlain(t *testing.T) {
+	zqSweepVsDelete(t, false, true)
+}
 func TestContractReviewFaultReclassifyDoesNotRecreateDeletedMemory(t *testing.T) {
 	zqSweepVsDelete(t, true, false)
 }
@@ -1215,7 +1219,9 @@ func zqCancelRecord(t *testing.T, st lifecycle.Store, plain *zqPlain) {
 	}
 }
 
-func TestContractReviewFaultCancelRecordMemory(t *testing.T) { zqCancelRecord(t, store.NewMemory(), nil) }
+func TestContractReviewFaultCancelRecordMemory(t *testing.T) {
+	zqCancelRecord(t, store.NewMemory(), nil)
+}
 func TestContractReviewFaultCancelRecordPlain(t *testing.T) {
 	p := zqNewPlain()
 	zqCancelRecord(t, p, p)

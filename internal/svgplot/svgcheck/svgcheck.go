@@ -28,8 +28,14 @@ type Doc struct {
 	XTicks, YTicks []string
 	// Legend holds the text of each legend entry.
 	Legend []string
-	// Texts holds every text element's content.
-	Texts []string
+	// Texts holds every text element's content, Tooltips every title
+	// element's.
+	Texts, Tooltips []string
+	// Width and Height are the root element's.
+	Width, Height float64
+	// Off lists the coordinates that lie more than a pixel off the
+	// canvas (0 to Width, 0 to Height), as element@attribute=value.
+	Off []string
 }
 
 var numRe = regexp.MustCompile(`[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|NaN|[-+]?Inf`)
@@ -59,6 +65,16 @@ func Parse(data []byte) (*Doc, error) {
 			if depth == 0 && (t.Name.Local != "svg" || t.Name.Space != "http://www.w3.org/2000/svg") {
 				return nil, fmt.Errorf("root element %s %q, want svg in the SVG namespace", t.Name.Local, t.Name.Space)
 			}
+			attrs := make(map[string]string, len(t.Attr))
+			for _, a := range t.Attr {
+				attrs[a.Name.Local] = a.Value
+			}
+			if depth == 0 {
+				doc.Width, _ = strconv.ParseFloat(attrs["width"], 64)
+				doc.Height, _ = strconv.ParseFloat(attrs["height"], 64)
+			} else {
+				doc.offCanvas(t.Name.Local, attrs)
+			}
 			depth++
 			doc.Elements[t.Name.Local]++
 			var classes []string
@@ -79,7 +95,7 @@ func Parse(data []byte) (*Doc, error) {
 				}
 			}
 			stack = append(stack, classes)
-			if t.Name.Local == "text" {
+			if t.Name.Local == "text" || t.Name.Local == "title" {
 				text.Reset()
 			}
 		case xml.CharData:
@@ -88,6 +104,9 @@ func Parse(data []byte) (*Doc, error) {
 			depth--
 			classes := stack
 			stack = stack[:len(stack)-1]
+			if t.Name.Local == "title" {
+				doc.Tooltips = append(doc.Tooltips, text.String())
+			}
 			if t.Name.Local != "text" {
 				continue
 			}
@@ -123,4 +142,64 @@ func Parse(data []byte) (*Doc, error) {
 		return nil, errors.New("no complete svg element")
 	}
 	return doc, nil
+}
+
+// pathCmd is one command of a path's d attribute, as the charts write
+// them (M, L, H and V with absolute coordinates).
+var pathCmd = regexp.MustCompile(`([MVHL])\s*([^MVHL]*)`)
+
+// offCanvas notes the coordinates of element el (its attributes a) that
+// lie more than a pixel off the canvas.
+func (d *Doc) offCanvas(el string, a map[string]string) {
+	num := func(s string) (float64, bool) {
+		v, err := strconv.ParseFloat(s, 64)
+		return v, err == nil && !math.IsNaN(v) && !math.IsInf(v, 0)
+	}
+	in := func(name string, v, size float64) {
+		if v < -1 || v > size+1 {
+			d.Off = append(d.Off, el+"@"+name+"="+strconv.FormatFloat(v, 'g', -1, 64))
+		}
+	}
+	for _, n := range []string{"x", "x1", "x2", "cx"} {
+		if v, ok := num(a[n]); ok {
+			in(n, v, d.Width)
+		}
+	}
+	for _, n := range []string{"y", "y1", "y2", "cy"} {
+		if v, ok := num(a[n]); ok {
+			in(n, v, d.Height)
+		}
+	}
+	if x, ok := num(a["x"]); ok {
+		if w, ok := num(a["width"]); ok {
+			in("x+width", x+w, d.Width)
+		}
+	}
+	if y, ok := num(a["y"]); ok {
+		if h, ok := num(a["height"]); ok {
+			in("y+height", y+h, d.Height)
+		}
+	}
+	for _, pt := range strings.Fields(a["points"]) {
+		if xs, ys, ok := strings.Cut(pt, ","); ok {
+			if x, ok := num(xs); ok {
+				in("points", x, d.Width)
+			}
+			if y, ok := num(ys); ok {
+				in("points", y, d.Height)
+			}
+		}
+	}
+	for _, m := range pathCmd.FindAllStringSubmatch(a["d"], -1) {
+		for k, s := range numRe.FindAllString(m[2], -1) {
+			v, ok := num(s)
+			switch {
+			case !ok:
+			case m[1] == "V" || (m[1] != "H" && k%2 == 1):
+				in("d", v, d.Height)
+			default:
+				in("d", v, d.Width)
+			}
+		}
+	}
 }
