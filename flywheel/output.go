@@ -29,9 +29,10 @@ func formatCSV(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 // in [AllMetrics] order, a column named by the metric (its mean). Monte
 // Carlo results add, after each metric's mean, its standard error
 // ("<metric>_se") and one column per quantile level ("<metric>_p05",
-// "<metric>_p50", "<metric>_p95" for the defaults: the percent, as two
-// digits when it is whole to within 10^-9, else to six significant
-// digits, "<metric>_p2.5"). Numbers use Go's
+// "<metric>_p50", "<metric>_p95" for the defaults: the percent, as a
+// whole number of at least two digits when it is whole to within 10^-9
+// (p05, p100), else to six significant digits, "<metric>_p2.5"). Numbers
+// use Go's
 // shortest round-trip form; undefined values are "NaN".
 func (r *Result) WriteCSV(w io.Writer) error {
 	if r == nil {
@@ -255,7 +256,7 @@ func (r *Result) WriteSVG(w io.Writer, metrics ...Metric) error {
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-// formatTick labels a y tick: k and M for thousands and millions.
+// formatTick labels a y tick: k from ten thousand, M from a million.
 func formatTick(v float64) string {
 	switch a := math.Abs(v); {
 	case a >= 1e6:

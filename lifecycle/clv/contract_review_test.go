@@ -976,9 +976,8 @@ func TestContractReviewSummaryCSV(t *testing.T) {
 
 // BG/BB expectations over long horizons: an expected count can neither be
 // negative nor fall as the horizon grows. ExpectedPurchases doc: "A result
-// outside [0, n] ... (past about 10^15 opportunities) is an error wrapping
-// ErrNoConvergence; values at such horizons are not to be trusted to more
-// than a few digits."
+// outside [0, n], which only a loss of precision or an overflow in these
+// forms could give, is an error wrapping [ErrNoConvergence]."
 func TestContractReviewBGBBLongHorizons(t *testing.T) {
 	m := clv.BGBB{Alpha: 1.204, Beta: 0.750, Gamma: 0.657, Delta: 2.783}
 	c := clv.DiscreteCustomer{Frequency: 1, Recency: 1, Periods: 6}
@@ -1036,5 +1035,20 @@ func TestContractReviewBGBBLongHorizonReference(t *testing.T) {
 		if err != nil || math.Abs(got-c.want) > 1e-12*c.want {
 			t.Errorf("ExpectedPurchases(%d) = %.17g, %v; want %.17g", c.n, got, err, c.want)
 		}
+	}
+}
+
+// TestContractReviewBGBBLargeGammaDelta: with γ+δ past 170 the closed form
+// (past 1,000 opportunities) overflowed in its constant and returned
+// ErrNoConvergence; it must agree with the sum it stands for.
+func TestContractReviewBGBBLargeGammaDelta(t *testing.T) {
+	m := clv.BGBB{Alpha: 1.204, Beta: 0.750, Gamma: 171, Delta: 2.783}
+	sum, err := m.ExpectedPurchases(1000) // added up term by term
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed, err := m.ExpectedPurchases(1001) // the closed form; one more opportunity adds almost nothing here
+	if err != nil || math.Abs(closed-sum) > 1e-9*sum {
+		t.Errorf("ExpectedPurchases(1001) = %v, %v; the sum to 1000 is %v", closed, err, sum)
 	}
 }

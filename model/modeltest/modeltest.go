@@ -18,8 +18,9 @@
 //   - NoPanic: Stage never panics, on zero facts, extreme facts (counts and
 //     amounts of MaxInt64, times in year 1 and year 9999, thousands of
 //     custom event types, more refunds than orders) or random ones (random
-//     customers whose events begin within a year of [Start], or at a
-//     random time from 1900 to Start, or in the four centuries after it,
+//     customers whose histories start within a year after [Start], or at
+//     a random time from 1900 to Start, or in the four centuries after it,
+//     or with a sign-up or an order on a leap day,
 //     classified at their last event, a random step or an exact threshold
 //     after it, decades after it and a day before their first).
 //     Total and NoPanic also classify every state of the Graph rule's
@@ -266,15 +267,15 @@ type Rule struct {
 // Rules returns the suite's rules in the order they run.
 func Rules() []Rule {
 	return []Rule{
-		{"Declared", "Name is not empty and Stages declares at least one stage", checkDeclared, nil},
+		{"Declared", "Name is not empty and has no spaces around it, Stages declares at least one stage, and a Tracker accepts the model", checkDeclared, nil},
 		{"Total", "every facts value at every time maps to a declared stage", checkTotal, nil},
 		{"NoPanic", "Stage never panics, on zero, extreme or random facts", checkNoPanic, nil},
-		{"Deterministic", "a deep copy of the facts gets the same answer, and so do the facts in memory that held other facts", checkDeterministic, nil},
+		{"Deterministic", "a deep copy of the facts gets the same answer, and so do the facts in memory that held other facts, the facts classified again in another order, and each random history's states classified again", checkDeterministic, nil},
 		{"Pure", "Stage never modifies the facts", checkPure, nil},
 		{"Stable", "classifying again at the same time gives the same answer", checkStable, nil},
 		{"Graph", "every change of stage along a random history is a declared edge", checkGraph, nil},
 		{"Reached", "the random histories reach every declared stage and leave every stage the graph declares a way out of (with EveryEdge: take every declared edge), unless accepted with AllowUnreached or AllowUnused", checkReached, nil},
-		{"NextChange", "for a lifecycle.Scheduler: NextChange never panics or modifies the facts, and the stage does not change before the time it announces", checkNextChange, notScheduler},
+		{"NextChange", "for a lifecycle.Scheduler: NextChange never panics or modifies the facts, gives the same time when asked again, and the stage does not change before the time it announces", checkNextChange, notScheduler},
 	}
 }
 
@@ -1220,16 +1221,31 @@ func corpus(c *config) []sample {
 		n := r.IntN(c.steps + 1)
 		var at time.Time
 		switch era := w % 4; {
+		case w%16 == 7: // a history that starts on a leap day, 1904 to 2400, with a sign-up or an order
+			y := 1904 + 4*r.IntN(125)
+			for y%100 == 0 && y%400 != 0 {
+				y += 4
+			}
+			at = time.Date(y, 2, 29, r.IntN(24), r.IntN(60), 0, 0, time.UTC)
 		case era == 2 && c.start.Sub(firstTracked) > time.Second: // a history from 1900 to the start, as an import of old data
 			at = firstTracked.Add(time.Duration(r.Int64N(int64(c.start.Sub(firstTracked)/time.Second))) * time.Second)
 		case era == 3: // a history in the next four centuries
-			at = c.start.Add(time.Duration(r.Int64N(400*365*86400)) * time.Second)
+			at = c.start.AddDate(r.IntN(400), 0, 0).Add(time.Duration(r.Int64N(365*86400)) * time.Second)
 		default:
 			at = c.start.Add(time.Duration(r.Int64N(int64(365 * day))))
 		}
 		for i := 0; i < n; i++ {
-			at = at.Add(gap(r, false))
+			leap := i == 0 && w%16 == 7
+			if !leap {
+				at = at.Add(gap(r, false))
+			}
 			e := randomEvent(r, types, c.reads, at, w)
+			if leap { // the leap day's event is the customer's start: a sign-up, or an order
+				e.Type, e.Amount, e.Currency = lifecycle.SignedUp, 0, ""
+				if w%32 == 23 {
+					e.Type, e.Amount, e.Currency = lifecycle.OrderCompleted, 1999, "EUR"
+				}
+			}
 			f.Add(&e)
 		}
 		what := "random customer " + strconv.Itoa(w)

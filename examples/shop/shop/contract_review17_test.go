@@ -568,11 +568,11 @@ func TestContractReviewInvalidEvents(t *testing.T) {
 	}
 }
 
-// docs/shop.md:226 refuses customer IDs "." and ".." because "GET
-// /v1/customers/{id} could never reach" them; docs/shop.md:249-252 give
-// 400 bad_id only to IDs no event may carry. So every customer ID the API
-// accepts can be read back at /v1/customers/{id}, escaped as a URL path
-// segment.
+// docs/shop.md (POST /v1/events' 422 row) refuses customer IDs ".", ".."
+// and "/" because not every client can reach them at GET
+// /v1/customers/{id}; its GET section gives 400 bad_id only to IDs no
+// event may carry. So every customer ID the API accepts can be read back
+// at /v1/customers/{id}, escaped as a URL path segment.
 func TestContractReviewAcceptedCustomerIDsCanBeReadBack(t *testing.T) {
 	for _, id := range []string{"a/b", "a//b", "/", "//", "./a", "a/..", "x/./y", "%2E", "a?b", "a#b", "é"} {
 		t.Run(id, func(t *testing.T) {

@@ -377,11 +377,12 @@ func decodeEvent(raw json.RawMessage) decoded {
 		}
 	}
 	if id := d.event.CustomerID; d.err == nil && !d.skipped && (id == "." || id == ".." || id == "/") {
-		// Valid for the library, but GET /v1/customers/{id} could never
-		// return it: a URL's "." and ".." segments (escaped as %2E too)
-		// are removed before routing (RFC 3986, section 6.2.2), and
+		// Valid for the library, but GET /v1/customers/{id} cannot
+		// serve it to every client: clients that normalise a URL remove
+		// its "." and ".." segments (RFC 3986, section 6.2.2; some also
+		// when escaped as %2E, the one form this server reads), and
 		// net/http's mux does not route the one segment %2F to {id}.
-		d.err = newFieldError(d.wireField("customer_id"), id, "cannot be read back at /v1/customers/{id}: a URL path segment . or .. is removed (RFC 3986), and net/http does not route a segment %2F alone")
+		d.err = newFieldError(d.wireField("customer_id"), id, "cannot be read back at /v1/customers/{id} by every client: URL normalisation removes a path segment . or .. (RFC 3986), and net/http does not route a segment %2F alone")
 	}
 	return d
 }
