@@ -213,6 +213,7 @@ func (r *Result) WriteSVG(w io.Writer, metrics ...Metric) error {
 	p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333"/>`+"\n", left, top+plotH, left+plotW, top+plotH)
 	p(`<text x="%d" y="%d" text-anchor="middle">rotation</text>`+"\n", left+plotW/2, height-14)
 	p(`<text x="18" y="%d" text-anchor="middle" transform="rotate(-90 18 %d)">%s</text>`+"\n", top+plotH/2, top+plotH/2, axisLabel(metrics))
+	lstep, lfont := svgplot.LegendStep(len(metrics), top+10, height-12)
 	for k, m := range metrics {
 		color := chartColors[k%len(chartColors)]
 		if bands {
@@ -241,14 +242,13 @@ func (r *Result) WriteSVG(w io.Writer, metrics ...Metric) error {
 			p(`<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>`+"\n", strings.Join(pts, " "), color)
 		}
 		// Legend.
-		step, font := svgplot.LegendStep(len(metrics), top+10, height-12)
-		ly := float64(top+10) + float64(k)*step
+		ly := float64(top+10) + float64(k)*lstep
 		lx := left + plotW + 16
 		if bands {
-			p(`<rect x="%d" y="%.1f" width="24" height="%.1f" fill="%s" fill-opacity="0.18"/>`+"\n", lx, ly-min(6, step/2), min(12, step), color)
+			p(`<rect x="%d" y="%.1f" width="24" height="%.1f" fill="%s" fill-opacity="0.18"/>`+"\n", lx, ly-min(6, lstep/2), min(12, lstep), color)
 		}
 		p(`<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="%s" stroke-width="2"/>`+"\n", lx, ly, lx+24, ly, color)
-		p(`<text x="%d" y="%.1f" dominant-baseline="middle"%s>%s</text>`+"\n", lx+30, ly, font, svgplot.Escape(m.String()))
+		p(`<text x="%d" y="%.1f" dominant-baseline="middle"%s>%s</text>`+"\n", lx+30, ly, lfont, svgplot.Escape(m.String()))
 	}
 	p("</svg>\n")
 	return bw.Flush()

@@ -298,6 +298,7 @@ func (c *LineChart) Write(w io.Writer) error {
 	wr.p(`<line class="axis x" x1="%s" y1="%s" x2="%s" y2="%s" stroke="#333"/>`+"\n", num(f.left), num(base), num(f.left+f.plotW()), num(base))
 	wr.p(`<line class="axis y" x1="%s" y1="%s" x2="%s" y2="%s" stroke="#333"/>`+"\n", num(f.left), num(f.top), num(f.left), num(base))
 	f.axisLabels(wr, c.XLabel, c.YLabel)
+	step, font := LegendStep(len(c.Series), f.top+10, float64(f.h)-12)
 	for k, s := range c.Series {
 		color := palette[k%len(palette)]
 		dash := ""
@@ -334,7 +335,6 @@ func (c *LineChart) Write(w io.Writer) error {
 		}
 		flush()
 		wr.p("</g>\n")
-		step, font := LegendStep(len(c.Series), f.top+10, float64(f.h)-12)
 		lx, ly := f.left+f.plotW()+16, f.top+10+float64(k)*step
 		if s.Points {
 			wr.p(`<g class="legend-entry"><circle cx="%s" cy="%s" r="3.5" fill="%s"/><text x="%s" y="%s" dominant-baseline="middle"%s>%s</text></g>`+"\n",

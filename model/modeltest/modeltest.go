@@ -615,8 +615,11 @@ func checkDeterministic(s *suite) []error {
 	// pointer and now answers for the facts it saw before).
 	reused := new(lifecycle.Customer) // its Facts, refilled in place by CopyTo
 	var prev *lifecycle.Facts
+	var first []stage.ID // each sample's first answer, for the reverse pass below
+	var ok []bool
 	s.each(func(x sample) {
 		a, pa := s.call(clone(x.f), x.now)
+		first, ok = append(first, a), append(ok, pa == nil)
 		b, pb := s.call(clone(x.f), x.now)
 		if pa == nil && pb == nil && a != b {
 			s.fail(func() string {
@@ -639,12 +642,6 @@ func checkDeterministic(s *suite) []error {
 	// The samples again, in reverse order: an answer kept from an earlier
 	// call (state that depends on which facts were classified before, not
 	// on these) differs from the first pass's.
-	var first []stage.ID
-	var ok []bool
-	s.each(func(x sample) {
-		id, p := s.call(clone(x.f), x.now)
-		first, ok = append(first, id), append(ok, p == nil)
-	})
 	samples := s.cfg.samples
 	for i := len(samples) - 1; i >= 0; i-- {
 		x := samples[i]
