@@ -51,6 +51,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -313,8 +314,13 @@ func Open(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, e
 //     with several slashes is the absolute path with one.
 //     Connect adds busy_timeout(10000) (wait up to 10 s for another
 //     writer), journal_mode(WAL) and _txlock=immediate unless the URL sets
-//     them (in any case; the driver's _timeout sets the busy timeout). "sqlite::memory:" (with or without parameters) is a private
-//     in-memory database, limited to one connection.
+//     them as the driver reads it: a _pragma naming the pragma (in any
+//     letter case, "_pragma=BUSY_TIMEOUT(50)"), or the driver's own
+//     _busy_timeout or _timeout, _journal_mode or _journal, and _txlock
+//     (names the driver reads in lower case only: it ignores "_TIMEOUT=50",
+//     so the default applies then). "sqlite::memory:" (with or without
+//     parameters) is a private in-memory database, limited to one
+//     connection.
 //
 // For PostgreSQL, Connect parses the URL as pgx does (one it cannot parse
 // is refused with an error wrapping [ErrInvalidOption]) and adds
@@ -405,17 +411,26 @@ func sqliteDSN(path string) (dsn string, memory bool) {
 		}
 		name = "file:" + strings.NewReplacer("%", "%25", "#", "%23").Replace(name)
 	}
-	// Pragma names are not case-sensitive, and the driver's _timeout is
-	// its _busy_timeout.
-	lower := strings.ToLower(query)
+	// What the driver will set, read as it reads the query: its parameter
+	// names exactly (it ignores "_TIMEOUT"), the pragma a _pragma value
+	// names in any letter case (as SQLite reads it).
+	params, _ := url.ParseQuery(query) // (one the driver cannot parse fails Open anyway)
+	has := func(keys ...string) bool {
+		for _, k := range keys {
+			if _, ok := params[k]; ok {
+				return true
+			}
+		}
+		return false
+	}
 	var add []string
-	if !strings.Contains(lower, "busy_timeout") && !hasParam(lower, "_timeout") {
+	if !has("_busy_timeout", "_timeout") && !setsPragma(params["_pragma"], "busy_timeout") {
 		add = append(add, "_pragma=busy_timeout(10000)")
 	}
-	if !strings.Contains(lower, "journal_mode") {
+	if !has("_journal_mode", "_journal") && !setsPragma(params["_pragma"], "journal_mode") {
 		add = append(add, "_pragma=journal_mode(WAL)")
 	}
-	if !strings.Contains(lower, "_txlock") {
+	if !has("_txlock") {
 		add = append(add, "_txlock=immediate")
 	}
 	if query != "" {
@@ -424,10 +439,19 @@ func sqliteDSN(path string) (dsn string, memory bool) {
 	return name + "?" + strings.Join(add, "&"), false
 }
 
-// hasParam reports whether the URL query holds the parameter key.
-func hasParam(query, key string) bool {
-	for p := range strings.SplitSeq(query, "&") {
-		if k, _, _ := strings.Cut(p, "="); k == key {
+// setsPragma reports whether one of the driver's _pragma values (each run
+// as "PRAGMA value") sets the pragma name: "busy_timeout(50)",
+// " Busy_Timeout = 50" and "main.journal_mode(WAL)" set busy_timeout and
+// journal_mode.
+func setsPragma(values []string, name string) bool {
+	for _, v := range values {
+		v, _, _ = strings.Cut(v, "(")
+		v, _, _ = strings.Cut(v, "=")
+		v = strings.TrimSpace(v)
+		if i := strings.LastIndexByte(v, '.'); i >= 0 {
+			v = strings.TrimSpace(v[i+1:])
+		}
+		if strings.EqualFold(v, name) {
 			return true
 		}
 	}

@@ -1,0 +1,64 @@
+package sqlstore_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/clmkit/clm/store/sqlstore"
+)
+
+// sqlitePragma reads a pragma's value on one of the store's connections.
+func sqlitePragma(t *testing.T, s *sqlstore.Store, name string) string {
+	t.Helper()
+	var v string
+	if err := s.DB().QueryRowContext(context.Background(), "PRAGMA "+name).Scan(&v); err != nil {
+		t.Fatalf("PRAGMA %s: %v", name, err)
+	}
+	return strings.ToLower(v)
+}
+
+// docs/storage.md, SQLite: Connect adds busy_timeout(10000),
+// journal_mode(WAL) and _txlock=immediate unless the URL sets them. A
+// setting the driver ignores (its parameter names are read in lower case
+// only: "_TIMEOUT", "_PRAGMA") did not count as set but was not applied
+// either, which left SQLite's own busy timeout of 0 (a second writer
+// failed at once) and its rollback journal.
+func TestContractReviewSQLiteConnectPragmas(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cases := []struct {
+		query, busy, journal string
+	}{
+		{"", "10000", "wal"},
+		{"?_pragma=busy_timeout(50)", "50", "wal"},
+		{"?_pragma=BUSY_TIMEOUT(60)", "60", "wal"},
+		{"?_pragma=%20Busy_Timeout%20%3D%2065", "65", "wal"}, // percent-encoded, spaces, "="
+		{"?_PRAGMA=BUSY_TIMEOUT(60)", "10000", "wal"},        // ignored by the driver
+		{"?_pragma=journal_mode(DELETE)", "10000", "delete"},
+		{"?_pragma=Journal_Mode(truncate)", "10000", "truncate"},
+		{"?_pragma=main.journal_mode(truncate)", "10000", "truncate"},
+		{"?_PRAGMA=JOURNAL_MODE(DELETE)", "10000", "wal"}, // ignored by the driver
+		{"?_journal=DELETE", "10000", "delete"},
+		{"?_journal_mode=TRUNCATE", "10000", "truncate"},
+		{"?_timeout=70", "70", "wal"},
+		{"?_busy_timeout=75", "75", "wal"},
+		{"?_TIMEOUT=80", "10000", "wal"}, // ignored by the driver
+	}
+	for i, c := range cases {
+		url := "sqlite:" + filepath.Join(dir, "db"+string(rune('a'+i))) + c.query
+		s, err := sqlstore.Connect(ctx, url)
+		if err != nil {
+			t.Errorf("Connect(%q): %v", url, err)
+			continue
+		}
+		if got := sqlitePragma(t, s, "busy_timeout"); got != c.busy {
+			t.Errorf("%s: busy_timeout %s, want %s", c.query, got, c.busy)
+		}
+		if got := sqlitePragma(t, s, "journal_mode"); got != c.journal {
+			t.Errorf("%s: journal_mode %s, want %s", c.query, got, c.journal)
+		}
+		s.Close()
+	}
+}
