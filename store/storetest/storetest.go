@@ -9,7 +9,9 @@
 //
 // [Run] runs each rule as a subtest on a fresh store; [TestStore] runs all
 // rules on one store (using customer IDs under a unique prefix) and returns
-// every failure joined, for use outside the testing package. Rules for the
+// every failure joined, for use outside the testing package (a rule checks
+// the customers it wrote itself, so Run, with a fresh store for each rule,
+// is the stricter: see TestStore). Rules for the
 // optional capabilities ([lifecycle.Loader], [lifecycle.Viewer],
 // [lifecycle.Applier], [lifecycle.DueLister], [lifecycle.ChangeLister]
 // and [lifecycle.CursorKeeper]: LoadMatchesGet, View, the Apply rules,
@@ -142,13 +144,31 @@ func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
 
 // TestStore runs every rule on s and returns the failures joined, or nil.
 // The store may hold other customers; the suite only reads and writes IDs
-// under a prefix unique to this call.
+// under a prefix unique to this call, each rule under a prefix of its own,
+// and a rule checks the customers it wrote. Since every rule but the first
+// finds the store holding others' customers, TestStore runs the Scan rule
+// twice more, on IDs that sort before and after those of every other rule:
+// a store kept in ID order whose Scan leaves out its first or its last
+// customer (an off-by-one page cursor) fails here as under [Run], where
+// each rule has a fresh store. A defect that loses only customers a rule
+// did not write itself, in some other order, may still pass TestStore:
+// prefer Run when the store can be made fresh for each rule.
 func TestStore(s lifecycle.Store) error {
 	var errs []error
 	base := fmt.Sprintf("st%d-", time.Now().UnixNano())
 	for i, c := range Cases() {
 		if err := runCase(c, s, base+strconv.Itoa(i)+"-"); err != nil {
 			errs = append(errs, err)
+		}
+		if c.Name != "Scan" {
+			continue
+		}
+		// ("!" and "~" sort before and after the rules' decimal numbers.)
+		for _, at := range [...]struct{ name, prefix string }{{"first", "!-"}, {"last", "~-"}} {
+			again := Case{Name: c.Name + " (on the suite's " + at.name + " IDs)", Check: c.Check}
+			if err := runCase(again, s, base+at.prefix); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)
