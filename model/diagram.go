@@ -25,9 +25,10 @@ import (
 // a stadium for a decline, a subroutine box for an exit, a hexagon for a
 // win-back; and one arrow per edge, in the graph's order, labelled with its
 // kind: solid for advance and recover, dotted for regress and fall, thick
-// for loop. Paste it into a ```mermaid block.
+// for loop. Paste it into a ```mermaid block. A model whose Stages
+// returns nil gets a chart without stages.
 func Mermaid(m lifecycle.Model) string {
-	g := m.Stages()
+	g := graphOf(m)
 	var b strings.Builder
 	fmt.Fprintf(&b, "---\ntitle: %s\n---\nflowchart LR\n", yamlTitle(m.Name()))
 	for _, s := range g.Stages() {
@@ -107,15 +108,25 @@ func dotQuote(s string) string {
 	return b.String()
 }
 
+// graphOf returns m's stage graph, or the empty graph when Stages
+// returns nil (a plugin's mistake, which the diagrams draw as no stages).
+func graphOf(m lifecycle.Model) *stage.Graph {
+	if g := m.Stages(); g != nil {
+		return g
+	}
+	return new(stage.Graph)
+}
+
 // DOT returns a Graphviz DOT digraph of m's stage graph, named m.Name(),
 // left to right: one node per stage (its ID, labelled with its name, or
 // its ID when it has none; a rounded box for a path stage, dashed for a
 // decline, double-bordered for an exit, a hexagon for a win-back) and one
 // edge per graph edge, in the graph's order, labelled with its kind: solid
 // for advance and recover, dashed for regress and fall, bold for loop.
-// Render it with `dot -Tsvg`.
+// Render it with `dot -Tsvg`. A model whose Stages returns nil gets a
+// digraph without nodes.
 func DOT(m lifecycle.Model) string {
-	g := m.Stages()
+	g := graphOf(m)
 	var b strings.Builder
 	fmt.Fprintf(&b, "digraph %s {\n    rankdir=LR;\n    node [shape=box, style=rounded];\n", dotQuote(m.Name()))
 	for _, s := range g.Stages() {
