@@ -348,17 +348,22 @@ type hiddenError struct {
 func (e *hiddenError) Error() string { return e.msg }
 func (e *hiddenError) Unwrap() error { return e.err }
 
-// shownURL is the endpoint as logs and the dashboard show it: without its
-// query and fragment, which may hold a token (the password, if any, is
-// redacted already).
+// shownURL is the endpoint as logs, GET /v1/webhooks and the dashboard
+// show it: without its password (redacted already by the sender), query
+// and fragment, which may hold a token.
 func shownURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
 		return "(unparsable URL)"
 	}
-	if u.RawQuery != "" || u.ForceQuery {
-		u.RawQuery, u.ForceQuery = "…", false
+	if u.User != nil {
+		name := u.User.Username()
+		u.User = nil
+		if name != "" {
+			u.User = url.User(name)
+		}
 	}
+	u.RawQuery, u.ForceQuery = "", false
 	u.Fragment, u.RawFragment = "", ""
 	return u.String()
 }

@@ -59,3 +59,19 @@ func TestReviewWebhookQueryTokenNotShown(t *testing.T) {
 	r.Body.Close()
 	require.NotContains(t, string(b), token, "the dashboard shows the endpoint's query")
 }
+
+// docs/shop.md, GET /v1/webhooks: "url: the endpoint, without its
+// password, query or fragment". A review found the password shown as
+// xxxxx and the query as "?…".
+func TestContractReviewShownURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://user:xxxxx@h.example/hooks/clm?token=abc#frag": "http://user@h.example/hooks/clm",
+		"https://crm.example/hooks/clm":                        "https://crm.example/hooks/clm",
+		"https://crm.example/hooks/clm?":                       "https://crm.example/hooks/clm",
+		"https://:xxxxx@crm.example/a#b":                       "https://crm.example/a",
+	} {
+		if got := shownURL(in); got != want {
+			t.Errorf("shownURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

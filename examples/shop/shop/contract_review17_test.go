@@ -636,9 +636,12 @@ func TestContractReviewRouting(t *testing.T) {
 		{"/v1/customers", "no API route"},
 		{"/v1/customers/a/b", "no API route"},
 		{"/nothing", "no route"},
-		{"/v1//stages", ""},
-		{"/v1/./stages", ""},
-		{"/v1/customers/../stages", ""},
+		{"/v1//stages", "no API route"},
+		{"/v1/./stages", "no API route"},
+		{"/v1/customers/../stages", "no API route"},
+		{"/v1/customers//c1", "no API route"},
+		{"//nothing", "no route"},
+		{"/a/../nothing", "no route"},
 	} {
 		rec := z17Do(t, srv, http.MethodGet, tc.path, nil, "")
 		z17CheckErrorBody(t, rec, http.StatusNotFound, "not_found")
@@ -864,6 +867,33 @@ func TestContractReviewWebhooksState(t *testing.T) {
 		}
 		if v.State != tc.state || v.LagSeconds != tc.lag || v.URL != "https://crm.example/hooks/clm" || v.Cursor != uint64(tc.s.Cursor) || v.Attempts != tc.s.Attempts {
 			t.Errorf("stats %+v: got %+v", tc.s, v)
+		}
+	}
+}
+
+// docs/shop.md: "every bad event gets an error naming the field as it was
+// sent (field is "" for an error about the whole event, value is "" for a
+// missing field)". A review found a Segment call's unknown or repeated
+// field reported with value "" although it was sent; it is the value's
+// JSON as sent now, as the library's own form reports an unknown field's.
+func TestContractReviewSegmentFieldValueSent(t *testing.T) {
+	const call = `{"type":"track","event":"Signed Up","userId":"u1","messageId":"m1","timestamp":"2026-03-01T10:00:00Z"`
+	long := strings.Repeat("é", 40) // 80 bytes: cut to 64 or fewer, between characters
+	for _, tc := range []struct{ body, field, value string }{
+		{call + `,"user_id":"u2"}`, "user_id", `"u2"`},
+		{call + `,"RudderId":7}`, "RudderId", "7"},
+		{call + `,"userId":"u3"}`, "userId", `"u3"`},
+		{call + `,"extra":"` + long + `"}`, "extra", `"` + strings.Repeat("é", 31) + "…"},
+		{`{"id":"e1","customer_id":"c1","type":"site_visited","time":"2026-03-01T10:00:00Z","foo":1}`, "foo", "1"},
+	} {
+		srv, _ := z17Server(t, nil)
+		rec, a := z17Post(t, srv, tc.body)
+		if rec.Code != http.StatusBadRequest || len(a.Results) != 1 || a.Results[0].Error == nil {
+			t.Errorf("%s: %d %s", tc.body, rec.Code, rec.Body)
+			continue
+		}
+		if e := a.Results[0].Error; e.Field != tc.field || e.Value != tc.value {
+			t.Errorf("%s: field %q value %q, want %q %q", tc.body, e.Field, e.Value, tc.field, tc.value)
 		}
 	}
 }

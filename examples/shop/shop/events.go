@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/stage"
@@ -299,7 +300,7 @@ func splitBody(data []byte) ([]json.RawMessage, string) {
 		if !ok {
 			return []json.RawMessage{data}, ""
 		}
-		keys, err := objectKeys(data)
+		keys, _, err := objectKeys(data)
 		if err != nil {
 			return nil, "malformed JSON: " + err.Error()
 		}
@@ -323,27 +324,45 @@ func splitBody(data []byte) ([]json.RawMessage, string) {
 	return nil, "the body must be a JSON object or array, not " + describe(data)
 }
 
-// objectKeys returns the keys of the JSON object data (valid JSON), in
-// order, duplicates included (a map would keep only the last).
-func objectKeys(data []byte) ([]string, error) {
+// objectKeys returns the keys of the JSON object data (valid JSON) and
+// their values, as sent, in order, duplicates included (a map would keep
+// only the last).
+func objectKeys(data []byte) ([]string, []json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if _, err := dec.Token(); err != nil { // '{'
-		return nil, err
+		return nil, nil, err
 	}
 	var keys []string
+	var vals []json.RawMessage
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		k, _ := tok.(string)
-		keys = append(keys, k)
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return nil, err
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, err
 		}
+		keys, vals = append(keys, k), append(vals, v)
 	}
-	return keys, nil
+	return keys, vals, nil
+}
+
+// sentValue is a field's value as an error shows it: its JSON as sent, as
+// the library's own form shows an unknown field's; past 64 bytes its
+// first 64 or fewer (cut between characters) and "…", as
+// [lifecycle.ValidationError] cuts values.
+func sentValue(v json.RawMessage) string {
+	const limit = 64
+	if len(v) <= limit {
+		return string(v)
+	}
+	n := limit
+	for n > 0 && !utf8.RuneStart(v[n]) {
+		n--
+	}
+	return string(v[:n]) + "…"
 }
 
 func describe(data []byte) string {

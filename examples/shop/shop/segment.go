@@ -91,7 +91,7 @@ var segmentKeys = func() map[string]bool {
 // given twice (it would keep the last).
 func decodeSegment(raw json.RawMessage) decoded {
 	d := decoded{fields: segmentFields}
-	keys, err := objectKeys(raw)
+	keys, vals, err := objectKeys(raw)
 	if err != nil {
 		d.err, d.malformed = newFieldError("", "", "malformed JSON: "+err.Error()), true
 		return d
@@ -99,9 +99,9 @@ func decodeSegment(raw json.RawMessage) decoded {
 	for i, k := range keys {
 		switch {
 		case !segmentKeys[k]:
-			d.err = newFieldError(k, "", "is not a known field (field names are case-sensitive)")
+			d.err = newFieldError(k, sentValue(vals[i]), "is not a known field (field names are case-sensitive)")
 		case slices.Contains(keys[:i], k):
-			d.err = newFieldError(k, "", "is given twice")
+			d.err = newFieldError(k, sentValue(vals[i]), "is given twice")
 		default:
 			continue
 		}

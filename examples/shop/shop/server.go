@@ -176,7 +176,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// (The escaped path, as the mux cleans it: a customer ID's
 		// escaped "/" (%2F) is no separator, so /v1/customers/a%2F%2Fb
 		// names the customer "a//b".)
-		writeError(rec, http.StatusNotFound, "not_found", "no route "+r.URL.Path)
+		what := "no route "
+		if strings.HasPrefix(p, "/v1/") {
+			what = "no API route " // as the API's own catch-all says
+		}
+		writeError(rec, http.StatusNotFound, "not_found", what+r.URL.Path)
 		return
 	}
 	s.mux.ServeHTTP(rec, r)
