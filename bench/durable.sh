@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# One sitting of the durable path against PostgreSQL itself (BENCHMARKS.md,
+# "SQL store"; issue 14): ROUNDS rounds, each running, one after the other
+# and each in a process of its own, pgpeer's BenchmarkPeerInsert, this
+# store's BenchmarkRecordPostgres and its floors (BenchmarkFloorPostgres,
+# BenchmarkFloorFeedPostgres) at -test.benchtime N x; then pgpeer's
+# BenchmarkPeerInsertBatch and this store's BenchmarkRecordBatchPostgres
+# (300 batches of 100 events), and BenchmarkPeerCopy and
+# BenchmarkImportPostgres (3 imports of 100,000 events). It prints for each
+# benchmark and mode (commit=sync|async, writers=1|8) every round's ratio
+# peer ns/op ÷ ours (higher is better; the targets are 0.5) and the median.
+#
+#   bash bench/durable.sh [ROUNDS] [N] [PEER_DIR]
+#
+# ROUNDS defaults to 5, N to 20000 (at 3000 an async run lasts a third of
+# a second and single rounds spread by 2×), PEER_DIR to
+# ../shared/tools/pgpeer beside the repository. It uses the server in
+# CLM_POSTGRES_DSN, or starts a throwaway one with .ci/postgres.sh (which
+# installs Debian's PostgreSQL if missing) and stops it at the end. The raw
+# benchmark lines go to the file in SITTING_LOG (default: a temporary file,
+# named at the end).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+rounds=${1:-5}
+n=${2:-20000}
+peerdir=${3:-$root/../shared/tools/pgpeer}
+work=$(mktemp -d)
+log=${SITTING_LOG:-$work/sitting.log}
+
+# shellcheck source=../.ci/postgres.sh
+source .ci/postgres.sh
+started=
+if [ -z "${CLM_POSTGRES_DSN:-}" ]; then
+	pg_start
+	started=1
+fi
+cleanup() {
+	if [ -n "$started" ]; then pg_stop; fi
+}
+trap cleanup EXIT
+
+(cd store/sqlstore && go test -c -o "$work/ours.test" .)
+(cd "$peerdir" && go test -c -o "$work/peer.test" .)
+
+: >"$log"
+for r in $(seq 1 "$rounds"); do
+	echo "round $r $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)" | tee -a "$log" >&2
+	(cd "$work" && ./peer.test -test.run '^$' -test.bench '^BenchmarkPeerInsert$' -test.benchtime "${n}x") | grep '^Benchmark' | sed 's/^/peer /' >>"$log"
+	for b in RecordPostgres FloorPostgres FloorFeedPostgres; do
+		(cd "$work" && ./ours.test -test.run '^$' -test.bench "^Benchmark$b\$" -test.benchtime "${n}x") | grep '^Benchmark' | sed 's/^/ours /' >>"$log"
+	done
+	(cd "$work" && ./peer.test -test.run '^$' -test.bench '^BenchmarkPeerInsertBatch$' -test.benchtime 300x) | grep '^Benchmark' | sed 's/^/peer /' >>"$log"
+	(cd "$work" && ./ours.test -test.run '^$' -test.bench '^BenchmarkRecordBatchPostgres$' -test.benchtime 300x) | grep '^Benchmark' | sed 's/^/ours /' >>"$log"
+	(cd "$work" && ./peer.test -test.run '^$' -test.bench '^BenchmarkPeerCopy$' -test.benchtime 3x) | grep '^Benchmark' | sed 's/^/peer /' >>"$log"
+	(cd "$work" && ./ours.test -test.run '^$' -test.bench '^BenchmarkImportPostgres$' -test.benchtime 3x) | grep '^Benchmark' | sed 's/^/ours /' >>"$log"
+done
+
+# Lines: "peer|ours BenchmarkName/commit=…/writers=…-P N ns/op …".
+awk '
+function median(list,   a, k, i, j, t) {
+	k = split(list, a, " ")
+	for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+	return k % 2 ? a[(k+1)/2] : (a[k/2] + a[k/2+1]) / 2
+}
+$1 == "peer" || $1 == "ours" {
+	name = $2; sub(/-[0-9]+$/, "", name); sub(/^Benchmark/, "", name)
+	split(name, p, "/"); mode = p[2] (p[3] == "" ? "" : "/" p[3])
+	if (mode == "") mode = "-"
+	if ($1 == "peer") { peer[mode] = $4; next }
+	if (!(mode in peer)) next
+	key = p[1] " " mode
+	ratio = sprintf("%.2f", peer[mode] / $4)
+	list[key] = list[key] " " ratio
+	if (!(key in seen)) { seen[key] = 1; order[++nk] = key }
+}
+END {
+	for (i = 1; i <= nk; i++) printf "%-50s peer÷ours%s  median %.2f\n", order[i], list[order[i]], median(substr(list[order[i]], 2))
+}' "$log"
+echo "benchmark lines: $log" >&2
