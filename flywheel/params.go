@@ -175,8 +175,11 @@ func ParamNames() []string {
 // most 10⁹ in absolute value. Set does not otherwise check ranges (see
 // [Params.Validate]); an unknown name, a fractional integer or one beyond
 // ±10⁹ is an error wrapping [ErrInvalidParams] naming the parameter and
-// the value.
+// the value. It stores −0 as 0.
 func (p *Params) Set(name string, v float64) error {
+	if v == 0 {
+		v = 0 // not −0, which tables and CSV would show with its sign
+	}
 	whole := func() (int, error) {
 		if v != math.Trunc(v) {
 			return 0, invalidf(name, v, "must be a whole number")

@@ -54,6 +54,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/clmkit/clm/examples/internal/cli"
@@ -180,7 +182,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	byValue := slices.Clone(rows)
 	slices.SortStableFunc(byValue, func(a, b scored) int { return cmp.Compare(b.value, a.value) })
 	n := min(*top, len(byValue))
-	fmt.Fprintf(stdout, "top %d customers by expected %d-month value (%.1f%% monthly discount):\n", n, *months, 100**discount)
+	fmt.Fprintf(stdout, "top %d customers by expected %d-month value (%s monthly discount):\n", n, *months, percent(*discount))
 	fmt.Fprintf(stdout, "%6s %4s %7s %7s %8s %9s %9s\n", "id", "x", "t_x", "T", "P(alive)", "E[hold]", "value")
 	for _, s := range byValue[:n] {
 		fmt.Fprintf(stdout, "%6s %4d %7.2f %7.2f %8.3f %9.2f %9.2f\n",
@@ -222,4 +224,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "chart: %s\n", path)
 	return nil
+}
+
+// percent writes the rate r (finite, 0 or more) as a percentage with one
+// decimal, or for a rate whose hundredfold is past the float64 range (the
+// flag takes any finite rate) as r's digits with the exponent raised by
+// two: never "+Inf%".
+func percent(r float64) string {
+	if p := 100 * r; !math.IsInf(p, 0) {
+		return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+	}
+	mant, exp, _ := strings.Cut(strconv.FormatFloat(r, 'e', -1, 64), "e")
+	e, _ := strconv.Atoi(exp)
+	return mant + "e+" + strconv.Itoa(e+2) + "%"
 }

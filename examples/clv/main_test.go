@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -117,5 +118,18 @@ func TestRunErrors(t *testing.T) {
 				t.Errorf("exit status %d, want %d", got, want)
 			}
 		})
+	}
+}
+
+// A review found "-discount 1e307" (the flag takes any finite rate)
+// printed as "+Inf%".
+func TestPercent(t *testing.T) {
+	for r, want := range map[float64]string{
+		0: "0.0%", 0.01: "1.0%", 0.125: "12.5%", 2: "200.0%",
+		1e307: "1e+309%", 1.5e308: "1.5e+310%", math.MaxFloat64: "1.7976931348623157e+310%",
+	} {
+		if got := percent(r); got != want {
+			t.Errorf("percent(%g) = %q, want %q", r, got, want)
+		}
 	}
 }

@@ -80,6 +80,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *runs < 1 {
 		return cli.Usagef("-runs %d: must be at least 1", *runs)
 	}
+	if cells := float64(*runs) * float64(p.Rotations) * float64(flywheel.NumMetrics); cells > flywheel.MaxCells {
+		return cli.Usagef("-runs %d with -rotations %d: the runs keep %g values, more than flywheel.MaxCells (2^28): give fewer runs or rotations", *runs, p.Rotations, cells)
+	}
 	if *workers < 0 {
 		return cli.Usagef("-workers %d: must not be negative", *workers)
 	}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 )
 
 // Exit statuses of the example commands.
@@ -104,10 +105,43 @@ func Status(name string, err error, stderr io.Writer) int {
 // Main runs a command: it calls run with the command-line arguments
 // (without the program name), standard output, standard error and a
 // context cancelled by an interrupt (Ctrl-C), and exits with the status
-// [Status] gives for run's error.
+// [Status] gives for run's error, or, when run succeeded but a write to
+// standard output failed (a full disk, a closed pipe), for that write's
+// error: a command whose output is lost has failed.
 func Main(name string, run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	out := &firstError{w: os.Stdout}
+	err := run(ctx, os.Args[1:], out, os.Stderr)
 	stop()
-	os.Exit(Status(name, err, os.Stderr))
+	os.Exit(Status(name, out.join(err), os.Stderr))
+}
+
+// firstError is a writer that passes every write on to w and keeps the
+// first error one returned.
+type firstError struct {
+	w   io.Writer
+	mu  sync.Mutex
+	err error
+}
+
+func (f *firstError) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err != nil {
+		f.mu.Lock()
+		if f.err == nil {
+			f.err = err
+		}
+		f.mu.Unlock()
+	}
+	return n, err
+}
+
+// join returns err, or when it is nil the first write's error, if any.
+func (f *firstError) join(err error) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err == nil && f.err != nil {
+		return fmt.Errorf("writing standard output: %w", f.err)
+	}
+	return err
 }

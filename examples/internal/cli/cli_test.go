@@ -175,3 +175,34 @@ func TestIsTerminal(t *testing.T) {
 		t.Error("a regular file is taken for a terminal")
 	}
 }
+
+// A review found custommodel and clv exiting 0 when standard output could
+// not be written (a full disk): Main reports the first write's error when
+// the command itself succeeded.
+func TestFirstErrorKeepsTheWriteError(t *testing.T) {
+	full := errors.New("no space left on device")
+	f := &firstError{w: failingWriter{full}}
+	if _, err := f.Write([]byte("x")); !errors.Is(err, full) {
+		t.Fatalf("Write = %v", err)
+	}
+	f.Write([]byte("y"))
+	if err := f.join(nil); !errors.Is(err, full) || !strings.Contains(err.Error(), "writing standard output") {
+		t.Errorf("join(nil) = %v", err)
+	}
+	other := errors.New("the command's own error")
+	if err := f.join(other); err != other {
+		t.Errorf("join(err) = %v, want the command's own error", err)
+	}
+	ok := &firstError{w: io.Discard}
+	ok.Write([]byte("x"))
+	if err := ok.join(nil); err != nil {
+		t.Errorf("join after good writes = %v", err)
+	}
+	if got := Status("x", (&firstError{w: failingWriter{full}, err: full}).join(nil), io.Discard); got != ExitError {
+		t.Errorf("status %d, want %d", got, ExitError)
+	}
+}
+
+type failingWriter struct{ err error }
+
+func (w failingWriter) Write([]byte) (int, error) { return 0, w.err }

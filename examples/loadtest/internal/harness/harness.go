@@ -105,7 +105,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.Dup, "dup", c.Dup, "probability that an event is delivered twice (0..1)")
 	fs.Float64Var(&c.Shuffle, "shuffle", c.Shuffle, "probability that an event is delivered out of order (0..1)")
 	fs.IntVar(&c.Window, "window", c.Window, "how many deliveries an out-of-order or duplicate event may move")
-	fs.IntVar(&c.Batch, "batch", c.Batch, "events per call: 1 calls Record, more call RecordBatch")
+	fs.IntVar(&c.Batch, "batch", c.Batch, "events per call: 1 calls Record, more call RecordBatch (more than the stream holds: the whole stream)")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the stream and the delivery order")
 	fs.BoolVar(&c.Referrals, "referrals", c.Referrals, "let some customers arrive through referral links (false: none do, so no referral credits are derived)")
 	fs.DurationVar(&c.Timeout, "timeout", c.Timeout, "bound on the whole run; the run fails when it is reached")
@@ -210,7 +210,7 @@ func (p *plain) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] 
 // Exit codes of [Main].
 const (
 	ExitOK      = 0 // nothing lost, doubled or mismatched; or -h (usage printed)
-	ExitFailed  = 1 // something was lost, doubled or mismatched
+	ExitFailed  = 1 // something was lost, doubled or mismatched, or the result line could not be written
 	ExitUsage   = 2 // bad flags or an unknown store
 	ExitAborted = 3 // the store could not be opened, or the run hit -timeout
 )
@@ -281,7 +281,10 @@ func Main(args []string, stdout, stderr io.Writer, stores map[string]Opener, una
 		fmt.Fprintf(stderr, "loadtest: results: %d of %d deliveries failed; %d came back applied, want exactly %d (one per event)\n",
 			sum.Failed, sum.Deliveries, sum.Applied, sum.Events)
 	}
-	fmt.Fprintln(stdout, sum.Line())
+	if _, err := fmt.Fprintln(stdout, sum.Line()); err != nil {
+		fmt.Fprintln(stderr, "loadtest:", err)
+		return ExitFailed
+	}
 	if !sum.OK() {
 		return ExitFailed
 	}
@@ -409,18 +412,21 @@ func replay(ctx context.Context, tr *lifecycle.Tracker, stream []lifecycle.Event
 	if cfg.Progress > 0 && progress != nil {
 		bar = cli.StartProgress(progress, "loadtest", "deliveries", int64(len(order)), cfg.Progress)
 	}
+	// A batch larger than the stream is the whole stream (and a counter
+	// that cannot overflow, nor a buffer larger than the stream).
+	size := max(1, min(cfg.Batch, len(order)))
 	var wg sync.WaitGroup
 	for w := range cfg.Writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			batch := make([]lifecycle.Event, 0, cfg.Batch)
+			batch := make([]lifecycle.Event, 0, size)
 			for ctx.Err() == nil {
-				lo := int(next.Add(int64(cfg.Batch))) - cfg.Batch
+				lo := int(next.Add(int64(size))) - size
 				if lo >= len(order) {
 					return
 				}
-				hi := min(lo+cfg.Batch, len(order))
+				hi := min(lo+size, len(order))
 				batch = batch[:0]
 				for _, ev := range order[lo:hi] {
 					batch = append(batch, stream[ev])

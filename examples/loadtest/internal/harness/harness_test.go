@@ -3,6 +3,7 @@ package harness
 import (
 	"bytes"
 	"context"
+	"errors"
 	"regexp"
 	"slices"
 	"strconv"
@@ -184,6 +185,9 @@ func TestMain_(t *testing.T) {
 		{"help", []string{"-h"}, memory, ExitOK, nil, "-events int"},
 		{"undefined flag", []string{"-event", "10"}, memory, ExitUsage, nil, "flag provided but not defined: -event"},
 		{"timeout", append(append([]string{}, args...), "-timeout", "1ns"), memory, ExitAborted, nil, "-timeout 1ns"},
+		// A batch larger than the stream is the whole stream (a review
+		// found it panicking in make).
+		{"huge batch", append(append([]string{}, args...), "-batch", "9223372036854775807"), memory, ExitOK, line, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -365,3 +369,18 @@ func TestPercentile(t *testing.T) {
 		t.Errorf("p99 of nothing = %d", got)
 	}
 }
+
+// A review found loadtest exiting 0 when its result line could not be
+// written (standard output on a full disk): the run's outcome is lost.
+func TestMainStdoutFails(t *testing.T) {
+	var errb bytes.Buffer
+	memory := map[string]Opener{"memory": Memory}
+	code := Main([]string{"-events", "300", "-customers", "30", "-progress", "0"}, failWriter{}, &errb, memory, nil)
+	if code != ExitFailed || !strings.Contains(errb.String(), "no space left") {
+		t.Fatalf("exit %d, stderr %q; want %d and the write's error", code, errb.String(), ExitFailed)
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
