@@ -57,24 +57,5 @@ for r in $(seq 1 "$rounds"); do
 done
 
 # Lines: "peer|ours BenchmarkName/commit=…/writers=…-P N ns/op …".
-awk '
-function median(list,   a, k, i, j, t) {
-	k = split(list, a, " ")
-	for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
-	return k % 2 ? a[(k+1)/2] : (a[k/2] + a[k/2+1]) / 2
-}
-$1 == "peer" || $1 == "ours" {
-	name = $2; sub(/-[0-9]+$/, "", name); sub(/^Benchmark/, "", name)
-	split(name, p, "/"); mode = p[2] (p[3] == "" ? "" : "/" p[3])
-	if (mode == "") mode = "-"
-	if ($1 == "peer") { peer[mode] = $4; next }
-	if (!(mode in peer)) next
-	key = p[1] " " mode
-	ratio = sprintf("%.2f", peer[mode] / $4)
-	list[key] = list[key] " " ratio
-	if (!(key in seen)) { seen[key] = 1; order[++nk] = key }
-}
-END {
-	for (i = 1; i <= nk; i++) printf "%-50s peer÷ours%s  median %.2f\n", order[i], list[order[i]], median(substr(list[order[i]], 2))
-}' "$log"
+awk -v ratio=peer/ours -f "$root/bench/ratios.awk" "$log"
 echo "benchmark lines: $log" >&2

@@ -43,19 +43,5 @@ for r in $(seq 1 "$rounds"); do
 done
 
 # Each of ours is compared with the peer run before it in its round.
-awk '
-function median(list,   a, k, i, j, t) {
-	k = split(list, a, " ")
-	for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
-	return k % 2 ? a[(k+1)/2] : (a[k/2] + a[k/2+1]) / 2
-}
-$1 == "peer" { peer = $4; next }
-$1 == "ours" && peer > 0 {
-	name = $2; sub(/^Benchmark/, "", name)
-	list[name] = list[name] " " sprintf("%.2f", $4 / peer)
-	if (!(name in seen)) { seen[name] = 1; order[++nk] = name }
-}
-END {
-	for (i = 1; i <= nk; i++) printf "%-22s ours÷peer%s  median %.2f\n", order[i], list[order[i]], median(substr(list[order[i]], 2))
-}' "$log"
+awk -v ratio=ours/peer -f "$root/bench/ratios.awk" "$log"
 echo "benchmark lines: $log" >&2
