@@ -182,12 +182,12 @@ func (s *Store) Apply(ctx context.Context, ws []lifecycle.Write) {
 			err = cerr
 		}
 		if called || ctx.Err() != nil || !isTransient(err) || attempt >= s.retries {
-			fail(todo, err, false)
+			fail(ctx, todo, err, false)
 			return
 		}
 		s.log.DebugContext(ctx, "sqlstore: transient failure before apply, retrying", "customers", len(todo), "attempt", attempt+1, "err", err.Error())
 		if err := sleep(ctx, backoff(attempt)); err != nil {
-			fail(todo, err, false)
+			fail(ctx, todo, err, false)
 			return
 		}
 	}
@@ -570,7 +570,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		if !errors.Is(err, errNotPgx) {
 			if err != nil {
 				lost := isUniqueViolation(err) // another writer created one of them
-				fail(writing, err, lost || isTransient(err))
+				fail(ctx, writing, err, lost || isTransient(err))
 			}
 			return true, nil
 		}
@@ -619,7 +619,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			}
 			// (A key another writer stored first fails applyUpdate1,
 			// which has no ON CONFLICT: a lost race too.)
-			fail(part, err, isTransient(err) || isUniqueViolation(err))
+			fail(ctx, part, err, isTransient(err) || isUniqueViolation(err))
 			continue
 		}
 		for i := pt[0]; i < pt[1]; i++ {
@@ -790,7 +790,7 @@ func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []l
 	switch {
 	case err != nil:
 		s.rows.drop(w.ID)
-		fail([]*lifecycle.Write{w}, err, isTransient(err))
+		fail(ctx, []*lifecycle.Write{w}, err, isTransient(err))
 		return nil, true
 	case row != nil:
 		return row, false
@@ -1116,8 +1116,17 @@ func (s *Store) writeQuery(ctx context.Context, a writeArgs) (map[string]written
 }
 
 // fail sets err as the outcome of every write of ws, wrapping
-// [lifecycle.ErrConflict] too when conflict is set.
-func fail(ws []*lifecycle.Write, err error, conflict bool) {
+// [lifecycle.ErrConflict] too when conflict is set; when ctx is done, err
+// wraps ctx's error too (and no conflict), whatever the driver made of the
+// cancellation.
+func fail(ctx context.Context, ws []*lifecycle.Write, err error, conflict bool) {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		// The failure follows the cancellation (pgx closes the
+		// connection of a cancelled statement: "conn closed"): the
+		// caller tests for the context's error. Not a conflict: no retry
+		// follows.
+		err, conflict = fmt.Errorf("%w: %w", cerr, err), false
+	}
 	for _, w := range ws {
 		if conflict {
 			w.Err = fmt.Errorf("sqlstore: apply to customer %q: %w: %w", w.ID, err, lifecycle.ErrConflict)
@@ -1181,7 +1190,7 @@ func (s *Store) applySQLite(ctx context.Context, ws []*lifecycle.Write) (called 
 		if called && err != nil {
 			for _, w := range ws {
 				if w.Err == nil {
-					fail([]*lifecycle.Write{w}, err, false)
+					fail(ctx, []*lifecycle.Write{w}, err, false)
 				}
 			}
 			err = nil

@@ -261,7 +261,11 @@ func (s *Store) ClaimCursor(ctx context.Context, name, owner string, now, until 
 }
 
 // AdvanceCursor moves a named cursor, as [lifecycle.CursorKeeper]
-// describes; it refuses a name or owner as ClaimCursor does.
+// describes; it refuses a name or owner as ClaimCursor does. The store
+// numbers its changes in a signed 64-bit column, so a cursor past
+// 2^63−1, beyond any position it can list, is refused too, with an error
+// wrapping [lifecycle.ErrConflict] (store.Memory, whose positions are
+// 64-bit unsigned, takes it).
 func (s *Store) AdvanceCursor(ctx context.Context, name, owner string, c lifecycle.Cursor, now, until time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -486,18 +486,69 @@ func postgresConfig(url string) (*pgx.ConnConfig, error) {
 }
 
 // setsParam reports whether a connection's run-time parameters set the
-// server setting name (lower case), directly or in options ("-c name=…",
-// "--name=…", with dashes or underscores).
+// server setting name (lower case), directly or in options, read as the
+// server reads its command-line options: words split at white space (a
+// backslash keeps the next character in the word), each "-c name=…",
+// "-cname=…" or "--name=…" setting name, its dashes read as underscores.
+// A word that only holds name ("-c zr.name=on", "-c x=name=on") sets
+// another setting.
 func setsParam(params map[string]string, name string) bool {
 	for k, v := range params {
 		if strings.EqualFold(k, name) {
 			return true
 		}
-		if strings.EqualFold(k, "options") && strings.Contains(strings.ReplaceAll(strings.ToLower(v), "-", "_"), name+"=") {
-			return true
+		if !strings.EqualFold(k, "options") {
+			continue
+		}
+		words := optionWords(v)
+		for i, w := range words {
+			var set string
+			switch {
+			case w == "-c" && i+1 < len(words):
+				set = words[i+1]
+			case strings.HasPrefix(w, "--"):
+				set = w[2:]
+			case strings.HasPrefix(w, "-c"):
+				set = w[2:]
+			default:
+				continue
+			}
+			key, _, _ := strings.Cut(set, "=")
+			if strings.ReplaceAll(strings.ToLower(key), "-", "_") == name {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// optionWords splits a connection's options into words as PostgreSQL
+// does: at white space, a backslash taking the next character as it is.
+func optionWords(s string) []string {
+	var words []string
+	var w strings.Builder
+	in := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s):
+			i++
+			w.WriteByte(s[i])
+			in = true
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			if in {
+				words, in = append(words, w.String()), false
+				w.Reset()
+			}
+		default:
+			w.WriteByte(c)
+			in = true
+		}
+	}
+	if in {
+		words = append(words, w.String())
+	}
+	return words
 }
 
 // redact hides a password in a URL for error messages.

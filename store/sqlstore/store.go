@@ -435,8 +435,18 @@ func (s *Store) CountByStage(ctx context.Context) (map[stage.ID]int64, error) {
 // ListByStage yields the IDs of the customers in stage st, in ascending
 // order, paging through the stage index as [Store.Scan] pages through the
 // customers. A failure is yielded as a non-nil error, after which it stops.
+// A stage no stored customer can have (one the store refuses to write: a
+// NUL byte, invalid UTF-8, longer than [MaxStageLen]) yields nothing, as
+// [Store.Get] finds no customer with an ID it could never hold.
 func (s *Store) ListByStage(ctx context.Context, st stage.ID) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
+		if err := ctx.Err(); err != nil {
+			yield("", err)
+			return
+		}
+		if badText(string(st), MaxStageLen) != "" {
+			return
+		}
 		after := ""
 		ids := make([]string, 0, s.page)
 		for {
