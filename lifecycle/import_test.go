@@ -103,7 +103,7 @@ func TestImportExistingAndConcurrent(t *testing.T) {
 // progress reports.
 func TestImportChunks(t *testing.T) {
 	if testing.Short() {
-		t.Skip("imports 45,000 events")
+		t.Skip("imports 205,000 events (two chunks and then some)")
 	}
 	const n = 2*lifecycle.ImportChunk + 5000
 	events := make([]lifecycle.Event, n)

@@ -23,10 +23,7 @@ func small() Config {
 	c.Events, c.Customers, c.Writers = 4000, 400, 4
 	c.Dup, c.Shuffle, c.Window = 0.2, 0.3, 300
 	c.Progress = 0
-	// Referral credits carry an arrival-order-dependent time (see
-	// RELIABILITY.md); these tests check the harness, so they use a
-	// stream without referrals. TestRunReferrals covers them in order.
-	c.Referrals = false
+	c.Referrals = true // credits are a set whatever the order (RELIABILITY.md)
 	return c
 }
 
@@ -165,7 +162,7 @@ func TestMain_(t *testing.T) {
 		return newCorrupting("count twice"), func() error { return nil }, nil
 	}}
 	sql := map[string]string{"sqlite": "use the nested module"}
-	args := []string{"-events", "3000", "-customers", "300", "-writers", "3", "-progress", "0", "-referrals=false"}
+	args := []string{"-events", "3000", "-customers", "300", "-writers", "3", "-progress", "0"}
 	line := regexp.MustCompile(`^events=3000 customers=\d+ writers=3 throughput=\d+/s p99=\d+\.\d\dms lost=(\d+) doubled=(\d+) mismatched=(\d+)\n$`)
 	tests := []struct {
 		name     string
