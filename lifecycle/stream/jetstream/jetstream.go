@@ -484,19 +484,54 @@ func (d deadLetterer) DeadLetter(ctx context.Context, letters []stream.DeadLette
 			m.Header.Set(keyHeader, string(l.Message.Key))
 		}
 		f, err := d.c.js.PublishMsgAsync(m)
-		if errors.Is(err, nats.ErrMaxPayload) {
-			// Too large with its headers: without its value, so that it
-			// cannot block the partition.
-			m.Header.Set(stream.HeaderDropped, strconv.Itoa(len(m.Data)))
-			m.Data = nil
-			f, err = d.c.js.PublishMsgAsync(m)
+		if tooLarge(err) {
+			// Too large with its headers for the connection: without its
+			// value, so that it cannot block the partition.
+			f, err = d.c.js.PublishMsgAsync(withoutValue(m))
 		}
 		if err != nil {
 			return fmt.Errorf("jetstream: publishing a dead letter to %q: %w", m.Subject, err)
 		}
 		futures = append(futures, f)
 	}
-	return wait(ctx, futures, nil)
+	// A dead letter too large for the dead-letter stream (its
+	// MaxMsgSize, which the server checks) goes again without its value.
+	var again []jetstream.PubAckFuture
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			m := f.Msg()
+			if !tooLarge(err) || m.Header.Get(stream.HeaderDropped) != "" {
+				return fmt.Errorf("jetstream: publishing a dead letter to %q: %w", m.Subject, err)
+			}
+			g, err := d.c.js.PublishMsgAsync(withoutValue(m))
+			if err != nil {
+				return fmt.Errorf("jetstream: publishing a dead letter to %q: %w", m.Subject, err)
+			}
+			again = append(again, g)
+		case <-ctx.Done():
+			return fmt.Errorf("jetstream: waiting for the stream to store %d dead letters: %w", len(futures), context.Cause(ctx))
+		}
+	}
+	return wait(ctx, again, nil)
+}
+
+// tooLarge reports whether a publish failed for the message's size: the
+// connection's maximum payload (checked by the client) or the stream's
+// maximum message size (by the server).
+func tooLarge(err error) bool {
+	var api *jetstream.APIError
+	return errors.Is(err, nats.ErrMaxPayload) ||
+		errors.As(err, &api) && api.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum
+}
+
+// withoutValue makes m a dead letter without its value, whose size the
+// clm-dropped header gives.
+func withoutValue(m *nats.Msg) *nats.Msg {
+	m.Header.Set(stream.HeaderDropped, strconv.Itoa(len(m.Data)))
+	m.Data = nil
+	return m
 }
 
 // wait waits for every publish of futures to be acknowledged, calling

@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,13 +50,15 @@ var ErrConfig = errors.New("kafka: invalid configuration")
 
 // Config configures a [Consumer].
 type Config struct {
-	// Brokers are the seed brokers, "host:port" (required).
+	// Brokers are the seed brokers, "host:port" (required, none empty).
 	Brokers []string
 	// Topic is the topic of events (required); Group the consumer
-	// group (required).
+	// group (required). A topic's name is one Kafka allows: at most 249
+	// letters, digits, ".", "_" and "-", and neither "." nor "..".
 	Topic, Group string
 	// DeadLetterTopic receives the refused messages (default Topic +
-	// ".dead"). It must exist, or the cluster must create topics.
+	// ".dead"; a name as Topic's). It must exist, or the cluster must
+	// create topics.
 	DeadLetterTopic string
 	// Batch is the most messages of one partition recorded with one
 	// RecordBatch (default 500); Poll the most records read at once, over
@@ -92,6 +95,10 @@ func NewConsumer(t *lifecycle.Tracker, cfg Config) (*Consumer, error) {
 		return nil, fmt.Errorf("kafka: Config.Brokers is empty: %w", ErrConfig)
 	case cfg.Topic == "":
 		return nil, fmt.Errorf("kafka: Config.Topic is empty: %w", ErrConfig)
+	case badTopic(cfg.Topic) != "":
+		return nil, fmt.Errorf("kafka: Config.Topic %q: %s: %w", cfg.Topic, badTopic(cfg.Topic), ErrConfig)
+	case badBroker(cfg.Brokers) >= 0:
+		return nil, fmt.Errorf("kafka: Config.Brokers[%d] %q: is empty: %w", badBroker(cfg.Brokers), cfg.Brokers[badBroker(cfg.Brokers)], ErrConfig)
 	case cfg.Group == "":
 		return nil, fmt.Errorf("kafka: Config.Group is empty: %w", ErrConfig)
 	case cfg.Batch < 0:
@@ -106,6 +113,9 @@ func NewConsumer(t *lifecycle.Tracker, cfg Config) (*Consumer, error) {
 	}
 	if cfg.DeadLetterTopic == cfg.Topic {
 		return nil, fmt.Errorf("kafka: Config.DeadLetterTopic %q is the topic of events: %w", cfg.DeadLetterTopic, ErrConfig)
+	}
+	if why := badTopic(cfg.DeadLetterTopic); why != "" {
+		return nil, fmt.Errorf("kafka: Config.DeadLetterTopic %q: %s: %w", cfg.DeadLetterTopic, why, ErrConfig)
 	}
 	if cfg.Batch == 0 {
 		cfg.Batch = 500
@@ -131,9 +141,40 @@ func NewConsumer(t *lifecycle.Tracker, cfg Config) (*Consumer, error) {
 	}
 	c.opts = append(opts, cfg.ClientOptions...)
 	if err := kgo.ValidateOpts(c.opts...); err != nil {
-		return nil, fmt.Errorf("kafka: %w: %w", ErrConfig, err)
+		return nil, fmt.Errorf("kafka: Config.ClientOptions: %w: %w", err, ErrConfig)
 	}
 	return c, nil
+}
+
+// badTopic says why Kafka cannot name a topic so (at most 249 of the
+// characters a–z, A–Z, 0–9, ".", "_" and "-", and neither "." nor ".."),
+// or returns "".
+func badTopic(t string) string {
+	switch {
+	case t == "":
+		return "is empty"
+	case t == "." || t == "..":
+		return "is not a topic name Kafka allows"
+	case len(t) > 249:
+		return fmt.Sprintf("is %d bytes long, more than Kafka's 249", len(t))
+	}
+	for _, c := range []byte(t) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Sprintf("holds %q: Kafka allows only letters, digits, \".\", \"_\" and \"-\"", c)
+		}
+	}
+	return ""
+}
+
+// badBroker returns the index of the first empty (or blank) seed broker,
+// or -1.
+func badBroker(brokers []string) int {
+	for i, b := range brokers {
+		if strings.TrimSpace(b) == "" {
+			return i
+		}
+	}
+	return -1
 }
 
 // drop forgets the lag of partitions revoked or lost.
@@ -162,7 +203,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	c.ranMu.Unlock()
 	cl, err := kgo.NewClient(c.opts...)
 	if err != nil {
-		return fmt.Errorf("kafka: %w: %w", ErrConfig, err)
+		return fmt.Errorf("kafka: Config.ClientOptions: %w: %w", err, ErrConfig)
 	}
 	c.cl = cl
 	defer c.p.DropLag()
@@ -314,8 +355,10 @@ func NewProducer(brokers []string, topic string, opts ...kgo.Opt) (*Producer, er
 	switch {
 	case len(brokers) == 0:
 		return nil, fmt.Errorf("kafka: brokers is empty: %w", ErrConfig)
-	case topic == "":
-		return nil, fmt.Errorf("kafka: topic is empty: %w", ErrConfig)
+	case badBroker(brokers) >= 0:
+		return nil, fmt.Errorf("kafka: brokers[%d] %q: is empty: %w", badBroker(brokers), brokers[badBroker(brokers)], ErrConfig)
+	case badTopic(topic) != "":
+		return nil, fmt.Errorf("kafka: topic %q: %s: %w", topic, badTopic(topic), ErrConfig)
 	}
 	base := []kgo.Opt{
 		kgo.SeedBrokers(brokers...),
@@ -324,7 +367,7 @@ func NewProducer(brokers []string, topic string, opts ...kgo.Opt) (*Producer, er
 	}
 	cl, err := kgo.NewClient(append(base, opts...)...)
 	if err != nil {
-		return nil, fmt.Errorf("kafka: %w: %w", ErrConfig, err)
+		return nil, fmt.Errorf("kafka: opts: %w: %w", err, ErrConfig)
 	}
 	return &Producer{cl: cl, topic: topic}, nil
 }
@@ -368,9 +411,15 @@ func CreateTopic(ctx context.Context, brokers []string, topic string, partitions
 	if replicas < 1 {
 		return fmt.Errorf("kafka: replicas %d: must be at least 1: %w", replicas, ErrConfig)
 	}
+	if why := badTopic(topic); why != "" {
+		return fmt.Errorf("kafka: topic %q: %s: %w", topic, why, ErrConfig)
+	}
+	if i := badBroker(brokers); i >= 0 || len(brokers) == 0 {
+		return fmt.Errorf("kafka: brokers %q: want at least one, none empty: %w", brokers, ErrConfig)
+	}
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, opts...)...)
 	if err != nil {
-		return fmt.Errorf("kafka: %w: %w", ErrConfig, err)
+		return fmt.Errorf("kafka: opts: %w: %w", err, ErrConfig)
 	}
 	defer cl.Close()
 	req := kmsg.NewPtrCreateTopicsRequest()
