@@ -716,3 +716,17 @@ func TestContractReviewCreditTimeAndSweep(t *testing.T) {
 		}
 	}
 }
+
+// A review found Event.Score answering for any event with a "score"
+// attribute, though it "returns the survey score carried by a
+// SurveyAnswered event" (Facts ignores the others).
+func TestContractReviewScoreOnlySurveys(t *testing.T) {
+	visit := lifecycle.Event{Type: lifecycle.SiteVisited, Attrs: map[string]string{lifecycle.ScoreAttr: "5"}}
+	if n, ok := visit.Score(); ok {
+		t.Errorf("site_visited with score 5: Score() = %d, true; want false", n)
+	}
+	survey := lifecycle.Event{Type: lifecycle.SurveyAnswered, Attrs: map[string]string{lifecycle.ScoreAttr: "9"}}
+	if n, ok := survey.Score(); !ok || n != 9 {
+		t.Errorf("survey_answered with score 9: Score() = %d, %v", n, ok)
+	}
+}

@@ -205,8 +205,14 @@ func (e *Event) Validate() error {
 	return nil
 }
 
-// Score returns the survey score carried by a [SurveyAnswered] event.
+// Score returns the survey score carried by a [SurveyAnswered] event (its
+// [ScoreAttr] attribute); ok is false for an event of another type (whose
+// attribute of that name is no survey score: Facts ignores it) or without
+// a score Validate would accept.
 func (e *Event) Score() (int, bool) {
+	if e.Type != SurveyAnswered {
+		return 0, false
+	}
 	s, ok := e.Attrs[ScoreAttr]
 	if !ok {
 		return 0, false

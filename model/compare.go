@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clmkit/clm/internal/nilness"
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/stage"
 )
@@ -113,8 +114,9 @@ func row(c *lifecycle.Customer, models []lifecycle.Model, cfg *compareConfig) (R
 // order. Pending referrers ([lifecycle.Customer.PendingReferrer]: referral
 // credits, no event of their own) are not customers yet and get no row. A store error, a cancelled ctx, or a model that panics or answers
 // an undeclared stage (wrapping [ErrInvalidModel]) is yielded as the last
-// element. The stored customers are not changed. A nil s is an error
-// wrapping [lifecycle.ErrNoTracker].
+// element. The stored customers are not changed. A nil s (or a nil pointer
+// of a store type, such as a nil *store.Memory) is an error wrapping
+// [lifecycle.ErrNoTracker].
 func Classify(ctx context.Context, s lifecycle.Store, models []lifecycle.Model, opts ...CompareOption) iter.Seq2[Row, error] {
 	cfg := compareOpts(opts)
 	return func(yield func(Row, error) bool) {
@@ -122,7 +124,7 @@ func Classify(ctx context.Context, s lifecycle.Store, models []lifecycle.Model, 
 			yield(Row{}, err)
 			return
 		}
-		if s == nil {
+		if nilness.Is(s) {
 			yield(Row{}, fmt.Errorf("%w: Classify of a nil store", lifecycle.ErrNoTracker))
 			return
 		}

@@ -1,6 +1,8 @@
 package model_test
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +10,7 @@ import (
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/model"
 	"github.com/clmkit/clm/stage"
+	"github.com/clmkit/clm/store"
 )
 
 // nilGraphModel is a plugin's mistake: a model whose Stages returns nil.
@@ -35,5 +38,20 @@ func TestContractReviewDiagramNilGraph(t *testing.T) {
 	}
 	if !strings.HasPrefix(dot, `digraph "nil graph" {`) || strings.Contains(dot, "->") {
 		t.Errorf("DOT = %q, want a digraph without nodes", dot)
+	}
+}
+
+// A review found Classify and Correspond panicking on a nil *store.Memory,
+// which the rest of the library counts as no store ("A nil s is an error
+// wrapping lifecycle.ErrNoTracker").
+func TestContractReviewClassifyTypedNilStore(t *testing.T) {
+	var s *store.Memory
+	for _, err := range model.Classify(context.Background(), s, []lifecycle.Model{model.SterneCutler()}) {
+		if !errors.Is(err, lifecycle.ErrNoTracker) {
+			t.Errorf("Classify = %v, want ErrNoTracker", err)
+		}
+	}
+	if _, err := model.Correspond(context.Background(), s, model.SterneCutler(), model.SixStage()); !errors.Is(err, lifecycle.ErrNoTracker) {
+		t.Errorf("Correspond = %v, want ErrNoTracker", err)
 	}
 }

@@ -40,6 +40,9 @@ func Example() {
 	// stage: invalid graph: duplicate stage ID "buy" (positions 1 and 3)
 	// stage: invalid graph: edge engage→churned: unknown stage "churned"
 	// stage: invalid graph: edge advocate→buy: an advance must go to a later stage
+	// stage: invalid graph: stage "buy" cannot be reached from the start stage "engage"
+	// stage: invalid graph: stage "advocate" cannot be reached from the start stage "engage"
+	// stage: invalid graph: stage "lost" cannot be reached from the start stage "engage"
 }
 
 // A subscription lifecycle is not a funnel: at-risk is a decline and

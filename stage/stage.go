@@ -100,7 +100,9 @@ func (k Kind) String() string {
 }
 
 // MarshalText returns [Kind.String]'s text, so that JSON carries "decline"
-// rather than a number.
+// rather than a number. Only the four kinds have a text [Kind.UnmarshalText]
+// reads back: any other value is an error wrapping [ErrInvalidGraph], as
+// New refuses it.
 func (k Kind) MarshalText() ([]byte, error) {
 	if k > WinBack {
 		return nil, fmt.Errorf("%w: unknown stage kind %d", ErrInvalidGraph, uint8(k))
@@ -120,8 +122,8 @@ func (k *Kind) UnmarshalText(b []byte) error {
 }
 
 // OffPath reports whether a stage of kind k is off the path: a [Decline],
-// an [Exit] or a [WinBack].
-func (k Kind) OffPath() bool { return k != Path }
+// an [Exit] or a [WinBack] (not an unknown kind).
+func (k Kind) OffPath() bool { return k == Decline || k == Exit || k == WinBack }
 
 // EdgeKind says what a move between two stages means.
 type EdgeKind uint8
@@ -319,9 +321,10 @@ func New(stages []Stage, edges []Edge) (*Graph, error) {
 		g.edges = append(g.edges, e)
 		g.allowed[i*n+j] = true
 	}
-	if n > 0 && len(g.index) == n && g.index[stages[0].ID] == 0 {
-		// Reachability is checked even when edges had problems: the valid
-		// edges decide what can be reached.
+	if first, ok := g.index[stagesID(stages, 0)]; ok && first == 0 {
+		// Reachability is checked even when edges or other stages had
+		// problems: the valid edges decide what can be reached, and each
+		// valid stage (at the position its ID first has) is reported.
 		reached := make([]bool, n)
 		reached[0] = true
 		queue := []int{0}
@@ -336,7 +339,7 @@ func New(stages []Stage, edges []Edge) (*Graph, error) {
 			}
 		}
 		for j, ok := range reached {
-			if !ok {
+			if at, valid := g.index[stages[j].ID]; !ok && valid && at == j {
 				bad("stage %q cannot be reached from the start stage %q", stages[j].ID, stages[0].ID)
 			}
 		}
@@ -345,6 +348,14 @@ func New(stages []Stage, edges []Edge) (*Graph, error) {
 		return nil, errors.Join(errs...)
 	}
 	return g, nil
+}
+
+// stagesID returns the ID of stages[i], or "" when there is none.
+func stagesID(stages []Stage, i int) ID {
+	if i < len(stages) {
+		return stages[i].ID
+	}
+	return ""
 }
 
 // MustNew is like [New] but panics on an invalid graph. It is meant for

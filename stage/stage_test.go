@@ -48,7 +48,7 @@ func TestNewInvalid(t *testing.T) {
 		{"zero kind", abc, append(stage.Forward("a", "b", "c"), stage.Edge{From: "c", To: "b"}), []string{"edge c→b: unknown edge kind 0"}},
 		{"duplicate edge", abc, append(stage.Forward("a", "b", "c"), stage.Edge{From: "a", To: "b", Kind: stage.Advance}), []string{"duplicate edge a→b"}},
 		{"several problems at once", stages("a", "a", "b"), []stage.Edge{{From: "a", To: "z", Kind: stage.Advance}, {From: "b", To: "b", Kind: stage.Loop}},
-			[]string{`duplicate stage ID "a"`, `unknown stage "z"`, "cannot move to itself"}},
+			[]string{`duplicate stage ID "a"`, `unknown stage "z"`, "cannot move to itself", `stage "b" cannot be reached`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
