@@ -549,6 +549,28 @@ func listDue(ctx context.Context, s lifecycle.Store, p string) error {
 	if len(listed) != many {
 		return fmt.Errorf("ListDue(%v) yielded %d of %d due customers (due from %v to %v): it must list all of them, page after page", t0, len(listed), many, t0.Add(-(many-1)*time.Second), t0)
 	}
+	// A now and due times that are not whole seconds, milliseconds or
+	// microseconds: a store that rounds a due time up (to the microsecond
+	// of a timestamp column, say) lists its customer late.
+	t1 := t0.Add(time.Hour + 123456789*time.Nanosecond)
+	fine := map[string]time.Time{}
+	for _, before := range []time.Duration{0, 1, 499, 501, 999, 123*time.Microsecond + 1, 456 * time.Millisecond} {
+		c := sample(p+"fine-"+strconv.FormatInt(int64(before), 10), 0)
+		c.Due = t1.Add(-before)
+		if err := s.Put(ctx, c, 0); err != nil {
+			return fmt.Errorf("Put(%q) = %v", c.ID, err)
+		}
+		fine[c.ID] = c.Due
+	}
+	listed, err = listedDue(ctx, d, t1, p+"fine-")
+	if err != nil {
+		return err
+	}
+	for id, due := range fine {
+		if !listed[id] {
+			return fmt.Errorf("ListDue(%v) did not list %q, due at %v: a store must never list a customer late (was its due time rounded up?)", t1.Format(time.RFC3339Nano), id, due.Format(time.RFC3339Nano))
+		}
+	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	for _, err := range d.ListDue(cctx, t0) {

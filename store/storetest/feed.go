@@ -274,6 +274,28 @@ func changesPastHidden(ctx context.Context, s lifecycle.Store, p string) error {
 			return fmt.Errorf("in pages of %d (six changes hidden by a shorter history, then another customer's): %w", limit, err)
 		}
 	}
+	// A store that deletes customers (Memory and sqlstore have
+	// Delete(ctx, id) error) removes their changes not yet listed.
+	if del, ok := s.(interface {
+		Delete(context.Context, string) error
+	}); ok {
+		gone := &lifecycle.Customer{ID: p + "hd", Stage: "reach", Since: t0, AsOf: t0, Version: 1, History: []lifecycle.Transition{{To: "reach", At: t0, Cause: "d1"}}}
+		if err := s.Put(ctx, gone, 0); err != nil {
+			return fmt.Errorf("Put = %v", err)
+		}
+		if err := del.Delete(ctx, gone.ID); err != nil {
+			return fmt.Errorf("Delete(%q) = %v", gone.ID, err)
+		}
+		got, _, err := feedAfter(ctx, f, start, 100, p)
+		if err != nil {
+			return err
+		}
+		for _, ch := range got {
+			if ch.CustomerID == gone.ID {
+				return fmt.Errorf("Changes lists change %d of %q, deleted before it was listed: deleting a customer removes its changes not yet listed from the feed", ch.Seq, gone.ID)
+			}
+		}
+	}
 	return nil
 }
 
@@ -405,6 +427,7 @@ func cursorLease(ctx context.Context, s lifecycle.Store, p string) error {
 		},
 		func() error { return claim("a", t0.Add(53*time.Second), 9, true) },
 		func() error { return advance("b", 10, t0.Add(54*time.Second), false) },
+		func() error { return advance("a", 10, t0.Add(83*time.Second), false) }, // a's lease ends at 83 s: at now, not held
 		func() error { return advance("a", 10, t0.Add(90*time.Second), false) }, // a's own lease ended at 83 s
 	}
 	for i, step := range steps {

@@ -16,11 +16,16 @@
 // [lifecycle.Applier], [lifecycle.DueLister], [lifecycle.ChangeLister]
 // and [lifecycle.CursorKeeper]: LoadMatchesGet, View, the Apply rules,
 // ListDue, ChangesListed, ChangesPastHidden (Changes reads past the
-// changes a shortened history hides: an empty page only at the end),
+// changes a shortened history hides: an empty page only at the end; and,
+// for a store with a Delete(ctx, id) error method, as Memory and sqlstore
+// have, lists no change of a customer deleted before it was listed),
 // ChangesConcurrent and CursorLease) pass
-// trivially for stores without them. ListDue lists every due customer and
+// trivially for stores without them. View yields a customer written
+// through Apply as Get returns it. ListDue lists every due customer and
 // no other but one due less than a second after now (an index in whole
-// seconds, which the DueLister contract allows); for a store that is also an
+// seconds, which the DueLister contract allows), and never one late, also
+// at a now and due times between whole microseconds (a due time rounded
+// up lists its customer late); for a store that is also an
 // Applier, it checks the due times Apply writes too (the Tracker writes
 // through Apply only), due times before 1970, in the year 5000 and at other UTC offsets
 // (the instant counts, not the wall clock) and more due customers than a
@@ -30,8 +35,8 @@
 // at their limits, counts past 32 bits, amounts up to math.MaxInt64 and
 // 300 tallies; ContextCancelled
 // covers View; ChangesListed and CursorLease check that ctx is honoured, a limit
-// below 1, that AdvanceCursor renews the lease and that concurrent claims
-// leave one holder. A store
+// below 1, that AdvanceCursor renews the lease, refuses an owner whose
+// lease ends at now, and that concurrent claims leave one holder. A store
 // without [lifecycle.Applier] is written by the Tracker's fallback (load,
 // fold, compare-and-swap Put of the whole customer, Seen and History
 // included), which costs more per event the more events a customer has;
@@ -271,6 +276,25 @@ func differ(c *lifecycle.Customer) *lifecycle.Customer {
 	c.Seen = seenOf("refused-1", "refused-2")
 	c.Due = lifecycle.Never
 	return c
+}
+
+// nilEmpty returns a copy of c whose empty slices are nil: a View may
+// yield an empty slice where Get has none (it reuses one Customer).
+func nilEmpty(c *lifecycle.Customer) *lifecycle.Customer {
+	x := c.Clone()
+	if len(x.History) == 0 {
+		x.History = nil
+	}
+	if len(x.Facts.Tallies) == 0 {
+		x.Facts.Tallies = nil
+	}
+	if len(x.Facts.Sums) == 0 {
+		x.Facts.Sums = nil
+	}
+	if len(x.Facts.Referrals) == 0 {
+		x.Facts.Referrals = nil
+	}
+	return x
 }
 
 func same(want, got *lifecycle.Customer) error {
@@ -698,9 +722,35 @@ func viewAll(ctx context.Context, s lifecycle.Store, p string) error {
 	if err := putSamples(ctx, s, p, n); err != nil {
 		return err
 	}
+	// A customer written through Apply (as the Tracker writes), when the
+	// store has it, is viewed as Get returns it.
+	var applied *lifecycle.Customer
+	if a, ok := applierOf(s); ok {
+		id := p + "applied"
+		ws := []lifecycle.Write{{ID: id, Events: []string{id + "-e"}, Fn: func(c *lifecycle.Customer, _ []bool) (bool, error) {
+			sample(id, 0).CopyTo(c)
+			c.Version, c.History, c.Seen = 1, nil, lifecycle.EventSet{} // the store keeps the event's key
+			return true, nil
+		}}}
+		a.Apply(ctx, ws)
+		if ws[0].Err != nil {
+			return fmt.Errorf("Apply(%q) = %v", id, ws[0].Err)
+		}
+		var err error
+		if applied, err = s.Get(ctx, id); err != nil {
+			return fmt.Errorf("Get(%q) after Apply = %v", id, err)
+		}
+	}
 	// A View's customer is valid only during the loop body: compared there.
-	mine := 0
+	mine, viewedApplied := 0, 0
 	err := eachOnce(v.View(ctx), "View", p, func(c *lifecycle.Customer) error {
+		if applied != nil && c.ID == applied.ID {
+			viewedApplied++
+			if err := same(nilEmpty(applied), nilEmpty(c)); err != nil {
+				return fmt.Errorf("View's customer %q, written through Apply, differs from Get's: %w", c.ID, err)
+			}
+			return nil
+		}
 		mine++
 		i, err := strconv.Atoi(strings.TrimPrefix(c.ID, p))
 		if err != nil {
@@ -716,6 +766,9 @@ func viewAll(ctx context.Context, s lifecycle.Store, p string) error {
 	}
 	if mine != n {
 		return fmt.Errorf("View yielded %d of the %d customers stored (Scan yields them all)", mine, n)
+	}
+	if applied != nil && viewedApplied != 1 {
+		return fmt.Errorf("View yielded the customer written through Apply %d times; want once", viewedApplied)
 	}
 	k := 0
 	for _, err := range v.View(ctx) {
