@@ -14,32 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/lifecycle/stream"
-	"github.com/clmkit/clm/lifecycle/stream/internal/streamtest"
 	js "github.com/clmkit/clm/lifecycle/stream/jetstream"
 	"github.com/clmkit/clm/store"
 )
-
-func rvCfg(name string, parts int) js.Config {
-	lower := strings.ToLower(name)
-	return js.Config{Stream: name, Subject: lower + ".events", DeadLetterSubject: lower + ".dead", Durable: lower, Partitions: parts,
-		Batch: 10, FetchWait: 200 * time.Millisecond, AckWait: 30 * time.Second, PinnedTTL: 8 * time.Second,
-		Processor: stream.Options{Backoff: 10 * time.Millisecond}}
-}
-
-func rvConsumer(t *testing.T, url string, st lifecycle.Store, cfg js.Config) *js.Consumer {
-	t.Helper()
-	_, jc := conn(t, url)
-	c, err := js.NewConsumer(jc, lifecycle.NewTracker(streamtest.Model(), st), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 func rvRun(c *js.Consumer) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -58,34 +38,6 @@ func rvRun(c *js.Consumer) (stop func() error) {
 		})
 		return err
 	}
-}
-
-func rvPub(t *testing.T, url, subject string, data []byte, hdr ...string) uint64 {
-	t.Helper()
-	_, jsc := conn(t, url)
-	m := nats.NewMsg(subject)
-	m.Data = data
-	for i := 0; i+1 < len(hdr); i += 2 {
-		m.Header.Set(hdr[i], hdr[i+1])
-	}
-	a, err := jsc.PublishMsg(context.Background(), m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a.Sequence
-}
-
-func rvEvent(id, cust, typ, day string) []byte {
-	return fmt.Appendf(nil, `{"id":%q,"customer_id":%q,"type":%q,"time":"2025-03-%sT10:00:00Z"}`, id, cust, typ, day)
-}
-
-func rvWait(d time.Duration, ok func() bool) bool {
-	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if ok() {
-			return true
-		}
-	}
-	return ok()
 }
 
 // rvDead returns the messages of the dead-letter stream.
@@ -156,7 +108,7 @@ func rvSafeString(b *strings.Builder) string {
 // ever (only the connection's own limit fell back to no value), blocking
 // its partition.
 func TestContractReviewOversizeForDeadStreamLimit(t *testing.T) {
-	cfg := rvCfg("RVBIGDL", 1)
+	cfg := zzConfig("RVBIGDL")
 	url := startServer(t, cfg)
 	_, jsc := conn(t, url)
 	ctx := context.Background()
@@ -173,15 +125,15 @@ func TestContractReviewOversizeForDeadStreamLimit(t *testing.T) {
 	for i := range big {
 		big[i] = 'a' + byte(rand.IntN(26))
 	}
-	rvPub(t, url, cfg.Subject+".0", big)
-	rvPub(t, url, cfg.Subject+".0", rvEvent("e1", "c1", "site_visited", "01"))
+	zzPublish(t, url, cfg.Subject+".0", big, nil)
+	zzPublish(t, url, cfg.Subject+".0", zzEvent("e1", "c1", "site_visited", "01"), nil)
 	var logs strings.Builder
 	cfg.Processor.Logger = slog.New(slog.NewTextHandler(&rvSafe{b: &logs}, nil))
 	st := store.NewMemory()
-	c := rvConsumer(t, url, st, cfg)
+	c := zzNew(t, url, st, cfg)
 	stop := rvRun(c)
 	defer stop()
-	if !rvWait(8*time.Second, func() bool { f, left := rvAckFloor(t, url, cfg, 0); return f == 2 && left == 0 }) {
+	if !zzWait(8*time.Second, func() bool { f, left := rvAckFloor(t, url, cfg, 0); return f == 2 && left == 0 }) {
 		l := rvSafeString(&logs)
 		if i := strings.LastIndex(strings.TrimSpace(l), "\n"); i >= 0 {
 			l = l[i+1:]
