@@ -160,9 +160,9 @@ func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance 
 	if tolerance <= 0 {
 		tolerance = DefaultTolerance
 	}
-	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
+	if !within(now, sec, tolerance) {
 		return fmt.Errorf("%w: %s %d is %s from now (%s), more than %s", ErrTimestamp, HeaderTimestamp, sec,
-			d.Round(time.Second), now.UTC().Format(time.RFC3339), tolerance)
+			now.Sub(time.Unix(sec, 0)).Round(time.Second), now.UTC().Format(time.RFC3339), tolerance)
 	}
 	want := mac(key, id, ts, body)
 	wellFormed := false // an entry scheme,base64 (a v1 one decoding)
@@ -228,3 +228,21 @@ func truncate(s string) string {
 
 // utf8Start reports whether b starts a UTF-8 character.
 func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+
+// within reports whether the instant sec (Unix seconds) is at most tol
+// from now, either way: in seconds and nanoseconds, so that a timestamp
+// centuries away is never within a tolerance as large as time.Duration
+// holds (time.Time.Sub saturates at about 292 years).
+func within(now time.Time, sec int64, tol time.Duration) bool {
+	n, ns := now.Unix(), int64(now.Nanosecond())
+	tolSec, tolNs := int64(tol/time.Second), int64(tol%time.Second)
+	if sec <= n {
+		// now − sec = (n − sec) s + ns. (The difference of two int64s
+		// fits a uint64.)
+		d := uint64(n) - uint64(sec)
+		return d < uint64(tolSec) || d == uint64(tolSec) && ns <= tolNs
+	}
+	// sec − now = (sec − n) s − ns.
+	d := uint64(sec) - uint64(n)
+	return d <= uint64(tolSec) || d == uint64(tolSec)+1 && 1_000_000_000 <= tolNs+ns
+}
