@@ -92,6 +92,9 @@ func (b brokenFeed) AdvanceCursor(ctx context.Context, name, owner string, c lif
 		}
 		return err
 	}
+	if b.mode == "advance-at-end" { // takes a lease ending exactly at now for held
+		now = now.Add(-time.Nanosecond)
+	}
 	if b.mode == "backwards" { // moves back when asked: gives up and re-claims
 		err := b.Memory.AdvanceCursor(ctx, name, owner, c, now, until)
 		if err != nil && strings.Contains(err.Error(), "before the stored") {
@@ -102,8 +105,25 @@ func (b brokenFeed) AdvanceCursor(ctx context.Context, name, owner string, c lif
 	return b.Memory.AdvanceCursor(ctx, name, owner, c, now, until)
 }
 
+// Delete leaves the customer, and so its changes, in place (mode
+// delete-keeps-changes).
+func (b brokenFeed) Delete(ctx context.Context, id string) error {
+	if b.mode == "delete-keeps-changes" {
+		return nil
+	}
+	return b.Memory.Delete(ctx, id)
+}
+
+// TestBrokenFeeds breaks the feed or the cursors in one way each and
+// checks that a feed rule fails (the rule named, where given: the modes a
+// review found the suite passing).
 func TestBrokenFeeds(t *testing.T) {
-	for _, mode := range []string{"inclusive", "drops", "seq-from-0", "wrong-transition", "over-limit", "window", "steal", "backwards", "advance-expired"} {
+	for mode, rule := range map[string]string{
+		"inclusive": "", "drops": "", "seq-from-0": "", "wrong-transition": "", "over-limit": "", "window": "",
+		"steal": "", "backwards": "", "advance-expired": "",
+		"advance-at-end":       "CursorLease",       // an owner whose lease ends at now advances
+		"delete-keeps-changes": "ChangesPastHidden", // a deleted customer's changes are listed
+	} {
 		t.Run(mode, func(t *testing.T) {
 			err := storetest.TestStore(brokenFeed{store.NewMemory(), mode, new(sync.Map)})
 			if err == nil {
@@ -111,6 +131,9 @@ func TestBrokenFeeds(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), "Changes") && !strings.Contains(err.Error(), "Cursor") {
 				t.Errorf("TestStore failed, but not in a feed rule:\n%v", err)
+			}
+			if rule != "" && !strings.Contains(err.Error(), "storetest: "+rule+":") {
+				t.Errorf("the suite did not report rule %q for %s; it said:\n%v", rule, mode, err)
 			}
 			t.Log(err)
 		})

@@ -22,7 +22,7 @@ import (
 type mapStore struct {
 	mu     sync.Mutex
 	m      map[string]*lifecycle.Customer
-	putDue map[string]time.Time // mode due-put-only: the due index, which only Put writes
+	putDue map[string]time.Time // the due index only Put writes (mode due-put-only), and so which customers Put wrote (mode view-put-only)
 	mode   string
 }
 
@@ -253,6 +253,11 @@ func (s *mapStore) applyOne(ctx context.Context, id string, events []string, fn 
 }
 
 func (s *mapStore) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, error] {
+	if s.mode == "due-round-up" {
+		// As a store that rounds due times up to the microsecond lists:
+		// a customer due between two microseconds comes out late.
+		now = now.Truncate(time.Microsecond)
+	}
 	return func(yield func(string, error) bool) {
 		if err := ctx.Err(); err != nil {
 			yield("", err)
@@ -279,6 +284,31 @@ func (s *mapStore) ListDue(ctx context.Context, now time.Time) iter.Seq2[string,
 		s.mu.Unlock()
 		for _, id := range ids {
 			if !yield(id, nil) {
+				return
+			}
+		}
+	}
+}
+
+// View yields copies of the stored customers, taken under the lock; in
+// mode view-put-only, only those written by Put (a view that misses the
+// customers written through Apply, as the Tracker writes).
+func (s *mapStore) View(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
+	return func(yield func(*lifecycle.Customer, error) bool) {
+		if err := ctx.Err(); err != nil {
+			yield(nil, err)
+			return
+		}
+		s.mu.Lock()
+		cs := make([]*lifecycle.Customer, 0, len(s.m))
+		for id, c := range s.m {
+			if _, put := s.putDue[id]; put || s.mode != "view-put-only" {
+				cs = append(cs, c.Clone())
+			}
+		}
+		s.mu.Unlock()
+		for _, c := range cs {
+			if !yield(c, nil) {
 				return
 			}
 		}
@@ -312,6 +342,8 @@ func TestBrokenRulesFail(t *testing.T) {
 		"drops-history":        "ApplyExisting",
 		"due-strict":           "ListDue",
 		"due-put-only":         "ListDue",
+		"due-round-up":         "ListDue",
+		"view-put-only":        "View",
 		"times-utc":            "PutNewGet",
 		"times-ms":             "PutNewGet",
 		"panics-in-goroutines": "ConcurrentIncrements",
