@@ -321,7 +321,13 @@ func New(stages []Stage, edges []Edge) (*Graph, error) {
 		g.edges = append(g.edges, e)
 		g.allowed[i*n+j] = true
 	}
-	if first, ok := g.index[stagesID(stages, 0)]; ok && first == 0 {
+	start := -1 // the first stage's position, when its ID is valid and its own
+	if n > 0 {
+		if i, ok := g.index[stages[0].ID]; ok {
+			start = i
+		}
+	}
+	if start == 0 {
 		// Reachability is checked even when edges or other stages had
 		// problems: the valid edges decide what can be reached, and each
 		// valid stage (at the position its ID first has) is reported.
@@ -348,14 +354,6 @@ func New(stages []Stage, edges []Edge) (*Graph, error) {
 		return nil, errors.Join(errs...)
 	}
 	return g, nil
-}
-
-// stagesID returns the ID of stages[i], or "" when there is none.
-func stagesID(stages []Stage, i int) ID {
-	if i < len(stages) {
-		return stages[i].ID
-	}
-	return ""
 }
 
 // MustNew is like [New] but panics on an invalid graph. It is meant for
