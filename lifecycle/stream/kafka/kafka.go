@@ -91,14 +91,11 @@ func NewConsumer(t *lifecycle.Tracker, cfg Config) (*Consumer, error) {
 	switch {
 	case t == nil:
 		return nil, fmt.Errorf("kafka: tracker is nil: %w", ErrConfig)
-	case len(cfg.Brokers) == 0:
-		return nil, fmt.Errorf("kafka: Config.Brokers is empty: %w", ErrConfig)
-	case cfg.Topic == "":
-		return nil, fmt.Errorf("kafka: Config.Topic is empty: %w", ErrConfig)
-	case badTopic(cfg.Topic) != "":
-		return nil, fmt.Errorf("kafka: Config.Topic %q: %s: %w", cfg.Topic, badTopic(cfg.Topic), ErrConfig)
-	case badBroker(cfg.Brokers) >= 0:
-		return nil, fmt.Errorf("kafka: Config.Brokers[%d] %q: is empty: %w", badBroker(cfg.Brokers), cfg.Brokers[badBroker(cfg.Brokers)], ErrConfig)
+	}
+	if err := checkTarget("Config.Brokers", cfg.Brokers, "Config.Topic", cfg.Topic); err != nil {
+		return nil, err
+	}
+	switch {
 	case cfg.Group == "":
 		return nil, fmt.Errorf("kafka: Config.Group is empty: %w", ErrConfig)
 	case cfg.Batch < 0:
@@ -146,6 +143,27 @@ func NewConsumer(t *lifecycle.Tracker, cfg Config) (*Consumer, error) {
 	return c, nil
 }
 
+// checkTarget refuses, with an error wrapping [ErrConfig] that names the
+// field and the value, no seed brokers or an empty one, and a topic name
+// Kafka does not allow.
+func checkTarget(brokersField string, brokers []string, topicField, topic string) error {
+	if len(brokers) == 0 {
+		return fmt.Errorf("kafka: %s is empty: %w", brokersField, ErrConfig)
+	}
+	for i, b := range brokers {
+		if strings.TrimSpace(b) == "" {
+			return fmt.Errorf("kafka: %s[%d] %q: is empty: %w", brokersField, i, b, ErrConfig)
+		}
+	}
+	if why := badTopic(topic); why != "" {
+		if topic == "" {
+			return fmt.Errorf("kafka: %s is empty: %w", topicField, ErrConfig)
+		}
+		return fmt.Errorf("kafka: %s %q: %s: %w", topicField, topic, why, ErrConfig)
+	}
+	return nil
+}
+
 // badTopic says why Kafka cannot name a topic so (at most 249 of the
 // characters a–z, A–Z, 0–9, ".", "_" and "-", and neither "." nor ".."),
 // or returns "".
@@ -164,17 +182,6 @@ func badTopic(t string) string {
 		}
 	}
 	return ""
-}
-
-// badBroker returns the index of the first empty (or blank) seed broker,
-// or -1.
-func badBroker(brokers []string) int {
-	for i, b := range brokers {
-		if strings.TrimSpace(b) == "" {
-			return i
-		}
-	}
-	return -1
 }
 
 // drop forgets the lag of partitions revoked or lost.
@@ -352,13 +359,8 @@ type Producer struct {
 // partitioner, which hashes a key as Kafka's Java client does, set
 // explicitly).
 func NewProducer(brokers []string, topic string, opts ...kgo.Opt) (*Producer, error) {
-	switch {
-	case len(brokers) == 0:
-		return nil, fmt.Errorf("kafka: brokers is empty: %w", ErrConfig)
-	case badBroker(brokers) >= 0:
-		return nil, fmt.Errorf("kafka: brokers[%d] %q: is empty: %w", badBroker(brokers), brokers[badBroker(brokers)], ErrConfig)
-	case badTopic(topic) != "":
-		return nil, fmt.Errorf("kafka: topic %q: %s: %w", topic, badTopic(topic), ErrConfig)
+	if err := checkTarget("brokers", brokers, "topic", topic); err != nil {
+		return nil, err
 	}
 	base := []kgo.Opt{
 		kgo.SeedBrokers(brokers...),
@@ -411,11 +413,8 @@ func CreateTopic(ctx context.Context, brokers []string, topic string, partitions
 	if replicas < 1 {
 		return fmt.Errorf("kafka: replicas %d: must be at least 1: %w", replicas, ErrConfig)
 	}
-	if why := badTopic(topic); why != "" {
-		return fmt.Errorf("kafka: topic %q: %s: %w", topic, why, ErrConfig)
-	}
-	if i := badBroker(brokers); i >= 0 || len(brokers) == 0 {
-		return fmt.Errorf("kafka: brokers %q: want at least one, none empty: %w", brokers, ErrConfig)
+	if err := checkTarget("brokers", brokers, "topic", topic); err != nil {
+		return err
 	}
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, opts...)...)
 	if err != nil {
