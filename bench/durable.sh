@@ -44,16 +44,19 @@ trap cleanup EXIT
 (cd "$peerdir" && go test -c -o "$work/peer.test" .)
 
 : >"$log"
+run() { # binary, benchmark, -test.benchtime, label
+	(cd "$work" && "./$1" -test.run '^$' -test.bench "^Benchmark$2\$" -test.benchtime "$3") | grep '^Benchmark' | sed "s/^/$4 /" >>"$log"
+}
 for r in $(seq 1 "$rounds"); do
 	echo "round $r $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)" | tee -a "$log" >&2
-	(cd "$work" && ./peer.test -test.run '^$' -test.bench '^BenchmarkPeerInsert$' -test.benchtime "${n}x") | grep '^Benchmark' | sed 's/^/peer /' >>"$log"
+	run peer.test PeerInsert "${n}x" peer
 	for b in RecordPostgres FloorPostgres FloorFeedPostgres; do
-		(cd "$work" && ./ours.test -test.run '^$' -test.bench "^Benchmark$b\$" -test.benchtime "${n}x") | grep '^Benchmark' | sed 's/^/ours /' >>"$log"
+		run ours.test "$b" "${n}x" ours
 	done
-	(cd "$work" && ./peer.test -test.run '^$' -test.bench '^BenchmarkPeerInsertBatch$' -test.benchtime 300x) | grep '^Benchmark' | sed 's/^/peer /' >>"$log"
-	(cd "$work" && ./ours.test -test.run '^$' -test.bench '^BenchmarkRecordBatchPostgres$' -test.benchtime 300x) | grep '^Benchmark' | sed 's/^/ours /' >>"$log"
-	(cd "$work" && ./peer.test -test.run '^$' -test.bench '^BenchmarkPeerCopy$' -test.benchtime 3x) | grep '^Benchmark' | sed 's/^/peer /' >>"$log"
-	(cd "$work" && ./ours.test -test.run '^$' -test.bench '^BenchmarkImportPostgres$' -test.benchtime 3x) | grep '^Benchmark' | sed 's/^/ours /' >>"$log"
+	run peer.test PeerInsertBatch 300x peer
+	run ours.test RecordBatchPostgres 300x ours
+	run peer.test PeerCopy 3x peer
+	run ours.test ImportPostgres 3x ours
 done
 
 # Lines: "peer|ours BenchmarkName/commit=…/writers=…-P N ns/op …".
