@@ -157,7 +157,7 @@ func (s *Store) Apply(ctx context.Context, ws []lifecycle.Write) {
 			todo = append(todo, w)
 			continue
 		}
-		_, _, _, err := runFn(w.ID, new(lifecycle.Customer), false, make([]bool, len(w.Events)), w.Fn)
+		_, _, _, err := runFn(w.ID, new(lifecycle.Customer), false, make([]bool, len(w.Events)), w.Fn, nil)
 		if fnErr, ok := err.(fnError); ok {
 			err = fnErr.err
 		}
@@ -297,10 +297,12 @@ func (c *rowCache) drop(id string) {
 // write false when there is nothing, and how many transitions the stored
 // history held (those fn appended past it are new changes); an error is
 // w's outcome (fn's error, a refused change, an undecodable row).
-func prepare(w *lifecycle.Write, row *stored, c *lifecycle.Customer, seen []bool) (prev uint64, old int, data []byte, write bool, err error) {
+func prepare(w *lifecycle.Write, row *stored, c *lifecycle.Customer, seen []bool, buf *[]byte) (prev uint64, old int, data []byte, write bool, err error) {
 	switch {
 	case row != nil && row.held != nil:
-		*c = *row.held                // taken from the row cache: this write owns it
+		if c != row.held {
+			*c = *row.held // taken from the row cache: this write owns it
+		}
 		c.Seen = lifecycle.EventSet{} // as promised to fn, whatever the last fn left in it
 	case row != nil:
 		if err := decode(c, w.ID, row.version, row.data, ""); err != nil {
@@ -321,7 +323,7 @@ func prepare(w *lifecycle.Write, row *stored, c *lifecycle.Customer, seen []bool
 	if row != nil {
 		old = len(c.History)
 	}
-	prev, data, write, err = runFn(w.ID, c, row != nil, seen, w.Fn)
+	prev, data, write, err = runFn(w.ID, c, row != nil, seen, w.Fn, buf)
 	if fnErr, ok := err.(fnError); ok {
 		err = fnErr.err
 	}
@@ -332,7 +334,10 @@ func prepare(w *lifecycle.Write, row *stored, c *lifecycle.Customer, seen []bool
 // false, no row having been read) and, when fn reports a change, checks
 // it and returns the encoded data; write is false when there is nothing
 // to store. An error of fn comes back as a fnError.
-func runFn(id string, c *lifecycle.Customer, found bool, seen []bool, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) (prev uint64, data []byte, write bool, err error) {
+//
+// The data is appended to *buf when buf is not nil (see dataBuf), and is
+// then valid until the buffer is put back.
+func runFn(id string, c *lifecycle.Customer, found bool, seen []bool, fn func(c *lifecycle.Customer, seen []bool) (bool, error), buf *[]byte) (prev uint64, data []byte, write bool, err error) {
 	if !found {
 		*c = lifecycle.Customer{ID: id}
 	}
@@ -363,11 +368,44 @@ func runFn(id string, c *lifecycle.Customer, found bool, seen []bool, fn func(c 
 	if err := check(c); err != nil {
 		return 0, nil, false, err
 	}
-	data, err = encode(c)
+	if buf == nil {
+		data, err = encode(c)
+	} else {
+		if n := encodedSize(c); len(*buf) > 0 && cap(*buf)-len(*buf) < n {
+			// A new buffer, not a larger copy: the data before stays
+			// where it is (an import's chunk would otherwise hold every
+			// size the buffer grew through).
+			*buf = make([]byte, 0, max(n, min(2*cap(*buf), maxDataBuf)))
+		}
+		start := len(*buf)
+		*buf, err = appendEncode(*buf, c)
+		data = (*buf)[start:len(*buf):len(*buf)]
+	}
 	if err != nil {
 		return 0, nil, false, err
 	}
 	return prev, data, true, nil
+}
+
+// dataBufs holds the buffers an Apply encodes its customers' data column
+// into: each write statement copies the data into its parameters, so the
+// buffer is free again when Apply's statements have run.
+var dataBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxDataBuf is the largest buffer dataBufs keeps (an import's chunk
+// takes far more, once).
+const maxDataBuf = 1 << 20
+
+func getDataBuf() *[]byte {
+	b := dataBufs.Get().(*[]byte)
+	*b = (*b)[:0]
+	return b
+}
+
+func putDataBuf(b *[]byte) {
+	if cap(*b) <= maxDataBuf {
+		dataBufs.Put(b)
+	}
 }
 
 // applyPostgres is one attempt of Apply on PostgreSQL. called reports
@@ -381,6 +419,8 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	// them); its inserts, after the updates, can (see Apply).
 	slices.SortFunc(ws, func(a, b *lifecycle.Write) int { return strings.Compare(a.ID, b.ID) })
 	look := lookupKeys(ws)
+	buf := getDataBuf()
+	defer putDataBuf(buf)
 	// The customers whose row this Store holds are not read: their write
 	// is guarded instead (see rowCache). The others are read, with the
 	// keys of their events.
@@ -395,7 +435,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		// exists.
 		w := ws[0]
 		if _, ok := s.rows.get(w.ID); !ok {
-			row, done := s.createPostgres(ctx, w, look)
+			row, done := s.createPostgres(ctx, w, look, buf)
 			if done {
 				return true, nil
 			}
@@ -502,10 +542,15 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	k = 0
 	var recheck []*lifecycle.Write
 	for _, w := range ws {
-		c := new(lifecycle.Customer)
-		seen := make([]bool, len(w.Events))
 		row := found[w.ID]
-		prev, old, data, write, err := prepare(w, row, c, seen)
+		var c *lifecycle.Customer
+		if row != nil && row.held != nil {
+			c = row.held // taken from the row cache: this write owns it
+		} else {
+			c = new(lifecycle.Customer)
+		}
+		seen := make([]bool, len(w.Events))
+		prev, old, data, write, err := prepare(w, row, c, seen, buf)
 		called = true
 		evKeys := look[k : k+2*len(w.Events)]
 		k += 2 * len(w.Events)
@@ -773,10 +818,10 @@ func (s *Store) readPostgres(ctx context.Context, ids, keyIDs []string, keyArg [
 // failure); with row nil and done false (w.Fn made no change to a new
 // customer, so whether one is stored matters), the customer is read as
 // usual.
-func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []lifecycle.EventKey) (row *stored, done bool) {
+func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []lifecycle.EventKey, buf *[]byte) (row *stored, done bool) {
 	c := new(lifecycle.Customer)
 	seen := make([]bool, len(w.Events))
-	_, data, write, err := runFn(w.ID, c, false, seen, w.Fn)
+	_, data, write, err := runFn(w.ID, c, false, seen, w.Fn, buf)
 	if err != nil || !write {
 		// Whether w.Fn's error or lack of change holds for the stored
 		// customer too is not known: read it.
@@ -1213,7 +1258,7 @@ func (s *Store) applySQLite(ctx context.Context, ws []*lifecycle.Write) (called 
 		r.keys = keys.String
 		c := new(lifecycle.Customer)
 		seen := make([]bool, len(w.Events))
-		prev, old, data, write, err := prepare(w, row, c, seen)
+		prev, old, data, write, err := prepare(w, row, c, seen, nil)
 		called = true
 		if err != nil || !write {
 			w.Err = err

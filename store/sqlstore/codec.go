@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -230,15 +231,25 @@ func check(c *lifecycle.Customer) error {
 // encode returns the data column's JSON for c: the bytes encoding/json
 // writes for record (FuzzCodec checks that they are the same), appended
 // by hand, which is several times faster than reflection.
-func encode(c *lifecycle.Customer) ([]byte, error) {
+func encode(c *lifecycle.Customer) ([]byte, error) { return appendEncode(nil, c) }
+
+// encodedSize is about how many bytes encode writes for c (more, for
+// texts of the usual lengths).
+func encodedSize(c *lifecycle.Customer) int {
+	f := &c.Facts
+	return 256 + 96*len(f.Tallies) + 64*len(f.Sums) + 96*len(c.History) + 64*len(f.Referrals)
+}
+
+// appendEncode appends encode's JSON for c to b.
+func appendEncode(b []byte, c *lifecycle.Customer) ([]byte, error) {
 	for _, t := range [...]time.Time{c.Since, c.AsOf, c.Due, c.Facts.First, c.Facts.Last, c.Facts.ReferredAt, c.Facts.ScoreAt} {
 		if !inYears(t) {
 			// Not expected: check refuses the times JSON cannot encode.
-			return nil, &ValueError{ID: truncate(c.ID), Field: "time", Value: t.String(), Reason: "cannot be encoded"}
+			return b, &ValueError{ID: truncate(c.ID), Field: "time", Value: t.String(), Reason: "cannot be encoded"}
 		}
 	}
 	f := &c.Facts
-	b := make([]byte, 0, 256+96*len(f.Tallies)+64*len(f.Sums)+96*len(c.History)+64*len(f.Referrals))
+	b = slices.Grow(b, encodedSize(c))
 	b = append(b, `{"stage":`...)
 	b = jsonString(b, string(c.Stage))
 	b = append(b, `,"since":`...)
