@@ -335,7 +335,7 @@ func prepare(w *lifecycle.Write, row *stored, c *lifecycle.Customer, seen []bool
 // it and returns the encoded data; write is false when there is nothing
 // to store. An error of fn comes back as a fnError.
 //
-// The data is appended to *buf when buf is not nil (see dataBuf), and is
+// The data is appended to *buf when buf is not nil (see dataBufs), and is
 // then valid until the buffer is put back.
 func runFn(id string, c *lifecycle.Customer, found bool, seen []bool, fn func(c *lifecycle.Customer, seen []bool) (bool, error), buf *[]byte) (prev uint64, data []byte, write bool, err error) {
 	if !found {
