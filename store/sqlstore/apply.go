@@ -852,7 +852,8 @@ func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []l
 
 // written is what a write statement returns of a customer it wrote: its
 // row's new xmin, and whether the customer may have legacy keys (only
-// applyWrite and applyCreate1 say; applyUpdate1's are false).
+// applyCreate1 and applyWrite, for the customers they create, say; for
+// the rows they update the read or held row did).
 type written struct {
 	xmin   string
 	legacy bool

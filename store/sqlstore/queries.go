@@ -138,9 +138,12 @@ SELECT count(*) FROM upd`
 			// xmin; a held row's also only if it has none of the keys
 			// $12) or inserted if no other writer did first (prev = 0),
 			// and the new keys of exactly the rows written. It returns the
-			// IDs written, each with its new xmin and whether the customer
-			// may have legacy keys (hasLegacy: a customer it creates may,
-			// as applyCreate1's may).
+			// IDs written, each with its new xmin and, for a customer it
+			// creates, whether it may have legacy keys (hasLegacy, as
+			// applyCreate1's may); for a row it updates, false: the read
+			// or the held row said, and a row that gained legacy keys
+			// since (only Put stores them) is another row version, which
+			// the update does not write.
 			applyWrite: `WITH v AS (
 	SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::bytea[], $6::bigint[], $7::bigint[], $10::text[])
 		AS v(id, stage, version, as_of, data, due, prev, xmin)
@@ -167,7 +170,7 @@ SELECT count(*) FROM upd`
 	SELECT v.id, v.stage, v.version, v.as_of, v.data, NULLIF(v.due, 9223372036854775807) FROM v WHERE v.prev = 0
 	ON CONFLICT (id) DO NOTHING RETURNING id, xmin
 ), won AS (
-	SELECT id, xmin FROM upd UNION ALL SELECT id, xmin FROM new
+	SELECT id, xmin, false AS created FROM upd UNION ALL SELECT id, xmin, true FROM new
 ), ins AS (
 	INSERT INTO {e} (customer_id, key)
 	SELECT k.id, k.key FROM unnest($8::text[], $9::bytea[]) AS k(id, key) JOIN won ON won.id = k.id
@@ -177,7 +180,7 @@ SELECT count(*) FROM upd`
 	SELECT g.id, g.seq FROM unnest($13::text[], $14::bigint[]) AS g(id, seq) JOIN won ON won.id = g.id
 	ON CONFLICT DO NOTHING
 )
-SELECT w.id, w.xmin::text, ` + hasLegacy("w.id") + ` FROM won w`,
+SELECT w.id, w.xmin::text, CASE WHEN w.created THEN ` + hasLegacy("w.id") + ` ELSE false END FROM won w`,
 			// applyWrite for one customer and one event (Record's case),
 			// with scalar arguments, as three statements (update, update
 			// with change rows, create), each a smaller plan than
