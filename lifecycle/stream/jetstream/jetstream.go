@@ -497,24 +497,22 @@ func (d deadLetterer) DeadLetter(ctx context.Context, letters []stream.DeadLette
 	// A dead letter too large for the dead-letter stream (its
 	// MaxMsgSize, which the server checks) goes again without its value.
 	var again []jetstream.PubAckFuture
-	for _, f := range futures {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			m := f.Msg()
-			if !tooLarge(err) || m.Header.Get(stream.HeaderDropped) != "" {
-				return fmt.Errorf("jetstream: publishing a dead letter to %q: %w", m.Subject, err)
-			}
-			g, err := d.c.js.PublishMsgAsync(withoutValue(m))
-			if err != nil {
-				return fmt.Errorf("jetstream: publishing a dead letter to %q: %w", m.Subject, err)
-			}
-			again = append(again, g)
-		case <-ctx.Done():
-			return fmt.Errorf("jetstream: waiting for the stream to store %d dead letters: %w", len(futures), context.Cause(ctx))
+	err := wait(ctx, futures, nil, func(f jetstream.PubAckFuture, err error) error {
+		m := f.Msg()
+		if !tooLarge(err) || m.Header.Get(stream.HeaderDropped) != "" {
+			return err
 		}
+		g, err := d.c.js.PublishMsgAsync(withoutValue(m))
+		if err != nil {
+			return err
+		}
+		again = append(again, g)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	return wait(ctx, again, nil)
+	return wait(ctx, again, nil, nil)
 }
 
 // tooLarge reports whether a publish failed for the message's size: the
@@ -535,8 +533,11 @@ func withoutValue(m *nats.Msg) *nats.Msg {
 }
 
 // wait waits for every publish of futures to be acknowledged, calling
-// ok (if not nil) with each acknowledgement in order.
-func wait(ctx context.Context, futures []jetstream.PubAckFuture, ok func(i int, a *jetstream.PubAck)) error {
+// ok (if not nil) with each acknowledgement in order. A failed publish
+// ends the wait with its error, unless failed (if not nil) returns nil
+// for it (having published the message again, say).
+func wait(ctx context.Context, futures []jetstream.PubAckFuture, ok func(i int, a *jetstream.PubAck),
+	failed func(f jetstream.PubAckFuture, err error) error) error {
 	for i, f := range futures {
 		select {
 		case a := <-f.Ok():
@@ -544,7 +545,12 @@ func wait(ctx context.Context, futures []jetstream.PubAckFuture, ok func(i int, 
 				ok(i, a)
 			}
 		case err := <-f.Err():
-			return fmt.Errorf("jetstream: publishing to %q: %w", f.Msg().Subject, err)
+			if failed != nil {
+				err = failed(f, err)
+			}
+			if err != nil {
+				return fmt.Errorf("jetstream: publishing to %q: %w", f.Msg().Subject, err)
+			}
 		case <-ctx.Done():
 			return fmt.Errorf("jetstream: waiting for the stream to store %d messages: %w", len(futures)-i, context.Cause(ctx))
 		}
@@ -601,7 +607,7 @@ func (p *Producer) Send(ctx context.Context, msgs []stream.Outgoing) ([]stream.P
 			}
 			futures = append(futures, f)
 		}
-		if err := wait(ctx, futures, func(i int, a *jetstream.PubAck) { pos[start+i].Offset = int64(a.Sequence) }); err != nil {
+		if err := wait(ctx, futures, func(i int, a *jetstream.PubAck) { pos[start+i].Offset = int64(a.Sequence) }, nil); err != nil {
 			return pos[:start], err
 		}
 	}
