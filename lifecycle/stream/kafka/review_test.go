@@ -17,20 +17,35 @@ import (
 func TestReviewConfigErrors(t *testing.T) {
 	tr := lifecycle.NewTracker(model.SterneCutler(), store.NewMemory())
 	b := []string{"127.0.0.1:1"}
+	// Values the consumer cannot use include topic names Kafka refuses
+	// ([a-zA-Z0-9._-]{1,249}, not "." or ".."): such a consumer could
+	// only log fetch errors for ever.
+	long := strings.Repeat("t", 250)
 	for _, tc := range []struct {
 		cfg  kafka.Config
-		want string
+		want []string // the field, and the value where there is one
 	}{
-		{kafka.Config{Topic: "t", Group: "g"}, "Brokers"},
-		{kafka.Config{Brokers: b, Group: "g"}, "Topic"},
-		{kafka.Config{Brokers: b, Topic: "t"}, "Group"},
-		{kafka.Config{Brokers: b, Topic: "t", Group: "g", Batch: -3}, "Batch -3"},
-		{kafka.Config{Brokers: b, Topic: "t", Group: "g", Poll: -4}, "Poll -4"},
-		{kafka.Config{Brokers: b, Topic: "t", Group: "g", DeadLetterTopic: "t"}, `DeadLetterTopic "t"`},
+		{kafka.Config{Topic: "t", Group: "g"}, []string{"Brokers"}},
+		{kafka.Config{Brokers: b, Group: "g"}, []string{"Topic"}},
+		{kafka.Config{Brokers: b, Topic: "t"}, []string{"Group"}},
+		{kafka.Config{Brokers: b, Topic: "t", Group: "g", Batch: -3}, []string{"Batch -3"}},
+		{kafka.Config{Brokers: b, Topic: "t", Group: "g", Poll: -4}, []string{"Poll -4"}},
+		{kafka.Config{Brokers: b, Topic: "t", Group: "g", DeadLetterTopic: "t"}, []string{`DeadLetterTopic "t"`}},
+		{kafka.Config{Brokers: []string{""}, Topic: "t", Group: "g"}, []string{"Brokers", `""`}},
+		{kafka.Config{Brokers: b, Topic: "my events", Group: "g"}, []string{"Topic", "my events"}},
+		{kafka.Config{Brokers: b, Topic: long, Group: "g"}, []string{"Topic", long[:20]}},
+		{kafka.Config{Brokers: b, Topic: ".", Group: "g"}, []string{"Topic", `"."`}},
+		{kafka.Config{Brokers: b, Topic: "t", Group: "g", DeadLetterTopic: "t/dead"}, []string{"DeadLetterTopic", "t/dead"}},
 	} {
 		_, err := kafka.NewConsumer(tr, tc.cfg)
-		if !errors.Is(err, kafka.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+		if !errors.Is(err, kafka.ErrConfig) {
 			t.Errorf("NewConsumer(%+v) = %v; want ErrConfig naming %q", tc.cfg, err, tc.want)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("NewConsumer(%+v) = %v; want ErrConfig naming %q", tc.cfg, err, tc.want)
+			}
 		}
 	}
 	if _, err := kafka.NewConsumer(nil, kafka.Config{Brokers: b, Topic: "t", Group: "g"}); !errors.Is(err, kafka.ErrConfig) {
@@ -40,6 +55,20 @@ func TestReviewConfigErrors(t *testing.T) {
 		t.Errorf("NewProducer(nil brokers) = %v", err)
 	}
 	_ = stream.FormatAuto
+}
+
+// NewProducer and CreateTopic refuse the topic names and brokers
+// NewConsumer refuses (TestReviewConfigErrors).
+func TestContractReviewProducerNames(t *testing.T) {
+	if _, err := kafka.NewProducer([]string{"127.0.0.1:1"}, "my events"); !errors.Is(err, kafka.ErrConfig) || !strings.Contains(err.Error(), "my events") {
+		t.Errorf("NewProducer(topic with a space) = %v", err)
+	}
+	if _, err := kafka.NewProducer([]string{""}, "t"); !errors.Is(err, kafka.ErrConfig) {
+		t.Errorf("NewProducer(an empty broker) = %v", err)
+	}
+	if err := kafka.CreateTopic(t.Context(), []string{"127.0.0.1:1"}, "..", 1, 1); !errors.Is(err, kafka.ErrConfig) {
+		t.Errorf("CreateTopic(..) = %v", err)
+	}
 }
 
 // Doc (kafka.ErrConfig): "wrapped by the errors of NewConsumer and
