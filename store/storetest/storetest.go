@@ -278,21 +278,14 @@ func differ(c *lifecycle.Customer) *lifecycle.Customer {
 	return c
 }
 
-// nilEmpty returns a copy of c whose empty slices are nil: a View may
-// yield an empty slice where Get has none (it reuses one Customer).
+// nilEmpty returns a copy of c whose History is nil when empty: a View
+// may yield an empty slice where Get has none (it reuses one Customer).
+// (same compares JSON, which leaves out empty tallies, sums and
+// referrals, nil or not.)
 func nilEmpty(c *lifecycle.Customer) *lifecycle.Customer {
 	x := c.Clone()
 	if len(x.History) == 0 {
 		x.History = nil
-	}
-	if len(x.Facts.Tallies) == 0 {
-		x.Facts.Tallies = nil
-	}
-	if len(x.Facts.Sums) == 0 {
-		x.Facts.Sums = nil
-	}
-	if len(x.Facts.Referrals) == 0 {
-		x.Facts.Referrals = nil
 	}
 	return x
 }
