@@ -2,6 +2,7 @@ package clm_test
 
 import (
 	"go/build"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -63,33 +64,12 @@ func TestArchitecturePackageMap(t *testing.T) {
 				}
 			}
 		}
-		if !mapsEqual(got, want) {
-			t.Errorf("ARCHITECTURE.md: %s imports %v, the map says %v", strings.Join(pkgs, ", "), keys(got), keys(want))
+		if !maps.Equal(got, want) {
+			t.Errorf("ARCHITECTURE.md: %s imports %v, the map says %v", strings.Join(pkgs, ", "), slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 		}
 		checked++
 	}
 	if checked < 20 {
 		t.Fatalf("checked %d lines of the package map; did its format change?", checked)
 	}
-}
-
-func mapsEqual(a, b map[string]bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if !b[k] {
-			return false
-		}
-	}
-	return true
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
