@@ -292,28 +292,30 @@ func (c *rowCache) drop(id string) {
 	delete(c.m, id)
 }
 
-// prepare decodes w's customer from row (nil: none stored) into c, sets
-// seen from the keys found, and runs w's fn. It returns what to write, or
-// write false when there is nothing, and how many transitions the stored
-// history held (those fn appended past it are new changes); an error is
-// w's outcome (fn's error, a refused change, an undecodable row).
-func prepare(w *lifecycle.Write, row *stored, c *lifecycle.Customer, seen []bool, buf *[]byte) (prev uint64, old int, data []byte, write bool, err error) {
+// prepare returns w's customer c: the one row holds (taken from the row
+// cache: this write owns it), or one decoded from row (nil: none stored);
+// it sets seen from the keys found and runs w's fn. It returns what to
+// write, or write false when there is nothing, and how many transitions
+// the stored history held (those fn appended past it are new changes); an
+// error is w's outcome (fn's error, a refused change, an undecodable row).
+func prepare(w *lifecycle.Write, row *stored, seen []bool, buf *[]byte) (c *lifecycle.Customer, prev uint64, old int, data []byte, write bool, err error) {
 	switch {
 	case row != nil && row.held != nil:
-		if c != row.held {
-			*c = *row.held // taken from the row cache: this write owns it
-		}
+		c = row.held
 		c.Seen = lifecycle.EventSet{} // as promised to fn, whatever the last fn left in it
 	case row != nil:
+		c = new(lifecycle.Customer)
 		if err := decode(c, w.ID, row.version, row.data, ""); err != nil {
-			return 0, 0, nil, false, err
+			return c, 0, 0, nil, false, err
 		}
+	default:
+		c = new(lifecycle.Customer)
 	}
 	if row != nil {
 		if row.keys != "" {
 			var got lifecycle.EventSet
 			if err := parseKeys(&got, row.keys); err != nil {
-				return 0, 0, nil, false, fmt.Errorf("sqlstore: customer %q: %w", w.ID, err)
+				return c, 0, 0, nil, false, fmt.Errorf("sqlstore: customer %q: %w", w.ID, err)
 			}
 			for i, e := range w.Events {
 				seen[i] = got.Has(e)
@@ -327,7 +329,7 @@ func prepare(w *lifecycle.Write, row *stored, c *lifecycle.Customer, seen []bool
 	if fnErr, ok := err.(fnError); ok {
 		err = fnErr.err
 	}
-	return prev, old, data, write, err
+	return c, prev, old, data, write, err
 }
 
 // runFn calls fn on c (made a new customer with ID id when found is
@@ -543,14 +545,8 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	var recheck []*lifecycle.Write
 	for _, w := range ws {
 		row := found[w.ID]
-		var c *lifecycle.Customer
-		if row != nil && row.held != nil {
-			c = row.held // taken from the row cache: this write owns it
-		} else {
-			c = new(lifecycle.Customer)
-		}
 		seen := make([]bool, len(w.Events))
-		prev, old, data, write, err := prepare(w, row, c, seen, buf)
+		c, prev, old, data, write, err := prepare(w, row, seen, buf)
 		called = true
 		evKeys := look[k : k+2*len(w.Events)]
 		k += 2 * len(w.Events)
@@ -1257,9 +1253,8 @@ func (s *Store) applySQLite(ctx context.Context, ws []*lifecycle.Write) (called 
 			return called, err
 		}
 		r.keys = keys.String
-		c := new(lifecycle.Customer)
 		seen := make([]bool, len(w.Events))
-		prev, old, data, write, err := prepare(w, row, c, seen, nil)
+		c, prev, old, data, write, err := prepare(w, row, seen, nil)
 		called = true
 		if err != nil || !write {
 			w.Err = err
