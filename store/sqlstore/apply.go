@@ -513,6 +513,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		prevOf                []uint64
 		cs                    []*lifecycle.Customer // as written, for the row cache
 		ends                  [][3]int              // per write: the ends of its rows in kIDs, gIDs, chIDs
+		guardNow              []bool                // per write: a held row that may have legacy keys (see write below)
 	)
 	if n == 1 && len(look) == 2 {
 		// One write of one event (a Record): all of them in one
@@ -528,11 +529,12 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			prevOf                    [1]uint64
 			cs                        [1]*lifecycle.Customer
 			ends                      [1][3]int
+			guardNow                  [1]bool
 		})
 		wIDs, stages, xmins, kIDs, gIDs = one.wIDs[:0], one.stages[:0], one.xmins[:0], one.kIDs[:0], one.gIDs[:0]
 		datas, kKeys, gKeys = one.datas[:0], one.kKeys[:0], one.gKeys[:0]
 		versions, dues, prevs, asOfs = one.versions[:0], one.dues[:0], one.prevs[:0], one.asOfs[:0]
-		writing, prevOf, cs, ends = one.writing[:0], one.prevOf[:0], one.cs[:0], one.ends[:0]
+		writing, prevOf, cs, ends, guardNow = one.writing[:0], one.prevOf[:0], one.cs[:0], one.ends[:0], one.guardNow[:0]
 	} else {
 		wIDs, stages, xmins = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 		datas = make([][]byte, 0, n)
@@ -540,6 +542,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		asOfs = make([]time.Time, 0, n)
 		kIDs, kKeys = make([]string, 0, len(look)/2), make([][]byte, 0, len(look)/2)
 		writing, prevOf, cs, ends = make([]*lifecycle.Write, 0, n), make([]uint64, 0, n), make([]*lifecycle.Customer, 0, n), make([][3]int, 0, n)
+		guardNow = make([]bool, 0, n)
 	}
 	k = 0
 	var recheck []*lifecycle.Write
@@ -570,7 +573,8 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		// A stored row is written only if it is still the row version
 		// read or held (its xmin): a customer deleted and created again
 		// at the same version in between is another row. A held row's
-		// events' keys are checked too (a read row's were, by the read).
+		// events' keys are checked too (a read row's were, by the read):
+		// these are its guards.
 		xmin := ""
 		if row != nil {
 			xmin = row.xmin
@@ -592,6 +596,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			chIDs, chSeqs = append(chIDs, c.ID), append(chSeqs, int64(seq))
 		}
 		ends = append(ends, [3]int{len(kIDs), len(gIDs), len(chIDs)})
+		guardNow = append(guardNow, held[w.ID] && row.legacy)
 	}
 	if len(recheck) > 0 {
 		if _, err := s.applyPostgres(ctx, recheck); err != nil {
@@ -618,21 +623,24 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	}
 	// The write statements: one, or for many customers one per part of
 	// them (see splitWrites), run at once.
+	//
+	// A held row's guards are its events' keys, which the write inserts:
+	// a key stored already fails the statement (a unique violation), so
+	// the statement first goes without them, and only when it fails so
+	// again with them (each held row written only if none of its keys is
+	// stored, the others then unaffected). The guards of a held row that
+	// may have legacy keys always go: its events' legacy keys are not
+	// what the write inserts.
 	parts := splitWrites(len(writing))
 	wons, errs := make([]map[string]written, len(parts)), make([]error, len(parts))
 	write := func(p int) {
 		lo, hi := parts[p][0], parts[p][1]
-		if len(writing) == 1 && len(writing[0].Events) == 1 && len(kKeys) == 1 && prevs[0] > 0 && len(gKeys) <= 1 {
-			// One stored customer and one event, not seen: a held row's
-			// guard is its event's key, a read row's none. (A held row
-			// that may have legacy keys guards its event's legacy key
-			// too, and a write of several events of which fn left one
-			// unseen guards them all: both with applyWrite.)
-			var guard []byte
-			if len(gKeys) == 1 {
-				guard = gKeys[0]
-			}
-			wons[p], _, errs[p] = s.writeOne(ctx, wIDs[0], stages[0], versions[0], asOfs[0], datas[0], dues[0], prevs[0], kKeys[0], xmins[0], guard, chSeqs, [2][]byte{})
+		if len(writing) == 1 && len(writing[0].Events) == 1 && len(kKeys) == 1 && prevs[0] > 0 && !guardNow[0] {
+			// One stored customer and one event, not seen, and no legacy
+			// key to guard (a held row that may have legacy keys, and a
+			// write of several events of which fn left one unseen, take
+			// applyWrite).
+			wons[p], _, errs[p] = s.writeOne(ctx, wIDs[0], stages[0], versions[0], asOfs[0], datas[0], dues[0], prevs[0], kKeys[0], xmins[0], chSeqs, [2][]byte{})
 			return
 		}
 		var from [3]int
@@ -641,8 +649,22 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		}
 		to := ends[hi-1]
 		k0, k1, g0, g1, c0, c1 := from[0], to[0], from[1], to[1], from[2], to[2]
-		wons[p], errs[p] = s.writePostgres(ctx, writeArgs{wIDs[lo:hi], stages[lo:hi], versions[lo:hi], asOfs[lo:hi], datas[lo:hi],
-			dues[lo:hi], prevs[lo:hi], kIDs[k0:k1], kKeys[k0:k1], xmins[lo:hi], gIDs[g0:g1], gKeys[g0:g1], chIDs[c0:c1], chSeqs[c0:c1]})
+		a := writeArgs{wIDs[lo:hi], stages[lo:hi], versions[lo:hi], asOfs[lo:hi], datas[lo:hi],
+			dues[lo:hi], prevs[lo:hi], kIDs[k0:k1], kKeys[k0:k1], xmins[lo:hi], nil, nil, chIDs[c0:c1], chSeqs[c0:c1]}
+		for i := lo; i < hi; i++ {
+			if guardNow[i] {
+				g := 0
+				if i > 0 {
+					g = ends[i-1][1]
+				}
+				a.gIDs, a.gKeys = append(a.gIDs, gIDs[g:ends[i][1]]...), append(a.gKeys, gKeys[g:ends[i][1]]...)
+			}
+		}
+		wons[p], errs[p] = s.writePostgres(ctx, a)
+		if len(a.gKeys) < g1-g0 && isUniqueViolation(errs[p]) {
+			a.gIDs, a.gKeys = gIDs[g0:g1], gKeys[g0:g1]
+			wons[p], errs[p] = s.writePostgres(ctx, a)
+		}
 	}
 	var wg sync.WaitGroup
 	for p := 1; p < len(parts); p++ {
@@ -827,7 +849,7 @@ func (s *Store) createPostgres(ctx context.Context, w *lifecycle.Write, look []l
 	for i := range seqs {
 		seqs[i] = int64(i + 1)
 	}
-	won, row, err := s.writeOne(ctx, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueCol(c.Due), 0, look[0][:], "", nil, seqs, [2][]byte{look[0][:], look[1][:]})
+	won, row, err := s.writeOne(ctx, c.ID, string(c.Stage), int64(c.Version), c.AsOf, data, dueCol(c.Due), 0, look[0][:], "", seqs, [2][]byte{look[0][:], look[1][:]})
 	switch {
 	case err != nil:
 		s.rows.drop(w.ID)
@@ -865,7 +887,7 @@ type written struct {
 // writePostgres does, it sends parameters it encoded itself (see
 // execPgx), or, through a driver that is not pgx's own, uses database/sql.
 func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, asOf time.Time, data []byte, due, prev int64,
-	key []byte, xmin string, guard []byte, seqs []int64, look [2][]byte) (won map[string]written, row *stored, err error) {
+	key []byte, xmin string, seqs []int64, look [2][]byte) (won map[string]written, row *stored, err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -880,7 +902,7 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 			return err
 		}
 		p.reset(4*12 + len(id) + len(stage) + 8 + 8 + len(data) + 8 + 8 + len(key) + len(xmin) +
-			len(guard) + arrayBytes(len(seqs), 8*len(seqs)) + len(look[0]) + len(look[1]))
+			arrayBytes(len(seqs), 8*len(seqs)) + len(look[0]) + len(look[1]))
 		p.text(id)
 		p.text(stage)
 		p.int8(version)
@@ -892,7 +914,6 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 			p.int8(prev)
 			p.bytea(key)
 			p.text(xmin)
-			p.byteaOrNull(guard)
 			if len(seqs) > 0 {
 				p.int8s(seqs)
 			}
@@ -923,7 +944,7 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 		})
 	})
 	if errors.Is(err, errNotPgx) {
-		return s.writeOneQuery(ctx, id, stage, version, asOf, data, due, prev, key, xmin, guard, seqs, look)
+		return s.writeOneQuery(ctx, id, stage, version, asOf, data, due, prev, key, xmin, seqs, look)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -932,11 +953,11 @@ func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, a
 }
 
 // updateOneOIDs and createOneOIDs are the types of applyUpdate1Changes'
-// parameters (applyUpdate1's are the first 10) and applyCreate1's.
+// parameters (applyUpdate1's are the first 9) and applyCreate1's.
 var (
 	updateOneOIDs = []uint32{
 		pgtype.TextOID, pgtype.TextOID, pgtype.Int8OID, pgtype.TimestamptzOID, pgtype.ByteaOID, pgtype.Int8OID, pgtype.Int8OID,
-		pgtype.ByteaOID, pgtype.TextOID, pgtype.ByteaOID, pgtype.Int8ArrayOID,
+		pgtype.ByteaOID, pgtype.TextOID, pgtype.Int8ArrayOID,
 	}
 	createOneOIDs = []uint32{
 		pgtype.TextOID, pgtype.TextOID, pgtype.Int8OID, pgtype.TimestamptzOID, pgtype.ByteaOID, pgtype.Int8OID,
@@ -947,16 +968,16 @@ var (
 // writeOneQuery is writeOne through database/sql, for a driver that is
 // not pgx's own.
 func (s *Store) writeOneQuery(ctx context.Context, id, stage string, version int64, asOf time.Time, data []byte, due, prev int64,
-	key []byte, xmin string, guard []byte, seqs []int64, look [2][]byte) (won map[string]written, row *stored, err error) {
+	key []byte, xmin string, seqs []int64, look [2][]byte) (won map[string]written, row *stored, err error) {
 	_, query, _ := s.q.one(prev, len(seqs) > 0)
 	args := []any{id, stage, version, asOf, data, due}
 	switch {
 	case prev == 0:
 		args = append(args, key, seqs, look[0], look[1])
 	case len(seqs) > 0:
-		args = append(args, prev, key, xmin, guard, seqs)
+		args = append(args, prev, key, xmin, seqs)
 	default:
-		args = append(args, prev, key, xmin, guard)
+		args = append(args, prev, key, xmin)
 	}
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {

@@ -766,3 +766,59 @@ func TestApplySplit(t *testing.T) {
 	}
 	requireStored(t, s, want)
 }
+
+// TestApplyHeldDuplicate: an Apply of held customers, one of which is
+// sent an event it had: its write statement goes first without the held
+// rows' guards and fails on that event's key, then again with them, so
+// that customer's write alone is a lost race and the others are written;
+// an Apply with no event stored runs the one statement.
+func TestApplyHeldDuplicate(t *testing.T) {
+	e := newEnv(t, sqlstore.Postgres)
+	s, log, _ := openLogged(t, e)
+	ctx := context.Background()
+	ids := []string{"h0", "h1", "h2", "h3", "h4"}
+	want := map[string]*state{}
+	apply := func(events map[string][]string) []lifecycle.Write {
+		ws := make([]lifecycle.Write, len(ids))
+		for i, id := range ids {
+			ws[i] = lifecycle.Write{ID: id, Events: events[id], Fn: moveTo("conversion")}
+		}
+		s.Apply(ctx, ws)
+		return ws
+	}
+	// Created by one Apply, so all held after it.
+	for _, w := range apply(map[string][]string{"h0": {"a0"}, "h1": {"a1"}, "h2": {"a2"}, "h3": {"a3"}, "h4": {"a4"}}) {
+		require.NoError(t, w.Err, w.ID)
+	}
+	log.take()
+	ws := apply(map[string][]string{"h0": {"b0"}, "h1": {"b1"}, "h2": {"b2"}, "h3": {"b3"}, "h4": {"b4"}})
+	stmts := log.take()
+	require.Equal(t, 1, count(stmts, "seen AS ("), "one write statement, no read: %q", stmts)
+	require.Len(t, stmts, 1, "%q", stmts)
+	for i, w := range ws {
+		require.NoError(t, w.Err, w.ID)
+		want[w.ID] = &state{"conversion", 2, []string{fmt.Sprint("a", i), fmt.Sprint("b", i)}}
+	}
+	// h2 is sent b2 again beside c2.
+	ws = apply(map[string][]string{"h0": {"c0"}, "h1": {"c1"}, "h2": {"c2", "b2"}, "h3": {"c3"}, "h4": {"c4"}})
+	stmts = log.take()
+	require.Equal(t, 2, count(stmts, "seen AS ("), "the write without the guards, then with them: %q", stmts)
+	for i, w := range ws {
+		if w.ID == "h2" {
+			require.ErrorIs(t, w.Err, lifecycle.ErrConflict, w.ID)
+			continue
+		}
+		require.NoError(t, w.Err, w.ID)
+		want[w.ID] = &state{"conversion", 3, append(want[w.ID].seen, fmt.Sprint("c", i))}
+	}
+	requireStored(t, s, want)
+	// h2 is read now: b2 seen, c2 not.
+	ws = []lifecycle.Write{{ID: "h2", Events: []string{"c2", "b2"}, Fn: func(c *lifecycle.Customer, seen []bool) (bool, error) {
+		require.Equal(t, []bool{false, true}, seen)
+		return moveTo("conversion")(c, seen)
+	}}}
+	s.Apply(ctx, ws)
+	require.NoError(t, ws[0].Err)
+	want["h2"] = &state{"conversion", 3, []string{"a2", "b2", "c2"}}
+	requireStored(t, s, want)
+}

@@ -44,14 +44,13 @@ func updateOne(changes bool) string {
 	chg := ""
 	if changes {
 		chg = `, chg AS (
-	INSERT INTO {p}changes (customer_id, seq) SELECT upd.id, g FROM upd, unnest($11::bigint[]) AS g
+	INSERT INTO {p}changes (customer_id, seq) SELECT upd.id, g FROM upd, unnest($10::bigint[]) AS g
 	ON CONFLICT DO NOTHING
 )`
 	}
 	return `WITH upd AS (
 	UPDATE {c} c SET stage = $2, version = $3, as_of = $4, data = $5, due = NULLIF($6, 9223372036854775807)
 	WHERE c.id = $1 AND c.version = $7 AND c.xmin = $9::text::xid
-	AND NOT EXISTS (SELECT 1 FROM {e} e WHERE e.customer_id = $1 AND e.key = $10)
 	RETURNING c.id
 )` + chg + `
 INSERT INTO {e} (customer_id, key) SELECT upd.id, $8 FROM upd
@@ -69,7 +68,7 @@ func (q *queries) one(prev int64, changes bool) (name, sql string, oids []uint32
 	case changes:
 		return q.nameUpdate1Changes, q.applyUpdate1Changes, updateOneOIDs
 	}
-	return q.nameUpdate1, q.applyUpdate1, updateOneOIDs[:10]
+	return q.nameUpdate1, q.applyUpdate1, updateOneOIDs[:9]
 }
 
 // hasLegacy is a PostgreSQL expression: whether the customer with the ID
@@ -135,9 +134,14 @@ SELECT count(*) FROM upd`
 ) f ON f.customer_id = c.id WHERE c.id = ANY ($1::text[])`,
 			// ... and writes them in one: each row updated if it is still
 			// the row version read or held (prev > 0: its version and
-			// xmin; a held row's also only if it has none of the keys
-			// $12) or inserted if no other writer did first (prev = 0),
-			// and the new keys of exactly the rows written. It returns the
+			// xmin; a held row's also only if it has none of its guard
+			// keys, $11 and $12) or inserted if no other writer did first
+			// (prev = 0), and the new keys of exactly the rows written.
+			// The keys of a row updated are inserted without ON CONFLICT:
+			// one stored already (an event a held row's customer had, its
+			// guard left out) fails the whole statement, which
+			// Store.Apply then runs again with the guards (see its
+			// write); a created row's, as applyCreate1's, with. It returns the
 			// IDs written, each with its new xmin and, for a customer it
 			// creates, whether it may have legacy keys (hasLegacy, as
 			// applyCreate1's may); for a row it updates, false: the read
@@ -173,7 +177,10 @@ SELECT count(*) FROM upd`
 	SELECT id, xmin, false AS created FROM upd UNION ALL SELECT id, xmin, true FROM new
 ), ins AS (
 	INSERT INTO {e} (customer_id, key)
-	SELECT k.id, k.key FROM unnest($8::text[], $9::bytea[]) AS k(id, key) JOIN won ON won.id = k.id
+	SELECT k.id, k.key FROM unnest($8::text[], $9::bytea[]) AS k(id, key) JOIN upd ON upd.id = k.id
+), insNew AS (
+	INSERT INTO {e} (customer_id, key)
+	SELECT k.id, k.key FROM unnest($8::text[], $9::bytea[]) AS k(id, key) JOIN new ON new.id = k.id
 	ON CONFLICT DO NOTHING
 ), chg AS (
 	INSERT INTO {p}changes (customer_id, seq)
@@ -190,23 +197,24 @@ SELECT w.id, w.xmin::text, CASE WHEN w.created THEN ` + hasLegacy("w.id") + ` EL
 			// the write itself, so no lock order to keep.
 			//
 			// applyUpdate1, for a stored customer: the row if still the
-			// row version read or held (version $7, xmin $9) and if it
-			// does not have the key $10 (a held row's event's key; NULL
-			// for a row read, whose keys the read looked up), and the
+			// row version read or held (version $7, xmin $9), and the
 			// event's key $8 and (applyUpdate1Changes, when the stage
-			// history grew) the change rows' seq $11 of that row only.
+			// history grew) the change rows' seq $10 of that row only.
 			// The key's insert is the statement itself: its row comes
 			// back, with the transaction's ID (the row's new xmin),
 			// exactly when the customer was written. It has no ON
-			// CONFLICT: a key stored already (which the guard and the row
-			// version rule out) fails the whole statement rather than
-			// leave a customer written with an event it had. It does not
-			// look for the event's legacy key: a held row that may have
-			// legacy keys (stored.legacy) is written with applyWrite,
-			// whose guard takes any keys. (That probe took a fifth of
-			// the statement's time on the server; with key IN ($10,
-			// $11) instead, the generic plan read all of the customer's
-			// keys and filtered them.)
+			// CONFLICT: a key stored already (an event a held row's
+			// customer had; a read row's keys were looked up, and a key
+			// another writer stored since came with a new row version)
+			// fails the whole statement, a lost race, rather than leave a
+			// customer written with an event it had. So the key's insert
+			// is a held row's guard, with no probe of its own. It does
+			// not look for the event's legacy key: a held row that may
+			// have legacy keys (stored.legacy) is written with
+			// applyWrite, whose guard takes any keys. (A probe for the
+			// legacy key took a fifth of the statement's time on the
+			// server; with key IN (…) instead, the generic plan read all
+			// of the customer's keys and filtered them.)
 			applyUpdate1:        updateOne(false),
 			applyUpdate1Changes: updateOne(true),
 			// applyCreate1, for a customer not stored when read: the
