@@ -87,6 +87,10 @@ import (
 // through one instance costs one round trip per event, and an event
 // applied before costs one refused write and a retry (the
 // [lifecycle.Tracker] retries it, within [lifecycle.WithMaxRetries]).
+// The write finds a held customer's event stored by inserting its key: a
+// statement writing several customers then fails as a whole, and runs
+// again with a look-up of every held customer's keys, so that the other
+// customers' writes take effect.
 //
 // An Apply of 1,000 or more customers none of which is stored (an Import
 // into an empty store) writes them and their keys with COPY, in one
