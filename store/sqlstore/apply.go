@@ -89,7 +89,7 @@ import (
 // [lifecycle.Tracker] retries it, within [lifecycle.WithMaxRetries]).
 // The write finds a held customer's event stored by inserting its key: a
 // statement writing several customers then fails as a whole, and runs
-// again with a look-up of every held customer's keys, so that the other
+// again with a look-up of every key it inserts, so that the other
 // customers' writes take effect.
 //
 // An Apply of 1,000 or more customers none of which is stored (an Import
@@ -517,7 +517,6 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		prevOf                []uint64
 		cs                    []*lifecycle.Customer // as written, for the row cache
 		ends                  [][3]int              // per write: the ends of its rows in kIDs, gIDs, chIDs
-		guardNow              []bool                // per write: a held row that may have legacy keys (see write below)
 	)
 	if n == 1 && len(look) == 2 {
 		// One write of one event (a Record): all of them in one
@@ -533,12 +532,11 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			prevOf                    [1]uint64
 			cs                        [1]*lifecycle.Customer
 			ends                      [1][3]int
-			guardNow                  [1]bool
 		})
 		wIDs, stages, xmins, kIDs, gIDs = one.wIDs[:0], one.stages[:0], one.xmins[:0], one.kIDs[:0], one.gIDs[:0]
 		datas, kKeys, gKeys = one.datas[:0], one.kKeys[:0], one.gKeys[:0]
 		versions, dues, prevs, asOfs = one.versions[:0], one.dues[:0], one.prevs[:0], one.asOfs[:0]
-		writing, prevOf, cs, ends, guardNow = one.writing[:0], one.prevOf[:0], one.cs[:0], one.ends[:0], one.guardNow[:0]
+		writing, prevOf, cs, ends = one.writing[:0], one.prevOf[:0], one.cs[:0], one.ends[:0]
 	} else {
 		wIDs, stages, xmins = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 		datas = make([][]byte, 0, n)
@@ -546,7 +544,6 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		asOfs = make([]time.Time, 0, n)
 		kIDs, kKeys = make([]string, 0, len(look)/2), make([][]byte, 0, len(look)/2)
 		writing, prevOf, cs, ends = make([]*lifecycle.Write, 0, n), make([]uint64, 0, n), make([]*lifecycle.Customer, 0, n), make([][3]int, 0, n)
-		guardNow = make([]bool, 0, n)
 	}
 	k = 0
 	var recheck []*lifecycle.Write
@@ -577,17 +574,17 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		// A stored row is written only if it is still the row version
 		// read or held (its xmin): a customer deleted and created again
 		// at the same version in between is another row. A held row's
-		// events' keys are checked too (a read row's were, by the read):
-		// these are its guards.
+		// events are checked too (a read row's were, by the read): by
+		// the insert of their keys (see write below) and, for a row that
+		// may have legacy keys, by a look-up of its events' keys and
+		// legacy keys, its guards.
 		xmin := ""
 		if row != nil {
 			xmin = row.xmin
 		}
-		if held[w.ID] {
+		if held[w.ID] && row.legacy {
 			for i := range evKeys {
-				if i%2 == 0 || row.legacy {
-					gIDs, gKeys = append(gIDs, c.ID), append(gKeys, evKeys[i][:])
-				}
+				gIDs, gKeys = append(gIDs, c.ID), append(gKeys, evKeys[i][:])
 			}
 		}
 		xmins = append(xmins, xmin)
@@ -600,7 +597,6 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			chIDs, chSeqs = append(chIDs, c.ID), append(chSeqs, int64(seq))
 		}
 		ends = append(ends, [3]int{len(kIDs), len(gIDs), len(chIDs)})
-		guardNow = append(guardNow, held[w.ID] && row.legacy)
 	}
 	if len(recheck) > 0 {
 		if _, err := s.applyPostgres(ctx, recheck); err != nil {
@@ -628,18 +624,16 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	// The write statements: one, or for many customers one per part of
 	// them (see splitWrites), run at once.
 	//
-	// A held row's guards are its events' keys, which the write inserts:
-	// a key stored already fails the statement (a unique violation), so
-	// the statement first goes without them, and only when it fails so
-	// again with them (each held row written only if none of its keys is
-	// stored, the others then unaffected). The guards of a held row that
-	// may have legacy keys always go: its events' legacy keys are not
-	// what the write inserts.
+	// A held row's events are checked by the insert of their keys: a key
+	// stored already fails the statement (a unique violation). A
+	// statement that fails so runs once more with every key it inserts
+	// among the guards, so that only the customer who had the event is
+	// not written, the others unaffected.
 	parts := splitWrites(len(writing))
 	wons, errs := make([]map[string]written, len(parts)), make([]error, len(parts))
 	write := func(p int) {
 		lo, hi := parts[p][0], parts[p][1]
-		if len(writing) == 1 && len(writing[0].Events) == 1 && len(kKeys) == 1 && prevs[0] > 0 && !guardNow[0] {
+		if len(writing) == 1 && len(writing[0].Events) == 1 && len(kKeys) == 1 && prevs[0] > 0 && len(gKeys) == 0 {
 			// One stored customer and one event, not seen, and no legacy
 			// key to guard (a held row that may have legacy keys, and a
 			// write of several events of which fn left one unseen, take
@@ -654,19 +648,10 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		to := ends[hi-1]
 		k0, k1, g0, g1, c0, c1 := from[0], to[0], from[1], to[1], from[2], to[2]
 		a := writeArgs{wIDs[lo:hi], stages[lo:hi], versions[lo:hi], asOfs[lo:hi], datas[lo:hi],
-			dues[lo:hi], prevs[lo:hi], kIDs[k0:k1], kKeys[k0:k1], xmins[lo:hi], nil, nil, chIDs[c0:c1], chSeqs[c0:c1]}
-		for i := lo; i < hi; i++ {
-			if guardNow[i] {
-				g := 0
-				if i > 0 {
-					g = ends[i-1][1]
-				}
-				a.gIDs, a.gKeys = append(a.gIDs, gIDs[g:ends[i][1]]...), append(a.gKeys, gKeys[g:ends[i][1]]...)
-			}
-		}
+			dues[lo:hi], prevs[lo:hi], kIDs[k0:k1], kKeys[k0:k1], xmins[lo:hi], gIDs[g0:g1], gKeys[g0:g1], chIDs[c0:c1], chSeqs[c0:c1]}
 		wons[p], errs[p] = s.writePostgres(ctx, a)
-		if len(a.gKeys) < g1-g0 && isUniqueViolation(errs[p]) {
-			a.gIDs, a.gKeys = gIDs[g0:g1], gKeys[g0:g1]
+		if isUniqueViolation(errs[p]) {
+			a.gIDs, a.gKeys = append(slices.Clip(a.gIDs), a.kIDs...), append(slices.Clip(a.gKeys), a.kKeys...)
 			wons[p], errs[p] = s.writePostgres(ctx, a)
 		}
 	}

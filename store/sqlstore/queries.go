@@ -138,9 +138,9 @@ SELECT count(*) FROM upd`
 			// keys, $11 and $12) or inserted if no other writer did first
 			// (prev = 0), and the new keys of exactly the rows written.
 			// The keys of a row updated are inserted without ON CONFLICT:
-			// one stored already (an event a held row's customer had, its
-			// guard left out) fails the whole statement, which
-			// Store.Apply then runs again with the guards (see its
+			// one stored already (an event a held row's customer had)
+			// fails the whole statement, which Store.Apply then runs
+			// again with every key it inserts among the guards (see its
 			// write); a created row's, as applyCreate1's, with. It returns the
 			// IDs written, each with its new xmin and, for a customer it
 			// creates, whether it may have legacy keys (hasLegacy, as
