@@ -521,6 +521,9 @@ func TestContractReviewRetryWaits(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	z17Wait(t, 5*time.Second, "the retries", func() bool { mu.Lock(); defer mu.Unlock(); return len(at) >= 5 })
+	// The fifth call succeeds; the changes after it are delivered in the
+	// background, so wait for them before cancelling.
+	z17Wait(t, 5*time.Second, "every change delivered", func() bool { return d.Stats().Delivered == uint64(len(all)) })
 	cancel()
 	<-done
 	mu.Lock()
