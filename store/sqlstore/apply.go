@@ -62,9 +62,10 @@ import (
 // still the row version read (the same version and xmin, the row
 // version's transaction ID): a customer deleted and created again at the
 // same version between the read and the write is a lost race. A
-// serialization failure, deadlock or unique violation (an event key
-// another writer stored first) of the write statement gives each of its
-// writes an Err wrapping [lifecycle.ErrConflict]; the
+// serialization failure or deadlock of a write statement, or a unique
+// violation (an event key stored already) of the many-customer statement's
+// second run (see below), gives each of that statement's writes an Err
+// wrapping [lifecycle.ErrConflict]; the
 // writes are sorted by customer ID, so two Applies lock the stored
 // customers they share in the same order (and the two halves of one
 // Apply share none). A write statement's inserts of customers read as
@@ -87,10 +88,11 @@ import (
 // through one instance costs one round trip per event, and an event
 // applied before costs one refused write and a retry (the
 // [lifecycle.Tracker] retries it, within [lifecycle.WithMaxRetries]).
-// The write finds a held customer's event stored by inserting its key: a
-// statement writing several customers then fails as a whole, and runs
-// again with a look-up of every key it inserts, so that the other
-// customers' writes take effect.
+// The write finds a held customer's event stored by inserting its key:
+// the one-event statement then writes nothing, a lost race; the
+// many-customer statement fails as a whole and runs once more with a
+// look-up of every key it inserts, so that only that customer's write is a
+// lost race and the other customers' writes take effect.
 //
 // An Apply of 1,000 or more customers none of which is stored (an Import
 // into an empty store) writes them and their keys with COPY, in one
@@ -639,6 +641,13 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			// write of several events of which fn left one unseen, take
 			// applyWrite).
 			wons[p], _, errs[p] = s.writeOne(ctx, wIDs[0], stages[0], versions[0], asOfs[0], datas[0], dues[0], prevs[0], kKeys[0], xmins[0], chSeqs, [2][]byte{})
+			if isUniqueViolation(errs[p]) {
+				// Its key is stored (an event a held row's customer had,
+				// or one another writer stored since the read): the
+				// customer was not written, a lost race told as
+				// applyWrite's are.
+				wons[p], errs[p] = nil, nil
+			}
 			return
 		}
 		var from [3]int
@@ -669,8 +678,9 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			for _, w := range part {
 				s.rows.drop(w.ID)
 			}
-			// (A key another writer stored first fails applyUpdate1,
-			// which has no ON CONFLICT: a lost race too.)
+			// (A unique violation left after applyWrite's second run: a
+			// customer created meanwhile whose key another writer
+			// stored; a lost race too.)
 			fail(ctx, part, err, isTransient(err) || isUniqueViolation(err))
 			continue
 		}
@@ -871,8 +881,7 @@ type written struct {
 // returns the ID it wrote (in won), or, for a customer written as new
 // that was stored already, the stored row with which of the keys look
 // (the event's key and legacy key) it has and whether it may have legacy
-// keys. xmin and guard (nil: none) are
-// applyUpdate1's, look applyCreate1's. As
+// keys. xmin is applyUpdate1's, look applyCreate1's. As
 // writePostgres does, it sends parameters it encoded itself (see
 // execPgx), or, through a driver that is not pgx's own, uses database/sql.
 func (s *Store) writeOne(ctx context.Context, id, stage string, version int64, asOf time.Time, data []byte, due, prev int64,

@@ -822,3 +822,43 @@ func TestApplyHeldDuplicate(t *testing.T) {
 	want["h2"] = &state{"conversion", 3, []string{"a2", "b2", "c2"}}
 	requireStored(t, s, want)
 }
+
+// TestApplyHeldDuplicateOne: a held customer sent an event it had, alone,
+// goes through the one-event statement, whose key's insert finds it: the
+// write is a lost race that says so (an error wrapping ErrConflict that
+// names the held row), the row is dropped, and the retry reads the
+// customer and sees the event.
+func TestApplyHeldDuplicateOne(t *testing.T) {
+	e := newEnv(t, sqlstore.Postgres)
+	s, log, _ := openLogged(t, e)
+	ctx := context.Background()
+	one := func(event string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
+		ws := []lifecycle.Write{{ID: "d1", Events: []string{event}, Fn: fn}}
+		s.Apply(ctx, ws)
+		return ws[0].Err
+	}
+	require.NoError(t, one("a", moveTo("conversion")))
+	require.NoError(t, one("b", moveTo("conversion"))) // held: no read
+	log.take()
+	err := one("a", moveTo("conversion"))
+	stmts := log.take()
+	require.Len(t, stmts, 2, "the one-event write, then the versions for the message: %q", stmts)
+	require.Equal(t, 0, count(stmts, "seen AS ("), "not the many-customer statement: %q", stmts)
+	require.ErrorIs(t, err, lifecycle.ErrConflict)
+	require.Contains(t, err.Error(), `customer "d1": the row this Store held (version 2) is no longer the stored one (stored version 2)`)
+	require.Contains(t, err.Error(), "one of the events was applied before")
+	// The row is dropped: the retry is not given it (fn is first called
+	// on a new customer, the one-event create's attempt, and, reporting
+	// no change, then on the customer read), and the read finds a.
+	type call struct {
+		version uint64
+		seen    bool
+	}
+	var calls []call
+	require.NoError(t, one("a", func(c *lifecycle.Customer, seen []bool) (bool, error) {
+		calls = append(calls, call{c.Version, seen[0]})
+		return false, nil
+	}))
+	require.Equal(t, []call{{0, false}, {2, true}}, calls)
+	requireStored(t, s, map[string]*state{"d1": {"conversion", 2, []string{"a", "b"}}})
+}

@@ -134,8 +134,10 @@ SELECT count(*) FROM upd`
 ) f ON f.customer_id = c.id WHERE c.id = ANY ($1::text[])`,
 			// ... and writes them in one: each row updated if it is still
 			// the row version read or held (prev > 0: its version and
-			// xmin; a held row's also only if it has none of its guard
-			// keys, $11 and $12) or inserted if no other writer did first
+			// xmin, and none of the guard keys paired with its ID, $11
+			// and $12, stored: a held row's that may have legacy keys,
+			// and in a second run every key the statement inserts) or
+			// inserted if no other writer did first
 			// (prev = 0), and the new keys of exactly the rows written.
 			// The keys of a row updated are inserted without ON CONFLICT:
 			// one stored already (an event a held row's customer had)

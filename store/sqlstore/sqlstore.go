@@ -27,7 +27,8 @@
 //     not grow with the number of events a customer has had (it does
 //     rewrite the customer's row, history of stage changes included). On
 //     PostgreSQL an Apply is one read and one write statement for all its
-//     customers (from 64 customers on, the write is two statements sent
+//     customers (the write run once more when it finds an event a held
+//     customer had; see [Store.Apply]; from 64 customers on, the write is two statements sent
 //     at once, one per half; from 1,000, the read is two when some of
 //     them are stored, the first without event keys; a RecordBatch is two round trips, plus one
 //     Apply for the referral credits it earns), and a customer this Store last
