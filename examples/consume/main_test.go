@@ -119,12 +119,17 @@ func consume(t *testing.T, want float64, args ...string) {
 	if applied != want {
 		t.Fatalf("%v events applied in 60 s; want %v\n%s", applied, want, stderr.String())
 	}
-	time.Sleep(200 * time.Millisecond) // a progress line
+	// A progress line (every 100ms): wait for one rather than sleep a
+	// fixed time that a loaded machine may outlast.
+	progressRE := regexp.MustCompile(`(?m)^consume: batches=\d+ .* lag=\d+ \(\d+ events/s\)$`)
+	for deadline := time.Now().Add(10 * time.Second); !progressRE.MatchString(stderr.String()) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("consume: %v\n%s", err, stderr.String())
 	}
-	if !regexp.MustCompile(`(?m)^consume: batches=\d+ .* lag=\d+ \(\d+ events/s\)$`).MatchString(stderr.String()) {
+	if !progressRE.MatchString(stderr.String()) {
 		t.Errorf("no progress line:\n%s", stderr.String())
 	}
 	if !strings.HasPrefix(stdout.String(), "consume: stopped: batches=") {

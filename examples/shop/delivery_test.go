@@ -425,7 +425,11 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	a := start(t, flags("/a")...)
 	waitFor(t, 10*time.Second, a.logs, "instance a to deliver", func() bool { return webhooksOf(t, a.URL).State == "delivering" })
 	b := start(t, flags("/b")...)
-	require.Equal(t, "standby", webhooksOf(t, b.URL).State, "b while a holds the lease")
+	// b's dispatcher starts in a goroutine just before b listens: until
+	// its Run has begun, b shows "stopped".
+	var bState string
+	waitFor(t, 10*time.Second, b.logs, "b's dispatcher to run", func() bool { bState = webhooksOf(t, b.URL).State; return bState != "stopped" })
+	require.Equal(t, "standby", bState, "b while a holds the lease")
 
 	// Events go to a and b in turn; each records what it is sent.
 	alternate := func(x, y *service, batches [][]lifecycle.Event) {

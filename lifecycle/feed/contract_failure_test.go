@@ -358,11 +358,13 @@ func TestContractBackoffBoundsViaClock(t *testing.T) {
 		run := rvStart(d)
 		var out []time.Duration
 		for i := 1; i <= 6; i++ {
+			// Keep the snapshot that showed the wait: read again, Stats
+			// may show the next attempt (NextAttempt zero) already.
+			var s feed.Stats
 			rvWait(t, 10*time.Second, fmt.Sprintf("attempt %d waiting", i), func() bool {
-				s := d.Stats()
+				s = d.Stats()
 				return s.Attempts == i && !s.NextAttempt.IsZero()
 			})
-			s := d.Stats()
 			out = append(out, s.NextAttempt.Sub(clk.Now()))
 		}
 		run.stop(t)

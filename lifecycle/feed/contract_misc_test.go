@@ -104,8 +104,9 @@ func TestContractBackoffCorners(t *testing.T) {
 		d, _ := feed.New(env.st, env.st, "bc", h, feed.WithOwner("A"), feed.WithBackoff(c.min, c.max), feed.WithClock(clk.Now))
 		run := rvStart(d)
 		for i := 1; i <= 3; i++ {
-			rvWait(t, 5*time.Second, "waiting", func() bool { s := d.Stats(); return s.Attempts == i && !s.NextAttempt.IsZero() })
-			w := d.Stats().NextAttempt.Sub(clk.Now())
+			var s feed.Stats // the snapshot that showed the wait (read again, it may show the next attempt)
+			rvWait(t, 5*time.Second, "waiting", func() bool { s = d.Stats(); return s.Attempts == i && !s.NextAttempt.IsZero() })
+			w := s.NextAttempt.Sub(clk.Now())
 			if w < c.min || w > c.max {
 				t.Errorf("WithBackoff(%v, %v): wait %d = %v, want in [%v, %v]", c.min, c.max, i, w, c.min, c.max)
 			}
@@ -384,9 +385,17 @@ func TestContractLeaseLostDuringBackoff(t *testing.T) {
 	all := env.all(t)
 	var n atomic.Int32
 	rec := &rvRec{}
+	future := time.Now().Add(time.Hour)
 	h := func(ctx context.Context, ch lifecycle.Change) error {
 		rec.add("A", ch)
 		if ch.Seq == 1 && n.Add(1) == 1 {
+			// The intruder takes the name as this attempt fails, before the
+			// back-off after it starts: claimed once the test had seen the
+			// wait, it could come after the wait's last renewal (200ms in),
+			// and A would try the change again before any renewal was refused.
+			if _, held, _ := env.st.ClaimCursor(context.Background(), "lb", "intruder", future, future.Add(time.Hour)); !held {
+				t.Error("intruder")
+			}
 			return errRvRecv
 		}
 		return nil
@@ -395,12 +404,9 @@ func TestContractLeaseLostDuringBackoff(t *testing.T) {
 		feed.WithBackoff(300*time.Millisecond, 300*time.Millisecond), feed.WithLease(300*time.Millisecond))
 	run := rvStart(d)
 	defer run.stop(t)
-	rvWait(t, 5*time.Second, "waiting", func() bool { return d.Stats().Attempts == 1 })
-	future := time.Now().Add(time.Hour)
-	if _, held, _ := env.st.ClaimCursor(context.Background(), "lb", "intruder", future, future.Add(time.Hour)); !held {
-		t.Fatal("intruder")
-	}
+	rvWait(t, 5*time.Second, "the failed attempt", func() bool { return n.Load() == 1 })
 	time.Sleep(800 * time.Millisecond)
+	rvWait(t, 5*time.Second, "the refused renewal", func() bool { s := d.Stats(); return s.LeaseLosses >= 1 && !s.Holding })
 	if k := rec.n(); k != 1 {
 		t.Errorf("%d deliveries while the intruder held the name, want 1", k)
 	}

@@ -228,11 +228,11 @@ func TestContractBackoffResetsForNextChange(t *testing.T) {
 	}
 	run := rvStart(d)
 	defer run.stop(t)
+	var s feed.Stats // the snapshot that showed the wait (read again, it may show the next attempt)
 	rvWait(t, 10*time.Second, "second change failing", func() bool {
-		s := d.Stats()
+		s = d.Stats()
 		return n2.Load() >= 1 && s.Attempts == 1 && !s.NextAttempt.IsZero()
 	})
-	s := d.Stats()
 	w := s.NextAttempt.Sub(clk.Now())
 	if w < min || w > 2*min {
 		t.Errorf("first failure of the next change waits %v, want in [%v, %v] (n=1)", w, min, 2*min)
@@ -251,8 +251,9 @@ func TestContractShortRetryAfterDoesNotShortenBackoff(t *testing.T) {
 	d, _ := feed.New(env.st, env.st, "sr", h, feed.WithOwner("A"), feed.WithBackoff(min, time.Second), feed.WithClock(clk.Now))
 	run := rvStart(d)
 	defer run.stop(t)
-	rvWait(t, 5*time.Second, "waiting", func() bool { s := d.Stats(); return s.Attempts == 1 && !s.NextAttempt.IsZero() })
-	if w := d.Stats().NextAttempt.Sub(clk.Now()); w < min {
+	var s feed.Stats // the snapshot that showed the wait (read again, it may show the next attempt)
+	rvWait(t, 5*time.Second, "waiting", func() bool { s = d.Stats(); return s.Attempts == 1 && !s.NextAttempt.IsZero() })
+	if w := s.NextAttempt.Sub(clk.Now()); w < min {
 		t.Errorf("RetryAfter(1ms) made the wait %v, shorter than the back-off min %v", w, min)
 	}
 }
@@ -275,8 +276,9 @@ func TestContractClockSeedsJitter(t *testing.T) {
 		run := rvStart(d)
 		var out []time.Duration
 		for i := 1; i <= 3; i++ {
-			rvWait(t, 5*time.Second, "waiting", func() bool { s := d.Stats(); return s.Attempts == i && !s.NextAttempt.IsZero() })
-			out = append(out, d.Stats().NextAttempt.Sub(clk.Now()))
+			var s feed.Stats // the snapshot that showed the wait (read again, it may show the next attempt)
+			rvWait(t, 5*time.Second, "waiting", func() bool { s = d.Stats(); return s.Attempts == i && !s.NextAttempt.IsZero() })
+			out = append(out, s.NextAttempt.Sub(clk.Now()))
 		}
 		run.stop(t)
 		return out

@@ -344,6 +344,12 @@ func TestContractReviewCancelPromptly(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- d.Run(ctx) }()
 			z17Wait(t, 5*time.Second, "the stuck change", func() bool { return calls.Load() > 0 })
+			if mode != "hanging handler" {
+				// The handler has returned its error, or is about to: wait
+				// until the dispatcher has counted the failure and waits, so
+				// that the snapshot below holds it.
+				z17Wait(t, 5*time.Second, "the failure counted", func() bool { s := d.Stats(); return s.Failures == 1 && !s.NextAttempt.IsZero() })
+			}
 			time.Sleep(20 * time.Millisecond)
 			before := d.Stats()
 			start := time.Now()

@@ -77,7 +77,15 @@ func TestDispatcherPastShortenedHistory(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
-	time.Sleep(300 * time.Millisecond)
+	// Wait (rather than sleep a fixed time) until both changes are
+	// delivered and the dispatcher has found the feed empty after them; on
+	// time-out, go on to the check below, which says what was delivered.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		s := d.Stats()
+		if len(rec.snapshot()) >= 2 && !s.CaughtUpAt.IsZero() && !s.CaughtUpAt.Before(s.LastDelivered) {
+			break
+		}
+	}
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v", err)

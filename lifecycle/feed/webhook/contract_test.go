@@ -905,7 +905,16 @@ func TestContractCancellation(t *testing.T) {
 	defer close(release)
 	s, _ := webhook.New(srv.URL, contractSecret(32))
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+	go func() {
+		// Cancel once the request is in flight, at the receiver (after a
+		// fixed sleep instead, a slow first request could reach the
+		// receiver only after the count taken below, as if sent with a
+		// done context).
+		for deadline := time.Now().Add(10 * time.Second); len(srv.requests()) == 0 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
 	start := time.Now()
 	err := s.Deliver(ctx, contractChange("c", 1, "", "reach", contractT0, ""))
 	if el := time.Since(start); el > 10*time.Second {
@@ -1234,11 +1243,17 @@ func TestContractDispatcherLate2xx(t *testing.T) {
 		okAt[n-1] = !first
 		mu.Unlock()
 		if first {
-			time.Sleep(300 * time.Millisecond)
+			// Answer only once the sender has given up (its time-out), not
+			// after a fixed 300ms: the time-out can then be long enough for
+			// the second attempt to be answered in time on a loaded machine.
+			select {
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
 		}
 		w.WriteHeader(200)
 	})
-	s, _ := webhook.New(srv.URL, sec, webhook.WithTimeout(100*time.Millisecond))
+	s, _ := webhook.New(srv.URL, sec, webhook.WithTimeout(500*time.Millisecond))
 	d, _ := feed.New(g.st, g.st, "zz", s.Deliver, feed.WithBackoff(time.Millisecond, 5*time.Millisecond), feed.WithPoll(5*time.Millisecond))
 	if err := contractRunUntil(t, d, uint64(len(ids))); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run: %v", err)

@@ -148,6 +148,8 @@ func TestContractJetStreamStoreDownNakedToNextOwner(t *testing.T) {
 		t.Fatalf("B did not get A's abandoned batch within 6 s: %s", b.Stats())
 	}
 	t.Logf("B recorded the batch %s after it started", time.Since(start).Round(10*time.Millisecond))
+	// A batch's events are counted before its dead letters.
+	zzWait(5*time.Second, func() bool { return b.Stats().DeadLetters >= 1 })
 	if s := b.Stats(); s.DeadLetters != 1 {
 		t.Errorf("B: %s; want the garbage dead-lettered", s)
 	}
@@ -219,6 +221,9 @@ func TestContractJetStreamBatchSizeAndOrder(t *testing.T) {
 			t.Errorf("history %d: %+v; want %+v", i, got.History[i], want.History[i])
 		}
 	}
+	// The lag is set after a batch's messages are acknowledged, which is
+	// after its events are counted: wait for it.
+	zzWait(10*time.Second, func() bool { l, ok := c.Stats().Lag[0]; return ok && l == 0 })
 	if l, ok := c.Stats().Lag[0]; !ok || l != 0 {
 		t.Errorf("Stats.Lag = %v; want partition 0 at 0", c.Stats().Lag)
 	}
@@ -263,6 +268,11 @@ func TestContractJetStreamPoisonMessages(t *testing.T) {
 	if !zzWait(10*time.Second, func() bool { return c.Stats().Messages >= total }) {
 		t.Fatalf("not every message processed: %s", c.Stats())
 	}
+	// A batch's messages are counted before its events and dead letters.
+	zzWait(10*time.Second, func() bool {
+		s := c.Stats()
+		return s.DeadLetters >= int64(len(poison)) && s.Events >= int64(len(poison)+1)
+	})
 	if s := c.Stats(); s.DeadLetters != int64(len(poison)) || s.Events != int64(len(poison)+1) {
 		t.Errorf("Stats = %s", s)
 	}

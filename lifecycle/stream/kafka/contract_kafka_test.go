@@ -324,6 +324,11 @@ func TestContractKafkaPoisonMessages(t *testing.T) {
 	if !zzWait(t, "all", 15*time.Second, func() bool { return c.Stats().Messages >= int64(len(recs)) }) {
 		t.Fatalf("not every message processed: %s", c.Stats())
 	}
+	// A batch's messages are counted before its events and dead letters.
+	zzWait(t, "counts", 10*time.Second, func() bool {
+		s := c.Stats()
+		return s.DeadLetters >= int64(len(poison)) && s.Events >= int64(len(poison)+1)
+	})
 	if s := c.Stats(); s.DeadLetters != int64(len(poison)) || s.Events != int64(len(poison)+1) {
 		t.Errorf("Stats = %s; want %d dead letters and %d events", s, len(poison), len(poison)+1)
 	}
@@ -380,7 +385,14 @@ func TestContractKafkaRunTwice(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
-	time.Sleep(200 * time.Millisecond)
+	// Wait until the first Run runs (it records a batch), instead of a
+	// fixed sleep that a loaded machine may outlast before the goroutine
+	// starts, making the "second" Run the first.
+	zzProduce(t, brokers, &kgo.Record{Key: []byte("c1"), Value: zzEvent("e1", "c1", "site_visited", "01")})
+	if !zzWait(t, "the first Run", 15*time.Second, func() bool { return c.Stats().Batches > 0 }) {
+		cancel()
+		t.Fatalf("the first Run recorded nothing in 15 s: %s", c.Stats())
+	}
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel2()
 	if err := c.Run(ctx2); err == nil {
@@ -439,6 +451,9 @@ func TestContractKafkaReplayAllDuplicates(t *testing.T) {
 	if !zzWait(t, "b", 20*time.Second, func() bool { return b.Stats().Messages >= n }) {
 		t.Fatalf("b: %s", b.Stats())
 	}
+	// A batch's messages are counted before its events, and its events
+	// before its duplicates: wait until the last batch's counts add up.
+	zzWait(t, "b's counts", 10*time.Second, func() bool { s := b.Stats(); return s.Events == s.Applied+s.Duplicates })
 	if s := b.Stats(); s.Applied != 0 || s.Duplicates != s.Events {
 		t.Errorf("replay: %s; want every event a duplicate", s)
 	}
