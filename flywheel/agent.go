@@ -58,7 +58,9 @@ func WithStore(st lifecycle.Store) AgentOption {
 
 // StartAt sets the start of the first simulated rotation (default
 // [DefaultStart]). The run's rotations must lie within the years 1900 to
-// 9999, or [Agent] returns an error wrapping [ErrInvalidParams].
+// 9999 (the first starting in 1900 or later, the last ending by the start
+// of the year 10000), or [Agent] returns an error wrapping
+// [ErrInvalidParams].
 func StartAt(t time.Time) AgentOption {
 	return agentOpt{"StartAt", func(s *settings) { s.agent.start = t.UTC() }}
 }
@@ -136,7 +138,9 @@ func Agent(ctx context.Context, p Params, opts ...AgentOption) (*AgentRun, error
 	if as.maxEvents < 1 {
 		return nil, invalidf("MaxEvents", float64(as.maxEvents), "must be at least 1")
 	}
-	if as.start.Year() < 1900 || addRotations(as.start, p.Rotations+1, as.every).Year() > 9999 {
+	// Rotation t covers [start + t·every, start + (t+1)·every): the last
+	// ends at the start of the year 10000 at the latest.
+	if as.start.Year() < 1900 || addRotations(as.start, p.Rotations, as.every).After(endOf9999) {
 		return nil, fmt.Errorf("%w: the rotations from %s every %s leave the years 1900 to 9999", ErrInvalidParams, as.start.Format(time.RFC3339), as.every)
 	}
 	if as.model == nil {
@@ -351,6 +355,9 @@ func (a *agent) rotation(t int, t0 time.Time, own *[NumMetrics]float64) (float64
 	own[Advocates] = float64(adv)
 	return float64(paid), nil
 }
+
+// endOf9999 is the end of the years a run's rotations must lie within.
+var endOf9999 = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // addRotations returns t + n·every without overflowing time.Duration
 // (about 292 years).

@@ -220,3 +220,20 @@ func checkProspects(t *testing.T, run *flywheel.AgentRun) {
 	}
 	require.Greater(t, paid, 0.0)
 }
+
+// TestAgentLastYear: rotations that end within the year 9999 (the last
+// one at the very start of 10000) run; one that ends past it is refused.
+func TestAgentLastYear(t *testing.T) {
+	ctx := context.Background()
+	p := flywheel.LiteratureExample()
+	p.Rotations, p.PaidProspects = 1, 3
+	for _, day := range []int{30, 31} {
+		run, err := flywheel.Agent(ctx, p, flywheel.StartAt(time.Date(9999, 12, day, 0, 0, 0, 0, time.UTC)), flywheel.Every(24*time.Hour))
+		require.NoError(t, err, "a rotation from 9999-12-%d", day)
+		require.Len(t, run.Result.Rotations, 1)
+	}
+	p.Rotations = 2
+	_, err := flywheel.Agent(ctx, p, flywheel.StartAt(time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)), flywheel.Every(24*time.Hour))
+	require.ErrorIs(t, err, flywheel.ErrInvalidParams)
+	require.ErrorContains(t, err, "leave the years 1900 to 9999")
+}

@@ -67,7 +67,7 @@ type Params struct {
 	// Rotations is the number of rotations to simulate, 1 to MaxRotations.
 	Rotations int
 	// PaidProspects is the mean number of prospects bought per rotation
-	// (≥ 0). Monte Carlo and agent modes draw it from a Poisson
+	// (0 to [MaxPopulation]). Monte Carlo and agent modes draw it from a Poisson
 	// distribution by default; see [PaidInflow] for a constant or another
 	// distribution.
 	PaidProspects float64
@@ -79,7 +79,8 @@ type Params struct {
 	// for referred prospects (the later steps are the same for both).
 	ReferredConversion float64
 	// Referrals is the mean number of prospects each referring advocate
-	// brings per rotation (≥ 0; Poisson in Monte Carlo and agent modes).
+	// brings per rotation (0 to [MaxPopulation]; Poisson in Monte Carlo
+	// and agent modes).
 	Referrals float64
 	// AdvocateChurn is the probability, in [0, 1], that an advocate stops
 	// advocating after each rotation in which it referred.
@@ -89,7 +90,7 @@ type Params struct {
 	// earliest in the rotation after its referrer became an advocate.
 	Lag int
 	// SpendPerProspect is the paid spend per paid prospect, in the caller's
-	// currency unit (≥ 0).
+	// currency unit (0 to [MaxPopulation]).
 	SpendPerProspect float64
 }
 
@@ -258,7 +259,10 @@ func (p Params) Get(name string) (float64, error) {
 // Validate reports every parameter out of range, joined, each error naming
 // the parameter and its value and wrapping [ErrInvalidParams]:
 // probabilities outside [0, 1], negative counts, NaN or infinite values,
-// Rotations outside 1..MaxRotations, Lag outside 1..MaxLag.
+// PaidProspects, Referrals or SpendPerProspect above [MaxPopulation]
+// (2⁵⁰), Rotations outside 1..MaxRotations, Lag outside 1..MaxLag. The
+// zero Params is invalid (Rotations and Lag 0): start from
+// [LiteratureExample] or set every field.
 func (p Params) Validate() error {
 	var errs []error
 	if p.Rotations < 1 || p.Rotations > MaxRotations {

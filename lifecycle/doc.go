@@ -8,8 +8,9 @@
 // on the order events arrive in — asks its [Model] for the customer's stage,
 // and stores the [Customer], with a history of every stage change, in a
 // [Store]. Recording is idempotent by event ID, safe for concurrent use,
-// and atomic (compare-and-swap on the customer's version, retried on
-// conflict).
+// and atomic (through the store's [Applier], which applies the write under
+// its own lock or transaction, or else a compare-and-swap [Store.Put] on
+// the customer's version; a lost race is retried).
 //
 // Models live in package model (and flywheel), stores in package store (and
 // the store/sqlstore module); both interfaces are small so that plugin

@@ -7,9 +7,11 @@ import (
 
 // Sentinel errors. Errors of recording, storing and classifying — from a
 // [Tracker]'s methods, [Event.Validate] and conforming [Store]
-// implementations — wrap one of these, or are the context's error; test
-// with [errors.Is]. (The JSON decoders, [FromSegment] and [ParseMinor]
-// return their own: see each.)
+// implementations — wrap one of these or are the context's error, except
+// a store's own failure (a lost connection, say), which a Tracker returns
+// as the store gave it, and an error of the iterator given to
+// [Tracker.Import], which it wraps; test with [errors.Is]. (The JSON
+// decoders, [FromSegment] and [ParseMinor] return their own: see each.)
 var (
 	// ErrInvalidEvent is wrapped by every error about a malformed event.
 	ErrInvalidEvent = errors.New("lifecycle: invalid event")
@@ -22,11 +24,14 @@ var (
 	// store refuses to write (an empty ID, a wrong version).
 	ErrInvalidCustomer = errors.New("lifecycle: invalid customer")
 	// ErrInvalidModel means a model answered a stage its graph does not
-	// declare, or panicked.
+	// declare, panicked, has no graph (Stages returns nil), or, as a
+	// [Converter], names conversion types [Event.Validate] would not
+	// accept (none, an invalid one, or [ReferralConverted]).
 	ErrInvalidModel = errors.New("lifecycle: invalid model")
-	// ErrNoTracker is returned by the methods of a Tracker made without
-	// [NewTracker], or by NewTracker without a model or a store, and of a
-	// nil Tracker.
+	// ErrNoTracker is returned by the methods of a Tracker not made by
+	// [NewTracker] (the zero Tracker), of one NewTracker made without a
+	// model or a store (a nil one, or a nil pointer in the interface),
+	// and of a nil *Tracker.
 	ErrNoTracker = errors.New("lifecycle: the Tracker has no model or no store: make it with NewTracker(model, store)")
 )
 
@@ -37,7 +42,7 @@ type ValidationError struct {
 	// "attrs.score"; "json" for a JSON document as a whole; from
 	// [FromSegment], the Segment field ("messageId", "properties.total").
 	Field  string
-	Value  string // the offending value; past 64 bytes, its first 64 or fewer (cut between characters) and "…"
+	Value  string // the offending value (for Field "attrs": the bad key, or "N entries" when there are too many); past 64 bytes, its first 64 or fewer (cut between characters) and "…"
 	Reason string // what is wrong, in plain words
 }
 

@@ -13,8 +13,12 @@ import (
 // activities the customer-lifecycle literature names; standard names are
 // snake_case. Any other activity is a custom type, which must carry a vendor
 // prefix separated by a dot ("acme.wishlist_added") so it can never collide
-// with a standard name added later. An unprefixed name that is not standard
-// is refused, which catches typos such as "order_complete".
+// with a standard name added later: two or more parts separated by dots,
+// each one or more lower-case ASCII letters, digits or underscores, at most
+// [MaxTypeLen] bytes in all ("acme.wishlist_added", "acme.v2.cart_saved";
+// not "Acme.wishlist", "acme.wish-list" or "acme..x"). An unprefixed name
+// that is not standard is refused, which catches typos such as
+// "order_complete".
 type EventType string
 
 // The standard event vocabulary.
@@ -88,8 +92,10 @@ var vocabulary = [...]StandardType{
 	{ReferralConverted, KindReferralCredit},
 }
 
-// ScoreAttr is the attribute that carries a survey answer's score (an
-// integer from 0 to 10) on a [SurveyAnswered] event.
+// ScoreAttr is the attribute that carries a survey answer's score on a
+// [SurveyAnswered] event: an integer from 0 to 10 written in plain decimal,
+// "0" to "10" (no sign, space or leading zero: "+5", " 5" and "05" are
+// refused).
 const ScoreAttr = "score"
 
 // ReferredIDAttr is the attribute that names the referred customer on a
@@ -114,7 +120,8 @@ type Event struct {
 	// refund is an [OrderRefunded] event with a positive amount.
 	Amount int64 `json:"amount,omitempty"`
 	// Currency is the ISO 4217 code of Amount, such as "EUR"; required
-	// when Amount is not zero.
+	// when Amount is not zero. Validate checks its form, three upper-case
+	// ASCII letters, not that the code is on ISO's list.
 	Currency string `json:"currency,omitempty"`
 	// ReferrerID is the customer who referred this one, if any.
 	ReferrerID string `json:"referrer_id,omitempty"`
@@ -146,9 +153,13 @@ const MaxCauseLen = len(referralPrefix) + MaxIDLen
 // than [ReferralConverted] (which only the Tracker records), a time in the
 // years 1900 to 9999 (UTC), a non-negative amount with a well-formed
 // currency, no self-referral, and a score on survey answers.
-// It returns a *[ValidationError] wrapping [ErrInvalidEvent].
+// It returns a *[ValidationError] wrapping [ErrInvalidEvent]; for a nil
+// e, one whose Field is "event".
 // ([Tracker.Record] also refuses times too far in the future.)
 func (e *Event) Validate() error {
+	if e == nil {
+		return invalid("event", "", "is nil")
+	}
 	if err := checkID("id", e.ID, true); err != nil {
 		return err
 	}
@@ -227,12 +238,15 @@ var (
 	maxTime = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
+// parseScore reads a score as ScoreAttr's doc describes it.
 func parseScore(s string) (int, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 || n > 10 {
-		return 0, ErrInvalidEvent
+	switch {
+	case len(s) == 1 && s[0] >= '0' && s[0] <= '9':
+		return int(s[0] - '0'), nil
+	case s == "10":
+		return 10, nil
 	}
-	return n, nil
+	return 0, ErrInvalidEvent
 }
 
 // ValidateID checks an identifier (a customer, event or referrer ID) by

@@ -29,7 +29,9 @@ const jsonField = "json"
 // never one shifted by the lost seconds. So is a time whose year in its
 // own zone is outside 0–9999, which RFC 3339 cannot write either (such as
 // 9999-12-31T23:30Z seen at +01:00, an instant Validate accepts). Every
-// other time keeps its offset, to the nanosecond.
+// other time keeps its offset, to the nanosecond. A time whose UTC year is
+// outside 0–9999 too (one Validate refuses) cannot be written at all:
+// MarshalJSON returns an error, as encoding/json does for a time.Time.
 func (e Event) MarshalJSON() ([]byte, error) {
 	type plain Event // the same fields and tags, without this method
 	p := plain(e)

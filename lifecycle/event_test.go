@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/model"
+	"github.com/clmkit/clm/store"
 )
 
 var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
@@ -84,6 +86,38 @@ func TestEventValidate(t *testing.T) {
 		{"survey score not a number", func(e *lifecycle.Event) {
 			e.Type, e.Amount, e.Currency, e.Attrs = lifecycle.SurveyAnswered, 0, "", map[string]string{"score": "nine"}
 		}, "attrs.score"},
+	}
+	// Scores: "0" to "10" in plain decimal, nothing else.
+	for _, sc := range []string{"+5", "-0", "05", "010", " 5", "5 ", "-1", "", "1e1", "0x5", "５"} {
+		tests = append(tests, struct {
+			name  string
+			edit  func(*lifecycle.Event)
+			field string
+		}{"survey score " + strconv.Quote(sc), func(e *lifecycle.Event) {
+			e.Type, e.Amount, e.Currency, e.Attrs = lifecycle.SurveyAnswered, 0, "", map[string]string{"score": sc}
+		}, "attrs.score"})
+	}
+	for n := range 11 {
+		sc := strconv.Itoa(n)
+		tests = append(tests, struct {
+			name  string
+			edit  func(*lifecycle.Event)
+			field string
+		}{"survey score " + sc, func(e *lifecycle.Event) {
+			e.Type, e.Amount, e.Currency, e.Attrs = lifecycle.SurveyAnswered, 0, "", map[string]string{"score": sc}
+		}, ""})
+	}
+	// Custom types: dot-separated parts of [a-z0-9_].
+	for typ, field := range map[lifecycle.EventType]string{
+		"acme.wishlist_added": "", "acme.v2.cart_saved": "", "1acme.2": "",
+		"Acme.wishlist": "type", "acme.WishlistAdded": "type", "acme.wish-list": "type",
+		"acme.wish list": "type", "acme..x": "type", ".acme": "type", "acme.": "type", "acme": "type",
+	} {
+		tests = append(tests, struct {
+			name  string
+			edit  func(*lifecycle.Event)
+			field string
+		}{"type " + string(typ), func(e *lifecycle.Event) { e.Type = typ }, field})
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -414,4 +448,16 @@ func TestValidateRefusesReferralCredits(t *testing.T) {
 	var fromJSON lifecycle.Event
 	require.NoError(t, json.Unmarshal([]byte(`{"id":"x1","customer_id":"a","type":"referral_converted","time":"2026-03-01T10:00:00Z"}`), &fromJSON))
 	checkField(t, fromJSON.Validate(), "type")
+}
+
+// TestNilEvent: a nil event is a ValidationError, not a panic, and adds
+// nothing to facts.
+func TestNilEvent(t *testing.T) {
+	var e *lifecycle.Event
+	checkField(t, e.Validate(), "event")
+	tr := lifecycle.NewTracker(model.SterneCutler(), store.NewMemory())
+	checkField(t, tr.Validate(nil), "event")
+	var f lifecycle.Facts
+	f.Add(nil)
+	require.Equal(t, lifecycle.Facts{}, f)
 }

@@ -203,8 +203,12 @@ func (f *Facts) LastScore() (score int, ok bool) {
 // into Referrals or lowers their At to
 // the credit's time, and re-derives the ReferralConverted tally; it moves
 // neither First nor Last, and its Amount, Currency and ReferrerID are
-// ignored.
-func (f *Facts) Add(e *Event) { f.add(e) }
+// ignored. A nil e adds nothing.
+func (f *Facts) Add(e *Event) {
+	if e != nil {
+		f.add(e)
+	}
+}
 
 // add folds e into f. It reports false only for a [ReferralConverted]
 // credit f already held at e's time or earlier, which changes nothing.

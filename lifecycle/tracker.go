@@ -354,8 +354,8 @@ func (t *Tracker) Validate(e *Event) error {
 // retries are turned off: see [WithMaxRetries]).
 //
 // Errors wrap [ErrInvalidEvent] (with a *[ValidationError]), [ErrConflict]
-// (retries exhausted), [ErrInvalidModel], the context's error, or the
-// store's error. After any error the stored customer is unchanged or has
+// (retries exhausted), [ErrInvalidModel] or [ErrNoTracker], or are the
+// context's error or the store's error. After any error the stored customer is unchanged or has
 // the event applied exactly once; retrying the same event is always safe.
 // With an error the result holds only EventID and CustomerID, except when
 // the event was applied and only the referrer's credit failed (the error
@@ -522,7 +522,7 @@ type SweepResult struct {
 // due at every sweep. A pending referrer ([Customer.PendingReferrer]) is
 // never due.
 //
-// A now outside the years 1900 to 9999 (the range of event times) is
+// A now outside the years 1900 to 9999 UTC (the range of event times) is
 // refused with a *[ValidationError] whose Field is "now", wrapping
 // [ErrInvalidEvent], before anything is read or written. Within it, now is
 // not checked against the Tracker's clock (a what-if sweep ahead is

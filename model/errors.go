@@ -6,8 +6,12 @@ import (
 	"github.com/clmkit/clm/lifecycle"
 )
 
-// Sentinel errors; errors from this package wrap one of them (test with
-// [errors.Is]).
+// Sentinel errors (test with [errors.Is]). The builder's and the
+// registry's errors, and the comparison functions' errors about a model,
+// wrap one of them; the comparison functions also return the errors of
+// package lifecycle and of the store they read, as each one's doc says
+// ([lifecycle.ErrInvalidCustomer] for a nil customer, say, or the
+// context's error).
 var (
 	// ErrInvalidModel is wrapped by every error [Builder.Build] returns, by
 	// [Register] refusing a nil or malformed model, and by the comparison

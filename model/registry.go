@@ -33,7 +33,9 @@ func init() {
 // ("sterne-cutler-90d" for SterneCutler(LapseAfter(90*24*time.Hour))).
 // Register returns an error wrapping [ErrDuplicateModel] when the name is
 // taken (nothing is overwritten), and one wrapping [ErrInvalidModel] for an
-// empty or space-padded name, a nil model, or a model with no stages.
+// empty or space-padded name, a nil model, a model with no stages or an
+// empty Name(), or one that panics when asked for them (a typed nil
+// *[Custom], say).
 // It is safe for concurrent use.
 func Register(name string, m lifecycle.Model) error {
 	switch {

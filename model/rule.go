@@ -132,7 +132,9 @@ func After(x, y lifecycle.EventType) Rule {
 // Spent holds when the customer's net revenue in currency cur
 // ([lifecycle.Facts.Revenue]: orders, subscription starts and renewals
 // less refunds) is at least amount, in minor units. A refund can turn it
-// false. cur must be an ISO 4217 code and amount at least 1.
+// false. cur must have the form of an ISO 4217 code, three upper-case
+// ASCII letters (it is not checked against ISO's list), and amount be at
+// least 1.
 func Spent(cur string, amount int64) Rule {
 	r := &node{op: opSpent, cur: cur, n: amount, canUp: true, canDn: true}
 	switch {

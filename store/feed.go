@@ -132,10 +132,15 @@ func histLen(r *record) int {
 
 // Changes lists the transitions committed to this store, as
 // [lifecycle.ChangeLister] describes; the feed lives in the process, as
-// the customers do, and is lost with them. Pos counts the transitions
-// committed since [NewMemory] (the first is 1). It keeps 8 bytes per
-// transition for the life of the store; a deleted customer's changes are
-// never listed.
+// the customers do, and is lost with them. Pos numbers the feed's entries
+// since the store was made (the first is 1): one for each Seq a
+// customer's history reaches for the first time, so a history that is
+// shortened and then grows again adds entries only past the longest it
+// had (an entry lists the transition the history holds at its Seq when
+// read, so one written again is listed at the entry's Pos),
+// and the positions of a deleted customer's changes are not reused. It
+// keeps 8 bytes per entry for the life of the store; a deleted customer's
+// changes are never listed.
 func (m *Memory) Changes(ctx context.Context, after lifecycle.Cursor, limit int) ([]lifecycle.Change, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err

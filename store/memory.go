@@ -692,7 +692,8 @@ func (e *ConflictError) Unwrap() error { return lifecycle.ErrConflict }
 // a non-nil customer, a non-empty ID and c.Version == prev+1 (so prev is
 // below math.MaxUint64: no version follows it). Store implementations may
 // call it first; the error wraps [lifecycle.ErrInvalidCustomer] and names
-// the customer and the versions.
+// the customer and the versions (a nil customer's, or one without an ID,
+// names neither).
 func CheckPut(c *lifecycle.Customer, prev uint64) error {
 	switch {
 	case c == nil:

@@ -52,7 +52,7 @@ type Option func(*config)
 // WithOwner sets the name this dispatcher holds leases under. Owners must
 // differ between the instances sharing a name (and a store); the default
 // is the host name, the process ID and a random suffix, which does. New
-// refuses an empty owner.
+// refuses an empty owner, or one of only white space.
 func WithOwner(owner string) Option {
 	return func(c *config) { c.owner, c.ownerSet = owner, true }
 }
@@ -219,7 +219,8 @@ func (s Stats) Lag(now time.Time) time.Duration {
 // one cursor and take turns (see the package documentation); dispatchers
 // with different names deliver the feed independently, each all of it.
 // Nil options are ignored. It returns an error wrapping [ErrInvalid] for a
-// nil src, cursors or h, an empty name, or an option out of range.
+// nil src, cursors or h, an empty name (or one of only white space), or an
+// option out of range.
 func New(src lifecycle.ChangeLister, cursors lifecycle.CursorKeeper, name string, h Handler, opts ...Option) (*Dispatcher, error) {
 	switch {
 	case nilness.Is(src):

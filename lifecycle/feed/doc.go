@@ -18,10 +18,12 @@
 //     until the handler accepts it; a change the handler fails is tried
 //     again, and nothing after it is delivered meanwhile, with a back-off
 //     that grows (jittered, see [WithBackoff]) and that a handler may
-//     lengthen with [RetryAfter]. A process that stops (or dies) after the
-//     handler accepted a change but before the cursor moved delivers that
-//     change again when it, or another instance, goes on: a receiver may
-//     see a change twice, and deduplicates by [lifecycle.Change.ID].
+//     lengthen with [RetryAfter]. A process that dies (or whose last write
+//     of the cursor fails) after the handler accepted a change but before
+//     the cursor moved past it delivers that change again when it, or
+//     another instance, goes on: a receiver may see a change twice, and
+//     deduplicates by [lifecycle.Change.ID]. (A Run that stops stores the
+//     cursor past the last change accepted.)
 //   - Identity. [lifecycle.Change.ID] is the same each time a change is
 //     delivered, and two different changes never share it (it is derived
 //     from the customer ID and the change's position in the customer's
@@ -35,8 +37,9 @@
 //     a store and a name take turns: the one that holds the name's lease
 //     delivers, the others look again every poll interval ([WithPoll]).
 //     The holder renews its lease as it goes (see [WithLease]); when it
-//     stops, Run gives the lease up and another instance takes over at
-//     once; when it dies, its lease runs out and another takes over then.
+//     stops, Run gives the lease up and another instance takes over at its
+//     next look (within a poll interval); when it dies, its lease runs out
+//     and another takes over at its first look after that.
 //     The changes delivered twice are then the one the dead instance had
 //     in flight. Lease times come from each instance's clock, which must
 //     agree to well within a lease.

@@ -28,9 +28,10 @@ type Handler func(ctx context.Context, ch lifecycle.Change) error
 // Sentinel errors; test with [errors.Is].
 var (
 	// ErrInvalid is wrapped by every error [New] returns (a nil source,
-	// cursor keeper or handler, an empty name, or an option out of
-	// range) and by [Dispatcher.Run]'s for a nil context. The message
-	// names the argument or option and the value.
+	// cursor keeper or handler, an empty or all-white-space name or
+	// owner, or an option out of range) and by [Dispatcher.Run]'s for a
+	// nil context. The message names the argument or option and the
+	// value.
 	ErrInvalid = errors.New("feed: invalid argument")
 	// ErrRunning is wrapped by the error [Dispatcher.Run] returns when
 	// the same Dispatcher is already running (in another goroutine).

@@ -158,3 +158,29 @@ func TestEmptyOwnerRefusedPasses(t *testing.T) {
 		t.Fatalf("a store refusing the owner \"\" failed the suite: %v", err)
 	}
 }
+
+// panicsInFeedWriters is Memory whose Apply panics for the customers of
+// rule ChangesConcurrent (IDs ending "fc0" to "fc7"), which the rule's
+// writer goroutines write.
+type panicsInFeedWriters struct{ *store.Memory }
+
+func (p panicsInFeedWriters) Apply(ctx context.Context, ws []lifecycle.Write) {
+	for _, w := range ws {
+		if i := strings.LastIndex(w.ID, "fc"); i >= 0 && len(w.ID) == i+3 {
+			panic("Apply of " + w.ID)
+		}
+	}
+	p.Memory.Apply(ctx, ws)
+}
+
+// TestPanicInFeedWriters: a store that panics in ChangesConcurrent's
+// writer goroutines fails that rule instead of crashing the test binary.
+func TestPanicInFeedWriters(t *testing.T) {
+	err := storetest.TestStore(panicsInFeedWriters{store.NewMemory()})
+	if err == nil {
+		t.Fatal("a store whose Apply panics passed the suite")
+	}
+	if !strings.Contains(err.Error(), "storetest: ChangesConcurrent:") || !strings.Contains(err.Error(), "panicked: Apply of ") {
+		t.Errorf("the suite did not report the panic in ChangesConcurrent; it said:\n%v", err)
+	}
+}

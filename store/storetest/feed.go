@@ -349,7 +349,7 @@ func changesConcurrent(ctx context.Context, s lifecycle.Store, p string) error {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				if err := write(w, i); err != nil {
+				if err := recovered(func() error { return write(w, i) }); err != nil {
 					errs <- fmt.Errorf("writer %d: %v", w, err)
 					return
 				}
