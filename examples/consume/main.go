@@ -27,7 +27,11 @@
 //
 // It runs until interrupted (Ctrl-C or SIGTERM), then abandons the batch
 // in flight (the next owner records it again) and leaves. Exit status: 0
-// after an interrupt or -h, 1 on a failure, 2 for a bad flag.
+// after an interrupt (also one during set-up, which it reports) or -h, 1
+// on a failure, 2 for an unknown flag or a value parse refuses (-engine,
+// -store, -model, -format and the numbers); a name the log refuses
+// (-topic, -group, -dead-topic, -stream, -subject) and an unusable
+// -brokers, -nats or -dsn are failures (1).
 package main
 
 import (
@@ -64,6 +68,12 @@ const name = "consume"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if err != nil && ctx.Err() != nil {
+		// Interrupted before consuming began (run returns nil for an
+		// interrupt while consuming): a stop asked for, not a failure.
+		fmt.Fprintf(os.Stderr, "%s: interrupted: %v\n", name, err)
+		err = nil
+	}
 	stop()
 	os.Exit(cli.Status(name, err, os.Stderr))
 }

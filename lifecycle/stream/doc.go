@@ -22,7 +22,9 @@
 //     track call, an array, or a batch object, [lifecycle.FromSegment]);
 //     [Options.Format] or the message's [HeaderFormat] says which, and
 //     [FormatAuto] looks at the message's keys (a header that names no
-//     format is refused, not guessed at: see [Message.SetFormat]). Each
+//     format is refused, not guessed at: see [Message.SetFormat]; an empty
+//     header counts as none, so Options.Format applies, and of several
+//     the first counts). Each
 //     event is then checked as [lifecycle.Tracker.Validate] checks it.
 //   - Dead letters. A message that does not decode, or holds an event
 //     that is invalid, is a dead letter as a whole (none of its events is

@@ -77,8 +77,10 @@ type Header struct {
 const MaxErrorHeader = 4096
 
 // ErrorHeader returns the value of a dead letter's [HeaderError] header
-// for err: its text, or, past [MaxErrorHeader] bytes, as much of it as
-// fits with " … (N more bytes)" after it, cut between characters. (A
+// for err: its text, or, past [MaxErrorHeader] bytes, its first
+// MaxErrorHeader−40 bytes or fewer (cut between characters) with
+// " … (N more bytes)" after them, never more than MaxErrorHeader bytes in
+// all. (A
 // header past the dead-letter topic's or stream's limit would fail the
 // dead letter's publish for ever, and block the partition.)
 func ErrorHeader(err error) string {
@@ -149,7 +151,8 @@ type Options struct {
 	// dead-letter failure (default 100ms); it doubles each time, up to
 	// 32 times Backoff.
 	Backoff time.Duration
-	// Logger gets a warning for every failure retried (default: discard).
+	// Logger gets a warning for every failure waited on (see
+	// Stats.Retries; default: discard).
 	Logger *slog.Logger
 }
 
@@ -170,7 +173,7 @@ type Processor struct {
 }
 
 // NewProcessor returns a Processor that records into t's store and sends
-// dead letters to dl.
+// dead letters to dl, which must not be nil.
 func NewProcessor(t *lifecycle.Tracker, dl DeadLetterer, opts Options) *Processor {
 	p := &Processor{t: t, dl: dl, format: opts.Format, backoff: opts.Backoff, log: opts.Logger, lag: map[int32]int64{}}
 	if p.backoff <= 0 {
@@ -186,7 +189,7 @@ func NewProcessor(t *lifecycle.Tracker, dl DeadLetterer, opts Options) *Processo
 type BatchResult struct {
 	Messages    int // messages in the batch
 	Events      int // events recorded (applied or duplicates)
-	Applied     int // events that changed the store
+	Applied     int // events that changed the store, of the messages not sent to the dead letters (Stats.Applied counts those too)
 	Duplicates  int // events the store had applied already
 	DeadLetters int // messages sent to the dead letters
 }
@@ -436,9 +439,15 @@ type Stats struct {
 	Applied     int64
 	Duplicates  int64 // events the store had applied already
 	DeadLetters int64 // messages sent to the dead letters
-	Retries     int64 // store or dead-letter failures retried
-	// Lag is, per partition owned, how many messages the log holds past
-	// the last batch processed.
+	// Retries counts the failures waited on before another attempt: of
+	// the store, of the dead letters' publish, and of a Tracker that
+	// cannot validate (no model or store, an invalid model); also the
+	// last one, when ctx ends during its wait.
+	Retries int64
+	// Lag is, per partition this consumer has processed a batch from
+	// (and still owns), how many messages the log held past that batch
+	// when it was processed; a partition owned but with no batch yet is
+	// not in it.
 	Lag map[int32]int64
 }
 

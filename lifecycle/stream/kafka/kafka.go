@@ -54,7 +54,9 @@ type Config struct {
 	Brokers []string
 	// Topic is the topic of events (required); Group the consumer
 	// group (required). A topic's name is one Kafka allows: at most 249
-	// letters, digits, ".", "_" and "-", and neither "." nor "..".
+	// letters, digits, ".", "_" and "-", and neither "." nor "..". With
+	// the default DeadLetterTopic, Topic is at most 244 bytes, so that
+	// Topic + ".dead" is such a name too.
 	Topic, Group string
 	// DeadLetterTopic receives the refused messages (default Topic +
 	// ".dead"; a name as Topic's). It must exist, or the cluster must
@@ -277,9 +279,11 @@ func (c *Consumer) partition(ctx context.Context, p kgo.FetchTopicPartition) *kg
 		msgs := make([]stream.Message, len(recs))
 		for i, r := range recs {
 			msgs[i] = stream.Message{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
+			format := false
 			for _, h := range r.Headers {
-				if h.Key == stream.HeaderFormat {
+				if h.Key == stream.HeaderFormat && !format { // the first, as JetStream's
 					msgs[i].SetFormat(string(h.Value))
+					format = true
 				}
 				msgs[i].Headers = append(msgs[i].Headers, stream.Header{Key: h.Key, Value: h.Value})
 			}
