@@ -24,7 +24,9 @@
 // unknown kind, edges that name unknown stages, edges from a stage to
 // itself, duplicate edges, edges of an unknown kind or whose kind does not
 // match their ends (see [KindOf]), and stages that cannot be reached from
-// the start.
+// the start. (Of a stage ID's own faults — empty, white space around it,
+// too long, not UTF-8, a forbidden character — it reports the first in
+// that order; a stage with an empty ID is checked no further.)
 package stage
 
 import (
@@ -35,8 +37,10 @@ import (
 	"unicode/utf8"
 )
 
-// ID identifies a stage within a model, such as "conversion". IDs are short,
-// lower-case, stable names: they are stored with every customer.
+// ID identifies a stage within a model, such as "conversion". IDs are
+// stable names, stored with every customer: by convention short and
+// lower-case (New does not insist; see the package doc for what it
+// refuses).
 type ID string
 
 // MaxIDLen is the longest stage ID, in bytes, [New] accepts: 256, what

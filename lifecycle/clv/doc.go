@@ -51,5 +51,8 @@
 // data, parameters out of range) yields an error wrapping [ErrInvalidInput]
 // whose message names the offending field and value; a fit that does not
 // converge yields an error wrapping [ErrNoConvergence]. Use errors.Is to test
-// for them. The package does not panic on user input.
+// for them. (A function reads only the inputs its doc names: the fields of
+// a Customer it does not use are not checked. The SVG writers return a
+// failure of their io.Writer as it is.) The package does not panic on
+// user input.
 package clv

@@ -75,7 +75,7 @@ type FitInfo struct {
 // do not identify the parameter); the other fits report such estimates,
 // whose predictions may still serve.
 type Estimate struct {
-	Name            string  // parameter name as in the papers ("r", "alpha", …)
+	Name            string  // parameter name as in the papers ("r", "alpha", …; Gamma-Gamma's "v" is the paper's γ)
 	Value           float64 // maximum-likelihood estimate
 	StdErr          float64 // standard error on the natural scale (delta method)
 	LogStdErr       float64 // standard error of ln(Value)

@@ -802,7 +802,10 @@ func (m GammaGamma) ExpectedSpend() (float64, error) {
 //	p(v + x z̄) / (p x + q − 1),
 //
 // a weighted average of the population mean and z̄. For Frequency 0 it is
-// the population mean. It requires Q > 1.
+// the population mean. It requires Q > 1. It reads only c's Frequency
+// (which must not be negative) and, when Frequency is above 0, its
+// MonetaryValue (which must be finite and not negative); c's other fields
+// are not checked.
 func (m GammaGamma) ConditionalExpectedSpend(c Customer) (float64, error) {
 	pop, err := m.ExpectedSpend()
 	if err != nil {

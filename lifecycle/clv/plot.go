@@ -1,6 +1,7 @@
 package clv
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -36,10 +37,11 @@ func (o PlotOptions) model() string {
 	return "model"
 }
 
-// plotErr turns a plotting error into one wrapping ErrInvalidInput.
+// plotErr turns an error about the chart's data into one wrapping
+// ErrInvalidInput; a failure of the writer comes back as it is.
 func plotErr(err error) error {
-	if err == nil {
-		return nil
+	if err == nil || !errors.Is(err, svgplot.ErrInvalid) {
+		return err
 	}
 	return fmt.Errorf("%w: %w", ErrInvalidInput, err)
 }
@@ -130,7 +132,7 @@ func CalibrationHoldout(pm PurchaseModel, customers []Customer, maxFrequency int
 // line chart: mean holdout purchases (y) by calibration frequency (x, one
 // labelled tick per bin), the actual line solid and the model's dashed,
 // with a legend ("actual", and opts.Model). Errors wrap [ErrInvalidInput]
-// (no bins, or no finite value).
+// (no bins, or no finite value), or are w's.
 func WriteCalibrationHoldoutSVG(w io.Writer, bins []HoldoutBin, opts PlotOptions) error {
 	if len(bins) == 0 {
 		return invalidf("WriteCalibrationHoldoutSVG: no bins")
@@ -255,7 +257,8 @@ func ProbabilityAliveMatrix(am AliveModel, T float64, maxFrequency, recencies in
 // WriteSVG draws the matrix as an SVG heatmap: recency across, frequency
 // up, the value as the colour with a colour scale as the legend, and the
 // impossible cells (frequency 0, recency above 0) grey, "undefined" in
-// the legend. Errors wrap [ErrInvalidInput] (an empty or ragged matrix).
+// the legend. Errors wrap [ErrInvalidInput] (an empty or ragged matrix),
+// or are w's.
 func (m *Matrix) WriteSVG(w io.Writer, opts PlotOptions) error {
 	if m == nil || len(m.Values) != len(m.Frequencies) {
 		return invalidf("Matrix.WriteSVG: %d rows for %d frequencies", lenValues(m), lenFreq(m))
@@ -301,7 +304,8 @@ const MaxSurvivalPeriods = 10_000
 // empty, the observed share survivors[t]/survivors[0] of the cohort (the
 // series [FitSBG] takes) as points, each with a legend entry
 // (opts.Model and "observed") — Fader & Hardie (2007, figure 3). periods
-// must be from 1 to [MaxSurvivalPeriods]; errors wrap [ErrInvalidInput].
+// must be from 1 to [MaxSurvivalPeriods]; errors wrap [ErrInvalidInput],
+// or are w's.
 func (m SBG) WriteSurvivalSVG(w io.Writer, periods int, survivors []float64, opts PlotOptions) error {
 	if periods < 1 || periods > MaxSurvivalPeriods {
 		return invalidf("periods = %d, must be from 1 to %d", periods, MaxSurvivalPeriods)

@@ -2,6 +2,7 @@ package clv
 
 import (
 	"bytes"
+	"io"
 	"math"
 	"os"
 	"testing"
@@ -214,4 +215,22 @@ func TestSurvivalSVG(t *testing.T) {
 	} {
 		require.ErrorIs(t, err, ErrInvalidInput, name)
 	}
+}
+
+// failingWriter fails every write.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
+
+// TestPlotWriterError: a failure of the writer comes back as it is, not
+// as invalid input; bad data still wraps ErrInvalidInput.
+func TestPlotWriterError(t *testing.T) {
+	m := SBG{Alpha: 0.7, Beta: 1.2}
+	err := m.WriteSurvivalSVG(failingWriter{}, 7, nil, PlotOptions{})
+	require.ErrorIs(t, err, io.ErrClosedPipe)
+	require.NotErrorIs(t, err, ErrInvalidInput)
+	err = WriteCalibrationHoldoutSVG(failingWriter{}, []HoldoutBin{{Label: "0", Actual: 1, Predicted: 1}}, PlotOptions{})
+	require.ErrorIs(t, err, io.ErrClosedPipe)
+	require.NotErrorIs(t, err, ErrInvalidInput)
+	require.ErrorIs(t, WriteCalibrationHoldoutSVG(failingWriter{}, nil, PlotOptions{}), ErrInvalidInput)
 }

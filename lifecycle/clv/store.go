@@ -258,7 +258,7 @@ func (o StoreSummaryOptions) check() (*storeConfig, error) {
 	}
 	for i, t := range cfg.types {
 		if !isPurchaseType(t) {
-			return nil, invalidf("StoreSummaryOptions.PurchaseTypes[%d] = %q, must be order_completed, subscription_renewed or a vendor-prefixed custom type", i, t)
+			return nil, invalidf("StoreSummaryOptions.PurchaseTypes[%d] = %q, must be order_completed, subscription_started, subscription_renewed or a vendor-prefixed custom type", i, t)
 		}
 		if slices.Contains(cfg.types[:i], t) {
 			return nil, invalidf("StoreSummaryOptions.PurchaseTypes[%d] = %q is listed twice", i, t)

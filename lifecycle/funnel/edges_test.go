@@ -3,6 +3,7 @@ package funnel_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,5 +107,21 @@ func TestFromStartByPathPosition(t *testing.T) {
 	}
 	if lost.FromStart.N != 1 || lost.FromStart.Max != 10*24*time.Hour {
 		t.Errorf("off-path stage lost: FromStart = %+v, want one value of 240h (first entry 10 days after start)", lost.FromStart)
+	}
+}
+
+// TestTableQuotesLineSeparators: a cell with U+2028 or U+2029, which
+// break lines as \n does, is shown quoted in String, as a control
+// character is; other cells as they are.
+func TestTableQuotesLineSeparators(t *testing.T) {
+	tab := funnel.Table{Header: []string{"k", "v"}, Rows: [][]string{{"a\u2028b", "c\u2029d"}, {"plain", "x\ty"}}}
+	got := tab.String()
+	for _, want := range []string{`"a\u2028b"`, `"c\u2029d"`, `"x\ty"`, "plain"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("String() lacks %s:\n%s", want, got)
+		}
+	}
+	if strings.ContainsAny(got, "\u2028\u2029\t") {
+		t.Errorf("String() holds a raw separator or tab:\n%q", got)
 	}
 }

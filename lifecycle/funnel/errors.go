@@ -3,9 +3,9 @@ package funnel
 import "errors"
 
 // Sentinel errors. Every error this package returns wraps one of these, or
-// is the error of the customer source it reads or of the context it was
-// given ([context.Canceled], [context.DeadlineExceeded]); test with
-// [errors.Is].
+// is the error of the customer source it reads, of the context it was
+// given ([context.Canceled], [context.DeadlineExceeded]) or of the writer
+// given to [Table.WriteCSV]; test with [errors.Is].
 var (
 	// ErrInvalidInput is wrapped by errors about bad arguments: a nil
 	// graph or customer, a percentile outside (0, 100], a period that is

@@ -159,7 +159,8 @@ func HasEvent(t lifecycle.EventType, min int64) Segment {
 // SpentAtLeast matches customers whose net revenue in currency cur
 // ([lifecycle.Facts.Revenue]: orders, subscription starts and renewals
 // less refunds, in minor units) is at least amount: the rule
-// model.Spent(cur, amount). A currency that is not an ISO 4217 code, or an
+// model.Spent(cur, amount). A currency that is not three upper-case ASCII
+// letters (the form of an ISO 4217 code; the code is not looked up), or an
 // amount below 1, makes the segment an error.
 func SpentAtLeast(cur string, amount int64) Segment {
 	return rule("revenue "+cur+" ≥ "+strconv.FormatInt(amount, 10), model.Spent(cur, amount))

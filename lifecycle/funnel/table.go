@@ -36,9 +36,10 @@ func (t Table) WriteCSV(w io.Writer) error {
 
 // String renders the table as aligned plain text: columns separated by two
 // spaces, the first column left-aligned and the others right-aligned, no
-// trailing spaces, one line per row (a cell with a control character, a
-// line break or a tab, say, is shown quoted as a Go string literal:
-// "line\nbreak"; [Table.WriteCSV] writes cells as they are).
+// trailing spaces, one line per row (a cell with a control character or a
+// line or paragraph separator — Unicode Cc, Zl, Zp: a line break or a tab,
+// say — is shown quoted as a Go string literal: "line\nbreak";
+// [Table.WriteCSV] writes cells as they are).
 func (t Table) String() string {
 	width := make([]int, len(t.Header))
 	all := make([][]string, 0, 1+len(t.Rows))
@@ -80,7 +81,11 @@ func (t Table) String() string {
 }
 
 // hasControl reports whether s holds a control character.
-func hasControl(s string) bool { return strings.IndexFunc(s, unicode.IsControl) >= 0 }
+// hasControl reports whether s holds a control character or a line or
+// paragraph separator (U+2028, U+2029), which would break a line.
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return unicode.In(r, unicode.Cc, unicode.Zl, unicode.Zp) }) >= 0
+}
 
 func rate(x float64) string { return strconv.FormatFloat(x, 'f', 4, 64) }
 

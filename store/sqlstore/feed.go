@@ -18,7 +18,8 @@ var (
 
 // Changes lists the transitions committed to the store, as
 // [lifecycle.ChangeLister] describes; the feed is durable, and shared by
-// every Store on the same tables.
+// every Store on the same tables. A page holds at most 10,000 changes,
+// whatever limit asks for (100 for a limit below 1).
 //
 // Each write adds a row per new transition to the changes table, in its
 // own transaction (a transactional outbox), without a position. Changes

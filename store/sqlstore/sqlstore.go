@@ -311,8 +311,10 @@ func Open(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, e
 //     carry modernc.org/sqlite query parameters after a "?"
 //     ("sqlite:clm.db?_pragma=synchronous(NORMAL)"), so the file's name
 //     cannot hold one ("#" and "%" it may); a PATH that starts with
-//     "file:" is an SQLite URI, passed on as it is, and one that starts
-//     with several slashes is the absolute path with one.
+//     "file:" is an SQLite URI, not escaped (Connect still adds the
+//     settings below that it does not set; "file::memory:" is ":memory:"),
+//     and one that starts with several slashes is the absolute path with
+//     one.
 //     Connect adds busy_timeout(10000) (wait up to 10 s for another
 //     writer), journal_mode(WAL) and _txlock=immediate unless the URL sets
 //     them as the driver reads it: a _pragma naming the pragma (in any

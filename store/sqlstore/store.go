@@ -396,7 +396,9 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// Count returns the number of stored customers.
+// Count returns the number of stored customer records, pending referrers
+// ([lifecycle.Customer.PendingReferrer]) included, which [Store.CountByStage]
+// leaves out.
 func (s *Store) Count(ctx context.Context) (int64, error) {
 	var n int64
 	if err := s.db.QueryRowContext(ctx, s.q.countAll).Scan(&n); err != nil {

@@ -192,11 +192,11 @@ func New(rawURL, secret string, opts ...Option) (*Sender, error) {
 		}
 		return nil, fmt.Errorf("%w: url %q: %v", ErrInvalid, truncate(red), unwrapURLError(err))
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("%w: url %q: must be an absolute http or https URL", ErrInvalid, truncate(u.Redacted()))
+		return nil, fmt.Errorf("%w: url %q: must be an absolute http or https URL", ErrInvalid, truncate(redacted(u)))
 	case u.Hostname() == "":
-		return nil, fmt.Errorf("%w: url %q: has no host", ErrInvalid, truncate(u.Redacted()))
+		return nil, fmt.Errorf("%w: url %q: has no host", ErrInvalid, truncate(redacted(u)))
 	case !validPort(u.Port()):
-		return nil, fmt.Errorf("%w: url %q: port %q is not 1 to 65535", ErrInvalid, truncate(u.Redacted()), u.Port())
+		return nil, fmt.Errorf("%w: url %q: port %q is not 1 to 65535", ErrInvalid, truncate(redacted(u)), u.Port())
 	}
 	key, err := parseSecret(secret)
 	if err != nil {
@@ -253,6 +253,18 @@ func redactRaw(raw string) (string, bool) {
 		return raw, true
 	}
 	return raw[:start+colon+1] + "xxxxx" + raw[start+at:], true
+}
+
+// redacted is u.Redacted, which leaves an opaque URL as it is
+// ("http:user:pw@host/", with no "//"), with the part of an opaque one
+// before its last '@' written "xxxxx".
+func redacted(u *url.URL) string {
+	if at := strings.LastIndex(u.Opaque, "@"); at >= 0 {
+		v := *u
+		v.Opaque = "xxxxx" + u.Opaque[at:]
+		return v.String()
+	}
+	return u.Redacted()
 }
 
 func unwrapURLError(err error) error {
