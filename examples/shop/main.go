@@ -146,7 +146,7 @@ func checkWebhookFlags(c config) error {
 		return fmt.Errorf("-webhook-lease %v: must be at least %v", c.webhookLease, minLease)
 	}
 	if err := lifecycle.ValidateID("webhook-name", c.webhookName); err != nil || len(c.webhookName) > 100 {
-		return fmt.Errorf("-webhook-name %q: want 1 to 100 bytes of UTF-8 without control, format or space characters", c.webhookName)
+		return fmt.Errorf("-webhook-name %q: want 1 to 100 bytes of UTF-8 without control or format characters, line or paragraph separators, or white space at either end", c.webhookName)
 	}
 	if c.webhookURL == "" {
 		return nil

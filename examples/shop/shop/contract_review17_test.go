@@ -633,6 +633,7 @@ func TestContractReviewRouting(t *testing.T) {
 	}
 	for _, tc := range []struct{ path, prefix string }{
 		{"/v1/nothing", "no API route"},
+		{"/v1", "no API route"},
 		{"/v1/customers", "no API route"},
 		{"/v1/customers/a/b", "no API route"},
 		{"/nothing", "no route"},

@@ -42,7 +42,9 @@
 //   - 400: the body is not JSON, has the wrong shape, holds no event, or
 //     an event in clm's own form does not decode: an unknown field, a
 //     value of the wrong JSON type, or one its decoding refuses (a "time"
-//     that is not RFC 3339, an "amount" that is not a whole number) (for
+//     that is not RFC 3339, an "amount" with a fraction or an exponent,
+//     such as 5.0, or outside 64 bits, a string that is not valid UTF-8)
+//     (for
 //     a Segment call: a field Segment does not define, or a "type",
 //     "event", "messageId" or "timestamp" that is not a JSON string), or
 //     the body could not be read to its end;
@@ -51,7 +53,8 @@
 //     (1000; see [WithMaxBatch]);
 //   - 415: a Content-Type other than application/json;
 //   - 422: the events decode but one is invalid
-//     ([lifecycle.Event.Validate], a Segment call FromSegment refuses, a
+//     ([lifecycle.Event.Validate], a Segment call FromSegment refuses, or
+//     whose body is not valid UTF-8, with field "json", a
 //     customer ID ".", ".." or "/", which not every client can name in a
 //     URL path (see docs/shop.md), or a time more
 //     than the tracker's skew in the future);
@@ -60,7 +63,8 @@
 //     events come back as duplicates.
 //
 // Each result has "index" and a "status", and "id" and "customer_id" when
-// the event was decoded and named them (a skipped call has neither):
+// the event was decoded (a Segment call: converted) and named them (a
+// skipped call has neither, nor a call FromSegment refuses):
 // "applied",
 // "duplicate", "skipped" (a Segment call that records nothing),
 // "rejected" (this event is bad: its "error" has "field", as sent, ""

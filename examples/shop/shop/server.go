@@ -127,9 +127,12 @@ func New(t *lifecycle.Tracker, opts ...Option) *Server {
 	s.route(http.MethodGet, "/v1/funnel", s.getFunnel)
 	s.route(http.MethodGet, "/v1/webhooks", s.getWebhooks)
 	s.route(http.MethodGet, "/metrics", s.metrics.handler().ServeHTTP)
-	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+	noRoute := func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no API route "+r.URL.Path)
-	})
+	}
+	s.mux.HandleFunc("/v1/", noRoute)
+	s.mux.HandleFunc("/v1", noRoute) // else the mux redirects /v1 to /v1/, in HTML
+
 	s.route(http.MethodGet, "/{$}", s.dashboard)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no route "+r.URL.Path)
