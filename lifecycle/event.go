@@ -218,10 +218,10 @@ func (e *Event) Validate() error {
 
 // Score returns the survey score carried by a [SurveyAnswered] event (its
 // [ScoreAttr] attribute); ok is false for an event of another type (whose
-// attribute of that name is no survey score: Facts ignores it) or without
-// a score Validate would accept.
+// attribute of that name is no survey score: Facts ignores it), without
+// a score Validate would accept, or nil.
 func (e *Event) Score() (int, bool) {
-	if e.Type != SurveyAnswered {
+	if e == nil || e.Type != SurveyAnswered {
 		return 0, false
 	}
 	s, ok := e.Attrs[ScoreAttr]

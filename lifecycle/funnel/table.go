@@ -80,7 +80,6 @@ func (t Table) String() string {
 	return b.String()
 }
 
-// hasControl reports whether s holds a control character.
 // hasControl reports whether s holds a control character or a line or
 // paragraph separator (U+2028, U+2029), which would break a line.
 func hasControl(s string) bool {

@@ -84,6 +84,8 @@ func TestContractReviewNewErrors(t *testing.T) {
 		{"http://user:hunter2pw@h /x", z17Secret, nil, []string{"url"}},
 		{"http:user:hunter2pw@h/x", z17Secret, nil, []string{"url", "has no host", "xxxxx@h/x"}},
 		{"https:hunter2pw@h", z17Secret, nil, []string{"url", "has no host"}},
+		{"http:/user:hunter2pw@h/x", z17Secret, nil, []string{"url", "has no host", "xxxxx@h/x"}},
+		{"http:///user:hunter2pw@h/x", z17Secret, nil, []string{"url", "has no host"}},
 		{"https://h/x", "", nil, []string{"secret"}},
 		{"https://h/x", "hunter2pw-not-prefixed", nil, []string{"secret"}},
 		{"https://h/x", "whsec_hunter2pw!!!", nil, []string{"secret"}},
@@ -564,7 +566,7 @@ func TestContractReviewVerify(t *testing.T) {
 		{"timestamp not a number", z17Secret, hdr("chg_1", "yesterday", sig), body, now, 0, webhook.ErrHeader},
 		{"timestamp overflows", z17Secret, hdr("chg_1", "99999999999999999999999", sig), body, now, 0, webhook.ErrHeader},
 		{"timestamp huge", z17Secret, hdr("chg_1", "9223372036854775807", sig), body, now, 0, webhook.ErrTimestamp},
-		{"timestamp very negative", z17Secret, hdr("chg_1", "-9223372036854775808", sig), body, now, 0, webhook.ErrHeader}, // a sign: not Unix seconds as a sender writes them
+		{"timestamp very negative", z17Secret, hdr("chg_1", "-9223372036854775808", sig), body, now, 0, webhook.ErrTimestamp},
 		{"signature not scheme,base64", z17Secret, hdr("chg_1", ts, "garbage"), body, now, 0, webhook.ErrHeader},
 		{"malformed secret", "whsec_!!", hdr("chg_1", ts, sig), body, now, 0, webhook.ErrInvalid},
 		{"nil header", z17Secret, nil, body, now, 0, webhook.ErrHeader},

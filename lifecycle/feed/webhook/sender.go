@@ -230,8 +230,6 @@ func New(rawURL, secret string, opts ...Option) (*Sender, error) {
 	}, nil
 }
 
-// unwrapURLError returns the reason inside a *url.Error (whose message
-// repeats the URL).
 // redactRaw returns a URL that did not parse with what may be the
 // password of its user information written "xxxxx", as url.URL.Redacted
 // does, and whether it may have had one. Since the URL did not parse, a
@@ -255,18 +253,27 @@ func redactRaw(raw string) (string, bool) {
 	return raw[:start+colon+1] + "xxxxx" + raw[start+at:], true
 }
 
-// redacted is u.Redacted, which leaves an opaque URL as it is
-// ("http:user:pw@host/", with no "//"), with the part of an opaque one
-// before its last '@' written "xxxxx".
+// redacted is u.Redacted, which shows a URL with no host as it is, with
+// the part before the last '@' written "xxxxx" of an opaque URL
+// ("http:user:pw@host/", with no "//") or of the path of one whose user
+// information the parser took for a path ("http:/user:pw@host/x").
 func redacted(u *url.URL) string {
-	if at := strings.LastIndex(u.Opaque, "@"); at >= 0 {
+	if u.Host == "" {
 		v := *u
-		v.Opaque = "xxxxx" + u.Opaque[at:]
-		return v.String()
+		if at := strings.LastIndex(u.Opaque, "@"); at >= 0 {
+			v.Opaque = "xxxxx" + u.Opaque[at:]
+			return v.String()
+		}
+		if at := strings.LastIndex(u.Path, "@"); at >= 0 {
+			v.Path, v.RawPath = "xxxxx"+u.Path[at:], ""
+			return v.String()
+		}
 	}
 	return u.Redacted()
 }
 
+// unwrapURLError returns the reason inside a *url.Error (whose message
+// repeats the URL).
 func unwrapURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {

@@ -280,14 +280,14 @@ func TestVerifyRefuses(t *testing.T) {
 		assert.NoError(t, webhook.Verify(secret, good(), body, now.Add(time.Hour), 2*time.Hour))
 	})
 	t.Run("absurd timestamp", func(t *testing.T) {
-		for _, ts := range []string{"99999999999999999", "9223372036854775807", "0"} {
+		for _, ts := range []string{"99999999999999999", "-99999999999999999", "9223372036854775807", "0", "-5"} {
 			h := good()
 			h.Set("webhook-timestamp", ts)
 			assert.ErrorIs(t, webhook.Verify(secret, h, body, now, 0), webhook.ErrTimestamp, ts)
 		}
 	})
 	t.Run("malformed timestamp", func(t *testing.T) {
-		for _, ts := range []string{"soon", "1.5", "1e9", "99999999999999999999999", "-99999999999999999", "-5", "+1700000000", "01700000000", "00", " 1700000000"} {
+		for _, ts := range []string{"soon", "1.5", "1e9", "99999999999999999999999", "+1700000000", "01700000000", "00", "-0", "-05", " 1700000000"} {
 			h := good()
 			h.Set("webhook-timestamp", ts)
 			assert.ErrorIs(t, webhook.Verify(secret, h, body, now, 0), webhook.ErrHeader, ts)

@@ -125,8 +125,9 @@ func Sign(secret, id string, timestamp time.Time, body []byte) (string, error) {
 
 // Verify checks a message received with headers h and body body, as the
 // Standard Webhooks specification says a receiver does: the
-// webhook-timestamp, Unix seconds in decimal digits (no sign, space or
-// leading zero: a malformed header otherwise), must be within tolerance
+// webhook-timestamp, Unix seconds written as [Sign] writes them (a
+// decimal integer with no '+', space or leading zero: a malformed header
+// otherwise), must be within tolerance
 // of now, either way
 // (DefaultTolerance, 5 minutes, when tolerance ≤ 0), and one of the
 // space-separated "v1," signatures in webhook-signature must be the
@@ -156,8 +157,8 @@ func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance 
 		return fmt.Errorf("%w: %s is missing", ErrHeader, HeaderSignature)
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || !plainDigits(ts) {
-		return fmt.Errorf("%w: %s %q is not Unix seconds (decimal digits, no sign or leading zero)", ErrHeader, HeaderTimestamp, truncate(ts))
+	if err != nil || strconv.FormatInt(sec, 10) != ts {
+		return fmt.Errorf("%w: %s %q is not Unix seconds as a sender writes them (a decimal integer, no '+', space or leading zero)", ErrHeader, HeaderTimestamp, truncate(ts))
 	}
 	if tolerance <= 0 {
 		tolerance = DefaultTolerance
@@ -247,18 +248,4 @@ func within(now time.Time, sec int64, tol time.Duration) bool {
 	// sec − now = (sec − n) s − ns.
 	d := uint64(sec) - uint64(n)
 	return d <= uint64(tolSec) || d == uint64(tolSec)+1 && 1_000_000_000 <= tolNs+ns
-}
-
-// plainDigits reports whether s is a decimal number written as a sender
-// writes one: digits only, without a leading zero (but "0").
-func plainDigits(s string) bool {
-	if s == "" || (s[0] == '0' && len(s) > 1) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
