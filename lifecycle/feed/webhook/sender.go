@@ -253,20 +253,14 @@ func redactRaw(raw string) (string, bool) {
 	return raw[:start+colon+1] + "xxxxx" + raw[start+at:], true
 }
 
-// redacted is u.Redacted, which shows a URL with no host as it is, with
-// the part before the last '@' written "xxxxx" of an opaque URL
-// ("http:user:pw@host/", with no "//") or of the path of one whose user
-// information the parser took for a path ("http:/user:pw@host/x").
+// redacted is u.Redacted, which shows a URL with no host as it is
+// ("http:user:pw@host/", "http:/user:pw@host/x": the parser takes the user
+// information for an opaque part or a path), with all between the scheme
+// and the last '@' of such a URL written "xxxxx".
 func redacted(u *url.URL) string {
 	if u.Host == "" {
-		v := *u
-		if at := strings.LastIndex(u.Opaque, "@"); at >= 0 {
-			v.Opaque = "xxxxx" + u.Opaque[at:]
-			return v.String()
-		}
-		if at := strings.LastIndex(u.Path, "@"); at >= 0 {
-			v.Path, v.RawPath = "xxxxx"+u.Path[at:], ""
-			return v.String()
+		if s := u.String(); strings.Contains(s, "@") {
+			return u.Scheme + ":xxxxx" + s[strings.LastIndex(s, "@"):]
 		}
 	}
 	return u.Redacted()
