@@ -4,8 +4,9 @@
 # and each in a process of its own, pgpeer's BenchmarkPeerInsert, this
 # store's BenchmarkRecordPostgres and its floors (BenchmarkFloorPostgres,
 # BenchmarkFloorFeedPostgres) at -test.benchtime N x; then pgpeer's
-# BenchmarkPeerInsertBatch and this store's BenchmarkRecordBatchPostgres
-# (300 batches of 100 events), and BenchmarkPeerCopy and
+# BenchmarkPeerInsertBatch, this store's BenchmarkRecordBatchPostgres and
+# its floor's designs (BenchmarkFloorBatchPostgres), 300 batches of 100
+# events each, and BenchmarkPeerCopy and
 # BenchmarkImportPostgres (3 imports of 100,000 events). It prints for each
 # benchmark and mode (commit=sync|async, writers=1|8) every round's ratio
 # peer ns/op ÷ ours (higher is better; the targets are 0.5) and the median.
@@ -64,6 +65,7 @@ for r in $(seq 1 "$rounds"); do
 	done
 	run peer.test PeerInsertBatch 300x peer
 	run ours.test RecordBatchPostgres 300x ours
+	run ours.test FloorBatchPostgres 300x ours
 	run peer.test PeerCopy 3x peer
 	run ours.test ImportPostgres 3x ours
 done

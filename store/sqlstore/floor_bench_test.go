@@ -12,8 +12,12 @@ package sqlstore_test
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -240,4 +244,181 @@ func benchmarkFloor(b *testing.B, feed bool) {
 			})
 		}
 	})
+}
+
+// floorBatch is the batch floor's statement: the customers' rows written
+// at the versions the floor holds (or created), then the keys of the
+// events of exactly the customers written, so that a key is stored if and
+// only if its event was folded in; a key stored already fails the
+// statement (the exactly-once test). {lock} and {stage} are where the
+// store-like design (see floorDesigns) adds its ordered row locks and its
+// stage column.
+const floorBatch = `WITH v AS (
+	SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::bytea[], $5::bigint[]) AS v(id, version, due, data, prev)
+){lock}, upd AS (
+	UPDATE {c} c SET{stage} version = v.version, due = v.due, data = v.data
+	FROM v WHERE c.id = v.id AND c.version = v.prev AND v.prev > 0
+	RETURNING c.id
+), ins AS (
+	INSERT INTO {c} (id, version, due, data)
+	SELECT id, version, due, data FROM v WHERE prev = 0
+	ON CONFLICT (id) DO NOTHING RETURNING id
+)
+INSERT INTO {e} (customer_id, key)
+SELECT k.customer_id, k.key FROM unnest($6::text[], $7::bytea[]) AS k(customer_id, key)
+WHERE k.customer_id IN (SELECT id FROM upd UNION ALL SELECT id FROM ins)`
+
+// floorDesigns are the batch floor's designs, from the least that does
+// the required work to ones that also do, on the server, what the
+// store's statement does beside it.
+var floorDesigns = []struct {
+	name string
+	row  int  // bytes of a customer's data column the statement sends (0: the floor's own encoding, about 30)
+	kept int  // bytes of a second column the statement never sends, which the rows keep
+	like bool // the store's row locks in ID order and its indexed stage column
+}{
+	{name: "least"},
+	// The store's data column for this workload's customers: about 900
+	// bytes of JSON, of which four transitions and their causes are half.
+	{name: "sized", row: 900},
+	{name: "store", row: 900, like: true},
+	// The same rows with the history in a column of its own, which a
+	// write sends only when the history grows (never, here).
+	{name: "split", row: 450, kept: 450, like: true},
+}
+
+// BenchmarkFloorBatchPostgres is BenchmarkRecordBatchPostgres's workload
+// (an op is a batch of 100 events of customers drawn from 1,000; one
+// writer) through the floor: the events folded in the process, then the
+// batch's customers, sorted by ID, split in two halves, each half's
+// statement (floorBatch: every customer of the half and its events'
+// keys) sent at once on a connection of its own, each its own
+// transaction, as the store does from 64 customers on. Its designs (see
+// floorDesigns): design=least is the least work (rows of about 30 bytes,
+// no lock order); design=sized writes rows of the size of the store's
+// for this workload; design=store also locks the rows in ID order first
+// (so that concurrent batches do not deadlock) and sets an indexed stage
+// column, as the store's statement does; design=split is design=store
+// with half of each row (the store's history, for this workload) in a
+// column of its own that the statement does not send. Its ratios to pgpeer's
+// BenchmarkPeerInsertBatch bound what BenchmarkRecordBatchPostgres can
+// reach with each.
+func BenchmarkFloorBatchPostgres(b *testing.B) {
+	peerCommits(b, func(b *testing.B, e env) {
+		for _, d := range floorDesigns {
+			b.Run("design="+d.name, func(b *testing.B) { floorBatches(b, e, d.name, d.row, d.kept, d.like) })
+		}
+	})
+}
+
+func floorBatches(b *testing.B, e env, name string, row, kept int, like bool) {
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(e.url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.MaxConns = 8
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	p := e.prefix + name + "_"
+	ddl := []string{
+		// (A benchmark's function runs more than once: start afresh.)
+		`DROP TABLE IF EXISTS ` + p + `customers, ` + p + `events`,
+		`CREATE TABLE ` + p + `customers (id text PRIMARY KEY, version bigint NOT NULL, due timestamptz, data bytea NOT NULL)`,
+		`CREATE INDEX ` + p + `customers_due ON ` + p + `customers (due, id) WHERE due IS NOT NULL`,
+		`CREATE TABLE ` + p + `events (customer_id text NOT NULL, key bytea NOT NULL, PRIMARY KEY (customer_id, key))`,
+	}
+	lock, stage := "", ""
+	if like {
+		ddl = append(ddl,
+			`ALTER TABLE `+p+`customers ADD COLUMN stage text NOT NULL DEFAULT ''`,
+			`CREATE INDEX `+p+`customers_stage ON `+p+`customers (stage, id)`)
+		lock = `, lk AS MATERIALIZED (
+	SELECT c.id FROM {c} c WHERE c.id = ANY ($1::text[]) ORDER BY c.id FOR UPDATE
+)`
+		stage = " stage = (ARRAY['', 'acquisition', 'conversion', 'retention'])[get_byte(v.data, 0) + 1],"
+	}
+	if kept > 0 {
+		ddl = append(ddl, `ALTER TABLE `+p+`customers ADD COLUMN hist bytea NOT NULL DEFAULT decode(repeat('41', `+strconv.Itoa(kept)+`), 'hex')`)
+	}
+	for _, q := range ddl {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	stmt := strings.NewReplacer("{lock}", lock, "{stage}", stage).Replace(floorBatch)
+	stmt = strings.NewReplacer("{c}", p+"customers", "{e}", p+"events").Replace(stmt)
+	if like {
+		stmt = strings.Replace(stmt, "FROM v WHERE c.id = v.id", "FROM v WHERE c.id IN (SELECT id FROM lk) AND c.id = v.id", 1)
+	}
+	customers := make(map[string]*floorCustomer)
+	// write sends the statement for the customers ids (sorted), at the
+	// versions prev, and the keys of their events.
+	write := func(ids []string, keys map[string][][]byte, prev map[string]int64) error {
+		var vs, ps []int64
+		var dues []*time.Time
+		var datas, ks [][]byte
+		var kc []string
+		for _, id := range ids {
+			c := customers[id]
+			vs, ps, dues = append(vs, c.version), append(ps, prev[id]), append(dues, c.due())
+			d := c.encode(nil)
+			if len(d) < row {
+				d = append(d, make([]byte, row-len(d))...)
+			}
+			datas = append(datas, d)
+			for _, k := range keys[id] {
+				kc, ks = append(kc, id), append(ks, k)
+			}
+		}
+		tag, err := pool.Exec(ctx, stmt, ids, vs, dues, datas, ps, kc, ks)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != int64(len(ks)) {
+			return fmt.Errorf("%d of %d keys written", tag.RowsAffected(), len(ks))
+		}
+		return nil
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	run := fmt.Sprintf("fb-%d", time.Now().UnixNano())
+	const batch = 100
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		keys := map[string][][]byte{}
+		prev := map[string]int64{}
+		var ids []string
+		for i := range batch {
+			ev := benchEvent(run, n*batch+i, r)
+			if ev.ID == "" || ev.CustomerID == "" {
+				b.Fatal("an event without an ID")
+			}
+			c, ok := customers[ev.CustomerID]
+			if !ok {
+				c = new(floorCustomer)
+				customers[ev.CustomerID] = c
+			}
+			if _, ok := prev[ev.CustomerID]; !ok {
+				prev[ev.CustomerID] = c.version
+				ids = append(ids, ev.CustomerID)
+			}
+			c.fold(ev)
+			k := lifecycle.KeyOf(ev.ID)
+			keys[ev.CustomerID] = append(keys[ev.CustomerID], k[:])
+		}
+		slices.Sort(ids)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for h, part := range [][]string{ids[:len(ids)/2], ids[len(ids)/2:]} {
+			wg.Go(func() { errs[h] = write(part, keys, prev) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
 }
