@@ -358,6 +358,7 @@ func floorBatches(b *testing.B, e env, name string, row, kept int, like bool) {
 	// write sends the statement for the customers ids (sorted), at the
 	// versions prev, and the keys of their events.
 	write := func(ids []string, keys map[string][][]byte, prev map[string]int64) error {
+		arena := make([]byte, 0, len(ids)*max(row, 64))
 		var vs, ps []int64
 		var dues []*time.Time
 		var datas, ks [][]byte
@@ -365,11 +366,12 @@ func floorBatches(b *testing.B, e env, name string, row, kept int, like bool) {
 		for _, id := range ids {
 			c := customers[id]
 			vs, ps, dues = append(vs, c.version), append(ps, prev[id]), append(dues, c.due())
-			d := c.encode(nil)
-			if len(d) < row {
-				d = append(d, make([]byte, row-len(d))...)
-			}
-			datas = append(datas, d)
+			// Each row's data in one buffer of the write's, padded to row
+			// bytes (the store, too, encodes into buffers it reuses).
+			at := len(arena)
+			n := max(len(c.encode(arena[at:at])), row)
+			arena = arena[:at+n]
+			datas = append(datas, arena[at:at+n])
 			for _, k := range keys[id] {
 				kc, ks = append(kc, id), append(ks, k)
 			}
