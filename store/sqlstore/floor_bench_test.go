@@ -137,16 +137,7 @@ func BenchmarkFloorFeedPostgres(b *testing.B) { benchmarkFloor(b, true) }
 func benchmarkFloor(b *testing.B, feed bool) {
 	peerCommits(b, func(b *testing.B, e env) {
 		ctx := context.Background()
-		cfg, err := pgxpool.ParseConfig(e.url)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cfg.MaxConns = 8
-		pool, err := pgxpool.NewWithConfig(ctx, cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer pool.Close()
+		pool := floorPool(b, e)
 		p := e.prefix
 		ddl := []string{
 			`CREATE TABLE ` + p + `customers (id text PRIMARY KEY, version bigint NOT NULL, due timestamptz, data bytea NOT NULL)`,
@@ -311,18 +302,25 @@ func BenchmarkFloorBatchPostgres(b *testing.B) {
 	})
 }
 
-func floorBatches(b *testing.B, e env, name string, row, kept int, like bool) {
-	ctx := context.Background()
+// floorPool returns a pool of up to 8 connections to e's database, closed
+// when b ends.
+func floorPool(b *testing.B, e env) *pgxpool.Pool {
 	cfg, err := pgxpool.ParseConfig(e.url)
 	if err != nil {
 		b.Fatal(err)
 	}
 	cfg.MaxConns = 8
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer pool.Close()
+	b.Cleanup(pool.Close)
+	return pool
+}
+
+func floorBatches(b *testing.B, e env, name string, row, kept int, like bool) {
+	ctx := context.Background()
+	pool := floorPool(b, e)
 	p := e.prefix + name + "_"
 	ddl := []string{
 		// (A benchmark's function runs more than once: start afresh.)
