@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -558,6 +559,11 @@ func (r *rvStore) applyOne(ctx context.Context, w *lifecycle.Write) {
 	}
 	if !locked {
 		r.mu.Unlock()
+		// A store without a lock has a window between its read and its
+		// write (a round trip, for a database); yield, so that writers
+		// racing it land in that window on a loaded machine too (the
+		// bug's detection must not depend on the scheduler's luck).
+		runtime.Gosched()
 	}
 	ok, err := w.Fn(work, seen)
 	if !locked {
