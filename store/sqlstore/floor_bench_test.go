@@ -241,14 +241,14 @@ func benchmarkFloor(b *testing.B, feed bool) {
 // at the versions the floor holds (or created), then the keys of the
 // events of exactly the customers written, so that a key is stored if and
 // only if its event was folded in; a key stored already fails the
-// statement (the exactly-once test). {lock} and {stage} are where the
-// store-like design (see floorDesigns) adds its ordered row locks and its
-// stage column.
+// statement (the exactly-once test). {lock}, {locked} and {stage} are
+// where the store-like design (see floorDesigns) adds its ordered row
+// locks and its stage column.
 const floorBatch = `WITH v AS (
 	SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::bytea[], $5::bigint[]) AS v(id, version, due, data, prev)
 ){lock}, upd AS (
 	UPDATE {c} c SET{stage} version = v.version, due = v.due, data = v.data
-	FROM v WHERE c.id = v.id AND c.version = v.prev AND v.prev > 0
+	FROM v WHERE{locked} c.id = v.id AND c.version = v.prev AND v.prev > 0
 	RETURNING c.id
 ), ins AS (
 	INSERT INTO {c} (id, version, due, data)
@@ -262,12 +262,7 @@ WHERE k.customer_id IN (SELECT id FROM upd UNION ALL SELECT id FROM ins)`
 // floorDesigns are the batch floor's designs, from the least that does
 // the required work to ones that also do, on the server, what the
 // store's statement does beside it.
-var floorDesigns = []struct {
-	name string
-	row  int  // bytes of a customer's data column the statement sends (0: the floor's own encoding, about 30)
-	kept int  // bytes of a second column the statement never sends, which the rows keep
-	like bool // the store's row locks in ID order and its indexed stage column
-}{
+var floorDesigns = []floorDesign{
 	{name: "least"},
 	// The store's data column for this workload's customers: about 900
 	// bytes of JSON, of which four transitions and their causes are half.
@@ -297,7 +292,7 @@ var floorDesigns = []struct {
 func BenchmarkFloorBatchPostgres(b *testing.B) {
 	peerCommits(b, func(b *testing.B, e env) {
 		for _, d := range floorDesigns {
-			b.Run("design="+d.name, func(b *testing.B) { floorBatches(b, e, d.name, d.row, d.kept, d.like) })
+			b.Run("design="+d.name, func(b *testing.B) { floorBatches(b, e, d) })
 		}
 	})
 }
@@ -318,10 +313,19 @@ func floorPool(b *testing.B, e env) *pgxpool.Pool {
 	return pool
 }
 
-func floorBatches(b *testing.B, e env, name string, row, kept int, like bool) {
+// floorDesign is one of the batch floor's designs.
+type floorDesign struct {
+	name string
+	row  int  // bytes of a customer's data column the statement sends (0: the floor's own encoding, about 30)
+	kept int  // bytes of a second column the statement never sends, which the rows keep
+	like bool // the store's row locks in ID order and its indexed stage column
+}
+
+func floorBatches(b *testing.B, e env, d floorDesign) {
 	ctx := context.Background()
 	pool := floorPool(b, e)
-	p := e.prefix + name + "_"
+	p := e.prefix + d.name + "_"
+	row := d.row
 	ddl := []string{
 		// (A benchmark's function runs more than once: start afresh.)
 		`DROP TABLE IF EXISTS ` + p + `customers, ` + p + `events`,
@@ -329,29 +333,28 @@ func floorBatches(b *testing.B, e env, name string, row, kept int, like bool) {
 		`CREATE INDEX ` + p + `customers_due ON ` + p + `customers (due, id) WHERE due IS NOT NULL`,
 		`CREATE TABLE ` + p + `events (customer_id text NOT NULL, key bytea NOT NULL, PRIMARY KEY (customer_id, key))`,
 	}
-	lock, stage := "", ""
-	if like {
+	lock, locked, stage := "", "", ""
+	if d.like {
 		ddl = append(ddl,
 			`ALTER TABLE `+p+`customers ADD COLUMN stage text NOT NULL DEFAULT ''`,
 			`CREATE INDEX `+p+`customers_stage ON `+p+`customers (stage, id)`)
 		lock = `, lk AS MATERIALIZED (
 	SELECT c.id FROM {c} c WHERE c.id = ANY ($1::text[]) ORDER BY c.id FOR UPDATE
 )`
+		locked = " c.id IN (SELECT id FROM lk) AND"
 		stage = " stage = (ARRAY['', 'acquisition', 'conversion', 'retention'])[get_byte(v.data, 0) + 1],"
 	}
-	if kept > 0 {
-		ddl = append(ddl, `ALTER TABLE `+p+`customers ADD COLUMN hist bytea NOT NULL DEFAULT decode(repeat('41', `+strconv.Itoa(kept)+`), 'hex')`)
+	if d.kept > 0 {
+		ddl = append(ddl, `ALTER TABLE `+p+`customers ADD COLUMN hist bytea NOT NULL DEFAULT decode(repeat('41', `+strconv.Itoa(d.kept)+`), 'hex')`)
 	}
 	for _, q := range ddl {
 		if _, err := pool.Exec(ctx, q); err != nil {
 			b.Fatal(err)
 		}
 	}
-	stmt := strings.NewReplacer("{lock}", lock, "{stage}", stage).Replace(floorBatch)
+	// (The lock part's own {c} is replaced after it is put in.)
+	stmt := strings.NewReplacer("{lock}", lock, "{locked}", locked, "{stage}", stage).Replace(floorBatch)
 	stmt = strings.NewReplacer("{c}", p+"customers", "{e}", p+"events").Replace(stmt)
-	if like {
-		stmt = strings.Replace(stmt, "FROM v WHERE c.id = v.id", "FROM v WHERE c.id IN (SELECT id FROM lk) AND c.id = v.id", 1)
-	}
 	customers := make(map[string]*floorCustomer)
 	// write sends the statement for the customers ids (sorted), at the
 	// versions prev, and the keys of their events.
