@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -151,42 +152,54 @@ func (w *shopWorkload) run(b *testing.B, reset func(), record func(lifecycle.Eve
 
 // shopWorkload is BenchmarkRecordShop's workload (see its doc).
 type shopWorkload struct {
-	ids      []string // the customers'
-	eventIDs []string // customer c's event k is c*shopEvents+k
-	stream   []shopEvent
+	ids    []string // the customers'
+	stream []shopEvent
 }
 
-// shopEvent is event k of customer c, as the stream holds it.
+// shopEvent is event k of customer c, as the stream holds it, with its
+// ID (c<c>-<k>). The event IDs are laid out in stream order in one
+// string, so that the harness reads each event's ID where the one before
+// ended, as a service reads an event it has just decoded, instead of from
+// a string of its own among 2M (a cache miss the peer's events, which
+// have no IDs, never pay). The customers' IDs are read as the peer reads
+// them, from ids.
 type shopEvent struct {
-	c int32
-	k int8
+	id string
+	c  int32
+	k  int8
 }
 
 const shopCustomers, shopEvents = 100_000, 20
 
 func newShopWorkload() *shopWorkload {
-	w := &shopWorkload{ids: make([]string, shopCustomers), eventIDs: make([]string, shopCustomers*shopEvents)}
+	w := &shopWorkload{ids: make([]string, shopCustomers), stream: make([]shopEvent, 0, shopCustomers*shopEvents)}
 	for c := range w.ids {
 		w.ids[c] = "c" + strconv.Itoa(c)
-		for k := range shopEvents {
-			w.eventIDs[c*shopEvents+k] = w.ids[c] + "-" + strconv.Itoa(k)
-		}
 	}
-	w.stream = make([]shopEvent, 0, shopCustomers*shopEvents)
 	for c := range shopCustomers {
 		for k := range shopEvents {
-			w.stream = append(w.stream, shopEvent{int32(c), int8(k)})
+			w.stream = append(w.stream, shopEvent{c: int32(c), k: int8(k)})
 		}
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	r.Shuffle(len(w.stream), func(i, j int) { w.stream[i], w.stream[j] = w.stream[j], w.stream[i] })
+	var all strings.Builder
+	for _, e := range w.stream {
+		all.WriteString(w.ids[e.c] + "-" + strconv.Itoa(int(e.k)))
+	}
+	ids, start := all.String(), 0
+	for i := range w.stream {
+		e := &w.stream[i]
+		n := len(w.ids[e.c]) + 1 + len(strconv.Itoa(int(e.k)))
+		e.id, start = ids[start:start+n], start+n
+	}
 	return w
 }
 
 // event returns the event at pos in the stream.
 func (w *shopWorkload) event(pos int) lifecycle.Event {
 	e := w.stream[pos]
-	out := lifecycle.Event{ID: w.eventIDs[int(e.c)*shopEvents+int(e.k)], CustomerID: w.ids[e.c],
+	out := lifecycle.Event{ID: e.id, CustomerID: w.ids[e.c],
 		Type: lifecycle.SiteVisited, Time: benchT0.Add(time.Duration(e.k) * time.Hour)}
 	switch {
 	case e.k == 0:
@@ -324,5 +337,28 @@ func BenchmarkBytesPerCustomer(b *testing.B) {
 		}
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "bytes/customer")
 		runtime.KeepAlive(s)
+	}
+}
+
+// TestShopWorkload checks BenchmarkRecordShop's workload: every customer's
+// 20 events once each, each with the ID c<customer>-<k> cut from the
+// stream-ordered string of IDs.
+func TestShopWorkload(t *testing.T) {
+	w := newShopWorkload()
+	if len(w.stream) != shopCustomers*shopEvents {
+		t.Fatalf("%d events, want %d", len(w.stream), shopCustomers*shopEvents)
+	}
+	seen := make([]uint32, shopCustomers) // bit k: event k of the customer
+	for pos := range w.stream {
+		e := w.event(pos)
+		k := w.stream[pos].k
+		c := w.stream[pos].c
+		if e.CustomerID != "c"+strconv.Itoa(int(c)) || e.ID != e.CustomerID+"-"+strconv.Itoa(int(k)) {
+			t.Fatalf("event %d: ID %q of customer %q, want event %d of c%d", pos, e.ID, e.CustomerID, k, c)
+		}
+		if seen[c]&(1<<k) != 0 {
+			t.Fatalf("event %d of c%d twice", k, c)
+		}
+		seen[c] |= 1 << k
 	}
 }
