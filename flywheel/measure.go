@@ -105,8 +105,9 @@ type Measurement struct {
 	Customers int
 }
 
-// Measure reads every customer of s (one pass over [lifecycle.Store.Scan],
-// keeping only per-rotation counters) and measures the flywheel's three
+// Measure reads every customer of s (one pass of [lifecycle.Browse]: the
+// store's View when it is a [lifecycle.Viewer], else its Scan, keeping
+// only per-rotation counters) and measures the flywheel's three
 // rules in rotations of length every, the first starting at start:
 // connected (the share handed on from each stage to the next, from each
 // customer's History), easier (the referred share of new prospects, and
