@@ -95,9 +95,10 @@ import (
 // lost race and the other customers' writes take effect.
 //
 // An Apply of 1,000 or more customers none of which is stored (an Import
-// into an empty store) writes them and their keys with COPY, in one
-// transaction: all or none; a customer another writer created meanwhile
-// makes every one of them a lost race.
+// into an empty store) writes them and their keys with COPY, each half of
+// them in the order of ID in a transaction of its own on a connection of
+// its own, both at once: each half all or none; a customer another writer
+// created meanwhile makes every write of its half a lost race.
 //
 // SQLite: one write transaction for all the writes (BEGIN IMMEDIATE, which
 // takes the database's write lock before the first read), so no write
@@ -612,13 +613,35 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	}
 	if len(writing) >= copyMin && !slices.ContainsFunc(prevs, func(p int64) bool { return p != 0 }) {
 		// Only customers not stored yet, and many (an Import into an empty
-		// store): COPY them and their keys in one transaction (or, through
-		// a driver that is not pgx's own, the write statements below).
-		err := s.copyNew(ctx, wIDs, stages, versions, asOfs, datas, dues, kIDs, kKeys, chIDs, chSeqs)
-		if !errors.Is(err, errNotPgx) {
-			if err != nil {
-				lost := isUniqueViolation(err) // another writer created one of them
-				fail(ctx, writing, err, lost || isTransient(err))
+		// store): COPY them and their keys, each half of them in its own
+		// transaction on its own connection, at once (or, through a
+		// driver that is not pgx's own, the write statements below).
+		parts := splitWrites(len(writing))
+		errs := make([]error, len(parts))
+		cp := func(p int) {
+			lo, hi := parts[p][0], parts[p][1]
+			var from [3]int
+			if lo > 0 {
+				from = ends[lo-1]
+			}
+			to := ends[hi-1]
+			errs[p] = s.copyNew(ctx, wIDs[lo:hi], stages[lo:hi], versions[lo:hi], asOfs[lo:hi], datas[lo:hi], dues[lo:hi],
+				kIDs[from[0]:to[0]], kKeys[from[0]:to[0]], chIDs[from[2]:to[2]], chSeqs[from[2]:to[2]])
+		}
+		var wg sync.WaitGroup
+		for p := 1; p < len(parts); p++ {
+			wg.Go(func() { cp(p) })
+		}
+		cp(0)
+		wg.Wait()
+		// (Whether the connections are pgx's is the driver's, the same
+		// for every part: copyNew finds out before it writes anything.)
+		if !errors.Is(errs[0], errNotPgx) {
+			for p, err := range errs {
+				if err != nil {
+					lost := isUniqueViolation(err) // another writer created one of them
+					fail(ctx, writing[parts[p][0]:parts[p][1]], err, lost || isTransient(err))
+				}
 			}
 			return true, nil
 		}
@@ -734,7 +757,8 @@ func splitWrites(n int) [][2]int {
 const copyMin = 1000
 
 // copyNew writes new customers and their keys with COPY, in one
-// transaction on one connection: all of them or, after an error, none. A
+// transaction on one connection: all of them or, after an error, none
+// (Apply calls it for each half of its customers at once). A
 // customer another writer created meanwhile fails it with a unique
 // violation (SQLSTATE 23505).
 func (s *Store) copyNew(ctx context.Context, ids, stages []string, versions []int64, asOfs []time.Time, datas [][]byte, dues []int64, kIDs []string, kKeys [][]byte, chIDs []string, chSeqs []int64) error {

@@ -116,3 +116,37 @@ func TestApplyQueryModes(t *testing.T) {
 		requireStored(t, s, want)
 	})
 }
+
+// TestApplyCopyHalves: an Apply of 1,200 new customers goes by COPY, each
+// half of them (in the order of ID) in a transaction of its own. When
+// another writer creates a customer of the first half after the read
+// (here, from inside the fn of a customer of the second half), that
+// half's COPY is refused: each of its writes is a lost race and stores
+// nothing, and the other half is stored.
+func TestApplyCopyHalves(t *testing.T) {
+	e := newEnv(t, sqlstore.Postgres)
+	s, other := e.open(t), e.open(t)
+	ids := customers(1200)
+	ws := make([]lifecycle.Write, len(ids))
+	for i, id := range ids {
+		ws[i] = lifecycle.Write{ID: id, Events: []string{"e1"}, Fn: moveTo("reach")}
+	}
+	reach := moveTo("reach")
+	ws[1100].Fn = func(c *lifecycle.Customer, seen []bool) (bool, error) {
+		putReach(t, other, ids[10])
+		return reach(c, seen)
+	}
+	s.Apply(context.Background(), ws)
+	want := map[string]*state{}
+	for i, w := range ws {
+		if i < len(ws)/2 {
+			require.ErrorIs(t, w.Err, lifecycle.ErrConflict, "write of %s, in the refused half", w.ID)
+			want[w.ID] = nil
+			continue
+		}
+		require.NoError(t, w.Err, "write of %s", w.ID)
+		want[w.ID] = &state{"reach", 1, []string{"e1"}}
+	}
+	want[ids[10]] = &state{"reach", 1, []string{"e1"}} // the other writer's
+	requireStored(t, s, want)
+}
