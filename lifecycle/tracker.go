@@ -419,16 +419,19 @@ func (t *Tracker) RecordBatch(ctx context.Context, events []Event) ([]Result, er
 	if len(errs) > 0 {
 		return results, errors.Join(errs...)
 	}
-	ops, groups, credited := t.recordAll(ctx, events)
+	ops, pos, credited := t.recordAll(ctx, events)
 	defer t.freeOps(ops)
+	from := 0
 	for k, op := range ops {
-		for j, i := range groups[op.id] {
+		for j := range op.results {
+			i := pos[from+j]
 			if op.err != nil {
 				results[i] = Result{EventID: events[i].ID, CustomerID: op.id, Err: op.err}
 			} else {
 				results[i] = op.results[j]
 			}
 		}
+		from += len(op.results)
 		if err := cmp.Or(op.err, credited[k]); err != nil {
 			errs = append(errs, fmt.Errorf("customer %q: %w", op.id, err))
 		}
@@ -439,11 +442,13 @@ func (t *Tracker) RecordBatch(ctx context.Context, events []Event) ([]Result, er
 // recordAll writes valid events with one write per customer, all in one
 // writeAll, and then the referral credits they earn. The writes come in
 // the order their customers first appear in events, each folding that
-// customer's events in the order they come; groups maps each customer to
-// the indexes of its events, and credited[k] is the error of the credit
-// ops[k] owes (nil when none failed). The caller frees ops with freeOps.
-func (t *Tracker) recordAll(ctx context.Context, events []Event) (ops []*writeOp, groups map[string][]int, credited []error) {
-	ops, groups = t.opsFor(events)
+// customer's events in the order they come; pos[j] is the index in events
+// of the j-th of the ops' events, taken one op after the other (op k's
+// results are pos's next len(ops[k].results)), and credited[k] is the
+// error of the credit ops[k] owes (nil when none failed). The caller frees
+// ops with freeOps.
+func (t *Tracker) recordAll(ctx context.Context, events []Event) (ops []*writeOp, pos []int, credited []error) {
+	ops, pos = t.opsFor(events)
 	t.writeAll(ctx, ops, nil, nil)
 	var debts []owed
 	var owers []int
@@ -456,7 +461,7 @@ func (t *Tracker) recordAll(ctx context.Context, events []Event) (ops []*writeOp
 	for i, err := range t.credit(ctx, debts) {
 		credited[owers[i]] = err
 	}
-	return ops, groups, credited
+	return ops, pos, credited
 }
 
 // freeOps gives ops back to the pool.
@@ -466,32 +471,52 @@ func (t *Tracker) freeOps(ops []*writeOp) {
 	}
 }
 
-// opsFor returns one write per customer of events (see recordAll).
-func (t *Tracker) opsFor(events []Event) (ops []*writeOp, groups map[string][]int) {
+// opsFor returns one write per customer of events (see recordAll), and
+// pos: the ops' events are laid out one op after the other, and pos[j] is
+// the index in events of the j-th of them.
+func (t *Tracker) opsFor(events []Event) (ops []*writeOp, pos []int) {
+	// Number the customers in the order they first come, count their
+	// events, then place each event after the ones of its customer before
+	// it (a counting sort, stable: a customer's events keep their order).
+	number := make(map[string]int)
+	which := make([]int, len(events))
 	var order []string
-	groups = make(map[string][]int)
+	var ends []int // ends[k]: customer k's events, then where its part ends
 	for i := range events {
 		id := events[i].CustomerID
-		if _, ok := groups[id]; !ok {
-			order = append(order, id)
+		k, ok := number[id]
+		if !ok {
+			k = len(order)
+			number[id] = k
+			order, ends = append(order, id), append(ends, 0)
 		}
-		groups[id] = append(groups[id], i)
+		which[i] = k
+		ends[k]++
 	}
-	// Each customer's events and results, contiguous.
-	evs := make([]Event, 0, len(events))
+	for k := 1; k < len(ends); k++ {
+		ends[k] += ends[k-1]
+	}
+	evs, pos := make([]Event, len(events)), make([]int, len(events))
+	next := make([]int, len(ends))
+	for k := 1; k < len(ends); k++ {
+		next[k] = ends[k-1]
+	}
+	for i := range events {
+		j := next[which[i]]
+		next[which[i]]++
+		evs[j], pos[j] = events[i], i
+	}
 	res := make([]Result, len(events))
 	ops = make([]*writeOp, 0, len(order))
-	for _, id := range order {
-		from := len(evs)
-		for _, i := range groups[id] {
-			evs = append(evs, events[i])
-		}
+	from := 0
+	for k, id := range order {
 		op := t.newOp()
 		op.id = id
-		op.setEvents(evs[from:], res[from:len(evs)])
+		op.setEvents(evs[from:ends[k]], res[from:ends[k]])
 		ops = append(ops, op)
+		from = ends[k]
 	}
-	return ops, groups
+	return ops, pos
 }
 
 // SweepResult counts what a [Tracker.Sweep] did.
@@ -695,8 +720,11 @@ func (t *Tracker) freeOp(op *writeOp) {
 func (op *writeOp) setEvents(events []Event, results []Result) {
 	op.sweep, op.all = false, false
 	op.events, op.results = events, results
-	op.ids, op.slot = op.ids[:0], op.slot[:0]
-	if len(events) > 1 { // an ID may repeat
+	op.ids, op.slot = slices.Grow(op.ids[:0], len(events)), slices.Grow(op.slot[:0], len(events))
+	// An ID may repeat: a few events' IDs are compared with the ones
+	// before, more go through a map.
+	const few = 16
+	if len(events) > few {
 		if op.index == nil {
 			op.index = make(map[string]int)
 		}
@@ -708,11 +736,18 @@ func (op *writeOp) setEvents(events []Event, results []Result) {
 			op.slot = append(op.slot, -1)
 			continue
 		}
-		j, ok := op.index[e.ID]
-		if !ok || len(events) == 1 {
+		var j int
+		var ok bool
+		if len(events) > few {
+			j, ok = op.index[e.ID]
+		} else {
+			j = slices.Index(op.ids, e.ID)
+			ok = j >= 0
+		}
+		if !ok {
 			j = len(op.ids)
 			op.ids = append(op.ids, e.ID)
-			if len(events) > 1 {
+			if len(events) > few {
 				op.index[e.ID] = j
 			}
 		}
