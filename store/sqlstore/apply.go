@@ -635,8 +635,11 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		cp(0)
 		wg.Wait()
 		// (Whether the connections are pgx's is the driver's, the same
-		// for every part: copyNew finds out before it writes anything.)
-		if !errors.Is(errs[0], errNotPgx) {
+		// for every part, and copyNew finds out before it writes
+		// anything: when one part learnt they are not, no part wrote,
+		// and every write goes by the write statements. A part may have
+		// failed before it could find out, to get its connection.)
+		if !slices.ContainsFunc(errs, func(err error) bool { return errors.Is(err, errNotPgx) }) {
 			for p, err := range errs {
 				if err != nil {
 					lost := isUniqueViolation(err) // another writer created one of them
