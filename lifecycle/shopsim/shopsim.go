@@ -5,8 +5,9 @@
 // newsletter sign-ups and referrals, all in the standard vocabulary of
 // package lifecycle.
 //
-// [Generate] gives a small stream that reads like a shop's year (the
-// quickstart example records one); [Stream] gives a stream of an exact
+// [Generate] gives a small stream that reads like a shop's half year (180
+// days by default; the quickstart example records a year of it, with
+// Days: 365); [Stream] gives a stream of an exact
 // number of events from a Zipf-distributed population, for load tests.
 // Both are seeded (math/rand/v2's PCG): the same configuration always gives
 // the same events. The proportions (how often a visit ends in an order, a
