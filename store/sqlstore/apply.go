@@ -611,29 +611,29 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 	if len(writing) == 0 {
 		return called, nil
 	}
+	// The writes go in parts (see splitWrites), each on a connection of
+	// its own, at once. span returns part p's writes, lo to hi, and where
+	// their keys, guards and change rows start and end (see ends).
+	parts := splitWrites(len(writing))
+	span := func(p int) (lo, hi int, from, to [3]int) {
+		lo, hi = parts[p][0], parts[p][1]
+		if lo > 0 {
+			from = ends[lo-1]
+		}
+		return lo, hi, from, ends[hi-1]
+	}
 	if len(writing) >= copyMin && !slices.ContainsFunc(prevs, func(p int64) bool { return p != 0 }) {
 		// Only customers not stored yet, and many (an Import into an empty
-		// store): COPY them and their keys, each half of them in its own
-		// transaction on its own connection, at once (or, through a
-		// driver that is not pgx's own, the write statements below).
-		parts := splitWrites(len(writing))
+		// store): COPY them and their keys, each part in a transaction of
+		// its own (or, through a driver that is not pgx's own, the write
+		// statements below).
 		errs := make([]error, len(parts))
 		cp := func(p int) {
-			lo, hi := parts[p][0], parts[p][1]
-			var from [3]int
-			if lo > 0 {
-				from = ends[lo-1]
-			}
-			to := ends[hi-1]
+			lo, hi, from, to := span(p)
 			errs[p] = s.copyNew(ctx, wIDs[lo:hi], stages[lo:hi], versions[lo:hi], asOfs[lo:hi], datas[lo:hi], dues[lo:hi],
 				kIDs[from[0]:to[0]], kKeys[from[0]:to[0]], chIDs[from[2]:to[2]], chSeqs[from[2]:to[2]])
 		}
-		var wg sync.WaitGroup
-		for p := 1; p < len(parts); p++ {
-			wg.Go(func() { cp(p) })
-		}
-		cp(0)
-		wg.Wait()
+		atOnce(len(parts), cp)
 		// (Whether the connections are pgx's is the driver's, the same
 		// for every part, and copyNew finds out before it writes
 		// anything: when one part learnt they are not, no part wrote,
@@ -649,18 +649,16 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			return true, nil
 		}
 	}
-	// The write statements: one, or for many customers one per part of
-	// them (see splitWrites), run at once.
+	// The write statements: one per part, run at once.
 	//
 	// A held row's events are checked by the insert of their keys: a key
 	// stored already fails the statement (a unique violation). A
 	// statement that fails so runs once more with every key it inserts
 	// among the guards, so that only the customer who had the event is
 	// not written, the others unaffected.
-	parts := splitWrites(len(writing))
 	wons, errs := make([]map[string]written, len(parts)), make([]error, len(parts))
 	write := func(p int) {
-		lo, hi := parts[p][0], parts[p][1]
+		lo, hi, from, to := span(p)
 		if len(writing) == 1 && len(writing[0].Events) == 1 && len(kKeys) == 1 && prevs[0] > 0 && len(gKeys) == 0 {
 			// One stored customer and one event, not seen, and no legacy
 			// key to guard (a held row that may have legacy keys, and a
@@ -676,11 +674,6 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			}
 			return
 		}
-		var from [3]int
-		if lo > 0 {
-			from = ends[lo-1]
-		}
-		to := ends[hi-1]
 		k0, k1, g0, g1, c0, c1 := from[0], to[0], from[1], to[1], from[2], to[2]
 		a := writeArgs{wIDs[lo:hi], stages[lo:hi], versions[lo:hi], asOfs[lo:hi], datas[lo:hi],
 			dues[lo:hi], prevs[lo:hi], kIDs[k0:k1], kKeys[k0:k1], xmins[lo:hi], gIDs[g0:g1], gKeys[g0:g1], chIDs[c0:c1], chSeqs[c0:c1]}
@@ -690,12 +683,7 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 			wons[p], errs[p] = s.writePostgres(ctx, a)
 		}
 	}
-	var wg sync.WaitGroup
-	for p := 1; p < len(parts); p++ {
-		wg.Go(func() { write(p) })
-	}
-	write(0)
-	wg.Wait()
+	atOnce(len(parts), write)
 	var lost []string
 	lostAt := make([]int, 0, len(writing))
 	for p, pt := range parts {
@@ -734,6 +722,17 @@ func (s *Store) applyPostgres(ctx context.Context, ws []*lifecycle.Write) (calle
 		w.Err = &store.ConflictError{ID: w.ID, Want: prevOf[i], Have: have[w.ID]}
 	}
 	return called, nil
+}
+
+// atOnce calls f(0) to f(n-1) at once, each but the first in a goroutine
+// of its own, and returns when all have returned.
+func atOnce(n int, f func(p int)) {
+	var wg sync.WaitGroup
+	for p := 1; p < n; p++ {
+		wg.Go(func() { f(p) })
+	}
+	f(0)
+	wg.Wait()
 }
 
 // splitMin is the fewest customers whose write statement splitWrites
