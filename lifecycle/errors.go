@@ -8,9 +8,12 @@ import (
 // Sentinel errors. Errors of recording, storing and classifying — from a
 // [Tracker]'s methods, [Event.Validate] and conforming [Store]
 // implementations — wrap one of these or are the context's error, except
-// a store's own failure (a lost connection, say), which a Tracker returns
-// as the store gave it, and an error of the iterator given to
-// [Tracker.Import], which it wraps; test with [errors.Is]. (The JSON
+// a store's own failure (a lost connection, say), which [Tracker.Record]
+// returns as the store gave it and the methods that write many customers
+// ([Tracker.RecordBatch], [Tracker.Sweep], [Tracker.Reclassify],
+// [Tracker.Import], and the referral credits an event earns) wrap with
+// the customer it concerns, and an error of the iterator given to
+// [Tracker.Import], which it wraps; test with [errors.Is], never ==. (The JSON
 // decoders, [FromSegment] and [ParseMinor] return their own: see each.)
 var (
 	// ErrInvalidEvent is wrapped by every error about a malformed event.
@@ -39,8 +42,11 @@ var (
 // unwraps to [ErrInvalidEvent].
 type ValidationError struct {
 	// Field is the JSON name of the field, e.g. "currency" or
-	// "attrs.score"; "json" for a JSON document as a whole; from
-	// [FromSegment], the Segment field ("messageId", "properties.total").
+	// "attrs.score"; "json" for a JSON document as a whole; "event" for a
+	// nil *Event given to [Event.Validate] (and, from [FromSegment], a
+	// track call's event name); "now" for a [Tracker.Sweep] or
+	// [Tracker.Reclassify] time out of range; from [FromSegment], the
+	// Segment field ("messageId", "properties.total").
 	Field  string
 	Value  string // the offending value (for Field "attrs": the bad key, or "N entries" when there are too many); past 64 bytes, its first 64 or fewer (cut between characters) and "…"
 	Reason string // what is wrong, in plain words

@@ -78,8 +78,10 @@ func (e Event) MarshalJSON() ([]byte, error) {
 // "attrs." and the key for an attrs entry; "json" for data that is not
 // JSON, not an object or has data after the object. Field names longer
 // than 64 bytes are cut short, and bytes that are not UTF-8 in them are
-// shown as U+FFFD. Value holds the offending text (a string's content, or
-// the JSON text of a value of the wrong type), cut to 64 bytes.
+// shown as U+FFFD. Value holds the offending text (a string's content;
+// the JSON text of a value of the wrong type, or of an unknown or
+// duplicate field's value, quotes included for a string), cut to 64
+// bytes.
 //
 // [json.Unmarshal] and [json.Decoder] call UnmarshalJSON, so both decode
 // events strictly; they report JSON syntax errors themselves, as a

@@ -49,8 +49,10 @@ const ImportChunk = 100_000
 // (or ctx's error, when ctx ends: while the chunk's events are read, that
 // chunk is not counted; during its write, which then fails, the counts
 // include the customers of it already written, each error naming a
-// customer and wrapping ctx's); the chunks before were applied, and
-// importing the same input again is
+// customer and wrapping ctx's); the chunks before were applied, and so,
+// when it stops at an invalid event or at an iterator's error, were the
+// valid events of the chunk read before it (they are written first).
+// Importing the same input again is
 // safe: what was applied comes back as Duplicates. progress, when not
 // nil, is called after each chunk with the counts so far.
 func (t *Tracker) Import(ctx context.Context, events iter.Seq2[Event, error], progress func(ImportResult)) (ImportResult, error) {

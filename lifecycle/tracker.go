@@ -23,7 +23,10 @@ import (
 //
 // Guarantees:
 //   - Idempotent: an event ID is applied to a customer at most once, however
-//     often it is recorded (retries, duplicates, concurrent writers).
+//     often it is recorded (retries, duplicates, concurrent writers). An
+//     event's identity is its ID: an event whose ID the customer has is a
+//     Duplicate whatever its other fields, so of two different events sent
+//     under one ID, the one that arrives first is applied.
 //   - Order-independent: a customer's facts, stage and AsOf after a set of
 //     events do not depend on the order the events arrive in. (The history
 //     lists stage changes in the order the tracker saw them.) This includes
