@@ -78,7 +78,7 @@ var segmentAttrs = []string{"order_id", "product_id", "category", "coupon", "sco
 //     "properties.Total"; encoding/json would match it). Other members
 //     (context, integrations, products …) are ignored. Strings FromSegment
 //     reads must be valid UTF-8, without unpaired surrogate escapes.
-//   - "properties.total", or "properties.revenue" when total is absent,
+//   - "properties.total", or "properties.revenue" when total is absent or null,
 //     becomes Amount: a JSON number or a string holding one, in major
 //     units, converted exactly (no floating point) to minor units with
 //     the currency's exponent ([MinorUnits]: JPY 0, EUR 2, KWD 3 …). A
