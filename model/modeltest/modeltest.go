@@ -228,7 +228,10 @@ type TypeReader interface {
 }
 
 // Start sets the time the random histories start around (default
-// 2024-01-01 UTC; each history starts within a year after it).
+// 2024-01-01 UTC): the Graph rule's histories start within a year after
+// it, and the customers the other rules classify within a year after it,
+// at a random time from 1900 to it, or in the four centuries after it
+// (see the package doc).
 func Start(t time.Time) SearchOption { return searchOpt(func(c *config) { c.start = t.UTC() }) }
 
 // MaxReports sets how many failures are reported per rule (default 5); the

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -60,5 +61,32 @@ func TestContractReviewSQLiteConnectPragmas(t *testing.T) {
 			t.Errorf("%s: journal_mode %s, want %s", c.query, got, c.journal)
 		}
 		s.Close()
+	}
+}
+
+// TestConnectSQLiteEmptyParameter: a driver parameter whose default
+// Connect adds, given empty, is refused (the driver would ignore it, and
+// the default added beside it would not apply either), naming it; the
+// same URL with a value opens.
+func TestConnectSQLiteEmptyParameter(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, k := range []string{"_busy_timeout", "_timeout", "_journal_mode", "_journal", "_txlock"} {
+		path := filepath.Join(dir, strings.TrimPrefix(k, "_")+".db")
+		s, err := sqlstore.Connect(ctx, "sqlite:"+path+"?"+k+"=")
+		if !errors.Is(err, sqlstore.ErrInvalidOption) || !strings.Contains(err.Error(), k) {
+			if s != nil {
+				s.Close()
+			}
+			t.Fatalf("%s given empty: error %v, want one wrapping ErrInvalidOption that names it", k, err)
+		}
+	}
+	s, err := sqlstore.Connect(ctx, "sqlite:"+filepath.Join(dir, "set.db")+"?_busy_timeout=50&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := sqlitePragma(t, s, "busy_timeout"); got != "50" {
+		t.Errorf("busy_timeout %s, want 50", got)
 	}
 }

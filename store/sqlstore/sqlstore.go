@@ -321,7 +321,9 @@ func Open(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, e
 //     letter case, "_pragma=BUSY_TIMEOUT(50)"), or the driver's own
 //     _busy_timeout or _timeout, _journal_mode or _journal, and _txlock
 //     (names the driver reads in lower case only: it ignores "_TIMEOUT=50",
-//     so the default applies then). "sqlite::memory:" (with or without
+//     so the default applies then). One of those five driver parameters
+//     given empty ("_txlock="), which the driver would ignore, is refused
+//     with an error wrapping [ErrInvalidOption] that names it. "sqlite::memory:" (with or without
 //     parameters) is a private in-memory database, limited to one
 //     connection.
 //
@@ -348,7 +350,11 @@ func Connect(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		d = Postgres
 	case strings.HasPrefix(url, "sqlite:"):
 		driver, d = "sqlite", SQLite
-		dsn, memory = sqliteDSN(strings.TrimPrefix(url, "sqlite:"))
+		var err error
+		dsn, memory, err = sqliteDSN(strings.TrimPrefix(url, "sqlite:"))
+		if err != nil {
+			return nil, err
+		}
 		if dsn == "" {
 			return nil, fmt.Errorf("%w: URL %q names no file", ErrInvalidOption, url)
 		}
@@ -388,21 +394,21 @@ func Connect(ctx context.Context, url string, opts ...Option) (*Store, error) {
 const connectMaxIdle = 16
 
 // sqliteDSN turns the part after "sqlite:" into a modernc.org/sqlite DSN.
-func sqliteDSN(path string) (dsn string, memory bool) {
+func sqliteDSN(path string) (dsn string, memory bool, err error) {
 	if path == "" {
-		return "", false
+		return "", false, nil
 	}
 	name, query, _ := strings.Cut(path, "?")
 	if name == "" {
-		return "", false
+		return "", false, nil
 	}
 	if name == ":memory:" || name == "file::memory:" {
 		// Every connection to ":memory:" is a database of its own: the
 		// caller limits the pool to one. Busy timeout and WAL do not apply.
 		if query != "" {
-			return name + "?" + query, true
+			return name + "?" + query, true, nil
 		}
-		return name, true
+		return name, true, nil
 	}
 	if !strings.HasPrefix(name, "file:") {
 		// A "file:" URI: the driver reads % as an escape and # as the
@@ -418,6 +424,14 @@ func sqliteDSN(path string) (dsn string, memory bool) {
 	// names exactly (it ignores "_TIMEOUT"), the pragma a _pragma value
 	// names in any letter case (as SQLite reads it).
 	params, _ := url.ParseQuery(query) // (one the driver cannot parse fails Open anyway)
+	// A setting given empty the driver ignores, and a default added
+	// beside it would not apply either (the driver reads a parameter's
+	// first value): refuse it rather than open a store without it.
+	for _, k := range []string{"_busy_timeout", "_timeout", "_journal_mode", "_journal", "_txlock"} {
+		if _, ok := params[k]; ok && params.Get(k) == "" {
+			return "", false, fmt.Errorf("%w: SQLite URL parameter %s is empty (give it a value, or leave it out for the default)", ErrInvalidOption, k)
+		}
+	}
 	has := func(keys ...string) bool {
 		for _, k := range keys {
 			if _, ok := params[k]; ok {
@@ -439,7 +453,7 @@ func sqliteDSN(path string) (dsn string, memory bool) {
 	if query != "" {
 		add = append([]string{query}, add...)
 	}
-	return name + "?" + strings.Join(add, "&"), false
+	return name + "?" + strings.Join(add, "&"), false, nil
 }
 
 // setsPragma reports whether one of the driver's _pragma values (each run

@@ -294,8 +294,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Scan yields every stored customer, in ascending order of ID (byte-wise),
-// as [lifecycle.Store] requires. It reads one page of customers per query
+// Scan yields every stored customer, in ascending order of ID (byte-wise;
+// [lifecycle.Store] allows any order). It reads one page of customers per query
 // (see [WithScanPageSize]) and continues after the last ID of the previous
 // page, so memory stays bounded by one page however many customers there
 // are, and no connection is held while the loop body runs: the body may
@@ -436,7 +436,9 @@ func (s *Store) CountByStage(ctx context.Context) (map[stage.ID]int64, error) {
 
 // ListByStage yields the IDs of the customers in stage st, in ascending
 // order, paging through the stage index as [Store.Scan] pages through the
-// customers. A failure is yielded as a non-nil error, after which it stops.
+// customers. ListByStage("") yields the pending referrers
+// ([lifecycle.Customer.PendingReferrer], stored with an empty stage),
+// which [Store.CountByStage] does not count. A failure is yielded as a non-nil error, after which it stops.
 // A stage no stored customer can have (one the store refuses to write: a
 // NUL byte, invalid UTF-8, longer than [MaxStageLen]) yields nothing, as
 // [Store.Get] finds no customer with an ID it could never hold.

@@ -533,8 +533,8 @@ func listDue(ctx context.Context, s lifecycle.Store, p string) error {
 		return err
 	}
 	// More than a page of due customers (a store that lists in pages must
-	// go on to the next).
-	const many = 250
+	// go on to the next): more than two of sqlstore's default pages.
+	const many = 600
 	for i := range many {
 		c := sample(p+"many-"+strconv.Itoa(i), i)
 		c.Due = t0.Add(-time.Duration(i) * time.Second)

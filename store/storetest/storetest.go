@@ -28,8 +28,9 @@
 // up lists its customer late); for a store that is also an
 // Applier, it checks the due times Apply writes too (the Tracker writes
 // through Apply only), due times before 1970, in the year 5000 and at other UTC offsets
-// (the instant counts, not the wall clock) and more due customers than a
-// page; ApplyExisting checks that an event whose legacy key
+// (the instant counts, not the wall clock) and 600 due customers (more
+// than a store's page of them: two and more of sqlstore's default 256);
+// ApplyExisting checks that an event whose legacy key
 // ([lifecycle.LegacyKeyOf]) is in Seen is seen, and that an error fn
 // returns comes back as is; LongestValues holds stage IDs and event types
 // at their limits, counts past 32 bits, amounts up to math.MaxInt64 and
