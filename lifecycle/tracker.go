@@ -484,26 +484,23 @@ func (t *Tracker) opsFor(events []Event) (ops []*writeOp, pos []int) {
 	number := make(map[string]int)
 	which := make([]int, len(events))
 	var order []string
-	var ends []int // ends[k]: customer k's events, then where its part ends
+	var next []int // customer k's events counted, then where its next one goes (in the end, where its part ends)
 	for i := range events {
 		id := events[i].CustomerID
 		k, ok := number[id]
 		if !ok {
 			k = len(order)
 			number[id] = k
-			order, ends = append(order, id), append(ends, 0)
+			order, next = append(order, id), append(next, 0)
 		}
 		which[i] = k
-		ends[k]++
+		next[k]++
 	}
-	for k := 1; k < len(ends); k++ {
-		ends[k] += ends[k-1]
+	start := 0
+	for k, n := range next {
+		next[k], start = start, start+n
 	}
 	evs, pos := make([]Event, len(events)), make([]int, len(events))
-	next := make([]int, len(ends))
-	for k := 1; k < len(ends); k++ {
-		next[k] = ends[k-1]
-	}
 	for i := range events {
 		j := next[which[i]]
 		next[which[i]]++
@@ -515,9 +512,9 @@ func (t *Tracker) opsFor(events []Event) (ops []*writeOp, pos []int) {
 	for k, id := range order {
 		op := t.newOp()
 		op.id = id
-		op.setEvents(evs[from:ends[k]], res[from:ends[k]])
+		op.setEvents(evs[from:next[k]], res[from:next[k]])
 		ops = append(ops, op)
-		from = ends[k]
+		from = next[k]
 	}
 	return ops, pos
 }
@@ -727,7 +724,8 @@ func (op *writeOp) setEvents(events []Event, results []Result) {
 	// An ID may repeat: a few events' IDs are compared with the ones
 	// before, more go through a map.
 	const few = 16
-	if len(events) > few {
+	byMap := len(events) > few
+	if byMap {
 		if op.index == nil {
 			op.index = make(map[string]int)
 		}
@@ -741,7 +739,7 @@ func (op *writeOp) setEvents(events []Event, results []Result) {
 		}
 		var j int
 		var ok bool
-		if len(events) > few {
+		if byMap {
 			j, ok = op.index[e.ID]
 		} else {
 			j = slices.Index(op.ids, e.ID)
@@ -750,7 +748,7 @@ func (op *writeOp) setEvents(events []Event, results []Result) {
 		if !ok {
 			j = len(op.ids)
 			op.ids = append(op.ids, e.ID)
-			if len(events) > few {
+			if byMap {
 				op.index[e.ID] = j
 			}
 		}
