@@ -119,8 +119,8 @@ func (b *Builder) Converts(types ...lifecycle.EventType) *Builder {
 }
 
 // Build checks the declaration and returns the model. It reports every
-// problem found, joined, each wrapping [ErrInvalidModel]: an empty name, no
-// stages, Start missing or repeated, a stage without a rule, a rule with a
+// problem found, joined, each wrapping [ErrInvalidModel]: an empty name (or
+// one of only white space), no stages, Start missing or repeated, a stage without a rule, a rule with a
 // bad parameter, two stages with the same rule (they can never be told
 // apart: the earlier would never be chosen), when the edges are derived
 // (no [Builder.Edges] call) a stage whose rule can only turn false (no

@@ -187,7 +187,8 @@ func plainName(name string) bool {
 // with the same name are taken to be the same rule). fn must be a pure,
 // deterministic function of the facts and now that never modifies the
 // facts (see [lifecycle.Model]); the builder assumes it may turn true or
-// false at any event or as time passes. name must not be empty, fn not nil.
+// false at any event or as time passes. name must not be empty or only
+// white space, and fn must not be nil.
 func Func(name string, fn func(f *lifecycle.Facts, now time.Time) bool) Rule {
 	r := &node{op: opFunc, name: name, fn: fn, canUp: true, canDn: true}
 	switch {
