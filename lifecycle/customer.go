@@ -26,8 +26,9 @@ type Customer struct {
 	AsOf time.Time `json:"as_of"`
 	// Facts are the customer's folded events.
 	Facts Facts `json:"facts"`
-	// History lists every stage change, oldest first. The first entry has
-	// an empty From: the customer entering the model.
+	// History lists every stage change, oldest first: the Tracker appends
+	// each one dated at or after the one before (see [Tracker]). The first
+	// entry has an empty From: the customer entering the model.
 	History []Transition `json:"history"`
 	// Seen is the set of events applied (see [EventSet]);
 	// [ReferralConverted] credits are not in it (their idempotency is

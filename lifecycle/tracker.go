@@ -72,7 +72,9 @@ import (
 // credits excepted) and their latest referral credit
 // (Facts.LastTime(ReferralConverted)), not at the wall clock: replaying
 // last year's events gives last year's stages. Transitions are dated at the
-// classification time. Moves caused by time passing alone (a
+// classification time, or at the Since of the stage left when that is
+// later (a referral credit's time can move earlier: see [Customer.AsOf]),
+// so a History is in time order. Moves caused by time passing alone (a
 // buyer who lapses) are applied by [Tracker.Sweep].
 type Tracker struct {
 	model   Model
@@ -963,6 +965,12 @@ func (t *Tracker) classify(c *Customer, cause string, res *Result) error {
 		return nil
 	}
 	res.Undeclared = t.undeclared(c.Stage, s)
+	// The move is dated at the classification time, but never before the
+	// stage it leaves began: a referral credit whose time moved earlier
+	// lowers the classification time, and a History stays in time order.
+	if c.Since.After(when) {
+		when = c.Since
+	}
 	c.History = append(c.History, Transition{From: c.Stage, To: s, At: when, Cause: cause})
 	c.Stage, c.Since = s, when
 	res.Moved = true

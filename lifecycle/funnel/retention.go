@@ -274,7 +274,8 @@ func sortedRows(rows map[int64]*RetentionCohort) []RetentionCohort {
 //     model.SterneCutler with repeat = "retention", when the customer's
 //     orders were recorded in time order, the moment of the second net
 //     order (a transition carries the customer's classification time,
-//     [lifecycle.Customer.ClassifiedAt]: when orders are recorded out of
+//     [lifecycle.Customer.ClassifiedAt], or the start of the stage left
+//     when that is later: when orders are recorded out of
 //     time order, the move is at the latest time recorded by then, so the
 //     repeat counts in the same period as the exact table's or a later
 //     one);

@@ -46,7 +46,8 @@ type Payload struct {
 	Type string `json:"type"`
 	// Timestamp is when the change happened: the transition's At (the
 	// time the customer was classified at, that of the latest event or
-	// sweep applied; not the time of delivery), in UTC.
+	// sweep applied, or the start of the stage left when that is later:
+	// see [lifecycle.Tracker]; not the time of delivery), in UTC.
 	Timestamp time.Time `json:"timestamp"`
 	// Data is the change.
 	Data Data `json:"data"`
@@ -67,8 +68,8 @@ type Data struct {
 	// the stage entered.
 	From stage.ID `json:"from"`
 	To   stage.ID `json:"to"`
-	// At is when the customer changed stage (the transition's At, the
-	// time the customer was classified at), in UTC; the same as
+	// At is when the customer changed stage (the transition's At: see
+	// Payload.Timestamp), in UTC; the same as
 	// Payload.Timestamp.
 	At time.Time `json:"at"`
 	// Cause is the ID of the event that caused the change; absent when
