@@ -25,10 +25,12 @@ import (
 // says how far). A look-up scans the tags of one bucket, four a
 // word, and reads a rest only where a tag matches (for a key not there,
 // about once in 65,536 keys scanned); a new key goes after the bucket's
-// last. A set starts as one bucket of 4 slots, which grows by half (4, 8,
-// 12, 16, 24, …, 96, 128) until it holds 128: a customer with up to 128
-// events has a plain list of tags and rests in arrival order, at least
-// two thirds full once past 8, whose tags are the only bytes a
+// last. A set starts as one bucket of 4 slots, which grows to 8, 12 and
+// 16 slots (a typical customer's 12 keys take 12) and then doubles (32,
+// 64, 128: a customer who keeps buying copies the set less often) until
+// it holds 128: a customer with up to 128 events has a plain list of tags
+// and rests in arrival order, at least half full once past 8, whose tags
+// are the only bytes a
 // look-up reads, 2 a key, and whose last rest is the only one an insert
 // writes beside a tag. Past 128 keys the buckets, of 128 slots, double in
 // number (a code's last bits choose its bucket) whenever one is full, so a
@@ -192,17 +194,15 @@ func (s *keySet) putCode(i int, lo, hi uint64) {
 }
 
 // nextSize returns the slots the one bucket grows to from size (see the
-// file comment): 4, 8, 12, 16, 24, 32, 48, 64, 96, 128.
+// file comment): 4, 8, 12, 16, 32, 64, 128.
 func nextSize(size int) int {
 	switch {
 	case size < minBucket:
 		return minBucket
-	case size == minBucket:
-		return 2 * size
-	case size&(size-1) == 0: // a power of two
-		return size + size/2
+	case size > minBucket && size < 16:
+		return size + minBucket // 8 → 12 → 16
 	}
-	return size + size/3
+	return 2 * size // 4 → 8, 16 → 32 → 64 → 128
 }
 
 // grow makes room: it grows the one bucket while it holds fewer than
