@@ -103,16 +103,16 @@ func (m BGBB) logTerms(x, tx, n int) (ll, lAlive float64) {
 	a, b, g, d := m.Alpha, m.Beta, m.Gamma, m.Delta
 	lab, lgd := numeric.LogBeta(a, b), numeric.LogBeta(g, d)
 	fx, ftx, fn := float64(x), float64(tx), float64(n)
-	lAlive = numeric.LogBeta(a+fx, b+fn-fx) - lab + numeric.LogBeta(g, d+fn) - lgd
+	lAlive = numeric.LogBeta(a+fx, b+(fn-fx)) - lab + numeric.LogBeta(g, d+fn) - lgd
 	if tx >= n {
 		return lAlive, lAlive
 	}
 	// Σ_i of the terms relative to the first (i = 0), each at most 1.
-	l0 := numeric.LogBeta(a+fx, b+ftx-fx) - lab + numeric.LogBeta(g+1, d+ftx) - lgd
+	l0 := numeric.LogBeta(a+fx, b+(ftx-fx)) - lab + numeric.LogBeta(g+1, d+ftx) - lgd
 	sum, term := 1.0, 1.0
 	for i := 0; i < n-tx-1; i++ {
 		fi := float64(i)
-		term *= (b + ftx - fx + fi) / (a + b + ftx + fi) * (d + ftx + fi) / (g + 1 + d + ftx + fi)
+		term *= (b + (ftx - fx + fi)) / (a + b + ftx + fi) * (d + ftx + fi) / (g + 1 + d + ftx + fi)
 		sum += term
 	}
 	return numeric.LogSumExp(lAlive, l0+math.Log(sum)), lAlive
@@ -262,7 +262,7 @@ func (m BGBB) ConditionalExpectedPurchases(periods int, c DiscreteCustomer) (flo
 	ll, _ := m.logTerms(c.Frequency, c.Recency, c.Periods)
 	a, b := m.Alpha, m.Beta
 	fx, fn := float64(c.Frequency), float64(c.Periods)
-	lp := numeric.LogBeta(a+fx+1, b+fn-fx) - numeric.LogBeta(a, b) - ll
+	lp := numeric.LogBeta(a+fx+1, b+(fn-fx)) - numeric.LogBeta(a, b) - ll
 	v := math.Exp(lp) * m.survivalSum(fn, periods)
 	if !(v >= 0 && v <= float64(periods)*(1+1e-9)) {
 		return 0, fmt.Errorf("%w: BG/BB conditional expected purchases: the closed form lost its precision (periods = %d, got %v, outside [0, periods])", ErrNoConvergence, periods, v)
@@ -305,7 +305,7 @@ func (m BGBB) survivalSum(n float64, k int) float64 {
 	s := math.Exp(numeric.LogBeta(g, d+n) - numeric.LogBeta(g, d))
 	var sum float64
 	for j := 1; j <= k; j++ {
-		s *= (d + n + float64(j) - 1) / (g + d + n + float64(j) - 1)
+		s *= (d + (n + float64(j) - 1)) / (g + d + (n + float64(j) - 1))
 		sum += s
 	}
 	return sum

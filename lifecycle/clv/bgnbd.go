@@ -121,8 +121,8 @@ func (e *bgEval) logLik(m BGNBD, grad []float64) float64 {
 		// Terms depending on x only: ln Γ(r+x)/Γ(r) + ln B(a, b+x)/B(a, b)
 		// and ln(a / (b+x−1)).
 		e.g[k] = numeric.LogGamma(r+x) - lgr + numeric.LogBeta(a, b+x) - lbab
-		e.c2[k] = math.Log(a / (b + x - 1))
-		e.invB[k] = 1 / (b + x - 1)
+		e.c2[k] = math.Log(a / (b + (x - 1)))
+		e.invB[k] = 1 / (b + (x - 1))
 		if grad != nil {
 			psiabx := numeric.Digamma(a + b + x)
 			e.dgr[k] = numeric.Digamma(r+x) - psir

@@ -196,3 +196,25 @@ func TestFitInputBounds(t *testing.T) {
 		t.Errorf("ReadCDNOW after a byte order mark: %d transactions, %v; want 2", len(txs), err)
 	}
 }
+
+// TestTinyShapeParameters: shape parameters far below 1 but valid (finite
+// and positive) keep their closed forms: adding an integer to a tiny β
+// before subtracting another lost β (β + t − 1 is 0 at t = 1 for β below
+// about 1e-16), which gave NaN or a wrong 0 with a nil error (found by a
+// hostile-input audit).
+func TestTinyShapeParameters(t *testing.T) {
+	for _, v := range []float64{1e-17, 1e-16, 1e-300, 5e-324} {
+		s := SBG{Alpha: v, Beta: v}
+		if r, err := s.RetentionRate(1); err != nil || r != 0.5 {
+			t.Errorf("SBG{%g, %g}.RetentionRate(1) = %v, %v; want β/(α+β) = 0.5", v, v, r, err)
+		}
+		if sv, err := s.Survival(2); err != nil || sv[1] != 0.5 || math.Abs(sv[2]-0.5) > 1e-15 {
+			t.Errorf("SBG{%g, %g}.Survival(2) = %v, %v; want [1 0.5 0.5]", v, v, sv, err)
+		}
+		// x = n: no non-purchase opportunity, so P(alive) = (δ+n)/(γ+δ+n).
+		b := BGBB{Alpha: v, Beta: v, Gamma: 1, Delta: 1}
+		if p, err := b.ProbabilityAlive(DiscreteCustomer{Frequency: 1, Recency: 1, Periods: 1}); err != nil || math.Abs(p-2.0/3) > 1e-15 {
+			t.Errorf("BGBB{α = β = %g, γ = δ = 1}.ProbabilityAlive(1, 1, 1) = %v, %v; want 2/3", v, p, err)
+		}
+	}
+}

@@ -110,7 +110,7 @@ func hypSums(a, b, z float64) (s0, sa, sb, sz float64, ok bool) {
 	var szn float64   // Σ n cₙ zⁿ/(a+n)
 	for n := 1; n <= 20000; n++ {
 		fn := float64(n)
-		bk := b + fn - 1
+		bk := b + (fn - 1)
 		cz *= bk / fn * z
 		h += 1 / bk
 		inv := 1 / (a + fn)

@@ -61,7 +61,7 @@ func (m SBG) logLik(survivors []float64) float64 {
 	for t := 1; t < len(survivors); t++ {
 		if t > 1 {
 			ft := float64(t)
-			lp += math.Log((b + ft - 2) / (a + b + ft - 1))
+			lp += math.Log((b + (ft - 2)) / (a + b + (ft - 1)))
 		}
 		if c := survivors[t-1] - survivors[t]; c > 0 {
 			ll += c * lp
@@ -156,7 +156,7 @@ func (m SBG) Survival(periods int) ([]float64, error) {
 	for t := 1; t <= periods; t++ {
 		// S(t) = S(t−1) · r(t).
 		ft := float64(t)
-		s[t] = s[t-1] * (m.Beta + ft - 1) / (m.Alpha + m.Beta + ft - 1)
+		s[t] = s[t-1] * (m.Beta + (ft - 1)) / (m.Alpha + m.Beta + (ft - 1))
 	}
 	return s, nil
 }
@@ -172,7 +172,7 @@ func (m SBG) RetentionRate(t int) (float64, error) {
 		return 0, invalidf("t = %d, must be ≥ 1", t)
 	}
 	ft := float64(t)
-	return (m.Beta + ft - 1) / (m.Alpha + m.Beta + ft - 1), nil
+	return (m.Beta + (ft - 1)) / (m.Alpha + m.Beta + (ft - 1)), nil
 }
 
 // DERL returns the discounted expected residual lifetime, in contract
@@ -209,7 +209,7 @@ func (m SBG) DERL(d float64, renewals int) (float64, error) {
 	// The discounted expected renewals lie in [0, (1+d)/d] (every period
 	// renewed): outside, the 2F1 lost its precision (d ≤ 1/9 and β plus
 	// renewals large).
-	v := (b + n - 1) / (a + b + n - 1) * f
+	v := (b + (n - 1)) / (a + b + (n - 1)) * f
 	if hi := (1 + d) / d; !(v >= 0 && v <= hi*(1+1e-9)) {
 		return 0, fmt.Errorf("%w: sBG DERL: the 2F1 lost its precision (d = %v, renewals = %d, got %v, outside [0, %v])", ErrNoConvergence, d, renewals, v, hi)
 	}
