@@ -67,7 +67,10 @@ func (p Period) String() string {
 // Index returns the sequence number of the period containing t: days,
 // weeks or months since an arbitrary fixed epoch, or k for [Every]. The
 // difference of two indexes is the number of whole periods between the
-// buckets of the two times.
+// buckets of the two times. An [Every] index beyond the int64 range (a
+// period of a few tens of nanoseconds, thousands of years from its
+// origin) saturates at math.MinInt64 or math.MaxInt64; [Period.Key] still
+// names the right bucket.
 func (p Period) Index(t time.Time) int64 {
 	t = t.UTC()
 	switch p.unit {
@@ -84,12 +87,26 @@ func (p Period) Index(t time.Time) int64 {
 		// More than about 292 years from the origin, where Sub saturates:
 		// the same floor division, in wider integers (an index past the
 		// int64 range saturates).
-		diff := new(big.Int).Mul(big.NewInt(t.Unix()-p.origin.Unix()), big.NewInt(1e9))
-		diff.Add(diff, big.NewInt(int64(t.Nanosecond()-p.origin.Nanosecond())))
-		q := diff.Div(diff, big.NewInt(int64(p.every))) // Euclidean: the floor, for a positive divisor
-		return saturate(q)
+		return saturate(p.bigIndex(t))
 	}
 	return daysSinceEpoch(t)
+}
+
+// bigIndex returns the index of the [Every] bucket holding t, computed in
+// integers as wide as it needs.
+func (p Period) bigIndex(t time.Time) *big.Int {
+	diff := new(big.Int).Mul(big.NewInt(t.Unix()-p.origin.Unix()), big.NewInt(1e9))
+	diff.Add(diff, big.NewInt(int64(t.Nanosecond()-p.origin.Nanosecond())))
+	return diff.Div(diff, big.NewInt(int64(p.every))) // Euclidean: the floor, for a positive divisor
+}
+
+// bigStart returns the start of the [Every] bucket with index q (as Start
+// does, in integers as wide as it needs).
+func (p Period) bigStart(q *big.Int) time.Time {
+	ns := new(big.Int).Mul(q, big.NewInt(int64(p.every)))
+	sec, frac := new(big.Int).DivMod(ns, big.NewInt(1e9), new(big.Int))
+	sec.Add(sec, big.NewInt(p.origin.Unix()))
+	return time.Unix(saturate(sec), int64(p.origin.Nanosecond())+frac.Int64()).UTC()
 }
 
 // saturate returns x, or the int64 nearest to it.
@@ -124,10 +141,7 @@ func (p Period) Start(index int64) time.Time {
 			return p.origin.Add(d)
 		}
 		// Beyond what a Duration holds: seconds and nanoseconds apart.
-		ns := new(big.Int).Mul(big.NewInt(index), big.NewInt(int64(p.every)))
-		sec, frac := new(big.Int).DivMod(ns, big.NewInt(1e9), new(big.Int))
-		sec.Add(sec, big.NewInt(p.origin.Unix()))
-		return time.Unix(saturate(sec), int64(p.origin.Nanosecond())+frac.Int64()).UTC()
+		return p.bigStart(big.NewInt(index))
 	}
 	return time.Unix(index*86400, 0).UTC()
 }
@@ -149,7 +163,12 @@ func (p Period) Key(t time.Time) string {
 			// every key distinct and in time order.
 			layout = "2006-01-02T15:04:05.000000000Z07:00"
 		}
-		return p.Start(p.Index(t)).Format(layout)
+		if d := t.Sub(p.origin); d > math.MinInt64 && d < math.MaxInt64 {
+			return p.Start(floorDiv(int64(d), int64(p.every))).Format(layout)
+		}
+		// Far from the origin the index may not fit in an int64 (a period
+		// of a few nanoseconds): the bucket's start in wider integers.
+		return p.bigStart(p.bigIndex(t)).Format(layout)
 	}
 	return t.Format(time.DateOnly)
 }

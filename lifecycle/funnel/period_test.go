@@ -2,6 +2,7 @@ package funnel_test
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -107,5 +108,45 @@ func TestEveryKeysBelowASecond(t *testing.T) {
 			}
 			prev = key
 		}
+	}
+}
+
+// TestEveryTinyPeriodFarAway: a period of a few nanoseconds thousands of
+// years from its origin has an index past the int64 range, which
+// saturates; Key still names the bucket that holds the time (it named one
+// bucket, holding none of them, for every such time: found by a
+// hostile-input audit).
+func TestEveryTinyPeriodFarAway(t *testing.T) {
+	origin := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, d := range []time.Duration{time.Nanosecond, 7, 10, 33} {
+		p, err := funnel.Every(d, origin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := map[string]bool{}
+		for _, at := range []time.Time{
+			time.Date(5000, 6, 1, 0, 0, 0, 123, time.UTC),
+			time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC),
+			time.Date(9999, 12, 31, 0, 0, 0, 100, time.UTC),
+			time.Date(1, 1, 1, 0, 0, 0, 17, time.UTC),
+			origin.Add(-3),
+		} {
+			key := p.Key(at)
+			start, err := time.Parse(time.RFC3339Nano, key)
+			if err != nil {
+				t.Fatalf("every %v: Key(%v) = %q: %v", d, at, key, err)
+			}
+			if start.After(at) || !at.Before(start.Add(d)) {
+				t.Errorf("every %v: Key(%v) = %q, a bucket that does not hold it", d, at, key)
+			}
+			if keys[key] {
+				t.Errorf("every %v: Key(%v) = %q, the key of another time", d, at, key)
+			}
+			keys[key] = true
+		}
+	}
+	p, _ := funnel.Every(10, origin)
+	if got := p.Index(time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)); got != math.MaxInt64 {
+		t.Errorf("Index far past the int64 range = %d; want it saturated at math.MaxInt64", got)
 	}
 }
