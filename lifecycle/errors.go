@@ -46,7 +46,8 @@ type ValidationError struct {
 	// nil *Event given to [Event.Validate] (and, from [FromSegment], a
 	// track call's event name); "now" for a [Tracker.Sweep] or
 	// [Tracker.Reclassify] time out of range; from [FromSegment], the
-	// Segment field ("messageId", "properties.total").
+	// Segment field ("messageId", "properties.total"). A member whose
+	// name is empty is named `""` (with its prefix: `properties.""`).
 	Field  string
 	Value  string // the offending value (for Field "attrs": the bad key, or "N entries" when there are too many); past 64 bytes, its first 64 or fewer (cut between characters) and "…"
 	Reason string // what is wrong, in plain words

@@ -424,8 +424,11 @@ func jsonKey(raw []byte, prefix string) (string, error) {
 
 // fieldName is the Field of an error about the member named key: the key
 // with bytes that are not UTF-8 shown as U+FFFD, cut to 64 bytes at a
-// character boundary, after prefix.
+// character boundary, after prefix; the empty key is named `""`.
 func fieldName(key, prefix string) string {
+	if key == "" {
+		return prefix + `""`
+	}
 	key = strings.ToValidUTF8(key, "\uFFFD")
 	if len(key) > 64 {
 		cut := 64

@@ -453,3 +453,15 @@ func TestMarshalJSONOffsetWithSeconds(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownEmptyKeyNamed: an unknown member whose name is empty is
+// named `""` in the error's Field, as FromSegment names it (the message
+// named no field; found by a hostile-input audit).
+func TestUnknownEmptyKeyNamed(t *testing.T) {
+	var e lifecycle.Event
+	err := e.UnmarshalJSON([]byte(`{"id":"a","":"x"}`))
+	var ve *lifecycle.ValidationError
+	if !errors.As(err, &ve) || ve.Field != `""` || !errors.Is(err, lifecycle.ErrInvalidEvent) {
+		t.Fatalf("err = %v; want a ValidationError for field %q", err, `""`)
+	}
+}
