@@ -610,6 +610,8 @@ func dueCases(prefix string, t0 time.Time) (map[string]time.Time, map[string]boo
 		prefix + "1965":   time.Date(1965, 3, 4, 5, 6, 7, 8, time.UTC),
 		prefix + "now":    t0,
 		prefix + "later":  t0.Add(time.Nanosecond), // may be listed: see listDue
+		prefix + "second": t0.Add(time.Second),     // not: a second early is too early
+		prefix + "1.5s":   t0.Add(1500 * time.Millisecond),
 		prefix + "5000":   time.Date(5000, 1, 1, 0, 0, 0, 0, time.UTC),
 		prefix + "never":  lifecycle.Never,
 		prefix + "offset": t0.Add(-time.Minute).In(time.FixedZone("X", -5*3600)),

@@ -217,7 +217,23 @@ func changesListed(ctx context.Context, s lifecycle.Store, p string) error {
 			return fmt.Errorf("listing again gave change %d as %+v; first %+v", i, again[i], got[i])
 		}
 	}
-	// A limit below 1 means 100.
+	// A limit below 1 means 100: with more than 100 changes after start
+	// (a customer put with 120 transitions), such a page lists as many as
+	// one of limit 100, and no more than 100 when a page of 1000 lists
+	// more (a store may list fewer than a limit).
+	long := &lifecycle.Customer{ID: p + "fl", Version: 1}
+	for i := range 120 {
+		to := stage.ID("s" + strconv.Itoa(i%2))
+		long.History = append(long.History, lifecycle.Transition{From: long.Stage, To: to, At: t0.Add(time.Duration(i) * time.Minute), Cause: "l" + strconv.Itoa(i)})
+		long.Stage, long.Since, long.AsOf = to, long.History[i].At, long.History[i].At
+	}
+	if err := s.Put(ctx, long, 0); err != nil {
+		return fmt.Errorf("Put (120 transitions) = %v", err)
+	}
+	all, err := f.Changes(ctx, start, 1000)
+	if err != nil {
+		return fmt.Errorf("Changes(after %d, limit 1000) = %v", start, err)
+	}
 	for _, limit := range []int{0, -1} {
 		page, err := f.Changes(ctx, start, limit)
 		if err != nil {
@@ -227,8 +243,8 @@ func changesListed(ctx context.Context, s lifecycle.Store, p string) error {
 		if err != nil {
 			return fmt.Errorf("Changes(after %d, limit 100) = %v", start, err)
 		}
-		if len(want) == 0 || len(page) != len(want) {
-			return fmt.Errorf("Changes(after %d, limit %d) listed %d changes; limit 100 lists %d (a limit below 1 means 100)", start, limit, len(page), len(want))
+		if len(want) == 0 || len(page) != len(want) || len(all) > 100 && len(page) > 100 {
+			return fmt.Errorf("Changes(after %d, limit %d) listed %d changes; limit 100 lists %d, limit 1000 %d (a limit below 1 means 100)", start, limit, len(page), len(want), len(all))
 		}
 	}
 	cctx, cancel := context.WithCancel(ctx)
