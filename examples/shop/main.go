@@ -128,8 +128,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	case c.shutdown < 0:
 		return c, fmt.Errorf("-shutdown-timeout %v: must not be negative", c.shutdown)
 	case c.postgres != "" && !strings.HasPrefix(c.postgres, "postgres://") && !strings.HasPrefix(c.postgres, "postgresql://"):
-		scheme, _, _ := strings.Cut(c.postgres, ":") // not the whole URL: it may hold a password
-		return c, fmt.Errorf("-postgres: want a postgres:// or postgresql:// URL, not %q…", scheme+":")
+		// Not the whole value: it may hold a password (a URL's, or a
+		// key=value connection string's), so at most its scheme.
+		if scheme, _, ok := strings.Cut(c.postgres, ":"); ok && isScheme(scheme) {
+			return c, fmt.Errorf("-postgres: want a postgres:// or postgresql:// URL, not %q…", scheme+":")
+		}
+		return c, errors.New("-postgres: want a postgres:// or postgresql:// URL (a key=value connection string is not taken)")
 	case c.db == "" && c.postgres == "":
 		return c, errors.New("-db is empty and no -postgres URL is given")
 	}
@@ -480,4 +484,18 @@ func sweepOnce(ctx context.Context, srv *shop.Server, now time.Time, log *slog.L
 		return
 	}
 	log.Info("shop: sweep", "when", when, "scanned", res.Scanned, "updated", res.Updated, "moved", res.Moved)
+}
+
+// isScheme reports whether s has the form of a URL scheme: a letter, then
+// letters, digits, "+", "-" or ".".
+func isScheme(s string) bool {
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case i > 0 && (r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }

@@ -381,6 +381,8 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{"stray argument", []string{"serve"}, "unexpected"},
 		{"bad postgres URL", []string{"-postgres", "mysql://x"}, "-postgres"},
 		{"SQLite URL as -postgres", []string{"-postgres", "sqlite::memory:"}, "-postgres"},
+		{"key=value connection string", []string{"-postgres", "host=db user=clm password=s3cret dbname=shop"}, "key=value"},
+		{"scheme missing", []string{"-postgres", "clm:s3cret@db/shop"}, "-postgres"},
 		{"address in use", []string{"-addr", "256.0.0.1:80"}, `-addr "256.0.0.1:80"`},
 	}
 	for _, tc := range tests {
@@ -390,6 +392,9 @@ func TestRunRefusesBadFlags(t *testing.T) {
 			require.Error(t, err)
 			require.Contains(t, err.Error(), tc.want)
 			for i, a := range tc.args {
+				if (a == "-webhook-secret" || a == "-postgres") && tc.args[i+1] != "" {
+					require.NotContains(t, err.Error(), "s3cret", "the error shows a password")
+				}
 				if a == "-webhook-secret" && tc.args[i+1] != "" {
 					require.NotContains(t, err.Error(), tc.args[i+1], "the error shows the secret")
 				}

@@ -53,6 +53,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -322,8 +325,12 @@ func Open(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, e
 //     _busy_timeout or _timeout, _journal_mode or _journal, and _txlock
 //     (names the driver reads in lower case only: it ignores "_TIMEOUT=50",
 //     so the default applies then). One of those five driver parameters
-//     given empty ("_txlock="), which the driver would ignore, is refused
-//     with an error wrapping [ErrInvalidOption] that names it. "sqlite::memory:" (with or without
+//     given empty ("_txlock="), which the driver would ignore, or with a
+//     value the driver refuses ("_busy_timeout=abc", "_txlock=bogus"),
+//     and a query that cannot be parsed ("?%zz"), are refused with an
+//     error wrapping [ErrInvalidOption] that names it; other driver
+//     parameters are the driver's to check, when the first connection
+//     opens. "sqlite::memory:" (with or without
 //     parameters) is a private in-memory database, limited to one
 //     connection.
 //
@@ -338,7 +345,10 @@ func Open(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, e
 // too few for concurrent writers); change it with [Store.DB]'s
 // SetMaxIdleConns and SetMaxOpenConns.
 //
-// Any other URL is refused with an error wrapping [ErrInvalidOption].
+// Any other URL is refused with an error wrapping [ErrInvalidOption],
+// which shows the URL with what may be a secret hidden: the password
+// before its last "@" (all of what precedes it, after the scheme, when
+// it has no ":"), and the value of a password=… pair.
 func Connect(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	var (
 		driver, dsn string
@@ -423,13 +433,29 @@ func sqliteDSN(path string) (dsn string, memory bool, err error) {
 	// What the driver will set, read as it reads the query: its parameter
 	// names exactly (it ignores "_TIMEOUT"), the pragma a _pragma value
 	// names in any letter case (as SQLite reads it).
-	params, _ := url.ParseQuery(query) // (one the driver cannot parse fails Open anyway)
+	params, err := url.ParseQuery(query)
+	if err != nil {
+		return "", false, fmt.Errorf("%w: SQLite URL query %q: %v", ErrInvalidOption, query, err)
+	}
 	// A setting given empty the driver ignores, and a default added
 	// beside it would not apply either (the driver reads a parameter's
-	// first value): refuse it rather than open a store without it.
+	// first value): refuse it rather than open a store without it. A
+	// value the driver refuses is refused here, naming it, rather than
+	// when the first connection opens.
 	for _, k := range []string{"_busy_timeout", "_timeout", "_journal_mode", "_journal", "_txlock"} {
-		if _, ok := params[k]; ok && params.Get(k) == "" {
+		if _, ok := params[k]; !ok {
+			continue
+		}
+		v := params.Get(k)
+		if v == "" {
 			return "", false, fmt.Errorf("%w: SQLite URL parameter %s is empty (give it a value, or leave it out for the default)", ErrInvalidOption, k)
+		}
+		if want := sqliteParamValues[k]; want == nil {
+			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+				return "", false, fmt.Errorf("%w: SQLite URL parameter %s=%q: want a whole number of milliseconds", ErrInvalidOption, k, v)
+			}
+		} else if !slices.ContainsFunc(want, func(w string) bool { return strings.EqualFold(v, w) }) {
+			return "", false, fmt.Errorf("%w: SQLite URL parameter %s=%q: want one of %s", ErrInvalidOption, k, v, strings.Join(want, ", "))
 		}
 	}
 	has := func(keys ...string) bool {
@@ -454,6 +480,15 @@ func sqliteDSN(path string) (dsn string, memory bool, err error) {
 		add = append([]string{query}, add...)
 	}
 	return name + "?" + strings.Join(add, "&"), false, nil
+}
+
+// sqliteParamValues holds the values the driver accepts (in any letter
+// case) for the URL parameters whose defaults Connect sets; a parameter
+// not in it (_busy_timeout, _timeout) takes a whole number.
+var sqliteParamValues = map[string][]string{
+	"_journal_mode": {"DELETE", "TRUNCATE", "PERSIST", "MEMORY", "WAL", "OFF"},
+	"_journal":      {"DELETE", "TRUNCATE", "PERSIST", "MEMORY", "WAL", "OFF"},
+	"_txlock":       {"deferred", "immediate", "exclusive"},
 }
 
 // setsPragma reports whether one of the driver's _pragma values (each run
@@ -568,21 +603,29 @@ func optionWords(s string) []string {
 	return words
 }
 
-// redact hides a password in a URL for error messages.
+// redact hides what may be a secret in a URL Connect does not support,
+// for its error message: what comes before the last "@" (a password may
+// hold an unescaped "@") after the scheme's "//" (or the start: a
+// misspelt scheme may lack it) and its first ":", or all of it when it
+// has no ":" (a token), and the value of every key ending in "password"
+// of a key=value connection string.
 func redact(url string) string {
-	scheme, rest, ok := strings.Cut(url, "://")
-	if !ok {
-		return url
+	if at := strings.LastIndex(url, "@"); at >= 0 {
+		start := 0
+		if i := strings.Index(url[:at], "://"); i >= 0 {
+			start = i + len("://")
+		}
+		if i := strings.IndexByte(url[start:at], ':'); i >= 0 {
+			start += i + 1
+		}
+		url = url[:start] + "xxxxx" + url[at:]
 	}
-	userinfo, host, ok := strings.Cut(rest, "@")
-	if !ok {
-		return url
-	}
-	if user, _, hasPw := strings.Cut(userinfo, ":"); hasPw {
-		return scheme + "://" + user + ":xxxxx@" + host
-	}
-	return url
+	return secretValue.ReplaceAllString(url, "${1}=xxxxx")
 }
+
+// secretValue matches a password in a key=value connection string
+// (password=…, sslpassword = '…'), quoted or not.
+var secretValue = regexp.MustCompile(`(?i)(\w*password)\s*=\s*('(?:[^'\\]|\\.)*'?|\S*)`)
 
 // Close closes the connection pool if the Store was made by [Connect];
 // a Store made by [Open] leaves its *sql.DB open for the caller to close.

@@ -50,7 +50,8 @@
 // instant to the nanosecond with the same UTC offset to the second (the
 // zone's name and *time.Location are not compared). The rule ExactTimes
 // requires times from 1900 to [lifecycle.Never] with nanoseconds and
-// whole-minute offsets, and lets a store refuse (with
+// whole-minute offsets whose wall clock stays within the year 9999 (it
+// puts Never in the westernmost zone it uses), and lets a store refuse (with
 // [lifecycle.ErrInvalidCustomer], storing nothing) but never change a time
 // whose offset has seconds. [RunReopen] and [ReopenCase] add the optional
 // rule Reopen for durable stores: what was written survives closing the
