@@ -30,11 +30,14 @@ const ImportChunk = 100_000
 // already applied, in the store or earlier in the input, count as
 // Duplicates), and the customers end with the same facts, stages, AsOf,
 // Seen and referral credits as recording the events one by one with
-// [Tracker.Record] (in the order of their times where a customer's events
-// name two different referrers, the one exception to order independence
-// that [Tracker] describes: Import folds a customer's events of a chunk
-// together, so only the referrer their earliest referring event names is
-// credited for them); where a customer's own events and the credits they
+// [Tracker.Record]. Where a customer's events name two different
+// referrers (the one exception to order independence that [Tracker]
+// describes), Import folds a customer's events of a chunk together, so
+// within a chunk only the referrer their earliest referring event names is
+// credited, as recording them in the order of their times would; across
+// chunks it is as recording the chunks in input order: a credit given in
+// one chunk is kept when a later chunk names an earlier referrer (so a
+// re-run after a failure may credit both). Where a customer's own events and the credits they
 // earn from others interleave, History and Since may differ (the credits
 // of a chunk come after its events). Version differs: it counts writes,
 // and Import writes a customer once per chunk, not once per event. Hooks

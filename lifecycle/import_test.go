@@ -201,3 +201,32 @@ func TestBatchTwoReferrers(t *testing.T) {
 		require.NoError(t, err)
 	}), "RecordBatch")
 }
+
+// TestImportTwoReferrersAcrossChunks: where a customer's events naming two
+// referrers fall in different chunks, Import is as recording the chunks
+// in input order, as its doc says: the credit the first chunk gave is
+// kept when the second names an earlier referrer (found by a hostile-input
+// audit: the doc promised time order across chunks).
+func TestImportTwoReferrersAcrossChunks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("imports 100,001 events (two chunks)")
+	}
+	ctx := context.Background()
+	t1 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	o := lifecycle.Event{ID: "o1", CustomerID: "b", Type: lifecycle.OrderCompleted, Time: t1, ReferrerID: "a"}
+	s := lifecycle.Event{ID: "s1", CustomerID: "b", Type: lifecycle.SignedUp, Time: t1.Add(-time.Hour), ReferrerID: "c"}
+	events := []lifecycle.Event{o}
+	for i := range lifecycle.ImportChunk - 1 {
+		events = append(events, ev("f"+itoa(i), "f"+itoa(i%991), lifecycle.SiteVisited, t0.Add(timeSec(i))))
+	}
+	events = append(events, s) // the first event of the second chunk
+	m := store.NewMemory()
+	tr := lifecycle.NewTracker(model.SterneCutler(), m, lifecycle.WithClock(func() time.Time { return t1.AddDate(1, 0, 0) }))
+	_, err := tr.Import(ctx, eventSeq(events), nil)
+	require.NoError(t, err)
+	for _, id := range []string{"a", "c"} {
+		c, err := m.Get(ctx, id)
+		require.NoError(t, err, "referrer %s", id)
+		require.Len(t, c.Facts.Referrals, 1, "referrer %s: a credit for b", id)
+	}
+}
