@@ -32,6 +32,12 @@ func TestReviewUnmatchedRouteLabel(t *testing.T) {
 	srv, _ := newServer(t, nil)
 	require.Equal(t, http.StatusNotFound, do(t, srv, http.MethodGet, "/nothing", "", "").Code)
 	require.Equal(t, http.StatusNotFound, do(t, srv, http.MethodGet, "/v1/nothing", "", "").Code)
+	// The API's other catch-all, and paths that are not clean (refused
+	// with 404 whatever route their cleaned path matches): also
+	// unmatched (found by an audit: labelled "/v1" and "GET /v1/stages").
+	require.Equal(t, http.StatusNotFound, do(t, srv, http.MethodGet, "/v1", "", "").Code)
+	require.Equal(t, http.StatusNotFound, do(t, srv, http.MethodGet, "/v1//stages", "", "").Code)
+	require.Equal(t, http.StatusNotFound, do(t, srv, http.MethodGet, "/v1/./funnel", "", "").Code)
 	mfs := scrape(t, srv)
 	for _, m := range mfs["clm_shop_http_request_duration_seconds"].GetMetric() {
 		for _, lp := range m.GetLabel() {
@@ -40,7 +46,7 @@ func TestReviewUnmatchedRouteLabel(t *testing.T) {
 			}
 		}
 	}
-	requireValue(t, mfs, 2, "clm_shop_http_request_duration_seconds", "route", "unmatched", "code", "404")
+	requireValue(t, mfs, 5, "clm_shop_http_request_duration_seconds", "route", "unmatched", "code", "404")
 }
 
 // docs/shop.md, The API: "All answers are JSON (but /metrics ... and the

@@ -145,8 +145,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 	_, pattern := s.mux.Handler(r) // the route, for the latency metric
-	if pattern == "/" || pattern == "/v1/" {
-		pattern = "" // the catch-alls: no route matched
+	if pattern == "/" || pattern == "/v1/" || pattern == "/v1" || r.URL.EscapedPath() != cleanPath(r.URL.EscapedPath()) {
+		pattern = "" // the catch-alls, or a path no route serves (refused below): no route matched
 	}
 	defer func() {
 		if p := recover(); p != nil {
