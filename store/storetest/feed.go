@@ -188,11 +188,15 @@ func changesListed(ctx context.Context, s lifecycle.Store, p string) error {
 	if err := s.Put(ctx, c, 2); err != nil {
 		return fmt.Errorf("Put (a shorter history) = %v", err)
 	}
+	// The last transition at its limits: a time with nanoseconds at an
+	// offset, a cause of MaxCauseLen bytes, a stage ID of stage.MaxIDLen:
+	// listed as the history holds it (a change's ID hashes them all).
+	longStage := stage.ID(strings.Repeat("s", stage.MaxIDLen))
 	c.History = append(c.History,
 		lifecycle.Transition{From: "reach", To: "acquisition", At: t0.Add(2 * time.Hour), Cause: "p3"},
 		lifecycle.Transition{From: "acquisition", To: "conversion", At: t0.Add(3 * time.Hour), Cause: "p4"},
-		lifecycle.Transition{From: "conversion", To: "retention", At: t0.Add(4 * time.Hour), Cause: "p5"})
-	c.Stage, c.Version = "retention", 4
+		lifecycle.Transition{From: "conversion", To: longStage, At: t0.Add(4*time.Hour + 123_456_789).In(time.FixedZone("", 5*3600+30*60)), Cause: strings.Repeat("c", lifecycle.MaxCauseLen)})
+	c.Stage, c.Version = longStage, 4
 	if err := s.Put(ctx, c, 3); err != nil {
 		return fmt.Errorf("Put (a longer history again) = %v", err)
 	}
@@ -438,10 +442,10 @@ func cursorLease(ctx context.Context, s lifecycle.Store, p string) error {
 		func() error { return claim("b", t0.Add(50*time.Second), 5, true) }, // a's lease ended
 		func() error { return advance("a", 9, t0.Add(51*time.Second), false) },
 		func() error { return advance("b", 9, t0.Add(52*time.Second), true) },
-		func() error { // b gives the lease up
-			return k.AdvanceCursor(ctx, name, "b", 9, t0.Add(53*time.Second), t0.Add(53*time.Second))
+		func() error { // b gives the lease up, storing its last cursor
+			return k.AdvanceCursor(ctx, name, "b", 10, t0.Add(53*time.Second), t0.Add(53*time.Second))
 		},
-		func() error { return claim("a", t0.Add(53*time.Second), 9, true) },
+		func() error { return claim("a", t0.Add(53*time.Second), 10, true) },
 		func() error { return advance("b", 10, t0.Add(54*time.Second), false) },
 		func() error { return advance("a", 10, t0.Add(83*time.Second), false) }, // a's lease ends at 83 s: at now, not held
 		func() error { return advance("a", 10, t0.Add(90*time.Second), false) }, // a's own lease ended at 83 s

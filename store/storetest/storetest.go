@@ -37,7 +37,11 @@
 // 300 tallies; ContextCancelled
 // covers View; ChangesListed and CursorLease check that ctx is honoured, a limit
 // below 1, that AdvanceCursor renews the lease, refuses an owner whose
-// lease ends at now, and that concurrent claims leave one holder. A store
+// lease ends at now, stores the cursor it is given when it gives the
+// lease up, and that concurrent claims leave one holder. GetMissing also
+// gets IDs that differ from a stored one only in letter case, trailing
+// spaces, Unicode normalization or the last byte of a
+// [lifecycle.MaxIDLen]-byte ID: IDs are compared byte for byte. A store
 // without [lifecycle.Applier] is written by the Tracker's fallback (load,
 // fold, compare-and-swap Put of the whole customer, Seen and History
 // included), which costs more per event the more events a customer has;
@@ -314,10 +318,29 @@ func same(want, got *lifecycle.Customer) error {
 	return nil
 }
 
+// getMissing checks that Get of a customer not stored wraps ErrNotFound,
+// also for an ID that differs from a stored one only in letter case,
+// trailing spaces, Unicode normalization or its last byte (IDs are
+// compared byte for byte: a store whose key collates, as SQL's
+// case-insensitive collations do, would merge two customers).
 func getMissing(ctx context.Context, s lifecycle.Store, p string) error {
 	c, err := s.Get(ctx, p+"missing")
 	if !errors.Is(err, lifecycle.ErrNotFound) {
 		return fmt.Errorf("Get(%q) of a missing customer = %v, %v; want an error wrapping ErrNotFound", p+"missing", c, err)
+	}
+	long := p + strings.Repeat("x", max(lifecycle.MaxIDLen-len(p)-1, 0))
+	for stored, others := range map[string][]string{
+		p + "Bob-é": {p + "bob-é", p + "BOB-é", p + "Bob-é ", p + "Bob-e\u0301", p + "Bob-É"},
+		long + "a":  {long + "b", long},
+	} {
+		if err := s.Put(ctx, sample(stored, 0), 0); err != nil {
+			return fmt.Errorf("Put(new %q, prev 0) = %v; want nil", stored, err)
+		}
+		for _, id := range others {
+			if c, err := s.Get(ctx, id); !errors.Is(err, lifecycle.ErrNotFound) {
+				return fmt.Errorf("Get(%q) with only %q stored = %v, %v; want an error wrapping ErrNotFound (IDs are compared byte for byte)", id, stored, c, err)
+			}
+		}
 	}
 	return nil
 }
@@ -706,8 +729,8 @@ func scanAll(ctx context.Context, s lifecycle.Store, p string) error {
 }
 
 // viewAll checks a store that is a [lifecycle.Viewer]: View yields every
-// stored customer once, as Scan does, each equal to what was put, and
-// stops when the loop body returns false.
+// stored customer once, as Scan does, each equal to what was put (times
+// with their offsets too), and stops when the loop body returns false.
 func viewAll(ctx context.Context, s lifecycle.Store, p string) error {
 	v, ok := s.(lifecycle.Viewer)
 	if !ok {
@@ -736,9 +759,21 @@ func viewAll(ctx context.Context, s lifecycle.Store, p string) error {
 			return fmt.Errorf("Get(%q) after Apply = %v", id, err)
 		}
 	}
+	// A customer whose times have offsets: viewed with them.
+	offsets := withOffsets(sample(p+"offsets", 0))
+	if err := s.Put(ctx, offsets, 0); err != nil {
+		return fmt.Errorf("Put(%q) = %v", offsets.ID, err)
+	}
 	// A View's customer is valid only during the loop body: compared there.
-	mine, viewedApplied := 0, 0
+	mine, viewedApplied, viewedOffsets := 0, 0, 0
 	err := eachOnce(v.View(ctx), "View", p, func(c *lifecycle.Customer) error {
+		if c.ID == offsets.ID {
+			viewedOffsets++
+			if err := same(offsets, c); err != nil {
+				return fmt.Errorf("View's customer %q, whose times have offsets: %w", c.ID, err)
+			}
+			return nil
+		}
 		if applied != nil && c.ID == applied.ID {
 			viewedApplied++
 			if err := same(nilEmpty(applied), nilEmpty(c)); err != nil {
@@ -764,6 +799,9 @@ func viewAll(ctx context.Context, s lifecycle.Store, p string) error {
 	}
 	if applied != nil && viewedApplied != 1 {
 		return fmt.Errorf("View yielded the customer written through Apply %d times; want once", viewedApplied)
+	}
+	if viewedOffsets != 1 {
+		return fmt.Errorf("View yielded the customer %q %d times; want once", offsets.ID, viewedOffsets)
 	}
 	k := 0
 	for _, err := range v.View(ctx) {
