@@ -34,8 +34,10 @@
 //     (against the Total rule's answer, the first: a model that remembers
 //     a customer's answers fails). Declared
 //     also checks that Name gives the same name every call, and every
-//     rule that Name gives the same name after it as before it.
-//   - Pure: Stage never modifies the facts (compared with a deep copy).
+//     rule that Name gives the same name after it as before it, and before
+//     it as before the first rule run.
+//   - Pure: Stage never modifies the facts (compared with a deep copy),
+//     for the corpus and every state of the Graph rule's random histories.
 //   - Stable: classifying the same facts at the same time again gives the
 //     same answer.
 //   - Graph: along random histories — one random event at a time, never
@@ -61,7 +63,8 @@
 //     reached without a [Types] option.
 //   - NextChange: for a model that implements [lifecycle.Scheduler],
 //     NextChange never panics and never modifies the facts, gives the
-//     same T when asked again, and the stage does not change
+//     same T when asked again (also in one *Facts that held other facts
+//     when last asked at the same now), and the stage does not change
 //     before the time T it announces: for the facts and times the other
 //     rules classify, and every state of the Graph rule's random
 //     histories, Stage at probe times t with now ≤ t < T (just after now,
@@ -144,6 +147,9 @@ type config struct {
 	// the model had seen the states after it (see checkDeterministic).
 	firstIDs map[[2]int]stage.ID
 	firstMu  sync.Mutex
+	// firstName is the name the first rule run saw, which every later
+	// rule must see too (under firstMu).
+	firstName *string
 	// reads are the event types the model says it reads ([TypeReader]),
 	// drawn more often than the others.
 	reads       []lifecycle.EventType
@@ -335,12 +341,20 @@ func runRule(r Rule, m lifecycle.Model, cfg *config) (errs []error, notes []stri
 	}
 	s.graph = safeGraph(m)
 	before := s.name()
+	cfg.firstMu.Lock()
+	if cfg.firstName == nil {
+		cfg.firstName = &before
+	} else if first := *cfg.firstName; before != first {
+		errs = append(errs, s.errorf("Name() returned %q before this rule and %q before the first rule run; a model needs a stable name (stores and logs name the model by it)", before, first))
+	}
+	cfg.firstMu.Unlock()
 	done := make(chan []error, 1)
 	go func() { done <- r.check(s) }()
 	timer := time.NewTimer(RuleTimeout)
 	defer timer.Stop()
 	select {
-	case errs = <-done:
+	case e := <-done:
+		errs = append(errs, e...)
 	case <-timer.C:
 		what := "a model call has not returned"
 		if p := s.cur.Load(); p != nil {
@@ -405,6 +419,10 @@ type suite struct {
 	dropped int
 	notes   []string // what Run logs: findings that are not failures
 	cur     atomic.Pointer[pending]
+	// reused is one Customer whose Facts hold, in turn, the facts the
+	// NextChange rule asks about, and reusedPrev the facts asked before.
+	reused     lifecycle.Customer
+	reusedPrev *lifecycle.Facts
 }
 
 // pending is the model call a rule is making, for the report of a rule
@@ -695,6 +713,25 @@ func checkPure(s *suite) []error {
 			})
 		}
 	})
+	// Along the random histories too, at the times they reach (years
+	// after the last event, say), each call on a copy.
+	s.walks(func(x step) bool {
+		if x.panicked != nil {
+			return false // reported by NoPanic
+		}
+		work := clone(x.after)
+		if _, p := s.call(work, x.now); p != nil {
+			return false
+		}
+		if !reflect.DeepEqual(work, x.after) {
+			s.fail(func() string {
+				return fmt.Sprintf("modified the facts (%s) for random history %d, step %d (seed %d,%d), after %s, at now=%s: before %s, after %s",
+					changes(x.after, work), x.walk, x.step, s.cfg.seed1, s.cfg.seed2, x.what, ts(x.now), FormatFacts(x.after), FormatFacts(work))
+			})
+			return false
+		}
+		return true
+	})
 	return s.errs
 }
 
@@ -920,6 +957,23 @@ func (s *suite) schedule(sch lifecycle.Scheduler, r *rand.Rand, f *lifecycle.Fac
 		})
 		return false
 	}
+	// The facts in one *Facts that held the facts asked before, at this
+	// now, as a Tracker reuses its working copy: the answer must come from
+	// the facts, not their address.
+	if s.reusedPrev != nil {
+		(&lifecycle.Customer{Facts: *s.reusedPrev}).CopyTo(&s.reused)
+		s.nextChange(sch, &s.reused.Facts, now)
+		(&lifecycle.Customer{Facts: *f}).CopyTo(&s.reused)
+		if again, p := s.nextChange(sch, &s.reused.Facts, now); p == nil && !again.Equal(due) {
+			prev := s.reusedPrev
+			s.fail(func() string {
+				return fmt.Sprintf("NextChange answered %s for facts in memory that held other facts when last asked at the same now (one *Facts reused, as a Tracker reuses it), where a fresh copy got %s: answer from the facts, not their address; for %s at now=%s: facts %s; the facts before: %s",
+					announced(again), announced(due), what(), tsn(now), formatFacts(f, tsn), formatFacts(prev, tsn))
+			})
+			return false
+		}
+	}
+	s.reusedPrev = clone(f)
 	if now.Before(firstTracked) || now.After(lastYear) {
 		// The Tracker asks only within the years 1900 to 9999 (at the
 		// zero time, "due now" would read as never; before the year 1,
