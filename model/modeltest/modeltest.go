@@ -16,7 +16,8 @@
 //   - Total: every facts value, at every time, maps to a stage the graph
 //     declares.
 //   - NoPanic: Stage never panics, on zero facts, extreme facts (counts and
-//     amounts of MaxInt64, times in year 1 and year 9999, thousands of
+//     amounts of MaxInt64, times in year 1 and year 9999 (its last
+//     nanosecond too), thousands of
 //     custom event types, more refunds than orders) or random ones (random
 //     customers whose histories start within a year after [Start], or at
 //     a random time from 1900 to Start, or in the four centuries after it,
@@ -32,7 +33,12 @@
 //     facts classified again in the reverse order, and every state of the
 //     Graph rule's random histories classified again after all of them
 //     (against the Total rule's answer, the first: a model that remembers
-//     a customer's answers fails). Declared
+//     a customer's answers fails, where its memory gives another answer
+//     for facts the suite classifies again; one that keys its memory on
+//     part of the facts only, say their first and last times, may answer
+//     the same wrong way every time and pass, as may a model that reads
+//     the wall clock: the suite has no other answers to compare with).
+//     Declared
 //     also checks that Name gives the same name every call, and every
 //     rule that Name gives the same name after it as before it, and before
 //     it as before the first rule run.
@@ -1259,7 +1265,7 @@ func corpus(c *config) []sample {
 	var out []sample
 	farPast := time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC)
 	farFuture := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
-	nows := []time.Time{{}, farPast, c.start, farFuture}
+	nows := []time.Time{{}, farPast, c.start, farFuture, lastYear} // lastYear: its last nanosecond
 	for _, now := range nows {
 		out = append(out, sample{"zero facts", new(lifecycle.Facts), now})
 	}
