@@ -621,7 +621,7 @@ func checkNoPanic(s *suite) []error {
 	s.each(func(x sample) {
 		if _, p := s.call(clone(x.f), x.now); p != nil {
 			s.fail(func() string {
-				return fmt.Sprintf("panicked (%v) for %s at now=%s: facts %s", p, x.what, ts(x.now), FormatFacts(x.f))
+				return fmt.Sprintf("panicked (%v) for %s at now=%s: facts %s", p, x.what, tsn(x.now), FormatFacts(x.f))
 			})
 		}
 	})
