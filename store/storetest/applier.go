@@ -93,7 +93,7 @@ func applyNew(ctx context.Context, s lifecycle.Store, p string) error {
 	if _, err := s.Get(ctx, id); !errors.Is(err, lifecycle.ErrNotFound) {
 		return fmt.Errorf("Apply whose fn reported no change stored a customer (Get = %v)", err)
 	}
-	want := sample(id, 0)
+	want := withOffsets(sample(id, 0)) // times come back with their offsets, as from Put
 	want.Seen = seenOf("x1", "x2")
 	err = applyRetry(ctx, a, id, []string{"x1", "x2"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
 		withoutLogs(want).CopyTo(c)
