@@ -24,10 +24,11 @@ const ImportChunk = 100_000
 // adopts the library: it reads events in chunks of [ImportChunk], folds
 // each chunk's events per customer in memory and writes every customer of
 // the chunk with one [Applier.Apply] (sqlstore on PostgreSQL: a read of
-// two statements, the rows and then the keys of those found, and a write
-// of two statements sent at once, one per half of the customers, or COPY
-// in two halves for customers not stored yet; on SQLite one transaction),
-// then the referral credits the chunk
+// one statement, two from 1,000 customers when some are stored (the rows,
+// then the keys of those found), and a write of one statement, two sent
+// at once from 64 customers (one per half), or COPY in two halves for
+// 1,000 or more customers none of which is stored; on SQLite one
+// transaction), then the referral credits the chunk
 // owes, with one more Apply. Every event is applied exactly once (events
 // already applied, in the store or earlier in the input, count as
 // Duplicates), and the customers end with the same facts, stages, AsOf,

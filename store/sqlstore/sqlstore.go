@@ -412,15 +412,8 @@ func sqliteDSN(path string) (dsn string, memory bool, err error) {
 	if name == "" {
 		return "", false, nil
 	}
-	if name == ":memory:" || name == "file::memory:" {
-		// Every connection to ":memory:" is a database of its own: the
-		// caller limits the pool to one. Busy timeout and WAL do not apply.
-		if query != "" {
-			return name + "?" + query, true, nil
-		}
-		return name, true, nil
-	}
-	if !strings.HasPrefix(name, "file:") {
+	memory = name == ":memory:" || name == "file::memory:"
+	if !memory && !strings.HasPrefix(name, "file:") {
 		// A "file:" URI: the driver reads % as an escape and # as the
 		// start of a fragment, so a path holding them is escaped to
 		// name that very file. Leading slashes are one (the same file;
@@ -450,6 +443,9 @@ func sqliteDSN(path string) (dsn string, memory bool, err error) {
 		if v == "" {
 			return "", false, fmt.Errorf("%w: SQLite URL parameter %s is empty (give it a value, or leave it out for the default)", ErrInvalidOption, k)
 		}
+		if alias := sqliteAlias[k]; alias != "" && params.Has(alias) {
+			continue // the driver reads the alias's value instead
+		}
 		if want := sqliteParamValues[k]; want == nil {
 			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
 				return "", false, fmt.Errorf("%w: SQLite URL parameter %s=%q: want a whole number of milliseconds", ErrInvalidOption, k, v)
@@ -457,6 +453,14 @@ func sqliteDSN(path string) (dsn string, memory bool, err error) {
 		} else if !slices.ContainsFunc(want, func(w string) bool { return strings.EqualFold(v, w) }) {
 			return "", false, fmt.Errorf("%w: SQLite URL parameter %s=%q: want one of %s", ErrInvalidOption, k, v, strings.Join(want, ", "))
 		}
+	}
+	if memory {
+		// Every connection to ":memory:" is a database of its own: the
+		// caller limits the pool to one. Busy timeout and WAL do not apply.
+		if query != "" {
+			return name + "?" + query, true, nil
+		}
+		return name, true, nil
 	}
 	has := func(keys ...string) bool {
 		for _, k := range keys {
@@ -481,6 +485,10 @@ func sqliteDSN(path string) (dsn string, memory bool, err error) {
 	}
 	return name + "?" + strings.Join(add, "&"), false, nil
 }
+
+// sqliteAlias maps a driver parameter to its alias, whose value the
+// driver reads instead when both are given.
+var sqliteAlias = map[string]string{"_busy_timeout": "_timeout", "_journal_mode": "_journal"}
 
 // sqliteParamValues holds the values the driver accepts (in any letter
 // case) for the URL parameters whose defaults Connect sets; a parameter
@@ -610,6 +618,7 @@ func optionWords(s string) []string {
 // has no ":" (a token), and the value of every key ending in "password"
 // of a key=value connection string.
 func redact(url string) string {
+	url = secretValue.ReplaceAllString(url, "${1}=xxxxx") // first: a password may hold "@"
 	if at := strings.LastIndex(url, "@"); at >= 0 {
 		start := 0
 		if i := strings.Index(url[:at], "://"); i >= 0 {
@@ -620,7 +629,7 @@ func redact(url string) string {
 		}
 		url = url[:start] + "xxxxx" + url[at:]
 	}
-	return secretValue.ReplaceAllString(url, "${1}=xxxxx")
+	return url
 }
 
 // secretValue matches a password in a key=value connection string
