@@ -8,7 +8,8 @@
 // the same thing).
 //
 // Everything reads customers one at a time from a sequence — usually a
-// [lifecycle.Store]'s Scan, so it runs on any store — and keeps only
+// [lifecycle.Store] read through [lifecycle.Browse] (its View when it has
+// one, else Scan), so it runs on any store — and keeps only
 // counts and durations, never the customers:
 //
 //	rep, err := funnel.AnalyzeStore(ctx, m.Stages(), st,

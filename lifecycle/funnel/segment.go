@@ -173,7 +173,7 @@ func SpentAtLeast(cur string, amount int64) Segment {
 func ScoreBelow(n int) Segment {
 	seg := rule("score < "+strconv.Itoa(n), model.All(model.Score(0), model.Not(model.Score(n))))
 	if n < 1 && seg.err == nil { // Score(0) is a valid rule, but no score is below 0
-		seg.Match, seg.err = nil, fmt.Errorf("ScoreBelow(%d): n must be in 1..10", n)
+		seg.Match, seg.err = nil, fmt.Errorf("ScoreBelow(%d): n must be in 1..10: %w", n, model.ErrInvalidModel)
 	}
 	return seg
 }

@@ -199,3 +199,16 @@ func TestWhere(t *testing.T) {
 		}
 	}
 }
+
+// TestScoreBelowOutOfRange: ScoreBelow with n outside 1..10 is an error
+// wrapping ErrInvalidInput and model.ErrInvalidModel, as for any malformed
+// rule (ScoreBelow(0)'s wrapped only ErrInvalidInput; found by an audit).
+func TestScoreBelowOutOfRange(t *testing.T) {
+	g := model.SterneCutler().Stages()
+	for _, n := range []int{-3, 0, 11} {
+		_, err := funnel.New(g, funnel.Only(funnel.ScoreBelow(n)))
+		if !errors.Is(err, funnel.ErrInvalidInput) || !errors.Is(err, model.ErrInvalidModel) {
+			t.Errorf("ScoreBelow(%d): error %v; want one wrapping ErrInvalidInput and model.ErrInvalidModel", n, err)
+		}
+	}
+}
