@@ -163,11 +163,11 @@ func (p Period) Key(t time.Time) string {
 			// every key distinct and in time order.
 			layout = "2006-01-02T15:04:05.000000000Z07:00"
 		}
-		if d := t.Sub(p.origin); d > math.MinInt64 && d < math.MaxInt64 {
-			return p.Start(floorDiv(int64(d), int64(p.every))).Format(layout)
+		if i := p.Index(t); i != math.MinInt64 && i != math.MaxInt64 {
+			return p.Start(i).Format(layout)
 		}
-		// Far from the origin the index may not fit in an int64 (a period
-		// of a few nanoseconds): the bucket's start in wider integers.
+		// A saturated index (a period of a few nanoseconds, far from the
+		// origin): the bucket's start in wider integers.
 		return p.bigStart(p.bigIndex(t)).Format(layout)
 	}
 	return t.Format(time.DateOnly)

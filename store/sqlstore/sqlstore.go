@@ -494,10 +494,12 @@ var sqliteAlias = map[string]string{"_busy_timeout": "_timeout", "_journal_mode"
 // case) for the URL parameters whose defaults Connect sets; a parameter
 // not in it (_busy_timeout, _timeout) takes a whole number.
 var sqliteParamValues = map[string][]string{
-	"_journal_mode": {"DELETE", "TRUNCATE", "PERSIST", "MEMORY", "WAL", "OFF"},
-	"_journal":      {"DELETE", "TRUNCATE", "PERSIST", "MEMORY", "WAL", "OFF"},
+	"_journal_mode": sqliteJournalModes,
+	"_journal":      sqliteJournalModes,
 	"_txlock":       {"deferred", "immediate", "exclusive"},
 }
+
+var sqliteJournalModes = []string{"DELETE", "TRUNCATE", "PERSIST", "MEMORY", "WAL", "OFF"}
 
 // setsPragma reports whether one of the driver's _pragma values (each run
 // as "PRAGMA value") sets the pragma name: "busy_timeout(50)",

@@ -144,9 +144,11 @@ func New(t *lifecycle.Tracker, opts ...Option) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-	_, pattern := s.mux.Handler(r) // the route, for the latency metric
-	if pattern == "/" || pattern == "/v1/" || pattern == "/v1" || r.URL.EscapedPath() != cleanPath(r.URL.EscapedPath()) {
-		pattern = "" // the catch-alls, or a path no route serves (refused below): no route matched
+	escaped := r.URL.EscapedPath()
+	unclean := escaped != cleanPath(escaped) // refused below: no route serves it
+	_, pattern := s.mux.Handler(r)           // the route, for the latency metric
+	if pattern == "/" || pattern == "/v1/" || pattern == "/v1" || unclean {
+		pattern = "" // the catch-alls, or an unclean path: no route matched
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -173,14 +175,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, http.StatusServiceUnavailable, "no_tracker", "the server has no tracker (shop.New was given none)")
 		return
 	}
-	if p := r.URL.EscapedPath(); p != cleanPath(p) {
+	if unclean {
 		// net/http's mux would redirect, with an HTML body, to the clean
 		// path: every answer here is JSON, and no route has such a path.
 		// (The escaped path, as the mux cleans it: a customer ID's
 		// escaped "/" (%2F) is no separator, so /v1/customers/a%2F%2Fb
 		// names the customer "a//b".)
 		what := "no route "
-		if strings.HasPrefix(p, "/v1/") {
+		if strings.HasPrefix(escaped, "/v1/") {
 			what = "no API route " // as the API's own catch-all says
 		}
 		writeError(rec, http.StatusNotFound, "not_found", what+r.URL.Path)
