@@ -654,3 +654,35 @@ func zzLine(s, sub string) string {
 	}
 	return strings.Join(out[:min(3, len(out))], "\n")
 }
+
+// A one-run Monte Carlo sweep whose outcome is NaN in that run has N 0 and
+// a NaN mean and standard error; where the run has a number, N is 1 and
+// the standard error 0 (found by an audit: the doc said 0 for every
+// single-run cell).
+func TestSweepSingleRunStdErr(t *testing.T) {
+	tab, err := flywheel.Sweep(context.Background(), flywheel.LiteratureExample(),
+		[]flywheel.Outcome{flywheel.CrossoverRotation()},
+		[]flywheel.Axis{{Param: flywheel.ParamReferrals, Values: []float64{0.5, 1}}},
+		flywheel.SweepMode(flywheel.ModeMonteCarlo), flywheel.Runs(1), flywheel.Seed(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := tab.Grid("crossover_rotation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.N[0][0] != 0 || !math.IsNaN(g.Values[0][0]) || !math.IsNaN(g.StdErr[0][0]) {
+		t.Errorf("referrals 0.5: N %d, value %v, stderr %v; want 0, NaN, NaN", g.N[0][0], g.Values[0][0], g.StdErr[0][0])
+	}
+	if g.N[0][1] != 1 || math.IsNaN(g.Values[0][1]) || g.StdErr[0][1] != 0 {
+		t.Errorf("referrals 1: N %d, value %v, stderr %v; want 1, a number, 0", g.N[0][1], g.Values[0][1], g.StdErr[0][1])
+	}
+}
+
+// Series of a nil Result is nil, as Rotation of one is an error: no panic.
+func TestSeriesNilResult(t *testing.T) {
+	var r *flywheel.Result
+	if s := r.Series(flywheel.Advocates); s != nil {
+		t.Errorf("Series of a nil Result = %v, want nil", s)
+	}
+}

@@ -77,7 +77,8 @@ const (
 type Stat struct {
 	Mean float64
 	// StdErr is the standard error of Mean: the sample standard deviation
-	// over √N. The mean's 95% confidence interval is Mean ± 1.96·StdErr.
+	// over √N (0 when N is 1; NaN, as Mean is, when N is 0). The mean's 95%
+	// confidence interval is Mean ± 1.96·StdErr.
 	StdErr float64
 	// Quantiles holds the percentiles named by [Result.Quantiles], in the
 	// same order (type-7 interpolation, as R's default).
@@ -131,8 +132,11 @@ func (r *Result) Rotation(n int) (*Rotation, error) {
 }
 
 // Series returns the mean of metric m in each rotation (NaN throughout
-// when m is not a [Metric]).
+// when m is not a [Metric]; nil for a nil Result, which has no rotations).
 func (r *Result) Series(m Metric) []float64 {
+	if r == nil {
+		return nil
+	}
 	out := make([]float64, len(r.Rotations))
 	for i := range r.Rotations {
 		out[i] = r.Rotations[i].Mean(m)

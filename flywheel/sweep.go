@@ -94,7 +94,8 @@ type Grid struct {
 	Values [][]float64
 	// StdErr holds the standard errors of Values: the sample standard
 	// deviation over the runs divided by √N (0 in expected-value mode and
-	// with a single run). Mean ± 1.96·StdErr is a 95% confidence interval.
+	// where N is 1; in Monte Carlo mode NaN where N is 0, as Values is).
+	// Mean ± 1.96·StdErr is a 95% confidence interval.
 	StdErr [][]float64
 	// N holds the number of runs whose outcome is a number (in
 	// expected-value mode 1, or 0 when the outcome is NaN).

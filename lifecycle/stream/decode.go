@@ -134,8 +134,12 @@ type Outgoing struct {
 
 // Encode gives each event its own message, keyed by its customer ID,
 // with the event's JSON form as the value. It refuses (with an error
-// naming the event's index and wrapping [lifecycle.ErrInvalidEvent]) an
-// event with no customer ID, which no partition could be chosen for.
+// naming the event's index and holding a [*lifecycle.ValidationError]
+// that wraps [lifecycle.ErrInvalidEvent]) an event with no customer ID,
+// which no partition could be chosen for, and one whose time JSON cannot
+// hold (RFC 3339 has the years 0 to 9999 only; [lifecycle.Event.Validate]
+// accepts 1900 to 9999). It checks nothing else: an event Validate
+// refuses is published, and the consumer sends it to the dead letters.
 func Encode(events ...lifecycle.Event) ([]Outgoing, error) {
 	out := make([]Outgoing, 0, len(events))
 	for i := range events {
@@ -146,6 +150,9 @@ func Encode(events ...lifecycle.Event) ([]Outgoing, error) {
 		}
 		b, err := json.Marshal(e)
 		if err != nil {
+			if y := e.Time.UTC().Year(); y < 0 || y > 9999 { // the one field that can fail
+				err = &lifecycle.ValidationError{Field: "time", Value: e.Time.UTC().String(), Reason: "is outside the years 0 to 9999 that JSON's RFC 3339 form holds"}
+			}
 			return nil, fmt.Errorf("stream: event %d (id %q): %w", i, e.ID, err)
 		}
 		out = append(out, Outgoing{Key: e.CustomerID, Value: b})
@@ -168,8 +175,12 @@ type Sender interface {
 }
 
 // Publish publishes each event as its own message keyed by its customer
-// ID (see [Encode]) through s, and waits until all are stored.
+// ID (see [Encode]) through s, and waits until all are stored. A nil s
+// (or one holding a nil pointer) is an error, before anything is encoded.
 func Publish(ctx context.Context, s Sender, events ...lifecycle.Event) error {
+	if s == nil {
+		return errors.New("stream: Publish: nil Sender")
+	}
 	msgs, err := Encode(events...)
 	if err != nil {
 		return err

@@ -80,10 +80,13 @@ const MaxErrorHeader = 4096
 // for err: its text, or, past [MaxErrorHeader] bytes, its first
 // MaxErrorHeader−40 bytes or fewer (cut between characters) with
 // " … (N more bytes)" after them, never more than MaxErrorHeader bytes in
-// all. (A
+// all; "" for a nil err. (A
 // header past the dead-letter topic's or stream's limit would fail the
 // dead letter's publish for ever, and block the partition.)
 func ErrorHeader(err error) string {
+	if err == nil {
+		return ""
+	}
 	text := err.Error()
 	if len(text) <= MaxErrorHeader {
 		return text

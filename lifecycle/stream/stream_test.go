@@ -95,6 +95,27 @@ func TestEncode(t *testing.T) {
 	if !errors.Is(err, lifecycle.ErrInvalidEvent) || !strings.Contains(err.Error(), "customer_id") {
 		t.Errorf("Encode without a customer = %v; want an invalid-event error naming customer_id", err)
 	}
+	// A time RFC 3339 cannot write (found by an audit: a bare encoding/json
+	// error, without the sentinel).
+	for _, at := range []time.Time{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		_, err = stream.Encode(lifecycle.Event{ID: "e1", CustomerID: "c1", Type: lifecycle.SiteVisited, Time: at})
+		var ve *lifecycle.ValidationError
+		if !errors.Is(err, lifecycle.ErrInvalidEvent) || !errors.As(err, &ve) || ve.Field != "time" {
+			t.Errorf("Encode at %v = %v; want a ValidationError for time wrapping ErrInvalidEvent", at, err)
+		}
+	}
+	// The last minutes of 9999 in a zone west of Greenwich are written
+	// with their offset: no error.
+	west := time.Date(9999, 12, 31, 23, 30, 0, 0, time.FixedZone("", -3600))
+	if _, err := stream.Encode(lifecycle.Event{ID: "e1", CustomerID: "c1", Type: lifecycle.SiteVisited, Time: west}); err != nil {
+		t.Errorf("Encode at %v: %v", west, err)
+	}
+	if err := stream.Publish(context.Background(), nil, lifecycle.Event{ID: "e1", CustomerID: "c1"}); err == nil || !strings.Contains(err.Error(), "nil Sender") {
+		t.Errorf("Publish to a nil Sender = %v; want an error naming it", err)
+	}
+	if h := stream.ErrorHeader(nil); h != "" {
+		t.Errorf("ErrorHeader(nil) = %q, want \"\"", h)
+	}
 }
 
 func TestPartitionSpread(t *testing.T) {
