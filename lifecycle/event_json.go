@@ -55,7 +55,10 @@ func (e Event) MarshalJSON() ([]byte, error) {
 //     "2026-03-01T10:00:00Z" or "2026-03-01T11:00:00.5+01:00", its
 //     offset kept: exactly that layout, with at most nine digits of
 //     fraction after a full stop and an offset from -23:59 to +23:59
-//     (no "+00:60", no comma before the fraction); amount is a JSON integer in minor
+//     (no "+00:60", no comma before the fraction), with an upper-case T
+//     and Z and seconds 00 to 59 (RFC 3339 also allows a lower-case t and
+//     z, and a leap second, :60, which a time.Time cannot hold: both are
+//     refused); amount is a JSON integer in minor
 //     units (4999 for 49.99 EUR): a fraction (49.99), an exponent (5e3)
 //     or a value outside the int64 range is refused; attrs is an object
 //     whose values are strings, its keys given once each.

@@ -51,6 +51,8 @@ func TestEventUnmarshalJSONRefuses(t *testing.T) {
 		{"time ten fraction digits", `{"time":"2026-03-01T10:00:00.1234567891Z"}`, "time", "more than 9 digits of fraction"},
 		{"time empty fraction", `{"time":"2026-03-01T10:00:00.Z"}`, "time", "must be an RFC 3339 time such as"},
 		{"time lower-case t", `{"time":"2026-03-01t10:00:00Z"}`, "time", "must be an RFC 3339 time such as"},
+		{"time lower-case z", `{"time":"2026-03-01T10:00:00z"}`, "time", "must be an RFC 3339 time such as"},
+		{"time leap second", `{"time":"2016-12-31T23:59:60Z"}`, "time", "not a valid date and time"},
 		{"time offset without a colon", `{"time":"2026-03-01T10:00:00+0100"}`, "time", "must be an RFC 3339 time such as"},
 		{"time February 30", `{"time":"2026-02-30T10:00:00Z"}`, "time", "not a valid date and time"},
 		{"time hour 24", `{"time":"2026-03-01T24:00:00Z"}`, "time", "not a valid date and time"},

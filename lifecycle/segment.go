@@ -68,7 +68,8 @@ var segmentAttrs = []string{"order_id", "product_id", "category", "coupon", "sco
 //     JSON string, or an integer kept as its decimal text); "timestamp"
 //     the Time, read as strictly as the time of the JSON form (see
 //     [Event.UnmarshalJSON]: RFC 3339, at most nine fraction digits after
-//     a full stop, an offset from -23:59 to +23:59). "type", "event",
+//     a full stop, an offset from -23:59 to +23:59, an upper-case T and Z,
+//     no leap second). "type", "event",
 //     "messageId" and "timestamp" must be JSON strings and "properties"
 //     an object. IDs follow [ValidateID].
 //   - The call, its properties and a batch object are decoded strictly,

@@ -55,8 +55,8 @@
 //   - 422: the events decode but one is invalid
 //     ([lifecycle.Event.Validate], a Segment call FromSegment refuses, or
 //     whose body is not valid UTF-8, with field "json", a
-//     customer ID ".", ".." or "/", which not every client can name in a
-//     URL path (see docs/shop.md), or a time more
+//     customer or referrer ID ".", ".." or "/", which not every client can
+//     name in a URL path (see docs/shop.md), or a time more
 //     than the tracker's skew in the future);
 //   - 500 or 503: the store failed for some customers. Results say which
 //     events were applied; retrying the whole request is safe, as applied

@@ -373,6 +373,10 @@ func describe(data []byte) string {
 		return "a boolean"
 	case 'n':
 		return "null"
+	case '[':
+		return "an array"
+	case '{':
+		return "an object"
 	}
 	return "a number"
 }
@@ -395,13 +399,21 @@ func decodeEvent(raw json.RawMessage) decoded {
 			d.malformed = true
 		}
 	}
-	if id := d.event.CustomerID; d.err == nil && !d.skipped && (id == "." || id == ".." || id == "/") {
-		// Valid for the library, but GET /v1/customers/{id} cannot
-		// serve it to every client: clients that normalise a URL remove
-		// its "." and ".." segments (RFC 3986, section 6.2.2; some also
-		// when escaped as %2E, the one form this server reads), and
-		// net/http's mux does not route the one segment %2F to {id}.
-		d.err = newFieldError(d.wireField("customer_id"), id, "cannot be read back at /v1/customers/{id} by every client: URL normalisation removes a path segment . or .. (RFC 3986), and net/http does not route a segment %2F alone")
+	if d.err != nil || d.skipped {
+		return d
+	}
+	// A customer ID, or a referrer's (a pending referrer is served at
+	// the same route), that is valid for the library but that GET
+	// /v1/customers/{id} cannot serve to every client: clients that
+	// normalise a URL remove its "." and ".." segments (RFC 3986,
+	// section 6.2.2; some also when escaped as %2E, the one form this
+	// server reads), and net/http's mux does not route the one segment
+	// %2F to {id}.
+	for _, f := range [...]struct{ name, id string }{{"customer_id", d.event.CustomerID}, {"referrer_id", d.event.ReferrerID}} {
+		if f.id == "." || f.id == ".." || f.id == "/" {
+			d.err = newFieldError(d.wireField(f.name), f.id, "cannot be read back at /v1/customers/{id} by every client: URL normalisation removes a path segment . or .. (RFC 3986), and net/http does not route a segment %2F alone")
+			break
+		}
 	}
 	return d
 }

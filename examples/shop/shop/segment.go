@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"reflect"
 	"slices"
 
@@ -55,6 +56,15 @@ var segmentFields = map[string]string{
 	"id": "messageId", "customer_id": "userId", "type": "event", "time": "timestamp",
 	"amount": "properties.total", "currency": "properties.currency", "referrer_id": "properties.referrer_id",
 }
+
+// anonymousFields is segmentFields for a call whose customer is its
+// anonymousId (it has no userId, or an empty one: see
+// [lifecycle.FromSegment]).
+var anonymousFields = func() map[string]string {
+	m := maps.Clone(segmentFields)
+	m["customer_id"] = "anonymousId"
+	return m
+}()
 
 // isSegment reports whether a JSON object is a Segment call: its "type"
 // is one of the Segment call types, or it has a userId, anonymousId or
@@ -113,8 +123,17 @@ func decodeSegment(raw json.RawMessage) decoded {
 	var call segmentCall
 	if err := dec.Decode(&call); err != nil {
 		d.err = jsonFieldError(err, "timestamp")
+		if i := slices.Index(keys, d.err.Field); i >= 0 && d.err.Value == "" {
+			// A value of the wrong JSON type, named as sent.
+			d.err = newFieldError(d.err.Field, sentValue(vals[i]), d.err.Reason)
+		}
 		d.malformed = true
 		return d
+	}
+	// The customer is the anonymousId when userId is absent, null or "".
+	var uid string
+	if call.UserID == nil || string(call.UserID) == "null" || json.Unmarshal(call.UserID, &uid) == nil && uid == "" {
+		d.fields = anonymousFields
 	}
 	evs, err := lifecycle.FromSegment(raw)
 	var ve *lifecycle.ValidationError

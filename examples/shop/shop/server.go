@@ -145,8 +145,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 	escaped := r.URL.EscapedPath()
-	unclean := escaped != cleanPath(escaped) // refused below: no route serves it
-	_, pattern := s.mux.Handler(r)           // the route, for the latency metric
+	// Refused below: no route serves an unclean path, nor the target *
+	// (net/http answers OPTIONS * itself; the mux would answer another
+	// method's with an empty 400).
+	unclean := escaped != cleanPath(escaped) || r.RequestURI == "*"
+	_, pattern := s.mux.Handler(r) // the route, for the latency metric
 	if pattern == "/" || pattern == "/v1/" || pattern == "/v1" || unclean {
 		pattern = "" // the catch-alls, or an unclean path: no route matched
 	}
