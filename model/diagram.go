@@ -20,7 +20,8 @@ import (
 // digit written as _hex_, so "b-2" is s_b_2d_2) and whose label is the
 // stage's name, or its ID when it has none (the characters Mermaid reads
 // in a label — # " < > and ` — written as the entity codes #35;, #quot;,
-// #lt;, #gt; and #96;),
+// #lt;, #gt; and #96;, a line break as <br>, other control characters
+// left out, invalid UTF-8 as U+FFFD),
 // drawn by the stage's kind ([stage.Kind]): a rectangle for a path stage,
 // a stadium for a decline, a subroutine box for an exit, a hexagon for a
 // win-back; and one arrow per edge, in the graph's order, labelled with its
@@ -41,7 +42,7 @@ func Mermaid(m lifecycle.Model) string {
 		case stage.WinBack:
 			l, r = "{{", "}}"
 		}
-		fmt.Fprintf(&b, "    %s%s\"%s\"%s\n", mermaidID(s.ID), l, mermaidLabel.Replace(label(s)), r)
+		fmt.Fprintf(&b, "    %s%s\"%s\"%s\n", mermaidID(s.ID), l, mermaidText(label(s)), r)
 	}
 	for _, e := range g.Edges() {
 		arrow := "-->"
@@ -85,6 +86,20 @@ var yamlWords = map[string]bool{
 // mermaidLabel writes the characters Mermaid reads in a quoted label as
 // entity codes ("#" first: Mermaid decodes every #…; in a label).
 var mermaidLabel = strings.NewReplacer("#", "#35;", `"`, "#quot;", "<", "#lt;", ">", "#gt;", "`", "#96;")
+
+// mermaidText returns s for a quoted Mermaid label: the characters
+// Mermaid reads written as entity codes (mermaidLabel), a line break as
+// <br>, other control characters left out (a node is one line), and
+// invalid UTF-8 as U+FFFD.
+func mermaidText(s string) string {
+	s = mermaidLabel.Replace(strings.ToValidUTF8(s, "\uFFFD"))
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ReplaceAll(s, "\n", "<br>"))
+}
 
 // dotQuote returns s as a DOT quoted string: a backslash and a double quote
 // escaped, a line break written \n, other control characters left out,

@@ -107,3 +107,22 @@ func TestMermaidTitleIsText(t *testing.T) {
 		}
 	}
 }
+
+// TestMermaidLabelOneLine: a stage name with a line break or another
+// control character, or invalid UTF-8, stays one node line: the break as
+// <br>, the others left out (found by an audit: a newline broke the node).
+func TestMermaidLabelOneLine(t *testing.T) {
+	m := model.NewBuilder("m").Start(stage.Stage{ID: "a", Name: "Two\nlines\x01\r\t<b>"}).Stage(stage.Stage{ID: "b", Name: "x\xffy"}, model.Orders(1)).MustBuild()
+	out := model.Mermaid(m)
+	if !strings.Contains(out, `s_a["Two<br>lines#lt;b#gt;"]`) {
+		t.Errorf("stage a's node not one line with <br>:\n%s", out)
+	}
+	if !strings.Contains(out, "\"x\uFFFDy\"") {
+		t.Errorf("stage b's invalid UTF-8 not U+FFFD:\n%s", out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.ContainsFunc(line, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) {
+			t.Errorf("a control character in line %q", line)
+		}
+	}
+}
