@@ -29,7 +29,9 @@ const (
 	// array's identify, group and alias calls make no event and are not
 	// counted) and the ID the event's. A text longer than
 	// [MaxErrorHeader] bytes (a Segment array of thousands of bad calls
-	// has a line for each) is cut there (see [ErrorHeader]).
+	// has a line for each) is cut there (see [ErrorHeader]). On
+	// JetStream, whose header values are one line, the NATS client writes
+	// each line break as a space and trims white space at either end.
 	HeaderError = "clm-error"
 	// HeaderSource, on a dead letter, names where the message was read:
 	// the topic or subject, the partition and the offset or stream

@@ -404,7 +404,8 @@ func (c *Consumer) partition(ctx context.Context, p int32, cn jetstream.Consumer
 		case len(got) > 0:
 			held = true // pinned to this process
 		case errors.Is(err, jetstream.ErrPinIDMismatch):
-			held = false // pinned to another
+			held = false // pinned to another, whose lag this one no longer knows
+			c.p.DropLag(p)
 		}
 		// An empty pull leaves held as it was: a process that pulls more
 		// often than the pin's TTL keeps its pin while its partition is idle.
@@ -474,7 +475,9 @@ func (d deadLetterer) DeadLetter(ctx context.Context, letters []stream.DeadLette
 			// (Not NATS's own, Nats-…: a publisher's condition, such as
 			// Nats-Expected-Stream, holds for the message, and would fail
 			// its dead letter's publish in another stream.)
-			if !stream.DeadLetterHeader(h.Key) && h.Key != keyHeader && !strings.HasPrefix(strings.ToLower(h.Key), "nats-") {
+			// Nor one whose name nats.go refuses to publish (another
+			// client may have sent it): the publish would fail for ever.
+			if !stream.DeadLetterHeader(h.Key) && h.Key != keyHeader && !strings.HasPrefix(strings.ToLower(h.Key), "nats-") && publishableKey(h.Key) {
 				m.Header.Add(h.Key, string(h.Value))
 			}
 		}
@@ -513,6 +516,20 @@ func (d deadLetterer) DeadLetter(ctx context.Context, letters []stream.DeadLette
 		return err
 	}
 	return wait(ctx, again, nil, nil)
+}
+
+// publishableKey reports whether nats.go publishes a header named k: a
+// name of printable ASCII without any of "(),/:;<=>?@[\]{}.
+func publishableKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := range len(k) {
+		if c := k[i]; c < 33 || c > 126 || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // tooLarge reports whether a publish failed for the message's size: the

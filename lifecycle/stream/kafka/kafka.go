@@ -330,22 +330,32 @@ func (d deadLetterer) DeadLetter(ctx context.Context, letters []stream.DeadLette
 		recs[i] = &kgo.Record{Topic: d.c.cfg.DeadLetterTopic, Key: l.Message.Key, Value: l.Message.Value, Headers: hs}
 	}
 	// A dead letter too large for the topic (its value with the headers)
-	// goes without its value, so that it cannot block the partition.
-	var again []*kgo.Record
-	for _, r := range d.c.cl.ProduceSync(ctx, recs...) {
+	// goes without its value, so that it cannot block the partition. The
+	// broker refuses a whole record batch that is too large, so a letter
+	// refused with others is first tried again alone: only one too large
+	// by itself loses its value.
+	results := d.c.cl.ProduceSync(ctx, recs...)
+	for _, r := range results {
 		switch {
 		case r.Err == nil:
 		case errors.Is(r.Err, kerr.MessageTooLarge) && r.Record.Value != nil:
+			err := r.Err
+			if len(recs) > 1 {
+				err = d.c.cl.ProduceSync(ctx, r.Record).FirstErr()
+			}
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, kerr.MessageTooLarge) {
+				return fmt.Errorf("kafka: publishing a dead letter to %q: %w", d.c.cfg.DeadLetterTopic, err)
+			}
 			r.Record.Headers = append(r.Record.Headers, kgo.RecordHeader{Key: stream.HeaderDropped, Value: []byte(strconv.Itoa(len(r.Record.Value)))})
 			r.Record.Value = nil
-			again = append(again, r.Record)
+			if err := d.c.cl.ProduceSync(ctx, r.Record).FirstErr(); err != nil {
+				return fmt.Errorf("kafka: publishing a dead letter to %q without its value: %w", d.c.cfg.DeadLetterTopic, err)
+			}
 		default:
 			return fmt.Errorf("kafka: publishing %d dead letters to %q: %w", len(recs), d.c.cfg.DeadLetterTopic, r.Err)
-		}
-	}
-	if len(again) > 0 {
-		if err := d.c.cl.ProduceSync(ctx, again...).FirstErr(); err != nil {
-			return fmt.Errorf("kafka: publishing %d dead letters to %q without their values: %w", len(again), d.c.cfg.DeadLetterTopic, err)
 		}
 	}
 	return nil
