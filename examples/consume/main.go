@@ -30,15 +30,18 @@
 // after an interrupt (also one during set-up, which it reports) or -h, 1
 // on a failure, 2 for an unknown flag or a value parse refuses (-engine,
 // -store, -model, -format and the numbers); a name the log refuses
-// (-topic, -group, -dead-topic, -stream, -subject) and an unusable
-// -brokers, -nats or -dsn are failures (1).
+// (-topic, -group, -dead-topic, -stream, -subject, -durable) and an
+// unusable -brokers, -nats or -dsn (or a -dsn of the other dialect than
+// -store's) are failures (1), whose message begins with the flag.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -126,8 +129,8 @@ dead-letter topic or stream. Runs until interrupted.`, stderr)
 		return c, cli.Usagef("-engine %q: want kafka or jetstream", c.engine)
 	case c.storeKind != "memory" && c.storeKind != "sqlite" && c.storeKind != "postgres":
 		return c, cli.Usagef("-store %q: want memory, sqlite or postgres", c.storeKind)
-	case c.partitions < 1:
-		return c, cli.Usagef("-partitions %d: must be at least 1", c.partitions)
+	case c.partitions < 1 || c.partitions > math.MaxInt32:
+		return c, cli.Usagef("-partitions %d: must be from 1 to %d", c.partitions, math.MaxInt32)
 	case c.replicas < 1 || c.replicas > 32767:
 		return c, cli.Usagef("-replicas %d: must be from 1 to 32767", c.replicas)
 	case c.members < 1:
@@ -177,9 +180,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if c.storeKind != "memory" {
 		s, err := sqlstore.Connect(ctx, c.dsn)
 		if err != nil {
-			return err
+			return fmt.Errorf("-dsn: %w", err) // (Connect's errors hide passwords)
 		}
 		defer s.Close()
+		if want := map[string]sqlstore.Dialect{"sqlite": sqlstore.SQLite, "postgres": sqlstore.Postgres}[c.storeKind]; s.Dialect() != want {
+			return fmt.Errorf("-dsn: names a database of the other dialect than -store %s (sqlite:PATH is SQLite, postgres://… PostgreSQL)", c.storeKind)
+		}
 		st = s
 	}
 	tr := lifecycle.NewTracker(m, st, lifecycle.WithLogger(log))
@@ -190,16 +196,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "kafka":
 		brokers := strings.Split(c.brokers, ",")
 		if c.create {
-			for _, t := range []string{c.topic, cmp(c.deadTopic, c.topic+".dead")} {
-				if err := kafka.CreateTopic(ctx, brokers, t, int32(c.partitions), int16(c.replicas)); err != nil {
-					return err
+			for _, t := range []struct{ flag, name string }{{"-topic", c.topic}, {"-dead-topic", cmp(c.deadTopic, c.topic+".dead")}} {
+				if err := kafka.CreateTopic(ctx, brokers, t.name, int32(c.partitions), int16(c.replicas)); err != nil {
+					return flagged(err, t.flag)
 				}
 			}
 		}
 		if c.produce > 0 {
 			p, err := kafka.NewProducer(brokers, c.topic)
 			if err != nil {
-				return err
+				return flagged(err, "-topic")
 			}
 			err = p.Publish(ctx, shopsim.Stream(shopsim.StreamConfig{Events: c.produce, Seed: 1})...)
 			p.Close()
@@ -210,12 +216,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cons, err = kafka.NewConsumer(tr, kafka.Config{Brokers: brokers, Topic: c.topic, Group: c.group,
 			DeadLetterTopic: c.deadTopic, Batch: c.batch, Processor: popts})
 		if err != nil {
-			return err
+			return flagged(err, "")
 		}
 	case "jetstream":
 		nc, err := nats.Connect(c.natsURL)
 		if err != nil {
-			return fmt.Errorf("connecting to %s: %w", c.natsURL, err)
+			return fmt.Errorf("-nats: connecting to %s: %w", c.natsURL, err)
 		}
 		defer nc.Close()
 		js, err := njs.New(nc)
@@ -230,13 +236,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			Replicas: c.replicas, Batch: c.batch, Processor: popts}
 		if c.create {
 			if err := jetstream.Setup(ctx, js, cfg); err != nil {
-				return err
+				return flagged(err, "")
 			}
 		}
 		if c.produce > 0 {
 			p, err := jetstream.NewProducer(js, cfg)
 			if err != nil {
-				return err
+				return flagged(err, "")
 			}
 			if err := p.Publish(ctx, shopsim.Stream(shopsim.StreamConfig{Events: c.produce, Seed: 1})...); err != nil {
 				return err
@@ -247,7 +253,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		cons, err = jetstream.NewConsumer(js, tr, cfg)
 		if err != nil {
-			return err
+			return flagged(err, "")
 		}
 	}
 
@@ -289,6 +295,37 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	close(done)
 	fmt.Fprintf(stdout, "%s: stopped: %s\n", name, cons.Stats())
 	return err
+}
+
+// configFlags maps the engines' configuration fields, as their errors
+// name them, to the flags that set them (longer names first).
+var configFlags = []struct{ field, flag string }{
+	{"Config.DeadLetterTopic", "-dead-topic"}, {"Config.DeadLetterStream", "-stream"}, {"Config.DeadLetterSubject", "-subject"},
+	{"Config.Brokers", "-brokers"}, {"Config.Topic", "-topic"}, {"Config.Group", "-group"},
+	{"Config.Stream", "-stream"}, {"Config.Subject", "-subject"}, {"Config.Durable", "-durable"},
+	{"Config.Partitions", "-partitions"}, {"Config.Replicas", "-replicas"}, {"Config.Batch", "-batch"},
+	{"brokers", "-brokers"},
+}
+
+// flagged names the flag behind an engine's configuration error: the one
+// whose field the error names, else topic (the flag of the topic a
+// function given brokers and a topic was called with). An error of
+// another kind, such as a failed connection, is returned as it is.
+func flagged(err error, topic string) error {
+	if !errors.Is(err, kafka.ErrConfig) && !errors.Is(err, jetstream.ErrConfig) {
+		return err
+	}
+	flag := topic
+	for _, f := range configFlags {
+		if strings.Contains(err.Error(), f.field) {
+			flag = f.flag
+			break
+		}
+	}
+	if flag == "" {
+		return err
+	}
+	return fmt.Errorf("%s: %w", flag, err)
 }
 
 func cmp(s, def string) string {
