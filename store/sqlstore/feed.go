@@ -48,24 +48,38 @@ func (s *Store) Changes(ctx context.Context, after lifecycle.Cursor, limit int) 
 		if err := ex.QueryRowContext(ctx, s.q.lockFeed).Scan(&last); err != nil {
 			return err
 		}
-		top, err := s.number(ctx, ex, last)
-		if err != nil {
-			return err
-		}
-		if top > last {
-			if _, err := ex.ExecContext(ctx, s.q.setFeed, top); err != nil {
-				return err
-			}
-		}
 		// A page's rows may all be hidden (past a history a Put
-		// shortened): then read on, so that an empty page means there is
-		// nothing after after to list.
+		// shortened): then read on, and number more when every row
+		// numbered was read and the numbering stopped at its batch, so
+		// that an empty page means there is nothing after after to list.
+		number, more := true, false
 		for from := int64(after); ; {
-			var n int
-			out, from, n, err = s.changesPage(ctx, ex, from, limit)
-			if err != nil || len(out) > 0 || n < limit {
-				return err
+			if number {
+				top, err := s.number(ctx, ex, last)
+				if err != nil {
+					return err
+				}
+				if top > last {
+					if _, err := ex.ExecContext(ctx, s.q.setFeed, top); err != nil {
+						return err
+					}
+				}
+				number, more, last = false, top-last == numberBatch, top
 			}
+			page, next, n, err := s.changesPage(ctx, ex, from, limit)
+			switch {
+			case err != nil:
+				return err
+			case len(page) > 0:
+				out = page
+				return nil
+			case n == limit: // a full page, all hidden: read on
+			case more: // all that is numbered was read: number the next rows
+				number = true
+			default:
+				return nil
+			}
+			from = next
 		}
 	})
 	if err != nil {
@@ -73,6 +87,13 @@ func (s *Store) Changes(ctx context.Context, after lifecycle.Cursor, limit int) 
 	}
 	return out, nil
 }
+
+// numberBatch is the most changes one numbering gives positions to
+// (numberBatchSQL in the statements).
+const (
+	numberBatch    = 10_000
+	numberBatchSQL = "10000"
+)
 
 // feedQuerier is what the feed's statements run on: a transaction, or a
 // connection inside one.
