@@ -176,29 +176,32 @@ func ParamNames() []string {
 // most 10⁹ in absolute value. Set does not otherwise check ranges (see
 // [Params.Validate]); an unknown name, a fractional integer or one beyond
 // ±10⁹ is an error wrapping [ErrInvalidParams] naming the parameter and
-// the value. It stores −0 as 0.
+// the value (for one beyond ±10⁹, and ±Inf, saying the range Validate
+// accepts: 1 to MaxRotations or MaxLag). It stores −0 as 0.
 func (p *Params) Set(name string, v float64) error {
 	if v == 0 {
 		v = 0 // not −0, which tables and CSV would show with its sign
 	}
-	whole := func() (int, error) {
+	// whole returns v as an integer; hi is the top of its range, which
+	// the error for a value past ±10⁹ names (Validate checks the range).
+	whole := func(hi int) (int, error) {
 		if v != math.Trunc(v) {
 			return 0, invalidf(name, v, "must be a whole number")
 		}
 		if math.Abs(v) > 1e9 {
-			return 0, invalidf(name, v, "must be a whole number from -10^9 to 10^9")
+			return 0, invalidf(name, v, "must be a whole number from 1 to "+strconv.Itoa(hi))
 		}
 		return int(v), nil
 	}
 	switch name {
 	case ParamRotations:
-		n, err := whole()
+		n, err := whole(MaxRotations)
 		if err != nil {
 			return err
 		}
 		p.Rotations = n
 	case ParamLag:
-		n, err := whole()
+		n, err := whole(MaxLag)
 		if err != nil {
 			return err
 		}

@@ -276,7 +276,7 @@ func TestParamsSetGet(t *testing.T) {
 	require.ErrorContains(t, p.Validate(), "Rotations = -5")
 	err := p.Set(flywheel.ParamRotations, 1e10)
 	require.ErrorIs(t, err, flywheel.ErrInvalidParams)
-	require.ErrorContains(t, err, "rotations = 10000000000 must be a whole number from -10^9 to 10^9")
+	require.ErrorContains(t, err, "rotations = 10000000000 must be a whole number from 1 to 10000")
 	_, err = p.Get("nope")
 	require.ErrorIs(t, err, flywheel.ErrInvalidParams)
 }

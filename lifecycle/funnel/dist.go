@@ -17,7 +17,11 @@ var DefaultPercentiles = []float64{25, 50, 75, 90}
 // sorted durations d[1] ≤ … ≤ d[N] is d[⌈p/100 · N⌉], the smallest observed
 // duration such that at least p percent of the durations are at or below
 // it. So the median of an even number of durations is the lower of the two
-// middle ones, and every reported percentile is an observed duration.
+// middle ones, and every reported percentile is an observed duration. The
+// rank is computed in float64, as math.Ceil(p * N / 100): exact for a
+// whole p, while a p no float64 holds exactly may land on the rank above
+// its decimal reading (16.1 of 1,000 durations: the 162nd, the float64
+// nearest 16.1 being a little above it).
 type Dist struct {
 	// N is the number of durations; every other field is zero when N is 0.
 	N int `json:"n"`

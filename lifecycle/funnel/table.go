@@ -22,7 +22,9 @@ type Table struct {
 	Rows   [][]string
 }
 
-// WriteCSV writes the header and rows as RFC 4180 CSV.
+// WriteCSV writes the header and rows as CSV, as encoding/csv writes it:
+// quoted as RFC 4180 says, each record ending in a line feed ("\n", not
+// RFC 4180's CRLF).
 func (t Table) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(t.Header); err != nil {
