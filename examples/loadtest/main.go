@@ -11,8 +11,9 @@
 // Flags (defaults in brackets): -store [memory] (memory-plain: the memory
 // store without its optional Loader, Applier and DueLister capabilities, so
 // that the Tracker reads with Get and writes with compare-and-swap Put, as
-// with a store that has only the three required methods), -dsn, -events [200000],
-// -customers [20000], -writers [8], -dup [0.05] (probability an event is
+// with a store that has only the three required methods), -dsn, -events [200000]
+// (at most 10,000,000), -customers [20000] (at most 1,000,000), -writers [8]
+// (at most 10,000), -dup [0.05] (probability an event is
 // delivered twice), -shuffle [0.1] (probability an event is delivered out of
 // order), -window [2000] (how many deliveries such an event may move),
 // -batch [1] (events per call; above 1 uses RecordBatch), -seed [1],

@@ -53,6 +53,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -310,7 +312,10 @@ func Open(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, e
 // URL forms:
 //   - "postgres://…" or "postgresql://…": PostgreSQL, any connection URL
 //     the pgx driver accepts (e.g. postgres://clm:secret@db:5432/shop?sslmode=require).
-//   - "sqlite:PATH": SQLite in the file PATH, created if missing. PATH may
+//   - "sqlite:PATH": SQLite in the file PATH, created if missing (its
+//     folder must exist: a PATH whose folder does not is refused with an
+//     error naming both and wrapping the os.Stat error, so
+//     errors.Is(err, fs.ErrNotExist) holds). PATH may
 //     carry modernc.org/sqlite query parameters after a "?"
 //     ("sqlite:clm.db?_pragma=synchronous(NORMAL)"), so the file's name
 //     cannot hold one ("#" and "%" it may); a PATH that starts with
@@ -420,6 +425,13 @@ func sqliteDSN(path string) (dsn string, memory bool, err error) {
 		// "file://x" would name a host x).
 		if strings.HasPrefix(name, "//") {
 			name = "/" + strings.TrimLeft(name, "/")
+		}
+		// The driver creates the file, not its folder, and would say
+		// only "unable to open database file".
+		if dir := filepath.Dir(name); dir != "." {
+			if _, err := os.Stat(dir); err != nil {
+				return "", false, fmt.Errorf("sqlstore: SQLite file %q: its folder %q cannot be used (Connect creates the file, not its folder): %w", name, dir, err)
+			}
 		}
 		name = "file:" + strings.NewReplacer("%", "%25", "#", "%23").Replace(name)
 	}

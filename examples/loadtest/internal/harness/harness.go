@@ -112,15 +112,18 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Progress, "progress", c.Progress, "interval between progress lines on stderr, or a progress bar when stderr is a terminal (0: neither)")
 }
 
+// MaxWriters is the most goroutines -writers may ask for.
+const MaxWriters = 10_000
+
 // Check reports the first invalid setting.
 func (c *Config) Check() error {
 	switch {
-	case c.Events < 1:
-		return fmt.Errorf("-events %d: must be at least 1", c.Events)
-	case c.Customers < 1:
-		return fmt.Errorf("-customers %d: must be at least 1", c.Customers)
-	case c.Writers < 1:
-		return fmt.Errorf("-writers %d: must be at least 1", c.Writers)
+	case c.Events < 1 || c.Events > shopsim.MaxEvents:
+		return fmt.Errorf("-events %d: must be from 1 to %d", c.Events, shopsim.MaxEvents)
+	case c.Customers < 1 || c.Customers > shopsim.MaxCustomers:
+		return fmt.Errorf("-customers %d: must be from 1 to %d", c.Customers, shopsim.MaxCustomers)
+	case c.Writers < 1 || c.Writers > MaxWriters:
+		return fmt.Errorf("-writers %d: must be from 1 to %d", c.Writers, MaxWriters)
 	case !(c.Dup >= 0 && c.Dup <= 1):
 		return fmt.Errorf("-dup %v: must be between 0 and 1", c.Dup)
 	case !(c.Shuffle >= 0 && c.Shuffle <= 1):

@@ -176,7 +176,12 @@ func TestMain_(t *testing.T) {
 		{"corrupt", args, corrupt, ExitFailed, line, "doubled: customer"},
 		{"sqlite unavailable", []string{"-store", "sqlite"}, memory, ExitUsage, nil, "use the nested module"},
 		{"unknown store", []string{"-store", "mongo"}, memory, ExitUsage, nil, "unknown store"},
-		{"bad flag", []string{"-events", "0"}, memory, ExitUsage, nil, "-events 0: must be at least 1"},
+		{"bad flag", []string{"-events", "0"}, memory, ExitUsage, nil, "-events 0: must be from 1 to 10000000"},
+		// Past what shopsim generates: refused, not cut silently; writers
+		// past MaxWriters: refused, not a panic in make (found by an audit).
+		{"huge events", []string{"-events", "10000001"}, memory, ExitUsage, nil, "-events 10000001: must be from 1 to 10000000"},
+		{"huge customers", []string{"-customers", "1000001"}, memory, ExitUsage, nil, "-customers 1000001: must be from 1 to 1000000"},
+		{"huge writers", []string{"-writers", "9223372036854775807"}, memory, ExitUsage, nil, "-writers 9223372036854775807: must be from 1 to 10000"},
 		{"bad dup", []string{"-dup", "1.5"}, memory, ExitUsage, nil, "-dup 1.5"},
 		{"extra args", []string{"now"}, memory, ExitUsage, nil, "unexpected arguments"},
 		{"help", []string{"-h"}, memory, ExitOK, nil, "-events int"},
