@@ -71,9 +71,14 @@ type Loader interface {
 //     store chooses), Seen is unspecified. seen[i] reports whether
 //     w.Events[i] was applied to the customer before, with one latitude:
 //     a store that checks at commit (below) may call w.Fn without having
-//     looked the events up, with seen all false; its commit then also
-//     checks that none of w.Events was applied, and when one was, refuses
-//     the write as a lost race. An error w.Fn returns becomes w.Err as is.
+//     looked the events up, with seen all false (a guess, as on a
+//     customer it holds from its own last write), provided that when that
+//     call reports no change it looks the events up and calls w.Fn again
+//     (so the last call has the true seen), and when it reports a change
+//     its commit also checks that none of w.Events was applied and, when
+//     one was, refuses the write as a lost race and looks the events up
+//     in its next Apply of that customer (else the Tracker's retries
+//     would be refused for ever). An error w.Fn returns becomes w.Err as is.
 //     Apply may call w.Fn more than once (for example on a new Customer
 //     first, guessing that none is stored, then on the stored one), each
 //     time with a fresh working copy and seen; its last call is the one

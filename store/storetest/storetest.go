@@ -88,7 +88,11 @@ type Case struct {
 	// Name identifies the rule, e.g. "PutConflict".
 	Name string
 	// Check runs the rule on s, using only customer IDs that start with
-	// prefix, and returns an error describing any violation.
+	// prefix, and returns an error describing any violation. It runs until
+	// ctx ends or the rule is decided: Run and TestStore bound each rule
+	// by CaseTimeout; a caller of Check gives a ctx with a deadline for
+	// the same bound (a rule whose writes the store refuses for ever, as
+	// lost races, otherwise never ends).
 	Check func(ctx context.Context, s lifecycle.Store, prefix string) error
 }
 
