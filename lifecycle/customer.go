@@ -41,7 +41,8 @@ type Customer struct {
 	// or the customer was stored before this field existed); [Never]
 	// means time alone will not move them (a change due at the instant
 	// Never itself is stored one nanosecond before it, so that a sweep at
-	// Never applies it). The Tracker sets it on every write; stores
+	// Never applies it; one a Scheduler announces after Never, which no
+	// sweep can reach, is stored as Never). The Tracker sets it on every write; stores
 	// persist it and may index it (see [DueLister]).
 	Due time.Time `json:"due"`
 	// Version counts successful writes; 0 means never stored. Stores use

@@ -62,12 +62,21 @@ func applyOne(ctx context.Context, a lifecycle.Applier, id string, events []stri
 // applyRetry applies one write until it does not report a lost race (an
 // Applier may check the version at commit and report ErrConflict).
 func applyRetry(ctx context.Context, a lifecycle.Applier, id string, events []string, fn func(*lifecycle.Customer, []bool) (bool, error)) error {
-	for {
+	for refused := 0; ; refused++ {
 		err := applyOne(ctx, a, id, events, fn)
 		if !errors.Is(err, lifecycle.ErrConflict) || ctx.Err() != nil {
-			return err
+			return refusedFor(err, refused)
 		}
 	}
+}
+
+// refusedFor explains an error that ended a rule's retries: when the
+// rule's time ran out after writes refused as lost races, it says so.
+func refusedFor(err error, refused int) error {
+	if refused == 0 || !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("%w, after %d writes in a row refused as lost races (ErrConflict): a store that refuses a write must let a retry succeed (see lifecycle.Applier)", err, refused)
 }
 
 func applyNew(ctx context.Context, s lifecycle.Store, p string) error {
@@ -435,7 +444,7 @@ func applyManyOnce(ctx context.Context, s lifecycle.Store, p string) error {
 					return true, nil
 				}})
 			}
-			for len(ws) > 0 {
+			for refused := 0; len(ws) > 0; refused++ {
 				a.Apply(ctx, ws)
 				next := ws[:0]
 				for _, w := range ws {
@@ -444,7 +453,7 @@ func applyManyOnce(ctx context.Context, s lifecycle.Store, p string) error {
 						w.Err = nil
 						next = append(next, w)
 					case w.Err != nil:
-						return w.Err
+						return refusedFor(w.Err, refused)
 					}
 				}
 				ws = next
