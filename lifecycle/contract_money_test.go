@@ -70,3 +70,17 @@ func TestContractParseMinorNotJSONNumber(t *testing.T) {
 		}
 	}
 }
+
+// TestMinorUnitsAnyCase: a currency code in lower or mixed case has its
+// ISO 4217 exponent (found by an audit: "jpy" took 2 decimals, so
+// ParseMinor("1500", "jpy") was 150000).
+func TestMinorUnitsAnyCase(t *testing.T) {
+	for cur, want := range map[string]int{"jpy": 0, "Kwd": 3, "clf": 4, "eur": 2} {
+		if got := lifecycle.MinorUnits(cur); got != want {
+			t.Errorf("MinorUnits(%q) = %d, want %d", cur, got, want)
+		}
+	}
+	if v, err := lifecycle.ParseMinor("1500", "jpy"); err != nil || v != 1500 {
+		t.Errorf(`ParseMinor("1500", "jpy") = %d, %v; want 1500`, v, err)
+	}
+}

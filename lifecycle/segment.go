@@ -80,7 +80,8 @@ var segmentAttrs = []string{"order_id", "product_id", "category", "coupon", "sco
 //     (context, integrations, products …) are ignored. Strings FromSegment
 //     reads must be valid UTF-8, without unpaired surrogate escapes.
 //   - "properties.total", or "properties.revenue" when total is absent or null,
-//     becomes Amount: a JSON number or a string holding one, in major
+//     becomes Amount: a JSON number or a string holding one (white
+//     space around it ignored), in major
 //     units, converted exactly (no floating point) to minor units with
 //     the currency's exponent ([MinorUnits]: JPY 0, EUR 2, KWD 3 …). A
 //     value with more non-zero decimals than the currency has is refused,
@@ -624,9 +625,13 @@ var minorUnits = map[string]int{
 // MinorUnits returns how many decimal digits the currency's minor unit has
 // under ISO 4217: 0 for JPY, KRW, CLP and the other currencies without a
 // minor unit, 3 for BHD, IQD, JOD, KWD, LYD, OMR and TND, 4 for CLF and UYW,
-// and 2 for every other code.
+// and 2 for every other code. The code is read in any letter case ("jpy"
+// is JPY).
 func MinorUnits(currency string) int {
 	if n, ok := minorUnits[currency]; ok {
+		return n
+	}
+	if n, ok := minorUnits[asciiUpper(currency)]; ok {
 		return n
 	}
 	return 2
