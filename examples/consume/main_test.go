@@ -172,15 +172,7 @@ func TestKafka(t *testing.T) {
 // TestJetStream runs the command on a NATS server in this process: it
 // sets the streams up, publishes 400 events and records them.
 func TestJetStream(t *testing.T) {
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	defer s.Shutdown()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("the NATS server is not ready")
-	}
+	s := natsServer(t)
 	consume(t, 400, "-engine", "jetstream", "-nats", s.ClientURL(), "-produce", "400", "-partitions", "4", "-store", "sqlite", "-dsn", "sqlite:"+t.TempDir()+"/c.db")
 }
 
@@ -195,15 +187,7 @@ func TestFlagNamedInErrors(t *testing.T) {
 	}
 	defer c.Close()
 	brokers := strings.Join(c.ListenAddrs(), ",")
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	defer s.Shutdown()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS server not ready")
-	}
+	s := natsServer(t)
 	for _, tc := range []struct {
 		flag string
 		args []string
@@ -230,4 +214,20 @@ func TestFlagNamedInErrors(t *testing.T) {
 			t.Errorf("consume %q: exit %d, want 1 with a message beginning with %s: %s", tc.args, status, tc.flag, out.String())
 		}
 	}
+}
+
+// natsServer starts a NATS server with JetStream in this process, shut
+// down when the test ends.
+func natsServer(t *testing.T) *server.Server {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	t.Cleanup(s.Shutdown)
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("the NATS server is not ready")
+	}
+	return s
 }

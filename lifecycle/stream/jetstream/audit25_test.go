@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/lifecycle/stream"
@@ -64,6 +65,22 @@ func TestDeadLetterUnpublishableHeaderName(t *testing.T) {
 	cfg := dlConfig()
 	u := startServer(t, cfg)
 	rawPublish(t, u, "dl.events.0", "x/trace: 1\r\nx-ok: 2\r\n", "garbage")
+	got := firstDeadLetter(t, u, cfg)
+	if string(got.Data) != "garbage" || got.Header.Get("x-ok") != "2" || got.Header.Get(stream.HeaderError) == "" {
+		t.Errorf("dead letter %q with headers %v", got.Data, got.Header)
+	}
+	for k := range got.Header {
+		if strings.Contains(k, "/") {
+			t.Errorf("header %q copied", k)
+		}
+	}
+}
+
+// firstDeadLetter runs a consumer of cfg's partition 0 at u until it has
+// processed a batch (the partition is blocked when it never does), and
+// returns the last dead letter of the partition.
+func firstDeadLetter(t *testing.T, u string, cfg js.Config) *jetstream.RawStreamMsg {
+	t.Helper()
 	_, jc := conn(t, u)
 	c, err := js.NewConsumer(jc, lifecycle.NewTracker(streamtest.Model(), store.NewMemory()), cfg)
 	if err != nil {
@@ -75,8 +92,7 @@ func TestDeadLetterUnpublishableHeaderName(t *testing.T) {
 			t.Fatalf("no batch after 15 s: the partition is blocked: %s", c.Stats())
 		}
 	}
-	_, jsc := conn(t, u)
-	s, err := jsc.Stream(context.Background(), "DL_DEAD")
+	s, err := jc.Stream(context.Background(), "DL_DEAD")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,14 +100,7 @@ func TestDeadLetterUnpublishableHeaderName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got.Data) != "garbage" || got.Header.Get("x-ok") != "2" || got.Header.Get(stream.HeaderError) == "" {
-		t.Errorf("dead letter %q with headers %v", got.Data, got.Header)
-	}
-	for k := range got.Header {
-		if strings.Contains(k, "/") {
-			t.Errorf("header %q copied", k)
-		}
-	}
+	return got
 }
 
 // clm-error of a two-line error is its text with the line break written
@@ -112,25 +121,7 @@ func TestDeadLetterErrorHeaderOneLine(t *testing.T) {
 	if _, err := jsc.PublishMsg(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	_, jc := conn(t, u)
-	c, err := js.NewConsumer(jc, lifecycle.NewTracker(streamtest.Model(), store.NewMemory()), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	streamtest.Start(t, c)
-	for deadline := time.Now().Add(15 * time.Second); c.Stats().Batches == 0; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no batch after 15 s: %s", c.Stats())
-		}
-	}
-	s, err := jsc.Stream(context.Background(), "DL_DEAD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.GetLastMsgForSubject(context.Background(), "dl.dead.0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := firstDeadLetter(t, u, cfg)
 	if h := got.Header.Get(stream.HeaderError); h != want {
 		t.Errorf("clm-error\n got %q\nwant %q", h, want)
 	}
