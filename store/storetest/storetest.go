@@ -1119,15 +1119,21 @@ func stressManyCustomers(ctx context.Context, s lifecycle.Store, p string) error
 func parallel(n int, fn func(g int) error) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
+	// The goroutines start together once all exist, so that a busy
+	// machine starting them one by one does not run them one after the
+	// other (and hide a race the rule looks for).
+	start := make(chan struct{})
 	for g := 0; g < n; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-start
 			if err := recovered(func() error { return fn(g) }); err != nil {
 				errs <- err
 			}
 		}()
 	}
+	close(start)
 	wg.Wait()
 	close(errs)
 	return <-errs

@@ -20,7 +20,7 @@ var commands = []struct {
 	{"custommodel", "customers", "0", "custommodel: -customers 0: must be from 1 to 100000"},
 	{"clv", "months", "0", "clv: -months 0: must be from 1 to 1200"},
 	{"flywheel", "churn", "1.5", "flywheel: -churn 1.5: flywheel: invalid parameters: AdvocateChurn = 1.5"},
-	{"loadtest", "events", "0", "loadtest: -events 0: must be at least 1"},
+	{"loadtest", "events", "0", "loadtest: -events 0: must be from 1 to 10000000"},
 }
 
 // TestCommands builds every example command and checks that it behaves
