@@ -90,7 +90,9 @@ const minLease = 100 * time.Millisecond
 
 // WithLease sets how long a claim or a renewal holds the name (default
 // 30s). The holder renews it before every page, after every delivered
-// change, and every ttl/3 while it waits or a handler runs; a holder
+// change, and whenever ttl/3 has passed since it last did while it
+// waits, retries a change (however short the back-offs) or a handler
+// runs; a holder
 // that dies keeps the name at most ttl, then another instance takes
 // over. New refuses ttl below 100ms: a lease that runs out between the
 // claim and the advance of its first change would deliver that change
@@ -141,6 +143,7 @@ type Dispatcher struct {
 	holding bool
 	stored  lifecycle.Cursor // the cursor the store holds, as far as Run knows
 	pos     lifecycle.Cursor // delivered through: stored, or ahead while an advance is pending
+	renewed time.Time        // when the lease was last claimed, renewed or extended by an advance (the clock's time)
 
 	mu    sync.Mutex
 	stats Stats
@@ -406,7 +409,7 @@ func (d *Dispatcher) loop(ctx context.Context) error {
 		if !d.holding {
 			d.cfg.log.Info("feed: lease taken", "name", d.name, "owner", d.cfg.owner, "cursor", uint64(c))
 		}
-		d.holding, d.stored, d.pos = true, c, c
+		d.holding, d.stored, d.pos, d.renewed = true, c, c, now
 		d.update(func(s *Stats) { s.Cursor, s.Holding = c, true })
 
 		page, err := d.src.Changes(ctx, c, d.cfg.batch)
@@ -472,6 +475,12 @@ func (d *Dispatcher) deliver(ctx context.Context, ch lifecycle.Change) error {
 	id := ch.ID()
 	d.update(func(s *Stats) { s.Current, s.Attempts, s.NextAttempt = id, 0, time.Time{} })
 	for failures := 1; ; failures++ {
+		// A renewal due now is made before the attempt: a handler that
+		// fails at once, again and again, would otherwise never be
+		// running when one falls due.
+		if err := d.keep(ctx); err != nil {
+			return err
+		}
 		err, lost := d.call(ctx, ch)
 		if err == nil {
 			now := d.cfg.now()
@@ -537,10 +546,12 @@ func (d *Dispatcher) call(ctx context.Context, ch lifecycle.Change) (err error, 
 	defer cancel(nil)
 	var wg sync.WaitGroup
 	var lostFlag atomic.Bool
+	every := d.renewEvery()
+	first := every - d.cfg.now().Sub(d.renewed) // the next renewal falls due then, counted from the last
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(d.renewEvery())
+		t := time.NewTimer(max(first, 0))
 		defer t.Stop()
 		for {
 			select {
@@ -556,6 +567,7 @@ func (d *Dispatcher) call(ctx context.Context, ch lifecycle.Change) (err error, 
 					}
 					return
 				}
+				t.Reset(every)
 			}
 		}
 	}()
@@ -605,7 +617,7 @@ func (d *Dispatcher) advance(ctx context.Context, pos lifecycle.Cursor) error {
 		now := d.cfg.now()
 		err := d.cursors.AdvanceCursor(ctx, d.name, d.cfg.owner, pos, now, now.Add(d.cfg.lease))
 		if err == nil {
-			d.stored = pos
+			d.stored, d.renewed = pos, now
 			d.update(func(s *Stats) { s.Cursor = pos })
 			return nil
 		}
@@ -627,22 +639,34 @@ func (d *Dispatcher) renewEvery() time.Duration {
 	return max(d.cfg.lease/3, time.Millisecond)
 }
 
-// hold waits dur while holding the lease, renewing it every ttl/3. It
-// returns nil, ErrLeaseLost or ctx's error.
+// hold waits dur while holding the lease, renewing it each time a third
+// of the lease has passed since it was last renewed (so that short waits
+// one after the other renew it too). It returns nil, ErrLeaseLost or
+// ctx's error.
 func (d *Dispatcher) hold(ctx context.Context, dur time.Duration) error {
 	every := d.renewEvery()
 	for {
-		step := min(dur, every)
+		if err := d.keep(ctx); err != nil {
+			return err
+		}
+		if dur <= 0 {
+			return nil
+		}
+		step := min(dur, max(every-d.cfg.now().Sub(d.renewed), time.Nanosecond))
 		if err := d.sleep(ctx, step); err != nil {
 			return err
 		}
-		if dur -= step; dur <= 0 {
-			return nil
-		}
-		if err := d.renew(ctx); err != nil {
-			return err
-		}
+		dur -= step
 	}
+}
+
+// keep renews the lease when a third of it has passed since it was last
+// renewed; it returns what renew does, or nil.
+func (d *Dispatcher) keep(ctx context.Context) error {
+	if d.cfg.now().Sub(d.renewed) < d.renewEvery() {
+		return nil
+	}
+	return d.renew(ctx)
 }
 
 // renew extends the lease. It returns ErrLeaseLost when another owner
@@ -651,6 +675,7 @@ func (d *Dispatcher) hold(ctx context.Context, dur time.Duration) error {
 // when the store failed: the next renewal or advance will tell).
 func (d *Dispatcher) renew(ctx context.Context) error {
 	now := d.cfg.now()
+	d.renewed = now // (a renewal the store failed is tried again a third of the lease later)
 	c, held, err := d.cursors.ClaimCursor(ctx, d.name, d.cfg.owner, now, now.Add(d.cfg.lease))
 	switch {
 	case err != nil:

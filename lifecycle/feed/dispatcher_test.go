@@ -896,3 +896,41 @@ func TestLeaseLostWhileHandlerRunsCancelsItsContext(t *testing.T) {
 	assert.Zero(t, s.Failures, "a handler cancelled for a lost lease did not fail")
 	assert.Empty(t, s.LastError)
 }
+
+// TestLeaseKeptWhileRetryingQuickly: a handler that fails at once, retried
+// after back-offs shorter than a third of the lease, keeps the lease
+// renewed: it never lapses while the holder retries, and the change is
+// delivered once, without a lease loss (found by an audit: only waits
+// longer than a third of the lease renewed it, so it ran out and a
+// second instance delivered the same change).
+func TestLeaseKeptWhileRetryingQuickly(t *testing.T) {
+	st := newFakeStore()
+	all := st.add(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var clock *fakeClock
+	attempts := 0
+	h := func(_ context.Context, ch lifecycle.Change) error {
+		attempts++
+		if l := st.lease("hooks"); l.owner != "solo" || !l.until.After(clock.Now()) {
+			t.Errorf("attempt %d: the lease lapsed (owner %q, until %s, now %s)", attempts, l.owner, l.until, clock.Now())
+		}
+		if attempts < 40 {
+			return errors.New("receiver down")
+		}
+		cancel()
+		return nil
+	}
+	d, rec := virtual(t, st, h, WithLease(300*time.Millisecond), WithBackoff(20*time.Millisecond, 50*time.Millisecond))
+	clock = rec.clock
+	require.ErrorIs(t, d.Run(ctx), context.Canceled)
+	s := d.Stats()
+	assert.Equal(t, uint64(1), s.Delivered)
+	assert.Zero(t, s.LeaseLosses)
+	assert.Equal(t, all[0].Pos, st.lease("hooks").pos)
+	var waited time.Duration
+	for _, w := range rec.recorded() {
+		waited += w
+	}
+	assert.Greater(t, waited, time.Second, "the retries outlast the lease several times over")
+}
