@@ -13,7 +13,8 @@ import (
 
 // BenchmarkSweep sweeps 10,000 buyers in Memory of whom none (due=0:
 // Sterne–Cutler announces their lapse months ahead, so the sweep reads
-// only Memory's due array) or all (due=100: the same model with its
+// only the due time kept in each record of Memory's dense lists, and
+// decodes nothing) or all (due=100: the same model with its
 // NextChange hidden, so every customer is due and re-classified at every
 // sweep) are due; an op is one sweep.
 func BenchmarkSweep(b *testing.B) {
