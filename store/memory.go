@@ -427,7 +427,7 @@ func (m *Memory) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) er
 // any machine holds).
 func checkHistLen(id string, n int) error {
 	if uint64(n) > maxSeq {
-		return fmt.Errorf("store: customer %q: History: %d transitions, more than %d: %w", id, n, maxSeq, lifecycle.ErrInvalidCustomer)
+		return fmt.Errorf("store: customer %q: History: %d transitions, more than %d: %w", id, n, uint64(maxSeq), lifecycle.ErrInvalidCustomer)
 	}
 	return nil
 }
