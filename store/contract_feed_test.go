@@ -938,3 +938,22 @@ func TestContractMemoryChangesNeverSkip(t *testing.T) {
 		t.Errorf("listed %d distinct, histories hold %d", len(got), total)
 	}
 }
+
+// TestAdvanceUnclaimedCursorRefused: a name never claimed is held by
+// nobody, so advancing it is a conflict for every owner, the empty one
+// too, at any time (found by an audit: owner "" at a now before the zero
+// time was taken for its holder).
+func TestAdvanceUnclaimedCursorRefused(t *testing.T) {
+	m := store.NewMemory()
+	ctx := context.Background()
+	for _, owner := range []string{"", "a"} {
+		for _, now := range []time.Time{time.Time{}.Add(-time.Hour), {}, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} {
+			if err := m.AdvanceCursor(ctx, "never", owner, 3, now, now.Add(time.Hour)); !errors.Is(err, lifecycle.ErrConflict) {
+				t.Errorf("AdvanceCursor(never claimed, owner %q, now %s) = %v; want an error wrapping ErrConflict", owner, now, err)
+			}
+		}
+	}
+	if c, held, err := m.ClaimCursor(ctx, "never", "a", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC)); err != nil || !held || c != 0 {
+		t.Errorf("ClaimCursor after the refused advances = %d, %v, %v; want 0, true, nil", c, held, err)
+	}
+}
