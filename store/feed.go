@@ -242,7 +242,7 @@ func (m *Memory) AdvanceCursor(ctx context.Context, name, owner string, c lifecy
 	switch {
 	case !claimed: // never claimed: nobody holds it (not even "", whatever now is)
 		return fmt.Errorf("store: cursor %q: not claimed, so not held by %q: %w", name, owner, lifecycle.ErrConflict)
-	case l.owner == owner && !now.Before(l.until) && l.until != (time.Time{}):
+	case l.owner == owner && !now.Before(l.until):
 		return fmt.Errorf("store: cursor %q: the lease of %q ended at %s, at or before now (%s): claim it again: %w", name, owner, l.until.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano), lifecycle.ErrConflict)
 	case l.owner != owner || !now.Before(l.until):
 		return fmt.Errorf("store: cursor %q: lease held by %q until %s, not by %q: %w", name, l.owner, l.until.Format(time.RFC3339Nano), owner, lifecycle.ErrConflict)

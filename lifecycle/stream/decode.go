@@ -176,7 +176,7 @@ type Sender interface {
 
 // Publish publishes each event as its own message keyed by its customer
 // ID (see [Encode]) through s, and waits until all are stored. A nil s
-// (or one holding a nil pointer) is an error, before anything is encoded.
+// is an error, returned before anything is encoded.
 func Publish(ctx context.Context, s Sender, events ...lifecycle.Event) error {
 	if s == nil {
 		return errors.New("stream: Publish: nil Sender")

@@ -88,12 +88,9 @@ func (s *Store) Changes(ctx context.Context, after lifecycle.Cursor, limit int) 
 	return out, nil
 }
 
-// numberBatch is the most changes one numbering gives positions to
-// (numberBatchSQL in the statements).
-const (
-	numberBatch    = 10_000
-	numberBatchSQL = "10000"
-)
+// numberBatch is the most changes one numbering gives positions to (the
+// LIMIT of the statements that number).
+const numberBatch = 10_000
 
 // feedQuerier is what the feed's statements run on: a transaction, or a
 // connection inside one.

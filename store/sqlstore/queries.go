@@ -1,6 +1,9 @@
 package sqlstore
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // queries holds the SQL text of one store, with its table names filled in.
 type queries struct {
@@ -262,7 +265,7 @@ FROM {c} c WHERE c.id = $1 AND NOT EXISTS (SELECT 1 FROM new)`,
 			lockFeed: `SELECT last FROM {p}feed WHERE one = 1 FOR UPDATE`,
 			sequence: `WITH todo AS (
 	SELECT customer_id, seq, row_number() OVER (ORDER BY customer_id, seq) AS n
-	FROM {p}changes WHERE pos IS NULL ORDER BY customer_id, seq LIMIT ` + numberBatchSQL + `
+	FROM {p}changes WHERE pos IS NULL ORDER BY customer_id, seq LIMIT ` + strconv.Itoa(numberBatch) + `
 )
 UPDATE {p}changes ch SET pos = $1 + todo.n FROM todo
 WHERE ch.customer_id = todo.customer_id AND ch.seq = todo.seq AND ch.pos IS NULL RETURNING ch.pos`,
@@ -308,7 +311,7 @@ WHERE f.owner = excluded.owner OR f.until <= $3 RETURNING f.pos`,
 			// Store.numberSQLite): its plan for PostgreSQL's UPDATE ...
 			// FROM todo scanned todo for every row, quadratic in the
 			// changes not numbered yet.
-			unnumbered: `SELECT customer_id, seq FROM {p}changes WHERE pos IS NULL ORDER BY customer_id, seq LIMIT ` + numberBatchSQL,
+			unnumbered: `SELECT customer_id, seq FROM {p}changes WHERE pos IS NULL ORDER BY customer_id, seq LIMIT ` + strconv.Itoa(numberBatch),
 			number:     `UPDATE {p}changes SET pos = ? WHERE customer_id = ? AND seq = ? AND pos IS NULL`,
 			setFeed:    `UPDATE {p}feed SET last = ? WHERE one = 1`,
 			// Each customer's data once per page, on its first row: a

@@ -460,10 +460,7 @@ func cursorLease(ctx context.Context, s lifecycle.Store, p string) error {
 	// running the claims one after the other in one round does not hide
 	// a race.)
 	for round := range 10 {
-		race := name + "-race"
-		if round > 0 {
-			race += strconv.Itoa(round)
-		}
+		race := name + "-race" + strconv.Itoa(round)
 		var held atomic.Int32
 		if err := parallel(8, func(g int) error {
 			_, h, err := k.ClaimCursor(ctx, race, "racer-"+strconv.Itoa(g), t0, t0.Add(lease))
@@ -483,7 +480,7 @@ func cursorLease(ctx context.Context, s lifecycle.Store, p string) error {
 	if _, _, err := k.ClaimCursor(cctx, name+"-ctx", "a", t0, t0.Add(lease)); !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("ClaimCursor with a cancelled context = %v; want the context's error", err)
 	}
-	if err := k.AdvanceCursor(cctx, name+"-race", "racer-0", 1, t0, t0.Add(lease)); !errors.Is(err, context.Canceled) {
+	if err := k.AdvanceCursor(cctx, name+"-race0", "racer-0", 1, t0, t0.Add(lease)); !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("AdvanceCursor with a cancelled context = %v; want the context's error", err)
 	}
 	// Another name is another cursor.
