@@ -1447,3 +1447,52 @@ func TestContractNewNeverShowsPassword(t *testing.T) {
 		}
 	}
 }
+
+// A v1 signature is the base64 Sign writes: the same MAC spelt with other
+// values in the last character's unused bits (which a lenient decoder
+// ignores) is refused. (Found by an audit: Verify compared the decoded
+// bytes.)
+func TestContractVerifyNonCanonicalBase64(t *testing.T) {
+	h := http.Header{}
+	h.Set(webhook.HeaderID, contractVecID)
+	h.Set(webhook.HeaderTimestamp, strconv.Itoa(contractVecTS))
+	b64 := strings.TrimPrefix(contractVecSig, "v1,")
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	last := strings.IndexByte(alphabet, b64[len(b64)-2]) // before the "="
+	for flip := 1; flip < 4; flip++ {
+		alt := b64[:len(b64)-2] + string(alphabet[last^flip]) + "="
+		if mac, _ := base64.StdEncoding.DecodeString(alt); !bytes.Equal(mac, mustDecode(t, b64)) {
+			t.Fatalf("%q does not decode to the genuine MAC: the test is wrong", alt)
+		}
+		h.Set(webhook.HeaderSignature, "v1,"+alt)
+		err := webhook.Verify(contractVecSecret, h, []byte(contractVecBody), time.Unix(contractVecTS, 0), 0)
+		if !errors.Is(err, webhook.ErrSignature) {
+			t.Errorf("Verify(%q) = %v, want ErrSignature", alt, err)
+		}
+	}
+}
+
+func mustDecode(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A refused timestamp's message says which way it is off: "old" or "in
+// the future", never a negative duration.
+func TestContractVerifyTimestampMessage(t *testing.T) {
+	sec := contractSecret(32)
+	body := []byte(`{}`)
+	for skew, want := range map[time.Duration]string{
+		-6 * time.Minute: "is 6m0s old",
+		6 * time.Minute:  "is 6m0s in the future",
+	} {
+		err := webhook.Verify(sec, contractSigned(t, sec, "msg_1", contractT0.Add(skew), body), body, contractT0, 0)
+		if !errors.Is(err, webhook.ErrTimestamp) || !strings.Contains(err.Error(), want) {
+			t.Errorf("skew %v: %v, want ErrTimestamp saying %q", skew, err, want)
+		}
+	}
+}

@@ -132,7 +132,8 @@ func Sign(secret, id string, timestamp time.Time, body []byte) (string, error) {
 // (DefaultTolerance, 5 minutes, when tolerance ≤ 0), and one of the
 // space-separated "v1," signatures in webhook-signature must be the
 // HMAC-SHA256, under the secret's key, of the webhook-id, ".", the
-// webhook-timestamp, "." and the body (compared in constant time;
+// webhook-timestamp, "." and the body, in padded standard base64 whose
+// unused last bits are zero, as [Sign] writes it (compared in constant time;
 // signatures of other schemes, such as "v1a,", are skipped). body must be
 // the bytes received, not JSON decoded and encoded again.
 //
@@ -164,10 +165,14 @@ func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance 
 		tolerance = DefaultTolerance
 	}
 	if !within(now, sec, tolerance) {
-		return fmt.Errorf("%w: %s %d is %s from now (%s), more than %s", ErrTimestamp, HeaderTimestamp, sec,
-			now.Sub(time.Unix(sec, 0)).Round(time.Second), now.UTC().Format(time.RFC3339), tolerance)
+		age, side := now.Sub(time.Unix(sec, 0)).Round(time.Second), "old"
+		if age < 0 {
+			age, side = -age, "in the future"
+		}
+		return fmt.Errorf("%w: %s %d is %s %s (now is %s), more than %s", ErrTimestamp, HeaderTimestamp, sec,
+			age, side, now.UTC().Format(time.RFC3339), tolerance)
 	}
-	want := mac(key, id, ts, body)
+	want := []byte(base64.StdEncoding.EncodeToString(mac(key, id, ts, body)))
 	wellFormed := false // an entry scheme,base64 (a v1 one decoding)
 	for _, s := range strings.Fields(sigs) {
 		scheme, b64, ok := strings.Cut(s, ",")
@@ -178,12 +183,14 @@ func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance 
 			wellFormed = true // another scheme's: not ours to read
 			continue
 		}
-		got, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil {
+		if _, err := base64.StdEncoding.DecodeString(b64); err != nil {
 			continue
 		}
 		wellFormed = true
-		if hmac.Equal(got, want) {
+		// The text is compared, not the bytes it decodes to: a decoder
+		// ignores the last character's unused bits, so four spellings
+		// decode to one MAC, and only the one Sign writes is genuine.
+		if hmac.Equal([]byte(b64), want) {
 			return nil
 		}
 	}
