@@ -53,6 +53,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -320,11 +321,28 @@ func hideSecrets(raw string, deliver feed.Handler) feed.Handler {
 		return deliver
 	}
 	var pairs []string
-	if u.RawQuery != "" {
-		pairs = append(pairs, "?"+u.RawQuery, "?…")
+	// Each part as it is and as %q writes it (url.Error quotes the URL,
+	// escaping '"' and '\\'), the longer first.
+	add := func(part, with string) {
+		if q := strconv.Quote(part); q[1:len(q)-1] != part {
+			pairs = append(pairs, q[1:len(q)-1], with)
+		}
+		pairs = append(pairs, part, with)
+	}
+	// The raw URL's fragment, and its query, as the user wrote them and
+	// as url.URL writes them again (escaping what the user did not).
+	rest, frag, hasFrag := strings.Cut(raw, "#")
+	if hasFrag && frag != "" {
+		add("#"+frag, "")
 	}
 	if f := u.EscapedFragment(); f != "" {
-		pairs = append(pairs, "#"+f, "")
+		add("#"+f, "")
+	}
+	if _, q, ok := strings.Cut(rest, "?"); ok && q != "" {
+		add("?"+q, "?…")
+	}
+	if u.RawQuery != "" {
+		add("?"+u.RawQuery, "?…")
 	}
 	if len(pairs) == 0 {
 		return deliver
