@@ -88,7 +88,8 @@ type Loader interface {
 //   - w.Fn reports whether it changed c. When it returns true and a nil
 //     error, it has set c.Version to the previous version plus one, and
 //     the store commits atomically, with respect to every other method:
-//     every field of c but History and Seen; the transitions w.Fn appended
+//     every field of c but ID, History and Seen (the customer written
+//     is w.ID's, whatever w.Fn did to c.ID); the transitions w.Fn appended
 //     to c.History (those past its length when w.Fn was called), added to
 //     the end of the stored history; and every event of w.Events not
 //     seen, which from then on counts as seen. When w.Fn returns false or
@@ -128,11 +129,13 @@ type Write struct {
 // yields the ID of every customer whose [Customer.Due] is zero or at or
 // before now (one whose Due is [Never] may be left out), from an index, so that a sweep reads only the customers
 // who are due instead of every stored one. It may also yield a customer
-// who is not due yet, where its index rounds due times down (to whole
-// seconds, say, or to the last Unix nanosecond an int64 holds, in 2262):
-// the sweep reads that customer and finds nothing to do, which costs a
-// read; leaving out a customer who is due would miss a move.
-// store/storetest accepts a listing less than a second early. A customer written during the
+// who is not due yet, where its index rounds due times down by less than
+// a second (to whole seconds, say) or holds a due time after the last
+// Unix nanosecond an int64 holds (in 2262) as that nanosecond: the sweep
+// reads that customer and finds nothing to do, which costs a read;
+// leaving out a customer who is due would miss a move (one due in 2300,
+// say, at a now in 2301). store/storetest accepts these two and no other
+// early listing. A customer written during the
 // listing may be yielded or not. A failure is yielded as a non-nil error,
 // after which ListDue stops. It honours ctx, and the loop body may call
 // the store (to write the customer yielded, in particular).

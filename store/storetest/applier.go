@@ -122,6 +122,22 @@ func applyNew(ctx context.Context, s lifecycle.Store, p string) error {
 	if !got.HasSeen("x1") || !got.HasSeen("x2") || got.HasSeen("x3") {
 		return fmt.Errorf("after Apply(x1, x2), HasSeen = %v, %v, %v for x1, x2, x3; want true, true, false", got.HasSeen("x1"), got.HasSeen("x2"), got.HasSeen("x3"))
 	}
+	// The customer written is w.ID's, whatever fn does to c.ID.
+	id2, other := p+"an-id", p+"an-other"
+	err = applyRetry(ctx, a, id2, []string{"y1"}, func(c *lifecycle.Customer, _ []bool) (bool, error) {
+		withoutLogs(sample(id2, 0)).CopyTo(c)
+		c.ID = other
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("Apply(%q, fn sets c.ID to %q) = %v", id2, other, err)
+	}
+	if got, err := s.Get(ctx, id2); err != nil || got.ID != id2 {
+		return fmt.Errorf("after Apply(%q) whose fn set c.ID to %q, Get(%q) = %v, %v; want the customer written, with ID %q (a store keeps w.ID)", id2, other, id2, got, err, id2)
+	}
+	if _, err := s.Get(ctx, other); !errors.Is(err, lifecycle.ErrNotFound) {
+		return fmt.Errorf("after Apply(%q) whose fn set c.ID to %q, Get(%q) = %v; want ErrNotFound (a store keeps w.ID)", id2, other, other, err)
+	}
 	return nil
 }
 
@@ -578,6 +594,32 @@ func listDue(ctx context.Context, s lifecycle.Store, p string) error {
 	for id, due := range fine {
 		if !listed[id] {
 			return fmt.Errorf("ListDue(%v) did not list %q, due at %v: a store must never list a customer late (was its due time rounded up?)", t1.Format(time.RFC3339Nano), id, due.Format(time.RFC3339Nano))
+		}
+	}
+	// Due times past what int64 nanoseconds since 1970 hold (2262): a
+	// customer due in 2300 or 5000 is listed once now passes its due time
+	// (an index of such nanoseconds cannot hold them), and one due Never
+	// is not, even at a now in the year 9000.
+	far := map[string]time.Time{
+		p + "far-2300":  time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC),
+		p + "far-5000":  time.Date(5000, 6, 1, 0, 0, 0, 1, time.UTC),
+		p + "far-never": lifecycle.Never,
+	}
+	for id, due := range far {
+		c := sample(id, 0)
+		c.Due = due
+		if err := s.Put(ctx, c, 0); err != nil {
+			return fmt.Errorf("Put(%q) = %v", id, err)
+		}
+	}
+	t9 := time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC)
+	listed, err = listedDue(ctx, d, t9, p+"far-")
+	if err != nil {
+		return err
+	}
+	for id, due := range far {
+		if want := due != lifecycle.Never; listed[id] != want {
+			return fmt.Errorf("ListDue(%v): customer %q with Due %v listed = %v; want %v", t9.Format(time.RFC3339), id, due.Format(time.RFC3339Nano), listed[id], want)
 		}
 	}
 	cctx, cancel := context.WithCancel(ctx)

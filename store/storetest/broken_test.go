@@ -157,7 +157,7 @@ func (a applyViaPut) applyOne(ctx context.Context, id string, events []string, f
 		hist = hist[:16]
 	}
 	c.History = append(hist, c.History...) // doubles-history: hist was passed to fn too
-	c.Seen = keys
+	c.ID, c.Seen = id, keys
 	for i, e := range events {
 		if !seen[i] && a.mode != "forgets-key" {
 			c.Seen.Add(lifecycle.KeyOf(e))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/clmkit/clm/lifecycle"
@@ -63,12 +64,21 @@ func sameTimes(want, got *lifecycle.Customer) error {
 		if ow%60 == 0 && ow == og {
 			// Not an encoding's loss: another value (a stale or lost write?).
 			return fmt.Errorf("%s: put %s, got back %s (%v off, offset the same): another value came back",
-				w[i].name, w[i].t.Format(exactLayout), g[i].t.Format(exactLayout), g[i].t.Sub(w[i].t))
+				w[i].name, w[i].t.Format(exactLayout), g[i].t.Format(exactLayout), gap(w[i].t, g[i].t))
 		}
 		return fmt.Errorf("%s: put %s, got back %s (%v off, offset %s); a time must come back as the same instant with the same UTC offset, seconds of the offset included (lifecycle.Customer's MarshalJSON keeps them; encoding/json of a time.Time drops them)",
-			w[i].name, w[i].t.Format(exactLayout), g[i].t.Format(exactLayout), g[i].t.Sub(w[i].t), offsetDiff(w[i].t, g[i].t))
+			w[i].name, w[i].t.Format(exactLayout), g[i].t.Format(exactLayout), gap(w[i].t, g[i].t), offsetDiff(w[i].t, g[i].t))
 	}
 	return nil
+}
+
+// gap returns got − want for a message: a duration, or in years where
+// time.Time.Sub saturates (about 292 years).
+func gap(want, got time.Time) string {
+	if d := got.Sub(want); d > math.MinInt64 && d < math.MaxInt64 {
+		return d.String()
+	}
+	return fmt.Sprintf("about %.0f years", float64(got.Unix()-want.Unix())/(365.2425*86400))
 }
 
 const exactLayout = "2006-01-02T15:04:05.999999999-07:00:00"

@@ -315,6 +315,46 @@ func changesPastHidden(ctx context.Context, s lifecycle.Store, p string) error {
 				return fmt.Errorf("Changes lists change %d of %q, deleted before it was listed: deleting a customer removes its changes not yet listed from the feed", ch.Seq, gone.ID)
 			}
 		}
+		// A customer created again after its deletion is a new customer:
+		// its changes are listed, each once, and none of the deleted
+		// one's. Here one deleted before its change was listed, and one
+		// deleted after its changes were.
+		seen := &lifecycle.Customer{ID: p + "hs", Stage: "reach", Since: t0, AsOf: t0, Version: 1, History: []lifecycle.Transition{{To: "reach", At: t0, Cause: "s1"}}}
+		if err := s.Put(ctx, seen, 0); err != nil {
+			return fmt.Errorf("Put = %v", err)
+		}
+		if _, _, err := feedAfter(ctx, f, start, 100, p); err != nil {
+			return err
+		}
+		if err := del.Delete(ctx, seen.ID); err != nil {
+			return fmt.Errorf("Delete(%q) = %v", seen.ID, err)
+		}
+		var again []string
+		for _, id := range []string{gone.ID, seen.ID} {
+			c := &lifecycle.Customer{ID: id, Stage: "acquisition", Since: t0.Add(time.Hour), AsOf: t0.Add(time.Hour), Version: 1, History: []lifecycle.Transition{
+				{To: "reach", At: t0, Cause: "again1"},
+				{From: "reach", To: "acquisition", At: t0.Add(time.Hour), Cause: "again2"},
+			}}
+			if err := s.Put(ctx, c, 0); err != nil {
+				return fmt.Errorf("Put (%q created again after Delete) = %v", id, err)
+			}
+			again = append(again, id)
+		}
+		for _, limit := range []int{1, 100} {
+			got, _, err := feedAfter(ctx, f, start, limit, p+"h")
+			if err != nil {
+				return err
+			}
+			var mine []lifecycle.Change
+			for _, ch := range got {
+				if ch.CustomerID == gone.ID || ch.CustomerID == seen.ID {
+					mine = append(mine, ch)
+				}
+			}
+			if err := checkFeed(ctx, s, again, mine); err != nil {
+				return fmt.Errorf("customers deleted and created again with two transitions, in pages of %d: %w (the new customer's changes are listed, each once, and none of the deleted one's)", limit, err)
+			}
+		}
 	}
 	return nil
 }

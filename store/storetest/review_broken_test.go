@@ -76,7 +76,7 @@ var rvBugs = []string{
 	"scan-holds-lock", "scan-skip-one", "scan-dup", "view-skip-one", "view-dup",
 	// ListDue
 	"due-strict-before", "due-no-zero", "due-includes-future", "due-wallclock", "due-late-subsecond",
-	"due-pre1970-never", "due-ignores-apply", "due-first-page", "due-dup", "due-no-ctx",
+	"due-pre1970-never", "due-ignores-apply", "due-first-page", "due-dup", "due-no-ctx", "due-omits-after-2262",
 	// Apply
 	"apply-no-ctx", "apply-stores-on-false", "apply-seen-false", "apply-seen-not-recorded", "apply-replaces-history",
 	"apply-gives-history-appends-all", "apply-fn-error-stores", "apply-err-wrapped",
@@ -84,7 +84,7 @@ var rvBugs = []string{
 	// Changes
 	"feed-skip-second", "feed-put-not-listed", "feed-apply-not-listed", "feed-limit-zero-empty", "feed-stops-at-hidden",
 	"feed-hidden-listed", "feed-refill-new-entry", "feed-seq-zero-based", "feed-no-ctx", "feed-stale-transition",
-	"feed-page-reversed", "feed-limit-ignored", "feed-relists-last",
+	"feed-page-reversed", "feed-limit-ignored", "feed-relists-last", "feed-delete-keeps-fed", "feed-delete-keeps-entries",
 	// Cursors
 	"cur-steal", "cur-advance-nonholder", "cur-advance-back", "cur-no-giveup", "cur-end-inclusive", "cur-no-renew",
 	"cur-claim-resets", "cur-empty-owner-nobody", "cur-no-ctx", "cur-race", "cur-expired-advance", "cur-no-renew-claim",

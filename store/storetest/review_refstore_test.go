@@ -356,9 +356,11 @@ func (r *rvStore) Delete(ctx context.Context, id string) error {
 	defer r.mu.Unlock()
 	delete(r.cs, id)
 	delete(r.due, id)
-	delete(r.fed, id)
+	if r.bug != "feed-delete-keeps-fed" {
+		delete(r.fed, id)
+	}
 	for i := range r.feed {
-		if r.feed[i].id == id {
+		if r.feed[i].id == id && r.bug != "feed-delete-keeps-entries" {
 			r.feed[i].id = "\x00deleted"
 		}
 	}
@@ -455,7 +457,13 @@ func (r *rvStore) isDue(d, now time.Time) bool {
 	case "ok-due-early-seconds":
 		// docs/storage.md's Redis sketch: Due as whole Unix seconds rounded
 		// down, ZRANGEBYSCORE key -inf now.
-		return d.IsZero() || float64(d.Unix()) <= float64(now.UnixNano())/1e9
+		// (In seconds and nanoseconds: UnixNano does not hold a now past
+		// 2262.)
+		return d.IsZero() || d.Unix() < now.Unix() || d.Unix() == now.Unix()
+	case "due-omits-after-2262":
+		// an index of int64 Unix nanoseconds that leaves out what it
+		// cannot hold
+		return d.IsZero() || d.Year() < 2262 && !d.After(now)
 	case "due-lists-nondue-after-2262":
 		// like Memory: Unix nanoseconds clamped to the int64 range
 		return d.IsZero() || rvClampNano(d) <= rvClampNano(now)

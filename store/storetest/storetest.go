@@ -18,7 +18,9 @@
 // ListDue, ChangesListed, ChangesPastHidden (Changes reads past the
 // changes a shortened history hides: an empty page only at the end; and,
 // for a store with a Delete(ctx, id) error method, as Memory and sqlstore
-// have, lists no change of a customer deleted before it was listed),
+// have, lists no change of a customer deleted before it was listed, and
+// lists the changes of a customer created again after Delete, each once,
+// and none of the deleted one's),
 // ChangesConcurrent and CursorLease) pass
 // trivially for stores without them. View yields a customer written
 // through Apply as Get returns it. ListDue lists every due customer and
@@ -27,7 +29,8 @@
 // at a now and due times between whole microseconds (a due time rounded
 // up lists its customer late); for a store that is also an
 // Applier, it checks the due times Apply writes too (the Tracker writes
-// through Apply only), due times before 1970, in the year 5000 and at other UTC offsets
+// through Apply only), due times before 1970, in the year 5000 (also
+// listed at a now past them: due in 2300 or 5000, listed in 9000) and at other UTC offsets
 // (the instant counts, not the wall clock) and 600 due customers (more
 // than a store's page of them: two and more of sqlstore's default 256);
 // ApplyExisting checks that an event whose legacy key
