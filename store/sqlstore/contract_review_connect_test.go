@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/clmkit/clm/store/sqlstore"
@@ -162,5 +163,26 @@ func TestConnectSQLiteMissingFolder(t *testing.T) {
 	s.Close()
 	if _, err := os.Stat(path); err != nil {
 		t.Errorf("the file was not created: %v", err)
+	}
+}
+
+// TestConnectSQLiteFolderIsAFile: a SQLite file whose "folder" is a file
+// is refused naming both and wrapping syscall.ENOTDIR, and a PATH that is
+// a folder naming it and wrapping syscall.EISDIR (the driver said only
+// "unable to open database file (14)"; found by an audit).
+func TestConnectSQLiteFolderIsAFile(t *testing.T) {
+	plain := filepath.Join(t.TempDir(), "plain")
+	if err := os.WriteFile(plain, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(plain, "clm.db")
+	_, err := sqlstore.Connect(context.Background(), "sqlite:"+path)
+	if !errors.Is(err, syscall.ENOTDIR) || !strings.Contains(err.Error(), strconv.Quote(path)) || !strings.Contains(err.Error(), strconv.Quote(plain)) {
+		t.Errorf("Connect to a file under a file: %v; want an error naming both, wrapping ENOTDIR", err)
+	}
+	dir := t.TempDir()
+	_, err = sqlstore.Connect(context.Background(), "sqlite:"+dir)
+	if !errors.Is(err, syscall.EISDIR) || !strings.Contains(err.Error(), strconv.Quote(dir)) {
+		t.Errorf("Connect to a folder: %v; want an error naming it, wrapping EISDIR", err)
 	}
 }

@@ -51,6 +51,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -59,6 +60,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib" // also registers driver "pgx"
@@ -315,7 +317,9 @@ func Open(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, e
 //   - "sqlite:PATH": SQLite in the file PATH, created if missing (its
 //     folder must exist: a PATH whose folder does not is refused with an
 //     error naming both and wrapping the os.Stat error, so
-//     errors.Is(err, fs.ErrNotExist) holds). PATH may
+//     errors.Is(err, fs.ErrNotExist) holds; one whose folder is a file,
+//     with one wrapping syscall.ENOTDIR; a PATH that is a folder, with one
+//     naming it and wrapping syscall.EISDIR). PATH may
 //     carry modernc.org/sqlite query parameters after a "?"
 //     ("sqlite:clm.db?_pragma=synchronous(NORMAL)"), so the file's name
 //     cannot hold one ("#" and "%" it may); a PATH that starts with
@@ -429,9 +433,16 @@ func sqliteDSN(path string) (dsn string, memory bool, err error) {
 		// The driver creates the file, not its folder, and would say
 		// only "unable to open database file".
 		if dir := filepath.Dir(name); dir != "." {
-			if _, err := os.Stat(dir); err != nil {
+			fi, err := os.Stat(dir)
+			if err == nil && !fi.IsDir() {
+				err = &fs.PathError{Op: "stat", Path: dir, Err: syscall.ENOTDIR}
+			}
+			if err != nil {
 				return "", false, fmt.Errorf("sqlstore: SQLite file %q: its folder %q cannot be used (Connect creates the file, not its folder): %w", name, dir, err)
 			}
+		}
+		if fi, err := os.Stat(name); err == nil && fi.IsDir() {
+			return "", false, fmt.Errorf("sqlstore: SQLite file %q is a folder: %w", name, &fs.PathError{Op: "open", Path: name, Err: syscall.EISDIR})
 		}
 		name = "file:" + strings.NewReplacer("%", "%25", "#", "%23").Replace(name)
 	}
