@@ -47,9 +47,14 @@
 //     a replay of the dead letter is safe: they come back as
 //     duplicates). A referral credit the store cannot write (the
 //     referrer's stored row does not decode: [lifecycle.ErrInvalidCustomer]
-//     from the credit) makes the message whose events owe it a dead
-//     letter the same way (found by recording the rest of the batch one
-//     message at a time; its events stay applied). A model that fails
+//     from the credit) makes the messages whose events owe it dead
+//     letters the same way (found by recording the rest of the batch one
+//     message at a time; their events stay applied): the message that
+//     earned the credit and, since an event recorded again owes its
+//     customer's credit too (the Tracker settles a credit that may have
+//     failed on any retry: ARCHITECTURE.md, "Referral credits"), every
+//     other message of the batch with an event of that referred customer.
+//     A model that fails
 //     ([lifecycle.ErrInvalidModel], in validating or in recording), or a
 //     Processor without a Tracker ([lifecycle.ErrNoTracker]), fails every
 //     customer alike, so it is retried like a store failure: the

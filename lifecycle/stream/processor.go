@@ -220,6 +220,7 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 	var (
 		events  []lifecycle.Event
 		owner   []int // owner[i] is the index in msgs of events[i]
+		nth     []int // nth[i] is events[i]'s index among its message's
 		letters []DeadLetter
 	)
 	for i := range msgs {
@@ -251,8 +252,8 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 			letters = append(letters, DeadLetter{Message: *m, Err: err})
 			continue
 		}
-		for range evs {
-			owner = append(owner, i)
+		for j := range evs {
+			owner, nth = append(owner, i), append(nth, j)
 		}
 		events = append(events, evs...)
 	}
@@ -275,7 +276,8 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 	// write): no retry ends that, so the messages that owe it are found
 	// one by one and made dead letters (their own events are applied).
 	single := false
-	for attempt := 0; len(cur) > 0; attempt++ {
+	waits := 0 // failures waited on: the passes made again at once do not count
+	for len(cur) > 0 {
 		part := cur
 		if single {
 			n := 1
@@ -301,7 +303,12 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 			case r.Err != nil && (errors.Is(r.Err, lifecycle.ErrInvalidEvent) || errors.Is(r.Err, lifecycle.ErrInvalidCustomer)):
 				if !refused[owner[i]] {
 					refused[owner[i]] = true
-					letters = append(letters, DeadLetter{Message: msgs[owner[i]], Err: r.Err})
+					err := r.Err
+					if errors.Is(err, lifecycle.ErrInvalidEvent) {
+						// As validating names it (see HeaderError).
+						err = fmt.Errorf("event %d (id %q): %w", nth[i], cut(events[i].ID), err)
+					}
+					letters = append(letters, DeadLetter{Message: msgs[owner[i]], Err: err})
 				}
 			case r.Err != nil:
 				failure = r.Err
@@ -347,9 +354,10 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 		if failure == nil {
 			continue // the batch mates of invalid events: again, at once
 		}
-		if err := p.wait(ctx, attempt, "recording", failure); err != nil {
+		if err := p.wait(ctx, waits, "recording", failure); err != nil {
 			return res, err
 		}
+		waits++
 	}
 	for i := range events {
 		if !refused[owner[i]] {
