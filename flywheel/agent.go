@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clmkit/clm/internal/nilness"
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/store"
 )
@@ -51,7 +52,9 @@ func WithModel(m lifecycle.Model) AgentOption {
 // highest such name already there, so that they never take the events of
 // an earlier run's customer or lose their own as duplicates (a store that
 // holds a name too close to the largest int for the run's, such as
-// "c9223372036854775807", is an error wrapping [ErrInvalidParams]).
+// "c9223372036854775807", is an error wrapping [ErrInvalidParams]). A
+// nil st means the default; a nil pointer of a store type is an error
+// wrapping ErrInvalidParams.
 func WithStore(st lifecycle.Store) AgentOption {
 	return agentOpt{"WithStore", func(s *settings) { s.agent.store = st }}
 }
@@ -147,9 +150,12 @@ func Agent(ctx context.Context, p Params, opts ...AgentOption) (*AgentRun, error
 		as.model = Model()
 	}
 	first := 0 // the agents are numbered after the store's highest "c<N>"
-	if as.store == nil {
+	switch {
+	case as.store == nil:
 		as.store = store.NewMemory()
-	} else {
+	case nilness.Is(as.store): // a nil pointer of a store type
+		return nil, fmt.Errorf("%w: WithStore: store is a nil %T", ErrInvalidParams, as.store)
+	default:
 		for c, err := range lifecycle.Browse(ctx, as.store) {
 			if err != nil {
 				return nil, err

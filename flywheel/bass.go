@@ -57,9 +57,11 @@ func (b Bass) F(t float64) float64 {
 // Cumulative returns M·F(t), the adopters by time t.
 func (b Bass) Cumulative(t float64) float64 { return b.M * b.F(t) }
 
-// Series returns the cumulative adopters at the end of rotations 1 to n.
+// Series returns the cumulative adopters at the end of rotations 1 to n
+// (none for n ≤ 0; n above [MaxRotations] is taken as MaxRotations, as
+// in [Bass.PeriodSales] and [Bass.DiscreteSales]).
 func (b Bass) Series(n int) []float64 {
-	out := make([]float64, max(n, 0))
+	out := make([]float64, min(max(n, 0), MaxRotations))
 	for i := range out {
 		out[i] = b.Cumulative(float64(i + 1))
 	}

@@ -44,9 +44,9 @@ func (b Bass) PeakDensity() float64 {
 
 // PeriodSales returns the adopters in each of rotations 1..n under the
 // continuous model, M·(F(t) − F(t−1)): the quantity fitted by
-// [FitBassSales].
+// [FitBassSales] (n is bounded as in [Bass.Series]).
 func (b Bass) PeriodSales(n int) []float64 {
-	out := make([]float64, max(n, 0))
+	out := make([]float64, min(max(n, 0), MaxRotations))
 	prev := 0.0
 	for i := range out {
 		c := b.Cumulative(float64(i + 1))
@@ -63,9 +63,10 @@ func (b Bass) PeriodSales(n int) []float64 {
 //	S_t = (P + Q·N_{t−1}/M)·(M − N_{t−1}),  N_t = N_{t−1} + S_t,  N_0 = 0.
 //
 // For small P+Q it approaches [Bass.PeriodSales]; with P+Q > 1 the
-// recurrence can overshoot M, which the continuous model cannot.
+// recurrence can overshoot M, which the continuous model cannot. n is
+// bounded as in [Bass.Series].
 func (b Bass) DiscreteSales(n int) []float64 {
-	out := make([]float64, max(n, 0))
+	out := make([]float64, min(max(n, 0), MaxRotations))
 	var cum float64
 	for i := range out {
 		s := (b.P + b.Q*cum/b.M) * (b.M - cum)

@@ -96,9 +96,9 @@ type Rotation struct {
 }
 
 // Mean returns the mean of metric m in this rotation (NaN when m is not a
-// [Metric]).
+// [Metric], or r is nil).
 func (r *Rotation) Mean(m Metric) float64 {
-	if m < 0 || int(m) >= NumMetrics {
+	if r == nil || m < 0 || int(m) >= NumMetrics {
 		return math.NaN()
 	}
 	return r.Stats[m].Mean

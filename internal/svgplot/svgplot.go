@@ -202,11 +202,15 @@ func FormatTick(v float64) string {
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-// scale maps [lo, hi] onto [a, b]; it works on halves so that a span
-// near the float limit does not overflow.
+// scale maps [lo, hi] onto [a, b]. A span past the float limit is worked
+// on in halves, so that it does not overflow; others are not (half of a
+// span of subnormal numbers, 5e-324, is 0).
 func scale(lo, hi, a, b float64) func(float64) float64 {
 	if !(hi > lo) {
 		return func(float64) float64 { return (a + b) / 2 }
+	}
+	if span := hi - lo; !math.IsInf(span, 0) {
+		return func(v float64) float64 { return a + (v-lo)/span*(b-a) }
 	}
 	span := hi/2 - lo/2
 	return func(v float64) float64 { return a + (v/2-lo/2)/span*(b-a) }
