@@ -199,7 +199,8 @@ func FitBGBB(customers []DiscreteCustomer, opts *FitOptions) (BGBB, FitInfo, err
 
 // LogLikelihood returns the total BG/BB log-likelihood of the histories
 // under m (rows weighted by Count).
-func (m BGBB) LogLikelihood(customers []DiscreteCustomer) (float64, error) {
+func (m BGBB) LogLikelihood(customers []DiscreteCustomer) (res float64, resErr error) {
+	defer checked("BG/BB log-likelihood", math.Inf(-1), math.MaxFloat64, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
@@ -219,7 +220,8 @@ func (m BGBB) LogLikelihood(customers []DiscreteCustomer) (float64, error) {
 // at opportunity Periods+1 (Fader, Hardie & Shang 2010, eq. 11):
 //
 //	B(α+x, β+n−x)/B(α,β) · B(γ, δ+n+1)/B(γ,δ) / L.
-func (m BGBB) ProbabilityAlive(c DiscreteCustomer) (float64, error) {
+func (m BGBB) ProbabilityAlive(c DiscreteCustomer) (res float64, resErr error) {
+	defer checked("BG/BB probability alive", 0, 1, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
@@ -246,7 +248,8 @@ func (m BGBB) ProbabilityAlive(c DiscreteCustomer) (float64, error) {
 // the sum is δ [ψ(1+δ+n+n*) − ψ(1+δ+n)]). A result outside
 // [0, periods], which only a loss of precision or an overflow in these
 // forms could give, is an error wrapping [ErrNoConvergence].
-func (m BGBB) ConditionalExpectedPurchases(periods int, c DiscreteCustomer) (float64, error) {
+func (m BGBB) ConditionalExpectedPurchases(periods int, c DiscreteCustomer) (res float64, resErr error) {
+	defer checked("BG/BB conditional expected purchases", 0, math.MaxFloat64, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
@@ -320,7 +323,8 @@ func (m BGBB) survivalSum(n float64, k int) float64 {
 // about 1e-8). A result outside [0, n], which only a loss of precision or
 // an overflow in these forms could give, is an error wrapping
 // [ErrNoConvergence].
-func (m BGBB) ExpectedPurchases(n int) (float64, error) {
+func (m BGBB) ExpectedPurchases(n int) (res float64, resErr error) {
+	defer checked("BG/BB expected purchases", 0, math.MaxFloat64, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}

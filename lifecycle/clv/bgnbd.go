@@ -244,7 +244,8 @@ func FitBGNBD(customers []Customer, opts *FitOptions) (BGNBD, FitInfo, error) {
 
 // LogLikelihood returns the total BG/NBD log-likelihood of the customers'
 // calibration rows under m (Fader, Hardie & Lee 2005, eq. 6).
-func (m BGNBD) LogLikelihood(customers []Customer) (float64, error) {
+func (m BGNBD) LogLikelihood(customers []Customer) (res float64, resErr error) {
+	defer checked("BG/NBD log-likelihood", math.Inf(-1), math.MaxFloat64, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
@@ -268,7 +269,8 @@ func (m BGNBD) logOdds(c Customer) float64 {
 // ProbabilityAlive returns P(customer still active at T | Frequency,
 // Recency, T). It is 1 for customers with no repeat purchases (the model
 // lets customers drop out only after a purchase).
-func (m BGNBD) ProbabilityAlive(c Customer) (float64, error) {
+func (m BGNBD) ProbabilityAlive(c Customer) (res float64, resErr error) {
+	defer checked("BG/NBD probability alive", 0, 1, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
@@ -285,7 +287,8 @@ func (m BGNBD) ProbabilityAlive(c Customer) (float64, error) {
 // active customer's posterior rate sets, 0 to t(r+x)/(α+T)) the error wraps
 // [ErrNoConvergence] instead of giving a wrong number; so do
 // MBG/NBD's, and ExpectedPurchases.
-func (m BGNBD) ConditionalExpectedPurchases(t float64, c Customer) (float64, error) {
+func (m BGNBD) ConditionalExpectedPurchases(t float64, c Customer) (res float64, resErr error) {
+	defer checked("BG/NBD conditional expected purchases", 0, math.MaxFloat64, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
@@ -305,7 +308,8 @@ func (m BGNBD) ConditionalExpectedPurchases(t float64, c Customer) (float64, err
 // ExpectedPurchases returns E[X(t)], the expected number of repeat
 // purchases of a newly acquired customer in the t time units after the
 // first purchase (Fader, Hardie & Lee 2005, eq. 9).
-func (m BGNBD) ExpectedPurchases(t float64) (float64, error) {
+func (m BGNBD) ExpectedPurchases(t float64) (res float64, resErr error) {
+	defer checked("BG/NBD expected purchases", 0, math.MaxFloat64, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
@@ -364,7 +368,7 @@ func (m BGNBD) expectedRepeat(x, T, t float64) (float64, error) {
 				return 0, fmt.Errorf("%w: BG/NBD expected purchases: series did not converge (t = %v, z = %v)", ErrNoConvergence, t, z)
 			}
 		}
-		return C * (head - pw*s), nil
+		return m.bounded(C*(head-pw*s), x, T, t, z)
 	}
 	if delta > 0 && math.Min(delta, x+r)*lz < -40 {
 		// (1−z)^δ 2F1(A, δ; C; z) → 0 as z → 1: it is at most of the
@@ -379,15 +383,20 @@ func (m BGNBD) expectedRepeat(x, T, t float64) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%w: BG/NBD expected purchases: %w", ErrNoConvergence, err)
 	}
-	v := C * (1 - pw*f) / delta
+	return m.bounded(C*(1-pw*f)/delta, x, T, t, z)
+}
+
+// bounded returns v, expectedRepeat's result, where it is a finite number
+// an active customer's purchases can reach, and otherwise an error: such
+// a customer buys at most at the posterior mean rate (r+x)/(α+T) over t,
+// dropping out or not, so a value outside [0, t(r+x)/(α+T)] is the
+// cancellation of the 2F1 or of the series (b in the hundreds and t many
+// times α+T; α and b near the float limit), not an answer.
+func (m BGNBD) bounded(v, x, T, t, z float64) (float64, error) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, fmt.Errorf("%w: BG/NBD expected purchases: not a finite number at t = %v", ErrNoConvergence, t)
 	}
-	// An active customer buys at most at the posterior mean rate
-	// (r+x)/(α+T) over t, dropping out or not: a value outside
-	// [0, t(r+x)/(α+T)] is the 2F1's cancellation (b in the hundreds and
-	// t many times α+T), not an answer.
-	if bound := t * (r + x) / (al + T); !(v >= -1e-9*bound && v <= bound*(1+1e-9)) {
+	if bound := t * (m.R + x) / (m.Alpha + T); !(v >= -1e-9*bound && v <= bound*(1+1e-9)) {
 		return 0, fmt.Errorf("%w: BG/NBD expected purchases: the 2F1 lost its precision (t = %v, z = %v, got %v, outside [0, %v])", ErrNoConvergence, t, z, v, bound)
 	}
 	return max(v, 0), nil

@@ -50,7 +50,11 @@
 // Errors: invalid input (NaN, negative values, inconsistent RFM rows, empty
 // data, parameters out of range) yields an error wrapping [ErrInvalidInput]
 // whose message names the offending field and value; a fit that does not
-// converge yields an error wrapping [ErrNoConvergence]. Use errors.Is to test
+// converge, and a prediction or likelihood whose arithmetic loses its
+// precision (at parameters near the float limits, 1e300 or subnormal, it
+// would give NaN, an infinity or a value outside what the quantity can
+// be, such as a negative expectation), yields an error wrapping
+// [ErrNoConvergence] instead of a wrong number. Use errors.Is to test
 // for them. (A function reads only the inputs its doc names: the fields of
 // a Customer it does not use are not checked. The SVG writers return a
 // failure of their io.Writer as it is.) The package does not panic on

@@ -13,8 +13,24 @@ var ErrInvalidInput = errors.New("clv: invalid input")
 
 // ErrNoConvergence is wrapped by errors from fits whose optimiser did not
 // converge (for example when the likelihood has its maximum at the boundary
-// of the parameter space), and by predictions whose series did not converge.
+// of the parameter space), and by predictions and likelihoods whose series
+// did not converge or whose arithmetic lost its precision (a NaN, an
+// infinity or a value out of the quantity's range, at parameters near the
+// float limits).
 var ErrNoConvergence = errors.New("clv: no convergence")
+
+// checked, deferred on a prediction's or likelihood's named results,
+// turns a result that is not a number from lo to hi into an error
+// wrapping ErrNoConvergence: at extreme parameters (1e300, subnormal
+// numbers) the arithmetic loses its precision, and what it gives (NaN,
+// an infinity, a negative expectation) must not come back as an answer.
+func checked(what string, lo, hi float64, v *float64, err *error) {
+	if *err != nil || *v >= lo && *v <= hi {
+		return
+	}
+	*err = fmt.Errorf("%w: %s: got %v, outside [%v, %v]: the arithmetic lost its precision at these parameters", ErrNoConvergence, what, *v, lo, hi)
+	*v = 0
+}
 
 // invalidf returns an error wrapping ErrInvalidInput.
 func invalidf(format string, args ...any) error {

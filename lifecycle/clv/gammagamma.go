@@ -772,7 +772,8 @@ func (d *ggData) ridge(m GammaGamma) error {
 
 // LogLikelihood returns the total Gamma-Gamma log-likelihood of the repeat
 // customers' mean spends under m (customers with Frequency 0 are ignored).
-func (m GammaGamma) LogLikelihood(customers []Customer) (float64, error) {
+func (m GammaGamma) LogLikelihood(customers []Customer) (res float64, resErr error) {
+	defer checked("Gamma-Gamma log-likelihood", math.Inf(-1), math.MaxFloat64, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
@@ -786,7 +787,8 @@ func (m GammaGamma) LogLikelihood(customers []Customer) (float64, error) {
 // ExpectedSpend returns the population mean spend per purchase, p·v/(q−1).
 // It requires Q > 1 (otherwise the mean is infinite) and returns an error
 // wrapping [ErrInvalidInput] if not.
-func (m GammaGamma) ExpectedSpend() (float64, error) {
+func (m GammaGamma) ExpectedSpend() (res float64, resErr error) {
+	defer checked("Gamma-Gamma expected spend", 0, math.MaxFloat64, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
@@ -806,7 +808,8 @@ func (m GammaGamma) ExpectedSpend() (float64, error) {
 // (which must not be negative) and, when Frequency is above 0, its
 // MonetaryValue (which must be finite and not negative); c's other fields
 // are not checked.
-func (m GammaGamma) ConditionalExpectedSpend(c Customer) (float64, error) {
+func (m GammaGamma) ConditionalExpectedSpend(c Customer) (res float64, resErr error) {
+	defer checked("Gamma-Gamma conditional expected spend", 0, math.MaxFloat64, &res, &resErr)
 	pop, err := m.ExpectedSpend()
 	if err != nil {
 		return 0, err

@@ -185,7 +185,8 @@ func FitMBGNBD(customers []Customer, opts *FitOptions) (MBGNBD, FitInfo, error) 
 
 // LogLikelihood returns the total MBG/NBD log-likelihood of the customers'
 // calibration rows under m.
-func (m MBGNBD) LogLikelihood(customers []Customer) (float64, error) {
+func (m MBGNBD) LogLikelihood(customers []Customer) (res float64, resErr error) {
+	defer checked("MBG/NBD log-likelihood", math.Inf(-1), math.MaxFloat64, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
@@ -206,7 +207,8 @@ func (m MBGNBD) logOdds(c Customer) float64 {
 // ProbabilityAlive returns P(customer still active at T | Frequency,
 // Recency, T) = 1 / (1 + a/(b+x) · ((α+T)/(α+t_x))^(r+x)). Unlike BG/NBD it
 // is below 1 for customers without repeat purchases.
-func (m MBGNBD) ProbabilityAlive(c Customer) (float64, error) {
+func (m MBGNBD) ProbabilityAlive(c Customer) (res float64, resErr error) {
+	defer checked("MBG/NBD probability alive", 0, 1, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
@@ -225,7 +227,8 @@ func (m MBGNBD) ProbabilityAlive(c Customer) (float64, error) {
 // the BG/NBD expression with b replaced by b+1 (the posterior of the
 // dropout probability of an active customer is Beta(a, b+x+1)), evaluated
 // stably at and near a = 1.
-func (m MBGNBD) ConditionalExpectedPurchases(t float64, c Customer) (float64, error) {
+func (m MBGNBD) ConditionalExpectedPurchases(t float64, c Customer) (res float64, resErr error) {
+	defer checked("MBG/NBD conditional expected purchases", 0, math.MaxFloat64, &res, &resErr)
 	alive, err := m.ProbabilityAlive(c)
 	if err != nil {
 		return 0, err
@@ -243,6 +246,7 @@ func (m MBGNBD) ConditionalExpectedPurchases(t float64, c Customer) (float64, er
 // ExpectedPurchases returns E[X(t)], the expected number of repeat
 // purchases of a newly acquired customer in the t time units after the
 // first purchase: b/(a−1) · [1 − (α/(α+t))^r 2F1(r, b+1; a+b; t/(α+t))].
-func (m MBGNBD) ExpectedPurchases(t float64) (float64, error) {
+func (m MBGNBD) ExpectedPurchases(t float64) (res float64, resErr error) {
+	defer checked("MBG/NBD expected purchases", 0, math.MaxFloat64, &res, &resErr)
 	return m.ConditionalExpectedPurchases(t, Customer{})
 }

@@ -222,7 +222,8 @@ func fitParetoNBD(customers []Customer, opts *FitOptions) (ParetoNBD, FitInfo, *
 
 // LogLikelihood returns the total Pareto/NBD log-likelihood of the
 // customers' calibration rows under m.
-func (m ParetoNBD) LogLikelihood(customers []Customer) (float64, error) {
+func (m ParetoNBD) LogLikelihood(customers []Customer) (res float64, resErr error) {
+	defer checked("Pareto/NBD log-likelihood", math.Inf(-1), math.MaxFloat64, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
@@ -243,7 +244,8 @@ func (m ParetoNBD) LogLikelihood(customers []Customer) (float64, error) {
 
 // ProbabilityAlive returns P(customer still active at T | Frequency,
 // Recency, T).
-func (m ParetoNBD) ProbabilityAlive(c Customer) (float64, error) {
+func (m ParetoNBD) ProbabilityAlive(c Customer) (res float64, resErr error) {
+	defer checked("Pareto/NBD probability alive", 0, 1, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
@@ -263,7 +265,8 @@ func (m ParetoNBD) ProbabilityAlive(c Customer) (float64, error) {
 //	(r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)] · P(alive),
 //
 // evaluated stably at and near s = 1.
-func (m ParetoNBD) ConditionalExpectedPurchases(t float64, c Customer) (float64, error) {
+func (m ParetoNBD) ConditionalExpectedPurchases(t float64, c Customer) (res float64, resErr error) {
+	defer checked("Pareto/NBD conditional expected purchases", 0, math.MaxFloat64, &res, &resErr)
 	if err := checkHorizon(t); err != nil {
 		return 0, err
 	}
@@ -278,7 +281,8 @@ func (m ParetoNBD) ConditionalExpectedPurchases(t float64, c Customer) (float64,
 // ExpectedPurchases returns E[X(t)], the expected number of repeat
 // purchases of a newly acquired customer in the t time units after the
 // first purchase: rβ/(α(s−1)) · [1 − (β/(β+t))^(s−1)].
-func (m ParetoNBD) ExpectedPurchases(t float64) (float64, error) {
+func (m ParetoNBD) ExpectedPurchases(t float64) (res float64, resErr error) {
+	defer checked("Pareto/NBD expected purchases", 0, math.MaxFloat64, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}

@@ -127,7 +127,8 @@ func FitSBG(survivors []float64, opts *FitOptions) (SBG, FitInfo, error) {
 
 // LogLikelihood returns the sBG log-likelihood of a survivor series (see
 // [FitSBG]) under m.
-func (m SBG) LogLikelihood(survivors []float64) (float64, error) {
+func (m SBG) LogLikelihood(survivors []float64) (res float64, resErr error) {
+	defer checked("sBG log-likelihood", math.Inf(-1), math.MaxFloat64, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
@@ -164,7 +165,8 @@ func (m SBG) Survival(periods int) ([]float64, error) {
 // RetentionRate returns r(t) = S(t)/S(t−1) = (β+t−1)/(α+β+t−1), the share
 // of the customers active after t−1 renewals who renew at opportunity t
 // (t ≥ 1). It increases with t: the cohort is sorted over time.
-func (m SBG) RetentionRate(t int) (float64, error) {
+func (m SBG) RetentionRate(t int) (res float64, resErr error) {
+	defer checked("sBG retention rate", 0, 1, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
@@ -190,7 +192,8 @@ func (m SBG) RetentionRate(t int) (float64, error) {
 // period is 1 + DERL(d, 0)/(1+d). DERL is at most (1+d)/d; where the 2F1
 // loses its precision (d ≤ 1/9 with β plus renewals large) the error wraps
 // [ErrNoConvergence] instead of giving a value outside that bound.
-func (m SBG) DERL(d float64, renewals int) (float64, error) {
+func (m SBG) DERL(d float64, renewals int) (res float64, resErr error) {
+	defer checked("sBG DERL", 0, math.MaxFloat64, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
