@@ -201,7 +201,7 @@ func (e *Event) Validate() error {
 			return invalid("attrs", k, "keys must be 1 to "+strconv.Itoa(MaxAttrKeyLen)+" bytes of UTF-8 without NUL")
 		}
 		if len(v) > MaxAttrValueLen || !cleanText(v) {
-			return invalid("attrs."+k, v, "values must be at most "+strconv.Itoa(MaxAttrValueLen)+" bytes of UTF-8 without NUL")
+			return invalid("attrs."+k, v, "must be at most "+strconv.Itoa(MaxAttrValueLen)+" bytes of UTF-8 without NUL")
 		}
 	}
 	if e.Type == SurveyAnswered {

@@ -88,3 +88,23 @@ func TestCustomerJSONOffsetsMarshalWrites(t *testing.T) {
 		t.Errorf("offset %d; want %d", off, 19*60+32)
 	}
 }
+
+// A tiny amount past any exponent is refused for its decimal places, as
+// a less tiny one is (it said "is out of range"), and a NUL in a Segment
+// event's name is refused without talking of attribute values (found by
+// an audit).
+func TestAuditTinyAmountAndEventNameMessages(t *testing.T) {
+	for _, num := range []string{"1e-400", "1e-1001", "5e-99999999999"} {
+		if _, err := lifecycle.ParseMinor(num, "EUR"); err == nil || !strings.Contains(err.Error(), "decimal places") {
+			t.Errorf("ParseMinor(%q, EUR) = %v; want a decimal places error", num, err)
+		}
+	}
+	if _, err := lifecycle.ParseMinor("0e-99999", "EUR"); err != nil {
+		t.Errorf("ParseMinor(0e-99999) = %v; want 0", err)
+	}
+	_, err := lifecycle.FromSegment([]byte(`{"type":"track","event":"Order\u0000Completed","userId":"u","messageId":"m","timestamp":"2026-03-01T10:00:00Z"}`))
+	var ve *lifecycle.ValidationError
+	if !errors.As(err, &ve) || ve.Field != "event" || strings.Contains(ve.Reason, "values") {
+		t.Errorf("FromSegment(NUL in event) = %v; want Field event, a reason not about attribute values", err)
+	}
+}

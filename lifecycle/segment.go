@@ -726,6 +726,12 @@ func splitDecimal(s string) (string, int, error) {
 			if strings.Trim(intPart+frac, "0") == "" {
 				return "0", 0, nil
 			}
+			if e < -1000 {
+				// A non-zero amount below 10^−1000 (the digits, fewer
+				// than the exponent, cannot make it whole): an exponent
+				// that leaves more decimal places than any currency has.
+				return intPart + frac, -1 << 30, nil
+			}
 			return "", 0, errors.New("is out of range")
 		}
 		exp, i = e, k
