@@ -11,7 +11,10 @@ import (
 var DefaultPercentiles = []float64{25, 50, 75, 90}
 
 // Dist summarises a set of durations exactly (every duration is kept until
-// the report is built; no sketch, no interpolation).
+// the report is built; no sketch, no interpolation). A duration is a
+// time.Duration, which holds about 292 years: a longer one (a history
+// from 1900 to 9999, say) is counted as the largest Duration,
+// math.MaxInt64 nanoseconds, as time.Time.Sub gives it.
 //
 // Percentiles use the nearest-rank definition: the p-th percentile of N
 // sorted durations d[1] ≤ … ≤ d[N] is d[⌈p/100 · N⌉], the smallest observed

@@ -19,6 +19,7 @@ type config struct {
 	asOf    time.Time
 	hasAsOf bool
 	cohort  func(*lifecycle.Customer) string
+	nilKey  bool // CohortBy(nil)
 	only    *Segment
 	ps      []float64
 	psSet   bool
@@ -44,9 +45,9 @@ func AsOf(t time.Time) Option {
 // the total. [FirstSeen] and [FirstOrder] build keys from time periods; any
 // function of the customer works (an acquisition channel recorded as a
 // custom event type, a segment name). key must not keep or modify the
-// customer.
+// customer. A nil key is an error ([New] returns it).
 func CohortBy(key func(*lifecycle.Customer) string) Option {
-	return func(c *config) { c.cohort = key }
+	return func(c *config) { c.cohort, c.nilKey = key, key == nil }
 }
 
 // Only restricts the analysis to the customers that match s: the others
@@ -206,8 +207,8 @@ func newAcc(n int) *acc { return &acc{st: make([]stageAcc, n)} }
 
 // New returns an Analyzer for graph g (usually a model's Stages()). It
 // returns an error wrapping [ErrInvalidInput] for a nil or empty graph, a
-// percentile outside (0, 100], [AsOf] the zero time, or a segment ([Only])
-// without a predicate or with a malformed rule.
+// percentile outside (0, 100], [AsOf] the zero time, [CohortBy] of a nil
+// key, or a segment ([Only]) without a predicate or with a malformed rule.
 func New(g *stage.Graph, opts ...Option) (*Analyzer, error) {
 	if g == nil || g.Len() == 0 {
 		return nil, fmt.Errorf("%w: graph is nil or has no stages", ErrInvalidInput)
@@ -221,6 +222,9 @@ func New(g *stage.Graph, opts ...Option) (*Analyzer, error) {
 	if cfg.hasAsOf && cfg.asOf.IsZero() {
 		// (Report.AsOf zero means the stored state: leave AsOf out.)
 		return nil, fmt.Errorf("%w: AsOf the zero time (leave AsOf out for the stored state)", ErrInvalidInput)
+	}
+	if cfg.nilKey {
+		return nil, fmt.Errorf("%w: CohortBy of a nil key function", ErrInvalidInput)
 	}
 	if !cfg.psSet {
 		cfg.ps = slices.Clone(DefaultPercentiles)
@@ -261,7 +265,8 @@ func New(g *stage.Graph, opts ...Option) (*Analyzer, error) {
 }
 
 // Add counts one customer. It does not keep c. It returns an error
-// wrapping [ErrInvalidInput] for a nil customer and [ErrUnknownStage] when
+// wrapping [ErrInvalidInput] for a nil customer or, without [AsOf], one
+// with a History but no Stage, and [ErrUnknownStage] when
 // the stage or history of a customer it would count names a stage the
 // graph does not have (with [AsOf] too, even in transitions after its
 // time); the customer is then not counted. A customer it leaves out (a
@@ -324,8 +329,9 @@ func (a *Analyzer) Add(c *lifecycle.Customer) error {
 		cur, curAt, ref = a.index(hist[end-1].To), hist[end-1].At, a.cfg.asOf
 	} else {
 		cur = a.index(c.Stage)
-		if cur < 0 {
-			return fmt.Errorf("%w: customer %q: stage %q", ErrUnknownStage, c.ID, c.Stage)
+		if c.Stage == "" {
+			// (A stage the graph lacks was refused above.)
+			return fmt.Errorf("%w: customer %q has a history of %d transitions but no stage", ErrInvalidInput, c.ID, len(c.History))
 		}
 		curAt, ref = c.Since, c.AsOf
 		if curAt.IsZero() && hist[end-1].To == c.Stage {

@@ -43,8 +43,9 @@ func OrdersFrom(events []lifecycle.Event) []Order {
 type RetentionOption func(*retentionConfig)
 
 type retentionConfig struct {
-	until    time.Time
-	currency string
+	until       time.Time
+	currency    string
+	currencySet bool
 }
 
 // Until sets the end of observation: later orders (or, for
@@ -59,9 +60,27 @@ func Until(t time.Time) RetentionOption {
 // InCurrency sets the currency whose money is summed as revenue; money in
 // other currencies is left out of revenue (the orders still count as
 // orders). Without it, every amount must be in one currency, which
-// becomes the table's currency, or the call fails.
+// becomes the table's currency, or the call fails. cur must be an ISO
+// 4217 code of three upper-case letters, as events hold it ("EUR", not
+// "eur", which no stored money could match): another is an error
+// wrapping [ErrInvalidInput]. InCurrency("") is the default.
 func InCurrency(cur string) RetentionOption {
-	return func(c *retentionConfig) { c.currency = cur }
+	return func(c *retentionConfig) { c.currency, c.currencySet = cur, true }
+}
+
+// check returns an error for an option that cannot be right.
+func (c *retentionConfig) check() error {
+	if !c.currencySet || c.currency == "" {
+		return nil
+	}
+	ok := len(c.currency) == 3
+	for i := 0; ok && i < 3; i++ {
+		ok = c.currency[i] >= 'A' && c.currency[i] <= 'Z'
+	}
+	if !ok {
+		return fmt.Errorf("%w: InCurrency(%q): want an ISO 4217 code of three upper-case letters", ErrInvalidInput, c.currency)
+	}
+	return nil
 }
 
 // RetentionTable is a cohort retention table: customers grouped by the
@@ -147,14 +166,18 @@ func columns(p Period, first, last int64) (int, error) {
 // It returns an error wrapping [ErrInvalidInput] naming the order's index
 // for an order without a customer ID or time or with a negative amount,
 // or, without [InCurrency], with money in a second currency (with it,
-// money in other currencies is only left out of revenue), and for a row
-// longer than [MaxPeriods]; an empty list gives an empty table.
+// money in other currencies is only left out of revenue), for a row
+// longer than [MaxPeriods], and for [InCurrency] of a code that is not
+// three upper-case letters; an empty list gives an empty table.
 func Retention(orders []Order, p Period, opts ...RetentionOption) (*RetentionTable, error) {
 	var cfg retentionConfig
 	for _, o := range opts {
 		if o != nil { // a nil option is skipped, as model's are
 			o(&cfg)
 		}
+	}
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
 	// seen: some money set cur (possibly to "", money without a code), so
 	// money in any other currency, "" included, is a second currency.
@@ -182,8 +205,8 @@ func Retention(orders []Order, p Period, opts ...RetentionOption) (*RetentionTab
 				return nil, fmt.Errorf("%w: order %d: currency %q differs from %q; choose one with InCurrency", ErrInvalidInput, i, o.Currency, cur)
 			}
 		}
-		if cfg.until.IsZero() && o.Time.After(until) {
-			until = o.Time
+		if cfg.until.IsZero() && (until.IsZero() || o.Time.After(until)) {
+			until = o.Time // (an order before the year 1 is not After the zero time)
 		}
 		idx = append(idx, i)
 	}
@@ -286,8 +309,9 @@ func sortedRows(rows map[int64]*RetentionCohort) []RetentionCohort {
 // after [Until] still counts in Retained (of the last column) and
 // TotalRevenue; transitions after Until are ignored for Repeated. It returns an error wrapping
 // [ErrInvalidInput] for a nil graph or a repeat stage the graph does not
-// have, a nil customers, money in two currencies without [InCurrency], or a row longer
-// than [MaxPeriods], and passes on the sequence's errors.
+// have, a nil customers, money in two currencies without [InCurrency],
+// [InCurrency] of a code that is not three upper-case letters, or a row
+// longer than [MaxPeriods], and passes on the sequence's errors.
 func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, customers iter.Seq2[*lifecycle.Customer, error], p Period, opts ...RetentionOption) (*RetentionTable, error) {
 	if g == nil {
 		return nil, fmt.Errorf("%w: graph is nil", ErrInvalidInput)
@@ -303,6 +327,9 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 		if o != nil { // a nil option is skipped, as model's are
 			o(&cfg)
 		}
+	}
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
 	// reaches[i]: entering stage i reaches repeat: repeat itself, and for
 	// a path stage every later path stage.
@@ -336,7 +363,7 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 		if c.PendingReferrer() {
 			continue // not a customer yet (and without orders)
 		}
-		if cfg.until.IsZero() && c.AsOf.After(until) {
+		if cfg.until.IsZero() && !c.AsOf.IsZero() && (until.IsZero() || c.AsOf.After(until)) {
 			until = c.AsOf
 		}
 		tl, ok := c.Facts.Tally(lifecycle.OrderCompleted)
