@@ -19,9 +19,10 @@ import (
 // followed by the stage ID (each character other than an ASCII letter or
 // digit written as _hex_, so "b-2" is s_b_2d_2) and whose label is the
 // stage's name, or its ID when it has none (the characters Mermaid reads
-// in a label — # " < > and ` — written as the entity codes #35;, #quot;,
-// #lt;, #gt; and #96;, a line break as <br>, other control characters
-// left out, invalid UTF-8 as U+FFFD),
+// in a label — # " < > ` & and \ (an HTML entity such as &amp;, and \n,
+// would be shown decoded) — written as the entity codes #35;, #quot;,
+// #lt;, #gt;, #96;, #38; and #92;, a line break as <br>, other control
+// characters left out, invalid UTF-8 as U+FFFD),
 // drawn by the stage's kind ([stage.Kind]): a rectangle for a path stage,
 // a stadium for a decline, a subroutine box for an exit, a hexagon for a
 // win-back; and one arrow per edge, in the graph's order, labelled with its
@@ -85,7 +86,7 @@ var yamlWords = map[string]bool{
 
 // mermaidLabel writes the characters Mermaid reads in a quoted label as
 // entity codes ("#" first: Mermaid decodes every #…; in a label).
-var mermaidLabel = strings.NewReplacer("#", "#35;", `"`, "#quot;", "<", "#lt;", ">", "#gt;", "`", "#96;")
+var mermaidLabel = strings.NewReplacer("#", "#35;", `"`, "#quot;", "<", "#lt;", ">", "#gt;", "`", "#96;", "&", "#38;", `\`, "#92;")
 
 // mermaidText returns s for a quoted Mermaid label: the characters
 // Mermaid reads written as entity codes (mermaidLabel), a line break as
@@ -102,8 +103,10 @@ func mermaidText(s string) string {
 }
 
 // dotQuote returns s as a DOT quoted string: a backslash and a double quote
-// escaped, a line break written \n, other control characters left out,
-// and invalid UTF-8 as U+FFFD, so that Graphviz shows s as it is.
+// escaped, "&" written &amp; (Graphviz decodes HTML entities in a label:
+// a name &lt; would be shown <), a line break written \n, other control
+// characters left out, and invalid UTF-8 as U+FFFD, so that Graphviz
+// shows s as it is.
 func dotQuote(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
@@ -112,6 +115,8 @@ func dotQuote(s string) string {
 		case r == '\\' || r == '"':
 			b.WriteByte('\\')
 			b.WriteRune(r)
+		case r == '&':
+			b.WriteString("&amp;")
 		case r == '\n':
 			b.WriteString(`\n`)
 		case unicode.IsControl(r):
@@ -139,7 +144,10 @@ func graphOf(m lifecycle.Model) *stage.Graph {
 // edge per graph edge, in the graph's order, labelled with its kind: solid
 // for advance and recover, dashed for regress and fall, bold for loop.
 // Render it with `dot -Tsvg`. A model whose Stages returns nil gets a
-// digraph without nodes.
+// digraph without nodes. Every name, ID and the title is quoted so that
+// Graphviz shows it as written: \ and " escaped, & written &amp;
+// (Graphviz decodes HTML entities in a label), a line break as \n, other
+// control characters left out, invalid UTF-8 as U+FFFD.
 func DOT(m lifecycle.Model) string {
 	g := graphOf(m)
 	var b strings.Builder

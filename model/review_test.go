@@ -126,3 +126,23 @@ func TestMermaidLabelOneLine(t *testing.T) {
 		}
 	}
 }
+
+// TestDiagramLabelsEntities: a stage name holding an HTML entity or a
+// backslash is shown as written: Mermaid and Graphviz both decode &amp;
+// in a label, and Mermaid reads \n as a line break (found by an audit,
+// with both renderers).
+func TestDiagramLabelsEntities(t *testing.T) {
+	m := model.NewBuilder("m").Start(stage.Stage{ID: "a", Name: `R&amp;D &lt;b&gt;`}).Stage(stage.Stage{ID: "b", Name: `C:\new\dir`}, model.Orders(1)).MustBuild()
+	mm := model.Mermaid(m)
+	for _, want := range []string{`s_a["R#38;amp;D #38;lt;b#38;gt;"]`, `s_b["C:#92;new#92;dir"]`} {
+		if !strings.Contains(mm, want) {
+			t.Errorf("Mermaid lacks %s:\n%s", want, mm)
+		}
+	}
+	dot := model.DOT(m)
+	for _, want := range []string{`"R&amp;amp;D &amp;lt;b&amp;gt;"`, `"C:\\new\\dir"`} {
+		if !strings.Contains(dot, want) {
+			t.Errorf("DOT lacks %s:\n%s", want, dot)
+		}
+	}
+}
