@@ -2,7 +2,9 @@ package lifecycle_test
 
 import (
 	"context"
+	"errors"
 	"iter"
+	"strings"
 	"testing"
 	"time"
 
@@ -307,4 +309,14 @@ func TestNilTrackerAndStore(t *testing.T) {
 		n++
 	}
 	require.Equal(t, 1, n)
+}
+
+// TestReclassifyRangeErrorNamesReclassify: Reclassify's out-of-range
+// error names Reclassify, not Sweep (found by an audit).
+func TestReclassifyRangeErrorNamesReclassify(t *testing.T) {
+	tr := lifecycle.NewTracker(model.SterneCutler(), store.NewMemory())
+	_, err := tr.Reclassify(context.Background(), time.Time{})
+	if !errors.Is(err, lifecycle.ErrInvalidEvent) || !strings.Contains(err.Error(), "Reclassify refuses") {
+		t.Errorf("Reclassify(zero time) = %v; want ErrInvalidEvent naming Reclassify", err)
+	}
 }

@@ -586,7 +586,11 @@ func (t *Tracker) sweep(ctx context.Context, now time.Time, all bool) (SweepResu
 	if now.Before(minTime) || !now.Before(maxTime) {
 		// The range of event times: every store holds it, so no store
 		// refuses (and blames a customer for) a time another accepts.
-		return sr, invalid("now", now.Format(time.RFC3339Nano), "is out of range (years 1900 to 9999): Sweep refuses it before reading any customer")
+		what := "Sweep"
+		if all {
+			what = "Reclassify"
+		}
+		return sr, invalid("now", now.Format(time.RFC3339Nano), "is out of range (years 1900 to 9999): "+what+" refuses it before reading any customer")
 	}
 	now = now.UTC()
 	page := make([]*writeOp, 0, sweepPage)
