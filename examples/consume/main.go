@@ -46,6 +46,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -307,6 +308,9 @@ var configFlags = []struct{ field, flag string }{
 	{"brokers", "-brokers"},
 }
 
+// quoted matches a Go-quoted string (%q) in an error's text.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
 // flagged names the flag behind an engine's configuration error: the one
 // whose field the error names, else topic (the flag of the topic a
 // function given brokers and a topic was called with). An error of
@@ -316,8 +320,11 @@ func flagged(err error, topic string) error {
 		return err
 	}
 	flag := topic
+	// Field names are looked for outside the quoted values the error
+	// holds: a topic named "brokers events" is not about -brokers.
+	text := quoted.ReplaceAllString(err.Error(), `""`)
 	for _, f := range configFlags {
-		if strings.Contains(err.Error(), f.field) {
+		if strings.Contains(text, f.field) {
 			flag = f.flag
 			break
 		}

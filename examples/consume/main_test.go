@@ -195,6 +195,10 @@ func TestFlagNamedInErrors(t *testing.T) {
 		{"-dead-topic", []string{"-engine", "kafka", "-brokers", brokers, "-dead-topic", "a b"}},
 		{"-dead-topic", []string{"-engine", "kafka", "-brokers", brokers, "-dead-topic", "events"}},
 		{"-topic", []string{"-engine", "kafka", "-brokers", brokers, "-topic", "a b"}},
+		// A value naming a flag's field is not that flag (found by an
+		// audit: this said -brokers).
+		{"-topic", []string{"-engine", "kafka", "-brokers", brokers, "-topic", "brokers events"}},
+		{"-topic", []string{"-engine", "kafka", "-brokers", brokers, "-topic", "Config.Group x"}},
 		{"-group", []string{"-engine", "kafka", "-brokers", brokers, "-group", ""}},
 		{"-brokers", []string{"-engine", "kafka", "-brokers", ""}},
 		{"-stream", []string{"-engine", "jetstream", "-nats", s.ClientURL(), "-stream", "a.b"}},

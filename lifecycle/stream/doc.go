@@ -31,7 +31,8 @@
 //     recorded): it goes to the [DeadLetterer] with its error, whose text
 //     the engines put in the [HeaderError] header, beside the message's
 //     own headers ([Message.Headers]). It never blocks the partition (one
-//     too large to publish with its headers goes without its value: see
+//     too large to publish with its headers goes without its value, and
+//     if still too large without the message's own headers and key: see
 //     [HeaderDropped]), and it is counted ([Stats.DeadLetters]).
 //   - Record. The other messages' events are recorded with one
 //     [lifecycle.Tracker.RecordBatch]. A store failure is retried, with a

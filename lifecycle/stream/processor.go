@@ -40,7 +40,9 @@ const (
 	// HeaderDropped, on a dead letter that the dead-letter topic or
 	// stream would refuse as too large (the message's value with the
 	// headers above), is the size in bytes of the value it was published
-	// without: the message itself is at [HeaderSource] in the log.
+	// without: the message itself is at [HeaderSource] in the log. One
+	// still too large without its value (by the message's own headers or
+	// key) goes without those too: with the three clm- headers only.
 	HeaderDropped = "clm-dropped"
 )
 
@@ -460,7 +462,11 @@ type Stats struct {
 	// Lag is, per partition this consumer has processed a batch from
 	// (and still owns), how many messages the log held past that batch
 	// when it was processed; a partition owned but with no batch yet is
-	// not in it.
+	// not in it. On Kafka it is counted in offsets, the high watermark
+	// after the batch's last: a transactional topic's commit and abort
+	// markers (and the aborted messages a read_committed consumer skips)
+	// take offsets too, so there a lag of 1 or more can remain once every
+	// message is recorded.
 	Lag map[int32]int64
 }
 

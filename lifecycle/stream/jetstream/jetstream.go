@@ -82,7 +82,9 @@ type Config struct {
 	// Batch is the most messages of one partition recorded with one
 	// RecordBatch (default 500).
 	Batch int
-	// FetchWait is how long a pull waits for messages (default 1s).
+	// FetchWait is how long a pull waits for messages (default 1s; 0
+	// means the default, and a FetchWait below MinFetchWait is refused:
+	// a pull that ends before the server answers it reads nothing).
 	FetchWait time.Duration
 	// AckWait is how long the server waits for a message's
 	// acknowledgement before delivering it again (default 30s); it must
@@ -138,6 +140,11 @@ func badSubject(v string) string {
 	return ""
 }
 
+// MinFetchWait is the shortest Config.FetchWait: a pull that expires
+// sooner can end before the server answers it, so that the consumer reads
+// nothing, for ever (1µs did, in a test on one machine).
+const MinFetchWait = 10 * time.Millisecond
+
 // withDefaults fills in the defaults and checks the fields.
 func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Partitions < 1 {
@@ -150,6 +157,9 @@ func (cfg Config) withDefaults() (Config, error) {
 		if d.v < 0 {
 			return cfg, fmt.Errorf("jetstream: Config.%s %s: must not be negative: %w", d.name, d.v, ErrConfig)
 		}
+	}
+	if cfg.FetchWait > 0 && cfg.FetchWait < MinFetchWait {
+		return cfg, fmt.Errorf("jetstream: Config.FetchWait %s: must be 0 (the default) or at least %s: %w", cfg.FetchWait, MinFetchWait, ErrConfig)
 	}
 	for _, p := range cfg.Prefer {
 		if p < 0 || p >= cfg.Partitions {
@@ -486,36 +496,47 @@ func (d deadLetterer) DeadLetter(ctx context.Context, letters []stream.DeadLette
 		if len(l.Message.Key) > 0 {
 			m.Header.Set(keyHeader, string(l.Message.Key))
 		}
-		f, err := d.c.js.PublishMsgAsync(m)
-		if tooLarge(err) {
-			// Too large with its headers for the connection: without its
-			// value, so that it cannot block the partition.
-			f, err = d.c.js.PublishMsgAsync(withoutValue(m))
-		}
+		f, err := d.publish(m)
 		if err != nil {
 			return fmt.Errorf("jetstream: publishing a dead letter to %q: %w", m.Subject, err)
 		}
 		futures = append(futures, f)
 	}
-	// A dead letter too large for the dead-letter stream (its
-	// MaxMsgSize, which the server checks) goes again without its value.
-	var again []jetstream.PubAckFuture
-	err := wait(ctx, futures, nil, func(f jetstream.PubAckFuture, err error) error {
-		m := f.Msg()
-		if !tooLarge(err) || m.Header.Get(stream.HeaderDropped) != "" {
-			return err
-		}
-		g, err := d.c.js.PublishMsgAsync(withoutValue(m))
+	// A dead letter too large for the dead-letter stream (its MaxMsgSize
+	// or the server's 64 KiB of headers, which the server checks) goes
+	// again, shrunk.
+	for len(futures) > 0 {
+		var again []jetstream.PubAckFuture
+		err := wait(ctx, futures, nil, func(f jetstream.PubAckFuture, err error) error {
+			m := f.Msg()
+			if !tooLarge(err) || !shrink(m) {
+				return err
+			}
+			g, err := d.publish(m)
+			if err != nil {
+				return err
+			}
+			again = append(again, g)
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		again = append(again, g)
-		return nil
-	})
-	if err != nil {
-		return err
+		futures = again
 	}
-	return wait(ctx, again, nil, nil)
+	return nil
+}
+
+// publish publishes m, shrinking it while it is too large for the
+// connection (which the client checks), so that it cannot block the
+// partition.
+func (d deadLetterer) publish(m *nats.Msg) (jetstream.PubAckFuture, error) {
+	for {
+		f, err := d.c.js.PublishMsgAsync(m)
+		if !tooLarge(err) || !shrink(m) {
+			return f, err
+		}
+	}
 }
 
 // publishableKey reports whether nats.go publishes a header named k: a
@@ -532,21 +553,38 @@ func publishableKey(k string) bool {
 	return true
 }
 
+// errHeaderTooLarge is the server's error code for a message whose
+// headers pass its 64 KiB (nats.go names no constant for it).
+const errHeaderTooLarge jetstream.ErrorCode = 10097
+
 // tooLarge reports whether a publish failed for the message's size: the
-// connection's maximum payload (checked by the client) or the stream's
-// maximum message size (by the server).
+// connection's maximum payload (checked by the client), the stream's
+// maximum message size or the server's maximum of headers (by the
+// server).
 func tooLarge(err error) bool {
 	var api *jetstream.APIError
 	return errors.Is(err, nats.ErrMaxPayload) ||
-		errors.As(err, &api) && api.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum
+		errors.As(err, &api) && (api.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum || api.ErrorCode == errHeaderTooLarge)
 }
 
-// withoutValue makes m a dead letter without its value, whose size the
-// clm-dropped header gives.
-func withoutValue(m *nats.Msg) *nats.Msg {
-	m.Header.Set(stream.HeaderDropped, strconv.Itoa(len(m.Data)))
-	m.Data = nil
-	return m
+// shrink makes m, a dead letter too large to publish, smaller, and
+// reports whether it could: first without its value (whose size the
+// clm-dropped header gives), then also without the message's own headers
+// and its key, keeping clm-error, clm-source and clm-dropped only.
+func shrink(m *nats.Msg) bool {
+	if m.Header.Get(stream.HeaderDropped) == "" {
+		m.Header.Set(stream.HeaderDropped, strconv.Itoa(len(m.Data)))
+		m.Data = nil
+		return true
+	}
+	shrunk := false
+	for k := range m.Header {
+		if k != stream.HeaderError && k != stream.HeaderSource && k != stream.HeaderDropped {
+			delete(m.Header, k)
+			shrunk = true
+		}
+	}
+	return shrunk
 }
 
 // wait waits for every publish of futures to be acknowledged, calling

@@ -372,6 +372,10 @@ func TestConfig(t *testing.T) {
 		{js.Config{}, "Config.Partitions 0"},
 		{js.Config{Partitions: 2, AckWait: -time.Second}, "Config.AckWait -1s"},
 		{js.Config{Partitions: 2, Batch: -1}, "Config.Batch -1"},
+		// A pull that ends before the server answers read nothing, for
+		// ever (found by an audit).
+		{js.Config{Partitions: 2, FetchWait: time.Microsecond}, "Config.FetchWait 1µs"},
+		{js.Config{Partitions: 2, FetchWait: js.MinFetchWait - 1}, "Config.FetchWait 9.999999ms"},
 		{js.Config{Partitions: 2, Prefer: []int{2}}, "Config.Prefer holds partition 2"},
 		{js.Config{Partitions: 2, Subject: "x", DeadLetterSubject: "x"}, `Config.DeadLetterSubject "x"`},
 	} {

@@ -330,7 +330,9 @@ func (d deadLetterer) DeadLetter(ctx context.Context, letters []stream.DeadLette
 		recs[i] = &kgo.Record{Topic: d.c.cfg.DeadLetterTopic, Key: l.Message.Key, Value: l.Message.Value, Headers: hs}
 	}
 	// A dead letter too large for the topic (its value with the headers)
-	// goes without its value, so that it cannot block the partition. The
+	// goes without its value, and if still too large without the
+	// message's own headers and key, so that it cannot block the
+	// partition. The
 	// broker refuses a whole record batch that is too large, so a letter
 	// refused with others is first tried again alone: only one too large
 	// by itself loses its value.
@@ -351,7 +353,15 @@ func (d deadLetterer) DeadLetter(ctx context.Context, letters []stream.DeadLette
 			}
 			r.Record.Headers = append(r.Record.Headers, kgo.RecordHeader{Key: stream.HeaderDropped, Value: []byte(strconv.Itoa(len(r.Record.Value)))})
 			r.Record.Value = nil
-			if err := d.c.cl.ProduceSync(ctx, r.Record).FirstErr(); err != nil {
+			err = d.c.cl.ProduceSync(ctx, r.Record).FirstErr()
+			if errors.Is(err, kerr.MessageTooLarge) {
+				// Too large by the message's own headers or key: without
+				// them too, the letter's three headers only.
+				n := len(r.Record.Headers)
+				r.Record.Headers, r.Record.Key = r.Record.Headers[n-3:], nil
+				err = d.c.cl.ProduceSync(ctx, r.Record).FirstErr()
+			}
+			if err != nil {
 				return fmt.Errorf("kafka: publishing a dead letter to %q without its value: %w", d.c.cfg.DeadLetterTopic, err)
 			}
 		default:
