@@ -185,10 +185,10 @@ func (s *Store) Apply(ctx context.Context, ws []lifecycle.Write) {
 		if err == nil {
 			return
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := ctxErr(ctx); cerr != nil {
 			err = cerr
 		}
-		if called || ctx.Err() != nil || !isTransient(err) || attempt >= s.retries {
+		if called || ctxErr(ctx) != nil || !isTransient(err) || attempt >= s.retries {
 			fail(ctx, todo, err, false)
 			return
 		}
@@ -1202,12 +1202,26 @@ func (s *Store) writeQuery(ctx context.Context, a writeArgs) (map[string]written
 	return won, rows.Err()
 }
 
+// ctxErr returns ctx.Err(), or context.DeadlineExceeded once ctx's
+// deadline has passed although ctx does not say so yet: a dial under the
+// deadline fails with "i/o timeout" at the deadline, which can come a
+// moment before the context's own timer marks it done.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
 // fail sets err as the outcome of every write of ws, wrapping
 // [lifecycle.ErrConflict] too when conflict is set; when ctx is done, err
 // wraps ctx's error too (and no conflict), whatever the driver made of the
 // cancellation.
 func fail(ctx context.Context, ws []*lifecycle.Write, err error, conflict bool) {
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+	if cerr := ctxErr(ctx); cerr != nil && !errors.Is(err, cerr) {
 		// The failure follows the cancellation (pgx closes the
 		// connection of a cancelled statement: "conn closed"): the
 		// caller tests for the context's error. Not a conflict: no retry

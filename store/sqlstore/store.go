@@ -110,7 +110,7 @@ func (s *Store) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) err
 			}
 			return s.conflict(ctx, c.ID, prev)
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := ctxErr(ctx); cerr != nil {
 			return fmt.Errorf("sqlstore: put customer %q: %w", c.ID, cerr)
 		}
 		if !isTransient(err) {
