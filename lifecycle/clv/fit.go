@@ -134,6 +134,22 @@ func (info *FitInfo) setEstimates(model string, names []string, th, h []float64,
 	return nil
 }
 
+// rescale multiplies the estimates at the indices idx (and their errors,
+// intervals and covariances) by c: a fit made in other units (see
+// FitParetoNBD) reports them in the data's. The errors of the logarithms
+// do not change.
+func (info *FitInfo) rescale(idx []int, c float64) {
+	k := len(info.Estimates)
+	for _, i := range idx {
+		e := &info.Estimates[i]
+		e.Value, e.StdErr, e.Low, e.High, e.LogLow, e.LogHigh = e.Value*c, e.StdErr*c, e.Low*c, e.High*c, e.LogLow*c, e.LogHigh*c
+		for j := range k {
+			info.Covariance[i*k+j] *= c
+			info.Covariance[j*k+i] *= c
+		}
+	}
+}
+
 // choleskyInverse returns A⁻¹ (row-major) from the lower-triangular
 // Cholesky factor L of A = L Lᵀ.
 func choleskyInverse(l []float64, n int) []float64 {

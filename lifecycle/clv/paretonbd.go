@@ -129,13 +129,15 @@ func collapseRFM(customers []Customer) ([]rfmRow, float64, error) {
 // evaluation. A fit takes about 15 ms on CDNOW (1,016 distinct rows) and
 // under a second at a million customers (113,173 distinct rows) on one
 // core, about ten times [FitBGNBD]'s time on CDNOW (see BENCHMARKS.md).
-// The search keeps r and s within e^±15 and α and β between e^−15 divided
-// by and e^15 times the longest T (where the data can no longer tell parameters apart and the
-// series converge slowly): a likelihood that grows beyond is on the
+// The search runs in units of the longest T, so that it takes the same
+// steps whatever the unit of time, and keeps r and s within e^±15 and α
+// and β within e^±15 times the longest T (where the data can no longer
+// tell parameters apart and the series converge slowly): a likelihood that grows beyond is on the
 // boundary, an [ErrNoConvergence]; so is a sample where nobody repeats,
-// at once, and one whose series converge too slowly (a frequency in the
-// millions against a T of a few periods), after 50 million series terms
-// in all (well under a second). Errors are as for [FitBGNBD].
+// or where every customer's last purchase is at T, at once, and one
+// whose series converge too slowly (a frequency in the millions against a
+// T of a few periods), after 50 million series terms in all (about a
+// second on one core). Errors are as for [FitBGNBD].
 func FitParetoNBD(customers []Customer, opts *FitOptions) (ParetoNBD, FitInfo, error) {
 	m, info, _, err := fitParetoNBD(customers, opts)
 	return m, info, err
@@ -163,18 +165,40 @@ func fitParetoNBD(customers []Customer, opts *FitOptions) (ParetoNBD, FitInfo, *
 		// where each evaluation summed millions of series terms.)
 		return ParetoNBD{}, info, nil, fmt.Errorf("%w: Pareto/NBD: no customer repeats, so the likelihood has no maximum inside the parameter space", ErrNoConvergence)
 	}
+	// The fit runs in units of the longest T (the times divided by it, α
+	// and β found in those units and multiplied back), so that its
+	// starting points, bounds and steps are the same in days, weeks or
+	// seconds: in other units they were far from the answer, and at T of
+	// 10^-4 the search failed after seconds.
+	unit := 0.0
+	for _, r := range rows {
+		unit = math.Max(unit, r.t)
+	}
+	if !(unit > 0) || math.IsInf(unit, 0) {
+		unit = 1
+	}
+	for i := range rows {
+		rows[i].tx /= unit
+		rows[i].t /= unit
+	}
+	sumT /= unit
+	alive := true
+	for _, r := range rows {
+		alive = alive && r.tx == r.t
+	}
+	if alive {
+		// Everyone bought last at T: nobody can have dropped out, and the
+		// likelihood grows towards a dropout rate of 0, on the boundary.
+		return ParetoNBD{}, info, nil, fmt.Errorf("%w: Pareto/NBD: every customer's last purchase is at T, so nobody can have dropped out and the likelihood has no maximum inside the parameter space", ErrNoConvergence)
+	}
 	ev := newParetoEval(rows)
 	g4 := make([]float64, 4)
 	// Far out, where the data cannot tell the parameters apart (shapes
-	// past e^±15, time scales past e^15 times the longest T), the
+	// past e^±15, time scales past e^±15 times the longest T), the
 	// likelihood's series converge slowly: a degenerate sample (everyone
 	// bought at T) drifted there for seconds before failing. The fit
 	// stays inside; a maximum beyond is on the boundary anyway.
-	maxT := 1.0
-	for _, r := range rows {
-		maxT = math.Max(maxT, r.t)
-	}
-	bound := [4]float64{15, 15 + math.Log(maxT), 15, 15 + math.Log(maxT)}
+	bound := [4]float64{15, 15, 15, 15}
 	f := func(th, grad []float64) float64 {
 		for i, b := range bound {
 			if math.Abs(th[i]) > b {
@@ -212,12 +236,17 @@ func fitParetoNBD(customers []Customer, opts *FitOptions) (ParetoNBD, FitInfo, *
 	if ev.budget <= 0 {
 		// Some evaluations were cut short: whatever the search found, it
 		// did not see the likelihood there.
-		return ParetoNBD{}, info, ev, fmt.Errorf("%w: Pareto/NBD: the likelihood's series converge too slowly (%d terms summed in all, the last at Frequency %v, Recency %v, T %v)", ErrNoConvergence, fitSeriesTerms, ev.slow.x, ev.slow.tx, ev.slow.t)
+		return ParetoNBD{}, info, ev, fmt.Errorf("%w: Pareto/NBD: the likelihood's series converge too slowly (%d terms summed in all, the last at Frequency %v, Recency %v, T %v)", ErrNoConvergence, fitSeriesTerms, ev.slow.x, ev.slow.tx*unit, ev.slow.t*unit)
 	}
 	if err != nil {
 		return ParetoNBD{}, info, ev, err
 	}
-	return ParetoNBD{p[0], p[1], p[2], p[3]}, info, ev, nil
+	// Back to the data's units: α and β (and their errors) times unit;
+	// the likelihood, a density in the purchase times, divided by unit
+	// once per purchase counted (L = unit^−x · L in units of unit).
+	info.LogLikelihood -= sumX * math.Log(unit)
+	info.rescale([]int{1, 3}, unit)
+	return ParetoNBD{p[0], p[1] * unit, p[2], p[3] * unit}, info, ev, nil
 }
 
 // LogLikelihood returns the total Pareto/NBD log-likelihood of the
