@@ -24,7 +24,9 @@ type DiscreteCustomer struct {
 	// Periods n is the number of transaction opportunities observed
 	// after the first transaction, n ≥ Recency and n ≥ 1, at most
 	// [MaxOpportunities] (the likelihood sums over the opportunities
-	// after Recency).
+	// after Recency, stopping once the terms left cannot change the sum:
+	// a history's cost grows with n only where the terms fall slowly,
+	// at small α and γ).
 	Periods int
 	// Count is the number of identical customers this row stands for
 	// (aggregated data such as the paper's table); 0 counts as 1.
@@ -110,10 +112,16 @@ func (m BGBB) logTerms(x, tx, n int) (ll, lAlive float64) {
 	// Σ_i of the terms relative to the first (i = 0), each at most 1.
 	l0 := numeric.LogBeta(a+fx, b+(ftx-fx)) - lab + numeric.LogBeta(g+1, d+ftx) - lgd
 	sum, term := 1.0, 1.0
-	for i := 0; i < n-tx-1; i++ {
+	for i, left := 0, n-tx-1; i < left; i++ {
 		fi := float64(i)
 		term *= (b + (ftx - fx + fi)) / (a + b + ftx + fi) * (d + ftx + fi) / (g + 1 + d + ftx + fi)
 		sum += term
+		// Each factor is below 1, so the terms decrease: the rest of the
+		// sum is at most term times the terms left. Once that is below
+		// the sum's last bit, they cannot change it.
+		if float64(left-1-i)*term <= 0x1p-54*sum {
+			break
+		}
 	}
 	return numeric.LogSumExp(lAlive, l0+math.Log(sum)), lAlive
 }
