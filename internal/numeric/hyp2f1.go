@@ -43,7 +43,7 @@ func Hyp2F1(a, b, c, z float64) (float64, error) {
 		if s <= 0 {
 			return math.NaN(), fmt.Errorf("%w: hyp2f1(%v, %v; %v; 1) diverges (c−a−b = %v ≤ 0)", ErrDomain, a, b, c, s)
 		}
-		return gammaRatio([]float64{c, s}, []float64{c - a, c - b}), nil
+		return hypFinite(gammaRatio([]float64{c, s}, []float64{c - a, c - b}), a, b, c, z)
 	}
 	if z < 0 {
 		w := z / (z - 1) // in (0, 1)
@@ -51,7 +51,13 @@ func Hyp2F1(a, b, c, z float64) (float64, error) {
 		if err != nil {
 			return math.NaN(), err
 		}
-		return math.Pow(1-z, -a) * f, nil
+		v := math.Pow(1-z, -a) * f
+		if (math.IsInf(v, 0) || math.IsNaN(v)) && (isNonPositiveInt(a) || isNonPositiveInt(b)) {
+			// A polynomial whose Pfaff factor overflowed (z near
+			// −MaxFloat64; 0 × ∞ is NaN): summed as it is.
+			return hypSeries(a, b, c, z)
+		}
+		return hypFinite(v, a, b, c, z)
 	}
 	if z <= 0.9 {
 		return hypSeries(a, b, c, z)
@@ -82,6 +88,9 @@ func Hyp2F1Comp(a, b, c, y float64) (float64, error) {
 		return 1, nil
 	case isNonPositiveInt(a) || isNonPositiveInt(b):
 		return hypSeries(a, b, c, 1-y)
+	}
+	if v, ok := hypLargeC(a, b, c, 1-y); ok {
+		return v, nil
 	}
 	s := c - a - b
 	if n := math.Round(s); math.Abs(s-n) < 1e-3 {
@@ -127,6 +136,42 @@ func Hyp2F1Comp(a, b, c, y float64) (float64, error) {
 		return math.NaN(), fmt.Errorf("%w: hyp2f1(%v, %v; %v; 1−%v): result not finite", ErrNoConvergence, a, b, c, y)
 	}
 	return total, nil
+}
+
+// hypLargeC returns 2F1(a, b; c; z) for 0 < z ≤ 1 by its power series,
+// and true, where c is large against a and b: then the series' terms fall
+// fast even at z = 1 (2F1(½, ½; 10⁹; 1−10⁻¹⁶) is 1 + 2.5·10⁻¹⁰ after
+// four terms), while the forms of Hyp2F1Comp sum up to c terms (a
+// billion, for seconds). With c ≥ 1000 and (|a|+1)(|b|+1) + |a| + |b| ≤
+// c/4, each ratio of consecutive terms is at most ½ in size for the
+// first c/4 terms (and the terms past those are below 2^−186 of the
+// last one summed), so the rest of the sum is at most the last term: it
+// stops when that is below the sum's precision, within 64 terms, or
+// returns false.
+func hypLargeC(a, b, c, z float64) (float64, bool) {
+	A, B := math.Abs(a), math.Abs(b)
+	if !(c >= 1e3 && (A+1)*(B+1)+A+B <= c/4) {
+		return 0, false
+	}
+	sum, term := 1.0, 1.0
+	for n := range 64 {
+		fn := float64(n)
+		term *= (a + fn) * (b + fn) / ((c + fn) * (fn + 1)) * z
+		sum += term
+		if math.Abs(term) <= 1e-17*math.Abs(sum) {
+			return sum, true
+		}
+	}
+	return 0, false
+}
+
+// hypFinite returns v, the value of 2F1(a, b; c; z), or an error wrapping
+// ErrNoConvergence where it is not a finite number (an overflow).
+func hypFinite(v, a, b, c, z float64) (float64, error) {
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return math.NaN(), fmt.Errorf("%w: hyp2f1(%v, %v; %v; %v): result not finite", ErrNoConvergence, a, b, c, z)
+	}
+	return v, nil
 }
 
 // hypIntegerGap returns 2F1(a, b; a+b+m; 1−y) for an integer m ≥ 0 and
