@@ -18,7 +18,7 @@ import (
 // ErrFormat, instead of sending every message without a clm-format
 // header to the dead letters.
 func TestUnknownOptionsFormatRefused(t *testing.T) {
-	dl := &reviewLetters{}
+	dl := &zzLetters{}
 	p := stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), store.NewMemory()), dl,
 		stream.Options{Format: stream.Format(9), Backoff: time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)

@@ -19,26 +19,6 @@ import (
 	"github.com/clmkit/clm/store"
 )
 
-type auditLetters struct {
-	mu  sync.Mutex
-	got []stream.DeadLetter
-}
-
-func (l *auditLetters) DeadLetter(_ context.Context, ls []stream.DeadLetter) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.got = append(l.got, ls...)
-	return nil
-}
-
-func auditMessages(values ...string) []stream.Message {
-	out := make([]stream.Message, len(values))
-	for i, v := range values {
-		out[i] = stream.Message{Topic: "t", Partition: 0, Offset: int64(i), Value: []byte(v)}
-	}
-	return out
-}
-
 // auditStore refuses the rows in bad as undecodable (ErrInvalidCustomer)
 // and, once a write of trigger has been seen, fails the next write of
 // failOnce once.
@@ -78,11 +58,11 @@ func (b *auditStore) Get(ctx context.Context, id string) (*lifecycle.Customer, e
 // the referred customer (the doc says which, and why), and of no other.
 func TestAuditCreditDeadLetters(t *testing.T) {
 	st := &auditStore{Memory: store.NewMemory(), bad: map[string]bool{"r1": true}}
-	dl := &auditLetters{}
+	dl := &zzLetters{}
 	p := stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), st), dl, stream.Options{Backoff: time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res, err := p.Process(ctx, auditMessages(
+	res, err := p.Process(ctx, reviewMsgs(
 		`{"id":"v1","customer_id":"c1","type":"site_visited","time":"2025-03-01T10:00:00Z"}`,
 		`{"id":"o1","customer_id":"c1","type":"order_completed","time":"2025-03-02T10:00:00Z","amount":100,"currency":"EUR","referrer_id":"r1"}`,
 		`{"id":"v2","customer_id":"c2","type":"site_visited","time":"2025-03-01T10:00:00Z"}`))
@@ -96,8 +76,8 @@ func TestAuditCreditDeadLetters(t *testing.T) {
 			t.Errorf("dead letter %d: %v; want ErrInvalidCustomer", l.Message.Offset, l.Err)
 		}
 	}
-	if fmt.Sprint(offsets) != "[0 1]" || res.DeadLetters != 2 || res.Events != 1 || res.Applied != 1 {
-		t.Errorf("dead letters at %v, result %+v; want c1's two messages (0 and 1) and c2's event applied", offsets, res)
+	if fmt.Sprint(offsets) != "[100 101]" || res.DeadLetters != 2 || res.Events != 1 || res.Applied != 1 {
+		t.Errorf("dead letters at %v, result %+v; want c1's two messages (100 and 101) and c2's event applied", offsets, res)
 	}
 	c1, err := st.Memory.Get(ctx, "c1")
 	if err != nil || c1.Facts.Events() != 2 {
@@ -132,14 +112,14 @@ func TestAuditFirstBackoffAfterCreditFault(t *testing.T) {
 	st := &auditStore{Memory: store.NewMemory(), bad: map[string]bool{"r1": true}, trigger: "r1", failOn: "c5"}
 	h := &auditWaits{}
 	const b = 20 * time.Millisecond
-	p := stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), st), &auditLetters{}, stream.Options{Backoff: b, Logger: slog.New(h)})
+	p := stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), st), &zzLetters{}, stream.Options{Backoff: b, Logger: slog.New(h)})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	vals := []string{`{"id":"o1","customer_id":"c1","type":"order_completed","time":"2025-03-02T10:00:00Z","amount":100,"currency":"EUR","referrer_id":"r1"}`}
 	for i := 2; i <= 5; i++ {
 		vals = append(vals, fmt.Sprintf(`{"id":"v%d","customer_id":"c%d","type":"site_visited","time":"2025-03-01T10:00:00Z"}`, i, i))
 	}
-	if _, err := p.Process(ctx, auditMessages(vals...)); err != nil {
+	if _, err := p.Process(ctx, reviewMsgs(vals...)); err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(h.ins) != fmt.Sprint([]time.Duration{b}) {
@@ -158,9 +138,9 @@ func TestAuditRecordTimeRefusalNamesEvent(t *testing.T) {
 		}
 		return time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
 	}
-	dl := &auditLetters{}
+	dl := &zzLetters{}
 	p := stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), store.NewMemory(), lifecycle.WithClock(clock)), dl, stream.Options{Backoff: time.Millisecond})
-	_, err := p.Process(context.Background(), auditMessages(
+	_, err := p.Process(context.Background(), reviewMsgs(
 		`{"id":"e0","customer_id":"c1","type":"site_visited","time":"2025-01-01T10:00:00Z"}`,
 		`{"id":"e1","customer_id":"c2","type":"site_visited","time":"2025-06-01T10:00:00Z"}`))
 	if err != nil {

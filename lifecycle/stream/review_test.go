@@ -18,19 +18,6 @@ import (
 	"github.com/clmkit/clm/store"
 )
 
-// reviewLetters collects dead letters.
-type reviewLetters struct {
-	mu  sync.Mutex
-	got []stream.DeadLetter
-}
-
-func (l *reviewLetters) DeadLetter(_ context.Context, ls []stream.DeadLetter) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.got = append(l.got, ls...)
-	return nil
-}
-
 func reviewMsgs(values ...string) []stream.Message {
 	out := make([]stream.Message, len(values))
 	for i, v := range values {
@@ -61,7 +48,7 @@ func TestReviewInvalidModelIsRetriedNotDeadLettered(t *testing.T) {
 		"Stages panics":         panicky{model.SterneCutler()},
 	} {
 		t.Run(name, func(t *testing.T) {
-			dl := &reviewLetters{}
+			dl := &zzLetters{}
 			p := stream.NewProcessor(lifecycle.NewTracker(m, store.NewMemory()), dl, stream.Options{Backoff: time.Millisecond})
 			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 			defer cancel()
@@ -82,7 +69,7 @@ func TestReviewInvalidModelIsRetriedNotDeadLettered(t *testing.T) {
 // order names a referrer whose stored row is corrupt: the referral credit
 // fails with ErrInvalidCustomer, forever.
 func TestReviewInvalidReferrerIsDeadLettered(t *testing.T) {
-	dl := &reviewLetters{}
+	dl := &zzLetters{}
 	st := broken{store.NewMemory(), "r1"} // the referrer's stored row is corrupt
 	p := stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), st), dl, stream.Options{Backoff: time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -111,7 +98,7 @@ func TestReviewInvalidReferrerIsDeadLettered(t *testing.T) {
 // is from the future (call 0 an identify call, which makes no event) is
 // refused as event 0, with its ID.
 func TestReviewDeadLetterNamesEvent(t *testing.T) {
-	dl := &reviewLetters{}
+	dl := &zzLetters{}
 	p := stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), store.NewMemory()), dl, stream.Options{})
 	value := `[{"type":"identify","userId":"c9","messageId":"i1","timestamp":"2025-03-02T10:00:00Z"},` +
 		`{"type":"track","event":"Signed Up","userId":"c9","messageId":"m2","timestamp":"2100-01-01T00:00:00Z"}]`
@@ -154,7 +141,7 @@ func TestReviewSegmentBatchObjectDuplicateKeyRefused(t *testing.T) {
 // overrides Options.Format"; ParseFormat accepts "auto". A message whose
 // header says "auto" is decoded with Options.Format (json) instead.
 func TestReviewHeaderAutoOverridesOptions(t *testing.T) {
-	dl := &reviewLetters{}
+	dl := &zzLetters{}
 	p := stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), store.NewMemory()), dl, stream.Options{Format: stream.FormatJSON})
 	ms := reviewMsgs(`{"type":"track","event":"Signed Up","userId":"c2","messageId":"m1","timestamp":"2025-03-02T10:00:00Z"}`)
 	ms[0].SetFormat("auto")
@@ -268,7 +255,7 @@ func TestReviewProcessMatchesSequential(t *testing.T) {
 		`{"id":"a3","customer_id":"c1","type":"order_completed","time":"2025-03-03T10:00:00Z","amount":100,"currency":"EUR"}`,
 		`{"id":"a1","customer_id":"c1","type":"site_visited","time":"2025-03-01T10:00:00Z"}`,
 	}
-	dl := &reviewLetters{}
+	dl := &zzLetters{}
 	st := store.NewMemory()
 	p := stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), st), dl, stream.Options{})
 	res, err := p.Process(context.Background(), reviewMsgs(vals...))
@@ -356,7 +343,7 @@ func TestReviewProcessFailuresHeld(t *testing.T) {
 		t.Errorf("Process = %v, %s", err, p.Stats())
 	}
 	st := &flakyC2{Memory: store.NewMemory(), n: 3}
-	p = stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), st), &reviewLetters{}, stream.Options{Backoff: time.Millisecond})
+	p = stream.NewProcessor(lifecycle.NewTracker(model.SterneCutler(), st), &zzLetters{}, stream.Options{Backoff: time.Millisecond})
 	res, err := p.Process(context.Background(), reviewMsgs(v1, v2))
 	if want := (stream.BatchResult{Messages: 2, Events: 2, Applied: 2}); err != nil || res != want {
 		t.Errorf("Process = %+v, %v; want %+v", res, err, want)

@@ -92,15 +92,7 @@ func firstDeadLetter(t *testing.T, u string, cfg js.Config) *jetstream.RawStream
 			t.Fatalf("no batch after 15 s: the partition is blocked: %s", c.Stats())
 		}
 	}
-	s, err := jc.Stream(context.Background(), "DL_DEAD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.GetLastMsgForSubject(context.Background(), "dl.dead.0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
+	return lastDead(t, jc)
 }
 
 // clm-error of a two-line error is its text with the line break written

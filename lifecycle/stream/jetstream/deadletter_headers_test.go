@@ -46,14 +46,7 @@ func TestOversizeHeadersDeadLetter(t *testing.T) {
 	if !zzWait(8*time.Second, func() bool { return c.Stats().Events == 1 }) {
 		t.Fatalf("a message with a %d-byte header of its own blocks its partition: %s; last log: %s", n, c.Stats(), logs.Last())
 	}
-	s, err := jsc.Stream(ctx, "DL_DEAD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.GetLastMsgForSubject(ctx, "dl.dead.0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := lastDead(t, jsc)
 	if len(got.Data) != 0 || len(got.Header) != 3 || got.Header.Get(stream.HeaderError) == "" || got.Header.Get(stream.HeaderSource) == "" || got.Header.Get(stream.HeaderDropped) != "8" {
 		t.Errorf("dead letter: value %d bytes, headers %v; want no value and only clm-error, clm-source and clm-dropped 8", len(got.Data), got.Header)
 	}

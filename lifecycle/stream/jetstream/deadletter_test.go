@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/lifecycle/stream"
@@ -16,6 +17,21 @@ import (
 	js "github.com/clmkit/clm/lifecycle/stream/jetstream"
 	"github.com/clmkit/clm/store"
 )
+
+// lastDead returns the last dead letter of partition 0 in dlConfig's
+// dead-letter stream.
+func lastDead(t *testing.T, jsc jetstream.JetStream) *jetstream.RawStreamMsg {
+	t.Helper()
+	s, err := jsc.Stream(context.Background(), "DL_DEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetLastMsgForSubject(context.Background(), "dl.dead.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
 
 func dlConfig() js.Config {
 	return js.Config{Stream: "DL", Subject: "dl.events", DeadLetterSubject: "dl.dead", Durable: "dl", Partitions: 1,
@@ -59,15 +75,7 @@ func TestOversizeDeadLetterWithoutValue(t *testing.T) {
 	streamtest.Start(t, c)
 	for deadline := time.Now().Add(8 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if c.Stats().Batches > 0 {
-			ctx := context.Background()
-			s, err := jsc.Stream(ctx, "DL_DEAD")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := s.GetLastMsgForSubject(ctx, "dl.dead.0")
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := lastDead(t, jsc)
 			if len(got.Data) != 0 || got.Header.Get(stream.HeaderDropped) != strconv.Itoa(len(big.Value)) || got.Header.Get(stream.HeaderSource) == "" {
 				t.Errorf("dead letter of %d bytes, headers %v; want no value and %s %d", len(got.Data), got.Header, stream.HeaderDropped, len(big.Value))
 			}
@@ -103,20 +111,12 @@ func TestDeadLetterKeepsHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	streamtest.Start(t, c)
-	ctx := context.Background()
 	for deadline := time.Now().Add(8 * time.Second); c.Stats().Batches == 0; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no batch after 8 s: %s", c.Stats())
 		}
 	}
-	s, err := jsc.Stream(ctx, "DL_DEAD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.GetLastMsgForSubject(ctx, "dl.dead.0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := lastDead(t, jsc)
 	if string(got.Data) != v || got.Header.Get(stream.HeaderError) == "" || got.Header.Get(stream.HeaderSource) != "dl.events.0/0/1" || got.Header.Get("clm-key") != "c9" {
 		t.Errorf("dead letter %q headers %q", got.Data, got.Header)
 	}
