@@ -244,7 +244,11 @@ func Summarize(txs []Transaction, opts SummaryOptions) ([]Customer, error) {
 		out = append(out, c)
 	}
 	if len(out) == 0 {
-		return nil, invalidf("no customer purchased on or before CalibrationEnd = %v", calEnd.Format(time.DateOnly))
+		end := "CalibrationEnd"
+		if opts.CalibrationEnd.IsZero() {
+			end = "ObservationEnd" // (CalibrationEnd's default)
+		}
+		return nil, invalidf("no customer purchased on or before %s = %v", end, calEnd.Format(time.DateOnly))
 	}
 	return out, nil
 }

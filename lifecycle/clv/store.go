@@ -330,6 +330,9 @@ func (cfg *storeConfig) money(c *lifecycle.Customer) (float64, error) {
 			rate = r
 		}
 		money += sign * float64(s.Amount) / math.Pow10(lifecycle.MinorUnits(s.Currency)) * rate
+		if math.IsInf(money, 0) {
+			return 0, invalidf("customer %q: %s money in %s converted at the rate %v to %s exceeds the largest float64", c.ID, s.Type, s.Currency, rate, cfg.currency)
+		}
 	}
 	return max(money, 0), nil
 }

@@ -55,7 +55,9 @@ type ValueOptions struct {
 // days (freq "D") or 4.345 weeks (freq "W"), so its values differ slightly.
 // The value is revenue; multiply by a margin for profit (see
 // [AffordableAcquisitionCost]). A model that gives NaN or a negative or
-// infinite expectation is an error wrapping [ErrInvalidInput].
+// infinite expectation is an error wrapping [ErrInvalidInput]; a value
+// past the largest float64 (an expected spend near it) one wrapping
+// [ErrNoConvergence].
 func LifetimeValue(pm PurchaseModel, sm SpendModel, c Customer, opts ValueOptions) (float64, error) {
 	if nilness.Is(pm) || nilness.Is(sm) {
 		return 0, invalidf("LifetimeValue: nil model")
@@ -92,6 +94,11 @@ func LifetimeValue(pm PurchaseModel, sm SpendModel, c Customer, opts ValueOption
 		}
 		value += (cum - prev) * spend / math.Pow(1+opts.MonthlyDiscountRate, float64(i))
 		prev = cum
+	}
+	if math.IsInf(value, 0) || math.IsNaN(value) {
+		// Each month's term is finite, their sum not (a spend near the
+		// float limit).
+		return 0, fmt.Errorf("%w: LifetimeValue: the value over %d months, at an expected spend of %v, exceeds the largest float64", ErrNoConvergence, opts.Months, spend)
 	}
 	return value, nil
 }
