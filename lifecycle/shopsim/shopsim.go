@@ -42,7 +42,11 @@ type Config struct {
 }
 
 // Limits of the generators' configurations: a larger value is cut to the
-// limit, so that every configuration gives a stream that fits in memory.
+// limit. They bound a stream's times and counts, not the memory [Generate]
+// takes: its stream grows with Customers × MaxSessions (up to about 130
+// events a customer at the default 40 sessions and a long period, so at
+// MaxCustomers over 10^8 events, tens of gigabytes); [Stream], whose
+// Events bounds it, is the one for large runs.
 const (
 	// MaxDays is the longest period, in days, [Config.Days] and
 	// [StreamConfig.Days] give (about 273 years). The period is also kept

@@ -8,6 +8,10 @@
 //	go run . -store sqlite -dsn sqlite:/path/to/load.db    # a SQLite file of your choice
 //	go run . -store postgres -dsn "$CLM_POSTGRES_DSN"      # a PostgreSQL server (-dsn defaults to $CLM_POSTGRES_DSN)
 //
+// A -dsn of the other dialect than -store (a postgres:// URL with -store
+// sqlite, a sqlite: one with -store postgres) is refused, with exit status
+// 3, before anything is opened.
+//
 // The SQL stores are much slower than memory (every write is a database
 // transaction), so use smaller runs, e.g. -events 20000 -customers 2000.
 // Customer IDs carry a prefix unique to the run, so a database that already
@@ -17,8 +21,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/clmkit/clm/examples/loadtest/internal/harness"
 	"github.com/clmkit/clm/lifecycle"
@@ -41,6 +47,11 @@ func openers() map[string]harness.Opener {
 // openSQLite opens the SQLite file named by dsn ("sqlite:PATH"), or a new
 // file in a temporary directory that is removed when the run ends.
 func openSQLite(ctx context.Context, dsn string) (lifecycle.Store, func() error, error) {
+	if dsn != "" && !strings.HasPrefix(dsn, "sqlite:") {
+		// Connect would open what the URL names, a PostgreSQL server
+		// say, and the run would test that instead.
+		return nil, nil, fmt.Errorf("-dsn %q: -store sqlite wants a SQLite URL, sqlite:PATH", redact(dsn))
+	}
 	cleanup := func() error { return nil }
 	if dsn == "" {
 		dir, err := os.MkdirTemp("", "clm-loadtest-")
@@ -73,9 +84,22 @@ func openPostgres(ctx context.Context, dsn string) (lifecycle.Store, func() erro
 	if dsn == "" {
 		return nil, nil, fmt.Errorf("-store postgres needs -dsn or $CLM_POSTGRES_DSN (bash .ci/postgres.sh starts a throwaway server)")
 	}
+	if strings.HasPrefix(dsn, "sqlite:") {
+		return nil, nil, fmt.Errorf("-dsn (or $CLM_POSTGRES_DSN) %q: -store postgres wants a PostgreSQL URL, postgres://…, not a SQLite one", dsn)
+	}
 	s, err := sqlstore.Connect(ctx, dsn)
 	if err != nil {
 		return nil, nil, err
 	}
 	return s, s.Close, nil
+}
+
+// redact returns dsn for a message, its password hidden (a URL that does
+// not parse is not shown).
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(a URL that does not parse, not shown)"
+	}
+	return u.Redacted()
 }

@@ -58,3 +58,24 @@ func TestFlagConventions(t *testing.T) {
 		}
 	}
 }
+
+// TestDSNOfTheOtherDialect: -store names the database the run tests; a
+// -dsn of the other dialect is refused before anything is opened (the run
+// tested SQLite under -store postgres, and the reverse, and passed; found
+// by an audit).
+func TestDSNOfTheOtherDialect(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"-store", "postgres", "-dsn", "sqlite:" + dir + "/x.db"},
+		{"-store", "sqlite", "-dsn", "postgres://u:secret@127.0.0.1:1/x"},
+	} {
+		var out, errs bytes.Buffer
+		code := harness.Main(append(args, "-events", "10", "-progress", "0"), &out, &errs, openers(), nil)
+		if code != harness.ExitAborted || !strings.Contains(errs.String(), "-dsn") || strings.Contains(errs.String(), "secret") {
+			t.Errorf("%v: exit %d, stderr %q; want %d naming -dsn, no password", args, code, errs.String(), harness.ExitAborted)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("a SQLite file was created under -store postgres: %v", entries)
+	}
+}

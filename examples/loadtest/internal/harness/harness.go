@@ -36,10 +36,10 @@
 // Since and History depend on arrival order (see [lifecycle.Tracker]), so
 // they are checked for sanity, not compared.
 //
-// Independently, the results of the Record calls are counted: exactly one
-// delivery of every event must come back applied (Duplicate false, no
-// error). A surplus or shortfall is reported on its own line and also fails
-// the run.
+// Independently, the results of the Record calls are counted, event by
+// event: exactly one delivery of every event must come back applied
+// (Duplicate false, no error). An event with none or several is a problem
+// (the first 20 are named), counted on its own line, and fails the run.
 package harness
 
 import (
@@ -152,6 +152,7 @@ type Summary struct {
 	Doubled    int           // customers with more events than the reference
 	Mismatched int           // customers differing in any other way
 	Applied    int           // deliveries whose result said applied
+	Misapplied int           // events whose deliveries came back applied other than exactly once
 	Failed     int           // deliveries that still failed after retries
 	// Problems describes the first differences found (at most 20).
 	Problems []string
@@ -168,7 +169,7 @@ func (s Summary) Throughput() float64 {
 // OK reports whether nothing was lost, doubled or mismatched and every
 // event came back applied exactly once.
 func (s Summary) OK() bool {
-	return s.Lost == 0 && s.Doubled == 0 && s.Mismatched == 0 && s.Applied == s.Events && s.Failed == 0
+	return s.Lost == 0 && s.Doubled == 0 && s.Mismatched == 0 && s.Applied == s.Events && s.Misapplied == 0 && s.Failed == 0
 }
 
 // Line is the one-line summary the command ends with.
@@ -213,7 +214,7 @@ func (p *plain) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] 
 // Exit codes of [Main].
 const (
 	ExitOK      = 0 // nothing lost, doubled or mismatched; or -h (usage printed)
-	ExitFailed  = 1 // something was lost, doubled or mismatched, or the result line could not be written
+	ExitFailed  = 1 // something was lost, doubled or mismatched, an event came back applied other than once, the run could not be completed (the tested store could not be scanned), or the result line could not be written
 	ExitUsage   = 2 // bad flags or an unknown store
 	ExitAborted = 3 // the store could not be opened, or the run hit -timeout
 )
@@ -272,17 +273,19 @@ func Main(args []string, stdout, stderr io.Writer, stores map[string]Opener, una
 	if err != nil {
 		if ctx.Err() != nil {
 			fmt.Fprintf(stderr, "loadtest: stopped by -timeout %s: %v\n", cfg.Timeout, err)
-		} else {
-			fmt.Fprintln(stderr, "loadtest:", err)
+			return ExitAborted
 		}
-		return ExitAborted
+		// The run could not be completed (the tested store could not be
+		// scanned, say): it failed.
+		fmt.Fprintln(stderr, "loadtest:", err)
+		return ExitFailed
 	}
 	for _, p := range sum.Problems {
 		fmt.Fprintln(stderr, "loadtest: problem:", p)
 	}
-	if sum.Applied != sum.Events || sum.Failed != 0 {
-		fmt.Fprintf(stderr, "loadtest: results: %d of %d deliveries failed; %d came back applied, want exactly %d (one per event)\n",
-			sum.Failed, sum.Deliveries, sum.Applied, sum.Events)
+	if sum.Applied != sum.Events || sum.Misapplied != 0 || sum.Failed != 0 {
+		fmt.Fprintf(stderr, "loadtest: results: %d of %d deliveries failed; %d came back applied, want exactly %d (one per event); %d events came back applied other than once\n",
+			sum.Failed, sum.Deliveries, sum.Applied, sum.Events, sum.Misapplied)
 	}
 	if _, err := fmt.Fprintln(stdout, sum.Line()); err != nil {
 		fmt.Fprintln(stderr, "loadtest:", err)
@@ -399,7 +402,8 @@ const maxAttempts = 5
 
 func replay(ctx context.Context, tr *lifecycle.Tracker, stream []lifecycle.Event, order []int32, cfg Config, progress io.Writer, sum *Summary) error {
 	var next, done atomic.Int64
-	var applied, failed atomic.Int64
+	var failed atomic.Int64
+	applied := make([]int32, len(stream)) // by event: deliveries that came back applied
 	var firstErr error
 	var errMu sync.Mutex
 	noteErr := func(err error) {
@@ -436,7 +440,7 @@ func replay(ctx context.Context, tr *lifecycle.Tracker, stream []lifecycle.Event
 				}
 				for attempt := 1; ; attempt++ {
 					t0 := time.Now()
-					ok, retry, err := deliver(ctx, tr, batch, &applied)
+					ok, retry, err := deliver(ctx, tr, batch, order[lo:hi], applied)
 					lat[w] = append(lat[w], time.Since(t0))
 					if ok {
 						break
@@ -463,10 +467,19 @@ func replay(ctx context.Context, tr *lifecycle.Tracker, stream []lifecycle.Event
 		bar.Stop()
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("stopped after delivering %d of %d events in %s (-timeout %s): %w",
-			done.Load(), len(order), sum.Elapsed.Round(time.Millisecond), cfg.Timeout, err)
+		return fmt.Errorf("stopped after %d of %d deliveries (of %d events) in %s (-timeout %s): %w",
+			done.Load(), len(order), len(stream), sum.Elapsed.Round(time.Millisecond), cfg.Timeout, err)
 	}
-	sum.Applied, sum.Failed = int(applied.Load()), int(failed.Load())
+	sum.Failed = int(failed.Load())
+	for i, n := range applied {
+		sum.Applied += int(n)
+		if n != 1 {
+			sum.Misapplied++
+			if len(sum.Problems) < 20 {
+				sum.Problems = append(sum.Problems, fmt.Sprintf("event %q: %d deliveries came back applied; want exactly 1", stream[i].ID, n))
+			}
+		}
+	}
 	if firstErr != nil {
 		sum.Problems = append(sum.Problems, fmt.Sprintf("%d deliveries failed; the first error: %v", sum.Failed, firstErr))
 	}
@@ -479,29 +492,28 @@ func replay(ctx context.Context, tr *lifecycle.Tracker, stream []lifecycle.Event
 }
 
 // deliver records a batch (of one event: Record; of more: RecordBatch) and
-// counts applied events. ok is true when every event was recorded; retry is
+// counts, in applied (indexed by event, evs the batch's events' indexes),
+// the deliveries that came back applied. ok is true when every event was recorded; retry is
 // true when the only failures were lost compare-and-swap races, after
 // which delivering the whole batch again is safe (applied events come back
 // Duplicate).
-func deliver(ctx context.Context, tr *lifecycle.Tracker, batch []lifecycle.Event, applied *atomic.Int64) (ok, retry bool, err error) {
+func deliver(ctx context.Context, tr *lifecycle.Tracker, batch []lifecycle.Event, evs []int32, applied []int32) (ok, retry bool, err error) {
 	if len(batch) == 1 {
 		res, err := tr.Record(ctx, batch[0])
 		if err != nil {
 			return false, errors.Is(err, lifecycle.ErrConflict), err
 		}
 		if !res.Duplicate {
-			applied.Add(1)
+			atomic.AddInt32(&applied[evs[0]], 1)
 		}
 		return true, false, nil
 	}
 	results, err := tr.RecordBatch(ctx, batch)
-	n := 0
-	for _, r := range results {
+	for k, r := range results {
 		if r.Err == nil && !r.Duplicate {
-			n++
+			atomic.AddInt32(&applied[evs[k]], 1)
 		}
 	}
-	applied.Add(int64(n))
 	if err != nil {
 		return false, errors.Is(err, lifecycle.ErrConflict) && !errors.Is(err, lifecycle.ErrInvalidEvent), err
 	}
