@@ -1152,6 +1152,13 @@ func (x step) where(s *suite) string {
 // walks generates the random histories of the Graph rule, the same for
 // every rule, and calls fn with each classification along them; a history
 // ends early when fn returns false.
+//
+// A history that fn ends early is still drawn to its end (without
+// classifying), so that the histories after it are the same for every
+// rule: each rule sees the same state at the same history and step. The
+// model classifies a copy of the facts, so that one that modifies them
+// cannot change the history (and Pure, which classifies another copy,
+// sees the modification however often it is made).
 func (s *suite) walks(fn func(x step) bool) {
 	r := rand.New(rand.NewPCG(s.cfg.seed1, s.cfg.seed2^0x9e3779b97f4a7c15))
 	types := eventTypes(s.cfg)
@@ -1163,12 +1170,13 @@ func (s *suite) walks(fn func(x step) bool) {
 			now = now.Truncate(time.Second) // whole seconds, as most shops' times are
 		}
 		x := step{walk: w, step: -1, after: f, now: now, what: "nothing (zero facts)"}
-		x.id, x.panicked = s.call(f, now)
-		if !fn(x) {
-			continue
-		}
+		x.id, x.panicked = s.call(clone(f), now)
+		live := fn(x) // false: draw the rest of the history, classify nothing
 		for i := 0; i < s.cfg.steps; i++ {
-			before := clone(f)
+			var before *lifecycle.Facts
+			if live {
+				before = clone(f)
+			}
 			var what string
 			if r.IntN(4) == 0 {
 				if r.IntN(40) == 0 {
@@ -1183,11 +1191,12 @@ func (s *suite) walks(fn func(x step) bool) {
 				now = e.Time.UTC()
 				what = "adding " + formatEvent(&e)
 			}
-			x := step{walk: w, step: i, before: before, after: f, now: now, what: what}
-			x.id, x.panicked = s.call(f, now)
-			if !fn(x) {
-				break
+			if !live {
+				continue
 			}
+			x := step{walk: w, step: i, before: before, after: f, now: now, what: what}
+			x.id, x.panicked = s.call(clone(f), now)
+			live = fn(x)
 		}
 	}
 }
@@ -1486,7 +1495,8 @@ func formatFacts(f *lifecycle.Facts, ts func(time.Time) string) string {
 	return b.String()
 }
 
-// changes lists the first few differences between two facts values.
+// changes lists the first few differences between two facts values, times
+// to the nanosecond (a change below the second is one too).
 func changes(a, b *lifecycle.Facts) string {
 	var out []string
 	add := func(format string, args ...any) {
@@ -1495,16 +1505,16 @@ func changes(a, b *lifecycle.Facts) string {
 		}
 	}
 	if a.First != b.First || a.Last != b.Last {
-		add("first/last %s/%s → %s/%s", ts(a.First), ts(a.Last), ts(b.First), ts(b.Last))
+		add("first/last %s/%s → %s/%s", tsn(a.First), tsn(a.Last), tsn(b.First), tsn(b.Last))
 	}
 	diffSlice(add, "tallies", "Tallies", a.Tallies, b.Tallies)
 	diffSlice(add, "sums", "Sums", a.Sums, b.Sums)
 	diffSlice(add, "referrals", "Referrals", a.Referrals, b.Referrals)
 	if a.ReferredBy != b.ReferredBy || a.ReferredAt != b.ReferredAt {
-		add("referred_by %s@%s → %s@%s", a.ReferredBy, ts(a.ReferredAt), b.ReferredBy, ts(b.ReferredAt))
+		add("referred_by %s@%s → %s@%s", a.ReferredBy, tsn(a.ReferredAt), b.ReferredBy, tsn(b.ReferredAt))
 	}
 	if a.Score != b.Score || a.ScoreAt != b.ScoreAt {
-		add("score %d@%s → %d@%s", a.Score, ts(a.ScoreAt), b.Score, ts(b.ScoreAt))
+		add("score %d@%s → %d@%s", a.Score, tsn(a.ScoreAt), b.Score, tsn(b.ScoreAt))
 	}
 	if len(out) == 0 {
 		return "a change only reflect.DeepEqual sees, such as a time's location"

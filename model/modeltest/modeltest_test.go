@@ -82,6 +82,16 @@ func brokenModels() []struct {
 			f.ReferredBy = ""
 			return sc.Stage(f, now)
 		}}, []string{"Pure"}, []string{"modified the facts (referred_by "}},
+		// A change made only at times the random histories reach (years
+		// after the last event), the same every time: the histories' own
+		// facts were classified, so the change was made before Pure's
+		// copy was taken (found by an audit).
+		{"mutates the facts only years after the last event", &broken{"late-mutator", sc.Stages(), func(f *lifecycle.Facts, now time.Time) stage.ID {
+			if d := now.Sub(f.Last); d > 800*24*time.Hour && d < 3000*24*time.Hour {
+				f.Last = f.Last.Truncate(time.Second)
+			}
+			return sc.Stage(f, now)
+		}}, []string{"Pure"}, []string{"modified the facts (first/last "}},
 		{"panics on huge counts", &broken{"panicky", sc.Stages(), func(f *lifecycle.Facts, now time.Time) stage.ID {
 			_ = make([]byte, f.Count(lifecycle.SiteVisited)%(1<<62)+1) // 1<<62 bytes: panics
 			return sc.Stage(f, now)
@@ -299,6 +309,29 @@ func TestRuleTimeoutBetweenCalls(t *testing.T) {
 		err := modeltest.TestModel(sc, modeltest.Walks(300))
 		if err == nil || !strings.Contains(err.Error(), "RuleTimeout") {
 			t.Fatalf("TestModel with a RuleTimeout of 1ms = %v; want a RuleTimeout failure", err)
+		}
+	}
+}
+
+// A model that answers an undeclared stage, but always the same for the
+// same facts, fails Total only: Deterministic compares the same states
+// (a history that Total ends early was not drawn to its end, and every
+// later history shifted, so Deterministic blamed the model's memory;
+// found by an audit).
+func TestTotalOnlyNotDeterministic(t *testing.T) {
+	m := &broken{"vip", sc.Stages(), func(f *lifecycle.Facts, now time.Time) stage.ID {
+		if f.Count(lifecycle.OrderRefunded) > 0 && f.Count(lifecycle.OrderCompleted) > 0 {
+			return "vip"
+		}
+		return sc.Stage(f, now)
+	}}
+	err := modeltest.TestModel(m, modeltest.Walks(200))
+	if err == nil || !strings.Contains(err.Error(), "rule Total:") {
+		t.Fatalf("rule Total did not fail: %v", err)
+	}
+	for _, r := range []string{"Deterministic", "Stable", "Pure"} {
+		if strings.Contains(err.Error(), "rule "+r+":") {
+			t.Errorf("rule %s failed for a model that only breaks Total:\n%v", r, err)
 		}
 	}
 }
