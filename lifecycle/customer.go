@@ -65,9 +65,10 @@ type Transition struct {
 var Never = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
 
 // HasSeen reports whether an event with this ID has been applied, as far
-// as c.Seen tells (a customer read from a store fills it). It is always
-// false for a [ReferralConverted] credit, which is not remembered by ID:
-// see [Facts.Referrals].
+// as c.Seen tells (a customer read from a store fills it). A
+// [ReferralConverted] credit is not remembered by ID (see
+// [Facts.Referrals]), so its ID ([ReferralEventID]) is seen only where an
+// event of the customer's own carried the same ID.
 func (c *Customer) HasSeen(eventID string) bool { return c.Seen.Has(eventID) }
 
 // Clone returns a deep copy of c, except that an empty slice comes back

@@ -10,8 +10,9 @@ import (
 	"github.com/clmkit/clm/internal/numeric"
 )
 
-// Tally is what the facts hold about one event type: how many events of it,
-// and the first and last time one happened.
+// Tally is what the facts hold about one event type: how many events of it
+// (saturating at math.MaxInt64 instead of overflowing), and the first and
+// last time one happened.
 type Tally struct {
 	Type  EventType `json:"type"`
 	Count int64     `json:"count"`
@@ -122,11 +123,16 @@ func (f *Facts) find(t EventType) int {
 
 // Events returns the number of events recorded, of every type, summing the
 // counts of Tallies: [ReferralConverted] credits count once per referred
-// customer (len(Referrals)).
+// customer (len(Referrals)). The sum saturates at math.MaxInt64, as each
+// count does.
 func (f *Facts) Events() int64 {
 	var n int64
 	for i := range f.Tallies {
-		n += f.Tallies[i].Count
+		c := f.Tallies[i].Count
+		if c > 0 && n > math.MaxInt64-c {
+			return math.MaxInt64 // saturate, as the counts do
+		}
+		n += c
 	}
 	return n
 }
@@ -305,7 +311,9 @@ func (f *Facts) addTally(typ EventType, t time.Time) {
 	i := f.tallyIndex(typ)
 	if i < len(f.Tallies) && f.Tallies[i].Type == typ {
 		tl := &f.Tallies[i]
-		tl.Count++
+		if tl.Count < math.MaxInt64 { // saturate, as Sum's Amount does
+			tl.Count++
+		}
 		if t.Before(tl.First) {
 			tl.First = t
 		}

@@ -1,6 +1,8 @@
 package lifecycle_test
 
 import (
+	"encoding/json"
+	"math"
 	"testing"
 	"time"
 
@@ -124,5 +126,23 @@ func TestFactsTimesAreUTC(t *testing.T) {
 	f.Add(&e)
 	if f.First.Location() != time.UTC || f.Tallies[0].Last.Location() != time.UTC {
 		t.Fatalf("times not in UTC: %v %v", f.First, f.Tallies[0].Last)
+	}
+}
+
+// Counts saturate at math.MaxInt64 as amounts do, and so does Events (a
+// count read from a store near the limit wrapped negative; found by an
+// audit).
+func TestCountsSaturate(t *testing.T) {
+	var f lifecycle.Facts
+	if err := json.Unmarshal([]byte(`{"tallies":[{"type":"order_completed","count":9223372036854775807,"first":"2026-01-01T00:00:00Z","last":"2026-01-01T00:00:00Z"},{"type":"site_visited","count":4611686018427387904,"first":"2026-01-01T00:00:00Z","last":"2026-01-01T00:00:00Z"}]}`), &f); err != nil {
+		t.Fatal(err)
+	}
+	e := lifecycle.Event{ID: "o", CustomerID: "c", Type: lifecycle.OrderCompleted, Time: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)}
+	f.Add(&e)
+	if got := f.Count(lifecycle.OrderCompleted); got != math.MaxInt64 {
+		t.Errorf("Count after one more order = %d; want MaxInt64", got)
+	}
+	if got := f.Events(); got != math.MaxInt64 {
+		t.Errorf("Events = %d; want MaxInt64", got)
 	}
 }
