@@ -247,7 +247,10 @@ func (s *Store) inFeedTx(ctx context.Context, f func(ex feedQuerier) error) erro
 // count as ended. A name or owner the table cannot hold as it is (longer
 // than [MaxIDLen] bytes, not valid UTF-8, or with a NUL byte) is refused,
 // on both dialects, with an error naming it and wrapping
-// [ErrInvalidCursor].
+// [ErrInvalidCursor]. Like database/sql's Tx.Commit, ClaimCursor and
+// AdvanceCursor honour ctx only until their write begins: the write runs
+// to its end, so that a claim or a move they report failed has not been
+// stored.
 func (s *Store) ClaimCursor(ctx context.Context, name, owner string, now, until time.Time) (lifecycle.Cursor, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, false, err
@@ -261,7 +264,11 @@ func (s *Store) ClaimCursor(ctx context.Context, name, owner string, now, until 
 		defer unlock()
 	}
 	var pos int64
-	err := s.db.QueryRowContext(ctx, s.q.claim, name, owner, leaseTime(now), leaseTime(until)).Scan(&pos)
+	// The write runs to its end whatever becomes of ctx (as database/sql's
+	// Tx.Commit does): a driver interrupts a statement when its ctx ends
+	// and may then report the context's error for a claim it stored, and
+	// a dispatcher told it holds no lease would not give it up.
+	err := s.db.QueryRowContext(context.WithoutCancel(ctx), s.q.claim, name, owner, leaseTime(now), leaseTime(until)).Scan(&pos)
 	switch {
 	case err == nil:
 		// (Held as stored: to the microsecond, and clamped to the years
@@ -300,7 +307,11 @@ func (s *Store) AdvanceCursor(ctx context.Context, name, owner string, c lifecyc
 	} else {
 		defer unlock()
 	}
-	res, err := s.db.ExecContext(ctx, s.q.advance, name, owner, int64(c), leaseTime(now), leaseTime(until))
+	// The write runs to its end whatever becomes of ctx, as ClaimCursor's
+	// does: a cursor stored while the driver reported the context's error
+	// would make the caller's next advance, or its giving the lease up
+	// with the cursor it believes stored, a move backwards, refused.
+	res, err := s.db.ExecContext(context.WithoutCancel(ctx), s.q.advance, name, owner, int64(c), leaseTime(now), leaseTime(until))
 	if err != nil {
 		return fmt.Errorf("sqlstore: advance cursor %q: %w", truncate(name), err)
 	}
