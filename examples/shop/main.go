@@ -329,20 +329,17 @@ func hideSecrets(raw string, deliver feed.Handler) feed.Handler {
 		}
 		pairs = append(pairs, part, with)
 	}
-	// The raw URL's fragment, and its query, as the user wrote them and
-	// as url.URL writes them again (escaping what the user did not).
-	rest, frag, hasFrag := strings.Cut(raw, "#")
-	if hasFrag && frag != "" {
-		add("#"+frag, "")
+	if u.RawQuery != "" { // (the query as the user wrote it)
+		add("?"+u.RawQuery, "?…")
 	}
-	if f := u.EscapedFragment(); f != "" {
+	// The fragment as url.URL writes it, and as the user wrote it where
+	// that differs (url.URL escapes what the user did not).
+	f := u.EscapedFragment()
+	if f != "" {
 		add("#"+f, "")
 	}
-	if _, q, ok := strings.Cut(rest, "?"); ok && q != "" {
-		add("?"+q, "?…")
-	}
-	if u.RawQuery != "" {
-		add("?"+u.RawQuery, "?…")
+	if _, written, ok := strings.Cut(raw, "#"); ok && written != "" && written != f {
+		add("#"+written, "")
 	}
 	if len(pairs) == 0 {
 		return deliver

@@ -10,6 +10,7 @@ import (
 
 	"github.com/clmkit/clm/internal/numeric"
 	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/model"
 	"github.com/clmkit/clm/stage"
 )
 
@@ -43,9 +44,8 @@ func OrdersFrom(events []lifecycle.Event) []Order {
 type RetentionOption func(*retentionConfig)
 
 type retentionConfig struct {
-	until       time.Time
-	currency    string
-	currencySet bool
+	until    time.Time
+	currency string
 }
 
 // Until sets the end of observation: later orders (or, for
@@ -65,20 +65,17 @@ func Until(t time.Time) RetentionOption {
 // "eur", which no stored money could match): another is an error
 // wrapping [ErrInvalidInput]. InCurrency("") is the default.
 func InCurrency(cur string) RetentionOption {
-	return func(c *retentionConfig) { c.currency, c.currencySet = cur, true }
+	return func(c *retentionConfig) { c.currency = cur }
 }
 
-// check returns an error for an option that cannot be right.
+// check returns an error for an option that cannot be right: a currency
+// the model's rules refuse (the same rule as [SpentAtLeast]'s).
 func (c *retentionConfig) check() error {
-	if !c.currencySet || c.currency == "" {
+	if c.currency == "" {
 		return nil
 	}
-	ok := len(c.currency) == 3
-	for i := 0; ok && i < 3; i++ {
-		ok = c.currency[i] >= 'A' && c.currency[i] <= 'Z'
-	}
-	if !ok {
-		return fmt.Errorf("%w: InCurrency(%q): want an ISO 4217 code of three upper-case letters", ErrInvalidInput, c.currency)
+	if err := model.Spent(c.currency, 1).Err(); err != nil {
+		return fmt.Errorf("%w: InCurrency(%q): %w", ErrInvalidInput, c.currency, err)
 	}
 	return nil
 }

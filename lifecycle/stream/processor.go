@@ -245,7 +245,7 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 					return res, werr
 				}
 				if verr != nil {
-					err = fmt.Errorf("event %d (id %q): %w", j, cut(evs[j].ID), verr)
+					err = eventErr(j, evs[j].ID, verr)
 					break
 				}
 			}
@@ -307,8 +307,7 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 					refused[owner[i]] = true
 					err := r.Err
 					if errors.Is(err, lifecycle.ErrInvalidEvent) {
-						// As validating names it (see HeaderError).
-						err = fmt.Errorf("event %d (id %q): %w", nth[i], cut(events[i].ID), err)
+						err = eventErr(nth[i], events[i].ID, err)
 					}
 					letters = append(letters, DeadLetter{Message: msgs[owner[i]], Err: err})
 				}
@@ -388,6 +387,12 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 	p.duplicates.Add(int64(res.Duplicates))
 	p.dead.Add(int64(res.DeadLetters))
 	return res, nil
+}
+
+// eventErr names the message's event n (from 0), whose ID is id, in err,
+// the form HeaderError documents for an invalid event.
+func eventErr(n int, id string, err error) error {
+	return fmt.Errorf("event %d (id %q): %w", n, cut(id), err)
 }
 
 // wait logs a failure and sleeps before the attempt+1st retry; it

@@ -185,10 +185,11 @@ func (s *Store) Apply(ctx context.Context, ws []lifecycle.Write) {
 		if err == nil {
 			return
 		}
-		if cerr := ctxErr(ctx); cerr != nil {
+		cerr := ctxErr(ctx)
+		if cerr != nil {
 			err = cerr
 		}
-		if called || ctxErr(ctx) != nil || !isTransient(err) || attempt >= s.retries {
+		if called || cerr != nil || !isTransient(err) || attempt >= s.retries {
 			fail(ctx, todo, err, false)
 			return
 		}
