@@ -13,7 +13,7 @@ type ImportResult struct {
 	Events     int // events read and applied or found applied
 	Applied    int // events applied now
 	Duplicates int // events applied before (or earlier in the input)
-	Customers  int // customers written (counted once per chunk)
+	Customers  int // customers whose events were written (counted once per chunk; not the referrers referral credits write)
 	Moved      int // stage changes stored for the imported customers (not those referral credits cause)
 }
 
@@ -57,7 +57,9 @@ const ImportChunk = 100_000
 // include the customers of it already written, each error naming a
 // customer and wrapping ctx's); the chunks before were applied, and so,
 // when it stops at an invalid event or at an iterator's error, were the
-// valid events of the chunk read before it (they are written first).
+// valid events of the chunk read before it (they are written first; when
+// that write fails, the error joins its error and the invalid event's or
+// the iterator's, so errors.Is finds both).
 // Importing the same input again is
 // safe: what was applied comes back as Duplicates. progress, when not
 // nil, is called after each chunk with the counts so far.
@@ -85,16 +87,12 @@ func (t *Tracker) Import(ctx context.Context, events iter.Seq2[Event, error], pr
 	}
 	for e, err := range events {
 		if err != nil {
-			if ferr := flush(); ferr != nil {
-				return ir, ferr
-			}
-			return ir, fmt.Errorf("import: reading event %d: %w", pos, err)
+			ferr := flush()
+			return ir, errors.Join(ferr, fmt.Errorf("import: reading event %d: %w", pos, err))
 		}
 		if err := t.Validate(&e); err != nil {
-			if ferr := flush(); ferr != nil {
-				return ir, ferr
-			}
-			return ir, fmt.Errorf("import: event %d: %w", pos, err)
+			ferr := flush()
+			return ir, errors.Join(ferr, fmt.Errorf("import: event %d: %w", pos, err))
 		}
 		chunk = append(chunk, e)
 		if len(chunk) == ImportChunk {

@@ -230,3 +230,59 @@ func TestImportTwoReferrersAcrossChunks(t *testing.T) {
 		require.Len(t, c.Facts.Referrals, 1, "referrer %s: a credit for b", id)
 	}
 }
+
+// downStore is a Memory whose writes all fail with errDown; it has only
+// the methods of a Store, so the Tracker writes through Put.
+type downStore struct{ m *store.Memory }
+
+var errDown = errors.New("store down")
+
+func (d downStore) Get(ctx context.Context, id string) (*lifecycle.Customer, error) {
+	return d.m.Get(ctx, id)
+}
+
+func (d downStore) Put(context.Context, *lifecycle.Customer, uint64) error { return errDown }
+
+func (d downStore) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
+	return d.m.Scan(ctx)
+}
+
+// TestImportStopsWriteFails: when the write of the events before an
+// invalid event (or an iterator's error) fails, the error still names and
+// wraps the event's error, beside the write's.
+func TestImportStopsWriteFails(t *testing.T) {
+	ctx := context.Background()
+	tr := newTrackerOn(downStore{store.NewMemory()})
+	in := []lifecycle.Event{ev("a", "c1", lifecycle.SiteVisited, t0), ev("", "c2", lifecycle.SiteVisited, t0)}
+	_, err := tr.Import(ctx, eventSeq(in), nil)
+	if !errors.Is(err, errDown) || !errors.Is(err, lifecycle.ErrInvalidEvent) || !strings.Contains(err.Error(), "event 1") {
+		t.Errorf("Import with an invalid second event, the first's write failing = %v; want both errors, naming event 1", err)
+	}
+	boom := errors.New("read failed")
+	failing := func(yield func(lifecycle.Event, error) bool) {
+		if yield(ev("a", "c1", lifecycle.SiteVisited, t0), nil) {
+			yield(lifecycle.Event{}, boom)
+		}
+	}
+	_, err = tr.Import(ctx, failing, nil)
+	if !errors.Is(err, errDown) || !errors.Is(err, boom) || !strings.Contains(err.Error(), "reading event 1") {
+		t.Errorf("Import whose iterator fails after an event whose write fails = %v; want both errors, naming event 1", err)
+	}
+}
+
+// TestImportCountsCustomersOfEvents: Customers counts the customers whose
+// events were written, not a referrer a referral credit writes (as Moved
+// leaves out the moves credits cause).
+func TestImportCountsCustomersOfEvents(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewMemory()
+	signUp := ev("s", "b", lifecycle.SignedUp, t0)
+	signUp.ReferrerID = "ghost"
+	order := ev("o", "b", lifecycle.OrderCompleted, t0.Add(time.Hour))
+	order.Amount, order.Currency = 100, "EUR"
+	ir, err := newTrackerOn(st).Import(ctx, eventSeq([]lifecycle.Event{signUp, order}), nil)
+	require.NoError(t, err)
+	if ir.Customers != 1 || st.Len() != 2 {
+		t.Errorf("Import of a referred customer's events: Customers %d, %d stored; want 1 (the referrer, written by the credit, not counted) and 2", ir.Customers, st.Len())
+	}
+}
