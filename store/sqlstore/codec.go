@@ -51,8 +51,14 @@ func truncate(s string) string {
 		return s
 	}
 	n := max
-	for n > 0 && !utf8.RuneStart(s[n]) { // never cut a character in two
+	// Never cut a character in two: step back to its first byte, which is
+	// at most 3 bytes back in valid UTF-8 (bytes that are no character's
+	// are cut where they are).
+	for back := 0; back < utf8.UTFMax-1 && !utf8.RuneStart(s[n]); back++ {
 		n--
+	}
+	if !utf8.RuneStart(s[n]) {
+		n = max
 	}
 	return s[:n] + "…"
 }

@@ -214,4 +214,10 @@ func TestTruncateKeepsCharacters(t *testing.T) {
 	if !utf8.ValidString(got) || got != strings.Repeat("a", 63)+"…" {
 		t.Fatalf("truncate(%q) = %q; want 63 a's and an ellipsis, valid UTF-8", s, got)
 	}
+	// Bytes that start no character are cut where they are: the message
+	// still shows the first 64.
+	s = strings.Repeat("\x80", 300)
+	if got := truncate(s); got != s[:64]+"…" {
+		t.Fatalf("truncate(300 continuation bytes) = %q; want the first 64 and an ellipsis", got)
+	}
 }

@@ -42,8 +42,10 @@
 //     connection while the caller's loop body runs.
 //   - Values the database could not store faithfully (IDs longer than
 //     [MaxIDLen] bytes, invalid UTF-8, NUL bytes, times outside the years
-//     0–9999 or whose UTC offset has seconds or is 24 hours or more) are
-//     refused before anything is written, with a [*ValueError].
+//     0–9999 or whose UTC offset has seconds or is 24 hours or more, and a
+//     zero Facts.ReferredAt or Facts.ScoreAt at an offset other than UTC's,
+//     which would read back in UTC) are refused before anything is written,
+//     with a [*ValueError].
 package sqlstore
 
 import (
