@@ -168,7 +168,13 @@ func collapseDiscrete(customers []DiscreteCustomer) ([]bbRow, float64, error) {
 // Recency > Periods, negative values, Recency ≠ 0 with Frequency 0, a
 // NaN or negative Count) or an empty slice give an error wrapping
 // [ErrInvalidInput]; failure to converge an error wrapping
-// [ErrNoConvergence].
+// [ErrNoConvergence]. Its cost is that of the log-likelihood times the
+// optimiser's evaluations, each summing per distinct row over up to the
+// opportunities after its Recency (see [DiscreteCustomer].Periods): with
+// histories of hundreds of thousands of opportunities, where the search
+// tries small α and γ, a fit can take seconds (two rows of a million
+// opportunities took 8 s on one core before failing to converge);
+// [FitOptions].MaxIterations bounds it.
 func FitBGBB(customers []DiscreteCustomer, opts *FitOptions) (BGBB, FitInfo, error) {
 	if err := checkFitOptions(opts); err != nil {
 		return BGBB{}, FitInfo{}, err
