@@ -11,8 +11,12 @@ import (
 // the Poisson distribution (W. Hörmann, "The generation of binomial random
 // variates", J. Stat. Comput. Simul. 46, 1993; "The transformed rejection
 // method for generating Poisson random variables", Insurance: Mathematics
-// and Economics 12, 1993), which take O(1) time whatever the mean. Counts
-// are float64 holding whole numbers (exact below 2⁵³).
+// and Economics 12, 1993), which take O(1) time whatever the mean; their
+// acceptance tests take the log-probability of a draw relative to the
+// mode's, from differences of log-factorials computed without cancellation
+// (logFactorialDiff), so they stay exact at the largest counts the
+// parameters allow (2⁵⁰). Counts are float64 holding whole numbers (exact
+// below 2⁵³).
 
 // inversionMax is the mean below which inversion is used.
 const inversionMax = 10
@@ -62,7 +66,6 @@ func btrs(r *rand.Rand, n, p float64) float64 {
 	alpha := (2.83 + 5.1/b) * spq
 	lpq := math.Log(p / q)
 	m := math.Floor((n + 1) * p)
-	h := logFactorial(m) + logFactorial(n-m)
 	for {
 		u := r.Float64() - 0.5
 		v := r.Float64()
@@ -75,7 +78,9 @@ func btrs(r *rand.Rand, n, p float64) float64 {
 			return k
 		}
 		v = math.Log(v * alpha / (a/(us*us) + b))
-		if v <= h-logFactorial(k)-logFactorial(n-k)+(k-m)*lpq {
+		// log(P(k)/P(m)), from differences of log-factorials taken without
+		// cancellation (see logFactorialDiff).
+		if v <= (k-m)*lpq-logFactorialDiff(k, m)-logFactorialDiff(n-k, n-m) {
 			return k
 		}
 	}
@@ -115,6 +120,11 @@ func ptrs(r *rand.Rand, mean float64) float64 {
 	a := -0.059 + 0.02483*b
 	invalpha := 1.1239 + 1.1328/(b-3.4)
 	vr := 0.9277 - 3.6224/(b-2)
+	// log P(k) = log P(m) + (k-m)·log(mean) - (log k! - log m!), m the
+	// mode: each part computed without the cancellation of terms as large
+	// as mean·log(mean) (see logFactorialDiff, logPoissonAt).
+	m := math.Floor(mean)
+	atMode := logPoissonAt(m, mean)
 	for {
 		u := r.Float64() - 0.5
 		v := r.Float64()
@@ -126,7 +136,7 @@ func ptrs(r *rand.Rand, mean float64) float64 {
 		if k < 0 || (us < 0.013 && v > us) {
 			continue
 		}
-		if math.Log(v)+math.Log(invalpha)-math.Log(a/(us*us)+b) <= -mean+k*loglam-logFactorial(k) {
+		if math.Log(v)+math.Log(invalpha)-math.Log(a/(us*us)+b) <= atMode+(k-m)*loglam-logFactorialDiff(k, m) {
 			return k
 		}
 	}
@@ -153,6 +163,39 @@ func logFactorial(k float64) float64 {
 		return logFactorials[int(k)]
 	}
 	x := k + 1
+	return (x-0.5)*math.Log(x) - x + 0.5*math.Log(2*math.Pi) + stirlingRest(x)
+}
+
+// stirlingRest returns the terms of Stirling's series for log Γ(x) after
+// (x-½)·log x - x + ½·log 2π, x > 1024.
+func stirlingRest(x float64) float64 {
 	ix2 := 1 / (x * x)
-	return (x-0.5)*math.Log(x) - x + 0.5*math.Log(2*math.Pi) + (1.0/12-(1.0/360-ix2/1260)*ix2)/x
+	return (1.0/12 - (1.0/360-ix2/1260)*ix2) / x
+}
+
+// logFactorialDiff returns log(a!) - log(b!) for whole a, b ≥ 0. Near a
+// mean of 10¹⁵ each log-factorial is about 3·10¹⁶, where a float64's step
+// is 4, while the rejection tests need their difference to well under 1:
+// so for a and b past the table it is taken from Stirling's series term by
+// term, with x = a+1, y = b+1, d = a-b, as
+// (x-½)·log1p(d/y) + d·log y - d + rest(x) - rest(y), whose terms are of
+// the size of the difference, not of the log-factorials.
+func logFactorialDiff(a, b float64) float64 {
+	if a < float64(len(logFactorials)) || b < float64(len(logFactorials)) {
+		return logFactorial(a) - logFactorial(b)
+	}
+	x, y, d := a+1, b+1, a-b
+	return (x-0.5)*math.Log1p(d/y) + d*math.Log(y) - d + stirlingRest(x) - stirlingRest(y)
+}
+
+// logPoissonAt returns log P(k) of Poisson(mean), -mean + k·log(mean) -
+// log(k!), for a whole k ≥ 0; past the table, with x = k+1, as
+// (x - mean) + k·log1p((mean-x)/x) - ½·log(2πx) - rest(x), which keeps
+// no term of the size of mean·log(mean) (see logFactorialDiff).
+func logPoissonAt(k, mean float64) float64 {
+	if k < float64(len(logFactorials)) {
+		return -mean + k*math.Log(mean) - logFactorial(k)
+	}
+	x := k + 1
+	return (x - mean) + k*math.Log1p((mean-x)/x) - 0.5*math.Log(2*math.Pi*x) - stirlingRest(x)
 }

@@ -171,3 +171,86 @@ func TestLogFactorial(t *testing.T) {
 		}
 	}
 }
+
+// TestLogFactorialDiff checks the differences of log-factorials the
+// rejection tests use against lgamma where it is exact enough, and where
+// it is not (a, b near 10¹⁵) against the sum of log(i) for i in (b, a].
+func TestLogFactorialDiff(t *testing.T) {
+	for _, c := range [][2]float64{{5, 3}, {1030, 1000}, {5000, 4000}, {1e6, 1e6 - 37}, {2e6, 1e6}} {
+		want := lgamma(c[0]+1) - lgamma(c[1]+1)
+		if got := logFactorialDiff(c[0], c[1]); math.Abs(got-want) > 1e-9*math.Max(1, math.Abs(want)) {
+			t.Errorf("logFactorialDiff(%v, %v) = %.17g, want %.17g", c[0], c[1], got, want)
+		}
+	}
+	for _, b := range []float64{1e15, 1 << 50} {
+		for _, d := range []float64{1, 40, -25} {
+			want := 0.0 // log(a!/b!) = Σ log i over (b, a], or minus over (a, b]
+			lo, hi, sign := b, b+d, 1.0
+			if d < 0 {
+				lo, hi, sign = b+d, b, -1
+			}
+			for i := lo + 1; i <= hi; i++ {
+				want += sign * math.Log(i)
+			}
+			if got := logFactorialDiff(b+d, b); math.Abs(got-want) > 1e-6 {
+				t.Errorf("logFactorialDiff(%v+%v, %v) = %.17g, want %.17g", b, d, b, got, want)
+			}
+		}
+	}
+	for _, c := range [][2]float64{{12, 10}, {900, 880}, {2000, 1990}, {1e6, 1e6 + 300}} {
+		k, mean := c[0], c[1]
+		want := -mean + k*math.Log(mean) - lgamma(k+1)
+		if got := logPoissonAt(k, mean); math.Abs(got-want) > 1e-9*math.Max(1, math.Abs(want)) {
+			t.Errorf("logPoissonAt(%v, %v) = %.17g, want %.17g", k, mean, got, want)
+		}
+	}
+	// At the mode of a huge mean, log P ≈ -½·log(2π·mean).
+	for _, mean := range []float64{1e15, 1 << 50} {
+		want := -0.5 * math.Log(2*math.Pi*mean)
+		if got := logPoissonAt(math.Floor(mean), mean); math.Abs(got-want) > 1e-6 {
+			t.Errorf("logPoissonAt at the mode of %v = %.17g, want %.17g", mean, got, want)
+		}
+	}
+}
+
+// TestSamplerHugeMeans: the draws keep their distribution's mean and
+// variance at the largest counts the parameters allow (2⁵⁰), where the
+// log-factorials of the rejection tests are 3·10¹⁶ and a float64 rounds
+// them to steps of 4 (their differences once came out that coarse, and
+// the variances 3–50 % too large).
+func TestSamplerHugeMeans(t *testing.T) {
+	const draws = 100_000
+	tests := []struct {
+		name       string
+		draw       func(r *rand.Rand) float64
+		mean, vari float64
+	}{
+		{"binomial 1e15, 0.3", func(r *rand.Rand) float64 { return binomial(r, 1e15, 0.3) }, 3e14, 1e15 * 0.3 * 0.7},
+		{"binomial 3e14, 0.3", func(r *rand.Rand) float64 { return binomial(r, 3e14, 0.3) }, 9e13, 3e14 * 0.3 * 0.7},
+		{"binomial 2^50, 1e-14", func(r *rand.Rand) float64 { return binomial(r, 1<<50, 1e-14) }, (1 << 50) * 1e-14, (1 << 50) * 1e-14 * (1 - 1e-14)},
+		{"poisson 1e15", func(r *rand.Rand) float64 { return poisson(r, 1e15) }, 1e15, 1e15},
+		{"poisson 3e14", func(r *rand.Rand) float64 { return poisson(r, 3e14) }, 3e14, 3e14},
+		{"poisson 2^50", func(r *rand.Rand) float64 { return poisson(r, 1<<50) }, 1 << 50, 1 << 50},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(23, uint64(i)))
+			var sum, sumSq float64 // of the draws less the mean, which keeps them exact
+			for range draws {
+				x := tc.draw(r) - tc.mean
+				sum += x
+				sumSq += x * x
+			}
+			m := sum / draws
+			v := (sumSq - draws*m*m) / (draws - 1)
+			// Five standard errors: of the mean √(v/N), of the variance
+			// v·√(2/N) (nearly normal draws).
+			if se := math.Sqrt(tc.vari / draws); math.Abs(m) > 5*se {
+				t.Errorf("mean off by %.4g, more than 5 standard errors (%.4g)", m, se)
+			}
+			if ratio := v / tc.vari; math.Abs(ratio-1) > 5*math.Sqrt(2.0/draws) {
+				t.Errorf("variance ÷ the distribution's = %.4f; want 1 ± %.4f", ratio, 5*math.Sqrt(2.0/draws))
+			}
+		})
+	}
+}
