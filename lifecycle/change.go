@@ -17,7 +17,9 @@ type Cursor uint64
 // customer's [Customer.History]. A store's change feed lists changes
 // with Seq and Pos set (see [ChangeLister]); a [Hook], called in process
 // after the write, gets them zero, and is best effort (a crash between
-// the commit and the call loses it). Use the feed for what must not be
+// the commit and the call loses it, as does a write that committed but
+// returned an error, which the Store contract allows: the retry finds the
+// events applied and stores no move). Use the feed for what must not be
 // lost, such as webhooks (package lifecycle/feed).
 type Change struct {
 	CustomerID string

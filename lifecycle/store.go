@@ -28,6 +28,9 @@ import (
 //     and not deleted since, each exactly once, in any order; a customer
 //     written during the scan is yielded at most once, in either version.
 //     A failure is yielded as a non-nil error, after which Scan stops.
+//     The loop body may call the store, writes included (a sweep without
+//     [DueLister] writes each page of due customers from inside it), so
+//     Scan must not hold, while it yields, a lock its writes take.
 //   - Every method is safe for concurrent use and honours ctx.
 type Store interface {
 	Get(ctx context.Context, id string) (*Customer, error)
