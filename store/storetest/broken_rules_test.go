@@ -357,6 +357,9 @@ func TestBrokenRulesFail(t *testing.T) {
 			if !strings.Contains(err.Error(), "storetest: "+rule+":") {
 				t.Errorf("the suite did not report rule %q for %s; it said:\n%v", rule, mode, err)
 			}
+			if mode == "scan-holds-lock" && !strings.Contains(err.Error(), "does Scan hold, while it yields, a lock Put takes?") {
+				t.Errorf("the suite did not name the lock Scan holds; it said:\n%v", err)
+			}
 		})
 	}
 }

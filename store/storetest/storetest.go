@@ -915,7 +915,17 @@ func scanBodyWrites(ctx context.Context, s lifecycle.Store, p string) error {
 		seen[c.ID] = true
 		c.Version++
 		c.Stage = "swept"
-		if err := s.Put(ctx, c, c.Version-1); err != nil {
+		// A write that waits for a lock Scan holds while it yields would
+		// wait for ever: it gets a quarter of CaseTimeout, at most 10 s,
+		// and its error says why.
+		bodyWriteWait := min(10*time.Second, CaseTimeout/4)
+		wctx, cancel := context.WithTimeout(ctx, bodyWriteWait)
+		err := s.Put(wctx, c, c.Version-1)
+		cancel()
+		if err != nil && ctx.Err() == nil && wctx.Err() != nil {
+			return fmt.Errorf("Put(%q) in Scan's loop body did not return within %v (%v): does Scan hold, while it yields, a lock Put takes? The body may write to the store", c.ID, bodyWriteWait, err)
+		}
+		if err != nil {
 			return fmt.Errorf("Put(%q) in Scan's loop body = %v; want nil (the body may write to the store)", c.ID, err)
 		}
 	}
