@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/clmkit/clm/internal/nilness"
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/stage"
 )
@@ -18,21 +19,26 @@ import (
 // JSON string, so that any name stays one text title), left to right: one node per stage, whose node ID is "s_"
 // followed by the stage ID (each character other than an ASCII letter or
 // digit written as _hex_, so "b-2" is s_b_2d_2) and whose label is the
-// stage's name, or its ID when it has none (the characters Mermaid reads
-// in a label — # " < > ` & and \ (an HTML entity such as &amp;, and \n,
-// would be shown decoded) — written as the entity codes #35;, #quot;,
-// #lt;, #gt;, #96;, #38; and #92;, a line break as <br>, other control
-// characters left out, invalid UTF-8 as U+FFFD),
+// stage's name, or its ID when it has none or only characters left out
+// (the characters Mermaid reads in a label — # " < > ` & \ and % (an HTML
+// entity such as &amp;, and \n, would be shown decoded; %% starts a
+// comment or a directive) — written as the entity codes #35;, #quot;,
+// #lt;, #gt;, #96;, #38;, #92; and #37;, a line break (\n, U+2028 or
+// U+2029) as <br>, other control characters left out, invalid UTF-8 as
+// U+FFFD),
 // drawn by the stage's kind ([stage.Kind]): a rectangle for a path stage,
 // a stadium for a decline, a subroutine box for an exit, a hexagon for a
 // win-back; and one arrow per edge, in the graph's order, labelled with its
 // kind: solid for advance and recover, dotted for regress and fall, thick
-// for loop. Paste it into a ```mermaid block. A model whose Stages
-// returns nil gets a chart without stages.
+// for loop. Paste it into a ```mermaid block (Mermaid draws at most 500
+// edges by default, its maxEdges setting: a builder model of 23 stages or
+// more whose rules can turn both ways may derive more; declare its edges
+// with [Builder.Edges]). A nil model, or one whose Stages returns nil, gets a
+// chart without stages (a nil model's title is empty).
 func Mermaid(m lifecycle.Model) string {
-	g := graphOf(m)
+	g, name := graphOf(m)
 	var b strings.Builder
-	fmt.Fprintf(&b, "---\ntitle: %s\n---\nflowchart LR\n", yamlTitle(m.Name()))
+	fmt.Fprintf(&b, "---\ntitle: %s\n---\nflowchart LR\n", yamlTitle(name))
 	for _, s := range g.Stages() {
 		l, r := "[", "]"
 		switch s.Kind {
@@ -43,7 +49,11 @@ func Mermaid(m lifecycle.Model) string {
 		case stage.WinBack:
 			l, r = "{{", "}}"
 		}
-		fmt.Fprintf(&b, "    %s%s\"%s\"%s\n", mermaidID(s.ID), l, mermaidText(label(s)), r)
+		text := mermaidText(label(s))
+		if text == "" { // a name of control characters only
+			text = mermaidText(string(s.ID))
+		}
+		fmt.Fprintf(&b, "    %s%s\"%s\"%s\n", mermaidID(s.ID), l, text, r)
 	}
 	for _, e := range g.Edges() {
 		arrow := "-->"
@@ -86,12 +96,14 @@ var yamlWords = map[string]bool{
 
 // mermaidLabel writes the characters Mermaid reads in a quoted label as
 // entity codes ("#" first: Mermaid decodes every #…; in a label).
-var mermaidLabel = strings.NewReplacer("#", "#35;", `"`, "#quot;", "<", "#lt;", ">", "#gt;", "`", "#96;", "&", "#38;", `\`, "#92;")
+var mermaidLabel = strings.NewReplacer("#", "#35;", `"`, "#quot;", "<", "#lt;", ">", "#gt;", "`", "#96;", "&", "#38;", `\`, "#92;", "%", "#37;",
+	"\n", "<br>", "\u2028", "<br>", "\u2029", "<br>")
 
 // mermaidText returns s for a quoted Mermaid label: the characters
-// Mermaid reads written as entity codes (mermaidLabel), a line break as
-// <br>, other control characters left out (a node is one line), and
-// invalid UTF-8 as U+FFFD.
+// Mermaid reads written as entity codes and a line break (\n, U+2028,
+// U+2029: JavaScript, which Mermaid is, ends a line at each) as <br>
+// (mermaidLabel), other control characters left out (a node is one line),
+// and invalid UTF-8 as U+FFFD.
 func mermaidText(s string) string {
 	s = mermaidLabel.Replace(strings.ToValidUTF8(s, "\uFFFD"))
 	return strings.Map(func(r rune) rune {
@@ -99,7 +111,7 @@ func mermaidText(s string) string {
 			return -1
 		}
 		return r
-	}, strings.ReplaceAll(s, "\n", "<br>"))
+	}, s)
 }
 
 // dotQuote returns s as a DOT quoted string: a backslash and a double quote
@@ -128,13 +140,17 @@ func dotQuote(s string) string {
 	return b.String()
 }
 
-// graphOf returns m's stage graph, or the empty graph when Stages
-// returns nil (a plugin's mistake, which the diagrams draw as no stages).
-func graphOf(m lifecycle.Model) *stage.Graph {
-	if g := m.Stages(); g != nil {
-		return g
+// graphOf returns m's stage graph and name, or the empty graph when Stages
+// returns nil (a plugin's mistake, which the diagrams draw as no stages),
+// and the empty graph and name for a nil m (nil or a typed nil).
+func graphOf(m lifecycle.Model) (*stage.Graph, string) {
+	if nilness.Is(m) {
+		return new(stage.Graph), ""
 	}
-	return new(stage.Graph)
+	if g := m.Stages(); g != nil {
+		return g, m.Name()
+	}
+	return new(stage.Graph), m.Name()
 }
 
 // DOT returns a Graphviz DOT digraph of m's stage graph, named m.Name(),
@@ -143,15 +159,15 @@ func graphOf(m lifecycle.Model) *stage.Graph {
 // decline, double-bordered for an exit, a hexagon for a win-back) and one
 // edge per graph edge, in the graph's order, labelled with its kind: solid
 // for advance and recover, dashed for regress and fall, bold for loop.
-// Render it with `dot -Tsvg`. A model whose Stages returns nil gets a
-// digraph without nodes. Every name, ID and the title is quoted so that
+// Render it with `dot -Tsvg`. A nil model, or one whose Stages returns
+// nil, gets a digraph without nodes (a nil model's named ""). Every name, ID and the title is quoted so that
 // Graphviz shows it as written: \ and " escaped, & written &amp;
 // (Graphviz decodes HTML entities in a label), a line break as \n, other
 // control characters left out, invalid UTF-8 as U+FFFD.
 func DOT(m lifecycle.Model) string {
-	g := graphOf(m)
+	g, name := graphOf(m)
 	var b strings.Builder
-	fmt.Fprintf(&b, "digraph %s {\n    rankdir=LR;\n    node [shape=box, style=rounded];\n", dotQuote(m.Name()))
+	fmt.Fprintf(&b, "digraph %s {\n    rankdir=LR;\n    node [shape=box, style=rounded];\n", dotQuote(name))
 	for _, s := range g.Stages() {
 		attrs := ""
 		switch s.Kind {

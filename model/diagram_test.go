@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/model"
 	"github.com/clmkit/clm/stage"
 )
@@ -76,4 +77,36 @@ func TestDiagramsHostileNames(t *testing.T) {
 	require.Contains(t, dot, `digraph "shop: main\n---\nflowchart TD\n  evil" {`)
 	require.Contains(t, dot, `"c" [label="tabhere`+"\u200b"+`zw\\n"]`, "control characters left out, other characters as they are, a backslash escaped")
 	require.NotContains(t, dot, `\u200b`)
+}
+
+// TestMermaidPercentAndLineSeparators: %% (a comment or a directive to
+// Mermaid, also after U+2028 or U+2029, where JavaScript starts a line)
+// is written as entity codes, the separators as <br>, and a name of
+// control characters only falls back to the ID, so the label is never
+// empty (Mermaid refuses [""]).
+func TestMermaidPercentAndLineSeparators(t *testing.T) {
+	m, err := model.NewBuilder("x").
+		Start(stage.Stage{ID: "a", Name: "x\u2029%% y"}).
+		Stage(stage.Stage{ID: "b", Name: "a %%{init: {'flowchart': {'htmlLabels': false}}}%% b"}, model.Orders(1)).
+		Stage(stage.Stage{ID: "c", Name: "\t\x00"}, model.Orders(2)).
+		Stage(stage.Stage{ID: "d", Name: "line\u2028two"}, model.Orders(3)).
+		Build()
+	require.NoError(t, err)
+	mer := model.Mermaid(m)
+	require.Contains(t, mer, `s_a["x<br>#37;#37; y"]`)
+	require.Contains(t, mer, `s_b["a #37;#37;{init: {'flowchart': {'htmlLabels': false}}}#37;#37; b"]`)
+	require.Contains(t, mer, `s_c["c"]`)
+	require.Contains(t, mer, `s_d["line<br>two"]`)
+	require.NotContains(t, mer, "%")
+	require.NotContains(t, mer, "\u2028")
+	require.NotContains(t, mer, "\u2029")
+}
+
+// TestDiagramsNilModel: a nil model, or a typed nil, is drawn as no
+// stages, with an empty title (it panicked).
+func TestDiagramsNilModel(t *testing.T) {
+	for _, m := range []lifecycle.Model{nil, (*model.Custom)(nil)} {
+		require.Equal(t, "---\ntitle: \"\"\n---\nflowchart LR\n", model.Mermaid(m))
+		require.Equal(t, "digraph \"\" {\n    rankdir=LR;\n    node [shape=box, style=rounded];\n}\n", model.DOT(m))
+	}
 }
