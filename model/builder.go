@@ -317,8 +317,9 @@ func (m *Custom) NextChange(f *lifecycle.Facts, now time.Time) time.Time {
 	f = orEmpty(f)
 	var next time.Time
 	for i := len(m.rules) - 1; i > 0; i-- {
-		next = earliest(next, m.rules[i].nextChange(f, now))
-		if m.rules[i].holds(f, now) {
+		kn, holds := m.rules[i].next(f, now)
+		next = earliest(next, kn)
+		if holds {
 			break
 		}
 	}

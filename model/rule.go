@@ -3,10 +3,12 @@ package model
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/clmkit/clm/lifecycle"
 )
@@ -340,61 +342,67 @@ func (r *node) holds(f *lifecycle.Facts, now time.Time) bool {
 	return false
 }
 
-// nextChange returns a time T such that the rule's truth for f stays what
-// it is at now for every t with now ≤ t < T, or the zero time when time
-// alone never changes it (see [lifecycle.Scheduler]; an answer at or
-// before now means "due now"). Only [Within] and [Tenure] read now among
-// the leaves, besides [Func], which cannot tell and answers "due now".
-// [After] compares the times of two events, not now, so time alone does
-// not change it.
-func (r *node) nextChange(f *lifecycle.Facts, now time.Time) time.Time {
+// next returns a time T such that the rule's truth for f stays what it
+// is at now for every t with now ≤ t < T, or the zero time when time alone
+// never changes it (see [lifecycle.Scheduler]; an answer at or before now
+// means "due now"), and whether the rule holds at now: together, so that a
+// group learns its children's truth from the same pass (asking holds at
+// each level again made a deep nesting quadratic). Only [Within] and
+// [Tenure] read now among the leaves, besides [Func], which cannot tell
+// and answers "due now". [After] compares the times of two events, not
+// now, so time alone does not change it.
+func (r *node) next(f *lifecycle.Facts, now time.Time) (next time.Time, holds bool) {
 	if r == nil {
-		return time.Time{} // never holds, whatever the time
+		return time.Time{}, false // never holds, whatever the time
 	}
 	switch r.op {
 	case opWithin:
 		// Holds while now − last ≤ d, so it turns false, for good, at
 		// last + d + 1ns; once false it stays false.
 		if !r.holds(f, now) {
-			return time.Time{}
+			return time.Time{}, false
 		}
 		t, _ := f.Tally(r.typ)
-		return exceeds(t.Last, r.d, now)
+		return exceeds(t.Last, r.d, now), true
 	case opTenure:
 		// Holds from first + d on, for good.
 		if r.holds(f, now) {
-			return time.Time{}
+			return time.Time{}, true
 		}
 		t, ok := f.Tally(r.typ)
 		if !ok || t.Count <= 0 {
-			return time.Time{}
+			return time.Time{}, false
 		}
-		return reaches(t.First, r.d, now)
+		return reaches(t.First, r.d, now), false
 	case opFunc:
-		return dueNow(now)
+		return dueNow(now), r.holds(f, now)
 	case opAll, opAny:
 		// The group changes only when a child does, so the earliest
 		// child change is a safe answer. Better: a child that decides the
 		// group (false for All, true for Any) and never changes fixes it.
 		decides := r.op == opAny
-		var next time.Time
+		holds = !decides // All holds until a child does not; Any does not until one does
 		for _, k := range r.kids {
-			kn := k.nextChange(f, now)
-			if kn.IsZero() && k.holds(f, now) == decides {
-				return time.Time{}
+			kn, kh := k.next(f, now)
+			if kh == decides {
+				if kn.IsZero() {
+					return time.Time{}, decides
+				}
+				holds = decides
 			}
 			next = earliest(next, kn)
 		}
-		return next
+		return next, holds
 	case opNot:
 		if len(r.kids) == 0 {
-			return time.Time{}
+			return time.Time{}, false
 		}
-		return r.kids[0].nextChange(f, now)
+		kn, kh := r.kids[0].next(f, now)
+		return kn, !kh
 	}
 	// Count, Orders, Spent, Referrals, Score and After depend on the
 	// events only.
-	return time.Time{}
+	return time.Time{}, r.holds(f, now)
 }
 
 // String describes the rule, e.g. "all(count(order_completed) >= 2,
@@ -409,7 +417,14 @@ func (r Rule) String() string {
 	return b.String()
 }
 
-func (r *node) describe(b *strings.Builder) {
+func (r *node) describe(b *strings.Builder) { r.describeUpTo(b, math.MaxInt) }
+
+// describeUpTo is describe that stops once b holds more than max bytes
+// (the rest is left out: see problems).
+func (r *node) describeUpTo(b *strings.Builder, max int) {
+	if b.Len() > max {
+		return
+	}
 	switch r.op {
 	case opCount:
 		fmt.Fprintf(b, "count(%s) >= %d", r.typ, r.n)
@@ -440,18 +455,33 @@ func (r *node) describe(b *strings.Builder) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			k.describe(b)
+			k.describeUpTo(b, max)
 		}
 		b.WriteByte(')')
 	}
 }
 
-// problems appends the parameter errors in r and its children.
+// problemWidth bounds the description of a rule in a problem: a rule
+// nested thousands deep would otherwise be described again for each
+// broken rule around it (a message quadratic in the depth).
+const problemWidth = 200
+
+// problems appends the parameter errors in r and its children, each
+// naming its rule by its description, cut after problemWidth bytes
+// (ending "…").
 func (r *node) problems(out []string) []string {
 	if r.err != "" {
 		var b strings.Builder
-		r.describe(&b)
-		out = append(out, b.String()+": "+r.err)
+		r.describeUpTo(&b, problemWidth)
+		d := b.String()
+		if len(d) > problemWidth {
+			cut := problemWidth
+			for cut > 0 && !utf8.RuneStart(d[cut]) {
+				cut--
+			}
+			d = d[:cut] + "…"
+		}
+		out = append(out, d+": "+r.err)
 	}
 	for _, k := range r.kids {
 		out = k.problems(out)
