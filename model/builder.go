@@ -220,12 +220,21 @@ func derive(stages []stage.Stage, rules []Rule) []stage.Edge {
 		ok[i] = s.ID != "" && !seen[s.ID]
 		seen[s.ID] = true
 	}
-	var edges []stage.Edge
+	edge := func(i, j int) bool {
+		return ok[i] && ok[j] && (j > i && rules[j].n.canUp || j < i && rules[i].n.canDn)
+	}
+	count := 0 // first, so that a graph of a million edges is not copied as it grows
 	for i := range stages {
 		for j := range stages {
-			switch {
-			case !ok[i] || !ok[j]:
-			case j > i && rules[j].n.canUp, j < i && rules[i].n.canDn:
+			if edge(i, j) {
+				count++
+			}
+		}
+	}
+	edges := make([]stage.Edge, 0, count)
+	for i := range stages {
+		for j := range stages {
+			if edge(i, j) {
 				edges = append(edges, stage.Edge{From: stages[i].ID, To: stages[j].ID, Kind: stage.KindOf(stages[i], stages[j], j > i)})
 			}
 		}

@@ -270,8 +270,8 @@ func New(stages []Stage, edges []Edge) (*Graph, error) {
 		g.index[s.ID] = i
 	}
 	n := len(stages)
-	g.allowed = make([]bool, n*n)
-	seen := make(map[Edge]bool, len(edges))
+	g.allowed = make([]bool, n*n) // also what finds a duplicate edge
+	g.edges = make([]Edge, 0, len(edges))
 	for _, e := range edges {
 		i, okFrom := g.index[e.From]
 		j, okTo := g.index[e.To]
@@ -316,12 +316,10 @@ func New(stages []Stage, edges []Edge) (*Graph, error) {
 			bad("edge %s→%s: a loop must go back to an earlier stage", e.From, e.To)
 			continue
 		}
-		key := Edge{From: e.From, To: e.To}
-		if seen[key] {
+		if g.allowed[i*n+j] {
 			bad("duplicate edge %s→%s", e.From, e.To)
 			continue
 		}
-		seen[key] = true
 		g.edges = append(g.edges, e)
 		g.allowed[i*n+j] = true
 	}
