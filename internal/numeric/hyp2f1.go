@@ -8,11 +8,18 @@ import (
 // maxSeriesTerms bounds the number of terms summed by the 2F1 power series.
 const maxSeriesTerms = 5_000_000
 
+// maxCancel bounds how many times the sum of its terms' sizes a series or
+// a transformation's terms may be: each size carries a rounding of 2⁻⁵³
+// of it, so the result keeps about 9 of its 16 digits at the bound.
+const maxCancel = 1e7
+
 // Hyp2F1 returns the Gauss hypergeometric function 2F1(a, b; c; z) for real
 // arguments and z ≤ 1.
 //
 // Method: the defining power series for 0 ≤ z ≤ 0.9; Pfaff's transformation
-// 2F1(a,b;c;z) = (1−z)^(−a) 2F1(a, c−b; c; z/(z−1)) for z < 0; the linear
+// 2F1(a,b;c;z) = (1−z)^(−a) 2F1(a, c−b; c; z/(z−1)) for z < 0 (or the same
+// with a and b swapped, where that series' terms keep one sign and the
+// other's do not); the linear
 // transformation to 1−z (Abramowitz & Stegun 15.3.6) for 0.9 < z < 1 when
 // c−a−b is not within 1e-3 of an integer, and the (slowly converging) power
 // series otherwise; Gauss's theorem at z = 1 when c−a−b > 0. When a or b is a
@@ -20,7 +27,9 @@ const maxSeriesTerms = 5_000_000
 //
 // Errors wrap ErrDomain (NaN arguments, c a non-positive integer, z > 1, or
 // z = 1 with c−a−b ≤ 0) or ErrNoConvergence (the series did not reach
-// double precision within its term budget, or the result overflowed).
+// double precision within its term budget, its terms or the
+// transformation's cancel so that fewer than about 9 digits are left, or
+// the result overflowed).
 func Hyp2F1(a, b, c, z float64) (float64, error) {
 	if math.IsNaN(a) || math.IsNaN(b) || math.IsNaN(c) || math.IsNaN(z) ||
 		math.IsInf(a, 0) || math.IsInf(b, 0) || math.IsInf(c, 0) || math.IsInf(z, 0) {
@@ -46,15 +55,25 @@ func Hyp2F1(a, b, c, z float64) (float64, error) {
 		return hypFinite(gammaRatio([]float64{c, s}, []float64{c - a, c - b}), a, b, c, z)
 	}
 	if z < 0 {
+		// Pfaff on a or, 2F1 being symmetric in a and b, on b: the one
+		// whose series has terms of one sign where only it has (with a
+		// b > c, say, 2F1(a, c−b; c; w) alternates and may cancel to
+		// nothing: 2F1(1, 100; 1; −½) is 1.5⁻¹⁰⁰, 2F1(100, 0; 1; ⅓) = 1).
+		p, q := a, b
+		if !(a > 0 && c-b >= 0 && c > 0) && b > 0 && c-a >= 0 && c > 0 {
+			p, q = b, a
+		}
 		w := z / (z - 1) // in (0, 1)
-		f, err := Hyp2F1(a, c-b, c, w)
-		if err != nil {
+		poly := isNonPositiveInt(a) || isNonPositiveInt(b)
+		f, err := Hyp2F1(p, c-q, c, w)
+		if err != nil && !poly {
 			return math.NaN(), err
 		}
-		v := math.Pow(1-z, -a) * f
-		if (math.IsInf(v, 0) || math.IsNaN(v)) && (isNonPositiveInt(a) || isNonPositiveInt(b)) {
+		v := math.Pow(1-z, -p) * f
+		if poly && (err != nil || math.IsInf(v, 0) || math.IsNaN(v)) {
 			// A polynomial whose Pfaff factor overflowed (z near
-			// −MaxFloat64; 0 × ∞ is NaN): summed as it is.
+			// −MaxFloat64; 0 × ∞ is NaN), or whose transformed sum
+			// cancelled: summed as it is.
 			return hypSeries(a, b, c, z)
 		}
 		return hypFinite(v, a, b, c, z)
@@ -69,8 +88,12 @@ func Hyp2F1(a, b, c, z float64) (float64, error) {
 // given as such: where z is within about 1e-16 of 1 it rounds to 1, but y
 // does not, so the value is exact for horizons z cannot express.
 //
-// Method: the linear transformation to y (Abramowitz & Stegun 15.3.6)
-// when c−a−b is not within 1e-3 of an integer; otherwise the power series
+// Method: the power series in z = 1−y where a, b and c are positive and
+// it needs at most about 100,000 terms (its terms then keep one sign: no
+// digit is lost); else the linear transformation to y (Abramowitz &
+// Stegun 15.3.6), when c−a−b is not within 1e-3 of an integer (an error
+// wrapping ErrNoConvergence where its two terms cancel to fewer than
+// about 9 digits); otherwise the power series
 // in z = 1−y, which converges slowly (the closer y is to 0, the more
 // slowly): if it does not within its term budget, the error wraps
 // ErrNoConvergence. Errors are otherwise as for Hyp2F1; y outside
@@ -91,6 +114,11 @@ func Hyp2F1Comp(a, b, c, y float64) (float64, error) {
 	}
 	if v, ok := hypLargeC(a, b, c, 1-y); ok {
 		return v, nil
+	}
+	if a > 0 && b > 0 && c > 0 && seriesTerms(a, b, c, 1-y) <= directMax {
+		// Terms all positive, and not too many of them: the series keeps
+		// every digit, where the transformation's terms may cancel.
+		return hypSeries(a, b, c, 1-y)
 	}
 	s := c - a - b
 	if n := math.Round(s); math.Abs(s-n) < 1e-3 {
@@ -117,23 +145,36 @@ func Hyp2F1Comp(a, b, c, y float64) (float64, error) {
 		// many digits (at most 9 of 16).
 	}
 	// A&S 15.3.6.
-	var total float64
+	var total, size float64
 	if g := gammaRatio([]float64{c, s}, []float64{c - a, c - b}); g != 0 {
 		f, err := hypSeries(a, b, 1-s, y)
 		if err != nil {
 			return math.NaN(), err
 		}
 		total += g * f
+		size += math.Abs(g * f)
 	}
 	if g := gammaRatio([]float64{c, -s}, []float64{a, b}); g != 0 {
 		f, err := hypSeries(c-a, c-b, 1+s, y)
 		if err != nil {
 			return math.NaN(), err
 		}
-		total += g * math.Pow(y, s) * f
+		t := g * math.Pow(y, s) * f
+		total += t
+		size += math.Abs(t)
 	}
 	if math.IsInf(total, 0) || math.IsNaN(total) {
 		return math.NaN(), fmt.Errorf("%w: hyp2f1(%v, %v; %v; 1−%v): result not finite", ErrNoConvergence, a, b, c, y)
+	}
+	// The two terms may cancel: by about 1/|c−a−b−n| near an integer n
+	// (the digits the comment above allows), and past maxCancel
+	// elsewhere, which leaves too few digits.
+	limit := maxCancel
+	if gap := math.Abs(s - math.Round(s)); gap < 1e-3 {
+		limit = math.Max(limit, 4/gap)
+	}
+	if size > limit*math.Abs(total) {
+		return math.NaN(), fmt.Errorf("%w: hyp2f1(%v, %v; %v; 1−%v): the linear transformation's terms cancel (sizes %.3g, sum %.3g): too few digits left", ErrNoConvergence, a, b, c, y, size, total)
 	}
 	return total, nil
 }
@@ -242,18 +283,28 @@ func hypSeries(a, b, c, z float64) (float64, error) {
 }
 
 // hypSeriesN is hypSeries with at most limit terms; it also returns how
-// many it summed.
+// many it summed. Where the terms are of both signs and cancel, the sum
+// keeps only the digits the sum of their sizes leaves it: past
+// maxCancel, an error wrapping ErrNoConvergence, not a wrong number.
 func hypSeriesN(a, b, c, z float64, limit int) (float64, int, error) {
 	sum, term := 1.0, 1.0
+	size := 1.0 // Σ |term|
 	az := math.Abs(z)
 	n := 0
+	done := func(n int) (float64, int, error) {
+		if size > maxCancel*math.Abs(sum) {
+			return math.NaN(), n, fmt.Errorf("%w: hyp2f1 series (%v, %v; %v; %v): its terms cancel (their sizes sum to %.3g, the series to %.3g): too few digits left", ErrNoConvergence, a, b, c, z, size, sum)
+		}
+		return sum, n, nil
+	}
 	for ; n < limit; n++ {
 		fn := float64(n)
 		term *= (a + fn) * (b + fn) / ((c + fn) * (fn + 1)) * z
 		if term == 0 {
-			return sum, n + 1, nil
+			return done(n + 1)
 		}
 		sum += term
+		size += math.Abs(term)
 		if math.IsInf(sum, 0) || math.IsNaN(sum) {
 			return math.NaN(), n + 1, fmt.Errorf("%w: hyp2f1 series (%v, %v; %v; %v) overflowed", ErrNoConvergence, a, b, c, z)
 		}
@@ -262,7 +313,7 @@ func hypSeriesN(a, b, c, z float64, limit int) (float64, int, error) {
 		next := math.Abs((a + fn + 1) * (b + fn + 1) / ((c + fn + 1) * (fn + 2)) * z)
 		q := math.Max(next, az)
 		if q < 1 && math.Abs(term)*q/(1-q) <= 1e-17*math.Abs(sum) {
-			return sum, n + 1, nil
+			return done(n + 1)
 		}
 	}
 	return math.NaN(), n, fmt.Errorf("%w: hyp2f1 series (%v, %v; %v; %v) did not converge in %d terms",
@@ -298,11 +349,12 @@ func isNonPositiveInt(x float64) bool {
 // the function is positive and may exceed the float64 range (it grows like
 // (1−z)^(c−a−b) as z → 1 when c < a+b).
 //
-// Method: the power series summed with a running log scale for z ≤ 0.9 (or
-// when c−a−b is within 1e-3 of an integer); otherwise the linear
-// transformation to 1−z (Abramowitz & Stegun 15.3.6) with both terms in
-// signed log space. Errors wrap ErrDomain or ErrNoConvergence as for
-// Hyp2F1.
+// Method: the power series summed with a running log scale for z ≤ 0.9,
+// when c−a−b is within 1e-3 of an integer, or when it needs at most about
+// 100,000 terms (its terms are all positive: no digit is lost); otherwise
+// the linear transformation to 1−z (Abramowitz & Stegun 15.3.6) with both
+// terms in signed log space. Errors wrap ErrDomain or ErrNoConvergence as
+// for Hyp2F1.
 func LogHyp2F1(a, b, c, z float64) (float64, error) {
 	v, _, err := LogHyp2F1N(a, b, c, z, maxSeriesTerms)
 	return v, err
@@ -321,7 +373,7 @@ func LogHyp2F1N(a, b, c, z float64, limit int) (float64, int, error) {
 		return 0, 0, nil
 	}
 	s := c - a - b
-	if z <= 0.9 || math.Abs(s-math.Round(s)) < 1e-3 {
+	if z <= 0.9 || math.Abs(s-math.Round(s)) < 1e-3 || seriesTerms(a, b, c, z) <= directMax {
 		return logHypSeries(a, b, c, z, limit)
 	}
 	used := 0
@@ -372,6 +424,28 @@ func LogHyp2F1N(a, b, c, z float64, limit int) (float64, int, error) {
 		return math.NaN(), used, fmt.Errorf("%w: loghyp2f1(%v, %v; %v; %v): cancellation in the 1−z transformation", ErrNoConvergence, a, b, c, z)
 	}
 	return lmax + math.Log(v), used, nil
+}
+
+// directMax is how many terms LogHyp2F1 sums directly rather than take
+// the linear transformation to 1−z: the series' terms are all positive,
+// so its sum keeps every digit, while the transformation's two terms may
+// cancel (2F1(400.001, 100.001; 401.001; 0.91) is e^239.54; they gave
+// e^271.09).
+const directMax = 100_000
+
+// seriesTerms estimates how many terms the series of 2F1(a, b; c; z)
+// needs, for a, b, c > 0 and 0 < z < 1: its terms grow while the ratio
+// of one to the one before, (a+n)(b+n)z/((c+n)(n+1)), is above 1, up to
+// the positive root n* of (1−z)n² − ((a+b)z − c − 1)n − (abz − c), then
+// fall by about z a term, to below 10⁻¹⁷ of the sum within about
+// 40/(1−z) more.
+func seriesTerms(a, b, c, z float64) float64 {
+	p, q, r := 1-z, (a+b)*z-c-1, a*b*z-c
+	peak := 0.0
+	if d := q*q + 4*p*r; d > 0 {
+		peak = math.Max(0, (q+math.Sqrt(d))/(2*p))
+	}
+	return peak + 40/p
 }
 
 // logHypSeries sums the 2F1 series for positive a, b, c and 0 < z < 1 (all

@@ -354,10 +354,12 @@ func (m BGNBD) expectedRepeat(x, T, t float64) (float64, error) {
 		// S = Σ_{n≥1} (A)_n (1+δ)_(n−1) / ((C)_n n!) z^n
 		term := A / C * z
 		s = term
+		size := math.Abs(term) // Σ |term|: the terms of A < 0 alternate, and may cancel
 		for n := 1; term != 0; n++ {
 			fn := float64(n)
 			term *= (A + fn) * (delta + fn) / ((C + fn) * (fn + 1)) * z
 			s += term
+			size += math.Abs(term)
 			// Once the term ratio q stays below 1 the tail is at most
 			// |term|·q/(1−q).
 			q := math.Max(z, math.Abs((A+fn+1)*(delta+fn+1)/((C+fn+1)*(fn+2))*z))
@@ -368,15 +370,18 @@ func (m BGNBD) expectedRepeat(x, T, t float64) (float64, error) {
 				return 0, fmt.Errorf("%w: BG/NBD expected purchases: series did not converge (t = %v, z = %v)", ErrNoConvergence, t, z)
 			}
 		}
+		// Each size carries a rounding of 2⁻⁵³ of it: past 10⁷ times the
+		// result, fewer than about 9 digits are left.
+		if v := head - pw*s; size*math.Abs(pw)+math.Abs(head) > 1e7*math.Abs(v) {
+			return m.expectedRepeatDirect(x, T, t, z, lz)
+		}
 		return m.bounded(C*(head-pw*s), x, T, t, z)
 	}
-	if delta > 0 && math.Min(delta, x+r)*lz < -40 {
-		// (1−z)^δ 2F1(A, δ; C; z) → 0 as z → 1: it is at most of the
-		// order of (1−z)^δ where the 2F1 converges at 1, and of
-		// (1−z)^(C−A) = (1−z)^(x+r) where it grows like (1−z)^(C−A−δ);
-		// here below e^−40. The limit, C/δ, is the expected purchases of
-		// a customer over a horizon without end (and where z rounds to
-		// 1, the series could not be summed).
+	if bound, ok := tailBound(A, delta, C, lz); ok && bound < -40 {
+		// (1−z)^δ 2F1(A, δ; C; z) → 0 as z → 1, and here it is below
+		// e^−40 (see tailBound). The limit, C/δ, is the expected
+		// purchases of a customer over a horizon without end (and where
+		// z rounds to 1, the series could not be summed).
 		return C / delta, nil
 	}
 	f, err := numeric.Hyp2F1Comp(A, delta, C, math.Exp(lz)) // 1−z, exact where z rounds to 1
@@ -384,6 +389,57 @@ func (m BGNBD) expectedRepeat(x, T, t float64) (float64, error) {
 		return 0, fmt.Errorf("%w: BG/NBD expected purchases: %w", ErrNoConvergence, err)
 	}
 	return m.bounded(C*(1-pw*f)/delta, x, T, t, z)
+}
+
+// expectedRepeatDirect is expectedRepeat by the formula as written,
+// (C/δ)·[1 − (1−z)^(r+x) 2F1(r+x, b+x; C; z)], for where the Euler form's
+// series cancels (its A = a+b−1−r is then negative: r far above a+b,
+// whose terms alternate), with δ not near 0; where this one cancels too,
+// an error wrapping ErrNoConvergence.
+func (m BGNBD) expectedRepeatDirect(x, T, t, z, lz float64) (float64, error) {
+	delta, C := m.A-1, m.A+m.B+x-1
+	fail := func(cause error) (float64, error) {
+		err := fmt.Errorf("%w: BG/NBD expected purchases: the series' terms cancel (t = %v, z = %v): too few digits left", ErrNoConvergence, t, z)
+		if cause != nil {
+			err = fmt.Errorf("%w; by the formula as written: %w", err, cause)
+		}
+		return 0, err
+	}
+	if math.Abs(delta) < 1e-3 {
+		return fail(nil)
+	}
+	f, err := numeric.Hyp2F1(m.R+x, m.B+x, C, z)
+	if err != nil {
+		return fail(err)
+	}
+	p := math.Exp((m.R+x)*lz) * f
+	if v := 1 - p; 1+math.Abs(p) > 1e7*math.Abs(v) {
+		return fail(nil)
+	}
+	return m.bounded(C/delta*(1-p), x, T, t, z)
+}
+
+// tailBound returns the log of a bound on (1−z)^δ 2F1(A, δ; C; z), with
+// lz = ln(1−z), where A, δ and C are positive (so are the series' terms,
+// and the 2F1 grows with z up to its value at 1 where that is finite):
+// where C−A−δ > 0, ln((1−z)^δ) + ln 2F1(A, δ; C; 1), Gauss's
+// Γ(C)Γ(C−A−δ)/(Γ(C−A)Γ(C−δ)) — which may be far above 1, so that the
+// power alone bounds nothing; where C−A−δ < 0, by Euler's transformation
+// (1−z)^(C−A) 2F1(C−A, C−δ; C; z), bounded the same way by
+// Γ(C)Γ(A+δ−C)/(Γ(A)Γ(δ)). Otherwise (a parameter not positive, or
+// C−A−δ = 0, where the 2F1 grows like ln) it returns false.
+func tailBound(A, delta, C, lz float64) (float64, bool) {
+	if !(A > 0 && delta > 0 && C > 0) {
+		return 0, false
+	}
+	lg := func(x float64) float64 { v, _ := math.Lgamma(x); return v }
+	switch s := C - A - delta; {
+	case s > 0:
+		return delta*lz + lg(C) + lg(s) - lg(C-A) - lg(C-delta), true
+	case s < 0:
+		return (C-A)*lz + lg(C) + lg(-s) - lg(A) - lg(delta), true
+	}
+	return 0, false
 }
 
 // bounded returns v, expectedRepeat's result, where it is a finite number
