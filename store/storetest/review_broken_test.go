@@ -49,7 +49,7 @@ func TestContractRefStorePasses(t *testing.T) {
 }
 
 // Variants that stay within what the docs allow: the suite must pass them.
-var rvOK = []string{"ok-apply-with-history", "due-lists-nondue-after-2262", "ok-due-never-listed", "ok-due-early-seconds", "ok-refuse-offset-seconds", "ok-empty-owner-refused"}
+var rvOK = []string{"ok-apply-with-history", "due-lists-nondue-after-2262", "ok-due-never-listed", "ok-due-clamp-never", "ok-due-early-seconds", "ok-refuse-offset-seconds", "ok-empty-owner-refused"}
 
 func TestContractAllowedVariantsPass(t *testing.T) {
 	for _, v := range rvOK {

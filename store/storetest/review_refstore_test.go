@@ -464,8 +464,9 @@ func (r *rvStore) isDue(d, now time.Time) bool {
 		// an index of int64 Unix nanoseconds that leaves out what it
 		// cannot hold
 		return d.IsZero() || d.Year() < 2262 && !d.After(now)
-	case "due-lists-nondue-after-2262":
-		// like Memory: Unix nanoseconds clamped to the int64 range
+	case "due-lists-nondue-after-2262", "ok-due-clamp-never":
+		// like Memory: Unix nanoseconds clamped to the int64 range (the
+		// second keeps Never in its index, so lists it at a now past 2262)
 		return d.IsZero() || rvClampNano(d) <= rvClampNano(now)
 	}
 	return d.IsZero() || !d.After(now)
@@ -494,7 +495,7 @@ func (r *rvStore) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, 
 			if r.bug == "due-ignores-apply" {
 				d = r.due[id]
 			}
-			if d.Equal(lifecycle.Never) && r.bug != "ok-due-never-listed" {
+			if d.Equal(lifecycle.Never) && r.bug != "ok-due-never-listed" && r.bug != "ok-due-clamp-never" {
 				continue
 			}
 			if r.isDue(d, now) {
