@@ -510,19 +510,16 @@ func TestContractFarYearsNoPanic(t *testing.T) {
 	}
 }
 
-// TestContractOutOfOrderHistoryNoPanic: histories are read oldest first; one
-// that is not must still not panic, and the report keeps Customers = Σ Current.
+// TestContractOutOfOrderHistoryNoPanic: histories are oldest first; one
+// that is not (built by hand) is refused with ErrInvalidInput naming the
+// customer, with or without AsOf, without a panic or a change to it.
 func TestContractOutOfOrderHistoryNoPanic(t *testing.T) {
 	c := rvCust("o", 10, model.Reach, 9, model.Acquisition, 1, model.Conversion, 5, model.Acquisition, 2)
 	orig := c.Clone()
 	for _, opts := range [][]funnel.Option{nil, {funnel.AsOf(rvH(3))}} {
-		rep := rvAnalyze(t, rvSC(), []*lifecycle.Customer{c}, opts...)
-		sum := 0
-		for _, s := range rep.Stages {
-			sum += s.Current
-		}
-		if sum != rep.Customers {
-			t.Errorf("Σ Current = %d, Customers = %d", sum, rep.Customers)
+		_, err := funnel.Analyze(context.Background(), rvSC(), funnel.Customers([]*lifecycle.Customer{c}), opts...)
+		if !errors.Is(err, funnel.ErrInvalidInput) || !strings.Contains(err.Error(), `customer "o"`) {
+			t.Errorf("Analyze of a history out of order = %v; want ErrInvalidInput naming the customer", err)
 		}
 	}
 	if !reflect.DeepEqual(c, orig) {

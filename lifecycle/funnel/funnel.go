@@ -265,8 +265,10 @@ func New(g *stage.Graph, opts ...Option) (*Analyzer, error) {
 }
 
 // Add counts one customer. It does not keep c. It returns an error
-// wrapping [ErrInvalidInput] for a nil customer or, without [AsOf], one
-// with a History but no Stage, and [ErrUnknownStage] when
+// wrapping [ErrInvalidInput] for a nil customer, one whose History is not
+// oldest first (a transition dated before the one before it: the Tracker
+// never writes one) or, without [AsOf], one with a History but no Stage,
+// and [ErrUnknownStage] when
 // the stage or history of a customer it would count names a stage the
 // graph does not have (with [AsOf] too, even in transitions after its
 // time); the customer is then not counted. A customer it leaves out (a
@@ -275,7 +277,6 @@ func New(g *stage.Graph, opts ...Option) (*Analyzer, error) {
 //
 // A customer with an empty History but a Stage (a record built outside the
 // Tracker) is treated as having one transition into Stage at Since.
-// Histories are read oldest first, as the Tracker writes them.
 //
 // A pending referrer ([lifecycle.Customer.PendingReferrer]: a record that
 // holds referral credits but no event of its own) is not a customer yet
@@ -307,6 +308,9 @@ func (a *Analyzer) Add(c *lifecycle.Customer) error {
 		}
 		if from := hist[i].From; from != "" && a.index(from) < 0 {
 			return fmt.Errorf("%w: customer %q: history names stage %q", ErrUnknownStage, c.ID, from)
+		}
+		if i > 0 && hist[i].At.Before(hist[i-1].At) {
+			return fmt.Errorf("%w: customer %q: history[%d] at %v is before history[%d] at %v: a history is oldest first", ErrInvalidInput, c.ID, i, hist[i].At.Format(time.RFC3339Nano), i-1, hist[i-1].At.Format(time.RFC3339Nano))
 		}
 	}
 	if c.Stage != "" && a.index(c.Stage) < 0 {

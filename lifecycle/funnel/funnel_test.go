@@ -232,6 +232,13 @@ func TestErrors(t *testing.T) {
 			customers: []*lifecycle.Customer{{ID: "x", Stage: "nowhere", History: []lifecycle.Transition{{To: model.Reach, At: t0}}}}, want: funnel.ErrUnknownStage},
 		{name: "unknown stage later in history, as of a past date", g: g, opts: []funnel.Option{funnel.AsOf(day(1))},
 			customers: []*lifecycle.Customer{{ID: "x", Stage: model.Reach, History: []lifecycle.Transition{{To: model.Reach, At: t0}, {To: "elsewhere", At: day(5)}, {To: model.Reach, At: day(6)}}}}, want: funnel.ErrUnknownStage},
+		// A history not oldest first (built by hand): refused, with and
+		// without AsOf, not cut at the first late transition or measured
+		// as negative durations.
+		{name: "history out of order", g: g, customers: []*lifecycle.Customer{{ID: "x", Stage: model.Conversion, Since: day(5), AsOf: day(20),
+			History: []lifecycle.Transition{{To: model.Reach, At: t0}, {From: model.Reach, To: model.Acquisition, At: day(10)}, {From: model.Acquisition, To: model.Conversion, At: day(5)}}}}, want: funnel.ErrInvalidInput},
+		{name: "history out of order, as of a date", g: g, opts: []funnel.Option{funnel.AsOf(day(7))}, customers: []*lifecycle.Customer{{ID: "x", Stage: model.Conversion, Since: day(5), AsOf: day(20),
+			History: []lifecycle.Transition{{To: model.Reach, At: t0}, {From: model.Reach, To: model.Acquisition, At: day(10)}, {From: model.Acquisition, To: model.Conversion, At: day(5)}}}}, want: funnel.ErrInvalidInput},
 		{name: "scan error", g: g, seq: func(yield func(*lifecycle.Customer, error) bool) { yield(nil, boom) }, want: boom},
 		{name: "cancelled", ctx: cancelled, g: g, customers: people(), want: context.Canceled},
 	}
