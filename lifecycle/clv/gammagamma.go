@@ -250,7 +250,7 @@ type logProd struct {
 
 func (l *logProd) mul(v float64) {
 	if !(v >= 0x1p-400 && v <= 0x1p400) {
-		l.extra += math.Log(v)
+		l.extra += numeric.Log(v) // right for subnormal v too
 		return
 	}
 	if !l.used {
@@ -795,7 +795,33 @@ func (m GammaGamma) ExpectedSpend() (res float64, resErr error) {
 	if !(m.Q > 1) {
 		return 0, invalidf("GammaGamma.Q = %v, must exceed 1 for a finite expected spend", m.Q)
 	}
-	return m.P * m.V / (m.Q - 1), nil
+	// In the order that neither overflows nor leaves the normal range
+	// where another would not (p·v past the largest float64, with q
+	// large, has a finite mean).
+	return bestProduct(m.P*m.V/(m.Q-1), m.P*(m.V/(m.Q-1)), m.P/(m.Q-1)*m.V), nil
+}
+
+// bestProduct returns the first of vs, the same product taken in
+// different orders, that is a normal float64 (not zero, subnormal or
+// infinite), or else the first that is finite and not zero, or else the
+// first finite one, or else the first.
+func bestProduct(vs ...float64) float64 {
+	for _, v := range vs {
+		if a := math.Abs(v); a >= 0x1p-1022 && a <= math.MaxFloat64 {
+			return v
+		}
+	}
+	for _, v := range vs {
+		if v != 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
+			return v
+		}
+	}
+	for _, v := range vs {
+		if !math.IsInf(v, 0) && !math.IsNaN(v) {
+			return v
+		}
+	}
+	return vs[0]
 }
 
 // ConditionalExpectedSpend returns the expected mean spend per purchase of
@@ -825,11 +851,15 @@ func (m GammaGamma) ConditionalExpectedSpend(c Customer) (res float64, resErr er
 	}
 	// As the weighted average w z̄ + (1−w) pop, w = p x/(p x + q − 1),
 	// which stays finite wherever z̄ is: p(v + x z̄) overflows first.
-	r := (m.Q - 1) / (m.P * float64(c.Frequency)) // (1−w)/w
-	if math.IsInf(r, 1) {
-		return pop, nil
+	x := float64(c.Frequency)
+	r := (m.Q - 1) / m.P / x // (1−w)/w, not through p·x, which may overflow
+	if r <= 1 {
+		return r/(1+r)*pop + 1/(1+r)*c.MonetaryValue, nil
 	}
-	return r/(1+r)*pop + 1/(1+r)*c.MonetaryValue, nil
+	// w/(1−w) = 1/r, from p/(q−1): r itself may overflow where z̄'s
+	// share, z̄/r, is not negligible.
+	inv := m.P / (m.Q - 1) * x
+	return 1/(1+inv)*pop + bestProduct(c.MonetaryValue*inv, c.MonetaryValue*m.P/(m.Q-1)*x)/(1+inv), nil
 }
 
 // ExcludeZeroSpend returns the customers without the repeat buyers
