@@ -1,6 +1,7 @@
 package numeric
 
 import (
+	"errors"
 	"fmt"
 	"math"
 )
@@ -12,6 +13,15 @@ const maxSeriesTerms = 5_000_000
 // a transformation's terms may be: each size carries a rounding of 2⁻⁵³
 // of it, so the result keeps about 9 of its 16 digits at the bound.
 const maxCancel = 1e7
+
+// cancelLimit returns how small the sum of a transformation's two terms
+// may be against the larger, where each term is the exponential of a sum
+// of logarithms whose sizes add to span: each then carries a relative
+// error of about 2⁻⁵³·span (log-gammas of 10⁴ are 8·10⁴ each), which the
+// cancellation multiplies; at the limit about 9 digits are left.
+func cancelLimit(span float64) float64 {
+	return max(1/maxCancel, 0x1p-53*max(span, 1)*1e9)
+}
 
 // Hyp2F1 returns the Gauss hypergeometric function 2F1(a, b; c; z) for real
 // arguments and z ≤ 1.
@@ -88,12 +98,12 @@ func Hyp2F1(a, b, c, z float64) (float64, error) {
 // given as such: where z is within about 1e-16 of 1 it rounds to 1, but y
 // does not, so the value is exact for horizons z cannot express.
 //
-// Method: the power series in z = 1−y where a, b and c are positive and
-// it needs at most about 100,000 terms (its terms then keep one sign: no
-// digit is lost); else the linear transformation to y (Abramowitz &
-// Stegun 15.3.6), when c−a−b is not within 1e-3 of an integer (an error
-// wrapping ErrNoConvergence where its two terms cancel to fewer than
-// about 9 digits); otherwise the power series
+// Method: the linear transformation to y (Abramowitz & Stegun 15.3.6)
+// when c−a−b is not within 1e-3 of an integer (where its terms cancel to
+// fewer than about 9 digits, the power series in z = 1−y if a, b and c
+// are positive and it needs at most about 100,000 terms: its terms then
+// keep one sign; else an error wrapping ErrNoConvergence); otherwise the
+// power series
 // in z = 1−y, which converges slowly (the closer y is to 0, the more
 // slowly): if it does not within its term budget, the error wraps
 // ErrNoConvergence. Errors are otherwise as for Hyp2F1; y outside
@@ -115,11 +125,19 @@ func Hyp2F1Comp(a, b, c, y float64) (float64, error) {
 	if v, ok := hypLargeC(a, b, c, 1-y); ok {
 		return v, nil
 	}
-	if a > 0 && b > 0 && c > 0 && seriesTerms(a, b, c, 1-y) <= directMax {
-		// Terms all positive, and not too many of them: the series keeps
-		// every digit, where the transformation's terms may cancel.
+	v, err := hypComp(a, b, c, y)
+	if err != nil && errors.Is(err, ErrNoConvergence) && a > 0 && b > 0 && c > 0 && seriesTerms(a, b, c, 1-y) <= directMax {
+		// The transformation's terms cancelled: the series, whose terms
+		// are all positive, keeps every digit, in at most about
+		// directMax terms.
 		return hypSeries(a, b, c, 1-y)
 	}
+	return v, err
+}
+
+// hypComp is Hyp2F1Comp past its checks and large-c series: the
+// transformations to y.
+func hypComp(a, b, c, y float64) (float64, error) {
 	s := c - a - b
 	if n := math.Round(s); math.Abs(s-n) < 1e-3 {
 		switch {
@@ -146,7 +164,10 @@ func Hyp2F1Comp(a, b, c, y float64) (float64, error) {
 	}
 	// A&S 15.3.6.
 	var total, size float64
+	var span float64 // the sizes of a term's log-gammas (see cancelLimit)
+	lg := func(x float64) float64 { v, _ := math.Lgamma(x); return math.Abs(v) }
 	if g := gammaRatio([]float64{c, s}, []float64{c - a, c - b}); g != 0 {
+		span = max(span, lg(c)+lg(s)+lg(c-a)+lg(c-b))
 		f, err := hypSeries(a, b, 1-s, y)
 		if err != nil {
 			return math.NaN(), err
@@ -155,6 +176,7 @@ func Hyp2F1Comp(a, b, c, y float64) (float64, error) {
 		size += math.Abs(g * f)
 	}
 	if g := gammaRatio([]float64{c, -s}, []float64{a, b}); g != 0 {
+		span = max(span, lg(c)+lg(-s)+lg(a)+lg(b)+math.Abs(s*math.Log(y)))
 		f, err := hypSeries(c-a, c-b, 1+s, y)
 		if err != nil {
 			return math.NaN(), err
@@ -169,7 +191,7 @@ func Hyp2F1Comp(a, b, c, y float64) (float64, error) {
 	// The two terms may cancel: by about 1/|c−a−b−n| near an integer n
 	// (the digits the comment above allows), and past maxCancel
 	// elsewhere, which leaves too few digits.
-	limit := maxCancel
+	limit := 1 / cancelLimit(span)
 	if gap := math.Abs(s - math.Round(s)); gap < 1e-3 {
 		limit = math.Max(limit, 4/gap)
 	}
@@ -309,10 +331,13 @@ func hypSeriesN(a, b, c, z float64, limit int) (float64, int, error) {
 			return math.NaN(), n + 1, fmt.Errorf("%w: hyp2f1 series (%v, %v; %v; %v) overflowed", ErrNoConvergence, a, b, c, z)
 		}
 		// Ratio of the next term to this one; once it stays below 1 the
-		// tail is bounded by a geometric series with ratio q.
+		// tail is bounded by a geometric series with ratio q. Not while
+		// c+n is still to pass 0 (c negative): the ratio has a pole
+		// there, and terms far larger than the sum so far come after it
+		// (2F1(1, 301; −98.001; 0.09) looked summed at its 40th term).
 		next := math.Abs((a + fn + 1) * (b + fn + 1) / ((c + fn + 1) * (fn + 2)) * z)
 		q := math.Max(next, az)
-		if q < 1 && math.Abs(term)*q/(1-q) <= 1e-17*math.Abs(sum) {
+		if q < 1 && c+fn+1 > 0 && math.Abs(term)*q/(1-q) <= 1e-17*math.Abs(sum) {
 			return done(n + 1)
 		}
 	}
@@ -349,12 +374,13 @@ func isNonPositiveInt(x float64) bool {
 // the function is positive and may exceed the float64 range (it grows like
 // (1−z)^(c−a−b) as z → 1 when c < a+b).
 //
-// Method: the power series summed with a running log scale for z ≤ 0.9,
-// when c−a−b is within 1e-3 of an integer, or when it needs at most about
-// 100,000 terms (its terms are all positive: no digit is lost); otherwise
-// the linear transformation to 1−z (Abramowitz & Stegun 15.3.6) with both
-// terms in signed log space. Errors wrap ErrDomain or ErrNoConvergence as
-// for Hyp2F1.
+// Method: the power series summed with a running log scale for z ≤ 0.9
+// or when c−a−b is within 1e-3 of an integer; otherwise the linear
+// transformation to 1−z (Abramowitz & Stegun 15.3.6) with both terms in
+// signed log space, and where its terms cancel to fewer than about 9
+// digits, the series again if it needs at most about 100,000 terms (its
+// terms are all positive: no digit is lost). Errors wrap ErrDomain or
+// ErrNoConvergence as for Hyp2F1.
 func LogHyp2F1(a, b, c, z float64) (float64, error) {
 	v, _, err := LogHyp2F1N(a, b, c, z, maxSeriesTerms)
 	return v, err
@@ -373,10 +399,26 @@ func LogHyp2F1N(a, b, c, z float64, limit int) (float64, int, error) {
 		return 0, 0, nil
 	}
 	s := c - a - b
-	if z <= 0.9 || math.Abs(s-math.Round(s)) < 1e-3 || seriesTerms(a, b, c, z) <= directMax {
+	if z <= 0.9 || math.Abs(s-math.Round(s)) < 1e-3 {
 		return logHypSeries(a, b, c, z, limit)
 	}
+	v, used, err := logHyp1536(a, b, c, z, s, limit)
+	if err != nil && errors.Is(err, ErrNoConvergence) && seriesTerms(a, b, c, z) <= directMax {
+		// The transformation's terms cancelled: the series, whose terms
+		// are all positive, keeps every digit, in at most about
+		// directMax terms.
+		d, n, err := logHypSeries(a, b, c, z, limit-used)
+		return d, used + n, err
+	}
+	return v, used, err
+}
+
+// logHyp1536 is LogHyp2F1N's linear transformation to 1−z (A&S 15.3.6),
+// s = c−a−b, in signed log space: an error wrapping ErrNoConvergence
+// where a series or the two terms cancel.
+func logHyp1536(a, b, c, z, s float64, limit int) (float64, int, error) {
 	used := 0
+	var span float64 // the largest sum of sizes of a term's logarithms (see cancelLimit)
 	y := 1 - z
 	ly := math.Log(y)
 	lgc, _ := math.Lgamma(c)
@@ -416,11 +458,12 @@ func LogHyp2F1N(a, b, c, z float64, limit int) (float64, int, error) {
 			sf = -1
 		}
 		logs[i] = lgc + lg - ld0 - ld1 + math.Log(math.Abs(f)) + t.pow*ly
+		span = max(span, math.Abs(lgc)+math.Abs(lg)+math.Abs(ld0)+math.Abs(ld1)+math.Abs(t.pow*ly))
 		signs[i] = float64(sg*sd0*sd1) * sf
 	}
 	lmax := math.Max(logs[0], logs[1])
 	v := signs[0]*math.Exp(logs[0]-lmax) + signs[1]*math.Exp(logs[1]-lmax)
-	if !(v > 1e-8) || math.IsInf(lmax, 0) || math.IsNaN(lmax) {
+	if !(v > cancelLimit(span)) || math.IsInf(lmax, 0) || math.IsNaN(lmax) {
 		return math.NaN(), used, fmt.Errorf("%w: loghyp2f1(%v, %v; %v; %v): cancellation in the 1−z transformation", ErrNoConvergence, a, b, c, z)
 	}
 	return lmax + math.Log(v), used, nil

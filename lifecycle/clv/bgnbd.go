@@ -362,8 +362,10 @@ func (m BGNBD) expectedRepeat(x, T, t float64) (float64, error) {
 			size += math.Abs(term)
 			// Once the term ratio q stays below 1 the tail is at most
 			// |term|·q/(1−q).
+			// (Not while C+n is still to pass 0: the ratio has a pole
+			// there, and larger terms come after it.)
 			q := math.Max(z, math.Abs((A+fn+1)*(delta+fn+1)/((C+fn+1)*(fn+2))*z))
-			if q < 1 && math.Abs(term)*q/(1-q) <= 1e-16*math.Abs(s) {
+			if q < 1 && C+fn+1 > 0 && math.Abs(term)*q/(1-q) <= 1e-16*math.Abs(s) {
 				break
 			}
 			if n > 10_000_000 || math.IsNaN(s) || math.IsInf(s, 0) {
