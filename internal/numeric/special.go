@@ -88,6 +88,9 @@ func LogGammaRatio(x, a, b float64) float64 {
 		return (a-b)*math.Log(x) + (b2(a)-b2(b))/(2*x) - (b3(a)-b3(b))/(6*x*x) + (b4(a)-b4(b))/(12*x*x*x)
 	}
 	y, d := x+b, a-b
+	if d == 0 && y > 0 {
+		return 0
+	}
 	if math.Abs(d) <= 0.1 && y > 0 && y+d > 0 && !math.IsInf(y, 0) {
 		// ln Γ(y+d) − ln Γ(y) = [ln Γ(y+1+d) − ln Γ(y+1)] − ln(1 + d/y).
 		var acc float64

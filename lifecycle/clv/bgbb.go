@@ -214,7 +214,8 @@ func FitBGBB(customers []DiscreteCustomer, opts *FitOptions) (BGBB, FitInfo, err
 // LogLikelihood returns the total BG/BB log-likelihood of the histories
 // under m (rows weighted by Count).
 func (m BGBB) LogLikelihood(customers []DiscreteCustomer) (res float64, resErr error) {
-	defer checked("BG/BB log-likelihood", math.Inf(-1), math.MaxFloat64, &res, &resErr)
+	// A log-probability: above 0 (beyond rounding) is lost precision.
+	defer checked("BG/BB log-likelihood", math.Inf(-1), 1e-6, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}

@@ -111,8 +111,6 @@ func newBGEval(d *bgData) *bgEval {
 func (e *bgEval) logLik(m BGNBD, grad []float64) float64 {
 	d := e.d
 	r, al, a, b := m.R, m.Alpha, m.A, m.B
-	lbab := numeric.LogBeta(a, b)
-	lgr := numeric.LogGamma(r)
 	var psir, psiab, psib float64
 	if grad != nil {
 		psir, psiab, psib = numeric.Digamma(r), numeric.Digamma(a+b), numeric.Digamma(b)
@@ -120,7 +118,9 @@ func (e *bgEval) logLik(m BGNBD, grad []float64) float64 {
 	for k, x := range d.xs {
 		// Terms depending on x only: ln Γ(r+x)/Γ(r) + ln B(a, b+x)/B(a, b)
 		// and ln(a / (b+x−1)).
-		e.g[k] = numeric.LogGamma(r+x) - lgr + numeric.LogBeta(a, b+x) - lbab
+		// (As ratios of log-gammas: the differences of log-betas kept no
+		// digit at a and b near 10¹⁶, and gave +250 for −0.64.)
+		e.g[k] = numeric.LogGammaRatio(r, x, 0) + numeric.LogGammaRatio(b, x, 0) - numeric.LogGammaRatio(a+b, x, 0)
 		e.c2[k] = math.Log(a / (b + (x - 1)))
 		e.invB[k] = 1 / (b + (x - 1))
 		if grad != nil {

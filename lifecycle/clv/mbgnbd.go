@@ -78,15 +78,14 @@ func newMBGEval(rows []rfmRow) *mbgEval {
 //	    · [ (α+T)^−(r+x) + a/(b+x) · (α+t_x)^−(r+x) ].
 func (e *mbgEval) logLik(m MBGNBD, grad []float64) float64 {
 	r, al, a, b := m.R, m.Alpha, m.A, m.B
-	lgr := numeric.LogGamma(r)
-	lbab := numeric.LogBeta(a, b)
 	lal := math.Log(al)
 	var psir, psiab, psib float64
 	if grad != nil {
 		psir, psiab, psib = numeric.Digamma(r), numeric.Digamma(a+b), numeric.Digamma(b)
 	}
 	for k, x := range e.xs {
-		e.g[k] = numeric.LogGamma(r+x) - lgr + numeric.LogBeta(a, b+x+1) - lbab
+		// (As ratios of log-gammas: see BG/NBD's.)
+		e.g[k] = numeric.LogGammaRatio(r, x, 0) + numeric.LogGammaRatio(b, x+1, 0) - numeric.LogGammaRatio(a+b, x+1, 0)
 		e.c2[k] = math.Log(a / (b + x))
 		e.invB[k] = 1 / (b + x)
 		if grad != nil {

@@ -60,3 +60,34 @@ func TestPredictionsNoSilentLoss(t *testing.T) {
 		}
 	}
 }
+
+// TestLogLikelihoodHugeBeta: BG/NBD's and MBG/NBD's likelihoods at a and
+// b near 10¹⁶ (where a fit wanders on data with T equal for everyone):
+// ln B(a, b+x)/B(a, b) was a difference of two log-betas of 10¹⁷ that
+// kept no digit, giving +250 for one customer whose likelihood is at
+// most about 0.54.
+func TestLogLikelihoodHugeBeta(t *testing.T) {
+	m := BGNBD{R: math.Exp(-0.212953045089053), Alpha: math.Exp(2.18459523105076),
+		A: math.Exp(36.75674768132784), B: math.Exp(37.73940096625096)}
+	c := []Customer{{Frequency: 2, Recency: 1, T: 52}}
+	for name, ll := range map[string]func() (float64, error){
+		"BG/NBD":  func() (float64, error) { return m.LogLikelihood(c) },
+		"MBG/NBD": func() (float64, error) { return MBGNBD(m).LogLikelihood(c) },
+	} {
+		v, err := ll()
+		if err == nil && v > math.Log(0.54) {
+			t.Errorf("%s LogLikelihood = %v with no error; want at most ln 0.54", name, v)
+		}
+	}
+}
+
+// TestDiscreteLogLikelihoodAtMostZero: BG/BB's likelihood is of discrete
+// histories, a probability: at parameters where its log-betas lost their
+// digits it gave +128 with no error (a fit on two rows led there).
+func TestDiscreteLogLikelihoodAtMostZero(t *testing.T) {
+	m := BGBB{Alpha: 9.16950737438099e+15, Beta: 1.6158120462876908e+19, Gamma: 4.642301032167019e-08, Delta: 0.2069410559699475}
+	ll, err := m.LogLikelihood([]DiscreteCustomer{{Frequency: 2, Recency: 4, Periods: 6}})
+	if err == nil && ll > 0 {
+		t.Errorf("BG/BB LogLikelihood = %v with no error; want at most 0 or ErrNoConvergence", ll)
+	}
+}

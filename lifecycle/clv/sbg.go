@@ -128,7 +128,8 @@ func FitSBG(survivors []float64, opts *FitOptions) (SBG, FitInfo, error) {
 // LogLikelihood returns the sBG log-likelihood of a survivor series (see
 // [FitSBG]) under m.
 func (m SBG) LogLikelihood(survivors []float64) (res float64, resErr error) {
-	defer checked("sBG log-likelihood", math.Inf(-1), math.MaxFloat64, &res, &resErr)
+	// A log-probability: above 0 (beyond rounding) is lost precision.
+	defer checked("sBG log-likelihood", math.Inf(-1), 1e-6, &res, &resErr)
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
