@@ -67,8 +67,10 @@ type FitInfo struct {
 // taken in x directly). Low and High are the natural-scale interval
 // x ± 1.96·SE(x), the convention of lifetimes' summary, which can reach
 // below zero for poorly identified parameters; LogLow and LogHigh are the
-// interval formed on the log scale, x·exp(∓1.96·SE(θ)), which stays
-// positive and is usually the better one for small samples. [FitSBG] and
+// interval formed on the log scale, x·exp(∓1.96·SE(θ)), which is
+// positive where a float64 holds it (past a log standard error of about
+// 360 it underflows to 0 and overflows to +Inf: the data say nothing of
+// the parameter) and is usually the better one for small samples. [FitSBG] and
 // [FitGammaGamma] return an error wrapping [ErrNoConvergence] instead of
 // estimates whose log-parameter standard error exceeds 50 (an interval of
 // e^±98: the likelihood is flat there, on the boundary or with data that
