@@ -42,16 +42,30 @@ func (b Bass) Validate() error {
 // F returns the cumulative share of the market adopted by time t ≥ 0 (0
 // for t ≤ 0).
 func (b Bass) F(t float64) float64 {
+	f, _ := b.split(t)
+	return f
+}
+
+// split returns F(t) and 1 − F(t), each without the cancellation of the
+// other's complement: F's numerator 1 − e^{−(P+Q)t} as −expm1 (for a
+// small t), and 1 − F = (e + (Q/P)·e)/(1 + (Q/P)·e), e = e^{−(P+Q)t}
+// (far in the tail, where 1 − F as a difference is 0 long before the
+// density is).
+func (b Bass) split(t float64) (f, rest float64) {
 	if t <= 0 {
-		return 0
+		return 0, 1
 	}
-	e := math.Exp(-(b.P + b.Q) * t)
+	x := (b.P + b.Q) * t
+	e := math.Exp(-x)
 	qe := b.Q / b.P * e
 	if math.IsNaN(qe) || math.IsInf(qe, 0) {
 		// Q/P overflows (a tiny P): (Q/P)·e in logarithms.
-		qe = math.Exp(math.Log(b.Q) - math.Log(b.P) - (b.P+b.Q)*t)
+		qe = math.Exp(math.Log(b.Q) - math.Log(b.P) - x)
 	}
-	return (1 - e) / (1 + qe)
+	if math.IsInf(qe, 1) {
+		return 0, 1 // F below the smallest float64
+	}
+	return -math.Expm1(-x) / (1 + qe), (e + qe) / (1 + qe)
 }
 
 // Cumulative returns M·F(t), the adopters by time t.

@@ -17,9 +17,10 @@ func (b Bass) Density(t float64) float64 {
 	if t < 0 {
 		return 0
 	}
-	// f = (P + Q·F)(1 − F), which avoids the overflow of Q/P for tiny P.
-	f := b.F(t)
-	return (b.P + b.Q*f) * (1 - f)
+	// f = (P + Q·F)(1 − F), which avoids the overflow of Q/P for tiny P,
+	// with 1 − F from split (a difference would be 0 in the tail).
+	f, rest := b.split(t)
+	return (b.P + b.Q*f) * rest
 }
 
 // PeakTime returns t* = ln(Q/P)/(P+Q), the time at which the adoption
@@ -29,7 +30,7 @@ func (b Bass) PeakTime() float64 {
 	if b.Q <= b.P {
 		return 0
 	}
-	return math.Log(b.Q/b.P) / (b.P + b.Q)
+	return (math.Log(b.Q) - math.Log(b.P)) / (b.P + b.Q) // Q/P may overflow
 }
 
 // PeakDensity returns f(t*), the largest adoption density: (P+Q)²/(4Q)
@@ -39,7 +40,7 @@ func (b Bass) PeakDensity() float64 {
 	if b.Q <= b.P {
 		return b.P
 	}
-	return (b.P + b.Q) * (b.P + b.Q) / (4 * b.Q)
+	return (b.P + b.Q) / 4 * ((b.P + b.Q) / b.Q) // (P+Q)² may overflow
 }
 
 // PeriodSales returns the adopters in each of rotations 1..n under the
@@ -63,8 +64,10 @@ func (b Bass) PeriodSales(n int) []float64 {
 //	S_t = (P + Q·N_{t−1}/M)·(M − N_{t−1}),  N_t = N_{t−1} + S_t,  N_0 = 0.
 //
 // For small P+Q it approaches [Bass.PeriodSales]; with P+Q > 1 the
-// recurrence can overshoot M, which the continuous model cannot. n is
-// bounded as in [Bass.Series].
+// recurrence can overshoot M, which the continuous model cannot, and
+// then its sales turn negative and may run off to −Inf (P = 0.5, Q = 3:
+// 500, 1000, −2500, … −Inf by the twelfth rotation). n is bounded as in
+// [Bass.Series].
 func (b Bass) DiscreteSales(n int) []float64 {
 	out := make([]float64, min(max(n, 0), MaxRotations))
 	var cum float64

@@ -1,6 +1,7 @@
 package flywheel_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -108,4 +109,36 @@ func TestBassFTinyP(t *testing.T) {
 		}
 		require.Equal(t, 1.0, b.F(math.Inf(1)), "%+v", b)
 	}
+}
+
+// TestBassTails: F, Density, PeakTime and PeakDensity at the edges of
+// what Validate accepts, against the closed forms: F near t = 0 (its
+// numerator cancelled), the density far in the tail (1 − F cancelled to
+// 0 at t = 100), a tiny P (Q/P overflowed) and a huge Q ((P+Q)²
+// overflowed).
+func TestBassTails(t *testing.T) {
+	near := func(name string, got, want float64) {
+		t.Helper()
+		if math.Abs(got-want) > 1e-12*math.Abs(want) {
+			t.Errorf("%s = %.17g, want %.17g", name, got, want)
+		}
+	}
+	b := flywheel.Bass{P: 0.03, Q: 0.38, M: 1}
+	closedF := func(t float64) float64 {
+		x := (b.P + b.Q) * t
+		return -math.Expm1(-x) / (1 + b.Q/b.P*math.Exp(-x))
+	}
+	closedDensity := func(t float64) float64 {
+		x := (b.P + b.Q) * t
+		d := 1 + b.Q/b.P*math.Exp(-x)
+		return (b.P + b.Q) * (b.P + b.Q) / b.P * math.Exp(-x) / (d * d)
+	}
+	near("F(1e-12)", b.F(1e-12), closedF(1e-12)) // 1.3e-5 off before
+	for _, at := range []float64{1, 10, 80, 90, 100, 500} {
+		near(fmt.Sprintf("Density(%v)", at), b.Density(at), closedDensity(at)) // 0 at 100 before
+	}
+	tiny := flywheel.Bass{P: 1e-320, Q: 0.5, M: 10}
+	near("PeakTime of a tiny P", tiny.PeakTime(), (math.Log(0.5)-math.Log(1e-320))/(0.5+1e-320)) // +Inf before
+	huge := flywheel.Bass{P: 0.01, Q: 1e200, M: 1}
+	near("PeakDensity of a huge Q", huge.PeakDensity(), (0.01+1e200)/4) // +Inf before
 }
