@@ -100,10 +100,10 @@ func Hyp2F1(a, b, c, z float64) (float64, error) {
 //
 // Method: the linear transformation to y (Abramowitz & Stegun 15.3.6)
 // when c−a−b is not within 1e-3 of an integer (where its terms cancel to
-// fewer than about 9 digits, the power series in z = 1−y if a, b and c
-// are positive and it needs at most about 100,000 terms: its terms then
-// keep one sign; else an error wrapping ErrNoConvergence); otherwise the
-// power series
+// fewer than about 9 digits, the power series in z = 1−y if a, b > −1,
+// c > 0 and it needs at most about 100,000 terms: its terms past the
+// first then keep one sign; else an error wrapping ErrNoConvergence);
+// otherwise the power series
 // in z = 1−y, which converges slowly (the closer y is to 0, the more
 // slowly): if it does not within its term budget, the error wraps
 // ErrNoConvergence. Errors are otherwise as for Hyp2F1; y outside
@@ -126,10 +126,11 @@ func Hyp2F1Comp(a, b, c, y float64) (float64, error) {
 		return v, nil
 	}
 	v, err := hypComp(a, b, c, y)
-	if err != nil && errors.Is(err, ErrNoConvergence) && a > 0 && b > 0 && c > 0 && seriesTerms(a, b, c, 1-y) <= directMax {
+	if err != nil && errors.Is(err, ErrNoConvergence) && a > -1 && b > -1 && c > 0 && seriesTerms(max(a, 0), max(b, 0), c, 1-y) <= directMax {
 		// The transformation's terms cancelled: the series, whose terms
-		// are all positive, keeps every digit, in at most about
-		// directMax terms.
+		// past the first keep one sign (a, b > −1, c > 0: each of (a)ₙ,
+		// (b)ₙ keeps its sign from n = 1), in at most about directMax
+		// terms; where they cancel the leading 1, hypSeries says so.
 		return hypSeries(a, b, c, 1-y)
 	}
 	return v, err

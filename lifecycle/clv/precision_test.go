@@ -91,3 +91,38 @@ func TestDiscreteLogLikelihoodAtMostZero(t *testing.T) {
 		t.Errorf("BG/BB LogLikelihood = %v with no error; want at most 0 or ErrNoConvergence", ll)
 	}
 }
+
+// TestExpectedPurchasesOrdinary: ordinary parameters where 15.3.6's two
+// terms cancel to fewer than 9 digits: the series takes over (its terms
+// past the first keep one sign, with δ = a−1 in (−1, 0)), so they come
+// right instead of an error; the last two were silently 20 % and 1e-5 off
+// before the cancellation checks, and may be an error. References: mpmath
+// at 50 and 90 digits.
+func TestExpectedPurchasesOrdinary(t *testing.T) {
+	for i, c := range []struct {
+		r, al, a, b, t, bg, mbg float64
+		mayFail                 bool
+	}{
+		{10.0618, 33.5878, 0.698947, 85.2464, 377.9, 80.891471939054478, 80.456433523078912, false},
+		{5.85317, 21.2281, 0.98264, 99.1381, 267.5, 54.034568526427718, 53.631492311975704, false},
+		{56.9075, 0.927419, 0.90713, 0.264773, 468.5, 5.7259773575892299, 4.7260022323432573, true},
+		{54.6909, 78.3529, 0.999955, 0.143747, 255, 1.7950837484895315, 0.79591075338628007, true},
+	} {
+		for _, p := range []struct {
+			name string
+			f    func(float64) (float64, error)
+			want float64
+		}{
+			{"BG/NBD", BGNBD{c.r, c.al, c.a, c.b}.ExpectedPurchases, c.bg},
+			{"MBG/NBD", MBGNBD{c.r, c.al, c.a, c.b}.ExpectedPurchases, c.mbg},
+		} {
+			v, err := p.f(c.t)
+			switch {
+			case err != nil && !(c.mayFail && errors.Is(err, ErrNoConvergence)):
+				t.Errorf("case %d: %s ExpectedPurchases(%v) = %v", i, p.name, c.t, err)
+			case err == nil && math.Abs(v-p.want) > 1e-9*p.want:
+				t.Errorf("case %d: %s ExpectedPurchases(%v) = %.15g, want %.15g", i, p.name, c.t, v, p.want)
+			}
+		}
+	}
+}
