@@ -281,7 +281,9 @@ func (m BGBB) ConditionalExpectedPurchases(periods int, c DiscreteCustomer) (res
 	a, b := m.Alpha, m.Beta
 	fx, fn := float64(c.Frequency), float64(c.Periods)
 	lp := numeric.LogBeta(a+fx+1, b+(fn-fx)) - numeric.LogBeta(a, b) - ll
-	v := math.Exp(lp) * m.survivalSum(fn, periods)
+	// In one exponent: each alone may overflow or underflow where the
+	// product does not (γ = 1000 after 1,000 opportunities: ∞ · 0).
+	v := math.Exp(lp + m.logSurvivalSum(fn, periods))
 	if !(v >= 0 && v <= float64(periods)*(1+1e-9)) {
 		return 0, fmt.Errorf("%w: BG/BB conditional expected purchases: the closed form lost its precision (periods = %d, got %v, outside [0, periods])", ErrNoConvergence, periods, v)
 	}
@@ -290,7 +292,12 @@ func (m BGBB) ConditionalExpectedPurchases(periods int, c DiscreteCustomer) (res
 
 // survivalSum returns Σ_{j=1}^{k} B(γ, δ+n+j)/B(γ, δ), the expected number
 // of the opportunities n+1..n+k at which a customer is alive (unconditionally).
-func (m BGBB) survivalSum(n float64, k int) float64 {
+func (m BGBB) survivalSum(n float64, k int) float64 { return math.Exp(m.logSurvivalSum(n, k)) }
+
+// logSurvivalSum returns the logarithm of survivalSum, which may be below
+// the smallest float64 (γ large, n long) where its product with the
+// conditional factor is not.
+func (m BGBB) logSurvivalSum(n float64, k int) float64 {
 	g, d := m.Gamma, m.Delta
 	lg := func(x float64) float64 { v, _ := math.Lgamma(x); return v }
 	switch eps := g - 1; {
@@ -303,7 +310,7 @@ func (m BGBB) survivalSum(n float64, k int) float64 {
 		// each alone overflows for γ+δ past about 170.)
 		r1 := numeric.LogGammaRatio(d+n, 1, g)
 		r2 := numeric.LogGammaRatio(d+n+float64(k), 1, g)
-		return -d / eps * math.Exp(lg(g+d)-lg(1+d)+r1) * math.Expm1(r2-r1)
+		return lg(g+d) - lg(1+d) + r1 + math.Log(-d/eps*math.Expm1(r2-r1))
 	case k > 1_000_000:
 		// The same near γ = 1, where it is 0/0 (and the sum below would
 		// take k steps): with x = 1+δ+n and
@@ -317,16 +324,17 @@ func (m BGBB) survivalSum(n float64, k int) float64 {
 		if eps != 0 {
 			ratio = -math.Expm1(-eps*D) / eps
 		}
-		return d * math.Exp(lg(g+d)-lg(1+d)-l1) * ratio
+		return math.Log(d) + lg(g+d) - lg(1+d) - l1 + math.Log(ratio)
 	}
-	// S_j = B(γ, δ+j)/B(γ, δ) obeys S_j = S_{j−1}·(δ+j−1)/(γ+δ+j−1).
-	s := math.Exp(numeric.LogBeta(g, d+n) - numeric.LogBeta(g, d))
+	// S_j = B(γ, δ+j)/B(γ, δ) obeys S_j = S_{j−1}·(δ+j−1)/(γ+δ+j−1);
+	// summed relative to S_n, whose logarithm is added at the end.
+	s := 1.0
 	var sum float64
 	for j := 1; j <= k; j++ {
 		s *= (d + (n + float64(j) - 1)) / (g + d + (n + float64(j) - 1))
 		sum += s
 	}
-	return sum
+	return numeric.LogBeta(g, d+n) - numeric.LogBeta(g, d) + math.Log(sum)
 }
 
 // ExpectedPurchases returns the expected number of transactions of a newly

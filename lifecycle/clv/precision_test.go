@@ -126,3 +126,24 @@ func TestExpectedPurchasesOrdinary(t *testing.T) {
 		}
 	}
 }
+
+// TestBGBBLargeGamma: the conditional expected purchases at γ = 1000
+// after 1,000 opportunities, whose survival sum underflows while the
+// conditional factor overflows (∞ · 0 was NaN, an error), now in one
+// exponent; references from mpmath at 50 digits.
+func TestBGBBLargeGamma(t *testing.T) {
+	for _, c := range []struct {
+		m       BGBB
+		c       DiscreteCustomer
+		periods int
+		want    float64
+	}{
+		{BGBB{Alpha: 0.001, Beta: 1.0, Gamma: 1000, Delta: 1.0}, DiscreteCustomer{Frequency: 500, Recency: 1000, Periods: 1000}, 1, 0.24987531259320365},
+		{BGBB{Alpha: 0.001, Beta: 0.001, Gamma: 1000, Delta: 0.001}, DiscreteCustomer{Frequency: 1000, Recency: 1000, Periods: 1000}, 10000, 1.0010010010020020},
+	} {
+		v, err := c.m.ConditionalExpectedPurchases(c.periods, c.c)
+		if err != nil || math.Abs(v-c.want) > 1e-10*c.want {
+			t.Errorf("%v ConditionalExpectedPurchases(%d, %+v) = %v, %v; want %v", c.m, c.periods, c.c, v, err, c.want)
+		}
+	}
+}
