@@ -166,9 +166,8 @@ func hypComp(a, b, c, y float64) (float64, error) {
 	// A&S 15.3.6.
 	var total, size float64
 	var span float64 // the sizes of a term's log-gammas (see cancelLimit)
-	lg := func(x float64) float64 { v, _ := math.Lgamma(x); return math.Abs(v) }
-	if g := gammaRatio([]float64{c, s}, []float64{c - a, c - b}); g != 0 {
-		span = max(span, lg(c)+lg(s)+lg(c-a)+lg(c-b))
+	if g, gs := gammaRatioSpan([]float64{c, s}, []float64{c - a, c - b}); g != 0 {
+		span = max(span, gs)
 		f, err := hypSeries(a, b, 1-s, y)
 		if err != nil {
 			return math.NaN(), err
@@ -176,8 +175,8 @@ func hypComp(a, b, c, y float64) (float64, error) {
 		total += g * f
 		size += math.Abs(g * f)
 	}
-	if g := gammaRatio([]float64{c, -s}, []float64{a, b}); g != 0 {
-		span = max(span, lg(c)+lg(-s)+lg(a)+lg(b)+math.Abs(s*math.Log(y)))
+	if g, gs := gammaRatioSpan([]float64{c, -s}, []float64{a, b}); g != 0 {
+		span = max(span, gs+math.Abs(s*math.Log(y)))
 		f, err := hypSeries(c-a, c-b, 1+s, y)
 		if err != nil {
 			return math.NaN(), err
@@ -349,22 +348,31 @@ func hypSeriesN(a, b, c, z float64, limit int) (float64, int, error) {
 // gammaRatio returns Π Γ(num_i) / Π Γ(den_i), with signs, computed in log
 // space. A pole in the denominator yields 0.
 func gammaRatio(num, den []float64) float64 {
+	v, _ := gammaRatioSpan(num, den)
+	return v
+}
+
+// gammaRatioSpan is gammaRatio that also returns the sum of the sizes of
+// the log-gammas it took (see cancelLimit).
+func gammaRatioSpan(num, den []float64) (ratio, span float64) {
 	var lg float64
 	sign := 1
 	for _, x := range num {
 		v, s := math.Lgamma(x)
 		lg += v
+		span += math.Abs(v)
 		sign *= s
 	}
 	for _, x := range den {
 		if isNonPositiveInt(x) {
-			return 0
+			return 0, span
 		}
 		v, s := math.Lgamma(x)
 		lg -= v
+		span += math.Abs(v)
 		sign *= s
 	}
-	return float64(sign) * math.Exp(lg)
+	return float64(sign) * math.Exp(lg), span
 }
 
 func isNonPositiveInt(x float64) bool {

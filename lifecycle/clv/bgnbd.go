@@ -372,9 +372,7 @@ func (m BGNBD) expectedRepeat(x, T, t float64) (float64, error) {
 				return 0, fmt.Errorf("%w: BG/NBD expected purchases: series did not converge (t = %v, z = %v)", ErrNoConvergence, t, z)
 			}
 		}
-		// Each size carries a rounding of 2⁻⁵³ of it: past 10⁷ times the
-		// result, fewer than about 9 digits are left.
-		if v := head - pw*s; size*math.Abs(pw)+math.Abs(head) > 1e7*math.Abs(v) {
+		if v := head - pw*s; size*math.Abs(pw)+math.Abs(head) > maxCancel*math.Abs(v) {
 			return m.expectedRepeatDirect(x, T, t, z, lz)
 		}
 		return m.bounded(C*(head-pw*s), x, T, t, z)
@@ -392,6 +390,11 @@ func (m BGNBD) expectedRepeat(x, T, t float64) (float64, error) {
 	}
 	return m.bounded(C*(1-pw*f)/delta, x, T, t, z)
 }
+
+// maxCancel bounds how many times the sum of the sizes of its terms a
+// sum of terms of both signs may be: each size carries a rounding of
+// 2⁻⁵³ of it, so past it fewer than about 9 digits are left.
+const maxCancel = 1e7
 
 // expectedRepeatDirect is expectedRepeat by the formula as written,
 // (C/δ)·[1 − (1−z)^(r+x) 2F1(r+x, b+x; C; z)], for where the Euler form's
@@ -415,7 +418,7 @@ func (m BGNBD) expectedRepeatDirect(x, T, t, z, lz float64) (float64, error) {
 		return fail(err)
 	}
 	p := math.Exp((m.R+x)*lz) * f
-	if v := 1 - p; 1+math.Abs(p) > 1e7*math.Abs(v) {
+	if v := 1 - p; 1+math.Abs(p) > maxCancel*math.Abs(v) {
 		return fail(nil)
 	}
 	return m.bounded(C/delta*(1-p), x, T, t, z)
@@ -434,7 +437,7 @@ func tailBound(A, delta, C, lz float64) (float64, bool) {
 	if !(A > 0 && delta > 0 && C > 0) {
 		return 0, false
 	}
-	lg := func(x float64) float64 { v, _ := math.Lgamma(x); return v }
+	lg := numeric.LogGamma
 	switch s := C - A - delta; {
 	case s > 0:
 		return delta*lz + lg(C) + lg(s) - lg(C-A) - lg(C-delta), true

@@ -785,7 +785,7 @@ func viewAll(ctx context.Context, s lifecycle.Store, p string) error {
 		}
 		if applied != nil && c.ID == applied.ID {
 			viewedApplied++
-			if err := same(nilEmpty(applied), nilEmpty(c)); err != nil {
+			if err := same(applied, c); err != nil {
 				return fmt.Errorf("View's customer %q, written through Apply, differs from Get's: %w", c.ID, err)
 			}
 			return nil
