@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/clmkit/clm/lifecycle"
 )
@@ -138,8 +139,12 @@ type Outgoing struct {
 // that wraps [lifecycle.ErrInvalidEvent]) an event with no customer ID,
 // which no partition could be chosen for, and one whose time JSON cannot
 // hold (RFC 3339 has the years 0 to 9999 only; [lifecycle.Event.Validate]
-// accepts 1900 to 9999). It checks nothing else: an event Validate
-// refuses is published, and the consumer sends it to the dead letters.
+// accepts 1900 to 9999), and one with a string that is not valid UTF-8
+// (ID, CustomerID, Type, Currency, ReferrerID, an attribute's key or
+// value), which JSON cannot carry: encoding/json would write U+FFFD for
+// the bad bytes, and the consumer would record another event than the one
+// given. It checks nothing else: an event Validate refuses for any other
+// reason is published, and the consumer sends it to the dead letters.
 func Encode(events ...lifecycle.Event) ([]Outgoing, error) {
 	out := make([]Outgoing, 0, len(events))
 	for i := range events {
@@ -147,6 +152,9 @@ func Encode(events ...lifecycle.Event) ([]Outgoing, error) {
 		if e.CustomerID == "" {
 			return nil, fmt.Errorf("stream: event %d (id %q): %w", i, e.ID,
 				&lifecycle.ValidationError{Field: "customer_id", Value: "", Reason: "required to choose a partition"})
+		}
+		if err := validUTF8(e); err != nil {
+			return nil, fmt.Errorf("stream: event %d (id %q): %w", i, e.ID, err)
 		}
 		b, err := json.Marshal(e)
 		if err != nil {
@@ -187,4 +195,27 @@ func Publish(ctx context.Context, s Sender, events ...lifecycle.Event) error {
 	}
 	_, err = s.Send(ctx, msgs)
 	return err
+}
+
+// validUTF8 refuses an event with a string JSON cannot carry as it is
+// (see [Encode]).
+func validUTF8(e *lifecycle.Event) error {
+	const reason = "must be valid UTF-8: JSON cannot carry it as it is"
+	for _, f := range [...]struct{ name, v string }{
+		{"id", e.ID}, {"customer_id", e.CustomerID}, {"type", string(e.Type)},
+		{"currency", e.Currency}, {"referrer_id", e.ReferrerID},
+	} {
+		if !utf8.ValidString(f.v) {
+			return &lifecycle.ValidationError{Field: f.name, Value: cut(f.v), Reason: reason}
+		}
+	}
+	for k, v := range e.Attrs {
+		if !utf8.ValidString(k) {
+			return &lifecycle.ValidationError{Field: "attrs", Value: cut(k), Reason: "keys " + reason}
+		}
+		if !utf8.ValidString(v) {
+			return &lifecycle.ValidationError{Field: "attrs." + cut(k), Value: cut(v), Reason: reason}
+		}
+	}
+	return nil
 }

@@ -314,8 +314,11 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 			case r.Err != nil:
 				failure = r.Err
 				next = append(next, i)
-			case invalidBatch:
-				next = append(next, i) // nothing was applied
+			case invalidBatch && r.Version == 0:
+				// Refused before writing (RecordBatch's own validation):
+				// nothing was applied. A result with a version was written
+				// by the store, which refused another write of the call.
+				next = append(next, i)
 			default:
 				if !r.Duplicate && !applied[i] {
 					applied[i] = true
@@ -510,6 +513,9 @@ func cut(v string) string {
 	n := 64
 	for n > 0 && !utf8.RuneStart(v[n]) {
 		n--
+	}
+	if n == 0 { // no rune starts in the first 64 bytes: not UTF-8
+		n = 64
 	}
 	return v[:n] + "…"
 }
