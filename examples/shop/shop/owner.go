@@ -124,20 +124,17 @@ type fitCache struct {
 	info clv.FitInfo
 }
 
-// mainCurrency is the currency with the largest absolute net revenue in p
+// mainCurrency is the currency with the largest net revenue in p
 // ("" without revenue), ties broken by code.
 func mainCurrency(p *stagePanels) string {
-	best, bestAbs := "", int64(-1)
+	best, bestSum := "", int64(math.MinInt64)
 	for i, cur := range p.Currencies {
 		var sum int64
 		for _, m := range p.Money {
-			sum += m.Revenue[i]
+			sum = addSat(sum, m.Revenue[i])
 		}
-		if sum < 0 {
-			sum = -sum
-		}
-		if sum > bestAbs {
-			best, bestAbs = cur, sum
+		if best == "" || sum > bestSum {
+			best, bestSum = cur, sum
 		}
 	}
 	return best

@@ -2,6 +2,7 @@ package shop
 
 import (
 	"context"
+	"math"
 	"slices"
 	"time"
 
@@ -49,7 +50,11 @@ func (s *Server) stagePanels(ctx context.Context) (*stagePanels, error) {
 	now := s.now().UTC()
 	p := &stagePanels{Times: make([]time.Time, overTimePoints)}
 	for k := range overTimePoints {
-		p.Times[overTimePoints-1-k] = now.AddDate(0, -k, 0)
+		// The same day of month k months back, clamped to that month's
+		// last day (AddDate would roll Feb 31 over into March).
+		first := time.Date(now.Year(), now.Month()-time.Month(k), 1, 0, 0, 0, 0, time.UTC)
+		day := min(now.Day(), first.AddDate(0, 1, -1).Day())
+		p.Times[overTimePoints-1-k] = time.Date(first.Year(), first.Month(), day, now.Hour(), now.Minute(), now.Second(), now.Nanosecond(), time.UTC)
 	}
 	ids := s.graph.IDs()
 	index := make(map[stage.ID]int, len(ids))
@@ -74,7 +79,7 @@ func (s *Server) stagePanels(ctx context.Context) (*stagePanels, error) {
 		if i, ok := index[c.Stage]; ok {
 			counts[i]++
 			for _, cur := range c.Facts.Currencies() {
-				revenue[i][cur] += c.Facts.Revenue(cur)
+				revenue[i][cur] = addSat(revenue[i][cur], c.Facts.Revenue(cur))
 				if !slices.Contains(p.Currencies, cur) {
 					p.Currencies = append(p.Currencies, cur)
 				}
@@ -114,4 +119,15 @@ func stageAt(history []lifecycle.Transition, t time.Time) stage.ID {
 		st = tr.To
 	}
 	return st
+}
+
+// addSat adds a and b, saturating at the int64 bounds.
+func addSat(a, b int64) int64 {
+	switch {
+	case b > 0 && a > math.MaxInt64-b:
+		return math.MaxInt64
+	case b < 0 && a < math.MinInt64-b:
+		return math.MinInt64
+	}
+	return a + b
 }

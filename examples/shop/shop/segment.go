@@ -71,18 +71,23 @@ var anonymousFields = func() map[string]string {
 // messageId (which the library's event form has not), so that a call with
 // a type Segment does not define is refused on its type, not on those.
 func isSegment(raw json.RawMessage) bool {
-	var peek struct {
-		Type        json.RawMessage `json:"type"`
-		UserID      json.RawMessage `json:"userId"`
-		AnonymousID json.RawMessage `json:"anonymousId"`
-		MessageID   json.RawMessage `json:"messageId"`
-	}
-	if json.Unmarshal(raw, &peek) != nil {
+	// Keys as sent: encoding/json would match "MessageId" to messageId.
+	keys, vals, err := objectKeys(raw)
+	if err != nil {
 		return false
 	}
-	var t string
-	return json.Unmarshal(peek.Type, &t) == nil && segmentCallTypes[t] ||
-		peek.UserID != nil || peek.AnonymousID != nil || peek.MessageID != nil
+	for i, k := range keys {
+		switch k {
+		case "userId", "anonymousId", "messageId":
+			return true
+		case "type":
+			var t string
+			if json.Unmarshal(vals[i], &t) == nil && segmentCallTypes[t] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // segmentKeys are the JSON names of segmentCall's fields.
