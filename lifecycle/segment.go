@@ -65,7 +65,8 @@ var segmentAttrs = []string{"order_id", "product_id", "category", "coupon", "sco
 //     activity and are skipped. Any other type is an error.
 //   - "messageId" becomes the ID (the idempotency key); "userId", or
 //     "anonymousId" when userId is absent, null or "", the CustomerID (a
-//     JSON string, or an integer kept as its decimal text); "timestamp"
+//     JSON string, or an integer kept as its decimal text; both are
+//     checked when both are given); "timestamp"
 //     the Time, read as strictly as the time of the JSON form (see
 //     [Event.UnmarshalJSON]: RFC 3339, at most nine fraction digits after
 //     a full stop, an offset from -23:59 to +23:59, an upper-case T and Z,
@@ -89,7 +90,8 @@ var segmentAttrs = []string{"order_id", "product_id", "category", "coupon", "sco
 //     Refunded call is taken as the refund's size. "properties.currency",
 //     a string of three ASCII letters in any case (stored upper-case), is
 //     required with an amount, even a zero one.
-//   - "properties.referrer_id" (or "referrerId") becomes ReferrerID.
+//   - "properties.referrer_id" (or "referrerId") becomes ReferrerID; when
+//     both are given, non-empty and different, the call is refused.
 //   - Attrs holds the original event name under [SegmentEventAttr] and
 //     the properties order_id, product_id, category, coupon and score when
 //     they are strings or numbers.
@@ -163,12 +165,18 @@ func splitSegment(data []byte) (calls []json.RawMessage, single bool, err error)
 	case '{':
 		var batch []byte
 		var dup, dupVal string // the first key given twice: refused in a batch object
+		var badKey error       // the first key that is not a valid string: refused in a batch object
 		names := map[string]bool{}
 		err := eachMember(data, 0, func(key, val []byte) error {
 			name, err := jsonKey(key, "")
 			switch {
 			case err != nil:
-				return nil // not "batch"; the call's own check reports it
+				// Not "batch". A call's own check reports it; a batch
+				// object's, below, once batch is known.
+				if badKey == nil {
+					badKey = err
+				}
+				return nil
 			case name == "batch" && batch != nil:
 				return invalid("batch", string(val), "duplicate key")
 			case name != "batch" && strings.EqualFold(name, "batch"):
@@ -186,6 +194,9 @@ func splitSegment(data []byte) (calls []json.RawMessage, single bool, err error)
 		}
 		if batch == nil || string(batch) == "null" {
 			return []json.RawMessage{data}, true, nil // a call: its own check reports duplicates
+		}
+		if badKey != nil {
+			return nil, false, badKey
 		}
 		if dup != "" {
 			return nil, false, invalid(fieldName(dup, ""), dupVal, "duplicate key")
@@ -248,20 +259,20 @@ var (
 // (encoding/json matches struct fields case-insensitively), each with a
 // *ValidationError whose Field is prefix and the key.
 func strictObject(raw []byte, prefix string, known []string, fn func(key string, val []byte) error) error {
-	var keys []string
+	seen := make(map[string]struct{})
 	return eachMember(raw, skipSpace(raw, 0), func(k, val []byte) error {
 		key, err := jsonKey(k, prefix)
 		if err != nil {
 			return err
 		}
-		if slices.Contains(keys, key) {
+		if _, dup := seen[key]; dup {
 			field := fieldName(key, prefix)
 			if key == "" {
 				field = prefix + `""` // the empty key, named
 			}
 			return invalid(field, string(val), "duplicate key")
 		}
-		keys = append(keys, key)
+		seen[key] = struct{}{}
 		if !slices.Contains(known, key) {
 			for _, want := range known {
 				if strings.EqualFold(key, want) {
@@ -371,11 +382,14 @@ func segmentEvent(raw json.RawMessage) (e Event, ok bool, err error) {
 	if err != nil {
 		return e, false, err
 	}
+	// anonymousId is checked even when userId is set: a call whose
+	// anonymousId is of the wrong type is refused, not half read.
+	anon, err := segmentID("anonymousId", call.AnonymousID)
+	if err != nil {
+		return e, false, err
+	}
 	if e.CustomerID == "" {
-		customerField = "anonymousId"
-		if e.CustomerID, err = segmentID("anonymousId", call.AnonymousID); err != nil {
-			return e, false, err
-		}
+		customerField, e.CustomerID = "anonymousId", anon
 		if e.CustomerID == "" {
 			return e, false, invalid("userId", "", "is missing, and so is anonymousId")
 		}
@@ -393,11 +407,18 @@ func segmentEvent(raw json.RawMessage) (e Event, ok bool, err error) {
 	}
 	referrerField := "properties.referrer_id"
 	for _, k := range []string{"referrer_id", "referrerId"} {
-		if v, ok := c.Properties[k]; ok && e.ReferrerID == "" {
-			if e.ReferrerID, err = segmentID("properties."+k, v); err != nil {
-				return e, false, err
-			}
-			referrerField = "properties." + k
+		v, ok := c.Properties[k]
+		if !ok {
+			continue
+		}
+		id, err := segmentID("properties."+k, v)
+		switch {
+		case err != nil:
+			return e, false, err
+		case id != "" && e.ReferrerID != "" && id != e.ReferrerID:
+			return e, false, invalid("properties."+k, id, "differs from properties.referrer_id "+strconv.Quote(e.ReferrerID)+": which referrer is meant?")
+		case id != "" && e.ReferrerID == "":
+			e.ReferrerID, referrerField = id, "properties."+k
 		}
 	}
 	e.Attrs = map[string]string{SegmentEventAttr: name}
