@@ -32,6 +32,7 @@ package stage
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -247,24 +248,24 @@ func New(stages []Stage, edges []Edge) (*Graph, error) {
 			bad("stage %d has an empty ID", i)
 			continue
 		case strings.TrimSpace(string(s.ID)) != string(s.ID):
-			bad("stage ID %q has surrounding spaces", s.ID)
+			bad("stage ID %s has surrounding spaces", quote(s.ID))
 		case len(s.ID) > MaxIDLen:
-			bad("stage ID %q… is longer than %d bytes", s.ID[:64], MaxIDLen)
+			bad("stage ID %s is longer than %d bytes", quote(s.ID), MaxIDLen)
 		case !utf8.ValidString(string(s.ID)):
-			bad("stage ID %q is not valid UTF-8", s.ID)
+			bad("stage ID %s is not valid UTF-8", quote(s.ID))
 		default:
 			for _, r := range string(s.ID) {
 				if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) {
-					bad("stage ID %q holds U+%04X, a control, format or separator character", s.ID, r)
+					bad("stage ID %s holds U+%04X, a control, format or separator character", quote(s.ID), r)
 					break
 				}
 			}
 		}
 		if s.Kind > WinBack {
-			bad("stage %q has an unknown kind %d", s.ID, uint8(s.Kind))
+			bad("stage %s has an unknown kind %d", quote(s.ID), uint8(s.Kind))
 		}
 		if j, dup := g.index[s.ID]; dup {
-			bad("duplicate stage ID %q (positions %d and %d)", s.ID, j, i)
+			bad("duplicate stage ID %s (positions %d and %d)", quote(s.ID), j, i)
 			continue
 		}
 		g.index[s.ID] = i
@@ -276,10 +277,10 @@ func New(stages []Stage, edges []Edge) (*Graph, error) {
 		i, okFrom := g.index[e.From]
 		j, okTo := g.index[e.To]
 		if !okFrom {
-			bad("edge %s→%s: unknown stage %q", e.From, e.To, e.From)
+			bad("edge %s→%s: unknown stage %s", show(e.From), show(e.To), quote(e.From))
 		}
 		if !okTo {
-			bad("edge %s→%s: unknown stage %q", e.From, e.To, e.To)
+			bad("edge %s→%s: unknown stage %s", show(e.From), show(e.To), quote(e.To))
 		}
 		if !okFrom || !okTo {
 			continue
@@ -287,37 +288,37 @@ func New(stages []Stage, edges []Edge) (*Graph, error) {
 		want := KindOf(stages[i], stages[j], j > i)
 		switch {
 		case i == j:
-			bad("edge %s→%s: a stage cannot move to itself", e.From, e.To)
+			bad("edge %s→%s: a stage cannot move to itself", show(e.From), show(e.To))
 			continue
 		case e.Kind < Advance || e.Kind > Recover:
-			bad("edge %s→%s: unknown edge kind %d", e.From, e.To, uint8(e.Kind))
+			bad("edge %s→%s: unknown edge kind %d", show(e.From), show(e.To), uint8(e.Kind))
 			continue
 		case e.Kind == want, e.Kind == Loop && want == Regress:
 			// the kind its ends give it
 		case want == Fall:
-			bad("edge %s→%s: an edge into a stage of kind %s is a fall, not %s", e.From, e.To, stages[j].Kind, e.Kind)
+			bad("edge %s→%s: an edge into a stage of kind %s is a fall, not %s", show(e.From), show(e.To), stages[j].Kind, e.Kind)
 			continue
 		case want == Recover:
-			bad("edge %s→%s: an edge out of a stage of kind %s is a recovery, not %s", e.From, e.To, stages[i].Kind, e.Kind)
+			bad("edge %s→%s: an edge out of a stage of kind %s is a recovery, not %s", show(e.From), show(e.To), stages[i].Kind, e.Kind)
 			continue
 		case e.Kind == Fall:
-			bad("edge %s→%s: a fall must go into a decline or exit stage", e.From, e.To)
+			bad("edge %s→%s: a fall must go into a decline or exit stage", show(e.From), show(e.To))
 			continue
 		case e.Kind == Recover:
-			bad("edge %s→%s: a recovery must come out of a decline, exit or win-back stage", e.From, e.To)
+			bad("edge %s→%s: a recovery must come out of a decline, exit or win-back stage", show(e.From), show(e.To))
 			continue
 		case e.Kind == Advance:
-			bad("edge %s→%s: an advance must go to a later stage", e.From, e.To)
+			bad("edge %s→%s: an advance must go to a later stage", show(e.From), show(e.To))
 			continue
 		case e.Kind == Regress:
-			bad("edge %s→%s: a regression must go to an earlier stage", e.From, e.To)
+			bad("edge %s→%s: a regression must go to an earlier stage", show(e.From), show(e.To))
 			continue
 		default:
-			bad("edge %s→%s: a loop must go back to an earlier stage", e.From, e.To)
+			bad("edge %s→%s: a loop must go back to an earlier stage", show(e.From), show(e.To))
 			continue
 		}
 		if g.allowed[i*n+j] {
-			bad("duplicate edge %s→%s", e.From, e.To)
+			bad("duplicate edge %s→%s", show(e.From), show(e.To))
 			continue
 		}
 		g.edges = append(g.edges, e)
@@ -348,7 +349,7 @@ func New(stages []Stage, edges []Edge) (*Graph, error) {
 		}
 		for j, ok := range reached {
 			if at, valid := g.index[stages[j].ID]; !ok && valid && at == j {
-				bad("stage %q cannot be reached from the start stage %q", stages[j].ID, stages[0].ID)
+				bad("stage %s cannot be reached from the start stage %s", quote(stages[j].ID), quote(stages[0].ID))
 			}
 		}
 	}
@@ -356,6 +357,34 @@ func New(stages []Stage, edges []Edge) (*Graph, error) {
 		return nil, errors.Join(errs...)
 	}
 	return g, nil
+}
+
+// quote returns id quoted as Go would, its first 64 bytes or fewer (cut
+// between characters) and "…" past 64 bytes, for an error message.
+func quote(id ID) string {
+	const limit = 64
+	if len(id) <= limit {
+		return strconv.Quote(string(id))
+	}
+	n := limit
+	for n > 0 && !utf8.RuneStart(id[n]) {
+		n--
+	}
+	if n == 0 { // no character starts in the first 64 bytes
+		n = limit
+	}
+	return strconv.Quote(string(id[:n])) + "…"
+}
+
+// show returns id as an edge in an error message shows it: as it is when
+// it is at most 64 bytes of printable characters without spaces, else
+// quoted (see quote).
+func show(id ID) string {
+	if len(id) > 0 && len(id) <= 64 && utf8.ValidString(string(id)) &&
+		strings.IndexFunc(string(id), func(r rune) bool { return !unicode.IsGraphic(r) || unicode.IsSpace(r) || r == '"' }) < 0 {
+		return string(id)
+	}
+	return quote(id)
 }
 
 // MustNew is like [New] but panics on an invalid graph. It is meant for
