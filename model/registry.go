@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/clmkit/clm/lifecycle"
 )
@@ -33,7 +35,9 @@ func init() {
 // ("sterne-cutler-90d" for SterneCutler(LapseAfter(90*24*time.Hour))).
 // Register returns an error wrapping [ErrDuplicateModel] when the name is
 // taken (nothing is overwritten), and one wrapping [ErrInvalidModel] for an
-// empty or space-padded name, a nil model, a model with no stages or an
+// empty or space-padded name, one that is not valid UTF-8 or holds a
+// control, format or separator character (a zero-width space would make
+// two names look alike in [Lookup]'s list), a nil model, a model with no stages or an
 // empty Name(), or one that panics when asked for them (a typed nil
 // *[Custom], say).
 // It is safe for concurrent use.
@@ -41,6 +45,10 @@ func Register(name string, m lifecycle.Model) error {
 	switch {
 	case name == "" || strings.TrimSpace(name) != name:
 		return fmt.Errorf("%w: cannot register under name %q: names must be non-empty without surrounding spaces", ErrInvalidModel, name)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w: cannot register under name %q: names must be valid UTF-8", ErrInvalidModel, name)
+	case strings.IndexFunc(name, func(r rune) bool { return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) }) >= 0:
+		return fmt.Errorf("%w: cannot register under name %q: names must not hold control, format or separator characters", ErrInvalidModel, name)
 	case m == nil:
 		return fmt.Errorf("%w: cannot register a nil model as %q", ErrInvalidModel, name)
 	}
