@@ -38,7 +38,9 @@ type ValueOptions struct {
 	// 1%/month, about 12.7%/year); it must be ≥ 0.
 	MonthlyDiscountRate float64
 	// Unit is the time unit the purchase model was fitted in: Day or
-	// Week. Default Week.
+	// Week. Default Week (where [SummaryOptions] and
+	// [StoreSummaryOptions] default to Day: a model fitted on a summary
+	// made with the defaults needs Unit: Day here).
 	Unit TimeUnit
 }
 
@@ -92,7 +94,9 @@ func LifetimeValue(pm PurchaseModel, sm SpendModel, c Customer, opts ValueOption
 		if !(cum >= 0) || math.IsInf(cum, 1) {
 			return 0, fmt.Errorf("%w: LifetimeValue: the purchase model's expected purchases by month %d are %v, not a finite number of 0 or more", ErrInvalidInput, i, cum)
 		}
-		value += (cum - prev) * spend / math.Pow(1+opts.MonthlyDiscountRate, float64(i))
+		// Discounted before the spend multiplies it, so that the product
+		// overflows only when the term does.
+		value += spend * ((cum - prev) / math.Pow(1+opts.MonthlyDiscountRate, float64(i)))
 		prev = cum
 	}
 	if math.IsInf(value, 0) || math.IsNaN(value) {

@@ -132,3 +132,23 @@ func TestAffordableAcquisitionCost(t *testing.T) {
 		}
 	}
 }
+
+// The discount divides a month's purchases before the spend multiplies
+// them: at a spend of 1e308 and 900 %/month the value is finite (about
+// 4.35e307), and LifetimeValue returns it (it overflowed in the product
+// and reported ErrNoConvergence).
+func TestLifetimeValueLargeSpendDiscounted(t *testing.T) {
+	const spend = 1e308
+	opts := ValueOptions{Months: 1, MonthlyDiscountRate: 9, Unit: Week}
+	want := DaysPerMonth / 7 * (spend / 10)
+	got, err := LifetimeValue(linearModel{1}, constSpend(spend), Customer{}, opts)
+	if err != nil || relErr(got, want) > 1e-12 {
+		t.Fatalf("LifetimeValue = %v, %v; want %v", got, err, want)
+	}
+	// Past the largest float64 it is still an error.
+	opts.MonthlyDiscountRate = 0
+	opts.Months = 2
+	if _, err := LifetimeValue(linearModel{1}, constSpend(spend), Customer{}, opts); !errors.Is(err, ErrNoConvergence) {
+		t.Fatalf("a value past the largest float64: %v", err)
+	}
+}

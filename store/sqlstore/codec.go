@@ -557,13 +557,14 @@ func parseKeys(seen *lifecycle.EventSet, s string) error {
 // Due times are stored as Unix nanoseconds in an indexed column: NULL for
 // lifecycle.Never, the smallest int64 for the zero time (due at any
 // sweep); a time outside the years 1678–2261 gets the nearest earlier
-// code (a sweep then visits early, which is allowed). The exact time is in
-// the data column.
+// code (a sweep then visits early, which is allowed), a time after Never
+// (in a zone west of UTC) too: it is due at a sweep at or after it, which
+// NULL never is. The exact time is in the data column.
 func dueArg(t time.Time) any {
 	switch {
 	case t.IsZero():
 		return int64(math.MinInt64)
-	case !t.Before(lifecycle.Never):
+	case t.Equal(lifecycle.Never):
 		return nil
 	}
 	return unixNanos(t)
