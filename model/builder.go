@@ -128,8 +128,9 @@ func (b *Builder) Converts(types ...lifecycle.EventType) *Builder {
 // [lifecycle.Event.Validate] would refuse (or a Converts call with none),
 // more than [stage.MaxStages] stages, and, once none of those is found,
 // any graph problem [stage.New] finds (duplicate or empty IDs, a stage of
-// an unknown kind, edges naming unknown stages, a declared edge whose kind
-// contradicts its ends, unreachable stages), each on its own, wrapping
+// an unknown kind, edges naming unknown stages, an edge declared twice (in
+// one Edges call or two), a declared edge whose kind contradicts its ends,
+// unreachable stages), each on its own, wrapping
 // [stage.ErrInvalidGraph] too.
 func (b *Builder) Build() (*Custom, error) {
 	errs := append([]error(nil), b.errs...)

@@ -157,7 +157,9 @@ func LapseAfter(d time.Duration) Option {
 
 // LoyalOrders sets how many net purchases make a Sterne–Cutler customer
 // loyal (default [DefaultLoyalOrders], 5). Values not above the repeat
-// threshold are raised to one more than it. Read by [SterneCutler].
+// threshold are raised to one more than it (to math.MaxInt64 when the
+// repeat threshold is math.MaxInt64, which leaves retention unreachable).
+// Read by [SterneCutler].
 func LoyalOrders(n int64) SterneCutlerOption {
 	return scOpt(func(t *thresholds) { t.loyalPurchases = n })
 }
