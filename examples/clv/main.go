@@ -89,8 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case *top < 0:
 		return cli.Usagef("-top %d: must not be negative", *top)
 	}
-	if fi, err := os.Stat(*out); err != nil || !fi.IsDir() {
-		return cli.Usagef("-out %s: not an existing directory", *out)
+	if err := cli.OutDir("-out", *out, false, "holdout.svg"); err != nil {
+		return err
 	}
 	cutoff, err := time.Parse(time.DateOnly, *calEnd)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -99,7 +100,8 @@ func TestRunErrors(t *testing.T) {
 		{"bad months", []string{"-data", sample, "-months", "0"}, "-months 0: must be from 1 to 1200", true},
 		{"bad discount", []string{"-data", sample, "-discount", "-0.1"}, "-discount -0.1: must be", true},
 		{"bad top", []string{"-data", sample, "-top", "-1"}, "-top -1: must not be negative", true},
-		{"bad out", []string{"-data", sample, "-out", bad}, "-out " + bad + ": not an existing directory", true},
+		{"bad out", []string{"-data", sample, "-out", bad}, "-out " + strconv.Quote(bad) + ": not an existing directory", true},
+		{"out holds a directory named holdout.svg", []string{"-data", sample, "-out", dirWith(t, "holdout.svg")}, "holdout.svg is a directory", true},
 		{"stray argument", []string{"extra"}, "unexpected arguments", true},
 		{"bad data", []string{"-data", bad, "-out", t.TempDir()}, "reading " + bad + ": clv: invalid input: CDNOW line 2: date", false},
 	}
@@ -132,4 +134,13 @@ func TestPercent(t *testing.T) {
 			t.Errorf("percent(%g) = %q, want %q", r, got, want)
 		}
 	}
+}
+
+// dirWith returns a new directory holding a directory named name.
+func dirWith(t *testing.T, name string) string {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -87,8 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cli.Usagef("-workers %d: must not be negative", *workers)
 	}
 	if *out != "" { // before the runs, which may take long
-		if err := os.MkdirAll(*out, 0o755); err != nil {
-			return cli.Usagef("-out %q: %w", *out, err)
+		if err := cli.OutDir("-out", *out, true, "flywheel.csv", "flywheel.svg"); err != nil {
+			return err
 		}
 	}
 	ev, err := flywheel.Expected(p)

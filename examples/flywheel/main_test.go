@@ -6,12 +6,16 @@ import (
 	"encoding/csv"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/clmkit/clm/examples/internal/cli"
 )
 
 func TestRunLiteratureExample(t *testing.T) {
@@ -69,8 +73,17 @@ func TestRunFlags(t *testing.T) {
 			require.Contains(t, err.Error(), tc.want)
 		})
 	}
+	// An -out that cannot take the files is refused before the runs, with
+	// the usage status, and nothing is printed.
+	out := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(out, "flywheel.csv"), 0o755))
+	stdout.Reset()
+	err := run(ctx, []string{"-runs", "50", "-out", out}, &stdout, &stderr)
+	require.ErrorContains(t, err, "-out "+strconv.Quote(out)+": flywheel.csv is a directory")
+	require.Equal(t, cli.ExitUsage, cli.Status("flywheel", err, io.Discard))
+	require.Empty(t, stdout.String())
 	stderr.Reset()
-	err := run(ctx, []string{"-help"}, &stdout, &stderr)
+	err = run(ctx, []string{"-help"}, &stdout, &stderr)
 	require.True(t, errors.Is(err, flag.ErrHelp))
 	for _, f := range []string{"-paid", "-referrals", "-churn", "-lag", "-referred_conversion", "-engage_acquire", "-spend", "-out"} {
 		require.Contains(t, stderr.String(), f)
