@@ -36,6 +36,11 @@ var (
 	// model or a store (a nil one, or a nil pointer in the interface),
 	// and of a nil *Tracker.
 	ErrNoTracker = errors.New("lifecycle: the Tracker has no model or no store: make it with NewTracker(model, store)")
+	// ErrNilContext is returned by the methods of a Tracker that take a
+	// context (Record, RecordBatch, Import, Sweep, Reclassify, Customer),
+	// and yielded by [Browse], when that context is nil; nothing is read
+	// or written.
+	ErrNilContext = errors.New("lifecycle: the context is nil: pass context.Background() or the request's context")
 )
 
 // ValidationError reports which field of an event is wrong and why. It

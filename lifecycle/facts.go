@@ -249,8 +249,14 @@ func (f *Facts) add(e *Event) bool {
 }
 
 // addReferral folds the [ReferralConverted] credit e: it inserts the
-// referred customer or lowers their time, then re-derives the tally. It
+// referred customer or lowers their time, then updates the tally. It
 // reports false when the credit was already held at e's time or earlier.
+//
+// A referrer may hold many credits, and one write may fold thousands (a
+// batch or an import naming one affiliate): the insert grows Referrals as
+// append does, and the tally is updated from its old value, not derived
+// again from every credit, unless it does not match Referrals (facts a
+// caller built) or the latest credit moved earlier.
 func (f *Facts) addReferral(e *Event) bool {
 	key := e.Attrs[ReferredIDAttr]
 	if key == "" {
@@ -261,21 +267,44 @@ func (f *Facts) addReferral(e *Event) bool {
 	}
 	t := e.Time.UTC()
 	i, found := slices.BinarySearchFunc(f.Referrals, key, func(r Referral, k string) int { return strings.Compare(r.Customer, k) })
-	switch {
-	case found && !t.Before(f.Referrals[i].At):
+	if found && !t.Before(f.Referrals[i].At) {
 		return false
-	case found:
-		f.Referrals[i].At = t
-	default:
-		f.Referrals = insertTight(f.Referrals, i, Referral{Customer: key, At: t})
 	}
-	tl := Tally{Type: ReferralConverted, Count: int64(len(f.Referrals)), First: t, Last: t}
-	for _, r := range f.Referrals {
-		if r.At.Before(tl.First) {
-			tl.First = r.At
+	ti := f.tallyIndex(ReferralConverted)
+	var tl Tally
+	held := ti < len(f.Tallies) && f.Tallies[ti].Type == ReferralConverted
+	if held {
+		tl = f.Tallies[ti]
+	}
+	// matches: the tally is the one Referrals gives (before this credit).
+	matches := held && tl.Count == int64(len(f.Referrals)) && !tl.First.IsZero() || !held && len(f.Referrals) == 0
+	if found {
+		was := f.Referrals[i].At
+		f.Referrals[i].At = t
+		matches = matches && !was.Equal(tl.Last) // else the latest may be another
+	} else {
+		f.Referrals = slices.Insert(f.Referrals, i, Referral{Customer: key, At: t})
+		if !held {
+			tl = Tally{Type: ReferralConverted, First: t, Last: t}
 		}
-		if r.At.After(tl.Last) {
-			tl.Last = r.At
+		tl.Count++
+	}
+	if matches {
+		if t.Before(tl.First) {
+			tl.First = t
+		}
+		if t.After(tl.Last) {
+			tl.Last = t
+		}
+	} else {
+		tl = Tally{Type: ReferralConverted, Count: int64(len(f.Referrals)), First: t, Last: t}
+		for _, r := range f.Referrals {
+			if r.At.Before(tl.First) {
+				tl.First = r.At
+			}
+			if r.At.After(tl.Last) {
+				tl.Last = r.At
+			}
 		}
 	}
 	f.setTally(tl)

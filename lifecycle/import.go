@@ -65,7 +65,7 @@ const ImportChunk = 100_000
 // nil, is called after each chunk with the counts so far.
 func (t *Tracker) Import(ctx context.Context, events iter.Seq2[Event, error], progress func(ImportResult)) (ImportResult, error) {
 	var ir ImportResult
-	if err := t.ready(); err != nil {
+	if err := t.readyCtx(ctx); err != nil {
 		return ir, err
 	}
 	if events == nil {

@@ -51,7 +51,8 @@ type Loader interface {
 // its own lock or transaction, keeping the applied IDs and the history in
 // a layout of its own. A store with it does the work of recording an
 // event in time that does not grow with the number of events the customer
-// has had, and may
+// has had (a referral credit's write grows with the referrer's credits,
+// which [Facts].Referrals holds whole), and may
 // write many customers at once (one statement or transaction for a whole
 // [Tracker.RecordBatch], [Tracker.Import] chunk or [Tracker.Sweep] page); a
 // Store without it works the same through the Tracker's one fallback

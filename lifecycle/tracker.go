@@ -8,6 +8,7 @@ import (
 	"iter"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -266,10 +267,18 @@ type Result struct {
 // Customer returns the stored customer with this ID, or an error wrapping
 // [ErrNotFound].
 func (t *Tracker) Customer(ctx context.Context, id string) (*Customer, error) {
-	if err := t.ready(); err != nil {
+	if err := t.readyCtx(ctx); err != nil {
 		return nil, err
 	}
 	return t.store.Get(ctx, id)
+}
+
+// readyCtx is ready, and [ErrNilContext] for a nil ctx.
+func (t *Tracker) readyCtx(ctx context.Context) error {
+	if ctx == nil {
+		return ErrNilContext
+	}
+	return t.ready()
 }
 
 // ready returns [ErrNoTracker] for a Tracker that cannot work: nil, made
@@ -359,7 +368,7 @@ func (t *Tracker) Validate(e *Event) error {
 // retries are turned off: see [WithMaxRetries]).
 //
 // Errors wrap [ErrInvalidEvent] (with a *[ValidationError]), [ErrConflict]
-// (retries exhausted), [ErrInvalidModel] or [ErrNoTracker], or are the
+// (retries exhausted), [ErrInvalidModel], [ErrNoTracker] or [ErrNilContext], or are the
 // context's error or the store's error. After any error the stored customer is unchanged or has
 // the event applied exactly once; retrying the same event is always safe.
 // With an error the result holds only EventID and CustomerID, except when
@@ -367,6 +376,9 @@ func (t *Tracker) Validate(e *Event) error {
 // says "crediting referrer"): then the result is complete.
 func (t *Tracker) Record(ctx context.Context, e Event) (Result, error) {
 	res := Result{EventID: e.ID, CustomerID: e.CustomerID}
+	if ctx == nil {
+		return res, ErrNilContext
+	}
 	if err := t.Validate(&e); err != nil {
 		return res, err
 	}
@@ -405,7 +417,7 @@ func (t *Tracker) Record(ctx context.Context, e Event) (Result, error) {
 // by that write. Retrying the whole batch is safe: applied events come
 // back Duplicate.
 func (t *Tracker) RecordBatch(ctx context.Context, events []Event) ([]Result, error) {
-	if err := t.ready(); err != nil {
+	if err := t.readyCtx(ctx); err != nil {
 		results := make([]Result, len(events))
 		for i := range events {
 			results[i] = Result{EventID: events[i].ID, CustomerID: events[i].CustomerID, Err: err}
@@ -580,7 +592,7 @@ func (t *Tracker) Reclassify(ctx context.Context, now time.Time) (SweepResult, e
 // sweep is Sweep, or with all Reclassify.
 func (t *Tracker) sweep(ctx context.Context, now time.Time, all bool) (SweepResult, error) {
 	var sr SweepResult
-	if err := t.ready(); err != nil {
+	if err := t.readyCtx(ctx); err != nil {
 		return sr, err
 	}
 	if now.Before(minTime) || !now.Before(maxTime) {
@@ -1169,6 +1181,10 @@ func (t *Tracker) credit(ctx context.Context, debts []owed) []error {
 	ops := make([]*writeOp, 0, len(order))
 	for _, ref := range order {
 		idx := byReferrer[ref]
+		// In the order Facts.Referrals keeps, so that a referrer's many
+		// new credits (an affiliate's, in a batch or an import chunk) go
+		// in after each other rather than each into the middle.
+		slices.SortStableFunc(idx, func(a, b int) int { return strings.Compare(debts[a].customer, debts[b].customer) })
 		evs := make([]Event, 0, len(idx))
 		for _, i := range idx {
 			d := debts[i]

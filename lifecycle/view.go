@@ -22,12 +22,15 @@ type Viewer interface {
 // when s is a [Viewer], otherwise s.Scan(ctx). The same rules as for
 // [Viewer] apply to the loop body: do not modify or keep the customer, and
 // do not call the store from inside the loop. A nil s yields one error,
-// wrapping [ErrNoTracker].
+// wrapping [ErrNoTracker]; a nil ctx one, [ErrNilContext].
 func Browse(ctx context.Context, s Store) iter.Seq2[*Customer, error] {
 	if nilness.Is(s) {
 		return func(yield func(*Customer, error) bool) {
 			yield(nil, fmt.Errorf("%w: Browse of a nil store", ErrNoTracker))
 		}
+	}
+	if ctx == nil {
+		return func(yield func(*Customer, error) bool) { yield(nil, ErrNilContext) }
 	}
 	if v, ok := s.(Viewer); ok {
 		return v.View(ctx)

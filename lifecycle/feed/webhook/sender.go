@@ -46,8 +46,10 @@ type Payload struct {
 	Type string `json:"type"`
 	// Timestamp is when the change happened: the transition's At (the
 	// time the customer was classified at, that of the latest event or
-	// sweep applied, or the start of the stage left when that is later:
-	// see [lifecycle.Tracker]; not the time of delivery), in UTC.
+	// sweep applied or of the latest referral credit when later
+	// ([lifecycle.Customer.ClassifiedAt]), or the start of the stage left
+	// when that is later still: see [lifecycle.Tracker]; not the time of
+	// delivery), in UTC.
 	Timestamp time.Time `json:"timestamp"`
 	// Data is the change.
 	Data Data `json:"data"`
