@@ -115,11 +115,11 @@ dead-letter topic or stream. Runs until interrupted.`, stderr)
 	fs.IntVar(&c.members, "members", 1, "JetStream: how many consumers share the partitions")
 	fs.BoolVar(&c.create, "create", true, "create the topic, or the streams and consumers, if missing")
 	fs.StringVar(&c.storeKind, "store", "memory", "the store: memory, sqlite or postgres")
-	fs.StringVar(&c.dsn, "dsn", "", "the SQL store's URL (sqlite:PATH, postgres://...); default for postgres: $CLM_POSTGRES_DSN")
+	fs.StringVar(&c.dsn, "dsn", "", "the SQL store's URL (sqlite:PATH, postgres://...); default for postgres: $CLM_POSTGRES_DSN, for sqlite: sqlite:consume.db")
 	fs.StringVar(&c.modelName, "model", "sterne-cutler", "the lifecycle model")
 	fs.StringVar(&c.format, "format", "auto", "the messages' format: auto, json or segment")
 	fs.IntVar(&c.batch, "batch", 500, "the most messages of one partition recorded at once")
-	fs.IntVar(&c.produce, "produce", 0, "publish this many generated shop events first")
+	fs.IntVar(&c.produce, "produce", 0, "publish this many generated shop events first (at most 10,000,000)")
 	fs.StringVar(&c.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464)")
 	fs.DurationVar(&c.progress, "progress", 10*time.Second, "print a progress line this often (0: never)")
 	if err := cli.Parse(fs, args); err != nil {
@@ -140,8 +140,8 @@ dead-letter topic or stream. Runs until interrupted.`, stderr)
 		return c, cli.Usagef("-member %d: must be from 0 to -members - 1 (%d)", c.member, c.members-1)
 	case c.batch < 1:
 		return c, cli.Usagef("-batch %d: must be at least 1", c.batch)
-	case c.produce < 0:
-		return c, cli.Usagef("-produce %d: must not be negative", c.produce)
+	case c.produce < 0 || c.produce > shopsim.MaxEvents:
+		return c, cli.Usagef("-produce %d: must be from 0 to %d (shopsim.MaxEvents)", c.produce, shopsim.MaxEvents)
 	case c.progress < 0:
 		return c, cli.Usagef("-progress %s: must not be negative", c.progress)
 	}
@@ -159,6 +159,13 @@ dead-letter topic or stream. Runs until interrupted.`, stderr)
 	}
 	if c.storeKind == "sqlite" && c.dsn == "" {
 		c.dsn = "sqlite:consume.db"
+	}
+	// The dialect is read from the URL as Connect reads it, before Connect
+	// creates or migrates anything in a database of the other one.
+	sqlite := strings.HasPrefix(c.dsn, "sqlite:")
+	pg := strings.HasPrefix(c.dsn, "postgres://") || strings.HasPrefix(c.dsn, "postgresql://")
+	if c.storeKind == "sqlite" && pg || c.storeKind == "postgres" && sqlite {
+		return c, fmt.Errorf("-dsn: names a database of the other dialect than -store %s (sqlite:PATH is SQLite, postgres://… PostgreSQL)", c.storeKind)
 	}
 	return c, nil
 }
@@ -184,9 +191,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("-dsn: %w", err) // (Connect's errors hide passwords)
 		}
 		defer s.Close()
-		if want := map[string]sqlstore.Dialect{"sqlite": sqlstore.SQLite, "postgres": sqlstore.Postgres}[c.storeKind]; s.Dialect() != want {
-			return fmt.Errorf("-dsn: names a database of the other dialect than -store %s (sqlite:PATH is SQLite, postgres://… PostgreSQL)", c.storeKind)
-		}
 		st = s
 	}
 	tr := lifecycle.NewTracker(m, st, lifecycle.WithLogger(log))
@@ -199,7 +203,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if c.create {
 			for _, t := range []struct{ flag, name string }{{"-topic", c.topic}, {"-dead-topic", cmp(c.deadTopic, c.topic+".dead")}} {
 				if err := kafka.CreateTopic(ctx, brokers, t.name, int32(c.partitions), int16(c.replicas)); err != nil {
-					return flagged(err, t.flag)
+					return unreachable(flagged(err, t.flag), c.brokers)
 				}
 			}
 		}
@@ -211,7 +215,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			err = p.Publish(ctx, shopsim.Stream(shopsim.StreamConfig{Events: c.produce, Seed: 1})...)
 			p.Close()
 			if err != nil {
-				return err
+				return unreachable(err, c.brokers)
 			}
 		}
 		cons, err = kafka.NewConsumer(tr, kafka.Config{Brokers: brokers, Topic: c.topic, Group: c.group,
@@ -333,6 +337,16 @@ func flagged(err error, topic string) error {
 		return err
 	}
 	return fmt.Errorf("%s: %w", flag, err)
+}
+
+// unreachable names -brokers in an error about a failed connection to
+// them; it returns other errors as they are.
+func unreachable(err error, brokers string) error {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return fmt.Errorf("-brokers %s: %w", brokers, err)
+	}
+	return err
 }
 
 func cmp(s, def string) string {

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -208,6 +211,8 @@ func TestFlagNamedInErrors(t *testing.T) {
 		{"-dsn", []string{"-store", "postgres", "-dsn", "mysql://x"}},
 		{"-dsn", []string{"-store", "sqlite", "-dsn", "postgres://127.0.0.1:1/x?connect_timeout=1"}},
 		{"-dsn", []string{"-store", "postgres", "-dsn", "sqlite::memory:"}},
+		// Nothing listens there: the failed connection names the flag.
+		{"-brokers", []string{"-engine", "kafka", "-brokers", "127.0.0.1:1"}},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		var out bytes.Buffer
@@ -234,4 +239,24 @@ func natsServer(t *testing.T) *server.Server {
 		t.Fatal("the NATS server is not ready")
 	}
 	return s
+}
+
+// A -dsn of the other dialect is refused before anything is created in
+// it (found by an audit: the SQLite file was made and migrated first), and
+// -produce past shopsim.MaxEvents is refused (it was cut to it).
+func TestRefusedBeforeWork(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "wrong.db")
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"-store", "postgres", "-dsn", "sqlite:" + db, "-brokers", "127.0.0.1:1", "-progress", "0"}, &out, &out)
+	if status := cli.Status(name, err, &out); status != cli.ExitError || !strings.Contains(out.String(), "consume: -dsn: ") {
+		t.Errorf("exit %d: %s", status, out.String())
+	}
+	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the SQLite database of a refused -dsn exists: %v", err)
+	}
+	out.Reset()
+	err = run(context.Background(), []string{"-produce", "10000001"}, &out, &out)
+	if status := cli.Status(name, err, &out); status != cli.ExitUsage || !strings.Contains(out.String(), "-produce 10000001: ") {
+		t.Errorf("exit %d: %s", status, out.String())
+	}
 }
