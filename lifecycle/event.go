@@ -176,7 +176,7 @@ func (e *Event) Validate() error {
 		return invalid("time", "", "is missing")
 	}
 	if e.Time.Before(minTime) || !e.Time.Before(maxTime) {
-		return invalid("time", e.Time.Format(time.RFC3339), "is out of range (years 1900 to 9999)")
+		return invalid("time", e.Time.Format(time.RFC3339Nano), "is out of range (years 1900 to 9999)")
 	}
 	if e.Amount < 0 {
 		return invalid("amount", strconv.FormatInt(e.Amount, 10), "must not be negative (record refunds as order_refunded with a positive amount)")

@@ -120,6 +120,40 @@ func send(t testing.TB, brokers []string, p *streamtest.Plan) map[string]bool {
 	return invalid
 }
 
+// waitShared waits until the group is stable with n members, each
+// assigned at least one partition.
+func waitShared(t testing.TB, brokers []string, group string, n int, timeout time.Duration) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	state := "not described"
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		gs, err := adm.DescribeGroups(context.Background(), group)
+		if err != nil {
+			state = err.Error()
+			continue
+		}
+		g := gs[group]
+		state = fmt.Sprintf("%s with %d members", g.State, len(g.Members))
+		if g.State != "Stable" || len(g.Members) != n {
+			continue
+		}
+		shared := true
+		for _, m := range g.Members {
+			a, ok := m.Assigned.AsConsumer()
+			shared = shared && ok && len(a.Topics) > 0 && len(a.Topics[0].Partitions) > 0
+		}
+		if shared {
+			return
+		}
+	}
+	t.Fatalf("the group %q did not share the partitions among %d members within %s: %s", group, n, timeout, state)
+}
+
 // waitCommitted waits until the group has committed every partition to
 // its end.
 func waitCommitted(t testing.TB, brokers []string, group string, timeout time.Duration, rs ...*streamtest.Running) {
@@ -196,10 +230,14 @@ func deadLetters(t testing.TB, brokers []string, want int) map[string]int {
 func TestGroup(t *testing.T) {
 	brokers := newCluster(t)
 	p, ref := streamtest.Load(t)
-	invalid := send(t, brokers, p)
 	st := store.NewMemory()
 	began := time.Now()
 	rs := []*streamtest.Running{start(t, st, brokers, "g", 500), start(t, st, brokers, "g", 500), start(t, st, brokers, "g", 500)}
+	// The messages go out once the three share the partitions: sent
+	// before, they could all be read by the first member to join before
+	// the others did (a loaded machine made this test fail so).
+	waitShared(t, brokers, "g", len(rs), streamtest.Timeout(time.Minute))
+	invalid := send(t, brokers, p)
 	waitCommitted(t, brokers, "g", streamtest.Timeout(2*time.Minute), rs...)
 	elapsed := time.Since(began)
 	for _, r := range rs {
