@@ -33,7 +33,7 @@ import (
 // are the only bytes a
 // look-up reads, 2 a key, and whose last rest is the only one an insert
 // writes beside a tag. Past 128 keys the buckets, of 128 slots, double in
-// number (a code's last bits choose its bucket) whenever one is full, so a
+// number (the low bits of a code's second half choose its bucket) whenever one is full, so a
 // look-up scans at most 128 tags whatever the customer's number of events.
 // While there is one bucket its count is the set's; past that, a bucket's
 // first slot holds its count in place of a tag (its rest unused), so the
