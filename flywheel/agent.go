@@ -84,10 +84,13 @@ func MaxEvents(n int) AgentOption {
 // AgentRun is the outcome of [Agent].
 type AgentRun struct {
 	// Result holds the per-rotation metrics, comparable with the cohort
-	// modes'. Prospects, new customers, new referrals, customers, spend
-	// and acquisition cost are measured from the store; acquired, retained,
-	// new advocates, advocates and referring advocates are the agents' own
-	// counts of what they did.
+	// modes'. Prospects, new customers, new referrals and customers are
+	// measured from the store (a store given with [WithStore] may hold
+	// customers of its own, who count too); spend is the paid prospects
+	// the run drew times SpendPerProspect, as Measurement's, and
+	// acquisition cost that spend over the new customers measured;
+	// acquired, retained, new advocates, advocates and referring
+	// advocates are the agents' own counts of what they did.
 	Result *Result
 	// Measurement is [Measure] applied to the store with the model's
 	// graph: what the model made of the events.
@@ -128,8 +131,12 @@ type AgentRun struct {
 // The random draws come from rand.New(rand.NewPCG(seed, mix(0))), the
 // stream of Monte Carlo run 0, so the same seed gives the same events.
 // Errors wrap [ErrInvalidParams], [ErrDiverged] (more than MaxEvents
-// events), the Tracker's errors, or the context's.
+// events), the Tracker's errors, or the context's ([lifecycle.ErrNilContext]
+// for a nil one).
 func Agent(ctx context.Context, p Params, opts ...AgentOption) (*AgentRun, error) {
+	if ctx == nil {
+		return nil, lifecycle.ErrNilContext
+	}
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -214,7 +221,7 @@ func Agent(ctx context.Context, p Params, opts ...AgentOption) (*AgentRun, error
 		v[ViralK] = ratio(v[NewReferrals], customers)
 		customers += v[NewCustomers]
 		v[Customers] = customers
-		v[Spend] = v[PaidProspects] * p.SpendPerProspect
+		v[Spend] = rm.Spend // the paid prospects drawn, as Measure was given
 		v[AcquisitionCost] = ratio(v[Spend], v[NewCustomers])
 		res.Rotations[t].N = t + 1
 		for k := range NumMetrics {

@@ -315,24 +315,38 @@ func ratio(a, b float64) float64 {
 // slope returns the least-squares slope of ys[i] against i+1, skipping NaN;
 // NaN with fewer than two points.
 func slope(ys []float64) float64 {
-	var n, sx, sy, sxx, sxy float64
+	// Around the means, with y scaled by its largest size: sums of raw
+	// values near the float64 limit would overflow (Inf − Inf is NaN).
+	var n, sx, scale float64
 	for i, y := range ys {
 		if math.IsNaN(y) || math.IsInf(y, 0) {
 			continue
 		}
-		x := float64(i + 1)
 		n++
-		sx += x
-		sy += y
-		sxx += x * x
-		sxy += x * y
+		sx += float64(i + 1)
+		scale = max(scale, math.Abs(y))
 	}
 	if n < 2 {
 		return math.NaN()
 	}
-	den := n*sxx - sx*sx
-	if den == 0 {
-		return math.NaN()
+	if scale == 0 {
+		return 0
 	}
-	return (n*sxy - sx*sy) / den
+	mx := sx / n
+	var my float64
+	for _, y := range ys {
+		if !math.IsNaN(y) && !math.IsInf(y, 0) {
+			my += y / scale / n
+		}
+	}
+	var sxy, sxx float64
+	for i, y := range ys {
+		if math.IsNaN(y) || math.IsInf(y, 0) {
+			continue
+		}
+		dx := float64(i+1) - mx
+		sxy += dx * (y/scale - my)
+		sxx += dx * dx
+	}
+	return sxy / sxx * scale
 }

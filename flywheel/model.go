@@ -102,7 +102,9 @@ func Graph() *stage.Graph { return graph }
 // nurture → retain → advocate, with a [stage.Loop] edge advocate → engage.
 // Advocates bring referred prospects, who enter engage with
 // [lifecycle.Facts.ReferredBy] set (any event carrying a ReferrerID does
-// that). When a referred customer places a first order, the [lifecycle.Tracker]
+// that). When a referred customer places a first order (order_completed:
+// the model is a [lifecycle.Converter] of that type alone, so a
+// subscription_started converts nobody), the [lifecycle.Tracker]
 // records a referral_converted event on the referrer with the ID
 // "clm.referral:"+referredID. The referrer keeps one entry per referred
 // customer in [lifecycle.Facts.Referrals], so retries and duplicates of any
@@ -152,6 +154,14 @@ func Model(opts ...ModelOption) lifecycle.Model {
 }
 
 func (m *wheel) Name() string { return "flywheel" }
+
+// ConversionTypes makes the wheel a [lifecycle.Converter]: a referred
+// customer converts with a first order_completed only, the purchase its
+// rules count (a subscription alone leaves them in engage, and credits
+// nobody).
+func (m *wheel) ConversionTypes() []lifecycle.EventType {
+	return []lifecycle.EventType{lifecycle.OrderCompleted}
+}
 
 func (m *wheel) Stages() *stage.Graph { return graph }
 

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/clmkit/clm/lifecycle"
 )
 
 // Metric names one per-rotation output of a simulation.
@@ -444,11 +446,15 @@ func mix(i uint64) uint64 {
 // [Quantiles], [Progress], [PaidInflow]. The results depend only on p, the
 // seed, the number of runs, the inflow and the quantile levels.
 //
-// It stops early with the context's error when ctx is cancelled, with an
+// It returns [lifecycle.ErrNilContext] for a nil ctx, and stops early
+// with the context's error when ctx is cancelled, with an
 // error wrapping [ErrInvalidParams] for invalid parameters or options, and
 // with [ErrDiverged] when a run's population passes [MaxPopulation] (the
 // error of the lowest such run, whatever the number of workers).
 func MonteCarlo(ctx context.Context, p Params, opts ...MonteCarloOption) (*Result, error) {
+	if ctx == nil {
+		return nil, lifecycle.ErrNilContext
+	}
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}

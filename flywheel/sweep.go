@@ -7,13 +7,17 @@ import (
 	"io"
 	"math"
 	"strconv"
+
+	"github.com/clmkit/clm/lifecycle"
 )
 
 // Outcome is what a [Sweep] reads from each simulation: a name (the CSV
 // column) and a function of the result.
 type Outcome struct {
 	// Name is the outcome's CSV column and legend label; the outcomes of
-	// one sweep need distinct, non-empty names.
+	// one sweep need distinct, non-empty names, and no CSV column may
+	// repeat: a name equal to an axis's parameter, or, in a Monte Carlo
+	// sweep, to another outcome's name_se or name_n column, is refused.
 	Name string
 	// Of reads the outcome from a simulation's result.
 	Of func(r *Result) float64
@@ -134,7 +138,8 @@ const MaxSweepCells = 1 << 20
 // returns every outcome at every grid point. axes has one or two entries;
 // each names a parameter ([Params.Set]) and its values, two axes two
 // different parameters. outcomes needs at
-// least one entry, each with a function and a distinct, non-empty name.
+// least one entry, each with a function and a distinct, non-empty name
+// that makes no CSV column repeat (see [Outcome].Name).
 // Options read: [SweepMode] and, in Monte Carlo mode, [Runs], [Seed],
 // [Workers], [Progress] and [PaidInflow]; any of these given to an
 // expected-value sweep is an error wrapping [ErrInvalidParams] that names
@@ -151,8 +156,12 @@ const MaxSweepCells = 1 << 20
 // same seed gives the same table.
 //
 // A grid point whose parameters are invalid, or whose simulation
-// diverges, stops the sweep with an error naming the point.
+// diverges, stops the sweep with an error naming the point; a nil ctx
+// is [lifecycle.ErrNilContext].
 func Sweep(ctx context.Context, base Params, outcomes []Outcome, axes []Axis, opts ...SweepOption) (*Table, error) {
+	if ctx == nil {
+		return nil, lifecycle.ErrNilContext
+	}
 	s := newSettings(opts, SweepOption.sweep)
 	switch {
 	case len(axes) < 1 || len(axes) > 2:
@@ -202,6 +211,23 @@ func Sweep(ctx context.Context, base Params, outcomes []Outcome, axes []Axis, op
 	if len(axes) == 2 && axes[0].Param == axes[1].Param {
 		// The second axis's values would overwrite the first's.
 		return nil, fmt.Errorf("%w: both axes vary %q", ErrInvalidParams, axes[0].Param)
+	}
+	// The CSV's columns (see Table.WriteCSV) must be told apart.
+	cols := map[string]string{}
+	for _, a := range axes {
+		cols[a.Param] = "the axis of " + strconv.Quote(a.Param)
+	}
+	for _, o := range outcomes {
+		names := []string{o.Name}
+		if mc {
+			names = append(names, o.Name+"_se", o.Name+"_n")
+		}
+		for _, n := range names {
+			if prev, dup := cols[n]; dup {
+				return nil, fmt.Errorf("%w: the outcome %q's CSV column %q is also %s's", ErrInvalidParams, o.Name, n, prev)
+			}
+			cols[n] = "the outcome " + strconv.Quote(o.Name)
+		}
 	}
 	if len(t.X.Values)*len(ys) > MaxSweepCells {
 		return nil, fmt.Errorf("%w: the grid has %d points, more than %d", ErrInvalidParams, len(t.X.Values)*len(ys), MaxSweepCells)
