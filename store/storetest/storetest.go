@@ -51,7 +51,11 @@
 // [Run] logs when a store lacks it. Every failure
 // names the rule broken and the input that broke it; a rule that hangs for
 // longer than [CaseTimeout] (plus a 5-second grace) fails instead of
-// hanging the test binary.
+// hanging the test binary. Under [TestStore], whose rules share one
+// store, a rule that hangs while the store holds a lock (a loop body
+// still running, say) can make the rules after it time out too: fix the
+// first one reported ([Run], with a fresh store per rule, does not
+// cascade).
 //
 // Customers must come back as they were put, every time equal: the same
 // instant to the nanosecond with the same UTC offset to the second (the
