@@ -115,7 +115,9 @@ type ChangeLister interface {
 //   - AdvanceCursor stores c under name and the lease until until, when
 //     owner holds the lease at now; otherwise, or when c is before the
 //     stored cursor, it stores nothing and returns an error wrapping
-//     [ErrConflict]. An until at or before now gives the lease up.
+//     [ErrConflict]. An until at or before now (in either call) gives
+//     the lease up: nobody holds it then, whatever the now of the next
+//     claimant, whose clock may be a little behind.
 //   - An owner is any string the store can hold; the empty owner "" is
 //     an owner like any other (never "nobody"), or refused with an
 //     error. (Package lifecycle/feed never uses "".)

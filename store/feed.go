@@ -224,7 +224,7 @@ func (m *Memory) ClaimCursor(ctx context.Context, name, owner string, now, until
 	if claimed && l.owner != owner && now.Before(l.until) { // held by another owner ("" too)
 		return l.pos, false, nil
 	}
-	l.owner, l.until = owner, until
+	l.owner, l.until = owner, leaseEnd(now, until)
 	f.cursors[name] = l
 	return l.pos, until.After(now), nil
 }
@@ -242,17 +242,33 @@ func (m *Memory) AdvanceCursor(ctx context.Context, name, owner string, c lifecy
 	switch {
 	case !claimed: // never claimed: nobody holds it (not even "", whatever now is)
 		return fmt.Errorf("store: cursor %q: not claimed, so not held by %q: %w", name, owner, lifecycle.ErrConflict)
+	case l.owner == owner && l.until.IsZero():
+		return fmt.Errorf("store: cursor %q: %q gave the lease up: claim it again: %w", name, owner, lifecycle.ErrConflict)
 	case l.owner == owner && !now.Before(l.until):
 		return fmt.Errorf("store: cursor %q: the lease of %q ended at %s, at or before now (%s): claim it again: %w", name, owner, l.until.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano), lifecycle.ErrConflict)
+	case l.until.IsZero():
+		return fmt.Errorf("store: cursor %q: %q gave the lease up, and %q holds none: claim it first: %w", name, l.owner, owner, lifecycle.ErrConflict)
 	case l.owner != owner || !now.Before(l.until):
 		return fmt.Errorf("store: cursor %q: lease held by %q until %s, not by %q: %w", name, l.owner, l.until.Format(time.RFC3339Nano), owner, lifecycle.ErrConflict)
 	case c < l.pos:
 		return fmt.Errorf("store: cursor %q: %d is before the stored %d: %w", name, c, l.pos, lifecycle.ErrConflict)
 	}
-	l.pos, l.until = c, until
+	l.pos, l.until = c, leaseEnd(now, until)
 	if f.cursors == nil {
 		f.cursors = make(map[string]lease)
 	}
 	f.cursors[name] = l
 	return nil
+}
+
+// leaseEnd is the lease end stored for a claim or advance at now with
+// until: until, or, for an until at or before now (a lease given up), the
+// zero time, so that every claimant finds it free whatever its clock
+// (stored as until, a claimant whose clock is a little behind the
+// releaser's would wait for it).
+func leaseEnd(now, until time.Time) time.Time {
+	if until.After(now) {
+		return until
+	}
+	return time.Time{}
 }

@@ -592,15 +592,21 @@ func (d *Dispatcher) safeCall(ctx context.Context, ch lifecycle.Change) (err err
 	return err
 }
 
-// sound returns err, or, when its Error method panics, an error that says
-// so (the dispatcher logs and keeps err's message).
+// sound returns err, or, when its Error method or the chain errors.As
+// walks for a *StopError or a *RetryAfterError (an Unwrap, As or Is
+// method) panics, an error that says so (the dispatcher logs and keeps
+// err's message, and looks for those two in it).
 func sound(err error) (out error) {
 	defer func() {
 		if r := recover(); r != nil {
-			out = fmt.Errorf("feed: handler failed with an error of type %T whose Error method panicked: %v", err, r)
+			out = fmt.Errorf("feed: handler failed with an error of type %T whose Error, Unwrap, As or Is method panicked: %v", err, r)
 		}
 	}()
 	_ = err.Error()
+	var stop *StopError
+	var ra *RetryAfterError
+	errors.As(err, &stop)
+	errors.As(err, &ra)
 	return err
 }
 

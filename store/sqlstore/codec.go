@@ -595,6 +595,18 @@ func leaseTime(t time.Time) int64 {
 	return t.UnixMicro()
 }
 
+// leaseUntil is the lease time stored for a claim or advance at now with
+// until: leaseTime(until), or, for an until at or before now (a lease
+// given up), the earliest one, so that every claimant finds it free
+// whatever its clock (stored as until, a claimant whose clock is a little
+// behind the releaser's would wait for it).
+func leaseUntil(now, until time.Time) int64 {
+	if u := leaseTime(until); u > leaseTime(now) {
+		return u
+	}
+	return math.MinInt64
+}
+
 const sqliteTime = "2006-01-02T15:04:05.000000000Z"
 
 // seqJSON returns the JSON array of the integers from to through (SQLite's

@@ -268,7 +268,7 @@ func (s *Store) ClaimCursor(ctx context.Context, name, owner string, now, until 
 	// Tx.Commit does): a driver interrupts a statement when its ctx ends
 	// and may then report the context's error for a claim it stored, and
 	// a dispatcher told it holds no lease would not give it up.
-	err := s.db.QueryRowContext(context.WithoutCancel(ctx), s.q.claim, name, owner, leaseTime(now), leaseTime(until)).Scan(&pos)
+	err := s.db.QueryRowContext(context.WithoutCancel(ctx), s.q.claim, name, owner, leaseTime(now), leaseUntil(now, until)).Scan(&pos)
 	switch {
 	case err == nil:
 		// (Held as stored: to the microsecond, and clamped to the years
@@ -311,7 +311,7 @@ func (s *Store) AdvanceCursor(ctx context.Context, name, owner string, c lifecyc
 	// does: a cursor stored while the driver reported the context's error
 	// would make the caller's next advance, or its giving the lease up
 	// with the cursor it believes stored, a move backwards, refused.
-	res, err := s.db.ExecContext(context.WithoutCancel(ctx), s.q.advance, name, owner, int64(c), leaseTime(now), leaseTime(until))
+	res, err := s.db.ExecContext(context.WithoutCancel(ctx), s.q.advance, name, owner, int64(c), leaseTime(now), leaseUntil(now, until))
 	if err != nil {
 		return fmt.Errorf("sqlstore: advance cursor %q: %w", truncate(name), err)
 	}
@@ -333,8 +333,14 @@ func (s *Store) AdvanceCursor(ctx context.Context, name, owner string, c lifecyc
 	if holder == owner && leaseTime(now) < held && int64(c) < pos {
 		return fmt.Errorf("sqlstore: advance cursor %q: %d is before the stored %d: %w", truncate(name), c, pos, lifecycle.ErrConflict)
 	}
+	if holder == owner && held == math.MinInt64 {
+		return fmt.Errorf("sqlstore: advance cursor %q: %q gave the lease up: claim it again: %w", truncate(name), truncate(owner), lifecycle.ErrConflict)
+	}
 	if holder == owner {
 		return fmt.Errorf("sqlstore: advance cursor %q: the lease of %q ended at %s, at or before now (%s): claim it again: %w", truncate(name), truncate(owner), time.UnixMicro(held).UTC().Format(time.RFC3339Nano), now.UTC().Format(time.RFC3339Nano), lifecycle.ErrConflict)
+	}
+	if held == math.MinInt64 {
+		return fmt.Errorf("sqlstore: advance cursor %q: %q gave the lease up, and %q holds none: claim it first: %w", truncate(name), truncate(holder), truncate(owner), lifecycle.ErrConflict)
 	}
 	return fmt.Errorf("sqlstore: advance cursor %q: the lease is %q's until %s, not %q's: %w", truncate(name), truncate(holder), time.UnixMicro(held).UTC().Format(time.RFC3339Nano), truncate(owner), lifecycle.ErrConflict)
 }
