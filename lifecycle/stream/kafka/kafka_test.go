@@ -120,16 +120,23 @@ func send(t testing.TB, brokers []string, p *streamtest.Plan) map[string]bool {
 	return invalid
 }
 
-// waitShared waits until the group is stable with n members, each
-// assigned at least one partition.
-func waitShared(t testing.TB, brokers []string, group string, n int, timeout time.Duration) {
+// admin returns an admin client of the cluster, closed when the test
+// ends.
+func admin(t testing.TB, brokers []string) *kadm.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
+	t.Cleanup(cl.Close)
+	return kadm.NewClient(cl)
+}
+
+// waitShared waits until the group is stable with n members, each
+// assigned at least one partition.
+func waitShared(t testing.TB, brokers []string, group string, n int, timeout time.Duration) {
+	t.Helper()
+	adm := admin(t, brokers)
 	state := "not described"
 	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		gs, err := adm.DescribeGroups(context.Background(), group)
@@ -158,12 +165,7 @@ func waitShared(t testing.TB, brokers []string, group string, n int, timeout tim
 // its end.
 func waitCommitted(t testing.TB, brokers []string, group string, timeout time.Duration, rs ...*streamtest.Running) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
+	adm := admin(t, brokers)
 	deadline := time.Now().Add(timeout)
 	var last int64 = -1
 	for time.Now().Before(deadline) {
