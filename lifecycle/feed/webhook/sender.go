@@ -178,7 +178,7 @@ type Sender struct {
 }
 
 // New returns a Sender that POSTs to rawURL, an absolute http or https
-// URL with a host (and a port from 1 to 65535, if it names one), signing
+// URL with a host (and one port from 1 to 65535, if it names one), signing
 // with secret ("whsec_" and the base64 of a 24- to 64-byte
 // key: see [NewSecret]). Errors wrap [ErrInvalid] and name the argument;
 // they never show the secret, nor the URL's password. Nil options are
@@ -198,6 +198,8 @@ func New(rawURL, secret string, opts ...Option) (*Sender, error) {
 		return nil, fmt.Errorf("%w: url %q: must be an absolute http or https URL", ErrInvalid, truncate(redacted(u)))
 	case u.Hostname() == "":
 		return nil, fmt.Errorf("%w: url %q: has no host", ErrInvalid, truncate(redacted(u)))
+	case !strings.HasPrefix(u.Host, "[") && strings.Contains(u.Hostname(), ":"):
+		return nil, fmt.Errorf("%w: url %q: host %q has more than one port", ErrInvalid, truncate(redacted(u)), truncate(u.Host))
 	case !validPort(u.Port()):
 		return nil, fmt.Errorf("%w: url %q: port %q is not 1 to 65535", ErrInvalid, truncate(redacted(u)), u.Port())
 	}
@@ -344,6 +346,11 @@ func (s *Sender) Deliver(ctx context.Context, ch lifecycle.Change) error {
 	if err != nil {
 		return fmt.Errorf("webhook: deliver %s: %w", id, err)
 	}
+	// The body is closed when ctx ends, so that the drain below stops at
+	// the time-out too: the body of a 101 Switching Protocols answer is
+	// the connection itself, which the request's context does not close,
+	// nor may a WithClient transport's. (Deferred first, it runs last.)
+	defer context.AfterFunc(ctx, func() { _ = resp.Body.Close() })()
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 		_ = resp.Body.Close()
