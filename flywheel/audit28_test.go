@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clmkit/clm/flywheel"
+	"github.com/clmkit/clm/internal/svgplot/svgcheck"
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/store"
 )
@@ -137,4 +138,29 @@ func TestCostTrendNearFloatLimit(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []float64{1e308, 1e308}, []float64{m.Rotations[0].AcquisitionCost, m.Rotations[1].AcquisitionCost})
 	require.False(t, math.IsNaN(m.AcquisitionCostTrend), "two defined, equal costs: slope 0")
+}
+
+// Charts of valid results near the float limits are well formed: a spend
+// axis from 0 to a subnormal (halves of its span rounded to 0, and the
+// coordinates were NaN), and a sweep whose axis holds 0.3 and 0.1+0.2
+// (the ticks of a range a few ulps wide never ended).
+func TestChartsNearFloatLimits(t *testing.T) {
+	p := flywheel.LiteratureExample()
+	p.PaidProspects = 1
+	p.SpendPerProspect = 5e-324
+	r, err := flywheel.Expected(p)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, r.WriteSVG(&buf, flywheel.Spend))
+	_, err = svgcheck.Parse(buf.Bytes())
+	require.NoError(t, err)
+
+	tenth := 0.1
+	tab, err := flywheel.Sweep(context.Background(), flywheel.LiteratureExample(), []flywheel.Outcome{flywheel.CustomersAfter(12)},
+		[]flywheel.Axis{{Param: flywheel.ParamReferrals, Values: []float64{0.3, tenth + 0.2}}})
+	require.NoError(t, err)
+	buf.Reset()
+	require.NoError(t, tab.WriteLinesSVG(&buf, "customers_after_12"))
+	_, err = svgcheck.Parse(buf.Bytes())
+	require.NoError(t, err)
 }

@@ -178,7 +178,12 @@ func (r *Result) WriteSVG(w io.Writer, metrics ...Metric) error {
 		}
 		return left + float64(i)*plotW/float64(n-1)
 	}
-	yOf := func(v float64) float64 { // (in halves: ytop − ybot may overflow)
+	yOf := func(v float64) float64 {
+		if span := ytop - ybot; !math.IsInf(span, 0) {
+			return top + plotH - (v-ybot)/span*plotH
+		}
+		// In halves where the span overflows (halves of a subnormal span
+		// would round to 0, and 0/0 is NaN).
 		return top + plotH - (v/2-ybot/2)/(ytop/2-ybot/2)*plotH
 	}
 

@@ -20,10 +20,12 @@ import (
 // followed by the stage ID (each character other than an ASCII letter or
 // digit written as _hex_, so "b-2" is s_b_2d_2) and whose label is the
 // stage's name, or its ID when it has none or only characters left out
-// (the characters Mermaid reads in a label — # " < > ` & \ and % (an HTML
-// entity such as &amp;, and \n, would be shown decoded; %% starts a
-// comment or a directive) — written as the entity codes #35;, #quot;,
-// #lt;, #gt;, #96;, #38;, #92; and #37;, a line break (\n, U+2028 or
+// (the characters Mermaid reads in a label — # " < > ` & \ % and : (an
+// HTML entity such as &amp;, and \n, would be shown decoded; %% starts a
+// comment or a directive; a line holding "style" or "classDef", then a
+// colon, loses the last ; of its entity codes before Mermaid parses it) —
+// written as the entity codes #35;, #quot;, #lt;, #gt;, #96;, #38;, #92;,
+// #37; and #58;, a line break (\n, U+2028 or
 // U+2029) as <br>, other control characters left out, invalid UTF-8 as
 // U+FFFD),
 // drawn by the stage's kind ([stage.Kind]): a rectangle for a path stage,
@@ -96,7 +98,7 @@ var yamlWords = map[string]bool{
 
 // mermaidLabel writes the characters Mermaid reads in a quoted label as
 // entity codes ("#" first: Mermaid decodes every #…; in a label).
-var mermaidLabel = strings.NewReplacer("#", "#35;", `"`, "#quot;", "<", "#lt;", ">", "#gt;", "`", "#96;", "&", "#38;", `\`, "#92;", "%", "#37;",
+var mermaidLabel = strings.NewReplacer("#", "#35;", `"`, "#quot;", "<", "#lt;", ">", "#gt;", "`", "#96;", "&", "#38;", `\`, "#92;", "%", "#37;", ":", "#58;",
 	"\n", "<br>", "\u2028", "<br>", "\u2029", "<br>")
 
 // mermaidText returns s for a quoted Mermaid label: the characters
@@ -163,7 +165,10 @@ func graphOf(m lifecycle.Model) (*stage.Graph, string) {
 // nil, gets a digraph without nodes (a nil model's named ""). Every name, ID and the title is quoted so that
 // Graphviz shows it as written: \ and " escaped, & written &amp;
 // (Graphviz decodes HTML entities in a label), a line break as \n, other
-// control characters left out, invalid UTF-8 as U+FFFD.
+// control characters left out, invalid UTF-8 as U+FFFD. (A node's ID and
+// the graph's name are not labels to Graphviz, which shows an escaped \
+// in them as \\, in an SVG's tooltips and title: the labels, which show
+// names, or IDs for stages without one, are exact.)
 func DOT(m lifecycle.Model) string {
 	g, name := graphOf(m)
 	var b strings.Builder

@@ -94,7 +94,7 @@ func TestMermaidPercentAndLineSeparators(t *testing.T) {
 	require.NoError(t, err)
 	mer := model.Mermaid(m)
 	require.Contains(t, mer, `s_a["x<br>#37;#37; y"]`)
-	require.Contains(t, mer, `s_b["a #37;#37;{init: {'flowchart': {'htmlLabels': false}}}#37;#37; b"]`)
+	require.Contains(t, mer, `s_b["a #37;#37;{init#58; {'flowchart'#58; {'htmlLabels'#58; false}}}#37;#37; b"]`)
 	require.Contains(t, mer, `s_c["c"]`)
 	require.Contains(t, mer, `s_d["line<br>two"]`)
 	require.NotContains(t, mer, "%")

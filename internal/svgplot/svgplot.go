@@ -175,7 +175,10 @@ func Ticks(lo, hi float64) []float64 {
 	step := m * mag
 	k0 := math.Floor(lo / step)
 	k1 := math.Ceil(hi / step)
-	if !(k1-k0 <= 12) { // rounding trouble at the float limits
+	// Rounding trouble at the float limits, or a range a few ulps wide:
+	// past 2^53 a float no longer counts k one by one (k++ would not
+	// move, and the loop below would never end).
+	if !(k1-k0 <= 12) || math.Abs(k0) >= 1<<53 || math.Abs(k1) >= 1<<53 {
 		return []float64{lo, hi}
 	}
 	// k·m·10^e, divided by 10^−e for negative e, is the nearest float to

@@ -137,3 +137,20 @@ func TestParseRejects(t *testing.T) {
 		require.Error(t, err, name)
 	}
 }
+
+// A range a few ulps wide gets ticks (the loop never ended: past 2^53,
+// k++ does not move a float), and a chart of nearly equal values is
+// drawn.
+func TestTicksRangeOfUlps(t *testing.T) {
+	for _, r := range [][2]float64{{1, math.Nextafter(1, 2)}, {100, math.Nextafter(100, 200)}, {0.3, 0.1 + 0.2}, {math.Nextafter(1, 0), 1}} {
+		lo, hi := min(r[0], r[1]), max(r[0], r[1])
+		ts := svgplot.Ticks(lo, hi)
+		if len(ts) == 0 || len(ts) > 13 || ts[0] > lo || ts[len(ts)-1] < hi {
+			t.Errorf("Ticks(%v, %v) = %v", lo, hi, ts)
+		}
+	}
+	c := &svgplot.LineChart{Series: []svgplot.Series{{Name: "s", X: []float64{0, 1}, Y: []float64{100, math.Nextafter(100, 200)}}}}
+	if err := c.Write(new(bytes.Buffer)); err != nil {
+		t.Fatal(err)
+	}
+}

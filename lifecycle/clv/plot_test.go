@@ -234,3 +234,15 @@ func TestPlotWriterError(t *testing.T) {
 	require.NotErrorIs(t, err, ErrInvalidInput)
 	require.ErrorIs(t, WriteCalibrationHoldoutSVG(failingWriter{}, nil, PlotOptions{}), ErrInvalidInput)
 }
+
+// A probability-alive matrix whose values differ by an ulp (a BG/NBD
+// that almost never drops out) is drawn: the ticks of its colour scale
+// never ended.
+func TestAliveMatrixNearOne(t *testing.T) {
+	mat, err := ProbabilityAliveMatrix(BGNBD{R: 0.25, Alpha: 4, A: 1e-20, B: 2.5}, 30, 5, 5)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, mat.WriteSVG(&buf, PlotOptions{}))
+	_, err = svgcheck.Parse(buf.Bytes())
+	require.NoError(t, err)
+}

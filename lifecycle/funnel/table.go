@@ -189,7 +189,8 @@ func percentilesOf(f *Funnel) []float64 {
 // Table renders the report's counts and rates like [Funnel.Table], with a
 // leading cohort column: the total's rows first, labelled "(all)", then
 // each cohort's rows under its key ("(none)" for the empty key; a key that
-// is itself "(all)" or "(none)" is written quoted, `"(all)"`, so that it
+// is itself "(all)" or "(none)", or starts with a double quote, is written
+// quoted as Go quotes it, `"(all)"`, so that it
 // reads apart from the labels).
 func (r *Report) Table() Table {
 	t := r.Funnel.Table()
@@ -202,10 +203,12 @@ func (r *Report) Table() Table {
 	add("(all)", t)
 	for i := range r.Cohorts {
 		key := r.Cohorts[i].Key
-		switch key {
-		case "":
+		switch {
+		case key == "":
 			key = "(none)"
-		case "(all)", "(none)":
+		case key == "(all)" || key == "(none)" || strings.HasPrefix(key, `"`):
+			// Quoted, as is a key that starts with a quote, so that no
+			// two cohorts share a label.
 			key = strconv.Quote(key)
 		}
 		add(key, r.Cohorts[i].Funnel.Table())
