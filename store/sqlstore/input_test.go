@@ -39,6 +39,18 @@ func TestBadInput(t *testing.T) {
 		{"currency of invalid UTF-8", func(c *lifecycle.Customer) { c.Facts.Sums[0].Currency = "\xffUR" }, "facts.sums[0].currency"},
 		{"referrer with NUL", func(c *lifecycle.Customer) { c.Facts.ReferredBy = "\x00" }, "facts.referred_by"},
 		{"history cause with NUL", func(c *lifecycle.Customer) { c.History[0].Cause = "e\x001" }, "history[0].cause"},
+		{"sum type with NUL", func(c *lifecycle.Customer) { c.Facts.Sums[0].Type = "order\x00completed" }, "facts.sums[0].type"},
+		{"tally type of invalid UTF-8", func(c *lifecycle.Customer) { c.Facts.Tallies[0].Type = "site\xffvisited" }, "facts.tallies[0].type"},
+		{"referral customer with NUL", func(c *lifecycle.Customer) {
+			c.Facts.Referrals = []lifecycle.Referral{{Customer: "r\x00", At: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}}
+		}, "facts.referrals[0].customer"},
+		{"referral customer of invalid UTF-8", func(c *lifecycle.Customer) {
+			c.Facts.Referrals = []lifecycle.Referral{{Customer: "r\xfe", At: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}}
+		}, "facts.referrals[0].customer"},
+		{"history from with NUL", func(c *lifecycle.Customer) { c.History[0].From = "a\x00" }, "history[0].from"},
+		{"history to of invalid UTF-8", func(c *lifecycle.Customer) { c.History[0].To = "re\xc3" }, "history[0].to"},
+		{"history cause of invalid UTF-8", func(c *lifecycle.Customer) { c.History[0].Cause = "e\xff" }, "history[0].cause"},
+		{"referrer of invalid UTF-8", func(c *lifecycle.Customer) { c.Facts.ReferredBy = "\xff" }, "facts.referred_by"},
 		{"history cause longer than lifecycle.MaxCauseLen", func(c *lifecycle.Customer) {
 			c.History[0].Cause = strings.Repeat("c", lifecycle.MaxCauseLen+1)
 		}, "history[0].cause"},
