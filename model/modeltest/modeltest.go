@@ -9,14 +9,17 @@
 // [Run] runs each rule as a subtest; [TestModel] runs them all and returns
 // every failure joined (nil when the model conforms), for use outside
 // tests. The rules ([Rules] lists them):
-//   - Declared: Name is not empty and has no spaces around it, Stages
-//     declares at least one stage, and a [lifecycle.Tracker] accepts the
-//     model (a [lifecycle.Converter]'s types are ones [lifecycle.Event.Validate]
-//     accepts).
+//   - Declared: Name is not empty, has no spaces around it and is valid
+//     UTF-8 without control, format or separator characters (as
+//     model.Register requires), Stages declares at least one stage and
+//     returns the same graph (stages and edges) every call, and a
+//     [lifecycle.Tracker] accepts the model (a [lifecycle.Converter]'s
+//     types are ones [lifecycle.Event.Validate] accepts).
 //   - Total: every facts value, at every time, maps to a stage the graph
 //     declares.
 //   - NoPanic: Stage never panics, on zero facts, extreme facts (counts and
-//     amounts of MaxInt64, times in year 1 and year 9999 (its last
+//     amounts of MaxInt64, the referral_converted count excepted, which
+//     Facts keeps equal to len(Referrals), times in year 1 and year 9999 (its last
 //     nanosecond too), thousands of
 //     custom event types, more refunds than orders) or random ones (random
 //     customers whose histories start within a year after [Start], or at
@@ -46,7 +49,9 @@
 //     for the corpus and every state of the Graph rule's random histories.
 //   - Stable: classifying the same facts at the same time again gives the
 //     same answer.
-//   - Graph: along random histories — one random event at a time, never
+//   - Graph: along random histories — one random event at a time (orders,
+//     refunds and renewals with money, as are two subscription starts in
+//     three and one event in six of any other type), never
 //     before now (some at the same instant as the one before), classified
 //     at its time, or now moving later by a random step from about a
 //     second to just over two years (rarely, decades) — every change of
@@ -111,6 +116,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/stage"
@@ -399,6 +406,18 @@ func readTypes(m lifecycle.Model) (out []lifecycle.EventType) {
 	return out
 }
 
+// sameGraph reports whether a and b declare the same stages and edges,
+// in the same order.
+func sameGraph(a, b *stage.Graph) bool {
+	if a == b {
+		return true
+	}
+	if a == nil || b == nil {
+		return false
+	}
+	return slices.Equal(a.Stages(), b.Stages()) && slices.Equal(a.Edges(), b.Edges())
+}
+
 func safeGraph(m lifecycle.Model) (g *stage.Graph) {
 	defer func() {
 		if recover() != nil {
@@ -513,6 +532,10 @@ func checkDeclared(s *suite) []error {
 		s.fail(func() string {
 			return fmt.Sprintf("Name() returned %q, with spaces around it; a model's name is an identifier (model.Register refuses it)", n)
 		})
+	case !utf8.ValidString(n) || strings.IndexFunc(n, func(r rune) bool { return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) }) >= 0:
+		s.fail(func() string {
+			return fmt.Sprintf("Name() returned %q, not valid UTF-8 or holding a control, format or separator character; a model's name is an identifier (model.Register refuses it)", n)
+		})
 	}
 	for i := 2; i <= 4; i++ {
 		if again := s.name(); again != n {
@@ -525,6 +548,14 @@ func checkDeclared(s *suite) []error {
 	if s.graph == nil || s.graph.Len() == 0 {
 		s.fail(func() string { return "Stages() declares no stages" })
 		return s.errs
+	}
+	for i := 2; i <= 4; i++ {
+		if again := safeGraph(s.m); !sameGraph(s.graph, again) {
+			s.fail(func() string {
+				return fmt.Sprintf("Stages() returned another graph on call %d; a model needs one graph (a Tracker reads it once, when it is made, and checks every move against it)", i)
+			})
+			break
+		}
 	}
 	if err := trackerAccepts(s.m); err != nil {
 		s.fail(func() string { return fmt.Sprintf("a Tracker refuses the model: %v", err) })
@@ -1254,11 +1285,29 @@ func randomEvent(r *rand.Rand, types, reads []lifecycle.EventType, at time.Time,
 	default:
 		t = types[r.IntN(len(types))]
 	}
-	e := lifecycle.Event{ID: "e" + strconv.Itoa(r.IntN(1<<30)), CustomerID: "c" + strconv.Itoa(walk), Type: t, Time: at}
+	n := r.IntN(1 << 30)
+	e := lifecycle.Event{ID: "e" + strconv.Itoa(n), CustomerID: "c" + strconv.Itoa(walk), Type: t, Time: at}
+	// Money on the types that usually carry it, on two subscription starts
+	// in three, and on one event in six of any other type (Event.Validate
+	// allows an amount on every type, and Facts.Revenue counts
+	// subscription starts). Those others take their amount and currency
+	// from n, drawn already, so the draws that follow (and the histories
+	// of models that read no money) are as they were.
 	switch t {
 	case lifecycle.OrderCompleted, lifecycle.OrderRefunded, lifecycle.SubscriptionRenewed:
 		e.Amount = 100 + r.Int64N(50000)
 		e.Currency = currencies[r.IntN(len(currencies))]
+	case lifecycle.ReferralConverted:
+	case lifecycle.SubscriptionStarted:
+		if n%3 != 0 {
+			e.Amount, e.Currency = 100+int64(n>>2)%50000, currencies[(n>>1)%len(currencies)]
+		}
+	default:
+		if n%6 == 0 {
+			e.Amount, e.Currency = 100+int64(n>>3)%50000, currencies[(n>>1)%len(currencies)]
+		}
+	}
+	switch t {
 	case lifecycle.SurveyAnswered:
 		e.Attrs = map[string]string{lifecycle.ScoreAttr: strconv.Itoa(r.IntN(11))}
 	}
@@ -1345,8 +1394,13 @@ func extremes(farPast, farFuture time.Time) []sample {
 	huge := new(lifecycle.Facts)
 	huge.First, huge.Last = farPast, farFuture
 	for _, t := range all {
-		huge.Tallies = append(huge.Tallies, lifecycle.Tally{Type: t, Count: math.MaxInt64, First: farPast, Last: farFuture})
+		n := int64(math.MaxInt64)
+		if t == lifecycle.ReferralConverted {
+			n = 2 // derived from Referrals, as Facts keeps it
+		}
+		huge.Tallies = append(huge.Tallies, lifecycle.Tally{Type: t, Count: n, First: farPast, Last: farFuture})
 	}
+	huge.Referrals = []lifecycle.Referral{{Customer: "r1", At: farPast}, {Customer: "r2", At: farFuture}}
 	sortTallies(huge.Tallies)
 	huge.Sums = []lifecycle.Sum{
 		{Type: lifecycle.OrderCompleted, Currency: "EUR", Amount: math.MaxInt64},

@@ -75,6 +75,9 @@ func (b brokenFeed) ClaimCursor(ctx context.Context, name, owner string, now, un
 		c, _, err := b.Memory.ClaimCursor(ctx, name, owner, now, until)
 		return c, true, err
 	}
+	if b.mode == "claim-keeps-release" && !until.After(now) { // a claim giving the lease up keeps it a nanosecond
+		until = now.Add(time.Nanosecond)
+	}
 	c, held, err := b.Memory.ClaimCursor(ctx, name, owner, now, until)
 	if held && b.last != nil {
 		b.last.Store(name, owner)
@@ -123,6 +126,7 @@ func TestBrokenFeeds(t *testing.T) {
 		"steal": "", "backwards": "", "advance-expired": "",
 		"advance-at-end":       "CursorLease",       // an owner whose lease ends at now advances
 		"delete-keeps-changes": "ChangesPastHidden", // a deleted customer's changes are listed
+		"claim-keeps-release":  "CursorLease",       // a claim with until = now does not give the lease up
 	} {
 		t.Run(mode, func(t *testing.T) {
 			err := storetest.TestStore(brokenFeed{store.NewMemory(), mode, new(sync.Map)})

@@ -497,6 +497,18 @@ func cursorLease(ctx context.Context, s lifecycle.Store, p string) error {
 			return fmt.Errorf("step %d: %w", i+1, err)
 		}
 	}
+	// A claim whose until is at or before now gives the lease up too: the
+	// next claimant holds it, whatever its clock.
+	giveUp := name + "-giveup"
+	if _, held, err := k.ClaimCursor(ctx, giveUp, "a", t0, t0.Add(lease)); err != nil || !held {
+		return fmt.Errorf("ClaimCursor(%q, \"a\") = %v, %v; want true, nil", giveUp, held, err)
+	}
+	if _, _, err := k.ClaimCursor(ctx, giveUp, "a", t0.Add(10*time.Second), t0.Add(10*time.Second)); err != nil {
+		return fmt.Errorf("ClaimCursor(%q, \"a\", until = now) = %v; want nil (the lease given up)", giveUp, err)
+	}
+	if _, held, err := k.ClaimCursor(ctx, giveUp, "b", t0.Add(9*time.Second), t0.Add(39*time.Second)); err != nil || !held {
+		return fmt.Errorf("ClaimCursor(%q, \"b\") a second before a gave the lease up by claiming with until = now = %v, %v; want true, nil (a lease given up is free whatever the claimant's clock)", giveUp, held, err)
+	}
 	// Claims are atomic: of owners claiming a free name at once, one holds
 	// it. (Ten rounds, each on a name of its own, so that a busy machine
 	// running the claims one after the other in one round does not hide

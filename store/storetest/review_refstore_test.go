@@ -727,8 +727,10 @@ func (r *rvStore) ClaimCursor(ctx context.Context, name, owner string, now, unti
 	if r.bug == "cur-no-renew-claim" && active && cur.owner == owner {
 		return cur.pos, true, nil
 	}
-	cur.owner, cur.held, cur.until = owner, true, until
-	return cur.pos, true, nil
+	// An until at or before now gives the lease up (held false: free for
+	// anyone, whatever their clock).
+	cur.owner, cur.held, cur.until = owner, until.After(now), until
+	return cur.pos, cur.held, nil
 }
 
 func (r *rvStore) AdvanceCursor(ctx context.Context, name, owner string, c lifecycle.Cursor, now, until time.Time) error {

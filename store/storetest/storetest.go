@@ -484,6 +484,16 @@ func putConflict(ctx context.Context, s lifecycle.Store, p string) error {
 	if err := same(c, got); err != nil {
 		return fmt.Errorf("a refused Put changed the stored customer: %w", err)
 	}
+	// A prev other than 0 says the customer exists at that version: for a
+	// customer not stored, the Put is refused, and creates nothing.
+	gone := sample(p+"c-missing", 0)
+	gone.Version = 2
+	if err := s.Put(ctx, gone, 1); !errors.Is(err, lifecycle.ErrConflict) {
+		return fmt.Errorf("Put(customer not stored, prev 1) = %v; want an error wrapping ErrConflict", err)
+	}
+	if _, err := s.Get(ctx, gone.ID); !errors.Is(err, lifecycle.ErrNotFound) {
+		return fmt.Errorf("a refused Put(customer not stored, prev 1) stored it: Get = %v; want ErrNotFound", err)
+	}
 	return nil
 }
 
