@@ -385,7 +385,7 @@ func applyMany(ctx context.Context, s lifecycle.Store, p string) error {
 	if !ok {
 		return nil
 	}
-	old, fresh, failing, still := p+"m-old", p+"m-new", p+"m-fails", p+"m-still"
+	old, fresh, failing, still, after := p+"m-old", p+"m-new", p+"m-fails", p+"m-still", p+"m-after"
 	for _, id := range []string{old, failing, still} {
 		if err := s.Put(ctx, sample(id, 0), 0); err != nil {
 			return fmt.Errorf("Put(%q) = %v", id, err)
@@ -395,6 +395,17 @@ func applyMany(ctx context.Context, s lifecycle.Store, p string) error {
 		first(c).Count++
 		c.Version++
 		return true, nil
+	}
+	// The fns that fail or report no change first change their copy's
+	// facts in place, so that a working copy sharing its slices with the
+	// stored customer is caught.
+	spoil := func(c *lifecycle.Customer) {
+		if t := first(c); t != nil {
+			t.Count += 100
+		}
+		for i := range c.Facts.Sums {
+			c.Facts.Sums[i].Amount++
+		}
 	}
 	var seenOld, seenNew []bool
 	ws := []lifecycle.Write{
@@ -408,30 +419,54 @@ func applyMany(ctx context.Context, s lifecycle.Store, p string) error {
 			return true, nil
 		}},
 		{ID: failing, Events: []string{"m2"}, Fn: func(c *lifecycle.Customer, _ []bool) (bool, error) {
+			spoil(c)
 			c.Version++
 			return true, errFromFn
 		}},
-		{ID: still, Events: []string{"m3"}, Fn: func(*lifecycle.Customer, []bool) (bool, error) { return false, nil }},
+		{ID: still, Events: []string{"m3"}, Fn: func(c *lifecycle.Customer, _ []bool) (bool, error) {
+			spoil(c)
+			return false, nil
+		}},
+		// A write after the one that failed is applied too, or gets an
+		// error of its own: never a nil Err without effect.
+		{ID: after, Events: []string{"m4"}, Fn: func(c *lifecycle.Customer, _ []bool) (bool, error) {
+			withoutLogs(sample(after, 0)).CopyTo(c)
+			return true, nil
+		}},
 	}
 	a.Apply(ctx, ws)
-	errs := []error{ws[0].Err, ws[1].Err, ws[2].Err, ws[3].Err}
-	if errs[0] != nil || errs[1] != nil || !errors.Is(errs[2], errFromFn) || errs[3] != nil {
-		return fmt.Errorf("Apply of 4 writes set Errs %v; want nil, nil, fn's error, nil", errs)
+	if !errors.Is(ws[2].Err, errFromFn) {
+		return fmt.Errorf("Apply of 5 writes set the failing write's Err to %v; want fn's error", ws[2].Err)
 	}
-	if !slices.Equal(seenOld, []bool{true, false}) || !slices.Equal(seenNew, []bool{false}) {
-		return fmt.Errorf("Apply of 4 writes gave seen %v (stored customer, events e1, m1) and %v (new customer, e1); want [true false] and [false]: seen flags are per customer", seenOld, seenNew)
+	// Writes may succeed or fail separately, or together: a write with an
+	// error must have changed nothing, and one without must be stored.
+	if ws[0].Err == nil && !slices.Equal(seenOld, []bool{true, false}) || ws[1].Err == nil && !slices.Equal(seenNew, []bool{false}) {
+		return fmt.Errorf("Apply of 5 writes gave seen %v (stored customer, events e1, m1) and %v (new customer, e1); want [true false] and [false]: seen flags are per customer", seenOld, seenNew)
 	}
 	got, err := s.Get(ctx, old)
-	if err != nil || got.Version != 2 || got.Facts.Tallies[0].Count != sample(old, 0).Facts.Tallies[0].Count+1 || !got.HasSeen("m1") {
+	switch {
+	case ws[0].Err == nil && (err != nil || got.Version != 2 || got.Facts.Tallies[0].Count != sample(old, 0).Facts.Tallies[0].Count+1 || !got.HasSeen("m1")):
 		return fmt.Errorf("after Apply, the written customer is %s, %v; want version 2, one more order, m1 seen", brief(got), err)
+	case ws[0].Err != nil && (err != nil || same(sample(old, 0), got) != nil):
+		return fmt.Errorf("after Apply, the customer whose write failed (%v) is %s, %v; want it unchanged", ws[0].Err, brief(got), err)
 	}
-	if got, err := s.Get(ctx, fresh); err != nil || !got.HasSeen("e1") || got.Version != 1 {
-		return fmt.Errorf("after Apply, the new customer is %s, %v; want version 1, e1 seen", brief(got), err)
+	for _, w := range []struct {
+		k  int
+		id string
+		ev string
+	}{{1, fresh, "e1"}, {4, after, "m4"}} {
+		got, err := s.Get(ctx, w.id)
+		switch {
+		case ws[w.k].Err == nil && (err != nil || !got.HasSeen(w.ev) || got.Version != 1):
+			return fmt.Errorf("after Apply, new customer %q (write %d of 5, Err nil) is %s, %v; want version 1, %s seen: a write whose Err is nil took effect", w.id, w.k+1, brief(got), err, w.ev)
+		case ws[w.k].Err != nil && !errors.Is(err, lifecycle.ErrNotFound):
+			return fmt.Errorf("after Apply, new customer %q (write %d of 5, Err %v) is %s, %v; want it not stored", w.id, w.k+1, ws[w.k].Err, brief(got), err)
+		}
 	}
 	for _, id := range []string{failing, still} {
 		got, err := s.Get(ctx, id)
 		if err != nil || same(sample(id, 0), got) != nil {
-			return fmt.Errorf("after Apply, customer %q whose fn failed or reported no change changed: %v; %v", id, err, same(sample(id, 0), got))
+			return fmt.Errorf("after Apply, customer %q whose fn failed or reported no change changed: %v; %v (is the working copy fn gets a deep copy? fn changed its facts in place)", id, err, same(sample(id, 0), got))
 		}
 	}
 	return nil
