@@ -2,6 +2,7 @@ package modeltest_test
 
 import (
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,5 +86,34 @@ func TestDeclaredNamesAndStableGraph(t *testing.T) {
 	}}
 	if err := modeltest.TestModel(m, modeltest.AllowUnused(subGraph.Edges()...)); err == nil || !strings.Contains(err.Error(), "another graph") {
 		t.Errorf("a graph that changes: %v", err)
+	}
+}
+
+// counted answers from the facts until it has been called flip times,
+// then forgets a lapse: an answer that depends on how often the model was
+// called. Deterministic ends before the change; the rules after it meet it.
+type counted struct {
+	calls atomic.Int64
+	flip  int64
+}
+
+func (m *counted) Name() string         { return "counted" }
+func (m *counted) Stages() *stage.Graph { return subGraph }
+func (m *counted) Stage(f *lifecycle.Facts, now time.Time) stage.ID {
+	id := subModel{}.Stage(f, now)
+	if m.calls.Add(1) > m.flip && id == "buyer" {
+		return "prospect"
+	}
+	return id
+}
+
+func TestLaterRulesCompareWithFirstAnswers(t *testing.T) {
+	probe := &counted{flip: 1 << 62}
+	_ = modeltest.TestModel(probe, modeltest.AllowUnused(subGraph.Edges()...))
+	total := probe.calls.Load() // the calls of a whole run
+	m := &counted{flip: total * 3 / 4}
+	err := modeltest.TestModel(m, modeltest.AllowUnused(subGraph.Edges()...))
+	if err == nil || !strings.Contains(err.Error(), "first classification of the same state") {
+		t.Fatalf("a model whose answers change after %d of %d calls: TestModel = %v", m.flip, total, err)
 	}
 }

@@ -41,6 +41,10 @@
 //     part of the facts only, say their first and last times, may answer
 //     the same wrong way every time and pass, as may a model that reads
 //     the wall clock: the suite has no other answers to compare with).
+//     Every rule that walks the histories after Total (Graph, Reached,
+//     Pure, the Scheduler rule …) compares its answers with Total's too,
+//     so a model whose answers change after many calls is caught by the
+//     rule that meets the change.
 //     Declared
 //     also checks that Name gives the same name every call, and every
 //     rule that Name gives the same name after it as before it, and before
@@ -1191,6 +1195,25 @@ func (x step) where(s *suite) string {
 // cannot change the history (and Pure, which classifies another copy,
 // sees the modification however often it is made).
 func (s *suite) walks(fn func(x step) bool) {
+	// Every rule that walks the histories after Total also compares each
+	// answer with Total's first one (Deterministic compares them once;
+	// a model whose answers change later, after many calls, say, is
+	// caught by the rule that meets the change).
+	s.cfg.firstMu.Lock()
+	first := s.cfg.firstIDs
+	s.cfg.firstMu.Unlock()
+	differs := false
+	check := func(x step) {
+		if first == nil || differs || x.panicked != nil || s.rule == "Deterministic" {
+			return
+		}
+		if want, ok := first[[2]int{x.walk, x.step}]; ok && x.id != want {
+			differs = true
+			s.fail(func() string {
+				return fmt.Sprintf("got %q where the first classification of the same state (by the Total rule) got %q: an answer must depend on the facts and now only, not on how often or in which order the model was called, on %s", x.id, want, x.where(s))
+			})
+		}
+	}
 	r := rand.New(rand.NewPCG(s.cfg.seed1, s.cfg.seed2^0x9e3779b97f4a7c15))
 	types := eventTypes(s.cfg)
 	reads := s.cfg.reads
@@ -1202,6 +1225,7 @@ func (s *suite) walks(fn func(x step) bool) {
 		}
 		x := step{walk: w, step: -1, after: f, now: now, what: "nothing (zero facts)"}
 		x.id, x.panicked = s.call(clone(f), now)
+		check(x)
 		live := fn(x) // false: draw the rest of the history, classify nothing
 		for i := 0; i < s.cfg.steps; i++ {
 			var before *lifecycle.Facts
@@ -1227,6 +1251,7 @@ func (s *suite) walks(fn func(x step) bool) {
 			}
 			x := step{walk: w, step: i, before: before, after: f, now: now, what: what}
 			x.id, x.panicked = s.call(clone(f), now)
+			check(x)
 			live = fn(x)
 		}
 	}
