@@ -340,7 +340,7 @@ func (d deadLetterer) DeadLetter(ctx context.Context, letters []stream.DeadLette
 	for _, r := range results {
 		switch {
 		case r.Err == nil:
-		case errors.Is(r.Err, kerr.MessageTooLarge) && r.Record.Value != nil:
+		case errors.Is(r.Err, kerr.MessageTooLarge):
 			err := r.Err
 			if len(recs) > 1 {
 				err = d.c.cl.ProduceSync(ctx, r.Record).FirstErr()
