@@ -153,8 +153,11 @@ const MaxCauseLen = len(referralPrefix) + MaxIDLen
 // than [ReferralConverted] (which only the Tracker records), a time in the
 // years 1900 to 9999 (UTC), a non-negative amount with a well-formed
 // currency, no self-referral, and a score on survey answers.
-// It returns a *[ValidationError] wrapping [ErrInvalidEvent]; for a nil
-// e, one whose Field is "event".
+// It returns a *[ValidationError] wrapping [ErrInvalidEvent] for the
+// first problem found, the fields checked in the order id, customer_id,
+// type, time, amount, currency, referrer_id, attrs (of several bad
+// attributes, the one whose key sorts first) and the score; for a nil e,
+// one whose Field is "event".
 // ([Tracker.Record] also refuses times too far in the future.)
 func (e *Event) Validate() error {
 	if e == nil {
@@ -196,13 +199,24 @@ func (e *Event) Validate() error {
 	if len(e.Attrs) > MaxAttrs {
 		return invalid("attrs", strconv.Itoa(len(e.Attrs))+" entries", "has more than "+strconv.Itoa(MaxAttrs)+" entries")
 	}
+	// Of several bad attributes, the one with the least key is reported,
+	// whatever the map's order.
+	var bad error
+	badKey := ""
 	for k, v := range e.Attrs {
-		if k == "" || len(k) > MaxAttrKeyLen || !cleanText(k) {
-			return invalid("attrs", k, "keys must be 1 to "+strconv.Itoa(MaxAttrKeyLen)+" bytes of UTF-8 without NUL")
+		var err error
+		switch {
+		case k == "" || len(k) > MaxAttrKeyLen || !cleanText(k):
+			err = invalid("attrs", k, "keys must be 1 to "+strconv.Itoa(MaxAttrKeyLen)+" bytes of UTF-8 without NUL")
+		case len(v) > MaxAttrValueLen || !cleanText(v):
+			err = invalid("attrs."+k, v, "must be at most "+strconv.Itoa(MaxAttrValueLen)+" bytes of UTF-8 without NUL")
 		}
-		if len(v) > MaxAttrValueLen || !cleanText(v) {
-			return invalid("attrs."+k, v, "must be at most "+strconv.Itoa(MaxAttrValueLen)+" bytes of UTF-8 without NUL")
+		if err != nil && (bad == nil || k < badKey) {
+			bad, badKey = err, k
 		}
+	}
+	if bad != nil {
+		return bad
 	}
 	if e.Type == SurveyAnswered {
 		s, ok := e.Attrs[ScoreAttr]
