@@ -209,13 +209,21 @@ func validUTF8(e *lifecycle.Event) error {
 			return &lifecycle.ValidationError{Field: f.name, Value: cut(f.v), Reason: reason}
 		}
 	}
+	// Of several bad attributes, the one with the least key, whatever the
+	// map's order (as Event.Validate).
+	var bad error
+	badKey := ""
 	for k, v := range e.Attrs {
-		if !utf8.ValidString(k) {
-			return &lifecycle.ValidationError{Field: "attrs", Value: cut(k), Reason: "keys " + reason}
+		var err error
+		switch {
+		case !utf8.ValidString(k):
+			err = &lifecycle.ValidationError{Field: "attrs", Value: cut(k), Reason: "keys " + reason}
+		case !utf8.ValidString(v):
+			err = &lifecycle.ValidationError{Field: "attrs." + cut(k), Value: cut(v), Reason: reason}
 		}
-		if !utf8.ValidString(v) {
-			return &lifecycle.ValidationError{Field: "attrs." + cut(k), Value: cut(v), Reason: reason}
+		if err != nil && (bad == nil || k < badKey) {
+			bad, badKey = err, k
 		}
 	}
-	return nil
+	return bad
 }
