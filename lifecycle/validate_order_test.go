@@ -15,7 +15,7 @@ import (
 func TestValidateBadAttrsInKeyOrder(t *testing.T) {
 	long := strings.Repeat("v", lifecycle.MaxAttrValueLen+1)
 	e := lifecycle.Event{ID: "e1", CustomerID: "c1", Type: lifecycle.SiteVisited,
-		Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Time:  time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 		Attrs: map[string]string{"m": long, "b": "x\x00", "z": long, "k": "ok", "d": long, "q": long}}
 	for range 200 {
 		err := e.Validate()
