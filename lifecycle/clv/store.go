@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -116,7 +117,9 @@ func SummarizeStore(ctx context.Context, s lifecycle.Store, opts StoreSummaryOpt
 // Rows are sorted by ID (byte-wise). Errors wrap [ErrInvalidInput] and
 // name the option or customer and the value at fault (facts that give an
 // invalid row, such as a last purchase before the first, are reported the
-// same way), except that a failure yielded by seq, and ctx's error when
+// same way; of several customers at fault, the one whose ID sorts first,
+// whatever the order seq yields them in; of several bad Rates entries,
+// the one whose currency sorts first), except that a failure yielded by seq, and ctx's error when
 // ctx is done before the customers are all read, are returned wrapped so
 // that errors.Is finds them. It is an error when no customer is left to
 // summarise.
@@ -141,7 +144,14 @@ func SummarizeCustomers(ctx context.Context, seq iter.Seq2[*lifecycle.Customer, 
 		rows   []row
 		latest int64
 		seen   bool
+		bad    error // of the customers at fault, the least ID's
+		badID  string
 	)
+	fault := func(id string, err error) {
+		if bad == nil || id < badID {
+			bad, badID = err, id
+		}
+	}
 	for c, err := range seq {
 		if err != nil {
 			return nil, fmt.Errorf("clv: reading customers: %w", err)
@@ -168,18 +178,23 @@ func SummarizeCustomers(ctx context.Context, seq iter.Seq2[*lifecycle.Customer, 
 				continue // acquired after the observation
 			}
 			if last > cfg.end {
-				return nil, invalidf("customer %q: last purchase on %s is after StoreSummaryOptions.ObservationEnd = %s; purchases after the observation end cannot be separated from stored facts",
-					c.ID, p.last.In(cfg.loc).Format(time.DateOnly), opts.ObservationEnd.In(cfg.loc).Format(time.DateOnly))
+				fault(c.ID, invalidf("customer %q: last purchase on %s is after StoreSummaryOptions.ObservationEnd = %s; purchases after the observation end cannot be separated from stored facts",
+					c.ID, p.last.In(cfg.loc).Format(time.DateOnly), opts.ObservationEnd.In(cfg.loc).Format(time.DateOnly)))
+				continue
 			}
 		}
 		money, err := cfg.money(c)
 		if err != nil {
-			return nil, err
+			fault(c.ID, err)
+			continue
 		}
 		rows = append(rows, row{c.ID, first, last, p.n, money})
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("clv: summarising customers: %w", err)
+	}
+	if bad != nil {
+		return nil, bad
 	}
 	end := cfg.end
 	if !cfg.hasEnd {
@@ -191,6 +206,7 @@ func SummarizeCustomers(ctx context.Context, seq iter.Seq2[*lifecycle.Customer, 
 		}
 		return nil, invalidf("no customer has a purchase (PurchaseTypes %v)", cfg.types)
 	}
+	slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.id, b.id) })
 	scale := 1 / cfg.unit.Days() // units per day, as in Summarize
 	out := make([]Customer, len(rows))
 	for i, r := range rows {
@@ -208,7 +224,6 @@ func SummarizeCustomers(ctx context.Context, seq iter.Seq2[*lifecycle.Customer, 
 		}
 		out[i] = c
 	}
-	slices.SortFunc(out, func(a, b Customer) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
@@ -230,7 +245,8 @@ func (o StoreSummaryOptions) check() (*storeConfig, error) {
 	if !isCurrencyCode(o.Currency) {
 		return nil, invalidf("StoreSummaryOptions.Currency = %q, must be an ISO 4217 code of three upper-case letters", o.Currency)
 	}
-	for cur, r := range o.Rates {
+	for _, cur := range slices.Sorted(maps.Keys(o.Rates)) {
+		r := o.Rates[cur]
 		if !isCurrencyCode(cur) {
 			return nil, invalidf("StoreSummaryOptions.Rates key %q, must be an ISO 4217 code of three upper-case letters", cur)
 		}
