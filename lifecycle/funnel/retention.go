@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"maps"
 	"slices"
 	"time"
 
@@ -306,7 +307,9 @@ func sortedRows(rows map[int64]*RetentionCohort) []RetentionCohort {
 // after [Until] still counts in Retained (of the last column) and
 // TotalRevenue; transitions after Until are ignored for Repeated. It returns an error wrapping
 // [ErrInvalidInput] for a nil graph or a repeat stage the graph does not
-// have, a nil customers, money in two currencies without [InCurrency],
+// have, a nil customers, money in two currencies without [InCurrency]
+// (naming the two currencies that sort first, each with the customer
+// whose ID sorts first among those holding it),
 // [InCurrency] of a code that is not three upper-case letters, or a row
 // longer than [MaxPeriods], and passes on the sequence's errors.
 func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, customers iter.Seq2[*lifecycle.Customer, error], p Period, opts ...RetentionOption) (*RetentionTable, error) {
@@ -343,6 +346,7 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 	var all []cust
 	cur, fixed := cfg.currency, cfg.currency != ""
 	seen := fixed
+	holder := map[string]string{} // without InCurrency: each currency's least customer ID
 	until := cfg.until
 	n := 0
 	for c, err := range customers {
@@ -381,8 +385,9 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 			for _, cc := range c.Facts.Currencies() {
 				if !seen {
 					cur, seen = cc, true
-				} else if cc != cur {
-					return nil, fmt.Errorf("%w: customer %q: currency %q differs from %q; choose one with InCurrency", ErrInvalidInput, c.ID, cc, cur)
+				}
+				if id, ok := holder[cc]; !ok || c.ID < id {
+					holder[cc] = c.ID
 				}
 			}
 		}
@@ -391,6 +396,12 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if len(holder) > 1 {
+		// Named the same way whatever the order of customers: the two
+		// currencies that sort first, each with its least customer ID.
+		curs := slices.Sorted(maps.Keys(holder))
+		return nil, fmt.Errorf("%w: customer %q: currency %q differs from %q (customer %q); choose one with InCurrency", ErrInvalidInput, holder[curs[1]], curs[1], curs[0], holder[curs[0]])
 	}
 	t := &RetentionTable{Period: p, Until: until, Currency: cur}
 	last := p.Index(until)
