@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -135,7 +136,10 @@ func Sign(secret, id string, timestamp time.Time, body []byte) (string, error) {
 // webhook-timestamp, "." and the body, in padded standard base64 whose
 // unused last bits are zero, as [Sign] writes it (compared in constant time;
 // signatures of other schemes, such as "v1a,", are skipped). body must be
-// the bytes received, not JSON decoded and encoded again.
+// the bytes received, not JSON decoded and encoded again. Header names
+// are matched whatever their case: h may hold them as a map literal does
+// ("webhook-id"); a name held under several spellings, none of them
+// canonical, is read from those keys in byte order.
 //
 // It returns nil for a genuine, fresh message, and otherwise an error
 // wrapping [ErrHeader], [ErrTimestamp], [ErrSignature], or [ErrInvalid]
@@ -202,7 +206,8 @@ func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance 
 
 // header returns h's first value for name, also where h's keys are not in
 // canonical form ("webhook-id", as a map literal or another framework may
-// hold them): header names are case-insensitive.
+// hold them): header names are case-insensitive (see headerValues for a
+// name held under several keys).
 func header(h http.Header, name string) string {
 	if v := headerValues(h, name); len(v) > 0 {
 		return v[0]
@@ -210,16 +215,24 @@ func header(h http.Header, name string) string {
 	return ""
 }
 
-// headerValues returns every value of name in h, whatever its keys' case.
+// headerValues returns every value of name in h, whatever its keys' case:
+// those of its canonical key when it has values, else those of every key
+// equal to name but for case, the keys in byte order (not the map's, which
+// would make Verify's answer vary from call to call for one message).
 func headerValues(h http.Header, name string) []string {
 	if v := h.Values(name); len(v) > 0 {
 		return v
 	}
-	var out []string
-	for k, v := range h {
+	var keys []string
+	for k := range h {
 		if strings.EqualFold(k, name) {
-			out = append(out, v...)
+			keys = append(keys, k)
 		}
+	}
+	slices.Sort(keys)
+	var out []string
+	for _, k := range keys {
+		out = append(out, h[k]...)
 	}
 	return out
 }
