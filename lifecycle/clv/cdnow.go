@@ -29,12 +29,17 @@ import (
 // reading r is returned as it is.
 func ReadCDNOW(r io.Reader) ([]Transaction, error) {
 	var txs []Transaction
+	const maxLine = 64 << 10 // bytes of a line, its end not counted
 	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), maxLine+2) // room for a line's "\r\n"
 	line := 0
 	first := true // no non-blank line read yet
 	for sc.Scan() {
 		line++
 		text := sc.Text()
+		if len(text) >= maxLine {
+			return nil, invalidf("CDNOW line %d: %d bytes or more, too long for a CDNOW line", line, maxLine)
+		}
 		if line == 1 {
 			text = strings.TrimPrefix(text, "\uFEFF") // a UTF-8 byte order mark
 		}
@@ -69,7 +74,7 @@ func ReadCDNOW(r io.Reader) ([]Transaction, error) {
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, invalidf("CDNOW line %d: %d bytes or more, too long for a CDNOW line", line+1, bufio.MaxScanTokenSize)
+			return nil, invalidf("CDNOW line %d: %d bytes or more, too long for a CDNOW line", line+1, maxLine)
 		}
 		return nil, err
 	}
