@@ -232,6 +232,11 @@ func (t *exactTime) UnmarshalJSON(data []byte) error {
 	var tt time.Time
 	err := tt.UnmarshalJSON(data) // RFC 3339, or null (no change)
 	if err == nil {
+		if _, off := tt.Zone(); off <= -24*3600 || off >= 24*3600 {
+			// time.Time reads "+24:00", which no encoder writes (MarshalJSON
+			// refuses it): refused, so that what is read can be written.
+			return fmt.Errorf("lifecycle: Customer.UnmarshalJSON: time %s: offset of 24 hours or more", truncate(string(data)))
+		}
 		if string(data) != "null" {
 			*t = exactTime(tt)
 		}
