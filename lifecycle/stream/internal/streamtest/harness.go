@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -97,12 +99,13 @@ func Check(t testing.TB, ref *store.Memory, got lifecycle.Store) {
 // message may have been dead-lettered more than once (after a kill).
 func CheckDead(t testing.TB, got map[string]int, invalid map[string]bool, repeats bool) {
 	t.Helper()
-	for s := range invalid {
+	for _, s := range slices.Sorted(maps.Keys(invalid)) { // in order, the same each run
 		if got[s] == 0 {
 			t.Errorf("invalid message %s is not in the dead letters", s)
 		}
 	}
-	for s, n := range got {
+	for _, s := range slices.Sorted(maps.Keys(got)) {
+		n := got[s]
 		if !invalid[s] {
 			t.Errorf("dead letter from %s, which was not an invalid message", s)
 		}

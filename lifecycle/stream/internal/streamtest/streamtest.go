@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -203,8 +204,9 @@ func Compare(ctx context.Context, ref, got lifecycle.Store) (Report, error) {
 			r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
 		}
 	}
-	for id, w := range want {
-		g := have[id]
+	// In ID order, so that the ten problems kept are the same each run.
+	for _, id := range slices.Sorted(maps.Keys(want)) {
+		w, g := want[id], have[id]
 		wn, ws := w.Facts.Events(), w.Seen.Len()
 		switch {
 		case g == nil:
@@ -234,7 +236,7 @@ func Compare(ctx context.Context, ref, got lifecycle.Store) (Report, error) {
 			note("mismatched: %q seen IDs differ", id)
 		}
 	}
-	for id := range have {
+	for _, id := range slices.Sorted(maps.Keys(have)) {
 		if want[id] == nil {
 			r.Mismatched++
 			note("mismatched: %q stored, not in the reference", id)
