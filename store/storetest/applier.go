@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -538,7 +539,8 @@ func listDue(ctx context.Context, s lifecycle.Store, p string) error {
 	}
 	t0 := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	dues, want := dueCases(p+"due-", t0)
-	for id, due := range dues {
+	for _, id := range slices.Sorted(maps.Keys(dues)) {
+		due := dues[id]
 		c := sample(id, 0)
 		c.Due = due
 		if err := s.Put(ctx, c, 0); err != nil {
@@ -553,7 +555,7 @@ func listDue(ctx context.Context, s lifecycle.Store, p string) error {
 	if err != nil {
 		return err
 	}
-	for id := range dues {
+	for _, id := range slices.Sorted(maps.Keys(dues)) {
 		if listed[id] != want[id] && !early(dues[id], t0) {
 			return fmt.Errorf("ListDue(%v): customer %q with Due %v listed = %v; want %v", t0, id, dues[id], listed[id], want[id])
 		}
@@ -652,7 +654,8 @@ func listDue(ctx context.Context, s lifecycle.Store, p string) error {
 	if err != nil {
 		return err
 	}
-	for id, due := range fine {
+	for _, id := range slices.Sorted(maps.Keys(fine)) {
+		due := fine[id]
 		if !listed[id] {
 			return fmt.Errorf("ListDue(%v) did not list %q, due at %v: a store must never list a customer late (was its due time rounded up?)", t1.Format(time.RFC3339Nano), id, due.Format(time.RFC3339Nano))
 		}
@@ -668,7 +671,8 @@ func listDue(ctx context.Context, s lifecycle.Store, p string) error {
 		p + "far-5000":  time.Date(5000, 6, 1, 0, 0, 0, 1, time.UTC),
 		p + "far-never": lifecycle.Never,
 	}
-	for id, due := range far {
+	for _, id := range slices.Sorted(maps.Keys(far)) {
+		due := far[id]
 		c := sample(id, 0)
 		c.Due = due
 		if err := s.Put(ctx, c, 0); err != nil {
@@ -680,7 +684,8 @@ func listDue(ctx context.Context, s lifecycle.Store, p string) error {
 	if err != nil {
 		return err
 	}
-	for id, due := range far {
+	for _, id := range slices.Sorted(maps.Keys(far)) {
+		due := far[id]
 		if due != lifecycle.Never && !listed[id] {
 			return fmt.Errorf("ListDue(%v) did not list %q, due at %v: a due time past 2262 must be listed once now passes it", t9.Format(time.RFC3339), id, due.Format(time.RFC3339Nano))
 		}
@@ -689,7 +694,8 @@ func listDue(ctx context.Context, s lifecycle.Store, p string) error {
 	if err != nil {
 		return err
 	}
-	for id, due := range far {
+	for _, id := range slices.Sorted(maps.Keys(far)) {
+		due := far[id]
 		if listed[id] {
 			return fmt.Errorf("ListDue(%v) listed %q, due at %v: not due yet, and past 2262, where an index may hold it as 2262's last nanosecond, but now is before that", t0.Format(time.RFC3339), id, due.Format(time.RFC3339Nano))
 		}
@@ -785,7 +791,7 @@ func listDueApplied(ctx context.Context, s lifecycle.Store, d lifecycle.DueListe
 		if err != nil {
 			return err
 		}
-		for id := range dues {
+		for _, id := range slices.Sorted(maps.Keys(dues)) {
 			if listed[id] != want[id] && !early(at[id], t0) {
 				return fmt.Errorf("ListDue(%v) %s: customer %q listed = %v; want %v (Apply must keep the due times ListDue reads, as Put does)", t0, phase, id, listed[id], want[id])
 			}
@@ -794,7 +800,7 @@ func listDueApplied(ctx context.Context, s lifecycle.Store, d lifecycle.DueListe
 	}
 	// Created through Apply with the opposite of what they will have.
 	inverse, firsts := map[string]bool{}, map[string]time.Time{}
-	for id := range dues {
+	for _, id := range slices.Sorted(maps.Keys(dues)) {
 		first := lifecycle.Never
 		if !want[id] {
 			first = t0.Add(-2 * time.Hour)
@@ -807,7 +813,8 @@ func listDueApplied(ctx context.Context, s lifecycle.Store, d lifecycle.DueListe
 	if err := check("after Apply created the customers", inverse, firsts); err != nil {
 		return err
 	}
-	for id, due := range dues {
+	for _, id := range slices.Sorted(maps.Keys(dues)) {
+		due := dues[id]
 		if err := applyRetry(ctx, a, id, []string{"d2"}, setDue(due, id, 2)); err != nil {
 			return fmt.Errorf("Apply(%q, Due %v) = %v", id, due, err)
 		}

@@ -75,7 +75,9 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -342,10 +344,14 @@ func getMissing(ctx context.Context, s lifecycle.Store, p string) error {
 		return fmt.Errorf("Get(%q) of a missing customer = %v, %v; want an error wrapping ErrNotFound", p+"missing", c, err)
 	}
 	long := p + strings.Repeat("x", max(lifecycle.MaxIDLen-len(p)-1, 0))
-	for stored, others := range map[string][]string{
-		p + "Bob-é": {p + "bob-é", p + "BOB-é", p + "Bob-é ", p + "Bob-e\u0301", p + "Bob-É"},
-		long + "a":  {long + "b", long},
+	for _, tc := range []struct {
+		stored string
+		others []string
+	}{
+		{p + "Bob-é", []string{p + "bob-é", p + "BOB-é", p + "Bob-é ", p + "Bob-e\u0301", p + "Bob-É"}},
+		{long + "a", []string{long + "b", long}},
 	} {
+		stored, others := tc.stored, tc.others
 		if err := s.Put(ctx, sample(stored, 0), 0); err != nil {
 			return fmt.Errorf("Put(new %q, prev 0) = %v; want nil", stored, err)
 		}
@@ -1148,7 +1154,8 @@ func stressManyCustomers(ctx context.Context, s lifecycle.Store, p string) error
 	if err != nil {
 		return err
 	}
-	for id, c := range got {
+	for _, id := range slices.Sorted(maps.Keys(got)) {
+		c := got[id]
 		if c.Facts.Tallies[0].Count != goroutines*rounds {
 			return fmt.Errorf("customer %q: count %d after %d increments (lost or doubled updates)", id, c.Facts.Tallies[0].Count, goroutines*rounds)
 		}
