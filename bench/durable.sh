@@ -29,6 +29,10 @@ root=$PWD
 rounds=${1:-5}
 n=${2:-20000}
 peerdir=${3:-$root/../shared/tools/pgpeer}
+if [ ! -d "$peerdir" ]; then
+	echo "bench: the peer's directory $peerdir is missing: the peers live beside the repository, in the project's workplace (../shared/tools/pgpeer); give a copy's directory as the third argument" >&2
+	exit 2
+fi
 work=$(mktemp -d)
 log=${SITTING_LOG:-$work/sitting.log}
 

@@ -21,6 +21,10 @@ root=$PWD
 rounds=${1:-3}
 n=${2:-2000000}
 peerdir=${3:-$root/../shared/tools/fsmpeer}
+if [ ! -d "$peerdir" ]; then
+	echo "bench: the peer's directory $peerdir is missing: the peers live beside the repository, in the project's workplace (../shared/tools/fsmpeer); give a copy's directory as the third argument" >&2
+	exit 2
+fi
 work=$(mktemp -d)
 log=${SITTING_LOG:-$work/sitting.log}
 
