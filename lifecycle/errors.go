@@ -39,7 +39,11 @@ var (
 	// ErrNilContext is returned by the methods of a Tracker that take a
 	// context (Record, RecordBatch, Import, Sweep, Reclassify, Customer),
 	// and yielded by [Browse], when that context is nil; nothing is read
-	// or written.
+	// or written. So do the methods of store.Memory and of sqlstore's
+	// Store that take one (and sqlstore's Open and Connect), funnel's
+	// Analyze, AnalyzeStore, StoredRetention and Segment.IDs, clv's
+	// SummarizeStore and SummarizeCustomers, model's Classify and
+	// Correspond, and flywheel's Agent, MonteCarlo, Sweep and Measure.
 	ErrNilContext = errors.New("lifecycle: the context is nil: pass context.Background() or the request's context")
 )
 

@@ -128,6 +128,10 @@ func Classify(ctx context.Context, s lifecycle.Store, models []lifecycle.Model, 
 			yield(Row{}, fmt.Errorf("%w: Classify of a nil store", lifecycle.ErrNoTracker))
 			return
 		}
+		if ctx == nil {
+			yield(Row{}, lifecycle.ErrNilContext)
+			return
+		}
 		for c, err := range s.Scan(ctx) {
 			if err == nil {
 				err = ctx.Err()

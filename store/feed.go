@@ -142,7 +142,7 @@ func histLen(r *record) int {
 // keeps 8 bytes per entry for the life of the store; a deleted customer's
 // changes are never listed.
 func (m *Memory) Changes(ctx context.Context, after lifecycle.Cursor, limit int) ([]lifecycle.Change, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
 	if limit < 1 {
@@ -201,7 +201,7 @@ func (m *Memory) Changes(ctx context.Context, after lifecycle.Cursor, limit int)
 				out = append(out, lifecycle.Change{CustomerID: id, Transition: tr, Seq: uint64(e.seq), Pos: lifecycle.Cursor(i + 1)})
 			}
 		}
-		if err := ctx.Err(); err != nil && len(out) == 0 {
+		if err := ctxErr(ctx); err != nil && len(out) == 0 {
 			return nil, err
 		}
 	}
@@ -211,7 +211,7 @@ func (m *Memory) Changes(ctx context.Context, after lifecycle.Cursor, limit int)
 // ClaimCursor keeps named cursors in the process, as
 // [lifecycle.CursorKeeper] describes: they are lost with the store.
 func (m *Memory) ClaimCursor(ctx context.Context, name, owner string, now, until time.Time) (lifecycle.Cursor, bool, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return 0, false, err
 	}
 	f := &m.feed
@@ -232,7 +232,7 @@ func (m *Memory) ClaimCursor(ctx context.Context, name, owner string, now, until
 // AdvanceCursor moves a named cursor, as [lifecycle.CursorKeeper]
 // describes.
 func (m *Memory) AdvanceCursor(ctx context.Context, name, owner string, c lifecycle.Cursor, now, until time.Time) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	f := &m.feed

@@ -334,6 +334,16 @@ func (m *Memory) commit(s *shard, r *record, c *lifecycle.Customer, keys []lifec
 	m.encode(s, r, whole)
 }
 
+// ctxErr is ctx.Err(), or [lifecycle.ErrNilContext] for a nil ctx: every
+// method of Memory that takes a context checks it so, and does nothing
+// for a nil one.
+func ctxErr(ctx context.Context) error {
+	if ctx == nil {
+		return lifecycle.ErrNilContext
+	}
+	return ctx.Err()
+}
+
 // resetCustomer makes c a new customer with this ID, keeping its slices'
 // arrays.
 func resetCustomer(c *lifecycle.Customer, id string) {
@@ -347,7 +357,7 @@ func resetCustomer(c *lifecycle.Customer, id string) {
 // Get returns a copy of the customer, or an error wrapping
 // [lifecycle.ErrNotFound].
 func (m *Memory) Get(ctx context.Context, id string) (*lifecycle.Customer, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
 	s, h := m.shard(id)
@@ -365,7 +375,7 @@ func (m *Memory) Get(ctx context.Context, id string) (*lifecycle.Customer, error
 // Load copies the customer into dst, reusing dst's memory; it returns an
 // error wrapping [lifecycle.ErrNotFound] when there is no such customer.
 func (m *Memory) Load(ctx context.Context, id string, dst *lifecycle.Customer) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	s, h := m.shard(id)
@@ -386,7 +396,7 @@ func notFound(id string) error {
 // Put stores a copy of c if the stored version is prev (0: not stored yet)
 // and c.Version is prev+1, as [lifecycle.Store] requires.
 func (m *Memory) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	if err := CheckPut(c, prev); err != nil {
@@ -460,7 +470,7 @@ func (m *Memory) Apply(ctx context.Context, ws []lifecycle.Write) {
 
 // apply is Apply for one write.
 func (m *Memory) apply(ctx context.Context, id string, events []string, fn func(c *lifecycle.Customer, seen []bool) (bool, error)) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	s, h := m.shard(id)
@@ -531,7 +541,7 @@ func (m *Memory) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, e
 	return func(yield func(string, error) bool) {
 		var ids []string
 		for i := range m.shards {
-			if err := ctx.Err(); err != nil {
+			if err := ctxErr(ctx); err != nil {
 				yield("", err)
 				return
 			}
@@ -563,7 +573,7 @@ func (m *Memory) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, e
 // Delete removes a customer, and its changes from the change feed;
 // deleting a missing customer is not an error.
 func (m *Memory) Delete(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	s, h := m.shard(id)
@@ -598,7 +608,7 @@ func (m *Memory) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error]
 		var batch []*lifecycle.Customer
 		var keys []lifecycle.EventKey
 		for i := range m.shards {
-			if err := ctx.Err(); err != nil {
+			if err := ctxErr(ctx); err != nil {
 				yield(nil, err)
 				return
 			}
@@ -634,7 +644,7 @@ func (m *Memory) View(ctx context.Context) iter.Seq2[*lifecycle.Customer, error]
 		c := new(lifecycle.Customer)
 		var keys []lifecycle.EventKey
 		for i := range m.shards {
-			if err := ctx.Err(); err != nil {
+			if err := ctxErr(ctx); err != nil {
 				yield(nil, err)
 				return
 			}

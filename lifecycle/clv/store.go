@@ -71,6 +71,9 @@ func SummarizeStore(ctx context.Context, s lifecycle.Store, opts StoreSummaryOpt
 	if nilness.Is(s) {
 		return nil, invalidf("store is nil")
 	}
+	if ctx == nil {
+		return nil, lifecycle.ErrNilContext
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("clv: summarising store: %w", err)
 	}
@@ -130,6 +133,9 @@ func SummarizeCustomers(ctx context.Context, seq iter.Seq2[*lifecycle.Customer, 
 	}
 	if seq == nil {
 		return nil, invalidf("customers: nil sequence")
+	}
+	if ctx == nil {
+		return nil, lifecycle.ErrNilContext
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("clv: summarising customers: %w", err)

@@ -504,6 +504,9 @@ func (a *Analyzer) funnel(x *acc) Funnel {
 // done, and returns that error; a nil customers is an error wrapping
 // [ErrInvalidInput].
 func Analyze(ctx context.Context, g *stage.Graph, customers iter.Seq2[*lifecycle.Customer, error], opts ...Option) (*Report, error) {
+	if ctx == nil {
+		return nil, lifecycle.ErrNilContext
+	}
 	a, err := New(g, opts...)
 	if err != nil {
 		return nil, err

@@ -313,6 +313,9 @@ func sortedRows(rows map[int64]*RetentionCohort) []RetentionCohort {
 // [InCurrency] of a code that is not three upper-case letters, or a row
 // longer than [MaxPeriods], and passes on the sequence's errors.
 func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, customers iter.Seq2[*lifecycle.Customer, error], p Period, opts ...RetentionOption) (*RetentionTable, error) {
+	if ctx == nil {
+		return nil, lifecycle.ErrNilContext
+	}
 	if g == nil {
 		return nil, fmt.Errorf("%w: graph is nil", ErrInvalidInput)
 	}

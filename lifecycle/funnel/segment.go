@@ -61,6 +61,10 @@ func (seg Segment) IDs(ctx context.Context, s lifecycle.Store) iter.Seq2[string,
 			yield("", fmt.Errorf("%w: segment %q: IDs of a nil store", ErrInvalidInput, seg.Name))
 			return
 		}
+		if ctx == nil {
+			yield("", lifecycle.ErrNilContext)
+			return
+		}
 		for c, err := range seg.Filter(s.Scan(ctx)) {
 			if err != nil {
 				yield("", err)

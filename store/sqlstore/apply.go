@@ -135,7 +135,7 @@ import (
 // statement runs (the server may finish and commit it). The events were
 // then applied once or not at all: applying them again finds them seen.
 func (s *Store) Apply(ctx context.Context, ws []lifecycle.Write) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		for i := range ws {
 			ws[i].Err = err
 		}
@@ -815,7 +815,7 @@ func (s *Store) copyNew(ctx context.Context, ids, stages []string, versions []in
 				return err
 			}
 		}
-		if err := ctx.Err(); err != nil {
+		if err := ctxErr(ctx); err != nil {
 			return err
 		}
 		return tx.Commit(context.WithoutCancel(ctx))
@@ -1206,8 +1206,13 @@ func (s *Store) writeQuery(ctx context.Context, a writeArgs) (map[string]written
 // ctxErr returns ctx.Err(), or context.DeadlineExceeded once ctx's
 // deadline has passed although ctx does not say so yet: a dial under the
 // deadline fails with "i/o timeout" at the deadline, which can come a
-// moment before the context's own timer marks it done.
+// moment before the context's own timer marks it done; for a nil ctx it
+// returns [lifecycle.ErrNilContext]: every method of Store that takes a
+// context, and Open and Connect, check it so and do nothing for a nil one.
 func ctxErr(ctx context.Context) error {
+	if ctx == nil {
+		return lifecycle.ErrNilContext
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -1275,7 +1280,7 @@ func (s *Store) applySQLite(ctx context.Context, ws []*lifecycle.Write) (called 
 	case s.wlock <- struct{}{}:
 		defer func() { <-s.wlock }()
 	case <-ctx.Done():
-		return false, ctx.Err()
+		return false, ctxErr(ctx)
 	}
 	// BEGIN IMMEDIATE takes the write lock before the first read.
 	tx, err := beginImmediate(ctx, s.db)
@@ -1355,6 +1360,10 @@ func (s *Store) applySQLite(ctx context.Context, ws []*lifecycle.Write) (called 
 // page, and a second write finds it no longer due).
 func (s *Store) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
+		if err := ctxErr(ctx); err != nil {
+			yield("", err)
+			return
+		}
 		at := unixNanos(now)
 		if !now.Before(lifecycle.Never) {
 			at = math.MaxInt64
@@ -1363,7 +1372,7 @@ func (s *Store) ListDue(ctx context.Context, now time.Time) iter.Seq2[string, er
 		ids := make([]string, 0, s.page)
 		dues := make([]int64, 0, s.page)
 		for {
-			if err := ctx.Err(); err != nil {
+			if err := ctxErr(ctx); err != nil {
 				yield("", err)
 				return
 			}

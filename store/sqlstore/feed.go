@@ -32,7 +32,7 @@ var (
 // each transition from its customer's history. Transitions stored before
 // schema version 5 are not in the feed. Delete removes a customer's rows.
 func (s *Store) Changes(ctx context.Context, after lifecycle.Cursor, limit int) ([]lifecycle.Change, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
 	if limit < 1 {
@@ -206,7 +206,7 @@ func (s *Store) sqliteWriteLock(ctx context.Context) (func(), error) {
 	case s.wlock <- struct{}{}:
 		return func() { <-s.wlock }, nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, ctxErr(ctx)
 	}
 }
 
@@ -252,7 +252,7 @@ func (s *Store) inFeedTx(ctx context.Context, f func(ex feedQuerier) error) erro
 // to its end, so that a claim or a move they report failed has not been
 // stored.
 func (s *Store) ClaimCursor(ctx context.Context, name, owner string, now, until time.Time) (lifecycle.Cursor, bool, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return 0, false, err
 	}
 	if err := checkCursor("claim", name, owner); err != nil {
@@ -293,7 +293,7 @@ func (s *Store) ClaimCursor(ctx context.Context, name, owner string, now, until 
 // wrapping [lifecycle.ErrConflict] (store.Memory, whose positions are
 // 64-bit unsigned, takes it).
 func (s *Store) AdvanceCursor(ctx context.Context, name, owner string, c lifecycle.Cursor, now, until time.Time) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	if err := checkCursor("advance", name, owner); err != nil {

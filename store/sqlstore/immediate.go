@@ -46,7 +46,7 @@ func beginImmediate(ctx context.Context, db *sql.DB) (*immediateTx, error) {
 // context's error for a COMMIT that took effect, and the caller would
 // believe that nothing was stored.
 func (tx *immediateTx) commit(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	if _, err := tx.conn.ExecContext(context.WithoutCancel(ctx), `COMMIT`); err != nil {

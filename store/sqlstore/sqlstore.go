@@ -280,6 +280,9 @@ func Open(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, e
 	if db == nil {
 		return nil, fmt.Errorf("%w: nil *sql.DB", ErrInvalidOption)
 	}
+	if ctx == nil {
+		return nil, lifecycle.ErrNilContext
+	}
 	if d != Postgres && d != SQLite {
 		return nil, fmt.Errorf("%w: unknown dialect %v", ErrInvalidOption, d)
 	}
@@ -361,6 +364,9 @@ func Open(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, e
 // before its last "@" (all of what precedes it, after the scheme, when
 // it has no ":"), and the value of a password=… pair.
 func Connect(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	if ctx == nil {
+		return nil, lifecycle.ErrNilContext
+	}
 	var (
 		driver, dsn string
 		d           Dialect

@@ -31,7 +31,7 @@ func (s *Store) Get(ctx context.Context, id string) (*lifecycle.Customer, error)
 // [lifecycle.Loader] describes; it fails as [Store.Get] does. After an
 // error other than not-found, dst's contents are unspecified.
 func (s *Store) Load(ctx context.Context, id string, dst *lifecycle.Customer) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	if !validID(id) {
@@ -82,7 +82,7 @@ func notFound(id string) error {
 // customer tells; the [lifecycle.Tracker] does this on its next attempt,
 // and finds the event already in Seen.
 func (s *Store) Put(ctx context.Context, c *lifecycle.Customer, prev uint64) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	if err := store.CheckPut(c, prev); err != nil {
@@ -166,7 +166,7 @@ func (s *Store) putPostgres(ctx context.Context, c *lifecycle.Customer, prev uin
 // the transaction. Once the COMMIT is sent it runs to its end, so an error
 // means nothing was committed, unless the connection itself fails.
 func commitUnlessDone(ctx context.Context, tx *sql.Tx) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -177,7 +177,7 @@ func (s *Store) putSQLite(ctx context.Context, c *lifecycle.Customer, prev uint6
 	case s.wlock <- struct{}{}:
 		defer func() { <-s.wlock }()
 	case <-ctx.Done():
-		return false, ctx.Err()
+		return false, ctxErr(ctx)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -290,7 +290,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return ctxErr(ctx)
 	}
 }
 
@@ -304,6 +304,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 // position is not yielded).
 func (s *Store) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
 	return func(yield func(*lifecycle.Customer, error) bool) {
+		if err := ctxErr(ctx); err != nil {
+			yield(nil, err)
+			return
+		}
 		after := ""
 		page := make([]*lifecycle.Customer, 0, s.page)
 		for {
@@ -332,7 +336,7 @@ func (s *Store) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] 
 }
 
 func (s *Store) scanPage(ctx context.Context, after string, page []*lifecycle.Customer) ([]*lifecycle.Customer, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return page, err
 	}
 	rows, err := s.db.QueryContext(ctx, s.q.scan, after, s.page)
@@ -365,7 +369,7 @@ func (s *Store) scanPage(ctx context.Context, after string, page []*lifecycle.Cu
 // Delete removes a customer and the record of their applied events, in one
 // transaction; deleting a missing customer is not an error.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	if !validID(id) {
@@ -377,7 +381,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		case s.wlock <- struct{}{}:
 			defer func() { <-s.wlock }()
 		case <-ctx.Done():
-			return ctx.Err()
+			return ctxErr(ctx)
 		}
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -400,6 +404,9 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // ([lifecycle.Customer.PendingReferrer]) included, which [Store.CountByStage]
 // leaves out.
 func (s *Store) Count(ctx context.Context) (int64, error) {
+	if err := ctxErr(ctx); err != nil {
+		return 0, err
+	}
 	var n int64
 	if err := s.db.QueryRowContext(ctx, s.q.countAll).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlstore: count customers: %w", err)
@@ -414,6 +421,9 @@ func (s *Store) Count(ctx context.Context) (int64, error) {
 // column alone: a pending referrer that an earlier version of the library
 // stored with a stage is counted in it until its first own event.)
 func (s *Store) CountByStage(ctx context.Context) (map[stage.ID]int64, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.QueryContext(ctx, s.q.count)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: count by stage: %w", err)
@@ -444,7 +454,7 @@ func (s *Store) CountByStage(ctx context.Context) (map[stage.ID]int64, error) {
 // [Store.Get] finds no customer with an ID it could never hold.
 func (s *Store) ListByStage(ctx context.Context, st stage.ID) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
-		if err := ctx.Err(); err != nil {
+		if err := ctxErr(ctx); err != nil {
 			yield("", err)
 			return
 		}
@@ -474,7 +484,7 @@ func (s *Store) ListByStage(ctx context.Context, st stage.ID) iter.Seq2[string, 
 }
 
 func (s *Store) listPage(ctx context.Context, st stage.ID, after string, ids []string) ([]string, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return ids, err
 	}
 	rows, err := s.db.QueryContext(ctx, s.q.listStage, string(st), after, s.page)
