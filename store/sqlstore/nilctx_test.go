@@ -66,3 +66,22 @@ func TestNilContext(t *testing.T) {
 		return ws[0].Err
 	})
 }
+
+// A SQLite path with a NUL byte is refused: the driver cut the name at
+// the NUL and opened another file (or, for "\x00", a temporary database
+// whose data was gone after Close).
+func TestConnectNULPath(t *testing.T) {
+	dir := t.TempDir()
+	for _, path := range []string{filepath.Join(dir, "shop\x00.db"), "\x00", "x.db?_pragma=\x00"} {
+		s, err := sqlstore.Connect(context.Background(), "sqlite:"+path)
+		if err == nil {
+			s.Close()
+		}
+		if !errors.Is(err, sqlstore.ErrInvalidOption) {
+			t.Errorf("Connect(sqlite:%q) = %v; want ErrInvalidOption", path, err)
+		}
+	}
+	if ents, _ := filepath.Glob(filepath.Join(dir, "*")); len(ents) != 0 {
+		t.Errorf("files created: %q", ents)
+	}
+}

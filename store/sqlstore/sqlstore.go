@@ -327,7 +327,8 @@ func Open(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, e
 //     naming it and wrapping syscall.EISDIR). PATH may
 //     carry modernc.org/sqlite query parameters after a "?"
 //     ("sqlite:clm.db?_pragma=synchronous(NORMAL)"), so the file's name
-//     cannot hold one ("#" and "%" it may); a PATH that starts with
+//     cannot hold one ("#" and "%" it may), nor a NUL byte (refused
+//     with an error wrapping [ErrInvalidOption]); a PATH that starts with
 //     "file:" is an SQLite URI, not escaped (Connect still adds the
 //     settings below that it does not set; "file::memory:" is ":memory:"),
 //     and one that starts with several slashes is the absolute path with
@@ -428,6 +429,11 @@ func sqliteDSN(path string) (dsn string, memory bool, err error) {
 	name, query, _ := strings.Cut(path, "?")
 	if name == "" {
 		return "", false, nil
+	}
+	if strings.IndexByte(path, 0) >= 0 {
+		// The driver would cut the name at the NUL and open another file
+		// (or, for a name that starts with it, a temporary database).
+		return "", false, fmt.Errorf("%w: SQLite URL %q holds a NUL byte", ErrInvalidOption, path)
 	}
 	memory = name == ":memory:" || name == "file::memory:"
 	if !memory && !strings.HasPrefix(name, "file:") {
