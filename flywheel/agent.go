@@ -41,7 +41,9 @@ func defaultAgentSettings() agentSettings {
 
 // WithModel sets the model the agent run's Tracker classifies with
 // (default the flywheel [Model] with default thresholds). Any
-// [lifecycle.Model] works, a researcher's own included.
+// [lifecycle.Model] works, a researcher's own included. A nil m means
+// the default; a nil pointer of a model type is an error wrapping
+// [ErrInvalidParams].
 func WithModel(m lifecycle.Model) AgentOption {
 	return agentOpt{"WithModel", func(s *settings) { s.agent.model = m }}
 }
@@ -153,8 +155,11 @@ func Agent(ctx context.Context, p Params, opts ...AgentOption) (*AgentRun, error
 	if as.start.Year() < 1900 || addRotations(as.start, p.Rotations, as.every).After(endOf9999) {
 		return nil, fmt.Errorf("%w: the rotations from %s every %s leave the years 1900 to 9999", ErrInvalidParams, as.start.Format(time.RFC3339), as.every)
 	}
-	if as.model == nil {
+	switch {
+	case as.model == nil:
 		as.model = Model()
+	case nilness.Is(as.model): // a nil pointer of a model type
+		return nil, fmt.Errorf("%w: WithModel: model is a nil %T", ErrInvalidParams, as.model)
 	}
 	first := 0 // the agents are numbered after the store's highest "c<N>"
 	switch {
