@@ -138,6 +138,20 @@ const (
 	MaxAttrValueLen = 1024 // bytes in an attribute value
 )
 
+// Limits on one customer's facts, which the Tracker keeps: an event that
+// would give its customer a tally of a new type past MaxTallies, or a sum
+// of a new type and currency past MaxSums, is refused (with a
+// *[ValidationError] on "type" or "currency" wrapping [ErrInvalidEvent],
+// and nothing stored for that customer's write), so that the work and
+// memory of each event stay bounded whatever a customer's events name.
+// A referral credit ([ReferralConverted]) is never refused: it adds at
+// most one tally more. Facts a caller builds with [Facts.Add] have no
+// such limit.
+const (
+	MaxTallies = 250 // distinct event types in one customer's Facts.Tallies
+	MaxSums    = 250 // distinct (type, currency) pairs in one customer's Facts.Sums
+)
+
 // MaxCauseLen is the longest [Transition.Cause] the Tracker writes, in
 // bytes: a cause is an event ID (at most [MaxIDLen] bytes), empty (a
 // sweep), or the ID of a referral credit, [ReferralEventID] of a customer

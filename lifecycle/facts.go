@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -378,15 +379,38 @@ func (f *Facts) addSum(typ EventType, cur string, amt int64) {
 	f.Sums = insertTight(f.Sums, i, Sum{Type: typ, Currency: cur, Amount: amt})
 }
 
-// insertTight inserts v at i. When s is full it grows by one element only:
-// tallies, sums and transitions are few per customer and kept for long, so
-// tight slices matter more than amortised growth.
+// room returns the error that refuses e, an event of customer, when
+// folding it into f would pass [MaxTallies] or [MaxSums] (see there), or
+// nil.
+func (f *Facts) room(e *Event, customer string) error {
+	if e.Type == ReferralConverted {
+		return nil
+	}
+	if len(f.Tallies) >= MaxTallies {
+		if i := f.tallyIndex(e.Type); i == len(f.Tallies) || f.Tallies[i].Type != e.Type {
+			return invalid("type", string(e.Type), "customer "+strconv.Quote(truncate(customer))+" already has "+strconv.Itoa(len(f.Tallies))+" event types, the most one customer holds (MaxTallies)")
+		}
+	}
+	if e.Amount != 0 && len(f.Sums) >= MaxSums && !slices.ContainsFunc(f.Sums, func(s Sum) bool { return s.Type == e.Type && s.Currency == e.Currency }) {
+		return invalid("currency", e.Currency, "customer "+strconv.Quote(truncate(customer))+" already has "+strconv.Itoa(len(f.Sums))+" sums of a type and currency, the most one customer holds (MaxSums)")
+	}
+	return nil
+}
+
+// insertTight inserts v at i. While s is short, when full it grows by one
+// element only: tallies, sums and transitions are few per customer and
+// kept for long, so tight slices matter more than amortised growth. Past
+// 16 elements it grows as append does, so that a long list (a referrer's
+// credits, facts a caller built) is not copied whole on every insert.
 func insertTight[T any](s []T, i int, v T) []T {
 	if len(s) < cap(s) {
 		s = s[:len(s)+1]
 		copy(s[i+1:], s[i:])
 		s[i] = v
 		return s
+	}
+	if len(s) >= 16 {
+		return slices.Insert(s, i, v)
 	}
 	out := make([]T, len(s)+1)
 	copy(out, s[:i])

@@ -956,6 +956,9 @@ func (t *Tracker) fold(c *Customer, e *Event, dup bool, res *Result) (bool, erro
 		res.Duplicate = true
 		return false, nil
 	}
+	if err := c.Facts.room(e, c.ID); err != nil {
+		return false, err
+	}
 	c.Facts.add(e)
 	if at := e.Time.UTC(); at.After(c.AsOf) {
 		c.AsOf = at
