@@ -139,6 +139,37 @@ type RetentionCohort struct {
 // [ErrInvalidInput] rather than a table too large for memory.
 const MaxPeriods = 100_000
 
+// MaxCells is the most cells (periods, summed over the rows) a retention
+// table may hold: a table past it (daily cohorts over decades, say) is
+// refused with an error wrapping [ErrInvalidInput], as a row past
+// [MaxPeriods] is, rather than taking gigabytes. 10⁷ cells hold daily
+// cohorts over about 12 years.
+const MaxCells = 10_000_000
+
+// tableSize counts the cells of a table as its rows are made.
+type tableSize struct{ cells int }
+
+// add counts a row of n cells, or returns the error past [MaxCells].
+func (ts *tableSize) add(p Period, n int) error {
+	if ts.cells += n; ts.cells > MaxCells {
+		return fmt.Errorf("%w: period %s: the table would hold more than %d cells (MaxCells): choose a longer period or an earlier Until", ErrInvalidInput, p, MaxCells)
+	}
+	return nil
+}
+
+// cumulate turns the rows' Repeated and Retained, built as differences
+// (a customer counted from period k on adds 1 at k, and one counted up to
+// period k takes 1 away at k+1), into counts: each customer costs one or
+// two additions, not one per period.
+func cumulate(rows map[int64]*RetentionCohort) {
+	for _, row := range rows {
+		for k := 1; k < len(row.Repeated); k++ {
+			row.Repeated[k] += row.Repeated[k-1]
+			row.Retained[k] += row.Retained[k-1]
+		}
+	}
+}
+
 // columns returns the number of periods from index first to last (at
 // least 1), or an error when they are more than MaxPeriods.
 func columns(p Period, first, last int64) (int, error) {
@@ -165,8 +196,9 @@ func columns(p Period, first, last int64) (int, error) {
 // for an order without a customer ID or time or with a negative amount,
 // or, without [InCurrency], with money in a second currency (with it,
 // money in other currencies is only left out of revenue), for a row
-// longer than [MaxPeriods], and for [InCurrency] of a code that is not
-// three upper-case letters; an empty list gives an empty table.
+// longer than [MaxPeriods] or a table of more than [MaxCells], and for
+// [InCurrency] of a code that is not three upper-case letters; an empty
+// list gives an empty table.
 func Retention(orders []Order, p Period, opts ...RetentionOption) (*RetentionTable, error) {
 	var cfg retentionConfig
 	for _, o := range opts {
@@ -218,6 +250,7 @@ func Retention(orders []Order, p Period, opts ...RetentionOption) (*RetentionTab
 	})
 	last := p.Index(until)
 	rows := map[int64]*RetentionCohort{}
+	var size tableSize
 	for lo := 0; lo < len(idx); {
 		id := orders[idx[lo]].CustomerID
 		hi := lo + 1
@@ -228,6 +261,9 @@ func Retention(orders []Order, p Period, opts ...RetentionOption) (*RetentionTab
 		row := rows[first]
 		if row == nil {
 			n, err := columns(p, first, last)
+			if err == nil {
+				err = size.add(p, n)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -246,21 +282,21 @@ func Retention(orders []Order, p Period, opts ...RetentionOption) (*RetentionTab
 				row.Active[k]++
 				prevK = k
 			}
-			if j == lo+1 {
-				for m := k; m <= last-first; m++ {
-					row.Repeated[m]++
-				}
+			if j == lo+1 && k < int64(len(row.Repeated)) {
+				row.Repeated[k]++ // from period k on (see cumulate)
 			}
 			if o.Currency == cur {
 				row.Revenue[k] = numeric.AddSat(row.Revenue[k], o.Amount)
 				row.TotalRevenue = numeric.AddSat(row.TotalRevenue, o.Amount)
 			}
 		}
-		for m := int64(0); m <= prevK; m++ {
-			row.Retained[m]++
+		row.Retained[0]++ // up to period prevK (see cumulate)
+		if prevK+1 < int64(len(row.Retained)) {
+			row.Retained[prevK+1]--
 		}
 		lo = hi
 	}
+	cumulate(rows)
 	t.Cohorts = sortedRows(rows)
 	return t, nil
 }
@@ -311,7 +347,8 @@ func sortedRows(rows map[int64]*RetentionCohort) []RetentionCohort {
 // (naming the two currencies that sort first, each with the customer
 // whose ID sorts first among those holding it),
 // [InCurrency] of a code that is not three upper-case letters, or a row
-// longer than [MaxPeriods], and passes on the sequence's errors.
+// longer than [MaxPeriods] or a table of more than [MaxCells], and passes
+// on the sequence's errors.
 func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, customers iter.Seq2[*lifecycle.Customer, error], p Period, opts ...RetentionOption) (*RetentionTable, error) {
 	if ctx == nil {
 		return nil, lifecycle.ErrNilContext
@@ -409,10 +446,14 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 	t := &RetentionTable{Period: p, Until: until, Currency: cur}
 	last := p.Index(until)
 	rows := map[int64]*RetentionCohort{}
+	var size tableSize
 	for _, x := range all {
 		row := rows[x.first]
 		if row == nil {
 			n, err := columns(p, x.first, last)
+			if err == nil {
+				err = size.add(p, n)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -422,17 +463,21 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 		}
 		row.Customers++
 		row.TotalRevenue = numeric.AddSat(row.TotalRevenue, x.revenue)
+		// Counted from or up to a period (see cumulate).
 		n := int64(len(row.Retained))
-		for k := int64(0); k <= x.last-x.first && k < n; k++ {
-			row.Retained[k]++
+		if d := x.last - x.first; d >= 0 {
+			row.Retained[0]++
+			if d+1 < n {
+				row.Retained[d+1]--
+			}
 		}
 		if !x.repeatAt.IsZero() {
-			k := max(p.Index(x.repeatAt)-x.first, 0)
-			for ; k < n; k++ {
+			if k := max(p.Index(x.repeatAt)-x.first, 0); k < n {
 				row.Repeated[k]++
 			}
 		}
 	}
+	cumulate(rows)
 	t.Cohorts = sortedRows(rows)
 	return t, nil
 }
