@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/clmkit/clm/internal/nilness"
 	"github.com/clmkit/clm/lifecycle"
@@ -52,7 +53,8 @@ type Option func(*config)
 // WithOwner sets the name this dispatcher holds leases under. Owners must
 // differ between the instances sharing a name (and a store); the default
 // is the host name, the process ID and a random suffix, which does. New
-// refuses an empty owner, or one of only white space.
+// refuses an empty owner, one of only white space, or one a store may not
+// hold (see New).
 func WithOwner(owner string) Option {
 	return func(c *config) { c.owner, c.ownerSet = owner, true }
 }
@@ -222,8 +224,10 @@ func (s Stats) Lag(now time.Time) time.Duration {
 // one cursor and take turns (see the package documentation); dispatchers
 // with different names deliver the feed independently, each all of it.
 // Nil options are ignored. It returns an error wrapping [ErrInvalid] for a
-// nil src, cursors or h, an empty name (or one of only white space), or an
-// option out of range.
+// nil src, cursors or h, an empty name (or one of only white space), a
+// name or owner a store may not hold (more than [lifecycle.MaxIDLen]
+// bytes, not valid UTF-8, or with a NUL byte: sqlstore refuses such a
+// cursor, and Run would retry for ever), or an option out of range.
 func New(src lifecycle.ChangeLister, cursors lifecycle.CursorKeeper, name string, h Handler, opts ...Option) (*Dispatcher, error) {
 	switch {
 	case nilness.Is(src):
@@ -232,6 +236,8 @@ func New(src lifecycle.ChangeLister, cursors lifecycle.CursorKeeper, name string
 		return nil, invalid("cursors", "<nil>", "a cursor keeper (lifecycle.CursorKeeper) is needed")
 	case strings.TrimSpace(name) == "":
 		return nil, invalid("name", strconv.Quote(name), "must not be empty")
+	case !holdable(name):
+		return nil, invalid("name", strconv.Quote(cut(name)), holdableRule)
 	case h == nil:
 		return nil, invalid("handler", "<nil>", "a handler is needed")
 	}
@@ -250,6 +256,8 @@ func New(src lifecycle.ChangeLister, cursors lifecycle.CursorKeeper, name string
 	switch {
 	case cfg.ownerSet && strings.TrimSpace(cfg.owner) == "":
 		return nil, invalid("WithOwner", strconv.Quote(cfg.owner), "must not be empty")
+	case cfg.ownerSet && !holdable(cfg.owner):
+		return nil, invalid("WithOwner", strconv.Quote(cut(cfg.owner)), holdableRule)
 	case cfg.minBack <= 0:
 		return nil, invalid("WithBackoff min", cfg.minBack, "must be positive")
 	case cfg.maxBack < cfg.minBack:
@@ -751,4 +759,26 @@ func (d *Dispatcher) backoff(n int) time.Duration {
 	c = min(c, hi)
 	w := c/2 + time.Duration(d.cfg.rng.Int64N(int64(c-c/2)+1))
 	return max(w, lo)
+}
+
+// holdableRule is what [holdable] checks, for New's errors.
+const holdableRule = "must be at most 256 bytes of valid UTF-8 without a NUL byte (lifecycle.MaxIDLen), as every store can hold"
+
+// holdable reports whether every cursor keeper can hold s as a cursor's
+// name or owner.
+func holdable(s string) bool {
+	return len(s) <= lifecycle.MaxIDLen && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// cut shortens s to at most 64 bytes, at a character boundary, for
+// messages.
+func cut(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	n := 64
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
