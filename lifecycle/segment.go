@@ -591,12 +591,12 @@ func segmentMoney(e *Event, props map[string]json.RawMessage) (string, error) {
 		return field, invalid("properties.currency", cur, "must be an ISO 4217 code of three letters")
 	}
 	digits, neg := strings.CutPrefix(num, "-")
-	amt, err := ParseMinor(digits, cur)
+	amt, reason := parseMinor(digits, cur)
 	switch {
-	case neg && e.Type != OrderRefunded && (err != nil || amt != 0): // −0 is 0
+	case neg && e.Type != OrderRefunded && (reason != "" || amt != 0): // −0 is 0
 		return field, invalid(field, num, "must not be negative")
-	case err != nil:
-		return field, invalid(field, num, err.Error())
+	case reason != "":
+		return field, invalid(field, num, reason)
 	}
 	e.Amount, e.Currency = amt, cur
 	return field, nil
@@ -661,39 +661,51 @@ func MinorUnits(currency string) int {
 // ParseMinor converts a non-negative decimal amount in major units, such
 // as "49.99", "1e3" or "0.5", into minor units of the currency, exactly
 // ("49.99" EUR is 4999, "1500" JPY is 1500, "1.250" KWD is 1250). The text
-// is a JSON number without a sign. It is an error for the amount to have
-// non-zero digits below the currency's minor unit ("0.001" EUR) or to
-// exceed the int64 range.
+// is a JSON number without a sign. It is an error for the text not to be
+// one, for the amount to have non-zero digits below the currency's minor
+// unit ("0.001" EUR) or to exceed the int64 range: a *[ValidationError]
+// on "amount" naming num, wrapping [ErrInvalidEvent].
 func ParseMinor(num, currency string) (int64, error) {
+	n, reason := parseMinor(num, currency)
+	if reason != "" {
+		return 0, invalid("amount", num, reason)
+	}
+	return n, nil
+}
+
+// parseMinor is ParseMinor, with the reason the text is refused ("" when
+// it is not).
+func parseMinor(num, currency string) (int64, string) {
 	mant, exp, err := splitDecimal(num)
 	if err != nil {
-		return 0, err
+		return 0, err.Error()
 	}
 	exp += MinorUnits(currency)
 	mant = strings.TrimLeft(mant, "0")
 	if mant == "" {
-		return 0, nil
+		return 0, ""
 	}
+	places := "has more decimal places than " + currency + "'s " + strconv.Itoa(MinorUnits(currency))
 	if exp < 0 {
 		if -exp > len(mant) {
-			return 0, fmt.Errorf("has more decimal places than %s's %d", currency, MinorUnits(currency))
+			return 0, places
 		}
 		cut := mant[len(mant)+exp:]
 		if strings.Trim(cut, "0") != "" {
-			return 0, fmt.Errorf("has more decimal places than %s's %d", currency, MinorUnits(currency))
+			return 0, places
 		}
 		mant = mant[:len(mant)+exp]
 		exp = 0
 	}
 	if len(mant)+exp > 19 {
-		return 0, errors.New("is too large")
+		return 0, "is too large"
 	}
 	mant += strings.Repeat("0", exp)
 	n, err := strconv.ParseInt(mant, 10, 64)
 	if err != nil {
-		return 0, errors.New("is too large")
+		return 0, "is too large"
 	}
-	return n, nil
+	return n, ""
 }
 
 // splitDecimal splits an unsigned JSON number into its digits and a power
