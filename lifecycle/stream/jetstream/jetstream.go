@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -214,7 +215,10 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.PinnedTTL = 10 * time.Second
 	}
 	if cfg.StandbyDelay == 0 {
-		cfg.StandbyDelay = 2 * cfg.PinnedTTL
+		cfg.StandbyDelay = math.MaxInt64 // 2 × PinnedTTL, saturated: never negative
+		if cfg.PinnedTTL <= math.MaxInt64/2 {
+			cfg.StandbyDelay = 2 * cfg.PinnedTTL
+		}
 	}
 	return cfg, nil
 }

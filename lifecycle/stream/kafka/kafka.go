@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,7 +121,7 @@ func NewConsumer(t *lifecycle.Tracker, cfg Config) (*Consumer, error) {
 		cfg.Batch = 500
 	}
 	if cfg.Poll == 0 {
-		cfg.Poll = 8 * cfg.Batch
+		cfg.Poll = 8 * min(cfg.Batch, math.MaxInt/8) // saturated: never negative
 	}
 	c := &Consumer{cfg: cfg, log: cfg.Processor.Logger}
 	if c.log == nil {
