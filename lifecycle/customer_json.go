@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/clmkit/clm/internal/clip"
 	"github.com/clmkit/clm/stage"
 )
 
@@ -235,7 +236,7 @@ func (t *exactTime) UnmarshalJSON(data []byte) error {
 		if _, off := tt.Zone(); off <= -24*3600 || off >= 24*3600 {
 			// time.Time reads "+24:00", which no encoder writes (MarshalJSON
 			// refuses it): refused, so that what is read can be written.
-			return fmt.Errorf("lifecycle: Customer.UnmarshalJSON: time %s: offset of 24 hours or more", truncate(string(data)))
+			return fmt.Errorf("lifecycle: Customer.UnmarshalJSON: time %s: offset of 24 hours or more", clip.String(string(data)))
 		}
 		if string(data) != "null" {
 			*t = exactTime(tt)
@@ -248,5 +249,5 @@ func (t *exactTime) UnmarshalJSON(data []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("lifecycle: Customer.UnmarshalJSON: time %s: want RFC 3339, or RFC 3339 with an offset with seconds (+hh:mm:ss, not a whole number of minutes, under 24 hours): %w", truncate(string(data)), err)
+	return fmt.Errorf("lifecycle: Customer.UnmarshalJSON: time %s: want RFC 3339, or RFC 3339 with an offset with seconds (+hh:mm:ss, not a whole number of minutes, under 24 hours): %w", clip.String(string(data)), err)
 }

@@ -3,6 +3,8 @@ package lifecycle
 import (
 	"errors"
 	"strconv"
+
+	"github.com/clmkit/clm/internal/clip"
 )
 
 // Sentinel errors. Errors of recording, storing and classifying — from a
@@ -74,5 +76,5 @@ func (e *ValidationError) Unwrap() error { return ErrInvalidEvent }
 // invalid returns a *ValidationError; it truncates value (see truncate),
 // so that every Value is short, whichever check refused it.
 func invalid(field, value, reason string) error {
-	return &ValidationError{Field: field, Value: truncate(value), Reason: reason}
+	return &ValidationError{Field: field, Value: clip.String(value), Reason: reason}
 }

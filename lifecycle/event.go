@@ -421,18 +421,3 @@ func cleanText(s string) bool {
 	}
 	return true
 }
-
-// truncate shortens s to at most 64 bytes followed by "…", cutting at a
-// character boundary (looking back at most three bytes) so that a valid
-// UTF-8 value stays valid. Truncating again changes nothing.
-func truncate(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return s
-	}
-	i := max
-	for i > max-utf8.UTFMax+1 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "…"
-}

@@ -10,6 +10,8 @@ import (
 	"iter"
 	"slices"
 	"strconv"
+
+	"github.com/clmkit/clm/internal/clip"
 )
 
 // EventKey is the form in which a customer remembers an applied event: the
@@ -225,7 +227,7 @@ var ErrEventSet = errors.New("lifecycle: invalid event set")
 func (s *EventSet) UnmarshalJSON(data []byte) error {
 	var raw []json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return fmt.Errorf("%w: %s is not a JSON array of keys", ErrEventSet, truncate(string(data)))
+		return fmt.Errorf("%w: %s is not a JSON array of keys", ErrEventSet, clip.String(string(data)))
 	}
 	keys := make([]EventKey, 0, len(raw))
 	for i, r := range raw {
@@ -236,7 +238,7 @@ func (s *EventSet) UnmarshalJSON(data []byte) error {
 				return fmt.Errorf("%w: element %d: %w", ErrEventSet, i, err)
 			}
 			if len(h) != 32 {
-				return fmt.Errorf("%w: element %d: key %q: want 32 hexadecimal digits", ErrEventSet, i, truncate(h))
+				return fmt.Errorf("%w: element %d: key %q: want 32 hexadecimal digits", ErrEventSet, i, clip.String(h))
 			}
 			if _, err := hex.Decode(k[:], []byte(h)); err != nil {
 				return fmt.Errorf("%w: element %d: key %q: %w", ErrEventSet, i, h, err)
@@ -244,7 +246,7 @@ func (s *EventSet) UnmarshalJSON(data []byte) error {
 		} else {
 			d, err := strconv.ParseUint(string(r), 10, 64)
 			if err != nil {
-				return fmt.Errorf("%w: element %d: %s is neither a key nor a 64-bit digest", ErrEventSet, i, truncate(string(r)))
+				return fmt.Errorf("%w: element %d: %s is neither a key nor a 64-bit digest", ErrEventSet, i, clip.String(string(r)))
 			}
 			binary.BigEndian.PutUint64(k[:8], legacyMark)
 			binary.BigEndian.PutUint64(k[8:], d)

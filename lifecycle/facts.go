@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clmkit/clm/internal/clip"
 	"github.com/clmkit/clm/internal/numeric"
 )
 
@@ -388,11 +389,11 @@ func (f *Facts) room(e *Event, customer string) error {
 	}
 	if len(f.Tallies) >= MaxTallies {
 		if i := f.tallyIndex(e.Type); i == len(f.Tallies) || f.Tallies[i].Type != e.Type {
-			return invalid("type", string(e.Type), "customer "+strconv.Quote(truncate(customer))+" already has "+strconv.Itoa(len(f.Tallies))+" event types, the most one customer holds (MaxTallies)")
+			return invalid("type", string(e.Type), "customer "+strconv.Quote(clip.String(customer))+" already has "+strconv.Itoa(len(f.Tallies))+" event types, the most one customer holds (MaxTallies)")
 		}
 	}
 	if e.Amount != 0 && len(f.Sums) >= MaxSums && !slices.ContainsFunc(f.Sums, func(s Sum) bool { return s.Type == e.Type && s.Currency == e.Currency }) {
-		return invalid("currency", e.Currency, "customer "+strconv.Quote(truncate(customer))+" already has "+strconv.Itoa(len(f.Sums))+" sums of a type and currency, the most one customer holds (MaxSums)")
+		return invalid("currency", e.Currency, "customer "+strconv.Quote(clip.String(customer))+" already has "+strconv.Itoa(len(f.Sums))+" sums of a type and currency, the most one customer holds (MaxSums)")
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/clmkit/clm/internal/clip"
 	"github.com/clmkit/clm/internal/nilness"
 	"github.com/clmkit/clm/lifecycle"
 )
@@ -237,7 +238,7 @@ func New(src lifecycle.ChangeLister, cursors lifecycle.CursorKeeper, name string
 	case strings.TrimSpace(name) == "":
 		return nil, invalid("name", strconv.Quote(name), "must not be empty")
 	case !holdable(name):
-		return nil, invalid("name", strconv.Quote(cut(name)), holdableRule)
+		return nil, invalid("name", strconv.Quote(clip.String(name)), holdableRule)
 	case h == nil:
 		return nil, invalid("handler", "<nil>", "a handler is needed")
 	}
@@ -257,7 +258,7 @@ func New(src lifecycle.ChangeLister, cursors lifecycle.CursorKeeper, name string
 	case cfg.ownerSet && strings.TrimSpace(cfg.owner) == "":
 		return nil, invalid("WithOwner", strconv.Quote(cfg.owner), "must not be empty")
 	case cfg.ownerSet && !holdable(cfg.owner):
-		return nil, invalid("WithOwner", strconv.Quote(cut(cfg.owner)), holdableRule)
+		return nil, invalid("WithOwner", strconv.Quote(clip.String(cfg.owner)), holdableRule)
 	case cfg.minBack <= 0:
 		return nil, invalid("WithBackoff min", cfg.minBack, "must be positive")
 	case cfg.maxBack < cfg.minBack:
@@ -768,17 +769,4 @@ const holdableRule = "must be at most 256 bytes of valid UTF-8 without a NUL byt
 // name or owner.
 func holdable(s string) bool {
 	return len(s) <= lifecycle.MaxIDLen && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
-}
-
-// cut shortens s to at most 64 bytes, at a character boundary, for
-// messages.
-func cut(s string) string {
-	if len(s) <= 64 {
-		return s
-	}
-	n := 64
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clmkit/clm/internal/clip"
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/lifecycle/feed"
 	"github.com/clmkit/clm/stage"
@@ -116,7 +117,7 @@ func (e *StatusError) Error() string {
 	case e.StatusCode == http.StatusGone:
 		msg += " (the receiver wants no more deliveries)"
 	case e.StatusCode >= 300 && e.StatusCode < 400:
-		msg += " (redirect to " + strconv.Quote(truncate(e.Location)) + " not followed: update the endpoint's URL)"
+		msg += " (redirect to " + strconv.Quote(clip.String(e.Location)) + " not followed: update the endpoint's URL)"
 	}
 	return msg
 }
@@ -191,17 +192,17 @@ func New(rawURL, secret string, opts ...Option) (*Sender, error) {
 		if had {
 			// The parser's reason may quote part of the password (as a
 			// port, or an escape): leave it out.
-			return nil, fmt.Errorf("%w: url %q: not a valid URL", ErrInvalid, truncate(red))
+			return nil, fmt.Errorf("%w: url %q: not a valid URL", ErrInvalid, clip.String(red))
 		}
-		return nil, fmt.Errorf("%w: url %q: %v", ErrInvalid, truncate(red), unwrapURLError(err))
+		return nil, fmt.Errorf("%w: url %q: %v", ErrInvalid, clip.String(red), unwrapURLError(err))
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("%w: url %q: must be an absolute http or https URL", ErrInvalid, truncate(redacted(u)))
+		return nil, fmt.Errorf("%w: url %q: must be an absolute http or https URL", ErrInvalid, clip.String(redacted(u)))
 	case u.Hostname() == "":
-		return nil, fmt.Errorf("%w: url %q: has no host", ErrInvalid, truncate(redacted(u)))
+		return nil, fmt.Errorf("%w: url %q: has no host", ErrInvalid, clip.String(redacted(u)))
 	case !strings.HasPrefix(u.Host, "[") && strings.Contains(u.Hostname(), ":"):
-		return nil, fmt.Errorf("%w: url %q: host %q has more than one port", ErrInvalid, truncate(redacted(u)), truncate(u.Host))
+		return nil, fmt.Errorf("%w: url %q: host %q has more than one port", ErrInvalid, clip.String(redacted(u)), clip.String(u.Host))
 	case !validPort(u.Port()):
-		return nil, fmt.Errorf("%w: url %q: port %q is not 1 to 65535", ErrInvalid, truncate(redacted(u)), u.Port())
+		return nil, fmt.Errorf("%w: url %q: port %q is not 1 to 65535", ErrInvalid, clip.String(redacted(u)), u.Port())
 	}
 	key, err := parseSecret(secret)
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/clmkit/clm/internal/clip"
 )
 
 // Header names (Standard Webhooks). Go's [http.Header] writes them
@@ -163,7 +165,7 @@ func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance 
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil || strconv.FormatInt(sec, 10) != ts {
-		return fmt.Errorf("%w: %s %q is not Unix seconds as a sender writes them (a decimal integer, no '+', space or leading zero)", ErrHeader, HeaderTimestamp, truncate(ts))
+		return fmt.Errorf("%w: %s %q is not Unix seconds as a sender writes them (a decimal integer, no '+', space or leading zero)", ErrHeader, HeaderTimestamp, clip.String(ts))
 	}
 	if tolerance <= 0 {
 		tolerance = DefaultTolerance
@@ -199,9 +201,9 @@ func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance 
 		}
 	}
 	if !wellFormed {
-		return fmt.Errorf("%w: %s %q holds no signature of the form scheme,base64", ErrHeader, HeaderSignature, truncate(sigs))
+		return fmt.Errorf("%w: %s %q holds no signature of the form scheme,base64", ErrHeader, HeaderSignature, clip.String(sigs))
 	}
-	return fmt.Errorf("%w: none of the v1 signatures in %s matches message %q", ErrSignature, HeaderSignature, truncate(id))
+	return fmt.Errorf("%w: none of the v1 signatures in %s matches message %q", ErrSignature, HeaderSignature, clip.String(id))
 }
 
 // header returns h's first value for name, also where h's keys are not in
@@ -236,21 +238,6 @@ func headerValues(h http.Header, name string) []string {
 	}
 	return out
 }
-
-// truncate cuts s to at most 64 bytes, between characters, for messages.
-func truncate(s string) string {
-	if len(s) <= 64 {
-		return s
-	}
-	cut := 64
-	for cut > 0 && !utf8Start(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
-// utf8Start reports whether b starts a UTF-8 character.
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 
 // within reports whether the instant sec (Unix seconds) is at most tol
 // from now, either way: in seconds and nanoseconds, so that a timestamp

@@ -1,0 +1,22 @@
+// Package clip shortens the values that error messages quote, one rule
+// for the packages of the root module.
+package clip
+
+import "unicode/utf8"
+
+// Max is the most bytes of a value a message quotes.
+const Max = 64
+
+// String shortens s to at most Max bytes followed by "…", cutting at a
+// character boundary (looking back at most three bytes) so that a valid
+// UTF-8 value stays valid. Clipping again changes nothing.
+func String(s string) string {
+	if len(s) <= Max {
+		return s
+	}
+	i := Max
+	for i > Max-utf8.UTFMax+1 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
