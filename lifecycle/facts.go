@@ -255,8 +255,8 @@ func (f *Facts) add(e *Event) bool {
 // reports false when the credit was already held at e's time or earlier.
 //
 // A referrer may hold many credits, and one write may fold thousands (a
-// batch or an import naming one affiliate): the insert grows Referrals as
-// append does, and the tally is updated from its old value, not derived
+// batch or an import naming one affiliate): the insert grows a long
+// Referrals as append does (see insertTight), and the tally is updated from its old value, not derived
 // again from every credit, unless it does not match Referrals (facts a
 // caller built) or the latest credit moved earlier.
 func (f *Facts) addReferral(e *Event) bool {
@@ -285,7 +285,7 @@ func (f *Facts) addReferral(e *Event) bool {
 		f.Referrals[i].At = t
 		matches = matches && !was.Equal(tl.Last) // else the latest may be another
 	} else {
-		f.Referrals = slices.Insert(f.Referrals, i, Referral{Customer: key, At: t})
+		f.Referrals = insertTight(f.Referrals, i, Referral{Customer: key, At: t})
 		if !held {
 			tl = Tally{Type: ReferralConverted, First: t, Last: t}
 		}
@@ -356,8 +356,9 @@ func (f *Facts) addTally(typ EventType, t time.Time) {
 	f.Tallies = insertTight(f.Tallies, i, Tally{Type: typ, Count: 1, First: t, Last: t})
 }
 
-// addSum adds amt to the sum for typ and cur.
-func (f *Facts) addSum(typ EventType, cur string, amt int64) {
+// sumIndex returns the index of the sum for typ and cur in the sorted
+// Sums, or where it would be inserted.
+func (f *Facts) sumIndex(typ EventType, cur string) int {
 	lo, hi := 0, len(f.Sums)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -368,7 +369,18 @@ func (f *Facts) addSum(typ EventType, cur string, amt int64) {
 			hi = m
 		}
 	}
-	i := lo
+	return lo
+}
+
+// hasSum reports whether f holds a sum for typ and cur.
+func (f *Facts) hasSum(typ EventType, cur string) bool {
+	i := f.sumIndex(typ, cur)
+	return i < len(f.Sums) && f.Sums[i].Type == typ && f.Sums[i].Currency == cur
+}
+
+// addSum adds amt to the sum for typ and cur.
+func (f *Facts) addSum(typ EventType, cur string, amt int64) {
+	i := f.sumIndex(typ, cur)
 	if i < len(f.Sums) && f.Sums[i].Type == typ && f.Sums[i].Currency == cur {
 		if s := &f.Sums[i]; amt > 0 && s.Amount > math.MaxInt64-amt {
 			s.Amount = math.MaxInt64 // saturate: amounts are never negative
@@ -392,7 +404,7 @@ func (f *Facts) room(e *Event, customer string) error {
 			return invalid("type", string(e.Type), "customer "+strconv.Quote(clip.String(customer))+" already has "+strconv.Itoa(len(f.Tallies))+" event types, the most one customer holds (MaxTallies)")
 		}
 	}
-	if e.Amount != 0 && len(f.Sums) >= MaxSums && !slices.ContainsFunc(f.Sums, func(s Sum) bool { return s.Type == e.Type && s.Currency == e.Currency }) {
+	if e.Amount != 0 && len(f.Sums) >= MaxSums && !f.hasSum(e.Type, e.Currency) {
 		return invalid("currency", e.Currency, "customer "+strconv.Quote(clip.String(customer))+" already has "+strconv.Itoa(len(f.Sums))+" sums of a type and currency, the most one customer holds (MaxSums)")
 	}
 	return nil
