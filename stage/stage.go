@@ -36,6 +36,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/clmkit/clm/internal/clip"
 )
 
 // ID identifies a stage within a model, such as "conversion". IDs are
@@ -360,20 +362,13 @@ func New(stages []Stage, edges []Edge) (*Graph, error) {
 }
 
 // quote returns id quoted as Go would, its first 64 bytes or fewer (cut
-// between characters) and "…" past 64 bytes, for an error message.
+// between characters, see clip.Prefix) and "…" past 64 bytes, for an
+// error message.
 func quote(id ID) string {
-	const limit = 64
-	if len(id) <= limit {
-		return strconv.Quote(string(id))
+	if p := clip.Prefix(string(id)); len(p) < len(id) {
+		return strconv.Quote(p) + "…"
 	}
-	n := limit
-	for n > 0 && !utf8.RuneStart(id[n]) {
-		n--
-	}
-	if n == 0 { // no character starts in the first 64 bytes
-		n = limit
-	}
-	return strconv.Quote(string(id[:n])) + "…"
+	return strconv.Quote(string(id))
 }
 
 // show returns id as an edge in an error message shows it: as it is when

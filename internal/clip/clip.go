@@ -7,10 +7,10 @@ import "unicode/utf8"
 // Max is the most bytes of a value a message quotes.
 const Max = 64
 
-// String shortens s to at most Max bytes followed by "…", cutting at a
-// character boundary (looking back at most three bytes) so that a valid
-// UTF-8 value stays valid. Clipping again changes nothing.
-func String(s string) string {
+// Prefix returns s when it is at most Max bytes, else its first Max bytes
+// or fewer, cut at a character boundary (looking back at most three
+// bytes) so that a valid UTF-8 value stays valid.
+func Prefix(s string) string {
 	if len(s) <= Max {
 		return s
 	}
@@ -18,5 +18,14 @@ func String(s string) string {
 	for i > Max-utf8.UTFMax+1 && !utf8.RuneStart(s[i]) {
 		i--
 	}
-	return s[:i] + "…"
+	return s[:i]
+}
+
+// String is [Prefix] followed by "…" when s is longer than Max bytes.
+// Clipping again changes nothing.
+func String(s string) string {
+	if p := Prefix(s); len(p) < len(s) {
+		return p + "…"
+	}
+	return s
 }
