@@ -2,7 +2,9 @@ package lifecycle
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -33,15 +35,44 @@ func (c Customer) MarshalJSON() ([]byte, error) {
 // encoding/json wrote for a Customer before it had one (the same, without
 // offsets with seconds). Seen is read by [EventSet.UnmarshalJSON]. A
 // field absent from the JSON keeps its value, as with encoding/json. On
-// error c is unchanged.
+// error c is unchanged, and the error wraps [ErrInvalidCustomer]. An
+// error about one field's value names the field by its JSON path
+// ("version", "facts.first", "history.at"; an element of an array is
+// named by the array's path) and quotes the value (past 64 bytes, its
+// first 64 or fewer and "…"); one about Seen also wraps [ErrEventSet];
+// one about data that is not well-formed JSON also wraps encoding/json's
+// *json.SyntaxError.
 func (c *Customer) UnmarshalJSON(data []byte) error {
 	v := toCustomerJSON(c)
 	if err := json.Unmarshal(data, v); err != nil {
-		return err
+		return customerJSONError(err)
 	}
 	v.to(c)
 	return nil
 }
+
+// customerJSONError is the error of [Customer.UnmarshalJSON] for err,
+// encoding/json's: see that method's doc.
+func customerJSONError(err error) error {
+	const prefix = "%w: Customer.UnmarshalJSON: "
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &te) && te.Field == "":
+		return fmt.Errorf(prefix+"want a JSON object, not %s", ErrInvalidCustomer, clip.String(te.Value))
+	case te != nil:
+		what := te.Value // exactTime's own text: see its UnmarshalJSON
+		if te.Type != timeType {
+			what = clip.String(te.Value) + " is not a " + te.Type.String()
+		}
+		return fmt.Errorf(prefix+"field %s: %s", ErrInvalidCustomer, te.Field, what)
+	case errors.Is(err, ErrEventSet):
+		return fmt.Errorf(prefix+"field seen: %w", ErrInvalidCustomer, err)
+	}
+	return fmt.Errorf(prefix+"%w", ErrInvalidCustomer, err)
+}
+
+// timeType is the type exactTime's errors name.
+var timeType = reflect.TypeFor[time.Time]()
 
 // customerJSON and the types below mirror Customer, Facts, Tally,
 // Referral and Transition field for field, with exactTime for time.Time
@@ -236,7 +267,7 @@ func (t *exactTime) UnmarshalJSON(data []byte) error {
 		if _, off := tt.Zone(); off <= -24*3600 || off >= 24*3600 {
 			// time.Time reads "+24:00", which no encoder writes (MarshalJSON
 			// refuses it): refused, so that what is read can be written.
-			return fmt.Errorf("lifecycle: Customer.UnmarshalJSON: time %s: offset of 24 hours or more", clip.String(string(data)))
+			return timeError(data, "offset of 24 hours or more")
 		}
 		if string(data) != "null" {
 			*t = exactTime(tt)
@@ -249,5 +280,12 @@ func (t *exactTime) UnmarshalJSON(data []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("lifecycle: Customer.UnmarshalJSON: time %s: want RFC 3339, or RFC 3339 with an offset with seconds (+hh:mm:ss, not a whole number of minutes, under 24 hours): %w", clip.String(string(data)), err)
+	return timeError(data, "want RFC 3339, or RFC 3339 with an offset with seconds (+hh:mm:ss, not a whole number of minutes, under 24 hours)")
+}
+
+// timeError is exactTime's error for data: a *json.UnmarshalTypeError,
+// to which encoding/json adds the field's path, holding the value and
+// why it is refused (see customerJSONError).
+func timeError(data []byte, why string) error {
+	return &json.UnmarshalTypeError{Value: "time " + clip.String(string(data)) + ": " + why, Type: timeType}
 }

@@ -26,7 +26,8 @@ var (
 	// was not the one the writer read.
 	ErrConflict = errors.New("lifecycle: version conflict")
 	// ErrInvalidCustomer is wrapped by errors about a customer record a
-	// store refuses to write (an empty ID, a wrong version).
+	// store refuses to write (an empty ID, a wrong version), and by
+	// those of [Customer.UnmarshalJSON].
 	ErrInvalidCustomer = errors.New("lifecycle: invalid customer")
 	// ErrInvalidModel means a model answered a stage its graph does not
 	// declare, panicked, has no graph (Stages returns nil), or, as a
