@@ -38,6 +38,9 @@ func (r *Result) WriteCSV(w io.Writer) error {
 	if r == nil {
 		return fmt.Errorf("%w: WriteCSV of a nil Result", ErrInvalidParams)
 	}
+	if w == nil {
+		return fmt.Errorf("%w: Result.WriteCSV: w is a nil io.Writer", ErrInvalidParams)
+	}
 	cw := csv.NewWriter(w)
 	mc := r.Mode == ModeMonteCarlo
 	header := []string{"rotation"}
@@ -132,6 +135,9 @@ var chartColors = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"
 func (r *Result) WriteSVG(w io.Writer, metrics ...Metric) error {
 	if r == nil {
 		return fmt.Errorf("%w: WriteSVG of a nil Result", ErrInvalidParams)
+	}
+	if w == nil {
+		return fmt.Errorf("%w: Result.WriteSVG: w is a nil io.Writer", ErrInvalidParams)
 	}
 	if len(metrics) == 0 {
 		metrics = DefaultChartMetrics()

@@ -11,7 +11,8 @@ import (
 // one of them; test with [errors.Is].
 var (
 	// ErrInvalidParams is wrapped by every error about a parameter or
-	// option out of range; the message names the parameter and its value.
+	// option out of range, and by the Write methods' error for a nil
+	// io.Writer; the message names the parameter and its value.
 	ErrInvalidParams = errors.New("flywheel: invalid parameters")
 	// ErrDiverged means a simulated population grew past [MaxPopulation]
 	// (or, in agent mode, past the event limit): the parameters make the

@@ -342,6 +342,9 @@ func (t *Table) WriteCSV(w io.Writer) error {
 	if t == nil {
 		return fmt.Errorf("%w: nil sweep table", ErrInvalidParams)
 	}
+	if w == nil {
+		return fmt.Errorf("%w: Table.WriteCSV: w is a nil io.Writer", ErrInvalidParams)
+	}
 	cw := csv.NewWriter(w)
 	mc := t.Mode == ModeMonteCarlo
 	header := []string{t.X.Param}

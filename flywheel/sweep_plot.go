@@ -15,6 +15,9 @@ import (
 // or an outcome that is NaN everywhere is an error wrapping
 // [ErrInvalidParams].
 func (t *Table) WriteHeatmapSVG(w io.Writer, outcome string) error {
+	if w == nil {
+		return fmt.Errorf("%w: Table.WriteHeatmapSVG: w is a nil io.Writer", ErrInvalidParams)
+	}
 	g, err := t.Grid(outcome)
 	if err != nil {
 		return err
@@ -45,6 +48,9 @@ func (t *Table) WriteHeatmapSVG(w io.Writer, outcome string) error {
 // NaN points are left out. An unknown outcome, or one that is NaN
 // everywhere, is an error wrapping [ErrInvalidParams].
 func (t *Table) WriteLinesSVG(w io.Writer, outcome string) error {
+	if w == nil {
+		return fmt.Errorf("%w: Table.WriteLinesSVG: w is a nil io.Writer", ErrInvalidParams)
+	}
 	g, err := t.Grid(outcome)
 	if err != nil {
 		return err

@@ -8,7 +8,8 @@ import (
 
 // ErrInvalidInput is wrapped by every error caused by invalid input data or
 // parameters: NaN or infinite numbers, negative amounts or times, empty data,
-// inconsistent RFM rows, or model parameters out of range.
+// inconsistent RFM rows, model parameters out of range, or a nil io.Writer
+// given to a Write function or method.
 var ErrInvalidInput = errors.New("clv: invalid input")
 
 // ErrNoConvergence is wrapped by errors from fits whose optimiser did not

@@ -134,6 +134,9 @@ func CalibrationHoldout(pm PurchaseModel, customers []Customer, maxFrequency int
 // with a legend ("actual", and opts.Model). Errors wrap [ErrInvalidInput]
 // (no bins, or no finite value), or are w's.
 func WriteCalibrationHoldoutSVG(w io.Writer, bins []HoldoutBin, opts PlotOptions) error {
+	if w == nil {
+		return invalidf("WriteCalibrationHoldoutSVG: w is a nil io.Writer")
+	}
 	if len(bins) == 0 {
 		return invalidf("WriteCalibrationHoldoutSVG: no bins")
 	}
@@ -260,6 +263,9 @@ func ProbabilityAliveMatrix(am AliveModel, T float64, maxFrequency, recencies in
 // the legend. Errors wrap [ErrInvalidInput] (an empty or ragged matrix),
 // or are w's.
 func (m *Matrix) WriteSVG(w io.Writer, opts PlotOptions) error {
+	if w == nil {
+		return invalidf("Matrix.WriteSVG: w is a nil io.Writer")
+	}
 	if m == nil || len(m.Values) != len(m.Frequencies) {
 		return invalidf("Matrix.WriteSVG: %d rows for %d frequencies", lenValues(m), lenFreq(m))
 	}
@@ -307,6 +313,9 @@ const MaxSurvivalPeriods = 10_000
 // must be from 1 to [MaxSurvivalPeriods]; errors wrap [ErrInvalidInput],
 // or are w's.
 func (m SBG) WriteSurvivalSVG(w io.Writer, periods int, survivors []float64, opts PlotOptions) error {
+	if w == nil {
+		return invalidf("SBG.WriteSurvivalSVG: w is a nil io.Writer")
+	}
 	if periods < 1 || periods > MaxSurvivalPeriods {
 		return invalidf("periods = %d, must be from 1 to %d", periods, MaxSurvivalPeriods)
 	}

@@ -57,6 +57,9 @@ func (s Summary) String() string {
 
 // WriteTo writes [Summary.String] to w.
 func (s Summary) WriteTo(w io.Writer) (int64, error) {
+	if w == nil {
+		return 0, invalidf("Summary.WriteTo: w is a nil io.Writer")
+	}
 	n, err := io.WriteString(w, s.String())
 	return int64(n), err
 }
@@ -67,6 +70,9 @@ func (s Summary) WriteTo(w io.Writer) (int64, error) {
 // (a tidy long form). Numbers use the shortest representation that reads
 // back exactly.
 func (s Summary) WriteCSV(w io.Writer) error {
+	if w == nil {
+		return invalidf("Summary.WriteCSV: w is a nil io.Writer")
+	}
 	cw := csv.NewWriter(w)
 	if err := cw.Write([]string{"model", "parameter", "estimate", "std_err", "low", "high", "log_low", "log_high", "log_likelihood", "aic", "bic", "n"}); err != nil {
 		return err

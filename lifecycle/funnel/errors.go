@@ -8,7 +8,7 @@ import "errors"
 // given to [Table.WriteCSV]; test with [errors.Is].
 var (
 	// ErrInvalidInput is wrapped by errors about bad arguments: a nil
-	// graph or customer, a percentile outside (0, 100], a period that is
+	// graph, customer or io.Writer, a percentile outside (0, 100], a period that is
 	// not positive, a segment without a predicate or with a malformed
 	// rule, an order without a customer or time or with a negative
 	// amount, money in two currencies.

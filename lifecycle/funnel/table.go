@@ -26,6 +26,9 @@ type Table struct {
 // quoted as RFC 4180 says, each record ending in a line feed ("\n", not
 // RFC 4180's CRLF).
 func (t Table) WriteCSV(w io.Writer) error {
+	if w == nil {
+		return fmt.Errorf("%w: Table.WriteCSV: w is a nil io.Writer", ErrInvalidInput)
+	}
 	cw := csv.NewWriter(w)
 	if err := cw.Write(t.Header); err != nil {
 		return err
