@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/clmkit/clm/internal/clip"
 	"github.com/clmkit/clm/internal/nilness"
 	"github.com/clmkit/clm/stage"
 )
@@ -101,7 +102,7 @@ type Tracker struct {
 	warnUnd bool          // WarnUndeclared
 	nUnd    atomic.Uint64 // undeclared moves stored (Tracker.Undeclared)
 	convert []EventType   // the types that convert a referred customer
-	name    string        // the model's Name, asked once (see modelName)
+	name    string        // the model's Name, asked once (see modelName), cut for the errors that quote it
 	badConv error         // why the model is refused (its graph or ConversionTypes)
 }
 
@@ -196,7 +197,7 @@ func NewTracker(m Model, s Store, opts ...Option) *Tracker {
 		retries: 32,
 	}
 	if m != nil {
-		t.name = modelName(m)
+		t.name = clip.String(modelName(m))
 		t.badConv = t.inspect(m)
 	}
 	t.loader, _ = s.(Loader)
@@ -295,7 +296,7 @@ func (t *Tracker) ready() error {
 func modelName(m Model) (name string) {
 	defer func() {
 		if r := recover(); r != nil {
-			name = fmt.Sprintf("(Name panicked: %v)", r)
+			name = "(Name panicked: " + clip.String(fmt.Sprint(r)) + ")"
 		}
 	}()
 	return m.Name()
@@ -307,7 +308,7 @@ func modelName(m Model) (name string) {
 func (t *Tracker) inspect(m Model) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: model %q panicked: %v", ErrInvalidModel, t.name, r)
+			err = fmt.Errorf("%w: model %q panicked: %s", ErrInvalidModel, t.name, clip.String(fmt.Sprint(r)))
 		}
 	}()
 	g := m.Stages()
@@ -339,7 +340,7 @@ func (t *Tracker) conversionTypes(m Model) ([]EventType, error) {
 	}
 	for _, ty := range ts {
 		if err := checkType(ty); err != nil || ty == ReferralConverted {
-			return nil, fmt.Errorf("%w: model %q: conversion type %q is not a type Event.Validate accepts", ErrInvalidModel, t.name, ty)
+			return nil, fmt.Errorf("%w: model %q: conversion type %q is not a type Event.Validate accepts", ErrInvalidModel, t.name, clip.String(string(ty)))
 		}
 	}
 	return ts, nil
@@ -1027,12 +1028,12 @@ func (t *Tracker) Undeclared() uint64 {
 func (t *Tracker) stageOf(f *Facts, now time.Time) (s stage.ID, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: model %q panicked: %v", ErrInvalidModel, t.name, r)
+			err = fmt.Errorf("%w: model %q panicked: %s", ErrInvalidModel, t.name, clip.String(fmt.Sprint(r)))
 		}
 	}()
 	s = t.model.Stage(f, now)
 	if !slices.Contains(t.ids, s) {
-		return "", fmt.Errorf("%w: model %q returned undeclared stage %q", ErrInvalidModel, t.name, s)
+		return "", fmt.Errorf("%w: model %q returned undeclared stage %q", ErrInvalidModel, t.name, clip.String(string(s)))
 	}
 	return s, nil
 }
@@ -1051,7 +1052,7 @@ func (t *Tracker) dueOf(c *Customer) (due time.Time, err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: model %q panicked in NextChange: %v", ErrInvalidModel, t.name, r)
+			err = fmt.Errorf("%w: model %q panicked in NextChange: %s", ErrInvalidModel, t.name, clip.String(fmt.Sprint(r)))
 		}
 	}()
 	at := c.ClassifiedAt()

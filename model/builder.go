@@ -69,7 +69,7 @@ func NewBuilder(name string) *Builder { return &Builder{name: name} }
 // before [Builder.Stage].
 func (b *Builder) Start(s stage.Stage) *Builder {
 	if len(b.stages) > 0 {
-		b.errs = append(b.errs, fmt.Errorf("%w: %q: Start(%q) must be called once, before any Stage", ErrInvalidModel, b.name, s.ID))
+		b.errs = append(b.errs, fmt.Errorf("%w: %q: Start(%q) must be called once, before any Stage", ErrInvalidModel, cut(b.name), cut(s.ID)))
 		return b
 	}
 	b.stages = append(b.stages, s)
@@ -80,7 +80,7 @@ func (b *Builder) Start(s stage.Stage) *Builder {
 // Stage declares the next stage and its entry rule.
 func (b *Builder) Stage(s stage.Stage, rule Rule) *Builder {
 	if len(b.stages) == 0 {
-		b.errs = append(b.errs, fmt.Errorf("%w: %q: Stage(%q) before Start: the first stage is the fallback and is declared with Start", ErrInvalidModel, b.name, s.ID))
+		b.errs = append(b.errs, fmt.Errorf("%w: %q: Stage(%q) before Start: the first stage is the fallback and is declared with Start", ErrInvalidModel, cut(b.name), cut(s.ID)))
 		return b
 	}
 	b.stages = append(b.stages, s)
@@ -108,7 +108,7 @@ func (b *Builder) Edges(edges ...stage.Edge) *Builder {
 // (referral_converted among them).
 func (b *Builder) Converts(types ...lifecycle.EventType) *Builder {
 	if len(types) == 0 {
-		b.errs = append(b.errs, fmt.Errorf("%w: %q: Converts needs at least one event type", ErrInvalidModel, b.name))
+		b.errs = append(b.errs, fmt.Errorf("%w: %q: Converts needs at least one event type", ErrInvalidModel, cut(b.name)))
 	}
 	for _, t := range types {
 		if !slices.Contains(b.convert, t) {
@@ -135,7 +135,12 @@ func (b *Builder) Converts(types ...lifecycle.EventType) *Builder {
 func (b *Builder) Build() (*Custom, error) {
 	errs := append([]error(nil), b.errs...)
 	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: %q: "+format, append([]any{ErrInvalidModel, b.name}, args...)...))
+		for i, a := range args {
+			if id, ok := a.(stage.ID); ok {
+				args[i] = cut(id) // (a rule's description is cut where it is read)
+			}
+		}
+		errs = append(errs, fmt.Errorf("%w: %q: "+format, append([]any{ErrInvalidModel, cut(b.name)}, args...)...))
 	}
 	if strings.TrimSpace(b.name) == "" {
 		bad("the model has no name")
@@ -156,11 +161,11 @@ func (b *Builder) Build() (*Custom, error) {
 		}
 		desc := r.String()
 		if prev, dup := seen[desc]; dup {
-			bad("stages %q and %q have the same rule %s: they can never be told apart (%q would never be chosen)", prev, id, desc, prev)
+			bad("stages %q and %q have the same rule %s: they can never be told apart (%q would never be chosen)", prev, id, cut(desc), prev)
 		}
 		seen[desc] = id
 		if !b.declared && !r.n.canUp && len(problems) == 0 { // (a broken rule says nothing of what it can do)
-			bad("stage %q can never be entered: its rule %s can only turn false as events arrive or time passes", id, desc)
+			bad("stage %q can never be entered: its rule %s can only turn false as events arrive or time passes", id, cut(desc))
 		}
 	}
 	for _, t := range b.convert {
@@ -189,7 +194,7 @@ func (b *Builder) Build() (*Custom, error) {
 			problems = j.Unwrap()
 		}
 		for i, p := range problems {
-			problems[i] = fmt.Errorf("%w: %q: %w", ErrInvalidModel, b.name, p)
+			problems[i] = fmt.Errorf("%w: %q: %w", ErrInvalidModel, cut(b.name), p)
 		}
 		return nil, errors.Join(problems...)
 	}

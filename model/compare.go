@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,7 +78,7 @@ func checkModels(models []lifecycle.Model) error {
 func modelName(m lifecycle.Model) (name string) {
 	defer func() {
 		if r := recover(); r != nil {
-			name = fmt.Sprintf("<Name panicked: %v>", r)
+			name = "<Name panicked: " + cut(r) + ">"
 		}
 	}()
 	return m.Name()
@@ -87,12 +88,12 @@ func modelName(m lifecycle.Model) (name string) {
 func classify(m lifecycle.Model, c *lifecycle.Customer, now time.Time) (s stage.ID, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: model %q panicked on customer %q: %v", ErrInvalidModel, modelName(m), c.ID, r)
+			err = fmt.Errorf("%w: model %q panicked on customer %q: %s", ErrInvalidModel, cut(modelName(m)), cut(c.ID), cut(r))
 		}
 	}()
 	s = m.Stage(&c.Facts, now)
 	if !m.Stages().Has(s) {
-		return "", fmt.Errorf("%w: model %q returned undeclared stage %q for customer %q", ErrInvalidModel, m.Name(), s, c.ID)
+		return "", fmt.Errorf("%w: model %q returned undeclared stage %q for customer %q", ErrInvalidModel, cut(m.Name()), cut(s), cut(c.ID))
 	}
 	return s, nil
 }
@@ -206,7 +207,7 @@ func newCorrespondence(a, b lifecycle.Model) (c *Correspondence, err error) {
 	var m lifecycle.Model
 	defer func() {
 		if r := recover(); r != nil {
-			c, err = nil, fmt.Errorf("%w: model %q panicked when asked for its name or stages: %v", ErrInvalidModel, modelName(m), r)
+			c, err = nil, fmt.Errorf("%w: model %q panicked when asked for its name or stages: %s", ErrInvalidModel, cut(modelName(m)), cut(r))
 		}
 	}()
 	c = new(Correspondence)
@@ -218,7 +219,7 @@ func newCorrespondence(a, b lifecycle.Model) (c *Correspondence, err error) {
 		m = x.m
 		g := m.Stages()
 		if g == nil || g.Len() == 0 {
-			return nil, fmt.Errorf("%w: model %q declares no stages", ErrInvalidModel, modelName(m))
+			return nil, fmt.Errorf("%w: model %q declares no stages", ErrInvalidModel, cut(modelName(m)))
 		}
 		*x.name, *x.names = m.Name(), g.IDs()
 	}
@@ -229,10 +230,18 @@ func newCorrespondence(a, b lifecycle.Model) (c *Correspondence, err error) {
 	return c, nil
 }
 
-func (c *Correspondence) add(a, b lifecycle.Model, r Row) {
-	i, j := a.Stages().Index(r.Stages[0]), b.Stages().Index(r.Stages[1])
+// add counts r, or returns an error wrapping ErrInvalidModel when a
+// stage of r is not one of the table's, which the models' graphs held
+// when the table was made (a model whose graph changes between calls).
+func (c *Correspondence) add(r Row) error {
+	i, j := slices.Index(c.AStages, r.Stages[0]), slices.Index(c.BStages, r.Stages[1])
+	if i < 0 || j < 0 {
+		return fmt.Errorf("%w: customer %q: stages %q under %q and %q under %q, not both among the stages the models declared first (a graph that changes between calls)",
+			ErrInvalidModel, cut(r.CustomerID), cut(r.Stages[0]), cut(c.A), cut(r.Stages[1]), cut(c.B))
+	}
 	c.Counts[i][j]++
 	c.Total++
+	return nil
 }
 
 // Count returns the number of customers in stage a under model A and stage
@@ -304,7 +313,10 @@ func formatTable(rows [][]string) string {
 }
 
 // Correspond classifies the customers of s with models a and b and counts
-// them by (A stage, B stage). Errors are as for [Classify].
+// them by (A stage, B stage). Errors are as for [Classify]; a model whose
+// graph changes between calls (a stage it answers is not among those its
+// graph declared when the table was made) is also an error wrapping
+// [ErrInvalidModel].
 func Correspond(ctx context.Context, s lifecycle.Store, a, b lifecycle.Model, opts ...CompareOption) (*Correspondence, error) {
 	models := []lifecycle.Model{a, b}
 	if err := checkModels(models); err != nil {
@@ -318,7 +330,9 @@ func Correspond(ctx context.Context, s lifecycle.Store, a, b lifecycle.Model, op
 		if err != nil {
 			return nil, err
 		}
-		c.add(a, b, r)
+		if err := c.add(r); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }
@@ -337,7 +351,9 @@ func CorrespondCustomers(customers []*lifecycle.Customer, a, b lifecycle.Model, 
 		return nil, err
 	}
 	for _, r := range rows {
-		c.add(a, b, r)
+		if err := c.add(r); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }

@@ -36,7 +36,9 @@ import (
 // edges by default, its maxEdges setting: a builder model of 23 stages or
 // more whose rules can turn both ways may derive more; declare its edges
 // with [Builder.Edges]). A nil model, or one whose Stages returns nil, gets a
-// chart without stages (a nil model's title is empty).
+// chart without stages (a nil model's title is empty). A panic in m's
+// Stages or Name is not recovered: it reaches the caller (such a model
+// is broken; model/modeltest reports it).
 func Mermaid(m lifecycle.Model) string {
 	g, name := graphOf(m)
 	var b strings.Builder
@@ -162,7 +164,9 @@ func graphOf(m lifecycle.Model) (*stage.Graph, string) {
 // edge per graph edge, in the graph's order, labelled with its kind: solid
 // for advance and recover, dashed for regress and fall, bold for loop.
 // Render it with `dot -Tsvg`. A nil model, or one whose Stages returns
-// nil, gets a digraph without nodes (a nil model's named ""). Every name, ID and the title is quoted so that
+// nil, gets a digraph without nodes (a nil model's named ""); a panic in
+// m's Stages or Name reaches the caller, as for [Mermaid]. Every name, ID
+// and the title is quoted so that
 // Graphviz shows it as written: \ and " escaped, & written &amp;
 // (Graphviz decodes HTML entities in a label), a line break as \n, other
 // control characters left out, invalid UTF-8 as U+FFFD. (A node's ID and

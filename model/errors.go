@@ -2,8 +2,11 @@ package model
 
 import (
 	"errors"
+	"fmt"
 
+	"github.com/clmkit/clm/internal/clip"
 	"github.com/clmkit/clm/lifecycle"
+	"github.com/clmkit/clm/stage"
 )
 
 // Sentinel errors (test with [errors.Is]). The builder's and the
@@ -25,3 +28,19 @@ var (
 	// ErrDuplicateModel is wrapped by [Register] for a name already taken.
 	ErrDuplicateModel = errors.New("model: duplicate model name")
 )
+
+// cut returns v as an error message quotes it: a string (a name, a
+// stage ID, an event type) past 64 bytes as its first 64 or fewer and
+// "…", and any other value, such as a plugin's panic value, as fmt
+// prints it, so cut.
+func cut(v any) string {
+	switch s := v.(type) {
+	case string:
+		return clip.String(s)
+	case stage.ID:
+		return clip.String(string(s))
+	case lifecycle.EventType:
+		return clip.String(string(s))
+	}
+	return clip.String(fmt.Sprint(v))
+}

@@ -36,21 +36,22 @@ func init() {
 // Register returns an error wrapping [ErrDuplicateModel] when the name is
 // taken (nothing is overwritten), and one wrapping [ErrInvalidModel] for an
 // empty or space-padded name, one that is not valid UTF-8 or holds a
-// control, format or separator character (a zero-width space would make
-// two names look alike in [Lookup]'s list), a nil model, a model with no stages or an
+// control, format or separator character other than the space U+0020 (a
+// zero-width or no-break space would make two names look alike in
+// [Lookup]'s list), a nil model, a model with no stages or an
 // empty Name(), or one that panics when asked for them (a typed nil
 // *[Custom], say).
 // It is safe for concurrent use.
 func Register(name string, m lifecycle.Model) error {
 	switch {
 	case name == "" || strings.TrimSpace(name) != name:
-		return fmt.Errorf("%w: cannot register under name %q: names must be non-empty without surrounding spaces", ErrInvalidModel, name)
+		return fmt.Errorf("%w: cannot register under name %q: names must be non-empty without surrounding spaces", ErrInvalidModel, cut(name))
 	case !utf8.ValidString(name):
-		return fmt.Errorf("%w: cannot register under name %q: names must be valid UTF-8", ErrInvalidModel, name)
-	case strings.IndexFunc(name, func(r rune) bool { return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) }) >= 0:
-		return fmt.Errorf("%w: cannot register under name %q: names must not hold control, format or separator characters", ErrInvalidModel, name)
+		return fmt.Errorf("%w: cannot register under name %q: names must be valid UTF-8", ErrInvalidModel, cut(name))
+	case strings.IndexFunc(name, func(r rune) bool { return r != ' ' && unicode.In(r, unicode.Cc, unicode.Cf, unicode.Z) }) >= 0:
+		return fmt.Errorf("%w: cannot register under name %q: names must not hold control, format or separator characters but the space U+0020", ErrInvalidModel, cut(name))
 	case m == nil:
-		return fmt.Errorf("%w: cannot register a nil model as %q", ErrInvalidModel, name)
+		return fmt.Errorf("%w: cannot register a nil model as %q", ErrInvalidModel, cut(name))
 	}
 	if err := checkStages(m, name); err != nil {
 		return err
@@ -58,7 +59,7 @@ func Register(name string, m lifecycle.Model) error {
 	registry.Lock()
 	defer registry.Unlock()
 	if prev, dup := registry.models[name]; dup {
-		return fmt.Errorf("%w: %q is already registered (model %q)", ErrDuplicateModel, name, prev.Name())
+		return fmt.Errorf("%w: %q is already registered (model %q)", ErrDuplicateModel, cut(name), cut(prev.Name()))
 	}
 	registry.models[name] = m
 	return nil
@@ -69,14 +70,14 @@ func Register(name string, m lifecycle.Model) error {
 func checkStages(m lifecycle.Model, name string) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: cannot register %q: the model panicked when asked for its stages or name: %v", ErrInvalidModel, name, r)
+			err = fmt.Errorf("%w: cannot register %q: the model panicked when asked for its stages or name: %s", ErrInvalidModel, cut(name), cut(r))
 		}
 	}()
 	if g := m.Stages(); g == nil || g.Len() == 0 {
-		return fmt.Errorf("%w: cannot register model %q as %q: it declares no stages", ErrInvalidModel, m.Name(), name)
+		return fmt.Errorf("%w: cannot register model %q as %q: it declares no stages", ErrInvalidModel, cut(m.Name()), cut(name))
 	}
 	if m.Name() == "" {
-		return fmt.Errorf("%w: cannot register a model with an empty Name as %q", ErrInvalidModel, name)
+		return fmt.Errorf("%w: cannot register a model with an empty Name as %q", ErrInvalidModel, cut(name))
 	}
 	return nil
 }
@@ -88,7 +89,11 @@ func Lookup(name string) (lifecycle.Model, error) {
 	m, ok := registry.models[name]
 	registry.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("%w %q (registered: %s)", ErrUnknownModel, name, strings.Join(Names(), ", "))
+		names := Names()
+		for i, n := range names {
+			names[i] = cut(n)
+		}
+		return nil, fmt.Errorf("%w %q (registered: %s)", ErrUnknownModel, cut(name), strings.Join(names, ", "))
 	}
 	return m, nil
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
+	"github.com/clmkit/clm/internal/clip"
 	"github.com/clmkit/clm/lifecycle"
 )
 
@@ -141,7 +141,7 @@ func Spent(cur string, amount int64) Rule {
 	r := &node{op: opSpent, cur: cur, n: amount, canUp: true, canDn: true}
 	switch {
 	case !validCurrency(cur):
-		r.err = "currency " + strconv.Quote(cur) + " is not an ISO 4217 code of three upper-case letters"
+		r.err = "currency " + strconv.Quote(cut(cur)) + " is not an ISO 4217 code of three upper-case letters"
 	case amount < 1:
 		r.err = "amount " + strconv.FormatInt(amount, 10) + " must be at least 1"
 	}
@@ -197,7 +197,7 @@ func Func(name string, fn func(f *lifecycle.Facts, now time.Time) bool) Rule {
 	case strings.TrimSpace(name) == "":
 		r.err = "custom predicate has no name"
 	case fn == nil:
-		r.err = "custom predicate " + strconv.Quote(name) + " has a nil function"
+		r.err = "custom predicate " + strconv.Quote(cut(name)) + " has a nil function"
 	}
 	return leaf(r)
 }
@@ -229,7 +229,7 @@ func group(o op, rules []Rule) Rule {
 	case 1:
 		r.err = "rule " + zero[0] + " is the zero Rule"
 	default:
-		r.err = "rules " + strings.Join(zero, ", ") + " are the zero Rule"
+		r.err = "rules " + cut(strings.Join(zero, ", ")) + " are the zero Rule"
 	}
 	return leaf(r)
 }
@@ -461,27 +461,15 @@ func (r *node) describeUpTo(b *strings.Builder, max int) {
 	}
 }
 
-// problemWidth bounds the description of a rule in a problem: a rule
-// nested thousands deep would otherwise be described again for each
-// broken rule around it (a message quadratic in the depth).
-const problemWidth = 200
-
 // problems appends the parameter errors in r and its children, each
-// naming its rule by its description, cut after problemWidth bytes
-// (ending "…").
+// naming its rule by its description, cut as every value an error quotes
+// is (see cut): a rule nested thousands deep would otherwise be described
+// again for each broken rule around it (a message quadratic in the depth).
 func (r *node) problems(out []string) []string {
 	if r.err != "" {
 		var b strings.Builder
-		r.describeUpTo(&b, problemWidth)
-		d := b.String()
-		if len(d) > problemWidth {
-			cut := problemWidth
-			for cut > 0 && !utf8.RuneStart(d[cut]) {
-				cut--
-			}
-			d = d[:cut] + "…"
-		}
-		out = append(out, d+": "+r.err)
+		r.describeUpTo(&b, clip.Max)
+		out = append(out, cut(b.String())+": "+r.err)
 	}
 	for _, k := range r.kids {
 		out = k.problems(out)
@@ -516,7 +504,7 @@ func validCurrency(c string) bool {
 func checkType(t lifecycle.EventType) string {
 	e := lifecycle.Event{ID: "x", CustomerID: "x", Type: t, Time: time.Unix(0, 0), Attrs: map[string]string{lifecycle.ScoreAttr: "0"}}
 	if err := e.Validate(); err != nil {
-		return "event type " + strconv.Quote(string(t)) + " is invalid: " + strings.TrimPrefix(err.Error(), "lifecycle: invalid event: ")
+		return "event type " + strconv.Quote(cut(t)) + " is invalid: " + strings.TrimPrefix(err.Error(), "lifecycle: invalid event: ")
 	}
 	return ""
 }

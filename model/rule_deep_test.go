@@ -14,7 +14,7 @@ import (
 // TestDeepRules: rules nested 20,000 deep build, classify and schedule
 // (NextChange learns each group's truth in the same pass, once quadratic
 // in the depth), and a broken one's error names each broken group by a
-// description cut at 200 bytes, so the message grows with the depth, not
+// description cut at 64 bytes, so the message grows with the depth, not
 // with its square.
 func TestDeepRules(t *testing.T) {
 	const depth = 20_000
@@ -51,7 +51,7 @@ func TestDeepRules(t *testing.T) {
 		t.Errorf("Err names %d broken groups; want %d", n, depth/2)
 	}
 	if limit := depth / 2 * 320; len(msg) > limit {
-		t.Errorf("Err's message is %d bytes; want at most %d (each description cut at 200)", len(msg), limit)
+		t.Errorf("Err's message is %d bytes; want at most %d (each description cut at 64)", len(msg), limit)
 	}
 	if !strings.Contains(msg, "rule all(all(all(") || !strings.Contains(msg, "…: rule 0 is the zero Rule") {
 		t.Errorf("Err's message does not describe the groups, cut: %.300s", msg)
