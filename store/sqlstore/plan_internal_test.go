@@ -145,3 +145,27 @@ func genericPlans(ctx context.Context, t *testing.T, s *Store) map[string]string
 	}
 	return plans
 }
+
+// TestPlanListStageProbesStageIndex checks that ListByStage's page is
+// read through the (stage, id) index, in the generic plan made with
+// statistics of a table whose customers nearly all sit in one stage and
+// whose visibility map is not set yet (no VACUUM): `stage = $1 AND id >
+// $2 ORDER BY id` was then read through the primary key, filtering every
+// customer after $2 on its stage (for a stage of 3 customers among
+// 300,000, 14,789 pages and 94 ms instead of 4 pages).
+func TestPlanListStageProbesStageIndex(t *testing.T) {
+	ctx := context.Background()
+	s := postgresStore(t, "tplanstage")
+	for _, q := range []string{
+		`INSERT INTO ` + s.Table("customers") + ` (id, stage, version, as_of, data) SELECT 'c' || lpad(i::text, 6, '0'), CASE WHEN i % 10000 = 7 THEN 'rare' ELSE 'reach' END, 1, now(), convert_to(repeat('x', 300), 'UTF8') FROM generate_series(1, 30000) AS i`,
+		`ANALYZE ` + s.Table("customers"),
+	} {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan := genericPlans(ctx, t, s)["listStage"]
+	if !strings.Contains(plan, s.Table("customers_stage")) || regexp.MustCompile(`Filter: .*\bstage\b`).MatchString(plan) {
+		t.Errorf("the generic plan of listStage does not probe the stage index for the stage:\n%s", plan)
+	}
+}

@@ -279,9 +279,16 @@ FROM (SELECT customer_id, seq, pos FROM {p}changes WHERE pos > $1 ORDER BY pos L
 			claim: `INSERT INTO {p}feed_cursors AS f (name, pos, owner, until) VALUES ($1, 0, $2, $4)
 ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
 WHERE f.owner = excluded.owner OR f.until <= $3 RETURNING f.pos`,
-			cursor:    `SELECT pos, owner, until FROM {p}feed_cursors WHERE name = $1`,
-			advance:   `UPDATE {p}feed_cursors SET pos = $3, until = $5 WHERE name = $1 AND owner = $2 AND until > $4 AND pos <= $3`,
-			listStage: `SELECT id FROM {c} WHERE stage = $1 AND id > $2 ORDER BY id LIMIT $3`,
+			cursor:  `SELECT pos, owner, until FROM {p}feed_cursors WHERE name = $1`,
+			advance: `UPDATE {p}feed_cursors SET pos = $3, until = $5 WHERE name = $1 AND owner = $2 AND until > $4 AND pos <= $3`,
+			// (stage = $1 AND id > $2, written as a range of the stage
+			// index, (stage, id) > ($1, $2) AND stage <= $1, so that the
+			// primary key cannot give the order: with `stage = $1 AND id
+			// > $2 ORDER BY id`, a generic plan made while nearly every
+			// customer sat in one stage, before a VACUUM, read the
+			// primary key from $2 on and filtered every customer by
+			// stage.)
+			listStage: `SELECT id FROM {c} WHERE (stage, id) > ($1, $2) AND stage <= $1 ORDER BY stage, id LIMIT $3`,
 			count:     `SELECT stage, count(*) FROM {c} WHERE stage <> '' GROUP BY stage`,
 			countAll:  `SELECT count(*) FROM {c}`,
 		}
