@@ -46,7 +46,10 @@ var (
 	// Store that take one (and sqlstore's Open and Connect), funnel's
 	// Analyze, AnalyzeStore, StoredRetention and Segment.IDs, clv's
 	// SummarizeStore and SummarizeCustomers, model's Classify and
-	// Correspond, and flywheel's Agent, MonteCarlo, Sweep and Measure.
+	// Correspond, flywheel's Agent, MonteCarlo, Sweep and Measure, and
+	// the stream module's Processor.Process and Publish, its engines'
+	// Run, Send, Publish, Setup and CreateTopic; feed's Dispatcher.Run and
+	// webhook's Sender.Deliver return an error wrapping it too.
 	ErrNilContext = errors.New("lifecycle: the context is nil: pass context.Background() or the request's context")
 )
 

@@ -365,10 +365,10 @@ func (d *Dispatcher) update(f func(s *Stats)) {
 // it, gives the lease up without moving the cursor past that change and
 // returns an error wrapping it. It returns an error wrapping [ErrRunning]
 // if the Dispatcher is already running, and one wrapping [ErrInvalid]
-// for a nil ctx. A Dispatcher may be run again after Run returns.
+// and [lifecycle.ErrNilContext] for a nil ctx. A Dispatcher may be run again after Run returns.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	if ctx == nil {
-		return invalid("Run ctx", "<nil>", "a context is needed")
+		return fmt.Errorf("%w: %w", invalid("Run ctx", "<nil>", "a context is needed"), lifecycle.ErrNilContext)
 	}
 	if !d.running.CompareAndSwap(false, true) {
 		return fmt.Errorf("%w: name %q, owner %q", ErrRunning, d.name, d.cfg.owner)

@@ -119,6 +119,7 @@ func TestRunRefusesNilContextAndASecondRun(t *testing.T) {
 	require.NoError(t, err)
 	var nilCtx context.Context
 	require.ErrorIs(t, d.Run(nilCtx), ErrInvalid)
+	require.ErrorIs(t, d.Run(nilCtx), lifecycle.ErrNilContext)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

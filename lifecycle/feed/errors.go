@@ -30,7 +30,7 @@ var (
 	// ErrInvalid is wrapped by every error [New] returns (a nil source,
 	// cursor keeper or handler, an empty or all-white-space name or
 	// owner, or an option out of range) and by [Dispatcher.Run]'s for a
-	// nil context. The message names the argument or option and the
+	// nil context (which also wraps [lifecycle.ErrNilContext]). The message names the argument or option and the
 	// value.
 	ErrInvalid = errors.New("feed: invalid argument")
 	// ErrRunning is wrapped by the error [Dispatcher.Run] returns when

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/clmkit/clm/internal/clip"
 	"github.com/clmkit/clm/lifecycle"
 )
 
@@ -51,6 +52,11 @@ func (f Format) Known() bool {
 // is no format.
 var ErrFormat = errors.New("stream: unknown format")
 
+// ErrProcessor is wrapped by the error [Processor.Process] returns for a
+// nil Processor, one not made by [NewProcessor], or one made with a nil
+// DeadLetterer: a fault of the program, for which nothing is recorded.
+var ErrProcessor = errors.New("stream: invalid processor")
+
 // ParseFormat returns the format named name ("auto", "json" or
 // "segment"; "" is "auto"), or an error naming the value and wrapping
 // [ErrFormat].
@@ -69,8 +75,9 @@ func ParseFormat(name string) (Format, error) {
 // Decode decodes a message's value into events in format f. Its error
 // wraps [lifecycle.ErrInvalidEvent] and holds a
 // [*lifecycle.ValidationError] (see [lifecycle.DecodeEvents] and
-// [lifecycle.FromSegment]). A Segment value with some calls that convert
-// and some that do not is refused as a whole: Decode returns no events.
+// [lifecycle.FromSegment]); for an f that is no [Format], it wraps
+// [ErrFormat] too. A Segment value with some calls that convert and some
+// that do not is refused as a whole: Decode returns no events.
 func Decode(f Format, value []byte) ([]lifecycle.Event, error) {
 	if f == FormatAuto {
 		f = sniff(value)
@@ -89,7 +96,7 @@ func Decode(f Format, value []byte) ([]lifecycle.Event, error) {
 		}
 		return events, nil
 	}
-	return nil, &lifecycle.ValidationError{Field: "format", Value: f.String(), Reason: "unknown format"}
+	return nil, fmt.Errorf("stream: Decode: %w: %w", &lifecycle.ValidationError{Field: "format", Value: f.String(), Reason: "unknown format"}, ErrFormat)
 }
 
 // sniff tells Segment calls from the JSON event form by the members of
@@ -184,10 +191,14 @@ type Sender interface {
 
 // Publish publishes each event as its own message keyed by its customer
 // ID (see [Encode]) through s, and waits until all are stored. A nil s
-// is an error, returned before anything is encoded.
+// is an error, and a nil ctx one wrapping [lifecycle.ErrNilContext],
+// returned before anything is encoded or sent.
 func Publish(ctx context.Context, s Sender, events ...lifecycle.Event) error {
 	if s == nil {
 		return errors.New("stream: Publish: nil Sender")
+	}
+	if ctx == nil {
+		return fmt.Errorf("stream: Publish: %w", lifecycle.ErrNilContext)
 	}
 	msgs, err := Encode(events...)
 	if err != nil {
@@ -206,7 +217,7 @@ func validUTF8(e *lifecycle.Event) error {
 		{"currency", e.Currency}, {"referrer_id", e.ReferrerID},
 	} {
 		if !utf8.ValidString(f.v) {
-			return &lifecycle.ValidationError{Field: f.name, Value: cut(f.v), Reason: reason}
+			return &lifecycle.ValidationError{Field: f.name, Value: clip.String(f.v), Reason: reason}
 		}
 	}
 	// Of several bad attributes, the one with the least key, whatever the
@@ -217,9 +228,9 @@ func validUTF8(e *lifecycle.Event) error {
 		var err error
 		switch {
 		case !utf8.ValidString(k):
-			err = &lifecycle.ValidationError{Field: "attrs", Value: cut(k), Reason: "keys " + reason}
+			err = &lifecycle.ValidationError{Field: "attrs", Value: clip.String(k), Reason: "keys " + reason}
 		case !utf8.ValidString(v):
-			err = &lifecycle.ValidationError{Field: "attrs." + cut(k), Value: cut(v), Reason: reason}
+			err = &lifecycle.ValidationError{Field: "attrs." + clip.String(k), Value: clip.String(v), Reason: reason}
 		}
 		if err != nil && (bad == nil || k < badKey) {
 			bad, badKey = err, k

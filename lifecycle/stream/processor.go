@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/clmkit/clm/internal/clip"
 	"github.com/clmkit/clm/lifecycle"
 )
 
@@ -155,8 +156,8 @@ type Options struct {
 	// (default FormatAuto).
 	Format Format
 	// Backoff is the wait before the first retry after a store or
-	// dead-letter failure (default 100ms); it doubles each time, up to
-	// 32 times Backoff.
+	// dead-letter failure (default 100ms, for 0 or a negative value); it
+	// doubles each time, up to 32 times Backoff.
 	Backoff time.Duration
 	// Logger gets a warning for every failure waited on (see
 	// Stats.Retries; default: discard).
@@ -180,7 +181,8 @@ type Processor struct {
 }
 
 // NewProcessor returns a Processor that records into t's store and sends
-// dead letters to dl, which must not be nil.
+// dead letters to dl, which must not be nil ([Processor.Process] refuses
+// to run without one).
 func NewProcessor(t *lifecycle.Tracker, dl DeadLetterer, opts Options) *Processor {
 	p := &Processor{t: t, dl: dl, format: opts.Format, backoff: opts.Backoff, log: opts.Logger, lag: map[int32]int64{}}
 	if p.backoff <= 0 {
@@ -210,9 +212,20 @@ type BatchResult struct {
 // ([context.Cause]: ctx.Err() when ctx was ended without one), and the
 // caller must not commit. A Processor whose Options.Format is no [Format] (a
 // configuration fault, which the engines refuse when made) records and
-// sends nothing, and returns an error wrapping [ErrFormat].
+// sends nothing, and returns an error wrapping [ErrFormat]; so does a nil
+// Processor, one not made by [NewProcessor] or one made with a nil
+// DeadLetterer, with an error wrapping [ErrProcessor], and a nil ctx,
+// with one wrapping [lifecycle.ErrNilContext].
 func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, error) {
 	res := BatchResult{Messages: len(msgs)}
+	switch {
+	case p == nil || p.log == nil:
+		return res, fmt.Errorf("stream: Process: a Processor not made by NewProcessor: %w", ErrProcessor)
+	case p.dl == nil:
+		return res, fmt.Errorf("stream: Process: the Processor's DeadLetterer is nil: %w", ErrProcessor)
+	case ctx == nil:
+		return res, fmt.Errorf("stream: Process: %w", lifecycle.ErrNilContext)
+	}
 	if !p.format.Known() {
 		return res, fmt.Errorf("stream: Options.Format %s: want FormatAuto, FormatJSON or FormatSegment: %w", p.format, ErrFormat)
 	}
@@ -234,7 +247,7 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 		var evs []lifecycle.Event
 		var err error
 		if m.badFormat != "" {
-			err = &lifecycle.ValidationError{Field: HeaderFormat, Value: cut(m.badFormat), Reason: "unknown format: want auto, json or segment"}
+			err = &lifecycle.ValidationError{Field: HeaderFormat, Value: clip.String(m.badFormat), Reason: "unknown format: want auto, json or segment"}
 		} else {
 			evs, err = Decode(f, m.Value)
 		}
@@ -395,7 +408,7 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) (BatchResult, e
 // eventErr names the message's event n (from 0), whose ID is id, in err,
 // the form HeaderError documents for an invalid event.
 func eventErr(n int, id string, err error) error {
-	return fmt.Errorf("event %d (id %q): %w", n, cut(id), err)
+	return fmt.Errorf("event %d (id %q): %w", n, clip.String(id), err)
 }
 
 // wait logs a failure and sleeps before the attempt+1st retry; it
@@ -480,6 +493,9 @@ type Stats struct {
 
 // Stats returns the processor's counts and the lag of the partitions.
 func (p *Processor) Stats() Stats {
+	if p == nil {
+		return Stats{}
+	}
 	p.mu.Lock()
 	lag := maps.Clone(p.lag)
 	p.mu.Unlock()
@@ -502,20 +518,4 @@ func (s Stats) String() string {
 	fmt.Fprintf(&b, "batches=%d messages=%d events=%d applied=%d duplicates=%d dead_letters=%d retries=%d lag=%d",
 		s.Batches, s.Messages, s.Events, s.Applied, s.Duplicates, s.DeadLetters, s.Retries, lag)
 	return b.String()
-}
-
-// cut returns v, or its first 64 bytes or fewer (cut between characters)
-// and "…", as a ValidationError's Value is.
-func cut(v string) string {
-	if len(v) <= 64 {
-		return v
-	}
-	n := 64
-	for n > 0 && !utf8.RuneStart(v[n]) {
-		n--
-	}
-	if n == 0 { // no rune starts in the first 64 bytes: not UTF-8
-		n = 64
-	}
-	return v[:n] + "…"
 }

@@ -322,7 +322,7 @@ func (s *Sender) Deliver(ctx context.Context, ch lifecycle.Change) error {
 		return fmt.Errorf("%w: a Sender not made by New", ErrInvalid)
 	}
 	if ctx == nil {
-		return fmt.Errorf("%w: nil context", ErrInvalid)
+		return fmt.Errorf("%w: nil context: %w", ErrInvalid, lifecycle.ErrNilContext)
 	}
 	body, err := json.Marshal(NewPayload(ch))
 	if err != nil { // a time outside years 0–9999: no retry can send it

@@ -468,7 +468,9 @@ func TestTransportErrorsAndTimeouts(t *testing.T) {
 		s, err := webhook.New("https://shop.example/h", secret)
 		require.NoError(t, err)
 		var nilCtx context.Context
-		assert.ErrorIs(t, s.Deliver(nilCtx, change("c1", 1, "", "reach", "e1")), webhook.ErrInvalid)
+		err = s.Deliver(nilCtx, change("c1", 1, "", "reach", "e1"))
+		assert.ErrorIs(t, err, webhook.ErrInvalid)
+		assert.ErrorIs(t, err, lifecycle.ErrNilContext)
 	})
 	t.Run("time out of JSON range", func(t *testing.T) {
 		s, err := webhook.New("https://shop.example/h", secret)

@@ -49,8 +49,9 @@ const DefaultTolerance = 5 * time.Minute
 var (
 	// ErrInvalid is wrapped by errors about a bad argument: a URL that is
 	// not absolute http or https or whose port is not 1 to 65535, a
-	// malformed secret, an option out of range, a nil Sender or context,
-	// a Sender not made by [New].
+	// malformed secret, an option out of range, a nil Sender or context
+	// (which also wraps [lifecycle.ErrNilContext]), a Sender not made by
+	// [New].
 	ErrInvalid = errors.New("webhook: invalid argument")
 	// ErrHeader is wrapped by [Verify]'s errors about a missing or
 	// malformed webhook-id, webhook-timestamp or webhook-signature.

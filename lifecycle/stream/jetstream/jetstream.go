@@ -45,6 +45,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/clmkit/clm/internal/clip"
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/lifecycle/stream"
 )
@@ -70,7 +71,8 @@ type Config struct {
 	// Subject is the prefix of the partitions' subjects (default
 	// "clm.events").
 	Subject string
-	// Partitions is the number of partitions (required, at least 1).
+	// Partitions is the number of partitions (required, from 1 to
+	// MaxPartitions).
 	Partitions int
 	// Durable is the prefix of the partitions' durable consumers
 	// (default "clm"): partition p is read by Durable-p.
@@ -146,10 +148,14 @@ func badSubject(v string) string {
 // nothing, for ever (1µs did, in a test on one machine).
 const MinFetchWait = 10 * time.Millisecond
 
+// MaxPartitions is the most partitions a Config may have: each is a
+// durable consumer on the server, and a goroutine of every Consumer.
+const MaxPartitions = 10_000
+
 // withDefaults fills in the defaults and checks the fields.
 func (cfg Config) withDefaults() (Config, error) {
-	if cfg.Partitions < 1 {
-		return cfg, fmt.Errorf("jetstream: Config.Partitions %d: must be at least 1: %w", cfg.Partitions, ErrConfig)
+	if cfg.Partitions < 1 || cfg.Partitions > MaxPartitions {
+		return cfg, fmt.Errorf("jetstream: Config.Partitions %d: must be from 1 to %d: %w", cfg.Partitions, MaxPartitions, ErrConfig)
 	}
 	for _, d := range []struct {
 		name string
@@ -185,19 +191,19 @@ func (cfg Config) withDefaults() (Config, error) {
 	def(&cfg.DeadLetterSubject, "clm.dead")
 	for _, n := range []struct{ field, v string }{{"Stream", cfg.Stream}, {"DeadLetterStream", cfg.DeadLetterStream}, {"Durable", cfg.Durable}} {
 		if why := badName(n.v); why != "" {
-			return cfg, fmt.Errorf("jetstream: Config.%s %q: %s: %w", n.field, n.v, why, ErrConfig)
+			return cfg, fmt.Errorf("jetstream: Config.%s %q: %s: %w", n.field, clip.String(n.v), why, ErrConfig)
 		}
 	}
 	for _, n := range []struct{ field, v string }{{"Subject", cfg.Subject}, {"DeadLetterSubject", cfg.DeadLetterSubject}} {
 		if why := badSubject(n.v); why != "" {
-			return cfg, fmt.Errorf("jetstream: Config.%s %q: %s: %w", n.field, n.v, why, ErrConfig)
+			return cfg, fmt.Errorf("jetstream: Config.%s %q: %s: %w", n.field, clip.String(n.v), why, ErrConfig)
 		}
 	}
 	if cfg.DeadLetterSubject == cfg.Subject {
-		return cfg, fmt.Errorf("jetstream: Config.DeadLetterSubject %q is the subject of events: %w", cfg.DeadLetterSubject, ErrConfig)
+		return cfg, fmt.Errorf("jetstream: Config.DeadLetterSubject %q is the subject of events: %w", clip.String(cfg.DeadLetterSubject), ErrConfig)
 	}
 	if cfg.DeadLetterStream == cfg.Stream {
-		return cfg, fmt.Errorf("jetstream: Config.DeadLetterStream %q is the stream of events: %w", cfg.DeadLetterStream, ErrConfig)
+		return cfg, fmt.Errorf("jetstream: Config.DeadLetterStream %q is the stream of events: %w", clip.String(cfg.DeadLetterStream), ErrConfig)
 	}
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
@@ -263,8 +269,15 @@ func checkPartitions(ctx context.Context, js jetstream.JetStream, cfg Config) er
 // partitions in the stream's metadata ("clm.partitions"), and refuses,
 // with an error wrapping [ErrConfig], to set up an existing stream with
 // another number: the customers' partitions would change, and messages
-// in the partitions left out would never be read.
+// in the partitions left out would never be read. A nil js is an error
+// wrapping ErrConfig, a nil ctx one wrapping [lifecycle.ErrNilContext].
 func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) error {
+	switch {
+	case ctx == nil:
+		return fmt.Errorf("jetstream: Setup: %w", lifecycle.ErrNilContext)
+	case js == nil:
+		return fmt.Errorf("jetstream: Setup: JetStream is nil: %w", ErrConfig)
+	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return err
@@ -331,7 +344,13 @@ func NewConsumer(js jetstream.JetStream, t *lifecycle.Tracker, cfg Config) (*Con
 
 // Stats returns the consumer's counts and the lag of the partitions it
 // has recorded from.
-func (c *Consumer) Stats() stream.Stats { return c.p.Stats() }
+// A Consumer not made by [NewConsumer] has none.
+func (c *Consumer) Stats() stream.Stats {
+	if c == nil {
+		return stream.Stats{}
+	}
+	return c.p.Stats()
+}
 
 // Run pulls from every partition until ctx ends, then abandons the
 // batches in flight (negatively acknowledged, so that the next pinned
@@ -339,8 +358,16 @@ func (c *Consumer) Stats() stream.Stats { return c.p.Stats() }
 // returns nil when ctx ended it, and an error when a partition's
 // consumer cannot be found, when the stream was set up with another
 // number of partitions than Config.Partitions (wrapping [ErrConfig]: the
-// partitions beyond it would never be read), or when Run is called twice.
+// partitions beyond it would never be read), or when Run is called twice
+// or on a Consumer not made by [NewConsumer] (wrapping ErrConfig); for a
+// nil ctx, one wrapping [lifecycle.ErrNilContext].
 func (c *Consumer) Run(ctx context.Context) error {
+	switch {
+	case c == nil || c.p == nil:
+		return fmt.Errorf("jetstream: Run: a Consumer not made by NewConsumer: %w", ErrConfig)
+	case ctx == nil:
+		return fmt.Errorf("jetstream: Run: %w", lifecycle.ErrNilContext)
+	}
 	c.ranMu.Lock()
 	if c.ran {
 		c.ranMu.Unlock()
@@ -639,7 +666,8 @@ func NewProducer(js jetstream.JetStream, cfg Config) (*Producer, error) {
 
 // Publish publishes each event as its own message to the subject of its
 // customer's partition (see [stream.Encode] and [stream.Partition]) and
-// waits until the stream has stored them.
+// waits until the stream has stored them. Its errors are as for
+// [Producer.Send].
 func (p *Producer) Publish(ctx context.Context, events ...lifecycle.Event) error {
 	return stream.Publish(ctx, p, events...)
 }
@@ -647,8 +675,16 @@ func (p *Producer) Publish(ctx context.Context, events ...lifecycle.Event) error
 // Send publishes messages as they are to the subjects of their keys'
 // partitions, the key in a header, and returns where each was stored
 // (the partition and the stream sequence). It waits until the stream has
-// stored all of them; on an error some may have been stored.
+// stored all of them; on an error some may have been stored. A Producer
+// not made by [NewProducer] is an error wrapping [ErrConfig], a nil ctx
+// one wrapping [lifecycle.ErrNilContext]; nothing is sent.
 func (p *Producer) Send(ctx context.Context, msgs []stream.Outgoing) ([]stream.Position, error) {
+	switch {
+	case p == nil || p.js == nil:
+		return nil, fmt.Errorf("jetstream: Send: a Producer not made by NewProducer: %w", ErrConfig)
+	case ctx == nil:
+		return nil, fmt.Errorf("jetstream: Send: %w", lifecycle.ErrNilContext)
+	}
 	pos := make([]stream.Position, len(msgs))
 	const window = 2000
 	for start := 0; start < len(msgs); start += window {

@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +42,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/clmkit/clm/internal/clip"
 	"github.com/clmkit/clm/lifecycle"
 	"github.com/clmkit/clm/lifecycle/stream"
 )
@@ -51,7 +53,9 @@ var ErrConfig = errors.New("kafka: invalid configuration")
 
 // Config configures a [Consumer].
 type Config struct {
-	// Brokers are the seed brokers, "host:port" (required, none empty).
+	// Brokers are the seed brokers, "host:port" ("[host]:port" for an IPv6
+	// address; required, each with a port from 1 to 65535: other values
+	// are ErrConfig errors).
 	Brokers []string
 	// Topic is the topic of events (required); Group the consumer
 	// group (required). A topic's name is one Kafka allows: at most 249
@@ -110,12 +114,15 @@ func NewConsumer(t *lifecycle.Tracker, cfg Config) (*Consumer, error) {
 	}
 	if cfg.DeadLetterTopic == "" {
 		cfg.DeadLetterTopic = cfg.Topic + ".dead"
+		if why := badTopic(cfg.DeadLetterTopic); why != "" {
+			return nil, fmt.Errorf("kafka: Config.Topic %q: its default dead-letter topic %q: %s: %w", clip.String(cfg.Topic), clip.String(cfg.DeadLetterTopic), why, ErrConfig)
+		}
 	}
 	if cfg.DeadLetterTopic == cfg.Topic {
-		return nil, fmt.Errorf("kafka: Config.DeadLetterTopic %q is the topic of events: %w", cfg.DeadLetterTopic, ErrConfig)
+		return nil, fmt.Errorf("kafka: Config.DeadLetterTopic %q is the topic of events: %w", clip.String(cfg.DeadLetterTopic), ErrConfig)
 	}
 	if why := badTopic(cfg.DeadLetterTopic); why != "" {
-		return nil, fmt.Errorf("kafka: Config.DeadLetterTopic %q: %s: %w", cfg.DeadLetterTopic, why, ErrConfig)
+		return nil, fmt.Errorf("kafka: Config.DeadLetterTopic %q: %s: %w", clip.String(cfg.DeadLetterTopic), why, ErrConfig)
 	}
 	if cfg.Batch == 0 {
 		cfg.Batch = 500
@@ -155,14 +162,18 @@ func checkTarget(brokersField string, brokers []string, topicField, topic string
 	}
 	for i, b := range brokers {
 		if strings.TrimSpace(b) == "" {
-			return fmt.Errorf("kafka: %s[%d] %q: is empty: %w", brokersField, i, b, ErrConfig)
+			return fmt.Errorf("kafka: %s[%d] %q: is empty: %w", brokersField, i, clip.String(b), ErrConfig)
+		}
+		host, port, err := net.SplitHostPort(b)
+		if n, perr := strconv.ParseUint(port, 10, 16); err != nil || host == "" || perr != nil || n == 0 {
+			return fmt.Errorf("kafka: %s[%d] %q: want host:port, a port from 1 to 65535 ([host]:port for an IPv6 address): %w", brokersField, i, clip.String(b), ErrConfig)
 		}
 	}
 	if why := badTopic(topic); why != "" {
 		if topic == "" {
 			return fmt.Errorf("kafka: %s is empty: %w", topicField, ErrConfig)
 		}
-		return fmt.Errorf("kafka: %s %q: %s: %w", topicField, topic, why, ErrConfig)
+		return fmt.Errorf("kafka: %s %q: %s: %w", topicField, clip.String(topic), why, ErrConfig)
 	}
 	return nil
 }
@@ -195,15 +206,28 @@ func (c *Consumer) drop(_ context.Context, _ *kgo.Client, lost map[string][]int3
 }
 
 // Stats returns the consumer's counts and the lag of its partitions.
-func (c *Consumer) Stats() stream.Stats { return c.p.Stats() }
+// A Consumer not made by [NewConsumer] has none.
+func (c *Consumer) Stats() stream.Stats {
+	if c == nil {
+		return stream.Stats{}
+	}
+	return c.p.Stats()
+}
 
 // Run makes the client, joins the group and records batches until ctx
 // ends, then abandons the batch in flight (its offsets are not
 // committed), leaves the group and closes the client. It returns nil when
 // ctx ended it, and an error when called twice or when the client cannot
-// be made. A fetch that fails (a broker unreachable, a topic that does not
+// be made (wrapping [ErrConfig], as for a Consumer not made by
+// [NewConsumer]; for a nil ctx, one wrapping [lifecycle.ErrNilContext]). A fetch that fails (a broker unreachable, a topic that does not
 // exist) is logged and tried again every 500 ms until ctx ends.
 func (c *Consumer) Run(ctx context.Context) error {
+	switch {
+	case c == nil || c.p == nil:
+		return fmt.Errorf("kafka: Run: a Consumer not made by NewConsumer: %w", ErrConfig)
+	case ctx == nil:
+		return fmt.Errorf("kafka: Run: %w", lifecycle.ErrNilContext)
+	}
 	c.ranMu.Lock()
 	if c.ran {
 		c.ranMu.Unlock()
@@ -401,14 +425,23 @@ func NewProducer(brokers []string, topic string, opts ...kgo.Opt) (*Producer, er
 
 // Publish publishes each event as its own message keyed by its customer
 // ID (see [stream.Encode]) and waits until the cluster has stored them.
+// Its errors are as for [Producer.Send].
 func (p *Producer) Publish(ctx context.Context, events ...lifecycle.Event) error {
 	return stream.Publish(ctx, p, events...)
 }
 
 // Send publishes messages as they are, in order, and returns where each
 // was stored. It waits until the cluster has stored all of them; on an
-// error some may have been stored.
+// error some may have been stored. A Producer not made by [NewProducer]
+// is an error wrapping [ErrConfig], a nil ctx one wrapping
+// [lifecycle.ErrNilContext]; nothing is sent.
 func (p *Producer) Send(ctx context.Context, msgs []stream.Outgoing) ([]stream.Position, error) {
+	switch {
+	case p == nil || p.cl == nil:
+		return nil, fmt.Errorf("kafka: Send: a Producer not made by NewProducer: %w", ErrConfig)
+	case ctx == nil:
+		return nil, fmt.Errorf("kafka: Send: %w", lifecycle.ErrNilContext)
+	}
 	recs := make([]*kgo.Record, len(msgs))
 	for i, m := range msgs {
 		recs[i] = &kgo.Record{Key: []byte(m.Key), Value: m.Value}
@@ -426,12 +459,20 @@ func (p *Producer) Send(ctx context.Context, msgs []stream.Outgoing) ([]stream.P
 }
 
 // Close flushes nothing more and closes the producer's client.
-func (p *Producer) Close() { p.cl.Close() }
+// (A Producer not made by NewProducer has nothing to close.)
+func (p *Producer) Close() {
+	if p != nil && p.cl != nil {
+		p.cl.Close()
+	}
+}
 
 // CreateTopic creates topic with the given number of partitions and
 // replication factor through the seed brokers, and returns nil if it
-// exists already.
+// exists already. A nil ctx is an error wrapping [lifecycle.ErrNilContext].
 func CreateTopic(ctx context.Context, brokers []string, topic string, partitions int32, replicas int16, opts ...kgo.Opt) error {
+	if ctx == nil {
+		return fmt.Errorf("kafka: CreateTopic: %w", lifecycle.ErrNilContext)
+	}
 	if partitions < 1 {
 		return fmt.Errorf("kafka: partitions %d: must be at least 1: %w", partitions, ErrConfig)
 	}
