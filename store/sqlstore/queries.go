@@ -8,6 +8,7 @@ import (
 // queries holds the SQL text of one store, with its table names filled in.
 type queries struct {
 	get, scan        string // the whole customer, every key of Seen included
+	view             string // scan without the keys (View)
 	version          string
 	histLen          string // SQLite only: how many transitions the stored customer at a version holds (Put)
 	insert, update   string // Put: the customer and its whole key set (PostgreSQL: one statement)
@@ -107,6 +108,7 @@ SELECT count(*) FROM upd`
 		q = queries{
 			get:     `SELECT c.version, c.data, ` + keys + ` FROM {c} c WHERE c.id = $1`,
 			scan:    `SELECT c.id, c.version, c.data, ` + keys + ` FROM {c} c WHERE c.id > $1 ORDER BY c.id LIMIT $2`,
+			view:    `SELECT c.id, c.version, c.data, NULL FROM {c} c WHERE c.id > $1 ORDER BY c.id LIMIT $2`,
 			version: `SELECT version FROM {c} WHERE id = $1`,
 			insert: `WITH upd AS (
 	INSERT INTO {c} (id, stage, version, as_of, data, due) VALUES ($1, $2, $3, $4, $5, $6)
@@ -297,6 +299,7 @@ WHERE f.owner = excluded.owner OR f.until <= $3 RETURNING f.pos`,
 		q = queries{
 			get:     `SELECT c.version, c.data, ` + keys + ` FROM {c} c WHERE c.id = ?`,
 			scan:    `SELECT c.id, c.version, c.data, ` + keys + ` FROM {c} c WHERE c.id > ? ORDER BY c.id LIMIT ?`,
+			view:    `SELECT c.id, c.version, c.data, NULL FROM {c} c WHERE c.id > ? ORDER BY c.id LIMIT ?`,
 			version: `SELECT version FROM {c} WHERE id = ?`,
 			histLen: `SELECT coalesce(json_array_length(data, '$.history'), 0) FROM {c} WHERE id = ? AND version = ?`,
 			insert:  `INSERT INTO {c} (id, stage, version, as_of, data, due) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
@@ -340,7 +343,7 @@ WHERE f.owner = excluded.owner OR f.until <= ?3 RETURNING pos`,
 	if d == Postgres {
 		q.nameWrite, q.nameUpdate1, q.nameUpdate1Changes, q.nameCreate1 = prefix+"apply_write", prefix+"apply_update1", prefix+"apply_update1c", prefix+"apply_create1"
 	}
-	for _, p := range []*string{&q.get, &q.scan, &q.version, &q.histLen, &q.insert, &q.update, &q.insKeys, &q.delKeys,
+	for _, p := range []*string{&q.get, &q.scan, &q.view, &q.version, &q.histLen, &q.insert, &q.update, &q.insKeys, &q.delKeys,
 		&q.applyRead, &q.applyWrite, &q.applyUpdate1, &q.applyUpdate1Changes, &q.applyCreate1, &q.versions, &q.addKeys, &q.due, &q.listStage, &q.count, &q.countAll,
 		&q.addChanges, &q.lockFeed, &q.sequence, &q.unnumbered, &q.number, &q.setFeed, &q.changes, &q.claim, &q.cursor, &q.advance} {
 		*p = r.Replace(*p)

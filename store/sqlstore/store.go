@@ -303,6 +303,21 @@ func sleep(ctx context.Context, d time.Duration) error {
 // in the version its page saw (one created with an ID below the scan's
 // position is not yielded).
 func (s *Store) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
+	return s.pages(ctx, s.q.scan)
+}
+
+// View is [Store.Scan] without Seen: it makes Store a [lifecycle.Viewer],
+// for the read-only passes of [lifecycle.Browse] (funnel, clv, segments,
+// the flywheel's measures), which read no event keys. Scan reads every
+// key of every customer, a cost that grows with the events the customers
+// have had; View reads the customers' rows only. Each customer yielded is
+// the caller's, as Scan's are.
+func (s *Store) View(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] {
+	return s.pages(ctx, s.q.view)
+}
+
+// pages is Scan with the statement query, scan or view.
+func (s *Store) pages(ctx context.Context, query string) iter.Seq2[*lifecycle.Customer, error] {
 	return func(yield func(*lifecycle.Customer, error) bool) {
 		if err := ctxErr(ctx); err != nil {
 			yield(nil, err)
@@ -312,7 +327,7 @@ func (s *Store) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] 
 		page := make([]*lifecycle.Customer, 0, s.page)
 		for {
 			var err error
-			page, err = s.scanPage(ctx, after, page[:0])
+			page, err = s.scanPage(ctx, query, after, page[:0])
 			if err != nil {
 				yield(nil, err)
 				return
@@ -335,11 +350,11 @@ func (s *Store) Scan(ctx context.Context) iter.Seq2[*lifecycle.Customer, error] 
 	}
 }
 
-func (s *Store) scanPage(ctx context.Context, after string, page []*lifecycle.Customer) ([]*lifecycle.Customer, error) {
+func (s *Store) scanPage(ctx context.Context, query, after string, page []*lifecycle.Customer) ([]*lifecycle.Customer, error) {
 	if err := ctxErr(ctx); err != nil {
 		return page, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q.scan, after, s.page)
+	rows, err := s.db.QueryContext(ctx, query, after, s.page)
 	if err != nil {
 		return page, fmt.Errorf("sqlstore: scan after %q: %w", after, err)
 	}
