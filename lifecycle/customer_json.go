@@ -59,12 +59,22 @@ func customerJSONError(err error) error {
 	switch {
 	case errors.As(err, &te) && te.Field == "":
 		return fmt.Errorf(prefix+"want a JSON object, not %s", ErrInvalidCustomer, clip.String(te.Value))
-	case te != nil:
-		what := te.Value // exactTime's own text: see its UnmarshalJSON
-		if te.Type != timeType {
-			what = clip.String(te.Value) + " is not a " + te.Type.String()
+	case te != nil && te.Type == timeType: // exactTime's: see its UnmarshalJSON
+		var t exactTime
+		why := t.read([]byte(te.Value))
+		if why == nil { // (never: read refused te.Value once)
+			why = errors.New("time " + clip.String(te.Value) + ": refused")
 		}
-		return fmt.Errorf(prefix+"field %s: %s", ErrInvalidCustomer, te.Field, what)
+		return fmt.Errorf(prefix+"field %s: %w", ErrInvalidCustomer, te.Field, why)
+	case te != nil:
+		want := te.Type.String()
+		switch te.Type.Kind() {
+		case reflect.Struct:
+			want = "JSON object" // (not the name of the mirror type it reads into)
+		case reflect.Slice:
+			want = "JSON array"
+		}
+		return fmt.Errorf(prefix+"field %s: %s is not a %s", ErrInvalidCustomer, te.Field, clip.String(te.Value), want)
 	case errors.Is(err, ErrEventSet):
 		return fmt.Errorf(prefix+"field seen: %w", ErrInvalidCustomer, err)
 	}
@@ -260,14 +270,28 @@ func appendTwo(b []byte, n int) []byte { return append(b, byte('0'+n/10), byte('
 
 // UnmarshalJSON reads what MarshalJSON writes, or null (no change): an
 // offset with seconds only where they are not zero, and under 24 hours.
+// Its error is a *json.UnmarshalTypeError holding data, to which
+// encoding/json adds the field's path; customerJSONError reads data
+// again (read) for the error to report.
 func (t *exactTime) UnmarshalJSON(data []byte) error {
+	if err := t.read(data); err != nil {
+		return &json.UnmarshalTypeError{Value: string(data), Type: timeType}
+	}
+	return nil
+}
+
+// read is UnmarshalJSON, with the error that says why data is refused:
+// it quotes data (cut past 64 bytes) and wraps time's error where there
+// is one (a *time.ParseError, say), whose text it gives for a short
+// value.
+func (t *exactTime) read(data []byte) error {
 	var tt time.Time
 	err := tt.UnmarshalJSON(data) // RFC 3339, or null (no change)
 	if err == nil {
 		if _, off := tt.Zone(); off <= -24*3600 || off >= 24*3600 {
 			// time.Time reads "+24:00", which no encoder writes (MarshalJSON
 			// refuses it): refused, so that what is read can be written.
-			return timeError(data, "offset of 24 hours or more")
+			return &timeError{msg: "time " + clip.String(string(data)) + ": offset of 24 hours or more"}
 		}
 		if string(data) != "null" {
 			*t = exactTime(tt)
@@ -280,12 +304,19 @@ func (t *exactTime) UnmarshalJSON(data []byte) error {
 			return nil
 		}
 	}
-	return timeError(data, "want RFC 3339, or RFC 3339 with an offset with seconds (+hh:mm:ss, not a whole number of minutes, under 24 hours)")
+	msg := "time " + clip.String(string(data)) + ": want RFC 3339, or RFC 3339 with an offset with seconds (+hh:mm:ss, not a whole number of minutes, under 24 hours)"
+	if len(data) <= clip.Max {
+		msg += ": " + err.Error()
+	}
+	return &timeError{msg: msg, err: err}
 }
 
-// timeError is exactTime's error for data: a *json.UnmarshalTypeError,
-// to which encoding/json adds the field's path, holding the value and
-// why it is refused (see customerJSONError).
-func timeError(data []byte, why string) error {
-	return &json.UnmarshalTypeError{Value: "time " + clip.String(string(data)) + ": " + why, Type: timeType}
+// timeError is exactTime.read's error: its message, which quotes the
+// value cut, and time's error, if any, which may quote it whole.
+type timeError struct {
+	msg string
+	err error
 }
+
+func (e *timeError) Error() string { return e.msg }
+func (e *timeError) Unwrap() error { return e.err }

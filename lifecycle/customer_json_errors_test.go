@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/clmkit/clm/lifecycle"
 )
@@ -29,6 +31,10 @@ func TestCustomerUnmarshalJSONNamesField(t *testing.T) {
 		{"long time", `{"as_of":"` + long + `"}`, []string{"field as_of", "…"}, nil},
 		{"seen", `{"seen":["nothex"]}`, []string{"field seen", "element 0"}, lifecycle.ErrEventSet},
 		{"not an object", `[1]`, []string{"want a JSON object", "array"}, nil},
+		{"object field of the wrong kind", `{"facts":5}`, []string{"field facts", "number", "JSON object"}, nil},
+		{"array field of the wrong kind", `{"history":5}`, []string{"field history", "JSON array"}, nil},
+		{"array element of the wrong kind", `{"history":[5]}`, []string{"field history", "JSON object"}, nil},
+		{"nested array of the wrong kind", `{"facts":{"tallies":5}}`, []string{"field facts.tallies", "JSON array"}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,7 +52,7 @@ func TestCustomerUnmarshalJSONNamesField(t *testing.T) {
 					t.Errorf("err = %q, want it to contain %q", err, w)
 				}
 			}
-			if strings.Contains(err.Error(), long[:100]) || strings.Contains(err.Error(), "customerJSON") || strings.Contains(err.Error(), "factsJSON") {
+			if strings.Contains(err.Error(), long[:100]) || regexp.MustCompile(`(customer|facts|tally|referral|transition)JSON`).MatchString(err.Error()) {
 				t.Errorf("err = %q: quotes a long value whole, or names an internal type", err)
 			}
 			if !reflect.DeepEqual(before, &c) {
@@ -54,8 +60,14 @@ func TestCustomerUnmarshalJSONNamesField(t *testing.T) {
 			}
 		})
 	}
+	// A time time.Parse refuses: its reason kept, and its error wrapped.
 	var c lifecycle.Customer
-	err := c.UnmarshalJSON([]byte(`{"id":`))
+	err := c.UnmarshalJSON([]byte(`{"facts":{"first":"2020-13-01T00:00:00Z"}}`))
+	var pe *time.ParseError
+	if !errors.Is(err, lifecycle.ErrInvalidCustomer) || !errors.As(err, &pe) || !strings.Contains(err.Error(), "month out of range") || !strings.Contains(err.Error(), "field facts.first") {
+		t.Errorf("month 13: err = %v, want ErrInvalidCustomer naming facts.first, wrapping a *time.ParseError and saying why", err)
+	}
+	err = c.UnmarshalJSON([]byte(`{"id":`))
 	var syn *json.SyntaxError
 	if !errors.Is(err, lifecycle.ErrInvalidCustomer) || !errors.As(err, &syn) {
 		t.Errorf("truncated JSON: err = %v, want ErrInvalidCustomer and a *json.SyntaxError", err)

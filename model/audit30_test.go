@@ -27,6 +27,11 @@ type hugePanic struct{ hugeStage }
 
 func (hugePanic) Stage(*lifecycle.Facts, time.Time) stage.ID { panic(huge) }
 
+// hugeName is hugeStage under a 1 MB name.
+type hugeName struct{ hugeStage }
+
+func (hugeName) Name() string { return huge }
+
 // TestErrorsCutQuotedValues: the registry's, the builder's, the rules'
 // and the comparison functions' errors, and the Tracker's about a model,
 // quote a 1 MB name, stage, type, currency or panic value cut to 64 bytes.
@@ -63,6 +68,7 @@ func TestErrorsCutQuotedValues(t *testing.T) {
 		"ClassifyCustomers panic":  panicked,
 		"Tracker undeclared":       record(hugeStage{}),
 		"Tracker panic":            record(hugePanic{}),
+		"Tracker, huge name":       record(hugeName{}),
 	} {
 		if !errors.Is(err, lifecycle.ErrInvalidModel) && !errors.Is(err, model.ErrUnknownModel) {
 			t.Errorf("%s: err = %.200v, want ErrInvalidModel", what, err)

@@ -69,7 +69,7 @@ func ParseFormat(name string) (Format, error) {
 	case "segment":
 		return FormatSegment, nil
 	}
-	return FormatAuto, fmt.Errorf("format %q: want auto, json or segment: %w", name, ErrFormat)
+	return FormatAuto, fmt.Errorf("format %q: want auto, json or segment: %w", clip.String(name), ErrFormat)
 }
 
 // Decode decodes a message's value into events in format f. Its error
@@ -157,18 +157,18 @@ func Encode(events ...lifecycle.Event) ([]Outgoing, error) {
 	for i := range events {
 		e := &events[i]
 		if e.CustomerID == "" {
-			return nil, fmt.Errorf("stream: event %d (id %q): %w", i, e.ID,
+			return nil, fmt.Errorf("stream: event %d (id %q): %w", i, clip.String(e.ID),
 				&lifecycle.ValidationError{Field: "customer_id", Value: "", Reason: "required to choose a partition"})
 		}
 		if err := validUTF8(e); err != nil {
-			return nil, fmt.Errorf("stream: event %d (id %q): %w", i, e.ID, err)
+			return nil, fmt.Errorf("stream: event %d (id %q): %w", i, clip.String(e.ID), err)
 		}
 		b, err := json.Marshal(e)
 		if err != nil {
 			if y := e.Time.UTC().Year(); y < 0 || y > 9999 { // the one field that can fail
 				err = &lifecycle.ValidationError{Field: "time", Value: e.Time.UTC().String(), Reason: "is outside the years 0 to 9999 that JSON's RFC 3339 form holds"}
 			}
-			return nil, fmt.Errorf("stream: event %d (id %q): %w", i, e.ID, err)
+			return nil, fmt.Errorf("stream: event %d (id %q): %w", i, clip.String(e.ID), err)
 		}
 		out = append(out, Outgoing{Key: e.CustomerID, Value: b})
 	}

@@ -3,6 +3,8 @@ package stream_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,5 +84,18 @@ func TestDecodeUnknownFormat(t *testing.T) {
 	var ve *lifecycle.ValidationError
 	if !errors.Is(err, stream.ErrFormat) || !errors.Is(err, lifecycle.ErrInvalidEvent) || !errors.As(err, &ve) {
 		t.Errorf("Decode(Format(9)) = %v, want ErrFormat, ErrInvalidEvent and a *ValidationError", err)
+	}
+}
+
+// TestErrorsCutLongValues: Encode's and ParseFormat's errors quote a
+// 1 MB ID or format name cut to 64 bytes.
+func TestErrorsCutLongValues(t *testing.T) {
+	huge := strings.Repeat("x", 1<<20)
+	_, encErr := stream.Encode(lifecycle.Event{ID: huge, Type: lifecycle.SiteVisited, Time: time.Unix(1e9, 0)})
+	_, fmtErr := stream.ParseFormat(huge)
+	for name, err := range map[string]error{"Encode": encErr, "ParseFormat": fmtErr} {
+		if err == nil || len(err.Error()) > 1024 {
+			t.Errorf("%s: error %.100v… of %d bytes; want the value cut", name, err, len(fmt.Sprint(err)))
+		}
 	}
 }
