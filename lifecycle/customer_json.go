@@ -39,8 +39,9 @@ func (c Customer) MarshalJSON() ([]byte, error) {
 // error about one field's value names the field by its JSON path
 // ("version", "facts.first", "history.at"; an element of an array is
 // named by the array's path) and quotes the value (past 64 bytes, its
-// first 64 or fewer and "…"); one about Seen also wraps [ErrEventSet];
-// one about data that is not well-formed JSON also wraps encoding/json's
+// first 64 or fewer and "…"); one about Seen also wraps [ErrEventSet],
+// one about a time time.Parse refuses its *time.ParseError, and one
+// about data that is not well-formed JSON encoding/json's
 // *json.SyntaxError.
 func (c *Customer) UnmarshalJSON(data []byte) error {
 	v := toCustomerJSON(c)
