@@ -45,7 +45,9 @@ func AsOf(t time.Time) Option {
 // the total. [FirstSeen] and [FirstOrder] build keys from time periods; any
 // function of the customer works (an acquisition channel recorded as a
 // custom event type, a segment name). key must not keep or modify the
-// customer. A nil key is an error ([New] returns it).
+// customer, nor read its Seen, which a store's read-only pass may leave
+// empty (see [lifecycle.Viewer]). A nil key is an error ([New] returns
+// it).
 func CohortBy(key func(*lifecycle.Customer) string) Option {
 	return func(c *config) { c.cohort, c.nilKey = key, key == nil }
 }

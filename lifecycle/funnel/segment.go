@@ -32,7 +32,8 @@ type Segment struct {
 	// Name labels the segment in reports and errors.
 	Name string
 	// Match reports whether a customer belongs to the segment. It must not
-	// keep or modify the customer.
+	// keep or modify the customer, nor read its Seen, which a store's
+	// read-only pass may leave empty (see [lifecycle.Viewer]).
 	Match func(c *lifecycle.Customer) bool
 
 	err error // why the segment cannot be used (a malformed rule)
