@@ -2,6 +2,7 @@ package lifecycle_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/clmkit/clm/lifecycle"
@@ -24,5 +25,43 @@ func TestParseMinorErrors(t *testing.T) {
 	}
 	if n, err := lifecycle.ParseMinor("49.99", "EUR"); n != 4999 || err != nil {
 		t.Errorf("ParseMinor(49.99, EUR) = %d, %v", n, err)
+	}
+}
+
+// TestParseMinorLongDigitsHugeExponent: an amount written with more
+// digits than its exponent's size beyond ±1000 is read exactly, as the
+// same amount with a small exponent is; one the digits cannot bring back
+// into range is still refused.
+func TestParseMinorLongDigitsHugeExponent(t *testing.T) {
+	zeros := strings.Repeat("0", 1001)
+	for _, num := range []string{
+		"1" + zeros + "e-1001",         // 1
+		"0." + zeros[:1000] + "1e1001", // 1
+		"1" + zeros + "0e-1002",        // 1
+		"0." + zeros + "1e+1002",       // 1
+		"1" + zeros[:999] + "e-999",    // 1, the exponent within ±1000
+	} {
+		if n, err := lifecycle.ParseMinor(num, "EUR"); err != nil || n != 100 {
+			t.Errorf("ParseMinor(%.12s…%s) = %d, %v; want 100", num, num[len(num)-6:], n, err)
+		}
+	}
+	for _, num := range []string{"1e1" + zeros, "1e-1" + zeros, "1" + zeros + "e-3000", "1.5e-1002"} {
+		if _, err := lifecycle.ParseMinor(num, "EUR"); !errors.Is(err, lifecycle.ErrInvalidEvent) {
+			t.Errorf("ParseMinor(%.12s…%s) = %v; want an error", num, num[len(num)-6:], err)
+		}
+	}
+}
+
+// TestFromSegmentTimeOutOfRangeValue: a timestamp outside the years
+// Validate accepts is quoted as Validate writes it, its offset and
+// fraction kept (FromSegment's doc said "without its fraction").
+func TestFromSegmentTimeOutOfRangeValue(t *testing.T) {
+	for _, ts := range []string{"1899-12-31T23:59:59.999999999Z", "1850-01-01T00:00:00.5-05:00", "1899-12-31T23:59:59+02:00"} {
+		in := `{"type":"track","event":"Order Completed","userId":"c","messageId":"m","timestamp":"` + ts + `"}`
+		_, err := lifecycle.FromSegment([]byte(in))
+		var ve *lifecycle.ValidationError
+		if !errors.As(err, &ve) || ve.Field != "timestamp" || ve.Value != ts {
+			t.Errorf("FromSegment(timestamp %s): %v; want Field timestamp, Value %q", ts, err, ts)
+		}
 	}
 }

@@ -104,7 +104,8 @@ var segmentAttrs = []string{"order_id", "product_id", "category", "coupon", "sco
 // for a field of the wrong type; "json" for a call that is not an object
 // or not valid UTF-8)
 // and whose Value is the offending value as sent (cut to 64 bytes; a time
-// outside the years Validate accepts, in RFC 3339 without its fraction), and,
+// outside the years Validate accepts, as Validate writes it: RFC 3339
+// with the offset as sent and its fraction, if any), and,
 // in an array or batch, starts with the call's index, counted from 0
 // ("segment call 2: "). Input that is not JSON, or neither an object nor
 // an array, gives no events and an error with Field "json".
@@ -741,10 +742,12 @@ func splitDecimal(s string) (string, int, error) {
 			j++
 		}
 		// The exponent's digits, however many: its value stops growing
-		// past 1000, where it is out of range anyway.
+		// past limit, where no digits of s can bring the amount back into
+		// range (they shift it by fewer than len(s) places).
+		limit := 1000 + len(s)
 		k, e := j, 0
 		for k < len(s) && s[k] >= '0' && s[k] <= '9' {
-			if e <= 1000 {
+			if e <= limit {
 				e = e*10 + int(s[k]-'0')
 			}
 			k++
@@ -755,14 +758,13 @@ func splitDecimal(s string) (string, int, error) {
 		if neg {
 			e = -e
 		}
-		if e > 1000 || e < -1000 {
+		if e > limit || e < -limit {
 			if strings.Trim(intPart+frac, "0") == "" {
 				return "0", 0, nil
 			}
-			if e < -1000 {
-				// A non-zero amount below 10^−1000 (the digits, fewer
-				// than the exponent, cannot make it whole): an exponent
-				// that leaves more decimal places than any currency has.
+			if e < -limit {
+				// A non-zero amount below 10^−1000: an exponent that
+				// leaves more decimal places than any currency has.
 				return intPart + frac, -1 << 30, nil
 			}
 			return "", 0, errors.New("is out of range")
