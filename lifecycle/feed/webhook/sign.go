@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -172,9 +173,14 @@ func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance 
 		tolerance = DefaultTolerance
 	}
 	if !within(now, sec, tolerance) {
-		age, side := now.Sub(time.Unix(sec, 0)).Round(time.Second), "old"
-		if age < 0 {
-			age, side = -age, "in the future"
+		then := time.Unix(sec, 0)
+		d, side := now.Sub(then), "old"
+		if then.After(now) {
+			d, side = then.Sub(now), "in the future"
+		}
+		age := d.Round(time.Second).String()
+		if d == math.MaxInt64 { // (Sub saturates: some 292 years or more)
+			age = "more than " + age
 		}
 		return fmt.Errorf("%w: %s %d is %s %s (now is %s), more than %s", ErrTimestamp, HeaderTimestamp, sec,
 			age, side, now.UTC().Format(time.RFC3339), tolerance)
