@@ -19,7 +19,9 @@ import (
 // ("Newsletter Subscribed", "Ticket Opened", "Survey Answered" …) or any
 // other spelling whose snake_case form is the name ("newsletter_subscribed",
 // "TICKET OPENED"), except [ReferralConverted], which only the Tracker
-// records. The map is read-only: do not modify it.
+// records. "Order Cancelled" is taken as a refund of the cancelled
+// order's total: a shop sends it after Order Completed, whose revenue it
+// takes back. The map is read-only: do not modify it.
 var SegmentTypes = map[string]EventType{
 	"Promotion Viewed":               AdImpression,
 	"Application Opened":             SiteVisited,
@@ -32,6 +34,7 @@ var SegmentTypes = map[string]EventType{
 	"Checkout Started":               CheckoutStarted,
 	"Order Completed":                OrderCompleted,
 	"Order Refunded":                 OrderRefunded,
+	"Order Cancelled":                OrderRefunded,
 	"Product Reviewed":               ReviewPosted,
 	"Product Shared":                 SocialShared,
 	"Cart Shared":                    SocialShared,
@@ -70,7 +73,9 @@ var segmentAttrs = []string{"order_id", "product_id", "category", "coupon", "sco
 //     the Time, read as strictly as the time of the JSON form (see
 //     [Event.UnmarshalJSON]: RFC 3339, at most nine fraction digits after
 //     a full stop, an offset from -23:59 to +23:59, an upper-case T and Z,
-//     no leap second). "type", "event",
+//     no leap second). "messageId" and "timestamp" are required: a call
+//     is read as Segment delivers it, its servers having filled in what a
+//     client library may leave out. "type", "event",
 //     "messageId" and "timestamp" must be JSON strings and "properties"
 //     an object. IDs follow [ValidateID].
 //   - The call, its properties and a batch object are decoded strictly,
@@ -89,7 +94,9 @@ var segmentAttrs = []string{"order_id", "product_id", "category", "coupon", "sco
 //     as is a negative one, except that a negative amount on an Order
 //     Refunded call is taken as the refund's size. "properties.currency",
 //     a string of three ASCII letters in any case (stored upper-case), is
-//     required with an amount, even a zero one.
+//     required with an amount, even a zero one (Segment assumes US
+//     dollars where it is missing; FromSegment refuses the call instead,
+//     so that a shop's euros are never recorded as dollars).
 //   - "properties.referrer_id" (or "referrerId") becomes ReferrerID; when
 //     both are given, non-empty and different, the call is refused.
 //   - Attrs holds the original event name under [SegmentEventAttr] and
