@@ -148,7 +148,7 @@ func Agent(ctx context.Context, p Params, opts ...AgentOption) (*AgentRun, error
 		return nil, fmt.Errorf("%w: Every = %s must be at least a minute", ErrInvalidParams, as.every)
 	}
 	if as.maxEvents < 1 {
-		return nil, invalidf("MaxEvents", float64(as.maxEvents), "must be at least 1")
+		return nil, invalidf("MaxEvents", as.maxEvents, "must be at least 1")
 	}
 	// Rotation t covers [start + t·every, start + (t+1)·every): the last
 	// ends at the start of the year 10000 at the latest.

@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/clmkit/clm/internal/clip"
 )
 
 // Inflow draws the number of paid prospects of one rotation in Monte Carlo
 // and agent modes. r is the run's seeded random stream (draw only from it
 // to keep results reproducible) and mean is [Params.PaidProspects]. A draw
-// below 0 or above [MaxPopulation] stops the simulation with an error
-// wrapping [ErrInvalidParams]. (The default's, Poisson with the mean of
+// below 0 or above [MaxPopulation], or a panic, stops the simulation with
+// an error wrapping [ErrInvalidParams]. (The default's, Poisson with the mean of
 // valid Params, is never below 0; one above MaxPopulation, possible for a
 // mean near it, is a population past it: [ErrDiverged].)
 //
@@ -70,6 +72,18 @@ func ConstantInflow() Inflow {
 
 // drawPaid draws one rotation's paid prospects with f, nil meaning the
 // Poisson default (the same draws as PoissonInflow), and checks the draw.
+// callInflow is f(r, mean), with f's panic an error wrapping
+// ErrInvalidParams: Monte Carlo runs call it on worker goroutines, where
+// a panic would end the process, past any recover of the caller's.
+func callInflow(f Inflow, r *rand.Rand, mean float64) (n int, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: the paid inflow (PaidInflow) panicked: %s", ErrInvalidParams, clip.String(fmt.Sprint(p)))
+		}
+	}()
+	return f(r, mean), nil
+}
+
 func drawPaid(f Inflow, r *rand.Rand, mean float64) (float64, error) {
 	if f == nil {
 		n := poisson(r, mean)
@@ -78,7 +92,10 @@ func drawPaid(f Inflow, r *rand.Rand, mean float64) (float64, error) {
 		}
 		return n, nil
 	}
-	n := f(r, mean)
+	n, err := callInflow(f, r, mean)
+	if err != nil {
+		return 0, err
+	}
 	if n < 0 || n > MaxPopulation {
 		return 0, fmt.Errorf("%w: the paid inflow drew %d prospects, want 0 to 2^50", ErrInvalidParams, n)
 	}

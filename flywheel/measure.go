@@ -134,7 +134,7 @@ func Measure(ctx context.Context, s lifecycle.Store, start time.Time, every time
 	case every <= 0:
 		return nil, fmt.Errorf("%w: every = %s must be positive", ErrInvalidParams, every)
 	case rotations < 1 || rotations > MaxMeasureRotations:
-		return nil, invalidf("rotations", float64(rotations), fmt.Sprintf("must be from 1 to %d", MaxMeasureRotations))
+		return nil, invalidf("rotations", rotations, fmt.Sprintf("must be from 1 to %d", MaxMeasureRotations))
 	case ms.graph == nil || ms.graph.Len() == 0:
 		return nil, fmt.Errorf("%w: graph is empty", ErrInvalidParams)
 	}

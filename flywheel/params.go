@@ -270,10 +270,10 @@ func (p Params) Get(name string) (float64, error) {
 func (p Params) Validate() error {
 	var errs []error
 	if p.Rotations < 1 || p.Rotations > MaxRotations {
-		errs = append(errs, invalidf("Rotations", float64(p.Rotations), "must be from 1 to "+strconv.Itoa(MaxRotations)))
+		errs = append(errs, invalidf("Rotations", p.Rotations, "must be from 1 to "+strconv.Itoa(MaxRotations)))
 	}
 	if p.Lag < 1 || p.Lag > MaxLag {
-		errs = append(errs, invalidf("Lag", float64(p.Lag), "must be from 1 to "+strconv.Itoa(MaxLag)))
+		errs = append(errs, invalidf("Lag", p.Lag, "must be from 1 to "+strconv.Itoa(MaxLag)))
 	}
 	count := func(name string, v float64) {
 		switch {
@@ -304,8 +304,15 @@ func (p Params) Validate() error {
 
 // invalidf returns an error wrapping ErrInvalidParams naming the parameter
 // and its value.
-func invalidf(name string, v float64, reason string) error {
-	return fmt.Errorf("%w: %s = %s %s", ErrInvalidParams, name, formatValue(v), reason)
+func invalidf[T float64 | int](name string, v T, reason string) error {
+	text := ""
+	switch v := any(v).(type) {
+	case float64:
+		text = formatValue(v)
+	case int:
+		text = strconv.Itoa(v) // exactly: past 2^53 a float64 is not the value given
+	}
+	return fmt.Errorf("%w: %s = %s %s", ErrInvalidParams, name, text, reason)
 }
 
 // formatValue prints whole numbers without an exponent.

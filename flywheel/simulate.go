@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/clmkit/clm/internal/clip"
 	"github.com/clmkit/clm/lifecycle"
 )
 
@@ -387,7 +388,8 @@ func Quantiles(q ...float64) MonteCarloOption {
 // Progress sets a function called as Monte Carlo runs finish, with the
 // number done and the total: about every 1% of the runs and once at the
 // end. Calls come from worker goroutines but never at the same time, and
-// done increases from call to call. In a [Sweep], done and total count the
+// done increases from call to call. A panic in f stops the runs with an
+// error wrapping [ErrInvalidParams]. In a [Sweep], done and total count the
 // runs of every grid point.
 func Progress(f func(done, total int)) RunOption {
 	return runOpt{"Progress", func(s *settings) { s.progress = f }}
@@ -408,13 +410,13 @@ func newSettings[O any](opts []O, set func(O, *settings)) settings {
 
 func (s *settings) validateMC(p *Params) error {
 	if s.runs < 1 {
-		return invalidf("Runs", float64(s.runs), "must be at least 1")
+		return invalidf("Runs", s.runs, "must be at least 1")
 	}
 	if cells := float64(s.runs) * float64(p.Rotations) * float64(NumMetrics); cells > MaxCells {
-		return invalidf("Runs", float64(s.runs), fmt.Sprintf("with %d rotations keeps %g values, more than MaxCells (2^28)", p.Rotations, cells))
+		return invalidf("Runs", s.runs, fmt.Sprintf("with %d rotations keeps %g values, more than MaxCells (2^28)", p.Rotations, cells))
 	}
 	if s.workers < 0 {
-		return invalidf("Workers", float64(s.workers), "must not be negative")
+		return invalidf("Workers", s.workers, "must not be negative")
 	}
 	names := make(map[string]int, len(s.quantiles))
 	for i, q := range s.quantiles {
@@ -607,6 +609,19 @@ func selectK(xs []float64, k int) float64 {
 	return xs[k]
 }
 
+// callProgress is f(done, total), with f's panic an error wrapping
+// ErrInvalidParams: it runs on a worker goroutine, where a panic would end
+// the process, past any recover of the caller's.
+func callProgress(f func(done, total int), done, total int) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: the Progress function panicked: %s", ErrInvalidParams, clip.String(fmt.Sprint(p)))
+		}
+	}()
+	f(done, total)
+	return nil
+}
+
 // simulateRuns runs the Monte Carlo runs of p and returns their values,
 // vals[i*NumMetrics*Rotations + m*Rotations + t] being metric m in
 // rotation t of run i, and the number of workers used.
@@ -676,11 +691,16 @@ func simulateRuns(ctx context.Context, p *Params, s *settings) ([]float64, int, 
 				if s.progress != nil {
 					mu.Lock()
 					done += nb
+					var err error
 					if pct := done * 100 / runs; pct != lastPct || done == runs {
 						lastPct = pct
-						s.progress(done, runs)
+						err = callProgress(s.progress, done, runs)
 					}
 					mu.Unlock()
+					if err != nil {
+						fail(i0, err)
+						return
+					}
 				}
 			}
 		}()
