@@ -1,9 +1,12 @@
 package flywheel_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -37,5 +40,37 @@ func TestOptionErrorsGiveIntegersExactly(t *testing.T) {
 	_, err := flywheel.MonteCarlo(context.Background(), p, flywheel.Runs(-(1<<53 + 1)))
 	if !errors.Is(err, flywheel.ErrInvalidParams) || !strings.Contains(err.Error(), "Runs = -9007199254740993 ") {
 		t.Errorf("Runs(-(2^53+1)): %v; want the value exactly", err)
+	}
+}
+
+// TestWorkersCappedByBlocks: Workers past the number of blocks of runs
+// starts no idle goroutines (Workers(MaxInt) started one per run) and
+// gives the same result as one worker.
+func TestWorkersCappedByBlocks(t *testing.T) {
+	ctx := context.Background()
+	p := flywheel.LiteratureExample()
+	p.Rotations = 4
+	peak := 0
+	progress := flywheel.Progress(func(int, int) { peak = max(peak, runtime.NumGoroutine()) })
+	many, err := flywheel.MonteCarlo(ctx, p, flywheel.Runs(20000), flywheel.Workers(math.MaxInt), flywheel.Seed(7), progress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := flywheel.MonteCarlo(ctx, p, flywheel.Runs(20000), flywheel.Workers(1), flywheel.Seed(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if peak > 400 { // 20,000 runs are 313 blocks of 64
+		t.Errorf("%d goroutines with Workers(MaxInt) over 313 blocks of runs", peak)
+	}
+	var a, b bytes.Buffer // (CSV, not reflect.DeepEqual: NaN is not equal to itself)
+	if err := many.WriteCSV(&a); err != nil {
+		t.Fatal(err)
+	}
+	if err := one.WriteCSV(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Error("Workers(MaxInt) and Workers(1) differ")
 	}
 }

@@ -631,7 +631,11 @@ func simulateRuns(ctx context.Context, p *Params, s *settings) ([]float64, int, 
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	workers = min(workers, runs)
+	// Runs claimed at a time: at most 64, and at most 1% of the runs so
+	// that progress is reported about every 1%. No more workers than
+	// blocks: the others would find no work.
+	block := int64(max(1, min(64, runs/100)))
+	workers = min(workers, (runs+int(block)-1)/int(block))
 	series := NumMetrics * n
 	// vals[i*series+m*n+t] is metric m in rotation t of run i: each run
 	// writes one contiguous row.
@@ -658,9 +662,6 @@ func simulateRuns(ctx context.Context, p *Params, s *settings) ([]float64, int, 
 		mu.Unlock()
 		failed.Store(true)
 	}
-	// Runs claimed at a time: at most 64, and at most 1% of the runs so
-	// that progress is reported about every 1%.
-	block := int64(max(1, min(64, runs/100)))
 	for range workers {
 		wg.Add(1)
 		go func() {
