@@ -372,7 +372,8 @@ func Runs(n int) RunOption { return runOpt{"Runs", func(s *settings) { s.runs = 
 func Seed(seed uint64) Option { return everyOpt{"Seed", func(s *settings) { s.seed = seed }} }
 
 // Workers sets how many goroutines share the Monte Carlo runs (default 0:
-// runtime.GOMAXPROCS(0)). It changes only the speed, never the results.
+// runtime.GOMAXPROCS(0); never more than the blocks of runs they claim,
+// up to 64 runs each). It changes only the speed, never the results.
 func Workers(n int) RunOption { return runOpt{"Workers", func(s *settings) { s.workers = n }} }
 
 // Quantiles sets the percentile levels of the Monte Carlo bands, each
