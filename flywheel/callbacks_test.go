@@ -74,3 +74,37 @@ func TestWorkersCappedByBlocks(t *testing.T) {
 		t.Error("Workers(MaxInt) and Workers(1) differ")
 	}
 }
+
+// TestProgressPanicErrorIndependentOfWorkers: with a Progress that
+// panics and a run that fails, the error is the failing run's for any
+// number of workers (the panic's was filed under whichever block made
+// the call).
+func TestProgressPanicErrorIndependentOfWorkers(t *testing.T) {
+	ctx := context.Background()
+	p := flywheel.LiteratureExample()
+	p.Rotations = 4
+	inflow := flywheel.PaidInflow(func(r *rand.Rand, _ float64) int {
+		if r.Uint64()%500 == 7 {
+			return -1
+		}
+		return 3
+	})
+	var want string
+	for _, workers := range []int{1, 2, 8} {
+		calls := 0
+		progress := flywheel.Progress(func(int, int) {
+			if calls++; calls == 2 {
+				panic("second call")
+			}
+		})
+		_, err := flywheel.MonteCarlo(ctx, p, flywheel.Runs(6400), flywheel.Workers(workers), flywheel.Seed(3), inflow, progress)
+		if !errors.Is(err, flywheel.ErrInvalidParams) || !strings.Contains(err.Error(), "paid inflow drew -1") {
+			t.Fatalf("Workers(%d): %v; want the failing run's error", workers, err)
+		}
+		if want == "" {
+			want = err.Error()
+		} else if err.Error() != want {
+			t.Errorf("Workers(%d): %v; Workers(1) gave %s", workers, err, want)
+		}
+	}
+}

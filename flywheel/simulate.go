@@ -389,8 +389,9 @@ func Quantiles(q ...float64) MonteCarloOption {
 // Progress sets a function called as Monte Carlo runs finish, with the
 // number done and the total: about every 1% of the runs and once at the
 // end. Calls come from worker goroutines but never at the same time, and
-// done increases from call to call. A panic in f stops the runs with an
-// error wrapping [ErrInvalidParams]. In a [Sweep], done and total count the
+// done increases from call to call. After a panic in f, f is not called
+// again, and the runs end with an error wrapping [ErrInvalidParams] (a
+// run's own error, if one fails, comes first). In a [Sweep], done and total count the
 // runs of every grid point.
 func Progress(f func(done, total int)) RunOption {
 	return runOpt{"Progress", func(s *settings) { s.progress = f }}
@@ -649,6 +650,7 @@ func simulateRuns(ctx context.Context, p *Params, s *settings) ([]float64, int, 
 		lastPct  = -1
 		firstErr error
 		errRun   int
+		progErr  error // a panic of Progress: returned when no run fails, so that the error does not depend on the workers either
 		wg       sync.WaitGroup
 	)
 	// fail keeps the error of the lowest run. A worker checks failed only
@@ -693,16 +695,11 @@ func simulateRuns(ctx context.Context, p *Params, s *settings) ([]float64, int, 
 				if s.progress != nil {
 					mu.Lock()
 					done += nb
-					var err error
-					if pct := done * 100 / runs; pct != lastPct || done == runs {
+					if pct := done * 100 / runs; progErr == nil && (pct != lastPct || done == runs) {
 						lastPct = pct
-						err = callProgress(s.progress, done, runs)
+						progErr = callProgress(s.progress, done, runs) // (once it panics, not called again)
 					}
 					mu.Unlock()
-					if err != nil {
-						fail(i0, err)
-						return
-					}
 				}
 			}
 		}()
@@ -710,6 +707,9 @@ func simulateRuns(ctx context.Context, p *Params, s *settings) ([]float64, int, 
 	wg.Wait()
 	if firstErr != nil {
 		return nil, 0, firstErr
+	}
+	if progErr != nil {
+		return nil, 0, progErr
 	}
 	return vals, workers, nil
 }

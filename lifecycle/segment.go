@@ -19,9 +19,11 @@ import (
 // ("Newsletter Subscribed", "Ticket Opened", "Survey Answered" …) or any
 // other spelling whose snake_case form is the name ("newsletter_subscribed",
 // "TICKET OPENED"), except [ReferralConverted], which only the Tracker
-// records. "Order Cancelled" is taken as a refund of the cancelled
-// order's total: a shop sends it after Order Completed, whose revenue it
-// takes back. The map is read-only: do not modify it.
+// records. "Order Cancelled" is not in it (it becomes the custom type
+// segment.order_cancelled): shops send it beside Order Refunded for one
+// order, and only Order Refunded, which this map reads as [OrderRefunded],
+// takes the order and its revenue back. The map is read-only: do not
+// modify it.
 var SegmentTypes = map[string]EventType{
 	"Promotion Viewed":               AdImpression,
 	"Application Opened":             SiteVisited,
@@ -34,7 +36,6 @@ var SegmentTypes = map[string]EventType{
 	"Checkout Started":               CheckoutStarted,
 	"Order Completed":                OrderCompleted,
 	"Order Refunded":                 OrderRefunded,
-	"Order Cancelled":                OrderRefunded,
 	"Product Reviewed":               ReviewPosted,
 	"Product Shared":                 SocialShared,
 	"Cart Shared":                    SocialShared,
