@@ -112,14 +112,20 @@ type Tracker struct {
 // is. Hooks
 // run synchronously on the goroutine that recorded the event, in the order
 // they were added; a slow hook delays the Record call that triggered it. A
-// panicking hook is recovered and logged: the event stays recorded.
+// panicking hook is recovered and logged: the event stays recorded. A
+// hook may call the Tracker and its store (no lock is held while it
+// runs). A referral credit the event earned is written after its hooks
+// ran, with the same ctx: a hook that waits on ctx until the deadline
+// makes that write, and so Record, fail with ctx's error (the event
+// stays recorded; recording it again gives the credit).
 type Hook func(ctx context.Context, ch Change)
 
 // Option configures a [Tracker].
 type Option func(*Tracker)
 
 // WithClock sets the clock used to refuse events from the future
-// (default, and when now is nil: [time.Now]).
+// (default, and when now is nil: [time.Now]). now must not panic: a panic
+// reaches the caller of Record, RecordBatch, Import or Validate.
 func WithClock(now func() time.Time) Option {
 	return func(t *Tracker) {
 		if now == nil {
@@ -131,10 +137,11 @@ func WithClock(now func() time.Time) Option {
 
 // WithLogger sets the logger for write conflicts (each retry, at Debug;
 // giving up, at Warn) and hook panics (at Error). The default, and what a
-// nil l means, is to discard.
+// nil l or one without a handler (the zero slog.Logger) means, is to
+// discard.
 func WithLogger(l *slog.Logger) Option {
 	return func(t *Tracker) {
-		if l == nil {
+		if l == nil || nilness.Is(l.Handler()) {
 			l = slog.New(slog.DiscardHandler)
 		}
 		t.log = l
