@@ -70,8 +70,6 @@ func ConstantInflow() Inflow {
 	}
 }
 
-// drawPaid draws one rotation's paid prospects with f, nil meaning the
-// Poisson default (the same draws as PoissonInflow), and checks the draw.
 // callInflow is f(r, mean), with f's panic an error wrapping
 // ErrInvalidParams: Monte Carlo runs call it on worker goroutines, where
 // a panic would end the process, past any recover of the caller's.
@@ -84,6 +82,8 @@ func callInflow(f Inflow, r *rand.Rand, mean float64) (n int, err error) {
 	return f(r, mean), nil
 }
 
+// drawPaid draws one rotation's paid prospects with f, nil meaning the
+// Poisson default (the same draws as PoissonInflow), and checks the draw.
 func drawPaid(f Inflow, r *rand.Rand, mean float64) (float64, error) {
 	if f == nil {
 		n := poisson(r, mean)
