@@ -694,14 +694,9 @@ func parseMinor(num, currency string) (int64, string) {
 	if mant == "" {
 		return 0, ""
 	}
-	places := "has more decimal places than " + currency + "'s " + strconv.Itoa(MinorUnits(currency))
 	if exp < 0 {
-		if -exp > len(mant) {
-			return 0, places
-		}
-		cut := mant[len(mant)+exp:]
-		if strings.Trim(cut, "0") != "" {
-			return 0, places
+		if cut := max(0, len(mant)+exp); -exp > len(mant) || strings.Trim(mant[cut:], "0") != "" {
+			return 0, "has more decimal places than " + currency + "'s " + strconv.Itoa(MinorUnits(currency))
 		}
 		mant = mant[:len(mant)+exp]
 		exp = 0
