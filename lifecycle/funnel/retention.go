@@ -149,12 +149,17 @@ const MaxCells = 10_000_000
 // tableSize counts the cells of a table as its rows are made.
 type tableSize struct{ cells int }
 
-// add counts a row of n cells, or returns the error past [MaxCells].
-func (ts *tableSize) add(p Period, n int) error {
-	if ts.cells += n; ts.cells > MaxCells {
-		return fmt.Errorf("%w: period %s: the table would hold more than %d cells (MaxCells): choose a longer period or an earlier Until", ErrInvalidInput, p, MaxCells)
+// columns is the package's columns for a new row, counted: past
+// [MaxCells] in all, an error.
+func (ts *tableSize) columns(p Period, first, last int64) (int, error) {
+	n, err := columns(p, first, last)
+	if err != nil {
+		return 0, err
 	}
-	return nil
+	if ts.cells += n; ts.cells > MaxCells {
+		return 0, fmt.Errorf("%w: period %s: the table would hold more than %d cells (MaxCells): choose a longer period or an earlier Until", ErrInvalidInput, p, MaxCells)
+	}
+	return n, nil
 }
 
 // cumulate turns the rows' Repeated and Retained, built as differences
@@ -260,10 +265,7 @@ func Retention(orders []Order, p Period, opts ...RetentionOption) (*RetentionTab
 		first := p.Index(orders[idx[lo]].Time)
 		row := rows[first]
 		if row == nil {
-			n, err := columns(p, first, last)
-			if err == nil {
-				err = size.add(p, n)
-			}
+			n, err := size.columns(p, first, last)
 			if err != nil {
 				return nil, err
 			}
@@ -450,10 +452,7 @@ func StoredRetention(ctx context.Context, g *stage.Graph, repeat stage.ID, custo
 	for _, x := range all {
 		row := rows[x.first]
 		if row == nil {
-			n, err := columns(p, x.first, last)
-			if err == nil {
-				err = size.add(p, n)
-			}
+			n, err := size.columns(p, x.first, last)
 			if err != nil {
 				return nil, err
 			}
