@@ -70,16 +70,18 @@ func ConstantInflow() Inflow {
 	}
 }
 
-// callInflow is f(r, mean), with f's panic an error wrapping
-// ErrInvalidParams: Monte Carlo runs call it on worker goroutines, where
-// a panic would end the process, past any recover of the caller's.
-func callInflow(f Inflow, r *rand.Rand, mean float64) (n int, err error) {
+// recovered runs f, a user's function, and returns its panic as an error
+// wrapping ErrInvalidParams that names what f is: Monte Carlo runs call
+// such functions (PaidInflow, Progress) on worker goroutines, where a
+// panic would end the process, past any recover of the caller's.
+func recovered(what string, f func()) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: the paid inflow (PaidInflow) panicked: %s", ErrInvalidParams, clip.String(fmt.Sprint(p)))
+			err = fmt.Errorf("%w: the %s function panicked: %s", ErrInvalidParams, what, clip.Value(p))
 		}
 	}()
-	return f(r, mean), nil
+	f()
+	return nil
 }
 
 // drawPaid draws one rotation's paid prospects with f, nil meaning the
@@ -92,8 +94,8 @@ func drawPaid(f Inflow, r *rand.Rand, mean float64) (float64, error) {
 		}
 		return n, nil
 	}
-	n, err := callInflow(f, r, mean)
-	if err != nil {
+	var n int
+	if err := recovered("PaidInflow", func() { n = f(r, mean) }); err != nil {
 		return 0, err
 	}
 	if n < 0 || n > MaxPopulation {

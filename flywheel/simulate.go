@@ -10,7 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/clmkit/clm/internal/clip"
 	"github.com/clmkit/clm/lifecycle"
 )
 
@@ -611,19 +610,6 @@ func selectK(xs []float64, k int) float64 {
 	return xs[k]
 }
 
-// callProgress is f(done, total), with f's panic an error wrapping
-// ErrInvalidParams: it runs on a worker goroutine, where a panic would end
-// the process, past any recover of the caller's.
-func callProgress(f func(done, total int), done, total int) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: the Progress function panicked: %s", ErrInvalidParams, clip.String(fmt.Sprint(p)))
-		}
-	}()
-	f(done, total)
-	return nil
-}
-
 // simulateRuns runs the Monte Carlo runs of p and returns their values,
 // vals[i*NumMetrics*Rotations + m*Rotations + t] being metric m in
 // rotation t of run i, and the number of workers used.
@@ -697,7 +683,7 @@ func simulateRuns(ctx context.Context, p *Params, s *settings) ([]float64, int, 
 					done += nb
 					if pct := done * 100 / runs; progErr == nil && (pct != lastPct || done == runs) {
 						lastPct = pct
-						progErr = callProgress(s.progress, done, runs) // (once it panics, not called again)
+						progErr = recovered("Progress", func() { s.progress(done, runs) }) // (once it panics, not called again)
 					}
 					mu.Unlock()
 				}

@@ -303,7 +303,7 @@ func (t *Tracker) ready() error {
 func modelName(m Model) (name string) {
 	defer func() {
 		if r := recover(); r != nil {
-			name = "(Name panicked: " + clip.String(fmt.Sprint(r)) + ")"
+			name = "(Name panicked: " + clip.Value(r) + ")"
 		}
 	}()
 	return m.Name()
@@ -315,7 +315,7 @@ func modelName(m Model) (name string) {
 func (t *Tracker) inspect(m Model) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: model %q panicked: %s", ErrInvalidModel, t.name, clip.String(fmt.Sprint(r)))
+			err = fmt.Errorf("%w: model %q panicked: %s", ErrInvalidModel, t.name, clip.Value(r))
 		}
 	}()
 	g := m.Stages()
@@ -1035,7 +1035,7 @@ func (t *Tracker) Undeclared() uint64 {
 func (t *Tracker) stageOf(f *Facts, now time.Time) (s stage.ID, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: model %q panicked: %s", ErrInvalidModel, t.name, clip.String(fmt.Sprint(r)))
+			err = fmt.Errorf("%w: model %q panicked: %s", ErrInvalidModel, t.name, clip.Value(r))
 		}
 	}()
 	s = t.model.Stage(f, now)
@@ -1059,7 +1059,7 @@ func (t *Tracker) dueOf(c *Customer) (due time.Time, err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: model %q panicked in NextChange: %s", ErrInvalidModel, t.name, clip.String(fmt.Sprint(r)))
+			err = fmt.Errorf("%w: model %q panicked in NextChange: %s", ErrInvalidModel, t.name, clip.Value(r))
 		}
 	}()
 	at := c.ClassifiedAt()

@@ -2,7 +2,6 @@ package model
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/clmkit/clm/internal/clip"
 	"github.com/clmkit/clm/lifecycle"
@@ -35,12 +34,10 @@ var (
 // prints it, so cut.
 func cut(v any) string {
 	switch s := v.(type) {
-	case string:
-		return clip.String(s)
 	case stage.ID:
 		return clip.String(string(s))
 	case lifecycle.EventType:
 		return clip.String(string(s))
 	}
-	return clip.String(fmt.Sprint(v))
+	return clip.Value(v)
 }

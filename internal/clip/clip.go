@@ -2,7 +2,10 @@
 // for the packages of the root module.
 package clip
 
-import "unicode/utf8"
+import (
+	"fmt"
+	"unicode/utf8"
+)
 
 // Max is the most bytes of a value a message quotes.
 const Max = 64
@@ -28,4 +31,13 @@ func String(s string) string {
 		return p + "…"
 	}
 	return s
+}
+
+// Value is [String] of v as fmt prints it, for a value of any type, such
+// as a recovered panic's; a string is cut without being copied first.
+func Value(v any) string {
+	if s, ok := v.(string); ok {
+		return String(s)
+	}
+	return String(fmt.Sprint(v))
 }
