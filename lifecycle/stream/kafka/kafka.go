@@ -112,17 +112,16 @@ func NewConsumer(t *lifecycle.Tracker, cfg Config) (*Consumer, error) {
 	case !cfg.Processor.Format.Known():
 		return nil, fmt.Errorf("kafka: Config.Processor.Format %d: want stream.FormatAuto, FormatJSON or FormatSegment: %w", cfg.Processor.Format, ErrConfig)
 	}
+	field := fmt.Sprintf("Config.DeadLetterTopic %q", clip.String(cfg.DeadLetterTopic))
 	if cfg.DeadLetterTopic == "" {
 		cfg.DeadLetterTopic = cfg.Topic + ".dead"
-		if why := badTopic(cfg.DeadLetterTopic); why != "" {
-			return nil, fmt.Errorf("kafka: Config.Topic %q: its default dead-letter topic %q: %s: %w", clip.String(cfg.Topic), clip.String(cfg.DeadLetterTopic), why, ErrConfig)
-		}
+		field = fmt.Sprintf("Config.Topic %q: its default dead-letter topic %q", clip.String(cfg.Topic), clip.String(cfg.DeadLetterTopic))
 	}
 	if cfg.DeadLetterTopic == cfg.Topic {
-		return nil, fmt.Errorf("kafka: Config.DeadLetterTopic %q is the topic of events: %w", clip.String(cfg.DeadLetterTopic), ErrConfig)
+		return nil, fmt.Errorf("kafka: %s is the topic of events: %w", field, ErrConfig)
 	}
 	if why := badTopic(cfg.DeadLetterTopic); why != "" {
-		return nil, fmt.Errorf("kafka: Config.DeadLetterTopic %q: %s: %w", clip.String(cfg.DeadLetterTopic), why, ErrConfig)
+		return nil, fmt.Errorf("kafka: %s: %s: %w", field, why, ErrConfig)
 	}
 	if cfg.Batch == 0 {
 		cfg.Batch = 500
